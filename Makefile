@@ -1,0 +1,55 @@
+# pg_dr -- disaster recovery for PostgreSQL, as an extension and a CLI.
+#
+#   make                 extension (pg_dr.so) and CLI (build/pg_dr)
+#   make install         both (the CLI into the PostgreSQL bindir and a link
+#                        in /usr/local/bin)
+#   make unit            C unit tests (TAP, prove)
+#   make installcheck    pg_regress suite on a temporary cluster
+#   make prove_installcheck   TAP scenarios (t/*.pl)
+#   test/run_all.sh      everything, as CI runs it (see README.md)
+
+EXTENSION	= pg_dr
+MODULE_big	= pg_dr
+DATA		= $(wildcard sql/pg_dr--*.sql)
+PGFILEDESC	= "pg_dr - disaster recovery for PostgreSQL"
+
+SHARED_SRCS	= $(sort $(wildcard src/common/*.c src/storage/*.c \
+		  src/storage/*/*.c src/repo/*.c))
+BACKEND_SRCS	= $(sort $(wildcard src/*.c src/api/*.c src/ops/*.c))
+OBJS		= $(SHARED_SRCS:.c=.o) $(BACKEND_SRCS:.c=.o)
+
+PG_CPPFLAGS	= -Isrc
+PG_CFLAGS	= -Wall -Wextra -Werror -Wno-unused-parameter \
+		  -Wno-missing-field-initializers -Wno-sign-compare
+SHLIB_LINK	= -lzstd -lcrypto
+
+# pg_regress: sql in test/sql, expected output in expected/ (test/expected
+# is a link to it), on a temporary cluster with the library preloaded.
+REGRESS		= $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
+REGRESS_OPTS	= --inputdir=test --outputdir=test \
+		  --temp-instance=test/tmp_check --temp-config=test/regress.conf
+TAP_TESTS	= 1
+
+EXTRA_CLEAN	= build test/results test/regression.diffs test/regression.out \
+		  test/tmp_check tmp_check
+
+PG_CONFIG	?= pg_config
+PGXS		:= $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+include mk/frontend.mk
+
+all: $(CLI)
+
+# Every source file depends on every header: headers are few and a stale
+# object after a header change is worse than a full rebuild.
+$(OBJS): $(wildcard src/*.h src/*/*.h src/*/*/*.h)
+
+PG_DR_LINK_DIR	?= /usr/local/bin
+
+install: install-cli
+install-cli: $(CLI)
+	$(INSTALL_PROGRAM) $(CLI) '$(DESTDIR)$(bindir)/pg_dr'
+	@if [ -z "$(DESTDIR)" ] && [ -d '$(PG_DR_LINK_DIR)' ] && [ -w '$(PG_DR_LINK_DIR)' ]; then \
+		ln -sf '$(bindir)/pg_dr' '$(PG_DR_LINK_DIR)/pg_dr'; \
+	fi

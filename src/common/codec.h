@@ -1,0 +1,163 @@
+/*-------------------------------------------------------------------------
+ * codec.h
+ *	  The object codec: plain bytes in, a self-describing repository object
+ *	  out (and back).  zstd compression, AES-256-GCM authenticated
+ *	  encryption in chunks, SHA-256 of the plain content.
+ *
+ * Every object pg_dr stores (backup files, WAL segments, manifests) goes
+ * through this one stream filter; callers never name zstd or OpenSSL.
+ *
+ * Object format, version 1 (all integers little-endian):
+ *
+ *	 header (64 bytes)
+ *	   magic      8  "PGDROBJ1"
+ *	   version    2  1
+ *	   flags      2  bit 0: zstd-compressed, bit 1: AES-256-GCM encrypted
+ *	   chunkSize  4  largest chunk payload, bytes
+ *	   keyId     16  id of the data key (zero when not encrypted)
+ *	   salt      16  random per object; with the data key it derives the
+ *	                 object key (HKDF-SHA256), so nonces never repeat
+ *	                 across objects that share a data key
+ *	   reserved  16  zero
+ *	 chunks, each:
+ *	   length     4  payload length in bytes (<= chunkSize)
+ *	   flags      4  bit 0: last chunk (the trailer)
+ *	   payload       compressed (and encrypted) stream bytes
+ *	   tag       16  GCM tag; only present when encrypted
+ *	 the last chunk's plain payload is the trailer:
+ *	   rawSize    8  plain content length
+ *	   sha256    32  SHA-256 of the plain content
+ *
+ * Encrypted chunks use nonce = chunk index (8 bytes) || chunk flags (4
+ * bytes) and the 64 header bytes as additional authenticated data, so a
+ * flipped bit anywhere (header included), a reordered, dropped or repeated
+ * chunk, or a truncated object is detected.  An object that does not end
+ * with a valid trailer chunk, or whose content does not hash to the trailer,
+ * is corrupt: the decoder never returns its last bytes as good data before
+ * the check, so a reader must treat everything it read as unverified until
+ * codecDecoderRead() returned 0 (end, verified).
+ *
+ * Memory is bounded by chunkSize (a few buffers of it), whatever the object
+ * size.
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_CODEC_H
+#define DR_CODEC_H
+
+#include "common/error.h"
+
+#define CODEC_MAGIC				"PGDROBJ1"
+#define CODEC_VERSION			1
+#define CODEC_HEADER_SIZE		64
+#define CODEC_TAG_SIZE			16
+#define CODEC_KEY_ID_SIZE		16
+#define CODEC_KEY_SIZE			32
+#define CODEC_SHA256_SIZE		32
+#define CODEC_CHUNK_SIZE_DEFAULT	(1024 * 1024)
+#define CODEC_CHUNK_SIZE_MAX	(16 * 1024 * 1024)
+
+#define CODEC_FLAG_ZSTD			0x0001
+#define CODEC_FLAG_AES256GCM	0x0002
+
+/* A data key: random, per backup or per WAL stream, wrapped in the repo. */
+typedef struct CodecDataKey
+{
+	uint8		id[CODEC_KEY_ID_SIZE];
+	uint8		key[CODEC_KEY_SIZE];
+} CodecDataKey;
+
+/* Where encoded bytes go. Returns false and fills err on failure. */
+typedef struct CodecSink
+{
+	bool		(*write) (void *arg, const void *buf, size_t len, DrError *err);
+	void	   *arg;
+} CodecSink;
+
+/*
+ * Where encoded bytes come from. Returns the number of bytes read (less than
+ * len only at end of input), 0 at end, -1 on failure (err filled).
+ */
+typedef struct CodecSource
+{
+	ssize_t		(*read) (void *arg, void *buf, size_t len, DrError *err);
+	void	   *arg;
+} CodecSource;
+
+/*
+ * Finds the data key for an id found in an object header.  Returns NULL and
+ * fills err (DR_ERR_KEY or DR_ERR_NOT_FOUND) when it has none.
+ */
+typedef const CodecDataKey *(*CodecKeyLookup) (void *arg, const uint8 *keyId,
+											   DrError *err);
+
+typedef struct CodecEncodeParam
+{
+	int			compressLevel;	/* zstd level 1..19; 0 = store uncompressed */
+	const CodecDataKey *key;	/* NULL = not encrypted */
+	uint32		chunkSize;		/* 0 = CODEC_CHUNK_SIZE_DEFAULT */
+} CodecEncodeParam;
+
+/* What an object holds, known after codecEncoderEnd/codecDecoderEnd. */
+typedef struct CodecResult
+{
+	uint64		rawSize;		/* plain bytes */
+	uint64		storedSize;		/* encoded bytes, header to last tag */
+	uint8		sha256[CODEC_SHA256_SIZE];	/* of the plain bytes */
+} CodecResult;
+
+typedef struct CodecEncoder CodecEncoder;
+typedef struct CodecDecoder CodecDecoder;
+
+/* Header fields, as read by codecHeaderParse. */
+typedef struct CodecHeader
+{
+	uint16		version;
+	uint16		flags;
+	uint32		chunkSize;
+	uint8		keyId[CODEC_KEY_ID_SIZE];
+	uint8		salt[16];
+} CodecHeader;
+
+/*
+ * Encoder.  New writes the header to the sink; Write may be called any
+ * number of times; End flushes, writes the trailer and frees the encoder;
+ * Free abandons it (the sink's owner must discard what was written).
+ */
+extern CodecEncoder *codecEncoderNew(const CodecEncodeParam *param,
+									 CodecSink sink, DrError *err);
+extern bool codecEncoderWrite(CodecEncoder *enc, const void *buf, size_t len,
+							  DrError *err);
+extern bool codecEncoderEnd(CodecEncoder *enc, CodecResult *result,
+							DrError *err);
+extern void codecEncoderFree(CodecEncoder *enc);
+
+/*
+ * Decoder.  New reads and checks the header (and looks the key up when the
+ * object is encrypted).  Read returns plain bytes, 0 once the whole object
+ * was read and verified (trailer, size, SHA-256), -1 on failure with err set
+ * (DR_ERR_CORRUPT for anything wrong with the data).  End returns what the
+ * object held and frees the decoder; it fails unless Read returned 0.
+ */
+extern CodecDecoder *codecDecoderNew(CodecSource source, CodecKeyLookup lookup,
+									 void *lookupArg, DrError *err);
+extern ssize_t codecDecoderRead(CodecDecoder *dec, void *buf, size_t len,
+								DrError *err);
+extern bool codecDecoderEnd(CodecDecoder *dec, CodecResult *result,
+							DrError *err);
+extern void codecDecoderFree(CodecDecoder *dec);
+
+/*
+ * Parse and check the 64 header bytes (magic, version, known flags, sane
+ * chunk size, zero reserved bytes).  Used by the decoder, by `pg_dr info`,
+ * and by the fuzz target.
+ */
+extern bool codecHeaderParse(const uint8 *buf, size_t len, CodecHeader *header,
+							 DrError *err);
+
+/* SHA-256 as lower-case hex (65 bytes with the terminator). */
+extern void codecSha256Hex(const uint8 *sha256, char *hex);
+
+/* One-shot SHA-256 of a buffer. */
+extern bool codecSha256(const void *buf, size_t len, uint8 *out, DrError *err);
+
+#endif							/* DR_CODEC_H */

@@ -1,0 +1,100 @@
+/*-------------------------------------------------------------------------
+ * error.c
+ *	  DrError: failure reports from shared code (see error.h).
+ *-------------------------------------------------------------------------
+ */
+#include "common/dr_c.h"
+
+#include <errno.h>
+
+#include "common/error.h"
+
+void
+drErrorClear(DrError *err)
+{
+	if (err == NULL)
+		return;
+	err->code = DR_OK;
+	err->sysErrno = 0;
+	err->message[0] = '\0';
+	err->hint[0] = '\0';
+}
+
+bool
+drErrorSet(DrError *err, DrErrorCode code, const char *fmt,...)
+{
+	int			save_errno = errno;
+	va_list		ap;
+
+	if (err == NULL)
+		return false;
+
+	err->code = code;
+	err->sysErrno = (code == DR_ERR_IO) ? save_errno : 0;
+	err->hint[0] = '\0';
+
+	/* restore errno so that %m in fmt expands to the caller's error */
+	errno = save_errno;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	errno = save_errno;
+	return false;
+}
+
+void
+drErrorHint(DrError *err, const char *fmt,...)
+{
+	va_list		ap;
+
+	if (err == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->hint, sizeof(err->hint), fmt, ap);
+	va_end(ap);
+}
+
+void
+drErrorPrefix(DrError *err, const char *fmt,...)
+{
+	char		prefix[512];
+	char		old[sizeof(err->message)];
+	va_list		ap;
+
+	if (err == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	strlcpy(old, err->message, sizeof(old));
+	snprintf(err->message, sizeof(err->message), "%s%s", prefix, old);
+}
+
+const char *
+drErrorCodeName(DrErrorCode code)
+{
+	switch (code)
+	{
+		case DR_OK:
+			return "ok";
+		case DR_ERR_IO:
+			return "io";
+		case DR_ERR_CONFIG:
+			return "config";
+		case DR_ERR_CORRUPT:
+			return "corrupt";
+		case DR_ERR_KEY:
+			return "key";
+		case DR_ERR_EXISTS:
+			return "exists";
+		case DR_ERR_NOT_FOUND:
+			return "not-found";
+		case DR_ERR_INVALID:
+			return "invalid";
+		case DR_ERR_PERMISSION:
+			return "permission";
+		case DR_ERR_INTERNAL:
+			return "internal";
+	}
+	return "unknown";
+}

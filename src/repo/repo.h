@@ -1,0 +1,121 @@
+/*-------------------------------------------------------------------------
+ * repo.h
+ *	  A pg_dr repository: its layout, its info file, its keyring, and
+ *	  encoded objects (codec over storage).
+ *
+ * Layout (relative to the repository root):
+ *	 pg_dr.repo              info file, "name = value" text: format, cipher,
+ *	                         kdf, kdf_iterations, kdf_salt, kek_id, created.
+ *	                         Written once by repoCreate; replaced atomically
+ *	                         only by key rotation.
+ *	 keys/<keyid>.<kekid>    a data key wrapped by the KEK of generation
+ *	                         kekid (KEY_WRAPPED_SIZE bytes)
+ *	 backup/<backup-id>/...  backups (backup engine)
+ *	 archive/...             WAL (archiving)
+ *
+ * Key rotation is crash-safe without overwriting key files: every data key
+ * is first wrapped under the new KEK into new files, then the info file is
+ * replaced atomically to name the new KEK, then the old wraps are removed.
+ * A crash before the switch leaves the old passphrase valid; after it, the
+ * new one.
+ *
+ * The repository, not the catalog, is the source of truth: everything a
+ * cluster needs to list and restore backups is in here.
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_REPO_H
+#define DR_REPO_H
+
+#include "common/codec.h"
+#include "common/config.h"
+#include "common/error.h"
+#include "common/keys.h"
+#include "storage/storage.h"
+
+#define REPO_INFO_FILE			"pg_dr.repo"
+#define REPO_FORMAT				1
+#define REPO_KEYS_DIR			"keys"
+
+typedef struct Repo Repo;
+typedef struct RepoObjectRead RepoObjectRead;
+
+typedef struct RepoInfo
+{
+	int			format;
+	ConfigCipher cipher;
+	uint32		kdfIterations;
+	uint8		kdfSalt[KEY_SALT_SIZE];
+	uint8		kekId[KEY_KEK_ID_SIZE];
+	char	   *created;		/* ISO 8601 UTC */
+} RepoInfo;
+
+/*
+ * Initialize an empty repository for the configured repo: writes the info
+ * file (DR_ERR_EXISTS if there is one).  kdfIterations 0 = default.
+ */
+extern bool repoCreate(const ConfigRepo *config, uint32 kdfIterations,
+					   DrError *err);
+
+/*
+ * Open a repository: read the info file (DR_ERR_NOT_FOUND with a hint to run
+ * "pg_dr repo-create" when there is none), load the passphrase, derive the
+ * KEK and check it against the info file (DR_ERR_KEY: "repository key does
+ * not match").
+ */
+extern Repo *repoOpen(const ConfigRepo *config, DrError *err);
+extern void repoClose(Repo *repo);
+
+extern Storage *repoStorage(Repo *repo);
+extern const RepoInfo *repoInfoGet(const Repo *repo);
+extern const ConfigRepo *repoConfig(const Repo *repo);
+
+/*
+ * A new random data key, stored wrapped before it is returned.  When the
+ * repository is not encrypted, returns true and sets *key to NULL.
+ */
+extern bool repoDataKeyNew(Repo *repo, const CodecDataKey **key, DrError *err);
+
+/* Look a data key up (cached after the first unwrap); a CodecKeyLookup. */
+extern const CodecDataKey *repoDataKeyGet(void *repo, const uint8 *keyId,
+										  DrError *err);
+
+/* Number of data keys in the keyring (for info). */
+extern bool repoDataKeyCount(Repo *repo, int *count, DrError *err);
+
+/*
+ * Re-wrap every data key under the passphrase in newKeyFile (see the
+ * header comment); data objects are not touched.  On success the repo
+ * handle uses the new KEK.
+ */
+extern bool repoKeyRotate(Repo *repo, const char *newKeyFile, DrError *err);
+
+/*
+ * Encode plain bytes from source into a new object at path (atomic, never
+ * overwrites), encrypted with key (NULL = not encrypted) and compressed at
+ * the configured level.  result may be NULL.
+ */
+extern bool repoObjectPut(Repo *repo, const char *path, CodecSource source,
+						  const CodecDataKey *key, CodecResult *result,
+						  DrError *err);
+extern bool repoObjectPutBuffer(Repo *repo, const char *path, const void *buf,
+								size_t len, const CodecDataKey *key,
+								CodecResult *result, DrError *err);
+
+/*
+ * Read an object back: every byte is authenticated and, at the end, the
+ * content hash checked; see codec.h for when data counts as verified.
+ */
+extern RepoObjectRead *repoObjectReadBegin(Repo *repo, const char *path,
+										   DrError *err);
+extern ssize_t repoObjectRead(RepoObjectRead *read, void *buf, size_t len,
+							  DrError *err);
+/* Frees the handle; fails unless the object was read to its verified end. */
+extern bool repoObjectReadEnd(RepoObjectRead *read, CodecResult *result,
+							  DrError *err);
+extern void repoObjectReadFree(RepoObjectRead *read);
+
+/* A whole small object, palloc'd (DR_ERR_INVALID above maxLen). */
+extern char *repoObjectGetBuffer(Repo *repo, const char *path, size_t *len,
+								 size_t maxLen, DrError *err);
+
+#endif							/* DR_REPO_H */

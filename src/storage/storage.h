@@ -1,0 +1,104 @@
+/*-------------------------------------------------------------------------
+ * storage.h
+ *	  Repository storage: the one interface every part uses to reach a
+ *	  repository, whatever holds it (posix directory now; S3, Azure, GCS
+ *	  later).  Drivers implement storage_driver.h.
+ *
+ * Contract kept by every driver:
+ *	 - Paths are relative to the repository root, '/'-separated, without
+ *	   "." or ".." components.
+ *	 - A write is invisible until storageWriteEnd() succeeds; then it is
+ *	   durable (posix: temp name, fsync, rename, fsync of the directory) and
+ *	   complete.  storageWriteAbort(), an error or a crash leaves nothing
+ *	   visible under the name.
+ *	 - Nothing is overwritten: storageWriteEnd() fails with DR_ERR_EXISTS if
+ *	   the object exists, unless the write was begun with replace = true,
+ *	   which only repository metadata (the info file) may use; the
+ *	   replacement is atomic.
+ *	 - Memory is bounded: reads and writes stream through caller buffers.
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_STORAGE_H
+#define DR_STORAGE_H
+
+#include "common/codec.h"
+#include "common/error.h"
+
+typedef struct Storage Storage;
+typedef struct StorageRead StorageRead;
+typedef struct StorageWrite StorageWrite;
+
+/* What a driver can do (storageFeatures). */
+#define STORAGE_FEATURE_ATOMIC_PUT		0x0001	/* writes appear whole or not */
+#define STORAGE_FEATURE_NO_OVERWRITE	0x0002	/* refuses to replace atomically */
+#define STORAGE_FEATURE_PATH			0x0004	/* has real directories */
+#define STORAGE_FEATURE_FSYNC			0x0008	/* durability needs fsync */
+
+typedef struct StorageWriteParam
+{
+	bool		replace;		/* allow atomic replacement (metadata only) */
+} StorageWriteParam;
+
+typedef struct StorageInfo
+{
+	const char *name;			/* relative to the listed directory */
+	bool		isDir;
+	uint64		size;
+	int64		mtime;			/* seconds since the epoch */
+} StorageInfo;
+
+/* Return false (with err set) to stop the listing with that error. */
+typedef bool (*StorageListCallback) (void *arg, const StorageInfo *info,
+									 DrError *err);
+
+/* Drivers */
+extern Storage *storagePosixNew(const char *root, DrError *err);
+
+extern void storageFree(Storage *storage);
+extern const char *storageName(const Storage *storage);
+extern uint32 storageFeatures(const Storage *storage);
+
+/* Writing (see the contract above). */
+extern StorageWrite *storageWriteBegin(Storage *storage, const char *path,
+									   const StorageWriteParam *param,
+									   DrError *err);
+extern bool storageWrite(StorageWrite *write, const void *buf, size_t len,
+						 DrError *err);
+extern bool storageWriteEnd(StorageWrite *write, DrError *err);
+extern void storageWriteAbort(StorageWrite *write);
+
+/* Reading: DR_ERR_NOT_FOUND when the object does not exist. */
+extern StorageRead *storageReadBegin(Storage *storage, const char *path,
+									 DrError *err);
+/* Bytes read; 0 at end; -1 on failure. */
+extern ssize_t storageRead(StorageRead *read, void *buf, size_t len,
+						   DrError *err);
+extern void storageReadEnd(StorageRead *read);
+
+extern bool storageExists(Storage *storage, const char *path, bool *exists,
+						  DrError *err);
+
+/*
+ * Entries of a directory, in no particular order, one callback each (memory
+ * does not grow with the number of entries).  A missing directory lists
+ * nothing.
+ */
+extern bool storageList(Storage *storage, const char *dir,
+						StorageListCallback callback, void *arg, DrError *err);
+
+/* Remove an object; a missing one is not an error. */
+extern bool storageRemove(Storage *storage, const char *path, DrError *err);
+
+/* Whole small objects. */
+extern bool storagePut(Storage *storage, const char *path, const void *buf,
+					   size_t len, const StorageWriteParam *param,
+					   DrError *err);
+/* palloc'd content; DR_ERR_INVALID if larger than maxLen. */
+extern char *storageGet(Storage *storage, const char *path, size_t *len,
+						size_t maxLen, DrError *err);
+
+/* Adapters that plug storage streams into the codec. */
+extern CodecSink storageWriteSink(StorageWrite *write);
+extern CodecSource storageReadSource(StorageRead *read);
+
+#endif							/* DR_STORAGE_H */

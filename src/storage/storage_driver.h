@@ -1,0 +1,71 @@
+/*-------------------------------------------------------------------------
+ * storage_driver.h
+ *	  For implementers of a storage driver (not for users of storage.h).
+ *
+ * A driver fills a StorageDriverInterface and calls storageNew().  The
+ * generic layer (storage.c) checks paths, keeps handles and calls these.
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_STORAGE_DRIVER_H
+#define DR_STORAGE_DRIVER_H
+
+#include "storage/storage.h"
+
+/* Write: begin a write to path; nothing is visible yet. */
+typedef void *(*StorageDriverWriteBegin) (void *driver, const char *path,
+										  const StorageWriteParam *param,
+										  DrError *err);
+/* Write: append bytes. */
+typedef bool (*StorageDriverWrite) (void *handle, const void *buf, size_t len,
+									DrError *err);
+/*
+ * Write: make the object durable and visible under its name, atomically;
+ * DR_ERR_EXISTS when it exists and replace was not asked for.  Frees the
+ * handle whatever the outcome (on failure nothing is visible).
+ */
+typedef bool (*StorageDriverWriteEnd) (void *handle, DrError *err);
+/* Write: discard everything written; frees the handle. */
+typedef void (*StorageDriverWriteAbort) (void *handle);
+
+/* Read: open path; DR_ERR_NOT_FOUND when missing. */
+typedef void *(*StorageDriverReadBegin) (void *driver, const char *path,
+										 DrError *err);
+typedef ssize_t (*StorageDriverRead) (void *handle, void *buf, size_t len,
+									  DrError *err);
+typedef void (*StorageDriverReadEnd) (void *handle);
+
+typedef bool (*StorageDriverExists) (void *driver, const char *path,
+									 bool *exists, DrError *err);
+typedef bool (*StorageDriverList) (void *driver, const char *dir,
+								   StorageListCallback callback, void *arg,
+								   DrError *err);
+/* Remove; a missing object is not an error. */
+typedef bool (*StorageDriverRemove) (void *driver, const char *path,
+									 DrError *err);
+typedef void (*StorageDriverFree) (void *driver);
+
+typedef struct StorageDriverInterface
+{
+	const char *name;			/* "posix", "s3", ... */
+	uint32		features;		/* STORAGE_FEATURE_* */
+
+	/* required */
+	StorageDriverWriteBegin writeBegin;
+	StorageDriverWrite write;
+	StorageDriverWriteEnd writeEnd;
+	StorageDriverWriteAbort writeAbort;
+	StorageDriverReadBegin readBegin;
+	StorageDriverRead read;
+	StorageDriverReadEnd readEnd;
+	StorageDriverExists exists;
+	StorageDriverList list;
+	StorageDriverRemove remove;
+
+	/* optional */
+	StorageDriverFree free;
+} StorageDriverInterface;
+
+/* Wrap a driver instance; the interface must outlive the Storage. */
+extern Storage *storageNew(const StorageDriverInterface *iface, void *driver);
+
+#endif							/* DR_STORAGE_DRIVER_H */
