@@ -13,17 +13,21 @@
  *	   magic      8  "PGDROBJ1"
  *	   version    2  1
  *	   flags      2  bit 0: zstd-compressed, bit 1: AES-256-GCM encrypted
- *	   chunkSize  4  largest chunk payload, bytes
+ *	   chunkSize  4  largest chunk payload, bytes (a power of two from
+ *	                 CODEC_CHUNK_SIZE_MIN to CODEC_CHUNK_SIZE_MAX)
  *	   keyId     16  id of the data key (zero when not encrypted)
  *	   salt      16  random per object; with the data key it derives the
- *	                 object key (HKDF-SHA256), so nonces never repeat
- *	                 across objects that share a data key
+ *	                 object key (HKDF-SHA256, info "pg_dr object key"), so
+ *	                 nonces never repeat across objects that share a data
+ *	                 key (zero when not encrypted)
  *	   reserved  16  zero
  *	 chunks, each:
  *	   length     4  payload length in bytes (<= chunkSize)
  *	   flags      4  bit 0: last chunk (the trailer)
  *	   payload       compressed (and encrypted) stream bytes
  *	   tag       16  GCM tag; only present when encrypted
+ *	 every data chunk but the last one is exactly chunkSize long, and no
+ *	 data chunk is empty (so an object has exactly one valid framing)
  *	 the last chunk's plain payload is the trailer:
  *	   rawSize    8  plain content length
  *	   sha256    32  SHA-256 of the plain content
@@ -37,8 +41,15 @@
  * the check, so a reader must treat everything it read as unverified until
  * codecDecoderRead() returned 0 (end, verified).
  *
- * Memory is bounded by chunkSize (a few buffers of it), whatever the object
- * size.
+ * Unencrypted objects carry no tag, but are still checked: the header must
+ * be canonical (zero key id, salt and reserved bytes, power-of-two chunk
+ * size), the framing must be exact, and the content must decompress and
+ * match the trailer's size and SHA-256.
+ *
+ * Memory is bounded by chunkSize (a few buffers of it) plus the zstd
+ * context, whatever the object size.  zstd and OpenSSL allocate with
+ * malloc: backend callers must make sure codecEncoderFree/codecDecoderFree
+ * runs when an ERROR unwinds past them (PG_TRY/PG_FINALLY).
  *-------------------------------------------------------------------------
  */
 #ifndef DR_CODEC_H
@@ -55,6 +66,7 @@
 #define CODEC_SHA256_SIZE		32
 #define CODEC_CHUNK_SIZE_DEFAULT	(1024 * 1024)
 #define CODEC_CHUNK_SIZE_MAX	(16 * 1024 * 1024)
+#define CODEC_CHUNK_SIZE_MIN	64	/* the 40-byte trailer must fit */
 
 #define CODEC_FLAG_ZSTD			0x0001
 #define CODEC_FLAG_AES256GCM	0x0002
@@ -94,7 +106,8 @@ typedef struct CodecEncodeParam
 {
 	int			compressLevel;	/* zstd level 1..19; 0 = store uncompressed */
 	const CodecDataKey *key;	/* NULL = not encrypted */
-	uint32		chunkSize;		/* 0 = CODEC_CHUNK_SIZE_DEFAULT */
+	uint32		chunkSize;		/* 0 = CODEC_CHUNK_SIZE_DEFAULT; else a power
+								 * of two, CODEC_CHUNK_SIZE_MIN..MAX */
 } CodecEncodeParam;
 
 /* What an object holds, known after codecEncoderEnd/codecDecoderEnd. */
@@ -120,8 +133,10 @@ typedef struct CodecHeader
 
 /*
  * Encoder.  New writes the header to the sink; Write may be called any
- * number of times; End flushes, writes the trailer and frees the encoder;
- * Free abandons it (the sink's owner must discard what was written).
+ * number of times; End flushes, writes the trailer and frees the encoder
+ * (whether it succeeds or not: never call Free after End); Free abandons it
+ * (the sink's owner must discard what was written).  After a failed Write,
+ * only Free (or End, which then fails) may follow.
  */
 extern CodecEncoder *codecEncoderNew(const CodecEncodeParam *param,
 									 CodecSink sink, DrError *err);
@@ -136,7 +151,15 @@ extern void codecEncoderFree(CodecEncoder *enc);
  * object is encrypted).  Read returns plain bytes, 0 once the whole object
  * was read and verified (trailer, size, SHA-256), -1 on failure with err set
  * (DR_ERR_CORRUPT for anything wrong with the data).  End returns what the
- * object held and frees the decoder; it fails unless Read returned 0.
+ * object held and frees the decoder; it fails unless Read returned 0 (and
+ * frees the decoder either way: never call Free after End).
+ *
+ * Key errors: no lookup for an encrypted object, a lookup that fails (its
+ * error is passed on), or a lookup that returns a key with another id is
+ * DR_ERR_KEY.  A key with the right id but the wrong bytes cannot be told
+ * apart from damage: the first chunk then fails authentication
+ * (DR_ERR_CORRUPT).  Read with len 0 is refused (DR_ERR_INVALID), since 0
+ * means "verified end".
  */
 extern CodecDecoder *codecDecoderNew(CodecSource source, CodecKeyLookup lookup,
 									 void *lookupArg, DrError *err);
