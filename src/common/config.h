@@ -83,6 +83,13 @@ extern DrConfig *configParse(const char *text, size_t len,
 
 extern void configFree(DrConfig *config);
 
+/*
+ * Whether a setting of this name holds a secret, shown as "********" in the
+ * items: names ending in _key, _secret, _password, _passphrase, _token or
+ * _credential(s).  A *_key_file names a file and is shown.
+ */
+extern bool configNameIsSecret(const char *name);
+
 /* The first configured repository, or NULL (with DR_ERR_CONFIG) if none. */
 extern const ConfigRepo *configRepoFirst(const DrConfig *config, DrError *err);
 

@@ -1,0 +1,345 @@
+/*-------------------------------------------------------------------------
+ * test_config.c
+ *	  Unit tests of src/common/config.c.
+ *
+ * Covers: a full valid file (repos, enumerations, paths normalized,
+ * compress level), defaults, quoting ('...' and "..."), comments (whole
+ * line and after values), CRLF lines, the items list (every effective
+ * setting, sorted, sources "default" / "file:line", secret masking through
+ * configNameIsSecret), configRepoFirst, and every error path with its
+ * message naming file and line: syntax, unterminated quote, text after a
+ * quote, unknown setting (with "did you mean" and with the list of valid
+ * names), repo number out of range, set twice, bad enumeration values,
+ * compress_level range and form, relative and root paths, missing required
+ * settings, key file inside the repository, two repos on one path, long
+ * lines, NUL bytes, control characters; configLoad on a real file,
+ * a missing file (NOT_FOUND), a directory, a file over the size limit.
+ *-------------------------------------------------------------------------
+ */
+#include "common/dr_c.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "tap.h"
+
+#define SRC "/etc/pg_dr.conf"
+
+static DrConfig *
+parse(const char *text, DrError *err)
+{
+	drErrorClear(err);
+	return configParse(text, strlen(text), SRC, err);
+}
+
+/*
+ * Expect text to be refused with DR_ERR_CONFIG and a message containing
+ * want (which names the line).
+ */
+static void
+expectError(const char *text, const char *want, const char *what)
+{
+	DrError		err;
+	DrConfig   *config = parse(text, &err);
+
+	ok(config == NULL && err.code == DR_ERR_CONFIG, "%s: refused", what);
+	if (!ok(strstr(err.message, want) != NULL, "%s: message", what))
+		diag("message: %s\n#    wanted: %s", err.message, want);
+	if (config)
+		configFree(config);
+}
+
+static const ConfigItem *
+itemFind(const DrConfig *config, const char *name)
+{
+	for (int i = 0; i < config->itemCount; i++)
+		if (strcmp(config->items[i].name, name) == 0)
+			return &config->items[i];
+	return NULL;
+}
+
+static void
+testValid(void)
+{
+	DrError		err;
+	DrConfig   *config;
+	const ConfigItem *item;
+	bool		sorted = true;
+
+	config = parse("# pg_dr\n"
+				   "\n"
+				   "repo1_type = posix\n"
+				   "  repo1_path = '/srv/dr/repo1/'   # trailing slash dropped\n"
+				   "repo1_cipher_key_file=\"/etc/pg_dr/key\"\n"
+				   "repo3_type\t=\tPOSIX\n"
+				   "repo3_path = /srv/dr/repo 3#comment\n"
+				   "repo3_cipher_type = none\n"
+				   "compress_level = 07\n", &err);
+	if (!ok(config != NULL, "valid file parses"))
+		diag("%s", err.message);
+	if (config == NULL)
+		return;
+
+	is_str(config->path, SRC, "path kept");
+	is_int(config->repoCount, 2, "two repos");
+	is_int(config->repo[1].index, 1, "repo1 used");
+	is_int(config->repo[2].index, 0, "repo2 unused");
+	is_int(config->repo[3].index, 3, "repo3 used");
+	is_int(config->repo[1].type, CONFIG_REPO_POSIX, "repo1 type");
+	is_str(config->repo[1].path, "/srv/dr/repo1", "quoted path, trailing slash removed");
+	is_int(config->repo[1].cipher, CONFIG_CIPHER_AES256GCM, "cipher defaults to aes-256-gcm");
+	is_str(config->repo[1].cipherKeyFile, "/etc/pg_dr/key", "double-quoted key file");
+	is_str(config->repo[3].path, "/srv/dr/repo 3", "unquoted value ends at comment, blanks inside kept");
+	is_int(config->repo[3].cipher, CONFIG_CIPHER_NONE, "cipher none");
+	ok(config->repo[3].cipherKeyFile == NULL, "no key file without cipher");
+	is_int(config->compressLevel, 7, "compress level");
+	is_int(config->repo[1].compressLevel, 7, "repo gets the compress level");
+	ok(configRepoFirst(config, &err) == &config->repo[1], "first repo is repo1");
+
+	/* 2 globals + repo1 (4) + repo3 (3: no key file) */
+	is_int(config->itemCount, 9, "items: every effective setting");
+	for (int i = 1; i < config->itemCount; i++)
+		sorted &= strcmp(config->items[i - 1].name, config->items[i].name) < 0;
+	ok(sorted, "items sorted by name");
+
+	item = itemFind(config, "compress_type");
+	ok(item && strcmp(item->value, "zstd") == 0 &&
+	   strcmp(item->source, "default") == 0, "default item has source default");
+	item = itemFind(config, "compress_level");
+	ok(item && strcmp(item->value, "7") == 0 &&
+	   strcmp(item->source, SRC ":9") == 0, "file item has source file:line");
+	item = itemFind(config, "repo3_type");
+	ok(item && strcmp(item->value, "posix") == 0, "enumeration stored in lower case");
+	item = itemFind(config, "repo1_cipher_type");
+	ok(item && strcmp(item->source, "default") == 0 &&
+	   strcmp(item->value, "aes-256-gcm") == 0, "repo default item");
+	item = itemFind(config, "repo1_cipher_key_file");
+	ok(item && !item->secret && strcmp(item->value, "/etc/pg_dr/key") == 0,
+	   "key file is a path, shown");
+	ok(itemFind(config, "repo3_cipher_key_file") == NULL,
+	   "unset optional setting not listed");
+	configFree(config);
+
+	/* defaults only */
+	config = parse("", &err);
+	ok(config != NULL, "empty file parses");
+	if (config)
+	{
+		is_int(config->repoCount, 0, "no repos");
+		is_int(config->compressLevel, 3, "compress level default 3");
+		is_int(config->itemCount, 2, "two default items");
+		ok(configRepoFirst(config, &err) == NULL && err.code == DR_ERR_CONFIG,
+		   "configRepoFirst without repos: config error");
+		configFree(config);
+	}
+
+	config = parse("compress_type = none\ncompress_level = 19\r\n"
+				   "repo2_type = posix\r\nrepo2_path = /r\r\n"
+				   "repo2_cipher_type = none\n", &err);
+	ok(config != NULL, "CRLF lines parse");
+	if (config)
+	{
+		is_int(config->compressLevel, 0, "compress none: level 0");
+		is_str(config->repo[2].path, "/r", "CR dropped from value");
+		ok(configRepoFirst(config, &err) == &config->repo[2], "first repo is repo2");
+		configFree(config);
+	}
+
+	config = parse("repo1_type = posix\nrepo1_path = \"/a # b\"\n"
+				   "repo1_cipher_type = 'none' # c\n", &err);
+	ok(config && strcmp(config->repo[1].path, "/a # b") == 0,
+	   "quoted value keeps '#'");
+	if (config)
+		configFree(config);
+
+	ok(configNameIsSecret("repo1_s3_key"), "_key is secret");
+	ok(configNameIsSecret("repo1_s3_key_secret"), "_secret is secret");
+	ok(configNameIsSecret("repo1_azure_password"), "_password is secret");
+	ok(configNameIsSecret("repo1_token"), "_token is secret");
+	ok(!configNameIsSecret("repo1_cipher_key_file"), "_key_file is not secret");
+	ok(!configNameIsSecret("repo1_path"), "path is not secret");
+}
+
+static void
+testErrors(void)
+{
+	DrError		err;
+	DrConfig   *config;
+	char	   *text;
+
+	expectError("repo1_type = posix\nrepo1_path /x\n",
+				"\"" SRC "\" line 2: syntax error", "missing '='");
+	expectError("= x\n", "line 1: syntax error", "missing name");
+	expectError("\n\nrepo1_path = '/x\n", "line 3: unterminated quoted value",
+				"unterminated quote");
+	expectError("repo1_path = '/x' y\n", "line 1: unexpected text after the quoted value",
+				"text after quote");
+
+	config = parse("repo1_type = posix\n# c\n\nrepo1_pth = /x\n", &err);
+	ok(config == NULL && err.code == DR_ERR_CONFIG, "typo refused");
+	is_str(err.message, "\"" SRC "\" line 4: unknown setting \"repo1_pth\"",
+		   "unknown setting names file and line");
+	is_str(err.hint, "did you mean \"repo1_path\"?", "did you mean");
+
+	config = parse("compression_type = zstd\n", &err);
+	is_str(err.hint, "did you mean \"compress_type\"?", "did you mean, global");
+	config = parse("repo2_Cipher_Type = none\n", &err);
+	is_str(err.hint, "did you mean \"repo2_cipher_type\"?", "did you mean keeps N, ignores case");
+	config = parse("archive_mode = on\n", &err);
+	ok(strstr(err.hint, "valid settings are") != NULL, "far name: list of valid names");
+	ok(strstr(err.message, "line 1: unknown setting \"archive_mode\"") != NULL,
+	   "far name message");
+
+	expectError("repo5_path = /x\n",
+				"line 1: repository number in \"repo5_path\" must be from 1 to 4",
+				"repo number 5");
+	expectError("repo0_type = posix\n", "line 1: repository number", "repo number 0");
+	expectError("repo01_type = posix\n", "line 1: repository number", "repo number 01");
+	expectError("repo99999999999999999999_type = posix\n", "line 1: repository number",
+				"huge repo number");
+
+	expectError("repo1_path = /x\nrepo1_type = posix\nrepo1_path = /y\n",
+				"line 3: \"repo1_path\" is set twice (first on line 1)",
+				"set twice");
+	expectError("compress_type = zstd\n\ncompress_type = zstd\n",
+				"line 3: \"compress_type\" is set twice (first on line 1)",
+				"set twice, same value");
+
+	expectError("\ncompress_type = lz4\n",
+				"line 2: invalid value \"lz4\" for \"compress_type\": expected zstd or none",
+				"compress_type lz4");
+	expectError("compress_type =\n", "line 1: invalid value \"\" for \"compress_type\"",
+				"empty value");
+	expectError("compress_level = 0\n",
+				"line 1: invalid value \"0\" for \"compress_level\": expected an integer from 1 to 19",
+				"compress_level 0");
+	expectError("compress_level = 20\n", "line 1: invalid value \"20\"", "compress_level 20");
+	expectError("compress_level = -1\n", "line 1: invalid value \"-1\"", "compress_level -1");
+	expectError("compress_level = 3x\n", "line 1: invalid value \"3x\"", "compress_level 3x");
+	expectError("compress_level = 3.0\n", "line 1: invalid value \"3.0\"", "compress_level 3.0");
+	expectError("repo1_type = s3\n",
+				"line 1: invalid value \"s3\" for \"repo1_type\": expected posix",
+				"repo type s3");
+	expectError("repo1_cipher_type = aes\n",
+				"line 1: invalid value \"aes\" for \"repo1_cipher_type\": expected aes-256-gcm or none",
+				"cipher aes");
+
+	config = parse("repo1_type = posix\nrepo1_path = srv/repo\n", &err);
+	ok(config == NULL && err.code == DR_ERR_CONFIG, "relative path refused");
+	is_str(err.message,
+		   "\"" SRC "\" line 2: \"repo1_path\" must be an absolute path, got \"srv/repo\"",
+		   "relative path message");
+	ok(err.hint[0] != '\0', "relative path hint");
+	expectError("repo1_cipher_key_file = key\n",
+				"line 1: \"repo1_cipher_key_file\" must be an absolute path",
+				"relative key file");
+	expectError("repo1_path = ///\n", "line 1: \"repo1_path\" must not be the root directory",
+				"root path");
+
+	config = parse("repo1_path = /x\nrepo1_cipher_type = none\n", &err);
+	ok(config == NULL && err.code == DR_ERR_CONFIG, "missing type refused");
+	is_str(err.message, "\"" SRC "\": repo1: \"repo1_type\" is required", "missing type message");
+	expectError("repo2_type = posix\n", "repo2: \"repo2_path\" is required", "missing path");
+	config = parse("repo1_type = posix\nrepo1_path = /x\n", &err);
+	ok(config == NULL && err.code == DR_ERR_CONFIG, "missing key file refused");
+	is_str(err.message,
+		   "\"" SRC "\": repo1: \"repo1_cipher_key_file\" is required when repo1_cipher_type is aes-256-gcm",
+		   "missing key file message");
+	ok(strstr(err.hint, "repo1_cipher_type = none") != NULL, "missing key file hint");
+
+	expectError("repo1_type = posix\nrepo1_path = /x\n"
+				"repo1_cipher_key_file = /x/key\n",
+				"line 3: \"repo1_cipher_key_file\" must not be inside the repository",
+				"key file inside the repository");
+	expectError("repo1_type = posix\nrepo1_path = /x\nrepo1_cipher_type = none\n"
+				"repo2_type = posix\nrepo2_path = /x/\nrepo2_cipher_type = none\n",
+				"line 5: repo1 and repo2 have the same path \"/x\"",
+				"two repos, one path");
+
+	/* a line of exactly CONFIG_LINE_MAX bytes is fine, one more is not */
+	text = palloc(CONFIG_LINE_MAX + 64);
+	snprintf(text, CONFIG_LINE_MAX + 64, "\n#%0*d\n", CONFIG_LINE_MAX - 1, 0);
+	config = parse(text, &err);
+	ok(config != NULL, "line of CONFIG_LINE_MAX bytes accepted");
+	if (config)
+		configFree(config);
+	snprintf(text, CONFIG_LINE_MAX + 64, "\n#%0*d\n", CONFIG_LINE_MAX, 0);
+	expectError(text, "line 2: line is longer than 4096 bytes", "long line");
+	pfree(text);
+
+	{
+		static const char nul[] = "compress_type = zstd\n\ncompress_level\0 = 3\n";
+
+		config = configParse(nul, sizeof(nul) - 1, SRC, &err);
+	}
+	ok(config == NULL && err.code == DR_ERR_CONFIG, "NUL refused");
+	is_str(err.message, "\"" SRC "\" line 3: line contains a NUL byte", "NUL message");
+	expectError("compress_type = zs\x01td\n", "line 1: line contains a control character (0x01)",
+				"control character");
+}
+
+static void
+testLoad(void)
+{
+	char		dir[] = "/tmp/test_config.XXXXXX";
+	char		path[256];
+	char		missing[256];
+	DrError		err;
+	DrConfig   *config;
+	FILE	   *f;
+
+	if (!ok(mkdtemp(dir) != NULL, "temp dir"))
+		return;
+	snprintf(path, sizeof(path), "%s/pg_dr.conf", dir);
+	snprintf(missing, sizeof(missing), "%s/nope.conf", dir);
+
+	f = fopen(path, "w");
+	fprintf(f, "repo1_type = posix\nrepo1_path = /srv\nrepo1_cipher_type = none\n"
+			"bogus = 1\n");
+	fclose(f);
+	config = configLoad(path, &err);
+	ok(config == NULL && err.code == DR_ERR_CONFIG, "load: content error");
+	ok(strncmp(err.message, "\"", 1) == 0 && strstr(err.message, "pg_dr.conf\" line 4:") != NULL,
+	   "load: message names the file and line");
+
+	f = fopen(path, "w");
+	fprintf(f, "repo1_type = posix\nrepo1_path = /srv\nrepo1_cipher_type = none\n");
+	fclose(f);
+	config = configLoad(path, &err);
+	ok(config != NULL && config->repo[1].index == 1, "load: valid file");
+	if (config)
+	{
+		is_str(config->path, path, "load: path kept");
+		configFree(config);
+	}
+
+	config = configLoad(missing, &err);
+	ok(config == NULL && err.code == DR_ERR_NOT_FOUND, "load: missing file is NOT_FOUND");
+	ok(strstr(err.message, "nope.conf\"") != NULL, "load: missing file named");
+
+	config = configLoad(dir, &err);
+	ok(config == NULL && err.code != DR_OK, "load: directory refused");
+
+	/* over the size limit: a file of 1 MiB + 1 of comment */
+	f = fopen(path, "w");
+	for (int i = 0; i < 1024 * 1024 / 64 + 1; i++)
+		fprintf(f, "#%062d\n", i);
+	fclose(f);
+	config = configLoad(path, &err);
+	ok(config == NULL && err.code == DR_ERR_CONFIG &&
+	   strstr(err.message, "is larger than") != NULL, "load: big file refused");
+
+	unlink(path);
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	testValid();
+	testErrors();
+	testLoad();
+	return tapDone();
+}
