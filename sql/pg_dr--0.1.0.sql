@@ -1,0 +1,294 @@
+/*
+ * pg_dr 0.1.0 -- the SQL surface of the foundation.
+ *
+ * User-facing functions and views are named dr_* and live in the schema the
+ * extension is created in (public by default), so they are callable
+ * unqualified.  Internal state lives in schema pg_dr and is reached only
+ * through those functions and views.
+ *
+ * Privileges: EXECUTE on every dr_* function is revoked from PUBLIC and
+ * granted to dr_operator (operations) or dr_admin (administration); the
+ * views are readable by dr_monitor.  The roles nest: dr_admin is a member of
+ * dr_operator, which is a member of dr_monitor.
+ */
+
+\echo Use "CREATE EXTENSION pg_dr" to load this file. \quit
+
+DO $$
+BEGIN
+	IF current_setting('pg_dr.database', true) IS NULL THEN
+		RAISE EXCEPTION 'pg_dr must be loaded via shared_preload_libraries'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'Add pg_dr to shared_preload_libraries in postgresql.conf and restart the server.';
+	END IF;
+	IF current_setting('pg_dr.database') <> current_database() THEN
+		RAISE EXCEPTION 'pg_dr can only be created in database "%"',
+			current_setting('pg_dr.database')
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'Its background worker connects to the database named by pg_dr.database; create the extension there, or change that setting and restart.';
+	END IF;
+END
+$$;
+
+-- Roles are global objects: create them only when missing, so the extension
+-- can be dropped and created again, and nest them.
+DO $$
+DECLARE
+	r text;
+BEGIN
+	FOREACH r IN ARRAY ARRAY['dr_monitor', 'dr_operator', 'dr_admin'] LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+			EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+		END IF;
+	END LOOP;
+END
+$$;
+GRANT dr_monitor TO dr_operator;
+GRANT dr_operator TO dr_admin;
+
+CREATE SCHEMA pg_dr;
+REVOKE ALL ON SCHEMA pg_dr FROM PUBLIC;
+GRANT USAGE ON SCHEMA pg_dr TO dr_monitor;
+
+------------------------------------------------------------------------------
+-- Recovery objectives (from the seed: RTO / RPO / availability per tier).
+------------------------------------------------------------------------------
+CREATE TABLE pg_dr.objectives (
+	tier		text PRIMARY KEY
+				CHECK (tier IN ('critical', 'high', 'medium', 'low')),
+	rto			interval NOT NULL CHECK (rto > interval '0'),
+	rpo			interval NOT NULL CHECK (rpo >= interval '0'),
+	availability numeric(6, 3) NOT NULL
+				CHECK (availability > 0 AND availability <= 100)
+);
+COMMENT ON TABLE pg_dr.objectives IS
+	'recovery time and point objectives and availability target per tier';
+
+INSERT INTO pg_dr.objectives VALUES
+	('critical', interval '2 hours', interval '30 minutes', 99.99),
+	('high', interval '4 hours', interval '1 hour', 99.95),
+	('medium', interval '8 hours', interval '4 hours', 99.9),
+	('low', interval '24 hours', interval '24 hours', 99.5);
+
+-- Editable by dr_admin through the dr_objectives view.
+CREATE VIEW dr_objectives AS
+	SELECT o.tier, o.rto, o.rpo, o.availability,
+		   o.tier = pg_catalog.current_setting('pg_dr.tier') AS current
+	  FROM pg_dr.objectives o
+	 ORDER BY o.rto;
+COMMENT ON VIEW dr_objectives IS
+	'recovery objectives per tier; "current" marks the tier set by pg_dr.tier';
+
+------------------------------------------------------------------------------
+-- The audit trail: append-only and hash-chained.
+------------------------------------------------------------------------------
+CREATE SEQUENCE pg_dr.audit_log_id_seq;
+
+CREATE TABLE pg_dr.audit_log (
+	id				bigint PRIMARY KEY,
+	started_at		timestamptz NOT NULL,
+	finished_at		timestamptz NOT NULL,
+	session_user_name name NOT NULL,
+	current_user_name name NOT NULL,
+	backend_pid		integer NOT NULL,
+	operation		text NOT NULL,
+	arguments		jsonb NOT NULL,
+	result			text NOT NULL CHECK (result IN ('ok', 'error')),
+	sqlstate		text,
+	error			text,
+	prev_hash		bytea NOT NULL,
+	row_hash		bytea NOT NULL
+);
+COMMENT ON TABLE pg_dr.audit_log IS
+	'every DR operation: append-only, each row hash-chained to the one before';
+
+-- Where verification starts after dr_audit_expire() removed old rows: the
+-- hash of the newest removed row, which the oldest kept row must chain to.
+CREATE TABLE pg_dr.audit_anchor (
+	singleton		boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+	last_removed_id bigint NOT NULL,
+	row_hash		bytea NOT NULL
+);
+
+/*
+ * The digest that chains a row to the one before it.  Every field is
+ * length-prefixed so that no two different rows serialize the same way;
+ * timestamps are hashed as epoch microseconds, independent of DateStyle and
+ * TimeZone.  The background worker computes it on insert and
+ * dr_audit_verify() recomputes it: one definition serves both.
+ */
+CREATE FUNCTION pg_dr.audit_digest(prev bytea, r pg_dr.audit_log)
+RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT sha256(prev || convert_to(
+			string_agg(length(v) || ':' || v, '|' ORDER BY n), 'UTF8'))
+	  FROM unnest(ARRAY[
+			r.id::text,
+			(extract(epoch FROM r.started_at) * 1000000)::bigint::text,
+			(extract(epoch FROM r.finished_at) * 1000000)::bigint::text,
+			r.session_user_name::text,
+			r.current_user_name::text,
+			r.backend_pid::text,
+			r.operation,
+			r.arguments::text,
+			r.result,
+			coalesce(r.sqlstate, ''),
+			coalesce(r.error, '')
+		   ]) WITH ORDINALITY AS t(v, n)
+$$;
+
+-- The append-only guard (C): no UPDATE, no TRUNCATE, and DELETE only from
+-- inside dr_audit_expire() for rows older than pg_dr.audit_retention.
+CREATE FUNCTION pg_dr.audit_guard()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'pg_dr_audit_guard';
+
+-- ENABLE ALWAYS: the guard fires even with session_replication_role=replica.
+CREATE TRIGGER audit_log_append_only
+	BEFORE UPDATE OR DELETE ON pg_dr.audit_log
+	FOR EACH ROW EXECUTE FUNCTION pg_dr.audit_guard();
+CREATE TRIGGER audit_log_no_truncate
+	BEFORE TRUNCATE ON pg_dr.audit_log
+	FOR EACH STATEMENT EXECUTE FUNCTION pg_dr.audit_guard();
+ALTER TABLE pg_dr.audit_log ENABLE ALWAYS TRIGGER audit_log_append_only;
+ALTER TABLE pg_dr.audit_log ENABLE ALWAYS TRIGGER audit_log_no_truncate;
+CREATE TRIGGER audit_anchor_append_only
+	BEFORE UPDATE OR DELETE ON pg_dr.audit_anchor
+	FOR EACH ROW EXECUTE FUNCTION pg_dr.audit_guard();
+CREATE TRIGGER audit_anchor_no_truncate
+	BEFORE TRUNCATE ON pg_dr.audit_anchor
+	FOR EACH STATEMENT EXECUTE FUNCTION pg_dr.audit_guard();
+ALTER TABLE pg_dr.audit_anchor ENABLE ALWAYS TRIGGER audit_anchor_append_only;
+ALTER TABLE pg_dr.audit_anchor ENABLE ALWAYS TRIGGER audit_anchor_no_truncate;
+
+/*
+ * Walk the chain in id order.  Returns the number of rows checked and the
+ * first row whose link is broken, with the reason.
+ */
+CREATE FUNCTION pg_dr.audit_verify_chain(
+	OUT ok boolean, OUT rows_checked bigint, OUT first_broken_id bigint,
+	OUT problem text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r			pg_dr.audit_log;
+	expected	bytea;
+	anchor		pg_dr.audit_anchor;
+BEGIN
+	ok := true;
+	rows_checked := 0;
+	SELECT * INTO anchor FROM pg_dr.audit_anchor;
+	IF FOUND THEN
+		expected := anchor.row_hash;
+	ELSE
+		expected := '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea;
+	END IF;
+
+	FOR r IN SELECT * FROM pg_dr.audit_log ORDER BY id LOOP
+		IF anchor.last_removed_id IS NOT NULL AND r.id <= anchor.last_removed_id THEN
+			ok := false; first_broken_id := r.id;
+			problem := format('row %s should have been removed with the rows up to %s',
+							  r.id, anchor.last_removed_id);
+			RETURN;
+		END IF;
+		IF r.prev_hash IS DISTINCT FROM expected THEN
+			ok := false; first_broken_id := r.id;
+			problem := CASE WHEN rows_checked = 0
+				THEN format('row %s does not chain to the start of the log (rows before it were removed or altered)', r.id)
+				ELSE format('row %s does not chain to the row before it (a row was removed or altered)', r.id) END;
+			RETURN;
+		END IF;
+		IF r.row_hash IS DISTINCT FROM pg_dr.audit_digest(r.prev_hash, r) THEN
+			ok := false; first_broken_id := r.id;
+			problem := format('row %s was altered after it was written (its hash does not match its content)', r.id);
+			RETURN;
+		END IF;
+		expected := r.row_hash;
+		rows_checked := rows_checked + 1;
+	END LOOP;
+END
+$$;
+
+CREATE VIEW dr_audit AS
+	SELECT id, started_at, finished_at, finished_at - started_at AS duration,
+		   session_user_name, current_user_name, backend_pid, operation,
+		   arguments, result, sqlstate, error
+	  FROM pg_dr.audit_log;
+COMMENT ON VIEW dr_audit IS 'the audit trail of every DR operation';
+
+------------------------------------------------------------------------------
+-- C functions.  Internal ones (pg_dr._*) feed the views; dr_* are the API.
+------------------------------------------------------------------------------
+CREATE FUNCTION pg_dr._status(
+	OUT tier text, OUT rto_target interval, OUT rpo_target interval,
+	OUT availability_target numeric,
+	OUT config_file text, OUT config_ok boolean, OUT config_error text,
+	OUT repositories integer, OUT repository_ok boolean,
+	OUT repository_error text,
+	OUT worker_running boolean, OUT audit_pending integer,
+	OUT version text)
+RETURNS record
+LANGUAGE C STABLE
+AS 'MODULE_PATHNAME', 'pg_dr_status';
+
+CREATE FUNCTION pg_dr._config(OUT name text, OUT value text, OUT source text)
+RETURNS SETOF record
+LANGUAGE C STABLE
+AS 'MODULE_PATHNAME', 'pg_dr_config';
+
+CREATE VIEW dr_status AS
+	SELECT s.*,
+		   (SELECT max(finished_at) FROM pg_dr.audit_log) AS last_operation_at
+	  FROM pg_dr._status() s;
+COMMENT ON VIEW dr_status IS
+	'one row: tier and objectives, configuration, repository, worker';
+
+CREATE VIEW dr_config AS
+	SELECT name, value, source FROM pg_dr._config();
+COMMENT ON VIEW dr_config IS
+	'effective pg_dr configuration (pg_dr.config_file), secrets hidden';
+
+CREATE FUNCTION dr_audit_verify(
+	OUT ok boolean, OUT rows_checked bigint, OUT first_broken_id bigint,
+	OUT problem text)
+RETURNS record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'dr_audit_verify';
+COMMENT ON FUNCTION dr_audit_verify() IS
+	'check the audit hash chain; reports the first broken link';
+
+CREATE FUNCTION dr_audit_expire()
+RETURNS bigint
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'dr_audit_expire';
+COMMENT ON FUNCTION dr_audit_expire() IS
+	'remove audit rows older than pg_dr.audit_retention; returns how many';
+
+------------------------------------------------------------------------------
+-- Privileges.
+------------------------------------------------------------------------------
+REVOKE ALL ON ALL TABLES IN SCHEMA pg_dr FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA pg_dr FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA pg_dr FROM PUBLIC;
+
+-- Views are read with their owner's table privileges, but the functions
+-- they call are checked against the reader.
+GRANT EXECUTE ON FUNCTION pg_dr._status(), pg_dr._config() TO dr_monitor;
+
+REVOKE ALL ON dr_status, dr_config, dr_objectives, dr_audit FROM PUBLIC;
+GRANT SELECT ON dr_status, dr_config, dr_objectives, dr_audit TO dr_monitor;
+GRANT UPDATE (rto, rpo, availability) ON dr_objectives TO dr_admin;
+
+REVOKE ALL ON FUNCTION dr_audit_verify(), dr_audit_expire() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_audit_verify() TO dr_operator;
+GRANT EXECUTE ON FUNCTION dr_audit_expire() TO dr_admin;
+
+-- pg_dump keeps the audit trail and edited objectives with the database.
+SELECT pg_catalog.pg_extension_config_dump('pg_dr.audit_log', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_dr.audit_anchor', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_dr.audit_log_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_dr.objectives', '');

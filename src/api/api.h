@@ -1,0 +1,32 @@
+/*-------------------------------------------------------------------------
+ * api.h
+ *	  Helpers shared by the SQL-callable functions in src/api.
+ *
+ * API functions are thin: EXECUTE privileges (granted by the extension
+ * script) decide who may call them; they write the audit record and hand
+ * the work to the parts.  Internal tables are reached as the extension's
+ * owner (apiAsOwnerBegin/End), never with privileges granted to users.
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_API_H
+#define DR_API_H
+
+#include "common/error.h"
+
+typedef struct ApiOwnerContext
+{
+	Oid			savedUserId;
+	int			savedSecContext;
+} ApiOwnerContext;
+
+/*
+ * Raise a DrError from shared code as an ereport with the SQLSTATE that
+ * fits its code (see dr_error.c).  Does not return when elevel >= ERROR.
+ */
+extern void apiErrorReport(int elevel, const DrError *err);
+
+/* Run as the owner of the pg_dr extension, in a restricted context. */
+extern void apiAsOwnerBegin(ApiOwnerContext *context);
+extern void apiAsOwnerEnd(ApiOwnerContext *context);
+
+#endif							/* DR_API_H */

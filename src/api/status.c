@@ -1,0 +1,182 @@
+/*-------------------------------------------------------------------------
+ * status.c
+ *	  The functions behind the dr_status and dr_config views.
+ *
+ * dr_status is what a monitoring system polls: it never raises an error for
+ * a problem it can describe (bad configuration, unreachable repository,
+ * wrong key); it reports it in a column.  dr_config shows the effective
+ * configuration, exactly as the CLI reads it, with secrets hidden; a
+ * configuration that cannot be read is an error there.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "api/api.h"
+#include "common/config.h"
+#include "ops/audit.h"
+#include "pg_dr.h"
+#include "repo/repo.h"
+
+PG_FUNCTION_INFO_V1(pg_dr_status);
+PG_FUNCTION_INFO_V1(pg_dr_config);
+
+#define STATUS_COLUMNS	13
+
+/* Objectives of the current tier, read as the extension owner. */
+static void
+statusObjectives(Datum *values, bool *nulls)
+{
+	ApiOwnerContext owner;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	int			i;
+
+	args[0] = CStringGetTextDatum(drTierName(drTier));
+	apiAsOwnerBegin(&owner);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT rto, rpo, availability FROM pg_dr.objectives WHERE tier = $1",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_dr.objectives");
+	for (i = 0; i < 3; i++)
+	{
+		if (SPI_processed == 1)
+		{
+			values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+									  i + 1, &nulls[i]);
+			if (!nulls[i])
+				values[i] = SPI_datumTransfer(values[i], false, -1);
+		}
+		else
+			nulls[i] = true;
+	}
+	SPI_finish();
+	apiAsOwnerEnd(&owner);
+}
+
+/* Open every configured repository; the first problem found is reported. */
+static bool
+statusRepositories(const DrConfig *config, DrError *err)
+{
+	int			n;
+
+	for (n = 1; n <= CONFIG_REPO_MAX; n++)
+	{
+		Repo	   *repo;
+
+		if (config->repo[n].index == 0)
+			continue;
+		repo = repoOpen(&config->repo[n], err);
+		if (repo == NULL)
+		{
+			drErrorPrefix(err, "repo%d: ", n);
+			return false;
+		}
+		repoClose(repo);
+	}
+	return true;
+}
+
+Datum
+pg_dr_status(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[STATUS_COLUMNS];
+	bool		nulls[STATUS_COLUMNS];
+	DrConfig   *config = NULL;
+	DrError		err;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	memset(nulls, 0, sizeof(nulls));
+	values[0] = CStringGetTextDatum(drTierName(drTier));
+	statusObjectives(&values[1], &nulls[1]);
+
+	drErrorClear(&err);
+	if (drConfigFile == NULL || drConfigFile[0] == '\0')
+	{
+		nulls[4] = true;
+		values[5] = BoolGetDatum(false);
+		values[6] = CStringGetTextDatum("pg_dr.config_file is not set");
+		values[7] = Int32GetDatum(0);
+		values[8] = BoolGetDatum(false);
+		nulls[9] = true;
+	}
+	else
+	{
+		values[4] = CStringGetTextDatum(drConfigFile);
+		config = configLoad(drConfigFile, &err);
+		values[5] = BoolGetDatum(config != NULL);
+		if (config == NULL)
+		{
+			values[6] = CStringGetTextDatum(err.message);
+			values[7] = Int32GetDatum(0);
+			values[8] = BoolGetDatum(false);
+			nulls[9] = true;
+		}
+		else
+		{
+			nulls[6] = true;
+			values[7] = Int32GetDatum(config->repoCount);
+			if (statusRepositories(config, &err))
+			{
+				values[8] = BoolGetDatum(config->repoCount > 0);
+				nulls[9] = true;
+			}
+			else
+			{
+				values[8] = BoolGetDatum(false);
+				values[9] = CStringGetTextDatum(err.message);
+			}
+			configFree(config);
+		}
+	}
+	values[10] = BoolGetDatum(auditWriterRunning());
+	values[11] = Int32GetDatum(auditPendingCount());
+	values[12] = CStringGetTextDatum(PG_DR_VERSION);
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+Datum
+pg_dr_config(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	DrConfig   *config;
+	DrError		err;
+	int			i;
+
+	if (drConfigFile == NULL || drConfigFile[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("pg_dr.config_file is not set"),
+				 errhint("Set pg_dr.config_file to the path of the pg_dr configuration file and reload.")));
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	drErrorClear(&err);
+	config = configLoad(drConfigFile, &err);
+	if (config == NULL)
+		apiErrorReport(ERROR, &err);
+
+	for (i = 0; i < config->itemCount; i++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = CStringGetTextDatum(config->items[i].name);
+		values[1] = CStringGetTextDatum(config->items[i].value);
+		values[2] = CStringGetTextDatum(config->items[i].source);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	configFree(config);
+	return (Datum) 0;
+}

@@ -1,0 +1,79 @@
+/*-------------------------------------------------------------------------
+ * audit.h
+ *	  The audit trail: every DR operation, who, when, what, arguments,
+ *	  result, duration and error, in pg_dr.audit_log.
+ *
+ * A failed operation must still be recorded, but its transaction is about
+ * to abort, and anything it inserted would vanish with it.  So backends never
+ * insert audit rows themselves: they put a record into a queue in shared
+ * memory and wait (pg_dr.audit_timeout) until the pg_dr background worker
+ * has committed it.  The worker is the only writer, which also makes the
+ * hash chain (each row's hash covers the previous row's) a simple sequence.
+ *
+ * Usage in an API function:
+ *
+ *	   AuditOp op;
+ *	   auditOpBegin(&op, "dr_backup_full", argsJson);
+ *	   PG_TRY();
+ *	   {
+ *		   ... the operation ...
+ *	   }
+ *	   PG_CATCH();
+ *	   {
+ *		   auditOpFailed(&op);		-- records the error, then re-throws it
+ *	   }
+ *	   PG_END_TRY();
+ *	   auditOpOk(&op);
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_AUDIT_H
+#define DR_AUDIT_H
+
+#include "datatype/timestamp.h"
+#include "utils/palloc.h"
+
+#define AUDIT_OPERATION_MAX		64
+#define AUDIT_ARGUMENTS_MAX		4096
+#define AUDIT_ERROR_MAX			2048
+
+typedef struct AuditOp
+{
+	char		operation[AUDIT_OPERATION_MAX];
+	char	   *arguments;		/* JSON text */
+	TimestampTz startedAt;
+	MemoryContext memoryContext;	/* the caller's, for the error copy */
+	char		sessionUser[NAMEDATALEN];
+	char		currentUser[NAMEDATALEN];
+} AuditOp;
+
+/* Shared memory (called from the module's shmem hooks). */
+extern Size auditShmemSize(void);
+extern void auditShmemInit(void);
+
+/* Backend side. */
+extern void auditOpBegin(AuditOp *op, const char *operation,
+						 const char *argumentsJson);
+extern void auditOpOk(AuditOp *op);
+/* Call inside PG_CATCH: records the current error and re-throws it. */
+extern void auditOpFailed(AuditOp *op) pg_attribute_noreturn();
+
+/* For dr_status. */
+extern bool auditWriterRunning(void);
+extern int	auditPendingCount(void);
+
+/*
+ * Worker side: write every queued record (each in its own transaction) and
+ * wake the backends waiting for them.  Returns after the queue is empty or a
+ * write failed (the record stays queued and is retried).
+ */
+extern void auditWriterAttach(void);
+extern void auditWriterDetach(void);
+extern void auditWriterDrain(void);
+
+/*
+ * The append-only guard's permission: true only while dr_audit_expire()
+ * removes expired rows in this backend.
+ */
+extern bool auditExpireInProgress;
+
+#endif							/* DR_AUDIT_H */

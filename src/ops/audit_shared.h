@@ -1,0 +1,45 @@
+/*-------------------------------------------------------------------------
+ * audit_shared.h
+ *	  The audit queue in shared memory; private to src/ops/audit_*.c.
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_AUDIT_SHARED_H
+#define DR_AUDIT_SHARED_H
+
+#include "storage/condition_variable.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+
+#include "ops/audit.h"
+
+#define AUDIT_QUEUE_SIZE		64
+
+typedef struct AuditEntry
+{
+	uint64		seq;
+	TimestampTz startedAt;
+	TimestampTz finishedAt;
+	char		sessionUser[NAMEDATALEN];
+	char		currentUser[NAMEDATALEN];
+	int			pid;
+	char		operation[AUDIT_OPERATION_MAX];
+	char		arguments[AUDIT_ARGUMENTS_MAX];
+	bool		ok;
+	char		sqlstate[6];
+	char		error[AUDIT_ERROR_MAX];
+} AuditEntry;
+
+typedef struct AuditShared
+{
+	LWLock	   *lock;			/* protects every field below */
+	ConditionVariable cv;		/* broadcast when writtenSeq advances */
+	uint64		nextSeq;		/* number the next record gets; from 1 */
+	uint64		writtenSeq;		/* records up to this one are committed */
+	pid_t		writerPid;		/* the worker, 0 when it is not running */
+	Latch	   *writerLatch;	/* set it after queuing a record */
+	AuditEntry	ring[AUDIT_QUEUE_SIZE]; /* record n is ring[n % SIZE] */
+} AuditShared;
+
+extern AuditShared *auditShared;
+
+#endif							/* DR_AUDIT_SHARED_H */

@@ -1,0 +1,79 @@
+/*-------------------------------------------------------------------------
+ * worker.c
+ *	  The pg_dr background worker.
+ *
+ * One worker per cluster, started once recovery has finished (it writes),
+ * connected to pg_dr.database and restarted by the postmaster 10 s after it
+ * dies.  Its loop: reload settings on SIGHUP, drain the audit queue, sleep
+ * until a backend sets its latch or the round timer fires.  The stock
+ * handlers are used for SIGTERM (die) and SIGHUP.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/wait_event.h"
+
+#include "ops/audit.h"
+#include "ops/worker.h"
+#include "pg_dr.h"
+
+/* a round at least this often, even with no latch set (milliseconds) */
+#define WORKER_ROUND_MS			10000
+
+void
+workerRegister(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
+		BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 10;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_dr");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "pg_dr_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_dr worker");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_dr worker");
+	RegisterBackgroundWorker(&worker);
+}
+
+void
+pg_dr_worker_main(Datum arg)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	BackgroundWorkerInitializeConnection(drDatabase, NULL, 0);
+	pgstat_report_appname("pg_dr worker");
+
+	auditWriterAttach();
+	ereport(LOG,
+			(errmsg("pg_dr worker started in database \"%s\"", drDatabase)));
+
+	for (;;)
+	{
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		auditWriterDrain();
+
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 auditPendingCount() > 0 ? 1000 : WORKER_ROUND_MS,
+						 PG_WAIT_EXTENSION);
+	}
+}

@@ -1,0 +1,19 @@
+/*-------------------------------------------------------------------------
+ * worker.h
+ *	  The pg_dr background worker: one per cluster, connected to
+ *	  pg_dr.database.  It writes the audit trail; later parts add their
+ *	  periodic work to its loop.
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_WORKER_H
+#define DR_WORKER_H
+
+#include "fmgr.h"
+
+/* Register the worker at postmaster start (from _PG_init). */
+extern void workerRegister(void);
+
+/* Entry point, named in the worker registration. */
+extern PGDLLEXPORT void pg_dr_worker_main(Datum arg);
+
+#endif							/* DR_WORKER_H */

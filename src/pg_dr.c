@@ -1,0 +1,150 @@
+/*-------------------------------------------------------------------------
+ * pg_dr.c
+ *	  Module entry point: settings, shared memory, background workers.
+ *
+ * pg_dr must be in shared_preload_libraries: it reserves shared memory (the
+ * audit queue) and registers its background worker at postmaster start, so
+ * _PG_init refuses to run otherwise, with a hint.  Every GUC is defined
+ * here; the parts read the variables declared in pg_dr.h.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/guc.h"
+
+#include "common/compat.h"
+#include "ops/audit.h"
+#include "ops/worker.h"
+#include "pg_dr.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+char	   *drConfigFile = NULL;
+char	   *drDatabase = NULL;
+int			drTier = DR_TIER_CRITICAL;
+int			drAuditRetention = 7 * 365 * 24 * 60;	/* 7 years, in minutes */
+int			drAuditTimeout = 30;
+
+static const struct config_enum_entry drTierOptions[] = {
+	{"critical", DR_TIER_CRITICAL, false},
+	{"high", DR_TIER_HIGH, false},
+	{"medium", DR_TIER_MEDIUM, false},
+	{"low", DR_TIER_LOW, false},
+	{NULL, 0, false}
+};
+
+static shmem_request_hook_type prevShmemRequestHook = NULL;
+static shmem_startup_hook_type prevShmemStartupHook = NULL;
+
+const char *
+drTierName(int tier)
+{
+	const struct config_enum_entry *entry;
+
+	for (entry = drTierOptions; entry->name != NULL; entry++)
+		if (entry->val == tier)
+			return entry->name;
+	return "unknown";
+}
+
+static void
+drShmemRequest(void)
+{
+	if (prevShmemRequestHook)
+		prevShmemRequestHook();
+	RequestAddinShmemSpace(auditShmemSize());
+	RequestNamedLWLockTranche(PG_DR_LWLOCK_TRANCHE, PG_DR_LWLOCK_COUNT);
+}
+
+static void
+drShmemStartup(void)
+{
+	if (prevShmemStartupHook)
+		prevShmemStartupHook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	auditShmemInit();
+	LWLockRelease(AddinShmemInitLock);
+}
+
+static void
+drDefineSettings(void)
+{
+	DefineCustomStringVariable("pg_dr.config_file",
+							   "Path of the pg_dr configuration file (shared with the pg_dr CLI).",
+							   "Empty means pg_dr has no repository configured.",
+							   &drConfigFile,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_dr.database",
+							   "Database in which the pg_dr extension and its worker live.",
+							   NULL,
+							   &drDatabase,
+							   "postgres",
+							   PGC_POSTMASTER,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("pg_dr.tier",
+							 "Recovery tier this cluster is measured against (see dr_objectives).",
+							 NULL,
+							 &drTier,
+							 DR_TIER_CRITICAL,
+							 drTierOptions,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dr.audit_retention",
+							"Audit rows younger than this are never removed.",
+							"dr_audit_expire() removes only older rows.",
+							&drAuditRetention,
+							7 * 365 * 24 * 60,
+							24 * 60,	/* at least a day */
+							INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dr.audit_timeout",
+							"How long an operation waits for its audit row to be written.",
+							NULL,
+							&drAuditTimeout,
+							30,
+							1,
+							3600,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("pg_dr");
+}
+
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_dr must be loaded via shared_preload_libraries"),
+				 errhint("Add pg_dr to shared_preload_libraries in postgresql.conf and restart the server.")));
+
+	drDefineSettings();
+
+	prevShmemRequestHook = shmem_request_hook;
+	shmem_request_hook = drShmemRequest;
+	prevShmemStartupHook = shmem_startup_hook;
+	shmem_startup_hook = drShmemStartup;
+
+	workerRegister();
+}

@@ -1,0 +1,38 @@
+/*-------------------------------------------------------------------------
+ * pg_dr.h
+ *	  Settings (GUCs) of the pg_dr extension, defined in one place
+ *	  (pg_dr.c) and read by every part running in the server.
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_DR_H
+#define PG_DR_H
+
+#define PG_DR_VERSION			"0.1.0"
+
+/* name of the named LWLock tranche holding every pg_dr lock */
+#define PG_DR_LWLOCK_TRANCHE	"pg_dr"
+#define PG_DR_LWLOCK_COUNT		1
+#define PG_DR_LWLOCK_AUDIT		0
+
+typedef enum DrTier
+{
+	DR_TIER_CRITICAL,
+	DR_TIER_HIGH,
+	DR_TIER_MEDIUM,
+	DR_TIER_LOW
+} DrTier;
+
+/* pg_dr.config_file: path of the configuration shared with the CLI */
+extern char *drConfigFile;
+/* pg_dr.database: where the worker connects and the extension lives */
+extern char *drDatabase;
+/* pg_dr.tier: the recovery tier this cluster is measured against */
+extern int	drTier;
+/* pg_dr.audit_retention: minutes an audit row is kept at least */
+extern int	drAuditRetention;
+/* pg_dr.audit_timeout: seconds a backend waits for its audit row */
+extern int	drAuditTimeout;
+
+extern const char *drTierName(int tier);
+
+#endif							/* PG_DR_H */
