@@ -1,0 +1,399 @@
+/*-------------------------------------------------------------------------
+ * cmd_info.c
+ *	  pg_dr info: what the configured repositories hold, and the effective
+ *	  configuration.
+ *
+ * Every selected repository is opened with repoOpen(), which checks the
+ * passphrase, so a successful "pg_dr info" also proves the key file is the
+ * right one.  All repositories are read before anything is printed: if one
+ * cannot be opened the command fails with its error and prints nothing on
+ * stdout (no partial report, no half a JSON document).
+ *
+ * Backups are the subdirectories of backup/; the WAL archive is counted as
+ * the files anywhere under archive/.  Listing streams (storageList), so the
+ * memory used grows with the number of backups and archive directories,
+ * never with the number of archived files.
+ *-------------------------------------------------------------------------
+ */
+#include "common/dr_c.h"
+
+#include "getopt_long.h"
+
+#include "bin/cli.h"
+#include "common/keys.h"
+#include "repo/repo.h"
+#include "storage/storage.h"
+
+#define CLI_INFO_BACKUP_DIR		"backup"
+#define CLI_INFO_ARCHIVE_DIR	"archive"
+
+/* What one repository holds, gathered before anything is printed. */
+typedef struct CliInfoRepo
+{
+	int			index;			/* N of repoN */
+	const char *type;
+	const char *path;
+	int			format;
+	const char *cipher;
+	bool		encrypted;
+	uint32		kdfIterations;	/* only when encrypted */
+	char		kekId[KEY_KEK_ID_SIZE * 2 + 1]; /* only when encrypted */
+	char	   *created;
+	int			dataKeys;
+	int			backupCount;
+	char	  **backupIds;		/* sorted */
+	int64		archiveFiles;
+} CliInfoRepo;
+
+/* Growing list of names, for storageList callbacks. */
+typedef struct CliInfoNames
+{
+	int			count;
+	int			size;
+	char	  **names;
+} CliInfoNames;
+
+/* State of the walk under archive/. */
+typedef struct CliInfoArchiveWalk
+{
+	const char *dir;			/* directory being listed */
+	int64		files;
+	CliInfoNames pending;		/* subdirectories still to list */
+} CliInfoArchiveWalk;
+
+void
+cliInfoHelp(void)
+{
+	printf("%s info shows what the configured repositories hold and the\n"
+		   "effective configuration.  It opens each repository, which checks\n"
+		   "the passphrase.\n\n", CLI_PROGNAME);
+	printf("Usage:\n");
+	printf("  %s info --config FILE [--repo N] [--json]\n", CLI_PROGNAME);
+	printf("\nOptions:\n");
+	printf("  -c, --config=FILE   pg_dr configuration file (required)\n");
+	printf("  -r, --repo=N        only repository N (default: all configured)\n");
+	printf("      --json          one JSON object instead of text\n");
+	printf("  -h, --help          show this help, then exit\n");
+	printf("\nExit status: 0 on success, 1 if a repository cannot be read, 2 on a usage error.\n");
+}
+
+static void
+cliInfoNamesAdd(CliInfoNames *names, char *name)
+{
+	if (names->count == names->size)
+	{
+		names->size = names->size == 0 ? 16 : names->size * 2;
+		names->names = names->names == NULL ?
+			palloc(names->size * sizeof(char *)) :
+			repalloc(names->names, names->size * sizeof(char *));
+	}
+	names->names[names->count++] = name;
+}
+
+static int
+cliInfoNameCompare(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static bool
+cliInfoBackupCollect(void *arg, const StorageInfo *info, DrError *err)
+{
+	if (info->isDir)
+		cliInfoNamesAdd((CliInfoNames *) arg, pstrdup(info->name));
+	return true;
+}
+
+static bool
+cliInfoArchiveCount(void *arg, const StorageInfo *info, DrError *err)
+{
+	CliInfoArchiveWalk *walk = (CliInfoArchiveWalk *) arg;
+
+	/*
+	 * Subdirectories are listed after this listing ends rather than from
+	 * inside the callback: a driver need not support nested listings.
+	 */
+	if (info->isDir)
+		cliInfoNamesAdd(&walk->pending, psprintf("%s/%s", walk->dir, info->name));
+	else
+		walk->files++;
+	return true;
+}
+
+/* Count the files anywhere under archive/. */
+static bool
+cliInfoArchiveWalk(Storage *storage, int64 *files, DrError *err)
+{
+	CliInfoArchiveWalk walk;
+	char	   *dir = pstrdup(CLI_INFO_ARCHIVE_DIR);
+
+	memset(&walk, 0, sizeof(walk));
+	for (;;)
+	{
+		walk.dir = dir;
+		if (!storageList(storage, dir, cliInfoArchiveCount, &walk, err))
+			return false;
+		pfree(dir);
+		if (walk.pending.count == 0)
+			break;
+		dir = walk.pending.names[--walk.pending.count];
+	}
+	if (walk.pending.names != NULL)
+		pfree(walk.pending.names);
+	*files = walk.files;
+	return true;
+}
+
+/* Open one repository and read what info reports about it. */
+static bool
+cliInfoRepoGather(const ConfigRepo *config, CliInfoRepo *out, DrError *err)
+{
+	Repo	   *repo;
+	const RepoInfo *info;
+	Storage    *storage;
+	CliInfoNames backups;
+	bool		ok = false;
+
+	memset(out, 0, sizeof(*out));
+	out->index = config->index;
+	out->type = cliRepoTypeName(config->type);
+	out->path = config->path;
+
+	repo = repoOpen(config, err);
+	if (repo == NULL)
+		return false;
+
+	info = repoInfoGet(repo);
+	out->format = info->format;
+	out->cipher = cliCipherName(info->cipher);
+	out->encrypted = info->cipher != CONFIG_CIPHER_NONE;
+	if (out->encrypted)
+	{
+		out->kdfIterations = info->kdfIterations;
+		keyToHex(info->kekId, KEY_KEK_ID_SIZE, out->kekId);
+	}
+	out->created = info->created != NULL ? pstrdup(info->created) : NULL;
+
+	if (!repoDataKeyCount(repo, &out->dataKeys, err))
+		goto done;
+
+	storage = repoStorage(repo);
+	memset(&backups, 0, sizeof(backups));
+	if (!storageList(storage, CLI_INFO_BACKUP_DIR, cliInfoBackupCollect,
+					 &backups, err))
+		goto done;
+	if (backups.count > 1)
+		qsort(backups.names, backups.count, sizeof(char *), cliInfoNameCompare);
+	out->backupCount = backups.count;
+	out->backupIds = backups.names;
+
+	if (!cliInfoArchiveWalk(storage, &out->archiveFiles, err))
+		goto done;
+
+	ok = true;
+done:
+	repoClose(repo);
+	return ok;
+}
+
+static void
+cliInfoText(StringInfo buf, const DrConfig *config, const CliInfoRepo *repos,
+			int repoCount)
+{
+	int			i;
+	int			j;
+
+	appendStringInfo(buf, "config: %s\n", config->path);
+
+	for (i = 0; i < repoCount; i++)
+	{
+		const CliInfoRepo *r = &repos[i];
+
+		appendStringInfo(buf, "\nrepository %d\n", r->index);
+		appendStringInfo(buf, "  type:        %s\n", r->type);
+		appendStringInfo(buf, "  path:        %s\n", r->path);
+		appendStringInfo(buf, "  format:      %d\n", r->format);
+		appendStringInfo(buf, "  cipher:      %s\n", r->cipher);
+		if (r->encrypted)
+		{
+			appendStringInfo(buf, "  kdf:         pbkdf2-sha256, %u iterations\n",
+							 r->kdfIterations);
+			appendStringInfo(buf, "  kek id:      %s\n", r->kekId);
+		}
+		else
+		{
+			appendStringInfoString(buf, "  kdf:         none\n");
+			appendStringInfoString(buf, "  kek id:      none\n");
+		}
+		appendStringInfo(buf, "  created:     %s\n",
+						 r->created != NULL ? r->created : "unknown");
+		appendStringInfo(buf, "  data keys:   %d\n", r->dataKeys);
+		if (r->backupCount == 0)
+			appendStringInfoString(buf, "  backups:     none\n");
+		else
+		{
+			appendStringInfo(buf, "  backups:     %d\n", r->backupCount);
+			for (j = 0; j < r->backupCount; j++)
+				appendStringInfo(buf, "    %s\n", r->backupIds[j]);
+		}
+		if (r->archiveFiles == 0)
+			appendStringInfoString(buf, "  wal archive: none\n");
+		else
+			appendStringInfo(buf, "  wal archive: " INT64_FORMAT " files\n",
+							 r->archiveFiles);
+	}
+
+	appendStringInfoString(buf, "\nsettings\n");
+	for (i = 0; i < config->itemCount; i++)
+		appendStringInfo(buf, "  %s = %s (%s)\n", config->items[i].name,
+						 config->items[i].value, config->items[i].source);
+}
+
+static void
+cliInfoJson(StringInfo buf, const DrConfig *config, const CliInfoRepo *repos,
+			int repoCount)
+{
+	int			i;
+	int			j;
+
+	appendStringInfoString(buf, "{\"config\": ");
+	cliJsonString(buf, config->path);
+
+	appendStringInfoString(buf, ",\n \"repositories\": [");
+	for (i = 0; i < repoCount; i++)
+	{
+		const CliInfoRepo *r = &repos[i];
+
+		appendStringInfo(buf, "%s\n  {\"repo\": %d, \"type\": ",
+						 i > 0 ? "," : "", r->index);
+		cliJsonString(buf, r->type);
+		appendStringInfoString(buf, ", \"path\": ");
+		cliJsonString(buf, r->path);
+		appendStringInfo(buf, ", \"format\": %d, \"cipher\": ", r->format);
+		cliJsonString(buf, r->cipher);
+		if (r->encrypted)
+			appendStringInfo(buf, ", \"kdf\": \"pbkdf2-sha256\", \"kdf_iterations\": %u, \"kek_id\": \"%s\"",
+							 r->kdfIterations, r->kekId);
+		else
+			appendStringInfoString(buf, ", \"kdf\": \"none\", \"kdf_iterations\": null, \"kek_id\": null");
+		appendStringInfoString(buf, ", \"created\": ");
+		cliJsonString(buf, r->created);
+		appendStringInfo(buf, ", \"data_keys\": %d, \"backups\": [", r->dataKeys);
+		for (j = 0; j < r->backupCount; j++)
+		{
+			if (j > 0)
+				appendStringInfoString(buf, ", ");
+			cliJsonString(buf, r->backupIds[j]);
+		}
+		appendStringInfo(buf, "], \"archive_segments\": " INT64_FORMAT "}",
+						 r->archiveFiles);
+	}
+	appendStringInfoString(buf, repoCount > 0 ? "\n ],\n" : "],\n");
+
+	appendStringInfoString(buf, " \"settings\": [");
+	for (i = 0; i < config->itemCount; i++)
+	{
+		appendStringInfoString(buf, i > 0 ? ",\n  {\"name\": " : "\n  {\"name\": ");
+		cliJsonString(buf, config->items[i].name);
+		appendStringInfoString(buf, ", \"value\": ");
+		cliJsonString(buf, config->items[i].value);
+		appendStringInfoString(buf, ", \"source\": ");
+		cliJsonString(buf, config->items[i].source);
+		appendStringInfoChar(buf, '}');
+	}
+	appendStringInfoString(buf, config->itemCount > 0 ? "\n ]}\n" : "]}\n");
+}
+
+int
+cliInfoMain(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"repo", required_argument, NULL, 'r'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	const char *command = "info";
+	const char *configPath = NULL;
+	int			repoNumber = 0;
+	bool		json = false;
+	DrConfig   *config;
+	CliInfoRepo *repos;
+	int			repoCount = 0;
+	int			status = CLI_EXIT_OK;
+	int			c;
+	int			i;
+	StringInfoData buf;
+
+	while ((c = getopt_long(argc, argv, ":c:r:h", options, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case 'c':
+				configPath = optarg;
+				break;
+			case 'r':
+				if (!cliRepoNumberParse(command, optarg, &repoNumber))
+					return CLI_EXIT_USAGE;
+				break;
+			case 'j':
+				json = true;
+				break;
+			case 'h':
+				cliInfoHelp();
+				return CLI_EXIT_OK;
+			default:
+				return cliOptionError(command, c, argv);
+		}
+	}
+	if (optind < argc)
+		return cliUsageError(command, "too many command-line arguments (first is \"%s\")",
+							 argv[optind]);
+	if (configPath == NULL)
+		return cliUsageError(command, "no configuration file specified (--config)");
+
+	config = cliConfigLoad(configPath);
+	if (config == NULL)
+		return CLI_EXIT_FAILURE;
+
+	repos = palloc0(sizeof(CliInfoRepo) * CONFIG_REPO_MAX);
+	if (repoNumber != 0)
+	{
+		if (cliRepoSelect(config, repoNumber) == NULL)
+			status = CLI_EXIT_FAILURE;
+	}
+	for (i = 1; i <= CONFIG_REPO_MAX && status == CLI_EXIT_OK; i++)
+	{
+		DrError		err;
+
+		if (config->repo[i].index == 0 || (repoNumber != 0 && i != repoNumber))
+			continue;
+		drErrorClear(&err);
+		if (!cliInfoRepoGather(&config->repo[i], &repos[repoCount], &err))
+		{
+			/* with several repositories, say which one failed */
+			if (config->repoCount > 1 && repoNumber == 0)
+				drErrorPrefix(&err, "repo%d: ", i);
+			cliErrorReport(&err);
+			status = CLI_EXIT_FAILURE;
+			break;
+		}
+		repoCount++;
+	}
+
+	if (status == CLI_EXIT_OK)
+	{
+		initStringInfo(&buf);
+		if (json)
+			cliInfoJson(&buf, config, repos, repoCount);
+		else
+			cliInfoText(&buf, config, repos, repoCount);
+		if (!cliOutputFlush(&buf))
+			status = CLI_EXIT_FAILURE;
+		pfree(buf.data);
+	}
+
+	configFree(config);
+	return status;
+}

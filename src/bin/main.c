@@ -1,0 +1,259 @@
+/*-------------------------------------------------------------------------
+ * main.c
+ *	  The pg_dr command-line program: dispatch to a command, --help and
+ *	  --version, and the option plumbing every command shares (--config,
+ *	  --repo, usage errors).
+ *
+ * Usage: pg_dr COMMAND [OPTION]...   (see docs/cli.md)
+ *
+ * The CLI reads the same configuration file as the server, so that it works
+ * while the server is down.  Each command lives in its own cmd_*.c file and
+ * parses its own options; this file only finds it.
+ *-------------------------------------------------------------------------
+ */
+#include "common/dr_c.h"
+
+#include <errno.h>
+#include <limits.h>
+
+#include "getopt_long.h"
+
+#include "bin/cli.h"
+#include "common/logging.h"
+
+typedef struct CliCommand
+{
+	const char *name;
+	const char *summary;		/* one line for --help */
+	int			(*main) (int argc, char **argv);
+	void		(*help) (void);
+} CliCommand;
+
+/* In the order --help lists them. */
+static const CliCommand cliCommands[] = {
+	{"info", "show what repositories hold and the effective configuration",
+	cliInfoMain, cliInfoHelp},
+	{"repo-create", "initialize a new, empty repository",
+	cliRepoCreateMain, cliRepoCreateHelp},
+	{"repo-key-rotate", "re-wrap a repository's data keys under a new passphrase",
+	cliRepoKeyRotateMain, cliRepoKeyRotateHelp},
+};
+
+static void
+cliHelp(void)
+{
+	int			i;
+
+	printf("%s is the command-line side of pg_dr, disaster recovery for PostgreSQL.\n"
+		   "It reads the same configuration file as the server, so it also works\n"
+		   "while the server is down.\n\n", CLI_PROGNAME);
+	printf("Usage:\n");
+	printf("  %s COMMAND [OPTION]...\n", CLI_PROGNAME);
+	printf("  %s help [COMMAND]\n", CLI_PROGNAME);
+	printf("\nCommands:\n");
+	for (i = 0; i < lengthof(cliCommands); i++)
+		printf("  %-17s %s\n", cliCommands[i].name, cliCommands[i].summary);
+	printf("\nOptions:\n");
+	printf("  -V, --version     output version information, then exit\n");
+	printf("  -?, --help        show this help, then exit\n");
+	printf("\nRun \"%s help COMMAND\" or \"%s COMMAND --help\" for the options of a command.\n",
+		   CLI_PROGNAME, CLI_PROGNAME);
+	printf("\nExit status: 0 on success, 1 if the operation failed, 2 on a usage error.\n");
+}
+
+static const CliCommand *
+cliCommandFind(const char *name)
+{
+	int			i;
+
+	for (i = 0; i < lengthof(cliCommands); i++)
+		if (strcmp(cliCommands[i].name, name) == 0)
+			return &cliCommands[i];
+	return NULL;
+}
+
+static bool
+cliIsHelpOption(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-?") == 0 ||
+		strcmp(arg, "-h") == 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const CliCommand *command;
+
+	/* always "pg_dr", whatever name the program was started under */
+	pg_logging_init(CLI_PROGNAME);
+
+	if (argc < 2)
+		return cliUsageError(NULL, "no command specified");
+
+	if (cliIsHelpOption(argv[1]))
+	{
+		cliHelp();
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
+	{
+		printf("%s %s\n", CLI_PROGNAME, PG_DR_VERSION);
+		return CLI_EXIT_OK;
+	}
+
+	if (strcmp(argv[1], "help") == 0)
+	{
+		if (argc == 2)
+		{
+			cliHelp();
+			return CLI_EXIT_OK;
+		}
+		if (argc > 3)
+			return cliUsageError(NULL, "too many command-line arguments (first is \"%s\")",
+								 argv[3]);
+		command = cliCommandFind(argv[2]);
+		if (command == NULL)
+			return cliUsageError(NULL, "unknown command \"%s\"", argv[2]);
+		command->help();
+		return CLI_EXIT_OK;
+	}
+
+	if (argv[1][0] == '-')
+		return cliUsageError(NULL, "unrecognized option \"%s\"", argv[1]);
+
+	command = cliCommandFind(argv[1]);
+	if (command == NULL)
+		return cliUsageError(NULL, "unknown command \"%s\"", argv[1]);
+
+	/* "-?" cannot be a getopt option; the commands take --help and -h */
+	if (argc > 2 && cliIsHelpOption(argv[2]))
+	{
+		command->help();
+		return CLI_EXIT_OK;
+	}
+
+	/* the command sees its own name as argv[0], as getopt expects */
+	return command->main(argc - 1, argv + 1);
+}
+
+int
+cliUsageError(const char *command, const char *fmt,...)
+{
+	va_list		ap;
+	char		message[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+
+	pg_log_error("%s", message);
+	if (command != NULL)
+		pg_log_error_hint("Try \"%s %s --help\" for more information.",
+						  CLI_PROGNAME, command);
+	else
+		pg_log_error_hint("Try \"%s --help\" for more information.",
+						  CLI_PROGNAME);
+	return CLI_EXIT_USAGE;
+}
+
+int
+cliOptionError(const char *command, int c, char **argv)
+{
+	/*
+	 * With a leading ':' in the optstring, getopt_long returns ':' for a
+	 * missing argument, which can only happen to the last argument, so
+	 * argv[optind - 1] is the option as the user spelled it.  For an
+	 * unknown short option optopt names it (it may sit inside a group such
+	 * as -xy); for an unknown long option optopt is 0.
+	 */
+	if (c == ':')
+		return cliUsageError(command, "option \"%s\" requires an argument",
+							 argv[optind - 1]);
+	if (optopt != 0)
+		return cliUsageError(command, "invalid option \"-%c\"", optopt);
+	return cliUsageError(command, "unrecognized option \"%s\"",
+						 argv[optind - 1]);
+}
+
+bool
+cliRepoNumberParse(const char *command, const char *arg, int *repoNumber)
+{
+	char	   *end;
+	long		value;
+
+	errno = 0;
+	value = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' ||
+		value < 1 || value > CONFIG_REPO_MAX)
+	{
+		cliUsageError(command, "invalid repository number \"%s\": must be 1 to %d",
+					  arg, CONFIG_REPO_MAX);
+		return false;
+	}
+	*repoNumber = (int) value;
+	return true;
+}
+
+DrConfig *
+cliConfigLoad(const char *path)
+{
+	DrError		err;
+	DrConfig   *config;
+
+	drErrorClear(&err);
+	config = configLoad(path, &err);
+	if (config == NULL)
+		cliErrorReport(&err);
+	return config;
+}
+
+const ConfigRepo *
+cliRepoSelect(const DrConfig *config, int repoNumber)
+{
+	DrError		err;
+	const ConfigRepo *repo;
+
+	if (repoNumber == 0)
+	{
+		drErrorClear(&err);
+		repo = configRepoFirst(config, &err);
+		if (repo == NULL)
+			cliErrorReport(&err);
+		return repo;
+	}
+
+	Assert(repoNumber >= 1 && repoNumber <= CONFIG_REPO_MAX);
+	if (config->repo[repoNumber].index == 0)
+	{
+		pg_log_error("repository %d is not configured in \"%s\"",
+					 repoNumber, config->path);
+		pg_log_error_hint("Set repo%d_type and repo%d_path in the configuration file.",
+						  repoNumber, repoNumber);
+		return NULL;
+	}
+	return &config->repo[repoNumber];
+}
+
+const char *
+cliRepoTypeName(ConfigRepoType type)
+{
+	switch (type)
+	{
+		case CONFIG_REPO_POSIX:
+			return "posix";
+	}
+	return "unknown";
+}
+
+const char *
+cliCipherName(ConfigCipher cipher)
+{
+	switch (cipher)
+	{
+		case CONFIG_CIPHER_AES256GCM:
+			return "aes-256-gcm";
+		case CONFIG_CIPHER_NONE:
+			return "none";
+	}
+	return "unknown";
+}
