@@ -103,7 +103,7 @@ for my $case (@usage_errors)
 {
 	my ($args, $message, $name) = @$case;
 	command_checks_all([ 'pg_dr', @$args ],
-		2, [qr/\A\z/], [ qr/^pg_dr: error: $message$/m, $try_hint ], $name);
+		2, [qr/\A\z/], [ qr/^pg_dr: error: $message/m, $try_hint ], $name);
 }
 
 # the usage checks come before any file is read: /x.conf does not exist, yet
