@@ -1,0 +1,376 @@
+/*-------------------------------------------------------------------------
+ * storage.c (posix)
+ *	  The posix storage driver: a repository in a local (or mounted)
+ *	  directory.  This file sets the driver up and holds the directory
+ *	  operations (exists, list, remove) and the helpers read.c and write.c
+ *	  share; reading and writing objects live in read.c and write.c.
+ *
+ * Durability follows PostgreSQL's rules for its own files: data is fsynced
+ * before it gets its final name, and a directory is fsynced after an entry
+ * in it was created, renamed or removed; otherwise a crash can lose a name
+ * that the caller was told exists.
+ *-------------------------------------------------------------------------
+ */
+#include "common/dr_c.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "storage/posix/storage_posix.h"
+
+char *
+storagePosixPath(const StoragePosix *driver, const char *path)
+{
+	if (path[0] == '\0')
+		return pstrdup(driver->root);
+	return psprintf("%s/%s", driver->root, path);
+}
+
+/* Whether s[0..len) is a non-empty run of digits. */
+static bool
+storagePosixDigits(const char *s, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/*
+ * Parsed from the end, since the object name before ".tmp." may contain
+ * anything, dots included.
+ */
+bool
+storagePosixIsTemp(const char *path)
+{
+	const char *name = strrchr(path, '/');
+	const char *end;
+	const char *dot;
+	size_t		len;
+
+	name = name ? name + 1 : path;
+	end = name + strlen(name);
+
+	/* <counter> */
+	for (dot = end; dot > name && dot[-1] != '.'; dot--)
+		;
+	if (dot == name || !storagePosixDigits(dot, end - dot))
+		return false;
+	end = dot - 1;
+	/* <pid> */
+	for (dot = end; dot > name && dot[-1] != '.'; dot--)
+		;
+	if (dot == name || !storagePosixDigits(dot, end - dot))
+		return false;
+	end = dot - 1;
+	/* ".tmp", with at least one character of object name before it */
+	len = end - name;
+	return len > 4 && strncmp(end - 4, ".tmp", 4) == 0;
+}
+
+bool
+storagePosixCheckName(const char *path, DrError *err)
+{
+	if (storagePosixIsTemp(path))
+		return drErrorSet(err, DR_ERR_INVALID,
+						  "invalid storage path \"%s\": names ending in \".tmp.<pid>.<n>\" are reserved for temporary files",
+						  path);
+	return true;
+}
+
+bool
+storagePosixSyncDir(const char *dir, DrError *err)
+{
+	int			fd;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return drErrorSet(err, DR_ERR_IO, "could not open directory \"%s\": %m",
+						  dir);
+
+	/*
+	 * Some file systems cannot fsync a directory and say so with EINVAL or
+	 * EBADF; PostgreSQL ignores those too (fsync_fname_ext), since there is
+	 * nothing better to do on them.
+	 */
+	if (fsync(fd) < 0 && errno != EINVAL && errno != EBADF)
+	{
+		drErrorSet(err, DR_ERR_IO, "could not fsync directory \"%s\": %m", dir);
+		close(fd);
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+bool
+storagePosixMakeDirs(const char *dir, DrError *err)
+{
+	struct stat st;
+	char	   *path;
+	char	   *slash;
+	bool		result = true;
+
+	/* the common case: the directory is there already */
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return true;
+
+	path = pstrdup(dir);
+	slash = path;
+	for (;;)
+	{
+		bool		last;
+
+		/* the next component: up to the next '/', or the end */
+		slash = strchr(slash + 1, '/');
+		last = (slash == NULL);
+		if (!last)
+			*slash = '\0';
+
+		if (mkdir(path, STORAGE_POSIX_DIR_MODE) == 0)
+		{
+			char	   *parentEnd = strrchr(path, '/');
+			char	   *parent;
+
+			/* the new entry lives in the parent: make it durable there */
+			parent = parentEnd == path ? pstrdup("/") :
+				pnstrdup(path, parentEnd - path);
+			result = storagePosixSyncDir(parent, err);
+			pfree(parent);
+			if (!result)
+				break;
+		}
+		else if (errno != EEXIST)
+		{
+			result = drErrorSet(err, DR_ERR_IO,
+								"could not create directory \"%s\": %m", path);
+			break;
+		}
+		if (last)
+			break;
+		*slash = '/';
+	}
+
+	/* EEXIST may have been a file in the way: say so clearly */
+	if (result && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+		result = drErrorSet(err, DR_ERR_IO,
+							"could not create directory \"%s\": a file with that name exists",
+							dir);
+	pfree(path);
+	return result;
+}
+
+/*
+ * Only regular files are objects: a directory "exists" on a posix file
+ * system but has no equivalent in an object store, and callers must not
+ * come to depend on it.
+ */
+static bool
+storagePosixExists(void *driverArg, const char *path, bool *exists,
+				   DrError *err)
+{
+	StoragePosix *driver = driverArg;
+	struct stat st;
+	char	   *full;
+
+	if (!storagePosixCheckName(path, err))
+		return false;
+	full = storagePosixPath(driver, path);
+	if (stat(full, &st) < 0)
+	{
+		if (errno != ENOENT && errno != ENOTDIR)
+		{
+			drErrorSet(err, DR_ERR_IO, "could not stat \"%s\": %m", full);
+			pfree(full);
+			return false;
+		}
+		*exists = false;
+	}
+	else
+		*exists = S_ISREG(st.st_mode);
+	pfree(full);
+	return true;
+}
+
+static bool
+storagePosixList(void *driverArg, const char *dir,
+				 StorageListCallback callback, void *arg, DrError *err)
+{
+	StoragePosix *driver = driverArg;
+	char	   *full = storagePosixPath(driver, dir);
+	DIR		   *d;
+	struct dirent *de;
+	bool		result = true;
+
+	d = opendir(full);
+	if (d == NULL)
+	{
+		/* a missing directory lists nothing, as a prefix does in a store */
+		if (errno == ENOENT)
+		{
+			pfree(full);
+			return true;
+		}
+		drErrorSet(err, DR_ERR_IO, "could not open directory \"%s\": %m", full);
+		pfree(full);
+		return false;
+	}
+
+	for (;;)
+	{
+		StorageInfo info;
+		struct stat st;
+
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL)
+		{
+			if (errno != 0)
+				result = drErrorSet(err, DR_ERR_IO,
+									"could not read directory \"%s\": %m", full);
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+			storagePosixIsTemp(de->d_name))
+			continue;
+
+		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0)
+		{
+			/* removed since readdir saw it (or a dangling link): not there */
+			if (errno == ENOENT)
+				continue;
+			result = drErrorSet(err, DR_ERR_IO, "could not stat \"%s/%s\": %m",
+								full, de->d_name);
+			break;
+		}
+
+		info.name = de->d_name;
+		info.isDir = S_ISDIR(st.st_mode);
+		info.size = info.isDir ? 0 : (uint64) st.st_size;
+		info.mtime = (int64) st.st_mtime;
+		if (!callback(arg, &info, err))
+		{
+			result = false;
+			break;
+		}
+	}
+
+	closedir(d);
+	pfree(full);
+	return result;
+}
+
+/*
+ * The directory is fsynced after the unlink: key rotation removes the
+ * wraps under a retired passphrase and relies on them staying removed.
+ */
+static bool
+storagePosixRemove(void *driverArg, const char *path, DrError *err)
+{
+	StoragePosix *driver = driverArg;
+	char	   *full;
+	char	   *dir;
+	bool		result;
+
+	if (!storagePosixCheckName(path, err))
+		return false;
+	full = storagePosixPath(driver, path);
+	if (unlink(full) < 0)
+	{
+		if (errno == ENOENT || errno == ENOTDIR)
+			result = true;
+		else
+			result = drErrorSet(err, DR_ERR_IO, "could not remove \"%s\": %m",
+								full);
+		pfree(full);
+		return result;
+	}
+
+	dir = pnstrdup(full, strrchr(full, '/') - full);
+	result = storagePosixSyncDir(dir, err);
+	pfree(dir);
+	pfree(full);
+	return result;
+}
+
+static void
+storagePosixFree(void *driverArg)
+{
+	StoragePosix *driver = driverArg;
+
+	pfree(driver->root);
+	pfree(driver);
+}
+
+static const StorageDriverInterface storagePosixInterface = {
+	.name = "posix",
+	.features = STORAGE_FEATURE_ATOMIC_PUT | STORAGE_FEATURE_NO_OVERWRITE |
+	STORAGE_FEATURE_PATH | STORAGE_FEATURE_FSYNC,
+	.writeBegin = storagePosixWriteBegin,
+	.write = storagePosixWrite,
+	.writeEnd = storagePosixWriteEnd,
+	.writeAbort = storagePosixWriteAbort,
+	.readBegin = storagePosixReadBegin,
+	.read = storagePosixRead,
+	.readEnd = storagePosixReadEnd,
+	.exists = storagePosixExists,
+	.list = storagePosixList,
+	.remove = storagePosixRemove,
+	.free = storagePosixFree,
+};
+
+/*
+ * The root need not exist yet (repoCreate makes it with its first write),
+ * but if something is there it must be a directory.
+ */
+Storage *
+storagePosixNew(const char *root, DrError *err)
+{
+	StoragePosix *driver;
+	struct stat st;
+	size_t		len;
+
+	if (root == NULL || root[0] != '/')
+	{
+		drErrorSet(err, DR_ERR_INVALID,
+				   "repository path \"%s\" must be absolute",
+				   root ? root : "");
+		return NULL;
+	}
+	len = strlen(root);
+	while (len > 1 && root[len - 1] == '/')
+		len--;
+	if (len == 1)
+	{
+		drErrorSet(err, DR_ERR_INVALID,
+				   "repository path must not be the root directory");
+		return NULL;
+	}
+
+	driver = palloc0(sizeof(StoragePosix));
+	driver->root = pnstrdup(root, len);
+
+	if (stat(driver->root, &st) < 0)
+	{
+		if (errno != ENOENT)
+		{
+			drErrorSet(err, DR_ERR_IO, "could not stat \"%s\": %m", driver->root);
+			storagePosixFree(driver);
+			return NULL;
+		}
+	}
+	else if (!S_ISDIR(st.st_mode))
+	{
+		drErrorSet(err, DR_ERR_INVALID,
+				   "repository path \"%s\" is not a directory", driver->root);
+		storagePosixFree(driver);
+		return NULL;
+	}
+
+	return storageNew(&storagePosixInterface, driver);
+}

@@ -1,0 +1,406 @@
+/*-------------------------------------------------------------------------
+ * storage.c
+ *	  The generic storage layer (see storage.h): checks every path before a
+ *	  driver sees it, wraps driver handles, and builds whole-object and
+ *	  codec helpers on top of the driver callbacks.
+ *
+ * Drivers trust what they get from here: a path is relative,
+ * '/'-separated, has no empty, "." or ".." component and is not longer
+ * than STORAGE_PATH_MAX, so a driver cannot be led outside its root.
+ *
+ * A write handle remembers whether one of its writes failed; ending such a
+ * write aborts it instead, so a caller that forgets to check a
+ * storageWrite() result can never publish a truncated object.
+ *-------------------------------------------------------------------------
+ */
+#include "common/dr_c.h"
+
+#include "storage/storage.h"
+#include "storage/storage_driver.h"
+
+/* Longest path accepted, relative to the repository root. */
+#define STORAGE_PATH_MAX		1024
+
+/* storageGet reads in steps of this size, up to maxLen. */
+#define STORAGE_GET_STEP		(64 * 1024)
+
+/*
+ * Largest storageGet: palloc's limit (MaxAllocSize, which the backend only
+ * declares in utils/memutils.h) less the extra byte and the terminator.
+ */
+#define STORAGE_GET_MAX			((size_t) 0x3fffffff - 2)
+
+struct Storage
+{
+	const StorageDriverInterface *iface;
+	void	   *driver;
+};
+
+struct StorageWrite
+{
+	Storage    *storage;
+	void	   *handle;			/* the driver's */
+	bool		failed;			/* a storageWrite() failed: never commit */
+	char	   *path;
+};
+
+struct StorageRead
+{
+	Storage    *storage;
+	void	   *handle;			/* the driver's */
+	char	   *path;
+};
+
+/*
+ * Check a path given to the storage API.  allowRoot accepts "" (the root
+ * itself), which only makes sense for listing.
+ */
+static bool
+storagePathCheck(const char *path, bool allowRoot, DrError *err)
+{
+	const char *component;
+	const char *reason = NULL;
+
+	if (path == NULL)
+		return drErrorSet(err, DR_ERR_INVALID, "storage path is missing");
+	if (path[0] == '\0')
+	{
+		if (allowRoot)
+			return true;
+		reason = "it is empty";
+	}
+	else if (strlen(path) > STORAGE_PATH_MAX)
+		reason = "it is too long";
+	else if (path[0] == '/')
+		reason = "it must be relative to the repository";
+	else
+	{
+		component = path;
+		for (;;)
+		{
+			const char *slash = strchr(component, '/');
+			size_t		len = slash ? (size_t) (slash - component) : strlen(component);
+
+			if (len == 0)
+			{
+				reason = "it has an empty component";
+				break;
+			}
+			if ((len == 1 && component[0] == '.') ||
+				(len == 2 && component[0] == '.' && component[1] == '.'))
+			{
+				reason = "it has a \".\" or \"..\" component";
+				break;
+			}
+			if (slash == NULL)
+				break;
+			component = slash + 1;
+		}
+	}
+
+	if (reason != NULL)
+		return drErrorSet(err, DR_ERR_INVALID, "invalid storage path \"%s\": %s",
+						  path, reason);
+	return true;
+}
+
+Storage *
+storageNew(const StorageDriverInterface *iface, void *driver)
+{
+	Storage    *storage = palloc0(sizeof(Storage));
+
+	Assert(iface->writeBegin && iface->write && iface->writeEnd &&
+		   iface->writeAbort && iface->readBegin && iface->read &&
+		   iface->readEnd && iface->exists && iface->list && iface->remove);
+	storage->iface = iface;
+	storage->driver = driver;
+	return storage;
+}
+
+void
+storageFree(Storage *storage)
+{
+	if (storage == NULL)
+		return;
+	if (storage->iface->free)
+		storage->iface->free(storage->driver);
+	pfree(storage);
+}
+
+const char *
+storageName(const Storage *storage)
+{
+	return storage->iface->name;
+}
+
+uint32
+storageFeatures(const Storage *storage)
+{
+	return storage->iface->features;
+}
+
+StorageWrite *
+storageWriteBegin(Storage *storage, const char *path,
+				  const StorageWriteParam *param, DrError *err)
+{
+	StorageWriteParam defaults = {0};
+	StorageWrite *write;
+	void	   *handle;
+
+	if (!storagePathCheck(path, false, err))
+		return NULL;
+	handle = storage->iface->writeBegin(storage->driver, path,
+										param ? param : &defaults, err);
+	if (handle == NULL)
+		return NULL;
+
+	write = palloc0(sizeof(StorageWrite));
+	write->storage = storage;
+	write->handle = handle;
+	write->path = pstrdup(path);
+	return write;
+}
+
+bool
+storageWrite(StorageWrite *write, const void *buf, size_t len, DrError *err)
+{
+	if (write->failed)
+		return drErrorSet(err, DR_ERR_INVALID,
+						  "write to \"%s\" already failed", write->path);
+	if (len == 0)
+		return true;
+	if (!write->storage->iface->write(write->handle, buf, len, err))
+	{
+		write->failed = true;
+		return false;
+	}
+	return true;
+}
+
+static void
+storageWriteFree(StorageWrite *write)
+{
+	pfree(write->path);
+	pfree(write);
+}
+
+bool
+storageWriteEnd(StorageWrite *write, DrError *err)
+{
+	bool		result;
+
+	if (write->failed)
+	{
+		/* never publish what may be a truncated object */
+		drErrorSet(err, DR_ERR_INVALID,
+				   "write to \"%s\" failed earlier and was discarded",
+				   write->path);
+		storageWriteAbort(write);
+		return false;
+	}
+	result = write->storage->iface->writeEnd(write->handle, err);
+	storageWriteFree(write);
+	return result;
+}
+
+void
+storageWriteAbort(StorageWrite *write)
+{
+	if (write == NULL)
+		return;
+	write->storage->iface->writeAbort(write->handle);
+	storageWriteFree(write);
+}
+
+StorageRead *
+storageReadBegin(Storage *storage, const char *path, DrError *err)
+{
+	StorageRead *read;
+	void	   *handle;
+
+	if (!storagePathCheck(path, false, err))
+		return NULL;
+	handle = storage->iface->readBegin(storage->driver, path, err);
+	if (handle == NULL)
+		return NULL;
+
+	read = palloc0(sizeof(StorageRead));
+	read->storage = storage;
+	read->handle = handle;
+	read->path = pstrdup(path);
+	return read;
+}
+
+ssize_t
+storageRead(StorageRead *read, void *buf, size_t len, DrError *err)
+{
+	if (len == 0)
+		return 0;
+	return read->storage->iface->read(read->handle, buf, len, err);
+}
+
+void
+storageReadEnd(StorageRead *read)
+{
+	if (read == NULL)
+		return;
+	read->storage->iface->readEnd(read->handle);
+	pfree(read->path);
+	pfree(read);
+}
+
+bool
+storageExists(Storage *storage, const char *path, bool *exists, DrError *err)
+{
+	if (!storagePathCheck(path, false, err))
+		return false;
+	return storage->iface->exists(storage->driver, path, exists, err);
+}
+
+bool
+storageList(Storage *storage, const char *dir, StorageListCallback callback,
+			void *arg, DrError *err)
+{
+	if (dir == NULL)
+		dir = "";
+	if (!storagePathCheck(dir, true, err))
+		return false;
+	return storage->iface->list(storage->driver, dir, callback, arg, err);
+}
+
+bool
+storageRemove(Storage *storage, const char *path, DrError *err)
+{
+	if (!storagePathCheck(path, false, err))
+		return false;
+	return storage->iface->remove(storage->driver, path, err);
+}
+
+bool
+storagePut(Storage *storage, const char *path, const void *buf, size_t len,
+		   const StorageWriteParam *param, DrError *err)
+{
+	StorageWrite *write = storageWriteBegin(storage, path, param, err);
+
+	if (write == NULL)
+		return false;
+	if (!storageWrite(write, buf, len, err))
+	{
+		storageWriteAbort(write);
+		return false;
+	}
+	return storageWriteEnd(write, err);
+}
+
+/*
+ * The buffer grows in steps as data arrives rather than being sized from
+ * maxLen up front: callers pass generous limits, and most objects read this
+ * way are a few hundred bytes.  The content is followed by a '\0' that is
+ * not counted in *len, so text objects can be parsed in place.
+ */
+char *
+storageGet(Storage *storage, const char *path, size_t *len, size_t maxLen,
+		   DrError *err)
+{
+	StorageRead *read;
+	char	   *buf;
+	size_t		size;
+	size_t		used = 0;
+
+	/* keep maxLen + 2 from overflowing and within what palloc accepts */
+	if (maxLen > STORAGE_GET_MAX)
+		maxLen = STORAGE_GET_MAX;
+
+	read = storageReadBegin(storage, path, err);
+	if (read == NULL)
+		return NULL;
+
+	/* room for maxLen bytes, one more to detect a larger object, and '\0' */
+	size = Min(maxLen + 2, STORAGE_GET_STEP);
+	buf = palloc(size);
+	for (;;)
+	{
+		ssize_t		n;
+
+		if (used == size - 1)
+		{
+			if (used > maxLen)
+			{
+				drErrorSet(err, DR_ERR_INVALID,
+						   "object \"%s\" is larger than %zu bytes",
+						   path, maxLen);
+				goto fail;
+			}
+			size = Min(maxLen + 2, size * 2);
+			buf = repalloc(buf, size);
+		}
+		n = storageRead(read, buf + used, size - 1 - used, err);
+		if (n < 0)
+			goto fail;
+		if (n == 0)
+			break;
+		used += n;
+	}
+	if (used > maxLen)
+	{
+		drErrorSet(err, DR_ERR_INVALID, "object \"%s\" is larger than %zu bytes",
+				   path, maxLen);
+		goto fail;
+	}
+
+	storageReadEnd(read);
+	buf[used] = '\0';
+	*len = used;
+	return buf;
+
+fail:
+	storageReadEnd(read);
+	pfree(buf);
+	return NULL;
+}
+
+static bool
+storageSinkWrite(void *arg, const void *buf, size_t len, DrError *err)
+{
+	return storageWrite((StorageWrite *) arg, buf, len, err);
+}
+
+CodecSink
+storageWriteSink(StorageWrite *write)
+{
+	CodecSink	sink = {storageSinkWrite, write};
+
+	return sink;
+}
+
+/*
+ * The codec expects a short read only at the end of input, while a driver
+ * may return less (a network store hands over what arrived): loop until the
+ * buffer is full or the object ends.
+ */
+static ssize_t
+storageSourceRead(void *arg, void *buf, size_t len, DrError *err)
+{
+	size_t		done = 0;
+
+	while (done < len)
+	{
+		ssize_t		n = storageRead((StorageRead *) arg, (char *) buf + done,
+									len - done, err);
+
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		done += n;
+	}
+	return done;
+}
+
+CodecSource
+storageReadSource(StorageRead *read)
+{
+	CodecSource source = {storageSourceRead, read};
+
+	return source;
+}

@@ -1,0 +1,603 @@
+/*-------------------------------------------------------------------------
+ * test_storage_posix.c
+ *	  Unit tests of src/storage/storage.c and the posix driver
+ *	  (src/storage/posix/).
+ *
+ * Covers: storagePosixNew (relative root, root that is a file, root
+ * created on first write with mkdir -p, modes 0640/0750), name and
+ * features; put/get round trip; a big object streamed in odd-sized pieces
+ * through the fixed write buffer and read back in small pieces; no
+ * overwrite (DR_ERR_EXISTS at begin and in a race at end, content
+ * unchanged, no temp file left); replace; abort leaves nothing; a failed
+ * write is never committed (generic layer, with a failing fake driver);
+ * temp names never listed and refused as object names; list (files, dirs,
+ * sizes, missing dir, callback stopping with an error), exists, remove
+ * (also of a missing object); bad paths ("../x", "/abs", "a//b", "a/./b",
+ * "", "a/", "a/..") refused by every call; read of a missing object (and
+ * below a file) is DR_ERR_NOT_FOUND; storageGet limits and terminator;
+ * codec sink/source adapters; a read-only directory gives a DR_ERR_IO
+ * with EACCES (as root, checked in a child running as nobody).
+ *-------------------------------------------------------------------------
+ */
+#include "common/dr_c.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "storage/storage.h"
+#include "storage/storage_driver.h"
+#include "tap.h"
+
+static char tmpRoot[] = "/tmp/test_storage_posix.XXXXXX";
+
+/* Number of entries in an absolute directory whose name contains ".tmp.". */
+static int
+tempFileCount(const char *dir)
+{
+	DIR		   *d = opendir(dir);
+	struct dirent *de;
+	int			count = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strstr(de->d_name, ".tmp.") != NULL)
+			count++;
+	closedir(d);
+	return count;
+}
+
+static bool
+objectIs(Storage *storage, const char *path, const char *content)
+{
+	DrError		err;
+	size_t		len;
+	char	   *got = storageGet(storage, path, &len, 1024, &err);
+	bool		result;
+
+	if (got == NULL)
+		return false;
+	result = len == strlen(content) && memcmp(got, content, len) == 0;
+	pfree(got);
+	return result;
+}
+
+static void
+rmTree(const char *path)
+{
+	char	   *cmd = psprintf("rm -rf '%s'", path);
+
+	if (system(cmd) != 0)
+		diag("could not remove %s", path);
+	pfree(cmd);
+}
+
+static void
+testNew(void)
+{
+	DrError		err;
+	Storage    *storage;
+	char	   *file = psprintf("%s/plainfile", tmpRoot);
+	char	   *root = psprintf("%s/new/deep/root/", tmpRoot);
+	struct stat st;
+	FILE	   *f;
+
+	ok(storagePosixNew("relative/path", &err) == NULL &&
+	   err.code == DR_ERR_INVALID, "relative root refused");
+	ok(storagePosixNew("/", &err) == NULL && err.code == DR_ERR_INVALID,
+	   "root directory refused");
+	f = fopen(file, "w");
+	fclose(f);
+	ok(storagePosixNew(file, &err) == NULL && err.code == DR_ERR_INVALID,
+	   "root that is a file refused");
+	unlink(file);
+
+	storage = storagePosixNew(root, &err);
+	ok(storage != NULL, "missing root accepted");
+	is_str(storageName(storage), "posix", "name");
+	is_int(storageFeatures(storage),
+		   STORAGE_FEATURE_ATOMIC_PUT | STORAGE_FEATURE_NO_OVERWRITE |
+		   STORAGE_FEATURE_PATH | STORAGE_FEATURE_FSYNC, "features");
+	ok(storagePut(storage, "a/b/obj", "x", 1, NULL, &err), "put creates root and dirs");
+	pfree(root);
+	root = psprintf("%s/new/deep/root/a/b", tmpRoot);
+	ok(stat(root, &st) == 0 && (st.st_mode & 0777) == 0750, "directory mode 0750");
+	pfree(root);
+	root = psprintf("%s/new/deep/root/a/b/obj", tmpRoot);
+	ok(stat(root, &st) == 0 && (st.st_mode & 0777) == 0640, "file mode 0640");
+	ok(objectIs(storage, "a/b/obj", "x"), "round trip");
+	storageFree(storage);
+	pfree(root);
+	pfree(file);
+}
+
+static void
+testRoundTrip(Storage *storage, const char *rootDir)
+{
+	DrError		err;
+	StorageWriteParam replace = {.replace = true};
+	StorageWrite *w1;
+	StorageWrite *w2;
+	size_t		len;
+	char	   *got;
+	bool		exists;
+	char	   *dir;
+
+	ok(storagePut(storage, "obj", "hello", 5, NULL, &err), "put");
+	ok(objectIs(storage, "obj", "hello"), "get returns what put wrote");
+	got = storageGet(storage, "obj", &len, 5, &err);
+	ok(got != NULL && len == 5 && got[5] == '\0', "get at exactly maxLen, terminated");
+	if (got)
+		pfree(got);
+	got = storageGet(storage, "obj", &len, 4, &err);
+	ok(got == NULL && err.code == DR_ERR_INVALID, "get above maxLen refused");
+	ok(storagePut(storage, "empty", "", 0, NULL, &err), "put empty object");
+	got = storageGet(storage, "empty", &len, 0, &err);
+	ok(got != NULL && len == 0, "get empty object");
+	if (got)
+		pfree(got);
+
+	/* no overwrite, content unchanged */
+	ok(!storagePut(storage, "obj", "other", 5, NULL, &err) &&
+	   err.code == DR_ERR_EXISTS, "put on an existing object: EXISTS");
+	ok(strstr(err.message, "already exists") != NULL, "exists message");
+	ok(objectIs(storage, "obj", "hello"), "existing content unchanged");
+
+	/* the race: both writers began before either ended */
+	w1 = storageWriteBegin(storage, "race", NULL, &err);
+	w2 = storageWriteBegin(storage, "race", NULL, &err);
+	ok(w1 && w2, "two writers begin");
+	ok(storageWrite(w1, "first", 5, &err) && storageWrite(w2, "second", 6, &err),
+	   "both write");
+	ok(storageWriteEnd(w1, &err), "first writer ends");
+	ok(!storageWriteEnd(w2, &err) && err.code == DR_ERR_EXISTS,
+	   "second writer: EXISTS at end");
+	ok(objectIs(storage, "race", "first"), "first writer's content kept");
+	is_int(tempFileCount(rootDir), 0, "no temp file left behind");
+
+	/* replace */
+	ok(storagePut(storage, "obj", "replaced", 8, &replace, &err), "replace");
+	ok(objectIs(storage, "obj", "replaced"), "replaced content");
+	ok(storagePut(storage, "fresh", "r", 1, &replace, &err), "replace of a missing object");
+
+	/* abort */
+	w1 = storageWriteBegin(storage, "sub/aborted", NULL, &err);
+	ok(w1 && storageWrite(w1, "data", 4, &err), "write to be aborted");
+	storageWriteAbort(w1);
+	ok(storageExists(storage, "sub/aborted", &exists, &err) && !exists,
+	   "aborted write not visible");
+	dir = psprintf("%s/sub", rootDir);
+	is_int(tempFileCount(dir), 0, "aborted write left no temp file");
+	pfree(dir);
+	storageWriteAbort(NULL);
+	ok(true, "abort of NULL is harmless");
+
+	/* missing */
+	ok(storageReadBegin(storage, "missing", &err) == NULL &&
+	   err.code == DR_ERR_NOT_FOUND, "read of a missing object: NOT_FOUND");
+	ok(strstr(err.message, "/missing\"") != NULL, "message names the file");
+	ok(storageGet(storage, "obj/below", &len, 10, &err) == NULL &&
+	   err.code == DR_ERR_NOT_FOUND, "read below a file: NOT_FOUND");
+	ok(storageReadBegin(storage, "sub", &err) == NULL &&
+	   err.code == DR_ERR_INVALID, "read of a directory refused");
+}
+
+/* A byte of the test pattern at an offset. */
+static inline char
+patternAt(uint64 offset)
+{
+	return (char) ((offset * 7 + (offset >> 13)) & 0xff);
+}
+
+static void
+testBig(Storage *storage)
+{
+	const uint64 total = 40 * 1024 * 1024 + 12345;
+	static const size_t pieces[] = {1, 7, 300 * 1024, 64, 1024 * 1024, 5000};
+	char	   *buf = palloc(1024 * 1024);
+	DrError		err;
+	StorageWrite *w;
+	StorageRead *r;
+	uint64		offset = 0;
+	bool		good = true;
+	int			i = 0;
+	char	   *full;
+	struct stat st;
+
+	w = storageWriteBegin(storage, "big/object", NULL, &err);
+	ok(w != NULL, "big: begin");
+	while (offset < total && good)
+	{
+		size_t		n = Min(pieces[i++ % lengthof(pieces)], total - offset);
+
+		for (size_t j = 0; j < n; j++)
+			buf[j] = patternAt(offset + j);
+		good = storageWrite(w, buf, n, &err);
+		offset += n;
+	}
+	ok(good, "big: streamed in odd pieces");
+	ok(storageWriteEnd(w, &err), "big: end");
+	full = psprintf("%s/big/object", tmpRoot);
+	ok(stat(full, &st) == 0 && (uint64) st.st_size == total, "big: size on disk");
+	pfree(full);
+
+	r = storageReadBegin(storage, "big/object", &err);
+	offset = 0;
+	good = r != NULL;
+	while (good)
+	{
+		ssize_t		n = storageRead(r, buf, 65536 + 3, &err);
+
+		if (n <= 0)
+		{
+			good = n == 0;
+			break;
+		}
+		for (ssize_t j = 0; j < n && good; j++)
+			good = buf[j] == patternAt(offset + j);
+		offset += n;
+	}
+	ok(good && offset == total, "big: read back in small pieces, content intact");
+	storageReadEnd(r);
+	pfree(buf);
+}
+
+typedef struct ListState
+{
+	int			files;
+	int			dirs;
+	uint64		bytes;
+	bool		sawTemp;
+	int			stopAfter;		/* 0 = never */
+} ListState;
+
+static bool
+listCallback(void *arg, const StorageInfo *info, DrError *err)
+{
+	ListState  *state = arg;
+
+	if (strstr(info->name, ".tmp.") != NULL)
+		state->sawTemp = true;
+	if (info->isDir)
+		state->dirs++;
+	else
+	{
+		state->files++;
+		state->bytes += info->size;
+	}
+	if (state->stopAfter && state->files + state->dirs >= state->stopAfter)
+		return drErrorSet(err, DR_ERR_INVALID, "stopped by the callback");
+	return true;
+}
+
+static void
+testList(Storage *storage)
+{
+	DrError		err;
+	ListState	state = {0};
+	bool		exists;
+	char	   *tmp;
+	FILE	   *f;
+
+	ok(storagePut(storage, "l/one", "1", 1, NULL, &err) &&
+	   storagePut(storage, "l/two", "22", 2, NULL, &err) &&
+	   storagePut(storage, "l/d/three", "333", 3, NULL, &err), "list: objects");
+
+	/* a temp file as a crashed writer would leave it */
+	tmp = psprintf("%s/l/three.tmp.12345.6", tmpRoot);
+	f = fopen(tmp, "w");
+	fclose(f);
+
+	ok(storageList(storage, "l", listCallback, &state, &err), "list");
+	is_int(state.files, 2, "list: two files");
+	is_int(state.dirs, 1, "list: one directory");
+	is_int(state.bytes, 3, "list: sizes");
+	ok(!state.sawTemp, "list: temp file skipped");
+
+	ok(storageExists(storage, "l/three.tmp.12345.6", &exists, &err) == false &&
+	   err.code == DR_ERR_INVALID, "temp name refused by exists");
+	ok(!storagePut(storage, "x.tmp.1.2", "x", 1, NULL, &err) &&
+	   err.code == DR_ERR_INVALID, "temp name refused by put");
+	ok(storagePut(storage, "x.tmp.1.2.y", "x", 1, NULL, &err) &&
+	   storagePut(storage, "x.tmp.a.2", "x", 1, NULL, &err) &&
+	   storagePut(storage, ".tmp.1.2", "x", 1, NULL, &err),
+	   "names merely resembling temp names are objects");
+	unlink(tmp);
+	pfree(tmp);
+
+	memset(&state, 0, sizeof(state));
+	ok(storageList(storage, "no/such/dir", listCallback, &state, &err) &&
+	   state.files + state.dirs == 0, "missing dir lists nothing");
+
+	memset(&state, 0, sizeof(state));
+	state.stopAfter = 1;
+	ok(!storageList(storage, "l", listCallback, &state, &err) &&
+	   err.code == DR_ERR_INVALID &&
+	   strcmp(err.message, "stopped by the callback") == 0,
+	   "callback stops the listing with its error");
+
+	memset(&state, 0, sizeof(state));
+	ok(storageList(storage, "", listCallback, &state, &err) && state.dirs >= 1,
+	   "list of the root");
+
+	ok(storageExists(storage, "l/one", &exists, &err) && exists, "exists: object");
+	ok(storageExists(storage, "l/nope", &exists, &err) && !exists, "exists: missing");
+	ok(storageExists(storage, "l/d", &exists, &err) && !exists,
+	   "exists: a directory is not an object");
+	ok(storageExists(storage, "l/one/below", &exists, &err) && !exists,
+	   "exists: below a file");
+	ok(storageRemove(storage, "l/one", &err), "remove");
+	ok(storageExists(storage, "l/one", &exists, &err) && !exists, "removed");
+	ok(storageRemove(storage, "l/one", &err), "remove of a missing object");
+	ok(storageRemove(storage, "l/zzz/one", &err), "remove in a missing dir");
+}
+
+static void
+testBadPaths(Storage *storage)
+{
+	static const char *const bad[] = {
+		"../x", "/abs", "a//b", "a/./b", "", "a/", "a/..", ".", "..", "a/../b"
+	};
+	DrError		err;
+	bool		exists;
+	size_t		len;
+	ListState	state = {0};
+
+	for (int i = 0; i < lengthof(bad); i++)
+	{
+		const char *p = bad[i];
+		bool		refused = true;
+
+		refused &= storageWriteBegin(storage, p, NULL, &err) == NULL &&
+			err.code == DR_ERR_INVALID;
+		refused &= storageReadBegin(storage, p, &err) == NULL &&
+			err.code == DR_ERR_INVALID;
+		refused &= !storageExists(storage, p, &exists, &err) &&
+			err.code == DR_ERR_INVALID;
+		refused &= !storageRemove(storage, p, &err) && err.code == DR_ERR_INVALID;
+		refused &= storageGet(storage, p, &len, 10, &err) == NULL &&
+			err.code == DR_ERR_INVALID;
+		if (p[0] != '\0')
+			refused &= !storageList(storage, p, listCallback, &state, &err) &&
+				err.code == DR_ERR_INVALID;
+		ok(refused, "bad path \"%s\" refused everywhere", p);
+	}
+	storageGet(storage, "a//b", &len, 10, &err);
+	is_str(err.message, "invalid storage path \"a//b\": it has an empty component",
+		   "bad path message");
+}
+
+/*
+ * A fake driver whose writes fail, to check that the generic layer never
+ * commits a write that failed, even if the caller asks it to.
+ */
+static int	fakeCommits = 0;
+static int	fakeAborts = 0;
+
+static void *
+fakeWriteBegin(void *driver, const char *path, const StorageWriteParam *param,
+			   DrError *err)
+{
+	return palloc(1);
+}
+
+static bool
+fakeWrite(void *handle, const void *buf, size_t len, DrError *err)
+{
+	return drErrorSet(err, DR_ERR_IO, "disk on fire");
+}
+
+static bool
+fakeWriteEnd(void *handle, DrError *err)
+{
+	fakeCommits++;
+	pfree(handle);
+	return true;
+}
+
+static void
+fakeWriteAbort(void *handle)
+{
+	fakeAborts++;
+	pfree(handle);
+}
+
+/* The rest of the fake driver: never called by these tests. */
+static void *
+fakeReadBegin(void *driver, const char *path, DrError *err)
+{
+	drErrorSet(err, DR_ERR_NOT_FOUND, "fake");
+	return NULL;
+}
+
+static ssize_t
+fakeRead(void *handle, void *buf, size_t len, DrError *err)
+{
+	return -1;
+}
+
+static void
+fakeReadEnd(void *handle)
+{
+}
+
+static bool
+fakeExists(void *driver, const char *path, bool *exists, DrError *err)
+{
+	*exists = false;
+	return true;
+}
+
+static bool
+fakeList(void *driver, const char *dir, StorageListCallback callback,
+		 void *arg, DrError *err)
+{
+	return true;
+}
+
+static bool
+fakeRemove(void *driver, const char *path, DrError *err)
+{
+	return true;
+}
+
+static void
+testFailedWrite(void)
+{
+	static const StorageDriverInterface fake = {
+		.name = "fake",
+		.writeBegin = fakeWriteBegin,
+		.write = fakeWrite,
+		.writeEnd = fakeWriteEnd,
+		.writeAbort = fakeWriteAbort,
+		.readBegin = fakeReadBegin,
+		.read = fakeRead,
+		.readEnd = fakeReadEnd,
+		.exists = fakeExists,
+		.list = fakeList,
+		.remove = fakeRemove,
+	};
+	Storage    *storage = storageNew(&fake, NULL);
+	DrError		err;
+	StorageWrite *w = storageWriteBegin(storage, "x", NULL, &err);
+
+	ok(!storageWrite(w, "a", 1, &err) && err.code == DR_ERR_IO, "fake write fails");
+	ok(!storageWriteEnd(w, &err), "end after a failed write fails");
+	ok(fakeCommits == 0 && fakeAborts == 1, "failed write aborted, not committed");
+	ok(!storagePut(storage, "y", "b", 1, NULL, &err) && fakeAborts == 2,
+	   "put with a failing write aborts");
+	storageFree(storage);
+}
+
+static void
+testAdapters(Storage *storage)
+{
+	DrError		err;
+	StorageWrite *w = storageWriteBegin(storage, "adapter", NULL, &err);
+	CodecSink	sink = storageWriteSink(w);
+	StorageRead *r;
+	CodecSource source;
+	char		buf[16];
+	ssize_t		n1;
+	ssize_t		n2;
+	ssize_t		n3;
+
+	ok(sink.write(sink.arg, "abc", 3, &err) && sink.write(sink.arg, "defgh", 5, &err),
+	   "sink writes");
+	ok(storageWriteEnd(w, &err), "sink object ends");
+	r = storageReadBegin(storage, "adapter", &err);
+	source = storageReadSource(r);
+	n1 = source.read(source.arg, buf, 5, &err);
+	n2 = source.read(source.arg, buf + 5, 10, &err);
+	n3 = source.read(source.arg, buf, 10, &err);
+	ok(n1 == 5 && n2 == 3 && n3 == 0 && memcmp(buf, "abcdefgh", 8) == 0,
+	   "source reads full pieces, short only at the end");
+	storageReadEnd(r);
+}
+
+/* What the read-only check found, passed from the child to the parent. */
+typedef struct ReadOnlyResult
+{
+	bool		failed;
+	DrErrorCode code;
+	int			sysErrno;
+	char		message[1024];
+} ReadOnlyResult;
+
+static void
+readOnlyTry(const char *root, ReadOnlyResult *result)
+{
+	DrError		err;
+	Storage    *storage = storagePosixNew(root, &err);
+
+	memset(result, 0, sizeof(*result));
+	if (storage == NULL || !storagePut(storage, "obj", "x", 1, NULL, &err))
+	{
+		result->failed = true;
+		result->code = err.code;
+		result->sysErrno = err.sysErrno;
+		strlcpy(result->message, err.message, sizeof(result->message));
+	}
+	if (storage)
+		storageFree(storage);
+}
+
+static void
+testReadOnly(void)
+{
+	char	   *root = psprintf("%s/ro", tmpRoot);
+	ReadOnlyResult result;
+
+	mkdir(root, 0555);
+	chmod(root, 0555);
+
+	if (geteuid() != 0)
+		readOnlyTry(root, &result);
+	else
+	{
+		/* root writes anywhere: try as nobody, in a child */
+		int			fds[2];
+		pid_t		pid;
+
+		chmod(tmpRoot, 0755);
+		if (pipe(fds) != 0)
+			abort();
+		pid = fork();
+		if (pid == 0)
+		{
+			close(fds[0]);
+			if (setgid(65534) != 0 || setuid(65534) != 0)
+				_exit(2);
+			readOnlyTry(root, &result);
+			if (write(fds[1], &result, sizeof(result)) != sizeof(result))
+				_exit(3);
+			_exit(0);
+		}
+		close(fds[1]);
+		memset(&result, 0, sizeof(result));
+		if (read(fds[0], &result, sizeof(result)) != sizeof(result))
+			diag("no result from the child");
+		close(fds[0]);
+		waitpid(pid, NULL, 0);
+		chmod(tmpRoot, 0700);
+	}
+
+	ok(result.failed && result.code == DR_ERR_IO && result.sysErrno == EACCES,
+	   "read-only directory: IO error with EACCES");
+	ok(strstr(result.message, "/ro/obj.tmp.") != NULL &&
+	   strstr(result.message, "Permission denied") != NULL,
+	   "read-only directory: message names the file and the reason");
+	diag("%s", result.message);
+	chmod(root, 0755);
+	pfree(root);
+}
+
+int
+main(void)
+{
+	DrError		err;
+	Storage    *storage;
+
+	if (mkdtemp(tmpRoot) == NULL)
+	{
+		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
+
+	testNew();
+	storage = storagePosixNew(tmpRoot, &err);
+	testRoundTrip(storage, tmpRoot);
+	testBig(storage);
+	testList(storage);
+	testBadPaths(storage);
+	testAdapters(storage);
+	storageFree(storage);
+	testFailedWrite();
+	testReadOnly();
+
+	rmTree(tmpRoot);
+	return tapDone();
+}
