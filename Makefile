@@ -29,6 +29,8 @@ REGRESS		= $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
 REGRESS_OPTS	= --inputdir=test --outputdir=test \
 		  --temp-instance=test/tmp_check --temp-config=test/regress.conf
 TAP_TESTS	= 1
+# the database named by pg_dr.database in test/regress.conf
+CONTRIB_TESTDB	= pg_dr_regress
 
 EXTRA_CLEAN	= build test/results test/regression.diffs test/regression.out \
 		  test/tmp_check tmp_check

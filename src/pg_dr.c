@@ -79,10 +79,12 @@ drDefineSettings(void)
 {
 	DefineCustomStringVariable("pg_dr.config_file",
 							   "Path of the pg_dr configuration file (shared with the pg_dr CLI).",
-							   "Empty means pg_dr has no repository configured.",
+							   "Empty means pg_dr has no repository configured.  A superuser may "
+							   "point a session at another file to check it; background work "
+							   "always uses the server's value.",
 							   &drConfigFile,
 							   "",
-							   PGC_SIGHUP,
+							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
 

@@ -3,7 +3,7 @@
  *	  The pg_dr background worker.
  *
  * One worker per cluster, started once recovery has finished (it writes),
- * connected to pg_dr.database and restarted by the postmaster 10 s after it
+ * connected to pg_dr.database and restarted by the postmaster 5 s after it
  * dies.  Its loop: reload settings on SIGHUP, drain the audit queue, sleep
  * until a backend sets its latch or the round timer fires.  The stock
  * handlers are used for SIGTERM (die) and SIGHUP.
@@ -36,7 +36,7 @@ workerRegister(void)
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
 		BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 10;
+	worker.bgw_restart_time = 5;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_dr");
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "pg_dr_worker_main");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_dr worker");

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# scripts/demo.sh -- pg_dr on an embedded default, on a fresh Debian 12 machine,
+# as root.  Installs what is needed, builds and installs pg_dr, then:
+#   - a local PostgreSQL 15 cluster in /var/lib/pg_dr-demo/data (port 5499,
+#     socket in /var/lib/pg_dr-demo), run by the postgres user, with pg_dr
+#     preloaded;
+#   - an encrypted local repository in /var/lib/pg_dr-demo/repo, its
+#     passphrase in /var/lib/pg_dr-demo/repo.key (mode 600);
+#   - the configuration /var/lib/pg_dr-demo/pg_dr.conf, read by the server
+#     and by the CLI;
+# and shows SELECT * FROM dr_status and the CLI's view of the repository.
+# Idempotent: a second run reuses the cluster and the repository.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+DEMO=${PG_DR_DEMO_DIR:-/var/lib/pg_dr-demo}
+PORT=${PG_DR_DEMO_PORT:-5499}
+BIN=/usr/lib/postgresql/15/bin
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "demo: run as root (it installs packages and pg_dr)" >&2
+	exit 1
+fi
+
+cd "$TOP"
+bash scripts/deps.sh
+make -s -j2 all
+make -s install >/dev/null
+echo "demo: pg_dr built and installed ($(pg_dr --version))"
+
+as_pg() { runuser -u postgres -- "$@"; }
+
+mkdir -p "$DEMO"
+chown postgres: "$DEMO"
+chmod 700 "$DEMO"
+
+if [ ! -s "$DEMO/repo.key" ]; then
+	as_pg sh -c "umask 077; openssl rand -base64 48 > '$DEMO/repo.key'"
+fi
+as_pg tee "$DEMO/pg_dr.conf" >/dev/null <<CONF
+# pg_dr demo configuration (read by the server and by the pg_dr CLI)
+repo1_type = posix
+repo1_path = $DEMO/repo
+repo1_cipher_type = aes-256-gcm
+repo1_cipher_key_file = $DEMO/repo.key
+compress_type = zstd
+compress_level = 3
+CONF
+
+if [ ! -f "$DEMO/repo/pg_dr.repo" ]; then
+	as_pg pg_dr repo-create --config "$DEMO/pg_dr.conf"
+fi
+
+if [ ! -f "$DEMO/data/PG_VERSION" ]; then
+	as_pg "$BIN/initdb" -D "$DEMO/data" -U postgres --auth=peer --data-checksums >/dev/null
+	as_pg tee -a "$DEMO/data/postgresql.conf" >/dev/null <<CONF
+# pg_dr demo
+listen_addresses = 'localhost'
+port = $PORT
+unix_socket_directories = '$DEMO'
+shared_preload_libraries = 'pg_dr'
+pg_dr.database = 'postgres'
+pg_dr.config_file = '$DEMO/pg_dr.conf'
+pg_dr.tier = 'critical'
+CONF
+fi
+
+if ! as_pg "$BIN/pg_ctl" -D "$DEMO/data" status >/dev/null 2>&1; then
+	as_pg "$BIN/pg_ctl" -D "$DEMO/data" -l "$DEMO/server.log" -w start >/dev/null
+fi
+
+PSQL=(as_pg psql -X -h "$DEMO" -p "$PORT" -d postgres -v ON_ERROR_STOP=1)
+"${PSQL[@]}" -q -c "CREATE EXTENSION IF NOT EXISTS pg_dr"
+# the worker starts with the server; give it a moment on the first run
+for _ in $(seq 1 50); do
+	[ "$("${PSQL[@]}" -tAc "SELECT worker_running FROM dr_status")" = t ] && break
+	sleep 0.2
+done
+
+echo
+echo "demo: SELECT * FROM dr_status;"
+"${PSQL[@]}" -x -c "SELECT * FROM dr_status"
+echo "demo: SELECT * FROM dr_objectives;"
+"${PSQL[@]}" -c "SELECT * FROM dr_objectives"
+echo "demo: pg_dr info --config $DEMO/pg_dr.conf"
+as_pg pg_dr info --config "$DEMO/pg_dr.conf"
+echo
+echo "demo: connect with: sudo -u postgres psql -h $DEMO -p $PORT postgres"
+echo "demo: stop with:    sudo -u postgres $BIN/pg_ctl -D $DEMO/data stop"

@@ -1,0 +1,27 @@
+-- 001_roles: the three pg_dr roles exist, cannot log in, and nest
+-- dr_admin ⊇ dr_operator ⊇ dr_monitor.
+BEGIN;
+SELECT plan(10);
+
+SELECT has_role('dr_admin');
+SELECT has_role('dr_operator');
+SELECT has_role('dr_monitor');
+
+SELECT is((SELECT bool_or(rolcanlogin) FROM pg_roles
+			WHERE rolname IN ('dr_admin', 'dr_operator', 'dr_monitor')),
+		  false, 'no pg_dr role can log in');
+SELECT is((SELECT bool_or(rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls)
+			 FROM pg_roles WHERE rolname IN ('dr_admin', 'dr_operator', 'dr_monitor')),
+		  false, 'no pg_dr role has a system privilege');
+
+SELECT is_member_of('dr_monitor', 'dr_operator');
+SELECT is_member_of('dr_operator', 'dr_admin');
+SELECT ok(pg_has_role('dr_admin', 'dr_monitor', 'USAGE'),
+		  'dr_admin has the privileges of dr_monitor');
+SELECT ok(NOT pg_has_role('dr_monitor', 'dr_operator', 'USAGE'),
+		  'dr_monitor does not have the privileges of dr_operator');
+SELECT ok(NOT pg_has_role('dr_operator', 'dr_admin', 'USAGE'),
+		  'dr_operator does not have the privileges of dr_admin');
+
+SELECT * FROM finish();
+ROLLBACK;
