@@ -1,0 +1,268 @@
+/*-------------------------------------------------------------------------
+ * repo.c
+ *	  Creating and opening a repository (see repo.h): the info file is
+ *	  written once, and every open checks the passphrase against it before
+ *	  anything else can touch the repository.
+ *
+ * The passphrase is held only as long as it takes to derive the KEK, and
+ * wiped; the KEK is wiped on repoClose.
+ *-------------------------------------------------------------------------
+ */
+#include "common/dr_c.h"
+
+#include "repo/repo_internal.h"
+
+/* Storage for a configured repository (only posix exists so far). */
+static Storage *
+repoStorageNew(const ConfigRepo *config, DrError *err)
+{
+	switch (config->type)
+	{
+		case CONFIG_REPO_POSIX:
+			return storagePosixNew(config->path, err);
+	}
+	drErrorSet(err, DR_ERR_CONFIG, "repo%d: unknown repository type %d",
+			   config->index, (int) config->type);
+	return NULL;
+}
+
+/* The passphrase never outlives this function. */
+bool
+repoKekDerive(const char *keyFile, const uint8 *salt, uint32 iterations,
+			  KeyKek *kek, DrError *err)
+{
+	char	   *passphrase;
+	bool		result;
+
+	if (keyFile == NULL)
+	{
+		drErrorSet(err, DR_ERR_CONFIG, "no passphrase file is configured");
+		drErrorHint(err, "set repoN_cipher_key_file");
+		return false;
+	}
+	passphrase = keyPassphraseLoad(keyFile, err);
+	if (passphrase == NULL)
+		return false;
+	result = keyKekDerive(passphrase, salt, iterations, kek, err);
+	explicit_bzero(passphrase, strlen(passphrase));
+	pfree(passphrase);
+	return result;
+}
+
+/* Callback of repoCreate's emptiness check: stops at the first entry. */
+static bool
+repoCreateEmptyCheck(void *arg, const StorageInfo *info, DrError *err)
+{
+	/* the root of a mounted file system has one; it is not data */
+	if (info->isDir && strcmp(info->name, "lost+found") == 0)
+		return true;
+	*(bool *) arg = true;
+	return drErrorSet(err, DR_ERR_INVALID,
+					  "repository directory is not empty: it contains \"%s\"",
+					  info->name);
+}
+
+bool
+repoCreate(const ConfigRepo *config, uint32 kdfIterations, DrError *err)
+{
+	Storage    *storage;
+	RepoInfo	info;
+	StorageWriteParam param = {.replace = false};
+	bool		notEmpty = false;
+	bool		exists;
+	char	   *text = NULL;
+	bool		result = false;
+
+	memset(&info, 0, sizeof(info));
+	storage = repoStorageNew(config, err);
+	if (storage == NULL)
+		return false;
+
+	if (!storageExists(storage, REPO_INFO_FILE, &exists, err))
+		goto done;
+	if (exists)
+	{
+		drErrorSet(err, DR_ERR_EXISTS,
+				   "repository \"%s\" already exists", config->path);
+		drErrorHint(err, "the repository is already initialized (\"%s/%s\" exists); it is left as it is",
+					config->path, REPO_INFO_FILE);
+		goto done;
+	}
+
+	/*
+	 * Refuse a directory holding something else: keys or backups without
+	 * an info file are a damaged repository, and a new info file with a new
+	 * key would make them unreadable for good.
+	 */
+	if (!storageList(storage, "", repoCreateEmptyCheck, &notEmpty, err))
+	{
+		if (notEmpty)
+		{
+			drErrorPrefix(err, "could not create repository \"%s\": ",
+						  config->path);
+			drErrorHint(err, "repo-create initializes an empty directory (or one that does not exist yet)");
+		}
+		goto done;
+	}
+
+	info.format = REPO_FORMAT;
+	info.cipher = config->cipher;
+	info.created = repoInfoNow();
+	if (info.cipher == CONFIG_CIPHER_AES256GCM)
+	{
+		KeyKek		kek;
+
+		info.kdfIterations = kdfIterations ? kdfIterations :
+			KEY_KDF_ITERATIONS_DEFAULT;
+		if (!keyRandom(info.kdfSalt, KEY_SALT_SIZE, err) ||
+			!repoKekDerive(config->cipherKeyFile, info.kdfSalt,
+						   info.kdfIterations, &kek, err))
+			goto done;
+		memcpy(info.kekId, kek.id, KEY_KEK_ID_SIZE);
+		explicit_bzero(&kek, sizeof(kek));
+	}
+
+	/* no replace: of two racing repo-creates, exactly one wins */
+	text = repoInfoFormat(&info);
+	if (!storagePut(storage, REPO_INFO_FILE, text, strlen(text), &param, err))
+	{
+		if (err && err->code == DR_ERR_EXISTS)
+			drErrorHint(err, "the repository is already initialized");
+		goto done;
+	}
+	result = true;
+
+done:
+	if (text)
+		pfree(text);
+	if (info.created)
+		pfree(info.created);
+	storageFree(storage);
+	return result;
+}
+
+void
+repoClose(Repo *repo)
+{
+	if (repo == NULL)
+		return;
+	repoKeyCacheFree(repo);
+	explicit_bzero(&repo->kek, sizeof(repo->kek));
+	if (repo->info.created)
+		pfree(repo->info.created);
+	if (repo->storage)
+		storageFree(repo->storage);
+	if (repo->config.path)
+		pfree(repo->config.path);
+	if (repo->config.cipherKeyFile)
+		pfree(repo->config.cipherKeyFile);
+	pfree(repo);
+}
+
+Repo *
+repoOpen(const ConfigRepo *config, DrError *err)
+{
+	Repo	   *repo = palloc0(sizeof(Repo));
+	char	   *text;
+	char	   *where;
+	size_t		len;
+	bool		parsed;
+
+	repo->config = *config;
+	repo->config.path = pstrdup(config->path);
+	repo->config.cipherKeyFile = config->cipherKeyFile ?
+		pstrdup(config->cipherKeyFile) : NULL;
+
+	repo->storage = repoStorageNew(config, err);
+	if (repo->storage == NULL)
+		goto fail;
+
+	where = psprintf("%s/%s", config->path, REPO_INFO_FILE);
+	text = storageGet(repo->storage, REPO_INFO_FILE, &len, REPO_INFO_MAX, err);
+	if (text == NULL)
+	{
+		if (err && err->code == DR_ERR_NOT_FOUND)
+		{
+			drErrorSet(err, DR_ERR_NOT_FOUND,
+					   "repository \"%s\" is not initialized: \"%s\" does not exist",
+					   config->path, where);
+			drErrorHint(err, "create it with \"pg_dr repo-create\"");
+		}
+		else if (err && err->code == DR_ERR_INVALID)
+			drErrorSet(err, DR_ERR_CORRUPT,
+					   "repository info file \"%s\" is corrupt: larger than %d bytes",
+					   where, REPO_INFO_MAX);
+		pfree(where);
+		goto fail;
+	}
+	parsed = repoInfoParse(text, len, where, &repo->info, err);
+	pfree(text);
+	pfree(where);
+	if (!parsed)
+		goto fail;
+
+	/*
+	 * Either mismatch is a configuration mistake that must not be papered
+	 * over: an encrypted repository cannot be read without its key, and a
+	 * user who configured encryption must not get plain text silently.
+	 */
+	if (repo->info.cipher != config->cipher)
+	{
+		if (repo->info.cipher == CONFIG_CIPHER_AES256GCM)
+		{
+			drErrorSet(err, DR_ERR_CONFIG,
+					   "repository \"%s\" is encrypted but repo%d_cipher_type is none",
+					   config->path, config->index);
+			drErrorHint(err, "set repo%d_cipher_type = aes-256-gcm and repo%d_cipher_key_file",
+						config->index, config->index);
+		}
+		else
+		{
+			drErrorSet(err, DR_ERR_CONFIG,
+					   "repository \"%s\" is not encrypted but repo%d_cipher_type is aes-256-gcm",
+					   config->path, config->index);
+			drErrorHint(err, "an unencrypted repository stays unencrypted; set repo%d_cipher_type = none or create a new repository",
+						config->index);
+		}
+		goto fail;
+	}
+
+	if (repo->info.cipher == CONFIG_CIPHER_AES256GCM)
+	{
+		if (!repoKekDerive(config->cipherKeyFile, repo->info.kdfSalt,
+						   repo->info.kdfIterations, &repo->kek, err))
+			goto fail;
+		if (memcmp(repo->kek.id, repo->info.kekId, KEY_KEK_ID_SIZE) != 0)
+		{
+			drErrorSet(err, DR_ERR_KEY,
+					   "repository key does not match the repository \"%s\"",
+					   config->path);
+			drErrorHint(err, "the passphrase in \"%s\" is not the one the repository was created or last rotated with",
+						config->cipherKeyFile);
+			goto fail;
+		}
+	}
+	return repo;
+
+fail:
+	repoClose(repo);
+	return NULL;
+}
+
+Storage *
+repoStorage(Repo *repo)
+{
+	return repo->storage;
+}
+
+const RepoInfo *
+repoInfoGet(const Repo *repo)
+{
+	return &repo->info;
+}
+
+const ConfigRepo *
+repoConfig(const Repo *repo)
+{
+	return &repo->config;
+}

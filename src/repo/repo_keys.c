@@ -1,0 +1,397 @@
+/*-------------------------------------------------------------------------
+ * repo_keys.c
+ *	  The keyring of a repository: data keys stored wrapped under the KEK
+ *	  in keys/<keyid>.<kekid>, a cache of the ones unwrapped, and passphrase
+ *	  rotation.
+ *
+ * Rotation (repoKeyRotate) never overwrites a key file, so there is no
+ * moment at which a data key exists in no readable form:
+ *	 1. every wrap under the current KEK gets a twin under the new KEK,
+ *	    keys/<id>.<newkekid>; a twin that is already there is unwrapped and
+ *	    must hold the same key (else the rotation stops);
+ *	 2. the info file is replaced atomically to name the new KEK: this is
+ *	    the switch, before it only the old passphrase opens the repository,
+ *	    after it only the new one;
+ *	 3. the wraps under the old KEK are removed; step 1 is done again for
+ *	    each of them first, so a key created by another process between
+ *	    steps 1 and 2 is not lost.
+ * A crash before step 2 leaves twins under a KEK whose salt was never
+ * written anywhere: they cannot be unwrapped by anyone, are not counted,
+ * and are left alone (a later rotation picks its own new salt).  Wraps
+ * whose KEK is neither the old nor the new one are never removed, because
+ * they might belong to a rotation running concurrently.
+ *
+ * Rotation is not safe against a process that keeps writing new data keys
+ * with the old KEK after step 3; callers must keep writers out (a
+ * repository lock) while it runs.
+ *-------------------------------------------------------------------------
+ */
+#include "common/dr_c.h"
+
+#include "repo/repo_internal.h"
+
+/* Length of a key file name: <32 hex>.<16 hex> */
+#define REPO_KEY_NAME_LEN		(2 * CODEC_KEY_ID_SIZE + 1 + 2 * KEY_KEK_ID_SIZE)
+
+/* keys/<keyid>.<kekid> */
+static void
+repoKeyPath(const uint8 *keyId, const uint8 *kekId, char *path)
+{
+	char		keyHex[2 * CODEC_KEY_ID_SIZE + 1];
+	char		kekHex[2 * KEY_KEK_ID_SIZE + 1];
+
+	keyToHex(keyId, CODEC_KEY_ID_SIZE, keyHex);
+	keyToHex(kekId, KEY_KEK_ID_SIZE, kekHex);
+	snprintf(path, REPO_KEY_PATH_SIZE, REPO_KEYS_DIR "/%s.%s", keyHex, kekHex);
+}
+
+/*
+ * Parse a key file name.  Only the exact lower-case spelling counts, so
+ * that one key generation cannot be counted twice under two spellings.
+ */
+static bool
+repoKeyNameParse(const char *name, uint8 *keyId, uint8 *kekId)
+{
+	char		keyHex[2 * CODEC_KEY_ID_SIZE + 1];
+
+	if (strlen(name) != REPO_KEY_NAME_LEN || name[2 * CODEC_KEY_ID_SIZE] != '.')
+		return false;
+	for (const char *p = name; *p; p++)
+		if (*p != '.' && !((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	memcpy(keyHex, name, 2 * CODEC_KEY_ID_SIZE);
+	keyHex[2 * CODEC_KEY_ID_SIZE] = '\0';
+	return keyFromHex(keyHex, keyId, CODEC_KEY_ID_SIZE) &&
+		keyFromHex(name + 2 * CODEC_KEY_ID_SIZE + 1, kekId, KEY_KEK_ID_SIZE);
+}
+
+static const CodecDataKey *
+repoKeyCacheFind(const Repo *repo, const uint8 *keyId)
+{
+	for (int i = 0; i < repo->keyCount; i++)
+		if (memcmp(repo->keys[i]->id, keyId, CODEC_KEY_ID_SIZE) == 0)
+			return repo->keys[i];
+	return NULL;
+}
+
+static const CodecDataKey *
+repoKeyCacheAdd(Repo *repo, const CodecDataKey *key)
+{
+	CodecDataKey *entry;
+
+	if (repo->keyCount == repo->keyMax)
+	{
+		repo->keyMax = repo->keyMax ? repo->keyMax * 2 : 8;
+		repo->keys = repo->keys ?
+			repalloc(repo->keys, repo->keyMax * sizeof(CodecDataKey *)) :
+			palloc(repo->keyMax * sizeof(CodecDataKey *));
+	}
+	entry = palloc(sizeof(CodecDataKey));
+	*entry = *key;
+	repo->keys[repo->keyCount++] = entry;
+	return entry;
+}
+
+void
+repoKeyCacheFree(Repo *repo)
+{
+	for (int i = 0; i < repo->keyCount; i++)
+	{
+		explicit_bzero(repo->keys[i], sizeof(CodecDataKey));
+		pfree(repo->keys[i]);
+	}
+	if (repo->keys)
+		pfree(repo->keys);
+	repo->keys = NULL;
+	repo->keyCount = repo->keyMax = 0;
+}
+
+/* Read the wrap of keyId under kek and unwrap it into *key. */
+static bool
+repoKeyRead(Repo *repo, const uint8 *keyId, const KeyKek *kek,
+			CodecDataKey *key, DrError *err)
+{
+	char		path[REPO_KEY_PATH_SIZE];
+	char	   *wrapped;
+	size_t		len;
+	bool		result;
+
+	repoKeyPath(keyId, kek->id, path);
+	wrapped = storageGet(repo->storage, path, &len, KEY_WRAPPED_SIZE, err);
+	if (wrapped == NULL)
+	{
+		if (err && err->code == DR_ERR_NOT_FOUND)
+		{
+			char		keyHex[2 * CODEC_KEY_ID_SIZE + 1];
+
+			keyToHex(keyId, CODEC_KEY_ID_SIZE, keyHex);
+			drErrorSet(err, DR_ERR_KEY,
+					   "data key %s is not in the keyring of repository \"%s\"",
+					   keyHex, repo->config.path);
+			drErrorHint(err, "\"%s/%s\" does not exist", repo->config.path, path);
+		}
+		else if (err && err->code == DR_ERR_INVALID)
+			drErrorSet(err, DR_ERR_CORRUPT,
+					   "key file \"%s/%s\" is corrupt: larger than %d bytes",
+					   repo->config.path, path, KEY_WRAPPED_SIZE);
+		return false;
+	}
+	if (len != KEY_WRAPPED_SIZE)
+	{
+		pfree(wrapped);
+		return drErrorSet(err, DR_ERR_CORRUPT,
+						  "key file \"%s/%s\" is corrupt: %zu bytes instead of %d",
+						  repo->config.path, path, len, KEY_WRAPPED_SIZE);
+	}
+	result = keyUnwrap(kek, keyId, (const uint8 *) wrapped, key, err);
+	pfree(wrapped);
+	return result;
+}
+
+/*
+ * Store key wrapped under kek (never replacing a file).  With
+ * acceptExisting, a wrap already there is fine if it holds the same key.
+ */
+static bool
+repoKeyStore(Repo *repo, const CodecDataKey *key, const KeyKek *kek,
+			 bool acceptExisting, DrError *err)
+{
+	char		path[REPO_KEY_PATH_SIZE];
+	uint8		wrapped[KEY_WRAPPED_SIZE];
+	CodecDataKey existing;
+	bool		same;
+
+	repoKeyPath(key->id, kek->id, path);
+	if (!keyWrap(kek, key, wrapped, err))
+		return false;
+	if (storagePut(repo->storage, path, wrapped, sizeof(wrapped), NULL, err))
+		return true;
+	if (!acceptExisting || err == NULL || err->code != DR_ERR_EXISTS)
+		return false;
+
+	if (!repoKeyRead(repo, key->id, kek, &existing, err))
+		return false;
+	same = memcmp(existing.key, key->key, CODEC_KEY_SIZE) == 0;
+	explicit_bzero(&existing, sizeof(existing));
+	if (!same)
+		return drErrorSet(err, DR_ERR_CORRUPT,
+						  "key file \"%s/%s\" holds another key than the one it should wrap",
+						  repo->config.path, path);
+	/* the EXISTS was expected: do not leave it behind as if it mattered */
+	drErrorClear(err);
+	return true;
+}
+
+bool
+repoDataKeyNew(Repo *repo, const CodecDataKey **key, DrError *err)
+{
+	CodecDataKey dataKey;
+	bool		stored;
+
+	*key = NULL;
+	if (repo->info.cipher != CONFIG_CIPHER_AES256GCM)
+		return true;
+
+	if (!keyDataKeyNew(&dataKey, err))
+		return false;
+	/* stored before it is handed out: no object can use a key we lack */
+	stored = repoKeyStore(repo, &dataKey, &repo->kek, false, err);
+	if (stored)
+		*key = repoKeyCacheAdd(repo, &dataKey);
+	explicit_bzero(&dataKey, sizeof(dataKey));
+	return stored;
+}
+
+const CodecDataKey *
+repoDataKeyGet(void *arg, const uint8 *keyId, DrError *err)
+{
+	Repo	   *repo = arg;
+	const CodecDataKey *cached;
+	const CodecDataKey *result;
+	CodecDataKey key;
+
+	if (repo->info.cipher != CONFIG_CIPHER_AES256GCM)
+	{
+		char		keyHex[2 * CODEC_KEY_ID_SIZE + 1];
+
+		keyToHex(keyId, CODEC_KEY_ID_SIZE, keyHex);
+		drErrorSet(err, DR_ERR_KEY,
+				   "data key %s was asked for, but repository \"%s\" is not encrypted",
+				   keyHex, repo->config.path);
+		return NULL;
+	}
+
+	cached = repoKeyCacheFind(repo, keyId);
+	if (cached != NULL)
+		return cached;
+	if (!repoKeyRead(repo, keyId, &repo->kek, &key, err))
+		return NULL;
+	result = repoKeyCacheAdd(repo, &key);
+	explicit_bzero(&key, sizeof(key));
+	return result;
+}
+
+typedef struct RepoKeyCount
+{
+	const uint8 *kekId;
+	int			count;
+} RepoKeyCount;
+
+static bool
+repoDataKeyCountEntry(void *arg, const StorageInfo *info, DrError *err)
+{
+	RepoKeyCount *state = arg;
+	uint8		keyId[CODEC_KEY_ID_SIZE];
+	uint8		kekId[KEY_KEK_ID_SIZE];
+
+	if (!info->isDir && repoKeyNameParse(info->name, keyId, kekId) &&
+		memcmp(kekId, state->kekId, KEY_KEK_ID_SIZE) == 0)
+		state->count++;
+	return true;
+}
+
+bool
+repoDataKeyCount(Repo *repo, int *count, DrError *err)
+{
+	RepoKeyCount state = {repo->info.kekId, 0};
+
+	*count = 0;
+	if (repo->info.cipher != CONFIG_CIPHER_AES256GCM)
+		return true;
+	if (!storageList(repo->storage, REPO_KEYS_DIR, repoDataKeyCountEntry,
+					 &state, err))
+		return false;
+	*count = state.count;
+	return true;
+}
+
+typedef struct RepoRotate
+{
+	Repo	   *repo;
+	KeyKek		oldKek;
+	KeyKek		newKek;
+	bool		removeOld;		/* step 3 */
+} RepoRotate;
+
+/*
+ * One entry of keys/ during a rotation: give a wrap under the old KEK its
+ * twin under the new one (steps 1 and 3), and remove it in step 3.  Files
+ * that are not key files, or not of the old generation, are left alone.
+ */
+static bool
+repoKeyRotateEntry(void *arg, const StorageInfo *info, DrError *err)
+{
+	RepoRotate *state = arg;
+	Repo	   *repo = state->repo;
+	uint8		keyId[CODEC_KEY_ID_SIZE];
+	uint8		kekId[KEY_KEK_ID_SIZE];
+	const CodecDataKey *cached;
+	CodecDataKey key;
+	bool		result;
+
+	if (info->isDir || !repoKeyNameParse(info->name, keyId, kekId) ||
+		memcmp(kekId, state->oldKek.id, KEY_KEK_ID_SIZE) != 0)
+		return true;
+
+	/* unwrapped on the way: the cache would grow with the whole keyring */
+	cached = repoKeyCacheFind(repo, keyId);
+	if (cached != NULL)
+		key = *cached;
+	else if (!repoKeyRead(repo, keyId, &state->oldKek, &key, err))
+		return false;
+	result = repoKeyStore(repo, &key, &state->newKek, true, err);
+	explicit_bzero(&key, sizeof(key));
+	if (!result)
+		return false;
+
+	if (state->removeOld)
+	{
+		char		path[REPO_KEY_PATH_SIZE];
+
+		repoKeyPath(keyId, state->oldKek.id, path);
+		if (!storageRemove(repo->storage, path, err))
+			return false;
+	}
+	return true;
+}
+
+bool
+repoKeyRotate(Repo *repo, const char *newKeyFile, DrError *err)
+{
+	RepoRotate state;
+	RepoInfo	newInfo;
+	StorageWriteParam replace = {.replace = true};
+	char		oldKekHex[2 * KEY_KEK_ID_SIZE + 1];
+	char	   *text;
+	bool		result = false;
+
+	if (repo->info.cipher != CONFIG_CIPHER_AES256GCM)
+	{
+		drErrorSet(err, DR_ERR_INVALID, "repository \"%s\" is not encrypted",
+				   repo->config.path);
+		drErrorHint(err, "only the passphrase of an encrypted repository can be rotated");
+		return false;
+	}
+
+	memset(&state, 0, sizeof(state));
+	state.repo = repo;
+	state.oldKek = repo->kek;
+	newInfo = repo->info;
+	if (!keyRandom(newInfo.kdfSalt, KEY_SALT_SIZE, err) ||
+		!repoKekDerive(newKeyFile, newInfo.kdfSalt, newInfo.kdfIterations,
+					   &state.newKek, err))
+		goto done;
+	/* the same id would make step 3 remove the new wraps */
+	if (memcmp(state.newKek.id, state.oldKek.id, KEY_KEK_ID_SIZE) == 0)
+	{
+		drErrorSet(err, DR_ERR_INTERNAL,
+				   "the new key generation has the id of the current one");
+		drErrorHint(err, "run the rotation again: a new salt is drawn each time");
+		goto done;
+	}
+	memcpy(newInfo.kekId, state.newKek.id, KEY_KEK_ID_SIZE);
+	keyToHex(state.oldKek.id, KEY_KEK_ID_SIZE, oldKekHex);
+
+	/* step 1 */
+	if (!storageList(repo->storage, REPO_KEYS_DIR, repoKeyRotateEntry, &state,
+					 err))
+	{
+		drErrorPrefix(err, "could not re-wrap the data keys (the current passphrase stays valid): ");
+		goto done;
+	}
+
+	/* step 2, the switch */
+	text = repoInfoFormat(&newInfo);
+	if (!storagePut(repo->storage, REPO_INFO_FILE, text, strlen(text), &replace,
+					err))
+	{
+		pfree(text);
+		drErrorPrefix(err, "could not switch to the new passphrase (the current passphrase stays valid): ");
+		goto done;
+	}
+	pfree(text);
+
+	/* from here on, only the new passphrase opens the repository */
+	memcpy(repo->info.kdfSalt, newInfo.kdfSalt, KEY_SALT_SIZE);
+	memcpy(repo->info.kekId, newInfo.kekId, KEY_KEK_ID_SIZE);
+	repo->kek = state.newKek;
+	if (repo->config.cipherKeyFile)
+		pfree(repo->config.cipherKeyFile);
+	repo->config.cipherKeyFile = pstrdup(newKeyFile);
+
+	/* step 3 */
+	state.removeOld = true;
+	if (!storageList(repo->storage, REPO_KEYS_DIR, repoKeyRotateEntry, &state,
+					 err))
+	{
+		drErrorPrefix(err, "the repository now uses the new passphrase, but not every old key wrap could be removed: ");
+		drErrorHint(err, "the files \"%s/%s/*.%s\" wrap data keys under the old passphrase; remove them once the cause is fixed",
+					repo->config.path, REPO_KEYS_DIR, oldKekHex);
+		goto done;
+	}
+	result = true;
+
+done:
+	explicit_bzero(&state, sizeof(state));
+	return result;
+}

@@ -1,0 +1,691 @@
+/*-------------------------------------------------------------------------
+ * test_repo.c
+ *	  Unit tests of src/repo (repo.c, repo_info.c, repo_keys.c,
+ *	  repo_object.c), over the posix driver and the real codec and keys.
+ *
+ * Covers: repoCreate (info file fields, twice -> EXISTS with the info file
+ * unchanged, non-empty directory refused, key file of mode 0644 ->
+ * PERMISSION, short passphrase -> KEY, missing key file); repoOpen
+ * (fields read back, wrong passphrase -> KEY naming the repository,
+ * uninitialized -> NOT_FOUND with a repo-create hint, corrupt or
+ * unknown-format info files -> CORRUPT, cipher in the configuration not
+ * matching the repository -> CONFIG); data keys (new -> stored wrapped,
+ * counted, read back by a fresh handle, unknown id -> KEY); objects
+ * (buffer and streamed put, get, read with result, encrypted and
+ * unencrypted, no plain text on disk when encrypted, existing -> EXISTS,
+ * a failing source leaves nothing, key/cipher mismatches refused, a
+ * flipped byte in the payload or the header -> CORRUPT naming the object,
+ * truncation -> CORRUPT); key rotation (keys re-wrapped, old wraps
+ * removed, objects readable with the new passphrase only, the old one
+ * refused, the handle keeps working, refused rotations change nothing, a
+ * simulated crash after step 1 still opens with the old passphrase and a
+ * later rotation completes, rotation of an unencrypted repository
+ * refused).
+ *-------------------------------------------------------------------------
+ */
+#include "common/dr_c.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "repo/repo.h"
+#include "tap.h"
+
+#define KDF_ITERATIONS		1000
+
+static char tmpRoot[] = "/tmp/test_repo.XXXXXX";
+
+static char *
+tmpPath(const char *name)
+{
+	return psprintf("%s/%s", tmpRoot, name);
+}
+
+/* A passphrase file of len characters (distinct per seed) and mode. */
+static char *
+keyFileWrite(const char *name, int len, int seed, mode_t mode)
+{
+	char	   *path = tmpPath(name);
+	FILE	   *f = fopen(path, "w");
+
+	for (int i = 0; i < len; i++)
+		fputc('a' + (i * 7 + seed) % 26, f);
+	fputc('\n', f);
+	fclose(f);
+	chmod(path, mode);
+	return path;
+}
+
+static ConfigRepo
+configMake(const char *dir, const char *keyFile)
+{
+	ConfigRepo	config;
+
+	memset(&config, 0, sizeof(config));
+	config.index = 1;
+	config.type = CONFIG_REPO_POSIX;
+	config.path = tmpPath(dir);
+	config.cipher = keyFile ? CONFIG_CIPHER_AES256GCM : CONFIG_CIPHER_NONE;
+	config.cipherKeyFile = keyFile ? pstrdup(keyFile) : NULL;
+	config.compressLevel = 3;
+	return config;
+}
+
+static char *
+fileRead(const char *path, size_t *len)
+{
+	FILE	   *f = fopen(path, "r");
+	char	   *buf;
+	long		size;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = palloc(size + 1);
+	*len = fread(buf, 1, size, f);
+	buf[*len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void
+fileWrite(const char *path, const char *text)
+{
+	FILE	   *f = fopen(path, "w");
+
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Number of files in dir whose name ends with suffix ("" = all). */
+static int
+filesCount(const char *dir, const char *suffix)
+{
+	DIR		   *d = opendir(dir);
+	struct dirent *de;
+	int			count = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+	{
+		size_t		len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (len >= strlen(suffix) &&
+			strcmp(de->d_name + len - strlen(suffix), suffix) == 0)
+			count++;
+	}
+	closedir(d);
+	return count;
+}
+
+/* Test content: compressible but not constant. */
+static char *
+contentMake(size_t len, int seed)
+{
+	char	   *buf = palloc(len);
+
+	for (size_t i = 0; i < len; i++)
+		buf[i] = "pg_dr test content "[(i + seed) % 19] ^ (char) ((i >> 12) & 3);
+	return buf;
+}
+
+static bool
+objectIs(Repo *repo, const char *path, const char *content, size_t len)
+{
+	DrError		err;
+	size_t		gotLen;
+	char	   *got = repoObjectGetBuffer(repo, path, &gotLen, len + 10, &err);
+	bool		same;
+
+	if (got == NULL)
+	{
+		diag("%s: %s", path, err.message);
+		return false;
+	}
+	same = gotLen == len && memcmp(got, content, len) == 0;
+	pfree(got);
+	return same;
+}
+
+static void
+testCreateOpen(const char *key1, const char *key2, const char *keyShort,
+			   const char *keyOpen)
+{
+	DrError		err;
+	ConfigRepo	config = configMake("repo", key1);
+	ConfigRepo	other;
+	Repo	   *repo;
+	const RepoInfo *info;
+	char	   *infoPath = tmpPath("repo/pg_dr.repo");
+	char	   *before;
+	char	   *after;
+	size_t		len;
+
+	ok(repoCreate(&config, KDF_ITERATIONS, &err), "create");
+	before = fileRead(infoPath, &len);
+	ok(before != NULL && strstr(before, "format = 1\n") &&
+	   strstr(before, "cipher = aes-256-gcm\n") &&
+	   strstr(before, "kdf = pbkdf2-sha256\n") &&
+	   strstr(before, "kdf_iterations = 1000\n") &&
+	   strstr(before, "kdf_salt = ") && strstr(before, "kek_id = ") &&
+	   strstr(before, "created = "), "info file has every field");
+
+	ok(!repoCreate(&config, KDF_ITERATIONS, &err) && err.code == DR_ERR_EXISTS,
+	   "create twice: EXISTS");
+	ok(strstr(err.hint, "already initialized") != NULL, "create twice: hint");
+	after = fileRead(infoPath, &len);
+	ok(after && strcmp(before, after) == 0, "create twice: info file unchanged");
+
+	repo = repoOpen(&config, &err);
+	if (!ok(repo != NULL, "open"))
+		diag("%s", err.message);
+	info = repoInfoGet(repo);
+	is_int(info->format, REPO_FORMAT, "open: format");
+	is_int(info->cipher, CONFIG_CIPHER_AES256GCM, "open: cipher");
+	is_int(info->kdfIterations, KDF_ITERATIONS, "open: iterations");
+	ok(info->created && strlen(info->created) == 20 && info->created[10] == 'T' &&
+	   info->created[19] == 'Z', "open: created is ISO 8601 UTC");
+	is_str(repoConfig(repo)->path, config.path, "repoConfig");
+	is_str(storageName(repoStorage(repo)), "posix", "repoStorage");
+	repoClose(repo);
+
+	other = configMake("repo", key2);
+	ok(repoOpen(&other, &err) == NULL && err.code == DR_ERR_KEY,
+	   "wrong passphrase: KEY");
+	ok(strstr(err.message, "repository key does not match the repository \"") &&
+	   strstr(err.message, "/repo\""), "wrong passphrase: message names the repository");
+	ok(err.hint[0] != '\0', "wrong passphrase: hint");
+
+	other = configMake("repo", keyOpen);
+	ok(repoOpen(&other, &err) == NULL && err.code == DR_ERR_PERMISSION,
+	   "key file of mode 0644: PERMISSION");
+	other = configMake("repo-open-key", keyOpen);
+	ok(!repoCreate(&other, KDF_ITERATIONS, &err) && err.code == DR_ERR_PERMISSION,
+	   "create with a key file of mode 0644: PERMISSION");
+	other = configMake("repo-short", keyShort);
+	ok(!repoCreate(&other, KDF_ITERATIONS, &err) && err.code == DR_ERR_KEY,
+	   "create with a short passphrase: KEY");
+	ok(repoOpen(&other, &err) == NULL && err.code == DR_ERR_NOT_FOUND,
+	   "open of an uninitialized repository: NOT_FOUND");
+	ok(strstr(err.hint, "repo-create") != NULL, "uninitialized: hint names repo-create");
+	other = configMake("repo-nokey", "/nonexistent/key");
+	ok(!repoCreate(&other, KDF_ITERATIONS, &err) && err.code == DR_ERR_NOT_FOUND,
+	   "create with a missing key file: NOT_FOUND");
+
+	/* a directory with something in it is not initialized over */
+	other = configMake("repo-busy", key1);
+	mkdir(other.path, 0700);
+	after = psprintf("%s/keys", other.path);
+	mkdir(after, 0700);
+	ok(!repoCreate(&other, KDF_ITERATIONS, &err) && err.code == DR_ERR_INVALID &&
+	   strstr(err.message, "not empty") != NULL, "create in a non-empty directory refused");
+	pfree(after);
+	after = psprintf("%s/lost+found", other.path);
+	rename(psprintf("%s/keys", other.path), after);
+	ok(repoCreate(&other, KDF_ITERATIONS, &err), "lost+found does not count");
+}
+
+/* Write an info file into a fresh directory and open it. */
+static void
+expectInfoError(const char *key1, const char *name, const char *text,
+				DrErrorCode code, const char *want)
+{
+	static int	n = 0;
+	char	   *dirName = psprintf("bad-%d", ++n);
+	ConfigRepo	config = configMake(dirName, key1);
+	DrError		err;
+	char	   *path = psprintf("%s/pg_dr.repo", config.path);
+
+	mkdir(config.path, 0750);
+	fileWrite(path, text);
+	ok(repoOpen(&config, &err) == NULL && err.code == code, "%s: %s", name,
+	   drErrorCodeName(code));
+	if (!ok(strstr(err.message, want) != NULL, "%s: message", name))
+		diag("message: %s", err.message);
+}
+
+static void
+testInfoErrors(const char *key1)
+{
+	const char *good = "format = 1\ncipher = aes-256-gcm\nkdf = pbkdf2-sha256\n"
+		"kdf_iterations = 1000\nkdf_salt = 000102030405060708090a0b0c0d0e0f\n"
+		"kek_id = 0001020304050607\ncreated = 2024-01-01T00:00:00Z\n";
+	char	   *text;
+
+	expectInfoError(key1, "garbage", "\x01\x02 not an info file", DR_ERR_CORRUPT,
+					"is corrupt");
+	expectInfoError(key1, "empty", "", DR_ERR_CORRUPT, "\"format\" is missing");
+	expectInfoError(key1, "format 2", "format = 2\nnew_thing = 1\n", DR_ERR_CORRUPT,
+					"has format 2");
+	text = psprintf("%sextra = 1\n", good);
+	expectInfoError(key1, "unknown name", text, DR_ERR_CORRUPT, "unknown name \"extra\"");
+	text = psprintf("%sformat = 1\n", good);
+	expectInfoError(key1, "repeated name", text, DR_ERR_CORRUPT, "\"format\" is set twice");
+	expectInfoError(key1, "bad salt",
+					"format = 1\ncipher = aes-256-gcm\nkdf = pbkdf2-sha256\n"
+					"kdf_iterations = 1000\nkdf_salt = 00\n"
+					"kek_id = 0001020304050607\ncreated = 2024-01-01T00:00:00Z\n",
+					DR_ERR_CORRUPT, "invalid kdf_salt");
+	expectInfoError(key1, "missing kek_id",
+					"format = 1\ncipher = aes-256-gcm\nkdf = pbkdf2-sha256\n"
+					"kdf_iterations = 1000\nkdf_salt = 000102030405060708090a0b0c0d0e0f\n"
+					"created = 2024-01-01T00:00:00Z\n",
+					DR_ERR_CORRUPT, "\"kek_id\" is missing");
+	expectInfoError(key1, "kdf fields without a cipher",
+					"format = 1\ncipher = none\nkdf = pbkdf2-sha256\n"
+					"created = 2024-01-01T00:00:00Z\n",
+					DR_ERR_CORRUPT, "is set but the repository is not encrypted");
+	expectInfoError(key1, "bad created",
+					"format = 1\ncipher = none\ncreated = yesterday\n",
+					DR_ERR_CORRUPT, "invalid created");
+	expectInfoError(key1, "unencrypted repository, encrypted config",
+					"format = 1\ncipher = none\ncreated = 2024-01-01T00:00:00Z\n",
+					DR_ERR_CONFIG, "is not encrypted but repo1_cipher_type is aes-256-gcm");
+	expectInfoError(key1, "well-formed, other kek", good, DR_ERR_KEY,
+					"repository key does not match");
+}
+
+/* A CodecSource over memory, optionally failing after some bytes. */
+typedef struct MemSource
+{
+	const char *buf;
+	size_t		len;
+	size_t		pos;
+	size_t		failAt;			/* 0 = never */
+} MemSource;
+
+static ssize_t
+memSourceRead(void *arg, void *buf, size_t len, DrError *err)
+{
+	MemSource  *src = arg;
+	size_t		n = Min(len, src->len - src->pos);
+
+	if (src->failAt && src->pos + n >= src->failAt)
+	{
+		drErrorSet(err, DR_ERR_IO, "source broke");
+		return -1;
+	}
+	memcpy(buf, src->buf + src->pos, n);
+	src->pos += n;
+	return n;
+}
+
+static void
+testKeysObjects(const char *key1)
+{
+	DrError		err;
+	ConfigRepo	config = configMake("repo", key1);
+	Repo	   *repo = repoOpen(&config, &err);
+	Repo	   *fresh;
+	const CodecDataKey *key;
+	const CodecDataKey *got;
+	CodecDataKey keyCopy;
+	CodecResult putResult;
+	CodecResult readResult;
+	char		keyHex[2 * CODEC_KEY_ID_SIZE + 1];
+	char		kekHex[2 * KEY_KEK_ID_SIZE + 1];
+	char	   *wrapPath;
+	struct stat st;
+	int			count = -1;
+	size_t		smallLen = 300 * 1024;
+	size_t		bigLen = 3 * 1024 * 1024 + 17;
+	char	   *small = contentMake(smallLen, 1);
+	char	   *big = contentMake(bigLen, 2);
+	MemSource	src = {big, bigLen, 0, 0};
+	CodecSource source = {memSourceRead, &src};
+	RepoObjectRead *read;
+	char	   *buf;
+	size_t		total = 0;
+	ssize_t		n;
+	bool		exists;
+	char	   *stored;
+	size_t		storedLen;
+
+	ok(repoDataKeyNew(repo, &key, &err) && key != NULL, "data key new");
+	keyCopy = *key;
+	keyToHex(key->id, CODEC_KEY_ID_SIZE, keyHex);
+	keyToHex(repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE, kekHex);
+	wrapPath = psprintf("%s/keys/%s.%s", config.path, keyHex, kekHex);
+	ok(stat(wrapPath, &st) == 0 && st.st_size == KEY_WRAPPED_SIZE,
+	   "data key stored wrapped at keys/<keyid>.<kekid>");
+	ok(repoDataKeyCount(repo, &count, &err) && count == 1, "one data key counted");
+
+	ok(repoObjectPutBuffer(repo, "backup/b1/small", small, smallLen, key,
+						   &putResult, &err), "put buffer, encrypted");
+	is_int(putResult.rawSize, smallLen, "put result: raw size");
+	ok(repoObjectPut(repo, "backup/b1/big", source, key, NULL, &err),
+	   "put streamed, encrypted");
+	repoClose(repo);
+
+	/* a fresh handle has nothing cached */
+	fresh = repoOpen(&config, &err);
+	got = repoDataKeyGet(fresh, keyCopy.id, &err);
+	ok(got != NULL && memcmp(got->key, keyCopy.key, CODEC_KEY_SIZE) == 0,
+	   "data key read back by a fresh handle");
+	ok(repoDataKeyGet(fresh, keyCopy.id, &err) == got, "second lookup from the cache");
+	keyCopy.id[0] ^= 1;
+	ok(repoDataKeyGet(fresh, keyCopy.id, &err) == NULL && err.code == DR_ERR_KEY,
+	   "unknown data key: KEY");
+	keyToHex(keyCopy.id, CODEC_KEY_ID_SIZE, keyHex);
+	ok(strstr(err.message, keyHex) != NULL, "unknown data key: message names it");
+	repoClose(fresh);
+
+	fresh = repoOpen(&config, &err);
+	ok(objectIs(fresh, "backup/b1/small", small, smallLen), "get, encrypted, fresh handle");
+
+	read = repoObjectReadBegin(fresh, "backup/b1/big", &err);
+	buf = palloc(100000);
+	while ((n = repoObjectRead(read, buf, 100000, &err)) > 0)
+	{
+		if (memcmp(buf, big + total, n) != 0)
+			break;
+		total += n;
+	}
+	ok(n == 0 && total == bigLen, "streamed read, content intact");
+	ok(repoObjectReadEnd(read, &readResult, &err) && readResult.rawSize == bigLen,
+	   "read end with result");
+	pfree(buf);
+
+	stored = fileRead(psprintf("%s/backup/b1/small", config.path), &storedLen);
+	ok(stored && memmem(stored, storedLen, "pg_dr test content", 18) == NULL,
+	   "no plain text on disk");
+
+	ok(!repoObjectPutBuffer(fresh, "backup/b1/small", "x", 1, got, NULL, &err) &&
+	   err.code == DR_ERR_EXISTS, "put to an existing object: EXISTS");
+	ok(objectIs(fresh, "backup/b1/small", small, smallLen), "existing object unchanged");
+	ok(!repoObjectPutBuffer(fresh, "backup/b1/plain", "x", 1, NULL, NULL, &err) &&
+	   err.code == DR_ERR_INVALID, "encrypted repository: object without a key refused");
+
+	src.pos = 0;
+	src.failAt = bigLen / 2;
+	ok(!repoObjectPut(fresh, "backup/b1/broken", source, got, NULL, &err) &&
+	   strcmp(err.message, "source broke") == 0, "failing source: error passed on");
+	ok(storageExists(repoStorage(fresh), "backup/b1/broken", &exists, &err) && !exists,
+	   "failing source: nothing visible");
+	is_int(filesCount(psprintf("%s/backup/b1", config.path), ""), 2,
+		   "failing source: no temp file left");
+
+	/* a flipped byte in the payload */
+	{
+		char	   *path = psprintf("%s/backup/b1/small", config.path);
+		char	   *copy = psprintf("%s/backup/b1/flipped", config.path);
+		char	   *copy2 = psprintf("%s/backup/b1/flipped-header", config.path);
+		char	   *copy3 = psprintf("%s/backup/b1/truncated", config.path);
+		size_t		len;
+		char	   *data = fileRead(path, &len);
+		FILE	   *f;
+
+		data[len / 2] ^= 0x10;
+		f = fopen(copy, "w");
+		fwrite(data, 1, len, f);
+		fclose(f);
+		data[len / 2] ^= 0x10;
+		data[48] ^= 0x01;		/* the per-object salt */
+		f = fopen(copy2, "w");
+		fwrite(data, 1, len, f);
+		fclose(f);
+		data[48] ^= 0x01;
+		f = fopen(copy3, "w");
+		fwrite(data, 1, len - 20, f);
+		fclose(f);
+
+		ok(repoObjectGetBuffer(fresh, "backup/b1/flipped", &len, smallLen + 10, &err) == NULL &&
+		   err.code == DR_ERR_CORRUPT, "flipped payload byte: CORRUPT");
+		ok(strstr(err.message, "/backup/b1/flipped\"") != NULL,
+		   "flipped byte: message names the object");
+		ok(repoObjectGetBuffer(fresh, "backup/b1/flipped-header", &len, smallLen + 10, &err) == NULL &&
+		   err.code == DR_ERR_CORRUPT, "flipped header byte: CORRUPT");
+		ok(repoObjectGetBuffer(fresh, "backup/b1/truncated", &len, smallLen + 10, &err) == NULL &&
+		   err.code == DR_ERR_CORRUPT, "truncated object: CORRUPT");
+	}
+	ok(repoObjectGetBuffer(fresh, "backup/b1/small", &storedLen, smallLen - 1, &err) == NULL &&
+	   err.code == DR_ERR_INVALID, "get above maxLen refused");
+	ok(repoObjectReadBegin(fresh, "backup/none", &err) == NULL &&
+	   err.code == DR_ERR_NOT_FOUND, "read of a missing object: NOT_FOUND");
+	repoClose(fresh);
+}
+
+static void
+testUnencrypted(const char *key1)
+{
+	DrError		err;
+	ConfigRepo	config = configMake("plain", NULL);
+	ConfigRepo	encrypted = configMake("plain", key1);
+	Repo	   *repo;
+	const CodecDataKey *key = (const CodecDataKey *) &err;
+	CodecDataKey fake;
+	char	   *text;
+	size_t		len;
+	size_t		contentLen = 200000;
+	char	   *content = contentMake(contentLen, 3);
+	int			count = -1;
+
+	ok(repoCreate(&config, 0, &err), "create unencrypted");
+	text = fileRead(psprintf("%s/pg_dr.repo", config.path), &len);
+	ok(text && strstr(text, "cipher = none\n") && !strstr(text, "kdf"),
+	   "unencrypted info file has no kdf fields");
+	repo = repoOpen(&config, &err);
+	ok(repo != NULL && repoInfoGet(repo)->cipher == CONFIG_CIPHER_NONE, "open unencrypted");
+	ok(repoDataKeyNew(repo, &key, &err) && key == NULL, "no data key when unencrypted");
+	ok(repoDataKeyCount(repo, &count, &err) && count == 0, "no data keys counted");
+	ok(repoObjectPutBuffer(repo, "wal/1", content, contentLen, NULL, NULL, &err),
+	   "put unencrypted");
+	ok(objectIs(repo, "wal/1", content, contentLen), "get unencrypted");
+	memset(&fake, 1, sizeof(fake));
+	ok(!repoObjectPutBuffer(repo, "wal/2", "x", 1, &fake, NULL, &err) &&
+	   err.code == DR_ERR_INVALID, "unencrypted repository: key refused");
+	ok(repoDataKeyGet(repo, fake.id, &err) == NULL && err.code == DR_ERR_KEY,
+	   "unencrypted repository: key lookup refused");
+	ok(!repoKeyRotate(repo, key1, &err) && err.code == DR_ERR_INVALID,
+	   "rotation of an unencrypted repository refused");
+
+	/* a flipped byte is caught by the hash even without encryption */
+	{
+		char	   *path = psprintf("%s/wal/1", config.path);
+		char	   *data = fileRead(path, &len);
+		FILE	   *f;
+
+		data[len / 2] ^= 0x04;
+		f = fopen(psprintf("%s/wal/1f", config.path), "w");
+		fwrite(data, 1, len, f);
+		fclose(f);
+		ok(repoObjectGetBuffer(repo, "wal/1f", &len, contentLen + 10, &err) == NULL &&
+		   err.code == DR_ERR_CORRUPT, "unencrypted, flipped byte: CORRUPT");
+	}
+	repoClose(repo);
+
+	ok(repoOpen(&encrypted, &err) == NULL && err.code == DR_ERR_CONFIG,
+	   "unencrypted repository opened as encrypted: CONFIG");
+}
+
+/*
+ * What an interrupted rotation leaves: every data key wrapped under a new
+ * KEK (passphrase in newKeyFile, random salt), the info file untouched.
+ */
+static int
+simulateCrashAfterStep1(const ConfigRepo *config, const char *newKeyFile)
+{
+	DrError		err;
+	Repo	   *repo = repoOpen(config, &err);
+	const RepoInfo *info = repoInfoGet(repo);
+	char	   *pass;
+	KeyKek		oldKek;
+	KeyKek		newKek;
+	uint8		salt[KEY_SALT_SIZE];
+	char	   *keysDir = psprintf("%s/keys", config->path);
+	char		kekHex[2 * KEY_KEK_ID_SIZE + 1];
+	char		newKekHex[2 * KEY_KEK_ID_SIZE + 1];
+	DIR		   *d;
+	struct dirent *de;
+	int			written = 0;
+
+	pass = keyPassphraseLoad(config->cipherKeyFile, &err);
+	keyKekDerive(pass, info->kdfSalt, info->kdfIterations, &oldKek, &err);
+	pass = keyPassphraseLoad(newKeyFile, &err);
+	keyRandom(salt, sizeof(salt), &err);
+	keyKekDerive(pass, salt, info->kdfIterations, &newKek, &err);
+	keyToHex(oldKek.id, KEY_KEK_ID_SIZE, kekHex);
+	keyToHex(newKek.id, KEY_KEK_ID_SIZE, newKekHex);
+
+	d = opendir(keysDir);
+	while ((de = readdir(d)) != NULL)
+	{
+		uint8		keyId[CODEC_KEY_ID_SIZE];
+		char		idHex[2 * CODEC_KEY_ID_SIZE + 1];
+		char	   *path;
+		char	   *wrapped;
+		size_t		len;
+		uint8		rewrapped[KEY_WRAPPED_SIZE];
+		CodecDataKey key;
+		FILE	   *f;
+
+		if (strlen(de->d_name) != 49 || strcmp(de->d_name + 33, kekHex) != 0)
+			continue;
+		memcpy(idHex, de->d_name, 32);
+		idHex[32] = '\0';
+		keyFromHex(idHex, keyId, CODEC_KEY_ID_SIZE);
+		path = psprintf("%s/%s", keysDir, de->d_name);
+		wrapped = fileRead(path, &len);
+		if (!keyUnwrap(&oldKek, keyId, (uint8 *) wrapped, &key, &err) ||
+			!keyWrap(&newKek, &key, rewrapped, &err))
+			diag("simulation: %s", err.message);
+		f = fopen(psprintf("%s/%s.%s", keysDir, idHex, newKekHex), "w");
+		fwrite(rewrapped, 1, sizeof(rewrapped), f);
+		fclose(f);
+		written++;
+	}
+	closedir(d);
+	repoClose(repo);
+	return written;
+}
+
+static void
+testRotation(const char *key1, const char *key2, const char *key3,
+			 const char *keyShort, const char *keyOpen)
+{
+	DrError		err;
+	ConfigRepo	config1 = configMake("rot", key1);
+	ConfigRepo	config2 = configMake("rot", key2);
+	ConfigRepo	config3 = configMake("rot", key3);
+	Repo	   *repo;
+	const CodecDataKey *keyA;
+	const CodecDataKey *keyB;
+	const CodecDataKey *keyC;
+	uint8		kekBefore[KEY_KEK_ID_SIZE];
+	char		kekHex[2 * KEY_KEK_ID_SIZE + 1];
+	char	   *keysDir = psprintf("%s/keys", config1.path);
+	size_t		lenA = 100000;
+	size_t		lenB = 70000;
+	char	   *contentA = contentMake(lenA, 4);
+	char	   *contentB = contentMake(lenB, 5);
+	int			count = -1;
+
+	ok(repoCreate(&config1, KDF_ITERATIONS, &err), "rotation: create");
+	repo = repoOpen(&config1, &err);
+	ok(repoDataKeyNew(repo, &keyA, &err) && repoDataKeyNew(repo, &keyB, &err),
+	   "rotation: two data keys");
+	ok(repoObjectPutBuffer(repo, "backup/a/f", contentA, lenA, keyA, NULL, &err) &&
+	   repoObjectPutBuffer(repo, "backup/b/f", contentB, lenB, keyB, NULL, &err),
+	   "rotation: two objects");
+	memcpy(kekBefore, repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE);
+
+	/* refused rotations change nothing */
+	ok(!repoKeyRotate(repo, keyShort, &err) && err.code == DR_ERR_KEY,
+	   "rotation to a short passphrase: KEY");
+	ok(!repoKeyRotate(repo, keyOpen, &err) && err.code == DR_ERR_PERMISSION,
+	   "rotation to a key file of mode 0644: PERMISSION");
+	ok(memcmp(kekBefore, repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE) == 0 &&
+	   filesCount(keysDir, "") == 2, "refused rotations changed nothing");
+
+	if (!ok(repoKeyRotate(repo, key2, &err), "rotate"))
+		diag("%s", err.message);
+	ok(memcmp(kekBefore, repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE) != 0,
+	   "rotation: new kek id");
+	keyToHex(kekBefore, KEY_KEK_ID_SIZE, kekHex);
+	is_int(filesCount(keysDir, kekHex), 0, "rotation: old wraps removed");
+	ok(repoDataKeyCount(repo, &count, &err) && count == 2, "rotation: both keys re-wrapped");
+	is_str(repoConfig(repo)->cipherKeyFile, key2, "rotation: handle names the new key file");
+	ok(repoDataKeyNew(repo, &keyC, &err) &&
+	   repoObjectPutBuffer(repo, "backup/c/f", contentA, lenA, keyC, NULL, &err),
+	   "rotation: the handle keeps working");
+	repoClose(repo);
+
+	ok(repoOpen(&config1, &err) == NULL && err.code == DR_ERR_KEY,
+	   "rotation: old passphrase refused");
+	repo = repoOpen(&config2, &err);
+	ok(repo != NULL, "rotation: new passphrase opens");
+	ok(objectIs(repo, "backup/a/f", contentA, lenA) &&
+	   objectIs(repo, "backup/b/f", contentB, lenB) &&
+	   objectIs(repo, "backup/c/f", contentA, lenA),
+	   "rotation: objects from before and after readable with the new passphrase");
+	memcpy(kekBefore, repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE);
+	repoClose(repo);
+
+	/* a crash between step 1 and the switch */
+	is_int(simulateCrashAfterStep1(&config2, key3), 3, "crash: new wraps written");
+	is_int(filesCount(keysDir, ""), 6, "crash: old and new wraps side by side");
+	repo = repoOpen(&config2, &err);
+	ok(repo != NULL, "crash: the old passphrase still opens");
+	ok(repo && objectIs(repo, "backup/b/f", contentB, lenB), "crash: objects readable");
+	ok(repo && repoDataKeyCount(repo, &count, &err) && count == 3,
+	   "crash: the current keys counted once");
+	ok(repoOpen(&config3, &err) == NULL && err.code == DR_ERR_KEY,
+	   "crash: the new passphrase does not open yet");
+
+	if (!ok(repoKeyRotate(repo, key3, &err), "crash: a later rotation completes"))
+		diag("%s", err.message);
+	repoClose(repo);
+	keyToHex(kekBefore, KEY_KEK_ID_SIZE, kekHex);
+	is_int(filesCount(keysDir, kekHex), 0, "crash: wraps of the replaced passphrase removed");
+	ok(repoOpen(&config2, &err) == NULL && err.code == DR_ERR_KEY,
+	   "crash: the replaced passphrase is refused");
+	repo = repoOpen(&config3, &err);
+	ok(repo && objectIs(repo, "backup/a/f", contentA, lenA) &&
+	   objectIs(repo, "backup/b/f", contentB, lenB) &&
+	   objectIs(repo, "backup/c/f", contentA, lenA),
+	   "crash: every object readable with the final passphrase");
+	ok(repo && repoDataKeyCount(repo, &count, &err) && count == 3,
+	   "crash: three keys in the final generation");
+	repoClose(repo);
+}
+
+int
+main(void)
+{
+	char	   *key1;
+	char	   *key2;
+	char	   *key3;
+	char	   *keyShort;
+	char	   *keyOpen;
+	char	   *cmd;
+
+	if (mkdtemp(tmpRoot) == NULL)
+	{
+		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
+	key1 = keyFileWrite("key1", 48, 1, 0600);
+	key2 = keyFileWrite("key2", 48, 2, 0600);
+	key3 = keyFileWrite("key3", 64, 3, 0600);
+	keyShort = keyFileWrite("key-short", 16, 4, 0600);
+	keyOpen = keyFileWrite("key-open", 48, 5, 0644);
+
+	testCreateOpen(key1, key2, keyShort, keyOpen);
+	testInfoErrors(key1);
+	testKeysObjects(key1);
+	testUnencrypted(key1);
+	testRotation(key1, key2, key3, keyShort, keyOpen);
+
+	cmd = psprintf("rm -rf '%s'", tmpRoot);
+	if (system(cmd) != 0)
+		diag("could not remove %s", tmpRoot);
+	return tapDone();
+}
