@@ -179,8 +179,14 @@ is_deeply(
 	[ sort('20240101-000000F', "q\"uote\\back", "new\nline", "latin1-\x{fffd}") ],
 	'json: backup ids escaped, invalid UTF-8 replaced');
 is($doc->{repositories}[0]{archive_segments}, 1, 'json: archived files counted');
-command_like([ 'pg_dr', 'info', '--config', $conf ],
-	qr/^\s+backups:\s+4$.*^\s+20240101-000000F$.*^\s+wal archive:\s+1 files$/ms,
+# text output lists them one a line, control characters shown as \xNN
+command_checks_all(
+	[ 'pg_dr', 'info', '--config', $conf ],
+	0,
+	[
+		qr/^\s+backups:\s+4\n\s+20240101-000000F\n\s+latin1-\xe9\n\s+new\\x0aline\n\s+q"uote\\back\n\s+wal archive:\s+1 files\n/m
+	],
+	[qr/\A\z/],
 	'info lists backups and counts the archive');
 
 # the wrong passphrase is refused

@@ -88,6 +88,13 @@ extern void cliErrorReport(const DrError *err);
  */
 extern void cliJsonString(StringInfo buf, const char *str);
 
+/*
+ * Append str to buf for a terminal: names read from a repository may hold
+ * anything, so control characters are shown as \xNN instead of being
+ * sent to the terminal (a newline would forge a line of the report).
+ */
+extern void cliTextString(StringInfo buf, const char *str);
+
 /* Write buf to stdout; false (error printed) if that fails. */
 extern bool cliOutputFlush(StringInfo buf);
 

@@ -234,7 +234,11 @@ cliInfoText(StringInfo buf, const DrConfig *config, const CliInfoRepo *repos,
 		{
 			appendStringInfo(buf, "  backups:     %d\n", r->backupCount);
 			for (j = 0; j < r->backupCount; j++)
-				appendStringInfo(buf, "    %s\n", r->backupIds[j]);
+			{
+				appendStringInfoString(buf, "    ");
+				cliTextString(buf, r->backupIds[j]);
+				appendStringInfoChar(buf, '\n');
+			}
 		}
 		if (r->archiveFiles == 0)
 			appendStringInfoString(buf, "  wal archive: none\n");

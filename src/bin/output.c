@@ -139,6 +139,20 @@ cliJsonString(StringInfo buf, const char *str)
 	appendStringInfoChar(buf, '"');
 }
 
+void
+cliTextString(StringInfo buf, const char *str)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *) str; *p != '\0'; p++)
+	{
+		if (*p < 0x20 || *p == 0x7F)
+			appendStringInfo(buf, "\\x%02x", *p);
+		else
+			appendStringInfoChar(buf, (char) *p);
+	}
+}
+
 bool
 cliOutputFlush(StringInfo buf)
 {
