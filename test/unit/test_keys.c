@@ -31,11 +31,21 @@
 
 static char tmpDir[] = "/tmp/pgdr_test_keys.XXXXXX";
 
+/* Path of a file in tmpDir (static buffer: valid until the next call). */
+static char *
+tmpPath(const char *name)
+{
+	static char path[MAXPGPATH];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpDir, name);
+	return path;
+}
+
 /* Write a file with the given content and mode; returns its path. */
 static char *
 writeFile(const char *name, const char *content, size_t len, mode_t mode)
 {
-	char	   *path = psprintf("%s/%s", tmpDir, name);
+	char	   *path = tmpPath(name);
 	int			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
 	if (fd < 0 || write(fd, content, len) != (ssize_t) len)
@@ -104,32 +114,38 @@ testPassphrase(void)
 	char	   *path;
 	char	   *got;
 	char		buf[2000];
+	char		expect[MAXPGPATH + 100];
 	DrError		err;
 
-	path = writeFile("good", psprintf("%s\n", pass40), strlen(pass40) + 1, 0600);
+	snprintf(buf, sizeof(buf), "%s\n", pass40);
+	path = writeFile("good", buf, strlen(buf), 0600);
 	got = keyPassphraseLoad(path, &err);
 	is_str(got, pass40, "passphrase read, trailing newline removed");
+	pfree(got);
 
-	path = writeFile("spaces", psprintf(" \t%s \r\n\n", pass40),
-					 strlen(pass40) + 6, 0400);
+	snprintf(buf, sizeof(buf), " \t%s \r\n\n", pass40);
+	path = writeFile("spaces", buf, strlen(buf), 0400);
 	got = keyPassphraseLoad(path, &err);
 	is_str(got, pass40, "surrounding whitespace removed (mode 0400 accepted)");
+	pfree(got);
 
 	path = writeFile("len32", "0123456789abcdef0123456789abcdef\n", 33, 0600);
 	got = keyPassphraseLoad(path, &err);
 	ok(got != NULL && strlen(got) == 32, "32 characters accepted");
+	pfree(got);
 
 	path = writeFile("len31", "  0123456789abcdef0123456789abcde   \n", 37, 0600);
 	got = keyPassphraseLoad(path, &err);
 	ok(got == NULL && err.code == DR_ERR_KEY, "31 characters (after trimming) refused");
-	is_str(err.message,
-		   psprintf("passphrase in file \"%s\" is shorter than 32 characters", path),
-		   "short passphrase message names the file");
+	snprintf(expect, sizeof(expect),
+			 "passphrase in file \"%s\" is shorter than 32 characters", path);
+	is_str(err.message, expect, "short passphrase message names the file");
 
 	memset(buf, 'k', sizeof(buf));
 	path = writeFile("len1024", buf, KEY_PASSPHRASE_MAX, 0600);
 	got = keyPassphraseLoad(path, &err);
 	ok(got != NULL && strlen(got) == KEY_PASSPHRASE_MAX, "1024 characters accepted");
+	pfree(got);
 	path = writeFile("len1025", buf, KEY_PASSPHRASE_MAX + 1, 0600);
 	got = keyPassphraseLoad(path, &err);
 	ok(got == NULL && err.code == DR_ERR_KEY && strstr(err.message, "longer than") != NULL,
@@ -151,10 +167,11 @@ testPassphrase(void)
 		for (int i = 0; i < lengthof(modes); i++)
 		{
 			path = writeFile("open", pass40, strlen(pass40), modes[i]);
+			snprintf(expect, sizeof(expect), "\"%s\"", path);
 			got = keyPassphraseLoad(path, &err);
 			if (got == NULL && err.code == DR_ERR_PERMISSION &&
 				strcmp(err.hint, "run chmod 600 on it") == 0 &&
-				strstr(err.message, psprintf("\"%s\"", path)) != NULL)
+				strstr(err.message, expect) != NULL)
 				good++;
 			else
 				diag("mode %04o: [%s] %s", (unsigned int) modes[i],
@@ -165,10 +182,10 @@ testPassphrase(void)
 		diag("example: %s (hint: %s)", err.message, err.hint);
 	}
 
-	path = psprintf("%s/missing", tmpDir);
+	path = tmpPath("missing");
+	snprintf(expect, sizeof(expect), "\"%s\"", path);
 	got = keyPassphraseLoad(path, &err);
-	ok(got == NULL && err.code == DR_ERR_NOT_FOUND &&
-	   strstr(err.message, psprintf("\"%s\"", path)) != NULL,
+	ok(got == NULL && err.code == DR_ERR_NOT_FOUND && strstr(err.message, expect) != NULL,
 	   "missing file: %s", err.message);
 
 	got = keyPassphraseLoad(tmpDir, &err);
@@ -277,7 +294,7 @@ testWrap(void)
 	uint8		plain[32 + 16];
 	uint8		otherId[16];
 	char		hex[33];
-	char	   *expectMsg;
+	char		expectMsg[200];
 	DrError		err;
 	EVP_CIPHER_CTX *ctx;
 	int			n;
@@ -309,7 +326,9 @@ testWrap(void)
 	   "keyUnwrap recovers id and key");
 
 	keyToHex(dk.id, 16, hex);
-	expectMsg = psprintf("data key %s could not be unwrapped: wrong repository key or damaged key file", hex);
+	snprintf(expectMsg, sizeof(expectMsg),
+			 "data key %s could not be unwrapped: wrong repository key or damaged key file",
+			 hex);
 	memset(&back, 0, sizeof(back));
 	ok(!keyUnwrap(&kek2, dk.id, w1, &back, &err) && err.code == DR_ERR_KEY,
 	   "wrong KEK refused with DR_ERR_KEY");
@@ -371,7 +390,7 @@ main(void)
 		"len1025", "huge", "nul", "open"};
 
 		for (int i = 0; i < lengthof(names); i++)
-			unlink(psprintf("%s/%s", tmpDir, names[i]));
+			unlink(tmpPath(names[i]));
 		rmdir(tmpDir);
 	}
 	return tapDone();
