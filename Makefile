@@ -4,8 +4,10 @@
 #   make install         both (the CLI into the PostgreSQL bindir and a link
 #                        in /usr/local/bin)
 #   make unit            C unit tests (TAP, prove)
-#   make installcheck    pg_regress suite on a temporary cluster
-#   make prove_installcheck   TAP scenarios (t/*.pl)
+#   make installcheck    pg_regress suite on a temporary cluster, then the
+#                        TAP scenarios (t/*.pl)
+#   make regresscheck    the pg_regress suite alone
+#   make tapcheck        the TAP scenarios alone (PROVE_TESTS='t/002*.pl')
 #   test/run_all.sh      everything, as CI runs it (see README.md)
 
 EXTENSION	= pg_dr
@@ -29,8 +31,6 @@ REGRESS		= $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
 REGRESS_OPTS	= --inputdir=test --outputdir=test \
 		  --temp-instance=test/tmp_check --temp-config=test/regress.conf
 TAP_TESTS	= 1
-# the database named by pg_dr.database in test/regress.conf
-CONTRIB_TESTDB	= pg_dr_regress
 
 EXTRA_CLEAN	= build test/results test/regression.diffs test/regression.out \
 		  test/tmp_check tmp_check
@@ -39,6 +39,10 @@ PG_CONFIG	?= pg_config
 PGXS		:= $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# the database named by pg_dr.database in test/regress.conf (after PGXS,
+# which sets its own default)
+CONTRIB_TESTDB	= pg_dr_regress
+
 include mk/frontend.mk
 
 all: $(CLI)
@@ -46,6 +50,12 @@ all: $(CLI)
 # Every source file depends on every header: headers are few and a stale
 # object after a header change is worse than a full rebuild.
 $(OBJS): $(wildcard src/*.h src/*/*.h src/*/*/*.h)
+
+.PHONY: regresscheck tapcheck
+regresscheck:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+tapcheck:
+	$(prove_installcheck)
 
 PG_DR_LINK_DIR	?= /usr/local/bin
 

@@ -60,9 +60,9 @@ run_suite() {
 for suite in $SUITES; do
 	case $suite in
 		unit) run_suite unit make -s unit ;;
-		regress) run_suite regress make -s installcheck ;;
+		regress) run_suite regress make -s regresscheck ;;
 		pgtap) run_suite pgtap bash test/pgtap/run.sh ;;
-		tap) run_suite tap make -s prove_installcheck PROVE_FLAGS='--timer' ;;
+		tap) run_suite tap make -s tapcheck PROVE_FLAGS='--timer' ;;
 		*) echo "unknown suite $suite"; failed=$((failed + 1)) ;;
 	esac
 done

@@ -3,8 +3,8 @@
  *	  SQL functions of the audit trail: dr_audit_verify(),
  *	  dr_audit_expire() and the append-only guard trigger.
  *
- * The guard refuses UPDATE, DELETE and TRUNCATE of pg_dr.audit_log and
- * pg_dr.audit_anchor to everyone, the table owner included.  The one
+ * The guard refuses UPDATE, DELETE and TRUNCATE of pgdr.audit_log and
+ * pgdr.audit_anchor to everyone, the table owner included.  The one
  * exception is dr_audit_expire(), which sets a flag that only C code in this
  * backend can set, and even then the guard lets through only the removal of
  * rows older than pg_dr.audit_retention and the move of the anchor.
@@ -38,21 +38,28 @@ auditRetentionCutoff(void)
 	return GetCurrentTimestamp() - (int64) drAuditRetention * 60 * USECS_PER_SEC;
 }
 
-/* Run pg_dr.audit_verify_chain() as the owner; returns its row. */
+/* Run pgdr.audit_verify_chain() as the owner; returns its row. */
 static HeapTuple
 auditVerifyChain(TupleDesc *tupdesc)
 {
 	ApiOwnerContext owner;
 	HeapTuple	tuple;
+	MemoryContext callerContext = CurrentMemoryContext;
 
 	apiAsOwnerBegin(&owner);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("SELECT * FROM pg_dr.audit_verify_chain()", true, 1) != SPI_OK_SELECT ||
+	if (SPI_execute("SELECT * FROM pgdr.audit_verify_chain()", true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
-		elog(ERROR, "could not run pg_dr.audit_verify_chain()");
-	*tupdesc = CreateTupleDescCopy(SPI_tuptable->tupdesc);
+		elog(ERROR, "could not run pgdr.audit_verify_chain()");
+	/* both must outlive SPI_finish: copy them into the caller's context */
 	tuple = SPI_copytuple(SPI_tuptable->vals[0]);
+	{
+		MemoryContext spiContext = MemoryContextSwitchTo(callerContext);
+
+		*tupdesc = CreateTupleDescCopy(SPI_tuptable->tupdesc);
+		MemoryContextSwitchTo(spiContext);
+	}
 	SPI_finish();
 	apiAsOwnerEnd(&owner);
 	return tuple;
@@ -80,9 +87,8 @@ dr_audit_verify(PG_FUNCTION_ARGS)
 		if (!ok)
 			ereport(WARNING,
 					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("the pg_dr audit trail is broken at row %s",
-							TextDatumGetCString(DirectFunctionCall1(int8out,
-																	heap_getattr(chain, 3, chainDesc, &isnull)))),
+					 errmsg("the pg_dr audit trail is broken at row " INT64_FORMAT,
+							DatumGetInt64(heap_getattr(chain, 3, chainDesc, &isnull))),
 					 errdetail("%s", TextDatumGetCString(heap_getattr(chain, 4, chainDesc, &isnull)))));
 	}
 	PG_CATCH();
@@ -92,7 +98,7 @@ dr_audit_verify(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 	auditOpOk(&op);
 
-	/* same columns as pg_dr.audit_verify_chain() */
+	/* same columns as pgdr.audit_verify_chain() */
 	{
 		Datum		values[4];
 		bool		nulls[4];
@@ -148,13 +154,13 @@ dr_audit_expire(PG_FUNCTION_ARGS)
 
 			ret = SPI_execute_with_args(
 										"WITH lim AS ("
-										"  SELECT coalesce((SELECT min(id) - 1 FROM pg_dr.audit_log WHERE finished_at >= $1),"
-										"                  (SELECT max(id) FROM pg_dr.audit_log)) AS last_id),"
+										"  SELECT coalesce((SELECT min(id) - 1 FROM pgdr.audit_log WHERE finished_at >= $1),"
+										"                  (SELECT max(id) FROM pgdr.audit_log)) AS last_id),"
 										" gone AS ("
-										"  DELETE FROM pg_dr.audit_log a USING lim WHERE a.id <= lim.last_id"
+										"  DELETE FROM pgdr.audit_log a USING lim WHERE a.id <= lim.last_id"
 										"  RETURNING a.id, a.row_hash),"
 										" newest AS (SELECT id, row_hash FROM gone ORDER BY id DESC LIMIT 1)"
-										" INSERT INTO pg_dr.audit_anchor (singleton, last_removed_id, row_hash)"
+										" INSERT INTO pgdr.audit_anchor (singleton, last_removed_id, row_hash)"
 										" SELECT true, id, row_hash FROM newest"
 										" ON CONFLICT (singleton) DO UPDATE"
 										"   SET last_removed_id = excluded.last_removed_id,"
@@ -205,7 +211,7 @@ pg_dr_audit_guard(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("pg_dr.audit_guard() must be called as a trigger")));
+				 errmsg("pgdr.audit_guard() must be called as a trigger")));
 
 	relname = RelationGetRelationName(trigdata->tg_relation);
 
@@ -240,7 +246,7 @@ pg_dr_audit_guard(PG_FUNCTION_ARGS)
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("the pg_dr audit trail is append-only"),
-			 errdetail("%s of \"pg_dr.%s\" is not allowed, not even for its owner.",
+			 errdetail("%s of \"pgdr.%s\" is not allowed, not even for its owner.",
 					   action, relname),
 			 errhint("Rows older than pg_dr.audit_retention are removed only by dr_audit_expire().")));
 	pg_unreachable();

@@ -16,6 +16,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 #include "api/api.h"
@@ -42,9 +43,9 @@ statusObjectives(Datum *values, bool *nulls)
 	apiAsOwnerBegin(&owner);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT rto, rpo, availability FROM pg_dr.objectives WHERE tier = $1",
+	if (SPI_execute_with_args("SELECT rto, rpo, availability FROM pgdr.objectives WHERE tier = $1",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pg_dr.objectives");
+		elog(ERROR, "could not read pgdr.objectives");
 	for (i = 0; i < 3; i++)
 	{
 		if (SPI_processed == 1)
@@ -52,7 +53,14 @@ statusObjectives(Datum *values, bool *nulls)
 			values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 									  i + 1, &nulls[i]);
 			if (!nulls[i])
-				values[i] = SPI_datumTransfer(values[i], false, -1);
+			{
+				int16		typlen;
+				bool		typbyval;
+
+				get_typlenbyval(SPI_gettypeid(SPI_tuptable->tupdesc, i + 1),
+								&typlen, &typbyval);
+				values[i] = SPI_datumTransfer(values[i], typbyval, typlen);
+			}
 		}
 		else
 			nulls[i] = true;
@@ -165,7 +173,12 @@ pg_dr_config(PG_FUNCTION_ARGS)
 	drErrorClear(&err);
 	config = configLoad(drConfigFile, &err);
 	if (config == NULL)
+	{
+		/* a configured file that does not exist is a configuration error */
+		if (err.code == DR_ERR_NOT_FOUND)
+			err.code = DR_ERR_CONFIG;
 		apiErrorReport(ERROR, &err);
+	}
 
 	for (i = 0; i < config->itemCount; i++)
 	{

@@ -25,7 +25,7 @@ CREATE TEMP VIEW ext_views AS
 CREATE TEMP VIEW ext_tables AS
 	SELECT c.oid, c.relname AS name
 	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-	 WHERE n.nspname = 'pg_dr' AND c.relkind = 'r';
+	 WHERE n.nspname = 'pgdr' AND c.relkind = 'r';
 GRANT SELECT ON ext_functions, ext_views, ext_tables TO PUBLIC;
 
 SELECT cmp_ok((SELECT count(*) FROM ext_functions), '>=', 2::bigint,
@@ -61,7 +61,7 @@ SELECT is((SELECT array_agg(name ORDER BY name) FROM ext_views
 SELECT is((SELECT array_agg(name ORDER BY name) FROM ext_tables
 			WHERE has_table_privilege('dr_t_admin', oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')),
 		  NULL, 'no pg_dr role touches the internal tables directly');
-SELECT ok(NOT has_sequence_privilege('dr_t_admin', 'pg_dr.audit_log_id_seq', 'USAGE, SELECT, UPDATE'),
+SELECT ok(NOT has_sequence_privilege('dr_t_admin', 'pgdr.audit_log_id_seq', 'USAGE, SELECT, UPDATE'),
 		  'no pg_dr role touches the audit sequence');
 
 -- the same, by calling

@@ -19,3 +19,4 @@ SET pg_dr.tier = 'low';
 ALTER SYSTEM SET pg_dr.tier = 'platinum';
 
 UPDATE dr_objectives SET rpo = interval '30 minutes' WHERE tier = 'critical';
+ALTER SYSTEM SET pg_dr.audit_retention = '1h';

@@ -9,6 +9,23 @@ SELECT config_ok, config_error, repositories, repository_ok FROM dr_status;
 SELECT current_setting('data_directory') AS datadir \gset
 CREATE TEMP TABLE conf (line text);
 
+-- run a query that must fail; show SQLSTATE, message and hint with the data
+-- directory (which differs from machine to machine) replaced
+CREATE FUNCTION pg_temp.fails(query text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+	state text; msg text; hint text;
+BEGIN
+	EXECUTE query;
+	RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+							hint = PG_EXCEPTION_HINT;
+	RETURN replace(state || ': ' || msg || coalesce(' (hint: ' || nullif(hint, '') || ')', ''),
+				   current_setting('data_directory'), '$PGDATA');
+END
+$$;
+
 CREATE FUNCTION pg_temp.write_conf(name text, lines text[]) RETURNS text
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -42,7 +59,7 @@ SELECT pg_temp.write_conf('typo.conf', ARRAY[
 	'repo1_type = posix',
 	'repo1_pth = /srv/repo']) AS typo \gset
 SET pg_dr.config_file = :'typo';
-SELECT * FROM dr_config;
+SELECT pg_temp.fails('SELECT * FROM dr_config');
 SELECT config_ok, replace(config_error, :'datadir', '$PGDATA') AS config_error FROM dr_status;
 
 SELECT pg_temp.write_conf('badvalue.conf', ARRAY[
@@ -51,10 +68,11 @@ SELECT pg_temp.write_conf('badvalue.conf', ARRAY[
 	'repo1_cipher_type = none',
 	'compress_type = lz4']) AS badvalue \gset
 SET pg_dr.config_file = :'badvalue';
-SELECT * FROM dr_config;
+SELECT pg_temp.fails('SELECT * FROM dr_config');
 
 SET pg_dr.config_file = '/nonexistent/pg_dr.conf';
-SELECT * FROM dr_config;
+SELECT pg_temp.fails('SELECT * FROM dr_config');
+
 
 -- only superusers may point a session elsewhere
 CREATE ROLE dr_regress_op IN ROLE dr_operator;

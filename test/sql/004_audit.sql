@@ -5,10 +5,10 @@ SELECT count(*) - :before AS new_rows FROM dr_audit;
 SELECT operation, result, arguments, sqlstate, error, current_user_name
   FROM dr_audit ORDER BY id DESC LIMIT 1;
 
-UPDATE pg_dr.audit_log SET operation = 'x';
-DELETE FROM pg_dr.audit_log;
-TRUNCATE pg_dr.audit_log;
+UPDATE pgdr.audit_log SET operation = 'x';
+DELETE FROM pgdr.audit_log;
+TRUNCATE pgdr.audit_log;
 SELECT dr_audit_expire();
 
 -- internal functions are not for direct use
-SELECT pg_dr.audit_guard();
+SELECT pgdr.audit_guard();

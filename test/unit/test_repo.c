@@ -38,10 +38,35 @@
 
 static char tmpRoot[] = "/tmp/test_repo.XXXXXX";
 
+/*
+ * Allocations of the tests themselves, freed together at the end, so that
+ * LeakSanitizer reports only what the code under test leaks.
+ */
+static void *testAllocs[4096];
+static int	testAllocCount = 0;
+
+static void *
+track(void *p)
+{
+	if (testAllocCount == lengthof(testAllocs))
+		abort();
+	testAllocs[testAllocCount++] = p;
+	return p;
+}
+
+#define tsprintf(...) ((char *) track(psprintf(__VA_ARGS__)))
+
+static void
+trackFree(void)
+{
+	while (testAllocCount > 0)
+		pfree(testAllocs[--testAllocCount]);
+}
+
 static char *
 tmpPath(const char *name)
 {
-	return psprintf("%s/%s", tmpRoot, name);
+	return tsprintf("%s/%s", tmpRoot, name);
 }
 
 /* A passphrase file of len characters (distinct per seed) and mode. */
@@ -69,7 +94,7 @@ configMake(const char *dir, const char *keyFile)
 	config.type = CONFIG_REPO_POSIX;
 	config.path = tmpPath(dir);
 	config.cipher = keyFile ? CONFIG_CIPHER_AES256GCM : CONFIG_CIPHER_NONE;
-	config.cipherKeyFile = keyFile ? pstrdup(keyFile) : NULL;
+	config.cipherKeyFile = keyFile ? (char *) track(pstrdup(keyFile)) : NULL;
 	config.compressLevel = 3;
 	return config;
 }
@@ -86,7 +111,7 @@ fileRead(const char *path, size_t *len)
 	fseek(f, 0, SEEK_END);
 	size = ftell(f);
 	fseek(f, 0, SEEK_SET);
-	buf = palloc(size + 1);
+	buf = track(palloc(size + 1));
 	*len = fread(buf, 1, size, f);
 	buf[*len] = '\0';
 	fclose(f);
@@ -130,7 +155,7 @@ filesCount(const char *dir, const char *suffix)
 static char *
 contentMake(size_t len, int seed)
 {
-	char	   *buf = palloc(len);
+	char	   *buf = track(palloc(len));
 
 	for (size_t i = 0; i < len; i++)
 		buf[i] = "pg_dr test content "[(i + seed) % 19] ^ (char) ((i >> 12) & 3);
@@ -223,13 +248,12 @@ testCreateOpen(const char *key1, const char *key2, const char *keyShort,
 	/* a directory with something in it is not initialized over */
 	other = configMake("repo-busy", key1);
 	mkdir(other.path, 0700);
-	after = psprintf("%s/keys", other.path);
+	after = tsprintf("%s/keys", other.path);
 	mkdir(after, 0700);
 	ok(!repoCreate(&other, KDF_ITERATIONS, &err) && err.code == DR_ERR_INVALID &&
 	   strstr(err.message, "not empty") != NULL, "create in a non-empty directory refused");
-	pfree(after);
-	after = psprintf("%s/lost+found", other.path);
-	rename(psprintf("%s/keys", other.path), after);
+	after = tsprintf("%s/lost+found", other.path);
+	rename(tsprintf("%s/keys", other.path), after);
 	ok(repoCreate(&other, KDF_ITERATIONS, &err), "lost+found does not count");
 }
 
@@ -239,10 +263,10 @@ expectInfoError(const char *key1, const char *name, const char *text,
 				DrErrorCode code, const char *want)
 {
 	static int	n = 0;
-	char	   *dirName = psprintf("bad-%d", ++n);
+	char	   *dirName = tsprintf("bad-%d", ++n);
 	ConfigRepo	config = configMake(dirName, key1);
 	DrError		err;
-	char	   *path = psprintf("%s/pg_dr.repo", config.path);
+	char	   *path = tsprintf("%s/pg_dr.repo", config.path);
 
 	mkdir(config.path, 0750);
 	fileWrite(path, text);
@@ -265,9 +289,9 @@ testInfoErrors(const char *key1)
 	expectInfoError(key1, "empty", "", DR_ERR_CORRUPT, "\"format\" is missing");
 	expectInfoError(key1, "format 2", "format = 2\nnew_thing = 1\n", DR_ERR_CORRUPT,
 					"has format 2");
-	text = psprintf("%sextra = 1\n", good);
+	text = tsprintf("%sextra = 1\n", good);
 	expectInfoError(key1, "unknown name", text, DR_ERR_CORRUPT, "unknown name \"extra\"");
-	text = psprintf("%sformat = 1\n", good);
+	text = tsprintf("%sformat = 1\n", good);
 	expectInfoError(key1, "repeated name", text, DR_ERR_CORRUPT, "\"format\" is set twice");
 	expectInfoError(key1, "bad salt",
 					"format = 1\ncipher = aes-256-gcm\nkdf = pbkdf2-sha256\n"
@@ -353,7 +377,7 @@ testKeysObjects(const char *key1)
 	keyCopy = *key;
 	keyToHex(key->id, CODEC_KEY_ID_SIZE, keyHex);
 	keyToHex(repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE, kekHex);
-	wrapPath = psprintf("%s/keys/%s.%s", config.path, keyHex, kekHex);
+	wrapPath = tsprintf("%s/keys/%s.%s", config.path, keyHex, kekHex);
 	ok(stat(wrapPath, &st) == 0 && st.st_size == KEY_WRAPPED_SIZE,
 	   "data key stored wrapped at keys/<keyid>.<kekid>");
 	ok(repoDataKeyCount(repo, &count, &err) && count == 1, "one data key counted");
@@ -380,6 +404,8 @@ testKeysObjects(const char *key1)
 
 	fresh = repoOpen(&config, &err);
 	ok(objectIs(fresh, "backup/b1/small", small, smallLen), "get, encrypted, fresh handle");
+	keyCopy.id[0] ^= 1;
+	got = repoDataKeyGet(fresh, keyCopy.id, &err);
 
 	read = repoObjectReadBegin(fresh, "backup/b1/big", &err);
 	buf = palloc(100000);
@@ -394,7 +420,7 @@ testKeysObjects(const char *key1)
 	   "read end with result");
 	pfree(buf);
 
-	stored = fileRead(psprintf("%s/backup/b1/small", config.path), &storedLen);
+	stored = fileRead(tsprintf("%s/backup/b1/small", config.path), &storedLen);
 	ok(stored && memmem(stored, storedLen, "pg_dr test content", 18) == NULL,
 	   "no plain text on disk");
 
@@ -410,15 +436,15 @@ testKeysObjects(const char *key1)
 	   strcmp(err.message, "source broke") == 0, "failing source: error passed on");
 	ok(storageExists(repoStorage(fresh), "backup/b1/broken", &exists, &err) && !exists,
 	   "failing source: nothing visible");
-	is_int(filesCount(psprintf("%s/backup/b1", config.path), ""), 2,
+	is_int(filesCount(tsprintf("%s/backup/b1", config.path), ""), 2,
 		   "failing source: no temp file left");
 
 	/* a flipped byte in the payload */
 	{
-		char	   *path = psprintf("%s/backup/b1/small", config.path);
-		char	   *copy = psprintf("%s/backup/b1/flipped", config.path);
-		char	   *copy2 = psprintf("%s/backup/b1/flipped-header", config.path);
-		char	   *copy3 = psprintf("%s/backup/b1/truncated", config.path);
+		char	   *path = tsprintf("%s/backup/b1/small", config.path);
+		char	   *copy = tsprintf("%s/backup/b1/flipped", config.path);
+		char	   *copy2 = tsprintf("%s/backup/b1/flipped-header", config.path);
+		char	   *copy3 = tsprintf("%s/backup/b1/truncated", config.path);
 		size_t		len;
 		char	   *data = fileRead(path, &len);
 		FILE	   *f;
@@ -469,7 +495,7 @@ testUnencrypted(const char *key1)
 	int			count = -1;
 
 	ok(repoCreate(&config, 0, &err), "create unencrypted");
-	text = fileRead(psprintf("%s/pg_dr.repo", config.path), &len);
+	text = fileRead(tsprintf("%s/pg_dr.repo", config.path), &len);
 	ok(text && strstr(text, "cipher = none\n") && !strstr(text, "kdf"),
 	   "unencrypted info file has no kdf fields");
 	repo = repoOpen(&config, &err);
@@ -489,12 +515,12 @@ testUnencrypted(const char *key1)
 
 	/* a flipped byte is caught by the hash even without encryption */
 	{
-		char	   *path = psprintf("%s/wal/1", config.path);
+		char	   *path = tsprintf("%s/wal/1", config.path);
 		char	   *data = fileRead(path, &len);
 		FILE	   *f;
 
 		data[len / 2] ^= 0x04;
-		f = fopen(psprintf("%s/wal/1f", config.path), "w");
+		f = fopen(tsprintf("%s/wal/1f", config.path), "w");
 		fwrite(data, 1, len, f);
 		fclose(f);
 		ok(repoObjectGetBuffer(repo, "wal/1f", &len, contentLen + 10, &err) == NULL &&
@@ -520,7 +546,7 @@ simulateCrashAfterStep1(const ConfigRepo *config, const char *newKeyFile)
 	KeyKek		oldKek;
 	KeyKek		newKek;
 	uint8		salt[KEY_SALT_SIZE];
-	char	   *keysDir = psprintf("%s/keys", config->path);
+	char	   *keysDir = tsprintf("%s/keys", config->path);
 	char		kekHex[2 * KEY_KEK_ID_SIZE + 1];
 	char		newKekHex[2 * KEY_KEK_ID_SIZE + 1];
 	DIR		   *d;
@@ -529,9 +555,11 @@ simulateCrashAfterStep1(const ConfigRepo *config, const char *newKeyFile)
 
 	pass = keyPassphraseLoad(config->cipherKeyFile, &err);
 	keyKekDerive(pass, info->kdfSalt, info->kdfIterations, &oldKek, &err);
+	pfree(pass);
 	pass = keyPassphraseLoad(newKeyFile, &err);
 	keyRandom(salt, sizeof(salt), &err);
 	keyKekDerive(pass, salt, info->kdfIterations, &newKek, &err);
+	pfree(pass);
 	keyToHex(oldKek.id, KEY_KEK_ID_SIZE, kekHex);
 	keyToHex(newKek.id, KEY_KEK_ID_SIZE, newKekHex);
 
@@ -552,12 +580,12 @@ simulateCrashAfterStep1(const ConfigRepo *config, const char *newKeyFile)
 		memcpy(idHex, de->d_name, 32);
 		idHex[32] = '\0';
 		keyFromHex(idHex, keyId, CODEC_KEY_ID_SIZE);
-		path = psprintf("%s/%s", keysDir, de->d_name);
+		path = tsprintf("%s/%s", keysDir, de->d_name);
 		wrapped = fileRead(path, &len);
 		if (!keyUnwrap(&oldKek, keyId, (uint8 *) wrapped, &key, &err) ||
 			!keyWrap(&newKek, &key, rewrapped, &err))
 			diag("simulation: %s", err.message);
-		f = fopen(psprintf("%s/%s.%s", keysDir, idHex, newKekHex), "w");
+		f = fopen(tsprintf("%s/%s.%s", keysDir, idHex, newKekHex), "w");
 		fwrite(rewrapped, 1, sizeof(rewrapped), f);
 		fclose(f);
 		written++;
@@ -581,7 +609,7 @@ testRotation(const char *key1, const char *key2, const char *key3,
 	const CodecDataKey *keyC;
 	uint8		kekBefore[KEY_KEK_ID_SIZE];
 	char		kekHex[2 * KEY_KEK_ID_SIZE + 1];
-	char	   *keysDir = psprintf("%s/keys", config1.path);
+	char	   *keysDir = tsprintf("%s/keys", config1.path);
 	size_t		lenA = 100000;
 	size_t		lenB = 70000;
 	char	   *contentA = contentMake(lenA, 4);
@@ -684,8 +712,9 @@ main(void)
 	testUnencrypted(key1);
 	testRotation(key1, key2, key3, keyShort, keyOpen);
 
-	cmd = psprintf("rm -rf '%s'", tmpRoot);
+	cmd = tsprintf("rm -rf '%s'", tmpRoot);
 	if (system(cmd) != 0)
 		diag("could not remove %s", tmpRoot);
+	trackFree();
 	return tapDone();
 }
