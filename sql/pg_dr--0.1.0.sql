@@ -3,7 +3,8 @@
  *
  * User-facing functions and views are named dr_* and live in the schema the
  * extension is created in (public by default), so they are callable
- * unqualified.  Internal state lives in schema pg_dr and is reached only
+ * unqualified.  Internal state lives in schema pgdr (the pg_ prefix is
+ * reserved for system schemas) and is reached only
  * through those functions and views.
  *
  * Privileges: EXECUTE on every dr_* function is revoked from PUBLIC and
@@ -46,14 +47,14 @@ $$;
 GRANT dr_monitor TO dr_operator;
 GRANT dr_operator TO dr_admin;
 
-CREATE SCHEMA pg_dr;
-REVOKE ALL ON SCHEMA pg_dr FROM PUBLIC;
-GRANT USAGE ON SCHEMA pg_dr TO dr_monitor;
+CREATE SCHEMA pgdr;
+REVOKE ALL ON SCHEMA pgdr FROM PUBLIC;
+GRANT USAGE ON SCHEMA pgdr TO dr_monitor;
 
 ------------------------------------------------------------------------------
 -- Recovery objectives (from the seed: RTO / RPO / availability per tier).
 ------------------------------------------------------------------------------
-CREATE TABLE pg_dr.objectives (
+CREATE TABLE pgdr.objectives (
 	tier		text PRIMARY KEY
 				CHECK (tier IN ('critical', 'high', 'medium', 'low')),
 	rto			interval NOT NULL CHECK (rto > interval '0'),
@@ -61,10 +62,10 @@ CREATE TABLE pg_dr.objectives (
 	availability numeric(6, 3) NOT NULL
 				CHECK (availability > 0 AND availability <= 100)
 );
-COMMENT ON TABLE pg_dr.objectives IS
+COMMENT ON TABLE pgdr.objectives IS
 	'recovery time and point objectives and availability target per tier';
 
-INSERT INTO pg_dr.objectives VALUES
+INSERT INTO pgdr.objectives VALUES
 	('critical', interval '2 hours', interval '30 minutes', 99.99),
 	('high', interval '4 hours', interval '1 hour', 99.95),
 	('medium', interval '8 hours', interval '4 hours', 99.9),
@@ -74,7 +75,7 @@ INSERT INTO pg_dr.objectives VALUES
 CREATE VIEW dr_objectives AS
 	SELECT o.tier, o.rto, o.rpo, o.availability,
 		   o.tier = pg_catalog.current_setting('pg_dr.tier') AS current
-	  FROM pg_dr.objectives o
+	  FROM pgdr.objectives o
 	 ORDER BY o.rto;
 COMMENT ON VIEW dr_objectives IS
 	'recovery objectives per tier; "current" marks the tier set by pg_dr.tier';
@@ -82,9 +83,9 @@ COMMENT ON VIEW dr_objectives IS
 ------------------------------------------------------------------------------
 -- The audit trail: append-only and hash-chained.
 ------------------------------------------------------------------------------
-CREATE SEQUENCE pg_dr.audit_log_id_seq;
+CREATE SEQUENCE pgdr.audit_log_id_seq;
 
-CREATE TABLE pg_dr.audit_log (
+CREATE TABLE pgdr.audit_log (
 	id				bigint PRIMARY KEY,
 	started_at		timestamptz NOT NULL,
 	finished_at		timestamptz NOT NULL,
@@ -99,12 +100,12 @@ CREATE TABLE pg_dr.audit_log (
 	prev_hash		bytea NOT NULL,
 	row_hash		bytea NOT NULL
 );
-COMMENT ON TABLE pg_dr.audit_log IS
+COMMENT ON TABLE pgdr.audit_log IS
 	'every DR operation: append-only, each row hash-chained to the one before';
 
 -- Where verification starts after dr_audit_expire() removed old rows: the
 -- hash of the newest removed row, which the oldest kept row must chain to.
-CREATE TABLE pg_dr.audit_anchor (
+CREATE TABLE pgdr.audit_anchor (
 	singleton		boolean PRIMARY KEY DEFAULT true CHECK (singleton),
 	last_removed_id bigint NOT NULL,
 	row_hash		bytea NOT NULL
@@ -117,7 +118,7 @@ CREATE TABLE pg_dr.audit_anchor (
  * TimeZone.  The background worker computes it on insert and
  * dr_audit_verify() recomputes it: one definition serves both.
  */
-CREATE FUNCTION pg_dr.audit_digest(prev bytea, r pg_dr.audit_log)
+CREATE FUNCTION pgdr.audit_digest(prev bytea, r pgdr.audit_log)
 RETURNS bytea
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -141,54 +142,54 @@ $$;
 
 -- The append-only guard (C): no UPDATE, no TRUNCATE, and DELETE only from
 -- inside dr_audit_expire() for rows older than pg_dr.audit_retention.
-CREATE FUNCTION pg_dr.audit_guard()
+CREATE FUNCTION pgdr.audit_guard()
 RETURNS trigger
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'pg_dr_audit_guard';
 
 -- ENABLE ALWAYS: the guard fires even with session_replication_role=replica.
 CREATE TRIGGER audit_log_append_only
-	BEFORE UPDATE OR DELETE ON pg_dr.audit_log
-	FOR EACH ROW EXECUTE FUNCTION pg_dr.audit_guard();
+	BEFORE UPDATE OR DELETE ON pgdr.audit_log
+	FOR EACH ROW EXECUTE FUNCTION pgdr.audit_guard();
 CREATE TRIGGER audit_log_no_truncate
-	BEFORE TRUNCATE ON pg_dr.audit_log
-	FOR EACH STATEMENT EXECUTE FUNCTION pg_dr.audit_guard();
-ALTER TABLE pg_dr.audit_log ENABLE ALWAYS TRIGGER audit_log_append_only;
-ALTER TABLE pg_dr.audit_log ENABLE ALWAYS TRIGGER audit_log_no_truncate;
+	BEFORE TRUNCATE ON pgdr.audit_log
+	FOR EACH STATEMENT EXECUTE FUNCTION pgdr.audit_guard();
+ALTER TABLE pgdr.audit_log ENABLE ALWAYS TRIGGER audit_log_append_only;
+ALTER TABLE pgdr.audit_log ENABLE ALWAYS TRIGGER audit_log_no_truncate;
 CREATE TRIGGER audit_anchor_append_only
-	BEFORE UPDATE OR DELETE ON pg_dr.audit_anchor
-	FOR EACH ROW EXECUTE FUNCTION pg_dr.audit_guard();
+	BEFORE UPDATE OR DELETE ON pgdr.audit_anchor
+	FOR EACH ROW EXECUTE FUNCTION pgdr.audit_guard();
 CREATE TRIGGER audit_anchor_no_truncate
-	BEFORE TRUNCATE ON pg_dr.audit_anchor
-	FOR EACH STATEMENT EXECUTE FUNCTION pg_dr.audit_guard();
-ALTER TABLE pg_dr.audit_anchor ENABLE ALWAYS TRIGGER audit_anchor_append_only;
-ALTER TABLE pg_dr.audit_anchor ENABLE ALWAYS TRIGGER audit_anchor_no_truncate;
+	BEFORE TRUNCATE ON pgdr.audit_anchor
+	FOR EACH STATEMENT EXECUTE FUNCTION pgdr.audit_guard();
+ALTER TABLE pgdr.audit_anchor ENABLE ALWAYS TRIGGER audit_anchor_append_only;
+ALTER TABLE pgdr.audit_anchor ENABLE ALWAYS TRIGGER audit_anchor_no_truncate;
 
 /*
  * Walk the chain in id order.  Returns the number of rows checked and the
  * first row whose link is broken, with the reason.
  */
-CREATE FUNCTION pg_dr.audit_verify_chain(
+CREATE FUNCTION pgdr.audit_verify_chain(
 	OUT ok boolean, OUT rows_checked bigint, OUT first_broken_id bigint,
 	OUT problem text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	r			pg_dr.audit_log;
+	r			pgdr.audit_log;
 	expected	bytea;
-	anchor		pg_dr.audit_anchor;
+	anchor		pgdr.audit_anchor;
 BEGIN
 	ok := true;
 	rows_checked := 0;
-	SELECT * INTO anchor FROM pg_dr.audit_anchor;
+	SELECT * INTO anchor FROM pgdr.audit_anchor;
 	IF FOUND THEN
 		expected := anchor.row_hash;
 	ELSE
 		expected := '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea;
 	END IF;
 
-	FOR r IN SELECT * FROM pg_dr.audit_log ORDER BY id LOOP
+	FOR r IN SELECT * FROM pgdr.audit_log ORDER BY id LOOP
 		IF anchor.last_removed_id IS NOT NULL AND r.id <= anchor.last_removed_id THEN
 			ok := false; first_broken_id := r.id;
 			problem := format('row %s should have been removed with the rows up to %s',
@@ -202,7 +203,7 @@ BEGIN
 				ELSE format('row %s does not chain to the row before it (a row was removed or altered)', r.id) END;
 			RETURN;
 		END IF;
-		IF r.row_hash IS DISTINCT FROM pg_dr.audit_digest(r.prev_hash, r) THEN
+		IF r.row_hash IS DISTINCT FROM pgdr.audit_digest(r.prev_hash, r) THEN
 			ok := false; first_broken_id := r.id;
 			problem := format('row %s was altered after it was written (its hash does not match its content)', r.id);
 			RETURN;
@@ -217,13 +218,13 @@ CREATE VIEW dr_audit AS
 	SELECT id, started_at, finished_at, finished_at - started_at AS duration,
 		   session_user_name, current_user_name, backend_pid, operation,
 		   arguments, result, sqlstate, error
-	  FROM pg_dr.audit_log;
+	  FROM pgdr.audit_log;
 COMMENT ON VIEW dr_audit IS 'the audit trail of every DR operation';
 
 ------------------------------------------------------------------------------
--- C functions.  Internal ones (pg_dr._*) feed the views; dr_* are the API.
+-- C functions.  Internal ones (pgdr._*) feed the views; dr_* are the API.
 ------------------------------------------------------------------------------
-CREATE FUNCTION pg_dr._status(
+CREATE FUNCTION pgdr._status(
 	OUT tier text, OUT rto_target interval, OUT rpo_target interval,
 	OUT availability_target numeric,
 	OUT config_file text, OUT config_ok boolean, OUT config_error text,
@@ -235,20 +236,20 @@ RETURNS record
 LANGUAGE C STABLE
 AS 'MODULE_PATHNAME', 'pg_dr_status';
 
-CREATE FUNCTION pg_dr._config(OUT name text, OUT value text, OUT source text)
+CREATE FUNCTION pgdr._config(OUT name text, OUT value text, OUT source text)
 RETURNS SETOF record
 LANGUAGE C STABLE
 AS 'MODULE_PATHNAME', 'pg_dr_config';
 
 CREATE VIEW dr_status AS
 	SELECT s.*,
-		   (SELECT max(finished_at) FROM pg_dr.audit_log) AS last_operation_at
-	  FROM pg_dr._status() s;
+		   (SELECT max(finished_at) FROM pgdr.audit_log) AS last_operation_at
+	  FROM pgdr._status() s;
 COMMENT ON VIEW dr_status IS
 	'one row: tier and objectives, configuration, repository, worker';
 
 CREATE VIEW dr_config AS
-	SELECT name, value, source FROM pg_dr._config();
+	SELECT name, value, source FROM pgdr._config();
 COMMENT ON VIEW dr_config IS
 	'effective pg_dr configuration (pg_dr.config_file), secrets hidden';
 
@@ -271,13 +272,13 @@ COMMENT ON FUNCTION dr_audit_expire() IS
 ------------------------------------------------------------------------------
 -- Privileges.
 ------------------------------------------------------------------------------
-REVOKE ALL ON ALL TABLES IN SCHEMA pg_dr FROM PUBLIC;
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA pg_dr FROM PUBLIC;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA pg_dr FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA pgdr FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA pgdr FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA pgdr FROM PUBLIC;
 
 -- Views are read with their owner's table privileges, but the functions
 -- they call are checked against the reader.
-GRANT EXECUTE ON FUNCTION pg_dr._status(), pg_dr._config() TO dr_monitor;
+GRANT EXECUTE ON FUNCTION pgdr._status(), pgdr._config() TO dr_monitor;
 
 REVOKE ALL ON dr_status, dr_config, dr_objectives, dr_audit FROM PUBLIC;
 GRANT SELECT ON dr_status, dr_config, dr_objectives, dr_audit TO dr_monitor;
@@ -288,7 +289,7 @@ GRANT EXECUTE ON FUNCTION dr_audit_verify() TO dr_operator;
 GRANT EXECUTE ON FUNCTION dr_audit_expire() TO dr_admin;
 
 -- pg_dump keeps the audit trail and edited objectives with the database.
-SELECT pg_catalog.pg_extension_config_dump('pg_dr.audit_log', '');
-SELECT pg_catalog.pg_extension_config_dump('pg_dr.audit_anchor', '');
-SELECT pg_catalog.pg_extension_config_dump('pg_dr.audit_log_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('pg_dr.objectives', '');
+SELECT pg_catalog.pg_extension_config_dump('pgdr.audit_log', '');
+SELECT pg_catalog.pg_extension_config_dump('pgdr.audit_anchor', '');
+SELECT pg_catalog.pg_extension_config_dump('pgdr.audit_log_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pgdr.objectives', '');

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  * audit.h
  *	  The audit trail: every DR operation, who, when, what, arguments,
- *	  result, duration and error, in pg_dr.audit_log.
+ *	  result, duration and error, in pgdr.audit_log.
  *
  * A failed operation must still be recorded, but its transaction is about
  * to abort, and anything it inserted would vanish with it.  So backends never

@@ -1,12 +1,12 @@
 /*-------------------------------------------------------------------------
  * audit_writer.c
  *	  The worker side of the audit trail: commits queued records into
- *	  pg_dr.audit_log, each chained to the row before it.
+ *	  pgdr.audit_log, each chained to the row before it.
  *
- * The worker is the only writer of pg_dr.audit_log, so "the row before"
+ * The worker is the only writer of pgdr.audit_log, so "the row before"
  * is simply the row with the highest id; after dr_audit_expire() removed
  * every row, the anchor it left takes that place.  The row hash is computed
- * by pg_dr.audit_digest(), the same SQL function dr_audit_verify() uses.
+ * by pgdr.audit_digest(), the same SQL function dr_audit_verify() uses.
  *
  * A record leaves the queue only after its transaction committed.  If the
  * insert fails (the extension is being dropped, the disk is full), the
@@ -99,8 +99,8 @@ auditWriteEntry(const AuditEntry *entry)
 			elog(ERROR, "SPI_connect failed");
 
 		ret = SPI_execute("SELECT coalesce("
-						  "(SELECT row_hash FROM pg_dr.audit_log ORDER BY id DESC LIMIT 1), "
-						  "(SELECT row_hash FROM pg_dr.audit_anchor), "
+						  "(SELECT row_hash FROM pgdr.audit_log ORDER BY id DESC LIMIT 1), "
+						  "(SELECT row_hash FROM pgdr.audit_anchor), "
 						  "'" AUDIT_GENESIS_HASH "'::bytea)",
 						  true, 1);
 		if (ret != SPI_OK_SELECT || SPI_processed != 1)
@@ -130,11 +130,11 @@ auditWriteEntry(const AuditEntry *entry)
 		values[10] = prevHash;
 
 		ret = SPI_execute_with_args(
-									"WITH n AS (SELECT nextval('pg_dr.audit_log_id_seq') AS id) "
-									"INSERT INTO pg_dr.audit_log "
+									"WITH n AS (SELECT nextval('pgdr.audit_log_id_seq') AS id) "
+									"INSERT INTO pgdr.audit_log "
 									"SELECT n.id, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-									"pg_dr.audit_digest($11, ROW(n.id, $1, $2, $3, $4, $5, $6, $7, "
-									"$8, $9, $10, $11, NULL)::pg_dr.audit_log) FROM n",
+									"pgdr.audit_digest($11, ROW(n.id, $1, $2, $3, $4, $5, $6, $7, "
+									"$8, $9, $10, $11, NULL)::pgdr.audit_log) FROM n",
 									11, argtypes, values, nulls, false, 0);
 		if (ret != SPI_OK_INSERT || SPI_processed != 1)
 			elog(ERROR, "could not insert the audit record");
