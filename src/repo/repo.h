@@ -114,7 +114,10 @@ extern bool repoObjectReadEnd(RepoObjectRead *read, CodecResult *result,
 							  DrError *err);
 extern void repoObjectReadFree(RepoObjectRead *read);
 
-/* A whole small object, palloc'd (DR_ERR_INVALID above maxLen). */
+/*
+ * A whole small object, palloc'd and followed by a '\0' not counted in
+ * *len (DR_ERR_INVALID above maxLen).
+ */
 extern char *repoObjectGetBuffer(Repo *repo, const char *path, size_t *len,
 								 size_t maxLen, DrError *err);
 

@@ -75,6 +75,7 @@ extern ssize_t storageRead(StorageRead *read, void *buf, size_t len,
 						   DrError *err);
 extern void storageReadEnd(StorageRead *read);
 
+/* Whether an object exists (a posix directory is not an object). */
 extern bool storageExists(Storage *storage, const char *path, bool *exists,
 						  DrError *err);
 
@@ -93,7 +94,10 @@ extern bool storageRemove(Storage *storage, const char *path, DrError *err);
 extern bool storagePut(Storage *storage, const char *path, const void *buf,
 					   size_t len, const StorageWriteParam *param,
 					   DrError *err);
-/* palloc'd content; DR_ERR_INVALID if larger than maxLen. */
+/*
+ * palloc'd content, followed by a '\0' not counted in *len (text can be
+ * parsed in place); DR_ERR_INVALID if larger than maxLen.
+ */
 extern char *storageGet(Storage *storage, const char *path, size_t *len,
 						size_t maxLen, DrError *err);
 
