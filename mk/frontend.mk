@@ -14,8 +14,7 @@ FE_LIBDIR	:= $(shell $(PG_CONFIG) --libdir)
 
 FE_WARN		= -Wall -Wextra -Werror -Wmissing-prototypes -Wpointer-arith \
 		  -Wdeclaration-after-statement -Werror=vla -Wendif-labels \
-		  -Wimplicit-fallthrough=3 -Wformat-security -Wno-unused-parameter \
-		  -Wno-missing-field-initializers -Wno-sign-compare
+		  -Wimplicit-fallthrough=3 -Wformat-security -Wno-unused-parameter
 FE_CFLAGS	= -O2 -g -fno-strict-aliasing -fwrapv -D_GNU_SOURCE $(FE_WARN) \
 		  -DFRONTEND -Isrc -I$(FE_INCLUDE_SERVER) -I$(FE_INCLUDE) \
 		  $(FE_SANITIZE)

@@ -51,7 +51,7 @@ cliHelp(void)
 	printf("  %s COMMAND [OPTION]...\n", CLI_PROGNAME);
 	printf("  %s help [COMMAND]\n", CLI_PROGNAME);
 	printf("\nCommands:\n");
-	for (i = 0; i < lengthof(cliCommands); i++)
+	for (i = 0; i < (int) lengthof(cliCommands); i++)
 		printf("  %-17s %s\n", cliCommands[i].name, cliCommands[i].summary);
 	printf("\nOptions:\n");
 	printf("  -V, --version     output version information, then exit\n");
@@ -66,7 +66,7 @@ cliCommandFind(const char *name)
 {
 	int			i;
 
-	for (i = 0; i < lengthof(cliCommands); i++)
+	for (i = 0; i < (int) lengthof(cliCommands); i++)
 		if (strcmp(cliCommands[i].name, name) == 0)
 			return &cliCommands[i];
 	return NULL;

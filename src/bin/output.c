@@ -156,7 +156,7 @@ cliTextString(StringInfo buf, const char *str)
 bool
 cliOutputFlush(StringInfo buf)
 {
-	if (buf->len > 0 && fwrite(buf->data, 1, buf->len, stdout) != buf->len)
+	if (buf->len > 0 && fwrite(buf->data, 1, buf->len, stdout) != (size_t) buf->len)
 	{
 		pg_log_error("could not write to standard output: %m");
 		return false;

@@ -578,7 +578,7 @@ configNameIsSecret(const char *name)
 	};
 	size_t		len = strlen(name);
 
-	for (int i = 0; i < lengthof(suffixes); i++)
+	for (size_t i = 0; i < lengthof(suffixes); i++)
 	{
 		size_t		slen = strlen(suffixes[i]);
 

@@ -164,7 +164,7 @@ testPassphrase(void)
 		static const mode_t modes[] = {0640, 0604, 0620, 0602, 0610, 0601, 0660, 0644, 0700 | 0070};
 		int			good = 0;
 
-		for (int i = 0; i < lengthof(modes); i++)
+		for (size_t i = 0; i < lengthof(modes); i++)
 		{
 			path = writeFile("open", pass40, strlen(pass40), modes[i]);
 			snprintf(expect, sizeof(expect), "\"%s\"", path);
@@ -389,7 +389,7 @@ main(void)
 		static const char *names[] = {"good", "spaces", "len32", "len31", "len1024",
 		"len1025", "huge", "nul", "open"};
 
-		for (int i = 0; i < lengthof(names); i++)
+		for (size_t i = 0; i < lengthof(names); i++)
 			unlink(tmpPath(names[i]));
 		rmdir(tmpDir);
 	}

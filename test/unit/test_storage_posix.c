@@ -346,7 +346,7 @@ testBadPaths(Storage *storage)
 	size_t		len;
 	ListState	state = {0};
 
-	for (int i = 0; i < lengthof(bad); i++)
+	for (size_t i = 0; i < lengthof(bad); i++)
 	{
 		const char *p = bad[i];
 		bool		refused = true;
