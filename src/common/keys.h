@@ -22,6 +22,8 @@
 #define KEY_PASSPHRASE_MAX		1024
 #define KEY_SALT_SIZE			16
 #define KEY_KDF_ITERATIONS_DEFAULT	100000
+/* below this a stolen info file makes guessing the passphrase cheap */
+#define KEY_KDF_ITERATIONS_MIN	1000
 #define KEY_KEK_ID_SIZE			8
 /* wrapped data key: nonce(12) + ciphertext(32) + tag(16) */
 #define KEY_WRAPPED_SIZE		(12 + CODEC_KEY_SIZE + 16)

@@ -74,6 +74,15 @@ repoCreate(const ConfigRepo *config, uint32 kdfIterations, DrError *err)
 	bool		result = false;
 
 	memset(&info, 0, sizeof(info));
+	if (kdfIterations != 0 && kdfIterations < KEY_KDF_ITERATIONS_MIN)
+	{
+		drErrorSet(err, DR_ERR_INVALID,
+				   "%u KDF iterations are too few: at least %d are needed",
+				   kdfIterations, KEY_KDF_ITERATIONS_MIN);
+		drErrorHint(err, "Leave the count out to use the default (%d).",
+					KEY_KDF_ITERATIONS_DEFAULT);
+		return false;
+	}
 	storage = repoStorageNew(config, err);
 	if (storage == NULL)
 		return false;

@@ -194,6 +194,9 @@ testCreateOpen(const char *key1, const char *key2, const char *keyShort,
 	char	   *after;
 	size_t		len;
 
+	ok(!repoCreate(&config, KEY_KDF_ITERATIONS_MIN - 1, &err) &&
+	   err.code == DR_ERR_INVALID && strstr(err.message, "too few") != NULL,
+	   "too few KDF iterations are refused");
 	ok(repoCreate(&config, KDF_ITERATIONS, &err), "create");
 	before = fileRead(infoPath, &len);
 	ok(before != NULL && strstr(before, "format = 1\n") &&
