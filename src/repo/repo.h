@@ -38,6 +38,7 @@
 
 typedef struct Repo Repo;
 typedef struct RepoObjectRead RepoObjectRead;
+typedef struct RepoObjectWrite RepoObjectWrite;
 
 typedef struct RepoInfo
 {
@@ -100,6 +101,20 @@ extern bool repoObjectPut(Repo *repo, const char *path, CodecSource source,
 extern bool repoObjectPutBuffer(Repo *repo, const char *path, const void *buf,
 								size_t len, const CodecDataKey *key,
 								CodecResult *result, DrError *err);
+
+/*
+ * The same, pushed: Begin, any number of Write, then End (durable and
+ * visible) or Abort (nothing visible; also what to do after a failed
+ * Write).  End frees the handle whatever it returns.
+ */
+extern RepoObjectWrite *repoObjectWriteBegin(Repo *repo, const char *path,
+											 const CodecDataKey *key,
+											 DrError *err);
+extern bool repoObjectWrite(RepoObjectWrite *write, const void *buf,
+							size_t len, DrError *err);
+extern bool repoObjectWriteEnd(RepoObjectWrite *write, CodecResult *result,
+							   DrError *err);
+extern void repoObjectWriteAbort(RepoObjectWrite *write);
 
 /*
  * Read an object back: every byte is authenticated and, at the end, the

@@ -76,6 +76,91 @@ repoObjectKeyCheck(Repo *repo, const char *path, const CodecDataKey *key,
 	return true;
 }
 
+struct RepoObjectWrite
+{
+	Repo	   *repo;
+	StorageWrite *write;
+	CodecEncoder *encoder;
+	char	   *path;
+};
+
+RepoObjectWrite *
+repoObjectWriteBegin(Repo *repo, const char *path, const CodecDataKey *key,
+					 DrError *err)
+{
+	CodecEncodeParam param = {0};
+	RepoObjectWrite *ow;
+	StorageWrite *write;
+	CodecEncoder *encoder;
+
+	if (!repoObjectKeyCheck(repo, path, key, err))
+		return NULL;
+
+	write = storageWriteBegin(repo->storage, path, NULL, err);
+	if (write == NULL)
+		return NULL;
+
+	param.compressLevel = repo->config.compressLevel;
+	param.key = key;
+	encoder = codecEncoderNew(&param, storageWriteSink(write), err);
+	if (encoder == NULL)
+	{
+		repoObjectErrorContext(repo, path, err);
+		storageWriteAbort(write);
+		return NULL;
+	}
+
+	ow = palloc0(sizeof(RepoObjectWrite));
+	ow->repo = repo;
+	ow->write = write;
+	ow->encoder = encoder;
+	ow->path = pstrdup(path);
+	return ow;
+}
+
+bool
+repoObjectWrite(RepoObjectWrite *ow, const void *buf, size_t len, DrError *err)
+{
+	if (!codecEncoderWrite(ow->encoder, buf, len, err))
+	{
+		repoObjectErrorContext(ow->repo, ow->path, err);
+		return false;
+	}
+	return true;
+}
+
+void
+repoObjectWriteAbort(RepoObjectWrite *ow)
+{
+	if (ow->encoder)
+		codecEncoderFree(ow->encoder);
+	storageWriteAbort(ow->write);
+	pfree(ow->path);
+	pfree(ow);
+}
+
+bool
+repoObjectWriteEnd(RepoObjectWrite *ow, CodecResult *result, DrError *err)
+{
+	CodecResult localResult;
+	bool		ended;
+	bool		ok;
+
+	/* End frees the encoder whatever it returns */
+	ended = codecEncoderEnd(ow->encoder, result ? result : &localResult, err);
+	ow->encoder = NULL;
+	if (!ended)
+	{
+		repoObjectErrorContext(ow->repo, ow->path, err);
+		repoObjectWriteAbort(ow);
+		return false;
+	}
+	ok = storageWriteEnd(ow->write, err);
+	pfree(ow->path);
+	pfree(ow);
+	return ok;
+}
+
 /*
  * Encode into a new object.  Exactly one of source and buf is used: the
  * buffer form saves the copy through a CodecSource.
@@ -85,29 +170,16 @@ repoObjectPutInternal(Repo *repo, const char *path, const CodecSource *source,
 					  const void *buf, size_t len, const CodecDataKey *key,
 					  CodecResult *result, DrError *err)
 {
-	CodecEncodeParam param = {0};
-	CodecResult localResult;
-	StorageWrite *write;
-	CodecEncoder *encoder;
+	RepoObjectWrite *ow;
 	char	   *chunk = NULL;
-	bool		ended;
 
-	if (!repoObjectKeyCheck(repo, path, key, err))
+	ow = repoObjectWriteBegin(repo, path, key, err);
+	if (ow == NULL)
 		return false;
-
-	write = storageWriteBegin(repo->storage, path, NULL, err);
-	if (write == NULL)
-		return false;
-
-	param.compressLevel = repo->config.compressLevel;
-	param.key = key;
-	encoder = codecEncoderNew(&param, storageWriteSink(write), err);
-	if (encoder == NULL)
-		goto fail;
 
 	if (source == NULL)
 	{
-		if (!codecEncoderWrite(encoder, buf, len, err))
+		if (!repoObjectWrite(ow, buf, len, err))
 			goto fail;
 	}
 	else
@@ -122,28 +194,17 @@ repoObjectPutInternal(Repo *repo, const char *path, const CodecSource *source,
 				goto fail;
 			if (n == 0)
 				break;
-			if (!codecEncoderWrite(encoder, chunk, n, err))
+			if (!repoObjectWrite(ow, chunk, n, err))
 				goto fail;
 		}
 		pfree(chunk);
-		chunk = NULL;
 	}
-
-	/* End frees the encoder whatever it returns */
-	ended = codecEncoderEnd(encoder, result ? result : &localResult, err);
-	encoder = NULL;
-	if (!ended)
-		goto fail;
-	if (!storageWriteEnd(write, err))
-		return false;
-	return true;
+	return repoObjectWriteEnd(ow, result, err);
 
 fail:
 	if (chunk)
 		pfree(chunk);
-	if (encoder)
-		codecEncoderFree(encoder);
-	storageWriteAbort(write);
+	repoObjectWriteAbort(ow);
 	return false;
 }
 
