@@ -1,0 +1,189 @@
+/*-------------------------------------------------------------------------
+ * manifest.h
+ *	  The backup manifest: what a backup holds, written last.
+ *
+ * A backup exists when, and only when, its manifest exists.  The backup
+ * engine writes every data object first and the manifest last, atomically
+ * (storage never shows a half-written object).  Readers (restore, verify,
+ * dr_repository_sync, `pg_dr info`) trust nothing in backup/<id>/ that the
+ * manifest does not name.
+ *
+ * Repository layout of one backup (see also repo.h):
+ *	 backup/<id>/manifest		this manifest (encoded like every object:
+ *								compressed, encrypted, authenticated)
+ *	 backup/<id>/data/<path>	one object per stored file; <path> is relative
+ *								to the data directory ("base/5/16384",
+ *								"pg_tblspc/16390/PG_15_.../16391/16392",
+ *								"backup_label")
+ *	 backup/<id>/wal/<segment>	WAL from the start to the stop segment, so
+ *								the backup restores to consistency alone
+ *
+ * Backup ids: "YYYYMMDD-HHMMSSF" (full) or "YYYYMMDD-HHMMSSI" (incremental),
+ * UTC start time; they sort in time order and say their kind.
+ *
+ * Format, version 1: UTF-8 text, one record per line, fields separated by
+ * one space; strings (paths, label, locations) are percent-escaped: every
+ * byte outside [A-Za-z0-9._/+-] becomes %XX (upper-case hex).  Order:
+ *
+ *	 pg_dr-manifest 1
+ *	 backup-id <id>
+ *	 kind full|incremental
+ *	 parent <id>|-
+ *	 label <escaped>|-
+ *	 timeline <n>
+ *	 start-lsn <X/X>
+ *	 stop-lsn <X/X>
+ *	 start-time <unix seconds>
+ *	 stop-time <unix seconds>
+ *	 system-identifier <n>
+ *	 pg-version <n>					(PG_VERSION_NUM of the server)
+ *	 key-id <hex>|-					(data key of every object of the backup)
+ *	 data-checksums on|off
+ *	 block-size <n>
+ *	 segment-size <n>				(WAL segment size in bytes)
+ *	 tablespace <oid> <escaped location>	(zero or more)
+ *	 file <escaped path> size=<n> mode=<octal> mtime=<n> sha256=<hex>
+ *	      store=full|parent|delta object-size=<n> blocks=<n> corrupt=<n>
+ *	      (one line; zero or more, paths strictly ascending by strcmp)
+ *	 wal <segment> size=<n> sha256=<hex>	(zero or more, ascending)
+ *	 end files=<n> wal=<n>
+ *
+ * store=full: data/<path> holds the whole file.  store=parent: the file is
+ * unchanged since the parent backup (content = the parent's content for the
+ * same path; no object here).  store=delta: data/<path> holds a block delta
+ * (delta.h) to apply over the parent's content.  sha256 and size are always
+ * those of the file as restored; object-size is the stored (encoded) size
+ * (0 for parent); blocks is the number of pages the object holds (delta),
+ * corrupt the number of pages that failed checksum verification.
+ *
+ * Memory: the writer and the reader stream; neither holds more than one
+ * line, whatever the number of files.
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_MANIFEST_H
+#define DR_MANIFEST_H
+
+#include "common/codec.h"
+#include "common/error.h"
+
+#define MANIFEST_VERSION		1
+#define MANIFEST_ID_MAX			32
+#define MANIFEST_WAL_NAME_LEN	24
+#define MANIFEST_LINE_MAX		(16 * 1024)
+
+typedef enum ManifestStore
+{
+	MANIFEST_STORE_FULL = 1,
+	MANIFEST_STORE_PARENT,
+	MANIFEST_STORE_DELTA
+} ManifestStore;
+
+typedef struct ManifestHeader
+{
+	char		backupId[MANIFEST_ID_MAX + 1];
+	bool		incremental;
+	char		parentId[MANIFEST_ID_MAX + 1];	/* "" for a full backup */
+	char	   *label;			/* NULL when none */
+	uint32		timeline;
+	uint64		startLsn;
+	uint64		stopLsn;
+	int64		startTime;
+	int64		stopTime;
+	uint64		systemIdentifier;
+	int			pgVersion;
+	bool		hasKey;
+	uint8		keyId[CODEC_KEY_ID_SIZE];
+	bool		dataChecksums;
+	uint32		blockSize;
+	uint32		segmentSize;
+} ManifestHeader;
+
+typedef struct ManifestTablespace
+{
+	uint32		oid;
+	char	   *location;
+} ManifestTablespace;
+
+typedef struct ManifestFile
+{
+	char	   *path;
+	uint64		size;
+	uint32		mode;
+	int64		mtime;
+	uint8		sha256[CODEC_SHA256_SIZE];
+	ManifestStore store;
+	uint64		objectSize;
+	uint32		blocks;
+	uint32		corrupt;
+} ManifestFile;
+
+typedef struct ManifestWal
+{
+	char		name[MANIFEST_WAL_NAME_LEN + 1];
+	uint64		size;
+	uint8		sha256[CODEC_SHA256_SIZE];
+} ManifestWal;
+
+typedef enum ManifestEntryKind
+{
+	MANIFEST_ENTRY_TABLESPACE = 1,
+	MANIFEST_ENTRY_FILE,
+	MANIFEST_ENTRY_WAL
+} ManifestEntryKind;
+
+/* One record read back; strings live until the next manifestReaderNext. */
+typedef struct ManifestEntry
+{
+	ManifestEntryKind kind;
+	ManifestTablespace tablespace;
+	ManifestFile file;
+	ManifestWal wal;
+} ManifestEntry;
+
+/* Where the writer's text goes / where the reader's comes from. */
+typedef bool (*ManifestWriteFn) (void *arg, const void *buf, size_t len,
+								 DrError *err);
+typedef ssize_t (*ManifestReadFn) (void *arg, void *buf, size_t len,
+								   DrError *err);
+
+typedef struct ManifestWriter ManifestWriter;
+typedef struct ManifestReader ManifestReader;
+
+/*
+ * Writer.  Header first, then tablespaces, files (strictly ascending paths:
+ * DR_ERR_INVALID otherwise), WAL segments (ascending), then End.  Free
+ * abandons a writer without an end line.
+ */
+extern ManifestWriter *manifestWriterNew(ManifestWriteFn fn, void *arg);
+extern bool manifestWriteHeader(ManifestWriter *writer,
+								const ManifestHeader *header, DrError *err);
+extern bool manifestWriteTablespace(ManifestWriter *writer,
+									const ManifestTablespace *tablespace,
+									DrError *err);
+extern bool manifestWriteFile(ManifestWriter *writer, const ManifestFile *file,
+							  DrError *err);
+extern bool manifestWriteWal(ManifestWriter *writer, const ManifestWal *wal,
+							 DrError *err);
+extern bool manifestWriterEnd(ManifestWriter *writer, DrError *err);
+extern void manifestWriterFree(ManifestWriter *writer);
+
+/*
+ * Reader.  New reads the header lines (DR_ERR_CORRUPT naming the line for
+ * anything malformed or out of order).  Next returns 1 with an entry, 0 at a
+ * valid end line (counts checked), -1 on error.
+ */
+extern ManifestReader *manifestReaderNew(ManifestReadFn fn, void *arg,
+										 DrError *err);
+extern const ManifestHeader *manifestReaderHeader(const ManifestReader *reader);
+extern int	manifestReaderNext(ManifestReader *reader, ManifestEntry *entry,
+							   DrError *err);
+extern void manifestReaderFree(ManifestReader *reader);
+
+/* Helpers shared by the backup engine and the CLI. */
+extern void manifestLsnFormat(uint64 lsn, char *buf, size_t len);	/* "X/X" */
+extern bool manifestLsnParse(const char *text, uint64 *lsn);
+extern const char *manifestStoreName(ManifestStore store);
+/* Is id a well-formed backup id? */
+extern bool manifestBackupIdValid(const char *id);
+
+#endif							/* DR_MANIFEST_H */
