@@ -15,9 +15,9 @@ MODULE_big	= pg_dr
 DATA		= $(wildcard sql/pg_dr--*.sql)
 PGFILEDESC	= "pg_dr - disaster recovery for PostgreSQL"
 
-SHARED_SRCS	= $(sort $(wildcard src/common/*.c src/storage/*.c \
+SHARED_SRCS	= $(sort $(wildcard src/common/*.c src/storage/*.c src/restore/*.c \
 		  src/storage/*/*.c src/repo/*.c))
-BACKEND_SRCS	= $(sort $(wildcard src/*.c src/api/*.c src/ops/*.c))
+BACKEND_SRCS	= $(sort $(wildcard src/*.c src/api/*.c src/ops/*.c src/backup/*.c))
 OBJS		= $(SHARED_SRCS:.c=.o) $(BACKEND_SRCS:.c=.o)
 
 PG_CPPFLAGS	= -Isrc

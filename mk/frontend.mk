@@ -27,7 +27,7 @@ ifdef SANITIZE
 FE_SANITIZE	= -fsanitize=address,undefined -fno-omit-frame-pointer
 endif
 
-FE_LIB_SRCS	= $(sort $(wildcard src/common/*.c src/storage/*.c \
+FE_LIB_SRCS	= $(sort $(wildcard src/common/*.c src/storage/*.c src/restore/*.c \
 		  src/storage/*/*.c src/repo/*.c))
 FE_LIB_OBJS	= $(patsubst src/%.c,$(BUILD)/fe/%.o,$(FE_LIB_SRCS))
 FE_LIB		= $(BUILD)/libpgdr_fe.a
