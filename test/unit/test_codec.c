@@ -15,8 +15,9 @@
  * equal to an independent computation; zstd level honoured (0 stores, 1 and
  * 19 differ); every single-bit flip of small objects detected (encrypted:
  * always, with DR_ERR_CORRUPT, or DR_ERR_KEY inside the key id;
- * unencrypted: always fails, or, for inert zstd frame-header bits only,
- * yields the exact original content); truncation at every byte; reordered,
+ * unencrypted stored: always fails; unencrypted zstd: fails, or, for the
+ * few bits zstd ignores, yields the exact original content, verified);
+ * truncation at every byte; reordered,
  * dropped, duplicated, spliced and appended chunks; no unverified byte
  * handed out; wrong, missing and mismatched keys; header parsing; argument
  * checks; sink and source failures; sticky decoder errors.
