@@ -42,17 +42,25 @@
  *	 block-size <n>
  *	 segment-size <n>				(WAL segment size in bytes)
  *	 tablespace <oid> <escaped location>	(zero or more)
+ *	 dir <escaped path> mode=<octal>	(every directory of the data
+ *	      directory, empty ones included -- pg_notify, pg_wal/archive_status
+ *	      ... must exist for the server to start; ascending; zero or more)
  *	 file <escaped path> size=<n> mode=<octal> mtime=<n> sha256=<hex>
  *	      store=full|parent|delta object-size=<n> blocks=<n> corrupt=<n>
  *	      (one line; zero or more, paths strictly ascending by strcmp)
  *	 wal <segment> size=<n> sha256=<hex>	(zero or more, ascending)
- *	 end files=<n> wal=<n>
+ *	 end dirs=<n> files=<n> wal=<n>
  *
  * store=full: data/<path> holds the whole file.  store=parent: the file is
  * unchanged since the parent backup (content = the parent's content for the
  * same path; no object here).  store=delta: data/<path> holds a block delta
- * (delta.h) to apply over the parent's content.  sha256 and size are always
- * those of the file as restored; object-size is the stored (encoded) size
+ * (delta.h) to apply over the parent's content.  size is that of the file
+ * as restored; sha256 that of the file as the backup read it -- for a
+ * store=delta or store=parent file, restore cannot compare it with the
+ * reconstructed file (pages whose only change is a hint bit, which is not
+ * WAL-logged without data checksums or wal_log_hints, keep the parent's
+ * copy; that is harmless), so restore checks sha256 only for files it
+ * writes from a full object alone; object-size is the stored (encoded) size
  * (0 for parent); blocks is the number of pages the object holds (delta),
  * corrupt the number of pages that failed checksum verification.
  *
@@ -104,6 +112,12 @@ typedef struct ManifestTablespace
 	char	   *location;
 } ManifestTablespace;
 
+typedef struct ManifestDir
+{
+	char	   *path;
+	uint32		mode;
+} ManifestDir;
+
 typedef struct ManifestFile
 {
 	char	   *path;
@@ -127,6 +141,7 @@ typedef struct ManifestWal
 typedef enum ManifestEntryKind
 {
 	MANIFEST_ENTRY_TABLESPACE = 1,
+	MANIFEST_ENTRY_DIR,
 	MANIFEST_ENTRY_FILE,
 	MANIFEST_ENTRY_WAL
 } ManifestEntryKind;
@@ -136,6 +151,7 @@ typedef struct ManifestEntry
 {
 	ManifestEntryKind kind;
 	ManifestTablespace tablespace;
+	ManifestDir dir;
 	ManifestFile file;
 	ManifestWal wal;
 } ManifestEntry;
@@ -150,7 +166,7 @@ typedef struct ManifestWriter ManifestWriter;
 typedef struct ManifestReader ManifestReader;
 
 /*
- * Writer.  Header first, then tablespaces, files (strictly ascending paths:
+ * Writer.  Header first, then tablespaces, dirs (ascending), files (strictly ascending paths:
  * DR_ERR_INVALID otherwise), WAL segments (ascending), then End.  Free
  * abandons a writer without an end line.
  */
@@ -160,6 +176,8 @@ extern bool manifestWriteHeader(ManifestWriter *writer,
 extern bool manifestWriteTablespace(ManifestWriter *writer,
 									const ManifestTablespace *tablespace,
 									DrError *err);
+extern bool manifestWriteDir(ManifestWriter *writer, const ManifestDir *dir,
+							 DrError *err);
 extern bool manifestWriteFile(ManifestWriter *writer, const ManifestFile *file,
 							  DrError *err);
 extern bool manifestWriteWal(ManifestWriter *writer, const ManifestWal *wal,
