@@ -35,4 +35,11 @@ extern int	drAuditTimeout;
 
 extern const char *drTierName(int tier);
 
+/*
+ * Raise a DrError from shared code as an ereport with the SQLSTATE that
+ * fits its code (dr_ereport.c).  Does not return when elevel >= ERROR.
+ */
+struct DrError;
+extern void drEreport(int elevel, const struct DrError *err);
+
 #endif							/* PG_DR_H */

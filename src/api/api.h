@@ -19,12 +19,6 @@ typedef struct ApiOwnerContext
 	int			savedSecContext;
 } ApiOwnerContext;
 
-/*
- * Raise a DrError from shared code as an ereport with the SQLSTATE that
- * fits its code (see dr_error.c).  Does not return when elevel >= ERROR.
- */
-extern void apiErrorReport(int elevel, const DrError *err);
-
 /* Run as the owner of the pg_dr extension, in a restricted context. */
 extern void apiAsOwnerBegin(ApiOwnerContext *context);
 extern void apiAsOwnerEnd(ApiOwnerContext *context);

@@ -177,7 +177,7 @@ pg_dr_config(PG_FUNCTION_ARGS)
 		/* a configured file that does not exist is a configuration error */
 		if (err.code == DR_ERR_NOT_FOUND)
 			err.code = DR_ERR_CONFIG;
-		apiErrorReport(ERROR, &err);
+		drEreport(ERROR, &err);
 	}
 
 	for (i = 0; i < config->itemCount; i++)
