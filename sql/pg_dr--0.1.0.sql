@@ -270,6 +270,67 @@ COMMENT ON FUNCTION dr_audit_expire() IS
 	'remove audit rows older than pg_dr.audit_retention; returns how many';
 
 ------------------------------------------------------------------------------
+-- Backups.  The repository is the source of truth; pgdr.backups caches what
+-- its manifests say (dr_repository_sync() rebuilds it from them).
+------------------------------------------------------------------------------
+CREATE TABLE pgdr.backups (
+	backup_id		text PRIMARY KEY,
+	kind			text NOT NULL CHECK (kind IN ('full', 'incremental')),
+	parent_id		text,
+	label			text,
+	status			text NOT NULL CHECK (status IN ('valid', 'corrupt', 'damaged')),
+	started_at		timestamptz NOT NULL,
+	finished_at		timestamptz NOT NULL,
+	start_lsn		pg_lsn NOT NULL,
+	stop_lsn		pg_lsn NOT NULL,
+	timeline		integer NOT NULL,
+	data_bytes		bigint NOT NULL,
+	stored_bytes	bigint NOT NULL,
+	pages_changed	bigint NOT NULL,
+	corrupt_pages	bigint NOT NULL,
+	files			bigint NOT NULL,
+	repo			integer NOT NULL,
+	error			text,
+	CHECK ((kind = 'full') = (parent_id IS NULL))
+);
+COMMENT ON TABLE pgdr.backups IS
+	'backups in the repository, as their manifests describe them';
+
+CREATE VIEW dr_backups AS
+	SELECT backup_id, kind, parent_id, label, status, started_at, finished_at,
+		   start_lsn, stop_lsn, timeline, data_bytes, stored_bytes,
+		   pages_changed, corrupt_pages, error
+	  FROM pgdr.backups
+	 ORDER BY backup_id;
+COMMENT ON VIEW dr_backups IS 'every backup in the repository';
+
+CREATE FUNCTION pgdr._backup_progress(
+	OUT backup_id text, OUT pid integer, OUT phase text, OUT started_at timestamptz,
+	OUT files_done bigint, OUT files_total bigint,
+	OUT bytes_done bigint, OUT bytes_total bigint, OUT bytes_per_second float8)
+RETURNS SETOF record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'pg_dr_backup_progress';
+
+CREATE VIEW dr_backup_progress AS
+	SELECT * FROM pgdr._backup_progress();
+COMMENT ON VIEW dr_backup_progress IS 'the running backup, if any';
+
+CREATE FUNCTION dr_backup_full(label text DEFAULT NULL)
+RETURNS text
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'dr_backup_full';
+COMMENT ON FUNCTION dr_backup_full(text) IS
+	'take a full backup into the repository; returns its id';
+
+CREATE FUNCTION dr_backup_incremental(parent text DEFAULT NULL, label text DEFAULT NULL)
+RETURNS text
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'dr_backup_incremental';
+COMMENT ON FUNCTION dr_backup_incremental(text, text) IS
+	'take a block-level incremental backup on top of parent (default: the latest backup); returns its id';
+
+------------------------------------------------------------------------------
 -- Privileges.
 ------------------------------------------------------------------------------
 REVOKE ALL ON ALL TABLES IN SCHEMA pgdr FROM PUBLIC;
@@ -278,14 +339,19 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA pgdr FROM PUBLIC;
 
 -- Views are read with their owner's table privileges, but the functions
 -- they call are checked against the reader.
-GRANT EXECUTE ON FUNCTION pgdr._status(), pgdr._config() TO dr_monitor;
+GRANT EXECUTE ON FUNCTION pgdr._status(), pgdr._config(), pgdr._backup_progress()
+	TO dr_monitor;
 
-REVOKE ALL ON dr_status, dr_config, dr_objectives, dr_audit FROM PUBLIC;
-GRANT SELECT ON dr_status, dr_config, dr_objectives, dr_audit TO dr_monitor;
+REVOKE ALL ON dr_status, dr_config, dr_objectives, dr_audit, dr_backups,
+	dr_backup_progress FROM PUBLIC;
+GRANT SELECT ON dr_status, dr_config, dr_objectives, dr_audit, dr_backups,
+	dr_backup_progress TO dr_monitor;
 GRANT UPDATE (rto, rpo, availability) ON dr_objectives TO dr_admin;
 
-REVOKE ALL ON FUNCTION dr_audit_verify(), dr_audit_expire() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dr_audit_verify() TO dr_operator;
+REVOKE ALL ON FUNCTION dr_audit_verify(), dr_audit_expire(), dr_backup_full(text),
+	dr_backup_incremental(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_audit_verify(), dr_backup_full(text),
+	dr_backup_incremental(text, text) TO dr_operator;
 GRANT EXECUTE ON FUNCTION dr_audit_expire() TO dr_admin;
 
 -- pg_dump keeps the audit trail and edited objectives with the database.
@@ -293,3 +359,4 @@ SELECT pg_catalog.pg_extension_config_dump('pgdr.audit_log', '');
 SELECT pg_catalog.pg_extension_config_dump('pgdr.audit_anchor', '');
 SELECT pg_catalog.pg_extension_config_dump('pgdr.audit_log_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('pgdr.objectives', '');
+SELECT pg_catalog.pg_extension_config_dump('pgdr.backups', '');

@@ -18,6 +18,7 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
+#include "backup/backup.h"
 #include "common/compat.h"
 #include "ops/audit.h"
 #include "ops/worker.h"
@@ -32,6 +33,7 @@ char	   *drDatabase = NULL;
 int			drTier = DR_TIER_CRITICAL;
 int			drAuditRetention = 7 * 365 * 24 * 60;	/* 7 years, in minutes */
 int			drAuditTimeout = 30;
+int			drBackupWorkers = 2;
 
 static const struct config_enum_entry drTierOptions[] = {
 	{"critical", DR_TIER_CRITICAL, false},
@@ -61,6 +63,7 @@ drShmemRequest(void)
 	if (prevShmemRequestHook)
 		prevShmemRequestHook();
 	RequestAddinShmemSpace(auditShmemSize());
+	RequestAddinShmemSpace(backupShmemSize());
 	RequestNamedLWLockTranche(PG_DR_LWLOCK_TRANCHE, PG_DR_LWLOCK_COUNT);
 }
 
@@ -71,6 +74,7 @@ drShmemStartup(void)
 		prevShmemStartupHook();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	auditShmemInit();
+	backupShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -127,6 +131,17 @@ drDefineSettings(void)
 							3600,
 							PGC_SUSET,
 							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dr.backup_workers",
+							"Background workers that copy a backup's files in parallel.",
+							"Each needs a slot of max_worker_processes while a backup runs.",
+							&drBackupWorkers,
+							2,
+							1,
+							16,
+							PGC_SUSET,
+							0,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_dr");

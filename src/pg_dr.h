@@ -32,6 +32,8 @@ extern int	drTier;
 extern int	drAuditRetention;
 /* pg_dr.audit_timeout: seconds a backend waits for its audit row */
 extern int	drAuditTimeout;
+/* pg_dr.backup_workers: background workers copying a backup's files */
+extern int	drBackupWorkers;
 
 extern const char *drTierName(int tier);
 

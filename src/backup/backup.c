@@ -1,0 +1,875 @@
+/*-------------------------------------------------------------------------
+ * backup.c
+ *	  The backup leader: what dr_backup_full() and dr_backup_incremental()
+ *	  run in the caller's backend (see backup.h for the data flow).
+ *
+ * Order matters for safety:
+ *	 1. take the one-backup-at-a-time lock (shared memory, so a crash
+ *	    releases it);
+ *	 2. reserve WAL with a temporary replication slot before the backup
+ *	    starts, so no segment the backup needs can be recycled;
+ *	 3. pg_backup_start (non-exclusive), list, copy in the workers;
+ *	 4. pg_backup_stop: it switches WAL, so the stop segment is complete;
+ *	 5. store backup_label, tablespace_map and the WAL from the start to the
+ *	    stop segment with the backup;
+ *	 6. write the manifest, last: before this instant nothing in
+ *	    backup/<id>/ counts as a backup; after it, the backup is complete;
+ *	 7. record the backup in the catalog (a cache of the repository).
+ * Any error or cancellation on the way (and a FATAL exit) runs
+ * backupCleanup: workers are told to stop and terminated, backup mode is
+ * aborted, temporary files and the slot go, the lock is released.  Objects
+ * already written stay in backup/<id>/ without a manifest: invisible.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "access/xlog.h"
+#include "access/xlog_internal.h"
+#include "common/file_perm.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "replication/slot.h"
+#include "storage/dsm.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/pg_lsn.h"
+#include "utils/timestamp.h"
+
+#include "backup/backup_internal.h"
+#include "backup/backup_progress.h"
+#include "common/config.h"
+#include "pg_dr.h"
+#include "repo/repo.h"
+
+typedef struct BackupContext
+{
+	char		backupId[MANIFEST_ID_MAX + 1];
+	dsm_segment *segment;
+	BackupShared *shared;
+	BackgroundWorkerHandle *handles[BACKUP_WORKERS_MAX];
+	int			launched;
+	char		slotName[NAMEDATALEN];
+	bool		slotCreated;
+	char		listPath[MAXPGPATH];
+	char		indexPath[MAXPGPATH];
+	char		resultPrefix[MAXPGPATH];
+	ManifestReader *parentReader;	/* incremental: the parent's manifest */
+	RepoObjectRead *parentRead;
+	ManifestHeader parentHeader;
+} BackupContext;
+
+/* Sink for the manifest writer: the manifest object. */
+static bool
+backupManifestSink(void *arg, const void *buf, size_t len, DrError *err)
+{
+	return repoObjectWrite((RepoObjectWrite *) arg, buf, len, err);
+}
+
+/* Source for the manifest reader: a manifest object. */
+static ssize_t
+backupManifestSource(void *arg, void *buf, size_t len, DrError *err)
+{
+	return repoObjectRead((RepoObjectRead *) arg, buf, len, err);
+}
+
+static void
+backupCheck(bool ok, DrError *err)
+{
+	if (!ok)
+		drEreport(ERROR, err);
+}
+
+/* "YYYYMMDD-HHMMSS" + kind, from the current time (UTC). */
+static void
+backupIdNew(bool incremental, char *id)
+{
+	time_t		now = time(NULL);
+	struct tm	tm;
+
+	gmtime_r(&now, &tm);
+	snprintf(id, MANIFEST_ID_MAX + 1, "%04d%02d%02d-%02d%02d%02d%c",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			 tm.tm_hour, tm.tm_min, tm.tm_sec, incremental ? 'I' : 'F');
+}
+
+static bool
+backupListCount(void *arg, const StorageInfo *info, DrError *err)
+{
+	(*(int *) arg)++;
+	return true;
+}
+
+/*
+ * A backup id whose directory is empty: two backups in the same second
+ * (or leftovers of a crashed one with that id) must not share objects.
+ */
+static void
+backupIdChoose(Repo *repo, bool incremental, char *id)
+{
+	DrError		err;
+
+	for (int attempt = 0; attempt < 5; attempt++)
+	{
+		char	   *dir;
+		int			entries = 0;
+
+		backupIdNew(incremental, id);
+		dir = psprintf("backup/%s", id);
+		backupCheck(storageList(repoStorage(repo), dir, backupListCount,
+								&entries, &err), &err);
+		pfree(dir);
+		if (entries == 0)
+			return;
+		pg_usleep(1000000L);
+		CHECK_FOR_INTERRUPTS();
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_DUPLICATE_OBJECT),
+			 errmsg("could not choose a new backup id: backup/%s is not empty", id)));
+}
+
+typedef struct LatestState
+{
+	Repo	   *repo;
+	char		latest[MANIFEST_ID_MAX + 1];
+} LatestState;
+
+static bool
+backupLatestVisit(void *arg, const StorageInfo *info, DrError *err)
+{
+	LatestState *state = arg;
+	char	   *manifest;
+	bool		exists;
+
+	if (!info->isDir || !manifestBackupIdValid(info->name) ||
+		strcmp(info->name, state->latest) <= 0)
+		return true;
+	manifest = psprintf("backup/%s/manifest", info->name);
+	if (!storageExists(repoStorage(state->repo), manifest, &exists, err))
+		return false;
+	if (exists)
+		strlcpy(state->latest, info->name, sizeof(state->latest));
+	pfree(manifest);
+	return true;
+}
+
+/* The newest backup that has a manifest, or "" when there is none. */
+static void
+backupLatest(Repo *repo, char *id)
+{
+	LatestState state;
+	DrError		err;
+
+	memset(&state, 0, sizeof(state));
+	state.repo = repo;
+	backupCheck(storageList(repoStorage(repo), "backup", backupLatestVisit,
+							&state, &err), &err);
+	strlcpy(id, state.latest, MANIFEST_ID_MAX + 1);
+}
+
+/* Open a backup's manifest; the reader streams it. */
+static ManifestReader *
+backupManifestOpen(Repo *repo, const char *id, RepoObjectRead **read)
+{
+	DrError		err;
+	char	   *path = psprintf("backup/%s/manifest", id);
+	ManifestReader *reader;
+
+	*read = repoObjectReadBegin(repo, path, &err);
+	if (*read == NULL)
+	{
+		if (err.code == DR_ERR_NOT_FOUND)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("backup \"%s\" does not exist in repository \"%s\"",
+							id, repoConfig(repo)->path),
+					 errhint("SELECT backup_id FROM dr_backups lists the backups.")));
+		drEreport(ERROR, &err);
+	}
+	reader = manifestReaderNew(backupManifestSource, *read, &err);
+	backupCheck(reader != NULL, &err);
+	pfree(path);
+	return reader;
+}
+
+/* Store a file whose content we have in memory (backup_label, ...). */
+static void
+backupStoreBuffer(Repo *repo, const CodecDataKey *key, const char *id,
+				  const char *name, const char *content, ManifestFile *file)
+{
+	CodecResult codec;
+	DrError		err;
+	char	   *path = psprintf("backup/%s/data/%s", id, name);
+	size_t		len = strlen(content);
+
+	backupCheck(repoObjectPutBuffer(repo, path, content, len, key, &codec, &err),
+				&err);
+	memset(file, 0, sizeof(*file));
+	file->path = pstrdup(name);
+	file->size = len;
+	file->mode = pg_file_create_mode;
+	file->mtime = (int64) time(NULL);
+	memcpy(file->sha256, codec.sha256, CODEC_SHA256_SIZE);
+	file->store = MANIFEST_STORE_FULL;
+	file->objectSize = codec.storedSize;
+	pfree(path);
+}
+
+/*
+ * Store the WAL from the start to the stop segment.  The temporary slot has
+ * kept every one of them in pg_wal.
+ */
+static int
+backupStoreWal(Repo *repo, const CodecDataKey *key, const char *id,
+			   XLogRecPtr startLsn, XLogRecPtr stopLsn, TimeLineID tli,
+			   ManifestWal **walOut, BackupSummary *summary)
+{
+	XLogSegNo	first;
+	XLogSegNo	last;
+	XLogSegNo	seg;
+	ManifestWal *wal;
+	char	   *buffer = palloc(1024 * 1024);
+	int			count = 0;
+
+	XLByteToSeg(startLsn, first, wal_segment_size);
+	XLByteToPrevSeg(stopLsn, last, wal_segment_size);
+	wal = palloc0(sizeof(ManifestWal) * (last - first + 1));
+
+	for (seg = first; seg <= last; seg++)
+	{
+		char		name[MAXFNAMELEN];
+		char		path[MAXPGPATH];
+		char	   *object;
+		int			fd;
+		RepoObjectWrite *ow;
+		CodecResult codec;
+		DrError		err;
+		uint64		total = 0;
+		bool		ended;
+
+		CHECK_FOR_INTERRUPTS();
+		XLogFileName(name, tli, seg, wal_segment_size);
+		snprintf(path, sizeof(path), XLOGDIR "/%s", name);
+		fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+		if (fd < 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not open WAL segment \"%s\" for the backup: %m", path)));
+		object = psprintf("backup/%s/wal/%s", id, name);
+		ow = repoObjectWriteBegin(repo, object, key, &err);
+		backupCheck(ow != NULL, &err);
+		for (;;)
+		{
+			ssize_t		n = read(fd, buffer, 1024 * 1024);
+
+			if (n < 0)
+			{
+				repoObjectWriteAbort(ow);
+				ereport(ERROR,
+						(errcode_for_file_access(),
+						 errmsg("could not read WAL segment \"%s\": %m", path)));
+			}
+			if (n == 0)
+				break;
+			if (!repoObjectWrite(ow, buffer, n, &err))
+			{
+				repoObjectWriteAbort(ow);
+				drEreport(ERROR, &err);
+			}
+			total += n;
+		}
+		CloseTransientFile(fd);
+		if (total != (uint64) wal_segment_size)
+		{
+			repoObjectWriteAbort(ow);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("WAL segment \"%s\" has " UINT64_FORMAT " bytes, expected %d",
+							path, total, wal_segment_size)));
+		}
+		ended = repoObjectWriteEnd(ow, &codec, &err);
+		backupCheck(ended, &err);
+
+		strlcpy(wal[count].name, name, sizeof(wal[count].name));
+		wal[count].size = total;
+		memcpy(wal[count].sha256, codec.sha256, CODEC_SHA256_SIZE);
+		summary->storedBytes += codec.storedSize;
+		count++;
+		pfree(object);
+	}
+	pfree(buffer);
+	*walOut = wal;
+	return count;
+}
+
+static void
+backupRemoveTemp(BackupContext *ctx)
+{
+	if (ctx->listPath[0])
+		(void) unlink(ctx->listPath);
+	if (ctx->indexPath[0])
+		(void) unlink(ctx->indexPath);
+	if (ctx->resultPrefix[0])
+	{
+		for (int i = 0; i < BACKUP_WORKERS_MAX; i++)
+		{
+			char		path[MAXPGPATH];
+
+			snprintf(path, sizeof(path), "%s.%d", ctx->resultPrefix, i);
+			(void) unlink(path);
+		}
+	}
+}
+
+/* Error, cancel and FATAL cleanup (see the file header). */
+static void
+backupCleanup(int code, Datum arg)
+{
+	BackupContext *ctx = (BackupContext *) DatumGetPointer(arg);
+
+	if (ctx->shared)
+		pg_atomic_write_u32(&ctx->shared->abort, 1);
+	for (int i = 0; i < ctx->launched; i++)
+		TerminateBackgroundWorker(ctx->handles[i]);
+	if (get_backup_status() == SESSION_BACKUP_RUNNING)
+		do_pg_abort_backup(code, BoolGetDatum(false));
+	if (ctx->slotCreated && MyReplicationSlot != NULL)
+	{
+		ReplicationSlotRelease();
+		ReplicationSlotCleanup();
+		ctx->slotCreated = false;
+	}
+	backupRemoveTemp(ctx);
+	backupProgressEnd();
+}
+
+static void
+backupWorkersLaunch(BackupContext *ctx, int nworkers)
+{
+	for (int i = 0; i < nworkers; i++)
+	{
+		BackgroundWorker worker;
+
+		memset(&worker, 0, sizeof(worker));
+		worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+		worker.bgw_start_time = BgWorkerStart_ConsistentState;
+		worker.bgw_restart_time = BGW_NEVER_RESTART;
+		snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_dr");
+		snprintf(worker.bgw_function_name, BGW_MAXLEN, "pg_dr_backup_worker_main");
+		snprintf(worker.bgw_name, BGW_MAXLEN, "pg_dr backup worker %d for %s",
+				 i, ctx->backupId);
+		snprintf(worker.bgw_type, BGW_MAXLEN, "pg_dr backup worker");
+		worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(ctx->segment));
+		memcpy(worker.bgw_extra, &i, sizeof(int));
+		worker.bgw_notify_pid = MyProcPid;
+
+		if (!RegisterDynamicBackgroundWorker(&worker, &ctx->handles[ctx->launched]))
+			break;
+		ctx->launched++;
+	}
+	if (ctx->launched == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not start any backup worker"),
+				 errhint("Raise max_worker_processes, or lower pg_dr.backup_workers.")));
+	if (ctx->launched < nworkers)
+		ereport(NOTICE,
+				(errmsg("started %d of %d backup workers", ctx->launched, nworkers),
+				 errhint("Raise max_worker_processes to run them all.")));
+}
+
+static void
+backupWorkersWait(BackupContext *ctx)
+{
+	BackupShared *shared = ctx->shared;
+
+	for (int i = 0; i < ctx->launched; i++)
+	{
+		BgwHandleStatus status = WaitForBackgroundWorkerShutdown(ctx->handles[i]);
+
+		if (status == BGWH_POSTMASTER_DIED)
+			ereport(FATAL,
+					(errcode(ERRCODE_ADMIN_SHUTDOWN),
+					 errmsg("postmaster exited during a backup")));
+	}
+	pg_read_barrier();
+	for (int i = 0; i < ctx->launched; i++)
+	{
+		uint32		state = pg_atomic_read_u32(&shared->worker[i].state);
+
+		if (state == BACKUP_WORKER_FAILED)
+			ereport(ERROR,
+					(errcode(shared->worker[i].sqlerrcode ? shared->worker[i].sqlerrcode
+							 : ERRCODE_INTERNAL_ERROR),
+					 errmsg("backup worker %d failed: %s", i, shared->worker[i].error)));
+		if (state != BACKUP_WORKER_DONE)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("backup worker %d ended without finishing its files", i)));
+	}
+	if (pg_atomic_read_u64(&shared->nextFile) < shared->fileCount)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("backup workers left files unstored")));
+}
+
+static int
+dirCompare(const void *a, const void *b)
+{
+	return strcmp(((const ManifestDir *) a)->path, ((const ManifestDir *) b)->path);
+}
+
+/*
+ * The file lines of the manifest: list entries in order, each with its
+ * worker's result (merged from the sorted results files), and the files the
+ * leader stored itself (backup_label, tablespace_map) at their place.
+ */
+static void
+backupManifestFiles(BackupContext *ctx, ManifestWriter *writer,
+					ManifestFile *extra, int extraCount, BackupSummary *summary)
+{
+	BackupShared *shared = ctx->shared;
+	FILE	   *results[BACKUP_WORKERS_MAX];
+	BackupResult head[BACKUP_WORKERS_MAX];
+	bool		have[BACKUP_WORKERS_MAX];
+	int			listFd;
+	int			indexFd;
+	int			nextExtra = 0;
+	DrError		err;
+	MemoryContext lineContext;
+
+	listFd = OpenTransientFile(ctx->listPath, O_RDONLY | PG_BINARY);
+	indexFd = OpenTransientFile(ctx->indexPath, O_RDONLY | PG_BINARY);
+	if (listFd < 0 || indexFd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open the backup file list: %m")));
+	for (int i = 0; i < ctx->launched; i++)
+	{
+		char		path[MAXPGPATH];
+
+		snprintf(path, sizeof(path), "%s.%d", ctx->resultPrefix, i);
+		results[i] = AllocateFile(path, PG_BINARY_R);
+		if (results[i] == NULL)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not open file \"%s\": %m", path)));
+		have[i] = fread(&head[i], sizeof(BackupResult), 1, results[i]) == 1;
+	}
+
+	lineContext = AllocSetContextCreate(CurrentMemoryContext, "pg_dr manifest line",
+										ALLOCSET_DEFAULT_SIZES);
+	for (uint64 index = 0; index < shared->fileCount; index++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(lineContext);
+		BackupListEntry entry;
+		BackupResult *result = NULL;
+		ManifestFile file;
+		char	   *path;
+
+		for (int i = 0; i < ctx->launched; i++)
+			if (have[i] && head[i].index == index)
+			{
+				result = &head[i];
+				break;
+			}
+		if (result == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("no backup worker stored file " UINT64_FORMAT " of the list", index)));
+		if (!backupListRead(indexFd, listFd, index, &entry, &path))
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read the backup file list: %m")));
+
+		while (nextExtra < extraCount && strcmp(extra[nextExtra].path, path) < 0)
+		{
+			backupCheck(manifestWriteFile(writer, &extra[nextExtra], &err), &err);
+			summary->dataBytes += extra[nextExtra].size;
+			summary->storedBytes += extra[nextExtra].objectSize;
+			summary->files++;
+			nextExtra++;
+		}
+
+		if (result->kind == BACKUP_RESULT_STORED)
+		{
+			memset(&file, 0, sizeof(file));
+			file.path = path;
+			file.size = result->size;
+			file.mode = result->mode;
+			file.mtime = result->mtime;
+			memcpy(file.sha256, result->sha256, CODEC_SHA256_SIZE);
+			file.store = result->store;
+			file.objectSize = result->objectSize;
+			file.blocks = result->blocks;
+			file.corrupt = result->corrupt;
+			backupCheck(manifestWriteFile(writer, &file, &err), &err);
+			summary->dataBytes += file.size;
+			summary->storedBytes += file.objectSize;
+			summary->pagesChanged += file.blocks;
+			summary->corruptPages += file.corrupt;
+			summary->files++;
+		}
+
+		/* advance that worker's results file */
+		for (int i = 0; i < ctx->launched; i++)
+			if (result == &head[i])
+				have[i] = fread(&head[i], sizeof(BackupResult), 1, results[i]) == 1;
+
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(lineContext);
+	}
+	for (; nextExtra < extraCount; nextExtra++)
+	{
+		backupCheck(manifestWriteFile(writer, &extra[nextExtra], &err), &err);
+		summary->dataBytes += extra[nextExtra].size;
+		summary->storedBytes += extra[nextExtra].objectSize;
+		summary->files++;
+	}
+
+	for (int i = 0; i < ctx->launched; i++)
+		FreeFile(results[i]);
+	CloseTransientFile(listFd);
+	CloseTransientFile(indexFd);
+	MemoryContextDelete(lineContext);
+}
+
+/* Record the backup in pgdr.backups (the catalog caches the repository). */
+static void
+backupCatalogInsert(const BackupSummary *summary)
+{
+	const ManifestHeader *h = &summary->header;
+	Oid			argtypes[15] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
+		TIMESTAMPTZOID, LSNOID, LSNOID, INT4OID, INT8OID, INT8OID, INT8OID, INT8OID,
+	INT8OID, INT4OID};
+	Datum		values[15];
+	char		nulls[15];
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = CStringGetTextDatum(h->backupId);
+	values[1] = CStringGetTextDatum(h->incremental ? "incremental" : "full");
+	values[2] = CStringGetTextDatum(h->parentId);
+	if (h->parentId[0] == '\0')
+		nulls[2] = 'n';
+	if (h->label)
+		values[3] = CStringGetTextDatum(h->label);
+	else
+		nulls[3] = 'n';
+	values[4] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) h->startTime));
+	values[5] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) h->stopTime));
+	values[6] = LSNGetDatum(h->startLsn);
+	values[7] = LSNGetDatum(h->stopLsn);
+	values[8] = Int32GetDatum((int32) h->timeline);
+	values[9] = Int64GetDatum((int64) summary->dataBytes);
+	values[10] = Int64GetDatum((int64) summary->storedBytes);
+	values[11] = Int64GetDatum((int64) summary->pagesChanged);
+	values[12] = Int64GetDatum((int64) summary->corruptPages);
+	values[13] = Int64GetDatum((int64) summary->files);
+	values[14] = Int32GetDatum(1);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("INSERT INTO pgdr.backups (backup_id, kind, parent_id, label,"
+							  " started_at, finished_at, start_lsn, stop_lsn, timeline,"
+							  " data_bytes, stored_bytes, pages_changed, corrupt_pages, files, repo,"
+							  " status)"
+							  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+							  " CASE WHEN $13 > 0 THEN 'corrupt' ELSE 'valid' END)"
+							  " ON CONFLICT (backup_id) DO NOTHING",
+							  15, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not record the backup in pgdr.backups");
+	SPI_finish();
+}
+
+/*
+ * Write the manifest: the instant its object is complete, the backup
+ * exists; on any error before that, the object is abandoned unseen.
+ */
+static void
+backupManifestWrite(BackupContext *ctx, Repo *repo, const CodecDataKey *key,
+					BackupListing *listing, ManifestFile *extra, int extraCount,
+					ManifestWal *wal, int walCount, BackupSummary *summary)
+{
+	ManifestHeader *h = &summary->header;
+	ManifestWriter *writer;
+	RepoObjectWrite *manifestObject;
+	DrError		err;
+	char	   *manifestPath;
+	bool		ended;
+
+	manifestPath = psprintf("backup/%s/manifest", ctx->backupId);
+	manifestObject = repoObjectWriteBegin(repo, manifestPath, key, &err);
+	backupCheck(manifestObject != NULL, &err);
+	writer = manifestWriterNew(backupManifestSink, manifestObject);
+	PG_TRY();
+	{
+		backupCheck(manifestWriteHeader(writer, h, &err), &err);
+		for (int i = 0; i < listing->tablespaceCount; i++)
+			backupCheck(manifestWriteTablespace(writer, &listing->tablespaces[i], &err),
+						&err);
+		if (listing->dirCount > 1)
+			qsort(listing->dirs, listing->dirCount, sizeof(ManifestDir), dirCompare);
+		for (int i = 0; i < listing->dirCount; i++)
+			backupCheck(manifestWriteDir(writer, &listing->dirs[i], &err), &err);
+		backupManifestFiles(ctx, writer, extra, extraCount, summary);
+		for (int i = 0; i < walCount; i++)
+			backupCheck(manifestWriteWal(writer, &wal[i], &err), &err);
+		backupCheck(manifestWriterEnd(writer, &err), &err);
+	}
+	PG_CATCH();
+	{
+		repoObjectWriteAbort(manifestObject);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	/* the instant the backup comes into existence */
+	ended = repoObjectWriteEnd(manifestObject, NULL, &err);
+	backupCheck(ended, &err);
+}
+
+/*
+ * Everything between taking the lock and releasing it; runs under
+ * backupCleanup (see backupRun).
+ */
+static void
+backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
+		   const ConfigRepo *repoConfigEntry, const char *parentId,
+		   BackupSummary *summary)
+{
+	const CodecDataKey *key;
+	DrError		err;
+	StringInfo	labelFile = makeStringInfo();
+	StringInfo	tablespaceMap = makeStringInfo();
+	TimeLineID	startTli;
+	TimeLineID	stopTli;
+	XLogRecPtr	startLsn;
+	XLogRecPtr	stopLsn;
+	BackupListing listing;
+	BackupShared *shared;
+	ManifestHeader *h = &summary->header;
+	ManifestFile extra[2];
+	int			extraCount = 0;
+	ManifestWal *wal;
+	int			walCount;
+	int			nworkers = Min(drBackupWorkers, BACKUP_WORKERS_MAX);
+
+	backupCheck(repoDataKeyNew(repo, &key, &err), &err);
+
+	/* keep every WAL segment from here on until the backup has it */
+	CheckSlotRequirements();
+	snprintf(ctx->slotName, sizeof(ctx->slotName), "pg_dr_backup_%d", MyProcPid);
+	ReplicationSlotCreate(ctx->slotName, false, RS_TEMPORARY, false);
+	ctx->slotCreated = true;
+	ReplicationSlotReserveWal();
+
+	h->startTime = (int64) time(NULL);
+	startLsn = do_pg_backup_start(param->label ? param->label : ctx->backupId,
+								  true, &startTli, labelFile, NULL, tablespaceMap);
+
+	/* list the files, merged with the parent's manifest */
+	backupProgressPhase("listing");
+	if (MakePGDirectory(BACKUP_TMP_DIR) < 0 && errno != EEXIST)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create directory \"%s\": %m", BACKUP_TMP_DIR)));
+	snprintf(ctx->listPath, MAXPGPATH, "%s/%s.%d.list", BACKUP_TMP_DIR,
+			 BACKUP_TMP_PREFIX, MyProcPid);
+	snprintf(ctx->indexPath, MAXPGPATH, "%s/%s.%d.index", BACKUP_TMP_DIR,
+			 BACKUP_TMP_PREFIX, MyProcPid);
+	snprintf(ctx->resultPrefix, MAXPGPATH, "%s/%s.%d.result", BACKUP_TMP_DIR,
+			 BACKUP_TMP_PREFIX, MyProcPid);
+	backupListWrite(ctx->listPath, ctx->indexPath, tablespaceMap->data,
+					ctx->parentReader, &listing);
+	if (ctx->parentReader)
+	{
+		manifestReaderFree(ctx->parentReader);
+		repoObjectReadFree(ctx->parentRead);
+		ctx->parentReader = NULL;
+	}
+	pg_atomic_write_u64(&backupProgress->filesTotal, listing.fileCount);
+	pg_atomic_write_u64(&backupProgress->bytesTotal, listing.totalBytes);
+
+	/* the workers */
+	ctx->segment = dsm_create(sizeof(BackupShared), 0);
+	shared = ctx->shared = dsm_segment_address(ctx->segment);
+	memset(shared, 0, sizeof(BackupShared));
+	strlcpy(shared->backupId, ctx->backupId, sizeof(shared->backupId));
+	strlcpy(shared->configFile, drConfigFile, sizeof(shared->configFile));
+	shared->repoIndex = repoConfigEntry->index;
+	shared->hasKey = (key != NULL);
+	if (key)
+		memcpy(shared->keyId, key->id, CODEC_KEY_ID_SIZE);
+	shared->incremental = param->incremental;
+	shared->parentStartLsn = param->incremental ? ctx->parentHeader.startLsn : 0;
+	shared->startLsn = startLsn;
+	shared->dataChecksums = DataChecksumsEnabled();
+	strlcpy(shared->listPath, ctx->listPath, MAXPGPATH);
+	strlcpy(shared->indexPath, ctx->indexPath, MAXPGPATH);
+	strlcpy(shared->resultPrefix, ctx->resultPrefix, MAXPGPATH);
+	shared->fileCount = listing.fileCount;
+	shared->nworkers = nworkers;
+	pg_atomic_init_u64(&shared->nextFile, 0);
+	pg_atomic_init_u32(&shared->abort, 0);
+	for (int i = 0; i < BACKUP_WORKERS_MAX; i++)
+		pg_atomic_init_u32(&shared->worker[i].state, BACKUP_WORKER_STARTING);
+
+	backupProgressPhase("copying");
+	backupWorkersLaunch(ctx, nworkers);
+	backupWorkersWait(ctx);
+
+	/* stop: this switches WAL, so the stop segment is complete */
+	backupProgressPhase("stopping");
+	stopLsn = do_pg_backup_stop(labelFile->data, false, &stopTli);
+	h->stopTime = (int64) time(NULL);
+	if (stopTli != startTli)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the timeline changed from %u to %u during the backup",
+						startTli, stopTli)));
+
+	backupStoreBuffer(repo, key, ctx->backupId, BACKUP_LABEL_FILE,
+					  labelFile->data, &extra[extraCount++]);
+	if (tablespaceMap->len > 0)
+		backupStoreBuffer(repo, key, ctx->backupId, TABLESPACE_MAP,
+						  tablespaceMap->data, &extra[extraCount++]);
+	if (extraCount == 2 && strcmp(extra[0].path, extra[1].path) > 0)
+	{
+		ManifestFile swap = extra[0];
+
+		extra[0] = extra[1];
+		extra[1] = swap;
+	}
+
+	backupProgressPhase("wal");
+	walCount = backupStoreWal(repo, key, ctx->backupId, startLsn, stopLsn,
+							  startTli, &wal, summary);
+
+	ReplicationSlotRelease();
+	ReplicationSlotDrop(ctx->slotName, true);
+	ctx->slotCreated = false;
+
+	/* the manifest, last */
+	backupProgressPhase("manifest");
+	strlcpy(h->backupId, ctx->backupId, sizeof(h->backupId));
+	h->incremental = param->incremental;
+	strlcpy(h->parentId, parentId, sizeof(h->parentId));
+	h->label = param->label ? pstrdup(param->label) : NULL;
+	h->timeline = startTli;
+	h->startLsn = startLsn;
+	h->stopLsn = stopLsn;
+	h->systemIdentifier = GetSystemIdentifier();
+	h->pgVersion = PG_VERSION_NUM;
+	h->hasKey = (key != NULL);
+	if (key)
+		memcpy(h->keyId, key->id, CODEC_KEY_ID_SIZE);
+	h->dataChecksums = shared->dataChecksums;
+	h->blockSize = BLCKSZ;
+	h->segmentSize = wal_segment_size;
+
+	backupManifestWrite(ctx, repo, key, &listing, extra, extraCount, wal,
+						walCount, summary);
+
+	backupCatalogInsert(summary);
+
+	backupRemoveTemp(ctx);
+	dsm_detach(ctx->segment);
+	ctx->segment = NULL;
+	ctx->shared = NULL;
+	ctx->launched = 0;
+	backupProgressEnd();
+}
+
+char *
+backupRun(const BackupParam *param, BackupSummary *summary)
+{
+	BackupContext *ctx;
+	DrConfig   *config;
+	const ConfigRepo *repoConfigEntry;
+	Repo	   *repo;
+	DrError		err;
+	int			holderPid;
+	char		holderId[MANIFEST_ID_MAX + 1];
+	char		parentId[MANIFEST_ID_MAX + 1] = "";
+
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_dr takes backups on the primary only"),
+				 errhint("Run the backup on the primary server.")));
+	if (drConfigFile == NULL || drConfigFile[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("pg_dr.config_file is not set"),
+				 errhint("Set pg_dr.config_file to the path of the pg_dr configuration file and reload.")));
+
+	config = configLoad(drConfigFile, &err);
+	backupCheck(config != NULL, &err);
+	repoConfigEntry = configRepoFirst(config, &err);
+	backupCheck(repoConfigEntry != NULL, &err);
+	repo = repoOpen(repoConfigEntry, &err);
+	backupCheck(repo != NULL, &err);
+
+	ctx = palloc0(sizeof(BackupContext));
+	memset(summary, 0, sizeof(*summary));
+
+
+	/* the parent, before anything is started */
+	if (param->incremental)
+	{
+		if (param->parentId)
+		{
+			if (!manifestBackupIdValid(param->parentId))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("\"%s\" is not a backup id", param->parentId),
+						 errhint("Backup ids look like 20261126-050100F; SELECT backup_id FROM dr_backups lists them.")));
+			strlcpy(parentId, param->parentId, sizeof(parentId));
+		}
+		else
+		{
+			backupLatest(repo, parentId);
+			if (parentId[0] == '\0')
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("there is no backup to base an incremental backup on"),
+						 errhint("Take a full backup first: SELECT dr_backup_full();")));
+		}
+		ctx->parentReader = backupManifestOpen(repo, parentId, &ctx->parentRead);
+		ctx->parentHeader = *manifestReaderHeader(ctx->parentReader);
+		if (ctx->parentHeader.systemIdentifier != GetSystemIdentifier())
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("backup \"%s\" is of another cluster", parentId),
+					 errdetail("Its system identifier is " UINT64_FORMAT "; this cluster's is " UINT64_FORMAT ".",
+							   ctx->parentHeader.systemIdentifier, GetSystemIdentifier())));
+	}
+
+	backupIdChoose(repo, param->incremental, ctx->backupId);
+	if (!backupProgressBegin(ctx->backupId, &holderPid, holderId))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("another pg_dr backup is running"),
+				 errdetail("Backup %s is being taken by the process with PID %d.",
+						   holderId, holderPid),
+				 errhint("Wait for it to finish, or cancel it with pg_cancel_backend(%d).",
+						 holderPid)));
+
+	PG_ENSURE_ERROR_CLEANUP(backupCleanup, PointerGetDatum(ctx));
+	{
+		backupTake(ctx, param, repo, repoConfigEntry, parentId, summary);
+	}
+	PG_END_ENSURE_ERROR_CLEANUP(backupCleanup, PointerGetDatum(ctx));
+
+	repoClose(repo);
+	configFree(config);
+	return pstrdup(ctx->backupId);
+}

@@ -1,0 +1,61 @@
+/*-------------------------------------------------------------------------
+ * backup.h
+ *	  Full and block-level incremental backups, taken by the server.
+ *
+ * backupRun() is called by dr_backup_full() and dr_backup_incremental() in
+ * the caller's backend (the leader).  It takes the backup with the
+ * non-exclusive backup API, hands the files to pg_dr.backup_workers dynamic
+ * background workers, stores the WAL from start to stop with the backup
+ * (self-contained), and writes the manifest last: a backup without its
+ * manifest does not exist.  One backup runs at a time per cluster.
+ *
+ * Data flow: leader lists the data directory (sorted, see backup_list.c)
+ * into a temporary file, merged with the parent's manifest for an
+ * incremental; workers claim files one at a time from a shared counter
+ * (backup_worker.c) and store each one (backup_file.c), writing a result
+ * record to a file of their own; the leader merges the results in list
+ * order into the manifest.  Memory stays bounded whatever the number or
+ * size of files.
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_BACKUP_H
+#define DR_BACKUP_H
+
+#include "access/xlogdefs.h"
+#include "common/manifest.h"
+#include "fmgr.h"
+
+typedef struct BackupParam
+{
+	bool		incremental;
+	const char *parentId;		/* incremental: NULL = latest valid backup */
+	const char *label;			/* NULL = none */
+} BackupParam;
+
+/* What the catalog (pgdr.backups) records of a backup; all from the manifest. */
+typedef struct BackupSummary
+{
+	ManifestHeader header;
+	uint64		dataBytes;		/* sum of file sizes */
+	uint64		storedBytes;	/* sum of object sizes, WAL included */
+	uint64		pagesChanged;	/* pages stored in deltas */
+	uint64		corruptPages;	/* pages that failed checksum verification */
+	uint64		files;
+} BackupSummary;
+
+/* Take a backup; returns its id (palloc'd).  Errors are ereport'ed. */
+extern char *backupRun(const BackupParam *param, BackupSummary *summary);
+
+/* Read a backup's manifest and sum it up (for dr_repository_sync). */
+struct Repo;
+extern bool backupSummaryRead(struct Repo *repo, const char *backupId,
+							  BackupSummary *summary, DrError *err);
+
+/* Shared memory: the progress of the running backup, and the lock. */
+extern Size backupShmemSize(void);
+extern void backupShmemInit(void);
+
+/* Entry point of a backup worker. */
+extern PGDLLEXPORT void pg_dr_backup_worker_main(Datum arg);
+
+#endif							/* DR_BACKUP_H */

@@ -1,0 +1,39 @@
+/*-------------------------------------------------------------------------
+ * backup_progress.h
+ *	  The running backup in shared memory: the one-at-a-time lock and the
+ *	  progress the dr_backup_progress view shows.
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_BACKUP_PROGRESS_H
+#define DR_BACKUP_PROGRESS_H
+
+#include "datatype/timestamp.h"
+#include "port/atomics.h"
+#include "storage/spin.h"
+
+#include "common/manifest.h"
+
+typedef struct BackupProgress
+{
+	slock_t		mutex;			/* protects running..phase */
+	bool		running;		/* a backup holds the lock */
+	int			leaderPid;
+	char		backupId[MANIFEST_ID_MAX + 1];
+	char		phase[32];		/* starting, copying, wal, manifest */
+	TimestampTz startedAt;
+	pg_atomic_uint64 filesTotal;
+	pg_atomic_uint64 filesDone;
+	pg_atomic_uint64 bytesTotal;
+	pg_atomic_uint64 bytesDone;
+} BackupProgress;
+
+extern BackupProgress *backupProgress;
+
+/* Take the lock; false (holder's pid and id filled) when a backup runs. */
+extern bool backupProgressBegin(const char *backupId, int *holderPid,
+								char *holderId);
+extern void backupProgressPhase(const char *phase);
+/* Release the lock if this backend holds it. */
+extern void backupProgressEnd(void);
+
+#endif							/* DR_BACKUP_PROGRESS_H */

@@ -1,0 +1,180 @@
+/*-------------------------------------------------------------------------
+ * backup_worker.c
+ *	  A backup worker: a dynamic background worker that stores files.
+ *
+ * The leader starts pg_dr.backup_workers of them with the handle of the
+ * backup's dynamic shared memory segment.  Each opens the repository
+ * itself (its own storage handles and key cache), then claims list entries
+ * one at a time from the shared counter until none is left, storing each
+ * file (backup_file.c) and appending its result to its own results file.
+ * Claims only grow, so each results file is sorted by list index.
+ *
+ * A worker that fails records its error in the shared segment for the
+ * leader, which reports it; one that sees the abort flag (the leader
+ * failed or was cancelled) stops at the next chunk it reads.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/dsm.h"
+#include "storage/fd.h"
+#include "tcop/tcopprot.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include "backup/backup_internal.h"
+#include "backup/backup_progress.h"
+#include "common/config.h"
+#include "pg_dr.h"
+#include "repo/repo.h"
+
+static void
+workerRun(BackupShared *shared, int workerIndex)
+{
+	DrConfig   *config;
+	Repo	   *repo;
+	const CodecDataKey *key = NULL;
+	DrError		err;
+	int			listFd;
+	int			indexFd;
+	char	   *resultPath;
+	FILE	   *results;
+	MemoryContext fileContext;
+
+	config = configLoad(shared->configFile, &err);
+	if (config == NULL)
+		drEreport(ERROR, &err);
+	if (shared->repoIndex < 1 || shared->repoIndex > CONFIG_REPO_MAX ||
+		config->repo[shared->repoIndex].index == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("repository %d is no longer configured in \"%s\"",
+						shared->repoIndex, shared->configFile)));
+	repo = repoOpen(&config->repo[shared->repoIndex], &err);
+	if (repo == NULL)
+		drEreport(ERROR, &err);
+	if (shared->hasKey)
+	{
+		key = repoDataKeyGet(repo, shared->keyId, &err);
+		if (key == NULL)
+			drEreport(ERROR, &err);
+	}
+
+	listFd = OpenTransientFile(shared->listPath, O_RDONLY | PG_BINARY);
+	indexFd = OpenTransientFile(shared->indexPath, O_RDONLY | PG_BINARY);
+	if (listFd < 0 || indexFd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open the backup file list: %m")));
+	resultPath = psprintf("%s.%d", shared->resultPrefix, workerIndex);
+	results = AllocateFile(resultPath, PG_BINARY_W);
+	if (results == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create file \"%s\": %m", resultPath)));
+
+	fileContext = AllocSetContextCreate(CurrentMemoryContext,
+										"pg_dr backup file",
+										ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		uint64		index = pg_atomic_fetch_add_u64(&shared->nextFile, 1);
+		MemoryContext old;
+		BackupListEntry entry;
+		BackupResult result;
+		char	   *path;
+
+		if (index >= shared->fileCount)
+			break;
+		if (pg_atomic_read_u32(&shared->abort) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("backup %s was cancelled", shared->backupId)));
+
+		old = MemoryContextSwitchTo(fileContext);
+		if (!backupListRead(indexFd, listFd, index, &entry, &path))
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read entry " UINT64_FORMAT " of the backup file list: %m",
+							index)));
+		memset(&result, 0, sizeof(result));
+		result.index = index;
+		backupFileStore(repo, key, shared, &entry, path, &result);
+		if (fwrite(&result, sizeof(result), 1, results) != 1)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not write file \"%s\": %m", resultPath)));
+		pg_atomic_fetch_add_u64(&backupProgress->filesDone, 1);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(fileContext);
+	}
+
+	if (FreeFile(results) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not write file \"%s\": %m", resultPath)));
+	CloseTransientFile(listFd);
+	CloseTransientFile(indexFd);
+	repoClose(repo);
+	configFree(config);
+}
+
+void
+pg_dr_backup_worker_main(Datum arg)
+{
+	dsm_segment *segment;
+	BackupShared *shared;
+	int			workerIndex;
+	MemoryContext workerContext;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	CurrentResourceOwner = ResourceOwnerCreate(NULL, "pg_dr backup worker");
+	segment = dsm_attach(DatumGetUInt32(arg));
+	if (segment == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not attach to the backup's shared memory segment"),
+				 errdetail("The backup that started this worker has ended.")));
+	shared = dsm_segment_address(segment);
+	memcpy(&workerIndex, MyBgworkerEntry->bgw_extra, sizeof(int));
+	if (workerIndex < 0 || workerIndex >= BACKUP_WORKERS_MAX)
+		elog(ERROR, "invalid backup worker index %d", workerIndex);
+
+	pgstat_report_appname("pg_dr backup worker");
+	pg_atomic_write_u32(&shared->worker[workerIndex].state, BACKUP_WORKER_RUNNING);
+
+	workerContext = AllocSetContextCreate(TopMemoryContext, "pg_dr backup worker",
+										  ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(workerContext);
+
+	PG_TRY();
+	{
+		workerRun(shared, workerIndex);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		/* tell the leader why, then let the error end this process */
+		MemoryContextSwitchTo(workerContext);
+		edata = CopyErrorData();
+		strlcpy(shared->worker[workerIndex].error, edata->message,
+				BACKUP_ERROR_MAX);
+		shared->worker[workerIndex].sqlerrcode = edata->sqlerrcode;
+		pg_write_barrier();
+		pg_atomic_write_u32(&shared->worker[workerIndex].state, BACKUP_WORKER_FAILED);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	pg_atomic_write_u32(&shared->worker[workerIndex].state, BACKUP_WORKER_DONE);
+	dsm_detach(segment);
+}
