@@ -59,4 +59,13 @@ extern int	deltaReaderNext(DeltaReader *reader, uint32 *blockno,
 							const void **page, DrError *err);
 extern void deltaReaderFree(DeltaReader *reader);
 
+/*
+ * Details the format leaves to the implementation (delta.c): blockSize is
+ * a power of two from 1024 to 32768; every page lies wholly inside
+ * fileSize ((blockno + 1) * blockSize <= fileSize), since applying it must
+ * not make the file longer; nothing follows the end record.
+ * deltaWriterEnd does not free the writer: call deltaWriterFree afterwards,
+ * whatever End returned.
+ */
+
 #endif							/* DR_DELTA_H */

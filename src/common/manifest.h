@@ -204,4 +204,28 @@ extern const char *manifestStoreName(ManifestStore store);
 /* Is id a well-formed backup id? */
 extern bool manifestBackupIdValid(const char *id);
 
+/*
+ * Added with the implementation (manifest.c); the format above is
+ * unchanged.  Details the format leaves to the implementation:
+ *	 - mode holds permission bits only (07777 at most), written as %04o;
+ *	 - a label of exactly "-" is written "%2D" (a bare "-" means no label),
+ *	   an empty label as an empty field;
+ *	 - a line, its newline included, is at most MANIFEST_LINE_MAX bytes;
+ *	 - file paths are relative, without empty, "." or ".." components;
+ *	 - manifestWriterEnd does not free the writer: call manifestWriterFree
+ *	   afterwards, whatever End returned.
+ */
+
+/*
+ * The same as manifestReaderNew, with name (such as "manifest of backup
+ * \"20240101-000000F\"") leading its error messages instead of
+ * "manifest".
+ */
+extern ManifestReader *manifestReaderNewNamed(ManifestReadFn fn, void *arg,
+											  const char *name, DrError *err);
+/* Is path acceptable as a manifest file path (see above)? */
+extern bool manifestPathValid(const char *path);
+/* Is name a WAL segment name (24 upper-case hex digits)? */
+extern bool manifestWalNameValid(const char *name);
+
 #endif							/* DR_MANIFEST_H */
