@@ -1,0 +1,107 @@
+# 010_backup_restore.pl
+#	A full backup and two block-level incrementals, the first taken while
+#	pgbench writes; each restored by the CLI into a new directory starts,
+#	keeps pgbench's balance invariant, passes pg_checksums and amcheck; a
+#	backup taken with no concurrent writes restores to exactly the source's
+#	pg_dump.  Incrementals store only changed pages.
+
+use strict;
+use warnings;
+
+use lib 't/lib';
+use DrTest;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $tmp = PostgreSQL::Test::Utils::tempdir();
+my $env = DrTest::repo_setup($tmp);
+my $node = DrTest::node_new('source', $env->{conf}, checksums => 1);
+my $bindir = $node->config_data('--bindir');
+
+$node->command_ok([ 'pgbench', '-i', '-s', '5', '-q', 'postgres' ], 'pgbench -i');
+
+# full, quiet
+my $full = $node->safe_psql('postgres', "SELECT dr_backup_full('first')");
+like($full, qr/^\d{8}-\d{6}F$/, "full backup id $full");
+my $dump_full = DrTest::pg_dump_of($node);
+
+my $row = $node->safe_psql('postgres',
+	"SELECT kind, status, label, files > 0, data_bytes > 0, stored_bytes > 0,
+	        stored_bytes < data_bytes, corrupt_pages, start_lsn < stop_lsn
+	   FROM dr_backups WHERE backup_id = '$full'");
+is($row, 'full|valid|first|t|t|t|t|0|t', 'dr_backups describes the full backup');
+
+# incremental while pgbench writes
+my $pgbench = IPC::Run::start(
+	[ 'pgbench', '-n', '-T', '8', '-c', '2', '-d', $node->connstr('postgres') ],
+	'>', \my $pgb_out, '2>', \my $pgb_err);
+sleep 2;
+my $incr1 = $node->safe_psql('postgres', "SELECT dr_backup_incremental()");
+like($incr1, qr/^\d{8}-\d{6}I$/, "incremental id $incr1");
+$pgbench->finish;
+is($pgbench->result, 0, 'pgbench ran') or diag($pgb_err);
+
+# second incremental, quiet, on top of the first
+sleep 1;
+my $incr2 = $node->safe_psql('postgres', "SELECT dr_backup_incremental('$incr1')");
+my $dump_incr2 = DrTest::pg_dump_of($node);
+
+$row = $node->safe_psql('postgres',
+	"SELECT kind, parent_id FROM dr_backups WHERE backup_id = '$incr1'");
+is($row, "incremental|$full", 'the first incremental has the full as parent');
+$row = $node->safe_psql('postgres',
+	"SELECT parent_id, pages_changed > 0 FROM dr_backups WHERE backup_id = '$incr2'");
+is($row, "$incr1|t", 'the second incremental has the first as parent and changed pages');
+
+# block-level: an incremental stores far less than the full
+my ($full_stored, $incr2_stored, $incr2_data) = split /\|/,
+  $node->safe_psql('postgres',
+	"SELECT (SELECT stored_bytes FROM dr_backups WHERE backup_id = '$full'),
+	        stored_bytes, data_bytes FROM dr_backups WHERE backup_id = '$incr2'");
+cmp_ok($incr2_stored, '<', $full_stored, 'the incremental stores less than the full');
+
+# the audit trail has the three backups
+is($node->safe_psql('postgres',
+	"SELECT count(*) FROM dr_audit WHERE operation IN ('dr_backup_full', 'dr_backup_incremental')
+	    AND result = 'ok' AND arguments->>'backup_id' IN ('$full', '$incr1', '$incr2')"),
+	'3', 'each backup is audited with its id');
+
+command_ok([ 'pg_dr', 'verify', '--config', $env->{conf}, '--backup', 'all' ],
+	'pg_dr verify: every backup is intact');
+
+# restore each, check it
+my %expect_dump = ($full => $dump_full, $incr2 => $dump_incr2);
+my $n = 0;
+for my $id ($full, $incr1, $incr2)
+{
+	$n++;
+	my $dir = "$tmp/restore$n";
+	my ($rc, $out, $err) = DrTest::restore($env, $id, $dir, '--jobs', '2');
+	is($rc, 0, "restore of $id") or diag($err);
+	ok(-f "$dir/recovery.signal", "$id: recovery.signal written");
+	like(slurp_file("$dir/postgresql.auto.conf"), qr/restore_command = .*wal-get/,
+		"$id: restore_command calls pg_dr wal-get");
+
+	my $r = DrTest::node_from_restore("restored$n", $dir);
+	ok(DrTest::pgbench_balanced($r), "$id: pgbench balances agree");
+	ok(DrTest::amcheck_ok($r), "$id: amcheck finds nothing");
+	if (exists $expect_dump{$id})
+	{
+		my $dump = DrTest::pg_dump_of($r);
+		ok($dump eq $expect_dump{$id}, "$id: pg_dump equals the source's at backup time");
+	}
+	$r->stop;
+	$r->command_ok([ "$bindir/pg_checksums", '--check', '-D', $r->data_dir ],
+		"$id: pg_checksums --check");
+}
+
+# a non-empty target is refused, unless --delta
+mkdir("$tmp/nonempty") or die;
+PostgreSQL::Test::Utils::append_to_file("$tmp/nonempty/PG_VERSION", "15\n");
+my ($rc, $out, $err) = DrTest::restore($env, $incr2, "$tmp/nonempty");
+isnt($rc, 0, 'restore into a non-empty directory is refused');
+like($err, qr/not empty/, 'and says why');
+
+$node->stop;
+done_testing();

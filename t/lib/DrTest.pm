@@ -1,0 +1,159 @@
+# DrTest.pm -- helpers shared by the pg_dr TAP scenarios.
+#
+#   my $env  = DrTest::repo_setup($tmp);          # key file, config, repo-create
+#   my $node = DrTest::node_new('main', $env->{conf}, checksums => 1);
+#   DrTest::restore($env, $backup_id, $dir, '--jobs', 2);
+#   my $r    = DrTest::node_from_restore('r1', $dir);   # started
+#
+# Nodes run pg_dr preloaded, with pg_dr.database = postgres and the
+# extension created.
+package DrTest;
+
+use strict;
+use warnings;
+
+use Fcntl qw(O_WRONLY O_CREAT O_EXCL);
+use MIME::Base64 qw(encode_base64);
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+# A passphrase file, a configuration and an initialized repository.
+sub repo_setup
+{
+	my ($tmp, %opts) = @_;
+	my %env = (
+		repo => "$tmp/repo",
+		key => "$tmp/repo.key",
+		conf => "$tmp/pg_dr.conf");
+
+	open(my $rand, '<:raw', '/dev/urandom') or die "/dev/urandom: $!";
+	read($rand, my $bytes, 48) == 48 or die "short read from /dev/urandom";
+	close($rand);
+	sysopen(my $kfh, $env{key}, O_WRONLY | O_CREAT | O_EXCL, 0600)
+	  or die "could not create \"$env{key}\": $!";
+	print $kfh encode_base64($bytes, ''), "\n";
+	close($kfh) or die;
+
+	open(my $cfh, '>', $env{conf}) or die "could not create \"$env{conf}\": $!";
+	print $cfh "repo1_type = posix\n", "repo1_path = '$env{repo}'\n",
+	  "repo1_cipher_key_file = '$env{key}'\n",
+	  "compress_level = " . ($opts{compress_level} // 3) . "\n";
+	close($cfh) or die;
+
+	command_ok(
+		[ 'pg_dr', 'repo-create', '--config', $env{conf}, '--kdf-iterations', '1000' ],
+		'repo-create');
+	return \%env;
+}
+
+sub _pg_dr_conf
+{
+	my ($conf) = @_;
+	return "shared_preload_libraries = 'pg_dr'\n"
+	  . "pg_dr.config_file = '$conf'\n"
+	  . "pg_dr.database = 'postgres'\n"
+	  . "max_worker_processes = 16\n";
+}
+
+# Wait until the pg_dr worker runs (audit records need it).
+sub wait_worker
+{
+	my ($node) = @_;
+	$node->poll_query_until('postgres',
+		'SELECT worker_running FROM dr_status')
+	  or die "pg_dr worker did not start";
+}
+
+# A new primary with pg_dr.
+sub node_new
+{
+	my ($name, $conf, %opts) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init(
+		allows_streaming => 1,
+		extra => $opts{checksums} ? ['--data-checksums'] : []);
+	$node->append_conf('postgresql.conf', _pg_dr_conf($conf));
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION pg_dr');
+	wait_worker($node);
+	return $node;
+}
+
+# pg_dr restore; returns (exit status, stdout, stderr).
+sub restore
+{
+	my ($env, $backup, $dir, @extra) = @_;
+	my ($out, $err);
+	IPC::Run::run(
+		[ 'pg_dr', 'restore', '--config', $env->{conf}, '--backup', $backup,
+			'--pgdata', $dir, @extra ],
+		'>', \$out, '2>', \$err);
+	return ($? >> 8, $out, $err);
+}
+
+# A node over a restored data directory: its own port and socket, started.
+sub node_from_restore
+{
+	my ($name, $dir) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	# the restored postgresql.conf carries the source's port and socket
+	# directory; later lines win
+	PostgreSQL::Test::Utils::append_to_file(
+		"$dir/postgresql.conf",
+		"\n# restored by the test\n"
+		  . "port = " . $node->port . "\n"
+		  . "unix_socket_directories = '" . $node->host . "'\n"
+		  . "listen_addresses = ''\n");
+	chmod(0700, $dir);
+	# PostgreSQL::Test::Cluster keeps its data directory in a fixed place
+	rename($dir, $node->data_dir) or die "could not move \"$dir\": $!"
+	  if $dir ne $node->data_dir;
+	$node->start;
+	# recovery ends at the end of the backup's WAL, then promotes
+	$node->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
+	  or die "restored node $name did not finish recovery";
+	return $node;
+}
+
+# pgbench's invariant: every balance moved is in history, and the three
+# balance columns agree.
+sub pgbench_balanced
+{
+	my ($node) = @_;
+	return $node->safe_psql('postgres', q{
+		SELECT (SELECT coalesce(sum(abalance), 0) FROM pgbench_accounts)
+			 = (SELECT coalesce(sum(bbalance), 0) FROM pgbench_branches)
+		   AND (SELECT coalesce(sum(bbalance), 0) FROM pgbench_branches)
+			 = (SELECT coalesce(sum(tbalance), 0) FROM pgbench_tellers)
+		   AND (SELECT coalesce(sum(tbalance), 0) FROM pgbench_tellers)
+			 = (SELECT coalesce(sum(delta), 0) FROM pgbench_history)}) eq 't';
+}
+
+# amcheck on every btree index of the database.
+sub amcheck_ok
+{
+	my ($node) = @_;
+	$node->safe_psql('postgres', 'CREATE EXTENSION IF NOT EXISTS amcheck');
+	my $bad = $node->safe_psql('postgres', q{
+		SELECT count(*) FROM (
+			SELECT bt_index_check(c.oid, true)
+			  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+			  JOIN pg_am am ON am.oid = c.relam
+			 WHERE am.amname = 'btree' AND c.relpersistence <> 't') s});
+	return defined $bad;
+}
+
+sub pg_dump_of
+{
+	my ($node) = @_;
+	my ($out, $err);
+	IPC::Run::run(
+		[ 'pg_dump', '--no-sync', '-d', $node->connstr('postgres'),
+			'--exclude-schema=pgdr' ],
+		'>', \$out, '2>', \$err)
+	  or die "pg_dump failed: $err";
+	return $out;
+}
+
+1;
