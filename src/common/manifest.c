@@ -46,6 +46,7 @@ typedef enum ManifestSection
 	MANIFEST_SECTION_START = 0,
 	MANIFEST_SECTION_HEADER,	/* header lines done */
 	MANIFEST_SECTION_TABLESPACE,
+	MANIFEST_SECTION_DIR,
 	MANIFEST_SECTION_FILE,
 	MANIFEST_SECTION_WAL,
 	MANIFEST_SECTION_END		/* end line done */
@@ -60,7 +61,9 @@ struct ManifestWriter
 	bool		failed;			/* a write failed: refuse everything after */
 	StringInfoData line;
 	StringInfoData lastPath;	/* previous file path, for the order check */
+	StringInfoData lastDir;		/* previous directory, likewise */
 	char		lastWal[MANIFEST_WAL_NAME_LEN + 1];
+	uint64		dirs;
 	uint64		files;
 	uint64		wal;
 };
@@ -93,7 +96,10 @@ struct ManifestReader
 	/* order checks */
 	char	   *lastPath;
 	bool		haveLastPath;
+	char	   *lastDir;
+	bool		haveLastDir;
 	char		lastWal[MANIFEST_WAL_NAME_LEN + 1];
+	uint64		dirs;
 	uint64		files;
 	uint64		wal;
 };
@@ -331,6 +337,7 @@ manifestWriterNew(ManifestWriteFn fn, void *arg)
 	writer->arg = arg;
 	initStringInfo(&writer->line);
 	initStringInfo(&writer->lastPath);
+	initStringInfo(&writer->lastDir);
 	return writer;
 }
 
@@ -341,6 +348,7 @@ manifestWriterFree(ManifestWriter *writer)
 		return;
 	pfree(writer->line.data);
 	pfree(writer->lastPath.data);
+	pfree(writer->lastDir.data);
 	pfree(writer);
 }
 
@@ -511,6 +519,39 @@ manifestWriteTablespace(ManifestWriter *writer, const ManifestTablespace *ts,
 }
 
 bool
+manifestWriteDir(ManifestWriter *writer, const ManifestDir *dir, DrError *err)
+{
+	if (!manifestWriterCheck(writer, MANIFEST_SECTION_HEADER,
+							 MANIFEST_SECTION_DIR, "dir", err))
+		return false;
+	if (dir->path == NULL || !manifestPathValid(dir->path))
+		return drErrorSet(err, DR_ERR_INVALID,
+						  "invalid directory \"%s\" for the manifest",
+						  dir->path ? dir->path : "");
+	if (writer->section == MANIFEST_SECTION_DIR &&
+		strcmp(dir->path, writer->lastDir.data) <= 0)
+		return drErrorSet(err, DR_ERR_INVALID,
+						  "manifest directory \"%s\" is not after \"%s\": directories must be written in strictly ascending order",
+						  dir->path, writer->lastDir.data);
+	if (dir->mode > 07777)
+		return drErrorSet(err, DR_ERR_INVALID,
+						  "mode %o of \"%s\" is more than permission bits",
+						  dir->mode, dir->path);
+
+	appendStringInfoString(&writer->line, "dir ");
+	manifestEscape(&writer->line, dir->path);
+	appendStringInfo(&writer->line, " mode=%04o", dir->mode);
+	if (!manifestWriterEmit(writer, err))
+		return false;
+
+	resetStringInfo(&writer->lastDir);
+	appendStringInfoString(&writer->lastDir, dir->path);
+	writer->dirs++;
+	writer->section = MANIFEST_SECTION_DIR;
+	return true;
+}
+
+bool
 manifestWriteFile(ManifestWriter *writer, const ManifestFile *file,
 				  DrError *err)
 {
@@ -606,8 +647,8 @@ manifestWriterEnd(ManifestWriter *writer, DrError *err)
 	if (!manifestWriterCheck(writer, MANIFEST_SECTION_HEADER,
 							 MANIFEST_SECTION_WAL, "end line", err))
 		return false;
-	appendStringInfo(&writer->line, "end files=" UINT64_FORMAT " wal=" UINT64_FORMAT,
-					 writer->files, writer->wal);
+	appendStringInfo(&writer->line, "end dirs=" UINT64_FORMAT " files=" UINT64_FORMAT
+					 " wal=" UINT64_FORMAT, writer->dirs, writer->files, writer->wal);
 	if (!manifestWriterEmit(writer, err))
 		return false;
 	writer->section = MANIFEST_SECTION_END;
@@ -1129,6 +1170,7 @@ manifestReaderNewNamed(ManifestReadFn fn, void *arg, const char *name,
 	reader->path = palloc(MANIFEST_LINE_MAX);
 	reader->location = palloc(MANIFEST_LINE_MAX);
 	reader->lastPath = palloc(MANIFEST_LINE_MAX);
+	reader->lastDir = palloc(MANIFEST_LINE_MAX);
 
 	if (!manifestReadHeader(reader, err))
 	{
@@ -1158,6 +1200,7 @@ manifestReaderFree(ManifestReader *reader)
 	pfree(reader->path);
 	pfree(reader->location);
 	pfree(reader->lastPath);
+	pfree(reader->lastDir);
 	pfree(reader);
 }
 
@@ -1191,6 +1234,37 @@ manifestReadTablespace(ManifestReader *reader, char **fields, int count,
 		return manifestBadValue(reader, "tablespace location", fields[2], err);
 	ts->location = reader->location;
 	entry->kind = MANIFEST_ENTRY_TABLESPACE;
+	return true;
+}
+
+static bool
+manifestReadDir(ManifestReader *reader, char **fields, int count,
+				ManifestEntry *entry, DrError *err)
+{
+	ManifestDir *dir = &entry->dir;
+	ManifestKeyValue kv[] = {{"mode", NULL}};
+
+	if (!manifestSectionEnter(reader, MANIFEST_SECTION_DIR, "dir", err))
+		return false;
+	if (count < 2)
+		return manifestCorrupt(reader, err, "a dir line needs a path");
+	if (!manifestUnescape(fields[1], reader->path) ||
+		!manifestPathValid(reader->path))
+		return manifestBadValue(reader, "path", fields[1], err);
+	if (reader->haveLastDir && strcmp(reader->path, reader->lastDir) <= 0)
+		return manifestCorrupt(reader, err,
+							   "directory \"%s\" is not after the one before: directories must be in strictly ascending order",
+							   manifestShow(reader->path));
+	if (!manifestKeyValues(reader, fields + 2, count - 2, kv, lengthof(kv), err))
+		return false;
+	if (!manifestParseOctal(kv[0].value, &dir->mode) || dir->mode > 07777)
+		return manifestBadValue(reader, "mode", kv[0].value, err);
+	dir->path = reader->path;
+
+	strcpy(reader->lastDir, reader->path);
+	reader->haveLastDir = true;
+	reader->dirs++;
+	entry->kind = MANIFEST_ENTRY_DIR;
 	return true;
 }
 
@@ -1294,17 +1368,24 @@ static bool
 manifestReadEnd(ManifestReader *reader, char **fields, int count,
 				DrError *err)
 {
-	ManifestKeyValue kv[] = {{"files", NULL}, {"wal", NULL}};
+	ManifestKeyValue kv[] = {{"dirs", NULL}, {"files", NULL}, {"wal", NULL}};
+	uint64		dirs;
 	uint64		files;
 	uint64		wal;
 	int			rc;
 
 	if (!manifestKeyValues(reader, fields + 1, count - 1, kv, lengthof(kv), err))
 		return false;
-	if (!manifestParseUint64(kv[0].value, &files))
-		return manifestBadValue(reader, "file count", kv[0].value, err);
-	if (!manifestParseUint64(kv[1].value, &wal))
-		return manifestBadValue(reader, "WAL segment count", kv[1].value, err);
+	if (!manifestParseUint64(kv[0].value, &dirs))
+		return manifestBadValue(reader, "directory count", kv[0].value, err);
+	if (!manifestParseUint64(kv[1].value, &files))
+		return manifestBadValue(reader, "file count", kv[1].value, err);
+	if (!manifestParseUint64(kv[2].value, &wal))
+		return manifestBadValue(reader, "WAL segment count", kv[2].value, err);
+	if (dirs != reader->dirs)
+		return manifestCorrupt(reader, err,
+							   "the end line counts " UINT64_FORMAT " directories, the manifest has " UINT64_FORMAT,
+							   dirs, reader->dirs);
 	if (files != reader->files)
 		return manifestCorrupt(reader, err,
 							   "the end line counts " UINT64_FORMAT " files, the manifest has " UINT64_FORMAT,
@@ -1364,6 +1445,8 @@ manifestReaderNext(ManifestReader *reader, ManifestEntry *entry, DrError *err)
 		rc = manifestReadWal(reader, fields, count, entry, err) ? 1 : -1;
 	else if (strcmp(fields[0], "tablespace") == 0)
 		rc = manifestReadTablespace(reader, fields, count, entry, err) ? 1 : -1;
+	else if (strcmp(fields[0], "dir") == 0)
+		rc = manifestReadDir(reader, fields, count, entry, err) ? 1 : -1;
 	else if (strcmp(fields[0], "end") == 0)
 		rc = manifestReadEnd(reader, fields, count, err) ? 0 : -1;
 	else
