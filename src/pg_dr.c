@@ -34,6 +34,7 @@ int			drTier = DR_TIER_CRITICAL;
 int			drAuditRetention = 7 * 365 * 24 * 60;	/* 7 years, in minutes */
 int			drAuditTimeout = 30;
 int			drBackupWorkers = 2;
+int			drBackupMaxRate = 0;
 
 static const struct config_enum_entry drTierOptions[] = {
 	{"critical", DR_TIER_CRITICAL, false},
@@ -142,6 +143,17 @@ drDefineSettings(void)
 							16,
 							PGC_SUSET,
 							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dr.backup_max_rate",
+							"Most data a backup reads per second, all workers together.",
+							"0 means no limit.  Protects the server's I/O from a backup.",
+							&drBackupMaxRate,
+							0,
+							0,
+							INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_dr");

@@ -34,6 +34,8 @@ extern int	drAuditRetention;
 extern int	drAuditTimeout;
 /* pg_dr.backup_workers: background workers copying a backup's files */
 extern int	drBackupWorkers;
+/* pg_dr.backup_max_rate: kB/s a backup reads at most; 0 = no limit */
+extern int	drBackupMaxRate;
 
 extern const char *drTierName(int tier);
 

@@ -717,6 +717,7 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	strlcpy(shared->resultPrefix, ctx->resultPrefix, MAXPGPATH);
 	shared->fileCount = listing.fileCount;
 	shared->nworkers = nworkers;
+	shared->maxRateKb = drBackupMaxRate;
 	pg_atomic_init_u64(&shared->nextFile, 0);
 	pg_atomic_init_u32(&shared->abort, 0);
 	for (int i = 0; i < BACKUP_WORKERS_MAX; i++)

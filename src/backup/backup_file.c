@@ -35,6 +35,9 @@
 #include "storage/bufpage.h"
 #include "storage/checksum.h"
 #include "storage/fd.h"
+#include "storage/latch.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
 
 #include "backup/backup_internal.h"
 #include "backup/backup_progress.h"
@@ -67,6 +70,37 @@ fileCheckAbort(FileState *state)
 				(errcode(ERRCODE_QUERY_CANCELED),
 				 errmsg("backup %s was cancelled", state->shared->backupId)));
 	CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * pg_dr.backup_max_rate: each of the n workers keeps to 1/n of the rate,
+ * measured from its first byte.  The sleep waits on the latch, so that
+ * termination is not delayed.
+ */
+static void
+fileThrottle(FileState *state, size_t bytes)
+{
+	static TimestampTz start = 0;
+	static uint64 done = 0;
+	BackupShared *shared = state->shared;
+	double		rate;
+	long		aheadMs;
+
+	if (shared->maxRateKb <= 0)
+		return;
+	if (start == 0)
+		start = GetCurrentTimestamp();
+	done += bytes;
+	rate = (double) shared->maxRateKb * 1024.0 / Max(shared->nworkers, 1);
+	aheadMs = (long) (done / rate * 1000.0) -
+		TimestampDifferenceMilliseconds(start, GetCurrentTimestamp());
+	if (aheadMs > 0)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 aheadMs, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+	fileCheckAbort(state);
 }
 
 static void
@@ -176,6 +210,12 @@ fileStoreFull(FileState *state, const char *objectPath,
 	const BackupListEntry *entry = state->entry;
 	bool		relation = (entry->flags & BACKUP_LIST_RELATION) != 0;
 	bool		verify = relation && state->shared->dataChecksums;
+
+	/*
+	 * The codec hashes the content it stores; a hash of our own is needed
+	 * only to compare with the parent before deciding to keep the object.
+	 */
+	bool		compare = (entry->flags & BACKUP_LIST_PARENT) != 0;
 	CodecResult codec;
 	DrError		err;
 	off_t		offset = 0;
@@ -198,17 +238,20 @@ fileStoreFull(FileState *state, const char *objectPath,
 				fileVerifyPage(state, state->buffer + p,
 							   (uint32) ((offset + p) / BLCKSZ));
 		}
-		fileHash(state, state->buffer, n);
+		if (compare)
+			fileHash(state, state->buffer, n);
 		fileObjectCheck(repoObjectWrite(state->object, state->buffer, n, &err),
 						&err);
 		offset += n;
 		pg_atomic_fetch_add_u64(&backupProgress->bytesDone, n);
+		fileThrottle(state, n);
 	}
 	result->size = offset;
-	if (pg_cryptohash_final(state->sha, result->sha256, CODEC_SHA256_SIZE) < 0)
+	if (compare &&
+		pg_cryptohash_final(state->sha, result->sha256, CODEC_SHA256_SIZE) < 0)
 		elog(ERROR, "could not compute SHA-256 of \"%s\"", state->path);
 
-	if ((entry->flags & BACKUP_LIST_PARENT) && entry->parentSize == result->size &&
+	if (compare && entry->parentSize == result->size &&
 		memcmp(entry->parentSha256, result->sha256, CODEC_SHA256_SIZE) == 0)
 	{
 		repoObjectWriteAbort(state->object);
@@ -222,6 +265,7 @@ fileStoreFull(FileState *state, const char *objectPath,
 	ended = repoObjectWriteEnd(state->object, &codec, &err);
 	state->object = NULL;
 	fileObjectCheck(ended, &err);
+	memcpy(result->sha256, codec.sha256, CODEC_SHA256_SIZE);
 	result->store = MANIFEST_STORE_FULL;
 	result->objectSize = codec.storedSize;
 }
@@ -273,6 +317,7 @@ fileStoreDelta(FileState *state, const char *objectPath,
 		}
 		block += want;
 		pg_atomic_fetch_add_u64(&backupProgress->bytesDone, (uint64) want * BLCKSZ);
+		fileThrottle(state, (size_t) want * BLCKSZ);
 	}
 
 	fileObjectCheck(deltaWriterEnd(delta, &count, &err), &err);

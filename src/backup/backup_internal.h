@@ -84,6 +84,7 @@ typedef struct BackupShared
 	char		resultPrefix[MAXPGPATH];	/* + ".<worker>" */
 	uint64		fileCount;
 	int			nworkers;
+	int			maxRateKb;		/* per backup, kB/s; 0 = unlimited */
 
 	/* the work */
 	pg_atomic_uint64 nextFile;	/* next list index to claim */
