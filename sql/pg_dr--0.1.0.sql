@@ -330,6 +330,13 @@ AS 'MODULE_PATHNAME', 'dr_backup_incremental';
 COMMENT ON FUNCTION dr_backup_incremental(text, text) IS
 	'take a block-level incremental backup on top of parent (default: the latest backup); returns its id';
 
+CREATE FUNCTION dr_repository_sync()
+RETURNS integer
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'dr_repository_sync';
+COMMENT ON FUNCTION dr_repository_sync() IS
+	'rebuild the catalog of backups (dr_backups) from the repository; returns how many';
+
 ------------------------------------------------------------------------------
 -- Privileges.
 ------------------------------------------------------------------------------
@@ -349,9 +356,9 @@ GRANT SELECT ON dr_status, dr_config, dr_objectives, dr_audit, dr_backups,
 GRANT UPDATE (rto, rpo, availability) ON dr_objectives TO dr_admin;
 
 REVOKE ALL ON FUNCTION dr_audit_verify(), dr_audit_expire(), dr_backup_full(text),
-	dr_backup_incremental(text, text) FROM PUBLIC;
+	dr_backup_incremental(text, text), dr_repository_sync() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_audit_verify(), dr_backup_full(text),
-	dr_backup_incremental(text, text) TO dr_operator;
+	dr_backup_incremental(text, text), dr_repository_sync() TO dr_operator;
 GRANT EXECUTE ON FUNCTION dr_audit_expire() TO dr_admin;
 
 -- pg_dump keeps the audit trail and edited objectives with the database.

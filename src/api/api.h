@@ -19,6 +19,13 @@ typedef struct ApiOwnerContext
 	int			savedSecContext;
 } ApiOwnerContext;
 
+/*
+ * The configuration named by pg_dr.config_file; ERROR (F0000, with a hint)
+ * when it is not set, missing or invalid.
+ */
+struct DrConfig;
+extern struct DrConfig *apiConfigLoad(void);
+
 /* Run as the owner of the pg_dr extension, in a restricted context. */
 extern void apiAsOwnerBegin(ApiOwnerContext *context);
 extern void apiAsOwnerEnd(ApiOwnerContext *context);

@@ -19,8 +19,10 @@
 #include "api/api.h"
 #include "backup/backup.h"
 #include "backup/backup_progress.h"
+#include "common/config.h"
 #include "ops/audit.h"
 #include "pg_dr.h"
+#include "repo/repo.h"
 
 PG_FUNCTION_INFO_V1(dr_backup_full);
 PG_FUNCTION_INFO_V1(dr_backup_incremental);
@@ -76,6 +78,9 @@ apiBackup(FunctionCallInfo fcinfo, bool incremental)
 	PG_TRY();
 	{
 		ApiOwnerContext owner;
+
+		param.config = apiConfigLoad();
+		param.configFile = drConfigFile;
 
 		/* the catalog row is written as the owner; the rest is server work */
 		apiAsOwnerBegin(&owner);
@@ -174,4 +179,46 @@ pg_dr_backup_progress(PG_FUNCTION_ARGS)
 	values[8] = Float8GetDatum(seconds > 0 ? bytesDone / seconds : 0);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(dr_repository_sync);
+
+/* Rebuild the catalog of backups from the repository. */
+Datum
+dr_repository_sync(PG_FUNCTION_ARGS)
+{
+	AuditOp		op;
+	volatile int count = 0;
+
+	auditOpBegin(&op, "dr_repository_sync", "{}");
+	PG_TRY();
+	{
+		ApiOwnerContext owner;
+		DrConfig   *config;
+		const ConfigRepo *repoConfigEntry;
+		Repo	   *repo;
+		DrError		err;
+
+		config = apiConfigLoad();
+		repoConfigEntry = configRepoFirst(config, &err);
+		if (repoConfigEntry == NULL)
+			drEreport(ERROR, &err);
+		repo = repoOpen(repoConfigEntry, &err);
+		if (repo == NULL)
+			drEreport(ERROR, &err);
+
+		apiAsOwnerBegin(&owner);
+		count = backupCatalogSync(repo);
+		apiAsOwnerEnd(&owner);
+		repoClose(repo);
+		configFree(config);
+	}
+	PG_CATCH();
+	{
+		auditOpFailed(&op);
+	}
+	PG_END_TRY();
+	op.arguments = psprintf("{\"backups\": %d}", count);
+	auditOpOk(&op);
+	PG_RETURN_INT32(count);
 }

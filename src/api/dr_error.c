@@ -1,6 +1,7 @@
 /*-------------------------------------------------------------------------
  * dr_error.c
- *	  Running as the extension's owner.
+ *	  Helpers of every API function: the configuration, and running as the
+ *	  extension's owner.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -20,6 +21,8 @@
 #include "utils/rel.h"
 
 #include "api/api.h"
+#include "common/config.h"
+#include "pg_dr.h"
 
 /* Owner of the pg_dr extension, from pg_extension. */
 static Oid
@@ -64,4 +67,26 @@ void
 apiAsOwnerEnd(ApiOwnerContext *context)
 {
 	SetUserIdAndSecContext(context->savedUserId, context->savedSecContext);
+}
+
+DrConfig *
+apiConfigLoad(void)
+{
+	DrConfig   *config;
+	DrError		err;
+
+	if (drConfigFile == NULL || drConfigFile[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("pg_dr.config_file is not set"),
+				 errhint("Set pg_dr.config_file to the path of the pg_dr configuration file and reload.")));
+	config = configLoad(drConfigFile, &err);
+	if (config == NULL)
+	{
+		/* a configured file that does not exist is a configuration error */
+		if (err.code == DR_ERR_NOT_FOUND)
+			err.code = DR_ERR_CONFIG;
+		drEreport(ERROR, &err);
+	}
+	return config;
 }

@@ -159,26 +159,10 @@ pg_dr_config(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	DrConfig   *config;
-	DrError		err;
 	int			i;
 
-	if (drConfigFile == NULL || drConfigFile[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("pg_dr.config_file is not set"),
-				 errhint("Set pg_dr.config_file to the path of the pg_dr configuration file and reload.")));
-
 	InitMaterializedSRF(fcinfo, 0);
-
-	drErrorClear(&err);
-	config = configLoad(drConfigFile, &err);
-	if (config == NULL)
-	{
-		/* a configured file that does not exist is a configuration error */
-		if (err.code == DR_ERR_NOT_FOUND)
-			err.code = DR_ERR_CONFIG;
-		drEreport(ERROR, &err);
-	}
+	config = apiConfigLoad();
 
 	for (i = 0; i < config->itemCount; i++)
 	{

@@ -49,6 +49,7 @@
 #include "common/config.h"
 #include "pg_dr.h"
 #include "repo/repo.h"
+#include "repo/repo_backup.h"
 
 typedef struct BackupContext
 {
@@ -62,8 +63,7 @@ typedef struct BackupContext
 	char		listPath[MAXPGPATH];
 	char		indexPath[MAXPGPATH];
 	char		resultPrefix[MAXPGPATH];
-	ManifestReader *parentReader;	/* incremental: the parent's manifest */
-	RepoObjectRead *parentRead;
+	RepoBackupManifest *parent;	/* incremental: the parent's manifest */
 	ManifestHeader parentHeader;
 } BackupContext;
 
@@ -72,13 +72,6 @@ static bool
 backupManifestSink(void *arg, const void *buf, size_t len, DrError *err)
 {
 	return repoObjectWrite((RepoObjectWrite *) arg, buf, len, err);
-}
-
-/* Source for the manifest reader: a manifest object. */
-static ssize_t
-backupManifestSource(void *arg, void *buf, size_t len, DrError *err)
-{
-	return repoObjectRead((RepoObjectRead *) arg, buf, len, err);
 }
 
 static void
@@ -123,7 +116,7 @@ backupIdChoose(Repo *repo, bool incremental, char *id)
 		int			entries = 0;
 
 		backupIdNew(incremental, id);
-		dir = psprintf("backup/%s", id);
+		dir = psprintf(REPO_BACKUP_DIR "/%s", id);
 		backupCheck(storageList(repoStorage(repo), dir, backupListCount,
 								&entries, &err), &err);
 		pfree(dir);
@@ -137,70 +130,6 @@ backupIdChoose(Repo *repo, bool incremental, char *id)
 			 errmsg("could not choose a new backup id: backup/%s is not empty", id)));
 }
 
-typedef struct LatestState
-{
-	Repo	   *repo;
-	char		latest[MANIFEST_ID_MAX + 1];
-} LatestState;
-
-static bool
-backupLatestVisit(void *arg, const StorageInfo *info, DrError *err)
-{
-	LatestState *state = arg;
-	char	   *manifest;
-	bool		exists;
-
-	if (!info->isDir || !manifestBackupIdValid(info->name) ||
-		strcmp(info->name, state->latest) <= 0)
-		return true;
-	manifest = psprintf("backup/%s/manifest", info->name);
-	if (!storageExists(repoStorage(state->repo), manifest, &exists, err))
-		return false;
-	if (exists)
-		strlcpy(state->latest, info->name, sizeof(state->latest));
-	pfree(manifest);
-	return true;
-}
-
-/* The newest backup that has a manifest, or "" when there is none. */
-static void
-backupLatest(Repo *repo, char *id)
-{
-	LatestState state;
-	DrError		err;
-
-	memset(&state, 0, sizeof(state));
-	state.repo = repo;
-	backupCheck(storageList(repoStorage(repo), "backup", backupLatestVisit,
-							&state, &err), &err);
-	strlcpy(id, state.latest, MANIFEST_ID_MAX + 1);
-}
-
-/* Open a backup's manifest; the reader streams it. */
-static ManifestReader *
-backupManifestOpen(Repo *repo, const char *id, RepoObjectRead **read)
-{
-	DrError		err;
-	char	   *path = psprintf("backup/%s/manifest", id);
-	ManifestReader *reader;
-
-	*read = repoObjectReadBegin(repo, path, &err);
-	if (*read == NULL)
-	{
-		if (err.code == DR_ERR_NOT_FOUND)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("backup \"%s\" does not exist in repository \"%s\"",
-							id, repoConfig(repo)->path),
-					 errhint("SELECT backup_id FROM dr_backups lists the backups.")));
-		drEreport(ERROR, &err);
-	}
-	reader = manifestReaderNew(backupManifestSource, *read, &err);
-	backupCheck(reader != NULL, &err);
-	pfree(path);
-	return reader;
-}
-
 /* Store a file whose content we have in memory (backup_label, ...). */
 static void
 backupStoreBuffer(Repo *repo, const CodecDataKey *key, const char *id,
@@ -208,7 +137,7 @@ backupStoreBuffer(Repo *repo, const CodecDataKey *key, const char *id,
 {
 	CodecResult codec;
 	DrError		err;
-	char	   *path = psprintf("backup/%s/data/%s", id, name);
+	char	   *path = repoBackupDataPath(id, name);
 	size_t		len = strlen(content);
 
 	backupCheck(repoObjectPutBuffer(repo, path, content, len, key, &codec, &err),
@@ -264,7 +193,7 @@ backupStoreWal(Repo *repo, const CodecDataKey *key, const char *id,
 			ereport(ERROR,
 					(errcode_for_file_access(),
 					 errmsg("could not open WAL segment \"%s\" for the backup: %m", path)));
-		object = psprintf("backup/%s/wal/%s", id, name);
+		object = repoBackupWalPath(id, name);
 		ow = repoObjectWriteBegin(repo, object, key, &err);
 		backupCheck(ow != NULL, &err);
 		for (;;)
@@ -338,6 +267,12 @@ backupCleanup(int code, Datum arg)
 
 	if (ctx->shared)
 		pg_atomic_write_u32(&ctx->shared->abort, 1);
+	/* storage handles hold plain file descriptors: close them */
+	if (ctx->parent)
+	{
+		repoBackupManifestClose(ctx->parent);
+		ctx->parent = NULL;
+	}
 	for (int i = 0; i < ctx->launched; i++)
 		TerminateBackgroundWorker(ctx->handles[i]);
 	if (get_backup_status() == SESSION_BACKUP_RUNNING)
@@ -543,53 +478,6 @@ backupManifestFiles(BackupContext *ctx, ManifestWriter *writer,
 	MemoryContextDelete(lineContext);
 }
 
-/* Record the backup in pgdr.backups (the catalog caches the repository). */
-static void
-backupCatalogInsert(const BackupSummary *summary)
-{
-	const ManifestHeader *h = &summary->header;
-	Oid			argtypes[15] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
-		TIMESTAMPTZOID, LSNOID, LSNOID, INT4OID, INT8OID, INT8OID, INT8OID, INT8OID,
-	INT8OID, INT4OID};
-	Datum		values[15];
-	char		nulls[15];
-
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = CStringGetTextDatum(h->backupId);
-	values[1] = CStringGetTextDatum(h->incremental ? "incremental" : "full");
-	values[2] = CStringGetTextDatum(h->parentId);
-	if (h->parentId[0] == '\0')
-		nulls[2] = 'n';
-	if (h->label)
-		values[3] = CStringGetTextDatum(h->label);
-	else
-		nulls[3] = 'n';
-	values[4] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) h->startTime));
-	values[5] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) h->stopTime));
-	values[6] = LSNGetDatum(h->startLsn);
-	values[7] = LSNGetDatum(h->stopLsn);
-	values[8] = Int32GetDatum((int32) h->timeline);
-	values[9] = Int64GetDatum((int64) summary->dataBytes);
-	values[10] = Int64GetDatum((int64) summary->storedBytes);
-	values[11] = Int64GetDatum((int64) summary->pagesChanged);
-	values[12] = Int64GetDatum((int64) summary->corruptPages);
-	values[13] = Int64GetDatum((int64) summary->files);
-	values[14] = Int32GetDatum(1);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("INSERT INTO pgdr.backups (backup_id, kind, parent_id, label,"
-							  " started_at, finished_at, start_lsn, stop_lsn, timeline,"
-							  " data_bytes, stored_bytes, pages_changed, corrupt_pages, files, repo,"
-							  " status)"
-							  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
-							  " CASE WHEN $13 > 0 THEN 'corrupt' ELSE 'valid' END)"
-							  " ON CONFLICT (backup_id) DO NOTHING",
-							  15, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not record the backup in pgdr.backups");
-	SPI_finish();
-}
-
 /*
  * Write the manifest: the instant its object is complete, the backup
  * exists; on any error before that, the object is abandoned unseen.
@@ -606,7 +494,7 @@ backupManifestWrite(BackupContext *ctx, Repo *repo, const CodecDataKey *key,
 	char	   *manifestPath;
 	bool		ended;
 
-	manifestPath = psprintf("backup/%s/manifest", ctx->backupId);
+	manifestPath = repoBackupManifestPath(ctx->backupId);
 	manifestObject = repoObjectWriteBegin(repo, manifestPath, key, &err);
 	backupCheck(manifestObject != NULL, &err);
 	writer = manifestWriterNew(backupManifestSink, manifestObject);
@@ -642,9 +530,9 @@ backupManifestWrite(BackupContext *ctx, Repo *repo, const CodecDataKey *key,
  */
 static void
 backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
-		   const ConfigRepo *repoConfigEntry, const char *parentId,
-		   BackupSummary *summary)
+		   const ConfigRepo *repoConfigEntry, BackupSummary *summary)
 {
+	char		parentId[MANIFEST_ID_MAX + 1] = "";
 	const CodecDataKey *key;
 	DrError		err;
 	StringInfo	labelFile = makeStringInfo();
@@ -661,6 +549,47 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	ManifestWal *wal;
 	int			walCount;
 	int			nworkers = Min(drBackupWorkers, BACKUP_WORKERS_MAX);
+
+	/* the parent (under backupCleanup: its manifest is an open file) */
+	if (param->incremental)
+	{
+		if (param->parentId)
+		{
+			if (!manifestBackupIdValid(param->parentId))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("\"%s\" is not a backup id", param->parentId),
+						 errhint("Backup ids look like 20261126-050100F; SELECT backup_id FROM dr_backups lists them.")));
+			strlcpy(parentId, param->parentId, sizeof(parentId));
+		}
+		else
+		{
+			char	   *latest = repoBackupLatest(repo, &err);
+
+			if (latest == NULL && err.code == DR_ERR_NOT_FOUND)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("there is no backup to base an incremental backup on"),
+						 errhint("Take a full backup first: SELECT dr_backup_full();")));
+			backupCheck(latest != NULL, &err);
+			strlcpy(parentId, latest, sizeof(parentId));
+		}
+		ctx->parent = repoBackupManifestOpen(repo, parentId, &err);
+		if (ctx->parent == NULL && err.code == DR_ERR_NOT_FOUND)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("backup \"%s\" does not exist in repository \"%s\"",
+							parentId, repoConfigEntry->path),
+					 errhint("SELECT backup_id FROM dr_backups lists the backups.")));
+		backupCheck(ctx->parent != NULL, &err);
+		ctx->parentHeader = *repoBackupManifestHeader(ctx->parent);
+		if (ctx->parentHeader.systemIdentifier != GetSystemIdentifier())
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("backup \"%s\" is of another cluster", parentId),
+					 errdetail("Its system identifier is " UINT64_FORMAT "; this cluster's is " UINT64_FORMAT ".",
+							   ctx->parentHeader.systemIdentifier, GetSystemIdentifier())));
+	}
 
 	backupCheck(repoDataKeyNew(repo, &key, &err), &err);
 
@@ -688,12 +617,12 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	snprintf(ctx->resultPrefix, MAXPGPATH, "%s/%s.%d.result", BACKUP_TMP_DIR,
 			 BACKUP_TMP_PREFIX, MyProcPid);
 	backupListWrite(ctx->listPath, ctx->indexPath, tablespaceMap->data,
-					ctx->parentReader, &listing);
-	if (ctx->parentReader)
+					ctx->parent ? repoBackupManifestReader(ctx->parent) : NULL,
+					&listing);
+	if (ctx->parent)
 	{
-		manifestReaderFree(ctx->parentReader);
-		repoObjectReadFree(ctx->parentRead);
-		ctx->parentReader = NULL;
+		repoBackupManifestClose(ctx->parent);
+		ctx->parent = NULL;
 	}
 	pg_atomic_write_u64(&backupProgress->filesTotal, listing.fileCount);
 	pg_atomic_write_u64(&backupProgress->bytesTotal, listing.totalBytes);
@@ -703,7 +632,7 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	shared = ctx->shared = dsm_segment_address(ctx->segment);
 	memset(shared, 0, sizeof(BackupShared));
 	strlcpy(shared->backupId, ctx->backupId, sizeof(shared->backupId));
-	strlcpy(shared->configFile, drConfigFile, sizeof(shared->configFile));
+	strlcpy(shared->configFile, param->configFile, sizeof(shared->configFile));
 	shared->repoIndex = repoConfigEntry->index;
 	shared->hasKey = (key != NULL);
 	if (key)
@@ -793,66 +722,25 @@ char *
 backupRun(const BackupParam *param, BackupSummary *summary)
 {
 	BackupContext *ctx;
-	DrConfig   *config;
 	const ConfigRepo *repoConfigEntry;
 	Repo	   *repo;
 	DrError		err;
 	int			holderPid;
 	char		holderId[MANIFEST_ID_MAX + 1];
-	char		parentId[MANIFEST_ID_MAX + 1] = "";
 
 	if (RecoveryInProgress())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pg_dr takes backups on the primary only"),
 				 errhint("Run the backup on the primary server.")));
-	if (drConfigFile == NULL || drConfigFile[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("pg_dr.config_file is not set"),
-				 errhint("Set pg_dr.config_file to the path of the pg_dr configuration file and reload.")));
 
-	config = configLoad(drConfigFile, &err);
-	backupCheck(config != NULL, &err);
-	repoConfigEntry = configRepoFirst(config, &err);
+	repoConfigEntry = configRepoFirst(param->config, &err);
 	backupCheck(repoConfigEntry != NULL, &err);
 	repo = repoOpen(repoConfigEntry, &err);
 	backupCheck(repo != NULL, &err);
 
 	ctx = palloc0(sizeof(BackupContext));
 	memset(summary, 0, sizeof(*summary));
-
-
-	/* the parent, before anything is started */
-	if (param->incremental)
-	{
-		if (param->parentId)
-		{
-			if (!manifestBackupIdValid(param->parentId))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("\"%s\" is not a backup id", param->parentId),
-						 errhint("Backup ids look like 20261126-050100F; SELECT backup_id FROM dr_backups lists them.")));
-			strlcpy(parentId, param->parentId, sizeof(parentId));
-		}
-		else
-		{
-			backupLatest(repo, parentId);
-			if (parentId[0] == '\0')
-				ereport(ERROR,
-						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-						 errmsg("there is no backup to base an incremental backup on"),
-						 errhint("Take a full backup first: SELECT dr_backup_full();")));
-		}
-		ctx->parentReader = backupManifestOpen(repo, parentId, &ctx->parentRead);
-		ctx->parentHeader = *manifestReaderHeader(ctx->parentReader);
-		if (ctx->parentHeader.systemIdentifier != GetSystemIdentifier())
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("backup \"%s\" is of another cluster", parentId),
-					 errdetail("Its system identifier is " UINT64_FORMAT "; this cluster's is " UINT64_FORMAT ".",
-							   ctx->parentHeader.systemIdentifier, GetSystemIdentifier())));
-	}
 
 	backupIdChoose(repo, param->incremental, ctx->backupId);
 	if (!backupProgressBegin(ctx->backupId, &holderPid, holderId))
@@ -866,11 +754,10 @@ backupRun(const BackupParam *param, BackupSummary *summary)
 
 	PG_ENSURE_ERROR_CLEANUP(backupCleanup, PointerGetDatum(ctx));
 	{
-		backupTake(ctx, param, repo, repoConfigEntry, parentId, summary);
+		backupTake(ctx, param, repo, repoConfigEntry, summary);
 	}
 	PG_END_ENSURE_ERROR_CLEANUP(backupCleanup, PointerGetDatum(ctx));
 
 	repoClose(repo);
-	configFree(config);
 	return pstrdup(ctx->backupId);
 }

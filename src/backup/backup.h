@@ -25,8 +25,12 @@
 #include "common/manifest.h"
 #include "fmgr.h"
 
+struct DrConfig;
+
 typedef struct BackupParam
 {
+	const struct DrConfig *config;	/* from pg_dr.config_file */
+	const char *configFile;		/* its path, for the workers */
 	bool		incremental;
 	const char *parentId;		/* incremental: NULL = latest valid backup */
 	const char *label;			/* NULL = none */
@@ -46,10 +50,15 @@ typedef struct BackupSummary
 /* Take a backup; returns its id (palloc'd).  Errors are ereport'ed. */
 extern char *backupRun(const BackupParam *param, BackupSummary *summary);
 
-/* Read a backup's manifest and sum it up (for dr_repository_sync). */
+/* backup_catalog.c: pgdr.backups, the catalog's copy of the manifests */
 struct Repo;
+/* Read a backup's manifest and sum it up. */
 extern bool backupSummaryRead(struct Repo *repo, const char *backupId,
 							  BackupSummary *summary, DrError *err);
+/* Insert one backup (SPI; the caller runs as the extension owner). */
+extern void backupCatalogInsert(const BackupSummary *summary);
+/* Rebuild pgdr.backups from the repository; returns the number of backups. */
+extern int	backupCatalogSync(struct Repo *repo);
 
 /* Shared memory: the progress of the running backup, and the lock. */
 extern Size backupShmemSize(void);

@@ -44,6 +44,7 @@
 #include "common/delta.h"
 #include "pg_dr.h"
 #include "repo/repo.h"
+#include "repo/repo_backup.h"
 
 /* pages read at a time */
 #define BACKUP_READ_PAGES		128
@@ -374,7 +375,7 @@ backupFileStore(Repo *repo, const CodecDataKey *key, BackupShared *shared,
 				(errcode_for_file_access(),
 				 errmsg("could not stat file \"%s\": %m", path)));
 
-	objectPath = psprintf("backup/%s/data/%s", shared->backupId, path);
+	objectPath = repoBackupDataPath(shared->backupId, path);
 	state.buffer = palloc(BACKUP_READ_PAGES * BLCKSZ);
 	state.sha = pg_cryptohash_create(PG_SHA256);
 	if (state.sha == NULL || pg_cryptohash_init(state.sha) < 0)

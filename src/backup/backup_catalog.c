@@ -1,0 +1,149 @@
+/*-------------------------------------------------------------------------
+ * backup_catalog.c
+ *	  pgdr.backups: the catalog's copy of what the repository's manifests
+ *	  say.  The repository is the source of truth; backupCatalogSync()
+ *	  rebuilds the table from it (dr_repository_sync()), so a cluster
+ *	  restored from nothing but the repository can list every backup.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/pg_lsn.h"
+#include "utils/timestamp.h"
+
+#include "backup/backup.h"
+#include "pg_dr.h"
+#include "repo/repo.h"
+#include "repo/repo_backup.h"
+
+/* Record the backup in pgdr.backups (the catalog caches the repository). */
+void
+backupCatalogInsert(const BackupSummary *summary)
+{
+	const ManifestHeader *h = &summary->header;
+	Oid			argtypes[15] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
+		TIMESTAMPTZOID, LSNOID, LSNOID, INT4OID, INT8OID, INT8OID, INT8OID, INT8OID,
+	INT8OID, INT4OID};
+	Datum		values[15];
+	char		nulls[15];
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = CStringGetTextDatum(h->backupId);
+	values[1] = CStringGetTextDatum(h->incremental ? "incremental" : "full");
+	values[2] = CStringGetTextDatum(h->parentId);
+	if (h->parentId[0] == '\0')
+		nulls[2] = 'n';
+	if (h->label)
+		values[3] = CStringGetTextDatum(h->label);
+	else
+		nulls[3] = 'n';
+	values[4] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) h->startTime));
+	values[5] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) h->stopTime));
+	values[6] = LSNGetDatum(h->startLsn);
+	values[7] = LSNGetDatum(h->stopLsn);
+	values[8] = Int32GetDatum((int32) h->timeline);
+	values[9] = Int64GetDatum((int64) summary->dataBytes);
+	values[10] = Int64GetDatum((int64) summary->storedBytes);
+	values[11] = Int64GetDatum((int64) summary->pagesChanged);
+	values[12] = Int64GetDatum((int64) summary->corruptPages);
+	values[13] = Int64GetDatum((int64) summary->files);
+	values[14] = Int32GetDatum(1);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("INSERT INTO pgdr.backups (backup_id, kind, parent_id, label,"
+							  " started_at, finished_at, start_lsn, stop_lsn, timeline,"
+							  " data_bytes, stored_bytes, pages_changed, corrupt_pages, files, repo,"
+							  " status)"
+							  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+							  " CASE WHEN $13 > 0 THEN 'corrupt' ELSE 'valid' END)"
+							  " ON CONFLICT (backup_id) DO NOTHING",
+							  15, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not record the backup in pgdr.backups");
+	SPI_finish();
+}
+
+static bool
+catalogWalSize(void *arg, const StorageInfo *info, DrError *err)
+{
+	if (!info->isDir)
+		*(uint64 *) arg += info->size;
+	return true;
+}
+
+bool
+backupSummaryRead(Repo *repo, const char *backupId, BackupSummary *summary,
+				  DrError *err)
+{
+	RepoBackupManifest *manifest;
+	ManifestReader *reader;
+	ManifestEntry entry;
+	char	   *walDir;
+	int			rc;
+
+	memset(summary, 0, sizeof(*summary));
+	manifest = repoBackupManifestOpen(repo, backupId, err);
+	if (manifest == NULL)
+		return false;
+	summary->header = *repoBackupManifestHeader(manifest);
+	if (summary->header.label)
+		summary->header.label = pstrdup(summary->header.label);
+	reader = repoBackupManifestReader(manifest);
+	while ((rc = manifestReaderNext(reader, &entry, err)) > 0)
+	{
+		if (entry.kind != MANIFEST_ENTRY_FILE)
+			continue;
+		summary->files++;
+		summary->dataBytes += entry.file.size;
+		summary->storedBytes += entry.file.objectSize;
+		summary->pagesChanged += entry.file.blocks;
+		summary->corruptPages += entry.file.corrupt;
+	}
+	repoBackupManifestClose(manifest);
+	if (rc < 0)
+		return false;
+
+	/* the manifest does not record the stored size of WAL objects */
+	walDir = psprintf(REPO_BACKUP_DIR "/%s/wal", backupId);
+	if (!storageList(repoStorage(repo), walDir, catalogWalSize,
+					 &summary->storedBytes, err))
+		return false;
+	pfree(walDir);
+	return true;
+}
+
+int
+backupCatalogSync(Repo *repo)
+{
+	DrError		err;
+	char	  **ids;
+	int			count;
+
+	if (!repoBackupList(repo, &ids, &count, &err))
+		drEreport(ERROR, &err);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("DELETE FROM pgdr.backups", false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not clear pgdr.backups");
+	SPI_finish();
+
+	for (int i = 0; i < count; i++)
+	{
+		BackupSummary summary;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!backupSummaryRead(repo, ids[i], &summary, &err))
+		{
+			drErrorPrefix(&err, "backup %s: ", ids[i]);
+			drEreport(ERROR, &err);
+		}
+		backupCatalogInsert(&summary);
+	}
+	repoBackupListFree(ids, count);
+	return count;
+}
