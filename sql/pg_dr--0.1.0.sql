@@ -330,6 +330,13 @@ AS 'MODULE_PATHNAME', 'dr_backup_incremental';
 COMMENT ON FUNCTION dr_backup_incremental(text, text) IS
 	'take a block-level incremental backup on top of parent (default: the latest backup); returns its id';
 
+CREATE FUNCTION dr_repository_create()
+RETURNS text
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'dr_repository_create';
+COMMENT ON FUNCTION dr_repository_create() IS
+	'initialize the first configured repository (as pg_dr repo-create does); returns its path';
+
 CREATE FUNCTION dr_repository_sync()
 RETURNS integer
 LANGUAGE C VOLATILE
@@ -356,10 +363,11 @@ GRANT SELECT ON dr_status, dr_config, dr_objectives, dr_audit, dr_backups,
 GRANT UPDATE (rto, rpo, availability) ON dr_objectives TO dr_admin;
 
 REVOKE ALL ON FUNCTION dr_audit_verify(), dr_audit_expire(), dr_backup_full(text),
-	dr_backup_incremental(text, text), dr_repository_sync() FROM PUBLIC;
+	dr_backup_incremental(text, text), dr_repository_sync(), dr_repository_create()
+	FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_audit_verify(), dr_backup_full(text),
 	dr_backup_incremental(text, text), dr_repository_sync() TO dr_operator;
-GRANT EXECUTE ON FUNCTION dr_audit_expire() TO dr_admin;
+GRANT EXECUTE ON FUNCTION dr_audit_expire(), dr_repository_create() TO dr_admin;
 
 -- pg_dump keeps the audit trail and edited objectives with the database.
 SELECT pg_catalog.pg_extension_config_dump('pgdr.audit_log', '');

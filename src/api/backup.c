@@ -222,3 +222,48 @@ dr_repository_sync(PG_FUNCTION_ARGS)
 	auditOpOk(&op);
 	PG_RETURN_INT32(count);
 }
+
+PG_FUNCTION_INFO_V1(dr_repository_create);
+
+/*
+ * Initialize the first configured repository (what `pg_dr repo-create`
+ * does), for DBAs who configure everything from SQL.
+ */
+Datum
+dr_repository_create(PG_FUNCTION_ARGS)
+{
+	AuditOp		op;
+	char	   *volatile path = NULL;
+
+	auditOpBegin(&op, "dr_repository_create", "{}");
+	PG_TRY();
+	{
+		DrConfig   *config = apiConfigLoad();
+		const ConfigRepo *repoConfigEntry;
+		DrError		err;
+
+		repoConfigEntry = configRepoFirst(config, &err);
+		if (repoConfigEntry == NULL)
+			drEreport(ERROR, &err);
+		if (!repoCreate(repoConfigEntry, 0, &err))
+			drEreport(ERROR, &err);
+		path = pstrdup(repoConfigEntry->path);
+		configFree(config);
+	}
+	PG_CATCH();
+	{
+		auditOpFailed(&op);
+	}
+	PG_END_TRY();
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		appendStringInfoString(&buf, "{\"path\": ");
+		escape_json(&buf, path);
+		appendStringInfoChar(&buf, '}');
+		op.arguments = buf.data;
+	}
+	auditOpOk(&op);
+	PG_RETURN_TEXT_P(cstring_to_text(path));
+}

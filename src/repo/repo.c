@@ -195,7 +195,7 @@ repoOpen(const ConfigRepo *config, DrError *err)
 			drErrorSet(err, DR_ERR_NOT_FOUND,
 					   "repository \"%s\" is not initialized: \"%s\" does not exist",
 					   config->path, where);
-			drErrorHint(err, "create it with \"pg_dr repo-create\"");
+			drErrorHint(err, "Create it with \"pg_dr repo-create\" or SELECT dr_repository_create().");
 		}
 		else if (err && err->code == DR_ERR_INVALID)
 			drErrorSet(err, DR_ERR_CORRUPT,
