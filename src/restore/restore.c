@@ -1,0 +1,488 @@
+/*-------------------------------------------------------------------------
+ * restore.c
+ *	  Restore a backup into a data directory: the order of things (see
+ *	  restore.h for the contract of each step).
+ *
+ * restoreBegin reads every manifest of the chain to its verified end before
+ * anything is written: a restore never acts on a manifest that later turns
+ * out damaged, and the counts for the plan come for free.
+ *
+ * restoreFinish runs after every file was restored: cleaning the target
+ * (delta mode) must not race with jobs still writing, and the directory
+ * fsyncs of the same walk cover every file the jobs renamed.  WAL segments,
+ * recovery settings and pg_control come after it, pg_control last, each
+ * with its directory fsynced.
+ *-------------------------------------------------------------------------
+ */
+#include "common/dr_c.h"
+
+#include "restore/restore_internal.h"
+
+/* Copy the caller's parameters: the Restore may outlive them. */
+static void
+restoreParamCopy(RestoreParam *dst, const RestoreParam *src)
+{
+	RestoreTablespaceMap *map = NULL;
+
+	*dst = *src;
+	dst->backupId = pstrdup(src->backupId);
+	dst->targetDir = pstrdup(src->targetDir);
+	if (src->tablespaceMapCount > 0)
+	{
+		map = palloc(src->tablespaceMapCount * sizeof(RestoreTablespaceMap));
+		for (int i = 0; i < src->tablespaceMapCount; i++)
+		{
+			map[i].oid = src->tablespaceMap[i].oid;
+			map[i].fromLocation = src->tablespaceMap[i].fromLocation ?
+				pstrdup(src->tablespaceMap[i].fromLocation) : NULL;
+			map[i].toLocation = pstrdup(src->tablespaceMap[i].toLocation);
+		}
+	}
+	dst->tablespaceMap = map;
+	dst->restoreProgram = src->restoreProgram ? pstrdup(src->restoreProgram) : NULL;
+	dst->restoreConfigFile = src->restoreConfigFile ?
+		pstrdup(src->restoreConfigFile) : NULL;
+	dst->recoverySettings = src->recoverySettings ?
+		pstrdup(src->recoverySettings) : NULL;
+}
+
+/* A path without trailing slashes ("/" alone is refused by the caller). */
+static char *
+restorePathClean(const char *path)
+{
+	size_t		len = strlen(path);
+
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	return pnstrdup(path, len);
+}
+
+static bool
+restoreParamCheck(const RestoreParam *param, DrError *err)
+{
+	if (param->backupId == NULL)
+		return drErrorSet(err, DR_ERR_INVALID, "no backup to restore was given");
+	if (param->targetDir == NULL || param->targetDir[0] != '/')
+		return drErrorSet(err, DR_ERR_INVALID,
+						  "target directory \"%s\" must be an absolute path",
+						  param->targetDir ? param->targetDir : "");
+	if (strspn(param->targetDir, "/") == strlen(param->targetDir))
+		return drErrorSet(err, DR_ERR_INVALID,
+						  "the root directory cannot be a restore target");
+	if (param->restoreProgram != NULL &&
+		(param->restoreProgram[0] != '/' || param->restoreConfigFile == NULL ||
+		 param->restoreConfigFile[0] != '/'))
+		return drErrorSet(err, DR_ERR_INVALID,
+						  "restore_command needs the absolute paths of pg_dr and of its configuration file");
+	for (int i = 0; i < param->tablespaceMapCount; i++)
+	{
+		const RestoreTablespaceMap *map = &param->tablespaceMap[i];
+
+		if (map->toLocation == NULL || map->toLocation[0] != '/')
+			return drErrorSet(err, DR_ERR_INVALID,
+							  "tablespace directory \"%s\" must be an absolute path",
+							  map->toLocation ? map->toLocation : "");
+		if (map->oid == 0 && map->fromLocation == NULL)
+			return drErrorSet(err, DR_ERR_INVALID,
+							  "a tablespace mapping needs an oid or a location");
+	}
+	return true;
+}
+
+/* Where each tablespace goes, after the mappings. */
+static bool
+restoreTablespacesMap(Restore *restore, DrError *err)
+{
+	const RestoreParam *param = &restore->param;
+
+	for (int m = 0; m < param->tablespaceMapCount; m++)
+	{
+		const RestoreTablespaceMap *map = &param->tablespaceMap[m];
+		bool		matched = false;
+
+		for (int i = 0; i < restore->tablespaceCount; i++)
+		{
+			RestoreTablespace *ts = &restore->tablespaces[i];
+
+			if (map->oid != 0 ? ts->oid != map->oid :
+				strcmp(ts->location, map->fromLocation) != 0)
+				continue;
+			pfree(ts->target);
+			ts->target = restorePathClean(map->toLocation);
+			restore->remapped = true;
+			matched = true;
+		}
+		if (!matched)
+		{
+			if (map->oid != 0)
+				drErrorSet(err, DR_ERR_INVALID,
+						   "backup \"%s\" has no tablespace with oid %u",
+						   restore->chain->ids[0], map->oid);
+			else
+				drErrorSet(err, DR_ERR_INVALID,
+						   "backup \"%s\" has no tablespace at \"%s\"",
+						   restore->chain->ids[0], map->fromLocation);
+			drErrorHint(err, "\"pg_dr info\" shows the tablespaces of a backup.");
+			return false;
+		}
+	}
+
+	for (int i = 0; i < restore->tablespaceCount; i++)
+	{
+		RestoreTablespace *ts = &restore->tablespaces[i];
+
+		if (strcmp(ts->target, restore->targetDir) == 0)
+			return drErrorSet(err, DR_ERR_INVALID,
+							  "tablespace %u cannot be restored into the target directory itself",
+							  ts->oid);
+		for (int j = 0; j < i; j++)
+			if (strcmp(ts->target, restore->tablespaces[j].target) == 0)
+				return drErrorSet(err, DR_ERR_INVALID,
+								  "tablespaces %u and %u would both be restored to \"%s\"",
+								  restore->tablespaces[j].oid, ts->oid, ts->target);
+	}
+	return true;
+}
+
+/*
+ * Read the manifest of chain level i to its verified end; for the backup
+ * itself (level 0), gather the plan.
+ */
+static bool
+restoreManifestScan(Restore *restore, int level, DrError *err)
+{
+	RepoBackupManifest *manifest;
+	ManifestReader *reader;
+	RestorePlan *plan = &restore->plan;
+	int			size = 0;
+	bool		ok = true;
+
+	manifest = repoBackupManifestOpen(restore->repo, restore->chain->ids[level],
+									  err);
+	if (manifest == NULL)
+		return false;
+	reader = repoBackupManifestReader(manifest);
+	for (;;)
+	{
+		ManifestEntry entry;
+		int			rc = manifestReaderNext(reader, &entry, err);
+
+		if (rc <= 0)
+		{
+			ok = rc == 0;
+			break;
+		}
+		if (level > 0)
+			continue;
+		switch (entry.kind)
+		{
+			case MANIFEST_ENTRY_TABLESPACE:
+				for (int i = 0; i < restore->tablespaceCount; i++)
+					if (restore->tablespaces[i].oid == entry.tablespace.oid)
+					{
+						ok = drErrorSet(err, DR_ERR_CORRUPT,
+										"manifest of backup \"%s\" lists tablespace %u twice",
+										restore->chain->ids[0], entry.tablespace.oid);
+						break;
+					}
+				if (!ok)
+					break;
+				if (restore->tablespaceCount == size)
+				{
+					size = size ? size * 2 : 8;
+					restore->tablespaces = restore->tablespaces ?
+						repalloc(restore->tablespaces, size * sizeof(RestoreTablespace)) :
+						palloc(size * sizeof(RestoreTablespace));
+				}
+				restore->tablespaces[restore->tablespaceCount].oid = entry.tablespace.oid;
+				restore->tablespaces[restore->tablespaceCount].location =
+					pstrdup(entry.tablespace.location);
+				restore->tablespaces[restore->tablespaceCount].target =
+					restorePathClean(entry.tablespace.location);
+				restore->tablespaceCount++;
+				break;
+			case MANIFEST_ENTRY_DIR:
+				plan->dirs++;
+				break;
+			case MANIFEST_ENTRY_FILE:
+				plan->files++;
+				plan->bytes += entry.file.size;
+				if (strcmp(entry.file.path, RESTORE_PG_CONTROL) == 0)
+					restore->hasPgControl = true;
+				else if (strcmp(entry.file.path, RESTORE_TABLESPACE_MAP) == 0)
+					restore->hasTablespaceMap = true;
+				break;
+			case MANIFEST_ENTRY_WAL:
+				plan->walSegments++;
+				break;
+		}
+		if (!ok)
+			break;
+	}
+	repoBackupManifestClose(manifest);
+	return ok;
+}
+
+Restore *
+restoreBegin(Repo *repo, const RestoreParam *param, DrError *err)
+{
+	Restore    *restore;
+	char	   *backupId;
+
+	if (!restoreParamCheck(param, err))
+		return NULL;
+
+	restore = palloc0(sizeof(Restore));
+	restore->repo = repo;
+	restoreParamCopy(&restore->param, param);
+	restore->targetDir = restorePathClean(param->targetDir);
+
+	backupId = repoBackupResolve(repo, param->backupId, err);
+	if (backupId == NULL)
+		goto fail;
+	restore->chain = repoBackupChain(repo, backupId, err);
+	pfree(backupId);
+	if (restore->chain == NULL)
+		goto fail;
+
+	for (int i = 0; i < restore->chain->count; i++)
+		if (!restoreManifestScan(restore, i, err))
+			goto fail;
+	if (!restoreTablespacesMap(restore, err))
+		goto fail;
+
+	restore->plan.backupId = restore->chain->ids[0];
+	restore->plan.chain = restore->chain;
+	restore->plan.tablespaces = restore->tablespaceCount;
+	return restore;
+
+fail:
+	restoreFree(restore);
+	return NULL;
+}
+
+const RestorePlan *
+restorePlanGet(const Restore *restore)
+{
+	return &restore->plan;
+}
+
+bool
+restorePrepare(Restore *restore, DrError *err)
+{
+	return restoreTargetPrepare(restore, err);
+}
+
+bool
+restoreFiles(Restore *restore, int jobs, int jobIndex, RestoreResult *result,
+			 DrError *err)
+{
+	RestoreChainIter *iter;
+	RestoreProgress progress;
+	uint64		ordinal = 0;
+	bool		ok = true;
+
+	if (jobs < 1 || jobIndex < 0 || jobIndex >= jobs)
+		return drErrorSet(err, DR_ERR_INVALID,
+						  "invalid restore job %d of %d", jobIndex, jobs);
+
+	memset(&progress, 0, sizeof(progress));
+	iter = restoreChainIterOpen(restore->repo, restore->chain->ids,
+								restore->chain->count, err);
+	if (iter == NULL)
+		return false;
+	for (;;)
+	{
+		const ManifestFile *const *levels;
+		bool		unchanged;
+		int			rc = restoreChainIterNext(iter, &levels, err);
+
+		if (rc <= 0)
+		{
+			ok = rc == 0;
+			break;
+		}
+		if (ordinal++ % jobs != (uint64) jobIndex)
+			continue;
+		/* written last, by restoreFinish */
+		if (strcmp(levels[0]->path, RESTORE_PG_CONTROL) == 0)
+			continue;
+
+		if (!restoreFile(restore, levels, &unchanged, err))
+		{
+			ok = false;
+			break;
+		}
+		if (result)
+		{
+			if (unchanged)
+				result->filesUnchanged++;
+			else
+			{
+				result->filesWritten++;
+				result->bytesWritten += levels[0]->size;
+			}
+		}
+		if (restore->param.progress)
+		{
+			progress.path = levels[0]->path;
+			progress.size = levels[0]->size;
+			progress.unchanged = unchanged;
+			progress.filesDone++;
+			progress.bytesDone += levels[0]->size;
+			restore->param.progress(restore->param.progressArg, &progress);
+		}
+	}
+	restoreChainIterClose(iter);
+	return ok;
+}
+
+/* The WAL segments of the backup, into pg_wal. */
+static bool
+restoreWal(Restore *restore, RestoreResult *result, DrError *err)
+{
+	RepoBackupManifest *manifest;
+	ManifestReader *reader;
+	char	   *dir;
+	bool		ok = true;
+
+	manifest = repoBackupManifestOpen(restore->repo, restore->chain->ids[0], err);
+	if (manifest == NULL)
+		return false;
+	reader = repoBackupManifestReader(manifest);
+	for (;;)
+	{
+		ManifestEntry entry;
+		int			rc = manifestReaderNext(reader, &entry, err);
+
+		if (rc <= 0)
+		{
+			ok = rc == 0;
+			break;
+		}
+		if (entry.kind != MANIFEST_ENTRY_WAL)
+			continue;
+		if (!restoreWalSegment(restore, &entry.wal, err))
+		{
+			ok = false;
+			break;
+		}
+		if (result)
+			result->walSegments++;
+	}
+	repoBackupManifestClose(manifest);
+
+	dir = psprintf("%s/%s", restore->targetDir, RESTORE_WAL_DIR);
+	if (ok && restore->plan.walSegments > 0)
+		ok = restoreSyncDir(dir, err);
+	pfree(dir);
+	return ok;
+}
+
+/* global/pg_control, the last file of a restore. */
+static bool
+restorePgControl(Restore *restore, DrError *err)
+{
+	RestoreChainIter *iter;
+	bool		ok = true;
+
+	if (!restore->hasPgControl)
+		return true;
+	iter = restoreChainIterOpen(restore->repo, restore->chain->ids,
+								restore->chain->count, err);
+	if (iter == NULL)
+		return false;
+	for (;;)
+	{
+		const ManifestFile *const *levels;
+		bool		unchanged;
+		char	   *path;
+		int			rc = restoreChainIterNext(iter, &levels, err);
+
+		if (rc <= 0)
+		{
+			ok = rc == 0;
+			break;
+		}
+		if (strcmp(levels[0]->path, RESTORE_PG_CONTROL) != 0)
+			continue;
+		ok = restoreFile(restore, levels, &unchanged, err);
+		if (ok)
+		{
+			path = psprintf("%s/%s", restore->targetDir, RESTORE_PG_CONTROL);
+			ok = restoreSyncParent(path, err);
+			pfree(path);
+		}
+		break;
+	}
+	restoreChainIterClose(iter);
+	return ok;
+}
+
+bool
+restoreFinish(Restore *restore, RestoreResult *result, DrError *err)
+{
+	return restoreTargetClean(restore, restore->param.delta, result, err) &&
+		restoreWal(restore, result, err) &&
+		restoreTablespaceMapWrite(restore, err) &&
+		restoreRecoveryWrite(restore, err) &&
+		restorePgControl(restore, err) &&
+		restoreSyncDir(restore->targetDir, err);
+}
+
+void
+restoreFree(Restore *restore)
+{
+	RestoreParam *param;
+
+	if (restore == NULL)
+		return;
+	param = &restore->param;
+	pfree((char *) param->backupId);
+	pfree((char *) param->targetDir);
+	for (int i = 0; i < param->tablespaceMapCount; i++)
+	{
+		if (param->tablespaceMap[i].fromLocation)
+			pfree((char *) param->tablespaceMap[i].fromLocation);
+		pfree((char *) param->tablespaceMap[i].toLocation);
+	}
+	if (param->tablespaceMap)
+		pfree((RestoreTablespaceMap *) param->tablespaceMap);
+	if (param->restoreProgram)
+		pfree((char *) param->restoreProgram);
+	if (param->restoreConfigFile)
+		pfree((char *) param->restoreConfigFile);
+	if (param->recoverySettings)
+		pfree((char *) param->recoverySettings);
+
+	for (int i = 0; i < restore->tablespaceCount; i++)
+	{
+		pfree(restore->tablespaces[i].location);
+		pfree(restore->tablespaces[i].target);
+	}
+	if (restore->tablespaces)
+		pfree(restore->tablespaces);
+	repoBackupChainFree(restore->chain);
+	pfree(restore->targetDir);
+	if (restore->buffer)
+		pfree(restore->buffer);
+	if (restore->lastDir)
+		pfree(restore->lastDir);
+	pfree(restore);
+}
+
+bool
+restoreRun(Repo *repo, const RestoreParam *param, RestoreResult *result,
+		   DrError *err)
+{
+	Restore    *restore = restoreBegin(repo, param, err);
+	bool		ok;
+
+	if (restore == NULL)
+		return false;
+	ok = restorePrepare(restore, err) &&
+		restoreFiles(restore, 1, 0, result, err) &&
+		restoreFinish(restore, result, err);
+	restoreFree(restore);
+	return ok;
+}

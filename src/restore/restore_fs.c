@@ -1,0 +1,365 @@
+/*-------------------------------------------------------------------------
+ * restore_fs.c
+ *	  File system helpers for restore: directories, removal, fsync, small
+ *	  files written atomically, and comparing a file with a manifest entry.
+ *
+ * Restore writes into a directory that will become a cluster, so it keeps
+ * PostgreSQL's own durability rules: a file is fsynced before it gets its
+ * name, and a directory is fsynced after names in it changed.
+ *-------------------------------------------------------------------------
+ */
+#include "common/dr_c.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "common/cryptohash.h"
+#include "restore/restore_internal.h"
+
+char *
+restoreTempName(const char *path)
+{
+	return psprintf("%s.pg_dr-tmp.%d", path, (int) getpid());
+}
+
+bool
+restoreMakeDirs(const char *path, mode_t mode, bool replace, DrError *err)
+{
+	struct stat st;
+	char	   *copy;
+	char	   *slash;
+	bool		ok = true;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return true;
+
+	copy = pstrdup(path);
+	slash = copy;
+	for (;;)
+	{
+		bool		last;
+
+		slash = strchr(slash + 1, '/');
+		last = (slash == NULL);
+		if (!last)
+			*slash = '\0';
+
+		if (stat(copy, &st) == 0)
+		{
+			if (!S_ISDIR(st.st_mode))
+			{
+				if (!replace)
+				{
+					ok = drErrorSet(err, DR_ERR_IO,
+									"could not create directory \"%s\": a file with that name exists",
+									copy);
+					break;
+				}
+				if (unlink(copy) < 0)
+				{
+					ok = drErrorSet(err, DR_ERR_IO, "could not remove \"%s\": %m",
+									copy);
+					break;
+				}
+				if (mkdir(copy, mode) < 0)
+				{
+					ok = drErrorSet(err, DR_ERR_IO,
+									"could not create directory \"%s\": %m", copy);
+					break;
+				}
+			}
+		}
+		else if (errno != ENOENT)
+		{
+			ok = drErrorSet(err, DR_ERR_IO, "could not stat \"%s\": %m", copy);
+			break;
+		}
+		else if (mkdir(copy, mode) < 0 && errno != EEXIST)
+		{
+			/* EEXIST: another job made it since the stat */
+			ok = drErrorSet(err, DR_ERR_IO, "could not create directory \"%s\": %m",
+							copy);
+			break;
+		}
+		if (last)
+			break;
+		*slash = '/';
+	}
+	pfree(copy);
+	return ok;
+}
+
+bool
+restoreSyncDir(const char *path, DrError *err)
+{
+	int			fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return drErrorSet(err, DR_ERR_IO, "could not open directory \"%s\": %m",
+						  path);
+	/* EINVAL/EBADF: the file system cannot fsync a directory */
+	if (fsync(fd) < 0 && errno != EINVAL && errno != EBADF)
+	{
+		drErrorSet(err, DR_ERR_IO, "could not fsync directory \"%s\": %m", path);
+		close(fd);
+		return false;
+	}
+	if (close(fd) < 0)
+		return drErrorSet(err, DR_ERR_IO, "could not close directory \"%s\": %m",
+						  path);
+	return true;
+}
+
+bool
+restoreSyncParent(const char *path, DrError *err)
+{
+	const char *slash = strrchr(path, '/');
+	char	   *dir;
+	bool		ok;
+
+	if (slash == NULL)
+		return restoreSyncDir(".", err);
+	dir = slash == path ? pstrdup("/") : pnstrdup(path, slash - path);
+	ok = restoreSyncDir(dir, err);
+	pfree(dir);
+	return ok;
+}
+
+bool
+restoreRemoveTree(const char *path, DrError *err)
+{
+	struct stat st;
+	DIR		   *dir;
+	struct dirent *de;
+	bool		ok = true;
+
+	if (lstat(path, &st) < 0)
+	{
+		if (errno == ENOENT)
+			return true;
+		return drErrorSet(err, DR_ERR_IO, "could not stat \"%s\": %m", path);
+	}
+	if (!S_ISDIR(st.st_mode))
+	{
+		if (unlink(path) < 0 && errno != ENOENT)
+			return drErrorSet(err, DR_ERR_IO, "could not remove \"%s\": %m", path);
+		return true;
+	}
+
+	dir = opendir(path);
+	if (dir == NULL)
+		return drErrorSet(err, DR_ERR_IO, "could not open directory \"%s\": %m",
+						  path);
+	for (;;)
+	{
+		char	   *child;
+
+		errno = 0;
+		de = readdir(dir);
+		if (de == NULL)
+		{
+			if (errno != 0)
+				ok = drErrorSet(err, DR_ERR_IO, "could not read directory \"%s\": %m",
+								path);
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		child = psprintf("%s/%s", path, de->d_name);
+		ok = restoreRemoveTree(child, err);
+		pfree(child);
+		if (!ok)
+			break;
+	}
+	closedir(dir);
+	if (ok && rmdir(path) < 0 && errno != ENOENT)
+		ok = drErrorSet(err, DR_ERR_IO, "could not remove directory \"%s\": %m",
+						path);
+	return ok;
+}
+
+bool
+restoreDirEmpty(const char *path, bool *empty, bool *exists, DrError *err)
+{
+	DIR		   *dir = opendir(path);
+	struct dirent *de;
+
+	*empty = true;
+	*exists = true;
+	if (dir == NULL)
+	{
+		if (errno == ENOENT)
+		{
+			*exists = false;
+			return true;
+		}
+		return drErrorSet(err, DR_ERR_IO, "could not open directory \"%s\": %m",
+						  path);
+	}
+	for (;;)
+	{
+		errno = 0;
+		de = readdir(dir);
+		if (de == NULL)
+		{
+			if (errno != 0)
+			{
+				drErrorSet(err, DR_ERR_IO, "could not read directory \"%s\": %m",
+						   path);
+				closedir(dir);
+				return false;
+			}
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+			strcmp(de->d_name, "lost+found") == 0)
+			continue;
+		*empty = false;
+		break;
+	}
+	closedir(dir);
+	return true;
+}
+
+bool
+restoreFileSame(const char *path, uint64 size, const uint8 *sha256,
+				char *buffer, bool *same, DrError *err)
+{
+	struct stat st;
+	pg_cryptohash_ctx *ctx;
+	uint8		digest[CODEC_SHA256_SIZE];
+	int			fd;
+	bool		ok = false;
+
+	*same = false;
+	if (lstat(path, &st) < 0)
+	{
+		if (errno == ENOENT || errno == ENOTDIR)
+			return true;
+		return drErrorSet(err, DR_ERR_IO, "could not stat \"%s\": %m", path);
+	}
+	if (!S_ISREG(st.st_mode) || (uint64) st.st_size != size)
+		return true;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return drErrorSet(err, DR_ERR_IO, "could not open \"%s\": %m", path);
+	ctx = pg_cryptohash_create(PG_SHA256);
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
+	{
+		drErrorSet(err, DR_ERR_INTERNAL, "could not start SHA-256 of \"%s\"", path);
+		goto done;
+	}
+	for (;;)
+	{
+		ssize_t		n = read(fd, buffer, RESTORE_BUFFER_SIZE);
+
+		if (n < 0)
+		{
+			if (errno == EINTR)
+				continue;
+			drErrorSet(err, DR_ERR_IO, "could not read \"%s\": %m", path);
+			goto done;
+		}
+		if (n == 0)
+			break;
+		if (pg_cryptohash_update(ctx, (uint8 *) buffer, n) < 0)
+		{
+			drErrorSet(err, DR_ERR_INTERNAL, "could not compute SHA-256 of \"%s\": %s",
+					   path, pg_cryptohash_error(ctx));
+			goto done;
+		}
+	}
+	if (pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+	{
+		drErrorSet(err, DR_ERR_INTERNAL, "could not compute SHA-256 of \"%s\": %s",
+				   path, pg_cryptohash_error(ctx));
+		goto done;
+	}
+	*same = memcmp(digest, sha256, CODEC_SHA256_SIZE) == 0;
+	ok = true;
+
+done:
+	pg_cryptohash_free(ctx);
+	close(fd);
+	return ok;
+}
+
+bool
+restoreWriteAll(int fd, const void *buf, size_t len, const char *path,
+				DrError *err)
+{
+	const char *p = buf;
+
+	while (len > 0)
+	{
+		ssize_t		n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+		{
+			/* a write that makes no progress means the disk is full */
+			if (n == 0)
+				errno = ENOSPC;
+			return drErrorSet(err, DR_ERR_IO, "could not write \"%s\": %m", path);
+		}
+		p += n;
+		len -= n;
+	}
+	return true;
+}
+
+bool
+restoreFilePut(const char *path, const void *buf, size_t len, mode_t mode,
+			   DrError *err)
+{
+	char	   *tmp = restoreTempName(path);
+	int			fd;
+	bool		ok = false;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+	{
+		drErrorSet(err, DR_ERR_IO, "could not create \"%s\": %m", tmp);
+		pfree(tmp);
+		return false;
+	}
+	if (!restoreWriteAll(fd, buf, len, tmp, err))
+		goto fail;
+	if (fchmod(fd, mode) < 0)
+	{
+		drErrorSet(err, DR_ERR_IO, "could not set the mode of \"%s\": %m", tmp);
+		goto fail;
+	}
+	if (fsync(fd) < 0)
+	{
+		drErrorSet(err, DR_ERR_IO, "could not fsync \"%s\": %m", tmp);
+		goto fail;
+	}
+	if (close(fd) < 0)
+	{
+		fd = -1;
+		drErrorSet(err, DR_ERR_IO, "could not close \"%s\": %m", tmp);
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0)
+	{
+		drErrorSet(err, DR_ERR_IO, "could not rename \"%s\" to \"%s\": %m",
+				   tmp, path);
+		goto fail;
+	}
+	ok = restoreSyncParent(path, err);
+	pfree(tmp);
+	return ok;
+
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	pfree(tmp);
+	return false;
+}

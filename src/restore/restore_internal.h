@@ -1,0 +1,140 @@
+/*-------------------------------------------------------------------------
+ * restore_internal.h
+ *	  Internal to src/restore.  Everyone else uses restore.h and verify.h.
+ *
+ *	 restore.c           Begin/Prepare/Files/Finish: the order of things
+ *	 restore_chain.c     the merge of a chain's manifests, file by file
+ *	 restore_file.c      one file: whole object, then deltas; WAL segments
+ *	 restore_target.c    the target directory: checks, directories,
+ *	                     tablespace links, delta-mode cleaning, fsyncs
+ *	 restore_recovery.c  recovery.signal, restore_command, tablespace_map
+ *	 restore_fs.c        file system helpers (mkdir -p, rm -r, SHA-256)
+ *	 verify.c            offline verification of a backup and its chain
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_RESTORE_INTERNAL_H
+#define DR_RESTORE_INTERNAL_H
+
+#include <sys/stat.h>
+
+#include "restore/restore.h"
+
+#define RESTORE_PG_CONTROL		"global/pg_control"
+#define RESTORE_TABLESPACE_MAP	"tablespace_map"
+#define RESTORE_TBLSPC_DIR		"pg_tblspc"
+#define RESTORE_WAL_DIR			"pg_wal"
+
+/* Mode of the directories restore creates that the manifest does not list. */
+#define RESTORE_DIR_MODE		0700
+
+typedef struct RestoreTablespace
+{
+	uint32		oid;
+	char	   *location;		/* in the manifest */
+	char	   *target;			/* where it is restored (mapped or not) */
+} RestoreTablespace;
+
+struct Restore
+{
+	Repo	   *repo;
+	RestoreParam param;			/* strings copied */
+	char	   *targetDir;
+	RepoBackupChain *chain;
+	RestorePlan plan;
+	RestoreTablespace *tablespaces;
+	int			tablespaceCount;
+	bool		remapped;		/* a tablespace is restored elsewhere */
+	bool		hasPgControl;
+	bool		hasTablespaceMap;
+	char	   *buffer;			/* RESTORE_BUFFER_SIZE, allocated on use */
+	char	   *lastDir;		/* last directory known to exist */
+};
+
+/* restore_chain.c */
+
+/*
+ * The manifests of ids[0..count) (a backup and its ancestors, newest
+ * first) merged by path.  Next returns 1 with levels[i] the file entry of
+ * ids[i] for the path of the next file of ids[0] (NULL where ids[i] has no
+ * such file; levels[0] is never NULL), 0 once the manifest of ids[0] was
+ * read to its verified end, -1 on error.  Entries stay valid until the
+ * next call.
+ */
+typedef struct RestoreChainIter RestoreChainIter;
+
+extern RestoreChainIter *restoreChainIterOpen(Repo *repo, char *const *ids,
+											  int count, DrError *err);
+extern int	restoreChainIterNext(RestoreChainIter *iter,
+								 const ManifestFile *const **levels,
+								 DrError *err);
+extern void restoreChainIterClose(RestoreChainIter *iter);
+
+/*
+ * The level a file's content starts from: the first (newest) level that
+ * stores it whole, after checking that every level before it has a parent
+ * entry for the path and keeps its size (store=parent).  DR_ERR_CORRUPT
+ * naming the file and the backups otherwise.
+ */
+extern bool restoreChainSource(char *const *ids, int count,
+							   const ManifestFile *const *levels, int *source,
+							   DrError *err);
+
+/* restore_file.c */
+
+/*
+ * Restore one file of the target backup (levels as from the iterator).
+ * *unchanged: delta mode kept the existing file.
+ */
+extern bool restoreFile(Restore *restore, const ManifestFile *const *levels,
+						bool *unchanged, DrError *err);
+
+/* Restore one WAL segment of the target backup into pg_wal. */
+extern bool restoreWalSegment(Restore *restore, const ManifestWal *wal,
+							  DrError *err);
+
+/* restore_target.c */
+extern bool restoreTargetPrepare(Restore *restore, DrError *err);
+extern bool restoreTargetClean(Restore *restore, bool clean,
+							   RestoreResult *result, DrError *err);
+
+/* restore_recovery.c */
+extern bool restoreRecoveryWrite(Restore *restore, DrError *err);
+extern bool restoreTablespaceMapWrite(Restore *restore, DrError *err);
+
+/* restore_fs.c */
+
+/*
+ * mkdir -p: create path and its missing parents with mode.  A directory
+ * already there (or a link to one) is fine.  With replace, a file in the
+ * way is removed; without, it is an error.
+ */
+extern bool restoreMakeDirs(const char *path, mode_t mode, bool replace,
+							DrError *err);
+/* fsync a directory (file systems that cannot are ignored, as PostgreSQL does). */
+extern bool restoreSyncDir(const char *path, DrError *err);
+/* fsync the directory holding path. */
+extern bool restoreSyncParent(const char *path, DrError *err);
+/* rm -r without following links; a missing path is fine. */
+extern bool restoreRemoveTree(const char *path, DrError *err);
+/*
+ * Whether directory path is missing or empty (lost+found does not count:
+ * a mount point has one).
+ */
+extern bool restoreDirEmpty(const char *path, bool *empty, bool *exists,
+							DrError *err);
+/*
+ * Whether path is a regular file of this size and SHA-256 (not following a
+ * link).  Reads it only when the size matches.
+ */
+extern bool restoreFileSame(const char *path, uint64 size, const uint8 *sha256,
+							char *buffer, bool *same, DrError *err);
+/* write(2) all of buf. */
+extern bool restoreWriteAll(int fd, const void *buf, size_t len,
+							const char *path, DrError *err);
+/* Write a small file atomically (temp, fsync, rename, directory fsync). */
+extern bool restoreFilePut(const char *path, const void *buf, size_t len,
+						   mode_t mode, DrError *err);
+/* The temporary name of a file restore writes. */
+extern char *restoreTempName(const char *path);
+
+#endif							/* DR_RESTORE_INTERNAL_H */

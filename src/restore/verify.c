@@ -1,0 +1,377 @@
+/*-------------------------------------------------------------------------
+ * verify.c
+ *	  Offline verification of a backup and its chain (see verify.h).
+ *
+ * A backup is checked with its parent's manifest alongside (the merge of
+ * restore_chain.c over two levels), so that references into the parent
+ * are checked in the same pass over the files.  Objects are read to their
+ * verified end, which is what authenticates them (codec.h), through one
+ * buffer; block deltas go through the delta reader, which checks their
+ * structure.  A problem with one object never stops the others; a damaged
+ * manifest stops the backup it describes (nothing after the damage can be
+ * trusted), and is reported once.
+ *-------------------------------------------------------------------------
+ */
+#include "common/dr_c.h"
+
+#include "common/delta.h"
+#include "restore/restore_internal.h"
+#include "restore/verify.h"
+
+#define VERIFY_BUFFER_SIZE		(1024 * 1024)
+
+typedef struct VerifyState
+{
+	Repo	   *repo;
+	const VerifyParam *param;
+	VerifyResult *result;
+	char	   *buffer;
+} VerifyState;
+
+static void verifyProblem(VerifyState *state, const char *path,
+						  const char *fmt,...) pg_attribute_printf(3, 4);
+
+static void
+verifyProblem(VerifyState *state, const char *path, const char *fmt,...)
+{
+	char		message[sizeof(((DrError *) NULL)->message) + 256];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	state->result->problems++;
+	state->param->problem(state->param->problemArg, path, message);
+}
+
+/* An error from reading an object, as a problem. */
+static void
+verifyObjectError(VerifyState *state, const char *path, const DrError *err)
+{
+	if (err->code == DR_ERR_NOT_FOUND)
+		verifyProblem(state, path, "object is missing");
+	else
+		verifyProblem(state, path, "%s", err->message);
+}
+
+static ssize_t
+verifyObjectRead(void *arg, void *buf, size_t len, DrError *err)
+{
+	return repoObjectRead((RepoObjectRead *) arg, buf, len, err);
+}
+
+/*
+ * Read a whole object; its result, or false (problem reported).  sha256
+ * NULL: no SHA-256 to compare with.
+ */
+static bool
+verifyObjectWhole(VerifyState *state, const char *path, uint64 size,
+				  const uint8 *sha256, const uint64 *objectSize)
+{
+	DrError		err;
+	RepoObjectRead *read;
+	CodecResult result;
+
+	drErrorClear(&err);
+	read = repoObjectReadBegin(state->repo, path, &err);
+	if (read == NULL)
+	{
+		verifyObjectError(state, path, &err);
+		return false;
+	}
+	for (;;)
+	{
+		ssize_t		n = repoObjectRead(read, state->buffer, VERIFY_BUFFER_SIZE,
+									   &err);
+
+		if (n < 0)
+		{
+			repoObjectReadFree(read);
+			verifyObjectError(state, path, &err);
+			return false;
+		}
+		if (n == 0)
+			break;
+	}
+	if (!repoObjectReadEnd(read, &result, &err))
+	{
+		verifyObjectError(state, path, &err);
+		return false;
+	}
+	state->result->objects++;
+	state->result->bytes += result.rawSize;
+
+	if (result.rawSize != size)
+		verifyProblem(state, path,
+					  "object holds " UINT64_FORMAT " bytes, the manifest says " UINT64_FORMAT,
+					  result.rawSize, size);
+	else if (sha256 != NULL &&
+			 memcmp(result.sha256, sha256, CODEC_SHA256_SIZE) != 0)
+		verifyProblem(state, path,
+					  "object does not have the SHA-256 the manifest gives");
+	else if (objectSize != NULL && result.storedSize != *objectSize)
+		verifyProblem(state, path,
+					  "object is " UINT64_FORMAT " bytes long, the manifest says " UINT64_FORMAT,
+					  result.storedSize, *objectSize);
+	else
+		return true;
+	return false;
+}
+
+/* A block delta: structure, block size, file size, page count, stored size. */
+static void
+verifyObjectDelta(VerifyState *state, const char *path,
+				  const ManifestFile *file, uint32 blockSize)
+{
+	DrError		err;
+	RepoObjectRead *read;
+	DeltaReader *delta;
+	CodecResult result;
+	uint32		pages = 0;
+
+	drErrorClear(&err);
+	read = repoObjectReadBegin(state->repo, path, &err);
+	if (read == NULL)
+	{
+		verifyObjectError(state, path, &err);
+		return;
+	}
+	delta = deltaReaderNew(verifyObjectRead, read, &err);
+	if (delta == NULL)
+		goto fail;
+	if (deltaReaderBlockSize(delta) != blockSize)
+	{
+		verifyProblem(state, path, "delta has block size %u, the backup %u",
+					  deltaReaderBlockSize(delta), blockSize);
+		goto done;
+	}
+	if (deltaReaderFileSize(delta) != file->size)
+	{
+		verifyProblem(state, path,
+					  "delta makes a file of " UINT64_FORMAT " bytes, the manifest says " UINT64_FORMAT,
+					  deltaReaderFileSize(delta), file->size);
+		goto done;
+	}
+	for (;;)
+	{
+		uint32		blockno;
+		const void *page;
+		int			rc = deltaReaderNext(delta, &blockno, &page, &err);
+
+		if (rc < 0)
+			goto fail;
+		if (rc == 0)
+			break;
+		pages++;
+	}
+	deltaReaderFree(delta);
+	delta = NULL;
+	if (!repoObjectReadEnd(read, &result, &err))
+	{
+		read = NULL;
+		goto fail;
+	}
+	read = NULL;
+	state->result->objects++;
+	state->result->bytes += result.rawSize;
+	if (pages != file->blocks)
+		verifyProblem(state, path, "delta holds %u pages, the manifest says %u",
+					  pages, file->blocks);
+	else if (result.storedSize != file->objectSize)
+		verifyProblem(state, path,
+					  "object is " UINT64_FORMAT " bytes long, the manifest says " UINT64_FORMAT,
+					  result.storedSize, file->objectSize);
+	goto done;
+
+fail:
+	verifyObjectError(state, path, &err);
+done:
+	if (delta)
+		deltaReaderFree(delta);
+	if (read)
+		repoObjectReadFree(read);
+}
+
+/* One file entry of backup ids[0]; levels[1] is the parent's, if known. */
+static void
+verifyFile(VerifyState *state, char *const *ids, int count,
+		   const ManifestFile *const *levels, uint32 blockSize)
+{
+	const ManifestFile *file = levels[0];
+	char	   *path = repoBackupDataPath(ids[0], file->path);
+
+	state->result->files++;
+	switch (file->store)
+	{
+		case MANIFEST_STORE_FULL:
+			verifyObjectWhole(state, path, file->size, file->sha256,
+							  &file->objectSize);
+			break;
+		case MANIFEST_STORE_DELTA:
+			verifyObjectDelta(state, path, file, blockSize);
+			break;
+		case MANIFEST_STORE_PARENT:
+			break;
+	}
+
+	if (file->store != MANIFEST_STORE_FULL && count > 1)
+	{
+		if (levels[1] == NULL)
+			verifyProblem(state, path,
+						  "stored as \"%s\", but backup \"%s\", its parent, does not have the file",
+						  manifestStoreName(file->store), ids[1]);
+		else if (file->store == MANIFEST_STORE_PARENT &&
+				 levels[1]->size != file->size)
+			verifyProblem(state, path,
+						  "stored as \"parent\" with size " UINT64_FORMAT ", but backup \"%s\" has size " UINT64_FORMAT,
+						  file->size, ids[1], levels[1]->size);
+	}
+	pfree(path);
+}
+
+/* The WAL segments of backupId (second pass over its manifest). */
+static void
+verifyWal(VerifyState *state, const char *backupId)
+{
+	DrError		err;
+	RepoBackupManifest *manifest;
+	ManifestReader *reader;
+
+	drErrorClear(&err);
+	manifest = repoBackupManifestOpen(state->repo, backupId, &err);
+	if (manifest == NULL)
+	{
+		char	   *path = repoBackupManifestPath(backupId);
+
+		verifyProblem(state, path, "%s", err.message);
+		pfree(path);
+		return;
+	}
+	reader = repoBackupManifestReader(manifest);
+	for (;;)
+	{
+		ManifestEntry entry;
+		char	   *path;
+		int			rc = manifestReaderNext(reader, &entry, &err);
+
+		/* the first pass read this manifest to its end already */
+		if (rc <= 0)
+			break;
+		if (entry.kind != MANIFEST_ENTRY_WAL)
+			continue;
+		path = repoBackupWalPath(backupId, entry.wal.name);
+		state->result->walSegments++;
+		verifyObjectWhole(state, path, entry.wal.size, entry.wal.sha256, NULL);
+		pfree(path);
+	}
+	repoBackupManifestClose(manifest);
+}
+
+/*
+ * The objects of backup ids[0], with the manifest of its parent ids[1]
+ * alongside when count is 2.
+ */
+static void
+verifyOne(VerifyState *state, char *const *ids, int count, uint32 blockSize)
+{
+	DrError		err;
+	RestoreChainIter *iter;
+	char	   *manifestPath = repoBackupManifestPath(ids[0]);
+	bool		ok = true;
+
+	drErrorClear(&err);
+	state->result->backups++;
+	iter = restoreChainIterOpen(state->repo, ids, count, &err);
+	if (iter == NULL)
+	{
+		verifyProblem(state, manifestPath, "%s", err.message);
+		pfree(manifestPath);
+		return;
+	}
+	for (;;)
+	{
+		const ManifestFile *const *levels;
+		int			rc = restoreChainIterNext(iter, &levels, &err);
+
+		if (rc < 0)
+		{
+			verifyProblem(state, manifestPath, "%s", err.message);
+			ok = false;
+			break;
+		}
+		if (rc == 0)
+			break;
+		verifyFile(state, ids, count, levels, blockSize);
+	}
+	restoreChainIterClose(iter);
+	if (ok)
+		verifyWal(state, ids[0]);
+	pfree(manifestPath);
+}
+
+bool
+verifyBackup(Repo *repo, const char *backupId, const VerifyParam *param,
+			 VerifyResult *result)
+{
+	VerifyState state;
+	VerifyResult localResult;
+	RepoBackupChain *chain;
+	RepoBackupManifest *manifest;
+	DrError		err;
+	char	   *id;
+	char	   *path;
+	uint32		blockSize;
+
+	memset(&state, 0, sizeof(state));
+	state.repo = repo;
+	state.param = param;
+	state.result = result ? result : &localResult;
+	memset(state.result, 0, sizeof(VerifyResult));
+	drErrorClear(&err);
+
+	id = repoBackupResolve(repo, backupId, &err);
+	if (id == NULL)
+	{
+		path = manifestBackupIdValid(backupId) ?
+			repoBackupManifestPath(backupId) : pstrdup(REPO_BACKUP_DIR);
+		verifyProblem(&state, path, "%s", err.message);
+		pfree(path);
+		return false;
+	}
+
+	/* the backup's own manifest first: a problem there is reported once */
+	path = repoBackupManifestPath(id);
+	manifest = repoBackupManifestOpen(repo, id, &err);
+	if (manifest == NULL)
+	{
+		verifyProblem(&state, path, "%s", err.message);
+		pfree(path);
+		pfree(id);
+		return false;
+	}
+	blockSize = repoBackupManifestHeader(manifest)->blockSize;
+	repoBackupManifestClose(manifest);
+
+	state.buffer = palloc(VERIFY_BUFFER_SIZE);
+	chain = repoBackupChain(repo, id, &err);
+	if (chain == NULL)
+	{
+		/* the chain is broken: the backup's own objects can still be read */
+		verifyProblem(&state, path, "%s", err.message);
+		verifyOne(&state, &id, 1, blockSize);
+	}
+	else
+	{
+		int			levels = param->chain ? chain->count : 1;
+
+		for (int i = 0; i < levels; i++)
+			verifyOne(&state, chain->ids + i, i + 1 < chain->count ? 2 : 1,
+					  chain->headers[i].blockSize);
+		repoBackupChainFree(chain);
+	}
+
+	pfree(state.buffer);
+	pfree(path);
+	pfree(id);
+	return state.result->problems == 0;
+}

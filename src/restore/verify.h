@@ -1,0 +1,65 @@
+/*-------------------------------------------------------------------------
+ * verify.h
+ *	  Offline verification of a backup and its chain: every object the
+ *	  manifests name is read and checked, and every problem is reported.
+ *	  Shared code: `pg_dr verify` and the server's dr_backup_verify().
+ *
+ * What is checked, for each backup verified:
+ *	 - its manifest: read to its verified end, strictly (manifest.h);
+ *	 - its chain: every parent exists, of the same cluster, server version,
+ *	   block and WAL segment size, without a cycle (repo_backup.h);
+ *	 - each store=full object: authenticated (codec.h), and its size,
+ *	   SHA-256 and stored size those of its manifest entry;
+ *	 - each store=delta object: authenticated, a well-formed block delta
+ *	   (delta.h) with the backup's block size, the entry's file size and
+ *	   page count, and the entry's stored size;
+ *	 - each store=parent or store=delta entry: the parent backup has the
+ *	   file (and, for store=parent, with the same size);
+ *	 - each WAL segment: authenticated, with its manifest size and SHA-256.
+ * Objects the manifest does not name are not looked at (a backup is what
+ * its manifest says).  Verification does not stop at the first problem:
+ * each one is reported through the callback, and the call returns whether
+ * there was none.
+ *
+ * Memory: one read buffer and two manifest readers, whatever the size of
+ * the backup.  In the backend, codec errors are reported, not raised; out
+ * of memory still raises.
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_VERIFY_H
+#define DR_VERIFY_H
+
+#include "repo/repo.h"
+
+/*
+ * One problem: path is the repository path of the object concerned
+ * ("backup/<id>/data/base/5/16384", "backup/<id>/manifest", ...).
+ */
+typedef void (*VerifyProblemFn) (void *arg, const char *path,
+								 const char *message);
+
+typedef struct VerifyParam
+{
+	bool		chain;			/* also the objects of every ancestor */
+	VerifyProblemFn problem;	/* required */
+	void	   *problemArg;
+} VerifyParam;
+
+typedef struct VerifyResult
+{
+	int			backups;		/* backups whose objects were read */
+	uint64		files;			/* file entries checked */
+	uint64		objects;		/* objects read to their verified end */
+	uint64		bytes;			/* plain bytes read */
+	uint64		walSegments;
+	uint64		problems;
+} VerifyResult;
+
+/*
+ * Verify backupId (an id, or "latest").  Returns true when no problem was
+ * found; result (may be NULL) is filled either way.
+ */
+extern bool verifyBackup(Repo *repo, const char *backupId,
+						 const VerifyParam *param, VerifyResult *result);
+
+#endif							/* DR_VERIFY_H */
