@@ -39,6 +39,18 @@ extern int	cliRepoCreateMain(int argc, char **argv);
 extern void cliRepoCreateHelp(void);
 extern int	cliRepoKeyRotateMain(int argc, char **argv);
 extern void cliRepoKeyRotateHelp(void);
+extern int	cliRestoreMain(int argc, char **argv);
+extern void cliRestoreHelp(void);
+extern int	cliVerifyMain(int argc, char **argv);
+extern void cliVerifyHelp(void);
+extern int	cliWalGetMain(int argc, char **argv);
+extern void cliWalGetHelp(void);
+
+/*
+ * argv[0] of the program as started (main.c), from which restore finds
+ * its own absolute path for restore_command.
+ */
+extern const char *cliProgramArgv0;
 
 /*
  * Option plumbing shared by the commands (main.c).  Each of these prints

@@ -37,7 +37,15 @@ static const CliCommand cliCommands[] = {
 	cliRepoCreateMain, cliRepoCreateHelp},
 	{"repo-key-rotate", "re-wrap a repository's data keys under a new passphrase",
 	cliRepoKeyRotateMain, cliRepoKeyRotateHelp},
+	{"restore", "restore a backup into a data directory",
+	cliRestoreMain, cliRestoreHelp},
+	{"verify", "read and check every object of backups",
+	cliVerifyMain, cliVerifyHelp},
+	{"wal-get", "fetch a WAL file from the archive (for restore_command)",
+	cliWalGetMain, cliWalGetHelp},
 };
+
+const char *cliProgramArgv0 = CLI_PROGNAME;
 
 static void
 cliHelp(void)
@@ -86,6 +94,7 @@ main(int argc, char **argv)
 
 	/* always "pg_dr", whatever name the program was started under */
 	pg_logging_init(CLI_PROGNAME);
+	cliProgramArgv0 = argv[0];
 
 	if (argc < 2)
 		return cliUsageError(NULL, "no command specified");

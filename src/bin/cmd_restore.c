@@ -1,0 +1,466 @@
+/*-------------------------------------------------------------------------
+ * cmd_restore.c
+ *	  pg_dr restore: a backup (and the chain it depends on) into a data
+ *	  directory, ready to recover.
+ *
+ * The library (restore/restore.h) does the work in four steps; this file
+ * runs the file step in --jobs processes.  The parent plans and prepares
+ * the target, forks one child per job (each restores its share of the
+ * files and reports its counts through a pipe), waits for all of them and
+ * only then finishes the restore.  If a job fails, the others are stopped
+ * and the command fails: nothing is reported as restored, and the target
+ * has no global/pg_control, so it cannot be started by mistake.
+ *
+ * restore_command in the restored configuration calls this very program
+ * (its absolute path) with the absolute path of the configuration file and
+ * the repository number, so that recovery fetches WAL with "pg_dr
+ * wal-get" from the same repository.
+ *-------------------------------------------------------------------------
+ */
+#include "common/dr_c.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "getopt_long.h"
+
+#include "bin/cli.h"
+#include "common/logging.h"
+#include "repo/repo.h"
+#include "restore/restore.h"
+
+#define CLI_RESTORE_JOBS_MAX	64
+
+/* One forked job. */
+typedef struct CliRestoreJob
+{
+	pid_t		pid;			/* 0 once reaped */
+	int			pipe;			/* read end: the job's RestoreResult */
+	bool		failed;
+} CliRestoreJob;
+
+void
+cliRestoreHelp(void)
+{
+	printf("%s restore restores a backup, and the backups it depends on, into a\n"
+		   "data directory ready to recover: WAL segments of the backup in pg_wal,\n"
+		   "recovery.signal, and a restore_command that fetches WAL with \"%s wal-get\".\n\n",
+		   CLI_PROGNAME, CLI_PROGNAME);
+	printf("Usage:\n");
+	printf("  %s restore --config FILE --backup ID|latest --pgdata DIR [OPTION]...\n",
+		   CLI_PROGNAME);
+	printf("\nOptions:\n");
+	printf("  -c, --config=FILE         pg_dr configuration file (required)\n");
+	printf("  -r, --repo=N              repository N (default: the first configured)\n");
+	printf("  -b, --backup=ID|latest    the backup to restore (required)\n");
+	printf("  -D, --pgdata=DIR          target data directory (required; must be\n"
+		   "                            empty or missing unless --delta)\n");
+	printf("  -j, --jobs=N              restore files in N processes (default 1)\n");
+	printf("      --delta               restore over an existing data directory:\n"
+		   "                            keep files that match, rewrite the others,\n"
+		   "                            remove what the backup does not have\n");
+	printf("  -T, --tablespace-map=OID=DIR\n"
+		   "                            restore tablespace OID (or the one at\n"
+		   "                            OLDDIR, as OLDDIR=DIR) into DIR; repeatable\n");
+	printf("  -h, --help                show this help, then exit\n");
+	printf("\nExit status: 0 on success, 1 if the restore failed, 2 on a usage error.\n");
+}
+
+/* Strictly parse --jobs. */
+static bool
+cliRestoreJobsParse(const char *arg, int *jobs)
+{
+	char	   *end;
+	long		value;
+
+	errno = 0;
+	value = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || value < 1 ||
+		value > CLI_RESTORE_JOBS_MAX)
+	{
+		cliUsageError("restore", "invalid number of jobs \"%s\": must be 1 to %d",
+					  arg, CLI_RESTORE_JOBS_MAX);
+		return false;
+	}
+	*jobs = (int) value;
+	return true;
+}
+
+/* --tablespace-map OID=DIR or OLDDIR=DIR. */
+static bool
+cliRestoreMapParse(const char *arg, RestoreTablespaceMap *map)
+{
+	const char *eq = strchr(arg, '=');
+	char	   *left;
+
+	memset(map, 0, sizeof(*map));
+	if (eq == NULL || eq == arg || eq[1] == '\0')
+	{
+		cliUsageError("restore", "invalid tablespace mapping \"%s\": must be OID=DIR or OLDDIR=DIR",
+					  arg);
+		return false;
+	}
+	if (eq[1] != '/')
+	{
+		cliUsageError("restore", "invalid tablespace mapping \"%s\": the new directory must be an absolute path",
+					  arg);
+		return false;
+	}
+	left = pnstrdup(arg, eq - arg);
+	if (strspn(left, "0123456789") == strlen(left))
+	{
+		unsigned long oid;
+
+		errno = 0;
+		oid = strtoul(left, NULL, 10);
+		if (errno != 0 || oid == 0 || oid > PG_UINT32_MAX)
+		{
+			cliUsageError("restore", "invalid tablespace oid \"%s\"", left);
+			pfree(left);
+			return false;
+		}
+		map->oid = (uint32) oid;
+		pfree(left);
+	}
+	else if (left[0] == '/')
+		map->fromLocation = left;
+	else
+	{
+		cliUsageError("restore", "invalid tablespace mapping \"%s\": the old directory must be an absolute path",
+					  arg);
+		pfree(left);
+		return false;
+	}
+	map->toLocation = eq + 1;
+	return true;
+}
+
+/* Stop the jobs still running (after another one failed). */
+static void
+cliRestoreJobsStop(CliRestoreJob *jobs, int count)
+{
+	for (int i = 0; i < count; i++)
+		if (jobs[i].pid > 0)
+			kill(jobs[i].pid, SIGTERM);
+}
+
+/* The child's side: restore a share of the files, report, exit. */
+static void
+cliRestoreJobRun(Restore *restore, int jobs, int index, int fd)
+{
+	RestoreResult result;
+	DrError		err;
+	bool		ok;
+
+	memset(&result, 0, sizeof(result));
+	drErrorClear(&err);
+	ok = restoreFiles(restore, jobs, index, &result, &err);
+	if (!ok)
+		cliErrorReport(&err);
+	else if (write(fd, &result, sizeof(result)) != sizeof(result))
+	{
+		pg_log_error("restore job %d could not report to its parent: %m", index + 1);
+		ok = false;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	_exit(ok ? 0 : 1);
+}
+
+/*
+ * Fork the jobs and wait for them; false (message printed) if one failed.
+ * Their counts are added to result.
+ */
+static bool
+cliRestoreJobs(Restore *restore, int count, RestoreResult *result)
+{
+	CliRestoreJob *jobs = palloc0(count * sizeof(CliRestoreJob));
+	int			running = 0;
+	int			failed = 0;
+	int			i;
+
+	fflush(stdout);
+	fflush(stderr);
+	for (i = 0; i < count; i++)
+	{
+		int			fds[2];
+
+		if (pipe(fds) < 0)
+		{
+			pg_log_error("could not create a pipe: %m");
+			failed++;
+			break;
+		}
+		jobs[i].pid = fork();
+		if (jobs[i].pid < 0)
+		{
+			pg_log_error("could not start restore job %d: %m", i + 1);
+			jobs[i].pid = 0;
+			close(fds[0]);
+			close(fds[1]);
+			failed++;
+			break;
+		}
+		if (jobs[i].pid == 0)
+		{
+			close(fds[0]);
+			cliRestoreJobRun(restore, count, i, fds[1]);
+		}
+		close(fds[1]);
+		jobs[i].pipe = fds[0];
+		running++;
+	}
+	if (failed)
+		cliRestoreJobsStop(jobs, count);
+
+	while (running > 0)
+	{
+		int			status;
+		pid_t		pid = waitpid(-1, &status, 0);
+
+		if (pid < 0)
+		{
+			if (errno == EINTR)
+				continue;
+			pg_log_error("could not wait for the restore jobs: %m");
+			failed++;
+			break;
+		}
+		for (i = 0; i < count; i++)
+			if (jobs[i].pid == pid)
+				break;
+		if (i == count)
+			continue;
+		jobs[i].pid = 0;
+		running--;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		{
+			RestoreResult part;
+
+			if (read(jobs[i].pipe, &part, sizeof(part)) == sizeof(part))
+			{
+				result->filesWritten += part.filesWritten;
+				result->filesUnchanged += part.filesUnchanged;
+				result->bytesWritten += part.bytesWritten;
+				continue;
+			}
+			pg_log_error("restore job %d ended without reporting", i + 1);
+		}
+		else if (WIFSIGNALED(status) && failed == 0)
+			pg_log_error("restore job %d was terminated by signal %d",
+						 i + 1, WTERMSIG(status));
+		if (failed++ == 0)
+			cliRestoreJobsStop(jobs, count);
+	}
+
+	for (i = 0; i < count; i++)
+		if (jobs[i].pipe > 0)
+			close(jobs[i].pipe);
+	pfree(jobs);
+	return failed == 0;
+}
+
+static double
+cliRestoreNow(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static void
+cliRestoreSummary(const RestorePlan *plan, const RestoreParam *param,
+				  const RestoreResult *result, int jobs, double seconds)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "restored backup %s to \"", plan->backupId);
+	cliTextString(&buf, param->targetDir);
+	appendStringInfo(&buf, "\"%s\n", param->delta ? " (delta)" : "");
+	appendStringInfoString(&buf, "  chain:       ");
+	for (int i = 0; i < plan->chain->count; i++)
+		appendStringInfo(&buf, "%s%s", i > 0 ? " <- " : "", plan->chain->ids[i]);
+	appendStringInfoChar(&buf, '\n');
+	appendStringInfo(&buf, "  files:       " UINT64_FORMAT ", " UINT64_FORMAT " bytes",
+					 plan->files, plan->bytes);
+	if (param->delta)
+		appendStringInfo(&buf, " (" UINT64_FORMAT " unchanged, " UINT64_FORMAT " written, " UINT64_FORMAT " removed)",
+						 result->filesUnchanged,
+						 plan->files - result->filesUnchanged, result->removed);
+	appendStringInfoChar(&buf, '\n');
+	appendStringInfo(&buf, "  directories: " UINT64_FORMAT "\n", plan->dirs);
+	if (plan->tablespaces > 0)
+		appendStringInfo(&buf, "  tablespaces: %d\n", plan->tablespaces);
+	appendStringInfo(&buf, "  wal:         " UINT64_FORMAT " segments\n",
+					 result->walSegments);
+	appendStringInfo(&buf, "  time:        %.1f s, %d job%s\n", seconds, jobs,
+					 jobs > 1 ? "s" : "");
+	cliOutputFlush(&buf);
+	pfree(buf.data);
+}
+
+int
+cliRestoreMain(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"repo", required_argument, NULL, 'r'},
+		{"backup", required_argument, NULL, 'b'},
+		{"pgdata", required_argument, NULL, 'D'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"delta", no_argument, NULL, 'd'},
+		{"tablespace-map", required_argument, NULL, 'T'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	const char *command = "restore";
+	const char *configPath = NULL;
+	const char *pgdata = NULL;
+	int			repoNumber = 0;
+	int			jobs = 1;
+	RestoreParam param;
+	RestoreTablespaceMap *maps;
+	int			mapCount = 0;
+	char		program[MAXPGPATH];
+	char	   *configAbs = NULL;
+	char	   *pgdataAbs = NULL;
+	DrConfig   *config = NULL;
+	const ConfigRepo *repoConfig;
+	Repo	   *repo = NULL;
+	Restore    *restore = NULL;
+	RestoreResult result;
+	DrError		err;
+	double		start = cliRestoreNow();
+	bool		prepared = false;
+	int			status = CLI_EXIT_FAILURE;
+	int			c;
+
+	memset(&param, 0, sizeof(param));
+	maps = palloc0(argc * sizeof(RestoreTablespaceMap));
+	while ((c = getopt_long(argc, argv, ":c:r:b:D:j:T:h", options, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case 'c':
+				configPath = optarg;
+				break;
+			case 'r':
+				if (!cliRepoNumberParse(command, optarg, &repoNumber))
+					return CLI_EXIT_USAGE;
+				break;
+			case 'b':
+				param.backupId = optarg;
+				break;
+			case 'D':
+				pgdata = optarg;
+				break;
+			case 'j':
+				if (!cliRestoreJobsParse(optarg, &jobs))
+					return CLI_EXIT_USAGE;
+				break;
+			case 'd':
+				param.delta = true;
+				break;
+			case 'T':
+				if (!cliRestoreMapParse(optarg, &maps[mapCount]))
+					return CLI_EXIT_USAGE;
+				mapCount++;
+				break;
+			case 'h':
+				cliRestoreHelp();
+				return CLI_EXIT_OK;
+			default:
+				return cliOptionError(command, c, argv);
+		}
+	}
+	if (optind < argc)
+		return cliUsageError(command, "too many command-line arguments (first is \"%s\")",
+							 argv[optind]);
+	if (configPath == NULL)
+		return cliUsageError(command, "no configuration file specified (--config)");
+	if (param.backupId == NULL)
+		return cliUsageError(command, "no backup specified (--backup ID or --backup latest)");
+	if (pgdata == NULL)
+		return cliUsageError(command, "no target directory specified (--pgdata)");
+
+	config = cliConfigLoad(configPath);
+	if (config == NULL)
+		return CLI_EXIT_FAILURE;
+	repoConfig = cliRepoSelect(config, repoNumber);
+	if (repoConfig == NULL)
+		goto done;
+
+	/* restore_command needs absolute paths: recovery runs elsewhere */
+	configAbs = make_absolute_path(configPath);
+	pgdataAbs = make_absolute_path(pgdata);
+	if (configAbs == NULL || pgdataAbs == NULL)
+		goto done;
+	if (find_my_exec(cliProgramArgv0, program) != 0)
+	{
+		pg_log_error("could not find the absolute path of this program (\"%s\")",
+					 cliProgramArgv0);
+		goto done;
+	}
+
+	param.targetDir = pgdataAbs;
+	param.tablespaceMap = maps;
+	param.tablespaceMapCount = mapCount;
+	param.restoreProgram = program;
+	param.restoreConfigFile = configAbs;
+	param.restoreRepoIndex = repoConfig->index;
+
+	drErrorClear(&err);
+	memset(&result, 0, sizeof(result));
+	repo = repoOpen(repoConfig, &err);
+	if (repo == NULL)
+	{
+		cliErrorReport(&err);
+		goto done;
+	}
+	restore = restoreBegin(repo, &param, &err);
+	if (restore == NULL || !restorePrepare(restore, &err))
+	{
+		cliErrorReport(&err);
+		goto done;
+	}
+	prepared = true;
+
+	if (jobs == 1)
+	{
+		if (!restoreFiles(restore, 1, 0, &result, &err))
+		{
+			cliErrorReport(&err);
+			goto done;
+		}
+	}
+	else if (!cliRestoreJobs(restore, jobs, &result))
+		goto done;
+
+	if (!restoreFinish(restore, &result, &err))
+	{
+		cliErrorReport(&err);
+		goto done;
+	}
+	cliRestoreSummary(restorePlanGet(restore), &param, &result, jobs,
+					  cliRestoreNow() - start);
+	status = CLI_EXIT_OK;
+
+done:
+	if (status != CLI_EXIT_OK && prepared)
+		pg_log_error_hint("The target directory is incomplete and cannot be started.  Fix the cause and run the restore again with --delta.");
+	restoreFree(restore);
+	if (repo)
+		repoClose(repo);
+	if (configAbs)
+		free(configAbs);
+	if (pgdataAbs)
+		free(pgdataAbs);
+	configFree(config);
+	return status;
+}

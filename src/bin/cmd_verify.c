@@ -1,0 +1,189 @@
+/*-------------------------------------------------------------------------
+ * cmd_verify.c
+ *	  pg_dr verify: read and check every object of a backup and its chain,
+ *	  or of every backup, without a server (restore/verify.h).
+ *
+ * Each problem is printed as it is found, one line each ("<repository
+ * path>: <message>"), then a summary; the exit status says whether there
+ * was any.  With --backup all, each backup is verified once, with the
+ * references into its parent (so every object of the repository's backups
+ * is read exactly once); with one backup, its ancestors are verified too.
+ *-------------------------------------------------------------------------
+ */
+#include "common/dr_c.h"
+
+#include "getopt_long.h"
+
+#include "bin/cli.h"
+#include "common/logging.h"
+#include "repo/repo.h"
+#include "repo/repo_backup.h"
+#include "restore/verify.h"
+
+#define CLI_VERIFY_ALL			"all"
+
+void
+cliVerifyHelp(void)
+{
+	printf("%s verify reads every object of a backup and of the backups it depends\n"
+		   "on (or of every backup), authenticates it and checks it against its\n"
+		   "manifest.  Every problem is printed.  No server is needed.\n\n",
+		   CLI_PROGNAME);
+	printf("Usage:\n");
+	printf("  %s verify --config FILE [--repo N] [--backup ID|latest|all]\n",
+		   CLI_PROGNAME);
+	printf("\nOptions:\n");
+	printf("  -c, --config=FILE           pg_dr configuration file (required)\n");
+	printf("  -r, --repo=N                repository N (default: the first configured)\n");
+	printf("  -b, --backup=ID|latest|all  what to verify (default: all)\n");
+	printf("  -h, --help                  show this help, then exit\n");
+	printf("\nExit status: 0 if no problem was found, 1 otherwise, 2 on a usage error.\n");
+}
+
+/* Print a problem at once: a long verification shows them as they come. */
+static void
+cliVerifyProblem(void *arg, const char *path, const char *message)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	cliTextString(&buf, path);
+	appendStringInfoString(&buf, ": ");
+	cliTextString(&buf, message);
+	appendStringInfoChar(&buf, '\n');
+	cliOutputFlush(&buf);
+	pfree(buf.data);
+}
+
+static void
+cliVerifyAdd(VerifyResult *total, const VerifyResult *one)
+{
+	total->backups += one->backups;
+	total->files += one->files;
+	total->objects += one->objects;
+	total->bytes += one->bytes;
+	total->walSegments += one->walSegments;
+	total->problems += one->problems;
+}
+
+int
+cliVerifyMain(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"repo", required_argument, NULL, 'r'},
+		{"backup", required_argument, NULL, 'b'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	const char *command = "verify";
+	const char *configPath = NULL;
+	const char *backup = CLI_VERIFY_ALL;
+	int			repoNumber = 0;
+	DrConfig   *config;
+	const ConfigRepo *repoConfig;
+	Repo	   *repo;
+	VerifyParam param;
+	VerifyResult total;
+	StringInfoData buf;
+	DrError		err;
+	int			status = CLI_EXIT_FAILURE;
+	int			c;
+
+	while ((c = getopt_long(argc, argv, ":c:r:b:h", options, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case 'c':
+				configPath = optarg;
+				break;
+			case 'r':
+				if (!cliRepoNumberParse(command, optarg, &repoNumber))
+					return CLI_EXIT_USAGE;
+				break;
+			case 'b':
+				backup = optarg;
+				break;
+			case 'h':
+				cliVerifyHelp();
+				return CLI_EXIT_OK;
+			default:
+				return cliOptionError(command, c, argv);
+		}
+	}
+	if (optind < argc)
+		return cliUsageError(command, "too many command-line arguments (first is \"%s\")",
+							 argv[optind]);
+	if (configPath == NULL)
+		return cliUsageError(command, "no configuration file specified (--config)");
+	if (strcmp(backup, CLI_VERIFY_ALL) != 0 && strcmp(backup, "latest") != 0 &&
+		!manifestBackupIdValid(backup))
+		return cliUsageError(command, "invalid backup \"%s\": must be a backup id, \"latest\" or \"all\"",
+							 backup);
+
+	config = cliConfigLoad(configPath);
+	if (config == NULL)
+		return CLI_EXIT_FAILURE;
+	repoConfig = cliRepoSelect(config, repoNumber);
+	if (repoConfig == NULL)
+	{
+		configFree(config);
+		return CLI_EXIT_FAILURE;
+	}
+	drErrorClear(&err);
+	repo = repoOpen(repoConfig, &err);
+	if (repo == NULL)
+	{
+		cliErrorReport(&err);
+		configFree(config);
+		return CLI_EXIT_FAILURE;
+	}
+
+	memset(&param, 0, sizeof(param));
+	memset(&total, 0, sizeof(total));
+	param.problem = cliVerifyProblem;
+
+	if (strcmp(backup, CLI_VERIFY_ALL) == 0)
+	{
+		char	  **ids;
+		int			count;
+
+		if (!repoBackupList(repo, &ids, &count, &err))
+		{
+			cliErrorReport(&err);
+			goto done;
+		}
+		for (int i = 0; i < count; i++)
+		{
+			VerifyResult one;
+
+			verifyBackup(repo, ids[i], &param, &one);
+			cliVerifyAdd(&total, &one);
+		}
+		repoBackupListFree(ids, count);
+	}
+	else
+	{
+		param.chain = true;
+		verifyBackup(repo, backup, &param, &total);
+	}
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "verified %d backup%s in repository %d: " UINT64_FORMAT " files, " UINT64_FORMAT " objects, " UINT64_FORMAT " bytes, " UINT64_FORMAT " WAL segments\n",
+					 total.backups, total.backups == 1 ? "" : "s",
+					 repoConfig->index, total.files, total.objects,
+					 total.bytes, total.walSegments);
+	if (total.problems == 0)
+		appendStringInfoString(&buf, "no problems found\n");
+	else
+		appendStringInfo(&buf, UINT64_FORMAT " problem%s found\n", total.problems,
+						 total.problems == 1 ? "" : "s");
+	if (cliOutputFlush(&buf) && total.problems == 0)
+		status = CLI_EXIT_OK;
+	pfree(buf.data);
+
+done:
+	repoClose(repo);
+	configFree(config);
+	return status;
+}
