@@ -46,12 +46,27 @@ void
 drErrorHint(DrError *err, const char *fmt,...)
 {
 	va_list		ap;
+	size_t		len;
 
 	if (err == NULL)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(err->hint, sizeof(err->hint), fmt, ap);
 	va_end(ap);
+
+	/*
+	 * Hints are sentences (PostgreSQL's style): callers write them as
+	 * phrases, this makes them start with a capital and end with a stop.
+	 */
+	if (err->hint[0] >= 'a' && err->hint[0] <= 'z')
+		err->hint[0] += 'A' - 'a';
+	len = strlen(err->hint);
+	if (len > 0 && len + 1 < sizeof(err->hint) &&
+		strchr(".?!", err->hint[len - 1]) == NULL)
+	{
+		err->hint[len] = '.';
+		err->hint[len + 1] = '\0';
+	}
 }
 
 void

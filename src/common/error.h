@@ -46,7 +46,10 @@ extern void drErrorClear(DrError *err);
  */
 extern bool drErrorSet(DrError *err, DrErrorCode code, const char *fmt,...) pg_attribute_printf(3, 4);
 
-/* Add a hint to an error already set. */
+/*
+ * Add a hint to an error already set.  It is made a sentence: first letter
+ * capitalized, a full stop added when it ends without one.
+ */
 extern void drErrorHint(DrError *err, const char *fmt,...) pg_attribute_printf(2, 3);
 
 /*

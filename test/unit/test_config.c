@@ -181,14 +181,14 @@ testErrors(void)
 	ok(config == NULL && err.code == DR_ERR_CONFIG, "typo refused");
 	is_str(err.message, "\"" SRC "\" line 4: unknown setting \"repo1_pth\"",
 		   "unknown setting names file and line");
-	is_str(err.hint, "did you mean \"repo1_path\"?", "did you mean");
+	is_str(err.hint, "Did you mean \"repo1_path\"?", "did you mean");
 
 	config = parse("compression_type = zstd\n", &err);
-	is_str(err.hint, "did you mean \"compress_type\"?", "did you mean, global");
+	is_str(err.hint, "Did you mean \"compress_type\"?", "did you mean, global");
 	config = parse("repo2_Cipher_Type = none\n", &err);
-	is_str(err.hint, "did you mean \"repo2_cipher_type\"?", "did you mean keeps N, ignores case");
+	is_str(err.hint, "Did you mean \"repo2_cipher_type\"?", "did you mean keeps N, ignores case");
 	config = parse("archive_mode = on\n", &err);
-	ok(strstr(err.hint, "valid settings are") != NULL, "far name: list of valid names");
+	ok(strstr(err.hint, "Valid settings are") != NULL, "far name: list of valid names");
 	ok(strstr(err.message, "line 1: unknown setting \"archive_mode\"") != NULL,
 	   "far name message");
 

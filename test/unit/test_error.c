@@ -34,7 +34,7 @@ main(void)
 		   "%%m expands to strerror");
 
 	drErrorHint(&err, "check %s", "it");
-	is_str(err.hint, "check it", "hint set");
+	is_str(err.hint, "Check it.", "hint set");
 	drErrorPrefix(&err, "while %s: ", "testing");
 	ok(strncmp(err.message, "while testing: could not open", 29) == 0,
 	   "prefix prepended");

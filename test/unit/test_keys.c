@@ -170,7 +170,7 @@ testPassphrase(void)
 			snprintf(expect, sizeof(expect), "\"%s\"", path);
 			got = keyPassphraseLoad(path, &err);
 			if (got == NULL && err.code == DR_ERR_PERMISSION &&
-				strcmp(err.hint, "run chmod 600 on it") == 0 &&
+				strcmp(err.hint, "Run chmod 600 on it.") == 0 &&
 				strstr(err.message, expect) != NULL)
 				good++;
 			else
