@@ -1,13 +1,15 @@
 # 002_repo_info.pl
 #	pg_dr repo-create and pg_dr info: creating a repository, reporting it
-#	as text and as JSON, and the clear failures around them (repository
-#	already there or not there yet, wrong passphrase, unsafe key file,
-#	bad or missing configuration file).
+#	and its backups as text and as JSON, and the clear failures around them
+#	(repository already there or not there yet, wrong passphrase, unsafe
+#	key file, bad or missing configuration file).
 
 use strict;
 use warnings;
 
+use Digest::SHA qw(sha256 sha256_hex);
 use Fcntl qw(O_WRONLY O_CREAT O_EXCL);
+use File::Path;
 use JSON::PP;
 use MIME::Base64 qw(encode_base64);
 use PostgreSQL::Test::Utils;
@@ -156,10 +158,8 @@ command_checks_all([ 'pg_dr', 'info', '--config', $conf, '--repo', '2' ],
 	  qr/^pg_dr: hint: Set repo2_type and repo2_path/m ],
 	'info --repo 2, not configured');
 
-# Strings are escaped in JSON.  Backup ids are directory names under
-# backup/; until the backup engine writes real ones, make a few with
-# awkward names (quote, backslash, newline, a byte that is not UTF-8) and an
-# archived segment in a subdirectory.
+# A backup is what has a manifest: directories under backup/ without one
+# (a backup that never finished), whatever their names, are not listed.
 mkdir("$repo/backup") or die;
 my @awkward = ('20240101-000000F', "q\"uote\\back", "new\nline", "latin1-\xe9");
 for my $id (@awkward)
@@ -171,23 +171,120 @@ mkdir("$repo/archive") or die;
 mkdir("$repo/archive/0000000100000000") or die;
 write_file("$repo/archive/0000000100000000/000000010000000000000001", 'x');
 ($status, $stdout, $stderr) = run_pg_dr('info', '--config', $conf, '--json');
-is($status, 0, 'info --json with backups');
+is($status, 0, 'info --json with backup directories');
 $doc = eval { JSON::PP->new->decode($stdout) };
-ok(defined $doc, 'awkward names still give valid JSON') or diag("$@\n$stdout");
-is_deeply(
-	$doc->{repositories}[0]{backups},
-	[ sort('20240101-000000F', "q\"uote\\back", "new\nline", "latin1-\x{fffd}") ],
-	'json: backup ids escaped, invalid UTF-8 replaced');
+ok(defined $doc, 'info --json prints valid JSON') or diag("$@\n$stdout");
+is_deeply($doc->{repositories}[0]{backups}, [],
+	'json: directories without a manifest are not backups');
 is($doc->{repositories}[0]{archive_segments}, 1, 'json: archived files counted');
-# text output lists them one a line, control characters shown as \xNN
 command_checks_all(
 	[ 'pg_dr', 'info', '--config', $conf ],
 	0,
+	[ qr/^\s+backups:\s+none\n\s+wal archive:\s+1 files\n/m ],
+	[qr/\A\z/],
+	'info lists no backups and counts the archive');
+
+# A real backup, in an unencrypted repository so that its objects can be
+# made here (codec.h: header, data chunks, trailer chunk with size and
+# SHA-256), with a label that needs escaping: quote, backslash, newline, a
+# byte that is not UTF-8.
+sub encode_object
+{
+	my ($plain) = @_;
+	my $chunk_size = 65536;
+	my $object = 'PGDROBJ1' . pack('v v V', 1, 0, $chunk_size) . ("\0" x 48);
+	for (my $off = 0; $off < length($plain); $off += $chunk_size)
+	{
+		my $part = substr($plain, $off, $chunk_size);
+		$object .= pack('V V', length($part), 0) . $part;
+	}
+	my $trailer = pack('Q<', length($plain)) . sha256($plain);
+	return $object . pack('V V', length($trailer), 1) . $trailer;
+}
+
+sub write_object
+{
+	my ($path, $plain) = @_;
+	my $dir = $path =~ s{/[^/]*$}{}r;
+	File::Path::make_path($dir);
+	open(my $fh, '>:raw', $path) or die "could not create \"$path\": $!";
+	print $fh encode_object($plain);
+	close($fh) or die "could not write \"$path\": $!";
+	return -s $path;
+}
+
+sub escape
+{
+	my ($s) = @_;
+	return $s =~ s{([^A-Za-z0-9._/+-])}{sprintf('%%%02X', ord($1))}ger;
+}
+
+my $plain_repo = "$tmp/plain-repo";
+my $plain_conf = "$tmp/plain.conf";
+my $label = "q\"uote\\back new\nline latin1-\xe9";
+write_file($plain_conf,
+	"repo1_type = posix\nrepo1_path = '$plain_repo'\nrepo1_cipher_type = none\n");
+command_ok([ 'pg_dr', 'repo-create', '--config', $plain_conf ],
+	'repo-create of an unencrypted repository');
+my $backup = "$plain_repo/backup/20240101-000000F";
+my $stored = write_object("$backup/data/PG_VERSION", "15\n");
+write_object(
+	"$backup/manifest",
+	join("\n",
+		'pg_dr-manifest 1', 'backup-id 20240101-000000F',
+		'kind full', 'parent -',
+		'label ' . escape($label), 'timeline 1',
+		'start-lsn 0/2000028', 'stop-lsn 0/2000100',
+		'start-time 1704067200', 'stop-time 1704067260',
+		'system-identifier 7300000000000000001', 'pg-version 150004',
+		'key-id -', 'data-checksums on',
+		'block-size 8192', 'segment-size 16777216',
+		'dir base mode=0700',
+		'file PG_VERSION size=3 mode=0600 mtime=1704067200 sha256='
+		  . sha256_hex("15\n")
+		  . " store=full object-size=$stored blocks=0 corrupt=0",
+		'end dirs=1 files=1 wal=0')
+	  . "\n");
+# a manifest under a name that is not a backup id is not a backup either
+write_object("$plain_repo/backup/not-an-id/manifest", "x");
+
+($status, $stdout, $stderr) = run_pg_dr('info', '--config', $plain_conf, '--json');
+is($status, 0, 'info --json with a backup') or diag($stderr);
+$doc = eval { JSON::PP->new->decode($stdout) };
+ok(defined $doc, 'a label with awkward bytes still gives valid JSON') or diag("$@\n$stdout");
+my $b = $doc->{repositories}[0]{backups};
+is(scalar @$b, 1, 'json: one backup');
+is($b->[0]{id}, '20240101-000000F', 'json: id');
+is($b->[0]{kind}, 'full', 'json: kind');
+is($b->[0]{parent}, undef, 'json: a full backup has no parent');
+is($b->[0]{label}, "q\"uote\\back new\nline latin1-\x{fffd}",
+	'json: label escaped, invalid UTF-8 replaced');
+is($b->[0]{stop_time}, '2024-01-01T00:01:00Z', 'json: stop time');
+is($b->[0]{start_lsn}, '0/2000028', 'json: start LSN');
+is($b->[0]{files}, 1, 'json: files');
+is($b->[0]{size}, 3, 'json: size');
+is($b->[0]{stored_size}, $stored, 'json: stored size');
+is($b->[0]{wal_segments}, 0, 'json: WAL segments');
+# text output: control characters shown as \xNN
+command_checks_all(
+	[ 'pg_dr', 'info', '--config', $plain_conf ],
+	0,
 	[
-		qr/^\s+backups:\s+4\n\s+20240101-000000F\n\s+latin1-\xe9\n\s+new\\x0aline\n\s+q"uote\\back\n\s+wal archive:\s+1 files\n/m
+		qr/^\s+backups:\s+1\n\s+20240101-000000F  full, label "q"uote\\back new\\x0aline latin1-\xe9"\n\s+stopped 2024-01-01T00:01:00Z, 1 files, 3 bytes \($stored stored\), 0 WAL segments\n/m
 	],
 	[qr/\A\z/],
-	'info lists backups and counts the archive');
+	'info describes the backup');
+
+# a damaged manifest is shown, not fatal
+my $manifest = slurp_file("$backup/manifest");
+substr($manifest, 100, 1) = substr($manifest, 100, 1) ^ "\x01";
+write_file("$backup/manifest", $manifest);
+command_checks_all(
+	[ 'pg_dr', 'info', '--config', $plain_conf ],
+	0,
+	[ qr/^\s+20240101-000000F  unreadable: .*manifest/m ],
+	[qr/\A\z/],
+	'info shows a backup whose manifest is damaged');
 
 # the wrong passphrase is refused
 my $other_key = "$tmp/other.key";

@@ -9,10 +9,14 @@
  * cannot be opened the command fails with its error and prints nothing on
  * stdout (no partial report, no half a JSON document).
  *
- * Backups are the subdirectories of backup/; the WAL archive is counted as
- * the files anywhere under archive/.  Listing streams (storageList), so the
- * memory used grows with the number of backups and archive directories,
- * never with the number of archived files.
+ * Backups are the valid ones (repoBackupList: a directory under backup/
+ * named like a backup id, with a manifest); each manifest is read to its
+ * verified end for the kind, parent, times and sizes.  A backup whose
+ * manifest cannot be read is shown with its error rather than failing the
+ * whole report.  The WAL archive is counted as the files anywhere under
+ * archive/.  Listing and manifests stream, so the memory used grows with
+ * the number of backups and archive directories, never with the number of
+ * files.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -20,12 +24,28 @@
 #include "getopt_long.h"
 
 #include "bin/cli.h"
+#include <time.h>
+
 #include "common/keys.h"
+#include "common/manifest.h"
 #include "repo/repo.h"
+#include "repo/repo_backup.h"
 #include "storage/storage.h"
 
-#define CLI_INFO_BACKUP_DIR		"backup"
 #define CLI_INFO_ARCHIVE_DIR	"archive"
+
+/* One backup, from its manifest. */
+typedef struct CliInfoBackup
+{
+	char	   *id;
+	char	   *error;			/* the manifest could not be read; else NULL */
+	ManifestHeader header;		/* label copied */
+	uint64		files;
+	uint64		size;			/* sum of the file sizes */
+	uint64		stored;			/* sum of the stored object sizes */
+	uint64		walSegments;
+	int			tablespaces;
+} CliInfoBackup;
 
 /* What one repository holds, gathered before anything is printed. */
 typedef struct CliInfoRepo
@@ -41,7 +61,7 @@ typedef struct CliInfoRepo
 	char	   *created;
 	int			dataKeys;
 	int			backupCount;
-	char	  **backupIds;		/* sorted */
+	CliInfoBackup *backups;		/* oldest first */
 	int64		archiveFiles;
 } CliInfoRepo;
 
@@ -90,18 +110,66 @@ cliInfoNamesAdd(CliInfoNames *names, char *name)
 	names->names[names->count++] = name;
 }
 
-static int
-cliInfoNameCompare(const void *a, const void *b)
+/*
+ * Read the manifest of one backup to its verified end.  A damaged or
+ * unreadable manifest is recorded in out->error, not returned as a failure.
+ */
+static void
+cliInfoBackupRead(Repo *repo, const char *id, CliInfoBackup *out)
 {
-	return strcmp(*(char *const *) a, *(char *const *) b);
+	RepoBackupManifest *manifest;
+	ManifestReader *reader;
+	ManifestEntry entry;
+	DrError		err;
+	int			rc;
+
+	memset(out, 0, sizeof(*out));
+	out->id = pstrdup(id);
+	drErrorClear(&err);
+	manifest = repoBackupManifestOpen(repo, id, &err);
+	if (manifest == NULL)
+	{
+		out->error = pstrdup(err.message);
+		return;
+	}
+	out->header = *repoBackupManifestHeader(manifest);
+	if (out->header.label)
+		out->header.label = pstrdup(out->header.label);
+	reader = repoBackupManifestReader(manifest);
+	while ((rc = manifestReaderNext(reader, &entry, &err)) == 1)
+	{
+		switch (entry.kind)
+		{
+			case MANIFEST_ENTRY_FILE:
+				out->files++;
+				out->size += entry.file.size;
+				out->stored += entry.file.objectSize;
+				break;
+			case MANIFEST_ENTRY_WAL:
+				out->walSegments++;
+				break;
+			case MANIFEST_ENTRY_TABLESPACE:
+				out->tablespaces++;
+				break;
+			case MANIFEST_ENTRY_DIR:
+				break;
+		}
+	}
+	if (rc < 0)
+		out->error = pstrdup(err.message);
+	repoBackupManifestClose(manifest);
 }
 
-static bool
-cliInfoBackupCollect(void *arg, const StorageInfo *info, DrError *err)
+/* Unix seconds as ISO 8601 UTC. */
+static void
+cliInfoTime(int64 seconds, char *buf, size_t len)
 {
-	if (info->isDir)
-		cliInfoNamesAdd((CliInfoNames *) arg, pstrdup(info->name));
-	return true;
+	time_t		t = (time_t) seconds;
+	struct tm	tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, INT64_FORMAT, seconds);
 }
 
 static bool
@@ -151,7 +219,7 @@ cliInfoRepoGather(const ConfigRepo *config, CliInfoRepo *out, DrError *err)
 	Repo	   *repo;
 	const RepoInfo *info;
 	Storage    *storage;
-	CliInfoNames backups;
+	char	  **ids;
 	bool		ok = false;
 
 	memset(out, 0, sizeof(*out));
@@ -178,14 +246,13 @@ cliInfoRepoGather(const ConfigRepo *config, CliInfoRepo *out, DrError *err)
 		goto done;
 
 	storage = repoStorage(repo);
-	memset(&backups, 0, sizeof(backups));
-	if (!storageList(storage, CLI_INFO_BACKUP_DIR, cliInfoBackupCollect,
-					 &backups, err))
+	if (!repoBackupList(repo, &ids, &out->backupCount, err))
 		goto done;
-	if (backups.count > 1)
-		qsort(backups.names, backups.count, sizeof(char *), cliInfoNameCompare);
-	out->backupCount = backups.count;
-	out->backupIds = backups.names;
+	if (out->backupCount > 0)
+		out->backups = palloc0(out->backupCount * sizeof(CliInfoBackup));
+	for (int i = 0; i < out->backupCount; i++)
+		cliInfoBackupRead(repo, ids[i], &out->backups[i]);
+	repoBackupListFree(ids, out->backupCount);
 
 	if (!cliInfoArchiveWalk(storage, &out->archiveFiles, err))
 		goto done;
@@ -194,6 +261,77 @@ cliInfoRepoGather(const ConfigRepo *config, CliInfoRepo *out, DrError *err)
 done:
 	repoClose(repo);
 	return ok;
+}
+
+/*
+ * Two lines a backup:
+ *	   20240102-000000I  incremental of 20240101-000000F, label "nightly"
+ *						 stopped 2024-01-02T00:00:05Z, 996 files, 55417085 bytes
+ *						 (10234567 stored), 1 WAL segment
+ */
+static void
+cliInfoBackupText(StringInfo buf, const CliInfoBackup *b)
+{
+	const ManifestHeader *h = &b->header;
+	char		stopped[64];
+
+	appendStringInfo(buf, "    %s  ", b->id);
+	if (b->error)
+	{
+		appendStringInfoString(buf, "unreadable: ");
+		cliTextString(buf, b->error);
+		appendStringInfoChar(buf, '\n');
+		return;
+	}
+	if (h->incremental)
+		appendStringInfo(buf, "incremental of %s", h->parentId);
+	else
+		appendStringInfoString(buf, "full");
+	if (h->label)
+	{
+		appendStringInfoString(buf, ", label \"");
+		cliTextString(buf, h->label);
+		appendStringInfoChar(buf, '"');
+	}
+	cliInfoTime(h->stopTime, stopped, sizeof(stopped));
+	appendStringInfo(buf, "\n                      stopped %s, " UINT64_FORMAT " files, " UINT64_FORMAT " bytes (" UINT64_FORMAT " stored), " UINT64_FORMAT " WAL segment%s\n",
+					 stopped, b->files, b->size, b->stored, b->walSegments,
+					 b->walSegments == 1 ? "" : "s");
+}
+
+static void
+cliInfoBackupJson(StringInfo buf, const CliInfoBackup *b)
+{
+	const ManifestHeader *h = &b->header;
+	char		text[64];
+
+	appendStringInfoString(buf, "{\"id\": ");
+	cliJsonString(buf, b->id);
+	if (b->error)
+	{
+		appendStringInfoString(buf, ", \"error\": ");
+		cliJsonString(buf, b->error);
+		appendStringInfoChar(buf, '}');
+		return;
+	}
+	appendStringInfo(buf, ", \"kind\": \"%s\", \"parent\": ",
+					 h->incremental ? "incremental" : "full");
+	cliJsonString(buf, h->incremental ? h->parentId : NULL);
+	appendStringInfoString(buf, ", \"label\": ");
+	cliJsonString(buf, h->label);
+	appendStringInfo(buf, ", \"timeline\": %u", h->timeline);
+	manifestLsnFormat(h->startLsn, text, sizeof(text));
+	appendStringInfo(buf, ", \"start_lsn\": \"%s\"", text);
+	manifestLsnFormat(h->stopLsn, text, sizeof(text));
+	appendStringInfo(buf, ", \"stop_lsn\": \"%s\"", text);
+	cliInfoTime(h->startTime, text, sizeof(text));
+	appendStringInfo(buf, ", \"start_time\": \"%s\"", text);
+	cliInfoTime(h->stopTime, text, sizeof(text));
+	appendStringInfo(buf, ", \"stop_time\": \"%s\"", text);
+	appendStringInfo(buf, ", \"files\": " UINT64_FORMAT ", \"size\": " UINT64_FORMAT
+					 ", \"stored_size\": " UINT64_FORMAT ", \"wal_segments\": " UINT64_FORMAT
+					 ", \"tablespaces\": %d}",
+					 b->files, b->size, b->stored, b->walSegments, b->tablespaces);
 }
 
 static void
@@ -234,11 +372,7 @@ cliInfoText(StringInfo buf, const DrConfig *config, const CliInfoRepo *repos,
 		{
 			appendStringInfo(buf, "  backups:     %d\n", r->backupCount);
 			for (j = 0; j < r->backupCount; j++)
-			{
-				appendStringInfoString(buf, "    ");
-				cliTextString(buf, r->backupIds[j]);
-				appendStringInfoChar(buf, '\n');
-			}
+				cliInfoBackupText(buf, &r->backups[j]);
 		}
 		if (r->archiveFiles == 0)
 			appendStringInfoString(buf, "  wal archive: none\n");
@@ -285,9 +419,8 @@ cliInfoJson(StringInfo buf, const DrConfig *config, const CliInfoRepo *repos,
 		appendStringInfo(buf, ", \"data_keys\": %d, \"backups\": [", r->dataKeys);
 		for (j = 0; j < r->backupCount; j++)
 		{
-			if (j > 0)
-				appendStringInfoString(buf, ", ");
-			cliJsonString(buf, r->backupIds[j]);
+			appendStringInfoString(buf, j > 0 ? ",\n    " : "\n    ");
+			cliInfoBackupJson(buf, &r->backups[j]);
 		}
 		appendStringInfo(buf, "], \"archive_segments\": " INT64_FORMAT "}",
 						 r->archiveFiles);
