@@ -297,8 +297,8 @@ cliRestoreSummary(const RestorePlan *plan, const RestoreParam *param,
 	appendStringInfo(&buf, "  directories: " UINT64_FORMAT "\n", plan->dirs);
 	if (plan->tablespaces > 0)
 		appendStringInfo(&buf, "  tablespaces: %d\n", plan->tablespaces);
-	appendStringInfo(&buf, "  wal:         " UINT64_FORMAT " segments\n",
-					 result->walSegments);
+	appendStringInfo(&buf, "  wal:         " UINT64_FORMAT " segment%s\n",
+					 result->walSegments, result->walSegments == 1 ? "" : "s");
 	appendStringInfo(&buf, "  time:        %.1f s, %d job%s\n", seconds, jobs,
 					 jobs > 1 ? "s" : "");
 	cliOutputFlush(&buf);

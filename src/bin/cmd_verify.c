@@ -169,10 +169,11 @@ cliVerifyMain(int argc, char **argv)
 	}
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "verified %d backup%s in repository %d: " UINT64_FORMAT " files, " UINT64_FORMAT " objects, " UINT64_FORMAT " bytes, " UINT64_FORMAT " WAL segments\n",
+	appendStringInfo(&buf, "verified %d backup%s in repository %d: " UINT64_FORMAT " files, " UINT64_FORMAT " objects, " UINT64_FORMAT " bytes, " UINT64_FORMAT " WAL segment%s\n",
 					 total.backups, total.backups == 1 ? "" : "s",
 					 repoConfig->index, total.files, total.objects,
-					 total.bytes, total.walSegments);
+					 total.bytes, total.walSegments,
+					 total.walSegments == 1 ? "" : "s");
 	if (total.problems == 0)
 		appendStringInfoString(&buf, "no problems found\n");
 	else
