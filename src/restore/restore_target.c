@@ -103,7 +103,8 @@ restoreTargetCheck(Restore *restore, DrError *err)
 	bool		exists;
 	bool		found;
 
-	if (lstat(target, &st) == 0 && !S_ISDIR(st.st_mode))
+	/* a link to a directory is fine: the target is often a mount point */
+	if (stat(target, &st) == 0 && !S_ISDIR(st.st_mode))
 		return drErrorSet(err, DR_ERR_INVALID,
 						  "target \"%s\" exists and is not a directory", target);
 
