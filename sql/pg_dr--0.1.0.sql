@@ -298,7 +298,7 @@ COMMENT ON TABLE pgdr.backups IS
 
 CREATE VIEW dr_backups AS
 	SELECT backup_id, kind, parent_id, label, status, started_at, finished_at,
-		   start_lsn, stop_lsn, timeline, data_bytes, stored_bytes,
+		   start_lsn, stop_lsn, timeline, files, data_bytes, stored_bytes,
 		   pages_changed, corrupt_pages, error
 	  FROM pgdr.backups
 	 ORDER BY backup_id;
@@ -345,6 +345,34 @@ COMMENT ON FUNCTION dr_repository_sync() IS
 	'rebuild the catalog of backups (dr_backups) from the repository; returns how many';
 
 ------------------------------------------------------------------------------
+-- WAL archiving (archive_library = 'pg_dr').  The figures of
+-- dr_archive_status live in shared memory since the server started; what
+-- waits is counted from pg_wal/archive_status when the view is read.
+------------------------------------------------------------------------------
+CREATE FUNCTION pgdr._archive_status(
+	OUT repo integer, OUT last_archived_wal text,
+	OUT last_archived_at timestamptz, OUT pending_segments bigint,
+	OUT pending_bytes bigint, OUT archive_lag_seconds float8,
+	OUT failed_count bigint, OUT last_error text, OUT last_error_at timestamptz)
+RETURNS SETOF record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'pg_dr_archive_status';
+
+CREATE VIEW dr_archive_status AS
+	SELECT * FROM pgdr._archive_status();
+COMMENT ON VIEW dr_archive_status IS
+	'WAL archiving per repository: last archived file, what waits and since when, failures';
+
+CREATE FUNCTION dr_wal_verify(
+	OUT ok boolean, OUT first_segment text, OUT last_segment text,
+	OUT segments_checked bigint, OUT problems text[])
+RETURNS record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'dr_wal_verify';
+COMMENT ON FUNCTION dr_wal_verify() IS
+	'check that the WAL archive is continuous from the oldest backup to the newest segment, and decode every segment';
+
+------------------------------------------------------------------------------
 -- Privileges.
 ------------------------------------------------------------------------------
 REVOKE ALL ON ALL TABLES IN SCHEMA pgdr FROM PUBLIC;
@@ -355,11 +383,14 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA pgdr FROM PUBLIC;
 -- they call are checked against the reader.
 GRANT EXECUTE ON FUNCTION pgdr._status(), pgdr._config(), pgdr._backup_progress()
 	TO dr_monitor;
+GRANT EXECUTE ON FUNCTION pgdr._archive_status() TO dr_monitor;
 
 REVOKE ALL ON dr_status, dr_config, dr_objectives, dr_audit, dr_backups,
 	dr_backup_progress FROM PUBLIC;
 GRANT SELECT ON dr_status, dr_config, dr_objectives, dr_audit, dr_backups,
 	dr_backup_progress TO dr_monitor;
+REVOKE ALL ON dr_archive_status FROM PUBLIC;
+GRANT SELECT ON dr_archive_status TO dr_monitor;
 GRANT UPDATE (rto, rpo, availability) ON dr_objectives TO dr_admin;
 
 REVOKE ALL ON FUNCTION dr_audit_verify(), dr_audit_expire(), dr_backup_full(text),
@@ -368,6 +399,8 @@ REVOKE ALL ON FUNCTION dr_audit_verify(), dr_audit_expire(), dr_backup_full(text
 GRANT EXECUTE ON FUNCTION dr_audit_verify(), dr_backup_full(text),
 	dr_backup_incremental(text, text), dr_repository_sync() TO dr_operator;
 GRANT EXECUTE ON FUNCTION dr_audit_expire(), dr_repository_create() TO dr_admin;
+REVOKE ALL ON FUNCTION dr_wal_verify() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_wal_verify() TO dr_operator;
 
 -- pg_dump keeps the audit trail and edited objectives with the database.
 SELECT pg_catalog.pg_extension_config_dump('pgdr.audit_log', '');

@@ -153,6 +153,8 @@ sub pg_dump_of
 			'--exclude-schema=pgdr' ],
 		'>', \$out, '2>', \$err)
 	  or die "pg_dump failed: $err";
+	# pg_dump (15.14 on) brackets its script with a random \restrict key
+	$out =~ s/^\\(?:un)?restrict \S+$//mg;
 	return $out;
 }
 
