@@ -330,6 +330,21 @@ AS 'MODULE_PATHNAME', 'dr_backup_incremental';
 COMMENT ON FUNCTION dr_backup_incremental(text, text) IS
 	'take a block-level incremental backup on top of parent (default: the latest backup); returns its id';
 
+CREATE FUNCTION dr_backup_verify(backup_id text)
+RETURNS boolean
+LANGUAGE C VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'dr_backup_verify';
+COMMENT ON FUNCTION dr_backup_verify(text) IS
+	're-read every object of a backup and its chain; false, with a WARNING per problem, when anything is wrong';
+
+CREATE FUNCTION dr_restore(backup_id text, target_dir text,
+	OUT restored_backup text, OUT files bigint, OUT bytes bigint, OUT wal_segments bigint)
+RETURNS record
+LANGUAGE C VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'dr_restore';
+COMMENT ON FUNCTION dr_restore(text, text) IS
+	'restore a backup (an id or latest) into an empty directory of the server host';
+
 CREATE FUNCTION dr_repository_create()
 RETURNS text
 LANGUAGE C VOLATILE
@@ -399,6 +414,10 @@ REVOKE ALL ON FUNCTION dr_audit_verify(), dr_audit_expire(), dr_backup_full(text
 GRANT EXECUTE ON FUNCTION dr_audit_verify(), dr_backup_full(text),
 	dr_backup_incremental(text, text), dr_repository_sync() TO dr_operator;
 GRANT EXECUTE ON FUNCTION dr_audit_expire(), dr_repository_create() TO dr_admin;
+REVOKE ALL ON FUNCTION dr_backup_verify(text), dr_restore(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_backup_verify(text) TO dr_operator;
+-- it writes where the server's OS user may write: administrators only
+GRANT EXECUTE ON FUNCTION dr_restore(text, text) TO dr_admin;
 REVOKE ALL ON FUNCTION dr_wal_verify() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_wal_verify() TO dr_operator;
 

@@ -10,8 +10,12 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/timestamp.h"
@@ -23,6 +27,9 @@
 #include "ops/audit.h"
 #include "pg_dr.h"
 #include "repo/repo.h"
+#include "repo/repo_backup.h"
+#include "restore/restore.h"
+#include "restore/verify.h"
 
 PG_FUNCTION_INFO_V1(dr_backup_full);
 PG_FUNCTION_INFO_V1(dr_backup_incremental);
@@ -266,4 +273,211 @@ dr_repository_create(PG_FUNCTION_ARGS)
 	}
 	auditOpOk(&op);
 	PG_RETURN_TEXT_P(cstring_to_text(path));
+}
+
+PG_FUNCTION_INFO_V1(dr_backup_verify);
+PG_FUNCTION_INFO_V1(dr_restore);
+
+typedef struct VerifyCollect
+{
+	uint64		problems;
+	char	   *first;
+} VerifyCollect;
+
+/* Each problem is a WARNING; the first one is kept for the catalog. */
+static void
+apiVerifyProblem(void *arg, const char *path, const char *message)
+{
+	VerifyCollect *collect = arg;
+
+	collect->problems++;
+	if (collect->first == NULL)
+		collect->first = psprintf("%s: %s", path, message);
+	ereport(WARNING,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("%s", message),
+			 errdetail("Object \"%s\".", path)));
+}
+
+/* Open the first configured repository (the one backups go to). */
+static Repo *
+apiRepoOpen(DrConfig **configOut)
+{
+	DrConfig   *config = apiConfigLoad();
+	const ConfigRepo *repoConfigEntry;
+	Repo	   *repo;
+	DrError		err;
+
+	repoConfigEntry = configRepoFirst(config, &err);
+	if (repoConfigEntry == NULL)
+		drEreport(ERROR, &err);
+	repo = repoOpen(repoConfigEntry, &err);
+	if (repo == NULL)
+		drEreport(ERROR, &err);
+	*configOut = config;
+	return repo;
+}
+
+/*
+ * Re-read every object of a backup and of its chain: authenticate,
+ * decompress, check sizes and SHA-256 against the manifest.  The result is
+ * recorded in dr_backups (status damaged, with the first problem).
+ */
+Datum
+dr_backup_verify(PG_FUNCTION_ARGS)
+{
+	char	   *backupId = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	AuditOp		op;
+	VerifyCollect collect;
+	volatile bool ok = false;
+	VerifyResult result;
+
+	memset(&collect, 0, sizeof(collect));
+	memset(&result, 0, sizeof(result));
+	auditOpBegin(&op, "dr_backup_verify", backupArgs(NULL, NULL));
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		appendStringInfoString(&buf, "{\"backup_id\": ");
+		escape_json(&buf, backupId);
+		appendStringInfoChar(&buf, '}');
+		op.arguments = buf.data;
+	}
+	PG_TRY();
+	{
+		DrConfig   *config;
+		Repo	   *repo = apiRepoOpen(&config);
+		VerifyParam param;
+		char	   *id;
+		DrError		err;
+		ApiOwnerContext owner;
+		Oid			argtypes[2] = {TEXTOID, TEXTOID};
+		Datum		values[2];
+		char		nulls[2] = {' ', ' '};
+
+		/* an unknown id is an error, not a failed verification */
+		id = repoBackupResolve(repo, backupId, &err);
+		if (id == NULL)
+			drEreport(ERROR, &err);
+
+		memset(&param, 0, sizeof(param));
+		param.chain = true;
+		param.problem = apiVerifyProblem;
+		param.problemArg = &collect;
+		ok = verifyBackup(repo, id, &param, &result);
+
+		values[0] = CStringGetTextDatum(id);
+		if (collect.first)
+			values[1] = CStringGetTextDatum(collect.first);
+		else
+			nulls[1] = 'n';
+		apiAsOwnerBegin(&owner);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute_with_args("UPDATE pgdr.backups SET error = $2,"
+								  " status = CASE WHEN $2 IS NOT NULL THEN 'damaged'"
+								  " WHEN corrupt_pages > 0 THEN 'corrupt' ELSE 'valid' END"
+								  " WHERE backup_id = $1",
+								  2, argtypes, values, nulls, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not record the verification in pgdr.backups");
+		SPI_finish();
+		apiAsOwnerEnd(&owner);
+		repoClose(repo);
+		configFree(config);
+	}
+	PG_CATCH();
+	{
+		auditOpFailed(&op);
+	}
+	PG_END_TRY();
+
+	op.arguments = psprintf("{\"backup_id\": \"%s\", \"ok\": %s, \"objects\": " UINT64_FORMAT
+							", \"problems\": " UINT64_FORMAT "}",
+							backupId, ok ? "true" : "false", result.objects,
+							collect.problems);
+	auditOpOk(&op);
+	PG_RETURN_BOOL(ok);
+}
+
+/*
+ * Restore a backup into a directory of the server host (a side directory:
+ * never the running cluster's).  The server's own pg_dr CLI is written as
+ * restore_command.
+ */
+Datum
+dr_restore(PG_FUNCTION_ARGS)
+{
+	char	   *backupId = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *target = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	AuditOp		op;
+	StringInfoData args;
+	RestoreResult result;
+	char	   *volatile resolved = NULL;
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	initStringInfo(&args);
+	appendStringInfoString(&args, "{\"backup_id\": ");
+	escape_json(&args, backupId);
+	appendStringInfoString(&args, ", \"target_dir\": ");
+	escape_json(&args, target);
+	appendStringInfoChar(&args, '}');
+	auditOpBegin(&op, "dr_restore", args.data);
+
+	memset(&result, 0, sizeof(result));
+	PG_TRY();
+	{
+		DrConfig   *config;
+		Repo	   *repo;
+		RestoreParam param;
+		DrError		err;
+		char		program[MAXPGPATH];
+
+		if (!is_absolute_path(target))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("target directory \"%s\" is not an absolute path", target)));
+		if (path_is_prefix_of_path(DataDir, target) ||
+			path_is_prefix_of_path(target, DataDir))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("target directory \"%s\" overlaps the running cluster's data directory",
+							target),
+					 errhint("Restore into a directory of its own; use the pg_dr CLI to restore over a stopped cluster.")));
+
+		repo = apiRepoOpen(&config);
+		/* the pg_dr CLI is installed next to postgres */
+		strlcpy(program, my_exec_path, sizeof(program));
+		get_parent_directory(program);
+		strlcat(program, "/pg_dr", sizeof(program));
+
+		memset(&param, 0, sizeof(param));
+		param.backupId = backupId;
+		param.targetDir = target;
+		param.restoreProgram = program;
+		param.restoreConfigFile = drConfigFile;
+		param.restoreRepoIndex = repoConfig(repo)->index;
+		if (!restoreRun(repo, &param, &result, &err))
+			drEreport(ERROR, &err);
+		resolved = repoBackupResolve(repo, backupId, &err);
+		repoClose(repo);
+		configFree(config);
+	}
+	PG_CATCH();
+	{
+		auditOpFailed(&op);
+	}
+	PG_END_TRY();
+	auditOpOk(&op);
+
+	values[0] = CStringGetTextDatum(resolved ? resolved : backupId);
+	values[1] = Int64GetDatum((int64) result.filesWritten);
+	values[2] = Int64GetDatum((int64) result.bytesWritten);
+	values[3] = Int64GetDatum((int64) result.walSegments);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
