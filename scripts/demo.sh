@@ -8,8 +8,9 @@
 #     passphrase in /var/lib/pg_dr-demo/repo.key (mode 600);
 #   - the configuration /var/lib/pg_dr-demo/pg_dr.conf, read by the server
 #     and by the CLI;
-# and shows SELECT * FROM dr_status and the CLI's view of the repository.
-# Idempotent: a second run reuses the cluster and the repository.
+# takes a real backup (a full the first time, an incremental on later runs),
+# verifies it, and shows SELECT * FROM dr_status and the CLI's view of the
+# repository.  Idempotent: a second run reuses the cluster and the repository.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -67,6 +68,9 @@ fi
 
 if ! as_pg "$BIN/pg_ctl" -D "$DEMO/data" status >/dev/null 2>&1; then
 	as_pg "$BIN/pg_ctl" -D "$DEMO/data" -l "$DEMO/server.log" -w start >/dev/null
+elif [ "$(pg_config --pkglibdir)/pg_dr.so" -nt "$DEMO/data/postmaster.pid" ]; then
+	# a preloaded library is read at server start: restart for the new one
+	as_pg "$BIN/pg_ctl" -D "$DEMO/data" -l "$DEMO/server.log" -w restart >/dev/null
 fi
 
 PSQL=(as_pg psql -X -h "$DEMO" -p "$PORT" -d postgres -v ON_ERROR_STOP=1)
@@ -76,6 +80,21 @@ for _ in $(seq 1 50); do
 	[ "$("${PSQL[@]}" -tAc "SELECT worker_running FROM dr_status")" = t ] && break
 	sleep 0.2
 done
+
+# some data, then a real backup: a full the first time, an incremental after
+"${PSQL[@]}" -q -c "CREATE TABLE IF NOT EXISTS demo_ledger (id bigserial PRIMARY KEY, at timestamptz DEFAULT now(), amount numeric)" \
+	-c "INSERT INTO demo_ledger (amount) SELECT round((random() * 1000)::numeric, 2) FROM generate_series(1, 10000)"
+if [ "$("${PSQL[@]}" -tAc "SELECT count(*) FROM dr_backups")" = 0 ]; then
+	echo "demo: SELECT dr_backup_full('demo');"
+	"${PSQL[@]}" -c "SELECT dr_backup_full('demo')"
+else
+	echo "demo: SELECT dr_backup_incremental();"
+	"${PSQL[@]}" -c "SELECT dr_backup_incremental()"
+fi
+echo "demo: SELECT * FROM dr_backups;"
+"${PSQL[@]}" -c "SELECT backup_id, kind, parent_id, status, data_bytes, stored_bytes, pages_changed FROM dr_backups"
+echo "demo: pg_dr verify --config $DEMO/pg_dr.conf --backup latest"
+as_pg pg_dr verify --config "$DEMO/pg_dr.conf" --backup latest
 
 echo
 echo "demo: SELECT * FROM dr_status;"
