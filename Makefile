@@ -17,7 +17,8 @@ PGFILEDESC	= "pg_dr - disaster recovery for PostgreSQL"
 
 SHARED_SRCS	= $(sort $(wildcard src/common/*.c src/storage/*.c src/restore/*.c \
 		  src/storage/*/*.c src/repo/*.c))
-BACKEND_SRCS	= $(sort $(wildcard src/*.c src/api/*.c src/ops/*.c src/backup/*.c))
+BACKEND_SRCS	= $(sort $(wildcard src/*.c src/api/*.c src/ops/*.c src/backup/*.c \
+		  src/archive/*.c src/pitr/*.c))
 OBJS		= $(SHARED_SRCS:.c=.o) $(BACKEND_SRCS:.c=.o)
 
 PG_CPPFLAGS	= -Isrc

@@ -18,6 +18,7 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
+#include "archive/archive.h"
 #include "backup/backup.h"
 #include "common/compat.h"
 #include "ops/audit.h"
@@ -35,6 +36,7 @@ int			drAuditRetention = 7 * 365 * 24 * 60;	/* 7 years, in minutes */
 int			drAuditTimeout = 30;
 int			drBackupWorkers = 2;
 int			drBackupMaxRate = 0;
+int			drArchiveWorkers = 2;
 
 static const struct config_enum_entry drTierOptions[] = {
 	{"critical", DR_TIER_CRITICAL, false},
@@ -65,6 +67,7 @@ drShmemRequest(void)
 		prevShmemRequestHook();
 	RequestAddinShmemSpace(auditShmemSize());
 	RequestAddinShmemSpace(backupShmemSize());
+	RequestAddinShmemSpace(archiveShmemSize());
 	RequestNamedLWLockTranche(PG_DR_LWLOCK_TRANCHE, PG_DR_LWLOCK_COUNT);
 }
 
@@ -76,6 +79,7 @@ drShmemStartup(void)
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	auditShmemInit();
 	backupShmemInit();
+	archiveShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -156,6 +160,19 @@ drDefineSettings(void)
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("pg_dr.archive_workers",
+							"Background workers that push WAL files to the repository ahead of the archiver.",
+							"They start only when archive_mode is on, and work only while archive_library "
+							"is pg_dr; 0 leaves all the work to the archiver.  Each needs a slot of "
+							"max_worker_processes.",
+							&drArchiveWorkers,
+							2,
+							0,
+							ARCHIVE_WORKERS_MAX,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("pg_dr");
 }
 
@@ -176,4 +193,5 @@ _PG_init(void)
 	shmem_startup_hook = drShmemStartup;
 
 	workerRegister();
+	archivePushRegister();
 }

@@ -11,8 +11,9 @@
 
 /* name of the named LWLock tranche holding every pg_dr lock */
 #define PG_DR_LWLOCK_TRANCHE	"pg_dr"
-#define PG_DR_LWLOCK_COUNT		1
+#define PG_DR_LWLOCK_COUNT		2
 #define PG_DR_LWLOCK_AUDIT		0
+#define PG_DR_LWLOCK_ARCHIVE	1
 
 typedef enum DrTier
 {
@@ -36,6 +37,8 @@ extern int	drAuditTimeout;
 extern int	drBackupWorkers;
 /* pg_dr.backup_max_rate: kB/s a backup reads at most; 0 = no limit */
 extern int	drBackupMaxRate;
+/* pg_dr.archive_workers: workers pushing WAL ahead of the archiver */
+extern int	drArchiveWorkers;
 
 extern const char *drTierName(int tier);
 

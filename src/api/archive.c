@@ -1,0 +1,184 @@
+/*-------------------------------------------------------------------------
+ * archive.c (api)
+ *	  The function behind dr_archive_status, and dr_wal_verify().
+ *
+ * dr_archive_status never fails for a problem it can show: the figures
+ * come from shared memory (what the archiver did since the server
+ * started) and from pg_wal/archive_status (what waits now).
+ * dr_wal_verify() is audited; it reads the repository as the server, like
+ * every other operation.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/timestamp.h"
+
+#include "api/api.h"
+#include "archive/archive.h"
+#include "common/config.h"
+#include "ops/audit.h"
+#include "pg_dr.h"
+#include "repo/repo.h"
+
+PG_FUNCTION_INFO_V1(pg_dr_archive_status);
+PG_FUNCTION_INFO_V1(dr_wal_verify);
+
+#define ARCHIVE_STATUS_COLUMNS	9
+
+/*
+ * The repository archiving goes to now, for the row shown before the
+ * archiver has done anything: 0 when none is configured (or the
+ * configuration cannot be read, which dr_status reports).
+ */
+static int
+apiArchiveRepoNumber(void)
+{
+	DrConfig   *config;
+	const ConfigRepo *first;
+	DrError		err;
+	int			number = 0;
+
+	if (drConfigFile == NULL || drConfigFile[0] == '\0')
+		return 0;
+	config = configLoad(drConfigFile, &err);
+	if (config == NULL)
+		return 0;
+	first = configRepoFirst(config, &err);
+	if (first != NULL)
+		number = first->index;
+	configFree(config);
+	return number;
+}
+
+Datum
+pg_dr_archive_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ArchiveRepoStatus rows[CONFIG_REPO_MAX + 1];
+	ArchiveReadySummary ready;
+	TimestampTz now = GetCurrentTimestamp();
+	double		lag = 0;
+	int			count;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	count = archiveStatusRead(rows, lengthof(rows));
+	if (count == 0)
+	{
+		memset(&rows[0], 0, sizeof(rows[0]));
+		rows[0].repoNumber = apiArchiveRepoNumber();
+		count = 1;
+	}
+	archiveReadySummary(&ready);
+	if (ready.count > 0 && now > ready.oldest)
+		lag = (double) (now - ready.oldest) / USECS_PER_SEC;
+
+	for (int i = 0; i < count; i++)
+	{
+		ArchiveRepoStatus *row = &rows[i];
+		Datum		values[ARCHIVE_STATUS_COLUMNS];
+		bool		nulls[ARCHIVE_STATUS_COLUMNS];
+
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = Int32GetDatum(row->repoNumber);
+		nulls[0] = row->repoNumber == 0;
+		values[1] = CStringGetTextDatum(row->lastArchived);
+		nulls[1] = row->lastArchived[0] == '\0';
+		values[2] = TimestampTzGetDatum(row->lastArchivedAt);
+		nulls[2] = row->lastArchivedAt == 0;
+		values[3] = Int64GetDatum(ready.count);
+		values[4] = Int64GetDatum(ready.bytes);
+		values[5] = Float8GetDatum(lag);
+		values[6] = Int64GetDatum((int64) row->failedCount);
+		values[7] = CStringGetTextDatum(row->lastError);
+		nulls[7] = row->lastError[0] == '\0';
+		values[8] = TimestampTzGetDatum(row->lastErrorAt);
+		nulls[8] = row->lastErrorAt == 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* The audit record's arguments: what was checked and what was found. */
+static char *
+apiWalVerifyArgs(int repoNumber, const ArchiveVerifyResult *result)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"repo\": %d, \"ok\": %s, \"first_segment\": ",
+					 repoNumber, result->ok ? "true" : "false");
+	escape_json(&buf, result->firstSegment);
+	appendStringInfoString(&buf, ", \"last_segment\": ");
+	escape_json(&buf, result->lastSegment);
+	appendStringInfo(&buf, ", \"segments_checked\": " INT64_FORMAT
+					 ", \"problems\": %d}",
+					 result->segmentsChecked, result->problemCount);
+	return buf.data;
+}
+
+Datum
+dr_wal_verify(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	AuditOp		op;
+	ArchiveVerifyResult *result = palloc0(sizeof(ArchiveVerifyResult));
+	volatile int repoNumber = 0;
+	Datum		values[5];
+	bool		nulls[5];
+	Datum	   *problems;
+	int			n = 0;
+	ListCell   *lc;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	auditOpBegin(&op, "dr_wal_verify", "{}");
+	PG_TRY();
+	{
+		DrConfig   *config = apiConfigLoad();
+		const ConfigRepo *first;
+		Repo	   *repo;
+		DrError		err;
+
+		first = configRepoFirst(config, &err);
+		if (first == NULL)
+			drEreport(ERROR, &err);
+		repoNumber = first->index;
+		repo = repoOpen(first, &err);
+		if (repo == NULL)
+			drEreport(ERROR, &err);
+		archiveVerify(repo, result);
+		repoClose(repo);
+		configFree(config);
+	}
+	PG_CATCH();
+	{
+		auditOpFailed(&op);
+	}
+	PG_END_TRY();
+	op.arguments = apiWalVerifyArgs(repoNumber, result);
+	auditOpOk(&op);
+
+	memset(nulls, 0, sizeof(nulls));
+	values[0] = BoolGetDatum(result->ok);
+	values[1] = CStringGetTextDatum(result->firstSegment);
+	nulls[1] = result->firstSegment[0] == '\0';
+	values[2] = CStringGetTextDatum(result->lastSegment);
+	nulls[2] = result->lastSegment[0] == '\0';
+	values[3] = Int64GetDatum(result->segmentsChecked);
+	problems = palloc(sizeof(Datum) * Max(list_length(result->problems), 1));
+	foreach(lc, result->problems)
+		problems[n++] = CStringGetTextDatum((char *) lfirst(lc));
+	values[4] = PointerGetDatum(construct_array(problems, n, TEXTOID, -1, false,
+												TYPALIGN_INT));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
+													  values, nulls)));
+}

@@ -1,0 +1,105 @@
+/*-------------------------------------------------------------------------
+ * archive.h
+ *	  Continuous WAL archiving: pg_dr as an archive module
+ *	  (archive_library = 'pg_dr'), the workers that push WAL ahead of the
+ *	  archiver, their statistics, and the check of the archive's
+ *	  continuity.
+ *
+ * Every WAL file the server hands to the archiver (segments, timeline and
+ * backup history files) is stored, compressed and encrypted, in the first
+ * configured repository at repoArchiveWalPath(name) (repo_backup.h).  The
+ * archive module's promise to the server: it returns true only once the
+ * object is durable in the repository with exactly the file's content; an
+ * object that is already there counts only when its content is the
+ * same; nothing is ever overwritten.  docs/archiving.md is the user's
+ * view.
+ *
+ * Files:
+ *	 archive_module.c   the archive module callbacks (archiver process)
+ *	 archive_push.c     the pre-push background workers
+ *	 archive_target.c   configuration, repository and data key of one
+ *	                    process, and storing one WAL file (both of the above)
+ *	 archive_shmem.c    shared state: statistics, claims, pushed markers
+ *	 archive_ready.c    the .ready files: what is waiting, in archiver order
+ *	 archive_verify.c   continuity and integrity of the archive
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_ARCHIVE_H
+#define DR_ARCHIVE_H
+
+#include "datatype/timestamp.h"
+#include "fmgr.h"
+#include "nodes/pg_list.h"
+
+/* pg_dr.archive_workers is at most this */
+#define ARCHIVE_WORKERS_MAX		8
+
+/* Room for one error message in the statistics. */
+#define ARCHIVE_ERROR_MAX		1024
+
+/* Shared memory (from the module's shmem hooks). */
+extern Size archiveShmemSize(void);
+extern void archiveShmemInit(void);
+
+/*
+ * Register the pre-push workers at postmaster start: pg_dr.archive_workers
+ * of them when archive_mode is not off.
+ */
+extern void archivePushRegister(void);
+
+/* Entry point of a pre-push worker, named in its registration. */
+extern PGDLLEXPORT void pg_dr_archive_push_main(Datum arg);
+
+/* Statistics of one repository, as dr_archive_status shows them. */
+typedef struct ArchiveRepoStatus
+{
+	int			repoNumber;		/* N of repoN; 0 = none could be chosen */
+	char		lastArchived[64];	/* "" when none yet */
+	TimestampTz lastArchivedAt;
+	uint64		failedCount;
+	char		lastError[ARCHIVE_ERROR_MAX];	/* "" when none */
+	TimestampTz lastErrorAt;
+} ArchiveRepoStatus;
+
+/*
+ * The repositories the archiver has worked with since the server started
+ * (archived to or failed with), ascending by number; returns how many were
+ * written to rows (at most max).
+ */
+extern int	archiveStatusRead(ArchiveRepoStatus *rows, int max);
+
+/* What waits in pg_wal/archive_status. */
+typedef struct ArchiveReadySummary
+{
+	int64		count;			/* .ready files */
+	int64		bytes;			/* sizes of their WAL files */
+	TimestampTz oldest;			/* mtime of the oldest .ready; 0 if none */
+} ArchiveReadySummary;
+
+extern void archiveReadySummary(ArchiveReadySummary *summary);
+
+/* Result of dr_wal_verify(). */
+typedef struct ArchiveVerifyResult
+{
+	bool		ok;				/* no problem found */
+	char		firstSegment[64];	/* "" when nothing was checked */
+	char		lastSegment[64];
+	int64		segmentsChecked;	/* segments read and authenticated */
+	int			problemCount;	/* all problems, also those not in the list */
+	List	   *problems;		/* of char *, at most ARCHIVE_VERIFY_PROBLEMS_MAX */
+} ArchiveVerifyResult;
+
+#define ARCHIVE_VERIFY_PROBLEMS_MAX	100
+
+/*
+ * Check the archive of repo (a Repo *): continuous from the start segment
+ * of the oldest backup (or the oldest archived segment when there is no
+ * backup) to the newest archived segment, following the timeline history
+ * of the newest timeline, and every segment in that range and every
+ * history file authentic and what its name says.  A WARNING for each
+ * problem; an ERROR only when the repository cannot be read at all.
+ */
+struct Repo;
+extern void archiveVerify(struct Repo *repo, ArchiveVerifyResult *result);
+
+#endif							/* DR_ARCHIVE_H */

@@ -1,0 +1,181 @@
+/*-------------------------------------------------------------------------
+ * archive_internal.h
+ *	  Internal to src/archive: what the archiver process and the pre-push
+ *	  workers share.  Everyone else uses archive.h.
+ *
+ * How the two cooperate (nothing here is needed for correctness: the
+ * archiver alone archives every file correctly; the workers only save it
+ * time):
+ *	 - A worker claims a .ready file among the next few the archiver will
+ *	   ask for, stores it exactly as the archiver would, and records a
+ *	   "pushed" marker: name, repository, size and SHA-256.
+ *	 - The archiver claims the file it was given.  If a worker holds it,
+ *	   it waits for the worker (a bounded time).  With a marker for its
+ *	   file and repository, it only hashes the local file and checks that
+ *	   the object exists; without one, it stores (or compares) the file
+ *	   itself.
+ *	 - Only the archiver marks a file done (by returning true); a worker
+ *	   never touches archive_status.
+ * Markers live in shared memory: a restart loses them, and the archiver
+ * then decodes the objects the workers stored and compares their content.
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_ARCHIVE_INTERNAL_H
+#define DR_ARCHIVE_INTERNAL_H
+
+#include <sys/stat.h>
+
+#include "archive/archive.h"
+#include "common/codec.h"
+#include "common/config.h"
+#include "common/error.h"
+#include "repo/repo.h"
+
+/* Longest WAL file name the archiver hands out (MAX_XFN_CHARS), plus one. */
+#define ARCHIVE_NAME_MAX		64
+
+/* Read and encode WAL files this much at a time. */
+#define ARCHIVE_BUFFER_SIZE		(1024 * 1024)
+
+/* Claim slot of the archiver; the workers use 1 .. ARCHIVE_WORKERS_MAX. */
+#define ARCHIVE_SLOT_ARCHIVER	0
+
+/*
+ * What one process archives to, and the I/O it has open.  Lives as long as
+ * the process; the configuration is read again when pg_dr.config_file or
+ * the file itself changes.
+ */
+typedef struct ArchiveTarget
+{
+	MemoryContext context;		/* configuration, repository, keys */
+	bool		isWorker;		/* a pre-push worker: stops between pieces
+								 * of a file when told to or when the
+								 * postmaster is gone */
+
+	/* pg_dr.config_file as last loaded, and what stat said of it */
+	char	   *configPath;
+	struct stat configStat;
+	bool		configLoaded;
+
+	ConfigRepo	repoConfig;		/* the first repository (strings in context) */
+	Repo	   *repo;			/* NULL until opened */
+	uint64		repoHash;		/* identifies the repository in markers */
+	const CodecDataKey *key;	/* this process's data key (repo's cache) */
+	bool		keyMade;
+
+	/* open while one file is stored or compared: released after an ERROR */
+	int			fd;				/* local file, -1 when none */
+	RepoObjectWrite *write;
+	RepoObjectRead *read;
+	CodecEncoder *hasher;
+} ArchiveTarget;
+
+/* Outcome of archivePut. */
+typedef enum ArchivePutOutcome
+{
+	ARCHIVE_PUT_STORED = 1,		/* a new object, durable */
+	ARCHIVE_PUT_IDENTICAL,		/* there already, with the same content */
+	ARCHIVE_PUT_DIFFERENT		/* there already, with other content */
+} ArchivePutOutcome;
+
+typedef struct ArchivePutResult
+{
+	ArchivePutOutcome outcome;
+	uint64		size;			/* of the local file */
+	uint8		sha256[CODEC_SHA256_SIZE];	/* of the local file */
+	uint64		objectSize;		/* DIFFERENT: what the object holds */
+	uint8		objectSha256[CODEC_SHA256_SIZE];
+	char	   *objectPath;		/* path in the repository (palloc'd) */
+} ArchivePutResult;
+
+/* archive_target.c */
+
+extern void archiveTargetInit(ArchiveTarget *target, bool isWorker);
+
+/*
+ * Load pg_dr.config_file if it (or the setting) changed since the last
+ * call, and open the first repository if it is not open.
+ */
+extern bool archiveTargetRefresh(ArchiveTarget *target, int *repoNumber,
+								 DrError *err);
+
+/*
+ * Store the WAL file at path (relative to the data directory) under name
+ * in the target's repository, or compare it with the object already
+ * there.  A WAL segment must have wal_segment_size bytes.
+ */
+extern bool archivePut(ArchiveTarget *target, const char *name,
+					   const char *path, ArchivePutResult *result,
+					   DrError *err);
+
+/* SHA-256 (the codec's) and size of a local file. */
+extern bool archiveFileHash(ArchiveTarget *target, const char *path,
+							uint8 *sha256, uint64 *size, DrError *err);
+
+/* Whether the object of name exists in the target's repository. */
+extern bool archiveObjectExists(ArchiveTarget *target, const char *name,
+								bool *exists, DrError *err);
+
+/* Release what an ERROR left open (file, object write or read, hasher). */
+extern void archiveTargetCleanup(ArchiveTarget *target);
+
+/* Close the repository (wipes its keys). */
+extern void archiveTargetClose(ArchiveTarget *target);
+
+/* archive_shmem.c */
+
+/* A pushed marker, as recorded by a worker. */
+typedef struct ArchivePushed
+{
+	char		name[ARCHIVE_NAME_MAX];	/* "" = free slot */
+	uint64		repoHash;
+	bool		ok;				/* stored or found identical; false: failed */
+	uint64		size;
+	uint8		sha256[CODEC_SHA256_SIZE];
+	TimestampTz at;
+} ArchivePushed;
+
+/*
+ * The archiver claims name, first waiting (at most waitMs) for a worker
+ * that holds it.
+ */
+extern void archiveClaimForArchiver(const char *name, int waitMs);
+
+/*
+ * A worker claims name unless someone holds it, it was pushed to the
+ * repository repoHash already, or a push of it failed less than retryMs
+ * ago.
+ */
+extern bool archiveClaimForPush(int slot, const char *name, uint64 repoHash,
+								int retryMs);
+extern void archiveClaimRelease(int slot);
+
+extern void archivePushedRecord(const ArchivePushed *pushed);
+/*
+ * The successful marker of name for repoHash, removed from the table;
+ * false if there is none.
+ */
+extern bool archivePushedTake(const char *name, uint64 repoHash,
+							  ArchivePushed *pushed);
+
+extern void archiveStatsArchived(int repoNumber, uint64 repoHash,
+								 const char *name);
+extern void archiveStatsFailed(int repoNumber, uint64 repoHash,
+							   const char *message);
+
+/* Workers publish their latch; the archiver wakes them. */
+extern void archivePusherAttach(int slot);
+extern void archivePushersWake(void);
+
+/* archive_ready.c */
+
+/*
+ * The first max names waiting (.ready), in the order the archiver takes
+ * them (timeline history files first, then by name); returns how many.
+ */
+extern int	archiveReadyNext(char (*names)[ARCHIVE_NAME_MAX], int max);
+
+/* Whether name still waits for the archiver. */
+extern bool archiveReadyExists(const char *name);
+
+#endif							/* DR_ARCHIVE_INTERNAL_H */

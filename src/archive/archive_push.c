@@ -1,0 +1,274 @@
+/*-------------------------------------------------------------------------
+ * archive_push.c
+ *	  The pre-push workers: store WAL files in the repository before the
+ *	  archiver asks for them, several at a time.
+ *
+ * The archiver hands pg_dr one file at a time and waits for the answer, so
+ * archiving alone is as fast as one compress-encrypt-fsync after another.
+ * pg_dr.archive_workers static background workers (registered at
+ * postmaster start when archive_mode is on) work on the files after the
+ * one the archiver is at, in parallel:
+ *	 - each round, a worker reads the next few .ready names in the
+ *	   archiver's order -- only the next ARCHIVE_PUSH_AHEAD per worker, so
+ *	   the workers never run far ahead and every marker they leave is still
+ *	   in the table when the archiver gets there;
+ *	 - it claims the first one nobody holds and nobody stored yet
+ *	   (archive_shmem.c), stores it with the archiver's own code
+ *	   (archivePut) and records a marker with its size and SHA-256;
+ *	 - it never renames a .ready file: only the archiver marks files done,
+ *	   after checking the marker against the file.
+ * Static workers rather than dynamic ones: they are needed for as long as
+ * the server archives, the postmaster restarts one that dies, and nothing
+ * has to launch them.  A worker idles while archive_library is not pg_dr.
+ *
+ * A failed push is logged (at most once a minute per worker and message,
+ * the archiver reports each failure anyway) and retried after
+ * ARCHIVE_PUSH_RETRY_MS.  A worker wakes up when the archiver starts on a
+ * file, and at least every ARCHIVE_PUSH_POLL_MS.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xlog.h"
+#include "access/xlog_internal.h"
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "archive/archive_internal.h"
+#include "common/compat.h"
+#include "pg_dr.h"
+
+#include DR_ARCHIVE_MODULE_HEADER
+
+/* How many .ready files ahead each worker may work. */
+#define ARCHIVE_PUSH_AHEAD		4
+#define ARCHIVE_PUSH_WINDOW_MAX	(ARCHIVE_WORKERS_MAX * ARCHIVE_PUSH_AHEAD)
+
+#define ARCHIVE_PUSH_POLL_MS	1000
+#define ARCHIVE_PUSH_RETRY_MS	10000
+#define ARCHIVE_PUSH_IDLE_MS	10000
+#define ARCHIVE_PUSH_LOG_MS		60000
+
+/* This worker's state. */
+typedef struct ArchivePusher
+{
+	int			slot;
+	ArchiveTarget target;
+	MemoryContext fileContext;	/* reset after every file */
+	char		lastLogged[ARCHIVE_ERROR_MAX];
+	TimestampTz lastLoggedAt;
+} ArchivePusher;
+
+void
+archivePushRegister(void)
+{
+	BackgroundWorker worker;
+
+	if (XLogArchiveMode == ARCHIVE_MODE_OFF || drArchiveWorkers <= 0)
+		return;
+
+	for (int slot = 1; slot <= drArchiveWorkers; slot++)
+	{
+		memset(&worker, 0, sizeof(worker));
+		worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+		/* the archiver runs from then on (on a standby with "always") */
+		worker.bgw_start_time = BgWorkerStart_ConsistentState;
+		worker.bgw_restart_time = 5;
+		snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_dr");
+		snprintf(worker.bgw_function_name, BGW_MAXLEN, "pg_dr_archive_push_main");
+		snprintf(worker.bgw_name, BGW_MAXLEN, "pg_dr archive worker %d", slot);
+		snprintf(worker.bgw_type, BGW_MAXLEN, "pg_dr archive worker");
+		worker.bgw_main_arg = Int32GetDatum(slot);
+		RegisterBackgroundWorker(&worker);
+	}
+}
+
+/*
+ * Whether the archiver uses pg_dr: archive_library names it, with or
+ * without a directory or the ".so".
+ */
+static bool
+archivePushEnabled(void)
+{
+	const char *name;
+	size_t		len;
+
+	if (XLogArchiveLibrary == NULL)
+		return false;
+	name = strrchr(XLogArchiveLibrary, '/');
+	name = name ? name + 1 : XLogArchiveLibrary;
+	len = strlen(name);
+	if (len > 3 && strcmp(name + len - 3, ".so") == 0)
+		len -= 3;
+	return len == strlen("pg_dr") && strncmp(name, "pg_dr", len) == 0;
+}
+
+/* Log a failure, but the same one only once a minute. */
+static void
+archivePushLog(ArchivePusher *pusher, DrError *err)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (strcmp(pusher->lastLogged, err->message) == 0 &&
+		now < TimestampTzPlusMilliseconds(pusher->lastLoggedAt, ARCHIVE_PUSH_LOG_MS))
+		return;
+	strlcpy(pusher->lastLogged, err->message, sizeof(pusher->lastLogged));
+	pusher->lastLoggedAt = now;
+	drEreport(WARNING, err);
+}
+
+/*
+ * Push one claimed file.  Returns the marker to record; a failure is
+ * logged here (unless the archiver finished the file meanwhile, which
+ * explains a vanished or recycled file).
+ */
+static void
+archivePushFile(ArchivePusher *pusher, const char *name, ArchivePushed *marker)
+{
+	char		path[MAXPGPATH];
+	ArchivePutResult put;
+	DrError		err;
+
+	snprintf(path, sizeof(path), XLOGDIR "/%s", name);
+	drErrorClear(&err);
+	if (archivePut(&pusher->target, name, path, &put, &err) &&
+		put.outcome != ARCHIVE_PUT_DIFFERENT)
+	{
+		marker->ok = true;
+		marker->size = put.size;
+		memcpy(marker->sha256, put.sha256, CODEC_SHA256_SIZE);
+		return;
+	}
+	marker->ok = false;
+	if (!archiveReadyExists(name))
+		return;
+	if (err.code == DR_OK)
+		drErrorSet(&err, DR_ERR_EXISTS,
+				   "repository \"%s\" already holds other content under this name (\"%s\"); it is not overwritten",
+				   pusher->target.repoConfig.path, put.objectPath);
+	drErrorPrefix(&err, "archive worker could not push \"%s\": ", name);
+	archivePushLog(pusher, &err);
+}
+
+/* One push, with every ERROR caught: the worker goes on with others. */
+static void
+archivePushOne(ArchivePusher *pusher, const char *name)
+{
+	ArchivePushed marker;
+	MemoryContext old = MemoryContextSwitchTo(pusher->fileContext);
+
+	memset(&marker, 0, sizeof(marker));
+	strlcpy(marker.name, name, sizeof(marker.name));
+	marker.repoHash = pusher->target.repoHash;
+
+	PG_TRY();
+	{
+		archivePushFile(pusher, name, &marker);
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(pusher->fileContext);
+		EmitErrorReport();
+		FlushErrorState();
+		archiveTargetCleanup(&pusher->target);
+		LWLockReleaseAll();
+		marker.ok = false;
+		RESUME_INTERRUPTS();
+	}
+	PG_END_TRY();
+
+	marker.at = GetCurrentTimestamp();
+	archivePushedRecord(&marker);
+	archiveClaimRelease(pusher->slot);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(pusher->fileContext);
+}
+
+/*
+ * One round: push the first file of the window nobody else has.  Returns
+ * how long to wait before the next round.
+ */
+static long
+archivePushRound(ArchivePusher *pusher)
+{
+	char		names[ARCHIVE_PUSH_WINDOW_MAX][ARCHIVE_NAME_MAX];
+	int			count;
+	int			repoNumber;
+	DrError		err;
+
+	drErrorClear(&err);
+	if (!archiveTargetRefresh(&pusher->target, &repoNumber, &err))
+	{
+		/* opening a repository is slow on purpose: not every second */
+		drErrorPrefix(&err, "archive worker cannot push WAL: ");
+		archivePushLog(pusher, &err);
+		return ARCHIVE_PUSH_RETRY_MS;
+	}
+
+	count = archiveReadyNext(names, Min(drArchiveWorkers * ARCHIVE_PUSH_AHEAD,
+										ARCHIVE_PUSH_WINDOW_MAX));
+	for (int i = 0; i < count; i++)
+	{
+		if (!archiveClaimForPush(pusher->slot, names[i],
+								 pusher->target.repoHash,
+								 ARCHIVE_PUSH_RETRY_MS))
+			continue;
+		/* the archiver may have finished it since the scan */
+		if (!archiveReadyExists(names[i]))
+		{
+			archiveClaimRelease(pusher->slot);
+			continue;
+		}
+		archivePushOne(pusher, names[i]);
+		/* straight on to the next file */
+		return 0;
+	}
+	return ARCHIVE_PUSH_POLL_MS;
+}
+
+void
+pg_dr_archive_push_main(Datum arg)
+{
+	ArchivePusher pusher;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	memset(&pusher, 0, sizeof(pusher));
+	pusher.slot = DatumGetInt32(arg);
+	archiveTargetInit(&pusher.target, true);
+	pusher.fileContext = AllocSetContextCreate(TopMemoryContext,
+											   "pg_dr archive worker file",
+											   ALLOCSET_DEFAULT_SIZES);
+	archivePusherAttach(pusher.slot);
+
+	for (;;)
+	{
+		long		waitMs = ARCHIVE_PUSH_IDLE_MS;
+
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		if (archivePushEnabled())
+			waitMs = archivePushRound(&pusher);
+		if (waitMs > 0)
+			(void) WaitLatch(MyLatch,
+							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 waitMs, PG_WAIT_EXTENSION);
+	}
+}

@@ -1,0 +1,316 @@
+/*-------------------------------------------------------------------------
+ * archive_shmem.c
+ *	  Shared state of WAL archiving: statistics per repository, the files
+ *	  being stored right now (claims), and the markers of files the
+ *	  pre-push workers stored (see archive_internal.h for how the archiver
+ *	  and the workers use them).
+ *
+ * One LWLock protects everything; it is held only to copy a few hundred
+ * bytes, never across I/O.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/pmsignal.h"
+#include "storage/shmem.h"
+#include "utils/timestamp.h"
+
+#include "archive/archive_internal.h"
+#include "pg_dr.h"
+
+/*
+ * Markers kept.  Workers push at most ARCHIVE_WORKERS_MAX * 4 files ahead,
+ * and the archiver takes the marker of each file it archives, so a marker
+ * is replaced before it is used only after a restart of the archiver.
+ */
+#define ARCHIVE_PUSHED_MAX		64
+
+/* How often the archiver looks again while it waits for a worker. */
+#define ARCHIVE_CLAIM_POLL_MS	10
+
+typedef struct ArchiveRepoStats
+{
+	bool		used;			/* archived to or failed with */
+	uint64		repoHash;		/* the repository these figures are of */
+	ArchiveRepoStatus status;
+} ArchiveRepoStats;
+
+typedef struct ArchiveShared
+{
+	LWLock	   *lock;
+
+	/* the file each process is storing; "" = none.  Slot 0: the archiver */
+	char		claims[ARCHIVE_WORKERS_MAX + 1][ARCHIVE_NAME_MAX];
+
+	/* latches of the running workers (slot 0 unused), to wake them */
+	Latch	   *pusherLatch[ARCHIVE_WORKERS_MAX + 1];
+
+	/* what the workers stored or failed to store */
+	ArchivePushed pushed[ARCHIVE_PUSHED_MAX];
+
+	/* per repository number; 0 = failures before a repository was known */
+	ArchiveRepoStats repo[CONFIG_REPO_MAX + 1];
+} ArchiveShared;
+
+static ArchiveShared *archiveShared = NULL;
+
+Size
+archiveShmemSize(void)
+{
+	return MAXALIGN(sizeof(ArchiveShared));
+}
+
+void
+archiveShmemInit(void)
+{
+	bool		found;
+
+	archiveShared = ShmemInitStruct("pg_dr archive", archiveShmemSize(),
+									&found);
+	if (!found)
+	{
+		memset(archiveShared, 0, sizeof(ArchiveShared));
+		archiveShared->lock =
+			&(GetNamedLWLockTranche(PG_DR_LWLOCK_TRANCHE))[PG_DR_LWLOCK_ARCHIVE].lock;
+	}
+}
+
+/* Is name claimed by a slot other than self?  Lock held. */
+static bool
+archiveClaimedByOther(const char *name, int self)
+{
+	for (int i = 0; i <= ARCHIVE_WORKERS_MAX; i++)
+		if (i != self && strcmp(archiveShared->claims[i], name) == 0)
+			return true;
+	return false;
+}
+
+void
+archiveClaimForArchiver(const char *name, int waitMs)
+{
+	TimestampTz deadline;
+
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), waitMs);
+	for (;;)
+	{
+		bool		held;
+
+		LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+		held = archiveClaimedByOther(name, ARCHIVE_SLOT_ARCHIVER);
+
+		/*
+		 * After the wait, go ahead anyway: a worker stuck on slow storage
+		 * must not stop archiving, and of two writers of one object the
+		 * storage lets exactly one create it.
+		 */
+		if (!held || GetCurrentTimestamp() >= deadline || !PostmasterIsAlive())
+		{
+			strlcpy(archiveShared->claims[ARCHIVE_SLOT_ARCHIVER], name,
+					ARCHIVE_NAME_MAX);
+			LWLockRelease(archiveShared->lock);
+			break;
+		}
+		LWLockRelease(archiveShared->lock);
+
+		/*
+		 * Polled, not slept on a latch or condition variable: those reset
+		 * the archiver's latch, and with it a wakeup meant for the
+		 * archiver's own loop.
+		 */
+		pg_usleep(ARCHIVE_CLAIM_POLL_MS * 1000L);
+	}
+}
+
+bool
+archiveClaimForPush(int slot, const char *name, uint64 repoHash, int retryMs)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	bool		claimed = false;
+
+	Assert(slot > ARCHIVE_SLOT_ARCHIVER && slot <= ARCHIVE_WORKERS_MAX);
+	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+	if (!archiveClaimedByOther(name, slot))
+	{
+		bool		skip = false;
+
+		for (int i = 0; i < ARCHIVE_PUSHED_MAX; i++)
+		{
+			ArchivePushed *p = &archiveShared->pushed[i];
+
+			if (p->repoHash != repoHash || strcmp(p->name, name) != 0)
+				continue;
+			skip = p->ok ||
+				now < TimestampTzPlusMilliseconds(p->at, retryMs);
+			break;
+		}
+		if (!skip)
+		{
+			strlcpy(archiveShared->claims[slot], name, ARCHIVE_NAME_MAX);
+			claimed = true;
+		}
+	}
+	LWLockRelease(archiveShared->lock);
+	return claimed;
+}
+
+void
+archiveClaimRelease(int slot)
+{
+	if (archiveShared == NULL)
+		return;
+	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+	archiveShared->claims[slot][0] = '\0';
+	LWLockRelease(archiveShared->lock);
+}
+
+void
+archivePushedRecord(const ArchivePushed *pushed)
+{
+	ArchivePushed *slot = NULL;
+
+	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+	/* the same file again, else a free slot, else the oldest marker */
+	for (int i = 0; i < ARCHIVE_PUSHED_MAX && slot == NULL; i++)
+		if (strcmp(archiveShared->pushed[i].name, pushed->name) == 0)
+			slot = &archiveShared->pushed[i];
+	for (int i = 0; i < ARCHIVE_PUSHED_MAX && slot == NULL; i++)
+		if (archiveShared->pushed[i].name[0] == '\0')
+			slot = &archiveShared->pushed[i];
+	if (slot == NULL)
+	{
+		slot = &archiveShared->pushed[0];
+		for (int i = 1; i < ARCHIVE_PUSHED_MAX; i++)
+			if (archiveShared->pushed[i].at < slot->at)
+				slot = &archiveShared->pushed[i];
+	}
+	*slot = *pushed;
+	LWLockRelease(archiveShared->lock);
+}
+
+bool
+archivePushedTake(const char *name, uint64 repoHash, ArchivePushed *pushed)
+{
+	bool		found = false;
+
+	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < ARCHIVE_PUSHED_MAX; i++)
+	{
+		ArchivePushed *p = &archiveShared->pushed[i];
+
+		/* a failure stays: it holds the workers back until its retry time */
+		if (strcmp(p->name, name) != 0 || !p->ok)
+			continue;
+		if (p->repoHash == repoHash)
+		{
+			*pushed = *p;
+			found = true;
+		}
+		/* used, or about another repository: no longer needed either way */
+		memset(p, 0, sizeof(ArchivePushed));
+		break;
+	}
+	LWLockRelease(archiveShared->lock);
+	return found;
+}
+
+/*
+ * The statistics slot of repoNumber, reset when it now means another
+ * repository.  Lock held.
+ */
+static ArchiveRepoStats *
+archiveStatsSlot(int repoNumber, uint64 repoHash)
+{
+	ArchiveRepoStats *stats;
+
+	if (repoNumber < 0 || repoNumber > CONFIG_REPO_MAX)
+		repoNumber = 0;
+	stats = &archiveShared->repo[repoNumber];
+	if (!stats->used || stats->repoHash != repoHash)
+	{
+		memset(stats, 0, sizeof(ArchiveRepoStats));
+		stats->used = true;
+		stats->repoHash = repoHash;
+		stats->status.repoNumber = repoNumber;
+	}
+	return stats;
+}
+
+void
+archiveStatsArchived(int repoNumber, uint64 repoHash, const char *name)
+{
+	ArchiveRepoStats *stats;
+
+	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+	stats = archiveStatsSlot(repoNumber, repoHash);
+	strlcpy(stats->status.lastArchived, name, sizeof(stats->status.lastArchived));
+	stats->status.lastArchivedAt = GetCurrentTimestamp();
+	LWLockRelease(archiveShared->lock);
+}
+
+void
+archiveStatsFailed(int repoNumber, uint64 repoHash, const char *message)
+{
+	ArchiveRepoStats *stats;
+
+	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+	stats = archiveStatsSlot(repoNumber, repoHash);
+	stats->status.failedCount++;
+	strlcpy(stats->status.lastError, message, sizeof(stats->status.lastError));
+	stats->status.lastErrorAt = GetCurrentTimestamp();
+	LWLockRelease(archiveShared->lock);
+}
+
+int
+archiveStatusRead(ArchiveRepoStatus *rows, int max)
+{
+	int			n = 0;
+
+	if (archiveShared == NULL)
+		return 0;
+	LWLockAcquire(archiveShared->lock, LW_SHARED);
+	for (int i = 0; i <= CONFIG_REPO_MAX && n < max; i++)
+		if (archiveShared->repo[i].used)
+			rows[n++] = archiveShared->repo[i].status;
+	LWLockRelease(archiveShared->lock);
+	return n;
+}
+
+/* before_shmem_exit: a worker that exits holds nothing and needs no wakeup. */
+static void
+archivePusherDetach(int code, Datum arg)
+{
+	int			slot = DatumGetInt32(arg);
+
+	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+	archiveShared->pusherLatch[slot] = NULL;
+	archiveShared->claims[slot][0] = '\0';
+	LWLockRelease(archiveShared->lock);
+}
+
+void
+archivePusherAttach(int slot)
+{
+	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+	archiveShared->pusherLatch[slot] = MyLatch;
+	archiveShared->claims[slot][0] = '\0';
+	LWLockRelease(archiveShared->lock);
+	before_shmem_exit(archivePusherDetach, Int32GetDatum(slot));
+}
+
+void
+archivePushersWake(void)
+{
+	Latch	   *latches[ARCHIVE_WORKERS_MAX + 1];
+
+	/* SetLatch outside the lock: it may signal another process */
+	LWLockAcquire(archiveShared->lock, LW_SHARED);
+	memcpy(latches, archiveShared->pusherLatch, sizeof(latches));
+	LWLockRelease(archiveShared->lock);
+	for (int i = 1; i <= ARCHIVE_WORKERS_MAX; i++)
+		if (latches[i] != NULL)
+			SetLatch(latches[i]);
+}

@@ -1,0 +1,545 @@
+/*-------------------------------------------------------------------------
+ * archive_target.c
+ *	  Where one process archives to, and storing one WAL file there: the
+ *	  code the archive module and the pre-push workers share.
+ *
+ * Configuration: pg_dr.config_file is read again when the setting or the
+ * file changes (inode, size, modification or change time), so an edited
+ * configuration takes effect at the next file without a server reload.
+ * The repository stays open while its settings stay the same: opening it
+ * derives the key-encryption key, which is slow on purpose.
+ *
+ * Data keys: each process makes one random data key for each repository
+ * it opens, on first use, and encrypts every WAL file it stores with it;
+ * the codec derives a separate key per object from it (codec.h), so
+ * sharing a data key between objects never repeats a nonce.  A WAL stream
+ * thus gets a new data key whenever the archiver or a worker starts
+ * (server start, crash restart): 1 + pg_dr.archive_workers keys per start,
+ * at most.  Per timeline would make fewer keys, but would need a record
+ * of "the key of timeline N" that every process agrees on; a key per
+ * process needs no coordination at all.
+ *
+ * Memory: the repository and its key cache live in the target's context
+ * for the life of the process.  Everything else is allocated in the
+ * caller's context, which the callers reset after each file.  The one
+ * repository call that can add to the key cache while a file is being
+ * compared (a key made by another process) is made beforehand, in the
+ * target's context (archiveObjectKeyLoad), so that the cache never points
+ * into memory that is about to be reset.
+ *
+ * Errors are returned as DrError.  What could still raise an ERROR (out of
+ * memory) leaves its open handles in the target for archiveTargetCleanup.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "access/xlog.h"
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "storage/pmsignal.h"
+#include "utils/memutils.h"
+
+#include "archive/archive_internal.h"
+#include "common/wal.h"
+#include "pg_dr.h"
+#include "repo/repo_backup.h"
+
+void
+archiveTargetInit(ArchiveTarget *target, bool isWorker)
+{
+	memset(target, 0, sizeof(ArchiveTarget));
+	target->context = AllocSetContextCreate(TopMemoryContext,
+											"pg_dr archive target",
+											ALLOCSET_SMALL_SIZES);
+	target->isWorker = isWorker;
+	target->fd = -1;
+}
+
+/* Do two repository settings describe the same open repository? */
+static bool
+archiveRepoConfigSame(const ConfigRepo *a, const ConfigRepo *b)
+{
+	return a->index == b->index && a->type == b->type &&
+		a->cipher == b->cipher && a->compressLevel == b->compressLevel &&
+		a->path != NULL && b->path != NULL && strcmp(a->path, b->path) == 0 &&
+		((a->cipherKeyFile == NULL && b->cipherKeyFile == NULL) ||
+		 (a->cipherKeyFile != NULL && b->cipherKeyFile != NULL &&
+		  strcmp(a->cipherKeyFile, b->cipherKeyFile) == 0));
+}
+
+void
+archiveTargetClose(ArchiveTarget *target)
+{
+	if (target->repo != NULL)
+		repoClose(target->repo);
+	target->repo = NULL;
+	target->key = NULL;
+	target->keyMade = false;
+}
+
+/* Read pg_dr.config_file into the target; the repository is not opened. */
+static bool
+archiveTargetLoad(ArchiveTarget *target, const struct stat *st, DrError *err)
+{
+	MemoryContext old = MemoryContextSwitchTo(target->context);
+	DrConfig   *config;
+	const ConfigRepo *first;
+	bool		ok = false;
+
+	target->configLoaded = false;
+	config = configLoad(drConfigFile, err);
+	if (config == NULL)
+	{
+		if (err->code == DR_ERR_NOT_FOUND)
+			err->code = DR_ERR_CONFIG;
+		goto done;
+	}
+	first = configRepoFirst(config, err);
+	if (first == NULL)
+		goto done;
+
+	if (!archiveRepoConfigSame(&target->repoConfig, first))
+	{
+		archiveTargetClose(target);
+		if (target->repoConfig.path)
+			pfree(target->repoConfig.path);
+		if (target->repoConfig.cipherKeyFile)
+			pfree(target->repoConfig.cipherKeyFile);
+		target->repoConfig = *first;
+		target->repoConfig.path = pstrdup(first->path);
+		target->repoConfig.cipherKeyFile = first->cipherKeyFile ?
+			pstrdup(first->cipherKeyFile) : NULL;
+		target->repoHash = hash_bytes_extended((const unsigned char *) first->path,
+											   strlen(first->path), 0);
+	}
+	if (target->configPath)
+		pfree(target->configPath);
+	target->configPath = pstrdup(drConfigFile);
+	target->configStat = *st;
+	target->configLoaded = true;
+	ok = true;
+
+done:
+	if (config)
+		configFree(config);
+	MemoryContextSwitchTo(old);
+	return ok;
+}
+
+bool
+archiveTargetRefresh(ArchiveTarget *target, int *repoNumber, DrError *err)
+{
+	struct stat st;
+
+	*repoNumber = target->configLoaded ? target->repoConfig.index : 0;
+	if (drConfigFile == NULL || drConfigFile[0] == '\0')
+	{
+		drErrorSet(err, DR_ERR_CONFIG, "pg_dr.config_file is not set");
+		drErrorHint(err, "Set pg_dr.config_file to the path of the pg_dr configuration file and reload.");
+		return false;
+	}
+	if (stat(drConfigFile, &st) != 0)
+		return drErrorSet(err, errno == ENOENT ? DR_ERR_CONFIG : DR_ERR_IO,
+						  "could not stat configuration file \"%s\": %m",
+						  drConfigFile);
+
+	if (!target->configLoaded ||
+		strcmp(target->configPath, drConfigFile) != 0 ||
+		st.st_dev != target->configStat.st_dev ||
+		st.st_ino != target->configStat.st_ino ||
+		st.st_size != target->configStat.st_size ||
+		st.st_mtim.tv_sec != target->configStat.st_mtim.tv_sec ||
+		st.st_mtim.tv_nsec != target->configStat.st_mtim.tv_nsec ||
+		st.st_ctim.tv_sec != target->configStat.st_ctim.tv_sec ||
+		st.st_ctim.tv_nsec != target->configStat.st_ctim.tv_nsec)
+	{
+		if (!archiveTargetLoad(target, &st, err))
+			return false;
+		*repoNumber = target->repoConfig.index;
+	}
+
+	if (target->repo == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(target->context);
+
+		target->repo = repoOpen(&target->repoConfig, err);
+		MemoryContextSwitchTo(old);
+		if (target->repo == NULL)
+			return false;
+	}
+	return true;
+}
+
+/* This process's data key for the open repository, made on first use. */
+static bool
+archiveTargetKey(ArchiveTarget *target, const CodecDataKey **key, DrError *err)
+{
+	if (!target->keyMade)
+	{
+		MemoryContext old = MemoryContextSwitchTo(target->context);
+		bool		made = repoDataKeyNew(target->repo, &target->key, err);
+
+		MemoryContextSwitchTo(old);
+		if (!made)
+			return false;
+		target->keyMade = true;
+	}
+	*key = target->key;
+	return true;
+}
+
+/* Open a local WAL file; its descriptor is kept in the target. */
+static bool
+archiveFileOpen(ArchiveTarget *target, const char *path, DrError *err)
+{
+	target->fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	if (target->fd < 0)
+		return drErrorSet(err, errno == ENOENT ? DR_ERR_NOT_FOUND : DR_ERR_IO,
+						  "could not open file \"%s\": %m", path);
+	return true;
+}
+
+static bool
+archiveFileClose(ArchiveTarget *target, const char *path, DrError *err)
+{
+	int			fd = target->fd;
+
+	target->fd = -1;
+	if (CloseTransientFile(fd) != 0)
+		return drErrorSet(err, DR_ERR_IO, "could not close file \"%s\": %m",
+						  path);
+	return true;
+}
+
+/*
+ * The next piece of the open local file: bytes read, 0 at its end, -1 on
+ * failure.  A worker stops here when asked to, or when the postmaster is
+ * gone: what it was writing then stays invisible.
+ */
+static ssize_t
+archiveFileRead(ArchiveTarget *target, const char *path, char *buf,
+				DrError *err)
+{
+	ssize_t		n;
+
+	if (target->isWorker)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!PostmasterIsAlive())
+			proc_exit(1);
+	}
+	do
+		n = read(target->fd, buf, ARCHIVE_BUFFER_SIZE);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		drErrorSet(err, DR_ERR_IO, "could not read file \"%s\": %m", path);
+	return n;
+}
+
+/* A WAL segment must be complete: the server never archives a part of one. */
+static bool
+archiveSizeCheck(const char *name, uint64 size, DrError *err)
+{
+	if (strlen(name) == WAL_NAME_LEN && size != (uint64) wal_segment_size)
+	{
+		drErrorSet(err, DR_ERR_INVALID,
+				   "WAL segment \"%s\" has " UINT64_FORMAT " bytes, expected %d",
+				   name, size, wal_segment_size);
+		drErrorHint(err, "Only complete segments are archived; a shorter one is damaged or not a WAL segment.");
+		return false;
+	}
+	return true;
+}
+
+/* A CodecSink that drops what it is given: only the hash is wanted. */
+static bool
+archiveDiscard(void *arg, const void *buf, size_t len, DrError *err)
+{
+	return true;
+}
+
+bool
+archiveFileHash(ArchiveTarget *target, const char *path, uint8 *sha256,
+				uint64 *size, DrError *err)
+{
+	CodecEncodeParam param = {0};
+	CodecSink	sink = {archiveDiscard, NULL};
+	CodecEncoder *hasher;
+	CodecResult result;
+	char	   *buf;
+	bool		ok;
+
+	/*
+	 * The codec itself hashes, unencrypted and uncompressed, so that the
+	 * local hash is by definition the one an object records.
+	 */
+	param.compressLevel = 0;
+	param.key = NULL;
+	if (!archiveFileOpen(target, path, err))
+		return false;
+	target->hasher = codecEncoderNew(&param, sink, err);
+	if (target->hasher == NULL)
+	{
+		(void) archiveFileClose(target, path, NULL);
+		return false;
+	}
+
+	buf = palloc(ARCHIVE_BUFFER_SIZE);
+	for (;;)
+	{
+		ssize_t		n = archiveFileRead(target, path, buf, err);
+
+		if (n < 0 || (n > 0 && !codecEncoderWrite(target->hasher, buf, n, err)))
+		{
+			codecEncoderFree(target->hasher);
+			target->hasher = NULL;
+			(void) archiveFileClose(target, path, NULL);
+			pfree(buf);
+			return false;
+		}
+		if (n == 0)
+			break;
+	}
+	pfree(buf);
+
+	/* End frees the encoder whatever it returns */
+	hasher = target->hasher;
+	target->hasher = NULL;
+	ok = codecEncoderEnd(hasher, &result, err);
+	if (!archiveFileClose(target, path, ok ? err : NULL) || !ok)
+		return false;
+	memcpy(sha256, result.sha256, CODEC_SHA256_SIZE);
+	*size = result.rawSize;
+	return true;
+}
+
+/*
+ * Encode the local file into a new object.  DR_ERR_EXISTS when the object
+ * appeared meanwhile (another process stored it).
+ */
+static bool
+archiveStore(ArchiveTarget *target, const char *name, const char *path,
+			 const char *objectPath, ArchivePutResult *result, DrError *err)
+{
+	const CodecDataKey *key;
+	RepoObjectWrite *write;
+	CodecResult codec;
+	char	   *buf;
+	uint64		total = 0;
+
+	if (!archiveTargetKey(target, &key, err) ||
+		!archiveFileOpen(target, path, err))
+		return false;
+	target->write = repoObjectWriteBegin(target->repo, objectPath, key, err);
+	if (target->write == NULL)
+	{
+		(void) archiveFileClose(target, path, NULL);
+		return false;
+	}
+
+	buf = palloc(ARCHIVE_BUFFER_SIZE);
+	for (;;)
+	{
+		ssize_t		n = archiveFileRead(target, path, buf, err);
+
+		if (n < 0 ||
+			(n > 0 && !repoObjectWrite(target->write, buf, n, err)))
+			goto fail;
+		if (n == 0)
+			break;
+		total += n;
+	}
+	/* checked before the object becomes visible */
+	if (!archiveSizeCheck(name, total, err) ||
+		!archiveFileClose(target, path, err))
+		goto fail;
+	pfree(buf);
+
+	/* End frees the handle whatever it returns */
+	write = target->write;
+	target->write = NULL;
+	if (!repoObjectWriteEnd(write, &codec, err))
+		return false;
+	result->size = codec.rawSize;
+	memcpy(result->sha256, codec.sha256, CODEC_SHA256_SIZE);
+	return true;
+
+fail:
+	pfree(buf);
+	repoObjectWriteAbort(target->write);
+	target->write = NULL;
+	if (target->fd >= 0)
+		(void) archiveFileClose(target, path, NULL);
+	return false;
+}
+
+/*
+ * Make sure the data key of an existing object is in the repository's key
+ * cache, loading it in the target's context (see the header comment).
+ */
+static bool
+archiveObjectKeyLoad(ArchiveTarget *target, const char *objectPath,
+					 DrError *err)
+{
+	StorageRead *read;
+	uint8		header[CODEC_HEADER_SIZE];
+	size_t		got = 0;
+	CodecHeader parsed;
+	MemoryContext old;
+	const CodecDataKey *key;
+
+	read = storageReadBegin(repoStorage(target->repo), objectPath, err);
+	if (read == NULL)
+		return false;
+	while (got < sizeof(header))
+	{
+		ssize_t		n = storageRead(read, header + got, sizeof(header) - got,
+									err);
+
+		if (n < 0)
+		{
+			storageReadEnd(read);
+			return false;
+		}
+		if (n == 0)
+			break;
+		got += n;
+	}
+	storageReadEnd(read);
+
+	/* a short or bad header: the decoder says what is wrong, in context */
+	if (!codecHeaderParse(header, got, &parsed, NULL) ||
+		!(parsed.flags & CODEC_FLAG_AES256GCM))
+		return true;
+
+	old = MemoryContextSwitchTo(target->context);
+	key = repoDataKeyGet(target->repo, parsed.keyId, err);
+	MemoryContextSwitchTo(old);
+	return key != NULL;
+}
+
+/* Decode (authenticate) an object to its end: its size and SHA-256. */
+static bool
+archiveObjectHash(ArchiveTarget *target, const char *objectPath,
+				  uint8 *sha256, uint64 *size, DrError *err)
+{
+	RepoObjectRead *read;
+	CodecResult codec;
+	char	   *buf;
+
+	if (!archiveObjectKeyLoad(target, objectPath, err))
+		return false;
+	target->read = repoObjectReadBegin(target->repo, objectPath, err);
+	if (target->read == NULL)
+		return false;
+
+	buf = palloc(ARCHIVE_BUFFER_SIZE);
+	for (;;)
+	{
+		ssize_t		n = repoObjectRead(target->read, buf, ARCHIVE_BUFFER_SIZE,
+									   err);
+
+		if (n < 0)
+		{
+			repoObjectReadFree(target->read);
+			target->read = NULL;
+			pfree(buf);
+			return false;
+		}
+		if (n == 0)
+			break;
+		if (target->isWorker)
+			CHECK_FOR_INTERRUPTS();
+	}
+	pfree(buf);
+
+	/* End frees the handle whatever it returns */
+	read = target->read;
+	target->read = NULL;
+	if (!repoObjectReadEnd(read, &codec, err))
+		return false;
+	memcpy(sha256, codec.sha256, CODEC_SHA256_SIZE);
+	*size = codec.rawSize;
+	return true;
+}
+
+bool
+archivePut(ArchiveTarget *target, const char *name, const char *path,
+		   ArchivePutResult *result, DrError *err)
+{
+	bool		exists;
+
+	memset(result, 0, sizeof(ArchivePutResult));
+	result->objectPath = repoArchiveWalPath(name, err);
+	if (result->objectPath == NULL)
+		return false;
+
+	if (!storageExists(repoStorage(target->repo), result->objectPath, &exists,
+					   err))
+		return false;
+	if (!exists)
+	{
+		if (archiveStore(target, name, path, result->objectPath, result, err))
+		{
+			result->outcome = ARCHIVE_PUT_STORED;
+			return true;
+		}
+		if (err->code != DR_ERR_EXISTS)
+			return false;
+		/* another process stored it meanwhile: compare with it */
+		drErrorClear(err);
+	}
+
+	/*
+	 * There already: a crash may have come between storing the object and
+	 * the server's note that it is archived, or a worker stored it.  It
+	 * counts only with exactly the same content.
+	 */
+	if (!archiveFileHash(target, path, result->sha256, &result->size, err) ||
+		!archiveSizeCheck(name, result->size, err) ||
+		!archiveObjectHash(target, result->objectPath, result->objectSha256,
+						   &result->objectSize, err))
+		return false;
+	result->outcome = (result->size == result->objectSize &&
+					   memcmp(result->sha256, result->objectSha256,
+							  CODEC_SHA256_SIZE) == 0) ?
+		ARCHIVE_PUT_IDENTICAL : ARCHIVE_PUT_DIFFERENT;
+	return true;
+}
+
+bool
+archiveObjectExists(ArchiveTarget *target, const char *name, bool *exists,
+					DrError *err)
+{
+	char	   *objectPath = repoArchiveWalPath(name, err);
+	bool		ok;
+
+	if (objectPath == NULL)
+		return false;
+	ok = storageExists(repoStorage(target->repo), objectPath, exists, err);
+	pfree(objectPath);
+	return ok;
+}
+
+void
+archiveTargetCleanup(ArchiveTarget *target)
+{
+	if (target->write != NULL)
+		repoObjectWriteAbort(target->write);
+	target->write = NULL;
+	if (target->read != NULL)
+		repoObjectReadFree(target->read);
+	target->read = NULL;
+	if (target->hasher != NULL)
+		codecEncoderFree(target->hasher);
+	target->hasher = NULL;
+	if (target->fd >= 0)
+		(void) CloseTransientFile(target->fd);
+	target->fd = -1;
+}

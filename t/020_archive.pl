@@ -1,0 +1,239 @@
+# 020_archive.pl
+#	Continuous WAL archiving with archive_library = 'pg_dr' and two
+#	pre-push workers: segments written under pgbench reach the repository
+#	encrypted, dr_archive_status and dr_wal_verify() agree; a read-only
+#	repository makes archiving fail and WAL wait in pg_wal, and the backlog
+#	drains once it is writable again; an object with other content under
+#	the name of the next segment is refused loudly and never overwritten,
+#	while the workers push the segments after it (and leave them .ready);
+#	a kill -9 of the postmaster while segments are pushed leaves no partial
+#	object, and archiving resumes.
+
+use strict;
+use warnings;
+
+use File::Copy qw(copy);
+use File::Compare qw(compare);
+use File::Find qw(find);
+use File::Path qw(make_path);
+use lib 't/lib';
+use DrTest;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $tmp = PostgreSQL::Test::Utils::tempdir();
+my $env = DrTest::repo_setup($tmp);
+my $node = DrTest::node_new('archive', $env->{conf});
+$node->append_conf('postgresql.conf', qq{
+archive_mode = on
+archive_library = 'pg_dr'
+pg_dr.archive_workers = 2
+});
+$node->restart;
+DrTest::wait_worker($node);
+
+my $pgdata = $node->data_dir;
+my $walarch = "$env->{repo}/archive/wal";
+
+sub object_of
+{
+	my ($name) = @_;
+	return "$walarch/" . substr($name, 0, 16) . "/$name";
+}
+
+sub ready_of
+{
+	my ($name) = @_;
+	return "$pgdata/pg_wal/archive_status/$name.ready";
+}
+
+# write something, then finish the segment; n times
+sub switch_wal
+{
+	my ($n) = @_;
+	$node->safe_psql('postgres',
+		'INSERT INTO filler SELECT g FROM generate_series(1, 5000) g; SELECT pg_switch_wal()')
+	  for 1 .. $n;
+}
+
+# the segment being written (after a write, so not on a boundary)
+sub current_segment
+{
+	return $node->safe_psql('postgres',
+		'INSERT INTO filler VALUES (0); SELECT pg_walfile_name(pg_current_wal_insert_lsn())');
+}
+
+sub wait_drained
+{
+	my ($what) = @_;
+	$node->poll_query_until('postgres',
+		'SELECT pending_segments = 0 FROM dr_archive_status')
+	  or die "archiving did not catch up ($what)";
+}
+
+sub wal_verify
+{
+	return $node->safe_psql('postgres',
+		'SELECT ok, segments_checked > 0, problems FROM dr_wal_verify()');
+}
+
+sub file_exists_within
+{
+	my ($path, $seconds) = @_;
+	for (1 .. $seconds * 10)
+	{
+		return 1 if -f $path;
+		select(undef, undef, undef, 0.1);
+	}
+	return 0;
+}
+
+$node->command_ok([ 'pgbench', '-i', '-s', '2', '-q', 'postgres' ], 'pgbench -i');
+$node->safe_psql('postgres', 'CREATE TABLE filler (i int)');
+my $backup = $node->safe_psql('postgres', "SELECT dr_backup_full('archive base')");
+like($backup, qr/^\d{8}-\d{6}F$/, 'a full backup to verify the archive from');
+
+# ---- archiving under load
+$node->command_ok([ 'pgbench', '-n', '-T', '3', '-c', '2', 'postgres' ],
+	'pgbench writes');
+switch_wal(4);
+wait_drained('first segments');
+
+my ($count, $last) = split /\|/, $node->safe_psql('postgres',
+	'SELECT archived_count, last_archived_wal FROM pg_stat_archiver');
+cmp_ok($count, '>=', 5, "the archiver archived $count files");
+ok(-f object_of($last), "the last archived segment $last is in the repository");
+open(my $fh, '<:raw', object_of($last)) or die $!;
+read($fh, my $magic, 8);
+close($fh);
+is($magic, 'PGDROBJ1', 'stored as a pg_dr object, not as plain WAL');
+ok(-f object_of($node->safe_psql('postgres',
+			"SELECT pg_walfile_name(start_lsn) FROM dr_backups WHERE backup_id = '$backup'")),
+	'the start segment of the backup is archived');
+
+is($node->safe_psql('postgres',
+	"SELECT repo, last_archived_wal = '$last', pending_segments, pending_bytes,
+	        archive_lag_seconds, failed_count, last_error IS NULL
+	   FROM dr_archive_status"),
+	'1|t|0|0|0|0|t', 'dr_archive_status: last segment, nothing waits, no failure');
+is(wal_verify(), 't|t|{}', 'dr_wal_verify(): continuous from the backup, every segment intact');
+is($node->safe_psql('postgres',
+	"SELECT result, arguments->>'ok' FROM dr_audit WHERE operation = 'dr_wal_verify' ORDER BY id DESC LIMIT 1"),
+	'ok|true', 'dr_wal_verify() is audited with its result');
+
+# ---- a read-only repository: archiving fails, WAL waits in pg_wal
+my @dirs;
+find(sub { push @dirs, $File::Find::name if -d $_ }, $walarch);
+chmod(0500, @dirs) == @dirs or die "chmod: $!";
+
+my $pgbench = IPC::Run::start(
+	[ 'pgbench', '-n', '-T', '4', '-c', '2', '-d', $node->connstr('postgres') ],
+	'>', \my $pgb_out, '2>', \my $pgb_err);
+switch_wal(3);
+$node->poll_query_until('postgres',
+	'SELECT failed_count > 0 AND last_error IS NOT NULL FROM dr_archive_status')
+  or die 'archiving into a read-only repository did not fail';
+ok($pgbench->finish, 'pgbench wrote while the repository was read-only')
+  or diag($pgb_err);
+sleep 1;
+
+my @ready = glob("$pgdata/pg_wal/archive_status/*.ready");
+cmp_ok(scalar(@ready), '>=', 3, scalar(@ready) . ' segments wait in pg_wal (.ready)');
+my ($pending, $bytes, $lag, $error) = split /\|/, $node->safe_psql('postgres',
+	'SELECT pending_segments, pending_bytes, archive_lag_seconds > 0, last_error FROM dr_archive_status');
+cmp_ok($pending, '>=', 3, "dr_archive_status counts $pending waiting segments");
+is($bytes, $pending * 16 * 1024 * 1024, 'and their bytes');
+is($lag, 't', 'and the age of the oldest');
+like($error, qr/Permission denied/, 'and the error');
+cmp_ok($node->safe_psql('postgres', 'SELECT failed_count FROM pg_stat_archiver'),
+	'>', 0, 'pg_stat_archiver counts the failures');
+
+chmod(0700, @dirs) == @dirs or die "chmod: $!";
+switch_wal(1);    # wakes the archiver, which waits after repeated failures
+wait_drained('after the repository was writable again');
+ok(!glob("$pgdata/pg_wal/archive_status/*.ready"), 'the backlog drained');
+is(wal_verify(), 't|t|{}', 'dr_wal_verify(): no gap after the failures');
+
+# ---- other content under the name of the next segment
+my $next = current_segment();
+my $bogus = object_of($next);
+make_path(substr($bogus, 0, rindex($bogus, '/')));
+copy(object_of($last), $bogus) or die "copy: $!";
+my $failed_before = $node->safe_psql('postgres', 'SELECT failed_count FROM dr_archive_status');
+my $log_offset = -s $node->logfile;
+
+switch_wal(1);
+my $after = current_segment();
+switch_wal(3);
+$node->poll_query_until('postgres',
+	"SELECT failed_count > $failed_before AND last_error LIKE '%other content%' FROM dr_archive_status")
+  or die 'a segment with other content in the repository was not refused';
+ok($node->log_contains(
+		qr/WARNING:  WAL file "$next" is already in repository ".*" with other content; it is not overwritten/,
+		$log_offset),
+	'the refusal is logged as a WARNING');
+is(compare($bogus, object_of($last)), 0, 'the object in the repository was not overwritten');
+ok(-f ready_of($next), "$next is still waiting");
+ok(file_exists_within(object_of($after), 30),
+	"the workers pushed $after, after the blocked segment");
+ok(-f ready_of($after) && -f ready_of($next),
+	'and left it .ready: only the archiver marks segments done');
+
+unlink($bogus) or die "unlink: $!";
+switch_wal(1);
+wait_drained('after the object with other content was removed');
+is(wal_verify(), 't|t|{}', 'dr_wal_verify(): the segment is archived with its own content');
+
+# ---- kill -9 of the postmaster while segments are pushed
+$pgbench = IPC::Run::start(
+	[ 'pgbench', '-n', '-T', '20', '-c', '4', '-d', $node->connstr('postgres') ],
+	'>', \$pgb_out, '2>', \$pgb_err);
+# a burst of segments; kill while the archiver and the workers store them
+my $archived_before = $node->safe_psql('postgres', 'SELECT archived_count FROM pg_stat_archiver');
+my $burst = IPC::Run::start(
+	[ 'psql', '-X', '-d', $node->connstr('postgres'), '-c',
+		'DO $$ BEGIN FOR i IN 1..12 LOOP INSERT INTO filler SELECT g FROM generate_series(1, 50000) g; PERFORM pg_switch_wal(); END LOOP; END $$' ],
+	'>', \my $burst_out, '2>', \my $burst_err);
+$node->poll_query_until('postgres',
+	"SELECT archived_count >= $archived_before + 3 FROM pg_stat_archiver")
+  or die 'the burst was not archived';
+my $postmaster = (split /\n/, slurp_file("$pgdata/postmaster.pid"))[0];
+my @children;
+for my $stat (glob('/proc/[0-9]*/stat'))
+{
+	open(my $sfh, '<', $stat) or next;
+	my $line = <$sfh>;
+	close($sfh);
+	push @children, $1 if defined $line && $line =~ /^(\d+) \(.*\) \S (\d+) / && $2 == $postmaster;
+}
+$node->kill9;
+$burst->finish;
+$pgbench->finish;
+# the children notice the postmaster is gone; wait until they are
+for (1 .. 300)
+{
+	last unless grep { kill(0, $_) } @children;
+	select(undef, undef, undef, 0.1);
+}
+ok(!(grep { kill(0, $_) } @children), 'every server process ended after the kill');
+$node->start;
+DrTest::wait_worker($node);
+
+switch_wal(2);
+wait_drained('after the crash');
+cmp_ok($node->safe_psql('postgres', 'SELECT archived_count FROM pg_stat_archiver'),
+	'>', 0, 'archiving resumed after the crash');
+my @temps;
+find(sub { push @temps, $_ if /\.tmp\.\d+\.\d+$/ }, $walarch);
+note(scalar(@temps) . ' temporary files left by the kill (never objects)');
+my @bad;
+find(sub {
+		return unless -f $_ && !/\.tmp\.\d+\.\d+$/;
+		push @bad, $_ unless /^[0-9A-F]{24}(\.partial|\.[0-9A-F]{8}\.backup)?$|^[0-9A-F]{8}\.history$/;
+	}, $walarch);
+is_deeply(\@bad, [], 'every object in the archive has a WAL file name');
+is(wal_verify(), 't|t|{}', 'dr_wal_verify(): no partial or damaged segment after the crash, no gap');
+
+$node->stop;
+done_testing();
