@@ -4,7 +4,8 @@
  *
  * One worker per cluster, started once recovery has finished (it writes),
  * connected to pg_dr.database and restarted by the postmaster 5 s after it
- * dies.  Its loop: reload settings on SIGHUP, drain the audit queue, sleep
+ * dies.  Its loop: reload settings on SIGHUP, drain the audit queue, make
+ * the scheduled restore points and RPO WAL switches (pitr.c), sleep
  * until a backend sets its latch or the round timer fires.  The stock
  * handlers are used for SIGTERM (die) and SIGHUP.
  *-------------------------------------------------------------------------
@@ -23,6 +24,7 @@
 #include "ops/audit.h"
 #include "ops/worker.h"
 #include "pg_dr.h"
+#include "pitr/pitr.h"
 
 /* a round at least this often, even with no latch set (milliseconds) */
 #define WORKER_ROUND_MS			10000
@@ -70,6 +72,7 @@ pg_dr_worker_main(Datum arg)
 		}
 
 		auditWriterDrain();
+		pitrRound();
 
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

@@ -1,0 +1,54 @@
+/*-------------------------------------------------------------------------
+ * pitr.c (api)
+ *	  dr_restore_point(name): a named restore point on demand, recorded
+ *	  with the scheduled ones (dr_restore_points).
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/pg_lsn.h"
+
+#include "api/api.h"
+#include "ops/audit.h"
+#include "pitr/pitr.h"
+
+PG_FUNCTION_INFO_V1(dr_restore_point);
+
+Datum
+dr_restore_point(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	AuditOp		op;
+	StringInfoData args;
+	volatile XLogRecPtr lsn = InvalidXLogRecPtr;
+
+	initStringInfo(&args);
+	appendStringInfoString(&args, "{\"name\": ");
+	escape_json(&args, name);
+	appendStringInfoChar(&args, '}');
+	auditOpBegin(&op, "dr_restore_point", args.data);
+	PG_TRY();
+	{
+		ApiOwnerContext owner;
+
+		apiAsOwnerBegin(&owner);
+		lsn = pitrRestorePointCreate(name, "manual");
+		apiAsOwnerEnd(&owner);
+	}
+	PG_CATCH();
+	{
+		auditOpFailed(&op);
+	}
+	PG_END_TRY();
+	/* the record says where the point is */
+	resetStringInfo(&args);
+	appendStringInfoString(&args, "{\"name\": ");
+	escape_json(&args, name);
+	appendStringInfo(&args, ", \"lsn\": \"%X/%X\"}", LSN_FORMAT_ARGS(lsn));
+	op.arguments = args.data;
+	auditOpOk(&op);
+	PG_RETURN_LSN(lsn);
+}

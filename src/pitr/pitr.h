@@ -1,0 +1,29 @@
+/*-------------------------------------------------------------------------
+ * pitr.h
+ *	  Point-in-time recovery, server side: restore points on a schedule and
+ *	  WAL switches that keep the archive within the tier's RPO.
+ *
+ * The pg_dr worker calls pitrRound() each round.  It creates a named
+ * restore point every pg_dr.pitr_interval, and, when archiving is on and
+ * the newest archived WAL is older than half the tier's RPO while WAL was
+ * written since, forces a WAL switch so that the archiver gets a segment.
+ * Both are recorded in pgdr.pitr_events (dr_restore_points shows the
+ * restore points, the PITR window is computed from them).
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_PITR_H
+#define DR_PITR_H
+
+#include "access/xlogdefs.h"
+#include "datatype/timestamp.h"
+
+/* The worker's periodic work; runs its own transactions. */
+extern void pitrRound(void);
+
+/*
+ * Create a restore point and record it (kind "manual" or "scheduled").
+ * Runs in the caller's transaction; returns its LSN.
+ */
+extern XLogRecPtr pitrRestorePointCreate(const char *name, const char *kind);
+
+#endif							/* DR_PITR_H */
