@@ -388,6 +388,77 @@ COMMENT ON FUNCTION dr_wal_verify() IS
 	'check that the WAL archive is continuous from the oldest backup to the newest segment, and decode every segment';
 
 ------------------------------------------------------------------------------
+-- Point-in-time recovery: restore points (scheduled by the worker every
+-- pg_dr.pitr_interval, or on demand) and the WAL switches the worker makes to
+-- keep the archive within the tier's RPO; the recoverable window.
+------------------------------------------------------------------------------
+CREATE TABLE pgdr.pitr_events (
+	id			bigserial PRIMARY KEY,
+	at			timestamptz NOT NULL DEFAULT clock_timestamp(),
+	kind		text NOT NULL CHECK (kind IN ('restore-point', 'wal-switch')),
+	name		text,
+	lsn			pg_lsn NOT NULL,
+	timeline	integer NOT NULL,
+	origin		text NOT NULL CHECK (origin IN ('scheduled', 'manual', 'rpo')),
+	reason		text,
+	CHECK ((kind = 'restore-point') = (name IS NOT NULL))
+);
+CREATE UNIQUE INDEX pitr_events_restore_point_name
+	ON pgdr.pitr_events (name) WHERE kind = 'restore-point';
+
+CREATE VIEW dr_restore_points AS
+	SELECT name, lsn, timeline, at AS created_at, origin
+	  FROM pgdr.pitr_events
+	 WHERE kind = 'restore-point'
+	 ORDER BY at;
+COMMENT ON VIEW dr_restore_points IS
+	'named restore points: scheduled (pg_dr.pitr_interval) and manual (dr_restore_point)';
+
+CREATE FUNCTION dr_restore_point(name text)
+RETURNS pg_lsn
+LANGUAGE C VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'dr_restore_point';
+COMMENT ON FUNCTION dr_restore_point(text) IS
+	'create a named restore point now and record it; returns its LSN';
+
+/*
+ * The recoverable window per timeline: from the end of the oldest usable
+ * backup to the newest instant the archive provably covers -- the newest
+ * restore point inside the WAL archived so far (pg_stat_archiver), or the
+ * newest backup's end if that is later.
+ */
+CREATE VIEW dr_pitr_window AS
+	WITH archived AS (
+		SELECT ('x' || substr(w, 1, 8))::bit(32)::bigint AS tli,
+			   '0/0'::pg_lsn
+			   + (('x' || substr(w, 9, 8))::bit(32)::bigint * 4294967296::numeric
+				  + (('x' || substr(w, 17, 8))::bit(32)::bigint + 1)
+					* (SELECT setting::numeric FROM pg_catalog.pg_settings
+						WHERE name = 'wal_segment_size')) AS end_lsn,
+			   at
+		  FROM (SELECT last_archived_wal AS w, last_archived_time AS at
+				  FROM pg_catalog.pg_stat_archiver
+				 WHERE last_archived_wal ~ '^[0-9A-F]{24}$') s),
+	timelines AS (
+		SELECT timeline FROM pgdr.backups WHERE status <> 'damaged'
+		UNION SELECT timeline FROM pgdr.pitr_events)
+	SELECT t.timeline,
+		   (SELECT min(b.finished_at) FROM pgdr.backups b
+			 WHERE b.timeline <= t.timeline AND b.status <> 'damaged') AS earliest,
+		   greatest(
+			   (SELECT max(b.finished_at) FROM pgdr.backups b
+				 WHERE b.timeline = t.timeline AND b.status <> 'damaged'),
+			   (SELECT max(e.at) FROM pgdr.pitr_events e, archived a
+				 WHERE e.kind = 'restore-point' AND e.timeline = t.timeline
+				   AND (a.tli > t.timeline OR (a.tli = t.timeline AND e.lsn < a.end_lsn))))
+			   AS latest,
+		   (SELECT a.end_lsn FROM archived a WHERE a.tli = t.timeline) AS archived_to_lsn
+	  FROM timelines t
+	 ORDER BY t.timeline;
+COMMENT ON VIEW dr_pitr_window IS
+	'per timeline: the earliest and latest instant a restore can reach';
+
+------------------------------------------------------------------------------
 -- Privileges.
 ------------------------------------------------------------------------------
 REVOKE ALL ON ALL TABLES IN SCHEMA pgdr FROM PUBLIC;
@@ -414,6 +485,10 @@ REVOKE ALL ON FUNCTION dr_audit_verify(), dr_audit_expire(), dr_backup_full(text
 GRANT EXECUTE ON FUNCTION dr_audit_verify(), dr_backup_full(text),
 	dr_backup_incremental(text, text), dr_repository_sync() TO dr_operator;
 GRANT EXECUTE ON FUNCTION dr_audit_expire(), dr_repository_create() TO dr_admin;
+REVOKE ALL ON dr_restore_points, dr_pitr_window FROM PUBLIC;
+GRANT SELECT ON dr_restore_points, dr_pitr_window TO dr_monitor;
+REVOKE ALL ON FUNCTION dr_restore_point(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_restore_point(text) TO dr_operator;
 REVOKE ALL ON FUNCTION dr_backup_verify(text), dr_restore(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_backup_verify(text) TO dr_operator;
 -- it writes where the server's OS user may write: administrators only
@@ -427,3 +502,5 @@ SELECT pg_catalog.pg_extension_config_dump('pgdr.audit_anchor', '');
 SELECT pg_catalog.pg_extension_config_dump('pgdr.audit_log_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('pgdr.objectives', '');
 SELECT pg_catalog.pg_extension_config_dump('pgdr.backups', '');
+SELECT pg_catalog.pg_extension_config_dump('pgdr.pitr_events', '');
+SELECT pg_catalog.pg_extension_config_dump('pgdr.pitr_events_id_seq', '');

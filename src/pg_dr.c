@@ -36,6 +36,7 @@ int			drAuditRetention = 7 * 365 * 24 * 60;	/* 7 years, in minutes */
 int			drAuditTimeout = 30;
 int			drBackupWorkers = 2;
 int			drBackupMaxRate = 0;
+int			drPitrInterval = 15 * 60;
 int			drArchiveWorkers = 2;
 
 static const struct config_enum_entry drTierOptions[] = {
@@ -171,6 +172,17 @@ drDefineSettings(void)
 							ARCHIVE_WORKERS_MAX,
 							PGC_POSTMASTER,
 							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dr.pitr_interval",
+							"How often the pg_dr worker creates a named restore point.",
+							"0 turns scheduled restore points off.",
+							&drPitrInterval,
+							15 * 60,
+							0,
+							7 * 24 * 3600,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_dr");

@@ -37,6 +37,8 @@ extern int	drAuditTimeout;
 extern int	drBackupWorkers;
 /* pg_dr.backup_max_rate: kB/s a backup reads at most; 0 = no limit */
 extern int	drBackupMaxRate;
+/* pg_dr.pitr_interval: seconds between scheduled restore points; 0 = none */
+extern int	drPitrInterval;
 /* pg_dr.archive_workers: workers pushing WAL ahead of the archiver */
 extern int	drArchiveWorkers;
 
