@@ -48,9 +48,9 @@
 typedef struct ArchiveTarget
 {
 	MemoryContext context;		/* configuration, repository, keys */
-	bool		isWorker;		/* a pre-push worker: stops between pieces
-								 * of a file when told to or when the
-								 * postmaster is gone */
+	bool		isWorker;		/* a pre-push worker: abandons a file
+								 * between two pieces when it is asked to
+								 * stop or the postmaster is gone */
 
 	/* pg_dr.config_file as last loaded, and what stat said of it */
 	char	   *configPath;

@@ -124,9 +124,9 @@ archiveModuleFileInternal(const char *file, const char *path)
 		return false;
 	}
 
-	/* the workers push ahead from the files after this one */
-	archivePushersWake();
+	/* claimed first, so that the workers take the files after this one */
 	archiveClaimForArchiver(file, ARCHIVE_WAIT_FOR_WORKER_MS);
+	archivePushersWake();
 
 	if (archiveModulePushed(file, path))
 	{

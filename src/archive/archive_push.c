@@ -24,7 +24,11 @@
  * A failed push is logged (at most once a minute per worker and message,
  * the archiver reports each failure anyway) and retried after
  * ARCHIVE_PUSH_RETRY_MS.  A worker wakes up when the archiver starts on a
- * file, and at least every ARCHIVE_PUSH_POLL_MS.
+ * file, and at least every ARCHIVE_PUSH_POLL_MS.  Asked to stop (SIGTERM,
+ * at shutdown), or finding the postmaster gone, it abandons the file it is
+ * on between two pieces, which removes its temporary object, and exits;
+ * only a crash of the worker or of the host leaves a temporary object
+ * behind (never listed or read, storage.h).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -34,9 +38,9 @@
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
-#include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -148,7 +152,8 @@ archivePushFile(ArchivePusher *pusher, const char *name, ArchivePushed *marker)
 		return;
 	}
 	marker->ok = false;
-	if (!archiveReadyExists(name))
+	/* stopping, or the archiver finished the file meanwhile: nothing wrong */
+	if (ShutdownRequestPending || !archiveReadyExists(name))
 		return;
 	if (err.code == DR_OK)
 		drErrorSet(&err, DR_ERR_EXISTS,
@@ -240,8 +245,9 @@ pg_dr_archive_push_main(Datum arg)
 {
 	ArchivePusher pusher;
 
+	/* on SIGTERM, abandon the file in progress cleanly, then exit */
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
 
 	memset(&pusher, 0, sizeof(pusher));
@@ -258,6 +264,8 @@ pg_dr_archive_push_main(Datum arg)
 
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
+		if (ShutdownRequestPending)
+			proc_exit(0);
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;

@@ -40,8 +40,8 @@
 #include "access/xlog.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "postmaster/interrupt.h"
 #include "storage/fd.h"
-#include "storage/ipc.h"
 #include "storage/pmsignal.h"
 #include "utils/memutils.h"
 
@@ -218,22 +218,30 @@ archiveFileClose(ArchiveTarget *target, const char *path, DrError *err)
 }
 
 /*
- * The next piece of the open local file: bytes read, 0 at its end, -1 on
- * failure.  A worker stops here when asked to, or when the postmaster is
- * gone: what it was writing then stays invisible.
+ * Whether a worker must stop: asked to (shutdown), or the postmaster is
+ * gone.  It then abandons the file it is on (through the error returned),
+ * which leaves nothing behind in the repository.
  */
+static bool
+archiveWorkerStopping(ArchiveTarget *target, DrError *err)
+{
+	if (!target->isWorker)
+		return false;
+	CHECK_FOR_INTERRUPTS();
+	if (ShutdownRequestPending || !PostmasterIsAlive())
+		return !drErrorSet(err, DR_ERR_INVALID, "the archive worker is stopping");
+	return false;
+}
+
+/* The next piece of the open local file: bytes read, 0 at its end, -1 on failure. */
 static ssize_t
 archiveFileRead(ArchiveTarget *target, const char *path, char *buf,
 				DrError *err)
 {
 	ssize_t		n;
 
-	if (target->isWorker)
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (!PostmasterIsAlive())
-			proc_exit(1);
-	}
+	if (archiveWorkerStopping(target, err))
+		return -1;
 	do
 		n = read(target->fd, buf, ARCHIVE_BUFFER_SIZE);
 	while (n < 0 && errno == EINTR);
@@ -442,8 +450,8 @@ archiveObjectHash(ArchiveTarget *target, const char *objectPath,
 	buf = palloc(ARCHIVE_BUFFER_SIZE);
 	for (;;)
 	{
-		ssize_t		n = repoObjectRead(target->read, buf, ARCHIVE_BUFFER_SIZE,
-									   err);
+		ssize_t		n = archiveWorkerStopping(target, err) ? -1 :
+			repoObjectRead(target->read, buf, ARCHIVE_BUFFER_SIZE, err);
 
 		if (n < 0)
 		{
@@ -454,8 +462,6 @@ archiveObjectHash(ArchiveTarget *target, const char *objectPath,
 		}
 		if (n == 0)
 			break;
-		if (target->isWorker)
-			CHECK_FOR_INTERRUPTS();
 	}
 	pfree(buf);
 
