@@ -15,6 +15,17 @@
  * (its absolute path) with the absolute path of the configuration file and
  * the repository number, so that recovery fetches WAL with "pg_dr
  * wal-get" from the same repository.
+ *
+ * Point-in-time restore (--target-time, --target-lsn, --target-xid,
+ * --target-name): the target value is checked with the other options,
+ * before any file is read (a malformed one is a usage error); then, before
+ * anything is written, the repository is scanned and the backup picked
+ * (or the named one checked) by restoreTargetPick, which also refuses a
+ * target the repository cannot reach.  The recovery settings go through
+ * RestoreParam.recoverySettings.  Without a target, the recovery target
+ * settings are still written, emptied: a backup of a cluster that was
+ * itself restored to a target carries that target in its
+ * postgresql.auto.conf, and would stop there again.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -35,6 +46,27 @@
 
 #define CLI_RESTORE_JOBS_MAX	64
 
+/* Long options without a short form. */
+enum
+{
+	CLI_RESTORE_OPT_TARGET_TIME = 1000,
+	CLI_RESTORE_OPT_TARGET_LSN,
+	CLI_RESTORE_OPT_TARGET_XID,
+	CLI_RESTORE_OPT_TARGET_NAME,
+	CLI_RESTORE_OPT_TARGET_ACTION,
+	CLI_RESTORE_OPT_TARGET_EXCLUSIVE
+};
+
+/* The recovery target options, as given. */
+typedef struct CliRestoreTarget
+{
+	RestoreTargetKind kind;		/* NONE when no --target-... */
+	const char *option;			/* "--target-time" ... */
+	const char *value;
+	const char *action;			/* NULL: promote */
+	bool		exclusive;
+} CliRestoreTarget;
+
 /* One forked job. */
 typedef struct CliRestoreJob
 {
@@ -53,10 +85,14 @@ cliRestoreHelp(void)
 	printf("Usage:\n");
 	printf("  %s restore --config FILE --backup ID|latest --pgdata DIR [OPTION]...\n",
 		   CLI_PROGNAME);
+	printf("  %s restore --config FILE --pgdata DIR [--backup ID|latest]\n"
+		   "        --target-time=T|--target-lsn=L|--target-xid=X|--target-name=N [OPTION]...\n",
+		   CLI_PROGNAME);
 	printf("\nOptions:\n");
 	printf("  -c, --config=FILE         pg_dr configuration file (required)\n");
 	printf("  -r, --repo=N              repository N (default: the first configured)\n");
-	printf("  -b, --backup=ID|latest    the backup to restore (required)\n");
+	printf("  -b, --backup=ID|latest    the backup to restore (required without a\n"
+		   "                            target; with one, default: picked)\n");
 	printf("  -D, --pgdata=DIR          target data directory (required; must be\n"
 		   "                            empty or missing unless --delta)\n");
 	printf("  -j, --jobs=N              restore files in N processes (default 1)\n");
@@ -67,6 +103,18 @@ cliRestoreHelp(void)
 		   "                            restore tablespace OID (or the one at\n"
 		   "                            OLDDIR, as OLDDIR=DIR) into DIR; repeatable\n");
 	printf("  -h, --help                show this help, then exit\n");
+	printf("\nPoint-in-time recovery (one target at most):\n");
+	printf("      --target-time=T       stop at time T, with its zone\n"
+		   "                            (\"2024-05-01 12:00:00+00\", Z, UTC, +HH:MM)\n");
+	printf("      --target-lsn=L        stop at WAL location L (X/X)\n");
+	printf("      --target-xid=X        stop at the commit of transaction X\n");
+	printf("      --target-name=N       stop at restore point N\n");
+	printf("      --target-action=A     at the target: promote (default) or pause\n");
+	printf("      --target-exclusive    stop just before the target, not after it\n");
+	printf("\nWith a time or LSN target and no --backup (or --backup latest), the newest\n"
+		   "backup that ended before the target is restored; with a transaction id or a\n"
+		   "restore point, the newest backup.  A target the repository cannot reach is\n"
+		   "refused before anything is written.\n");
 	printf("\nExit status: 0 on success, 1 if the restore failed, 2 on a usage error.\n");
 }
 
@@ -264,6 +312,104 @@ cliRestoreJobs(Restore *restore, int count, RestoreResult *result)
 	return failed == 0;
 }
 
+/* Record one --target-... option; false (error printed) for a second one. */
+static bool
+cliRestoreTargetSet(CliRestoreTarget *target, RestoreTargetKind kind,
+					const char *option, const char *value)
+{
+	if (target->kind != RESTORE_TARGET_NONE)
+	{
+		if (strcmp(target->option, option) == 0)
+			cliUsageError("restore", "option \"%s\" was given twice", option);
+		else
+			cliUsageError("restore", "only one recovery target can be given (%s and %s)",
+						  target->option, option);
+		return false;
+	}
+	target->kind = kind;
+	target->option = option;
+	target->value = value;
+	return true;
+}
+
+/*
+ * Check the target options together and parse the value into *parsed;
+ * CLI_EXIT_OK, or CLI_EXIT_USAGE with the error printed.
+ */
+static int
+cliRestoreTargetCheck(const CliRestoreTarget *target, RestoreTarget *parsed)
+{
+	DrError		err;
+
+	memset(parsed, 0, sizeof(*parsed));
+	if (target->kind == RESTORE_TARGET_NONE)
+	{
+		if (target->action != NULL)
+			return cliUsageError("restore", "--target-action needs a recovery target (--target-time, --target-lsn, --target-xid or --target-name)");
+		if (target->exclusive)
+			return cliUsageError("restore", "--target-exclusive needs a recovery target (--target-time, --target-lsn or --target-xid)");
+		return CLI_EXIT_OK;
+	}
+
+	drErrorClear(&err);
+	if (!restoreTargetParse(target->kind, target->value, parsed, &err))
+	{
+		/* the hint says how to write the value: more use than --help */
+		cliErrorReport(&err);
+		return CLI_EXIT_USAGE;
+	}
+	if (target->exclusive && target->kind == RESTORE_TARGET_NAME)
+		return cliUsageError("restore", "--target-exclusive does not apply to a restore point: recovery stops at it");
+	parsed->exclusive = target->exclusive;
+	if (target->action == NULL || strcmp(target->action, "promote") == 0)
+		parsed->action = RESTORE_TARGET_PROMOTE;
+	else if (strcmp(target->action, "pause") == 0)
+		parsed->action = RESTORE_TARGET_PAUSE;
+	else
+		return cliUsageError("restore", "invalid target action \"%s\": must be promote or pause",
+							 target->action);
+	return CLI_EXIT_OK;
+}
+
+/*
+ * Pick the backup for target (or check the one named) before anything is
+ * written; the id, palloc'd, or NULL (error printed).
+ */
+static char *
+cliRestoreTargetPick(Repo *repo, const RestoreTarget *target,
+					 const char *backupId, char **reason)
+{
+	RestoreReach *reach;
+	RestorePick pick;
+	DrError		err;
+	char	   *id = NULL;
+
+	drErrorClear(&err);
+	reach = restoreReachScan(repo, &err);
+	if (reach == NULL)
+	{
+		cliErrorReport(&err);
+		return NULL;
+	}
+	for (int i = 0; i < reach->unreadableCount; i++)
+		pg_log_warning("left out of the choice of a backup: %s", reach->unreadable[i]);
+	if (restoreTargetPick(reach, target, backupId, &pick, &err))
+	{
+		id = pstrdup(reach->backups[pick.index].backupId);
+		*reason = pstrdup(pick.reason);
+		if (pick.warning[0] != '\0')
+		{
+			pg_log_warning("%s", pick.warning);
+			if (pick.warningHint[0] != '\0')
+				pg_log_warning_hint("%s", pick.warningHint);
+		}
+	}
+	else
+		cliErrorReport(&err);
+	restoreReachFree(reach);
+	return id;
+}
+
 static double
 cliRestoreNow(void)
 {
@@ -275,6 +421,7 @@ cliRestoreNow(void)
 
 static void
 cliRestoreSummary(const RestorePlan *plan, const RestoreParam *param,
+				  const RestoreTarget *target, const char *pickReason,
 				  const RestoreResult *result, int jobs, double seconds)
 {
 	StringInfoData buf;
@@ -283,6 +430,16 @@ cliRestoreSummary(const RestorePlan *plan, const RestoreParam *param,
 	appendStringInfo(&buf, "restored backup %s to \"", plan->backupId);
 	cliTextString(&buf, param->targetDir);
 	appendStringInfo(&buf, "\"%s\n", param->delta ? " (delta)" : "");
+	if (target->kind != RESTORE_TARGET_NONE)
+	{
+		appendStringInfo(&buf, "  target:      %s \"", restoreTargetKindName(target->kind));
+		cliTextString(&buf, target->value);
+		appendStringInfo(&buf, "\"%s, then %s\n",
+						 target->kind == RESTORE_TARGET_NAME ? "" :
+						 target->exclusive ? ", exclusive" : ", inclusive",
+						 target->action == RESTORE_TARGET_PAUSE ? "pause" : "promote");
+		appendStringInfo(&buf, "  picked:      %s\n", pickReason);
+	}
 	appendStringInfoString(&buf, "  chain:       ");
 	for (int i = 0; i < plan->chain->count; i++)
 		appendStringInfo(&buf, "%s%s", i > 0 ? " <- " : "", plan->chain->ids[i]);
@@ -316,6 +473,12 @@ cliRestoreMain(int argc, char **argv)
 		{"jobs", required_argument, NULL, 'j'},
 		{"delta", no_argument, NULL, 'd'},
 		{"tablespace-map", required_argument, NULL, 'T'},
+		{"target-time", required_argument, NULL, CLI_RESTORE_OPT_TARGET_TIME},
+		{"target-lsn", required_argument, NULL, CLI_RESTORE_OPT_TARGET_LSN},
+		{"target-xid", required_argument, NULL, CLI_RESTORE_OPT_TARGET_XID},
+		{"target-name", required_argument, NULL, CLI_RESTORE_OPT_TARGET_NAME},
+		{"target-action", required_argument, NULL, CLI_RESTORE_OPT_TARGET_ACTION},
+		{"target-exclusive", no_argument, NULL, CLI_RESTORE_OPT_TARGET_EXCLUSIVE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -335,6 +498,11 @@ cliRestoreMain(int argc, char **argv)
 	Repo	   *repo = NULL;
 	Restore    *restore = NULL;
 	RestoreResult result;
+	CliRestoreTarget targetOpt;
+	RestoreTarget target;
+	char	   *pickedId = NULL;
+	char	   *pickReason = NULL;
+	char	   *settings = NULL;
 	DrError		err;
 	double		start = cliRestoreNow();
 	bool		prepared = false;
@@ -342,6 +510,7 @@ cliRestoreMain(int argc, char **argv)
 	int			c;
 
 	memset(&param, 0, sizeof(param));
+	memset(&targetOpt, 0, sizeof(targetOpt));
 	maps = palloc0(argc * sizeof(RestoreTablespaceMap));
 	while ((c = getopt_long(argc, argv, ":c:r:b:D:j:T:h", options, NULL)) != -1)
 	{
@@ -372,6 +541,32 @@ cliRestoreMain(int argc, char **argv)
 					return CLI_EXIT_USAGE;
 				mapCount++;
 				break;
+			case CLI_RESTORE_OPT_TARGET_TIME:
+				if (!cliRestoreTargetSet(&targetOpt, RESTORE_TARGET_TIME,
+										 "--target-time", optarg))
+					return CLI_EXIT_USAGE;
+				break;
+			case CLI_RESTORE_OPT_TARGET_LSN:
+				if (!cliRestoreTargetSet(&targetOpt, RESTORE_TARGET_LSN,
+										 "--target-lsn", optarg))
+					return CLI_EXIT_USAGE;
+				break;
+			case CLI_RESTORE_OPT_TARGET_XID:
+				if (!cliRestoreTargetSet(&targetOpt, RESTORE_TARGET_XID,
+										 "--target-xid", optarg))
+					return CLI_EXIT_USAGE;
+				break;
+			case CLI_RESTORE_OPT_TARGET_NAME:
+				if (!cliRestoreTargetSet(&targetOpt, RESTORE_TARGET_NAME,
+										 "--target-name", optarg))
+					return CLI_EXIT_USAGE;
+				break;
+			case CLI_RESTORE_OPT_TARGET_ACTION:
+				targetOpt.action = optarg;
+				break;
+			case CLI_RESTORE_OPT_TARGET_EXCLUSIVE:
+				targetOpt.exclusive = true;
+				break;
 			case 'h':
 				cliRestoreHelp();
 				return CLI_EXIT_OK;
@@ -384,7 +579,10 @@ cliRestoreMain(int argc, char **argv)
 							 argv[optind]);
 	if (configPath == NULL)
 		return cliUsageError(command, "no configuration file specified (--config)");
-	if (param.backupId == NULL)
+	if ((status = cliRestoreTargetCheck(&targetOpt, &target)) != CLI_EXIT_OK)
+		return status;
+	status = CLI_EXIT_FAILURE;
+	if (param.backupId == NULL && target.kind == RESTORE_TARGET_NONE)
 		return cliUsageError(command, "no backup specified (--backup ID or --backup latest)");
 	if (pgdata == NULL)
 		return cliUsageError(command, "no target directory specified (--pgdata)");
@@ -423,6 +621,19 @@ cliRestoreMain(int argc, char **argv)
 		cliErrorReport(&err);
 		goto done;
 	}
+
+	/* the backup for a target, before anything is written */
+	if (target.kind != RESTORE_TARGET_NONE)
+	{
+		pickedId = cliRestoreTargetPick(repo, &target, param.backupId,
+										&pickReason);
+		if (pickedId == NULL)
+			goto done;
+		param.backupId = pickedId;
+	}
+	settings = restoreTargetSettings(&target);
+	param.recoverySettings = settings;
+
 	restore = restoreBegin(repo, &param, &err);
 	if (restore == NULL || !restorePrepare(restore, &err))
 	{
@@ -447,8 +658,8 @@ cliRestoreMain(int argc, char **argv)
 		cliErrorReport(&err);
 		goto done;
 	}
-	cliRestoreSummary(restorePlanGet(restore), &param, &result, jobs,
-					  cliRestoreNow() - start);
+	cliRestoreSummary(restorePlanGet(restore), &param, &target, pickReason,
+					  &result, jobs, cliRestoreNow() - start);
 	status = CLI_EXIT_OK;
 
 done:
@@ -461,6 +672,12 @@ done:
 		free(configAbs);
 	if (pgdataAbs)
 		free(pgdataAbs);
+	if (pickedId)
+		pfree(pickedId);
+	if (pickReason)
+		pfree(pickReason);
+	if (settings)
+		pfree(settings);
 	configFree(config);
 	return status;
 }

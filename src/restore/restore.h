@@ -56,6 +56,7 @@
 #define DR_RESTORE_H
 
 #include "common/error.h"
+#include "common/wal.h"
 #include "repo/repo.h"
 #include "repo/repo_backup.h"
 
@@ -162,5 +163,171 @@ extern void restoreFree(Restore *restore);
 /* Begin, Prepare, Files (one job), Finish, Free in one call. */
 extern bool restoreRun(Repo *repo, const RestoreParam *param,
 					   RestoreResult *result, DrError *err);
+
+/*
+ * Point-in-time restore: a recovery target, the backup it is reached from,
+ * and the recovery settings that stop the server there.  docs/pitr.md is
+ * the user's view.
+ *
+ *	 restore_pitr_target.c	the target values: parsed and checked, and
+ *							the recovery settings lines (pure)
+ *	 restore_pitr_pick.c	which backup, and whether the repository can
+ *							reach the target at all (pure)
+ *	 restore_pitr_scan.c	what the pick needs, read from a repository
+ *
+ * Why a backup must end before its target: recovery honours a target only
+ * once consistent, that is after replaying its backup's WAL up to the stop
+ * LSN; a target inside that range stops recovery with "requested recovery
+ * stop point is before consistent recovery point".  A time or LSN target
+ * is therefore reached from the newest backup that ended at or before it.
+ * Transaction ids and restore point names cannot be placed against a
+ * backup without reading WAL: for them the newest backup is taken, unless
+ * the caller names one.
+ *
+ * Why a target needs WAL after its backup: the backup's own WAL ends just
+ * after its stop (pg_backup_stop switches segments), and PostgreSQL 13 and
+ * later refuse to promote when recovery ran out of WAL before the target
+ * ("recovery ended before configured recovery target was reached").
+ */
+
+typedef enum RestoreTargetKind
+{
+	RESTORE_TARGET_NONE = 0,	/* recover to the end of the WAL */
+	RESTORE_TARGET_TIME,		/* recovery_target_time */
+	RESTORE_TARGET_LSN,			/* recovery_target_lsn */
+	RESTORE_TARGET_XID,			/* recovery_target_xid */
+	RESTORE_TARGET_NAME			/* recovery_target_name */
+} RestoreTargetKind;
+
+typedef enum RestoreTargetAction
+{
+	RESTORE_TARGET_PROMOTE = 0, /* the default */
+	RESTORE_TARGET_PAUSE
+} RestoreTargetAction;
+
+/* A restore point name is shorter than MAXFNAMELEN (64). */
+#define RESTORE_TARGET_NAME_MAX		63
+
+/* Room for a time as restoreTargetTimeFormat writes it. */
+#define RESTORE_TARGET_TIME_LEN		40
+
+typedef struct RestoreTarget
+{
+	RestoreTargetKind kind;
+	const char *value;			/* as given (not copied): what the server
+								 * parses, so what it reads is what was
+								 * checked */
+	int64		timeUsec;		/* TIME: microseconds since 1970-01-01 UTC */
+	uint64		lsn;			/* LSN */
+	uint64		xid;			/* XID (may carry an epoch, as txid_current) */
+	bool		exclusive;		/* recovery_target_inclusive = off */
+	RestoreTargetAction action;
+} RestoreTarget;
+
+/*
+ * Parse and check a target value of kind into target (kind, value and the
+ * parsed field; exclusive and action are left alone).  DR_ERR_INVALID with
+ * a message and a hint for a malformed value:
+ *	 TIME  "YYYY-MM-DD HH:MM[:SS[.fraction]]" ('T' may separate date and
+ *		   time) followed by the zone: Z, UTC, GMT or a numeric offset
+ *		   (+HH, +HHMM, +HH:MM[:SS]).  PostgreSQL accepts more, but a time
+ *		   without an explicit zone would be read in the restored server's
+ *		   TimeZone, which the backup pick cannot know.
+ *	 LSN   X/X (1 to 8 hex digits each)
+ *	 XID   a decimal integer at most 2^63-1 whose low 32 bits are a normal
+ *		   transaction id (3 or more)
+ *	 NAME  1 to RESTORE_TARGET_NAME_MAX bytes
+ */
+extern bool restoreTargetParse(RestoreTargetKind kind, const char *value,
+							   RestoreTarget *target, DrError *err);
+
+/* The TIME syntax above alone: microseconds since the epoch. */
+extern bool restoreTargetTimeParse(const char *text, int64 *usec,
+								   DrError *err);
+
+/*
+ * usec as "YYYY-MM-DD HH:MM:SS[.ffffff]+00", a value restoreTargetTimeParse
+ * (and PostgreSQL) accepts; buf holds RESTORE_TARGET_TIME_LEN bytes.
+ */
+extern void restoreTargetTimeFormat(int64 usec, char *buf, size_t len);
+
+/* "time", "lsn", "xid", "name" (or "none"). */
+extern const char *restoreTargetKindName(RestoreTargetKind kind);
+
+/*
+ * The recovery settings for RestoreParam.recoverySettings, palloc'd lines:
+ * every recovery target setting emptied first (a backup of a cluster that
+ * was itself restored to a target carries that target in its
+ * postgresql.auto.conf, and two targets are an error), then the target,
+ * recovery_target_inclusive = off when exclusive, recovery_target_action
+ * and recovery_target_timeline = 'latest'.  For RESTORE_TARGET_NONE only
+ * the emptied targets.  Values are quoted for postgresql.auto.conf.
+ */
+extern char *restoreTargetSettings(const RestoreTarget *target);
+
+/*
+ * What a repository can recover to.  backups[] are the manifest headers of
+ * the backups whose manifest could be read, oldest first; history is that
+ * of the newest timeline (the one recovery_target_timeline = 'latest'
+ * follows), NULL when unknown (then backups are not filtered by timeline);
+ * walEnd is the end LSN of the newest archived segment recovery reads
+ * along history (0 when the archive holds none).
+ */
+typedef struct RestoreReach
+{
+	ManifestHeader *backups;
+	int			backupCount;
+	char	  **unreadable;		/* one message per backup left out */
+	int			unreadableCount;
+	WalHistory *history;
+	uint64		walEnd;
+	char		walEndSegment[MANIFEST_WAL_NAME_LEN + 1];	/* "" if none */
+	int64		walEndArchived; /* when it was stored (Unix seconds, from
+								 * the storage); 0 when unknown */
+} RestoreReach;
+
+/*
+ * Read the backups' manifest headers and the archive's newest timeline and
+ * segment (repo_backup.h has the layout).  A manifest that cannot be read
+ * leaves its backup out, with a message in unreadable[]; DR_ERR_CORRUPT
+ * for a damaged history file of the newest timeline; DR_ERR_IO when the
+ * storage cannot be listed.
+ */
+extern RestoreReach *restoreReachScan(Repo *repo, DrError *err);
+extern void restoreReachFree(RestoreReach *reach);
+
+/* The backup a target is restored from, and what to tell the user. */
+typedef struct RestorePick
+{
+	int			index;			/* into reach->backups */
+	char		reason[256];	/* why this one, for a summary */
+	char		warning[1024];	/* "" or a warning to show */
+	char		warningHint[512];	/* "" or its hint */
+} RestorePick;
+
+/*
+ * Choose the backup for target (RESTORE_TARGET_NONE is not a target) from
+ * reach, or check backupId when the caller names one (NULL or "latest":
+ * choose).  Pure: the decision depends on its arguments only.
+ *
+ * Chosen: among the backups on reach->history, the one with the newest
+ * end at or before the target -- for TIME, the stop time plus one second
+ * (stop-time is whole seconds rounded down, and a transaction can commit
+ * until the real stop); for LSN, the stop LSN -- and for XID and NAME the
+ * newest.  Refused with DR_ERR_INVALID, naming the nearest point that can
+ * be reached: a TIME or LSN target before the end of every backup (or of
+ * the backup named); an LSN target after the newest WAL the repository
+ * holds (the newest archived segment, or the backup's stop when the
+ * archive holds nothing after it); any other target when the archive
+ * holds no WAL after the backup (an LSN target at the backup's very stop
+ * needs none); a named backup that is not on reach->history.
+ * DR_ERR_NOT_FOUND when there is no backup, or no backup backupId.  A TIME
+ * target after the moment the newest archived segment was stored is
+ * allowed, with a warning: the archive may hold no commit after it.
+ */
+extern bool restoreTargetPick(const RestoreReach *reach,
+							  const RestoreTarget *target,
+							  const char *backupId, RestorePick *pick,
+							  DrError *err);
 
 #endif							/* DR_RESTORE_H */

@@ -1,0 +1,604 @@
+/*-------------------------------------------------------------------------
+ * test_restore_pick.c
+ *	  Unit tests of the point-in-time restore decisions, without a server
+ *	  or a repository: src/restore/restore_pitr_target.c (target values,
+ *	  recovery settings) and src/restore/restore_pitr_pick.c (which backup,
+ *	  what is refused).  restore_pitr_scan.c, which reads the inputs from a
+ *	  repository, is covered by t/021_pitr.pl.
+ *
+ * Covers: time values with Z, UTC, GMT and numeric offsets (+HH, +HHMM,
+ * +HH:MM, +HH:MM:SS), 'T' separator, optional seconds, fractions rounded
+ * to microseconds, leap days, times before 1970; refused: no zone, a named
+ * zone, words, impossible dates and times, offsets past 15 hours, trailing
+ * text; the time formatter and its round trip; LSNs; transaction ids
+ * (plain decimal, range, epoch, special ids, leading zero); restore point
+ * names (length); the recovery settings text for each kind (other targets
+ * emptied first, inclusive, action, timeline) and its quoting (quote,
+ * backslash, newline), and for no target.  The pick: an empty list; a
+ * target before every backup (time and LSN, naming the earliest point);
+ * a target exactly at a backup's end (stop LSN; stop time plus one second)
+ * and just before it; between backups; ties on stop time; after the newest
+ * archived WAL (LSN refused, time warned); an empty archive and an archive
+ * that ends with the backup (LSN at the very stop allowed, anything else
+ * refused); transaction ids and names (newest backup, or the one named);
+ * a named backup that ends after the target or does not exist; several
+ * timelines (a backup past the branch point left out, LSNs compared along
+ * the history, a named backup off the history refused, no backup on the
+ * history); no history (no filtering).
+ *-------------------------------------------------------------------------
+ */
+#include "common/dr_c.h"
+
+#include "common/manifest.h"
+#include "common/wal.h"
+#include "restore/restore.h"
+#include "tap.h"
+
+#define SEG				(16 * 1024 * 1024)
+#define USEC			INT64CONST(1000000)
+
+/* 2024-05-01 12:00:00 UTC */
+#define NOON			INT64CONST(1714564800)
+
+static ManifestHeader
+header(const char *id, uint32 tli, uint64 stopLsn, int64 stopTime)
+{
+	ManifestHeader h;
+
+	memset(&h, 0, sizeof(h));
+	strlcpy(h.backupId, id, sizeof(h.backupId));
+	h.timeline = tli;
+	h.startLsn = stopLsn - SEG;
+	h.stopLsn = stopLsn;
+	h.startTime = stopTime - 10;
+	h.stopTime = stopTime;
+	h.segmentSize = SEG;
+	h.blockSize = 8192;
+	return h;
+}
+
+static uint64
+lsn(const char *text)
+{
+	uint64		v = 0;
+
+	if (!manifestLsnParse(text, &v))
+		abort();
+	return v;
+}
+
+/* Parse a time; -1 (and a diagnostic) if refused. */
+static int64
+timeOf(const char *text)
+{
+	int64		usec;
+	DrError		err;
+
+	drErrorClear(&err);
+	if (!restoreTargetTimeParse(text, &usec, &err))
+	{
+		diag("%s", err.message);
+		return -1;
+	}
+	return usec;
+}
+
+static bool
+timeRefused(const char *text, const char *why)
+{
+	int64		usec;
+	DrError		err;
+	bool		refused;
+
+	drErrorClear(&err);
+	refused = !restoreTargetTimeParse(text, &usec, &err) &&
+		err.code == DR_ERR_INVALID && strstr(err.message, why) != NULL &&
+		err.hint[0] != '\0';
+	if (!refused)
+		diag("got: %s", err.message);
+	return refused;
+}
+
+static void
+testTimeParse(void)
+{
+	char		buf[RESTORE_TARGET_TIME_LEN];
+
+	is_int(timeOf("2024-05-01 12:00:00+00"), NOON * USEC, "time with +00");
+	is_int(timeOf("2024-05-01T12:00:00Z"), NOON * USEC, "ISO 8601 with T and Z");
+	is_int(timeOf("2024-05-01 12:00:00 UTC"), NOON * USEC, "time with a space and UTC");
+	is_int(timeOf("2024-05-01 12:00:00gmt"), NOON * USEC, "GMT in any case");
+	is_int(timeOf("2024-05-01 14:30:00+02:30"), NOON * USEC, "offset +HH:MM");
+	is_int(timeOf("2024-05-01 17:30:00+0530"), NOON * USEC, "offset +HHMM");
+	is_int(timeOf("2024-05-01 07:00:00-05"), NOON * USEC, "negative offset -HH");
+	is_int(timeOf("2024-05-01 12:53:28+00:53:28"), NOON * USEC, "offset with seconds");
+	is_int(timeOf("2024-05-01 12:00+00"), NOON * USEC, "seconds are optional");
+	is_int(timeOf("2024-05-01 12:00:00.25+00"), NOON * USEC + 250000,
+		   "a fraction of a second");
+	is_int(timeOf("2024-05-01 12:00:00.1234565+00"), NOON * USEC + 123457,
+		   "a fraction rounded to microseconds on the seventh digit");
+	is_int(timeOf("2024-05-01 12:00:00.9999999+00"), (NOON + 1) * USEC,
+		   "a fraction that rounds up to the next second");
+	is_int(timeOf("2024-05-01 12:00:00.123456789012+00"), NOON * USEC + 123457,
+		   "digits past the seventh are ignored");
+	is_int(timeOf("2024-02-29 00:00:00Z"), INT64CONST(1709164800) * USEC,
+		   "a leap day");
+	is_int(timeOf("2000-02-29 00:00:00Z"), INT64CONST(951782400) * USEC,
+		   "a leap day of a century divisible by 400");
+	is_int(timeOf("1969-12-31 23:59:59.5Z"), -500000, "a time before 1970");
+	is_int(timeOf("1970-01-01 00:00:00Z"), 0, "the epoch");
+	is_int(timeOf("2024-12-31 23:59:60Z"), INT64CONST(1735689600) * USEC,
+		   "a leap second is the next second, as the server reads it");
+	is_int(timeOf("  2024-05-01 12:00:00  +00"), NOON * USEC,
+		   "spaces before the value and before the zone");
+
+	ok(timeRefused("2024-05-01 12:00:00", "time zone is missing"),
+	   "refused: no zone (the server would use its own TimeZone)");
+	ok(timeRefused("2024-05-01 12:00:00 Europe/Paris", "numeric offset"),
+	   "refused: a named zone");
+	ok(timeRefused("2024-05-01 12:00:00 PST", "numeric offset"),
+	   "refused: a zone abbreviation");
+	ok(timeRefused("now", "YYYY-MM-DD"), "refused: now");
+	ok(timeRefused("", "YYYY-MM-DD"), "refused: empty");
+	ok(timeRefused("2024-05-01", "time of day is missing"), "refused: a date alone");
+	ok(timeRefused("2024-5-1 12:00:00Z", "YYYY-MM-DD"), "refused: one-digit month");
+	ok(timeRefused("2023-02-29 12:00:00Z", "no such date"), "refused: 29 February 2023");
+	ok(timeRefused("1900-02-29 12:00:00Z", "no such date"), "refused: 29 February 1900");
+	ok(timeRefused("2024-04-31 12:00:00Z", "no such date"), "refused: 31 April");
+	ok(timeRefused("2024-00-10 12:00:00Z", "no such date"), "refused: month 0");
+	ok(timeRefused("0000-01-01 12:00:00Z", "no such date"), "refused: year 0");
+	ok(timeRefused("2024-05-01 24:00:00Z", "no such time"), "refused: hour 24");
+	ok(timeRefused("2024-05-01 12:60:00Z", "no such time"), "refused: minute 60");
+	ok(timeRefused("2024-05-01 12:00:61Z", "no such time"), "refused: second 61");
+	ok(timeRefused("2024-05-01 12:00:00.Z", "needs digits"), "refused: a point without digits");
+	ok(timeRefused("2024-05-01 12:00:00+16", "numeric offset"), "refused: an offset of 16 hours");
+	ok(timeRefused("2024-05-01 12:00:00+02:60", "numeric offset"), "refused: 60 minutes of offset");
+	ok(timeRefused("2024-05-01 12:00:00+2", "numeric offset"), "refused: one-digit offset");
+	ok(timeRefused("2024-05-01 12:00:00+00 and more", "numeric offset"), "refused: text after the zone");
+	ok(timeRefused("2024-05-01 12:00:00ZZ", "numeric offset"), "refused: two zones");
+	ok(timeRefused("2024-05-01_12:00:00Z", "YYYY-MM-DD"), "refused: another separator");
+	ok(timeRefused("2024-05-01 12h00Z", "HH:MM:SS"), "refused: 12h00");
+
+	restoreTargetTimeFormat(NOON * USEC, buf, sizeof(buf));
+	is_str(buf, "2024-05-01 12:00:00+00", "format: whole seconds");
+	restoreTargetTimeFormat(NOON * USEC + 42, buf, sizeof(buf));
+	is_str(buf, "2024-05-01 12:00:00.000042+00", "format: microseconds");
+	is_int(timeOf(buf), NOON * USEC + 42, "format: read back the same");
+	restoreTargetTimeFormat(-500000, buf, sizeof(buf));
+	is_str(buf, "1969-12-31 23:59:59.500000+00", "format: before 1970");
+	restoreTargetTimeFormat(INT64CONST(951782400) * USEC, buf, sizeof(buf));
+	is_str(buf, "2000-02-29 00:00:00+00", "format: a leap day");
+}
+
+/* Parse a value of kind; true when accepted. */
+static bool
+parseOk(RestoreTargetKind kind, const char *value, RestoreTarget *target)
+{
+	DrError		err;
+
+	memset(target, 0, sizeof(*target));
+	drErrorClear(&err);
+	if (restoreTargetParse(kind, value, target, &err))
+		return target->kind == kind && target->value == value;
+	return false;
+}
+
+static bool
+parseRefused(RestoreTargetKind kind, const char *value, const char *why)
+{
+	RestoreTarget target;
+	DrError		err;
+	bool		refused;
+
+	memset(&target, 0, sizeof(target));
+	drErrorClear(&err);
+	refused = !restoreTargetParse(kind, value, &target, &err) &&
+		err.code == DR_ERR_INVALID && strstr(err.message, why) != NULL &&
+		target.kind == RESTORE_TARGET_NONE;
+	if (!refused)
+		diag("got: %s", err.message);
+	return refused;
+}
+
+static void
+testValueParse(void)
+{
+	RestoreTarget t;
+	char		name[RESTORE_TARGET_NAME_MAX + 2];
+
+	ok(parseOk(RESTORE_TARGET_TIME, "2024-05-01 12:00:00+00", &t) &&
+	   t.timeUsec == NOON * USEC, "time target parsed");
+	ok(parseRefused(RESTORE_TARGET_TIME, "yesterday", "invalid recovery target time"),
+	   "time target refused");
+
+	ok(parseOk(RESTORE_TARGET_LSN, "0/2000138", &t) && t.lsn == 0x2000138,
+	   "LSN 0/2000138");
+	ok(parseOk(RESTORE_TARGET_LSN, "16/b374d848", &t) &&
+	   t.lsn == ((UINT64CONST(0x16) << 32) | 0xB374D848), "LSN in lower case");
+	ok(parseRefused(RESTORE_TARGET_LSN, "0/", "invalid recovery target LSN"),
+	   "refused: LSN without its low half");
+	ok(parseRefused(RESTORE_TARGET_LSN, "1/2/3", "invalid recovery target LSN"),
+	   "refused: LSN with three parts");
+	ok(parseRefused(RESTORE_TARGET_LSN, "123456789/0", "invalid recovery target LSN"),
+	   "refused: LSN half of 9 digits");
+	ok(parseRefused(RESTORE_TARGET_LSN, "2000138", "invalid recovery target LSN"),
+	   "refused: LSN without a slash");
+
+	ok(parseOk(RESTORE_TARGET_XID, "12345", &t) && t.xid == 12345, "xid 12345");
+	ok(parseOk(RESTORE_TARGET_XID, "3", &t) && t.xid == 3, "xid 3, the first normal one");
+	ok(parseOk(RESTORE_TARGET_XID, "4294967299", &t) && t.xid == UINT64CONST(4294967299),
+	   "xid with an epoch (txid_current)");
+	ok(parseOk(RESTORE_TARGET_XID, "9223372036854775807", &t),
+	   "xid 2^63-1, the largest txid");
+	ok(parseRefused(RESTORE_TARGET_XID, "9223372036854775808", "out of range"),
+	   "refused: xid 2^63");
+	ok(parseRefused(RESTORE_TARGET_XID, "99999999999999999999999", "out of range"),
+	   "refused: xid past 2^64");
+	ok(parseRefused(RESTORE_TARGET_XID, "2", "not a normal"), "refused: xid 2 (frozen)");
+	ok(parseRefused(RESTORE_TARGET_XID, "4294967296", "not a normal"),
+	   "refused: xid whose low 32 bits are 0");
+	ok(parseRefused(RESTORE_TARGET_XID, "0123", "must not start with 0"),
+	   "refused: leading 0 (octal for the server)");
+	ok(parseRefused(RESTORE_TARGET_XID, "0", "must not start with 0"), "refused: xid 0");
+	ok(parseRefused(RESTORE_TARGET_XID, "0x10", "positive decimal"), "refused: hex xid");
+	ok(parseRefused(RESTORE_TARGET_XID, "-5", "positive decimal"), "refused: negative xid");
+	ok(parseRefused(RESTORE_TARGET_XID, "12 ", "positive decimal"), "refused: trailing space");
+	ok(parseRefused(RESTORE_TARGET_XID, "", "positive decimal"), "refused: empty xid");
+
+	memset(name, 'n', sizeof(name));
+	name[RESTORE_TARGET_NAME_MAX] = '\0';
+	ok(parseOk(RESTORE_TARGET_NAME, name, &t), "name of 63 bytes");
+	name[RESTORE_TARGET_NAME_MAX] = 'n';
+	name[RESTORE_TARGET_NAME_MAX + 1] = '\0';
+	ok(parseRefused(RESTORE_TARGET_NAME, name, "too long (64 bytes)"),
+	   "refused: name of 64 bytes");
+	ok(parseRefused(RESTORE_TARGET_NAME, "", "empty"), "refused: empty name");
+	ok(parseRefused(RESTORE_TARGET_NONE, "x", "unknown"), "refused: no kind");
+
+	is_str(restoreTargetKindName(RESTORE_TARGET_TIME), "time", "kind name time");
+	is_str(restoreTargetKindName(RESTORE_TARGET_NAME), "name", "kind name name");
+	is_str(restoreTargetKindName((RestoreTargetKind) 99), "none", "kind name out of range");
+}
+
+static void
+testSettings(void)
+{
+	RestoreTarget t;
+	char	   *text;
+
+	parseOk(RESTORE_TARGET_TIME, "2024-05-01 12:00:00+00", &t);
+	t.exclusive = true;
+	t.action = RESTORE_TARGET_PAUSE;
+	text = restoreTargetSettings(&t);
+	is_str(text,
+		   "# recovery target: time (other targets emptied, the last setting of a name wins)\n"
+		   "recovery_target = ''\n"
+		   "recovery_target_lsn = ''\n"
+		   "recovery_target_name = ''\n"
+		   "recovery_target_xid = ''\n"
+		   "recovery_target_time = '2024-05-01 12:00:00+00'\n"
+		   "recovery_target_inclusive = off\n"
+		   "recovery_target_action = 'pause'\n"
+		   "recovery_target_timeline = 'latest'\n",
+		   "settings: time, exclusive, pause; the other targets emptied before it");
+	pfree(text);
+
+	parseOk(RESTORE_TARGET_LSN, "0/3000060", &t);
+	text = restoreTargetSettings(&t);
+	is_str(text,
+		   "# recovery target: lsn (other targets emptied, the last setting of a name wins)\n"
+		   "recovery_target = ''\n"
+		   "recovery_target_name = ''\n"
+		   "recovery_target_time = ''\n"
+		   "recovery_target_xid = ''\n"
+		   "recovery_target_lsn = '0/3000060'\n"
+		   "recovery_target_inclusive = on\n"
+		   "recovery_target_action = 'promote'\n"
+		   "recovery_target_timeline = 'latest'\n",
+		   "settings: LSN, inclusive, promote");
+	pfree(text);
+
+	parseOk(RESTORE_TARGET_XID, "4711", &t);
+	text = restoreTargetSettings(&t);
+	ok(strstr(text, "recovery_target_xid = '4711'\n") != NULL &&
+	   strstr(text, "recovery_target_xid = ''") == NULL &&
+	   strstr(text, "recovery_target_time = ''") != NULL, "settings: xid");
+	pfree(text);
+
+	parseOk(RESTORE_TARGET_NAME, "it's a\\b\nc\r", &t);
+	text = restoreTargetSettings(&t);
+	ok(strstr(text, "recovery_target_name = 'it''s a\\\\b\\nc\\r'\n") != NULL,
+	   "settings: quote doubled, backslash doubled, newline and return escaped");
+	pfree(text);
+
+	text = restoreTargetSettings(NULL);
+	is_str(text,
+		   "# no recovery target: replay the archived WAL to its end\n"
+		   "recovery_target = ''\n"
+		   "recovery_target_lsn = ''\n"
+		   "recovery_target_name = ''\n"
+		   "recovery_target_time = ''\n"
+		   "recovery_target_xid = ''\n",
+		   "settings without a target: every target emptied, nothing else");
+	pfree(text);
+}
+
+/* A repository: backups A, B, C on timeline 1; archive to segment 9. */
+static ManifestHeader linear[3];
+
+static RestoreReach
+reachLinear(uint64 walEnd, int64 archived)
+{
+	RestoreReach r;
+
+	linear[0] = header("20240101-000000F", 1, lsn("0/3000100"), NOON);
+	linear[1] = header("20240102-000000I", 1, lsn("0/5000100"), NOON + 1000);
+	linear[2] = header("20240103-000000I", 1, lsn("0/7000100"), NOON + 2000);
+	memset(&r, 0, sizeof(r));
+	r.backups = linear;
+	r.backupCount = 3;
+	r.history = walHistoryRoot(1);
+	r.walEnd = walEnd;
+	if (walEnd > 0)
+		walSegmentName(r.walEndSegment, 1, walEnd / SEG - 1, SEG);
+	r.walEndArchived = archived;
+	return r;
+}
+
+static RestoreTarget
+targetLsn(const char *text)
+{
+	RestoreTarget t;
+
+	if (!parseOk(RESTORE_TARGET_LSN, text, &t))
+		abort();
+	return t;
+}
+
+static RestoreTarget
+targetTime(int64 usec)
+{
+	RestoreTarget t;
+
+	memset(&t, 0, sizeof(t));
+	t.kind = RESTORE_TARGET_TIME;
+	t.value = "(a time)";
+	t.timeUsec = usec;
+	return t;
+}
+
+/* The index picked, or -1 (the error's message checked to hold why). */
+static int
+pickOf(const RestoreReach *r, const RestoreTarget *t, const char *backupId,
+	   DrErrorCode code, const char *why, RestorePick *out)
+{
+	RestorePick pick;
+	DrError		err;
+
+	drErrorClear(&err);
+	if (restoreTargetPick(r, t, backupId, &pick, &err))
+	{
+		if (out)
+			*out = pick;
+		return pick.index;
+	}
+	if (err.code != code || why == NULL || strstr(err.message, why) == NULL ||
+		err.hint[0] == '\0')
+	{
+		diag("unexpected refusal (%s): %s", drErrorCodeName(err.code), err.message);
+		return -2;
+	}
+	return -1;
+}
+
+static void
+testPickLinear(void)
+{
+	RestoreReach r = reachLinear(lsn("0/A000000"), NOON + 5000);
+	RestoreReach empty;
+	RestoreTarget t;
+	RestorePick pick;
+
+	memset(&empty, 0, sizeof(empty));
+	t = targetLsn("0/6000000");
+	is_int(pickOf(&empty, &t, NULL, DR_ERR_NOT_FOUND, "holds no backup", NULL), -1,
+		   "empty list: no backup, NOT_FOUND");
+	t.kind = RESTORE_TARGET_NONE;
+	{
+		DrError		err;
+
+		drErrorClear(&err);
+		ok(!restoreTargetPick(&r, &t, NULL, &pick, &err) && err.code == DR_ERR_INVALID &&
+		   pick.index == -1, "no target is not a target");
+	}
+
+	/* before every backup */
+	t = targetLsn("0/2000000");
+	is_int(pickOf(&r, &t, NULL, DR_ERR_INVALID,
+				  "is before the earliest point the repository can recover to, 0/3000100 (the end of backup 20240101-000000F)",
+				  NULL), -1, "LSN before every backup: refused, naming the earliest point");
+	t = targetTime(NOON * USEC);
+	is_int(pickOf(&r, &t, NULL, DR_ERR_INVALID,
+				  "before the earliest point the repository can recover to, 2024-05-01 12:00:01+00",
+				  NULL), -1,
+		   "time exactly at the oldest stop-time: refused (the stop may be up to a second later)");
+	t = targetTime((NOON + 1) * USEC - 1);
+	is_int(pickOf(&r, &t, NULL, DR_ERR_INVALID, "earliest point", NULL), -1,
+		   "time a microsecond before the oldest backup's end: refused");
+
+	/* exactly at an end */
+	t = targetTime((NOON + 1) * USEC);
+	is_int(pickOf(&r, &t, NULL, 0, NULL, &pick), 0,
+		   "time exactly one second after the oldest stop-time: the oldest backup");
+	ok(strstr(pick.reason, "ended before the target") != NULL, "reason says why");
+	t = targetLsn("0/5000100");
+	is_int(pickOf(&r, &t, NULL, 0, NULL, NULL), 1, "LSN exactly at a stop LSN: that backup");
+	t = targetLsn("0/50000FF");
+	is_int(pickOf(&r, &t, NULL, 0, NULL, NULL), 0, "LSN just before a stop LSN: the one before");
+	t = targetTime((NOON + 1001) * USEC);
+	is_int(pickOf(&r, &t, NULL, 0, NULL, NULL), 1, "time exactly at the second backup's end");
+	t = targetTime((NOON + 1001) * USEC - 1);
+	is_int(pickOf(&r, &t, NULL, 0, NULL, NULL), 0, "time just before it: the first");
+
+	/* between, after */
+	t = targetLsn("0/6123456");
+	is_int(pickOf(&r, &t, "latest", 0, NULL, NULL), 1,
+		   "LSN between two backups: the older (--backup latest picks too)");
+	t = targetLsn("0/A000000");
+	is_int(pickOf(&r, &t, NULL, 0, NULL, NULL), 2, "LSN at the end of the archive: the newest");
+	t = targetLsn("0/A000001");
+	is_int(pickOf(&r, &t, NULL, DR_ERR_INVALID,
+				  "is after the newest WAL the repository holds, 0/A000000 (the end of archived segment 000000010000000000000009)",
+				  NULL), -1, "LSN after the archive: refused, naming the newest WAL");
+	t = targetTime((NOON + 4000) * USEC);
+	is_int(pickOf(&r, &t, NULL, 0, NULL, &pick), 2, "time after every backup: the newest");
+	is_str(pick.warning, "", "no warning before the newest segment was stored");
+	t = targetTime((NOON + 5000) * USEC + 1);
+	is_int(pickOf(&r, &t, NULL, 0, NULL, &pick), 2,
+		   "time after the newest segment was stored: allowed");
+	ok(strstr(pick.warning, "after the newest archived WAL (segment 000000010000000000000009, stored at 2024-05-01 13:23:20+00)") != NULL &&
+	   strstr(pick.warningHint, "recovery ended before configured recovery target was reached") != NULL,
+	   "with a warning naming the segment and what the server will do");
+
+	/* ties on stop time: the later stop LSN */
+	linear[1].stopTime = linear[2].stopTime;
+	t = targetTime((NOON + 2001) * USEC);
+	is_int(pickOf(&r, &t, NULL, 0, NULL, NULL), 2, "same stop-time: the later stop LSN");
+	linear[1].stopTime = NOON + 1000;
+
+	/* transaction ids and names */
+	parseOk(RESTORE_TARGET_XID, "4711", &t);
+	is_int(pickOf(&r, &t, NULL, 0, NULL, &pick), 2, "xid: the newest backup");
+	ok(strstr(pick.reason, "cannot be placed against backups without reading WAL") != NULL &&
+	   strstr(pick.reason, "2024-05-01 12:33:20+00") != NULL,
+	   "reason says why, and when the backup stopped");
+	parseOk(RESTORE_TARGET_NAME, "before upgrade", &t);
+	is_int(pickOf(&r, &t, NULL, 0, NULL, NULL), 2, "name: the newest backup");
+	is_int(pickOf(&r, &t, "20240101-000000F", 0, NULL, &pick), 0,
+		   "name: --backup overrides");
+	is_str(pick.reason, "named with --backup", "reason: named");
+
+	/* a named backup */
+	t = targetLsn("0/6000000");
+	is_int(pickOf(&r, &t, "20240102-000000I", 0, NULL, NULL), 1,
+		   "LSN with a named backup that ended before it");
+	is_int(pickOf(&r, &t, "20240103-000000I", DR_ERR_INVALID,
+				  "backup \"20240103-000000I\" ends at 0/7000100, after the recovery target LSN \"0/6000000\"",
+				  NULL), -1, "LSN with a named backup that ends after it: refused");
+	t = targetTime(NOON * USEC + 5);
+	is_int(pickOf(&r, &t, "20240101-000000F", DR_ERR_INVALID,
+				  "ends at 2024-05-01 12:00:01+00, after the recovery target time", NULL), -1,
+		   "time with a named backup that ends after it: refused");
+	is_int(pickOf(&r, &t, "20990101-000000F", DR_ERR_NOT_FOUND, "is not in the repository", NULL),
+		   -1, "a named backup that does not exist: NOT_FOUND");
+
+	walHistoryFree(r.history);
+}
+
+static void
+testPickArchiveEnds(void)
+{
+	RestoreReach r = reachLinear(0, 0);
+	RestoreTarget t;
+
+	/* the archive is empty */
+	t = targetLsn("0/7000100");
+	is_int(pickOf(&r, &t, NULL, 0, NULL, NULL), 2,
+		   "empty archive: LSN at the newest backup's stop is reachable");
+	t = targetLsn("0/7000101");
+	is_int(pickOf(&r, &t, NULL, DR_ERR_INVALID,
+				  "after the newest WAL the repository holds, 0/7000100: the end of backup 20240103-000000I, after which the WAL archive holds nothing",
+				  NULL), -1, "empty archive: LSN after the newest stop refused");
+	t = targetLsn("0/6000000");
+	is_int(pickOf(&r, &t, NULL, DR_ERR_INVALID, "0/5000100: the end of backup 20240102-000000I",
+				  NULL), -1,
+		   "empty archive: LSN between two backups refused (no WAL after the older one)");
+	t = targetTime((NOON + 4000) * USEC);
+	is_int(pickOf(&r, &t, NULL, DR_ERR_INVALID, "the WAL archive is empty", NULL), -1,
+		   "empty archive: time refused");
+	parseOk(RESTORE_TARGET_XID, "4711", &t);
+	is_int(pickOf(&r, &t, NULL, DR_ERR_INVALID, "the WAL archive is empty", NULL), -1,
+		   "empty archive: xid refused");
+	walHistoryFree(r.history);
+
+	/* the archive ends with the newest backup's stop segment */
+	r = reachLinear(lsn("0/8000000"), NOON + 2001);
+	t = targetTime((NOON + 2500) * USEC);
+	is_int(pickOf(&r, &t, NULL, DR_ERR_INVALID,
+				  "holds nothing after the end of backup 20240103-000000I (0/7000100); its newest segment is 000000010000000000000007",
+				  NULL), -1, "archive ending with the backup's stop segment: time refused");
+	t = targetTime((NOON + 1500) * USEC);
+	is_int(pickOf(&r, &t, NULL, 0, NULL, NULL), 1,
+		   "but a time reached from an older backup is fine");
+	t = targetLsn("0/7FFFFFF");
+	is_int(pickOf(&r, &t, NULL, DR_ERR_INVALID, "after the newest WAL", NULL), -1,
+		   "and an LSN past the stop, inside the stop segment, is refused");
+	walHistoryFree(r.history);
+}
+
+static void
+testPickTimelines(void)
+{
+	/* timeline 2 branched off timeline 1 at 0/6000000 */
+	static const char historyText[] = "1\t0/6000000\tno recovery target specified\n";
+	ManifestHeader b[4];
+	RestoreReach r;
+	RestoreTarget t;
+	DrError		err;
+
+	b[0] = header("20240101-000000F", 1, lsn("0/3000100"), NOON);
+	b[1] = header("20240102-000000F", 1, lsn("0/7000100"), NOON + 1000);	/* off */
+	b[2] = header("20240103-000000F", 2, lsn("0/8000100"), NOON + 2000);
+	b[3] = header("20240104-000000I", 2, lsn("0/9000100"), NOON + 3000);
+	memset(&r, 0, sizeof(r));
+	r.backups = b;
+	r.backupCount = 4;
+	drErrorClear(&err);
+	r.history = walHistoryParse(historyText, strlen(historyText), 2,
+								"00000002.history", &err);
+	ok(r.history != NULL, "history of timeline 2 parsed");
+	r.walEnd = lsn("0/C000000");
+	walSegmentName(r.walEndSegment, 2, 11, SEG);
+
+	t = targetLsn("0/7800000");
+	is_int(pickOf(&r, &t, NULL, 0, NULL, NULL), 0,
+		   "several timelines: a backup of timeline 1 past the branch point is left out");
+	t = targetTime((NOON + 1500) * USEC);
+	is_int(pickOf(&r, &t, NULL, 0, NULL, NULL), 0, "the same for a time target");
+	t = targetLsn("0/8000100");
+	is_int(pickOf(&r, &t, NULL, 0, NULL, NULL), 2,
+		   "several timelines: exactly at the stop of a timeline 2 backup");
+	t = targetLsn("0/B000000");
+	is_int(pickOf(&r, &t, NULL, 0, NULL, NULL), 3, "several timelines: the newest");
+	is_int(pickOf(&r, &t, "20240102-000000F", DR_ERR_INVALID,
+				  "(timeline 1, stop LSN 0/7000100) is not on the history of timeline 2", NULL),
+		   -1, "a named backup off the history: refused");
+	t = targetLsn("0/2000000");
+	is_int(pickOf(&r, &t, NULL, DR_ERR_INVALID, "(the end of backup 20240101-000000F)", NULL),
+		   -1, "several timelines: before every backup, naming the oldest on the history");
+
+	/* without a history, nothing is left out */
+	walHistoryFree(r.history);
+	r.history = NULL;
+	t = targetLsn("0/7800000");
+	is_int(pickOf(&r, &t, NULL, 0, NULL, NULL), 1, "no history: every backup counts");
+
+	/* a timeline without a backup on its history */
+	r.history = walHistoryRoot(3);
+	is_int(pickOf(&r, &t, NULL, DR_ERR_INVALID,
+				  "no backup of the repository is on the history of timeline 3", NULL),
+		   -1, "no backup on the newest timeline's history: refused");
+	walHistoryFree(r.history);
+}
+
+int
+main(void)
+{
+	testTimeParse();
+	testValueParse();
+	testSettings();
+	testPickLinear();
+	testPickArchiveEnds();
+	testPickTimelines();
+	return tapDone();
+}
