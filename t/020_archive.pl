@@ -7,15 +7,18 @@
 #	the name of the next segment is refused loudly and never overwritten,
 #	while the workers push the segments after it (and leave them .ready);
 #	a kill -9 of the postmaster while segments are pushed leaves no partial
-#	object, and archiving resumes.
+#	object, and archiving resumes; a passphrase rotated while the server
+#	archives is followed through the configuration file.
 
 use strict;
 use warnings;
 
+use Fcntl qw(O_WRONLY O_CREAT O_EXCL);
 use File::Copy qw(copy);
 use File::Compare qw(compare);
 use File::Find qw(find);
 use File::Path qw(make_path);
+use MIME::Base64 qw(encode_base64);
 use lib 't/lib';
 use DrTest;
 use PostgreSQL::Test::Cluster;
@@ -234,6 +237,29 @@ find(sub {
 	}, $walarch);
 is_deeply(\@bad, [], 'every object in the archive has a WAL file name');
 is(wal_verify(), 't|t|{}', 'dr_wal_verify(): no partial or damaged segment after the crash, no gap');
+
+# ---- the passphrase is rotated while the server archives: the archiver
+# and the workers follow the configuration file, keeping their data keys
+my $newkey = "$tmp/repo-rotated.key";
+open(my $rand, '<:raw', '/dev/urandom') or die $!;
+read($rand, my $passphrase, 48) == 48 or die 'short read from /dev/urandom';
+close($rand);
+sysopen(my $kfh, $newkey, O_WRONLY | O_CREAT | O_EXCL, 0600) or die "$newkey: $!";
+print $kfh encode_base64($passphrase, ''), "\n";
+close($kfh) or die $!;
+switch_wal(1);
+command_ok([ 'pg_dr', 'repo-key-rotate', '--config', $env->{conf}, '--new-key-file', $newkey ],
+	'the passphrase is rotated while the server archives');
+my $conf = slurp_file($env->{conf});
+$conf =~ s/\Q$env->{key}\E/$newkey/ or die 'no key file in the configuration';
+PostgreSQL::Test::Utils::append_to_file("$env->{conf}.new", $conf);
+rename("$env->{conf}.new", $env->{conf}) or die "rename: $!";
+my $failed_rotation = $node->safe_psql('postgres', 'SELECT failed_count FROM dr_archive_status');
+switch_wal(3);
+wait_drained('after the key rotation');
+is($node->safe_psql('postgres', 'SELECT failed_count FROM dr_archive_status'),
+	$failed_rotation, 'archiving goes on with the new passphrase, without a failure');
+is(wal_verify(), 't|t|{}', 'dr_wal_verify(): every segment, before and after the rotation, decodes');
 
 $node->stop;
 done_testing();

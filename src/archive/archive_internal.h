@@ -60,8 +60,11 @@ typedef struct ArchiveTarget
 	ConfigRepo	repoConfig;		/* the first repository (strings in context) */
 	Repo	   *repo;			/* NULL until opened */
 	uint64		repoHash;		/* identifies the repository in markers */
-	const CodecDataKey *key;	/* this process's data key (repo's cache) */
+
+	/* this process's data key for that repository (archive_target.c) */
 	bool		keyMade;
+	bool		keyNone;		/* made, and the repository is not encrypted */
+	CodecDataKey key;
 
 	/* open while one file is stored or compared: released after an ERROR */
 	int			fd;				/* local file, -1 when none */
@@ -119,8 +122,15 @@ extern bool archiveObjectExists(ArchiveTarget *target, const char *name,
 /* Release what an ERROR left open (file, object write or read, hasher). */
 extern void archiveTargetCleanup(ArchiveTarget *target);
 
-/* Close the repository (wipes its keys). */
+/*
+ * Close the repository (which wipes its key-encryption key); it is opened
+ * again by the next archiveTargetRefresh.  The data key stays: it is in
+ * the repository's keyring.
+ */
 extern void archiveTargetClose(ArchiveTarget *target);
+
+/* Close the repository and wipe the data key: the process is done. */
+extern void archiveTargetFree(ArchiveTarget *target);
 
 /* archive_shmem.c */
 

@@ -206,7 +206,7 @@ archiveModuleConfigured(void)
 static void
 archiveModuleShutdown(void)
 {
-	archiveTargetClose(&archiveTarget);
+	archiveTargetFree(&archiveTarget);
 }
 
 void

@@ -10,22 +10,32 @@
  * derives the key-encryption key, which is slow on purpose.
  *
  * Data keys: each process makes one random data key for each repository
- * it opens, on first use, and encrypts every WAL file it stores with it;
- * the codec derives a separate key per object from it (codec.h), so
- * sharing a data key between objects never repeats a nonce.  A WAL stream
- * thus gets a new data key whenever the archiver or a worker starts
+ * it opens, as soon as it opens it, and encrypts every WAL file it stores
+ * with it; the codec derives a separate key per object from it (codec.h),
+ * so sharing a data key between objects never repeats a nonce.  A WAL
+ * stream thus gets a new data key whenever the archiver or a worker starts
  * (server start, crash restart): 1 + pg_dr.archive_workers keys per start,
- * at most.  Per timeline would make fewer keys, but would need a record
- * of "the key of timeline N" that every process agrees on; a key per
- * process needs no coordination at all.
+ * at most.  Per timeline would make fewer keys, but would need a record of
+ * "the key of timeline N" that every process agrees on; a key per process
+ * needs no coordination at all.
+ *
+ * Key rotation (pg_dr repo-key-rotate) while the server runs: the data key
+ * is stored in the keyring right when the repository is opened, so a later
+ * rotation re-wraps it with the others.  A key made long after the open
+ * would be wrapped under the key-encryption key of the open, which a
+ * rotation in between retired.  After a rotation, the first operation that
+ * needs a key the process has not cached fails with DR_ERR_KEY (its old
+ * wrap is gone); the repository is then closed, and opened again with the
+ * new passphrase at the next file, keeping the data key.
  *
  * Memory: the repository and its key cache live in the target's context
  * for the life of the process.  Everything else is allocated in the
- * caller's context, which the callers reset after each file.  The one
- * repository call that can add to the key cache while a file is being
- * compared (a key made by another process) is made beforehand, in the
- * target's context (archiveObjectKeyLoad), so that the cache never points
- * into memory that is about to be reset.
+ * caller's context, which the callers reset after each file.  Every
+ * repository call that can add to the key cache is made in the target's
+ * context: making or reloading our own key when the repository is opened,
+ * and loading the key of an object made by another process before it is
+ * compared (archiveObjectKeyLoad).  So the cache never points into memory
+ * that is about to be reset.
  *
  * Errors are returned as DrError.  What could still raise an ERROR (out of
  * memory) leaves its open handles in the target for archiveTargetCleanup.
@@ -79,8 +89,22 @@ archiveTargetClose(ArchiveTarget *target)
 	if (target->repo != NULL)
 		repoClose(target->repo);
 	target->repo = NULL;
-	target->key = NULL;
+}
+
+/* Forget the data key: it belongs to a repository no longer used. */
+static void
+archiveTargetKeyForget(ArchiveTarget *target)
+{
+	explicit_bzero(&target->key, sizeof(target->key));
 	target->keyMade = false;
+	target->keyNone = false;
+}
+
+void
+archiveTargetFree(ArchiveTarget *target)
+{
+	archiveTargetClose(target);
+	archiveTargetKeyForget(target);
 }
 
 /* Read pg_dr.config_file into the target; the repository is not opened. */
@@ -107,6 +131,9 @@ archiveTargetLoad(ArchiveTarget *target, const struct stat *st, DrError *err)
 	if (!archiveRepoConfigSame(&target->repoConfig, first))
 	{
 		archiveTargetClose(target);
+		if (target->repoConfig.path == NULL ||
+			strcmp(target->repoConfig.path, first->path) != 0)
+			archiveTargetKeyForget(target);
 		if (target->repoConfig.path)
 			pfree(target->repoConfig.path);
 		if (target->repoConfig.cipherKeyFile)
@@ -167,30 +194,37 @@ archiveTargetRefresh(ArchiveTarget *target, int *repoNumber, DrError *err)
 	if (target->repo == NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(target->context);
+		const CodecDataKey *key = NULL;
+		bool		ok;
 
+		/*
+		 * The data key right away (see the header comment); when opening
+		 * again, the one made before, loaded into the key cache here,
+		 * in the target's context, rather than later by a write, in the
+		 * context of a file.
+		 */
 		target->repo = repoOpen(&target->repoConfig, err);
-		MemoryContextSwitchTo(old);
 		if (target->repo == NULL)
-			return false;
-	}
-	return true;
-}
-
-/* This process's data key for the open repository, made on first use. */
-static bool
-archiveTargetKey(ArchiveTarget *target, const CodecDataKey **key, DrError *err)
-{
-	if (!target->keyMade)
-	{
-		MemoryContext old = MemoryContextSwitchTo(target->context);
-		bool		made = repoDataKeyNew(target->repo, &target->key, err);
-
+			ok = false;
+		else if (!target->keyMade)
+			ok = repoDataKeyNew(target->repo, &key, err);
+		else
+			ok = target->keyNone ||
+				repoDataKeyGet(target->repo, target->key.id, err) != NULL;
 		MemoryContextSwitchTo(old);
-		if (!made)
+		if (!ok)
+		{
+			archiveTargetClose(target);
 			return false;
-		target->keyMade = true;
+		}
+		if (!target->keyMade)
+		{
+			target->keyMade = true;
+			target->keyNone = key == NULL;
+			if (key != NULL)
+				target->key = *key;
+		}
 	}
-	*key = target->key;
 	return true;
 }
 
@@ -233,7 +267,7 @@ archiveWorkerStopping(ArchiveTarget *target, DrError *err)
 	return false;
 }
 
-/* The next piece of the open local file: bytes read, 0 at its end, -1 on failure. */
+/* The next piece of the open local file: bytes read, 0 at its end, -1. */
 static ssize_t
 archiveFileRead(ArchiveTarget *target, const char *path, char *buf,
 				DrError *err)
@@ -335,16 +369,16 @@ static bool
 archiveStore(ArchiveTarget *target, const char *name, const char *path,
 			 const char *objectPath, ArchivePutResult *result, DrError *err)
 {
-	const CodecDataKey *key;
 	RepoObjectWrite *write;
 	CodecResult codec;
 	char	   *buf;
 	uint64		total = 0;
 
-	if (!archiveTargetKey(target, &key, err) ||
-		!archiveFileOpen(target, path, err))
+	if (!archiveFileOpen(target, path, err))
 		return false;
-	target->write = repoObjectWriteBegin(target->repo, objectPath, key, err);
+	target->write = repoObjectWriteBegin(target->repo, objectPath,
+										 target->keyNone ? NULL : &target->key,
+										 err);
 	if (target->write == NULL)
 	{
 		(void) archiveFileClose(target, path, NULL);
@@ -475,9 +509,9 @@ archiveObjectHash(ArchiveTarget *target, const char *objectPath,
 	return true;
 }
 
-bool
-archivePut(ArchiveTarget *target, const char *name, const char *path,
-		   ArchivePutResult *result, DrError *err)
+static bool
+archivePutInternal(ArchiveTarget *target, const char *name, const char *path,
+				   ArchivePutResult *result, DrError *err)
 {
 	bool		exists;
 
@@ -517,6 +551,18 @@ archivePut(ArchiveTarget *target, const char *name, const char *path,
 							  CODEC_SHA256_SIZE) == 0) ?
 		ARCHIVE_PUT_IDENTICAL : ARCHIVE_PUT_DIFFERENT;
 	return true;
+}
+
+bool
+archivePut(ArchiveTarget *target, const char *name, const char *path,
+		   ArchivePutResult *result, DrError *err)
+{
+	if (archivePutInternal(target, name, path, result, err))
+		return true;
+	/* perhaps the passphrase was rotated: open the repository again */
+	if (err->code == DR_ERR_KEY)
+		archiveTargetClose(target);
+	return false;
 }
 
 bool
