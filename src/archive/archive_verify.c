@@ -66,6 +66,9 @@ typedef struct VerifyState
 	int			nameCount;
 	int			nameSize;
 
+	/* the segment being read; freed after an ERROR (codec.h) */
+	RepoObjectRead *read;
+
 	/* the gap being walked through */
 	int64		gapCount;
 	char		gapFirst[WAL_NAME_LEN + 1];
@@ -244,17 +247,18 @@ verifySegment(VerifyState *state, const char *name, uint64 segno)
 	DrError		err;
 
 	drErrorClear(&err);
-	read = repoObjectReadBegin(state->repo, path, &err);
-	if (read == NULL)
+	state->read = repoObjectReadBegin(state->repo, path, &err);
+	if (state->read == NULL)
 		goto damaged;
 	for (;;)
 	{
-		ssize_t		n = repoObjectRead(read, state->buf, VERIFY_BUFFER_SIZE,
-									   &err);
+		ssize_t		n = repoObjectRead(state->read, state->buf,
+									   VERIFY_BUFFER_SIZE, &err);
 
 		if (n < 0)
 		{
-			repoObjectReadFree(read);
+			repoObjectReadFree(state->read);
+			state->read = NULL;
 			goto damaged;
 		}
 		if (n == 0)
@@ -268,6 +272,9 @@ verifySegment(VerifyState *state, const char *name, uint64 segno)
 		}
 		CHECK_FOR_INTERRUPTS();
 	}
+	/* End frees the handle whatever it returns */
+	read = state->read;
+	state->read = NULL;
 	if (!repoObjectReadEnd(read, &codec, &err))
 		goto damaged;
 	pfree(path);
@@ -435,10 +442,10 @@ verifyOldestBackup(VerifyState *state, VerifyBackup *backup)
 	return true;
 }
 
-void
-archiveVerify(Repo *repo, ArchiveVerifyResult *result)
+static void
+verifyRun(VerifyState *state)
 {
-	VerifyState state;
+	ArchiveVerifyResult *result = state->result;
 	VerifyBackup backup;
 	bool		haveBackup;
 	DrError		err;
@@ -447,75 +454,66 @@ archiveVerify(Repo *repo, ArchiveVerifyResult *result)
 	uint64		startSeg = 0;
 	WalHistory *history = NULL;
 
-	memset(result, 0, sizeof(ArchiveVerifyResult));
-	result->ok = true;
-	memset(&state, 0, sizeof(state));
-	state.repo = repo;
-	state.storage = repoStorage(repo);
-	state.result = result;
-	state.segSize = wal_segment_size;
-	state.systemIdentifier = GetSystemIdentifier();
-
-	haveBackup = verifyOldestBackup(&state, &backup);
+	haveBackup = verifyOldestBackup(state, &backup);
 	if (!haveBackup)
 		ereport(NOTICE,
 				(errmsg("repository \"%s\" has no backup: the WAL archive is checked from its oldest segment",
-						repoConfig(repo)->path)));
+						repoConfig(state->repo)->path)));
 
 	drErrorClear(&err);
-	if (!storageList(state.storage, REPO_ARCHIVE_WAL_DIR, verifyTopEntry,
-					 &state, &err))
+	if (!storageList(state->storage, REPO_ARCHIVE_WAL_DIR, verifyTopEntry,
+					 state, &err))
 		verifyStorageError(&err);
-	if (state.dirCount > 1)
-		qsort(state.dirs, state.dirCount, sizeof(char *), verifyNameCompare);
+	if (state->dirCount > 1)
+		qsort(state->dirs, state->dirCount, sizeof(char *), verifyNameCompare);
 
-	if (!verifyNewest(&state, &newestTli, &newestSeg))
+	if (!verifyNewest(state, &newestTli, &newestSeg))
 	{
 		if (haveBackup)
-			verifyProblem(&state, ERRCODE_UNDEFINED_FILE,
+			verifyProblem(state, ERRCODE_UNDEFINED_FILE,
 						  "the WAL archive holds no segment: backup %s cannot be recovered past its end",
 						  backup.id);
 		else
-			verifyProblem(&state, ERRCODE_UNDEFINED_FILE,
+			verifyProblem(state, ERRCODE_UNDEFINED_FILE,
 						  "the WAL archive holds no segment");
 		return;
 	}
 
 	/* every history file must be readable; the newest one is followed */
-	for (int i = 0; i < state.historyCount; i++)
+	for (int i = 0; i < state->historyCount; i++)
 	{
 		WalHistory *other;
 
-		if (state.histories[i] == newestTli)
+		if (state->histories[i] == newestTli)
 			continue;
-		other = verifyHistoryRead(&state, state.histories[i]);
+		other = verifyHistoryRead(state, state->histories[i]);
 		if (other)
 			walHistoryFree(other);
 	}
 	if (newestTli > 1)
-		history = verifyHistoryRead(&state, newestTli);
+		history = verifyHistoryRead(state, newestTli);
 	if (history == NULL)
 		history = walHistoryRoot(newestTli);
 
 	if (haveBackup)
 	{
-		startSeg = walSegmentOf(backup.startLsn, state.segSize);
+		startSeg = walSegmentOf(backup.startLsn, state->segSize);
 		if (!walHistoryReaches(history, backup.tli, backup.startLsn))
-			verifyProblem(&state, ERRCODE_DATA_CORRUPTED,
+			verifyProblem(state, ERRCODE_DATA_CORRUPTED,
 						  "backup %s starts at %X/%X on timeline %u, from where the WAL does not lead to timeline %u",
 						  backup.id, LSN_FORMAT_ARGS(backup.startLsn),
 						  backup.tli, newestTli);
 	}
-	else if (!verifyOldest(&state, history, &startSeg))
+	else if (!verifyOldest(state, history, &startSeg))
 		startSeg = newestSeg;
 
 	walSegmentName(result->firstSegment,
-				   walHistoryTimelineOf(history, startSeg, state.segSize),
-				   startSeg, state.segSize);
-	walSegmentName(result->lastSegment, newestTli, newestSeg, state.segSize);
+				   walHistoryTimelineOf(history, startSeg, state->segSize),
+				   startSeg, state->segSize);
+	walSegmentName(result->lastSegment, newestTli, newestSeg, state->segSize);
 	if (startSeg > newestSeg)
 	{
-		verifyProblem(&state, ERRCODE_UNDEFINED_FILE,
+		verifyProblem(state, ERRCODE_UNDEFINED_FILE,
 					  "the WAL archive ends with segment %s, before the start of backup %s (segment %s)",
 					  result->lastSegment, backup.id, result->firstSegment);
 		walHistoryFree(history);
@@ -523,30 +521,57 @@ archiveVerify(Repo *repo, ArchiveVerifyResult *result)
 	}
 
 	/* the walk */
-	state.buf = palloc(VERIFY_BUFFER_SIZE);
+	state->buf = palloc(VERIFY_BUFFER_SIZE);
 	for (uint64 segno = startSeg; segno <= newestSeg; segno++)
 	{
 		char		name[WAL_NAME_LEN + 1];
 
 		CHECK_FOR_INTERRUPTS();
-		walSegmentName(name, walHistoryTimelineOf(history, segno, state.segSize),
-					   segno, state.segSize);
-		if (!verifyHasSegment(&state, name))
+		walSegmentName(name, walHistoryTimelineOf(history, segno, state->segSize),
+					   segno, state->segSize);
+		if (!verifyHasSegment(state, name))
 		{
-			if (state.gapCount++ == 0)
-				strlcpy(state.gapFirst, name, sizeof(state.gapFirst));
-			strlcpy(state.gapLast, name, sizeof(state.gapLast));
+			if (state->gapCount++ == 0)
+				strlcpy(state->gapFirst, name, sizeof(state->gapFirst));
+			strlcpy(state->gapLast, name, sizeof(state->gapLast));
 			continue;
 		}
-		verifyGapEnd(&state);
-		verifySegment(&state, name, segno);
+		verifyGapEnd(state);
+		verifySegment(state, name, segno);
 	}
-	verifyGapEnd(&state);
-	pfree(state.buf);
+	verifyGapEnd(state);
+	pfree(state->buf);
 	walHistoryFree(history);
 
 	if (result->problemCount > ARCHIVE_VERIFY_PROBLEMS_MAX)
 		result->problems = lappend(result->problems,
 								   psprintf("... and %d more problems",
 											result->problemCount - ARCHIVE_VERIFY_PROBLEMS_MAX));
+}
+
+void
+archiveVerify(Repo *repo, ArchiveVerifyResult *result)
+{
+	VerifyState *state = palloc0(sizeof(VerifyState));
+
+	memset(result, 0, sizeof(ArchiveVerifyResult));
+	result->ok = true;
+	state->repo = repo;
+	state->storage = repoStorage(repo);
+	state->result = result;
+	state->segSize = wal_segment_size;
+	state->systemIdentifier = GetSystemIdentifier();
+
+	PG_TRY();
+	{
+		verifyRun(state);
+	}
+	PG_FINALLY();
+	{
+		/* the decoder holds memory the backend does not track */
+		if (state->read != NULL)
+			repoObjectReadFree(state->read);
+		state->read = NULL;
+	}
+	PG_END_TRY();
 }
