@@ -1,4 +1,4 @@
-# 021_pitr.pl
+# 022_pitr.pl
 #	Point-in-time restore from the CLI, with WAL archived by the pg_dr
 #	archive module.  A ledger table is written row by row while pgbench
 #	writes too; instants are recorded between rows (a time, a restore
