@@ -50,6 +50,8 @@ typedef enum ConfigKey
 	CONFIG_KEY_REPO_PATH,
 	CONFIG_KEY_REPO_CIPHER_TYPE,
 	CONFIG_KEY_REPO_CIPHER_KEY_FILE,
+	CONFIG_KEY_REPO_RETENTION_FULL,
+	CONFIG_KEY_REPO_RETENTION_FULL_DAYS,
 	CONFIG_KEY_COUNT
 } ConfigKey;
 
@@ -67,12 +69,15 @@ static const ConfigKeyDef configKeys[CONFIG_KEY_COUNT] = {
 	[CONFIG_KEY_REPO_PATH] = {"path", true, NULL},
 	[CONFIG_KEY_REPO_CIPHER_TYPE] = {"cipher_type", true, "aes-256-gcm"},
 	[CONFIG_KEY_REPO_CIPHER_KEY_FILE] = {"cipher_key_file", true, NULL},
+	[CONFIG_KEY_REPO_RETENTION_FULL] = {"retention_full", true, NULL},
+	[CONFIG_KEY_REPO_RETENTION_FULL_DAYS] = {"retention_full_days", true, NULL},
 };
 
 /* Hint listing every valid name, for a name too far from any of them. */
 #define CONFIG_VALID_NAMES_HINT \
 	"valid settings are compress_type, compress_level, repoN_type, " \
-	"repoN_path, repoN_cipher_type and repoN_cipher_key_file, with N from 1 to 4"
+	"repoN_path, repoN_cipher_type, repoN_cipher_key_file, " \
+	"repoN_retention_full and repoN_retention_full_days, with N from 1 to 4"
 
 /* One value read from the file, already checked and normalized. */
 typedef struct ConfigValue
@@ -322,6 +327,24 @@ configCheckValue(ConfigParser *parser, int line, ConfigKey key,
 										   value, name);
 				/* normalize "03" to "3" for display */
 				snprintf(value, len + 1, "%d", level);
+				break;
+			}
+		case CONFIG_KEY_REPO_RETENTION_FULL:
+		case CONFIG_KEY_REPO_RETENTION_FULL_DAYS:
+			{
+				size_t		len = strlen(value);
+				int			n;
+
+				/* digits only, as for compress_level */
+				if (len == 0 || len > 5 || strspn(value, "0123456789") != len)
+					n = -1;
+				else
+					n = atoi(value);
+				if (n < 1 || n > 99999)
+					return configLineError(parser, line,
+										   "invalid value \"%s\" for \"%s\": expected an integer from 1 to 99999",
+										   value, name);
+				snprintf(value, len + 1, "%d", n);
 				break;
 			}
 		case CONFIG_KEY_REPO_TYPE:
@@ -666,6 +689,11 @@ configBuild(ConfigParser *parser)
 			repo->cipherKeyFile =
 				pstrdup(v[CONFIG_KEY_REPO_CIPHER_KEY_FILE].value);
 		repo->compressLevel = compressLevel;
+		if (v[CONFIG_KEY_REPO_RETENTION_FULL].value != NULL)
+			repo->retentionFull = atoi(v[CONFIG_KEY_REPO_RETENTION_FULL].value);
+		if (v[CONFIG_KEY_REPO_RETENTION_FULL_DAYS].value != NULL)
+			repo->retentionFullDays =
+				atoi(v[CONFIG_KEY_REPO_RETENTION_FULL_DAYS].value);
 		config->repoCount++;
 
 		for (int k = 0; k < CONFIG_KEY_COUNT; k++)

@@ -18,6 +18,10 @@
  *	 repoN_cipher_type      aes-256-gcm | none         (default aes-256-gcm)
  *	 repoN_cipher_key_file  absolute path of the passphrase file
  *	                        (required when the cipher is aes-256-gcm)
+ *	 repoN_retention_full   1..99999: full backups kept by dr_expire()
+ *	                        (default unset: keep everything)
+ *	 repoN_retention_full_days  1..99999: a full backup younger than this
+ *	                        many days is kept even beyond retention_full
  *	 compress_type          zstd | none                (default zstd)
  *	 compress_level         1..19                      (default 3)
  *-------------------------------------------------------------------------
@@ -49,6 +53,8 @@ typedef struct ConfigRepo
 	ConfigCipher cipher;
 	char	   *cipherKeyFile;	/* NULL when cipher is none */
 	int			compressLevel;	/* 0 = no compression; from compress_* */
+	int			retentionFull;	/* full backups kept; 0 = unset, keep all */
+	int			retentionFullDays;	/* fulls younger than this kept; 0 = unset */
 } ConfigRepo;
 
 /* One effective setting, for display. */

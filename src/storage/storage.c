@@ -276,6 +276,90 @@ storageRemove(Storage *storage, const char *path, DrError *err)
 	return storage->iface->remove(storage->driver, path, err);
 }
 
+/* Names found in one directory by storageRemoveTree. */
+typedef struct StorageTreeList
+{
+	int			count;
+	int			size;
+	char	  **names;
+	bool	   *isDir;
+} StorageTreeList;
+
+static bool
+storageTreeListAdd(void *arg, const StorageInfo *info, DrError *err)
+{
+	StorageTreeList *list = arg;
+
+	if (list->count == list->size)
+	{
+		list->size = list->size ? list->size * 2 : 16;
+		list->names = list->names ?
+			repalloc(list->names, sizeof(char *) * list->size) :
+			palloc(sizeof(char *) * list->size);
+		list->isDir = list->isDir ?
+			repalloc(list->isDir, sizeof(bool) * list->size) :
+			palloc(sizeof(bool) * list->size);
+	}
+	list->names[list->count] = pstrdup(info->name);
+	list->isDir[list->count] = info->isDir;
+	list->count++;
+	return true;
+}
+
+/*
+ * The names of one directory are collected before anything is removed
+ * (removing while a driver lists is not something every driver allows);
+ * a backup directory holds a bounded number of entries per level.
+ */
+static bool
+storageRemoveTreeLevel(Storage *storage, const char *dir, int depth,
+					   DrError *err)
+{
+	StorageTreeList list = {0};
+	bool		result = true;
+
+	if (depth > 64)
+		return drErrorSet(err, DR_ERR_INVALID,
+						  "could not remove \"%s\": directories nested too deeply",
+						  dir);
+	if (!storage->iface->list(storage->driver, dir, storageTreeListAdd, &list,
+							  err))
+		result = false;
+
+	for (int i = 0; result && i < list.count; i++)
+	{
+		char	   *path = psprintf("%s/%s", dir, list.names[i]);
+
+		if (!storagePathCheck(path, false, err))
+			result = false;
+		else if (list.isDir[i])
+			result = storageRemoveTreeLevel(storage, path, depth + 1, err);
+		else
+			result = storage->iface->remove(storage->driver, path, err);
+		pfree(path);
+	}
+	for (int i = 0; i < list.count; i++)
+		pfree(list.names[i]);
+	if (list.names)
+	{
+		pfree(list.names);
+		pfree(list.isDir);
+	}
+
+	if (result && (storage->iface->features & STORAGE_FEATURE_PATH) &&
+		storage->iface->removeDir != NULL)
+		result = storage->iface->removeDir(storage->driver, dir, err);
+	return result;
+}
+
+bool
+storageRemoveTree(Storage *storage, const char *dir, DrError *err)
+{
+	if (!storagePathCheck(dir, false, err))
+		return false;
+	return storageRemoveTreeLevel(storage, dir, 0, err);
+}
+
 bool
 storagePut(Storage *storage, const char *path, const void *buf, size_t len,
 		   const StorageWriteParam *param, DrError *err)

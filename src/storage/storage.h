@@ -90,6 +90,15 @@ extern bool storageList(Storage *storage, const char *dir,
 /* Remove an object; a missing one is not an error. */
 extern bool storageRemove(Storage *storage, const char *path, DrError *err);
 
+/*
+ * Remove everything under dir (a prefix in an object store), then dir
+ * itself where the driver has real directories.  A missing directory is
+ * not an error.  Objects are removed before the directories that hold
+ * them, so an interrupted removal leaves a smaller tree, never a dangling
+ * name.  The root ("") cannot be removed.
+ */
+extern bool storageRemoveTree(Storage *storage, const char *dir, DrError *err);
+
 /* Whole small objects. */
 extern bool storagePut(Storage *storage, const char *path, const void *buf,
 					   size_t len, const StorageWriteParam *param,

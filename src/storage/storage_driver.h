@@ -42,6 +42,12 @@ typedef bool (*StorageDriverList) (void *driver, const char *dir,
 /* Remove; a missing object is not an error. */
 typedef bool (*StorageDriverRemove) (void *driver, const char *path,
 									 DrError *err);
+/*
+ * Remove an empty directory (drivers with STORAGE_FEATURE_PATH); a missing
+ * one is not an error, a non-empty one is (DR_ERR_IO).
+ */
+typedef bool (*StorageDriverRemoveDir) (void *driver, const char *path,
+										DrError *err);
 typedef void (*StorageDriverFree) (void *driver);
 
 typedef struct StorageDriverInterface
@@ -62,6 +68,7 @@ typedef struct StorageDriverInterface
 	StorageDriverRemove remove;
 
 	/* optional */
+	StorageDriverRemoveDir removeDir;	/* needed with STORAGE_FEATURE_PATH */
 	StorageDriverFree free;
 } StorageDriverInterface;
 

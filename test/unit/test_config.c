@@ -11,7 +11,8 @@
  * quote, unknown setting (with "did you mean" and with the list of valid
  * names), repo number out of range, set twice, bad enumeration values,
  * compress_level range and form, relative and root paths, missing required
- * settings, key file inside the repository, two repos on one path, long
+ * settings, key file inside the repository, retention_full and
+ * retention_full_days (values, unset, range and form), two repos on one path, long
  * lines, NUL bytes, control characters; configLoad on a real file,
  * a missing file (NOT_FOUND), a directory, a file over the size limit.
  *-------------------------------------------------------------------------
@@ -281,6 +282,46 @@ testErrors(void)
 }
 
 static void
+testRetention(void)
+{
+	DrError		err;
+	DrConfig   *config;
+	const ConfigItem *item;
+
+	config = parse("repo1_type = posix\nrepo1_path = /a\nrepo1_cipher_type = none\n"
+				   "repo1_retention_full = 02\nrepo1_retention_full_days = 30\n"
+				   "repo2_type = posix\nrepo2_path = /b\nrepo2_cipher_type = none\n",
+				   &err);
+	if (!ok(config != NULL, "retention: parses"))
+	{
+		diag("%s", err.message);
+		return;
+	}
+	is_int(config->repo[1].retentionFull, 2, "retention: full count");
+	is_int(config->repo[1].retentionFullDays, 30, "retention: full days");
+	is_int(config->repo[2].retentionFull, 0, "retention: unset is 0");
+	is_int(config->repo[2].retentionFullDays, 0, "retention: days unset is 0");
+	item = itemFind(config, "repo1_retention_full");
+	ok(item && strcmp(item->value, "2") == 0, "retention: item normalized");
+	ok(itemFind(config, "repo2_retention_full") == NULL,
+	   "retention: unset, no item");
+	configFree(config);
+
+	expectError("repo1_type = posix\nrepo1_path = /a\nrepo1_cipher_type = none\n"
+				"repo1_retention_full = 0\n",
+				SRC "\" line 4: invalid value \"0\" for \"repo1_retention_full\": expected an integer from 1 to 99999",
+				"retention_full 0");
+	expectError("repo1_type = posix\nrepo1_path = /a\nrepo1_cipher_type = none\n"
+				"repo1_retention_full_days = -3\n",
+				"invalid value \"-3\" for \"repo1_retention_full_days\"",
+				"retention_full_days negative");
+	expectError("repo1_type = posix\nrepo1_path = /a\nrepo1_cipher_type = none\n"
+				"repo1_retention_full = two\n",
+				"invalid value \"two\"", "retention_full not a number");
+	expectError("repo1_retention_ful = 2\n", "unknown setting", "retention typo");
+}
+
+static void
 testLoad(void)
 {
 	char		dir[] = "/tmp/test_config.XXXXXX";
@@ -340,6 +381,7 @@ main(void)
 {
 	testValid();
 	testErrors();
+	testRetention();
 	testLoad();
 	return tapDone();
 }

@@ -12,7 +12,8 @@
  * write is never committed (generic layer, with a failing fake driver);
  * temp names never listed and refused as object names; list (files, dirs,
  * sizes, missing dir, callback stopping with an error), exists, remove
- * (also of a missing object); bad paths ("../x", "/abs", "a//b", "a/./b",
+ * (also of a missing object); storageRemoveTree (nested objects, empty
+ * and temp entries, siblings kept, missing tree, root and bad paths); bad paths ("../x", "/abs", "a//b", "a/./b",
  * "", "a/", "a/..") refused by every call; read of a missing object (and
  * below a file) is DR_ERR_NOT_FOUND; storageGet limits and terminator;
  * codec sink/source adapters; a read-only directory gives a DR_ERR_IO
@@ -336,6 +337,44 @@ testList(Storage *storage)
 }
 
 static void
+testRemoveTree(Storage *storage)
+{
+	DrError		err;
+	struct stat st;
+	char	   *full;
+	char	   *tmp;
+	FILE	   *f;
+
+	ok(storagePut(storage, "t/a/one", "1", 1, NULL, &err) &&
+	   storagePut(storage, "t/a/b/two", "2", 1, NULL, &err) &&
+	   storagePut(storage, "t/a/b/c/three", "3", 1, NULL, &err) &&
+	   storagePut(storage, "t/keep", "k", 1, NULL, &err), "tree: objects");
+	full = psprintf("%s/t/a/empty", tmpRoot);
+	mkdir(full, 0750);
+	pfree(full);
+	/* a temp file as a crashed writer leaves it goes too */
+	tmp = psprintf("%s/t/a/b/x.tmp.123.4", tmpRoot);
+	f = fopen(tmp, "w");
+	fclose(f);
+	pfree(tmp);
+
+	ok(storageRemoveTree(storage, "t/a", &err), "tree: removed");
+	full = psprintf("%s/t/a", tmpRoot);
+	ok(stat(full, &st) < 0 && errno == ENOENT, "tree: directory gone");
+	pfree(full);
+	ok(objectIs(storage, "t/keep", "k"), "tree: sibling kept");
+	ok(storageRemoveTree(storage, "t/a", &err), "tree: missing is not an error");
+	ok(!storageRemoveTree(storage, "", &err) && err.code == DR_ERR_INVALID,
+	   "tree: root refused");
+	ok(!storageRemoveTree(storage, "t/../x", &err) && err.code == DR_ERR_INVALID,
+	   "tree: bad path refused");
+	ok(storageRemoveTree(storage, "t", &err), "tree: parent removed");
+	full = psprintf("%s/t", tmpRoot);
+	ok(stat(full, &st) < 0 && errno == ENOENT, "tree: parent gone");
+	pfree(full);
+}
+
+static void
 testBadPaths(Storage *storage)
 {
 	static const char *const bad[] = {
@@ -592,6 +631,7 @@ main(void)
 	testRoundTrip(storage, tmpRoot);
 	testBig(storage);
 	testList(storage);
+	testRemoveTree(storage);
 	testBadPaths(storage);
 	testAdapters(storage);
 	storageFree(storage);

@@ -2,7 +2,7 @@
  * storage.c (posix)
  *	  The posix storage driver: a repository in a local (or mounted)
  *	  directory.  This file sets the driver up and holds the directory
- *	  operations (exists, list, remove) and the helpers read.c and write.c
+ *	  operations (exists, list, remove, removeDir) and the helpers read.c and write.c
  *	  share; reading and writing objects live in read.c and write.c.
  *
  * Durability follows PostgreSQL's rules for its own files: data is fsynced
@@ -298,6 +298,62 @@ storagePosixRemove(void *driverArg, const char *path, DrError *err)
 	return result;
 }
 
+/*
+ * Unlink the temp files a crashed writer left in dir (never listed, so a
+ * caller emptying the directory cannot see them).
+ */
+static void
+storagePosixRemoveTemps(const char *dir)
+{
+	DIR		   *d = opendir(dir);
+	struct dirent *de;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (storagePosixIsTemp(de->d_name))
+			(void) unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+}
+
+/*
+ * rmdir, then an fsync of the parent so that the removal survives a crash
+ * (as for an unlink).  Leftover temp files do not keep a directory alive.
+ */
+static bool
+storagePosixRemoveDir(void *driverArg, const char *path, DrError *err)
+{
+	StoragePosix *driver = driverArg;
+	char	   *full;
+	char	   *parent;
+	bool		result;
+	int			ret;
+
+	full = storagePosixPath(driver, path);
+	ret = rmdir(full);
+	if (ret < 0 && (errno == ENOTEMPTY || errno == EEXIST))
+	{
+		storagePosixRemoveTemps(full);
+		ret = rmdir(full);
+	}
+	if (ret < 0)
+	{
+		if (errno == ENOENT)
+			result = true;
+		else
+			result = drErrorSet(err, DR_ERR_IO,
+								"could not remove directory \"%s\": %m", full);
+		pfree(full);
+		return result;
+	}
+
+	parent = pnstrdup(full, strrchr(full, '/') - full);
+	result = storagePosixSyncDir(parent, err);
+	pfree(parent);
+	pfree(full);
+	return result;
+}
+
 static void
 storagePosixFree(void *driverArg)
 {
@@ -321,6 +377,7 @@ static const StorageDriverInterface storagePosixInterface = {
 	.exists = storagePosixExists,
 	.list = storagePosixList,
 	.remove = storagePosixRemove,
+	.removeDir = storagePosixRemoveDir,
 	.free = storagePosixFree,
 };
 
