@@ -1,0 +1,441 @@
+/*-------------------------------------------------------------------------
+ * repo_expire.c
+ *	  Retention (see repo_expire.h): the decisions, as pure functions, and
+ *	  repoExpire(), which lists, decides and removes.
+ *-------------------------------------------------------------------------
+ */
+#include "common/dr_c.h"
+
+#include "repo/repo_backup.h"
+#include "repo/repo_expire.h"
+
+/* History files are a few lines per timeline. */
+#define EXPIRE_HISTORY_MAX		(16 * 1024 * 1024)
+/* "<tli><log>": the name of a directory under archive/wal */
+#define EXPIRE_WAL_DIR_LEN		16
+
+int
+repoExpireBackupsDecide(const ManifestHeader *headers, int count,
+						const RepoExpirePolicy *policy, bool *keep)
+{
+	int			fulls = 0;
+	int			oldestKeptFull = -1;
+	int			removed = 0;
+
+	for (int i = 0; i < count; i++)
+		keep[i] = true;
+	if (policy->fullCount <= 0)
+		return 0;
+
+	/* full backups, newest first */
+	for (int i = count - 1; i >= 0; i--)
+	{
+		const ManifestHeader *h = &headers[i];
+
+		if (h->incremental)
+			continue;
+		fulls++;
+		keep[i] = fulls <= policy->fullCount ||
+			(policy->fullDays > 0 &&
+			 h->startTime > policy->now - (int64) policy->fullDays * 86400);
+		if (keep[i])
+			oldestKeptFull = i;
+	}
+
+	/* incrementals follow their parent (which comes before them) */
+	for (int i = 0; i < count; i++)
+	{
+		const ManifestHeader *h = &headers[i];
+		int			parent = -1;
+
+		if (!h->incremental)
+			continue;
+		for (int j = i - 1; j >= 0; j--)
+		{
+			if (strcmp(headers[j].backupId, h->parentId) == 0)
+			{
+				parent = j;
+				break;
+			}
+		}
+		if (parent >= 0)
+			keep[i] = keep[parent];
+		else
+			keep[i] = oldestKeptFull >= 0 && i > oldestKeptFull;
+	}
+
+	for (int i = 0; i < count; i++)
+		if (!keep[i])
+			removed++;
+	return removed;
+}
+
+/* Whether s[0..len) is upper-case hex. */
+static bool
+expireHex(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F')))
+			return false;
+	return true;
+}
+
+bool
+repoExpireWalRemovable(const char *name, const RepoExpireWalKeep *keep)
+{
+	char		segment[WAL_NAME_LEN + 1];
+	const char *rest;
+	uint32		tli;
+	uint64		segno;
+
+	if (strlen(name) < WAL_NAME_LEN)
+		return false;
+	memcpy(segment, name, WAL_NAME_LEN);
+	segment[WAL_NAME_LEN] = '\0';
+	if (!walSegmentNameParse(segment, keep->segSize, &tli, &segno))
+		return false;
+	rest = name + WAL_NAME_LEN;
+	if (!(rest[0] == '\0' || strcmp(rest, ".partial") == 0 ||
+		  (strlen(rest) == 16 && rest[0] == '.' && expireHex(rest + 1, 8) &&
+		   strcmp(rest + 9, ".backup") == 0)))
+		return false;
+
+	if (tli > keep->tli)
+		return false;
+	if (segno >= keep->startSegno)
+	{
+		if (tli == keep->tli || keep->history == NULL ||
+			walHistoryFind(keep->history, tli) != NULL)
+			return false;
+	}
+	return true;
+}
+
+/* Names (and sizes) of one storage directory. */
+typedef struct ExpireList
+{
+	int			count;
+	int			size;
+	char	  **names;
+	bool	   *isDir;
+	uint64	   *bytes;
+	int64	   *mtime;
+} ExpireList;
+
+static bool
+expireListAdd(void *arg, const StorageInfo *info, DrError *err)
+{
+	ExpireList *list = arg;
+
+	if (list->count == list->size)
+	{
+		list->size = list->size ? list->size * 2 : 32;
+		list->names = list->names ? repalloc(list->names, sizeof(char *) * list->size) :
+			palloc(sizeof(char *) * list->size);
+		list->isDir = list->isDir ? repalloc(list->isDir, sizeof(bool) * list->size) :
+			palloc(sizeof(bool) * list->size);
+		list->bytes = list->bytes ? repalloc(list->bytes, sizeof(uint64) * list->size) :
+			palloc(sizeof(uint64) * list->size);
+		list->mtime = list->mtime ? repalloc(list->mtime, sizeof(int64) * list->size) :
+			palloc(sizeof(int64) * list->size);
+	}
+	list->names[list->count] = pstrdup(info->name);
+	list->isDir[list->count] = info->isDir;
+	list->bytes[list->count] = info->size;
+	list->mtime[list->count] = info->mtime;
+	list->count++;
+	return true;
+}
+
+static void
+expireListFree(ExpireList *list)
+{
+	for (int i = 0; i < list->count; i++)
+		pfree(list->names[i]);
+	if (list->names)
+	{
+		pfree(list->names);
+		pfree(list->isDir);
+		pfree(list->bytes);
+		pfree(list->mtime);
+	}
+	memset(list, 0, sizeof(*list));
+}
+
+/* Bytes of the objects under dir, recursively. */
+static bool
+expireTreeSize(Storage *storage, const char *dir, uint64 *bytes, DrError *err)
+{
+	ExpireList list = {0};
+	bool		result;
+
+	result = storageList(storage, dir, expireListAdd, &list, err);
+	for (int i = 0; result && i < list.count; i++)
+	{
+		if (list.isDir[i])
+		{
+			char	   *sub = psprintf("%s/%s", dir, list.names[i]);
+
+			result = expireTreeSize(storage, sub, bytes, err);
+			pfree(sub);
+		}
+		else
+			*bytes += list.bytes[i];
+	}
+	expireListFree(&list);
+	return result;
+}
+
+/* Remove a backup: manifest first, then the rest of its directory. */
+static bool
+expireBackupRemove(Storage *storage, const char *id, bool hasManifest,
+				   bool dryRun, uint64 *bytes, DrError *err)
+{
+	char	   *dir = psprintf("%s/%s", REPO_BACKUP_DIR, id);
+	bool		result;
+
+	result = expireTreeSize(storage, dir, bytes, err);
+	if (result && !dryRun)
+	{
+		if (hasManifest)
+		{
+			char	   *manifest = repoBackupManifestPath(id);
+
+			result = storageRemove(storage, manifest, err);
+			pfree(manifest);
+		}
+		if (result)
+			result = storageRemoveTree(storage, dir, err);
+	}
+	if (!result)
+		drErrorPrefix(err, "could not remove backup %s: ", id);
+	pfree(dir);
+	return result;
+}
+
+/* The history of tli from the archive; NULL when it cannot be read. */
+static WalHistory *
+expireHistoryRead(Repo *repo, uint32 tli)
+{
+	char	   *path;
+	char	   *text;
+	char		name[32];
+	size_t		len;
+	WalHistory *history;
+	DrError		err;
+
+	if (tli <= 1)
+		return walHistoryRoot(tli);
+	path = repoArchiveHistoryPath(tli);
+	text = repoObjectGetBuffer(repo, path, &len, EXPIRE_HISTORY_MAX, &err);
+	pfree(path);
+	if (text == NULL)
+		return NULL;
+	snprintf(name, sizeof(name), "%08X.history", tli);
+	history = walHistoryParse(text, len, tli, name, &err);
+	pfree(text);
+	return history;
+}
+
+static bool
+expireWal(Repo *repo, const RepoExpireWalKeep *keep, bool dryRun,
+		  RepoExpireResult *result, DrError *err)
+{
+	Storage    *storage = repoStorage(repo);
+	ExpireList	top = {0};
+	bool		ok;
+
+	ok = storageList(storage, REPO_ARCHIVE_WAL_DIR, expireListAdd, &top, err);
+	for (int i = 0; ok && i < top.count; i++)
+	{
+		ExpireList	dir = {0};
+		char	   *dirPath;
+		char		probe[WAL_NAME_LEN + 1];
+		uint32		tli;
+		uint64		segno;
+		int			removed = 0;
+
+		if (!top.isDir[i] || strlen(top.names[i]) != EXPIRE_WAL_DIR_LEN)
+			continue;
+		snprintf(probe, sizeof(probe), "%s00000000", top.names[i]);
+		if (!walSegmentNameParse(probe, keep->segSize, &tli, &segno))
+			continue;
+		/* a whole directory newer than the start: nothing to remove there */
+		if (tli > keep->tli)
+			continue;
+
+		dirPath = psprintf("%s/%s", REPO_ARCHIVE_WAL_DIR, top.names[i]);
+		ok = storageList(storage, dirPath, expireListAdd, &dir, err);
+		for (int j = 0; ok && j < dir.count; j++)
+		{
+			char	   *path;
+
+			if (dir.isDir[j] || !repoExpireWalRemovable(dir.names[j], keep))
+				continue;
+			path = psprintf("%s/%s", dirPath, dir.names[j]);
+			if (!dryRun)
+				ok = storageRemove(storage, path, err);
+			pfree(path);
+			if (ok)
+			{
+				result->walRemoved++;
+				result->bytesFreed += dir.bytes[j];
+				removed++;
+			}
+		}
+		/* an emptied directory goes too */
+		if (ok && !dryRun && removed > 0 && removed == dir.count)
+			ok = storageRemoveTree(storage, dirPath, err);
+		expireListFree(&dir);
+		pfree(dirPath);
+	}
+	expireListFree(&top);
+	return ok;
+}
+
+bool
+repoExpire(Repo *repo, const RepoExpireParam *param, RepoExpireResult *result,
+		   DrError *err)
+{
+	Storage    *storage = repoStorage(repo);
+	char	  **ids = NULL;
+	int			count = 0;
+	ManifestHeader *headers;
+	bool	   *keep;
+	bool		ok = true;
+	ExpireList	dirs = {0};
+	RepoExpireWalKeep walKeep = {0};
+	int			oldest = -1;
+	WalHistory *history = NULL;
+
+	memset(result, 0, sizeof(*result));
+	result->policySet = param->policy.fullCount > 0;
+	if (!result->policySet)
+		return true;
+
+	if (!repoBackupList(repo, &ids, &count, err))
+		return false;
+	headers = palloc0(sizeof(ManifestHeader) * Max(count, 1));
+	keep = palloc0(sizeof(bool) * Max(count, 1));
+	for (int i = 0; i < count; i++)
+	{
+		RepoBackupManifest *manifest = repoBackupManifestOpen(repo, ids[i], err);
+
+		if (manifest == NULL)
+		{
+			drErrorPrefix(err, "backup %s: ", ids[i]);
+			ok = false;
+			goto done;
+		}
+		headers[i] = *repoBackupManifestHeader(manifest);
+		headers[i].label = NULL;
+		repoBackupManifestClose(manifest);
+	}
+
+	repoExpireBackupsDecide(headers, count, &param->policy, keep);
+
+	/* what the kept backups need of the WAL, decided before any removal */
+	for (int i = 0; i < count; i++)
+	{
+		uint64		segno;
+
+		if (!keep[i])
+			continue;
+		result->backupsKept++;
+		if (!walSegmentSizeValid(headers[i].segmentSize))
+		{
+			ok = drErrorSet(err, DR_ERR_CORRUPT,
+							"backup %s names an invalid WAL segment size (%u bytes)",
+							ids[i], headers[i].segmentSize);
+			goto done;
+		}
+		segno = walSegmentOf(headers[i].startLsn, headers[i].segmentSize);
+		if (oldest < 0)
+		{
+			strlcpy(result->oldestKept, ids[i], sizeof(result->oldestKept));
+			walKeep.segSize = headers[i].segmentSize;
+			walKeep.startSegno = segno;
+			walKeep.tli = headers[i].timeline;
+			oldest = i;
+		}
+		else
+		{
+			walKeep.startSegno = Min(walKeep.startSegno, segno);
+			walKeep.tli = Min(walKeep.tli, headers[i].timeline);
+		}
+	}
+
+	/* backups beyond the policy: manifest first, then the tree */
+	for (int i = 0; i < count; i++)
+	{
+		if (keep[i])
+			continue;
+		if (!expireBackupRemove(storage, ids[i], true, param->dryRun,
+								&result->bytesFreed, err))
+		{
+			ok = false;
+			goto done;
+		}
+		result->backupsRemoved++;
+		if (param->onBackup)
+			param->onBackup(param->arg, ids[i], false);
+	}
+
+	/* directories without a manifest: crashed removals, unfinished backups */
+	ok = storageList(storage, REPO_BACKUP_DIR, expireListAdd, &dirs, err);
+	for (int i = 0; ok && i < dirs.count; i++)
+	{
+		bool		listed = false;
+		char	   *manifest;
+		bool		exists;
+
+		if (!dirs.isDir[i] || !manifestBackupIdValid(dirs.names[i]))
+			continue;
+		if (param->runningBackupId &&
+			strcmp(param->runningBackupId, dirs.names[i]) == 0)
+			continue;
+		if (dirs.mtime[i] > param->policy.now - REPO_EXPIRE_ORPHAN_AGE)
+			continue;
+		for (int j = 0; j < count && !listed; j++)
+			listed = strcmp(ids[j], dirs.names[i]) == 0;
+		if (listed)
+			continue;
+		/* written since it was listed? then it is not an orphan */
+		manifest = repoBackupManifestPath(dirs.names[i]);
+		ok = storageExists(storage, manifest, &exists, err);
+		pfree(manifest);
+		if (!ok || exists)
+			continue;
+		ok = expireBackupRemove(storage, dirs.names[i], false, param->dryRun,
+								&result->bytesFreed, err);
+		if (ok)
+		{
+			result->orphansRemoved++;
+			if (param->onBackup)
+				param->onBackup(param->arg, dirs.names[i], true);
+		}
+	}
+	if (!ok)
+		goto done;
+
+	/* WAL: only when a backup is kept to anchor it */
+	if (oldest < 0)
+	{
+		result->walSkipped = true;
+		goto done;
+	}
+	history = expireHistoryRead(repo, walKeep.tli);
+	walKeep.history = history;
+	walSegmentName(result->walKeepFrom, walKeep.tli, walKeep.startSegno,
+				   walKeep.segSize);
+	ok = expireWal(repo, &walKeep, param->dryRun, result, err);
+
+done:
+	if (history)
+		walHistoryFree(history);
+	expireListFree(&dirs);
+	pfree(headers);
+	pfree(keep);
+	repoBackupListFree(ids, count);
+	return ok;
+}

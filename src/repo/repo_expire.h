@@ -1,0 +1,99 @@
+/*-------------------------------------------------------------------------
+ * repo_expire.h
+ *	  Retention: which backups and which archived WAL a repository no
+ *	  longer needs, and their removal (dr_expire(), `pg_dr expire`).
+ *
+ * The decisions are pure functions (unit tested); repoExpire() lists the
+ * repository, decides and removes.
+ *
+ * Backups: the policy keeps the retentionFull newest full backups, every
+ * full backup younger than retentionFullDays days, and every incremental
+ * whose chain starts at a kept full backup.  An incremental whose parent
+ * is not in the repository (a broken chain) is kept when it is newer than
+ * the oldest kept full backup, removed otherwise.
+ *
+ * WAL: let S be the lowest start segment and T0 the lowest timeline of the
+ * kept backups.  A segment (or its .partial, or a backup history file
+ * named after it) of timeline T is kept when T > T0, or when it is at or
+ * after S and T is T0 or an ancestor of T0 (when T0's history is not
+ * known, any T at or after S is kept).  History files are always kept.
+ * Anything else in the archive that is not recognised is kept.
+ *
+ * Removal order (crash safety): a backup's manifest goes first (from that
+ * instant the backup no longer exists), then its tree.  A directory under
+ * backup/ without a manifest, older than REPO_EXPIRE_ORPHAN_AGE seconds
+ * and not the backup being written, is what such a crash (or a backup that
+ * never finished) leaves, and is removed too.
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_REPO_EXPIRE_H
+#define DR_REPO_EXPIRE_H
+
+#include "common/manifest.h"
+#include "common/wal.h"
+#include "repo/repo.h"
+
+#define REPO_EXPIRE_ORPHAN_AGE	3600
+
+typedef struct RepoExpirePolicy
+{
+	int			fullCount;		/* 0 = unset: keep everything */
+	int			fullDays;		/* 0 = unset */
+	int64		now;			/* seconds since the epoch */
+} RepoExpirePolicy;
+
+/*
+ * headers[0..count) are the backups, oldest first (the order of
+ * repoBackupList).  Sets keep[i]; returns how many are not kept.  With
+ * fullCount 0 every backup is kept.
+ */
+extern int	repoExpireBackupsDecide(const ManifestHeader *headers, int count,
+									const RepoExpirePolicy *policy,
+									bool *keep);
+
+/* What the kept backups need of the WAL archive. */
+typedef struct RepoExpireWalKeep
+{
+	uint32		segSize;
+	uint64		startSegno;		/* S */
+	uint32		tli;			/* T0 */
+	const WalHistory *history;	/* of T0; NULL = unknown */
+} RepoExpireWalKeep;
+
+/*
+ * Whether a file of the WAL archive (its name without directory) may be
+ * removed: a segment, "<segment>.partial" or "<segment>.<8 hex>.backup"
+ * that no kept backup needs.  Anything else (history files, unknown names)
+ * is kept.
+ */
+extern bool repoExpireWalRemovable(const char *name,
+								   const RepoExpireWalKeep *keep);
+
+typedef struct RepoExpireParam
+{
+	RepoExpirePolicy policy;
+	bool		dryRun;			/* decide and report, remove nothing */
+	const char *runningBackupId;	/* never treated as an orphan; NULL */
+	/* called for each backup removed (or to be, with dryRun); may be NULL */
+	void		(*onBackup) (void *arg, const char *backupId, bool orphan);
+	void	   *arg;
+} RepoExpireParam;
+
+typedef struct RepoExpireResult
+{
+	bool		policySet;		/* false: nothing was considered */
+	int			backupsKept;
+	int			backupsRemoved;	/* with manifest */
+	int			orphansRemoved; /* manifest-less directories */
+	int			walRemoved;
+	bool		walSkipped;		/* no backup kept: WAL left alone */
+	uint64		bytesFreed;
+	char		oldestKept[MANIFEST_ID_MAX + 1];	/* "" when none */
+	char		walKeepFrom[WAL_NAME_LEN + 1];	/* "" when no WAL was removed */
+} RepoExpireResult;
+
+/* Apply the policy to the repository (see the header comment). */
+extern bool repoExpire(Repo *repo, const RepoExpireParam *param,
+					   RepoExpireResult *result, DrError *err);
+
+#endif							/* DR_REPO_EXPIRE_H */

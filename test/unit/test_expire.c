@@ -1,0 +1,194 @@
+/*-------------------------------------------------------------------------
+ * test_expire.c
+ *	  Unit tests of the retention decisions of src/repo/repo_expire.c.
+ *
+ * Covers: repoExpireBackupsDecide (policy unset keeps everything; the N
+ * newest fulls kept with their incrementals, chains of incrementals,
+ * retention_full_days keeping a young full beyond N, a broken chain
+ * before and after the oldest kept full, N larger than the number of
+ * fulls); repoExpireWalRemovable (segments before and after the start,
+ * .partial and .backup files, history files and unknown names kept,
+ * newer timelines kept, older timelines on and off the history path,
+ * unknown history kept conservatively, 1 GB segments).
+ *-------------------------------------------------------------------------
+ */
+#include "common/dr_c.h"
+
+#include "repo/repo_expire.h"
+#include "tap.h"
+
+#define SEG16		(16 * 1024 * 1024)
+#define DAY			86400
+#define NOW			((int64) 1700000000)
+
+static void
+header(ManifestHeader *h, const char *id, const char *parent, int64 age)
+{
+	memset(h, 0, sizeof(*h));
+	strlcpy(h->backupId, id, sizeof(h->backupId));
+	h->incremental = parent != NULL;
+	strlcpy(h->parentId, parent ? parent : "", sizeof(h->parentId));
+	h->startTime = NOW - age;
+	h->segmentSize = SEG16;
+	h->timeline = 1;
+}
+
+/* "1100" for keep = {true, true, false, false} */
+static char *
+keepString(const bool *keep, int count)
+{
+	char	   *s = palloc(count + 1);
+
+	for (int i = 0; i < count; i++)
+		s[i] = keep[i] ? '1' : '0';
+	s[count] = '\0';
+	return s;
+}
+
+static void
+testBackups(void)
+{
+	ManifestHeader h[9];
+	bool		keep[9];
+	RepoExpirePolicy policy = {0, 0, NOW};
+	int			removed;
+
+	/* F1 I1a I1b(of I1a) F2 I2a F3 I3a I3b(of I3a) I3c(of F3) */
+	header(&h[0], "F1", NULL, 40 * DAY);
+	header(&h[1], "I1a", "F1", 39 * DAY);
+	header(&h[2], "I1b", "I1a", 38 * DAY);
+	header(&h[3], "F2", NULL, 20 * DAY);
+	header(&h[4], "I2a", "F2", 19 * DAY);
+	header(&h[5], "F3", NULL, 2 * DAY);
+	header(&h[6], "I3a", "F3", DAY);
+	header(&h[7], "I3b", "I3a", DAY / 2);
+	header(&h[8], "I3c", "F3", 60);
+
+	removed = repoExpireBackupsDecide(h, 9, &policy, keep);
+	is_int(removed, 0, "unset policy removes nothing");
+	is_str(keepString(keep, 9), "111111111", "unset policy keeps all");
+
+	policy.fullCount = 2;
+	removed = repoExpireBackupsDecide(h, 9, &policy, keep);
+	is_int(removed, 3, "2 fulls: the oldest full and its chain go");
+	is_str(keepString(keep, 9), "000111111", "2 fulls: chains follow their full");
+
+	policy.fullCount = 1;
+	removed = repoExpireBackupsDecide(h, 9, &policy, keep);
+	is_int(removed, 5, "1 full: two chains go");
+	is_str(keepString(keep, 9), "000001111", "1 full: newest chain kept");
+
+	policy.fullDays = 30;
+	removed = repoExpireBackupsDecide(h, 9, &policy, keep);
+	is_str(keepString(keep, 9), "000111111",
+		   "days: a full younger than 30 days kept beyond N");
+	is_int(removed, 3, "days: count");
+
+	policy.fullDays = 1;
+	repoExpireBackupsDecide(h, 9, &policy, keep);
+	is_str(keepString(keep, 9), "000001111", "days: an older full still goes");
+
+	policy.fullDays = 0;
+	policy.fullCount = 5;
+	removed = repoExpireBackupsDecide(h, 9, &policy, keep);
+	is_int(removed, 0, "N beyond the number of fulls keeps all");
+
+	/* broken chains: parents not in the repository */
+	policy.fullCount = 1;
+	strlcpy(h[1].parentId, "gone", sizeof(h[1].parentId));
+	strlcpy(h[6].parentId, "gone", sizeof(h[6].parentId));
+	repoExpireBackupsDecide(h, 9, &policy, keep);
+	ok(!keep[1] && !keep[2], "orphan incremental before the oldest kept full goes (and its child)");
+	ok(keep[6] && keep[7], "orphan incremental after the oldest kept full kept (and its child)");
+
+	/* nothing but incrementals (all orphans), a policy set */
+	header(&h[0], "I", "gone", DAY);
+	removed = repoExpireBackupsDecide(h, 1, &policy, keep);
+	ok(removed == 1 && !keep[0], "orphans without any full go");
+	removed = repoExpireBackupsDecide(h, 0, &policy, keep);
+	is_int(removed, 0, "no backup: nothing");
+}
+
+static void
+testWal(void)
+{
+	RepoExpireWalKeep keep = {0};
+	DrError		err;
+	WalHistory *history3;
+	const char *text3 = "1\t0/5000000\tno recovery target\n"
+		"2\t0/9000000\tno recovery target\n";
+
+	/* the oldest kept backup starts in segment 0x10 of timeline 1 */
+	keep.segSize = SEG16;
+	keep.startSegno = 0x10;
+	keep.tli = 1;
+	keep.history = NULL;
+
+	ok(repoExpireWalRemovable("00000001000000000000000F", &keep), "segment before the start goes");
+	ok(repoExpireWalRemovable("000000010000000000000001", &keep), "old segment goes");
+	ok(!repoExpireWalRemovable("000000010000000000000010", &keep), "start segment kept");
+	ok(!repoExpireWalRemovable("000000010000000100000000", &keep), "later log kept");
+	ok(repoExpireWalRemovable("00000001000000000000000F.partial", &keep), "old .partial goes");
+	ok(!repoExpireWalRemovable("000000010000000000000010.partial", &keep), ".partial at the start kept");
+	ok(repoExpireWalRemovable("00000001000000000000000E.00000028.backup", &keep), "old .backup goes");
+	ok(!repoExpireWalRemovable("000000010000000000000010.00000028.backup", &keep), ".backup at the start kept");
+	ok(!repoExpireWalRemovable("00000002.history", &keep), "history file kept");
+	ok(!repoExpireWalRemovable("000000020000000000000001", &keep), "newer timeline kept, even early");
+	ok(!repoExpireWalRemovable("00000001000000000000000F.junk", &keep), "unknown suffix kept");
+	ok(!repoExpireWalRemovable("00000001000000000000000F.0000002G.backup", &keep), "bad .backup kept");
+	ok(!repoExpireWalRemovable("0000000100000000000000", &keep), "short name kept");
+	ok(!repoExpireWalRemovable("00000001000000000000010F", &keep), "invalid segment name kept");
+	ok(!repoExpireWalRemovable("README", &keep), "other name kept");
+
+	/* the oldest kept backup is on timeline 3, which came from 1 then 2 */
+	history3 = walHistoryParse(text3, strlen(text3), 3, "00000003.history", &err);
+	if (!ok(history3 != NULL, "history parses"))
+		diag("%s", err.message);
+	keep.tli = 3;
+	keep.startSegno = 0x0A;
+	keep.history = history3;
+	ok(repoExpireWalRemovable("000000030000000000000009", &keep), "T0 before the start goes");
+	ok(!repoExpireWalRemovable("00000003000000000000000A", &keep), "T0 at the start kept");
+	ok(repoExpireWalRemovable("000000020000000000000009", &keep), "ancestor before the start goes");
+	ok(!repoExpireWalRemovable("00000002000000000000000A", &keep), "ancestor at/after the start kept");
+	ok(!repoExpireWalRemovable("00000001000000000000000B", &keep), "older ancestor after the start kept");
+	ok(!repoExpireWalRemovable("000000040000000000000001", &keep), "timeline newer than T0 kept");
+	ok(!repoExpireWalRemovable("00000004.history", &keep), "history kept");
+
+	/* a timeline below T0 that is not its ancestor */
+	{
+		const char *text5 = "1\t0/5000000\tx\n3\t0/9000000\tx\n";
+		WalHistory *history5 = walHistoryParse(text5, strlen(text5), 5,
+											   "00000005.history", &err);
+
+		keep.tli = 5;
+		keep.history = history5;
+		ok(repoExpireWalRemovable("00000002000000000000000B", &keep),
+		   "abandoned timeline after the start goes");
+		ok(!repoExpireWalRemovable("00000003000000000000000B", &keep),
+		   "ancestor timeline after the start kept");
+		keep.history = NULL;
+		ok(!repoExpireWalRemovable("00000002000000000000000B", &keep),
+		   "unknown history: kept after the start");
+		ok(repoExpireWalRemovable("000000020000000000000009", &keep),
+		   "unknown history: before the start goes");
+		walHistoryFree(history5);
+	}
+	walHistoryFree(history3);
+
+	/* 1 GB segments: 4 per log */
+	keep.segSize = 1024 * 1024 * 1024;
+	keep.tli = 1;
+	keep.startSegno = 5;	/* log 1, seg 1 */
+	keep.history = NULL;
+	ok(repoExpireWalRemovable("000000010000000100000000", &keep), "1 GB: before the start goes");
+	ok(!repoExpireWalRemovable("000000010000000100000001", &keep), "1 GB: start kept");
+}
+
+int
+main(void)
+{
+	testBackups();
+	testWal();
+	return tapDone();
+}
