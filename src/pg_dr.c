@@ -37,6 +37,13 @@ int			drAuditTimeout = 30;
 int			drBackupWorkers = 2;
 int			drBackupMaxRate = 0;
 int			drPitrInterval = 15 * 60;
+int			drBackupWal = DR_BACKUP_WAL_AUTO;
+
+static const struct config_enum_entry drBackupWalOptions[] = {
+	{"auto", DR_BACKUP_WAL_AUTO, false},
+	{"always", DR_BACKUP_WAL_ALWAYS, false},
+	{NULL, 0, false}
+};
 int			drArchiveWorkers = 2;
 
 static const struct config_enum_entry drTierOptions[] = {
@@ -173,6 +180,19 @@ drDefineSettings(void)
 							PGC_POSTMASTER,
 							0,
 							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("pg_dr.backup_wal",
+							 "Whether a backup stores the WAL it needs to be consistent.",
+							 "auto: only while pg_dr is not archiving reliably (with pg_dr as "
+							 "archive_library and no failure since the last success, the backup "
+							 "waits for its WAL to be archived instead); always: every backup "
+							 "is self-contained.",
+							 &drBackupWal,
+							 DR_BACKUP_WAL_AUTO,
+							 drBackupWalOptions,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_dr.pitr_interval",
 							"How often the pg_dr worker creates a named restore point.",

@@ -37,6 +37,14 @@ extern int	drAuditTimeout;
 extern int	drBackupWorkers;
 /* pg_dr.backup_max_rate: kB/s a backup reads at most; 0 = no limit */
 extern int	drBackupMaxRate;
+/* pg_dr.backup_wal: whether backups store their WAL themselves */
+typedef enum DrBackupWal
+{
+	DR_BACKUP_WAL_AUTO,			/* unless pg_dr archives reliably */
+	DR_BACKUP_WAL_ALWAYS
+} DrBackupWal;
+extern int	drBackupWal;
+
 /* pg_dr.pitr_interval: seconds between scheduled restore points; 0 = none */
 extern int	drPitrInterval;
 /* pg_dr.archive_workers: workers pushing WAL ahead of the archiver */

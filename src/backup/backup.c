@@ -35,6 +35,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/pgarch.h"
 #include "replication/slot.h"
 #include "storage/dsm.h"
 #include "storage/fd.h"
@@ -525,6 +526,25 @@ backupManifestWrite(BackupContext *ctx, Repo *repo, const CodecDataKey *key,
 }
 
 /*
+ * Can the backup leave its WAL to the archive?  Only when pg_dr.backup_wal
+ * is auto, pg_dr itself is the archive module (so the WAL goes to the
+ * repository the backup is in), and the archiver's last attempt succeeded.
+ * Otherwise the backup stays self-contained.
+ */
+static bool
+backupWalFromArchive(void)
+{
+	PgStat_ArchiverStats *archiver;
+
+	if (drBackupWal != DR_BACKUP_WAL_AUTO || !XLogArchivingActive() ||
+		XLogArchiveLibrary == NULL || strcmp(XLogArchiveLibrary, "pg_dr") != 0)
+		return false;
+	archiver = pgstat_fetch_stat_archiver();
+	return archiver->last_archived_timestamp != 0 &&
+		archiver->last_failed_timestamp <= archiver->last_archived_timestamp;
+}
+
+/*
  * Everything between taking the lock and releasing it; runs under
  * backupCleanup (see backupRun).
  */
@@ -549,6 +569,7 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	ManifestWal *wal;
 	int			walCount;
 	int			nworkers = Min(drBackupWorkers, BACKUP_WORKERS_MAX);
+	bool		walFromArchive;
 
 	/* the parent (under backupCleanup: its manifest is an open file) */
 	if (param->incremental)
@@ -656,9 +677,15 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	backupWorkersLaunch(ctx, nworkers);
 	backupWorkersWait(ctx);
 
-	/* stop: this switches WAL, so the stop segment is complete */
+	/*
+	 * Stop: this switches WAL, so the stop segment is complete.  When pg_dr
+	 * archives reliably, the backup does not store WAL of its own: it waits
+	 * until the archive holds the stop segment, and restores fetch the WAL
+	 * from the archive like any other.
+	 */
 	backupProgressPhase("stopping");
-	stopLsn = do_pg_backup_stop(labelFile->data, false, &stopTli);
+	walFromArchive = backupWalFromArchive();
+	stopLsn = do_pg_backup_stop(labelFile->data, walFromArchive, &stopTli);
 	h->stopTime = (int64) time(NULL);
 	if (stopTli != startTli)
 		ereport(ERROR,
@@ -680,8 +707,14 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	}
 
 	backupProgressPhase("wal");
-	walCount = backupStoreWal(repo, key, ctx->backupId, startLsn, stopLsn,
-							  startTli, &wal, summary);
+	if (walFromArchive)
+	{
+		wal = NULL;
+		walCount = 0;
+	}
+	else
+		walCount = backupStoreWal(repo, key, ctx->backupId, startLsn, stopLsn,
+								  startTli, &wal, summary);
 
 	ReplicationSlotRelease();
 	ReplicationSlotDrop(ctx->slotName, true);
