@@ -17,6 +17,7 @@
 
 #include <sys/stat.h>
 
+#include "lib/stringinfo.h"
 #include "restore/restore.h"
 
 #define RESTORE_PG_CONTROL		"global/pg_control"
@@ -136,5 +137,12 @@ extern bool restoreFilePut(const char *path, const void *buf, size_t len,
 						   mode_t mode, DrError *err);
 /* The temporary name of a file restore writes. */
 extern char *restoreTempName(const char *path);
+
+/*
+ * s as a quoted string of a configuration file (postgresql.auto.conf):
+ * quotes doubled, backslash, newline and return escaped
+ * (restore_recovery.c).
+ */
+extern void restoreConfQuote(StringInfo buf, const char *s);
 
 #endif							/* DR_RESTORE_INTERNAL_H */

@@ -28,6 +28,7 @@
 
 #include "lib/stringinfo.h"
 #include "restore/restore.h"
+#include "restore/restore_internal.h"
 
 #define USECS_PER_SEC		INT64CONST(1000000)
 #define SECS_PER_DAY		INT64CONST(86400)
@@ -366,28 +367,9 @@ restoreTargetParse(RestoreTargetKind kind, const char *value,
 static void
 targetSettingAppend(StringInfo buf, const char *name, const char *s)
 {
-	appendStringInfo(buf, "%s = '", name);
-	for (; *s; s++)
-	{
-		switch (*s)
-		{
-			case '\'':
-				appendStringInfoString(buf, "''");
-				break;
-			case '\\':
-				appendStringInfoString(buf, "\\\\");
-				break;
-			case '\n':
-				appendStringInfoString(buf, "\\n");
-				break;
-			case '\r':
-				appendStringInfoString(buf, "\\r");
-				break;
-			default:
-				appendStringInfoChar(buf, *s);
-		}
-	}
-	appendStringInfoString(buf, "'\n");
+	appendStringInfo(buf, "%s = ", name);
+	restoreConfQuote(buf, s);
+	appendStringInfoChar(buf, '\n');
 }
 
 char *

@@ -46,8 +46,7 @@ restoreShellQuote(StringInfo buf, const char *s)
 	appendStringInfoChar(buf, '\'');
 }
 
-/* s as a quoted string of a configuration file. */
-static void
+void
 restoreConfQuote(StringInfo buf, const char *s)
 {
 	appendStringInfoChar(buf, '\'');
