@@ -74,4 +74,16 @@ is($server{compress_level}, '6', 'dr_config: compress_level from the file');
 
 $node->stop;
 
+# without shared_preload_libraries the library refuses to load, with a hint
+my $plain = PostgreSQL::Test::Cluster->new('plain');
+$plain->init;
+$plain->start;
+my ($rc, $out, $err) = $plain->psql('postgres', 'CREATE EXTENSION pg_dr');
+isnt($rc, 0, 'CREATE EXTENSION without the library preloaded fails');
+like($err, qr/pg_dr must be loaded via shared_preload_libraries/, 'saying why');
+like($err, qr/HINT:.*shared_preload_libraries/, 'with a hint');
+($rc, $out, $err) = $plain->psql('postgres', "LOAD 'pg_dr'");
+like($err, qr/must be loaded via shared_preload_libraries/, 'LOAD is refused too');
+$plain->stop;
+
 done_testing();
