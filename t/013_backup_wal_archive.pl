@@ -55,6 +55,7 @@ PostgreSQL::Test::Utils::append_to_file("$dir/postgresql.conf", "archive_mode = 
 my $r = DrTest::node_from_restore('restored', $dir);
 is($r->safe_psql('postgres', 'SELECT count(*) FROM t'), '20100',
 	'it recovers from the archive: all rows, the later ones too');
+ok(-d $r->data_dir . '/pg_wal/pg_dr_prefetch', 'wal-get prefetched the next segments');
 $r->stop;
 
 # pg_dr.backup_wal = always: self-contained

@@ -16,12 +16,27 @@
  * The object is decoded (and authenticated: codec.h) into a temporary file
  * next to DESTPATH, fsynced, and renamed only once the decoder verified the
  * end: the server never reads a partial or unverified file.
+ *
+ * Prefetch: recovery asks for one segment at a time and waits for each.
+ * After serving segment S, wal-get starts a detached process that fetches
+ * S+1 .. S+N (--prefetch N, default 4) in parallel, two at a time, into
+ * pg_wal/pg_dr_prefetch/ (inside pg_wal, so no backup copies it): each one
+ * decoded and verified like any other, then renamed into place.  The next
+ * call finds its segment there and only renames it to DESTPATH (the same
+ * file system).  The spool never holds more than the N segments after the
+ * one being served: anything else there is removed.  A segment the archive
+ * does not have yet is simply not prefetched.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "getopt_long.h"
@@ -38,6 +53,11 @@
 
 #define CLI_WAL_GET_BUFFER		(1024 * 1024)
 
+#define CLI_WAL_PREFETCH_DIR	"pg_dr_prefetch"
+#define CLI_WAL_PREFETCH_DEFAULT	4
+#define CLI_WAL_PREFETCH_MAX	64
+#define CLI_WAL_PREFETCH_JOBS	2
+
 void
 cliWalGetHelp(void)
 {
@@ -51,6 +71,8 @@ cliWalGetHelp(void)
 	printf("\nOptions:\n");
 	printf("  -c, --config=FILE   pg_dr configuration file (required)\n");
 	printf("  -r, --repo=N        repository N (default: the first configured)\n");
+	printf("      --prefetch=N    fetch the next N segments ahead, in the background\n"
+		   "                      (default %d, 0 = off)\n", CLI_WAL_PREFETCH_DEFAULT);
 	printf("  -h, --help          show this help, then exit\n");
 	printf("\nExit status: 0 when the file was fetched, 1 when the archive does not\n"
 		   "have it, 126 on any other failure (PostgreSQL then stops recovery).\n");
@@ -168,16 +190,191 @@ fail:
 	return CLI_WAL_GET_FATAL;
 }
 
+/*
+ * The segment "ahead" segments after name, into next (25 bytes); false
+ * when name is not a segment name.
+ */
+static bool
+cliWalNext(const char *name, uint64 segSize, int ahead, char *next)
+{
+	unsigned int tli,
+				log,
+				seg;
+	uint64		perLog = UINT64CONST(0x100000000) / segSize;
+	uint64		no;
+
+	if (!manifestWalNameValid(name) || strlen(name) != MANIFEST_WAL_NAME_LEN ||
+		sscanf(name, "%08X%08X%08X", &tli, &log, &seg) != 3)
+		return false;
+	no = (uint64) log * perLog + seg + ahead;
+	snprintf(next, MANIFEST_WAL_NAME_LEN + 1, "%08X%08X%08X",
+			 tli, (unsigned int) (no / perLog), (unsigned int) (no % perLog));
+	return true;
+}
+
+/* One prefetch worker: every jobs-th of the next count segments. */
+static void
+cliWalPrefetchJob(Repo *repo, const char *name, uint64 segSize,
+				  const char *spool, int count, int jobs, int job)
+{
+	for (int ahead = 1 + job; ahead <= count; ahead += jobs)
+	{
+		char		next[MANIFEST_WAL_NAME_LEN + 1];
+		char	   *target;
+		char	   *lock;
+		char	   *objectPath;
+		struct stat st;
+		int			fd;
+		int			rc;
+		DrError		err;
+
+		if (!cliWalNext(name, segSize, ahead, next))
+			return;
+		target = psprintf("%s/%s", spool, next);
+		if (stat(target, &st) == 0)
+			continue;			/* already there */
+
+		/* one fetcher per segment, across overlapping prefetch runs */
+		lock = psprintf("%s.lock", target);
+		fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+		{
+			/* a lock older than ten minutes belongs to a dead prefetch */
+			if (stat(lock, &st) == 0 && st.st_mtime < time(NULL) - 600)
+				unlink(lock);
+			continue;
+		}
+		close(fd);
+
+		drErrorClear(&err);
+		objectPath = repoArchiveWalPath(next, &err);
+		rc = objectPath ? cliWalGetFetch(repo, next, objectPath, target)
+			: CLI_WAL_GET_FATAL;
+		unlink(lock);
+		if (rc != CLI_EXIT_OK)
+			return;				/* not archived yet (or damaged): stop here */
+	}
+}
+
+/*
+ * Remove from the spool what is not among the count segments after name:
+ * consumed segments, another timeline's, leftovers of a crashed fetch.
+ */
+static void
+cliWalPrefetchClean(const char *name, uint64 segSize, const char *spool,
+					int count)
+{
+	DIR		   *dir = opendir(spool);
+	struct dirent *de;
+
+	if (dir == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL)
+	{
+		bool		wanted = false;
+		char	   *path;
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		for (int ahead = 1; ahead <= count && !wanted; ahead++)
+		{
+			char		next[MANIFEST_WAL_NAME_LEN + 1];
+
+			if (cliWalNext(name, segSize, ahead, next) &&
+				strncmp(de->d_name, next, MANIFEST_WAL_NAME_LEN) == 0)
+				wanted = true;
+		}
+		path = psprintf("%s/%s", spool, de->d_name);
+		/* a wanted segment's temporary file or lock may be in use */
+		if (!wanted || (strchr(de->d_name, '.') != NULL &&
+						stat(path, &st) == 0 && st.st_mtime < time(NULL) - 600))
+			unlink(path);
+		pfree(path);
+	}
+	closedir(dir);
+}
+
+/*
+ * Start fetching the count segments after name in a detached process (see
+ * the file header).  Best effort: any failure here only means no prefetch.
+ */
+static void
+cliWalPrefetchStart(Repo *repo, const char *name, uint64 segSize,
+					const char *spool, int count)
+{
+	pid_t		pid;
+	pid_t		workers[CLI_WAL_PREFETCH_JOBS];
+	int			devnull;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		return;
+	if (pid > 0)
+	{
+		/* the first child exits at once: the server must not wait for us */
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	if (setsid() < 0 || fork() != 0)
+		_exit(0);
+
+	/* the detached process */
+	devnull = open("/dev/null", O_RDONLY);
+	if (devnull >= 0)
+	{
+		dup2(devnull, STDIN_FILENO);
+		close(devnull);
+	}
+	if (mkdir(spool, 0700) < 0 && errno != EEXIST)
+		_exit(0);
+	cliWalPrefetchClean(name, segSize, spool, count);
+
+	for (int job = 0; job < CLI_WAL_PREFETCH_JOBS; job++)
+	{
+		workers[job] = fork();
+		if (workers[job] == 0)
+		{
+			cliWalPrefetchJob(repo, name, segSize, spool, count,
+							  CLI_WAL_PREFETCH_JOBS, job);
+			_exit(0);
+		}
+	}
+	for (int job = 0; job < CLI_WAL_PREFETCH_JOBS; job++)
+		if (workers[job] > 0)
+			while (waitpid(workers[job], NULL, 0) < 0 && errno == EINTR)
+				;
+	_exit(0);
+}
+
+/* The prefetch spool: a directory next to DESTPATH (that is, in pg_wal). */
+static char *
+cliWalSpool(const char *destPath)
+{
+	const char *slash = strrchr(destPath, '/');
+
+	if (slash == NULL)
+		return pstrdup(CLI_WAL_PREFETCH_DIR);
+	return psprintf("%.*s/%s", (int) (slash - destPath), destPath,
+					CLI_WAL_PREFETCH_DIR);
+}
+
 int
 cliWalGetMain(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"repo", required_argument, NULL, 'r'},
+		{"prefetch", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
 	const char *command = "wal-get";
+	int			prefetch = CLI_WAL_PREFETCH_DEFAULT;
+	char	   *spool = NULL;
 	const char *configPath = NULL;
 	const char *name;
 	const char *destPath;
@@ -191,7 +388,7 @@ cliWalGetMain(int argc, char **argv)
 	int			c;
 
 	/* usage errors are fatal too: never let recovery take them for "missing" */
-	while ((c = getopt_long(argc, argv, ":c:r:h", options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, ":c:r:p:h", options, NULL)) != -1)
 	{
 		switch (c)
 		{
@@ -201,6 +398,21 @@ cliWalGetMain(int argc, char **argv)
 			case 'r':
 				if (!cliRepoNumberParse(command, optarg, &repoNumber))
 					return CLI_WAL_GET_FATAL;
+				break;
+			case 'p':
+				{
+					char	   *end;
+					long		n = strtol(optarg, &end, 10);
+
+					if (*optarg == '\0' || *end != '\0' || n < 0 ||
+						n > CLI_WAL_PREFETCH_MAX)
+					{
+						cliUsageError(command, "invalid value \"%s\" for option --prefetch: expected 0 to %d",
+									  optarg, CLI_WAL_PREFETCH_MAX);
+						return CLI_WAL_GET_FATAL;
+					}
+					prefetch = (int) n;
+				}
 				break;
 			case 'h':
 				cliWalGetHelp();
@@ -252,7 +464,30 @@ cliWalGetMain(int argc, char **argv)
 		return CLI_WAL_GET_FATAL;
 	}
 
-	status = cliWalGetFetch(repo, name, objectPath, destPath);
+	/* a prefetched segment only needs to be moved into place */
+	status = -1;
+	if (prefetch > 0 && manifestWalNameValid(name) &&
+		strlen(name) == MANIFEST_WAL_NAME_LEN)
+	{
+		char	   *spooled;
+
+		spool = cliWalSpool(destPath);
+		spooled = psprintf("%s/%s", spool, name);
+		if (rename(spooled, destPath) == 0)
+			status = CLI_EXIT_OK;
+		pfree(spooled);
+	}
+	if (status < 0)
+		status = cliWalGetFetch(repo, name, objectPath, destPath);
+
+	if (status == CLI_EXIT_OK && spool != NULL)
+	{
+		struct stat st;
+
+		if (stat(destPath, &st) == 0 && st.st_size > 0 &&
+			(st.st_size & (st.st_size - 1)) == 0)
+			cliWalPrefetchStart(repo, name, (uint64) st.st_size, spool, prefetch);
+	}
 
 	pfree(objectPath);
 	repoClose(repo);
