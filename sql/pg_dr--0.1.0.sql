@@ -359,6 +359,14 @@ AS 'MODULE_PATHNAME', 'dr_repository_sync';
 COMMENT ON FUNCTION dr_repository_sync() IS
 	'rebuild the catalog of backups (dr_backups) from the repository; returns how many';
 
+CREATE FUNCTION dr_expire(
+	OUT backups_removed integer, OUT wal_removed integer, OUT bytes_freed bigint)
+RETURNS record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'dr_expire';
+COMMENT ON FUNCTION dr_expire() IS
+	'remove the backups beyond the retention policy (repoN_retention_full) and the archived WAL no kept backup needs';
+
 ------------------------------------------------------------------------------
 -- WAL archiving (archive_library = 'pg_dr').  The figures of
 -- dr_archive_status live in shared memory since the server started; what
@@ -495,6 +503,9 @@ GRANT EXECUTE ON FUNCTION dr_backup_verify(text) TO dr_operator;
 GRANT EXECUTE ON FUNCTION dr_restore(text, text) TO dr_admin;
 REVOKE ALL ON FUNCTION dr_wal_verify() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_wal_verify() TO dr_operator;
+-- it destroys backups: administrators only
+REVOKE ALL ON FUNCTION dr_expire() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_expire() TO dr_admin;
 
 -- pg_dump keeps the audit trail and edited objectives with the database.
 SELECT pg_catalog.pg_extension_config_dump('pgdr.audit_log', '');

@@ -31,6 +31,8 @@ typedef struct CliCommand
 
 /* In the order --help lists them. */
 static const CliCommand cliCommands[] = {
+	{"expire", "remove backups and WAL beyond the retention policy",
+	cliExpireMain, cliExpireHelp},
 	{"info", "show what repositories hold and the effective configuration",
 	cliInfoMain, cliInfoHelp},
 	{"repo-create", "initialize a new, empty repository",

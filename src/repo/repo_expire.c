@@ -283,9 +283,17 @@ expireWal(Repo *repo, const RepoExpireWalKeep *keep, bool dryRun,
 				removed++;
 			}
 		}
-		/* an emptied directory goes too */
+		/*
+		 * An emptied directory goes too, but never recursively: the archiver
+		 * may just have stored a segment there, which keeps it (the error
+		 * says so and is of no consequence).
+		 */
 		if (ok && !dryRun && removed > 0 && removed == dir.count)
-			ok = storageRemoveTree(storage, dirPath, err);
+		{
+			DrError		dirErr;
+
+			(void) storageRemoveDir(storage, dirPath, &dirErr);
+		}
 		expireListFree(&dir);
 		pfree(dirPath);
 	}

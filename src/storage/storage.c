@@ -361,6 +361,17 @@ storageRemoveTree(Storage *storage, const char *dir, DrError *err)
 }
 
 bool
+storageRemoveDir(Storage *storage, const char *dir, DrError *err)
+{
+	if (!storagePathCheck(dir, false, err))
+		return false;
+	if (!(storage->iface->features & STORAGE_FEATURE_PATH) ||
+		storage->iface->removeDir == NULL)
+		return true;
+	return storage->iface->removeDir(storage->driver, dir, err);
+}
+
+bool
 storagePut(Storage *storage, const char *path, const void *buf, size_t len,
 		   const StorageWriteParam *param, DrError *err)
 {

@@ -99,6 +99,13 @@ extern bool storageRemove(Storage *storage, const char *path, DrError *err);
  */
 extern bool storageRemoveTree(Storage *storage, const char *dir, DrError *err);
 
+/*
+ * Remove dir if it is empty (atomically: an entry created meanwhile keeps
+ * it, with DR_ERR_IO); nothing to do, and true, for a driver without real
+ * directories or when dir is missing.
+ */
+extern bool storageRemoveDir(Storage *storage, const char *dir, DrError *err);
+
 /* Whole small objects. */
 extern bool storagePut(Storage *storage, const char *path, const void *buf,
 					   size_t len, const StorageWriteParam *param,

@@ -13,7 +13,8 @@
  * temp names never listed and refused as object names; list (files, dirs,
  * sizes, missing dir, callback stopping with an error), exists, remove
  * (also of a missing object); storageRemoveTree (nested objects, empty
- * and temp entries, siblings kept, missing tree, root and bad paths); bad paths ("../x", "/abs", "a//b", "a/./b",
+ * and temp entries, siblings kept, missing tree, root and bad paths);
+ * storageRemoveDir (empty, non-empty refused, missing, root); bad paths ("../x", "/abs", "a//b", "a/./b",
  * "", "a/", "a/..") refused by every call; read of a missing object (and
  * below a file) is DR_ERR_NOT_FOUND; storageGet limits and terminator;
  * codec sink/source adapters; a read-only directory gives a DR_ERR_IO
@@ -368,6 +369,17 @@ testRemoveTree(Storage *storage)
 	   "tree: root refused");
 	ok(!storageRemoveTree(storage, "t/../x", &err) && err.code == DR_ERR_INVALID,
 	   "tree: bad path refused");
+	ok(!storageRemoveDir(storage, "t", &err) && err.code == DR_ERR_IO,
+	   "dir: a non-empty directory is not removed");
+	ok(objectIs(storage, "t/keep", "k"), "dir: its object is kept");
+	full = psprintf("%s/t/empty", tmpRoot);
+	mkdir(full, 0750);
+	ok(storageRemoveDir(storage, "t/empty", &err) && stat(full, &st) < 0,
+	   "dir: an empty directory is removed");
+	pfree(full);
+	ok(storageRemoveDir(storage, "t/empty", &err), "dir: missing is not an error");
+	ok(!storageRemoveDir(storage, "", &err) && err.code == DR_ERR_INVALID,
+	   "dir: root refused");
 	ok(storageRemoveTree(storage, "t", &err), "tree: parent removed");
 	full = psprintf("%s/t", tmpRoot);
 	ok(stat(full, &st) < 0 && errno == ENOENT, "tree: parent gone");

@@ -1,0 +1,205 @@
+/*-------------------------------------------------------------------------
+ * expire.c (api)
+ *	  dr_expire(): apply the retention policy of the first repository
+ *	  (repoN_retention_full, repoN_retention_full_days): remove the backups
+ *	  beyond it, manifest-less directories left by crashes, and the archived
+ *	  WAL no kept backup needs (src/repo/repo_expire.h), then drop the
+ *	  removed backups from pgdr.backups.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+
+#include "api/api.h"
+#include "backup/backup_progress.h"
+#include "common/config.h"
+#include "ops/audit.h"
+#include "pg_dr.h"
+#include "repo/repo.h"
+#include "repo/repo_expire.h"
+
+PG_FUNCTION_INFO_V1(dr_expire);
+
+/* The ids removed, for the catalog and the audit record. */
+typedef struct ExpireRemoved
+{
+	List	   *backups;
+	List	   *orphans;
+} ExpireRemoved;
+
+static void
+expireOnBackup(void *arg, const char *backupId, bool orphan)
+{
+	ExpireRemoved *removed = arg;
+
+	if (orphan)
+		removed->orphans = lappend(removed->orphans, pstrdup(backupId));
+	else
+		removed->backups = lappend(removed->backups, pstrdup(backupId));
+}
+
+static void
+expireJsonIds(StringInfo buf, const char *key, List *ids)
+{
+	ListCell   *lc;
+	bool		first = true;
+
+	appendStringInfo(buf, ", \"%s\": [", key);
+	foreach(lc, ids)
+	{
+		if (!first)
+			appendStringInfoString(buf, ", ");
+		escape_json(buf, (const char *) lfirst(lc));
+		first = false;
+	}
+	appendStringInfoChar(buf, ']');
+}
+
+/* Drop the removed backups from pgdr.backups (as the owner). */
+static void
+expireCatalogDelete(List *ids)
+{
+	ListCell   *lc;
+
+	if (ids == NIL)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	foreach(lc, ids)
+	{
+		Oid			argtypes[1] = {TEXTOID};
+		Datum		values[1];
+
+		values[0] = CStringGetTextDatum((const char *) lfirst(lc));
+		if (SPI_execute_with_args("DELETE FROM pgdr.backups WHERE backup_id = $1",
+								  1, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not delete backup %s from pgdr.backups",
+				 (const char *) lfirst(lc));
+	}
+	SPI_finish();
+}
+
+Datum
+dr_expire(PG_FUNCTION_ARGS)
+{
+	AuditOp		op;
+	RepoExpireResult result;
+	ExpireRemoved removed = {NIL, NIL};
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	memset(&result, 0, sizeof(result));
+	auditOpBegin(&op, "dr_expire", "{}");
+	PG_TRY();
+	{
+		DrConfig   *config = apiConfigLoad();
+		const ConfigRepo *repoConfigEntry;
+		Repo	   *repo;
+		DrError		err;
+		RepoExpireParam param;
+		char		running[MANIFEST_ID_MAX + 1] = "";
+		ApiOwnerContext owner;
+
+		repoConfigEntry = configRepoFirst(config, &err);
+		if (repoConfigEntry == NULL)
+			drEreport(ERROR, &err);
+
+		if (repoConfigEntry->retentionFull <= 0)
+		{
+			ereport(NOTICE,
+					(errmsg("repo%d has no retention policy: nothing is removed",
+							repoConfigEntry->index),
+					 errhint("Set repo%d_retention_full in \"%s\" to the number of full backups to keep.",
+							 repoConfigEntry->index, config->path)));
+		}
+		else
+		{
+			repo = repoOpen(repoConfigEntry, &err);
+			if (repo == NULL)
+				drEreport(ERROR, &err);
+
+			/* the directory of a running backup has no manifest yet */
+			SpinLockAcquire(&backupProgress->mutex);
+			if (backupProgress->running)
+				strlcpy(running, backupProgress->backupId, sizeof(running));
+			SpinLockRelease(&backupProgress->mutex);
+
+			memset(&param, 0, sizeof(param));
+			param.policy.fullCount = repoConfigEntry->retentionFull;
+			param.policy.fullDays = repoConfigEntry->retentionFullDays;
+			param.policy.now = (int64) time(NULL);
+			param.runningBackupId = running[0] ? running : NULL;
+			param.onBackup = expireOnBackup;
+			param.arg = &removed;
+
+			if (!repoExpire(repo, &param, &result, &err))
+			{
+				/* what was removed before the failure is gone: say so */
+				apiAsOwnerBegin(&owner);
+				expireCatalogDelete(removed.backups);
+				apiAsOwnerEnd(&owner);
+				drEreport(ERROR, &err);
+			}
+
+			apiAsOwnerBegin(&owner);
+			expireCatalogDelete(removed.backups);
+			apiAsOwnerEnd(&owner);
+
+			if (result.walSkipped)
+				ereport(NOTICE,
+						(errmsg("no backup is kept in repo%d: no WAL is removed",
+								repoConfigEntry->index)));
+			else if (result.backupsRemoved == 0 && result.orphansRemoved == 0 &&
+					 result.walRemoved == 0)
+				ereport(NOTICE,
+						(errmsg("nothing to expire: %d backups kept, WAL kept from %s",
+								result.backupsKept, result.walKeepFrom)));
+			repoClose(repo);
+		}
+		configFree(config);
+	}
+	PG_CATCH();
+	{
+		auditOpFailed(&op);
+	}
+	PG_END_TRY();
+
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		appendStringInfo(&buf, "{\"policy_set\": %s",
+						 result.policySet ? "true" : "false");
+		expireJsonIds(&buf, "backups", removed.backups);
+		expireJsonIds(&buf, "orphans", removed.orphans);
+		appendStringInfo(&buf, ", \"wal_removed\": %d, \"wal_kept_from\": ",
+						 result.walRemoved);
+		if (result.walKeepFrom[0])
+			escape_json(&buf, result.walKeepFrom);
+		else
+			appendStringInfoString(&buf, "null");
+		appendStringInfo(&buf, ", \"bytes_freed\": " UINT64_FORMAT "}",
+						 result.bytesFreed);
+		op.arguments = buf.data;
+	}
+	auditOpOk(&op);
+
+	values[0] = Int32GetDatum(result.backupsRemoved + result.orphansRemoved);
+	values[1] = Int32GetDatum(result.walRemoved);
+	values[2] = Int64GetDatum((int64) result.bytesFreed);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
+													  values, nulls)));
+}
