@@ -294,64 +294,43 @@ repoObjectReadFree(RepoObjectRead *read)
 	pfree(read);
 }
 
+static ssize_t
+repoObjectSourceRead(void *arg, void *buf, size_t len, DrError *err)
+{
+	return repoObjectRead((RepoObjectRead *) arg, buf, len, err);
+}
+
 /*
- * The buffer grows with what the decoder hands out, up to maxLen (one
- * byte more is read to tell "exactly maxLen" from "larger").
+ * The whole decoded object through storageReadAll; it counts as read only
+ * once the decoder verified its end.
  */
 char *
 repoObjectGetBuffer(Repo *repo, const char *path, size_t *len, size_t maxLen,
 					DrError *err)
 {
 	RepoObjectRead *read;
+	CodecSource source;
+	char	   *name;
 	char	   *buf;
-	size_t		size;
-	size_t		used = 0;
-
-	/* palloc's limit, less the extra byte and the terminator */
-	if (maxLen > (size_t) 0x3fffffff - 2)
-		maxLen = (size_t) 0x3fffffff - 2;
 
 	read = repoObjectReadBegin(repo, path, err);
 	if (read == NULL)
 		return NULL;
 
-	size = Min(maxLen + 2, 64 * 1024);
-	buf = palloc(size);
-	for (;;)
+	source.read = repoObjectSourceRead;
+	source.arg = read;
+	name = psprintf("%s/%s", repo->config.path, path);
+	buf = storageReadAll(source, name, len, maxLen, err);
+	pfree(name);
+	if (buf == NULL)
 	{
-		ssize_t		n;
-
-		if (used == size - 1)
-		{
-			if (used > maxLen)
-				break;
-			size = Min(maxLen + 2, size * 2);
-			buf = repalloc(buf, size);
-		}
-		n = repoObjectRead(read, buf + used, size - 1 - used, err);
-		if (n < 0)
-			goto fail;
-		if (n == 0)
-			break;
-		used += n;
-	}
-	if (used > maxLen)
-	{
-		drErrorSet(err, DR_ERR_INVALID, "object \"%s/%s\" is larger than %zu bytes",
-				   repo->config.path, path, maxLen);
-		goto fail;
+		repoObjectReadFree(read);
+		return NULL;
 	}
 	if (!repoObjectReadEnd(read, NULL, err))
 	{
 		pfree(buf);
 		return NULL;
 	}
-	buf[used] = '\0';
-	*len = used;
 	return buf;
-
-fail:
-	repoObjectReadFree(read);
-	pfree(buf);
-	return NULL;
 }

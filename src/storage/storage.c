@@ -394,10 +394,9 @@ storagePut(Storage *storage, const char *path, const void *buf, size_t len,
  * not counted in *len, so text objects can be parsed in place.
  */
 char *
-storageGet(Storage *storage, const char *path, size_t *len, size_t maxLen,
-		   DrError *err)
+storageReadAll(CodecSource source, const char *name, size_t *len,
+			   size_t maxLen, DrError *err)
 {
-	StorageRead *read;
 	char	   *buf;
 	size_t		size;
 	size_t		used = 0;
@@ -405,10 +404,6 @@ storageGet(Storage *storage, const char *path, size_t *len, size_t maxLen,
 	/* keep maxLen + 2 from overflowing and within what palloc accepts */
 	if (maxLen > STORAGE_GET_MAX)
 		maxLen = STORAGE_GET_MAX;
-
-	read = storageReadBegin(storage, path, err);
-	if (read == NULL)
-		return NULL;
 
 	/* room for maxLen bytes, one more to detect a larger object, and '\0' */
 	size = Min(maxLen + 2, STORAGE_GET_STEP);
@@ -420,18 +415,16 @@ storageGet(Storage *storage, const char *path, size_t *len, size_t maxLen,
 		if (used == size - 1)
 		{
 			if (used > maxLen)
-			{
-				drErrorSet(err, DR_ERR_INVALID,
-						   "object \"%s\" is larger than %zu bytes",
-						   path, maxLen);
-				goto fail;
-			}
+				break;
 			size = Min(maxLen + 2, size * 2);
 			buf = repalloc(buf, size);
 		}
-		n = storageRead(read, buf + used, size - 1 - used, err);
+		n = source.read(source.arg, buf + used, size - 1 - used, err);
 		if (n < 0)
-			goto fail;
+		{
+			pfree(buf);
+			return NULL;
+		}
 		if (n == 0)
 			break;
 		used += n;
@@ -439,19 +432,28 @@ storageGet(Storage *storage, const char *path, size_t *len, size_t maxLen,
 	if (used > maxLen)
 	{
 		drErrorSet(err, DR_ERR_INVALID, "object \"%s\" is larger than %zu bytes",
-				   path, maxLen);
-		goto fail;
+				   name, maxLen);
+		pfree(buf);
+		return NULL;
 	}
-
-	storageReadEnd(read);
 	buf[used] = '\0';
 	*len = used;
 	return buf;
+}
 
-fail:
+char *
+storageGet(Storage *storage, const char *path, size_t *len, size_t maxLen,
+		   DrError *err)
+{
+	StorageRead *read;
+	char	   *buf;
+
+	read = storageReadBegin(storage, path, err);
+	if (read == NULL)
+		return NULL;
+	buf = storageReadAll(storageReadSource(read), path, len, maxLen, err);
 	storageReadEnd(read);
-	pfree(buf);
-	return NULL;
+	return buf;
 }
 
 static bool

@@ -117,6 +117,14 @@ extern bool storagePut(Storage *storage, const char *path, const void *buf,
 extern char *storageGet(Storage *storage, const char *path, size_t *len,
 						size_t maxLen, DrError *err);
 
+/*
+ * Everything a source yields, palloc'd and NUL-terminated (the NUL is not
+ * counted in *len); DR_ERR_INVALID naming name when it is larger than
+ * maxLen.  Memory grows with what is read, never past maxLen + 2.
+ */
+extern char *storageReadAll(CodecSource source, const char *name, size_t *len,
+							size_t maxLen, DrError *err);
+
 /* Adapters that plug storage streams into the codec. */
 extern CodecSink storageWriteSink(StorageWrite *write);
 extern CodecSource storageReadSource(StorageRead *read);
