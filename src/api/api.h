@@ -26,6 +26,14 @@ typedef struct ApiOwnerContext
 struct DrConfig;
 extern struct DrConfig *apiConfigLoad(void);
 
+/*
+ * Open the first configured repository (the one backups and WAL go to);
+ * ERROR when it is not configured or cannot be opened.  *config is the
+ * loaded configuration, for the caller to free.
+ */
+struct Repo;
+extern struct Repo *apiRepoOpen(struct DrConfig **config);
+
 /* Run as the owner of the pg_dr extension, in a restricted context. */
 extern void apiAsOwnerBegin(ApiOwnerContext *context);
 extern void apiAsOwnerEnd(ApiOwnerContext *context);

@@ -143,18 +143,10 @@ dr_wal_verify(PG_FUNCTION_ARGS)
 	auditOpBegin(&op, "dr_wal_verify", "{}");
 	PG_TRY();
 	{
-		DrConfig   *config = apiConfigLoad();
-		const ConfigRepo *first;
-		Repo	   *repo;
-		DrError		err;
+		DrConfig   *config;
+		Repo	   *repo = apiRepoOpen(&config);
 
-		first = configRepoFirst(config, &err);
-		if (first == NULL)
-			drEreport(ERROR, &err);
-		repoNumber = first->index;
-		repo = repoOpen(first, &err);
-		if (repo == NULL)
-			drEreport(ERROR, &err);
+		repoNumber = repoConfig(repo)->index;
 		archiveVerify(repo, result);
 		repoClose(repo);
 		configFree(config);

@@ -202,17 +202,7 @@ dr_repository_sync(PG_FUNCTION_ARGS)
 	{
 		ApiOwnerContext owner;
 		DrConfig   *config;
-		const ConfigRepo *repoConfigEntry;
-		Repo	   *repo;
-		DrError		err;
-
-		config = apiConfigLoad();
-		repoConfigEntry = configRepoFirst(config, &err);
-		if (repoConfigEntry == NULL)
-			drEreport(ERROR, &err);
-		repo = repoOpen(repoConfigEntry, &err);
-		if (repo == NULL)
-			drEreport(ERROR, &err);
+		Repo	   *repo = apiRepoOpen(&config);
 
 		apiAsOwnerBegin(&owner);
 		count = backupCatalogSync(repo);
@@ -297,25 +287,6 @@ apiVerifyProblem(void *arg, const char *path, const char *message)
 			(errcode(ERRCODE_DATA_CORRUPTED),
 			 errmsg("%s", message),
 			 errdetail("Object \"%s\".", path)));
-}
-
-/* Open the first configured repository (the one backups go to). */
-static Repo *
-apiRepoOpen(DrConfig **configOut)
-{
-	DrConfig   *config = apiConfigLoad();
-	const ConfigRepo *repoConfigEntry;
-	Repo	   *repo;
-	DrError		err;
-
-	repoConfigEntry = configRepoFirst(config, &err);
-	if (repoConfigEntry == NULL)
-		drEreport(ERROR, &err);
-	repo = repoOpen(repoConfigEntry, &err);
-	if (repo == NULL)
-		drEreport(ERROR, &err);
-	*configOut = config;
-	return repo;
 }
 
 /*

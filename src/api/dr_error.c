@@ -22,6 +22,7 @@
 
 #include "api/api.h"
 #include "common/config.h"
+#include "repo/repo.h"
 #include "pg_dr.h"
 
 /* Owner of the pg_dr extension, from pg_extension. */
@@ -89,4 +90,22 @@ apiConfigLoad(void)
 		drEreport(ERROR, &err);
 	}
 	return config;
+}
+
+Repo *
+apiRepoOpen(DrConfig **configOut)
+{
+	DrConfig   *config = apiConfigLoad();
+	const ConfigRepo *repoConfigEntry;
+	Repo	   *repo;
+	DrError		err;
+
+	repoConfigEntry = configRepoFirst(config, &err);
+	if (repoConfigEntry == NULL)
+		drEreport(ERROR, &err);
+	repo = repoOpen(repoConfigEntry, &err);
+	if (repo == NULL)
+		drEreport(ERROR, &err);
+	*configOut = config;
+	return repo;
 }
