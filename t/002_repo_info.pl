@@ -85,6 +85,14 @@ command_checks_all(
 	'repo-create');
 ok(-f "$repo/pg_dr.repo", 'repo-create wrote the info file');
 
+# an empty repository: no backup, no WAL -- pg_dr verify --wal says so
+command_checks_all(
+	[ 'pg_dr', 'verify', '--config', $conf, '--wal' ],
+	1,
+	[ qr{^archive/wal: the WAL archive holds no segment$}m, qr/^1 problem found$/m ],
+	[qr/^pg_dr: repository "\Q$repo\E" has no backup: the WAL archive is checked from its oldest segment$/m],
+	'verify --wal on an empty repository');
+
 # a second repo-create refuses and leaves the repository alone
 my $info_before = slurp_file("$repo/pg_dr.repo");
 command_checks_all(

@@ -8,7 +8,9 @@
 #	while the workers push the segments after it (and leave them .ready);
 #	a kill -9 of the postmaster while segments are pushed leaves no partial
 #	object, and archiving resumes; a passphrase rotated while the server
-#	archives is followed through the configuration file.
+#	archives is followed through the configuration file.  A damaged
+#	segment and a gap are named by dr_wal_verify() and, with the server
+#	running or stopped, by pg_dr verify --wal.
 
 use strict;
 use warnings;
@@ -261,5 +263,75 @@ is($node->safe_psql('postgres', 'SELECT failed_count FROM dr_archive_status'),
 	$failed_rotation, 'archiving goes on with the new passphrase, without a failure');
 is(wal_verify(), 't|t|{}', 'dr_wal_verify(): every segment, before and after the rotation, decodes');
 
+# ---- damage and gaps, found by the server and by the CLI alike
+sub cli_verify_wal
+{
+	my @extra = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ 'pg_dr', 'verify', '--config', $env->{conf}, '--wal', @extra ],
+		'>', \$out, '2>', \$err);
+	return ($? >> 8, $out, $err);
+}
+
+my ($first, $last_seg) = split /\|/, $node->safe_psql('postgres',
+	'SELECT first_segment, last_segment FROM dr_wal_verify()');
+my ($rc, $out, $err) = cli_verify_wal();
+is($rc, 0, 'pg_dr verify --wal: the archive is good') or diag($out, $err);
+like($out, qr/^verified the WAL archive of repository 1: $first to $last_seg \(from backup $backup\), (\d+) segments read\nno problems found\n$/,
+	'pg_dr verify --wal: the same range as dr_wal_verify(), from the oldest backup');
+
+my @range;
+find(sub { push @range, $_ if /^[0-9A-F]{24}$/ && $_ gt $first && $_ lt $last_seg }, $walarch);
+@range = sort @range;
+cmp_ok(scalar(@range), '>=', 4, 'segments in the middle of the range to damage');
+my ($victim, $gap1, $gap2) = @range[0, 2, 3];
+
+copy(object_of($victim), "$tmp/victim") or die "copy: $!";
+open(my $vfh, '+<:raw', object_of($victim)) or die $!;
+seek($vfh, (-s object_of($victim)) / 2, 0);
+read($vfh, my $byte, 1);
+seek($vfh, (-s object_of($victim)) / 2, 0);
+print $vfh chr(ord($byte) ^ 0x01);
+close($vfh) or die $!;
+rename(object_of($gap1), "$tmp/gap1") or die "rename: $!";
+rename(object_of($gap2), "$tmp/gap2") or die "rename: $!";
+
+my $problems = $node->safe_psql('postgres', 'SELECT ok, problems FROM dr_wal_verify()');
+like($problems, qr/^f\|.*WAL segment $victim is damaged/, 'dr_wal_verify(): the flipped byte');
+like($problems, qr/WAL segments $gap1 to $gap2 are missing from the archive \(2 segments\)/,
+	'dr_wal_verify(): the gap, as one range');
+($rc, $out, $err) = cli_verify_wal();
+is($rc, 1, 'pg_dr verify --wal fails');
+like($out, qr{^archive/wal: WAL segment $victim is damaged: }m,
+	'pg_dr verify --wal: the flipped byte');
+like($out, qr{^archive/wal: WAL segments $gap1 to $gap2 are missing from the archive \(2 segments\)$}m,
+	'pg_dr verify --wal: the gap');
+like($out, qr/^2 problems found$/m, 'pg_dr verify --wal: counted');
+
+copy("$tmp/victim", object_of($victim)) or die "copy: $!";
+rename("$tmp/gap1", object_of($gap1)) or die "rename: $!";
+# a segment stored under the name of another
+copy(object_of($range[1]), object_of($gap2)) or die "copy: $!";
+($rc, $out, $err) = cli_verify_wal();
+like($out, qr{^archive/wal: WAL segment $gap2 }m,
+	"pg_dr verify --wal: another segment's object under the name $gap2") or diag($out);
+unlink(object_of($gap2));
+rename("$tmp/gap2", object_of($gap2)) or die "rename: $!";
+
 $node->stop;
+($rc, $out, $err) = cli_verify_wal('--backup', 'all');
+is($rc, 0, 'pg_dr verify --wal --backup all, server stopped: all good again') or diag($out, $err);
+like($out, qr/^verified 1 backup in repository 1: .*\nverified the WAL archive of repository 1: $first to [0-9A-F]{24} .*\nno problems found\n$/s,
+	'both the backups and the WAL archive are verified');
+
+# without a backup the CLI learns the segment size and the cluster from
+# the newest segment, and walks from the oldest one
+rename("$env->{repo}/backup/$backup/manifest", "$tmp/manifest") or die "rename: $!";
+($rc, $out, $err) = cli_verify_wal();
+is($rc, 0, 'pg_dr verify --wal without any backup') or diag($out, $err);
+like($err, qr/has no backup: the WAL archive is checked from its oldest segment/,
+	'it says there is no backup');
+like($out, qr/^verified the WAL archive of repository 1: 000000010000000000000001 to [0-9A-F]{24}, \d+ segments read$/m,
+	'it walks from the oldest archived segment');
+rename("$tmp/manifest", "$env->{repo}/backup/$backup/manifest") or die "rename: $!";
 done_testing();

@@ -98,6 +98,12 @@ is($ok, 't', 'dr_wal_verify() follows the history across the switch') or diag($p
 like($first, qr/^00000001/, "it starts on timeline 1 ($first), at backup $backup");
 like($last, qr/^00000002/, "it ends on timeline 2 ($last)");
 cmp_ok($checked, '>=', 7, "$checked segments checked on both timelines");
+my ($cli_out, $cli_err) = ('', '');
+IPC::Run::run([ 'pg_dr', 'verify', '--config', $env->{conf}, '--wal' ],
+	'>', \$cli_out, '2>', \$cli_err);
+is($? >> 8, 0, 'pg_dr verify --wal follows the history too') or diag($cli_out, $cli_err);
+like($cli_out, qr/: $first to $last \(from backup $backup\), $checked segments read\n/,
+	'pg_dr verify --wal: the same walk as dr_wal_verify()');
 
 # an old-timeline segment before the switch, and the history, go missing
 my $before = $seg_name->(1, $switch_seg - 1);
@@ -112,6 +118,12 @@ rename("$walarch/00000002.history", "$tmp/moved") or die "rename: $!";
 $verify = $standby->safe_psql('postgres', 'SELECT ok, problems FROM dr_wal_verify()');
 like($verify, qr/^f\|.*history file 00000002.history of timeline 2 is missing/,
 	'a missing history file is reported');
+($cli_out, $cli_err) = ('', '');
+IPC::Run::run([ 'pg_dr', 'verify', '--config', $env->{conf}, '--wal' ],
+	'>', \$cli_out, '2>', \$cli_err);
+is($? >> 8, 1, 'pg_dr verify --wal fails without the history file');
+like($cli_out, qr{^archive/wal: history file 00000002.history of timeline 2 is missing from the archive$}m,
+	'pg_dr verify --wal names the history file');
 
 $standby->stop;
 done_testing();

@@ -19,6 +19,7 @@
 #include "repo/repo.h"
 #include "repo/repo_backup.h"
 #include "restore/verify.h"
+#include "restore/wal_verify.h"
 
 #define CLI_VERIFY_ALL			"all"
 
@@ -27,15 +28,19 @@ cliVerifyHelp(void)
 {
 	printf("%s verify reads every object of a backup and of the backups it depends\n"
 		   "on (or of every backup), authenticates it and checks it against its\n"
-		   "manifest.  Every problem is printed.  No server is needed.\n\n",
+		   "manifest.  With --wal it checks that the WAL archive is continuous from\n"
+		   "the oldest backup to the newest segment, across timelines, and that every\n"
+		   "segment in that range is intact.  Every problem is printed.  No server is\n"
+		   "needed.\n\n",
 		   CLI_PROGNAME);
 	printf("Usage:\n");
-	printf("  %s verify --config FILE [--repo N] [--backup ID|latest|all]\n",
+	printf("  %s verify --config FILE [--repo N] [--backup ID|latest|all] [--wal]\n",
 		   CLI_PROGNAME);
 	printf("\nOptions:\n");
 	printf("  -c, --config=FILE           pg_dr configuration file (required)\n");
 	printf("  -r, --repo=N                repository N (default: the first configured)\n");
-	printf("  -b, --backup=ID|latest|all  what to verify (default: all)\n");
+	printf("  -b, --backup=ID|latest|all  what to verify (default: all, unless --wal)\n");
+	printf("  -w, --wal                   verify the WAL archive (with --backup: both)\n");
 	printf("  -h, --help                  show this help, then exit\n");
 	printf("\nExit status: 0 if no problem was found, 1 otherwise, 2 on a usage error.\n");
 }
@@ -56,6 +61,61 @@ cliVerifyProblem(void *arg, const char *path, const char *message)
 }
 
 static void
+cliVerifyWalProblem(void *arg, WalVerifyProblemKind kind, const char *message)
+{
+	cliVerifyProblem(arg, REPO_ARCHIVE_WAL_DIR, message);
+}
+
+static void
+cliVerifyWalNote(void *arg, const char *message)
+{
+	pg_log_info("%s", message);
+}
+
+/*
+ * Verify the WAL archive; its problems are added to *problems.  False
+ * when the repository could not be read (reported).
+ */
+static bool
+cliVerifyWal(Repo *repo, int repoIndex, uint64 *problems)
+{
+	WalVerifyParam param;
+	WalVerifyResult result;
+	StringInfoData buf;
+	DrError		err;
+	bool		ok;
+
+	memset(&param, 0, sizeof(param));
+	param.problem = cliVerifyWalProblem;
+	param.note = cliVerifyWalNote;
+	drErrorClear(&err);
+	if (!walVerify(repo, &param, &result, &err))
+	{
+		drErrorPrefix(&err, "could not verify the WAL archive: ");
+		cliErrorReport(&err);
+		return false;
+	}
+	*problems += result.problems;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "verified the WAL archive of repository %d: ",
+					 repoIndex);
+	if (result.firstSegment[0] == '\0')
+		appendStringInfoString(&buf, "no segment");
+	else
+		appendStringInfo(&buf, "%s to %s", result.firstSegment,
+						 result.lastSegment);
+	if (result.haveBackup)
+		appendStringInfo(&buf, " (from backup %s)", result.backupId);
+	appendStringInfo(&buf, ", " UINT64_FORMAT " segment%s read\n",
+					 result.segmentsChecked,
+					 result.segmentsChecked == 1 ? "" : "s");
+	ok = cliOutputFlush(&buf);
+	pfree(buf.data);
+	return ok;
+}
+
+static void
 cliVerifyAdd(VerifyResult *total, const VerifyResult *one)
 {
 	total->backups += one->backups;
@@ -73,12 +133,14 @@ cliVerifyMain(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'},
 		{"repo", required_argument, NULL, 'r'},
 		{"backup", required_argument, NULL, 'b'},
+		{"wal", no_argument, NULL, 'w'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
 	const char *command = "verify";
 	const char *configPath = NULL;
-	const char *backup = CLI_VERIFY_ALL;
+	const char *backup = NULL;
+	bool		wal = false;
 	int			repoNumber = 0;
 	DrConfig   *config;
 	const ConfigRepo *repoConfig;
@@ -90,7 +152,7 @@ cliVerifyMain(int argc, char **argv)
 	int			status = CLI_EXIT_FAILURE;
 	int			c;
 
-	while ((c = getopt_long(argc, argv, ":c:r:b:h", options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, ":c:r:b:wh", options, NULL)) != -1)
 	{
 		switch (c)
 		{
@@ -104,6 +166,9 @@ cliVerifyMain(int argc, char **argv)
 			case 'b':
 				backup = optarg;
 				break;
+			case 'w':
+				wal = true;
+				break;
 			case 'h':
 				cliVerifyHelp();
 				return CLI_EXIT_OK;
@@ -116,8 +181,10 @@ cliVerifyMain(int argc, char **argv)
 							 argv[optind]);
 	if (configPath == NULL)
 		return cliUsageError(command, "no configuration file specified (--config)");
-	if (strcmp(backup, CLI_VERIFY_ALL) != 0 && strcmp(backup, "latest") != 0 &&
-		!manifestBackupIdValid(backup))
+	if (backup == NULL && !wal)
+		backup = CLI_VERIFY_ALL;
+	if (backup != NULL && strcmp(backup, CLI_VERIFY_ALL) != 0 &&
+		strcmp(backup, "latest") != 0 && !manifestBackupIdValid(backup))
 		return cliUsageError(command, "invalid backup \"%s\": must be a backup id, \"latest\" or \"all\"",
 							 backup);
 
@@ -143,7 +210,9 @@ cliVerifyMain(int argc, char **argv)
 	memset(&total, 0, sizeof(total));
 	param.problem = cliVerifyProblem;
 
-	if (strcmp(backup, CLI_VERIFY_ALL) == 0)
+	if (backup == NULL)
+		;						/* the WAL archive only */
+	else if (strcmp(backup, CLI_VERIFY_ALL) == 0)
 	{
 		char	  **ids;
 		int			count;
@@ -168,12 +237,22 @@ cliVerifyMain(int argc, char **argv)
 		verifyBackup(repo, backup, &param, &total);
 	}
 
+	if (backup != NULL)
+	{
+		initStringInfo(&buf);
+		appendStringInfo(&buf, "verified %d backup%s in repository %d: " UINT64_FORMAT " files, " UINT64_FORMAT " objects, " UINT64_FORMAT " bytes, " UINT64_FORMAT " WAL segment%s\n",
+						 total.backups, total.backups == 1 ? "" : "s",
+						 repoConfig->index, total.files, total.objects,
+						 total.bytes, total.walSegments,
+						 total.walSegments == 1 ? "" : "s");
+		if (!cliOutputFlush(&buf))
+			goto done;
+		pfree(buf.data);
+	}
+	if (wal && !cliVerifyWal(repo, repoConfig->index, &total.problems))
+		goto done;
+
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "verified %d backup%s in repository %d: " UINT64_FORMAT " files, " UINT64_FORMAT " objects, " UINT64_FORMAT " bytes, " UINT64_FORMAT " WAL segment%s\n",
-					 total.backups, total.backups == 1 ? "" : "s",
-					 repoConfig->index, total.files, total.objects,
-					 total.bytes, total.walSegments,
-					 total.walSegments == 1 ? "" : "s");
 	if (total.problems == 0)
 		appendStringInfoString(&buf, "no problems found\n");
 	else
