@@ -66,6 +66,7 @@ typedef struct BackupContext
 	char		resultPrefix[MAXPGPATH];
 	RepoBackupManifest *parent;	/* incremental: the parent's manifest */
 	ManifestHeader parentHeader;
+	StorageBatch *batch;		/* the files' and WAL's deferred syncs */
 } BackupContext;
 
 /* Sink for the manifest writer: the manifest object. */
@@ -169,6 +170,7 @@ backupStoreWal(Repo *repo, const CodecDataKey *key, const char *id,
 	ManifestWal *wal;
 	char	   *buffer = palloc(1024 * 1024);
 	int			count = 0;
+	RepoWriteParam param = {.deferSync = true};
 
 	XLByteToSeg(startLsn, first, wal_segment_size);
 	XLByteToPrevSeg(stopLsn, last, wal_segment_size);
@@ -195,7 +197,7 @@ backupStoreWal(Repo *repo, const CodecDataKey *key, const char *id,
 					(errcode_for_file_access(),
 					 errmsg("could not open WAL segment \"%s\" for the backup: %m", path)));
 		object = repoBackupWalPath(id, name);
-		ow = repoObjectWriteBegin(repo, object, key, &err);
+		ow = repoObjectWriteBeginParam(repo, object, key, &param, &err);
 		backupCheck(ow != NULL, &err);
 		for (;;)
 		{
@@ -274,6 +276,8 @@ backupCleanup(int code, Datum arg)
 		repoBackupManifestClose(ctx->parent);
 		ctx->parent = NULL;
 	}
+	storageBatchAbort(ctx->batch);
+	ctx->batch = NULL;
 	for (int i = 0; i < ctx->launched; i++)
 		TerminateBackgroundWorker(ctx->handles[i]);
 	if (get_backup_status() == SESSION_BACKUP_RUNNING)
@@ -286,6 +290,34 @@ backupCleanup(int code, Datum arg)
 	}
 	backupRemoveTemp(ctx);
 	backupProgressEnd();
+}
+
+/* The largest files, by size descending: the order of their claims. */
+static const BackupBig *bigSortBase;
+
+static int
+bigOrderCompare(const void *a, const void *b)
+{
+	const BackupBig *x = &bigSortBase[*(const uint32 *) a];
+	const BackupBig *y = &bigSortBase[*(const uint32 *) b];
+
+	if (x->size != y->size)
+		return x->size > y->size ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static void
+backupBigShare(BackupShared *shared, const BackupListing *listing)
+{
+	shared->bigCount = listing->bigCount;
+	for (int i = 0; i < listing->bigCount; i++)
+	{
+		shared->bigIndex[i] = listing->big[i].index;
+		shared->bigOrder[i] = i;
+	}
+	bigSortBase = listing->big;
+	qsort(shared->bigOrder, listing->bigCount, sizeof(uint32), bigOrderCompare);
+	bigSortBase = NULL;
 }
 
 static void
@@ -411,13 +443,23 @@ backupManifestFiles(BackupContext *ctx, ManifestWriter *writer,
 		BackupResult *result = NULL;
 		ManifestFile file;
 		char	   *path;
+		int			big;
 
-		for (int i = 0; i < ctx->launched; i++)
-			if (have[i] && head[i].index == index)
-			{
-				result = &head[i];
-				break;
-			}
+		big = backupBigFind(shared, index);
+		if (big >= 0)
+		{
+			if (shared->bigResults[big].kind != 0)
+				result = &shared->bigResults[big];
+		}
+		else
+		{
+			for (int i = 0; i < ctx->launched; i++)
+				if (have[i] && head[i].index == index)
+				{
+					result = &head[i];
+					break;
+				}
+		}
 		if (result == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INTERNAL_ERROR),
@@ -668,12 +710,17 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	shared->fileCount = listing.fileCount;
 	shared->nworkers = nworkers;
 	shared->maxRateKb = drBackupMaxRate;
+	backupBigShare(shared, &listing);
+	pg_atomic_init_u64(&shared->nextBig, 0);
 	pg_atomic_init_u64(&shared->nextFile, 0);
 	pg_atomic_init_u32(&shared->abort, 0);
 	for (int i = 0; i < BACKUP_WORKERS_MAX; i++)
 		pg_atomic_init_u32(&shared->worker[i].state, BACKUP_WORKER_STARTING);
 
 	backupProgressPhase("copying");
+	/* begun before any object of the backup is written (storage.h) */
+	ctx->batch = storageBatchBegin(repoStorage(repo), &err);
+	backupCheck(ctx->batch != NULL, &err);
 	backupWorkersLaunch(ctx, nworkers);
 	backupWorkersWait(ctx);
 
@@ -720,8 +767,14 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	ReplicationSlotDrop(ctx->slotName, true);
 	ctx->slotCreated = false;
 
-	/* the manifest, last */
+	/* every object durable, then the manifest, last */
 	backupProgressPhase("manifest");
+	{
+		StorageBatch *batch = ctx->batch;
+
+		ctx->batch = NULL;
+		backupCheck(storageBatchEnd(batch, &err), &err);
+	}
 	strlcpy(h->backupId, ctx->backupId, sizeof(h->backupId));
 	h->incremental = param->incremental;
 	strlcpy(h->parentId, parentId, sizeof(h->parentId));

@@ -50,6 +50,18 @@
 #define BACKUP_READ_PAGES		128
 #define BACKUP_REREADS			5
 
+/*
+ * How a worker writes its objects: visible at once, durable when the
+ * leader ends the storage batch just before it writes the manifest (the
+ * backup does not exist before that anyway).
+ */
+static void
+fileWriteParam(RepoWriteParam *param)
+{
+	memset(param, 0, sizeof(RepoWriteParam));
+	param->deferSync = true;
+}
+
 typedef struct FileState
 {
 	Repo	   *repo;
@@ -221,8 +233,11 @@ fileStoreFull(FileState *state, const char *objectPath,
 	DrError		err;
 	off_t		offset = 0;
 	bool		ended;
+	RepoWriteParam param;
 
-	state->object = repoObjectWriteBegin(state->repo, objectPath, key, &err);
+	fileWriteParam(&param);
+	state->object = repoObjectWriteBeginParam(state->repo, objectPath, key,
+											  &param, &err);
 	fileObjectCheck(state->object != NULL, &err);
 
 	for (;;)
@@ -286,8 +301,11 @@ fileStoreDelta(FileState *state, const char *objectPath,
 	uint32		count;
 	uint32		block = 0;
 	bool		ended;
+	RepoWriteParam param;
 
-	state->object = repoObjectWriteBegin(state->repo, objectPath, key, &err);
+	fileWriteParam(&param);
+	state->object = repoObjectWriteBeginParam(state->repo, objectPath, key,
+											  &param, &err);
 	fileObjectCheck(state->object != NULL, &err);
 	delta = deltaWriterNew(fileObjectWrite, state->object, BLCKSZ, size, &err);
 	fileObjectCheck(delta != NULL, &err);

@@ -31,6 +31,22 @@
 #define BACKUP_LIST_RELATION	0x01	/* relation segment: pages, checksums */
 #define BACKUP_LIST_PARENT		0x02	/* the parent backup has this path */
 
+/*
+ * The largest files are claimed first, largest first: a worker that picks
+ * up a 1 GB segment near the end of the list keeps the backup waiting
+ * while the others have nothing left to do.  Up to BACKUP_BIG_MAX files of
+ * at least BACKUP_BIG_MIN_SIZE bytes (the largest ones); the rest, and all
+ * of a backup with more, in list order.
+ */
+#define BACKUP_BIG_MAX			1024
+#define BACKUP_BIG_MIN_SIZE		(8 * 1024 * 1024)
+
+typedef struct BackupBig
+{
+	uint64		index;			/* in the list */
+	uint64		size;			/* at listing time */
+} BackupBig;
+
 /* Fixed part of a list record; the path (pathLen bytes, no NUL) follows. */
 typedef struct BackupListEntry
 {
@@ -87,8 +103,20 @@ typedef struct BackupShared
 	int			maxRateKb;		/* per backup, kB/s; 0 = unlimited */
 
 	/* the work */
+	pg_atomic_uint64 nextBig;	/* next position in bigOrder to claim */
 	pg_atomic_uint64 nextFile;	/* next list index to claim */
 	pg_atomic_uint32 abort;		/* set by the leader: stop now */
+
+	/*
+	 * The big files (BACKUP_BIG_MAX above): their list indexes, ascending;
+	 * the order they are claimed in (positions in bigIndex, largest file
+	 * first); and their results, by position, written by the worker that
+	 * stored the file (kind 0 until then).
+	 */
+	uint32		bigCount;
+	uint64		bigIndex[BACKUP_BIG_MAX];
+	uint32		bigOrder[BACKUP_BIG_MAX];
+	BackupResult bigResults[BACKUP_BIG_MAX];
 
 	/* per worker, written by that worker only */
 	struct
@@ -113,7 +141,12 @@ typedef struct BackupListing
 	ManifestDir *dirs;			/* sorted by path */
 	int			tablespaceCount;
 	ManifestTablespace *tablespaces;
+	int			bigCount;
+	BackupBig  *big;			/* the largest files, ascending by index */
 } BackupListing;
+
+/* Position of list index in shared->bigIndex, or -1 if not a big file. */
+extern int	backupBigFind(const BackupShared *shared, uint64 index);
 
 struct ManifestReader;
 

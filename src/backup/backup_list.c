@@ -53,6 +53,9 @@ typedef struct ListState
 	bool		parentHave;
 	ManifestFile parentFile;	/* current parent file entry */
 	char	   *parentPath;
+	/* the largest files so far: a min-heap on size, BACKUP_BIG_MAX long */
+	BackupBig  *bigHeap;
+	int			bigCount;
 } ListState;
 
 static const char *const excludeDirContents[] = {
@@ -170,6 +173,74 @@ listParentSeek(ListState *state, const char *path)
 	}
 }
 
+static bool
+bigSmaller(const BackupBig *a, const BackupBig *b)
+{
+	return a->size < b->size || (a->size == b->size && a->index > b->index);
+}
+
+static void
+bigSwap(BackupBig *a, BackupBig *b)
+{
+	BackupBig	t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* Keep the file among the largest ones, if it is. */
+static void
+listBigAdd(ListState *state, uint64 index, uint64 size)
+{
+	BackupBig  *heap = state->bigHeap;
+	BackupBig	big = {index, size};
+	int			i;
+
+	if (size < BACKUP_BIG_MIN_SIZE)
+		return;
+	if (state->bigCount < BACKUP_BIG_MAX)
+	{
+		/* append, then up while smaller than the parent */
+		i = state->bigCount++;
+		heap[i] = big;
+		while (i > 0 && bigSmaller(&heap[i], &heap[(i - 1) / 2]))
+		{
+			bigSwap(&heap[i], &heap[(i - 1) / 2]);
+			i = (i - 1) / 2;
+		}
+		return;
+	}
+	if (!bigSmaller(&heap[0], &big))
+		return;
+	/* replace the smallest, then down while larger than a child */
+	heap[0] = big;
+	i = 0;
+	for (;;)
+	{
+		int			l = 2 * i + 1;
+		int			r = l + 1;
+		int			m = i;
+
+		if (l < state->bigCount && bigSmaller(&heap[l], &heap[m]))
+			m = l;
+		if (r < state->bigCount && bigSmaller(&heap[r], &heap[m]))
+			m = r;
+		if (m == i)
+			break;
+		bigSwap(&heap[i], &heap[m]);
+		i = m;
+	}
+}
+
+static int
+bigIndexCompare(const void *a, const void *b)
+{
+	uint64		x = ((const BackupBig *) a)->index;
+	uint64		y = ((const BackupBig *) b)->index;
+
+	return x < y ? -1 : x > y;
+}
+
 static void
 listWriteFile(ListState *state, const char *path, const struct stat *st)
 {
@@ -206,6 +277,7 @@ listWriteFile(ListState *state, const char *path, const struct stat *st)
 				(errcode_for_file_access(),
 				 errmsg("could not write the backup file list: %m")));
 	state->offset += sizeof(entry) + entry.pathLen;
+	listBigAdd(state, state->listing->fileCount, entry.size);
 	state->listing->fileCount++;
 	state->listing->totalBytes += st->st_size;
 }
@@ -382,6 +454,7 @@ backupListWrite(const char *listPath, const char *indexPath,
 	state.listing = listing;
 	state.parent = parent;
 	state.parentDone = (parent == NULL);
+	state.bigHeap = palloc(BACKUP_BIG_MAX * sizeof(BackupBig));
 
 	state.list = AllocateFile(listPath, PG_BINARY_W);
 	if (state.list == NULL)
@@ -403,6 +476,11 @@ backupListWrite(const char *listPath, const char *indexPath,
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not write the backup file list: %m")));
+
+	if (state.bigCount > 1)
+		qsort(state.bigHeap, state.bigCount, sizeof(BackupBig), bigIndexCompare);
+	listing->big = state.bigHeap;
+	listing->bigCount = state.bigCount;
 }
 
 bool
@@ -421,4 +499,24 @@ backupListRead(int indexFd, int listFd, uint64 index, BackupListEntry *entry,
 		return false;
 	(*path)[entry->pathLen] = '\0';
 	return true;
+}
+
+int
+backupBigFind(const BackupShared *shared, uint64 index)
+{
+	int			lo = 0;
+	int			hi = (int) shared->bigCount - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (shared->bigIndex[mid] == index)
+			return mid;
+		if (shared->bigIndex[mid] < index)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
 }

@@ -5,9 +5,11 @@
  * The leader starts pg_dr.backup_workers of them with the handle of the
  * backup's dynamic shared memory segment.  Each opens the repository
  * itself (its own storage handles and key cache), then claims list entries
- * one at a time from the shared counter until none is left, storing each
- * file (backup_file.c) and appending its result to its own results file.
- * Claims only grow, so each results file is sorted by list index.
+ * one at a time until none is left, storing each file (backup_file.c):
+ * first the largest files, largest first (their results go to the shared
+ * segment), then the rest of the list from the shared counter, in order
+ * (their results are appended to the worker's own results file: claims
+ * only grow, so each results file is sorted by list index).
  *
  * A worker that fails records its error in the shared segment for the
  * leader, which reports it; one that sees the abort flag (the leader
@@ -84,14 +86,28 @@ workerRun(BackupShared *shared, int workerIndex)
 										ALLOCSET_DEFAULT_SIZES);
 	for (;;)
 	{
-		uint64		index = pg_atomic_fetch_add_u64(&shared->nextFile, 1);
+		uint64		claim = pg_atomic_fetch_add_u64(&shared->nextBig, 1);
+		int			big = -1;
+		uint64		index;
 		MemoryContext old;
 		BackupListEntry entry;
 		BackupResult result;
 		char	   *path;
 
-		if (index >= shared->fileCount)
-			break;
+		/* the big files first, largest first; then the list in order */
+		if (claim < shared->bigCount)
+		{
+			big = shared->bigOrder[claim];
+			index = shared->bigIndex[big];
+		}
+		else
+		{
+			index = pg_atomic_fetch_add_u64(&shared->nextFile, 1);
+			if (index >= shared->fileCount)
+				break;
+			if (backupBigFind(shared, index) >= 0)
+				continue;		/* claimed in the first pass */
+		}
 		if (pg_atomic_read_u32(&shared->abort) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_QUERY_CANCELED),
@@ -106,7 +122,9 @@ workerRun(BackupShared *shared, int workerIndex)
 		memset(&result, 0, sizeof(result));
 		result.index = index;
 		backupFileStore(repo, key, shared, &entry, path, &result);
-		if (fwrite(&result, sizeof(result), 1, results) != 1)
+		if (big >= 0)
+			shared->bigResults[big] = result;	/* read after the workers end */
+		else if (fwrite(&result, sizeof(result), 1, results) != 1)
 			ereport(ERROR,
 					(errcode_for_file_access(),
 					 errmsg("could not write file \"%s\": %m", resultPath)));

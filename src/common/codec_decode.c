@@ -54,6 +54,7 @@ struct CodecDecoder
 	uint8	   *chunk;
 	uint32		inLen;			/* payload bytes in chunk */
 	uint32		inPos;			/* payload bytes consumed */
+	size_t		chunkUsed;		/* most bytes of chunk ever read into */
 
 	uint64		chunkIndex;		/* index of the next chunk to read */
 	uint64		storedOffset;	/* where the next chunk starts */
@@ -79,7 +80,8 @@ codecDecoderRelease(CodecDecoder *dec)
 		EVP_MD_CTX_free(dec->sha);
 	if (dec->chunk != NULL)
 	{
-		codecWipe(dec->chunk, dec->header.chunkSize + CODEC_TAG_SIZE);
+		/* what was never read into holds nothing to wipe */
+		codecWipe(dec->chunk, dec->chunkUsed);
 		pfree(dec->chunk);
 	}
 	pfree(dec);
@@ -341,6 +343,7 @@ codecDecoderChunkNext(CodecDecoder *dec, bool *trailer, DrError *err)
 						  dec->chunkIndex, dec->storedOffset);
 
 	total = len + (dec->encrypted ? CODEC_TAG_SIZE : 0);
+	dec->chunkUsed = Max(dec->chunkUsed, total);
 	got = codecSourceReadFull(&dec->source, dec->chunk, total, err);
 	if (got < 0)
 		return false;

@@ -32,6 +32,7 @@ struct CodecEncoder
 	/* chunk being filled: head (8) + payload (chunkSize) + tag (16) */
 	uint8	   *chunk;
 	uint32		chunkFill;		/* payload bytes in chunk */
+	uint32		chunkHigh;		/* most payload bytes chunk ever held */
 	uint64		chunkIndex;		/* index of the chunk being filled */
 
 	ZSTD_CCtx  *zstd;			/* NULL at level 0 */
@@ -57,9 +58,13 @@ codecEncoderRelease(CodecEncoder *enc)
 		EVP_MD_CTX_free(enc->sha);
 	if (enc->chunk != NULL)
 	{
-		/* the buffer held plain bytes before they were encrypted */
-		codecWipe(enc->chunk, CODEC_CHUNK_HEAD_SIZE + enc->chunkSize +
-				  CODEC_TAG_SIZE);
+		/*
+		 * The buffer held plain bytes before they were encrypted; beyond
+		 * the most it ever held, it holds nothing (a small object does not
+		 * pay for wiping a whole chunk).
+		 */
+		codecWipe(enc->chunk, CODEC_CHUNK_HEAD_SIZE +
+				  Max(enc->chunkHigh, enc->chunkFill) + CODEC_TAG_SIZE);
 		pfree(enc->chunk);
 	}
 	pfree(enc);
@@ -228,6 +233,7 @@ codecEncoderChunkFlush(CodecEncoder *enc, uint32 chunkFlags, DrError *err)
 		return false;
 	enc->storedSize += total;
 	enc->chunkIndex++;
+	enc->chunkHigh = Max(enc->chunkHigh, enc->chunkFill);
 	enc->chunkFill = 0;
 	return true;
 }

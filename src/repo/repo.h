@@ -110,6 +110,18 @@ extern bool repoObjectPutBuffer(Repo *repo, const char *path, const void *buf,
 extern RepoObjectWrite *repoObjectWriteBegin(Repo *repo, const char *path,
 											 const CodecDataKey *key,
 											 DrError *err);
+
+/* How an object is written (repoObjectWriteBeginParam). */
+typedef struct RepoWriteParam
+{
+	bool		deferSync;		/* durable only at the end of a storage
+								 * batch (storage.h) */
+} RepoWriteParam;
+
+extern RepoObjectWrite *repoObjectWriteBeginParam(Repo *repo, const char *path,
+												  const CodecDataKey *key,
+												  const RepoWriteParam *param,
+												  DrError *err);
 extern bool repoObjectWrite(RepoObjectWrite *write, const void *buf,
 							size_t len, DrError *err);
 extern bool repoObjectWriteEnd(RepoObjectWrite *write, CodecResult *result,

@@ -88,7 +88,17 @@ RepoObjectWrite *
 repoObjectWriteBegin(Repo *repo, const char *path, const CodecDataKey *key,
 					 DrError *err)
 {
+	RepoWriteParam defaults = {0};
+
+	return repoObjectWriteBeginParam(repo, path, key, &defaults, err);
+}
+
+RepoObjectWrite *
+repoObjectWriteBeginParam(Repo *repo, const char *path, const CodecDataKey *key,
+						  const RepoWriteParam *writeParam, DrError *err)
+{
 	CodecEncodeParam param = {0};
+	StorageWriteParam storageParam = {0};
 	RepoObjectWrite *ow;
 	StorageWrite *write;
 	CodecEncoder *encoder;
@@ -96,7 +106,8 @@ repoObjectWriteBegin(Repo *repo, const char *path, const CodecDataKey *key,
 	if (!repoObjectKeyCheck(repo, path, key, err))
 		return NULL;
 
-	write = storageWriteBegin(repo->storage, path, NULL, err);
+	storageParam.deferSync = writeParam->deferSync;
+	write = storageWriteBegin(repo->storage, path, &storageParam, err);
 	if (write == NULL)
 		return NULL;
 

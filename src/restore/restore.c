@@ -9,12 +9,16 @@
  *
  * restoreFinish runs after every file was restored: cleaning the target
  * (delta mode) must not race with jobs still writing, and the directory
- * fsyncs of the same walk cover every file the jobs renamed.  WAL segments,
- * recovery settings and pg_control come after it, pg_control last, each
- * with its directory fsynced.
+ * fsyncs of the same walk cover every file the jobs renamed.  WAL segments
+ * and recovery settings come after it, then one syncfs() of every file
+ * system written to (the files were not fsynced one by one:
+ * restore_internal.h), then pg_control, last, with its directory fsynced.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "restore/restore_internal.h"
 
@@ -267,10 +271,75 @@ restorePlanGet(const Restore *restore)
 	return &restore->plan;
 }
 
+/* Open what restoreSyncAll syncs: before any file is written. */
+static bool
+restoreSyncOpen(Restore *restore, DrError *err)
+{
+#ifdef HAVE_SYNCFS
+	int			count = 1 + restore->tablespaceCount;
+
+	restore->syncFds = palloc(count * sizeof(int));
+	for (int i = 0; i < count; i++)
+	{
+		const char *dir = i == 0 ? restore->targetDir :
+			restore->tablespaces[i - 1].target;
+		int			fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd < 0)
+			return drErrorSet(err, DR_ERR_IO, "could not open directory \"%s\": %m",
+							  dir);
+		restore->syncFds[restore->syncCount++] = fd;
+	}
+#endif
+	return true;
+}
+
+static void
+restoreSyncClose(Restore *restore)
+{
+	for (int i = 0; i < restore->syncCount; i++)
+		close(restore->syncFds[i]);
+	restore->syncCount = 0;
+	if (restore->syncFds)
+		pfree(restore->syncFds);
+	restore->syncFds = NULL;
+}
+
+bool
+restoreSyncAll(Restore *restore, DrError *err)
+{
+	bool		ok = true;
+
+#ifdef HAVE_SYNCFS
+	for (int i = 0; ok && i < restore->syncCount; i++)
+	{
+		if (syncfs(restore->syncFds[i]) < 0)
+			ok = drErrorSet(err, DR_ERR_IO,
+							"could not synchronize the file system of \"%s\": %m",
+							i == 0 ? restore->targetDir :
+							restore->tablespaces[i - 1].target);
+	}
+#endif
+	/* whatever comes after is fsynced file by file */
+	restoreSyncClose(restore);
+	return ok;
+}
+
+void
+restoreWriteBackStart(const Restore *restore, int fd, uint64 offset,
+					  uint64 len)
+{
+#ifdef HAVE_SYNC_FILE_RANGE
+	if (restore->syncCount > 0)
+		(void) sync_file_range(fd, (off_t) offset, (off_t) len,
+							   SYNC_FILE_RANGE_WRITE);
+#endif
+}
+
 bool
 restorePrepare(Restore *restore, DrError *err)
 {
-	return restoreTargetPrepare(restore, err);
+	return restoreTargetPrepare(restore, err) && restoreSyncOpen(restore, err);
 }
 
 bool
@@ -426,6 +495,7 @@ restoreFinish(Restore *restore, RestoreResult *result, DrError *err)
 		restoreWal(restore, result, err) &&
 		restoreTablespaceMapWrite(restore, err) &&
 		restoreRecoveryWrite(restore, err) &&
+		restoreSyncAll(restore, err) &&
 		restorePgControl(restore, err) &&
 		restoreSyncDir(restore->targetDir, err);
 }
@@ -460,6 +530,7 @@ restoreFree(Restore *restore)
 		pfree(restore->tablespaces[i].location);
 		pfree(restore->tablespaces[i].target);
 	}
+	restoreSyncClose(restore);
 	if (restore->tablespaces)
 		pfree(restore->tablespaces);
 	repoBackupChainFree(restore->chain);

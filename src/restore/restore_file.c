@@ -8,8 +8,9 @@
  * first; store=parent levels change nothing.  Everything goes to a
  * temporary name next to the file, which only gets the real name once
  * every object was read to its verified end and matched its manifest entry
- * (codec.h: nothing read counts before that), the file was fsynced and has
- * its mode and mtime.  A failure removes the temporary file.
+ * (codec.h: nothing read counts before that), the file was fsynced (or is
+ * left to the syncfs() before pg_control: restore_internal.h) and has its
+ * mode and mtime.  A failure removes the temporary file.
  *
  * What is checked against the manifests: a whole object's size, SHA-256
  * and stored size against the entry of the backup that stores it; a
@@ -132,7 +133,9 @@ restoreOutCommit(Restore *restore, RestoreOut *out, uint32 mode, int64 mtime,
 							  "could not set the modification time of \"%s\": %m",
 							  out->tmp);
 	}
-	if (fsync(fd) < 0)
+	/* with syncfs() to come (restore_internal.h), no fsync here */
+	restoreWriteBackStart(restore, fd, 0, 0);
+	if (restore->syncCount == 0 && fsync(fd) < 0)
 		return drErrorSet(err, DR_ERR_IO, "could not fsync \"%s\": %m", out->tmp);
 	out->fd = -1;
 	if (close(fd) < 0)
@@ -170,6 +173,8 @@ restoreObjectCopy(Restore *restore, const char *objectPath, RestoreOut *out,
 	char	   *buffer = restoreBuffer(restore);
 	RepoObjectRead *read;
 	CodecResult result;
+	uint64		written = 0;
+	uint64		writtenBack = 0;
 
 	read = repoObjectReadBegin(restore->repo, objectPath, err);
 	if (read == NULL)
@@ -189,6 +194,13 @@ restoreObjectCopy(Restore *restore, const char *objectPath, RestoreOut *out,
 		{
 			repoObjectReadFree(read);
 			return false;
+		}
+		written += n;
+		if (written - writtenBack >= RESTORE_WRITE_BACK_AFTER)
+		{
+			restoreWriteBackStart(restore, out->fd, writtenBack,
+								  written - writtenBack);
+			writtenBack = written;
 		}
 	}
 	if (!repoObjectReadEnd(read, &result, err))

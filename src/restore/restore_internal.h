@@ -49,7 +49,32 @@ struct Restore
 	bool		hasTablespaceMap;
 	char	   *buffer;			/* RESTORE_BUFFER_SIZE, allocated on use */
 	char	   *lastDir;		/* last directory known to exist */
+
+	/*
+	 * Files are not fsynced one by one but all at once, by syncfs() of each
+	 * file system written to (the target and every tablespace location),
+	 * before pg_control is written: the descriptors are opened when the
+	 * target is prepared, before any file is written, so that syncfs()
+	 * reports every write-back error since.  syncCount 0: fsync each file.
+	 */
+	int		   *syncFds;
+	int			syncCount;
 };
+
+/* restore.c: syncfs() every file system of the restore (see above). */
+extern bool restoreSyncAll(Restore *restore, DrError *err);
+
+/*
+ * Meanwhile, start writing back what was written to fd in [offset, offset
+ * + len) (len 0: to the end) without waiting, so that the disk works while
+ * the jobs decode and syncfs() finds little left to do.  A hint: errors
+ * are left to syncfs().
+ */
+extern void restoreWriteBackStart(const Restore *restore, int fd,
+								  uint64 offset, uint64 len);
+
+/* Start write-back every this many bytes of a file. */
+#define RESTORE_WRITE_BACK_AFTER	(8 * 1024 * 1024)
 
 /* restore_chain.c */
 

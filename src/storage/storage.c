@@ -112,6 +112,8 @@ storageNew(const StorageDriverInterface *iface, void *driver)
 	Assert(iface->writeBegin && iface->write && iface->writeEnd &&
 		   iface->writeAbort && iface->readBegin && iface->read &&
 		   iface->readEnd && iface->exists && iface->list && iface->remove);
+	Assert((iface->batchBegin == NULL) == (iface->batchEnd == NULL) &&
+		   (iface->batchEnd == NULL) == (iface->batchAbort == NULL));
 	storage->iface = iface;
 	storage->driver = driver;
 	return storage;
@@ -137,6 +139,51 @@ uint32
 storageFeatures(const Storage *storage)
 {
 	return storage->iface->features;
+}
+
+struct StorageBatch
+{
+	Storage    *storage;
+	void	   *handle;			/* the driver's; NULL without batches */
+};
+
+StorageBatch *
+storageBatchBegin(Storage *storage, DrError *err)
+{
+	StorageBatch *batch = palloc0(sizeof(StorageBatch));
+
+	batch->storage = storage;
+	if (storage->iface->batchBegin)
+	{
+		batch->handle = storage->iface->batchBegin(storage->driver, err);
+		if (batch->handle == NULL)
+		{
+			pfree(batch);
+			return NULL;
+		}
+	}
+	return batch;
+}
+
+bool
+storageBatchEnd(StorageBatch *batch, DrError *err)
+{
+	bool		ok = true;
+
+	if (batch->handle)
+		ok = batch->storage->iface->batchEnd(batch->handle, err);
+	pfree(batch);
+	return ok;
+}
+
+void
+storageBatchAbort(StorageBatch *batch)
+{
+	if (batch == NULL)
+		return;
+	if (batch->handle)
+		batch->storage->iface->batchAbort(batch->handle);
+	pfree(batch);
 }
 
 StorageWrite *

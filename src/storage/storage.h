@@ -10,7 +10,12 @@
  *	 - A write is invisible until storageWriteEnd() succeeds; then it is
  *	   durable (posix: temp name, fsync, rename, fsync of the directory) and
  *	   complete.  storageWriteAbort(), an error or a crash leaves nothing
- *	   visible under the name.
+ *	   visible under the name.  A write begun with deferSync is complete
+ *	   and visible at storageWriteEnd() but durable only once a batch begun
+ *	   before it ends (storageBatchEnd): for objects that mean nothing until
+ *	   a later object, written durably after the batch, names them -- a
+ *	   backup's files before its manifest.  A crash before that may leave
+ *	   such an object short or empty under its name.
  *	 - Nothing is overwritten: storageWriteEnd() fails with DR_ERR_EXISTS if
  *	   the object exists, unless the write was begun with replace = true,
  *	   which only repository metadata (the info file) may use; the
@@ -37,7 +42,16 @@ typedef struct StorageWrite StorageWrite;
 typedef struct StorageWriteParam
 {
 	bool		replace;		/* allow atomic replacement (metadata only) */
+	bool		deferSync;		/* durable at the end of a batch (above) */
 } StorageWriteParam;
+
+/*
+ * A batch of deferred writes: begin it before any of its writes starts (in
+ * any process), end it after all of them ended; storageBatchEnd() makes
+ * them durable at once (posix: syncfs() of the repository's file system,
+ * which also reports write-back errors since the batch began).
+ */
+typedef struct StorageBatch StorageBatch;
 
 typedef struct StorageInfo
 {
@@ -59,6 +73,10 @@ extern const char *storageName(const Storage *storage);
 extern uint32 storageFeatures(const Storage *storage);
 
 /* Writing (see the contract above). */
+extern StorageBatch *storageBatchBegin(Storage *storage, DrError *err);
+extern bool storageBatchEnd(StorageBatch *batch, DrError *err);	/* frees */
+extern void storageBatchAbort(StorageBatch *batch); /* frees */
+
 extern StorageWrite *storageWriteBegin(Storage *storage, const char *path,
 									   const StorageWriteParam *param,
 									   DrError *err);

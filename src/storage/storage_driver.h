@@ -49,6 +49,13 @@ typedef bool (*StorageDriverRemove) (void *driver, const char *path,
 typedef bool (*StorageDriverRemoveDir) (void *driver, const char *path,
 										DrError *err);
 typedef void (*StorageDriverFree) (void *driver);
+/*
+ * A batch of deferSync writes (storage.h): Begin returns a handle, End makes
+ * every deferred write since Begin durable; End and Abort free the handle.
+ */
+typedef void *(*StorageDriverBatchBegin) (void *driver, DrError *err);
+typedef bool (*StorageDriverBatchEnd) (void *handle, DrError *err);
+typedef void (*StorageDriverBatchAbort) (void *handle);
 
 typedef struct StorageDriverInterface
 {
@@ -70,6 +77,10 @@ typedef struct StorageDriverInterface
 	/* optional */
 	StorageDriverRemoveDir removeDir;	/* needed with STORAGE_FEATURE_PATH */
 	StorageDriverFree free;
+	/* all three or none; without them deferSync writes are durable at once */
+	StorageDriverBatchBegin batchBegin;
+	StorageDriverBatchEnd batchEnd;
+	StorageDriverBatchAbort batchAbort;
 } StorageDriverInterface;
 
 /* Wrap a driver instance; the interface must outlive the Storage. */

@@ -187,6 +187,52 @@ testRoundTrip(Storage *storage, const char *rootDir)
 	   err.code == DR_ERR_INVALID, "read of a directory refused");
 }
 
+/*
+ * Deferred writes: complete and visible at WriteEnd, never overwriting,
+ * durable at the end of the batch begun before them.
+ */
+static void
+testBatch(Storage *storage, const char *rootDir)
+{
+	DrError		err;
+	StorageWriteParam deferred = {.deferSync = true};
+	StorageBatch *batch;
+	StorageWrite *w;
+	Storage    *missing;
+	char	   *dir;
+
+	batch = storageBatchBegin(storage, &err);
+	ok(batch != NULL, "batch begins");
+	ok(storagePut(storage, "deferred/a/b/obj", "later", 5, &deferred, &err),
+	   "deferred put into new directories");
+	ok(objectIs(storage, "deferred/a/b/obj", "later"),
+	   "a deferred object is visible before the batch ends");
+	ok(!storagePut(storage, "deferred/a/b/obj", "other", 5, &deferred, &err) &&
+	   err.code == DR_ERR_EXISTS, "a deferred put does not overwrite either");
+	w = storageWriteBegin(storage, "deferred/aborted", &deferred, &err);
+	ok(w && storageWrite(w, "x", 1, &err), "deferred write to be aborted");
+	storageWriteAbort(w);
+	dir = psprintf("%s/deferred", rootDir);
+	is_int(tempFileCount(dir), 0, "no temp file left by deferred writes");
+	pfree(dir);
+	ok(storageBatchEnd(batch, &err), "batch ends: syncfs succeeds");
+	ok(objectIs(storage, "deferred/a/b/obj", "later"), "and the object is still there");
+
+	batch = storageBatchBegin(storage, &err);
+	ok(batch != NULL, "a second batch begins");
+	storageBatchAbort(batch);
+	storageBatchAbort(NULL);
+	ok(true, "batches abort, NULL too");
+
+	dir = psprintf("%s/not-there", rootDir);
+	missing = storagePosixNew(dir, &err);
+	ok(missing != NULL && storageBatchBegin(missing, &err) == NULL &&
+	   err.code == DR_ERR_IO && strstr(err.message, "not-there") != NULL,
+	   "a batch needs the repository directory: IO error naming it");
+	storageFree(missing);
+	pfree(dir);
+}
+
 /* A byte of the test pattern at an offset. */
 static inline char
 patternAt(uint64 offset)
@@ -641,6 +687,7 @@ main(void)
 	testNew();
 	storage = storagePosixNew(tmpRoot, &err);
 	testRoundTrip(storage, tmpRoot);
+	testBatch(storage, tmpRoot);
 	testBig(storage);
 	testList(storage);
 	testRemoveTree(storage);

@@ -109,7 +109,7 @@ storagePosixSyncDir(const char *dir, DrError *err)
 }
 
 bool
-storagePosixMakeDirs(const char *dir, DrError *err)
+storagePosixMakeDirs(const char *dir, bool sync, DrError *err)
 {
 	struct stat st;
 	char	   *path;
@@ -138,12 +138,15 @@ storagePosixMakeDirs(const char *dir, DrError *err)
 			char	   *parent;
 
 			/* the new entry lives in the parent: make it durable there */
-			parent = parentEnd == path ? pstrdup("/") :
-				pnstrdup(path, parentEnd - path);
-			result = storagePosixSyncDir(parent, err);
-			pfree(parent);
-			if (!result)
-				break;
+			if (sync)
+			{
+				parent = parentEnd == path ? pstrdup("/") :
+					pnstrdup(path, parentEnd - path);
+				result = storagePosixSyncDir(parent, err);
+				pfree(parent);
+				if (!result)
+					break;
+			}
 		}
 		else if (errno != EEXIST)
 		{
@@ -363,6 +366,63 @@ storagePosixFree(void *driverArg)
 	pfree(driver);
 }
 
+/*
+ * A batch holds the repository root open: syncfs() reports the write-back
+ * errors of the file system since the descriptor was opened, so it must be
+ * opened before the batch's first write.
+ */
+typedef struct StoragePosixBatch
+{
+	int			fd;
+	char	   *root;
+} StoragePosixBatch;
+
+static void *
+storagePosixBatchBegin(void *driverArg, DrError *err)
+{
+	StoragePosix *driver = driverArg;
+	StoragePosixBatch *batch;
+	int			fd;
+
+	fd = open(driver->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+	{
+		drErrorSet(err, DR_ERR_IO, "could not open directory \"%s\": %m",
+				   driver->root);
+		return NULL;
+	}
+	batch = palloc(sizeof(StoragePosixBatch));
+	batch->fd = fd;
+	batch->root = pstrdup(driver->root);
+	return batch;
+}
+
+static void
+storagePosixBatchAbort(void *handle)
+{
+	StoragePosixBatch *batch = handle;
+
+	close(batch->fd);
+	pfree(batch->root);
+	pfree(batch);
+}
+
+static bool
+storagePosixBatchEnd(void *handle, DrError *err)
+{
+	StoragePosixBatch *batch = handle;
+	bool		ok = true;
+
+#ifdef HAVE_SYNCFS
+	if (syncfs(batch->fd) < 0)
+		ok = drErrorSet(err, DR_ERR_IO,
+						"could not synchronize the file system of \"%s\": %m",
+						batch->root);
+#endif
+	storagePosixBatchAbort(batch);
+	return ok;
+}
+
 static const StorageDriverInterface storagePosixInterface = {
 	.name = "posix",
 	.features = STORAGE_FEATURE_ATOMIC_PUT | STORAGE_FEATURE_NO_OVERWRITE |
@@ -379,6 +439,9 @@ static const StorageDriverInterface storagePosixInterface = {
 	.remove = storagePosixRemove,
 	.removeDir = storagePosixRemoveDir,
 	.free = storagePosixFree,
+	.batchBegin = storagePosixBatchBegin,
+	.batchEnd = storagePosixBatchEnd,
+	.batchAbort = storagePosixBatchAbort,
 };
 
 /*

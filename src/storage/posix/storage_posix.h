@@ -38,9 +38,19 @@ extern bool storagePosixSyncDir(const char *dir, DrError *err);
 
 /*
  * mkdir -p: create dir and its missing parents, fsyncing the parent of
- * every directory created.
+ * every directory created (unless sync is false: a deferred write).
  */
-extern bool storagePosixMakeDirs(const char *dir, DrError *err);
+extern bool storagePosixMakeDirs(const char *dir, bool sync, DrError *err);
+
+/*
+ * Deferred writes need syncfs() to be made durable in one call; without
+ * it (not Linux) they are made durable one by one, like the others.
+ */
+#ifdef HAVE_SYNCFS
+#define STORAGE_POSIX_DEFER_SYNC	true
+#else
+#define STORAGE_POSIX_DEFER_SYNC	false
+#endif
 
 /* read.c */
 extern void *storagePosixReadBegin(void *driver, const char *path,

@@ -10,7 +10,8 @@
  *	   the temp name is then unlinked;
  *	 - with replace (repository metadata only), by rename(), which swaps
  *	   the old content for the new atomically;
- * and the directory is fsynced so that the name survives a crash.  Until
+ * and the directory is fsynced so that the name survives a crash (for a
+ * deferred write, both fsyncs are left to the end of the batch).  Until
  * then, the object does not exist as far as readers and listings are
  * concerned (temp names are never listed).  A crash leaves at most a
  * temp file, which nothing ever reads.
@@ -34,6 +35,7 @@ typedef struct StoragePosixWrite
 {
 	int			fd;				/* -1 once closed */
 	bool		replace;
+	bool		deferSync;		/* no fsync here: the batch's syncfs */
 	char	   *path;			/* absolute final name */
 	char	   *pathTmp;		/* absolute temp name */
 	char	   *dir;			/* absolute directory of both */
@@ -84,7 +86,8 @@ storagePosixWriteBegin(void *driverArg, const char *path,
 	}
 
 	dir = pnstrdup(full, strrchr(full, '/') - full);
-	if (!storagePosixMakeDirs(dir, err))
+	if (!storagePosixMakeDirs(dir, !(param->deferSync && STORAGE_POSIX_DEFER_SYNC),
+							  err))
 	{
 		pfree(dir);
 		pfree(full);
@@ -93,6 +96,7 @@ storagePosixWriteBegin(void *driverArg, const char *path,
 
 	wr = palloc0(sizeof(StoragePosixWrite));
 	wr->replace = param->replace;
+	wr->deferSync = param->deferSync && STORAGE_POSIX_DEFER_SYNC;
 	wr->path = full;
 	wr->dir = dir;
 	wr->pathTmp = psprintf("%s.tmp.%d." UINT64_FORMAT, full, (int) getpid(),
@@ -184,7 +188,7 @@ storagePosixWriteEnd(void *handle, DrError *err)
 
 	if (!storagePosixFlush(wr, err))
 		goto fail;
-	if (fsync(fd) < 0)
+	if (!wr->deferSync && fsync(fd) < 0)
 	{
 		drErrorSet(err, DR_ERR_IO, "could not fsync \"%s\": %m", wr->pathTmp);
 		goto fail;
@@ -230,7 +234,7 @@ storagePosixWriteEnd(void *handle, DrError *err)
 		(void) unlink(wr->pathTmp);
 	}
 
-	if (!storagePosixSyncDir(wr->dir, err))
+	if (!wr->deferSync && !storagePosixSyncDir(wr->dir, err))
 	{
 		/*
 		 * The name may not survive a crash, so the write must fail; take a
