@@ -9,6 +9,9 @@
 #	the call is audited, a second call removes nothing, and the oldest kept
 #	backup still restores and starts.  pg_dr expire --dry-run says what
 #	dr_expire() then removes, and pg_dr expire afterwards finds nothing.
+#	An incremental running on top of a backup beyond the policy: dr_expire()
+#	keeps that parent; pg_dr expire (which cannot see the running backup)
+#	removes it, and the backup then fails instead of looking valid.
 
 use strict;
 use warnings;
@@ -196,6 +199,43 @@ PostgreSQL::Test::Utils::append_to_file("$dir/postgresql.conf", "\narchive_mode 
 my $r = DrTest::node_from_restore('expire_restored', $dir);
 ok(DrTest::pgbench_balanced($r), 'the restored cluster starts and pgbench balances agree');
 $r->stop;
+
+# ---- a backup running on top of one the policy would remove
+sub slow_incremental
+{
+	my ($parent) = @_;
+	my ($out, $err) = ('', '');
+	my $h = IPC::Run::start(
+		[ 'psql', '-X', '-q', '-At', '-d', $node->connstr('postgres'), '-c',
+			"SET pg_dr.backup_max_rate = '4MB'; SELECT dr_backup_incremental('$parent')" ],
+		'>', \$out, '2>', \$err);
+	$node->poll_query_until('postgres',
+		"SELECT count(*) = 1 FROM dr_backup_progress WHERE phase = 'copying' AND bytes_done > 0")
+	  or die "the slow incremental did not start copying";
+	return ($h, \$out, \$err);
+}
+
+my $full4 = $node->safe_psql('postgres', "SELECT dr_backup_full('full 4')");
+my ($h, $iout, $ierr) = slow_incremental($ids[2]);
+($ret, $stdout, $stderr) = $node->psql('postgres', 'SELECT backups_removed FROM dr_expire()');
+is($stdout, '1', "dr_expire() during an incremental on $ids[2]: only $ids[3] goes") or diag($stderr);
+ok(-e "$repo/backup/$ids[2]/manifest", "the running incremental's parent $ids[2] is kept");
+$h->finish;
+like($$iout, qr/^\d{8}-\d{6}I$/, 'and the incremental completes') or diag($$ierr);
+(my $on_old = $$iout) =~ s/\s+\z//;
+command_ok([ 'pg_dr', 'verify', '--config', $env->{conf}, '--backup', $on_old ],
+	'it verifies, chain included');
+
+($h, $iout, $ierr) = slow_incremental($ids[2]);
+command_ok([ 'pg_dr', 'expire', '--config', $env->{conf} ],
+	'pg_dr expire meanwhile (it cannot see the running backup)');
+ok(!-e "$repo/backup/$ids[2]/manifest", "and removes $ids[2]");
+$h->finish;
+like($$ierr, qr/parent backup $ids[2] was removed while backup \d{8}-\d{6}I was taken/,
+	'the incremental fails: its parent is gone');
+is($node->safe_psql('postgres', 'SELECT dr_repository_sync()') ne '' &&
+	$node->safe_psql('postgres', "SELECT count(*) FROM dr_backups WHERE parent_id = '$ids[2]'"),
+	'0', 'no backup on top of the removed parent is left looking valid');
 
 $node->stop;
 done_testing();

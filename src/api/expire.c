@@ -111,6 +111,7 @@ dr_expire(PG_FUNCTION_ARGS)
 		DrError		err;
 		RepoExpireParam param;
 		char		running[MANIFEST_ID_MAX + 1] = "";
+		char		runningParent[MANIFEST_ID_MAX + 1] = "";
 		ApiOwnerContext owner;
 
 		repoConfigEntry = configRepoFirst(config, &err);
@@ -134,13 +135,18 @@ dr_expire(PG_FUNCTION_ARGS)
 			/* the directory of a running backup has no manifest yet */
 			SpinLockAcquire(&backupProgress->mutex);
 			if (backupProgress->running)
+			{
 				strlcpy(running, backupProgress->backupId, sizeof(running));
+				strlcpy(runningParent, backupProgress->parentId,
+						sizeof(runningParent));
+			}
 			SpinLockRelease(&backupProgress->mutex);
 
 			memset(&param, 0, sizeof(param));
 			param.policy.fullCount = repoConfigEntry->retentionFull;
 			param.policy.fullDays = repoConfigEntry->retentionFullDays;
 			param.policy.now = (int64) time(NULL);
+			param.policy.keepChainOf = runningParent[0] ? runningParent : NULL;
 			param.runningBackupId = running[0] ? running : NULL;
 			param.onBackup = expireOnBackup;
 			param.arg = &removed;

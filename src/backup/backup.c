@@ -567,6 +567,25 @@ backupManifestWrite(BackupContext *ctx, Repo *repo, const CodecDataKey *key,
 	backupCheck(ended, &err);
 }
 
+/* ERROR when the parent's manifest is gone. */
+static void
+backupParentCheck(Repo *repo, const char *parentId, const char *backupId)
+{
+	char	   *path = repoBackupManifestPath(parentId);
+	bool		exists;
+	DrError		err;
+
+	drErrorClear(&err);
+	backupCheck(storageExists(repoStorage(repo), path, &exists, &err), &err);
+	pfree(path);
+	if (!exists)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("parent backup %s was removed while backup %s was taken",
+						parentId, backupId),
+				 errhint("Take the incremental backup again; pg_dr expire must not remove a backup that a running one is based on.")));
+}
+
 /*
  * Can the backup leave its WAL to the archive?  Only when pg_dr.backup_wal
  * is auto, pg_dr itself is the archive module (so the WAL goes to the
@@ -637,6 +656,8 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 			backupCheck(latest != NULL, &err);
 			strlcpy(parentId, latest, sizeof(parentId));
 		}
+		/* from here on dr_expire() keeps it; opening it below checks it */
+		backupProgressParent(parentId);
 		ctx->parent = repoBackupManifestOpen(repo, parentId, &err);
 		if (ctx->parent == NULL && err.code == DR_ERR_NOT_FOUND)
 			ereport(ERROR,
@@ -766,6 +787,13 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	ReplicationSlotRelease();
 	ReplicationSlotDrop(ctx->slotName, true);
 	ctx->slotCreated = false;
+
+	/*
+	 * The parent must still be there: pg_dr expire (the CLI) cannot see
+	 * that this backup runs on top of it.
+	 */
+	if (param->incremental)
+		backupParentCheck(repo, parentId, ctx->backupId);
 
 	/* every object durable, then the manifest, last */
 	backupProgressPhase("manifest");

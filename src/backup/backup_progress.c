@@ -60,6 +60,7 @@ backupProgressBegin(const char *backupId, int *holderPid, char *holderId)
 		backupProgress->running = true;
 		backupProgress->leaderPid = MyProcPid;
 		strlcpy(backupProgress->backupId, backupId, sizeof(backupProgress->backupId));
+		backupProgress->parentId[0] = '\0';
 		strlcpy(backupProgress->phase, "starting", sizeof(backupProgress->phase));
 		backupProgress->startedAt = GetCurrentTimestamp();
 		taken = true;
@@ -82,6 +83,16 @@ backupProgressPhase(const char *phase)
 	SpinLockAcquire(&backupProgress->mutex);
 	if (backupProgress->running && backupProgress->leaderPid == MyProcPid)
 		strlcpy(backupProgress->phase, phase, sizeof(backupProgress->phase));
+	SpinLockRelease(&backupProgress->mutex);
+}
+
+void
+backupProgressParent(const char *parentId)
+{
+	SpinLockAcquire(&backupProgress->mutex);
+	if (backupProgress->running && backupProgress->leaderPid == MyProcPid)
+		strlcpy(backupProgress->parentId, parentId,
+				sizeof(backupProgress->parentId));
 	SpinLockRelease(&backupProgress->mutex);
 }
 

@@ -19,6 +19,7 @@ typedef struct BackupProgress
 	bool		running;		/* a backup holds the lock */
 	int			leaderPid;
 	char		backupId[MANIFEST_ID_MAX + 1];
+	char		parentId[MANIFEST_ID_MAX + 1];	/* an incremental's; "" */
 	char		phase[32];		/* starting, copying, wal, manifest */
 	TimestampTz startedAt;
 	pg_atomic_uint64 filesTotal;
@@ -33,6 +34,8 @@ extern BackupProgress *backupProgress;
 extern bool backupProgressBegin(const char *backupId, int *holderPid,
 								char *holderId);
 extern void backupProgressPhase(const char *phase);
+/* The parent of the running incremental: dr_expire() keeps its chain. */
+extern void backupProgressParent(const char *parentId);
 /* Release the lock if this backend holds it. */
 extern void backupProgressEnd(void);
 

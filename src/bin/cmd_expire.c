@@ -7,7 +7,9 @@
  *
  * The server's catalog (dr_backups) is not touched: dr_repository_sync()
  * rebuilds it from the repository.  A running backup is protected by the
- * age rule alone (a manifest-less directory younger than an hour stays).
+ * age rule alone (a manifest-less directory younger than an hour stays);
+ * its parent is not, but the backup checks for it before writing its
+ * manifest, and fails without it (backup.c).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"

@@ -64,6 +64,22 @@ repoExpireBackupsDecide(const ManifestHeader *headers, int count,
 			keep[i] = oldestKeptFull >= 0 && i > oldestKeptFull;
 	}
 
+	/* the running backup's parent and its ancestors, whatever the policy */
+	if (policy->keepChainOf != NULL)
+	{
+		const char *id = policy->keepChainOf;
+
+		for (int i = count - 1; i >= 0; i--)
+		{
+			if (strcmp(headers[i].backupId, id) != 0)
+				continue;
+			keep[i] = true;
+			if (!headers[i].incremental)
+				break;
+			id = headers[i].parentId;	/* parents come before children */
+		}
+	}
+
 	for (int i = 0; i < count; i++)
 		if (!keep[i])
 			removed++;

@@ -40,6 +40,13 @@ typedef struct RepoExpirePolicy
 	int			fullCount;		/* 0 = unset: keep everything */
 	int			fullDays;		/* 0 = unset */
 	int64		now;			/* seconds since the epoch */
+
+	/*
+	 * Kept whatever the policy, with its ancestors: the parent of the
+	 * backup running now, which an incremental must still find when it
+	 * ends.  NULL = none.
+	 */
+	const char *keepChainOf;
 } RepoExpirePolicy;
 
 /*

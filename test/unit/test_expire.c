@@ -6,7 +6,8 @@
  * newest fulls kept with their incrementals, chains of incrementals,
  * retention_full_days keeping a young full beyond N, a broken chain
  * before and after the oldest kept full, N larger than the number of
- * fulls); repoExpireWalRemovable (segments before and after the start,
+ * fulls, the parent chain of a running backup kept whatever the policy);
+ * repoExpireWalRemovable (segments before and after the start,
  * .partial and .backup files, history files and unknown names kept,
  * newer timelines kept, older timelines on and off the history path,
  * unknown history kept conservatively, 1 GB segments).
@@ -50,7 +51,7 @@ testBackups(void)
 {
 	ManifestHeader h[9];
 	bool		keep[9];
-	RepoExpirePolicy policy = {0, 0, NOW};
+	RepoExpirePolicy policy = {0, 0, NOW, NULL};
 	int			removed;
 
 	/* F1 I1a I1b(of I1a) F2 I2a F3 I3a I3b(of I3a) I3c(of F3) */
@@ -92,6 +93,21 @@ testBackups(void)
 	policy.fullCount = 5;
 	removed = repoExpireBackupsDecide(h, 9, &policy, keep);
 	is_int(removed, 0, "N beyond the number of fulls keeps all");
+
+	/* a backup running on top of an old one keeps it, and its ancestors */
+	policy.fullCount = 1;
+	policy.keepChainOf = "I1b";
+	removed = repoExpireBackupsDecide(h, 9, &policy, keep);
+	is_str(keepString(keep, 9), "111001111",
+		   "the running backup's parent I1b, I1a and F1 kept; F2's chain goes");
+	is_int(removed, 2, "running parent: count");
+	policy.keepChainOf = "F2";
+	repoExpireBackupsDecide(h, 9, &policy, keep);
+	is_str(keepString(keep, 9), "000101111", "a full parent alone, not its children");
+	policy.keepChainOf = "gone";
+	repoExpireBackupsDecide(h, 9, &policy, keep);
+	is_str(keepString(keep, 9), "000001111", "an unknown parent changes nothing");
+	policy.keepChainOf = NULL;
 
 	/* broken chains: parents not in the repository */
 	policy.fullCount = 1;
