@@ -8,6 +8,8 @@
 use strict;
 use warnings;
 
+use File::Find qw(find);
+
 use lib 't/lib';
 use DrTest;
 use PostgreSQL::Test::Cluster;
@@ -101,10 +103,55 @@ for my $id ($full, $incr1, $incr2)
 		"$id: pg_checksums --check");
 }
 
+my ($rc, $out, $err);
+
+# ---- changed pages are stored XORed with the parent's copy (the parent
+# stores the files whole): a page with one tuple's header changed costs
+# tens of bytes, not the hundreds a compressed page does
+$node->safe_psql('postgres',
+	'UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 50 = 0');
+$node->safe_psql('postgres', 'CHECKPOINT');
+my $xincr = $node->safe_psql('postgres', "SELECT dr_backup_incremental('$full')");
+my $dump_xincr = DrTest::pg_dump_of($node);
+my ($xstored, $xpages) = split /\|/, $node->safe_psql('postgres',
+	"SELECT stored_bytes, pages_changed FROM dr_backups WHERE backup_id = '$xincr'");
+my $xwal = 0;
+find(sub { $xwal += -s $_ if -f $_ }, "$env->{repo}/backup/$xincr/wal");
+cmp_ok($xpages, '>', 5000, "$xpages pages changed since the full");
+my $per_page = ($xstored - $xwal) / $xpages;
+cmp_ok($per_page, '<', 400,
+	sprintf('stored XORed with the full\'s copy: %.0f bytes a changed page', $per_page));
+my $xdir = "$tmp/restore_xor";
+($rc, $out, $err) = DrTest::restore($env, $xincr, $xdir, '--jobs', '2');
+is($rc, 0, "restore of $xincr") or diag($err);
+my $rx = DrTest::node_from_restore('restored_xor', $xdir);
+ok(DrTest::pg_dump_of($rx) eq $dump_xincr, "$xincr: pg_dump equals the source's");
+ok(DrTest::amcheck_ok($rx), "$xincr: amcheck finds nothing");
+$rx->stop;
+$rx->command_ok([ "$bindir/pg_checksums", '--check', '-D', $rx->data_dir ],
+	"$xincr: pg_checksums --check");
+
+# a damaged copy in the parent: the incremental fails, clearly
+my ($accounts) = $node->safe_psql('postgres',
+	"SELECT pg_relation_filepath('pgbench_accounts')");
+my $object = "$env->{repo}/backup/$full/data/$accounts";
+open(my $ofh, '+<:raw', $object) or die "$object: $!";
+seek($ofh, 200, 0);
+read($ofh, my $byte, 1);
+seek($ofh, 200, 0);
+print $ofh chr(ord($byte) ^ 0x01);
+close($ofh) or die $!;
+$node->safe_psql('postgres',
+	'UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = 1');
+my ($dret, $dout, $derr) = $node->psql('postgres', "SELECT dr_backup_incremental('$full')");
+isnt($dret, 0, 'an incremental on a damaged parent fails');
+like($derr, qr/could not read the parent's copy of "\Q$accounts\E"/,
+	'and names the file whose parent copy is damaged');
+
 # a non-empty target is refused, unless --delta
 mkdir("$tmp/nonempty") or die;
 PostgreSQL::Test::Utils::append_to_file("$tmp/nonempty/PG_VERSION", "15\n");
-my ($rc, $out, $err) = DrTest::restore($env, $incr2, "$tmp/nonempty");
+($rc, $out, $err) = DrTest::restore($env, $incr2, "$tmp/nonempty");
 isnt($rc, 0, 'restore into a non-empty directory is refused');
 like($err, qr/not empty/, 'and says why');
 

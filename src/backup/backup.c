@@ -722,6 +722,7 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	if (key)
 		memcpy(shared->keyId, key->id, CODEC_KEY_ID_SIZE);
 	shared->incremental = param->incremental;
+	strlcpy(shared->parentId, parentId, sizeof(shared->parentId));
 	shared->parentStartLsn = param->incremental ? ctx->parentHeader.startLsn : 0;
 	shared->startLsn = startLsn;
 	shared->dataChecksums = DataChecksumsEnabled();

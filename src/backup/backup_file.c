@@ -9,7 +9,11 @@
  *	         pages past the parent's end -- everything older is, by WAL
  *	         rules, exactly what the parent stored (pages changed after this
  *	         backup started are rewritten by WAL replay from full-page
- *	         images anyway);
+ *	         images anyway).  When the parent stores the file whole, each
+ *	         changed page the parent has is stored XORed with the parent's
+ *	         copy (delta.h), read from the parent's object as the file is
+ *	         read: mostly zeroes, it compresses to a few per cent of the
+ *	         page;
  *	 parent  (incremental) nothing: a relation file with no changed page and
  *	         the parent's size, or any other file whose size and SHA-256
  *	         equal the parent's.
@@ -73,7 +77,54 @@ typedef struct FileState
 	pg_cryptohash_ctx *sha;
 	char	   *buffer;
 	uint32		corrupt;
+
+	/* the parent's copy of the file (delta with a base), read forward */
+	RepoObjectRead *base;
+	char	   *baseObject;		/* its repository path */
+	char	   *baseBuffer;		/* BACKUP_READ_PAGES pages */
+	uint64		baseStart;		/* file offset of baseBuffer[0] */
+	uint64		baseEnd;		/* end of what baseBuffer holds */
 } FileState;
+
+/* Page blockno of the parent's copy; blocks come in ascending order. */
+static const char *
+fileBasePage(FileState *state, uint32 blockno)
+{
+	uint64		offset = (uint64) blockno * BLCKSZ;
+	DrError		err;
+
+	while (offset + BLCKSZ > state->baseEnd)
+	{
+		size_t		fill = 0;
+
+		/* the next buffer: from the page wanted, or where the last ended */
+		state->baseStart = state->baseEnd;
+		while (fill < BACKUP_READ_PAGES * BLCKSZ)
+		{
+			ssize_t		n = repoObjectRead(state->base, state->baseBuffer + fill,
+										   BACKUP_READ_PAGES * BLCKSZ - fill, &err);
+
+			if (n < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("could not read the parent's copy of \"%s\" (%s): %s",
+								state->path, state->baseObject, err.message),
+						 errhint("Check the parent backup with pg_dr verify; take a full backup instead.")));
+			if (n == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("the parent's copy of \"%s\" (%s) ends at " UINT64_FORMAT " bytes, before page %u",
+								state->path, state->baseObject,
+								state->baseStart + fill, blockno),
+						 errhint("Check the parent backup with pg_dr verify; take a full backup instead.")));
+			fill += n;
+			if (state->baseStart + fill >= offset + BLCKSZ)
+				break;
+		}
+		state->baseEnd = state->baseStart + fill;
+	}
+	return state->baseBuffer + (offset - state->baseStart);
+}
 
 static void
 fileCheckAbort(FileState *state)
@@ -302,12 +353,32 @@ fileStoreDelta(FileState *state, const char *objectPath,
 	uint32		block = 0;
 	bool		ended;
 	RepoWriteParam param;
+	uint32		baseBlocks = 0;
+	char	   *xorPage = palloc(BLCKSZ);
+
+	/* XOR with the parent's copy when the parent stores it whole */
+	if (entry->parentStore == MANIFEST_STORE_FULL)
+	{
+		baseBlocks = Min(parentBlocks, blocks);
+		state->baseObject = repoBackupDataPath(shared->parentId, state->path);
+		state->base = repoObjectReadBegin(state->repo, state->baseObject, &err);
+		if (state->base == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("could not read the parent's copy of \"%s\": %s",
+							state->path, err.message),
+					 errhint("Check the parent backup with pg_dr verify; take a full backup instead.")));
+		/* never read to its end: its content hash would never be checked */
+		repoObjectReadNoHash(state->base);
+		state->baseBuffer = palloc(BACKUP_READ_PAGES * BLCKSZ);
+	}
 
 	fileWriteParam(&param);
 	state->object = repoObjectWriteBeginParam(state->repo, objectPath, key,
 											  &param, &err);
 	fileObjectCheck(state->object != NULL, &err);
-	delta = deltaWriterNew(fileObjectWrite, state->object, BLCKSZ, size, &err);
+	delta = deltaWriterNewBase(fileObjectWrite, state->object, BLCKSZ, size,
+							   baseBlocks, &err);
 	fileObjectCheck(delta != NULL, &err);
 
 	while (block < blocks)
@@ -332,7 +403,16 @@ fileStoreDelta(FileState *state, const char *objectPath,
 			fileHash(state, page, BLCKSZ);
 			if (b >= parentBlocks || PageIsNew((Page) page) ||
 				PageGetLSN((Page) page) > shared->parentStartLsn)
+			{
+				if (b < baseBlocks)
+				{
+					/* the page read stays as read: it was hashed */
+					memcpy(xorPage, page, BLCKSZ);
+					deltaPageXor(xorPage, fileBasePage(state, b), BLCKSZ);
+					page = xorPage;
+				}
 				fileObjectCheck(deltaWritePage(delta, b, page, &err), &err);
+			}
 		}
 		block += want;
 		pg_atomic_fetch_add_u64(&backupProgress->bytesDone, (uint64) want * BLCKSZ);
@@ -340,6 +420,17 @@ fileStoreDelta(FileState *state, const char *objectPath,
 	}
 
 	fileObjectCheck(deltaWriterEnd(delta, &count, &err), &err);
+	if (state->base)
+	{
+		/*
+		 * Not read to its end, and without its content hash (each chunk
+		 * read was authenticated, in an encrypted repository): a damaged
+		 * parent fails the restore of this backup, which reads the
+		 * parent's object whole and checks it.
+		 */
+		repoObjectReadFree(state->base);
+		state->base = NULL;
+	}
 	result->size = size;
 	result->blocks = count;
 	if (pg_cryptohash_final(state->sha, result->sha256, CODEC_SHA256_SIZE) < 0)
@@ -419,6 +510,8 @@ backupFileStore(Repo *repo, const CodecDataKey *key, BackupShared *shared,
 	{
 		if (state.object)
 			repoObjectWriteAbort(state.object);
+		if (state.base)
+			repoObjectReadFree(state.base);
 		pg_cryptohash_free(state.sha);
 	}
 	PG_END_TRY();

@@ -58,6 +58,7 @@ typedef struct BackupListEntry
 	int64		mtime;
 	uint64		parentSize;
 	uint8		parentSha256[CODEC_SHA256_SIZE];
+	uint32		parentStore;	/* ManifestStore of the parent's entry */
 } BackupListEntry;
 
 /* What a worker did with one file. */
@@ -92,6 +93,7 @@ typedef struct BackupShared
 	bool		hasKey;
 	uint8		keyId[CODEC_KEY_ID_SIZE];
 	bool		incremental;
+	char		parentId[MANIFEST_ID_MAX + 1];	/* incremental */
 	uint64		parentStartLsn;
 	uint64		startLsn;
 	bool		dataChecksums;

@@ -265,6 +265,7 @@ listWriteFile(ListState *state, const char *path, const struct stat *st)
 		{
 			entry.flags |= BACKUP_LIST_PARENT;
 			entry.parentSize = state->parentFile.size;
+			entry.parentStore = state->parentFile.store;
 			memcpy(entry.parentSha256, state->parentFile.sha256,
 				   CODEC_SHA256_SIZE);
 		}

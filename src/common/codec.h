@@ -170,6 +170,16 @@ extern bool codecDecoderEnd(CodecDecoder *dec, CodecResult *result,
 extern void codecDecoderFree(CodecDecoder *dec);
 
 /*
+ * Before the first Read: do not compute the content hash, for a caller
+ * that reads only part of an object and so never reaches the check of its
+ * trailer (a backup reading its parent's copy of a file).  Should the end
+ * be reached, the trailer's size and the framing are still checked, the
+ * hash is not, and End's result carries no hash (all zero).  What is read
+ * is authenticated chunk by chunk only when the object is encrypted.
+ */
+extern void codecDecoderNoHash(CodecDecoder *dec);
+
+/*
  * Parse and check the 64 header bytes (magic, version, known flags, sane
  * chunk size, zero reserved bytes).  Used by the decoder, by `pg_dr info`,
  * and by the fuzz target.

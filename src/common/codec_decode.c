@@ -64,6 +64,7 @@ struct CodecDecoder
 	ZSTD_DCtx  *zstd;			/* NULL when not compressed */
 	EVP_CIPHER_CTX *cipher;		/* NULL when not encrypted */
 	EVP_MD_CTX *sha;			/* SHA-256 of what was handed out */
+	bool		noHash;			/* codecDecoderNoHash: sha unused */
 
 	uint64		rawSize;		/* plain bytes handed out */
 	uint8		sha256[CODEC_SHA256_SIZE];	/* known once DONE */
@@ -271,10 +272,13 @@ codecDecoderTrailerCheck(CodecDecoder *dec, DrError *err)
 						  "content size mismatch: trailer says " UINT64_FORMAT
 						  " bytes, object holds " UINT64_FORMAT,
 						  trailerSize, dec->rawSize);
-	if (EVP_DigestFinal_ex(dec->sha, dec->sha256, &shaLen) != 1)
-		return codecOpensslError(err, "SHA-256 final");
-	if (memcmp(dec->sha256, dec->chunk + 8, CODEC_SHA256_SIZE) != 0)
-		return drErrorSet(err, DR_ERR_CORRUPT, "content hash mismatch");
+	if (!dec->noHash)
+	{
+		if (EVP_DigestFinal_ex(dec->sha, dec->sha256, &shaLen) != 1)
+			return codecOpensslError(err, "SHA-256 final");
+		if (memcmp(dec->sha256, dec->chunk + 8, CODEC_SHA256_SIZE) != 0)
+			return drErrorSet(err, DR_ERR_CORRUPT, "content hash mismatch");
+	}
 
 	/* an object ends with its trailer; anything after it is damage */
 	got = codecSourceReadFull(&dec->source, &extra, 1, err);
@@ -447,7 +451,7 @@ codecDecoderRead(CodecDecoder *dec, void *buf, size_t len, DrError *err)
 			break;
 		if (produced > 0)
 		{
-			if (EVP_DigestUpdate(dec->sha, buf, produced) != 1)
+			if (!dec->noHash && EVP_DigestUpdate(dec->sha, buf, produced) != 1)
 			{
 				codecOpensslError(err, "SHA-256 update");
 				break;
@@ -492,6 +496,14 @@ codecDecoderEnd(CodecDecoder *dec, CodecResult *result, DrError *err)
 	}
 	codecDecoderRelease(dec);
 	return ok;
+}
+
+void
+codecDecoderNoHash(CodecDecoder *dec)
+{
+	Assert(dec->rawSize == 0);
+	dec->noHash = true;
+	memset(dec->sha256, 0, CODEC_SHA256_SIZE);
 }
 
 void

@@ -4,7 +4,8 @@
  *	  streaming reader.
  *
  * The reader checks everything restore relies on before a page is
- * applied: the magic, a block size PostgreSQL can have, block numbers
+ * applied: the magic, a block size PostgreSQL can have, a base (PGDRDLT2)
+ * of at least one page that fits in the file, block numbers
  * strictly ascending and each page wholly inside fileSize (a page past it
  * would make the restored file longer than the manifest says), the count
  * in the end record, and nothing after it.  Reading on to the end of the
@@ -42,6 +43,7 @@ struct DeltaReader
 	void	   *arg;
 	uint32		blockSize;
 	uint64		fileSize;
+	uint32		baseBlocks;
 	int64		lastBlock;
 	uint32		count;
 	bool		done;			/* valid end record seen */
@@ -93,20 +95,40 @@ DeltaWriter *
 deltaWriterNew(DeltaWriteFn fn, void *arg, uint32 blockSize, uint64 fileSize,
 			   DrError *err)
 {
+	return deltaWriterNewBase(fn, arg, blockSize, fileSize, 0, err);
+}
+
+DeltaWriter *
+deltaWriterNewBase(DeltaWriteFn fn, void *arg, uint32 blockSize,
+				   uint64 fileSize, uint32 baseBlocks, DrError *err)
+{
 	DeltaWriter *writer;
-	uint8		header[DELTA_HEADER_SIZE];
+	uint8		header[DELTA_HEADER_SIZE + 4];
+	size_t		headerSize = DELTA_HEADER_SIZE;
 
 	if (!deltaBlockSizeValid(blockSize))
 	{
 		drErrorSet(err, DR_ERR_INVALID, "invalid delta block size %u", blockSize);
 		return NULL;
 	}
+	if ((uint64) baseBlocks * blockSize > fileSize)
+	{
+		drErrorSet(err, DR_ERR_INVALID,
+				   "delta base of %u pages does not fit in the file size " UINT64_FORMAT,
+				   baseBlocks, fileSize);
+		return NULL;
+	}
 
-	memcpy(header, DELTA_MAGIC, 8);
+	memcpy(header, baseBlocks > 0 ? DELTA_MAGIC_BASE : DELTA_MAGIC, 8);
 	deltaPutLe32(header + 8, blockSize);
 	deltaPutLe32(header + 12, (uint32) fileSize);
 	deltaPutLe32(header + 16, (uint32) (fileSize >> 32));
-	if (!fn(arg, header, sizeof(header), err))
+	if (baseBlocks > 0)
+	{
+		deltaPutLe32(header + DELTA_HEADER_SIZE, baseBlocks);
+		headerSize += 4;
+	}
+	if (!fn(arg, header, headerSize, err))
 		return NULL;
 
 	writer = palloc0(sizeof(DeltaWriter));
@@ -262,7 +284,20 @@ deltaReaderNew(DeltaReadFn fn, void *arg, DrError *err)
 
 	if (!deltaReadExact(reader, header, sizeof(header), err))
 		goto fail;
-	if (memcmp(header, DELTA_MAGIC, 8) != 0)
+	if (memcmp(header, DELTA_MAGIC_BASE, 8) == 0)
+	{
+		uint8		base[4];
+
+		if (!deltaReadExact(reader, base, sizeof(base), err))
+			goto fail;
+		reader->baseBlocks = deltaGetLe32(base);
+		if (reader->baseBlocks == 0)
+		{
+			deltaCorrupt(reader, err, "a base of 0 pages");
+			goto fail;
+		}
+	}
+	else if (memcmp(header, DELTA_MAGIC, 8) != 0)
 	{
 		deltaCorrupt(reader, err, "bad magic");
 		goto fail;
@@ -273,6 +308,12 @@ deltaReaderNew(DeltaReadFn fn, void *arg, DrError *err)
 	if (!deltaBlockSizeValid(reader->blockSize))
 	{
 		deltaCorrupt(reader, err, "invalid block size %u", reader->blockSize);
+		goto fail;
+	}
+	if ((uint64) reader->baseBlocks * reader->blockSize > reader->fileSize)
+	{
+		deltaCorrupt(reader, err, "a base of %u pages does not fit in the file size " UINT64_FORMAT,
+					 reader->baseBlocks, reader->fileSize);
 		goto fail;
 	}
 	reader->page = palloc(reader->blockSize);
@@ -293,6 +334,12 @@ uint64
 deltaReaderFileSize(const DeltaReader *reader)
 {
 	return reader->fileSize;
+}
+
+uint32
+deltaReaderBaseBlocks(const DeltaReader *reader)
+{
+	return reader->baseBlocks;
 }
 
 int
@@ -371,4 +418,15 @@ deltaReaderFree(DeltaReader *reader)
 		pfree(reader->page);
 	pfree(reader->buf);
 	pfree(reader);
+}
+
+void
+deltaPageXor(void *dst, const void *src, uint32 len)
+{
+	uint64	   *d = dst;
+	const uint64 *s = src;
+
+	Assert(len % sizeof(uint64) == 0);
+	for (uint32 i = 0; i < len / sizeof(uint64); i++)
+		d[i] ^= s[i];
 }

@@ -5,9 +5,11 @@
  *	  (manifest store=delta).
  *
  * Format (little-endian), streamed:
- *	 magic		8	"PGDRDLT1"
+ *	 magic		8	"PGDRDLT1", or "PGDRDLT2" when baseBlocks follows
  *	 blockSize	4
  *	 fileSize	8	size of the file as restored
+ *	 baseBlocks	4	(PGDRDLT2 only) pages below this block number are
+ *					stored XORed with the parent's page
  *	 records, ascending block numbers:
  *	   blockno	4
  *	   page		blockSize bytes
@@ -17,8 +19,17 @@
  *
  * Applying a delta: take the parent's content of the file, cut or extend it
  * to fileSize (extension with zeroes), write each page at blockno *
- * blockSize.  Every page past the parent's size is in the delta (new pages
- * have a newer LSN, or none), so no zero-filled hole survives restore.
+ * blockSize -- for blockno < baseBlocks, the XOR of the record and the
+ * page there, which is the parent's (baseBlocks is at most the parent's
+ * number of pages and fileSize / blockSize, so cutting or extending never
+ * touches those pages).  Every page past the parent's size is in the delta
+ * (new pages have a newer LSN, or none), so no zero-filled hole survives
+ * restore.
+ *
+ * Why XOR: a page that changed since the parent mostly changed in a few
+ * bytes (a tuple's xmax and infomask, a new line pointer, the page LSN), so
+ * its XOR with the parent's page is mostly zeroes and compresses to tens of
+ * bytes, where the page itself compresses to hundreds.
  *-------------------------------------------------------------------------
  */
 #ifndef DR_DELTA_H
@@ -27,7 +38,8 @@
 #include "common/error.h"
 
 #define DELTA_MAGIC				"PGDRDLT1"
-#define DELTA_HEADER_SIZE		20
+#define DELTA_MAGIC_BASE		"PGDRDLT2"
+#define DELTA_HEADER_SIZE		20	/* PGDRDLT1; PGDRDLT2 adds 4 */
 #define DELTA_END_BLOCK			0xFFFFFFFFu
 
 typedef struct DeltaWriter DeltaWriter;
@@ -42,6 +54,14 @@ typedef ssize_t (*DeltaReadFn) (void *arg, void *buf, size_t len,
 extern DeltaWriter *deltaWriterNew(DeltaWriteFn fn, void *arg,
 								   uint32 blockSize, uint64 fileSize,
 								   DrError *err);
+/*
+ * The same with pages below baseBlocks XORed with the parent's by the
+ * caller (baseBlocks 0: PGDRDLT1, as deltaWriterNew).  DR_ERR_INVALID when
+ * baseBlocks pages do not fit in fileSize.
+ */
+extern DeltaWriter *deltaWriterNewBase(DeltaWriteFn fn, void *arg,
+									   uint32 blockSize, uint64 fileSize,
+									   uint32 baseBlocks, DrError *err);
 extern bool deltaWritePage(DeltaWriter *writer, uint32 blockno,
 						   const void *page, DrError *err);
 extern bool deltaWriterEnd(DeltaWriter *writer, uint32 *count, DrError *err);
@@ -55,9 +75,14 @@ extern void deltaWriterFree(DeltaWriter *writer);
 extern DeltaReader *deltaReaderNew(DeltaReadFn fn, void *arg, DrError *err);
 extern uint32 deltaReaderBlockSize(const DeltaReader *reader);
 extern uint64 deltaReaderFileSize(const DeltaReader *reader);
+/* Pages below this are XORed with the parent's (0 for PGDRDLT1). */
+extern uint32 deltaReaderBaseBlocks(const DeltaReader *reader);
 extern int	deltaReaderNext(DeltaReader *reader, uint32 *blockno,
 							const void **page, DrError *err);
 extern void deltaReaderFree(DeltaReader *reader);
+
+/* dst ^= src, len bytes (a block size: a multiple of 8). */
+extern void deltaPageXor(void *dst, const void *src, uint32 len);
 
 /*
  * Details the format leaves to the implementation (delta.c): blockSize is

@@ -140,6 +140,8 @@ extern ssize_t repoObjectRead(RepoObjectRead *read, void *buf, size_t len,
 extern bool repoObjectReadEnd(RepoObjectRead *read, CodecResult *result,
 							  DrError *err);
 extern void repoObjectReadFree(RepoObjectRead *read);
+/* Before the first Read: no content hash (codecDecoderNoHash). */
+extern void repoObjectReadNoHash(RepoObjectRead *read);
 
 /*
  * A whole small object, palloc'd and followed by a '\0' not counted in

@@ -28,6 +28,10 @@
  */
 #include "common/dr_c.h"
 
+#ifndef FRONTEND
+#include "utils/memutils.h"
+#endif
+
 #include "repo/repo_internal.h"
 
 /* Length of a key file name: <32 hex>.<16 hex> */
@@ -74,10 +78,19 @@ repoKeyCacheFind(const Repo *repo, const uint8 *keyId)
 	return NULL;
 }
 
+/*
+ * The cache lives as long as the Repo: in the backend, a key looked up
+ * while a shorter-lived memory context is current (a backup worker's
+ * per-file context, reading the parent's objects) must still be allocated
+ * where the Repo is.
+ */
 static const CodecDataKey *
 repoKeyCacheAdd(Repo *repo, const CodecDataKey *key)
 {
 	CodecDataKey *entry;
+#ifndef FRONTEND
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(repo));
+#endif
 
 	if (repo->keyCount == repo->keyMax)
 	{
@@ -89,6 +102,9 @@ repoKeyCacheAdd(Repo *repo, const CodecDataKey *key)
 	entry = palloc(sizeof(CodecDataKey));
 	*entry = *key;
 	repo->keys[repo->keyCount++] = entry;
+#ifndef FRONTEND
+	MemoryContextSwitchTo(old);
+#endif
 	return entry;
 }
 

@@ -261,6 +261,12 @@ repoObjectReadBegin(Repo *repo, const char *path, DrError *err)
 	return read;
 }
 
+void
+repoObjectReadNoHash(RepoObjectRead *read)
+{
+	codecDecoderNoHash(read->decoder);
+}
+
 ssize_t
 repoObjectRead(RepoObjectRead *read, void *buf, size_t len, DrError *err)
 {

@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/delta.h"
@@ -221,6 +222,30 @@ restoreObjectCopy(Restore *restore, const char *objectPath, RestoreOut *out,
 	return true;
 }
 
+/* pread exactly len bytes at offset of the file in out. */
+static bool
+restoreReadExact(RestoreOut *out, char *buf, size_t len, off_t offset,
+				 DrError *err)
+{
+	size_t		done = 0;
+
+	while (done < len)
+	{
+		ssize_t		n = pread(out->fd, buf + done, len - done, offset + done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return drErrorSet(err, DR_ERR_IO, "could not read \"%s\": %m", out->tmp);
+		if (n == 0)
+			return drErrorSet(err, DR_ERR_CORRUPT,
+							  "\"%s\" ends before the parent's page at offset " UINT64_FORMAT,
+							  out->tmp, (uint64) (offset + done));
+		done += n;
+	}
+	return true;
+}
+
 /* Apply the block delta of entry (backup backupId) to the file in out. */
 static bool
 restoreDeltaApply(Restore *restore, const char *backupId,
@@ -232,6 +257,8 @@ restoreDeltaApply(Restore *restore, const char *backupId,
 	DeltaReader *delta = NULL;
 	CodecResult result;
 	bool		ok = false;
+	uint32		baseBlocks;
+	char	   *base = NULL;
 
 	read = repoObjectReadBegin(restore->repo, objectPath, err);
 	if (read == NULL)
@@ -253,6 +280,26 @@ restoreDeltaApply(Restore *restore, const char *backupId,
 				   objectPath, deltaReaderFileSize(delta), entry->size);
 		goto fail;
 	}
+	/* the pages XORed with the parent's must be the parent's */
+	baseBlocks = deltaReaderBaseBlocks(delta);
+	if (baseBlocks > 0)
+	{
+		struct stat st;
+
+		if (fstat(out->fd, &st) < 0)
+		{
+			drErrorSet(err, DR_ERR_IO, "could not stat \"%s\": %m", out->tmp);
+			goto fail;
+		}
+		if ((uint64) baseBlocks * blockSize > (uint64) st.st_size)
+		{
+			drErrorSet(err, DR_ERR_CORRUPT,
+					   "delta \"%s\" is based on %u pages, the parent's file has " UINT64_FORMAT " bytes",
+					   objectPath, baseBlocks, (uint64) st.st_size);
+			goto fail;
+		}
+		base = palloc(blockSize);
+	}
 	if (ftruncate(out->fd, (off_t) entry->size) < 0)
 	{
 		drErrorSet(err, DR_ERR_IO, "could not truncate \"%s\": %m", out->tmp);
@@ -272,6 +319,14 @@ restoreDeltaApply(Restore *restore, const char *backupId,
 		if (rc == 0)
 			break;
 		offset = (off_t) blockno * blockSize;
+		if (blockno < baseBlocks)
+		{
+			/* the record is the XOR of the new page and the parent's */
+			if (!restoreReadExact(out, base, blockSize, offset, err))
+				goto fail;
+			deltaPageXor(base, page, blockSize);
+			page = base;
+		}
 		do
 			n = pwrite(out->fd, page, blockSize, offset);
 		while (n < 0 && errno == EINTR);
@@ -304,6 +359,8 @@ done:
 		deltaReaderFree(delta);
 	if (read)
 		repoObjectReadFree(read);
+	if (base)
+		pfree(base);
 	pfree(objectPath);
 	return ok;
 }

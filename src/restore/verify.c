@@ -121,7 +121,8 @@ verifyObjectWhole(VerifyState *state, const char *path, uint64 size,
 /* A block delta: structure, block size, file size, page count, stored size. */
 static void
 verifyObjectDelta(VerifyState *state, const char *path,
-				  const ManifestFile *file, uint32 blockSize)
+				  const ManifestFile *file, const ManifestFile *parent,
+				  uint32 blockSize)
 {
 	DrError		err;
 	RepoObjectRead *read;
@@ -150,6 +151,15 @@ verifyObjectDelta(VerifyState *state, const char *path,
 		verifyProblem(state, path,
 					  "delta makes a file of " UINT64_FORMAT " bytes, the manifest says " UINT64_FORMAT,
 					  deltaReaderFileSize(delta), file->size);
+		goto done;
+	}
+	/* pages XORed with the parent's: the parent must have them */
+	if (parent != NULL &&
+		(uint64) deltaReaderBaseBlocks(delta) * blockSize > parent->size)
+	{
+		verifyProblem(state, path,
+					  "delta is based on %u pages of the parent's file, which has " UINT64_FORMAT " bytes",
+					  deltaReaderBaseBlocks(delta), parent->size);
 		goto done;
 	}
 	for (;;)
@@ -208,7 +218,8 @@ verifyFile(VerifyState *state, char *const *ids, int count,
 							  &file->objectSize);
 			break;
 		case MANIFEST_STORE_DELTA:
-			verifyObjectDelta(state, path, file, blockSize);
+			verifyObjectDelta(state, path, file, count > 1 ? levels[1] : NULL,
+							  blockSize);
 			break;
 		case MANIFEST_STORE_PARENT:
 			break;

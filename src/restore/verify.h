@@ -12,7 +12,8 @@
  *	   SHA-256 and stored size those of its manifest entry;
  *	 - each store=delta object: authenticated, a well-formed block delta
  *	   (delta.h) with the backup's block size, the entry's file size and
- *	   page count, and the entry's stored size;
+ *	   page count, and the entry's stored size, whose pages XORed with the
+ *	   parent's are pages the parent's file has;
  *	 - each store=parent or store=delta entry: the parent backup has the
  *	   file (and, for store=parent, with the same size);
  *	 - each WAL segment: authenticated, with its manifest size and SHA-256.

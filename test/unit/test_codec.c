@@ -1380,6 +1380,65 @@ testPlumbingFailures(void)
 	pfree(plain);
 }
 
+/*
+ * codecDecoderNoHash: part of an object read without hashing; to the end,
+ * size and framing still checked, the hash not (documented), and a result
+ * without a hash.
+ */
+static void
+testNoHash(void)
+{
+	TestKeyring ring = {{&key1, &key2}, 2, NULL};
+	uint8	   *plain = contentMake(CONTENT_TEXT, 50000);
+	MemBuf		obj;
+	MemSource	ms;
+	CodecResult res;
+	CodecDecoder *dec;
+	DrError		err;
+	uint8		buf[4096];
+	uint8		zero[CODEC_SHA256_SIZE] = {0};
+	ssize_t		n;
+	size_t		got = 0;
+	bool		same = true;
+
+	ok(encodeBuf(plain, 50000, 3, NULL, 4096, &obj, &res, &err), "a plain object");
+	dec = codecDecoderNew(memSource(&ms, obj.data, obj.len), NULL, NULL, &err);
+	codecDecoderNoHash(dec);
+	while ((n = codecDecoderRead(dec, buf, sizeof(buf), &err)) > 0)
+	{
+		same &= memcmp(buf, plain + got, n) == 0;
+		got += n;
+	}
+	ok(n == 0 && got == 50000 && same, "no hash: read to the end, content the same");
+	ok(codecDecoderEnd(dec, &res, &err) && res.rawSize == 50000 &&
+	   memcmp(res.sha256, zero, CODEC_SHA256_SIZE) == 0,
+	   "no hash: End succeeds, size given, hash all zero");
+
+	/* the trailer's hash altered: caught normally, not without the hash */
+	obj.data[obj.len - 5] ^= 1;
+	ok(!decodeAll(obj.data, obj.len, NULL, 4096, NULL, NULL, &err) &&
+	   err.code == DR_ERR_CORRUPT, "a wrong trailer hash is caught: %s", err.message);
+	dec = codecDecoderNew(memSource(&ms, obj.data, obj.len), NULL, NULL, &err);
+	codecDecoderNoHash(dec);
+	while ((n = codecDecoderRead(dec, buf, sizeof(buf), &err)) > 0)
+		;
+	ok(n == 0, "no hash: the hash is not checked (as documented)");
+	codecDecoderFree(dec);
+	memBufFree(&obj);
+
+	/* encrypted: a flipped byte in a chunk is caught without the hash */
+	ok(encodeBuf(plain, 50000, 3, &key1, 4096, &obj, &res, &err), "an encrypted object");
+	obj.data[CODEC_HEADER_SIZE + 20] ^= 1;
+	dec = codecDecoderNew(memSource(&ms, obj.data, obj.len), testLookup, &ring, &err);
+	codecDecoderNoHash(dec);
+	n = codecDecoderRead(dec, buf, sizeof(buf), &err);
+	ok(n < 0 && err.code == DR_ERR_CORRUPT,
+	   "no hash, encrypted: the first chunk still fails authentication");
+	codecDecoderFree(dec);
+	memBufFree(&obj);
+	pfree(plain);
+}
+
 int
 main(void)
 {
@@ -1404,6 +1463,7 @@ main(void)
 	key1Bad.key[31] ^= 1;
 
 	testVectors();
+	testNoHash();
 	testFormatEncrypted();
 	testFormatPlain();
 	testRoundTrips();

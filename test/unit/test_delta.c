@@ -9,7 +9,10 @@
  * past the file size or numbered 0xFFFFFFFF, anything after the end or a
  * failed write); the reader's refusals (bad magic, bad block size, every
  * truncation, pages out of order or past the file size, a wrong count,
- * data after the end record) and read errors passed on and sticky.
+ * data after the end record) and read errors passed on and sticky;
+ * PGDRDLT2 (a base of XORed pages): layout, round trip, base 0 as
+ * PGDRDLT1, a base larger than the file refused by writer and reader, a
+ * base of 0 pages and a truncated base field refused.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -327,10 +330,81 @@ testReaderRefusals(void)
 	pfree(buf.data);
 }
 
+/* PGDRDLT2: the base of XORed pages, written and read back, or refused. */
+static void
+testBase(void)
+{
+	StringInfoData buf;
+	DrError		err;
+	DeltaWriter *writer;
+	DeltaReader *reader;
+	MemSource	src;
+	char		page[BLCK];
+	uint32		blockno;
+	const void *got;
+	int			pages;
+	bool		same;
+	char	   *copy;
+
+	initStringInfo(&buf);
+	writer = deltaWriterNewBase(sbWrite, &buf, BLCK, 5 * BLCK, 3, &err);
+	ok(writer != NULL, "writer with a base of 3 pages of 5");
+	pageFill(page, 1);
+	ok(deltaWritePage(writer, 1, page, &err), "a page inside the base");
+	pageFill(page, 4);
+	ok(deltaWritePage(writer, 4, page, &err), "a page past the base");
+	ok(deltaWriterEnd(writer, NULL, &err), "end");
+	deltaWriterFree(writer);
+	ok(buf.len == DELTA_HEADER_SIZE + 4 + 2 * (4 + BLCK) + 8, "header 4 bytes longer");
+	ok(memcmp(buf.data, DELTA_MAGIC_BASE, 8) == 0, "magic PGDRDLT2");
+
+	src = (MemSource) {buf.data, buf.len, 0, 3, false};
+	reader = deltaReaderNew(memRead, &src, &err);
+	ok(reader != NULL && deltaReaderBaseBlocks(reader) == 3 &&
+	   deltaReaderFileSize(reader) == 5 * BLCK, "read back: base 3, 5 pages");
+	ok(deltaReaderNext(reader, &blockno, &got, &err) == 1 && blockno == 1 &&
+	   deltaReaderNext(reader, &blockno, &got, &err) == 1 && blockno == 4 &&
+	   deltaReaderNext(reader, &blockno, &got, &err) == 0, "pages 1 and 4, then the end");
+	deltaReaderFree(reader);
+	ok(deltaReadAll(buf.data, buf.len, 0, &pages, &same, &err) == 0 && pages == 2 && same,
+	   "pages read back unchanged (the XOR is the caller's)");
+
+	/* a PGDRDLT1 delta has no base */
+	resetStringInfo(&buf);
+	writer = deltaWriterNewBase(sbWrite, &buf, BLCK, 5 * BLCK, 0, &err);
+	ok(writer != NULL && deltaWriterEnd(writer, NULL, &err) &&
+	   memcmp(buf.data, DELTA_MAGIC, 8) == 0, "base 0: PGDRDLT1");
+	deltaWriterFree(writer);
+	src = (MemSource) {buf.data, buf.len, 0, 0, false};
+	reader = deltaReaderNew(memRead, &src, &err);
+	ok(reader != NULL && deltaReaderBaseBlocks(reader) == 0, "PGDRDLT1: base 0");
+	deltaReaderFree(reader);
+
+	/* refusals */
+	resetStringInfo(&buf);
+	ok(deltaWriterNewBase(sbWrite, &buf, BLCK, 5 * BLCK, 6, &err) == NULL &&
+	   err.code == DR_ERR_INVALID, "writer: a base larger than the file refused");
+	ok(buf.len == 0, "and nothing written");
+
+	writer = deltaWriterNewBase(sbWrite, &buf, BLCK, 5 * BLCK, 3, &err);
+	ok(deltaWriterEnd(writer, NULL, &err), "a valid one to damage");
+	deltaWriterFree(writer);
+	copy = palloc(buf.len);
+	memcpy(copy, buf.data, buf.len);
+	putLe32(copy + DELTA_HEADER_SIZE, 6);
+	expectCorrupt("base past the file", copy, buf.len, "does not fit in the file size");
+	putLe32(copy + DELTA_HEADER_SIZE, 0);
+	expectCorrupt("base of 0 pages", copy, buf.len, "a base of 0 pages");
+	expectCorrupt("base field truncated", buf.data, DELTA_HEADER_SIZE + 2, "truncated");
+	pfree(copy);
+	pfree(buf.data);
+}
+
 int
 main(void)
 {
 	testRoundTrip();
+	testBase();
 	testWriterRefusals();
 	testReaderRefusals();
 	return tapDone();
