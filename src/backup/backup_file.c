@@ -362,6 +362,12 @@ fileStoreDelta(FileState *state, const char *objectPath,
 		baseBlocks = Min(parentBlocks, blocks);
 		state->baseObject = repoBackupDataPath(shared->parentId, state->path);
 		state->base = repoObjectReadBegin(state->repo, state->baseObject, &err);
+		if (state->base == NULL && err.code == DR_ERR_NOT_FOUND)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the copy of \"%s\" in parent backup %s is gone: the parent was removed while backup %s was taken, or the repository is damaged",
+							state->path, shared->parentId, shared->backupId),
+					 errhint("Take the incremental backup again; pg_dr expire must not remove a backup that a running one is based on.")));
 		if (state->base == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
