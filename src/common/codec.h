@@ -180,6 +180,23 @@ extern void codecDecoderFree(CodecDecoder *dec);
 extern void codecDecoderNoHash(CodecDecoder *dec);
 
 /*
+ * Before the first Read: do not recompute SHA-256 when the content is
+ * verified otherwise, which is when the object is encrypted (AES-GCM
+ * authenticates every chunk, the trailer with the SHA-256 and size taken
+ * when the object was written included) and its plain bytes are either
+ * those chunks (stored uncompressed) or come from a zstd frame carrying a
+ * content checksum (XXH64), which zstd checks as it decompresses; objects
+ * written since the encoder asks for that checksum do.  End's result then
+ * carries the trailer's SHA-256.  Anything else is hashed as usual.  For a
+ * restore, where SHA-256 is a third of the decoding time; verification
+ * (pg_dr verify) keeps recomputing it.
+ */
+extern void codecDecoderFastVerify(CodecDecoder *dec);
+
+/* After End or a Read that returned 0: whether SHA-256 was recomputed. */
+extern bool codecDecoderHashed(const CodecDecoder *dec);
+
+/*
  * Parse and check the 64 header bytes (magic, version, known flags, sane
  * chunk size, zero reserved bytes).  Used by the decoder, by `pg_dr info`,
  * and by the fuzz target.

@@ -34,6 +34,10 @@
  */
 #define CODEC_ZSTD_WINDOW_LOG_MAX	24
 
+/* RFC 8878: a zstd frame's magic number, and its Content_Checksum_flag */
+#define CODEC_ZSTD_MAGIC			0xFD2FB528u
+#define CODEC_ZSTD_CHECKSUM_FLAG	0x04
+
 typedef enum CodecDecoderState
 {
 	CODEC_DECODER_READING,
@@ -65,6 +69,8 @@ struct CodecDecoder
 	EVP_CIPHER_CTX *cipher;		/* NULL when not encrypted */
 	EVP_MD_CTX *sha;			/* SHA-256 of what was handed out */
 	bool		noHash;			/* codecDecoderNoHash: sha unused */
+	bool		fastVerify;		/* codecDecoderFastVerify asked for */
+	bool		hashSkipped;	/* ... and the object allows it */
 
 	uint64		rawSize;		/* plain bytes handed out */
 	uint8		sha256[CODEC_SHA256_SIZE];	/* known once DONE */
@@ -272,7 +278,12 @@ codecDecoderTrailerCheck(CodecDecoder *dec, DrError *err)
 						  "content size mismatch: trailer says " UINT64_FORMAT
 						  " bytes, object holds " UINT64_FORMAT,
 						  trailerSize, dec->rawSize);
-	if (!dec->noHash)
+	if (dec->hashSkipped)
+	{
+		/* authenticated with the chunk: the SHA-256 taken when written */
+		memcpy(dec->sha256, dec->chunk + 8, CODEC_SHA256_SIZE);
+	}
+	else if (!dec->noHash)
 	{
 		if (EVP_DigestFinal_ex(dec->sha, dec->sha256, &shaLen) != 1)
 			return codecOpensslError(err, "SHA-256 final");
@@ -358,6 +369,23 @@ codecDecoderChunkNext(CodecDecoder *dec, bool *trailer, DrError *err)
 						  dec->chunkIndex, dec->storedOffset);
 	if (dec->encrypted && !codecDecoderDecrypt(dec, len, flags, err))
 		return false;
+
+	/* at the first data chunk, before any plain byte: can SHA-256 go? */
+	if (dec->fastVerify && dec->chunkIndex == 0 && !last && dec->encrypted)
+	{
+		if (!dec->compressed)
+			dec->hashSkipped = true;
+		else if (len >= 5 && codecGetLe32(dec->chunk) == CODEC_ZSTD_MAGIC &&
+				 (dec->chunk[4] & CODEC_ZSTD_CHECKSUM_FLAG) != 0)
+		{
+			/*
+			 * A zstd frame (RFC 8878, 3.1.1): the magic number, then the
+			 * frame header descriptor, whose bit 2 says the frame ends
+			 * with a checksum of its content, which zstd then checks.
+			 */
+			dec->hashSkipped = true;
+		}
+	}
 
 	dec->chunkIndex++;
 	dec->storedOffset += CODEC_CHUNK_HEAD_SIZE + total;
@@ -451,7 +479,8 @@ codecDecoderRead(CodecDecoder *dec, void *buf, size_t len, DrError *err)
 			break;
 		if (produced > 0)
 		{
-			if (!dec->noHash && EVP_DigestUpdate(dec->sha, buf, produced) != 1)
+			if (!dec->noHash && !dec->hashSkipped &&
+				EVP_DigestUpdate(dec->sha, buf, produced) != 1)
 			{
 				codecOpensslError(err, "SHA-256 update");
 				break;
@@ -504,6 +533,19 @@ codecDecoderNoHash(CodecDecoder *dec)
 	Assert(dec->rawSize == 0);
 	dec->noHash = true;
 	memset(dec->sha256, 0, CODEC_SHA256_SIZE);
+}
+
+void
+codecDecoderFastVerify(CodecDecoder *dec)
+{
+	Assert(dec->rawSize == 0 && dec->chunkIndex == 0);
+	dec->fastVerify = true;
+}
+
+bool
+codecDecoderHashed(const CodecDecoder *dec)
+{
+	return !dec->noHash && !dec->hashSkipped;
 }
 
 void

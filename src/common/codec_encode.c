@@ -113,6 +113,17 @@ codecEncoderZstdInit(CodecEncoder *enc, int level, DrError *err)
 		return drErrorSet(err, DR_ERR_INTERNAL,
 						  "could not set zstd level %d: %s", level,
 						  ZSTD_getErrorName(rc));
+
+	/*
+	 * A checksum (XXH64) of the content in the frame: zstd checks it as it
+	 * decompresses, which lets a reader of an encrypted object verify the
+	 * decompressed bytes without recomputing SHA-256 (codecDecoderFastVerify).
+	 */
+	rc = ZSTD_CCtx_setParameter(enc->zstd, ZSTD_c_checksumFlag, 1);
+	if (ZSTD_isError(rc))
+		return drErrorSet(err, DR_ERR_INTERNAL,
+						  "could not ask zstd for a content checksum: %s",
+						  ZSTD_getErrorName(rc));
 	return true;
 }
 

@@ -142,6 +142,8 @@ extern bool repoObjectReadEnd(RepoObjectRead *read, CodecResult *result,
 extern void repoObjectReadFree(RepoObjectRead *read);
 /* Before the first Read: no content hash (codecDecoderNoHash). */
 extern void repoObjectReadNoHash(RepoObjectRead *read);
+/* Before the first Read: SHA-256 only if needed (codecDecoderFastVerify). */
+extern void repoObjectReadFastVerify(RepoObjectRead *read);
 
 /*
  * A whole small object, palloc'd and followed by a '\0' not counted in

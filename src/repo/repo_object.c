@@ -267,6 +267,12 @@ repoObjectReadNoHash(RepoObjectRead *read)
 	codecDecoderNoHash(read->decoder);
 }
 
+void
+repoObjectReadFastVerify(RepoObjectRead *read)
+{
+	codecDecoderFastVerify(read->decoder);
+}
+
 ssize_t
 repoObjectRead(RepoObjectRead *read, void *buf, size_t len, DrError *err)
 {

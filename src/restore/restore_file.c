@@ -12,6 +12,10 @@
  * left to the syncfs() before pg_control: restore_internal.h) and has its
  * mode and mtime.  A failure removes the temporary file.
  *
+ * Objects are decoded with fast verification (codec.h): an encrypted
+ * object's chunks are authenticated and zstd checks the checksum of what
+ * it decompresses, so SHA-256 is not recomputed for it; the SHA-256 then
+ * compared with the manifest is the one its authenticated trailer holds.
  * What is checked against the manifests: a whole object's size, SHA-256
  * and stored size against the entry of the backup that stores it; a
  * delta's block size against the backup's and its file size against its
@@ -180,6 +184,8 @@ restoreObjectCopy(Restore *restore, const char *objectPath, RestoreOut *out,
 	read = repoObjectReadBegin(restore->repo, objectPath, err);
 	if (read == NULL)
 		return false;
+	/* every byte is checked all the same (codec.h): tags, zstd checksum */
+	repoObjectReadFastVerify(read);
 	for (;;)
 	{
 		ssize_t		n = repoObjectRead(read, buffer, RESTORE_BUFFER_SIZE, err);
@@ -263,6 +269,7 @@ restoreDeltaApply(Restore *restore, const char *backupId,
 	read = repoObjectReadBegin(restore->repo, objectPath, err);
 	if (read == NULL)
 		goto done;
+	repoObjectReadFastVerify(read);
 	delta = deltaReaderNew(restoreObjectRead, read, err);
 	if (delta == NULL)
 		goto fail;

@@ -1439,6 +1439,89 @@ testNoHash(void)
 	pfree(plain);
 }
 
+/* Decode obj with fast verification; the content, and whether it hashed. */
+static bool
+decodeFast(const MemBuf *obj, TestKeyring *ring, const uint8 *plain,
+		   size_t plainLen, bool *hashed, CodecResult *res, DrError *err)
+{
+	MemSource	ms;
+	CodecDecoder *dec;
+	uint8		buf[8192];
+	size_t		got = 0;
+	bool		same = true;
+	ssize_t		n;
+
+	dec = codecDecoderNew(memSource(&ms, obj->data, obj->len),
+						  ring ? testLookup : NULL, ring, err);
+	if (dec == NULL)
+		return false;
+	codecDecoderFastVerify(dec);
+	while ((n = codecDecoderRead(dec, buf, sizeof(buf), err)) > 0)
+	{
+		same &= got + n <= plainLen && memcmp(buf, plain + got, n) == 0;
+		got += n;
+	}
+	if (n < 0)
+	{
+		codecDecoderFree(dec);
+		return false;
+	}
+	*hashed = codecDecoderHashed(dec);
+	return codecDecoderEnd(dec, res, err) && same && got == plainLen;
+}
+
+/*
+ * codecDecoderFastVerify: no SHA-256 for encrypted objects whose zstd frame
+ * carries a content checksum (or stored uncompressed), the trailer's
+ * SHA-256 in the result; hashed as usual otherwise; zstd's checksum checked.
+ */
+static void
+testFastVerify(void)
+{
+	TestKeyring ring = {{&key1, &key2}, 2, NULL};
+	uint8	   *plain = contentMake(CONTENT_TEXT, 300000);
+	MemBuf		obj;
+	CodecResult wrote;
+	CodecResult res;
+	DrError		err;
+	bool		hashed = true;
+	const uint8 *payload;
+
+	ok(encodeBuf(plain, 300000, 3, &key1, 65536, &obj, &wrote, &err), "encrypted, zstd");
+	ok(decodeFast(&obj, &ring, plain, 300000, &hashed, &res, &err) && !hashed,
+	   "fast: encrypted zstd object decoded without SHA-256");
+	ok(memcmp(res.sha256, wrote.sha256, CODEC_SHA256_SIZE) == 0 &&
+	   res.rawSize == 300000, "fast: the result carries the written SHA-256 and size");
+	memBufFree(&obj);
+
+	ok(encodeBuf(plain, 300000, 0, &key1, 65536, &obj, &wrote, &err), "encrypted, stored");
+	ok(decodeFast(&obj, &ring, plain, 300000, &hashed, &res, &err) && !hashed,
+	   "fast: encrypted stored object decoded without SHA-256");
+	memBufFree(&obj);
+
+	ok(encodeBuf(plain, 300000, 3, NULL, 65536, &obj, &wrote, &err), "plain, zstd");
+	payload = obj.data + CODEC_HEADER_SIZE + 8;	/* chunk head: length, flags */
+	ok(payload[0] == 0x28 && payload[1] == 0xB5 && payload[2] == 0x2F &&
+	   payload[3] == 0xFD && (payload[4] & 0x04) != 0,
+	   "the zstd frame carries a content checksum");
+	ok(decodeFast(&obj, NULL, plain, 300000, &hashed, &res, &err) && hashed &&
+	   memcmp(res.sha256, wrote.sha256, CODEC_SHA256_SIZE) == 0,
+	   "fast: an unencrypted object is hashed all the same");
+
+	/* zstd checks its checksum: the frame's last 4 bytes end the last data chunk */
+	{
+		ChunkMap	map;
+
+		chunkMap(obj.data, obj.len, false, &map);
+		obj.data[map.off[map.n - 2] + map.total[map.n - 2] - 1] ^= 0x10;
+		ok(!decodeFast(&obj, NULL, plain, 300000, &hashed, &res, &err) &&
+		   err.code == DR_ERR_CORRUPT && strstr(err.message, "checksum") != NULL,
+		   "a wrong zstd checksum is caught: %s", err.message);
+	}
+	memBufFree(&obj);
+	pfree(plain);
+}
+
 int
 main(void)
 {
@@ -1464,6 +1547,7 @@ main(void)
 
 	testVectors();
 	testNoHash();
+	testFastVerify();
 	testFormatEncrypted();
 	testFormatPlain();
 	testRoundTrips();
