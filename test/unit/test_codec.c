@@ -1381,6 +1381,42 @@ testPlumbingFailures(void)
 }
 
 /*
+ * Decode obj to its end in a mode set before the first Read
+ * (codecDecoderNoHash, codecDecoderFastVerify): whether it succeeded with
+ * exactly plain as content, and whether SHA-256 was recomputed.
+ */
+static bool
+decodeWith(const MemBuf *obj, TestKeyring *ring, void (*mode) (CodecDecoder *),
+		   const uint8 *plain, size_t plainLen, bool *hashed, CodecResult *res,
+		   DrError *err)
+{
+	MemSource	ms;
+	CodecDecoder *dec;
+	uint8		buf[8192];
+	size_t		got = 0;
+	bool		same = true;
+	ssize_t		n;
+
+	dec = codecDecoderNew(memSource(&ms, obj->data, obj->len),
+						  ring ? testLookup : NULL, ring, err);
+	if (dec == NULL)
+		return false;
+	mode(dec);
+	while ((n = codecDecoderRead(dec, buf, sizeof(buf), err)) > 0)
+	{
+		same &= got + n <= plainLen && memcmp(buf, plain + got, n) == 0;
+		got += n;
+	}
+	if (n < 0)
+	{
+		codecDecoderFree(dec);
+		return false;
+	}
+	*hashed = codecDecoderHashed(dec);
+	return codecDecoderEnd(dec, res, err) && same && got == plainLen;
+}
+
+/*
  * codecDecoderNoHash: part of an object read without hashing; to the end,
  * size and framing still checked, the hash not (documented), and a result
  * without a hash.
@@ -1397,33 +1433,20 @@ testNoHash(void)
 	DrError		err;
 	uint8		buf[4096];
 	uint8		zero[CODEC_SHA256_SIZE] = {0};
-	ssize_t		n;
-	size_t		got = 0;
-	bool		same = true;
+	bool		hashed = true;
 
 	ok(encodeBuf(plain, 50000, 3, NULL, 4096, &obj, &res, &err), "a plain object");
-	dec = codecDecoderNew(memSource(&ms, obj.data, obj.len), NULL, NULL, &err);
-	codecDecoderNoHash(dec);
-	while ((n = codecDecoderRead(dec, buf, sizeof(buf), &err)) > 0)
-	{
-		same &= memcmp(buf, plain + got, n) == 0;
-		got += n;
-	}
-	ok(n == 0 && got == 50000 && same, "no hash: read to the end, content the same");
-	ok(codecDecoderEnd(dec, &res, &err) && res.rawSize == 50000 &&
-	   memcmp(res.sha256, zero, CODEC_SHA256_SIZE) == 0,
-	   "no hash: End succeeds, size given, hash all zero");
+	ok(decodeWith(&obj, NULL, codecDecoderNoHash, plain, 50000, &hashed, &res, &err) &&
+	   !hashed, "no hash: read to the end, content the same, End succeeds");
+	ok(res.rawSize == 50000 && memcmp(res.sha256, zero, CODEC_SHA256_SIZE) == 0,
+	   "no hash: size given, hash all zero");
 
 	/* the trailer's hash altered: caught normally, not without the hash */
 	obj.data[obj.len - 5] ^= 1;
 	ok(!decodeAll(obj.data, obj.len, NULL, 4096, NULL, NULL, &err) &&
 	   err.code == DR_ERR_CORRUPT, "a wrong trailer hash is caught: %s", err.message);
-	dec = codecDecoderNew(memSource(&ms, obj.data, obj.len), NULL, NULL, &err);
-	codecDecoderNoHash(dec);
-	while ((n = codecDecoderRead(dec, buf, sizeof(buf), &err)) > 0)
-		;
-	ok(n == 0, "no hash: the hash is not checked (as documented)");
-	codecDecoderFree(dec);
+	ok(decodeWith(&obj, NULL, codecDecoderNoHash, plain, 50000, &hashed, &res, &err),
+	   "no hash: the hash is not checked (as documented)");
 	memBufFree(&obj);
 
 	/* encrypted: a flipped byte in a chunk is caught without the hash */
@@ -1431,43 +1454,11 @@ testNoHash(void)
 	obj.data[CODEC_HEADER_SIZE + 20] ^= 1;
 	dec = codecDecoderNew(memSource(&ms, obj.data, obj.len), testLookup, &ring, &err);
 	codecDecoderNoHash(dec);
-	n = codecDecoderRead(dec, buf, sizeof(buf), &err);
-	ok(n < 0 && err.code == DR_ERR_CORRUPT,
+	ok(codecDecoderRead(dec, buf, sizeof(buf), &err) < 0 && err.code == DR_ERR_CORRUPT,
 	   "no hash, encrypted: the first chunk still fails authentication");
 	codecDecoderFree(dec);
 	memBufFree(&obj);
 	pfree(plain);
-}
-
-/* Decode obj with fast verification; the content, and whether it hashed. */
-static bool
-decodeFast(const MemBuf *obj, TestKeyring *ring, const uint8 *plain,
-		   size_t plainLen, bool *hashed, CodecResult *res, DrError *err)
-{
-	MemSource	ms;
-	CodecDecoder *dec;
-	uint8		buf[8192];
-	size_t		got = 0;
-	bool		same = true;
-	ssize_t		n;
-
-	dec = codecDecoderNew(memSource(&ms, obj->data, obj->len),
-						  ring ? testLookup : NULL, ring, err);
-	if (dec == NULL)
-		return false;
-	codecDecoderFastVerify(dec);
-	while ((n = codecDecoderRead(dec, buf, sizeof(buf), err)) > 0)
-	{
-		same &= got + n <= plainLen && memcmp(buf, plain + got, n) == 0;
-		got += n;
-	}
-	if (n < 0)
-	{
-		codecDecoderFree(dec);
-		return false;
-	}
-	*hashed = codecDecoderHashed(dec);
-	return codecDecoderEnd(dec, res, err) && same && got == plainLen;
 }
 
 /*
@@ -1488,14 +1479,14 @@ testFastVerify(void)
 	const uint8 *payload;
 
 	ok(encodeBuf(plain, 300000, 3, &key1, 65536, &obj, &wrote, &err), "encrypted, zstd");
-	ok(decodeFast(&obj, &ring, plain, 300000, &hashed, &res, &err) && !hashed,
+	ok(decodeWith(&obj, &ring, codecDecoderFastVerify, plain, 300000, &hashed, &res, &err) && !hashed,
 	   "fast: encrypted zstd object decoded without SHA-256");
 	ok(memcmp(res.sha256, wrote.sha256, CODEC_SHA256_SIZE) == 0 &&
 	   res.rawSize == 300000, "fast: the result carries the written SHA-256 and size");
 	memBufFree(&obj);
 
 	ok(encodeBuf(plain, 300000, 0, &key1, 65536, &obj, &wrote, &err), "encrypted, stored");
-	ok(decodeFast(&obj, &ring, plain, 300000, &hashed, &res, &err) && !hashed,
+	ok(decodeWith(&obj, &ring, codecDecoderFastVerify, plain, 300000, &hashed, &res, &err) && !hashed,
 	   "fast: encrypted stored object decoded without SHA-256");
 	memBufFree(&obj);
 
@@ -1504,7 +1495,7 @@ testFastVerify(void)
 	ok(payload[0] == 0x28 && payload[1] == 0xB5 && payload[2] == 0x2F &&
 	   payload[3] == 0xFD && (payload[4] & 0x04) != 0,
 	   "the zstd frame carries a content checksum");
-	ok(decodeFast(&obj, NULL, plain, 300000, &hashed, &res, &err) && hashed &&
+	ok(decodeWith(&obj, NULL, codecDecoderFastVerify, plain, 300000, &hashed, &res, &err) && hashed &&
 	   memcmp(res.sha256, wrote.sha256, CODEC_SHA256_SIZE) == 0,
 	   "fast: an unencrypted object is hashed all the same");
 
@@ -1514,7 +1505,7 @@ testFastVerify(void)
 
 		chunkMap(obj.data, obj.len, false, &map);
 		obj.data[map.off[map.n - 2] + map.total[map.n - 2] - 1] ^= 0x10;
-		ok(!decodeFast(&obj, NULL, plain, 300000, &hashed, &res, &err) &&
+		ok(!decodeWith(&obj, NULL, codecDecoderFastVerify, plain, 300000, &hashed, &res, &err) &&
 		   err.code == DR_ERR_CORRUPT && strstr(err.message, "checksum") != NULL,
 		   "a wrong zstd checksum is caught: %s", err.message);
 	}
