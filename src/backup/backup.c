@@ -293,13 +293,12 @@ backupCleanup(int code, Datum arg)
 }
 
 /* The largest files, by size descending: the order of their claims. */
-static const BackupBig *bigSortBase;
-
 static int
-bigOrderCompare(const void *a, const void *b)
+bigOrderCompare(const void *a, const void *b, void *arg)
 {
-	const BackupBig *x = &bigSortBase[*(const uint32 *) a];
-	const BackupBig *y = &bigSortBase[*(const uint32 *) b];
+	const BackupBig *big = arg;
+	const BackupBig *x = &big[*(const uint32 *) a];
+	const BackupBig *y = &big[*(const uint32 *) b];
 
 	if (x->size != y->size)
 		return x->size > y->size ? -1 : 1;
@@ -315,9 +314,8 @@ backupBigShare(BackupShared *shared, const BackupListing *listing)
 		shared->bigIndex[i] = listing->big[i].index;
 		shared->bigOrder[i] = i;
 	}
-	bigSortBase = listing->big;
-	qsort(shared->bigOrder, listing->bigCount, sizeof(uint32), bigOrderCompare);
-	bigSortBase = NULL;
+	qsort_arg(shared->bigOrder, listing->bigCount, sizeof(uint32),
+			  bigOrderCompare, (void *) listing->big);
 }
 
 static void
