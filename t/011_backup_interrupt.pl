@@ -21,21 +21,6 @@ $node->command_ok([ 'pgbench', '-i', '-s', '3', '-q', 'postgres' ], 'pgbench -i'
 
 my $first = $node->safe_psql('postgres', 'SELECT dr_backup_full()');
 
-# A backup slowed down to a few MB/s, in the background; returns when it
-# is copying.
-sub slow_backup
-{
-	my ($out, $err) = ('', '');
-	my $h = IPC::Run::start(
-		[ 'psql', '-X', '-q', '-d', $node->connstr('postgres'), '-c',
-			"SET pg_dr.backup_max_rate = '4MB'; SELECT dr_backup_full()" ],
-		'>', \$out, '2>', \$err);
-	$node->poll_query_until('postgres',
-		"SELECT count(*) = 1 FROM dr_backup_progress WHERE phase = 'copying' AND bytes_done > 0")
-	  or die "the slow backup did not start copying";
-	return ($h, \$out, \$err);
-}
-
 # this node's backup workers (other clusters may run on the machine)
 sub backup_worker_pids
 {
@@ -93,7 +78,7 @@ is($valid, 1, 'one valid backup to start with');
 
 # 1. cancel
 {
-	my ($h, $out, $err) = slow_backup();
+	my ($h, $out, $err) = DrTest::slow_backup($node, 'dr_backup_full()');
 	my $id = $node->safe_psql('postgres', 'SELECT backup_id FROM dr_backup_progress');
 	$node->safe_psql('postgres', 'SELECT pg_cancel_backend(pid) FROM dr_backup_progress');
 	$h->finish;
@@ -114,7 +99,7 @@ is($valid, 1, 'one valid backup to start with');
 # test clusters run with restart_after_crash = off; a production server
 # restarts them itself)
 {
-	my ($h, $out, $err) = slow_backup();
+	my ($h, $out, $err) = DrTest::slow_backup($node, 'dr_backup_full()');
 	my @pids = backup_worker_pids();
 	ok(@pids >= 1, 'kill worker: backup workers are running');
 	kill 'KILL', $pids[0];
@@ -135,7 +120,7 @@ is($valid, 1, 'one valid backup to start with');
 
 # 3. kill -9 of the postmaster
 {
-	my ($h, $out, $err) = slow_backup();
+	my ($h, $out, $err) = DrTest::slow_backup($node, 'dr_backup_full()');
 	my $postmaster = $node->{_pid};
 	$node->kill9;
 	$h->finish;
@@ -159,7 +144,7 @@ is($valid, 1, 'one valid backup to start with');
 
 # a second backup while one runs is refused clearly
 {
-	my ($h, $out, $err) = slow_backup();
+	my ($h, $out, $err) = DrTest::slow_backup($node, 'dr_backup_full()');
 	my ($rc, $o, $e) = $node->psql('postgres', 'SELECT dr_backup_full()');
 	isnt($rc, 0, 'concurrent backup refused');
 	like($e, qr/another pg_dr backup is running/, 'with a clear message');

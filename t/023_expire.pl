@@ -201,22 +201,8 @@ ok(DrTest::pgbench_balanced($r), 'the restored cluster starts and pgbench balanc
 $r->stop;
 
 # ---- a backup running on top of one the policy would remove
-sub slow_incremental
-{
-	my ($parent) = @_;
-	my ($out, $err) = ('', '');
-	my $h = IPC::Run::start(
-		[ 'psql', '-X', '-q', '-At', '-d', $node->connstr('postgres'), '-c',
-			"SET pg_dr.backup_max_rate = '4MB'; SELECT dr_backup_incremental('$parent')" ],
-		'>', \$out, '2>', \$err);
-	$node->poll_query_until('postgres',
-		"SELECT count(*) = 1 FROM dr_backup_progress WHERE phase = 'copying' AND bytes_done > 0")
-	  or die "the slow incremental did not start copying";
-	return ($h, \$out, \$err);
-}
-
 my $full4 = $node->safe_psql('postgres', "SELECT dr_backup_full('full 4')");
-my ($h, $iout, $ierr) = slow_incremental($ids[2]);
+my ($h, $iout, $ierr) = DrTest::slow_backup($node, "dr_backup_incremental('$ids[2]')");
 ($ret, $stdout, $stderr) = $node->psql('postgres', 'SELECT backups_removed FROM dr_expire()');
 is($stdout, '1', "dr_expire() during an incremental on $ids[2]: only $ids[3] goes") or diag($stderr);
 ok(-e "$repo/backup/$ids[2]/manifest", "the running incremental's parent $ids[2] is kept");
@@ -226,7 +212,7 @@ like($$iout, qr/^\d{8}-\d{6}I$/, 'and the incremental completes') or diag($$ierr
 command_ok([ 'pg_dr', 'verify', '--config', $env->{conf}, '--backup', $on_old ],
 	'it verifies, chain included');
 
-($h, $iout, $ierr) = slow_incremental($ids[2]);
+($h, $iout, $ierr) = DrTest::slow_backup($node, "dr_backup_incremental('$ids[2]')");
 command_ok([ 'pg_dr', 'expire', '--config', $env->{conf} ],
 	'pg_dr expire meanwhile (it cannot see the running backup)');
 ok(!-e "$repo/backup/$ids[2]/manifest", "and removes $ids[2]");

@@ -4,6 +4,7 @@
 #   my $node = DrTest::node_new('main', $env->{conf}, checksums => 1);
 #   DrTest::restore($env, $backup_id, $dir, '--jobs', 2);
 #   my $r    = DrTest::node_from_restore('r1', $dir);   # started
+#   my ($h, $out, $err) = DrTest::slow_backup($node, 'dr_backup_full()');
 #
 # Nodes run pg_dr preloaded, with pg_dr.database = postgres and the
 # extension created.
@@ -142,6 +143,23 @@ sub amcheck_ok
 			  JOIN pg_am am ON am.oid = c.relam
 			 WHERE am.amname = 'btree' AND c.relpersistence <> 't') s});
 	return defined $bad;
+}
+
+# A backup slowed down to a few MB/s in the background (the SQL call, such
+# as "dr_backup_full()"); returns once it is copying, with the IPC::Run
+# handle and references to its (unaligned, tuples only) stdout and stderr.
+sub slow_backup
+{
+	my ($node, $call) = @_;
+	my ($out, $err) = ('', '');
+	my $h = IPC::Run::start(
+		[ 'psql', '-X', '-q', '-At', '-d', $node->connstr('postgres'), '-c',
+			"SET pg_dr.backup_max_rate = '4MB'; SELECT $call" ],
+		'>', \$out, '2>', \$err);
+	$node->poll_query_until('postgres',
+		"SELECT count(*) = 1 FROM dr_backup_progress WHERE phase = 'copying' AND bytes_done > 0")
+	  or die "the slow backup ($call) did not start copying";
+	return ($h, \$out, \$err);
 }
 
 sub pg_dump_of
