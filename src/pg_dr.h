@@ -9,6 +9,14 @@
 
 #define PG_DR_VERSION			"0.1.0"
 
+/*
+ * The search_path of every SQL text pg_dr runs with privileges other than
+ * the caller's (as the extension owner, or in the pg_dr worker): nothing a
+ * user can create is found in it (pg_temp is never searched for functions
+ * and operators, and every relation pg_dr names is schema-qualified).
+ */
+#define DR_SAFE_SEARCH_PATH		"pg_catalog, pg_temp"
+
 /* name of the named LWLock tranche holding every pg_dr lock */
 #define PG_DR_LWLOCK_TRANCHE	"pg_dr"
 #define PG_DR_LWLOCK_COUNT		2

@@ -17,6 +17,7 @@ typedef struct ApiOwnerContext
 {
 	Oid			savedUserId;
 	int			savedSecContext;
+	int			gucNestLevel;	/* where the pinned search_path was set */
 } ApiOwnerContext;
 
 /*
@@ -34,7 +35,18 @@ extern struct DrConfig *apiConfigLoad(void);
 struct Repo;
 extern struct Repo *apiRepoOpen(struct DrConfig **config);
 
-/* Run as the owner of the pg_dr extension, in a restricted context. */
+/*
+ * Run as the owner of the pg_dr extension, in a restricted context, with
+ * search_path pinned to DR_SAFE_SEARCH_PATH at a GUC nest level of its own.
+ *
+ * The owner is usually a superuser and the caller may be hostile: with the
+ * caller's search_path, an operator or function the caller planted in a
+ * schema of its own would run as the owner.  apiAsOwnerEnd restores the
+ * caller's user and search_path; on error, transaction (or subtransaction)
+ * abort restores both, so End need not run then.  Every SQL text run in
+ * between still names its schemas and operators: the pin is the second
+ * wall, not the only one.
+ */
 extern void apiAsOwnerBegin(ApiOwnerContext *context);
 extern void apiAsOwnerEnd(ApiOwnerContext *context);
 

@@ -154,10 +154,13 @@ dr_audit_expire(PG_FUNCTION_ARGS)
 
 			ret = SPI_execute_with_args(
 										"WITH lim AS ("
-										"  SELECT coalesce((SELECT min(id) - 1 FROM pgdr.audit_log WHERE finished_at >= $1),"
-										"                  (SELECT max(id) FROM pgdr.audit_log)) AS last_id),"
+										"  SELECT coalesce((SELECT pg_catalog.min(id) OPERATOR(pg_catalog.-) 1"
+										"                   FROM pgdr.audit_log"
+										"                   WHERE finished_at OPERATOR(pg_catalog.>=) $1),"
+										"                  (SELECT pg_catalog.max(id) FROM pgdr.audit_log)) AS last_id),"
 										" gone AS ("
-										"  DELETE FROM pgdr.audit_log a USING lim WHERE a.id <= lim.last_id"
+										"  DELETE FROM pgdr.audit_log a USING lim"
+										"  WHERE a.id OPERATOR(pg_catalog.<=) lim.last_id"
 										"  RETURNING a.id, a.row_hash),"
 										" newest AS (SELECT id, row_hash FROM gone ORDER BY id DESC LIMIT 1)"
 										" INSERT INTO pgdr.audit_anchor (singleton, last_removed_id, row_hash)"
@@ -165,7 +168,7 @@ dr_audit_expire(PG_FUNCTION_ARGS)
 										" ON CONFLICT (singleton) DO UPDATE"
 										"   SET last_removed_id = excluded.last_removed_id,"
 										"       row_hash = excluded.row_hash"
-										" RETURNING (SELECT count(*) FROM gone)",
+										" RETURNING (SELECT pg_catalog.count(*) FROM gone)",
 										1, argtypes, values, NULL, false, 0);
 			if (ret != SPI_OK_INSERT_RETURNING)
 				elog(ERROR, "could not remove expired audit rows");

@@ -348,8 +348,9 @@ dr_backup_verify(PG_FUNCTION_ARGS)
 			elog(ERROR, "SPI_connect failed");
 		if (SPI_execute_with_args("UPDATE pgdr.backups SET error = $2,"
 								  " status = CASE WHEN $2 IS NOT NULL THEN 'damaged'"
-								  " WHEN corrupt_pages > 0 THEN 'corrupt' ELSE 'valid' END"
-								  " WHERE backup_id = $1",
+								  " WHEN corrupt_pages OPERATOR(pg_catalog.>) 0 THEN 'corrupt'"
+								  " ELSE 'valid' END"
+								  " WHERE backup_id OPERATOR(pg_catalog.=) $1",
 								  2, argtypes, values, nulls, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "could not record the verification in pgdr.backups");
 		SPI_finish();

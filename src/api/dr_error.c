@@ -12,6 +12,7 @@
 #include "commands/extension.h"
 #include "miscadmin.h"
 #include "utils/elog.h"
+#include "utils/guc.h"
 #include "utils/syscache.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -62,11 +63,22 @@ apiAsOwnerBegin(ApiOwnerContext *context)
 						   context->savedSecContext |
 						   SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+
+	/*
+	 * As a SECURITY DEFINER function with SET search_path does: a new nest
+	 * level, so that End (or abort) puts the caller's value back, whatever
+	 * the work in between set.
+	 */
+	context->gucNestLevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", DR_SAFE_SEARCH_PATH,
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 }
 
 void
 apiAsOwnerEnd(ApiOwnerContext *context)
 {
+	AtEOXact_GUC(true, context->gucNestLevel);
 	SetUserIdAndSecContext(context->savedUserId, context->savedSecContext);
 }
 

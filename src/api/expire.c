@@ -80,7 +80,7 @@ expireCatalogDelete(List *ids)
 		Datum		values[1];
 
 		values[0] = CStringGetTextDatum((const char *) lfirst(lc));
-		if (SPI_execute_with_args("DELETE FROM pgdr.backups WHERE backup_id = $1",
+		if (SPI_execute_with_args("DELETE FROM pgdr.backups WHERE backup_id OPERATOR(pg_catalog.=) $1",
 								  1, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "could not delete backup %s from pgdr.backups",
 				 (const char *) lfirst(lc));

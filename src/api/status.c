@@ -43,7 +43,8 @@ statusObjectives(Datum *values, bool *nulls)
 	apiAsOwnerBegin(&owner);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT rto, rpo, availability FROM pgdr.objectives WHERE tier = $1",
+	if (SPI_execute_with_args("SELECT rto, rpo, availability FROM pgdr.objectives"
+							  " WHERE tier OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pgdr.objectives");
 	for (i = 0; i < 3; i++)

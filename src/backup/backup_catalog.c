@@ -60,7 +60,7 @@ backupCatalogInsert(const BackupSummary *summary)
 							  " data_bytes, stored_bytes, pages_changed, corrupt_pages, files, repo,"
 							  " status)"
 							  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
-							  " CASE WHEN $13 > 0 THEN 'corrupt' ELSE 'valid' END)"
+							  " CASE WHEN $13 OPERATOR(pg_catalog.>) 0 THEN 'corrupt' ELSE 'valid' END)"
 							  " ON CONFLICT (backup_id) DO NOTHING",
 							  15, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record the backup in pgdr.backups");

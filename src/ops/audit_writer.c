@@ -101,7 +101,7 @@ auditWriteEntry(const AuditEntry *entry)
 		ret = SPI_execute("SELECT coalesce("
 						  "(SELECT row_hash FROM pgdr.audit_log ORDER BY id DESC LIMIT 1), "
 						  "(SELECT row_hash FROM pgdr.audit_anchor), "
-						  "'" AUDIT_GENESIS_HASH "'::bytea)",
+						  "'" AUDIT_GENESIS_HASH "'::pg_catalog.bytea)",
 						  true, 1);
 		if (ret != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "could not read the last audit row hash");
@@ -130,7 +130,7 @@ auditWriteEntry(const AuditEntry *entry)
 		values[10] = prevHash;
 
 		ret = SPI_execute_with_args(
-									"WITH n AS (SELECT nextval('pgdr.audit_log_id_seq') AS id) "
+									"WITH n AS (SELECT pg_catalog.nextval('pgdr.audit_log_id_seq'::pg_catalog.regclass) AS id) "
 									"INSERT INTO pgdr.audit_log "
 									"SELECT n.id, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
 									"pgdr.audit_digest($11, ROW(n.id, $1, $2, $3, $4, $5, $6, $7, "

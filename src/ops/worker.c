@@ -56,6 +56,17 @@ pg_dr_worker_main(Datum arg)
 	BackgroundWorkerInitializeConnection(drDatabase, NULL, 0);
 	pgstat_report_appname("pg_dr worker");
 
+	/*
+	 * The worker runs as the bootstrap superuser.  Without this, its SQL
+	 * would see the database's default search_path ("$user", public), and
+	 * on a cluster where public is writable by everyone (the default before
+	 * PostgreSQL 15, kept by upgrades) anyone could plant a better-matching
+	 * function there, e.g. public.nextval(text).  PGC_S_OVERRIDE: neither
+	 * ALTER DATABASE/ROLE SET nor a configuration reload changes it.
+	 */
+	SetConfigOption("search_path", DR_SAFE_SEARCH_PATH,
+					PGC_SUSET, PGC_S_OVERRIDE);
+
 	auditWriterAttach();
 	ereport(LOG,
 			(errmsg("pg_dr worker started in database \"%s\"", drDatabase)));

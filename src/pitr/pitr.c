@@ -88,7 +88,9 @@ pitrRestorePointCreate(const char *name, const char *kind)
 		elog(ERROR, "SPI_connect failed");
 	/* names are unique, so that recovery to a name is never ambiguous */
 	values[0] = CStringGetTextDatum(name);
-	if (SPI_execute_with_args("SELECT 1 FROM pgdr.pitr_events WHERE kind = 'restore-point' AND name = $1",
+	if (SPI_execute_with_args("SELECT 1 FROM pgdr.pitr_events"
+							  " WHERE kind OPERATOR(pg_catalog.=) 'restore-point'"
+							  " AND name OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pgdr.pitr_events");
 	if (SPI_processed > 0)
@@ -113,7 +115,8 @@ pitrRpoMs(void)
 	Datum		ms;
 
 	values[0] = CStringGetTextDatum(drTierName(drTier));
-	if (SPI_execute_with_args("SELECT (extract(epoch FROM rpo) * 1000)::bigint FROM pgdr.objectives WHERE tier = $1",
+	if (SPI_execute_with_args("SELECT (pg_catalog.date_part('epoch', rpo) OPERATOR(pg_catalog.*) 1000::pg_catalog.float8)::pg_catalog.int8"
+							  " FROM pgdr.objectives WHERE tier OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		return 0;
@@ -133,7 +136,8 @@ pitrRoundWork(void)
 	/* after a restart, go on from the newest scheduled restore point */
 	if (!pitrLastPointKnown)
 	{
-		if (SPI_execute("SELECT max(at) FROM pgdr.pitr_events WHERE origin = 'scheduled'",
+		if (SPI_execute("SELECT pg_catalog.max(at) FROM pgdr.pitr_events"
+						" WHERE origin OPERATOR(pg_catalog.=) 'scheduled'",
 						true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 		{
 			bool		isnull;

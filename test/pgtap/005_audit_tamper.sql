@@ -1,4 +1,4 @@
--- 004_audit_tamper: dr_audit_verify() names the first broken link whether a
+-- 005_audit_tamper: dr_audit_verify() names the first broken link whether a
 -- row was altered or removed (with the append-only guard lifted, as only a
 -- superuser could).
 SELECT plan(8);
