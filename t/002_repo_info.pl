@@ -278,7 +278,7 @@ command_checks_all(
 	[ 'pg_dr', 'info', '--config', $plain_conf ],
 	0,
 	[
-		qr/^\s+backups:\s+1\n\s+20240101-000000F  full, label "q"uote\\back new\\x0aline latin1-\xe9"\n\s+stopped 2024-01-01T00:01:00Z, 1 files, 3 bytes \($stored stored\), 0 WAL segments\n/m
+		qr/^\s+backups:\s+1\n\s+20240101-000000F  full, label "q"uote\\back new\\x0aline latin1-\xe9"\n\s+stopped 2024-01-01T00:01:00Z at [0-9A-F]+\/[0-9A-F]+ on timeline 1, 1 files, 3 bytes \($stored stored\), 0 WAL segments\n/m
 	],
 	[qr/\A\z/],
 	'info describes the backup');

@@ -266,7 +266,7 @@ done:
 /*
  * Two lines a backup:
  *	   20240102-000000I  incremental of 20240101-000000F, label "nightly"
- *						 stopped 2024-01-02T00:00:05Z, 996 files, 55417085 bytes
+ *						 stopped 2024-01-02T00:00:05Z at 0/5000100 on timeline 1, 996 files, 55417085 bytes
  *						 (10234567 stored), 1 WAL segment
  */
 static void
@@ -274,6 +274,7 @@ cliInfoBackupText(StringInfo buf, const CliInfoBackup *b)
 {
 	const ManifestHeader *h = &b->header;
 	char		stopped[64];
+	char		stopLsn[32];
 
 	appendStringInfo(buf, "    %s  ", b->id);
 	if (b->error)
@@ -294,8 +295,11 @@ cliInfoBackupText(StringInfo buf, const CliInfoBackup *b)
 		appendStringInfoChar(buf, '"');
 	}
 	cliInfoTime(h->stopTime, stopped, sizeof(stopped));
-	appendStringInfo(buf, "\n                      stopped %s, " UINT64_FORMAT " files, " UINT64_FORMAT " bytes (" UINT64_FORMAT " stored), " UINT64_FORMAT " WAL segment%s\n",
-					 stopped, b->files, b->size, b->stored, b->walSegments,
+	/* PITR picks backups by stop time and stop LSN: show both */
+	manifestLsnFormat(h->stopLsn, stopLsn, sizeof(stopLsn));
+	appendStringInfo(buf, "\n                      stopped %s at %s on timeline %u, " UINT64_FORMAT " files, " UINT64_FORMAT " bytes (" UINT64_FORMAT " stored), " UINT64_FORMAT " WAL segment%s\n",
+					 stopped, stopLsn, h->timeline,
+					 b->files, b->size, b->stored, b->walSegments,
 					 b->walSegments == 1 ? "" : "s");
 }
 
