@@ -242,7 +242,8 @@ pg_dr_repository_backups(PG_FUNCTION_ARGS)
 	int			count = 0;
 	DrError		err;
 
-	InitMaterializedSRF(fcinfo, 0);
+	/* one text column: the descriptor the caller expects */
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	drErrorClear(&err);
 	if (drConfigFile == NULL || drConfigFile[0] == '\0')
 		drErrorSet(&err, DR_ERR_CONFIG, "pg_dr.config_file is not set");
