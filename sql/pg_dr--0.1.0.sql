@@ -429,14 +429,28 @@ AS 'MODULE_PATHNAME', 'dr_restore_point';
 COMMENT ON FUNCTION dr_restore_point(text) IS
 	'create a named restore point now and record it; returns its LSN';
 
+-- the backups the repository holds now (a listing, no manifest read): the
+-- catalog does not see what `pg_dr expire` removed until dr_repository_sync()
+CREATE FUNCTION pgdr._repository_backups(OUT backup_id text)
+RETURNS SETOF text
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'pg_dr_repository_backups';
+
 /*
  * The recoverable window per timeline: from the end of the oldest usable
  * backup to the newest instant the archive provably covers -- the newest
  * restore point inside the WAL archived so far (pg_stat_archiver), or the
- * newest backup's end if that is later.
+ * newest backup's end if that is later.  Only backups the repository still
+ * holds count.  The newest archived file may be a backup history file
+ * ("<segment>.<offset>.backup"): its segment, archived before it, is then
+ * the newest segment known to be archived.
  */
 CREATE VIEW dr_pitr_window AS
-	WITH archived AS (
+	WITH present AS (
+		SELECT b.* FROM pgdr.backups b
+		 WHERE b.backup_id OPERATOR(pg_catalog.=) ANY
+			   (SELECT r.backup_id FROM pgdr._repository_backups() r)),
+	archived AS (
 		SELECT ('x' || substr(w, 1, 8))::bit(32)::bigint AS tli,
 			   '0/0'::pg_lsn
 			   + (('x' || substr(w, 9, 8))::bit(32)::bigint * 4294967296::numeric
@@ -446,15 +460,15 @@ CREATE VIEW dr_pitr_window AS
 			   at
 		  FROM (SELECT last_archived_wal AS w, last_archived_time AS at
 				  FROM pg_catalog.pg_stat_archiver
-				 WHERE last_archived_wal ~ '^[0-9A-F]{24}$') s),
+				 WHERE last_archived_wal ~ '^[0-9A-F]{24}(\.[0-9A-F]{8}\.backup)?$') s),
 	timelines AS (
-		SELECT timeline FROM pgdr.backups WHERE status <> 'damaged'
+		SELECT timeline FROM present WHERE status <> 'damaged'
 		UNION SELECT timeline FROM pgdr.pitr_events)
 	SELECT t.timeline,
-		   (SELECT min(b.finished_at) FROM pgdr.backups b
+		   (SELECT min(b.finished_at) FROM present b
 			 WHERE b.timeline <= t.timeline AND b.status <> 'damaged') AS earliest,
 		   greatest(
-			   (SELECT max(b.finished_at) FROM pgdr.backups b
+			   (SELECT max(b.finished_at) FROM present b
 				 WHERE b.timeline = t.timeline AND b.status <> 'damaged'),
 			   (SELECT max(e.at) FROM pgdr.pitr_events e, archived a
 				 WHERE e.kind = 'restore-point' AND e.timeline = t.timeline
@@ -495,6 +509,7 @@ GRANT EXECUTE ON FUNCTION dr_audit_verify(), dr_backup_full(text),
 GRANT EXECUTE ON FUNCTION dr_audit_expire(), dr_repository_create() TO dr_admin;
 REVOKE ALL ON dr_restore_points, dr_pitr_window FROM PUBLIC;
 GRANT SELECT ON dr_restore_points, dr_pitr_window TO dr_monitor;
+GRANT EXECUTE ON FUNCTION pgdr._repository_backups() TO dr_monitor;
 REVOKE ALL ON FUNCTION dr_restore_point(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_restore_point(text) TO dr_operator;
 REVOKE ALL ON FUNCTION dr_backup_verify(text), dr_restore(text, text) FROM PUBLIC;

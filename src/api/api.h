@@ -36,6 +36,15 @@ struct Repo;
 extern struct Repo *apiRepoOpen(struct DrConfig **config);
 
 /*
+ * Check a text argument that is written into a line-oriented file (a backup
+ * label, a restore point name): minBytes to maxBytes bytes, no control
+ * character.  ERROR 22023 naming the function and the argument otherwise.
+ */
+extern void apiTextArgCheck(const char *function, const char *argument,
+							const char *value, size_t minBytes,
+							size_t maxBytes);
+
+/*
  * Run as the owner of the pg_dr extension, in a restricted context, with
  * search_path pinned to DR_SAFE_SEARCH_PATH at a GUC nest level of its own.
  *

@@ -31,6 +31,9 @@
 #include "restore/restore.h"
 #include "restore/verify.h"
 
+/* PostgreSQL's own limit is MAXPGPATH; this leaves room for the rest */
+#define BACKUP_LABEL_MAX	1000
+
 PG_FUNCTION_INFO_V1(dr_backup_full);
 PG_FUNCTION_INFO_V1(dr_backup_incremental);
 PG_FUNCTION_INFO_V1(pg_dr_backup_progress);
@@ -75,11 +78,9 @@ apiBackup(FunctionCallInfo fcinfo, bool incremental)
 	else
 		param.label = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
 
-	if (param.label && strlen(param.label) > 1000)
-		ereport(ERROR,
-				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
-				 errmsg("backup label is too long (%zu bytes, at most 1000)",
-						strlen(param.label))));
+	/* a line of backup_label: see args.c */
+	if (param.label)
+		apiTextArgCheck(operation, "label", param.label, 0, BACKUP_LABEL_MAX);
 
 	auditOpBegin(&op, operation, backupArgs(param.label, param.parentId));
 	PG_TRY();
@@ -220,6 +221,59 @@ dr_repository_sync(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(count);
 }
 
+PG_FUNCTION_INFO_V1(pg_dr_repository_backups);
+
+/*
+ * The ids of the backups in the repository now, for the views that must
+ * reflect it rather than the catalog (dr_pitr_window): `pg_dr expire` and
+ * any removal by hand change the repository without telling the catalog,
+ * which only dr_repository_sync() rebuilds.  A listing, no manifest read.
+ * A repository that cannot be read is a WARNING and no rows: a view polled
+ * by monitoring does not fail, and no backup can be counted on then.
+ */
+Datum
+pg_dr_repository_backups(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	DrConfig   *config = NULL;
+	const ConfigRepo *repoConfigEntry;
+	Repo	   *repo = NULL;
+	char	  **ids = NULL;
+	int			count = 0;
+	DrError		err;
+
+	/* one text column: the descriptor the caller expects */
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	drErrorClear(&err);
+	if (drConfigFile == NULL || drConfigFile[0] == '\0')
+		drErrorSet(&err, DR_ERR_CONFIG, "pg_dr.config_file is not set");
+	else if ((config = configLoad(drConfigFile, &err)) != NULL &&
+			 (repoConfigEntry = configRepoFirst(config, &err)) != NULL &&
+			 (repo = repoOpen(repoConfigEntry, &err)) != NULL &&
+			 repoBackupList(repo, &ids, &count, &err))
+	{
+		for (int i = 0; i < count; i++)
+		{
+			Datum		value = CStringGetTextDatum(ids[i]);
+			bool		null = false;
+
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
+								 &value, &null);
+		}
+		repoBackupListFree(ids, count);
+	}
+	if (err.code != DR_OK)
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("could not list the backups of the repository: %s",
+						err.message),
+				 errhint("Until it can be read, no backup is counted (dr_status shows the problem).")));
+	if (repo)
+		repoClose(repo);
+	configFree(config);
+	return (Datum) 0;
+}
+
 PG_FUNCTION_INFO_V1(dr_repository_create);
 
 /*
@@ -290,6 +344,27 @@ apiVerifyProblem(void *arg, const char *path, const char *message)
 }
 
 /*
+ * {"backup_id": <as given>, "resolved_id": <the backup it named>} for the
+ * audit record of dr_backup_verify; resolved_id once it is known.
+ */
+static char *
+verifyArgs(const char *backupId, const char *resolvedId)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"backup_id\": ");
+	escape_json(&buf, backupId);
+	if (resolvedId)
+	{
+		appendStringInfoString(&buf, ", \"resolved_id\": ");
+		escape_json(&buf, resolvedId);
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/*
  * Re-read every object of a backup and of its chain: authenticate,
  * decompress, check sizes and SHA-256 against the manifest.  The result is
  * recorded in dr_backups (status damaged, with the first problem).
@@ -302,19 +377,11 @@ dr_backup_verify(PG_FUNCTION_ARGS)
 	VerifyCollect collect;
 	volatile bool ok = false;
 	VerifyResult result;
+	char	   *volatile resolvedId = NULL;
 
 	memset(&collect, 0, sizeof(collect));
 	memset(&result, 0, sizeof(result));
-	auditOpBegin(&op, "dr_backup_verify", backupArgs(NULL, NULL));
-	{
-		StringInfoData buf;
-
-		initStringInfo(&buf);
-		appendStringInfoString(&buf, "{\"backup_id\": ");
-		escape_json(&buf, backupId);
-		appendStringInfoChar(&buf, '}');
-		op.arguments = buf.data;
-	}
+	auditOpBegin(&op, "dr_backup_verify", verifyArgs(backupId, NULL));
 	PG_TRY();
 	{
 		DrConfig   *config;
@@ -331,6 +398,9 @@ dr_backup_verify(PG_FUNCTION_ARGS)
 		id = repoBackupResolve(repo, backupId, &err);
 		if (id == NULL)
 			drEreport(ERROR, &err);
+		/* "latest" names a different backup tomorrow: record which one */
+		resolvedId = id;
+		op.arguments = verifyArgs(backupId, id);
 
 		memset(&param, 0, sizeof(param));
 		param.chain = true;
@@ -364,10 +434,15 @@ dr_backup_verify(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 
-	op.arguments = psprintf("{\"backup_id\": \"%s\", \"ok\": %s, \"objects\": " UINT64_FORMAT
-							", \"problems\": " UINT64_FORMAT "}",
-							backupId, ok ? "true" : "false", result.objects,
-							collect.problems);
+	{
+		char	   *args = verifyArgs(backupId, resolvedId);
+
+		op.arguments = psprintf("%.*s, \"ok\": %s, \"objects\": " UINT64_FORMAT
+								", \"problems\": " UINT64_FORMAT "}",
+								(int) strlen(args) - 1, args,
+								ok ? "true" : "false", result.objects,
+								collect.problems);
+	}
 	auditOpOk(&op);
 	PG_RETURN_BOOL(ok);
 }

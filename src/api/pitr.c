@@ -7,6 +7,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "access/xlog_internal.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/pg_lsn.h"
@@ -24,6 +25,9 @@ dr_restore_point(PG_FUNCTION_ARGS)
 	AuditOp		op;
 	StringInfoData args;
 	volatile XLogRecPtr lsn = InvalidXLogRecPtr;
+
+	/* recovery_target_name is one line of the recovery settings */
+	apiTextArgCheck("dr_restore_point", "name", name, 1, MAXFNAMELEN - 1);
 
 	initStringInfo(&args);
 	appendStringInfoString(&args, "{\"name\": ");

@@ -635,10 +635,13 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	{
 		if (param->parentId)
 		{
+			char		shown[DR_ERROR_VALUE_BUF];
+
 			if (!manifestBackupIdValid(param->parentId))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("\"%s\" is not a backup id", param->parentId),
+						 errmsg("\"%s\" is not a backup id",
+								drErrorValue(param->parentId, shown)),
 						 errhint("Backup ids look like 20261126-050100F; SELECT backup_id FROM dr_backups lists them.")));
 			strlcpy(parentId, param->parentId, sizeof(parentId));
 		}

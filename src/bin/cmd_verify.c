@@ -185,8 +185,12 @@ cliVerifyMain(int argc, char **argv)
 		backup = CLI_VERIFY_ALL;
 	if (backup != NULL && strcmp(backup, CLI_VERIFY_ALL) != 0 &&
 		strcmp(backup, "latest") != 0 && !manifestBackupIdValid(backup))
+	{
+		char		shown[DR_ERROR_VALUE_BUF];
+
 		return cliUsageError(command, "invalid backup \"%s\": must be a backup id, \"latest\" or \"all\"",
-							 backup);
+							 drErrorValue(backup, shown));
+	}
 
 	config = cliConfigLoad(configPath);
 	if (config == NULL)

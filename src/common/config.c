@@ -270,17 +270,36 @@ configSuggest(const char *name, char *buf, size_t size)
 	return bestDistance != INT_MAX;
 }
 
+/*
+ * Whether the value of a setting must never be shown, even in an error.
+ * Besides the secret settings (configNameIsSecret), the key file's path:
+ * when it is wrong, it is often because the passphrase itself was written
+ * in its place, and the message would publish it (in dr_status, readable
+ * by dr_monitor, and on the CLI's stderr).
+ */
+static bool
+configValueHidden(ConfigKey key, const char *name)
+{
+	return key == CONFIG_KEY_REPO_CIPHER_KEY_FILE || configNameIsSecret(name);
+}
+
 /* Check an absolute path value and drop trailing slashes. */
 static bool
-configCheckPath(ConfigParser *parser, int line, const char *name, char *value)
+configCheckPath(ConfigParser *parser, int line, ConfigKey key,
+				const char *name, char *value)
 {
 	size_t		len = strlen(value);
 
 	if (value[0] != '/')
 	{
-		configLineError(parser, line,
-						"\"%s\" must be an absolute path, got \"%s\"",
-						name, value);
+		if (configValueHidden(key, name))
+			configLineError(parser, line,
+							"\"%s\" must be an absolute path (its value is not shown: it may be a secret)",
+							name);
+		else
+			configLineError(parser, line,
+							"\"%s\" must be an absolute path, got \"%s\"",
+							name, value);
 		drErrorHint(parser->err,
 					"relative paths are refused because the server and the "
 					"CLI run in different working directories");
@@ -362,7 +381,7 @@ configCheckValue(ConfigParser *parser, int line, ConfigKey key,
 			break;
 		case CONFIG_KEY_REPO_PATH:
 		case CONFIG_KEY_REPO_CIPHER_KEY_FILE:
-			return configCheckPath(parser, line, name, value);
+			return configCheckPath(parser, line, key, name, value);
 		case CONFIG_KEY_COUNT:
 			Assert(false);
 			break;
@@ -515,6 +534,57 @@ configParseLine(ConfigParser *parser, int line, const char *p, const char *end)
 }
 
 /*
+ * A path as the kernel will see it: its longest existing leading part
+ * resolved with realpath() (symbolic links, "." and "..", repeated
+ * slashes), the rest appended and canonicalized.  Palloc'd.
+ */
+static char *
+configPathResolve(const char *path)
+{
+	char	   *prefix = pstrdup(path);
+	char		resolved[PATH_MAX];
+	char	   *result;
+
+	while (realpath(prefix, resolved) == NULL)
+	{
+		char	   *slash = strrchr(prefix, '/');
+
+		/* "/" always resolves, and every value starts with '/' */
+		if (slash == NULL)
+		{
+			strlcpy(resolved, "/", sizeof(resolved));
+			break;
+		}
+		if (slash == prefix)
+			slash++;
+		*slash = '\0';
+	}
+	result = psprintf("%s/%s", resolved, path + strlen(prefix));
+	canonicalize_path(result);
+	pfree(prefix);
+	return result;
+}
+
+/*
+ * Whether path is dir or inside it, once both are resolved: a string
+ * comparison alone is defeated by "//", "/./", ".." or a symbolic link.
+ */
+static bool
+configPathInside(const char *path, const char *dir)
+{
+	char	   *p = configPathResolve(path);
+	char	   *d = configPathResolve(dir);
+	size_t		dlen = strlen(d);
+	bool		inside;
+
+	inside = strcmp(d, "/") == 0 ||
+		(strncmp(p, d, dlen) == 0 && (p[dlen] == '/' || p[dlen] == '\0'));
+	pfree(p);
+	pfree(d);
+	return inside;
+}
+
+/*
  * Checks across settings, once every line was read: required settings of
  * each configured repository, and combinations that would defeat the
  * purpose of the configuration.
@@ -554,7 +624,6 @@ configCheckRepos(ConfigParser *parser)
 		{
 			const char *keyFile = v[CONFIG_KEY_REPO_CIPHER_KEY_FILE].value;
 			const char *path = v[CONFIG_KEY_REPO_PATH].value;
-			size_t		pathLen = strlen(path);
 
 			if (keyFile == NULL)
 			{
@@ -569,7 +638,7 @@ configCheckRepos(ConfigParser *parser)
 			}
 
 			/* a passphrase kept next to the data it protects protects nothing */
-			if (strncmp(keyFile, path, pathLen) == 0 && keyFile[pathLen] == '/')
+			if (configPathInside(keyFile, path))
 				return configLineError(parser,
 									   v[CONFIG_KEY_REPO_CIPHER_KEY_FILE].line,
 									   "\"repo%d_cipher_key_file\" must not be inside the repository \"%s\"",
@@ -712,6 +781,17 @@ configBuild(ConfigParser *parser)
 	return config;
 }
 
+/* Whether any line of the file set anything. */
+static bool
+configHasSettings(const ConfigParser *parser)
+{
+	for (int n = 0; n <= CONFIG_REPO_MAX; n++)
+		for (int k = 0; k < CONFIG_KEY_COUNT; k++)
+			if (parser->values[n][k].value != NULL)
+				return true;
+	return false;
+}
+
 static void
 configParserFree(ConfigParser *parser)
 {
@@ -747,12 +827,39 @@ configParse(const char *text, size_t len, const char *sourceName,
 		line++;
 	}
 
+	/*
+	 * A file without a single setting is a mistake (an editor or a
+	 * deployment that truncated it): it would otherwise load fine and leave
+	 * every caller with no repository and nothing said about why.
+	 */
+	if (!configHasSettings(&parser))
+	{
+		configFileError(&parser, "the configuration file has no settings");
+		drErrorHint(err, "set at least repo1_type and repo1_path (docs/configuration.md)");
+		goto done;
+	}
+
 	if (configCheckRepos(&parser))
 		config = configBuild(&parser);
 
 done:
 	configParserFree(&parser);
 	return config;
+}
+
+/* What a file that is not a regular one is, for the message. */
+static const char *
+configFileType(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	return "of another kind";
 }
 
 DrConfig *
@@ -764,7 +871,13 @@ configLoad(const char *path, DrError *err)
 	size_t		len = 0;
 	DrConfig   *config;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/*
+	 * O_NONBLOCK: opening a FIFO for reading waits for a writer, in a
+	 * system call no cancel interrupts; with it the open returns at once
+	 * and the type check below refuses anything but a regular file (for
+	 * which the flag changes nothing).
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 	{
 		drErrorSet(err, errno == ENOENT ? DR_ERR_NOT_FOUND : DR_ERR_IO,
@@ -781,7 +894,10 @@ configLoad(const char *path, DrError *err)
 	if (!S_ISREG(st.st_mode))
 	{
 		drErrorSet(err, DR_ERR_CONFIG,
-				   "configuration file \"%s\" is not a regular file", path);
+				   "configuration file \"%s\" is not a regular file (it is %s)",
+				   path, configFileType(st.st_mode));
+		drErrorHint(err, "name a regular file of at most %d bytes",
+					CONFIG_FILE_MAX);
 		close(fd);
 		return NULL;
 	}

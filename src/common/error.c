@@ -113,3 +113,33 @@ drErrorCodeName(DrErrorCode code)
 	}
 	return "unknown";
 }
+
+const char *
+drErrorValue(const char *value, char *buf)
+{
+	size_t		len = strlen(value);
+	size_t		keep = len;
+	size_t		i;
+
+	if (len > DR_ERROR_VALUE_MAX)
+	{
+		/* cut before a UTF-8 continuation byte, never inside a character */
+		keep = DR_ERROR_VALUE_MAX;
+		while (keep > 0 && ((unsigned char) value[keep] & 0xc0) == 0x80)
+			keep--;
+	}
+	for (i = 0; i < keep; i++)
+	{
+		unsigned char c = (unsigned char) value[i];
+
+		/* a newline would let the value forge a line of a log */
+		buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char) c;
+	}
+	if (keep < len)
+	{
+		memcpy(buf + i, "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return buf;
+}

@@ -58,6 +58,18 @@ extern void drErrorHint(DrError *err, const char *fmt,...) pg_attribute_printf(2
  */
 extern void drErrorPrefix(DrError *err, const char *fmt,...) pg_attribute_printf(2, 3);
 
+/*
+ * A value the caller supplied (a backup id, a path), made fit to quote in a
+ * message: at most DR_ERROR_VALUE_MAX bytes of it, cut at a UTF-8 character
+ * boundary and followed by "..." when longer, control characters shown as
+ * '?'.  buf must hold DR_ERROR_VALUE_BUF bytes; returns buf.  So that one
+ * mistyped or hostile argument cannot fill a message, a log line or an
+ * audit record, nor add lines to them.
+ */
+#define DR_ERROR_VALUE_MAX	64
+#define DR_ERROR_VALUE_BUF	(DR_ERROR_VALUE_MAX + 4)
+extern const char *drErrorValue(const char *value, char *buf);
+
 /* Name of a code, for logs and tests ("corrupt", "io", ...). */
 extern const char *drErrorCodeName(DrErrorCode code);
 

@@ -20,9 +20,12 @@
 #include "access/xlog_internal.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/pg_lsn.h"
 #include "utils/snapmgr.h"
@@ -30,6 +33,10 @@
 
 #include "pg_dr.h"
 #include "pitr/pitr.h"
+
+/* The lock on a restore point name (pitrRestorePointLock): "pgdr" */
+#define PITR_LOCK_KEY2		0x70676472
+#define PITR_LOCK_SPACE		0x5044
 
 /* In the worker: when the last scheduled restore point was made. */
 static TimestampTz pitrLastPoint = 0;
@@ -63,12 +70,32 @@ pitrEventInsert(const char *kind, const char *name, XLogRecPtr lsn,
 		elog(ERROR, "could not record the event in pgdr.pitr_events");
 }
 
+/*
+ * Lock a restore point name until the end of the transaction.  An advisory
+ * lock of the database keyed on a hash of the name (two names with one
+ * hash only wait for each other), in a lock space of its own: field4 is 1
+ * or 2 for the locks of pg_advisory_lock() and friends, so no SQL call can
+ * take or block this one.
+ */
+static void
+pitrRestorePointLock(const char *name)
+{
+	LOCKTAG		tag;
+	uint32		hash = DatumGetUInt32(hash_any((const unsigned char *) name,
+											   strlen(name)));
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, hash, PITR_LOCK_KEY2,
+						 PITR_LOCK_SPACE);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
 XLogRecPtr
 pitrRestorePointCreate(const char *name, const char *kind)
 {
 	XLogRecPtr	lsn;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
+	SPIPlanPtr	plan;
 
 	if (RecoveryInProgress())
 		ereport(ERROR,
@@ -86,18 +113,34 @@ pitrRestorePointCreate(const char *name, const char *kind)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	/* names are unique, so that recovery to a name is never ambiguous */
+
+	/*
+	 * Names are unique, so that recovery to a name is never ambiguous, and
+	 * the check must come before the WAL record: a second record of one
+	 * name cannot be taken back.  Two sessions creating one name at once
+	 * would both pass a plain check (neither sees the other's uncommitted
+	 * row), so the name is locked first, until the end of the transaction,
+	 * and the check reads the latest committed state rather than the
+	 * transaction's snapshot (which, under REPEATABLE READ, predates the
+	 * other session's commit).
+	 */
+	pitrRestorePointLock(name);
 	values[0] = CStringGetTextDatum(name);
-	if (SPI_execute_with_args("SELECT 1 FROM pgdr.pitr_events"
-							  " WHERE kind OPERATOR(pg_catalog.=) 'restore-point'"
-							  " AND name OPERATOR(pg_catalog.=) $1",
-							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+	plan = SPI_prepare("SELECT 1 FROM pgdr.pitr_events"
+					   " WHERE kind OPERATOR(pg_catalog.=) 'restore-point'"
+					   " AND name OPERATOR(pg_catalog.=) $1",
+					   1, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the restore point check: %s",
+			 SPI_result_code_string(SPI_result));
+	if (SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(),
+							 InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pgdr.pitr_events");
 	if (SPI_processed > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("restore point \"%s\" already exists", name),
-				 errhint("Choose another name: recovery to a name stops at the first one.")));
+				 errhint("Choose another name: recovery to a name stops at the first one; dr_restore_points lists the names in use.")));
 
 	lsn = XLogRestorePoint(name);
 	pitrEventInsert("restore-point", name, lsn, kind, NULL);

@@ -213,7 +213,10 @@ repoBackupResolve(Repo *repo, const char *idOrLatest, DrError *err)
 		return repoBackupLatest(repo, err);
 	if (!manifestBackupIdValid(idOrLatest))
 	{
-		drErrorSet(err, DR_ERR_INVALID, "invalid backup id \"%s\"", idOrLatest);
+		char		shown[DR_ERROR_VALUE_BUF];
+
+		drErrorSet(err, DR_ERR_INVALID, "invalid backup id \"%s\"",
+				   drErrorValue(idOrLatest, shown));
 		drErrorHint(err, "A backup id looks like 20240501-120000F (full) or 20240501-130000I (incremental), or use \"latest\".");
 		return NULL;
 	}

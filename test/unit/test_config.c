@@ -13,14 +13,19 @@
  * compress_level range and form, relative and root paths, missing required
  * settings, key file inside the repository, retention_full and
  * retention_full_days (values, unset, range and form), two repos on one path, long
- * lines, NUL bytes, control characters; configLoad on a real file,
- * a missing file (NOT_FOUND), a directory, a file over the size limit.
+ * lines, NUL bytes, control characters; a passphrase written as the key
+ * file's path not echoed; the key file inside the repository through "//",
+ * "/./", "..", a symbolic link; an empty or comments-only file;
+ * configLoad on a real file, a missing file (NOT_FOUND), a directory, a
+ * FIFO (refused without blocking), an empty file, a file over the size
+ * limit.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/config.h"
@@ -124,8 +129,8 @@ testValid(void)
 	configFree(config);
 
 	/* defaults only */
-	config = parse("", &err);
-	ok(config != NULL, "empty file parses");
+	config = parse("compress_type = zstd\n", &err);
+	ok(config != NULL, "file without repositories parses");
 	if (config)
 	{
 		is_int(config->repoCount, 0, "no repos");
@@ -261,7 +266,8 @@ testErrors(void)
 
 	/* a line of exactly CONFIG_LINE_MAX bytes is fine, one more is not */
 	text = palloc(CONFIG_LINE_MAX + 64);
-	snprintf(text, CONFIG_LINE_MAX + 64, "\n#%0*d\n", CONFIG_LINE_MAX - 1, 0);
+	snprintf(text, CONFIG_LINE_MAX + 64, "compress_type = none\n#%0*d\n",
+			 CONFIG_LINE_MAX - 1, 0);
 	config = parse(text, &err);
 	ok(config != NULL, "line of CONFIG_LINE_MAX bytes accepted");
 	if (config)
@@ -279,6 +285,97 @@ testErrors(void)
 	is_str(err.message, "\"" SRC "\" line 3: line contains a NUL byte", "NUL message");
 	expectError("compress_type = zs\x01td\n", "line 1: line contains a control character (0x01)",
 				"control character");
+}
+
+/*
+ * Issue 8 item 12: no secret in messages, the key-inside-repository check
+ * on resolved paths, an empty file.
+ */
+static void
+testSecretsAndPaths(void)
+{
+	DrError		err;
+	DrConfig   *config;
+	char		dir[] = "/tmp/test_config_paths.XXXXXX";
+	char	   *text;
+
+	/* a passphrase written in place of the key file's path */
+	config = parse("repo1_type = posix\nrepo1_path = /srv/repo\n"
+				   "repo1_cipher_key_file = 'Tr0ub4dor&3 correct horse'\n", &err);
+	ok(config == NULL && err.code == DR_ERR_CONFIG, "passphrase as key path refused");
+	is_str(err.message,
+		   "\"" SRC "\" line 3: \"repo1_cipher_key_file\" must be an absolute path (its value is not shown: it may be a secret)",
+		   "message names setting and line, not the value");
+	ok(strstr(err.message, "Tr0ub4dor") == NULL && strstr(err.hint, "Tr0ub4dor") == NULL,
+	   "passphrase not in message nor hint");
+
+	/* "//", "/./" and ".." do not hide the repository from the check */
+	expectError("repo1_type = posix\nrepo1_path = /srv/repo\n"
+				"repo1_cipher_key_file = //srv/repo/key\n",
+				"line 3: \"repo1_cipher_key_file\" must not be inside the repository",
+				"key file inside the repository, '//'");
+	expectError("repo1_type = posix\nrepo1_path = /srv//repo/\n"
+				"repo1_cipher_key_file = /srv/./repo/sub/key\n",
+				"must not be inside the repository", "key file inside the repository, '/./'");
+	expectError("repo1_type = posix\nrepo1_path = /srv/repo\n"
+				"repo1_cipher_key_file = /srv/repo/sub/..\n",
+				"must not be inside the repository", "key file is the repository itself");
+	config = parse("repo1_type = posix\nrepo1_path = /srv/repo\n"
+				   "repo1_cipher_key_file = /srv/repo.key\n", &err);
+	ok(config != NULL, "a key file next to the repository is fine");
+	if (config)
+		configFree(config);
+
+	/* a symbolic link to the repository, and ".." over existing directories */
+	if (ok(mkdtemp(dir) != NULL, "paths: temp dir"))
+	{
+		char		repo[256];
+		char		link[256];
+		char		other[256];
+
+		snprintf(repo, sizeof(repo), "%s/repo", dir);
+		snprintf(link, sizeof(link), "%s/link", dir);
+		snprintf(other, sizeof(other), "%s/other", dir);
+		ok(mkdir(repo, 0700) == 0 && mkdir(other, 0700) == 0 &&
+		   symlink(repo, link) == 0, "paths: repo, other dir, link to repo");
+
+		text = psprintf("repo1_type = posix\nrepo1_path = %s\n"
+						"repo1_cipher_key_file = %s/key\n", repo, link);
+		expectError(text, "must not be inside the repository",
+					"key file through a symbolic link to the repository");
+		pfree(text);
+		text = psprintf("repo1_type = posix\nrepo1_path = %s\n"
+						"repo1_cipher_key_file = %s/../repo/key\n", repo, other);
+		expectError(text, "must not be inside the repository",
+					"key file through '..' of an existing directory");
+		pfree(text);
+		text = psprintf("repo1_type = posix\nrepo1_path = %s\n"
+						"repo1_cipher_key_file = %s/key\n", link, repo);
+		expectError(text, "must not be inside the repository",
+					"repository named through a symbolic link");
+		pfree(text);
+		text = psprintf("repo1_type = posix\nrepo1_path = %s\n"
+						"repo1_cipher_key_file = %s/key\n", repo, other);
+		config = parse(text, &err);
+		ok(config != NULL, "key file in another directory is fine");
+		if (config)
+			configFree(config);
+		pfree(text);
+
+		unlink(link);
+		rmdir(repo);
+		rmdir(other);
+		rmdir(dir);
+	}
+
+	/* an empty file, or one of comments only, is an error that says so */
+	config = parse("", &err);
+	ok(config == NULL && err.code == DR_ERR_CONFIG, "empty file refused");
+	is_str(err.message, "\"" SRC "\": the configuration file has no settings",
+		   "empty file message");
+	ok(strstr(err.hint, "repo1_path") != NULL, "empty file hint");
+	expectError("# nothing here\n\n   \n", "the configuration file has no settings",
+				"comments only");
 }
 
 static void
@@ -363,6 +460,30 @@ testLoad(void)
 	config = configLoad(dir, &err);
 	ok(config == NULL && err.code != DR_OK, "load: directory refused");
 
+	/*
+	 * A FIFO: refused at once, not waited on (the open used to block until
+	 * a writer came; the alarm turns a hang into a failure).
+	 */
+	unlink(path);
+	if (ok(mkfifo(path, 0600) == 0, "load: FIFO created"))
+	{
+		alarm(10);
+		config = configLoad(path, &err);
+		alarm(0);
+		ok(config == NULL && err.code == DR_ERR_CONFIG, "load: FIFO refused");
+		ok(strstr(err.message, "is not a regular file (it is a FIFO)") != NULL,
+		   "load: FIFO message says what it is");
+		unlink(path);
+	}
+
+	/* an empty file */
+	f = fopen(path, "w");
+	fclose(f);
+	config = configLoad(path, &err);
+	ok(config == NULL && err.code == DR_ERR_CONFIG &&
+	   strstr(err.message, "has no settings") != NULL, "load: empty file refused");
+	ok(err.message[0] != '\0', "load: with a message");
+
 	/* over the size limit: a file of 1 MiB + 1 of comment */
 	f = fopen(path, "w");
 	for (int i = 0; i < 1024 * 1024 / 64 + 1; i++)
@@ -381,6 +502,7 @@ main(void)
 {
 	testValid();
 	testErrors();
+	testSecretsAndPaths();
 	testRetention();
 	testLoad();
 	return tapDone();
