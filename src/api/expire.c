@@ -183,12 +183,14 @@ dr_expire(PG_FUNCTION_ARGS)
 			expireCatalogDelete(removed.backups);
 			apiAsOwnerEnd(&owner);
 
-			if (result.walKept)
+			if (result.walKept && result.backupsUnreadable > 0)
 				ereport(NOTICE,
-						(errmsg("no WAL is removed from repo%d: the needs of a backup are not known",
-								repoConfigEntry->index),
-						 errdetail("%d backups of it cannot be read; a backup that completed during dr_expire() is also only read next time.",
-								   result.backupsUnreadable)));
+						(errmsg("no WAL is removed from repo%d while %d of its backups cannot be read",
+								repoConfigEntry->index, result.backupsUnreadable)));
+			else if (result.walKept)
+				ereport(NOTICE,
+						(errmsg("no WAL is removed from repo%d this time: a backup completed during dr_expire()",
+								repoConfigEntry->index)));
 			else if (result.walSkipped)
 				ereport(NOTICE,
 						(errmsg("no backup is kept in repo%d: no WAL is removed",

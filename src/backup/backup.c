@@ -39,6 +39,7 @@
 
 #include "access/xlog.h"
 #include "access/xlog_internal.h"
+#include "access/xlogarchive.h"
 #include "common/file_perm.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -651,6 +652,46 @@ backupParentCheck(Repo *repo, const char *parentId, const char *backupId)
 }
 
 /*
+ * What do_pg_backup_stop() does with waitforarchive, but renewing the
+ * backup's lock while it waits: until the archiver has stored the stop
+ * segment and the backup history file.  Waiting inside
+ * do_pg_backup_stop() would stop the heartbeats, and a broken archive
+ * could then cost the backup its lock (repo_lock.h).
+ */
+static void
+backupArchiveWait(BackupContext *ctx, XLogRecPtr startLsn, XLogRecPtr stopLsn,
+				  TimeLineID tli)
+{
+	XLogSegNo	segno;
+	char		last[MAXFNAMELEN];
+	char		history[MAXFNAMELEN];
+	int			waited = 0;
+	int			warnAt = 60;
+
+	XLByteToPrevSeg(stopLsn, segno, wal_segment_size);
+	XLogFileName(last, tli, segno, wal_segment_size);
+	XLByteToSeg(startLsn, segno, wal_segment_size);
+	BackupHistoryFileName(history, tli, segno, startLsn, wal_segment_size);
+
+	while (XLogArchiveIsBusy(last) || XLogArchiveIsBusy(history))
+	{
+		CHECK_FOR_INTERRUPTS();
+		backupHeartbeat(ctx, false);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 BACKUP_WAIT_MS, WAIT_EVENT_BACKUP_WAIT_WAL_ARCHIVE);
+		ResetLatch(MyLatch);
+		if (++waited >= warnAt)
+		{
+			warnAt *= 2;
+			ereport(WARNING,
+					(errmsg("still waiting for all required WAL segments to be archived (%d seconds elapsed)",
+							waited),
+					 errhint("Check that archiving works (SELECT * FROM dr_archive_status).  You can cancel this backup safely; it is not usable without that WAL.")));
+		}
+	}
+}
+
+/*
  * Can the backup leave its WAL to the archive?  Only when pg_dr.backup_wal
  * is auto, pg_dr itself is the archive module (so the WAL goes to the
  * repository the backup is in), and the archiver's last attempt succeeded.
@@ -826,9 +867,9 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	 */
 	backupProgressPhase("stopping");
 	walFromArchive = backupWalFromArchive();
-	stopLsn = do_pg_backup_stop(labelFile->data, walFromArchive, &stopTli);
-	/* (waiting for the archive can take long: still ours?) */
-	backupHeartbeat(ctx, false);
+	stopLsn = do_pg_backup_stop(labelFile->data, false, &stopTli);
+	if (walFromArchive)
+		backupArchiveWait(ctx, startLsn, stopLsn, stopTli);
 	h->stopTime = (int64) time(NULL);
 	if (stopTli != startTli)
 		ereport(ERROR,
