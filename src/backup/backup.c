@@ -420,7 +420,7 @@ backupWorkersWait(BackupContext *ctx)
 						 errmsg("postmaster exited during a backup")));
 			rc = WaitLatch(MyLatch,
 						   WL_LATCH_SET | WL_TIMEOUT | WL_POSTMASTER_DEATH,
-						   BACKUP_WAIT_MS, PG_WAIT_EXTENSION);
+						   BACKUP_WAIT_MS, WAIT_EVENT_BGWORKER_SHUTDOWN);
 			if (rc & WL_POSTMASTER_DEATH)
 				ereport(FATAL,
 						(errcode(ERRCODE_ADMIN_SHUTDOWN),
