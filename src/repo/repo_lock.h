@@ -107,8 +107,8 @@ typedef struct RepoLock RepoLock;
 
 /*
  * Write the first heartbeat of backupId (parentId: an incremental's
- * parent, "" or NULL for a full backup).  DR_ERR_EXISTS when the directory
- * already has one.
+ * parent, "" or NULL for a full backup).  DR_ERR_EXISTS when that first
+ * heartbeat exists already (another backup with the same id).
  */
 extern RepoLock *repoLockAcquire(Repo *repo, const char *backupId,
 								 const char *parentId, int64 now,
