@@ -10,8 +10,9 @@
 #	backup still restores and starts.  pg_dr expire --dry-run says what
 #	dr_expire() then removes, and pg_dr expire afterwards finds nothing.
 #	An incremental running on top of a backup beyond the policy: dr_expire()
-#	keeps that parent; pg_dr expire (which cannot see the running backup)
-#	removes it, and the backup then fails instead of looking valid.
+#	keeps that parent, and so does pg_dr expire (which sees the running
+#	backup through its lock in the repository); a parent removed anyway
+#	makes the backup fail instead of looking valid.
 
 use strict;
 use warnings;
@@ -213,9 +214,13 @@ command_ok([ 'pg_dr', 'verify', '--config', $env->{conf}, '--backup', $on_old ],
 	'it verifies, chain included');
 
 ($h, $iout, $ierr) = DrTest::slow_backup($node, "dr_backup_incremental('$ids[2]')");
-command_ok([ 'pg_dr', 'expire', '--config', $env->{conf} ],
-	'pg_dr expire meanwhile (it cannot see the running backup)');
-ok(!-e "$repo/backup/$ids[2]/manifest", "and removes $ids[2]");
+command_like([ 'pg_dr', 'expire', '--config', $env->{conf} ],
+	qr/; 1 running backups kept \(live lock\)$/m,
+	'pg_dr expire meanwhile sees the running backup through its lock');
+ok(-e "$repo/backup/$ids[2]/manifest", "and keeps its parent $ids[2] (named in the lock)");
+# the parent removed anyway (by hand, or by an expire that found the lock
+# expired): the backup must notice
+unlink("$repo/backup/$ids[2]/manifest") or die "unlink: $!";
 $h->finish;
 # (found by the workers reading the parent's copies, or before the manifest)
 like($$ierr,

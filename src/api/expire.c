@@ -4,7 +4,9 @@
  *	  (repoN_retention_full, repoN_retention_full_days): remove the backups
  *	  beyond it, manifest-less directories left by crashes, and the archived
  *	  WAL no kept backup needs (src/repo/repo_expire.h), then drop the
- *	  removed backups from pgdr.backups.
+ *	  removed backups from pgdr.backups.  A backup whose manifest cannot be
+ *	  read is skipped with a WARNING naming it, and nothing it might need
+ *	  is removed.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -34,6 +36,7 @@ typedef struct ExpireRemoved
 {
 	List	   *backups;
 	List	   *orphans;
+	List	   *skipped;		/* manifests that cannot be read */
 } ExpireRemoved;
 
 static void
@@ -45,6 +48,21 @@ expireOnBackup(void *arg, const char *backupId, bool orphan)
 		removed->orphans = lappend(removed->orphans, pstrdup(backupId));
 	else
 		removed->backups = lappend(removed->backups, pstrdup(backupId));
+}
+
+/* A backup left out of the decision: say which, and what that keeps. */
+static void
+expireOnUnreadable(void *arg, const char *backupId, const char *message)
+{
+	ExpireRemoved *removed = arg;
+
+	removed->skipped = lappend(removed->skipped, pstrdup(backupId));
+	ereport(WARNING,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("backup %s is skipped: %s", backupId, message),
+			 errdetail("Every backup older than it is kept and no archived WAL is removed while its manifest cannot be read."),
+			 errhint("Check it with \"pg_dr verify --backup %s\"; remove its directory by hand if it is beyond repair.",
+					 backupId)));
 }
 
 static void
@@ -93,7 +111,7 @@ dr_expire(PG_FUNCTION_ARGS)
 {
 	AuditOp		op;
 	RepoExpireResult result;
-	ExpireRemoved removed = {NIL, NIL};
+	ExpireRemoved removed = {NIL, NIL, NIL};
 	TupleDesc	tupdesc;
 	Datum		values[3];
 	bool		nulls[3] = {0};
@@ -149,6 +167,7 @@ dr_expire(PG_FUNCTION_ARGS)
 			param.policy.keepChainOf = runningParent[0] ? runningParent : NULL;
 			param.runningBackupId = running[0] ? running : NULL;
 			param.onBackup = expireOnBackup;
+			param.onUnreadable = expireOnUnreadable;
 			param.arg = &removed;
 
 			if (!repoExpire(repo, &param, &result, &err))
@@ -164,7 +183,15 @@ dr_expire(PG_FUNCTION_ARGS)
 			expireCatalogDelete(removed.backups);
 			apiAsOwnerEnd(&owner);
 
-			if (result.walSkipped)
+			if (result.walKept && result.backupsUnreadable > 0)
+				ereport(NOTICE,
+						(errmsg("no WAL is removed from repo%d while %d of its backups cannot be read",
+								repoConfigEntry->index, result.backupsUnreadable)));
+			else if (result.walKept)
+				ereport(NOTICE,
+						(errmsg("no WAL is removed from repo%d this time: a backup completed during dr_expire()",
+								repoConfigEntry->index)));
+			else if (result.walSkipped)
 				ereport(NOTICE,
 						(errmsg("no backup is kept in repo%d: no WAL is removed",
 								repoConfigEntry->index)));
@@ -191,6 +218,7 @@ dr_expire(PG_FUNCTION_ARGS)
 						 result.policySet ? "true" : "false");
 		expireJsonIds(&buf, "backups", removed.backups);
 		expireJsonIds(&buf, "orphans", removed.orphans);
+		expireJsonIds(&buf, "skipped", removed.skipped);
 		appendStringInfo(&buf, ", \"wal_removed\": %d, \"wal_kept_from\": ",
 						 result.walRemoved);
 		if (result.walKeepFrom[0])

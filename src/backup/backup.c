@@ -15,10 +15,19 @@
  *	 6. write the manifest, last: before this instant nothing in
  *	    backup/<id>/ counts as a backup; after it, the backup is complete;
  *	 7. record the backup in the catalog (a cache of the repository).
+ * From before the first object of the backup until its manifest is
+ * written, the leader holds the backup's lock in the repository
+ * (repo/repo_lock.h): a heartbeat object renewed while the workers copy,
+ * while WAL is stored and while the manifest is written, so that no expire,
+ * of this server or `pg_dr expire` on any host, removes the directory.  A
+ * heartbeat that finds the lock taken away (the leader stalled for
+ * REPO_LOCK_EXPIRE seconds and an expire removed the directory) fails the
+ * backup, and the last one is forced just before the manifest is written.
  * Any error or cancellation on the way (and a FATAL exit) runs
  * backupCleanup: workers are told to stop and terminated, backup mode is
- * aborted, temporary files and the slot go, the lock is released.  Objects
- * already written stay in backup/<id>/ without a manifest: invisible.
+ * aborted, temporary files and the slot go, both locks are released.
+ * Objects already written stay in backup/<id>/ without a manifest:
+ * invisible.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -30,6 +39,7 @@
 
 #include "access/xlog.h"
 #include "access/xlog_internal.h"
+#include "access/xlogarchive.h"
 #include "common/file_perm.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -40,6 +50,7 @@
 #include "storage/dsm.h"
 #include "storage/fd.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/pg_lsn.h"
@@ -51,6 +62,10 @@
 #include "pg_dr.h"
 #include "repo/repo.h"
 #include "repo/repo_backup.h"
+#include "repo/repo_lock.h"
+
+/* How often the leader wakes up while the workers copy (milliseconds). */
+#define BACKUP_WAIT_MS			1000
 
 typedef struct BackupContext
 {
@@ -67,6 +82,7 @@ typedef struct BackupContext
 	RepoBackupManifest *parent;	/* incremental: the parent's manifest */
 	ManifestHeader parentHeader;
 	StorageBatch *batch;		/* the files' and WAL's deferred syncs */
+	RepoLock   *lock;			/* the backup's lock in the repository */
 } BackupContext;
 
 /* Sink for the manifest writer: the manifest object. */
@@ -81,6 +97,22 @@ backupCheck(bool ok, DrError *err)
 {
 	if (!ok)
 		drEreport(ERROR, err);
+}
+
+/*
+ * The next heartbeat of the backup's lock, when one is due (always with
+ * force); ERROR when the lock was taken away.
+ */
+static void
+backupHeartbeat(BackupContext *ctx, bool force)
+{
+	DrError		err;
+
+	if (ctx->lock == NULL)
+		return;
+	drErrorClear(&err);
+	backupCheck(repoLockHeartbeat(ctx->lock, (int64) time(NULL), force, &err),
+				&err);
 }
 
 /* "YYYYMMDD-HHMMSS" + kind, from the current time (UTC). */
@@ -160,7 +192,8 @@ backupStoreBuffer(Repo *repo, const CodecDataKey *key, const char *id,
  * kept every one of them in pg_wal.
  */
 static int
-backupStoreWal(Repo *repo, const CodecDataKey *key, const char *id,
+backupStoreWal(BackupContext *ctx, Repo *repo, const CodecDataKey *key,
+			   const char *id,
 			   XLogRecPtr startLsn, XLogRecPtr stopLsn, TimeLineID tli,
 			   ManifestWal **walOut, BackupSummary *summary)
 {
@@ -189,6 +222,7 @@ backupStoreWal(Repo *repo, const CodecDataKey *key, const char *id,
 		bool		ended;
 
 		CHECK_FOR_INTERRUPTS();
+		backupHeartbeat(ctx, false);
 		XLogFileName(name, tli, seg, wal_segment_size);
 		snprintf(path, sizeof(path), XLOGDIR "/%s", name);
 		fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
@@ -280,6 +314,14 @@ backupCleanup(int code, Datum arg)
 	ctx->batch = NULL;
 	for (int i = 0; i < ctx->launched; i++)
 		TerminateBackgroundWorker(ctx->handles[i]);
+	/* best effort: a lock left behind expires (repo_lock.h) */
+	if (ctx->lock)
+	{
+		DrError		err;
+
+		(void) repoLockRelease(ctx->lock, &err);
+		ctx->lock = NULL;
+	}
 	if (get_backup_status() == SESSION_BACKUP_RUNNING)
 		do_pg_abort_backup(code, BoolGetDatum(false));
 	if (ctx->slotCreated && MyReplicationSlot != NULL)
@@ -358,14 +400,35 @@ backupWorkersWait(BackupContext *ctx)
 {
 	BackupShared *shared = ctx->shared;
 
+	/*
+	 * What WaitForBackgroundWorkerShutdown() does, but waking up every
+	 * BACKUP_WAIT_MS to renew the backup's lock.
+	 */
 	for (int i = 0; i < ctx->launched; i++)
 	{
-		BgwHandleStatus status = WaitForBackgroundWorkerShutdown(ctx->handles[i]);
+		for (;;)
+		{
+			pid_t		pid;
+			BgwHandleStatus status = GetBackgroundWorkerPid(ctx->handles[i], &pid);
+			int			rc;
 
-		if (status == BGWH_POSTMASTER_DIED)
-			ereport(FATAL,
-					(errcode(ERRCODE_ADMIN_SHUTDOWN),
-					 errmsg("postmaster exited during a backup")));
+			if (status == BGWH_STOPPED)
+				break;
+			if (status == BGWH_POSTMASTER_DIED)
+				ereport(FATAL,
+						(errcode(ERRCODE_ADMIN_SHUTDOWN),
+						 errmsg("postmaster exited during a backup")));
+			rc = WaitLatch(MyLatch,
+						   WL_LATCH_SET | WL_TIMEOUT | WL_POSTMASTER_DEATH,
+						   BACKUP_WAIT_MS, WAIT_EVENT_BGWORKER_SHUTDOWN);
+			if (rc & WL_POSTMASTER_DEATH)
+				ereport(FATAL,
+						(errcode(ERRCODE_ADMIN_SHUTDOWN),
+						 errmsg("postmaster exited during a backup")));
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+			backupHeartbeat(ctx, false);
+		}
 	}
 	pg_read_barrier();
 	for (int i = 0; i < ctx->launched; i++)
@@ -436,13 +499,17 @@ backupManifestFiles(BackupContext *ctx, ManifestWriter *writer,
 										ALLOCSET_DEFAULT_SIZES);
 	for (uint64 index = 0; index < shared->fileCount; index++)
 	{
-		MemoryContext old = MemoryContextSwitchTo(lineContext);
+		MemoryContext old;
 		BackupListEntry entry;
 		BackupResult *result = NULL;
 		ManifestFile file;
 		char	   *path;
 		int			big;
 
+		/* a manifest of millions of files takes a while */
+		if (index % 1024 == 0)
+			backupHeartbeat(ctx, false);
+		old = MemoryContextSwitchTo(lineContext);
 		big = backupBigFind(shared, index);
 		if (big >= 0)
 		{
@@ -585,6 +652,46 @@ backupParentCheck(Repo *repo, const char *parentId, const char *backupId)
 }
 
 /*
+ * What do_pg_backup_stop() does with waitforarchive, but renewing the
+ * backup's lock while it waits: until the archiver has stored the stop
+ * segment and the backup history file.  Waiting inside
+ * do_pg_backup_stop() would stop the heartbeats, and a broken archive
+ * could then cost the backup its lock (repo_lock.h).
+ */
+static void
+backupArchiveWait(BackupContext *ctx, XLogRecPtr startLsn, XLogRecPtr stopLsn,
+				  TimeLineID tli)
+{
+	XLogSegNo	segno;
+	char		last[MAXFNAMELEN];
+	char		history[MAXFNAMELEN];
+	int			waited = 0;
+	int			warnAt = 60;
+
+	XLByteToPrevSeg(stopLsn, segno, wal_segment_size);
+	XLogFileName(last, tli, segno, wal_segment_size);
+	XLByteToSeg(startLsn, segno, wal_segment_size);
+	BackupHistoryFileName(history, tli, segno, startLsn, wal_segment_size);
+
+	while (XLogArchiveIsBusy(last) || XLogArchiveIsBusy(history))
+	{
+		CHECK_FOR_INTERRUPTS();
+		backupHeartbeat(ctx, false);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 BACKUP_WAIT_MS, WAIT_EVENT_BACKUP_WAIT_WAL_ARCHIVE);
+		ResetLatch(MyLatch);
+		if (++waited >= warnAt)
+		{
+			warnAt *= 2;
+			ereport(WARNING,
+					(errmsg("still waiting for all required WAL segments to be archived (%d seconds elapsed)",
+							waited),
+					 errhint("Check that archiving works (SELECT * FROM dr_archive_status).  You can cancel this backup safely; it is not usable without that WAL.")));
+		}
+	}
+}
+
+/*
  * Can the backup leave its WAL to the archive?  Only when pg_dr.backup_wal
  * is auto, pg_dr itself is the archive module (so the WAL goes to the
  * repository the backup is in), and the archiver's last attempt succeeded.
@@ -676,6 +783,14 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 							   ctx->parentHeader.systemIdentifier, GetSystemIdentifier())));
 	}
 
+	/*
+	 * The lock in the repository, before any object of the backup: from
+	 * here on no expire removes backup/<id>/ or the parent's chain.
+	 */
+	ctx->lock = repoLockAcquire(repo, ctx->backupId, parentId,
+								(int64) time(NULL), &err);
+	backupCheck(ctx->lock != NULL, &err);
+
 	backupCheck(repoDataKeyNew(repo, &key, &err), &err);
 
 	/* keep every WAL segment from here on until the backup has it */
@@ -755,7 +870,9 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	 */
 	backupProgressPhase("stopping");
 	walFromArchive = backupWalFromArchive();
-	stopLsn = do_pg_backup_stop(labelFile->data, walFromArchive, &stopTli);
+	stopLsn = do_pg_backup_stop(labelFile->data, false, &stopTli);
+	if (walFromArchive)
+		backupArchiveWait(ctx, startLsn, stopLsn, stopTli);
 	h->stopTime = (int64) time(NULL);
 	if (stopTli != startTli)
 		ereport(ERROR,
@@ -783,8 +900,8 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 		walCount = 0;
 	}
 	else
-		walCount = backupStoreWal(repo, key, ctx->backupId, startLsn, stopLsn,
-								  startTli, &wal, summary);
+		walCount = backupStoreWal(ctx, repo, key, ctx->backupId, startLsn,
+								  stopLsn, startTli, &wal, summary);
 
 	ReplicationSlotRelease();
 	ReplicationSlotDrop(ctx->slotName, true);
@@ -821,8 +938,26 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	h->blockSize = BLCKSZ;
 	h->segmentSize = wal_segment_size;
 
+	/*
+	 * A heartbeat right before the manifest: either an expire that found
+	 * the lock expired sees it, or this finds the lock gone and fails
+	 * (repo_lock.h); never a manifest over a removed directory.
+	 */
+	backupHeartbeat(ctx, true);
 	backupManifestWrite(ctx, repo, key, &listing, extra, extraCount, wal,
 						walCount, summary);
+
+	/* the manifest protects the backup from here on */
+	{
+		RepoLock   *lock = ctx->lock;
+
+		ctx->lock = NULL;
+		if (!repoLockRelease(lock, &err))
+			ereport(WARNING,
+					(errmsg("could not remove the lock of backup %s: %s",
+							ctx->backupId, err.message),
+					 errdetail("The backup is complete; the lock object is of no consequence.")));
+	}
 
 	backupCatalogInsert(summary);
 

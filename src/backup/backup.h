@@ -57,7 +57,10 @@ extern bool backupSummaryRead(struct Repo *repo, const char *backupId,
 							  BackupSummary *summary, DrError *err);
 /* Insert one backup (SPI; the caller runs as the extension owner). */
 extern void backupCatalogInsert(const BackupSummary *summary);
-/* Rebuild pgdr.backups from the repository; returns the number of backups. */
+/*
+ * Rebuild pgdr.backups from the repository; returns the number of backups
+ * recorded (one whose manifest cannot be read is skipped with a WARNING).
+ */
 extern int	backupCatalogSync(struct Repo *repo);
 
 /* Shared memory: the progress of the running backup, and the lock. */

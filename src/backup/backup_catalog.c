@@ -122,6 +122,7 @@ backupCatalogSync(Repo *repo)
 	DrError		err;
 	char	  **ids;
 	int			count;
+	int			inserted = 0;
 
 	if (!repoBackupList(repo, &ids, &count, &err))
 		drEreport(ERROR, &err);
@@ -132,18 +133,29 @@ backupCatalogSync(Repo *repo)
 		elog(ERROR, "could not clear pgdr.backups");
 	SPI_finish();
 
+	/*
+	 * A manifest that cannot be read leaves its backup out, with a WARNING
+	 * naming it, as `pg_dr info`, the PITR pick and dr_expire() do: one
+	 * damaged backup must not hide all the others.
+	 */
 	for (int i = 0; i < count; i++)
 	{
 		BackupSummary summary;
 
 		CHECK_FOR_INTERRUPTS();
+		drErrorClear(&err);
 		if (!backupSummaryRead(repo, ids[i], &summary, &err))
 		{
-			drErrorPrefix(&err, "backup %s: ", ids[i]);
-			drEreport(ERROR, &err);
+			ereport(WARNING,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("backup %s is skipped: %s", ids[i], err.message),
+					 errdetail("It is left out of dr_backups while its manifest cannot be read."),
+					 errhint("Check it with \"pg_dr verify --backup %s\".", ids[i])));
+			continue;
 		}
 		backupCatalogInsert(&summary);
+		inserted++;
 	}
 	repoBackupListFree(ids, count);
-	return count;
+	return inserted;
 }

@@ -6,10 +6,11 @@
  *	  what would go.
  *
  * The server's catalog (dr_backups) is not touched: dr_repository_sync()
- * rebuilds it from the repository.  A running backup is protected by the
- * age rule alone (a manifest-less directory younger than an hour stays);
- * its parent is not, but the backup checks for it before writing its
- * manifest, and fails without it (backup.c).
+ * rebuilds it from the repository.  A running backup, on this host or
+ * another, is seen through its lock (repo/repo_lock.h): its directory and
+ * its parent's chain stay while the lock is live.  A backup whose manifest
+ * cannot be read is left out with a warning on stderr, and nothing it
+ * might need is removed (repo/repo_expire.h).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -19,18 +20,22 @@
 #include "getopt_long.h"
 
 #include "bin/cli.h"
+#include "common/logging.h"
 #include "repo/repo.h"
 #include "repo/repo_expire.h"
+#include "repo/repo_lock.h"
 
 void
 cliExpireHelp(void)
 {
 	printf("%s expire removes the backups beyond the retention policy of a\n"
 		   "repository (repoN_retention_full, repoN_retention_full_days), the\n"
-		   "directories left without a manifest for more than an hour, and the\n"
-		   "archived WAL that no kept backup needs.  No server is needed; run\n"
+		   "directories left without a manifest for more than an hour whose\n"
+		   "backup lock has expired (no heartbeat for %d seconds) or is absent,\n"
+		   "and the archived WAL that no kept backup needs.  A running backup\n"
+		   "(on any host) and its parents are kept.  No server is needed; run\n"
 		   "SELECT dr_repository_sync() afterwards to update dr_backups.\n\n",
-		   CLI_PROGNAME);
+		   CLI_PROGNAME, REPO_LOCK_EXPIRE);
 	printf("Usage:\n");
 	printf("  %s expire --config FILE [--repo N] [--dry-run]\n", CLI_PROGNAME);
 	printf("\nOptions:\n");
@@ -50,6 +55,14 @@ cliExpireBackup(void *arg, const char *backupId, bool orphan)
 					 orphan ? "directory without a manifest" : "backup", backupId);
 	cliOutputFlush(&buf);
 	pfree(buf.data);
+}
+
+static void
+cliExpireUnreadable(void *arg, const char *backupId, const char *message)
+{
+	pg_log_warning("backup %s is skipped: %s", backupId, message);
+	pg_log_warning_hint("Every backup older than it is kept and no archived WAL is removed while its manifest cannot be read.  Check it with \"%s verify --backup %s\"; remove its directory by hand if it is beyond repair.",
+						CLI_PROGNAME, backupId);
 }
 
 int
@@ -137,6 +150,7 @@ cliExpireMain(int argc, char **argv)
 	param.policy.now = (int64) time(NULL);
 	param.dryRun = dryRun;
 	param.onBackup = cliExpireBackup;
+	param.onUnreadable = cliExpireUnreadable;
 	param.arg = &dryRun;
 	if (!repoExpire(repo, &param, &result, &err))
 	{
@@ -150,10 +164,18 @@ cliExpireMain(int argc, char **argv)
 						 dryRun ? "would remove" : "removed",
 						 result.backupsRemoved, result.orphansRemoved,
 						 result.walRemoved, result.bytesFreed, result.backupsKept);
-		if (result.walSkipped)
+		if (result.walKept && result.backupsUnreadable > 0)
+			appendStringInfo(&buf, "; %d backups cannot be read, so no WAL is removed",
+							 result.backupsUnreadable);
+		else if (result.walKept)
+			appendStringInfoString(&buf, "; a backup completed meanwhile, so no WAL is removed");
+		else if (result.walSkipped)
 			appendStringInfoString(&buf, "; no backup is kept, so no WAL is removed");
 		else if (result.walKeepFrom[0])
 			appendStringInfo(&buf, ", WAL kept from %s", result.walKeepFrom);
+		if (result.backupsLocked > 0)
+			appendStringInfo(&buf, "; %d running backups kept (live lock)",
+							 result.backupsLocked);
 		appendStringInfoChar(&buf, '\n');
 		if (!cliOutputFlush(&buf))
 			status = CLI_EXIT_FAILURE;

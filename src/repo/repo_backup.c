@@ -415,3 +415,65 @@ repoBackupChainFree(RepoBackupChain *chain)
 	pfree(chain->headers);
 	pfree(chain);
 }
+
+bool
+repoBackupHeadersRead(Repo *repo, RepoBackupHeaders *headers, DrError *err)
+{
+	char	  **ids;
+	int			count;
+
+	memset(headers, 0, sizeof(*headers));
+	if (!repoBackupList(repo, &ids, &count, err))
+		return false;
+	if (count > 0)
+	{
+		headers->headers = palloc0(count * sizeof(ManifestHeader));
+		headers->unreadableIds = palloc0(count * sizeof(char *));
+		headers->unreadable = palloc0(count * sizeof(char *));
+	}
+	for (int i = 0; i < count; i++)
+	{
+		RepoBackupManifest *manifest;
+		ManifestHeader *h;
+		DrError		one;
+
+		drErrorClear(&one);
+		manifest = repoBackupManifestOpen(repo, ids[i], &one);
+		if (manifest == NULL)
+		{
+			headers->unreadableIds[headers->unreadableCount] = pstrdup(ids[i]);
+			/* the reader's messages name the backup; others need not */
+			headers->unreadable[headers->unreadableCount++] =
+				strstr(one.message, ids[i]) ? pstrdup(one.message) :
+				psprintf("backup \"%s\": %s", ids[i], one.message);
+			continue;
+		}
+		h = &headers->headers[headers->count++];
+		*h = *repoBackupManifestHeader(manifest);
+		if (h->label)
+			h->label = pstrdup(h->label);
+		repoBackupManifestClose(manifest);
+	}
+	repoBackupListFree(ids, count);
+	return true;
+}
+
+void
+repoBackupHeadersFree(RepoBackupHeaders *headers)
+{
+	for (int i = 0; i < headers->count; i++)
+		if (headers->headers[i].label)
+			pfree(headers->headers[i].label);
+	for (int i = 0; i < headers->unreadableCount; i++)
+	{
+		pfree(headers->unreadableIds[i]);
+		pfree(headers->unreadable[i]);
+	}
+	if (headers->headers)
+	{
+		pfree(headers->headers);
+		pfree(headers->unreadableIds);
+		pfree(headers->unreadable);
+	}
+	memset(headers, 0, sizeof(*headers));
+}

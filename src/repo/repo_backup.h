@@ -105,4 +105,26 @@ extern RepoBackupChain *repoBackupChain(Repo *repo, const char *backupId,
 										DrError *err);
 extern void repoBackupChainFree(RepoBackupChain *chain);
 
+/*
+ * The manifest headers of the valid backups, oldest first (labels
+ * palloc'd): what the PITR pick, dr_expire() and `pg_dr expire` decide
+ * from.  A manifest that cannot be read (damaged, its key missing, removed
+ * meanwhile) does not fail the whole: its backup is left out of headers[]
+ * and listed in unreadableIds[] with the reason in unreadable[] (a message
+ * that names the backup), for the caller to warn about.  False only when
+ * the repository cannot be listed.
+ */
+typedef struct RepoBackupHeaders
+{
+	int			count;
+	ManifestHeader *headers;
+	int			unreadableCount;
+	char	  **unreadableIds;
+	char	  **unreadable;
+} RepoBackupHeaders;
+
+extern bool repoBackupHeadersRead(Repo *repo, RepoBackupHeaders *headers,
+								  DrError *err);
+extern void repoBackupHeadersFree(RepoBackupHeaders *headers);
+
 #endif							/* DR_REPO_BACKUP_H */

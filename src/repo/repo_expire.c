@@ -14,6 +14,16 @@
 /* "<tli><log>": the name of a directory under archive/wal */
 #define EXPIRE_WAL_DIR_LEN		16
 
+/* Whether id is one of the backups whose manifest cannot be read. */
+static bool
+expireUnreadable(const RepoExpirePolicy *policy, const char *id)
+{
+	for (int u = 0; u < policy->unreadableCount; u++)
+		if (strcmp(policy->unreadable[u], id) == 0)
+			return true;
+	return false;
+}
+
 int
 repoExpireBackupsDecide(const ManifestHeader *headers, int count,
 						const RepoExpirePolicy *policy, bool *keep)
@@ -21,11 +31,18 @@ repoExpireBackupsDecide(const ManifestHeader *headers, int count,
 	int			fulls = 0;
 	int			oldestKeptFull = -1;
 	int			removed = 0;
+	const char *newestUnreadable = NULL;
 
 	for (int i = 0; i < count; i++)
 		keep[i] = true;
 	if (policy->fullCount <= 0)
 		return 0;
+
+	/* everything older than an unreadable backup may be its ancestor */
+	for (int u = 0; u < policy->unreadableCount; u++)
+		if (newestUnreadable == NULL ||
+			strcmp(policy->unreadable[u], newestUnreadable) > 0)
+			newestUnreadable = policy->unreadable[u];
 
 	/* full backups, newest first */
 	for (int i = count - 1; i >= 0; i--)
@@ -37,7 +54,9 @@ repoExpireBackupsDecide(const ManifestHeader *headers, int count,
 		fulls++;
 		keep[i] = fulls <= policy->fullCount ||
 			(policy->fullDays > 0 &&
-			 h->startTime > policy->now - (int64) policy->fullDays * 86400);
+			 h->startTime > policy->now - (int64) policy->fullDays * 86400) ||
+			(newestUnreadable != NULL &&
+			 strcmp(h->backupId, newestUnreadable) < 0);
 		if (keep[i])
 			oldestKeptFull = i;
 	}
@@ -60,30 +79,49 @@ repoExpireBackupsDecide(const ManifestHeader *headers, int count,
 		}
 		if (parent >= 0)
 			keep[i] = keep[parent];
+		else if (expireUnreadable(policy, h->parentId))
+			keep[i] = true;		/* its parent is never removed */
 		else
 			keep[i] = oldestKeptFull >= 0 && i > oldestKeptFull;
+		if (newestUnreadable != NULL &&
+			strcmp(h->backupId, newestUnreadable) < 0)
+			keep[i] = true;
 	}
 
 	/* the running backup's parent and its ancestors, whatever the policy */
 	if (policy->keepChainOf != NULL)
-	{
-		const char *id = policy->keepChainOf;
-
-		for (int i = count - 1; i >= 0; i--)
-		{
-			if (strcmp(headers[i].backupId, id) != 0)
-				continue;
-			keep[i] = true;
-			if (!headers[i].incremental)
-				break;
-			id = headers[i].parentId;	/* parents come before children */
-		}
-	}
+		repoExpireKeepChain(headers, count, policy->keepChainOf, keep);
 
 	for (int i = 0; i < count; i++)
 		if (!keep[i])
 			removed++;
 	return removed;
+}
+
+void
+repoExpireKeepChain(const ManifestHeader *headers, int count, const char *id,
+					bool *keep)
+{
+	for (int i = count - 1; i >= 0; i--)
+	{
+		if (strcmp(headers[i].backupId, id) != 0)
+			continue;
+		keep[i] = true;
+		if (!headers[i].incremental)
+			break;
+		id = headers[i].parentId;	/* parents come before children */
+	}
+}
+
+bool
+repoExpireOrphanRemovable(int64 dirMtime, const RepoLockState *lock,
+						  bool running, int64 now)
+{
+	if (running)
+		return false;
+	if (lock != NULL && repoLockLive(lock, now))
+		return false;
+	return dirMtime <= now - REPO_EXPIRE_ORPHAN_AGE;
 }
 
 /* Whether s[0..len) is upper-case hex. */
@@ -317,17 +355,34 @@ expireWal(Repo *repo, const RepoExpireWalKeep *keep, bool dryRun,
 	return ok;
 }
 
+/* Whether a directory name is one of the backups listed. */
+static bool
+expireListed(const RepoBackupHeaders *list, const char *name)
+{
+	for (int i = 0; i < list->count; i++)
+		if (strcmp(list->headers[i].backupId, name) == 0)
+			return true;
+	for (int i = 0; i < list->unreadableCount; i++)
+		if (strcmp(list->unreadableIds[i], name) == 0)
+			return true;
+	return false;
+}
+
 bool
 repoExpire(Repo *repo, const RepoExpireParam *param, RepoExpireResult *result,
 		   DrError *err)
 {
 	Storage    *storage = repoStorage(repo);
-	char	  **ids = NULL;
-	int			count = 0;
-	ManifestHeader *headers;
-	bool	   *keep;
+	RepoBackupHeaders list;
+	const ManifestHeader *headers;
+	int			count;
+	bool	   *keep = NULL;
 	bool		ok = true;
 	ExpireList	dirs = {0};
+	RepoLockState *locks = NULL;
+	bool	   *candidate = NULL;
+	const char **unknown = NULL;
+	RepoExpirePolicy policy = param->policy;
 	RepoExpireWalKeep walKeep = {0};
 	int			oldest = -1;
 	WalHistory *history = NULL;
@@ -337,26 +392,65 @@ repoExpire(Repo *repo, const RepoExpireParam *param, RepoExpireResult *result,
 	if (!result->policySet)
 		return true;
 
-	if (!repoBackupList(repo, &ids, &count, err))
+	/* the backups; an unreadable manifest leaves its backup out */
+	if (!repoBackupHeadersRead(repo, &list, err))
 		return false;
-	headers = palloc0(sizeof(ManifestHeader) * Max(count, 1));
-	keep = palloc0(sizeof(bool) * Max(count, 1));
-	for (int i = 0; i < count; i++)
+	headers = list.headers;
+	count = list.count;
+	for (int u = 0; u < list.unreadableCount; u++)
 	{
-		RepoBackupManifest *manifest = repoBackupManifestOpen(repo, ids[i], err);
-
-		if (manifest == NULL)
-		{
-			drErrorPrefix(err, "backup %s: ", ids[i]);
-			ok = false;
-			goto done;
-		}
-		headers[i] = *repoBackupManifestHeader(manifest);
-		headers[i].label = NULL;
-		repoBackupManifestClose(manifest);
+		result->backupsUnreadable++;
+		if (param->onUnreadable)
+			param->onUnreadable(param->arg, list.unreadableIds[u],
+								list.unreadable[u]);
 	}
 
-	repoExpireBackupsDecide(headers, count, &param->policy, keep);
+	/*
+	 * The directories without a manifest and their locks, read before
+	 * deciding: a live lock keeps its parent's chain.  A directory whose
+	 * manifest appeared since the backups were listed is a backup that
+	 * completed meanwhile: its chain and WAL are not known, so it counts
+	 * as unreadable for this run (without a warning).
+	 */
+	ok = storageList(storage, REPO_BACKUP_DIR, expireListAdd, &dirs, err);
+	if (!ok)
+		goto done;
+	locks = palloc0(sizeof(RepoLockState) * Max(dirs.count, 1));
+	candidate = palloc0(sizeof(bool) * Max(dirs.count, 1));
+	unknown = palloc(sizeof(char *) * (list.unreadableCount + dirs.count + 1));
+	for (int u = 0; u < list.unreadableCount; u++)
+		unknown[u] = list.unreadableIds[u];
+	policy.unreadable = unknown;
+	policy.unreadableCount = list.unreadableCount;
+	for (int i = 0; i < dirs.count; i++)
+	{
+		char	   *manifest;
+		bool		exists;
+
+		if (!dirs.isDir[i] || !manifestBackupIdValid(dirs.names[i]) ||
+			expireListed(&list, dirs.names[i]))
+			continue;
+		/* the lock first: a backup writes its manifest, then unlocks */
+		ok = repoLockRead(repo, dirs.names[i], &locks[i], err);
+		if (!ok)
+			goto done;
+		manifest = repoBackupManifestPath(dirs.names[i]);
+		ok = storageExists(storage, manifest, &exists, err);
+		pfree(manifest);
+		if (!ok)
+			goto done;
+		if (exists)
+			unknown[policy.unreadableCount++] = dirs.names[i];
+		else
+			candidate[i] = true;
+	}
+
+	keep = palloc0(sizeof(bool) * Max(count, 1));
+	repoExpireBackupsDecide(headers, count, &policy, keep);
+	for (int i = 0; i < dirs.count; i++)
+		if (candidate[i] && locks[i].parentId[0] &&
+			repoLockLive(&locks[i], policy.now))
+			repoExpireKeepChain(headers, count, locks[i].parentId, keep);
 
 	/* what the kept backups need of the WAL, decided before any removal */
 	for (int i = 0; i < count; i++)
@@ -370,13 +464,14 @@ repoExpire(Repo *repo, const RepoExpireParam *param, RepoExpireResult *result,
 		{
 			ok = drErrorSet(err, DR_ERR_CORRUPT,
 							"backup %s names an invalid WAL segment size (%u bytes)",
-							ids[i], headers[i].segmentSize);
+							headers[i].backupId, headers[i].segmentSize);
 			goto done;
 		}
 		segno = walSegmentOf(headers[i].startLsn, headers[i].segmentSize);
 		if (oldest < 0)
 		{
-			strlcpy(result->oldestKept, ids[i], sizeof(result->oldestKept));
+			strlcpy(result->oldestKept, headers[i].backupId,
+					sizeof(result->oldestKept));
 			walKeep.segSize = headers[i].segmentSize;
 			walKeep.startSegno = segno;
 			walKeep.tli = headers[i].timeline;
@@ -394,42 +489,49 @@ repoExpire(Repo *repo, const RepoExpireParam *param, RepoExpireResult *result,
 	{
 		if (keep[i])
 			continue;
-		if (!expireBackupRemove(storage, ids[i], true, param->dryRun,
-								&result->bytesFreed, err))
+		if (!expireBackupRemove(storage, headers[i].backupId, true,
+								param->dryRun, &result->bytesFreed, err))
 		{
 			ok = false;
 			goto done;
 		}
 		result->backupsRemoved++;
 		if (param->onBackup)
-			param->onBackup(param->arg, ids[i], false);
+			param->onBackup(param->arg, headers[i].backupId, false);
 	}
 
 	/* directories without a manifest: crashed removals, unfinished backups */
-	ok = storageList(storage, REPO_BACKUP_DIR, expireListAdd, &dirs, err);
 	for (int i = 0; ok && i < dirs.count; i++)
 	{
-		bool		listed = false;
+		bool		running;
 		char	   *manifest;
 		bool		exists;
+		bool		taken = true;
 
-		if (!dirs.isDir[i] || !manifestBackupIdValid(dirs.names[i]))
+		if (!candidate[i])
 			continue;
-		if (param->runningBackupId &&
-			strcmp(param->runningBackupId, dirs.names[i]) == 0)
+		running = param->runningBackupId &&
+			strcmp(param->runningBackupId, dirs.names[i]) == 0;
+		if (!repoExpireOrphanRemovable(dirs.mtime[i], &locks[i], running,
+									   policy.now))
+		{
+			if (!running && repoLockLive(&locks[i], policy.now))
+				result->backupsLocked++;
 			continue;
-		if (dirs.mtime[i] > param->policy.now - REPO_EXPIRE_ORPHAN_AGE)
-			continue;
-		for (int j = 0; j < count && !listed; j++)
-			listed = strcmp(ids[j], dirs.names[i]) == 0;
-		if (listed)
-			continue;
+		}
 		/* written since it was listed? then it is not an orphan */
 		manifest = repoBackupManifestPath(dirs.names[i]);
 		ok = storageExists(storage, manifest, &exists, err);
 		pfree(manifest);
 		if (!ok || exists)
 			continue;
+		/* an expired lock: take it, unless its owner comes back to life */
+		if (!param->dryRun && locks[i].present)
+		{
+			ok = repoLockTake(repo, dirs.names[i], &locks[i], &taken, err);
+			if (!ok || !taken)
+				continue;
+		}
 		ok = expireBackupRemove(storage, dirs.names[i], false, param->dryRun,
 								&result->bytesFreed, err);
 		if (ok)
@@ -442,7 +544,15 @@ repoExpire(Repo *repo, const RepoExpireParam *param, RepoExpireResult *result,
 	if (!ok)
 		goto done;
 
-	/* WAL: only when a backup is kept to anchor it */
+	/*
+	 * WAL: only when a backup is kept to anchor it, and never while a
+	 * backup's needs are unknown (the header comment).
+	 */
+	if (policy.unreadableCount > 0)
+	{
+		result->walKept = true;
+		goto done;
+	}
 	if (oldest < 0)
 	{
 		result->walSkipped = true;
@@ -457,9 +567,17 @@ repoExpire(Repo *repo, const RepoExpireParam *param, RepoExpireResult *result,
 done:
 	if (history)
 		walHistoryFree(history);
+	if (locks)
+	{
+		for (int i = 0; i < dirs.count; i++)
+			repoLockStateFree(&locks[i]);
+		pfree(locks);
+		pfree(candidate);
+		pfree(unknown);
+	}
 	expireListFree(&dirs);
-	pfree(headers);
-	pfree(keep);
-	repoBackupListFree(ids, count);
+	if (keep)
+		pfree(keep);
+	repoBackupHeadersFree(&list);
 	return ok;
 }

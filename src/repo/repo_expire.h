@@ -19,11 +19,25 @@
  * known, any T at or after S is kept).  History files are always kept.
  * Anything else in the archive that is not recognised is kept.
  *
+ * Unreadable manifests: a backup whose manifest cannot be read is left
+ * out (the caller warns, naming it) and nothing it might need is removed.
+ * Its parent chain and its WAL range cannot be known, so: every backup
+ * older than the newest unreadable one is kept (any of them may be its
+ * ancestor), every incremental on top of an unreadable one too, and no
+ * archived WAL is removed while any manifest cannot be read.  The
+ * unreadable backup itself is never removed: fix or remove it by hand.
+ *
+ * Running backups: a backup being written has a directory without a
+ * manifest and a lock (repo_lock.h).  A live lock keeps the directory and
+ * the chain of the backup's parent (named in the lock), whatever the
+ * policy, for the server and the CLI alike.
+ *
  * Removal order (crash safety): a backup's manifest goes first (from that
  * instant the backup no longer exists), then its tree.  A directory under
- * backup/ without a manifest, older than REPO_EXPIRE_ORPHAN_AGE seconds
- * and not the backup being written, is what such a crash (or a backup that
- * never finished) leaves, and is removed too.
+ * backup/ without a manifest is what such a crash, a backup that failed or
+ * one whose server died leaves; it is removed when its lock is expired or
+ * absent, it is older than REPO_EXPIRE_ORPHAN_AGE seconds and it is not
+ * the backup this server is writing (repoExpireOrphanRemovable).
  *-------------------------------------------------------------------------
  */
 #ifndef DR_REPO_EXPIRE_H
@@ -32,6 +46,7 @@
 #include "common/manifest.h"
 #include "common/wal.h"
 #include "repo/repo.h"
+#include "repo/repo_lock.h"
 
 #define REPO_EXPIRE_ORPHAN_AGE	3600
 
@@ -47,6 +62,14 @@ typedef struct RepoExpirePolicy
 	 * ends.  NULL = none.
 	 */
 	const char *keepChainOf;
+
+	/*
+	 * The backups whose manifest cannot be read (see the header comment):
+	 * every backup older than the newest of them is kept, and every
+	 * incremental whose parent is one of them.
+	 */
+	const char *const *unreadable;
+	int			unreadableCount;
 } RepoExpirePolicy;
 
 /*
@@ -57,6 +80,19 @@ typedef struct RepoExpirePolicy
 extern int	repoExpireBackupsDecide(const ManifestHeader *headers, int count,
 									const RepoExpirePolicy *policy,
 									bool *keep);
+
+/* Set keep[] for backup id and its ancestors among headers[0..count). */
+extern void repoExpireKeepChain(const ManifestHeader *headers, int count,
+								const char *id, bool *keep);
+
+/*
+ * Whether a directory under backup/ without a manifest may be removed at
+ * time now: not when it is the backup this server is writing (running),
+ * not while its lock is live, and only when its modification time is
+ * older than REPO_EXPIRE_ORPHAN_AGE.
+ */
+extern bool repoExpireOrphanRemovable(int64 dirMtime, const RepoLockState *lock,
+									  bool running, int64 now);
 
 /* What the kept backups need of the WAL archive. */
 typedef struct RepoExpireWalKeep
@@ -83,6 +119,9 @@ typedef struct RepoExpireParam
 	const char *runningBackupId;	/* never treated as an orphan; NULL */
 	/* called for each backup removed (or to be, with dryRun); may be NULL */
 	void		(*onBackup) (void *arg, const char *backupId, bool orphan);
+	/* called for each backup left out, with the reason; may be NULL */
+	void		(*onUnreadable) (void *arg, const char *backupId,
+								 const char *message);
 	void	   *arg;
 } RepoExpireParam;
 
@@ -94,6 +133,10 @@ typedef struct RepoExpireResult
 	int			orphansRemoved; /* manifest-less directories */
 	int			walRemoved;
 	bool		walSkipped;		/* no backup kept: WAL left alone */
+	int			backupsUnreadable;	/* manifests that cannot be read */
+	bool		walKept;		/* a backup's needs are unknown (unreadable,
+								 * or completed meanwhile): no WAL removed */
+	int			backupsLocked;	/* directories kept by a live lock */
 	uint64		bytesFreed;
 	char		oldestKept[MANIFEST_ID_MAX + 1];	/* "" when none */
 	char		walKeepFrom[WAL_NAME_LEN + 1];	/* "" when no WAL was removed */

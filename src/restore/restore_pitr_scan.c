@@ -116,36 +116,19 @@ scanDirEntry(void *arg, const StorageInfo *info, DrError *err)
 static bool
 scanBackups(Repo *repo, RestoreReach *reach, DrError *err)
 {
-	char	  **ids;
-	int			count;
+	RepoBackupHeaders headers;
 
-	if (!repoBackupList(repo, &ids, &count, err))
+	if (!repoBackupHeadersRead(repo, &headers, err))
 		return false;
-	if (count > 0)
-	{
-		reach->backups = palloc0(count * sizeof(ManifestHeader));
-		reach->unreadable = palloc0(count * sizeof(char *));
-	}
-	for (int i = 0; i < count; i++)
-	{
-		RepoBackupManifest *manifest;
-		ManifestHeader *h;
-		DrError		one;
-
-		drErrorClear(&one);
-		manifest = repoBackupManifestOpen(repo, ids[i], &one);
-		if (manifest == NULL)
-		{
-			reach->unreadable[reach->unreadableCount++] = pstrdup(one.message);
-			continue;
-		}
-		h = &reach->backups[reach->backupCount++];
-		*h = *repoBackupManifestHeader(manifest);
-		if (h->label)
-			h->label = pstrdup(h->label);
-		repoBackupManifestClose(manifest);
-	}
-	repoBackupListFree(ids, count);
+	/* the arrays move to reach (restoreReachFree frees them) */
+	reach->backups = headers.headers;
+	reach->backupCount = headers.count;
+	reach->unreadable = headers.unreadable;
+	reach->unreadableCount = headers.unreadableCount;
+	for (int i = 0; i < headers.unreadableCount; i++)
+		pfree(headers.unreadableIds[i]);
+	if (headers.unreadableIds)
+		pfree(headers.unreadableIds);
 	return true;
 }
 

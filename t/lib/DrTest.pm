@@ -146,15 +146,17 @@ sub amcheck_ok
 }
 
 # A backup slowed down to a few MB/s in the background (the SQL call, such
-# as "dr_backup_full()"); returns once it is copying, with the IPC::Run
-# handle and references to its (unaligned, tuples only) stdout and stderr.
+# as "dr_backup_full()"; the rate, 4MB unless given); returns once it is
+# copying, with the IPC::Run handle and references to its (unaligned,
+# tuples only) stdout and stderr.
 sub slow_backup
 {
-	my ($node, $call) = @_;
+	my ($node, $call, $rate) = @_;
 	my ($out, $err) = ('', '');
+	$rate //= '4MB';
 	my $h = IPC::Run::start(
 		[ 'psql', '-X', '-q', '-At', '-d', $node->connstr('postgres'), '-c',
-			"SET pg_dr.backup_max_rate = '4MB'; SELECT $call" ],
+			"SET pg_dr.backup_max_rate = '$rate'; SELECT $call" ],
 		'>', \$out, '2>', \$err);
 	$node->poll_query_until('postgres',
 		"SELECT count(*) = 1 FROM dr_backup_progress WHERE phase = 'copying' AND bytes_done > 0")

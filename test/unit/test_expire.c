@@ -10,7 +10,13 @@
  * repoExpireWalRemovable (segments before and after the start,
  * .partial and .backup files, history files and unknown names kept,
  * newer timelines kept, older timelines on and off the history path,
- * unknown history kept conservatively, 1 GB segments).
+ * unknown history kept conservatively, 1 GB segments);
+ * unreadable manifests (everything older than the newest unreadable
+ * backup kept, an incremental on top of one kept, newer backups still
+ * under the policy); repoExpireKeepChain; repoExpireOrphanRemovable (the
+ * running backup, a live lock on an old directory, an expired or absent
+ * lock on an old or young directory, an unparsable lock, a heartbeat from
+ * the future).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -51,7 +57,7 @@ testBackups(void)
 {
 	ManifestHeader h[9];
 	bool		keep[9];
-	RepoExpirePolicy policy = {0, 0, NOW, NULL};
+	RepoExpirePolicy policy = {.fullCount = 0, .now = NOW};
 	int			removed;
 
 	/* F1 I1a I1b(of I1a) F2 I2a F3 I3a I3b(of I3a) I3c(of F3) */
@@ -201,10 +207,115 @@ testWal(void)
 	ok(!repoExpireWalRemovable("000000010000000100000001", &keep), "1 GB: start kept");
 }
 
+static void
+testUnreadable(void)
+{
+	ManifestHeader h[6];
+	bool		keep[6];
+	const char *unreadable[2];
+	RepoExpirePolicy policy = {.fullCount = 1, .now = NOW};
+	int			removed;
+
+	/*
+	 * F1 I1(F1) F2 [U: unreadable, between F2 and I2] I2(U) F3 I3(F3): ids
+	 * are start times, so "older than U" is "id before U's".
+	 */
+	header(&h[0], "20260101-000000F", NULL, 40 * DAY);
+	header(&h[1], "20260102-000000I", "20260101-000000F", 39 * DAY);
+	header(&h[2], "20260110-000000F", NULL, 30 * DAY);
+	header(&h[3], "20260121-000000I", "20260120-000000F", 19 * DAY);
+	header(&h[4], "20260201-000000F", NULL, 10 * DAY);
+	header(&h[5], "20260202-000000I", "20260201-000000F", 9 * DAY);
+
+	removed = repoExpireBackupsDecide(h, 6, &policy, keep);
+	is_str(keepString(keep, 6), "000011", "readable: only the newest chain kept");
+	is_int(removed, 4, "readable: count");
+
+	unreadable[0] = "20260120-000000F";
+	policy.unreadable = unreadable;
+	policy.unreadableCount = 1;
+	removed = repoExpireBackupsDecide(h, 6, &policy, keep);
+	is_str(keepString(keep, 6), "111111",
+		   "unreadable U: everything older kept, and the incremental on top of U");
+	is_int(removed, 0, "unreadable U: nothing removed");
+
+	/* an unreadable backup older than everything: the policy applies above it */
+	unreadable[0] = "20251201-000000F";
+	removed = repoExpireBackupsDecide(h, 6, &policy, keep);
+	is_str(keepString(keep, 6), "000011",
+		   "an oldest unreadable backup protects nothing newer");
+	is_int(removed, 4, "oldest unreadable: count");
+
+	/* two: the newest one decides */
+	unreadable[0] = "20260105-000000I";
+	unreadable[1] = "20260115-000000I";
+	policy.unreadableCount = 2;
+	repoExpireBackupsDecide(h, 6, &policy, keep);
+	is_str(keepString(keep, 6), "111111",
+		   "two unreadable: everything older than the newest kept (and I2, a broken chain newer than a kept full)");
+
+	/* no policy: the unreadable list changes nothing */
+	policy.fullCount = 0;
+	removed = repoExpireBackupsDecide(h, 6, &policy, keep);
+	is_int(removed, 0, "unset policy with unreadable: nothing removed");
+
+	/* the chain of a running backup's parent (read from its lock) */
+	policy.fullCount = 1;
+	policy.unreadableCount = 0;
+	repoExpireBackupsDecide(h, 6, &policy, keep);
+	repoExpireKeepChain(h, 6, "20260102-000000I", keep);
+	is_str(keepString(keep, 6), "110011", "repoExpireKeepChain: I1 and F1 kept");
+}
+
+static void
+testOrphans(void)
+{
+	RepoLockState lock;
+	const int64 old = NOW - 2 * 3600;
+	const int64 young = NOW - 60;
+
+	memset(&lock, 0, sizeof(lock));
+	ok(repoExpireOrphanRemovable(old, &lock, false, NOW),
+	   "no lock, directory older than the age: removed");
+	ok(repoExpireOrphanRemovable(old, NULL, false, NOW),
+	   "no lock state at all: the same");
+	ok(!repoExpireOrphanRemovable(young, &lock, false, NOW),
+	   "no lock, young directory: kept");
+	ok(!repoExpireOrphanRemovable(old, &lock, true, NOW),
+	   "the backup this server runs: kept whatever its age");
+
+	lock.present = true;
+	lock.parsed = true;
+	lock.sequence = 7;
+	lock.time = NOW - 30;
+	ok(!repoExpireOrphanRemovable(old, &lock, false, NOW),
+	   "live lock (heartbeat 30 s ago) on a directory that looks 2 hours old: kept");
+	lock.time = NOW - REPO_LOCK_EXPIRE + 1;
+	ok(!repoExpireOrphanRemovable(old, &lock, false, NOW),
+	   "heartbeat just younger than the expiry: kept");
+	lock.time = NOW - REPO_LOCK_EXPIRE;
+	ok(repoExpireOrphanRemovable(old, &lock, false, NOW),
+	   "heartbeat exactly the expiry ago: expired, removed");
+	lock.time = NOW - 3600;
+	ok(repoExpireOrphanRemovable(old, &lock, false, NOW),
+	   "expired lock on an old directory: removed");
+	ok(!repoExpireOrphanRemovable(young, &lock, false, NOW),
+	   "expired lock on a young directory: kept");
+	lock.time = NOW + 300;
+	ok(!repoExpireOrphanRemovable(old, &lock, false, NOW),
+	   "heartbeat from the future (clock skew): live");
+	lock.parsed = false;
+	lock.time = 0;
+	ok(!repoExpireOrphanRemovable(old, &lock, false, NOW),
+	   "a lock that cannot be parsed keeps its directory");
+}
+
 int
 main(void)
 {
 	testBackups();
 	testWal();
+	testUnreadable();
+	testOrphans();
 	return tapDone();
 }
