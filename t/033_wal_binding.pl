@@ -168,6 +168,7 @@ for (1 .. 600)
 	select(undef, undef, undef, 0.1);
 }
 ok($gone, 'the restored server stops by itself');
+system('pg_ctl', '-D', $r->data_dir, '-m', 'immediate', 'stop') unless $gone;
 my $log = PostgreSQL::Test::Utils::slurp_file($r->logfile);
 like($log, qr/WAL segment $victim holds the WAL of segment $impostor/,
 	'its log names both segments');

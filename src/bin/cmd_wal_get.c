@@ -15,7 +15,12 @@
  *
  * The object is decoded (and authenticated: codec.h) into a temporary file
  * next to DESTPATH, fsynced, and renamed only once the decoder verified the
- * end: the server never reads a partial or unverified file.
+ * end: the server never reads a partial or unverified file.  It must also
+ * be the file asked for (repo_archive.h: its binding, and a segment's first
+ * page header against the segment size and system identifier of the
+ * repository's newest backup): recovery would take another segment's WAL
+ * for the end of the WAL and promote early, so a mismatch is 126, with a
+ * message naming both segments, and nothing is written to DESTPATH.
  *
  * Prefetch: recovery asks for one segment at a time and waits for each.
  * After serving segment S, wal-get starts a detached process that fetches
