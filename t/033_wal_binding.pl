@@ -4,8 +4,9 @@
 #	wal-get exit 126 naming both segments and write nothing, so recovery
 #	stops instead of taking the wrong page address for the end of the WAL
 #	and promoting with committed data missing; an object bound to another
-#	name (a segment under its ".partial" name, or under a history file's)
-#	is refused the same way.  A backup that left its WAL to the archive is
+#	name (a segment under its ".partial" name, or under a history file's),
+#	or of another cluster than the one being recovered, is refused the
+#	same way.  A backup that left its WAL to the archive is
 #	verified with that WAL: a segment between its start and stop that is
 #	missing, damaged (one flipped byte) or another segment's makes
 #	dr_backup_verify() and pg_dr verify --backup fail, naming it.
@@ -138,6 +139,28 @@ like($err, qr/00000002\.history is not the file of that name/, 'refused for its 
   or diag($err);
 unlink("$walarch/00000002.history");
 ok(!-e "$dest/RECOVERYXLOG" && !-e "$dest/RECOVERYHISTORY", 'still nothing written');
+
+# run as restore_command (in the data directory, to pg_wal/): the segment
+# must be of the cluster being recovered, as its pg_control says
+sub wal_get_in
+{
+	my ($datadir, $name) = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run(
+		[ 'pg_dr', 'wal-get', '--config', $env->{conf}, '--prefetch', '0', $name,
+			'pg_wal/RECOVERYXLOG' ],
+		'>', \$out, '2>', \$err, init => sub { chdir($datadir) or die "chdir: $!" });
+	return ($? >> 8, $err);
+}
+my $other = PostgreSQL::Test::Cluster->new('other');
+$other->init;
+($rc, $err) = wal_get_in($other->data_dir, $segs[0]);
+is($rc, 126, 'into the pg_wal of another cluster: exit 126');
+like($err, qr/WAL segment $segs[0] is of another cluster/, 'naming it') or diag($err);
+ok(!-e $other->data_dir . '/pg_wal/RECOVERYXLOG', 'nothing written there');
+($rc, $err) = wal_get_in($node->data_dir, $segs[0]);
+is($rc, 0, 'into the pg_wal of its own cluster: fetched') or diag($err);
+unlink($node->data_dir . '/pg_wal/RECOVERYXLOG');
 
 # a restore whose recovery needs the segment stops there: no promotion
 my $dir = "$tmp/restored";

@@ -472,28 +472,37 @@ archiveObjectKeyLoad(ArchiveTarget *target, const char *objectPath,
 
 /*
  * Decode (authenticate) the object of name to its end: its size and
- * SHA-256.  One bound to another name is another file's: an error.
+ * SHA-256, and *otherName when it is bound to another name (then it is
+ * another file's object, whatever it holds).
  */
 static bool
 archiveObjectHash(ArchiveTarget *target, const char *name,
 				  const char *objectPath, uint8 *sha256, uint64 *size,
-				  DrError *err)
+				  bool *otherName, DrError *err)
 {
 	RepoObjectRead *read;
 	CodecResult codec;
 	char	   *buf;
 	bool		bound;
+	DrError		bindErr;
 
+	*otherName = false;
 	if (!archiveObjectKeyLoad(target, objectPath, err))
 		return false;
 	target->read = repoObjectReadBegin(target->repo, objectPath, err);
 	if (target->read == NULL)
 		return false;
-	if (!repoObjectReadBindingCheck(target->read, name, &bound, err))
+	drErrorClear(&bindErr);
+	if (!repoObjectReadBindingCheck(target->read, name, &bound, &bindErr))
 	{
-		repoObjectReadFree(target->read);
-		target->read = NULL;
-		return false;
+		if (bindErr.code != DR_ERR_CORRUPT)
+		{
+			repoObjectReadFree(target->read);
+			target->read = NULL;
+			*err = bindErr;
+			return false;
+		}
+		*otherName = true;
 	}
 
 	buf = palloc(ARCHIVE_BUFFER_SIZE);
@@ -559,9 +568,11 @@ archivePutInternal(ArchiveTarget *target, const char *name, const char *path,
 	if (!archiveFileHash(target, path, result->sha256, &result->size, err) ||
 		!archiveSizeCheck(name, result->size, err) ||
 		!archiveObjectHash(target, name, result->objectPath,
-						   result->objectSha256, &result->objectSize, err))
+						   result->objectSha256, &result->objectSize,
+						   &result->objectOtherName, err))
 		return false;
-	result->outcome = (result->size == result->objectSize &&
+	result->outcome = (!result->objectOtherName &&
+					   result->size == result->objectSize &&
 					   memcmp(result->sha256, result->objectSha256,
 							  CODEC_SHA256_SIZE) == 0) ?
 		ARCHIVE_PUT_IDENTICAL : ARCHIVE_PUT_DIFFERENT;

@@ -18,9 +18,10 @@
  * end: the server never reads a partial or unverified file.  It must also
  * be the file asked for (repo_archive.h: its binding, and a segment's first
  * page header against the segment size and system identifier of the
- * repository's newest backup): recovery would take another segment's WAL
- * for the end of the WAL and promote early, so a mismatch is 126, with a
- * message naming both segments, and nothing is written to DESTPATH.
+ * cluster being recovered, or else of the repository's newest backup):
+ * recovery would take another segment's WAL for the end of the WAL and
+ * promote early, so a mismatch is 126, with a message naming both
+ * segments, and nothing is written to DESTPATH.
  *
  * Prefetch: recovery asks for one segment at a time and waits for each.
  * After serving segment S, wal-get starts a detached process that fetches
@@ -44,11 +45,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access/xlog_internal.h"
+#include "catalog/pg_control.h"
 #include "getopt_long.h"
+#include "port/pg_crc32c.h"
 
 #include "bin/cli.h"
 #include "common/logging.h"
 #include "common/manifest.h"
+#include "common/wal.h"
 #include "repo/repo.h"
 #include "repo/repo_archive.h"
 #include "repo/repo_backup.h"
@@ -185,22 +190,59 @@ fail:
 }
 
 /*
- * What the repository says of its cluster: the segment size and system
- * identifier of its newest backup whose manifest can be read (the archive
- * holds one cluster's WAL, as its backups are of one cluster).  Without
- * any, zero: each segment is then checked against its own segment size,
- * and the system identifier is not checked.  A backup that cannot be
- * listed or read is no reason to refuse WAL: the decoding still
- * authenticates it, and its page header is still checked.
+ * The cluster being recovered, when wal-get runs as its restore_command:
+ * the server runs it in its data directory, with DESTPATH in pg_wal.  True
+ * when its pg_control could be read, with a right CRC: the segment size
+ * and system identifier of the cluster the WAL must be of.
+ */
+static bool
+cliWalExpectControl(const char *destPath, RepoArchiveExpect *expect)
+{
+	ControlFileData control;
+	pg_crc32c	crc;
+	ssize_t		n;
+	int			fd;
+
+	if (strncmp(destPath, "pg_wal/", strlen("pg_wal/")) != 0)
+		return false;
+	fd = open(XLOG_CONTROL_FILE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, &control, sizeof(control));
+	close(fd);
+	if (n != (ssize_t) sizeof(control))
+		return false;
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, &control, offsetof(ControlFileData, crc));
+	FIN_CRC32C(crc);
+	if (!EQ_CRC32C(crc, control.crc) ||
+		control.pg_control_version != PG_CONTROL_VERSION ||
+		!walSegmentSizeValid(control.xlog_seg_size))
+		return false;
+	expect->segSize = control.xlog_seg_size;
+	expect->systemIdentifier = control.system_identifier;
+	return true;
+}
+
+/*
+ * What the segments must be.  The cluster being recovered says it best
+ * (cliWalExpectControl).  Otherwise (wal-get run by hand) the repository:
+ * the segment size and system identifier of its newest backup whose
+ * manifest can be read.  Without any, zero: each segment is then checked
+ * against its own segment size, and the system identifier is not checked.
+ * A backup that cannot be listed or read is no reason to refuse WAL: the
+ * decoding still authenticates it, and its page header is still checked.
  */
 static void
-cliWalExpect(Repo *repo, RepoArchiveExpect *expect)
+cliWalExpect(Repo *repo, const char *destPath, RepoArchiveExpect *expect)
 {
 	char	  **ids;
 	int			count;
 	DrError		err;
 
 	memset(expect, 0, sizeof(RepoArchiveExpect));
+	if (cliWalExpectControl(destPath, expect))
+		return;
 	drErrorClear(&err);
 	if (!repoBackupList(repo, &ids, &count, &err))
 		return;
@@ -492,8 +534,8 @@ cliWalGetMain(int argc, char **argv)
 		return CLI_WAL_GET_FATAL;
 	}
 
-	/* what the segments must be: the repository's backups say */
-	cliWalExpect(repo, &expect);
+	/* what the segments must be: the cluster's, or the repository's */
+	cliWalExpect(repo, destPath, &expect);
 
 	/* a prefetched segment (checked when fetched) only needs to be moved */
 	status = -1;
