@@ -244,9 +244,10 @@ verifyFile(VerifyState *state, char *const *ids, int count,
 
 /*
  * A backup that left its WAL to the archive (it stores none itself): the
- * segments from the one of its start LSN to the one before its stop LSN
- * must be in the archive, each the segment its name says (repoArchiveRead,
- * the reader of wal-get), or the backup cannot reach consistency.
+ * segments from the one of its start LSN to the one holding the WAL just
+ * before its stop LSN must be in the archive, each the segment its name
+ * says (repoArchiveRead, the reader of wal-get), or the backup cannot
+ * reach consistency.
  */
 static void
 verifyWalArchived(VerifyState *state, const char *backupId,
