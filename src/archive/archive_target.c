@@ -373,7 +373,6 @@ archiveStore(ArchiveTarget *target, const char *name, const char *path,
 	CodecResult codec;
 	char	   *buf;
 	uint64		total = 0;
-
 	RepoWriteParam param = {0};
 
 	if (!archiveFileOpen(target, path, err))
