@@ -78,7 +78,8 @@ typedef enum ArchivePutOutcome
 {
 	ARCHIVE_PUT_STORED = 1,		/* a new object, durable */
 	ARCHIVE_PUT_IDENTICAL,		/* there already, with the same content */
-	ARCHIVE_PUT_DIFFERENT		/* there already, with other content */
+	ARCHIVE_PUT_DIFFERENT		/* there already, with other content, or
+								 * bound to another name (codec.h) */
 } ArchivePutOutcome;
 
 typedef struct ArchivePutResult
@@ -88,6 +89,7 @@ typedef struct ArchivePutResult
 	uint8		sha256[CODEC_SHA256_SIZE];	/* of the local file */
 	uint64		objectSize;		/* DIFFERENT: what the object holds */
 	uint8		objectSha256[CODEC_SHA256_SIZE];
+	bool		objectOtherName;	/* DIFFERENT: bound to another name */
 	char	   *objectPath;		/* path in the repository (palloc'd) */
 } ArchivePutResult;
 

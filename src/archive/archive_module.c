@@ -81,6 +81,9 @@ archiveModuleDifferent(const char *file, int repoNumber,
 	ereport(WARNING,
 			(errcode(ERRCODE_DUPLICATE_OBJECT),
 			 errmsg_internal("%s", message),
+			 put->objectOtherName ?
+			 errdetail("Object \"%s\" was written as another WAL file: its header binds it to another name.",
+					   put->objectPath) :
 			 errdetail("Object \"%s\" holds " UINT64_FORMAT " bytes with SHA-256 %s; the local file has " UINT64_FORMAT " bytes with SHA-256 %s.",
 					   put->objectPath, put->objectSize, objectHex,
 					   put->size, localHex),

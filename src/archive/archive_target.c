@@ -373,12 +373,15 @@ archiveStore(ArchiveTarget *target, const char *name, const char *path,
 	CodecResult codec;
 	char	   *buf;
 	uint64		total = 0;
+	RepoWriteParam param = {0};
 
 	if (!archiveFileOpen(target, path, err))
 		return false;
-	target->write = repoObjectWriteBegin(target->repo, objectPath,
-										 target->keyNone ? NULL : &target->key,
-										 err);
+	/* bound to its name: a copy under another name is refused when read */
+	param.binding = name;
+	target->write = repoObjectWriteBeginParam(target->repo, objectPath,
+											  target->keyNone ? NULL : &target->key,
+											  &param, err);
 	if (target->write == NULL)
 	{
 		(void) archiveFileClose(target, path, NULL);
@@ -466,20 +469,40 @@ archiveObjectKeyLoad(ArchiveTarget *target, const char *objectPath,
 	return key != NULL;
 }
 
-/* Decode (authenticate) an object to its end: its size and SHA-256. */
+/*
+ * Decode (authenticate) the object of name to its end: its size and
+ * SHA-256, and *otherName when it is bound to another name (then it is
+ * another file's object, whatever it holds).
+ */
 static bool
-archiveObjectHash(ArchiveTarget *target, const char *objectPath,
-				  uint8 *sha256, uint64 *size, DrError *err)
+archiveObjectHash(ArchiveTarget *target, const char *name,
+				  const char *objectPath, uint8 *sha256, uint64 *size,
+				  bool *otherName, DrError *err)
 {
 	RepoObjectRead *read;
 	CodecResult codec;
 	char	   *buf;
+	bool		bound;
+	DrError		bindErr;
 
+	*otherName = false;
 	if (!archiveObjectKeyLoad(target, objectPath, err))
 		return false;
 	target->read = repoObjectReadBegin(target->repo, objectPath, err);
 	if (target->read == NULL)
 		return false;
+	drErrorClear(&bindErr);
+	if (!repoObjectReadBindingCheck(target->read, name, &bound, &bindErr))
+	{
+		if (bindErr.code != DR_ERR_CORRUPT)
+		{
+			repoObjectReadFree(target->read);
+			target->read = NULL;
+			*err = bindErr;
+			return false;
+		}
+		*otherName = true;
+	}
 
 	buf = palloc(ARCHIVE_BUFFER_SIZE);
 	for (;;)
@@ -543,10 +566,12 @@ archivePutInternal(ArchiveTarget *target, const char *name, const char *path,
 	 */
 	if (!archiveFileHash(target, path, result->sha256, &result->size, err) ||
 		!archiveSizeCheck(name, result->size, err) ||
-		!archiveObjectHash(target, result->objectPath, result->objectSha256,
-						   &result->objectSize, err))
+		!archiveObjectHash(target, name, result->objectPath,
+						   result->objectSha256, &result->objectSize,
+						   &result->objectOtherName, err))
 		return false;
-	result->outcome = (result->size == result->objectSize &&
+	result->outcome = (!result->objectOtherName &&
+					   result->size == result->objectSize &&
 					   memcmp(result->sha256, result->objectSha256,
 							  CODEC_SHA256_SIZE) == 0) ?
 		ARCHIVE_PUT_IDENTICAL : ARCHIVE_PUT_DIFFERENT;

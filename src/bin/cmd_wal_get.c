@@ -15,7 +15,13 @@
  *
  * The object is decoded (and authenticated: codec.h) into a temporary file
  * next to DESTPATH, fsynced, and renamed only once the decoder verified the
- * end: the server never reads a partial or unverified file.
+ * end: the server never reads a partial or unverified file.  It must also
+ * be the file asked for (repo_archive.h: its binding, and a segment's first
+ * page header against the segment size and system identifier of the
+ * cluster being recovered, or else of the repository's newest backup):
+ * recovery would take another segment's WAL for the end of the WAL and
+ * promote early, so a mismatch is 126, with a message naming both
+ * segments, and nothing is written to DESTPATH.
  *
  * Prefetch: recovery asks for one segment at a time and waits for each.
  * After serving segment S, wal-get starts a detached process that fetches
@@ -39,12 +45,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access/xlog_internal.h"
+#include "catalog/pg_control.h"
 #include "getopt_long.h"
+#include "port/pg_crc32c.h"
 
 #include "bin/cli.h"
 #include "common/logging.h"
 #include "common/manifest.h"
+#include "common/wal.h"
 #include "repo/repo.h"
+#include "repo/repo_archive.h"
 #include "repo/repo_backup.h"
 
 /* Exit statuses of wal-get (see above). */
@@ -78,116 +89,177 @@ cliWalGetHelp(void)
 		   "have it, 126 on any other failure (PostgreSQL then stops recovery).\n");
 }
 
+/* A CodecSink into the temporary file. */
+typedef struct CliWalFile
+{
+	int			fd;
+	const char *path;
+} CliWalFile;
+
+static bool
+cliWalFileWrite(void *arg, const void *buf, size_t len, DrError *err)
+{
+	CliWalFile *file = arg;
+	const char *p = buf;
+
+	while (len > 0)
+	{
+		ssize_t		w = write(file->fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+		{
+			if (w == 0)
+				errno = ENOSPC;
+			return drErrorSet(err, DR_ERR_IO, "could not write \"%s\": %m",
+							  file->path);
+		}
+		p += w;
+		len -= w;
+	}
+	return true;
+}
+
 /*
- * Decode the object at objectPath into destPath; a status of the table
- * above.
+ * Decode the archived file name into destPath, checked to be that file
+ * (repo_archive.h); a status of the table above.
  */
 static int
-cliWalGetFetch(Repo *repo, const char *name, const char *objectPath,
+cliWalGetFetch(Repo *repo, const char *name, const RepoArchiveExpect *expect,
 			   const char *destPath)
 {
 	DrError		err;
-	RepoObjectRead *read;
-	CodecResult result;
+	CliWalFile file;
+	CodecSink	sink;
 	char	   *tmp;
-	char	   *buffer;
-	int			fd;
-
-	drErrorClear(&err);
-	read = repoObjectReadBegin(repo, objectPath, &err);
-	if (read == NULL)
-	{
-		if (err.code == DR_ERR_NOT_FOUND)
-			return CLI_WAL_GET_MISSING;
-		cliErrorReport(&err);
-		return CLI_WAL_GET_FATAL;
-	}
 
 	tmp = psprintf("%s.pg_dr-tmp.%d", destPath, (int) getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
+	file.path = tmp;
+	file.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (file.fd < 0)
 	{
 		pg_log_error("could not create \"%s\": %m", tmp);
-		repoObjectReadFree(read);
 		pfree(tmp);
 		return CLI_WAL_GET_FATAL;
 	}
+	sink.write = cliWalFileWrite;
+	sink.arg = &file;
 
-	buffer = palloc(CLI_WAL_GET_BUFFER);
-	for (;;)
+	drErrorClear(&err);
+	if (!repoArchiveRead(repo, name, expect, sink, NULL, &err))
 	{
-		ssize_t		n = repoObjectRead(read, buffer, CLI_WAL_GET_BUFFER, &err);
-		char	   *p = buffer;
-
-		if (n < 0)
+		if (err.code == DR_ERR_NOT_FOUND)
 		{
-			repoObjectReadFree(read);
-			goto fail;
+			close(file.fd);
+			unlink(tmp);
+			pfree(tmp);
+			return CLI_WAL_GET_MISSING;
 		}
-		if (n == 0)
-			break;
-		while (n > 0)
-		{
-			ssize_t		w = write(fd, p, n);
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-			{
-				if (w == 0)
-					errno = ENOSPC;
-				drErrorSet(&err, DR_ERR_IO, "could not write \"%s\": %m", tmp);
-				repoObjectReadFree(read);
-				goto fail;
-			}
-			p += w;
-			n -= w;
-		}
-	}
-	if (!repoObjectReadEnd(read, &result, &err))
-		goto fail;
-
-	/* a segment is a power of two from 1 MB to 1 GB long */
-	if (manifestWalNameValid(name) &&
-		(result.rawSize < 1024 * 1024 || result.rawSize > 1024 * 1024 * 1024 ||
-		 (result.rawSize & (result.rawSize - 1)) != 0))
-	{
-		drErrorSet(&err, DR_ERR_CORRUPT,
-				   "archived WAL segment \"%s\" is " UINT64_FORMAT " bytes long, not a WAL segment size",
-				   name, result.rawSize);
 		goto fail;
 	}
 
-	if (fsync(fd) < 0)
+	if (fsync(file.fd) < 0)
 	{
 		drErrorSet(&err, DR_ERR_IO, "could not fsync \"%s\": %m", tmp);
 		goto fail;
 	}
-	if (close(fd) < 0)
+	if (close(file.fd) < 0)
 	{
-		fd = -1;
+		file.fd = -1;
 		drErrorSet(&err, DR_ERR_IO, "could not close \"%s\": %m", tmp);
 		goto fail;
 	}
-	fd = -1;
+	file.fd = -1;
 	if (rename(tmp, destPath) < 0)
 	{
 		drErrorSet(&err, DR_ERR_IO, "could not rename \"%s\" to \"%s\": %m",
 				   tmp, destPath);
 		goto fail;
 	}
-	pfree(buffer);
 	pfree(tmp);
 	return CLI_EXIT_OK;
 
 fail:
 	cliErrorReport(&err);
-	if (fd >= 0)
-		close(fd);
+	if (file.fd >= 0)
+		close(file.fd);
 	unlink(tmp);
-	pfree(buffer);
 	pfree(tmp);
 	return CLI_WAL_GET_FATAL;
+}
+
+/*
+ * The cluster being recovered, when wal-get runs as its restore_command:
+ * the server runs it in its data directory, with DESTPATH in pg_wal.  True
+ * when its pg_control could be read, with a right CRC: the segment size
+ * and system identifier of the cluster the WAL must be of.
+ */
+static bool
+cliWalExpectControl(const char *destPath, RepoArchiveExpect *expect)
+{
+	ControlFileData control;
+	pg_crc32c	crc;
+	ssize_t		n;
+	int			fd;
+
+	if (strncmp(destPath, "pg_wal/", strlen("pg_wal/")) != 0)
+		return false;
+	fd = open(XLOG_CONTROL_FILE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, &control, sizeof(control));
+	close(fd);
+	if (n != (ssize_t) sizeof(control))
+		return false;
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, &control, offsetof(ControlFileData, crc));
+	FIN_CRC32C(crc);
+	if (!EQ_CRC32C(crc, control.crc) ||
+		control.pg_control_version != PG_CONTROL_VERSION ||
+		!walSegmentSizeValid(control.xlog_seg_size))
+		return false;
+	expect->segSize = control.xlog_seg_size;
+	expect->systemIdentifier = control.system_identifier;
+	return true;
+}
+
+/*
+ * What the segments must be.  The cluster being recovered says it best
+ * (cliWalExpectControl).  Otherwise (wal-get run by hand) the repository:
+ * the segment size and system identifier of its newest backup whose
+ * manifest can be read.  Without any, zero: each segment is then checked
+ * against its own segment size, and the system identifier is not checked.
+ * A backup that cannot be listed or read is no reason to refuse WAL: the
+ * decoding still authenticates it, and its page header is still checked.
+ */
+static void
+cliWalExpect(Repo *repo, const char *destPath, RepoArchiveExpect *expect)
+{
+	char	  **ids;
+	int			count;
+	DrError		err;
+
+	memset(expect, 0, sizeof(RepoArchiveExpect));
+	if (cliWalExpectControl(destPath, expect))
+		return;
+	drErrorClear(&err);
+	if (!repoBackupList(repo, &ids, &count, &err))
+		return;
+	for (int i = count - 1; i >= 0; i--)
+	{
+		RepoBackupManifest *manifest = repoBackupManifestOpen(repo, ids[i], &err);
+		const ManifestHeader *header;
+
+		if (manifest == NULL)
+			continue;
+		header = repoBackupManifestHeader(manifest);
+		expect->segSize = header->segmentSize;
+		expect->systemIdentifier = header->systemIdentifier;
+		repoBackupManifestClose(manifest);
+		break;
+	}
+	repoBackupListFree(ids, count);
 }
 
 /*
@@ -214,19 +286,18 @@ cliWalNext(const char *name, uint64 segSize, int ahead, char *next)
 
 /* One prefetch worker: every jobs-th of the next count segments. */
 static void
-cliWalPrefetchJob(Repo *repo, const char *name, uint64 segSize,
-				  const char *spool, int count, int jobs, int job)
+cliWalPrefetchJob(Repo *repo, const RepoArchiveExpect *expect,
+				  const char *name, uint64 segSize, const char *spool,
+				  int count, int jobs, int job)
 {
 	for (int ahead = 1 + job; ahead <= count; ahead += jobs)
 	{
 		char		next[MANIFEST_WAL_NAME_LEN + 1];
 		char	   *target;
 		char	   *lock;
-		char	   *objectPath;
 		struct stat st;
 		int			fd;
 		int			rc;
-		DrError		err;
 
 		if (!cliWalNext(name, segSize, ahead, next))
 			return;
@@ -246,10 +317,7 @@ cliWalPrefetchJob(Repo *repo, const char *name, uint64 segSize,
 		}
 		close(fd);
 
-		drErrorClear(&err);
-		objectPath = repoArchiveWalPath(next, &err);
-		rc = objectPath ? cliWalGetFetch(repo, next, objectPath, target)
-			: CLI_WAL_GET_FATAL;
+		rc = cliWalGetFetch(repo, next, expect, target);
 		unlink(lock);
 		if (rc != CLI_EXIT_OK)
 			return;				/* not archived yet (or damaged): stop here */
@@ -300,8 +368,9 @@ cliWalPrefetchClean(const char *name, uint64 segSize, const char *spool,
  * the file header).  Best effort: any failure here only means no prefetch.
  */
 static void
-cliWalPrefetchStart(Repo *repo, const char *name, uint64 segSize,
-					const char *spool, int count)
+cliWalPrefetchStart(Repo *repo, const RepoArchiveExpect *expect,
+					const char *name, uint64 segSize, const char *spool,
+					int count)
 {
 	pid_t		pid;
 	pid_t		workers[CLI_WAL_PREFETCH_JOBS];
@@ -338,7 +407,7 @@ cliWalPrefetchStart(Repo *repo, const char *name, uint64 segSize,
 		workers[job] = fork();
 		if (workers[job] == 0)
 		{
-			cliWalPrefetchJob(repo, name, segSize, spool, count,
+			cliWalPrefetchJob(repo, expect, name, segSize, spool, count,
 							  CLI_WAL_PREFETCH_JOBS, job);
 			_exit(0);
 		}
@@ -383,6 +452,7 @@ cliWalGetMain(int argc, char **argv)
 	const ConfigRepo *repoConfig;
 	Repo	   *repo;
 	char	   *objectPath;
+	RepoArchiveExpect expect;
 	DrError		err;
 	int			status;
 	int			c;
@@ -464,7 +534,10 @@ cliWalGetMain(int argc, char **argv)
 		return CLI_WAL_GET_FATAL;
 	}
 
-	/* a prefetched segment only needs to be moved into place */
+	/* what the segments must be: the cluster's, or the repository's */
+	cliWalExpect(repo, destPath, &expect);
+
+	/* a prefetched segment (checked when fetched) only needs to be moved */
 	status = -1;
 	if (prefetch > 0 && manifestWalNameValid(name) &&
 		strlen(name) == MANIFEST_WAL_NAME_LEN)
@@ -478,7 +551,7 @@ cliWalGetMain(int argc, char **argv)
 		pfree(spooled);
 	}
 	if (status < 0)
-		status = cliWalGetFetch(repo, name, objectPath, destPath);
+		status = cliWalGetFetch(repo, name, &expect, destPath);
 
 	if (status == CLI_EXIT_OK && spool != NULL)
 	{
@@ -486,7 +559,8 @@ cliWalGetMain(int argc, char **argv)
 
 		if (stat(destPath, &st) == 0 && st.st_size > 0 &&
 			(st.st_size & (st.st_size - 1)) == 0)
-			cliWalPrefetchStart(repo, name, (uint64) st.st_size, spool, prefetch);
+			cliWalPrefetchStart(repo, &expect, name, (uint64) st.st_size,
+								spool, prefetch);
 	}
 
 	pfree(objectPath);

@@ -7,11 +7,11 @@
  * Every object pg_dr stores (backup files, WAL segments, manifests) goes
  * through this one stream filter; callers never name zstd or OpenSSL.
  *
- * Object format, version 1 (all integers little-endian):
+ * Object format, versions 1 and 2 (all integers little-endian):
  *
  *	 header (64 bytes)
  *	   magic      8  "PGDROBJ1"
- *	   version    2  1
+ *	   version    2  1, or 2 for an object bound to its name (below)
  *	   flags      2  bit 0: zstd-compressed, bit 1: AES-256-GCM encrypted
  *	   chunkSize  4  largest chunk payload, bytes (a power of two from
  *	                 CODEC_CHUNK_SIZE_MIN to CODEC_CHUNK_SIZE_MAX)
@@ -20,7 +20,11 @@
  *	                 object key (HKDF-SHA256, info "pg_dr object key"), so
  *	                 nonces never repeat across objects that share a data
  *	                 key (zero when not encrypted)
- *	   reserved  16  zero
+ *	   binding   16  version 1: zero (reserved).  Version 2: the first 16
+ *	                 bytes of SHA-256("pg_dr object name" || 0x00 || name),
+ *	                 never all zero, where name is what the writer bound
+ *	                 the object to (the WAL file name of an archived WAL
+ *	                 file)
  *	 chunks, each:
  *	   length     4  payload length in bytes (<= chunkSize)
  *	   flags      4  bit 0: last chunk (the trailer)
@@ -46,6 +50,19 @@
  * size), the framing must be exact, and the content must decompress and
  * match the trailer's size and SHA-256.
  *
+ * Binding (version 2, added for the WAL archive): an authenticated object
+ * is only as good as the name it is found under.  Another segment's object
+ * copied to a segment's name decodes perfectly and would be served as that
+ * segment.  So a writer may bind an object to a name (CodecEncodeParam
+ * .binding); the binding is in the header, which is the additional
+ * authenticated data of every chunk, so for an encrypted object it cannot
+ * be changed or removed without failing authentication.  A reader that
+ * knows the name asks codecDecoderBindingCheck().  An object without a
+ * binding is written as version 1, byte for byte the format of earlier
+ * releases, which keep reading it; version 1 objects (all objects written
+ * before version 2 existed) have no binding, and are accepted as unbound:
+ * what else a reader can check (a WAL segment's page header) it must.
+ *
  * Memory is bounded by chunkSize (a few buffers of it) plus the zstd
  * context, whatever the object size.  zstd and OpenSSL allocate with
  * malloc: backend callers must make sure codecEncoderFree/codecDecoderFree
@@ -58,7 +75,9 @@
 #include "common/error.h"
 
 #define CODEC_MAGIC				"PGDROBJ1"
-#define CODEC_VERSION			1
+#define CODEC_VERSION			1	/* an object without a binding */
+#define CODEC_VERSION_BOUND		2	/* an object bound to a name */
+#define CODEC_BINDING_SIZE		16
 #define CODEC_HEADER_SIZE		64
 #define CODEC_TAG_SIZE			16
 #define CODEC_KEY_ID_SIZE		16
@@ -108,6 +127,9 @@ typedef struct CodecEncodeParam
 	const CodecDataKey *key;	/* NULL = not encrypted */
 	uint32		chunkSize;		/* 0 = CODEC_CHUNK_SIZE_DEFAULT; else a power
 								 * of two, CODEC_CHUNK_SIZE_MIN..MAX */
+	const char *binding;		/* the name the object is bound to (a
+								 * version 2 object); NULL = none (version
+								 * 1) */
 } CodecEncodeParam;
 
 /* What an object holds, known after codecEncoderEnd/codecDecoderEnd. */
@@ -129,6 +151,8 @@ typedef struct CodecHeader
 	uint32		chunkSize;
 	uint8		keyId[CODEC_KEY_ID_SIZE];
 	uint8		salt[16];
+	bool		bound;			/* version 2: binding is set */
+	uint8		binding[CODEC_BINDING_SIZE];	/* zero when not bound */
 } CodecHeader;
 
 /*
@@ -193,13 +217,28 @@ extern void codecDecoderNoHash(CodecDecoder *dec);
  */
 extern void codecDecoderFastVerify(CodecDecoder *dec);
 
+/*
+ * Is the object bound to name?  True when it is (*bound true), or when it
+ * has no binding at all, a version 1 object (*bound false); false, with
+ * DR_ERR_CORRUPT, when it is bound to another name: it was written as
+ * another object and copied or renamed to where it was found.  For an
+ * encrypted object the binding is authenticated with the first chunk, so
+ * what was read is only known authentic once Read returned 0 (as always).
+ */
+extern bool codecDecoderBindingCheck(const CodecDecoder *dec, const char *name,
+									 bool *bound, DrError *err);
+
+/* The binding of name (CODEC_BINDING_SIZE bytes, never all zero). */
+extern bool codecBindingCompute(const char *name, uint8 *binding,
+								DrError *err);
+
 /* After End or a Read that returned 0: whether SHA-256 was recomputed. */
 extern bool codecDecoderHashed(const CodecDecoder *dec);
 
 /*
  * Parse and check the 64 header bytes (magic, version, known flags, sane
- * chunk size, zero reserved bytes).  Used by the decoder, by `pg_dr info`,
- * and by the fuzz target.
+ * chunk size, zero reserved bytes in version 1, a binding in version 2).
+ * Used by the decoder, by `pg_dr info`, and by the fuzz target.
  */
 extern bool codecHeaderParse(const uint8 *buf, size_t len, CodecHeader *header,
 							 DrError *err);

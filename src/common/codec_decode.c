@@ -543,6 +543,24 @@ codecDecoderFastVerify(CodecDecoder *dec)
 }
 
 bool
+codecDecoderBindingCheck(const CodecDecoder *dec, const char *name,
+						 bool *bound, DrError *err)
+{
+	uint8		binding[CODEC_BINDING_SIZE];
+
+	*bound = dec->header.bound;
+	if (!dec->header.bound)
+		return true;
+	if (!codecBindingCompute(name, binding, err))
+		return false;
+	if (memcmp(binding, dec->header.binding, CODEC_BINDING_SIZE) != 0)
+		return drErrorSet(err, DR_ERR_CORRUPT,
+						  "object is bound to another name than \"%s\": it was written as another object",
+						  name);
+	return true;
+}
+
+bool
 codecDecoderHashed(const CodecDecoder *dec)
 {
 	return !dec->noHash && !dec->hashSkipped;

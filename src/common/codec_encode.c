@@ -11,6 +11,8 @@
  * buffer whatever the object size.  End writes the trailer (raw size and
  * SHA-256 of the plain content) as the last chunk, the one that makes the
  * object complete: an object cut anywhere before it ends is detected.
+ * An object bound to a name (param->binding) gets a version 2 header with
+ * the binding in it; any other a version 1 header, as before bindings.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -178,6 +180,14 @@ codecEncoderNew(const CodecEncodeParam *param, CodecSink sink, DrError *err)
 			codecOpensslError(err, "RAND_bytes");
 			goto fail;
 		}
+	}
+	if (param->binding != NULL)
+	{
+		/* version 2 only when bound: older releases read the rest */
+		header.version = CODEC_VERSION_BOUND;
+		header.bound = true;
+		if (!codecBindingCompute(param->binding, header.binding, err))
+			goto fail;
 	}
 	enc->flags = header.flags;
 	codecHeaderBuild(&header, enc->header);

@@ -28,11 +28,16 @@
 #define HDR_CHUNK_SIZE	12
 #define HDR_KEY_ID		16
 #define HDR_SALT		32
-#define HDR_RESERVED	48
+#define HDR_RESERVED	48		/* version 2: the binding */
 #define HDR_RESERVED_SIZE 16
+
+/* Domain of the binding hash: no other SHA-256 of pg_dr starts with it. */
+#define CODEC_BINDING_DOMAIN	"pg_dr object name"
 
 StaticAssertDecl(HDR_RESERVED + HDR_RESERVED_SIZE == CODEC_HEADER_SIZE,
 				 "header fields must fill the header exactly");
+StaticAssertDecl(HDR_RESERVED_SIZE == CODEC_BINDING_SIZE,
+				 "the binding fills the reserved bytes of version 1");
 StaticAssertDecl(sizeof(CODEC_MAGIC) - 1 == 8, "magic is 8 bytes");
 
 static bool
@@ -66,10 +71,11 @@ codecHeaderParse(const uint8 *buf, size_t len, CodecHeader *header,
 	memcpy(header->keyId, buf + HDR_KEY_ID, CODEC_KEY_ID_SIZE);
 	memcpy(header->salt, buf + HDR_SALT, CODEC_SALT_SIZE);
 
-	if (header->version != CODEC_VERSION)
+	if (header->version != CODEC_VERSION &&
+		header->version != CODEC_VERSION_BOUND)
 		return drErrorSet(err, DR_ERR_CORRUPT,
-						  "object format version %u is not supported (expected %d)",
-						  header->version, CODEC_VERSION);
+						  "object format version %u is not supported (expected %d or %d)",
+						  header->version, CODEC_VERSION, CODEC_VERSION_BOUND);
 	if ((header->flags & ~(CODEC_FLAG_ZSTD | CODEC_FLAG_AES256GCM)) != 0)
 		return drErrorSet(err, DR_ERR_CORRUPT,
 						  "object header has unknown flags 0x%04x",
@@ -84,9 +90,16 @@ codecHeaderParse(const uint8 *buf, size_t len, CodecHeader *header,
 		(chunkSize & (chunkSize - 1)) != 0)
 		return drErrorSet(err, DR_ERR_CORRUPT,
 						  "object header has invalid chunk size %u", chunkSize);
-	if (!codecAllZero(buf + HDR_RESERVED, HDR_RESERVED_SIZE))
+	header->bound = header->version == CODEC_VERSION_BOUND;
+	memcpy(header->binding, buf + HDR_RESERVED, CODEC_BINDING_SIZE);
+	/* one canonical header: version 1 has no binding, version 2 has one */
+	if (!header->bound && !codecAllZero(buf + HDR_RESERVED, HDR_RESERVED_SIZE))
 		return drErrorSet(err, DR_ERR_CORRUPT,
 						  "object header has non-zero reserved bytes");
+	if (header->bound && codecAllZero(buf + HDR_RESERVED, HDR_RESERVED_SIZE))
+		return drErrorSet(err, DR_ERR_CORRUPT,
+						  "object header of format version %d has no binding",
+						  CODEC_VERSION_BOUND);
 
 	encrypted = (header->flags & CODEC_FLAG_AES256GCM) != 0;
 	if (encrypted && codecAllZero(header->keyId, CODEC_KEY_ID_SIZE))
@@ -109,6 +122,33 @@ codecHeaderBuild(const CodecHeader *header, uint8 *buf)
 	codecPutLe32(buf + HDR_CHUNK_SIZE, header->chunkSize);
 	memcpy(buf + HDR_KEY_ID, header->keyId, CODEC_KEY_ID_SIZE);
 	memcpy(buf + HDR_SALT, header->salt, CODEC_SALT_SIZE);
+	if (header->bound)
+		memcpy(buf + HDR_RESERVED, header->binding, CODEC_BINDING_SIZE);
+}
+
+bool
+codecBindingCompute(const char *name, uint8 *binding, DrError *err)
+{
+	uint8		sha[CODEC_SHA256_SIZE];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int len = 0;
+	bool		ok;
+
+	/* the terminating zero of the domain separates it from the name */
+	ok = ctx != NULL &&
+		EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+		EVP_DigestUpdate(ctx, CODEC_BINDING_DOMAIN,
+						 sizeof(CODEC_BINDING_DOMAIN)) == 1 &&
+		EVP_DigestUpdate(ctx, name, strlen(name)) == 1 &&
+		EVP_DigestFinal_ex(ctx, sha, &len) == 1 && len == CODEC_SHA256_SIZE;
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return codecOpensslError(err, "SHA-256 of an object name");
+	memcpy(binding, sha, CODEC_BINDING_SIZE);
+	/* all zero means "no binding": never write that (odds 2^-128) */
+	if (codecAllZero(binding, CODEC_BINDING_SIZE))
+		binding[0] = 1;
+	return true;
 }
 
 void

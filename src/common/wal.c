@@ -11,6 +11,8 @@
  */
 #include "common/dr_c.h"
 
+#include "access/xlog_internal.h"
+
 #include "common/wal.h"
 
 /* Segments per "log" (4 GiB of WAL): XLogSegmentsPerXLogId. */
@@ -302,4 +304,70 @@ walHistoryReaches(const WalHistory *history, uint32 tli, uint64 lsn)
 	const WalTimeline *t = walHistoryFind(history, tli);
 
 	return t != NULL && t->begin <= lsn && lsn < t->end;
+}
+
+bool
+walSegmentHeaderCheck(const char *name, const void *page, size_t len,
+					  uint32 segSize, uint64 systemIdentifier, char *actual,
+					  DrError *err)
+{
+	XLogLongPageHeaderData header;
+	char		segment[WAL_NAME_LEN + 1];
+	char		other[WAL_NAME_LEN + 1];
+	uint32		tli;
+	uint64		segno;
+
+	if (actual)
+		actual[0] = '\0';
+	strlcpy(segment, name, sizeof(segment));
+	if (len < sizeof(header))
+		return drErrorSet(err, DR_ERR_CORRUPT,
+						  "WAL segment %s is too short to begin with a WAL page header (%zu bytes)",
+						  name, len);
+	/* the file's bytes need not be aligned for the struct */
+	memcpy(&header, page, sizeof(header));
+	if (header.std.xlp_magic != XLOG_PAGE_MAGIC ||
+		!(header.std.xlp_info & XLP_LONG_HEADER))
+		return drErrorSet(err, DR_ERR_CORRUPT,
+						  "WAL segment %s does not begin with a WAL page header of this server version (magic 0x%04X)",
+						  name, header.std.xlp_magic);
+	if (segSize == 0)
+	{
+		if (!walSegmentSizeValid(header.xlp_seg_size))
+			return drErrorSet(err, DR_ERR_CORRUPT,
+							  "WAL segment %s gives an invalid segment size (%u bytes)",
+							  name, header.xlp_seg_size);
+		segSize = header.xlp_seg_size;
+	}
+	if (header.xlp_seg_size != segSize)
+		return drErrorSet(err, DR_ERR_CORRUPT,
+						  "WAL segment %s was written with segments of %u bytes, not %u",
+						  name, header.xlp_seg_size, segSize);
+	if (!walSegmentNameParse(segment, segSize, &tli, &segno))
+		return drErrorSet(err, DR_ERR_INVALID,
+						  "\"%s\" is not the name of a WAL segment of %u bytes",
+						  name, segSize);
+
+	walSegmentName(other, header.std.xlp_tli,
+				   header.std.xlp_pageaddr / segSize, segSize);
+	if (header.std.xlp_pageaddr != segno * segSize ||
+		header.std.xlp_tli > tli)
+	{
+		if (actual)
+			strlcpy(actual, other, WAL_NAME_LEN + 1);
+		if (header.std.xlp_pageaddr != segno * segSize)
+			return drErrorSet(err, DR_ERR_CORRUPT,
+							  "WAL segment %s holds the WAL of segment %s (its first page is at %X/%X, not %X/%X)",
+							  name, other,
+							  LSN_FORMAT_ARGS(header.std.xlp_pageaddr),
+							  LSN_FORMAT_ARGS(segno * segSize));
+		return drErrorSet(err, DR_ERR_CORRUPT,
+						  "WAL segment %s holds the WAL of segment %s (timeline %u, newer than the name's %u)",
+						  name, other, header.std.xlp_tli, tli);
+	}
+	if (systemIdentifier != 0 && header.xlp_sysid != systemIdentifier)
+		return drErrorSet(err, DR_ERR_CORRUPT,
+						  "WAL segment %s is of another cluster (system identifier " UINT64_FORMAT ", not " UINT64_FORMAT ")",
+						  name, header.xlp_sysid, systemIdentifier);
+	return true;
 }

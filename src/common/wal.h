@@ -98,4 +98,25 @@ extern uint32 walHistoryTimelineOf(const WalHistory *history, uint64 segno,
 extern bool walHistoryReaches(const WalHistory *history, uint32 tli,
 							  uint64 lsn);
 
+/*
+ * Is page, the first len bytes of the WAL file name (a segment, or its
+ * ".partial"), the beginning of that very segment?  It must begin with the
+ * long page header of this server version's WAL whose address is the
+ * segment's first byte, whose segment size is segSize (0: whatever valid
+ * size the header gives, which then also parses the name), whose system
+ * identifier is systemIdentifier (0: not checked), and whose timeline is
+ * not newer than the name's (the first segment of a timeline begins with
+ * its parent's WAL, so an older one is fine).  This is what recovery
+ * checks too, but recovery takes a page at the wrong address for the end
+ * of the WAL and ends early, so a fetched file must be checked first.
+ *
+ * False with DR_ERR_CORRUPT and a sentence naming the file and, when it
+ * holds another segment, that segment; *actual (WAL_NAME_LEN + 1 bytes,
+ * may be NULL) is then that segment's name, or "" when it cannot tell.
+ */
+extern bool walSegmentHeaderCheck(const char *name, const void *page,
+								  size_t len, uint32 segSize,
+								  uint64 systemIdentifier, char *actual,
+								  DrError *err);
+
 #endif							/* DR_WAL_H */

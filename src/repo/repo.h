@@ -116,6 +116,8 @@ typedef struct RepoWriteParam
 {
 	bool		deferSync;		/* durable only at the end of a storage
 								 * batch (storage.h) */
+	const char *binding;		/* bind the object to this name (codec.h);
+								 * NULL = not bound */
 } RepoWriteParam;
 
 extern RepoObjectWrite *repoObjectWriteBeginParam(Repo *repo, const char *path,
@@ -140,6 +142,13 @@ extern ssize_t repoObjectRead(RepoObjectRead *read, void *buf, size_t len,
 extern bool repoObjectReadEnd(RepoObjectRead *read, CodecResult *result,
 							  DrError *err);
 extern void repoObjectReadFree(RepoObjectRead *read);
+/*
+ * Is the object bound to name (codecDecoderBindingCheck)?  *bound false
+ * for an object written without a binding; DR_ERR_CORRUPT, naming the
+ * object, when it is bound to another name.
+ */
+extern bool repoObjectReadBindingCheck(RepoObjectRead *read, const char *name,
+									   bool *bound, DrError *err);
 /* Before the first Read: no content hash (codecDecoderNoHash). */
 extern void repoObjectReadNoHash(RepoObjectRead *read);
 /* Before the first Read: SHA-256 only if needed (codecDecoderFastVerify). */

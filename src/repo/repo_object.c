@@ -113,6 +113,7 @@ repoObjectWriteBeginParam(Repo *repo, const char *path, const CodecDataKey *key,
 
 	param.compressLevel = repo->config.compressLevel;
 	param.key = key;
+	param.binding = writeParam->binding;
 	encoder = codecEncoderNew(&param, storageWriteSink(write), err);
 	if (encoder == NULL)
 	{
@@ -259,6 +260,18 @@ repoObjectReadBegin(Repo *repo, const char *path, DrError *err)
 	read->decoder = decoder;
 	read->path = pstrdup(path);
 	return read;
+}
+
+bool
+repoObjectReadBindingCheck(RepoObjectRead *read, const char *name,
+						   bool *bound, DrError *err)
+{
+	if (!codecDecoderBindingCheck(read->decoder, name, bound, err))
+	{
+		repoObjectErrorContext(read->repo, read->path, err);
+		return false;
+	}
+	return true;
 }
 
 void

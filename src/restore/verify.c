@@ -15,6 +15,8 @@
 #include "common/dr_c.h"
 
 #include "common/delta.h"
+#include "common/wal.h"
+#include "repo/repo_archive.h"
 #include "restore/restore_internal.h"
 #include "restore/verify.h"
 
@@ -240,13 +242,73 @@ verifyFile(VerifyState *state, char *const *ids, int count,
 	pfree(path);
 }
 
-/* The WAL segments of backupId (second pass over its manifest). */
+/*
+ * A backup that left its WAL to the archive (it stores none itself): the
+ * segments from the one of its start LSN to the one holding the WAL just
+ * before its stop LSN must be in the archive, each the segment its name
+ * says (repoArchiveRead, the reader of wal-get), or the backup cannot
+ * reach consistency.
+ */
+static void
+verifyWalArchived(VerifyState *state, const char *backupId,
+				  const ManifestHeader *header)
+{
+	RepoArchiveExpect expect;
+	CodecSink	nowhere = {NULL, NULL};
+	char		start[32];
+	char		stop[32];
+	uint64		first;
+	uint64		last;
+
+	if (!walSegmentSizeValid(header->segmentSize) ||
+		header->stopLsn <= header->startLsn)
+	{
+		char	   *path = repoBackupManifestPath(backupId);
+
+		verifyProblem(state, path,
+					  "backup %s stores no WAL, and its manifest does not say which WAL it needs",
+					  backupId);
+		pfree(path);
+		return;
+	}
+	expect.segSize = header->segmentSize;
+	expect.systemIdentifier = header->systemIdentifier;
+	manifestLsnFormat(header->startLsn, start, sizeof(start));
+	manifestLsnFormat(header->stopLsn, stop, sizeof(stop));
+	/* as the backup would store them: XLByteToSeg, XLByteToPrevSeg */
+	first = walSegmentOf(header->startLsn, header->segmentSize);
+	last = walSegmentOf(header->stopLsn - 1, header->segmentSize);
+	for (uint64 segno = first; segno <= last; segno++)
+	{
+		char		name[WAL_NAME_LEN + 1];
+		char	   *path;
+		DrError		err;
+
+		walSegmentName(name, header->timeline, segno, header->segmentSize);
+		path = repoArchiveWalPath(name, NULL);
+		state->result->walSegments++;
+		drErrorClear(&err);
+		if (!repoArchiveRead(state->repo, name, &expect, nowhere, NULL, &err))
+			verifyProblem(state, path, "%s; backup %s needs it (WAL from %s to %s)",
+						  err.message, backupId, start, stop);
+		else
+			state->result->objects++;
+		pfree(path);
+	}
+}
+
+/*
+ * The WAL segments of backupId (second pass over its manifest), or those
+ * it needs from the archive when it stores none.
+ */
 static void
 verifyWal(VerifyState *state, const char *backupId)
 {
 	DrError		err;
 	RepoBackupManifest *manifest;
 	ManifestReader *reader;
+	uint64		stored = 0;
+	bool		ended = false;
 
 	drErrorClear(&err);
 	manifest = repoBackupManifestOpen(state->repo, backupId, &err);
@@ -267,14 +329,20 @@ verifyWal(VerifyState *state, const char *backupId)
 
 		/* the first pass read this manifest to its end already */
 		if (rc <= 0)
+		{
+			ended = rc == 0;
 			break;
+		}
 		if (entry.kind != MANIFEST_ENTRY_WAL)
 			continue;
 		path = repoBackupWalPath(backupId, entry.wal.name);
 		state->result->walSegments++;
+		stored++;
 		verifyObjectWhole(state, path, entry.wal.size, entry.wal.sha256, NULL);
 		pfree(path);
 	}
+	if (ended && stored == 0)
+		verifyWalArchived(state, backupId, repoBackupManifestHeader(manifest));
 	repoBackupManifestClose(manifest);
 }
 

@@ -16,7 +16,12 @@
  *	   parent's are pages the parent's file has;
  *	 - each store=parent or store=delta entry: the parent backup has the
  *	   file (and, for store=parent, with the same size);
- *	 - each WAL segment: authenticated, with its manifest size and SHA-256.
+ *	 - each WAL segment: authenticated, with its manifest size and SHA-256;
+ *	 - a backup that stores no WAL (it left it to the archive): every
+ *	   segment from its start to its stop LSN is in the archive, decodes,
+ *	   and is the segment its name says (repo_archive.h), since without
+ *	   them the backup cannot be restored at all.  A missing or damaged
+ *	   one is a problem whose path is its archive path.
  * Objects the manifest does not name are not looked at (a backup is what
  * its manifest says).  Verification does not stop at the first problem:
  * each one is reported through the callback, and the call returns whether

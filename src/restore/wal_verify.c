@@ -13,11 +13,10 @@
 
 #include "access/xlog_internal.h"
 
+#include "repo/repo_archive.h"
 #include "repo/repo_backup.h"
 #include "restore/wal_verify.h"
 
-/* Read objects this much at a time. */
-#define VERIFY_BUFFER_SIZE		(1024 * 1024)
 /* History files are a few lines per timeline. */
 #define VERIFY_HISTORY_MAX		(16 * 1024 * 1024)
 /* "<tli><log>": the name of a directory under archive/wal */
@@ -33,7 +32,6 @@ typedef struct WalVerifyState
 	WalVerifyResult *result;
 	uint32		segSize;
 	uint64		systemIdentifier;	/* 0 = not checked */
-	char	   *buf;
 
 	/* directories under archive/wal, and the history files there */
 	char	  **dirs;
@@ -204,84 +202,31 @@ walVerifyGapEnd(WalVerifyState *state)
 
 /*
  * Decode one segment to its end and check that it is the segment its name
- * says.  A problem is recorded when it is not.
+ * says (repoArchiveRead: the one reader wal-get uses too).  A problem is
+ * recorded when it is not.
  */
 static void
-walVerifySegment(WalVerifyState *state, const char *name, uint64 segno)
+walVerifySegment(WalVerifyState *state, const char *name)
 {
-	char	   *path = repoArchiveWalPath(name, NULL);
-	RepoObjectRead *read;
-	XLogLongPageHeaderData header;
-	size_t		headerGot = 0;
-	CodecResult codec;
+	RepoArchiveExpect expect;
+	CodecSink nowhere = {NULL, NULL};
 	DrError		err;
 
+	expect.segSize = state->segSize;
+	expect.systemIdentifier = state->systemIdentifier;
 	drErrorClear(&err);
-	read = repoObjectReadBegin(state->repo, path, &err);
-	pfree(path);
-	if (read == NULL)
-		goto damaged;
-	for (;;)
-	{
-		ssize_t		n = repoObjectRead(read, state->buf, VERIFY_BUFFER_SIZE,
-									   &err);
-
-		if (n < 0)
-		{
-			repoObjectReadFree(read);
-			goto damaged;
-		}
-		if (n == 0)
-			break;
-		if (headerGot < sizeof(header))
-		{
-			size_t		take = Min((size_t) n, sizeof(header) - headerGot);
-
-			memcpy((char *) &header + headerGot, state->buf, take);
-			headerGot += take;
-		}
-	}
-	/* End frees the handle whatever it returns */
-	if (!repoObjectReadEnd(read, &codec, &err))
-		goto damaged;
-	state->result->segmentsChecked++;
-
-	/* authentic; now is it what the name says? */
-	if (codec.rawSize != state->segSize)
-		walVerifyProblem(state, WAL_VERIFY_DAMAGED,
-						 "WAL segment %s holds " UINT64_FORMAT " bytes, not a segment of %u bytes",
-						 name, codec.rawSize, state->segSize);
-	else if (header.std.xlp_magic != XLOG_PAGE_MAGIC ||
-			 !(header.std.xlp_info & XLP_LONG_HEADER))
-		walVerifyProblem(state, WAL_VERIFY_DAMAGED,
-						 "WAL segment %s does not begin with a WAL page header of this server version (magic 0x%04X)",
-						 name, header.std.xlp_magic);
-	else if (header.std.xlp_pageaddr != segno * state->segSize)
-		walVerifyProblem(state, WAL_VERIFY_DAMAGED,
-						 "WAL segment %s holds the WAL of another segment (its first page is at %X/%X, not %X/%X)",
-						 name, LSN_FORMAT_ARGS(header.std.xlp_pageaddr),
-						 LSN_FORMAT_ARGS(segno * state->segSize));
-	else if (header.xlp_seg_size != state->segSize)
-		walVerifyProblem(state, WAL_VERIFY_DAMAGED,
-						 "WAL segment %s was written with segments of %u bytes, not %u",
-						 name, header.xlp_seg_size, state->segSize);
-	else if (state->systemIdentifier != 0 &&
-			 header.xlp_sysid != state->systemIdentifier)
-		walVerifyProblem(state, WAL_VERIFY_DAMAGED,
-						 "WAL segment %s is of another cluster (system identifier " UINT64_FORMAT ", not " UINT64_FORMAT ")",
-						 name, header.xlp_sysid, state->systemIdentifier);
-	return;
-
-damaged:
-	walVerifyProblem(state, WAL_VERIFY_DAMAGED, "WAL segment %s is damaged: %s",
-					 name, err.message);
+	if (repoArchiveRead(state->repo, name, &expect, nowhere, NULL, &err))
+		state->result->segmentsChecked++;
+	else
+		walVerifyProblem(state,
+						 err.code == DR_ERR_NOT_FOUND ? WAL_VERIFY_MISSING :
+						 WAL_VERIFY_DAMAGED, "%s", err.message);
 }
 
 /* Decode and parse the history file of tli; NULL (a problem) if bad. */
 static WalHistory *
 walVerifyHistoryRead(WalVerifyState *state, uint32 tli)
 {
-	char	   *path = repoArchiveHistoryPath(tli);
 	char		name[32];
 	char	   *text;
 	size_t		len;
@@ -290,8 +235,7 @@ walVerifyHistoryRead(WalVerifyState *state, uint32 tli)
 
 	snprintf(name, sizeof(name), "%08X.history", tli);
 	drErrorClear(&err);
-	text = repoObjectGetBuffer(state->repo, path, &len, VERIFY_HISTORY_MAX, &err);
-	pfree(path);
+	text = repoArchiveGetBuffer(state->repo, name, &len, VERIFY_HISTORY_MAX, &err);
 	if (text == NULL)
 	{
 		if (err.code == DR_ERR_NOT_FOUND)
@@ -299,8 +243,7 @@ walVerifyHistoryRead(WalVerifyState *state, uint32 tli)
 							 "history file %s of timeline %u is missing from the archive",
 							 name, tli);
 		else
-			walVerifyProblem(state, WAL_VERIFY_DAMAGED,
-							 "history file %s is damaged: %s", name, err.message);
+			walVerifyProblem(state, WAL_VERIFY_DAMAGED, "%s", err.message);
 		return NULL;
 	}
 	history = walHistoryParse(text, len, tli, name, &err);
@@ -481,7 +424,6 @@ walVerifyWalk(WalVerifyState *state, const WalHistory *history,
 {
 	const WalVerifyParam *param = state->param;
 
-	state->buf = palloc(VERIFY_BUFFER_SIZE);
 	for (uint64 segno = startSeg; segno <= newestSeg; segno++)
 	{
 		char		name[WAL_NAME_LEN + 1];
@@ -501,11 +443,9 @@ walVerifyWalk(WalVerifyState *state, const WalHistory *history,
 			continue;
 		}
 		walVerifyGapEnd(state);
-		walVerifySegment(state, name, segno);
+		walVerifySegment(state, name);
 	}
 	walVerifyGapEnd(state);
-	pfree(state->buf);
-	state->buf = NULL;
 	return true;
 }
 
@@ -639,7 +579,5 @@ walVerify(Repo *repo, const WalVerifyParam *param, WalVerifyResult *result,
 		pfree(state.names);
 	if (state.histories)
 		pfree(state.histories);
-	if (state.buf)
-		pfree(state.buf);
 	return ok;
 }

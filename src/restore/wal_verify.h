@@ -9,9 +9,11 @@
  *	 - every segment from the one holding the oldest backup's start LSN to
  *	   the newest archived one, each from the timeline the history says;
  *	 - each of them intact: it must decode (the codec authenticates every
- *	   byte), hold exactly one segment, and begin with the long page header
- *	   of that very segment (magic, address, segment size, system
- *	   identifier), so that an object stored under the wrong name is found.
+ *	   byte), hold exactly one segment, be bound to its name, and begin with
+ *	   the long page header of that very segment (magic, address, segment
+ *	   size, system identifier), so that an object stored under the wrong
+ *	   name is found; repoArchiveRead (repo_archive.h) checks all of that,
+ *	   for wal-get too.
  * Gaps are reported as ranges; every history file in the archive is
  * decoded too.  The backup must be on the newest timeline's history.
  * Without any backup the check starts at the oldest segment archived on

@@ -129,7 +129,7 @@ main(int argc, char **argv)
 	for (int i = 0; i < (int) lengthof(seeds); i++)
 	{
 		CodecEncodeParam param = {seeds[i].level,
-		seeds[i].encrypted ? &key : NULL, seeds[i].chunkSize};
+		seeds[i].encrypted ? &key : NULL, seeds[i].chunkSize, NULL};
 		char	   *path = psprintf("%s/%s", argv[1], seeds[i].name);
 		FILE	   *f = fopen(path, "wb");
 		CodecSink	sink = {seedWrite, f};

@@ -20,7 +20,14 @@
  * truncation at every byte; reordered,
  * dropped, duplicated, spliced and appended chunks; no unverified byte
  * handed out; wrong, missing and mismatched keys; header parsing; argument
- * checks; sink and source failures; sticky decoder errors.
+ * checks; sink and source failures; sticky decoder errors.  Bindings
+ * (format version 2): objects of version 1 written by the release before
+ * bindings (fixed bytes) still decode and count as unbound, and an object
+ * written without a binding is still byte for byte version 1; a bound
+ * object is version 2, passes the check of its own name and fails that of
+ * another (DR_ERR_CORRUPT); its binding cannot be swapped for another
+ * name's, nor removed (downgrade to version 1), without failing
+ * authentication; a version 2 header without a binding is refused.
  *
  * PGDR_TEST_QUICK=1 skips the multi-MiB cases (for valgrind runs).
  *-------------------------------------------------------------------------
@@ -196,7 +203,7 @@ static bool
 encodeBuf(const uint8 *buf, size_t len, int level, const CodecDataKey *key,
 		  uint32 chunkSize, MemBuf *out, CodecResult *res, DrError *err)
 {
-	CodecEncodeParam param = {level, key, chunkSize};
+	CodecEncodeParam param = {level, key, chunkSize, NULL};
 	CodecEncoder *enc;
 
 	memset(out, 0, sizeof(*out));
@@ -621,7 +628,7 @@ static bool
 roundTrip(Content kind, uint64 size, int level, const CodecDataKey *key,
 		  uint32 chunkSize, size_t step, CodecResult *resOut)
 {
-	CodecEncodeParam param = {level, key, chunkSize};
+	CodecEncodeParam param = {level, key, chunkSize, NULL};
 	TestKeyring ring = {{&key1, &key2}, 2, NULL};
 	static const size_t oddSizes[] = {1, 7, 4093, 65536 + 3, 200000};
 	size_t		bufSize = Max(step, 200000);
@@ -1258,29 +1265,29 @@ testArguments(void)
 	CodecEncoder *enc;
 
 	memset(&mb, 0, sizeof(mb));
-	p = (CodecEncodeParam) {20, NULL, 0};
+	p = (CodecEncodeParam) {20, NULL, 0, NULL};
 	ok(codecEncoderNew(&p, memSink(&mb), &err) == NULL && err.code == DR_ERR_INVALID,
 	   "level 20 refused: %s", err.message);
-	p = (CodecEncodeParam) {-1, NULL, 0};
+	p = (CodecEncodeParam) {-1, NULL, 0, NULL};
 	ok(codecEncoderNew(&p, memSink(&mb), &err) == NULL && err.code == DR_ERR_INVALID,
 	   "level -1 refused");
-	p = (CodecEncodeParam) {1, NULL, 1000000};
+	p = (CodecEncodeParam) {1, NULL, 1000000, NULL};
 	ok(codecEncoderNew(&p, memSink(&mb), &err) == NULL && err.code == DR_ERR_INVALID &&
 	   strstr(err.hint, "power of two") != NULL,
 	   "chunk size 1000000 refused with a hint: %s", err.hint);
-	p = (CodecEncodeParam) {1, NULL, 32};
+	p = (CodecEncodeParam) {1, NULL, 32, NULL};
 	ok(codecEncoderNew(&p, memSink(&mb), &err) == NULL && err.code == DR_ERR_INVALID,
 	   "chunk size 32 refused");
-	p = (CodecEncodeParam) {1, NULL, 2 * CODEC_CHUNK_SIZE_MAX};
+	p = (CodecEncodeParam) {1, NULL, 2 * CODEC_CHUNK_SIZE_MAX, NULL};
 	ok(codecEncoderNew(&p, memSink(&mb), &err) == NULL && err.code == DR_ERR_INVALID,
 	   "chunk size 32 MiB refused");
-	p = (CodecEncodeParam) {1, &zeroIdKey, 0};
+	p = (CodecEncodeParam) {1, &zeroIdKey, 0, NULL};
 	ok(codecEncoderNew(&p, memSink(&mb), &err) == NULL && err.code == DR_ERR_INVALID,
 	   "key with an all-zero id refused");
 	is_int(mb.len, 0, "nothing written by refused encoders");
 
 	/* Write with no bytes is harmless */
-	p = (CodecEncodeParam) {0, NULL, 0};
+	p = (CodecEncodeParam) {0, NULL, 0, NULL};
 	enc = codecEncoderNew(&p, memSink(&mb), &err);
 	ok(enc != NULL && codecEncoderWrite(enc, "", 0, &err) &&
 	   codecEncoderEnd(enc, NULL, &err), "empty Write and NULL result are fine");
@@ -1292,7 +1299,7 @@ testPlumbingFailures(void)
 {
 	TestKeyring ring = {{&key1}, 1, NULL};
 	uint8	   *plain = contentMake(CONTENT_RANDOM, 20000);
-	CodecEncodeParam p = {3, &key1, 4096};
+	CodecEncodeParam p = {3, &key1, 4096, NULL};
 	MemBuf		mb,
 				obj;
 	MemSource	ms;
@@ -1513,6 +1520,170 @@ testFastVerify(void)
 	pfree(plain);
 }
 
+/* ---------------------------------------------------------------------
+ * Bindings (format version 2)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Written by the release before bindings (format version 1): the text
+ * below, zstd level 3, 64-byte chunks, encrypted with key1, then plain.
+ */
+static const char v1Text[] = "an object of format version 1, from before bindings\n";
+static const uint8 v1Encrypted[] = {
+	0x50, 0x47, 0x44, 0x52, 0x4f, 0x42, 0x4a, 0x31, 0x01, 0x00, 0x03, 0x00,
+	0x40, 0x00, 0x00, 0x00, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
+	0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf, 0x5a, 0x70, 0x4f, 0x7a,
+	0x4c, 0xe5, 0x6b, 0x81, 0x98, 0x55, 0x3d, 0x23, 0x44, 0xc3, 0xfa, 0xad,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x9f, 0x2b, 0x3c, 0x14, 0x0b, 0x5b, 0xa1, 0xae, 0x68, 0x84, 0x2e, 0x82,
+	0xdf, 0xb6, 0x63, 0xe5, 0xfd, 0x52, 0x79, 0x2b, 0xf3, 0x56, 0x9d, 0x84,
+	0x7f, 0xf5, 0xc7, 0xf0, 0x21, 0x78, 0xd3, 0xdf, 0xe2, 0x68, 0x33, 0x60,
+	0xf3, 0x31, 0x1d, 0x3f, 0x67, 0x49, 0xad, 0xdd, 0x04, 0x17, 0xd1, 0x68,
+	0x28, 0xe4, 0xa8, 0x3d, 0x9a, 0xbe, 0x7a, 0x80, 0xa6, 0xbd, 0x9a, 0x58,
+	0xdb, 0x6b, 0xf9, 0x56, 0xc6, 0xb0, 0xb8, 0x2b, 0x6e, 0x91, 0x16, 0x3e,
+	0x11, 0x65, 0x16, 0x64, 0xc1, 0x80, 0x51, 0x27, 0x01, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0xdb, 0x3e, 0x7c, 0x3d, 0x32, 0xd5, 0xed, 0x7c,
+	0x01, 0x43, 0xe2, 0xea, 0x04, 0x44, 0x6b, 0x28, 0xe0, 0x28, 0x00, 0x00,
+	0x00, 0x01, 0x00, 0x00, 0x00, 0xa0, 0x85, 0x90, 0x2d, 0x90, 0xd9, 0x16,
+	0x13, 0x21, 0xcc, 0x1b, 0x81, 0x8a, 0xbc, 0xf7, 0x4e, 0xbc, 0xa8, 0xb5,
+	0x02, 0xbe, 0x34, 0x2c, 0xbc, 0x44, 0x1f, 0x7e, 0x34, 0x4f, 0xa5, 0xbe,
+	0x67, 0x91, 0xf3, 0x01, 0xbb, 0x25, 0xa3, 0x0a, 0xad, 0xbf, 0x9d, 0x99,
+	0xe3, 0xc6, 0x78, 0x36, 0xd1, 0xf0, 0x00, 0x96, 0x97, 0x5d, 0xb0, 0xc6,
+	0xb9
+};
+static const uint8 v1Plain[] = {
+0x50, 0x47, 0x44, 0x52, 0x4f, 0x42, 0x4a, 0x31, 0x01, 0x00, 0x01, 0x00,
+	0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x58, 0xa1, 0x01, 0x00, 0x61, 0x6e, 0x20,
+	0x6f, 0x62, 0x6a, 0x65, 0x63, 0x74, 0x20, 0x6f, 0x66, 0x20, 0x66, 0x6f,
+	0x72, 0x6d, 0x61, 0x74, 0x20, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e,
+	0x20, 0x31, 0x2c, 0x20, 0x66, 0x72, 0x6f, 0x6d, 0x20, 0x62, 0x65, 0x66,
+	0x6f, 0x72, 0x65, 0x20, 0x62, 0x69, 0x6e, 0x64, 0x69, 0x6e, 0x67, 0x73,
+	0x0a, 0x17, 0x63, 0x9c, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x9c, 0x28, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x34, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0xe4, 0xb1, 0x16, 0xdc, 0xe7, 0xfd, 0xf0,
+	0xf5, 0xdb, 0xcc, 0xfb, 0xd2, 0x48, 0x40, 0x7d, 0x1b, 0x56, 0x4b, 0x81,
+	0x91, 0x0c, 0x51, 0x58, 0x54, 0x92, 0x83, 0x27, 0x37, 0x58, 0xc7, 0xb4,
+	0x05
+};
+
+/* Open obj, check its binding against name; the decoder is freed. */
+static bool
+bindingCheck(const uint8 *obj, size_t len, TestKeyring *ring, const char *name,
+			 bool *bound, DrError *err)
+{
+	MemSource	ms;
+	CodecDecoder *dec;
+	bool		result;
+
+	drErrorClear(err);
+	dec = codecDecoderNew(memSource(&ms, obj, len), ring ? testLookup : NULL,
+						  ring, err);
+	if (dec == NULL)
+		return false;
+	result = codecDecoderBindingCheck(dec, name, bound, err);
+	codecDecoderFree(dec);
+	return result;
+}
+
+static bool
+encodeBound(const char *text, int level, const CodecDataKey *key,
+			const char *binding, MemBuf *out, DrError *err)
+{
+	CodecEncodeParam param = {level, key, 64, binding};
+	CodecEncoder *enc;
+	CodecResult res;
+
+	memset(out, 0, sizeof(*out));
+	enc = codecEncoderNew(&param, memSink(out), err);
+	if (enc == NULL)
+		return false;
+	if (!codecEncoderWrite(enc, text, strlen(text), err))
+	{
+		codecEncoderFree(enc);
+		return false;
+	}
+	return codecEncoderEnd(enc, &res, err);
+}
+
+static void
+testBinding(void)
+{
+	TestKeyring ring = {{&key1}, 1, NULL};
+	const char *seg1B = "00000001000000000000001B";
+	const char *seg1C = "00000001000000000000001C";
+	uint8	   *plain;
+	size_t		plainLen;
+	bool		bound = true;
+	MemBuf		obj;
+	MemBuf		pln;
+	CodecHeader h;
+	DrError		err;
+	uint8		other[CODEC_BINDING_SIZE];
+
+	/* objects of the release before bindings */
+	ok(decodeAll(v1Encrypted, sizeof(v1Encrypted), &ring, 7, &plain, &plainLen, &err) &&
+	   plainLen == strlen(v1Text) && memcmp(plain, v1Text, plainLen) == 0,
+	   "a version 1 encrypted object still decodes");
+	pfree(plain);
+	ok(decodeAll(v1Plain, sizeof(v1Plain), NULL, 4096, &plain, &plainLen, &err) &&
+	   plainLen == strlen(v1Text) && memcmp(plain, v1Text, plainLen) == 0,
+	   "a version 1 plain object still decodes");
+	pfree(plain);
+	ok(bindingCheck(v1Encrypted, sizeof(v1Encrypted), &ring, seg1B, &bound, &err) &&
+	   !bound, "a version 1 object passes any name's check, as unbound");
+	ok(encodeBound(v1Text, 3, NULL, NULL, &pln, &err) &&
+	   pln.len == sizeof(v1Plain) && memcmp(pln.data, v1Plain, pln.len) == 0,
+	   "an object written without a binding is byte for byte version 1");
+	memBufFree(&pln);
+
+	/* bound: version 2, its own name passes, another fails */
+	ok(encodeBound(v1Text, 3, &key1, seg1C, &obj, &err) &&
+	   codecHeaderParse(obj.data, obj.len, &h, &err) &&
+	   h.version == CODEC_VERSION_BOUND && h.bound,
+	   "an object bound to a name is version 2");
+	ok(decodeAll(obj.data, obj.len, &ring, 5, NULL, NULL, &err),
+	   "a bound object decodes");
+	ok(bindingCheck(obj.data, obj.len, &ring, seg1C, &bound, &err) && bound,
+	   "a bound object passes the check of its own name");
+	ok(!bindingCheck(obj.data, obj.len, &ring, seg1B, &bound, &err) &&
+	   err.code == DR_ERR_CORRUPT && strstr(err.message, seg1B) != NULL &&
+	   strstr(err.message, "bound to another name") != NULL,
+	   "renamed: the check of another name fails: %s", err.message);
+
+	/* the binding is authenticated: swapped, or removed, fails */
+	ok(codecBindingCompute(seg1B, other, &err), "binding of another name");
+	memcpy(obj.data + 48, other, CODEC_BINDING_SIZE);
+	ok(bindingCheck(obj.data, obj.len, &ring, seg1B, &bound, &err) &&
+	   !decodeAll(obj.data, obj.len, &ring, 5, NULL, NULL, &err) &&
+	   err.code == DR_ERR_CORRUPT && strstr(err.message, "authentication") != NULL,
+	   "a binding swapped for another name's fails authentication: %s", err.message);
+	memset(obj.data + 48, 0, CODEC_BINDING_SIZE);
+	obj.data[8] = CODEC_VERSION;
+	ok(bindingCheck(obj.data, obj.len, &ring, seg1B, &bound, &err) && !bound &&
+	   !decodeAll(obj.data, obj.len, &ring, 5, NULL, NULL, &err) &&
+	   err.code == DR_ERR_CORRUPT,
+	   "a binding removed (version 1 header) fails authentication: %s", err.message);
+	memBufFree(&obj);
+
+	/* plain: bound too, and a version 2 header must carry a binding */
+	ok(encodeBound(v1Text, 0, NULL, seg1C, &pln, &err) &&
+	   bindingCheck(pln.data, pln.len, NULL, seg1C, &bound, &err) && bound &&
+	   !bindingCheck(pln.data, pln.len, NULL, seg1B, &bound, &err) &&
+	   err.code == DR_ERR_CORRUPT, "a plain bound object: its name only");
+	memset(pln.data + 48, 0, CODEC_BINDING_SIZE);
+	ok(!codecHeaderParse(pln.data, pln.len, &h, &err) && err.code == DR_ERR_CORRUPT &&
+	   strstr(err.message, "has no binding") != NULL,
+	   "a version 2 header without a binding: %s", err.message);
+	memBufFree(&pln);
+}
+
 int
 main(void)
 {
@@ -1558,6 +1729,7 @@ main(void)
 	testReorder();
 	testNoUnverifiedOutput();
 	testKeys();
+	testBinding();
 	testHeader();
 	testArguments();
 	testPlumbingFailures();

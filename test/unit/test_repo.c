@@ -20,7 +20,13 @@
  * refused, the handle keeps working, refused rotations change nothing, a
  * simulated crash after step 1 still opens with the old passphrase and a
  * later rotation completes, rotation of an unencrypted repository
- * refused).
+ * refused); archived WAL read back (repo_archive.c: a bound segment and an
+ * unbound one of the right name pass, whole, into the sink; another
+ * segment's object under a name is CORRUPT naming both, with nothing
+ * given to the sink; a segment bound to another name (its ".partial"), a
+ * history file under another history file's name, another cluster's
+ * segment, one of the wrong length, a flipped byte are CORRUPT; missing
+ * is NOT_FOUND; the segment size taken from the segment when unknown).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -31,7 +37,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access/xlog_internal.h"
+
 #include "repo/repo.h"
+#include "repo/repo_archive.h"
+#include "repo/repo_backup.h"
 #include "tap.h"
 
 #define KDF_ITERATIONS		1000
@@ -688,6 +698,181 @@ testRotation(const char *key1, const char *key2, const char *key3,
 	repoClose(repo);
 }
 
+/* ---- the WAL archive read back (repo_archive.c) ---- */
+
+#define ARCH_SEG		(1024 * 1024)
+#define ARCH_SYSID		UINT64CONST(7400000000000000007)
+
+/* Store content as the archived file name, bound to binding (or not). */
+static bool
+archiveStore(Repo *repo, const CodecDataKey *key, const char *name,
+			 const char *content, size_t len, const char *binding)
+{
+	RepoWriteParam param = {0};
+	RepoObjectWrite *write;
+	DrError		err;
+	char	   *path = repoArchiveWalPath(name, &err);
+
+	param.binding = binding;
+	write = repoObjectWriteBeginParam(repo, path, key, &param, &err);
+	pfree(path);
+	if (write == NULL || !repoObjectWrite(write, content, len, &err))
+	{
+		diag("%s: %s", name, err.message);
+		if (write)
+			repoObjectWriteAbort(write);
+		return false;
+	}
+	return repoObjectWriteEnd(write, NULL, &err);
+}
+
+/* A segment of segno (1 MB segments, timeline 1) of a cluster. */
+static char *
+archiveSegment(uint64 segno, uint64 sysid, size_t len)
+{
+	char	   *buf = contentMake(len, (int) segno);
+	XLogLongPageHeaderData page;
+
+	memset(&page, 0, sizeof(page));
+	page.std.xlp_magic = XLOG_PAGE_MAGIC;
+	page.std.xlp_info = XLP_LONG_HEADER;
+	page.std.xlp_tli = 1;
+	page.std.xlp_pageaddr = segno * ARCH_SEG;
+	page.xlp_sysid = sysid;
+	page.xlp_seg_size = ARCH_SEG;
+	page.xlp_xlog_blcksz = XLOG_BLCKSZ;
+	memcpy(buf, &page, sizeof(page));
+	return buf;
+}
+
+typedef struct ArchiveSink
+{
+	uint64		bytes;
+} ArchiveSink;
+
+static bool
+archiveSinkWrite(void *arg, const void *buf, size_t len, DrError *err)
+{
+	((ArchiveSink *) arg)->bytes += len;
+	return true;
+}
+
+/* repoArchiveRead into a counting sink; *bytes what reached it. */
+static bool
+archiveRead(Repo *repo, const char *name, uint32 segSize, uint64 sysid,
+			uint64 *bytes, DrError *err)
+{
+	RepoArchiveExpect expect = {segSize, sysid};
+	ArchiveSink counter = {0};
+	CodecSink sink = {archiveSinkWrite, &counter};
+	bool		result;
+
+	drErrorClear(err);
+	result = repoArchiveRead(repo, name, &expect, sink, NULL, err);
+	*bytes = counter.bytes;
+	return result;
+}
+
+static void
+testArchive(const char *key1)
+{
+	DrError		err;
+	ConfigRepo	config = configMake("archive", key1);
+	Repo	   *repo;
+	const CodecDataKey *key = NULL;
+	const char *seg5 = "000000010000000000000005";
+	const char *seg6 = "000000010000000000000006";
+	const char *seg7 = "000000010000000000000007";
+	const char *seg8 = "000000010000000000000008";
+	const char *seg9 = "000000010000000000000009";
+	const char *segA = "00000001000000000000000A";
+	const char *history = "1\t0/500000\tno recovery target specified\n";
+	uint64		bytes;
+	char	   *text;
+	size_t		len;
+	char	   *path;
+	int			fd;
+	char		byte;
+
+	ok(repoCreate(&config, KDF_ITERATIONS, &err), "archive repository created");
+	repo = repoOpen(&config, &err);
+	ok(repo != NULL && repoDataKeyNew(repo, &key, &err), "opened, with a data key");
+	if (repo == NULL)
+		return;
+
+	ok(archiveStore(repo, key, seg5, archiveSegment(5, ARCH_SYSID, ARCH_SEG), ARCH_SEG, seg5) &&
+	   archiveStore(repo, key, seg6, archiveSegment(6, ARCH_SYSID, ARCH_SEG), ARCH_SEG, seg6) &&
+	   /* what copying segment 6's object to the name of 7 makes */
+	   archiveStore(repo, key, seg7, archiveSegment(6, ARCH_SYSID, ARCH_SEG), ARCH_SEG, seg6) &&
+	   /* segment 5 under its .partial name */
+	   archiveStore(repo, key, tsprintf("%s.partial", seg5),
+					archiveSegment(5, ARCH_SYSID, ARCH_SEG), ARCH_SEG, seg5) &&
+	   /* unbound, as written before bindings: right, and another's */
+	   archiveStore(repo, key, seg8, archiveSegment(8, ARCH_SYSID, ARCH_SEG), ARCH_SEG, NULL) &&
+	   archiveStore(repo, key, segA, archiveSegment(9, ARCH_SYSID, ARCH_SEG), ARCH_SEG, NULL) &&
+	   archiveStore(repo, key, seg9, archiveSegment(9, ARCH_SYSID, 2 * ARCH_SEG), 2 * ARCH_SEG, seg9) &&
+	   archiveStore(repo, key, "00000002.history", history, strlen(history), "00000002.history") &&
+	   archiveStore(repo, key, "00000003.history", history, strlen(history), "00000002.history"),
+	   "archived files stored");
+
+	ok(archiveRead(repo, seg5, ARCH_SEG, ARCH_SYSID, &bytes, &err) && bytes == ARCH_SEG,
+	   "a bound segment of its name: whole, into the sink");
+	ok(archiveRead(repo, seg8, ARCH_SEG, ARCH_SYSID, &bytes, &err) && bytes == ARCH_SEG,
+	   "an unbound segment of its name passes");
+	ok(archiveRead(repo, seg5, 0, 0, &bytes, &err),
+	   "without a segment size nor a system identifier: the segment's own");
+
+	ok(!archiveRead(repo, seg7, ARCH_SEG, ARCH_SYSID, &bytes, &err) &&
+	   err.code == DR_ERR_CORRUPT &&
+	   strstr(err.message, tsprintf("WAL segment %s holds the WAL of segment %s", seg7, seg6)) != NULL &&
+	   bytes == 0, "segment 6's object under the name of 7: both named, nothing handed out: %s",
+	   err.message);
+	ok(!archiveRead(repo, segA, ARCH_SEG, ARCH_SYSID, &bytes, &err) &&
+	   err.code == DR_ERR_CORRUPT && strstr(err.message, seg9) != NULL && bytes == 0,
+	   "an unbound object of another segment: its page header tells: %s", err.message);
+	ok(!archiveRead(repo, tsprintf("%s.partial", seg5), ARCH_SEG, ARCH_SYSID, &bytes, &err) &&
+	   err.code == DR_ERR_CORRUPT && strstr(err.message, "bound to another name") != NULL &&
+	   bytes == 0, "a segment under its .partial name: its binding tells: %s", err.message);
+	ok(!archiveRead(repo, seg5, ARCH_SEG, ARCH_SYSID + 1, &bytes, &err) &&
+	   err.code == DR_ERR_CORRUPT && strstr(err.message, "another cluster") != NULL &&
+	   bytes == 0, "another cluster's segment: %s", err.message);
+	ok(!archiveRead(repo, seg9, ARCH_SEG, ARCH_SYSID, &bytes, &err) &&
+	   err.code == DR_ERR_CORRUPT &&
+	   strstr(err.message, "holds 2097152 bytes, not a segment of 1048576") != NULL,
+	   "two segments' worth under one name: %s", err.message);
+	ok(!archiveRead(repo, "00000001000000000000000B", ARCH_SEG, ARCH_SYSID, &bytes, &err) &&
+	   err.code == DR_ERR_NOT_FOUND && strstr(err.message, "is missing from the archive") != NULL,
+	   "missing: NOT_FOUND");
+
+	text = repoArchiveGetBuffer(repo, "00000002.history", &len, 1024, &err);
+	ok(text != NULL && len == strlen(history) && strcmp(text, history) == 0,
+	   "a history file of its name, whole");
+	if (text)
+		pfree(text);
+	ok(repoArchiveGetBuffer(repo, "00000003.history", &len, 1024, &err) == NULL &&
+	   err.code == DR_ERR_CORRUPT && strstr(err.message, "bound to another name") != NULL,
+	   "a history file under another one's name: %s", err.message);
+
+	/* one flipped byte */
+	path = repoArchiveWalPath(seg6, &err);
+	fd = open(tsprintf("%s/%s", config.path, path), O_RDWR);
+	pfree(path);
+	{
+		struct stat st;
+		off_t		middle = (fd >= 0 && fstat(fd, &st) == 0) ? st.st_size / 2 : 0;
+
+		ok(middle > 0 && pread(fd, &byte, 1, middle) == 1, "segment 6's object");
+		byte ^= 0x10;
+		ok(pwrite(fd, &byte, 1, middle) == 1, "one byte flipped in its middle");
+		close(fd);
+	}
+	ok(!archiveRead(repo, seg6, ARCH_SEG, ARCH_SYSID, &bytes, &err) &&
+	   err.code == DR_ERR_CORRUPT &&
+	   strstr(err.message, tsprintf("WAL segment %s is damaged", seg6)) != NULL,
+	   "a flipped byte: %s", err.message);
+	repoClose(repo);
+}
+
 int
 main(void)
 {
@@ -714,6 +899,7 @@ main(void)
 	testKeysObjects(key1);
 	testUnencrypted(key1);
 	testRotation(key1, key2, key3, keyShort, keyOpen);
+	testArchive(key1);
 
 	cmd = tsprintf("rm -rf '%s'", tmpRoot);
 	if (system(cmd) != 0)

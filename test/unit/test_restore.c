@@ -25,7 +25,9 @@
  * (changed, cut, removed, extra files and directories, wrong modes), to an
  * older backup and back; a damaged object and a swapped object detected by
  * restore (leaving no file under the name) and by verify, which reports
- * every problem, with its path; a missing parent for restore and verify.
+ * every problem, with its path; a missing parent for restore and verify;
+ * verify of a backup that stores no WAL names the archived segment it
+ * needs when the archive lacks it.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -960,9 +962,13 @@ testCorruption(void)
 		ok(!restoreRun(repo, &param, NULL, &err) && err.code == DR_ERR_NOT_FOUND &&
 		   strstr(err.message, "20231231-000000F"), "restore: missing parent, NOT_FOUND");
 		ok(!isDir(tsprintf("%s/r-orphan", tmpRoot)), "restore: the target was not created");
-		ok(!verifyRun(orphan.id, true, &problems, &result) && problems.count == 1 &&
+		/* it stores no WAL: the archive must have what it needs (it does not) */
+		ok(!verifyRun(orphan.id, true, &problems, &result) && problems.count == 2 &&
 		   strstr(problems.text.data, "backup/20240105-000000I/manifest: backup \"20231231-000000F\""),
 		   "verify: the missing parent reported");
+		ok(strstr(problems.text.data, "archive/wal/0000000100000000/" WAL_NAME ": WAL segment "
+				  WAL_NAME " is missing from the archive; backup 20240105-000000I needs it") != NULL,
+		   "verify: and the archived WAL segment it needs, missing");
 	}
 
 	/* a parent of another cluster, and a cycle */

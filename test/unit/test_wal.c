@@ -7,10 +7,17 @@
  * (comments, any whitespace, lower-case locations, every refusal),
  * walHistoryTimelineOf (which timeline's file recovery reads around a
  * switch point, on and off a segment boundary, several switches),
- * walHistoryReaches (a backup before, at and after a switch point).
+ * walHistoryReaches (a backup before, at and after a switch point),
+ * walSegmentHeaderCheck over crafted long page headers (the right segment,
+ * unaligned; another segment's, naming it; wrong segment size, system
+ * identifier, magic, short header; a newer timeline than the name's and
+ * an older one, as in the first segment of a timeline; the size taken from
+ * the header when the caller has none; a ".partial").
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
+
+#include "access/xlog_internal.h"
 
 #include "common/wal.h"
 #include "tap.h"
@@ -22,6 +29,110 @@ parse(const char *text, uint32 tli, DrError *err)
 {
 	drErrorClear(err);
 	return walHistoryParse(text, strlen(text), tli, "test.history", err);
+}
+
+#define SYSID	UINT64CONST(7300000000000000001)
+
+/* A long page header: the first page of a segment, as PostgreSQL writes it. */
+static void
+pageMake(XLogLongPageHeaderData *page, uint32 tli, uint64 pageaddr,
+		 uint32 segSize, uint64 sysid)
+{
+	memset(page, 0, sizeof(*page));
+	page->std.xlp_magic = XLOG_PAGE_MAGIC;
+	page->std.xlp_info = XLP_LONG_HEADER;
+	page->std.xlp_tli = tli;
+	page->std.xlp_pageaddr = pageaddr;
+	page->xlp_sysid = sysid;
+	page->xlp_seg_size = segSize;
+	page->xlp_xlog_blcksz = XLOG_BLCKSZ;
+}
+
+static bool
+headerCheck(const char *name, const XLogLongPageHeaderData *page,
+			uint32 segSize, uint64 sysid, char *actual, DrError *err)
+{
+	drErrorClear(err);
+	return walSegmentHeaderCheck(name, page, sizeof(*page), segSize, sysid,
+								 actual, err);
+}
+
+static void
+testHeaderCheck(void)
+{
+	XLogLongPageHeaderData page;
+	char		actual[WAL_NAME_LEN + 1];
+	char		unaligned[sizeof(page) + 1];
+	DrError		err;
+
+	pageMake(&page, 1, UINT64CONST(0x1B000000), 16 * MB, SYSID);
+	ok(headerCheck("00000001000000000000001B", &page, 16 * MB, SYSID, actual, &err) &&
+	   actual[0] == '\0', "the segment its name says");
+	memcpy(unaligned + 1, &page, sizeof(page));
+	drErrorClear(&err);
+	ok(walSegmentHeaderCheck("00000001000000000000001B", unaligned + 1, sizeof(page),
+							 16 * MB, SYSID, NULL, &err), "unaligned bytes");
+	ok(headerCheck("00000001000000000000001B.partial", &page, 16 * MB, SYSID, NULL, &err),
+	   "a .partial of that segment");
+	ok(headerCheck("00000001000000000000001B", &page, 16 * MB, 0, NULL, &err),
+	   "system identifier not checked when unknown");
+
+	/* another segment's WAL under the name: both named */
+	pageMake(&page, 1, UINT64CONST(0x1C000000), 16 * MB, SYSID);
+	ok(!headerCheck("00000001000000000000001B", &page, 16 * MB, SYSID, actual, &err) &&
+	   err.code == DR_ERR_CORRUPT &&
+	   strstr(err.message, "WAL segment 00000001000000000000001B holds the WAL of segment 00000001000000000000001C") != NULL &&
+	   strstr(err.message, "0/1C000000, not 0/1B000000") != NULL,
+	   "the next segment's WAL: %s", err.message);
+	is_str(actual, "00000001000000000000001C", "the segment it holds");
+	pageMake(&page, 1, UINT64CONST(0x11B000000), 16 * MB, SYSID);
+	ok(!headerCheck("00000001000000000000001B", &page, 16 * MB, SYSID, actual, &err) &&
+	   strcmp(actual, "00000001000000010000001B") == 0,
+	   "the same segment number of another log: %s", err.message);
+	pageMake(&page, 1, UINT64CONST(0x1B002000), 16 * MB, SYSID);
+	ok(!headerCheck("00000001000000000000001B", &page, 16 * MB, SYSID, NULL, &err),
+	   "a page inside the segment, not its first");
+
+	/* timelines: older is the first segment of a timeline, newer is wrong */
+	pageMake(&page, 1, UINT64CONST(0x1B000000), 16 * MB, SYSID);
+	ok(headerCheck("00000002000000000000001B", &page, 16 * MB, SYSID, NULL, &err),
+	   "the parent's WAL at the start of a timeline's first segment");
+	pageMake(&page, 2, UINT64CONST(0x1B000000), 16 * MB, SYSID);
+	ok(!headerCheck("00000001000000000000001B", &page, 16 * MB, SYSID, actual, &err) &&
+	   strcmp(actual, "00000002000000000000001B") == 0 &&
+	   strstr(err.message, "timeline 2") != NULL,
+	   "timeline 2's segment under timeline 1's name: %s", err.message);
+
+	/* the cluster */
+	pageMake(&page, 1, UINT64CONST(0x1B000000), 16 * MB, SYSID + 1);
+	ok(!headerCheck("00000001000000000000001B", &page, 16 * MB, SYSID, actual, &err) &&
+	   err.code == DR_ERR_CORRUPT && strstr(err.message, "another cluster") != NULL &&
+	   actual[0] == '\0', "another cluster's segment: %s", err.message);
+	pageMake(&page, 1, UINT64CONST(0x1B00000), MB, SYSID);
+	ok(!headerCheck("00000001000000000000001B", &page, 16 * MB, SYSID, NULL, &err) &&
+	   strstr(err.message, "segments of 1048576 bytes, not 16777216") != NULL,
+	   "another segment size: %s", err.message);
+	ok(headerCheck("00000001000000000000001B", &page, 0, SYSID, NULL, &err),
+	   "no size from the caller: the header's (1 MB), which parses the name");
+	page.xlp_seg_size = 3 * MB;
+	ok(!headerCheck("00000001000000000000001B", &page, 0, SYSID, NULL, &err) &&
+	   strstr(err.message, "invalid segment size") != NULL,
+	   "no size from the caller, an invalid one in the header: %s", err.message);
+
+	/* not a page header of this version */
+	pageMake(&page, 1, UINT64CONST(0x1B000000), 16 * MB, SYSID);
+	page.std.xlp_magic ^= 1;
+	ok(!headerCheck("00000001000000000000001B", &page, 16 * MB, SYSID, NULL, &err) &&
+	   strstr(err.message, "page header of this server version") != NULL,
+	   "another magic: %s", err.message);
+	page.std.xlp_magic ^= 1;
+	page.std.xlp_info = 0;
+	ok(!headerCheck("00000001000000000000001B", &page, 16 * MB, SYSID, NULL, &err),
+	   "a short page header where the long one must be");
+	drErrorClear(&err);
+	ok(!walSegmentHeaderCheck("00000001000000000000001B", &page, 20, 16 * MB, SYSID,
+							  NULL, &err) && strstr(err.message, "too short") != NULL,
+	   "20 bytes: %s", err.message);
 }
 
 int
@@ -116,5 +227,6 @@ main(void)
 	ok(h != NULL && h->count == 1 && h->timelines[0].tli == 1, "empty file: the timeline alone");
 	walHistoryFree(h);
 
+	testHeaderCheck();
 	return tapDone();
 }
