@@ -3,8 +3,10 @@
  *	  SQL functions of the audit trail: dr_audit_verify(),
  *	  dr_audit_expire() and the append-only guard trigger.
  *
- * The guard refuses UPDATE, DELETE and TRUNCATE of pgdr.audit_log and
- * pgdr.audit_anchor to everyone, the table owner included.  The one
+ * The guard refuses UPDATE, DELETE and TRUNCATE of pgdr.audit_log,
+ * pgdr.audit_anchor and pgdr.audit_inflight to everyone, the table owner
+ * included.  The worker may remove audit_inflight rows (the notes of
+ * operations that ended).  The one
  * exception is dr_audit_expire(), which sets a flag that only C code in this
  * backend can set, and even then the guard lets through only the removal of
  * rows older than pg_dr.audit_retention and the move of the anchor.
@@ -65,6 +67,45 @@ auditVerifyChain(TupleDesc *tupdesc)
 	return tuple;
 }
 
+/*
+ * The chain is intact: check it against the heads published in the
+ * repositories (audit_head.c).  Returns chain, or a copy reporting the
+ * first head the table contradicts.
+ */
+static HeapTuple
+auditVerifyHeads(HeapTuple chain, TupleDesc chainDesc)
+{
+	ApiOwnerContext owner;
+	int64		brokenId = 0;
+	char	   *problem = NULL;
+	bool		ok;
+	MemoryContext callerContext = CurrentMemoryContext;
+
+	apiAsOwnerBegin(&owner);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ok = auditHeadCheck(&brokenId, &problem);
+	if (!ok)
+		problem = MemoryContextStrdup(callerContext, problem);
+	SPI_finish();
+	apiAsOwnerEnd(&owner);
+
+	if (!ok)
+	{
+		Datum		values[4];
+		bool		nulls[4];
+
+		heap_deform_tuple(chain, chainDesc, values, nulls);
+		values[0] = BoolGetDatum(false);
+		values[2] = Int64GetDatum(brokenId);
+		nulls[2] = false;
+		values[3] = CStringGetTextDatum(problem);
+		nulls[3] = false;
+		chain = heap_form_tuple(chainDesc, values, nulls);
+	}
+	return chain;
+}
+
 Datum
 dr_audit_verify(PG_FUNCTION_ARGS)
 {
@@ -83,6 +124,9 @@ dr_audit_verify(PG_FUNCTION_ARGS)
 		bool		ok;
 
 		chain = auditVerifyChain(&chainDesc);
+		ok = DatumGetBool(heap_getattr(chain, 1, chainDesc, &isnull));
+		if (ok)
+			chain = auditVerifyHeads(chain, chainDesc);
 		ok = DatumGetBool(heap_getattr(chain, 1, chainDesc, &isnull));
 		if (!ok)
 			ereport(WARNING,
@@ -214,6 +258,12 @@ pg_dr_audit_guard(PG_FUNCTION_ARGS)
 				 errmsg("pgdr.audit_guard() must be called as a trigger")));
 
 	relname = RelationGetRelationName(trigdata->tg_relation);
+
+	/* the worker notes operations in flight and removes the notes */
+	if (auditWriterInProgress && TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
+		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) &&
+		strcmp(relname, "audit_inflight") == 0)
+		return PointerGetDatum(trigdata->tg_trigtuple);
 
 	if (auditExpireInProgress && TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
 	{
