@@ -89,6 +89,27 @@ is(scalar(@heads), 1, 'older heads that match the table are removed');
 my $head_text = slurp_file($heads[0]);
 unlike($head_text, qr/row_hash/, 'the head object is encrypted like the rest of the repository');
 
+# a copy restored from that backup branched off before the head was
+# published: the head is not evidence against it
+{
+	my ($rc, $o, $e) = DrTest::restore($env, $backup, "$tmp/restored");
+	is($rc, 0, 'restore of the backup') or diag($e);
+	my $copy = DrTest::node_from_restore('audit_restored', "$tmp/restored");
+	DrTest::wait_worker($copy);
+	my $started = $node->safe_psql('postgres',
+		"SELECT extract(epoch FROM started_at) FROM dr_audit WHERE id = $row");
+	ok($copy->poll_query_until('postgres',
+		"SELECT count(*) = 1 FROM dr_audit WHERE operation = 'dr_backup_full' AND result = 'interrupted'
+		    AND extract(epoch FROM started_at) = $started"),
+		'restored copy: the backup running when it was taken is recorded as interrupted there');
+	is($copy->safe_psql('postgres',
+		"SELECT count(*) FROM dr_audit WHERE arguments->>'backup_id' = '$backup'"),
+		'0', 'restored copy: it lacks the row the published head names');
+	is($copy->safe_psql('postgres', 'SELECT ok, first_broken_id, problem FROM dr_audit_verify()'),
+		't||', 'restored copy: dr_audit_verify() ignores heads published after it branched off');
+	$copy->stop;
+}
+
 # a superuser disables the guard and removes the newest rows
 $node->safe_psql('postgres', "
 	ALTER TABLE pgdr.audit_log DISABLE TRIGGER audit_log_append_only;

@@ -243,7 +243,16 @@ auditOpBegin(AuditOp *op, const char *operation, const char *argumentsJson)
 	 */
 	op->beginSeq = 0;
 	auditOpenRemember(op);
-	auditSubmit(op, AUDIT_ENTRY_BEGIN, true, NULL, NULL, WARNING);
+	PG_TRY();
+	{
+		auditSubmit(op, AUDIT_ENTRY_BEGIN, true, NULL, NULL, WARNING);
+	}
+	PG_CATCH();
+	{
+		/* canceled while waiting: the operation ends here, and says so */
+		auditOpFailed(op);
+	}
+	PG_END_TRY();
 }
 
 /*
