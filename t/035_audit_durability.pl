@@ -4,8 +4,9 @@
 #	57P01; a backup cut short by a crash (kill -9 of its backend, crash
 #	restart) is recorded as interrupted after the restart.  And the chain's
 #	head published in the repository after each backup lets
-#	dr_audit_verify() see the newest rows removed by a superuser who
-#	disabled the append-only guard.
+#	dr_audit_verify() see a superuser who disabled the append-only guard
+#	rewrite the chain consistently or remove its newest rows, while a copy
+#	restored from an earlier backup is not taken for a truncated trail.
 
 use strict;
 use warnings;
@@ -109,6 +110,33 @@ unlike($head_text, qr/row_hash/, 'the head object is encrypted like the rest of 
 		't||', 'restored copy: dr_audit_verify() ignores heads published after it branched off');
 	$copy->stop;
 }
+
+# a superuser rewrites the chain from that row on, consistently
+$node->safe_psql('postgres', q{
+	ALTER TABLE pgdr.audit_log DISABLE TRIGGER audit_log_append_only;
+	DO $$
+	DECLARE
+		r pgdr.audit_log;
+		prev bytea;
+	BEGIN
+		FOR r IN SELECT * FROM pgdr.audit_log ORDER BY id LOOP
+			IF r.id >= } . $row . q{ THEN
+				r.arguments := r.arguments || '{"label": "forged"}';
+				r.prev_hash := prev;
+				r.row_hash := pgdr.audit_digest(prev, r);
+				UPDATE pgdr.audit_log SET arguments = r.arguments, prev_hash = r.prev_hash,
+					   row_hash = r.row_hash WHERE id = r.id;
+			END IF;
+			prev := r.row_hash;
+		END LOOP;
+	END
+	$$;
+	ALTER TABLE pgdr.audit_log ENABLE ALWAYS TRIGGER audit_log_append_only;});
+is($node->safe_psql('postgres', 'SELECT ok FROM pgdr.audit_verify_chain()'),
+	't', 'rewritten: the chain alone verifies');
+like($node->safe_psql('postgres', 'SELECT ok, first_broken_id, problem FROM dr_audit_verify()'),
+	qr/^f\|$row\|row $row differs from the head repository "\Q$env->{repo}\E" \(audit\/head-0*$row-[0-9A-F]{8}\) holds, published at /,
+	'rewritten: dr_audit_verify() reports the row the published head contradicts');
 
 # a superuser disables the guard and removes the newest rows
 $node->safe_psql('postgres', "
