@@ -5,11 +5,13 @@
  *
  * The guard refuses UPDATE, DELETE and TRUNCATE of pgdr.audit_log,
  * pgdr.audit_anchor and pgdr.audit_inflight to everyone, the table owner
- * included.  The worker may remove audit_inflight rows (the notes of
- * operations that ended).  The one
- * exception is dr_audit_expire(), which sets a flag that only C code in this
- * backend can set, and even then the guard lets through only the removal of
- * rows older than pg_dr.audit_retention and the move of the anchor.
+ * included.  There are two exceptions, each a flag that only C code can set
+ * in its own process.  dr_audit_expire() may remove rows older than
+ * pg_dr.audit_retention and move the anchor.  The pg_dr worker may remove
+ * audit_inflight rows (the notes of operations that ended).
+ *
+ * dr_audit_verify() checks the chain, then the chain's heads published in
+ * the repositories (ops/audit_head.c), which show a removed tail.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
