@@ -185,7 +185,7 @@ CREATE TRIGGER audit_anchor_no_truncate
 ALTER TABLE pgdr.audit_anchor ENABLE ALWAYS TRIGGER audit_anchor_append_only;
 ALTER TABLE pgdr.audit_anchor ENABLE ALWAYS TRIGGER audit_anchor_no_truncate;
 CREATE TRIGGER audit_inflight_guard
-	BEFORE UPDATE OR DELETE ON pgdr.audit_inflight
+	BEFORE INSERT OR UPDATE OR DELETE ON pgdr.audit_inflight
 	FOR EACH ROW EXECUTE FUNCTION pgdr.audit_guard();
 CREATE TRIGGER audit_inflight_no_truncate
 	BEFORE TRUNCATE ON pgdr.audit_inflight

@@ -7,8 +7,9 @@
  * pgdr.audit_anchor and pgdr.audit_inflight to everyone, the table owner
  * included.  There are two exceptions, each a flag that only C code can set
  * in its own process.  dr_audit_expire() may remove rows older than
- * pg_dr.audit_retention and move the anchor.  The pg_dr worker may remove
- * audit_inflight rows (the notes of operations that ended).
+ * pg_dr.audit_retention and move the anchor.  The pg_dr worker alone may
+ * insert and remove audit_inflight rows (notes of operations in flight);
+ * INSERT into that table is refused to everyone else too.
  *
  * dr_audit_verify() checks the chain, then the chain's heads published in
  * the repositories (ops/audit_head.c), which show a removed tail.
@@ -263,9 +264,12 @@ pg_dr_audit_guard(PG_FUNCTION_ARGS)
 
 	/* the worker notes operations in flight and removes the notes */
 	if (auditWriterInProgress && TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
-		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) &&
 		strcmp(relname, "audit_inflight") == 0)
-		return PointerGetDatum(trigdata->tg_trigtuple);
+	{
+		if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ||
+			TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+			return PointerGetDatum(trigdata->tg_trigtuple);
+	}
 
 	if (auditExpireInProgress && TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
 	{
@@ -286,7 +290,9 @@ pg_dr_audit_guard(PG_FUNCTION_ARGS)
 			return PointerGetDatum(trigdata->tg_newtuple);
 	}
 
-	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		action = "INSERT";
+	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 		action = "UPDATE";
 	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 		action = "DELETE";
@@ -300,6 +306,8 @@ pg_dr_audit_guard(PG_FUNCTION_ARGS)
 			 errmsg("the pg_dr audit trail is append-only"),
 			 errdetail("%s of \"pgdr.%s\" is not allowed, not even for its owner.",
 					   action, relname),
+			 strcmp(relname, "audit_inflight") == 0 ?
+			 errhint("Only the pg_dr worker writes pgdr.audit_inflight.") :
 			 errhint("Rows older than pg_dr.audit_retention are removed only by dr_audit_expire().")));
 	pg_unreachable();
 }
