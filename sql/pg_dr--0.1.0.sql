@@ -94,7 +94,7 @@ CREATE TABLE pgdr.audit_log (
 	backend_pid		integer NOT NULL,
 	operation		text NOT NULL,
 	arguments		jsonb NOT NULL,
-	result			text NOT NULL CHECK (result IN ('ok', 'error')),
+	result			text NOT NULL CHECK (result IN ('ok', 'error', 'interrupted')),
 	sqlstate		text,
 	error			text,
 	prev_hash		bytea NOT NULL,
@@ -109,6 +109,26 @@ CREATE TABLE pgdr.audit_anchor (
 	singleton		boolean PRIMARY KEY DEFAULT true CHECK (singleton),
 	last_removed_id bigint NOT NULL,
 	row_hash		bytea NOT NULL
+);
+
+-- Operations that began and have not ended yet.  The worker inserts a row
+-- (and commits it) before the operation starts its work, and removes it in
+-- the transaction that writes the operation's audit_log row.  A row left
+-- from an earlier server lifetime (server_epoch, which changes with every
+-- start of shared memory: crash restart, restart, a restored copy) is an
+-- operation whose end was never recorded: the worker closes it as
+-- 'interrupted'.  Not part of the hash chain, and not dumped: it only
+-- bridges a restart.
+CREATE TABLE pgdr.audit_inflight (
+	server_epoch	bigint NOT NULL,
+	begin_seq		bigint NOT NULL,
+	started_at		timestamptz NOT NULL,
+	session_user_name name NOT NULL,
+	current_user_name name NOT NULL,
+	backend_pid		integer NOT NULL,
+	operation		text NOT NULL,
+	arguments		jsonb NOT NULL,
+	PRIMARY KEY (server_epoch, begin_seq)
 );
 
 /*
@@ -164,6 +184,14 @@ CREATE TRIGGER audit_anchor_no_truncate
 	FOR EACH STATEMENT EXECUTE FUNCTION pgdr.audit_guard();
 ALTER TABLE pgdr.audit_anchor ENABLE ALWAYS TRIGGER audit_anchor_append_only;
 ALTER TABLE pgdr.audit_anchor ENABLE ALWAYS TRIGGER audit_anchor_no_truncate;
+CREATE TRIGGER audit_inflight_guard
+	BEFORE INSERT OR UPDATE OR DELETE ON pgdr.audit_inflight
+	FOR EACH ROW EXECUTE FUNCTION pgdr.audit_guard();
+CREATE TRIGGER audit_inflight_no_truncate
+	BEFORE TRUNCATE ON pgdr.audit_inflight
+	FOR EACH STATEMENT EXECUTE FUNCTION pgdr.audit_guard();
+ALTER TABLE pgdr.audit_inflight ENABLE ALWAYS TRIGGER audit_inflight_guard;
+ALTER TABLE pgdr.audit_inflight ENABLE ALWAYS TRIGGER audit_inflight_no_truncate;
 
 /*
  * Walk the chain in id order.  Returns the number of rows checked and the

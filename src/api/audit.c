@@ -3,11 +3,16 @@
  *	  SQL functions of the audit trail: dr_audit_verify(),
  *	  dr_audit_expire() and the append-only guard trigger.
  *
- * The guard refuses UPDATE, DELETE and TRUNCATE of pgdr.audit_log and
- * pgdr.audit_anchor to everyone, the table owner included.  The one
- * exception is dr_audit_expire(), which sets a flag that only C code in this
- * backend can set, and even then the guard lets through only the removal of
- * rows older than pg_dr.audit_retention and the move of the anchor.
+ * The guard refuses UPDATE, DELETE and TRUNCATE of pgdr.audit_log,
+ * pgdr.audit_anchor and pgdr.audit_inflight to everyone, the table owner
+ * included.  There are two exceptions, each a flag that only C code can set
+ * in its own process.  dr_audit_expire() may remove rows older than
+ * pg_dr.audit_retention and move the anchor.  The pg_dr worker alone may
+ * insert and remove audit_inflight rows (notes of operations in flight);
+ * INSERT into that table is refused to everyone else too.
+ *
+ * dr_audit_verify() checks the chain, then the chain's heads published in
+ * the repositories (ops/audit_head.c), which show a removed tail.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -65,6 +70,45 @@ auditVerifyChain(TupleDesc *tupdesc)
 	return tuple;
 }
 
+/*
+ * The chain is intact: check it against the heads published in the
+ * repositories (audit_head.c).  Returns chain, or a copy reporting the
+ * first head the table contradicts.
+ */
+static HeapTuple
+auditVerifyHeads(HeapTuple chain, TupleDesc chainDesc)
+{
+	ApiOwnerContext owner;
+	int64		brokenId = 0;
+	char	   *problem = NULL;
+	bool		ok;
+	MemoryContext callerContext = CurrentMemoryContext;
+
+	apiAsOwnerBegin(&owner);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ok = auditHeadCheck(&brokenId, &problem);
+	if (!ok)
+		problem = MemoryContextStrdup(callerContext, problem);
+	SPI_finish();
+	apiAsOwnerEnd(&owner);
+
+	if (!ok)
+	{
+		Datum		values[4];
+		bool		nulls[4];
+
+		heap_deform_tuple(chain, chainDesc, values, nulls);
+		values[0] = BoolGetDatum(false);
+		values[2] = Int64GetDatum(brokenId);
+		nulls[2] = false;
+		values[3] = CStringGetTextDatum(problem);
+		nulls[3] = false;
+		chain = heap_form_tuple(chainDesc, values, nulls);
+	}
+	return chain;
+}
+
 Datum
 dr_audit_verify(PG_FUNCTION_ARGS)
 {
@@ -83,6 +127,9 @@ dr_audit_verify(PG_FUNCTION_ARGS)
 		bool		ok;
 
 		chain = auditVerifyChain(&chainDesc);
+		ok = DatumGetBool(heap_getattr(chain, 1, chainDesc, &isnull));
+		if (ok)
+			chain = auditVerifyHeads(chain, chainDesc);
 		ok = DatumGetBool(heap_getattr(chain, 1, chainDesc, &isnull));
 		if (!ok)
 			ereport(WARNING,
@@ -218,6 +265,15 @@ pg_dr_audit_guard(PG_FUNCTION_ARGS)
 
 	relname = RelationGetRelationName(trigdata->tg_relation);
 
+	/* the worker notes operations in flight and removes the notes */
+	if (auditWriterInProgress && TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
+		strcmp(relname, "audit_inflight") == 0)
+	{
+		if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ||
+			TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+			return PointerGetDatum(trigdata->tg_trigtuple);
+	}
+
 	if (auditExpireInProgress && TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
 	{
 		if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) &&
@@ -237,7 +293,9 @@ pg_dr_audit_guard(PG_FUNCTION_ARGS)
 			return PointerGetDatum(trigdata->tg_newtuple);
 	}
 
-	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		action = "INSERT";
+	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 		action = "UPDATE";
 	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 		action = "DELETE";
@@ -251,6 +309,8 @@ pg_dr_audit_guard(PG_FUNCTION_ARGS)
 			 errmsg("the pg_dr audit trail is append-only"),
 			 errdetail("%s of \"pgdr.%s\" is not allowed, not even for its owner.",
 					   action, relname),
+			 strcmp(relname, "audit_inflight") == 0 ?
+			 errhint("Only the pg_dr worker writes pgdr.audit_inflight.") :
 			 errhint("Rows older than pg_dr.audit_retention are removed only by dr_audit_expire().")));
 	pg_unreachable();
 }

@@ -24,6 +24,19 @@
  *	   }
  *	   PG_END_TRY();
  *	   auditOpOk(&op);
+ *
+ * auditOpBegin waits until the worker has committed a note that the
+ * operation began (pgdr.audit_inflight), so that an operation cut short by
+ * a crash of the whole server is still found and closed as 'interrupted'
+ * after the restart.  One cut short by FATAL (pg_terminate_backend, a lost
+ * client seen at a check) never reaches PG_CATCH: an exit callback of the
+ * backend records it as failed, with the FATAL's SQLSTATE and message.
+ *
+ * The worker also publishes the head of the chain (the newest row's id and
+ * hash) into every repository: after each backup and every few minutes when
+ * it moved.  dr_audit_verify() checks the published heads against the table,
+ * which is how it sees newest rows removed by someone who bypassed the
+ * append-only guard (a superuser).
  *-------------------------------------------------------------------------
  */
 #ifndef DR_AUDIT_H
@@ -44,6 +57,8 @@ typedef struct AuditOp
 	MemoryContext memoryContext;	/* the caller's, for the error copy */
 	char		sessionUser[NAMEDATALEN];
 	char		currentUser[NAMEDATALEN];
+	uint64		beginSeq;		/* queue number of its "began" record; 0 if
+								 * that record could not be queued */
 } AuditOp;
 
 /* Shared memory (called from the module's shmem hooks). */
@@ -71,9 +86,33 @@ extern void auditWriterDetach(void);
 extern void auditWriterDrain(void);
 
 /*
+ * Worker side (audit_head.c), once per round: publish the chain head into
+ * every configured repository when a backup's end was written since the
+ * last round, or every few minutes if the head moved.  Errors are logged;
+ * a later round tries again.
+ */
+extern void auditHeadPublishRound(void);
+
+/*
+ * For dr_audit_verify() (audit_head.c): check every head published in the
+ * configured repositories by this cluster's history against the table.
+ * Returns false with the id the head names and a message when one names a
+ * row that was removed or differs.  Repositories that cannot be read give
+ * a WARNING and are skipped; no configuration means nothing to check.
+ * Runs SPI queries: call it connected, as the owner.
+ */
+extern bool auditHeadCheck(int64 *brokenId, char **problem);
+
+/*
  * The append-only guard's permission: true only while dr_audit_expire()
  * removes expired rows in this backend.
  */
 extern bool auditExpireInProgress;
+
+/*
+ * The guard's permission to change pgdr.audit_inflight: true in the worker
+ * process only (audit_writer.c).
+ */
+extern bool auditWriterInProgress;
 
 #endif							/* DR_AUDIT_H */

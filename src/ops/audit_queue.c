@@ -10,6 +10,16 @@
  * until the writer commits them: a crash of the whole server (not of the
  * worker alone) loses the records still queued, which is why each backend
  * waits for its own record before it returns to the caller.
+ *
+ * Each operation queues two records: "began" from auditOpBegin (the worker
+ * notes it in pgdr.audit_inflight; see the table's comment) and its end.
+ * Between the two the backend keeps a copy of the operation in
+ * TopMemoryContext.  A FATAL ends the backend without unwinding to the
+ * caller's PG_CATCH; the exit callback (on_shmem_exit, so after the
+ * transaction was aborted and every LWLock released, but while the queue is
+ * still attached) then queues the end of each operation still open, as an
+ * error carrying the FATAL's SQLSTATE and message, which an emit_log_hook
+ * kept for it.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -34,6 +44,27 @@
 
 AuditShared *auditShared = NULL;
 
+/* Operations of this backend that began and have not ended (usually 0 or 1). */
+#define AUDIT_OPEN_MAX			8
+
+typedef struct AuditOpen
+{
+	const AuditOp *owner;		/* the caller's struct, as a key only */
+	AuditOp		op;				/* a copy; arguments in TopMemoryContext */
+} AuditOpen;
+
+static AuditOpen auditOpen[AUDIT_OPEN_MAX];
+static int	auditOpenCount = 0;
+static bool auditExitRegistered = false;
+
+/* The last FATAL reported while an operation was open, for the exit record. */
+static emit_log_hook_type auditPrevEmitLogHook = NULL;
+static int	auditFatalCode = 0;
+static char auditFatalMessage[AUDIT_ERROR_MAX];
+
+static void auditSubmit(AuditOp *op, AuditEntryKind kind, bool ok,
+						const char *sqlstate, const char *error, int elevel);
+
 Size
 auditShmemSize(void)
 {
@@ -55,6 +86,8 @@ auditShmemInit(void)
 		ConditionVariableInit(&auditShared->cv);
 		auditShared->nextSeq = 1;
 		auditShared->writtenSeq = 0;
+		/* set anew at every start and crash restart of the server */
+		auditShared->epoch = (int64) GetCurrentTimestamp();
 	}
 }
 
@@ -74,6 +107,103 @@ auditCopyText(char *dst, const char *src, size_t size)
 		len = pg_mbcliplen(src, len, size - 1);
 	memcpy(dst, src, len);
 	dst[len] = '\0';
+}
+
+/* Keep the FATAL's code and message while an operation is open. */
+static void
+auditEmitLogHook(ErrorData *edata)
+{
+	if (edata->elevel == FATAL && auditOpenCount > 0)
+	{
+		auditFatalCode = edata->sqlerrcode;
+		auditCopyText(auditFatalMessage, edata->message, sizeof(auditFatalMessage));
+	}
+	if (auditPrevEmitLogHook)
+		auditPrevEmitLogHook(edata);
+}
+
+/*
+ * The backend exits with operations still open: it was ended by FATAL (or
+ * exited from deep inside an operation some other way).  Record each as
+ * failed.  Interrupts are held: a second signal must not cut this short.
+ */
+static void
+auditExitCallback(int code, Datum arg)
+{
+	int			count = auditOpenCount;
+	char		message[AUDIT_ERROR_MAX];
+	const char *sqlstate = NULL;
+
+	if (count == 0 || auditShared == NULL)
+		return;
+	HOLD_INTERRUPTS();
+	auditOpenCount = 0;			/* nothing of this is open any more */
+
+	if (auditFatalCode != 0)
+	{
+		sqlstate = unpack_sql_state(auditFatalCode);
+		snprintf(message, sizeof(message),
+				 "terminated: the session ended while the operation was running: %s",
+				 auditFatalMessage);
+	}
+	else
+		snprintf(message, sizeof(message),
+				 "terminated: the session ended while the operation was running (exit code %d)",
+				 code);
+
+	while (count-- > 0)
+		auditSubmit(&auditOpen[count].op, AUDIT_ENTRY_END, false, sqlstate,
+					message, LOG);
+	RESUME_INTERRUPTS();
+}
+
+/* Keep a copy of op until its end is queued (see the file header). */
+static void
+auditOpenRemember(AuditOp *op)
+{
+	AuditOpen  *entry;
+
+	if (!auditExitRegistered)
+	{
+		on_shmem_exit(auditExitCallback, (Datum) 0);
+		auditPrevEmitLogHook = emit_log_hook;
+		emit_log_hook = auditEmitLogHook;
+		auditExitRegistered = true;
+	}
+	/* more than a few nested operations: the extra ones go untracked */
+	if (auditOpenCount >= AUDIT_OPEN_MAX)
+		return;
+	entry = &auditOpen[auditOpenCount];
+	entry->owner = op;
+	entry->op = *op;
+	entry->op.arguments = MemoryContextStrdup(TopMemoryContext, op->arguments);
+	auditOpenCount++;
+}
+
+/* The copy of op, or NULL. */
+static AuditOpen *
+auditOpenFind(const AuditOp *op)
+{
+	for (int i = auditOpenCount - 1; i >= 0; i--)
+		if (auditOpen[i].owner == op)
+			return &auditOpen[i];
+	return NULL;
+}
+
+/* The end of op is queued: forget the copy. */
+static void
+auditOpenForget(const AuditOp *op)
+{
+	AuditOpen  *entry = auditOpenFind(op);
+	int			index;
+
+	if (entry == NULL)
+		return;
+	index = entry - auditOpen;
+	pfree(entry->op.arguments);
+	memmove(&auditOpen[index], &auditOpen[index + 1],
+			(auditOpenCount - index - 1) * sizeof(AuditOpen));
+	auditOpenCount--;
 }
 
 void
@@ -106,15 +236,35 @@ auditOpBegin(AuditOp *op, const char *operation, const char *argumentsJson)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pg_dr operations must run in database \"%s\"", drDatabase),
 				 errhint("pg_dr.database names the database holding the pg_dr extension and its audit trail.")));
+
+	/*
+	 * Keep a copy first, then queue the "began" record: a FATAL while we wait
+	 * for it must still find the operation open.
+	 */
+	op->beginSeq = 0;
+	auditOpenRemember(op);
+	PG_TRY();
+	{
+		auditSubmit(op, AUDIT_ENTRY_BEGIN, true, NULL, NULL, WARNING);
+	}
+	PG_CATCH();
+	{
+		/* canceled while waiting: the operation ends here, and says so */
+		auditOpFailed(op);
+	}
+	PG_END_TRY();
 }
 
 /*
  * Queue one record and wait until the writer committed it, or until
- * pg_dr.audit_timeout passed (then warn: the record stays queued and is
- * written when the worker comes back).
+ * pg_dr.audit_timeout passed (then warn at elevel: the record stays queued
+ * and is written when the worker comes back).  A BEGIN record's number
+ * goes into op->beginSeq (and the kept copy) as soon as it is queued; once
+ * an END record is queued, the copy is forgotten.
  */
 static void
-auditSubmit(AuditOp *op, bool ok, const char *sqlstate, const char *error)
+auditSubmit(AuditOp *op, AuditEntryKind kind, bool ok, const char *sqlstate,
+			const char *error, int elevel)
 {
 	AuditEntry *entry;
 	uint64		seq;
@@ -123,6 +273,8 @@ auditSubmit(AuditOp *op, bool ok, const char *sqlstate, const char *error)
 	bool		written = false;
 
 	entry = palloc0(sizeof(AuditEntry));
+	entry->kind = kind;
+	entry->beginSeq = op->beginSeq;
 	entry->startedAt = op->startedAt;
 	entry->finishedAt = GetCurrentTimestamp();
 	auditCopyText(entry->sessionUser, op->sessionUser, sizeof(entry->sessionUser));
@@ -158,7 +310,9 @@ auditSubmit(AuditOp *op, bool ok, const char *sqlstate, const char *error)
 										PG_WAIT_EXTENSION))
 		{
 			ConditionVariableCancelSleep();
-			ereport(WARNING,
+			if (kind == AUDIT_ENTRY_END)
+				auditOpenForget(op);
+			ereport(elevel,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("audit record of %s was not written: the audit queue is full",
 							op->operation),
@@ -178,18 +332,36 @@ auditSubmit(AuditOp *op, bool ok, const char *sqlstate, const char *error)
 	LWLockRelease(auditShared->lock);
 	pfree(entry);
 
+	if (kind == AUDIT_ENTRY_BEGIN)
+	{
+		AuditOpen  *open = auditOpenFind(op);
+
+		op->beginSeq = seq;
+		if (open)
+			open->op.beginSeq = seq;
+	}
+	else
+		auditOpenForget(op);
+
 	if (writerLatch)
 		SetLatch(writerLatch);
 
-	/* wait until the writer has committed it */
+	/*
+	 * Wait until the writer has committed it.  An exiting backend does not
+	 * wait for a writer that is gone (at shutdown it is not coming back in
+	 * this server lifetime; the "began" note then closes it after the
+	 * restart).
+	 */
 	for (;;)
 	{
 		long		remaining;
+		bool		writerGone;
 
 		LWLockAcquire(auditShared->lock, LW_SHARED);
 		written = auditShared->writtenSeq >= seq;
+		writerGone = auditShared->writerPid == 0;
 		LWLockRelease(auditShared->lock);
-		if (written)
+		if (written || (writerGone && proc_exit_inprogress))
 			break;
 
 		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
@@ -201,17 +373,18 @@ auditSubmit(AuditOp *op, bool ok, const char *sqlstate, const char *error)
 	ConditionVariableCancelSleep();
 
 	if (!written)
-		ereport(WARNING,
+		ereport(elevel,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("audit record %llu of %s is queued but not yet written",
-						(unsigned long long) seq, op->operation),
+				 errmsg("audit record %llu of %s (%s) is queued but not yet written",
+						(unsigned long long) seq, op->operation,
+						kind == AUDIT_ENTRY_BEGIN ? "began" : "ended"),
 				 errhint("It is written when the pg_dr background worker runs; check dr_status.worker_running.")));
 }
 
 void
 auditOpOk(AuditOp *op)
 {
-	auditSubmit(op, true, NULL, NULL);
+	auditSubmit(op, AUDIT_ENTRY_END, true, NULL, NULL, WARNING);
 }
 
 void
@@ -224,8 +397,8 @@ auditOpFailed(AuditOp *op)
 	edata = CopyErrorData();
 	FlushErrorState();
 
-	auditSubmit(op, false, unpack_sql_state(edata->sqlerrcode),
-				edata->message);
+	auditSubmit(op, AUDIT_ENTRY_END, false,
+				unpack_sql_state(edata->sqlerrcode), edata->message, WARNING);
 
 	ReThrowError(edata);
 }

@@ -14,9 +14,22 @@
 
 #define AUDIT_QUEUE_SIZE		64
 
+/*
+ * What a queued record asks the writer to do: note that an operation
+ * began (a pgdr.audit_inflight row), or write its audit_log row and drop
+ * that note.
+ */
+typedef enum AuditEntryKind
+{
+	AUDIT_ENTRY_END = 0,
+	AUDIT_ENTRY_BEGIN
+} AuditEntryKind;
+
 typedef struct AuditEntry
 {
 	uint64		seq;
+	AuditEntryKind kind;
+	uint64		beginSeq;		/* END: seq of its BEGIN record, 0 = none */
 	TimestampTz startedAt;
 	TimestampTz finishedAt;
 	char		sessionUser[NAMEDATALEN];
@@ -25,6 +38,7 @@ typedef struct AuditEntry
 	char		operation[AUDIT_OPERATION_MAX];
 	char		arguments[AUDIT_ARGUMENTS_MAX];
 	bool		ok;
+	bool		interrupted;	/* END written by the writer's sweep */
 	char		sqlstate[6];
 	char		error[AUDIT_ERROR_MAX];
 } AuditEntry;
@@ -35,11 +49,17 @@ typedef struct AuditShared
 	ConditionVariable cv;		/* broadcast when writtenSeq advances */
 	uint64		nextSeq;		/* number the next record gets; from 1 */
 	uint64		writtenSeq;		/* records up to this one are committed */
+	int64		epoch;			/* when this shared memory was set up: tells
+								 * audit_inflight rows of an earlier server
+								 * lifetime from those of this one */
 	pid_t		writerPid;		/* the worker, 0 when it is not running */
 	Latch	   *writerLatch;	/* set it after queuing a record */
 	AuditEntry	ring[AUDIT_QUEUE_SIZE]; /* record n is ring[n % SIZE] */
 } AuditShared;
 
 extern AuditShared *auditShared;
+
+/* audit_writer.c: a backup's end was written since the last publication */
+extern bool auditHeadBackupEnded;
 
 #endif							/* DR_AUDIT_SHARED_H */

@@ -4,7 +4,8 @@
  *
  * One worker per cluster, started once recovery has finished (it writes),
  * connected to pg_dr.database and restarted by the postmaster 5 s after it
- * dies.  Its loop: reload settings on SIGHUP, drain the audit queue, make
+ * dies.  Its loop: reload settings on SIGHUP, drain the audit queue,
+ * publish the audit chain's head (audit_head.c), make
  * the scheduled restore points and RPO WAL switches (pitr.c), sleep
  * until a backend sets its latch or the round timer fires.  The stock
  * handlers are used for SIGTERM (die) and SIGHUP.
@@ -83,6 +84,7 @@ pg_dr_worker_main(Datum arg)
 		}
 
 		auditWriterDrain();
+		auditHeadPublishRound();
 		pitrRound();
 
 		(void) WaitLatch(MyLatch,

@@ -12,6 +12,8 @@
  *	                         kekid (KEY_WRAPPED_SIZE bytes)
  *	 backup/<backup-id>/...  backups (backup engine)
  *	 archive/...             WAL (archiving)
+ *	 audit/head-<id>-<tli>   the head of the server's audit chain
+ *	                         (ops/audit_head.c)
  *
  * Key rotation is crash-safe without overwriting key files: every data key
  * is first wrapped under the new KEK into new files, then the info file is
