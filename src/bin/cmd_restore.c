@@ -54,7 +54,8 @@ enum
 	CLI_RESTORE_OPT_TARGET_XID,
 	CLI_RESTORE_OPT_TARGET_NAME,
 	CLI_RESTORE_OPT_TARGET_ACTION,
-	CLI_RESTORE_OPT_TARGET_EXCLUSIVE
+	CLI_RESTORE_OPT_TARGET_EXCLUSIVE,
+	CLI_RESTORE_OPT_TARGET
 };
 
 /* The recovery target options, as given. */
@@ -109,6 +110,8 @@ cliRestoreHelp(void)
 	printf("      --target-lsn=L        stop at WAL location L (X/X)\n");
 	printf("      --target-xid=X        stop at the commit of transaction X\n");
 	printf("      --target-name=N       stop at restore point N\n");
+	printf("      --target=immediate    stop at the end of the backup, as soon as it\n"
+		   "                            is consistent (default backup: latest)\n");
 	printf("      --target-action=A     at the target: promote (default) or pause\n");
 	printf("      --target-exclusive    stop just before the target, not after it\n");
 	printf("\nWith a time or LSN target and no --backup (or --backup latest), the newest\n"
@@ -360,6 +363,8 @@ cliRestoreTargetCheck(const CliRestoreTarget *target, RestoreTarget *parsed)
 	}
 	if (target->exclusive && target->kind == RESTORE_TARGET_NAME)
 		return cliUsageError("restore", "--target-exclusive does not apply to a restore point: recovery stops at it");
+	if (target->exclusive && target->kind == RESTORE_TARGET_IMMEDIATE)
+		return cliUsageError("restore", "--target-exclusive does not apply to --target immediate: recovery stops where the backup ends");
 	parsed->exclusive = target->exclusive;
 	if (target->action == NULL || strcmp(target->action, "promote") == 0)
 		parsed->action = RESTORE_TARGET_PROMOTE;
@@ -430,7 +435,10 @@ cliRestoreSummary(const RestorePlan *plan, const RestoreParam *param,
 	appendStringInfo(&buf, "restored backup %s to \"", plan->backupId);
 	cliTextString(&buf, param->targetDir);
 	appendStringInfo(&buf, "\"%s\n", param->delta ? " (delta)" : "");
-	if (target->kind != RESTORE_TARGET_NONE)
+	if (target->kind == RESTORE_TARGET_IMMEDIATE)
+		appendStringInfo(&buf, "  target:      immediate (the end of the backup), then %s\n",
+						 target->action == RESTORE_TARGET_PAUSE ? "pause" : "promote");
+	else if (target->kind != RESTORE_TARGET_NONE)
 	{
 		appendStringInfo(&buf, "  target:      %s \"", restoreTargetKindName(target->kind));
 		cliTextString(&buf, target->value);
@@ -438,7 +446,8 @@ cliRestoreSummary(const RestorePlan *plan, const RestoreParam *param,
 						 target->kind == RESTORE_TARGET_NAME ? "" :
 						 target->exclusive ? ", exclusive" : ", inclusive",
 						 target->action == RESTORE_TARGET_PAUSE ? "pause" : "promote");
-		appendStringInfo(&buf, "  picked:      %s\n", pickReason);
+		if (pickReason != NULL)
+			appendStringInfo(&buf, "  picked:      %s\n", pickReason);
 	}
 	appendStringInfoString(&buf, "  chain:       ");
 	for (int i = 0; i < plan->chain->count; i++)
@@ -479,6 +488,7 @@ cliRestoreMain(int argc, char **argv)
 		{"target-name", required_argument, NULL, CLI_RESTORE_OPT_TARGET_NAME},
 		{"target-action", required_argument, NULL, CLI_RESTORE_OPT_TARGET_ACTION},
 		{"target-exclusive", no_argument, NULL, CLI_RESTORE_OPT_TARGET_EXCLUSIVE},
+		{"target", required_argument, NULL, CLI_RESTORE_OPT_TARGET},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -489,6 +499,7 @@ cliRestoreMain(int argc, char **argv)
 	int			jobs = 1;
 	RestoreParam param;
 	RestoreTablespaceMap *maps;
+	RestoreGuard *guards = NULL;
 	int			mapCount = 0;
 	char		program[MAXPGPATH];
 	char	   *configAbs = NULL;
@@ -567,6 +578,11 @@ cliRestoreMain(int argc, char **argv)
 			case CLI_RESTORE_OPT_TARGET_EXCLUSIVE:
 				targetOpt.exclusive = true;
 				break;
+			case CLI_RESTORE_OPT_TARGET:
+				if (!cliRestoreTargetSet(&targetOpt, RESTORE_TARGET_IMMEDIATE,
+										 "--target", optarg))
+					return CLI_EXIT_USAGE;
+				break;
 			case 'h':
 				cliRestoreHelp();
 				return CLI_EXIT_OK;
@@ -584,6 +600,8 @@ cliRestoreMain(int argc, char **argv)
 	status = CLI_EXIT_FAILURE;
 	if (param.backupId == NULL && target.kind == RESTORE_TARGET_NONE)
 		return cliUsageError(command, "no backup specified (--backup ID or --backup latest)");
+	if (param.backupId == NULL && target.kind == RESTORE_TARGET_IMMEDIATE)
+		param.backupId = "latest";
 	if (pgdata == NULL)
 		return cliUsageError(command, "no target directory specified (--pgdata)");
 
@@ -613,6 +631,21 @@ cliRestoreMain(int argc, char **argv)
 	param.restoreConfigFile = configAbs;
 	param.restoreRepoIndex = repoConfig->index;
 
+	/*
+	 * Never into a repository (nor around one).  The CLI cannot know which
+	 * server's data directory is live: restorePrepare already refuses a
+	 * target that holds postmaster.pid.
+	 */
+	guards = palloc0(CONFIG_REPO_MAX * sizeof(RestoreGuard));
+	for (int i = 1; i <= CONFIG_REPO_MAX; i++)
+		if (config->repo[i].index != 0 && config->repo[i].path != NULL)
+		{
+			guards[param.guardCount].path = config->repo[i].path;
+			guards[param.guardCount].what = psprintf("the repository of repo%d", i);
+			param.guardCount++;
+		}
+	param.guards = guards;
+
 	drErrorClear(&err);
 	memset(&result, 0, sizeof(result));
 	repo = repoOpen(repoConfig, &err);
@@ -622,8 +655,13 @@ cliRestoreMain(int argc, char **argv)
 		goto done;
 	}
 
-	/* the backup for a target, before anything is written */
-	if (target.kind != RESTORE_TARGET_NONE)
+	/*
+	 * The backup for a target, before anything is written.  'immediate'
+	 * needs no pick: it stops at the end of the backup given, on its own
+	 * timeline, with no WAL but the backup's.
+	 */
+	if (target.kind != RESTORE_TARGET_NONE &&
+		target.kind != RESTORE_TARGET_IMMEDIATE)
 	{
 		pickedId = cliRestoreTargetPick(repo, &target, param.backupId,
 										&pickReason);

@@ -12,8 +12,10 @@
  * zone, words, impossible dates and times, offsets past 15 hours, trailing
  * text; the time formatter and its round trip; LSNs; transaction ids
  * (plain decimal, range, epoch, special ids, leading zero); restore point
- * names (length); the recovery settings text for each kind (other targets
- * emptied first, inclusive, action, timeline) and its quoting (quote,
+ * names (length); immediate (NULL or "immediate", nothing else); the
+ * recovery settings text for each kind (other targets emptied first,
+ * inclusive, action, timeline; immediate: timeline 'current', no
+ * inclusive) and its quoting (quote,
  * backslash, newline), and for no target.  The pick: an empty list; a
  * target before every backup (time and LSN, naming the earliest point);
  * a target exactly at a backup's end (stop LSN; stop time plus one second)
@@ -254,6 +256,9 @@ testValueParse(void)
 	   "refused: name of 64 bytes");
 	ok(parseRefused(RESTORE_TARGET_NAME, "", "empty"), "refused: empty name");
 	ok(parseRefused(RESTORE_TARGET_NONE, "x", "unknown"), "refused: no kind");
+	ok(parseOk(RESTORE_TARGET_IMMEDIATE, "immediate", &t), "immediate");
+	ok(parseRefused(RESTORE_TARGET_IMMEDIATE, "latest", "invalid recovery target \"latest\""),
+	   "refused: a target name other than immediate");
 
 	is_str(restoreTargetKindName(RESTORE_TARGET_TIME), "time", "kind name time");
 	is_str(restoreTargetKindName(RESTORE_TARGET_NAME), "name", "kind name name");
@@ -309,6 +314,24 @@ testSettings(void)
 	text = restoreTargetSettings(&t);
 	ok(strstr(text, "recovery_target_name = 'it''s a\\\\b\\nc\\r'\n") != NULL,
 	   "settings: quote doubled, backslash doubled, newline and return escaped");
+	pfree(text);
+
+	memset(&t, 0, sizeof(t));
+	ok(restoreTargetParse(RESTORE_TARGET_IMMEDIATE, NULL, &t, NULL) &&
+	   t.kind == RESTORE_TARGET_IMMEDIATE && strcmp(t.value, "immediate") == 0,
+	   "immediate: NULL means immediate");
+	t.action = RESTORE_TARGET_PAUSE;
+	text = restoreTargetSettings(&t);
+	is_str(text,
+		   "# recovery target: immediate (other targets emptied, the last setting of a name wins)\n"
+		   "recovery_target_lsn = ''\n"
+		   "recovery_target_name = ''\n"
+		   "recovery_target_time = ''\n"
+		   "recovery_target_xid = ''\n"
+		   "recovery_target = 'immediate'\n"
+		   "recovery_target_action = 'pause'\n"
+		   "recovery_target_timeline = 'current'\n",
+		   "settings: immediate on the backup's own timeline, no inclusive");
 	pfree(text);
 
 	text = restoreTargetSettings(NULL);
