@@ -115,9 +115,10 @@ cliRestoreHelp(void)
 	printf("      --target-action=A     at the target: promote (default) or pause\n");
 	printf("      --target-exclusive    stop just before the target, not after it\n");
 	printf("\nWith a time or LSN target and no --backup (or --backup latest), the newest\n"
-		   "backup that ended before the target is restored; with a transaction id or a\n"
-		   "restore point, the newest backup.  A target the repository cannot reach is\n"
-		   "refused before anything is written.\n");
+		   "backup that ended before the target is restored; with a transaction id, the\n"
+		   "newest backup; with a restore point, the newest backup after whose end the\n"
+		   "archived WAL holds it.  A target the repository cannot reach is refused\n"
+		   "before anything is written.\n");
 	printf("\nExit status: 0 on success, 1 if the restore failed, 2 on a usage error.\n");
 }
 
@@ -388,6 +389,7 @@ cliRestoreTargetPick(Repo *repo, const RestoreTarget *target,
 	RestorePick pick;
 	DrError		err;
 	char	   *id = NULL;
+	char	   *nameReason = NULL;
 
 	drErrorClear(&err);
 	reach = restoreReachScan(repo, &err);
@@ -398,10 +400,38 @@ cliRestoreTargetPick(Repo *repo, const RestoreTarget *target,
 	}
 	for (int i = 0; i < reach->unreadableCount; i++)
 		pg_log_warning("left out of the choice of a backup: %s", reach->unreadable[i]);
+
+	/* a restore point is placed by reading the archived WAL for it */
+	if (target->kind == RESTORE_TARGET_NAME)
+	{
+		int			index;
+		uint64		lsn;
+		bool		named = backupId != NULL && strcmp(backupId, "latest") != 0;
+
+		if (!restoreTargetNamePlace(repo, reach, target, backupId, &index,
+									&lsn, &err))
+		{
+			cliErrorReport(&err);
+			restoreReachFree(reach);
+			return NULL;
+		}
+		if (index >= 0)
+		{
+			char		at[32];
+
+			manifestLsnFormat(lsn, at, sizeof(at));
+			backupId = reach->backups[index].backupId;
+			nameReason = psprintf("%s (restore point \"%s\" found in the archived WAL at %s)",
+								  named ? "named with --backup" :
+								  "the newest backup from which recovery reaches the restore point",
+								  target->value, at);
+		}
+	}
+
 	if (restoreTargetPick(reach, target, backupId, &pick, &err))
 	{
 		id = pstrdup(reach->backups[pick.index].backupId);
-		*reason = pstrdup(pick.reason);
+		*reason = nameReason ? nameReason : pstrdup(pick.reason);
 		if (pick.warning[0] != '\0')
 		{
 			pg_log_warning("%s", pick.warning);

@@ -370,4 +370,22 @@ extern bool restoreTargetPick(const RestoreReach *reach,
 							  const char *backupId, RestorePick *pick,
 							  DrError *err);
 
+/*
+ * Where restore point target->value (a NAME target) is, and the backup to
+ * reach it from, found in the archived WAL along reach->history
+ * (restore_pitr_name.c says why the WAL): the newest backup (or the one
+ * backupId names) for which the first restore point of that name at or
+ * after the backup's start lies at or after its stop.  *index into
+ * reach->backups, *lsn where the point's record starts.  *index is -1 and
+ * the result true when there is no backup or no archived WAL to look in:
+ * restoreTargetPick, called next with the backup found, says what is
+ * missing.  DR_ERR_INVALID when the name is not in the archived WAL after
+ * any usable backup's start, or only inside a backup's own WAL; DR_ERR_IO
+ * or DR_ERR_CORRUPT when a segment cannot be read.
+ */
+extern bool restoreTargetNamePlace(Repo *repo, const RestoreReach *reach,
+								   const RestoreTarget *target,
+								   const char *backupId, int *index,
+								   uint64 *lsn, DrError *err);
+
 #endif							/* DR_RESTORE_H */
