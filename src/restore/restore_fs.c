@@ -25,7 +25,7 @@ restorePathResolve(const char *path, DrError *err)
 	char	   *existing;
 	char	  **missing;
 	int			missingCount = 0;
-	char		real[MAXPGPATH];
+	char	   *real;
 	StringInfoData buf;
 
 	if (path == NULL || path[0] != '/')
@@ -34,8 +34,9 @@ restorePathResolve(const char *path, DrError *err)
 
 	/* strip components from the end until what is left exists */
 	existing = pstrdup(path);
-	missing = palloc(sizeof(char *) * (strlen(path) / 2 + 2));
-	while (realpath(existing, real) == NULL)
+	missing = palloc(sizeof(char *) * (strlen(path) + 1));
+	/* malloc'd by realpath: a caller's buffer must hold PATH_MAX */
+	while ((real = realpath(existing, NULL)) == NULL)
 	{
 		char	   *slash;
 
@@ -58,6 +59,7 @@ restorePathResolve(const char *path, DrError *err)
 	/* then what does not exist yet, lexically: none of it is a link */
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, real);
+	free(real);
 	while (missingCount > 0)
 	{
 		char	   *part = missing[--missingCount];
