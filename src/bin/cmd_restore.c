@@ -41,6 +41,7 @@
 
 #include "bin/cli.h"
 #include "common/logging.h"
+#include "common/owner.h"
 #include "repo/repo.h"
 #include "restore/restore.h"
 
@@ -55,7 +56,8 @@ enum
 	CLI_RESTORE_OPT_TARGET_NAME,
 	CLI_RESTORE_OPT_TARGET_ACTION,
 	CLI_RESTORE_OPT_TARGET_EXCLUSIVE,
-	CLI_RESTORE_OPT_TARGET
+	CLI_RESTORE_OPT_TARGET,
+	CLI_RESTORE_OPT_OWNER
 };
 
 /* The recovery target options, as given. */
@@ -100,6 +102,9 @@ cliRestoreHelp(void)
 	printf("      --delta               restore over an existing data directory:\n"
 		   "                            keep files that match, rewrite the others,\n"
 		   "                            remove what the backup does not have\n");
+	printf("      --owner=USER          run as root: write the data directory as USER\n"
+		   "                            (default: the owner of DIR or of its nearest\n"
+		   "                            existing parent; never root)\n");
 	printf("  -T, --tablespace-map=OID=DIR\n"
 		   "                            restore tablespace OID (or the one at\n"
 		   "                            OLDDIR, as OLDDIR=DIR) into DIR; repeatable\n");
@@ -519,12 +524,14 @@ cliRestoreMain(int argc, char **argv)
 		{"target-action", required_argument, NULL, CLI_RESTORE_OPT_TARGET_ACTION},
 		{"target-exclusive", no_argument, NULL, CLI_RESTORE_OPT_TARGET_EXCLUSIVE},
 		{"target", required_argument, NULL, CLI_RESTORE_OPT_TARGET},
+		{"owner", required_argument, NULL, CLI_RESTORE_OPT_OWNER},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
 	const char *command = "restore";
 	const char *configPath = NULL;
 	const char *pgdata = NULL;
+	const char *owner = NULL;
 	int			repoNumber = 0;
 	int			jobs = 1;
 	RestoreParam param;
@@ -613,6 +620,9 @@ cliRestoreMain(int argc, char **argv)
 										 "--target", optarg))
 					return CLI_EXIT_USAGE;
 				break;
+			case CLI_RESTORE_OPT_OWNER:
+				owner = optarg;
+				break;
 			case 'h':
 				cliRestoreHelp();
 				return CLI_EXIT_OK;
@@ -651,6 +661,24 @@ cliRestoreMain(int argc, char **argv)
 	{
 		pg_log_error("could not find the absolute path of this program (\"%s\")",
 					 cliProgramArgv0);
+		goto done;
+	}
+
+	/*
+	 * PostgreSQL starts only on a data directory its user owns: write it
+	 * as that user.  Recovery then runs restore_command as that user too,
+	 * so the configuration must be readable by it.
+	 */
+	if (!cliOwnerBecome(command, owner, pgdataAbs, true))
+		goto done;
+	if (access(configAbs, R_OK) != 0)
+	{
+		drErrorClear(&err);
+		drErrorSet(&err, DR_ERR_IO,
+				   "the configuration file \"%s\" cannot be read by the user the restored cluster's restore_command runs as: %m",
+				   configAbs);
+		ownerAccessDetail(&err, configAbs, errno);
+		cliErrorReport(&err);
 		goto done;
 	}
 
