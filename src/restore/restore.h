@@ -208,15 +208,19 @@ extern bool restoreRun(Repo *repo, const RestoreParam *param,
  *	 restore_pitr_pick.c	which backup, and whether the repository can
  *							reach the target at all (pure)
  *	 restore_pitr_scan.c	what the pick needs, read from a repository
+ *	 restore_pitr_name.c	where a restore point is, read from the
+ *							archived WAL, and the backup that reaches it
  *
  * Why a backup must end before its target: recovery honours a target only
  * once consistent, that is after replaying its backup's WAL up to the stop
  * LSN; a target inside that range stops recovery with "requested recovery
  * stop point is before consistent recovery point".  A time or LSN target
  * is therefore reached from the newest backup that ended at or before it.
- * Transaction ids and restore point names cannot be placed against a
- * backup without reading WAL: for them the newest backup is taken, unless
- * the caller names one.
+ * Transaction ids cannot be placed against a backup without reading WAL:
+ * for them the newest backup is taken, unless the caller names one.  For
+ * restore point names the archived WAL is read (restoreTargetNamePlace),
+ * and the backup it gives is then checked by restoreTargetPick as a named
+ * one.
  *
  * Why a target needs WAL after its backup: the backup's own WAL ends just
  * after its stop (pg_backup_stop switches segments), and PostgreSQL 13 and

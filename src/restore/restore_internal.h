@@ -8,7 +8,9 @@
  *	 restore_target.c    the target directory: checks, directories,
  *	                     tablespace links, delta-mode cleaning, fsyncs
  *	 restore_recovery.c  recovery.signal, restore_command, tablespace_map
- *	 restore_fs.c        file system helpers (mkdir -p, rm -r, SHA-256)
+ *	 restore_fs.c        file system helpers (mkdir -p, rm -r, SHA-256,
+ *	                     paths resolved through links)
+ *	 restore_pitr_name.c the WAL record walk that finds restore points
  *	 verify.c            offline verification of a backup and its chain
  *-------------------------------------------------------------------------
  */
