@@ -78,7 +78,7 @@ $node->safe_psql('postgres',
 	'CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 10)');
 my $f1 = $node->safe_psql('postgres', "SELECT dr_backup_full('f1')");
 $node->safe_psql('postgres', 'INSERT INTO t SELECT generate_series(11, 20)');
-$node->safe_psql('postgres', "SELECT dr_restore_point('rp_mid')");
+my $rp_lsn = $node->safe_psql('postgres', "SELECT dr_restore_point('rp_mid')");
 $node->safe_psql('postgres', 'INSERT INTO t SELECT generate_series(21, 30)');
 my $f2 = $node->safe_psql('postgres', "SELECT dr_backup_full('f2')");
 $node->safe_psql('postgres', 'INSERT INTO t SELECT generate_series(31, 40)');
@@ -134,7 +134,8 @@ ok(!-e "$tmp/nosuch", 'before anything is written');
 ($rc, $out, $err) = pg_dr_restore("$tmp/rp_mid", '--target-name', 'rp_mid');
 is($rc, 0, 'restore to rp_mid, made between the two backups') or diag($err);
 like($out, qr/restored backup \Q$f1\E/, "from the older backup $f1: $f2 starts after the point");
-like($out, qr/restore point "rp_mid" found in the archived WAL at/, 'the summary says where it is');
+like($out, qr/restore point "rp_mid" found in the archived WAL at \Q$rp_lsn\E\)/,
+	'the summary says where it is: the LSN dr_restore_point() returned');
 ($rc, $out, $err) = pg_dr_restore("$tmp/rp_mid_f2", '--backup', $f2, '--target-name', 'rp_mid');
 is($rc, 1, "--backup $f2 cannot reach rp_mid");
 like($err, qr/restore point "rp_mid" is not in the archived WAL after the start of the backup named/,

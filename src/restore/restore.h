@@ -380,7 +380,8 @@ extern bool restoreTargetPick(const RestoreReach *reach,
  * (restore_pitr_name.c says why the WAL): the newest backup (or the one
  * backupId names) for which the first restore point of that name at or
  * after the backup's start lies at or after its stop.  *index into
- * reach->backups, *lsn where the point's record starts.  *index is -1 and
+ * reach->backups, *lsn where the point's record ends (the LSN
+ * pg_create_restore_point() and dr_restore_point() return).  *index is -1 and
  * the result true when there is no backup or no archived WAL to look in:
  * restoreTargetPick, called next with the backup found, says what is
  * missing.  DR_ERR_INVALID when the name is not in the archived WAL after

@@ -137,7 +137,8 @@ extern bool restoreTablespaceMapWrite(Restore *restore, DrError *err);
 typedef struct RestoreWalPoint
 {
 	uint64		lsn;			/* where its record starts */
-	uint64		endLsn;			/* where it ends */
+	uint64		endLsn;			/* where it ends, MAXALIGNed (XLogInsert's
+								 * result) */
 	int64		time;			/* rp_time (TimestampTz) */
 } RestoreWalPoint;
 

@@ -192,8 +192,9 @@ restoreWalWalkSegment(RestoreWalWalk *walk, const char *seg, size_t len,
 				if (walk->recDone < walk->recTotal)
 					break;		/* continues on the next page */
 				walk->inRecord = false;
-				walWalkRecord(walk, pageLsn + pos);
+				/* its end as XLogInsert returns it: MAXALIGNed */
 				pos = MAXALIGN(pos);
+				walWalkRecord(walk, pageLsn + pos);
 			}
 			else
 			{
@@ -365,7 +366,7 @@ restoreTargetNamePlace(Repo *repo, const RestoreReach *reach,
 		if (point->lsn >= h->stopLsn)
 		{
 			*index = order[c];
-			*lsn = point->lsn;
+			*lsn = point->endLsn;
 		}
 		else if (inside == NULL)
 		{
@@ -378,7 +379,7 @@ restoreTargetNamePlace(Repo *repo, const RestoreReach *reach,
 	{
 		if (inside != NULL)
 		{
-			manifestLsnFormat(insidePoint->lsn, a, sizeof(a));
+			manifestLsnFormat(insidePoint->endLsn, a, sizeof(a));
 			manifestLsnFormat(inside->stopLsn, b, sizeof(b));
 			drErrorSet(err, DR_ERR_INVALID,
 					   "restore point \"%s\" cannot be reached: recovery from backup %s meets it at %s, before the backup ends (%s)",

@@ -758,6 +758,9 @@ fakeFillTo(FakeWal *w, uint64 lsn)
 	diag("cannot fill to %X", (unsigned) lsn);
 }
 
+/* The end of the last restore point written, MAXALIGNed as XLogInsert's. */
+static uint64 fakeLastEnd;
+
 /* A restore point record; a bad CRC when broken.  Its start LSN. */
 static uint64
 fakeRestorePoint(FakeWal *w, const char *name, bool broken)
@@ -784,7 +787,7 @@ fakeRestorePoint(FakeWal *w, const char *name, bool broken)
 	FIN_CRC32C(crc);
 	hdr.xl_crc = broken ? crc ^ 1 : crc;
 	memcpy(rec, &hdr, SizeOfXLogRecord);
-	fakeWrite(w, rec, sizeof(rec), true, &start);
+	fakeLastEnd = MAXALIGN(fakeWrite(w, rec, sizeof(rec), true, &start));
 	return start;
 }
 
@@ -814,6 +817,7 @@ testWalWalk(void)
 	RestoreWalWalk walk;
 	uint64		p[4];
 	uint64		crossSeg;
+	uint64		p1End;
 
 	fakeInit(&w);
 	fakeFiller(&w, 100);
@@ -822,6 +826,7 @@ testWalWalk(void)
 	fakeFiller(&w, 3 * XLOG_BLCKSZ);	/* across pages */
 	fakeFillTo(&w, 5 * XLOG_BLCKSZ - 40);
 	p[1] = fakeRestorePoint(&w, "before upgrade", false);	/* across a page */
+	p1End = fakeLastEnd;
 	fakeRestorePoint(&w, "before upgrade", true);	/* torn: bad CRC */
 	fakeFillTo(&w, FAKE_SEG - 48);
 	crossSeg = fakeRestorePoint(&w, "before upgrade", false);	/* across segments */
@@ -836,6 +841,8 @@ testWalWalk(void)
 	   "walk: every restore point of the name, across pages and segments; not another name, not a bad CRC");
 	restoreWalWalkSegment(&walk, w.buf + FAKE_SEG, FAKE_SEG, FAKE_SEG);
 	is_int(walk.foundCount, 4, "walk: a segment read twice finds each point once");
+	ok(walk.found[1].endLsn == p1End && p1End == 5 * XLOG_BLCKSZ + SizeOfXLogShortPHD + 64,
+	   "walk: a point's end is where XLogInsert says it ends, past the page header it crossed");
 	restoreWalWalkFree(&walk);
 
 	restoreWalWalkInit(&walk, "before upgrade");
