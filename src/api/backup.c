@@ -372,36 +372,50 @@ dr_backup_verify(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(ok);
 }
 
+/* A growing list of guards (apiRestoreGuards). */
+typedef struct ApiGuards
+{
+	RestoreGuard *guards;
+	int			count;
+	int			size;
+} ApiGuards;
+
+static void
+apiRestoreGuardAdd(ApiGuards *list, const char *path, const char *what)
+{
+	if (list->count == list->size)
+	{
+		list->size = list->size ? list->size * 2 : 8;
+		list->guards = list->guards ?
+			repalloc(list->guards, list->size * sizeof(RestoreGuard)) :
+			palloc(list->size * sizeof(RestoreGuard));
+	}
+	list->guards[list->count].path = path;
+	list->guards[list->count].what = what;
+	list->count++;
+}
+
 /*
  * What dr_restore() must stay out of: the data directory, its WAL
- * directory and every tablespace (through their links: restorePrepare
- * resolves them), and every configured repository.
+ * directory and every tablespace (restorePrepare resolves their links),
+ * and every configured repository.
  */
 static RestoreGuard *
 apiRestoreGuards(const DrConfig *config, int *count)
 {
-	RestoreGuard *guards;
-	int			size = 8;
+	ApiGuards	list;
 	char		path[MAXPGPATH];
 	DIR		   *dir;
 	struct dirent *de;
 
-	guards = palloc(size * sizeof(RestoreGuard));
-	*count = 0;
-	guards[(*count)++] = (RestoreGuard)
-	{
-		DataDir, "the running cluster's data directory"
-	};
-	guards[(*count)++] = (RestoreGuard)
-	{
-		psprintf("%s/pg_wal", DataDir), "the running cluster's WAL directory"
-	};
+	memset(&list, 0, sizeof(list));
+	apiRestoreGuardAdd(&list, DataDir, "the running cluster's data directory");
+	apiRestoreGuardAdd(&list, psprintf("%s/pg_wal", DataDir),
+					   "the running cluster's WAL directory");
 	for (int i = 1; i <= CONFIG_REPO_MAX; i++)
 		if (config->repo[i].index != 0 && config->repo[i].path != NULL)
-			guards[(*count)++] = (RestoreGuard)
-		{
-			config->repo[i].path, psprintf("the repository of repo%d", i)
-		};
+			apiRestoreGuardAdd(&list, config->repo[i].path,
+							   psprintf("the repository of repo%d", i));
 
 	snprintf(path, sizeof(path), "%s/pg_tblspc", DataDir);
 	dir = AllocateDir(path);
@@ -409,7 +423,7 @@ apiRestoreGuards(const DrConfig *config, int *count)
 	{
 		char		link[MAXPGPATH];
 		char		location[MAXPGPATH];
-		int			len;
+		ssize_t		len;
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
@@ -418,19 +432,13 @@ apiRestoreGuards(const DrConfig *config, int *count)
 		if (len > 0)
 			location[len] = '\0';
 		else
-			strlcpy(location, link, sizeof(location));	/* in place */
-		if (*count == size)
-		{
-			size *= 2;
-			guards = repalloc(guards, size * sizeof(RestoreGuard));
-		}
-		guards[(*count)++] = (RestoreGuard)
-		{
-			pstrdup(location), psprintf("the running cluster's tablespace %s", de->d_name)
-		};
+			strlcpy(location, link, sizeof(location));	/* an in-place one */
+		apiRestoreGuardAdd(&list, pstrdup(location),
+						   psprintf("the running cluster's tablespace %s", de->d_name));
 	}
 	FreeDir(dir);
-	return guards;
+	*count = list.count;
+	return list.guards;
 }
 
 /*
