@@ -365,13 +365,15 @@ AS 'MODULE_PATHNAME', 'dr_backup_verify';
 COMMENT ON FUNCTION dr_backup_verify(text) IS
 	're-read every object of a backup and its chain; false, with a WARNING per problem, when anything is wrong';
 
+-- not STRICT: recovery_target NULL means "to the end of the archived WAL"
 CREATE FUNCTION dr_restore(backup_id text, target_dir text,
+	recovery_target text DEFAULT NULL,
 	OUT restored_backup text, OUT files bigint, OUT bytes bigint, OUT wal_segments bigint)
 RETURNS record
-LANGUAGE C VOLATILE STRICT
+LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'dr_restore';
-COMMENT ON FUNCTION dr_restore(text, text) IS
-	'restore a backup (an id or latest) into an empty directory of the server host';
+COMMENT ON FUNCTION dr_restore(text, text, text) IS
+	'restore a backup (an id or latest) into an empty directory of the server host; recovery_target => ''immediate'' stops at the end of the backup';
 
 CREATE FUNCTION dr_repository_create()
 RETURNS text
@@ -540,10 +542,10 @@ GRANT SELECT ON dr_restore_points, dr_pitr_window TO dr_monitor;
 GRANT EXECUTE ON FUNCTION pgdr._repository_backups() TO dr_monitor;
 REVOKE ALL ON FUNCTION dr_restore_point(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_restore_point(text) TO dr_operator;
-REVOKE ALL ON FUNCTION dr_backup_verify(text), dr_restore(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION dr_backup_verify(text), dr_restore(text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_backup_verify(text) TO dr_operator;
 -- it writes where the server's OS user may write: administrators only
-GRANT EXECUTE ON FUNCTION dr_restore(text, text) TO dr_admin;
+GRANT EXECUTE ON FUNCTION dr_restore(text, text, text) TO dr_admin;
 REVOKE ALL ON FUNCTION dr_wal_verify() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_wal_verify() TO dr_operator;
 -- it destroys backups: administrators only

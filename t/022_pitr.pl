@@ -225,7 +225,7 @@ my $dir = "$tmp/pitr_name";
 ($rc, $out, $err) = pg_dr_restore($dir, '--backup', $full, '--target-name', 'pitr_test_point',
 	'--target-action', 'pause');
 is($rc, 0, 'restore to the restore point, from the named full backup') or diag($err);
-like($out, qr/^  target:      name "pitr_test_point", then pause\n  picked:      named with --backup$/m,
+like($out, qr/^  target:      name "pitr_test_point", then pause\n  picked:      named with --backup \(restore point "pitr_test_point" found in the archived WAL at \Q$name_lsn\E\)$/m,
 	'the summary shows the target and the named backup');
 like(slurp_file("$dir/postgresql.auto.conf"),
 	qr/^recovery_target_name = 'pitr_test_point'$/m, 'the name in postgresql.auto.conf');

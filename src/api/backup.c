@@ -16,6 +16,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/fd.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/timestamp.h"
@@ -447,16 +448,88 @@ dr_backup_verify(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(ok);
 }
 
+/* A growing list of guards (apiRestoreGuards). */
+typedef struct ApiGuards
+{
+	RestoreGuard *guards;
+	int			count;
+	int			size;
+} ApiGuards;
+
+static void
+apiRestoreGuardAdd(ApiGuards *list, const char *path, const char *what)
+{
+	if (list->count == list->size)
+	{
+		list->size = list->size ? list->size * 2 : 8;
+		list->guards = list->guards ?
+			repalloc(list->guards, list->size * sizeof(RestoreGuard)) :
+			palloc(list->size * sizeof(RestoreGuard));
+	}
+	list->guards[list->count].path = path;
+	list->guards[list->count].what = what;
+	list->count++;
+}
+
+/*
+ * What dr_restore() must stay out of: the data directory, its WAL
+ * directory and every tablespace (restorePrepare resolves their links),
+ * and every configured repository.
+ */
+static RestoreGuard *
+apiRestoreGuards(const DrConfig *config, int *count)
+{
+	ApiGuards	list;
+	char		path[MAXPGPATH];
+	DIR		   *dir;
+	struct dirent *de;
+
+	memset(&list, 0, sizeof(list));
+	apiRestoreGuardAdd(&list, DataDir, "the running cluster's data directory");
+	apiRestoreGuardAdd(&list, psprintf("%s/pg_wal", DataDir),
+					   "the running cluster's WAL directory");
+	for (int i = 1; i <= CONFIG_REPO_MAX; i++)
+		if (config->repo[i].index != 0 && config->repo[i].path != NULL)
+			apiRestoreGuardAdd(&list, config->repo[i].path,
+							   psprintf("the repository of repo%d", i));
+
+	snprintf(path, sizeof(path), "%s/pg_tblspc", DataDir);
+	dir = AllocateDir(path);
+	while ((de = ReadDir(dir, path)) != NULL)
+	{
+		char		link[MAXPGPATH];
+		char		location[MAXPGPATH];
+		ssize_t		len;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", path, de->d_name);
+		len = readlink(link, location, sizeof(location) - 1);
+		if (len > 0)
+			location[len] = '\0';
+		else
+			strlcpy(location, link, sizeof(location));	/* an in-place one */
+		apiRestoreGuardAdd(&list, pstrdup(location),
+						   psprintf("the running cluster's tablespace %s", de->d_name));
+	}
+	FreeDir(dir);
+	*count = list.count;
+	return list.guards;
+}
+
 /*
  * Restore a backup into a directory of the server host (a side directory:
- * never the running cluster's).  The server's own pg_dr CLI is written as
- * restore_command.
+ * never the running cluster's, nor one of its tablespaces or a
+ * repository).  The server's own pg_dr CLI is written as restore_command.
+ * recovery_target: NULL to replay the archived WAL to its end, or
+ * 'immediate' to stop at the end of the backup.
  */
 Datum
 dr_restore(PG_FUNCTION_ARGS)
 {
-	char	   *backupId = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *target = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *backupId;
+	char	   *target;
+	char	   *volatile recoveryTarget = NULL;
 	AuditOp		op;
 	StringInfoData args;
 	RestoreResult result;
@@ -467,12 +540,25 @@ dr_restore(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", PG_ARGISNULL(0) ? "backup_id" : "target_dir")));
+	backupId = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	target = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
+		recoveryTarget = text_to_cstring(PG_GETARG_TEXT_PP(2));
 
 	initStringInfo(&args);
 	appendStringInfoString(&args, "{\"backup_id\": ");
 	escape_json(&args, backupId);
 	appendStringInfoString(&args, ", \"target_dir\": ");
 	escape_json(&args, target);
+	if (recoveryTarget != NULL)
+	{
+		appendStringInfoString(&args, ", \"recovery_target\": ");
+		escape_json(&args, recoveryTarget);
+	}
 	appendStringInfoChar(&args, '}');
 	auditOpBegin(&op, "dr_restore", args.data);
 
@@ -482,6 +568,7 @@ dr_restore(PG_FUNCTION_ARGS)
 		DrConfig   *config;
 		Repo	   *repo;
 		RestoreParam param;
+		RestoreTarget recovery;
 		DrError		err;
 		char		program[MAXPGPATH];
 
@@ -489,13 +576,15 @@ dr_restore(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("target directory \"%s\" is not an absolute path", target)));
-		if (path_is_prefix_of_path(DataDir, target) ||
-			path_is_prefix_of_path(target, DataDir))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("target directory \"%s\" overlaps the running cluster's data directory",
-							target),
-					 errhint("Restore into a directory of its own; use the pg_dr CLI to restore over a stopped cluster.")));
+		memset(&recovery, 0, sizeof(recovery));
+		drErrorClear(&err);
+		if (recoveryTarget != NULL &&
+			!restoreTargetParse(RESTORE_TARGET_IMMEDIATE, recoveryTarget,
+								&recovery, &err))
+		{
+			drErrorHint(&err, "recovery_target is NULL (replay the archived WAL to its end) or 'immediate' (stop at the end of the backup); dr_restore() takes no other target.");
+			drEreport(ERROR, &err);
+		}
 
 		repo = apiRepoOpen(&config);
 		/* the pg_dr CLI is installed next to postgres */
@@ -509,6 +598,9 @@ dr_restore(PG_FUNCTION_ARGS)
 		param.restoreProgram = program;
 		param.restoreConfigFile = drConfigFile;
 		param.restoreRepoIndex = repoConfig(repo)->index;
+		/* as the CLI: every other target emptied, whatever the backup has */
+		param.recoverySettings = restoreTargetSettings(&recovery);
+		param.guards = apiRestoreGuards(config, &param.guardCount);
 		if (!restoreRun(repo, &param, &result, &err))
 			drEreport(ERROR, &err);
 		resolved = repoBackupResolve(repo, backupId, &err);

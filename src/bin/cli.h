@@ -90,6 +90,18 @@ extern const ConfigRepo *cliRepoSelect(const DrConfig *config, int repoNumber);
 extern const char *cliRepoTypeName(ConfigRepoType type);
 extern const char *cliCipherName(ConfigCipher cipher);
 
+/*
+ * Run as the owner of what the command writes (owner.c): when root,
+ * decide with ownerDecide (--owner USER, or the owner of target or its
+ * nearest existing parent), create target and its missing parents owned
+ * by that user when createTarget, then leave root for good (supplementary
+ * groups, group, user).  A no-op for any other user (but --owner must
+ * then name that user).  False (error printed) when refused or when
+ * leaving root failed.
+ */
+extern bool cliOwnerBecome(const char *command, const char *option,
+						   const char *target, bool createTarget);
+
 /* Reporting (output.c). */
 
 /* Print err to stderr as "pg_dr: error: ..." and its hint, if any. */

@@ -33,14 +33,19 @@ cliRepoCreateHelp(void)
 		   "repository's info file (format, cipher, key derivation settings).\n"
 		   "An existing repository is never overwritten.\n\n", CLI_PROGNAME);
 	printf("Usage:\n");
-	printf("  %s repo-create --config FILE [--repo N] [--kdf-iterations N]\n",
+	printf("  %s repo-create --config FILE [--repo N] [--kdf-iterations N] [--owner USER]\n",
 		   CLI_PROGNAME);
 	printf("\nOptions:\n");
 	printf("  -c, --config=FILE        pg_dr configuration file (required)\n");
 	printf("  -r, --repo=N             repository N (default: the first configured)\n");
 	printf("      --kdf-iterations=N   PBKDF2 iterations for the passphrase\n"
 		   "                           (default: %d)\n", KEY_KDF_ITERATIONS_DEFAULT);
+	printf("      --owner=USER         run as root: create the repository as USER\n"
+		   "                           (default: the owner of its directory or of\n"
+		   "                           the nearest existing parent; never root)\n");
 	printf("  -h, --help               show this help, then exit\n");
+	printf("\nRun as root, it writes as the user who will own the repository, and\n"
+		   "refuses when that would be root: the server could not read it.\n");
 	printf("\nExit status: 0 on success, 1 if the repository could not be created,\n"
 		   "2 on a usage error.\n");
 }
@@ -98,6 +103,7 @@ cliRepoCreateMain(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'},
 		{"repo", required_argument, NULL, 'r'},
 		{"kdf-iterations", required_argument, NULL, 'k'},
+		{"owner", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -105,6 +111,7 @@ cliRepoCreateMain(int argc, char **argv)
 	const char *configPath = NULL;
 	int			repoNumber = 0;
 	uint32		kdfIterations = 0;	/* 0 = the library's default */
+	const char *owner = NULL;
 	DrConfig   *config;
 	const ConfigRepo *repoConfig;
 	Repo	   *repo;
@@ -128,6 +135,9 @@ cliRepoCreateMain(int argc, char **argv)
 										&kdfIterations))
 					return CLI_EXIT_USAGE;
 				break;
+			case 'o':
+				owner = optarg;
+				break;
 			case 'h':
 				cliRepoCreateHelp();
 				return CLI_EXIT_OK;
@@ -146,6 +156,13 @@ cliRepoCreateMain(int argc, char **argv)
 		return CLI_EXIT_FAILURE;
 	repoConfig = cliRepoSelect(config, repoNumber);
 	if (repoConfig == NULL)
+	{
+		configFree(config);
+		return CLI_EXIT_FAILURE;
+	}
+
+	/* the server reads the repository as its owner: write it as that user */
+	if (!cliOwnerBecome(command, owner, repoConfig->path, true))
 	{
 		configFree(config);
 		return CLI_EXIT_FAILURE;
@@ -294,6 +311,10 @@ cliRepoKeyRotateMain(int argc, char **argv)
 		pg_log_error_hint("Write the new passphrase to a new file, e.g. with \"openssl rand -base64 48\".");
 		goto done_path;
 	}
+
+	/* new key objects must stay readable by the repository's owner */
+	if (!cliOwnerBecome(command, NULL, repoConfig->path, false))
+		goto done_path;
 
 	drErrorClear(&err);
 	repo = repoOpen(repoConfig, &err);

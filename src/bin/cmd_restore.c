@@ -41,6 +41,7 @@
 
 #include "bin/cli.h"
 #include "common/logging.h"
+#include "common/owner.h"
 #include "repo/repo.h"
 #include "restore/restore.h"
 
@@ -54,7 +55,9 @@ enum
 	CLI_RESTORE_OPT_TARGET_XID,
 	CLI_RESTORE_OPT_TARGET_NAME,
 	CLI_RESTORE_OPT_TARGET_ACTION,
-	CLI_RESTORE_OPT_TARGET_EXCLUSIVE
+	CLI_RESTORE_OPT_TARGET_EXCLUSIVE,
+	CLI_RESTORE_OPT_TARGET,
+	CLI_RESTORE_OPT_OWNER
 };
 
 /* The recovery target options, as given. */
@@ -99,6 +102,9 @@ cliRestoreHelp(void)
 	printf("      --delta               restore over an existing data directory:\n"
 		   "                            keep files that match, rewrite the others,\n"
 		   "                            remove what the backup does not have\n");
+	printf("      --owner=USER          run as root: write the data directory as USER\n"
+		   "                            (default: the owner of DIR or of its nearest\n"
+		   "                            existing parent; never root)\n");
 	printf("  -T, --tablespace-map=OID=DIR\n"
 		   "                            restore tablespace OID (or the one at\n"
 		   "                            OLDDIR, as OLDDIR=DIR) into DIR; repeatable\n");
@@ -109,12 +115,15 @@ cliRestoreHelp(void)
 	printf("      --target-lsn=L        stop at WAL location L (X/X)\n");
 	printf("      --target-xid=X        stop at the commit of transaction X\n");
 	printf("      --target-name=N       stop at restore point N\n");
+	printf("      --target=immediate    stop at the end of the backup, as soon as it\n"
+		   "                            is consistent (default backup: latest)\n");
 	printf("      --target-action=A     at the target: promote (default) or pause\n");
 	printf("      --target-exclusive    stop just before the target, not after it\n");
 	printf("\nWith a time or LSN target and no --backup (or --backup latest), the newest\n"
-		   "backup that ended before the target is restored; with a transaction id or a\n"
-		   "restore point, the newest backup.  A target the repository cannot reach is\n"
-		   "refused before anything is written.\n");
+		   "backup that ended before the target is restored; with a transaction id, the\n"
+		   "newest backup; with a restore point, the newest backup after whose end the\n"
+		   "archived WAL holds it.  A target the repository cannot reach is refused\n"
+		   "before anything is written.\n");
 	printf("\nExit status: 0 on success, 1 if the restore failed, 2 on a usage error.\n");
 }
 
@@ -360,6 +369,8 @@ cliRestoreTargetCheck(const CliRestoreTarget *target, RestoreTarget *parsed)
 	}
 	if (target->exclusive && target->kind == RESTORE_TARGET_NAME)
 		return cliUsageError("restore", "--target-exclusive does not apply to a restore point: recovery stops at it");
+	if (target->exclusive && target->kind == RESTORE_TARGET_IMMEDIATE)
+		return cliUsageError("restore", "--target-exclusive does not apply to --target immediate: recovery stops where the backup ends");
 	parsed->exclusive = target->exclusive;
 	if (target->action == NULL || strcmp(target->action, "promote") == 0)
 		parsed->action = RESTORE_TARGET_PROMOTE;
@@ -383,6 +394,7 @@ cliRestoreTargetPick(Repo *repo, const RestoreTarget *target,
 	RestorePick pick;
 	DrError		err;
 	char	   *id = NULL;
+	char	   *nameReason = NULL;
 
 	drErrorClear(&err);
 	reach = restoreReachScan(repo, &err);
@@ -393,10 +405,38 @@ cliRestoreTargetPick(Repo *repo, const RestoreTarget *target,
 	}
 	for (int i = 0; i < reach->unreadableCount; i++)
 		pg_log_warning("left out of the choice of a backup: %s", reach->unreadable[i]);
+
+	/* a restore point is placed by reading the archived WAL for it */
+	if (target->kind == RESTORE_TARGET_NAME)
+	{
+		int			index;
+		uint64		lsn;
+		bool		named = backupId != NULL && strcmp(backupId, "latest") != 0;
+
+		if (!restoreTargetNamePlace(repo, reach, target, backupId, &index,
+									&lsn, &err))
+		{
+			cliErrorReport(&err);
+			restoreReachFree(reach);
+			return NULL;
+		}
+		if (index >= 0)
+		{
+			char		at[32];
+
+			manifestLsnFormat(lsn, at, sizeof(at));
+			backupId = reach->backups[index].backupId;
+			nameReason = psprintf("%s (restore point \"%s\" found in the archived WAL at %s)",
+								  named ? "named with --backup" :
+								  "the newest backup from which recovery reaches the restore point",
+								  target->value, at);
+		}
+	}
+
 	if (restoreTargetPick(reach, target, backupId, &pick, &err))
 	{
 		id = pstrdup(reach->backups[pick.index].backupId);
-		*reason = pstrdup(pick.reason);
+		*reason = nameReason ? nameReason : pstrdup(pick.reason);
 		if (pick.warning[0] != '\0')
 		{
 			pg_log_warning("%s", pick.warning);
@@ -430,7 +470,10 @@ cliRestoreSummary(const RestorePlan *plan, const RestoreParam *param,
 	appendStringInfo(&buf, "restored backup %s to \"", plan->backupId);
 	cliTextString(&buf, param->targetDir);
 	appendStringInfo(&buf, "\"%s\n", param->delta ? " (delta)" : "");
-	if (target->kind != RESTORE_TARGET_NONE)
+	if (target->kind == RESTORE_TARGET_IMMEDIATE)
+		appendStringInfo(&buf, "  target:      immediate (the end of the backup), then %s\n",
+						 target->action == RESTORE_TARGET_PAUSE ? "pause" : "promote");
+	else if (target->kind != RESTORE_TARGET_NONE)
 	{
 		appendStringInfo(&buf, "  target:      %s \"", restoreTargetKindName(target->kind));
 		cliTextString(&buf, target->value);
@@ -438,7 +481,8 @@ cliRestoreSummary(const RestorePlan *plan, const RestoreParam *param,
 						 target->kind == RESTORE_TARGET_NAME ? "" :
 						 target->exclusive ? ", exclusive" : ", inclusive",
 						 target->action == RESTORE_TARGET_PAUSE ? "pause" : "promote");
-		appendStringInfo(&buf, "  picked:      %s\n", pickReason);
+		if (pickReason != NULL)
+			appendStringInfo(&buf, "  picked:      %s\n", pickReason);
 	}
 	appendStringInfoString(&buf, "  chain:       ");
 	for (int i = 0; i < plan->chain->count; i++)
@@ -479,16 +523,20 @@ cliRestoreMain(int argc, char **argv)
 		{"target-name", required_argument, NULL, CLI_RESTORE_OPT_TARGET_NAME},
 		{"target-action", required_argument, NULL, CLI_RESTORE_OPT_TARGET_ACTION},
 		{"target-exclusive", no_argument, NULL, CLI_RESTORE_OPT_TARGET_EXCLUSIVE},
+		{"target", required_argument, NULL, CLI_RESTORE_OPT_TARGET},
+		{"owner", required_argument, NULL, CLI_RESTORE_OPT_OWNER},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
 	const char *command = "restore";
 	const char *configPath = NULL;
 	const char *pgdata = NULL;
+	const char *owner = NULL;
 	int			repoNumber = 0;
 	int			jobs = 1;
 	RestoreParam param;
 	RestoreTablespaceMap *maps;
+	RestoreGuard *guards = NULL;
 	int			mapCount = 0;
 	char		program[MAXPGPATH];
 	char	   *configAbs = NULL;
@@ -567,6 +615,14 @@ cliRestoreMain(int argc, char **argv)
 			case CLI_RESTORE_OPT_TARGET_EXCLUSIVE:
 				targetOpt.exclusive = true;
 				break;
+			case CLI_RESTORE_OPT_TARGET:
+				if (!cliRestoreTargetSet(&targetOpt, RESTORE_TARGET_IMMEDIATE,
+										 "--target", optarg))
+					return CLI_EXIT_USAGE;
+				break;
+			case CLI_RESTORE_OPT_OWNER:
+				owner = optarg;
+				break;
 			case 'h':
 				cliRestoreHelp();
 				return CLI_EXIT_OK;
@@ -584,6 +640,8 @@ cliRestoreMain(int argc, char **argv)
 	status = CLI_EXIT_FAILURE;
 	if (param.backupId == NULL && target.kind == RESTORE_TARGET_NONE)
 		return cliUsageError(command, "no backup specified (--backup ID or --backup latest)");
+	if (param.backupId == NULL && target.kind == RESTORE_TARGET_IMMEDIATE)
+		param.backupId = "latest";
 	if (pgdata == NULL)
 		return cliUsageError(command, "no target directory specified (--pgdata)");
 
@@ -606,12 +664,45 @@ cliRestoreMain(int argc, char **argv)
 		goto done;
 	}
 
+	/*
+	 * PostgreSQL starts only on a data directory its user owns: write it
+	 * as that user.  Recovery then runs restore_command as that user too,
+	 * so the configuration must be readable by it.
+	 */
+	if (!cliOwnerBecome(command, owner, pgdataAbs, true))
+		goto done;
+	if (access(configAbs, R_OK) != 0)
+	{
+		drErrorClear(&err);
+		drErrorSet(&err, DR_ERR_IO,
+				   "the configuration file \"%s\" cannot be read by the user the restored cluster's restore_command runs as: %m",
+				   configAbs);
+		ownerAccessDetail(&err, configAbs, errno);
+		cliErrorReport(&err);
+		goto done;
+	}
+
 	param.targetDir = pgdataAbs;
 	param.tablespaceMap = maps;
 	param.tablespaceMapCount = mapCount;
 	param.restoreProgram = program;
 	param.restoreConfigFile = configAbs;
 	param.restoreRepoIndex = repoConfig->index;
+
+	/*
+	 * Never into a repository (nor around one).  The CLI cannot know which
+	 * server's data directory is live: restorePrepare already refuses a
+	 * target that holds postmaster.pid.
+	 */
+	guards = palloc0(CONFIG_REPO_MAX * sizeof(RestoreGuard));
+	for (int i = 1; i <= CONFIG_REPO_MAX; i++)
+		if (config->repo[i].index != 0 && config->repo[i].path != NULL)
+		{
+			guards[param.guardCount].path = config->repo[i].path;
+			guards[param.guardCount].what = psprintf("the repository of repo%d", i);
+			param.guardCount++;
+		}
+	param.guards = guards;
 
 	drErrorClear(&err);
 	memset(&result, 0, sizeof(result));
@@ -622,8 +713,13 @@ cliRestoreMain(int argc, char **argv)
 		goto done;
 	}
 
-	/* the backup for a target, before anything is written */
-	if (target.kind != RESTORE_TARGET_NONE)
+	/*
+	 * The backup for a target, before anything is written.  'immediate'
+	 * needs no pick: it stops at the end of the backup given, on its own
+	 * timeline, with no WAL but the backup's.
+	 */
+	if (target.kind != RESTORE_TARGET_NONE &&
+		target.kind != RESTORE_TARGET_IMMEDIATE)
 	{
 		pickedId = cliRestoreTargetPick(repo, &target, param.backupId,
 										&pickReason);

@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "common/keys.h"
+#include "common/owner.h"
 
 #define KEY_WRAP_NONCE_SIZE		12
 #define KEY_WRAP_TAG_SIZE		16
@@ -128,6 +129,7 @@ keyPassphraseLoad(const char *path, DrError *err)
 			errno == EACCES ? DR_ERR_PERMISSION : DR_ERR_IO;
 
 		drErrorSet(err, code, "could not open passphrase file \"%s\": %m", path);
+		ownerAccessDetail(err, path, errno);
 		return NULL;
 	}
 	if (!keyFileCheck(fd, path, err) ||

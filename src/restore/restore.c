@@ -48,6 +48,19 @@ restoreParamCopy(RestoreParam *dst, const RestoreParam *src)
 		pstrdup(src->restoreConfigFile) : NULL;
 	dst->recoverySettings = src->recoverySettings ?
 		pstrdup(src->recoverySettings) : NULL;
+	if (src->guardCount > 0)
+	{
+		RestoreGuard *guards = palloc(src->guardCount * sizeof(RestoreGuard));
+
+		for (int i = 0; i < src->guardCount; i++)
+		{
+			guards[i].path = pstrdup(src->guards[i].path);
+			guards[i].what = pstrdup(src->guards[i].what);
+		}
+		dst->guards = guards;
+	}
+	else
+		dst->guards = NULL;
 }
 
 /* A path without trailing slashes ("/" alone is refused by the caller). */

@@ -88,6 +88,19 @@ typedef struct RestoreProgress
 
 typedef void (*RestoreProgressFn) (void *arg, const RestoreProgress *progress);
 
+/*
+ * A directory a restore must neither write into nor contain: the running
+ * cluster's data directory, its WAL directory and tablespaces, the
+ * repository.  restorePrepare compares the target and every tablespace
+ * location with each guard after resolving both (restorePathResolve), so
+ * that a symbolic link or "/./" cannot lead a restore into one.
+ */
+typedef struct RestoreGuard
+{
+	const char *path;			/* absolute */
+	const char *what;			/* "the repository", for the message */
+} RestoreGuard;
+
 typedef struct RestoreParam
 {
 	const char *backupId;		/* a backup id or "latest" */
@@ -109,6 +122,10 @@ typedef struct RestoreParam
 
 	RestoreProgressFn progress; /* optional */
 	void	   *progressArg;
+
+	/* directories the restore must stay out of (copied) */
+	const RestoreGuard *guards;
+	int			guardCount;
 } RestoreParam;
 
 /* What restoreBegin found. */
@@ -146,7 +163,9 @@ extern const RestorePlan *restorePlanGet(const Restore *restore);
 /*
  * Check and set up the target (once).  DR_ERR_INVALID for a target that
  * holds postmaster.pid, is not empty (without delta mode), or is not empty
- * and has no PG_VERSION (delta mode); likewise for tablespace locations.
+ * and has no PG_VERSION (delta mode); likewise for tablespace locations;
+ * and for a target or tablespace location that, resolved, lies inside a
+ * guard or holds one (RestoreParam.guards).
  */
 extern bool restorePrepare(Restore *restore, DrError *err);
 
@@ -159,6 +178,21 @@ extern bool restoreFinish(Restore *restore, RestoreResult *result,
 						  DrError *err);
 
 extern void restoreFree(Restore *restore);
+
+/*
+ * path with every symbolic link resolved, palloc'd: realpath() of its
+ * nearest existing ancestor, then the components that do not exist yet
+ * (they cannot be links: "." is dropped and ".." removes the component
+ * before it).  NULL with DR_ERR_INVALID for a relative path, DR_ERR_IO
+ * when an existing ancestor cannot be resolved.
+ */
+extern char *restorePathResolve(const char *path, DrError *err);
+
+/*
+ * Do resolved paths a and b overlap (one is b, inside b or holds b)?
+ * Pure: both must come from restorePathResolve.
+ */
+extern bool restorePathOverlap(const char *a, const char *b);
 
 /* Begin, Prepare, Files (one job), Finish, Free in one call. */
 extern bool restoreRun(Repo *repo, const RestoreParam *param,
@@ -174,15 +208,19 @@ extern bool restoreRun(Repo *repo, const RestoreParam *param,
  *	 restore_pitr_pick.c	which backup, and whether the repository can
  *							reach the target at all (pure)
  *	 restore_pitr_scan.c	what the pick needs, read from a repository
+ *	 restore_pitr_name.c	where a restore point is, read from the
+ *							archived WAL, and the backup that reaches it
  *
  * Why a backup must end before its target: recovery honours a target only
  * once consistent, that is after replaying its backup's WAL up to the stop
  * LSN; a target inside that range stops recovery with "requested recovery
  * stop point is before consistent recovery point".  A time or LSN target
  * is therefore reached from the newest backup that ended at or before it.
- * Transaction ids and restore point names cannot be placed against a
- * backup without reading WAL: for them the newest backup is taken, unless
- * the caller names one.
+ * Transaction ids cannot be placed against a backup without reading WAL:
+ * for them the newest backup is taken, unless the caller names one.  For
+ * restore point names the archived WAL is read (restoreTargetNamePlace),
+ * and the backup it gives is then checked by restoreTargetPick as a named
+ * one.
  *
  * Why a target needs WAL after its backup: the backup's own WAL ends just
  * after its stop (pg_backup_stop switches segments), and PostgreSQL 13 and
@@ -196,7 +234,9 @@ typedef enum RestoreTargetKind
 	RESTORE_TARGET_TIME,		/* recovery_target_time */
 	RESTORE_TARGET_LSN,			/* recovery_target_lsn */
 	RESTORE_TARGET_XID,			/* recovery_target_xid */
-	RESTORE_TARGET_NAME			/* recovery_target_name */
+	RESTORE_TARGET_NAME,		/* recovery_target_name */
+	RESTORE_TARGET_IMMEDIATE	/* recovery_target = 'immediate': the end
+								 * of the backup */
 } RestoreTargetKind;
 
 typedef enum RestoreTargetAction
@@ -237,6 +277,7 @@ typedef struct RestoreTarget
  *	 XID   a decimal integer at most 2^63-1 whose low 32 bits are a normal
  *		   transaction id (3 or more)
  *	 NAME  1 to RESTORE_TARGET_NAME_MAX bytes
+ *	 IMMEDIATE  "immediate" (or NULL)
  */
 extern bool restoreTargetParse(RestoreTargetKind kind, const char *value,
 							   RestoreTarget *target, DrError *err);
@@ -251,7 +292,7 @@ extern bool restoreTargetTimeParse(const char *text, int64 *usec,
  */
 extern void restoreTargetTimeFormat(int64 usec, char *buf, size_t len);
 
-/* "time", "lsn", "xid", "name" (or "none"). */
+/* "time", "lsn", "xid", "name", "immediate" (or "none"). */
 extern const char *restoreTargetKindName(RestoreTargetKind kind);
 
 /*
@@ -261,7 +302,10 @@ extern const char *restoreTargetKindName(RestoreTargetKind kind);
  * postgresql.auto.conf, and two targets are an error), then the target,
  * recovery_target_inclusive = off when exclusive, recovery_target_action
  * and recovery_target_timeline = 'latest'.  For RESTORE_TARGET_NONE only
- * the emptied targets.  Values are quoted for postgresql.auto.conf.
+ * the emptied targets.  For RESTORE_TARGET_IMMEDIATE, recovery_target =
+ * 'immediate', the action, and recovery_target_timeline = 'current': the
+ * backup's own timeline, which holds its end whatever came after.  Values
+ * are quoted for postgresql.auto.conf.
  */
 extern char *restoreTargetSettings(const RestoreTarget *target);
 
@@ -329,5 +373,24 @@ extern bool restoreTargetPick(const RestoreReach *reach,
 							  const RestoreTarget *target,
 							  const char *backupId, RestorePick *pick,
 							  DrError *err);
+
+/*
+ * Where restore point target->value (a NAME target) is, and the backup to
+ * reach it from, found in the archived WAL along reach->history
+ * (restore_pitr_name.c says why the WAL): the newest backup (or the one
+ * backupId names) for which the first restore point of that name at or
+ * after the backup's start lies at or after its stop.  *index into
+ * reach->backups, *lsn where the point's record ends (the LSN
+ * pg_create_restore_point() and dr_restore_point() return).  *index is -1 and
+ * the result true when there is no backup or no archived WAL to look in:
+ * restoreTargetPick, called next with the backup found, says what is
+ * missing.  DR_ERR_INVALID when the name is not in the archived WAL after
+ * any usable backup's start, or only inside a backup's own WAL; DR_ERR_IO
+ * or DR_ERR_CORRUPT when a segment cannot be read.
+ */
+extern bool restoreTargetNamePlace(Repo *repo, const RestoreReach *reach,
+								   const RestoreTarget *target,
+								   const char *backupId, int *index,
+								   uint64 *lsn, DrError *err);
 
 #endif							/* DR_RESTORE_H */

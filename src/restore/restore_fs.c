@@ -16,7 +16,81 @@
 #include <unistd.h>
 
 #include "common/cryptohash.h"
+#include "lib/stringinfo.h"
 #include "restore/restore_internal.h"
+
+char *
+restorePathResolve(const char *path, DrError *err)
+{
+	char	   *existing;
+	char	  **missing;
+	int			missingCount = 0;
+	char	   *real;
+	StringInfoData buf;
+
+	if (path == NULL || path[0] != '/')
+		return drErrorSet(err, DR_ERR_INVALID, "path \"%s\" is not absolute",
+						  path ? path : ""), NULL;
+
+	/* strip components from the end until what is left exists */
+	existing = pstrdup(path);
+	missing = palloc(sizeof(char *) * (strlen(path) + 1));
+	/* malloc'd by realpath: a caller's buffer must hold PATH_MAX */
+	while ((real = realpath(existing, NULL)) == NULL)
+	{
+		char	   *slash;
+
+		if (errno != ENOENT && errno != ENOTDIR)
+		{
+			drErrorSet(err, DR_ERR_IO, "could not resolve the path \"%s\": %m",
+					   existing);
+			pfree(existing);
+			pfree(missing);
+			return NULL;
+		}
+		slash = strrchr(existing, '/');
+		missing[missingCount++] = pstrdup(slash + 1);
+		if (slash == existing)
+			slash[1] = '\0';	/* "/" always resolves */
+		else
+			*slash = '\0';
+	}
+
+	/* then what does not exist yet, lexically: none of it is a link */
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, real);
+	free(real);
+	while (missingCount > 0)
+	{
+		char	   *part = missing[--missingCount];
+
+		if (strcmp(part, "..") == 0)
+		{
+			char	   *slash = strrchr(buf.data, '/');
+
+			buf.len = slash == buf.data ? 1 : (int) (slash - buf.data);
+			buf.data[buf.len] = '\0';
+		}
+		else if (part[0] != '\0' && strcmp(part, ".") != 0)
+		{
+			if (buf.len > 1)
+				appendStringInfoChar(&buf, '/');
+			appendStringInfoString(&buf, part);
+		}
+		pfree(part);
+	}
+	pfree(missing);
+	pfree(existing);
+	return buf.data;
+}
+
+bool
+restorePathOverlap(const char *a, const char *b)
+{
+	if (strcmp(a, "/") == 0 || strcmp(b, "/") == 0)
+		return true;
+	return path_is_prefix_of_path(a, b) || path_is_prefix_of_path(b, a);
+}
 
 char *
 restoreTempName(const char *path)

@@ -8,7 +8,9 @@
  *	 restore_target.c    the target directory: checks, directories,
  *	                     tablespace links, delta-mode cleaning, fsyncs
  *	 restore_recovery.c  recovery.signal, restore_command, tablespace_map
- *	 restore_fs.c        file system helpers (mkdir -p, rm -r, SHA-256)
+ *	 restore_fs.c        file system helpers (mkdir -p, rm -r, SHA-256,
+ *	                     paths resolved through links)
+ *	 restore_pitr_name.c the WAL record walk that finds restore points
  *	 verify.c            offline verification of a backup and its chain
  *-------------------------------------------------------------------------
  */
@@ -126,6 +128,48 @@ extern bool restoreTargetClean(Restore *restore, bool clean,
 /* restore_recovery.c */
 extern bool restoreRecoveryWrite(Restore *restore, DrError *err);
 extern bool restoreTablespaceMapWrite(Restore *restore, DrError *err);
+
+/* restore_pitr_name.c: the record walk (pure, fed segments in order) */
+
+/* Records up to this size are collected whole (a restore point: ~100). */
+#define RESTORE_WAL_RECORD_MAX	256
+
+typedef struct RestoreWalPoint
+{
+	uint64		lsn;			/* where its record starts */
+	uint64		endLsn;			/* where it ends, MAXALIGNed (XLogInsert's
+								 * result) */
+	int64		time;			/* rp_time (TimestampTz) */
+} RestoreWalPoint;
+
+typedef struct RestoreWalWalk
+{
+	const char *name;			/* the restore point sought */
+	/* the record being read, across pages and segments */
+	bool		inRecord;
+	uint64		recLsn;
+	uint32		recTotal;
+	uint32		recDone;
+	char		rec[RESTORE_WAL_RECORD_MAX];
+	/* restore points of that name, with a good CRC; each LSN once */
+	RestoreWalPoint *found;
+	int			foundCount;
+	int			foundSize;
+} RestoreWalWalk;
+
+extern void restoreWalWalkInit(RestoreWalWalk *walk, const char *name);
+
+/*
+ * The segment starting at segStart (len bytes): follows its pages, the
+ * records on them and the one continued from the previous segment fed.
+ * Pages that are not WAL of that address end the record being read.
+ */
+extern void restoreWalWalkSegment(RestoreWalWalk *walk, const char *seg,
+								  size_t len, uint64 segStart);
+
+/* The next segment fed does not follow the last one. */
+extern void restoreWalWalkGap(RestoreWalWalk *walk);
+extern void restoreWalWalkFree(RestoreWalWalk *walk);
 
 /* restore_fs.c */
 

@@ -35,6 +35,11 @@
 
 #define USECS_PER_SEC		INT64CONST(1000000)
 
+/* What to do when the WAL a target needs is not archived (yet). */
+#define PICK_ARCHIVE_HINT \
+	"If it is not archived yet: run SELECT pg_switch_wal() on the source, " \
+	"or wait for the archiver (dr_archive_status shows it), then restore again."
+
 /* The earliest time backup h can recover to (see the header comment). */
 static int64
 pickEndTime(const ManifestHeader *h)
@@ -274,7 +279,7 @@ restoreTargetPick(const RestoreReach *reach, const RestoreTarget *target,
 			drErrorSet(err, DR_ERR_INVALID,
 					   "recovery target LSN \"%s\" is after the newest WAL the repository holds, %s: the end of backup %s, after which the WAL archive holds nothing",
 					   target->value, last, h->backupId);
-		drErrorHint(err, "Recovery would run out of WAL before the target, and the server would not start.  Check archiving (dr_archive_status), or choose an earlier target.");
+		drErrorHint(err, "Recovery would run out of WAL before the target.  " PICK_ARCHIVE_HINT);
 		return false;
 	}
 
@@ -290,7 +295,7 @@ restoreTargetPick(const RestoreReach *reach, const RestoreTarget *target,
 					   "recovery target %s \"%s\" cannot be reached: the WAL archive holds nothing after the end of backup %s (%s); its newest segment is %s",
 					   pickTargetNoun(target->kind), target->value,
 					   h->backupId, stop, reach->walEndSegment);
-		drErrorHint(err, "Recovery stops at a target only after the end of its backup, and needs archived WAL to go past it.  Check archiving (dr_archive_status).");
+		drErrorHint(err, "The target needs WAL archived after the backup.  " PICK_ARCHIVE_HINT);
 		return false;
 	}
 

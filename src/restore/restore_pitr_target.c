@@ -42,6 +42,7 @@ static const char *const targetKindNames[] = {
 	[RESTORE_TARGET_LSN] = "lsn",
 	[RESTORE_TARGET_XID] = "xid",
 	[RESTORE_TARGET_NAME] = "name",
+	[RESTORE_TARGET_IMMEDIATE] = "immediate",
 };
 
 const char *
@@ -354,6 +355,17 @@ restoreTargetParse(RestoreTargetKind kind, const char *value,
 				return false;
 			}
 			break;
+		case RESTORE_TARGET_IMMEDIATE:
+			if (value == NULL)
+				value = "immediate";
+			else if (strcmp(value, "immediate") != 0)
+			{
+				drErrorSet(err, DR_ERR_INVALID,
+						   "invalid recovery target \"%s\"", value);
+				drErrorHint(err, "The only recovery target given by name is \"immediate\": the end of the backup.");
+				return false;
+			}
+			break;
 		default:
 			return drErrorSet(err, DR_ERR_INVALID, "unknown recovery target kind %d",
 							  (int) kind);
@@ -380,7 +392,7 @@ restoreTargetSettings(const RestoreTarget *target)
 		RestoreTargetKind kind;
 		const char *setting;
 	}			settings[] = {
-		{RESTORE_TARGET_NONE, "recovery_target"},
+		{RESTORE_TARGET_IMMEDIATE, "recovery_target"},
 		{RESTORE_TARGET_LSN, "recovery_target_lsn"},
 		{RESTORE_TARGET_NAME, "recovery_target_name"},
 		{RESTORE_TARGET_TIME, "recovery_target_time"},
@@ -409,10 +421,18 @@ restoreTargetSettings(const RestoreTarget *target)
 	for (int i = 0; i < (int) lengthof(settings); i++)
 		if (settings[i].kind == kind)
 			targetSettingAppend(&buf, settings[i].setting, target->value);
-	appendStringInfo(&buf, "recovery_target_inclusive = %s\n",
-					 target->exclusive ? "off" : "on");
+	if (kind != RESTORE_TARGET_IMMEDIATE)
+		appendStringInfo(&buf, "recovery_target_inclusive = %s\n",
+						 target->exclusive ? "off" : "on");
 	targetSettingAppend(&buf, "recovery_target_action",
 						target->action == RESTORE_TARGET_PAUSE ? "pause" : "promote");
-	targetSettingAppend(&buf, "recovery_target_timeline", "latest");
+
+	/*
+	 * 'immediate' stops where the backup becomes consistent, on the
+	 * backup's own timeline: following a newer one could only lead recovery
+	 * away from it.
+	 */
+	targetSettingAppend(&buf, "recovery_target_timeline",
+						kind == RESTORE_TARGET_IMMEDIATE ? "current" : "latest");
 	return buf.data;
 }

@@ -93,6 +93,53 @@ restoreTablespaceOfPath(Restore *restore, const char *path)
  * ---------------------------------------------------------------------
  */
 
+/*
+ * Is dir (the target, or tablespace oid's location when oid is not 0)
+ * clear of every guard?  Both sides are resolved first: a link to the
+ * data directory, or "/./" in a path, must not hide an overlap.  What
+ * could still change between this check and the writes is the caller's
+ * own directories, not the guards.
+ */
+static bool
+restoreGuardCheck(Restore *restore, const char *dir, uint32 oid, DrError *err)
+{
+	char	   *resolved = restorePathResolve(dir, err);
+	bool		ok = true;
+
+	if (resolved == NULL)
+		return false;
+	for (int i = 0; ok && i < restore->param.guardCount; i++)
+	{
+		const RestoreGuard *guard = &restore->param.guards[i];
+		char	   *guardResolved = restorePathResolve(guard->path, err);
+
+		if (guardResolved == NULL)
+		{
+			ok = false;
+			break;
+		}
+		if (restorePathOverlap(resolved, guardResolved))
+		{
+			bool		moved = strcmp(resolved, dir) != 0;
+			char		tablespace[32] = "";
+
+			if (oid != 0)
+				snprintf(tablespace, sizeof(tablespace), " for tablespace %u", oid);
+			drErrorSet(err, DR_ERR_INVALID,
+					   "%s \"%s\"%s overlaps %s \"%s\"%s%s%s",
+					   oid != 0 ? "directory" : "target directory", dir,
+					   tablespace, guard->what, guard->path,
+					   moved ? " (it resolves to \"" : "",
+					   moved ? resolved : "", moved ? "\")" : "");
+			drErrorHint(err, "Restore into a directory of its own: neither inside nor holding a data directory, a tablespace or a repository.");
+			ok = false;
+		}
+		pfree(guardResolved);
+	}
+	pfree(resolved);
+	return ok;
+}
+
 static bool
 restoreTargetCheck(Restore *restore, DrError *err)
 {
@@ -102,6 +149,13 @@ restoreTargetCheck(Restore *restore, DrError *err)
 	bool		empty;
 	bool		exists;
 	bool		found;
+
+	if (!restoreGuardCheck(restore, target, 0, err))
+		return false;
+	for (int i = 0; i < restore->tablespaceCount; i++)
+		if (!restoreGuardCheck(restore, restore->tablespaces[i].target,
+							   restore->tablespaces[i].oid, err))
+			return false;
 
 	/* a link to a directory is fine: the target is often a mount point */
 	if (stat(target, &st) == 0 && !S_ISDIR(st.st_mode))

@@ -21,7 +21,10 @@
  * the same restore in three jobs (Begin/Prepare/Files x3/Finish) with
  * progress reports; refusals (non-empty target, postmaster.pid, delta over
  * a directory without PG_VERSION, non-empty tablespace location, unknown
- * tablespace mapping, relative target); delta mode over a modified target
+ * tablespace mapping, relative target); guards (a target or tablespace
+ * location in or around a guarded directory, through a link, "/./",
+ * "//" or a missing "x/.." refused before anything is written; path
+ * resolution and overlap); delta mode over a modified target
  * (changed, cut, removed, extra files and directories, wrong modes), to an
  * older backup and back; a damaged object and a swapped object detected by
  * restore (leaving no file under the name) and by verify, which reports
@@ -752,6 +755,101 @@ testRefusals(void)
 	   "a backup that does not exist");
 }
 
+/* Every way into a guarded directory is refused, before anything is written. */
+static void
+testGuards(void)
+{
+	DrError		err;
+	RestoreParam param;
+	RestoreGuard guards[2];
+	RestoreTablespaceMap map;
+	char	   *live = tsprintf("%s/live", tmpRoot);
+	char	   *real;
+	char	   *resolved;
+	struct
+	{
+		const char *target;
+		const char *why;
+	}			cases[] = {
+		{tsprintf("%s/live", tmpRoot), "the live directory itself"},
+		{tsprintf("%s/live/", tmpRoot), "with a trailing slash"},
+		{tsprintf("%s/./live/sub", tmpRoot), "through /./"},
+		{tsprintf("%s//live//sub", tmpRoot), "through //"},
+		{tsprintf("%s/x/../live/sub", tmpRoot), "through a missing x/.."},
+		{tsprintf("%s/link/pg_replslot", tmpRoot), "through a link to it"},
+		{tsprintf("%s/link/new/deeper", tmpRoot), "through a link, several levels missing"},
+		{tmpRoot, "holding it"},
+		{tsprintf("%s/repo/backup", tmpRoot), "inside the repository"},
+	};
+
+	mkdir(live, 0700);
+	mkdir(tsprintf("%s/live/pg_replslot", tmpRoot), 0700);
+	if (symlink(live, tsprintf("%s/link", tmpRoot)) != 0)
+		diag("symlink: %s", strerror(errno));
+	real = restorePathResolve(live, &err);
+
+	/* the resolution itself */
+	resolved = restorePathResolve(tsprintf("%s/link/./a/../b//c/", tmpRoot), &err);
+	is_str(resolved, tsprintf("%s/b/c", real),
+		   "resolve: the link followed, missing components taken lexically");
+	resolved = restorePathResolve(tsprintf("%s/link/..", tmpRoot), &err);
+	ok(resolved && real && strcmp(resolved, real) != 0 &&
+	   restorePathOverlap(resolved, real), "resolve: link/.. is the link's parent, as the kernel sees it");
+	ok(restorePathResolve("relative", &err) == NULL && err.code == DR_ERR_INVALID,
+	   "resolve: a relative path refused");
+	ok(!restorePathOverlap("/a/b", "/a/bc") && restorePathOverlap("/a/b", "/a/b/c") &&
+	   restorePathOverlap("/a/b/c", "/a/b") && restorePathOverlap("/a", "/a"),
+	   "overlap: whole components only, either way");
+
+	guards[0].path = live;
+	guards[0].what = "the running cluster's data directory";
+	guards[1].path = testRepoConfig.path;
+	guards[1].what = "the repository of repo1";
+	for (int i = 0; i < (int) lengthof(cases); i++)
+	{
+		param = paramMake(ID_F, cases[i].target);
+		param.guards = guards;
+		param.guardCount = 2;
+		/* the tablespace's own location is taken by an earlier restore */
+		map.oid = TS_OID;
+		map.fromLocation = NULL;
+		map.toLocation = tsprintf("%s/ts-guard-%d", tmpRoot, i);
+		param.tablespaceMap = &map;
+		param.tablespaceMapCount = 1;
+		if (!ok(!restoreRun(repo, &param, NULL, &err) && err.code == DR_ERR_INVALID &&
+				strstr(err.message, " overlaps ") && err.hint[0] != '\0',
+				"guard: target refused %s", cases[i].why))
+			diag("got: %s", err.message);
+	}
+	ok(!isDir(tsprintf("%s/live/sub", tmpRoot)) && !isDir(tsprintf("%s/live/pg_replslot/base", tmpRoot)) &&
+	   !isDir(tsprintf("%s/live/new", tmpRoot)) && !isDir(tsprintf("%s/ts-guard-0", tmpRoot)),
+	   "guard: nothing written");
+	param = paramMake(ID_F, tsprintf("%s/link/pg_replslot", tmpRoot));
+	param.guards = guards;
+	param.guardCount = 2;
+	restoreRun(repo, &param, NULL, &err);
+	ok(strstr(err.message, tsprintf("(it resolves to \"%s/pg_replslot\")", real)) != NULL,
+	   "guard: the message says where the target really is");
+
+	/* a tablespace location is checked too */
+	param = paramMake(ID_F, tsprintf("%s/r-guard-ts", tmpRoot));
+	param.guards = guards;
+	param.guardCount = 2;
+	map.toLocation = tsprintf("%s/link/ts", tmpRoot);
+	param.tablespaceMap = &map;
+	param.tablespaceMapCount = 1;
+	ok(!restoreRun(repo, &param, NULL, &err) &&
+	   strstr(err.message, tsprintf("for tablespace %d overlaps the running cluster's data directory", TS_OID)),
+	   "guard: a tablespace location through a link refused");
+	ok(!isDir(tsprintf("%s/r-guard-ts", tmpRoot)), "and the target left alone");
+
+	/* next to a guard is fine */
+	map.toLocation = tsprintf("%s/ts-guard-ok", tmpRoot);
+	param.targetDir = tsprintf("%s/livex", tmpRoot);
+	if (!ok(restoreRun(repo, &param, NULL, &err), "guard: a sibling named like it is restored"))
+		diag("%s", err.message);
+}
+
 static void
 testDelta(void)
 {
@@ -1035,6 +1133,7 @@ main(void)
 	testList();
 	testRestore();
 	testRefusals();
+	testGuards();
 	testDelta();
 	testCorruption();
 

@@ -12,26 +12,41 @@
  * zone, words, impossible dates and times, offsets past 15 hours, trailing
  * text; the time formatter and its round trip; LSNs; transaction ids
  * (plain decimal, range, epoch, special ids, leading zero); restore point
- * names (length); the recovery settings text for each kind (other targets
- * emptied first, inclusive, action, timeline) and its quoting (quote,
+ * names (length); immediate (NULL or "immediate", nothing else); the
+ * recovery settings text for each kind (other targets emptied first,
+ * inclusive, action, timeline; immediate: timeline 'current', no
+ * inclusive) and its quoting (quote,
  * backslash, newline), and for no target.  The pick: an empty list; a
  * target before every backup (time and LSN, naming the earliest point);
  * a target exactly at a backup's end (stop LSN; stop time plus one second)
  * and just before it; between backups; ties on stop time; after the newest
  * archived WAL (LSN refused, time warned); an empty archive and an archive
  * that ends with the backup (LSN at the very stop allowed, anything else
- * refused); transaction ids and names (newest backup, or the one named);
+ * refused; the hint says to run pg_switch_wal() on the source or wait for
+ * the archiver); transaction ids and names (newest backup, or the one named);
  * a named backup that ends after the target or does not exist; several
  * timelines (a backup past the branch point left out, LSNs compared along
  * the history, a named backup off the history refused, no backup on the
- * history); no history (no filtering).
+ * history); no history (no filtering).  The WAL walk of
+ * restore_pitr_name.c over WAL written here: restore points of the name
+ * found on a page, across pages and across segments; another name, a bad
+ * CRC not; a segment walked twice finds each once; a walk starting in a
+ * segment skips the record continued into it; a segment at the wrong
+ * address ends the record being read.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
 
+#include "access/rmgr.h"
+#include "access/xlog_internal.h"
+#include "access/xlogrecord.h"
+#include "catalog/pg_control.h"
+#include "port/pg_crc32c.h"
+
 #include "common/manifest.h"
 #include "common/wal.h"
 #include "restore/restore.h"
+#include "restore/restore_internal.h"
 #include "tap.h"
 
 #define SEG				(16 * 1024 * 1024)
@@ -254,6 +269,9 @@ testValueParse(void)
 	   "refused: name of 64 bytes");
 	ok(parseRefused(RESTORE_TARGET_NAME, "", "empty"), "refused: empty name");
 	ok(parseRefused(RESTORE_TARGET_NONE, "x", "unknown"), "refused: no kind");
+	ok(parseOk(RESTORE_TARGET_IMMEDIATE, "immediate", &t), "immediate");
+	ok(parseRefused(RESTORE_TARGET_IMMEDIATE, "latest", "invalid recovery target \"latest\""),
+	   "refused: a target name other than immediate");
 
 	is_str(restoreTargetKindName(RESTORE_TARGET_TIME), "time", "kind name time");
 	is_str(restoreTargetKindName(RESTORE_TARGET_NAME), "name", "kind name name");
@@ -309,6 +327,24 @@ testSettings(void)
 	text = restoreTargetSettings(&t);
 	ok(strstr(text, "recovery_target_name = 'it''s a\\\\b\\nc\\r'\n") != NULL,
 	   "settings: quote doubled, backslash doubled, newline and return escaped");
+	pfree(text);
+
+	memset(&t, 0, sizeof(t));
+	ok(restoreTargetParse(RESTORE_TARGET_IMMEDIATE, NULL, &t, NULL) &&
+	   t.kind == RESTORE_TARGET_IMMEDIATE && strcmp(t.value, "immediate") == 0,
+	   "immediate: NULL means immediate");
+	t.action = RESTORE_TARGET_PAUSE;
+	text = restoreTargetSettings(&t);
+	is_str(text,
+		   "# recovery target: immediate (other targets emptied, the last setting of a name wins)\n"
+		   "recovery_target_lsn = ''\n"
+		   "recovery_target_name = ''\n"
+		   "recovery_target_time = ''\n"
+		   "recovery_target_xid = ''\n"
+		   "recovery_target = 'immediate'\n"
+		   "recovery_target_action = 'pause'\n"
+		   "recovery_target_timeline = 'current'\n",
+		   "settings: immediate on the backup's own timeline, no inclusive");
 	pfree(text);
 
 	text = restoreTargetSettings(NULL);
@@ -533,6 +569,24 @@ testPickArchiveEnds(void)
 	t = targetLsn("0/7FFFFFF");
 	is_int(pickOf(&r, &t, NULL, DR_ERR_INVALID, "after the newest WAL", NULL), -1,
 		   "and an LSN past the stop, inside the stop segment, is refused");
+	/* both refusals say what to do about WAL not archived yet */
+	{
+		DrError		err;
+		RestoreTarget targets[2];
+		RestorePick pick;
+
+		targets[0] = targetLsn("0/7FFFFFF");
+		targets[1] = targetTime((NOON + 2500) * USEC);
+		for (int i = 0; i < 2; i++)
+		{
+			drErrorClear(&err);
+			ok(!restoreTargetPick(&r, &targets[i], NULL, &pick, &err) &&
+			   strstr(err.hint, "run SELECT pg_switch_wal()") != NULL &&
+			   strstr(err.hint, "wait for the archiver") != NULL,
+			   "WAL not archived (%s target): the hint says to switch WAL on the source or wait",
+			   i == 0 ? "LSN" : "time");
+		}
+	}
 	walHistoryFree(r.history);
 }
 
@@ -591,6 +645,228 @@ testPickTimelines(void)
 	walHistoryFree(r.history);
 }
 
+/* ---- the WAL walk of restore_pitr_name.c, over WAL written here ---- */
+
+#define FAKE_SEG			(1024 * 1024)
+
+typedef struct FakeWal
+{
+	char	   *buf;			/* two segments, from LSN 0 */
+	uint64		pos;			/* where the next byte goes */
+} FakeWal;
+
+static size_t
+fakeHeaderSize(uint64 page)
+{
+	return page % FAKE_SEG == 0 ? SizeOfXLogLongPHD : SizeOfXLogShortPHD;
+}
+
+static void
+fakeInit(FakeWal *w)
+{
+	w->buf = palloc0(2 * FAKE_SEG);
+	for (uint64 page = 0; page < 2 * FAKE_SEG; page += XLOG_BLCKSZ)
+	{
+		XLogLongPageHeaderData h;
+
+		memset(&h, 0, sizeof(h));
+		h.std.xlp_magic = XLOG_PAGE_MAGIC;
+		h.std.xlp_tli = 1;
+		h.std.xlp_pageaddr = page;
+		if (page % FAKE_SEG == 0)
+		{
+			h.std.xlp_info = XLP_LONG_HEADER;
+			h.xlp_seg_size = FAKE_SEG;
+			h.xlp_xlog_blcksz = XLOG_BLCKSZ;
+		}
+		memcpy(w->buf + page, &h, fakeHeaderSize(page));
+	}
+	w->pos = SizeOfXLogLongPHD;
+}
+
+/* Where a record of len bytes written at pos would end (or, copy = write it). */
+static uint64
+fakeWrite(FakeWal *w, const char *rec, uint32 len, bool copy, uint64 *start)
+{
+	uint64		pos = MAXALIGN(w->pos);
+	uint32		done = 0;
+
+	if (pos % XLOG_BLCKSZ == 0)
+		pos += fakeHeaderSize(pos);
+	*start = pos;
+	while (done < len)
+	{
+		uint32		n;
+
+		if (pos % XLOG_BLCKSZ == 0)
+		{
+			if (copy)
+			{
+				XLogPageHeaderData h;
+
+				memcpy(&h, w->buf + pos, sizeof(h));
+				h.xlp_info |= XLP_FIRST_IS_CONTRECORD;
+				h.xlp_rem_len = len - done;
+				memcpy(w->buf + pos, &h, sizeof(h));
+			}
+			pos += fakeHeaderSize(pos);
+		}
+		n = Min(len - done, (uint32) (XLOG_BLCKSZ - pos % XLOG_BLCKSZ));
+		if (copy)
+			memcpy(w->buf + pos, rec + done, n);
+		done += n;
+		pos += n;
+	}
+	if (copy)
+		w->pos = pos;
+	return pos;
+}
+
+/* A record of another resource manager, len bytes in all. */
+static void
+fakeFiller(FakeWal *w, uint32 len)
+{
+	char	   *rec = palloc0(len);
+	XLogRecord	hdr;
+	uint64		start;
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.xl_tot_len = len;
+	hdr.xl_rmid = RM_HEAP_ID;
+	memcpy(rec, &hdr, sizeof(hdr));
+	fakeWrite(w, rec, len, true, &start);
+	pfree(rec);
+}
+
+/* Filler so that the next record starts at lsn (MAXALIGNed, past pos). */
+static void
+fakeFillTo(FakeWal *w, uint64 lsn)
+{
+	for (uint32 len = SizeOfXLogRecord; len < FAKE_SEG; len++)
+	{
+		uint64		start;
+		uint64		end = fakeWrite(w, NULL, len, false, &start);
+
+		if (MAXALIGN(end) == lsn ||
+			(MAXALIGN(end) % XLOG_BLCKSZ == 0 &&
+			 MAXALIGN(end) + fakeHeaderSize(MAXALIGN(end)) == lsn))
+		{
+			fakeFiller(w, len);
+			return;
+		}
+	}
+	diag("cannot fill to %X", (unsigned) lsn);
+}
+
+/* The end of the last restore point written, MAXALIGNed as XLogInsert's. */
+static uint64 fakeLastEnd;
+
+/* A restore point record; a bad CRC when broken.  Its start LSN. */
+static uint64
+fakeRestorePoint(FakeWal *w, const char *name, bool broken)
+{
+	char		rec[SizeOfXLogRecord + 2 + sizeof(xl_restore_point)];
+	XLogRecord	hdr;
+	xl_restore_point point;
+	pg_crc32c	crc;
+	uint64		start;
+
+	memset(&hdr, 0, sizeof(hdr));
+	memset(&point, 0, sizeof(point));
+	point.rp_time = 12345;
+	strlcpy(point.rp_name, name, sizeof(point.rp_name));
+	hdr.xl_tot_len = sizeof(rec);
+	hdr.xl_rmid = RM_XLOG_ID;
+	hdr.xl_info = XLOG_RESTORE_POINT;
+	rec[SizeOfXLogRecord] = (char) XLR_BLOCK_ID_DATA_SHORT;
+	rec[SizeOfXLogRecord + 1] = (char) sizeof(point);
+	memcpy(rec + SizeOfXLogRecord + 2, &point, sizeof(point));
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, rec + SizeOfXLogRecord, sizeof(rec) - SizeOfXLogRecord);
+	COMP_CRC32C(crc, &hdr, offsetof(XLogRecord, xl_crc));
+	FIN_CRC32C(crc);
+	hdr.xl_crc = broken ? crc ^ 1 : crc;
+	memcpy(rec, &hdr, SizeOfXLogRecord);
+	fakeLastEnd = MAXALIGN(fakeWrite(w, rec, sizeof(rec), true, &start));
+	return start;
+}
+
+static bool
+walkFound(const RestoreWalWalk *walk, const uint64 *lsns, int count)
+{
+	if (walk->foundCount != count)
+	{
+		diag("found %d restore points, expected %d", walk->foundCount, count);
+		return false;
+	}
+	for (int i = 0; i < count; i++)
+		if (walk->found[i].lsn != lsns[i] || walk->found[i].time != 12345 ||
+			walk->found[i].endLsn <= lsns[i])
+		{
+			diag("point %d at %X, expected %X", i, (unsigned) walk->found[i].lsn,
+				 (unsigned) lsns[i]);
+			return false;
+		}
+	return true;
+}
+
+static void
+testWalWalk(void)
+{
+	FakeWal		w;
+	RestoreWalWalk walk;
+	uint64		p[4];
+	uint64		crossSeg;
+	uint64		p1End;
+
+	fakeInit(&w);
+	fakeFiller(&w, 100);
+	p[0] = fakeRestorePoint(&w, "before upgrade", false);
+	fakeRestorePoint(&w, "before upgrade 2", false);	/* another name */
+	fakeFiller(&w, 3 * XLOG_BLCKSZ);	/* across pages */
+	fakeFillTo(&w, 5 * XLOG_BLCKSZ - 40);
+	p[1] = fakeRestorePoint(&w, "before upgrade", false);	/* across a page */
+	p1End = fakeLastEnd;
+	fakeRestorePoint(&w, "before upgrade", true);	/* torn: bad CRC */
+	fakeFillTo(&w, FAKE_SEG - 48);
+	crossSeg = fakeRestorePoint(&w, "before upgrade", false);	/* across segments */
+	fakeFiller(&w, 20000);
+	p[2] = fakeRestorePoint(&w, "before upgrade", false);
+	p[3] = 0;
+
+	restoreWalWalkInit(&walk, "before upgrade");
+	restoreWalWalkSegment(&walk, w.buf, FAKE_SEG, 0);
+	restoreWalWalkSegment(&walk, w.buf + FAKE_SEG, FAKE_SEG, FAKE_SEG);
+	ok(walkFound(&walk, (uint64[]) {p[0], p[1], crossSeg, p[2]}, 4),
+	   "walk: every restore point of the name, across pages and segments; not another name, not a bad CRC");
+	restoreWalWalkSegment(&walk, w.buf + FAKE_SEG, FAKE_SEG, FAKE_SEG);
+	is_int(walk.foundCount, 4, "walk: a segment read twice finds each point once");
+	ok(walk.found[1].endLsn == p1End && p1End == 5 * XLOG_BLCKSZ + SizeOfXLogShortPHD + 64,
+	   "walk: a point's end is where XLogInsert says it ends, past the page header it crossed");
+	restoreWalWalkFree(&walk);
+
+	restoreWalWalkInit(&walk, "before upgrade");
+	restoreWalWalkSegment(&walk, w.buf + FAKE_SEG, FAKE_SEG, FAKE_SEG);
+	ok(walkFound(&walk, &p[2], 1),
+	   "walk from the second segment: the record continued into it is skipped, the next found");
+	restoreWalWalkFree(&walk);
+
+	restoreWalWalkInit(&walk, "before upgrade");
+	restoreWalWalkSegment(&walk, w.buf, FAKE_SEG, 0);
+	restoreWalWalkGap(&walk);
+	restoreWalWalkSegment(&walk, w.buf + FAKE_SEG, FAKE_SEG, 2 * FAKE_SEG);
+	ok(walkFound(&walk, p, 2),
+	   "walk: a segment at the wrong address is not WAL of the place: the record across it is lost");
+	restoreWalWalkFree(&walk);
+
+	restoreWalWalkInit(&walk, "no such point");
+	restoreWalWalkSegment(&walk, w.buf, FAKE_SEG, 0);
+	restoreWalWalkSegment(&walk, w.buf + FAKE_SEG, FAKE_SEG, FAKE_SEG);
+	is_int(walk.foundCount, 0, "walk: a name that is not there is not found");
+	restoreWalWalkFree(&walk);
+	pfree(w.buf);
+}
+
 int
 main(void)
 {
@@ -600,5 +876,6 @@ main(void)
 	testPickLinear();
 	testPickArchiveEnds();
 	testPickTimelines();
+	testWalWalk();
 	return tapDone();
 }

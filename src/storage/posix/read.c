@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "storage/posix/storage_posix.h"
+#include "common/owner.h"
 
 typedef struct StoragePosixRead
 {
@@ -39,6 +40,7 @@ storagePosixReadBegin(void *driverArg, const char *path, DrError *err)
 		drErrorSet(err, (errno == ENOENT || errno == ENOTDIR) ?
 				   DR_ERR_NOT_FOUND : DR_ERR_IO,
 				   "could not open \"%s\": %m", full);
+		ownerAccessDetail(err, full, errno);
 		pfree(full);
 		return NULL;
 	}

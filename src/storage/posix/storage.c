@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "storage/posix/storage_posix.h"
+#include "common/owner.h"
 
 char *
 storagePosixPath(const StoragePosix *driver, const char *path)
@@ -152,6 +153,7 @@ storagePosixMakeDirs(const char *dir, bool sync, DrError *err)
 		{
 			result = drErrorSet(err, DR_ERR_IO,
 								"could not create directory \"%s\": %m", path);
+			ownerAccessDetail(err, path, errno);
 			break;
 		}
 		if (last)
@@ -220,6 +222,7 @@ storagePosixList(void *driverArg, const char *dir,
 			return true;
 		}
 		drErrorSet(err, DR_ERR_IO, "could not open directory \"%s\": %m", full);
+		ownerAccessDetail(err, full, errno);
 		pfree(full);
 		return false;
 	}
@@ -480,6 +483,7 @@ storagePosixNew(const char *root, DrError *err)
 		if (errno != ENOENT)
 		{
 			drErrorSet(err, DR_ERR_IO, "could not stat \"%s\": %m", driver->root);
+			ownerAccessDetail(err, driver->root, errno);
 			storagePosixFree(driver);
 			return NULL;
 		}

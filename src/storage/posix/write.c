@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "storage/posix/storage_posix.h"
+#include "common/owner.h"
 
 #define STORAGE_POSIX_WRITE_BUFFER	(256 * 1024)
 
@@ -107,7 +108,9 @@ storagePosixWriteBegin(void *driverArg, const char *path,
 	{
 		drErrorSet(err, DR_ERR_IO, "could not create temporary file \"%s\": %m",
 				   wr->pathTmp);
-		if (errno == EACCES || errno == EROFS)
+		if (errno == EACCES)
+			ownerAccessDetail(err, wr->dir, errno);
+		else if (errno == EROFS)
 			drErrorHint(err, "the user running pg_dr must be able to write to \"%s\"",
 						wr->dir);
 		wr->buf = NULL;
