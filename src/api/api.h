@@ -34,6 +34,20 @@ extern struct DrConfig *apiConfigLoad(void);
 struct Repo;
 extern struct Repo *apiRepoOpen(struct DrConfig **config);
 
+/*
+ * A restored cluster must not write into the repository it came from
+ * (repo/repo_origin.h): ERROR 55000, naming what ("dr_backup_full" ...),
+ * when the data directory's origin marker names repo.  The Configured
+ * variant checks the first repository of pg_dr.config_file, and nothing
+ * when that is not set or cannot be read.
+ */
+struct ConfigRepo;
+extern void apiOriginGuard(const struct ConfigRepo *repo, const char *what);
+extern void apiOriginGuardConfigured(const char *what);
+
+/* For dr_status: NULL, or what the origin marker says and what it means. */
+extern char *apiOriginState(const struct DrConfig *config);
+
 /* Run as the owner of the pg_dr extension, in a restricted context. */
 extern void apiAsOwnerBegin(ApiOwnerContext *context);
 extern void apiAsOwnerEnd(ApiOwnerContext *context);

@@ -404,7 +404,12 @@ restoreTargetSettings(const RestoreTarget *target)
 		if (kind == RESTORE_TARGET_NONE || settings[i].kind != kind)
 			targetSettingAppend(&buf, settings[i].setting, "");
 	if (kind == RESTORE_TARGET_NONE)
+	{
+		if (target && target->timeline != 0)
+			appendStringInfo(&buf, "recovery_target_timeline = '%u'\n",
+							 target->timeline);
 		return buf.data;
+	}
 
 	for (int i = 0; i < (int) lengthof(settings); i++)
 		if (settings[i].kind == kind)
@@ -413,6 +418,10 @@ restoreTargetSettings(const RestoreTarget *target)
 					 target->exclusive ? "off" : "on");
 	targetSettingAppend(&buf, "recovery_target_action",
 						target->action == RESTORE_TARGET_PAUSE ? "pause" : "promote");
-	targetSettingAppend(&buf, "recovery_target_timeline", "latest");
+	if (target->timeline != 0)
+		appendStringInfo(&buf, "recovery_target_timeline = '%u'\n",
+						 target->timeline);
+	else
+		targetSettingAppend(&buf, "recovery_target_timeline", "latest");
 	return buf.data;
 }
