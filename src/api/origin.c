@@ -13,7 +13,11 @@
  */
 #include "postgres.h"
 
+#include <sys/stat.h>
+
 #include "access/xlog.h"
+#include "access/xlogarchive.h"
+#include "access/xlog_internal.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -103,6 +107,35 @@ apiOriginState(const DrConfig *config)
 }
 
 /*
+ * The history files of this cluster's timelines that were never handed to
+ * the archiver: a restored cluster promoted while archive_mode was off
+ * wrote its history file without marking it ready, and nothing marks it
+ * later (history files are never recycled).  Without it in the archive,
+ * a recovery could never follow this timeline, and a later promotion
+ * could choose the same timeline id.
+ */
+static void
+apiOriginHistoryNotify(void)
+{
+	TimeLineID	current;
+
+	if (RecoveryInProgress())
+		return;
+	current = GetWALInsertionTimeLine();
+	for (TimeLineID tli = 2; tli <= current; tli++)
+	{
+		char		name[MAXFNAMELEN];
+		char		path[MAXPGPATH];
+		struct stat st;
+
+		TLHistoryFileName(name, tli);
+		TLHistoryFilePath(path, tli);
+		if (stat(path, &st) == 0 && !XLogArchiveIsReadyOrDone(name))
+			XLogArchiveNotify(name);
+	}
+}
+
+/*
  * dr_declare_primary(): this restored cluster is the primary of the
  * repository it came from.  True when the marker was removed, false (with
  * a NOTICE) when there was none.
@@ -130,6 +163,8 @@ dr_declare_primary(PG_FUNCTION_ARGS)
 		if (!repoOriginRemove(DataDir, &gone, &err))
 			drEreport(ERROR, &err);
 		removed = gone;
+		if (removed)
+			apiOriginHistoryNotify();
 	}
 	PG_CATCH();
 	{
