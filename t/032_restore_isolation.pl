@@ -114,6 +114,15 @@ is($iso->safe_psql('postgres',
 	"SELECT string_agg(operation || ':' || coalesce(sqlstate, ''), ',' ORDER BY id) FROM dr_audit WHERE started_at > now() - interval '1 hour' AND result <> 'ok' AND operation IN ('dr_backup_full', 'dr_restore_point', 'dr_expire')"),
 	'dr_backup_full:55000,dr_restore_point:55000,dr_expire:55000',
 	'the refusals are audited');
+my $logged = 0;
+for (1 .. 300)
+{
+	$logged = slurp_file($iso->logfile) =~
+	  /pg_dr worker: scheduled restore points and WAL switches refused: this cluster was restored from backup/;
+	last if $logged;
+	usleep(100_000);
+}
+ok($logged, 'the worker logs that it makes no scheduled restore points or switches');
 is(timeline2_in_repo(), '', 'still nothing of timeline 2 in the repository');
 my @backups = glob("$env->{repo}/backup/*");
 is(scalar(@backups), 1, 'no backup was added to the repository');

@@ -137,23 +137,27 @@ pitrRpoMs(void)
 static bool
 pitrOriginAllows(void)
 {
-	DrConfig   *config;
+	DrConfig   *config = NULL;
 	const ConfigRepo *first;
+	RepoOrigin	origin;
 	DrError		err;
+	bool		found;
 	bool		allowed = true;
 
-	if (drConfigFile == NULL || drConfigFile[0] == '\0')
-		return true;
 	drErrorClear(&err);
-	config = configLoad(drConfigFile, &err);
-	if (config == NULL)
-		return true;
-	first = configRepoFirst(config, &err);
-	if (first != NULL &&
-		!repoOriginGuard(DataDir, first, NULL,
-						 "scheduled restore points and WAL switches", &err))
-		allowed = false;
-	configFree(config);
+	/* the common case first: no marker, no configuration file to read */
+	if (repoOriginRead(DataDir, &origin, &found, &err) && !found)
+		allowed = true;
+	else if (drConfigFile != NULL && drConfigFile[0] != '\0' &&
+			 (config = configLoad(drConfigFile, &err)) != NULL)
+	{
+		first = configRepoFirst(config, &err);
+		if (first != NULL &&
+			!repoOriginGuard(DataDir, first, NULL,
+							 "scheduled restore points and WAL switches", &err))
+			allowed = false;
+		configFree(config);
+	}
 
 	if (!allowed && !pitrOriginRefused)
 		ereport(LOG,
