@@ -29,6 +29,21 @@
 /* A marker is a few hundred bytes. */
 #define REPO_ORIGIN_MAX			(16 * 1024)
 
+/* The names of the marker and where each value goes. */
+typedef struct RepoOriginField
+{
+	const char *name;
+	size_t		offset;
+	size_t		size;
+} RepoOriginField;
+
+static const RepoOriginField repoOriginFields[] = {
+	{"repository", offsetof(RepoOrigin, repository), sizeof(((RepoOrigin *) 0)->repository)},
+	{"repository_path", offsetof(RepoOrigin, repositoryPath), sizeof(((RepoOrigin *) 0)->repositoryPath)},
+	{"backup", offsetof(RepoOrigin, backup), sizeof(((RepoOrigin *) 0)->backup)},
+	{"restored", offsetof(RepoOrigin, restored), sizeof(((RepoOrigin *) 0)->restored)},
+};
+
 void
 repoIdentity(const RepoInfo *info, char *buf)
 {
@@ -121,14 +136,16 @@ repoOriginParse(const char *text, size_t len, RepoOrigin *origin,
 								value[valueLen - 1] == '\r'))
 			valueLen--;
 
-#define ORIGIN_FIELD(n, f) \
-		if (nameLen == strlen(n) && strncmp(name, n, nameLen) == 0) \
-		{ dst = origin->f; dstSize = sizeof(origin->f); }
-		ORIGIN_FIELD("repository", repository)
-		else ORIGIN_FIELD("repository_path", repositoryPath)
-		else ORIGIN_FIELD("backup", backup)
-		else ORIGIN_FIELD("restored", restored)
-#undef ORIGIN_FIELD
+		for (int i = 0; i < (int) lengthof(repoOriginFields); i++)
+		{
+			const RepoOriginField *f = &repoOriginFields[i];
+
+			if (nameLen == strlen(f->name) && strncmp(name, f->name, nameLen) == 0)
+			{
+				dst = (char *) origin + f->offset;
+				dstSize = f->size;
+			}
+		}
 
 		/* a newer pg_dr may add names: they do not change the decision */
 		if (dst != NULL)

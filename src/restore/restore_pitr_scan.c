@@ -50,7 +50,7 @@ typedef struct ScanDir
 	const char *dir;
 	uint32		segSize;
 	RestoreReach *reach;
-	int			segmentSize;	/* allocated entries of reach->segments */
+	int			segmentMax;		/* allocated entries of reach->segments */
 } ScanDir;
 
 /* StorageListCallback of archive/wal. */
@@ -111,12 +111,12 @@ scanDirEntry(void *arg, const StorageInfo *info, DrError *err)
 		strncmp(info->name, dir->dir, SCAN_DIR_LEN) != 0 ||
 		!walSegmentNameParse(info->name, dir->segSize, &tli, &segno))
 		return true;
-	if (reach->segmentCount == dir->segmentSize)
+	if (reach->segmentCount == dir->segmentMax)
 	{
-		dir->segmentSize = dir->segmentSize ? dir->segmentSize * 2 : 256;
+		dir->segmentMax = dir->segmentMax ? dir->segmentMax * 2 : 256;
 		reach->segments = reach->segments ?
-			repalloc(reach->segments, dir->segmentSize * sizeof(RestoreWalSegment)) :
-			palloc(dir->segmentSize * sizeof(RestoreWalSegment));
+			repalloc(reach->segments, dir->segmentMax * sizeof(RestoreWalSegment)) :
+			palloc(dir->segmentMax * sizeof(RestoreWalSegment));
 	}
 	seg = &reach->segments[reach->segmentCount++];
 	seg->tli = tli;
