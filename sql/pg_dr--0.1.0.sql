@@ -259,7 +259,7 @@ CREATE FUNCTION pgdr._status(
 	OUT repositories integer, OUT repository_ok boolean,
 	OUT repository_error text,
 	OUT worker_running boolean, OUT audit_pending integer,
-	OUT version text)
+	OUT version text, OUT restored_from text)
 RETURNS record
 LANGUAGE C STABLE
 AS 'MODULE_PATHNAME', 'pg_dr_status';
@@ -274,7 +274,7 @@ CREATE VIEW dr_status AS
 		   (SELECT max(finished_at) FROM pgdr.audit_log) AS last_operation_at
 	  FROM pgdr._status() s;
 COMMENT ON VIEW dr_status IS
-	'one row: tier and objectives, configuration, repository, worker';
+	'one row: tier and objectives, configuration, repository, worker, and whether this is a restored cluster not yet declared primary';
 
 CREATE VIEW dr_config AS
 	SELECT name, value, source FROM pgdr._config();
@@ -452,6 +452,13 @@ CREATE VIEW dr_restore_points AS
 COMMENT ON VIEW dr_restore_points IS
 	'named restore points: scheduled (pg_dr.pitr_interval) and manual (dr_restore_point)';
 
+CREATE FUNCTION dr_declare_primary()
+RETURNS boolean
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'dr_declare_primary';
+COMMENT ON FUNCTION dr_declare_primary() IS
+	'declare this restored cluster the primary of the repository it was restored from: pg_dr may archive, back up and expire there again';
+
 CREATE FUNCTION dr_restore_point(name text)
 RETURNS pg_lsn
 LANGUAGE C VOLATILE STRICT
@@ -551,6 +558,9 @@ GRANT EXECUTE ON FUNCTION dr_wal_verify() TO dr_operator;
 -- it destroys backups: administrators only
 REVOKE ALL ON FUNCTION dr_expire() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_expire() TO dr_admin;
+-- it lets a restored cluster write into its source's repository
+REVOKE ALL ON FUNCTION dr_declare_primary() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_declare_primary() TO dr_admin;
 
 -- pg_dump keeps the audit trail and edited objectives with the database.
 SELECT pg_catalog.pg_extension_config_dump('pgdr.audit_log', '');

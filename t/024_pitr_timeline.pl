@@ -52,8 +52,9 @@ $node->safe_psql('postgres', 'INSERT INTO ledger SELECT g, 1 FROM generate_serie
 archived_up_to_now($node);
 $node->stop;
 
-# back to t1: promotes onto timeline 2, and archives there
-my ($rc, $out, $err) = restore_to("$tmp/r1", '--target-time', $t1);
+# back to t1: promotes onto timeline 2, and archives there as the new
+# primary
+my ($rc, $out, $err) = restore_to("$tmp/r1", '--target-time', $t1, '--as-primary');
 is($rc, 0, 'restore to an instant on timeline 1') or diag($err);
 my $r1 = DrTest::node_from_restore('tl2', "$tmp/r1");
 is($r1->safe_psql('postgres', 'SELECT count(*), max(id) FROM ledger'), '200|200',

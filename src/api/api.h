@@ -45,6 +45,20 @@ extern void apiTextArgCheck(const char *function, const char *argument,
 							size_t maxBytes);
 
 /*
+ * A restored cluster must not write into the repository it came from
+ * (repo/repo_origin.h): ERROR 55000, naming what ("dr_backup_full" ...),
+ * when the data directory's origin marker names repo.  The Configured
+ * variant checks the first repository of pg_dr.config_file, and nothing
+ * when that is not set or cannot be read.
+ */
+struct ConfigRepo;
+extern void apiOriginGuard(const struct ConfigRepo *repo, const char *what);
+extern void apiOriginGuardConfigured(const char *what);
+
+/* For dr_status: NULL, or what the origin marker says and what it means. */
+extern char *apiOriginState(const struct DrConfig *config);
+
+/*
  * Run as the owner of the pg_dr extension, in a restricted context, with
  * search_path pinned to DR_SAFE_SEARCH_PATH at a GUC nest level of its own.
  *

@@ -91,6 +91,15 @@ apiBackup(FunctionCallInfo fcinfo, bool incremental)
 		param.config = apiConfigLoad();
 		param.configFile = drConfigFile;
 
+		/* a restored cluster does not back up into its source's repository */
+		{
+			DrError		err;
+			const ConfigRepo *first = configRepoFirst(param.config, &err);
+
+			if (first != NULL)
+				apiOriginGuard(first, operation);
+		}
+
 		/* the catalog row is written as the owner; the rest is server work */
 		apiAsOwnerBegin(&owner);
 		id = backupRun(&param, &summary);

@@ -135,6 +135,8 @@ dr_expire(PG_FUNCTION_ARGS)
 		repoConfigEntry = configRepoFirst(config, &err);
 		if (repoConfigEntry == NULL)
 			drEreport(ERROR, &err);
+		/* a restored cluster must not delete its source's backups */
+		apiOriginGuard(repoConfigEntry, "dr_expire");
 
 		if (repoConfigEntry->retentionFull <= 0)
 		{

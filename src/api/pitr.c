@@ -38,6 +38,8 @@ dr_restore_point(PG_FUNCTION_ARGS)
 	{
 		ApiOwnerContext owner;
 
+		/* its WAL record would be archived into the source's repository */
+		apiOriginGuardConfigured("dr_restore_point");
 		apiAsOwnerBegin(&owner);
 		lsn = pitrRestorePointCreate(name, "manual");
 		apiAsOwnerEnd(&owner);

@@ -28,7 +28,7 @@
 PG_FUNCTION_INFO_V1(pg_dr_status);
 PG_FUNCTION_INFO_V1(pg_dr_config);
 
-#define STATUS_COLUMNS	13
+#define STATUS_COLUMNS	14
 
 /* Objectives of the current tier, read as the extension owner. */
 static void
@@ -101,6 +101,8 @@ pg_dr_status(PG_FUNCTION_ARGS)
 	bool		nulls[STATUS_COLUMNS];
 	DrConfig   *config = NULL;
 	DrError		err;
+	char	   *origin = NULL;
+	bool		originKnown = false;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -145,12 +147,19 @@ pg_dr_status(PG_FUNCTION_ARGS)
 				values[8] = BoolGetDatum(false);
 				values[9] = CStringGetTextDatum(err.message);
 			}
+			origin = apiOriginState(config);
+			originKnown = true;
 			configFree(config);
 		}
 	}
 	values[10] = BoolGetDatum(auditWriterRunning());
 	values[11] = Int32GetDatum(auditPendingCount());
 	values[12] = CStringGetTextDatum(PG_DR_VERSION);
+	/* a restored cluster that is not its repository's primary says so */
+	if (!originKnown)
+		origin = apiOriginState(NULL);
+	values[13] = origin ? CStringGetTextDatum(origin) : (Datum) 0;
+	nulls[13] = origin == NULL;
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

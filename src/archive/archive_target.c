@@ -37,6 +37,13 @@
  * compared (archiveObjectKeyLoad).  So the cache never points into memory
  * that is about to be reset.
  *
+ * A restored cluster that is not the primary of the repository it came
+ * from (repo/repo_origin.h) must not archive into it, even with
+ * archive_mode kept on: every refresh reads the data directory's origin
+ * marker and refuses when it names the open repository.  The file then
+ * stays in pg_wal, marked ready, and is archived once the cluster is
+ * declared primary or pointed at another repository.
+ *
  * Errors are returned as DrError.  What could still raise an ERROR (out of
  * memory) leaves its open handles in the target for archiveTargetCleanup.
  *-------------------------------------------------------------------------
@@ -59,6 +66,7 @@
 #include "common/wal.h"
 #include "pg_dr.h"
 #include "repo/repo_backup.h"
+#include "repo/repo_origin.h"
 
 void
 archiveTargetInit(ArchiveTarget *target, bool isWorker)
@@ -190,6 +198,16 @@ archiveTargetRefresh(ArchiveTarget *target, int *repoNumber, DrError *err)
 			return false;
 		*repoNumber = target->repoConfig.index;
 	}
+
+	/*
+	 * Read every time, so that dr_declare_primary() takes effect at the
+	 * next file; before the repository is opened, which stores a data key
+	 * in it.
+	 */
+	if (!repoOriginGuard(DataDir, &target->repoConfig,
+						 target->repo ? repoInfoGet(target->repo) : NULL,
+						 "archiving", err))
+		return false;
 
 	if (target->repo == NULL)
 	{

@@ -26,6 +26,13 @@
  * settings are still written, emptied: a backup of a cluster that was
  * itself restored to a target carries that target in its
  * postgresql.auto.conf, and would stop there again.
+ *
+ * The timeline (--target-timeline, or restoreTimelinePick) is chosen with
+ * or without a target, so that a timeline another cluster archived into
+ * the repository never takes the restore off the live cluster's history.
+ * --as-primary and --archive-mode go to RestoreParam: without
+ * --as-primary, the restored cluster does not write into this repository
+ * (repo_origin.h).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -57,7 +64,10 @@ enum
 	CLI_RESTORE_OPT_TARGET_ACTION,
 	CLI_RESTORE_OPT_TARGET_EXCLUSIVE,
 	CLI_RESTORE_OPT_TARGET,
-	CLI_RESTORE_OPT_OWNER
+	CLI_RESTORE_OPT_OWNER,
+	CLI_RESTORE_OPT_TARGET_TIMELINE,
+	CLI_RESTORE_OPT_AS_PRIMARY,
+	CLI_RESTORE_OPT_ARCHIVE_MODE
 };
 
 /* The recovery target options, as given. */
@@ -68,6 +78,7 @@ typedef struct CliRestoreTarget
 	const char *value;
 	const char *action;			/* NULL: promote */
 	bool		exclusive;
+	uint32		timeline;		/* --target-timeline; 0: chosen */
 } CliRestoreTarget;
 
 /* One forked job. */
@@ -108,6 +119,13 @@ cliRestoreHelp(void)
 	printf("  -T, --tablespace-map=OID=DIR\n"
 		   "                            restore tablespace OID (or the one at\n"
 		   "                            OLDDIR, as OLDDIR=DIR) into DIR; repeatable\n");
+	printf("      --as-primary          the restored cluster is the repository's new\n"
+		   "                            primary: it may archive, back up and expire\n"
+		   "                            there (default: it may not, see below)\n");
+	printf("      --archive-mode=MODE   off (default without --as-primary): write\n"
+		   "                            archive_mode = off; preserve: keep the backup's\n"
+		   "                            (WAL then waits in pg_wal while pg_dr refuses\n"
+		   "                            to archive into the repository restored from)\n");
 	printf("  -h, --help                show this help, then exit\n");
 	printf("\nPoint-in-time recovery (one target at most):\n");
 	printf("      --target-time=T       stop at time T, with its zone\n"
@@ -119,11 +137,17 @@ cliRestoreHelp(void)
 		   "                            is consistent (default backup: latest)\n");
 	printf("      --target-action=A     at the target: promote (default) or pause\n");
 	printf("      --target-exclusive    stop just before the target, not after it\n");
+	printf("      --target-timeline=N   follow timeline N (default: the one that holds\n"
+		   "                            the target, else the one archived last)\n");
 	printf("\nWith a time or LSN target and no --backup (or --backup latest), the newest\n"
 		   "backup that ended before the target is restored; with a transaction id, the\n"
 		   "newest backup; with a restore point, the newest backup after whose end the\n"
 		   "archived WAL holds it.  A target the repository cannot reach is refused\n"
 		   "before anything is written.\n");
+	printf("\nUnless --as-primary is given, the restored cluster is not the primary of\n"
+		   "the repository it came from: pg_dr.origin in the data directory names that\n"
+		   "repository, and pg_dr there refuses to archive, back up, expire or make\n"
+		   "restore points into it until SELECT dr_declare_primary() is run.\n");
 	printf("\nExit status: 0 on success, 1 if the restore failed, 2 on a usage error.\n");
 }
 
@@ -144,6 +168,26 @@ cliRestoreJobsParse(const char *arg, int *jobs)
 		return false;
 	}
 	*jobs = (int) value;
+	return true;
+}
+
+/* Strictly parse --target-timeline: a timeline id, in decimal. */
+static bool
+cliRestoreTimelineParse(const char *arg, uint32 *tli)
+{
+	char	   *end;
+	unsigned long long value;
+
+	errno = 0;
+	value = strtoull(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' ||
+		value < 1 || value > PG_UINT32_MAX - 1)
+	{
+		cliUsageError("restore", "invalid timeline \"%s\": must be a timeline id from 1 to %u",
+					  arg, PG_UINT32_MAX - 1);
+		return false;
+	}
+	*tli = (uint32) value;
 	return true;
 }
 
@@ -383,18 +427,22 @@ cliRestoreTargetCheck(const CliRestoreTarget *target, RestoreTarget *parsed)
 }
 
 /*
- * Pick the backup for target (or check the one named) before anything is
- * written; the id, palloc'd, or NULL (error printed).
+ * Pick the timeline recovery follows and, for a target, the backup (or
+ * check the one named) before anything is written: the id, palloc'd, or
+ * NULL (error printed).  target->timeline is set unless the newest
+ * timeline was chosen ('latest' then says the same).
  */
 static char *
-cliRestoreTargetPick(Repo *repo, const RestoreTarget *target,
-					 const char *backupId, char **reason)
+cliRestoreTargetPick(Repo *repo, RestoreTarget *target, uint32 requestedTli,
+					 const char *backupId, char **reason, char **tliReason)
 {
 	RestoreReach *reach;
 	RestorePick pick;
+	RestoreTimelinePick tliPick;
 	DrError		err;
 	char	   *id = NULL;
 	char	   *nameReason = NULL;
+	char	   *resolved = NULL;
 
 	drErrorClear(&err);
 	reach = restoreReachScan(repo, &err);
@@ -405,6 +453,43 @@ cliRestoreTargetPick(Repo *repo, const RestoreTarget *target,
 	}
 	for (int i = 0; i < reach->unreadableCount; i++)
 		pg_log_warning("left out of the choice of a backup: %s", reach->unreadable[i]);
+
+	/* without a target, the backup is fixed: the timeline must reach it */
+	if (target->kind == RESTORE_TARGET_NONE)
+	{
+		resolved = repoBackupResolve(repo, backupId, &err);
+		if (resolved == NULL)
+		{
+			cliErrorReport(&err);
+			goto done;
+		}
+	}
+	else if (backupId != NULL && strcmp(backupId, "latest") != 0)
+		resolved = pstrdup(backupId);
+
+	if (!restoreTimelinePick(reach, target, resolved, requestedTli, &tliPick,
+							 &err))
+	{
+		cliErrorReport(&err);
+		goto done;
+	}
+	if (tliPick.warning[0] != '\0')
+	{
+		pg_log_warning("%s", tliPick.warning);
+		if (tliPick.warningHint[0] != '\0')
+			pg_log_warning_hint("%s", tliPick.warningHint);
+	}
+	target->timeline = (tliPick.latest && requestedTli == 0) ? 0 : tliPick.tli;
+	if (tliPick.tli != 0)
+		restoreReachFollow(reach, tliPick.tli);
+	*tliReason = pstrdup(tliPick.reason);
+
+	if (target->kind == RESTORE_TARGET_NONE)
+	{
+		id = resolved;
+		resolved = NULL;
+		goto done;
+	}
 
 	/* a restore point is placed by reading the archived WAL for it */
 	if (target->kind == RESTORE_TARGET_NAME)
@@ -417,8 +502,7 @@ cliRestoreTargetPick(Repo *repo, const RestoreTarget *target,
 									&lsn, &err))
 		{
 			cliErrorReport(&err);
-			restoreReachFree(reach);
-			return NULL;
+			goto done;
 		}
 		if (index >= 0)
 		{
@@ -446,6 +530,10 @@ cliRestoreTargetPick(Repo *repo, const RestoreTarget *target,
 	}
 	else
 		cliErrorReport(&err);
+
+done:
+	if (resolved)
+		pfree(resolved);
 	restoreReachFree(reach);
 	return id;
 }
@@ -462,6 +550,7 @@ cliRestoreNow(void)
 static void
 cliRestoreSummary(const RestorePlan *plan, const RestoreParam *param,
 				  const RestoreTarget *target, const char *pickReason,
+				  const char *tliReason,
 				  const RestoreResult *result, int jobs, double seconds)
 {
 	StringInfoData buf;
@@ -484,6 +573,13 @@ cliRestoreSummary(const RestorePlan *plan, const RestoreParam *param,
 		if (pickReason != NULL)
 			appendStringInfo(&buf, "  picked:      %s\n", pickReason);
 	}
+	if (tliReason != NULL)
+		appendStringInfo(&buf, "  timeline:    %s\n", tliReason);
+	appendStringInfo(&buf, "  primary:     %s\n", param->asPrimary ?
+					 "yes (--as-primary): may archive, back up and expire into the repository" :
+					 param->archiveMode == RESTORE_ARCHIVE_OFF ?
+					 "no: archive_mode = off, and pg_dr refuses to write into the repository until SELECT dr_declare_primary()" :
+					 "no: pg_dr refuses to write into the repository until SELECT dr_declare_primary()");
 	appendStringInfoString(&buf, "  chain:       ");
 	for (int i = 0; i < plan->chain->count; i++)
 		appendStringInfo(&buf, "%s%s", i > 0 ? " <- " : "", plan->chain->ids[i]);
@@ -525,6 +621,9 @@ cliRestoreMain(int argc, char **argv)
 		{"target-exclusive", no_argument, NULL, CLI_RESTORE_OPT_TARGET_EXCLUSIVE},
 		{"target", required_argument, NULL, CLI_RESTORE_OPT_TARGET},
 		{"owner", required_argument, NULL, CLI_RESTORE_OPT_OWNER},
+		{"target-timeline", required_argument, NULL, CLI_RESTORE_OPT_TARGET_TIMELINE},
+		{"as-primary", no_argument, NULL, CLI_RESTORE_OPT_AS_PRIMARY},
+		{"archive-mode", required_argument, NULL, CLI_RESTORE_OPT_ARCHIVE_MODE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -550,6 +649,8 @@ cliRestoreMain(int argc, char **argv)
 	RestoreTarget target;
 	char	   *pickedId = NULL;
 	char	   *pickReason = NULL;
+	char	   *tliReason = NULL;
+	const char *archiveMode = NULL;
 	char	   *settings = NULL;
 	DrError		err;
 	double		start = cliRestoreNow();
@@ -623,6 +724,16 @@ cliRestoreMain(int argc, char **argv)
 			case CLI_RESTORE_OPT_OWNER:
 				owner = optarg;
 				break;
+			case CLI_RESTORE_OPT_TARGET_TIMELINE:
+				if (!cliRestoreTimelineParse(optarg, &targetOpt.timeline))
+					return CLI_EXIT_USAGE;
+				break;
+			case CLI_RESTORE_OPT_AS_PRIMARY:
+				param.asPrimary = true;
+				break;
+			case CLI_RESTORE_OPT_ARCHIVE_MODE:
+				archiveMode = optarg;
+				break;
 			case 'h':
 				cliRestoreHelp();
 				return CLI_EXIT_OK;
@@ -644,6 +755,16 @@ cliRestoreMain(int argc, char **argv)
 		param.backupId = "latest";
 	if (pgdata == NULL)
 		return cliUsageError(command, "no target directory specified (--pgdata)");
+	/* the new primary keeps archiving unless told otherwise */
+	if (archiveMode == NULL)
+		param.archiveMode = param.asPrimary ? RESTORE_ARCHIVE_PRESERVE : RESTORE_ARCHIVE_OFF;
+	else if (strcmp(archiveMode, "off") == 0)
+		param.archiveMode = RESTORE_ARCHIVE_OFF;
+	else if (strcmp(archiveMode, "preserve") == 0)
+		param.archiveMode = RESTORE_ARCHIVE_PRESERVE;
+	else
+		return cliUsageError(command, "invalid archive mode \"%s\": must be off or preserve",
+							 archiveMode);
 
 	config = cliConfigLoad(configPath);
 	if (config == NULL)
@@ -714,15 +835,14 @@ cliRestoreMain(int argc, char **argv)
 	}
 
 	/*
-	 * The backup for a target, before anything is written.  'immediate'
-	 * needs no pick: it stops at the end of the backup given, on its own
-	 * timeline, with no WAL but the backup's.
+	 * The timeline, and the backup for a target, before anything is
+	 * written.  'immediate' needs no pick: it stops at the end of the
+	 * backup given, on its own timeline, with no WAL but the backup's.
 	 */
-	if (target.kind != RESTORE_TARGET_NONE &&
-		target.kind != RESTORE_TARGET_IMMEDIATE)
+	if (target.kind != RESTORE_TARGET_IMMEDIATE)
 	{
-		pickedId = cliRestoreTargetPick(repo, &target, param.backupId,
-										&pickReason);
+		pickedId = cliRestoreTargetPick(repo, &target, targetOpt.timeline,
+										param.backupId, &pickReason, &tliReason);
 		if (pickedId == NULL)
 			goto done;
 		param.backupId = pickedId;
@@ -755,7 +875,7 @@ cliRestoreMain(int argc, char **argv)
 		goto done;
 	}
 	cliRestoreSummary(restorePlanGet(restore), &param, &target, pickReason,
-					  &result, jobs, cliRestoreNow() - start);
+					  tliReason, &result, jobs, cliRestoreNow() - start);
 	status = CLI_EXIT_OK;
 
 done:
@@ -772,6 +892,8 @@ done:
 		pfree(pickedId);
 	if (pickReason)
 		pfree(pickReason);
+	if (tliReason)
+		pfree(tliReason);
 	if (settings)
 		pfree(settings);
 	configFree(config);

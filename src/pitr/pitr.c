@@ -11,6 +11,11 @@
  * behind than the RPO allows.  A switch on a segment with no new WAL is a
  * no-op in PostgreSQL, so an idle server does not fill the archive with
  * empty segments.
+ *
+ * A restored cluster that is not the primary of the repository it came
+ * from (repo/repo_origin.h) makes neither: its restore points and
+ * switches would end up in its source's archive.  The worker says so
+ * once in the log, and again when it resumes.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -31,8 +36,10 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "common/config.h"
 #include "pg_dr.h"
 #include "pitr/pitr.h"
+#include "repo/repo_origin.h"
 
 /* The lock on a restore point name (pitrRestorePointLock): "pgdr" */
 #define PITR_LOCK_KEY2		0x70676472
@@ -43,6 +50,8 @@ static TimestampTz pitrLastPoint = 0;
 static bool pitrLastPointKnown = false;
 /* ... and the last switch this worker requested */
 static TimestampTz pitrLastSwitch = 0;
+/* ... and whether the last round was refused by the origin marker */
+static bool pitrOriginRefused = false;
 
 static void
 pitrEventInsert(const char *kind, const char *name, XLogRecPtr lsn,
@@ -167,12 +176,54 @@ pitrRpoMs(void)
 	return isnull ? 0 : DatumGetInt64(ms);
 }
 
+/*
+ * May the worker make restore points and switches (see the header
+ * comment)?  Refusals are logged when they start and when they end.
+ */
+static bool
+pitrOriginAllows(void)
+{
+	DrConfig   *config = NULL;
+	const ConfigRepo *first;
+	RepoOrigin	origin;
+	DrError		err;
+	bool		found;
+	bool		allowed = true;
+
+	drErrorClear(&err);
+	/* the common case first: no marker, no configuration file to read */
+	if (repoOriginRead(DataDir, &origin, &found, &err) && !found)
+		allowed = true;
+	else if (drConfigFile != NULL && drConfigFile[0] != '\0' &&
+			 (config = configLoad(drConfigFile, &err)) != NULL)
+	{
+		first = configRepoFirst(config, &err);
+		if (first != NULL &&
+			!repoOriginGuard(DataDir, first, NULL,
+							 "scheduled restore points and WAL switches", &err))
+			allowed = false;
+		configFree(config);
+	}
+
+	if (!allowed && !pitrOriginRefused)
+		ereport(LOG,
+				(errmsg("pg_dr worker: %s", err.message),
+				 err.hint[0] ? errhint("%s", err.hint) : 0));
+	else if (allowed && pitrOriginRefused)
+		ereport(LOG,
+				(errmsg("pg_dr worker: scheduled restore points and WAL switches resumed")));
+	pitrOriginRefused = !allowed;
+	return allowed;
+}
+
 /* One round of the worker's PITR duties, in a transaction of its own. */
 static void
 pitrRoundWork(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
 
+	if (!pitrOriginAllows())
+		return;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 

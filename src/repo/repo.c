@@ -117,6 +117,9 @@ repoCreate(const ConfigRepo *config, uint32 kdfIterations, DrError *err)
 	info.format = REPO_FORMAT;
 	info.cipher = config->cipher;
 	info.created = repoInfoNow();
+	if (!keyRandom(info.id, REPO_ID_SIZE, err))
+		goto done;
+	info.hasId = true;
 	if (info.cipher == CONFIG_CIPHER_AES256GCM)
 	{
 		KeyKek		kek;
@@ -168,26 +171,18 @@ repoClose(Repo *repo)
 	pfree(repo);
 }
 
-Repo *
-repoOpen(const ConfigRepo *config, DrError *err)
+/* Read and parse the info file of config's repository from storage. */
+static bool
+repoInfoLoad(Storage *storage, const ConfigRepo *config, RepoInfo *info,
+			 DrError *err)
 {
-	Repo	   *repo = palloc0(sizeof(Repo));
 	char	   *text;
 	char	   *where;
 	size_t		len;
 	bool		parsed;
 
-	repo->config = *config;
-	repo->config.path = pstrdup(config->path);
-	repo->config.cipherKeyFile = config->cipherKeyFile ?
-		pstrdup(config->cipherKeyFile) : NULL;
-
-	repo->storage = repoStorageNew(config, err);
-	if (repo->storage == NULL)
-		goto fail;
-
 	where = psprintf("%s/%s", config->path, REPO_INFO_FILE);
-	text = storageGet(repo->storage, REPO_INFO_FILE, &len, REPO_INFO_MAX, err);
+	text = storageGet(storage, REPO_INFO_FILE, &len, REPO_INFO_MAX, err);
 	if (text == NULL)
 	{
 		if (err && err->code == DR_ERR_NOT_FOUND)
@@ -202,12 +197,43 @@ repoOpen(const ConfigRepo *config, DrError *err)
 					   "repository info file \"%s\" is corrupt: larger than %d bytes",
 					   where, REPO_INFO_MAX);
 		pfree(where);
-		goto fail;
+		return false;
 	}
-	parsed = repoInfoParse(text, len, where, &repo->info, err);
+	parsed = repoInfoParse(text, len, where, info, err);
 	pfree(text);
 	pfree(where);
-	if (!parsed)
+	return parsed;
+}
+
+bool
+repoInfoRead(const ConfigRepo *config, RepoInfo *info, DrError *err)
+{
+	Storage    *storage = repoStorageNew(config, err);
+	bool		ok;
+
+	memset(info, 0, sizeof(*info));
+	if (storage == NULL)
+		return false;
+	ok = repoInfoLoad(storage, config, info, err);
+	storageFree(storage);
+	return ok;
+}
+
+Repo *
+repoOpen(const ConfigRepo *config, DrError *err)
+{
+	Repo	   *repo = palloc0(sizeof(Repo));
+
+	repo->config = *config;
+	repo->config.path = pstrdup(config->path);
+	repo->config.cipherKeyFile = config->cipherKeyFile ?
+		pstrdup(config->cipherKeyFile) : NULL;
+
+	repo->storage = repoStorageNew(config, err);
+	if (repo->storage == NULL)
+		goto fail;
+
+	if (!repoInfoLoad(repo->storage, config, &repo->info, err))
 		goto fail;
 
 	/*

@@ -5,7 +5,8 @@
  *
  * Layout (relative to the repository root):
  *	 pg_dr.repo              info file, "name = value" text: format, cipher,
- *	                         kdf, kdf_iterations, kdf_salt, kek_id, created.
+ *	                         kdf, kdf_iterations, kdf_salt, kek_id, created,
+ *	                         id (the repository's identity, random).
  *	                         Written once by repoCreate; replaced atomically
  *	                         only by key rotation.
  *	 keys/<keyid>.<kekid>    a data key wrapped by the KEK of generation
@@ -37,6 +38,7 @@
 #define REPO_INFO_FILE			"pg_dr.repo"
 #define REPO_FORMAT				1
 #define REPO_KEYS_DIR			"keys"
+#define REPO_ID_SIZE			16	/* bytes of the random identity */
 
 typedef struct Repo Repo;
 typedef struct RepoObjectRead RepoObjectRead;
@@ -50,6 +52,8 @@ typedef struct RepoInfo
 	uint8		kdfSalt[KEY_SALT_SIZE];
 	uint8		kekId[KEY_KEK_ID_SIZE];
 	char	   *created;		/* ISO 8601 UTC */
+	bool		hasId;			/* false for a repository made before ids */
+	uint8		id[REPO_ID_SIZE];	/* random, written once by repoCreate */
 } RepoInfo;
 
 /*
@@ -66,6 +70,14 @@ extern bool repoCreate(const ConfigRepo *config, uint32 kdfIterations,
  * not match").
  */
 extern Repo *repoOpen(const ConfigRepo *config, DrError *err);
+
+/*
+ * Read only the info file of the configured repository (no passphrase,
+ * no key derivation): enough to know which repository it is.  The errors
+ * of repoOpen's first step; info->created is palloc'd.
+ */
+extern bool repoInfoRead(const ConfigRepo *config, RepoInfo *info,
+						 DrError *err);
 extern void repoClose(Repo *repo);
 
 extern Storage *repoStorage(Repo *repo);

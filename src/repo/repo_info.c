@@ -10,6 +10,9 @@
  *	 kdf_salt        32 hex digits           (encrypted repositories only)
  *	 kek_id          16 hex digits           (encrypted repositories only)
  *	 created         ISO 8601 UTC
+ *	 id              32 hex digits, random: the repository's identity
+ *	                 (repo_origin.h); optional when reading, a repository
+ *	                 made before it existed is known by "created"
  *
  * The reader is strict: this file decides which passphrase opens the
  * repository, so anything unexpected in it (an unknown or repeated name, a
@@ -34,6 +37,7 @@ typedef enum RepoInfoField
 	REPO_INFO_KDF_SALT,
 	REPO_INFO_KEK_ID,
 	REPO_INFO_CREATED,
+	REPO_INFO_ID,
 	REPO_INFO_FIELD_COUNT
 } RepoInfoField;
 
@@ -45,7 +49,10 @@ static const char *const repoInfoNames[REPO_INFO_FIELD_COUNT] = {
 	[REPO_INFO_KDF_SALT] = "kdf_salt",
 	[REPO_INFO_KEK_ID] = "kek_id",
 	[REPO_INFO_CREATED] = "created",
+	[REPO_INFO_ID] = "id",
 };
+
+static char *repoInfoFormatFields(const RepoInfo *info);
 
 char *
 repoInfoNow(void)
@@ -61,6 +68,23 @@ repoInfoNow(void)
 
 char *
 repoInfoFormat(const RepoInfo *info)
+{
+	char	   *text;
+	char	   *withId;
+	char		id[2 * REPO_ID_SIZE + 1];
+
+	text = repoInfoFormatFields(info);
+	if (!info->hasId)
+		return text;
+	keyToHex(info->id, REPO_ID_SIZE, id);
+	withId = psprintf("%sid = %s\n", text, id);
+	pfree(text);
+	return withId;
+}
+
+/* Every field but the identity. */
+static char *
+repoInfoFormatFields(const RepoInfo *info)
 {
 	if (info->cipher == CONFIG_CIPHER_AES256GCM)
 	{
@@ -328,6 +352,16 @@ repoInfoParse(const char *text, size_t len, const char *where, RepoInfo *info,
 		repoInfoCorrupt(err, where, "invalid created \"%s\"",
 						values[REPO_INFO_CREATED]);
 		goto done;
+	}
+	if (values[REPO_INFO_ID] != NULL)
+	{
+		if (!repoInfoHex(values[REPO_INFO_ID], info->id, REPO_ID_SIZE))
+		{
+			repoInfoCorrupt(err, where, "invalid id \"%s\"",
+							values[REPO_INFO_ID]);
+			goto done;
+		}
+		info->hasId = true;
 	}
 	info->created = pstrdup(values[REPO_INFO_CREATED]);
 	result = true;

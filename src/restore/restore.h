@@ -18,8 +18,9 @@
  *					 jobs, is jobIndex.
  *	 restoreFinish	 once, after every restoreFiles succeeded: delta-mode
  *					 removal of what the backup does not have, WAL segments
- *					 into pg_wal, recovery settings, global/pg_control last,
- *					 directory fsyncs.
+ *					 into pg_wal, recovery settings and the origin marker
+ *					 (repo_origin.h), global/pg_control last, directory
+ *					 fsyncs.
  *
  * Each process calls restoreBegin itself, or inherits the Restore across
  * fork(); the steps only share the target directory.
@@ -101,6 +102,13 @@ typedef struct RestoreGuard
 	const char *what;			/* "the repository", for the message */
 } RestoreGuard;
 
+/* What happens to archive_mode in the restored configuration. */
+typedef enum RestoreArchiveMode
+{
+	RESTORE_ARCHIVE_OFF = 0,	/* archive_mode = off written (the default) */
+	RESTORE_ARCHIVE_PRESERVE	/* the backup's setting kept */
+} RestoreArchiveMode;
+
 typedef struct RestoreParam
 {
 	const char *backupId;		/* a backup id or "latest" */
@@ -119,6 +127,16 @@ typedef struct RestoreParam
 
 	/* more recovery settings (recovery targets ...), lines; NULL = none */
 	const char *recoverySettings;
+
+	/*
+	 * Isolation from the repository restored from (repo_origin.h).  Unless
+	 * asPrimary, restoreFinish writes the origin marker naming it, and with
+	 * RESTORE_ARCHIVE_OFF also archive_mode = off: a restored cluster must
+	 * not archive, back up or expire into its source's repository.
+	 * asPrimary removes a marker the backup may carry instead.
+	 */
+	bool		asPrimary;
+	RestoreArchiveMode archiveMode;
 
 	RestoreProgressFn progress; /* optional */
 	void	   *progressArg;
@@ -262,6 +280,7 @@ typedef struct RestoreTarget
 	uint64		xid;			/* XID (may carry an epoch, as txid_current) */
 	bool		exclusive;		/* recovery_target_inclusive = off */
 	RestoreTargetAction action;
+	uint32		timeline;		/* recovery_target_timeline; 0: 'latest' */
 } RestoreTarget;
 
 /*
@@ -301,21 +320,47 @@ extern const char *restoreTargetKindName(RestoreTargetKind kind);
  * was itself restored to a target carries that target in its
  * postgresql.auto.conf, and two targets are an error), then the target,
  * recovery_target_inclusive = off when exclusive, recovery_target_action
- * and recovery_target_timeline = 'latest'.  For RESTORE_TARGET_NONE only
- * the emptied targets.  For RESTORE_TARGET_IMMEDIATE, recovery_target =
+ * and recovery_target_timeline ('latest', or target->timeline).  For
+ * RESTORE_TARGET_NONE only the emptied targets, and the timeline when
+ * target->timeline is set.  For RESTORE_TARGET_IMMEDIATE, recovery_target =
  * 'immediate', the action, and recovery_target_timeline = 'current': the
  * backup's own timeline, which holds its end whatever came after.  Values
  * are quoted for postgresql.auto.conf.
  */
 extern char *restoreTargetSettings(const RestoreTarget *target);
 
+/* One archived WAL segment, as the scan found it. */
+typedef struct RestoreWalSegment
+{
+	uint32		tli;
+	uint64		segno;
+	int64		mtime;			/* when it was stored (Unix seconds) */
+} RestoreWalSegment;
+
+/*
+ * A timeline the repository knows: one with a history file in the archive,
+ * or one a backup was taken on.
+ */
+typedef struct RestoreTimeline
+{
+	uint32		tli;
+	WalHistory *history;		/* its ancestry (a root without a file) */
+	int64		created;		/* when its history file was stored (Unix
+								 * seconds); 0 without one */
+	uint64		walEnd;			/* end of its newest own archived segment,
+								 * 0 when none */
+	int64		walEndArchived; /* when that segment was stored */
+} RestoreTimeline;
+
 /*
  * What a repository can recover to.  backups[] are the manifest headers of
- * the backups whose manifest could be read, oldest first; history is that
- * of the newest timeline (the one recovery_target_timeline = 'latest'
- * follows), NULL when unknown (then backups are not filtered by timeline);
- * walEnd is the end LSN of the newest archived segment recovery reads
- * along history (0 when the archive holds none).
+ * the backups whose manifest could be read, oldest first; timelines[] every
+ * timeline known, ascending, and segments[] every archived segment.
+ * history is that of the timeline recovery will follow (restoreReachFollow
+ * sets it; the scan starts with the newest, the one recovery_target_timeline
+ * = 'latest' follows), NULL when unknown (then backups are not filtered by
+ * timeline); walEnd is the end LSN of the newest archived segment recovery
+ * reads along history (0 when the archive holds none).
  */
 typedef struct RestoreReach
 {
@@ -328,17 +373,62 @@ typedef struct RestoreReach
 	char		walEndSegment[MANIFEST_WAL_NAME_LEN + 1];	/* "" if none */
 	int64		walEndArchived; /* when it was stored (Unix seconds, from
 								 * the storage); 0 when unknown */
+	RestoreTimeline *timelines;
+	int			timelineCount;
+	RestoreWalSegment *segments;
+	int			segmentCount;
+	uint32		segSize;
+	uint32		newestTli;		/* what 'latest' follows; 0 when unknown */
 } RestoreReach;
 
 /*
- * Read the backups' manifest headers and the archive's newest timeline and
- * segment (repo_backup.h has the layout).  A manifest that cannot be read
- * leaves its backup out, with a message in unreadable[]; DR_ERR_CORRUPT
- * for a damaged history file of the newest timeline; DR_ERR_IO when the
- * storage cannot be listed.
+ * Read the backups' manifest headers, every timeline's history and the
+ * archived segments (repo_backup.h has the layout), then follow the newest
+ * timeline.  A manifest that cannot be read leaves its backup out, with a
+ * message in unreadable[]; DR_ERR_CORRUPT for a damaged history file;
+ * DR_ERR_IO when the storage cannot be listed.
  */
 extern RestoreReach *restoreReachScan(Repo *repo, DrError *err);
 extern void restoreReachFree(RestoreReach *reach);
+
+/*
+ * Make recovery follow timeline tli (one of reach->timelines): history
+ * and the end of the archived WAL along it.  Pure.
+ */
+extern void restoreReachFollow(RestoreReach *reach, uint32 tli);
+
+/* Which timeline recovery follows, and why. */
+typedef struct RestoreTimelinePick
+{
+	uint32		tli;
+	bool		latest;			/* the newest timeline, not asked for: the
+								 * setting can stay 'latest' */
+	char		reason[256];
+	char		warning[512];	/* "" or a warning to show */
+	char		warningHint[256];
+} RestoreTimelinePick;
+
+/*
+ * Choose the timeline recovery follows for target (RESTORE_TARGET_NONE:
+ * the end of the archive), or check requested (0: choose).  Pure.
+ *
+ * Only a timeline that a backup can reach counts (one whose history
+ * passes through some backup's stop; backupId's, when not NULL).  Among them, the timelines that
+ * contain the target in their own part -- from where they branched off
+ * (for a time, when their history file was stored) to their newest
+ * archived segment -- and when several do, or the target cannot be
+ * placed (transaction id, restore point, no target), the one whose WAL
+ * was archived last: the timeline still being written is the live
+ * cluster's, while another timeline that stopped growing is most likely
+ * a test restore or a former primary.  Ties go to the higher timeline.
+ * A warning names the other timelines whenever more than one could
+ * serve.  DR_ERR_NOT_FOUND for a requested timeline the repository does
+ * not know, DR_ERR_INVALID for one no backup can reach.
+ */
+extern bool restoreTimelinePick(const RestoreReach *reach,
+								const RestoreTarget *target,
+								const char *backupId, uint32 requested,
+								RestoreTimelinePick *pick, DrError *err);
 
 /* The backup a target is restored from, and what to tell the user. */
 typedef struct RestorePick

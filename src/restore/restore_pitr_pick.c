@@ -3,7 +3,7 @@
  *	  Which backup a point-in-time restore starts from, and whether the
  *	  repository can reach the target at all (restore.h has the contract).
  *
- * A pure function of the backups' manifest headers, the newest timeline's
+ * A pure function of the backups' manifest headers, the followed timeline's
  * history and the end of the archived WAL, so that every refusal is unit
  * tested without a server (test/unit/test_restore_pick.c); restore_pitr_scan.c
  * gathers those inputs.
@@ -23,8 +23,8 @@
  * segment past that one brings WAL after the backup.  The archive is
  * assumed continuous from the backup on; dr_wal_verify() checks that.
  *
- * On several timelines: recovery follows the newest timeline
- * (recovery_target_timeline = 'latest'), so only a backup whose WAL up to
+ * On several timelines: recovery follows one timeline (chosen by
+ * restore_pitr_timeline.c, or named), so only a backup whose WAL up to
  * its stop lies on that timeline's history can be used, and LSNs compare
  * along that history.
  *-------------------------------------------------------------------------
@@ -148,9 +148,9 @@ pickNamed(const RestoreReach *reach, const RestoreTarget *target,
 	{
 		manifestLsnFormat(h->stopLsn, end, sizeof(end));
 		drErrorSet(err, DR_ERR_INVALID,
-				   "backup \"%s\" (timeline %u, stop LSN %s) is not on the history of timeline %u, the newest timeline of the WAL archive",
+				   "backup \"%s\" (timeline %u, stop LSN %s) is not on the history of timeline %u, the timeline recovery follows",
 				   backupId, h->timeline, end, reach->history->tli);
-		drErrorHint(err, "Recovery follows the newest timeline (recovery_target_timeline = 'latest'): restore a backup taken on that timeline or before it branched off.");
+		drErrorHint(err, "Restore a backup taken on that timeline or before it branched off, or choose the timeline with --target-timeline.");
 		return false;
 	}
 	if (!pickEndsBefore(h, target))
@@ -193,9 +193,9 @@ pickChoose(const RestoreReach *reach, const RestoreTarget *target,
 	if (newestOnHistory < 0)
 	{
 		drErrorSet(err, DR_ERR_INVALID,
-				   "no backup of the repository is on the history of timeline %u, the newest timeline of its WAL archive",
+				   "no backup of the repository is on the history of timeline %u, the timeline recovery follows",
 				   reach->history->tli);
-		drErrorHint(err, "Recovery follows the newest timeline (recovery_target_timeline = 'latest'): take a backup on that timeline.");
+		drErrorHint(err, "Take a backup on that timeline, or choose another with --target-timeline.");
 		return false;
 	}
 	if (pick->index < 0)

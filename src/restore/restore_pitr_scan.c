@@ -1,24 +1,24 @@
 /*-------------------------------------------------------------------------
  * restore_pitr_scan.c
  *	  What a point-in-time restore can reach, read from a repository: the
- *	  backups' manifest headers, the newest timeline's history and the
- *	  newest archived segment along it (restore.h, RestoreReach).  The
- *	  decision itself is restore_pitr_pick.c.
+ *	  backups' manifest headers, every timeline's history and the archived
+ *	  segments (restore.h, RestoreReach).  The decisions are
+ *	  restore_pitr_timeline.c (which timeline) and restore_pitr_pick.c
+ *	  (which backup).
  *
- * The newest timeline is the one recovery_target_timeline = 'latest'
- * ends up on: the server probes for history files upwards from its
- * backup's timeline, so it is the greatest timeline with a history file in
- * the archive, or the greatest timeline of a backup if that is greater.
- * Segments of a timeline without a history file are never followed.
+ * The timelines: every one with a history file in the archive, and every
+ * one a backup was taken on (timeline 1 has no history file; a history
+ * file may be missing).  The newest of them is the one
+ * recovery_target_timeline = 'latest' ends up on: the server probes for
+ * history files upwards from its backup's timeline.  Segments of a
+ * timeline without a history file are never followed.
  *
- * The newest segment along the history: WAL directories are named
- * timeline first ("<tli><log>"), so walking them in descending order meets
- * the timelines newest first; a segment counts when recovery along the
- * history reads it (walHistoryTimelineOf), not when its timeline had
- * already branched off.  The first directory with a counting segment holds
- * the newest one: each timeline's counting segments come after all of its
- * ancestors'.  Directories are listed one after the other, never from
- * inside a listing callback (a driver need not support nested listings).
+ * The segments: WAL directories are named timeline first ("<tli><log>");
+ * each is listed once, and every segment in it kept (its timeline,
+ * number and when it was stored, 24 bytes each), so that the end of the
+ * WAL along any timeline is computed without listing again.  Directories
+ * are listed one after the other, never from inside a listing callback (a
+ * driver need not support nested listings).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -38,26 +38,20 @@ typedef struct ScanTop
 	char	  **dirs;
 	int			dirCount;
 	int			dirSize;
-	uint32		newestHistory;	/* 0 when there is no history file */
+	uint32	   *histories;		/* timelines with a history file */
+	int64	   *historyMtimes;
+	int			historyCount;
+	int			historySize;
 } ScanTop;
 
-/* The newest counting segment of one directory. */
+/* The segments of one directory, added to reach->segments. */
 typedef struct ScanDir
 {
 	const char *dir;
-	uint32		tli;
 	uint32		segSize;
-	const WalHistory *history;
-	bool		found;
-	uint64		segno;
-	int64		mtime;
+	RestoreReach *reach;
+	int			segmentMax;		/* allocated entries of reach->segments */
 } ScanDir;
-
-static int
-scanNameCompareDesc(const void *a, const void *b)
-{
-	return strcmp(*(char *const *) b, *(char *const *) a);
-}
 
 /* StorageListCallback of archive/wal. */
 static bool
@@ -85,8 +79,21 @@ scanTopEntry(void *arg, const StorageInfo *info, DrError *err)
 		}
 		top->dirs[top->dirCount++] = pstrdup(info->name);
 	}
-	else if (walHistoryNameParse(info->name, &tli) && tli > top->newestHistory)
-		top->newestHistory = tli;
+	else if (walHistoryNameParse(info->name, &tli))
+	{
+		if (top->historyCount == top->historySize)
+		{
+			top->historySize = top->historySize ? top->historySize * 2 : 8;
+			top->histories = top->histories ?
+				repalloc(top->histories, top->historySize * sizeof(uint32)) :
+				palloc(top->historySize * sizeof(uint32));
+			top->historyMtimes = top->historyMtimes ?
+				repalloc(top->historyMtimes, top->historySize * sizeof(int64)) :
+				palloc(top->historySize * sizeof(int64));
+		}
+		top->histories[top->historyCount] = tli;
+		top->historyMtimes[top->historyCount++] = info->mtime;
+	}
 	return true;
 }
 
@@ -95,20 +102,26 @@ static bool
 scanDirEntry(void *arg, const StorageInfo *info, DrError *err)
 {
 	ScanDir    *dir = arg;
+	RestoreReach *reach = dir->reach;
+	RestoreWalSegment *seg;
 	uint32		tli;
 	uint64		segno;
 
 	if (info->isDir ||
 		strncmp(info->name, dir->dir, SCAN_DIR_LEN) != 0 ||
-		!walSegmentNameParse(info->name, dir->segSize, &tli, &segno) ||
-		walHistoryTimelineOf(dir->history, segno, dir->segSize) != tli)
+		!walSegmentNameParse(info->name, dir->segSize, &tli, &segno))
 		return true;
-	if (!dir->found || segno > dir->segno)
+	if (reach->segmentCount == dir->segmentMax)
 	{
-		dir->found = true;
-		dir->segno = segno;
-		dir->mtime = info->mtime;
+		dir->segmentMax = dir->segmentMax ? dir->segmentMax * 2 : 256;
+		reach->segments = reach->segments ?
+			repalloc(reach->segments, dir->segmentMax * sizeof(RestoreWalSegment)) :
+			palloc(dir->segmentMax * sizeof(RestoreWalSegment));
 	}
+	seg = &reach->segments[reach->segmentCount++];
+	seg->tli = tli;
+	seg->segno = segno;
+	seg->mtime = info->mtime;
 	return true;
 }
 
@@ -155,90 +168,144 @@ scanHistoryRead(Repo *repo, uint32 tli, DrError *err)
 	return history;
 }
 
+static int
+scanTliCompare(const void *a, const void *b)
+{
+	uint32		x = *(const uint32 *) a;
+	uint32		y = *(const uint32 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The timelines: with a history file, or with a backup; ascending. */
+static bool
+scanTimelines(Repo *repo, RestoreReach *reach, const ScanTop *top,
+			  DrError *err)
+{
+	uint32	   *tlis = palloc((top->historyCount + reach->backupCount) * sizeof(uint32));
+	int			count = 0;
+
+	for (int i = 0; i < top->historyCount; i++)
+		tlis[count++] = top->histories[i];
+	for (int i = 0; i < reach->backupCount; i++)
+		tlis[count++] = reach->backups[i].timeline;
+	qsort(tlis, count, sizeof(uint32), scanTliCompare);
+
+	reach->timelines = palloc0(Max(count, 1) * sizeof(RestoreTimeline));
+	for (int i = 0; i < count; i++)
+	{
+		RestoreTimeline *t;
+		int			file = -1;
+
+		if (reach->timelineCount > 0 &&
+			reach->timelines[reach->timelineCount - 1].tli == tlis[i])
+			continue;
+		t = &reach->timelines[reach->timelineCount++];
+		t->tli = tlis[i];
+		for (int h = 0; h < top->historyCount; h++)
+			if (top->histories[h] == t->tli)
+				file = h;
+		if (file >= 0)
+		{
+			t->history = scanHistoryRead(repo, t->tli, err);
+			if (t->history == NULL)
+			{
+				pfree(tlis);
+				return false;
+			}
+			t->created = top->historyMtimes[file];
+		}
+		else
+			t->history = walHistoryRoot(t->tli);
+
+		/* its own newest segment */
+		for (int s = 0; s < reach->segmentCount; s++)
+		{
+			const RestoreWalSegment *seg = &reach->segments[s];
+			uint64		end = (seg->segno + 1) * reach->segSize;
+
+			if (seg->tli == t->tli && end > t->walEnd)
+			{
+				t->walEnd = end;
+				t->walEndArchived = seg->mtime;
+			}
+		}
+	}
+	reach->newestTli = reach->timelineCount > 0 ?
+		reach->timelines[reach->timelineCount - 1].tli : 0;
+	pfree(tlis);
+	return true;
+}
+
 RestoreReach *
 restoreReachScan(Repo *repo, DrError *err)
 {
 	RestoreReach *reach = palloc0(sizeof(RestoreReach));
 	ScanTop		top;
-	uint32		newestTli = 0;
+	bool		ok = false;
 
 	memset(&top, 0, sizeof(top));
 	if (!scanBackups(repo, reach, err))
-		goto fail;
+		goto done;
 	if (reach->backupCount == 0)
-		return reach;
+	{
+		ok = true;
+		goto done;
+	}
 
 	/* every backup is of one cluster (the chain checks say so): the newest */
 	top.segSize = reach->backups[reach->backupCount - 1].segmentSize;
+	reach->segSize = top.segSize;
 	if (!walSegmentSizeValid(top.segSize))
 	{
 		drErrorSet(err, DR_ERR_CORRUPT,
 				   "backup \"%s\" names an invalid WAL segment size (%u bytes)",
 				   reach->backups[reach->backupCount - 1].backupId, top.segSize);
-		goto fail;
+		goto done;
 	}
 	if (!storageList(repoStorage(repo), REPO_ARCHIVE_WAL_DIR, scanTopEntry,
 					 &top, err))
-		goto fail;
+		goto done;
 
-	newestTli = top.newestHistory;
-	for (int i = 0; i < reach->backupCount; i++)
-		newestTli = Max(newestTli, reach->backups[i].timeline);
-	if (top.newestHistory == newestTli)
-	{
-		reach->history = scanHistoryRead(repo, newestTli, err);
-		if (reach->history == NULL)
-			goto fail;
-	}
-	else
-		reach->history = walHistoryRoot(newestTli);
-
-	if (top.dirCount > 1)
-		qsort(top.dirs, top.dirCount, sizeof(char *), scanNameCompareDesc);
-	for (int i = 0; i < top.dirCount; i++)
 	{
 		ScanDir		dir;
-		char		probe[WAL_NAME_LEN + 1];
-		uint64		segno;
-		char	   *path;
-		bool		ok;
 
 		memset(&dir, 0, sizeof(dir));
-		dir.dir = top.dirs[i];
 		dir.segSize = top.segSize;
-		dir.history = reach->history;
-		snprintf(probe, sizeof(probe), "%s00000000", top.dirs[i]);
-		walSegmentNameParse(probe, top.segSize, &dir.tli, &segno);
-		if (walHistoryFind(reach->history, dir.tli) == NULL)
-			continue;
-
-		path = psprintf("%s/%s", REPO_ARCHIVE_WAL_DIR, top.dirs[i]);
-		ok = storageList(repoStorage(repo), path, scanDirEntry, &dir, err);
-		pfree(path);
-		if (!ok)
-			goto fail;
-		if (dir.found)
+		dir.reach = reach;
+		for (int i = 0; i < top.dirCount; i++)
 		{
-			reach->walEnd = (dir.segno + 1) * top.segSize;
-			walSegmentName(reach->walEndSegment, dir.tli, dir.segno, top.segSize);
-			reach->walEndArchived = dir.mtime;
-			break;
+			char	   *path = psprintf("%s/%s", REPO_ARCHIVE_WAL_DIR, top.dirs[i]);
+			bool		listed;
+
+			dir.dir = top.dirs[i];
+			listed = storageList(repoStorage(repo), path, scanDirEntry, &dir, err);
+			pfree(path);
+			if (!listed)
+				goto done;
 		}
 	}
 
-	for (int i = 0; i < top.dirCount; i++)
-		pfree(top.dirs[i]);
-	if (top.dirs)
-		pfree(top.dirs);
-	return reach;
+	if (!scanTimelines(repo, reach, &top, err))
+		goto done;
+	restoreReachFollow(reach, reach->newestTli);
+	ok = true;
 
-fail:
+done:
 	for (int i = 0; i < top.dirCount; i++)
 		pfree(top.dirs[i]);
 	if (top.dirs)
 		pfree(top.dirs);
-	restoreReachFree(reach);
-	return NULL;
+	if (top.histories)
+		pfree(top.histories);
+	if (top.historyMtimes)
+		pfree(top.historyMtimes);
+	if (!ok)
+	{
+		restoreReachFree(reach);
+		return NULL;
+	}
+	return reach;
 }
 
 void
@@ -255,7 +322,15 @@ restoreReachFree(RestoreReach *reach)
 		pfree(reach->unreadable[i]);
 	if (reach->unreadable)
 		pfree(reach->unreadable);
-	if (reach->history)
+	/* history is one of the timelines' when there are any */
+	for (int i = 0; i < reach->timelineCount; i++)
+		if (reach->timelines[i].history)
+			walHistoryFree(reach->timelines[i].history);
+	if (reach->timelines)
+		pfree(reach->timelines);
+	else if (reach->history)
 		walHistoryFree(reach->history);
+	if (reach->segments)
+		pfree(reach->segments);
 	pfree(reach);
 }

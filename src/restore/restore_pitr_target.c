@@ -416,7 +416,12 @@ restoreTargetSettings(const RestoreTarget *target)
 		if (kind == RESTORE_TARGET_NONE || settings[i].kind != kind)
 			targetSettingAppend(&buf, settings[i].setting, "");
 	if (kind == RESTORE_TARGET_NONE)
+	{
+		if (target && target->timeline != 0)
+			appendStringInfo(&buf, "recovery_target_timeline = '%u'\n",
+							 target->timeline);
 		return buf.data;
+	}
 
 	for (int i = 0; i < (int) lengthof(settings); i++)
 		if (settings[i].kind == kind)
@@ -430,9 +435,14 @@ restoreTargetSettings(const RestoreTarget *target)
 	/*
 	 * 'immediate' stops where the backup becomes consistent, on the
 	 * backup's own timeline: following a newer one could only lead recovery
-	 * away from it.
+	 * away from it.  Otherwise the timeline the pick chose, or the newest.
 	 */
-	targetSettingAppend(&buf, "recovery_target_timeline",
-						kind == RESTORE_TARGET_IMMEDIATE ? "current" : "latest");
+	if (kind == RESTORE_TARGET_IMMEDIATE)
+		targetSettingAppend(&buf, "recovery_target_timeline", "current");
+	else if (target->timeline != 0)
+		appendStringInfo(&buf, "recovery_target_timeline = '%u'\n",
+						 target->timeline);
+	else
+		targetSettingAppend(&buf, "recovery_target_timeline", "latest");
 	return buf.data;
 }

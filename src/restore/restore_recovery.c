@@ -3,7 +3,17 @@
  *	  What turns a restored directory into a cluster that recovers:
  *	  recovery.signal, restore_command (and any other recovery settings)
  *	  appended to postgresql.auto.conf, and tablespace_map when tablespaces
- *	  were restored elsewhere.
+ *	  were restored elsewhere.  Also what keeps it from writing into the
+ *	  repository it came from: the origin marker and archive_mode = off.
+ *
+ * Isolation (repo_origin.h): a restored cluster keeps the backup's
+ * archive_mode, archive_library and pg_dr.config_file, so started on the
+ * same host it would archive its new timeline into the source's
+ * repository.  archive_mode = off stops the archiver altogether (the
+ * default); the marker, written in any case, makes pg_dr itself refuse to
+ * write there -- so with archive_mode kept, WAL waits in pg_wal instead.
+ * Both are undone by declaring the cluster primary (--as-primary, or
+ * dr_declare_primary() and ALTER SYSTEM RESET archive_mode).
  *
  * restore_command runs "pg_dr wal-get" through the shell, so every path in
  * it is quoted three times over: for the shell ('...', a quote as '\''),
@@ -24,6 +34,7 @@
 #include <unistd.h>
 
 #include "lib/stringinfo.h"
+#include "repo/repo_origin.h"
 #include "restore/restore_internal.h"
 
 #define RESTORE_AUTO_CONF		"postgresql.auto.conf"
@@ -123,6 +134,26 @@ restoreAppend(const char *path, const char *text, DrError *err)
 	return !created || restoreSyncParent(path, err);
 }
 
+/*
+ * The origin marker naming the repository restored from, or, for the new
+ * primary, no marker (not even one the backup carried).
+ */
+static bool
+restoreOriginWrite(Restore *restore, DrError *err)
+{
+	RepoOrigin	origin;
+	bool		removed;
+
+	if (restore->param.asPrimary)
+		return repoOriginRemove(restore->targetDir, &removed, err);
+	memset(&origin, 0, sizeof(origin));
+	repoIdentity(repoInfoGet(restore->repo), origin.repository);
+	strlcpy(origin.repositoryPath, repoConfig(restore->repo)->path,
+			sizeof(origin.repositoryPath));
+	strlcpy(origin.backup, restore->chain->ids[0], sizeof(origin.backup));
+	return repoOriginWrite(restore->targetDir, &origin, err);
+}
+
 bool
 restoreRecoveryWrite(Restore *restore, DrError *err)
 {
@@ -155,11 +186,20 @@ restoreRecoveryWrite(Restore *restore, DrError *err)
 			appendStringInfoChar(&text, '\n');
 	}
 
+	if (!param->asPrimary && param->archiveMode == RESTORE_ARCHIVE_OFF)
+		appendStringInfoString(&text,
+							   "# not the repository's primary (pg_dr.origin): no archiving until\n"
+							   "# SELECT dr_declare_primary(); ALTER SYSTEM RESET archive_mode; and a restart\n"
+							   "archive_mode = 'off'\n");
+
 	path = psprintf("%s/%s", restore->targetDir, RESTORE_AUTO_CONF);
 	ok = restoreAppend(path, text.data, err);
 	pfree(path);
 	pfree(text.data);
 	if (!ok)
+		return false;
+
+	if (!restoreOriginWrite(restore, err))
 		return false;
 
 	path = psprintf("%s/%s", restore->targetDir, RESTORE_RECOVERY_SIGNAL);

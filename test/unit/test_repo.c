@@ -27,6 +27,13 @@
  * history file under another history file's name, another cluster's
  * segment, one of the wrong length, a flipped byte are CORRUPT; missing
  * is NOT_FOUND; the segment size taken from the segment when unknown).
+ * The identity and the origin marker (repo_origin.c): a random
+ * id per repository, read without the passphrase, kept by rotation, a
+ * malformed id refused, "created-" for a repository without one; the
+ * marker's text round trip, refused markers (no repository, NUL, not a
+ * regular file); write, read, replace, remove; the guard (no marker, the
+ * marker's repository refused with PERMISSION and a hint, another
+ * repository allowed, an unreadable marker refused).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -42,6 +49,7 @@
 #include "repo/repo.h"
 #include "repo/repo_archive.h"
 #include "repo/repo_backup.h"
+#include "repo/repo_origin.h"
 #include "tap.h"
 
 #define KDF_ITERATIONS		1000
@@ -328,6 +336,119 @@ testInfoErrors(const char *key1)
 					DR_ERR_CONFIG, "is not encrypted but repo1_cipher_type is aes-256-gcm");
 	expectInfoError(key1, "well-formed, other kek", good, DR_ERR_KEY,
 					"repository key does not match");
+}
+
+static void
+testOrigin(const char *key1, const char *key2)
+{
+	ConfigRepo	a = configMake("origin-a", key1);
+	ConfigRepo	b = configMake("origin-b", NULL);
+	ConfigRepo	aOtherKey = configMake("origin-a", key2);
+	RepoInfo	infoA;
+	RepoInfo	infoB;
+	RepoInfo	old;
+	RepoOrigin	origin;
+	RepoOrigin	back;
+	char		idA[REPO_IDENTITY_LEN + 1];
+	char		idB[REPO_IDENTITY_LEN + 1];
+	char	   *text;
+	char	   *dataDir = tmpPath("origin-data");
+	char	   *copy = tmpPath("origin-copy");
+	bool		found;
+	bool		removed;
+	size_t		len;
+	DrError		err;
+	Repo	   *repo;
+
+	ok(repoCreate(&a, KDF_ITERATIONS, &err) && repoCreate(&b, 0, &err), "two repositories");
+	ok(repoInfoRead(&aOtherKey, &infoA, &err) && infoA.hasId,
+	   "identity read without the passphrase");
+	ok(repoInfoRead(&b, &infoB, &err) && infoB.hasId, "an unencrypted one has an id too");
+	repoIdentity(&infoA, idA);
+	repoIdentity(&infoB, idB);
+	ok(strlen(idA) == 32 && strspn(idA, "0123456789abcdef") == 32 && strcmp(idA, idB) != 0,
+	   "identities are 32 hex digits, different per repository");
+	text = fileRead(tmpPath("origin-a/pg_dr.repo"), &len);
+	ok(text && strstr(text, tsprintf("\nid = %s\n", idA)) != NULL, "the info file holds the id");
+
+	/* a copy of the repository elsewhere is the same repository */
+	mkdir(copy, 0750);
+	fileWrite(tsprintf("%s/pg_dr.repo", copy), text);
+
+	/* rotation keeps the id */
+	repo = repoOpen(&a, &err);
+	ok(repo != NULL && repoKeyRotate(repo, key2, &err), "rotate");
+	repoClose(repo);
+	ok(repoInfoRead(&a, &infoA, &err) && (repoIdentity(&infoA, idB), strcmp(idA, idB) == 0),
+	   "rotation keeps the id");
+	repoIdentity(&infoB, idB);
+
+	/* no id: known by its creation time */
+	memset(&old, 0, sizeof(old));
+	old.created = "2024-01-01T00:00:00Z";
+	repoIdentity(&old, idA);
+	is_str(idA, "created-2024-01-01T00:00:00Z", "no id: created- and the time");
+	repoIdentity(&infoA, idA);
+	expectInfoError(key1, "bad id",
+					"format = 1\ncipher = none\ncreated = 2024-01-01T00:00:00Z\nid = xyz\n",
+					DR_ERR_CORRUPT, "invalid id \"xyz\"");
+
+	/* the marker's text */
+	memset(&origin, 0, sizeof(origin));
+	strlcpy(origin.repository, idA, sizeof(origin.repository));
+	strlcpy(origin.repositoryPath, a.path, sizeof(origin.repositoryPath));
+	strlcpy(origin.backup, "20240101-000000F", sizeof(origin.backup));
+	strlcpy(origin.restored, "2024-01-02T00:00:00Z", sizeof(origin.restored));
+	text = repoOriginFormat(&origin);
+	ok(repoOriginParse(text, strlen(text), &back, &err) &&
+	   memcmp(&origin, &back, sizeof(origin)) == 0, "marker: text round trip");
+	ok(repoOriginIsRepo(&back, &infoA) && !repoOriginIsRepo(&back, &infoB),
+	   "marker: names repository a, not b");
+	ok(!repoOriginParse("backup = x\n", 11, &back, &err) && err.code == DR_ERR_CORRUPT &&
+	   strstr(err.message, "names no repository") != NULL, "marker without a repository: CORRUPT");
+	ok(!repoOriginParse("repository = a\0b\n", 17, &back, &err) && err.code == DR_ERR_CORRUPT,
+	   "marker with a NUL: CORRUPT");
+	ok(repoOriginParse("# c\n  repository = x \r\nlater = 1\n", 33, &back, &err) &&
+	   strcmp(back.repository, "x") == 0, "marker: comments, blanks and unknown names");
+	ok(!repoOriginParse("repository\n", 11, &back, &err) && err.code == DR_ERR_CORRUPT,
+	   "marker: a line without '='");
+
+	/* on disk, and the guard */
+	mkdir(dataDir, 0700);
+	ok(repoOriginRead(dataDir, &back, &found, &err) && !found, "no marker: not found");
+	ok(repoOriginGuard(dataDir, &a, NULL, "archiving", &err), "no marker: writes allowed");
+	ok(repoOriginWrite(dataDir, &origin, &err), "marker written");
+	ok(access(tsprintf("%s/pg_dr.origin.tmp", dataDir), F_OK) != 0, "no temporary file left");
+	ok(repoOriginRead(dataDir, &back, &found, &err) && found &&
+	   memcmp(&origin, &back, sizeof(origin)) == 0, "marker read back");
+	drErrorClear(&err);
+	ok(!repoOriginGuard(dataDir, &a, NULL, "archiving", &err) &&
+	   err.code == DR_ERR_PERMISSION &&
+	   strstr(err.message, "archiving refused: this cluster was restored from backup 20240101-000000F of repository \"") != NULL &&
+	   strstr(err.hint, "dr_declare_primary()") != NULL && strstr(err.hint, "--as-primary") != NULL,
+	   "marker of a: writes into a refused, with a hint");
+	drErrorClear(&err);
+	ok(!repoOriginGuard(dataDir, &a, &infoA, "archiving", &err) &&
+	   err.code == DR_ERR_PERMISSION, "the same with the info given");
+	b.path = copy;
+	ok(!repoOriginGuard(dataDir, &b, NULL, "archiving", &err),
+	   "a copy of a at another path: refused too (identity, not path)");
+	b = configMake("origin-b", NULL);
+	ok(repoOriginGuard(dataDir, &b, NULL, "archiving", &err),
+	   "marker of a: writes into b allowed");
+	strlcpy(origin.backup, "20240202-000000F", sizeof(origin.backup));
+	ok(repoOriginWrite(dataDir, &origin, &err) &&
+	   repoOriginRead(dataDir, &back, &found, &err) &&
+	   strcmp(back.backup, "20240202-000000F") == 0, "marker replaced");
+	ok(repoOriginRemove(dataDir, &removed, &err) && removed &&
+	   repoOriginRead(dataDir, &back, &found, &err) && !found, "marker removed");
+	ok(repoOriginRemove(dataDir, &removed, &err) && !removed, "removing none: not an error");
+	mkdir(tsprintf("%s/pg_dr.origin", dataDir), 0700);
+	drErrorClear(&err);
+	ok(!repoOriginGuard(dataDir, &b, NULL, "archiving", &err) && err.code == DR_ERR_CORRUPT &&
+	   strstr(err.message, "not a regular file") != NULL,
+	   "a directory in place of the marker: refused");
+	rmdir(tsprintf("%s/pg_dr.origin", dataDir));
 }
 
 /* A CodecSource over memory, optionally failing after some bytes. */
@@ -900,6 +1021,7 @@ main(void)
 	testUnencrypted(key1);
 	testRotation(key1, key2, key3, keyShort, keyOpen);
 	testArchive(key1);
+	testOrigin(key1, key2);
 
 	cmd = tsprintf("rm -rf '%s'", tmpRoot);
 	if (system(cmd) != 0)

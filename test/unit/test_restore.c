@@ -17,7 +17,10 @@
  * byte for byte with a model, with modes, mtimes, directories, the
  * tablespace link and a mapped location, tablespace_map rewritten,
  * recovery.signal, restore_command quoted for the shell, for %-escapes and
- * for the configuration file, WAL in pg_wal, no temporary files left;
+ * for the configuration file, WAL in pg_wal, no temporary files left; the
+ * origin marker (the repository's identity and the backup) and
+ * archive_mode = 'off' by default, neither with asPrimary (and a marker
+ * the target had removed), archive_mode kept with RESTORE_ARCHIVE_PRESERVE;
  * the same restore in three jobs (Begin/Prepare/Files x3/Finish) with
  * progress reports; refusals (non-empty target, postmaster.pid, delta over
  * a directory without PG_VERSION, non-empty tablespace location, unknown
@@ -46,6 +49,7 @@
 #include "lib/stringinfo.h"
 #include "repo/repo.h"
 #include "repo/repo_backup.h"
+#include "repo/repo_origin.h"
 #include "restore/restore.h"
 #include "restore/verify.h"
 #include "tap.h"
@@ -433,7 +437,7 @@ treeFiles(const char *dir, const char *rel, StringInfo names, int *count)
 
 /*
  * Does dir hold exactly the files of b (content, mode, mtime), plus
- * recovery.signal and the WAL segment, and nothing else?
+ * recovery.signal, pg_dr.origin and the WAL segment, and nothing else?
  */
 static bool
 restoredMatches(const char *dir, const TBackup *b, bool tsMapped)
@@ -478,12 +482,13 @@ restoredMatches(const char *dir, const TBackup *b, bool tsMapped)
 
 	initStringInfo(&names);
 	treeFiles(dir, "", &names, &count);
-	if (count != b->nfiles + 2 ||
+	if (count != b->nfiles + 3 ||
 		strstr(names.data, "[recovery.signal]") == NULL ||
+		strstr(names.data, "[" REPO_ORIGIN_FILE "]") == NULL ||
 		strstr(names.data, "[pg_wal/" WAL_NAME "]") == NULL ||
 		strstr(names.data, "tmp") != NULL)
 	{
-		diag("files: %d, expected %d: %s", count, b->nfiles + 2, names.data);
+		diag("files: %d, expected %d: %s", count, b->nfiles + 3, names.data);
 		same = false;
 	}
 	pfree(names.data);
@@ -636,6 +641,62 @@ testRestore(void)
 	   "restore_command quoted for the shell, %%-escapes and the file");
 	if (text && !strstr(text, "restore_command = '''"))
 		diag("%s", text);
+	ok(text && strstr(text, "\narchive_mode = 'off'\n"),
+	   "auto.conf: archive_mode = 'off' by default");
+	{
+		RepoOrigin	origin;
+		bool		found;
+		char		identity[REPO_IDENTITY_LEN + 1];
+
+		repoIdentity(repoInfoGet(repo), identity);
+		ok(repoOriginRead(target, &origin, &found, &err) && found &&
+		   strcmp(origin.repository, identity) == 0 &&
+		   strcmp(origin.backup, ID_F) == 0 && origin.restored[0] != '\0',
+		   "origin marker: the repository's identity and the backup");
+		ok(repoInfoGet(repo)->hasId && strlen(identity) == 2 * REPO_ID_SIZE,
+		   "the repository has an id, the identity is its hex");
+
+		/* the new primary: no marker, archive_mode as in the backup */
+		target = tsprintf("%s/r-primary", tmpRoot);
+		param = paramMake(ID_F, target);
+		param.asPrimary = true;
+		param.archiveMode = RESTORE_ARCHIVE_PRESERVE;
+		map.oid = TS_OID;
+		map.fromLocation = NULL;
+		map.toLocation = tsprintf("%s/ts-primary", tmpRoot);
+		param.tablespaceMap = &map;
+		param.tablespaceMapCount = 1;
+		if (!ok(restoreRun(repo, &param, NULL, &err), "restore as the new primary"))
+			diag("%s", err.message);
+		ok(repoOriginRead(target, &origin, &found, &err) && !found,
+		   "as primary: no origin marker");
+		text = fileRead(tsprintf("%s/postgresql.auto.conf", target), &len);
+		ok(text && strstr(text, "archive_mode") == NULL,
+		   "as primary: archive_mode left as the backup had it");
+
+		/* kept archive_mode, but not the primary: marker only */
+		target = tsprintf("%s/r-preserve", tmpRoot);
+		param = paramMake(ID_F, target);
+		param.archiveMode = RESTORE_ARCHIVE_PRESERVE;
+		map.toLocation = tsprintf("%s/ts-preserve", tmpRoot);
+		param.tablespaceMap = &map;
+		param.tablespaceMapCount = 1;
+		if (!ok(restoreRun(repo, &param, NULL, &err), "restore keeping archive_mode"))
+			diag("%s", err.message);
+		text = fileRead(tsprintf("%s/postgresql.auto.conf", target), &len);
+		ok(text && strstr(text, "archive_mode") == NULL &&
+		   repoOriginRead(target, &origin, &found, &err) && found,
+		   "archive mode preserve: no archive_mode line, the marker written");
+
+		/* a delta restore as primary removes the marker the target had */
+		param.delta = true;
+		param.asPrimary = true;
+		if (!ok(restoreRun(repo, &param, NULL, &err), "delta restore as primary"))
+			diag("%s", err.message);
+		ok(repoOriginRead(target, &origin, &found, &err) && !found,
+		   "delta as primary: the marker is gone");
+		target = tsprintf("%s/r-full", tmpRoot);
+	}
 
 	/* the second incremental: three backups merged; tablespace mapped */
 	target = tsprintf("%s/r-i2", tmpRoot);
@@ -891,7 +952,7 @@ testDelta(void)
 	   "delta: extra file in the tablespace's version directory removed");
 	ok(access(tsprintf("%s/ts-mapped/PG_16_2/other", tmpRoot), F_OK) == 0,
 	   "delta: another version's directory in the tablespace left alone");
-	ok(result.filesUnchanged == 2 && result.filesWritten == 6 && result.removed == 9,
+	ok(result.filesUnchanged == 2 && result.filesWritten == 6 && result.removed == 10,
 	   "delta: kept " UINT64_FORMAT ", wrote " UINT64_FORMAT ", removed " UINT64_FORMAT,
 	   result.filesUnchanged, result.filesWritten, result.removed);
 
@@ -904,11 +965,12 @@ testDelta(void)
 	/*
 	 * And again: every file kept but the two restore changes after the
 	 * fact (postgresql.auto.conf, and tablespace_map since it is mapped);
-	 * recovery.signal and the WAL segment are removed and written again.
+	 * recovery.signal, pg_dr.origin and the WAL segment are removed and
+	 * written again.
 	 */
 	memset(&result, 0, sizeof(result));
 	if (!ok(restoreRun(repo, &param, &result, &err) && result.filesWritten == 2 &&
-	   result.filesUnchanged == 6 && result.removed == 2,
+	   result.filesUnchanged == 6 && result.removed == 3,
 	   "delta over itself: every file kept but auto.conf and tablespace_map"))
 		diag("written " UINT64_FORMAT ", kept " UINT64_FORMAT ", removed " UINT64_FORMAT,
 			 result.filesWritten, result.filesUnchanged, result.removed);

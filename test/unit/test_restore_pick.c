@@ -32,7 +32,16 @@
  * found on a page, across pages and across segments; another name, a bad
  * CRC not; a segment walked twice finds each once; a walk starting in a
  * segment skips the record continued into it; a segment at the wrong
- * address ends the record being read.
+ * address ends the record being read.  The timeline
+ * (restore_pitr_timeline.c): the end of the WAL along each timeline
+ * (restoreReachFollow: an ancestor's segments past its branch point left
+ * out); a time or LSN target held by one timeline only, by several (the
+ * one written last, a warning naming the others, ancestors not named);
+ * an LSN before every branch point; targets that cannot be placed (the
+ * one written last); a former primary that stopped (its descendant
+ * chosen); a requested timeline (taken; unknown NOT_FOUND; one the named
+ * backup is not on INVALID); only timelines the named backup reaches; the
+ * recovery_target_timeline setting with and without a target.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -865,6 +874,195 @@ testWalWalk(void)
 	is_int(walk.foundCount, 0, "walk: a name that is not there is not found");
 	restoreWalWalkFree(&walk);
 	pfree(w.buf);
+/*
+ * Timeline 1 from 0, archived up to segment 12; timeline 2 branched off at
+ * 0/6000000, segments 6 to 8; timeline 3 branched off at 0/7000000,
+ * segments 7 to 9.  Backup F on timeline 1 before both branch points, G on
+ * timeline 1 after the first.
+ */
+static ManifestHeader tlBackups[2];
+static RestoreTimeline tlTimelines[3];
+static RestoreWalSegment tlSegments[32];
+
+static RestoreReach
+reachTimelines(int64 tl1End)
+{
+	static const char h2[] = "1\t0/6000000\tno recovery target specified\n";
+	static const char h3[] = "1\t0/7000000\tno recovery target specified\n";
+	RestoreReach r;
+	DrError		err;
+	int			n = 0;
+
+	tlBackups[0] = header("20240101-000000F", 1, lsn("0/3000100"), NOON);
+	tlBackups[1] = header("20240102-000000F", 1, lsn("0/6800100"), NOON + 1200);
+	memset(tlTimelines, 0, sizeof(tlTimelines));
+	tlTimelines[0].tli = 1;
+	tlTimelines[0].history = walHistoryRoot(1);
+	tlTimelines[1].tli = 2;
+	tlTimelines[1].history = walHistoryParse(h2, strlen(h2), 2, "00000002.history", &err);
+	tlTimelines[1].created = NOON + 1000;
+	tlTimelines[2].tli = 3;
+	tlTimelines[2].history = walHistoryParse(h3, strlen(h3), 3, "00000003.history", &err);
+	tlTimelines[2].created = NOON + 1500;
+	for (int i = 1; i <= 12; i++)
+		tlSegments[n++] = (RestoreWalSegment) {1, i, tl1End - (12 - i) * 10};
+	for (int i = 6; i <= 8; i++)
+		tlSegments[n++] = (RestoreWalSegment) {2, i, NOON + 1000 + (i - 6) * 50};
+	for (int i = 7; i <= 9; i++)
+		tlSegments[n++] = (RestoreWalSegment) {3, i, NOON + 1500 + (i - 7) * 50};
+	/* each timeline's own end, as the scan computes it */
+	tlTimelines[0].walEnd = 13 * (uint64) SEG;
+	tlTimelines[0].walEndArchived = tl1End;
+	tlTimelines[1].walEnd = 9 * (uint64) SEG;
+	tlTimelines[1].walEndArchived = NOON + 1100;
+	tlTimelines[2].walEnd = 10 * (uint64) SEG;
+	tlTimelines[2].walEndArchived = NOON + 1600;
+
+	memset(&r, 0, sizeof(r));
+	r.backups = tlBackups;
+	r.backupCount = 2;
+	r.timelines = tlTimelines;
+	r.timelineCount = 3;
+	r.segments = tlSegments;
+	r.segmentCount = n;
+	r.segSize = SEG;
+	r.newestTli = 3;
+	restoreReachFollow(&r, 3);
+	return r;
+}
+
+static void
+reachTimelinesFree(void)
+{
+	for (int i = 0; i < 3; i++)
+		walHistoryFree(tlTimelines[i].history);
+}
+
+/* The timeline picked (0 and a diagnostic on a surprise). */
+static uint32
+tliOf(const RestoreReach *r, const RestoreTarget *t, const char *backupId,
+	  uint32 requested, RestoreTimelinePick *out)
+{
+	DrError		err;
+
+	drErrorClear(&err);
+	if (!restoreTimelinePick(r, t, backupId, requested, out, &err))
+	{
+		diag("refused: %s", err.message);
+		return 0;
+	}
+	return out->tli;
+}
+
+static void
+testTimelines(void)
+{
+	RestoreReach r = reachTimelines(NOON + 3000);
+	RestoreTimelinePick pick;
+	RestoreTarget t;
+	RestoreTarget none;
+	DrError		err;
+	char	   *text;
+
+	/* the end of the WAL along each timeline */
+	is_str(r.walEndSegment, "000000030000000000000009", "follow 3: its newest segment");
+	restoreReachFollow(&r, 2);
+	ok(r.history == tlTimelines[1].history && r.walEnd == 9 * (uint64) SEG,
+	   "follow 2: its history, WAL to the end of its segment 8");
+	is_str(r.walEndSegment, "000000020000000000000008",
+		   "follow 2: timeline 1's segments past the branch point left out");
+	restoreReachFollow(&r, 1);
+	is_str(r.walEndSegment, "00000001000000000000000C", "follow 1: timeline 1's newest");
+	ok(r.walEndArchived == NOON + 3000, "follow 1: when it was stored");
+
+	/* a time only timeline 1 holds: after the others stopped */
+	t = targetTime((NOON + 2000) * USEC);
+	is_int(tliOf(&r, &t, NULL, 0, &pick), 1,
+		   "a time after the other timelines stopped: timeline 1, not the newest");
+	ok(!pick.latest && strstr(pick.reason, "the only one") != NULL &&
+	   pick.warning[0] == '\0', "the only one holding it: said so, no warning");
+
+	/* a time two timelines hold: the one written last, the other named */
+	t = targetTime((NOON + 1050) * USEC);
+	is_int(tliOf(&r, &t, NULL, 0, &pick), 1,
+		   "a time timelines 1 and 2 hold: timeline 1, written last");
+	if (!ok(strstr(pick.warning, "could follow (2); following timeline 1") != NULL &&
+			strstr(pick.warningHint, "--target-timeline") != NULL,
+			"the warning names timeline 2 and --target-timeline"))
+		diag("%s", pick.warning);
+
+	/* LSNs: in every timeline's own part, or before the branch points */
+	t = targetLsn("0/8800000");
+	is_int(tliOf(&r, &t, NULL, 0, &pick), 1, "an LSN all three hold: timeline 1");
+	ok(strstr(pick.warning, "(2 and 3)") != NULL, "the warning names 2 and 3");
+	t = targetLsn("0/2000000");
+	is_int(tliOf(&r, &t, NULL, 0, &pick), 1, "an LSN before the branch points: timeline 1");
+	ok(pick.warning[0] == '\0', "only timeline 1 holds it in its own part: no warning");
+	t = targetLsn("0/9800000");
+	is_int(tliOf(&r, &t, NULL, 0, &pick), 1,
+		   "an LSN past timeline 3's end: timeline 1 still holds it");
+
+	/* what cannot be placed: the timeline written last */
+	memset(&none, 0, sizeof(none));
+	is_int(tliOf(&r, &none, NULL, 0, &pick), 1, "no target: the timeline written last");
+	ok(strstr(pick.warning, "(2 and 3)") != NULL, "no target: the others named");
+	t = targetLsn("0/1000000");
+	parseOk(RESTORE_TARGET_XID, "1000", &t);
+	is_int(tliOf(&r, &t, NULL, 0, &pick), 1, "a transaction id: the timeline written last");
+
+	/* a former primary that stopped: its descendants go on */
+	reachTimelinesFree();
+	r = reachTimelines(NOON + 900);
+	tlTimelines[0].walEndArchived = NOON + 900;
+	is_int(tliOf(&r, &none, NULL, 0, &pick), 3,
+		   "timeline 1 stopped first: the timeline written last, 3");
+	ok(pick.latest, "3 is the newest: 'latest' says the same");
+	if (!ok(strstr(pick.warning, "could follow (2)") != NULL,
+			"an ancestor is no alternative, a sibling is"))
+		diag("%s", pick.warning);
+	t = targetTime((NOON + 1550) * USEC);
+	is_int(tliOf(&r, &t, NULL, 0, &pick), 3, "a time only timeline 3 holds");
+	t = targetTime((NOON + 500) * USEC);
+	is_int(tliOf(&r, &t, NULL, 0, &pick), 1, "a time before both branches: timeline 1");
+
+	/* requested */
+	is_int(tliOf(&r, &none, NULL, 2, &pick), 2, "--target-timeline 2: taken");
+	ok(strstr(pick.reason, "--target-timeline") != NULL && !pick.latest,
+	   "the reason names the option");
+	drErrorClear(&err);
+	ok(!restoreTimelinePick(&r, &none, NULL, 9, &pick, &err) &&
+	   err.code == DR_ERR_NOT_FOUND &&
+	   strstr(err.message, "timeline 9 is not in the repository") != NULL,
+	   "an unknown timeline: NOT_FOUND");
+	drErrorClear(&err);
+	ok(!restoreTimelinePick(&r, &none, "20240102-000000F", 2, &pick, &err) &&
+	   err.code == DR_ERR_INVALID &&
+	   strstr(err.message, "backup \"20240102-000000F\" is not on the history of timeline 2") != NULL &&
+	   err.hint[0] != '\0',
+	   "a timeline the backup is not on: INVALID");
+
+	/* only timelines the named backup reaches: G is past timeline 2's branch */
+	is_int(tliOf(&r, &none, "20240102-000000F", 0, &pick), 3,
+		   "backup G: timeline 2 is out of reach, 3 is the one written last");
+	tlTimelines[2].walEndArchived = NOON + 100;
+	tlTimelines[0].walEndArchived = NOON + 800;
+	is_int(tliOf(&r, &none, "20240102-000000F", 0, &pick), 1,
+		   "backup G, timeline 1 written last: 1");
+	reachTimelinesFree();
+
+	/* the setting */
+	none.timeline = 2;
+	text = restoreTargetSettings(&none);
+	ok(strstr(text, "\nrecovery_target_timeline = '2'\n") != NULL,
+	   "no target, timeline 2: recovery_target_timeline = '2'");
+	pfree(text);
+	t = targetTime((NOON + 500) * USEC);
+	t.timeline = 1;
+	text = restoreTargetSettings(&t);
+	ok(strstr(text, "\nrecovery_target_timeline = '1'\n") != NULL &&
+	   strstr(text, "latest") == NULL,
+	   "a target on timeline 1: recovery_target_timeline = '1', not 'latest'");
+	pfree(text);
 }
 
 int
@@ -877,5 +1075,6 @@ main(void)
 	testPickArchiveEnds();
 	testPickTimelines();
 	testWalWalk();
+	testTimelines();
 	return tapDone();
 }

@@ -1,0 +1,294 @@
+/*-------------------------------------------------------------------------
+ * restore_pitr_timeline.c
+ *	  Which timeline a restore follows (restore.h, restoreTimelinePick),
+ *	  and the end of the archived WAL along it (restoreReachFollow).
+ *
+ * Why not always the newest timeline ('latest', PostgreSQL's default): a
+ * timeline is created by every promotion, including that of a test
+ * restore that archived into the repository it came from.  Its history
+ * file then makes it the newest, and recovery along it leaves the live
+ * cluster's timeline at the branch point: every transaction of the live
+ * cluster after that point is out of reach, and a target past it either
+ * ends on the test restore's data or is never reached.  So the timeline is
+ * chosen by the target: the one that holds it in its own part, and among
+ * several (or when the target says nothing about where it is) the one
+ * still being written, whose newest segment was archived last.  A
+ * timeline's own part starts where it branched off -- for a time target,
+ * when its history file was stored, which is within seconds of the
+ * promotion that wrote it -- and ends with its newest archived segment.
+ *
+ * Pure functions of the RestoreReach restore_pitr_scan.c fills, unit
+ * tested in test/unit/test_restore_pick.c.
+ *-------------------------------------------------------------------------
+ */
+#include "common/dr_c.h"
+
+#include "restore/restore.h"
+
+#define USECS_PER_SEC		INT64CONST(1000000)
+
+void
+restoreReachFollow(RestoreReach *reach, uint32 tli)
+{
+	const RestoreWalSegment *newest = NULL;
+
+	reach->history = NULL;
+	for (int i = 0; i < reach->timelineCount; i++)
+		if (reach->timelines[i].tli == tli)
+			reach->history = reach->timelines[i].history;
+	reach->walEnd = 0;
+	reach->walEndSegment[0] = '\0';
+	reach->walEndArchived = 0;
+	if (reach->history == NULL)
+		return;
+
+	/* the newest segment recovery along the history reads */
+	for (int i = 0; i < reach->segmentCount; i++)
+	{
+		const RestoreWalSegment *seg = &reach->segments[i];
+
+		if (walHistoryFind(reach->history, seg->tli) == NULL ||
+			walHistoryTimelineOf(reach->history, seg->segno, reach->segSize) != seg->tli)
+			continue;
+		if (newest == NULL || seg->segno > newest->segno)
+			newest = seg;
+	}
+	if (newest == NULL)
+		return;
+	reach->walEnd = (newest->segno + 1) * reach->segSize;
+	walSegmentName(reach->walEndSegment, newest->tli, newest->segno,
+				   reach->segSize);
+	reach->walEndArchived = newest->mtime;
+}
+
+/* Can recovery from some backup (or from backupId) follow t's history? */
+static bool
+timelineUsable(const RestoreReach *reach, const RestoreTimeline *t,
+			   const char *backupId)
+{
+	for (int i = 0; i < reach->backupCount; i++)
+		if ((backupId == NULL || strcmp(reach->backups[i].backupId, backupId) == 0) &&
+			walHistoryReaches(t->history, reach->backups[i].timeline,
+							  reach->backups[i].stopLsn))
+			return true;
+	return false;
+}
+
+/*
+ * Where t's own part ends: its newest archived segment, or the end of a
+ * backup taken on it if that is later (a backup holds its own WAL).
+ */
+static void
+timelineEnd(const RestoreReach *reach, const RestoreTimeline *t,
+			uint64 *lsn, int64 *usec)
+{
+	*lsn = t->walEnd;
+	*usec = t->walEndArchived * USECS_PER_SEC;
+	for (int i = 0; i < reach->backupCount; i++)
+	{
+		const ManifestHeader *h = &reach->backups[i];
+
+		if (h->timeline != t->tli)
+			continue;
+		*lsn = Max(*lsn, h->stopLsn);
+		*usec = Max(*usec, (h->stopTime + 1) * USECS_PER_SEC);
+	}
+}
+
+/* Does t hold target in its own part?  Never for what cannot be placed. */
+static bool
+timelineHolds(const RestoreReach *reach, const RestoreTimeline *t,
+			  const RestoreTarget *target)
+{
+	const WalTimeline *own = &t->history->timelines[t->history->count - 1];
+	uint64		endLsn;
+	int64		endUsec;
+
+	timelineEnd(reach, t, &endLsn, &endUsec);
+	switch (target->kind)
+	{
+		case RESTORE_TARGET_LSN:
+			return own->begin <= target->lsn && target->lsn <= endLsn;
+		case RESTORE_TARGET_TIME:
+			return t->created * USECS_PER_SEC <= target->timeUsec &&
+				target->timeUsec <= endUsec;
+		default:
+			return false;
+	}
+}
+
+/* Is a still written later than b (then the higher timeline)? */
+static bool
+timelineLater(const RestoreReach *reach, const RestoreTimeline *a,
+			  const RestoreTimeline *b)
+{
+	uint64		lsnA,
+				lsnB;
+	int64		usecA,
+				usecB;
+
+	timelineEnd(reach, a, &lsnA, &usecA);
+	timelineEnd(reach, b, &lsnB, &usecB);
+	if (usecA != usecB)
+		return usecA > usecB;
+	return a->tli > b->tli;
+}
+
+/* "1, 3 and 4": the timelines of list but chosen. */
+static void
+timelineOthers(const RestoreReach *reach, const bool *list, uint32 chosen,
+			   char *buf, size_t len)
+{
+	int			total = 0;
+	int			done = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < reach->timelineCount; i++)
+		if (list[i] && reach->timelines[i].tli != chosen)
+			total++;
+	for (int i = 0; i < reach->timelineCount; i++)
+	{
+		size_t		used = strlen(buf);
+
+		if (!list[i] || reach->timelines[i].tli == chosen)
+			continue;
+		done++;
+		snprintf(buf + used, len - used, "%s%u",
+				 done == 1 ? "" : done == total ? " and " : ", ",
+				 reach->timelines[i].tli);
+	}
+}
+
+bool
+restoreTimelinePick(const RestoreReach *reach, const RestoreTarget *target,
+					const char *backupId, uint32 requested,
+					RestoreTimelinePick *pick, DrError *err)
+{
+	bool	   *usable;
+	bool	   *holds;
+	int			usableCount = 0;
+	int			holdCount = 0;
+	int			best = -1;
+	RestoreTargetKind kind = target ? target->kind : RESTORE_TARGET_NONE;
+	char		others[128];
+
+	memset(pick, 0, sizeof(*pick));
+	if (requested != 0)
+	{
+		for (int i = 0; i < reach->timelineCount; i++)
+		{
+			if (reach->timelines[i].tli != requested)
+				continue;
+			if (!timelineUsable(reach, &reach->timelines[i], backupId))
+			{
+				if (backupId != NULL)
+					drErrorSet(err, DR_ERR_INVALID,
+							   "backup \"%s\" is not on the history of timeline %u",
+							   backupId, requested);
+				else
+					drErrorSet(err, DR_ERR_INVALID,
+							   "no backup of the repository is on the history of timeline %u",
+							   requested);
+				drErrorHint(err, "Recovery along a timeline starts from a backup taken on it, or on an ancestor before it branched off.");
+				return false;
+			}
+			pick->tli = requested;
+			snprintf(pick->reason, sizeof(pick->reason),
+					 "timeline %u, named with --target-timeline", requested);
+			return true;
+		}
+		drErrorSet(err, DR_ERR_NOT_FOUND,
+				   "timeline %u is not in the repository: the WAL archive has no history file for it and no backup was taken on it",
+				   requested);
+		drErrorHint(err, "\"pg_dr info\" lists the backups and their timelines.");
+		return false;
+	}
+
+	if (reach->timelineCount == 0)
+	{
+		/* nothing known (no backup): 'latest', the pick refuses anyway */
+		pick->latest = true;
+		snprintf(pick->reason, sizeof(pick->reason), "the newest timeline");
+		return true;
+	}
+
+	usable = palloc0(reach->timelineCount * sizeof(bool));
+	holds = palloc0(reach->timelineCount * sizeof(bool));
+	for (int i = 0; i < reach->timelineCount; i++)
+	{
+		usable[i] = timelineUsable(reach, &reach->timelines[i], backupId);
+		if (!usable[i])
+			continue;
+		usableCount++;
+		if (target != NULL && timelineHolds(reach, &reach->timelines[i], target))
+		{
+			holds[i] = true;
+			holdCount++;
+		}
+	}
+
+	for (int i = 0; i < reach->timelineCount; i++)
+	{
+		if (!usable[i] || (holdCount > 0 && !holds[i]))
+			continue;
+		if (best < 0 || timelineLater(reach, &reach->timelines[i],
+									  &reach->timelines[best]))
+			best = i;
+	}
+	if (best < 0)
+	{
+		/* no backup reaches any timeline: the newest, the pick says why */
+		pick->tli = reach->newestTli;
+		pick->latest = true;
+		snprintf(pick->reason, sizeof(pick->reason), "timeline %u, the newest",
+				 pick->tli);
+		pfree(usable);
+		pfree(holds);
+		return true;
+	}
+
+	pick->tli = reach->timelines[best].tli;
+	pick->latest = pick->tli == reach->newestTli;
+	if (holdCount == 1)
+		snprintf(pick->reason, sizeof(pick->reason),
+				 "timeline %u, the only one whose archived WAL holds the target",
+				 pick->tli);
+	else if (holdCount > 1)
+		snprintf(pick->reason, sizeof(pick->reason),
+				 "timeline %u, of those whose archived WAL holds the target the one written last",
+				 pick->tli);
+	else
+		snprintf(pick->reason, sizeof(pick->reason),
+				 "timeline %u, the one whose WAL was archived last",
+				 pick->tli);
+
+	/* more than one could serve: say which others, and how to choose */
+	if ((holdCount > 1) || (holdCount == 0 && kind != RESTORE_TARGET_LSN &&
+							kind != RESTORE_TARGET_TIME && usableCount > 1))
+	{
+		bool	   *list = holdCount > 1 ? holds : usable;
+		bool		anyOther = false;
+
+		/* an ancestor of the chosen timeline is no alternative */
+		for (int i = 0; i < reach->timelineCount; i++)
+			if (list[i] && reach->timelines[i].tli != pick->tli &&
+				walHistoryFind(reach->timelines[best].history,
+							   reach->timelines[i].tli) != NULL)
+				list[i] = false;
+		for (int i = 0; i < reach->timelineCount; i++)
+			if (list[i] && reach->timelines[i].tli != pick->tli)
+				anyOther = true;
+		if (anyOther)
+		{
+			timelineOthers(reach, list, pick->tli, others, sizeof(others));
+			snprintf(pick->warning, sizeof(pick->warning),
+					 "the WAL archive holds other timelines this restore could follow (%s); following timeline %u, whose WAL was archived last",
+					 others, pick->tli);
+			snprintf(pick->warningHint, sizeof(pick->warningHint),
+					 "Another timeline comes from a promotion: a failover, or a restored cluster that archived here.  Name the timeline with --target-timeline to follow another one.");
+		}
+	}
+	pfree(usable);
+	pfree(holds);
+	return true;
+}
