@@ -874,6 +874,8 @@ testWalWalk(void)
 	is_int(walk.foundCount, 0, "walk: a name that is not there is not found");
 	restoreWalWalkFree(&walk);
 	pfree(w.buf);
+}
+
 /*
  * Timeline 1 from 0, archived up to segment 12; timeline 2 branched off at
  * 0/6000000, segments 6 to 8; timeline 3 branched off at 0/7000000,
