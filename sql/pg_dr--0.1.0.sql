@@ -476,8 +476,10 @@ AS 'MODULE_PATHNAME', 'pg_dr_repository_backups';
 /*
  * The recoverable window per timeline: from the end of the oldest usable
  * backup to the newest instant the archive provably covers -- the newest
- * restore point inside the WAL archived so far (pg_stat_archiver), or the
- * newest backup's end if that is later.  Only backups the repository still
+ * restore point or RPO WAL switch whose WAL is archived (pg_stat_archiver;
+ * an event's time is taken before its WAL record, so every commit before
+ * it is in WAL the archive holds), or the newest backup's end if that is
+ * later.  Only backups the repository still
  * holds count.  The newest archived file may be a backup history file
  * ("<segment>.<offset>.backup"): its segment, archived before it, is then
  * the newest segment known to be archived.
@@ -508,8 +510,8 @@ CREATE VIEW dr_pitr_window AS
 			   (SELECT max(b.finished_at) FROM present b
 				 WHERE b.timeline = t.timeline AND b.status <> 'damaged'),
 			   (SELECT max(e.at) FROM pgdr.pitr_events e, archived a
-				 WHERE e.kind = 'restore-point' AND e.timeline = t.timeline
-				   AND (a.tli > t.timeline OR (a.tli = t.timeline AND e.lsn < a.end_lsn))))
+				 WHERE e.timeline = t.timeline
+				   AND (a.tli > t.timeline OR (a.tli = t.timeline AND e.lsn <= a.end_lsn))))
 			   AS latest,
 		   (SELECT a.end_lsn FROM archived a WHERE a.tli = t.timeline) AS archived_to_lsn
 	  FROM timelines t

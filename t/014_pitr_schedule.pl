@@ -70,5 +70,29 @@ is($node->safe_psql('postgres',
 	"SELECT earliest = (SELECT finished_at FROM dr_backups) FROM dr_pitr_window WHERE timeline = 1"),
 	't', 'the window starts at the end of the backup');
 
+# an archived RPO WAL switch is an instant a restore reaches: the window's
+# latest goes past the newest restore point to it (it used to stop at the
+# restore point).  Scheduled restore points are turned off first, so that
+# only the switch can move the window.
+$node->safe_psql('postgres', "ALTER SYSTEM SET pg_dr.pitr_interval = 0");
+$node->safe_psql('postgres', "SELECT pg_reload_conf()");
+sleep(1);
+$node->safe_psql('postgres', "SELECT dr_restore_point('before_switch')");
+$node->safe_psql('postgres', "INSERT INTO w SELECT generate_series(1, 1000)");
+my $switched = "(SELECT max(e.at) FROM pgdr.pitr_events e
+				   WHERE e.kind = 'wal-switch'
+				     AND e.at > (SELECT created_at FROM dr_restore_points WHERE name = 'before_switch')
+				     AND e.lsn <= (SELECT archived_to_lsn FROM dr_pitr_window WHERE timeline = 1))";
+$node->poll_query_until('postgres', "SELECT $switched IS NOT NULL")
+  or die 'no archived RPO WAL switch after the restore point';
+is($node->safe_psql('postgres',
+	"SELECT count(*) FROM pgdr.pitr_events WHERE kind = 'restore-point'
+	   AND at > (SELECT created_at FROM dr_restore_points WHERE name = 'before_switch')"),
+	'0', 'no restore point after before_switch (only the switch moves the window)');
+is($node->safe_psql('postgres',
+	"SELECT latest >= $switched AND latest > (SELECT created_at FROM dr_restore_points WHERE name = 'before_switch')
+	   FROM dr_pitr_window WHERE timeline = 1"),
+	't', 'the window reaches the archived RPO WAL switch, past the newest restore point');
+
 $node->stop;
 done_testing();

@@ -55,11 +55,12 @@ static bool pitrOriginRefused = false;
 
 static void
 pitrEventInsert(const char *kind, const char *name, XLogRecPtr lsn,
-				const char *origin, const char *reason)
+				TimestampTz at, const char *origin, const char *reason)
 {
-	Oid			argtypes[6] = {TEXTOID, TEXTOID, LSNOID, INT4OID, TEXTOID, TEXTOID};
-	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			argtypes[7] = {TEXTOID, TEXTOID, LSNOID, INT4OID, TEXTOID, TEXTOID,
+	TIMESTAMPTZOID};
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
 	values[0] = CStringGetTextDatum(kind);
 	if (name)
@@ -73,9 +74,10 @@ pitrEventInsert(const char *kind, const char *name, XLogRecPtr lsn,
 		values[5] = CStringGetTextDatum(reason);
 	else
 		nulls[5] = 'n';
-	if (SPI_execute_with_args("INSERT INTO pgdr.pitr_events (kind, name, lsn, timeline, origin, reason)"
-							  " VALUES ($1, $2, $3, $4, $5, $6)",
-							  6, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
+	values[6] = TimestampTzGetDatum(at);
+	if (SPI_execute_with_args("INSERT INTO pgdr.pitr_events (kind, name, lsn, timeline, origin, reason, at)"
+							  " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+							  7, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record the event in pgdr.pitr_events");
 }
 
@@ -102,6 +104,7 @@ XLogRecPtr
 pitrRestorePointCreate(const char *name, const char *kind)
 {
 	XLogRecPtr	lsn;
+	TimestampTz at;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
 	SPIPlanPtr	plan;
@@ -151,8 +154,14 @@ pitrRestorePointCreate(const char *name, const char *kind)
 				 errmsg("restore point \"%s\" already exists", name),
 				 errhint("Choose another name: recovery to a name stops at the first one; dr_restore_points lists the names in use.")));
 
+	/*
+	 * The time is taken before the record is written: every commit before
+	 * it is in WAL before the record, so once the record's segment is
+	 * archived, a restore can reach that instant (dr_pitr_window.latest).
+	 */
+	at = GetCurrentTimestamp();
 	lsn = XLogRestorePoint(name);
-	pitrEventInsert("restore-point", name, lsn, kind, NULL);
+	pitrEventInsert("restore-point", name, lsn, at, kind, NULL);
 	SPI_finish();
 	return lsn;
 }
@@ -280,7 +289,12 @@ pitrRoundWork(void)
 				char	   *reason = psprintf("newest archived WAL older than half the %s tier's RPO",
 											  drTierName(drTier));
 
-				pitrEventInsert("wal-switch", NULL, before, "rpo", reason);
+				/*
+				 * now was taken before the switch: every commit before it
+				 * is in the switched segment or earlier, so once that is
+				 * archived, a restore reaches now (dr_pitr_window.latest)
+				 */
+				pitrEventInsert("wal-switch", NULL, before, now, "rpo", reason);
 			}
 		}
 	}
