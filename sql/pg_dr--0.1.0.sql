@@ -363,7 +363,7 @@ RETURNS boolean
 LANGUAGE C VOLATILE STRICT
 AS 'MODULE_PATHNAME', 'dr_backup_verify';
 COMMENT ON FUNCTION dr_backup_verify(text) IS
-	're-read every object of a backup and its chain; false, with a WARNING per problem, when anything is wrong';
+	're-read every object of a backup and its chain, and the archived WAL it needs; false, with a WARNING per problem, when anything is wrong';
 
 -- not STRICT: recovery_target NULL means "to the end of the archived WAL"
 CREATE FUNCTION dr_restore(backup_id text, target_dir text,
