@@ -140,6 +140,23 @@ is(timeline2_in_repo(), '', 'nothing of timeline 2 in the repository');
 ok(-f $iso->data_dir . '/pg_wal/00000002.history', 'the history file waits in pg_wal');
 is($iso->safe_psql('postgres', q{SELECT count(*) > 0 FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'}),
 	't', 'WAL waits, marked ready');
+# The worker publishes the audit chain's head at its start, before its
+# PITR duties; after the restart it has audited rows (the refusals above)
+# to publish.  Once the new worker logged its PITR refusal, its first round
+# is done: no head of timeline 2 may be in the repository.
+my $refusals = 0;
+for (my $i = 0; $i < 300; $i++)
+{
+	my @lines = (slurp_file($iso->logfile) =~
+		  /pg_dr worker: scheduled restore points and WAL switches refused/g);
+	$refusals = scalar(@lines);
+	last if $refusals >= 2;
+	usleep(100_000);
+}
+cmp_ok($refusals, '>=', 2, 'the restarted worker ran its first round');
+my @heads2 = glob("$env->{repo}/audit/head-*-00000002");
+is(scalar(@heads2), 0, 'no audit head of timeline 2 published into the repository')
+  or diag(join(' ', @heads2));
 
 # -- 3. declared primary: it archives --------------------------------------
 $iso->safe_psql('postgres', 'CREATE ROLE iso_admin LOGIN IN ROLE dr_admin');

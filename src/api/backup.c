@@ -601,8 +601,17 @@ dr_restore(PG_FUNCTION_ARGS)
 		get_parent_directory(program);
 		strlcat(program, "/pg_dr", sizeof(program));
 
+		/*
+		 * Resolve "latest" once, here: resolved after the restore, a backup
+		 * that completed in between would be named instead of the one
+		 * restored.
+		 */
+		resolved = repoBackupResolve(repo, backupId, &err);
+		if (resolved == NULL)
+			drEreport(ERROR, &err);
+
 		memset(&param, 0, sizeof(param));
-		param.backupId = backupId;
+		param.backupId = resolved;
 		param.targetDir = target;
 		param.restoreProgram = program;
 		param.restoreConfigFile = drConfigFile;
@@ -612,7 +621,6 @@ dr_restore(PG_FUNCTION_ARGS)
 		param.guards = apiRestoreGuards(config, &param.guardCount);
 		if (!restoreRun(repo, &param, &result, &err))
 			drEreport(ERROR, &err);
-		resolved = repoBackupResolve(repo, backupId, &err);
 		repoClose(repo);
 		configFree(config);
 	}
@@ -623,7 +631,7 @@ dr_restore(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 	auditOpOk(&op);
 
-	values[0] = CStringGetTextDatum(resolved ? resolved : backupId);
+	values[0] = CStringGetTextDatum(resolved);
 	values[1] = Int64GetDatum((int64) result.filesWritten);
 	values[2] = Int64GetDatum((int64) result.bytesWritten);
 	values[3] = Int64GetDatum((int64) result.walSegments);

@@ -415,6 +415,8 @@ cliRestoreTargetCheck(const CliRestoreTarget *target, RestoreTarget *parsed)
 		return cliUsageError("restore", "--target-exclusive does not apply to a restore point: recovery stops at it");
 	if (target->exclusive && target->kind == RESTORE_TARGET_IMMEDIATE)
 		return cliUsageError("restore", "--target-exclusive does not apply to --target immediate: recovery stops where the backup ends");
+	if (target->timeline != 0 && target->kind == RESTORE_TARGET_IMMEDIATE)
+		return cliUsageError("restore", "--target-timeline does not apply to --target immediate: recovery stays on the backup's own timeline");
 	parsed->exclusive = target->exclusive;
 	if (target->action == NULL || strcmp(target->action, "promote") == 0)
 		parsed->action = RESTORE_TARGET_PROMOTE;

@@ -16,6 +16,8 @@
 #include "common/dr_c.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -25,35 +27,97 @@
 #include "common/logging.h"
 #include "common/owner.h"
 
-/* mkdir -p target as root, each new directory (0700) owned by the user. */
+/*
+ * mkdir -p target as root, each new directory (0700) owned by the user.
+ *
+ * The user may write the parent of each directory this creates (it is the
+ * user's, or was just given to the user), so it could replace the new name
+ * with a symbolic link between mkdir and chown, and have root chown
+ * whatever the link points at.  So the existing part of the path is
+ * resolved once, and every new directory is made, opened (O_NOFOLLOW) and
+ * chowned through directory descriptors (mkdirat, openat, fchown): a name
+ * swapped for a link fails to open, one swapped for another directory is
+ * reached only through the descriptor of the one made before it.
+ */
 static bool
 cliOwnerCreate(const char *target, const OwnerDecision *decision)
 {
-	char	   *copy = pstrdup(target);
+	size_t		len = strlen(target);
+	size_t		start = 0;		/* where the first missing component starts */
+	bool		missing = false;
+	const char *rest;
+	char	   *ancestor;
+	char	   *base;
+	int			dirFd;
 	bool		ok = true;
 
-	for (char *slash = strchr(copy + 1, '/');; slash = strchr(slash + 1, '/'))
+	/* the nearest existing ancestor */
+	for (size_t i = 1; i <= len; i++)
 	{
-		struct stat st;
-
-		if (slash)
-			*slash = '\0';
-		if (stat(copy, &st) != 0)
+		if (i == len || target[i] == '/')
 		{
-			if (mkdir(copy, 0700) != 0 ||
-				chown(copy, decision->uid, decision->gid) != 0)
+			char	   *prefix = pnstrdup(target, i);
+			struct stat st;
+			bool		exists = stat(prefix, &st) == 0;
+
+			pfree(prefix);
+			if (!exists)
 			{
-				pg_log_error("could not create directory \"%s\" for %s: %m", copy,
-							 decision->user ? decision->user : "its owner");
-				ok = false;
+				missing = true;
 				break;
 			}
+			start = i + 1;
 		}
-		if (!slash)
-			break;
-		*slash = '/';
 	}
-	pfree(copy);
+	if (!missing)
+		return true;
+	if (start <= 1)
+		ancestor = pstrdup(target[0] == '/' ? "/" : ".");
+	else
+		ancestor = pnstrdup(target, start - 1);
+	base = realpath(ancestor, NULL);
+	if (base == NULL || (dirFd = open(base, O_RDONLY | O_DIRECTORY)) < 0)
+	{
+		pg_log_error("could not open directory \"%s\": %m", ancestor);
+		free(base);
+		pfree(ancestor);
+		return false;
+	}
+
+	rest = target + start;
+	while (ok && *rest != '\0')
+	{
+		const char *end = strchr(rest, '/');
+		char	   *name = end ? pnstrdup(rest, end - rest) : pstrdup(rest);
+		int			newFd;
+
+		rest = end ? end + 1 : rest + strlen(rest);
+		if (name[0] == '\0' || strcmp(name, ".") == 0)
+		{
+			pfree(name);
+			continue;
+		}
+		if (strcmp(name, "..") == 0 ||
+			(mkdirat(dirFd, name, 0700) != 0 && errno != EEXIST) ||
+			(newFd = openat(dirFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)) < 0 ||
+			fchown(newFd, decision->uid, decision->gid) != 0)
+		{
+			if (strcmp(name, "..") == 0)
+				errno = EINVAL;
+			pg_log_error("could not create directory \"%s\" in \"%s\" for %s: %m",
+						 name, target, decision->user ? decision->user : "its owner");
+			ok = false;
+		}
+		else
+		{
+			close(dirFd);
+			dirFd = newFd;
+		}
+		pfree(name);
+	}
+	close(dirFd);
+	free(base);
+	pfree(ancestor);
 	return ok;
 }
 

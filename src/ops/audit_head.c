@@ -45,6 +45,7 @@
 #include "ops/audit_shared.h"
 #include "pg_dr.h"
 #include "repo/repo.h"
+#include "repo/repo_origin.h"
 #include "storage/storage.h"
 
 #define AUDIT_HEAD_DIR			"audit"
@@ -504,6 +505,20 @@ auditHeadPublishAll(int64 lastPublished, bool force)
 	{
 		if (config->repo[n].index == 0)
 			continue;
+
+		/*
+		 * A restored cluster not yet declared primary writes nothing into
+		 * the repository it came from (repo_origin.h): not even a head,
+		 * which the source would later read as its own history.
+		 */
+		if (!repoOriginGuard(DataDir, &config->repo[n], NULL,
+							 "publishing the audit head", &err))
+		{
+			ereport(DEBUG1,
+					(errmsg("pg_dr audit head not published in repository \"%s\": %s",
+							config->repo[n].path, err.message)));
+			continue;
+		}
 		if (!auditHeadPublishRepo(&config->repo[n], &head, &err))
 		{
 			ereport(LOG,

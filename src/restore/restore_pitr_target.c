@@ -417,9 +417,16 @@ restoreTargetSettings(const RestoreTarget *target)
 			targetSettingAppend(&buf, settings[i].setting, "");
 	if (kind == RESTORE_TARGET_NONE)
 	{
+		/*
+		 * Always written: a backup of a cluster that was itself restored
+		 * carries that restore's setting ('current', a number), which would
+		 * otherwise keep recovery off the timeline chosen here.
+		 */
 		if (target && target->timeline != 0)
 			appendStringInfo(&buf, "recovery_target_timeline = '%u'\n",
 							 target->timeline);
+		else
+			targetSettingAppend(&buf, "recovery_target_timeline", "latest");
 		return buf.data;
 	}
 

@@ -363,8 +363,9 @@ testSettings(void)
 		   "recovery_target_lsn = ''\n"
 		   "recovery_target_name = ''\n"
 		   "recovery_target_time = ''\n"
-		   "recovery_target_xid = ''\n",
-		   "settings without a target: every target emptied, nothing else");
+		   "recovery_target_xid = ''\n"
+		   "recovery_target_timeline = 'latest'\n",
+		   "settings without a target: every target emptied, the newest timeline (a restored backup's own setting overridden)");
 	pfree(text);
 }
 
