@@ -450,7 +450,9 @@ restoreTargetNameTimeline(Repo *repo, RestoreReach *reach,
 	tlis = palloc(Max(reach->timelineCount, 1) * sizeof(uint32));
 	found = palloc0(Max(reach->timelineCount, 1) * sizeof(uint64));
 	backups = palloc0(Max(reach->timelineCount, 1) * sizeof(int));
-	count = restoreTimelineCandidates(reach, backupId, tlis);
+	count = restoreTimelineCandidates(reach,
+									  backupId != NULL && strcmp(backupId, "latest") != 0 ?
+									  backupId : NULL, tlis);
 
 	/* every candidate's WAL, newest archived first */
 	drErrorClear(&insideErr);
