@@ -85,20 +85,25 @@ is($rc, 0, 'a restore point made on timeline 2 after its branch: found without -
 like($out, qr/^  timeline:\s+timeline 2, the one written last whose archived WAL holds the restore point$/m,
 	'the summary names timeline 2 and why');
 unlike($err, qr/warning/i, 'no warning: no other timeline holds it');
-my $n2 = DrTest::node_from_restore('n2', "$tmp/n2");
-is($n2->safe_psql('postgres', 'SELECT timeline_id FROM pg_control_checkpoint()') > 2 ? 'ok' : 'no', 'ok',
-	'it promotes past timeline 2')
-  or $n2->safe_psql('postgres', 'CHECKPOINT');
-is(ledger($n2), '200|3', "timeline 2's data up to the restore point");
-$n2->stop;
+SKIP:
+{
+	skip 'not restored', 1 if $rc != 0;
+	my $n2 = DrTest::node_from_restore('n2', "$tmp/n2");
+	is(ledger($n2), '200|3', "timeline 2's data up to the restore point");
+	$n2->stop;
+}
 
 ($rc, $out, $err) = DrTest::restore($env, 'latest', "$tmp/n1", '--target-name', 'on_tl1');
 is($rc, 0, 'a restore point on timeline 1') or diag($err);
 like(slurp_file("$tmp/n1/postgresql.auto.conf"), qr/^recovery_target_timeline = '1'$/m,
 	'recovery_target_timeline = 1');
-my $n1 = DrTest::node_from_restore('n1', "$tmp/n1");
-is(ledger($n1), '300|0', "timeline 1's data up to the restore point");
-$n1->stop;
+SKIP:
+{
+	skip 'not restored', 1 if $rc != 0;
+	my $n1 = DrTest::node_from_restore('n1', "$tmp/n1");
+	is(ledger($n1), '300|0', "timeline 1's data up to the restore point");
+	$n1->stop;
+}
 
 ($rc, $out, $err) = DrTest::restore($env, 'latest', "$tmp/dup", '--target-name', 'dup');
 is($rc, 0, 'a name both clusters made') or diag($err);
@@ -123,8 +128,12 @@ like(slurp_file("$tmp/sql/postgresql.auto.conf"), qr/^recovery_target_timeline =
 	"dr_restore() writes recovery_target_timeline = '1', the source's");
 like($stderr, qr/WARNING:  the WAL archive holds other timelines this restore could follow \(2\); following timeline 1/,
 	'a WARNING names the other timeline');
-my $sql = DrTest::node_from_restore('sql', "$tmp/sql");
-is(ledger($sql), '400|0', "the end of the source's timeline, nothing of timeline 2");
-$sql->stop;
+SKIP:
+{
+	skip 'not restored', 1 if !-f "$tmp/sql/postgresql.auto.conf";
+	my $sql = DrTest::node_from_restore('sql', "$tmp/sql");
+	is(ledger($sql), '400|0', "the end of the source's timeline, nothing of timeline 2");
+	$sql->stop;
+}
 
 done_testing();
