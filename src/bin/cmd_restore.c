@@ -28,8 +28,9 @@
  * postgresql.auto.conf, and would stop there again.
  *
  * The timeline (--target-timeline, or restoreFollowChoose, which
- * dr_restore() runs too) is chosen with or without a target, so that a timeline another cluster archived into
- * the repository never takes the restore off the live cluster's history.
+ * dr_restore() runs too) is chosen with or without a target, so that a
+ * timeline another cluster archived into the repository never takes the
+ * restore off the live cluster's history.
  * --as-primary and --archive-mode go to RestoreParam: without
  * --as-primary, the restored cluster does not write into this repository
  * (repo_origin.h).

@@ -445,14 +445,14 @@ restoreTargetNameTimeline(Repo *repo, RestoreReach *reach,
 	bool		ok = false;
 	DrError		insideErr;
 	uint32		insideTli = 0;
+	bool		named = backupId != NULL && strcmp(backupId, "latest") != 0;
 
 	*index = -1;
 	tlis = palloc(Max(reach->timelineCount, 1) * sizeof(uint32));
 	found = palloc0(Max(reach->timelineCount, 1) * sizeof(uint64));
 	backups = palloc0(Max(reach->timelineCount, 1) * sizeof(int));
-	count = restoreTimelineCandidates(reach,
-									  backupId != NULL && strcmp(backupId, "latest") != 0 ?
-									  backupId : NULL, tlis);
+	/* "latest" is no backup's id: every backup counts */
+	count = restoreTimelineCandidates(reach, named ? backupId : NULL, tlis);
 
 	/* every candidate's WAL, newest archived first */
 	drErrorClear(&insideErr);
