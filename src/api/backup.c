@@ -527,6 +527,35 @@ apiRestoreGuards(const DrConfig *config, int *count)
 }
 
 /*
+ * Set target->timeline as "pg_dr restore" does (restoreFollowChoose):
+ * what it warns about becomes a WARNING.
+ */
+static void
+apiRestoreFollow(Repo *repo, RestoreTarget *target, const char *backupId)
+{
+	RestoreFollow follow;
+	DrError		err;
+	bool		chosen;
+
+	drErrorClear(&err);
+	chosen = restoreFollowChoose(repo, target, backupId, 0, &follow, &err);
+	for (int i = 0; follow.reach != NULL && i < follow.reach->unreadableCount; i++)
+		ereport(WARNING,
+				(errmsg("left out of the choice of a timeline: %s",
+						follow.reach->unreadable[i])));
+	if (!chosen)
+	{
+		restoreFollowFree(&follow);
+		drEreport(ERROR, &err);
+	}
+	if (follow.pick.warning[0] != '\0')
+		ereport(WARNING,
+				(errmsg("%s", follow.pick.warning),
+				 errhint("Another timeline comes from a promotion: a failover, or a restored cluster that archived here.  To follow another timeline, restore with \"pg_dr restore --target-timeline\".")));
+	restoreFollowFree(&follow);
+}
+
+/*
  * Restore a backup into a directory of the server host (a side directory:
  * never the running cluster's, nor one of its tablespaces or a
  * repository).  The server's own pg_dr CLI is written as restore_command.
@@ -616,6 +645,14 @@ dr_restore(PG_FUNCTION_ARGS)
 		param.restoreProgram = program;
 		param.restoreConfigFile = drConfigFile;
 		param.restoreRepoIndex = repoConfig(repo)->index;
+		/*
+		 * The timeline, chosen as the CLI chooses it: another cluster's
+		 * timeline in the archive must not take recovery off the source's
+		 * history ('latest' would follow it).  'immediate' stays on the
+		 * backup's own timeline.
+		 */
+		if (recovery.kind != RESTORE_TARGET_IMMEDIATE)
+			apiRestoreFollow(repo, &recovery, backupId);
 		/* as the CLI: every other target emptied, whatever the backup has */
 		param.recoverySettings = restoreTargetSettings(&recovery);
 		param.guards = apiRestoreGuards(config, &param.guardCount);

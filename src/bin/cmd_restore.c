@@ -27,9 +27,10 @@
  * itself restored to a target carries that target in its
  * postgresql.auto.conf, and would stop there again.
  *
- * The timeline (--target-timeline, or restoreTimelinePick) is chosen with
- * or without a target, so that a timeline another cluster archived into
- * the repository never takes the restore off the live cluster's history.
+ * The timeline (--target-timeline, or restoreFollowChoose, which
+ * dr_restore() runs too) is chosen with or without a target, so that a
+ * timeline another cluster archived into the repository never takes the
+ * restore off the live cluster's history.
  * --as-primary and --archive-mode go to RestoreParam: without
  * --as-primary, the restored cluster does not write into this repository
  * (repo_origin.h).
@@ -438,85 +439,52 @@ static char *
 cliRestoreTargetPick(Repo *repo, RestoreTarget *target, uint32 requestedTli,
 					 const char *backupId, char **reason, char **tliReason)
 {
+	RestoreFollow follow;
 	RestoreReach *reach;
 	RestorePick pick;
-	RestoreTimelinePick tliPick;
 	DrError		err;
 	char	   *id = NULL;
 	char	   *nameReason = NULL;
-	char	   *resolved = NULL;
+	bool		chosen;
 
 	drErrorClear(&err);
-	reach = restoreReachScan(repo, &err);
-	if (reach == NULL)
-	{
-		cliErrorReport(&err);
-		return NULL;
-	}
-	for (int i = 0; i < reach->unreadableCount; i++)
+	chosen = restoreFollowChoose(repo, target, backupId, requestedTli,
+								 &follow, &err);
+	reach = follow.reach;
+	for (int i = 0; reach != NULL && i < reach->unreadableCount; i++)
 		pg_log_warning("left out of the choice of a backup: %s", reach->unreadable[i]);
-
-	/* without a target, the backup is fixed: the timeline must reach it */
-	if (target->kind == RESTORE_TARGET_NONE)
-	{
-		resolved = repoBackupResolve(repo, backupId, &err);
-		if (resolved == NULL)
-		{
-			cliErrorReport(&err);
-			goto done;
-		}
-	}
-	else if (backupId != NULL && strcmp(backupId, "latest") != 0)
-		resolved = pstrdup(backupId);
-
-	if (!restoreTimelinePick(reach, target, resolved, requestedTli, &tliPick,
-							 &err))
+	if (!chosen)
 	{
 		cliErrorReport(&err);
 		goto done;
 	}
-	if (tliPick.warning[0] != '\0')
+	if (follow.pick.warning[0] != '\0')
 	{
-		pg_log_warning("%s", tliPick.warning);
-		if (tliPick.warningHint[0] != '\0')
-			pg_log_warning_hint("%s", tliPick.warningHint);
+		pg_log_warning("%s", follow.pick.warning);
+		if (follow.pick.warningHint[0] != '\0')
+			pg_log_warning_hint("%s", follow.pick.warningHint);
 	}
-	target->timeline = (tliPick.latest && requestedTli == 0) ? 0 : tliPick.tli;
-	if (tliPick.tli != 0)
-		restoreReachFollow(reach, tliPick.tli);
-	*tliReason = pstrdup(tliPick.reason);
+	*tliReason = pstrdup(follow.pick.reason);
 
 	if (target->kind == RESTORE_TARGET_NONE)
 	{
-		id = resolved;
-		resolved = NULL;
+		id = follow.backupId;
+		follow.backupId = NULL;
 		goto done;
 	}
 
-	/* a restore point is placed by reading the archived WAL for it */
-	if (target->kind == RESTORE_TARGET_NAME)
+	/* a restore point was placed by reading the archived WAL for it */
+	if (target->kind == RESTORE_TARGET_NAME && follow.nameIndex >= 0)
 	{
-		int			index;
-		uint64		lsn;
+		char		at[32];
 		bool		named = backupId != NULL && strcmp(backupId, "latest") != 0;
 
-		if (!restoreTargetNamePlace(repo, reach, target, backupId, &index,
-									&lsn, &err))
-		{
-			cliErrorReport(&err);
-			goto done;
-		}
-		if (index >= 0)
-		{
-			char		at[32];
-
-			manifestLsnFormat(lsn, at, sizeof(at));
-			backupId = reach->backups[index].backupId;
-			nameReason = psprintf("%s (restore point \"%s\" found in the archived WAL at %s)",
-								  named ? "named with --backup" :
-								  "the newest backup from which recovery reaches the restore point",
-								  target->value, at);
-		}
+		manifestLsnFormat(follow.nameLsn, at, sizeof(at));
+		backupId = reach->backups[follow.nameIndex].backupId;
+		nameReason = psprintf("%s (restore point \"%s\" found in the archived WAL at %s)",
+							  named ? "named with --backup" :
+							  "the newest backup from which recovery reaches the restore point",
+							  target->value, at);
 	}
 
 	if (restoreTargetPick(reach, target, backupId, &pick, &err))
@@ -534,9 +502,7 @@ cliRestoreTargetPick(Repo *repo, RestoreTarget *target, uint32 requestedTli,
 		cliErrorReport(&err);
 
 done:
-	if (resolved)
-		pfree(resolved);
-	restoreReachFree(reach);
+	restoreFollowFree(&follow);
 	return id;
 }
 

@@ -228,6 +228,9 @@ extern bool restoreRun(Repo *repo, const RestoreParam *param,
  *	 restore_pitr_scan.c	what the pick needs, read from a repository
  *	 restore_pitr_name.c	where a restore point is, read from the
  *							archived WAL, and the backup that reaches it
+ *	 restore_pitr_timeline.c  which timeline recovery follows (pure)
+ *	 restore_pitr_follow.c	scan, timeline, follow: what "pg_dr restore"
+ *							and dr_restore() both run
  *
  * Why a backup must end before its target: recovery honours a target only
  * once consistent, that is after replaying its backup's WAL up to the stop
@@ -430,6 +433,31 @@ extern bool restoreTimelinePick(const RestoreReach *reach,
 								const char *backupId, uint32 requested,
 								RestoreTimelinePick *pick, DrError *err);
 
+/*
+ * The timelines a restore could follow (those some backup, or backupId,
+ * can reach), the one whose WAL was archived last first, into tlis (room
+ * for reach->timelineCount); their number.  Pure.
+ */
+extern int	restoreTimelineCandidates(const RestoreReach *reach,
+									  const char *backupId, uint32 *tlis);
+
+/*
+ * The timeline a restore point name is followed on, from what the search
+ * of each candidate's archived WAL found: tlis[] as
+ * restoreTimelineCandidates orders them, found[c] where the point of that
+ * name recovery along tlis[c] would stop at ends (0: none it can reach).
+ * The first candidate that holds it; a warning names the other timelines
+ * that hold a point of that name in WAL they do not share with the one
+ * chosen (restore points are unique per cluster, but each cluster that
+ * archived a timeline here may have made one).  DR_ERR_INVALID naming the
+ * timelines searched when none holds it.  Pure.
+ */
+extern bool restoreTimelineNameChoose(const RestoreReach *reach,
+									  const char *name, const uint32 *tlis,
+									  const uint64 *found, int count,
+									  RestoreTimelinePick *pick,
+									  DrError *err);
+
 /* The backup a target is restored from, and what to tell the user. */
 typedef struct RestorePick
 {
@@ -482,5 +510,55 @@ extern bool restoreTargetNamePlace(Repo *repo, const RestoreReach *reach,
 								   const RestoreTarget *target,
 								   const char *backupId, int *index,
 								   uint64 *lsn, DrError *err);
+
+/*
+ * For a NAME target with no timeline named: search the archived WAL of
+ * every timeline restoreTimelineCandidates gives, and follow the one
+ * restoreTimelineNameChoose chooses (reach is left following it): *pick,
+ * and *index and *lsn as restoreTargetNamePlace gives them along it.
+ * True with *index -1 and *pick untouched when no timeline has a backup
+ * and archived WAL to look in.  DR_ERR_INVALID when no timeline holds the
+ * name after a backup's end; DR_ERR_IO or DR_ERR_CORRUPT when a segment
+ * cannot be read.
+ */
+extern bool restoreTargetNameTimeline(Repo *repo, RestoreReach *reach,
+									  const RestoreTarget *target,
+									  const char *backupId,
+									  RestoreTimelinePick *pick, int *index,
+									  uint64 *lsn, DrError *err);
+
+/*
+ * The timeline a restore follows, chosen as both "pg_dr restore" and
+ * dr_restore() choose it (restore_pitr_follow.c): the repository scanned,
+ * restoreTimelinePick (or, for a restore point name with several
+ * timelines and none requested, restoreTargetNameTimeline), and reach left
+ * following the timeline chosen.
+ */
+typedef struct RestoreFollow
+{
+	RestoreReach *reach;		/* NULL when the scan failed */
+	RestoreTimelinePick pick;	/* the timeline, why, and a warning */
+	char	   *backupId;		/* no target: the backup, resolved
+								 * (palloc'd); NULL otherwise */
+	int			nameIndex;		/* NAME: the backup that reaches the
+								 * restore point (into reach->backups),
+								 * -1 when not placed */
+	uint64		nameLsn;		/* NAME: where the point's record ends */
+} RestoreFollow;
+
+/*
+ * Choose the timeline for target (RESTORE_TARGET_NONE: the end of the
+ * archive; not RESTORE_TARGET_IMMEDIATE, which stays on the backup's own
+ * timeline) from backupId (NULL or "latest": any backup; for no target
+ * the newest), or check requested (0: choose).  Sets target->timeline: 0
+ * when the newest timeline was chosen without being requested ('latest'
+ * says the same).  follow->reach is kept even on failure, so that the
+ * caller can report its unreadable backups; restoreFollowFree frees it
+ * all.
+ */
+extern bool restoreFollowChoose(Repo *repo, RestoreTarget *target,
+								const char *backupId, uint32 requested,
+								RestoreFollow *follow, DrError *err);
+extern void restoreFollowFree(RestoreFollow *follow);
 
 #endif							/* DR_RESTORE_H */

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  * restore_pitr_name.c
  *	  Where a restore point is: its records found in the archived WAL, and
- *	  the backup a --target-name restore starts from (restore.h,
- *	  restoreTargetNamePlace).
+ *	  the backup a --target-name restore starts from and the timeline it
+ *	  follows (restore.h, restoreTargetNamePlace, restoreTargetNameTimeline).
  *
  * Why the WAL, and not a list of names: the repository keeps no record of
  * restore points, and the server's pgdr.pitr_events cannot serve -- it is
@@ -29,6 +29,14 @@
  * that backup cannot reach the name does it read, for the next older
  * backup, the segments between its start and what was already read (one
  * segment overlaps, so a record across the boundary is seen whole).
+ *
+ * Which timeline (restoreTargetNameTimeline): the timeline a name is on
+ * cannot be told without reading its WAL, and a restore point made on a
+ * restored cluster's timeline after it branched off is not in the WAL of
+ * the timeline archived last.  So, when more than one timeline could be
+ * followed and none was named, each is searched, the one archived last
+ * first, and the first that holds the name is followed; the decision is
+ * restoreTimelineNameChoose's (restore_pitr_timeline.c, pure).
  *
  * The record walk (restoreWalWalk*) is pure, fed segments in order: it
  * follows page headers, records across pages and segments, and checks the
@@ -295,10 +303,14 @@ nameBackupCompareDesc(const void *a, const void *b, void *arg)
 	return *(const int *) b - *(const int *) a;
 }
 
-bool
-restoreTargetNamePlace(Repo *repo, const RestoreReach *reach,
-					   const RestoreTarget *target, const char *backupId,
-					   int *index, uint64 *lsn, DrError *err)
+/*
+ * restoreTargetNamePlace; *inside says, on failure, that the name was
+ * found but only inside a backup's own WAL (the timeline holds it).
+ */
+static bool
+namePlace(Repo *repo, const RestoreReach *reach, const RestoreTarget *target,
+		  const char *backupId, int *index, uint64 *lsn, bool *inside_,
+		  DrError *err)
 {
 	RestoreWalWalk walk;
 	int		   *order;
@@ -312,6 +324,7 @@ restoreTargetNamePlace(Repo *repo, const RestoreReach *reach,
 	char		b[32];
 
 	*index = -1;
+	*inside_ = false;
 	if (target->kind != RESTORE_TARGET_NAME)
 		return drErrorSet(err, DR_ERR_INVALID, "not a restore point target");
 	if (reach->backupCount == 0 || reach->walEnd == 0)
@@ -379,6 +392,7 @@ restoreTargetNamePlace(Repo *repo, const RestoreReach *reach,
 	{
 		if (inside != NULL)
 		{
+			*inside_ = true;
 			manifestLsnFormat(insidePoint->endLsn, a, sizeof(a));
 			manifestLsnFormat(inside->stopLsn, b, sizeof(b));
 			drErrorSet(err, DR_ERR_INVALID,
@@ -403,5 +417,103 @@ restoreTargetNamePlace(Repo *repo, const RestoreReach *reach,
 	}
 	restoreWalWalkFree(&walk);
 	pfree(order);
+	return ok;
+}
+
+bool
+restoreTargetNamePlace(Repo *repo, const RestoreReach *reach,
+					   const RestoreTarget *target, const char *backupId,
+					   int *index, uint64 *lsn, DrError *err)
+{
+	bool		inside;
+
+	return namePlace(repo, reach, target, backupId, index, lsn, &inside, err);
+}
+
+bool
+restoreTargetNameTimeline(Repo *repo, RestoreReach *reach,
+						  const RestoreTarget *target, const char *backupId,
+						  RestoreTimelinePick *pick, int *index, uint64 *lsn,
+						  DrError *err)
+{
+	uint32	   *tlis;
+	uint64	   *found;
+	int		   *backups;
+	int			count;
+	int			placed = 0;
+	int			missing = 0;
+	bool		ok = false;
+	DrError		insideErr;
+	uint32		insideTli = 0;
+	bool		named = backupId != NULL && strcmp(backupId, "latest") != 0;
+
+	*index = -1;
+	tlis = palloc(Max(reach->timelineCount, 1) * sizeof(uint32));
+	found = palloc0(Max(reach->timelineCount, 1) * sizeof(uint64));
+	backups = palloc0(Max(reach->timelineCount, 1) * sizeof(int));
+	/* "latest" is no backup's id: every backup counts */
+	count = restoreTimelineCandidates(reach, named ? backupId : NULL, tlis);
+
+	/* every candidate's WAL, newest archived first */
+	drErrorClear(&insideErr);
+	for (int c = 0; c < count; c++)
+	{
+		bool		inside;
+		DrError		one;
+
+		restoreReachFollow(reach, tlis[c]);
+		drErrorClear(&one);
+		if (namePlace(repo, reach, target, backupId, &backups[c], &found[c],
+					  &inside, &one))
+		{
+			if (backups[c] >= 0)
+				placed++;
+			else
+				found[c] = 0;	/* no backup or no WAL to look in */
+			continue;
+		}
+		found[c] = 0;
+		if (one.code != DR_ERR_INVALID)
+		{
+			*err = one;
+			drErrorPrefix(err, "timeline %u: ", tlis[c]);
+			goto done;
+		}
+		missing++;
+		if (inside && insideTli == 0)
+		{
+			insideErr = one;
+			insideTli = tlis[c];
+		}
+	}
+
+	if (placed == 0 && missing == 0)
+	{
+		/* nothing to look in anywhere: restoreTargetPick says what lacks */
+		ok = true;
+		goto done;
+	}
+	if (placed == 0 && insideTli != 0)
+	{
+		/* the name is there, but only where recovery cannot stop at it */
+		*err = insideErr;
+		drErrorPrefix(err, "timeline %u: ", insideTli);
+		goto done;
+	}
+	if (!restoreTimelineNameChoose(reach, target->value, tlis, found, count,
+								   pick, err))
+		goto done;
+	for (int c = 0; c < count; c++)
+		if (tlis[c] == pick->tli)
+		{
+			*index = backups[c];
+			*lsn = found[c];
+		}
+	ok = true;
+
+done:
+	pfree(tlis);
+	pfree(found);
+	pfree(backups);
 	return ok;
 }

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  * restore_pitr_timeline.c
- *	  Which timeline a restore follows (restore.h, restoreTimelinePick),
- *	  and the end of the archived WAL along it (restoreReachFollow).
+ *	  Which timeline a restore follows (restore.h, restoreTimelinePick,
+ *	  restoreTimelineNameChoose), and the end of the archived WAL along it
+ *	  (restoreReachFollow).
  *
  * Why not always the newest timeline ('latest', PostgreSQL's default): a
  * timeline is created by every promotion, including that of a test
@@ -16,6 +17,13 @@
  * timeline's own part starts where it branched off -- for a time target,
  * when its history file was stored, which is within seconds of the
  * promotion that wrote it -- and ends with its newest archived segment.
+ *
+ * A restore point name cannot be placed without reading WAL: the
+ * timelines are searched in the order restoreTimelineCandidates gives
+ * (restore_pitr_name.c), and restoreTimelineNameChoose takes the first
+ * that holds the name.  Two points of one name on timelines that do not
+ * share the WAL they are in are two clusters' points: the one archived
+ * last wins, with a warning.
  *
  * Pure functions of the RestoreReach restore_pitr_scan.c fills, unit
  * tested in test/unit/test_restore_pick.c.
@@ -290,5 +298,129 @@ restoreTimelinePick(const RestoreReach *reach, const RestoreTarget *target,
 	}
 	pfree(usable);
 	pfree(holds);
+	return true;
+}
+
+/* Order: the timeline written last first (timelineLater). */
+static int
+timelineCompareLater(const void *a, const void *b, void *arg)
+{
+	const RestoreReach *reach = arg;
+	const RestoreTimeline *ta = &reach->timelines[*(const int *) a];
+	const RestoreTimeline *tb = &reach->timelines[*(const int *) b];
+
+	if (timelineLater(reach, ta, tb))
+		return -1;
+	if (timelineLater(reach, tb, ta))
+		return 1;
+	return 0;
+}
+
+int
+restoreTimelineCandidates(const RestoreReach *reach, const char *backupId,
+						  uint32 *tlis)
+{
+	int		   *order;
+	int			count = 0;
+
+	if (reach->timelineCount == 0)
+		return 0;
+	order = palloc(reach->timelineCount * sizeof(int));
+	for (int i = 0; i < reach->timelineCount; i++)
+		if (timelineUsable(reach, &reach->timelines[i], backupId))
+			order[count++] = i;
+	qsort_arg(order, count, sizeof(int), timelineCompareLater, (void *) reach);
+	for (int i = 0; i < count; i++)
+		tlis[i] = reach->timelines[order[i]].tli;
+	pfree(order);
+	return count;
+}
+
+/* The timeline whose WAL holds byte lsn along history (0: none). */
+static uint32
+timelineAt(const WalHistory *history, uint64 lsn)
+{
+	for (int i = 0; i < history->count; i++)
+		if (history->timelines[i].begin <= lsn && lsn < history->timelines[i].end)
+			return history->timelines[i].tli;
+	return 0;
+}
+
+static const RestoreTimeline *
+timelineGet(const RestoreReach *reach, uint32 tli)
+{
+	for (int i = 0; i < reach->timelineCount; i++)
+		if (reach->timelines[i].tli == tli)
+			return &reach->timelines[i];
+	return NULL;
+}
+
+bool
+restoreTimelineNameChoose(const RestoreReach *reach, const char *name,
+						  const uint32 *tlis, const uint64 *found, int count,
+						  RestoreTimelinePick *pick, DrError *err)
+{
+	const RestoreTimeline *chosen = NULL;
+	bool	   *others;
+	bool		anyOther = false;
+	int			c;
+	char		list[128];
+
+	memset(pick, 0, sizeof(*pick));
+	for (c = 0; c < count; c++)
+		if (found[c] != 0 && (chosen = timelineGet(reach, tlis[c])) != NULL)
+			break;
+	others = palloc0(Max(reach->timelineCount, 1) * sizeof(bool));
+	if (chosen == NULL)
+	{
+		for (int i = 0; i < count; i++)
+			for (int j = 0; j < reach->timelineCount; j++)
+				if (reach->timelines[j].tli == tlis[i])
+					others[j] = true;
+		timelineOthers(reach, others, 0, list, sizeof(list));
+		pfree(others);
+		drErrorSet(err, DR_ERR_INVALID,
+				   "restore point \"%s\" is not in the archived WAL of timeline%s %s after the start of any backup",
+				   name, count == 1 ? "" : "s", list);
+		drErrorHint(err, "Names are case-sensitive (dr_restore_points lists them).  If the point is in WAL not archived yet: run SELECT pg_switch_wal() on the cluster that made it, or wait for the archiver.  To search one timeline only, name it with --target-timeline.");
+		return false;
+	}
+
+	pick->tli = chosen->tli;
+	pick->latest = pick->tli == reach->newestTli;
+	snprintf(pick->reason, sizeof(pick->reason),
+			 "timeline %u, %s", pick->tli,
+			 c == 0 ? "whose WAL was archived last and holds the restore point" :
+			 "the one written last whose archived WAL holds the restore point");
+
+	/*
+	 * Another point of that name: one found at another place, or at the
+	 * same LSN but in WAL the two timelines do not share (restore points
+	 * are unique per cluster, two clusters can each have made one).
+	 */
+	for (int i = c + 1; i < count; i++)
+	{
+		const RestoreTimeline *t = timelineGet(reach, tlis[i]);
+		uint64		at = found[i];
+
+		if (at == 0 || t == NULL)
+			continue;
+		if (at == found[c] &&
+			timelineAt(t->history, at - 1) == timelineAt(chosen->history, at - 1))
+			continue;
+		for (int j = 0; j < reach->timelineCount; j++)
+			if (reach->timelines[j].tli == t->tli)
+				others[j] = anyOther = true;
+	}
+	if (anyOther)
+	{
+		timelineOthers(reach, others, pick->tli, list, sizeof(list));
+		snprintf(pick->warning, sizeof(pick->warning),
+				 "the archived WAL of timeline%s %s holds another restore point \"%s\"; following timeline %u, whose WAL was archived last",
+				 strchr(list, ' ') ? "s" : "", list, name, pick->tli);
+		snprintf(pick->warningHint, sizeof(pick->warningHint),
+				 "Another timeline comes from a promotion: a failover, or a restored cluster that archived here.  Name the timeline with --target-timeline to follow another one.");
+	}
+	pfree(others);
 	return true;
 }

@@ -41,7 +41,14 @@
  * one written last); a former primary that stopped (its descendant
  * chosen); a requested timeline (taken; unknown NOT_FOUND; one the named
  * backup is not on INVALID); only timelines the named backup reaches; the
- * recovery_target_timeline setting with and without a target.
+ * recovery_target_timeline setting with and without a target.  A restore
+ * point name (restoreTimelineCandidates, restoreTimelineNameChoose): the
+ * candidates, written last first (only those the named backup reaches);
+ * a name on another timeline than the one written last (that one, not
+ * 'latest'); the same point in WAL all share (no warning); points of
+ * that name at the same LSN in WAL not shared, and at another LSN (the
+ * one written last, a warning naming the others); on none (INVALID,
+ * naming every timeline searched and --target-timeline).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -1068,6 +1075,85 @@ testTimelines(void)
 	pfree(text);
 }
 
+/* restoreTimelineNameChoose over the candidates of reachTimelines */
+static uint32
+nameTli(const RestoreReach *r, const uint32 *tlis, int count,
+		const char *at1, const char *at2, const char *at3,
+		RestoreTimelinePick *pick)
+{
+	uint64		found[3];
+	const char *at[3] = {at1, at2, at3};
+	DrError		err;
+
+	/* found[] follows the order of tlis, at1..at3 name timelines 1..3 */
+	for (int c = 0; c < count; c++)
+		found[c] = at[tlis[c] - 1] ? lsn(at[tlis[c] - 1]) : 0;
+	drErrorClear(&err);
+	if (!restoreTimelineNameChoose(r, "p", tlis, found, count, pick, &err))
+	{
+		diag("refused: %s", err.message);
+		return 0;
+	}
+	return pick->tli;
+}
+
+static void
+testTimelineNames(void)
+{
+	RestoreReach r = reachTimelines(NOON + 3000);
+	RestoreTimelinePick pick;
+	uint32		tlis[3];
+	uint64		none[3] = {0, 0, 0};
+	DrError		err;
+	int			count;
+
+	/* timeline 1 written last, then 3, then 2 */
+	count = restoreTimelineCandidates(&r, NULL, tlis);
+	ok(count == 3 && tlis[0] == 1 && tlis[1] == 3 && tlis[2] == 2,
+	   "candidates: the timeline written last first (1, 3, 2)");
+	ok(restoreTimelineCandidates(&r, "20240102-000000F", tlis) == 2 &&
+	   tlis[0] == 1 && tlis[1] == 3,
+	   "candidates for backup G: timeline 2 is out of its reach");
+	count = restoreTimelineCandidates(&r, NULL, tlis);
+
+	/* made on timeline 2 after its branch point: only 2 holds it */
+	is_int(nameTli(&r, tlis, count, NULL, "0/6500000", NULL, &pick), 2,
+		   "a name only timeline 2 holds: timeline 2, not the one written last");
+	ok(!pick.latest && pick.warning[0] == '\0' &&
+	   strstr(pick.reason, "timeline 2, the one written last whose archived WAL holds") != NULL,
+	   "timeline 2 is not the newest ('latest' would be 3), no warning, the reason says why");
+
+	/* before every branch point: one point all timelines share */
+	is_int(nameTli(&r, tlis, count, "0/2000000", "0/2000000", "0/2000000", &pick), 1,
+		   "a name in WAL all timelines share: the one written last");
+	if (!ok(pick.warning[0] == '\0', "the same point: no warning"))
+		diag("%s", pick.warning);
+	ok(strstr(pick.reason, "archived last and holds the restore point") != NULL,
+	   "the reason says it was archived last");
+
+	/* two clusters each made one */
+	is_int(nameTli(&r, tlis, count, "0/8800000", NULL, "0/8800000", &pick), 1,
+		   "the same LSN on timelines 1 and 3, in WAL they do not share: timeline 1");
+	if (!ok(strstr(pick.warning, "timeline 3 holds another restore point \"p\"; following timeline 1") != NULL &&
+			strstr(pick.warningHint, "--target-timeline") != NULL,
+			"the warning names timeline 3 and --target-timeline"))
+		diag("%s", pick.warning);
+	is_int(nameTli(&r, tlis, count, "0/2000000", "0/6500000", "0/7800000", &pick), 1,
+		   "points of the name on every timeline, apart: timeline 1");
+	if (!ok(strstr(pick.warning, "timelines 2 and 3 holds another") != NULL,
+			"the warning names timelines 2 and 3"))
+		diag("%s", pick.warning);
+
+	/* on none */
+	drErrorClear(&err);
+	ok(!restoreTimelineNameChoose(&r, "p", tlis, none, count, &pick, &err) &&
+	   err.code == DR_ERR_INVALID &&
+	   strstr(err.message, "restore point \"p\" is not in the archived WAL of timelines 1, 2 and 3") != NULL &&
+	   strstr(err.hint, "--target-timeline") != NULL,
+	   "on no timeline: INVALID, naming the timelines searched and --target-timeline");
+	reachTimelinesFree();
+}
+
 int
 main(void)
 {
@@ -1079,5 +1165,6 @@ main(void)
 	testPickTimelines();
 	testWalWalk();
 	testTimelines();
+	testTimelineNames();
 	return tapDone();
 }
