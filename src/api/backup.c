@@ -652,7 +652,7 @@ dr_restore(PG_FUNCTION_ARGS)
 		 * backup's own timeline.
 		 */
 		if (recovery.kind != RESTORE_TARGET_IMMEDIATE)
-			apiRestoreFollow(repo, &recovery, backupId);
+			apiRestoreFollow(repo, &recovery, resolved);
 		/* as the CLI: every other target emptied, whatever the backup has */
 		param.recoverySettings = restoreTargetSettings(&recovery);
 		param.guards = apiRestoreGuards(config, &param.guardCount);
