@@ -162,6 +162,13 @@ extern bool cliCommandRepoOpen(CliCommand *cmd);
  */
 extern int	cliCommandEnd(CliCommand *cmd, int status);
 
+/*
+ * Print the --config line of a command's --help, its description from
+ * column on (where the command's other descriptions start), so that every
+ * command says alike where the file is looked for.
+ */
+extern void cliCommandHelpConfig(int column);
+
 /* Report a usage error for command (printf-style).  Returns CLI_EXIT_USAGE. */
 extern int	cliUsageError(const char *command, const char *fmt,...) pg_attribute_printf(2, 3);
 

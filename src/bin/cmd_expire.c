@@ -34,9 +34,9 @@ cliExpireHelp(void)
 		   "SELECT dr_repository_sync() afterwards to update dr_backups.\n\n",
 		   CLI_PROGNAME, REPO_LOCK_EXPIRE);
 	printf("Usage:\n");
-	printf("  %s expire --config FILE [--repo N] [--dry-run]\n", CLI_PROGNAME);
+	printf("  %s expire [--config FILE] [--repo N] [--dry-run]\n", CLI_PROGNAME);
 	printf("\nOptions:\n");
-	printf("  -c, --config=FILE   pg_dr configuration file (required)\n");
+	cliCommandHelpConfig(22);
 	printf("  -r, --repo=N        repository N (default: the first configured)\n");
 	printf("  -n, --dry-run       say what would be removed, remove nothing\n");
 	printf("  -h, --help          show this help, then exit\n");

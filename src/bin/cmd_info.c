@@ -88,9 +88,9 @@ cliInfoHelp(void)
 		   "effective configuration.  It opens each repository, which checks\n"
 		   "the passphrase.\n\n", CLI_PROGNAME);
 	printf("Usage:\n");
-	printf("  %s info --config FILE [--repo N] [--json]\n", CLI_PROGNAME);
+	printf("  %s info [--config FILE] [--repo N] [--json]\n", CLI_PROGNAME);
 	printf("\nOptions:\n");
-	printf("  -c, --config=FILE   pg_dr configuration file (required)\n");
+	cliCommandHelpConfig(22);
 	printf("  -r, --repo=N        only repository N (default: all configured)\n");
 	printf("      --json          one JSON object instead of text\n");
 	printf("  -h, --help          show this help, then exit\n");

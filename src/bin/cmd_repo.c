@@ -31,10 +31,10 @@ cliRepoCreateHelp(void)
 		   "repository's info file (format, cipher, key derivation settings).\n"
 		   "An existing repository is never overwritten.\n\n", CLI_PROGNAME);
 	printf("Usage:\n");
-	printf("  %s repo-create --config FILE [--repo N] [--kdf-iterations N] [--owner USER]\n",
+	printf("  %s repo-create [--config FILE] [--repo N] [--kdf-iterations N] [--owner USER]\n",
 		   CLI_PROGNAME);
 	printf("\nOptions:\n");
-	printf("  -c, --config=FILE        pg_dr configuration file (required)\n");
+	cliCommandHelpConfig(27);
 	printf("  -r, --repo=N             repository N (default: the first configured)\n");
 	printf("      --kdf-iterations=N   PBKDF2 iterations for the passphrase\n"
 		   "                           (default: %d)\n", KEY_KDF_ITERATIONS_DEFAULT);
@@ -57,10 +57,10 @@ cliRepoKeyRotateHelp(void)
 		   "at the new file in every configuration that uses this repository.\n\n",
 		   CLI_PROGNAME);
 	printf("Usage:\n");
-	printf("  %s repo-key-rotate --config FILE --new-key-file FILE [--repo N]\n",
+	printf("  %s repo-key-rotate [--config FILE] --new-key-file FILE [--repo N]\n",
 		   CLI_PROGNAME);
 	printf("\nOptions:\n");
-	printf("  -c, --config=FILE        pg_dr configuration file (required)\n");
+	cliCommandHelpConfig(27);
 	printf("      --new-key-file=FILE  file holding the new passphrase (required;\n"
 		   "                           mode 0600, at least %d characters)\n",
 		   KEY_PASSPHRASE_MIN);

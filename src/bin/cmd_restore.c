@@ -97,13 +97,13 @@ cliRestoreHelp(void)
 		   "recovery.signal, and a restore_command that fetches WAL with \"%s wal-get\".\n\n",
 		   CLI_PROGNAME, CLI_PROGNAME);
 	printf("Usage:\n");
-	printf("  %s restore --config FILE --backup ID|latest --pgdata DIR [OPTION]...\n",
+	printf("  %s restore [--config FILE] --backup ID|latest --pgdata DIR [OPTION]...\n",
 		   CLI_PROGNAME);
-	printf("  %s restore --config FILE --pgdata DIR [--backup ID|latest]\n"
+	printf("  %s restore [--config FILE] --pgdata DIR [--backup ID|latest]\n"
 		   "        --target-time=T|--target-lsn=L|--target-xid=X|--target-name=N [OPTION]...\n",
 		   CLI_PROGNAME);
 	printf("\nOptions:\n");
-	printf("  -c, --config=FILE         pg_dr configuration file (required)\n");
+	cliCommandHelpConfig(28);
 	printf("  -r, --repo=N              repository N (default: the first configured)\n");
 	printf("  -b, --backup=ID|latest    the backup to restore (required without a\n"
 		   "                            target; with one, default: picked)\n");

@@ -34,10 +34,10 @@ cliVerifyHelp(void)
 		   "needed.\n\n",
 		   CLI_PROGNAME);
 	printf("Usage:\n");
-	printf("  %s verify --config FILE [--repo N] [--backup ID|latest|all] [--wal]\n",
+	printf("  %s verify [--config FILE] [--repo N] [--backup ID|latest|all] [--wal]\n",
 		   CLI_PROGNAME);
 	printf("\nOptions:\n");
-	printf("  -c, --config=FILE           pg_dr configuration file (required)\n");
+	cliCommandHelpConfig(30);
 	printf("  -r, --repo=N                repository N (default: the first configured)\n");
 	printf("  -b, --backup=ID|latest|all  what to verify (default: all, unless --wal)\n");
 	printf("  -w, --wal                   verify the WAL archive (with --backup: both)\n");

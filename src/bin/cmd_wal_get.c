@@ -78,11 +78,11 @@ cliWalGetHelp(void)
 	printf("  restore_command = '%s wal-get --config /etc/pg_dr.conf %%f %%p'\n\n",
 		   CLI_PROGNAME);
 	printf("Usage:\n");
-	printf("  %s wal-get --config FILE [--repo N] NAME DESTPATH\n", CLI_PROGNAME);
+	printf("  %s wal-get [--config FILE] [--repo N] NAME DESTPATH\n", CLI_PROGNAME);
 	printf("\nOptions:\n");
-	printf("  -c, --config=FILE   pg_dr configuration file (required)\n");
+	cliCommandHelpConfig(22);
 	printf("  -r, --repo=N        repository N (default: the first configured)\n");
-	printf("      --prefetch=N    fetch the next N segments ahead, in the background\n"
+	printf("  -p, --prefetch=N    fetch the next N segments ahead, in the background\n"
 		   "                      (default %d, 0 = off)\n", CLI_WAL_PREFETCH_DEFAULT);
 	printf("  -h, --help          show this help, then exit\n");
 	printf("\nExit status: 0 when the file was fetched, 1 when the archive does not\n"

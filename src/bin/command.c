@@ -256,3 +256,11 @@ cliCommandEnd(CliCommand *cmd, int status)
 	cmd->repoConfig = NULL;
 	return status;
 }
+
+void
+cliCommandHelpConfig(int column)
+{
+	printf("  %-*s%s\n%*s%s\n", column - 2, "-c, --config=FILE",
+		   "configuration file (default: $" CLI_CONFIG_ENV " when set,",
+		   column, "", "else " CLI_CONFIG_DEFAULT ")");
+}

@@ -66,6 +66,8 @@ cliHelp(void)
 	printf("  -?, --help        show this help, then exit\n");
 	printf("\nRun \"%s help COMMAND\" or \"%s COMMAND --help\" for the options of a command.\n",
 		   CLI_PROGNAME, CLI_PROGNAME);
+	printf("\nEvery command reads the configuration file given with --config FILE,\n"
+		   "else the one named by $" CLI_CONFIG_ENV ", else " CLI_CONFIG_DEFAULT ".\n");
 	printf("\nExit status: 0 on success, 1 if the operation failed, 2 on a usage error.\n");
 }
 
