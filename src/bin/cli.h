@@ -172,9 +172,12 @@ extern void cliCommandHelpConfig(int column);
 /* Report a usage error for command (printf-style).  Returns CLI_EXIT_USAGE. */
 extern int	cliUsageError(const char *command, const char *fmt,...) pg_attribute_printf(2, 3);
 
-/* The same with a detail line (how to fix it) before the hint to --help. */
-extern int	cliUsageErrorDetail(const char *command, const char *detail,
-								const char *fmt,...) pg_attribute_printf(3, 4);
+/*
+ * The same with a message already formatted and a detail line (how to fix
+ * it, or NULL) before the hint to --help.
+ */
+extern int	cliUsageErrorDetail(const char *command, const char *message,
+								const char *detail);
 
 /* Names for display. */
 extern const char *cliRepoTypeName(ConfigRepoType type);

@@ -98,9 +98,8 @@ cliCommandConfigChoose(CliCommand *cmd)
 	if (stat(CLI_CONFIG_DEFAULT, &st) != 0 && errno == ENOENT)
 	{
 		cliUsageErrorDetail(cmd->spec->name,
-							"Give the file with --config FILE, or name it in the environment variable " CLI_CONFIG_ENV ".",
-							"no configuration file specified (--config), and the default \"%s\" does not exist",
-							CLI_CONFIG_DEFAULT);
+							"no configuration file specified (--config), and the default \"" CLI_CONFIG_DEFAULT "\" does not exist",
+							"Give the file with --config FILE, or name it in the environment variable " CLI_CONFIG_ENV ".");
 		return false;
 	}
 	cmd->configPath = CLI_CONFIG_DEFAULT;

@@ -147,14 +147,21 @@ main(int argc, char **argv)
 	return command->main(argc - 1, argv + 1);
 }
 
-/* Print a usage error, its detail if any, and the hint to --help. */
-static int
-cliUsageErrorV(const char *command, const char *detail, const char *fmt,
-			   va_list ap)
+int
+cliUsageError(const char *command, const char *fmt,...)
 {
+	va_list		ap;
 	char		message[1024];
 
+	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	return cliUsageErrorDetail(command, message, NULL);
+}
+
+int
+cliUsageErrorDetail(const char *command, const char *message, const char *detail)
+{
 	pg_log_error("%s", message);
 	if (detail != NULL)
 		pg_log_error_detail("%s", detail);
@@ -165,30 +172,6 @@ cliUsageErrorV(const char *command, const char *detail, const char *fmt,
 		pg_log_error_hint("Try \"%s --help\" for more information.",
 						  CLI_PROGNAME);
 	return CLI_EXIT_USAGE;
-}
-
-int
-cliUsageError(const char *command, const char *fmt,...)
-{
-	va_list		ap;
-	int			status;
-
-	va_start(ap, fmt);
-	status = cliUsageErrorV(command, NULL, fmt, ap);
-	va_end(ap);
-	return status;
-}
-
-int
-cliUsageErrorDetail(const char *command, const char *detail, const char *fmt,...)
-{
-	va_list		ap;
-	int			status;
-
-	va_start(ap, fmt);
-	status = cliUsageErrorV(command, detail, fmt, ap);
-	va_end(ap);
-	return status;
 }
 
 const char *
