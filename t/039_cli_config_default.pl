@@ -5,13 +5,16 @@
 #	read is a failure (1) that says where the name came from; no --config,
 #	no PG_DR_CONFIG and no /etc/pg_dr.conf is the usage error (2) a
 #	missing --config was, naming the default and how to give a file
-#	(wal-get: 126, as for any of its usage errors).
+#	(wal-get: 126, as for any of its usage errors).  A restore that found
+#	its file through PG_DR_CONFIG, given relative, writes its absolute path
+#	into restore_command: recovery runs elsewhere, without the variable.
 
 use strict;
 use warnings;
 
 use lib 't/lib';
 use DrTest;
+use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
@@ -94,5 +97,29 @@ SKIP:
 		'an extra argument is reported before the missing default');
 }
 ok(!-e "$tmp/restored" && !-e "$tmp/seg", 'nothing was written');
+
+# ---- restore through a relative PG_DR_CONFIG: restore_command names the
+# file by its absolute path, and recovery uses it
+{
+	my $node = DrTest::node_new('cfgdefault', $conf);
+	$node->safe_psql('postgres', 'CREATE TABLE t AS SELECT 42 AS v');
+	my $backup = $node->safe_psql('postgres', "SELECT dr_backup_full('f1')");
+	my ($dir, $base) = $conf =~ m{^(.*)/([^/]+)$};
+	local $ENV{PG_DR_CONFIG} = $base;
+	my ($out, $err);
+	my $ok = IPC::Run::run(
+		[ 'pg_dr', 'restore', '--backup', $backup, '--pgdata', "$tmp/r1",
+			'--target', 'immediate' ],
+		'>', \$out, '2>', \$err, init => sub { chdir($dir) or die "chdir: $!" });
+	ok($ok, 'restore with a relative PG_DR_CONFIG and no --config') or diag($err);
+	like(slurp_file("$tmp/r1/postgresql.auto.conf"),
+		qr/^restore_command = '.*wal-get --config ''\Q$conf\E'' --repo 1 %f %p'$/m,
+		'restore_command names the configuration file by its absolute path');
+	$node->stop;
+	my $restored = DrTest::node_from_restore('cfgdefault_r1', "$tmp/r1");
+	is($restored->safe_psql('postgres', 'SELECT v FROM t'), '42',
+		'the restored cluster recovers and has the data');
+	$restored->stop;
+}
 
 done_testing();
