@@ -11,6 +11,11 @@ use Test::More;
 
 my @commands = ('info', 'repo-create', 'repo-key-rotate');
 
+# without --config a command reads $PG_DR_CONFIG, else /etc/pg_dr.conf
+# (t/039): "no configuration file specified" needs neither
+delete $ENV{PG_DR_CONFIG};
+my $default_conf = -e '/etc/pg_dr.conf';
+
 # --version
 command_checks_all([ 'pg_dr', '--version' ],
 	0, [qr/\Apg_dr 0\.1\.0\n\z/], [qr/\A\z/], 'pg_dr --version');
@@ -48,7 +53,7 @@ for my $command (@commands)
 		command_checks_all(
 			$cmd, 0,
 			[
-				qr/^\s+pg_dr \Q$command\E --config FILE/m,
+				qr/^\s+pg_dr \Q$command\E \[--config FILE\]/m,
 				qr/--config=FILE/,
 				$command_option{$command}
 			],
@@ -102,6 +107,7 @@ my @usage_errors = (
 for my $case (@usage_errors)
 {
 	my ($args, $message, $name) = @$case;
+	next if $default_conf && $message =~ /no configuration file/;
 	command_checks_all([ 'pg_dr', @$args ],
 		2, [qr/\A\z/], [ qr/^pg_dr: error: $message/m, $try_hint ], $name);
 }

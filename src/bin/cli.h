@@ -4,8 +4,9 @@
  *
  * The CLI is a thin layer over the shared libraries (config, repo,
  * storage): main.c dispatches to one cli<Command>Main() per command, each
- * of which parses its own options with getopt_long, calls the libraries
- * and turns a DrError into a message on stderr and an exit status.
+ * of which starts with the shared preamble (command.c: options, the
+ * configuration file, the repository), calls the libraries and turns a
+ * DrError into a message on stderr and an exit status.
  *
  * Exit status contract (documented in docs/cli.md):
  *	 0  success
@@ -19,7 +20,9 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "getopt_long.h"
 #include "lib/stringinfo.h"
+#include "repo/repo.h"
 
 #define PG_DR_VERSION			"0.1.0"
 #define CLI_PROGNAME			"pg_dr"
@@ -55,36 +58,126 @@ extern void cliWalGetHelp(void);
 extern const char *cliProgramArgv0;
 
 /*
- * Option plumbing shared by the commands (main.c).  Each of these prints
- * its own error; the caller only returns the status.
+ * The preamble every command shares (command.c).
+ *
+ * A command declares its own options in a CliCommandSpec; cliCommandBegin
+ * adds the ones every command takes (-c/--config, -r/--repo, -h/--help),
+ * parses the command line, checks the number of positional arguments and
+ * chooses the configuration file; cliCommandConfigLoad loads it and selects
+ * the repository; cliCommandRepoOpen opens it; cliCommandEnd releases what
+ * was loaded.  Each prints its own error: the caller only returns the
+ * status.
+ *
+ * The configuration file is --config FILE, else the environment variable
+ * PG_DR_CONFIG (when set and not empty), else CLI_CONFIG_DEFAULT.  The
+ * default that does not exist is a usage error, as a missing --config was:
+ * the user named no file.  A file that was named (by --config or
+ * PG_DR_CONFIG) and cannot be read is a failure (status 1).
  */
+#ifndef CLI_CONFIG_DEFAULT
+#define CLI_CONFIG_DEFAULT		"/etc/pg_dr.conf"
+#endif
+#define CLI_CONFIG_ENV			"PG_DR_CONFIG"
+
+/* cliCommandBegin's "go on" */
+#define CLI_CONTINUE			(-1)
+
+typedef struct CliCommandSpec
+{
+	const char *name;			/* as typed: "repo-create" */
+	void		(*help) (void);	/* prints the command's --help */
+
+	/*
+	 * The command's own options, in getopt_long's terms: long options
+	 * ({NULL} ended, may be NULL) and short ones ("nb:", may be "").  Never
+	 * config, repo or help: those are added.
+	 */
+	const struct option *options;
+	const char *shortOptions;
+
+	/*
+	 * One of the command's own options was given (c is its val, arg its
+	 * value or NULL); state is cliCommandBegin's.  False (error printed)
+	 * stops with usageStatus.
+	 */
+	bool		(*option) (void *state, int c, const char *arg);
+
+	/* positional arguments: argsMin to argsMax, argsMissing when fewer */
+	int			argsMin;
+	int			argsMax;
+	const char *argsMissing;
+
+	/*
+	 * --repo only narrows the command to one repository: without it no
+	 * repository is selected (info reports them all).
+	 */
+	bool		repoOptional;
+
+	/*
+	 * Exit statuses of a usage error and of a failure of the preamble
+	 * (configuration, repository).  0 means CLI_EXIT_USAGE and
+	 * CLI_EXIT_FAILURE; wal-get has its own.
+	 */
+	int			usageStatus;
+	int			failureStatus;
+} CliCommandSpec;
+
+typedef struct CliCommand
+{
+	const CliCommandSpec *spec;
+	const char *configPath;		/* the file chosen, as given */
+	const char *configSource;	/* "--config", CLI_CONFIG_ENV or "default" */
+	int			repoNumber;		/* --repo, 0 when not given */
+	char	  **args;			/* the positional arguments */
+	int			argCount;
+	DrConfig   *config;			/* cliCommandConfigLoad */
+	const ConfigRepo *repoConfig;	/* cliCommandConfigLoad; NULL for all
+									 * (repoOptional without --repo) */
+	Repo	   *repo;			/* cliCommandRepoOpen; closed by End */
+	int			usageStatus;	/* resolved from spec */
+	int			failureStatus;
+} CliCommand;
 
 /*
- * Report a getopt_long() failure (c is what it returned: ':' for a missing
- * argument, '?' for an unknown option; the optstring must start with ':').
- * Returns CLI_EXIT_USAGE.
+ * Parse argv (argv[0] is the command's name) for spec; state goes to
+ * spec->option.  Returns CLI_CONTINUE to go on, or the status to exit with
+ * (0 after --help).
  */
-extern int	cliOptionError(const char *command, int c, char **argv);
+extern int	cliCommandBegin(CliCommand *cmd, const CliCommandSpec *spec,
+							void *state, int argc, char **argv);
+
+/*
+ * Load the configuration file and select the repository (--repo N, or the
+ * first configured).  False (error printed): exit with cmd->failureStatus.
+ */
+extern bool cliCommandConfigLoad(CliCommand *cmd);
+
+/* Open the selected repository into cmd->repo; false (error printed). */
+extern bool cliCommandRepoOpen(CliCommand *cmd);
+
+/*
+ * Close the repository and free the configuration (either may be absent);
+ * returns status, so that "return cliCommandEnd(&cmd, status);" ends a
+ * command.
+ */
+extern int	cliCommandEnd(CliCommand *cmd, int status);
+
+/*
+ * Print the --config line of a command's --help, its description from
+ * column on (where the command's other descriptions start), so that every
+ * command says alike where the file is looked for.
+ */
+extern void cliCommandHelpConfig(int column);
 
 /* Report a usage error for command (printf-style).  Returns CLI_EXIT_USAGE. */
 extern int	cliUsageError(const char *command, const char *fmt,...) pg_attribute_printf(2, 3);
 
 /*
- * Parse a --repo value: 1..CONFIG_REPO_MAX.  False (error printed) when
- * it is not one.
+ * The same with a message already formatted and a detail line (how to fix
+ * it, or NULL) before the hint to --help.
  */
-extern bool cliRepoNumberParse(const char *command, const char *arg,
-							   int *repoNumber);
-
-/* Load the configuration file; NULL (error printed) on failure. */
-extern DrConfig *cliConfigLoad(const char *path);
-
-/*
- * The repository a command works on: repoNumber, or the first configured
- * one when repoNumber is 0.  NULL (error printed) when it is not
- * configured.
- */
-extern const ConfigRepo *cliRepoSelect(const DrConfig *config, int repoNumber);
+extern int	cliUsageErrorDetail(const char *command, const char *message,
+								const char *detail);
 
 /* Names for display. */
 extern const char *cliRepoTypeName(ConfigRepoType type);

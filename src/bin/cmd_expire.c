@@ -17,11 +17,8 @@
 
 #include <time.h>
 
-#include "getopt_long.h"
-
 #include "bin/cli.h"
 #include "common/logging.h"
-#include "repo/repo.h"
 #include "repo/repo_expire.h"
 #include "repo/repo_lock.h"
 
@@ -37,9 +34,9 @@ cliExpireHelp(void)
 		   "SELECT dr_repository_sync() afterwards to update dr_backups.\n\n",
 		   CLI_PROGNAME, REPO_LOCK_EXPIRE);
 	printf("Usage:\n");
-	printf("  %s expire --config FILE [--repo N] [--dry-run]\n", CLI_PROGNAME);
+	printf("  %s expire [--config FILE] [--repo N] [--dry-run]\n", CLI_PROGNAME);
 	printf("\nOptions:\n");
-	printf("  -c, --config=FILE   pg_dr configuration file (required)\n");
+	cliCommandHelpConfig(22);
 	printf("  -r, --repo=N        repository N (default: the first configured)\n");
 	printf("  -n, --dry-run       say what would be removed, remove nothing\n");
 	printf("  -h, --help          show this help, then exit\n");
@@ -65,85 +62,57 @@ cliExpireUnreadable(void *arg, const char *backupId, const char *message)
 						CLI_PROGNAME, backupId);
 }
 
+static bool
+cliExpireOption(void *state, int c, const char *arg)
+{
+	Assert(c == 'n');
+	*(bool *) state = true;		/* --dry-run */
+	return true;
+}
+
+static const struct option cliExpireOptions[] = {
+	{"dry-run", no_argument, NULL, 'n'},
+	{NULL, 0, NULL, 0}
+};
+
+static const CliCommandSpec cliExpireSpec = {
+	.name = "expire",
+	.help = cliExpireHelp,
+	.options = cliExpireOptions,
+	.shortOptions = "n",
+	.option = cliExpireOption,
+};
+
 int
 cliExpireMain(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"repo", required_argument, NULL, 'r'},
-		{"dry-run", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	const char *command = "expire";
-	const char *configPath = NULL;
-	int			repoNumber = 0;
+	CliCommand	cmd;
 	bool		dryRun = false;
-	DrConfig   *config;
 	const ConfigRepo *repoConfig;
-	Repo	   *repo;
 	RepoExpireParam param;
 	RepoExpireResult result;
 	StringInfoData buf;
 	DrError		err;
-	int			status = CLI_EXIT_OK;
-	int			c;
+	int			status;
 
-	while ((c = getopt_long(argc, argv, ":c:r:nh", options, NULL)) != -1)
-	{
-		switch (c)
-		{
-			case 'c':
-				configPath = optarg;
-				break;
-			case 'r':
-				if (!cliRepoNumberParse(command, optarg, &repoNumber))
-					return CLI_EXIT_USAGE;
-				break;
-			case 'n':
-				dryRun = true;
-				break;
-			case 'h':
-				cliExpireHelp();
-				return CLI_EXIT_OK;
-			default:
-				return cliOptionError(command, c, argv);
-		}
-	}
-	if (optind < argc)
-		return cliUsageError(command, "too many command-line arguments (first is \"%s\")",
-							 argv[optind]);
-	if (configPath == NULL)
-		return cliUsageError(command, "no configuration file specified (--config)");
-
-	config = cliConfigLoad(configPath);
-	if (config == NULL)
-		return CLI_EXIT_FAILURE;
-	repoConfig = cliRepoSelect(config, repoNumber);
-	if (repoConfig == NULL)
-	{
-		configFree(config);
-		return CLI_EXIT_FAILURE;
-	}
+	if ((status = cliCommandBegin(&cmd, &cliExpireSpec, &dryRun, argc, argv)) != CLI_CONTINUE)
+		return status;
+	if (!cliCommandConfigLoad(&cmd))
+		return cliCommandEnd(&cmd, CLI_EXIT_FAILURE);
+	repoConfig = cmd.repoConfig;
+	status = CLI_EXIT_OK;
 	initStringInfo(&buf);
 	if (repoConfig->retentionFull <= 0)
 	{
 		appendStringInfo(&buf, "repo%d has no retention policy (repo%d_retention_full): nothing is removed\n",
 						 repoConfig->index, repoConfig->index);
 		cliOutputFlush(&buf);
-		configFree(config);
-		return CLI_EXIT_OK;
+		return cliCommandEnd(&cmd, CLI_EXIT_OK);
 	}
+	if (!cliCommandRepoOpen(&cmd))
+		return cliCommandEnd(&cmd, CLI_EXIT_FAILURE);
 
 	drErrorClear(&err);
-	repo = repoOpen(repoConfig, &err);
-	if (repo == NULL)
-	{
-		cliErrorReport(&err);
-		configFree(config);
-		return CLI_EXIT_FAILURE;
-	}
-
 	memset(&param, 0, sizeof(param));
 	param.policy.fullCount = repoConfig->retentionFull;
 	param.policy.fullDays = repoConfig->retentionFullDays;
@@ -152,7 +121,7 @@ cliExpireMain(int argc, char **argv)
 	param.onBackup = cliExpireBackup;
 	param.onUnreadable = cliExpireUnreadable;
 	param.arg = &dryRun;
-	if (!repoExpire(repo, &param, &result, &err))
+	if (!repoExpire(cmd.repo, &param, &result, &err))
 	{
 		cliErrorReport(&err);
 		status = CLI_EXIT_FAILURE;
@@ -180,7 +149,5 @@ cliExpireMain(int argc, char **argv)
 		if (!cliOutputFlush(&buf))
 			status = CLI_EXIT_FAILURE;
 	}
-	repoClose(repo);
-	configFree(config);
-	return status;
+	return cliCommandEnd(&cmd, status);
 }

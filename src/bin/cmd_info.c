@@ -88,9 +88,9 @@ cliInfoHelp(void)
 		   "effective configuration.  It opens each repository, which checks\n"
 		   "the passphrase.\n\n", CLI_PROGNAME);
 	printf("Usage:\n");
-	printf("  %s info --config FILE [--repo N] [--json]\n", CLI_PROGNAME);
+	printf("  %s info [--config FILE] [--repo N] [--json]\n", CLI_PROGNAME);
 	printf("\nOptions:\n");
-	printf("  -c, --config=FILE   pg_dr configuration file (required)\n");
+	cliCommandHelpConfig(22);
 	printf("  -r, --repo=N        only repository N (default: all configured)\n");
 	printf("      --json          one JSON object instead of text\n");
 	printf("  -h, --help          show this help, then exit\n");
@@ -445,65 +445,51 @@ cliInfoJson(StringInfo buf, const DrConfig *config, const CliInfoRepo *repos,
 	appendStringInfoString(buf, config->itemCount > 0 ? "\n ]}\n" : "]}\n");
 }
 
+static bool
+cliInfoOption(void *state, int c, const char *arg)
+{
+	Assert(c == 'j');
+	*(bool *) state = true;		/* --json */
+	return true;
+}
+
+static const struct option cliInfoOptions[] = {
+	{"json", no_argument, NULL, 'j'},
+	{NULL, 0, NULL, 0}
+};
+
+static const CliCommandSpec cliInfoSpec = {
+	.name = "info",
+	.help = cliInfoHelp,
+	.options = cliInfoOptions,
+	.shortOptions = "",
+	.option = cliInfoOption,
+	.repoOptional = true,
+};
+
 int
 cliInfoMain(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"repo", required_argument, NULL, 'r'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	const char *command = "info";
-	const char *configPath = NULL;
-	int			repoNumber = 0;
+	CliCommand	cmd;
+	int			repoNumber;
 	bool		json = false;
 	DrConfig   *config;
 	CliInfoRepo *repos;
 	int			repoCount = 0;
-	int			status = CLI_EXIT_OK;
-	int			c;
+	int			status;
 	int			i;
 	StringInfoData buf;
 
-	while ((c = getopt_long(argc, argv, ":c:r:h", options, NULL)) != -1)
-	{
-		switch (c)
-		{
-			case 'c':
-				configPath = optarg;
-				break;
-			case 'r':
-				if (!cliRepoNumberParse(command, optarg, &repoNumber))
-					return CLI_EXIT_USAGE;
-				break;
-			case 'j':
-				json = true;
-				break;
-			case 'h':
-				cliInfoHelp();
-				return CLI_EXIT_OK;
-			default:
-				return cliOptionError(command, c, argv);
-		}
-	}
-	if (optind < argc)
-		return cliUsageError(command, "too many command-line arguments (first is \"%s\")",
-							 argv[optind]);
-	if (configPath == NULL)
-		return cliUsageError(command, "no configuration file specified (--config)");
-
-	config = cliConfigLoad(configPath);
-	if (config == NULL)
-		return CLI_EXIT_FAILURE;
+	if ((status = cliCommandBegin(&cmd, &cliInfoSpec, &json, argc, argv)) != CLI_CONTINUE)
+		return status;
+	/* this checks that repository --repo N, if given, is configured */
+	if (!cliCommandConfigLoad(&cmd))
+		return cliCommandEnd(&cmd, CLI_EXIT_FAILURE);
+	config = cmd.config;
+	repoNumber = cmd.repoNumber;
+	status = CLI_EXIT_OK;
 
 	repos = palloc0(sizeof(CliInfoRepo) * CONFIG_REPO_MAX);
-	if (repoNumber != 0)
-	{
-		if (cliRepoSelect(config, repoNumber) == NULL)
-			status = CLI_EXIT_FAILURE;
-	}
 	for (i = 1; i <= CONFIG_REPO_MAX && status == CLI_EXIT_OK; i++)
 	{
 		DrError		err;
@@ -535,6 +521,5 @@ cliInfoMain(int argc, char **argv)
 		pfree(buf.data);
 	}
 
-	configFree(config);
-	return status;
+	return cliCommandEnd(&cmd, status);
 }

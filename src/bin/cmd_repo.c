@@ -19,8 +19,6 @@
 #include <limits.h>
 #include <sys/stat.h>
 
-#include "getopt_long.h"
-
 #include "bin/cli.h"
 #include "common/keys.h"
 #include "common/logging.h"
@@ -33,10 +31,10 @@ cliRepoCreateHelp(void)
 		   "repository's info file (format, cipher, key derivation settings).\n"
 		   "An existing repository is never overwritten.\n\n", CLI_PROGNAME);
 	printf("Usage:\n");
-	printf("  %s repo-create --config FILE [--repo N] [--kdf-iterations N] [--owner USER]\n",
+	printf("  %s repo-create [--config FILE] [--repo N] [--kdf-iterations N] [--owner USER]\n",
 		   CLI_PROGNAME);
 	printf("\nOptions:\n");
-	printf("  -c, --config=FILE        pg_dr configuration file (required)\n");
+	cliCommandHelpConfig(27);
 	printf("  -r, --repo=N             repository N (default: the first configured)\n");
 	printf("      --kdf-iterations=N   PBKDF2 iterations for the passphrase\n"
 		   "                           (default: %d)\n", KEY_KDF_ITERATIONS_DEFAULT);
@@ -59,10 +57,10 @@ cliRepoKeyRotateHelp(void)
 		   "at the new file in every configuration that uses this repository.\n\n",
 		   CLI_PROGNAME);
 	printf("Usage:\n");
-	printf("  %s repo-key-rotate --config FILE --new-key-file FILE [--repo N]\n",
+	printf("  %s repo-key-rotate [--config FILE] --new-key-file FILE [--repo N]\n",
 		   CLI_PROGNAME);
 	printf("\nOptions:\n");
-	printf("  -c, --config=FILE        pg_dr configuration file (required)\n");
+	cliCommandHelpConfig(27);
 	printf("      --new-key-file=FILE  file holding the new passphrase (required;\n"
 		   "                           mode 0600, at least %d characters)\n",
 		   KEY_PASSPHRASE_MIN);
@@ -96,100 +94,83 @@ cliRepoUint32Parse(const char *command, const char *option, const char *arg,
 	return true;
 }
 
+/* The options of repo-create, set by cliRepoCreateOption. */
+typedef struct CliRepoCreateOpts
+{
+	uint32		kdfIterations;	/* 0 = the library's default */
+	const char *owner;
+} CliRepoCreateOpts;
+
+static bool
+cliRepoCreateOption(void *state, int c, const char *arg)
+{
+	CliRepoCreateOpts *opts = state;
+
+	if (c == 'o')
+	{
+		opts->owner = arg;
+		return true;
+	}
+	Assert(c == 'k');
+	return cliRepoUint32Parse("repo-create", "--kdf-iterations", arg,
+							  &opts->kdfIterations);
+}
+
+static const struct option cliRepoCreateOptions[] = {
+	{"kdf-iterations", required_argument, NULL, 'k'},
+	{"owner", required_argument, NULL, 'o'},
+	{NULL, 0, NULL, 0}
+};
+
+static const CliCommandSpec cliRepoCreateSpec = {
+	.name = "repo-create",
+	.help = cliRepoCreateHelp,
+	.options = cliRepoCreateOptions,
+	.shortOptions = "",
+	.option = cliRepoCreateOption,
+};
+
 int
 cliRepoCreateMain(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"repo", required_argument, NULL, 'r'},
-		{"kdf-iterations", required_argument, NULL, 'k'},
-		{"owner", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	const char *command = "repo-create";
-	const char *configPath = NULL;
-	int			repoNumber = 0;
-	uint32		kdfIterations = 0;	/* 0 = the library's default */
-	const char *owner = NULL;
-	DrConfig   *config;
+	CliCommand	cmd;
+	CliRepoCreateOpts opts = {0};
+	const char *command = cliRepoCreateSpec.name;
 	const ConfigRepo *repoConfig;
-	Repo	   *repo;
 	const RepoInfo *info;
 	DrError		err;
-	int			c;
+	int			status;
 
-	while ((c = getopt_long(argc, argv, ":c:r:h", options, NULL)) != -1)
-	{
-		switch (c)
-		{
-			case 'c':
-				configPath = optarg;
-				break;
-			case 'r':
-				if (!cliRepoNumberParse(command, optarg, &repoNumber))
-					return CLI_EXIT_USAGE;
-				break;
-			case 'k':
-				if (!cliRepoUint32Parse(command, "--kdf-iterations", optarg,
-										&kdfIterations))
-					return CLI_EXIT_USAGE;
-				break;
-			case 'o':
-				owner = optarg;
-				break;
-			case 'h':
-				cliRepoCreateHelp();
-				return CLI_EXIT_OK;
-			default:
-				return cliOptionError(command, c, argv);
-		}
-	}
-	if (optind < argc)
-		return cliUsageError(command, "too many command-line arguments (first is \"%s\")",
-							 argv[optind]);
-	if (configPath == NULL)
-		return cliUsageError(command, "no configuration file specified (--config)");
-
-	config = cliConfigLoad(configPath);
-	if (config == NULL)
-		return CLI_EXIT_FAILURE;
-	repoConfig = cliRepoSelect(config, repoNumber);
-	if (repoConfig == NULL)
-	{
-		configFree(config);
-		return CLI_EXIT_FAILURE;
-	}
+	if ((status = cliCommandBegin(&cmd, &cliRepoCreateSpec, &opts, argc, argv)) != CLI_CONTINUE)
+		return status;
+	if (!cliCommandConfigLoad(&cmd))
+		return cliCommandEnd(&cmd, CLI_EXIT_FAILURE);
+	repoConfig = cmd.repoConfig;
 
 	/* the server reads the repository as its owner: write it as that user */
-	if (!cliOwnerBecome(command, owner, repoConfig->path, true))
-	{
-		configFree(config);
-		return CLI_EXIT_FAILURE;
-	}
+	if (!cliOwnerBecome(command, opts.owner, repoConfig->path, true))
+		return cliCommandEnd(&cmd, CLI_EXIT_FAILURE);
 
 	drErrorClear(&err);
-	if (!repoCreate(repoConfig, kdfIterations, &err))
+	if (!repoCreate(repoConfig, opts.kdfIterations, &err))
 	{
 		cliErrorReport(&err);
-		configFree(config);
-		return CLI_EXIT_FAILURE;
+		return cliCommandEnd(&cmd, CLI_EXIT_FAILURE);
 	}
 
 	/*
 	 * Open what was just written: this reads the info file back and checks
 	 * the passphrase against it, so "created" means "usable".
 	 */
-	repo = repoOpen(repoConfig, &err);
-	if (repo == NULL)
+	cmd.repo = repoOpen(repoConfig, &err);
+	if (cmd.repo == NULL)
 	{
 		drErrorPrefix(&err, "repository %d was created but cannot be opened: ",
 					  repoConfig->index);
 		cliErrorReport(&err);
-		configFree(config);
-		return CLI_EXIT_FAILURE;
+		return cliCommandEnd(&cmd, CLI_EXIT_FAILURE);
 	}
-	info = repoInfoGet(repo);
+	info = repoInfoGet(cmd.repo);
 
 	printf("created repository %d (%s) at \"%s\"\n", repoConfig->index,
 		   cliRepoTypeName(repoConfig->type), repoConfig->path);
@@ -209,9 +190,7 @@ cliRepoCreateMain(int argc, char **argv)
 			   "without its passphrase nothing in this repository can be read.\n",
 			   repoConfig->cipherKeyFile);
 
-	repoClose(repo);
-	configFree(config);
-	return CLI_EXIT_OK;
+	return cliCommandEnd(&cmd, CLI_EXIT_OK);
 }
 
 /* True if a and b name the same existing file. */
@@ -226,66 +205,51 @@ cliRepoSameFile(const char *a, const char *b)
 	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+static bool
+cliRepoKeyRotateOption(void *state, int c, const char *arg)
+{
+	Assert(c == 'n');
+	*(const char **) state = arg;	/* --new-key-file */
+	return true;
+}
+
+static const struct option cliRepoKeyRotateOptions[] = {
+	{"new-key-file", required_argument, NULL, 'n'},
+	{NULL, 0, NULL, 0}
+};
+
+static const CliCommandSpec cliRepoKeyRotateSpec = {
+	.name = "repo-key-rotate",
+	.help = cliRepoKeyRotateHelp,
+	.options = cliRepoKeyRotateOptions,
+	.shortOptions = "",
+	.option = cliRepoKeyRotateOption,
+};
+
 int
 cliRepoKeyRotateMain(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"repo", required_argument, NULL, 'r'},
-		{"new-key-file", required_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	const char *command = "repo-key-rotate";
-	const char *configPath = NULL;
+	CliCommand	cmd;
+	const char *command = cliRepoKeyRotateSpec.name;
 	const char *newKeyArg = NULL;
 	char	   *newKeyFile;
-	int			repoNumber = 0;
-	DrConfig   *config;
 	const ConfigRepo *repoConfig;
 	Repo	   *repo;
 	char		oldKekId[KEY_KEK_ID_SIZE * 2 + 1];
 	char		newKekId[KEY_KEK_ID_SIZE * 2 + 1];
 	int			dataKeys;
 	DrError		err;
-	int			status = CLI_EXIT_FAILURE;
-	int			c;
+	int			status;
 
-	while ((c = getopt_long(argc, argv, ":c:r:h", options, NULL)) != -1)
-	{
-		switch (c)
-		{
-			case 'c':
-				configPath = optarg;
-				break;
-			case 'r':
-				if (!cliRepoNumberParse(command, optarg, &repoNumber))
-					return CLI_EXIT_USAGE;
-				break;
-			case 'n':
-				newKeyArg = optarg;
-				break;
-			case 'h':
-				cliRepoKeyRotateHelp();
-				return CLI_EXIT_OK;
-			default:
-				return cliOptionError(command, c, argv);
-		}
-	}
-	if (optind < argc)
-		return cliUsageError(command, "too many command-line arguments (first is \"%s\")",
-							 argv[optind]);
-	if (configPath == NULL)
-		return cliUsageError(command, "no configuration file specified (--config)");
+	if ((status = cliCommandBegin(&cmd, &cliRepoKeyRotateSpec, &newKeyArg, argc, argv)) != CLI_CONTINUE)
+		return status;
 	if (newKeyArg == NULL)
 		return cliUsageError(command, "no new key file specified (--new-key-file)");
 
-	config = cliConfigLoad(configPath);
-	if (config == NULL)
-		return CLI_EXIT_FAILURE;
-	repoConfig = cliRepoSelect(config, repoNumber);
-	if (repoConfig == NULL)
+	status = CLI_EXIT_FAILURE;
+	if (!cliCommandConfigLoad(&cmd))
 		goto done_config;
+	repoConfig = cmd.repoConfig;
 
 	if (repoConfig->cipher == CONFIG_CIPHER_NONE)
 	{
@@ -316,20 +280,17 @@ cliRepoKeyRotateMain(int argc, char **argv)
 	if (!cliOwnerBecome(command, NULL, repoConfig->path, false))
 		goto done_path;
 
-	drErrorClear(&err);
-	repo = repoOpen(repoConfig, &err);
-	if (repo == NULL)
-	{
-		cliErrorReport(&err);
+	if (!cliCommandRepoOpen(&cmd))
 		goto done_path;
-	}
+	repo = cmd.repo;
+	drErrorClear(&err);
 	keyToHex(repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE, oldKekId);
 
 	if (!repoKeyRotate(repo, newKeyFile, &err) ||
 		!repoDataKeyCount(repo, &dataKeys, &err))
 	{
 		cliErrorReport(&err);
-		goto done_repo;
+		goto done_path;
 	}
 	keyToHex(repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE, newKekId);
 
@@ -341,14 +302,11 @@ cliRepoKeyRotateMain(int argc, char **argv)
 		   "in \"%s\" and in every other configuration that uses this repository\n"
 		   "(reload or restart the server so that it reads the change), and keep\n"
 		   "a copy of the new key file apart from the repository.\n",
-		   repoConfig->index, newKeyFile, config->path);
+		   repoConfig->index, newKeyFile, cmd.config->path);
 	status = CLI_EXIT_OK;
 
-done_repo:
-	repoClose(repo);
 done_path:
 	free(newKeyFile);
 done_config:
-	configFree(config);
-	return status;
+	return cliCommandEnd(&cmd, status);
 }

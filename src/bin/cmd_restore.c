@@ -98,13 +98,13 @@ cliRestoreHelp(void)
 		   "recovery.signal, and a restore_command that fetches WAL with \"%s wal-get\".\n\n",
 		   CLI_PROGNAME, CLI_PROGNAME);
 	printf("Usage:\n");
-	printf("  %s restore --config FILE --backup ID|latest --pgdata DIR [OPTION]...\n",
+	printf("  %s restore [--config FILE] --backup ID|latest --pgdata DIR [OPTION]...\n",
 		   CLI_PROGNAME);
-	printf("  %s restore --config FILE --pgdata DIR [--backup ID|latest]\n"
+	printf("  %s restore [--config FILE] --pgdata DIR [--backup ID|latest]\n"
 		   "        --target-time=T|--target-lsn=L|--target-xid=X|--target-name=N [OPTION]...\n",
 		   CLI_PROGNAME);
 	printf("\nOptions:\n");
-	printf("  -c, --config=FILE         pg_dr configuration file (required)\n");
+	cliCommandHelpConfig(28);
 	printf("  -r, --repo=N              repository N (default: the first configured)\n");
 	printf("  -b, --backup=ID|latest    the backup to restore (required without a\n"
 		   "                            target; with one, default: picked)\n");
@@ -570,47 +570,127 @@ cliRestoreSummary(const RestorePlan *plan, const RestoreParam *param,
 	pfree(buf.data);
 }
 
+/* The options of restore, set by cliRestoreOption. */
+typedef struct CliRestoreOpts
+{
+	RestoreParam *param;		/* backupId, delta, asPrimary */
+	const char *pgdata;
+	const char *owner;
+	int			jobs;
+	RestoreTablespaceMap *maps; /* room for one per argument */
+	int			mapCount;
+	CliRestoreTarget target;
+	const char *archiveMode;
+} CliRestoreOpts;
+
+static bool
+cliRestoreOption(void *state, int c, const char *arg)
+{
+	CliRestoreOpts *opts = state;
+
+	switch (c)
+	{
+		case 'b':
+			opts->param->backupId = arg;
+			return true;
+		case 'D':
+			opts->pgdata = arg;
+			return true;
+		case 'j':
+			return cliRestoreJobsParse(arg, &opts->jobs);
+		case 'd':
+			opts->param->delta = true;
+			return true;
+		case 'T':
+			if (!cliRestoreMapParse(arg, &opts->maps[opts->mapCount]))
+				return false;
+			opts->mapCount++;
+			return true;
+		case CLI_RESTORE_OPT_TARGET_TIME:
+			return cliRestoreTargetSet(&opts->target, RESTORE_TARGET_TIME,
+									   "--target-time", arg);
+		case CLI_RESTORE_OPT_TARGET_LSN:
+			return cliRestoreTargetSet(&opts->target, RESTORE_TARGET_LSN,
+									   "--target-lsn", arg);
+		case CLI_RESTORE_OPT_TARGET_XID:
+			return cliRestoreTargetSet(&opts->target, RESTORE_TARGET_XID,
+									   "--target-xid", arg);
+		case CLI_RESTORE_OPT_TARGET_NAME:
+			return cliRestoreTargetSet(&opts->target, RESTORE_TARGET_NAME,
+									   "--target-name", arg);
+		case CLI_RESTORE_OPT_TARGET_ACTION:
+			opts->target.action = arg;
+			return true;
+		case CLI_RESTORE_OPT_TARGET_EXCLUSIVE:
+			opts->target.exclusive = true;
+			return true;
+		case CLI_RESTORE_OPT_TARGET:
+			return cliRestoreTargetSet(&opts->target, RESTORE_TARGET_IMMEDIATE,
+									   "--target", arg);
+		case CLI_RESTORE_OPT_OWNER:
+			opts->owner = arg;
+			return true;
+		case CLI_RESTORE_OPT_TARGET_TIMELINE:
+			return cliRestoreTimelineParse(arg, &opts->target.timeline);
+		case CLI_RESTORE_OPT_AS_PRIMARY:
+			opts->param->asPrimary = true;
+			return true;
+		case CLI_RESTORE_OPT_ARCHIVE_MODE:
+			opts->archiveMode = arg;
+			return true;
+	}
+	Assert(false);
+	return false;
+}
+
+static const struct option cliRestoreOptions[] = {
+	{"backup", required_argument, NULL, 'b'},
+	{"pgdata", required_argument, NULL, 'D'},
+	{"jobs", required_argument, NULL, 'j'},
+	{"delta", no_argument, NULL, 'd'},
+	{"tablespace-map", required_argument, NULL, 'T'},
+	{"target-time", required_argument, NULL, CLI_RESTORE_OPT_TARGET_TIME},
+	{"target-lsn", required_argument, NULL, CLI_RESTORE_OPT_TARGET_LSN},
+	{"target-xid", required_argument, NULL, CLI_RESTORE_OPT_TARGET_XID},
+	{"target-name", required_argument, NULL, CLI_RESTORE_OPT_TARGET_NAME},
+	{"target-action", required_argument, NULL, CLI_RESTORE_OPT_TARGET_ACTION},
+	{"target-exclusive", no_argument, NULL, CLI_RESTORE_OPT_TARGET_EXCLUSIVE},
+	{"target", required_argument, NULL, CLI_RESTORE_OPT_TARGET},
+	{"owner", required_argument, NULL, CLI_RESTORE_OPT_OWNER},
+	{"target-timeline", required_argument, NULL, CLI_RESTORE_OPT_TARGET_TIMELINE},
+	{"as-primary", no_argument, NULL, CLI_RESTORE_OPT_AS_PRIMARY},
+	{"archive-mode", required_argument, NULL, CLI_RESTORE_OPT_ARCHIVE_MODE},
+	{NULL, 0, NULL, 0}
+};
+
+static const CliCommandSpec cliRestoreSpec = {
+	.name = "restore",
+	.help = cliRestoreHelp,
+	.options = cliRestoreOptions,
+	.shortOptions = "b:D:j:T:",
+	.option = cliRestoreOption,
+};
+
 int
 cliRestoreMain(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"repo", required_argument, NULL, 'r'},
-		{"backup", required_argument, NULL, 'b'},
-		{"pgdata", required_argument, NULL, 'D'},
-		{"jobs", required_argument, NULL, 'j'},
-		{"delta", no_argument, NULL, 'd'},
-		{"tablespace-map", required_argument, NULL, 'T'},
-		{"target-time", required_argument, NULL, CLI_RESTORE_OPT_TARGET_TIME},
-		{"target-lsn", required_argument, NULL, CLI_RESTORE_OPT_TARGET_LSN},
-		{"target-xid", required_argument, NULL, CLI_RESTORE_OPT_TARGET_XID},
-		{"target-name", required_argument, NULL, CLI_RESTORE_OPT_TARGET_NAME},
-		{"target-action", required_argument, NULL, CLI_RESTORE_OPT_TARGET_ACTION},
-		{"target-exclusive", no_argument, NULL, CLI_RESTORE_OPT_TARGET_EXCLUSIVE},
-		{"target", required_argument, NULL, CLI_RESTORE_OPT_TARGET},
-		{"owner", required_argument, NULL, CLI_RESTORE_OPT_OWNER},
-		{"target-timeline", required_argument, NULL, CLI_RESTORE_OPT_TARGET_TIMELINE},
-		{"as-primary", no_argument, NULL, CLI_RESTORE_OPT_AS_PRIMARY},
-		{"archive-mode", required_argument, NULL, CLI_RESTORE_OPT_ARCHIVE_MODE},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	const char *command = "restore";
-	const char *configPath = NULL;
-	const char *pgdata = NULL;
-	const char *owner = NULL;
-	int			repoNumber = 0;
-	int			jobs = 1;
+	CliCommand	cmd;
+	CliRestoreOpts opts;
+	const char *command = cliRestoreSpec.name;
+	const char *configPath;
+	const char *pgdata;
+	const char *owner;
+	int			jobs;
 	RestoreParam param;
 	RestoreTablespaceMap *maps;
 	RestoreGuard *guards = NULL;
-	int			mapCount = 0;
+	int			mapCount;
 	char		program[MAXPGPATH];
 	char	   *configAbs = NULL;
 	char	   *pgdataAbs = NULL;
-	DrConfig   *config = NULL;
+	DrConfig   *config;
 	const ConfigRepo *repoConfig;
-	Repo	   *repo = NULL;
+	Repo	   *repo;
 	Restore    *restore = NULL;
 	RestoreResult result;
 	CliRestoreTarget targetOpt;
@@ -618,102 +698,29 @@ cliRestoreMain(int argc, char **argv)
 	char	   *pickedId = NULL;
 	char	   *pickReason = NULL;
 	char	   *tliReason = NULL;
-	const char *archiveMode = NULL;
+	const char *archiveMode;
 	char	   *settings = NULL;
 	DrError		err;
 	double		start = cliRestoreNow();
 	bool		prepared = false;
-	int			status = CLI_EXIT_FAILURE;
-	int			c;
+	int			status;
 
 	memset(&param, 0, sizeof(param));
-	memset(&targetOpt, 0, sizeof(targetOpt));
-	maps = palloc0(argc * sizeof(RestoreTablespaceMap));
-	while ((c = getopt_long(argc, argv, ":c:r:b:D:j:T:h", options, NULL)) != -1)
-	{
-		switch (c)
-		{
-			case 'c':
-				configPath = optarg;
-				break;
-			case 'r':
-				if (!cliRepoNumberParse(command, optarg, &repoNumber))
-					return CLI_EXIT_USAGE;
-				break;
-			case 'b':
-				param.backupId = optarg;
-				break;
-			case 'D':
-				pgdata = optarg;
-				break;
-			case 'j':
-				if (!cliRestoreJobsParse(optarg, &jobs))
-					return CLI_EXIT_USAGE;
-				break;
-			case 'd':
-				param.delta = true;
-				break;
-			case 'T':
-				if (!cliRestoreMapParse(optarg, &maps[mapCount]))
-					return CLI_EXIT_USAGE;
-				mapCount++;
-				break;
-			case CLI_RESTORE_OPT_TARGET_TIME:
-				if (!cliRestoreTargetSet(&targetOpt, RESTORE_TARGET_TIME,
-										 "--target-time", optarg))
-					return CLI_EXIT_USAGE;
-				break;
-			case CLI_RESTORE_OPT_TARGET_LSN:
-				if (!cliRestoreTargetSet(&targetOpt, RESTORE_TARGET_LSN,
-										 "--target-lsn", optarg))
-					return CLI_EXIT_USAGE;
-				break;
-			case CLI_RESTORE_OPT_TARGET_XID:
-				if (!cliRestoreTargetSet(&targetOpt, RESTORE_TARGET_XID,
-										 "--target-xid", optarg))
-					return CLI_EXIT_USAGE;
-				break;
-			case CLI_RESTORE_OPT_TARGET_NAME:
-				if (!cliRestoreTargetSet(&targetOpt, RESTORE_TARGET_NAME,
-										 "--target-name", optarg))
-					return CLI_EXIT_USAGE;
-				break;
-			case CLI_RESTORE_OPT_TARGET_ACTION:
-				targetOpt.action = optarg;
-				break;
-			case CLI_RESTORE_OPT_TARGET_EXCLUSIVE:
-				targetOpt.exclusive = true;
-				break;
-			case CLI_RESTORE_OPT_TARGET:
-				if (!cliRestoreTargetSet(&targetOpt, RESTORE_TARGET_IMMEDIATE,
-										 "--target", optarg))
-					return CLI_EXIT_USAGE;
-				break;
-			case CLI_RESTORE_OPT_OWNER:
-				owner = optarg;
-				break;
-			case CLI_RESTORE_OPT_TARGET_TIMELINE:
-				if (!cliRestoreTimelineParse(optarg, &targetOpt.timeline))
-					return CLI_EXIT_USAGE;
-				break;
-			case CLI_RESTORE_OPT_AS_PRIMARY:
-				param.asPrimary = true;
-				break;
-			case CLI_RESTORE_OPT_ARCHIVE_MODE:
-				archiveMode = optarg;
-				break;
-			case 'h':
-				cliRestoreHelp();
-				return CLI_EXIT_OK;
-			default:
-				return cliOptionError(command, c, argv);
-		}
-	}
-	if (optind < argc)
-		return cliUsageError(command, "too many command-line arguments (first is \"%s\")",
-							 argv[optind]);
-	if (configPath == NULL)
-		return cliUsageError(command, "no configuration file specified (--config)");
+	memset(&opts, 0, sizeof(opts));
+	opts.param = &param;
+	opts.jobs = 1;
+	opts.maps = palloc0(argc * sizeof(RestoreTablespaceMap));
+	if ((status = cliCommandBegin(&cmd, &cliRestoreSpec, &opts, argc, argv)) != CLI_CONTINUE)
+		return status;
+	configPath = cmd.configPath;
+	pgdata = opts.pgdata;
+	owner = opts.owner;
+	jobs = opts.jobs;
+	maps = opts.maps;
+	mapCount = opts.mapCount;
+	targetOpt = opts.target;
+	archiveMode = opts.archiveMode;
+
 	if ((status = cliRestoreTargetCheck(&targetOpt, &target)) != CLI_EXIT_OK)
 		return status;
 	status = CLI_EXIT_FAILURE;
@@ -734,12 +741,10 @@ cliRestoreMain(int argc, char **argv)
 		return cliUsageError(command, "invalid archive mode \"%s\": must be off or preserve",
 							 archiveMode);
 
-	config = cliConfigLoad(configPath);
-	if (config == NULL)
-		return CLI_EXIT_FAILURE;
-	repoConfig = cliRepoSelect(config, repoNumber);
-	if (repoConfig == NULL)
+	if (!cliCommandConfigLoad(&cmd))
 		goto done;
+	config = cmd.config;
+	repoConfig = cmd.repoConfig;
 
 	/* restore_command needs absolute paths: recovery runs elsewhere */
 	configAbs = make_absolute_path(configPath);
@@ -795,12 +800,9 @@ cliRestoreMain(int argc, char **argv)
 
 	drErrorClear(&err);
 	memset(&result, 0, sizeof(result));
-	repo = repoOpen(repoConfig, &err);
-	if (repo == NULL)
-	{
-		cliErrorReport(&err);
+	if (!cliCommandRepoOpen(&cmd))
 		goto done;
-	}
+	repo = cmd.repo;
 
 	/*
 	 * The timeline, and the backup for a target, before anything is
@@ -850,8 +852,6 @@ done:
 	if (status != CLI_EXIT_OK && prepared)
 		pg_log_error_hint("The target directory is incomplete and cannot be started.  Fix the cause and run the restore again with --delta.");
 	restoreFree(restore);
-	if (repo)
-		repoClose(repo);
 	if (configAbs)
 		free(configAbs);
 	if (pgdataAbs)
@@ -864,6 +864,5 @@ done:
 		pfree(tliReason);
 	if (settings)
 		pfree(settings);
-	configFree(config);
-	return status;
+	return cliCommandEnd(&cmd, status);
 }

@@ -34,10 +34,10 @@ cliVerifyHelp(void)
 		   "needed.\n\n",
 		   CLI_PROGNAME);
 	printf("Usage:\n");
-	printf("  %s verify --config FILE [--repo N] [--backup ID|latest|all] [--wal]\n",
+	printf("  %s verify [--config FILE] [--repo N] [--backup ID|latest|all] [--wal]\n",
 		   CLI_PROGNAME);
 	printf("\nOptions:\n");
-	printf("  -c, --config=FILE           pg_dr configuration file (required)\n");
+	cliCommandHelpConfig(30);
 	printf("  -r, --repo=N                repository N (default: the first configured)\n");
 	printf("  -b, --backup=ID|latest|all  what to verify (default: all, unless --wal)\n");
 	printf("  -w, --wal                   verify the WAL archive (with --backup: both)\n");
@@ -126,61 +126,58 @@ cliVerifyAdd(VerifyResult *total, const VerifyResult *one)
 	total->problems += one->problems;
 }
 
+/* The options of verify, set by cliVerifyOption. */
+typedef struct CliVerifyOpts
+{
+	const char *backup;			/* --backup, or NULL */
+	bool		wal;			/* --wal */
+} CliVerifyOpts;
+
+static bool
+cliVerifyOption(void *state, int c, const char *arg)
+{
+	CliVerifyOpts *opts = state;
+
+	if (c == 'b')
+		opts->backup = arg;
+	else
+		opts->wal = true;
+	return true;
+}
+
+static const struct option cliVerifyOptions[] = {
+	{"backup", required_argument, NULL, 'b'},
+	{"wal", no_argument, NULL, 'w'},
+	{NULL, 0, NULL, 0}
+};
+
+static const CliCommandSpec cliVerifySpec = {
+	.name = "verify",
+	.help = cliVerifyHelp,
+	.options = cliVerifyOptions,
+	.shortOptions = "b:w",
+	.option = cliVerifyOption,
+};
+
 int
 cliVerifyMain(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"repo", required_argument, NULL, 'r'},
-		{"backup", required_argument, NULL, 'b'},
-		{"wal", no_argument, NULL, 'w'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	const char *command = "verify";
-	const char *configPath = NULL;
-	const char *backup = NULL;
-	bool		wal = false;
-	int			repoNumber = 0;
-	DrConfig   *config;
+	CliCommand	cmd;
+	CliVerifyOpts opts = {0};
+	const char *backup;
+	bool		wal;
 	const ConfigRepo *repoConfig;
 	Repo	   *repo;
 	VerifyParam param;
 	VerifyResult total;
 	StringInfoData buf;
 	DrError		err;
-	int			status = CLI_EXIT_FAILURE;
-	int			c;
+	int			status;
 
-	while ((c = getopt_long(argc, argv, ":c:r:b:wh", options, NULL)) != -1)
-	{
-		switch (c)
-		{
-			case 'c':
-				configPath = optarg;
-				break;
-			case 'r':
-				if (!cliRepoNumberParse(command, optarg, &repoNumber))
-					return CLI_EXIT_USAGE;
-				break;
-			case 'b':
-				backup = optarg;
-				break;
-			case 'w':
-				wal = true;
-				break;
-			case 'h':
-				cliVerifyHelp();
-				return CLI_EXIT_OK;
-			default:
-				return cliOptionError(command, c, argv);
-		}
-	}
-	if (optind < argc)
-		return cliUsageError(command, "too many command-line arguments (first is \"%s\")",
-							 argv[optind]);
-	if (configPath == NULL)
-		return cliUsageError(command, "no configuration file specified (--config)");
+	if ((status = cliCommandBegin(&cmd, &cliVerifySpec, &opts, argc, argv)) != CLI_CONTINUE)
+		return status;
+	backup = opts.backup;
+	wal = opts.wal;
 	if (backup == NULL && !wal)
 		backup = CLI_VERIFY_ALL;
 	if (backup != NULL && strcmp(backup, CLI_VERIFY_ALL) != 0 &&
@@ -188,27 +185,16 @@ cliVerifyMain(int argc, char **argv)
 	{
 		char		shown[DR_ERROR_VALUE_BUF];
 
-		return cliUsageError(command, "invalid backup \"%s\": must be a backup id, \"latest\" or \"all\"",
+		return cliUsageError(cmd.spec->name, "invalid backup \"%s\": must be a backup id, \"latest\" or \"all\"",
 							 drErrorValue(backup, shown));
 	}
 
-	config = cliConfigLoad(configPath);
-	if (config == NULL)
-		return CLI_EXIT_FAILURE;
-	repoConfig = cliRepoSelect(config, repoNumber);
-	if (repoConfig == NULL)
-	{
-		configFree(config);
-		return CLI_EXIT_FAILURE;
-	}
+	if (!cliCommandConfigLoad(&cmd) || !cliCommandRepoOpen(&cmd))
+		return cliCommandEnd(&cmd, CLI_EXIT_FAILURE);
+	repoConfig = cmd.repoConfig;
+	repo = cmd.repo;
+	status = CLI_EXIT_FAILURE;
 	drErrorClear(&err);
-	repo = repoOpen(repoConfig, &err);
-	if (repo == NULL)
-	{
-		cliErrorReport(&err);
-		configFree(config);
-		return CLI_EXIT_FAILURE;
-	}
 
 	memset(&param, 0, sizeof(param));
 	memset(&total, 0, sizeof(total));
@@ -267,7 +253,5 @@ cliVerifyMain(int argc, char **argv)
 	pfree(buf.data);
 
 done:
-	repoClose(repo);
-	configFree(config);
-	return status;
+	return cliCommandEnd(&cmd, status);
 }

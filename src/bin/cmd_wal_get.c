@@ -78,11 +78,11 @@ cliWalGetHelp(void)
 	printf("  restore_command = '%s wal-get --config /etc/pg_dr.conf %%f %%p'\n\n",
 		   CLI_PROGNAME);
 	printf("Usage:\n");
-	printf("  %s wal-get --config FILE [--repo N] NAME DESTPATH\n", CLI_PROGNAME);
+	printf("  %s wal-get [--config FILE] [--repo N] NAME DESTPATH\n", CLI_PROGNAME);
 	printf("\nOptions:\n");
-	printf("  -c, --config=FILE   pg_dr configuration file (required)\n");
+	cliCommandHelpConfig(22);
 	printf("  -r, --repo=N        repository N (default: the first configured)\n");
-	printf("      --prefetch=N    fetch the next N segments ahead, in the background\n"
+	printf("  -p, --prefetch=N    fetch the next N segments ahead, in the background\n"
 		   "                      (default %d, 0 = off)\n", CLI_WAL_PREFETCH_DEFAULT);
 	printf("  -h, --help          show this help, then exit\n");
 	printf("\nExit status: 0 when the file was fetched, 1 when the archive does not\n"
@@ -431,83 +431,61 @@ cliWalSpool(const char *destPath)
 					CLI_WAL_PREFETCH_DIR);
 }
 
+static bool
+cliWalGetOption(void *state, int c, const char *arg)
+{
+	char	   *end;
+	long		n;
+
+	Assert(c == 'p');
+	n = strtol(arg, &end, 10);
+	if (*arg == '\0' || *end != '\0' || n < 0 || n > CLI_WAL_PREFETCH_MAX)
+	{
+		cliUsageError("wal-get", "invalid value \"%s\" for option --prefetch: expected 0 to %d",
+					  arg, CLI_WAL_PREFETCH_MAX);
+		return false;
+	}
+	*(int *) state = (int) n;	/* --prefetch */
+	return true;
+}
+
+static const struct option cliWalGetOptions[] = {
+	{"prefetch", required_argument, NULL, 'p'},
+	{NULL, 0, NULL, 0}
+};
+
+/* usage errors are fatal too: never let recovery take them for "missing" */
+static const CliCommandSpec cliWalGetSpec = {
+	.name = "wal-get",
+	.help = cliWalGetHelp,
+	.options = cliWalGetOptions,
+	.shortOptions = "p:",
+	.option = cliWalGetOption,
+	.argsMin = 2,
+	.argsMax = 2,
+	.argsMissing = "a WAL file name and a destination path are required",
+	.usageStatus = CLI_WAL_GET_FATAL,
+	.failureStatus = CLI_WAL_GET_FATAL,
+};
+
 int
 cliWalGetMain(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"repo", required_argument, NULL, 'r'},
-		{"prefetch", required_argument, NULL, 'p'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	const char *command = "wal-get";
+	CliCommand	cmd;
 	int			prefetch = CLI_WAL_PREFETCH_DEFAULT;
 	char	   *spool = NULL;
-	const char *configPath = NULL;
 	const char *name;
 	const char *destPath;
-	int			repoNumber = 0;
-	DrConfig   *config;
-	const ConfigRepo *repoConfig;
 	Repo	   *repo;
 	char	   *objectPath;
 	RepoArchiveExpect expect;
 	DrError		err;
 	int			status;
-	int			c;
 
-	/* usage errors are fatal too: never let recovery take them for "missing" */
-	while ((c = getopt_long(argc, argv, ":c:r:p:h", options, NULL)) != -1)
-	{
-		switch (c)
-		{
-			case 'c':
-				configPath = optarg;
-				break;
-			case 'r':
-				if (!cliRepoNumberParse(command, optarg, &repoNumber))
-					return CLI_WAL_GET_FATAL;
-				break;
-			case 'p':
-				{
-					char	   *end;
-					long		n = strtol(optarg, &end, 10);
-
-					if (*optarg == '\0' || *end != '\0' || n < 0 ||
-						n > CLI_WAL_PREFETCH_MAX)
-					{
-						cliUsageError(command, "invalid value \"%s\" for option --prefetch: expected 0 to %d",
-									  optarg, CLI_WAL_PREFETCH_MAX);
-						return CLI_WAL_GET_FATAL;
-					}
-					prefetch = (int) n;
-				}
-				break;
-			case 'h':
-				cliWalGetHelp();
-				return CLI_EXIT_OK;
-			default:
-				cliOptionError(command, c, argv);
-				return CLI_WAL_GET_FATAL;
-		}
-	}
-	if (configPath == NULL)
-	{
-		cliUsageError(command, "no configuration file specified (--config)");
-		return CLI_WAL_GET_FATAL;
-	}
-	if (argc - optind != 2)
-	{
-		if (argc - optind > 2)
-			cliUsageError(command, "too many command-line arguments (first is \"%s\")",
-						  argv[optind + 2]);
-		else
-			cliUsageError(command, "a WAL file name and a destination path are required");
-		return CLI_WAL_GET_FATAL;
-	}
-	name = argv[optind];
-	destPath = argv[optind + 1];
+	if ((status = cliCommandBegin(&cmd, &cliWalGetSpec, &prefetch, argc, argv)) != CLI_CONTINUE)
+		return status;
+	name = cmd.args[0];
+	destPath = cmd.args[1];
 
 	drErrorClear(&err);
 	objectPath = repoArchiveWalPath(name, &err);
@@ -517,22 +495,9 @@ cliWalGetMain(int argc, char **argv)
 		return CLI_WAL_GET_FATAL;
 	}
 
-	config = cliConfigLoad(configPath);
-	if (config == NULL)
-		return CLI_WAL_GET_FATAL;
-	repoConfig = cliRepoSelect(config, repoNumber);
-	if (repoConfig == NULL)
-	{
-		configFree(config);
-		return CLI_WAL_GET_FATAL;
-	}
-	repo = repoOpen(repoConfig, &err);
-	if (repo == NULL)
-	{
-		cliErrorReport(&err);
-		configFree(config);
-		return CLI_WAL_GET_FATAL;
-	}
+	if (!cliCommandConfigLoad(&cmd) || !cliCommandRepoOpen(&cmd))
+		return cliCommandEnd(&cmd, CLI_WAL_GET_FATAL);
+	repo = cmd.repo;
 
 	/* what the segments must be: the cluster's, or the repository's */
 	cliWalExpect(repo, destPath, &expect);
@@ -564,7 +529,5 @@ cliWalGetMain(int argc, char **argv)
 	}
 
 	pfree(objectPath);
-	repoClose(repo);
-	configFree(config);
-	return status;
+	return cliCommandEnd(&cmd, status);
 }

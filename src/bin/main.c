@@ -1,36 +1,34 @@
 /*-------------------------------------------------------------------------
  * main.c
  *	  The pg_dr command-line program: dispatch to a command, --help and
- *	  --version, and the option plumbing every command shares (--config,
- *	  --repo, usage errors).
+ *	  --version, usage errors, and display names.
  *
  * Usage: pg_dr COMMAND [OPTION]...   (see docs/cli.md)
  *
  * The CLI reads the same configuration file as the server, so that it works
  * while the server is down.  Each command lives in its own cmd_*.c file and
- * parses its own options; this file only finds it.
+ * starts with the preamble of command.c (shared options, configuration,
+ * repository); this file only finds it.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
 
-#include <errno.h>
-#include <limits.h>
 
 #include "getopt_long.h"
 
 #include "bin/cli.h"
 #include "common/logging.h"
 
-typedef struct CliCommand
+typedef struct CliCommandEntry
 {
 	const char *name;
 	const char *summary;		/* one line for --help */
 	int			(*main) (int argc, char **argv);
 	void		(*help) (void);
-} CliCommand;
+} CliCommandEntry;
 
 /* In the order --help lists them. */
-static const CliCommand cliCommands[] = {
+static const CliCommandEntry cliCommands[] = {
 	{"expire", "remove backups and WAL beyond the retention policy",
 	cliExpireMain, cliExpireHelp},
 	{"info", "show what repositories hold and the effective configuration",
@@ -68,10 +66,12 @@ cliHelp(void)
 	printf("  -?, --help        show this help, then exit\n");
 	printf("\nRun \"%s help COMMAND\" or \"%s COMMAND --help\" for the options of a command.\n",
 		   CLI_PROGNAME, CLI_PROGNAME);
+	printf("\nEvery command reads the configuration file given with --config FILE,\n"
+		   "else the one named by $" CLI_CONFIG_ENV ", else " CLI_CONFIG_DEFAULT ".\n");
 	printf("\nExit status: 0 on success, 1 if the operation failed, 2 on a usage error.\n");
 }
 
-static const CliCommand *
+static const CliCommandEntry *
 cliCommandFind(const char *name)
 {
 	int			i;
@@ -92,7 +92,7 @@ cliIsHelpOption(const char *arg)
 int
 main(int argc, char **argv)
 {
-	const CliCommand *command;
+	const CliCommandEntry *command;
 
 	/* always "pg_dr", whatever name the program was started under */
 	pg_logging_init(CLI_PROGNAME);
@@ -156,8 +156,15 @@ cliUsageError(const char *command, const char *fmt,...)
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
+	return cliUsageErrorDetail(command, message, NULL);
+}
 
+int
+cliUsageErrorDetail(const char *command, const char *message, const char *detail)
+{
 	pg_log_error("%s", message);
+	if (detail != NULL)
+		pg_log_error_detail("%s", detail);
 	if (command != NULL)
 		pg_log_error_hint("Try \"%s %s --help\" for more information.",
 						  CLI_PROGNAME, command);
@@ -165,84 +172,6 @@ cliUsageError(const char *command, const char *fmt,...)
 		pg_log_error_hint("Try \"%s --help\" for more information.",
 						  CLI_PROGNAME);
 	return CLI_EXIT_USAGE;
-}
-
-int
-cliOptionError(const char *command, int c, char **argv)
-{
-	/*
-	 * With a leading ':' in the optstring, getopt_long returns ':' for a
-	 * missing argument, which can only happen to the last argument, so
-	 * argv[optind - 1] is the option as the user spelled it.  For an
-	 * unknown short option optopt names it (it may sit inside a group such
-	 * as -xy); for an unknown long option optopt is 0.
-	 */
-	if (c == ':')
-		return cliUsageError(command, "option \"%s\" requires an argument",
-							 argv[optind - 1]);
-	if (optopt != 0)
-		return cliUsageError(command, "invalid option \"-%c\"", optopt);
-	return cliUsageError(command, "unrecognized option \"%s\"",
-						 argv[optind - 1]);
-}
-
-bool
-cliRepoNumberParse(const char *command, const char *arg, int *repoNumber)
-{
-	char	   *end;
-	long		value;
-
-	errno = 0;
-	value = strtol(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' ||
-		value < 1 || value > CONFIG_REPO_MAX)
-	{
-		cliUsageError(command, "invalid repository number \"%s\": must be 1 to %d",
-					  arg, CONFIG_REPO_MAX);
-		return false;
-	}
-	*repoNumber = (int) value;
-	return true;
-}
-
-DrConfig *
-cliConfigLoad(const char *path)
-{
-	DrError		err;
-	DrConfig   *config;
-
-	drErrorClear(&err);
-	config = configLoad(path, &err);
-	if (config == NULL)
-		cliErrorReport(&err);
-	return config;
-}
-
-const ConfigRepo *
-cliRepoSelect(const DrConfig *config, int repoNumber)
-{
-	DrError		err;
-	const ConfigRepo *repo;
-
-	if (repoNumber == 0)
-	{
-		drErrorClear(&err);
-		repo = configRepoFirst(config, &err);
-		if (repo == NULL)
-			cliErrorReport(&err);
-		return repo;
-	}
-
-	Assert(repoNumber >= 1 && repoNumber <= CONFIG_REPO_MAX);
-	if (config->repo[repoNumber].index == 0)
-	{
-		pg_log_error("repository %d is not configured in \"%s\"",
-					 repoNumber, config->path);
-		pg_log_error_hint("Set repo%d_type and repo%d_path in the configuration file.",
-						  repoNumber, repoNumber);
-		return NULL;
-	}
-	return &config->repo[repoNumber];
 }
 
 const char *
