@@ -22,6 +22,7 @@
 #include "getopt_long.h"
 
 #include "bin/cli.h"
+#include "common/hex.h"
 #include "common/keys.h"
 #include "common/logging.h"
 #include "repo/repo.h"
@@ -199,7 +200,7 @@ cliRepoCreateMain(int argc, char **argv)
 	{
 		char		kekId[KEY_KEK_ID_SIZE * 2 + 1];
 
-		keyToHex(info->kekId, KEY_KEK_ID_SIZE, kekId);
+		hexEncode(info->kekId, KEY_KEK_ID_SIZE, HEX_LOWER, kekId);
 		printf("  kdf:     pbkdf2-sha256, %u iterations\n", info->kdfIterations);
 		printf("  kek id:  %s\n", kekId);
 	}
@@ -323,7 +324,7 @@ cliRepoKeyRotateMain(int argc, char **argv)
 		cliErrorReport(&err);
 		goto done_path;
 	}
-	keyToHex(repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE, oldKekId);
+	hexEncode(repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE, HEX_LOWER, oldKekId);
 
 	if (!repoKeyRotate(repo, newKeyFile, &err) ||
 		!repoDataKeyCount(repo, &dataKeys, &err))
@@ -331,7 +332,7 @@ cliRepoKeyRotateMain(int argc, char **argv)
 		cliErrorReport(&err);
 		goto done_repo;
 	}
-	keyToHex(repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE, newKekId);
+	hexEncode(repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE, HEX_LOWER, newKekId);
 
 	printf("repository %d: re-wrapped %d data key%s under the new passphrase\n",
 		   repoConfig->index, dataKeys, dataKeys == 1 ? "" : "s");

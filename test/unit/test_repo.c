@@ -46,6 +46,7 @@
 
 #include "access/xlog_internal.h"
 
+#include "common/hex.h"
 #include "repo/repo.h"
 #include "repo/repo_archive.h"
 #include "repo/repo_backup.h"
@@ -509,8 +510,8 @@ testKeysObjects(const char *key1)
 
 	ok(repoDataKeyNew(repo, &key, &err) && key != NULL, "data key new");
 	keyCopy = *key;
-	keyToHex(key->id, CODEC_KEY_ID_SIZE, keyHex);
-	keyToHex(repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE, kekHex);
+	hexEncode(key->id, CODEC_KEY_ID_SIZE, HEX_LOWER, keyHex);
+	hexEncode(repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE, HEX_LOWER, kekHex);
 	wrapPath = tsprintf("%s/keys/%s.%s", config.path, keyHex, kekHex);
 	ok(stat(wrapPath, &st) == 0 && st.st_size == KEY_WRAPPED_SIZE,
 	   "data key stored wrapped at keys/<keyid>.<kekid>");
@@ -532,7 +533,7 @@ testKeysObjects(const char *key1)
 	keyCopy.id[0] ^= 1;
 	ok(repoDataKeyGet(fresh, keyCopy.id, &err) == NULL && err.code == DR_ERR_KEY,
 	   "unknown data key: KEY");
-	keyToHex(keyCopy.id, CODEC_KEY_ID_SIZE, keyHex);
+	hexEncode(keyCopy.id, CODEC_KEY_ID_SIZE, HEX_LOWER, keyHex);
 	ok(strstr(err.message, keyHex) != NULL, "unknown data key: message names it");
 	repoClose(fresh);
 
@@ -694,8 +695,8 @@ simulateCrashAfterStep1(const ConfigRepo *config, const char *newKeyFile)
 	keyRandom(salt, sizeof(salt), &err);
 	keyKekDerive(pass, salt, info->kdfIterations, &newKek, &err);
 	pfree(pass);
-	keyToHex(oldKek.id, KEY_KEK_ID_SIZE, kekHex);
-	keyToHex(newKek.id, KEY_KEK_ID_SIZE, newKekHex);
+	hexEncode(oldKek.id, KEY_KEK_ID_SIZE, HEX_LOWER, kekHex);
+	hexEncode(newKek.id, KEY_KEK_ID_SIZE, HEX_LOWER, newKekHex);
 
 	d = opendir(keysDir);
 	while ((de = readdir(d)) != NULL)
@@ -713,7 +714,7 @@ simulateCrashAfterStep1(const ConfigRepo *config, const char *newKeyFile)
 			continue;
 		memcpy(idHex, de->d_name, 32);
 		idHex[32] = '\0';
-		keyFromHex(idHex, keyId, CODEC_KEY_ID_SIZE);
+		hexDecode(idHex, HEX_ANY, keyId, CODEC_KEY_ID_SIZE);
 		path = tsprintf("%s/%s", keysDir, de->d_name);
 		wrapped = fileRead(path, &len);
 		if (!keyUnwrap(&oldKek, keyId, (uint8 *) wrapped, &key, &err) ||
@@ -771,7 +772,7 @@ testRotation(const char *key1, const char *key2, const char *key3,
 		diag("%s", err.message);
 	ok(memcmp(kekBefore, repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE) != 0,
 	   "rotation: new kek id");
-	keyToHex(kekBefore, KEY_KEK_ID_SIZE, kekHex);
+	hexEncode(kekBefore, KEY_KEK_ID_SIZE, HEX_LOWER, kekHex);
 	is_int(filesCount(keysDir, kekHex), 0, "rotation: old wraps removed");
 	ok(repoDataKeyCount(repo, &count, &err) && count == 2, "rotation: both keys re-wrapped");
 	is_str(repoConfig(repo)->cipherKeyFile, key2, "rotation: handle names the new key file");
@@ -805,7 +806,7 @@ testRotation(const char *key1, const char *key2, const char *key3,
 	if (!ok(repoKeyRotate(repo, key3, &err), "crash: a later rotation completes"))
 		diag("%s", err.message);
 	repoClose(repo);
-	keyToHex(kekBefore, KEY_KEK_ID_SIZE, kekHex);
+	hexEncode(kekBefore, KEY_KEK_ID_SIZE, HEX_LOWER, kekHex);
 	is_int(filesCount(keysDir, kekHex), 0, "crash: wraps of the replaced passphrase removed");
 	ok(repoOpen(&config2, &err) == NULL && err.code == DR_ERR_KEY,
 	   "crash: the replaced passphrase is refused");
