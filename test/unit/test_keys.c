@@ -48,11 +48,8 @@ static char *
 writeFile(const char *name, const char *content, size_t len, mode_t mode)
 {
 	char	   *path = tmpPath(name);
-	int			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
-	if (fd < 0 || write(fd, content, len) != (ssize_t) len)
-		diag("could not write %s: %s", path, strerror(errno));
-	close(fd);
+	fileWriteLen(path, content, len);
 	/* set the mode explicitly: the umask must not decide what we test */
 	chmod(path, mode);
 	return path;
@@ -345,25 +342,13 @@ testWrap(void)
 int
 main(void)
 {
-	if (mkdtemp(tmpDir) == NULL)
-	{
-		printf("Bail out! could not create a temporary directory\n");
-		return 1;
-	}
+	testTmpRootMake(tmpDir);
 
 	testPassphrase();
 	testKek();
 	testRandomAndDataKeys();
 	testWrap();
 
-	/* remove what testPassphrase created */
-	{
-		static const char *names[] = {"good", "spaces", "len32", "len31", "len1024",
-		"len1025", "huge", "nul", "open"};
-
-		for (size_t i = 0; i < lengthof(names); i++)
-			unlink(tmpPath(names[i]));
-		rmdir(tmpDir);
-	}
+	testTreeRemove(tmpDir);
 	return tapDone();
 }

@@ -28,6 +28,7 @@
 #include "common/manifest.h"
 #include "lib/stringinfo.h"
 #include "tap.h"
+#include "test_support.h"
 
 #define SHA_A "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 #define SHA_B "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
@@ -63,31 +64,6 @@ static const char *const goodLines[] = {
 	"wal 000000010000000000000002 size=16777216 sha256=" SHA_B,	/* 23 */
 	"end dirs=2 files=3 wal=1",	/* 24 */
 };
-
-/*
- * Allocations of the tests themselves, freed together at the end, so that
- * LeakSanitizer reports only what the code under test leaks.
- */
-static void *testAllocs[1024];
-static int	testAllocCount = 0;
-
-static void *
-track(void *p)
-{
-	if (testAllocCount == lengthof(testAllocs))
-		abort();
-	testAllocs[testAllocCount++] = p;
-	return p;
-}
-
-#define tsprintf(...) ((char *) track(psprintf(__VA_ARGS__)))
-
-static void
-trackFree(void)
-{
-	while (testAllocCount > 0)
-		pfree(testAllocs[--testAllocCount]);
-}
 
 /* A read source over memory, handing out at most chunk bytes at a time. */
 typedef struct MemSource

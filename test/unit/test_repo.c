@@ -52,35 +52,11 @@
 #include "repo/repo_backup.h"
 #include "repo/repo_origin.h"
 #include "tap.h"
+#include "test_support.h"
 
 #define KDF_ITERATIONS		1000
 
 static char tmpRoot[] = "/tmp/test_repo.XXXXXX";
-
-/*
- * Allocations of the tests themselves, freed together at the end, so that
- * LeakSanitizer reports only what the code under test leaks.
- */
-static void *testAllocs[4096];
-static int	testAllocCount = 0;
-
-static void *
-track(void *p)
-{
-	if (testAllocCount == lengthof(testAllocs))
-		abort();
-	testAllocs[testAllocCount++] = p;
-	return p;
-}
-
-#define tsprintf(...) ((char *) track(psprintf(__VA_ARGS__)))
-
-static void
-trackFree(void)
-{
-	while (testAllocCount > 0)
-		pfree(testAllocs[--testAllocCount]);
-}
 
 static char *
 tmpPath(const char *name)
@@ -106,44 +82,8 @@ keyFileWrite(const char *name, int len, int seed, mode_t mode)
 static ConfigRepo
 configMake(const char *dir, const char *keyFile)
 {
-	ConfigRepo	config;
-
-	memset(&config, 0, sizeof(config));
-	config.index = 1;
-	config.type = CONFIG_REPO_POSIX;
-	config.path = tmpPath(dir);
-	config.cipher = keyFile ? CONFIG_CIPHER_AES256GCM : CONFIG_CIPHER_NONE;
-	config.cipherKeyFile = keyFile ? (char *) track(pstrdup(keyFile)) : NULL;
-	config.compressLevel = 3;
-	return config;
-}
-
-static char *
-fileRead(const char *path, size_t *len)
-{
-	FILE	   *f = fopen(path, "r");
-	char	   *buf;
-	long		size;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = track(palloc(size + 1));
-	*len = fread(buf, 1, size, f);
-	buf[*len] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static void
-fileWrite(const char *path, const char *text)
-{
-	FILE	   *f = fopen(path, "w");
-
-	fputs(text, f);
-	fclose(f);
+	return testConfigRepo(tmpPath(dir),
+						  keyFile ? (char *) track(pstrdup(keyFile)) : NULL);
 }
 
 /* Number of files in dir whose name ends with suffix ("" = all). */
@@ -1003,13 +943,8 @@ main(void)
 	char	   *key3;
 	char	   *keyShort;
 	char	   *keyOpen;
-	char	   *cmd;
 
-	if (mkdtemp(tmpRoot) == NULL)
-	{
-		printf("Bail out! mkdtemp: %s\n", strerror(errno));
-		return 1;
-	}
+	testTmpRootMake(tmpRoot);
 	key1 = keyFileWrite("key1", 48, 1, 0600);
 	key2 = keyFileWrite("key2", 48, 2, 0600);
 	key3 = keyFileWrite("key3", 64, 3, 0600);
@@ -1024,9 +959,7 @@ main(void)
 	testArchive(key1);
 	testOrigin(key1, key2);
 
-	cmd = tsprintf("rm -rf '%s'", tmpRoot);
-	if (system(cmd) != 0)
-		diag("could not remove %s", tmpRoot);
+	testTreeRemove(tmpRoot);
 	trackFree();
 	return tapDone();
 }
