@@ -131,13 +131,6 @@ contentCopy(const char *src, size_t len)
 	return buf;
 }
 
-static bool
-sbWrite(void *arg, const void *buf, size_t len, DrError *err)
-{
-	appendBinaryStringInfo((StringInfo) arg, buf, len);
-	return true;
-}
-
 /* Write a backup into the repository: objects, then the manifest. */
 static bool
 backupWrite(const TBackup *b)

@@ -2,7 +2,8 @@
  * test_support.h
  *	  Helpers the C unit tests share (include after tap.h): allocations
  *	  freed together, a temporary directory, whole files read and written,
- *	  a posix repository's configuration, hex test vectors.
+ *	  a posix repository's configuration, readers and writers over memory,
+ *	  hex test vectors.
  *
  * Header-only, like tap.h: each test is one translation unit and uses what
  * it needs (static inline, so an unused helper costs nothing).
@@ -21,6 +22,7 @@
 
 #include "common/config.h"
 #include "common/hex.h"
+#include "lib/stringinfo.h"
 
 /*
  * Allocations of the tests themselves, freed together at the end
@@ -129,6 +131,53 @@ testConfigRepo(char *path, char *keyFile)
 	config.cipherKeyFile = keyFile;
 	config.compressLevel = 3;
 	return config;
+}
+
+/* A read source over memory, handing out at most chunk bytes at a time. */
+typedef struct MemReader
+{
+	const char *data;
+	size_t		len;
+	size_t		pos;
+	size_t		chunk;			/* 0 = as much as asked for */
+	bool		fail;			/* fail once the data is used up */
+} MemReader;
+
+static inline ssize_t
+memRead(void *arg, void *buf, size_t len, DrError *err)
+{
+	MemReader  *src = arg;
+	size_t		n = Min(len, src->len - src->pos);
+
+	if (src->chunk > 0)
+		n = Min(n, src->chunk);
+	if (n == 0 && src->fail)
+	{
+		drErrorSet(err, DR_ERR_IO, "simulated read failure");
+		return -1;
+	}
+	memcpy(buf, src->data + src->pos, n);
+	src->pos += n;
+	return (ssize_t) n;
+}
+
+/* A sink appending to a StringInfo. */
+static inline bool
+sbWrite(void *arg, const void *buf, size_t len, DrError *err)
+{
+	appendBinaryStringInfo((StringInfo) arg, buf, len);
+	return true;
+}
+
+static int	failAfter;
+
+/* A sink that fails after failAfter calls. */
+static inline bool
+failingWrite(void *arg, const void *buf, size_t len, DrError *err)
+{
+	if (failAfter-- <= 0)
+		return drErrorSet(err, DR_ERR_IO, "simulated write failure");
+	return true;
 }
 
 /*
