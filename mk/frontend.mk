@@ -54,7 +54,7 @@ $(FE_LIB): $(FE_LIB_OBJS)
 $(CLI): $(CLI_OBJS) $(FE_LIB)
 	$(FE_CC) $(FE_LDFLAGS) -o $@ $(CLI_OBJS) $(FE_LIB) $(FE_LIBS)
 
-$(BUILD)/unit/%: test/unit/%.c test/unit/tap.h $(FE_LIB)
+$(BUILD)/unit/%: test/unit/%.c test/unit/tap.h test/unit/test_support.h $(FE_LIB)
 	@mkdir -p $(dir $@)
 	$(FE_CC) $(FE_CFLAGS) -Itest/unit $(FE_LDFLAGS) -o $@ $< $(FE_LIB) $(FE_LIBS)
 

@@ -26,6 +26,7 @@
 #include "bin/cli.h"
 #include <time.h>
 
+#include "common/hex.h"
 #include "common/keys.h"
 #include "common/manifest.h"
 #include "repo/repo.h"
@@ -238,7 +239,7 @@ cliInfoRepoGather(const ConfigRepo *config, CliInfoRepo *out, DrError *err)
 	if (out->encrypted)
 	{
 		out->kdfIterations = info->kdfIterations;
-		keyToHex(info->kekId, KEY_KEK_ID_SIZE, out->kekId);
+		hexEncode(info->kekId, KEY_KEK_ID_SIZE, HEX_LOWER, out->kekId);
 	}
 	out->created = info->created != NULL ? pstrdup(info->created) : NULL;
 

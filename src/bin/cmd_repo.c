@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "bin/cli.h"
+#include "common/hex.h"
 #include "common/keys.h"
 #include "common/logging.h"
 #include "repo/repo.h"
@@ -180,7 +181,7 @@ cliRepoCreateMain(int argc, char **argv)
 	{
 		char		kekId[KEY_KEK_ID_SIZE * 2 + 1];
 
-		keyToHex(info->kekId, KEY_KEK_ID_SIZE, kekId);
+		hexEncode(info->kekId, KEY_KEK_ID_SIZE, HEX_LOWER, kekId);
 		printf("  kdf:     pbkdf2-sha256, %u iterations\n", info->kdfIterations);
 		printf("  kek id:  %s\n", kekId);
 	}
@@ -284,7 +285,7 @@ cliRepoKeyRotateMain(int argc, char **argv)
 		goto done_path;
 	repo = cmd.repo;
 	drErrorClear(&err);
-	keyToHex(repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE, oldKekId);
+	hexEncode(repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE, HEX_LOWER, oldKekId);
 
 	if (!repoKeyRotate(repo, newKeyFile, &err) ||
 		!repoDataKeyCount(repo, &dataKeys, &err))
@@ -292,7 +293,7 @@ cliRepoKeyRotateMain(int argc, char **argv)
 		cliErrorReport(&err);
 		goto done_path;
 	}
-	keyToHex(repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE, newKekId);
+	hexEncode(repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE, HEX_LOWER, newKekId);
 
 	printf("repository %d: re-wrapped %d data key%s under the new passphrase\n",
 		   repoConfig->index, dataKeys, dataKeys == 1 ? "" : "s");

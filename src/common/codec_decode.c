@@ -27,6 +27,7 @@
 
 #include "common/codec.h"
 #include "common/codec_internal.h"
+#include "common/hex.h"
 
 /*
  * Largest zstd window accepted.  Levels 1 to 19 use at most 2^23; refusing
@@ -126,7 +127,7 @@ codecDecoderKeyInit(CodecDecoder *dec, CodecKeyLookup lookup, void *lookupArg,
 	char		idHex[2 * CODEC_KEY_ID_SIZE + 1];
 	bool		ok;
 
-	codecHex(dec->header.keyId, CODEC_KEY_ID_SIZE, idHex);
+	hexEncode(dec->header.keyId, CODEC_KEY_ID_SIZE, HEX_LOWER, idHex);
 
 	if (lookup == NULL)
 		return drErrorSet(err, DR_ERR_KEY,

@@ -20,6 +20,7 @@
 
 #include "common/codec.h"
 #include "common/codec_internal.h"
+#include "common/hex.h"
 
 /* Header field offsets (codec.h documents the layout). */
 #define HDR_MAGIC		0
@@ -152,22 +153,9 @@ codecBindingCompute(const char *name, uint8 *binding, DrError *err)
 }
 
 void
-codecHex(const uint8 *bytes, size_t len, char *hex)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++)
-	{
-		hex[2 * i] = digits[bytes[i] >> 4];
-		hex[2 * i + 1] = digits[bytes[i] & 0x0f];
-	}
-	hex[2 * len] = '\0';
-}
-
-void
 codecSha256Hex(const uint8 *sha256, char *hex)
 {
-	codecHex(sha256, CODEC_SHA256_SIZE, hex);
+	hexEncode(sha256, CODEC_SHA256_SIZE, HEX_LOWER, hex);
 }
 
 bool

@@ -89,9 +89,6 @@ extern void codecChunkNonce(uint64 index, uint32 chunkFlags, uint8 *nonce);
  */
 extern bool codecOpensslError(DrError *err, const char *what);
 
-/* Lower-case hex of len bytes; hex has room for 2 * len + 1 bytes. */
-extern void codecHex(const uint8 *bytes, size_t len, char *hex);
-
 /* Overwrite key material before its memory is released. */
 extern void codecWipe(void *buf, size_t len);
 

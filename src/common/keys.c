@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "common/hex.h"
 #include "common/keys.h"
 #include "common/owner.h"
 
@@ -306,7 +307,7 @@ keyUnwrap(const KeyKek *kek, const uint8 *keyId, const uint8 *in,
 		/* wrong KEK and a damaged file look the same to GCM */
 		ERR_clear_error();
 		OPENSSL_cleanse(plain, sizeof(plain));
-		keyToHex(keyId, CODEC_KEY_ID_SIZE, hex);
+		hexEncode(keyId, CODEC_KEY_ID_SIZE, HEX_LOWER, hex);
 		return drErrorSet(err, DR_ERR_KEY,
 						  "data key %s could not be unwrapped: wrong repository key or damaged key file",
 						  hex);
@@ -314,48 +315,5 @@ keyUnwrap(const KeyKek *kek, const uint8 *keyId, const uint8 *in,
 	memcpy(key->id, keyId, CODEC_KEY_ID_SIZE);
 	memcpy(key->key, plain, CODEC_KEY_SIZE);
 	OPENSSL_cleanse(plain, sizeof(plain));
-	return true;
-}
-
-void
-keyToHex(const uint8 *bytes, size_t len, char *hex)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++)
-	{
-		hex[2 * i] = digits[bytes[i] >> 4];
-		hex[2 * i + 1] = digits[bytes[i] & 0x0f];
-	}
-	hex[2 * len] = '\0';
-}
-
-static int
-keyHexDigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-bool
-keyFromHex(const char *hex, uint8 *bytes, size_t len)
-{
-	/* exactly 2 * len digits: a longer or shorter id is not this id */
-	if (strlen(hex) != 2 * len)
-		return false;
-	for (size_t i = 0; i < len; i++)
-	{
-		int			hi = keyHexDigit(hex[2 * i]);
-		int			lo = keyHexDigit(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		bytes[i] = (uint8) ((hi << 4) | lo);
-	}
 	return true;
 }

@@ -59,8 +59,4 @@ extern bool keyWrap(const KeyKek *kek, const CodecDataKey *key, uint8 *out,
 extern bool keyUnwrap(const KeyKek *kek, const uint8 *keyId, const uint8 *in,
 					  CodecDataKey *key, DrError *err);
 
-/* Hex helpers for ids: hex has room for 2*len+1 bytes. */
-extern void keyToHex(const uint8 *bytes, size_t len, char *hex);
-extern bool keyFromHex(const char *hex, uint8 *bytes, size_t len);
-
 #endif							/* DR_KEYS_H */

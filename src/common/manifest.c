@@ -25,6 +25,7 @@
 
 #include <limits.h>
 
+#include "common/hex.h"
 #include "common/manifest.h"
 #include "lib/stringinfo.h"
 
@@ -138,18 +139,6 @@ manifestCharPlain(unsigned char c)
 		c == '+' || c == '-';
 }
 
-static int
-manifestHexValue(char c, bool upper)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (upper && c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (!upper && c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static bool
 manifestPowerOfTwo(uint64 v, uint64 min, uint64 max)
 {
@@ -171,31 +160,30 @@ manifestSegmentSizeValid(uint64 v)
 static void
 manifestEscape(StringInfo buf, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
-
 	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
 	{
 		if (manifestCharPlain(*p))
 			appendStringInfoChar(buf, (char) *p);
 		else
 		{
+			char		escape[3];
+
+			hexEncode(p, 1, HEX_UPPER, escape);
 			appendStringInfoChar(buf, '%');
-			appendStringInfoChar(buf, hex[*p >> 4]);
-			appendStringInfoChar(buf, hex[*p & 0xF]);
+			appendStringInfoString(buf, escape);
 		}
 	}
 }
 
+/* Lower-case hex of len bytes (at most a SHA-256). */
 static void
 manifestHexAppend(StringInfo buf, const uint8 *bytes, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
+	char		hex[2 * CODEC_SHA256_SIZE + 1];
 
-	for (size_t i = 0; i < len; i++)
-	{
-		appendStringInfoChar(buf, hex[bytes[i] >> 4]);
-		appendStringInfoChar(buf, hex[bytes[i] & 0xF]);
-	}
+	Assert(len <= CODEC_SHA256_SIZE);
+	hexEncode(bytes, len, HEX_LOWER, hex);
+	appendStringInfoString(buf, hex);
 }
 
 bool
@@ -223,12 +211,8 @@ manifestPathValid(const char *path)
 bool
 manifestWalNameValid(const char *name)
 {
-	int			i;
-
-	for (i = 0; i < MANIFEST_WAL_NAME_LEN; i++)
-		if (manifestHexValue(name[i], true) < 0)
-			return false;
-	return name[i] == '\0';
+	return hexIs(name, MANIFEST_WAL_NAME_LEN, HEX_UPPER) &&
+		name[MANIFEST_WAL_NAME_LEN] == '\0';
 }
 
 /* ---------------------------------------------------------------------
@@ -251,10 +235,8 @@ manifestLsnHalf(const char *p, uint32 *value)
 
 	for (; digits < 9; p++, digits++)
 	{
-		int			d = manifestHexValue(*p, true);
+		int			d = hexDigit(*p, HEX_ANY);
 
-		if (d < 0)
-			d = manifestHexValue(*p, false);
 		if (d < 0)
 			break;
 		v = (v << 4) | (uint32) d;
@@ -867,24 +849,6 @@ manifestParseOctal(const char *s, uint32 *value)
 	return true;
 }
 
-/* Exactly 2 * len lower-case hex digits. */
-static bool
-manifestParseHex(const char *s, uint8 *bytes, size_t len)
-{
-	if (strlen(s) != len * 2)
-		return false;
-	for (size_t i = 0; i < len; i++)
-	{
-		int			hi = manifestHexValue(s[2 * i], false);
-		int			lo = manifestHexValue(s[2 * i + 1], false);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		bytes[i] = (uint8) ((hi << 4) | lo);
-	}
-	return true;
-}
-
 /*
  * Decode a percent-escaped field into out (room for strlen(s) + 1 bytes).
  * Only the plain characters and %XX with upper-case hex are accepted, and
@@ -899,8 +863,8 @@ manifestUnescape(const char *s, char *out)
 			*out++ = *s;
 		else if (*s == '%')
 		{
-			int			hi = manifestHexValue(s[1], true);
-			int			lo = hi < 0 ? -1 : manifestHexValue(s[2], true);
+			int			hi = hexDigit(s[1], HEX_UPPER);
+			int			lo = hi < 0 ? -1 : hexDigit(s[2], HEX_UPPER);
 
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return false;
@@ -1118,7 +1082,7 @@ manifestReadHeader(ManifestReader *reader, DrError *err)
 	}
 	else
 	{
-		if (!manifestParseHex(v, h->keyId, CODEC_KEY_ID_SIZE))
+		if (!hexDecode(v, HEX_LOWER, h->keyId, CODEC_KEY_ID_SIZE))
 			return manifestBadValue(reader, "key id", v, err);
 		h->hasKey = true;
 	}
@@ -1300,7 +1264,7 @@ manifestReadFile(ManifestReader *reader, char **fields, int count,
 		return manifestBadValue(reader, "mode", kv[1].value, err);
 	if (!manifestParseInt64(kv[2].value, &file->mtime))
 		return manifestBadValue(reader, "mtime", kv[2].value, err);
-	if (!manifestParseHex(kv[3].value, file->sha256, CODEC_SHA256_SIZE))
+	if (!hexDecode(kv[3].value, HEX_LOWER, file->sha256, CODEC_SHA256_SIZE))
 		return manifestBadValue(reader, "sha256", kv[3].value, err);
 	if (strcmp(kv[4].value, "full") == 0)
 		file->store = MANIFEST_STORE_FULL;
@@ -1354,7 +1318,7 @@ manifestReadWal(ManifestReader *reader, char **fields, int count,
 	strlcpy(wal->name, fields[1], sizeof(wal->name));
 	if (!manifestParseUint64(kv[0].value, &wal->size))
 		return manifestBadValue(reader, "size", kv[0].value, err);
-	if (!manifestParseHex(kv[1].value, wal->sha256, CODEC_SHA256_SIZE))
+	if (!hexDecode(kv[1].value, HEX_LOWER, wal->sha256, CODEC_SHA256_SIZE))
 		return manifestBadValue(reader, "sha256", kv[1].value, err);
 
 	strlcpy(reader->lastWal, wal->name, sizeof(reader->lastWal));

@@ -13,6 +13,7 @@
 
 #include "access/xlog_internal.h"
 
+#include "common/hex.h"
 #include "common/wal.h"
 
 /* Segments per "log" (4 GiB of WAL): XLogSegmentsPerXLogId. */
@@ -44,27 +45,6 @@ walSegmentName(char *buf, uint32 tli, uint64 segno, uint32 segSize)
 			 (uint32) (segno / perLog), (uint32) (segno % perLog));
 }
 
-/* Parse len upper-case hex digits; false on any other character. */
-static bool
-walHexParse(const char *s, int len, uint32 *value)
-{
-	uint32		v = 0;
-
-	for (int i = 0; i < len; i++)
-	{
-		char		c = s[i];
-
-		if (c >= '0' && c <= '9')
-			v = (v << 4) | (uint32) (c - '0');
-		else if (c >= 'A' && c <= 'F')
-			v = (v << 4) | (uint32) (c - 'A' + 10);
-		else
-			return false;
-	}
-	*value = v;
-	return true;
-}
-
 bool
 walSegmentNameParse(const char *name, uint32 segSize, uint32 *tli,
 					uint64 *segno)
@@ -74,9 +54,9 @@ walSegmentNameParse(const char *name, uint32 segSize, uint32 *tli,
 				seg;
 
 	if (strlen(name) != WAL_NAME_LEN ||
-		!walHexParse(name, 8, &t) ||
-		!walHexParse(name + 8, 8, &log) ||
-		!walHexParse(name + 16, 8, &seg) ||
+		!hexToUint32(name, 8, HEX_UPPER, &t) ||
+		!hexToUint32(name + 8, 8, HEX_UPPER, &log) ||
+		!hexToUint32(name + 16, 8, HEX_UPPER, &seg) ||
 		seg >= walSegmentsPerLog(segSize))
 		return false;
 	*tli = t;
@@ -89,7 +69,7 @@ walHistoryNameParse(const char *name, uint32 *tli)
 {
 	return strlen(name) == 8 + strlen(".history") &&
 		strcmp(name + 8, ".history") == 0 &&
-		walHexParse(name, 8, tli);
+		hexToUint32(name, 8, HEX_UPPER, tli);
 }
 
 /* Append a timeline to history, growing the array. */

@@ -11,6 +11,7 @@
  */
 #include "common/dr_c.h"
 
+#include "common/hex.h"
 #include "repo/repo_backup.h"
 
 #define REPO_BACKUP_LATEST		"latest"
@@ -47,36 +48,26 @@ repoBackupWalPath(const char *backupId, const char *segment)
 	return psprintf("%s/%s/wal/%s", REPO_BACKUP_DIR, backupId, segment);
 }
 
-/* Whether s[0..len) is upper-case hex. */
-static bool
-repoHexUpper(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F')))
-			return false;
-	return true;
-}
-
 char *
 repoArchiveWalPath(const char *name, DrError *err)
 {
 	size_t		len = strlen(name);
 	bool		segmentDir = false;
 
-	if (len == 8 + strlen(".history") && repoHexUpper(name, 8) &&
+	if (len == 8 + strlen(".history") && hexIs(name, 8, HEX_UPPER) &&
 		strcmp(name + 8, ".history") == 0)
 		return psprintf("%s/%s", REPO_ARCHIVE_WAL_DIR, name);
 
-	if (len == MANIFEST_WAL_NAME_LEN && repoHexUpper(name, len))
+	if (len == MANIFEST_WAL_NAME_LEN && hexIs(name, len, HEX_UPPER))
 		segmentDir = true;
 	else if (len == MANIFEST_WAL_NAME_LEN + strlen(".partial") &&
-			 repoHexUpper(name, MANIFEST_WAL_NAME_LEN) &&
+			 hexIs(name, MANIFEST_WAL_NAME_LEN, HEX_UPPER) &&
 			 strcmp(name + MANIFEST_WAL_NAME_LEN, ".partial") == 0)
 		segmentDir = true;
 	else if (len == MANIFEST_WAL_NAME_LEN + 1 + 8 + strlen(".backup") &&
-			 repoHexUpper(name, MANIFEST_WAL_NAME_LEN) &&
+			 hexIs(name, MANIFEST_WAL_NAME_LEN, HEX_UPPER) &&
 			 name[MANIFEST_WAL_NAME_LEN] == '.' &&
-			 repoHexUpper(name + MANIFEST_WAL_NAME_LEN + 1, 8) &&
+			 hexIs(name + MANIFEST_WAL_NAME_LEN + 1, 8, HEX_UPPER) &&
 			 strcmp(name + MANIFEST_WAL_NAME_LEN + 9, ".backup") == 0)
 		segmentDir = true;
 

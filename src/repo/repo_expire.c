@@ -6,6 +6,7 @@
  */
 #include "common/dr_c.h"
 
+#include "common/hex.h"
 #include "repo/repo_backup.h"
 #include "repo/repo_expire.h"
 
@@ -124,16 +125,6 @@ repoExpireOrphanRemovable(int64 dirMtime, const RepoLockState *lock,
 	return dirMtime <= now - REPO_EXPIRE_ORPHAN_AGE;
 }
 
-/* Whether s[0..len) is upper-case hex. */
-static bool
-expireHex(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F')))
-			return false;
-	return true;
-}
-
 bool
 repoExpireWalRemovable(const char *name, const RepoExpireWalKeep *keep)
 {
@@ -150,7 +141,7 @@ repoExpireWalRemovable(const char *name, const RepoExpireWalKeep *keep)
 		return false;
 	rest = name + WAL_NAME_LEN;
 	if (!(rest[0] == '\0' || strcmp(rest, ".partial") == 0 ||
-		  (strlen(rest) == 16 && rest[0] == '.' && expireHex(rest + 1, 8) &&
+		  (strlen(rest) == 16 && rest[0] == '.' && hexIs(rest + 1, 8, HEX_UPPER) &&
 		   strcmp(rest + 9, ".backup") == 0)))
 		return false;
 

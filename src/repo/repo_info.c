@@ -26,6 +26,7 @@
 
 #include <time.h>
 
+#include "common/hex.h"
 #include "repo/repo_internal.h"
 
 typedef enum RepoInfoField
@@ -76,7 +77,7 @@ repoInfoFormat(const RepoInfo *info)
 	text = repoInfoFormatFields(info);
 	if (!info->hasId)
 		return text;
-	keyToHex(info->id, REPO_ID_SIZE, id);
+	hexEncode(info->id, REPO_ID_SIZE, HEX_LOWER, id);
 	withId = psprintf("%sid = %s\n", text, id);
 	pfree(text);
 	return withId;
@@ -91,8 +92,8 @@ repoInfoFormatFields(const RepoInfo *info)
 		char		salt[2 * KEY_SALT_SIZE + 1];
 		char		kekId[2 * KEY_KEK_ID_SIZE + 1];
 
-		keyToHex(info->kdfSalt, KEY_SALT_SIZE, salt);
-		keyToHex(info->kekId, KEY_KEK_ID_SIZE, kekId);
+		hexEncode(info->kdfSalt, KEY_SALT_SIZE, HEX_LOWER, salt);
+		hexEncode(info->kekId, KEY_KEK_ID_SIZE, HEX_LOWER, kekId);
 		return psprintf("# pg_dr repository: written by repo-create, replaced only by repo-key-rotate\n"
 						"format = %d\n"
 						"cipher = aes-256-gcm\n"
@@ -129,16 +130,6 @@ repoInfoNumber(const char *s, uint32 *value)
 		return false;
 	*value = (uint32) v;
 	return true;
-}
-
-/* Lower-case hex of exactly len bytes, as repoInfoFormat writes it. */
-static bool
-repoInfoHex(const char *s, uint8 *bytes, size_t len)
-{
-	for (const char *p = s; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	return keyFromHex(s, bytes, len);
 }
 
 /* "YYYY-MM-DDTHH:MM:SSZ", digits where digits belong. */
@@ -328,13 +319,13 @@ repoInfoParse(const char *text, size_t len, const char *where, RepoInfo *info,
 							values[REPO_INFO_KDF_ITERATIONS]);
 			goto done;
 		}
-		if (!repoInfoHex(values[REPO_INFO_KDF_SALT], info->kdfSalt, KEY_SALT_SIZE))
+		if (!hexDecode(values[REPO_INFO_KDF_SALT], HEX_LOWER, info->kdfSalt, KEY_SALT_SIZE))
 		{
 			repoInfoCorrupt(err, where, "invalid kdf_salt \"%s\"",
 							values[REPO_INFO_KDF_SALT]);
 			goto done;
 		}
-		if (!repoInfoHex(values[REPO_INFO_KEK_ID], info->kekId, KEY_KEK_ID_SIZE))
+		if (!hexDecode(values[REPO_INFO_KEK_ID], HEX_LOWER, info->kekId, KEY_KEK_ID_SIZE))
 		{
 			repoInfoCorrupt(err, where, "invalid kek_id \"%s\"",
 							values[REPO_INFO_KEK_ID]);
@@ -355,7 +346,7 @@ repoInfoParse(const char *text, size_t len, const char *where, RepoInfo *info,
 	}
 	if (values[REPO_INFO_ID] != NULL)
 	{
-		if (!repoInfoHex(values[REPO_INFO_ID], info->id, REPO_ID_SIZE))
+		if (!hexDecode(values[REPO_INFO_ID], HEX_LOWER, info->id, REPO_ID_SIZE))
 		{
 			repoInfoCorrupt(err, where, "invalid id \"%s\"",
 							values[REPO_INFO_ID]);

@@ -32,6 +32,7 @@
 #include "utils/memutils.h"
 #endif
 
+#include "common/hex.h"
 #include "repo/repo_internal.h"
 
 /* Length of a key file name: <32 hex>.<16 hex> */
@@ -44,8 +45,8 @@ repoKeyPath(const uint8 *keyId, const uint8 *kekId, char *path)
 	char		keyHex[2 * CODEC_KEY_ID_SIZE + 1];
 	char		kekHex[2 * KEY_KEK_ID_SIZE + 1];
 
-	keyToHex(keyId, CODEC_KEY_ID_SIZE, keyHex);
-	keyToHex(kekId, KEY_KEK_ID_SIZE, kekHex);
+	hexEncode(keyId, CODEC_KEY_ID_SIZE, HEX_LOWER, keyHex);
+	hexEncode(kekId, KEY_KEK_ID_SIZE, HEX_LOWER, kekHex);
 	snprintf(path, REPO_KEY_PATH_SIZE, REPO_KEYS_DIR "/%s.%s", keyHex, kekHex);
 }
 
@@ -65,8 +66,8 @@ repoKeyNameParse(const char *name, uint8 *keyId, uint8 *kekId)
 			return false;
 	memcpy(keyHex, name, 2 * CODEC_KEY_ID_SIZE);
 	keyHex[2 * CODEC_KEY_ID_SIZE] = '\0';
-	return keyFromHex(keyHex, keyId, CODEC_KEY_ID_SIZE) &&
-		keyFromHex(name + 2 * CODEC_KEY_ID_SIZE + 1, kekId, KEY_KEK_ID_SIZE);
+	return hexDecode(keyHex, HEX_ANY, keyId, CODEC_KEY_ID_SIZE) &&
+		hexDecode(name + 2 * CODEC_KEY_ID_SIZE + 1, HEX_ANY, kekId, KEY_KEK_ID_SIZE);
 }
 
 static const CodecDataKey *
@@ -140,7 +141,7 @@ repoKeyRead(Repo *repo, const uint8 *keyId, const KeyKek *kek,
 		{
 			char		keyHex[2 * CODEC_KEY_ID_SIZE + 1];
 
-			keyToHex(keyId, CODEC_KEY_ID_SIZE, keyHex);
+			hexEncode(keyId, CODEC_KEY_ID_SIZE, HEX_LOWER, keyHex);
 			drErrorSet(err, DR_ERR_KEY,
 					   "data key %s is not in the keyring of repository \"%s\"",
 					   keyHex, repo->config.path);
@@ -230,7 +231,7 @@ repoDataKeyGet(void *arg, const uint8 *keyId, DrError *err)
 	{
 		char		keyHex[2 * CODEC_KEY_ID_SIZE + 1];
 
-		keyToHex(keyId, CODEC_KEY_ID_SIZE, keyHex);
+		hexEncode(keyId, CODEC_KEY_ID_SIZE, HEX_LOWER, keyHex);
 		drErrorSet(err, DR_ERR_KEY,
 				   "data key %s was asked for, but repository \"%s\" is not encrypted",
 				   keyHex, repo->config.path);
@@ -366,7 +367,7 @@ repoKeyRotate(Repo *repo, const char *newKeyFile, DrError *err)
 		goto done;
 	}
 	memcpy(newInfo.kekId, state.newKek.id, KEY_KEK_ID_SIZE);
-	keyToHex(state.oldKek.id, KEY_KEK_ID_SIZE, oldKekHex);
+	hexEncode(state.oldKek.id, KEY_KEK_ID_SIZE, HEX_LOWER, oldKekHex);
 
 	/* step 1 */
 	if (!storageList(repo->storage, REPO_KEYS_DIR, repoKeyRotateEntry, &state,

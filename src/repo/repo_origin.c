@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/hex.h"
 #include "lib/stringinfo.h"
 #include "repo/repo_internal.h"
 #include "repo/repo_origin.h"
@@ -48,7 +49,7 @@ void
 repoIdentity(const RepoInfo *info, char *buf)
 {
 	if (info->hasId)
-		keyToHex(info->id, REPO_ID_SIZE, buf);
+		hexEncode(info->id, REPO_ID_SIZE, HEX_LOWER, buf);
 	else
 		snprintf(buf, REPO_IDENTITY_LEN + 1, "created-%s",
 				 info->created ? info->created : "");

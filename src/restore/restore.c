@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "restore/restore_internal.h"
 
 /* Copy the caller's parameters: the Restore may outlive them. */
@@ -456,7 +457,7 @@ restoreWal(Restore *restore, RestoreResult *result, DrError *err)
 
 	dir = psprintf("%s/%s", restore->targetDir, RESTORE_WAL_DIR);
 	if (ok && restore->plan.walSegments > 0)
-		ok = restoreSyncDir(dir, err);
+		ok = fsSyncDir(dir, err);
 	pfree(dir);
 	return ok;
 }
@@ -492,7 +493,7 @@ restorePgControl(Restore *restore, DrError *err)
 		if (ok)
 		{
 			path = psprintf("%s/%s", restore->targetDir, RESTORE_PG_CONTROL);
-			ok = restoreSyncParent(path, err);
+			ok = fsSyncParent(path, err);
 			pfree(path);
 		}
 		break;
@@ -510,7 +511,7 @@ restoreFinish(Restore *restore, RestoreResult *result, DrError *err)
 		restoreRecoveryWrite(restore, err) &&
 		restoreSyncAll(restore, err) &&
 		restorePgControl(restore, err) &&
-		restoreSyncDir(restore->targetDir, err);
+		fsSyncDir(restore->targetDir, err);
 }
 
 void

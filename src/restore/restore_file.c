@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "common/delta.h"
+#include "common/fs.h"
 #include "restore/restore_internal.h"
 
 /* Where one file is being written. */
@@ -70,7 +71,8 @@ restoreParentDir(Restore *restore, const char *path, DrError *err)
 		pfree(dir);
 		return true;
 	}
-	if (!restoreMakeDirs(dir, RESTORE_DIR_MODE, restore->param.delta, err))
+	if (!fsMakeDirs(dir, RESTORE_DIR_MODE,
+					restore->param.delta ? FS_MKDIR_REPLACE : 0, err))
 	{
 		pfree(dir);
 		return false;

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  * restore_fs.c
- *	  File system helpers for restore: directories, removal, fsync, small
- *	  files written atomically, and comparing a file with a manifest entry.
+ *	  File system helpers for restore: removal, small files written
+ *	  atomically, and comparing a file with a manifest entry (mkdir -p and
+ *	  directory fsync are common/fs.c's).
  *
  * Restore writes into a directory that will become a cluster, so it keeps
  * PostgreSQL's own durability rules: a file is fsynced before it gets its
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/cryptohash.h"
+#include "common/fs.h"
 #include "lib/stringinfo.h"
 #include "restore/restore_internal.h"
 
@@ -96,109 +98,6 @@ char *
 restoreTempName(const char *path)
 {
 	return psprintf("%s.pg_dr-tmp.%d", path, (int) getpid());
-}
-
-bool
-restoreMakeDirs(const char *path, mode_t mode, bool replace, DrError *err)
-{
-	struct stat st;
-	char	   *copy;
-	char	   *slash;
-	bool		ok = true;
-
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return true;
-
-	copy = pstrdup(path);
-	slash = copy;
-	for (;;)
-	{
-		bool		last;
-
-		slash = strchr(slash + 1, '/');
-		last = (slash == NULL);
-		if (!last)
-			*slash = '\0';
-
-		if (stat(copy, &st) == 0)
-		{
-			if (!S_ISDIR(st.st_mode))
-			{
-				if (!replace)
-				{
-					ok = drErrorSet(err, DR_ERR_IO,
-									"could not create directory \"%s\": a file with that name exists",
-									copy);
-					break;
-				}
-				if (unlink(copy) < 0)
-				{
-					ok = drErrorSet(err, DR_ERR_IO, "could not remove \"%s\": %m",
-									copy);
-					break;
-				}
-				if (mkdir(copy, mode) < 0)
-				{
-					ok = drErrorSet(err, DR_ERR_IO,
-									"could not create directory \"%s\": %m", copy);
-					break;
-				}
-			}
-		}
-		else if (errno != ENOENT)
-		{
-			ok = drErrorSet(err, DR_ERR_IO, "could not stat \"%s\": %m", copy);
-			break;
-		}
-		else if (mkdir(copy, mode) < 0 && errno != EEXIST)
-		{
-			/* EEXIST: another job made it since the stat */
-			ok = drErrorSet(err, DR_ERR_IO, "could not create directory \"%s\": %m",
-							copy);
-			break;
-		}
-		if (last)
-			break;
-		*slash = '/';
-	}
-	pfree(copy);
-	return ok;
-}
-
-bool
-restoreSyncDir(const char *path, DrError *err)
-{
-	int			fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return drErrorSet(err, DR_ERR_IO, "could not open directory \"%s\": %m",
-						  path);
-	/* EINVAL/EBADF: the file system cannot fsync a directory */
-	if (fsync(fd) < 0 && errno != EINVAL && errno != EBADF)
-	{
-		drErrorSet(err, DR_ERR_IO, "could not fsync directory \"%s\": %m", path);
-		close(fd);
-		return false;
-	}
-	if (close(fd) < 0)
-		return drErrorSet(err, DR_ERR_IO, "could not close directory \"%s\": %m",
-						  path);
-	return true;
-}
-
-bool
-restoreSyncParent(const char *path, DrError *err)
-{
-	const char *slash = strrchr(path, '/');
-	char	   *dir;
-	bool		ok;
-
-	if (slash == NULL)
-		return restoreSyncDir(".", err);
-	dir = slash == path ? pstrdup("/") : pnstrdup(path, slash - path);
-	ok = restoreSyncDir(dir, err);
-	pfree(dir);
-	return ok;
 }
 
 bool
@@ -426,7 +325,7 @@ restoreFilePut(const char *path, const void *buf, size_t len, mode_t mode,
 				   tmp, path);
 		goto fail;
 	}
-	ok = restoreSyncParent(path, err);
+	ok = fsSyncParent(path, err);
 	pfree(tmp);
 	return ok;
 

@@ -8,8 +8,9 @@
  *	 restore_target.c    the target directory: checks, directories,
  *	                     tablespace links, delta-mode cleaning, fsyncs
  *	 restore_recovery.c  recovery.signal, restore_command, tablespace_map
- *	 restore_fs.c        file system helpers (mkdir -p, rm -r, SHA-256,
- *	                     paths resolved through links)
+ *	 restore_fs.c        file system helpers (rm -r, SHA-256, paths
+ *	                     resolved through links; mkdir -p and directory
+ *	                     fsync are common/fs.c's)
  *	 restore_pitr_name.c the WAL record walk that finds restore points
  *	 verify.c            offline verification of a backup and its chain
  *-------------------------------------------------------------------------
@@ -173,17 +174,6 @@ extern void restoreWalWalkFree(RestoreWalWalk *walk);
 
 /* restore_fs.c */
 
-/*
- * mkdir -p: create path and its missing parents with mode.  A directory
- * already there (or a link to one) is fine.  With replace, a file in the
- * way is removed; without, it is an error.
- */
-extern bool restoreMakeDirs(const char *path, mode_t mode, bool replace,
-							DrError *err);
-/* fsync a directory (file systems that cannot are ignored, as PostgreSQL does). */
-extern bool restoreSyncDir(const char *path, DrError *err);
-/* fsync the directory holding path. */
-extern bool restoreSyncParent(const char *path, DrError *err);
 /* rm -r without following links; a missing path is fine. */
 extern bool restoreRemoveTree(const char *path, DrError *err);
 /*

@@ -33,6 +33,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "lib/stringinfo.h"
 #include "repo/repo_origin.h"
 #include "restore/restore_internal.h"
@@ -131,7 +132,7 @@ restoreAppend(const char *path, const char *text, DrError *err)
 	}
 	if (close(fd) < 0)
 		return drErrorSet(err, DR_ERR_IO, "could not close \"%s\": %m", path);
-	return !created || restoreSyncParent(path, err);
+	return !created || fsSyncParent(path, err);
 }
 
 /*

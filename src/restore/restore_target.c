@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "restore/restore_internal.h"
 
 typedef enum RestoreWalkKind
@@ -228,7 +229,7 @@ restoreTablespaceLink(Restore *restore, RestoreTablespace *ts, DrError *err)
 	struct stat st;
 	bool		ok = false;
 
-	if (!restoreMakeDirs(ts->target, RESTORE_DIR_MODE, false, err))
+	if (!fsMakeDirs(ts->target, RESTORE_DIR_MODE, 0, err))
 		goto done;
 	if (lstat(link, &st) == 0)
 	{
@@ -301,7 +302,8 @@ restoreTargetDirs(Restore *restore, DrError *err)
 		path = ts ? pstrdup(ts->target) :
 			psprintf("%s/%s", restore->targetDir, entry.dir.path);
 		if (ts == NULL &&
-			!restoreMakeDirs(path, (mode_t) entry.dir.mode, restore->param.delta, err))
+			!fsMakeDirs(path, (mode_t) entry.dir.mode,
+						restore->param.delta ? FS_MKDIR_REPLACE : 0, err))
 			ok = false;
 		else if (chmod(path, (mode_t) entry.dir.mode) < 0)
 			ok = drErrorSet(err, DR_ERR_IO, "could not set the mode of \"%s\": %m",
@@ -321,7 +323,7 @@ restoreTargetPrepare(Restore *restore, DrError *err)
 
 	if (!restoreTargetCheck(restore, err))
 		return false;
-	if (!restoreMakeDirs(restore->targetDir, RESTORE_DIR_MODE, false, err))
+	if (!fsMakeDirs(restore->targetDir, RESTORE_DIR_MODE, 0, err))
 		return false;
 
 	/* until pg_control is back (restoreFinish), the target cannot start */
@@ -331,7 +333,7 @@ restoreTargetPrepare(Restore *restore, DrError *err)
 
 		path = psprintf("%s/%s", restore->targetDir, RESTORE_PG_CONTROL);
 		if (unlink(path) == 0)
-			ok = restoreSyncParent(path, err);
+			ok = fsSyncParent(path, err);
 		else if (errno != ENOENT && errno != ENOTDIR)
 			ok = drErrorSet(err, DR_ERR_IO, "could not remove \"%s\": %m", path);
 		pfree(path);
@@ -342,7 +344,8 @@ restoreTargetPrepare(Restore *restore, DrError *err)
 	if (restore->tablespaceCount > 0)
 	{
 		path = psprintf("%s/%s", restore->targetDir, RESTORE_TBLSPC_DIR);
-		if (!restoreMakeDirs(path, RESTORE_DIR_MODE, restore->param.delta, err))
+		if (!fsMakeDirs(path, RESTORE_DIR_MODE,
+						restore->param.delta ? FS_MKDIR_REPLACE : 0, err))
 		{
 			pfree(path);
 			return false;
@@ -570,7 +573,7 @@ restoreWalkDir(RestoreWalk *walk, const char *abs, const char *rel,
 	if (entries)
 		pfree(entries);
 
-	return ok && restoreSyncDir(abs, err);
+	return ok && fsSyncDir(abs, err);
 }
 
 bool

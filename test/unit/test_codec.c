@@ -39,7 +39,9 @@
 #include <zstd.h>
 
 #include "common/codec.h"
+#include "common/hex.h"
 #include "tap.h"
+#include "test_support.h"
 
 #define MiB (1024 * 1024)
 
@@ -383,18 +385,6 @@ hkdfSha256(const uint8 *ikm, size_t ikmLen, const uint8 *salt, size_t saltLen,
 }
 
 static void
-hexDecode(const char *hex, uint8 *out)
-{
-	for (size_t i = 0; hex[2 * i]; i++)
-	{
-		unsigned int b;
-
-		sscanf(hex + 2 * i, "%2x", &b);
-		out[i] = (uint8) b;
-	}
-}
-
-static void
 putLe64(uint8 *p, uint64 v)
 {
 	for (int i = 0; i < 8; i++)
@@ -432,12 +422,12 @@ testVectors(void)
 	char		hex[65];
 	DrError		err;
 
-	hexDecode(k16, k);
-	hexDecode(p16, p);
-	hexDecode(a16, a);
-	hexDecode(iv16, iv);
-	hexDecode(c16, c);
-	hexDecode(t16, t);
+	testHexDecode(k16, k);
+	testHexDecode(p16, p);
+	testHexDecode(a16, a);
+	testHexDecode(iv16, iv);
+	testHexDecode(c16, c);
+	testHexDecode(t16, t);
 	ok(gcmEncrypt(k, iv, a, 20, p, 60, out, tag) &&
 	   memcmp(out, c, 60) == 0 && memcmp(tag, t, 16) == 0,
 	   "AES-256-GCM matches GCM test case 16 (ciphertext and tag)");
@@ -448,11 +438,11 @@ testVectors(void)
 	   "AES-256-GCM rejects test case 16 with a flipped tag bit");
 
 	/* test cases 13 (empty plaintext) and 14 (one zero block), zero key/IV */
-	hexDecode("530f8afbc74536b9a963b4f1c4cb738b", t);
+	testHexDecode("530f8afbc74536b9a963b4f1c4cb738b", t);
 	ok(gcmEncrypt(zero, zero, NULL, 0, NULL, 0, out, tag) &&
 	   memcmp(tag, t, 16) == 0, "AES-256-GCM matches GCM test case 13");
-	hexDecode("cea7403d4d606b6e074ec5d3baf39d18", c);
-	hexDecode("d0d1c8a799996bf0265b98b5d48ab919", t);
+	testHexDecode("cea7403d4d606b6e074ec5d3baf39d18", c);
+	testHexDecode("d0d1c8a799996bf0265b98b5d48ab919", t);
 	ok(gcmEncrypt(zero, zero, NULL, 0, zero, 16, out, tag) &&
 	   memcmp(out, c, 16) == 0 && memcmp(tag, t, 16) == 0,
 	   "AES-256-GCM matches GCM test case 14");
@@ -469,7 +459,7 @@ testVectors(void)
 			salt[i] = (uint8) i;
 		for (int i = 0; i < 10; i++)
 			info[i] = (uint8) (0xf0 + i);
-		hexDecode("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+		testHexDecode("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
 				  "34007208d5b887185865", expect);
 		ok(hkdfSha256(ikm, 22, salt, 13, info, 10, okm, 42) &&
 		   memcmp(okm, expect, 42) == 0, "HKDF-SHA256 matches RFC 5869 case 1");
@@ -1159,8 +1149,7 @@ testKeys(void)
 	char		idHex[33];
 
 	encodeBuf(plain, 5000, 3, &key1, 0, &obj, &res, &err);
-	for (int i = 0; i < 16; i++)
-		sprintf(idHex + 2 * i, "%02x", key1.id[i]);
+	hexEncode(key1.id, 16, HEX_LOWER, idHex);
 
 	ok(decodeAll(obj.data, obj.len, &ring, 1000, NULL, NULL, &err),
 	   "right key decodes");

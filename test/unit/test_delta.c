@@ -20,52 +20,9 @@
 #include "common/delta.h"
 #include "lib/stringinfo.h"
 #include "tap.h"
+#include "test_support.h"
 
 #define BLCK	8192
-
-typedef struct MemSource
-{
-	const char *data;
-	size_t		len;
-	size_t		pos;
-	size_t		chunk;
-	bool		fail;
-} MemSource;
-
-static ssize_t
-memRead(void *arg, void *buf, size_t len, DrError *err)
-{
-	MemSource  *src = arg;
-	size_t		n = Min(len, src->len - src->pos);
-
-	if (src->chunk > 0)
-		n = Min(n, src->chunk);
-	if (n == 0 && src->fail)
-	{
-		drErrorSet(err, DR_ERR_IO, "simulated read failure");
-		return -1;
-	}
-	memcpy(buf, src->data + src->pos, n);
-	src->pos += n;
-	return (ssize_t) n;
-}
-
-static bool
-sbWrite(void *arg, const void *buf, size_t len, DrError *err)
-{
-	appendBinaryStringInfo((StringInfo) arg, buf, len);
-	return true;
-}
-
-static int	failAfter;
-
-static bool
-failingWrite(void *arg, const void *buf, size_t len, DrError *err)
-{
-	if (failAfter-- <= 0)
-		return drErrorSet(err, DR_ERR_IO, "simulated write failure");
-	return true;
-}
 
 static void
 pageFill(char *page, uint32 blockno)
@@ -101,7 +58,7 @@ static int
 deltaReadAll(const char *data, size_t len, size_t chunk, int *pages,
 			 bool *same, DrError *err)
 {
-	MemSource	src = {data, len, 0, chunk, false};
+	MemReader	src = {data, len, 0, chunk, false};
 	DeltaReader *reader;
 	int			rc;
 	uint32		blockno;
@@ -153,7 +110,7 @@ testRoundTrip(void)
 	StringInfoData buf;
 	uint32		blocks[] = {0, 1, 7, 100, 101};
 	DrError		err;
-	MemSource	src;
+	MemReader	src;
 	DeltaReader *reader;
 	int			pages;
 	bool		same;
@@ -311,7 +268,7 @@ testReaderRefusals(void)
 	expectCorrupt("empty", "", 0, "truncated");
 
 	{
-		MemSource	src = {buf.data, buf.len - 8, 0, 0, true};
+		MemReader	src = {buf.data, buf.len - 8, 0, 0, true};
 		DeltaReader *reader = deltaReaderNew(memRead, &src, &err);
 		uint32		blockno;
 		const void *page;
@@ -338,7 +295,7 @@ testBase(void)
 	DrError		err;
 	DeltaWriter *writer;
 	DeltaReader *reader;
-	MemSource	src;
+	MemReader	src;
 	char		page[BLCK];
 	uint32		blockno;
 	const void *got;
@@ -358,7 +315,7 @@ testBase(void)
 	ok(buf.len == DELTA_HEADER_SIZE + 4 + 2 * (4 + BLCK) + 8, "header 4 bytes longer");
 	ok(memcmp(buf.data, DELTA_MAGIC_BASE, 8) == 0, "magic PGDRDLT2");
 
-	src = (MemSource) {buf.data, buf.len, 0, 3, false};
+	src = (MemReader) {buf.data, buf.len, 0, 3, false};
 	reader = deltaReaderNew(memRead, &src, &err);
 	ok(reader != NULL && deltaReaderBaseBlocks(reader) == 3 &&
 	   deltaReaderFileSize(reader) == 5 * BLCK, "read back: base 3, 5 pages");
@@ -375,7 +332,7 @@ testBase(void)
 	ok(writer != NULL && deltaWriterEnd(writer, NULL, &err) &&
 	   memcmp(buf.data, DELTA_MAGIC, 8) == 0, "base 0: PGDRDLT1");
 	deltaWriterFree(writer);
-	src = (MemSource) {buf.data, buf.len, 0, 0, false};
+	src = (MemReader) {buf.data, buf.len, 0, 0, false};
 	reader = deltaReaderNew(memRead, &src, &err);
 	ok(reader != NULL && deltaReaderBaseBlocks(reader) == 0, "PGDRDLT1: base 0");
 	deltaReaderFree(reader);

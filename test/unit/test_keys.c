@@ -12,8 +12,8 @@
  * keyDataKeyNew; keyWrap layout (nonce || ciphertext || tag, AAD = key id)
  * checked by an independent AES-256-GCM decryption, fresh nonce per wrap,
  * keyUnwrap round trip, wrong KEK, wrong key id and every single-bit flip
- * of a wrapped key refused with DR_ERR_KEY and the documented message;
- * keyToHex/keyFromHex.
+ * of a wrapped key refused with DR_ERR_KEY and the documented message.
+ * (The hex of key ids is tested in test_hex.c.)
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -26,8 +26,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "common/hex.h"
 #include "common/keys.h"
 #include "tap.h"
+#include "test_support.h"
 
 static char tmpDir[] = "/tmp/pgdr_test_keys.XXXXXX";
 
@@ -46,11 +48,8 @@ static char *
 writeFile(const char *name, const char *content, size_t len, mode_t mode)
 {
 	char	   *path = tmpPath(name);
-	int			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
-	if (fd < 0 || write(fd, content, len) != (ssize_t) len)
-		diag("could not write %s: %s", path, strerror(errno));
-	close(fd);
+	fileWriteLen(path, content, len);
 	/* set the mode explicitly: the umask must not decide what we test */
 	chmod(path, mode);
 	return path;
@@ -92,18 +91,6 @@ pbkdf2Sha256(const char *pass, const uint8 *salt, size_t saltLen,
 		outLen -= n;
 		block++;
 		pfree(msg);
-	}
-}
-
-static void
-hexDecode(const char *hex, uint8 *out)
-{
-	for (size_t i = 0; hex[2 * i]; i++)
-	{
-		unsigned int b;
-
-		sscanf(hex + 2 * i, "%2x", &b);
-		out[i] = (uint8) b;
 	}
 }
 
@@ -207,12 +194,12 @@ testKek(void)
 	EVP_MD_CTX *md;
 
 	/* first the independent PBKDF2 itself, against RFC 7914 section 11 */
-	hexDecode("55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
+	testHexDecode("55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
 			  "49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783",
 			  expect);
 	pbkdf2Sha256("passwd", (const uint8 *) "salt", 4, 1, got, 64);
 	ok(memcmp(got, expect, 64) == 0, "test PBKDF2 matches RFC 7914 (passwd, salt, 1)");
-	hexDecode("4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56"
+	testHexDecode("4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56"
 			  "a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d",
 			  expect);
 	pbkdf2Sha256("Password", (const uint8 *) "NaCl", 4, 80000, got, 64);
@@ -325,7 +312,7 @@ testWrap(void)
 	   memcmp(back.id, dk.id, 16) == 0 && memcmp(back.key, dk.key, 32) == 0,
 	   "keyUnwrap recovers id and key");
 
-	keyToHex(dk.id, 16, hex);
+	hexEncode(dk.id, 16, HEX_LOWER, hex);
 	snprintf(expectMsg, sizeof(expectMsg),
 			 "data key %s could not be unwrapped: wrong repository key or damaged key file",
 			 hex);
@@ -352,46 +339,16 @@ testWrap(void)
 		   "every single-bit flip of a wrapped key is refused as damaged");
 }
 
-static void
-testHex(void)
-{
-	uint8		in[5] = {0x00, 0x7f, 0x80, 0xab, 0xff};
-	uint8		out[5];
-	char		hex[11];
-
-	keyToHex(in, 5, hex);
-	is_str(hex, "007f80abff", "keyToHex is lower case");
-	ok(keyFromHex("007F80abFF", out, 5) && memcmp(in, out, 5) == 0,
-	   "keyFromHex reads either case");
-	ok(!keyFromHex("007f80abf", out, 5), "keyFromHex refuses a short string");
-	ok(!keyFromHex("007f80abff00", out, 5), "keyFromHex refuses a long string");
-	ok(!keyFromHex("007f80abfg", out, 5), "keyFromHex refuses a non-hex digit");
-	ok(!keyFromHex("", out, 5), "keyFromHex refuses an empty string");
-}
-
 int
 main(void)
 {
-	if (mkdtemp(tmpDir) == NULL)
-	{
-		printf("Bail out! could not create a temporary directory\n");
-		return 1;
-	}
+	testTmpRootMake(tmpDir);
 
 	testPassphrase();
 	testKek();
 	testRandomAndDataKeys();
 	testWrap();
-	testHex();
 
-	/* remove what testPassphrase created */
-	{
-		static const char *names[] = {"good", "spaces", "len32", "len31", "len1024",
-		"len1025", "huge", "nul", "open"};
-
-		for (size_t i = 0; i < lengthof(names); i++)
-			unlink(tmpPath(names[i]));
-		rmdir(tmpDir);
-	}
+	testTreeRemove(tmpDir);
 	return tapDone();
 }

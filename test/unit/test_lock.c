@@ -24,6 +24,7 @@
 #include "repo/repo_backup.h"
 #include "repo/repo_lock.h"
 #include "tap.h"
+#include "test_support.h"
 
 static char tmpRoot[] = "/tmp/test_lock.XXXXXX";
 
@@ -120,12 +121,7 @@ testProtocol(void)
 	char	   *path;
 	FILE	   *f;
 
-	memset(&config, 0, sizeof(config));
-	config.index = 1;
-	config.type = CONFIG_REPO_POSIX;
-	config.path = psprintf("%s/repo", tmpRoot);
-	config.cipher = CONFIG_CIPHER_NONE;
-	config.compressLevel = 3;
+	config = testConfigRepo(psprintf("%s/repo", tmpRoot), NULL);
 	drErrorClear(&err);
 	if (!ok(repoCreate(&config, 1000, &err), "repository created"))
 		diag("%s", err.message);
@@ -202,20 +198,11 @@ testProtocol(void)
 int
 main(void)
 {
-	char	   *cmd;
-
-	if (mkdtemp(tmpRoot) == NULL)
-	{
-		printf("Bail out! mkdtemp: %s\n", strerror(errno));
-		return 1;
-	}
+	testTmpRootMake(tmpRoot);
 	testNames();
 	testContent();
 	testLive();
 	testProtocol();
-	cmd = psprintf("rm -rf '%s'", tmpRoot);
-	if (system(cmd) != 0)
-		diag("could not remove %s", tmpRoot);
-	pfree(cmd);
+	testTreeRemove(tmpRoot);
 	return tapDone();
 }

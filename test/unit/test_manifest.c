@@ -28,6 +28,7 @@
 #include "common/manifest.h"
 #include "lib/stringinfo.h"
 #include "tap.h"
+#include "test_support.h"
 
 #define SHA_A "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 #define SHA_B "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
@@ -64,77 +65,6 @@ static const char *const goodLines[] = {
 	"end dirs=2 files=3 wal=1",	/* 24 */
 };
 
-/*
- * Allocations of the tests themselves, freed together at the end, so that
- * LeakSanitizer reports only what the code under test leaks.
- */
-static void *testAllocs[1024];
-static int	testAllocCount = 0;
-
-static void *
-track(void *p)
-{
-	if (testAllocCount == lengthof(testAllocs))
-		abort();
-	testAllocs[testAllocCount++] = p;
-	return p;
-}
-
-#define tsprintf(...) ((char *) track(psprintf(__VA_ARGS__)))
-
-static void
-trackFree(void)
-{
-	while (testAllocCount > 0)
-		pfree(testAllocs[--testAllocCount]);
-}
-
-/* A read source over memory, handing out at most chunk bytes at a time. */
-typedef struct MemSource
-{
-	const char *data;
-	size_t		len;
-	size_t		pos;
-	size_t		chunk;
-	bool		fail;			/* fail once the data is used up */
-} MemSource;
-
-static ssize_t
-memRead(void *arg, void *buf, size_t len, DrError *err)
-{
-	MemSource  *src = arg;
-	size_t		n = Min(len, src->len - src->pos);
-
-	if (src->chunk > 0)
-		n = Min(n, src->chunk);
-	if (n == 0 && src->fail)
-	{
-		drErrorSet(err, DR_ERR_IO, "simulated read failure");
-		return -1;
-	}
-	memcpy(buf, src->data + src->pos, n);
-	src->pos += n;
-	return (ssize_t) n;
-}
-
-static bool
-sbWrite(void *arg, const void *buf, size_t len, DrError *err)
-{
-	appendBinaryStringInfo((StringInfo) arg, buf, len);
-	return true;
-}
-
-static int	failAfter;
-
-/* A sink that fails after failAfter calls. */
-static bool
-failingWrite(void *arg, const void *buf, size_t len, DrError *err)
-{
-	if (failAfter-- <= 0)
-		return drErrorSet(err, DR_ERR_IO, "simulated write failure");
-	return true;
-}
-
 /* The good manifest with line n (1-based) replaced (NULL: removed). */
 static char *
 goodText(int n, const char *replacement)
@@ -162,7 +92,7 @@ static int
 readAll(const char *text, size_t len, size_t chunk, const char *name,
 		int *entries, DrError *err)
 {
-	MemSource	src = {text, len, 0, chunk, false};
+	MemReader	src = {text, len, 0, chunk, false};
 	ManifestReader *reader;
 	ManifestEntry entry;
 	int			rc;
@@ -384,7 +314,7 @@ testRoundTrip(void)
 	/* read back, whole and in every small chunk size */
 	for (chunk = 0; chunk <= 64; chunk = chunk == 0 ? 1 : chunk * 2 + 1)
 	{
-		MemSource	src = {text.data, (size_t) text.len, 0, chunk, false};
+		MemReader	src = {text.data, (size_t) text.len, 0, chunk, false};
 		ManifestReader *reader = manifestReaderNew(memRead, &src, &err);
 		const ManifestHeader *r;
 		ManifestEntry e;
@@ -490,7 +420,7 @@ testLabels(void)
 		ManifestHeader h = headerMake(false);
 		ManifestWriter *writer;
 		ManifestReader *reader;
-		MemSource	src;
+		MemReader	src;
 		DrError		err;
 
 		h.label = (char *) labels[i];
@@ -909,7 +839,7 @@ testReaderRefusals(void)
 	/* read errors pass through and stick; names lead messages */
 	{
 		char	   *good = goodText(0, NULL);
-		MemSource	src = {good, 100, 0, 0, true};
+		MemReader	src = {good, 100, 0, 0, true};
 		ManifestReader *reader = manifestReaderNew(memRead, &src, &err);
 
 		ok(reader == NULL && err.code == DR_ERR_IO &&

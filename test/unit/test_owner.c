@@ -25,6 +25,7 @@
 
 #include "common/owner.h"
 #include "tap.h"
+#include "test_support.h"
 
 static OwnerInput
 inputRoot(void)
@@ -157,8 +158,7 @@ testPaths(void)
 		is_str(err.message, "could not open \"x\": No such file or directory",
 			   "access: other errors untouched");
 	}
-	if (system(psprintf("rm -rf '%s'", root)) != 0)
-		diag("could not remove %s", root);
+	testTreeRemove(root);
 }
 
 int

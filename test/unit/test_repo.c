@@ -46,40 +46,17 @@
 
 #include "access/xlog_internal.h"
 
+#include "common/hex.h"
 #include "repo/repo.h"
 #include "repo/repo_archive.h"
 #include "repo/repo_backup.h"
 #include "repo/repo_origin.h"
 #include "tap.h"
+#include "test_support.h"
 
 #define KDF_ITERATIONS		1000
 
 static char tmpRoot[] = "/tmp/test_repo.XXXXXX";
-
-/*
- * Allocations of the tests themselves, freed together at the end, so that
- * LeakSanitizer reports only what the code under test leaks.
- */
-static void *testAllocs[4096];
-static int	testAllocCount = 0;
-
-static void *
-track(void *p)
-{
-	if (testAllocCount == lengthof(testAllocs))
-		abort();
-	testAllocs[testAllocCount++] = p;
-	return p;
-}
-
-#define tsprintf(...) ((char *) track(psprintf(__VA_ARGS__)))
-
-static void
-trackFree(void)
-{
-	while (testAllocCount > 0)
-		pfree(testAllocs[--testAllocCount]);
-}
 
 static char *
 tmpPath(const char *name)
@@ -105,44 +82,8 @@ keyFileWrite(const char *name, int len, int seed, mode_t mode)
 static ConfigRepo
 configMake(const char *dir, const char *keyFile)
 {
-	ConfigRepo	config;
-
-	memset(&config, 0, sizeof(config));
-	config.index = 1;
-	config.type = CONFIG_REPO_POSIX;
-	config.path = tmpPath(dir);
-	config.cipher = keyFile ? CONFIG_CIPHER_AES256GCM : CONFIG_CIPHER_NONE;
-	config.cipherKeyFile = keyFile ? (char *) track(pstrdup(keyFile)) : NULL;
-	config.compressLevel = 3;
-	return config;
-}
-
-static char *
-fileRead(const char *path, size_t *len)
-{
-	FILE	   *f = fopen(path, "r");
-	char	   *buf;
-	long		size;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = track(palloc(size + 1));
-	*len = fread(buf, 1, size, f);
-	buf[*len] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static void
-fileWrite(const char *path, const char *text)
-{
-	FILE	   *f = fopen(path, "w");
-
-	fputs(text, f);
-	fclose(f);
+	return testConfigRepo(tmpPath(dir),
+						  keyFile ? (char *) track(pstrdup(keyFile)) : NULL);
 }
 
 /* Number of files in dir whose name ends with suffix ("" = all). */
@@ -509,8 +450,8 @@ testKeysObjects(const char *key1)
 
 	ok(repoDataKeyNew(repo, &key, &err) && key != NULL, "data key new");
 	keyCopy = *key;
-	keyToHex(key->id, CODEC_KEY_ID_SIZE, keyHex);
-	keyToHex(repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE, kekHex);
+	hexEncode(key->id, CODEC_KEY_ID_SIZE, HEX_LOWER, keyHex);
+	hexEncode(repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE, HEX_LOWER, kekHex);
 	wrapPath = tsprintf("%s/keys/%s.%s", config.path, keyHex, kekHex);
 	ok(stat(wrapPath, &st) == 0 && st.st_size == KEY_WRAPPED_SIZE,
 	   "data key stored wrapped at keys/<keyid>.<kekid>");
@@ -532,7 +473,7 @@ testKeysObjects(const char *key1)
 	keyCopy.id[0] ^= 1;
 	ok(repoDataKeyGet(fresh, keyCopy.id, &err) == NULL && err.code == DR_ERR_KEY,
 	   "unknown data key: KEY");
-	keyToHex(keyCopy.id, CODEC_KEY_ID_SIZE, keyHex);
+	hexEncode(keyCopy.id, CODEC_KEY_ID_SIZE, HEX_LOWER, keyHex);
 	ok(strstr(err.message, keyHex) != NULL, "unknown data key: message names it");
 	repoClose(fresh);
 
@@ -694,8 +635,8 @@ simulateCrashAfterStep1(const ConfigRepo *config, const char *newKeyFile)
 	keyRandom(salt, sizeof(salt), &err);
 	keyKekDerive(pass, salt, info->kdfIterations, &newKek, &err);
 	pfree(pass);
-	keyToHex(oldKek.id, KEY_KEK_ID_SIZE, kekHex);
-	keyToHex(newKek.id, KEY_KEK_ID_SIZE, newKekHex);
+	hexEncode(oldKek.id, KEY_KEK_ID_SIZE, HEX_LOWER, kekHex);
+	hexEncode(newKek.id, KEY_KEK_ID_SIZE, HEX_LOWER, newKekHex);
 
 	d = opendir(keysDir);
 	while ((de = readdir(d)) != NULL)
@@ -713,7 +654,7 @@ simulateCrashAfterStep1(const ConfigRepo *config, const char *newKeyFile)
 			continue;
 		memcpy(idHex, de->d_name, 32);
 		idHex[32] = '\0';
-		keyFromHex(idHex, keyId, CODEC_KEY_ID_SIZE);
+		hexDecode(idHex, HEX_ANY, keyId, CODEC_KEY_ID_SIZE);
 		path = tsprintf("%s/%s", keysDir, de->d_name);
 		wrapped = fileRead(path, &len);
 		if (!keyUnwrap(&oldKek, keyId, (uint8 *) wrapped, &key, &err) ||
@@ -771,7 +712,7 @@ testRotation(const char *key1, const char *key2, const char *key3,
 		diag("%s", err.message);
 	ok(memcmp(kekBefore, repoInfoGet(repo)->kekId, KEY_KEK_ID_SIZE) != 0,
 	   "rotation: new kek id");
-	keyToHex(kekBefore, KEY_KEK_ID_SIZE, kekHex);
+	hexEncode(kekBefore, KEY_KEK_ID_SIZE, HEX_LOWER, kekHex);
 	is_int(filesCount(keysDir, kekHex), 0, "rotation: old wraps removed");
 	ok(repoDataKeyCount(repo, &count, &err) && count == 2, "rotation: both keys re-wrapped");
 	is_str(repoConfig(repo)->cipherKeyFile, key2, "rotation: handle names the new key file");
@@ -805,7 +746,7 @@ testRotation(const char *key1, const char *key2, const char *key3,
 	if (!ok(repoKeyRotate(repo, key3, &err), "crash: a later rotation completes"))
 		diag("%s", err.message);
 	repoClose(repo);
-	keyToHex(kekBefore, KEY_KEK_ID_SIZE, kekHex);
+	hexEncode(kekBefore, KEY_KEK_ID_SIZE, HEX_LOWER, kekHex);
 	is_int(filesCount(keysDir, kekHex), 0, "crash: wraps of the replaced passphrase removed");
 	ok(repoOpen(&config2, &err) == NULL && err.code == DR_ERR_KEY,
 	   "crash: the replaced passphrase is refused");
@@ -1002,13 +943,8 @@ main(void)
 	char	   *key3;
 	char	   *keyShort;
 	char	   *keyOpen;
-	char	   *cmd;
 
-	if (mkdtemp(tmpRoot) == NULL)
-	{
-		printf("Bail out! mkdtemp: %s\n", strerror(errno));
-		return 1;
-	}
+	testTmpRootMake(tmpRoot);
 	key1 = keyFileWrite("key1", 48, 1, 0600);
 	key2 = keyFileWrite("key2", 48, 2, 0600);
 	key3 = keyFileWrite("key3", 64, 3, 0600);
@@ -1023,9 +959,7 @@ main(void)
 	testArchive(key1);
 	testOrigin(key1, key2);
 
-	cmd = tsprintf("rm -rf '%s'", tmpRoot);
-	if (system(cmd) != 0)
-		diag("could not remove %s", tmpRoot);
+	testTreeRemove(tmpRoot);
 	trackFree();
 	return tapDone();
 }

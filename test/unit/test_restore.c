@@ -53,6 +53,7 @@
 #include "restore/restore.h"
 #include "restore/verify.h"
 #include "tap.h"
+#include "test_support.h"
 
 #define BLCK			1024
 #define TS_OID			16400
@@ -63,28 +64,6 @@
 #define ID_I2			"20240103-000000I"
 
 static char tmpRoot[] = "/tmp/test_restore.XXXXXX";
-
-/* Allocations of the test itself, freed at the end (LeakSanitizer). */
-static void *testAllocs[8192];
-static int	testAllocCount = 0;
-
-static void *
-track(void *p)
-{
-	if (testAllocCount == lengthof(testAllocs))
-		abort();
-	testAllocs[testAllocCount++] = p;
-	return p;
-}
-
-#define tsprintf(...) ((char *) track(psprintf(__VA_ARGS__)))
-
-static void
-trackFree(void)
-{
-	while (testAllocCount > 0)
-		pfree(testAllocs[--testAllocCount]);
-}
 
 /* One file of a backup: its content as the backup read it, and how stored. */
 typedef struct TFile
@@ -150,13 +129,6 @@ contentCopy(const char *src, size_t len)
 
 	memcpy(buf, src, len);
 	return buf;
-}
-
-static bool
-sbWrite(void *arg, const void *buf, size_t len, DrError *err)
-{
-	appendBinaryStringInfo((StringInfo) arg, buf, len);
-	return true;
 }
 
 /* Write a backup into the repository: objects, then the manifest. */
@@ -368,36 +340,6 @@ backupsMake(void)
  * ---------------------------------------------------------------------
  */
 
-static char *
-fileRead(const char *path, size_t *len)
-{
-	int			fd = open(path, O_RDONLY);
-	struct stat st;
-	char	   *buf;
-
-	if (fd < 0 || fstat(fd, &st) < 0)
-	{
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	buf = track(palloc(st.st_size + 1));
-	*len = read(fd, buf, st.st_size);
-	buf[*len] = '\0';
-	close(fd);
-	return buf;
-}
-
-static void
-fileWrite(const char *path, const char *text)
-{
-	int			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t) strlen(text))
-		diag("could not write %s", path);
-	if (fd >= 0)
-		close(fd);
-}
 
 /* Regular files under dir (following links), relative paths, into names. */
 static void
@@ -1160,13 +1102,8 @@ main(void)
 	DrError		err;
 	char	   *keyFile;
 	int			fd;
-	char	   *cmd;
 
-	if (mkdtemp(tmpRoot) == NULL)
-	{
-		printf("Bail out! mkdtemp: %s\n", strerror(errno));
-		return 1;
-	}
+	testTmpRootMake(tmpRoot);
 	keyFile = tsprintf("%s/key", tmpRoot);
 	fd = open(keyFile, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	if (fd < 0 || write(fd, "correct horse battery staple, and more of it\n", 45) != 45)
@@ -1176,13 +1113,7 @@ main(void)
 	}
 	close(fd);
 
-	memset(&testRepoConfig, 0, sizeof(testRepoConfig));
-	testRepoConfig.index = 1;
-	testRepoConfig.type = CONFIG_REPO_POSIX;
-	testRepoConfig.path = tsprintf("%s/repo", tmpRoot);
-	testRepoConfig.cipher = CONFIG_CIPHER_AES256GCM;
-	testRepoConfig.cipherKeyFile = keyFile;
-	testRepoConfig.compressLevel = 3;
+	testRepoConfig = testConfigRepo(tsprintf("%s/repo", tmpRoot), keyFile);
 	if (!repoCreate(&testRepoConfig, 1000, &err) ||
 		(repo = repoOpen(&testRepoConfig, &err)) == NULL)
 	{
@@ -1200,9 +1131,7 @@ main(void)
 	testCorruption();
 
 	repoClose(repo);
-	cmd = tsprintf("rm -rf '%s'", tmpRoot);
-	if (system(cmd) != 0)
-		diag("could not remove %s", tmpRoot);
+	testTreeRemove(tmpRoot);
 	trackFree();
 	return tapDone();
 }

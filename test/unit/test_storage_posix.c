@@ -32,6 +32,7 @@
 #include "storage/storage.h"
 #include "storage/storage_driver.h"
 #include "tap.h"
+#include "test_support.h"
 
 static char tmpRoot[] = "/tmp/test_storage_posix.XXXXXX";
 
@@ -65,16 +66,6 @@ objectIs(Storage *storage, const char *path, const char *content)
 	result = len == strlen(content) && memcmp(got, content, len) == 0;
 	pfree(got);
 	return result;
-}
-
-static void
-rmTree(const char *path)
-{
-	char	   *cmd = psprintf("rm -rf '%s'", path);
-
-	if (system(cmd) != 0)
-		diag("could not remove %s", path);
-	pfree(cmd);
 }
 
 static void
@@ -678,11 +669,7 @@ main(void)
 	DrError		err;
 	Storage    *storage;
 
-	if (mkdtemp(tmpRoot) == NULL)
-	{
-		printf("Bail out! mkdtemp: %s\n", strerror(errno));
-		return 1;
-	}
+	testTmpRootMake(tmpRoot);
 
 	testNew();
 	storage = storagePosixNew(tmpRoot, &err);
@@ -697,6 +684,6 @@ main(void)
 	testFailedWrite();
 	testReadOnly();
 
-	rmTree(tmpRoot);
+	testTreeRemove(tmpRoot);
 	return tapDone();
 }

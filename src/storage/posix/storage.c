@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "storage/posix/storage_posix.h"
+#include "common/fs.h"
 #include "common/owner.h"
 
 char *
@@ -82,92 +83,6 @@ storagePosixCheckName(const char *path, DrError *err)
 						  "invalid storage path \"%s\": names ending in \".tmp.<pid>.<n>\" are reserved for temporary files",
 						  path);
 	return true;
-}
-
-bool
-storagePosixSyncDir(const char *dir, DrError *err)
-{
-	int			fd;
-
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return drErrorSet(err, DR_ERR_IO, "could not open directory \"%s\": %m",
-						  dir);
-
-	/*
-	 * Some file systems cannot fsync a directory and say so with EINVAL or
-	 * EBADF; PostgreSQL ignores those too (fsync_fname_ext), since there is
-	 * nothing better to do on them.
-	 */
-	if (fsync(fd) < 0 && errno != EINVAL && errno != EBADF)
-	{
-		drErrorSet(err, DR_ERR_IO, "could not fsync directory \"%s\": %m", dir);
-		close(fd);
-		return false;
-	}
-	close(fd);
-	return true;
-}
-
-bool
-storagePosixMakeDirs(const char *dir, bool sync, DrError *err)
-{
-	struct stat st;
-	char	   *path;
-	char	   *slash;
-	bool		result = true;
-
-	/* the common case: the directory is there already */
-	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-		return true;
-
-	path = pstrdup(dir);
-	slash = path;
-	for (;;)
-	{
-		bool		last;
-
-		/* the next component: up to the next '/', or the end */
-		slash = strchr(slash + 1, '/');
-		last = (slash == NULL);
-		if (!last)
-			*slash = '\0';
-
-		if (mkdir(path, STORAGE_POSIX_DIR_MODE) == 0)
-		{
-			char	   *parentEnd = strrchr(path, '/');
-			char	   *parent;
-
-			/* the new entry lives in the parent: make it durable there */
-			if (sync)
-			{
-				parent = parentEnd == path ? pstrdup("/") :
-					pnstrdup(path, parentEnd - path);
-				result = storagePosixSyncDir(parent, err);
-				pfree(parent);
-				if (!result)
-					break;
-			}
-		}
-		else if (errno != EEXIST)
-		{
-			result = drErrorSet(err, DR_ERR_IO,
-								"could not create directory \"%s\": %m", path);
-			ownerAccessDetail(err, path, errno);
-			break;
-		}
-		if (last)
-			break;
-		*slash = '/';
-	}
-
-	/* EEXIST may have been a file in the way: say so clearly */
-	if (result && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
-		result = drErrorSet(err, DR_ERR_IO,
-							"could not create directory \"%s\": a file with that name exists",
-							dir);
-	pfree(path);
-	return result;
 }
 
 /*
@@ -298,7 +213,7 @@ storagePosixRemove(void *driverArg, const char *path, DrError *err)
 	}
 
 	dir = pnstrdup(full, strrchr(full, '/') - full);
-	result = storagePosixSyncDir(dir, err);
+	result = fsSyncDir(dir, err);
 	pfree(dir);
 	pfree(full);
 	return result;
@@ -354,7 +269,7 @@ storagePosixRemoveDir(void *driverArg, const char *path, DrError *err)
 	}
 
 	parent = pnstrdup(full, strrchr(full, '/') - full);
-	result = storagePosixSyncDir(parent, err);
+	result = fsSyncDir(parent, err);
 	pfree(parent);
 	pfree(full);
 	return result;

@@ -33,15 +33,6 @@ extern bool storagePosixIsTemp(const char *path);
 /* DR_ERR_INVALID if path names a temporary file (see above). */
 extern bool storagePosixCheckName(const char *path, DrError *err);
 
-/* fsync a directory, so that entries created or removed in it are durable. */
-extern bool storagePosixSyncDir(const char *dir, DrError *err);
-
-/*
- * mkdir -p: create dir and its missing parents, fsyncing the parent of
- * every directory created (unless sync is false: a deferred write).
- */
-extern bool storagePosixMakeDirs(const char *dir, bool sync, DrError *err);
-
 /*
  * Deferred writes need syncfs() to be made durable in one call; without
  * it (not Linux) they are made durable one by one, like the others.

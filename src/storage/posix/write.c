@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "storage/posix/storage_posix.h"
+#include "common/fs.h"
 #include "common/owner.h"
 
 #define STORAGE_POSIX_WRITE_BUFFER	(256 * 1024)
@@ -87,8 +88,9 @@ storagePosixWriteBegin(void *driverArg, const char *path,
 	}
 
 	dir = pnstrdup(full, strrchr(full, '/') - full);
-	if (!storagePosixMakeDirs(dir, !(param->deferSync && STORAGE_POSIX_DEFER_SYNC),
-							  err))
+	if (!fsMakeDirs(dir, STORAGE_POSIX_DIR_MODE,
+					(param->deferSync && STORAGE_POSIX_DEFER_SYNC) ? 0 : FS_MKDIR_SYNC,
+					err))
 	{
 		pfree(dir);
 		pfree(full);
@@ -237,7 +239,7 @@ storagePosixWriteEnd(void *handle, DrError *err)
 		(void) unlink(wr->pathTmp);
 	}
 
-	if (!wr->deferSync && !storagePosixSyncDir(wr->dir, err))
+	if (!wr->deferSync && !fsSyncDir(wr->dir, err))
 	{
 		/*
 		 * The name may not survive a crash, so the write must fail; take a

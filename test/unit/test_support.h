@@ -1,0 +1,197 @@
+/*-------------------------------------------------------------------------
+ * test_support.h
+ *	  Helpers the C unit tests share (include after tap.h): allocations
+ *	  freed together, a temporary directory, whole files read and written,
+ *	  a posix repository's configuration, readers and writers over memory,
+ *	  hex test vectors.
+ *
+ * Header-only, like tap.h: each test is one translation unit and uses what
+ * it needs (static inline, so an unused helper costs nothing).
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_TEST_SUPPORT_H
+#define DR_TEST_SUPPORT_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/hex.h"
+#include "lib/stringinfo.h"
+
+/*
+ * Allocations of the tests themselves, freed together at the end
+ * (trackFree), so that LeakSanitizer reports only what the code under test
+ * leaks.
+ */
+static void *testAllocs[8192];
+static int	testAllocCount = 0;
+
+static inline void *
+track(void *p)
+{
+	if (testAllocCount == lengthof(testAllocs))
+		abort();
+	testAllocs[testAllocCount++] = p;
+	return p;
+}
+
+#define tsprintf(...) ((char *) track(psprintf(__VA_ARGS__)))
+
+static inline void
+trackFree(void)
+{
+	while (testAllocCount > 0)
+		pfree(testAllocs[--testAllocCount]);
+}
+
+/*
+ * Create the test's temporary directory from template (a "...XXXXXX"
+ * array, filled in); without it no test can run, so bail out.
+ */
+static inline void
+testTmpRootMake(char *template)
+{
+	if (mkdtemp(template) == NULL)
+	{
+		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+		exit(1);
+	}
+}
+
+/* rm -rf path (the temporary directory, at the end). */
+static inline void
+testTreeRemove(const char *path)
+{
+	char	   *cmd = psprintf("rm -rf '%s'", path);
+
+	if (system(cmd) != 0)
+		diag("could not remove %s", path);
+	pfree(cmd);
+}
+
+/* A whole file, terminated, tracked; NULL if it cannot be read. */
+static inline char *
+fileRead(const char *path, size_t *len)
+{
+	int			fd = open(path, O_RDONLY);
+	struct stat st;
+	char	   *buf;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+	{
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	buf = track(palloc(st.st_size + 1));
+	*len = read(fd, buf, st.st_size);
+	buf[*len] = '\0';
+	close(fd);
+	return buf;
+}
+
+/* Write len bytes to path (created 0600 if missing, truncated). */
+static inline void
+fileWriteLen(const char *path, const void *data, size_t len)
+{
+	int			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	if (fd < 0 || write(fd, data, len) != (ssize_t) len)
+		diag("could not write %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+static inline void
+fileWrite(const char *path, const char *text)
+{
+	fileWriteLen(path, text, strlen(text));
+}
+
+/*
+ * The configuration of posix repository 1 at path, encrypted with the
+ * passphrase in keyFile (NULL: unencrypted), zstd level 3.
+ */
+static inline ConfigRepo
+testConfigRepo(char *path, char *keyFile)
+{
+	ConfigRepo	config;
+
+	memset(&config, 0, sizeof(config));
+	config.index = 1;
+	config.type = CONFIG_REPO_POSIX;
+	config.path = path;
+	config.cipher = keyFile ? CONFIG_CIPHER_AES256GCM : CONFIG_CIPHER_NONE;
+	config.cipherKeyFile = keyFile;
+	config.compressLevel = 3;
+	return config;
+}
+
+/* A read source over memory, handing out at most chunk bytes at a time. */
+typedef struct MemReader
+{
+	const char *data;
+	size_t		len;
+	size_t		pos;
+	size_t		chunk;			/* 0 = as much as asked for */
+	bool		fail;			/* fail once the data is used up */
+} MemReader;
+
+static inline ssize_t
+memRead(void *arg, void *buf, size_t len, DrError *err)
+{
+	MemReader  *src = arg;
+	size_t		n = Min(len, src->len - src->pos);
+
+	if (src->chunk > 0)
+		n = Min(n, src->chunk);
+	if (n == 0 && src->fail)
+	{
+		drErrorSet(err, DR_ERR_IO, "simulated read failure");
+		return -1;
+	}
+	memcpy(buf, src->data + src->pos, n);
+	src->pos += n;
+	return (ssize_t) n;
+}
+
+/* A sink appending to a StringInfo. */
+static inline bool
+sbWrite(void *arg, const void *buf, size_t len, DrError *err)
+{
+	appendBinaryStringInfo((StringInfo) arg, buf, len);
+	return true;
+}
+
+static int	failAfter;
+
+/* A sink that fails after failAfter calls. */
+static inline bool
+failingWrite(void *arg, const void *buf, size_t len, DrError *err)
+{
+	if (failAfter-- <= 0)
+		return drErrorSet(err, DR_ERR_IO, "simulated write failure");
+	return true;
+}
+
+/*
+ * Decode a test vector of lower-case hex into out (strlen(hex) / 2 bytes).
+ * A malformed vector is a broken test, not a failed check: bail out.
+ */
+static inline void
+testHexDecode(const char *hex, uint8 *out)
+{
+	if (!hexDecode(hex, HEX_LOWER, out, strlen(hex) / 2))
+	{
+		printf("Bail out! malformed hex test vector \"%s\"\n", hex);
+		exit(1);
+	}
+}
+
+#endif							/* DR_TEST_SUPPORT_H */
