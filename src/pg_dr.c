@@ -24,6 +24,7 @@
 #include "ops/audit.h"
 #include "ops/worker.h"
 #include "pg_dr.h"
+#include "pitr/pitr.h"
 
 PG_MODULE_MAGIC;
 
@@ -226,4 +227,8 @@ _PG_init(void)
 
 	workerRegister();
 	archivePushRegister();
+
+	/* the worker's duties, in the order it runs them when several are due */
+	auditDutiesRegister();
+	pitrDutiesRegister();
 }
