@@ -74,10 +74,10 @@ drShmemRequest(void)
 {
 	if (prevShmemRequestHook)
 		prevShmemRequestHook();
-	RequestAddinShmemSpace(auditShmemSize());
+	/* each part reserves its memory and its own named LWLock tranche */
+	auditShmemRequest();
 	RequestAddinShmemSpace(backupShmemSize());
-	RequestAddinShmemSpace(archiveShmemSize());
-	RequestNamedLWLockTranche(PG_DR_LWLOCK_TRANCHE, PG_DR_LWLOCK_COUNT);
+	archiveShmemRequest();
 }
 
 static void

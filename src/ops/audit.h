@@ -61,8 +61,13 @@ typedef struct AuditOp
 								 * that record could not be queued */
 } AuditOp;
 
-/* Shared memory (called from the module's shmem hooks). */
-extern Size auditShmemSize(void);
+/*
+ * Shared memory (called from the module's shmem hooks): the request
+ * reserves the queue and its lock, a tranche of its own (AUDIT_LWLOCK_TRANCHE,
+ * the name pg_stat_activity shows while a process waits for it).
+ */
+#define AUDIT_LWLOCK_TRANCHE	"pg_dr audit"
+extern void auditShmemRequest(void);
 extern void auditShmemInit(void);
 
 /* Backend side. */
