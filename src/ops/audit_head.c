@@ -84,6 +84,10 @@ typedef struct AuditHeadRepo
 static AuditHeadRepo auditHeadRepos[CONFIG_REPO_MAX + 1];
 static MemoryContext auditHeadContext = NULL;
 
+/* In the worker: when the head was last tried, and the row id published everywhere. */
+static TimestampTz auditHeadLastTry = 0;
+static int64 auditHeadLastPublished = 0;
+
 /* head-<20 digits>-<8 hex> */
 static char *
 auditHeadName(const AuditHead *head)
@@ -533,10 +537,6 @@ auditHeadPublishAll(int64 lastPublished, bool force)
 	configFree(config);
 	return published;
 }
-
-/* When the head was last tried, and the row id published everywhere. */
-static TimestampTz auditHeadLastTry = 0;
-static int64 auditHeadLastPublished = 0;
 
 /* The publication, in its transaction (dutyXactRun); arg: force it. */
 static void
