@@ -241,8 +241,14 @@ static void
 pitrGatherWal(PitrDecideInput *in, XLogRecPtr *insertPos)
 {
 	*insertPos = GetXLogInsertRecPtr();
-	/* nothing written in the segment: a switch would be a no-op */
-	in->walWritten = XLogSegmentOffset(*insertPos, wal_segment_size) != 0;
+
+	/*
+	 * Nothing written in the segment: a switch would be a no-op.  The
+	 * insert position of an empty segment is not its start but just past
+	 * its long page header (GetXLogInsertRecPtr() counts the header, as
+	 * pg_current_wal_insert_lsn() shows: .../N000028 after a switch).
+	 */
+	in->walWritten = XLogSegmentOffset(*insertPos, wal_segment_size) > SizeOfXLogLongPHD;
 }
 
 /* Carry out a restore point decision: connected to SPI before and after. */
