@@ -1,4 +1,5 @@
-# mk/frontend.mk -- the frontend build: src/common, src/storage and src/repo
+# mk/frontend.mk -- the frontend build: src/common, src/storage, src/repo and
+# the pure decision files of other parts (FE_PART_SRCS)
 # compiled with -DFRONTEND into build/fe/, the pg_dr CLI and the C unit tests.
 # Included by the top-level Makefile after PGXS (variables are FE_* so they
 # never collide with PGXS's own).
@@ -27,8 +28,10 @@ ifdef SANITIZE
 FE_SANITIZE	= -fsanitize=address,undefined -fno-omit-frame-pointer
 endif
 
+# the pure decisions of server-only parts, compiled here for their unit tests
+FE_PART_SRCS	= src/ops/duty_schedule.c src/pitr/pitr_decide.c
 FE_LIB_SRCS	= $(sort $(wildcard src/common/*.c src/storage/*.c src/restore/*.c \
-		  src/storage/*/*.c src/repo/*.c))
+		  src/storage/*/*.c src/repo/*.c) $(FE_PART_SRCS))
 FE_LIB_OBJS	= $(patsubst src/%.c,$(BUILD)/fe/%.o,$(FE_LIB_SRCS))
 FE_LIB		= $(BUILD)/libpgdr_fe.a
 

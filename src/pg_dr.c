@@ -24,6 +24,7 @@
 #include "ops/audit.h"
 #include "ops/worker.h"
 #include "pg_dr.h"
+#include "pitr/pitr.h"
 
 PG_MODULE_MAGIC;
 
@@ -73,10 +74,10 @@ drShmemRequest(void)
 {
 	if (prevShmemRequestHook)
 		prevShmemRequestHook();
-	RequestAddinShmemSpace(auditShmemSize());
+	/* each part reserves its memory and its own named LWLock tranche */
+	auditShmemRequest();
 	RequestAddinShmemSpace(backupShmemSize());
-	RequestAddinShmemSpace(archiveShmemSize());
-	RequestNamedLWLockTranche(PG_DR_LWLOCK_TRANCHE, PG_DR_LWLOCK_COUNT);
+	archiveShmemRequest();
 }
 
 static void
@@ -226,4 +227,8 @@ _PG_init(void)
 
 	workerRegister();
 	archivePushRegister();
+
+	/* the worker's duties, in the order it runs them when several are due */
+	auditDutiesRegister();
+	pitrDutiesRegister();
 }

@@ -17,12 +17,6 @@
  */
 #define DR_SAFE_SEARCH_PATH		"pg_catalog, pg_temp"
 
-/* name of the named LWLock tranche holding every pg_dr lock */
-#define PG_DR_LWLOCK_TRANCHE	"pg_dr"
-#define PG_DR_LWLOCK_COUNT		2
-#define PG_DR_LWLOCK_AUDIT		0
-#define PG_DR_LWLOCK_ARCHIVE	1
-
 typedef enum DrTier
 {
 	DR_TIER_CRITICAL,

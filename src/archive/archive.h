@@ -37,8 +37,12 @@
 /* Room for one error message in the statistics. */
 #define ARCHIVE_ERROR_MAX		1024
 
-/* Shared memory (from the module's shmem hooks). */
-extern Size archiveShmemSize(void);
+/*
+ * Shared memory (from the module's shmem hooks): the request reserves the
+ * statistics and their lock, a tranche of its own.
+ */
+#define ARCHIVE_LWLOCK_TRANCHE	"pg_dr archive"
+extern void archiveShmemRequest(void);
 extern void archiveShmemInit(void);
 
 /*

@@ -58,10 +58,17 @@ typedef struct ArchiveShared
 
 static ArchiveShared *archiveShared = NULL;
 
-Size
+static Size
 archiveShmemSize(void)
 {
 	return MAXALIGN(sizeof(ArchiveShared));
+}
+
+void
+archiveShmemRequest(void)
+{
+	RequestAddinShmemSpace(archiveShmemSize());
+	RequestNamedLWLockTranche(ARCHIVE_LWLOCK_TRANCHE, 1);
 }
 
 void
@@ -75,7 +82,7 @@ archiveShmemInit(void)
 	{
 		memset(archiveShared, 0, sizeof(ArchiveShared));
 		archiveShared->lock =
-			&(GetNamedLWLockTranche(PG_DR_LWLOCK_TRANCHE))[PG_DR_LWLOCK_ARCHIVE].lock;
+			&(GetNamedLWLockTranche(ARCHIVE_LWLOCK_TRANCHE))[0].lock;
 	}
 }
 

@@ -61,8 +61,13 @@ typedef struct AuditOp
 								 * that record could not be queued */
 } AuditOp;
 
-/* Shared memory (called from the module's shmem hooks). */
-extern Size auditShmemSize(void);
+/*
+ * Shared memory (called from the module's shmem hooks): the request
+ * reserves the queue and its lock, a tranche of its own (AUDIT_LWLOCK_TRANCHE,
+ * the name pg_stat_activity shows while a process waits for it).
+ */
+#define AUDIT_LWLOCK_TRANCHE	"pg_dr audit"
+extern void auditShmemRequest(void);
 extern void auditShmemInit(void);
 
 /* Backend side. */
@@ -78,20 +83,26 @@ extern int	auditPendingCount(void);
 
 /*
  * Worker side: write every queued record (each in its own transaction) and
- * wake the backends waiting for them.  Returns after the queue is empty or a
- * write failed (the record stays queued and is retried).
+ * wake the backends waiting for them.  Returns after the queue is empty
+ * (true) or a write failed (false: the record stays queued and is retried).
  */
 extern void auditWriterAttach(void);
 extern void auditWriterDetach(void);
-extern void auditWriterDrain(void);
+extern bool auditWriterDrain(void);
 
 /*
- * Worker side (audit_head.c), once per round: publish the chain head into
+ * Register the audit trail's worker duties (from _PG_init): the drain
+ * above, then the head publication below.
+ */
+extern void auditDutiesRegister(void);
+
+/*
+ * Worker side (audit_head.c), the head duty: publish the chain head into
  * every configured repository when a backup's end was written since the
  * last round, or every few minutes if the head moved.  Errors are logged;
- * a later round tries again.
+ * a later round tries again.  False when the publication failed.
  */
-extern void auditHeadPublishRound(void);
+extern bool auditHeadPublishRound(void);
 
 /*
  * For dr_audit_verify() (audit_head.c): check every head published in the

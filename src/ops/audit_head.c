@@ -43,6 +43,7 @@
 #include "common/config.h"
 #include "ops/audit.h"
 #include "ops/audit_shared.h"
+#include "ops/duty.h"
 #include "pg_dr.h"
 #include "repo/repo.h"
 #include "repo/repo_origin.h"
@@ -82,6 +83,10 @@ typedef struct AuditHeadRepo
 
 static AuditHeadRepo auditHeadRepos[CONFIG_REPO_MAX + 1];
 static MemoryContext auditHeadContext = NULL;
+
+/* In the worker: when the head was last tried, and the row id published everywhere. */
+static TimestampTz auditHeadLastTry = 0;
+static int64 auditHeadLastPublished = 0;
 
 /* head-<20 digits>-<8 hex> */
 static char *
@@ -533,57 +538,74 @@ auditHeadPublishAll(int64 lastPublished, bool force)
 	return published;
 }
 
-void
+/* The publication, in its transaction (dutyXactRun); arg: force it. */
+static void
+auditHeadPublishStep(void *arg)
+{
+	bool		force = *(bool *) arg;
+	int64		published;
+
+	if (!OidIsValid(get_extension_oid("pg_dr", true)))
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	published = auditHeadPublishAll(auditHeadLastPublished, force);
+	if (published != 0)
+		auditHeadLastPublished = published;
+	SPI_finish();
+}
+
+bool
 auditHeadPublishRound(void)
 {
-	static TimestampTz lastTry = 0;
-	static int64 lastPublished = 0;
 	TimestampTz now = GetCurrentTimestamp();
 	bool		force = auditHeadBackupEnded;
-	MemoryContext oldcxt = CurrentMemoryContext;
 
-	if (!force && lastTry != 0 &&
-		!TimestampDifferenceExceeds(lastTry, now, AUDIT_HEAD_INTERVAL_MS))
-		return;
+	if (!force && auditHeadLastTry != 0 &&
+		!TimestampDifferenceExceeds(auditHeadLastTry, now, AUDIT_HEAD_INTERVAL_MS))
+		return true;
 	auditHeadBackupEnded = false;
-	lastTry = now;
+	auditHeadLastTry = now;
 	if (drConfigFile == NULL || drConfigFile[0] == '\0')
-		return;
+		return true;
 	if (auditHeadContext == NULL)
 		auditHeadContext = AllocSetContextCreate(TopMemoryContext,
 												 "pg_dr audit head",
 												 ALLOCSET_SMALL_SIZES);
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, "publishing the pg_dr audit head");
-	PG_TRY();
+	if (!dutyXactRun("publishing the pg_dr audit head", auditHeadPublishStep,
+					 &force))
 	{
-		if (OidIsValid(get_extension_oid("pg_dr", true)))
-		{
-			int64		published;
-
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			published = auditHeadPublishAll(lastPublished, force);
-			if (published != 0)
-				lastPublished = published;
-			SPI_finish();
-		}
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcxt);
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
 		/* a handle left mid-operation is not reused */
 		for (int n = 0; n <= CONFIG_REPO_MAX; n++)
 			auditHeadRepoForget(&auditHeadRepos[n]);
+		return false;
 	}
-	PG_END_TRY();
-	pgstat_report_activity(STATE_IDLE, NULL);
+	return true;
+}
+
+/*
+ * The head duty: due when a backup's end was written (the drain, which
+ * runs before it, sets auditHeadBackupEnded), at the first round, and
+ * every AUDIT_HEAD_INTERVAL_MS after the last try.
+ */
+static TimestampTz
+auditHeadNextDue(TimestampTz now, void *arg)
+{
+	if (auditHeadBackupEnded || auditHeadLastTry == 0)
+		return now;
+	return auditHeadLastTry + (TimestampTz) AUDIT_HEAD_INTERVAL_MS * 1000;
+}
+
+static bool
+auditHeadRun(TimestampTz now, void *arg)
+{
+	return auditHeadPublishRound();
+}
+
+void
+auditHeadDutyRegister(void)
+{
+	/* a failed try waits for the next interval, as its due time says */
+	dutyRegister("audit head", auditHeadNextDue, auditHeadRun, NULL, 0);
 }

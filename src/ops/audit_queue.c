@@ -65,10 +65,17 @@ static char auditFatalMessage[AUDIT_ERROR_MAX];
 static void auditSubmit(AuditOp *op, AuditEntryKind kind, bool ok,
 						const char *sqlstate, const char *error, int elevel);
 
-Size
+static Size
 auditShmemSize(void)
 {
 	return MAXALIGN(sizeof(AuditShared));
+}
+
+void
+auditShmemRequest(void)
+{
+	RequestAddinShmemSpace(auditShmemSize());
+	RequestNamedLWLockTranche(AUDIT_LWLOCK_TRANCHE, 1);
 }
 
 void
@@ -82,7 +89,7 @@ auditShmemInit(void)
 	{
 		memset(auditShared, 0, sizeof(AuditShared));
 		auditShared->lock =
-			&(GetNamedLWLockTranche(PG_DR_LWLOCK_TRANCHE))[PG_DR_LWLOCK_AUDIT].lock;
+			&(GetNamedLWLockTranche(AUDIT_LWLOCK_TRANCHE))[0].lock;
 		ConditionVariableInit(&auditShared->cv);
 		auditShared->nextSeq = 1;
 		auditShared->writtenSeq = 0;

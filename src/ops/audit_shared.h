@@ -62,4 +62,7 @@ extern AuditShared *auditShared;
 /* audit_writer.c: a backup's end was written since the last publication */
 extern bool auditHeadBackupEnded;
 
+/* Register the head duty (audit_head.c), after the drain's. */
+extern void auditHeadDutyRegister(void);
+
 #endif							/* DR_AUDIT_SHARED_H */

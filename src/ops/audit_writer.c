@@ -38,6 +38,10 @@
 
 #include "ops/audit.h"
 #include "ops/audit_shared.h"
+#include "ops/duty.h"
+
+/* a failed write is tried again after this long (milliseconds) */
+#define AUDIT_DRAIN_RETRY_MS	1000
 
 /* Set in the worker only: lets the guard pass its changes of audit_inflight. */
 bool		auditWriterInProgress = false;
@@ -268,6 +272,29 @@ auditWriteRecord(const AuditEntry *entry)
 	}
 }
 
+/* One write in its transaction (dutyXactRun): a record, or with NULL the sweep. */
+static void
+auditWriteStep(void *arg)
+{
+	const AuditEntry *entry = (const AuditEntry *) arg;
+
+	if (!OidIsValid(get_extension_oid("pg_dr", true)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension \"pg_dr\" is not installed in this database"),
+				 errhint("Audit records stay queued until it is.")));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	if (entry == NULL)
+		auditInflightSweep();
+	else
+		auditWriteRecord(entry);
+
+	SPI_finish();
+}
+
 /*
  * Write one record, or with entry NULL do the sweep, in a transaction of
  * its own; returns false (error logged) when it could not.
@@ -275,58 +302,21 @@ auditWriteRecord(const AuditEntry *entry)
 static bool
 auditWriteEntry(const AuditEntry *entry)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	volatile bool done = false;
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, "writing pg_dr audit record");
-
-	PG_TRY();
-	{
-		if (!OidIsValid(get_extension_oid("pg_dr", true)))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("extension \"pg_dr\" is not installed in this database"),
-					 errhint("Audit records stay queued until it is.")));
-
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-
-		if (entry == NULL)
-			auditInflightSweep();
-		else
-			auditWriteRecord(entry);
-
-		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		done = true;
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcxt);
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-	}
-	PG_END_TRY();
-
-	pgstat_report_activity(STATE_IDLE, NULL);
-	return done;
+	return dutyXactRun("writing pg_dr audit record", auditWriteStep,
+					   (void *) entry);
 }
 
-void
+bool
 auditWriterDrain(void)
 {
 	AuditEntry *entry;
+	bool		ok = true;
 
 	/* first of all, close what an earlier server lifetime left open */
 	if (!auditSwept)
 	{
 		if (!auditWriteEntry(NULL))
-			return;
+			return false;
 		auditSwept = true;
 	}
 
@@ -344,8 +334,13 @@ auditWriterDrain(void)
 				   sizeof(AuditEntry));
 		LWLockRelease(auditShared->lock);
 
-		if (!pending || !auditWriteEntry(entry))
+		if (!pending)
 			break;
+		if (!auditWriteEntry(entry))
+		{
+			ok = false;
+			break;
+		}
 
 		if (entry->kind == AUDIT_ENTRY_END && entry->ok &&
 			strncmp(entry->operation, "dr_backup_", 10) == 0)
@@ -358,4 +353,31 @@ auditWriterDrain(void)
 		ConditionVariableBroadcast(&auditShared->cv);
 	}
 	pfree(entry);
+	return ok;
+}
+
+/*
+ * The drain duty: due while records are queued (a backend that queues one
+ * sets the worker's latch) or the sweep is still to do; a failed write is
+ * retried after AUDIT_DRAIN_RETRY_MS.
+ */
+static TimestampTz
+auditDrainNextDue(TimestampTz now, void *arg)
+{
+	return !auditSwept || auditPendingCount() > 0 ? now : DUTY_NEVER;
+}
+
+static bool
+auditDrainRun(TimestampTz now, void *arg)
+{
+	return auditWriterDrain();
+}
+
+void
+auditDutiesRegister(void)
+{
+	/* the drain first: the head publication follows a backup's end record */
+	dutyRegister("audit drain", auditDrainNextDue, auditDrainRun, NULL,
+				 AUDIT_DRAIN_RETRY_MS);
+	auditHeadDutyRegister();
 }

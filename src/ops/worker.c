@@ -4,11 +4,12 @@
  *
  * One worker per cluster, started once recovery has finished (it writes),
  * connected to pg_dr.database and restarted by the postmaster 5 s after it
- * dies.  Its loop: reload settings on SIGHUP, drain the audit queue,
- * publish the audit chain's head (audit_head.c), make
- * the scheduled restore points and RPO WAL switches (pitr.c), sleep
- * until a backend sets its latch or the round timer fires.  The stock
- * handlers are used for SIGTERM (die) and SIGHUP.
+ * dies.  Its loop: reload settings on SIGHUP, run the duties the parts
+ * registered that are due (duty.h: the audit drain and head publication,
+ * the PITR restore points and RPO WAL switches, ...), sleep until the
+ * next one is due or a backend sets its latch.  The worker knows no duty
+ * by name: a part adds one without editing this file.  The stock handlers
+ * are used for SIGTERM (die) and SIGHUP.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -23,12 +24,9 @@
 #include "utils/wait_event.h"
 
 #include "ops/audit.h"
+#include "ops/duty.h"
 #include "ops/worker.h"
 #include "pg_dr.h"
-#include "pitr/pitr.h"
-
-/* a round at least this often, even with no latch set (milliseconds) */
-#define WORKER_ROUND_MS			10000
 
 void
 workerRegister(void)
@@ -74,6 +72,8 @@ pg_dr_worker_main(Datum arg)
 
 	for (;;)
 	{
+		int64		sleepMs;
+
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 
@@ -83,13 +83,10 @@ pg_dr_worker_main(Datum arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 
-		auditWriterDrain();
-		auditHeadPublishRound();
-		pitrRound();
+		sleepMs = dutyRunRound();
 
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 auditPendingCount() > 0 ? 1000 : WORKER_ROUND_MS,
-						 PG_WAIT_EXTENSION);
+						 (long) sleepMs, PG_WAIT_EXTENSION);
 	}
 }

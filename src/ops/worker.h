@@ -1,8 +1,7 @@
 /*-------------------------------------------------------------------------
  * worker.h
  *	  The pg_dr background worker: one per cluster, connected to
- *	  pg_dr.database.  It writes the audit trail; later parts add their
- *	  periodic work to its loop.
+ *	  pg_dr.database.  It runs the duties every part registers (duty.h).
  *-------------------------------------------------------------------------
  */
 #ifndef DR_WORKER_H

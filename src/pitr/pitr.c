@@ -37,13 +37,18 @@
 #include "utils/timestamp.h"
 
 #include "common/config.h"
+#include "ops/duty.h"
 #include "pg_dr.h"
 #include "pitr/pitr.h"
+#include "pitr/pitr_decide.h"
 #include "repo/repo_origin.h"
 
 /* The lock on a restore point name (pitrRestorePointLock): "pgdr" */
 #define PITR_LOCK_KEY2		0x70676472
 #define PITR_LOCK_SPACE		0x5044
+
+/* the archive's age is watched at least this often (milliseconds) */
+#define PITR_POLL_MS		10000
 
 /* In the worker: when the last scheduled restore point was made. */
 static TimestampTz pitrLastPoint = 0;
@@ -52,6 +57,8 @@ static bool pitrLastPointKnown = false;
 static TimestampTz pitrLastSwitch = 0;
 /* ... and whether the last round was refused by the origin marker */
 static bool pitrOriginRefused = false;
+/* ... and when the last round started (0: none yet) */
+static TimestampTz pitrLastRound = 0;
 
 static void
 pitrEventInsert(const char *kind, const char *name, XLogRecPtr lsn,
@@ -225,14 +232,75 @@ pitrOriginAllows(void)
 	return allowed;
 }
 
-/* One round of the worker's PITR duties, in a transaction of its own. */
+/*
+ * Gather the decision's inputs that need no SPI.  walWritten and the WAL
+ * position are read again before each decision: a restore point writes
+ * WAL.
+ */
+static void
+pitrGatherWal(PitrDecideInput *in, XLogRecPtr *insertPos)
+{
+	*insertPos = GetXLogInsertRecPtr();
+
+	/*
+	 * Nothing written in the segment: a switch would be a no-op.  The
+	 * insert position of an empty segment is not its start but just past
+	 * its long page header (GetXLogInsertRecPtr() counts the header, as
+	 * pg_current_wal_insert_lsn() shows: .../N000028 after a switch).
+	 */
+	in->walWritten = XLogSegmentOffset(*insertPos, wal_segment_size) > SizeOfXLogLongPHD;
+}
+
+/* Carry out a restore point decision: connected to SPI before and after. */
+static void
+pitrDoRestorePoint(const PitrDecision *d, TimestampTz now)
+{
+	SPI_finish();
+	pitrRestorePointCreate(d->name, "scheduled");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	pitrLastPoint = now;
+}
+
+/* Carry out a WAL switch decision: before is the insert position. */
+static void
+pitrDoWalSwitch(const PitrDecision *d, TimestampTz now, XLogRecPtr before)
+{
+	(void) RequestXLogSwitch(false);
+	pitrLastSwitch = now;
+
+	/*
+	 * now was taken before the switch: every commit before it is in the
+	 * switched segment or earlier, so once that is archived, a restore
+	 * reaches now (dr_pitr_window.latest)
+	 */
+	pitrEventInsert("wal-switch", NULL, before, now, "rpo", d->reason);
+}
+
+/*
+ * One round of the PITR duty, in a transaction of its own: gather the
+ * inputs, decide (pitr_decide.c), carry the decision out, and decide again
+ * with what changed, so that one round can make a restore point and a
+ * switch.
+ */
 static void
 pitrRoundWork(void)
 {
-	TimestampTz now = GetCurrentTimestamp();
+	PitrDecideInput in;
+	PitrDecision d;
+	XLogRecPtr	insertPos;
 
-	if (!pitrOriginAllows())
+	memset(&in, 0, sizeof(in));
+	in.now = GetCurrentTimestamp();
+	in.intervalSec = drPitrInterval;
+	in.tierName = drTierName(drTier);
+	in.lastSwitch = pitrLastSwitch;
+	in.originRefused = !pitrOriginAllows();
+	if (in.originRefused)
+	{
+		pitrDecide(&in, &d);
 		return;
+	}
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
@@ -251,80 +319,66 @@ pitrRoundWork(void)
 		}
 		pitrLastPointKnown = true;
 	}
+	in.lastPoint = pitrLastPoint;
 
-	if (drPitrInterval > 0 &&
-		TimestampDifferenceExceeds(pitrLastPoint, now, drPitrInterval * 1000))
+	in.archiving = XLogArchivingActive();
+	if (in.archiving)
 	{
-		char		name[MAXFNAMELEN];
-		pg_time_t	t = timestamptz_to_time_t(now);
-		struct pg_tm *tm = pg_gmtime(&t);
-
-		snprintf(name, sizeof(name), "pg_dr_%04d%02d%02d_%02d%02d%02d",
-				 tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
-				 tm->tm_hour, tm->tm_min, tm->tm_sec);
-		SPI_finish();
-		pitrRestorePointCreate(name, "scheduled");
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		pitrLastPoint = now;
+		in.rpoMs = pitrRpoMs();
+		in.lastArchived = pgstat_fetch_stat_archiver()->last_archived_timestamp;
 	}
 
-	if (XLogArchivingActive())
+	/* at most a restore point, then a switch */
+	for (int n = 0; n < 2; n++)
 	{
-		int64		rpoMs = pitrRpoMs();
-		PgStat_ArchiverStats *archiver = pgstat_fetch_stat_archiver();
-		TimestampTz archivedAt = archiver->last_archived_timestamp;
-
-		if (rpoMs > 0 &&
-			TimestampDifferenceExceeds(archivedAt, now, (int) Min(rpoMs / 2, INT_MAX)) &&
-			TimestampDifferenceExceeds(pitrLastSwitch, now, (int) Min(rpoMs / 2, INT_MAX)))
+		pitrGatherWal(&in, &insertPos);
+		pitrDecide(&in, &d);
+		if (d.action == PITR_ACTION_RESTORE_POINT)
 		{
-			XLogRecPtr	before = GetXLogInsertRecPtr();
-
-			(void) RequestXLogSwitch(false);
-			pitrLastSwitch = now;
-			/* nothing written in the segment: PostgreSQL did not switch */
-			if (XLogSegmentOffset(before, wal_segment_size) != 0)
-			{
-				char	   *reason = psprintf("newest archived WAL older than half the %s tier's RPO",
-											  drTierName(drTier));
-
-				/*
-				 * now was taken before the switch: every commit before it
-				 * is in the switched segment or earlier, so once that is
-				 * archived, a restore reaches now (dr_pitr_window.latest)
-				 */
-				pitrEventInsert("wal-switch", NULL, before, now, "rpo", reason);
-			}
+			pitrDoRestorePoint(&d, in.now);
+			in.lastPoint = pitrLastPoint;
 		}
+		else if (d.action == PITR_ACTION_WAL_SWITCH)
+		{
+			pitrDoWalSwitch(&d, in.now, insertPos);
+			in.lastSwitch = pitrLastSwitch;
+		}
+		else
+			break;
 	}
 	SPI_finish();
 }
 
-void
-pitrRound(void)
+static void
+pitrRoundStep(void *arg)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
+	if (OidIsValid(get_extension_oid("pg_dr", true)))
+		pitrRoundWork();
+}
 
+/*
+ * The PITR duty: due at the next scheduled restore point, and at least
+ * every PITR_POLL_MS to watch the archive's age against the RPO.
+ */
+static TimestampTz
+pitrDutyNextDue(TimestampTz now, void *arg)
+{
+	return pitrNextDue(pitrLastRound, pitrLastPoint, pitrLastPointKnown,
+					   drPitrInterval, PITR_POLL_MS);
+}
+
+static bool
+pitrDutyRun(TimestampTz now, void *arg)
+{
+	pitrLastRound = now;
 	if (RecoveryInProgress())
-		return;
+		return true;
+	return dutyXactRun(NULL, pitrRoundStep, NULL);
+}
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	PG_TRY();
-	{
-		if (OidIsValid(get_extension_oid("pg_dr", true)))
-			pitrRoundWork();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcxt);
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-	}
-	PG_END_TRY();
+void
+pitrDutiesRegister(void)
+{
+	/* a failed round (e.g. wal_level minimal) is retried at the poll */
+	dutyRegister("pitr", pitrDutyNextDue, pitrDutyRun, NULL, PITR_POLL_MS);
 }

@@ -3,12 +3,13 @@
  *	  Point-in-time recovery, server side: restore points on a schedule and
  *	  WAL switches that keep the archive within the tier's RPO.
  *
- * The pg_dr worker calls pitrRound() each round.  It creates a named
- * restore point every pg_dr.pitr_interval, and, when archiving is on and
- * the newest archived WAL is older than half the tier's RPO while WAL was
+ * The PITR duty of the pg_dr worker (ops/duty.h) creates a named restore
+ * point every pg_dr.pitr_interval, and, when archiving is on and the
+ * newest archived WAL is older than half the tier's RPO while WAL was
  * written since, forces a WAL switch so that the archiver gets a segment.
  * Both are recorded in pgdr.pitr_events (dr_restore_points shows the
- * restore points, the PITR window is computed from them).
+ * restore points, the PITR window is computed from them).  What to do is
+ * decided by pitr_decide.h; pitr.c gathers the inputs and carries it out.
  *-------------------------------------------------------------------------
  */
 #ifndef DR_PITR_H
@@ -17,8 +18,8 @@
 #include "access/xlogdefs.h"
 #include "datatype/timestamp.h"
 
-/* The worker's periodic work; runs its own transactions. */
-extern void pitrRound(void);
+/* Register the PITR duty with the worker (from _PG_init). */
+extern void pitrDutiesRegister(void);
 
 /*
  * Create a restore point and record it (kind "manual" or "scheduled").
