@@ -1,4 +1,4 @@
-# 039_worker_duties.pl
+# 040_worker_duties.pl
 #	The pg_dr worker runs its duties when they are due (src/ops/duty.h):
 #	it sleeps until the earliest next due time, not a fixed round.  With
 #	pg_dr.pitr_interval = 2s, scheduled restore points come about every 2 s
