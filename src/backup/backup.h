@@ -5,8 +5,10 @@
  * backupRun() is called by dr_backup_full() and dr_backup_incremental() in
  * the caller's backend (the leader).  It takes the backup with the
  * non-exclusive backup API, hands the files to pg_dr.backup_workers dynamic
- * background workers, stores the WAL from start to stop with the backup
- * (self-contained), and writes the manifest last: a backup without its
+ * background workers, makes sure the WAL from start to stop is kept --
+ * stored with the backup (self-contained), or, when pg_dr archives into
+ * the repository and pg_dr.backup_wal allows it, left to the archive and
+ * waited for -- and writes the manifest last: a backup without its
  * manifest does not exist.  One backup runs at a time per cluster.
  *
  * Data flow: leader lists the data directory (sorted, see backup_list.c)

@@ -3,8 +3,12 @@
  *	  Every difference between the PostgreSQL versions pg_dr supports.
  *
  * pg_dr targets PostgreSQL 15.  Code elsewhere never tests PG_VERSION_NUM;
- * it uses the names defined here, so that 16 and 17 are a change to this
- * file alone.  Version constants use six digits (150000, 160000).
+ * it uses the names defined here.  Version constants use six digits
+ * (150000, 160000).  Not yet covered: PostgreSQL 16 also changed the
+ * archive module's entry point (_PG_archive_module_init returns its
+ * callbacks) and the callbacks' signatures (an ArchiveModuleState first),
+ * which archive_module.c still writes the PostgreSQL 15 way; a port to 16
+ * adds their names here and changes that file.
  *-------------------------------------------------------------------------
  */
 #ifndef DR_COMPAT_H
