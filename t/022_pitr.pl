@@ -37,17 +37,6 @@ archive_library = 'pg_dr'
 $node->restart;
 DrTest::wait_worker($node);
 
-# pg_dr restore with any options; (exit status, stdout, stderr)
-sub pg_dr_restore
-{
-	my ($dir, @args) = @_;
-	my ($out, $err);
-	IPC::Run::run(
-		[ 'pg_dr', 'restore', '--config', $env->{conf}, '--pgdata', $dir, @args ],
-		'>', \$out, '2>', \$err);
-	return ($? >> 8, $out, $err);
-}
-
 # ---- usage errors: exit 2, nothing created
 my @usage = (
 	[ 'two targets', qr/only one recovery target can be given \(--target-lsn and --target-xid\)/,
@@ -67,7 +56,7 @@ my @usage = (
 for my $u (@usage)
 {
 	my ($what, $re, @args) = @$u;
-	my ($rc, $out, $err) = pg_dr_restore("$tmp/usage", @args);
+	my ($rc, $out, $err) = DrTest::restore_with($env, "$tmp/usage", @args);
 	is($rc, 2, "usage error: $what");
 	like($err, $re, "$what: says why");
 }
@@ -141,27 +130,27 @@ $node->poll_query_until('postgres',
 pass("WAL archived up to $seg");
 
 # ---- refused before anything is written
-my ($rc, $out, $err) = pg_dr_restore("$tmp/early", '--target-time', '2000-01-01 00:00:00+00');
+my ($rc, $out, $err) = DrTest::restore_with($env, "$tmp/early", '--target-time', '2000-01-01 00:00:00+00');
 is($rc, 1, 'a time before every backup is refused');
 like($err, qr/recovery target time "2000-01-01 00:00:00\+00" is before the earliest point the repository can recover to, \S+ \S+ \(the end of backup $full\)/,
 	'naming the earliest recoverable point');
 ok(!-e "$tmp/early", 'and the target directory is not created');
 
 mkdir("$tmp/early-lsn") or die;
-($rc, $out, $err) = pg_dr_restore("$tmp/early-lsn", '--target-lsn', '0/1');
+($rc, $out, $err) = DrTest::restore_with($env, "$tmp/early-lsn", '--target-lsn', '0/1');
 is($rc, 1, 'an LSN before every backup is refused');
 like($err, qr/is before the earliest point .* \(the end of backup $full\)/, 'naming the earliest');
 opendir(my $dh, "$tmp/early-lsn") or die;
 is(scalar(grep { !/^\.\.?$/ } readdir($dh)), 0, 'and the existing target directory stays empty');
 closedir($dh);
 
-($rc, $out, $err) = pg_dr_restore("$tmp/late", '--target-lsn', 'FFFFFFFF/0');
+($rc, $out, $err) = DrTest::restore_with($env, "$tmp/late", '--target-lsn', 'FFFFFFFF/0');
 is($rc, 1, 'an LSN after the archived WAL is refused');
 like($err, qr/is after the newest WAL the repository holds, \S+ \(the end of archived segment [0-9A-F]{24}\)/,
 	'naming the newest WAL');
 ok(!-e "$tmp/late", 'nothing written');
 
-($rc, $out, $err) = pg_dr_restore("$tmp/named", '--backup', $incr, '--target-time', $t_time);
+($rc, $out, $err) = DrTest::restore_with($env, "$tmp/named", '--backup', $incr, '--target-time', $t_time);
 is($rc, 1, 'a named backup that ends after the target is refused');
 like($err, qr/backup "$incr" ends at .*, after the recovery target time/, 'saying so');
 ok(!-e "$tmp/named", 'nothing written');
@@ -201,7 +190,7 @@ my @cases = (
 for my $c (@cases)
 {
 	my $dir = "$tmp/pitr_$c->{what}";
-	($rc, $out, $err) = pg_dr_restore($dir, @{ $c->{args} }, '--jobs', '2');
+	($rc, $out, $err) = DrTest::restore_with($env, $dir, @{ $c->{args} }, '--jobs', '2');
 	is($rc, 0, "restore to the $c->{what} target") or diag($err);
 	note($out);
 	like($out, qr/^restored backup $c->{backup} to .*\n  target:      $c->{what} /,
@@ -222,7 +211,7 @@ for my $c (@cases)
 
 # restore point: the newest backup is picked (after it), so name the full
 my $dir = "$tmp/pitr_name";
-($rc, $out, $err) = pg_dr_restore($dir, '--backup', $full, '--target-name', 'pitr_test_point',
+($rc, $out, $err) = DrTest::restore_with($env, $dir, '--backup', $full, '--target-name', 'pitr_test_point',
 	'--target-action', 'pause');
 is($rc, 0, 'restore to the restore point, from the named full backup') or diag($err);
 like($out, qr/^  target:      name "pitr_test_point", then pause\n  picked:      named with --backup \(restore point "pitr_test_point" found in the archived WAL at \Q$name_lsn\E\)$/m,
@@ -251,7 +240,7 @@ $paused->stop;
 # ---- a time after the archived WAL: a warning, and the server says the same
 my $future = $node->safe_psql('postgres', "SELECT now() + interval '1 hour'");
 $dir = "$tmp/pitr_future";
-($rc, $out, $err) = pg_dr_restore($dir, '--target-time', $future);
+($rc, $out, $err) = DrTest::restore_with($env, $dir, '--target-time', $future);
 is($rc, 0, 'a time after the archived WAL is restored');
 like($err, qr/warning: recovery target time "\Q$future\E" is after the newest archived WAL \(segment [0-9A-F]{24}, stored at .*\)/,
 	'with a warning');

@@ -22,25 +22,6 @@ $node->append_conf('postgresql.conf', $archiving);
 $node->restart;
 DrTest::wait_worker($node);
 
-sub restore_to
-{
-	my ($dir, @args) = @_;
-	my ($out, $err);
-	IPC::Run::run(
-		[ 'pg_dr', 'restore', '--config', $env->{conf}, '--pgdata', $dir, @args ],
-		'>', \$out, '2>', \$err);
-	return ($? >> 8, $out, $err);
-}
-
-sub archived_up_to_now
-{
-	my ($n) = @_;
-	$n->safe_psql('postgres', 'SELECT pg_switch_wal()');
-	$n->poll_query_until('postgres',
-		'SELECT last_archived_wal >= pg_walfile_name(pg_current_wal_lsn() - 1) FROM pg_stat_archiver')
-	  or die 'archiving did not catch up';
-}
-
 $node->safe_psql('postgres', 'CREATE TABLE ledger (id int PRIMARY KEY, tl int)');
 $node->safe_psql('postgres', 'INSERT INTO ledger SELECT g, 1 FROM generate_series(1, 100) g');
 my $full = $node->safe_psql('postgres', 'SELECT dr_backup_full()');
@@ -49,12 +30,12 @@ usleep(1_100_000);
 my $t1 = $node->safe_psql('postgres', 'SELECT now()');
 usleep(1_100_000);
 $node->safe_psql('postgres', 'INSERT INTO ledger SELECT g, 1 FROM generate_series(201, 300) g');
-archived_up_to_now($node);
+DrTest::wait_archived($node);
 $node->stop;
 
 # back to t1: promotes onto timeline 2, and archives there as the new
 # primary
-my ($rc, $out, $err) = restore_to("$tmp/r1", '--target-time', $t1, '--as-primary');
+my ($rc, $out, $err) = DrTest::restore_with($env, "$tmp/r1", '--target-time', $t1, '--as-primary');
 is($rc, 0, 'restore to an instant on timeline 1') or diag($err);
 my $r1 = DrTest::node_from_restore('tl2', "$tmp/r1");
 is($r1->safe_psql('postgres', 'SELECT count(*), max(id) FROM ledger'), '200|200',
@@ -67,12 +48,12 @@ usleep(1_100_000);
 my $t2 = $r1->safe_psql('postgres', 'SELECT now()');
 usleep(1_100_000);
 $r1->safe_psql('postgres', 'INSERT INTO ledger SELECT g, 2 FROM generate_series(1051, 1100) g');
-archived_up_to_now($r1);
+DrTest::wait_archived($r1);
 ok(-f "$env->{repo}/archive/wal/00000002.history", 'the timeline 2 history file is archived');
 $r1->stop;
 
 # to t2 on timeline 2, from the timeline 1 backup
-($rc, $out, $err) = restore_to("$tmp/r2", '--target-time', $t2);
+($rc, $out, $err) = DrTest::restore_with($env, "$tmp/r2", '--target-time', $t2);
 is($rc, 0, 'restore to an instant on timeline 2') or diag($err);
 PostgreSQL::Test::Utils::append_to_file("$tmp/r2/postgresql.conf", "archive_mode = off\n");
 my $r2 = DrTest::node_from_restore('tl3', "$tmp/r2");

@@ -39,26 +39,6 @@ $node->restart;
 DrTest::wait_worker($node);
 my $pgdata = $node->data_dir;
 
-# pg_dr restore with any options; (exit status, stdout, stderr)
-sub pg_dr_restore
-{
-	my ($dir, @args) = @_;
-	my ($out, $err);
-	IPC::Run::run(
-		[ 'pg_dr', 'restore', '--config', $env->{conf}, '--pgdata', $dir, @args ],
-		'>', \$out, '2>', \$err);
-	return ($? >> 8, $out, $err);
-}
-
-# Everything written so far is archived.
-sub archive_all
-{
-	my $seg = $node->safe_psql('postgres', 'SELECT pg_walfile_name(pg_switch_wal())');
-	$node->poll_query_until('postgres',
-		"SELECT coalesce(last_archived_wal, '') >= '$seg' FROM pg_stat_archiver")
-	  or die "segment $seg was not archived";
-}
-
 # Start a restored directory, without archiving into the source's
 # repository; its row count.
 my $restored = 0;
@@ -82,7 +62,7 @@ my $rp_lsn = $node->safe_psql('postgres', "SELECT dr_restore_point('rp_mid')");
 $node->safe_psql('postgres', 'INSERT INTO t SELECT generate_series(21, 30)');
 my $f2 = $node->safe_psql('postgres', "SELECT dr_backup_full('f2')");
 $node->safe_psql('postgres', 'INSERT INTO t SELECT generate_series(31, 40)');
-archive_all();
+DrTest::wait_archived($node);
 note("backups $f1, $f2");
 
 # ---- item 4: dr_restore() stays out of the running cluster and the repository
@@ -118,56 +98,56 @@ $node->safe_psql('postgres', 'DROP TABLESPACE ts');
 symlink($env->{repo}, "$tmp/repolink") or die "symlink: $!";
 for my $dir ("$env->{repo}/restored", "$tmp/repolink/restored")
 {
-	my ($rc, $out, $err) = pg_dr_restore($dir, '--backup', $f2);
+	my ($rc, $out, $err) = DrTest::restore_with($env, $dir, '--backup', $f2);
 	is($rc, 1, "pg_dr restore refuses --pgdata $dir");
 	like($err, qr/overlaps the repository of repo1 "\Q$env->{repo}\E"/, 'naming the repository');
 }
 ok(!-e "$env->{repo}/restored", 'nothing written into the repository');
 
 # ---- item 18: restore points are looked up in the archived WAL
-my ($rc, $out, $err) = pg_dr_restore("$tmp/nosuch", '--target-name', 'no_such_point');
+my ($rc, $out, $err) = DrTest::restore_with($env, "$tmp/nosuch", '--target-name', 'no_such_point');
 is($rc, 1, 'a restore point that does not exist is refused');
 like($err, qr/restore point "no_such_point" is not in the archived WAL/, 'saying it is not in the WAL');
 like($err, qr/pg_switch_wal\(\)/, 'with a hint about WAL not archived yet');
 ok(!-e "$tmp/nosuch", 'before anything is written');
 
-($rc, $out, $err) = pg_dr_restore("$tmp/rp_mid", '--target-name', 'rp_mid');
+($rc, $out, $err) = DrTest::restore_with($env, "$tmp/rp_mid", '--target-name', 'rp_mid');
 is($rc, 0, 'restore to rp_mid, made between the two backups') or diag($err);
 like($out, qr/restored backup \Q$f1\E/, "from the older backup $f1: $f2 starts after the point");
 like($out, qr/restore point "rp_mid" found in the archived WAL at \Q$rp_lsn\E\)/,
 	'the summary says where it is: the LSN dr_restore_point() returned');
-($rc, $out, $err) = pg_dr_restore("$tmp/rp_mid_f2", '--backup', $f2, '--target-name', 'rp_mid');
+($rc, $out, $err) = DrTest::restore_with($env, "$tmp/rp_mid_f2", '--backup', $f2, '--target-name', 'rp_mid');
 is($rc, 1, "--backup $f2 cannot reach rp_mid");
 like($err, qr/restore point "rp_mid" is not in the archived WAL after the start of the backup named/,
 	'and is refused');
 
 # a point in WAL not archived yet
 $node->safe_psql('postgres', "SELECT pg_create_restore_point('rp_late')");
-($rc, $out, $err) = pg_dr_restore("$tmp/rp_late", '--target-name', 'rp_late');
+($rc, $out, $err) = DrTest::restore_with($env, "$tmp/rp_late", '--target-name', 'rp_late');
 is($rc, 1, 'a restore point not archived yet is refused');
 like($err, qr/run SELECT pg_switch_wal\(\) on the source, or wait for the archiver/,
 	'the hint says what to do');
-archive_all();
-($rc, $out, $err) = pg_dr_restore("$tmp/rp_late", '--target-name', 'rp_late');
+DrTest::wait_archived($node);
+($rc, $out, $err) = DrTest::restore_with($env, "$tmp/rp_late", '--target-name', 'rp_late');
 is($rc, 0, 'once archived, it is accepted') or diag($err);
 like($out, qr/restored backup \Q$f2\E/, 'from the newest backup');
 
 is(rows_after_start("$tmp/rp_mid"), '20 20', 'rp_mid: exactly the rows committed before the point');
 
 # ---- item 15: the end of the backup
-($rc, $out, $err) = pg_dr_restore("$tmp/imm", '--backup', $f2, '--target', 'immediate');
+($rc, $out, $err) = DrTest::restore_with($env, "$tmp/imm", '--backup', $f2, '--target', 'immediate');
 is($rc, 0, '--target immediate') or diag($err);
 like($out, qr/target:\s+immediate \(the end of the backup\), then promote/, 'the summary says so');
-($rc, $out, $err) = pg_dr_restore("$tmp/imm_bad", '--backup', $f2, '--target', 'latest');
+($rc, $out, $err) = DrTest::restore_with($env, "$tmp/imm_bad", '--backup', $f2, '--target', 'latest');
 is($rc, 2, '--target takes only immediate');
 like($err, qr/invalid recovery target "latest"/, 'saying so');
-($rc, $out, $err) = pg_dr_restore("$tmp/imm_two", '--target', 'immediate', '--target-lsn', '0/1');
+($rc, $out, $err) = DrTest::restore_with($env, "$tmp/imm_two", '--target', 'immediate', '--target-lsn', '0/1');
 is($rc, 2, '--target immediate and another target: usage error');
-($rc, $out, $err) = pg_dr_restore("$tmp/imm_tl", '--target', 'immediate', '--target-timeline', '1');
+($rc, $out, $err) = DrTest::restore_with($env, "$tmp/imm_tl", '--target', 'immediate', '--target-timeline', '1');
 is($rc, 2, '--target immediate with --target-timeline: usage error');
 like($err, qr/--target-timeline does not apply to --target immediate/, 'and it says why');
 ok(!-e "$tmp/imm_tl", 'nothing written');
-($rc, $out, $err) = pg_dr_restore("$tmp/all", '--backup', $f2);
+($rc, $out, $err) = DrTest::restore_with($env, "$tmp/all", '--backup', $f2);
 is($rc, 0, 'default restore of the same backup') or diag($err);
 is(rows_after_start("$tmp/imm"), '30 30', '--target immediate: the rows committed after the backup are absent');
 is(rows_after_start("$tmp/all"), '40 40', 'default: they are there');

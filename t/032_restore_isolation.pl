@@ -39,15 +39,6 @@ $prod->append_conf('postgresql.conf',
 $prod->restart;
 DrTest::wait_worker($prod);
 
-sub archived_up_to_now
-{
-	my ($n) = @_;
-	$n->safe_psql('postgres', 'SELECT pg_switch_wal()');
-	$n->poll_query_until('postgres',
-		'SELECT last_archived_wal >= pg_walfile_name(pg_current_wal_lsn() - 1) FROM pg_stat_archiver')
-	  or die 'archiving did not catch up';
-}
-
 # What of timeline 2 the repository holds: history file and segment
 # directories ("<tli><log>").
 sub timeline2_in_repo
@@ -72,7 +63,7 @@ $prod->safe_psql('postgres', 'CREATE TABLE ledger (id int PRIMARY KEY, src text)
 $prod->safe_psql('postgres', "INSERT INTO ledger SELECT g, 'prod' FROM generate_series(1, 100) g");
 my $full = $prod->safe_psql('postgres', 'SELECT dr_backup_full()');
 $prod->safe_psql('postgres', "INSERT INTO ledger SELECT g, 'prod' FROM generate_series(101, 200) g");
-archived_up_to_now($prod);
+DrTest::wait_archived($prod);
 
 # -- 1. a default restore next to the source ------------------------------
 my ($rc, $out, $err) = DrTest::restore($env, $full, "$tmp/iso");
@@ -168,7 +159,7 @@ is($iso->safe_psql('postgres', 'SELECT restored_from IS NULL FROM dr_status'), '
 is($iso->safe_psql('postgres',
 	"SELECT result FROM dr_audit WHERE operation = 'dr_declare_primary' ORDER BY id DESC LIMIT 1"),
 	'ok', 'the declaration is audited');
-archived_up_to_now($iso);
+DrTest::wait_archived($iso);
 ok(-f "$wal/00000002.history", 'declared: the timeline 2 history file is archived');
 like(timeline2_in_repo(), qr/^00000002\.history,00000002[0-9A-F]{8}/,
 	'and timeline 2 segments');
@@ -186,7 +177,7 @@ is($iso3->safe_psql('postgres', 'SELECT timeline_id FROM pg_control_checkpoint()
 	'it promotes onto timeline 3 (timeline 2 is in the archive)')
   or $iso3->safe_psql('postgres', 'CHECKPOINT');
 $iso3->safe_psql('postgres', "INSERT INTO ledger SELECT g, 'iso3' FROM generate_series(3001, 3003) g");
-archived_up_to_now($iso3);
+DrTest::wait_archived($iso3);
 ok(-f "$wal/00000003.history", 'it archives its timeline into the repository');
 $iso3->stop;
 
@@ -196,7 +187,7 @@ usleep(1_100_000);
 my $t = $prod->safe_psql('postgres', 'SELECT now()');
 usleep(1_100_000);
 $prod->safe_psql('postgres', "INSERT INTO ledger SELECT g, 'prod' FROM generate_series(301, 400) g");
-archived_up_to_now($prod);
+DrTest::wait_archived($prod);
 
 ($rc, $out, $err) = DrTest::restore($env, 'latest', "$tmp/pitr", '--target-time', $t);
 is($rc, 0, 'PITR to an instant after the branch point') or diag($err);

@@ -34,15 +34,6 @@ $prod->append_conf('postgresql.conf',
 $prod->restart;
 DrTest::wait_worker($prod);
 
-sub archived_up_to_now
-{
-	my ($n) = @_;
-	$n->safe_psql('postgres', 'SELECT pg_switch_wal()');
-	$n->poll_query_until('postgres',
-		'SELECT last_archived_wal >= pg_walfile_name(pg_current_wal_lsn() - 1) FROM pg_stat_archiver')
-	  or die 'archiving did not catch up';
-}
-
 sub ledger
 {
 	my ($n) = @_;
@@ -55,7 +46,7 @@ $prod->safe_psql('postgres', 'CREATE TABLE ledger (id int PRIMARY KEY, src text)
 $prod->safe_psql('postgres', "INSERT INTO ledger SELECT g, 'prod' FROM generate_series(1, 100) g");
 my $full = $prod->safe_psql('postgres', 'SELECT dr_backup_full()');
 $prod->safe_psql('postgres', "INSERT INTO ledger SELECT g, 'prod' FROM generate_series(101, 200) g");
-archived_up_to_now($prod);
+DrTest::wait_archived($prod);
 
 my ($rc, $out, $err) = DrTest::restore($env, $full, "$tmp/side", '--as-primary');
 is($rc, 0, 'restore --as-primary') or diag($err);
@@ -67,7 +58,7 @@ $side->safe_psql('postgres', "INSERT INTO ledger SELECT g, 'side' FROM generate_
 $side->safe_psql('postgres', "SELECT dr_restore_point('on_tl2')");
 $side->safe_psql('postgres', "SELECT dr_restore_point('dup')");
 $side->safe_psql('postgres', "INSERT INTO ledger SELECT g, 'side' FROM generate_series(5004, 5005) g");
-archived_up_to_now($side);
+DrTest::wait_archived($side);
 $side->stop;
 
 # timeline 1 goes on, and is archived last (whole seconds apart)
@@ -76,7 +67,7 @@ $prod->safe_psql('postgres', "SELECT dr_restore_point('dup')");
 $prod->safe_psql('postgres', "SELECT dr_restore_point('on_tl1')");
 $prod->safe_psql('postgres', "INSERT INTO ledger SELECT g, 'prod' FROM generate_series(301, 400) g");
 usleep(1_100_000);
-archived_up_to_now($prod);
+DrTest::wait_archived($prod);
 
 # -- 2. restore point names ------------------------------------------------
 ($rc, $out, $err) = DrTest::restore($env, 'latest', "$tmp/n2", '--target-name', 'on_tl2');

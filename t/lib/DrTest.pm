@@ -3,6 +3,8 @@
 #   my $env  = DrTest::repo_setup($tmp);          # key file, config, repo-create
 #   my $node = DrTest::node_new('main', $env->{conf}, checksums => 1);
 #   DrTest::restore($env, $backup_id, $dir, '--jobs', 2);
+#   DrTest::restore_with($env, $dir, '--target-time', $t);   # no --backup
+#   DrTest::wait_archived($node);                  # switch WAL, wait for the archive
 #   my $r    = DrTest::node_from_restore('r1', $dir);   # started
 #   my ($h, $out, $err) = DrTest::slow_backup($node, 'dr_backup_full()');
 #
@@ -85,12 +87,31 @@ sub node_new
 sub restore
 {
 	my ($env, $backup, $dir, @extra) = @_;
+	return restore_with($env, $dir, '--backup', $backup, @extra);
+}
+
+# pg_dr restore with any options (no --backup added: a target may pick
+# one); returns (exit status, stdout, stderr).
+sub restore_with
+{
+	my ($env, $dir, @args) = @_;
 	my ($out, $err);
 	IPC::Run::run(
-		[ 'pg_dr', 'restore', '--config', $env->{conf}, '--backup', $backup,
-			'--pgdata', $dir, @extra ],
+		[ 'pg_dr', 'restore', '--config', $env->{conf}, '--pgdata', $dir, @args ],
 		'>', \$out, '2>', \$err);
 	return ($? >> 8, $out, $err);
+}
+
+# Switch WAL and wait until the archiver has stored everything written so
+# far (the segment just closed included).
+sub wait_archived
+{
+	my ($node) = @_;
+	$node->safe_psql('postgres', 'SELECT pg_switch_wal()');
+	$node->poll_query_until('postgres',
+		'SELECT last_archived_wal >= pg_walfile_name(pg_current_wal_lsn() - 1) FROM pg_stat_archiver')
+	  or die 'archiving did not catch up';
+	return;
 }
 
 # A node over a restored data directory: its own port and socket, started.
