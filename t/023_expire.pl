@@ -36,7 +36,6 @@ $node->restart;
 DrTest::wait_worker($node);
 
 my $repo = $env->{repo};
-my $walarch = "$repo/archive/wal";
 
 sub switch_wal
 {
@@ -51,21 +50,6 @@ sub wait_drained
 	$node->poll_query_until('postgres',
 		'SELECT pending_segments = 0 FROM dr_archive_status')
 	  or die "archiving did not catch up";
-}
-
-# every file under archive/wal/<dir>/, by name
-sub archived
-{
-	my @names;
-	opendir(my $top, $walarch) or die "$walarch: $!";
-	for my $d (sort grep { /^[0-9A-F]{16}$/ } readdir($top))
-	{
-		opendir(my $dh, "$walarch/$d") or die $!;
-		push @names, grep { !/^\./ } readdir($dh);
-		closedir($dh);
-	}
-	closedir($top);
-	return sort @names;
 }
 
 sub info_backups
@@ -123,7 +107,7 @@ system('touch', '-d', '2 hours ago', $old_orphan) == 0 or die 'touch';
 PostgreSQL::Test::Utils::append_to_file($env->{conf}, "repo1_retention_full = 2\n");
 my $start2 = $node->safe_psql('postgres',
 	"SELECT pg_walfile_name(start_lsn) FROM dr_backups WHERE backup_id = '$ids[2]'");
-my @before = archived();
+my @before = DrTest::archived_wal($env);
 my @older = grep { /^[0-9A-F]{24}/ && substr($_, 0, 24) lt $start2 } @before;
 cmp_ok(scalar(@older), '>', 0, 'WAL older than the start of the second full is archived');
 
@@ -135,7 +119,7 @@ command_like([ 'pg_dr', 'expire', '--config', $env->{conf}, '--dry-run' ],
 # (the archive may grow meanwhile: the worker switches WAL for the RPO)
 sub still_there
 {
-	my %now = map { $_ => 1 } archived();
+	my %now = map { $_ => 1 } DrTest::archived_wal($env);
 	return scalar(grep { !$now{$_} } @_) == 0;
 }
 ok(-e "$repo/backup/$ids[0]/manifest" && -e $old_orphan && still_there(@before),
@@ -157,7 +141,7 @@ ok(-e "$repo/backup/$ids[$_]/manifest", "backup $ids[$_] kept") for 2 .. 5;
 ok(!-e $old_orphan, 'the manifest-less directory older than an hour is gone');
 ok(-e $young_orphan, 'a young manifest-less directory (a running backup?) stays');
 
-my @after = archived();
+my @after = DrTest::archived_wal($env);
 is(scalar(grep { /^[0-9A-F]{24}/ && substr($_, 0, 24) lt $start2 } @after), 0,
 	'no WAL older than the start of the oldest kept full is left');
 ok((grep { $_ eq $start2 } @after), "the start segment $start2 of the oldest kept full is kept");

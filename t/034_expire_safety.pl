@@ -38,7 +38,6 @@ $node->restart;
 DrTest::wait_worker($node);
 
 my $repo = $env->{repo};
-my $walarch = "$repo/archive/wal";
 
 sub switch_wal
 {
@@ -48,21 +47,6 @@ sub switch_wal
 	$node->poll_query_until('postgres',
 		'SELECT pending_segments = 0 FROM dr_archive_status')
 	  or die "archiving did not catch up";
-}
-
-# every file under archive/wal/<dir>/, by name
-sub archived
-{
-	my @names;
-	opendir(my $top, $walarch) or die "$walarch: $!";
-	for my $d (sort grep { /^[0-9A-F]{16}$/ } readdir($top))
-	{
-		opendir(my $dh, "$walarch/$d") or die $!;
-		push @names, grep { !/^\./ } readdir($dh);
-		closedir($dh);
-	}
-	closedir($top);
-	return sort @names;
 }
 
 # The heartbeats of a backup directory: (names, newest sequence, its time)
@@ -189,7 +173,7 @@ like($stdout, qr/^would remove 2 backups and 0 directories without a manifest, [
 my $manifest = "$repo/backup/$f3/manifest";
 my $size = -s $manifest;
 truncate($manifest, int($size / 2)) or die "truncate: $!";
-my @before = archived();
+my @before = DrTest::archived_wal($env);
 
 ($ret, $sout, $serr) = $node->psql('postgres', 'SELECT dr_repository_sync()');
 is($ret, 0, 'dr_repository_sync() succeeds with one manifest unreadable') or diag($serr);
@@ -211,7 +195,7 @@ like($stdout,
 	'and says why nothing is removed');
 ok(-e "$repo/backup/$keep_older/manifest",
 	"$keep_older, older than the unreadable backup (maybe its parent), is kept");
-my %now = map { $_ => 1 } archived();
+my %now = map { $_ => 1 } DrTest::archived_wal($env);
 is(scalar(grep { !$now{$_} } @before), 0, 'no archived WAL file is removed');
 command_ok([ 'pg_dr', 'verify', '--config', $env->{conf}, '--backup', $keep_older ],
 	"$keep_older still verifies");

@@ -5,6 +5,7 @@
 #   DrTest::restore($env, $backup_id, $dir, '--jobs', 2);
 #   DrTest::restore_with($env, $dir, '--target-time', $t);   # no --backup
 #   DrTest::wait_archived($node);                  # switch WAL, wait for the archive
+#   my @files = DrTest::archived_wal($env);        # the WAL archive's file names
 #   my $r    = DrTest::node_from_restore('r1', $dir);   # started
 #   my ($h, $out, $err) = DrTest::slow_backup($node, 'dr_backup_full()');
 #
@@ -100,6 +101,24 @@ sub restore_with
 		[ 'pg_dr', 'restore', '--config', $env->{conf}, '--pgdata', $dir, @args ],
 		'>', \$out, '2>', \$err);
 	return ($? >> 8, $out, $err);
+}
+
+# Every file the repository's WAL archive holds (archive/wal/<dir>/), by
+# name, sorted.
+sub archived_wal
+{
+	my ($env) = @_;
+	my $walarch = "$env->{repo}/archive/wal";
+	my @names;
+	opendir(my $top, $walarch) or die "$walarch: $!";
+	for my $d (sort grep { /^[0-9A-F]{16}$/ } readdir($top))
+	{
+		opendir(my $dh, "$walarch/$d") or die "$walarch/$d: $!";
+		push @names, grep { !/^\./ } readdir($dh);
+		closedir($dh);
+	}
+	closedir($top);
+	return sort @names;
 }
 
 # Switch WAL and wait until the archiver has stored everything written so
