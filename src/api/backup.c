@@ -259,7 +259,7 @@ pg_dr_repository_backups(PG_FUNCTION_ARGS)
 		drErrorSet(&err, DR_ERR_CONFIG, "pg_dr.config_file is not set");
 	else if ((config = configLoad(drConfigFile, &err)) != NULL &&
 			 (repoConfigEntry = configRepoFirst(config, &err)) != NULL &&
-			 (repo = repoOpen(repoConfigEntry, &err)) != NULL &&
+			 (repo = repoOpenLayout(repoConfigEntry, &err)) != NULL &&
 			 repoBackupList(repo, &ids, &count, &err))
 	{
 		for (int i = 0; i < count; i++)

@@ -219,8 +219,9 @@ repoInfoRead(const ConfigRepo *config, RepoInfo *info, DrError *err)
 	return ok;
 }
 
-Repo *
-repoOpen(const ConfigRepo *config, DrError *err)
+/* repoOpen, or with layoutOnly repoOpenLayout */
+static Repo *
+repoOpenInternal(const ConfigRepo *config, bool layoutOnly, DrError *err)
 {
 	Repo	   *repo = palloc0(sizeof(Repo));
 
@@ -262,7 +263,8 @@ repoOpen(const ConfigRepo *config, DrError *err)
 		goto fail;
 	}
 
-	if (repo->info.cipher == CONFIG_CIPHER_AES256GCM)
+	repo->layoutOnly = layoutOnly;
+	if (repo->info.cipher == CONFIG_CIPHER_AES256GCM && !layoutOnly)
 	{
 		if (!repoKekDerive(config->cipherKeyFile, repo->info.kdfSalt,
 						   repo->info.kdfIterations, &repo->kek, err))
@@ -282,6 +284,18 @@ repoOpen(const ConfigRepo *config, DrError *err)
 fail:
 	repoClose(repo);
 	return NULL;
+}
+
+Repo *
+repoOpen(const ConfigRepo *config, DrError *err)
+{
+	return repoOpenInternal(config, false, err);
+}
+
+Repo *
+repoOpenLayout(const ConfigRepo *config, DrError *err)
+{
+	return repoOpenInternal(config, true, err);
 }
 
 Storage *

@@ -72,6 +72,15 @@ extern bool repoCreate(const ConfigRepo *config, uint32 kdfIterations,
 extern Repo *repoOpen(const ConfigRepo *config, DrError *err);
 
 /*
+ * Open a repository to read its layout only (listings, what exists): the
+ * info file is read and checked against the configuration, but the
+ * passphrase is not loaded and no KEK derived, so it costs no PBKDF2 round
+ * (for views read often, such as dr_pitr_window).  Anything that needs a
+ * data key on it fails with DR_ERR_INTERNAL.
+ */
+extern Repo *repoOpenLayout(const ConfigRepo *config, DrError *err);
+
+/*
  * Read only the info file of the configured repository (no passphrase,
  * no key derivation): enough to know which repository it is.  The errors
  * of repoOpen's first step; info->created is palloc'd.

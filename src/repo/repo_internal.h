@@ -32,6 +32,7 @@ struct Repo
 
 	/* the KEK of info.kekId; only when info.cipher is aes-256-gcm */
 	KeyKek		kek;
+	bool		layoutOnly;		/* repoOpenLayout: no KEK, no data key */
 
 	/*
 	 * Data keys unwrapped so far.  Entries are allocated one by one so that

@@ -199,6 +199,17 @@ repoKeyStore(Repo *repo, const CodecDataKey *key, const KeyKek *kek,
 	return true;
 }
 
+/* A repository opened by repoOpenLayout has no KEK to wrap or unwrap with. */
+static bool
+repoKeyNeeded(const Repo *repo, DrError *err)
+{
+	if (!repo->layoutOnly)
+		return true;
+	return drErrorSet(err, DR_ERR_INTERNAL,
+					  "repository \"%s\" was opened without its key",
+					  repo->config.path);
+}
+
 bool
 repoDataKeyNew(Repo *repo, const CodecDataKey **key, DrError *err)
 {
@@ -209,7 +220,7 @@ repoDataKeyNew(Repo *repo, const CodecDataKey **key, DrError *err)
 	if (repo->info.cipher != CONFIG_CIPHER_AES256GCM)
 		return true;
 
-	if (!keyDataKeyNew(&dataKey, err))
+	if (!repoKeyNeeded(repo, err) || !keyDataKeyNew(&dataKey, err))
 		return false;
 	/* stored before it is handed out: no object can use a key we lack */
 	stored = repoKeyStore(repo, &dataKey, &repo->kek, false, err);
@@ -241,7 +252,8 @@ repoDataKeyGet(void *arg, const uint8 *keyId, DrError *err)
 	cached = repoKeyCacheFind(repo, keyId);
 	if (cached != NULL)
 		return cached;
-	if (!repoKeyRead(repo, keyId, &repo->kek, &key, err))
+	if (!repoKeyNeeded(repo, err) ||
+		!repoKeyRead(repo, keyId, &repo->kek, &key, err))
 		return NULL;
 	result = repoKeyCacheAdd(repo, &key);
 	explicit_bzero(&key, sizeof(key));
@@ -342,6 +354,8 @@ repoKeyRotate(Repo *repo, const char *newKeyFile, DrError *err)
 	char	   *text;
 	bool		result = false;
 
+	if (!repoKeyNeeded(repo, err))
+		return false;
 	if (repo->info.cipher != CONFIG_CIPHER_AES256GCM)
 	{
 		drErrorSet(err, DR_ERR_INVALID, "repository \"%s\" is not encrypted",

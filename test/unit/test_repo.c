@@ -20,7 +20,9 @@
  * refused, the handle keeps working, refused rotations change nothing, a
  * simulated crash after step 1 still opens with the old passphrase and a
  * later rotation completes, rotation of an unencrypted repository
- * refused); archived WAL read back (repo_archive.c: a bound segment and an
+ * refused); repoOpenLayout (no KEK: another passphrase, or none at all,
+ * opens; backups are listed; no data key is made, read or rotated on it);
+ * archived WAL read back (repo_archive.c: a bound segment and an
  * unbound one of the right name pass, whole, into the sink; another
  * segment's object under a name is CORRUPT naming both, with nothing
  * given to the sink; a segment bound to another name (its ".partial"), a
@@ -935,6 +937,45 @@ testArchive(const char *key1)
 	repoClose(repo);
 }
 
+/* repoOpenLayout: the layout without the key, and no key work on it. */
+static void
+testLayoutOpen(const char *key1, const char *key2)
+{
+	DrError		err;
+	ConfigRepo	wrongKey = configMake("repo", key2);
+	ConfigRepo	noKey = configMake("repo", "/nonexistent/pg_dr.key");
+	Repo	   *repo;
+	const CodecDataKey *key = NULL;
+	uint8		keyId[CODEC_KEY_ID_SIZE];
+	char	  **ids = NULL;
+	int			count = -1;
+
+	repo = repoOpen(&wrongKey, &err);
+	ok(repo == NULL && err.code == DR_ERR_KEY, "layout: repoOpen with another passphrase fails");
+
+	repo = repoOpenLayout(&wrongKey, &err);
+	ok(repo != NULL, "layout: repoOpenLayout with another passphrase opens (no KEK derived)");
+	ok(repo != NULL && repoBackupList(repo, &ids, &count, &err) && count >= 0,
+	   "layout: backups are listed");
+	repoBackupListFree(ids, count);
+	ok(repo != NULL && !repoDataKeyNew(repo, &key, &err) &&
+	   err.code == DR_ERR_INTERNAL && key == NULL &&
+	   strstr(err.message, "opened without its key") != NULL,
+	   "layout: no data key is made on it");
+	memset(keyId, 0x5a, sizeof(keyId));
+	ok(repo != NULL && repoDataKeyGet(repo, keyId, &err) == NULL &&
+	   err.code == DR_ERR_INTERNAL, "layout: no data key is read on it");
+	ok(repo != NULL && !repoKeyRotate(repo, key1, &err) &&
+	   err.code == DR_ERR_INTERNAL, "layout: no rotation on it");
+	if (repo)
+		repoClose(repo);
+
+	repo = repoOpenLayout(&noKey, &err);
+	ok(repo != NULL, "layout: the passphrase file is not even read");
+	if (repo)
+		repoClose(repo);
+}
+
 int
 main(void)
 {
@@ -954,6 +995,7 @@ main(void)
 	testCreateOpen(key1, key2, keyShort, keyOpen);
 	testInfoErrors(key1);
 	testKeysObjects(key1);
+	testLayoutOpen(key1, key2);
 	testUnencrypted(key1);
 	testRotation(key1, key2, key3, keyShort, keyOpen);
 	testArchive(key1);
