@@ -15,11 +15,11 @@ MODULE_big	= pg_dr
 DATA		= $(wildcard sql/pg_dr--*.sql)
 PGFILEDESC	= "pg_dr - disaster recovery for PostgreSQL"
 
-SHARED_SRCS	= $(sort $(wildcard src/common/*.c src/storage/*.c src/restore/*.c \
-		  src/storage/*/*.c src/repo/*.c))
-BACKEND_SRCS	= $(sort $(wildcard src/*.c src/api/*.c src/ops/*.c src/backup/*.c \
-		  src/archive/*.c src/pitr/*.c))
-OBJS		= $(SHARED_SRCS:.c=.o) $(BACKEND_SRCS:.c=.o)
+# Every source file but the CLI's is compiled into the extension.  The
+# shared half of each part (what the CLI and the unit tests compile too) is
+# listed per part in mk/frontend.mk.
+EXT_SRCS	= $(sort $(filter-out src/bin/%,$(wildcard src/*.c src/*/*.c src/*/*/*.c)))
+OBJS		= $(EXT_SRCS:.c=.o)
 
 PG_CPPFLAGS	= -Isrc
 # -Wunused-parameter is off: PostgreSQL's own headers trip it (as PostgreSQL

@@ -1,6 +1,6 @@
-# mk/frontend.mk -- the frontend build: src/common, src/storage, src/repo and
-# the pure decision files of other parts (FE_PART_SRCS)
-# compiled with -DFRONTEND into build/fe/, the pg_dr CLI and the C unit tests.
+# mk/frontend.mk -- the frontend build: the shared half of every part
+# (FE_SHARED_<part>) compiled with -DFRONTEND into build/fe/, the pg_dr CLI
+# and the C unit tests.
 # Included by the top-level Makefile after PGXS (variables are FE_* so they
 # never collide with PGXS's own).
 
@@ -28,10 +28,19 @@ ifdef SANITIZE
 FE_SANITIZE	= -fsanitize=address,undefined -fno-omit-frame-pointer
 endif
 
-# the pure decisions of server-only parts, compiled here for their unit tests
-FE_PART_SRCS	= src/ops/duty_schedule.c src/pitr/pitr_decide.c
-FE_LIB_SRCS	= $(sort $(wildcard src/common/*.c src/storage/*.c src/restore/*.c \
-		  src/storage/*/*.c src/repo/*.c) $(FE_PART_SRCS))
+# The shared half of each part, chosen by file: what runs in the CLI and is
+# unit tested without a server.  A part's other files are its server half
+# (extension only).  docs/architecture.md says what each file is for.
+FE_SHARED_common	= $(wildcard src/common/*.c)
+FE_SHARED_storage	= $(wildcard src/storage/*.c src/storage/*/*.c)
+FE_SHARED_repo		= $(wildcard src/repo/*.c)
+FE_SHARED_restore	= $(wildcard src/restore/*.c)
+FE_SHARED_backup	= src/backup/backup_verify.c
+FE_SHARED_archive	= src/archive/wal_verify.c
+FE_SHARED_pitr		= src/pitr/pitr_decide.c
+FE_SHARED_ops		= src/ops/duty_schedule.c src/ops/retention.c
+FE_LIB_SRCS	= $(sort $(foreach part,common storage repo restore backup archive pitr ops,\
+		  $(FE_SHARED_$(part))))
 FE_LIB_OBJS	= $(patsubst src/%.c,$(BUILD)/fe/%.o,$(FE_LIB_SRCS))
 FE_LIB		= $(BUILD)/libpgdr_fe.a
 

@@ -3,7 +3,7 @@
  *	  dr_expire(): apply the retention policy of the first repository
  *	  (repoN_retention_full, repoN_retention_full_days): remove the backups
  *	  beyond it, manifest-less directories left by crashes, and the archived
- *	  WAL no kept backup needs (src/repo/repo_expire.h), then drop the
+ *	  WAL no kept backup needs (src/ops/retention.h), then drop the
  *	  removed backups from pgdr.backups.  A backup whose manifest cannot be
  *	  read is skipped with a WARNING naming it, and nothing it might need
  *	  is removed.
@@ -27,7 +27,7 @@
 #include "ops/audit.h"
 #include "pg_dr.h"
 #include "repo/repo.h"
-#include "repo/repo_expire.h"
+#include "ops/retention.h"
 
 PG_FUNCTION_INFO_V1(dr_expire);
 
@@ -110,7 +110,7 @@ Datum
 dr_expire(PG_FUNCTION_ARGS)
 {
 	AuditOp		op;
-	RepoExpireResult result;
+	RetentionResult result;
 	ExpireRemoved removed = {NIL, NIL, NIL};
 	TupleDesc	tupdesc;
 	Datum		values[3];
@@ -127,7 +127,7 @@ dr_expire(PG_FUNCTION_ARGS)
 		const ConfigRepo *repoConfigEntry;
 		Repo	   *repo;
 		DrError		err;
-		RepoExpireParam param;
+		RetentionParam param;
 		char		running[MANIFEST_ID_MAX + 1] = "";
 		char		runningParent[MANIFEST_ID_MAX + 1] = "";
 		ApiOwnerContext owner;
@@ -172,7 +172,7 @@ dr_expire(PG_FUNCTION_ARGS)
 			param.onUnreadable = expireOnUnreadable;
 			param.arg = &removed;
 
-			if (!repoExpire(repo, &param, &result, &err))
+			if (!retentionRun(repo, &param, &result, &err))
 			{
 				/* what was removed before the failure is gone: say so */
 				apiAsOwnerBegin(&owner);

@@ -21,7 +21,7 @@
  *	                    process, and storing one WAL file (both of the above)
  *	 archive_shmem.c    shared state: statistics, claims, pushed markers
  *	 archive_ready.c    the .ready files: what is waiting, in archiver order
- *	 archive_verify.c   dr_wal_verify(): the check of restore/wal_verify.h
+ *	 archive_verify.c   dr_wal_verify(): the check of archive/wal_verify.h
  *-------------------------------------------------------------------------
  */
 #ifndef DR_ARCHIVE_H

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  * archive_verify.c
  *	  dr_wal_verify()'s check of the WAL archive: the shared walk of
- *	  restore/wal_verify.h, with each problem a WARNING (the first few
+ *	  archive/wal_verify.h, with each problem a WARNING (the first few
  *	  hundred) and collected for the function's result.
  *-------------------------------------------------------------------------
  */
@@ -12,7 +12,7 @@
 
 #include "archive/archive.h"
 #include "pg_dr.h"
-#include "restore/wal_verify.h"
+#include "archive/wal_verify.h"
 
 static void
 archiveVerifyProblem(void *arg, WalVerifyProblemKind kind, const char *message)

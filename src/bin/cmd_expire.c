@@ -2,7 +2,7 @@
  * cmd_expire.c
  *	  pg_dr expire: apply the retention policy of a repository
  *	  (repoN_retention_full, repoN_retention_full_days) without a server,
- *	  as dr_expire() does (repo/repo_expire.h).  With --dry-run, only say
+ *	  as dr_expire() does (ops/retention.h).  With --dry-run, only say
  *	  what would go.
  *
  * The server's catalog (dr_backups) is not touched: dr_repository_sync()
@@ -10,7 +10,7 @@
  * another, is seen through its lock (repo/repo_lock.h): its directory and
  * its parent's chain stay while the lock is live.  A backup whose manifest
  * cannot be read is left out with a warning on stderr, and nothing it
- * might need is removed (repo/repo_expire.h).
+ * might need is removed (ops/retention.h).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -19,7 +19,7 @@
 
 #include "bin/cli.h"
 #include "common/logging.h"
-#include "repo/repo_expire.h"
+#include "ops/retention.h"
 #include "repo/repo_lock.h"
 
 void
@@ -89,8 +89,8 @@ cliExpireMain(int argc, char **argv)
 	CliCommand	cmd;
 	bool		dryRun = false;
 	const ConfigRepo *repoConfig;
-	RepoExpireParam param;
-	RepoExpireResult result;
+	RetentionParam param;
+	RetentionResult result;
 	StringInfoData buf;
 	DrError		err;
 	int			status;
@@ -121,7 +121,7 @@ cliExpireMain(int argc, char **argv)
 	param.onBackup = cliExpireBackup;
 	param.onUnreadable = cliExpireUnreadable;
 	param.arg = &dryRun;
-	if (!repoExpire(cmd.repo, &param, &result, &err))
+	if (!retentionRun(cmd.repo, &param, &result, &err))
 	{
 		cliErrorReport(&err);
 		status = CLI_EXIT_FAILURE;

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  * cmd_verify.c
  *	  pg_dr verify: read and check every object of a backup and its chain,
- *	  or of every backup, without a server (restore/verify.h).
+ *	  or of every backup, without a server (backup/backup_verify.h).
  *
  * Each problem is printed as it is found, one line each ("<repository
  * path>: <message>"), then a summary; the exit status says whether there
@@ -18,8 +18,8 @@
 #include "common/logging.h"
 #include "repo/repo.h"
 #include "repo/repo_backup.h"
-#include "restore/verify.h"
-#include "restore/wal_verify.h"
+#include "backup/backup_verify.h"
+#include "archive/wal_verify.h"
 
 #define CLI_VERIFY_ALL			"all"
 

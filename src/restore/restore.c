@@ -360,7 +360,7 @@ bool
 restoreFiles(Restore *restore, int jobs, int jobIndex, RestoreResult *result,
 			 DrError *err)
 {
-	RestoreChainIter *iter;
+	RepoChainIter *iter;
 	RestoreProgress progress;
 	uint64		ordinal = 0;
 	bool		ok = true;
@@ -370,7 +370,7 @@ restoreFiles(Restore *restore, int jobs, int jobIndex, RestoreResult *result,
 						  "invalid restore job %d of %d", jobIndex, jobs);
 
 	memset(&progress, 0, sizeof(progress));
-	iter = restoreChainIterOpen(restore->repo, restore->chain->ids,
+	iter = repoChainIterOpen(restore->repo, restore->chain->ids,
 								restore->chain->count, err);
 	if (iter == NULL)
 		return false;
@@ -378,7 +378,7 @@ restoreFiles(Restore *restore, int jobs, int jobIndex, RestoreResult *result,
 	{
 		const ManifestFile *const *levels;
 		bool		unchanged;
-		int			rc = restoreChainIterNext(iter, &levels, err);
+		int			rc = repoChainIterNext(iter, &levels, err);
 
 		if (rc <= 0)
 		{
@@ -416,7 +416,7 @@ restoreFiles(Restore *restore, int jobs, int jobIndex, RestoreResult *result,
 			restore->param.progress(restore->param.progressArg, &progress);
 		}
 	}
-	restoreChainIterClose(iter);
+	repoChainIterClose(iter);
 	return ok;
 }
 
@@ -466,12 +466,12 @@ restoreWal(Restore *restore, RestoreResult *result, DrError *err)
 static bool
 restorePgControl(Restore *restore, DrError *err)
 {
-	RestoreChainIter *iter;
+	RepoChainIter *iter;
 	bool		ok = true;
 
 	if (!restore->hasPgControl)
 		return true;
-	iter = restoreChainIterOpen(restore->repo, restore->chain->ids,
+	iter = repoChainIterOpen(restore->repo, restore->chain->ids,
 								restore->chain->count, err);
 	if (iter == NULL)
 		return false;
@@ -480,7 +480,7 @@ restorePgControl(Restore *restore, DrError *err)
 		const ManifestFile *const *levels;
 		bool		unchanged;
 		char	   *path;
-		int			rc = restoreChainIterNext(iter, &levels, err);
+		int			rc = repoChainIterNext(iter, &levels, err);
 
 		if (rc <= 0)
 		{
@@ -498,7 +498,7 @@ restorePgControl(Restore *restore, DrError *err)
 		}
 		break;
 	}
-	restoreChainIterClose(iter);
+	repoChainIterClose(iter);
 	return ok;
 }
 

@@ -387,7 +387,7 @@ restoreFile(Restore *restore, const ManifestFile *const *levels,
 	int			source;
 
 	*unchanged = false;
-	if (!restoreChainSource(ids, restore->chain->count, levels, &source, err))
+	if (!repoChainSource(ids, restore->chain->count, levels, &source, err))
 		goto fail;
 
 	if (restore->param.delta)

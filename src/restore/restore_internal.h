@@ -1,9 +1,8 @@
 /*-------------------------------------------------------------------------
  * restore_internal.h
- *	  Internal to src/restore.  Everyone else uses restore.h and verify.h.
+ *	  Internal to src/restore.  Everyone else uses restore.h.
  *
  *	 restore.c           Begin/Prepare/Files/Finish: the order of things
- *	 restore_chain.c     the merge of a chain's manifests, file by file
  *	 restore_file.c      one file: whole object, then deltas; WAL segments
  *	 restore_target.c    the target directory: checks, directories,
  *	                     tablespace links, delta-mode cleaning, fsyncs
@@ -12,7 +11,6 @@
  *	                     resolved through links; mkdir -p and directory
  *	                     fsync are common/fs.c's)
  *	 restore_pitr_name.c the WAL record walk that finds restore points
- *	 verify.c            offline verification of a backup and its chain
  *-------------------------------------------------------------------------
  */
 #ifndef DR_RESTORE_INTERNAL_H
@@ -21,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "lib/stringinfo.h"
+#include "repo/repo_chain.h"
 #include "restore/restore.h"
 
 #define RESTORE_PG_CONTROL		"global/pg_control"
@@ -81,32 +80,6 @@ extern void restoreWriteBackStart(const Restore *restore, int fd,
 
 /* restore_chain.c */
 
-/*
- * The manifests of ids[0..count) (a backup and its ancestors, newest
- * first) merged by path.  Next returns 1 with levels[i] the file entry of
- * ids[i] for the path of the next file of ids[0] (NULL where ids[i] has no
- * such file; levels[0] is never NULL), 0 once the manifest of ids[0] was
- * read to its verified end, -1 on error.  Entries stay valid until the
- * next call.
- */
-typedef struct RestoreChainIter RestoreChainIter;
-
-extern RestoreChainIter *restoreChainIterOpen(Repo *repo, char *const *ids,
-											  int count, DrError *err);
-extern int	restoreChainIterNext(RestoreChainIter *iter,
-								 const ManifestFile *const **levels,
-								 DrError *err);
-extern void restoreChainIterClose(RestoreChainIter *iter);
-
-/*
- * The level a file's content starts from: the first (newest) level that
- * stores it whole, after checking that every level before it has a parent
- * entry for the path and keeps its size (store=parent).  DR_ERR_CORRUPT
- * naming the file and the backups otherwise.
- */
-extern bool restoreChainSource(char *const *ids, int count,
-							   const ManifestFile *const *levels, int *source,
-							   DrError *err);
 
 /* restore_file.c */
 

@@ -51,7 +51,7 @@
 #include "repo/repo_backup.h"
 #include "repo/repo_origin.h"
 #include "restore/restore.h"
-#include "restore/verify.h"
+#include "backup/backup_verify.h"
 #include "tap.h"
 #include "test_support.h"
 

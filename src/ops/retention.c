@@ -1,14 +1,14 @@
 /*-------------------------------------------------------------------------
- * repo_expire.c
- *	  Retention (see repo_expire.h): the decisions, as pure functions, and
- *	  repoExpire(), which lists, decides and removes.
+ * retention.c
+ *	  Retention (see retention.h): the decisions, as pure functions, and
+ *	  retentionRun(), which lists, decides and removes.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
 
 #include "common/hex.h"
 #include "repo/repo_backup.h"
-#include "repo/repo_expire.h"
+#include "ops/retention.h"
 
 /* History files are a few lines per timeline. */
 #define EXPIRE_HISTORY_MAX		(16 * 1024 * 1024)
@@ -17,7 +17,7 @@
 
 /* Whether id is one of the backups whose manifest cannot be read. */
 static bool
-expireUnreadable(const RepoExpirePolicy *policy, const char *id)
+expireUnreadable(const RetentionPolicy *policy, const char *id)
 {
 	for (int u = 0; u < policy->unreadableCount; u++)
 		if (strcmp(policy->unreadable[u], id) == 0)
@@ -26,8 +26,8 @@ expireUnreadable(const RepoExpirePolicy *policy, const char *id)
 }
 
 int
-repoExpireBackupsDecide(const ManifestHeader *headers, int count,
-						const RepoExpirePolicy *policy, bool *keep)
+retentionBackupsDecide(const ManifestHeader *headers, int count,
+						const RetentionPolicy *policy, bool *keep)
 {
 	int			fulls = 0;
 	int			oldestKeptFull = -1;
@@ -91,7 +91,7 @@ repoExpireBackupsDecide(const ManifestHeader *headers, int count,
 
 	/* the running backup's parent and its ancestors, whatever the policy */
 	if (policy->keepChainOf != NULL)
-		repoExpireKeepChain(headers, count, policy->keepChainOf, keep);
+		retentionKeepChain(headers, count, policy->keepChainOf, keep);
 
 	for (int i = 0; i < count; i++)
 		if (!keep[i])
@@ -100,7 +100,7 @@ repoExpireBackupsDecide(const ManifestHeader *headers, int count,
 }
 
 void
-repoExpireKeepChain(const ManifestHeader *headers, int count, const char *id,
+retentionKeepChain(const ManifestHeader *headers, int count, const char *id,
 					bool *keep)
 {
 	for (int i = count - 1; i >= 0; i--)
@@ -115,18 +115,18 @@ repoExpireKeepChain(const ManifestHeader *headers, int count, const char *id,
 }
 
 bool
-repoExpireOrphanRemovable(int64 dirMtime, const RepoLockState *lock,
+retentionOrphanRemovable(int64 dirMtime, const RepoLockState *lock,
 						  bool running, int64 now)
 {
 	if (running)
 		return false;
 	if (lock != NULL && repoLockLive(lock, now))
 		return false;
-	return dirMtime <= now - REPO_EXPIRE_ORPHAN_AGE;
+	return dirMtime <= now - RETENTION_ORPHAN_AGE;
 }
 
 bool
-repoExpireWalRemovable(const char *name, const RepoExpireWalKeep *keep)
+retentionWalRemovable(const char *name, const RetentionWalKeep *keep)
 {
 	char		segment[WAL_NAME_LEN + 1];
 	const char *rest;
@@ -283,8 +283,8 @@ expireHistoryRead(Repo *repo, uint32 tli)
 }
 
 static bool
-expireWal(Repo *repo, const RepoExpireWalKeep *keep, bool dryRun,
-		  RepoExpireResult *result, DrError *err)
+expireWal(Repo *repo, const RetentionWalKeep *keep, bool dryRun,
+		  RetentionResult *result, DrError *err)
 {
 	Storage    *storage = repoStorage(repo);
 	ExpireList	top = {0};
@@ -315,7 +315,7 @@ expireWal(Repo *repo, const RepoExpireWalKeep *keep, bool dryRun,
 		{
 			char	   *path;
 
-			if (dir.isDir[j] || !repoExpireWalRemovable(dir.names[j], keep))
+			if (dir.isDir[j] || !retentionWalRemovable(dir.names[j], keep))
 				continue;
 			path = psprintf("%s/%s", dirPath, dir.names[j]);
 			if (!dryRun)
@@ -360,7 +360,7 @@ expireListed(const RepoBackupHeaders *list, const char *name)
 }
 
 bool
-repoExpire(Repo *repo, const RepoExpireParam *param, RepoExpireResult *result,
+retentionRun(Repo *repo, const RetentionParam *param, RetentionResult *result,
 		   DrError *err)
 {
 	Storage    *storage = repoStorage(repo);
@@ -373,8 +373,8 @@ repoExpire(Repo *repo, const RepoExpireParam *param, RepoExpireResult *result,
 	RepoLockState *locks = NULL;
 	bool	   *candidate = NULL;
 	const char **unknown = NULL;
-	RepoExpirePolicy policy = param->policy;
-	RepoExpireWalKeep walKeep = {0};
+	RetentionPolicy policy = param->policy;
+	RetentionWalKeep walKeep = {0};
 	int			oldest = -1;
 	WalHistory *history = NULL;
 
@@ -437,11 +437,11 @@ repoExpire(Repo *repo, const RepoExpireParam *param, RepoExpireResult *result,
 	}
 
 	keep = palloc0(sizeof(bool) * Max(count, 1));
-	repoExpireBackupsDecide(headers, count, &policy, keep);
+	retentionBackupsDecide(headers, count, &policy, keep);
 	for (int i = 0; i < dirs.count; i++)
 		if (candidate[i] && locks[i].parentId[0] &&
 			repoLockLive(&locks[i], policy.now))
-			repoExpireKeepChain(headers, count, locks[i].parentId, keep);
+			retentionKeepChain(headers, count, locks[i].parentId, keep);
 
 	/* what the kept backups need of the WAL, decided before any removal */
 	for (int i = 0; i < count; i++)
@@ -503,7 +503,7 @@ repoExpire(Repo *repo, const RepoExpireParam *param, RepoExpireResult *result,
 			continue;
 		running = param->runningBackupId &&
 			strcmp(param->runningBackupId, dirs.names[i]) == 0;
-		if (!repoExpireOrphanRemovable(dirs.mtime[i], &locks[i], running,
+		if (!retentionOrphanRemovable(dirs.mtime[i], &locks[i], running,
 									   policy.now))
 		{
 			if (!running && repoLockLive(&locks[i], policy.now))

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
- * verify.c
- *	  Offline verification of a backup and its chain (see verify.h).
+ * backup_verify.c
+ *	  Offline verification of a backup and its chain (see backup_verify.h).
  *
  * A backup is checked with its parent's manifest alongside (the merge of
  * restore_chain.c over two levels), so that references into the parent
@@ -17,8 +17,9 @@
 #include "common/delta.h"
 #include "common/wal.h"
 #include "repo/repo_archive.h"
-#include "restore/restore_internal.h"
-#include "restore/verify.h"
+#include "repo/repo_backup.h"
+#include "repo/repo_chain.h"
+#include "backup/backup_verify.h"
 
 #define VERIFY_BUFFER_SIZE		(1024 * 1024)
 
@@ -354,13 +355,13 @@ static void
 verifyOne(VerifyState *state, char *const *ids, int count, uint32 blockSize)
 {
 	DrError		err;
-	RestoreChainIter *iter;
+	RepoChainIter *iter;
 	char	   *manifestPath = repoBackupManifestPath(ids[0]);
 	bool		ok = true;
 
 	drErrorClear(&err);
 	state->result->backups++;
-	iter = restoreChainIterOpen(state->repo, ids, count, &err);
+	iter = repoChainIterOpen(state->repo, ids, count, &err);
 	if (iter == NULL)
 	{
 		verifyProblem(state, manifestPath, "%s", err.message);
@@ -370,7 +371,7 @@ verifyOne(VerifyState *state, char *const *ids, int count, uint32 blockSize)
 	for (;;)
 	{
 		const ManifestFile *const *levels;
-		int			rc = restoreChainIterNext(iter, &levels, &err);
+		int			rc = repoChainIterNext(iter, &levels, &err);
 
 		if (rc < 0)
 		{
@@ -382,7 +383,7 @@ verifyOne(VerifyState *state, char *const *ids, int count, uint32 blockSize)
 			break;
 		verifyFile(state, ids, count, levels, blockSize);
 	}
-	restoreChainIterClose(iter);
+	repoChainIterClose(iter);
 	if (ok)
 		verifyWal(state, ids[0]);
 	pfree(manifestPath);

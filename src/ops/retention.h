@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
- * repo_expire.h
+ * retention.h
  *	  Retention: which backups and which archived WAL a repository no
  *	  longer needs, and their removal (dr_expire(), `pg_dr expire`).
  *
- * The decisions are pure functions (unit tested); repoExpire() lists the
+ * The decisions are pure functions (unit tested); retentionRun() lists the
  * repository, decides and removes.
  *
  * Backups: the policy keeps the retentionFull newest full backups, every
@@ -36,21 +36,21 @@
  * instant the backup no longer exists), then its tree.  A directory under
  * backup/ without a manifest is what such a crash, a backup that failed or
  * one whose server died leaves; it is removed when its lock is expired or
- * absent, it is older than REPO_EXPIRE_ORPHAN_AGE seconds and it is not
- * the backup this server is writing (repoExpireOrphanRemovable).
+ * absent, it is older than RETENTION_ORPHAN_AGE seconds and it is not
+ * the backup this server is writing (retentionOrphanRemovable).
  *-------------------------------------------------------------------------
  */
-#ifndef DR_REPO_EXPIRE_H
-#define DR_REPO_EXPIRE_H
+#ifndef DR_RETENTION_H
+#define DR_RETENTION_H
 
 #include "common/manifest.h"
 #include "common/wal.h"
 #include "repo/repo.h"
 #include "repo/repo_lock.h"
 
-#define REPO_EXPIRE_ORPHAN_AGE	3600
+#define RETENTION_ORPHAN_AGE	3600
 
-typedef struct RepoExpirePolicy
+typedef struct RetentionPolicy
 {
 	int			fullCount;		/* 0 = unset: keep everything */
 	int			fullDays;		/* 0 = unset */
@@ -70,38 +70,38 @@ typedef struct RepoExpirePolicy
 	 */
 	const char *const *unreadable;
 	int			unreadableCount;
-} RepoExpirePolicy;
+} RetentionPolicy;
 
 /*
  * headers[0..count) are the backups, oldest first (the order of
  * repoBackupList).  Sets keep[i]; returns how many are not kept.  With
  * fullCount 0 every backup is kept.
  */
-extern int	repoExpireBackupsDecide(const ManifestHeader *headers, int count,
-									const RepoExpirePolicy *policy,
+extern int	retentionBackupsDecide(const ManifestHeader *headers, int count,
+									const RetentionPolicy *policy,
 									bool *keep);
 
 /* Set keep[] for backup id and its ancestors among headers[0..count). */
-extern void repoExpireKeepChain(const ManifestHeader *headers, int count,
+extern void retentionKeepChain(const ManifestHeader *headers, int count,
 								const char *id, bool *keep);
 
 /*
  * Whether a directory under backup/ without a manifest may be removed at
  * time now: not when it is the backup this server is writing (running),
  * not while its lock is live, and only when its modification time is
- * older than REPO_EXPIRE_ORPHAN_AGE.
+ * older than RETENTION_ORPHAN_AGE.
  */
-extern bool repoExpireOrphanRemovable(int64 dirMtime, const RepoLockState *lock,
+extern bool retentionOrphanRemovable(int64 dirMtime, const RepoLockState *lock,
 									  bool running, int64 now);
 
 /* What the kept backups need of the WAL archive. */
-typedef struct RepoExpireWalKeep
+typedef struct RetentionWalKeep
 {
 	uint32		segSize;
 	uint64		startSegno;		/* S */
 	uint32		tli;			/* T0 */
 	const WalHistory *history;	/* of T0; NULL = unknown */
-} RepoExpireWalKeep;
+} RetentionWalKeep;
 
 /*
  * Whether a file of the WAL archive (its name without directory) may be
@@ -109,12 +109,12 @@ typedef struct RepoExpireWalKeep
  * that no kept backup needs.  Anything else (history files, unknown names)
  * is kept.
  */
-extern bool repoExpireWalRemovable(const char *name,
-								   const RepoExpireWalKeep *keep);
+extern bool retentionWalRemovable(const char *name,
+								   const RetentionWalKeep *keep);
 
-typedef struct RepoExpireParam
+typedef struct RetentionParam
 {
-	RepoExpirePolicy policy;
+	RetentionPolicy policy;
 	bool		dryRun;			/* decide and report, remove nothing */
 	const char *runningBackupId;	/* never treated as an orphan; NULL */
 	/* called for each backup removed (or to be, with dryRun); may be NULL */
@@ -123,9 +123,9 @@ typedef struct RepoExpireParam
 	void		(*onUnreadable) (void *arg, const char *backupId,
 								 const char *message);
 	void	   *arg;
-} RepoExpireParam;
+} RetentionParam;
 
-typedef struct RepoExpireResult
+typedef struct RetentionResult
 {
 	bool		policySet;		/* false: nothing was considered */
 	int			backupsKept;
@@ -140,10 +140,10 @@ typedef struct RepoExpireResult
 	uint64		bytesFreed;
 	char		oldestKept[MANIFEST_ID_MAX + 1];	/* "" when none */
 	char		walKeepFrom[WAL_NAME_LEN + 1];	/* "" when no WAL was removed */
-} RepoExpireResult;
+} RetentionResult;
 
 /* Apply the policy to the repository (see the header comment). */
-extern bool repoExpire(Repo *repo, const RepoExpireParam *param,
-					   RepoExpireResult *result, DrError *err);
+extern bool retentionRun(Repo *repo, const RetentionParam *param,
+					   RetentionResult *result, DrError *err);
 
-#endif							/* DR_REPO_EXPIRE_H */
+#endif							/* DR_RETENTION_H */

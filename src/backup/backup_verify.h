@@ -1,5 +1,5 @@
 /*-------------------------------------------------------------------------
- * verify.h
+ * backup_verify.h
  *	  Offline verification of a backup and its chain: every object the
  *	  manifests name is read and checked, and every problem is reported.
  *	  Shared code: `pg_dr verify` and the server's dr_backup_verify().
@@ -32,8 +32,8 @@
  * of memory still raises.
  *-------------------------------------------------------------------------
  */
-#ifndef DR_VERIFY_H
-#define DR_VERIFY_H
+#ifndef DR_BACKUP_VERIFY_H
+#define DR_BACKUP_VERIFY_H
 
 #include "repo/repo.h"
 
@@ -68,4 +68,4 @@ typedef struct VerifyResult
 extern bool verifyBackup(Repo *repo, const char *backupId,
 						 const VerifyParam *param, VerifyResult *result);
 
-#endif							/* DR_VERIFY_H */
+#endif							/* DR_BACKUP_VERIFY_H */

@@ -1,19 +1,19 @@
 /*-------------------------------------------------------------------------
- * test_expire.c
- *	  Unit tests of the retention decisions of src/repo/repo_expire.c.
+ * test_retention.c
+ *	  Unit tests of the retention decisions of src/ops/retention.c.
  *
- * Covers: repoExpireBackupsDecide (policy unset keeps everything; the N
+ * Covers: retentionBackupsDecide (policy unset keeps everything; the N
  * newest fulls kept with their incrementals, chains of incrementals,
  * retention_full_days keeping a young full beyond N, a broken chain
  * before and after the oldest kept full, N larger than the number of
  * fulls, the parent chain of a running backup kept whatever the policy);
- * repoExpireWalRemovable (segments before and after the start,
+ * retentionWalRemovable (segments before and after the start,
  * .partial and .backup files, history files and unknown names kept,
  * newer timelines kept, older timelines on and off the history path,
  * unknown history kept conservatively, 1 GB segments);
  * unreadable manifests (everything older than the newest unreadable
  * backup kept, an incremental on top of one kept, newer backups still
- * under the policy); repoExpireKeepChain; repoExpireOrphanRemovable (the
+ * under the policy); retentionKeepChain; retentionOrphanRemovable (the
  * running backup, a live lock on an old directory, an expired or absent
  * lock on an old or young directory, an unparsable lock, a heartbeat from
  * the future).
@@ -21,7 +21,7 @@
  */
 #include "common/dr_c.h"
 
-#include "repo/repo_expire.h"
+#include "ops/retention.h"
 #include "tap.h"
 
 #define SEG16		(16 * 1024 * 1024)
@@ -57,7 +57,7 @@ testBackups(void)
 {
 	ManifestHeader h[9];
 	bool		keep[9];
-	RepoExpirePolicy policy = {.fullCount = 0, .now = NOW};
+	RetentionPolicy policy = {.fullCount = 0, .now = NOW};
 	int			removed;
 
 	/* F1 I1a I1b(of I1a) F2 I2a F3 I3a I3b(of I3a) I3c(of F3) */
@@ -71,47 +71,47 @@ testBackups(void)
 	header(&h[7], "I3b", "I3a", DAY / 2);
 	header(&h[8], "I3c", "F3", 60);
 
-	removed = repoExpireBackupsDecide(h, 9, &policy, keep);
+	removed = retentionBackupsDecide(h, 9, &policy, keep);
 	is_int(removed, 0, "unset policy removes nothing");
 	is_str(keepString(keep, 9), "111111111", "unset policy keeps all");
 
 	policy.fullCount = 2;
-	removed = repoExpireBackupsDecide(h, 9, &policy, keep);
+	removed = retentionBackupsDecide(h, 9, &policy, keep);
 	is_int(removed, 3, "2 fulls: the oldest full and its chain go");
 	is_str(keepString(keep, 9), "000111111", "2 fulls: chains follow their full");
 
 	policy.fullCount = 1;
-	removed = repoExpireBackupsDecide(h, 9, &policy, keep);
+	removed = retentionBackupsDecide(h, 9, &policy, keep);
 	is_int(removed, 5, "1 full: two chains go");
 	is_str(keepString(keep, 9), "000001111", "1 full: newest chain kept");
 
 	policy.fullDays = 30;
-	removed = repoExpireBackupsDecide(h, 9, &policy, keep);
+	removed = retentionBackupsDecide(h, 9, &policy, keep);
 	is_str(keepString(keep, 9), "000111111",
 		   "days: a full younger than 30 days kept beyond N");
 	is_int(removed, 3, "days: count");
 
 	policy.fullDays = 1;
-	repoExpireBackupsDecide(h, 9, &policy, keep);
+	retentionBackupsDecide(h, 9, &policy, keep);
 	is_str(keepString(keep, 9), "000001111", "days: an older full still goes");
 
 	policy.fullDays = 0;
 	policy.fullCount = 5;
-	removed = repoExpireBackupsDecide(h, 9, &policy, keep);
+	removed = retentionBackupsDecide(h, 9, &policy, keep);
 	is_int(removed, 0, "N beyond the number of fulls keeps all");
 
 	/* a backup running on top of an old one keeps it, and its ancestors */
 	policy.fullCount = 1;
 	policy.keepChainOf = "I1b";
-	removed = repoExpireBackupsDecide(h, 9, &policy, keep);
+	removed = retentionBackupsDecide(h, 9, &policy, keep);
 	is_str(keepString(keep, 9), "111001111",
 		   "the running backup's parent I1b, I1a and F1 kept; F2's chain goes");
 	is_int(removed, 2, "running parent: count");
 	policy.keepChainOf = "F2";
-	repoExpireBackupsDecide(h, 9, &policy, keep);
+	retentionBackupsDecide(h, 9, &policy, keep);
 	is_str(keepString(keep, 9), "000101111", "a full parent alone, not its children");
 	policy.keepChainOf = "gone";
-	repoExpireBackupsDecide(h, 9, &policy, keep);
+	retentionBackupsDecide(h, 9, &policy, keep);
 	is_str(keepString(keep, 9), "000001111", "an unknown parent changes nothing");
 	policy.keepChainOf = NULL;
 
@@ -119,22 +119,22 @@ testBackups(void)
 	policy.fullCount = 1;
 	strlcpy(h[1].parentId, "gone", sizeof(h[1].parentId));
 	strlcpy(h[6].parentId, "gone", sizeof(h[6].parentId));
-	repoExpireBackupsDecide(h, 9, &policy, keep);
+	retentionBackupsDecide(h, 9, &policy, keep);
 	ok(!keep[1] && !keep[2], "orphan incremental before the oldest kept full goes (and its child)");
 	ok(keep[6] && keep[7], "orphan incremental after the oldest kept full kept (and its child)");
 
 	/* nothing but incrementals (all orphans), a policy set */
 	header(&h[0], "I", "gone", DAY);
-	removed = repoExpireBackupsDecide(h, 1, &policy, keep);
+	removed = retentionBackupsDecide(h, 1, &policy, keep);
 	ok(removed == 1 && !keep[0], "orphans without any full go");
-	removed = repoExpireBackupsDecide(h, 0, &policy, keep);
+	removed = retentionBackupsDecide(h, 0, &policy, keep);
 	is_int(removed, 0, "no backup: nothing");
 }
 
 static void
 testWal(void)
 {
-	RepoExpireWalKeep keep = {0};
+	RetentionWalKeep keep = {0};
 	DrError		err;
 	WalHistory *history3;
 	const char *text3 = "1\t0/5000000\tno recovery target\n"
@@ -146,21 +146,21 @@ testWal(void)
 	keep.tli = 1;
 	keep.history = NULL;
 
-	ok(repoExpireWalRemovable("00000001000000000000000F", &keep), "segment before the start goes");
-	ok(repoExpireWalRemovable("000000010000000000000001", &keep), "old segment goes");
-	ok(!repoExpireWalRemovable("000000010000000000000010", &keep), "start segment kept");
-	ok(!repoExpireWalRemovable("000000010000000100000000", &keep), "later log kept");
-	ok(repoExpireWalRemovable("00000001000000000000000F.partial", &keep), "old .partial goes");
-	ok(!repoExpireWalRemovable("000000010000000000000010.partial", &keep), ".partial at the start kept");
-	ok(repoExpireWalRemovable("00000001000000000000000E.00000028.backup", &keep), "old .backup goes");
-	ok(!repoExpireWalRemovable("000000010000000000000010.00000028.backup", &keep), ".backup at the start kept");
-	ok(!repoExpireWalRemovable("00000002.history", &keep), "history file kept");
-	ok(!repoExpireWalRemovable("000000020000000000000001", &keep), "newer timeline kept, even early");
-	ok(!repoExpireWalRemovable("00000001000000000000000F.junk", &keep), "unknown suffix kept");
-	ok(!repoExpireWalRemovable("00000001000000000000000F.0000002G.backup", &keep), "bad .backup kept");
-	ok(!repoExpireWalRemovable("0000000100000000000000", &keep), "short name kept");
-	ok(!repoExpireWalRemovable("00000001000000000000010F", &keep), "invalid segment name kept");
-	ok(!repoExpireWalRemovable("README", &keep), "other name kept");
+	ok(retentionWalRemovable("00000001000000000000000F", &keep), "segment before the start goes");
+	ok(retentionWalRemovable("000000010000000000000001", &keep), "old segment goes");
+	ok(!retentionWalRemovable("000000010000000000000010", &keep), "start segment kept");
+	ok(!retentionWalRemovable("000000010000000100000000", &keep), "later log kept");
+	ok(retentionWalRemovable("00000001000000000000000F.partial", &keep), "old .partial goes");
+	ok(!retentionWalRemovable("000000010000000000000010.partial", &keep), ".partial at the start kept");
+	ok(retentionWalRemovable("00000001000000000000000E.00000028.backup", &keep), "old .backup goes");
+	ok(!retentionWalRemovable("000000010000000000000010.00000028.backup", &keep), ".backup at the start kept");
+	ok(!retentionWalRemovable("00000002.history", &keep), "history file kept");
+	ok(!retentionWalRemovable("000000020000000000000001", &keep), "newer timeline kept, even early");
+	ok(!retentionWalRemovable("00000001000000000000000F.junk", &keep), "unknown suffix kept");
+	ok(!retentionWalRemovable("00000001000000000000000F.0000002G.backup", &keep), "bad .backup kept");
+	ok(!retentionWalRemovable("0000000100000000000000", &keep), "short name kept");
+	ok(!retentionWalRemovable("00000001000000000000010F", &keep), "invalid segment name kept");
+	ok(!retentionWalRemovable("README", &keep), "other name kept");
 
 	/* the oldest kept backup is on timeline 3, which came from 1 then 2 */
 	history3 = walHistoryParse(text3, strlen(text3), 3, "00000003.history", &err);
@@ -169,13 +169,13 @@ testWal(void)
 	keep.tli = 3;
 	keep.startSegno = 0x0A;
 	keep.history = history3;
-	ok(repoExpireWalRemovable("000000030000000000000009", &keep), "T0 before the start goes");
-	ok(!repoExpireWalRemovable("00000003000000000000000A", &keep), "T0 at the start kept");
-	ok(repoExpireWalRemovable("000000020000000000000009", &keep), "ancestor before the start goes");
-	ok(!repoExpireWalRemovable("00000002000000000000000A", &keep), "ancestor at/after the start kept");
-	ok(!repoExpireWalRemovable("00000001000000000000000B", &keep), "older ancestor after the start kept");
-	ok(!repoExpireWalRemovable("000000040000000000000001", &keep), "timeline newer than T0 kept");
-	ok(!repoExpireWalRemovable("00000004.history", &keep), "history kept");
+	ok(retentionWalRemovable("000000030000000000000009", &keep), "T0 before the start goes");
+	ok(!retentionWalRemovable("00000003000000000000000A", &keep), "T0 at the start kept");
+	ok(retentionWalRemovable("000000020000000000000009", &keep), "ancestor before the start goes");
+	ok(!retentionWalRemovable("00000002000000000000000A", &keep), "ancestor at/after the start kept");
+	ok(!retentionWalRemovable("00000001000000000000000B", &keep), "older ancestor after the start kept");
+	ok(!retentionWalRemovable("000000040000000000000001", &keep), "timeline newer than T0 kept");
+	ok(!retentionWalRemovable("00000004.history", &keep), "history kept");
 
 	/* a timeline below T0 that is not its ancestor */
 	{
@@ -185,14 +185,14 @@ testWal(void)
 
 		keep.tli = 5;
 		keep.history = history5;
-		ok(repoExpireWalRemovable("00000002000000000000000B", &keep),
+		ok(retentionWalRemovable("00000002000000000000000B", &keep),
 		   "abandoned timeline after the start goes");
-		ok(!repoExpireWalRemovable("00000003000000000000000B", &keep),
+		ok(!retentionWalRemovable("00000003000000000000000B", &keep),
 		   "ancestor timeline after the start kept");
 		keep.history = NULL;
-		ok(!repoExpireWalRemovable("00000002000000000000000B", &keep),
+		ok(!retentionWalRemovable("00000002000000000000000B", &keep),
 		   "unknown history: kept after the start");
-		ok(repoExpireWalRemovable("000000020000000000000009", &keep),
+		ok(retentionWalRemovable("000000020000000000000009", &keep),
 		   "unknown history: before the start goes");
 		walHistoryFree(history5);
 	}
@@ -203,8 +203,8 @@ testWal(void)
 	keep.tli = 1;
 	keep.startSegno = 5;	/* log 1, seg 1 */
 	keep.history = NULL;
-	ok(repoExpireWalRemovable("000000010000000100000000", &keep), "1 GB: before the start goes");
-	ok(!repoExpireWalRemovable("000000010000000100000001", &keep), "1 GB: start kept");
+	ok(retentionWalRemovable("000000010000000100000000", &keep), "1 GB: before the start goes");
+	ok(!retentionWalRemovable("000000010000000100000001", &keep), "1 GB: start kept");
 }
 
 static void
@@ -213,7 +213,7 @@ testUnreadable(void)
 	ManifestHeader h[6];
 	bool		keep[6];
 	const char *unreadable[2];
-	RepoExpirePolicy policy = {.fullCount = 1, .now = NOW};
+	RetentionPolicy policy = {.fullCount = 1, .now = NOW};
 	int			removed;
 
 	/*
@@ -227,21 +227,21 @@ testUnreadable(void)
 	header(&h[4], "20260201-000000F", NULL, 10 * DAY);
 	header(&h[5], "20260202-000000I", "20260201-000000F", 9 * DAY);
 
-	removed = repoExpireBackupsDecide(h, 6, &policy, keep);
+	removed = retentionBackupsDecide(h, 6, &policy, keep);
 	is_str(keepString(keep, 6), "000011", "readable: only the newest chain kept");
 	is_int(removed, 4, "readable: count");
 
 	unreadable[0] = "20260120-000000F";
 	policy.unreadable = unreadable;
 	policy.unreadableCount = 1;
-	removed = repoExpireBackupsDecide(h, 6, &policy, keep);
+	removed = retentionBackupsDecide(h, 6, &policy, keep);
 	is_str(keepString(keep, 6), "111111",
 		   "unreadable U: everything older kept, and the incremental on top of U");
 	is_int(removed, 0, "unreadable U: nothing removed");
 
 	/* an unreadable backup older than everything: the policy applies above it */
 	unreadable[0] = "20251201-000000F";
-	removed = repoExpireBackupsDecide(h, 6, &policy, keep);
+	removed = retentionBackupsDecide(h, 6, &policy, keep);
 	is_str(keepString(keep, 6), "000011",
 		   "an oldest unreadable backup protects nothing newer");
 	is_int(removed, 4, "oldest unreadable: count");
@@ -250,21 +250,21 @@ testUnreadable(void)
 	unreadable[0] = "20260105-000000I";
 	unreadable[1] = "20260115-000000I";
 	policy.unreadableCount = 2;
-	repoExpireBackupsDecide(h, 6, &policy, keep);
+	retentionBackupsDecide(h, 6, &policy, keep);
 	is_str(keepString(keep, 6), "111111",
 		   "two unreadable: everything older than the newest kept (and I2, a broken chain newer than a kept full)");
 
 	/* no policy: the unreadable list changes nothing */
 	policy.fullCount = 0;
-	removed = repoExpireBackupsDecide(h, 6, &policy, keep);
+	removed = retentionBackupsDecide(h, 6, &policy, keep);
 	is_int(removed, 0, "unset policy with unreadable: nothing removed");
 
 	/* the chain of a running backup's parent (read from its lock) */
 	policy.fullCount = 1;
 	policy.unreadableCount = 0;
-	repoExpireBackupsDecide(h, 6, &policy, keep);
-	repoExpireKeepChain(h, 6, "20260102-000000I", keep);
-	is_str(keepString(keep, 6), "110011", "repoExpireKeepChain: I1 and F1 kept");
+	retentionBackupsDecide(h, 6, &policy, keep);
+	retentionKeepChain(h, 6, "20260102-000000I", keep);
+	is_str(keepString(keep, 6), "110011", "retentionKeepChain: I1 and F1 kept");
 }
 
 static void
@@ -275,38 +275,38 @@ testOrphans(void)
 	const int64 young = NOW - 60;
 
 	memset(&lock, 0, sizeof(lock));
-	ok(repoExpireOrphanRemovable(old, &lock, false, NOW),
+	ok(retentionOrphanRemovable(old, &lock, false, NOW),
 	   "no lock, directory older than the age: removed");
-	ok(repoExpireOrphanRemovable(old, NULL, false, NOW),
+	ok(retentionOrphanRemovable(old, NULL, false, NOW),
 	   "no lock state at all: the same");
-	ok(!repoExpireOrphanRemovable(young, &lock, false, NOW),
+	ok(!retentionOrphanRemovable(young, &lock, false, NOW),
 	   "no lock, young directory: kept");
-	ok(!repoExpireOrphanRemovable(old, &lock, true, NOW),
+	ok(!retentionOrphanRemovable(old, &lock, true, NOW),
 	   "the backup this server runs: kept whatever its age");
 
 	lock.present = true;
 	lock.parsed = true;
 	lock.sequence = 7;
 	lock.time = NOW - 30;
-	ok(!repoExpireOrphanRemovable(old, &lock, false, NOW),
+	ok(!retentionOrphanRemovable(old, &lock, false, NOW),
 	   "live lock (heartbeat 30 s ago) on a directory that looks 2 hours old: kept");
 	lock.time = NOW - REPO_LOCK_EXPIRE + 1;
-	ok(!repoExpireOrphanRemovable(old, &lock, false, NOW),
+	ok(!retentionOrphanRemovable(old, &lock, false, NOW),
 	   "heartbeat just younger than the expiry: kept");
 	lock.time = NOW - REPO_LOCK_EXPIRE;
-	ok(repoExpireOrphanRemovable(old, &lock, false, NOW),
+	ok(retentionOrphanRemovable(old, &lock, false, NOW),
 	   "heartbeat exactly the expiry ago: expired, removed");
 	lock.time = NOW - 3600;
-	ok(repoExpireOrphanRemovable(old, &lock, false, NOW),
+	ok(retentionOrphanRemovable(old, &lock, false, NOW),
 	   "expired lock on an old directory: removed");
-	ok(!repoExpireOrphanRemovable(young, &lock, false, NOW),
+	ok(!retentionOrphanRemovable(young, &lock, false, NOW),
 	   "expired lock on a young directory: kept");
 	lock.time = NOW + 300;
-	ok(!repoExpireOrphanRemovable(old, &lock, false, NOW),
+	ok(!retentionOrphanRemovable(old, &lock, false, NOW),
 	   "heartbeat from the future (clock skew): live");
 	lock.parsed = false;
 	lock.time = 0;
-	ok(!repoExpireOrphanRemovable(old, &lock, false, NOW),
+	ok(!retentionOrphanRemovable(old, &lock, false, NOW),
 	   "a lock that cannot be parsed keeps its directory");
 }
 

@@ -15,7 +15,7 @@
 
 #include "repo/repo_archive.h"
 #include "repo/repo_backup.h"
-#include "restore/wal_verify.h"
+#include "archive/wal_verify.h"
 
 /* History files are a few lines per timeline. */
 #define VERIFY_HISTORY_MAX		(16 * 1024 * 1024)

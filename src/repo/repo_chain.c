@@ -1,5 +1,5 @@
 /*-------------------------------------------------------------------------
- * restore_chain.c
+ * repo_chain.c
  *	  The manifests of a backup chain merged by path, as streams.
  *
  * Every manifest lists its files in strictly ascending strcmp order, so
@@ -16,38 +16,39 @@
  */
 #include "common/dr_c.h"
 
-#include "restore/restore_internal.h"
+#include "repo/repo_backup.h"
+#include "repo/repo_chain.h"
 
-typedef struct RestoreChainCursor
+typedef struct RepoChainCursor
 {
 	RepoBackupManifest *manifest;
 	ManifestEntry entry;
 	bool		have;			/* entry holds a file */
 	bool		done;			/* no more files */
-} RestoreChainCursor;
+} RepoChainCursor;
 
-struct RestoreChainIter
+struct RepoChainIter
 {
 	int			count;
-	RestoreChainCursor *cursors;
+	RepoChainCursor *cursors;
 	const ManifestFile **levels;
 	bool		ended;
 };
 
-RestoreChainIter *
-restoreChainIterOpen(Repo *repo, char *const *ids, int count, DrError *err)
+RepoChainIter *
+repoChainIterOpen(Repo *repo, char *const *ids, int count, DrError *err)
 {
-	RestoreChainIter *iter = palloc0(sizeof(RestoreChainIter));
+	RepoChainIter *iter = palloc0(sizeof(RepoChainIter));
 
 	iter->count = count;
-	iter->cursors = palloc0(count * sizeof(RestoreChainCursor));
+	iter->cursors = palloc0(count * sizeof(RepoChainCursor));
 	iter->levels = palloc0(count * sizeof(ManifestFile *));
 	for (int i = 0; i < count; i++)
 	{
 		iter->cursors[i].manifest = repoBackupManifestOpen(repo, ids[i], err);
 		if (iter->cursors[i].manifest == NULL)
 		{
-			restoreChainIterClose(iter);
+			repoChainIterClose(iter);
 			return NULL;
 		}
 	}
@@ -55,7 +56,7 @@ restoreChainIterOpen(Repo *repo, char *const *ids, int count, DrError *err)
 }
 
 void
-restoreChainIterClose(RestoreChainIter *iter)
+repoChainIterClose(RepoChainIter *iter)
 {
 	if (iter == NULL)
 		return;
@@ -71,7 +72,7 @@ restoreChainIterClose(RestoreChainIter *iter)
  * on to its end once its files are over; the others are left there.
  */
 static bool
-restoreChainCursorNext(RestoreChainCursor *cursor, bool readToEnd,
+repoChainCursorNext(RepoChainCursor *cursor, bool readToEnd,
 					   DrError *err)
 {
 	ManifestReader *reader = repoBackupManifestReader(cursor->manifest);
@@ -97,15 +98,15 @@ restoreChainCursorNext(RestoreChainCursor *cursor, bool readToEnd,
 }
 
 int
-restoreChainIterNext(RestoreChainIter *iter, const ManifestFile *const **levels,
+repoChainIterNext(RepoChainIter *iter, const ManifestFile *const **levels,
 					 DrError *err)
 {
-	RestoreChainCursor *first = &iter->cursors[0];
+	RepoChainCursor *first = &iter->cursors[0];
 	const char *path;
 
 	if (iter->ended)
 		return 0;
-	if (!restoreChainCursorNext(first, true, err))
+	if (!repoChainCursorNext(first, true, err))
 		return -1;
 	if (!first->have)
 	{
@@ -117,12 +118,12 @@ restoreChainIterNext(RestoreChainIter *iter, const ManifestFile *const **levels,
 
 	for (int i = 1; i < iter->count; i++)
 	{
-		RestoreChainCursor *cursor = &iter->cursors[i];
+		RepoChainCursor *cursor = &iter->cursors[i];
 
 		while (!cursor->done &&
 			   (!cursor->have || strcmp(cursor->entry.file.path, path) < 0))
 		{
-			if (!restoreChainCursorNext(cursor, false, err))
+			if (!repoChainCursorNext(cursor, false, err))
 				return -1;
 		}
 		iter->levels[i] = (cursor->have &&
@@ -134,7 +135,7 @@ restoreChainIterNext(RestoreChainIter *iter, const ManifestFile *const **levels,
 }
 
 bool
-restoreChainSource(char *const *ids, int count,
+repoChainSource(char *const *ids, int count,
 				   const ManifestFile *const *levels, int *source,
 				   DrError *err)
 {
