@@ -44,6 +44,8 @@ drErrorSqlState(const DrError *err)
 			return errcode(ERRCODE_INVALID_PARAMETER_VALUE);
 		case DR_ERR_PERMISSION:
 			return errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		case DR_ERR_CANCELED:
+			return errcode(ERRCODE_QUERY_CANCELED);
 		case DR_OK:
 		case DR_ERR_INTERNAL:
 			break;

@@ -110,6 +110,8 @@ drErrorCodeName(DrErrorCode code)
 			return "permission";
 		case DR_ERR_INTERNAL:
 			return "internal";
+		case DR_ERR_CANCELED:
+			return "canceled";
 	}
 	return "unknown";
 }

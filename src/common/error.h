@@ -24,7 +24,8 @@ typedef enum DrErrorCode
 	DR_ERR_NOT_FOUND,			/* object or file does not exist */
 	DR_ERR_INVALID,				/* bad argument from the caller */
 	DR_ERR_PERMISSION,			/* unsafe or insufficient permissions */
-	DR_ERR_INTERNAL				/* library failure (OpenSSL, zstd) */
+	DR_ERR_INTERNAL,			/* library failure (OpenSSL, zstd) */
+	DR_ERR_CANCELED				/* the host asked to stop (common/host.h) */
 } DrErrorCode;
 
 typedef struct DrError
