@@ -31,6 +31,7 @@
 #ifndef DR_WAL_VERIFY_H
 #define DR_WAL_VERIFY_H
 
+#include "common/host.h"
 #include "common/manifest.h"
 #include "common/wal.h"
 #include "repo/repo.h"
@@ -53,6 +54,8 @@ typedef struct WalVerifyParam
 	void		(*note) (void *arg, const char *message);	/* may be NULL */
 	void		(*step) (void *arg);	/* between segments; may be NULL */
 	void	   *arg;
+	/* cancel, progress and notices (common/host.h); NULL = none */
+	const DrHost *host;
 } WalVerifyParam;
 
 typedef struct WalVerifyResult

@@ -35,6 +35,7 @@
 #ifndef DR_BACKUP_VERIFY_H
 #define DR_BACKUP_VERIFY_H
 
+#include "common/host.h"
 #include "repo/repo.h"
 
 /*
@@ -49,6 +50,8 @@ typedef struct VerifyParam
 	bool		chain;			/* also the objects of every ancestor */
 	VerifyProblemFn problem;	/* required */
 	void	   *problemArg;
+	/* cancel, progress and notices (common/host.h); NULL = none */
+	const DrHost *host;
 } VerifyParam;
 
 typedef struct VerifyResult

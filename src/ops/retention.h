@@ -43,6 +43,7 @@
 #ifndef DR_RETENTION_H
 #define DR_RETENTION_H
 
+#include "common/host.h"
 #include "common/manifest.h"
 #include "common/wal.h"
 #include "repo/repo.h"
@@ -123,6 +124,8 @@ typedef struct RetentionParam
 	void		(*onUnreadable) (void *arg, const char *backupId,
 								 const char *message);
 	void	   *arg;
+	/* cancel, progress and notices (common/host.h); NULL = none */
+	const DrHost *host;
 } RetentionParam;
 
 typedef struct RetentionResult

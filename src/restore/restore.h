@@ -56,6 +56,7 @@
 #ifndef DR_RESTORE_H
 #define DR_RESTORE_H
 
+#include "common/host.h"
 #include "common/error.h"
 #include "common/wal.h"
 #include "repo/repo.h"
@@ -140,6 +141,9 @@ typedef struct RestoreParam
 
 	RestoreProgressFn progress; /* optional */
 	void	   *progressArg;
+
+	/* cancel, progress and notices (common/host.h); NULL = none */
+	const DrHost *host;
 
 	/* directories the restore must stay out of (copied) */
 	const RestoreGuard *guards;
