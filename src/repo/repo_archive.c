@@ -215,12 +215,21 @@ repoArchiveGetBuffer(Repo *repo, const char *name, size_t *len, size_t maxLen,
 #define ARCHIVE_IN_DIR	(REPO_ARCHIVE_SEGMENT | REPO_ARCHIVE_PARTIAL | \
 						 REPO_ARCHIVE_BACKUP | REPO_ARCHIVE_UNKNOWN)
 
+/*
+ * A filter pinned to one timeline and a range of segments spanning at most
+ * this many log directories, asking for no entry of the top, goes to the
+ * directories by name: the top of the archive is not listed.
+ */
+#define ARCHIVE_DIRECT_MAX		16
+
 struct RepoArchiveIter
 {
 	Storage    *storage;
 	RepoArchiveIterParam param;
 	StorageListParam listParam;
-	StorageList *top;
+	StorageList *top;			/* NULL when going to directories by name */
+	uint64		nextLog;		/* by name: the next directory's log */
+	uint64		lastLog;		/* by name: the last one */
 	StorageList *sub;			/* the log directory being listed, or NULL */
 	char		dir[ARCHIVE_DIR_LEN + 1];	/* its name */
 	char	   *path;			/* of the entry returned last */
@@ -382,6 +391,18 @@ repoArchiveIterOpen(Repo *repo, const RepoArchiveIterParam *param,
 	if (iter->param.kinds == 0)
 		iter->param.kinds = REPO_ARCHIVE_ALL;
 	iter->listParam.pageSize = param->pageSize;
+	if (!(iter->param.kinds & (REPO_ARCHIVE_DIR | REPO_ARCHIVE_HISTORY |
+							   REPO_ARCHIVE_UNKNOWN)) &&
+		param->tliMin != 0 && param->tliMin == param->tliMax &&
+		param->segSize != 0 && param->segTo != 0 &&
+		param->segTo / repoArchiveSegsPerLog(param->segSize) -
+		param->segFrom / repoArchiveSegsPerLog(param->segSize) <
+		ARCHIVE_DIRECT_MAX)
+	{
+		iter->nextLog = param->segFrom / repoArchiveSegsPerLog(param->segSize);
+		iter->lastLog = param->segTo / repoArchiveSegsPerLog(param->segSize);
+		return iter;
+	}
 	iter->top = storageListOpen(iter->storage, REPO_ARCHIVE_WAL_DIR,
 								&iter->listParam, err);
 	if (iter->top == NULL)
@@ -428,6 +449,23 @@ repoArchiveIterNext(RepoArchiveIter *iter, const RepoArchiveEntry **entry,
 			return true;
 		}
 
+		if (iter->top == NULL)
+		{
+			char	   *path;
+
+			/* by name: a directory that is not there lists nothing */
+			if (iter->nextLog > iter->lastLog)
+				return true;	/* the end */
+			snprintf(iter->dir, sizeof(iter->dir), "%08X%08X",
+					 param->tliMin, (uint32) iter->nextLog++);
+			path = psprintf("%s/%s", REPO_ARCHIVE_WAL_DIR, iter->dir);
+			iter->sub = storageListOpen(iter->storage, path, &iter->listParam,
+										err);
+			pfree(path);
+			if (iter->sub == NULL)
+				return false;
+			continue;
+		}
 		if (!storageListNext(iter->top, &info, err))
 			return false;
 		if (info == NULL)

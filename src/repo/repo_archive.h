@@ -90,7 +90,10 @@ typedef enum RepoArchiveKind
 /*
  * What to list (every field 0: everything).  A log directory that the
  * filter excludes as a whole is not listed at all; one is listed only when
- * a kind found in log directories is asked for.
+ * a kind found in log directories is asked for.  A filter of one timeline
+ * and a few log directories' segments (segTo set) asking only for
+ * segments, ".partial" or backup history files is served without listing
+ * the top of the archive: its directories are listed by name.
  */
 typedef struct RepoArchiveIterParam
 {

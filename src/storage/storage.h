@@ -114,7 +114,7 @@ extern bool storageList(Storage *storage, const char *dir,
  * directory inside a listing of its parent), and removing entries already
  * returned is safe.  An entry created or removed while the listing is open
  * may or may not be seen; none is returned twice.  A missing directory
- * lists nothing.
+ * lists nothing, and so does an object's name (a prefix in a store).
  */
 typedef struct StorageList StorageList;
 

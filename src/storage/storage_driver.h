@@ -52,8 +52,8 @@ typedef bool (*StorageDriverRemoveDir) (void *driver, const char *path,
  * One page of a listing (optional; storageListOpen): the entries of dir
  * whose names sort after startAfter ("": from the first), at most limit
  * of them, one callback each in name order (strcmp); *more set when dir
- * has entries after the last one given.  A missing directory lists
- * nothing.  An object store maps it to one paged request (start-after,
+ * has entries after the last one given.  A missing directory, or the
+ * name of an object, lists nothing.  An object store maps it to one paged request (start-after,
  * max-keys, truncated); a driver whose listing comes unordered can build
  * the page with StorageListPage (below).  Without it, storage.c cuts
  * pages from the driver's plain list.

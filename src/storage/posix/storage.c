@@ -208,8 +208,11 @@ storagePosixListPage(void *driverArg, const char *dir, const char *startAfter,
 	d = opendir(full);
 	if (d == NULL)
 	{
-		/* a missing directory lists nothing, as a prefix does in a store */
-		if (errno == ENOENT)
+		/*
+		 * A missing directory lists nothing, as a prefix does in a store,
+		 * where an object of the same name is no prefix either.
+		 */
+		if (errno == ENOENT || errno == ENOTDIR)
 		{
 			pfree(full);
 			return true;
