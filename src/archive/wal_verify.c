@@ -28,7 +28,6 @@
 typedef struct WalVerifyState
 {
 	Repo	   *repo;
-	Storage    *storage;
 	const WalVerifyParam *param;
 	WalVerifyResult *result;
 	uint32		segSize;
@@ -566,7 +565,6 @@ walVerify(Repo *repo, const WalVerifyParam *param, WalVerifyResult *result,
 	memset(result, 0, sizeof(WalVerifyResult));
 	memset(&state, 0, sizeof(state));
 	state.repo = repo;
-	state.storage = repoStorage(repo);
 	state.param = param;
 	state.result = result;
 	state.segSize = param->segSize;

@@ -401,6 +401,8 @@ repoArchiveIterOpen(Repo *repo, const RepoArchiveIterParam *param,
 	{
 		iter->nextLog = param->segFrom / repoArchiveSegsPerLog(param->segSize);
 		iter->lastLog = param->segTo / repoArchiveSegsPerLog(param->segSize);
+		/* no directory has a greater log (its name has 8 hex digits) */
+		iter->lastLog = Min(iter->lastLog, (uint64) PG_UINT32_MAX);
 		return iter;
 	}
 	iter->top = storageListOpen(iter->storage, REPO_ARCHIVE_WAL_DIR,

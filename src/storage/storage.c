@@ -464,7 +464,11 @@ storageListCollect(void *arg, const StorageInfo *info, DrError *err)
 	const char *previous = list->count > 0 ?
 		list->entries[list->count - 1].name : list->last;
 
-	if (list->count == list->pageSize || strcmp(info->name, previous) <= 0)
+	if (list->count == list->pageSize)
+		return drErrorSet(err, DR_ERR_IO,
+						  "storage driver \"%s\" listed more than a page (%d entries) of directory \"%s\"",
+						  list->storage->iface->name, list->pageSize, list->dir);
+	if (strcmp(info->name, previous) <= 0)
 		return drErrorSet(err, DR_ERR_IO,
 						  "storage driver \"%s\" listed directory \"%s\" out of order (\"%s\" after \"%s\")",
 						  list->storage->iface->name, list->dir, info->name,

@@ -18,7 +18,8 @@
  * and the default, temp names skipped, a missing directory and a file's
  * name list nothing, entries removed while listed returned once, bad
  * paths refused; pages cut from a fake driver's unordered plain listing;
- * a driver's page out of order, or empty with more to come, is DR_ERR_IO);
+ * a driver's page out of order, longer than asked for, or empty with
+ * more to come, is DR_ERR_IO);
  * storageRemoveDir (empty, non-empty refused, missing, root); bad paths ("../x", "/abs", "a//b", "a/./b",
  * "", "a/", "a/..") refused by every call; read of a missing object (and
  * below a file) is DR_ERR_NOT_FOUND; storageGet limits and terminator;
@@ -674,6 +675,19 @@ fakeBadPage(void *driver, const char *dir, const char *startAfter, int limit,
 	*more = strcmp(dir, "empty") == 0;
 	if (*more)
 		return true;
+	if (strcmp(dir, "many") == 0)
+	{
+		for (int i = 0; i <= limit; i++)
+		{
+			char		name[8];
+
+			snprintf(name, sizeof(name), "m%02d", i);
+			info.name = name;
+			if (!callback(arg, &info, err))
+				return false;
+		}
+		return true;
+	}
 	info.name = "b";
 	if (!callback(arg, &info, err))
 		return false;
@@ -715,6 +729,9 @@ testListFallback(void)
 	ok(listPagedText(storage, "x", 5, &err) == NULL && err.code == DR_ERR_IO &&
 	   strstr(err.message, "out of order") != NULL,
 	   "a driver's page out of order: IO");
+	ok(listPagedText(storage, "many", 5, &err) == NULL && err.code == DR_ERR_IO &&
+	   strstr(err.message, "more than a page") != NULL,
+	   "a driver's page longer than asked for: IO");
 	ok(listPagedText(storage, "empty", 5, &err) == NULL && err.code == DR_ERR_IO &&
 	   strstr(err.message, "empty page") != NULL,
 	   "a driver's empty page with more to come: IO");
