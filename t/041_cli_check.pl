@@ -4,10 +4,12 @@
 #	second switch has no WAL of the server's own to close), and no probe
 #	is left in the repository.  Then each failure names its step, skips
 #	the steps that need it, and exits with 1: a key file of mode 0644, a
-#	read-only repository, a server that is not running, a server whose
-#	configuration names another repository, and (last, since re-enabling
-#	archiving by a reload is not reliable) archive_library not pg_dr.
-#	Usage errors exit with 2.
+#	read-only repository (nothing left in it), a server that is not
+#	running, a server whose configuration names another repository, an
+#	archiver that cannot store the segment (the wait ends at --timeout with
+#	the archiver's error), a configuration that cannot be loaded, and
+#	(last, since re-enabling archiving by a reload is not reliable)
+#	archive_library not pg_dr.  Usage errors exit with 2.
 
 use strict;
 use warnings;
@@ -53,7 +55,7 @@ for my $round (1 .. 2)
 		"round $round: key file");
 	like($out, qr/^repository: ok $time: repository 1 \(posix\) at "\Q$env->{repo}\E", identity [0-9a-f]{32}: opened, probe written, read back and removed$/m,
 		"round $round: repository");
-	like($out, qr/^server: ok $time: 15\.\S+, database "postgres", archive_library = 'pg_dr'; archives into this repository \(repo1 of "\Q$env->{conf}\E", identity [0-9a-f]{32}\)$/m,
+	like($out, qr/^server: ok $time: PostgreSQL 15\.\d+, database "postgres", archive_library = 'pg_dr'; archives into this repository \(repo1 of "\Q$env->{conf}\E", identity [0-9a-f]{32}\)$/m,
 		"round $round: server");
 	like($out, qr/^wal: ok $time: segment [0-9A-F]{24} archived in \d+\.\d\d s and read back \(16777216 bytes, binding and page header checked\)$/m,
 		"round $round: wal");
@@ -127,7 +129,7 @@ my ($identity) = $out =~ /^repository: ok .* identity ([0-9a-f]{32}):/m;
 		"host=127.0.0.1 port=$port dbname=postgres");
 	is($rc, 1, 'server down: exit status 1');
 	like($out, qr/^repository: ok /m, 'server down: the repository is still checked');
-	like($out, qr/^server: FAILED: .*Connection refused.*\. Start the server, or give its connection string with --dbname/m,
+	like($out, qr/^server: FAILED: .*Connection refused.*[.?] Start the server, or give its connection string with --dbname/m,
 		'server down: the server step fails and says what to do');
 	like($out, qr/^wal: skipped \(server failed\)$/m, 'server down: wal skipped');
 }
@@ -143,6 +145,33 @@ my ($identity) = $out =~ /^repository: ok .* identity ([0-9a-f]{32}):/m;
 		'another repository: the server step names both, by identity');
 	like($out, qr/^wal: skipped \(server failed\)$/m, 'another repository: wal skipped');
 }
+
+# ---- the archiver cannot store the segment: the wait ends with its error
+{
+	my $walarch = "$env->{repo}/archive/wal";
+	opendir(my $dh, $walarch) or die "opendir: $!";
+	my @dirs = map { "$walarch/$_" } grep { /^[0-9A-F]{16}$/ } readdir($dh);
+	closedir($dh);
+	chmod(0500, @dirs) == @dirs or die "chmod: $!";
+	($rc, $out, $err) = check('--config', $env->{conf}, '--dbname', $connstr,
+		'--timeout', '3');
+	chmod(0700, @dirs) == @dirs or die "chmod: $!";
+	is($rc, 1, 'archiving fails: exit status 1');
+	like($out, qr/^server: ok /m, 'archiving fails: the server step passes');
+	like($out, qr/^wal: FAILED: WAL segment [0-9A-F]{24} was not archived into repository 1 within 3 s; the archiver's last error: .*Permission denied.*\. See the server log and SELECT \* FROM dr_archive_status; give more time with --timeout\.$/m,
+		'archiving fails: the wal step times out with the archiver\'s error');
+}
+
+# ---- a configuration that cannot be loaded: every other step is skipped
+($rc, $out, $err) = check('--config', "$tmp/missing.conf", '--dbname', $connstr);
+is($rc, 1, 'missing configuration: exit status 1');
+like($out, qr/^config: FAILED: the configuration "\Q$tmp\E\/missing\.conf" \(from --config\) cannot be used: the error is on stderr$/m,
+	'missing configuration: the config step fails');
+like($err, qr/^pg_dr: error: could not open configuration file "\Q$tmp\E\/missing\.conf"/m,
+	'missing configuration: the error is on stderr');
+is(scalar(() = $out =~ /^[a-z ]+: skipped \(config failed\)$/mg), 3,
+	'missing configuration: key file, repository and server skipped');
+like($out, qr/^wal: skipped \(server skipped\)$/m, 'missing configuration: wal skipped');
 
 # ---- usage errors: 2, nothing run
 for my $case ([ [ '--timeout', '0' ], qr/invalid value "0" for option --timeout/ ],
@@ -164,7 +193,7 @@ for my $case ([ [ '--timeout', '0' ], qr/invalid value "0" for option --timeout/
 	  or die 'archive_library was not reset';
 	($rc, $out, $err) = check('--config', $env->{conf}, '--dbname', $connstr);
 	is($rc, 1, 'archiving off: exit status 1');
-	like($out, qr/^server: FAILED: archive_library is not set, so pg_dr does not archive\. Set archive_library = 'pg_dr' and reload \(SELECT pg_reload_conf\(\)\)$/m,
+	like($out, qr/^server: FAILED: archive_library is not set, so pg_dr does not archive\. Set archive_library = 'pg_dr' and reload \(SELECT pg_reload_conf\(\)\)\.$/m,
 		'archiving off: the server step says to set archive_library and reload');
 	like($out, qr/^wal: skipped \(server failed\)$/m, 'archiving off: wal skipped');
 

@@ -197,8 +197,13 @@ cliCheckFail(CliCheck *check, CliCheckStep step, const char *reason,
 	cliTextString(&line, reason);
 	if (hint != NULL && hint[0] != '\0')
 	{
-		appendStringInfoString(&line, ". ");
+		/* a sentence after the reason, which may already end one */
+		if (strchr(".?!", line.data[line.len - 1]) == NULL)
+			appendStringInfoChar(&line, '.');
+		appendStringInfoChar(&line, ' ');
 		cliTextString(&line, hint);
+		if (strchr(".?!", line.data[line.len - 1]) == NULL)
+			appendStringInfoChar(&line, '.');
 	}
 	cliCheckPrint(&line);
 }
@@ -316,18 +321,30 @@ cliCheckRepository(CliCheck *check)
 
 /* ---- server ---- */
 
-/* libpq's message on one line: no trailing newline, tabs and newlines as spaces. */
+/*
+ * libpq's message on one line: its lines (the second is often indented
+ * with a tab) joined by one space, without the trailing newline.
+ */
 static char *
 cliCheckPqMessage(const char *message)
 {
 	char	   *s = pstrdup(message ? message : "");
-	size_t		len = strlen(s);
+	char	   *out = s;
+	bool		space = false;
 
-	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == ' '))
-		s[--len] = '\0';
-	for (char *p = s; *p; p++)
-		if (*p == '\n' || *p == '\t')
-			*p = ' ';
+	for (const char *p = s; *p; p++)
+	{
+		if (*p == '\n' || *p == '\t' || *p == ' ')
+			space = out > s;
+		else
+		{
+			if (space)
+				*out++ = ' ';
+			space = false;
+			*out++ = *p;
+		}
+	}
+	*out = '\0';
 	return s;
 }
 
@@ -725,9 +742,9 @@ cliCheckServerRun(CliCheck *check, char **detail, char **error, char **hint)
 	if (!cliCheckSameRepository(check, configFile, &note, error, hint))
 		return false;
 
-	*detail = psprintf("%s, database \"%s\", archive_library = 'pg_dr'; %s",
-					   PQparameterStatus(check->conn, "server_version") ?
-					   PQparameterStatus(check->conn, "server_version") : "?",
+	*detail = psprintf("PostgreSQL %d.%d, database \"%s\", archive_library = 'pg_dr'; %s",
+					   PQserverVersion(check->conn) / 10000,
+					   PQserverVersion(check->conn) % 10000,
 					   PQdb(check->conn), note);
 	return true;
 }
