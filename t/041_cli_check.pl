@@ -2,7 +2,9 @@
 #	pg_dr check (issue 9, point 5): on a server set up for archiving into
 #	the repository, every step passes with its time, twice in a row (the
 #	second switch has no WAL of the server's own to close), and no probe
-#	is left in the repository.  Then each failure names its step, skips
+#	is left in the repository; a role that is not a superuser is told
+#	which grant it lacks, passes with them, and its search_path does not
+#	matter.  Then each failure names its step, skips
 #	the steps that need it, and exits with 1: a key file of mode 0644, a
 #	read-only repository (nothing left in it), a server that is not
 #	running, a server whose configuration names another repository, an
@@ -76,6 +78,42 @@ isnt($segments[0], $segments[1],
 my ($rc, $out, $err) = check('--config', $env->{conf}, '-d', $connstr, '-t', '30');
 is($rc, 0, 'short options -d and -t');
 my ($identity) = $out =~ /^repository: ok .* identity ([0-9a-f]{32}):/m;
+
+# ---- a role that is not a superuser: the grants the check needs
+{
+	$node->safe_psql('postgres', 'CREATE ROLE checker LOGIN');
+	my $as_checker = $node->connstr('postgres') . ' user=checker';
+	($rc, $out, $err) = check('--config', $env->{conf}, '--dbname', $as_checker);
+	is($rc, 1, 'role without grants: exit status 1');
+	like($out, qr/^server: FAILED: role "checker" may not read shared_preload_libraries and archive_library\. Run the check as a superuser, or GRANT pg_read_all_settings TO "checker"\.$/m,
+		'role without grants: says which to grant for the settings');
+
+	$node->safe_psql('postgres', 'GRANT pg_read_all_settings TO checker');
+	($rc, $out, $err) = check('--config', $env->{conf}, '--dbname', $as_checker);
+	like($out, qr/^server: FAILED: .*permission denied.*dr_status.*\. GRANT dr_monitor TO "checker"\.$/m,
+		'role without dr_monitor: says to grant it');
+
+	$node->safe_psql('postgres', 'GRANT dr_monitor TO checker');
+	($rc, $out, $err) = check('--config', $env->{conf}, '--dbname', $as_checker);
+	like($out, qr/^server: ok /m, 'with dr_monitor: the server step passes');
+	like($out, qr/^wal: FAILED: could not switch WAL: .*permission denied for function pg_switch_wal.*\. Run the check as a superuser, or GRANT EXECUTE ON FUNCTION pg_catalog\.pg_switch_wal\(\) TO "checker"\.$/m,
+		'without EXECUTE on pg_switch_wal: the wal step says to grant it');
+
+	$node->safe_psql('postgres', 'GRANT EXECUTE ON FUNCTION pg_catalog.pg_switch_wal() TO checker');
+	($rc, $out, $err) = check('--config', $env->{conf}, '--dbname', $as_checker);
+	is($rc, 0, 'a role with pg_read_all_settings, dr_monitor and pg_switch_wal(): exit status 0')
+	  or diag("stdout:\n$out\nstderr:\n$err");
+	like($out, qr/^wal: ok /m, 'that role: the wal step passes');
+
+	# and the role's search_path does not matter: every name is qualified
+	$node->safe_psql('postgres', q{
+		CREATE SCHEMA trap AUTHORIZATION checker;
+		CREATE VIEW trap.pg_settings AS SELECT 'x'::text AS name, 'x'::text AS setting;
+		ALTER ROLE checker SET search_path = trap, pg_catalog, public});
+	($rc, $out, $err) = check('--config', $env->{conf}, '--dbname', $as_checker);
+	is($rc, 0, 'a search_path with look-alike objects first: still exit status 0')
+	  or diag("stdout:\n$out\nstderr:\n$err");
+}
 
 # ---- a key file readable by others: refused, the repository is skipped
 {

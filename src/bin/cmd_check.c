@@ -837,16 +837,18 @@ cliCheckWal(CliCheck *check)
 	res = cliCheckQuery(check,
 						"SELECT pg_catalog.pg_logical_emit_message(false, 'pg_dr check', '')",
 						0, NULL, &error);
-	if (res != NULL)
-	{
-		PQclear(res);
-		res = cliCheckQuery(check,
-							"SELECT pg_catalog.pg_walfile_name(pg_catalog.pg_switch_wal())",
-							0, NULL, &error);
-	}
 	if (res == NULL)
 	{
-		char	   *hint = psprintf("Run the check as a superuser, or GRANT EXECUTE ON FUNCTION pg_catalog.pg_switch_wal() and pg_catalog.pg_logical_emit_message(boolean, text, text) TO \"%s\"",
+		cliCheckFail(check, CHECK_WAL, psprintf("could not write WAL: %s", error), NULL);
+		return;
+	}
+	PQclear(res);
+	res = cliCheckQuery(check,
+						"SELECT pg_catalog.pg_walfile_name(pg_catalog.pg_switch_wal())",
+						0, NULL, &error);
+	if (res == NULL)
+	{
+		char	   *hint = psprintf("Run the check as a superuser, or GRANT EXECUTE ON FUNCTION pg_catalog.pg_switch_wal() TO \"%s\"",
 									PQuser(check->conn));
 
 		cliCheckFail(check, CHECK_WAL, psprintf("could not switch WAL: %s", error), hint);
