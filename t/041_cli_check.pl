@@ -167,7 +167,7 @@ my ($identity) = $out =~ /^repository: ok .* identity ([0-9a-f]{32}):/m;
 		"host=127.0.0.1 port=$port dbname=postgres");
 	is($rc, 1, 'server down: exit status 1');
 	like($out, qr/^repository: ok /m, 'server down: the repository is still checked');
-	like($out, qr/^server: FAILED: .*Connection refused.*[.?] Start the server, or give its connection string with --dbname/m,
+	like($out, qr/^server: FAILED: .*Connection refused.*[.?] Check that the server is running and accepts this connection, or give its connection string with --dbname/m,
 		'server down: the server step fails and says what to do');
 	like($out, qr/^wal: skipped \(server failed\)$/m, 'server down: wal skipped');
 }

@@ -18,10 +18,12 @@
  *	             archive_library is pg_dr; the server itself loads its
  *	             configuration and opens its repositories (dr_status: so
  *	             the server's OS user can read them and the key file,
- *	             whoever runs the check); and the first repository of the
+ *	             whoever runs the check); the first repository of the
  *	             server's configuration, where it archives, is this one:
  *	             the same identity (the id of pg_dr.repo, repo_origin.h),
- *	             not merely the same path (config);
+ *	             not merely the same path; and, run as root, the server's
+ *	             OS user can read this configuration and its key file too
+ *	             (config);
  *	 wal         a WAL switch on the server reaches the repository within
  *	             --timeout and reads back through repoArchiveRead, so its
  *	             binding and first page header (segment size, system
@@ -48,7 +50,11 @@
 #include "common/dr_c.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "getopt_long.h"
@@ -58,6 +64,7 @@
 #include "bin/cli.h"
 #include "common/keys.h"
 #include "common/logging.h"
+#include "common/owner.h"
 #include "repo/repo.h"
 #include "repo/repo_archive.h"
 #include "repo/repo_origin.h"
@@ -132,12 +139,14 @@ cliCheckHelp(void)
 	printf("  -r, --repo=N             repository N (default: the first configured)\n");
 	printf("  -d, --dbname=CONNINFO    the server to check: a connection string or a\n"
 		   "                           database name (default: the PG* environment)\n");
-	printf("  -t, --timeout=SECONDS    how long to wait for the server and for the WAL\n"
-		   "                           to be archived (default %d)\n",
+	printf("  -t, --timeout=SECONDS    how long to wait for the WAL to be archived, and\n"
+		   "                           at most for the server (default %d)\n",
 		   CLI_CHECK_TIMEOUT_DEFAULT);
 	printf("  -h, --help               show this help, then exit\n");
 	printf("\nThe role needs to read the server's settings (a superuser, or\n"
-		   "pg_read_all_settings), dr_monitor, and the right to run pg_switch_wal().\n");
+		   "pg_read_all_settings), dr_monitor, and the right to run pg_switch_wal().\n"
+		   "Run as root, it also checks that the server's OS user can read the\n"
+		   "configuration file and the key file, as recovery will.\n");
 	printf("\nExit status: 0 if every step passed, 1 if one failed, 2 on a usage error.\n");
 }
 
@@ -451,12 +460,13 @@ typedef enum CliCheckSetting
 	SETTING_ARCHIVE_LIBRARY,
 	SETTING_SEGMENT_SIZE,
 	SETTING_DATABASE,
+	SETTING_DATA_DIRECTORY,
 	SETTING_COUNT
 } CliCheckSetting;
 
 static const char *const cliCheckSettingNames[SETTING_COUNT] = {
 	"shared_preload_libraries", "archive_mode", "archive_library",
-	"wal_segment_size", "pg_dr.database"
+	"wal_segment_size", "pg_dr.database", "data_directory"
 };
 
 /*
@@ -466,7 +476,7 @@ static const char *const cliCheckSettingNames[SETTING_COUNT] = {
 static bool
 cliCheckSettings(CliCheck *check, char **settings, char **error)
 {
-	const char *param = "{shared_preload_libraries,archive_mode,archive_library,wal_segment_size,pg_dr.database}";
+	const char *param = "{shared_preload_libraries,archive_mode,archive_library,wal_segment_size,pg_dr.database,data_directory}";
 	PGresult   *res;
 
 	res = cliCheckQuery(check,
@@ -601,6 +611,144 @@ cliCheckSameRepository(CliCheck *check, const char *configFile,
 }
 
 /*
+ * The OS user the server runs as: the peer of a Unix-domain connection (the
+ * server process itself), else the owner of the data directory the server
+ * reports, when it is on this host (holds postmaster.pid).  *how says
+ * which; false when neither is known.
+ */
+static bool
+cliCheckServerUid(CliCheck *check, const char *dataDir, uid_t *uid,
+				  const char **how)
+{
+	struct sockaddr_storage addr;
+	socklen_t	len = sizeof(addr);
+	int			sock = PQsocket(check->conn);
+	struct stat st;
+	char	   *pidFile;
+	bool		found;
+
+	if (sock >= 0 && getsockname(sock, (struct sockaddr *) &addr, &len) == 0 &&
+		addr.ss_family == AF_UNIX)
+	{
+		struct ucred cred;
+		socklen_t	credLen = sizeof(cred);
+
+		if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &credLen) == 0)
+		{
+			*uid = cred.uid;
+			*how = "the server process";
+			return true;
+		}
+	}
+	if (dataDir == NULL)
+		return false;
+	pidFile = psprintf("%s/postmaster.pid", dataDir);
+	found = stat(pidFile, &st) == 0;
+	pfree(pidFile);
+	if (!found || stat(dataDir, &st) != 0)
+		return false;
+	*uid = st.st_uid;
+	*how = "the owner of the data directory";
+	return true;
+}
+
+/*
+ * Run as root, this check could read the configuration and key file
+ * whoever may not: so they are read again, by a child process that became
+ * the server's OS user for good, as recovery's restore_command (pg_dr
+ * wal-get with this configuration) will read them.  The child loads both
+ * with the same code (so the errors name what is in the way, and the user)
+ * and sends the first error back through a pipe.  False with *error when
+ * that user cannot; *note says what was checked, or why it was not.
+ */
+static bool
+cliCheckServerUserReads(CliCheck *check, const char *dataDir, char **note,
+						char **error, char **hint)
+{
+	const ConfigRepo *repoConfig = check->cmd->repoConfig;
+	const char *how = NULL;
+	uid_t		uid;
+	struct passwd *pw;
+	char	   *user;
+	int			fds[2];
+	pid_t		pid;
+	DrError		err;
+	ssize_t		n;
+	int			wstatus;
+
+	if (!cliCheckServerUid(check, dataDir, &uid, &how))
+	{
+		*note = pstrdup("run as root, but the server's OS user is unknown here (not a Unix-domain connection, data directory not on this host): not checked that it can read the key file");
+		return true;
+	}
+	pw = getpwuid(uid);
+	user = pw != NULL ? pstrdup(pw->pw_name) : psprintf("uid %u", (unsigned int) uid);
+	if (uid == 0)
+	{
+		*note = pstrdup("the server runs as root");
+		return true;
+	}
+	if (pw == NULL)
+	{
+		*error = psprintf("the server's OS user (%s, %s) has no name on this host", user, how);
+		return false;
+	}
+
+	fflush(stdout);
+	fflush(stderr);
+	if (pipe(fds) != 0 || (pid = fork()) < 0)
+	{
+		*error = psprintf("could not start a process as %s: %m", user);
+		return false;
+	}
+	if (pid == 0)
+	{
+		DrConfig   *config;
+		char	   *passphrase = NULL;
+
+		close(fds[0]);
+		drErrorClear(&err);
+		if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+			setuid(uid) != 0)
+			drErrorSet(&err, DR_ERR_PERMISSION, "could not become %s: %m", user);
+		else if ((config = configLoad(check->cmd->configPath, &err)) != NULL &&
+				 (repoConfig->cipherKeyFile == NULL ||
+				  (passphrase = keyPassphraseLoad(repoConfig->cipherKeyFile, &err)) != NULL))
+		{
+			if (passphrase != NULL)
+				explicit_bzero(passphrase, strlen(passphrase));
+		}
+		n = write(fds[1], &err, sizeof(err));
+		_exit(n == (ssize_t) sizeof(err) ? 0 : 1);
+	}
+	close(fds[1]);
+	drErrorClear(&err);
+	do
+		n = read(fds[0], &err, sizeof(err));
+	while (n < 0 && errno == EINTR);
+	close(fds[0]);
+	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t) sizeof(err))
+	{
+		*error = psprintf("could not check as %s what it can read: the process ended without an answer", user);
+		return false;
+	}
+	err.message[sizeof(err.message) - 1] = '\0';
+	err.hint[sizeof(err.hint) - 1] = '\0';
+	if (err.code != DR_OK)
+	{
+		*error = psprintf("the server's OS user %s (%s) cannot read what recovery's restore_command reads with this configuration: %s",
+						  user, how, err.message);
+		*hint = psprintf("Make the configuration file and the key file readable by %s (wal-get runs as that user)",
+						 user);
+		return false;
+	}
+	*note = psprintf("%s (%s) can read the configuration and key file", user, how);
+	return true;
+}
+
+/*
  * The server's side, in the order a setup is made: connect, preload,
  * extension, archiving settings, the server's own view of its
  * configuration and repositories, the repository it archives into.  False
@@ -619,7 +767,7 @@ cliCheckServerRun(CliCheck *check, char **detail, char **error, char **hint)
 
 	if (!cliCheckConnect(check, error))
 	{
-		*hint = pstrdup("Start the server, or give its connection string with --dbname (default: the PG* environment variables)");
+		*hint = pstrdup("Check that the server is running and accepts this connection, or give its connection string with --dbname (default: the PG* environment variables)");
 		return false;
 	}
 
@@ -741,6 +889,15 @@ cliCheckServerRun(CliCheck *check, char **detail, char **error, char **hint)
 
 	if (!cliCheckSameRepository(check, configFile, &note, error, hint))
 		return false;
+	if (geteuid() == 0)
+	{
+		char	   *userNote = NULL;
+
+		if (!cliCheckServerUserReads(check, settings[SETTING_DATA_DIRECTORY],
+									 &userNote, error, hint))
+			return false;
+		note = psprintf("%s; %s", note, userNote);
+	}
 
 	*detail = psprintf("PostgreSQL %d.%d, database \"%s\", archive_library = 'pg_dr'; %s",
 					   PQserverVersion(check->conn) / 10000,
