@@ -266,7 +266,8 @@ cliCheckSameRepository(CliCheckServer *server, const char *configFile,
 
 	if (!cliCheckServerRepo(server, &theirs, error))
 	{
-		*hint = pstrdup("grant dr_monitor to the role that runs the check");
+		*hint = psprintf("The role needs dr_monitor: GRANT dr_monitor TO \"%s\"",
+						 PQuser(server->conn));
 		return false;
 	}
 
