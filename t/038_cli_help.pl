@@ -57,7 +57,8 @@ my ($stdout, $stderr);
 IPC::Run::run([ 'pg_dr', '--help' ], '>', \$stdout, '2>', \$stderr);
 my ($list) = $stdout =~ /^Commands:\n(.*?)\n\n/ms;
 my @commands = $list =~ /^\s+([a-z-]+)\s/mg;
-cmp_ok(scalar @commands, '>=', 7, 'pg_dr --help lists the commands');
+cmp_ok(scalar @commands, '>=', 8, 'pg_dr --help lists the commands');
+ok((grep { $_ eq 'check' } @commands), 'pg_dr --help lists check');
 is_deeply([ sort keys %specs ], [ sort @commands ],
 	'every listed command has a CliCommandSpec, and every spec is listed');
 

@@ -36,6 +36,8 @@
  * on (argv[0] is the command name) and returns the exit status; Help
  * prints the command's help to stdout.
  */
+extern int	cliCheckMain(int argc, char **argv);
+extern void cliCheckHelp(void);
 extern int	cliExpireMain(int argc, char **argv);
 extern void cliExpireHelp(void);
 extern int	cliInfoMain(int argc, char **argv);

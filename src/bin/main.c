@@ -29,6 +29,8 @@ typedef struct CliCommandEntry
 
 /* In the order --help lists them. */
 static const CliCommandEntry cliCommands[] = {
+	{"check", "prove the chain end to end on a running server",
+	cliCheckMain, cliCheckHelp},
 	{"expire", "remove backups and WAL beyond the retention policy",
 	cliExpireMain, cliExpireHelp},
 	{"info", "show what repositories hold and the effective configuration",

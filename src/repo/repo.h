@@ -15,6 +15,8 @@
  *	 archive/...             WAL (archiving)
  *	 audit/head-<id>-<tli>   the head of the server's audit chain
  *	                         (ops/audit_head.c)
+ *	 check/probe.<pid>.<hex> probes of `pg_dr check`, removed at once
+ *	                         (repo_probe.h)
  *
  * Key rotation is crash-safe without overwriting key files: every data key
  * is first wrapped under the new KEK into new files, then the info file is
