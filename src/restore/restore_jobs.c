@@ -106,14 +106,15 @@ restoreJobSplitAdd(RestoreJobSplit *split, uint64 size)
 	}
 }
 
-/* The job with the fewest bytes (the lowest of those). */
+/* The job with the fewest bytes, then the fewest files, then the lowest. */
 static int
-restoreJobLeast(const uint64 *load, int jobs)
+restoreJobLeast(const uint64 *load, const uint64 *files, int jobs)
 {
 	int			least = 0;
 
 	for (int j = 1; j < jobs; j++)
-		if (load[j] < load[least])
+		if (load[j] < load[least] ||
+			(load[j] == load[least] && files[j] < files[least]))
 			least = j;
 	return least;
 }
@@ -151,10 +152,12 @@ restoreJobSplitPlace(RestoreJobSplit *split)
 			  restoreJobBigCmpSize);
 		for (int i = 0; i < split->bigCount; i++)
 		{
-			int			job = restoreJobLeast(split->bigLoad, split->jobs);
+			int			job = restoreJobLeast(split->bigLoad, split->bigFiles,
+											  split->jobs);
 
 			split->big[i].job = job;
 			split->bigLoad[job] += split->big[i].size;
+			split->bigFiles[job]++;
 		}
 		/* the second pass meets them in manifest order */
 		qsort(split->big, split->bigCount, sizeof(RestoreJobBig),
@@ -169,6 +172,7 @@ restoreJobSplitRewind(RestoreJobSplit *split)
 {
 	Assert(split->placed);
 	memcpy(split->load, split->bigLoad, sizeof(split->load));
+	memcpy(split->loadFiles, split->bigFiles, sizeof(split->loadFiles));
 	split->bigNext = 0;
 	split->nextOrdinal = 0;
 }
@@ -188,8 +192,9 @@ restoreJobSplitNext(RestoreJobSplit *split, uint64 ordinal, uint64 size)
 		/* its bytes were counted when it was placed */
 		return split->big[split->bigNext++].job;
 	}
-	job = restoreJobLeast(split->load, split->jobs);
+	job = restoreJobLeast(split->load, split->loadFiles, split->jobs);
 	split->load[job] += size;
+	split->loadFiles[job]++;
 	return job;
 }
 

@@ -10,7 +10,8 @@
  * RESTORE_JOBS_BIG_MAX largest files of the backup are placed first,
  * largest first, each on the job with the fewest bytes so far; then every
  * other file, in manifest order, on the job with the fewest bytes so far
- * (ties: the lower job).  The split is a pure function of the files'
+ * (ties: the one with the fewest files, then the lower one: empty files
+ * are spread too).  The split is a pure function of the files'
  * sizes in manifest order, so every process that walks the manifest
  * computes the same one (RestoreJobSplit below).  Memory is bounded by
  * RESTORE_JOBS_BIG_MAX, whatever the number of files: a job walks every
@@ -81,8 +82,10 @@ typedef struct RestoreJobSplit
 	bool		placed;
 	uint64		bigLoad[RESTORE_JOBS_MAX];	/* bytes of the big files per
 											 * job */
+	uint64		bigFiles[RESTORE_JOBS_MAX]; /* and their number */
 	/* the second pass */
 	uint64		load[RESTORE_JOBS_MAX]; /* bytes per job so far */
+	uint64		loadFiles[RESTORE_JOBS_MAX];	/* files per job so far */
 	int			bigNext;		/* next big file, by ordinal */
 	uint64		nextOrdinal;
 } RestoreJobSplit;
