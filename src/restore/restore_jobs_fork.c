@@ -7,7 +7,8 @@
  *
  * A child inherits the Restore (prepared, with its split), sets SIGINT and
  * SIGTERM back to their default action (the CLI's handlers only set a
- * flag, and a child must die when it is stopped), runs restoreJobRun and
+ * flag, and a child must die when it is stopped; both stay blocked from
+ * before fork() until then), runs restoreJobRun and
  * writes to its pipe: its progress at most every RESTORE_JOBS_POLL_MS, its
  * notices, and last its result (ok or its DrError).  Then it _exit()s,
  * leaving the parent's stdio buffers and atexit handlers alone.
@@ -132,9 +133,14 @@ restoreForkChildNotice(void *arg, const char *message)
 	(void) restoreForkSend(child->fd, &msg);
 }
 
-/* In the child: run the job, report, exit.  Never returns. */
+/*
+ * In the child: run the job, report, exit.  Never returns.  SIGINT and
+ * SIGTERM arrive blocked (see restoreForkStart): one sent meanwhile is
+ * delivered, with its default action, when they are unblocked.
+ */
 static void
-restoreForkChildRun(Restore *restore, int jobs, int job, int fd)
+restoreForkChildRun(Restore *restore, int jobs, int job, int fd,
+					const sigset_t *mask)
 {
 	RestoreForkChild child;
 	DrHost		host;
@@ -143,6 +149,7 @@ restoreForkChildRun(Restore *restore, int jobs, int job, int fd)
 
 	pqsignal(SIGINT, SIG_DFL);
 	pqsignal(SIGTERM, SIG_DFL);
+	sigprocmask(SIG_SETMASK, mask, NULL);
 
 	child.fd = fd;
 	child.sentMs = restoreForkNowMs();
@@ -167,6 +174,9 @@ restoreForkStart(void *arg, Restore *restore, int jobs, int job, DrError *err)
 	RestoreFork *forker = arg;
 	int			fds[2];
 	pid_t		pid;
+	int			forkErrno;
+	sigset_t	block;
+	sigset_t	mask;
 
 	Assert(job >= 0 && job < RESTORE_JOBS_MAX && forker->jobs[job].pid == 0);
 	/* what is buffered would be written by the parent and every child */
@@ -174,9 +184,23 @@ restoreForkStart(void *arg, Restore *restore, int jobs, int job, DrError *err)
 	fflush(stderr);
 	if (pipe(fds) < 0)
 		return drErrorSet(err, DR_ERR_IO, "could not create a pipe: %m");
+
+	/*
+	 * Until the child has set SIGINT and SIGTERM back to their default
+	 * action, the caller's handlers (which only set a flag) would catch a
+	 * stop meant to end it: block both across fork().
+	 */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &mask);
 	pid = fork();
+	forkErrno = errno;
+	if (pid != 0)
+		sigprocmask(SIG_SETMASK, &mask, NULL);
 	if (pid < 0)
 	{
+		errno = forkErrno;
 		drErrorSet(err, DR_ERR_IO, "could not start restore job %d: %m", job + 1);
 		close(fds[0]);
 		close(fds[1]);
@@ -189,7 +213,7 @@ restoreForkStart(void *arg, Restore *restore, int jobs, int job, DrError *err)
 		for (int j = 0; j < RESTORE_JOBS_MAX; j++)
 			if (forker->jobs[j].fd >= 0)
 				close(forker->jobs[j].fd);
-		restoreForkChildRun(restore, jobs, job, fds[1]);
+		restoreForkChildRun(restore, jobs, job, fds[1], &mask);
 	}
 	close(fds[1]);
 	forker->jobs[job].pid = pid;
