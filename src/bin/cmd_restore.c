@@ -12,7 +12,8 @@
  * run, SIGINT and SIGTERM are caught (the CLI's host below): the engine
  * stops the jobs at once and fails with DR_ERR_CANCELED, and the command,
  * once it has said so, ends by that signal, as it would have without the
- * handler.
+ * handler.  (The finish itself is not interrupted: a signal that comes
+ * during it lets the restore complete.)
  *
  * restore_command in the restored configuration calls this very program
  * (its absolute path) with the absolute path of the configuration file and
@@ -742,8 +743,8 @@ cliRestoreMain(int argc, char **argv)
 	prepared = true;
 
 	if (jobs == 1 ?
-		!restoreFiles(restore, 1, 0, &result, &err) ||
-		!restoreFinish(restore, &result, &err) :
+		(!restoreFiles(restore, 1, 0, &result, &err) ||
+		 !restoreFinish(restore, &result, &err)) :
 		!cliRestoreJobs(restore, jobs, &result, &err))
 	{
 		cliErrorReport(&err);

@@ -384,6 +384,14 @@ restoreJobsRun(Restore *restore, int jobs, const RestoreJobLauncher *launcher,
 			ok = false;
 			break;
 		}
+		if (event->kind != RESTORE_JOB_EVENT_NONE &&
+			(event->job < 0 || event->job >= jobs || !state[event->job].running))
+		{
+			ok = drErrorSet(err, DR_ERR_INTERNAL,
+							"the restore job launcher reported on job %d, which is not running",
+							event->job + 1);
+			break;
+		}
 		switch (event->kind)
 		{
 			case RESTORE_JOB_EVENT_NONE:
@@ -396,7 +404,6 @@ restoreJobsRun(Restore *restore, int jobs, const RestoreJobLauncher *launcher,
 				hostNotice(host, event->notice);
 				break;
 			case RESTORE_JOB_EVENT_DONE:
-				Assert(state[event->job].running);
 				state[event->job].running = false;
 				running--;
 				if (!event->ok)
@@ -406,7 +413,8 @@ restoreJobsRun(Restore *restore, int jobs, const RestoreJobLauncher *launcher,
 						ok = drErrorSet(err, DR_ERR_CANCELED, "restore canceled");
 					else
 					{
-						*err = event->error;
+						if (err)
+							*err = event->error;
 						ok = false;
 					}
 					break;
