@@ -88,6 +88,9 @@ extern void restoreWriteBackStart(const Restore *restore, int fd,
 /* Start write-back every this many bytes of a file. */
 #define RESTORE_WRITE_BACK_AFTER	(8 * 1024 * 1024)
 
+/* restore_jobs.c: CLOCK_MONOTONIC in milliseconds (also the fork launcher's) */
+extern int64 restoreJobsNowMs(void);
+
 /* restore_chain.c */
 
 

@@ -303,7 +303,7 @@ typedef struct RestoreJobState
 	uint64		bytesDone;
 } RestoreJobState;
 
-static int64
+int64
 restoreJobsNowMs(void)
 {
 	struct timespec ts;

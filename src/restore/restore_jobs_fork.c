@@ -33,10 +33,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "restore/restore_jobs.h"
+#include "restore/restore_internal.h"
 
 typedef enum RestoreForkMsgKind
 {
@@ -82,15 +81,6 @@ typedef struct RestoreForkChild
 	int64		sentMs;			/* when progress was last sent */
 } RestoreForkChild;
 
-static int64
-restoreForkNowMs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One message to the parent; false when it could not be written whole. */
 static bool
 restoreForkSend(int fd, const RestoreForkMsg *msg)
@@ -108,7 +98,7 @@ static void
 restoreForkChildProgress(void *arg, const DrProgress *progress)
 {
 	RestoreForkChild *child = arg;
-	int64		now = restoreForkNowMs();
+	int64		now = restoreJobsNowMs();
 	RestoreForkMsg msg;
 
 	if (now - child->sentMs < RESTORE_JOBS_POLL_MS)
@@ -152,7 +142,7 @@ restoreForkChildRun(Restore *restore, int jobs, int job, int fd,
 	sigprocmask(SIG_SETMASK, mask, NULL);
 
 	child.fd = fd;
-	child.sentMs = restoreForkNowMs();
+	child.sentMs = restoreJobsNowMs();
 	memset(&host, 0, sizeof(host));
 	host.progress = restoreForkChildProgress;
 	host.notice = restoreForkChildNotice;

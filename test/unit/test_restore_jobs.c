@@ -629,23 +629,6 @@ testJobShares(void)
 	restoreFree(restore);
 }
 
-/* Flip one byte in the middle of a file. */
-static void
-byteFlip(const char *path)
-{
-	int			fd = open(path, O_RDWR);
-	struct stat st;
-	char		c;
-
-	if (fd < 0 || fstat(fd, &st) < 0 ||
-		pread(fd, &c, 1, st.st_size / 2) != 1)
-		diag("cannot flip a byte of %s", path);
-	c ^= 0x20;
-	if (pwrite(fd, &c, 1, st.st_size / 2) != 1)
-		diag("cannot flip a byte of %s", path);
-	close(fd);
-}
-
 static void
 testFailure(void)
 {
@@ -655,7 +638,7 @@ testFailure(void)
 	DrError		err;
 	RestoreResult result;
 
-	byteFlip(object);
+	fileByteFlip(object);
 	memset(&th, 0, sizeof(th));
 	drErrorClear(&err);
 	ok(!jobsRestore(BACKUP_ID, target, 2, &th, &result, &err),
@@ -666,7 +649,7 @@ testFailure(void)
 	ok(!fileExists(tsprintf("%s/global/pg_control", target)),
 	   "a failed restore leaves no pg_control");
 	ok(noChildLeft(), "failed: every job reaped");
-	byteFlip(object);
+	fileByteFlip(object);
 }
 
 static void
