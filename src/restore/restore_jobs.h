@@ -11,9 +11,9 @@
  * largest first, each on the job with the fewest bytes so far; then every
  * other file, in manifest order, on the job with the fewest bytes so far
  * (ties: the one with the fewest files, then the lower one: empty files
- * are spread too).  The split is a pure function of the files'
- * sizes in manifest order, so every process that walks the manifest
- * computes the same one (RestoreJobSplit below).  Memory is bounded by
+ * are spread too).  The split is a pure function of the files' sizes in
+ * manifest order, so every process that walks the manifest computes the
+ * same one (RestoreJobSplit below).  Memory is bounded by
  * RESTORE_JOBS_BIG_MAX, whatever the number of files: a job walks every
  * file of the manifest and restores those the split gives it.
  *
@@ -42,7 +42,7 @@
 
 #include "restore/restore.h"
 
-/* At most this many jobs (a job's number fits in one byte). */
+/* At most this many jobs (pg_dr restore --jobs takes 1 to this). */
 #define RESTORE_JOBS_MAX			64
 
 /* The files placed first, largest first (see above). */
