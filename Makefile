@@ -17,8 +17,11 @@ PGFILEDESC	= "pg_dr - disaster recovery for PostgreSQL"
 
 # Every source file but the CLI's is compiled into the extension.  The
 # shared half of each part (what the CLI and the unit tests compile too) is
-# listed per part in mk/frontend.mk.
-EXT_SRCS	= $(sort $(filter-out src/bin/%,$(wildcard src/*.c src/*/*.c src/*/*/*.c)))
+# listed per part in mk/frontend.mk.  FE_ONLY_SRCS are files of a part's
+# shared half that the extension must not compile (a server process does
+# not fork): defined here, before PGXS reads OBJS; mk/frontend.mk says more.
+FE_ONLY_SRCS	= src/restore/restore_jobs_fork.c
+EXT_SRCS	= $(sort $(filter-out src/bin/% $(FE_ONLY_SRCS),$(wildcard src/*.c src/*/*.c src/*/*/*.c)))
 OBJS		= $(EXT_SRCS:.c=.o)
 
 PG_CPPFLAGS	= -Isrc

@@ -31,6 +31,9 @@ endif
 # The shared half of each part, chosen by file: what runs in the CLI and is
 # unit tested without a server.  A part's other files are its server half
 # (extension only).  docs/architecture.md says what each file is for.
+# FE_ONLY_SRCS (set in the Makefile, before PGXS) are in a shared half but
+# never in the extension: restore/restore_jobs_fork.c, the CLI's fork()
+# launcher of restore jobs (the server's launcher will start workers).
 FE_SHARED_common	= $(wildcard src/common/*.c)
 FE_SHARED_storage	= $(wildcard src/storage/*.c src/storage/*/*.c)
 FE_SHARED_repo		= $(wildcard src/repo/*.c)

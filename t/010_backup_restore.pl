@@ -3,12 +3,14 @@
 #	pgbench writes; each restored by the CLI into a new directory starts,
 #	keeps pgbench's balance invariant, passes pg_checksums and amcheck; a
 #	backup taken with no concurrent writes restores to exactly the source's
-#	pg_dump.  Incrementals store only changed pages.
+#	pg_dump.  Incrementals store only changed pages.  SIGTERM while the
+#	restore's jobs run stops them at once.
 
 use strict;
 use warnings;
 
 use File::Find qw(find);
+use Time::HiRes ();
 
 use lib 't/lib';
 use DrTest;
@@ -104,6 +106,30 @@ for my $id ($full, $incr1, $incr2)
 }
 
 my ($rc, $out, $err);
+
+# ---- SIGTERM while the jobs of a restore run (once a job has written a
+# file): the jobs stop at once, the command says so and ends by the
+# signal, the target has no pg_control, no job is left running
+{
+	my $dir = "$tmp/restore_term";
+	my ($tout, $terr) = ('', '');
+	my $h = IPC::Run::start(
+		[ 'pg_dr', 'restore', '--config', $env->{conf}, '--pgdata', $dir,
+		  '--backup', $full, '--jobs', '2' ], '>', \$tout, '2>', \$terr);
+	my $deadline = Time::HiRes::time() + 60;
+	Time::HiRes::sleep(0.01)
+	  until -e "$dir/PG_VERSION" || Time::HiRes::time() > $deadline;
+	my $sent = Time::HiRes::time();
+	$h->signal('TERM');
+	$h->finish;
+	my $took = Time::HiRes::time() - $sent;
+	is($h->full_result & 127, 15, 'SIGTERM during restore --jobs 2: ends by the signal')
+	  or diag("status " . $h->full_result . ": $terr");
+	like($terr, qr/error: restore canceled/, 'and says the restore was canceled');
+	ok(!-e "$dir/global/pg_control", 'the canceled target has no pg_control');
+	cmp_ok($took, '<', 5, 'stopped at once, not after the jobs finished');
+	is(`ps -eo args | grep -F -- '$dir' | grep -v grep`, '', 'no job left running');
+}
 
 # ---- changed pages are stored XORed with the parent's copy (the parent
 # stores the files whole): a page with one tuple's header changed costs

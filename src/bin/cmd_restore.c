@@ -3,13 +3,17 @@
  *	  pg_dr restore: a backup (and the chain it depends on) into a data
  *	  directory, ready to recover.
  *
- * The library (restore/restore.h) does the work in four steps; this file
- * runs the file step in --jobs processes.  The parent plans and prepares
- * the target, forks one child per job (each restores its share of the
- * files and reports its counts through a pipe), waits for all of them and
- * only then finishes the restore.  If a job fails, the others are stopped
- * and the command fails: nothing is reported as restored, and the target
- * has no global/pg_control, so it cannot be started by mistake.
+ * The library (restore/restore.h) does the work in four steps; with
+ * --jobs N the file step runs in N forked processes, through the job
+ * engine and its fork launcher (restore/restore_jobs.h), which then
+ * finishes the restore.  If a job fails, the others are stopped and the
+ * command fails: nothing is reported as restored, and the target has no
+ * global/pg_control, so it cannot be started by mistake.  While the jobs
+ * run, SIGINT and SIGTERM are caught (the CLI's host below): the engine
+ * stops the jobs at once and fails with DR_ERR_CANCELED, and the command,
+ * once it has said so, ends by that signal, as it would have without the
+ * handler.  (The finish itself is not interrupted: a signal that comes
+ * during it lets the restore complete.)
  *
  * restore_command in the restored configuration calls this very program
  * (its absolute path) with the absolute path of the configuration file and
@@ -41,7 +45,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,8 +55,9 @@
 #include "common/owner.h"
 #include "repo/repo.h"
 #include "restore/restore.h"
+#include "restore/restore_jobs.h"
 
-#define CLI_RESTORE_JOBS_MAX	64
+#define CLI_RESTORE_JOBS_MAX	RESTORE_JOBS_MAX
 
 /* Long options without a short form. */
 enum
@@ -81,14 +85,6 @@ typedef struct CliRestoreTarget
 	bool		exclusive;
 	uint32		timeline;		/* --target-timeline; 0: chosen */
 } CliRestoreTarget;
-
-/* One forked job. */
-typedef struct CliRestoreJob
-{
-	pid_t		pid;			/* 0 once reaped */
-	int			pipe;			/* read end: the job's RestoreResult */
-	bool		failed;
-} CliRestoreJob;
 
 void
 cliRestoreHelp(void)
@@ -241,129 +237,46 @@ cliRestoreMapParse(const char *arg, RestoreTablespaceMap *map)
 	return true;
 }
 
-/* Stop the jobs still running (after another one failed). */
+/*
+ * The CLI's host (common/host.h): SIGINT or SIGTERM, caught while the jobs
+ * run, asks the job engine to stop.
+ */
+static volatile sig_atomic_t cliRestoreSignal = 0;
+
 static void
-cliRestoreJobsStop(CliRestoreJob *jobs, int count)
+cliRestoreSignalCatch(SIGNAL_ARGS)
 {
-	for (int i = 0; i < count; i++)
-		if (jobs[i].pid > 0)
-			kill(jobs[i].pid, SIGTERM);
+	cliRestoreSignal = postgres_signal_arg;
 }
 
-/* The child's side: restore a share of the files, report, exit. */
-static void
-cliRestoreJobRun(Restore *restore, int jobs, int index, int fd)
+static bool
+cliRestoreCancelled(void *arg)
 {
-	RestoreResult result;
-	DrError		err;
-	bool		ok;
-
-	memset(&result, 0, sizeof(result));
-	drErrorClear(&err);
-	ok = restoreFiles(restore, jobs, index, &result, &err);
-	if (!ok)
-		cliErrorReport(&err);
-	else if (write(fd, &result, sizeof(result)) != sizeof(result))
-	{
-		pg_log_error("restore job %d could not report to its parent: %m", index + 1);
-		ok = false;
-	}
-	fflush(stdout);
-	fflush(stderr);
-	_exit(ok ? 0 : 1);
+	return cliRestoreSignal != 0;
 }
+
+static const DrHost cliRestoreHost = {
+	.cancelled = cliRestoreCancelled,
+};
 
 /*
- * Fork the jobs and wait for them; false (message printed) if one failed.
- * Their counts are added to result.
+ * The file step in count forked jobs, then the finish (restore_jobs.h),
+ * with SIGINT and SIGTERM caught meanwhile.
  */
 static bool
-cliRestoreJobs(Restore *restore, int count, RestoreResult *result)
+cliRestoreJobs(Restore *restore, int count, RestoreResult *result,
+			   DrError *err)
 {
-	CliRestoreJob *jobs = palloc0(count * sizeof(CliRestoreJob));
-	int			running = 0;
-	int			failed = 0;
-	int			i;
+	RestoreJobLauncher *launcher = restoreJobsForkLauncher();
+	pqsigfunc	oldInt = pqsignal(SIGINT, cliRestoreSignalCatch);
+	pqsigfunc	oldTerm = pqsignal(SIGTERM, cliRestoreSignalCatch);
+	bool		ok;
 
-	fflush(stdout);
-	fflush(stderr);
-	for (i = 0; i < count; i++)
-	{
-		int			fds[2];
-
-		if (pipe(fds) < 0)
-		{
-			pg_log_error("could not create a pipe: %m");
-			failed++;
-			break;
-		}
-		jobs[i].pid = fork();
-		if (jobs[i].pid < 0)
-		{
-			pg_log_error("could not start restore job %d: %m", i + 1);
-			jobs[i].pid = 0;
-			close(fds[0]);
-			close(fds[1]);
-			failed++;
-			break;
-		}
-		if (jobs[i].pid == 0)
-		{
-			close(fds[0]);
-			cliRestoreJobRun(restore, count, i, fds[1]);
-		}
-		close(fds[1]);
-		jobs[i].pipe = fds[0];
-		running++;
-	}
-	if (failed)
-		cliRestoreJobsStop(jobs, count);
-
-	while (running > 0)
-	{
-		int			status;
-		pid_t		pid = waitpid(-1, &status, 0);
-
-		if (pid < 0)
-		{
-			if (errno == EINTR)
-				continue;
-			pg_log_error("could not wait for the restore jobs: %m");
-			failed++;
-			break;
-		}
-		for (i = 0; i < count; i++)
-			if (jobs[i].pid == pid)
-				break;
-		if (i == count)
-			continue;
-		jobs[i].pid = 0;
-		running--;
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		{
-			RestoreResult part;
-
-			if (read(jobs[i].pipe, &part, sizeof(part)) == sizeof(part))
-			{
-				result->filesWritten += part.filesWritten;
-				result->filesUnchanged += part.filesUnchanged;
-				result->bytesWritten += part.bytesWritten;
-				continue;
-			}
-			pg_log_error("restore job %d ended without reporting", i + 1);
-		}
-		else if (WIFSIGNALED(status) && failed == 0)
-			pg_log_error("restore job %d was terminated by signal %d",
-						 i + 1, WTERMSIG(status));
-		if (failed++ == 0)
-			cliRestoreJobsStop(jobs, count);
-	}
-
-	for (i = 0; i < count; i++)
-		if (jobs[i].pipe > 0)
-			close(jobs[i].pipe);
-	pfree(jobs);
-	return failed == 0;
+	ok = restoreJobsRun(restore, count, launcher, result, err);
+	restoreJobsForkLauncherFree(launcher);
+	pqsignal(SIGINT, oldInt);
+	pqsignal(SIGTERM, oldTerm);
+	return ok;
 }
 
 /* Record one --target-... option; false (error printed) for a second one. */
@@ -797,6 +710,7 @@ cliRestoreMain(int argc, char **argv)
 			param.guardCount++;
 		}
 	param.guards = guards;
+	param.host = &cliRestoreHost;
 
 	drErrorClear(&err);
 	memset(&result, 0, sizeof(result));
@@ -828,18 +742,10 @@ cliRestoreMain(int argc, char **argv)
 	}
 	prepared = true;
 
-	if (jobs == 1)
-	{
-		if (!restoreFiles(restore, 1, 0, &result, &err))
-		{
-			cliErrorReport(&err);
-			goto done;
-		}
-	}
-	else if (!cliRestoreJobs(restore, jobs, &result))
-		goto done;
-
-	if (!restoreFinish(restore, &result, &err))
+	if (jobs == 1 ?
+		(!restoreFiles(restore, 1, 0, &result, &err) ||
+		 !restoreFinish(restore, &result, &err)) :
+		!cliRestoreJobs(restore, jobs, &result, &err))
 	{
 		cliErrorReport(&err);
 		goto done;
@@ -864,5 +770,12 @@ done:
 		pfree(tliReason);
 	if (settings)
 		pfree(settings);
-	return cliCommandEnd(&cmd, status);
+	status = cliCommandEnd(&cmd, status);
+	/* canceled: end by the signal, as without the handler */
+	if (status != CLI_EXIT_OK && cliRestoreSignal != 0)
+	{
+		pqsignal(cliRestoreSignal, SIG_DFL);
+		raise(cliRestoreSignal);
+	}
+	return status;
 }

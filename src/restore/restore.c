@@ -369,6 +369,14 @@ restoreFiles(Restore *restore, int jobs, int jobIndex, RestoreResult *result,
 		return drErrorSet(err, DR_ERR_INVALID,
 						  "invalid restore job %d of %d", jobIndex, jobs);
 
+	if (restore->split != NULL)
+	{
+		if (restore->split->jobs != jobs)
+			return drErrorSet(err, DR_ERR_INVALID,
+							  "restore job %d of %d, but the files were split among %d jobs",
+							  jobIndex, jobs, restore->split->jobs);
+		restoreJobSplitRewind(restore->split);
+	}
 	memset(&progress, 0, sizeof(progress));
 	iter = repoChainIterOpen(restore->repo, restore->chain->ids,
 								restore->chain->count, err);
@@ -385,7 +393,9 @@ restoreFiles(Restore *restore, int jobs, int jobIndex, RestoreResult *result,
 			ok = rc == 0;
 			break;
 		}
-		if (ordinal++ % jobs != (uint64) jobIndex)
+		if (restore->split != NULL ?
+			restoreJobSplitNext(restore->split, ordinal++, levels[0]->size) != jobIndex :
+			ordinal++ % jobs != (uint64) jobIndex)
 			continue;
 		/* written last, by restoreFinish */
 		if (strcmp(levels[0]->path, RESTORE_PG_CONTROL) == 0)
@@ -553,6 +563,11 @@ restoreFree(Restore *restore)
 		pfree(restore->buffer);
 	if (restore->lastDir)
 		pfree(restore->lastDir);
+	if (restore->split)
+	{
+		restoreJobSplitFree(restore->split);
+		pfree(restore->split);
+	}
 	pfree(restore);
 }
 

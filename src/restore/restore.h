@@ -15,7 +15,9 @@
  *					 the tablespace links and every directory of the backup.
  *	 restoreFiles	 any number of processes, each with its own jobIndex:
  *					 restores the files whose ordinal in the manifest, modulo
- *					 jobs, is jobIndex.
+ *					 jobs, is jobIndex; run by restoreJobRun
+ *					 (restore_jobs.h), the files the split balanced by bytes
+ *					 gives jobIndex.
  *	 restoreFinish	 once, after every restoreFiles succeeded: delta-mode
  *					 removal of what the backup does not have, WAL segments
  *					 into pg_wal, recovery settings and the origin marker
@@ -23,7 +25,8 @@
  *					 fsyncs.
  *
  * Each process calls restoreBegin itself, or inherits the Restore across
- * fork(); the steps only share the target directory.
+ * fork(); the steps only share the target directory.  restore_jobs.h runs
+ * the file step in parallel jobs through a launcher (the CLI forks them).
  *
  * A file is reconstructed from the nearest backup of the chain that stores
  * it whole, then the block deltas of the newer backups are applied, oldest
@@ -48,7 +51,8 @@
  *
  * Memory: one copy buffer (RESTORE_BUFFER_SIZE) and one manifest reader per
  * backup of the chain, whatever the size of the files or their number;
- * restoreFinish in delta mode also holds the backup's directory list.
+ * restoreFinish in delta mode also holds the backup's directory list, and
+ * a job of a parallel restore the split (RESTORE_JOBS_BIG_MAX files).
  *
  * In the backend, SHA-256 uses pg_cryptohash, which needs a resource owner.
  *-------------------------------------------------------------------------

@@ -11,6 +11,8 @@
  *	                     resolved through links; mkdir -p and directory
  *	                     fsync are common/fs.c's)
  *	 restore_pitr_name.c the WAL record walk that finds restore points
+ *	 restore_jobs.c      the file step in parallel jobs (restore_jobs.h);
+ *	                     restore_jobs_fork.c, its CLI launcher
  *-------------------------------------------------------------------------
  */
 #ifndef DR_RESTORE_INTERNAL_H
@@ -21,6 +23,7 @@
 #include "lib/stringinfo.h"
 #include "repo/repo_chain.h"
 #include "restore/restore.h"
+#include "restore/restore_jobs.h"
 
 #define RESTORE_PG_CONTROL		"global/pg_control"
 #define RESTORE_TABLESPACE_MAP	"tablespace_map"
@@ -53,6 +56,13 @@ struct Restore
 	char	   *lastDir;		/* last directory known to exist */
 
 	/*
+	 * Which files restoreFiles restores for its job: the split of
+	 * restore_jobs.c (set by restoreJobsRun, restoreJobRun), or NULL: the
+	 * files whose ordinal, modulo jobs, is the job's index.
+	 */
+	RestoreJobSplit *split;
+
+	/*
 	 * Files are not fsynced one by one but all at once, by syncfs() of each
 	 * file system written to (the target and every tablespace location),
 	 * before pg_control is written: the descriptors are opened when the
@@ -77,6 +87,9 @@ extern void restoreWriteBackStart(const Restore *restore, int fd,
 
 /* Start write-back every this many bytes of a file. */
 #define RESTORE_WRITE_BACK_AFTER	(8 * 1024 * 1024)
+
+/* restore_jobs.c: CLOCK_MONOTONIC in milliseconds (also the fork launcher's) */
+extern int64 restoreJobsNowMs(void);
 
 /* restore_chain.c */
 

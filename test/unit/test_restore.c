@@ -948,23 +948,6 @@ verifyRun(const char *id, bool chain, Problems *problems, VerifyResult *result)
 	return verifyBackup(repo, id, &param, result);
 }
 
-/* Flip one byte in the middle of a file. */
-static void
-byteFlip(const char *path)
-{
-	int			fd = open(path, O_RDWR);
-	struct stat st;
-	char		c;
-
-	if (fd < 0 || fstat(fd, &st) < 0 ||
-		pread(fd, &c, 1, st.st_size / 2) != 1)
-		diag("cannot flip a byte of %s", path);
-	c ^= 0x20;
-	if (pwrite(fd, &c, 1, st.st_size / 2) != 1)
-		diag("cannot flip a byte of %s", path);
-	close(fd);
-}
-
 static void
 fileCopy(const char *from, const char *to)
 {
@@ -1006,7 +989,7 @@ testCorruption(void)
 
 	/* a flipped byte in a delta object */
 	fileCopy(deltaObject, saved);
-	byteFlip(deltaObject);
+	fileByteFlip(deltaObject);
 	target = tsprintf("%s/r-corrupt", tmpRoot);
 	param = paramMake(ID_I2, target);
 	param.tablespaceMap = &(RestoreTablespaceMap) {TS_OID, NULL, tsprintf("%s/ts-corrupt", tmpRoot)};

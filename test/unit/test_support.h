@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  * test_support.h
  *	  Helpers the C unit tests share (include after tap.h): allocations
- *	  freed together, a temporary directory, whole files read and written,
- *	  a posix repository's configuration, readers and writers over memory,
- *	  hex test vectors.
+ *	  freed together, a temporary directory, whole files read, written and
+ *	  damaged, a posix repository's configuration, readers and writers over
+ *	  memory, hex test vectors.
  *
  * Header-only, like tap.h: each test is one translation unit and uses what
  * it needs (static inline, so an unused helper costs nothing).
@@ -112,6 +112,24 @@ static inline void
 fileWrite(const char *path, const char *text)
 {
 	fileWriteLen(path, text, strlen(text));
+}
+
+/* Flip one bit of the byte in the middle of a file (an object damaged). */
+static inline void
+fileByteFlip(const char *path)
+{
+	int			fd = open(path, O_RDWR);
+	struct stat st;
+	char		c;
+
+	if (fd < 0 || fstat(fd, &st) < 0 ||
+		pread(fd, &c, 1, st.st_size / 2) != 1)
+		diag("cannot flip a byte of %s", path);
+	c ^= 0x20;
+	if (pwrite(fd, &c, 1, st.st_size / 2) != 1)
+		diag("cannot flip a byte of %s", path);
+	if (fd >= 0)
+		close(fd);
 }
 
 /*
