@@ -4,6 +4,11 @@
  *	  say.  The repository is the source of truth; backupCatalogSync()
  *	  rebuilds the table from it (dr_repository_sync()), so a cluster
  *	  restored from nothing but the repository can list every backup.
+ *
+ * This file is the only writer of the table: a backup's row when it
+ * completes, the outcome of its verification, its removal by dr_expire(),
+ * the rebuild.  Every SQL text names its schema and operators; the callers
+ * run it as the extension owner with the pinned search_path (api.h).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -64,6 +69,45 @@ backupCatalogInsert(const BackupSummary *summary)
 							  " ON CONFLICT (backup_id) DO NOTHING",
 							  15, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record the backup in pgdr.backups");
+	SPI_finish();
+}
+
+void
+backupCatalogVerified(const char *backupId, const char *error)
+{
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+
+	values[0] = CStringGetTextDatum(backupId);
+	if (error != NULL)
+		values[1] = CStringGetTextDatum(error);
+	else
+		nulls[1] = 'n';
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("UPDATE pgdr.backups SET error = $2,"
+							  " status = CASE WHEN $2 IS NOT NULL THEN 'damaged'"
+							  " WHEN corrupt_pages OPERATOR(pg_catalog.>) 0 THEN 'corrupt'"
+							  " ELSE 'valid' END"
+							  " WHERE backup_id OPERATOR(pg_catalog.=) $1",
+							  2, argtypes, values, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not record the verification in pgdr.backups");
+	SPI_finish();
+}
+
+void
+backupCatalogRemove(const char *backupId)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+
+	values[0] = CStringGetTextDatum(backupId);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("DELETE FROM pgdr.backups WHERE backup_id OPERATOR(pg_catalog.=) $1",
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete backup %s from pgdr.backups", backupId);
 	SPI_finish();
 }
 
