@@ -78,9 +78,14 @@ extern void auditOpOk(AuditOp *op);
 /* Call inside PG_CATCH: records the current error and re-throws it. */
 extern void auditOpFailed(AuditOp *op) pg_attribute_noreturn();
 
-/* For dr_status. */
-extern bool auditWriterRunning(void);
-extern int	auditPendingCount(void);
+/* For dr_status: the queue as it stands, read under its lock. */
+typedef struct AuditQueueSnapshot
+{
+	bool		writerRunning;	/* the pg_dr worker is attached */
+	int			pending;		/* records queued and not yet committed */
+} AuditQueueSnapshot;
+
+extern void auditQueueSnapshot(AuditQueueSnapshot *snapshot);
 
 /*
  * Worker side: write every queued record (each in its own transaction) and

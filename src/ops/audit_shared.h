@@ -74,6 +74,9 @@ extern void auditHeadDutyRegister(void);
 extern bool auditExpireInProgress;
 extern bool auditWriterInProgress;
 
+/* audit_queue.c: records queued and not yet committed (the drain's due) */
+extern int	auditPendingCount(void);
+
 /* audit_expire.c: the oldest finished_at a row may have and still be kept */
 extern TimestampTz auditRetentionCutoff(void);
 
