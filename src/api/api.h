@@ -3,9 +3,14 @@
  *	  Helpers shared by the SQL-callable functions in src/api.
  *
  * API functions are thin: EXECUTE privileges (granted by the extension
- * script) decide who may call them; they write the audit record and hand
- * the work to the parts.  Internal tables are reached as the extension's
- * owner (apiAsOwnerBegin/End), never with privileges granted to users.
+ * script) decide who may call them; they write the audit record (ApiCall,
+ * below) and hand the work to the parts.  Internal tables are reached as
+ * the extension's owner (apiAsOwnerBegin/End), never with privileges
+ * granted to users, and each is written by the part that owns it
+ * (pgdr.backups by backup/backup_catalog.c, the audit tables by ops/audit_*.c,
+ * pgdr.pitr_events by pitr/pitr.c), not from here.  What another part
+ * keeps in shared memory is read through that part's snapshot function
+ * (backupProgressSnapshot, archiveStatusRead, auditQueueSnapshot).
  *-------------------------------------------------------------------------
  */
 #ifndef DR_API_H

@@ -25,6 +25,21 @@
 #include "repo/repo.h"
 #include "repo/repo_backup.h"
 
+/*
+ * Run one statement that changes pgdr.backups; ERROR "could not <what>"
+ * unless SPI answers expected.
+ */
+static void
+catalogExecute(const char *sql, int nargs, Oid *argtypes, Datum *values,
+			   const char *nulls, int expected, const char *what)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0) != expected)
+		elog(ERROR, "could not %s", what);
+	SPI_finish();
+}
+
 /* Record the backup in pgdr.backups (the catalog caches the repository). */
 void
 backupCatalogInsert(const BackupSummary *summary)
@@ -58,18 +73,15 @@ backupCatalogInsert(const BackupSummary *summary)
 	values[13] = Int64GetDatum((int64) summary->files);
 	values[14] = Int32GetDatum(1);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("INSERT INTO pgdr.backups (backup_id, kind, parent_id, label,"
-							  " started_at, finished_at, start_lsn, stop_lsn, timeline,"
-							  " data_bytes, stored_bytes, pages_changed, corrupt_pages, files, repo,"
-							  " status)"
-							  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
-							  " CASE WHEN $13 OPERATOR(pg_catalog.>) 0 THEN 'corrupt' ELSE 'valid' END)"
-							  " ON CONFLICT (backup_id) DO NOTHING",
-							  15, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not record the backup in pgdr.backups");
-	SPI_finish();
+	catalogExecute("INSERT INTO pgdr.backups (backup_id, kind, parent_id, label,"
+				   " started_at, finished_at, start_lsn, stop_lsn, timeline,"
+				   " data_bytes, stored_bytes, pages_changed, corrupt_pages, files, repo,"
+				   " status)"
+				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+				   " CASE WHEN $13 OPERATOR(pg_catalog.>) 0 THEN 'corrupt' ELSE 'valid' END)"
+				   " ON CONFLICT (backup_id) DO NOTHING",
+				   15, argtypes, values, nulls, SPI_OK_INSERT,
+				   "record the backup in pgdr.backups");
 }
 
 void
@@ -84,16 +96,13 @@ backupCatalogVerified(const char *backupId, const char *error)
 		values[1] = CStringGetTextDatum(error);
 	else
 		nulls[1] = 'n';
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("UPDATE pgdr.backups SET error = $2,"
-							  " status = CASE WHEN $2 IS NOT NULL THEN 'damaged'"
-							  " WHEN corrupt_pages OPERATOR(pg_catalog.>) 0 THEN 'corrupt'"
-							  " ELSE 'valid' END"
-							  " WHERE backup_id OPERATOR(pg_catalog.=) $1",
-							  2, argtypes, values, nulls, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not record the verification in pgdr.backups");
-	SPI_finish();
+	catalogExecute("UPDATE pgdr.backups SET error = $2,"
+				   " status = CASE WHEN $2 IS NOT NULL THEN 'damaged'"
+				   " WHEN corrupt_pages OPERATOR(pg_catalog.>) 0 THEN 'corrupt'"
+				   " ELSE 'valid' END"
+				   " WHERE backup_id OPERATOR(pg_catalog.=) $1",
+				   2, argtypes, values, nulls, SPI_OK_UPDATE,
+				   "record the verification in pgdr.backups");
 }
 
 void
@@ -103,12 +112,9 @@ backupCatalogRemove(const char *backupId)
 	Datum		values[1];
 
 	values[0] = CStringGetTextDatum(backupId);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("DELETE FROM pgdr.backups WHERE backup_id OPERATOR(pg_catalog.=) $1",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not delete backup %s from pgdr.backups", backupId);
-	SPI_finish();
+	catalogExecute("DELETE FROM pgdr.backups WHERE backup_id OPERATOR(pg_catalog.=) $1",
+				   1, argtypes, values, NULL, SPI_OK_DELETE,
+				   psprintf("delete backup %s from pgdr.backups", backupId));
 }
 
 static bool
@@ -171,11 +177,8 @@ backupCatalogSync(Repo *repo)
 	if (!repoBackupList(repo, &ids, &count, &err))
 		drEreport(ERROR, &err);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("DELETE FROM pgdr.backups", false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not clear pgdr.backups");
-	SPI_finish();
+	catalogExecute("DELETE FROM pgdr.backups", 0, NULL, NULL, NULL,
+				   SPI_OK_DELETE, "clear pgdr.backups");
 
 	/*
 	 * A manifest that cannot be read leaves its backup out, with a WARNING
