@@ -3,15 +3,24 @@
  *	  Helpers shared by the SQL-callable functions in src/api.
  *
  * API functions are thin: EXECUTE privileges (granted by the extension
- * script) decide who may call them; they write the audit record and hand
- * the work to the parts.  Internal tables are reached as the extension's
- * owner (apiAsOwnerBegin/End), never with privileges granted to users.
+ * script) decide who may call them; they write the audit record (ApiCall,
+ * below) and hand the work to the parts.  Internal tables are reached as
+ * the extension's owner (apiAsOwnerBegin/End), never with privileges
+ * granted to users, and each is written by the part that owns it
+ * (pgdr.backups by backup/backup_catalog.c, the audit tables by ops/audit_*.c,
+ * pgdr.pitr_events by pitr/pitr.c), not from here.  What another part
+ * keeps in shared memory is read through that part's snapshot function
+ * (backupProgressSnapshot, archiveStatusRead, auditQueueSnapshot).
  *-------------------------------------------------------------------------
  */
 #ifndef DR_API_H
 #define DR_API_H
 
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+
 #include "common/error.h"
+#include "ops/audit.h"
 
 typedef struct ApiOwnerContext
 {
@@ -72,5 +81,56 @@ extern char *apiOriginState(const struct DrConfig *config);
  */
 extern void apiAsOwnerBegin(ApiOwnerContext *context);
 extern void apiAsOwnerEnd(ApiOwnerContext *context);
+
+/*
+ * The audit record of a dr_* function (call.c; ops/audit.h writes it):
+ *
+ *	   ApiCall    *call = apiCallNew("dr_restore_point");
+ *
+ *	   apiArgText(call, "name", name);		-- an argument: in every record
+ *	   API_CALL_BEGIN(call);
+ *	   {
+ *		   ... the operation; a field added here is in the record, ok or failed
+ *	   }
+ *	   API_CALL_END(call);
+ *	   apiArgText(call, "lsn", lsnText);	-- a result: in the ok record only
+ *	   apiCallOk(call);
+ *
+ * API_CALL_BEGIN queues the "began" record (ops/audit.h: auditOpBegin)
+ * with the fields added so far, then opens a PG_TRY block; API_CALL_END
+ * closes it, and on an error records it as failed, with its SQLSTATE and
+ * message and the fields added until then, and re-throws it.  The record's
+ * arguments are one JSON object: strings escaped, NULL as null, numbers,
+ * booleans, lists of strings.  Allocate call with apiCallNew before the
+ * block: the pointer must not change inside it.
+ */
+typedef struct ApiCall
+{
+	const char *operation;		/* "dr_backup_full" ... */
+	StringInfoData json;		/* always a complete JSON object */
+	AuditOp		op;
+} ApiCall;
+
+extern ApiCall *apiCallNew(const char *operation);
+extern void apiArgText(ApiCall *call, const char *key, const char *value);
+extern void apiArgInt64(ApiCall *call, const char *key, int64 value);
+extern void apiArgUint64(ApiCall *call, const char *key, uint64 value);
+extern void apiArgBool(ApiCall *call, const char *key, bool value);
+extern void apiArgTextList(ApiCall *call, const char *key, List *values);
+extern void apiCallBegin(ApiCall *call);
+extern void apiCallOk(ApiCall *call);
+/* Inside PG_CATCH (API_CALL_END): record the error, then re-throw it. */
+extern void apiCallFailed(ApiCall *call) pg_attribute_noreturn();
+
+#define API_CALL_BEGIN(call) \
+	apiCallBegin(call); \
+	PG_TRY()
+
+#define API_CALL_END(call) \
+	PG_CATCH(); \
+	{ \
+		apiCallFailed(call); \
+	} \
+	PG_END_TRY()
 
 #endif							/* DR_API_H */

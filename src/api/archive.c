@@ -17,7 +17,6 @@
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/json.h"
 #include "utils/timestamp.h"
 
 #include "api/api.h"
@@ -106,29 +105,11 @@ pg_dr_archive_status(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* The audit record's arguments: what was checked and what was found. */
-static char *
-apiWalVerifyArgs(int repoNumber, const ArchiveVerifyResult *result)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"repo\": %d, \"ok\": %s, \"first_segment\": ",
-					 repoNumber, result->ok ? "true" : "false");
-	escape_json(&buf, result->firstSegment);
-	appendStringInfoString(&buf, ", \"last_segment\": ");
-	escape_json(&buf, result->lastSegment);
-	appendStringInfo(&buf, ", \"segments_checked\": " INT64_FORMAT
-					 ", \"problems\": %d}",
-					 result->segmentsChecked, result->problemCount);
-	return buf.data;
-}
-
 Datum
 dr_wal_verify(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	AuditOp		op;
+	ApiCall    *call = apiCallNew("dr_wal_verify");
 	ArchiveVerifyResult *result = palloc0(sizeof(ArchiveVerifyResult));
 	volatile int repoNumber = 0;
 	Datum		values[5];
@@ -140,8 +121,7 @@ dr_wal_verify(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	auditOpBegin(&op, "dr_wal_verify", "{}");
-	PG_TRY();
+	API_CALL_BEGIN(call);
 	{
 		DrConfig   *config;
 		Repo	   *repo = apiRepoOpen(&config);
@@ -151,13 +131,16 @@ dr_wal_verify(PG_FUNCTION_ARGS)
 		repoClose(repo);
 		configFree(config);
 	}
-	PG_CATCH();
-	{
-		auditOpFailed(&op);
-	}
-	PG_END_TRY();
-	op.arguments = apiWalVerifyArgs(repoNumber, result);
-	auditOpOk(&op);
+	API_CALL_END(call);
+
+	/* what was checked and what was found */
+	apiArgInt64(call, "repo", repoNumber);
+	apiArgBool(call, "ok", result->ok);
+	apiArgText(call, "first_segment", result->firstSegment);
+	apiArgText(call, "last_segment", result->lastSegment);
+	apiArgInt64(call, "segments_checked", result->segmentsChecked);
+	apiArgInt64(call, "problems", result->problemCount);
+	apiCallOk(call);
 
 	memset(nulls, 0, sizeof(nulls));
 	values[0] = BoolGetDatum(result->ok);

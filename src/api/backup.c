@@ -12,7 +12,6 @@
 
 #include "funcapi.h"
 #include "utils/builtins.h"
-#include "utils/json.h"
 #include "utils/timestamp.h"
 
 #include "api/api.h"
@@ -29,33 +28,12 @@ PG_FUNCTION_INFO_V1(dr_backup_full);
 PG_FUNCTION_INFO_V1(dr_backup_incremental);
 PG_FUNCTION_INFO_V1(pg_dr_backup_progress);
 
-/* {"label": ..., "parent": ...} for the audit record */
-static char *
-backupArgs(const char *label, const char *parent)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, "{\"label\": ");
-	if (label)
-		escape_json(&buf, label);
-	else
-		appendStringInfoString(&buf, "null");
-	if (parent)
-	{
-		appendStringInfoString(&buf, ", \"parent\": ");
-		escape_json(&buf, parent);
-	}
-	appendStringInfoChar(&buf, '}');
-	return buf.data;
-}
-
 static Datum
 apiBackup(FunctionCallInfo fcinfo, bool incremental)
 {
 	BackupParam param;
 	BackupSummary summary;
-	AuditOp		op;
+	ApiCall    *call;
 	char	   *volatile id = NULL;
 	const char *operation = incremental ? "dr_backup_incremental" : "dr_backup_full";
 
@@ -73,8 +51,11 @@ apiBackup(FunctionCallInfo fcinfo, bool incremental)
 	if (param.label)
 		apiTextArgCheck(operation, "label", param.label, 0, BACKUP_LABEL_MAX);
 
-	auditOpBegin(&op, operation, backupArgs(param.label, param.parentId));
-	PG_TRY();
+	call = apiCallNew(operation);
+	apiArgText(call, "label", param.label);
+	if (param.parentId)
+		apiArgText(call, "parent", param.parentId);
+	API_CALL_BEGIN(call);
 	{
 		ApiOwnerContext owner;
 
@@ -102,30 +83,16 @@ apiBackup(FunctionCallInfo fcinfo, bool incremental)
 							id, summary.corruptPages),
 					 errhint("The server log names each file and block; the backup stores them as read.")));
 	}
-	PG_CATCH();
-	{
-		auditOpFailed(&op);
-	}
-	PG_END_TRY();
+	API_CALL_END(call);
 
 	/* the audit record names the backup */
-	{
-		StringInfoData buf;
-
-		initStringInfo(&buf);
-		appendStringInfo(&buf, "%.*s, \"backup_id\": ",
-						 (int) strlen(op.arguments) - 1, op.arguments);
-		escape_json(&buf, id);
-		appendStringInfo(&buf, ", \"files\": " UINT64_FORMAT
-						 ", \"data_bytes\": " UINT64_FORMAT
-						 ", \"stored_bytes\": " UINT64_FORMAT
-						 ", \"pages_changed\": " UINT64_FORMAT
-						 ", \"corrupt_pages\": " UINT64_FORMAT "}",
-						 summary.files, summary.dataBytes, summary.storedBytes,
-						 summary.pagesChanged, summary.corruptPages);
-		op.arguments = buf.data;
-	}
-	auditOpOk(&op);
+	apiArgText(call, "backup_id", id);
+	apiArgUint64(call, "files", summary.files);
+	apiArgUint64(call, "data_bytes", summary.dataBytes);
+	apiArgUint64(call, "stored_bytes", summary.storedBytes);
+	apiArgUint64(call, "pages_changed", summary.pagesChanged);
+	apiArgUint64(call, "corrupt_pages", summary.corruptPages);
+	apiCallOk(call);
 	PG_RETURN_TEXT_P(cstring_to_text(id));
 }
 
@@ -145,46 +112,27 @@ Datum
 pg_dr_backup_progress(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	BackupProgressSnapshot progress;
 	Datum		values[9];
 	bool		nulls[9] = {0};
-	bool		running;
-	int			pid;
-	char		id[MANIFEST_ID_MAX + 1];
-	char		phase[32];
-	TimestampTz started;
-	uint64		filesDone,
-				filesTotal,
-				bytesDone,
-				bytesTotal;
 	double		seconds;
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	SpinLockAcquire(&backupProgress->mutex);
-	running = backupProgress->running;
-	pid = backupProgress->leaderPid;
-	strlcpy(id, backupProgress->backupId, sizeof(id));
-	strlcpy(phase, backupProgress->phase, sizeof(phase));
-	started = backupProgress->startedAt;
-	SpinLockRelease(&backupProgress->mutex);
-	if (!running)
+	backupProgressSnapshot(&progress);
+	if (!progress.running)
 		return (Datum) 0;
+	seconds = (double) (GetCurrentTimestamp() - progress.startedAt) / USECS_PER_SEC;
 
-	filesDone = pg_atomic_read_u64(&backupProgress->filesDone);
-	filesTotal = pg_atomic_read_u64(&backupProgress->filesTotal);
-	bytesDone = pg_atomic_read_u64(&backupProgress->bytesDone);
-	bytesTotal = pg_atomic_read_u64(&backupProgress->bytesTotal);
-	seconds = (double) (GetCurrentTimestamp() - started) / USECS_PER_SEC;
-
-	values[0] = CStringGetTextDatum(id);
-	values[1] = Int32GetDatum(pid);
-	values[2] = CStringGetTextDatum(phase);
-	values[3] = TimestampTzGetDatum(started);
-	values[4] = Int64GetDatum((int64) filesDone);
-	values[5] = Int64GetDatum((int64) filesTotal);
-	values[6] = Int64GetDatum((int64) bytesDone);
-	values[7] = Int64GetDatum((int64) bytesTotal);
-	values[8] = Float8GetDatum(seconds > 0 ? bytesDone / seconds : 0);
+	values[0] = CStringGetTextDatum(progress.backupId);
+	values[1] = Int32GetDatum(progress.leaderPid);
+	values[2] = CStringGetTextDatum(progress.phase);
+	values[3] = TimestampTzGetDatum(progress.startedAt);
+	values[4] = Int64GetDatum((int64) progress.filesDone);
+	values[5] = Int64GetDatum((int64) progress.filesTotal);
+	values[6] = Int64GetDatum((int64) progress.bytesDone);
+	values[7] = Int64GetDatum((int64) progress.bytesTotal);
+	values[8] = Float8GetDatum(seconds > 0 ? progress.bytesDone / seconds : 0);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;
 }

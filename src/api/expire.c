@@ -13,15 +13,14 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/json.h"
 
 #include "api/api.h"
+#include "backup/backup.h"
 #include "backup/backup_progress.h"
 #include "common/config.h"
 #include "ops/audit.h"
@@ -65,51 +64,23 @@ expireOnUnreadable(void *arg, const char *backupId, const char *message)
 					 backupId)));
 }
 
-static void
-expireJsonIds(StringInfo buf, const char *key, List *ids)
-{
-	ListCell   *lc;
-	bool		first = true;
-
-	appendStringInfo(buf, ", \"%s\": [", key);
-	foreach(lc, ids)
-	{
-		if (!first)
-			appendStringInfoString(buf, ", ");
-		escape_json(buf, (const char *) lfirst(lc));
-		first = false;
-	}
-	appendStringInfoChar(buf, ']');
-}
-
 /* Drop the removed backups from pgdr.backups (as the owner). */
 static void
-expireCatalogDelete(List *ids)
+expireCatalogRemove(List *ids)
 {
+	ApiOwnerContext owner;
 	ListCell   *lc;
 
-	if (ids == NIL)
-		return;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	apiAsOwnerBegin(&owner);
 	foreach(lc, ids)
-	{
-		Oid			argtypes[1] = {TEXTOID};
-		Datum		values[1];
-
-		values[0] = CStringGetTextDatum((const char *) lfirst(lc));
-		if (SPI_execute_with_args("DELETE FROM pgdr.backups WHERE backup_id OPERATOR(pg_catalog.=) $1",
-								  1, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
-			elog(ERROR, "could not delete backup %s from pgdr.backups",
-				 (const char *) lfirst(lc));
-	}
-	SPI_finish();
+		backupCatalogRemove((const char *) lfirst(lc));
+	apiAsOwnerEnd(&owner);
 }
 
 Datum
 dr_expire(PG_FUNCTION_ARGS)
 {
-	AuditOp		op;
+	ApiCall    *call = apiCallNew("dr_expire");
 	RetentionResult result;
 	ExpireRemoved removed = {NIL, NIL, NIL};
 	TupleDesc	tupdesc;
@@ -120,17 +91,14 @@ dr_expire(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 
 	memset(&result, 0, sizeof(result));
-	auditOpBegin(&op, "dr_expire", "{}");
-	PG_TRY();
+	API_CALL_BEGIN(call);
 	{
 		DrConfig   *config = apiConfigLoad();
 		const ConfigRepo *repoConfigEntry;
 		Repo	   *repo;
 		DrError		err;
 		RetentionParam param;
-		char		running[MANIFEST_ID_MAX + 1] = "";
-		char		runningParent[MANIFEST_ID_MAX + 1] = "";
-		ApiOwnerContext owner;
+		BackupProgressSnapshot running;
 
 		repoConfigEntry = configRepoFirst(config, &err);
 		if (repoConfigEntry == NULL)
@@ -153,21 +121,14 @@ dr_expire(PG_FUNCTION_ARGS)
 				drEreport(ERROR, &err);
 
 			/* the directory of a running backup has no manifest yet */
-			SpinLockAcquire(&backupProgress->mutex);
-			if (backupProgress->running)
-			{
-				strlcpy(running, backupProgress->backupId, sizeof(running));
-				strlcpy(runningParent, backupProgress->parentId,
-						sizeof(runningParent));
-			}
-			SpinLockRelease(&backupProgress->mutex);
+			backupProgressSnapshot(&running);
 
 			memset(&param, 0, sizeof(param));
 			param.policy.fullCount = repoConfigEntry->retentionFull;
 			param.policy.fullDays = repoConfigEntry->retentionFullDays;
 			param.policy.now = (int64) time(NULL);
-			param.policy.keepChainOf = runningParent[0] ? runningParent : NULL;
-			param.runningBackupId = running[0] ? running : NULL;
+			param.policy.keepChainOf = running.parentId[0] ? running.parentId : NULL;
+			param.runningBackupId = running.backupId[0] ? running.backupId : NULL;
 			param.onBackup = expireOnBackup;
 			param.onUnreadable = expireOnUnreadable;
 			param.arg = &removed;
@@ -175,15 +136,10 @@ dr_expire(PG_FUNCTION_ARGS)
 			if (!retentionRun(repo, &param, &result, &err))
 			{
 				/* what was removed before the failure is gone: say so */
-				apiAsOwnerBegin(&owner);
-				expireCatalogDelete(removed.backups);
-				apiAsOwnerEnd(&owner);
+				expireCatalogRemove(removed.backups);
 				drEreport(ERROR, &err);
 			}
-
-			apiAsOwnerBegin(&owner);
-			expireCatalogDelete(removed.backups);
-			apiAsOwnerEnd(&owner);
+			expireCatalogRemove(removed.backups);
 
 			if (result.walKept && result.backupsUnreadable > 0)
 				ereport(NOTICE,
@@ -206,32 +162,17 @@ dr_expire(PG_FUNCTION_ARGS)
 		}
 		configFree(config);
 	}
-	PG_CATCH();
-	{
-		auditOpFailed(&op);
-	}
-	PG_END_TRY();
+	API_CALL_END(call);
 
-	{
-		StringInfoData buf;
-
-		initStringInfo(&buf);
-		appendStringInfo(&buf, "{\"policy_set\": %s",
-						 result.policySet ? "true" : "false");
-		expireJsonIds(&buf, "backups", removed.backups);
-		expireJsonIds(&buf, "orphans", removed.orphans);
-		expireJsonIds(&buf, "skipped", removed.skipped);
-		appendStringInfo(&buf, ", \"wal_removed\": %d, \"wal_kept_from\": ",
-						 result.walRemoved);
-		if (result.walKeepFrom[0])
-			escape_json(&buf, result.walKeepFrom);
-		else
-			appendStringInfoString(&buf, "null");
-		appendStringInfo(&buf, ", \"bytes_freed\": " UINT64_FORMAT "}",
-						 result.bytesFreed);
-		op.arguments = buf.data;
-	}
-	auditOpOk(&op);
+	apiArgBool(call, "policy_set", result.policySet);
+	apiArgTextList(call, "backups", removed.backups);
+	apiArgTextList(call, "orphans", removed.orphans);
+	apiArgTextList(call, "skipped", removed.skipped);
+	apiArgInt64(call, "wal_removed", result.walRemoved);
+	apiArgText(call, "wal_kept_from",
+			   result.walKeepFrom[0] ? result.walKeepFrom : NULL);
+	apiArgUint64(call, "bytes_freed", result.bytesFreed);
+	apiCallOk(call);
 
 	values[0] = Int32GetDatum(result.backupsRemoved + result.orphansRemoved);
 	values[1] = Int32GetDatum(result.walRemoved);

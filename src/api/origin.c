@@ -21,7 +21,6 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/json.h"
 
 #include "api/api.h"
 #include "common/config.h"
@@ -143,14 +142,12 @@ apiOriginHistoryNotify(void)
 Datum
 dr_declare_primary(PG_FUNCTION_ARGS)
 {
-	AuditOp		op;
+	ApiCall    *call = apiCallNew("dr_declare_primary");
 	RepoOrigin	origin;
 	volatile bool removed = false;
-	StringInfoData args;
 
 	memset(&origin, 0, sizeof(origin));
-	auditOpBegin(&op, "dr_declare_primary", "{}");
-	PG_TRY();
+	API_CALL_BEGIN(call);
 	{
 		DrError		err;
 		bool		found;
@@ -166,24 +163,15 @@ dr_declare_primary(PG_FUNCTION_ARGS)
 		if (removed)
 			apiOriginHistoryNotify();
 	}
-	PG_CATCH();
-	{
-		auditOpFailed(&op);
-	}
-	PG_END_TRY();
+	API_CALL_END(call);
 
-	initStringInfo(&args);
-	appendStringInfo(&args, "{\"removed\": %s", removed ? "true" : "false");
+	apiArgBool(call, "removed", removed);
 	if (origin.repository[0])
 	{
-		appendStringInfoString(&args, ", \"repository\": ");
-		escape_json(&args, origin.repository);
-		appendStringInfoString(&args, ", \"backup\": ");
-		escape_json(&args, origin.backup);
+		apiArgText(call, "repository", origin.repository);
+		apiArgText(call, "backup", origin.backup);
 	}
-	appendStringInfoChar(&args, '}');
-	op.arguments = args.data;
-	auditOpOk(&op);
+	apiCallOk(call);
 
 	if (!removed)
 		ereport(NOTICE,

@@ -9,7 +9,6 @@
 #include "fmgr.h"
 #include "access/xlog_internal.h"
 #include "utils/builtins.h"
-#include "utils/json.h"
 #include "utils/pg_lsn.h"
 
 #include "api/api.h"
@@ -22,19 +21,14 @@ Datum
 dr_restore_point(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	AuditOp		op;
-	StringInfoData args;
+	ApiCall    *call = apiCallNew("dr_restore_point");
 	volatile XLogRecPtr lsn = InvalidXLogRecPtr;
 
 	/* recovery_target_name is one line of the recovery settings */
 	apiTextArgCheck("dr_restore_point", "name", name, 1, MAXFNAMELEN - 1);
 
-	initStringInfo(&args);
-	appendStringInfoString(&args, "{\"name\": ");
-	escape_json(&args, name);
-	appendStringInfoChar(&args, '}');
-	auditOpBegin(&op, "dr_restore_point", args.data);
-	PG_TRY();
+	apiArgText(call, "name", name);
+	API_CALL_BEGIN(call);
 	{
 		ApiOwnerContext owner;
 
@@ -44,17 +38,10 @@ dr_restore_point(PG_FUNCTION_ARGS)
 		lsn = pitrRestorePointCreate(name, "manual");
 		apiAsOwnerEnd(&owner);
 	}
-	PG_CATCH();
-	{
-		auditOpFailed(&op);
-	}
-	PG_END_TRY();
+	API_CALL_END(call);
+
 	/* the record says where the point is */
-	resetStringInfo(&args);
-	appendStringInfoString(&args, "{\"name\": ");
-	escape_json(&args, name);
-	appendStringInfo(&args, ", \"lsn\": \"%X/%X\"}", LSN_FORMAT_ARGS(lsn));
-	op.arguments = args.data;
-	auditOpOk(&op);
+	apiArgText(call, "lsn", psprintf("%X/%X", LSN_FORMAT_ARGS(lsn)));
+	apiCallOk(call);
 	PG_RETURN_LSN(lsn);
 }

@@ -8,7 +8,6 @@
 
 #include "funcapi.h"
 #include "utils/builtins.h"
-#include "utils/json.h"
 
 #include "api/api.h"
 #include "backup/backup.h"
@@ -22,11 +21,10 @@ PG_FUNCTION_INFO_V1(dr_repository_sync);
 Datum
 dr_repository_sync(PG_FUNCTION_ARGS)
 {
-	AuditOp		op;
+	ApiCall    *call = apiCallNew("dr_repository_sync");
 	volatile int count = 0;
 
-	auditOpBegin(&op, "dr_repository_sync", "{}");
-	PG_TRY();
+	API_CALL_BEGIN(call);
 	{
 		ApiOwnerContext owner;
 		DrConfig   *config;
@@ -38,13 +36,9 @@ dr_repository_sync(PG_FUNCTION_ARGS)
 		repoClose(repo);
 		configFree(config);
 	}
-	PG_CATCH();
-	{
-		auditOpFailed(&op);
-	}
-	PG_END_TRY();
-	op.arguments = psprintf("{\"backups\": %d}", count);
-	auditOpOk(&op);
+	API_CALL_END(call);
+	apiArgInt64(call, "backups", count);
+	apiCallOk(call);
 	PG_RETURN_INT32(count);
 }
 
@@ -110,11 +104,10 @@ PG_FUNCTION_INFO_V1(dr_repository_create);
 Datum
 dr_repository_create(PG_FUNCTION_ARGS)
 {
-	AuditOp		op;
+	ApiCall    *call = apiCallNew("dr_repository_create");
 	char	   *volatile path = NULL;
 
-	auditOpBegin(&op, "dr_repository_create", "{}");
-	PG_TRY();
+	API_CALL_BEGIN(call);
 	{
 		DrConfig   *config = apiConfigLoad();
 		const ConfigRepo *repoConfigEntry;
@@ -128,20 +121,8 @@ dr_repository_create(PG_FUNCTION_ARGS)
 		path = pstrdup(repoConfigEntry->path);
 		configFree(config);
 	}
-	PG_CATCH();
-	{
-		auditOpFailed(&op);
-	}
-	PG_END_TRY();
-	{
-		StringInfoData buf;
-
-		initStringInfo(&buf);
-		appendStringInfoString(&buf, "{\"path\": ");
-		escape_json(&buf, path);
-		appendStringInfoChar(&buf, '}');
-		op.arguments = buf.data;
-	}
-	auditOpOk(&op);
+	API_CALL_END(call);
+	apiArgText(call, "path", path);
+	apiCallOk(call);
 	PG_RETURN_TEXT_P(cstring_to_text(path));
 }

@@ -9,7 +9,6 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/json.h"
 
 #include "api/api.h"
 #include "ops/audit.h"
@@ -129,8 +128,7 @@ dr_restore(PG_FUNCTION_ARGS)
 	char	   *backupId;
 	char	   *target;
 	char	   *volatile recoveryTarget = NULL;
-	AuditOp		op;
-	StringInfoData args;
+	ApiCall    *call = apiCallNew("dr_restore");
 	RestoreResult result;
 	char	   *volatile resolved = NULL;
 	TupleDesc	tupdesc;
@@ -148,21 +146,13 @@ dr_restore(PG_FUNCTION_ARGS)
 	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
 		recoveryTarget = text_to_cstring(PG_GETARG_TEXT_PP(2));
 
-	initStringInfo(&args);
-	appendStringInfoString(&args, "{\"backup_id\": ");
-	escape_json(&args, backupId);
-	appendStringInfoString(&args, ", \"target_dir\": ");
-	escape_json(&args, target);
+	apiArgText(call, "backup_id", backupId);
+	apiArgText(call, "target_dir", target);
 	if (recoveryTarget != NULL)
-	{
-		appendStringInfoString(&args, ", \"recovery_target\": ");
-		escape_json(&args, recoveryTarget);
-	}
-	appendStringInfoChar(&args, '}');
-	auditOpBegin(&op, "dr_restore", args.data);
+		apiArgText(call, "recovery_target", recoveryTarget);
 
 	memset(&result, 0, sizeof(result));
-	PG_TRY();
+	API_CALL_BEGIN(call);
 	{
 		DrConfig   *config;
 		Repo	   *repo;
@@ -222,12 +212,8 @@ dr_restore(PG_FUNCTION_ARGS)
 		repoClose(repo);
 		configFree(config);
 	}
-	PG_CATCH();
-	{
-		auditOpFailed(&op);
-	}
-	PG_END_TRY();
-	auditOpOk(&op);
+	API_CALL_END(call);
+	apiCallOk(call);
 
 	values[0] = CStringGetTextDatum(resolved);
 	values[1] = Int64GetDatum((int64) result.filesWritten);

@@ -103,6 +103,7 @@ pg_dr_status(PG_FUNCTION_ARGS)
 	DrError		err;
 	char	   *origin = NULL;
 	bool		originKnown = false;
+	AuditQueueSnapshot queue;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -152,8 +153,9 @@ pg_dr_status(PG_FUNCTION_ARGS)
 			configFree(config);
 		}
 	}
-	values[10] = BoolGetDatum(auditWriterRunning());
-	values[11] = Int32GetDatum(auditPendingCount());
+	auditQueueSnapshot(&queue);
+	values[10] = BoolGetDatum(queue.writerRunning);
+	values[11] = Int32GetDatum(queue.pending);
 	values[12] = CStringGetTextDatum(PG_DR_VERSION);
 	/* a restored cluster that is not its repository's primary says so */
 	if (!originKnown)

@@ -64,6 +64,19 @@ extern void backupCatalogInsert(const BackupSummary *summary);
  * recorded (one whose manifest cannot be read is skipped with a WARNING).
  */
 extern int	backupCatalogSync(struct Repo *repo);
+/*
+ * The outcome of a verification (dr_backup_verify()): error NULL when the
+ * backup and its chain read back intact (status valid, or corrupt when it
+ * stored corrupt pages), else the first problem (status damaged).  A
+ * backup the catalog does not list is left alone.  SPI; the caller runs
+ * as the extension owner.
+ */
+extern void backupCatalogVerified(const char *backupId, const char *error);
+/*
+ * A backup removed from the repository (dr_expire()): its row goes.  SPI;
+ * the caller runs as the extension owner.
+ */
+extern void backupCatalogRemove(const char *backupId);
 
 /* Shared memory: the progress of the running backup, and the lock. */
 extern Size backupShmemSize(void);

@@ -4,6 +4,11 @@
  *	  say.  The repository is the source of truth; backupCatalogSync()
  *	  rebuilds the table from it (dr_repository_sync()), so a cluster
  *	  restored from nothing but the repository can list every backup.
+ *
+ * This file is the only writer of the table: a backup's row when it
+ * completes, the outcome of its verification, its removal by dr_expire(),
+ * the rebuild.  Every SQL text names its schema and operators; the callers
+ * run it as the extension owner with the pinned search_path (api.h).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -19,6 +24,21 @@
 #include "pg_dr.h"
 #include "repo/repo.h"
 #include "repo/repo_backup.h"
+
+/*
+ * Run one statement that changes pgdr.backups; ERROR "could not <what>"
+ * unless SPI answers expected.
+ */
+static void
+catalogExecute(const char *sql, int nargs, Oid *argtypes, Datum *values,
+			   const char *nulls, int expected, const char *what)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0) != expected)
+		elog(ERROR, "could not %s", what);
+	SPI_finish();
+}
 
 /* Record the backup in pgdr.backups (the catalog caches the repository). */
 void
@@ -53,18 +73,48 @@ backupCatalogInsert(const BackupSummary *summary)
 	values[13] = Int64GetDatum((int64) summary->files);
 	values[14] = Int32GetDatum(1);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("INSERT INTO pgdr.backups (backup_id, kind, parent_id, label,"
-							  " started_at, finished_at, start_lsn, stop_lsn, timeline,"
-							  " data_bytes, stored_bytes, pages_changed, corrupt_pages, files, repo,"
-							  " status)"
-							  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
-							  " CASE WHEN $13 OPERATOR(pg_catalog.>) 0 THEN 'corrupt' ELSE 'valid' END)"
-							  " ON CONFLICT (backup_id) DO NOTHING",
-							  15, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not record the backup in pgdr.backups");
-	SPI_finish();
+	catalogExecute("INSERT INTO pgdr.backups (backup_id, kind, parent_id, label,"
+				   " started_at, finished_at, start_lsn, stop_lsn, timeline,"
+				   " data_bytes, stored_bytes, pages_changed, corrupt_pages, files, repo,"
+				   " status)"
+				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+				   " CASE WHEN $13 OPERATOR(pg_catalog.>) 0 THEN 'corrupt' ELSE 'valid' END)"
+				   " ON CONFLICT (backup_id) DO NOTHING",
+				   15, argtypes, values, nulls, SPI_OK_INSERT,
+				   "record the backup in pgdr.backups");
+}
+
+void
+backupCatalogVerified(const char *backupId, const char *error)
+{
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+
+	values[0] = CStringGetTextDatum(backupId);
+	if (error != NULL)
+		values[1] = CStringGetTextDatum(error);
+	else
+		nulls[1] = 'n';
+	catalogExecute("UPDATE pgdr.backups SET error = $2,"
+				   " status = CASE WHEN $2 IS NOT NULL THEN 'damaged'"
+				   " WHEN corrupt_pages OPERATOR(pg_catalog.>) 0 THEN 'corrupt'"
+				   " ELSE 'valid' END"
+				   " WHERE backup_id OPERATOR(pg_catalog.=) $1",
+				   2, argtypes, values, nulls, SPI_OK_UPDATE,
+				   "record the verification in pgdr.backups");
+}
+
+void
+backupCatalogRemove(const char *backupId)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+
+	values[0] = CStringGetTextDatum(backupId);
+	catalogExecute("DELETE FROM pgdr.backups WHERE backup_id OPERATOR(pg_catalog.=) $1",
+				   1, argtypes, values, NULL, SPI_OK_DELETE,
+				   psprintf("delete backup %s from pgdr.backups", backupId));
 }
 
 static bool
@@ -127,11 +177,8 @@ backupCatalogSync(Repo *repo)
 	if (!repoBackupList(repo, &ids, &count, &err))
 		drEreport(ERROR, &err);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("DELETE FROM pgdr.backups", false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not clear pgdr.backups");
-	SPI_finish();
+	catalogExecute("DELETE FROM pgdr.backups", 0, NULL, NULL, NULL,
+				   SPI_OK_DELETE, "clear pgdr.backups");
 
 	/*
 	 * A manifest that cannot be read leaves its backup out, with a WARNING

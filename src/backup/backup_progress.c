@@ -111,3 +111,33 @@ backupProgressEnd(void)
 	}
 	SpinLockRelease(&backupProgress->mutex);
 }
+
+void
+backupProgressSnapshot(BackupProgressSnapshot *snapshot)
+{
+	memset(snapshot, 0, sizeof(*snapshot));
+	if (backupProgress == NULL)
+		return;
+	SpinLockAcquire(&backupProgress->mutex);
+	snapshot->running = backupProgress->running;
+	if (snapshot->running)
+	{
+		snapshot->leaderPid = backupProgress->leaderPid;
+		strlcpy(snapshot->backupId, backupProgress->backupId,
+				sizeof(snapshot->backupId));
+		strlcpy(snapshot->parentId, backupProgress->parentId,
+				sizeof(snapshot->parentId));
+		strlcpy(snapshot->phase, backupProgress->phase,
+				sizeof(snapshot->phase));
+		snapshot->startedAt = backupProgress->startedAt;
+	}
+	SpinLockRelease(&backupProgress->mutex);
+	if (!snapshot->running)
+		return;
+
+	/* the workers add to these without the mutex */
+	snapshot->filesTotal = pg_atomic_read_u64(&backupProgress->filesTotal);
+	snapshot->filesDone = pg_atomic_read_u64(&backupProgress->filesDone);
+	snapshot->bytesTotal = pg_atomic_read_u64(&backupProgress->bytesTotal);
+	snapshot->bytesDone = pg_atomic_read_u64(&backupProgress->bytesDone);
+}

@@ -2,6 +2,10 @@
  * backup_progress.h
  *	  The running backup in shared memory: the one-at-a-time lock and the
  *	  progress the dr_backup_progress view shows.
+ *
+ * The struct's fields are the backup part's own (the leader and its
+ * workers write them); every other part reads a copy taken under the
+ * lock, backupProgressSnapshot().
  *-------------------------------------------------------------------------
  */
 #ifndef DR_BACKUP_PROGRESS_H
@@ -29,6 +33,23 @@ typedef struct BackupProgress
 } BackupProgress;
 
 extern BackupProgress *backupProgress;
+
+/* The running backup as it stands, copied under the lock. */
+typedef struct BackupProgressSnapshot
+{
+	bool		running;		/* false: no backup runs, the rest is zero */
+	int			leaderPid;
+	char		backupId[MANIFEST_ID_MAX + 1];
+	char		parentId[MANIFEST_ID_MAX + 1];	/* an incremental's; "" */
+	char		phase[32];
+	TimestampTz startedAt;
+	uint64		filesTotal;
+	uint64		filesDone;
+	uint64		bytesTotal;
+	uint64		bytesDone;
+} BackupProgressSnapshot;
+
+extern void backupProgressSnapshot(BackupProgressSnapshot *snapshot);
 
 /* Take the lock; false (holder's pid and id filled) when a backup runs. */
 extern bool backupProgressBegin(const char *backupId, int *holderPid,

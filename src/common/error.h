@@ -5,8 +5,8 @@
  * Shared code never calls ereport: the backend and the CLI fail in
  * different ways.  A function that can fail takes a DrError * as its last
  * argument, returns false/NULL/-1 on failure and fills the DrError.  The
- * caller turns it into an ereport (api/dr_error.c maps each code to a
- * SQLSTATE) or a message on stderr and an exit status (bin/).
+ * caller turns it into an ereport (drEreport in src/dr_ereport.c maps each
+ * code to a SQLSTATE) or a message on stderr and an exit status (bin/).
  *-------------------------------------------------------------------------
  */
 #ifndef DR_ERROR_H

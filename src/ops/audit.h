@@ -10,7 +10,8 @@
  * has committed it.  The worker is the only writer, which also makes the
  * hash chain (each row's hash covers the previous row's) a simple sequence.
  *
- * Usage in an API function:
+ * The sequence below is what every SQL function's record goes through;
+ * src/api writes it once, in api.h's ApiCall (api/call.c):
  *
  *	   AuditOp op;
  *	   auditOpBegin(&op, "dr_backup_full", argsJson);
@@ -77,9 +78,14 @@ extern void auditOpOk(AuditOp *op);
 /* Call inside PG_CATCH: records the current error and re-throws it. */
 extern void auditOpFailed(AuditOp *op) pg_attribute_noreturn();
 
-/* For dr_status. */
-extern bool auditWriterRunning(void);
-extern int	auditPendingCount(void);
+/* For dr_status: the queue as it stands, read under its lock. */
+typedef struct AuditQueueSnapshot
+{
+	bool		writerRunning;	/* the pg_dr worker is attached */
+	int			pending;		/* records queued and not yet committed */
+} AuditQueueSnapshot;
+
+extern void auditQueueSnapshot(AuditQueueSnapshot *snapshot);
 
 /*
  * Worker side: write every queued record (each in its own transaction) and
@@ -115,15 +121,27 @@ extern bool auditHeadPublishRound(void);
 extern bool auditHeadCheck(int64 *brokenId, char **problem);
 
 /*
- * The append-only guard's permission: true only while dr_audit_expire()
- * removes expired rows in this backend.
+ * The audit trail checked (audit_verify.c), for dr_audit_verify(): the
+ * hash chain (pgdr.audit_verify_chain()), then, when it holds, the heads
+ * published in the repositories (auditHeadCheck).  Run as the extension
+ * owner; result->problem is allocated in the caller's memory context.
  */
-extern bool auditExpireInProgress;
+typedef struct AuditVerifyResult
+{
+	bool		ok;
+	int64		rowsChecked;	/* rows whose link was checked */
+	int64		firstBrokenId;	/* the row where it breaks; 0 when ok */
+	char	   *problem;		/* what is wrong; NULL when ok */
+} AuditVerifyResult;
+
+extern void auditVerify(AuditVerifyResult *result);
 
 /*
- * The guard's permission to change pgdr.audit_inflight: true in the worker
- * process only (audit_writer.c).
+ * dr_audit_expire() (audit_expire.c): check the chain, then remove the
+ * rows older than pg_dr.audit_retention and move the anchor; returns the
+ * number of rows removed.  ERROR XX001 on a broken chain, nothing removed.
+ * Run as the extension owner.
  */
-extern bool auditWriterInProgress;
+extern int64 auditExpire(void);
 
 #endif							/* DR_AUDIT_H */

@@ -410,17 +410,16 @@ auditOpFailed(AuditOp *op)
 	ReThrowError(edata);
 }
 
-bool
-auditWriterRunning(void)
+void
+auditQueueSnapshot(AuditQueueSnapshot *snapshot)
 {
-	bool		running;
-
+	memset(snapshot, 0, sizeof(*snapshot));
 	if (auditShared == NULL)
-		return false;
+		return;
 	LWLockAcquire(auditShared->lock, LW_SHARED);
-	running = auditShared->writerPid != 0;
+	snapshot->writerRunning = auditShared->writerPid != 0;
+	snapshot->pending = (int) (auditShared->nextSeq - 1 - auditShared->writtenSeq);
 	LWLockRelease(auditShared->lock);
-	return running;
 }
 
 int

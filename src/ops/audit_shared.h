@@ -65,4 +65,25 @@ extern bool auditHeadBackupEnded;
 /* Register the head duty (audit_head.c), after the drain's. */
 extern void auditHeadDutyRegister(void);
 
+/*
+ * The append-only guard's permissions (audit_guard.c): removal of expired
+ * rows, true only while auditExpire() removes them in this backend
+ * (audit_expire.c); changes of pgdr.audit_inflight, true in the worker
+ * process only (audit_writer.c).
+ */
+extern bool auditExpireInProgress;
+extern bool auditWriterInProgress;
+
+/* audit_queue.c: records queued and not yet committed (the drain's due) */
+extern int	auditPendingCount(void);
+
+/* audit_expire.c: the oldest finished_at a row may have and still be kept */
+extern TimestampTz auditRetentionCutoff(void);
+
+/*
+ * audit_verify.c: pgdr.audit_verify_chain()'s verdict, without the heads.
+ * Call it connected to SPI; problem is allocated with SPI_palloc.
+ */
+extern void auditChainVerify(AuditVerifyResult *result);
+
 #endif							/* DR_AUDIT_SHARED_H */

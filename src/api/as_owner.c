@@ -1,12 +1,11 @@
 /*-------------------------------------------------------------------------
- * dr_error.c
- *	  Helpers of every API function: the configuration, and running as the
- *	  extension's owner.
+ * as_owner.c
+ *	  Running as the pg_dr extension's owner, with the pinned search_path
+ *	  (apiAsOwnerBegin/End, see api.h): how API functions reach the
+ *	  internal tables of schema pgdr.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
-
-#include <errno.h>
 
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
@@ -22,8 +21,6 @@
 #include "utils/rel.h"
 
 #include "api/api.h"
-#include "common/config.h"
-#include "repo/repo.h"
 #include "pg_dr.h"
 
 /* Owner of the pg_dr extension, from pg_extension. */
@@ -80,44 +77,4 @@ apiAsOwnerEnd(ApiOwnerContext *context)
 {
 	AtEOXact_GUC(true, context->gucNestLevel);
 	SetUserIdAndSecContext(context->savedUserId, context->savedSecContext);
-}
-
-DrConfig *
-apiConfigLoad(void)
-{
-	DrConfig   *config;
-	DrError		err;
-
-	if (drConfigFile == NULL || drConfigFile[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("pg_dr.config_file is not set"),
-				 errhint("Set pg_dr.config_file to the path of the pg_dr configuration file and reload.")));
-	config = configLoad(drConfigFile, &err);
-	if (config == NULL)
-	{
-		/* a configured file that does not exist is a configuration error */
-		if (err.code == DR_ERR_NOT_FOUND)
-			err.code = DR_ERR_CONFIG;
-		drEreport(ERROR, &err);
-	}
-	return config;
-}
-
-Repo *
-apiRepoOpen(DrConfig **configOut)
-{
-	DrConfig   *config = apiConfigLoad();
-	const ConfigRepo *repoConfigEntry;
-	Repo	   *repo;
-	DrError		err;
-
-	repoConfigEntry = configRepoFirst(config, &err);
-	if (repoConfigEntry == NULL)
-		drEreport(ERROR, &err);
-	repo = repoOpen(repoConfigEntry, &err);
-	if (repo == NULL)
-		drEreport(ERROR, &err);
-	*configOut = config;
-	return repo;
 }
