@@ -25,6 +25,7 @@
 #include "ops/worker.h"
 #include "pg_dr.h"
 #include "pitr/pitr.h"
+#include "storage/storage.h"
 
 PG_MODULE_MAGIC;
 
@@ -219,6 +220,8 @@ _PG_init(void)
 				 errhint("Add pg_dr to shared_preload_libraries in postgresql.conf and restart the server.")));
 
 	drDefineSettings();
+	/* the repository types the server can use, before any config is read */
+	storageDriversRegister();
 
 	prevShmemRequestHook = shmem_request_hook;
 	shmem_request_hook = drShmemRequest;
