@@ -984,10 +984,8 @@ configRoute(ConfigParser *parser)
 
 				configDriverKeyList(driver, n, keys, sizeof(keys));
 				drErrorHint(parser->err,
-							"a repository of type %s accepts %s, besides repo%d_type, "
-							"repo%d_cipher_type, repo%d_cipher_key_file, "
-							"repo%d_retention_full and repo%d_retention_full_days",
-							driver->type, keys, n, n, n, n, n);
+							"a repository of type %s accepts, besides the settings "
+							"of every repository: %s", driver->type, keys);
 			}
 			else
 				configValidNamesHint(parser->err);
