@@ -950,24 +950,27 @@ configRoute(ConfigParser *parser)
 		for (int i = 0; i < parser->rawCount[n]; i++)
 		{
 			ConfigRaw  *raw = &parser->raw[n][i];
-			char		name[CONFIG_KEY_NAME_MAX + 16];
+			char	   *name;
 			char		suggestion[CONFIG_KEY_NAME_MAX + 16];
 			const ConfigDriver *other;
+			bool		valid;
 
-			snprintf(name, sizeof(name), "repo%d_%.*s", n,
-					 CONFIG_KEY_NAME_MAX + 1, raw->key);
 			if (driver != NULL)
 				raw->def = configDriverKey(driver, raw->key);
+			other = raw->def ? NULL : configDriverDeclaring(raw->key, driver);
+			if (raw->def == NULL && driver == NULL && other != NULL)
+				continue;		/* the missing type is reported in pass 3 */
+
+			name = psprintf("repo%d_%s", n, raw->key);
 			if (raw->def != NULL)
 			{
-				if (!configLineValueCheck(parser, raw->line, raw->def, name,
-										  &raw->value))
+				valid = configLineValueCheck(parser, raw->line, raw->def,
+											 name, &raw->value);
+				pfree(name);
+				if (!valid)
 					return false;
 				continue;
 			}
-			other = configDriverDeclaring(raw->key, driver);
-			if (driver == NULL && other != NULL)
-				continue;
 
 			if (driver != NULL && other != NULL)
 				configLineError(parser, raw->line,
@@ -989,6 +992,7 @@ configRoute(ConfigParser *parser)
 			}
 			else
 				configValidNamesHint(parser->err);
+			pfree(name);
 			return false;
 		}
 	}
