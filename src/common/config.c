@@ -30,7 +30,9 @@
  *	 3. each repository is built: required settings, defaults, the
  *	    driver's rules across keys, and no two repositories in one place.
  * The DrConfig is returned only when the whole file is valid, so a caller
- * never sees half a configuration.
+ * never sees half a configuration.  What a valid value of each kind is,
+ * the registry of drivers and a repository's driver settings are in
+ * config_value.c.
  *-------------------------------------------------------------------------
  */
 
@@ -42,21 +44,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/config.h"
+#include "common/config_internal.h"
 
 /* Largest configuration file read; it is a few lines in practice. */
 #define CONFIG_FILE_MAX			(1024 * 1024)
 
 #define CONFIG_SECRET_MASK		"********"
-
-/* Registered storage drivers (configDriverRegister), few by nature. */
-#define CONFIG_DRIVER_MAX		8
-
-/* Longest key name, "repoN_" excepted (configEditDistance's rows). */
-#define CONFIG_KEY_NAME_MAX		48
-
-static const ConfigDriver *configDrivers[CONFIG_DRIVER_MAX];
-static int	configDriverCount = 0;
 
 /*
  * The settings config.c itself knows: the global ones, and those every
@@ -144,13 +137,6 @@ typedef enum ConfigNameResult
 	CONFIG_NAME_BAD_REPO		/* repoN_<known> with N out of range */
 } ConfigNameResult;
 
-/* What is wrong with a value (configValueCheck), before the line is known. */
-typedef struct ConfigProblem
-{
-	char		message[512];
-	char		hint[200];
-} ConfigProblem;
-
 struct ConfigCheck
 {
 	struct ConfigParser *parser;
@@ -159,7 +145,6 @@ struct ConfigCheck
 
 static bool configLineError(ConfigParser *parser, int line, const char *fmt,...) pg_attribute_printf(3, 4);
 static bool configFileError(ConfigParser *parser, const char *fmt,...) pg_attribute_printf(2, 3);
-static bool configProblem(ConfigProblem *problem, const char *fmt,...) pg_attribute_printf(2, 3);
 
 /*
  * An error on a line of the file: '"file" line N: message', DR_ERR_CONFIG.
@@ -192,70 +177,13 @@ configFileError(ConfigParser *parser, const char *fmt,...)
 					  parser->source, message);
 }
 
-static bool
-configProblem(ConfigProblem *problem, const char *fmt,...)
+bool
+configKeyIsCommon(const char *key)
 {
-	va_list		ap;
-
-	va_start(ap, fmt);
-	vsnprintf(problem->message, sizeof(problem->message), fmt, ap);
-	va_end(ap);
+	for (int k = 0; k < CONFIG_KEY_COUNT; k++)
+		if (configKeyPerRepo[k] && strcmp(configKeys[k].name, key) == 0)
+			return true;
 	return false;
-}
-
-void
-configDriverRegister(const ConfigDriver *driver)
-{
-	for (int i = 0; i < configDriverCount; i++)
-	{
-		if (configDrivers[i] == driver)
-			return;
-		/* two drivers of one type: a programming error */
-		Assert(strcmp(configDrivers[i]->type, driver->type) != 0);
-	}
-	Assert(configDriverCount < CONFIG_DRIVER_MAX);
-	Assert(driver->locationKey != NULL);
-#ifdef USE_ASSERT_CHECKING
-	for (int k = 0; k < driver->keyCount; k++)
-	{
-		Assert(strlen(driver->keys[k].name) <= CONFIG_KEY_NAME_MAX);
-		for (int c = 0; c < CONFIG_KEY_COUNT; c++)
-			Assert(!configKeyPerRepo[c] ||
-				   strcmp(configKeys[c].name, driver->keys[k].name) != 0);
-	}
-#endif
-	if (configDriverCount < CONFIG_DRIVER_MAX)
-		configDrivers[configDriverCount++] = driver;
-}
-
-const ConfigDriver *
-configDriverFind(const char *type)
-{
-	for (int i = 0; i < configDriverCount; i++)
-		if (pg_strcasecmp(configDrivers[i]->type, type) == 0)
-			return configDrivers[i];
-	return NULL;
-}
-
-/* The description of key in driver, or NULL. */
-static const ConfigKeyDef *
-configDriverKey(const ConfigDriver *driver, const char *key)
-{
-	for (int k = 0; k < driver->keyCount; k++)
-		if (strcmp(driver->keys[k].name, key) == 0)
-			return &driver->keys[k];
-	return NULL;
-}
-
-/* The first registered driver other than except that declares key. */
-static const ConfigDriver *
-configDriverDeclaring(const char *key, const ConfigDriver *except)
-{
-	for (int i = 0; i < configDriverCount; i++)
-		if (configDrivers[i] != except &&
-			configDriverKey(configDrivers[i], key) != NULL)
-			return configDrivers[i];
-	return NULL;
 }
 
 /* Full name of a key: "compress_type" or "repo2_path". */
@@ -266,31 +194,6 @@ configKeyName(const char *key, bool perRepo, int repo, char *buf, size_t size)
 		snprintf(buf, size, "repo%d_%s", repo, key);
 	else
 		strlcpy(buf, key, size);
-}
-
-/*
- * "a, b or c" from a NULL-terminated list, or from the registered drivers'
- * types when list is NULL.
- */
-static void
-configJoin(const char *const *list, char *buf, size_t size)
-{
-	int			count = 0;
-
-	if (list != NULL)
-		while (list[count] != NULL)
-			count++;
-	else
-		count = configDriverCount;
-	buf[0] = '\0';
-	for (int i = 0; i < count; i++)
-	{
-		const char *item = list != NULL ? list[i] : configDrivers[i]->type;
-
-		if (i > 0)
-			strlcat(buf, i == count - 1 ? " or " : ", ", size);
-		strlcat(buf, item, size);
-	}
 }
 
 /*
@@ -430,13 +333,15 @@ configSuggest(const char *name, const ConfigDriver *driver, char *buf,
 					  candidate, sizeof(candidate));
 		configSuggestTry(name, candidate, &bestDistance, buf, size);
 	}
-	for (int i = 0; i < configDriverCount; i++)
+	for (int i = 0; configDriverNth(i) != NULL; i++)
 	{
-		if (driver != NULL && configDrivers[i] != driver)
+		const ConfigDriver *d = configDriverNth(i);
+
+		if (driver != NULL && d != driver)
 			continue;
-		for (int k = 0; k < configDrivers[i]->keyCount; k++)
+		for (int k = 0; k < d->keyCount; k++)
 		{
-			configKeyName(configDrivers[i]->keys[k].name, true, repo,
+			configKeyName(d->keys[k].name, true, repo,
 						  candidate, sizeof(candidate));
 			configSuggestTry(name, candidate, &bestDistance, buf, size);
 		}
@@ -470,14 +375,14 @@ configValidNamesHint(DrError *err)
 {
 	char		drivers[200] = "";
 
-	for (int i = 0; i < configDriverCount; i++)
+	for (int i = 0; configDriverNth(i) != NULL; i++)
 	{
 		char		keys[160];
 
-		configDriverKeyList(configDrivers[i], 0, keys, sizeof(keys));
+		configDriverKeyList(configDriverNth(i), 0, keys, sizeof(keys));
 		if (i > 0)
 			strlcat(drivers, "; ", sizeof(drivers));
-		strlcat(drivers, configDrivers[i]->type, sizeof(drivers));
+		strlcat(drivers, configDriverNth(i)->type, sizeof(drivers));
 		strlcat(drivers, ": ", sizeof(drivers));
 		strlcat(drivers, keys, sizeof(drivers));
 	}
@@ -502,246 +407,51 @@ static bool
 configValueHidden(const ConfigKeyDef *def, const char *name)
 {
 	return def == &configKeys[CONFIG_KEY_REPO_CIPHER_KEY_FILE] ||
-		def->secret || def->kind == CONFIG_KIND_SECRET ||
-		configNameIsSecret(name);
+		configKeySecret(def, name);
 }
 
-/* Whether a setting is shown masked in the items (config.h). */
+/*
+ * repoN_type: one of the registered drivers, stored as the driver spells
+ * its type.
+ */
 static bool
-configItemSecret(const ConfigKeyDef *def, const char *name)
+configTypeCheck(const char *name, char **value, ConfigProblem *problem)
 {
-	return (def != NULL && (def->secret || def->kind == CONFIG_KIND_SECRET)) ||
-		configNameIsSecret(name);
-}
+	const ConfigDriver *driver = configDriverFind(*value);
+	char		expected[256];
 
-/* "invalid value "v" for "name"", or without the value when hidden. */
-static bool
-configProblemInvalid(ConfigProblem *problem, const char *name,
-					 const char *value, bool hidden, const char *expected)
-{
-	if (hidden)
-		return configProblem(problem,
-							 "invalid value for \"%s\" (not shown: it may be a secret): expected %s",
-							 name, expected);
-	return configProblem(problem, "invalid value \"%s\" for \"%s\": expected %s",
-						 value, name, expected);
-}
-
-/* A number of bytes as written back: with the largest unit that fits. */
-static void
-configSizeFormat(int64 bytes, char *buf, size_t size)
-{
-	static const char *const units[] = {"TB", "GB", "MB", "kB"};
-
-	for (int u = 0; u < (int) lengthof(units); u++)
+	problem->hint[0] = '\0';
+	if (driver == NULL)
 	{
-		int64		unit = (int64) 1 << (10 * (lengthof(units) - u));
-
-		if (bytes != 0 && bytes % unit == 0)
-		{
-			snprintf(buf, size, INT64_FORMAT "%s", bytes / unit, units[u]);
-			return;
-		}
+		if (configDriverNth(0) == NULL)
+			return configProblem(problem,
+								 "invalid value \"%s\" for \"%s\": no repository type is registered in this program",
+								 *value, name);
+		configJoin(NULL, expected, sizeof(expected));
+		return configProblemInvalid(problem, name, *value, false, expected);
 	}
-	snprintf(buf, size, INT64_FORMAT, bytes);
-}
-
-/* Decimal digits only (no sign, no blanks, no "3.0", no "0x3"), or -1. */
-static int64
-configDigits(const char *s, size_t len)
-{
-	int64		n = 0;
-
-	if (len == 0 || len > 15 || strspn(s, "0123456789") < len)
-		return -1;
-	for (size_t i = 0; i < len; i++)
-		n = n * 10 + (s[i] - '0');
-	return n;
-}
-
-/* A size with its optional unit, in bytes, or -1. */
-static int64
-configSizeParse(const char *value)
-{
-	static const struct
-	{
-		const char *unit;
-		int			shift;
-	}			units[] = {
-		{"", 0}, {"b", 0}, {"k", 10}, {"kb", 10}, {"kib", 10},
-		{"m", 20}, {"mb", 20}, {"mib", 20}, {"g", 30}, {"gb", 30},
-		{"gib", 30}, {"t", 40}, {"tb", 40}, {"tib", 40}
-	};
-	size_t		digits = strspn(value, "0123456789");
-	int64		n = configDigits(value, digits);
-
-	if (n < 0)
-		return -1;
-	for (int u = 0; u < (int) lengthof(units); u++)
-	{
-		if (pg_strcasecmp(value + digits, units[u].unit) == 0)
-		{
-			if (n > (PG_INT64_MAX >> units[u].shift))
-				return -1;
-			return n << units[u].shift;
-		}
-	}
-	return -1;
-}
-
-/* Check a path value and drop trailing slashes. */
-static bool
-configPathCheck(const ConfigKeyDef *def, const char *name, char *value,
-				ConfigProblem *problem)
-{
-	size_t		len = strlen(value);
-
-	if (value[0] != '/')
-	{
-		if (configValueHidden(def, name))
-			configProblem(problem,
-						  "\"%s\" must be an absolute path (its value is not shown: it may be a secret)",
-						  name);
-		else
-			configProblem(problem,
-						  "\"%s\" must be an absolute path, got \"%s\"",
-						  name, value);
-		strlcpy(problem->hint,
-				"relative paths are refused because the server and the "
-				"CLI run in different working directories",
-				sizeof(problem->hint));
-		return false;
-	}
-	while (len > 1 && value[len - 1] == '/')
-		value[--len] = '\0';
-	if (len == 1)
-		return configProblem(problem, "\"%s\" must not be the root directory",
-							 name);
+	pfree(*value);
+	*value = pstrdup(driver->type);
 	return true;
 }
 
 /*
- * Check one value against its key's description and put its canonical
- * form in *value (palloc'd; the old one is freed when replaced).
- * repoN_type is checked against the registered drivers.
- */
-static bool
-configValueCheck(const ConfigKeyDef *def, const char *name, char **value,
-				 ConfigProblem *problem)
-{
-	char	   *v = *value;
-	bool		hidden = configValueHidden(def, name);
-	char		expected[256];
-
-	problem->hint[0] = '\0';
-	if (def == &configKeys[CONFIG_KEY_REPO_TYPE])
-	{
-		const ConfigDriver *driver = configDriverFind(v);
-
-		if (driver == NULL)
-		{
-			if (configDriverCount == 0)
-				return configProblem(problem,
-									 "invalid value \"%s\" for \"%s\": no repository type is registered in this program",
-									 v, name);
-			configJoin(NULL, expected, sizeof(expected));
-			return configProblemInvalid(problem, name, v, false, expected);
-		}
-		*value = pstrdup(driver->type);
-		pfree(v);
-		return true;
-	}
-
-	switch (def->kind)
-	{
-		case CONFIG_KIND_STRING:
-		case CONFIG_KIND_SECRET:
-			if (v[0] == '\0')
-				return configProblem(problem, "\"%s\" must not be empty", name);
-			return true;
-		case CONFIG_KIND_PATH:
-			return configPathCheck(def, name, v, problem);
-		case CONFIG_KIND_ENUM:
-			for (int i = 0; def->allowed[i] != NULL; i++)
-			{
-				if (pg_strcasecmp(v, def->allowed[i]) == 0)
-				{
-					/* the canonical spelling, as the driver lists it */
-					strcpy(v, def->allowed[i]);
-					return true;
-				}
-			}
-			configJoin(def->allowed, expected, sizeof(expected));
-			return configProblemInvalid(problem, name, v, hidden, expected);
-		case CONFIG_KIND_BOOL:
-			{
-				static const char *const on[] = {"on", "true", "yes", "1"};
-				static const char *const off[] = {"off", "false", "no", "0"};
-
-				for (int i = 0; i < (int) lengthof(on); i++)
-				{
-					if (pg_strcasecmp(v, on[i]) == 0 ||
-						pg_strcasecmp(v, off[i]) == 0)
-					{
-						*value = pstrdup(pg_strcasecmp(v, on[i]) == 0 ? "on" : "off");
-						pfree(v);
-						return true;
-					}
-				}
-				return configProblemInvalid(problem, name, v, hidden,
-											"on or off (or true/false, yes/no, 1/0)");
-			}
-		case CONFIG_KIND_INT:
-			{
-				int64		n = configDigits(v, strlen(v));
-
-				if (n < def->min || n > def->max)
-				{
-					snprintf(expected, sizeof(expected),
-							 "an integer from " INT64_FORMAT " to " INT64_FORMAT,
-							 def->min, def->max);
-					return configProblemInvalid(problem, name, v, hidden, expected);
-				}
-				/* normalize "03" to "3" for display */
-				*value = psprintf(INT64_FORMAT, n);
-				pfree(v);
-				return true;
-			}
-		case CONFIG_KIND_SIZE:
-			{
-				int64		n = configSizeParse(v);
-
-				if (n < def->min || n > def->max)
-				{
-					char		min[32];
-					char		max[32];
-
-					configSizeFormat(def->min, min, sizeof(min));
-					configSizeFormat(def->max, max, sizeof(max));
-					snprintf(expected, sizeof(expected),
-							 "a size from %s to %s (in bytes, or with a unit: kB, MB, GB, TB)",
-							 min, max);
-					return configProblemInvalid(problem, name, v, hidden, expected);
-				}
-				*value = psprintf(INT64_FORMAT, n);
-				pfree(v);
-				return true;
-			}
-	}
-	return configProblem(problem, "\"%s\" has a kind this program does not know",
-						 name);
-}
-
-/*
- * configValueCheck on a line of the file; *value is freed on failure.
+ * Check a value on a line of the file (configValueCheck, or
+ * configTypeCheck for repoN_type); *value is freed on failure.
  */
 static bool
 configLineValueCheck(ConfigParser *parser, int line, const ConfigKeyDef *def,
 					 const char *name, char **value)
 {
 	ConfigProblem problem;
+	bool		valid;
 
-	if (configValueCheck(def, name, value, &problem))
+	if (def == &configKeys[CONFIG_KEY_REPO_TYPE])
+		valid = configTypeCheck(name, value, &problem);
+	else
+		valid = configValueCheck(def, name, configValueHidden(def, name),
+								 value, &problem);
+	if (valid)
 		return true;
 	pfree(*value);
 	*value = NULL;
@@ -1037,188 +747,6 @@ configCheckHint(ConfigCheck *check, const char *fmt,...)
 	drErrorHint(check->parser->err, "%s", hint);
 }
 
-/* The settings list of repo's driver, with the defaults in place. */
-static void
-configRepoSettingsInit(ConfigRepo *repo)
-{
-	const ConfigDriver *driver = repo->driver;
-
-	repo->settingCount = driver->keyCount;
-	repo->settings = palloc0(sizeof(ConfigSetting) * Max(1, driver->keyCount));
-	for (int k = 0; k < driver->keyCount; k++)
-	{
-		const ConfigKeyDef *def = &driver->keys[k];
-		ConfigSetting *setting = &repo->settings[k];
-
-		setting->def = def;
-		if (def->defaultValue != NULL)
-		{
-			ConfigProblem problem;
-			bool		valid PG_USED_FOR_ASSERTS_ONLY;
-
-			setting->value = pstrdup(def->defaultValue);
-			/* a driver's default is written like a value in a file */
-			valid = configValueCheck(def, def->name, &setting->value, &problem);
-			Assert(valid);
-		}
-	}
-}
-
-static const ConfigSetting *
-configRepoSetting(const ConfigRepo *repo, const char *key)
-{
-	for (int s = 0; s < repo->settingCount; s++)
-		if (strcmp(repo->settings[s].def->name, key) == 0)
-			return &repo->settings[s];
-	/* a driver asks only for its own keys */
-	Assert(false);
-	return NULL;
-}
-
-const char *
-configRepoGet(const ConfigRepo *repo, const char *key)
-{
-	const ConfigSetting *setting = configRepoSetting(repo, key);
-
-	return setting ? setting->value : NULL;
-}
-
-int64
-configRepoGetInt(const ConfigRepo *repo, const char *key)
-{
-	const char *value = configRepoGet(repo, key);
-
-	return value ? strtoi64(value, NULL, 10) : 0;
-}
-
-bool
-configRepoGetBool(const ConfigRepo *repo, const char *key)
-{
-	const char *value = configRepoGet(repo, key);
-
-	return value != NULL && strcmp(value, "on") == 0;
-}
-
-bool
-configRepoSet(ConfigRepo *repo, const char *key, const char *value,
-			  DrError *err)
-{
-	const ConfigKeyDef *def = configDriverKey(repo->driver, key);
-	ConfigSetting *setting;
-	char		name[CONFIG_KEY_NAME_MAX + 16];
-	char	   *v;
-	ConfigProblem problem;
-
-	snprintf(name, sizeof(name), "repo%d_%s", repo->index, key);
-	if (def == NULL)
-		return drErrorSet(err, DR_ERR_CONFIG,
-						  "unknown setting \"%s\" for a repository of type %s",
-						  name, repo->driver->type);
-	if (repo->settings == NULL)
-		configRepoSettingsInit(repo);
-	v = pstrdup(value);
-	if (!configValueCheck(def, name, &v, &problem))
-	{
-		pfree(v);
-		drErrorSet(err, DR_ERR_CONFIG, "%s", problem.message);
-		if (problem.hint[0] != '\0')
-			drErrorHint(err, "%s", problem.hint);
-		return false;
-	}
-	setting = &repo->settings[def - repo->driver->keys];
-	if (setting->value)
-		pfree(setting->value);
-	setting->value = v;
-	setting->line = 0;
-	if (strcmp(key, repo->driver->locationKey) == 0)
-	{
-		if (repo->path)
-			pfree(repo->path);
-		repo->path = pstrdup(v);
-	}
-	return true;
-}
-
-void
-configRepoCopy(ConfigRepo *dst, const ConfigRepo *src)
-{
-	*dst = *src;
-	dst->path = src->path ? pstrdup(src->path) : NULL;
-	dst->cipherKeyFile = src->cipherKeyFile ? pstrdup(src->cipherKeyFile) : NULL;
-	if (src->settings != NULL)
-	{
-		dst->settings = palloc(sizeof(ConfigSetting) * Max(1, src->settingCount));
-		for (int s = 0; s < src->settingCount; s++)
-		{
-			dst->settings[s] = src->settings[s];
-			if (src->settings[s].value)
-				dst->settings[s].value = pstrdup(src->settings[s].value);
-		}
-	}
-}
-
-void
-configRepoClear(ConfigRepo *repo)
-{
-	if (repo->path)
-		pfree(repo->path);
-	if (repo->cipherKeyFile)
-		pfree(repo->cipherKeyFile);
-	for (int s = 0; s < repo->settingCount && repo->settings; s++)
-		if (repo->settings[s].value)
-			pfree(repo->settings[s].value);
-	if (repo->settings)
-		pfree(repo->settings);
-	memset(repo, 0, sizeof(*repo));
-}
-
-/* strcmp for strings that may be NULL. */
-static bool
-configStrEqual(const char *a, const char *b)
-{
-	return (a == NULL && b == NULL) ||
-		(a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-/*
- * Same repository opened the same way: everything but retention, which
- * does not change how it is read or written.
- */
-bool
-configRepoEqual(const ConfigRepo *a, const ConfigRepo *b)
-{
-	if (a->index != b->index || a->driver != b->driver ||
-		a->cipher != b->cipher || a->compressLevel != b->compressLevel ||
-		a->path == NULL || b->path == NULL || strcmp(a->path, b->path) != 0 ||
-		!configStrEqual(a->cipherKeyFile, b->cipherKeyFile) ||
-		a->settingCount != b->settingCount)
-		return false;
-	for (int s = 0; s < a->settingCount; s++)
-		if (!configStrEqual(a->settings[s].value, b->settings[s].value))
-			return false;
-	return true;
-}
-
-/* Whether a setting name holds a secret (see config.h). */
-bool
-configNameIsSecret(const char *name)
-{
-	static const char *const suffixes[] = {
-		"_key", "_secret", "_password", "_passphrase", "_token", "_credential",
-		"_credentials"
-	};
-	size_t		len = strlen(name);
-
-	for (size_t i = 0; i < lengthof(suffixes); i++)
-	{
-		size_t		slen = strlen(suffixes[i]);
-
-		if (len >= slen && strcmp(name + len - slen, suffixes[i]) == 0)
-			return true;
-	}
-	return false;
-}
-
 static int
 configItemCompare(const void *a, const void *b)
 {
@@ -1236,7 +764,7 @@ configItemAdd(DrConfig *config, const char *source, const char *name,
 		return;
 	item = &config->items[config->itemCount++];
 	item->name = pstrdup(name);
-	item->secret = configItemSecret(def, name);
+	item->secret = configKeySecret(def, name);
 	item->value = pstrdup(item->secret ? CONFIG_SECRET_MASK : value);
 	if (line > 0)
 		item->source = psprintf("%s:%d", source, line);
@@ -1286,7 +814,7 @@ configRepoBuild(ConfigParser *parser, DrConfig *config, int n)
 		configFileError(parser, "repo%d: \"repo%d_type\" is required", n, n);
 		configJoin(NULL, types, sizeof(types));
 		drErrorHint(parser->err, "add repo%d_type = %s", n,
-					configDriverCount > 0 ? types : "posix");
+					configDriverNth(0) != NULL ? types : "posix");
 		return false;
 	}
 	driver = configDriverFind(v[CONFIG_KEY_REPO_TYPE].value);
