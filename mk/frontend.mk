@@ -85,8 +85,9 @@ cli: $(CLI)
 
 unit-build: $(UNIT_BINS)
 
-# C unit tests, TAP output, run by prove
+# C unit tests, TAP output, run by prove; then the include rules
 unit: $(UNIT_BINS)
 	prove --exec '' $(UNIT_BINS)
+	prove --exec sh test/unit/check_layout.sh
 
 fuzz: $(FUZZ_BINS)

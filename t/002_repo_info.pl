@@ -176,8 +176,9 @@ for my $id (@awkward)
 }
 write_file("$repo/backup/not-a-backup", '');
 mkdir("$repo/archive") or die;
-mkdir("$repo/archive/0000000100000000") or die;
-write_file("$repo/archive/0000000100000000/000000010000000000000001", 'x');
+mkdir("$repo/archive/wal") or die;
+mkdir("$repo/archive/wal/0000000100000000") or die;
+write_file("$repo/archive/wal/0000000100000000/000000010000000000000001", 'x');
 ($status, $stdout, $stderr) = run_pg_dr('info', '--config', $conf, '--json');
 is($status, 0, 'info --json with backup directories');
 $doc = eval { JSON::PP->new->decode($stdout) };

@@ -4,15 +4,16 @@
  *
  * The walk goes segment by segment from the start segment to the newest
  * one, the timeline of each from the newest timeline's history.  Whether
- * a segment is there is answered from a sorted listing of its directory
- * ("<tli><log>"), listed when the walk first needs it; consecutive
- * missing segments are gathered into one problem.
+ * a segment is there is answered from the sorted names of its directory
+ * ("<tli><log>"), listed (repoArchiveIter, by name) when the walk first
+ * needs it; consecutive missing segments are gathered into one problem.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
 
 #include "access/xlog_internal.h"
 
+#include "common/hex.h"
 #include "repo/repo_archive.h"
 #include "repo/repo_backup.h"
 #include "archive/wal_verify.h"
@@ -27,7 +28,6 @@
 typedef struct WalVerifyState
 {
 	Repo	   *repo;
-	Storage    *storage;
 	const WalVerifyParam *param;
 	WalVerifyResult *result;
 	uint32		segSize;
@@ -89,29 +89,28 @@ walVerifyAppend(char ***array, int *count, int *size, const char *s)
 	(*array)[(*count)++] = pstrdup(s);
 }
 
-/* StorageListCallback of archive/wal: directories and history files. */
+/* The top of archive/wal: its log directories and history files. */
 static bool
-walVerifyTopEntry(void *arg, const StorageInfo *info, DrError *err)
+walVerifyListTop(WalVerifyState *state, DrError *err)
 {
-	WalVerifyState *state = arg;
-	uint32		tli;
+	RepoArchiveIterParam filter = {0};
+	RepoArchiveIter *iter;
+	const RepoArchiveEntry *entry;
+	bool		ok;
 
-	if (info->isDir)
+	/* the segment size is not known yet: directories of any size */
+	filter.kinds = REPO_ARCHIVE_DIR | REPO_ARCHIVE_HISTORY;
+	iter = repoArchiveIterOpen(state->repo, &filter, err);
+	if (iter == NULL)
+		return false;
+	while ((ok = repoArchiveIterNext(iter, &entry, err)) && entry != NULL)
 	{
-		uint32		dummyTli;
-		uint64		dummySeg;
-		char		probe[WAL_NAME_LEN + 1];
-
-		/* a directory name is the first 16 characters of its segments */
-		if (strlen(info->name) != VERIFY_DIR_LEN)
-			return true;
-		snprintf(probe, sizeof(probe), "%s00000000", info->name);
-		if (walSegmentNameParse(probe, VERIFY_SEGSIZE_ANY, &dummyTli, &dummySeg))
+		if (entry->kind == REPO_ARCHIVE_DIR)
+		{
 			walVerifyAppend(&state->dirs, &state->dirCount, &state->dirSize,
-							info->name);
-	}
-	else if (walHistoryNameParse(info->name, &tli))
-	{
+							entry->name);
+			continue;
+		}
 		if (state->historyCount == state->historySize)
 		{
 			state->historySize = state->historySize ? state->historySize * 2 : 8;
@@ -119,32 +118,26 @@ walVerifyTopEntry(void *arg, const StorageInfo *info, DrError *err)
 				repalloc(state->histories, state->historySize * sizeof(uint32)) :
 				palloc(state->historySize * sizeof(uint32));
 		}
-		state->histories[state->historyCount++] = tli;
+		state->histories[state->historyCount++] = entry->tli;
 	}
-	return true;
+	repoArchiveIterClose(iter);
+	return ok;
 }
 
-/* StorageListCallback of one directory: the segment names in it. */
-static bool
-walVerifyDirEntry(void *arg, const StorageInfo *info, DrError *err)
-{
-	WalVerifyState *state = arg;
-	uint32		tli;
-	uint64		segno;
-
-	if (!info->isDir &&
-		walSegmentNameParse(info->name, state->segSize, &tli, &segno) &&
-		strncmp(info->name, state->listedDir, VERIFY_DIR_LEN) == 0)
-		walVerifyAppend(&state->names, &state->nameCount, &state->nameSize,
-						info->name);
-	return true;
-}
-
-/* Make dir the listed directory (sorted names of its segments). */
+/*
+ * Make dir the listed directory: the names of its segments (of
+ * state->segSize), in name order.  Listed by name: its timeline and the
+ * segments its log holds.
+ */
 static bool
 walVerifyListDir(WalVerifyState *state, const char *dir, DrError *err)
 {
-	char	   *path;
+	RepoArchiveIterParam filter = {0};
+	RepoArchiveIter *iter;
+	const RepoArchiveEntry *entry;
+	uint32		tli;
+	uint32		log;
+	uint64		perLog = UINT64CONST(0x100000000) / state->segSize;
 	bool		ok;
 
 	if (strcmp(state->listedDir, dir) == 0)
@@ -152,20 +145,34 @@ walVerifyListDir(WalVerifyState *state, const char *dir, DrError *err)
 	for (int i = 0; i < state->nameCount; i++)
 		pfree(state->names[i]);
 	state->nameCount = 0;
-	strlcpy(state->listedDir, dir, sizeof(state->listedDir));
+	state->listedDir[0] = '\0';
 
-	path = psprintf("%s/%s", REPO_ARCHIVE_WAL_DIR, dir);
-	ok = storageList(state->storage, path, walVerifyDirEntry, state, err);
-	pfree(path);
-	if (!ok)
+	/* dir is one of state->dirs: 16 hex digits */
+	if (!hexToUint32(dir, 8, HEX_UPPER, &tli) ||
+		!hexToUint32(dir + 8, 8, HEX_UPPER, &log))
+		return drErrorSet(err, DR_ERR_INVALID,
+						  "\"%s\" is not a directory of the WAL archive", dir);
+	/* timeline 0 is none: a directory of it holds no segment to walk */
+	if (tli == 0)
 	{
-		state->listedDir[0] = '\0';
-		return false;
+		strlcpy(state->listedDir, dir, sizeof(state->listedDir));
+		return true;
 	}
-	if (state->nameCount > 1)
-		qsort(state->names, state->nameCount, sizeof(char *),
-			  walVerifyNameCompare);
-	return true;
+	filter.kinds = REPO_ARCHIVE_SEGMENT;
+	filter.segSize = state->segSize;
+	filter.tliMin = filter.tliMax = tli;
+	filter.segFrom = log * perLog;
+	filter.segTo = filter.segFrom + perLog - 1;
+	iter = repoArchiveIterOpen(state->repo, &filter, err);
+	if (iter == NULL)
+		return false;
+	while ((ok = repoArchiveIterNext(iter, &entry, err)) && entry != NULL)
+		walVerifyAppend(&state->names, &state->nameCount, &state->nameSize,
+						entry->name);
+	repoArchiveIterClose(iter);
+	if (ok)
+		strlcpy(state->listedDir, dir, sizeof(state->listedDir));
+	return ok;
 }
 
 /* Is segment name in the archive? */
@@ -474,11 +481,8 @@ walVerifyRun(WalVerifyState *state, DrError *err)
 		pfree(note);
 	}
 
-	if (!storageList(state->storage, REPO_ARCHIVE_WAL_DIR, walVerifyTopEntry,
-					 state, err))
+	if (!walVerifyListTop(state, err))
 		return false;
-	if (state->dirCount > 1)
-		qsort(state->dirs, state->dirCount, sizeof(char *), walVerifyNameCompare);
 
 	if (state->segSize == 0 && !walVerifyLearnCluster(state, err))
 		return false;
@@ -561,7 +565,6 @@ walVerify(Repo *repo, const WalVerifyParam *param, WalVerifyResult *result,
 	memset(result, 0, sizeof(WalVerifyResult));
 	memset(&state, 0, sizeof(state));
 	state.repo = repo;
-	state.storage = repoStorage(repo);
 	state.param = param;
 	state.result = result;
 	state.segSize = param->segSize;

@@ -13,10 +13,11 @@
  * named like a backup id, with a manifest); each manifest is read to its
  * verified end for the kind, parent, times and sizes.  A backup whose
  * manifest cannot be read is shown with its error rather than failing the
- * whole report.  The WAL archive is counted as the files anywhere under
- * archive/.  Listing and manifests stream, so the memory used grows with
- * the number of backups and archive directories, never with the number of
- * files.
+ * whole report.  The WAL archive is counted as the files of archive/wal
+ * (repoArchiveIter: segments, ".partial", backup and timeline history
+ * files, and any other file at the top or in a log directory).  Listing
+ * and manifests stream, so the memory used grows with the number of
+ * backups, never with the number of files.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -30,10 +31,9 @@
 #include "common/keys.h"
 #include "common/manifest.h"
 #include "repo/repo.h"
+#include "repo/repo_archive.h"
 #include "repo/repo_backup.h"
-#include "storage/storage.h"
 
-#define CLI_INFO_ARCHIVE_DIR	"archive"
 
 /* One backup, from its manifest. */
 typedef struct CliInfoBackup
@@ -66,22 +66,6 @@ typedef struct CliInfoRepo
 	int64		archiveFiles;
 } CliInfoRepo;
 
-/* Growing list of names, for storageList callbacks. */
-typedef struct CliInfoNames
-{
-	int			count;
-	int			size;
-	char	  **names;
-} CliInfoNames;
-
-/* State of the walk under archive/. */
-typedef struct CliInfoArchiveWalk
-{
-	const char *dir;			/* directory being listed */
-	int64		files;
-	CliInfoNames pending;		/* subdirectories still to list */
-} CliInfoArchiveWalk;
-
 void
 cliInfoHelp(void)
 {
@@ -96,19 +80,6 @@ cliInfoHelp(void)
 	printf("      --json          one JSON object instead of text\n");
 	printf("  -h, --help          show this help, then exit\n");
 	printf("\nExit status: 0 on success, 1 if a repository cannot be read, 2 on a usage error.\n");
-}
-
-static void
-cliInfoNamesAdd(CliInfoNames *names, char *name)
-{
-	if (names->count == names->size)
-	{
-		names->size = names->size == 0 ? 16 : names->size * 2;
-		names->names = names->names == NULL ?
-			palloc(names->size * sizeof(char *)) :
-			repalloc(names->names, names->size * sizeof(char *));
-	}
-	names->names[names->count++] = name;
 }
 
 /*
@@ -173,44 +144,23 @@ cliInfoTime(int64 seconds, char *buf, size_t len)
 		snprintf(buf, len, INT64_FORMAT, seconds);
 }
 
+/* Count the files of the WAL archive (repoArchiveIter: every kind). */
 static bool
-cliInfoArchiveCount(void *arg, const StorageInfo *info, DrError *err)
+cliInfoArchiveCount(Repo *repo, int64 *files, DrError *err)
 {
-	CliInfoArchiveWalk *walk = (CliInfoArchiveWalk *) arg;
+	RepoArchiveIter *iter;
+	const RepoArchiveEntry *entry;
+	bool		ok;
 
-	/*
-	 * Subdirectories are listed after this listing ends rather than from
-	 * inside the callback: a driver need not support nested listings.
-	 */
-	if (info->isDir)
-		cliInfoNamesAdd(&walk->pending, psprintf("%s/%s", walk->dir, info->name));
-	else
-		walk->files++;
-	return true;
-}
-
-/* Count the files anywhere under archive/. */
-static bool
-cliInfoArchiveWalk(Storage *storage, int64 *files, DrError *err)
-{
-	CliInfoArchiveWalk walk;
-	char	   *dir = pstrdup(CLI_INFO_ARCHIVE_DIR);
-
-	memset(&walk, 0, sizeof(walk));
-	for (;;)
-	{
-		walk.dir = dir;
-		if (!storageList(storage, dir, cliInfoArchiveCount, &walk, err))
-			return false;
-		pfree(dir);
-		if (walk.pending.count == 0)
-			break;
-		dir = walk.pending.names[--walk.pending.count];
-	}
-	if (walk.pending.names != NULL)
-		pfree(walk.pending.names);
-	*files = walk.files;
-	return true;
+	*files = 0;
+	iter = repoArchiveIterOpen(repo, NULL, err);
+	if (iter == NULL)
+		return false;
+	while ((ok = repoArchiveIterNext(iter, &entry, err)) && entry != NULL)
+		if (!entry->isDir)
+			(*files)++;
+	repoArchiveIterClose(iter);
+	return ok;
 }
 
 /* Open one repository and read what info reports about it. */
@@ -219,7 +169,6 @@ cliInfoRepoGather(const ConfigRepo *config, CliInfoRepo *out, DrError *err)
 {
 	Repo	   *repo;
 	const RepoInfo *info;
-	Storage    *storage;
 	char	  **ids;
 	bool		ok = false;
 
@@ -246,7 +195,6 @@ cliInfoRepoGather(const ConfigRepo *config, CliInfoRepo *out, DrError *err)
 	if (!repoDataKeyCount(repo, &out->dataKeys, err))
 		goto done;
 
-	storage = repoStorage(repo);
 	if (!repoBackupList(repo, &ids, &out->backupCount, err))
 		goto done;
 	if (out->backupCount > 0)
@@ -255,7 +203,7 @@ cliInfoRepoGather(const ConfigRepo *config, CliInfoRepo *out, DrError *err)
 		cliInfoBackupRead(repo, ids[i], &out->backups[i]);
 	repoBackupListFree(ids, out->backupCount);
 
-	if (!cliInfoArchiveWalk(storage, &out->archiveFiles, err))
+	if (!cliInfoArchiveCount(repo, &out->archiveFiles, err))
 		goto done;
 
 	ok = true;

@@ -7,6 +7,7 @@
 #include "common/dr_c.h"
 
 #include "common/hex.h"
+#include "repo/repo_archive.h"
 #include "repo/repo_backup.h"
 #include "ops/retention.h"
 
@@ -282,67 +283,75 @@ expireHistoryRead(Repo *repo, uint32 tli)
 	return history;
 }
 
+/*
+ * Remove an emptied log directory, never recursively: the archiver may
+ * just have stored a segment there, which keeps it (the error says so and
+ * is of no consequence).
+ */
+static void
+expireWalDirDone(Storage *storage, const char *dir, int listed, int removed,
+				 bool dryRun)
+{
+	char	   *path;
+	DrError		dirErr;
+
+	if (dryRun || removed == 0 || removed != listed)
+		return;
+	path = psprintf("%s/%s", REPO_ARCHIVE_WAL_DIR, dir);
+	(void) storageRemoveDir(storage, path, &dirErr);
+	pfree(path);
+}
+
+/*
+ * The log directories of timelines up to the start's (the others hold
+ * nothing to remove and are not listed), each file in them decided by
+ * retentionWalRemovable from its name.
+ */
 static bool
 expireWal(Repo *repo, const RetentionWalKeep *keep, bool dryRun,
 		  RetentionResult *result, DrError *err)
 {
 	Storage    *storage = repoStorage(repo);
-	ExpireList	top = {0};
+	RepoArchiveIterParam filter = {0};
+	RepoArchiveIter *iter;
+	const RepoArchiveEntry *entry;
+	char		dir[EXPIRE_WAL_DIR_LEN + 1] = "";
+	int			listed = 0;
+	int			removed = 0;
 	bool		ok;
 
-	ok = storageList(storage, REPO_ARCHIVE_WAL_DIR, expireListAdd, &top, err);
-	for (int i = 0; ok && i < top.count; i++)
+	filter.kinds = REPO_ARCHIVE_DIR | REPO_ARCHIVE_SEGMENT |
+		REPO_ARCHIVE_PARTIAL | REPO_ARCHIVE_BACKUP | REPO_ARCHIVE_UNKNOWN;
+	filter.segSize = keep->segSize;
+	filter.tliMax = keep->tli;
+	iter = repoArchiveIterOpen(repo, &filter, err);
+	if (iter == NULL)
+		return false;
+	while ((ok = repoArchiveIterNext(iter, &entry, err)) && entry != NULL)
 	{
-		ExpireList	dir = {0};
-		char	   *dirPath;
-		char		probe[WAL_NAME_LEN + 1];
-		uint32		tli;
-		uint64		segno;
-		int			removed = 0;
-
-		if (!top.isDir[i] || strlen(top.names[i]) != EXPIRE_WAL_DIR_LEN)
-			continue;
-		snprintf(probe, sizeof(probe), "%s00000000", top.names[i]);
-		if (!walSegmentNameParse(probe, keep->segSize, &tli, &segno))
-			continue;
-		/* a whole directory newer than the start: nothing to remove there */
-		if (tli > keep->tli)
-			continue;
-
-		dirPath = psprintf("%s/%s", REPO_ARCHIVE_WAL_DIR, top.names[i]);
-		ok = storageList(storage, dirPath, expireListAdd, &dir, err);
-		for (int j = 0; ok && j < dir.count; j++)
+		if (entry->kind == REPO_ARCHIVE_DIR)
 		{
-			char	   *path;
-
-			if (dir.isDir[j] || !retentionWalRemovable(dir.names[j], keep))
-				continue;
-			path = psprintf("%s/%s", dirPath, dir.names[j]);
-			if (!dryRun)
-				ok = storageRemove(storage, path, err);
-			pfree(path);
-			if (ok)
-			{
-				result->walRemoved++;
-				result->bytesFreed += dir.bytes[j];
-				removed++;
-			}
+			/* the previous directory is done */
+			if (dir[0] != '\0')
+				expireWalDirDone(storage, dir, listed, removed, dryRun);
+			strlcpy(dir, entry->name, sizeof(dir));
+			listed = removed = 0;
+			continue;
 		}
-		/*
-		 * An emptied directory goes too, but never recursively: the archiver
-		 * may just have stored a segment there, which keeps it (the error
-		 * says so and is of no consequence).
-		 */
-		if (ok && !dryRun && removed > 0 && removed == dir.count)
-		{
-			DrError		dirErr;
-
-			(void) storageRemoveDir(storage, dirPath, &dirErr);
-		}
-		expireListFree(&dir);
-		pfree(dirPath);
+		if (entry->dir == NULL)
+			continue;			/* at the top of archive/wal */
+		listed++;
+		if (entry->isDir || !retentionWalRemovable(entry->name, keep))
+			continue;
+		if (!dryRun && !(ok = storageRemove(storage, entry->path, err)))
+			break;
+		result->walRemoved++;
+		result->bytesFreed += entry->size;
+		removed++;
 	}
-	expireListFree(&top);
+	if (ok && dir[0] != '\0')
+		expireWalDirDone(storage, dir, listed, removed, dryRun);
+	repoArchiveIterClose(iter);
 	return ok;
 }
 

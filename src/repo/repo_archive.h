@@ -19,6 +19,11 @@
  *	   system identifier, timeline), and at its end, that it holds exactly
  *	   one segment.
  * Layout of the archive: repo_backup.h.
+ *
+ * The archive is listed by one iterator (repoArchiveIterOpen): every part
+ * that walks it (retention, the PITR scan, WAL verification, `pg_dr
+ * info`) goes through it, so that paging (storageListOpen) and the
+ * reading of names exist once.
  *-------------------------------------------------------------------------
  */
 #ifndef DR_REPO_ARCHIVE_H
@@ -59,5 +64,86 @@ extern bool repoArchiveRead(Repo *repo, const char *name,
  */
 extern char *repoArchiveGetBuffer(Repo *repo, const char *name, size_t *len,
 								  size_t maxLen, DrError *err);
+
+/*
+ * What an entry of archive/wal is, by its name.  At the top: the log
+ * directories "<tli><log>" (16 hex digits; each holds the files of 4 GB of
+ * WAL of one timeline) and the timeline history files "<tli>.history".
+ * In a log directory: segments, "<segment>.partial" and backup history
+ * files "<segment>.<offset, 8 hex digits>.backup", each named after a
+ * segment of that directory.  Anything else, at either level (a segment
+ * in another segment's directory, a subdirectory of a log directory, a
+ * name in lower case), is unknown: the caller decides what it means.
+ */
+typedef enum RepoArchiveKind
+{
+	REPO_ARCHIVE_DIR = 0x01,
+	REPO_ARCHIVE_SEGMENT = 0x02,
+	REPO_ARCHIVE_PARTIAL = 0x04,
+	REPO_ARCHIVE_BACKUP = 0x08,
+	REPO_ARCHIVE_HISTORY = 0x10,
+	REPO_ARCHIVE_UNKNOWN = 0x20,
+} RepoArchiveKind;
+
+#define REPO_ARCHIVE_ALL		0x3f
+
+/*
+ * What to list (every field 0: everything).  A log directory that the
+ * filter excludes as a whole is not listed at all; one is listed only when
+ * a kind found in log directories is asked for.  A filter of one timeline
+ * and a few log directories' segments (segTo set) asking only for
+ * segments, ".partial" or backup history files is served without listing
+ * the top of the archive: its directories are listed by name.
+ */
+typedef struct RepoArchiveIterParam
+{
+	uint32		kinds;			/* REPO_ARCHIVE_* bits; 0: all */
+	/*
+	 * The WAL segment size, which numbers segments (segno): names valid for
+	 * it only are segments.  0: unknown; names valid for any size are
+	 * segments, segno is left 0 and no segment range may be given.
+	 */
+	uint32		segSize;
+	uint32		tliMin;			/* timelines from (0: the first) */
+	uint32		tliMax;			/* to, inclusive (0: the last) */
+	uint64		segFrom;		/* segments from (needs segSize) */
+	uint64		segTo;			/* to, inclusive (0: the last) */
+	int			pageSize;		/* storage listing page; 0: the default */
+} RepoArchiveIterParam;
+
+typedef struct RepoArchiveEntry
+{
+	RepoArchiveKind kind;
+	const char *name;			/* in its directory */
+	const char *path;			/* from the repository root */
+	const char *dir;			/* the log directory it is in; NULL at the top */
+	bool		isDir;
+	uint32		tli;			/* not for UNKNOWN */
+	uint64		segno;			/* the segment's (DIR: its first) with segSize */
+	uint64		size;
+	int64		mtime;			/* seconds since the epoch */
+} RepoArchiveEntry;
+
+typedef struct RepoArchiveIter RepoArchiveIter;
+
+/*
+ * The entries of archive/wal in name order (a log directory's files come
+ * right after the directory itself), as the filter asks; an archive
+ * without archive/wal lists nothing.  Memory is bounded by two listing
+ * pages (the top and one log directory).  Entries may be removed while
+ * the iteration runs (retention does).  DR_ERR_INVALID for a filter that
+ * makes no sense.
+ */
+extern RepoArchiveIter *repoArchiveIterOpen(Repo *repo,
+											const RepoArchiveIterParam *param,
+											DrError *err);
+/*
+ * The next entry: false when the repository could not be listed (the
+ * storage's error); true with *entry NULL at the end.  *entry and its
+ * strings are valid until the next call.
+ */
+extern bool repoArchiveIterNext(RepoArchiveIter *iter,
+								const RepoArchiveEntry **entry, DrError *err);
+extern void repoArchiveIterClose(RepoArchiveIter *iter);
 
 #endif							/* DR_REPO_ARCHIVE_H */

@@ -13,116 +13,89 @@
  * history files upwards from its backup's timeline.  Segments of a
  * timeline without a history file are never followed.
  *
- * The segments: WAL directories are named timeline first ("<tli><log>");
- * each is listed once, and every segment in it kept (its timeline,
- * number and when it was stored, 24 bytes each), so that the end of the
- * WAL along any timeline is computed without listing again.  Directories
- * are listed one after the other, never from inside a listing callback (a
- * driver need not support nested listings).
+ * The segments: the archive is listed once (repoArchiveIter), and every
+ * segment kept (its timeline, number and when it was stored, 24 bytes
+ * each), so that the end of the WAL along any timeline is computed
+ * without listing again.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
 
+#include "repo/repo_archive.h"
 #include "restore/restore.h"
-
-/* "<tli><log>": the first 16 characters of a segment name */
-#define SCAN_DIR_LEN			16
 
 /* A history file is a few lines per timeline; more is not one. */
 #define SCAN_HISTORY_MAX		(16 * 1024 * 1024)
 
-/* The top of the archive: WAL directories and history files. */
+/* The history files at the top of the archive. */
 typedef struct ScanTop
 {
-	uint32		segSize;
-	char	  **dirs;
-	int			dirCount;
-	int			dirSize;
 	uint32	   *histories;		/* timelines with a history file */
 	int64	   *historyMtimes;
 	int			historyCount;
 	int			historySize;
 } ScanTop;
 
-/* The segments of one directory, added to reach->segments. */
-typedef struct ScanDir
+static void
+scanHistoryAdd(ScanTop *top, const RepoArchiveEntry *entry)
 {
-	const char *dir;
-	uint32		segSize;
-	RestoreReach *reach;
-	int			segmentMax;		/* allocated entries of reach->segments */
-} ScanDir;
-
-/* StorageListCallback of archive/wal. */
-static bool
-scanTopEntry(void *arg, const StorageInfo *info, DrError *err)
-{
-	ScanTop    *top = arg;
-	uint32		tli;
-
-	if (info->isDir)
+	if (top->historyCount == top->historySize)
 	{
-		char		probe[WAL_NAME_LEN + 1];
-		uint64		segno;
-
-		if (strlen(info->name) != SCAN_DIR_LEN)
-			return true;
-		snprintf(probe, sizeof(probe), "%s00000000", info->name);
-		if (!walSegmentNameParse(probe, top->segSize, &tli, &segno))
-			return true;
-		if (top->dirCount == top->dirSize)
-		{
-			top->dirSize = top->dirSize ? top->dirSize * 2 : 16;
-			top->dirs = top->dirs ?
-				repalloc(top->dirs, top->dirSize * sizeof(char *)) :
-				palloc(top->dirSize * sizeof(char *));
-		}
-		top->dirs[top->dirCount++] = pstrdup(info->name);
+		top->historySize = top->historySize ? top->historySize * 2 : 8;
+		top->histories = top->histories ?
+			repalloc(top->histories, top->historySize * sizeof(uint32)) :
+			palloc(top->historySize * sizeof(uint32));
+		top->historyMtimes = top->historyMtimes ?
+			repalloc(top->historyMtimes, top->historySize * sizeof(int64)) :
+			palloc(top->historySize * sizeof(int64));
 	}
-	else if (walHistoryNameParse(info->name, &tli))
-	{
-		if (top->historyCount == top->historySize)
-		{
-			top->historySize = top->historySize ? top->historySize * 2 : 8;
-			top->histories = top->histories ?
-				repalloc(top->histories, top->historySize * sizeof(uint32)) :
-				palloc(top->historySize * sizeof(uint32));
-			top->historyMtimes = top->historyMtimes ?
-				repalloc(top->historyMtimes, top->historySize * sizeof(int64)) :
-				palloc(top->historySize * sizeof(int64));
-		}
-		top->histories[top->historyCount] = tli;
-		top->historyMtimes[top->historyCount++] = info->mtime;
-	}
-	return true;
+	top->histories[top->historyCount] = entry->tli;
+	top->historyMtimes[top->historyCount++] = entry->mtime;
 }
 
-/* StorageListCallback of one WAL directory. */
-static bool
-scanDirEntry(void *arg, const StorageInfo *info, DrError *err)
+static void
+scanSegmentAdd(RestoreReach *reach, int *segmentMax,
+			   const RepoArchiveEntry *entry)
 {
-	ScanDir    *dir = arg;
-	RestoreReach *reach = dir->reach;
 	RestoreWalSegment *seg;
-	uint32		tli;
-	uint64		segno;
 
-	if (info->isDir ||
-		strncmp(info->name, dir->dir, SCAN_DIR_LEN) != 0 ||
-		!walSegmentNameParse(info->name, dir->segSize, &tli, &segno))
-		return true;
-	if (reach->segmentCount == dir->segmentMax)
+	if (reach->segmentCount == *segmentMax)
 	{
-		dir->segmentMax = dir->segmentMax ? dir->segmentMax * 2 : 256;
+		*segmentMax = *segmentMax ? *segmentMax * 2 : 256;
 		reach->segments = reach->segments ?
-			repalloc(reach->segments, dir->segmentMax * sizeof(RestoreWalSegment)) :
-			palloc(dir->segmentMax * sizeof(RestoreWalSegment));
+			repalloc(reach->segments, *segmentMax * sizeof(RestoreWalSegment)) :
+			palloc(*segmentMax * sizeof(RestoreWalSegment));
 	}
 	seg = &reach->segments[reach->segmentCount++];
-	seg->tli = tli;
-	seg->segno = segno;
-	seg->mtime = info->mtime;
-	return true;
+	seg->tli = entry->tli;
+	seg->segno = entry->segno;
+	seg->mtime = entry->mtime;
+}
+
+/* The history files and the segments of the archive. */
+static bool
+scanArchive(Repo *repo, RestoreReach *reach, ScanTop *top, DrError *err)
+{
+	RepoArchiveIterParam filter = {0};
+	RepoArchiveIter *iter;
+	const RepoArchiveEntry *entry;
+	int			segmentMax = 0;
+	bool		ok;
+
+	filter.kinds = REPO_ARCHIVE_SEGMENT | REPO_ARCHIVE_HISTORY;
+	filter.segSize = reach->segSize;
+	iter = repoArchiveIterOpen(repo, &filter, err);
+	if (iter == NULL)
+		return false;
+	while ((ok = repoArchiveIterNext(iter, &entry, err)) && entry != NULL)
+	{
+		if (entry->kind == REPO_ARCHIVE_HISTORY)
+			scanHistoryAdd(top, entry);
+		else
+			scanSegmentAdd(reach, &segmentMax, entry);
+	}
+	repoArchiveIterClose(iter);
+	return ok;
 }
 
 /* The readable backups' headers; the others get a message. */
@@ -254,37 +227,16 @@ restoreReachScan(Repo *repo, DrError *err)
 	}
 
 	/* every backup is of one cluster (the chain checks say so): the newest */
-	top.segSize = reach->backups[reach->backupCount - 1].segmentSize;
-	reach->segSize = top.segSize;
-	if (!walSegmentSizeValid(top.segSize))
+	reach->segSize = reach->backups[reach->backupCount - 1].segmentSize;
+	if (!walSegmentSizeValid(reach->segSize))
 	{
 		drErrorSet(err, DR_ERR_CORRUPT,
 				   "backup \"%s\" names an invalid WAL segment size (%u bytes)",
-				   reach->backups[reach->backupCount - 1].backupId, top.segSize);
+				   reach->backups[reach->backupCount - 1].backupId, reach->segSize);
 		goto done;
 	}
-	if (!storageList(repoStorage(repo), REPO_ARCHIVE_WAL_DIR, scanTopEntry,
-					 &top, err))
+	if (!scanArchive(repo, reach, &top, err))
 		goto done;
-
-	{
-		ScanDir		dir;
-
-		memset(&dir, 0, sizeof(dir));
-		dir.segSize = top.segSize;
-		dir.reach = reach;
-		for (int i = 0; i < top.dirCount; i++)
-		{
-			char	   *path = psprintf("%s/%s", REPO_ARCHIVE_WAL_DIR, top.dirs[i]);
-			bool		listed;
-
-			dir.dir = top.dirs[i];
-			listed = storageList(repoStorage(repo), path, scanDirEntry, &dir, err);
-			pfree(path);
-			if (!listed)
-				goto done;
-		}
-	}
 
 	if (!scanTimelines(repo, reach, &top, err))
 		goto done;
@@ -292,10 +244,6 @@ restoreReachScan(Repo *repo, DrError *err)
 	ok = true;
 
 done:
-	for (int i = 0; i < top.dirCount; i++)
-		pfree(top.dirs[i]);
-	if (top.dirs)
-		pfree(top.dirs);
 	if (top.histories)
 		pfree(top.histories);
 	if (top.historyMtimes)

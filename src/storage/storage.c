@@ -315,6 +315,265 @@ storageList(Storage *storage, const char *dir, StorageListCallback callback,
 	return storage->iface->list(storage->driver, dir, callback, arg, err);
 }
 
+/*
+ * A page being gathered (StorageListPage): a max-heap on the name, so the
+ * greatest kept name is the first to go when a smaller one arrives.
+ */
+struct StorageListPage
+{
+	char	   *startAfter;
+	int			limit;
+	int			count;
+	StorageInfo *heap;			/* names palloc'd */
+	bool		more;			/* a name after startAfter was left out */
+};
+
+StorageListPage *
+storageListPageNew(const char *startAfter, int limit)
+{
+	StorageListPage *page = palloc0(sizeof(StorageListPage));
+
+	Assert(limit > 0);
+	page->startAfter = pstrdup(startAfter ? startAfter : "");
+	page->limit = limit;
+	page->heap = palloc(sizeof(StorageInfo) * limit);
+	return page;
+}
+
+bool
+storageListPageWants(const StorageListPage *page, const char *name)
+{
+	if (strcmp(name, page->startAfter) <= 0)
+		return false;
+	return page->count < page->limit || strcmp(name, page->heap[0].name) < 0;
+}
+
+static void
+storageListPageSwap(StorageInfo *a, StorageInfo *b)
+{
+	StorageInfo tmp = *a;
+
+	*a = *b;
+	*b = tmp;
+}
+
+/* Restore the heap below position i after its entry got smaller. */
+static void
+storageListPageSiftDown(StorageInfo *heap, int count, int i)
+{
+	for (;;)
+	{
+		int			largest = i;
+		int			left = 2 * i + 1;
+		int			right = left + 1;
+
+		if (left < count && strcmp(heap[left].name, heap[largest].name) > 0)
+			largest = left;
+		if (right < count && strcmp(heap[right].name, heap[largest].name) > 0)
+			largest = right;
+		if (largest == i)
+			return;
+		storageListPageSwap(&heap[i], &heap[largest]);
+		i = largest;
+	}
+}
+
+void
+storageListPageAdd(StorageListPage *page, const StorageInfo *info)
+{
+	StorageInfo *heap = page->heap;
+	int			i;
+
+	if (strcmp(info->name, page->startAfter) <= 0)
+		return;
+	if (!storageListPageWants(page, info->name))
+	{
+		page->more = true;
+		return;
+	}
+	if (page->count == page->limit)
+	{
+		/* the greatest name goes: the page ends before it */
+		pfree((char *) heap[0].name);
+		heap[0] = *info;
+		heap[0].name = pstrdup(info->name);
+		storageListPageSiftDown(heap, page->count, 0);
+		page->more = true;
+		return;
+	}
+	i = page->count++;
+	heap[i] = *info;
+	heap[i].name = pstrdup(info->name);
+	while (i > 0 && strcmp(heap[(i - 1) / 2].name, heap[i].name) < 0)
+	{
+		storageListPageSwap(&heap[(i - 1) / 2], &heap[i]);
+		i = (i - 1) / 2;
+	}
+}
+
+bool
+storageListPageEmit(StorageListPage *page, StorageListCallback callback,
+					void *arg, bool *more, DrError *err)
+{
+	bool		ok = true;
+	int			count = page->count;
+
+	/* heap sort: the greatest moves to the end, leaving ascending order */
+	for (int n = count - 1; n > 0; n--)
+	{
+		storageListPageSwap(&page->heap[0], &page->heap[n]);
+		storageListPageSiftDown(page->heap, n, 0);
+	}
+	for (int i = 0; ok && callback && i < count; i++)
+		ok = callback(arg, &page->heap[i], err);
+	*more = page->more;
+
+	for (int i = 0; i < count; i++)
+		pfree((char *) page->heap[i].name);
+	pfree(page->heap);
+	pfree(page->startAfter);
+	pfree(page);
+	return ok;
+}
+
+/* The plain listing's callback when pages are cut from it. */
+static bool
+storageListPageOffer(void *arg, const StorageInfo *info, DrError *err)
+{
+	storageListPageAdd((StorageListPage *) arg, info);
+	return true;
+}
+
+struct StorageList
+{
+	Storage    *storage;
+	char	   *dir;
+	int			pageSize;
+	StorageInfo *entries;		/* the current page, names palloc'd */
+	int			count;
+	int			next;			/* the entry storageListNext returns next */
+	bool		more;			/* pages after the current one */
+	char	   *last;			/* the last name returned ("" before any) */
+};
+
+/* Copy one entry of a page, checking the order the driver promised. */
+static bool
+storageListCollect(void *arg, const StorageInfo *info, DrError *err)
+{
+	StorageList *list = arg;
+	const char *previous = list->count > 0 ?
+		list->entries[list->count - 1].name : list->last;
+
+	if (list->count == list->pageSize)
+		return drErrorSet(err, DR_ERR_IO,
+						  "storage driver \"%s\" listed more than a page (%d entries) of directory \"%s\"",
+						  list->storage->iface->name, list->pageSize, list->dir);
+	if (strcmp(info->name, previous) <= 0)
+		return drErrorSet(err, DR_ERR_IO,
+						  "storage driver \"%s\" listed directory \"%s\" out of order (\"%s\" after \"%s\")",
+						  list->storage->iface->name, list->dir, info->name,
+						  previous);
+	list->entries[list->count] = *info;
+	list->entries[list->count].name = pstrdup(info->name);
+	list->count++;
+	return true;
+}
+
+static void
+storageListPageFree(StorageList *list)
+{
+	for (int i = 0; i < list->count; i++)
+		pfree((char *) list->entries[i].name);
+	list->count = 0;
+	list->next = 0;
+}
+
+/* Replace the current page (all returned) by the next one. */
+static bool
+storageListFetch(StorageList *list, DrError *err)
+{
+	const StorageDriverInterface *iface = list->storage->iface;
+	bool		ok;
+
+	storageListPageFree(list);
+	list->more = false;
+	if (iface->listPage)
+		ok = iface->listPage(list->storage->driver, list->dir, list->last,
+							 list->pageSize, storageListCollect, list,
+							 &list->more, err);
+	else
+	{
+		StorageListPage *page = storageListPageNew(list->last, list->pageSize);
+
+		ok = iface->list(list->storage->driver, list->dir,
+						 storageListPageOffer, page, err);
+		if (ok)
+			ok = storageListPageEmit(page, storageListCollect, list,
+									 &list->more, err);
+		else
+			(void) storageListPageEmit(page, NULL, NULL, &list->more, err);
+	}
+	if (ok && list->count == 0 && list->more)
+		ok = drErrorSet(err, DR_ERR_IO,
+						"storage driver \"%s\" listed an empty page of directory \"%s\" with more to come",
+						iface->name, list->dir);
+	if (!ok)
+		storageListPageFree(list);
+	return ok;
+}
+
+StorageList *
+storageListOpen(Storage *storage, const char *dir,
+				const StorageListParam *param, DrError *err)
+{
+	StorageList *list;
+
+	if (dir == NULL)
+		dir = "";
+	if (!storagePathCheck(dir, true, err))
+		return NULL;
+	list = palloc0(sizeof(StorageList));
+	list->storage = storage;
+	list->dir = pstrdup(dir);
+	list->pageSize = param && param->pageSize > 0 ?
+		param->pageSize : STORAGE_LIST_PAGE;
+	list->entries = palloc(sizeof(StorageInfo) * list->pageSize);
+	list->last = pstrdup("");
+	list->more = true;			/* the first page is still to fetch */
+	return list;
+}
+
+bool
+storageListNext(StorageList *list, const StorageInfo **info, DrError *err)
+{
+	*info = NULL;
+	if (list->next == list->count)
+	{
+		if (!list->more)
+			return true;
+		if (!storageListFetch(list, err))
+			return false;
+		if (list->count == 0)
+			return true;
+	}
+	pfree(list->last);
+	list->last = pstrdup(list->entries[list->next].name);
+	*info = &list->entries[list->next++];
+	return true;
+}
+
+void
+storageListClose(StorageList *list)
+{
+	if (list == NULL)
+		return;
+	storageListPageFree(list);
+	pfree(list->entries);
+	pfree(list->last);
+	pfree(list->dir);
+	pfree(list);
+}
+
 bool
 storageRemove(Storage *storage, const char *path, DrError *err)
 {

@@ -117,6 +117,37 @@ extern bool storageExists(Storage *storage, const char *path, bool *exists,
 extern bool storageList(Storage *storage, const char *dir,
 						StorageListCallback callback, void *arg, DrError *err);
 
+/*
+ * Paged listing: the entries of a directory in name order (byte order,
+ * strcmp), fetched a page at a time (a driver's listPage, e.g. one
+ * ListObjects request; or a page cut from its plain listing), so memory
+ * is bounded by one page however large the directory.  No driver handle
+ * stays open between pages: other listings may run meanwhile (one per log
+ * directory inside a listing of its parent), and removing entries already
+ * returned is safe.  An entry created or removed while the listing is open
+ * may or may not be seen; none is returned twice.  A missing directory
+ * lists nothing, and so does an object's name (a prefix in a store).
+ */
+typedef struct StorageList StorageList;
+
+#define STORAGE_LIST_PAGE		1000	/* entries per page by default */
+
+typedef struct StorageListParam
+{
+	int			pageSize;		/* entries per page; 0: STORAGE_LIST_PAGE */
+} StorageListParam;
+
+extern StorageList *storageListOpen(Storage *storage, const char *dir,
+									const StorageListParam *param,
+									DrError *err);
+/*
+ * The next entry: false on failure; true with *info NULL at the end.
+ * *info (its name included) is valid until the next call.
+ */
+extern bool storageListNext(StorageList *list, const StorageInfo **info,
+							DrError *err);
+extern void storageListClose(StorageList *list);
+
 /* Remove an object; a missing one is not an error. */
 extern bool storageRemove(Storage *storage, const char *path, DrError *err);
 

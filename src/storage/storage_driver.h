@@ -49,6 +49,20 @@ typedef bool (*StorageDriverRemove) (void *driver, const char *path,
  */
 typedef bool (*StorageDriverRemoveDir) (void *driver, const char *path,
 										DrError *err);
+/*
+ * One page of a listing (optional; storageListOpen): the entries of dir
+ * whose names sort after startAfter ("": from the first), at most limit
+ * of them, one callback each in name order (strcmp); *more set when dir
+ * has entries after the last one given.  A missing directory, or the
+ * name of an object, lists nothing.  An object store maps it to one paged request (start-after,
+ * max-keys, truncated); a driver whose listing comes unordered can build
+ * the page with StorageListPage (below).  Without it, storage.c cuts
+ * pages from the driver's plain list.
+ */
+typedef bool (*StorageDriverListPage) (void *driver, const char *dir,
+									   const char *startAfter, int limit,
+									   StorageListCallback callback,
+									   void *arg, bool *more, DrError *err);
 typedef void (*StorageDriverFree) (void *driver);
 /*
  * A batch of deferSync writes (storage.h): Begin returns a handle, End makes
@@ -78,11 +92,31 @@ typedef struct StorageDriverInterface
 	/* optional */
 	StorageDriverRemoveDir removeDir;	/* needed with STORAGE_FEATURE_PATH */
 	StorageDriverFree free;
+	StorageDriverListPage listPage; /* pages cut from list without it */
 	/* all three or none; without them deferSync writes are durable at once */
 	StorageDriverBatchBegin batchBegin;
 	StorageDriverBatchEnd batchEnd;
 	StorageDriverBatchAbort batchAbort;
 } StorageDriverInterface;
+
+/*
+ * A page of a listing gathered from entries offered in any order (a
+ * listPage built on an unordered listing such as readdir): keeps the
+ * limit smallest names after startAfter, so memory is bounded by the
+ * page.  Wants says whether a name would be kept now (the driver need not
+ * stat the others); Add keeps a copy of the entry (a name not wanted is
+ * only counted, for *more); Emit calls back in name order (callback NULL:
+ * none, to discard the page after a failure), sets *more, and frees the
+ * page whatever the outcome.
+ */
+typedef struct StorageListPage StorageListPage;
+
+extern StorageListPage *storageListPageNew(const char *startAfter, int limit);
+extern bool storageListPageWants(const StorageListPage *page, const char *name);
+extern void storageListPageAdd(StorageListPage *page, const StorageInfo *info);
+extern bool storageListPageEmit(StorageListPage *page,
+								StorageListCallback callback, void *arg,
+								bool *more, DrError *err);
 
 /* Wrap a driver instance; the interface must outlive the Storage. */
 extern Storage *storageNew(const StorageDriverInterface *iface, void *driver);

@@ -14,6 +14,12 @@
  * sizes, missing dir, callback stopping with an error), exists, remove
  * (also of a missing object); storageRemoveTree (nested objects, empty
  * and temp entries, siblings kept, missing tree, root and bad paths);
+ * paged listing (storageListOpen: name order, pages of 1 to 3 entries
+ * and the default, temp names skipped, a missing directory and a file's
+ * name list nothing, entries removed while listed returned once, bad
+ * paths refused; pages cut from a fake driver's unordered plain listing;
+ * a driver's page out of order, longer than asked for, or empty with
+ * more to come, is DR_ERR_IO);
  * storageRemoveDir (empty, non-empty refused, missing, root); bad paths ("../x", "/abs", "a//b", "a/./b",
  * "", "a/", "a/..") refused by every call; read of a missing object (and
  * below a file) is DR_ERR_NOT_FOUND; storageGet limits and terminator;
@@ -28,6 +34,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "lib/stringinfo.h"
 
 #include "storage/storage.h"
 #include "storage/storage_driver.h"
@@ -560,6 +568,176 @@ testFailedWrite(void)
 	storageFree(storage);
 }
 
+/* A paged listing as text: "name/" for a directory, "name=size" else. */
+static char *
+listPagedText(Storage *storage, const char *dir, int pageSize, DrError *err)
+{
+	StorageListParam param = {pageSize};
+	StorageList *list = storageListOpen(storage, dir, &param, err);
+	const StorageInfo *info;
+	StringInfoData buf;
+	bool		ok;
+
+	if (list == NULL)
+		return NULL;
+	initStringInfo(&buf);
+	while ((ok = storageListNext(list, &info, err)) && info != NULL)
+	{
+		if (info->isDir)
+			appendStringInfo(&buf, "%s/ ", info->name);
+		else
+			appendStringInfo(&buf, "%s=" UINT64_FORMAT " ", info->name, info->size);
+	}
+	storageListClose(list);
+	if (!ok)
+	{
+		pfree(buf.data);
+		return NULL;
+	}
+	return track(buf.data);
+}
+
+static void
+testListPaged(Storage *storage)
+{
+	DrError		err;
+	StorageList *list;
+	const StorageInfo *info;
+	char	   *tmp;
+	FILE	   *f;
+	int			seen = 0;
+	bool		ok2;
+
+	ok(storagePut(storage, "p/c", "333", 3, NULL, &err) &&
+	   storagePut(storage, "p/a", "1", 1, NULL, &err) &&
+	   storagePut(storage, "p/B", "22", 2, NULL, &err) &&
+	   storagePut(storage, "p/d/e", "4444", 4, NULL, &err) &&
+	   storagePut(storage, "p/a.1", "55555", 5, NULL, &err), "paged: objects");
+	tmp = psprintf("%s/p/b.tmp.12345.6", tmpRoot);
+	f = fopen(tmp, "w");
+	fclose(f);
+
+	for (int page = 0; page <= 3; page++)
+		is_str(listPagedText(storage, "p", page, &err), "B=2 a=1 a.1=5 c=3 d/ ",
+			   "paged (page of %d): name order, sizes, temp name skipped", page);
+	unlink(tmp);
+	pfree(tmp);
+
+	is_str(listPagedText(storage, "no/such/dir", 2, &err), "",
+		   "paged: a missing directory lists nothing");
+	is_str(listPagedText(storage, "p/a", 2, &err), "",
+		   "paged: an object's name lists nothing");
+	ok(storageListOpen(storage, "p/../x", NULL, &err) == NULL &&
+	   err.code == DR_ERR_INVALID, "paged: bad path refused");
+
+	/* removing what was returned (retention does) */
+	list = storageListOpen(storage, "p", &(StorageListParam) {1}, &err);
+	while ((ok2 = storageListNext(list, &info, &err)) && info != NULL)
+	{
+		char	   *path = psprintf("p/%s", info->name);
+
+		seen++;
+		if (!info->isDir)
+			ok2 = storageRemove(storage, path, &err);
+		pfree(path);
+		if (!ok2)
+			break;
+	}
+	storageListClose(list);
+	ok(ok2 && seen == 5, "paged: entries removed while listed, each returned once");
+	is_str(listPagedText(storage, "p", 0, &err), "d/ ", "paged: what is left");
+	ok(storageRemoveTree(storage, "p", &err), "paged: cleaned up");
+}
+
+/* A driver whose plain listing comes in no order, and bad pages. */
+static bool
+fakeUnorderedList(void *driver, const char *dir, StorageListCallback callback,
+				  void *arg, DrError *err)
+{
+	for (int i = 0; i < 26; i++)
+	{
+		char		name[8];
+		StorageInfo info = {name, false, (uint64) (i * 7) % 26, 0};
+
+		snprintf(name, sizeof(name), "n%02d", (i * 7) % 26);
+		if (!callback(arg, &info, err))
+			return false;
+	}
+	return true;
+}
+
+static bool
+fakeBadPage(void *driver, const char *dir, const char *startAfter, int limit,
+			StorageListCallback callback, void *arg, bool *more, DrError *err)
+{
+	StorageInfo info = {NULL, false, 0, 0};
+
+	*more = strcmp(dir, "empty") == 0;
+	if (*more)
+		return true;
+	if (strcmp(dir, "many") == 0)
+	{
+		for (int i = 0; i <= limit; i++)
+		{
+			char		name[8];
+
+			snprintf(name, sizeof(name), "m%02d", i);
+			info.name = name;
+			if (!callback(arg, &info, err))
+				return false;
+		}
+		return true;
+	}
+	info.name = "b";
+	if (!callback(arg, &info, err))
+		return false;
+	info.name = "a";
+	return callback(arg, &info, err);
+}
+
+static void
+testListFallback(void)
+{
+	static StorageDriverInterface fake = {
+		.name = "fake",
+		.writeBegin = fakeWriteBegin,
+		.write = fakeWrite,
+		.writeEnd = fakeWriteEnd,
+		.writeAbort = fakeWriteAbort,
+		.readBegin = fakeReadBegin,
+		.read = fakeRead,
+		.readEnd = fakeReadEnd,
+		.exists = fakeExists,
+		.list = fakeUnorderedList,
+		.remove = fakeRemove,
+	};
+	Storage    *storage = storageNew(&fake, NULL);
+	StringInfoData expect;
+	DrError		err;
+
+	initStringInfo(&expect);
+	for (int i = 0; i < 26; i++)
+		appendStringInfo(&expect, "n%02d=%d ", i, i);
+	for (int page = 1; page <= 27; page += 13)
+		is_str(listPagedText(storage, "x", page, &err), expect.data,
+			   "pages of %d cut from an unordered plain listing: name order", page);
+	storageFree(storage);
+	pfree(expect.data);
+
+	fake.listPage = fakeBadPage;
+	storage = storageNew(&fake, NULL);
+	ok(listPagedText(storage, "x", 5, &err) == NULL && err.code == DR_ERR_IO &&
+	   strstr(err.message, "out of order") != NULL,
+	   "a driver's page out of order: IO");
+	ok(listPagedText(storage, "many", 5, &err) == NULL && err.code == DR_ERR_IO &&
+	   strstr(err.message, "more than a page") != NULL,
+	   "a driver's page longer than asked for: IO");
+	ok(listPagedText(storage, "empty", 5, &err) == NULL && err.code == DR_ERR_IO &&
+	   strstr(err.message, "empty page") != NULL,
+	   "a driver's empty page with more to come: IO");
+	storageFree(storage);
+}
+
 static void
 testAdapters(Storage *storage)
 {
@@ -677,11 +855,13 @@ main(void)
 	testBatch(storage, tmpRoot);
 	testBig(storage);
 	testList(storage);
+	testListPaged(storage);
 	testRemoveTree(storage);
 	testBadPaths(storage);
 	testAdapters(storage);
 	storageFree(storage);
 	testFailedWrite();
+	testListFallback();
 	testReadOnly();
 
 	testTreeRemove(tmpRoot);

@@ -2,8 +2,8 @@
  * storage.c (posix)
  *	  The posix storage driver: a repository in a local (or mounted)
  *	  directory.  This file sets the driver up and holds the directory
- *	  operations (exists, list, remove, removeDir) and the helpers read.c and write.c
- *	  share; reading and writing objects live in read.c and write.c.
+ *	  operations (exists, list, listPage, remove, removeDir) and the helpers
+ *	  read.c and write.c share; reading and writing objects live in read.c and write.c.
  *
  * Durability follows PostgreSQL's rules for its own files: data is fsynced
  * before it gets its final name, and a directory is fsynced after an entry
@@ -187,6 +187,92 @@ storagePosixList(void *driverArg, const char *dir,
 }
 
 /*
+ * One page of a listing: readdir returns names in no order, so the whole
+ * directory is read for each page, keeping the smallest names after
+ * startAfter (StorageListPage); memory is bounded by the page, and only
+ * the names the page would keep are stat'd.
+ */
+static bool
+storagePosixListPage(void *driverArg, const char *dir, const char *startAfter,
+					 int limit, StorageListCallback callback, void *arg,
+					 bool *more, DrError *err)
+{
+	StoragePosix *driver = driverArg;
+	char	   *full = storagePosixPath(driver, dir);
+	StorageListPage *page;
+	DIR		   *d;
+	struct dirent *de;
+	bool		result = true;
+
+	*more = false;
+	d = opendir(full);
+	if (d == NULL)
+	{
+		/*
+		 * A missing directory lists nothing, as a prefix does in a store,
+		 * where an object of the same name is no prefix either.
+		 */
+		if (errno == ENOENT || errno == ENOTDIR)
+		{
+			pfree(full);
+			return true;
+		}
+		drErrorSet(err, DR_ERR_IO, "could not open directory \"%s\": %m", full);
+		ownerAccessDetail(err, full, errno);
+		pfree(full);
+		return false;
+	}
+
+	page = storageListPageNew(startAfter, limit);
+	for (;;)
+	{
+		StorageInfo info;
+		struct stat st;
+
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL)
+		{
+			if (errno != 0)
+				result = drErrorSet(err, DR_ERR_IO,
+									"could not read directory \"%s\": %m", full);
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+			storagePosixIsTemp(de->d_name))
+			continue;
+
+		memset(&info, 0, sizeof(info));
+		info.name = de->d_name;
+		if (storageListPageWants(page, de->d_name))
+		{
+			if (fstatat(dirfd(d), de->d_name, &st, 0) < 0)
+			{
+				/* removed since readdir saw it (or a dangling link) */
+				if (errno == ENOENT)
+					continue;
+				result = drErrorSet(err, DR_ERR_IO,
+									"could not stat \"%s/%s\": %m",
+									full, de->d_name);
+				break;
+			}
+			info.isDir = S_ISDIR(st.st_mode);
+			info.size = info.isDir ? 0 : (uint64) st.st_size;
+			info.mtime = (int64) st.st_mtime;
+		}
+		storageListPageAdd(page, &info);
+	}
+	closedir(d);
+
+	if (result)
+		result = storageListPageEmit(page, callback, arg, more, err);
+	else
+		(void) storageListPageEmit(page, NULL, NULL, more, err);
+	pfree(full);
+	return result;
+}
+
+/*
  * The directory is fsynced after the unlink: key rotation removes the
  * wraps under a retired passphrase and relies on them staying removed.
  */
@@ -357,6 +443,7 @@ static const StorageDriverInterface storagePosixInterface = {
 	.remove = storagePosixRemove,
 	.removeDir = storagePosixRemoveDir,
 	.free = storagePosixFree,
+	.listPage = storagePosixListPage,
 	.batchBegin = storagePosixBatchBegin,
 	.batchEnd = storagePosixBatchEnd,
 	.batchAbort = storagePosixBatchAbort,
