@@ -140,4 +140,7 @@ typedef struct StorageDriverEntry
  */
 extern void storageDriverRegister(const StorageDriverEntry *entry);
 
+/* The drivers of this program, as storageDriversRegister registers them. */
+extern const StorageDriverEntry storagePosixDriver;	/* posix/settings.c */
+
 #endif							/* DR_STORAGE_DRIVER_H */

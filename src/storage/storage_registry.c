@@ -12,7 +12,6 @@
  */
 #include "common/dr_c.h"
 
-#include "storage/posix/storage_posix.h"
 #include "storage/storage_driver.h"
 
 /* Storage drivers, few by nature. */

@@ -50,9 +50,6 @@ extern ssize_t storagePosixRead(void *handle, void *buf, size_t len,
 								DrError *err);
 extern void storagePosixReadEnd(void *handle);
 
-/* settings.c: the driver as storageDriversRegister registers it */
-extern const StorageDriverEntry storagePosixDriver;
-
 /* write.c */
 extern void *storagePosixWriteBegin(void *driver, const char *path,
 									const StorageWriteParam *param,
