@@ -126,9 +126,9 @@ struct ConfigDriver
 	const char *type;			/* the value of repoN_type, lower case */
 	const ConfigKeyDef *keys;
 	int			keyCount;
-	const char *locationKey;	/* the key saying where the repository is
-								 * (ConfigRepo.path): two repositories of the
-								 * type may not share it */
+	const char *locationKey;	/* the required key saying where the
+								 * repository is (ConfigRepo.path): two
+								 * repositories of the type may not share it */
 	ConfigDriverValidate validate;	/* optional: rules across keys */
 };
 
@@ -166,7 +166,10 @@ extern bool configRepoSet(ConfigRepo *repo, const char *key,
 extern void configRepoCopy(ConfigRepo *dst, const ConfigRepo *src);
 /* Free what configRepoCopy allocated and zero the repository. */
 extern void configRepoClear(ConfigRepo *repo);
-/* Whether two repositories have the same settings. */
+/*
+ * Whether two repositories are the same one, opened the same way: every
+ * setting but retention, which does not change how it is read or written.
+ */
 extern bool configRepoEqual(const ConfigRepo *a, const ConfigRepo *b);
 
 /* One effective setting, for display. */
