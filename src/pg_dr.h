@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  * pg_dr.h
- *	  Settings (GUCs) of the pg_dr extension, defined in one place
- *	  (pg_dr.c) and read by every part running in the server.
+ *	  What the extension's server parts share: the version, the safe
+ *	  search_path, pg_dr.config_file and drEreport().
  *-------------------------------------------------------------------------
  */
 #ifndef PG_DR_H
@@ -17,42 +17,12 @@
  */
 #define DR_SAFE_SEARCH_PATH		"pg_catalog, pg_temp"
 
-typedef enum DrTier
-{
-	DR_TIER_CRITICAL,
-	DR_TIER_HIGH,
-	DR_TIER_MEDIUM,
-	DR_TIER_LOW
-} DrTier;
-
-/* pg_dr.config_file: path of the configuration shared with the CLI */
+/*
+ * pg_dr.config_file: path of the configuration shared with the CLI, read
+ * by every part (defined in pg_dr.c).  The other settings are defined and
+ * declared by the part that reads them (<part>SettingsDefine()).
+ */
 extern char *drConfigFile;
-/* pg_dr.database: where the worker connects and the extension lives */
-extern char *drDatabase;
-/* pg_dr.tier: the recovery tier this cluster is measured against */
-extern int	drTier;
-/* pg_dr.audit_retention: minutes an audit row is kept at least */
-extern int	drAuditRetention;
-/* pg_dr.audit_timeout: seconds a backend waits for its audit row */
-extern int	drAuditTimeout;
-/* pg_dr.backup_workers: background workers copying a backup's files */
-extern int	drBackupWorkers;
-/* pg_dr.backup_max_rate: kB/s a backup reads at most; 0 = no limit */
-extern int	drBackupMaxRate;
-/* pg_dr.backup_wal: whether backups store their WAL themselves */
-typedef enum DrBackupWal
-{
-	DR_BACKUP_WAL_AUTO,			/* unless pg_dr archives reliably */
-	DR_BACKUP_WAL_ALWAYS
-} DrBackupWal;
-extern int	drBackupWal;
-
-/* pg_dr.pitr_interval: seconds between scheduled restore points; 0 = none */
-extern int	drPitrInterval;
-/* pg_dr.archive_workers: workers pushing WAL ahead of the archiver */
-extern int	drArchiveWorkers;
-
-extern const char *drTierName(int tier);
 
 /*
  * Raise a DrError from shared code as an ereport with the SQLSTATE that

@@ -16,7 +16,6 @@
 
 #include "api/api.h"
 #include "ops/audit.h"
-#include "pg_dr.h"
 
 PG_FUNCTION_INFO_V1(dr_audit_verify);
 PG_FUNCTION_INFO_V1(dr_audit_expire);

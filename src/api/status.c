@@ -23,6 +23,7 @@
 #include "common/config.h"
 #include "ops/audit.h"
 #include "pg_dr.h"
+#include "pitr/pitr.h"
 #include "repo/repo.h"
 
 PG_FUNCTION_INFO_V1(pg_dr_status);

@@ -37,6 +37,10 @@
 /* Room for one error message in the statistics. */
 #define ARCHIVE_ERROR_MAX		1024
 
+/* pg_dr.archive_workers (archive_settings.c): workers pushing WAL ahead */
+extern int	drArchiveWorkers;
+extern void archiveSettingsDefine(void);
+
 /*
  * Shared memory (from the module's shmem hooks): the request reserves the
  * statistics and their lock, a tranche of its own.

@@ -20,7 +20,6 @@
 #include "utils/timestamp.h"
 
 #include "archive/archive_internal.h"
-#include "pg_dr.h"
 
 /*
  * Markers kept.  Workers push at most ARCHIVE_WORKERS_MAX * 4 files ahead,

@@ -79,18 +79,6 @@ archiveTargetInit(ArchiveTarget *target, bool isWorker)
 	target->fd = -1;
 }
 
-/* Do two repository settings describe the same open repository? */
-static bool
-archiveRepoConfigSame(const ConfigRepo *a, const ConfigRepo *b)
-{
-	return a->index == b->index && a->type == b->type &&
-		a->cipher == b->cipher && a->compressLevel == b->compressLevel &&
-		a->path != NULL && b->path != NULL && strcmp(a->path, b->path) == 0 &&
-		((a->cipherKeyFile == NULL && b->cipherKeyFile == NULL) ||
-		 (a->cipherKeyFile != NULL && b->cipherKeyFile != NULL &&
-		  strcmp(a->cipherKeyFile, b->cipherKeyFile) == 0));
-}
-
 void
 archiveTargetClose(ArchiveTarget *target)
 {
@@ -136,20 +124,15 @@ archiveTargetLoad(ArchiveTarget *target, const struct stat *st, DrError *err)
 	if (first == NULL)
 		goto done;
 
-	if (!archiveRepoConfigSame(&target->repoConfig, first))
+	if (!configRepoEqual(&target->repoConfig, first))
 	{
 		archiveTargetClose(target);
 		if (target->repoConfig.path == NULL ||
+			target->repoConfig.driver != first->driver ||
 			strcmp(target->repoConfig.path, first->path) != 0)
 			archiveTargetKeyForget(target);
-		if (target->repoConfig.path)
-			pfree(target->repoConfig.path);
-		if (target->repoConfig.cipherKeyFile)
-			pfree(target->repoConfig.cipherKeyFile);
-		target->repoConfig = *first;
-		target->repoConfig.path = pstrdup(first->path);
-		target->repoConfig.cipherKeyFile = first->cipherKeyFile ?
-			pstrdup(first->cipherKeyFile) : NULL;
+		configRepoClear(&target->repoConfig);
+		configRepoCopy(&target->repoConfig, first);
 		target->repoHash = hash_bytes_extended((const unsigned char *) first->path,
 											   strlen(first->path), 0);
 	}

@@ -78,6 +78,20 @@ extern void backupCatalogVerified(const char *backupId, const char *error);
  */
 extern void backupCatalogRemove(const char *backupId);
 
+/* Settings (backup_settings.c), defined by backupSettingsDefine(). */
+extern void backupSettingsDefine(void);
+/* pg_dr.backup_workers: background workers copying a backup's files */
+extern int	drBackupWorkers;
+/* pg_dr.backup_max_rate: kB/s a backup reads at most; 0 = no limit */
+extern int	drBackupMaxRate;
+/* pg_dr.backup_wal: whether backups store their WAL themselves */
+typedef enum DrBackupWal
+{
+	DR_BACKUP_WAL_AUTO,			/* unless pg_dr archives reliably */
+	DR_BACKUP_WAL_ALWAYS
+} DrBackupWal;
+extern int	drBackupWal;
+
 /* Shared memory: the progress of the running backup, and the lock. */
 extern Size backupShmemSize(void);
 extern void backupShmemInit(void);

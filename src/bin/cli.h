@@ -182,7 +182,7 @@ extern int	cliUsageErrorDetail(const char *command, const char *message,
 								const char *detail);
 
 /* Names for display. */
-extern const char *cliRepoTypeName(ConfigRepoType type);
+extern const char *cliRepoTypeName(const ConfigRepo *repo);
 extern const char *cliCipherName(ConfigCipher cipher);
 
 /*

@@ -174,7 +174,7 @@ cliInfoRepoGather(const ConfigRepo *config, CliInfoRepo *out, DrError *err)
 
 	memset(out, 0, sizeof(*out));
 	out->index = config->index;
-	out->type = cliRepoTypeName(config->type);
+	out->type = cliRepoTypeName(config);
 	out->path = config->path;
 
 	repo = repoOpen(config, err);

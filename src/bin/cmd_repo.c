@@ -174,7 +174,7 @@ cliRepoCreateMain(int argc, char **argv)
 	info = repoInfoGet(cmd.repo);
 
 	printf("created repository %d (%s) at \"%s\"\n", repoConfig->index,
-		   cliRepoTypeName(repoConfig->type), repoConfig->path);
+		   cliRepoTypeName(repoConfig), repoConfig->path);
 	printf("  format:  %d\n", info->format);
 	printf("  cipher:  %s\n", cliCipherName(info->cipher));
 	if (info->cipher != CONFIG_CIPHER_NONE)

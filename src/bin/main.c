@@ -99,6 +99,8 @@ main(int argc, char **argv)
 	/* always "pg_dr", whatever name the program was started under */
 	pg_logging_init(CLI_PROGNAME);
 	cliProgramArgv0 = argv[0];
+	/* the repository types this program can read, before any config */
+	storageDriversRegister();
 
 	if (argc < 2)
 		return cliUsageError(NULL, "no command specified");
@@ -177,14 +179,9 @@ cliUsageErrorDetail(const char *command, const char *message, const char *detail
 }
 
 const char *
-cliRepoTypeName(ConfigRepoType type)
+cliRepoTypeName(const ConfigRepo *repo)
 {
-	switch (type)
-	{
-		case CONFIG_REPO_POSIX:
-			return "posix";
-	}
-	return "unknown";
+	return repo->driver != NULL ? repo->driver->type : "unknown";
 }
 
 const char *

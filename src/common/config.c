@@ -21,11 +21,21 @@
  *	 - NUL bytes, other control characters (tab excepted) and lines longer
  *	   than CONFIG_LINE_MAX bytes are refused.
  *
- * The checked values are collected first and the DrConfig is built only
- * when the whole file is valid, so a caller never sees half a
- * configuration.
+ * Three passes (see config.h for the drivers):
+ *	 1. every line is read: global and common repository settings are
+ *	    checked at once; a repoN_<key> that is not common is kept as it was
+ *	    written, since repoN_type may come later in the file;
+ *	 2. each such key is routed to the driver of its repository's type and
+ *	    checked against the driver's description of it;
+ *	 3. each repository is built: required settings, defaults, the
+ *	    driver's rules across keys, and no two repositories in one place.
+ * The DrConfig is returned only when the whole file is valid, so a caller
+ * never sees half a configuration.  What a valid value of each kind is,
+ * the registry of drivers and a repository's driver settings are in
+ * config_value.c.
  *-------------------------------------------------------------------------
  */
+
 #include "common/dr_c.h"
 
 #include <errno.h>
@@ -34,20 +44,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/config.h"
+#include "common/config_internal.h"
 
 /* Largest configuration file read; it is a few lines in practice. */
 #define CONFIG_FILE_MAX			(1024 * 1024)
 
 #define CONFIG_SECRET_MASK		"********"
 
-/* Every setting name, per-repository ones without their "repoN_" prefix. */
+/*
+ * The settings config.c itself knows: the global ones, and those every
+ * repository has whatever its driver (per-repository ones without their
+ * "repoN_" prefix).
+ */
 typedef enum ConfigKey
 {
 	CONFIG_KEY_COMPRESS_TYPE,
 	CONFIG_KEY_COMPRESS_LEVEL,
 	CONFIG_KEY_REPO_TYPE,
-	CONFIG_KEY_REPO_PATH,
 	CONFIG_KEY_REPO_CIPHER_TYPE,
 	CONFIG_KEY_REPO_CIPHER_KEY_FILE,
 	CONFIG_KEY_REPO_RETENTION_FULL,
@@ -55,29 +68,34 @@ typedef enum ConfigKey
 	CONFIG_KEY_COUNT
 } ConfigKey;
 
-typedef struct ConfigKeyDef
-{
-	const char *name;			/* suffix after "repoN_" when perRepo */
-	bool		perRepo;
-	const char *defaultValue;	/* NULL when there is no default */
-} ConfigKeyDef;
+static const char *const configCompressTypes[] = {"zstd", "none", NULL};
+static const char *const configCipherTypes[] = {"aes-256-gcm", "none", NULL};
 
+/* repoN_type is an enumeration of the registered drivers (configTypeCheck) */
 static const ConfigKeyDef configKeys[CONFIG_KEY_COUNT] = {
-	[CONFIG_KEY_COMPRESS_TYPE] = {"compress_type", false, "zstd"},
-	[CONFIG_KEY_COMPRESS_LEVEL] = {"compress_level", false, "3"},
-	[CONFIG_KEY_REPO_TYPE] = {"type", true, NULL},
-	[CONFIG_KEY_REPO_PATH] = {"path", true, NULL},
-	[CONFIG_KEY_REPO_CIPHER_TYPE] = {"cipher_type", true, "aes-256-gcm"},
-	[CONFIG_KEY_REPO_CIPHER_KEY_FILE] = {"cipher_key_file", true, NULL},
-	[CONFIG_KEY_REPO_RETENTION_FULL] = {"retention_full", true, NULL},
-	[CONFIG_KEY_REPO_RETENTION_FULL_DAYS] = {"retention_full_days", true, NULL},
+	[CONFIG_KEY_COMPRESS_TYPE] = {.name = "compress_type", .kind = CONFIG_KIND_ENUM,
+	.defaultValue = "zstd", .allowed = configCompressTypes},
+	[CONFIG_KEY_COMPRESS_LEVEL] = {.name = "compress_level", .kind = CONFIG_KIND_INT,
+	.defaultValue = "3", .min = 1, .max = 19},
+	[CONFIG_KEY_REPO_TYPE] = {.name = "type", .kind = CONFIG_KIND_ENUM,
+	.required = true},
+	[CONFIG_KEY_REPO_CIPHER_TYPE] = {.name = "cipher_type", .kind = CONFIG_KIND_ENUM,
+	.defaultValue = "aes-256-gcm", .allowed = configCipherTypes},
+	[CONFIG_KEY_REPO_CIPHER_KEY_FILE] = {.name = "cipher_key_file",
+	.kind = CONFIG_KIND_PATH},
+	[CONFIG_KEY_REPO_RETENTION_FULL] = {.name = "retention_full",
+	.kind = CONFIG_KIND_INT, .min = 1, .max = 99999},
+	[CONFIG_KEY_REPO_RETENTION_FULL_DAYS] = {.name = "retention_full_days",
+	.kind = CONFIG_KIND_INT, .min = 1, .max = 99999},
 };
 
-/* Hint listing every valid name, for a name too far from any of them. */
-#define CONFIG_VALID_NAMES_HINT \
-	"valid settings are compress_type, compress_level, repoN_type, " \
-	"repoN_path, repoN_cipher_type, repoN_cipher_key_file, " \
-	"repoN_retention_full and repoN_retention_full_days, with N from 1 to 4"
+static const bool configKeyPerRepo[CONFIG_KEY_COUNT] = {
+	[CONFIG_KEY_REPO_TYPE] = true,
+	[CONFIG_KEY_REPO_CIPHER_TYPE] = true,
+	[CONFIG_KEY_REPO_CIPHER_KEY_FILE] = true,
+	[CONFIG_KEY_REPO_RETENTION_FULL] = true,
+	[CONFIG_KEY_REPO_RETENTION_FULL_DAYS] = true,
+};
 
 /* One value read from the file, already checked and normalized. */
 typedef struct ConfigValue
@@ -86,24 +104,44 @@ typedef struct ConfigValue
 	int			line;
 } ConfigValue;
 
+/* A repoN_<key> for the repository's driver, as written (pass 1). */
+typedef struct ConfigRaw
+{
+	char	   *key;			/* without "repoN_" */
+	char	   *value;			/* checked in pass 2 */
+	int			line;
+	const ConfigKeyDef *def;	/* set in pass 2 */
+} ConfigRaw;
+
 /*
- * Parser state.  values[0] holds the global settings, values[N] those of
- * repoN; a slot for a key of the other kind is never used.
+ * Parser state.  values[0] holds the global settings, values[N] the common
+ * settings of repoN; a slot for a key of the other kind is never used.
+ * raw[N] holds repoN's driver keys in the order of the file.
  */
 typedef struct ConfigParser
 {
 	const char *source;
 	ConfigValue values[CONFIG_REPO_MAX + 1][CONFIG_KEY_COUNT];
+	ConfigRaw  *raw[CONFIG_REPO_MAX + 1];
+	int			rawCount[CONFIG_REPO_MAX + 1];
+	int			rawSize[CONFIG_REPO_MAX + 1];
 	DrError    *err;
 } ConfigParser;
 
 /* What configNameLookup found. */
 typedef enum ConfigNameResult
 {
-	CONFIG_NAME_FOUND,
+	CONFIG_NAME_FOUND,			/* a global or common setting: *key */
+	CONFIG_NAME_DRIVER,			/* repoN_<suffix>, for the driver (pass 2) */
 	CONFIG_NAME_UNKNOWN,
-	CONFIG_NAME_BAD_REPO			/* repoN_<known> with N out of range */
+	CONFIG_NAME_BAD_REPO		/* repoN_<known> with N out of range */
 } ConfigNameResult;
+
+struct ConfigCheck
+{
+	struct ConfigParser *parser;
+	const ConfigRepo *repo;
+};
 
 static bool configLineError(ConfigParser *parser, int line, const char *fmt,...) pg_attribute_printf(3, 4);
 static bool configFileError(ConfigParser *parser, const char *fmt,...) pg_attribute_printf(2, 3);
@@ -139,32 +177,44 @@ configFileError(ConfigParser *parser, const char *fmt,...)
 					  parser->source, message);
 }
 
+bool
+configKeyIsCommon(const char *key)
+{
+	for (int k = 0; k < CONFIG_KEY_COUNT; k++)
+		if (configKeyPerRepo[k] && strcmp(configKeys[k].name, key) == 0)
+			return true;
+	return false;
+}
+
 /* Full name of a key: "compress_type" or "repo2_path". */
 static void
-configKeyName(ConfigKey key, int repo, char *buf, size_t size)
+configKeyName(const char *key, bool perRepo, int repo, char *buf, size_t size)
 {
-	if (configKeys[key].perRepo)
-		snprintf(buf, size, "repo%d_%s", repo, configKeys[key].name);
+	if (perRepo)
+		snprintf(buf, size, "repo%d_%s", repo, key);
 	else
-		strlcpy(buf, configKeys[key].name, size);
+		strlcpy(buf, key, size);
 }
 
 /*
- * Map a setting name to its key and repository number.  "repoN_" names are
- * split by hand rather than matched against a table of every expansion, so
- * that a known suffix with a bad N gets its own message instead of
- * "unknown setting".
+ * Map a setting name to a global or common key (FOUND), or to a driver
+ * key of a repository (DRIVER: routed in pass 2).  "repoN_" names are split
+ * by hand rather than matched against a table of every expansion, so that
+ * a known suffix with a bad N gets its own message instead of "unknown
+ * setting".
  */
 static ConfigNameResult
-configNameLookup(const char *name, ConfigKey *key, int *repo)
+configNameLookup(const char *name, ConfigKey *key, int *repo,
+				 const char **suffix)
 {
 	const char *p;
 	const char *digits;
 	int			n = 0;
+	bool		badRepo;
 
 	for (int k = 0; k < CONFIG_KEY_COUNT; k++)
 	{
-		if (!configKeys[k].perRepo && strcmp(name, configKeys[k].name) == 0)
+		if (!configKeyPerRepo[k] && strcmp(name, configKeys[k].name) == 0)
 		{
 			*key = (ConfigKey) k;
 			*repo = 0;
@@ -182,22 +232,28 @@ configNameLookup(const char *name, ConfigKey *key, int *repo)
 			n = n * 10 + (*p - '0');
 		p++;
 	}
-	if (p == digits || *p != '_')
+	if (p == digits || *p != '_' || p[1] == '\0')
 		return CONFIG_NAME_UNKNOWN;
+	p++;
+	/* "repo01_path" is refused too: one spelling per setting */
+	badRepo = n < 1 || n > CONFIG_REPO_MAX || digits[0] == '0';
+	*repo = n;
+	*suffix = p;
 
 	for (int k = 0; k < CONFIG_KEY_COUNT; k++)
 	{
-		if (configKeys[k].perRepo && strcmp(p + 1, configKeys[k].name) == 0)
+		if (configKeyPerRepo[k] && strcmp(p, configKeys[k].name) == 0)
 		{
-			/* "repo01_path" is refused too: one spelling per setting */
-			if (n < 1 || n > CONFIG_REPO_MAX || digits[0] == '0')
+			if (badRepo)
 				return CONFIG_NAME_BAD_REPO;
 			*key = (ConfigKey) k;
-			*repo = n;
 			return CONFIG_NAME_FOUND;
 		}
 	}
-	return CONFIG_NAME_UNKNOWN;
+	if (badRepo)
+		return configDriverDeclaring(p, NULL) != NULL ?
+			CONFIG_NAME_BAD_REPO : CONFIG_NAME_UNKNOWN;
+	return CONFIG_NAME_DRIVER;
 }
 
 /*
@@ -236,16 +292,36 @@ configEditDistance(const char *a, const char *b)
 	return row[cur][blen];
 }
 
+/* One candidate of configSuggest. */
+static void
+configSuggestTry(const char *name, const char *candidate, int *bestDistance,
+				 char *buf, size_t size)
+{
+	int			distance = configEditDistance(name, candidate);
+
+	/* a quarter of the name, at most 3: beyond that it is a guess */
+	int			limit = Min(3, (int) strlen(candidate) / 4 + 1);
+
+	if (distance <= limit && distance < *bestDistance)
+	{
+		*bestDistance = distance;
+		strlcpy(buf, candidate, size);
+	}
+}
+
 /*
  * The valid name closest to an unknown one, if it is close enough to be a
  * typo.  Per-repository names are tried with the N the user wrote (or 1),
- * so "repo2_pth" suggests "repo2_path".
+ * so "repo2_pth" suggests "repo2_path"; driver keys are those of driver,
+ * or of every registered driver when it is NULL.
  */
 static bool
-configSuggest(const char *name, char *buf, size_t size)
+configSuggest(const char *name, const ConfigDriver *driver, char *buf,
+			  size_t size)
 {
 	int			repo = 1;
 	int			bestDistance = INT_MAX;
+	char		candidate[CONFIG_KEY_NAME_MAX + 16];
 
 	if (strncmp(name, "repo", 4) == 0 && name[4] >= '1' &&
 		name[4] <= '0' + CONFIG_REPO_MAX)
@@ -253,143 +329,169 @@ configSuggest(const char *name, char *buf, size_t size)
 
 	for (int k = 0; k < CONFIG_KEY_COUNT; k++)
 	{
-		char		candidate[64];
-		int			distance;
-		int			limit;
+		configKeyName(configKeys[k].name, configKeyPerRepo[k], repo,
+					  candidate, sizeof(candidate));
+		configSuggestTry(name, candidate, &bestDistance, buf, size);
+	}
+	for (int i = 0; configDriverNth(i) != NULL; i++)
+	{
+		const ConfigDriver *d = configDriverNth(i);
 
-		configKeyName((ConfigKey) k, repo, candidate, sizeof(candidate));
-		distance = configEditDistance(name, candidate);
-		/* a quarter of the name, at most 3: beyond that it is a guess */
-		limit = Min(3, (int) strlen(candidate) / 4 + 1);
-		if (distance <= limit && distance < bestDistance)
+		if (driver != NULL && d != driver)
+			continue;
+		for (int k = 0; k < d->keyCount; k++)
 		{
-			bestDistance = distance;
-			strlcpy(buf, candidate, size);
+			configKeyName(d->keys[k].name, true, repo,
+						  candidate, sizeof(candidate));
+			configSuggestTry(name, candidate, &bestDistance, buf, size);
 		}
 	}
 	return bestDistance != INT_MAX;
 }
 
-/*
- * Whether the value of a setting must never be shown, even in an error.
- * Besides the secret settings (configNameIsSecret), the key file's path:
- * when it is wrong, it is often because the passphrase itself was written
- * in its place, and the message would publish it (in dr_status, readable
- * by dr_monitor, and on the CLI's stderr).
- */
-static bool
-configValueHidden(ConfigKey key, const char *name)
+/* The keys of driver, "repoN_a, repoN_b", for a hint. */
+static void
+configDriverKeyList(const ConfigDriver *driver, int repo, char *buf,
+					size_t size)
 {
-	return key == CONFIG_KEY_REPO_CIPHER_KEY_FILE || configNameIsSecret(name);
+	buf[0] = '\0';
+	for (int k = 0; k < driver->keyCount; k++)
+	{
+		char		name[CONFIG_KEY_NAME_MAX + 16];
+
+		configKeyName(driver->keys[k].name, true, repo, name, sizeof(name));
+		if (k > 0)
+			strlcat(buf, ", ", size);
+		strlcat(buf, name, size);
+	}
 }
 
-/* Check an absolute path value and drop trailing slashes. */
-static bool
-configCheckPath(ConfigParser *parser, int line, ConfigKey key,
-				const char *name, char *value)
+/*
+ * Hint listing every valid name, for a name too far from any of them:
+ * the global and common settings, and each registered type's keys.
+ */
+static void
+configValidNamesHint(DrError *err)
 {
-	size_t		len = strlen(value);
+	char		drivers[200] = "";
 
-	if (value[0] != '/')
+	for (int i = 0; configDriverNth(i) != NULL; i++)
 	{
-		if (configValueHidden(key, name))
-			configLineError(parser, line,
-							"\"%s\" must be an absolute path (its value is not shown: it may be a secret)",
-							name);
-		else
-			configLineError(parser, line,
-							"\"%s\" must be an absolute path, got \"%s\"",
-							name, value);
-		drErrorHint(parser->err,
-					"relative paths are refused because the server and the "
-					"CLI run in different working directories");
-		return false;
+		char		keys[160];
+
+		configDriverKeyList(configDriverNth(i), 0, keys, sizeof(keys));
+		if (i > 0)
+			strlcat(drivers, "; ", sizeof(drivers));
+		strlcat(drivers, configDriverNth(i)->type, sizeof(drivers));
+		strlcat(drivers, ": ", sizeof(drivers));
+		strlcat(drivers, keys, sizeof(drivers));
 	}
-	while (len > 1 && value[len - 1] == '/')
-		value[--len] = '\0';
-	if (len == 1)
-		return configLineError(parser, line,
-							   "\"%s\" must not be the root directory", name);
+	/* repo0_x reads "repoN_x" in the list */
+	for (char *p = strstr(drivers, "repo0_"); p != NULL; p = strstr(p, "repo0_"))
+		p[4] = 'N';
+	drErrorHint(err,
+				"valid settings are compress_type, compress_level, repoN_type, "
+				"repoN_cipher_type, repoN_cipher_key_file, repoN_retention_full, "
+				"repoN_retention_full_days with N from 1 to %d, and each "
+				"repository type's own (%s)", CONFIG_REPO_MAX, drivers);
+}
+
+/*
+ * Whether the value of a setting must never be shown, even in an error.
+ * Besides the secret settings, the key file's path: when it is wrong, it
+ * is often because the passphrase itself was written in its place, and
+ * the message would publish it (in dr_status, readable by dr_monitor, and
+ * on the CLI's stderr).
+ */
+static bool
+configValueHidden(const ConfigKeyDef *def, const char *name)
+{
+	return def == &configKeys[CONFIG_KEY_REPO_CIPHER_KEY_FILE] ||
+		configKeySecret(def, name);
+}
+
+/*
+ * repoN_type: one of the registered drivers, stored as the driver spells
+ * its type.
+ */
+static bool
+configTypeCheck(const char *name, char **value, ConfigProblem *problem)
+{
+	const ConfigDriver *driver = configDriverFind(*value);
+	char		expected[256];
+
+	problem->hint[0] = '\0';
+	if (driver == NULL)
+	{
+		if (configDriverNth(0) == NULL)
+			return configProblem(problem,
+								 "invalid value \"%s\" for \"%s\": no repository type is registered in this program",
+								 *value, name);
+		configJoin(NULL, expected, sizeof(expected));
+		return configProblemInvalid(problem, name, *value, false, expected);
+	}
+	pfree(*value);
+	*value = pstrdup(driver->type);
 	return true;
 }
 
 /*
- * Check one value for its key and store its canonical form in *value
- * (enumerations are matched ignoring case and stored in lower case).
+ * Check a value on a line of the file (configValueCheck, or
+ * configTypeCheck for repoN_type); *value is freed on failure.
  */
 static bool
-configCheckValue(ConfigParser *parser, int line, ConfigKey key,
-				 const char *name, char *value)
+configLineValueCheck(ConfigParser *parser, int line, const ConfigKeyDef *def,
+					 const char *name, char **value)
 {
-	switch (key)
+	ConfigProblem problem;
+	bool		valid;
+
+	if (def == &configKeys[CONFIG_KEY_REPO_TYPE])
+		valid = configTypeCheck(name, value, &problem);
+	else
+		valid = configValueCheck(def, name, configValueHidden(def, name),
+								 value, &problem);
+	if (valid)
+		return true;
+	pfree(*value);
+	*value = NULL;
+	configLineError(parser, line, "%s", problem.message);
+	if (problem.hint[0] != '\0')
+		drErrorHint(parser->err, "%s", problem.hint);
+	return false;
+}
+
+/* Keep a driver key of repo for pass 2; false when it is set twice. */
+static bool
+configRawAdd(ConfigParser *parser, int repo, const char *name,
+			 const char *key, char *value, int line)
+{
+	ConfigRaw  *raw;
+
+	for (int i = 0; i < parser->rawCount[repo]; i++)
 	{
-		case CONFIG_KEY_COMPRESS_TYPE:
-			if (pg_strcasecmp(value, "zstd") != 0 &&
-				pg_strcasecmp(value, "none") != 0)
-				return configLineError(parser, line,
-									   "invalid value \"%s\" for \"%s\": expected zstd or none",
-									   value, name);
-			break;
-		case CONFIG_KEY_COMPRESS_LEVEL:
-			{
-				size_t		len = strlen(value);
-				int			level;
-
-				/* digits only: no sign, no blanks, no "3.0", no "0x3" */
-				if (len == 0 || len > 2 || strspn(value, "0123456789") != len)
-					level = -1;
-				else
-					level = atoi(value);
-				if (level < 1 || level > 19)
-					return configLineError(parser, line,
-										   "invalid value \"%s\" for \"%s\": expected an integer from 1 to 19",
-										   value, name);
-				/* normalize "03" to "3" for display */
-				snprintf(value, len + 1, "%d", level);
-				break;
-			}
-		case CONFIG_KEY_REPO_RETENTION_FULL:
-		case CONFIG_KEY_REPO_RETENTION_FULL_DAYS:
-			{
-				size_t		len = strlen(value);
-				int			n;
-
-				/* digits only, as for compress_level */
-				if (len == 0 || len > 5 || strspn(value, "0123456789") != len)
-					n = -1;
-				else
-					n = atoi(value);
-				if (n < 1 || n > 99999)
-					return configLineError(parser, line,
-										   "invalid value \"%s\" for \"%s\": expected an integer from 1 to 99999",
-										   value, name);
-				snprintf(value, len + 1, "%d", n);
-				break;
-			}
-		case CONFIG_KEY_REPO_TYPE:
-			if (pg_strcasecmp(value, "posix") != 0)
-				return configLineError(parser, line,
-									   "invalid value \"%s\" for \"%s\": expected posix",
-									   value, name);
-			break;
-		case CONFIG_KEY_REPO_CIPHER_TYPE:
-			if (pg_strcasecmp(value, "aes-256-gcm") != 0 &&
-				pg_strcasecmp(value, "none") != 0)
-				return configLineError(parser, line,
-									   "invalid value \"%s\" for \"%s\": expected aes-256-gcm or none",
-									   value, name);
-			break;
-		case CONFIG_KEY_REPO_PATH:
-		case CONFIG_KEY_REPO_CIPHER_KEY_FILE:
-			return configCheckPath(parser, line, key, name, value);
-		case CONFIG_KEY_COUNT:
-			Assert(false);
-			break;
+		if (strcmp(parser->raw[repo][i].key, key) == 0)
+		{
+			pfree(value);
+			return configLineError(parser, line,
+								   "\"%s\" is set twice (first on line %d)",
+								   name, parser->raw[repo][i].line);
+		}
 	}
+	if (parser->rawCount[repo] == parser->rawSize[repo])
+	{
+		int			size = Max(8, parser->rawSize[repo] * 2);
 
-	/* the enumerations: store them as documented */
-	for (char *p = value; *p; p++)
-		*p = pg_tolower((unsigned char) *p);
+		parser->raw[repo] = parser->raw[repo] == NULL ?
+			palloc(sizeof(ConfigRaw) * size) :
+			repalloc(parser->raw[repo], sizeof(ConfigRaw) * size);
+		parser->rawSize[repo] = size;
+	}
+	raw = &parser->raw[repo][parser->rawCount[repo]++];
+	raw->key = pstrdup(key);
+	raw->value = value;
+	raw->line = line;
+	raw->def = NULL;
 	return true;
 }
 
@@ -406,9 +508,6 @@ configParseLine(ConfigParser *parser, int line, const char *p, const char *end)
 	const char *valueEnd;
 	char	   *name;
 	char	   *value;
-	ConfigKey	key;
-	int			repo;
-	ConfigValue *slot;
 
 	/* a CRLF file reads the same as an LF one */
 	if (end > p && end[-1] == '\r')
@@ -486,198 +585,166 @@ configParseLine(ConfigParser *parser, int line, const char *p, const char *end)
 			valueEnd--;
 	}
 
-	switch (configNameLookup(name, &key, &repo))
 	{
-		case CONFIG_NAME_FOUND:
-			break;
-		case CONFIG_NAME_BAD_REPO:
-			configLineError(parser, line,
-							"repository number in \"%s\" must be from 1 to %d",
-							name, CONFIG_REPO_MAX);
-			pfree(name);
-			return false;
-		case CONFIG_NAME_UNKNOWN:
-			{
-				char		suggestion[64];
+		ConfigKey	key = CONFIG_KEY_COUNT;
+		int			repo = 0;
+		const char *suffix = NULL;
+		ConfigValue *slot;
+		bool		result;
 
-				configLineError(parser, line, "unknown setting \"%s\"", name);
-				if (configSuggest(name, suggestion, sizeof(suggestion)))
-					drErrorHint(parser->err, "did you mean \"%s\"?", suggestion);
-				else
-					drErrorHint(parser->err, CONFIG_VALID_NAMES_HINT);
+		switch (configNameLookup(name, &key, &repo, &suffix))
+		{
+			case CONFIG_NAME_FOUND:
+				break;
+			case CONFIG_NAME_DRIVER:
+				value = pnstrdup(valueStart, valueEnd - valueStart);
+				result = configRawAdd(parser, repo, name, suffix, value, line);
+				pfree(name);
+				return result;
+			case CONFIG_NAME_BAD_REPO:
+				configLineError(parser, line,
+								"repository number in \"%s\" must be from 1 to %d",
+								name, CONFIG_REPO_MAX);
 				pfree(name);
 				return false;
-			}
-	}
+			case CONFIG_NAME_UNKNOWN:
+				{
+					char		suggestion[CONFIG_KEY_NAME_MAX + 16];
 
-	slot = &parser->values[repo][key];
-	if (slot->value != NULL)
-	{
-		configLineError(parser, line,
-						"\"%s\" is set twice (first on line %d)",
-						name, slot->line);
-		pfree(name);
-		return false;
-	}
-
-	value = pnstrdup(valueStart, valueEnd - valueStart);
-	if (!configCheckValue(parser, line, key, name, value))
-	{
-		pfree(value);
-		pfree(name);
-		return false;
-	}
-	slot->value = value;
-	slot->line = line;
-	pfree(name);
-	return true;
-}
-
-/*
- * A path as the kernel will see it: its longest existing leading part
- * resolved with realpath() (symbolic links, "." and "..", repeated
- * slashes), the rest appended and canonicalized.  Palloc'd.
- */
-static char *
-configPathResolve(const char *path)
-{
-	char	   *prefix = pstrdup(path);
-	char		resolved[PATH_MAX];
-	char	   *result;
-
-	while (realpath(prefix, resolved) == NULL)
-	{
-		char	   *slash = strrchr(prefix, '/');
-
-		/* "/" always resolves, and every value starts with '/' */
-		if (slash == NULL)
-		{
-			strlcpy(resolved, "/", sizeof(resolved));
-			break;
+					configLineError(parser, line, "unknown setting \"%s\"", name);
+					if (configSuggest(name, NULL, suggestion, sizeof(suggestion)))
+						drErrorHint(parser->err, "did you mean \"%s\"?", suggestion);
+					else
+						configValidNamesHint(parser->err);
+					pfree(name);
+					return false;
+				}
 		}
-		if (slash == prefix)
-			slash++;
-		*slash = '\0';
+
+		slot = &parser->values[repo][key];
+		if (slot->value != NULL)
+		{
+			configLineError(parser, line,
+							"\"%s\" is set twice (first on line %d)",
+							name, slot->line);
+			pfree(name);
+			return false;
+		}
+
+		value = pnstrdup(valueStart, valueEnd - valueStart);
+		result = configLineValueCheck(parser, line, &configKeys[key], name,
+									  &value);
+		if (result)
+		{
+			slot->value = value;
+			slot->line = line;
+		}
+		pfree(name);
+		return result;
 	}
-	result = psprintf("%s/%s", resolved, path + strlen(prefix));
-	canonicalize_path(result);
-	pfree(prefix);
-	return result;
 }
 
 /*
- * Whether path is dir or inside it, once both are resolved: a string
- * comparison alone is defeated by "//", "/./", ".." or a symbolic link.
+ * Pass 2: each driver key of each repository, to the driver of its type.
+ * A repository without a type is reported in pass 3, unless one of its
+ * keys belongs to no driver at all.
  */
 static bool
-configPathInside(const char *path, const char *dir)
-{
-	char	   *p = configPathResolve(path);
-	char	   *d = configPathResolve(dir);
-	size_t		dlen = strlen(d);
-	bool		inside;
-
-	inside = strcmp(d, "/") == 0 ||
-		(strncmp(p, d, dlen) == 0 && (p[dlen] == '/' || p[dlen] == '\0'));
-	pfree(p);
-	pfree(d);
-	return inside;
-}
-
-/*
- * Checks across settings, once every line was read: required settings of
- * each configured repository, and combinations that would defeat the
- * purpose of the configuration.
- */
-static bool
-configCheckRepos(ConfigParser *parser)
+configRoute(ConfigParser *parser)
 {
 	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
 	{
-		ConfigValue *v = parser->values[n];
-		bool		used = false;
-		const char *cipher;
+		const char *type = parser->values[n][CONFIG_KEY_REPO_TYPE].value;
+		const ConfigDriver *driver = type ? configDriverFind(type) : NULL;
 
-		for (int k = 0; k < CONFIG_KEY_COUNT; k++)
-			used |= v[k].value != NULL;
-		if (!used)
-			continue;
-
-		if (v[CONFIG_KEY_REPO_TYPE].value == NULL)
+		for (int i = 0; i < parser->rawCount[n]; i++)
 		{
-			configFileError(parser, "repo%d: \"repo%d_type\" is required", n, n);
-			drErrorHint(parser->err, "add repo%d_type = posix", n);
-			return false;
-		}
-		if (v[CONFIG_KEY_REPO_PATH].value == NULL)
-		{
-			configFileError(parser, "repo%d: \"repo%d_path\" is required", n, n);
-			drErrorHint(parser->err,
-						"add repo%d_path = '/absolute/path/of/the/repository'", n);
-			return false;
-		}
+			ConfigRaw  *raw = &parser->raw[n][i];
+			char	   *name;
+			char		suggestion[CONFIG_KEY_NAME_MAX + 16];
+			const ConfigDriver *other;
+			bool		valid;
 
-		cipher = v[CONFIG_KEY_REPO_CIPHER_TYPE].value ?
-			v[CONFIG_KEY_REPO_CIPHER_TYPE].value :
-			configKeys[CONFIG_KEY_REPO_CIPHER_TYPE].defaultValue;
-		if (strcmp(cipher, "aes-256-gcm") == 0)
-		{
-			const char *keyFile = v[CONFIG_KEY_REPO_CIPHER_KEY_FILE].value;
-			const char *path = v[CONFIG_KEY_REPO_PATH].value;
+			if (driver != NULL)
+				raw->def = configDriverKey(driver, raw->key);
+			other = raw->def ? NULL : configDriverDeclaring(raw->key, driver);
+			if (raw->def == NULL && driver == NULL && other != NULL)
+				continue;		/* the missing type is reported in pass 3 */
 
-			if (keyFile == NULL)
+			name = psprintf("repo%d_%s", n, raw->key);
+			if (raw->def != NULL)
 			{
-				configFileError(parser,
-								"repo%d: \"repo%d_cipher_key_file\" is required when repo%d_cipher_type is aes-256-gcm",
-								n, n, n);
-				drErrorHint(parser->err,
-							"name the passphrase file with repo%d_cipher_key_file, "
-							"or set repo%d_cipher_type = none for an unencrypted repository",
-							n, n);
-				return false;
+				valid = configLineValueCheck(parser, raw->line, raw->def,
+											 name, &raw->value);
+				pfree(name);
+				if (!valid)
+					return false;
+				continue;
 			}
 
-			/* a passphrase kept next to the data it protects protects nothing */
-			if (configPathInside(keyFile, path))
-				return configLineError(parser,
-									   v[CONFIG_KEY_REPO_CIPHER_KEY_FILE].line,
-									   "\"repo%d_cipher_key_file\" must not be inside the repository \"%s\"",
-									   n, path);
-		}
+			if (driver != NULL && other != NULL)
+				configLineError(parser, raw->line,
+								"unknown setting \"%s\" for a repository of type %s (it is a setting of type %s)",
+								name, driver->type, other->type);
+			else
+				configLineError(parser, raw->line, "unknown setting \"%s\"",
+								name);
+			if (configSuggest(name, driver, suggestion, sizeof(suggestion)))
+				drErrorHint(parser->err, "did you mean \"%s\"?", suggestion);
+			else if (driver != NULL)
+			{
+				char		keys[160];
 
-		/* two repositories in one directory would overwrite each other */
-		for (int m = 1; m < n; m++)
-		{
-			const char *other = parser->values[m][CONFIG_KEY_REPO_PATH].value;
-
-			if (other != NULL &&
-				strcmp(other, v[CONFIG_KEY_REPO_PATH].value) == 0)
-				return configLineError(parser, v[CONFIG_KEY_REPO_PATH].line,
-									   "repo%d and repo%d have the same path \"%s\"",
-									   m, n, other);
+				configDriverKeyList(driver, n, keys, sizeof(keys));
+				drErrorHint(parser->err,
+							"a repository of type %s accepts, besides the settings "
+							"of every repository: %s", driver->type, keys);
+			}
+			else
+				configValidNamesHint(parser->err);
+			pfree(name);
+			return false;
 		}
 	}
 	return true;
 }
 
-/* Whether a setting name holds a secret (see config.h). */
 bool
-configNameIsSecret(const char *name)
+configCheckError(ConfigCheck *check, const char *key, const char *fmt,...)
 {
-	static const char *const suffixes[] = {
-		"_key", "_secret", "_password", "_passphrase", "_token", "_credential",
-		"_credentials"
-	};
-	size_t		len = strlen(name);
+	char		message[sizeof(((DrError *) NULL)->message)];
+	const ConfigRepo *repo = check->repo;
+	int			line = 0;
+	va_list		ap;
 
-	for (size_t i = 0; i < lengthof(suffixes); i++)
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+
+	if (key != NULL)
 	{
-		size_t		slen = strlen(suffixes[i]);
-
-		if (len >= slen && strcmp(name + len - slen, suffixes[i]) == 0)
-			return true;
+		for (int k = 0; k < CONFIG_KEY_COUNT; k++)
+			if (configKeyPerRepo[k] && strcmp(configKeys[k].name, key) == 0)
+				line = check->parser->values[repo->index][k].line;
+		for (int s = 0; s < repo->settingCount; s++)
+			if (strcmp(repo->settings[s].def->name, key) == 0)
+				line = repo->settings[s].line;
 	}
-	return false;
+	if (line > 0)
+		return configLineError(check->parser, line, "%s", message);
+	return configFileError(check->parser, "repo%d: %s", repo->index, message);
+}
+
+void
+configCheckHint(ConfigCheck *check, const char *fmt,...)
+{
+	char		hint[sizeof(((DrError *) NULL)->hint)];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(hint, sizeof(hint), fmt, ap);
+	va_end(ap);
+	drErrorHint(check->parser->err, "%s", hint);
 }
 
 static int
@@ -686,30 +753,26 @@ configItemCompare(const void *a, const void *b)
 	return strcmp(((const ConfigItem *) a)->name, ((const ConfigItem *) b)->name);
 }
 
-/* Add one effective setting to the display list. */
+/* Add one effective setting to the display list; nothing when unset. */
 static void
-configItemAdd(DrConfig *config, const char *source, ConfigKey key, int repo,
-			  const ConfigValue *value)
+configItemAdd(DrConfig *config, const char *source, const char *name,
+			  const ConfigKeyDef *def, const char *value, int line)
 {
-	ConfigItem *item = &config->items[config->itemCount++];
-	char		name[64];
+	ConfigItem *item;
 
-	configKeyName(key, repo, name, sizeof(name));
+	if (value == NULL)
+		return;
+	item = &config->items[config->itemCount++];
 	item->name = pstrdup(name);
-	item->secret = configNameIsSecret(name);
-	if (item->secret)
-		item->value = pstrdup(CONFIG_SECRET_MASK);
-	else if (value->value != NULL)
-		item->value = pstrdup(value->value);
-	else
-		item->value = pstrdup(configKeys[key].defaultValue);
-	if (value->value != NULL)
-		item->source = psprintf("%s:%d", source, value->line);
+	item->secret = configKeySecret(def, name);
+	item->value = pstrdup(item->secret ? CONFIG_SECRET_MASK : value);
+	if (line > 0)
+		item->source = psprintf("%s:%d", source, line);
 	else
 		item->source = pstrdup("default");
 }
 
-/* Value of a setting, or its default. */
+/* Value of a global or common setting, or its default. */
 static const char *
 configValueGet(ConfigParser *parser, ConfigKey key, int repo)
 {
@@ -718,61 +781,173 @@ configValueGet(ConfigParser *parser, ConfigKey key, int repo)
 	return value != NULL ? value : configKeys[key].defaultValue;
 }
 
-/* Build the DrConfig from a fully checked parser. */
+/* Whether any line of the file set something for repoN (0: globals). */
+static bool
+configRepoUsed(const ConfigParser *parser, int n)
+{
+	if (parser->rawCount[n] > 0)
+		return true;
+	for (int k = 0; k < CONFIG_KEY_COUNT; k++)
+		if (parser->values[n][k].value != NULL)
+			return true;
+	return false;
+}
+
+/*
+ * Pass 3 for repoN: its ConfigRepo, with required settings present, the
+ * driver's rules and no other repository in the same place.
+ */
+static bool
+configRepoBuild(ConfigParser *parser, DrConfig *config, int n)
+{
+	ConfigValue *v = parser->values[n];
+	ConfigRepo *repo = &config->repo[n];
+	const ConfigDriver *driver;
+	const ConfigSetting *location;
+	ConfigCheck check = {parser, repo};
+	char		name[CONFIG_KEY_NAME_MAX + 16];
+
+	if (v[CONFIG_KEY_REPO_TYPE].value == NULL)
+	{
+		char		types[128];
+
+		configFileError(parser, "repo%d: \"repo%d_type\" is required", n, n);
+		configJoin(NULL, types, sizeof(types));
+		drErrorHint(parser->err, "add repo%d_type = %s", n,
+					configDriverNth(0) != NULL ? types : "posix");
+		return false;
+	}
+	driver = configDriverFind(v[CONFIG_KEY_REPO_TYPE].value);
+	Assert(driver != NULL);
+
+	repo->index = n;
+	repo->driver = driver;
+	configRepoSettingsInit(repo);
+	for (int i = 0; i < parser->rawCount[n]; i++)
+	{
+		ConfigRaw  *raw = &parser->raw[n][i];
+		ConfigSetting *setting = &repo->settings[raw->def - driver->keys];
+
+		if (setting->value)
+			pfree(setting->value);
+		setting->value = pstrdup(raw->value);
+		setting->line = raw->line;
+	}
+	for (int s = 0; s < repo->settingCount; s++)
+	{
+		const ConfigKeyDef *def = repo->settings[s].def;
+
+		if (def->required && repo->settings[s].value == NULL)
+		{
+			configFileError(parser, "repo%d: \"repo%d_%s\" is required",
+							n, n, def->name);
+			if (def->example != NULL)
+				drErrorHint(parser->err, "add repo%d_%s = %s", n, def->name,
+							def->example);
+			return false;
+		}
+	}
+
+	repo->cipher =
+		strcmp(configValueGet(parser, CONFIG_KEY_REPO_CIPHER_TYPE, n),
+			   "none") == 0 ? CONFIG_CIPHER_NONE : CONFIG_CIPHER_AES256GCM;
+	if (repo->cipher == CONFIG_CIPHER_AES256GCM)
+	{
+		if (v[CONFIG_KEY_REPO_CIPHER_KEY_FILE].value == NULL)
+		{
+			configFileError(parser,
+							"repo%d: \"repo%d_cipher_key_file\" is required when repo%d_cipher_type is aes-256-gcm",
+							n, n, n);
+			drErrorHint(parser->err,
+						"name the passphrase file with repo%d_cipher_key_file, "
+						"or set repo%d_cipher_type = none for an unencrypted repository",
+						n, n);
+			return false;
+		}
+		/* a key file next to cipher_type = none has no effect: not kept */
+		repo->cipherKeyFile = pstrdup(v[CONFIG_KEY_REPO_CIPHER_KEY_FILE].value);
+	}
+	repo->compressLevel = config->compressLevel;
+	if (v[CONFIG_KEY_REPO_RETENTION_FULL].value != NULL)
+		repo->retentionFull = atoi(v[CONFIG_KEY_REPO_RETENTION_FULL].value);
+	if (v[CONFIG_KEY_REPO_RETENTION_FULL_DAYS].value != NULL)
+		repo->retentionFullDays =
+			atoi(v[CONFIG_KEY_REPO_RETENTION_FULL_DAYS].value);
+
+	location = configRepoSetting(repo, driver->locationKey);
+	Assert(location != NULL && location->value != NULL);
+	repo->path = pstrdup(location->value);
+
+	if (driver->validate != NULL && !driver->validate(repo, &check))
+		return false;
+
+	/* two repositories in one place would overwrite each other */
+	for (int m = 1; m < n; m++)
+	{
+		const ConfigRepo *other = &config->repo[m];
+
+		if (other->driver == driver && strcmp(other->path, repo->path) == 0)
+			return configLineError(parser, location->line,
+								   "repo%d and repo%d have the same %s \"%s\"",
+								   m, n, driver->locationKey, other->path);
+	}
+
+	for (int k = 0; k < CONFIG_KEY_COUNT; k++)
+	{
+		if (!configKeyPerRepo[k])
+			continue;
+		configKeyName(configKeys[k].name, true, n, name, sizeof(name));
+		configItemAdd(config, parser->source, name, &configKeys[k],
+					  configValueGet(parser, (ConfigKey) k, n), v[k].line);
+	}
+	for (int s = 0; s < repo->settingCount; s++)
+	{
+		configKeyName(repo->settings[s].def->name, true, n, name, sizeof(name));
+		configItemAdd(config, parser->source, name, repo->settings[s].def,
+					  repo->settings[s].value, repo->settings[s].line);
+	}
+	config->repoCount++;
+	return true;
+}
+
+/* Build the DrConfig from a parser whose every line was checked. */
 static DrConfig *
 configBuild(ConfigParser *parser)
 {
 	DrConfig   *config = palloc0(sizeof(DrConfig));
-	int			compressLevel = 0;
+	int			itemMax = CONFIG_KEY_COUNT;
 
 	config->path = pstrdup(parser->source);
 	if (strcmp(configValueGet(parser, CONFIG_KEY_COMPRESS_TYPE, 0), "zstd") == 0)
-		compressLevel = atoi(configValueGet(parser, CONFIG_KEY_COMPRESS_LEVEL, 0));
-	config->compressLevel = compressLevel;
+		config->compressLevel =
+			atoi(configValueGet(parser, CONFIG_KEY_COMPRESS_LEVEL, 0));
 
 	/* the largest list possible: globals plus every key of every repo */
-	config->items = palloc0(sizeof(ConfigItem) *
-							(CONFIG_REPO_MAX + 1) * CONFIG_KEY_COUNT);
-	configItemAdd(config, parser->source, CONFIG_KEY_COMPRESS_TYPE, 0,
-				  &parser->values[0][CONFIG_KEY_COMPRESS_TYPE]);
-	configItemAdd(config, parser->source, CONFIG_KEY_COMPRESS_LEVEL, 0,
-				  &parser->values[0][CONFIG_KEY_COMPRESS_LEVEL]);
+	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
+	{
+		const char *type = parser->values[n][CONFIG_KEY_REPO_TYPE].value;
+		const ConfigDriver *driver = type ? configDriverFind(type) : NULL;
+
+		itemMax += CONFIG_KEY_COUNT + (driver ? driver->keyCount : 0);
+	}
+	config->items = palloc0(sizeof(ConfigItem) * itemMax);
+	for (int k = 0; k < CONFIG_KEY_COUNT; k++)
+	{
+		if (configKeyPerRepo[k])
+			continue;
+		configItemAdd(config, parser->source, configKeys[k].name,
+					  &configKeys[k], configValueGet(parser, (ConfigKey) k, 0),
+					  parser->values[0][k].line);
+	}
 
 	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
 	{
-		ConfigValue *v = parser->values[n];
-		ConfigRepo *repo = &config->repo[n];
-
-		/* configCheckRepos made sure a used repo has its type and path */
-		if (v[CONFIG_KEY_REPO_PATH].value == NULL)
+		if (!configRepoUsed(parser, n))
 			continue;
-
-		repo->index = n;
-		repo->type = CONFIG_REPO_POSIX;
-		repo->path = pstrdup(v[CONFIG_KEY_REPO_PATH].value);
-		repo->cipher =
-			strcmp(configValueGet(parser, CONFIG_KEY_REPO_CIPHER_TYPE, n),
-				   "none") == 0 ? CONFIG_CIPHER_NONE : CONFIG_CIPHER_AES256GCM;
-		/* a key file next to cipher_type = none has no effect: not kept */
-		if (repo->cipher == CONFIG_CIPHER_AES256GCM)
-			repo->cipherKeyFile =
-				pstrdup(v[CONFIG_KEY_REPO_CIPHER_KEY_FILE].value);
-		repo->compressLevel = compressLevel;
-		if (v[CONFIG_KEY_REPO_RETENTION_FULL].value != NULL)
-			repo->retentionFull = atoi(v[CONFIG_KEY_REPO_RETENTION_FULL].value);
-		if (v[CONFIG_KEY_REPO_RETENTION_FULL_DAYS].value != NULL)
-			repo->retentionFullDays =
-				atoi(v[CONFIG_KEY_REPO_RETENTION_FULL_DAYS].value);
-		config->repoCount++;
-
-		for (int k = 0; k < CONFIG_KEY_COUNT; k++)
+		if (!configRepoBuild(parser, config, n))
 		{
-			if (!configKeys[k].perRepo)
-				continue;
-			/* show what is in effect: nothing for an unset optional path */
-			if (v[k].value == NULL && configKeys[k].defaultValue == NULL)
-				continue;
-			configItemAdd(config, parser->source, (ConfigKey) k, n, &v[k]);
+			configFree(config);
+			return NULL;
 		}
 	}
 
@@ -781,24 +956,23 @@ configBuild(ConfigParser *parser)
 	return config;
 }
 
-/* Whether any line of the file set anything. */
-static bool
-configHasSettings(const ConfigParser *parser)
-{
-	for (int n = 0; n <= CONFIG_REPO_MAX; n++)
-		for (int k = 0; k < CONFIG_KEY_COUNT; k++)
-			if (parser->values[n][k].value != NULL)
-				return true;
-	return false;
-}
-
 static void
 configParserFree(ConfigParser *parser)
 {
 	for (int n = 0; n <= CONFIG_REPO_MAX; n++)
+	{
 		for (int k = 0; k < CONFIG_KEY_COUNT; k++)
 			if (parser->values[n][k].value != NULL)
 				pfree(parser->values[n][k].value);
+		for (int i = 0; i < parser->rawCount[n]; i++)
+		{
+			pfree(parser->raw[n][i].key);
+			if (parser->raw[n][i].value)
+				pfree(parser->raw[n][i].value);
+		}
+		if (parser->raw[n])
+			pfree(parser->raw[n]);
+	}
 }
 
 DrConfig *
@@ -810,6 +984,7 @@ configParse(const char *text, size_t len, const char *sourceName,
 	const char *end = text + len;
 	int			line = 1;
 	DrConfig   *config = NULL;
+	bool		any = false;
 
 	memset(&parser, 0, sizeof(parser));
 	parser.source = sourceName != NULL ? sourceName : "configuration";
@@ -832,14 +1007,16 @@ configParse(const char *text, size_t len, const char *sourceName,
 	 * deployment that truncated it): it would otherwise load fine and leave
 	 * every caller with no repository and nothing said about why.
 	 */
-	if (!configHasSettings(&parser))
+	for (int n = 0; n <= CONFIG_REPO_MAX; n++)
+		any |= configRepoUsed(&parser, n);
+	if (!any)
 	{
 		configFileError(&parser, "the configuration file has no settings");
 		drErrorHint(err, "set at least repo1_type and repo1_path (docs/configuration.md)");
 		goto done;
 	}
 
-	if (configCheckRepos(&parser))
+	if (configRoute(&parser))
 		config = configBuild(&parser);
 
 done:
@@ -947,12 +1124,7 @@ configFree(DrConfig *config)
 	if (config == NULL)
 		return;
 	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
-	{
-		if (config->repo[n].path)
-			pfree(config->repo[n].path);
-		if (config->repo[n].cipherKeyFile)
-			pfree(config->repo[n].cipherKeyFile);
-	}
+		configRepoClear(&config->repo[n]);
 	for (int i = 0; i < config->itemCount; i++)
 	{
 		pfree(config->items[i].name);

@@ -13,8 +13,10 @@
  * dr_config view and `pg_dr info`.
  *
  * Settings (see docs/configuration.md):
- *	 repoN_type             posix                      (required per repo)
- *	 repoN_path             absolute path              (required per repo)
+ *	 compress_type          zstd | none                (default zstd)
+ *	 compress_level         1..19                      (default 3)
+ * and, for each repository N, the settings every repository has:
+ *	 repoN_type             a registered storage driver (required per repo)
  *	 repoN_cipher_type      aes-256-gcm | none         (default aes-256-gcm)
  *	 repoN_cipher_key_file  absolute path of the passphrase file
  *	                        (required when the cipher is aes-256-gcm)
@@ -22,8 +24,20 @@
  *	                        (default unset: keep everything)
  *	 repoN_retention_full_days  1..99999: a full backup younger than this
  *	                        many days is kept even beyond retention_full
- *	 compress_type          zstd | none                (default zstd)
- *	 compress_level         1..19                      (default 3)
+ * plus the settings of the repository's storage driver (posix:
+ * repoN_path), which each driver declares in a ConfigDriver (below).
+ *
+ * Driver settings: config.c names no driver.  Each storage driver
+ * describes its keys in a ConfigDriver, and storageDriversRegister()
+ * (storage.h) registers every driver once at startup (the server's
+ * _PG_init, the CLI's main, the unit tests, the fuzz targets) before any
+ * configuration is parsed.  The parser reads the whole file first, then
+ * routes each repoN_<key> that is not a common setting to the driver named
+ * by repoN_type (so the order of the lines does not matter), checks each
+ * value against its key's description, fills in defaults, checks required
+ * keys and calls the driver's validate callback for rules across keys.
+ * The result is the repository's settings list (ConfigRepo.settings), which
+ * the driver reads when it opens the repository (storageOpen).
  *-------------------------------------------------------------------------
  */
 #ifndef DR_CONFIG_H
@@ -34,28 +48,129 @@
 #define CONFIG_REPO_MAX			4
 #define CONFIG_LINE_MAX			4096
 
-typedef enum ConfigRepoType
-{
-	CONFIG_REPO_POSIX = 1
-} ConfigRepoType;
-
 typedef enum ConfigCipher
 {
 	CONFIG_CIPHER_AES256GCM = 1,
 	CONFIG_CIPHER_NONE
 } ConfigCipher;
 
+/* What a driver setting holds, and so how its value is checked. */
+typedef enum ConfigKind
+{
+	CONFIG_KIND_STRING,			/* any non-empty text */
+	CONFIG_KIND_PATH,			/* absolute path; trailing slashes dropped */
+	CONFIG_KIND_INT,			/* decimal digits, min..max */
+	CONFIG_KIND_BOOL,			/* on/off, true/false, yes/no, 1/0: "on"/"off" */
+	CONFIG_KIND_SIZE,			/* bytes, or with a unit B, kB, MB, GB, TB
+								 * (powers of 1024, any case, also KiB...):
+								 * stored as a number of bytes, min..max */
+	CONFIG_KIND_ENUM,			/* one of allowed (any case; stored as listed) */
+	CONFIG_KIND_SECRET			/* non-empty text, never shown */
+} ConfigKind;
+
+/* One key a storage driver accepts, as repoN_<name>. */
+typedef struct ConfigKeyDef
+{
+	const char *name;			/* [a-z0-9_], not a common repository key */
+	ConfigKind	kind;
+	const char *defaultValue;	/* as written in a file; NULL: unset */
+	bool		required;
+	int64		min;			/* INT and SIZE: inclusive bounds */
+	int64		max;
+	const char *const *allowed; /* ENUM: NULL-terminated, lower case */
+	bool		secret;			/* never shown (implied by CONFIG_KIND_SECRET) */
+	const char *example;		/* value shown in the hint when required and
+								 * missing, e.g. "'/absolute/path'" */
+} ConfigKeyDef;
+
+/* One driver key of a repository, as in effect. */
+typedef struct ConfigSetting
+{
+	const ConfigKeyDef *def;
+	char	   *value;			/* canonical form; NULL when unset */
+	int			line;			/* line of the file; 0 = default or set by
+								 * configRepoSet */
+} ConfigSetting;
+
+typedef struct ConfigDriver ConfigDriver;
+
 typedef struct ConfigRepo
 {
 	int			index;			/* N of repoN; 0 = this slot is unused */
-	ConfigRepoType type;
-	char	   *path;			/* absolute, no trailing slash */
+	const ConfigDriver *driver; /* from repoN_type */
+	char	   *path;			/* where the repository is, as its driver's
+								 * location key says (posix: repoN_path,
+								 * absolute, no trailing slash): names the
+								 * repository in messages */
 	ConfigCipher cipher;
 	char	   *cipherKeyFile;	/* NULL when cipher is none */
 	int			compressLevel;	/* 0 = no compression; from compress_* */
 	int			retentionFull;	/* full backups kept; 0 = unset, keep all */
 	int			retentionFullDays;	/* fulls younger than this kept; 0 = unset */
+	int			settingCount;	/* driver->keyCount once set */
+	ConfigSetting *settings;	/* one per key of the driver, in its order */
 } ConfigRepo;
+
+/*
+ * Checks of a driver's validate callback: configCheckError() reports a
+ * problem on the line of a key (a driver key or a common one such as
+ * "cipher_key_file"), or about the repository as a whole when key is NULL
+ * or was not set in the file.
+ */
+typedef struct ConfigCheck ConfigCheck;
+typedef bool (*ConfigDriverValidate) (const ConfigRepo *repo,
+									  ConfigCheck *check);
+
+struct ConfigDriver
+{
+	const char *type;			/* the value of repoN_type, lower case */
+	const ConfigKeyDef *keys;
+	int			keyCount;
+	const char *locationKey;	/* the required key saying where the
+								 * repository is (ConfigRepo.path): two
+								 * repositories of the type may not share it */
+	ConfigDriverValidate validate;	/* optional: rules across keys */
+};
+
+/*
+ * Register a driver's settings; a driver registered twice counts once.
+ * Drivers are registered by storageDriversRegister() (storage.h).
+ */
+extern void configDriverRegister(const ConfigDriver *driver);
+/* The registered driver of that type (any case), or NULL. */
+extern const ConfigDriver *configDriverFind(const char *type);
+
+/* Always returns false; see ConfigCheck. */
+extern bool configCheckError(ConfigCheck *check, const char *key,
+							 const char *fmt,...) pg_attribute_printf(3, 4);
+extern void configCheckHint(ConfigCheck *check, const char *fmt,...) pg_attribute_printf(2, 3);
+
+/*
+ * A driver key's value (canonical form) or NULL when unset; the key must
+ * be one the repository's driver declares.
+ */
+extern const char *configRepoGet(const ConfigRepo *repo, const char *key);
+/* An INT or SIZE key (0 when unset), a BOOL key (false when unset). */
+extern int64 configRepoGetInt(const ConfigRepo *repo, const char *key);
+extern bool configRepoGetBool(const ConfigRepo *repo, const char *key);
+
+/*
+ * Set a driver key of a repository not read from a file (tests, a
+ * repository described by its caller), checked like a line of a file;
+ * repo->driver must be set.  DR_ERR_CONFIG when the key or value is bad.
+ */
+extern bool configRepoSet(ConfigRepo *repo, const char *key,
+						  const char *value, DrError *err);
+
+/* A copy of src whose strings are palloc'd in the current context. */
+extern void configRepoCopy(ConfigRepo *dst, const ConfigRepo *src);
+/* Free what configRepoCopy allocated and zero the repository. */
+extern void configRepoClear(ConfigRepo *repo);
+/*
+ * Whether two repositories are the same one, opened the same way: every
+ * setting but retention, which does not change how it is read or written.
+ */
+extern bool configRepoEqual(const ConfigRepo *a, const ConfigRepo *b);
 
 /* One effective setting, for display. */
 typedef struct ConfigItem
@@ -92,7 +207,8 @@ extern void configFree(DrConfig *config);
 /*
  * Whether a setting of this name holds a secret, shown as "********" in the
  * items: names ending in _key, _secret, _password, _passphrase, _token or
- * _credential(s).  A *_key_file names a file and is shown.
+ * _credential(s).  A *_key_file names a file and is shown.  A driver key
+ * declared secret is hidden too, whatever its name.
  */
 extern bool configNameIsSecret(const char *name);
 

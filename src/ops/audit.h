@@ -62,6 +62,13 @@ typedef struct AuditOp
 								 * that record could not be queued */
 } AuditOp;
 
+/* Settings (audit_settings.c), defined by auditSettingsDefine(). */
+extern void auditSettingsDefine(void);
+/* pg_dr.audit_retention: minutes an audit row is kept at least */
+extern int	drAuditRetention;
+/* pg_dr.audit_timeout: seconds a backend waits for its audit row */
+extern int	drAuditTimeout;
+
 /*
  * Shared memory (called from the module's shmem hooks): the request
  * reserves the queue and its lock, a tranche of its own (AUDIT_LWLOCK_TRANCHE,

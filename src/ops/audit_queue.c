@@ -40,7 +40,7 @@
 
 #include "ops/audit.h"
 #include "ops/audit_shared.h"
-#include "pg_dr.h"
+#include "ops/worker.h"
 
 AuditShared *auditShared = NULL;
 

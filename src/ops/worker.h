@@ -9,6 +9,10 @@
 
 #include "fmgr.h"
 
+/* pg_dr.database (worker_settings.c): where the worker connects */
+extern char *drDatabase;
+extern void workerSettingsDefine(void);
+
 /* Register the worker at postmaster start (from _PG_init). */
 extern void workerRegister(void);
 

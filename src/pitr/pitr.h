@@ -18,6 +18,23 @@
 #include "access/xlogdefs.h"
 #include "datatype/timestamp.h"
 
+/* Settings (pitr_settings.c), defined by pitrSettingsDefine(). */
+extern void pitrSettingsDefine(void);
+
+/* pg_dr.tier: the recovery tier this cluster is measured against */
+typedef enum DrTier
+{
+	DR_TIER_CRITICAL,
+	DR_TIER_HIGH,
+	DR_TIER_MEDIUM,
+	DR_TIER_LOW
+} DrTier;
+extern int	drTier;
+extern const char *drTierName(int tier);
+
+/* pg_dr.pitr_interval: seconds between scheduled restore points; 0 = none */
+extern int	drPitrInterval;
+
 /* Register the PITR duty with the worker (from _PG_init). */
 extern void pitrDutiesRegister(void);
 

@@ -12,20 +12,6 @@
 
 #include "repo/repo_internal.h"
 
-/* Storage for a configured repository (only posix exists so far). */
-static Storage *
-repoStorageNew(const ConfigRepo *config, DrError *err)
-{
-	switch (config->type)
-	{
-		case CONFIG_REPO_POSIX:
-			return storagePosixNew(config->path, err);
-	}
-	drErrorSet(err, DR_ERR_CONFIG, "repo%d: unknown repository type %d",
-			   config->index, (int) config->type);
-	return NULL;
-}
-
 /* The passphrase never outlives this function. */
 bool
 repoKekDerive(const char *keyFile, const uint8 *salt, uint32 iterations,
@@ -83,7 +69,7 @@ repoCreate(const ConfigRepo *config, uint32 kdfIterations, DrError *err)
 					KEY_KDF_ITERATIONS_DEFAULT);
 		return false;
 	}
-	storage = repoStorageNew(config, err);
+	storage = storageOpen(config, err);
 	if (storage == NULL)
 		return false;
 
@@ -164,10 +150,7 @@ repoClose(Repo *repo)
 		pfree(repo->info.created);
 	if (repo->storage)
 		storageFree(repo->storage);
-	if (repo->config.path)
-		pfree(repo->config.path);
-	if (repo->config.cipherKeyFile)
-		pfree(repo->config.cipherKeyFile);
+	configRepoClear(&repo->config);
 	pfree(repo);
 }
 
@@ -208,7 +191,7 @@ repoInfoLoad(Storage *storage, const ConfigRepo *config, RepoInfo *info,
 bool
 repoInfoRead(const ConfigRepo *config, RepoInfo *info, DrError *err)
 {
-	Storage    *storage = repoStorageNew(config, err);
+	Storage    *storage = storageOpen(config, err);
 	bool		ok;
 
 	memset(info, 0, sizeof(*info));
@@ -225,12 +208,9 @@ repoOpenInternal(const ConfigRepo *config, bool layoutOnly, DrError *err)
 {
 	Repo	   *repo = palloc0(sizeof(Repo));
 
-	repo->config = *config;
-	repo->config.path = pstrdup(config->path);
-	repo->config.cipherKeyFile = config->cipherKeyFile ?
-		pstrdup(config->cipherKeyFile) : NULL;
+	configRepoCopy(&repo->config, config);
 
-	repo->storage = repoStorageNew(config, err);
+	repo->storage = storageOpen(config, err);
 	if (repo->storage == NULL)
 		goto fail;
 

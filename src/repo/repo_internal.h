@@ -26,7 +26,7 @@
 
 struct Repo
 {
-	ConfigRepo	config;			/* a copy; path and cipherKeyFile palloc'd */
+	ConfigRepo	config;			/* a copy (configRepoCopy) */
 	Storage    *storage;
 	RepoInfo	info;
 

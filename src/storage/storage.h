@@ -68,6 +68,18 @@ typedef bool (*StorageListCallback) (void *arg, const StorageInfo *info,
 /* Drivers */
 extern Storage *storagePosixNew(const char *root, DrError *err);
 
+/*
+ * Register every storage driver and its repository settings with the
+ * configuration parser (common/config.h).  Called once at startup before
+ * any configuration is read: the server's _PG_init, the CLI's main, the
+ * unit tests and the fuzz targets; a second call does nothing.
+ */
+extern void storageDriversRegister(void);
+
+/* Open a configured repository's storage through its type's driver. */
+struct ConfigRepo;
+extern Storage *storageOpen(const struct ConfigRepo *repo, DrError *err);
+
 extern void storageFree(Storage *storage);
 extern const char *storageName(const Storage *storage);
 extern uint32 storageFeatures(const Storage *storage);

@@ -9,6 +9,7 @@
 #ifndef DR_STORAGE_DRIVER_H
 #define DR_STORAGE_DRIVER_H
 
+#include "common/config.h"
 #include "storage/storage.h"
 
 /* Write: begin a write to path; nothing is visible yet. */
@@ -119,5 +120,27 @@ extern bool storageListPageEmit(StorageListPage *page,
 
 /* Wrap a driver instance; the interface must outlive the Storage. */
 extern Storage *storageNew(const StorageDriverInterface *iface, void *driver);
+
+/*
+ * A driver as registered (storage_registry.c): the repository settings it
+ * accepts (common/config.h), and how it opens a repository configured
+ * with them (ConfigRepo.settings, read with configRepoGet).
+ */
+typedef Storage *(*StorageDriverOpen) (const ConfigRepo *repo, DrError *err);
+
+typedef struct StorageDriverEntry
+{
+	const ConfigDriver *settings;
+	StorageDriverOpen open;
+} StorageDriverEntry;
+
+/*
+ * Register a driver (storageDriversRegister calls this for each driver the
+ * program has; unit tests may add their own); twice counts once.
+ */
+extern void storageDriverRegister(const StorageDriverEntry *entry);
+
+/* The drivers of this program, as storageDriversRegister registers them. */
+extern const StorageDriverEntry storagePosixDriver;	/* posix/settings.c */
 
 #endif							/* DR_STORAGE_DRIVER_H */

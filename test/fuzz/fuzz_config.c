@@ -15,6 +15,7 @@
 #include "common/dr_c.h"
 
 #include "common/config.h"
+#include "storage/storage.h"
 
 extern int	LLVMFuzzerTestOneInput(const uint8 *data, size_t size);
 
@@ -63,6 +64,8 @@ LLVMFuzzerTestOneInput(const uint8 *data, size_t size)
 	DrError		err;
 	DrConfig   *config;
 
+	/* the drivers whose keys the parser knows; later calls do nothing */
+	storageDriversRegister();
 	drErrorClear(&err);
 	config = configParse((const char *) data, size, "fuzz.conf", &err);
 	if (config == NULL)

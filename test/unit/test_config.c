@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "storage/storage.h"
 #include "tap.h"
 
 #define SRC "/etc/pg_dr.conf"
@@ -93,7 +94,7 @@ testValid(void)
 	is_int(config->repo[1].index, 1, "repo1 used");
 	is_int(config->repo[2].index, 0, "repo2 unused");
 	is_int(config->repo[3].index, 3, "repo3 used");
-	is_int(config->repo[1].type, CONFIG_REPO_POSIX, "repo1 type");
+	ok(config->repo[1].driver == configDriverFind("posix"), "repo1 type");
 	is_str(config->repo[1].path, "/srv/dr/repo1", "quoted path, trailing slash removed");
 	is_int(config->repo[1].cipher, CONFIG_CIPHER_AES256GCM, "cipher defaults to aes-256-gcm");
 	is_str(config->repo[1].cipherKeyFile, "/etc/pg_dr/key", "double-quoted key file");
@@ -241,7 +242,8 @@ testErrors(void)
 	expectError("repo1_cipher_key_file = key\n",
 				"line 1: \"repo1_cipher_key_file\" must be an absolute path",
 				"relative key file");
-	expectError("repo1_path = ///\n", "line 1: \"repo1_path\" must not be the root directory",
+	expectError("repo1_path = ///\nrepo1_type = posix\n",
+				"line 1: \"repo1_path\" must not be the root directory",
 				"root path");
 
 	config = parse("repo1_path = /x\nrepo1_cipher_type = none\n", &err);
@@ -500,6 +502,7 @@ testLoad(void)
 int
 main(void)
 {
+	storageDriversRegister();
 	testValid();
 	testErrors();
 	testSecretsAndPaths();

@@ -373,7 +373,7 @@ testOrigin(const char *key1, const char *key2)
 	drErrorClear(&err);
 	ok(!repoOriginGuard(dataDir, &a, &infoA, "archiving", &err) &&
 	   err.code == DR_ERR_PERMISSION, "the same with the info given");
-	b.path = copy;
+	ok(configRepoSet(&b, "path", copy, &err), "b moved to the copy's path");
 	ok(!repoOriginGuard(dataDir, &b, NULL, "archiving", &err),
 	   "a copy of a at another path: refused too (identity, not path)");
 	b = configMake("origin-b", NULL);

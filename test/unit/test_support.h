@@ -22,6 +22,7 @@
 
 #include "common/config.h"
 #include "common/hex.h"
+#include "storage/storage.h"
 #include "lib/stringinfo.h"
 
 /*
@@ -134,19 +135,23 @@ fileByteFlip(const char *path)
 
 /*
  * The configuration of posix repository 1 at path, encrypted with the
- * passphrase in keyFile (NULL: unencrypted), zstd level 3.
+ * passphrase in keyFile (NULL: unencrypted), zstd level 3.  Its strings
+ * are palloc'd copies (configRepoClear frees them).
  */
 static inline ConfigRepo
-testConfigRepo(char *path, char *keyFile)
+testConfigRepo(const char *path, const char *keyFile)
 {
 	ConfigRepo	config;
+	DrError		err;
 
+	storageDriversRegister();
 	memset(&config, 0, sizeof(config));
 	config.index = 1;
-	config.type = CONFIG_REPO_POSIX;
-	config.path = path;
+	config.driver = configDriverFind("posix");
+	if (!configRepoSet(&config, "path", path, &err))
+		diag("testConfigRepo: %s", err.message);
 	config.cipher = keyFile ? CONFIG_CIPHER_AES256GCM : CONFIG_CIPHER_NONE;
-	config.cipherKeyFile = keyFile;
+	config.cipherKeyFile = keyFile ? pstrdup(keyFile) : NULL;
 	config.compressLevel = 3;
 	return config;
 }

@@ -1,0 +1,62 @@
+/*-------------------------------------------------------------------------
+ * backup_settings.c
+ *	  The backup part's settings (GUCs), defined by backupSettingsDefine()
+ *	  from _PG_init and read by the backup code (backup.h).
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "utils/guc.h"
+
+#include "backup/backup.h"
+
+int			drBackupWorkers = 2;
+int			drBackupMaxRate = 0;
+int			drBackupWal = DR_BACKUP_WAL_AUTO;
+
+static const struct config_enum_entry drBackupWalOptions[] = {
+	{"auto", DR_BACKUP_WAL_AUTO, false},
+	{"always", DR_BACKUP_WAL_ALWAYS, false},
+	{NULL, 0, false}
+};
+
+void
+backupSettingsDefine(void)
+{
+	DefineCustomIntVariable("pg_dr.backup_workers",
+							"Background workers that copy a backup's files in parallel.",
+							"Each needs a slot of max_worker_processes while a backup runs.",
+							&drBackupWorkers,
+							2,
+							1,
+							16,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dr.backup_max_rate",
+							"Most data a backup reads per second, all workers together.",
+							"0 means no limit.  Protects the server's I/O from a backup.",
+							&drBackupMaxRate,
+							0,
+							0,
+							INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("pg_dr.backup_wal",
+							 "Whether a backup stores the WAL it needs to be consistent.",
+							 "auto: only while pg_dr is not archiving reliably (with pg_dr as "
+							 "archive_library and no failure since the last success, the backup "
+							 "waits for its WAL to be archived instead); always: every backup "
+							 "is self-contained.",
+							 &drBackupWal,
+							 DR_BACKUP_WAL_AUTO,
+							 drBackupWalOptions,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+}
