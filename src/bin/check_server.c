@@ -223,24 +223,58 @@ cliCheckServerRepo(CliCheckServer *server, ConfigRepo *repo, char **error)
 		return false;
 	}
 	repo->index = first;
-	repo->type = CONFIG_REPO_POSIX;
 	repo->cipher = CONFIG_CIPHER_AES256GCM;
+	{
+		char		typeName[64];
+
+		snprintf(typeName, sizeof(typeName), "repo%d_type", first);
+		for (int row = 0; row < PQntuples(res) && repo->driver == NULL; row++)
+			if (strcmp(PQgetvalue(res, row, 0), typeName) == 0)
+			{
+				repo->driver = configDriverFind(PQgetvalue(res, row, 1));
+				if (repo->driver == NULL)
+				{
+					*error = psprintf("the server's repo%d_type \"%s\" is not a type this pg_dr knows",
+									  first, PQgetvalue(res, row, 1));
+					PQclear(res);
+					return false;
+				}
+			}
+	}
 	for (int row = 0; row < PQntuples(res); row++)
 	{
-		char		name[64];
+		char		prefix[32];
+		const char *name = PQgetvalue(res, row, 0);
 		const char *value = PQgetvalue(res, row, 1);
+		size_t		prefixLen;
 
-		snprintf(name, sizeof(name), "repo%d_path", first);
-		if (strcmp(PQgetvalue(res, row, 0), name) == 0)
-			repo->path = pstrdup(value);
-		snprintf(name, sizeof(name), "repo%d_cipher_type", first);
-		if (strcmp(PQgetvalue(res, row, 0), name) == 0 && strcmp(value, "none") == 0)
+		snprintf(prefix, sizeof(prefix), "repo%d_", first);
+		prefixLen = strlen(prefix);
+		if (strncmp(name, prefix, prefixLen) != 0)
+			continue;
+		name += prefixLen;
+		if (strcmp(name, "cipher_type") == 0 && strcmp(value, "none") == 0)
 			repo->cipher = CONFIG_CIPHER_NONE;
+		else if (repo->driver != NULL && repo->driver->locationKey != NULL &&
+				 strcmp(name, repo->driver->locationKey) == 0)
+		{
+			DrError		err;
+
+			/* only the location: secrets are masked in dr_config */
+			drErrorClear(&err);
+			if (!configRepoSet(repo, name, value, &err))
+			{
+				*error = psprintf("the server's repo%d_%s is not valid here: %s",
+								  first, name, err.message);
+				PQclear(res);
+				return false;
+			}
+		}
 	}
 	PQclear(res);
 	if (repo->path == NULL)
 	{
-		*error = psprintf("the server's configuration names no repo%d_path", first);
+		*error = psprintf("the server's configuration names no location for repo%d", first);
 		return false;
 	}
 	return true;

@@ -311,7 +311,7 @@ cliCheckRepository(CliCheck *check)
 	}
 	repoIdentity(repoInfoGet(cmd->repo), identity);
 	detail = psprintf("repository %d (%s) at \"%s\", identity %s: opened, probe written, read back and removed",
-					  cmd->repoConfig->index, cliRepoTypeName(cmd->repoConfig->type),
+					  cmd->repoConfig->index, cliRepoTypeName(cmd->repoConfig),
 					  cmd->repoConfig->path, identity);
 	cliCheckOk(check, CHECK_REPO, detail);
 	pfree(detail);
