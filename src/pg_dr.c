@@ -22,6 +22,7 @@
 #include "backup/backup.h"
 #include "common/compat.h"
 #include "ops/audit.h"
+#include "ops/progress.h"
 #include "ops/worker.h"
 #include "pg_dr.h"
 #include "pitr/pitr.h"
@@ -78,6 +79,7 @@ drShmemRequest(void)
 	auditShmemRequest();
 	RequestAddinShmemSpace(backupShmemSize());
 	archiveShmemRequest();
+	progressShmemRequest();
 }
 
 static void
@@ -89,6 +91,7 @@ drShmemStartup(void)
 	auditShmemInit();
 	backupShmemInit();
 	archiveShmemInit();
+	progressShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -25,6 +25,7 @@
 #include "backup/backup_progress.h"
 #include "common/config.h"
 #include "ops/audit.h"
+#include "ops/progress.h"
 #include "pg_dr.h"
 #include "repo/repo.h"
 #include "ops/retention.h"
@@ -171,6 +172,7 @@ dr_expire(PG_FUNCTION_ARGS)
 			param.onBackup = expireOnBackup;
 			param.onUnreadable = expireOnUnreadable;
 			param.arg = &removed;
+			param.host = progressBegin("expire");
 
 			if (!retentionRun(repo, &param, &result, &err))
 			{
@@ -184,6 +186,7 @@ dr_expire(PG_FUNCTION_ARGS)
 			apiAsOwnerBegin(&owner);
 			expireCatalogDelete(removed.backups);
 			apiAsOwnerEnd(&owner);
+			progressEnd();
 
 			if (result.walKept && result.backupsUnreadable > 0)
 				ereport(NOTICE,

@@ -111,6 +111,7 @@ cliRestoreHelp(void)
 	printf("  -D, --pgdata=DIR          target data directory (required; must be\n"
 		   "                            empty or missing unless --delta)\n");
 	printf("  -j, --jobs=N              restore files in N processes (default 1)\n");
+	cliCommandHelpProgress(28);
 	printf("      --delta               restore over an existing data directory:\n"
 		   "                            keep files that match, rewrite the others,\n"
 		   "                            remove what the backup does not have\n");
@@ -149,7 +150,8 @@ cliRestoreHelp(void)
 		   "the repository it came from: pg_dr.origin in the data directory names that\n"
 		   "repository, and pg_dr there refuses to archive, back up, expire or make\n"
 		   "restore points into it until SELECT dr_declare_primary() is run.\n");
-	printf("\nExit status: 0 on success, 1 if the restore failed, 2 on a usage error.\n");
+	printf("\nExit status: 0 on success, 1 if the restore failed, 2 on a usage error,\n"
+		   "130 or 143 when stopped by SIGINT or SIGTERM.\n");
 }
 
 /* Strictly parse --jobs. */
@@ -669,6 +671,7 @@ static const CliCommandSpec cliRestoreSpec = {
 	.options = cliRestoreOptions,
 	.shortOptions = "b:D:j:T:",
 	.option = cliRestoreOption,
+	.progress = true,
 };
 
 int
@@ -819,6 +822,8 @@ cliRestoreMain(int argc, char **argv)
 	}
 	settings = restoreTargetSettings(&target);
 	param.recoverySettings = settings;
+	/* before the jobs are forked: they share it (progress.c) */
+	param.host = cliProgressBegin(command, cmd.progress);
 
 	restore = restoreBegin(repo, &param, &err);
 	if (restore == NULL || !restorePrepare(restore, &err))
@@ -849,6 +854,7 @@ cliRestoreMain(int argc, char **argv)
 	status = CLI_EXIT_OK;
 
 done:
+	status = cliProgressEnd(status);
 	if (status != CLI_EXIT_OK && prepared)
 		pg_log_error_hint("The target directory is incomplete and cannot be started.  Fix the cause and run the restore again with --delta.");
 	restoreFree(restore);

@@ -282,9 +282,32 @@ expireHistoryRead(Repo *repo, uint32 tli)
 	return history;
 }
 
+/* DR_ERR_CANCELED: the host asked to stop between two removals. */
+static bool
+expireCancelled(DrError *err)
+{
+	return drErrorSet(err, DR_ERR_CANCELED, "expire canceled");
+}
+
+/* One removal done (or decided, in a dry run). */
+static void
+expireProgress(const DrHost *host, const char *phase, int done,
+			   const char *current, uint64 bytesFreed)
+{
+	DrProgress	progress;
+
+	memset(&progress, 0, sizeof(progress));
+	progress.operation = "expire";
+	progress.phase = phase;
+	progress.itemsDone = (uint64) done;
+	progress.bytesDone = bytesFreed;
+	progress.current = current;
+	hostProgress(host, &progress);
+}
+
 static bool
 expireWal(Repo *repo, const RetentionWalKeep *keep, bool dryRun,
-		  RetentionResult *result, DrError *err)
+		  const DrHost *host, RetentionResult *result, DrError *err)
 {
 	Storage    *storage = repoStorage(repo);
 	ExpireList	top = {0};
@@ -317,6 +340,11 @@ expireWal(Repo *repo, const RetentionWalKeep *keep, bool dryRun,
 
 			if (dir.isDir[j] || !retentionWalRemovable(dir.names[j], keep))
 				continue;
+			if (hostCancelled(host))
+			{
+				ok = expireCancelled(err);
+				break;
+			}
 			path = psprintf("%s/%s", dirPath, dir.names[j]);
 			if (!dryRun)
 				ok = storageRemove(storage, path, err);
@@ -326,6 +354,8 @@ expireWal(Repo *repo, const RetentionWalKeep *keep, bool dryRun,
 				result->walRemoved++;
 				result->bytesFreed += dir.bytes[j];
 				removed++;
+				expireProgress(host, "wal", result->walRemoved, dir.names[j],
+							   result->bytesFreed);
 			}
 		}
 		/*
@@ -480,6 +510,11 @@ retentionRun(Repo *repo, const RetentionParam *param, RetentionResult *result,
 	{
 		if (keep[i])
 			continue;
+		if (hostCancelled(param->host))
+		{
+			ok = expireCancelled(err);
+			goto done;
+		}
 		if (!expireBackupRemove(storage, headers[i].backupId, true,
 								param->dryRun, &result->bytesFreed, err))
 		{
@@ -489,6 +524,8 @@ retentionRun(Repo *repo, const RetentionParam *param, RetentionResult *result,
 		result->backupsRemoved++;
 		if (param->onBackup)
 			param->onBackup(param->arg, headers[i].backupId, false);
+		expireProgress(param->host, "backups", result->backupsRemoved,
+					   headers[i].backupId, result->bytesFreed);
 	}
 
 	/* directories without a manifest: crashed removals, unfinished backups */
@@ -501,6 +538,11 @@ retentionRun(Repo *repo, const RetentionParam *param, RetentionResult *result,
 
 		if (!candidate[i])
 			continue;
+		if (hostCancelled(param->host))
+		{
+			ok = expireCancelled(err);
+			break;
+		}
 		running = param->runningBackupId &&
 			strcmp(param->runningBackupId, dirs.names[i]) == 0;
 		if (!retentionOrphanRemovable(dirs.mtime[i], &locks[i], running,
@@ -530,6 +572,8 @@ retentionRun(Repo *repo, const RetentionParam *param, RetentionResult *result,
 			result->orphansRemoved++;
 			if (param->onBackup)
 				param->onBackup(param->arg, dirs.names[i], true);
+			expireProgress(param->host, "orphans", result->orphansRemoved,
+						   dirs.names[i], result->bytesFreed);
 		}
 	}
 	if (!ok)
@@ -553,7 +597,7 @@ retentionRun(Repo *repo, const RetentionParam *param, RetentionResult *result,
 	walKeep.history = history;
 	walSegmentName(result->walKeepFrom, walKeep.tli, walKeep.startSegno,
 				   walKeep.segSize);
-	ok = expireWal(repo, &walKeep, param->dryRun, result, err);
+	ok = expireWal(repo, &walKeep, param->dryRun, param->host, result, err);
 
 done:
 	if (history)
