@@ -178,6 +178,21 @@ unlike($stderr, qr/restore files/, 'auto: no progress when stderr is not a termi
 ($rc, $stdout, $stderr) = DrTest::restore($env, $backup, "$tmp/cli-off",
 	'--progress=off');
 unlike($stderr, qr/restore files/, '--progress=off: no progress');
+# on a terminal (a pseudo-terminal here), auto: one line rewritten in place,
+# ended before the report
+{
+	my ($in, $tty) = ('', '');
+	IPC::Run::run(
+		[ 'pg_dr', 'restore', '--config', $env->{conf}, '--backup', $backup,
+			'--pgdata', "$tmp/cli-tty" ],
+		'<pty<', \$in, '>pty>', \$tty, '2>&1', IPC::Run::timeout(180));
+	like($tty, qr/\rrestore files \d+\/\d+, [^\r\n]* of [^\r\n]*\(\d+%\)/,
+		'auto on a terminal: a live line, rewritten with a carriage return');
+	unlike($tty, qr/(?:^|\n)restore files/,
+		'auto on a terminal: no plain progress lines');
+	like($tty, qr/\rrestore files (\d+)\/\1, [^\r\n]*\r?\n/,
+		'auto on a terminal: the line ends when the files are done');
+}
 ($rc, $stdout, $stderr) = DrTest::restore($env, $backup, "$tmp/cli-bad",
 	'--progress=always');
 is($rc, 2, '--progress=always: a usage error');

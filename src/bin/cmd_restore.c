@@ -849,6 +849,7 @@ cliRestoreMain(int argc, char **argv)
 		cliErrorReport(&err);
 		goto done;
 	}
+	cliProgressBreak();
 	cliRestoreSummary(restorePlanGet(restore), &param, &target, pickReason,
 					  tliReason, &result, jobs, cliRestoreNow() - start);
 	status = CLI_EXIT_OK;

@@ -5,13 +5,14 @@
  *	  docs/cli.md for what the user sees).
  *
  * What is shown, with --progress:
- *	 auto (the default)  on a terminal, one live line rewritten in place
- *						 at most four times a second (phase, count, bytes,
+ *	 auto (the default)  on a terminal, a live line per phase rewritten in
+ *						 place at most four times a second (phase, count, bytes,
  *						 rate, ETA when the total is known); nothing when
  *						 stderr is not a terminal (a log or a pipe).
  *	 on					 the same on a terminal; otherwise a plain line
- *						 when a phase starts, every 10 seconds, and when a
- *						 phase with a known total completes.
+ *						 after the first unit of each phase, then every
+ *						 10 seconds, and when a phase with a known total
+ *						 completes.
  *	 off				 nothing.
  * Progress is on stderr so that stdout keeps only the command's report.
  *
@@ -198,6 +199,8 @@ cliProgressReport(void *arg, const DrProgress *progress)
 	/* the processes of one command are never in two phases at once */
 	if (strcmp(s->phase, progress->phase) != 0)
 	{
+		/* the last line of the phase before stays on the terminal */
+		cliProgressBreak();
 		strlcpy(s->phase, progress->phase, sizeof(s->phase));
 		__atomic_store_n(&s->itemsDone, 0, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&s->bytesDone, 0, __ATOMIC_SEQ_CST);
