@@ -72,9 +72,9 @@ typedef struct WalVerifyResult
 
 /*
  * Check the archive of repo.  False, with err set, only when the
- * repository cannot be read at all or the host cancelled; otherwise true, and the problems
- * found (result->problems, each passed to param->problem) say whether
- * the archive is good.
+ * repository cannot be read at all or the host cancelled; otherwise true,
+ * and the problems found (result->problems, each passed to
+ * param->problem) say whether the archive is good.
  */
 extern bool walVerify(Repo *repo, const WalVerifyParam *param,
 					  WalVerifyResult *result, DrError *err);
