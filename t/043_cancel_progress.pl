@@ -46,6 +46,7 @@ $node->safe_psql('postgres', q{
 	CHECKPOINT});
 my $size = $node->safe_psql('postgres', "SELECT pg_relation_size('big')");
 cmp_ok($size, '>', 90 * 1024 * 1024, "the table holds $size bytes");
+my $bigpath = $node->safe_psql('postgres', "SELECT pg_relation_filepath('big')");
 my $backup = $node->safe_psql('postgres', "SELECT dr_backup_full('big')");
 like($backup, qr/^\d{8}-\d{6}F$/, "backup $backup");
 
@@ -66,7 +67,9 @@ sub temporary_files
 }
 
 # Run $call in one session while another waits for $operation to show in
-# dr_progress with bytes done, records the row in "seen" and cancels it.
+# dr_progress with bytes done and the same file done last for a while (so
+# that the cancel comes while the large table is being copied: checked
+# every 4 MB inside a file), records the row in "seen" and cancels it.
 # Returns the caller's stdout and stderr (psql, verbose errors) and the
 # seconds from the cancel to the end of the statement.
 sub cancel_midway
@@ -78,12 +81,22 @@ sub cancel_midway
 DO \$\$
 DECLARE
 	r record;
+	last_current text;
+	since timestamptz;
 	deadline timestamptz := clock_timestamp() + interval '60 s';
 BEGIN
+	-- running, and the same file done last for 60 ms: inside a large one
 	LOOP
 		SELECT * INTO r FROM dr_progress
 		 WHERE operation = '$operation' AND bytes_done > 0;
-		EXIT WHEN FOUND;
+		IF FOUND THEN
+			IF r.current IS DISTINCT FROM last_current THEN
+				last_current := r.current;
+				since := clock_timestamp();
+			ELSIF clock_timestamp() - since > interval '60 ms' THEN
+				EXIT;
+			END IF;
+		END IF;
 		IF clock_timestamp() > deadline THEN
 			RAISE EXCEPTION 'no $operation in dr_progress';
 		END IF;
@@ -131,6 +144,8 @@ is($node->safe_psql('postgres',
 ok(-d $target && !-e "$target/global/pg_control",
 	'restore: the target has no pg_control (it cannot be started)');
 is(join(' ', temporary_files($target)), '', 'restore: no temporary file left');
+ok(!-e "$target/$bigpath",
+	"restore: the large table's file ($bigpath) is not there under its name");
 ok($node->poll_query_until('postgres', q{
 	SELECT result || ' ' || sqlstate = 'error 57014' FROM dr_audit
 	 WHERE operation = 'dr_restore' ORDER BY id DESC LIMIT 1}),
