@@ -3,10 +3,11 @@
 #	point 2; docs/sql.md dr_progress, docs/cli.md --progress).
 #	- dr_restore() of a backup holding a ~100 MB table is seen in
 #	  dr_progress from another session (operation, phase, counts, the
-#	  file being restored), pg_cancel_backend() stops it within a couple
-#	  of seconds with 57014, the target has no global/pg_control and no
-#	  temporary file (it cannot be started), the audit record says error
-#	  57014, and dr_progress is empty afterwards.
+#	  file restored last), pg_cancel_backend() while the large table's
+#	  file is being copied stops it within a couple of seconds with 57014,
+#	  the target has no global/pg_control, no temporary file and not that
+#	  file (it cannot be started), the audit record says error 57014, and
+#	  dr_progress is empty afterwards.
 #	- dr_backup_verify() likewise: seen, cancelled with 57014, audited,
 #	  and the catalog keeps what it said before (a cancelled verify never
 #	  records the backup as verified); a complete verify then does.
