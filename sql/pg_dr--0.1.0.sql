@@ -344,6 +344,21 @@ CREATE VIEW dr_backup_progress AS
 	SELECT * FROM pgdr._backup_progress();
 COMMENT ON VIEW dr_backup_progress IS 'the running backup, if any';
 
+-- items_total, bytes_total: NULL when the operation does not know them
+CREATE FUNCTION pgdr._progress(
+	OUT pid integer, OUT operation text, OUT phase text, OUT started_at timestamptz,
+	OUT items_done bigint, OUT items_total bigint,
+	OUT bytes_done bigint, OUT bytes_total bigint, OUT current text,
+	OUT bytes_per_second float8)
+RETURNS SETOF record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'pg_dr_progress';
+
+CREATE VIEW dr_progress AS
+	SELECT * FROM pgdr._progress();
+COMMENT ON VIEW dr_progress IS
+	'the long operations running now (dr_restore, dr_backup_verify, dr_wal_verify, dr_expire), one row per backend';
+
 CREATE FUNCTION dr_backup_full(label text DEFAULT NULL)
 RETURNS text
 LANGUAGE C VOLATILE
@@ -531,6 +546,10 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA pgdr FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgdr._status(), pgdr._config(), pgdr._backup_progress()
 	TO dr_monitor;
 GRANT EXECUTE ON FUNCTION pgdr._archive_status() TO dr_monitor;
+REVOKE ALL ON FUNCTION pgdr._progress() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgdr._progress() TO dr_monitor;
+REVOKE ALL ON dr_progress FROM PUBLIC;
+GRANT SELECT ON dr_progress TO dr_monitor;
 
 REVOKE ALL ON dr_status, dr_config, dr_objectives, dr_audit, dr_backups,
 	dr_backup_progress FROM PUBLIC;

@@ -13,6 +13,8 @@
  *	 invalid     22023 invalid_parameter_value
  *	 permission  42501 insufficient_privilege
  *	 internal    XX000 internal_error
+ *	 canceled    57014 query_canceled, raised by CHECK_FOR_INTERRUPTS()
+ *	             when an interrupt is pending (ops/progress.h)
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -20,6 +22,7 @@
 #include <errno.h>
 
 #include "common/error.h"
+#include "miscadmin.h"
 #include "pg_dr.h"
 
 static int
@@ -56,6 +59,14 @@ drErrorSqlState(const DrError *err)
 void
 drEreport(int elevel, const DrError *err)
 {
+	/*
+	 * An operation its host cancelled: the pending interrupt raises the
+	 * error PostgreSQL raises for it anywhere else (user request,
+	 * statement timeout, termination).  When none is pending any more, or
+	 * interrupts are held, the 57014 below says the same.
+	 */
+	if (elevel >= ERROR && err->code == DR_ERR_CANCELED)
+		CHECK_FOR_INTERRUPTS();
 	ereport(elevel,
 			(drErrorSqlState(err),
 			 errmsg_internal("%s", err->message),

@@ -24,6 +24,7 @@
 #include "backup/backup.h"
 #include "common/compat.h"
 #include "ops/audit.h"
+#include "ops/progress.h"
 #include "ops/worker.h"
 #include "pg_dr.h"
 #include "pitr/pitr.h"
@@ -47,6 +48,7 @@ drShmemRequest(void)
 	auditShmemRequest();
 	RequestAddinShmemSpace(backupShmemSize());
 	archiveShmemRequest();
+	progressShmemRequest();
 }
 
 static void
@@ -58,6 +60,7 @@ drShmemStartup(void)
 	auditShmemInit();
 	backupShmemInit();
 	archiveShmemInit();
+	progressShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 

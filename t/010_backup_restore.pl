@@ -108,8 +108,9 @@ for my $id ($full, $incr1, $incr2)
 my ($rc, $out, $err);
 
 # ---- SIGTERM while the jobs of a restore run (once a job has written a
-# file): the jobs stop at once, the command says so and ends by the
-# signal, the target has no pg_control, no job is left running
+# file): the jobs stop at once, the command says so and exits with
+# 128 + SIGTERM (docs/cli.md), the target has no pg_control, no job is left
+# running
 {
 	my $dir = "$tmp/restore_term";
 	my ($tout, $terr) = ('', '');
@@ -123,9 +124,10 @@ my ($rc, $out, $err);
 	$h->signal('TERM');
 	$h->finish;
 	my $took = Time::HiRes::time() - $sent;
-	is($h->full_result & 127, 15, 'SIGTERM during restore --jobs 2: ends by the signal')
+	is($h->full_result >> 8, 143, 'SIGTERM during restore --jobs 2: exit status 143')
 	  or diag("status " . $h->full_result . ": $terr");
-	like($terr, qr/error: restore canceled/, 'and says the restore was canceled');
+	like($terr, qr/error: restore canceled.*restore stopped by SIGTERM/s,
+		'and says the restore was canceled, by SIGTERM');
 	ok(!-e "$dir/global/pg_control", 'the canceled target has no pg_control');
 	cmp_ok($took, '<', 5, 'stopped at once, not after the jobs finished');
 	is(`ps -eo args | grep -F -- '$dir' | grep -v grep`, '', 'no job left running');

@@ -3,7 +3,8 @@
 #	stderr, a usage line, and every option the command accepts.  The
 #	options are read from the program's own option tables (the shared ones
 #	in src/bin/command.c and each command's CliCommandSpec), so an option
-#	added without its line in --help fails here; the commands are those
+#	added without its line in --help fails here (--progress, which the
+#	preamble adds to the specs that ask for it, included); the commands are those
 #	"pg_dr --help" lists, so a command without a spec fails too.
 
 use strict;
@@ -43,7 +44,10 @@ for my $file (glob('src/bin/*.c'))
 		my ($command) = $body =~ /\.name = "([a-z-]+)"/;
 		my ($table) = $body =~ /\.options = (\w+)/;
 		my ($short) = $body =~ /\.shortOptions = "([^"]*)"/;
-		$specs{$command} = { table => $table, short => $short // '' };
+		# a long command takes the shared --progress too
+		my $progress = $body =~ /\.progress = true/ ? 1 : 0;
+		$specs{$command} =
+		  { table => $table, short => $short // '', progress => $progress };
 	}
 }
 my $shared = $tables{cliCommandOptions};
@@ -66,7 +70,8 @@ for my $command (@commands)
 {
 	my $spec = $specs{$command};
 	next unless $spec;
-	my @long = (@$shared, @{ $tables{ $spec->{table} } // [] });
+	my @long = (@$shared, @{ $tables{ $spec->{table} } // [] },
+		$spec->{progress} ? ('progress') : ());
 	my @short = ($shared_short . $spec->{short}) =~ /([A-Za-z])/g;
 	ok(defined $tables{ $spec->{table} }, "$command: its own option table is found");
 

@@ -20,6 +20,7 @@
 #include "utils/timestamp.h"
 
 #include "api/api.h"
+#include "ops/progress.h"
 #include "archive/archive.h"
 #include "common/config.h"
 #include "ops/audit.h"
@@ -127,7 +128,8 @@ dr_wal_verify(PG_FUNCTION_ARGS)
 		Repo	   *repo = apiRepoOpen(&config);
 
 		repoNumber = repoConfig(repo)->index;
-		archiveVerify(repo, result);
+		archiveVerify(repo, progressBegin("wal verify"), result);
+		progressEnd();
 		repoClose(repo);
 		configFree(config);
 	}

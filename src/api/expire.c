@@ -24,6 +24,7 @@
 #include "backup/backup_progress.h"
 #include "common/config.h"
 #include "ops/audit.h"
+#include "ops/progress.h"
 #include "pg_dr.h"
 #include "repo/repo.h"
 #include "ops/retention.h"
@@ -132,6 +133,7 @@ dr_expire(PG_FUNCTION_ARGS)
 			param.onBackup = expireOnBackup;
 			param.onUnreadable = expireOnUnreadable;
 			param.arg = &removed;
+			param.host = progressBegin("expire");
 
 			if (!retentionRun(repo, &param, &result, &err))
 			{
@@ -140,6 +142,7 @@ dr_expire(PG_FUNCTION_ARGS)
 				drEreport(ERROR, &err);
 			}
 			expireCatalogRemove(removed.backups);
+			progressEnd();
 
 			if (result.walKept && result.backupsUnreadable > 0)
 				ereport(NOTICE,

@@ -12,6 +12,7 @@
 
 #include "api/api.h"
 #include "ops/audit.h"
+#include "ops/progress.h"
 #include "pg_dr.h"
 #include "restore/restore.h"
 
@@ -207,8 +208,10 @@ dr_restore(PG_FUNCTION_ARGS)
 		/* as the CLI: every other target emptied, whatever the backup has */
 		param.recoverySettings = restoreTargetSettings(&recovery);
 		param.guards = apiRestoreGuards(config, &param.guardCount);
+		param.host = progressBegin("restore");
 		if (!restoreRun(repo, &param, &result, &err))
 			drEreport(ERROR, &err);
+		progressEnd();
 		repoClose(repo);
 		configFree(config);
 	}

@@ -11,6 +11,7 @@
 #include "api/api.h"
 #include "backup/backup.h"
 #include "ops/audit.h"
+#include "ops/progress.h"
 #include "pg_dr.h"
 #include "restore/restore.h"
 #include "backup/backup_verify.h"
@@ -75,7 +76,15 @@ dr_backup_verify(PG_FUNCTION_ARGS)
 		param.chain = true;
 		param.problem = apiVerifyProblem;
 		param.problemArg = &collect;
+		param.host = progressBegin("verify");
 		ok = verifyBackup(repo, id, &param, &result);
+		progressEnd();
+		/* stopped part-way: not recorded, neither valid nor damaged */
+		if (result.cancelled)
+		{
+			drErrorSet(&err, DR_ERR_CANCELED, "verification of backup %s canceled", id);
+			drEreport(ERROR, &err);
+		}
 
 		apiAsOwnerBegin(&owner);
 		backupCatalogVerified(id, collect.first);

@@ -30,6 +30,7 @@
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "nodes/pg_list.h"
+#include "common/host.h"
 
 /* pg_dr.archive_workers is at most this */
 #define ARCHIVE_WORKERS_MAX		8
@@ -105,9 +106,11 @@ typedef struct ArchiveVerifyResult
  * backup) to the newest archived segment, following the timeline history
  * of the newest timeline, and every segment in that range and every
  * history file authentic and what its name says.  A WARNING for each
- * problem; an ERROR only when the repository cannot be read at all.
+ * problem; an ERROR only when the repository cannot be read at all or
+ * host (ops/progress.h; may be NULL) cancelled.
  */
 struct Repo;
-extern void archiveVerify(struct Repo *repo, ArchiveVerifyResult *result);
+extern void archiveVerify(struct Repo *repo, const DrHost *host,
+						  ArchiveVerifyResult *result);
 
 #endif							/* DR_ARCHIVE_H */

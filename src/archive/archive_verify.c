@@ -35,21 +35,8 @@ archiveVerifyProblem(void *arg, WalVerifyProblemKind kind, const char *message)
 						ARCHIVE_VERIFY_PROBLEMS_MAX)));
 }
 
-static void
-archiveVerifyNote(void *arg, const char *message)
-{
-	ereport(NOTICE, (errmsg_internal("%s", message)));
-}
-
-/* Between segments nothing but palloc'd memory is held: may raise. */
-static void
-archiveVerifyStep(void *arg)
-{
-	CHECK_FOR_INTERRUPTS();
-}
-
 void
-archiveVerify(Repo *repo, ArchiveVerifyResult *result)
+archiveVerify(Repo *repo, const DrHost *host, ArchiveVerifyResult *result)
 {
 	WalVerifyParam param;
 	WalVerifyResult walk;
@@ -62,14 +49,14 @@ archiveVerify(Repo *repo, ArchiveVerifyResult *result)
 	param.segSize = wal_segment_size;
 	param.systemIdentifier = GetSystemIdentifier();
 	param.problem = archiveVerifyProblem;
-	param.note = archiveVerifyNote;
-	param.step = archiveVerifyStep;
 	param.arg = result;
+	param.host = host;
 
 	drErrorClear(&err);
 	if (!walVerify(repo, &param, &walk, &err))
 	{
-		drErrorPrefix(&err, "could not verify the WAL archive: ");
+		if (err.code != DR_ERR_CANCELED)
+			drErrorPrefix(&err, "could not verify the WAL archive: ");
 		drEreport(ERROR, &err);
 	}
 	strlcpy(result->firstSegment, walk.firstSegment, sizeof(result->firstSegment));

@@ -429,15 +429,21 @@ static bool
 walVerifyWalk(WalVerifyState *state, const WalHistory *history,
 			  uint64 startSeg, uint64 newestSeg, DrError *err)
 {
-	const WalVerifyParam *param = state->param;
+	const DrHost *host = state->param->host;
+	DrProgress	progress;
 
+	memset(&progress, 0, sizeof(progress));
+	progress.operation = "wal verify";
+	progress.phase = "segments";
+	progress.itemsTotal = newestSeg - startSeg + 1;
+	progress.bytesTotal = progress.itemsTotal * state->segSize;
 	for (uint64 segno = startSeg; segno <= newestSeg; segno++)
 	{
 		char		name[WAL_NAME_LEN + 1];
 		bool		has;
 
-		if (param->step)
-			param->step(param->arg);
+		if (hostCancelled(host))
+			return drErrorSet(err, DR_ERR_CANCELED, "WAL verification canceled");
 		walSegmentName(name, walHistoryTimelineOf(history, segno, state->segSize),
 					   segno, state->segSize);
 		if (!walVerifyHasSegment(state, name, &has, err))
@@ -447,10 +453,16 @@ walVerifyWalk(WalVerifyState *state, const WalHistory *history,
 			if (state->gapCount++ == 0)
 				strlcpy(state->gapFirst, name, sizeof(state->gapFirst));
 			strlcpy(state->gapLast, name, sizeof(state->gapLast));
-			continue;
 		}
-		walVerifyGapEnd(state);
-		walVerifySegment(state, name);
+		else
+		{
+			walVerifyGapEnd(state);
+			walVerifySegment(state, name);
+		}
+		progress.itemsDone++;
+		progress.bytesDone += state->segSize;
+		progress.current = name;
+		hostProgress(host, &progress);
 	}
 	walVerifyGapEnd(state);
 	return true;
@@ -472,12 +484,12 @@ walVerifyRun(WalVerifyState *state, DrError *err)
 	memset(&backup, 0, sizeof(backup));
 	if (!walVerifyOldestBackup(state, &result->haveBackup, &backup, err))
 		return false;
-	if (!result->haveBackup && param->note)
+	if (!result->haveBackup && param->host != NULL)
 	{
 		char	   *note = psprintf("repository \"%s\" has no backup: the WAL archive is checked from its oldest segment",
 									repoConfig(state->repo)->path);
 
-		param->note(param->arg, note);
+		hostNotice(param->host, note);
 		pfree(note);
 	}
 

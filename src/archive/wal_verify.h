@@ -23,9 +23,13 @@
  *
  * Memory is bounded by the largest directory of the archive (one "log" of
  * segments) and the number of directories, not by the size of the
- * archive.  Only palloc'd memory is held when param->step is called, so a
- * step that raises an error (the backend's CHECK_FOR_INTERRUPTS) leaks
- * nothing the memory context does not free.
+ * archive.
+ *
+ * The host (param->host) is asked before each segment; a cancelled walk
+ * fails with DR_ERR_CANCELED (nothing is written, so nothing is left).
+ * Progress after each segment: operation "wal verify", phase "segments",
+ * of the range walked.  A repository without backups is said with
+ * hostNotice.
  *-------------------------------------------------------------------------
  */
 #ifndef DR_WAL_VERIFY_H
@@ -51,9 +55,7 @@ typedef struct WalVerifyParam
 	uint32		segSize;		/* the cluster's; 0: unknown */
 	uint64		systemIdentifier;	/* the cluster's; 0: unknown */
 	WalVerifyProblemFn problem; /* required */
-	void		(*note) (void *arg, const char *message);	/* may be NULL */
-	void		(*step) (void *arg);	/* between segments; may be NULL */
-	void	   *arg;
+	void	   *arg;				/* problem's */
 	/* cancel, progress and notices (common/host.h); NULL = none */
 	const DrHost *host;
 } WalVerifyParam;
@@ -70,9 +72,9 @@ typedef struct WalVerifyResult
 
 /*
  * Check the archive of repo.  False, with err set, only when the
- * repository cannot be read at all; otherwise true, and the problems
- * found (result->problems, each passed to param->problem) say whether
- * the archive is good.
+ * repository cannot be read at all or the host cancelled; otherwise true,
+ * and the problems found (result->problems, each passed to
+ * param->problem) say whether the archive is good.
  */
 extern bool walVerify(Repo *repo, const WalVerifyParam *param,
 					  WalVerifyResult *result, DrError *err);

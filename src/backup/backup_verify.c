@@ -29,7 +29,29 @@ typedef struct VerifyState
 	const VerifyParam *param;
 	VerifyResult *result;
 	char	   *buffer;
+	DrProgress	progress;		/* what was reported last */
 } VerifyState;
+
+/* Whether to stop: the host cancelled (now or before). */
+static bool
+verifyCancelled(VerifyState *state)
+{
+	if (!state->result->cancelled && hostCancelled(state->param->host))
+		state->result->cancelled = true;
+	return state->result->cancelled;
+}
+
+/* One unit done: a file entry or a WAL segment of phase. */
+static void
+verifyProgress(VerifyState *state, const char *phase, const char *path,
+			   uint64 bytes)
+{
+	state->progress.phase = phase;
+	state->progress.itemsDone++;
+	state->progress.bytesDone += bytes;
+	state->progress.current = path;
+	hostProgress(state->param->host, &state->progress);
+}
 
 static void verifyProblem(VerifyState *state, const char *path,
 						  const char *fmt,...) pg_attribute_printf(3, 4);
@@ -74,6 +96,7 @@ verifyObjectWhole(VerifyState *state, const char *path, uint64 size,
 	DrError		err;
 	RepoObjectRead *read;
 	CodecResult result;
+	uint64		done = 0;
 
 	drErrorClear(&err);
 	read = repoObjectReadBegin(state->repo, path, &err);
@@ -95,6 +118,13 @@ verifyObjectWhole(VerifyState *state, const char *path, uint64 size,
 		}
 		if (n == 0)
 			break;
+		/* a large object: stop inside it, nothing to report */
+		done += n;
+		if (done % VERIFY_CANCEL_CHECK < (uint64) n && verifyCancelled(state))
+		{
+			repoObjectReadFree(read);
+			return false;
+		}
 	}
 	if (!repoObjectReadEnd(read, &result, &err))
 	{
@@ -285,6 +315,8 @@ verifyWalArchived(VerifyState *state, const char *backupId,
 		char	   *path;
 		DrError		err;
 
+		if (verifyCancelled(state))
+			return;
 		walSegmentName(name, header->timeline, segno, header->segmentSize);
 		path = repoArchiveWalPath(name, NULL);
 		state->result->walSegments++;
@@ -294,6 +326,7 @@ verifyWalArchived(VerifyState *state, const char *backupId,
 						  err.message, backupId, start, stop);
 		else
 			state->result->objects++;
+		verifyProgress(state, "wal", name, header->segmentSize);
 		pfree(path);
 	}
 }
@@ -326,8 +359,11 @@ verifyWal(VerifyState *state, const char *backupId)
 	{
 		ManifestEntry entry;
 		char	   *path;
-		int			rc = manifestReaderNext(reader, &entry, &err);
+		int			rc;
 
+		if (verifyCancelled(state))
+			break;
+		rc = manifestReaderNext(reader, &entry, &err);
 		/* the first pass read this manifest to its end already */
 		if (rc <= 0)
 		{
@@ -340,6 +376,8 @@ verifyWal(VerifyState *state, const char *backupId)
 		state->result->walSegments++;
 		stored++;
 		verifyObjectWhole(state, path, entry.wal.size, entry.wal.sha256, NULL);
+		if (!state->result->cancelled)
+			verifyProgress(state, "wal", entry.wal.name, entry.wal.size);
 		pfree(path);
 	}
 	if (ended && stored == 0)
@@ -371,8 +409,14 @@ verifyOne(VerifyState *state, char *const *ids, int count, uint32 blockSize)
 	for (;;)
 	{
 		const ManifestFile *const *levels;
-		int			rc = repoChainIterNext(iter, &levels, &err);
+		int			rc;
 
+		if (verifyCancelled(state))
+		{
+			ok = false;
+			break;
+		}
+		rc = repoChainIterNext(iter, &levels, &err);
 		if (rc < 0)
 		{
 			verifyProblem(state, manifestPath, "%s", err.message);
@@ -382,6 +426,8 @@ verifyOne(VerifyState *state, char *const *ids, int count, uint32 blockSize)
 		if (rc == 0)
 			break;
 		verifyFile(state, ids, count, levels, blockSize);
+		if (!state->result->cancelled)
+			verifyProgress(state, "files", levels[0]->path, levels[0]->size);
 	}
 	repoChainIterClose(iter);
 	if (ok)
@@ -407,6 +453,7 @@ verifyBackup(Repo *repo, const char *backupId, const VerifyParam *param,
 	state.param = param;
 	state.result = result ? result : &localResult;
 	memset(state.result, 0, sizeof(VerifyResult));
+	state.progress.operation = "verify";
 	drErrorClear(&err);
 
 	id = repoBackupResolve(repo, backupId, &err);
@@ -444,7 +491,7 @@ verifyBackup(Repo *repo, const char *backupId, const VerifyParam *param,
 	{
 		int			levels = param->chain ? chain->count : 1;
 
-		for (int i = 0; i < levels; i++)
+		for (int i = 0; i < levels && !verifyCancelled(&state); i++)
 			verifyOne(&state, chain->ids + i, i + 1 < chain->count ? 2 : 1,
 					  chain->headers[i].blockSize);
 		repoBackupChainFree(chain);
@@ -453,5 +500,5 @@ verifyBackup(Repo *repo, const char *backupId, const VerifyParam *param,
 	pfree(state.buffer);
 	pfree(path);
 	pfree(id);
-	return state.result->problems == 0;
+	return state.result->problems == 0 && !state.result->cancelled;
 }

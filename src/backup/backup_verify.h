@@ -50,9 +50,19 @@ typedef struct VerifyParam
 	bool		chain;			/* also the objects of every ancestor */
 	VerifyProblemFn problem;	/* required */
 	void	   *problemArg;
-	/* cancel, progress and notices (common/host.h); NULL = none */
+	/*
+	 * Cancel, progress and notices (common/host.h); NULL = none.  Asked
+	 * between objects and every VERIFY_CANCEL_CHECK bytes inside one;
+	 * progress after each file entry (operation "verify", phase "files")
+	 * and each WAL segment (phase "wal"), totals unknown (0).  A cancelled
+	 * verification stops there: result->cancelled, and false whatever was
+	 * found, so that it is never taken for a backup without problems.
+	 */
 	const DrHost *host;
 } VerifyParam;
+
+/* Inside a large object, the host is asked every this many bytes. */
+#define VERIFY_CANCEL_CHECK		(4 * 1024 * 1024)
 
 typedef struct VerifyResult
 {
@@ -62,11 +72,13 @@ typedef struct VerifyResult
 	uint64		bytes;			/* plain bytes read */
 	uint64		walSegments;
 	uint64		problems;
+	bool		cancelled;		/* the host cancelled: not verified */
 } VerifyResult;
 
 /*
  * Verify backupId (an id, or "latest").  Returns true when no problem was
- * found; result (may be NULL) is filled either way.
+ * found and the host did not cancel; result (may be NULL) is filled either
+ * way.
  */
 extern bool verifyBackup(Repo *repo, const char *backupId,
 						 const VerifyParam *param, VerifyResult *result);

@@ -13,6 +13,8 @@
  *	 1  the operation failed (bad configuration, wrong key, I/O error, ...)
  *	 2  usage error: unknown command or option, missing required option,
  *	    malformed option value, extra arguments
+ *	 130, 143  restore, verify or expire stopped by SIGINT or SIGTERM
+ *	    (128 + the signal), at a safe point (progress.c)
  *-------------------------------------------------------------------------
  */
 #ifndef DR_CLI_H
@@ -20,6 +22,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/host.h"
 #include "getopt_long.h"
 #include "lib/stringinfo.h"
 #include "repo/repo.h"
@@ -84,6 +87,14 @@ extern const char *cliProgramArgv0;
 /* cliCommandBegin's "go on" */
 #define CLI_CONTINUE			(-1)
 
+/* --progress (progress.c) */
+typedef enum CliProgressMode
+{
+	CLI_PROGRESS_AUTO = 0,		/* a live line when stderr is a terminal */
+	CLI_PROGRESS_ON,			/* that, or plain periodic lines */
+	CLI_PROGRESS_OFF
+} CliProgressMode;
+
 typedef struct CliCommandSpec
 {
 	const char *name;			/* as typed: "repo-create" */
@@ -115,6 +126,9 @@ typedef struct CliCommandSpec
 	 */
 	bool		repoOptional;
 
+	/* a long command: --progress=auto|on|off is added (cmd->progress) */
+	bool		progress;
+
 	/*
 	 * Exit statuses of a usage error and of a failure of the preamble
 	 * (configuration, repository).  0 means CLI_EXIT_USAGE and
@@ -138,6 +152,7 @@ typedef struct CliCommand
 	Repo	   *repo;			/* cliCommandRepoOpen; closed by End */
 	int			usageStatus;	/* resolved from spec */
 	int			failureStatus;
+	CliProgressMode progress;	/* --progress, when spec->progress */
 } CliCommand;
 
 /*
@@ -170,6 +185,26 @@ extern int	cliCommandEnd(CliCommand *cmd, int status);
  * command says alike where the file is looked for.
  */
 extern void cliCommandHelpConfig(int column);
+
+/* The same for --progress (a command whose spec has progress). */
+extern void cliCommandHelpProgress(int column);
+
+/*
+ * The host of a long command (progress.c): SIGINT and SIGTERM cancel it,
+ * progress is shown on stderr as mode says, notices are logged.
+ *
+ * cliProgressBegin installs the signal handlers and returns the host to
+ * put in the operation's Param; its state is shared with the processes
+ * the command forks afterwards (restore --jobs), so a signal to the
+ * parent stops every job and each job's files count in one line.
+ * cliProgressBreak ends a live line before other output goes to the
+ * terminal.  cliProgressEnd ends the line, restores the handlers and
+ * returns the exit status: status itself, unless a signal stopped the
+ * command (status not 0), then 128 + the signal, with a message.
+ */
+extern const DrHost *cliProgressBegin(const char *command, CliProgressMode mode);
+extern void cliProgressBreak(void);
+extern int	cliProgressEnd(int status);
 
 /* Report a usage error for command (printf-style).  Returns CLI_EXIT_USAGE. */
 extern int	cliUsageError(const char *command, const char *fmt,...) pg_attribute_printf(2, 3);

@@ -39,6 +39,7 @@ cliExpireHelp(void)
 	cliCommandHelpConfig(22);
 	printf("  -r, --repo=N        repository N (default: the first configured)\n");
 	printf("  -n, --dry-run       say what would be removed, remove nothing\n");
+	cliCommandHelpProgress(22);
 	printf("  -h, --help          show this help, then exit\n");
 }
 
@@ -47,6 +48,7 @@ cliExpireBackup(void *arg, const char *backupId, bool orphan)
 {
 	StringInfoData buf;
 
+	cliProgressBreak();
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "%s %s %s\n", *(bool *) arg ? "would remove" : "removed",
 					 orphan ? "directory without a manifest" : "backup", backupId);
@@ -81,6 +83,7 @@ static const CliCommandSpec cliExpireSpec = {
 	.options = cliExpireOptions,
 	.shortOptions = "n",
 	.option = cliExpireOption,
+	.progress = true,
 };
 
 int
@@ -121,13 +124,15 @@ cliExpireMain(int argc, char **argv)
 	param.onBackup = cliExpireBackup;
 	param.onUnreadable = cliExpireUnreadable;
 	param.arg = &dryRun;
+	param.host = cliProgressBegin(cmd.spec->name, cmd.progress);
 	if (!retentionRun(cmd.repo, &param, &result, &err))
 	{
 		cliErrorReport(&err);
-		status = CLI_EXIT_FAILURE;
+		status = cliProgressEnd(CLI_EXIT_FAILURE);
 	}
 	else
 	{
+		status = cliProgressEnd(CLI_EXIT_OK);
 		appendStringInfo(&buf, "%s %d backups and %d directories without a manifest, "
 						 "%d WAL files, " UINT64_FORMAT " bytes; %d backups kept",
 						 dryRun ? "would remove" : "removed",

@@ -8,12 +8,10 @@
  * engine and its fork launcher (restore/restore_jobs.h), which then
  * finishes the restore.  If a job fails, the others are stopped and the
  * command fails: nothing is reported as restored, and the target has no
- * global/pg_control, so it cannot be started by mistake.  While the jobs
- * run, SIGINT and SIGTERM are caught (the CLI's host below): the engine
- * stops the jobs at once and fails with DR_ERR_CANCELED, and the command,
- * once it has said so, ends by that signal, as it would have without the
- * handler.  (The finish itself is not interrupted: a signal that comes
- * during it lets the restore complete.)
+ * global/pg_control, so it cannot be started by mistake.  SIGINT and
+ * SIGTERM are caught by the CLI's host (progress.c): the restore stops at
+ * its next safe point (with --jobs, the engine stops the jobs at once),
+ * fails with DR_ERR_CANCELED, and the command exits with 128 + the signal.
  *
  * restore_command in the restored configuration calls this very program
  * (its absolute path) with the absolute path of the configuration file and
@@ -107,6 +105,7 @@ cliRestoreHelp(void)
 	printf("  -D, --pgdata=DIR          target data directory (required; must be\n"
 		   "                            empty or missing unless --delta)\n");
 	printf("  -j, --jobs=N              restore files in N processes (default 1)\n");
+	cliCommandHelpProgress(28);
 	printf("      --delta               restore over an existing data directory:\n"
 		   "                            keep files that match, rewrite the others,\n"
 		   "                            remove what the backup does not have\n");
@@ -145,7 +144,8 @@ cliRestoreHelp(void)
 		   "the repository it came from: pg_dr.origin in the data directory names that\n"
 		   "repository, and pg_dr there refuses to archive, back up, expire or make\n"
 		   "restore points into it until SELECT dr_declare_primary() is run.\n");
-	printf("\nExit status: 0 on success, 1 if the restore failed, 2 on a usage error.\n");
+	printf("\nExit status: 0 on success, 1 if the restore failed, 2 on a usage error,\n"
+		   "130 or 143 when stopped by SIGINT or SIGTERM.\n");
 }
 
 /* Strictly parse --jobs. */
@@ -238,44 +238,19 @@ cliRestoreMapParse(const char *arg, RestoreTablespaceMap *map)
 }
 
 /*
- * The CLI's host (common/host.h): SIGINT or SIGTERM, caught while the jobs
- * run, asks the job engine to stop.
- */
-static volatile sig_atomic_t cliRestoreSignal = 0;
-
-static void
-cliRestoreSignalCatch(SIGNAL_ARGS)
-{
-	cliRestoreSignal = postgres_signal_arg;
-}
-
-static bool
-cliRestoreCancelled(void *arg)
-{
-	return cliRestoreSignal != 0;
-}
-
-static const DrHost cliRestoreHost = {
-	.cancelled = cliRestoreCancelled,
-};
-
-/*
- * The file step in count forked jobs, then the finish (restore_jobs.h),
- * with SIGINT and SIGTERM caught meanwhile.
+ * The file step in count forked jobs, then the finish (restore_jobs.h).
+ * The engine asks the CLI's host (progress.c) whether a signal came, and
+ * then stops the jobs at once.
  */
 static bool
 cliRestoreJobs(Restore *restore, int count, RestoreResult *result,
 			   DrError *err)
 {
 	RestoreJobLauncher *launcher = restoreJobsForkLauncher();
-	pqsigfunc	oldInt = pqsignal(SIGINT, cliRestoreSignalCatch);
-	pqsigfunc	oldTerm = pqsignal(SIGTERM, cliRestoreSignalCatch);
 	bool		ok;
 
 	ok = restoreJobsRun(restore, count, launcher, result, err);
 	restoreJobsForkLauncherFree(launcher);
-	pqsignal(SIGINT, oldInt);
-	pqsignal(SIGTERM, oldTerm);
 	return ok;
 }
 
@@ -582,6 +557,7 @@ static const CliCommandSpec cliRestoreSpec = {
 	.options = cliRestoreOptions,
 	.shortOptions = "b:D:j:T:",
 	.option = cliRestoreOption,
+	.progress = true,
 };
 
 int
@@ -710,7 +686,6 @@ cliRestoreMain(int argc, char **argv)
 			param.guardCount++;
 		}
 	param.guards = guards;
-	param.host = &cliRestoreHost;
 
 	drErrorClear(&err);
 	memset(&result, 0, sizeof(result));
@@ -733,6 +708,8 @@ cliRestoreMain(int argc, char **argv)
 	}
 	settings = restoreTargetSettings(&target);
 	param.recoverySettings = settings;
+	/* SIGINT and SIGTERM caught from here on (progress.c) */
+	param.host = cliProgressBegin(command, cmd.progress);
 
 	restore = restoreBegin(repo, &param, &err);
 	if (restore == NULL || !restorePrepare(restore, &err))
@@ -750,11 +727,13 @@ cliRestoreMain(int argc, char **argv)
 		cliErrorReport(&err);
 		goto done;
 	}
+	cliProgressBreak();
 	cliRestoreSummary(restorePlanGet(restore), &param, &target, pickReason,
 					  tliReason, &result, jobs, cliRestoreNow() - start);
 	status = CLI_EXIT_OK;
 
 done:
+	status = cliProgressEnd(status);
 	if (status != CLI_EXIT_OK && prepared)
 		pg_log_error_hint("The target directory is incomplete and cannot be started.  Fix the cause and run the restore again with --delta.");
 	restoreFree(restore);
@@ -770,12 +749,5 @@ done:
 		pfree(tliReason);
 	if (settings)
 		pfree(settings);
-	status = cliCommandEnd(&cmd, status);
-	/* canceled: end by the signal, as without the handler */
-	if (status != CLI_EXIT_OK && cliRestoreSignal != 0)
-	{
-		pqsignal(cliRestoreSignal, SIG_DFL);
-		raise(cliRestoreSignal);
-	}
-	return status;
+	return cliCommandEnd(&cmd, status);
 }

@@ -41,8 +41,10 @@ cliVerifyHelp(void)
 	printf("  -r, --repo=N                repository N (default: the first configured)\n");
 	printf("  -b, --backup=ID|latest|all  what to verify (default: all, unless --wal)\n");
 	printf("  -w, --wal                   verify the WAL archive (with --backup: both)\n");
+	cliCommandHelpProgress(30);
 	printf("  -h, --help                  show this help, then exit\n");
-	printf("\nExit status: 0 if no problem was found, 1 otherwise, 2 on a usage error.\n");
+	printf("\nExit status: 0 if no problem was found, 1 otherwise, 2 on a usage error,\n"
+		   "130 or 143 when stopped by SIGINT or SIGTERM.\n");
 }
 
 /* Print a problem at once: a long verification shows them as they come. */
@@ -51,6 +53,7 @@ cliVerifyProblem(void *arg, const char *path, const char *message)
 {
 	StringInfoData buf;
 
+	cliProgressBreak();
 	initStringInfo(&buf);
 	cliTextString(&buf, path);
 	appendStringInfoString(&buf, ": ");
@@ -66,18 +69,12 @@ cliVerifyWalProblem(void *arg, WalVerifyProblemKind kind, const char *message)
 	cliVerifyProblem(arg, REPO_ARCHIVE_WAL_DIR, message);
 }
 
-static void
-cliVerifyWalNote(void *arg, const char *message)
-{
-	pg_log_info("%s", message);
-}
-
 /*
  * Verify the WAL archive; its problems are added to *problems.  False
  * when the repository could not be read (reported).
  */
 static bool
-cliVerifyWal(Repo *repo, int repoIndex, uint64 *problems)
+cliVerifyWal(Repo *repo, int repoIndex, const DrHost *host, uint64 *problems)
 {
 	WalVerifyParam param;
 	WalVerifyResult result;
@@ -87,11 +84,12 @@ cliVerifyWal(Repo *repo, int repoIndex, uint64 *problems)
 
 	memset(&param, 0, sizeof(param));
 	param.problem = cliVerifyWalProblem;
-	param.note = cliVerifyWalNote;
+	param.host = host;
 	drErrorClear(&err);
 	if (!walVerify(repo, &param, &result, &err))
 	{
-		drErrorPrefix(&err, "could not verify the WAL archive: ");
+		if (err.code != DR_ERR_CANCELED)
+			drErrorPrefix(&err, "could not verify the WAL archive: ");
 		cliErrorReport(&err);
 		return false;
 	}
@@ -124,6 +122,7 @@ cliVerifyAdd(VerifyResult *total, const VerifyResult *one)
 	total->bytes += one->bytes;
 	total->walSegments += one->walSegments;
 	total->problems += one->problems;
+	total->cancelled |= one->cancelled;
 }
 
 /* The options of verify, set by cliVerifyOption. */
@@ -157,6 +156,7 @@ static const CliCommandSpec cliVerifySpec = {
 	.options = cliVerifyOptions,
 	.shortOptions = "b:w",
 	.option = cliVerifyOption,
+	.progress = true,
 };
 
 int
@@ -199,6 +199,7 @@ cliVerifyMain(int argc, char **argv)
 	memset(&param, 0, sizeof(param));
 	memset(&total, 0, sizeof(total));
 	param.problem = cliVerifyProblem;
+	param.host = cliProgressBegin(cmd.spec->name, cmd.progress);
 
 	if (backup == NULL)
 		;						/* the WAL archive only */
@@ -212,7 +213,7 @@ cliVerifyMain(int argc, char **argv)
 			cliErrorReport(&err);
 			goto done;
 		}
-		for (int i = 0; i < count; i++)
+		for (int i = 0; i < count && !total.cancelled; i++)
 		{
 			VerifyResult one;
 
@@ -227,8 +228,16 @@ cliVerifyMain(int argc, char **argv)
 		verifyBackup(repo, backup, &param, &total);
 	}
 
+	/* stopped part-way: no summary, as if nothing had been verified */
+	if (total.cancelled)
+	{
+		pg_log_error("verification canceled after " UINT64_FORMAT " files",
+					 total.files);
+		goto done;
+	}
 	if (backup != NULL)
 	{
+		cliProgressBreak();
 		initStringInfo(&buf);
 		appendStringInfo(&buf, "verified %d backup%s in repository %d: " UINT64_FORMAT " files, " UINT64_FORMAT " objects, " UINT64_FORMAT " bytes, " UINT64_FORMAT " WAL segment%s\n",
 						 total.backups, total.backups == 1 ? "" : "s",
@@ -239,9 +248,11 @@ cliVerifyMain(int argc, char **argv)
 			goto done;
 		pfree(buf.data);
 	}
-	if (wal && !cliVerifyWal(repo, repoConfig->index, &total.problems))
+	if (wal && !cliVerifyWal(repo, repoConfig->index, param.host,
+							 &total.problems))
 		goto done;
 
+	cliProgressBreak();
 	initStringInfo(&buf);
 	if (total.problems == 0)
 		appendStringInfoString(&buf, "no problems found\n");
@@ -253,5 +264,5 @@ cliVerifyMain(int argc, char **argv)
 	pfree(buf.data);
 
 done:
-	return cliCommandEnd(&cmd, status);
+	return cliCommandEnd(&cmd, cliProgressEnd(status));
 }

@@ -26,6 +26,31 @@ static const struct option cliCommandOptions[] = {
 };
 #define CLI_COMMAND_SHORT	"c:r:h"
 
+/* --progress, for the commands that take it (not a character: long only) */
+#define CLI_COMMAND_OPT_PROGRESS	900
+static const struct option cliCommandProgressOption =
+{"progress", required_argument, NULL, CLI_COMMAND_OPT_PROGRESS};
+
+/* Parse --progress; false (error printed) if not auto, on or off. */
+static bool
+cliCommandProgressParse(const char *command, const char *arg,
+						CliProgressMode *mode)
+{
+	if (strcmp(arg, "auto") == 0)
+		*mode = CLI_PROGRESS_AUTO;
+	else if (strcmp(arg, "on") == 0)
+		*mode = CLI_PROGRESS_ON;
+	else if (strcmp(arg, "off") == 0)
+		*mode = CLI_PROGRESS_OFF;
+	else
+	{
+		cliUsageError(command, "invalid progress mode \"%s\": must be auto, on or off",
+					  arg);
+		return false;
+	}
+	return true;
+}
+
 /*
  * Report a getopt_long() failure (c is what it returned: ':' for a missing
  * argument, '?' for an unknown option; the optstring starts with ':').
@@ -127,11 +152,13 @@ cliCommandBegin(CliCommand *cmd, const CliCommandSpec *spec, void *state,
 		while (spec->options[ownCount].name != NULL)
 			ownCount++;
 	options = palloc0(sizeof(struct option) *
-					  (lengthof(cliCommandOptions) + ownCount + 1));
+					  (lengthof(cliCommandOptions) + ownCount + 2));
 	memcpy(options, cliCommandOptions, sizeof(cliCommandOptions));
 	if (ownCount > 0)
 		memcpy(options + lengthof(cliCommandOptions), spec->options,
 			   sizeof(struct option) * ownCount);
+	if (spec->progress)
+		options[lengthof(cliCommandOptions) + ownCount] = cliCommandProgressOption;
 	shortOptions = psprintf(":" CLI_COMMAND_SHORT "%s",
 							spec->shortOptions != NULL ? spec->shortOptions : "");
 
@@ -149,6 +176,10 @@ cliCommandBegin(CliCommand *cmd, const CliCommandSpec *spec, void *state,
 			case 'h':
 				spec->help();
 				return CLI_EXIT_OK;
+			case CLI_COMMAND_OPT_PROGRESS:
+				if (!cliCommandProgressParse(spec->name, optarg, &cmd->progress))
+					return cmd->usageStatus;
+				break;
 			case ':':
 			case '?':
 				cliCommandOptionError(spec->name, c, argv);
@@ -254,6 +285,15 @@ cliCommandEnd(CliCommand *cmd, int status)
 	cmd->config = NULL;
 	cmd->repoConfig = NULL;
 	return status;
+}
+
+void
+cliCommandHelpProgress(int column)
+{
+	printf("      %-*s%s\n%*s%s\n%*s%s\n", column - 6, "--progress=MODE",
+		   "progress on stderr: auto (the default: a live",
+		   column, "", "line on a terminal, nothing otherwise), on (also",
+		   column, "", "a line every 10 s when not a terminal) or off");
 }
 
 void

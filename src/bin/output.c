@@ -20,6 +20,7 @@
 void
 cliErrorReport(const DrError *err)
 {
+	cliProgressBreak();
 	if (err->code == DR_OK || err->message[0] == '\0')
 		pg_log_error("operation failed without an error message");
 	else

@@ -283,6 +283,29 @@ expireHistoryRead(Repo *repo, uint32 tli)
 	return history;
 }
 
+/* DR_ERR_CANCELED: the host asked to stop between two removals. */
+static bool
+expireCancelled(DrError *err)
+{
+	return drErrorSet(err, DR_ERR_CANCELED, "expire canceled");
+}
+
+/* One removal done (or decided, in a dry run). */
+static void
+expireProgress(const DrHost *host, const char *phase, int done,
+			   const char *current, uint64 bytesFreed)
+{
+	DrProgress	progress;
+
+	memset(&progress, 0, sizeof(progress));
+	progress.operation = "expire";
+	progress.phase = phase;
+	progress.itemsDone = (uint64) done;
+	progress.bytesDone = bytesFreed;
+	progress.current = current;
+	hostProgress(host, &progress);
+}
+
 /*
  * Remove an emptied log directory, never recursively: the archiver may
  * just have stored a segment there, which keeps it (the error says so and
@@ -309,7 +332,7 @@ expireWalDirDone(Storage *storage, const char *dir, int listed, int removed,
  */
 static bool
 expireWal(Repo *repo, const RetentionWalKeep *keep, bool dryRun,
-		  RetentionResult *result, DrError *err)
+		  const DrHost *host, RetentionResult *result, DrError *err)
 {
 	Storage    *storage = repoStorage(repo);
 	RepoArchiveIterParam filter = {0};
@@ -343,11 +366,18 @@ expireWal(Repo *repo, const RetentionWalKeep *keep, bool dryRun,
 		listed++;
 		if (entry->isDir || !retentionWalRemovable(entry->name, keep))
 			continue;
+		if (hostCancelled(host))
+		{
+			ok = expireCancelled(err);
+			break;
+		}
 		if (!dryRun && !(ok = storageRemove(storage, entry->path, err)))
 			break;
 		result->walRemoved++;
 		result->bytesFreed += entry->size;
 		removed++;
+		expireProgress(host, "wal", result->walRemoved, entry->name,
+					   result->bytesFreed);
 	}
 	if (ok && dir[0] != '\0')
 		expireWalDirDone(storage, dir, listed, removed, dryRun);
@@ -489,6 +519,11 @@ retentionRun(Repo *repo, const RetentionParam *param, RetentionResult *result,
 	{
 		if (keep[i])
 			continue;
+		if (hostCancelled(param->host))
+		{
+			ok = expireCancelled(err);
+			goto done;
+		}
 		if (!expireBackupRemove(storage, headers[i].backupId, true,
 								param->dryRun, &result->bytesFreed, err))
 		{
@@ -498,6 +533,8 @@ retentionRun(Repo *repo, const RetentionParam *param, RetentionResult *result,
 		result->backupsRemoved++;
 		if (param->onBackup)
 			param->onBackup(param->arg, headers[i].backupId, false);
+		expireProgress(param->host, "backups", result->backupsRemoved,
+					   headers[i].backupId, result->bytesFreed);
 	}
 
 	/* directories without a manifest: crashed removals, unfinished backups */
@@ -510,6 +547,11 @@ retentionRun(Repo *repo, const RetentionParam *param, RetentionResult *result,
 
 		if (!candidate[i])
 			continue;
+		if (hostCancelled(param->host))
+		{
+			ok = expireCancelled(err);
+			break;
+		}
 		running = param->runningBackupId &&
 			strcmp(param->runningBackupId, dirs.names[i]) == 0;
 		if (!retentionOrphanRemovable(dirs.mtime[i], &locks[i], running,
@@ -539,6 +581,8 @@ retentionRun(Repo *repo, const RetentionParam *param, RetentionResult *result,
 			result->orphansRemoved++;
 			if (param->onBackup)
 				param->onBackup(param->arg, dirs.names[i], true);
+			expireProgress(param->host, "orphans", result->orphansRemoved,
+						   dirs.names[i], result->bytesFreed);
 		}
 	}
 	if (!ok)
@@ -562,7 +606,7 @@ retentionRun(Repo *repo, const RetentionParam *param, RetentionResult *result,
 	walKeep.history = history;
 	walSegmentName(result->walKeepFrom, walKeep.tli, walKeep.startSegno,
 				   walKeep.segSize);
-	ok = expireWal(repo, &walKeep, param->dryRun, result, err);
+	ok = expireWal(repo, &walKeep, param->dryRun, param->host, result, err);
 
 done:
 	if (history)

@@ -124,7 +124,15 @@ typedef struct RetentionParam
 	void		(*onUnreadable) (void *arg, const char *backupId,
 								 const char *message);
 	void	   *arg;
-	/* cancel, progress and notices (common/host.h); NULL = none */
+
+	/*
+	 * Cancel, progress and notices (common/host.h); NULL = none.  Asked
+	 * before each removal (a backup, a directory, a WAL file): what was
+	 * removed stays removed (each removal is crash-safe on its own, see
+	 * above) and the run fails with DR_ERR_CANCELED.  Progress after each
+	 * removal: operation "expire", phase "backups", "orphans" or "wal",
+	 * the count of that phase and the bytes freed so far; totals unknown.
+	 */
 	const DrHost *host;
 } RetentionParam;
 

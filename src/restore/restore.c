@@ -226,7 +226,10 @@ restoreManifestScan(Restore *restore, int level, DrError *err)
 				plan->files++;
 				plan->bytes += entry.file.size;
 				if (strcmp(entry.file.path, RESTORE_PG_CONTROL) == 0)
+				{
 					restore->hasPgControl = true;
+					restore->pgControlSize = entry.file.size;
+				}
 				else if (strcmp(entry.file.path, RESTORE_TABLESPACE_MAP) == 0)
 					restore->hasTablespaceMap = true;
 				break;
@@ -360,8 +363,9 @@ bool
 restoreFiles(Restore *restore, int jobs, int jobIndex, RestoreResult *result,
 			 DrError *err)
 {
+	const DrHost *host = restore->param.host;
 	RepoChainIter *iter;
-	RestoreProgress progress;
+	DrProgress	progress;
 	uint64		ordinal = 0;
 	bool		ok = true;
 
@@ -377,7 +381,12 @@ restoreFiles(Restore *restore, int jobs, int jobIndex, RestoreResult *result,
 							  jobIndex, jobs, restore->split->jobs);
 		restoreJobSplitRewind(restore->split);
 	}
+	/* every job's share of the files restoreFiles writes (not pg_control) */
 	memset(&progress, 0, sizeof(progress));
+	progress.operation = "restore";
+	progress.phase = "files";
+	progress.itemsTotal = restore->plan.files - (restore->hasPgControl ? 1 : 0);
+	progress.bytesTotal = restore->plan.bytes - restore->pgControlSize;
 	iter = repoChainIterOpen(restore->repo, restore->chain->ids,
 								restore->chain->count, err);
 	if (iter == NULL)
@@ -386,8 +395,14 @@ restoreFiles(Restore *restore, int jobs, int jobIndex, RestoreResult *result,
 	{
 		const ManifestFile *const *levels;
 		bool		unchanged;
-		int			rc = repoChainIterNext(iter, &levels, err);
+		int			rc;
 
+		if (hostCancelled(host))
+		{
+			ok = restoreCancelled(err);
+			break;
+		}
+		rc = repoChainIterNext(iter, &levels, err);
 		if (rc <= 0)
 		{
 			ok = rc == 0;
@@ -416,29 +431,38 @@ restoreFiles(Restore *restore, int jobs, int jobIndex, RestoreResult *result,
 				result->bytesWritten += levels[0]->size;
 			}
 		}
-		if (restore->param.progress)
-		{
-			progress.path = levels[0]->path;
-			progress.size = levels[0]->size;
-			progress.unchanged = unchanged;
-			progress.filesDone++;
-			progress.bytesDone += levels[0]->size;
-			restore->param.progress(restore->param.progressArg, &progress);
-		}
+		progress.itemsDone++;
+		progress.bytesDone += levels[0]->size;
+		progress.current = levels[0]->path;
+		hostProgress(host, &progress);
 	}
 	repoChainIterClose(iter);
 	return ok;
+}
+
+bool
+restoreCancelled(DrError *err)
+{
+	return drErrorSet(err, DR_ERR_CANCELED, "restore canceled");
 }
 
 /* The WAL segments of the backup, into pg_wal. */
 static bool
 restoreWal(Restore *restore, RestoreResult *result, DrError *err)
 {
+	const DrHost *host = restore->param.host;
 	RepoBackupManifest *manifest;
 	ManifestReader *reader;
+	DrProgress	progress;
 	char	   *dir;
 	bool		ok = true;
 
+	memset(&progress, 0, sizeof(progress));
+	progress.operation = "restore";
+	progress.phase = "wal";
+	progress.itemsTotal = restore->plan.walSegments;
+	progress.bytesTotal = restore->plan.walSegments *
+		restore->chain->headers[0].segmentSize;
 	manifest = repoBackupManifestOpen(restore->repo, restore->chain->ids[0], err);
 	if (manifest == NULL)
 		return false;
@@ -446,8 +470,14 @@ restoreWal(Restore *restore, RestoreResult *result, DrError *err)
 	for (;;)
 	{
 		ManifestEntry entry;
-		int			rc = manifestReaderNext(reader, &entry, err);
+		int			rc;
 
+		if (hostCancelled(host))
+		{
+			ok = restoreCancelled(err);
+			break;
+		}
+		rc = manifestReaderNext(reader, &entry, err);
 		if (rc <= 0)
 		{
 			ok = rc == 0;
@@ -462,6 +492,10 @@ restoreWal(Restore *restore, RestoreResult *result, DrError *err)
 		}
 		if (result)
 			result->walSegments++;
+		progress.itemsDone++;
+		progress.bytesDone += entry.wal.size;
+		progress.current = entry.wal.name;
+		hostProgress(host, &progress);
 	}
 	repoBackupManifestClose(manifest);
 

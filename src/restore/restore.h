@@ -69,6 +69,9 @@
 /* Bytes moved from an object to a file at a time. */
 #define RESTORE_BUFFER_SIZE		(1024 * 1024)
 
+/* Inside a large file, the host is asked every this many bytes. */
+#define RESTORE_CANCEL_CHECK	(4 * 1024 * 1024)
+
 typedef struct Restore Restore;
 
 /*
@@ -81,18 +84,6 @@ typedef struct RestoreTablespaceMap
 	const char *fromLocation;	/* only when oid is 0 */
 	const char *toLocation;		/* absolute */
 } RestoreTablespaceMap;
-
-/* Reported after each file restoreFiles handled. */
-typedef struct RestoreProgress
-{
-	const char *path;			/* as in the manifest */
-	uint64		size;
-	bool		unchanged;		/* delta mode: the existing file was kept */
-	uint64		filesDone;		/* by this call, this file included */
-	uint64		bytesDone;
-} RestoreProgress;
-
-typedef void (*RestoreProgressFn) (void *arg, const RestoreProgress *progress);
 
 /*
  * A directory a restore must neither write into nor contain: the running
@@ -143,10 +134,16 @@ typedef struct RestoreParam
 	bool		asPrimary;
 	RestoreArchiveMode archiveMode;
 
-	RestoreProgressFn progress; /* optional */
-	void	   *progressArg;
-
-	/* cancel, progress and notices (common/host.h); NULL = none */
+	/*
+	 * Cancel, progress and notices (common/host.h); NULL = none.  Asked
+	 * between files, every RESTORE_CANCEL_CHECK bytes inside one, and
+	 * between WAL segments; progress after each file (operation "restore",
+	 * phase "files": this call's files and bytes, of the plan's) and each
+	 * segment (phase "wal").  Once restoreFinish writes the recovery
+	 * settings nothing is asked: the rest is short.  A cancelled restore
+	 * fails with DR_ERR_CANCELED, its temporary file removed, global/
+	 * pg_control not written: the target cannot be started (see above).
+	 */
 	const DrHost *host;
 
 	/* directories the restore must stay out of (copied) */

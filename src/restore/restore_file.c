@@ -182,6 +182,7 @@ restoreObjectCopy(Restore *restore, const char *objectPath, RestoreOut *out,
 	CodecResult result;
 	uint64		written = 0;
 	uint64		writtenBack = 0;
+	uint64		asked = 0;
 
 	read = repoObjectReadBegin(restore->repo, objectPath, err);
 	if (read == NULL)
@@ -205,6 +206,16 @@ restoreObjectCopy(Restore *restore, const char *objectPath, RestoreOut *out,
 			return false;
 		}
 		written += n;
+		/* a large file: the caller's temporary file goes on cancel */
+		if (written - asked >= RESTORE_CANCEL_CHECK)
+		{
+			asked = written;
+			if (hostCancelled(restore->param.host))
+			{
+				repoObjectReadFree(read);
+				return restoreCancelled(err);
+			}
+		}
 		if (written - writtenBack >= RESTORE_WRITE_BACK_AFTER)
 		{
 			restoreWriteBackStart(restore, out->fd, writtenBack,
@@ -266,6 +277,7 @@ restoreDeltaApply(Restore *restore, const char *backupId,
 	CodecResult result;
 	bool		ok = false;
 	uint32		baseBlocks;
+	uint32		pages = 0;
 	char	   *base = NULL;
 
 	read = repoObjectReadBegin(restore->repo, objectPath, err);
@@ -327,6 +339,12 @@ restoreDeltaApply(Restore *restore, const char *backupId,
 			goto fail;
 		if (rc == 0)
 			break;
+		if (++pages % Max(RESTORE_CANCEL_CHECK / blockSize, 1) == 0 &&
+			hostCancelled(restore->param.host))
+		{
+			restoreCancelled(err);
+			goto done;
+		}
 		offset = (off_t) blockno * blockSize;
 		if (blockno < baseBlocks)
 		{
@@ -457,8 +475,9 @@ restoreFile(Restore *restore, const ManifestFile *const *levels,
 
 fail:
 	restoreOutAbort(&out);
-	drErrorPrefix(err, "could not restore \"%s\" of backup \"%s\": ",
-				  target->path, ids[0]);
+	if (err == NULL || err->code != DR_ERR_CANCELED)
+		drErrorPrefix(err, "could not restore \"%s\" of backup \"%s\": ",
+					  target->path, ids[0]);
 	if (objectPath)
 		pfree(objectPath);
 	pfree(dest);

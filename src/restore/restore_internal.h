@@ -51,6 +51,7 @@ struct Restore
 	int			tablespaceCount;
 	bool		remapped;		/* a tablespace is restored elsewhere */
 	bool		hasPgControl;
+	uint64		pgControlSize;	/* its size in the manifest */
 	bool		hasTablespaceMap;
 	char	   *buffer;			/* RESTORE_BUFFER_SIZE, allocated on use */
 	char	   *lastDir;		/* last directory known to exist */
@@ -72,6 +73,9 @@ struct Restore
 	int		   *syncFds;
 	int			syncCount;
 };
+
+/* restore.c: DR_ERR_CANCELED, "restore canceled"; returns false. */
+extern bool restoreCancelled(DrError *err);
 
 /* restore.c: syncfs() every file system of the restore (see above). */
 extern bool restoreSyncAll(Restore *restore, DrError *err);

@@ -22,7 +22,10 @@
  * archive_mode = 'off' by default, neither with asPrimary (and a marker
  * the target had removed), archive_mode kept with RESTORE_ARCHIVE_PRESERVE;
  * the same restore in three jobs (Begin/Prepare/Files x3/Finish) with
- * progress reports; refusals (non-empty target, postmaster.pid, delta over
+ * progress reports through the host hooks (growing, within the plan's
+ * totals); a restore its host cancels (DR_ERR_CANCELED, no pg_control,
+ * no temporary file); verify's progress, and a cancelled verify (false,
+ * result.cancelled); refusals (non-empty target, postmaster.pid, delta over
  * a directory without PG_VERSION, non-empty tablespace location, unknown
  * tablespace mapping, relative target); guards (a target or tablespace
  * location in or around a guarded directory, through a link, "/./",
@@ -541,10 +544,90 @@ paramMake(const char *id, const char *target)
 	return p;
 }
 
-static void
-progressCount(void *arg, const RestoreProgress *progress)
+/*
+ * A host (common/host.h) that counts progress reports, checks that the
+ * counts of each call grow by one file at a time, and cancels once it has
+ * seen cancelAfter reports (-1: never).
+ */
+typedef struct TestHost
 {
-	(*(int *) arg)++;
+	int			reports;
+	int			cancelAfter;
+	bool		growing;		/* every report one item and its bytes on */
+	uint64		lastItems;
+	uint64		lastBytes;
+	bool		totalsKnown;	/* every report had its totals */
+	const char *operation;		/* of the last report */
+} TestHost;
+
+static bool
+testHostCancelled(void *arg)
+{
+	TestHost   *h = arg;
+
+	return h->cancelAfter >= 0 && h->reports >= h->cancelAfter;
+}
+
+static void
+testHostProgress(void *arg, const DrProgress *progress)
+{
+	TestHost   *h = arg;
+
+	/* a new call (another job) starts from 1 again */
+	if (progress->itemsDone != 1 &&
+		(progress->itemsDone != h->lastItems + 1 ||
+		 progress->bytesDone < h->lastBytes))
+		h->growing = false;
+	if (progress->itemsTotal == 0 || progress->bytesTotal == 0 ||
+		progress->itemsDone > progress->itemsTotal)
+		h->totalsKnown = false;
+	h->lastItems = progress->itemsDone;
+	h->lastBytes = progress->bytesDone;
+	h->operation = progress->operation;
+	h->reports++;
+}
+
+static DrHost
+testHostMake(TestHost *h, int cancelAfter)
+{
+	DrHost		host = {testHostCancelled, testHostProgress, NULL, h};
+
+	memset(h, 0, sizeof(*h));
+	h->cancelAfter = cancelAfter;
+	h->growing = true;
+	h->totalsKnown = true;
+	return host;
+}
+
+/* Regular files under dir (recursively), and those with a temporary name. */
+static void
+testFilesCount(const char *dir, int *files, int *temporary)
+{
+	DIR		   *d = opendir(dir);
+	struct dirent *de;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+	{
+		char	   *path;
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		path = tsprintf("%s/%s", dir, de->d_name);
+		if (lstat(path, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			testFilesCount(path, files, temporary);
+		else if (S_ISREG(st.st_mode))
+		{
+			(*files)++;
+			if (strstr(de->d_name, ".pg_dr-tmp.") != NULL)
+				(*temporary)++;
+		}
+	}
+	closedir(d);
 }
 
 static void
@@ -667,7 +750,8 @@ testRestore(void)
 	/* the first incremental in three jobs, in-process */
 	{
 		Restore    *restore;
-		int			progress = 0;
+		TestHost	counts;
+		DrHost		host = testHostMake(&counts, -1);
 		bool		all = true;
 
 		target = tsprintf("%s/r-i1-jobs", tmpRoot);
@@ -677,8 +761,7 @@ testRestore(void)
 		map.toLocation = tsprintf("%s/ts-jobs", tmpRoot);
 		param.tablespaceMap = &map;
 		param.tablespaceMapCount = 1;
-		param.progress = progressCount;
-		param.progressArg = &progress;
+		param.host = &host;
 		restore = restoreBegin(repo, &param, &err);
 		ok(restore && restorePlanGet(restore)->files == 9 &&
 		   restorePlanGet(restore)->chain->count == 2 &&
@@ -693,11 +776,43 @@ testRestore(void)
 		if (!ok(all, "three jobs"))
 			diag("%s", err.message);
 		restoreFree(restore);
-		is_int(progress, 8, "progress reported once a file (pg_control comes last)");
+		/* 8 files by the jobs (pg_control comes last), 1 WAL segment */
+		is_int(counts.reports, 9, "progress reported once a file, once a WAL segment");
+		ok(counts.growing && counts.totalsKnown,
+		   "progress: each call's counts grow by one, within the plan's totals");
 		ok(restoredMatches(target, &backupI1, true), "three jobs: the first incremental");
 		ok(restoreFiles(restore = restoreBegin(repo, &param, &err), 3, 3, NULL, &err) == false &&
 		   err.code == DR_ERR_INVALID, "job index past the jobs refused");
 		restoreFree(restore);
+	}
+
+	/* cancelled by its host after 3 files: nothing that looks restored */
+	{
+		TestHost	counts;
+		DrHost		host = testHostMake(&counts, 3);
+		int			files = 0;
+		int			temporary = 0;
+
+		target = tsprintf("%s/r-cancel", tmpRoot);
+		param = paramMake(ID_I2, target);
+		map.oid = TS_OID;
+		map.fromLocation = NULL;
+		map.toLocation = tsprintf("%s/ts-cancel", tmpRoot);
+		param.tablespaceMap = &map;
+		param.tablespaceMapCount = 1;
+		param.host = &host;
+		ok(!restoreRun(repo, &param, NULL, &err) && err.code == DR_ERR_CANCELED,
+		   "cancelled restore: fails with DR_ERR_CANCELED");
+		is_int(counts.reports, 3, "cancelled restore: stopped after the third file");
+		ok(access(tsprintf("%s/global/pg_control", target), F_OK) != 0 &&
+		   access(tsprintf("%s/recovery.signal", target), F_OK) != 0,
+		   "cancelled restore: no pg_control, no recovery.signal (cannot be started)");
+		testFilesCount(target, &files, &temporary);
+		testFilesCount(map.toLocation, &files, &temporary);
+		ok(files == 3 && temporary == 0,
+		   "cancelled restore: the 3 files reported, no temporary file");
+		if (files != 3 || temporary != 0)
+			diag("%d files, %d temporary", files, temporary);
 	}
 }
 
@@ -942,6 +1057,7 @@ verifyRun(const char *id, bool chain, Problems *problems, VerifyResult *result)
 
 	problems->count = 0;
 	resetStringInfo(&problems->text);
+	memset(&param, 0, sizeof(param));
 	param.chain = chain;
 	param.problem = problemCollect;
 	param.problemArg = problems;
@@ -977,6 +1093,26 @@ testCorruption(void)
 
 	initStringInfo(&problems.text);
 
+	/* with a host: progress per file entry and segment; then cancelled */
+	{
+		TestHost	counts;
+		DrHost		host = testHostMake(&counts, -1);
+		VerifyParam param;
+
+		memset(&param, 0, sizeof(param));
+		param.chain = true;
+		param.problem = problemCollect;
+		param.problemArg = &problems;
+		param.host = &host;
+		ok(verifyBackup(repo, ID_I2, &param, &result) && !result.cancelled &&
+		   counts.reports == (int) (result.files + result.walSegments) &&
+		   counts.growing && strcmp(counts.operation, "verify") == 0,
+		   "verify: one progress report per file entry and WAL segment, growing");
+		host = testHostMake(&counts, 2);
+		ok(!verifyBackup(repo, ID_I2, &param, &result) && result.cancelled &&
+		   result.problems == 0 && counts.reports == 2,
+		   "cancelled verify: false (not verified), no problem, after 2 reports");
+	}
 	ok(verifyRun(ID_I2, true, &problems, &result) && problems.count == 0,
 	   "verify: the second incremental and its chain are intact");
 	/* full: 9 whole + WAL; first incremental: 3 whole, 2 deltas, WAL; second: 2, 2, WAL */
