@@ -43,10 +43,7 @@ sub wal_objects
 my $id = $node->safe_psql('postgres', 'SELECT dr_backup_full()');
 is(wal_objects($id), 0, 'a backup with reliable archiving stores no WAL of its own');
 $node->safe_psql('postgres', 'INSERT INTO t SELECT g FROM generate_series(20001, 20100) g');
-$node->safe_psql('postgres', 'SELECT pg_switch_wal()');
-$node->poll_query_until('postgres',
-	'SELECT last_archived_wal >= pg_walfile_name(pg_current_wal_lsn() - 1) FROM pg_stat_archiver')
-  or die 'archive did not catch up';
+DrTest::wait_archived($node);
 
 my $dir = "$tmp/restored";
 my ($rc, $out, $err) = DrTest::restore($env, $id, $dir);

@@ -582,6 +582,13 @@ restoreFree(Restore *restore)
 		pfree((char *) param->restoreConfigFile);
 	if (param->recoverySettings)
 		pfree((char *) param->recoverySettings);
+	for (int i = 0; i < param->guardCount; i++)
+	{
+		pfree((char *) param->guards[i].path);
+		pfree((char *) param->guards[i].what);
+	}
+	if (param->guards)
+		pfree((RestoreGuard *) param->guards);
 
 	for (int i = 0; i < restore->tablespaceCount; i++)
 	{

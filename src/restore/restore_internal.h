@@ -95,9 +95,6 @@ extern void restoreWriteBackStart(const Restore *restore, int fd,
 /* restore_jobs.c: CLOCK_MONOTONIC in milliseconds (also the fork launcher's) */
 extern int64 restoreJobsNowMs(void);
 
-/* restore_chain.c */
-
-
 /* restore_file.c */
 
 /*

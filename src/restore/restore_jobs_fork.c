@@ -5,10 +5,12 @@
  *	  mk/frontend.mk), so the extension never compiles it -- a server
  *	  process must not fork.
  *
- * A child inherits the Restore (prepared, with its split), sets SIGINT and
- * SIGTERM back to their default action (the CLI's handlers only set a
- * flag, and a child must die when it is stopped; both stay blocked from
- * before fork() until then), runs restoreJobRun and
+ * A child inherits the Restore (prepared, with its split), catches SIGINT
+ * and SIGTERM with a handler of its own (both stay blocked from before
+ * fork() until then) that its host's cancelled hook answers: stopped, the
+ * job ends at its next safe point, removes the file it was writing and
+ * reports DR_ERR_CANCELED, so a stopped restore leaves no temporary file
+ * behind.  It runs restoreJobRun and
  * writes to its pipe: its progress at most every RESTORE_JOBS_POLL_MS, its
  * notices, and last its result (ok or its DrError).  Then it _exit()s,
  * leaving the parent's stdio buffers and atexit handlers alone.
@@ -123,6 +125,21 @@ restoreForkChildNotice(void *arg, const char *message)
 	(void) restoreForkSend(child->fd, &msg);
 }
 
+/* In the child: SIGINT or SIGTERM asks the job to stop. */
+static volatile sig_atomic_t restoreForkChildStop = 0;
+
+static void
+restoreForkChildSignal(SIGNAL_ARGS)
+{
+	restoreForkChildStop = 1;
+}
+
+static bool
+restoreForkChildCancelled(void *arg)
+{
+	return restoreForkChildStop != 0;
+}
+
 /*
  * In the child: run the job, report, exit.  Never returns.  SIGINT and
  * SIGTERM arrive blocked (see restoreForkStart): one sent meanwhile is
@@ -137,13 +154,14 @@ restoreForkChildRun(Restore *restore, int jobs, int job, int fd,
 	RestoreForkMsg *msg = palloc0(sizeof(RestoreForkMsg));
 	bool		sent;
 
-	pqsignal(SIGINT, SIG_DFL);
-	pqsignal(SIGTERM, SIG_DFL);
+	pqsignal(SIGINT, restoreForkChildSignal);
+	pqsignal(SIGTERM, restoreForkChildSignal);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 
 	child.fd = fd;
 	child.sentMs = restoreJobsNowMs();
 	memset(&host, 0, sizeof(host));
+	host.cancelled = restoreForkChildCancelled;
 	host.progress = restoreForkChildProgress;
 	host.notice = restoreForkChildNotice;
 	host.arg = &child;

@@ -122,14 +122,25 @@ sub archived_wal
 }
 
 # Switch WAL and wait until the archiver has stored everything written so
-# far (the segment just closed included).
+# far (the segment just closed included).  The segment to wait for is the
+# one the switch closed, named before anything else runs: WAL written after
+# the switch (the pg_dr worker's audit rows, say) must not move the goal
+# into a segment nobody closes.
 sub wait_archived
 {
 	my ($node) = @_;
-	$node->safe_psql('postgres', 'SELECT pg_switch_wal()');
+	# pg_switch_wal() returns the end of the segment it closed, or, when
+	# the current one was empty, a place just past its start: either way
+	# the segment start at or below it, named as the segment before it
+	my $seg = $node->safe_psql('postgres', q{
+		SELECT pg_catalog.pg_walfile_name(s.l OPERATOR(pg_catalog.-)
+			((s.l OPERATOR(pg_catalog.-) '0/0'::pg_catalog.pg_lsn) OPERATOR(pg_catalog.%) s.seg))
+		  FROM (SELECT pg_catalog.pg_switch_wal() AS l,
+					   (SELECT setting::pg_catalog.numeric FROM pg_catalog.pg_settings
+						 WHERE name OPERATOR(pg_catalog.=) 'wal_segment_size') AS seg) s});
 	$node->poll_query_until('postgres',
-		'SELECT last_archived_wal >= pg_walfile_name(pg_current_wal_lsn() - 1) FROM pg_stat_archiver')
-	  or die 'archiving did not catch up';
+		"SELECT last_archived_wal >= '$seg' FROM pg_catalog.pg_stat_archiver")
+	  or die "archiving did not catch up (waiting for $seg)";
 	return;
 }
 
