@@ -16,6 +16,11 @@
 #	    nothing it could need is removed -- the older backup the dry run
 #	    before the damage would have removed stays, and so does every
 #	    archived WAL file.
+#	(d) dr_expire() that fails after it removed backups (its WAL phase
+#	    refused: the log directories made read-only): the error says how
+#	    many backups went, the audit record names them, and the next
+#	    dr_expire() drops the rows the failed one's rollback left in
+#	    dr_backups.
 
 use strict;
 use warnings;
@@ -25,6 +30,7 @@ use DrTest;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use File::Path qw(rmtree);
 
 my $tmp = PostgreSQL::Test::Utils::tempdir();
 my $env = DrTest::repo_setup($tmp);
@@ -199,6 +205,31 @@ my %now = map { $_ => 1 } DrTest::archived_wal($env);
 is(scalar(grep { !$now{$_} } @before), 0, 'no archived WAL file is removed');
 command_ok([ 'pg_dr', 'verify', '--config', $env->{conf}, '--backup', $keep_older ],
 	"$keep_older still verifies");
+
+# ---- (d) a dr_expire() that fails after removing backups
+rmtree("$repo/backup/$f3");
+$node->safe_psql('postgres', 'SELECT dr_repository_sync()');
+my $f5 = $node->safe_psql('postgres', "SELECT dr_backup_full('f5')");
+switch_wal();
+my @logdirs = grep { -d $_ } glob("$repo/archive/wal/*");
+chmod 0555, @logdirs;
+($ret, $sout, $serr) = $node->psql('postgres', 'SELECT * FROM dr_expire()');
+chmod 0755, @logdirs;
+isnt($ret, 0, 'dr_expire() fails when its WAL cannot be removed');
+like($serr, qr/HINT:  2 backups were removed before it stopped; dr_backups lists them until the next dr_expire\(\)/,
+	'and says which state it leaves');
+ok(!-e "$repo/backup/$keep_older" && !-e "$repo/backup/$f4",
+	"$keep_older and $f4 are gone from the repository");
+$node->poll_query_until('postgres',
+	q{SELECT count(*) > 0 FROM dr_audit WHERE operation = 'dr_expire' AND result = 'error'})
+  or die 'no failed dr_expire audit record';
+like($node->safe_psql('postgres',
+		q{SELECT arguments FROM dr_audit WHERE operation = 'dr_expire' ORDER BY id DESC LIMIT 1}),
+	qr/"backups": \["$keep_older", "$f4"\]/, 'the failed audit record names the removed backups');
+($ret, $sout, $serr) = $node->psql('postgres', 'SELECT backups_removed FROM dr_expire()');
+is($ret, 0, 'the next dr_expire() succeeds') or diag($serr);
+is($node->safe_psql('postgres', "SELECT string_agg(backup_id, ',') FROM dr_backups"),
+	$f5, 'and dr_backups lists only what the repository holds');
 
 $node->stop;
 done_testing();

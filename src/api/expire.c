@@ -67,6 +67,16 @@ expireOnUnreadable(void *arg, const char *backupId, const char *message)
 
 /* Drop the removed backups from pgdr.backups (as the owner). */
 static void
+expireCatalogPrune(Repo *repo, const char *runningId)
+{
+	ApiOwnerContext owner;
+
+	apiAsOwnerBegin(&owner);
+	(void) backupCatalogPrune(repo, runningId);
+	apiAsOwnerEnd(&owner);
+}
+
+static void
 expireCatalogRemove(List *ids)
 {
 	ApiOwnerContext owner;
@@ -124,6 +134,12 @@ dr_expire(PG_FUNCTION_ARGS)
 			/* the directory of a running backup has no manifest yet */
 			backupProgressSnapshot(&running);
 
+			/*
+			 * Rows of backups an earlier call removed before it failed or
+			 * was canceled (its catalog changes rolled back with it) go now.
+			 */
+			expireCatalogPrune(repo, running.backupId[0] ? running.backupId : NULL);
+
 			memset(&param, 0, sizeof(param));
 			param.policy.fullCount = repoConfigEntry->retentionFull;
 			param.policy.fullDays = repoConfigEntry->retentionFullDays;
@@ -137,8 +153,18 @@ dr_expire(PG_FUNCTION_ARGS)
 
 			if (!retentionRun(repo, &param, &result, &err))
 			{
-				/* what was removed before the failure is gone: say so */
-				expireCatalogRemove(removed.backups);
+				/*
+				 * What was removed before the failure is gone: the audit
+				 * record names it.  The catalog changes roll back with the
+				 * error; the next dr_expire() (or dr_repository_sync())
+				 * drops those rows.
+				 */
+				apiArgTextList(call, "backups", removed.backups);
+				apiArgTextList(call, "orphans", removed.orphans);
+				apiArgInt64(call, "wal_removed", result.walRemoved);
+				if (removed.backups != NIL)
+					drErrorHint(&err, "%d backups were removed before it stopped; dr_backups lists them until the next dr_expire() or SELECT dr_repository_sync().",
+								list_length(removed.backups));
 				drEreport(ERROR, &err);
 			}
 			expireCatalogRemove(removed.backups);

@@ -77,6 +77,14 @@ extern void backupCatalogVerified(const char *backupId, const char *error);
  * the caller runs as the extension owner.
  */
 extern void backupCatalogRemove(const char *backupId);
+/*
+ * Rows of backups the repository no longer holds go (but runningId's, a
+ * backup still being written; NULL: none); returns how many.  What a
+ * dr_expire() that failed part-way left: its catalog changes were rolled
+ * back, its removals in the repository were not.  SPI; the caller runs as
+ * the extension owner.
+ */
+extern int	backupCatalogPrune(struct Repo *repo, const char *runningId);
 
 /* Settings (backup_settings.c), defined by backupSettingsDefine(). */
 extern void backupSettingsDefine(void);

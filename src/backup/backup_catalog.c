@@ -16,6 +16,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/pg_lsn.h"
 #include "utils/timestamp.h"
@@ -27,17 +28,21 @@
 
 /*
  * Run one statement that changes pgdr.backups; ERROR "could not <what>"
- * unless SPI answers expected.
+ * unless SPI answers expected.  Returns the number of rows it changed.
  */
-static void
+static uint64
 catalogExecute(const char *sql, int nargs, Oid *argtypes, Datum *values,
 			   const char *nulls, int expected, const char *what)
 {
+	uint64		processed;
+
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0) != expected)
 		elog(ERROR, "could not %s", what);
+	processed = SPI_processed;
 	SPI_finish();
+	return processed;
 }
 
 /* Record the backup in pgdr.backups (the catalog caches the repository). */
@@ -115,6 +120,47 @@ backupCatalogRemove(const char *backupId)
 	catalogExecute("DELETE FROM pgdr.backups WHERE backup_id OPERATOR(pg_catalog.=) $1",
 				   1, argtypes, values, NULL, SPI_OK_DELETE,
 				   psprintf("delete backup %s from pgdr.backups", backupId));
+}
+
+/*
+ * Drop the rows of repository 1 whose backup the repository no longer
+ * holds (a backup is what has a manifest), except runningId's (NULL:
+ * none): what a dr_expire() that failed or was canceled after removing
+ * backups left behind, its own catalog changes rolled back with it.
+ * Returns how many rows went.
+ */
+int
+backupCatalogPrune(Repo *repo, const char *runningId)
+{
+	DrError		err;
+	char	  **ids;
+	int			count;
+	Datum	   *elems;
+	Oid			argtypes[2] = {TEXTARRAYOID, TEXTOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+	int			pruned;
+
+	if (!repoBackupList(repo, &ids, &count, &err))
+		drEreport(ERROR, &err);
+	elems = palloc((count + 1) * sizeof(Datum));
+	for (int i = 0; i < count; i++)
+		elems[i] = CStringGetTextDatum(ids[i]);
+	values[0] = PointerGetDatum(construct_array(elems, count, TEXTOID, -1,
+												false, TYPALIGN_INT));
+	if (runningId != NULL)
+		values[1] = CStringGetTextDatum(runningId);
+	else
+		nulls[1] = 'n';
+	pruned = (int) catalogExecute("DELETE FROM pgdr.backups"
+				   " WHERE repo OPERATOR(pg_catalog.=) 1"
+				   " AND NOT (backup_id OPERATOR(pg_catalog.=) ANY ($1))"
+				   " AND backup_id IS DISTINCT FROM $2",
+				   2, argtypes, values, nulls, SPI_OK_DELETE,
+				   "drop the backups the repository no longer holds from pgdr.backups");
+	repoBackupListFree(ids, count);
+	pfree(elems);
+	return pruned;
 }
 
 static bool
