@@ -206,6 +206,10 @@ verifyObjectDelta(VerifyState *state, const char *path,
 		if (rc == 0)
 			break;
 		pages++;
+		/* a large delta: stop inside it, nothing to report */
+		if ((uint64) pages * blockSize % VERIFY_CANCEL_CHECK < blockSize &&
+			verifyCancelled(state))
+			goto done;
 	}
 	deltaReaderFree(delta);
 	delta = NULL;
@@ -273,6 +277,24 @@ verifyFile(VerifyState *state, char *const *ids, int count,
 	pfree(path);
 }
 
+/* Where an archived segment's bytes go: nowhere, asking the host meanwhile. */
+typedef struct VerifyWalSink
+{
+	VerifyState *state;
+	uint64		done;
+} VerifyWalSink;
+
+static bool
+verifyWalSinkWrite(void *arg, const void *buf, size_t len, DrError *err)
+{
+	VerifyWalSink *sink = arg;
+
+	sink->done += len;
+	if (sink->done % VERIFY_CANCEL_CHECK < len && verifyCancelled(sink->state))
+		return drErrorSet(err, DR_ERR_CANCELED, "verification canceled");
+	return true;
+}
+
 /*
  * A backup that left its WAL to the archive (it stores none itself): the
  * segments from the one of its start LSN to the one holding the WAL just
@@ -285,7 +307,8 @@ verifyWalArchived(VerifyState *state, const char *backupId,
 				  const ManifestHeader *header)
 {
 	RepoArchiveExpect expect;
-	CodecSink	nowhere = {NULL, NULL};
+	VerifyWalSink walSink = {state, 0};
+	CodecSink	sink = {verifyWalSinkWrite, &walSink};
 	char		start[32];
 	char		stop[32];
 	uint64		first;
@@ -321,9 +344,18 @@ verifyWalArchived(VerifyState *state, const char *backupId,
 		path = repoArchiveWalPath(name, NULL);
 		state->result->walSegments++;
 		drErrorClear(&err);
-		if (!repoArchiveRead(state->repo, name, &expect, nowhere, NULL, &err))
+		walSink.done = 0;
+		if (!repoArchiveRead(state->repo, name, &expect, sink, NULL, &err))
+		{
+			/* stopped inside it: nothing to report */
+			if (state->result->cancelled)
+			{
+				pfree(path);
+				return;
+			}
 			verifyProblem(state, path, "%s; backup %s needs it (WAL from %s to %s)",
 						  err.message, backupId, start, stop);
+		}
 		else
 			state->result->objects++;
 		verifyProgress(state, "wal", name, header->segmentSize);

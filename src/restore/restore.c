@@ -64,6 +64,21 @@ restoreParamCopy(RestoreParam *dst, const RestoreParam *src)
 		dst->guards = NULL;
 }
 
+/*
+ * The progress of the file step: its totals are the files restoreFiles
+ * writes, every job's together (pg_control, written by restoreFinish, not
+ * counted), so that the last report of a complete step says all of them.
+ */
+void
+restoreFilesProgressInit(const Restore *restore, DrProgress *progress)
+{
+	memset(progress, 0, sizeof(*progress));
+	progress->operation = "restore";
+	progress->phase = "files";
+	progress->itemsTotal = restore->plan.files - (restore->hasPgControl ? 1 : 0);
+	progress->bytesTotal = restore->plan.bytes - restore->pgControlSize;
+}
+
 /* A path without trailing slashes ("/" alone is refused by the caller). */
 static char *
 restorePathClean(const char *path)
@@ -381,12 +396,7 @@ restoreFiles(Restore *restore, int jobs, int jobIndex, RestoreResult *result,
 							  jobIndex, jobs, restore->split->jobs);
 		restoreJobSplitRewind(restore->split);
 	}
-	/* every job's share of the files restoreFiles writes (not pg_control) */
-	memset(&progress, 0, sizeof(progress));
-	progress.operation = "restore";
-	progress.phase = "files";
-	progress.itemsTotal = restore->plan.files - (restore->hasPgControl ? 1 : 0);
-	progress.bytesTotal = restore->plan.bytes - restore->pgControlSize;
+	restoreFilesProgressInit(restore, &progress);
 	iter = repoChainIterOpen(restore->repo, restore->chain->ids,
 								restore->chain->count, err);
 	if (iter == NULL)

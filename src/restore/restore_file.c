@@ -413,7 +413,8 @@ restoreFile(Restore *restore, const ManifestFile *const *levels,
 		bool		same;
 
 		if (!restoreFileSame(dest, target->size, target->sha256,
-							 restoreBuffer(restore), &same, err))
+							 restoreBuffer(restore), restore->param.host,
+							 &same, err))
 			goto fail;
 		if (same)
 		{

@@ -198,8 +198,10 @@ restoreDirEmpty(const char *path, bool *empty, bool *exists, DrError *err)
 
 bool
 restoreFileSame(const char *path, uint64 size, const uint8 *sha256,
-				char *buffer, bool *same, DrError *err)
+				char *buffer, const DrHost *host, bool *same, DrError *err)
 {
+	uint64		done = 0;
+
 	struct stat st;
 	pg_cryptohash_ctx *ctx;
 	uint8		digest[CODEC_SHA256_SIZE];
@@ -238,6 +240,13 @@ restoreFileSame(const char *path, uint64 size, const uint8 *sha256,
 		}
 		if (n == 0)
 			break;
+		/* a large file: stop inside it */
+		done += n;
+		if (done % RESTORE_CANCEL_CHECK < (uint64) n && hostCancelled(host))
+		{
+			restoreCancelled(err);
+			goto done;
+		}
 		if (pg_cryptohash_update(ctx, (uint8 *) buffer, n) < 0)
 		{
 			drErrorSet(err, DR_ERR_INTERNAL, "could not compute SHA-256 of \"%s\": %s",

@@ -77,6 +77,10 @@ struct Restore
 /* restore.c: DR_ERR_CANCELED, "restore canceled"; returns false. */
 extern bool restoreCancelled(DrError *err);
 
+/* restore.c: the file step's progress, its totals set (every job's files). */
+extern void restoreFilesProgressInit(const Restore *restore,
+									 DrProgress *progress);
+
 /* restore.c: syncfs() every file system of the restore (see above). */
 extern bool restoreSyncAll(Restore *restore, DrError *err);
 
@@ -171,10 +175,12 @@ extern bool restoreDirEmpty(const char *path, bool *empty, bool *exists,
 							DrError *err);
 /*
  * Whether path is a regular file of this size and SHA-256 (not following a
- * link).  Reads it only when the size matches.
+ * link).  Reads it only when the size matches, asking host every
+ * RESTORE_CANCEL_CHECK bytes (DR_ERR_CANCELED).
  */
 extern bool restoreFileSame(const char *path, uint64 size, const uint8 *sha256,
-							char *buffer, bool *same, DrError *err);
+							char *buffer, const DrHost *host, bool *same,
+							DrError *err);
 /* write(2) all of buf. */
 extern bool restoreWriteAll(int fd, const void *buf, size_t len,
 							const char *path, DrError *err);

@@ -318,11 +318,7 @@ restoreJobsProgress(Restore *restore, const RestoreJobState *state, int jobs)
 {
 	DrProgress	progress;
 
-	memset(&progress, 0, sizeof(progress));
-	progress.operation = "restore";
-	progress.phase = "files";
-	progress.itemsTotal = restore->plan.files;
-	progress.bytesTotal = restore->plan.bytes;
+	restoreFilesProgressInit(restore, &progress);
 	for (int j = 0; j < jobs; j++)
 	{
 		progress.itemsDone += state[j].filesDone;

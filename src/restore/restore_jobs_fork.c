@@ -143,7 +143,8 @@ restoreForkChildCancelled(void *arg)
 /*
  * In the child: run the job, report, exit.  Never returns.  SIGINT and
  * SIGTERM arrive blocked (see restoreForkStart): one sent meanwhile is
- * delivered, with its default action, when they are unblocked.
+ * delivered to the child's own handler, installed before they are
+ * unblocked, and stops the job like any later one.
  */
 static void
 restoreForkChildRun(Restore *restore, int jobs, int job, int fd,
@@ -194,9 +195,10 @@ restoreForkStart(void *arg, Restore *restore, int jobs, int job, DrError *err)
 		return drErrorSet(err, DR_ERR_IO, "could not create a pipe: %m");
 
 	/*
-	 * Until the child has set SIGINT and SIGTERM back to their default
-	 * action, the caller's handlers (which only set a flag) would catch a
-	 * stop meant to end it: block both across fork().
+	 * Until the child has installed its own SIGINT and SIGTERM handler,
+	 * the caller's (which set a flag in the caller's state, not the
+	 * job's) would catch a stop meant for the job: block both across
+	 * fork().
 	 */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);

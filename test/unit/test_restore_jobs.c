@@ -543,7 +543,8 @@ testEngine(void)
 		ok(th.progressCalls >= 1 && strcmp(th.last.operation, "restore") == 0 &&
 		   strcmp(th.last.phase, "files") == 0 &&
 		   th.last.bytesDone == filesBytes && th.last.itemsDone == lengthof(files) - 1 &&
-		   th.last.itemsTotal == lengthof(files),
+		   th.last.itemsTotal == lengthof(files) - 1 &&
+		   th.last.bytesTotal == filesBytes,
 		   "%d jobs: progress reached the host, last with every job's files and bytes",
 		   counts[c]);
 		ok(fileExists(tsprintf("%s/global/pg_control", targets[c])),
