@@ -117,11 +117,23 @@ storagePosixExists(void *driverArg, const char *path, bool *exists,
 	return true;
 }
 
+/*
+ * One entry of a directory being read (not ".", "..", nor a temporary
+ * name): its name, and its type, size and time once stat'd.
+ */
+typedef bool (*StoragePosixEntryFn) (void *arg, DIR *d, const char *full,
+									 const char *name, DrError *err);
+
+/*
+ * Call fn for every entry of directory dir.  A missing directory lists
+ * nothing, as a prefix does in a store (where an object of the same name
+ * is no prefix either).  False when the directory cannot be read or fn
+ * returned false.
+ */
 static bool
-storagePosixList(void *driverArg, const char *dir,
-				 StorageListCallback callback, void *arg, DrError *err)
+storagePosixReadDir(StoragePosix *driver, const char *dir,
+					StoragePosixEntryFn fn, void *arg, DrError *err)
 {
-	StoragePosix *driver = driverArg;
 	char	   *full = storagePosixPath(driver, dir);
 	DIR		   *d;
 	struct dirent *de;
@@ -130,8 +142,7 @@ storagePosixList(void *driverArg, const char *dir,
 	d = opendir(full);
 	if (d == NULL)
 	{
-		/* a missing directory lists nothing, as a prefix does in a store */
-		if (errno == ENOENT)
+		if (errno == ENOENT || errno == ENOTDIR)
 		{
 			pfree(full);
 			return true;
@@ -141,12 +152,8 @@ storagePosixList(void *driverArg, const char *dir,
 		pfree(full);
 		return false;
 	}
-
 	for (;;)
 	{
-		StorageInfo info;
-		struct stat st;
-
 		errno = 0;
 		de = readdir(d);
 		if (de == NULL)
@@ -159,31 +166,91 @@ storagePosixList(void *driverArg, const char *dir,
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
 			storagePosixIsTemp(de->d_name))
 			continue;
-
-		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0)
-		{
-			/* removed since readdir saw it (or a dangling link): not there */
-			if (errno == ENOENT)
-				continue;
-			result = drErrorSet(err, DR_ERR_IO, "could not stat \"%s/%s\": %m",
-								full, de->d_name);
-			break;
-		}
-
-		info.name = de->d_name;
-		info.isDir = S_ISDIR(st.st_mode);
-		info.size = info.isDir ? 0 : (uint64) st.st_size;
-		info.mtime = (int64) st.st_mtime;
-		if (!callback(arg, &info, err))
+		if (!fn(arg, d, full, de->d_name, err))
 		{
 			result = false;
 			break;
 		}
 	}
-
 	closedir(d);
 	pfree(full);
 	return result;
+}
+
+/*
+ * Fill info from the entry's stat: 1, or 0 when it is gone (removed since
+ * readdir saw it, or a dangling link), or -1 on error.
+ */
+static int
+storagePosixEntryStat(DIR *d, const char *full, const char *name,
+					  StorageInfo *info, DrError *err)
+{
+	struct stat st;
+
+	if (fstatat(dirfd(d), name, &st, 0) < 0)
+	{
+		if (errno == ENOENT)
+			return 0;
+		drErrorSet(err, DR_ERR_IO, "could not stat \"%s/%s\": %m", full, name);
+		return -1;
+	}
+	info->isDir = S_ISDIR(st.st_mode);
+	info->size = info->isDir ? 0 : (uint64) st.st_size;
+	info->mtime = (int64) st.st_mtime;
+	return 1;
+}
+
+typedef struct StoragePosixListState
+{
+	StorageListCallback callback;
+	void	   *arg;
+} StoragePosixListState;
+
+static bool
+storagePosixListEntry(void *arg, DIR *d, const char *full, const char *name,
+					  DrError *err)
+{
+	StoragePosixListState *state = arg;
+	StorageInfo info;
+	int			rc;
+
+	memset(&info, 0, sizeof(info));
+	info.name = name;
+	rc = storagePosixEntryStat(d, full, name, &info, err);
+	if (rc <= 0)
+		return rc == 0;
+	return state->callback(state->arg, &info, err);
+}
+
+static bool
+storagePosixList(void *driverArg, const char *dir,
+				 StorageListCallback callback, void *arg, DrError *err)
+{
+	StoragePosixListState state = {callback, arg};
+
+	return storagePosixReadDir(driverArg, dir, storagePosixListEntry, &state,
+							   err);
+}
+
+/* Each entry offered to the page; stat'd only when the page keeps it. */
+static bool
+storagePosixPageEntry(void *arg, DIR *d, const char *full, const char *name,
+					  DrError *err)
+{
+	StorageListPage *page = arg;
+	StorageInfo info;
+
+	memset(&info, 0, sizeof(info));
+	info.name = name;
+	if (storageListPageWants(page, name))
+	{
+		int			rc = storagePosixEntryStat(d, full, name, &info, err);
+
+		if (rc <= 0)
+			return rc == 0;
+	}
+	storageListPageAdd(page, &info);
+	return true;
 }
 
 /*
@@ -197,78 +264,16 @@ storagePosixListPage(void *driverArg, const char *dir, const char *startAfter,
 					 int limit, StorageListCallback callback, void *arg,
 					 bool *more, DrError *err)
 {
-	StoragePosix *driver = driverArg;
-	char	   *full = storagePosixPath(driver, dir);
-	StorageListPage *page;
-	DIR		   *d;
-	struct dirent *de;
-	bool		result = true;
+	StorageListPage *page = storageListPageNew(startAfter, limit);
+	bool		result;
 
 	*more = false;
-	d = opendir(full);
-	if (d == NULL)
-	{
-		/*
-		 * A missing directory lists nothing, as a prefix does in a store,
-		 * where an object of the same name is no prefix either.
-		 */
-		if (errno == ENOENT || errno == ENOTDIR)
-		{
-			pfree(full);
-			return true;
-		}
-		drErrorSet(err, DR_ERR_IO, "could not open directory \"%s\": %m", full);
-		ownerAccessDetail(err, full, errno);
-		pfree(full);
-		return false;
-	}
-
-	page = storageListPageNew(startAfter, limit);
-	for (;;)
-	{
-		StorageInfo info;
-		struct stat st;
-
-		errno = 0;
-		de = readdir(d);
-		if (de == NULL)
-		{
-			if (errno != 0)
-				result = drErrorSet(err, DR_ERR_IO,
-									"could not read directory \"%s\": %m", full);
-			break;
-		}
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-			storagePosixIsTemp(de->d_name))
-			continue;
-
-		memset(&info, 0, sizeof(info));
-		info.name = de->d_name;
-		if (storageListPageWants(page, de->d_name))
-		{
-			if (fstatat(dirfd(d), de->d_name, &st, 0) < 0)
-			{
-				/* removed since readdir saw it (or a dangling link) */
-				if (errno == ENOENT)
-					continue;
-				result = drErrorSet(err, DR_ERR_IO,
-									"could not stat \"%s/%s\": %m",
-									full, de->d_name);
-				break;
-			}
-			info.isDir = S_ISDIR(st.st_mode);
-			info.size = info.isDir ? 0 : (uint64) st.st_size;
-			info.mtime = (int64) st.st_mtime;
-		}
-		storageListPageAdd(page, &info);
-	}
-	closedir(d);
-
+	result = storagePosixReadDir(driverArg, dir, storagePosixPageEntry, page,
+								 err);
 	if (result)
 		result = storageListPageEmit(page, callback, arg, more, err);
 	else
 		(void) storageListPageEmit(page, NULL, NULL, more, err);
-	pfree(full);
 	return result;
 }
 
