@@ -41,6 +41,21 @@ extern bool configKeySecret(const ConfigKeyDef *def, const char *name);
 
 /* config.c: whether key is a setting every repository has ("type", ...). */
 extern bool configKeyIsCommon(const char *key);
+/* Full name of a key: "compress_type" or "repo2_path" (perRepo, repo 2). */
+extern void configKeyName(const char *key, bool perRepo, int repo, char *buf,
+						  size_t size);
+/*
+ * The full name of the n-th setting config.c knows (global or common to
+ * every repository, named for repository repo); false past the last.
+ */
+extern bool configGlobalKeyName(int n, int repo, char *buf, size_t size);
+
+/* config_hint.c: what an error about a setting's name suggests. */
+extern bool configSuggest(const char *name, const ConfigDriver *driver,
+						  char *buf, size_t size);
+extern void configDriverKeyList(const ConfigDriver *driver, int repo,
+								char *buf, size_t size);
+extern void configValidNamesHint(DrError *err);
 
 /* The n-th registered driver (from 0), NULL past the last. */
 extern const ConfigDriver *configDriverNth(int n);
