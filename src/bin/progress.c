@@ -22,20 +22,15 @@
  * signal.  A second one to the command's own process is not caught: the
  * command dies at once, as without this handler.
  *
- * Restore's jobs (restore/restore_jobs_fork.c) do not call this host:
- * they report to the job engine in the parent through a pipe, and the
- * engine reports the whole restore here and stops the jobs when this host
- * says a signal came.  The state still lives in an anonymous shared
- * mapping, so that any process forked while it is in effect sees the
- * parent's flag and adds to the same counters: each process reports
- * counts of its own, from 0 for each phase and each operation, and the
- * differences are added.
+ * Only the command's own process calls this host.  Restore's jobs
+ * (restore/restore_jobs_fork.c) report to the job engine in the parent
+ * through a pipe and catch their own signals; the engine reports the whole
+ * restore here, and stops the jobs when this host says a signal came.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
 
 #include <signal.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,35 +41,26 @@
 #define CLI_PROGRESS_LIVE_USEC		250000
 #define CLI_PROGRESS_PLAIN_USEC		10000000
 
-typedef struct CliProgressShared
+typedef struct CliProgressState
 {
-	volatile sig_atomic_t cancelled;	/* a process got a signal */
-	volatile sig_atomic_t signo;	/* the one the command's process got */
-	pid_t		owner;			/* the command's process */
 	/* the phase shown: changed by the first report of another phase */
 	char		phase[32];
-	uint64		itemsDone;		/* __atomic: every process adds */
+	uint64		itemsDone;		/* in this phase */
 	uint64		bytesDone;
 	uint64		itemsTotal;
 	uint64		bytesTotal;
 	int64		phaseStart;		/* usec, monotonic */
 	int64		lastPrint;		/* usec; 0: nothing printed this phase */
 	int			lineLen;		/* of the live line shown, 0 when none */
-} CliProgressShared;
+} CliProgressState;
 
-static CliProgressShared *cliProgress = NULL;
-static bool cliProgressMapped = false;	/* else palloc'd */
+static CliProgressState *cliProgress = NULL;	/* NULL: not begun */
+static volatile sig_atomic_t cliProgressSignalled = 0;	/* the signal, or 0 */
 static const char *cliProgressCommand = NULL;
 static bool cliProgressLive = false;	/* rewrite one line in place */
 static bool cliProgressPlain = false;	/* periodic lines */
 static struct sigaction cliProgressOldInt;
 static struct sigaction cliProgressOldTerm;
-
-/* This process's last counts (copied into each job at fork). */
-static char cliProgressMyPhase[32];
-static uint64 cliProgressMyItems;
-static uint64 cliProgressMyBytes;
-static volatile sig_atomic_t cliProgressMySignal = 0;
 
 static int64
 cliProgressNow(void)
@@ -88,25 +74,20 @@ cliProgressNow(void)
 static void
 cliProgressSignal(int signo)
 {
-	bool		owner = getpid() == cliProgress->owner;
-
-	/* a second signal to the command: leave at once */
-	if (owner && cliProgressMySignal)
+	/* a second signal: leave at once */
+	if (cliProgressSignalled != 0)
 	{
 		signal(signo, SIG_DFL);
 		raise(signo);
 		return;
 	}
-	cliProgressMySignal = signo;
-	cliProgress->cancelled = 1;
-	if (owner && cliProgress->signo == 0)
-		cliProgress->signo = signo;
+	cliProgressSignalled = signo;
 }
 
 static bool
 cliProgressCancelled(void *arg)
 {
-	return cliProgress->cancelled != 0;
+	return cliProgressSignalled != 0;
 }
 
 /* "1.5 GB": bytes for a human, binary units. */
@@ -132,7 +113,7 @@ static void
 cliProgressLine(StringInfo buf, const char *operation, uint64 items,
 				uint64 bytes, int64 now)
 {
-	CliProgressShared *s = cliProgress;
+	CliProgressState *s = cliProgress;
 	double		seconds = (double) (now - s->phaseStart) / 1000000;
 	double		rate = seconds > 0 ? bytes / seconds : 0;
 	double		left = -1;
@@ -175,56 +156,37 @@ cliProgressLine(StringInfo buf, const char *operation, uint64 items,
 static void
 cliProgressReport(void *arg, const DrProgress *progress)
 {
-	CliProgressShared *s = cliProgress;
-	uint64		items;
-	uint64		bytes;
-	uint64		addItems;
-	uint64		addBytes;
+	CliProgressState *s = cliProgress;
+	uint64		items = progress->itemsDone;
+	uint64		bytes = progress->bytesDone;
 	int64		now = cliProgressNow();
-	int64		last;
 	bool		complete;
 	StringInfoData buf;
 
-	/* this process's counts start again with each phase and operation */
-	if (strcmp(cliProgressMyPhase, progress->phase) != 0)
-	{
-		strlcpy(cliProgressMyPhase, progress->phase, sizeof(cliProgressMyPhase));
-		cliProgressMyItems = cliProgressMyBytes = 0;
-	}
-	addItems = progress->itemsDone >= cliProgressMyItems ?
-		progress->itemsDone - cliProgressMyItems : progress->itemsDone;
-	addBytes = progress->bytesDone >= cliProgressMyBytes ?
-		progress->bytesDone - cliProgressMyBytes : progress->bytesDone;
-	cliProgressMyItems = progress->itemsDone;
-	cliProgressMyBytes = progress->bytesDone;
-
-	/* the processes of one command are never in two phases at once */
+	/* counts start again with each phase and each operation */
 	if (strcmp(s->phase, progress->phase) != 0)
 	{
 		/* the last line of the phase before stays on the terminal */
 		cliProgressBreak();
 		strlcpy(s->phase, progress->phase, sizeof(s->phase));
-		__atomic_store_n(&s->itemsDone, 0, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&s->bytesDone, 0, __ATOMIC_SEQ_CST);
+		s->itemsDone = s->bytesDone = 0;
 		s->phaseStart = now;
-		__atomic_store_n(&s->lastPrint, 0, __ATOMIC_SEQ_CST);
+		s->lastPrint = 0;
 	}
+	/* the report that completes a phase with a known total is shown */
+	complete = progress->itemsTotal > 0 && items == progress->itemsTotal &&
+		items > s->itemsDone;
 	s->itemsTotal = progress->itemsTotal;
 	s->bytesTotal = progress->bytesTotal;
-	items = __atomic_add_fetch(&s->itemsDone, addItems, __ATOMIC_SEQ_CST);
-	bytes = __atomic_add_fetch(&s->bytesDone, addBytes, __ATOMIC_SEQ_CST);
+	s->itemsDone = items;
+	s->bytesDone = bytes;
 
 	if (!cliProgressLive && !cliProgressPlain)
 		return;
-	complete = s->itemsTotal > 0 && items == s->itemsTotal && addItems > 0;
-	last = __atomic_load_n(&s->lastPrint, __ATOMIC_SEQ_CST);
-	if (!complete && last != 0 &&
-		now - last < (cliProgressLive ? CLI_PROGRESS_LIVE_USEC : CLI_PROGRESS_PLAIN_USEC))
+	if (!complete && s->lastPrint != 0 &&
+		now - s->lastPrint < (cliProgressLive ? CLI_PROGRESS_LIVE_USEC : CLI_PROGRESS_PLAIN_USEC))
 		return;
-	/* one process prints */
-	if (!__atomic_compare_exchange_n(&s->lastPrint, &last, now, false,
-									 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-		return;
+	s->lastPrint = now;
 
 	initStringInfo(&buf);
 	cliProgressLine(&buf, progress->operation, items, bytes, now);
@@ -272,19 +234,11 @@ cliProgressBegin(const char *command, CliProgressMode mode)
 	bool		tty = isatty(fileno(stderr));
 
 	Assert(cliProgress == NULL);
-	cliProgress = mmap(NULL, sizeof(CliProgressShared), PROT_READ | PROT_WRITE,
-					   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	cliProgressMapped = cliProgress != MAP_FAILED;
-	/* not worth failing the command for: this process alone then */
-	if (!cliProgressMapped)
-		cliProgress = palloc(sizeof(CliProgressShared));
-	memset(cliProgress, 0, sizeof(CliProgressShared));
-	cliProgress->owner = getpid();
+	cliProgress = palloc0(sizeof(CliProgressState));
 	cliProgressCommand = command;
 	cliProgressLive = mode != CLI_PROGRESS_OFF && tty;
 	cliProgressPlain = mode == CLI_PROGRESS_ON && !tty;
-	cliProgressMyPhase[0] = '\0';
-	cliProgressMySignal = 0;
+	cliProgressSignalled = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = cliProgressSignal;
@@ -305,18 +259,14 @@ cliProgressEnd(int status)
 	cliProgressBreak();
 	sigaction(SIGINT, &cliProgressOldInt, NULL);
 	sigaction(SIGTERM, &cliProgressOldTerm, NULL);
-	signo = cliProgress->signo;
+	signo = cliProgressSignalled;
 	if (signo != 0 && status != CLI_EXIT_OK)
 	{
 		pg_log_error("%s stopped by %s", cliProgressCommand,
 					 signo == SIGINT ? "SIGINT" : "SIGTERM");
 		status = 128 + signo;
 	}
-	/* the jobs of a restore have ended: nobody else maps it */
-	if (cliProgressMapped)
-		(void) munmap(cliProgress, sizeof(CliProgressShared));
-	else
-		pfree(cliProgress);
+	pfree(cliProgress);
 	cliProgress = NULL;
 	return status;
 }
