@@ -150,24 +150,12 @@ backupWrite(const TBackup *b)
 		diag("key: %s", err.message);
 		return false;
 	}
-	memset(&h, 0, sizeof(h));
-	strcpy(h.backupId, b->id);
+	testBackupHeader(&h, b->id, "test", key->id, BLCK);
 	h.incremental = b->parent != NULL;
 	if (b->parent)
 		strcpy(h.parentId, b->parent);
-	h.label = "test";
-	h.timeline = 1;
-	h.startLsn = 0x2000028;
-	h.stopLsn = 0x2000100;
-	h.startTime = 1704067200;
-	h.stopTime = 1704067260;
-	h.systemIdentifier = b->sysid ? b->sysid : 7300000000000000001ULL;
-	h.pgVersion = 150004;
-	h.hasKey = true;
-	memcpy(h.keyId, key->id, CODEC_KEY_ID_SIZE);
-	h.dataChecksums = true;
-	h.blockSize = BLCK;
-	h.segmentSize = 16 * 1024 * 1024;
+	if (b->sysid)
+		h.systemIdentifier = b->sysid;
 
 	initStringInfo(&text);
 	writer = manifestWriterNew(sbWrite, &text);

@@ -243,21 +243,7 @@ backupWrite(const char *id, bool big)
 		diag("key: %s", err.message);
 		return false;
 	}
-	memset(&h, 0, sizeof(h));
-	strcpy(h.backupId, id);
-	h.label = "jobs";
-	h.timeline = 1;
-	h.startLsn = 0x2000028;
-	h.stopLsn = 0x2000100;
-	h.startTime = 1704067200;
-	h.stopTime = 1704067260;
-	h.systemIdentifier = 7300000000000000001ULL;
-	h.pgVersion = 150004;
-	h.hasKey = true;
-	memcpy(h.keyId, key->id, CODEC_KEY_ID_SIZE);
-	h.dataChecksums = true;
-	h.blockSize = 8192;
-	h.segmentSize = 16 * 1024 * 1024;
+	testBackupHeader(&h, id, "jobs", key->id, 8192);
 
 	initStringInfo(&text);
 	writer = manifestWriterNew(sbWrite, &text);

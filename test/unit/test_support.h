@@ -22,6 +22,7 @@
 
 #include "common/config.h"
 #include "common/hex.h"
+#include "common/manifest.h"
 #include "storage/storage.h"
 #include "lib/stringinfo.h"
 
@@ -154,6 +155,33 @@ testConfigRepo(const char *path, const char *keyFile)
 	config.cipherKeyFile = keyFile ? pstrdup(keyFile) : NULL;
 	config.compressLevel = 3;
 	return config;
+}
+
+/*
+ * The header of a full backup of a PostgreSQL 15 cluster with checksums
+ * (timeline 1, one WAL segment's worth of LSNs, fixed times and system
+ * identifier), encrypted with the data key keyId; callers change what
+ * their test is about.
+ */
+static inline void
+testBackupHeader(ManifestHeader *h, const char *id, const char *label,
+				 const uint8 *keyId, uint32 blockSize)
+{
+	memset(h, 0, sizeof(*h));
+	strcpy(h->backupId, id);
+	h->label = unconstify(char *, label);
+	h->timeline = 1;
+	h->startLsn = 0x2000028;
+	h->stopLsn = 0x2000100;
+	h->startTime = 1704067200;
+	h->stopTime = 1704067260;
+	h->systemIdentifier = 7300000000000000001ULL;
+	h->pgVersion = 150004;
+	h->hasKey = true;
+	memcpy(h->keyId, keyId, CODEC_KEY_ID_SIZE);
+	h->dataChecksums = true;
+	h->blockSize = blockSize;
+	h->segmentSize = 16 * 1024 * 1024;
 }
 
 /* A read source over memory, handing out at most chunk bytes at a time. */
