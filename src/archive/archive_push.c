@@ -21,6 +21,16 @@
  * the server archives, the postmaster restarts one that dies, and nothing
  * has to launch them.  A worker idles while archive_library is not pg_dr.
  *
+ * The archiver itself: switching archive_library to pg_dr by a reload
+ * makes the archiver exit to load it, and the postmaster starts a new one
+ * at once -- unless the last one started less than PGARCH_RESTART_INTERVAL
+ * (10 s) ago, when it only tries again at its next wakeup, which can be a
+ * minute later.  The workers have stored the waiting files meanwhile, but
+ * none is marked done and pg_stat_archiver stands still.  So a worker that
+ * finds no archiver while pg_dr archives wakes the postmaster once a
+ * second (a background worker state change, which makes it run its main
+ * loop, where it starts a missing archiver when allowed).
+ *
  * A failed push is logged (at most once a minute per worker and message,
  * the archiver reports each failure anyway) and retried after
  * ARCHIVE_PUSH_RETRY_MS.  A worker wakes up when the archiver starts on a
@@ -39,10 +49,12 @@
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
+#include "storage/pmsignal.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/backend_status.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
@@ -69,6 +81,7 @@ typedef struct ArchivePusher
 	MemoryContext fileContext;	/* reset after every file */
 	char		lastLogged[ARCHIVE_ERROR_MAX];
 	TimestampTz lastLoggedAt;
+	TimestampTz archiverCheckedAt;	/* archivePushArchiverCheck */
 } ArchivePusher;
 
 void
@@ -113,6 +126,40 @@ archivePushEnabled(void)
 	if (len > 3 && strcmp(name + len - 3, ".so") == 0)
 		len -= 3;
 	return len == strlen("pg_dr") && strncmp(name, "pg_dr", len) == 0;
+}
+
+/*
+ * Wake the postmaster when the server should have an archiver and has
+ * none (see the header).  At most once a second.
+ */
+static void
+archivePushArchiverCheck(ArchivePusher *pusher)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int			count;
+
+	if (!TimestampDifferenceExceeds(pusher->archiverCheckedAt, now,
+									ARCHIVE_PUSH_POLL_MS))
+		return;
+	pusher->archiverCheckedAt = now;
+	/* the archiver runs in recovery only with archive_mode = always */
+	if (RecoveryInProgress() && !XLogArchivingAlways())
+		return;
+
+	pgstat_clear_backend_activity_snapshot();
+	count = pgstat_fetch_stat_numbackends();
+	for (int i = 1; i <= count; i++)
+	{
+		LocalPgBackendStatus *entry = drBackendStatusByIndex(i);
+
+		if (entry != NULL && entry->backendStatus.st_backendType == B_ARCHIVER)
+		{
+			pgstat_clear_backend_activity_snapshot();
+			return;
+		}
+	}
+	pgstat_clear_backend_activity_snapshot();
+	SendPostmasterSignal(PMSIGNAL_BACKGROUND_WORKER_CHANGE);
 }
 
 /* Log a failure, but the same one only once a minute. */
@@ -273,7 +320,10 @@ pg_dr_archive_push_main(Datum arg)
 		}
 
 		if (archivePushEnabled())
+		{
 			waitMs = archivePushRound(&pusher);
+			archivePushArchiverCheck(&pusher);
+		}
 		if (waitMs > 0)
 			(void) WaitLatch(MyLatch,
 							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

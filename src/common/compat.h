@@ -37,6 +37,16 @@
  */
 #define DR_HAVE_SHMEM_REQUEST_HOOK 1
 
+/*
+ * The n-th entry (1-based) of this process's snapshot of the backend
+ * status array: renamed in 16.
+ */
+#if PG_VERSION_NUM < 160000
+#define drBackendStatusByIndex(n)	pgstat_fetch_stat_local_beentry(n)
+#else
+#define drBackendStatusByIndex(n)	pgstat_get_local_beentry_by_index(n)
+#endif
+
 #endif							/* !FRONTEND */
 
 #endif							/* DR_COMPAT_H */
