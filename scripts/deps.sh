@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # scripts/deps.sh -- install what pg_dr needs to build, run and be tested on
 # Debian 12.  Idempotent: apt runs only when a package is missing.  Needs root.
+#   scripts/deps.sh           build, run, test
+#   scripts/deps.sh --bench   also the anchors the bench/ scripts compare
+#                             pg_dr with (pgBackRest, jq)
 set -euo pipefail
 
 PACKAGES=(
@@ -17,6 +20,9 @@ PACKAGES=(
 	openssl
 	libcurl4-openssl-dev
 )
+if [ "${1:-}" = --bench ]; then
+	PACKAGES+=(pgbackrest jq)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
