@@ -32,6 +32,7 @@
 #include "common/config.h"
 #include "storage/storage.h"
 #include "tap.h"
+#include "test_support.h"
 
 #define SRC "/etc/pg_dr.conf"
 
@@ -106,15 +107,6 @@ expectError(const char *text, const char *want, const char *wantHint,
 	if (config)
 		configFree(config);
 	pfree(full);
-}
-
-static const ConfigItem *
-itemFind(const DrConfig *config, const char *name)
-{
-	for (int i = 0; i < config->itemCount; i++)
-		if (strcmp(config->items[i].name, name) == 0)
-			return &config->items[i];
-	return NULL;
 }
 
 static void

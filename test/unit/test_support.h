@@ -184,6 +184,16 @@ testBackupHeader(ManifestHeader *h, const char *id, const char *label,
 	h->segmentSize = 16 * 1024 * 1024;
 }
 
+/* The item of a parsed configuration named name, or NULL. */
+static inline const ConfigItem *
+itemFind(const DrConfig *config, const char *name)
+{
+	for (int i = 0; i < config->itemCount; i++)
+		if (strcmp(config->items[i].name, name) == 0)
+			return &config->items[i];
+	return NULL;
+}
+
 /* A read source over memory, handing out at most chunk bytes at a time. */
 typedef struct MemReader
 {
