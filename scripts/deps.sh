@@ -4,7 +4,15 @@
 #   scripts/deps.sh           build, run, test
 #   scripts/deps.sh --bench   also the anchors the bench/ scripts compare
 #                             pg_dr with (pgBackRest, jq)
+# The tests' npm packages (NPM_PACKAGES, pinned versions) go into one fixed
+# directory, $PG_DR_TEST_NPM (default /var/cache/pg_dr-test/npm), readable
+# by the unprivileged user the suites run as; the tests look for them there.
 set -euo pipefail
+
+NPM_DIR=${PG_DR_TEST_NPM:-/var/cache/pg_dr-test/npm}
+NPM_PACKAGES=(
+	@smithy/signature-v4@5.3.0	# AWS's SigV4 test suite (test_storage_s3_sign)
+)
 
 PACKAGES=(
 	build-essential
@@ -29,19 +37,48 @@ for p in "${PACKAGES[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
 		|| missing+=("$p")
 done
+# node and npm: Debian's packages, unless a node with its npm is there
+# already (NodeSource's nodejs conflicts with Debian's npm)
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	missing+=(nodejs npm)
+fi
 
-if [ ${#missing[@]} -eq 0 ]; then
-	echo "deps: all ${#PACKAGES[@]} packages present"
+# whether npm package name@version is in NPM_DIR
+npm_present() {
+	local name=${1%@*} version=${1##*@}
+	grep -qs "\"version\": \"$version\"" "$NPM_DIR/node_modules/$name/package.json"
+}
+npm_missing=()
+for p in "${NPM_PACKAGES[@]}"; do
+	npm_present "$p" || npm_missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ] && [ ${#npm_missing[@]} -eq 0 ]; then
+	echo "deps: all ${#PACKAGES[@]} packages and ${#NPM_PACKAGES[@]} npm packages present"
 	exit 0
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "deps: missing packages: ${missing[*]}; run this script as root" >&2
+	echo "deps: missing packages: ${missing[*]} ${npm_missing[*]}; run this script as root" >&2
 	exit 1
 fi
 
-echo "deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ${#npm_missing[@]} -gt 0 ]; then
+	echo "deps: installing npm packages ${npm_missing[*]} into $NPM_DIR"
+	mkdir -p "$NPM_DIR"
+	# all of them, saved exactly in NPM_DIR/package.json: npm removes from
+	# node_modules what its package.json does not list
+	npm install --prefix "$NPM_DIR" --save-exact --no-audit --no-fund \
+		--ignore-scripts --omit=dev --loglevel=error "${NPM_PACKAGES[@]}" >/dev/null
+	for p in "${npm_missing[@]}"; do
+		npm_present "$p" || { echo "deps: npm did not install $p" >&2; exit 1; }
+	done
+fi
 echo "deps: done"
