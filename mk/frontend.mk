@@ -80,17 +80,35 @@ $(BUILD)/fuzz/%: test/fuzz/%.c $(FE_LIB_SRCS)
 	  -Isrc -I$(FE_INCLUDE_SERVER) -I$(FE_INCLUDE) -o $@ $< $(FE_LIB_SRCS) \
 	  -L$(FE_PKGLIBDIR) -lpgcommon -lpgport -lzstd -lcrypto -lm
 
+# Fuzz targets the unit suite runs too, without libFuzzer: driven by the
+# random mutations of test/fuzz/fuzz_mutate.c for a fixed number of inputs,
+# built with gcc under ASan and UBSan (the code under test compiled in
+# with them: FUZZ_SMOKE_SRCS_<target>; the rest from FE_LIB).
+FUZZ_SMOKE	= $(BUILD)/fuzz-smoke/fuzz_s3_response
+FUZZ_SMOKE_SRCS_fuzz_s3_response = src/storage/s3/s3_xml.c src/storage/s3/s3_response.c
+FUZZ_SMOKE_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
+		  -fno-omit-frame-pointer
+
+$(BUILD)/fuzz-smoke/fuzz_s3_response: $(FUZZ_SMOKE_SRCS_fuzz_s3_response)
+$(BUILD)/fuzz-smoke/%: test/fuzz/%.c test/fuzz/fuzz_mutate.c test/fuzz/fuzz_mutate.h $(FE_LIB)
+	@mkdir -p $(dir $@)
+	$(FE_CC) $(filter-out $(FE_SANITIZE),$(FE_CFLAGS)) $(FUZZ_SMOKE_FLAGS) -Itest/fuzz \
+	  -o $@ $< test/fuzz/fuzz_mutate.c $(FUZZ_SMOKE_SRCS_$*) $(FE_LIB) $(FE_LIBS)
+
 -include $(FE_LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
 
-.PHONY: cli unit unit-build fuzz install-cli
+.PHONY: cli unit unit-build fuzz fuzz-smoke install-cli
 
 cli: $(CLI)
 
-unit-build: $(UNIT_BINS)
+unit-build: $(UNIT_BINS) $(FUZZ_SMOKE)
 
-# C unit tests, TAP output, run by prove; then the include rules
-unit: $(UNIT_BINS)
-	prove --exec '' $(UNIT_BINS)
+fuzz-smoke: $(FUZZ_SMOKE)
+
+# C unit tests and the fuzz smoke runs, TAP output, run by prove; then the
+# include rules
+unit: $(UNIT_BINS) $(FUZZ_SMOKE)
+	prove --exec '' $(UNIT_BINS) $(FUZZ_SMOKE)
 	prove --exec sh test/unit/check_layout.sh
 
 fuzz: $(FUZZ_BINS)
