@@ -202,7 +202,8 @@ testSuite(void)
 			diag("s3_sign_suite.js: line not understood: %s", word);
 	}
 	free(line);
-	ok(pclose(f) == 0, "s3_sign_suite.js read %s", fixture);
+	if (!ok(pclose(f) == 0, "s3_sign_suite.js read %s", fixture))
+		diag("\"%s\" failed: is node installed (bash scripts/deps.sh as root)?", cmd);
 	is_int(count, SUITE_CASES, "the suite has %d cases", SUITE_CASES);
 	is_int(cases, SUITE_CASES, "every case of the suite was signed");
 	s3SignerFree(signer);
@@ -542,6 +543,8 @@ testKeyCache(void)
 	ok(strcmp(a.signature, c.signature) != 0, "another day: another signature");
 	ok(s3SignKey(signer, "20150830", k1, &err) && s3SignKey(signer, "20150831T0", k2, &err) &&
 	   memcmp(k1, k2, 32) != 0, "the key of each day derived again when the day changes");
+	ok(!s3SignKey(signer, "2015083", k1, &err) && err.code == DR_ERR_INVALID,
+	   "s3SignKey refuses a day that is not 8 digits");
 	s3SignedFree(&a);
 	s3SignedFree(&b);
 	s3SignedFree(&c);

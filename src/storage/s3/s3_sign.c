@@ -194,7 +194,8 @@ s3SignHeaderNameValid(const char *s)
 	if (s == NULL || s[0] == '\0')
 		return false;
 	for (const char *p = s; *p; p++)
-		if (!(isalnum((unsigned char) *p) || strchr("!#$%&'*+-.^_`|~", *p)))
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			  (*p >= '0' && *p <= '9') || strchr("!#$%&'*+-.^_`|~", *p)))
 			return false;
 	return true;
 }
@@ -419,6 +420,8 @@ s3SignKey(S3Signer *signer, const char *date, uint8 key[32], DrError *err)
 	bool		ok;
 
 	strlcpy(day, date, sizeof(day));
+	if (strlen(day) != 8 || strspn(day, "0123456789") != 8)
+		return drErrorSet(err, DR_ERR_INVALID, "S3 signer: the day must be 8 digits (YYYYMMDD)");
 	if (strcmp(day, signer->keyDay) == 0)
 	{
 		memcpy(key, signer->key, S3_SIGN_KEY_SIZE);

@@ -128,7 +128,8 @@ extern void s3SignedFree(S3Signed *out);
 
 /*
  * The signing key of a day (date: "20150830", or a full date-time whose
- * first 8 characters are taken), for tests; false on an OpenSSL failure.
+ * first 8 characters are taken), for tests; false (DR_ERR_INVALID) when
+ * those are not 8 digits, or on an OpenSSL failure.
  */
 extern bool s3SignKey(S3Signer *signer, const char *date, uint8 key[32],
 					  DrError *err);
