@@ -89,7 +89,8 @@ FUZZ_SMOKE_SRCS_fuzz_s3_response = src/storage/s3/s3_xml.c src/storage/s3/s3_res
 FUZZ_SMOKE_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
 		  -fno-omit-frame-pointer
 
-$(BUILD)/fuzz-smoke/fuzz_s3_response: $(FUZZ_SMOKE_SRCS_fuzz_s3_response)
+$(BUILD)/fuzz-smoke/fuzz_s3_response: $(FUZZ_SMOKE_SRCS_fuzz_s3_response) \
+		  src/storage/s3/s3_xml.h src/storage/s3/s3_response.h
 $(BUILD)/fuzz-smoke/%: test/fuzz/%.c test/fuzz/fuzz_mutate.c test/fuzz/fuzz_mutate.h $(FE_LIB)
 	@mkdir -p $(dir $@)
 	$(FE_CC) $(filter-out $(FE_SANITIZE),$(FE_CFLAGS)) $(FUZZ_SMOKE_FLAGS) -Itest/fuzz \

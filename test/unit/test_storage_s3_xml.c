@@ -15,7 +15,8 @@
  * a second root, text before and after the root, a DOCTYPE, an unknown
  * entity, '&' without ';', character references to NUL, a surrogate and
  * beyond U+10FFFF, invalid UTF-8 in text, NUL and control bytes, '<' in
- * an attribute value, an unquoted attribute value, nesting deeper than
+ * an attribute value, an unquoted attribute value, a non-ASCII element or
+ * entity name, nesting deeper than
  * S3_XML_DEPTH_MAX, a name longer than S3_XML_NAME_MAX, text longer than
  * S3_XML_TEXT_MAX; the line and column in the message; a failed reader
  * stays failed; a callback's failure stops the reader with its error.
@@ -218,6 +219,8 @@ testRefused(void)
 	refusedStr("< a/>", "'<' not followed by a tag", "a space after '<'");
 	refusedStr("<1a/>", "'<' not followed by a tag", "a name starting with a digit");
 	refusedStr("<a/ >", "'/' not followed by '>'", "\"/ >\"");
+	refusedStr("<a\xc3\xa9/>", "byte 0xc3 in element name \"a\"", "a non-ASCII name");
+	refusedStr("<a>&am\xc3\xa9;</a>", "'&' not followed by an entity name", "a non-ASCII entity name");
 	refusedStr("<a><![CDATA[x]]></a><![CDATA[y]]>", "CDATA section outside the root", "CDATA outside the root");
 	refusedStr("<a>\n<b>\n  <c></b>", "XML line 3, column 9: end tag \"b\" does not match",
 			   "the line and column of the failure");

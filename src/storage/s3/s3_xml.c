@@ -157,12 +157,15 @@ s3XmlSpace(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Name characters: ASCII letters, digits and "_:.-", and any byte of a UTF-8 sequence. */
+/*
+ * Name characters: ASCII letters, digits and "_:.-".  XML allows more, S3
+ * uses none of it, and names stay printable in messages.
+ */
 static bool
 s3XmlNameStart(unsigned char c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
-		c == ':' || c >= 0x80;
+		c == ':';
 }
 
 static bool
@@ -179,14 +182,6 @@ s3XmlNameAdd(S3Xml *xml, char c, DrError *err)
 		return s3XmlFail(xml, err, "element name longer than %d bytes", S3_XML_NAME_MAX);
 	xml->name[xml->nameLen++] = c;
 	xml->name[xml->nameLen] = '\0';
-	return true;
-}
-
-static bool
-s3XmlNameCheck(S3Xml *xml, DrError *err)
-{
-	if (!s3XmlUtf8Valid(xml->name, xml->nameLen))
-		return s3XmlFail(xml, err, "element name is not valid UTF-8");
 	return true;
 }
 
@@ -242,8 +237,6 @@ s3XmlTextByte(S3Xml *xml, char c, DrError *err)
 static bool
 s3XmlElementStart(S3Xml *xml, DrError *err)
 {
-	if (!s3XmlNameCheck(xml, err))
-		return false;
 	if (xml->rootClosed)
 		return s3XmlFail(xml, err, "a second root element \"%s\"", s3XmlLocal(xml->name));
 	if (xml->depth == S3_XML_DEPTH_MAX)
@@ -441,7 +434,7 @@ s3XmlByte(S3Xml *xml, char c, DrError *err)
 				return s3XmlElementStart(xml, err);
 			}
 			else
-				return s3XmlFail(xml, err, "character '%c' in an element name", u >= 0x20 ? c : '?');
+				return s3XmlFail(xml, err, "byte 0x%02x in element name \"%s\"", u, xml->name);
 			return true;
 
 		case XS_TAG_SPACE:
@@ -597,7 +590,9 @@ s3XmlByte(S3Xml *xml, char c, DrError *err)
 				xml->entity[xml->entityLen] = '\0';
 				return s3XmlEntity(xml, err);
 			}
-			if (xml->entityLen == S3_XML_ENTITY_MAX || u <= 0x20 || c == '&' || c == '<')
+			if (xml->entityLen == S3_XML_ENTITY_MAX ||
+				!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+				  (c >= '0' && c <= '9') || c == '#'))
 				return s3XmlFail(xml, err, "'&' not followed by an entity name and ';' (write it \"&amp;\")");
 			xml->entity[xml->entityLen++] = c;
 			return true;

@@ -18,8 +18,9 @@
  * - the five predefined entities and character references (&#NNN;,
  *   &#xHHH;); any other entity, and a DOCTYPE (the door to entity
  *   expansion), are refused;
- * - element names are reported without a namespace prefix ("s3:Key" is
- *   "Key"); start and end tags must match exactly;
+ * - element names are ASCII (letters, digits, "_:.-"), reported without
+ *   a namespace prefix ("s3:Key" is "Key"); start and end tags must match
+ *   exactly;
  * - text is reported decoded, line ends normalized to LF, and must be
  *   valid UTF-8 without control characters other than tab, CR and LF;
  * - memory is bounded whatever the input: at most S3_XML_DEPTH_MAX open
