@@ -28,7 +28,7 @@ PG_CPPFLAGS	= -Isrc
 # -Wunused-parameter is off: PostgreSQL's own headers trip it (as PostgreSQL
 # itself builds without it)
 PG_CFLAGS	= -Wall -Wextra -Werror -Wno-unused-parameter
-SHLIB_LINK	= -lzstd -lcrypto
+SHLIB_LINK	= -lzstd -lcrypto -lcurl
 
 # pg_regress: sql in test/sql, expected output in expected/ (test/expected
 # is a link to it), on a temporary cluster with the library preloaded.

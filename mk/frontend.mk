@@ -21,7 +21,7 @@ FE_CFLAGS	= -O2 -g -fno-strict-aliasing -fwrapv -D_GNU_SOURCE $(FE_WARN) \
 		  $(FE_SANITIZE)
 FE_LDFLAGS	= $(FE_SANITIZE)
 FE_LIBS		= -L$(FE_PKGLIBDIR) -lpgcommon -lpgport -L$(FE_LIBDIR) -lpq \
-		  -lzstd -lcrypto -lm -lpthread
+		  -lzstd -lcrypto -lcurl -lm -lpthread
 
 # make unit SANITIZE=1 builds the frontend with ASan and UBSan
 ifdef SANITIZE
@@ -78,7 +78,7 @@ $(BUILD)/fuzz/%: test/fuzz/%.c $(FE_LIB_SRCS)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -DFRONTEND -D_GNU_SOURCE \
 	  -Isrc -I$(FE_INCLUDE_SERVER) -I$(FE_INCLUDE) -o $@ $< $(FE_LIB_SRCS) \
-	  -L$(FE_PKGLIBDIR) -lpgcommon -lpgport -lzstd -lcrypto -lm
+	  -L$(FE_PKGLIBDIR) -lpgcommon -lpgport -lzstd -lcrypto -lcurl -lm
 
 -include $(FE_LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
 
