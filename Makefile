@@ -59,8 +59,10 @@ $(OBJS): $(wildcard src/*.h src/*/*.h src/*/*/*.h)
 .PHONY: regresscheck tapcheck
 regresscheck:
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
-tapcheck:
+tapcheck: $(TEST_TOOLS)
 	$(prove_installcheck)
+# the TAP scenarios run test programs (build/test/, mk/frontend.mk)
+installcheck: $(TEST_TOOLS)
 
 PG_DR_LINK_DIR	?= /usr/local/bin
 

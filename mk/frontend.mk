@@ -54,6 +54,10 @@ CLI		= $(BUILD)/pg_dr
 UNIT_SRCS	= $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS	= $(patsubst test/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
+# Programs the TAP scenarios run (test/tools/), never installed
+TEST_TOOL_SRCS	= $(sort $(wildcard test/tools/*.c))
+TEST_TOOLS	= $(patsubst test/tools/%.c,$(BUILD)/test/%,$(TEST_TOOL_SRCS))
+
 FUZZ_SRCS	= $(sort $(wildcard test/fuzz/fuzz_*.c))
 FUZZ_BINS	= $(patsubst test/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
@@ -73,6 +77,10 @@ $(BUILD)/unit/%: test/unit/%.c test/unit/tap.h test/unit/test_support.h $(FE_LIB
 	@mkdir -p $(dir $@)
 	$(FE_CC) $(FE_CFLAGS) -Itest/unit $(FE_LDFLAGS) -o $@ $< $(FE_LIB) $(FE_LIBS)
 
+$(BUILD)/test/%: test/tools/%.c $(FE_LIB)
+	@mkdir -p $(dir $@)
+	$(FE_CC) $(FE_CFLAGS) $(FE_LDFLAGS) -o $@ $< $(FE_LIB) $(FE_LIBS)
+
 # libFuzzer targets need clang; built only by "make fuzz"
 $(BUILD)/fuzz/%: test/fuzz/%.c $(FE_LIB_SRCS)
 	@mkdir -p $(dir $@)
@@ -82,14 +90,16 @@ $(BUILD)/fuzz/%: test/fuzz/%.c $(FE_LIB_SRCS)
 
 -include $(FE_LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
 
-.PHONY: cli unit unit-build fuzz install-cli
+.PHONY: cli unit unit-build test-tools fuzz install-cli
 
 cli: $(CLI)
 
-unit-build: $(UNIT_BINS)
+unit-build: $(UNIT_BINS) $(TEST_TOOLS)
+
+test-tools: $(TEST_TOOLS)
 
 # C unit tests, TAP output, run by prove; then the include rules
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(TEST_TOOLS)
 	prove --exec '' $(UNIT_BINS)
 	prove --exec sh test/unit/check_layout.sh
 

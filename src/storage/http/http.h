@@ -85,7 +85,10 @@ typedef struct HttpClientParam
 	/* timeouts; 0 takes the default in parentheses */
 	int			connectTimeoutMs;	/* (10000) */
 	int			lowSpeedLimit;	/* bytes/s below which ... (1) */
-	int			lowSpeedTimeS;	/* ... for this long is a timeout (60) */
+	int			lowSpeedTimeS;	/* ... for this long is a timeout (60);
+								 * libcurl averages the speed over the
+								 * last 5 s, so a stall after data flowed
+								 * is seen up to 5 s later */
 	int			totalTimeoutMs; /* one attempt, whole; 0: none */
 	const char *proxy;			/* NULL: none (the environment's
 								 * http_proxy is ignored) */
