@@ -5,8 +5,8 @@
  *	  t/051_http_faults.pl (with test/tools/http_probe.c).
  *
  * Covers: httpRetryDecide's table (2xx/3xx/404/403 done; 500, 502, 503,
- * 504, 408, 429 retried; 400, 401, 403, 404, 409, 412 never; S3
- * SlowDown retried whatever the status, from a longer base;
+ * 504, 408, 429 retried; 400, 401, 403, 404, 409, 412, 416, 501, 505
+ * never; S3 SlowDown retried whatever the status, from a longer base;
  * RequestTimeTooSkewed failed as clock skew, not retried; connection
  * refused, reset, timeout, nothing received, partial answer retried; TLS
  * verification and CA file failures, a failed callback, a malformed URL
@@ -56,7 +56,7 @@ decide(int attempt, int curlCode, long status, const char *code,
 static void
 testRetryTable(void)
 {
-	static const long done[] = {200, 201, 204, 206, 304, 400, 401, 403, 404, 409, 412, 416};
+	static const long done[] = {200, 201, 204, 206, 304, 400, 401, 403, 404, 409, 412, 416, 501, 505};
 	static const long again[] = {500, 502, 503, 504, 408, 429};
 	static const int transient[] = {
 		CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST,

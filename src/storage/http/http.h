@@ -289,7 +289,7 @@ typedef struct HttpRetryDecision
 extern HttpRetryDecision httpRetryDecide(const HttpRetryPolicy *policy,
 										 const HttpRetryInput *input);
 
-/* Whether an HTTP status is worth another attempt (5xx, 408, 429). */
+/* Whether an HTTP status is worth another attempt (5xx but 501 and 505, 408, 429). */
 extern bool httpStatusRetryable(long status);
 
 /*

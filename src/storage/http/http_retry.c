@@ -12,7 +12,8 @@
  *	 - an answer came:
  *		 - "RequestTimeTooSkewed" (any status): fail as clock skew; a new
  *		   signature from the same clock would be refused the same way;
- *		 - 5xx, 408, 429, or the code "SlowDown" / "Throttling" /
+ *		 - 5xx (but 501 and 505, which a retry does not change), 408, 429,
+ *		   or the code "SlowDown" / "Throttling" /
  *		   "ServerBusy" whatever the status: retry;
  *		 - anything else (2xx, 3xx, other 4xx): done, the caller reads it;
  *	 - no answer (connection refused or reset, timeout, nothing received,
@@ -56,6 +57,9 @@ httpRetryPolicyResolve(const HttpRetryPolicy *policy)
 bool
 httpStatusRetryable(long status)
 {
+	/* 501 Not Implemented and 505 HTTP Version Not Supported stay so */
+	if (status == 501 || status == 505)
+		return false;
 	return status >= 500 || status == 408 || status == 429;
 }
 
