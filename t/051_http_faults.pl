@@ -278,6 +278,38 @@ is(scalar(() = $out =~ /status=200/g), 5, 'five requests with a delay');
 cmp_ok($secs, '>=', 0.5, "each delayed by 100 ms ($secs s)");
 $proxy->rules();
 
+# a client sending "Expect: 100-continue" (not this layer: it never
+# does) gets its 100 from the proxy, or the injected error at once
+sub raw_put
+{
+	my ($path) = @_;
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $proxy->port)
+	  or die "connect: $!";
+	syswrite($s, "PUT $path HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+	my $head = sub {
+		my $got = '';
+		while ($got !~ /\r\n\r\n/)
+		{
+			sysread($s, $got, 4096, length $got) or last;
+		}
+		return $got;
+	};
+	my $got = $head->();
+	if ($got =~ /^HTTP\/1\.1 100/)
+	{
+		syswrite($s, 'hello');
+		$got = $head->();
+	}
+	close($s);
+	return $got;
+}
+like(raw_put('/bucket/expect'), qr/^HTTP\/1\.1 200/, 'Expect: 100-continue: 100 from the proxy, then the PUT');
+is(stored_sha($root, '/bucket/expect'), sha256_hex('hello'), 'the body went through');
+$proxy->rules('PUT /bucket/* action=status status=503 code=SlowDown');
+like(raw_put('/bucket/expect2'), qr/^HTTP\/1\.1 503 .*Connection: close/s,
+	'Expect: 100-continue and an injected error: the error at once, connection closed');
+$proxy->rules();
+
 # nobody listening: connection refused, retried, then a clear failure
 my $closed = PostgreSQL::Test::Cluster::get_free_port();
 ($rc, $out, $err) = probe(@fast, '--attempts', 2, 'GET', "http://127.0.0.1:$closed/x");

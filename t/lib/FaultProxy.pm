@@ -50,6 +50,10 @@
 # one kept-alive connection) and <action> is what was done: forward,
 # status 503, reset, cut, stall.
 #
+# A request with "Expect: 100-continue" gets its "100 Continue" from the
+# proxy (the header is not forwarded), or, for an injected error, the error
+# at once and the connection closed.
+#
 # One process accepts; each client connection gets a child process (so a
 # stall blocks only its own connection), with its own connection to the
 # upstream.  The rule counters live in a state file updated under flock,
@@ -437,6 +441,13 @@ sub _connection
 		Time::HiRes::sleep($act->{delay_ms} / 1000) if $act->{delay_ms};
 		my $a = $act->{action};
 
+		# "Expect: 100-continue" is answered here, not by the upstream: the
+		# body is wanted (a 100 sent) unless the answer is an injected error
+		my $expect = (_header($head, 'Expect') // '') =~ /100-continue/i;
+		$head =~ s/^Expect:[^\r\n]*\r\n//mi if $expect;
+		$to_client->("HTTP/1.1 100 Continue\r\n\r\n")
+		  if $expect && ($a ne 'status' && ($a ne 'reset' || $act->{after}));
+
 		if ($a eq 'reset')
 		{
 			_relay_body($cr, $head, sub { }, $act->{after} // 0) if $act->{after};
@@ -444,7 +455,10 @@ sub _connection
 		}
 		if ($a eq 'status')
 		{
-			_relay_body($cr, $head, sub { }) or last;
+			# the body is dropped; when it was never asked for (Expect), the
+			# connection is closed after the answer, as the client may send
+			# it anyway
+			_relay_body($cr, $head, sub { }) or last unless $expect;
 			my $code = $act->{code} // 'InternalError';
 			my $status = $act->{status} // 500;
 			my $body = qq{<?xml version="1.0" encoding="UTF-8"?>\n}
@@ -455,8 +469,10 @@ sub _connection
 			  . "Content-Length: " . length($body) . "\r\n"
 			  . "x-amz-request-id: proxy-$act->{seq}\r\n"
 			  . (defined $act->{retry_after} ? "Retry-After: $act->{retry_after}\r\n" : '')
+			  . ($expect ? "Connection: close\r\n" : '')
 			  . "\r\n" . ($method eq 'HEAD' ? '' : $body);
 			$to_client->($resp);
+			last if $expect;
 			next;
 		}
 		if ($a eq 'stall' && ($act->{at} // 'request') eq 'request')

@@ -177,7 +177,6 @@ main(int argc, char **argv)
 	int			status = 0;
 
 	httpHeadersInit(&headers);
-	param.host = &host;
 	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1)
 	{
 		switch (c)
@@ -275,6 +274,7 @@ main(int argc, char **argv)
 		req.method = argv[optind];
 		req.url = argv[optind + 1];
 		req.headers = headers.lines;
+		req.host = &host;
 		if (strcmp(bodyMode, "memory") == 0)
 		{
 			req.body = body;

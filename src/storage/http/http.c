@@ -20,7 +20,11 @@
  *	   cleanup while another client lives would break it).
  *	 - Signals: CURLOPT_NOSIGNAL always.  Without it libcurl uses SIGALRM
  *	   for resolver timeouts, which is PostgreSQL's timeout signal (and a
- *	   siglongjmp out of a DNS lookup in a backend).
+ *	   siglongjmp out of a DNS lookup in a backend).  Debian's libcurl
+ *	   resolves names in a short-lived thread of its own (the threaded
+ *	   resolver, which is what makes name lookups time out without
+ *	   signals); that thread calls getaddrinfo() only and touches nothing
+ *	   of PostgreSQL's.
  *	 - fork(): a client's connections (and their TLS state) belong to the
  *	   process that opened them.  A client is bound to its creator's pid:
  *	   httpRequest() in another process fails, and httpClientFree() there
@@ -418,7 +422,7 @@ httpSetup(HttpTransfer *t, struct curl_slist **slist, DrError *err)
  * polls.  Returns the CURLcode; *cancelled when the host said stop.
  */
 static CURLcode
-httpPerform(HttpClient *c, bool *cancelled, DrError *err)
+httpPerform(HttpClient *c, const DrHost *host, bool *cancelled, DrError *err)
 {
 	CURLcode	result = CURLE_OK;
 	CURLMcode	mc;
@@ -440,7 +444,7 @@ httpPerform(HttpClient *c, bool *cancelled, DrError *err)
 			break;
 		if (running == 0)
 			break;
-		if (hostCancelled(c->host))
+		if (hostCancelled(host))
 		{
 			*cancelled = true;
 			break;
@@ -468,18 +472,18 @@ httpPerform(HttpClient *c, bool *cancelled, DrError *err)
 
 /* Sleep ms, asking the host every HTTP_POLL_MS; false when cancelled. */
 static bool
-httpSleep(HttpClient *c, int ms)
+httpSleep(const DrHost *host, int ms)
 {
 	while (ms > 0)
 	{
 		int			step = Min(ms, HTTP_POLL_MS);
 
-		if (hostCancelled(c->host))
+		if (hostCancelled(host))
 			return false;
 		pg_usleep(step * 1000L);
 		ms -= step;
 	}
-	return !hostCancelled(c->host);
+	return !hostCancelled(host);
 }
 
 /* The URL's host name, for TLS messages (palloc'd). */
@@ -612,15 +616,16 @@ httpFail(HttpClient *c, const HttpRequest *req, const HttpResponse *resp,
 
 /* Tell the host a retry is coming (redacted, like every message). */
 static void
-httpRetryNotice(HttpClient *c, const HttpRequest *req, const HttpResponse *resp,
-				const HttpRetryDecision *d, int curlCode)
+httpRetryNotice(HttpClient *c, const DrHost *host, const HttpRequest *req,
+				const HttpResponse *resp, const HttpRetryDecision *d,
+				int curlCode)
 {
 	char	   *url;
 	char	   *detail;
 	char	   *msg;
 	char		rid[160];
 
-	if (c->host == NULL || c->host->notice == NULL)
+	if (host == NULL || host->notice == NULL)
 		return;
 	url = httpRedactUrl(req->url);
 	if (curlCode != 0)
@@ -634,7 +639,7 @@ httpRetryNotice(HttpClient *c, const HttpRequest *req, const HttpResponse *resp,
 	msg = psprintf("retrying %s %s \"%s\" in %d ms (attempt %d of %d): %s",
 				   c->service, req->method, url, d->delayMs,
 				   resp->attempts + 1, c->retry.maxAttempts, detail);
-	hostNotice(c->host, msg);
+	hostNotice(host, msg);
 	pfree(msg);
 	pfree(detail);
 	pfree(url);
@@ -658,6 +663,7 @@ httpRequest(HttpClient *c, const HttpRequest *req, HttpResponse *resp,
 			DrError *err)
 {
 	HttpTransfer t;
+	const DrHost *host = req->host != NULL ? req->host : c->host;
 	bool		ok = false;
 
 	memset(resp, 0, sizeof(*resp));
@@ -694,7 +700,7 @@ httpRequest(HttpClient *c, const HttpRequest *req, HttpResponse *resp,
 			curl_slist_free_all(slist);
 			break;
 		}
-		rc = httpPerform(c, &cancelled, err);
+		rc = httpPerform(c, host, &cancelled, err);
 		curl_slist_free_all(slist);
 		if (cancelled)
 		{
@@ -759,8 +765,8 @@ httpRequest(HttpClient *c, const HttpRequest *req, HttpResponse *resp,
 			httpFail(c, req, resp, &d, rc, err);
 			break;
 		}
-		httpRetryNotice(c, req, resp, &d, rc);
-		if (!httpSleep(c, d.delayMs))
+		httpRetryNotice(c, host, req, resp, &d, rc);
+		if (!httpSleep(host, d.delayMs))
 		{
 			drErrorSet(err, DR_ERR_CANCELED, "%s %s cancelled", c->service, req->method);
 			break;

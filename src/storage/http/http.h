@@ -95,7 +95,8 @@ typedef struct HttpClientParam
 	HttpRetryPolicy retry;
 	HttpErrorCodeFunc errorCode;	/* NULL: httpErrorCodeFind */
 	void	   *errorCodeArg;
-	const DrHost *host;			/* cancel checks and retry notices */
+	const DrHost *host;			/* cancel checks and retry notices, for
+								 * requests that bring none */
 } HttpClientParam;
 
 #define HTTP_CONNECT_TIMEOUT_MS		10000
@@ -135,6 +136,9 @@ typedef struct HttpRequest
 	bool		(*responseReset) (void *arg, DrError *err);	/* gets
 																 * responseSink.arg */
 	size_t		responseMax;
+
+	/* the operation's host hooks (cancel, notices); NULL: the client's */
+	const DrHost *host;
 } HttpRequest;
 
 #define HTTP_RESPONSE_MAX_DEFAULT	(1024 * 1024)
