@@ -204,6 +204,14 @@ like($err, qr/error: io: probe PUT ".*\/bucket\/never" failed after 3 attempts: 
 	'the failure names the attempts, the status, the code and the request id');
 ok(!-e "$root/_bucket_never", 'nothing was stored');
 
+# clock skew: said as such, never retried
+$proxy->rules('GET /bucket/* count=all action=status status=403 code=RequestTimeTooSkewed');
+($rc, $out, $err) = probe(@fast, 'GET', "$base/bucket/plain");
+like($err, qr/error: config: probe refused GET ".*" because this host's clock is [-+]\d+ seconds off the server's \(RequestTimeTooSkewed, request id proxy-\d+\)/,
+	'RequestTimeTooSkewed: reported as clock skew, with the offset from the server\'s Date');
+like($err, qr/hint: Synchronize this host's clock/, 'with what to do');
+unlike($err, qr/retrying/, 'and not retried');
+
 # a reset mid-body: retried when the body can start again
 $proxy->rules('PUT /bucket/* action=reset after=300000');
 ($rc, $out, $err) = probe(@fast, '--body-size', $mib, '--body-mode', 'stream', 'PUT', "$base/bucket/reset");

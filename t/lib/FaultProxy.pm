@@ -468,6 +468,7 @@ sub _connection
 			  . "Content-Type: application/xml\r\n"
 			  . "Content-Length: " . length($body) . "\r\n"
 			  . "x-amz-request-id: proxy-$act->{seq}\r\n"
+			  . POSIX::strftime("Date: %a, %d %b %Y %H:%M:%S GMT\r\n", gmtime)
 			  . (defined $act->{retry_after} ? "Retry-After: $act->{retry_after}\r\n" : '')
 			  . ($expect ? "Connection: close\r\n" : '')
 			  . "\r\n" . ($method eq 'HEAD' ? '' : $body);
