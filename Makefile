@@ -28,6 +28,8 @@ PG_CPPFLAGS	= -Isrc
 # -Wunused-parameter is off: PostgreSQL's own headers trip it (as PostgreSQL
 # itself builds without it)
 PG_CFLAGS	= -Wall -Wextra -Werror -Wno-unused-parameter
+# libcurl: the HTTP layer; src/storage/http/http.c says why linking it into
+# a preloaded library is safe and where it is initialized
 SHLIB_LINK	= -lzstd -lcrypto -lcurl
 
 # pg_regress: sql in test/sql, expected output in expected/ (test/expected

@@ -7,20 +7,25 @@
  * libcurl in the server and in the CLI.
  *	 - Linking: pg_dr.so links libcurl (SHLIB_LINK) and so does every
  *	   frontend program (FE_LIBS).  With shared_preload_libraries the
- *	   library is mapped into the postmaster, which is harmless: libcurl
- *	   runs nothing at load time.  What must never happen in the postmaster
- *	   is its global initialization (it sets up OpenSSL and may start the
- *	   threaded resolver's state), which every backend and worker would
- *	   then inherit through fork(), half-used.  So curl_global_init() is
- *	   not called from _PG_init: httpClientNew() calls it, once per
- *	   process, in the process that sends requests (a backend, a backup or
- *	   archive worker, the archiver, the CLI).  PostgreSQL processes and
- *	   the CLI are single-threaded, which is what curl_global_init() asks;
- *	   curl_global_cleanup() is never called (process exit does it, and a
- *	   cleanup while another client lives would break it).
- *	 - Signals: CURLOPT_NOSIGNAL always.  Without it libcurl uses SIGALRM
- *	   for resolver timeouts, which is PostgreSQL's timeout signal (and a
- *	   siglongjmp out of a DNS lookup in a backend).  Debian's libcurl
+ *	   library is mapped into the postmaster, which is harmless: loading
+ *	   Debian 12's libcurl and what it depends on (GnuTLS through librtmp,
+ *	   LDAP, libssh2 ...) opens no file and starts no thread (checked:
+ *	   /proc/self/fd and /proc/self/task before and after dlopen).
+ *	 - Initialization: what must never happen in the postmaster is
+ *	   curl_global_init() (it initializes libcurl's TLS and SSH
+ *	   libraries), whose state every backend and worker would inherit
+ *	   through fork(), made for another process.  So _PG_init does not
+ *	   call it: httpClientNew() does, once per process, in the process
+ *	   that sends requests (a backend, a backup or archive worker, the
+ *	   archiver, the CLI).  PostgreSQL processes and the CLI are
+ *	   single-threaded, which is what curl_global_init() asks.
+ *	   curl_global_cleanup() is never called: a cleanup while another
+ *	   client of the process lives would break it, and exit releases all.
+ *	 - Signals: CURLOPT_NOSIGNAL always.  Without it libcurl may use
+ *	   SIGALRM for name lookup timeouts (a build with the synchronous
+ *	   resolver), which is PostgreSQL's timeout signal, and swaps the
+ *	   SIGPIPE handler around its calls; with it, sockets are written with
+ *	   MSG_NOSIGNAL and no handler is touched.  Debian's libcurl
  *	   resolves names in a short-lived thread of its own (the threaded
  *	   resolver, which is what makes name lookups time out without
  *	   signals); that thread calls getaddrinfo() only and touches nothing
@@ -29,7 +34,8 @@
  *	   process that opened them.  A client is bound to its creator's pid:
  *	   httpRequest() in another process fails, and httpClientFree() there
  *	   only frees memory, never closing (or sending TLS close_notify on)
- *	   the parent's sockets.  The CLI's restore jobs make their own client.
+ *	   the parent's sockets.  A forked child (a CLI restore job) makes
+ *	   its own client.
  *	 - The environment: http_proxy and friends are ignored (CURLOPT_PROXY
  *	   is always set, "" for none): a server's environment is whatever
  *	   started the postmaster, and a request must go where the repository
