@@ -28,7 +28,9 @@ PG_CPPFLAGS	= -Isrc
 # -Wunused-parameter is off: PostgreSQL's own headers trip it (as PostgreSQL
 # itself builds without it)
 PG_CFLAGS	= -Wall -Wextra -Werror -Wno-unused-parameter
-SHLIB_LINK	= -lzstd -lcrypto
+# libcurl: the HTTP layer; src/storage/http/http.c says why linking it into
+# a preloaded library is safe and where it is initialized
+SHLIB_LINK	= -lzstd -lcrypto -lcurl
 
 # pg_regress: sql in test/sql, expected output in expected/ (test/expected
 # is a link to it), on a temporary cluster with the library preloaded.
@@ -59,8 +61,10 @@ $(OBJS): $(wildcard src/*.h src/*/*.h src/*/*/*.h)
 .PHONY: regresscheck tapcheck
 regresscheck:
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
-tapcheck:
+tapcheck: $(TEST_TOOLS)
 	$(prove_installcheck)
+# the TAP scenarios run test programs (build/test/, mk/frontend.mk)
+installcheck: $(TEST_TOOLS)
 
 PG_DR_LINK_DIR	?= /usr/local/bin
 

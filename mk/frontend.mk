@@ -21,7 +21,7 @@ FE_CFLAGS	= -O2 -g -fno-strict-aliasing -fwrapv -D_GNU_SOURCE $(FE_WARN) \
 		  $(FE_SANITIZE)
 FE_LDFLAGS	= $(FE_SANITIZE)
 FE_LIBS		= -L$(FE_PKGLIBDIR) -lpgcommon -lpgport -L$(FE_LIBDIR) -lpq \
-		  -lzstd -lcrypto -lm -lpthread
+		  -lzstd -lcrypto -lcurl -lm -lpthread
 
 # make unit SANITIZE=1 builds the frontend with ASan and UBSan
 ifdef SANITIZE
@@ -54,6 +54,10 @@ CLI		= $(BUILD)/pg_dr
 UNIT_SRCS	= $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS	= $(patsubst test/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
+# Programs the TAP scenarios run (test/tools/), never installed
+TEST_TOOL_SRCS	= $(sort $(wildcard test/tools/*.c))
+TEST_TOOLS	= $(patsubst test/tools/%.c,$(BUILD)/test/%,$(TEST_TOOL_SRCS))
+
 FUZZ_SRCS	= $(sort $(wildcard test/fuzz/fuzz_*.c))
 FUZZ_BINS	= $(patsubst test/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
@@ -73,12 +77,16 @@ $(BUILD)/unit/%: test/unit/%.c test/unit/tap.h test/unit/test_support.h $(FE_LIB
 	@mkdir -p $(dir $@)
 	$(FE_CC) $(FE_CFLAGS) -Itest/unit $(FE_LDFLAGS) -o $@ $< $(FE_LIB) $(FE_LIBS)
 
+$(BUILD)/test/%: test/tools/%.c $(FE_LIB)
+	@mkdir -p $(dir $@)
+	$(FE_CC) $(FE_CFLAGS) $(FE_LDFLAGS) -o $@ $< $(FE_LIB) $(FE_LIBS)
+
 # libFuzzer targets need clang; built only by "make fuzz"
 $(BUILD)/fuzz/%: test/fuzz/%.c $(FE_LIB_SRCS)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -DFRONTEND -D_GNU_SOURCE \
 	  -Isrc -I$(FE_INCLUDE_SERVER) -I$(FE_INCLUDE) -o $@ $< $(FE_LIB_SRCS) \
-	  -L$(FE_PKGLIBDIR) -lpgcommon -lpgport -lzstd -lcrypto -lm
+	  -L$(FE_PKGLIBDIR) -lpgcommon -lpgport -lzstd -lcrypto -lcurl -lm
 
 # Fuzz targets the unit suite runs too, without libFuzzer: driven by the
 # random mutations of test/fuzz/fuzz_mutate.c for a fixed number of inputs,
@@ -98,17 +106,19 @@ $(BUILD)/fuzz-smoke/%: test/fuzz/%.c test/fuzz/fuzz_mutate.c test/fuzz/fuzz_muta
 
 -include $(FE_LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
 
-.PHONY: cli unit unit-build fuzz fuzz-smoke install-cli
+.PHONY: cli unit unit-build test-tools fuzz fuzz-smoke install-cli
 
 cli: $(CLI)
 
-unit-build: $(UNIT_BINS) $(FUZZ_SMOKE)
+unit-build: $(UNIT_BINS) $(FUZZ_SMOKE) $(TEST_TOOLS)
+
+test-tools: $(TEST_TOOLS)
 
 fuzz-smoke: $(FUZZ_SMOKE)
 
 # C unit tests and the fuzz smoke runs, TAP output, run by prove; then the
 # include rules
-unit: $(UNIT_BINS) $(FUZZ_SMOKE)
+unit: $(UNIT_BINS) $(FUZZ_SMOKE) $(TEST_TOOLS)
 	prove --exec '' $(UNIT_BINS) $(FUZZ_SMOKE)
 	prove --exec sh test/unit/check_layout.sh
 

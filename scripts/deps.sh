@@ -27,6 +27,7 @@ PACKAGES=(
 	libssl-dev
 	openssl
 	libcurl4-openssl-dev
+	libhttp-daemon-perl
 )
 if [ "${1:-}" = --bench ]; then
 	PACKAGES+=(pgbackrest jq)
