@@ -96,8 +96,8 @@ fileBasePage(FileState *state, uint32 blockno)
 	if (page == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("could not read page %u of \"%s\" in the chain of parent backup %s: %s",
-						blockno, state->path, state->shared->parentId,
+				 errmsg("could not read the parent's copy of \"%s\" (page %u, in the chain of backup %s): %s",
+						state->path, blockno, state->shared->parentId,
 						err.message),
 				 errhint("Check the parent backup with pg_dr verify; take a full backup instead.")));
 	return page;
@@ -353,7 +353,7 @@ fileStoreDelta(FileState *state, const char *objectPath,
 		if (state->chain == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("could not read the copy of \"%s\" in the chain of parent backup %s: %s",
+					 errmsg("could not read the parent's copy of \"%s\" (in the chain of backup %s): %s",
 							state->path, shared->parentId, err.message),
 					 errhint("Check the parent backup with pg_dr verify; take a full backup instead.")));
 		pfree(levels);
