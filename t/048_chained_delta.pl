@@ -99,8 +99,9 @@ for my $n (2, 3)
 	cmp_ok($ratio, '<=', 1.2,
 		sprintf('level %d stores %.2fx what an incremental on a full stores for the same changes',
 			$n, $ratio));
-	# a changed pgbench page stored plain compresses to well over 1 kB
-	cmp_ok($bytes{$id} / $pages{$id}, '<', 600,
+	# a changed pgbench page stored plain costs about 600 bytes (measured
+	# before chained XOR), XORed about 100
+	cmp_ok($bytes{$id} / $pages{$id}, '<', 300,
 		sprintf('level %d: %.0f bytes a changed page, XORed, not plain', $n,
 			$bytes{$id} / $pages{$id}));
 }

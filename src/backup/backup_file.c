@@ -103,6 +103,39 @@ fileBasePage(FileState *state, uint32 blockno)
 	return page;
 }
 
+/*
+ * Open the parent chain's copies of the file (list entry index), at its
+ * first changed page the parent has: a file with none never reads them.
+ */
+static void
+fileChainOpen(FileState *state, uint64 index)
+{
+	BackupShared *shared = state->shared;
+	RepoChainPageLevel *levels;
+	int			count = backupChainLevels(shared, state->entry, index, &levels);
+	DrError		err;
+
+	state->chain = repoChainPageOpen(state->repo, state->path, BLCKSZ,
+									 levels, count, &err);
+	if (state->chain == NULL && err.code == DR_ERR_NOT_FOUND)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 count == 1 ?
+				 errmsg("the copy of \"%s\" in parent backup %s is gone: the parent was removed while backup %s was taken, or the repository is damaged",
+						state->path, shared->parentId, shared->backupId) :
+				 errmsg("a copy of \"%s\" in the chain of parent backup %s is gone: a backup of the chain was removed while backup %s was taken, or the repository is damaged",
+						state->path, shared->parentId, shared->backupId),
+				 errdetail("%s", err.message),
+				 errhint("Take the incremental backup again; pg_dr expire must not remove a backup that a running one is based on.")));
+	if (state->chain == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("could not read the parent's copy of \"%s\" (in the chain of backup %s): %s",
+						state->path, shared->parentId, err.message),
+				 errhint("Check the parent backup with pg_dr verify; take a full backup instead.")));
+	pfree(levels);
+}
+
 static void
 fileCheckAbort(FileState *state)
 {
@@ -335,29 +368,6 @@ fileStoreDelta(FileState *state, const char *objectPath,
 
 	/* XOR with the parent's pages, wherever its chain has them */
 	baseBlocks = Min(parentBlocks, blocks);
-	if (baseBlocks > 0)
-	{
-		RepoChainPageLevel *levels;
-		int			count = backupChainLevels(shared, entry, result->index,
-											  &levels);
-
-		state->chain = repoChainPageOpen(state->repo, state->path, BLCKSZ,
-										 levels, count, &err);
-		if (state->chain == NULL && err.code == DR_ERR_NOT_FOUND)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("a copy of \"%s\" in the chain of parent backup %s is gone: a backup of the chain was removed while backup %s was taken, or the repository is damaged",
-							state->path, shared->parentId, shared->backupId),
-					 errdetail("%s", err.message),
-					 errhint("Take the incremental backup again; pg_dr expire must not remove a backup that a running one is based on.")));
-		if (state->chain == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("could not read the parent's copy of \"%s\" (in the chain of backup %s): %s",
-							state->path, shared->parentId, err.message),
-					 errhint("Check the parent backup with pg_dr verify; take a full backup instead.")));
-		pfree(levels);
-	}
 
 	fileWriteParam(&param);
 	state->object = repoObjectWriteBeginParam(state->repo, objectPath, key,
@@ -392,6 +402,8 @@ fileStoreDelta(FileState *state, const char *objectPath,
 			{
 				if (b < baseBlocks)
 				{
+					if (state->chain == NULL)
+						fileChainOpen(state, result->index);
 					/* the page read stays as read: it was hashed */
 					memcpy(xorPage, page, BLCKSZ);
 					deltaPageXor(xorPage, fileBasePage(state, b), BLCKSZ);
