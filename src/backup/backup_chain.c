@@ -6,8 +6,10 @@
  * The leader merges the file list (in manifest order) with the chain's
  * manifests (repoChainIterOpen over the parent and its ancestors, in the
  * same order): one forward pass over each, memory independent of the
- * number of files.  The parent's manifest is read to its verified end on
- * the way, its ancestors as far as needed.
+ * number of files.  The manifests are read as far as the list needs
+ * them, each chunk authenticated as it is read (codec.h); whether they
+ * are whole is for verify and restore to say, as for every object of the
+ * chain a worker reads (repo_chain_page.h).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
