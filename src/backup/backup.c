@@ -56,6 +56,7 @@
 #include "utils/pg_lsn.h"
 #include "utils/timestamp.h"
 
+#include "backup/backup_chain.h"
 #include "backup/backup_internal.h"
 #include "backup/backup_progress.h"
 #include "common/config.h"
@@ -284,6 +285,8 @@ backupRemoveTemp(BackupContext *ctx)
 		(void) unlink(ctx->listPath);
 	if (ctx->indexPath[0])
 		(void) unlink(ctx->indexPath);
+	if (ctx->listPath[0])
+		backupChainRemove(ctx->listPath);
 	if (ctx->resultPrefix[0])
 	{
 		for (int i = 0; i < BACKUP_WORKERS_MAX; i++)
@@ -854,6 +857,9 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	pg_atomic_init_u32(&shared->abort, 0);
 	for (int i = 0; i < BACKUP_WORKERS_MAX; i++)
 		pg_atomic_init_u32(&shared->worker[i].state, BACKUP_WORKER_STARTING);
+	/* where each file's pages are in the parent's chain */
+	if (param->incremental)
+		backupChainWrite(repo, shared);
 
 	backupProgressPhase("copying");
 	/* begun before any object of the backup is written (storage.h) */

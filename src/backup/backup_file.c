@@ -9,11 +9,13 @@
  *	         pages past the parent's end -- everything older is, by WAL
  *	         rules, exactly what the parent stored (pages changed after this
  *	         backup started are rewritten by WAL replay from full-page
- *	         images anyway).  When the parent stores the file whole, each
- *	         changed page the parent has is stored XORed with the parent's
- *	         copy (delta.h), read from the parent's object as the file is
- *	         read: mostly zeroes, it compresses to a few per cent of the
- *	         page;
+ *	         images anyway).  Each changed page the parent has is stored
+ *	         XORed with the parent's page (delta.h): the page as restoring
+ *	         the parent writes it, read from the objects of the parent's
+ *	         chain as the file is read (repo_chain_page.h, levels from
+ *	         backup_chain.h), whether the parent stores the file whole, as
+ *	         a delta on a delta, or not at all: mostly zeroes, it
+ *	         compresses to a few per cent of the page;
  *	 parent  (incremental) nothing: a relation file with no changed page and
  *	         the parent's size, or any other file whose size and SHA-256
  *	         equal the parent's.
@@ -43,12 +45,14 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "backup/backup_chain.h"
 #include "backup/backup_internal.h"
 #include "backup/backup_progress.h"
 #include "common/delta.h"
 #include "pg_dr.h"
 #include "repo/repo.h"
 #include "repo/repo_backup.h"
+#include "repo/repo_chain_page.h"
 
 /* pages read at a time */
 #define BACKUP_READ_PAGES		128
@@ -78,52 +82,58 @@ typedef struct FileState
 	char	   *buffer;
 	uint32		corrupt;
 
-	/* the parent's copy of the file (delta with a base), read forward */
-	RepoObjectRead *base;
-	char	   *baseObject;		/* its repository path */
-	char	   *baseBuffer;		/* BACKUP_READ_PAGES pages */
-	uint64		baseStart;		/* file offset of baseBuffer[0] */
-	uint64		baseEnd;		/* end of what baseBuffer holds */
+	/* the parent chain's pages of the file (delta with a base) */
+	RepoChainPage *chain;
 } FileState;
 
-/* Page blockno of the parent's copy; blocks come in ascending order. */
+/* Page blockno as restoring the parent writes it; blocks come in ascending order. */
 static const char *
 fileBasePage(FileState *state, uint32 blockno)
 {
-	uint64		offset = (uint64) blockno * BLCKSZ;
+	DrError		err;
+	const char *page = repoChainPageGet(state->chain, blockno, &err);
+
+	if (page == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("could not read the parent's copy of \"%s\" (page %u, in the chain of backup %s): %s",
+						state->path, blockno, state->shared->parentId,
+						err.message),
+				 errhint("Check the parent backup with pg_dr verify; take a full backup instead.")));
+	return page;
+}
+
+/*
+ * Open the parent chain's copies of the file (list entry index), at its
+ * first changed page the parent has: a file with none never reads them.
+ */
+static void
+fileChainOpen(FileState *state, uint64 index)
+{
+	BackupShared *shared = state->shared;
+	RepoChainPageLevel *levels;
+	int			count = backupChainLevels(shared, state->entry, index, &levels);
 	DrError		err;
 
-	while (offset + BLCKSZ > state->baseEnd)
-	{
-		size_t		fill = 0;
-
-		/* the next buffer: from the page wanted, or where the last ended */
-		state->baseStart = state->baseEnd;
-		while (fill < BACKUP_READ_PAGES * BLCKSZ)
-		{
-			ssize_t		n = repoObjectRead(state->base, state->baseBuffer + fill,
-										   BACKUP_READ_PAGES * BLCKSZ - fill, &err);
-
-			if (n < 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("could not read the parent's copy of \"%s\" (%s): %s",
-								state->path, state->baseObject, err.message),
-						 errhint("Check the parent backup with pg_dr verify; take a full backup instead.")));
-			if (n == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("the parent's copy of \"%s\" (%s) ends at " UINT64_FORMAT " bytes, before page %u",
-								state->path, state->baseObject,
-								state->baseStart + fill, blockno),
-						 errhint("Check the parent backup with pg_dr verify; take a full backup instead.")));
-			fill += n;
-			if (state->baseStart + fill >= offset + BLCKSZ)
-				break;
-		}
-		state->baseEnd = state->baseStart + fill;
-	}
-	return state->baseBuffer + (offset - state->baseStart);
+	state->chain = repoChainPageOpen(state->repo, state->path, BLCKSZ,
+									 levels, count, &err);
+	if (state->chain == NULL && err.code == DR_ERR_NOT_FOUND)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 count == 1 ?
+				 errmsg("the copy of \"%s\" in parent backup %s is gone: the parent was removed while backup %s was taken, or the repository is damaged",
+						state->path, shared->parentId, shared->backupId) :
+				 errmsg("a copy of \"%s\" in the chain of parent backup %s is gone: a backup of the chain was removed while backup %s was taken, or the repository is damaged",
+						state->path, shared->parentId, shared->backupId),
+				 errdetail("%s", err.message),
+				 errhint("Take the incremental backup again; pg_dr expire must not remove a backup that a running one is based on.")));
+	if (state->chain == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("could not read the parent's copy of \"%s\" (in the chain of backup %s): %s",
+						state->path, shared->parentId, err.message),
+				 errhint("Check the parent backup with pg_dr verify; take a full backup instead.")));
+	pfree(levels);
 }
 
 static void
@@ -356,28 +366,8 @@ fileStoreDelta(FileState *state, const char *objectPath,
 	uint32		baseBlocks = 0;
 	char	   *xorPage = palloc(BLCKSZ);
 
-	/* XOR with the parent's copy when the parent stores it whole */
-	if (entry->parentStore == MANIFEST_STORE_FULL)
-	{
-		baseBlocks = Min(parentBlocks, blocks);
-		state->baseObject = repoBackupDataPath(shared->parentId, state->path);
-		state->base = repoObjectReadBegin(state->repo, state->baseObject, &err);
-		if (state->base == NULL && err.code == DR_ERR_NOT_FOUND)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("the copy of \"%s\" in parent backup %s is gone: the parent was removed while backup %s was taken, or the repository is damaged",
-							state->path, shared->parentId, shared->backupId),
-					 errhint("Take the incremental backup again; pg_dr expire must not remove a backup that a running one is based on.")));
-		if (state->base == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("could not read the parent's copy of \"%s\": %s",
-							state->path, err.message),
-					 errhint("Check the parent backup with pg_dr verify; take a full backup instead.")));
-		/* never read to its end: its content hash would never be checked */
-		repoObjectReadNoHash(state->base);
-		state->baseBuffer = palloc(BACKUP_READ_PAGES * BLCKSZ);
-	}
+	/* XOR with the parent's pages, wherever its chain has them */
+	baseBlocks = Min(parentBlocks, blocks);
 
 	fileWriteParam(&param);
 	state->object = repoObjectWriteBeginParam(state->repo, objectPath, key,
@@ -412,6 +402,8 @@ fileStoreDelta(FileState *state, const char *objectPath,
 			{
 				if (b < baseBlocks)
 				{
+					if (state->chain == NULL)
+						fileChainOpen(state, result->index);
 					/* the page read stays as read: it was hashed */
 					memcpy(xorPage, page, BLCKSZ);
 					deltaPageXor(xorPage, fileBasePage(state, b), BLCKSZ);
@@ -426,16 +418,16 @@ fileStoreDelta(FileState *state, const char *objectPath,
 	}
 
 	fileObjectCheck(deltaWriterEnd(delta, &count, &err), &err);
-	if (state->base)
+	if (state->chain)
 	{
 		/*
-		 * Not read to its end, and without its content hash (each chunk
-		 * read was authenticated, in an encrypted repository): a damaged
-		 * parent fails the restore of this backup, which reads the
-		 * parent's object whole and checks it.
+		 * Not read to their end, and without their content hash (each
+		 * chunk read was authenticated, in an encrypted repository): a
+		 * damaged parent fails the restore of this backup, which reads
+		 * every object of the chain whole and checks it.
 		 */
-		repoObjectReadFree(state->base);
-		state->base = NULL;
+		repoChainPageClose(state->chain);
+		state->chain = NULL;
 	}
 	result->size = size;
 	result->blocks = count;
@@ -516,8 +508,8 @@ backupFileStore(Repo *repo, const CodecDataKey *key, BackupShared *shared,
 	{
 		if (state.object)
 			repoObjectWriteAbort(state.object);
-		if (state.base)
-			repoObjectReadFree(state.base);
+		if (state.chain)
+			repoChainPageClose(state.chain);
 		pg_cryptohash_free(state.sha);
 	}
 	PG_END_TRY();

@@ -100,6 +100,8 @@ typedef struct BackupShared
 	char		listPath[MAXPGPATH];
 	char		indexPath[MAXPGPATH];
 	char		resultPrefix[MAXPGPATH];	/* + ".<worker>" */
+	char		chainPath[MAXPGPATH];	/* "" unless the parent is an
+										 * incremental (backup_chain.h) */
 	uint64		fileCount;
 	int			nworkers;
 	int			maxRateKb;		/* per backup, kB/s; 0 = unlimited */

@@ -26,6 +26,19 @@
  * (new pages have a newer LSN, or none), so no zero-filled hole survives
  * restore.
  *
+ * "The parent's content" is the file as restoring the parent backup writes
+ * it: its whole copy, or, when the parent is an incremental itself, the
+ * content its own chain builds (each level applied the same way, oldest
+ * first; store=parent levels change nothing).  So a PGDRDLT2 delta may sit
+ * on a parent that stores the file as a delta, or not at all, and its
+ * records are then XORed with pages that are themselves XORs down the
+ * chain (common/delta_chain.h reads the chain's pages that way).  Older
+ * versions wrote PGDRDLT2 only over a parent storing the file whole, and
+ * PGDRDLT1 over the others; that is the same rule in fewer cases, so every
+ * delta ever written reads and restores alike, and the format needs no new
+ * magic: restore applies each level onto the content reconstructed so far,
+ * as it always has.
+ *
  * Why XOR: a page that changed since the parent mostly changed in a few
  * bytes (a tuple's xmax and infomask, a new line pointer, the page LSN), so
  * its XOR with the parent's page is mostly zeroes and compresses to tens of
