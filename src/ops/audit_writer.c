@@ -36,7 +36,6 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
-#include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
@@ -388,10 +387,9 @@ auditWriterDrain(void)
 			return false;
 		}
 		auditCommitFlush();
+		/* not durably: a note that comes back is found recorded */
 		foreach(lc, step.swept)
 			auditNoteRemove((const char *) lfirst(lc));
-		if (step.swept != NIL)
-			fsync_fname(AUDIT_NOTE_DIR, true);
 		list_free_deep(step.swept);
 		auditSwept = true;
 	}
@@ -454,8 +452,10 @@ auditWriterDrain(void)
 
 /*
  * The drain duty: due while records are queued (a backend that queues one
- * sets the worker's latch) or the sweep is still to do; a failed write is
- * retried after AUDIT_DRAIN_RETRY_MS.
+ * sets the worker's latch), while a transaction that noted a change
+ * committed since the last look (it sets the latch too), or while the
+ * sweep is still to do; a failed write is retried after
+ * AUDIT_DRAIN_RETRY_MS.
  */
 static TimestampTz
 auditDrainNextDue(TimestampTz now, void *arg)
