@@ -12,8 +12,9 @@
  * of changes), and the pg_dr worker alone (audit_writer.c) may remove them
  * as it chains them; INSERT into that table is refused to everyone else.
  * It also refuses TRUNCATE of pgdr.objectives, whose row changes are
- * audited one by one (api/objectives.c) and which TRUNCATE would bypass.  A superuser can still disable the trigger: the hash chain and
- * the published heads (audit_head.c) show what was changed then.
+ * audited one by one (api/objectives.c) and which TRUNCATE would bypass.
+ * A superuser can still disable the trigger: the hash chain and the
+ * published heads (audit_head.c) show what was changed then.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  * repo_lock.c
- *	  Backup locks: heartbeat objects of a running backup, and what an
- *	  expire reads of them (see repo_lock.h for the protocol).
+ *	  Backup locks: heartbeat objects of a running backup (or of a key
+ *	  rotation), and what an expire reads of them (see repo_lock.h for the
+ *	  protocol).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
