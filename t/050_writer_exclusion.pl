@@ -3,7 +3,10 @@
 #	Leftovers of crashed writers go when the next backup starts: a
 #	backup directory without a manifest whose lock expired, and stale
 #	temporary objects (a crashed archive push's); a directory whose lock
-#	is live and a recent temporary object stay.
+#	is live and a recent temporary object stay.  A backup whose worker is
+#	killed (kill -9, crash restart) leaves its directory: the next backup
+#	keeps it while its lock is live, and removes it once the lock expired
+#	(the test ages the lock instead of waiting 10 minutes).
 #	Key rotation vs a writer creating a data key, made deterministic by
 #	the test-only pause points of src/common/test_pause.h
 #	(PG_DR_TEST_PAUSE_DIR): a second rotation is refused while one runs;
@@ -32,6 +35,10 @@ mkdir $pause or die "$pause: $!";
 # test only: the server and the CLI inherit it (src/common/test_pause.h)
 $ENV{PG_DR_TEST_PAUSE_DIR} = $pause;
 my $node = DrTest::node_new('writer_exclusion', $env->{conf});
+# a production server restarts after a crash; the crashed backup needs that
+$node->append_conf('postgresql.conf', "restart_after_crash = on\n");
+$node->reload;
+$node->command_ok([ 'pgbench', '-i', '-s', '2', '-q', 'postgres' ], 'pgbench -i');
 my $repo = $env->{repo};
 
 sub write_key_file
@@ -133,6 +140,45 @@ sub resume { my ($point) = @_; unlink("$pause/$point.paused") or die; return; }
 	command_ok([ 'pg_dr', 'verify', '--config', $env->{conf}, '--backup', 'all' ],
 		'leftovers: every backup verifies');
 	unlink("$wal/00000001000000000000000A.tmp.4242.2");
+}
+
+# ---- a backup whose worker is killed leaves its directory; its lock decides
+{
+	my ($h, $out, $err) = DrTest::slow_backup($node, 'dr_backup_full()');
+	my $id = $node->safe_psql('postgres', 'SELECT backup_id FROM dr_backup_progress');
+	my $postmaster = $node->{_pid};
+	my @workers;
+	for my $line (`ps -eo pid,ppid,args`)
+	{
+		push @workers, $1
+		  if $line =~ /^\s*(\d+)\s+(\d+)\s+postgres: .*pg_dr backup worker/ && $2 == $postmaster;
+	}
+	ok(@workers >= 1, 'crashed backup: its workers run');
+	kill 'KILL', $workers[0];
+	$h->finish;
+	DrTest::wait_worker($node);
+	my $dir = "$repo/backup/$id";
+	ok(-d $dir && !-e "$dir/manifest", 'crashed backup: its directory is left, without a manifest');
+
+	$node->safe_psql('postgres', 'SELECT dr_backup_full()');
+	ok(-d $dir, 'crashed backup: the next backup keeps it while its lock is live');
+
+	# ten minutes later: the lock's newest heartbeat is that old
+	opendir(my $dh, $dir) or die;
+	my @locks = grep { /^lock\.[0-9A-F]{16}$/ } readdir $dh;
+	closedir $dh;
+	is(scalar(@locks), 1, 'crashed backup: one heartbeat is left');
+	my $text = slurp_file("$dir/$locks[0]");
+	my $aged = time - 700;
+	$text =~ s/^time = \d+$/time = $aged/m or die;
+	open(my $fh, '>', "$dir/$locks[0]") or die;
+	print $fh $text;
+	close($fh) or die;
+	utime(time - 7200, time - 7200, $dir) or die;
+	$node->safe_psql('postgres', 'SELECT dr_backup_full()');
+	ok(!-e $dir, 'crashed backup: once its lock expired, the next backup removes it');
+	command_ok([ 'pg_dr', 'verify', '--config', $env->{conf}, '--backup', 'all' ],
+		'crashed backup: every backup verifies');
 }
 
 # ---- key rotation vs writers creating data keys
