@@ -111,24 +111,19 @@ CREATE TABLE pgdr.audit_anchor (
 	row_hash		bytea NOT NULL
 );
 
--- Operations that began and have not ended yet.  The worker inserts a row
--- (and commits it) before the operation starts its work, and removes it in
--- the transaction that writes the operation's audit_log row.  A row left
--- from an earlier server lifetime (server_epoch, which changes with every
--- start of shared memory: crash restart, restart, a restored copy) is an
--- operation whose end was never recorded: the worker closes it as
--- 'interrupted'.  Not part of the hash chain, and not dumped: it only
--- bridges a restart.
-CREATE TABLE pgdr.audit_inflight (
-	server_epoch	bigint NOT NULL,
-	begin_seq		bigint NOT NULL,
-	started_at		timestamptz NOT NULL,
+-- Changes of the objectives (the only watched table), noted by their
+-- trigger in the changing transaction, so that a note exists exactly when
+-- its change committed; the worker moves each into audit_log, removing it
+-- in the same transaction.  (Operations in flight are noted in files, see
+-- src/ops/audit_note.c: they must outlive their transaction.)
+CREATE TABLE pgdr.audit_pending (
+	id				bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	noted_at		timestamptz NOT NULL,
 	session_user_name name NOT NULL,
 	current_user_name name NOT NULL,
 	backend_pid		integer NOT NULL,
 	operation		text NOT NULL,
-	arguments		jsonb NOT NULL,
-	PRIMARY KEY (server_epoch, begin_seq)
+	arguments		jsonb NOT NULL
 );
 
 /*
@@ -184,14 +179,29 @@ CREATE TRIGGER audit_anchor_no_truncate
 	FOR EACH STATEMENT EXECUTE FUNCTION pgdr.audit_guard();
 ALTER TABLE pgdr.audit_anchor ENABLE ALWAYS TRIGGER audit_anchor_append_only;
 ALTER TABLE pgdr.audit_anchor ENABLE ALWAYS TRIGGER audit_anchor_no_truncate;
-CREATE TRIGGER audit_inflight_guard
-	BEFORE INSERT OR UPDATE OR DELETE ON pgdr.audit_inflight
+CREATE TRIGGER audit_pending_guard
+	BEFORE INSERT OR UPDATE OR DELETE ON pgdr.audit_pending
 	FOR EACH ROW EXECUTE FUNCTION pgdr.audit_guard();
-CREATE TRIGGER audit_inflight_no_truncate
-	BEFORE TRUNCATE ON pgdr.audit_inflight
+CREATE TRIGGER audit_pending_no_truncate
+	BEFORE TRUNCATE ON pgdr.audit_pending
 	FOR EACH STATEMENT EXECUTE FUNCTION pgdr.audit_guard();
-ALTER TABLE pgdr.audit_inflight ENABLE ALWAYS TRIGGER audit_inflight_guard;
-ALTER TABLE pgdr.audit_inflight ENABLE ALWAYS TRIGGER audit_inflight_no_truncate;
+ALTER TABLE pgdr.audit_pending ENABLE ALWAYS TRIGGER audit_pending_guard;
+ALTER TABLE pgdr.audit_pending ENABLE ALWAYS TRIGGER audit_pending_no_truncate;
+
+-- Every change of the objectives is audited (C: notes it in audit_pending,
+-- naming the users who made it, the row before and after).
+CREATE FUNCTION pgdr.objectives_audit()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'pg_dr_objectives_audit';
+CREATE TRIGGER objectives_audit
+	AFTER INSERT OR UPDATE OR DELETE ON pgdr.objectives
+	FOR EACH ROW EXECUTE FUNCTION pgdr.objectives_audit();
+CREATE TRIGGER objectives_no_truncate
+	BEFORE TRUNCATE ON pgdr.objectives
+	FOR EACH STATEMENT EXECUTE FUNCTION pgdr.audit_guard();
+ALTER TABLE pgdr.objectives ENABLE ALWAYS TRIGGER objectives_audit;
+ALTER TABLE pgdr.objectives ENABLE ALWAYS TRIGGER objectives_no_truncate;
 
 /*
  * Walk the chain in id order.  Returns the number of rows checked and the

@@ -63,6 +63,8 @@
 #include "pg_dr.h"
 #include "repo/repo.h"
 #include "repo/repo_backup.h"
+#include "common/test_pause.h"
+#include "repo/repo_leftover.h"
 #include "repo/repo_lock.h"
 
 /* How often the leader wakes up while the workers copy (milliseconds). */
@@ -714,6 +716,30 @@ backupWalFromArchive(void)
 }
 
 /*
+ * What crashed writers left in the repository goes when a backup starts,
+ * not only with an expire (repo/repo_leftover.h: never what a live writer
+ * holds, never this backup).  A failure is a WARNING: the backup does not
+ * depend on it.
+ */
+static void
+backupLeftoversClean(BackupContext *ctx, Repo *repo)
+{
+	RepoLeftoverResult result;
+	DrError		err;
+
+	if (!repoLeftoversClean(repo, ctx->backupId, (int64) time(NULL), &result,
+							&err))
+		ereport(WARNING,
+				(errmsg("could not remove what crashed writers left in the repository: %s",
+						err.message),
+				 errdetail("The backup goes on; dr_expire() or the next backup tries again.")));
+	if (result.dirsRemoved > 0 || result.tempsRemoved > 0)
+		ereport(LOG,
+				(errmsg("pg_dr backup %s: removed %d directories of backups that never completed and %d temporary objects left by crashed writers",
+						ctx->backupId, result.dirsRemoved, result.tempsRemoved)));
+}
+
+/*
  * Everything between taking the lock and releasing it; runs under
  * backupCleanup (see backupRun).
  */
@@ -794,6 +820,9 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 								(int64) time(NULL), &err);
 	backupCheck(ctx->lock != NULL, &err);
 
+	backupLeftoversClean(ctx, repo);
+
+	drTestPause("backup-key-new");
 	backupCheck(repoDataKeyNew(repo, &key, &err), &err);
 
 	/* keep every WAL segment from here on until the backup has it */

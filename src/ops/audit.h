@@ -5,9 +5,9 @@
  *
  * A failed operation must still be recorded, but its transaction is about
  * to abort, and anything it inserted would vanish with it.  So backends never
- * insert audit rows themselves: they put a record into a queue in shared
- * memory and wait (pg_dr.audit_timeout) until the pg_dr background worker
- * has committed it.  The worker is the only writer, which also makes the
+ * insert audit rows themselves: at its end an operation puts its record
+ * into a queue in shared memory and waits (pg_dr.audit_timeout) until the
+ * pg_dr background worker has committed it.  The worker is the only writer, which also makes the
  * hash chain (each row's hash covers the previous row's) a simple sequence.
  *
  * The sequence below is what every SQL function's record goes through;
@@ -26,10 +26,12 @@
  *	   PG_END_TRY();
  *	   auditOpOk(&op);
  *
- * auditOpBegin waits until the worker has committed a note that the
- * operation began (pgdr.audit_inflight), so that an operation cut short by
- * a crash of the whole server is still found and closed as 'interrupted'
- * after the restart.  One cut short by FATAL (pg_terminate_backend, a lost
+ * auditOpBegin writes and fsyncs a note that the operation began, a file
+ * under the data directory (audit_note.c), before the operation does
+ * anything; the worker removes it once the end is committed.  A crash of
+ * the whole server at any moment after auditOpBegin returned (the end
+ * still queued in shared memory, or not reached) leaves the note, and the
+ * worker records the operation as 'interrupted' after the restart.  One cut short by FATAL (pg_terminate_backend, a lost
  * client seen at a check) never reaches PG_CATCH: an exit callback of the
  * backend records it as failed, with the FATAL's SQLSTATE and message.
  *
@@ -58,8 +60,7 @@ typedef struct AuditOp
 	MemoryContext memoryContext;	/* the caller's, for the error copy */
 	char		sessionUser[NAMEDATALEN];
 	char		currentUser[NAMEDATALEN];
-	uint64		beginSeq;		/* queue number of its "began" record; 0 if
-								 * that record could not be queued */
+	char		note[64];		/* file name of its note (audit_note.c) */
 } AuditOp;
 
 /* Settings (audit_settings.c), defined by auditSettingsDefine(). */
@@ -102,6 +103,20 @@ extern void auditQueueSnapshot(AuditQueueSnapshot *snapshot);
 extern void auditWriterAttach(void);
 extern void auditWriterDetach(void);
 extern bool auditWriterDrain(void);
+
+/*
+ * A change of a table the audit trail watches (pgdr.objectives, through
+ * dr_objectives), from its trigger (api/objectives.c), run as the
+ * extension owner: noted in pgdr.audit_pending in the changing
+ * transaction, so that the note commits or vanishes with the change and
+ * survives a crash like it.  The worker moves committed notes into the
+ * chain.  action is INSERT, UPDATE or DELETE; oldRow/newRow are the row
+ * before and after (NULL where there is none), of type rowType; the users
+ * are the ones who made the change.
+ */
+extern void auditChangeNote(const char *table, const char *action,
+							Oid rowType, Datum oldRow, Datum newRow,
+							const char *sessionUser, const char *currentUser);
 
 /*
  * Register the audit trail's worker duties (from _PG_init): the drain

@@ -4,14 +4,17 @@
  *	  append-only.
  *
  * It refuses UPDATE, DELETE and TRUNCATE of pgdr.audit_log,
- * pgdr.audit_anchor and pgdr.audit_inflight to everyone, the table owner
- * included.  There are two exceptions, each a flag that only C code can set
- * in its own process.  dr_audit_expire() (audit_expire.c) may remove rows
- * older than pg_dr.audit_retention and move the anchor.  The pg_dr worker
- * alone (audit_writer.c) may insert and remove audit_inflight rows (notes
- * of operations in flight); INSERT into that table is refused to everyone
- * else too.  A superuser can still disable the trigger: the hash chain and
- * the published heads (audit_head.c) show what was changed then.
+ * pgdr.audit_anchor and pgdr.audit_pending to everyone, the table owner
+ * included.  There are three exceptions, each a flag that only C code can
+ * set in its own process.  dr_audit_expire() (audit_expire.c) may remove
+ * rows older than pg_dr.audit_retention and move the anchor.  The trigger
+ * of a watched table (audit_change.c) may insert audit_pending rows (notes
+ * of changes), and the pg_dr worker alone (audit_writer.c) may remove them
+ * as it chains them; INSERT into that table is refused to everyone else.
+ * It also refuses TRUNCATE of pgdr.objectives, whose row changes are
+ * audited one by one (api/objectives.c) and which TRUNCATE would bypass.
+ * A superuser can still disable the trigger: the hash chain and the
+ * published heads (audit_head.c) show what was changed then.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -42,12 +45,13 @@ pg_dr_audit_guard(PG_FUNCTION_ARGS)
 
 	relname = RelationGetRelationName(trigdata->tg_relation);
 
-	/* the worker notes operations in flight and removes the notes */
-	if (auditWriterInProgress && TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
-		strcmp(relname, "audit_inflight") == 0)
+	/* changes are noted by their trigger and chained by the worker */
+	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
+		strcmp(relname, "audit_pending") == 0)
 	{
-		if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ||
-			TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		if (auditChangeInProgress && TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+			return PointerGetDatum(trigdata->tg_trigtuple);
+		if (auditWriterInProgress && TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 			return PointerGetDatum(trigdata->tg_trigtuple);
 	}
 
@@ -86,8 +90,10 @@ pg_dr_audit_guard(PG_FUNCTION_ARGS)
 			 errmsg("the pg_dr audit trail is append-only"),
 			 errdetail("%s of \"pgdr.%s\" is not allowed, not even for its owner.",
 					   action, relname),
-			 strcmp(relname, "audit_inflight") == 0 ?
-			 errhint("Only the pg_dr worker writes pgdr.audit_inflight.") :
+			 strcmp(relname, "objectives") == 0 ?
+			 errhint("Change the objectives row by row through dr_objectives: each change is audited.") :
+			 strcmp(relname, "audit_pending") == 0 ?
+			 errhint("Changes of dr_objectives are noted there by their trigger, and chained by the pg_dr worker.") :
 			 errhint("Rows older than pg_dr.audit_retention are removed only by dr_audit_expire().")));
 	pg_unreachable();
 }

@@ -8,12 +8,15 @@
  * ring full sleeps on the condition variable, which the writer broadcasts
  * each time it has committed a record.  Records live in shared memory only
  * until the writer commits them: a crash of the whole server (not of the
- * worker alone) loses the records still queued, which is why each backend
- * waits for its own record before it returns to the caller.
+ * worker alone) loses the records still queued.  That loses no operation:
+ * auditOpBegin wrote a durable note that it began (audit_note.c), which
+ * the writer removes only after the end is committed, and which becomes
+ * an 'interrupted' record after the restart otherwise.  Each backend still
+ * waits for its own record before it returns to the caller, so that the
+ * caller sees the outcome recorded.
  *
- * Each operation queues two records: "began" from auditOpBegin (the worker
- * notes it in pgdr.audit_inflight; see the table's comment) and its end.
- * Between the two the backend keeps a copy of the operation in
+ * Each operation writes its note in auditOpBegin and queues one record,
+ * its end.  Between the two the backend keeps a copy of the operation in
  * TopMemoryContext.  A FATAL ends the backend without unwinding to the
  * caller's PG_CATCH; the exit callback (on_shmem_exit, so after the
  * transaction was aborted and every LWLock released, but while the queue is
@@ -62,8 +65,8 @@ static emit_log_hook_type auditPrevEmitLogHook = NULL;
 static int	auditFatalCode = 0;
 static char auditFatalMessage[AUDIT_ERROR_MAX];
 
-static void auditSubmit(AuditOp *op, AuditEntryKind kind, bool ok,
-						const char *sqlstate, const char *error, int elevel);
+static void auditSubmit(AuditOp *op, bool ok, const char *sqlstate,
+						const char *error, int elevel);
 
 static Size
 auditShmemSize(void)
@@ -159,8 +162,7 @@ auditExitCallback(int code, Datum arg)
 				 code);
 
 	while (count-- > 0)
-		auditSubmit(&auditOpen[count].op, AUDIT_ENTRY_END, false, sqlstate,
-					message, LOG);
+		auditSubmit(&auditOpen[count].op, false, sqlstate, message, LOG);
 	RESUME_INTERRUPTS();
 }
 
@@ -245,33 +247,37 @@ auditOpBegin(AuditOp *op, const char *operation, const char *argumentsJson)
 				 errhint("pg_dr.database names the database holding the pg_dr extension and its audit trail.")));
 
 	/*
-	 * Keep a copy first, then queue the "began" record: a FATAL while we wait
-	 * for it must still find the operation open.
+	 * Keep a copy first, then write the note: an operation that cannot note
+	 * durably that it began does not run, and its record says why.
 	 */
-	op->beginSeq = 0;
+	op->note[0] = '\0';
 	auditOpenRemember(op);
 	PG_TRY();
 	{
-		auditSubmit(op, AUDIT_ENTRY_BEGIN, true, NULL, NULL, WARNING);
+		auditNoteWrite(op, op->note, sizeof(op->note));
 	}
 	PG_CATCH();
 	{
-		/* canceled while waiting: the operation ends here, and says so */
 		auditOpFailed(op);
 	}
 	PG_END_TRY();
+	{
+		AuditOpen  *open = auditOpenFind(op);
+
+		if (open)
+			strlcpy(open->op.note, op->note, sizeof(open->op.note));
+	}
 }
 
 /*
- * Queue one record and wait until the writer committed it, or until
+ * Queue the end of op and wait until the writer committed it, or until
  * pg_dr.audit_timeout passed (then warn at elevel: the record stays queued
- * and is written when the worker comes back).  A BEGIN record's number
- * goes into op->beginSeq (and the kept copy) as soon as it is queued; once
- * an END record is queued, the copy is forgotten.
+ * and is written when the worker comes back; the note stands for it if the
+ * server stops first).  Once it is queued, the copy is forgotten.
  */
 static void
-auditSubmit(AuditOp *op, AuditEntryKind kind, bool ok, const char *sqlstate,
-			const char *error, int elevel)
+auditSubmit(AuditOp *op, bool ok, const char *sqlstate, const char *error,
+			int elevel)
 {
 	AuditEntry *entry;
 	uint64		seq;
@@ -280,8 +286,7 @@ auditSubmit(AuditOp *op, AuditEntryKind kind, bool ok, const char *sqlstate,
 	bool		written = false;
 
 	entry = palloc0(sizeof(AuditEntry));
-	entry->kind = kind;
-	entry->beginSeq = op->beginSeq;
+	strlcpy(entry->note, op->note, sizeof(entry->note));
 	entry->startedAt = op->startedAt;
 	entry->finishedAt = GetCurrentTimestamp();
 	auditCopyText(entry->sessionUser, op->sessionUser, sizeof(entry->sessionUser));
@@ -317,8 +322,7 @@ auditSubmit(AuditOp *op, AuditEntryKind kind, bool ok, const char *sqlstate,
 										PG_WAIT_EXTENSION))
 		{
 			ConditionVariableCancelSleep();
-			if (kind == AUDIT_ENTRY_END)
-				auditOpenForget(op);
+			auditOpenForget(op);
 			ereport(elevel,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("audit record of %s was not written: the audit queue is full",
@@ -327,6 +331,8 @@ auditSubmit(AuditOp *op, AuditEntryKind kind, bool ok, const char *sqlstate,
 									op->currentUser)
 					 : errdetail("The operation by \"%s\" failed: %s",
 								 op->currentUser, error),
+					 op->note[0] ?
+					 errhint("Check that the pg_dr background worker is running (dr_status.worker_running).  After the next restart of the server the operation is recorded as interrupted.") :
 					 errhint("Check that the pg_dr background worker is running (dr_status.worker_running).")));
 			pfree(entry);
 			return;
@@ -339,16 +345,7 @@ auditSubmit(AuditOp *op, AuditEntryKind kind, bool ok, const char *sqlstate,
 	LWLockRelease(auditShared->lock);
 	pfree(entry);
 
-	if (kind == AUDIT_ENTRY_BEGIN)
-	{
-		AuditOpen  *open = auditOpenFind(op);
-
-		op->beginSeq = seq;
-		if (open)
-			open->op.beginSeq = seq;
-	}
-	else
-		auditOpenForget(op);
+	auditOpenForget(op);
 
 	if (writerLatch)
 		SetLatch(writerLatch);
@@ -356,8 +353,7 @@ auditSubmit(AuditOp *op, AuditEntryKind kind, bool ok, const char *sqlstate,
 	/*
 	 * Wait until the writer has committed it.  An exiting backend does not
 	 * wait for a writer that is gone (at shutdown it is not coming back in
-	 * this server lifetime; the "began" note then closes it after the
-	 * restart).
+	 * this server lifetime; the note then closes it after the restart).
 	 */
 	for (;;)
 	{
@@ -382,16 +378,15 @@ auditSubmit(AuditOp *op, AuditEntryKind kind, bool ok, const char *sqlstate,
 	if (!written)
 		ereport(elevel,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("audit record %llu of %s (%s) is queued but not yet written",
-						(unsigned long long) seq, op->operation,
-						kind == AUDIT_ENTRY_BEGIN ? "began" : "ended"),
+				 errmsg("audit record %llu of %s is queued but not yet written",
+						(unsigned long long) seq, op->operation),
 				 errhint("It is written when the pg_dr background worker runs; check dr_status.worker_running.")));
 }
 
 void
 auditOpOk(AuditOp *op)
 {
-	auditSubmit(op, AUDIT_ENTRY_END, true, NULL, NULL, WARNING);
+	auditSubmit(op, true, NULL, NULL, WARNING);
 }
 
 void
@@ -404,8 +399,8 @@ auditOpFailed(AuditOp *op)
 	edata = CopyErrorData();
 	FlushErrorState();
 
-	auditSubmit(op, AUDIT_ENTRY_END, false,
-				unpack_sql_state(edata->sqlerrcode), edata->message, WARNING);
+	auditSubmit(op, false, unpack_sql_state(edata->sqlerrcode),
+				edata->message, WARNING);
 
 	ReThrowError(edata);
 }

@@ -13,17 +13,24 @@
  * record stays queued, the error goes to the server log, and the worker
  * tries again on its next round.
  *
- * A "began" record becomes a pgdr.audit_inflight row; the end record's
- * audit_log row and the removal of that note commit together.  Once per
- * worker process, before anything else, the writer closes the notes left
- * by an earlier server lifetime: each becomes an audit_log row with result
- * 'interrupted' (the sweep).  Notes of this lifetime are never swept: their
- * backends are running, or their exit callback queued their end.
+ * Once an end record's row committed, the writer removes the operation's
+ * note (audit_note.c).  Once per worker process, before anything else,
+ * the writer closes the notes left by an earlier server lifetime: each
+ * becomes an audit_log row with result 'interrupted' (the sweep), unless
+ * its row was committed just before the crash.  Notes of this lifetime are
+ * never swept: their backends are running, or their exit callback queued
+ * their end, or their end is queued and waits for this writer.
+ *
+ * Changes of watched tables (audit_change.c) are noted in
+ * pgdr.audit_pending by the changing transaction; the writer moves them
+ * into the chain when such a transaction committed (it says so in shared
+ * memory and sets the worker's latch), and at the sweep.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -43,7 +50,7 @@
 /* a failed write is tried again after this long (milliseconds) */
 #define AUDIT_DRAIN_RETRY_MS	1000
 
-/* Set in the worker only: lets the guard pass its changes of audit_inflight. */
+/* Set in the worker only: lets the guard pass its removal of noted changes. */
 bool		auditWriterInProgress = false;
 
 /* A backup's end was written: publish the head now (audit_head.c). */
@@ -146,137 +153,181 @@ auditLogInsert(const AuditEntry *entry)
 		elog(ERROR, "could not insert the audit record");
 }
 
-/* Note that an operation began (a "began" record).  Connected to SPI. */
-static void
-auditInflightInsert(const AuditEntry *entry)
+/*
+ * Whether the audit_log holds the row of the operation a note describes:
+ * the same backend pid, started_at to the microsecond and operation (see
+ * audit_note.c: a crash between the row's commit and the note's removal).
+ * Connected to SPI.
+ */
+static bool
+auditNoteRecorded(const AuditNote *note)
 {
-	Oid			argtypes[8] = {INT8OID, INT8OID, TIMESTAMPTZOID, NAMEOID,
-	NAMEOID, INT4OID, TEXTOID, JSONBOID};
-	Datum		values[8];
-	NameData	sessionUser;
-	NameData	currentUser;
-	int			ret;
+	Oid			argtypes[3] = {INT4OID, TIMESTAMPTZOID, TEXTOID};
+	Datum		values[3];
 
-	namestrcpy(&sessionUser, entry->sessionUser);
-	namestrcpy(&currentUser, entry->currentUser);
-	values[0] = Int64GetDatum(auditShared->epoch);
-	values[1] = Int64GetDatum((int64) entry->seq);
-	values[2] = TimestampTzGetDatum(entry->startedAt);
-	values[3] = NameGetDatum(&sessionUser);
-	values[4] = NameGetDatum(&currentUser);
-	values[5] = Int32GetDatum(entry->pid);
-	values[6] = CStringGetTextDatum(entry->operation);
-	values[7] = DirectFunctionCall1(jsonb_in, CStringGetDatum(entry->arguments));
-
-	ret = SPI_execute_with_args("INSERT INTO pgdr.audit_inflight "
-								"(server_epoch, begin_seq, started_at, session_user_name, "
-								"current_user_name, backend_pid, operation, arguments) "
-								"VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-								8, argtypes, values, NULL, false, 0);
-	if (ret != SPI_OK_INSERT || SPI_processed != 1)
-		elog(ERROR, "could not insert the audit in-flight record");
+	values[0] = Int32GetDatum(note->pid);
+	values[1] = TimestampTzGetDatum(note->startedAt);
+	values[2] = CStringGetTextDatum(note->operation);
+	if (SPI_execute_with_args("SELECT 1 FROM pgdr.audit_log "
+							  "WHERE backend_pid OPERATOR(pg_catalog.=) $1 "
+							  "AND started_at OPERATOR(pg_catalog.=) $2 "
+							  "AND operation OPERATOR(pg_catalog.=) $3 LIMIT 1",
+							  3, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up an audit record");
+	return SPI_processed > 0;
 }
 
-/* Drop the note of an ended operation.  Connected to SPI. */
-static void
-auditInflightDelete(const AuditEntry *entry)
+static int
+auditNoteCompare(const ListCell *a, const ListCell *b)
 {
-	Oid			argtypes[2] = {INT8OID, INT8OID};
-	Datum		values[2];
+	const AuditNote *x = (const AuditNote *) lfirst(a);
+	const AuditNote *y = (const AuditNote *) lfirst(b);
 
-	values[0] = Int64GetDatum(auditShared->epoch);
-	values[1] = Int64GetDatum((int64) entry->beginSeq);
-	if (SPI_execute_with_args("DELETE FROM pgdr.audit_inflight "
-							  "WHERE server_epoch OPERATOR(pg_catalog.=) $1 "
-							  "AND begin_seq OPERATOR(pg_catalog.=) $2",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not remove the audit in-flight record");
+	if (x->startedAt != y->startedAt)
+		return x->startedAt < y->startedAt ? -1 : 1;
+	return x->pid - y->pid;
 }
 
 /*
- * Close the notes of earlier server lifetimes as 'interrupted' (see the
- * file header): all in one transaction, oldest first.  Connected to SPI.
+ * Close the notes of earlier server lifetimes as 'interrupted' (see
+ * audit_note.c): all in one transaction, oldest first; a note whose row
+ * is already there adds nothing.  names: the notes, listed by the caller
+ * (outside the transaction, to remove them once this committed).
+ * Connected to SPI.
  */
 static void
-auditInflightSweep(void)
+auditNotesSweep(List *names)
 {
-	Oid			argtypes[1] = {INT8OID};
-	Datum		values[1];
+	List	   *notes = NIL;
+	ListCell   *lc;
 	AuditEntry *entry;
 	char	   *restartedAt;
-	int			ret;
 
-	values[0] = Int64GetDatum(auditShared->epoch);
-	ret = SPI_execute_with_args("WITH gone AS ("
-								" DELETE FROM pgdr.audit_inflight "
-								" WHERE server_epoch OPERATOR(pg_catalog.<>) $1 "
-								" RETURNING *) "
-								"SELECT started_at, session_user_name::text, "
-								"current_user_name::text, backend_pid, operation, "
-								"arguments::text FROM gone "
-								"ORDER BY started_at, server_epoch, begin_seq",
-								1, argtypes, values, NULL, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read the audit in-flight records");
-	if (SPI_processed == 0)
+	foreach(lc, names)
+	{
+		AuditNote  *note = palloc(sizeof(AuditNote));
+
+		if (auditNoteRead((const char *) lfirst(lc), note))
+			notes = lappend(notes, note);
+		else
+			pfree(note);
+	}
+	if (notes == NIL)
 		return;
+	list_sort(notes, auditNoteCompare);
 
 	restartedAt = pstrdup(timestamptz_to_str((TimestampTz) auditShared->epoch));
 	entry = palloc0(sizeof(AuditEntry));
+	foreach(lc, notes)
 	{
-		SPITupleTable *rows = SPI_tuptable;
-		uint64		count = SPI_processed;
+		const AuditNote *note = (const AuditNote *) lfirst(lc);
 
-		for (uint64 i = 0; i < count; i++)
-		{
-			HeapTuple	tuple = rows->vals[i];
-			TupleDesc	desc = rows->tupdesc;
-			bool		isnull;
-
-			memset(entry, 0, sizeof(AuditEntry));
-			entry->startedAt = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 1, &isnull));
-			entry->finishedAt = GetCurrentTimestamp();
-			strlcpy(entry->sessionUser, SPI_getvalue(tuple, desc, 2), sizeof(entry->sessionUser));
-			strlcpy(entry->currentUser, SPI_getvalue(tuple, desc, 3), sizeof(entry->currentUser));
-			entry->pid = DatumGetInt32(SPI_getbinval(tuple, desc, 4, &isnull));
-			strlcpy(entry->operation, SPI_getvalue(tuple, desc, 5), sizeof(entry->operation));
-			strlcpy(entry->arguments, SPI_getvalue(tuple, desc, 6), sizeof(entry->arguments));
-			entry->ok = false;
-			entry->interrupted = true;
-			snprintf(entry->error, sizeof(entry->error),
-					 "interrupted: the operation never ended in this cluster's history: "
-					 "the server stopped while it ran (crash or immediate shutdown), or "
-					 "this cluster was restored from a backup taken while it ran; found "
-					 "open when the server started at %s", restartedAt);
-			auditLogInsert(entry);
-			ereport(LOG,
-					(errmsg("pg_dr audit: %s of backend %d, begun at %s, recorded as interrupted",
-							entry->operation, entry->pid,
-							timestamptz_to_str(entry->startedAt))));
-		}
+		if (auditNoteRecorded(note))
+			continue;
+		memset(entry, 0, sizeof(AuditEntry));
+		entry->startedAt = note->startedAt;
+		entry->finishedAt = GetCurrentTimestamp();
+		strlcpy(entry->sessionUser, note->sessionUser, sizeof(entry->sessionUser));
+		strlcpy(entry->currentUser, note->currentUser, sizeof(entry->currentUser));
+		entry->pid = note->pid;
+		strlcpy(entry->operation, note->operation, sizeof(entry->operation));
+		strlcpy(entry->arguments, note->arguments, sizeof(entry->arguments));
+		entry->ok = false;
+		entry->interrupted = true;
+		snprintf(entry->error, sizeof(entry->error),
+				 "interrupted: the operation never ended in this cluster's history: "
+				 "the server stopped while it ran (crash or immediate shutdown), or "
+				 "this cluster was restored from a backup taken while it ran; found "
+				 "open when the server started at %s", restartedAt);
+		auditLogInsert(entry);
+		ereport(LOG,
+				(errmsg("pg_dr audit: %s of backend %d, begun at %s, recorded as interrupted",
+						entry->operation, entry->pid,
+						timestamptz_to_str(entry->startedAt))));
 	}
 	pfree(entry);
 }
 
-/* One queued record, whichever its kind.  Connected to SPI. */
+/*
+ * Move the committed notes of changes (pgdr.audit_pending, audit_change.c)
+ * into the chain, oldest first, in one transaction: the notes go with the
+ * rows that record them.  Connected to SPI.
+ */
 static void
-auditWriteRecord(const AuditEntry *entry)
+auditChangesMove(void)
 {
-	if (entry->kind == AUDIT_ENTRY_BEGIN)
-		auditInflightInsert(entry);
-	else
+	SPITupleTable *rows;
+	uint64		count;
+	AuditEntry *entry;
+	int			ret;
+
+	ret = SPI_execute("WITH gone AS ("
+					  " DELETE FROM pgdr.audit_pending RETURNING *) "
+					  "SELECT noted_at, session_user_name::pg_catalog.text, "
+					  "current_user_name::pg_catalog.text, backend_pid, operation, "
+					  "arguments::pg_catalog.text FROM gone ORDER BY id",
+					  false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read the noted changes");
+	rows = SPI_tuptable;
+	count = SPI_processed;
+	entry = palloc0(sizeof(AuditEntry));
+	for (uint64 i = 0; i < count; i++)
 	{
+		HeapTuple	tuple = rows->vals[i];
+		TupleDesc	desc = rows->tupdesc;
+		bool		isnull;
+		char	   *arguments = SPI_getvalue(tuple, desc, 6);
+
+		memset(entry, 0, sizeof(AuditEntry));
+		entry->startedAt = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 1, &isnull));
+		entry->finishedAt = entry->startedAt;
+		strlcpy(entry->sessionUser, SPI_getvalue(tuple, desc, 2), sizeof(entry->sessionUser));
+		strlcpy(entry->currentUser, SPI_getvalue(tuple, desc, 3), sizeof(entry->currentUser));
+		entry->pid = DatumGetInt32(SPI_getbinval(tuple, desc, 4, &isnull));
+		strlcpy(entry->operation, SPI_getvalue(tuple, desc, 5), sizeof(entry->operation));
+		if (strlen(arguments) >= sizeof(entry->arguments))
+			snprintf(entry->arguments, sizeof(entry->arguments),
+					 "{\"truncated\": true, \"length\": %zu}", strlen(arguments));
+		else
+			strlcpy(entry->arguments, arguments, sizeof(entry->arguments));
+		entry->ok = true;
 		auditLogInsert(entry);
-		if (entry->beginSeq != 0)
-			auditInflightDelete(entry);
 	}
+	pfree(entry);
 }
 
-/* One write in its transaction (dutyXactRun): a record, or with NULL the sweep. */
+/*
+ * The commit just made is on disk: a note may go only then, whatever
+ * synchronous_commit says (with it off, a commit returns before its WAL
+ * is flushed, and a crash would lose both the row and the note).
+ */
+static void
+auditCommitFlush(void)
+{
+	XLogFlush(XactLastCommitEnd);
+}
+
+/* What one transaction of the writer does (auditWriteStep). */
+typedef enum AuditStepKind
+{
+	AUDIT_STEP_RECORD,			/* one queued record */
+	AUDIT_STEP_SWEEP,			/* the notes of earlier lifetimes */
+	AUDIT_STEP_CHANGES			/* the noted changes */
+} AuditStepKind;
+
+typedef struct AuditStep
+{
+	AuditStepKind kind;
+	const AuditEntry *entry;	/* RECORD */
+	List	   *swept;			/* SWEEP: the names of the notes */
+} AuditStep;
+
+/* One step in its transaction (dutyXactRun). */
 static void
 auditWriteStep(void *arg)
 {
-	const AuditEntry *entry = (const AuditEntry *) arg;
+	AuditStep  *step = (AuditStep *) arg;
 
 	if (!OidIsValid(get_extension_oid("pg_dr", true)))
 		ereport(ERROR,
@@ -287,40 +338,65 @@ auditWriteStep(void *arg)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	if (entry == NULL)
-		auditInflightSweep();
-	else
-		auditWriteRecord(entry);
+	switch (step->kind)
+	{
+		case AUDIT_STEP_RECORD:
+			auditLogInsert(step->entry);
+			break;
+		case AUDIT_STEP_SWEEP:
+			auditNotesSweep(step->swept);
+			/* changes a crash left uncopied go with it */
+			auditChangesMove();
+			break;
+		case AUDIT_STEP_CHANGES:
+			auditChangesMove();
+			break;
+	}
 
 	SPI_finish();
 }
 
 /*
- * Write one record, or with entry NULL do the sweep, in a transaction of
- * its own; returns false (error logged) when it could not.
+ * Run one step in a transaction of its own; returns false (error logged)
+ * when it could not.
  */
 static bool
-auditWriteEntry(const AuditEntry *entry)
+auditWriteRun(AuditStep *step)
 {
-	return dutyXactRun("writing pg_dr audit record", auditWriteStep,
-					   (void *) entry);
+	return dutyXactRun("writing pg_dr audit record", auditWriteStep, step);
 }
 
 bool
 auditWriterDrain(void)
 {
 	AuditEntry *entry;
+	AuditStep	step;
 	bool		ok = true;
 
 	/* first of all, close what an earlier server lifetime left open */
 	if (!auditSwept)
 	{
-		if (!auditWriteEntry(NULL))
+		AuditStep	step = {AUDIT_STEP_SWEEP, NULL, NIL};
+		ListCell   *lc;
+
+		(void) auditChangesNotedTake();
+		step.swept = auditNotesOfEarlierLifetimes();
+		if (!auditWriteRun(&step))
+		{
+			list_free_deep(step.swept);
 			return false;
+		}
+		auditCommitFlush();
+		/* not durably: a note that comes back is found recorded */
+		foreach(lc, step.swept)
+			auditNoteRemove((const char *) lfirst(lc));
+		list_free_deep(step.swept);
 		auditSwept = true;
 	}
 
 	entry = palloc(sizeof(AuditEntry));
+	step.kind = AUDIT_STEP_RECORD;
+	step.swept = NIL;
 
 	for (;;)
 	{
@@ -336,13 +412,17 @@ auditWriterDrain(void)
 
 		if (!pending)
 			break;
-		if (!auditWriteEntry(entry))
+		step.entry = entry;
+		if (!auditWriteRun(&step))
 		{
 			ok = false;
 			break;
 		}
+		/* committed and flushed: the note is no longer needed */
+		auditCommitFlush();
+		auditNoteRemove(entry->note);
 
-		if (entry->kind == AUDIT_ENTRY_END && entry->ok &&
+		if (entry->ok &&
 			strncmp(entry->operation, "dr_backup_", 10) == 0)
 			auditHeadBackupEnded = true;
 
@@ -353,18 +433,35 @@ auditWriterDrain(void)
 		ConditionVariableBroadcast(&auditShared->cv);
 	}
 	pfree(entry);
+
+	/* the changes noted by transactions that committed since the last look */
+	if (ok && auditChangesNotedTake())
+	{
+		step.kind = AUDIT_STEP_CHANGES;
+		if (!auditWriteRun(&step))
+		{
+			/* look again at the retry */
+			LWLockAcquire(auditShared->lock, LW_EXCLUSIVE);
+			auditShared->changesNoted = true;
+			LWLockRelease(auditShared->lock);
+			ok = false;
+		}
+	}
 	return ok;
 }
 
 /*
  * The drain duty: due while records are queued (a backend that queues one
- * sets the worker's latch) or the sweep is still to do; a failed write is
- * retried after AUDIT_DRAIN_RETRY_MS.
+ * sets the worker's latch), while a transaction that noted a change
+ * committed since the last look (it sets the latch too), or while the
+ * sweep is still to do; a failed write is retried after
+ * AUDIT_DRAIN_RETRY_MS.
  */
 static TimestampTz
 auditDrainNextDue(TimestampTz now, void *arg)
 {
-	return !auditSwept || auditPendingCount() > 0 ? now : DUTY_NEVER;
+	return !auditSwept || auditPendingCount() > 0 || auditChangesNoted() ?
+		now : DUTY_NEVER;
 }
 
 static bool

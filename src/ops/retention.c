@@ -115,15 +115,12 @@ retentionKeepChain(const ManifestHeader *headers, int count, const char *id,
 	}
 }
 
+/* the rule every writer applies when it starts (repo/repo_leftover.h) */
 bool
 retentionOrphanRemovable(int64 dirMtime, const RepoLockState *lock,
 						  bool running, int64 now)
 {
-	if (running)
-		return false;
-	if (lock != NULL && repoLockLive(lock, now))
-		return false;
-	return dirMtime <= now - RETENTION_ORPHAN_AGE;
+	return repoLeftoverDirRemovable(dirMtime, lock, running, now);
 }
 
 bool

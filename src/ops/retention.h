@@ -37,7 +37,9 @@
  * backup/ without a manifest is what such a crash, a backup that failed or
  * one whose server died leaves; it is removed when its lock is expired or
  * absent, it is older than RETENTION_ORPHAN_AGE seconds and it is not
- * the backup this server is writing (retentionOrphanRemovable).
+ * the backup this server is writing (retentionOrphanRemovable, the rule
+ * of repo/repo_leftover.h, which the next backup applies too when it
+ * starts).
  *-------------------------------------------------------------------------
  */
 #ifndef DR_RETENTION_H
@@ -47,9 +49,10 @@
 #include "common/manifest.h"
 #include "common/wal.h"
 #include "repo/repo.h"
+#include "repo/repo_leftover.h"
 #include "repo/repo_lock.h"
 
-#define RETENTION_ORPHAN_AGE	3600
+#define RETENTION_ORPHAN_AGE	REPO_LEFTOVER_DIR_AGE
 
 typedef struct RetentionPolicy
 {

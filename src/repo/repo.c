@@ -155,7 +155,7 @@ repoClose(Repo *repo)
 }
 
 /* Read and parse the info file of config's repository from storage. */
-static bool
+bool
 repoInfoLoad(Storage *storage, const ConfigRepo *config, RepoInfo *info,
 			 DrError *err)
 {

@@ -98,6 +98,8 @@ extern const ConfigRepo *repoConfig(const Repo *repo);
 /*
  * A new random data key, stored wrapped before it is returned.  When the
  * repository is not encrypted, returns true and sets *key to NULL.
+ * DR_ERR_KEY when a key rotation switched the passphrase since repo was
+ * opened (the key is given up: repo_keys.c says why no key is lost).
  */
 extern bool repoDataKeyNew(Repo *repo, const CodecDataKey **key, DrError *err);
 
@@ -111,7 +113,8 @@ extern bool repoDataKeyCount(Repo *repo, int *count, DrError *err);
 /*
  * Re-wrap every data key under the passphrase in newKeyFile (see the
  * header comment); data objects are not touched.  On success the repo
- * handle uses the new KEK.
+ * handle uses the new KEK.  DR_ERR_EXISTS, before anything changed, when
+ * another rotation holds the repository's rotation lock (repo_keys.c).
  */
 extern bool repoKeyRotate(Repo *repo, const char *newKeyFile, DrError *err);
 

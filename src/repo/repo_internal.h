@@ -53,6 +53,10 @@ struct Repo
 extern bool repoKekDerive(const char *keyFile, const uint8 *salt,
 						  uint32 iterations, KeyKek *kek, DrError *err);
 
+/* repo.c: read and parse the info file of config's repository */
+extern bool repoInfoLoad(Storage *storage, const ConfigRepo *config,
+						 RepoInfo *info, DrError *err);
+
 /* repo_info.c */
 
 /* The info file's text for info, palloc'd. */

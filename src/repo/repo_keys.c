@@ -21,19 +21,48 @@
  * whose KEK is neither the old nor the new one are never removed, because
  * they might belong to a rotation running concurrently.
  *
- * Rotation is not safe against a process that keeps writing new data keys
- * with the old KEK after step 3; callers must keep writers out (a
- * repository lock) while it runs.
+ * Two rotations must not run at once: one's step 3 could remove an old
+ * wrap before the other twinned it.  A rotation holds the repository lock
+ * keys/rotation/lock.<n> (repo_lock.h: heartbeat objects, renewed while it
+ * works, taken over only when expired) from before step 1 until the end;
+ * a second rotation finds it live and stops before doing anything.
+ *
+ * Writers (a backup, an archiving process) create data keys while a
+ * rotation may run, with the KEK they derived when they opened the
+ * repository, and must not lose one.  They do not take the rotation lock:
+ * a writer cannot wait minutes for a rotation, and it needs no lock,
+ * because of the order in which each side works (repoDataKeyNew):
+ *	 writer:   store keys/<id>.<kek>, then read the info file; if it names
+ *			   another KEK than the writer's, remove that wrap and fail;
+ *			   only then is the key handed out and used;
+ *	 rotation: steps 1, 2 (the info file names the new KEK), 3 (list
+ *			   keys/ again, twin and remove every old wrap).
+ * If the writer's read of the info file comes before step 2, its wrap was
+ * stored before step 2 too, so step 3, which lists keys/ after step 2,
+ * twins it: the key survives under the new KEK.  If the read comes after
+ * step 2, the writer sees the new KEK and drops its key before anything
+ * was encrypted with it: no object uses a key the repository lost.  A
+ * wrap removed by such a writer between step 3's listing and its read is
+ * skipped (NOT_FOUND: its owner gave it up).  A writer that crashes
+ * between storing its wrap and its check leaves a key no object uses.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
+
+#include <time.h>
 
 #ifndef FRONTEND
 #include "utils/memutils.h"
 #endif
 
 #include "common/hex.h"
+#include "common/test_pause.h"
 #include "repo/repo_internal.h"
+#include "repo/repo_lock.h"
+
+/* The rotation's lock (see the file header) and the owner it names. */
+#define REPO_KEY_ROTATION_DIR	REPO_KEYS_DIR "/rotation"
+#define REPO_KEY_ROTATION_OWNER	"key-rotation"
 
 /* Length of a key file name: <32 hex>.<16 hex> */
 #define REPO_KEY_NAME_LEN		(2 * CODEC_KEY_ID_SIZE + 1 + 2 * KEY_KEK_ID_SIZE)
@@ -210,6 +239,43 @@ repoKeyNeeded(const Repo *repo, DrError *err)
 					  repo->config.path);
 }
 
+/*
+ * The writer's side of the race with a rotation (see the file header): the
+ * wrap of key under this process's KEK is stored; read the info file, and
+ * when it names another KEK, remove the wrap and fail.
+ */
+static bool
+repoKeyRotationCheck(Repo *repo, const CodecDataKey *key, DrError *err)
+{
+	RepoInfo	current;
+	char		path[REPO_KEY_PATH_SIZE];
+	bool		same;
+	DrError		ignored;
+
+	if (!repoInfoLoad(repo->storage, &repo->config, &current, err))
+		same = false;
+	else
+	{
+		same = memcmp(current.kekId, repo->kek.id, KEY_KEK_ID_SIZE) == 0;
+		if (current.created)
+			pfree(current.created);
+		if (!same)
+		{
+			drErrorSet(err, DR_ERR_KEY,
+					   "the passphrase of repository \"%s\" was rotated while this process had it open: no data key was created",
+					   repo->config.path);
+			drErrorHint(err, "Point the configuration's cipher key file at the new passphrase, reload, and try again.");
+		}
+	}
+	if (!same)
+	{
+		/* best effort: a wrap left here is a key no object uses */
+		repoKeyPath(key->id, repo->kek.id, path);
+		(void) storageRemove(repo->storage, path, &ignored);
+	}
+	return same;
+}
+
 bool
 repoDataKeyNew(Repo *repo, const CodecDataKey **key, DrError *err)
 {
@@ -224,6 +290,9 @@ repoDataKeyNew(Repo *repo, const CodecDataKey **key, DrError *err)
 		return false;
 	/* stored before it is handed out: no object can use a key we lack */
 	stored = repoKeyStore(repo, &dataKey, &repo->kek, false, err);
+	/* and checked against a rotation (the file header) */
+	if (stored)
+		stored = repoKeyRotationCheck(repo, &dataKey, err);
 	if (stored)
 		*key = repoKeyCacheAdd(repo, &dataKey);
 	explicit_bzero(&dataKey, sizeof(dataKey));
@@ -300,7 +369,70 @@ typedef struct RepoRotate
 	KeyKek		oldKek;
 	KeyKek		newKek;
 	bool		removeOld;		/* step 3 */
+	RepoLock   *lock;			/* the rotation's, renewed between entries */
 } RepoRotate;
+
+/* Whether the wrap of keyId under kek is there (true when unsure). */
+static bool
+repoKeyWrapExists(Repo *repo, const uint8 *keyId, const KeyKek *kek)
+{
+	char		path[REPO_KEY_PATH_SIZE];
+	bool		exists = true;
+	DrError		ignored;
+
+	repoKeyPath(keyId, kek->id, path);
+	if (!storageExists(repo->storage, path, &exists, &ignored))
+		return true;
+	return exists;
+}
+
+/*
+ * Take the rotation's lock (see the file header): DR_ERR_EXISTS when
+ * another rotation holds it, or took it at the same moment.
+ */
+static RepoLock *
+repoKeyRotationLock(Repo *repo, DrError *err)
+{
+	RepoLockState state;
+	int64		now = (int64) time(NULL);
+	bool		taken = true;
+	RepoLock   *lock;
+
+	if (!repoLockReadIn(repo, REPO_KEY_ROTATION_DIR, REPO_KEY_ROTATION_OWNER,
+						&state, err))
+		return NULL;
+	if (state.present && repoLockLive(&state, now))
+	{
+		repoLockStateFree(&state);
+		drErrorSet(err, DR_ERR_EXISTS,
+				   "another key rotation of repository \"%s\" is running",
+				   repo->config.path);
+		drErrorHint(err, "Wait for it to end.  A rotation that crashed holds its lock \"%s/%s/lock.*\" until %d seconds after its last heartbeat.",
+					repo->config.path, REPO_KEY_ROTATION_DIR, REPO_LOCK_EXPIRE);
+		return NULL;
+	}
+	/* a crashed rotation's lock: take it over */
+	if (state.present &&
+		!repoLockTakeIn(repo, REPO_KEY_ROTATION_DIR, &state, &taken, err))
+	{
+		repoLockStateFree(&state);
+		return NULL;
+	}
+	repoLockStateFree(&state);
+	if (taken)
+	{
+		lock = repoLockAcquireIn(repo, REPO_KEY_ROTATION_DIR,
+								 REPO_KEY_ROTATION_OWNER, "the key rotation",
+								 NULL, now, err);
+		if (lock != NULL || err == NULL || err->code != DR_ERR_EXISTS)
+			return lock;
+	}
+	drErrorSet(err, DR_ERR_EXISTS,
+			   "another key rotation of repository \"%s\" started at the same time",
+			   repo->config.path);
+	drErrorHint(err, "Wait for it to end; run one rotation at a time.");
+	return NULL;
+}
 
 /*
  * One entry of keys/ during a rotation: give a wrap under the old KEK its
@@ -321,13 +453,24 @@ repoKeyRotateEntry(void *arg, const StorageInfo *info, DrError *err)
 	if (info->isDir || !repoKeyNameParse(info->name, keyId, kekId) ||
 		memcmp(kekId, state->oldKek.id, KEY_KEK_ID_SIZE) != 0)
 		return true;
+	if (!repoLockHeartbeat(state->lock, (int64) time(NULL), false, err))
+		return false;
 
 	/* unwrapped on the way: the cache would grow with the whole keyring */
 	cached = repoKeyCacheFind(repo, keyId);
 	if (cached != NULL)
 		key = *cached;
 	else if (!repoKeyRead(repo, keyId, &state->oldKek, &key, err))
+	{
+		/* removed since it was listed: a writer gave it up (file header) */
+		if (err && err->code == DR_ERR_KEY &&
+			!repoKeyWrapExists(repo, keyId, &state->oldKek))
+		{
+			drErrorClear(err);
+			return true;
+		}
 		return false;
+	}
 	result = repoKeyStore(repo, &key, &state->newKek, true, err);
 	explicit_bzero(&key, sizeof(key));
 	if (!result)
@@ -383,6 +526,11 @@ repoKeyRotate(Repo *repo, const char *newKeyFile, DrError *err)
 	memcpy(newInfo.kekId, state.newKek.id, KEY_KEK_ID_SIZE);
 	hexEncode(state.oldKek.id, KEY_KEK_ID_SIZE, HEX_LOWER, oldKekHex);
 
+	/* one rotation at a time, from before step 1 to the end */
+	state.lock = repoKeyRotationLock(repo, err);
+	if (state.lock == NULL)
+		goto done;
+
 	/* step 1 */
 	if (!storageList(repo->storage, REPO_KEYS_DIR, repoKeyRotateEntry, &state,
 					 err))
@@ -392,6 +540,12 @@ repoKeyRotate(Repo *repo, const char *newKeyFile, DrError *err)
 	}
 
 	/* step 2, the switch */
+	drTestPause("rotate-switch");
+	if (!repoLockHeartbeat(state.lock, (int64) time(NULL), true, err))
+	{
+		drErrorPrefix(err, "the current passphrase stays valid: ");
+		goto done;
+	}
 	text = repoInfoFormat(&newInfo);
 	if (!storagePut(repo->storage, REPO_INFO_FILE, text, strlen(text), &replace,
 					err))
@@ -423,6 +577,19 @@ repoKeyRotate(Repo *repo, const char *newKeyFile, DrError *err)
 	result = true;
 
 done:
+	if (state.lock != NULL)
+	{
+		DrError		releaseErr;
+
+		/*
+		 * Best effort: a lock left behind expires (repo_lock.h).  The empty
+		 * directory goes too (a rotation that just put its lock there keeps
+		 * it: not empty), so that keys/ holds key files only.
+		 */
+		if (repoLockRelease(state.lock, &releaseErr))
+			(void) storageRemoveDir(repo->storage, REPO_KEY_ROTATION_DIR,
+									&releaseErr);
+	}
 	explicit_bzero(&state, sizeof(state));
 	return result;
 }

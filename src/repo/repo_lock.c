@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  * repo_lock.c
- *	  Backup locks: heartbeat objects of a running backup, and what an
- *	  expire reads of them (see repo_lock.h for the protocol).
+ *	  Backup locks: heartbeat objects of a running backup (or of a key
+ *	  rotation), and what an expire reads of them (see repo_lock.h for the
+ *	  protocol).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -14,17 +15,26 @@
 struct RepoLock
 {
 	Repo	   *repo;
-	char		backupId[MANIFEST_ID_MAX + 1];
+	char	   *dir;			/* where its heartbeats are */
+	char	   *what;			/* for messages: "backup <id>" */
+	char		backupId[MANIFEST_ID_MAX + 1];	/* its owner's name */
 	char		parentId[MANIFEST_ID_MAX + 1];
 	uint64		sequence;		/* of the heartbeat that exists */
 	int64		written;		/* when it was written */
 };
 
 static char *
-repoLockPath(const char *backupId, uint64 sequence)
+repoLockPath(const char *dir, uint64 sequence)
 {
-	return psprintf("%s/%s/" REPO_LOCK_PREFIX "%016llX", REPO_BACKUP_DIR,
-					backupId, (unsigned long long) sequence);
+	return psprintf("%s/" REPO_LOCK_PREFIX "%016llX", dir,
+					(unsigned long long) sequence);
+}
+
+/* backup/<id>: where a backup's heartbeats are */
+static char *
+repoLockBackupDir(const char *backupId)
+{
+	return psprintf("%s/%s", REPO_BACKUP_DIR, backupId);
 }
 
 bool
@@ -58,7 +68,7 @@ char *
 repoLockFormat(const char *backupId, const char *parentId, uint64 sequence,
 			   int64 now, const char *host, int pid)
 {
-	return psprintf("# pg_dr backup lock: the backup is being written; see repo_lock.h\n"
+	return psprintf("# pg_dr lock: held by a running writer; see repo_lock.h\n"
 					"backup = %s\n"
 					"parent = %s\n"
 					"host = %s\n"
@@ -176,7 +186,18 @@ bool
 repoLockRead(Repo *repo, const char *backupId, RepoLockState *state,
 			 DrError *err)
 {
-	char	   *dir = psprintf("%s/%s", REPO_BACKUP_DIR, backupId);
+	char	   *dir = repoLockBackupDir(backupId);
+	bool		ok = repoLockReadIn(repo, dir, backupId, state, err);
+
+	pfree(dir);
+	return ok;
+}
+
+bool
+repoLockReadIn(Repo *repo, const char *dir, const char *owner,
+			   RepoLockState *state, DrError *err)
+{
+	const char *backupId = owner;
 	char	   *path;
 	char	   *text;
 	size_t		len;
@@ -185,11 +206,10 @@ repoLockRead(Repo *repo, const char *backupId, RepoLockState *state,
 
 	memset(state, 0, sizeof(*state));
 	ok = storageList(repoStorage(repo), dir, repoLockCollect, state, err);
-	pfree(dir);
 	if (!ok || !state->present)
 		return ok;
 
-	path = repoLockPath(backupId, state->sequence);
+	path = repoLockPath(dir, state->sequence);
 	drErrorClear(&readErr);
 	text = storageGet(repoStorage(repo), path, &len, REPO_LOCK_SIZE_MAX,
 					  &readErr);
@@ -224,13 +244,23 @@ bool
 repoLockTake(Repo *repo, const char *backupId, const RepoLockState *state,
 			 bool *taken, DrError *err)
 {
+	char	   *dir = repoLockBackupDir(backupId);
+	bool		ok = repoLockTakeIn(repo, dir, state, taken, err);
+
+	pfree(dir);
+	return ok;
+}
+
+bool
+repoLockTakeIn(Repo *repo, const char *dir, const RepoLockState *state,
+			   bool *taken, DrError *err)
+{
 	RepoLockState again;
-	char	   *dir;
 	bool		ok = true;
 
 	for (int i = 0; ok && i < state->count; i++)
 	{
-		char	   *path = repoLockPath(backupId, state->sequences[i]);
+		char	   *path = repoLockPath(dir, state->sequences[i]);
 
 		ok = storageRemove(repoStorage(repo), path, err);
 		pfree(path);
@@ -240,9 +270,7 @@ repoLockTake(Repo *repo, const char *backupId, const RepoLockState *state,
 
 	/* a heartbeat written meanwhile: its owner lives (repo_lock.h) */
 	memset(&again, 0, sizeof(again));
-	dir = psprintf("%s/%s", REPO_BACKUP_DIR, backupId);
 	ok = storageList(repoStorage(repo), dir, repoLockCollect, &again, err);
-	pfree(dir);
 	*taken = ok && !again.present;
 	repoLockStateFree(&again);
 	return ok;
@@ -253,7 +281,7 @@ static bool
 repoLockWrite(RepoLock *lock, uint64 sequence, int64 now, DrError *err)
 {
 	char		host[256];
-	char	   *path = repoLockPath(lock->backupId, sequence);
+	char	   *path = repoLockPath(lock->dir, sequence);
 	char	   *text;
 	StorageWriteParam param = {0};
 	bool		ok;
@@ -266,8 +294,8 @@ repoLockWrite(RepoLock *lock, uint64 sequence, int64 now, DrError *err)
 	ok = storagePut(repoStorage(lock->repo), path, text, strlen(text), &param,
 					err);
 	if (!ok)
-		drErrorPrefix(err, "could not write the lock of backup %s: ",
-					  lock->backupId);
+		drErrorPrefix(err, "could not write the lock of %s: ",
+					  lock->what);
 	pfree(text);
 	pfree(path);
 	return ok;
@@ -277,13 +305,32 @@ RepoLock *
 repoLockAcquire(Repo *repo, const char *backupId, const char *parentId,
 				int64 now, DrError *err)
 {
+	char	   *dir = repoLockBackupDir(backupId);
+	char	   *what = psprintf("backup %s", backupId);
+	RepoLock   *lock = repoLockAcquireIn(repo, dir, backupId, what, parentId,
+										 now, err);
+
+	pfree(what);
+	pfree(dir);
+	return lock;
+}
+
+RepoLock *
+repoLockAcquireIn(Repo *repo, const char *dir, const char *owner,
+				  const char *what, const char *parentId, int64 now,
+				  DrError *err)
+{
 	RepoLock   *lock = palloc0(sizeof(RepoLock));
 
 	lock->repo = repo;
-	strlcpy(lock->backupId, backupId, sizeof(lock->backupId));
+	lock->dir = pstrdup(dir);
+	lock->what = pstrdup(what);
+	strlcpy(lock->backupId, owner, sizeof(lock->backupId));
 	strlcpy(lock->parentId, parentId ? parentId : "", sizeof(lock->parentId));
 	if (!repoLockWrite(lock, 1, now, err))
 	{
+		pfree(lock->what);
+		pfree(lock->dir);
 		pfree(lock);
 		return NULL;
 	}
@@ -307,14 +354,14 @@ repoLockHeartbeat(RepoLock *lock, int64 now, bool force, DrError *err)
 	lock->written = now;
 
 	/* the previous one must still be there (the race in repo_lock.h) */
-	previous = repoLockPath(lock->backupId, lock->sequence - 1);
+	previous = repoLockPath(lock->dir, lock->sequence - 1);
 	ok = storageExists(repoStorage(lock->repo), previous, &exists, err);
 	if (ok && !exists)
 	{
 		ok = drErrorSet(err, DR_ERR_NOT_FOUND,
-						"the lock of backup %s was taken away: an expire found it without a heartbeat for %d seconds and removed the backup's directory",
-						lock->backupId, REPO_LOCK_EXPIRE);
-		drErrorHint(err, "The backup cannot complete; take it again.  A backup whose leader stalls for that long (waiting for WAL archiving, for instance) loses its lock.");
+						"the lock of %s was taken away: another process (an expire, the next backup, a key rotation) found it without a heartbeat for %d seconds and removed what it kept",
+						lock->what, REPO_LOCK_EXPIRE);
+		drErrorHint(err, "It cannot complete; run it again.  A writer that stalls for that long (a backup waiting for WAL archiving, for instance) loses its lock.");
 	}
 	if (ok)
 		ok = storageRemove(repoStorage(lock->repo), previous, err);
@@ -330,9 +377,11 @@ repoLockRelease(RepoLock *lock, DrError *err)
 
 	if (lock == NULL)
 		return true;
-	path = repoLockPath(lock->backupId, lock->sequence);
+	path = repoLockPath(lock->dir, lock->sequence);
 	ok = storageRemove(repoStorage(lock->repo), path, err);
 	pfree(path);
+	pfree(lock->what);
+	pfree(lock->dir);
 	pfree(lock);
 	return ok;
 }

@@ -33,6 +33,12 @@
  *				and the directory stays.
  * Either expire sees lock.<n+1>, or the backup finds lock.<n> gone: a
  * removed directory never becomes a backup.
+ *
+ * The same heartbeat objects lock other things than a backup directory
+ * (the ...In functions, which take the directory and the owner's name that
+ * the "backup" line carries): the keyring's rotation holds
+ * keys/rotation/lock.<sequence> while it runs (repo_keys.c), so that two
+ * rotations never run at once.
  *-------------------------------------------------------------------------
  */
 #ifndef DR_REPO_LOCK_H
@@ -121,6 +127,22 @@ extern RepoLock *repoLockAcquire(Repo *repo, const char *backupId,
  */
 extern bool repoLockHeartbeat(RepoLock *lock, int64 now, bool force,
 							  DrError *err);
+
+/*
+ * The same for heartbeats in any directory dir of the repository, owned
+ * by owner (the "backup" line of the content; at most MANIFEST_ID_MAX
+ * characters); what names the lock in messages ("backup <id>").  The
+ * backup functions above are these with dir backup/<id> and owner <id>.
+ */
+extern bool repoLockReadIn(Repo *repo, const char *dir, const char *owner,
+						   RepoLockState *state, DrError *err);
+extern bool repoLockTakeIn(Repo *repo, const char *dir,
+						   const RepoLockState *state, bool *taken,
+						   DrError *err);
+extern RepoLock *repoLockAcquireIn(Repo *repo, const char *dir,
+								   const char *owner, const char *what,
+								   const char *parentId, int64 now,
+								   DrError *err);
 
 /* Remove the heartbeat and free the lock (also when that fails). */
 extern bool repoLockRelease(RepoLock *lock, DrError *err);

@@ -667,6 +667,19 @@ storageRemoveTree(Storage *storage, const char *dir, DrError *err)
 }
 
 bool
+storageRemoveStale(Storage *storage, const char *dir, int64 olderThan,
+				   int *removed, DrError *err)
+{
+	*removed = 0;
+	if (!storagePathCheck(dir, true, err))
+		return false;
+	if (storage->iface->removeStale == NULL)
+		return true;
+	return storage->iface->removeStale(storage->driver, dir, olderThan,
+									   removed, err);
+}
+
+bool
 storageRemoveDir(Storage *storage, const char *dir, DrError *err)
 {
 	if (!storagePathCheck(dir, false, err))

@@ -167,6 +167,16 @@ extern bool storageRemoveTree(Storage *storage, const char *dir, DrError *err);
  */
 extern bool storageRemoveDir(Storage *storage, const char *dir, DrError *err);
 
+/*
+ * Remove the half-written objects crashed writers left directly in dir,
+ * unchanged since before olderThan (seconds since the epoch); *removed
+ * counts them.  What a temporary object is and why a live writer loses
+ * nothing: storage_driver.h (removeStale).  True with nothing removed for
+ * a driver without temporary names.
+ */
+extern bool storageRemoveStale(Storage *storage, const char *dir,
+							   int64 olderThan, int *removed, DrError *err);
+
 /* Whole small objects. */
 extern bool storagePut(Storage *storage, const char *path, const void *buf,
 					   size_t len, const StorageWriteParam *param,

@@ -65,6 +65,19 @@ typedef bool (*StorageDriverListPage) (void *driver, const char *dir,
 									   void *arg, bool *more, DrError *err);
 typedef void (*StorageDriverFree) (void *driver);
 /*
+ * Remove the half-written objects a crashed writer left directly in dir
+ * (optional): the driver's temporary names, never listed, whose last
+ * change is older than olderThan (seconds since the epoch); *removed is
+ * the count.  A writer still working on one changes it often; one that
+ * stalled past olderThan and finds its temporary gone fails its write
+ * (never completes a truncated object).  An object store without such
+ * names (its incomplete uploads expire by its own lifecycle rules) leaves
+ * the callback NULL.
+ */
+typedef bool (*StorageDriverRemoveStale) (void *driver, const char *dir,
+										  int64 olderThan, int *removed,
+										  DrError *err);
+/*
  * A batch of deferSync writes (storage.h): Begin returns a handle, End makes
  * every deferred write since Begin durable; End and Abort free the handle.
  */
@@ -93,6 +106,7 @@ typedef struct StorageDriverInterface
 	StorageDriverRemoveDir removeDir;	/* needed with STORAGE_FEATURE_PATH */
 	StorageDriverFree free;
 	StorageDriverListPage listPage; /* pages cut from list without it */
+	StorageDriverRemoveStale removeStale;	/* nothing to remove without it */
 	/* all three or none; without them deferSync writes are durable at once */
 	StorageDriverBatchBegin batchBegin;
 	StorageDriverBatchEnd batchEnd;

@@ -3,7 +3,7 @@
 -- rows older than the retention and keeps the chain verifiable.
 -- No enclosing transaction: audit rows are committed by the pg_dr worker,
 -- and the checks below must see them.
-SELECT plan(24);
+SELECT plan(25);
 
 CREATE ROLE dr_t_op LOGIN IN ROLE dr_operator;
 SET ROLE dr_t_op;
@@ -34,14 +34,18 @@ SELECT throws_ok('DELETE FROM pgdr.audit_log', '42501', NULL,
 				 'DELETE is refused with session_replication_role = replica');
 RESET session_replication_role;
 
--- the notes of operations in flight are the worker's alone
-SELECT throws_ok($$INSERT INTO pgdr.audit_inflight VALUES (0, 1, now(), 'postgres',
-				 'postgres', 1, 'dr_backup_full', '{}')$$, '42501',
+-- the notes of changes are their trigger's and the worker's alone
+SELECT throws_ok($$INSERT INTO pgdr.audit_pending (noted_at, session_user_name,
+				 current_user_name, backend_pid, operation, arguments)
+				 VALUES (now(), 'postgres', 'postgres', 1, 'dr_objectives', '{}')$$, '42501',
 				 'the pg_dr audit trail is append-only',
-				 'a forged in-flight note is refused to the owner');
-SELECT throws_ok('TRUNCATE pgdr.audit_inflight', '42501',
+				 'a forged change note is refused to the owner');
+SELECT throws_ok('TRUNCATE pgdr.audit_pending', '42501',
 				 'the pg_dr audit trail is append-only',
-				 'TRUNCATE of the in-flight notes is refused to the owner');
+				 'TRUNCATE of the change notes is refused to the owner');
+SELECT throws_ok('TRUNCATE pgdr.objectives', '42501',
+				 'the pg_dr audit trail is append-only',
+				 'TRUNCATE of the objectives, which would go unaudited, is refused');
 
 -- nothing is old enough to expire yet
 SELECT is(dr_audit_expire(), 0::bigint, 'dr_audit_expire() removes nothing young');

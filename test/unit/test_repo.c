@@ -20,7 +20,12 @@
  * refused, the handle keeps working, refused rotations change nothing, a
  * simulated crash after step 1 still opens with the old passphrase and a
  * later rotation completes, rotation of an unencrypted repository
- * refused); repoOpenLayout (no KEK: another passphrase, or none at all,
+ * refused); the rotation's lock and writers (a live lock refuses a
+ * rotation and changes nothing, an expired one is taken over and leaves
+ * nothing behind; a handle opened before a rotation that creates a data
+ * key after it gets KEY, keeps no key and leaves no wrap, while a key it
+ * created before the rotation was re-wrapped and still reads with the new
+ * passphrase); repoOpenLayout (no KEK: another passphrase, or none at all,
  * opens; backups are listed; no data key is made, read or rotated on it);
  * archived WAL read back (repo_archive.c: a bound segment and an
  * unbound one of the right name pass, whole, into the sink; another
@@ -44,6 +49,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "access/xlog_internal.h"
@@ -52,6 +58,7 @@
 #include "repo/repo.h"
 #include "repo/repo_archive.h"
 #include "repo/repo_backup.h"
+#include "repo/repo_lock.h"
 #include "repo/repo_origin.h"
 #include "tap.h"
 #include "test_support.h"
@@ -976,6 +983,84 @@ testLayoutOpen(const char *key1, const char *key2)
 		repoClose(repo);
 }
 
+/* Plant the rotation's heartbeat number 1, written at time t. */
+static void
+rotationLockPlant(const char *root, int64 t)
+{
+	char	   *dir = tsprintf("%s/keys/rotation", root);
+
+	mkdir(tsprintf("%s/keys", root), 0700);
+	mkdir(dir, 0700);
+	fileWrite(tsprintf("%s/lock.0000000000000001", dir),
+			  track(repoLockFormat("key-rotation", "", 1, t, "elsewhere", 1)));
+}
+
+static void
+testRotationWriters(const char *key1, const char *key2)
+{
+	DrError		err;
+	ConfigRepo	config1 = configMake("rotw", key1);
+	ConfigRepo	config2 = configMake("rotw", key2);
+	Repo	   *writer;
+	Repo	   *rotator;
+	const CodecDataKey *before;
+	const CodecDataKey *after = NULL;
+	char	   *keysDir = tsprintf("%s/keys", config1.path);
+	char		kekHex[2 * KEY_KEK_ID_SIZE + 1];
+	size_t		len = 5000;
+	char	   *content = contentMake(len, 6);
+	char	   *back;
+	size_t		backLen = 0;
+	int64		now = (int64) time(NULL);
+
+	ok(repoCreate(&config1, KDF_ITERATIONS, &err), "rotation lock: create");
+
+	/* a live rotation lock: refused, nothing changed */
+	rotationLockPlant(config1.path, now);
+	rotator = repoOpen(&config1, &err);
+	ok(!repoKeyRotate(rotator, key2, &err) && err.code == DR_ERR_EXISTS &&
+	   strstr(err.message, "another key rotation") != NULL,
+	   "rotation lock: a live lock refuses a rotation");
+	repoClose(rotator);
+	ok(repoOpen(&config1, &err) != NULL, "rotation lock: the old passphrase still opens");
+
+	/* an expired one (a crashed rotation) is taken over */
+	unlink(tsprintf("%s/keys/rotation/lock.0000000000000001", config1.path));
+	rotationLockPlant(config1.path, now - REPO_LOCK_EXPIRE - 1);
+
+	/* a writer opens with the old passphrase and makes a key */
+	writer = repoOpen(&config1, &err);
+	ok(writer != NULL && repoDataKeyNew(writer, &before, &err) &&
+	   repoObjectPutBuffer(writer, "backup/w/f", content, len, before, NULL, &err),
+	   "rotation lock: a writer made a data key and an object");
+
+	rotator = repoOpen(&config1, &err);
+	if (!ok(rotator != NULL && repoKeyRotate(rotator, key2, &err),
+			"rotation lock: an expired lock is taken over"))
+		diag("%s", err.message);
+	repoClose(rotator);
+	ok(access(tsprintf("%s/keys/rotation", config1.path), F_OK) != 0,
+	   "rotation lock: nothing of it is left");
+
+	/* the writer, still with the old KEK, makes a key after the switch */
+	ok(writer != NULL && !repoDataKeyNew(writer, &after, &err) && err.code == DR_ERR_KEY &&
+	   strstr(err.message, "was rotated while this process had it open") != NULL &&
+	   after == NULL, "writer: a data key made after the switch is given up (KEY)");
+	if (writer != NULL)
+	{
+		hexEncode(repoInfoGet(writer)->kekId, KEY_KEK_ID_SIZE, HEX_LOWER, kekHex);
+		is_int(filesCount(keysDir, kekHex), 0, "writer: no wrap under the old passphrase is left");
+		repoClose(writer);
+	}
+
+	/* the key made before the rotation reads with the new passphrase */
+	rotator = repoOpen(&config2, &err);
+	back = rotator ? repoObjectGetBuffer(rotator, "backup/w/f", &backLen, len, &err) : NULL;
+	ok(back != NULL && backLen == len && memcmp(back, content, len) == 0,
+	   "writer: its object from before the rotation reads with the new passphrase");
+	repoClose(rotator);
+}
+
 int
 main(void)
 {
@@ -998,6 +1083,7 @@ main(void)
 	testLayoutOpen(key1, key2);
 	testUnencrypted(key1);
 	testRotation(key1, key2, key3, keyShort, keyOpen);
+	testRotationWriters(key1, key2);
 	testArchive(key1);
 	testOrigin(key1, key2);
 

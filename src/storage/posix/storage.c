@@ -329,6 +329,56 @@ storagePosixRemoveTemps(const char *dir)
 }
 
 /*
+ * The temp files of dir (write.c names them) last modified before
+ * olderThan: a crashed writer's.  A live writer's temp file changes with
+ * every write; one stalled past olderThan fails at its link() or rename()
+ * when the file is gone, and the object is written again.
+ */
+static bool
+storagePosixRemoveStale(void *driverArg, const char *path, int64 olderThan,
+						int *removed, DrError *err)
+{
+	StoragePosix *driver = driverArg;
+	char	   *full = storagePosixPath(driver, path);
+	DIR		   *d = opendir(full);
+	struct dirent *de;
+	bool		result = true;
+
+	if (d == NULL)
+	{
+		if (errno != ENOENT && errno != ENOTDIR)
+			result = drErrorSet(err, DR_ERR_IO,
+								"could not open directory \"%s\": %m", full);
+		pfree(full);
+		return result;
+	}
+	while ((de = readdir(d)) != NULL)
+	{
+		struct stat st;
+
+		if (!storagePosixIsTemp(de->d_name))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+			!S_ISREG(st.st_mode) || (int64) st.st_mtime >= olderThan)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			(*removed)++;
+		else if (errno != ENOENT)
+		{
+			result = drErrorSet(err, DR_ERR_IO,
+								"could not remove \"%s/%s\": %m", full,
+								de->d_name);
+			break;
+		}
+	}
+	closedir(d);
+	if (result && *removed > 0)
+		result = fsSyncDir(full, err);
+	pfree(full);
+	return result;
+}
+
+/*
  * rmdir, then an fsync of the parent so that the removal survives a crash
  * (as for an unlink).  Leftover temp files do not keep a directory alive.
  */
@@ -447,6 +497,7 @@ static const StorageDriverInterface storagePosixInterface = {
 	.list = storagePosixList,
 	.remove = storagePosixRemove,
 	.removeDir = storagePosixRemoveDir,
+	.removeStale = storagePosixRemoveStale,
 	.free = storagePosixFree,
 	.listPage = storagePosixListPage,
 	.batchBegin = storagePosixBatchBegin,
