@@ -507,6 +507,13 @@ restoreFiles(Restore *restore, int jobs, int jobIndex, RestoreResult *result,
 		hostProgress(host, &progress);
 	}
 	repoChainIterClose(iter);
+
+	/*
+	 * A single job failed: what its units wrote of files in parts goes (the
+	 * job engine does it when jobs > 1, once every job stopped).
+	 */
+	if (!ok && jobs == 1)
+		restorePartsAbandon(restore);
 	return ok;
 }
 
@@ -697,14 +704,9 @@ restoreRun(Repo *repo, const RestoreParam *param, RestoreResult *result,
 
 	if (restore == NULL)
 		return false;
-	ok = restorePrepare(restore, err);
-	if (ok && !restoreFiles(restore, 1, 0, result, err))
-	{
-		/* no temporary file of a file in parts is left behind */
-		restorePartsAbandon(restore);
-		ok = false;
-	}
-	ok = ok && restoreFinish(restore, result, err);
+	ok = restorePrepare(restore, err) &&
+		restoreFiles(restore, 1, 0, result, err) &&
+		restoreFinish(restore, result, err);
 	restoreFree(restore);
 	return ok;
 }

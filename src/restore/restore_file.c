@@ -953,6 +953,7 @@ restorePartsCommitFile(Restore *restore, const ManifestFile *const *levels,
 				   (uint64) st.st_size, target->size);
 		goto done;
 	}
+	/* frees out's names whatever it returns: abort below only closes */
 	ok = restoreOutCommit(restore, &out, target->mode, target->mtime, true, err);
 	if (ok)
 		unlink(sumsPath);
@@ -967,7 +968,6 @@ done:
 	}
 	pfree(sums);
 	pfree(sumsPath);
-	pfree(dest);
 	return ok;
 }
 
