@@ -14,7 +14,8 @@
  * Data flow: leader lists the data directory (sorted, see backup_list.c)
  * into a temporary file, merged with the parent's manifest for an
  * incremental; workers claim files one at a time from a shared counter
- * (backup_worker.c) and store each one (backup_file.c), writing a result
+ * (backup_worker.c) -- a large file part by part (pg_dr.backup_part_size,
+ * manifest.h) -- and store each one (backup_file.c), writing a result
  * record to a file of their own; the leader merges the results in list
  * order into the manifest.  Memory stays bounded whatever the number or
  * size of files.
