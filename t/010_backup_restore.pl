@@ -162,7 +162,9 @@ $rx->command_ok([ "$bindir/pg_checksums", '--check', '-D', $rx->data_dir ],
 # a damaged copy in the parent: the incremental fails, clearly
 my ($accounts) = $node->safe_psql('postgres',
 	"SELECT pg_relation_filepath('pgbench_accounts')");
+# (its first part when the full stores it in parts: pg_dr.backup_part_size)
 my $object = "$env->{repo}/backup/$full/data/$accounts";
+$object = "$env->{repo}/backup/$full/part/$accounts/0" unless -f $object;
 open(my $ofh, '+<:raw', $object) or die "$object: $!";
 seek($ofh, 200, 0);
 read($ofh, my $byte, 1);

@@ -40,6 +40,7 @@
 #include "access/xlog.h"
 #include "access/xlog_internal.h"
 #include "access/xlogarchive.h"
+#include "common/cryptohash.h"
 #include "common/file_perm.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -297,6 +298,8 @@ backupRemoveTemp(BackupContext *ctx)
 
 			snprintf(path, sizeof(path), "%s.%d", ctx->resultPrefix, i);
 			(void) unlink(path);
+			snprintf(path, sizeof(path), "%s.%d.parts", ctx->resultPrefix, i);
+			(void) unlink(path);
 		}
 	}
 }
@@ -359,10 +362,16 @@ backupBigShare(BackupShared *shared, const BackupListing *listing)
 	for (int i = 0; i < listing->bigCount; i++)
 	{
 		shared->bigIndex[i] = listing->big[i].index;
+		shared->bigParts[i] = listing->big[i].parts;
 		shared->bigOrder[i] = i;
 	}
 	qsort_arg(shared->bigOrder, listing->bigCount, sizeof(uint32),
 			  bigOrderCompare, (void *) listing->big);
+	/* the units of each, in claim order: its parts, or the whole file */
+	shared->bigUnits[0] = 0;
+	for (int i = 0; i < listing->bigCount; i++)
+		shared->bigUnits[i + 1] = shared->bigUnits[i] +
+			Max(shared->bigParts[shared->bigOrder[i]], 1);
 }
 
 static void
@@ -462,10 +471,120 @@ dirCompare(const void *a, const void *b)
 	return strcmp(((const ManifestDir *) a)->path, ((const ManifestDir *) b)->path);
 }
 
+static int
+partResultCompare(const void *a, const void *b)
+{
+	const BackupPartResult *x = a;
+	const BackupPartResult *y = b;
+
+	if (x->index != y->index)
+		return x->index < y->index ? -1 : 1;
+	return x->part < y->part ? -1 : x->part > y->part;
+}
+
+/*
+ * Every worker's part results, sorted by file and part; palloc'd (huge:
+ * one record per part of every file in parts).
+ */
+static BackupPartResult *
+backupPartResultsLoad(BackupContext *ctx, uint64 *count)
+{
+	BackupPartResult *all = NULL;
+	uint64		used = 0;
+	uint64		size = 0;
+
+	for (int i = 0; i < ctx->launched; i++)
+	{
+		char		path[MAXPGPATH];
+		FILE	   *file;
+		BackupPartResult one;
+
+		snprintf(path, sizeof(path), "%s.%d.parts", ctx->resultPrefix, i);
+		file = AllocateFile(path, PG_BINARY_R);
+		if (file == NULL)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not open file \"%s\": %m", path)));
+		while (fread(&one, sizeof(one), 1, file) == 1)
+		{
+			if (used == size)
+			{
+				size = size ? size * 2 : 1024;
+				all = all ? repalloc_huge(all, size * sizeof(one)) :
+					MemoryContextAllocHuge(CurrentMemoryContext, size * sizeof(one));
+			}
+			all[used++] = one;
+		}
+		if (ferror(file))
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read file \"%s\": %m", path)));
+		FreeFile(file);
+	}
+	if (used > 1)
+		qsort(all, used, sizeof(BackupPartResult), partResultCompare);
+	*count = used;
+	return all;
+}
+
+/*
+ * The manifest entry of a file stored in parts, from its parts' results
+ * (next, at *pos, in the sorted array): false when the file vanished while
+ * a part was read (it is then left out, like a file that vanished whole).
+ */
+static bool
+backupPartsFile(BackupShared *shared, const BackupListEntry *entry,
+				uint64 index, const BackupPartResult *parts, uint64 count,
+				uint64 *pos, ManifestFile *file)
+{
+	pg_cryptohash_ctx *sha;
+	bool		vanished = false;
+
+	file->store = MANIFEST_STORE_FULL;
+	file->mode = entry->mode;
+	file->parts = entry->parts;
+	sha = pg_cryptohash_create(PG_SHA256);
+	if (sha == NULL || pg_cryptohash_init(sha) < 0)
+		elog(ERROR, "could not initialize SHA-256");
+	for (uint32 k = 0; k < entry->parts; k++)
+	{
+		const BackupPartResult *part;
+
+		if (*pos >= count || parts[*pos].index != index || parts[*pos].part != k)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("no backup worker stored part %u of file " UINT64_FORMAT " of the list",
+							k, index)));
+		part = &parts[(*pos)++];
+		if (part->kind == BACKUP_RESULT_VANISHED)
+		{
+			vanished = true;
+			continue;
+		}
+		if (k + 1 < entry->parts && part->size != shared->partSize)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("part %u of file " UINT64_FORMAT " of the list has " UINT64_FORMAT " bytes, not the part size",
+							k, index, part->size)));
+		if (k + 1 == entry->parts)
+			file->size = (uint64) k * shared->partSize + part->size;
+		file->mtime = Max(file->mtime, part->mtime);
+		file->objectSize += part->objectSize;
+		file->corrupt += part->corrupt;
+		if (pg_cryptohash_update(sha, part->sha256, CODEC_SHA256_SIZE) < 0)
+			elog(ERROR, "could not compute SHA-256");
+	}
+	if (pg_cryptohash_final(sha, file->sha256, CODEC_SHA256_SIZE) < 0)
+		elog(ERROR, "could not compute SHA-256");
+	pg_cryptohash_free(sha);
+	return !vanished;
+}
+
 /*
  * The file lines of the manifest: list entries in order, each with its
- * worker's result (merged from the sorted results files), and the files the
- * leader stored itself (backup_label, tablespace_map) at their place.
+ * worker's result (merged from the sorted results files) or, for a file
+ * in parts, its parts' results; and the files the leader stored itself
+ * (backup_label, tablespace_map) at their place.
  */
 static void
 backupManifestFiles(BackupContext *ctx, ManifestWriter *writer,
@@ -475,6 +594,9 @@ backupManifestFiles(BackupContext *ctx, ManifestWriter *writer,
 	FILE	   *results[BACKUP_WORKERS_MAX];
 	BackupResult head[BACKUP_WORKERS_MAX];
 	bool		have[BACKUP_WORKERS_MAX];
+	BackupPartResult *parts;
+	uint64		partCount;
+	uint64		partPos = 0;
 	int			listFd;
 	int			indexFd;
 	int			nextExtra = 0;
@@ -499,6 +621,7 @@ backupManifestFiles(BackupContext *ctx, ManifestWriter *writer,
 					 errmsg("could not open file \"%s\": %m", path)));
 		have[i] = fread(&head[i], sizeof(BackupResult), 1, results[i]) == 1;
 	}
+	parts = backupPartResultsLoad(ctx, &partCount);
 
 	lineContext = AllocSetContextCreate(CurrentMemoryContext, "pg_dr manifest line",
 										ALLOCSET_DEFAULT_SIZES);
@@ -510,30 +633,12 @@ backupManifestFiles(BackupContext *ctx, ManifestWriter *writer,
 		ManifestFile file;
 		char	   *path;
 		int			big;
+		bool		stored;
 
 		/* a manifest of millions of files takes a while */
 		if (index % 1024 == 0)
 			backupHeartbeat(ctx, false);
 		old = MemoryContextSwitchTo(lineContext);
-		big = backupBigFind(shared, index);
-		if (big >= 0)
-		{
-			if (shared->bigResults[big].kind != 0)
-				result = &shared->bigResults[big];
-		}
-		else
-		{
-			for (int i = 0; i < ctx->launched; i++)
-				if (have[i] && head[i].index == index)
-				{
-					result = &head[i];
-					break;
-				}
-		}
-		if (result == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("no backup worker stored file " UINT64_FORMAT " of the list", index)));
 		if (!backupListRead(indexFd, listFd, index, &entry, &path))
 			ereport(ERROR,
 					(errcode_for_file_access(),
@@ -548,10 +653,33 @@ backupManifestFiles(BackupContext *ctx, ManifestWriter *writer,
 			nextExtra++;
 		}
 
-		if (result->kind == BACKUP_RESULT_STORED)
+		memset(&file, 0, sizeof(file));
+		file.path = path;
+		if (entry.parts > 0)
+			stored = backupPartsFile(shared, &entry, index, parts, partCount,
+									 &partPos, &file);
+		else
 		{
-			memset(&file, 0, sizeof(file));
-			file.path = path;
+			big = backupBigFind(shared, index);
+			if (big >= 0)
+			{
+				if (shared->bigResults[big].kind != 0)
+					result = &shared->bigResults[big];
+			}
+			else
+			{
+				for (int i = 0; i < ctx->launched; i++)
+					if (have[i] && head[i].index == index)
+					{
+						result = &head[i];
+						break;
+					}
+			}
+			if (result == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INTERNAL_ERROR),
+						 errmsg("no backup worker stored file " UINT64_FORMAT " of the list", index)));
+			stored = result->kind == BACKUP_RESULT_STORED;
 			file.size = result->size;
 			file.mode = result->mode;
 			file.mtime = result->mtime;
@@ -560,6 +688,15 @@ backupManifestFiles(BackupContext *ctx, ManifestWriter *writer,
 			file.objectSize = result->objectSize;
 			file.blocks = result->blocks;
 			file.corrupt = result->corrupt;
+
+			/* advance that worker's results file */
+			for (int i = 0; i < ctx->launched; i++)
+				if (result == &head[i])
+					have[i] = fread(&head[i], sizeof(BackupResult), 1, results[i]) == 1;
+		}
+
+		if (stored)
+		{
 			backupCheck(manifestWriteFile(writer, &file, &err), &err);
 			summary->dataBytes += file.size;
 			summary->storedBytes += file.objectSize;
@@ -567,11 +704,6 @@ backupManifestFiles(BackupContext *ctx, ManifestWriter *writer,
 			summary->corruptPages += file.corrupt;
 			summary->files++;
 		}
-
-		/* advance that worker's results file */
-		for (int i = 0; i < ctx->launched; i++)
-			if (result == &head[i])
-				have[i] = fread(&head[i], sizeof(BackupResult), 1, results[i]) == 1;
 
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(lineContext);
@@ -586,6 +718,8 @@ backupManifestFiles(BackupContext *ctx, ManifestWriter *writer,
 
 	for (int i = 0; i < ctx->launched; i++)
 		FreeFile(results[i]);
+	if (parts)
+		pfree(parts);
 	CloseTransientFile(listFd);
 	CloseTransientFile(indexFd);
 	MemoryContextDelete(lineContext);
@@ -765,6 +899,7 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	int			walCount;
 	int			nworkers = Min(drBackupWorkers, BACKUP_WORKERS_MAX);
 	bool		walFromArchive;
+	uint64		partSize;
 
 	/* the parent (under backupCleanup: its manifest is an open file) */
 	if (param->incremental)
@@ -848,9 +983,10 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 			 BACKUP_TMP_PREFIX, MyProcPid);
 	snprintf(ctx->resultPrefix, MAXPGPATH, "%s/%s.%d.result", BACKUP_TMP_DIR,
 			 BACKUP_TMP_PREFIX, MyProcPid);
+	partSize = (uint64) drBackupPartSize * 1024;
 	backupListWrite(ctx->listPath, ctx->indexPath, tablespaceMap->data,
 					ctx->parent ? repoBackupManifestReader(ctx->parent) : NULL,
-					&listing);
+					partSize, &listing);
 	if (ctx->parent)
 	{
 		repoBackupManifestClose(ctx->parent);
@@ -872,6 +1008,8 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	shared->incremental = param->incremental;
 	strlcpy(shared->parentId, parentId, sizeof(shared->parentId));
 	shared->parentStartLsn = param->incremental ? ctx->parentHeader.startLsn : 0;
+	shared->parentPartSize = param->incremental ? ctx->parentHeader.partSize : 0;
+	shared->partSize = partSize;
 	shared->startLsn = startLsn;
 	shared->dataChecksums = DataChecksumsEnabled();
 	strlcpy(shared->listPath, ctx->listPath, MAXPGPATH);
@@ -972,6 +1110,7 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	h->dataChecksums = shared->dataChecksums;
 	h->blockSize = BLCKSZ;
 	h->segmentSize = wal_segment_size;
+	h->partSize = partSize;
 
 	/*
 	 * A heartbeat right before the manifest: either an expire that found

@@ -14,7 +14,8 @@
  * Data flow: leader lists the data directory (sorted, see backup_list.c)
  * into a temporary file, merged with the parent's manifest for an
  * incremental; workers claim files one at a time from a shared counter
- * (backup_worker.c) and store each one (backup_file.c), writing a result
+ * (backup_worker.c) -- a large file part by part (pg_dr.backup_part_size,
+ * manifest.h) -- and store each one (backup_file.c), writing a result
  * record to a file of their own; the leader merges the results in list
  * order into the manifest.  Memory stays bounded whatever the number or
  * size of files.
@@ -92,6 +93,8 @@ extern void backupSettingsDefine(void);
 extern int	drBackupWorkers;
 /* pg_dr.backup_max_rate: kB/s a backup reads at most; 0 = no limit */
 extern int	drBackupMaxRate;
+/* pg_dr.backup_part_size: kB; larger files are stored in parts of it */
+extern int	drBackupPartSize;
 /* pg_dr.backup_wal: whether backups store their WAL themselves */
 typedef enum DrBackupWal
 {

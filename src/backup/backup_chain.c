@@ -33,6 +33,7 @@ typedef struct BackupChainLevel
 {
 	uint32		level;			/* index into the chain's ids */
 	uint32		store;
+	uint32		parts;			/* of a whole copy in parts; 0: one object */
 	uint64		size;
 } BackupChainLevel;
 
@@ -192,6 +193,7 @@ backupChainWrite(Repo *repo, BackupShared *shared)
 						level.level = (uint32) c;
 				level.store = found[l].store;
 				level.size = found[l].size;
+				level.parts = found[l].parts;
 				backupChainWriteCheck(fwrite(&level, sizeof(level), 1, data) == 1,
 									  dataPath);
 				offset += sizeof(level);
@@ -255,6 +257,7 @@ backupChainLevels(const BackupShared *shared, const BackupListEntry *entry,
 		strlcpy(out->backupId, shared->parentId, sizeof(out->backupId));
 		out->store = MANIFEST_STORE_FULL;
 		out->size = entry->parentSize;
+		out->parts = entry->parentParts;
 		*levels = out;
 		return 1;
 	}
@@ -298,6 +301,7 @@ backupChainLevels(const BackupShared *shared, const BackupListEntry *entry,
 		out[l].backupId[MANIFEST_ID_MAX] = '\0';
 		out[l].store = level.store;
 		out[l].size = level.size;
+		out[l].parts = level.parts;
 	}
 	CloseTransientFile(dataFd);
 	CloseTransientFile(indexFd);

@@ -23,6 +23,14 @@
  * the file is read and abandoned (never visible) when it turns out to be
  * unneeded.
  *
+ * A file larger than pg_dr.backup_part_size (not one stored as a delta) is
+ * stored in parts instead (manifest.h): backupFileStorePart stores one
+ * part, each a store=full object of its own bound to its name; the leader
+ * makes the file's entry from the parts' results.  Such a file is never
+ * "parent": no one reader sees it whole to compare it.  A delta whose
+ * parent stores the file in parts reads the parent's parts one after the
+ * other as its base.
+ *
  * Data checksums are verified on every page of every relation file while it
  * is read, when the cluster has them.  A page that fails is read again (a
  * concurrent write may have torn it); a page whose LSN is newer than the
@@ -449,6 +457,137 @@ fileStoreDelta(FileState *state, const char *objectPath,
 	result->objectSize = codec.storedSize;
 }
 
+/*
+ * Open the file for state (state->fd); false when it vanished (dropped
+ * while the backup ran: WAL replay drops it too).
+ */
+static bool
+fileOpen(FileState *state, struct stat *st)
+{
+	state->fd = OpenTransientFile(state->path, O_RDONLY | PG_BINARY);
+	if (state->fd < 0)
+	{
+		if (errno == ENOENT)
+			return false;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open file \"%s\": %m", state->path)));
+	}
+	if (fstat(state->fd, st) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat file \"%s\": %m", state->path)));
+	return true;
+}
+
+/*
+ * One part into its object (manifest.h): part-size bytes from the part's
+ * offset, padded with zeroes where the file ended before, or, for the last
+ * part, everything from its offset to the end of the file.
+ */
+static void
+fileStorePart(FileState *state, const char *objectPath,
+			  const CodecDataKey *key, uint32 part, BackupPartResult *result)
+{
+	const BackupListEntry *entry = state->entry;
+	uint64		partSize = state->shared->partSize;
+	bool		last = (part + 1 == entry->parts);
+	bool		verify = (entry->flags & BACKUP_LIST_RELATION) != 0 &&
+		state->shared->dataChecksums;
+	uint64		start = (uint64) part * partSize;
+	uint64		done = 0;
+	CodecResult codec;
+	DrError		err;
+	RepoWriteParam param;
+	bool		ended;
+
+	fileWriteParam(&param);
+	param.binding = objectPath;
+	state->object = repoObjectWriteBeginParam(state->repo, objectPath, key,
+											  &param, &err);
+	fileObjectCheck(state->object != NULL, &err);
+
+	while (last || done < partSize)
+	{
+		size_t		want = BACKUP_READ_PAGES * BLCKSZ;
+		size_t		n;
+
+		if (!last)
+			want = Min(want, partSize - done);
+		fileCheckAbort(state);
+		n = fileRead(state, state->buffer, want, (off_t) (start + done));
+		if (n == 0 && last)
+			break;
+		if (verify)
+		{
+			for (size_t p = 0; p + BLCKSZ <= n; p += BLCKSZ)
+				fileVerifyPage(state, state->buffer + p,
+							   (uint32) ((start + done + p) / BLCKSZ));
+		}
+		if (n < want && !last)
+		{
+			/* the file ended before the part: what is missing reads as zero */
+			memset(state->buffer + n, 0, want - n);
+			n = want;
+		}
+		fileObjectCheck(repoObjectWrite(state->object, state->buffer, n, &err),
+						&err);
+		done += n;
+		pg_atomic_fetch_add_u64(&backupProgress->bytesDone, n);
+		fileThrottle(state, n);
+	}
+
+	ended = repoObjectWriteEnd(state->object, &codec, &err);
+	state->object = NULL;
+	fileObjectCheck(ended, &err);
+	result->size = done;
+	memcpy(result->sha256, codec.sha256, CODEC_SHA256_SIZE);
+	result->objectSize = codec.storedSize;
+}
+
+void
+backupFileStorePart(Repo *repo, const CodecDataKey *key, BackupShared *shared,
+					const BackupListEntry *entry, const char *path,
+					uint32 part, BackupPartResult *result)
+{
+	FileState	state;
+	char	   *objectPath;
+	struct stat st;
+
+	Assert(part < entry->parts);
+	memset(&state, 0, sizeof(state));
+	state.repo = repo;
+	state.shared = shared;
+	state.entry = entry;
+	state.path = path;
+	if (!fileOpen(&state, &st))
+	{
+		result->kind = BACKUP_RESULT_VANISHED;
+		return;
+	}
+	objectPath = repoBackupPartPath(shared->backupId, path, part);
+	state.buffer = palloc(BACKUP_READ_PAGES * BLCKSZ);
+	result->kind = BACKUP_RESULT_STORED;
+	result->mtime = st.st_mtime;
+
+	/* whatever happens, the object being written must not become visible */
+	PG_TRY();
+	{
+		fileStorePart(&state, objectPath, key, part, result);
+	}
+	PG_FINALLY();
+	{
+		if (state.object)
+			repoObjectWriteAbort(state.object);
+	}
+	PG_END_TRY();
+
+	result->corrupt = state.corrupt;
+	CloseTransientFile(state.fd);
+	pfree(state.buffer);
+	pfree(objectPath);
+}
+
 void
 backupFileStore(Repo *repo, const CodecDataKey *key, BackupShared *shared,
 				const BackupListEntry *entry, const char *path,
@@ -464,23 +603,12 @@ backupFileStore(Repo *repo, const CodecDataKey *key, BackupShared *shared,
 	state.entry = entry;
 	state.path = path;
 
-	state.fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
-	if (state.fd < 0)
+	if (!fileOpen(&state, &st))
 	{
-		if (errno == ENOENT)
-		{
-			/* dropped while the backup ran; WAL replay drops it too */
-			result->kind = BACKUP_RESULT_VANISHED;
-			return;
-		}
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open file \"%s\": %m", path)));
+		/* dropped while the backup ran; WAL replay drops it too */
+		result->kind = BACKUP_RESULT_VANISHED;
+		return;
 	}
-	if (fstat(state.fd, &st) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not stat file \"%s\": %m", path)));
 
 	objectPath = repoBackupDataPath(shared->backupId, path);
 	state.buffer = palloc(BACKUP_READ_PAGES * BLCKSZ);

@@ -45,6 +45,7 @@ typedef struct BackupBig
 {
 	uint64		index;			/* in the list */
 	uint64		size;			/* at listing time */
+	uint32		parts;			/* 0: stored whole; else its part count */
 } BackupBig;
 
 /* Fixed part of a list record; the path (pathLen bytes, no NUL) follows. */
@@ -59,6 +60,9 @@ typedef struct BackupListEntry
 	uint64		parentSize;
 	uint8		parentSha256[CODEC_SHA256_SIZE];
 	uint32		parentStore;	/* ManifestStore of the parent's entry */
+	uint32		parentParts;	/* the parent's parts= (0: one object) */
+	uint32		parts;			/* 0: stored whole; else stored in this
+								 * many parts (chosen at listing time) */
 } BackupListEntry;
 
 /* What a worker did with one file. */
@@ -83,6 +87,20 @@ typedef struct BackupResult
 	uint8		sha256[CODEC_SHA256_SIZE];
 } BackupResult;
 
+/* What a worker did with one part of a file stored in parts. */
+typedef struct BackupPartResult
+{
+	uint64		index;			/* the file, in the list */
+	uint32		part;
+	uint32		kind;			/* BackupResultKind */
+	uint64		size;			/* plain bytes of the part (padded, but the
+								 * last: manifest.h) */
+	int64		mtime;			/* the file's, when it was opened */
+	uint64		objectSize;
+	uint32		corrupt;
+	uint8		sha256[CODEC_SHA256_SIZE];	/* of the part's plain bytes */
+} BackupPartResult;
+
 /* The dynamic shared memory segment of one backup. */
 typedef struct BackupShared
 {
@@ -95,6 +113,8 @@ typedef struct BackupShared
 	bool		incremental;
 	char		parentId[MANIFEST_ID_MAX + 1];	/* incremental */
 	uint64		parentStartLsn;
+	uint64		parentPartSize; /* the parent's part-size (0: version 1) */
+	uint64		partSize;		/* pg_dr.backup_part_size, in bytes */
 	uint64		startLsn;
 	bool		dataChecksums;
 	char		listPath[MAXPGPATH];
@@ -115,11 +135,16 @@ typedef struct BackupShared
 	 * The big files (BACKUP_BIG_MAX above): their list indexes, ascending;
 	 * the order they are claimed in (positions in bigIndex, largest file
 	 * first); and their results, by position, written by the worker that
-	 * stored the file (kind 0 until then).
+	 * stored the file (kind 0 until then; files in parts have none here).
+	 * nextBig counts units: a big file stored whole is one, one in parts
+	 * one per part; bigUnits[i] is the first unit of bigOrder[i]
+	 * (bigUnits[bigCount]: their total).
 	 */
 	uint32		bigCount;
 	uint64		bigIndex[BACKUP_BIG_MAX];
 	uint32		bigOrder[BACKUP_BIG_MAX];
+	uint32		bigParts[BACKUP_BIG_MAX];	/* by position, like bigIndex */
+	uint64		bigUnits[BACKUP_BIG_MAX + 1];
 	BackupResult bigResults[BACKUP_BIG_MAX];
 
 	/* per worker, written by that worker only */
@@ -161,8 +186,15 @@ struct ManifestReader;
  */
 extern void backupListWrite(const char *listPath, const char *indexPath,
 							const char *tablespaceMap,
-							struct ManifestReader *parent,
+							struct ManifestReader *parent, uint64 partSize,
 							BackupListing *listing);
+
+/*
+ * How many parts a file of this size is stored in (0: whole): files larger
+ * than partSize, but the relation files an incremental stores as a block
+ * delta (flags: BACKUP_LIST_*).
+ */
+extern uint32 backupListParts(uint64 size, uint32 flags, uint64 partSize);
 
 /* Read list entry number index; path returned palloc'd. */
 extern bool backupListRead(int indexFd, int listFd, uint64 index,
@@ -173,5 +205,10 @@ struct Repo;
 extern void backupFileStore(struct Repo *repo, const CodecDataKey *key,
 							BackupShared *shared, const BackupListEntry *entry,
 							const char *path, BackupResult *result);
+/* Store part k of a file stored in parts (entry->parts > k). */
+extern void backupFileStorePart(struct Repo *repo, const CodecDataKey *key,
+								BackupShared *shared,
+								const BackupListEntry *entry, const char *path,
+								uint32 part, BackupPartResult *result);
 
 #endif							/* DR_BACKUP_INTERNAL_H */

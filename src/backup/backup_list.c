@@ -56,6 +56,7 @@ typedef struct ListState
 	/* the largest files so far: a min-heap on size, BACKUP_BIG_MAX long */
 	BackupBig  *bigHeap;
 	int			bigCount;
+	uint64		partSize;		/* pg_dr.backup_part_size */
 } ListState;
 
 static const char *const excludeDirContents[] = {
@@ -190,10 +191,10 @@ bigSwap(BackupBig *a, BackupBig *b)
 
 /* Keep the file among the largest ones, if it is. */
 static void
-listBigAdd(ListState *state, uint64 index, uint64 size)
+listBigAdd(ListState *state, uint64 index, uint64 size, uint32 parts)
 {
 	BackupBig  *heap = state->bigHeap;
-	BackupBig	big = {index, size};
+	BackupBig	big = {index, size, parts};
 	int			i;
 
 	if (size < BACKUP_BIG_MIN_SIZE)
@@ -268,8 +269,10 @@ listWriteFile(ListState *state, const char *path, const struct stat *st)
 			entry.parentStore = state->parentFile.store;
 			memcpy(entry.parentSha256, state->parentFile.sha256,
 				   CODEC_SHA256_SIZE);
+			entry.parentParts = state->parentFile.parts;
 		}
 	}
+	entry.parts = backupListParts(entry.size, entry.flags, state->partSize);
 
 	if (fwrite(&state->offset, sizeof(uint64), 1, state->index) != 1 ||
 		fwrite(&entry, sizeof(entry), 1, state->list) != 1 ||
@@ -278,7 +281,7 @@ listWriteFile(ListState *state, const char *path, const struct stat *st)
 				(errcode_for_file_access(),
 				 errmsg("could not write the backup file list: %m")));
 	state->offset += sizeof(entry) + entry.pathLen;
-	listBigAdd(state, state->listing->fileCount, entry.size);
+	listBigAdd(state, state->listing->fileCount, entry.size, entry.parts);
 	state->listing->fileCount++;
 	state->listing->totalBytes += st->st_size;
 }
@@ -443,15 +446,31 @@ listTablespaces(ListState *state, const char *tablespaceMap)
 	}
 }
 
+uint32
+backupListParts(uint64 size, uint32 flags, uint64 partSize)
+{
+	uint64		parts;
+
+	/* an incremental stores these as a block delta, written whole */
+	if ((flags & BACKUP_LIST_RELATION) && (flags & BACKUP_LIST_PARENT) &&
+		size % BLCKSZ == 0)
+		return 0;
+	if (partSize == 0 || size <= partSize)
+		return 0;
+	parts = (size + partSize - 1) / partSize;
+	return parts > PG_UINT32_MAX ? PG_UINT32_MAX : (uint32) parts;
+}
+
 void
 backupListWrite(const char *listPath, const char *indexPath,
 				const char *tablespaceMap, ManifestReader *parent,
-				BackupListing *listing)
+				uint64 partSize, BackupListing *listing)
 {
 	ListState	state;
 
 	memset(&state, 0, sizeof(state));
 	memset(listing, 0, sizeof(*listing));
+	state.partSize = partSize;
 	state.listing = listing;
 	state.parent = parent;
 	state.parentDone = (parent == NULL);

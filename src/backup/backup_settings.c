@@ -15,6 +15,20 @@
 int			drBackupWorkers = 2;
 int			drBackupMaxRate = 0;
 int			drBackupWal = DR_BACKUP_WAL_AUTO;
+int			drBackupPartSize = 64 * 1024;
+
+/* pg_dr.backup_part_size: a whole number of pages. */
+static bool
+backupPartSizeCheck(int *newval, void **extra, GucSource source)
+{
+	if (((int64) *newval * 1024) % BLCKSZ != 0)
+	{
+		GUC_check_errdetail("pg_dr.backup_part_size must be a multiple of the block size (%d kB).",
+							BLCKSZ / 1024);
+		return false;
+	}
+	return true;
+}
 
 static const struct config_enum_entry drBackupWalOptions[] = {
 	{"auto", DR_BACKUP_WAL_AUTO, false},
@@ -46,6 +60,18 @@ backupSettingsDefine(void)
 							PGC_SUSET,
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dr.backup_part_size",
+							"Files larger than this are stored in parts of this size.",
+							"The backup workers read the parts of one file at once, and "
+							"restore jobs write them at once.  A multiple of the block size.",
+							&drBackupPartSize,
+							64 * 1024,
+							1024,
+							1024 * 1024,
+							PGC_SUSET,
+							GUC_UNIT_KB,
+							backupPartSizeCheck, NULL, NULL);
 
 	DefineCustomEnumVariable("pg_dr.backup_wal",
 							 "Whether a backup stores the WAL it needs to be consistent.",

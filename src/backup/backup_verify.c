@@ -6,7 +6,7 @@
  * restore_chain.c over two levels), so that references into the parent
  * are checked in the same pass over the files.  Objects are read to their
  * verified end, which is what authenticates them (codec.h), through one
- * buffer; block deltas go through the delta reader, which checks their
+ * buffer; a file in parts part by part (manifest.h); block deltas go through the delta reader, which checks their
  * structure.  A problem with one object never stops the others; a damaged
  * manifest stops the backup it describes (nothing after the damage can be
  * trusted), and is reported once.
@@ -90,13 +90,15 @@ verifyObjectRead(void *arg, void *buf, size_t len, DrError *err)
  * NULL: no SHA-256 to compare with.
  */
 static bool
-verifyObjectWhole(VerifyState *state, const char *path, uint64 size,
-				  const uint8 *sha256, const uint64 *objectSize)
+verifyObjectWholeBound(VerifyState *state, const char *path, uint64 size,
+					   const uint8 *sha256, const uint64 *objectSize,
+					   bool bound, CodecResult *out)
 {
 	DrError		err;
 	RepoObjectRead *read;
 	CodecResult result;
 	uint64		done = 0;
+	bool		isBound;
 
 	drErrorClear(&err);
 	read = repoObjectReadBegin(state->repo, path, &err);
@@ -104,6 +106,22 @@ verifyObjectWhole(VerifyState *state, const char *path, uint64 size,
 	{
 		verifyObjectError(state, path, &err);
 		return false;
+	}
+	if (bound)
+	{
+		/* a part must be bound to its own name (manifest.h) */
+		if (!repoObjectReadBindingCheck(read, path, &isBound, &err))
+		{
+			repoObjectReadFree(read);
+			verifyObjectError(state, path, &err);
+			return false;
+		}
+		if (!isBound)
+		{
+			repoObjectReadFree(read);
+			verifyProblem(state, path, "part object is not bound to its name");
+			return false;
+		}
 	}
 	for (;;)
 	{
@@ -133,6 +151,8 @@ verifyObjectWhole(VerifyState *state, const char *path, uint64 size,
 	}
 	state->result->objects++;
 	state->result->bytes += result.rawSize;
+	if (out)
+		*out = result;
 
 	if (result.rawSize != size)
 		verifyProblem(state, path,
@@ -149,6 +169,68 @@ verifyObjectWhole(VerifyState *state, const char *path, uint64 size,
 	else
 		return true;
 	return false;
+}
+
+static bool
+verifyObjectWhole(VerifyState *state, const char *path, uint64 size,
+				  const uint8 *sha256, const uint64 *objectSize)
+{
+	return verifyObjectWholeBound(state, path, size, sha256, objectSize,
+								  false, NULL);
+}
+
+/*
+ * A file in parts (manifest.h): each part bound to its name, of the length
+ * the layout gives; the SHA-256 of their digests and the total of their
+ * stored sizes against the manifest.
+ */
+static void
+verifyObjectParts(VerifyState *state, const char *backupId,
+				  const ManifestFile *file, uint64 partSize)
+{
+	uint8		sha256[CODEC_SHA256_SIZE];
+	uint8	   *all = palloc((size_t) file->parts * CODEC_SHA256_SIZE);
+	uint64		stored = 0;
+	bool		ok = true;
+	char	   *first = repoBackupPartPath(backupId, file->path, 0);
+	DrError		err;
+
+	for (uint32 k = 0; k < file->parts && !verifyCancelled(state); k++)
+	{
+		char	   *path = repoBackupPartPath(backupId, file->path, k);
+		uint64		offset;
+		uint64		length;
+		CodecResult result;
+
+		manifestPartRange(file, partSize, k, &offset, &length);
+		if (verifyObjectWholeBound(state, path, length, NULL, NULL, true,
+								   &result))
+		{
+			memcpy(all + (size_t) k * CODEC_SHA256_SIZE, result.sha256,
+				   CODEC_SHA256_SIZE);
+			stored += result.storedSize;
+		}
+		else
+			ok = false;
+		pfree(path);
+	}
+	if (ok && !state->result->cancelled)
+	{
+		drErrorClear(&err);
+		if (!codecSha256(all, (size_t) file->parts * CODEC_SHA256_SIZE,
+						 sha256, &err))
+			verifyProblem(state, first, "%s", err.message);
+		else if (memcmp(sha256, file->sha256, CODEC_SHA256_SIZE) != 0)
+			verifyProblem(state, first,
+						  "the parts of \"%s\" do not have the SHA-256 the manifest gives",
+						  file->path);
+		else if (stored != file->objectSize)
+			verifyProblem(state, first,
+						  "the parts of \"%s\" are " UINT64_FORMAT " bytes long, the manifest says " UINT64_FORMAT,
+						  file->path, stored, file->objectSize);
+	}
+	pfree(first);
+	pfree(all);
 }
 
 /* A block delta: structure, block size, file size, page count, stored size. */
@@ -242,7 +324,8 @@ done:
 /* One file entry of backup ids[0]; levels[1] is the parent's, if known. */
 static void
 verifyFile(VerifyState *state, char *const *ids, int count,
-		   const ManifestFile *const *levels, uint32 blockSize)
+		   const ManifestFile *const *levels, uint32 blockSize,
+		   uint64 partSize)
 {
 	const ManifestFile *file = levels[0];
 	char	   *path = repoBackupDataPath(ids[0], file->path);
@@ -251,8 +334,11 @@ verifyFile(VerifyState *state, char *const *ids, int count,
 	switch (file->store)
 	{
 		case MANIFEST_STORE_FULL:
-			verifyObjectWhole(state, path, file->size, file->sha256,
-							  &file->objectSize);
+			if (file->parts > 0)
+				verifyObjectParts(state, ids[0], file, partSize);
+			else
+				verifyObjectWhole(state, path, file->size, file->sha256,
+								  &file->objectSize);
 			break;
 		case MANIFEST_STORE_DELTA:
 			verifyObjectDelta(state, path, file, count > 1 ? levels[1] : NULL,
@@ -422,7 +508,8 @@ verifyWal(VerifyState *state, const char *backupId)
  * alongside when count is 2.
  */
 static void
-verifyOne(VerifyState *state, char *const *ids, int count, uint32 blockSize)
+verifyOne(VerifyState *state, char *const *ids, int count, uint32 blockSize,
+		  uint64 partSize)
 {
 	DrError		err;
 	RepoChainIter *iter;
@@ -457,7 +544,7 @@ verifyOne(VerifyState *state, char *const *ids, int count, uint32 blockSize)
 		}
 		if (rc == 0)
 			break;
-		verifyFile(state, ids, count, levels, blockSize);
+		verifyFile(state, ids, count, levels, blockSize, partSize);
 		if (!state->result->cancelled)
 			verifyProgress(state, "files", levels[0]->path, levels[0]->size);
 	}
@@ -479,6 +566,7 @@ verifyBackup(Repo *repo, const char *backupId, const VerifyParam *param,
 	char	   *id;
 	char	   *path;
 	uint32		blockSize;
+	uint64		partSize;
 
 	memset(&state, 0, sizeof(state));
 	state.repo = repo;
@@ -509,6 +597,7 @@ verifyBackup(Repo *repo, const char *backupId, const VerifyParam *param,
 		return false;
 	}
 	blockSize = repoBackupManifestHeader(manifest)->blockSize;
+	partSize = repoBackupManifestHeader(manifest)->partSize;
 	repoBackupManifestClose(manifest);
 
 	state.buffer = palloc(VERIFY_BUFFER_SIZE);
@@ -517,7 +606,7 @@ verifyBackup(Repo *repo, const char *backupId, const VerifyParam *param,
 	{
 		/* the chain is broken: the backup's own objects can still be read */
 		verifyProblem(&state, path, "%s", err.message);
-		verifyOne(&state, &id, 1, blockSize);
+		verifyOne(&state, &id, 1, blockSize, partSize);
 	}
 	else
 	{
@@ -525,7 +614,7 @@ verifyBackup(Repo *repo, const char *backupId, const VerifyParam *param,
 
 		for (int i = 0; i < levels && !verifyCancelled(&state); i++)
 			verifyOne(&state, chain->ids + i, i + 1 < chain->count ? 2 : 1,
-					  chain->headers[i].blockSize);
+					  chain->headers[i].blockSize, chain->headers[i].partSize);
 		repoBackupChainFree(chain);
 	}
 

@@ -9,7 +9,11 @@
  * first the largest files, largest first (their results go to the shared
  * segment), then the rest of the list from the shared counter, in order
  * (their results are appended to the worker's own results file: claims
- * only grow, so each results file is sorted by list index).
+ * only grow, so each results file is sorted by list index).  A large file
+ * stored in parts is claimed part by part when it is among the largest
+ * (so that every worker reads it), and stored part after part by the one
+ * worker that claims it otherwise; part results go to the worker's
+ * ".parts" file.
  *
  * A worker that fails records its error in the shared segment for the
  * leader, which reports it; one that sees the abort flag (the leader
@@ -47,6 +51,8 @@ workerRun(BackupShared *shared, int workerIndex)
 	int			indexFd;
 	char	   *resultPath;
 	FILE	   *results;
+	char	   *partsPath;
+	FILE	   *partsFile;
 	MemoryContext fileContext;
 
 	config = configLoad(shared->configFile, &err);
@@ -81,6 +87,13 @@ workerRun(BackupShared *shared, int workerIndex)
 				(errcode_for_file_access(),
 				 errmsg("could not create file \"%s\": %m", resultPath)));
 
+	partsPath = psprintf("%s.%d.parts", shared->resultPrefix, workerIndex);
+	partsFile = AllocateFile(partsPath, PG_BINARY_W);
+	if (partsFile == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create file \"%s\": %m", partsPath)));
+
 	fileContext = AllocSetContextCreate(CurrentMemoryContext,
 										"pg_dr backup file",
 										ALLOCSET_DEFAULT_SIZES);
@@ -88,6 +101,7 @@ workerRun(BackupShared *shared, int workerIndex)
 	{
 		uint64		claim = pg_atomic_fetch_add_u64(&shared->nextBig, 1);
 		int			big = -1;
+		int64		part = -1;	/* a big file's part claimed, or -1 */
 		uint64		index;
 		MemoryContext old;
 		BackupListEntry entry;
@@ -95,10 +109,25 @@ workerRun(BackupShared *shared, int workerIndex)
 		char	   *path;
 
 		/* the big files first, largest first; then the list in order */
-		if (claim < shared->bigCount)
+		if (claim < shared->bigUnits[shared->bigCount])
 		{
-			big = shared->bigOrder[claim];
+			/* the big file whose units hold claim: bigUnits ascends */
+			int			lo = 0;
+			int			hi = (int) shared->bigCount - 1;
+
+			while (lo < hi)
+			{
+				int			mid = (lo + hi + 1) / 2;
+
+				if (shared->bigUnits[mid] <= claim)
+					lo = mid;
+				else
+					hi = mid - 1;
+			}
+			big = shared->bigOrder[lo];
 			index = shared->bigIndex[big];
+			if (shared->bigParts[big] > 0)
+				part = (int64) (claim - shared->bigUnits[lo]);
 		}
 		else
 		{
@@ -119,16 +148,44 @@ workerRun(BackupShared *shared, int workerIndex)
 					(errcode_for_file_access(),
 					 errmsg("could not read entry " UINT64_FORMAT " of the backup file list: %m",
 							index)));
-		memset(&result, 0, sizeof(result));
-		result.index = index;
-		backupFileStore(repo, key, shared, &entry, path, &result);
-		if (big >= 0)
-			shared->bigResults[big] = result;	/* read after the workers end */
-		else if (fwrite(&result, sizeof(result), 1, results) != 1)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not write file \"%s\": %m", resultPath)));
-		pg_atomic_fetch_add_u64(&backupProgress->filesDone, 1);
+		if (entry.parts > 0)
+		{
+			/* one part claimed, or every part of a file not among the big */
+			uint32		first = part >= 0 ? (uint32) part : 0;
+			uint32		end = part >= 0 ? (uint32) part + 1 : entry.parts;
+
+			for (uint32 k = first; k < end; k++)
+			{
+				BackupPartResult partResult;
+
+				memset(&partResult, 0, sizeof(partResult));
+				partResult.index = index;
+				partResult.part = k;
+				backupFileStorePart(repo, key, shared, &entry, path, k,
+									&partResult);
+				if (fwrite(&partResult, sizeof(partResult), 1, partsFile) != 1)
+					ereport(ERROR,
+							(errcode_for_file_access(),
+							 errmsg("could not write file \"%s\": %m", partsPath)));
+			}
+			/* a file counts as done with its last part */
+			if (end == entry.parts)
+				pg_atomic_fetch_add_u64(&backupProgress->filesDone, 1);
+		}
+		else
+		{
+			memset(&result, 0, sizeof(result));
+			result.index = index;
+			backupFileStore(repo, key, shared, &entry, path, &result);
+			if (big >= 0)
+				shared->bigResults[big] = result;	/* read after the workers
+													 * end */
+			else if (fwrite(&result, sizeof(result), 1, results) != 1)
+				ereport(ERROR,
+						(errcode_for_file_access(),
+						 errmsg("could not write file \"%s\": %m", resultPath)));
+			pg_atomic_fetch_add_u64(&backupProgress->filesDone, 1);
+		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(fileContext);
 	}
@@ -137,6 +194,10 @@ workerRun(BackupShared *shared, int workerIndex)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not write file \"%s\": %m", resultPath)));
+	if (FreeFile(partsFile) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not write file \"%s\": %m", partsPath)));
 	CloseTransientFile(listFd);
 	CloseTransientFile(indexFd);
 	repoClose(repo);

@@ -35,7 +35,7 @@
 /* Longest file path (decoded); PostgreSQL's own limit is far below. */
 #define MANIFEST_PATH_MAX		4096
 
-/* Most fields of one line (a file line has 10). */
+/* Most fields of one line (a file line has 11). */
 #define MANIFEST_FIELDS_MAX		16
 
 /* Longest field value shown in an error message. */
@@ -59,6 +59,7 @@ struct ManifestWriter
 	void	   *arg;
 	ManifestSection section;
 	bool		incremental;
+	uint64		partSize;		/* of the header */
 	bool		failed;			/* a write failed: refuse everything after */
 	StringInfoData line;
 	StringInfoData lastPath;	/* previous file path, for the order check */
@@ -87,6 +88,7 @@ struct ManifestReader
 	int			lineNo;
 
 	ManifestHeader header;
+	uint32		version;		/* of the manifest read: 1 or 2 */
 	ManifestSection section;
 	bool		failed;			/* sticky: never report "end" after an error */
 
@@ -123,7 +125,11 @@ static const char *const manifestHeaderKeys[] = {
 	"data-checksums",
 	"block-size",
 	"segment-size",
+	"part-size",				/* version 2 */
 };
+
+/* Header lines of a version 1 manifest: all but part-size. */
+#define MANIFEST_HEADER_KEYS_V1	(lengthof(manifestHeaderKeys) - 1)
 
 /* ---------------------------------------------------------------------
  * Shared helpers
@@ -155,6 +161,35 @@ static bool
 manifestSegmentSizeValid(uint64 v)
 {
 	return manifestPowerOfTwo(v, 1024 * 1024, 1024 * 1024 * 1024);
+}
+
+bool
+manifestPartSizeValid(uint64 partSize, uint32 blockSize)
+{
+	return blockSize > 0 && partSize >= blockSize &&
+		partSize <= MANIFEST_PART_SIZE_MAX && partSize % blockSize == 0;
+}
+
+void
+manifestPartRange(const ManifestFile *file, uint64 partSize, uint32 k,
+				  uint64 *offset, uint64 *length)
+{
+	Assert(file->parts >= 2 && k < file->parts);
+	*offset = (uint64) k * partSize;
+	if (k + 1 < file->parts)
+		*length = partSize;
+	else
+		*length = file->size - *offset;
+}
+
+/* parts and size of a file entry agree with the part size (manifest.h)? */
+static bool
+manifestPartsValid(const ManifestFile *file, uint64 partSize)
+{
+	if (file->parts == 0)
+		return true;
+	return file->parts >= 2 && file->store == MANIFEST_STORE_FULL &&
+		file->size >= (uint64) (file->parts - 1) * partSize;
 }
 
 static void
@@ -407,6 +442,10 @@ manifestWriteHeader(ManifestWriter *writer, const ManifestHeader *h,
 	if (!manifestSegmentSizeValid(h->segmentSize))
 		return drErrorSet(err, DR_ERR_INVALID,
 						  "invalid WAL segment size %u", h->segmentSize);
+	if (!manifestPartSizeValid(h->partSize, h->blockSize))
+		return drErrorSet(err, DR_ERR_INVALID,
+						  "invalid part size " UINT64_FORMAT " (block size %u)",
+						  h->partSize, h->blockSize);
 
 	appendStringInfo(line, "pg_dr-manifest %d", MANIFEST_VERSION);
 	if (!manifestWriterEmit(writer, err))
@@ -472,7 +511,11 @@ manifestWriteHeader(ManifestWriter *writer, const ManifestHeader *h,
 	appendStringInfo(line, "segment-size %u", h->segmentSize);
 	if (!manifestWriterEmit(writer, err))
 		return false;
+	appendStringInfo(line, "part-size " UINT64_FORMAT, h->partSize);
+	if (!manifestWriterEmit(writer, err))
+		return false;
 
+	writer->partSize = h->partSize;
 	writer->incremental = h->incremental;
 	writer->section = MANIFEST_SECTION_HEADER;
 	return true;
@@ -577,6 +620,12 @@ manifestWriteFile(ManifestWriter *writer, const ManifestFile *file,
 							  file->path, (int) file->store);
 	}
 
+	if (!manifestPartsValid(file, writer->partSize))
+		return drErrorSet(err, DR_ERR_INVALID,
+						  "file \"%s\" cannot be stored in %u parts of " UINT64_FORMAT " bytes (size " UINT64_FORMAT ", store %s)",
+						  file->path, file->parts, writer->partSize, file->size,
+						  manifestStoreName(file->store));
+
 	appendStringInfoString(line, "file ");
 	manifestEscape(line, file->path);
 	appendStringInfo(line, " size=" UINT64_FORMAT " mode=%04o mtime=" INT64_FORMAT " sha256=",
@@ -585,6 +634,8 @@ manifestWriteFile(ManifestWriter *writer, const ManifestFile *file,
 	appendStringInfo(line, " store=%s object-size=" UINT64_FORMAT " blocks=%u corrupt=%u",
 					 manifestStoreName(file->store), file->objectSize,
 					 file->blocks, file->corrupt);
+	if (file->parts > 0)
+		appendStringInfo(line, " parts=%u", file->parts);
 	if (!manifestWriterEmit(writer, err))
 		return false;
 
@@ -973,10 +1024,11 @@ manifestReadHeader(ManifestReader *reader, DrError *err)
 		return false;
 	if (!manifestParseUint32(v, &u32))
 		return manifestBadValue(reader, "manifest version", v, err);
-	if (u32 != MANIFEST_VERSION)
+	if (u32 < 1 || u32 > MANIFEST_VERSION)
 		return manifestCorrupt(reader, err,
-							   "manifest version %u is not supported (this pg_dr reads version %d)",
+							   "manifest version %u is not supported (this pg_dr reads versions 1 to %d)",
 							   u32, MANIFEST_VERSION);
+	reader->version = u32;
 
 	/* backup-id */
 	if (!manifestHeaderLine(reader, i++, &v, err))
@@ -1109,7 +1161,22 @@ manifestReadHeader(ManifestReader *reader, DrError *err)
 		return manifestBadValue(reader, "WAL segment size", v, err);
 	h->segmentSize = (uint32) u64;
 
-	Assert(i == lengthof(manifestHeaderKeys));
+	/* part-size (version 2); a version 1 backup has no file in parts */
+	if (reader->version >= 2)
+	{
+		if (!manifestHeaderLine(reader, i++, &v, err))
+			return false;
+		if (!manifestParseUint64(v, &u64) ||
+			!manifestPartSizeValid(u64, h->blockSize))
+			return manifestBadValue(reader, "part size", v, err);
+		h->partSize = u64;
+		Assert(i == lengthof(manifestHeaderKeys));
+	}
+	else
+	{
+		h->partSize = 0;
+		Assert(i == MANIFEST_HEADER_KEYS_V1);
+	}
 	reader->section = MANIFEST_SECTION_HEADER;
 	return true;
 }
@@ -1254,6 +1321,15 @@ manifestReadFile(ManifestReader *reader, char **fields, int count,
 		return manifestCorrupt(reader, err,
 							   "file \"%s\" is not after the one before: files must be in strictly ascending order",
 							   manifestShow(reader->path));
+	/* parts=<n> (version 2, optional): the last field when present */
+	if (reader->version >= 2 && count > 2 &&
+		strncmp(fields[count - 1], "parts=", 6) == 0)
+	{
+		if (!manifestParseUint32(fields[count - 1] + 6, &file->parts) ||
+			file->parts < 2)
+			return manifestBadValue(reader, "parts", fields[count - 1] + 6, err);
+		count--;
+	}
 	if (!manifestKeyValues(reader, fields + 2, count - 2, kv, lengthof(kv), err))
 		return false;
 
@@ -1288,6 +1364,12 @@ manifestReadFile(ManifestReader *reader, char **fields, int count,
 	if (file->store == MANIFEST_STORE_PARENT && file->objectSize != 0)
 		return manifestCorrupt(reader, err,
 							   "file stored as \"parent\" has an object size");
+	if (!manifestPartsValid(file, reader->header.partSize))
+		return manifestCorrupt(reader, err,
+							   "file \"%s\" of " UINT64_FORMAT " bytes stored as \"%s\" cannot be in %u parts of " UINT64_FORMAT " bytes",
+							   manifestShow(reader->path), file->size,
+							   manifestStoreName(file->store), file->parts,
+							   reader->header.partSize);
 
 	strcpy(reader->lastPath, reader->path);
 	reader->haveLastPath = true;

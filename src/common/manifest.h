@@ -15,17 +15,21 @@
  *								to the data directory ("base/5/16384",
  *								"pg_tblspc/16390/PG_15_.../16391/16392",
  *								"backup_label")
+ *	 backup/<id>/part/<path>/<k>	part k (0, 1, ...) of a file stored in
+ *								parts (version 2, see below), instead of
+ *								data/<path>
  *	 backup/<id>/wal/<segment>	WAL from the start to the stop segment, so
  *								the backup restores to consistency alone
  *
  * Backup ids: "YYYYMMDD-HHMMSSF" (full) or "YYYYMMDD-HHMMSSI" (incremental),
  * UTC start time; they sort in time order and say their kind.
  *
- * Format, version 1: UTF-8 text, one record per line, fields separated by
+ * Format, version 2 (written since large files are stored in parts;
+ * version 1, the same without part-size and parts=, is still read): UTF-8 text, one record per line, fields separated by
  * one space; strings (paths, label, locations) are percent-escaped: every
  * byte outside [A-Za-z0-9._/+-] becomes %XX (upper-case hex).  Order:
  *
- *	 pg_dr-manifest 1
+ *	 pg_dr-manifest 2
  *	 backup-id <id>
  *	 kind full|incremental
  *	 parent <id>|-
@@ -41,13 +45,17 @@
  *	 data-checksums on|off
  *	 block-size <n>
  *	 segment-size <n>				(WAL segment size in bytes)
+ *	 part-size <n>					(version 2: bytes per part of the files
+ *	      stored in parts; a multiple of block-size, at most 1 GiB)
  *	 tablespace <oid> <escaped location>	(zero or more)
  *	 dir <escaped path> mode=<octal>	(every directory of the data
  *	      directory, empty ones included -- pg_notify, pg_wal/archive_status
  *	      ... must exist for the server to start; ascending; zero or more)
  *	 file <escaped path> size=<n> mode=<octal> mtime=<n> sha256=<hex>
  *	      store=full|parent|delta object-size=<n> blocks=<n> corrupt=<n>
- *	      (one line; zero or more, paths strictly ascending by strcmp)
+ *	      [parts=<n>]
+ *	      (one line; zero or more, paths strictly ascending by strcmp;
+ *	      parts=, version 2 only, is the last field when present)
  *	 wal <segment> size=<n> sha256=<hex>	(zero or more, ascending)
  *	 end dirs=<n> files=<n> wal=<n>
  *
@@ -64,6 +72,32 @@
  * (0 for parent); blocks is the number of pages the object holds (delta),
  * corrupt the number of pages that failed checksum verification.
  *
+ * Files in parts (version 2): parts=<n> (n >= 2, store=full only) says the
+ * file is stored as the n objects part/<path>/0 .. part/<path>/<n-1>
+ * instead of data/<path>, so that several backup workers read one large
+ * file at once and several restore jobs write it at once.  Part k holds
+ * the file's bytes from offset k * part-size: exactly part-size bytes for
+ * every part but the last, and the rest of the file for the last one
+ * (size >= (n-1) * part-size; the last part may be longer than part-size
+ * when the file grew while the backup read it, or empty when it shrank).
+ * A part read after the file shrank below its range is padded with zeroes
+ * to part-size: those bytes were past the file's end, and WAL replay
+ * truncates the file again, as it does for a file copied whole while it
+ * shrank.  n is chosen when the backup lists the file (the files larger
+ * than part-size then).  For such a file:
+ *	 - sha256 is the SHA-256 of the concatenation of the parts' SHA-256
+ *	   digests (32 bytes each, part 0 first), each that of the part's plain
+ *	   bytes (the object's content): no single reader sees the whole file,
+ *	   and each part's digest is what the codec computes anyway;
+ *	 - object-size is the total of the parts' stored sizes;
+ *	 - each part object is bound (codec.h) to its name, so that in an
+ *	   encrypted repository a part cannot stand in for another.
+ * Restore and verify check every part's length against the layout above,
+ * the digests against sha256 and the total stored size against
+ * object-size.  store=delta and store=parent are never in parts in this
+ * version (a block delta is written whole, over the parent's file in
+ * parts or whole; see backup_file.c).
+ *
  * Memory: the writer and the reader stream; neither holds more than one
  * line, whatever the number of files.
  *-------------------------------------------------------------------------
@@ -74,7 +108,8 @@
 #include "common/codec.h"
 #include "common/error.h"
 
-#define MANIFEST_VERSION		1
+#define MANIFEST_VERSION		2	/* written; 1 and 2 are read */
+#define MANIFEST_PART_SIZE_MAX	((uint64) 1024 * 1024 * 1024)
 #define MANIFEST_ID_MAX			32
 #define MANIFEST_WAL_NAME_LEN	24
 #define MANIFEST_LINE_MAX		(16 * 1024)
@@ -104,6 +139,7 @@ typedef struct ManifestHeader
 	bool		dataChecksums;
 	uint32		blockSize;
 	uint32		segmentSize;
+	uint64		partSize;		/* version 2; 0 when read from version 1 */
 } ManifestHeader;
 
 typedef struct ManifestTablespace
@@ -129,6 +165,7 @@ typedef struct ManifestFile
 	uint64		objectSize;
 	uint32		blocks;
 	uint32		corrupt;
+	uint32		parts;			/* 0: one object (data/<path>); else >= 2 */
 } ManifestFile;
 
 typedef struct ManifestWal
@@ -203,6 +240,14 @@ extern bool manifestLsnParse(const char *text, uint64 *lsn);
 extern const char *manifestStoreName(ManifestStore store);
 /* Is id a well-formed backup id? */
 extern bool manifestBackupIdValid(const char *id);
+/* Is partSize a valid part-size for blockSize (see above)? */
+extern bool manifestPartSizeValid(uint64 partSize, uint32 blockSize);
+/*
+ * Where part k of a file in parts lies in the file: its offset and its
+ * length (see above; file->parts >= 2, k < file->parts).
+ */
+extern void manifestPartRange(const ManifestFile *file, uint64 partSize,
+							  uint32 k, uint64 *offset, uint64 *length);
 
 /*
  * Added with the implementation (manifest.c); the format above is

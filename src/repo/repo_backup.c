@@ -43,6 +43,12 @@ repoBackupDataPath(const char *backupId, const char *path)
 }
 
 char *
+repoBackupPartPath(const char *backupId, const char *path, uint32 part)
+{
+	return psprintf("%s/%s/part/%s/%u", REPO_BACKUP_DIR, backupId, path, part);
+}
+
+char *
 repoBackupWalPath(const char *backupId, const char *segment)
 {
 	return psprintf("%s/%s/wal/%s", REPO_BACKUP_DIR, backupId, segment);

@@ -29,6 +29,9 @@
 extern char *repoBackupManifestPath(const char *backupId);
 extern char *repoBackupDataPath(const char *backupId, const char *path);
 extern char *repoBackupWalPath(const char *backupId, const char *segment);
+/* Part k of a file stored in parts (manifest.h); the object is bound to it. */
+extern char *repoBackupPartPath(const char *backupId, const char *path,
+								uint32 part);
 
 /*
  * Path of a WAL archive file, palloc'd: a segment name (24 hex digits), a

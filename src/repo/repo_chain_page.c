@@ -13,18 +13,67 @@
 #include "repo/repo_chain.h"
 #include "repo/repo_chain_page.h"
 
+/*
+ * One level's object read forward; a whole copy in parts is its parts one
+ * after the other (each but the last holds exactly its backup's part
+ * size, so their concatenation is the file as the backup read it).
+ */
+typedef struct RepoChainPageStream
+{
+	Repo	   *repo;
+	const RepoChainPageLevel *level;
+	const char *path;			/* the file's path */
+	uint32		part;			/* the part being read, when in parts */
+	char	   *name;			/* the object being read */
+	char	   *label;			/* the level's objects, for messages: the
+								 * object, or its parts as ".../part/<path>/" and
+								 * a star */
+	RepoObjectRead *read;
+} RepoChainPageStream;
+
 struct RepoChainPage
 {
 	int			count;
-	RepoObjectRead **reads;
-	char	  **names;			/* object paths, for messages */
+	RepoChainPageLevel *levels;	/* a copy: the streams point into it */
+	RepoChainPageStream *streams;
 	DeltaChain *chain;
 };
+
+static bool
+repoChainPageStreamOpen(RepoChainPageStream *stream, uint32 part, DrError *err)
+{
+	if (stream->read)
+		repoObjectReadFree(stream->read);
+	stream->read = NULL;
+	if (stream->name)
+		pfree(stream->name);
+	stream->part = part;
+	stream->name = stream->level->parts > 0 ?
+		repoBackupPartPath(stream->level->backupId, stream->path, part) :
+		repoBackupDataPath(stream->level->backupId, stream->path);
+	stream->read = repoObjectReadBegin(stream->repo, stream->name, err);
+	if (stream->read == NULL)
+		return false;			/* the error names the object */
+	/* never read to its end: its content hash would never be checked */
+	repoObjectReadNoHash(stream->read);
+	return true;
+}
 
 static ssize_t
 repoChainPageRead(void *arg, void *buf, size_t len, DrError *err)
 {
-	return repoObjectRead((RepoObjectRead *) arg, buf, len, err);
+	RepoChainPageStream *stream = (RepoChainPageStream *) arg;
+
+	for (;;)
+	{
+		ssize_t		n = repoObjectRead(stream->read, buf, len, err);
+
+		if (n != 0 || stream->level->parts == 0 ||
+			stream->part + 1 >= stream->level->parts)
+			return n;
+		if (!repoChainPageStreamOpen(stream, stream->part + 1, err))
+			return -1;
+	}
 }
 
 bool
@@ -45,6 +94,7 @@ repoChainPageLevels(char *const *ids, int count,
 		strlcpy(out[n].backupId, ids[i], sizeof(out[n].backupId));
 		out[n].store = levels[i]->store;
 		out[n].size = levels[i]->size;
+		out[n].parts = levels[i]->parts;
 		n++;
 	}
 	*outCount = n;
@@ -59,29 +109,37 @@ repoChainPageOpen(Repo *repo, const char *path, uint32 blockSize,
 	DeltaChainLevel *streams = palloc0(Max(count, 1) * sizeof(DeltaChainLevel));
 
 	chain->count = count;
-	chain->reads = palloc0(Max(count, 1) * sizeof(RepoObjectRead *));
-	chain->names = palloc0(Max(count, 1) * sizeof(char *));
+	chain->levels = palloc0(Max(count, 1) * sizeof(RepoChainPageLevel));
+	chain->streams = palloc0(Max(count, 1) * sizeof(RepoChainPageStream));
 	for (int i = 0; i < count; i++)
 	{
+		RepoChainPageStream *stream = &chain->streams[i];
+
 		if ((levels[i].store == MANIFEST_STORE_FULL) != (i == count - 1) ||
 			(levels[i].store != MANIFEST_STORE_FULL &&
-			 levels[i].store != MANIFEST_STORE_DELTA))
+			 levels[i].store != MANIFEST_STORE_DELTA) ||
+			(levels[i].parts > 0 && levels[i].store != MANIFEST_STORE_FULL))
 		{
 			drErrorSet(err, DR_ERR_INVALID,
-					   "the chain of \"%s\" must be deltas on one whole copy (level %d of %d is stored as \"%s\")",
-					   path, i, count, manifestStoreName(levels[i].store));
+					   "the chain of \"%s\" must be deltas on one whole copy (level %d of %d is stored as \"%s\"%s)",
+					   path, i, count, manifestStoreName(levels[i].store),
+					   levels[i].parts > 0 ? ", in parts" : "");
 			goto fail;
 		}
-		chain->names[i] = repoBackupDataPath(levels[i].backupId, path);
-		chain->reads[i] = repoObjectReadBegin(repo, chain->names[i], err);
-		if (chain->reads[i] == NULL)
-			goto fail;			/* the error names the object */
-		/* never read to its end: its content hash would never be checked */
-		repoObjectReadNoHash(chain->reads[i]);
+		chain->levels[i] = levels[i];
+		stream->repo = repo;
+		stream->level = &chain->levels[i];
+		stream->path = path;
+		if (!repoChainPageStreamOpen(stream, 0, err))
+			goto fail;
+		/* stays valid while the parts are read one after the other */
+		stream->label = pstrdup(stream->name);
+		if (levels[i].parts > 0)
+			stream->label[strlen(stream->label) - 1] = '*';	/* ".../0" */
 		streams[i].fn = repoChainPageRead;
-		streams[i].arg = chain->reads[i];
+		streams[i].arg = stream;
 		streams[i].size = levels[i].size;
-		streams[i].name = chain->names[i];
+		streams[i].name = stream->label;
 	}
 	chain->chain = deltaChainNew(blockSize, streams, count, err);
 	if (chain->chain == NULL)
@@ -116,12 +174,14 @@ repoChainPageClose(RepoChainPage *chain)
 	deltaChainFree(chain->chain);
 	for (int i = 0; i < chain->count; i++)
 	{
-		if (chain->reads[i])
-			repoObjectReadFree(chain->reads[i]);
-		if (chain->names[i])
-			pfree(chain->names[i]);
+		if (chain->streams[i].read)
+			repoObjectReadFree(chain->streams[i].read);
+		if (chain->streams[i].name)
+			pfree(chain->streams[i].name);
+		if (chain->streams[i].label)
+			pfree(chain->streams[i].label);
 	}
-	pfree(chain->reads);
-	pfree(chain->names);
+	pfree(chain->streams);
+	pfree(chain->levels);
 	pfree(chain);
 }

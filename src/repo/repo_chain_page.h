@@ -21,6 +21,8 @@ typedef struct RepoChainPageLevel
 	char		backupId[MANIFEST_ID_MAX + 1];
 	uint32		store;			/* MANIFEST_STORE_DELTA or _FULL */
 	uint64		size;
+	uint32		parts;			/* a whole copy in parts: their number (the
+								 * manifest's parts=); 0: one object */
 } RepoChainPageLevel;
 
 /*

@@ -7,7 +7,8 @@
  * anything is written: a restore never acts on a manifest that later turns
  * out damaged, and the counts for the plan come for free.
  *
- * restoreFinish runs after every file was restored: cleaning the target
+ * restoreFinish runs after every file was restored: it first commits the
+ * files restored in units by several jobs (restore_internal.h); cleaning the target
  * (delta mode) must not race with jobs still writing, and the directory
  * fsyncs of the same walk cover every file the jobs renamed.  WAL segments
  * and recovery settings come after it, then one syncfs() of every file
@@ -18,6 +19,7 @@
 #include "common/dr_c.h"
 
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/fs.h"
@@ -205,6 +207,8 @@ restoreManifestScan(Restore *restore, int level, DrError *err)
 			ok = rc == 0;
 			break;
 		}
+		if (entry.kind == MANIFEST_ENTRY_FILE && entry.file.parts > 0)
+			restore->hasParts = true;
 		if (level > 0)
 			continue;
 		switch (entry.kind)
@@ -270,6 +274,15 @@ restoreBegin(Repo *repo, const RestoreParam *param, DrError *err)
 
 	restore = palloc0(sizeof(Restore));
 	restore->repo = repo;
+	restore->leaderPid = (int) getpid();
+	{
+		struct timespec now;
+
+		/* tells this restore's digests from any a crashed one left */
+		clock_gettime(CLOCK_REALTIME, &now);
+		restore->token = ((uint64) now.tv_sec * 1000000000 + now.tv_nsec) ^
+			((uint64) getpid() << 40);
+	}
 	restoreParamCopy(&restore->param, param);
 	restore->targetDir = restorePathClean(param->targetDir);
 
@@ -406,6 +419,8 @@ restoreFiles(Restore *restore, int jobs, int jobIndex, RestoreResult *result,
 		const ManifestFile *const *levels;
 		bool		unchanged;
 		int			rc;
+		int			units;
+		int			source;
 
 		if (hostCancelled(host))
 		{
@@ -418,6 +433,51 @@ restoreFiles(Restore *restore, int jobs, int jobIndex, RestoreResult *result,
 			ok = rc == 0;
 			break;
 		}
+		/* a file in parts: its units, each to the job the split gives */
+		units = restoreFileUnits(restore, levels, &source, err);
+		if (units < 0)
+		{
+			ok = false;
+			break;
+		}
+		if (units > 0)
+		{
+			for (uint32 u = 0; ok && u < (uint32) units; u++)
+			{
+				uint64		bytes = restoreFileUnitBytes(restore, levels, source, u);
+
+				if (restore->split != NULL ?
+					restoreJobSplitNext(restore->split, ordinal++, bytes) != jobIndex :
+					ordinal++ % jobs != (uint64) jobIndex)
+					continue;
+				if (hostCancelled(host))
+				{
+					ok = restoreCancelled(err);
+					break;
+				}
+				if (!restoreFileUnit(restore, levels, source, u, err))
+				{
+					ok = false;
+					break;
+				}
+				/* the file counts once, with its first unit */
+				if (result)
+				{
+					if (u == 0)
+						result->filesWritten++;
+					result->bytesWritten += bytes;
+				}
+				if (u == 0)
+					progress.itemsDone++;
+				progress.bytesDone += bytes;
+				progress.current = levels[0]->path;
+				hostProgress(host, &progress);
+			}
+			if (!ok)
+				break;
+			continue;
+		}
+
 		if (restore->split != NULL ?
 			restoreJobSplitNext(restore->split, ordinal++, levels[0]->size) != jobIndex :
 			ordinal++ % jobs != (uint64) jobIndex)
@@ -447,6 +507,13 @@ restoreFiles(Restore *restore, int jobs, int jobIndex, RestoreResult *result,
 		hostProgress(host, &progress);
 	}
 	repoChainIterClose(iter);
+
+	/*
+	 * A single job failed: what its units wrote of files in parts goes (the
+	 * job engine does it when jobs > 1, once every job stopped).
+	 */
+	if (!ok && jobs == 1)
+		restorePartsAbandon(restore);
 	return ok;
 }
 
@@ -559,6 +626,12 @@ restorePgControl(Restore *restore, DrError *err)
 bool
 restoreFinish(Restore *restore, RestoreResult *result, DrError *err)
 {
+	/* files restored in units first: the cleaning's fsyncs cover them */
+	if (!restorePartsCommit(restore, err))
+	{
+		restorePartsAbandon(restore);
+		return false;
+	}
 	return restoreTargetClean(restore, restore->param.delta, result, err) &&
 		restoreWal(restore, result, err) &&
 		restoreTablespaceMapWrite(restore, err) &&

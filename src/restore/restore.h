@@ -17,8 +17,11 @@
  *					 restores the files whose ordinal in the manifest, modulo
  *					 jobs, is jobIndex; run by restoreJobRun
  *					 (restore_jobs.h), the files the split balanced by bytes
- *					 gives jobIndex.
- *	 restoreFinish	 once, after every restoreFiles succeeded: delta-mode
+ *					 gives jobIndex.  A file stored in parts counts as one
+ *					 unit per part (restore_internal.h), so that several
+ *					 jobs write one large file.
+ *	 restoreFinish	 once, after every restoreFiles succeeded: the files
+ *					 written in units checked and given their name; delta-mode
  *					 removal of what the backup does not have, WAL segments
  *					 into pg_wal, recovery settings and the origin marker
  *					 (repo_origin.h), global/pg_control last, directory

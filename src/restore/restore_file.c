@@ -23,6 +23,19 @@
  * target's entry.  The SHA-256 of the target entry is that of the file as
  * the backup read it, which only equals the restored content for a file
  * restored from a whole object alone (manifest.h), and is checked then.
+ *
+ * A file whose content starts from a backup that stores it in parts
+ * (manifest.h) is written range by range, one per part of that backup (a
+ * unit, see restore_internal.h): the part's bytes, zeroes where the file
+ * is longer than that backup's copy, then each newer delta's pages in the
+ * range (the delta object is read whole for each range, a delta being
+ * small next to the file).  Since several jobs write ranges of one file,
+ * a newer delta cannot cut the file short: bytes it cuts off are zeroed in
+ * the range instead, so that every byte of the range is written by the
+ * unit whatever the temporary file held.  Each part is checked against its
+ * name (binding), its length by the layout; the SHA-256 of the parts'
+ * digests and the total stored size against the manifest entry, once all
+ * are written.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -34,6 +47,7 @@
 
 #include "common/delta.h"
 #include "common/fs.h"
+#include "repo/repo_backup.h"
 #include "restore/restore_internal.h"
 
 /* Where one file is being written. */
@@ -392,6 +406,644 @@ done:
 	return ok;
 }
 
+/* ---------------------------------------------------------------------
+ * Files in parts
+ * ---------------------------------------------------------------------
+ */
+
+/* What a unit leaves in the digests file, at index u. */
+typedef struct RestorePartSum
+{
+	uint64		token;			/* Restore.token: written by this restore */
+	uint64		rawSize;
+	uint64		storedSize;
+	uint8		sha256[CODEC_SHA256_SIZE];
+} RestorePartSum;
+
+/* The temporary file every job writes a file in parts through. */
+static char *
+restorePartTempName(const Restore *restore, const char *dest)
+{
+	return psprintf("%s.pg_dr-tmp.%d", dest, restore->leaderPid);
+}
+
+/* Its digests file (RestorePartSum per part). */
+static char *
+restorePartSumsName(const Restore *restore, const char *dest)
+{
+	return psprintf("%s.pg_dr-sums.%d", dest, restore->leaderPid);
+}
+
+/* pwrite all of buf at offset. */
+static bool
+restorePwriteAll(int fd, const void *buf, size_t len, uint64 offset,
+				 const char *path, DrError *err)
+{
+	size_t		done = 0;
+
+	while (done < len)
+	{
+		ssize_t		n = pwrite(fd, (const char *) buf + done, len - done,
+							   (off_t) (offset + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+		{
+			if (n == 0)
+				errno = ENOSPC;
+			return drErrorSet(err, DR_ERR_IO, "could not write \"%s\": %m", path);
+		}
+		done += n;
+	}
+	return true;
+}
+
+/* Zeroes over [from, to) of the file. */
+static bool
+restoreZero(Restore *restore, int fd, uint64 from, uint64 to,
+			const char *path, DrError *err)
+{
+	char	   *buffer = restoreBuffer(restore);
+
+	memset(buffer, 0, RESTORE_BUFFER_SIZE);
+	while (from < to)
+	{
+		size_t		n = (size_t) Min(to - from, (uint64) RESTORE_BUFFER_SIZE);
+
+		if (!restorePwriteAll(fd, buffer, n, from, path, err))
+			return false;
+		from += n;
+	}
+	return true;
+}
+
+int
+restoreFileUnits(Restore *restore, const ManifestFile *const *levels,
+				 int *source, DrError *err)
+{
+	if (!repoChainSource(restore->chain->ids, restore->chain->count, levels,
+						 source, err))
+		return -1;
+	if (restore->param.delta || levels[*source]->parts == 0 ||
+		strcmp(levels[0]->path, RESTORE_PG_CONTROL) == 0)
+		return 0;
+	return (int) levels[*source]->parts;
+}
+
+/*
+ * The range unit u of a file in parts writes: [*start, *end), the range of
+ * part u of the source level, the last one reaching the file's size when
+ * the file grew since, and nothing at or past the file's size.
+ */
+static void
+restorePartBounds(Restore *restore, const ManifestFile *const *levels,
+				  int source, uint32 u, uint64 *partOffset, uint64 *partLength,
+				  uint64 *start, uint64 *end)
+{
+	const ManifestFile *src = levels[source];
+	uint64		size = levels[0]->size;
+	uint64		rangeEnd;
+
+	manifestPartRange(src, restore->chain->headers[source].partSize, u,
+					  partOffset, partLength);
+	rangeEnd = *partOffset + *partLength;
+	if (u + 1 == src->parts)
+		rangeEnd = Max(rangeEnd, size);
+	*start = *partOffset;
+	*end = Min(rangeEnd, size);
+	if (*end < *start)
+		*end = *start;
+}
+
+uint64
+restoreFileUnitBytes(Restore *restore, const ManifestFile *const *levels,
+					 int source, uint32 u)
+{
+	uint64		partOffset;
+	uint64		partLength;
+	uint64		start;
+	uint64		end;
+
+	restorePartBounds(restore, levels, source, u, &partOffset, &partLength,
+					  &start, &end);
+	return end - start;
+}
+
+/*
+ * The pages of the block delta of entry (backup backupId) that fall in
+ * [start, end) of the file, written there; the bytes it cuts off (past
+ * its file size) zeroed.  *dirty: where the range may hold non-zero bytes
+ * (everything in [*dirty, end) is zero); prevSize: the size of the file
+ * before this level.
+ */
+static bool
+restoreDeltaRange(Restore *restore, const char *backupId,
+				  const ManifestFile *entry, int fd, const char *tmp,
+				  uint64 start, uint64 end, uint64 prevSize, uint64 *dirty,
+				  DrError *err)
+{
+	uint32		blockSize = restore->chain->headers[0].blockSize;
+	char	   *objectPath = repoBackupDataPath(backupId, entry->path);
+	RepoObjectRead *read = NULL;
+	DeltaReader *delta = NULL;
+	CodecResult result;
+	bool		ok = false;
+	uint32		baseBlocks;
+	uint32		pages = 0;
+	char	   *base = palloc(blockSize);
+
+	/* cut at the level's size: within the range, zeroes */
+	if (entry->size < *dirty)
+	{
+		uint64		from = Max(entry->size, start);
+
+		if (from < *dirty && !restoreZero(restore, fd, from, *dirty, tmp, err))
+			goto done;
+		*dirty = from;
+	}
+
+	read = repoObjectReadBegin(restore->repo, objectPath, err);
+	if (read == NULL)
+		goto done;
+	repoObjectReadFastVerify(read);
+	delta = deltaReaderNew(restoreObjectRead, read, err);
+	if (delta == NULL)
+		goto fail;
+	if (deltaReaderBlockSize(delta) != blockSize)
+	{
+		drErrorSet(err, DR_ERR_CORRUPT,
+				   "delta \"%s\" has block size %u, the backup %u",
+				   objectPath, deltaReaderBlockSize(delta), blockSize);
+		goto fail;
+	}
+	if (deltaReaderFileSize(delta) != entry->size)
+	{
+		drErrorSet(err, DR_ERR_CORRUPT,
+				   "delta \"%s\" makes a file of " UINT64_FORMAT " bytes, its manifest says " UINT64_FORMAT,
+				   objectPath, deltaReaderFileSize(delta), entry->size);
+		goto fail;
+	}
+	baseBlocks = deltaReaderBaseBlocks(delta);
+	if ((uint64) baseBlocks * blockSize > prevSize)
+	{
+		drErrorSet(err, DR_ERR_CORRUPT,
+				   "delta \"%s\" is based on %u pages, the parent's file has " UINT64_FORMAT " bytes",
+				   objectPath, baseBlocks, prevSize);
+		goto fail;
+	}
+
+	for (;;)
+	{
+		uint32		blockno;
+		const void *page;
+		int			rc = deltaReaderNext(delta, &blockno, &page, err);
+		uint64		offset;
+		size_t		len;
+
+		if (rc < 0)
+			goto fail;
+		if (rc == 0)
+			break;
+		if (++pages % Max(RESTORE_CANCEL_CHECK / blockSize, 1) == 0 &&
+			hostCancelled(restore->param.host))
+		{
+			restoreCancelled(err);
+			goto done;
+		}
+		offset = (uint64) blockno * blockSize;
+		if (offset < start || offset >= end)
+			continue;
+		len = (size_t) Min((uint64) blockSize, end - offset);
+		if (blockno < baseBlocks)
+		{
+			/* the record is the XOR of the new page and the parent's */
+			RestoreOut	in = {fd, NULL, (char *) tmp};
+
+			if (!restoreReadExact(&in, base, len, (off_t) offset, err))
+				goto fail;
+			deltaPageXor(base, page, len);
+			page = base;
+		}
+		if (!restorePwriteAll(fd, page, len, offset, tmp, err))
+			goto fail;
+		*dirty = Max(*dirty, offset + len);
+	}
+	deltaReaderFree(delta);
+	delta = NULL;
+
+	/* the delta reader read to the end: the object is verified */
+	ok = repoObjectReadEnd(read, &result, err);
+	read = NULL;
+	if (ok && result.storedSize != entry->objectSize)
+		ok = drErrorSet(err, DR_ERR_CORRUPT,
+						"object \"%s\" is " UINT64_FORMAT " bytes long, its manifest says " UINT64_FORMAT,
+						objectPath, result.storedSize, entry->objectSize);
+	goto done;
+
+fail:
+	if (err != NULL && err->code == DR_ERR_CORRUPT &&
+		strncmp(err->message, "block delta", 11) == 0)
+		drErrorPrefix(err, "object \"%s\": ", objectPath);
+done:
+	if (delta)
+		deltaReaderFree(delta);
+	if (read)
+		repoObjectReadFree(read);
+	pfree(base);
+	pfree(objectPath);
+	return ok;
+}
+
+/*
+ * Unit u of a file in parts into fd (tmp its name): part u of the source
+ * level in its range, zeroes past that level's copy, then the deltas of
+ * the newer levels over the range.  *sum: what part u was.
+ */
+static bool
+restorePartWrite(Restore *restore, const ManifestFile *const *levels,
+				 int source, uint32 u, int fd, const char *tmp,
+				 RestorePartSum *sum, DrError *err)
+{
+	const ManifestFile *src = levels[source];
+	char	   *const *ids = restore->chain->ids;
+	char	   *buffer = restoreBuffer(restore);
+	char	   *objectPath = repoBackupPartPath(ids[source], src->path, u);
+	RepoObjectRead *read;
+	CodecResult result;
+	uint64		partOffset;
+	uint64		partLength;
+	uint64		start;
+	uint64		end;
+	uint64		pos;
+	uint64		dirty;
+	uint64		asked = 0;
+	uint64		writtenBack;
+	uint64		prevSize;
+	bool		bound;
+
+	restorePartBounds(restore, levels, source, u, &partOffset, &partLength,
+					  &start, &end);
+	read = repoObjectReadBegin(restore->repo, objectPath, err);
+	if (read == NULL)
+		goto fail;
+	/* a part must be the one written under this name (manifest.h) */
+	if (!repoObjectReadBindingCheck(read, objectPath, &bound, err))
+		goto fail;
+	if (!bound)
+	{
+		drErrorSet(err, DR_ERR_CORRUPT,
+				   "object \"%s\" is not bound to its name, as every part is",
+				   objectPath);
+		goto fail;
+	}
+	repoObjectReadFastVerify(read);
+	pos = partOffset;
+	writtenBack = start;
+	for (;;)
+	{
+		ssize_t		n = repoObjectRead(read, buffer, RESTORE_BUFFER_SIZE, err);
+
+		if (n < 0)
+			goto fail;
+		if (n == 0)
+			break;
+		if (pos < end &&
+			!restorePwriteAll(fd, buffer, (size_t) Min((uint64) n, end - pos),
+							  pos, tmp, err))
+			goto fail;
+		pos += n;
+		if (pos - partOffset - asked >= RESTORE_CANCEL_CHECK)
+		{
+			asked = pos - partOffset;
+			if (hostCancelled(restore->param.host))
+			{
+				restoreCancelled(err);
+				goto fail;
+			}
+		}
+		if (pos < end && pos - writtenBack >= RESTORE_WRITE_BACK_AFTER)
+		{
+			restoreWriteBackStart(restore, fd, writtenBack, pos - writtenBack);
+			writtenBack = pos;
+		}
+	}
+	if (!repoObjectReadEnd(read, &result, err))
+	{
+		read = NULL;
+		goto fail;
+	}
+	read = NULL;
+	if (result.rawSize != partLength)
+	{
+		drErrorSet(err, DR_ERR_CORRUPT,
+				   "object \"%s\" holds " UINT64_FORMAT " bytes, part %u of a file of " UINT64_FORMAT " bytes in %u parts has " UINT64_FORMAT,
+				   objectPath, result.rawSize, u, src->size, src->parts,
+				   partLength);
+		goto fail;
+	}
+	sum->token = restore->token;
+	sum->rawSize = result.rawSize;
+	sum->storedSize = result.storedSize;
+	memcpy(sum->sha256, result.sha256, CODEC_SHA256_SIZE);
+
+	/* past the source's copy (the file grew since): zeroes */
+	dirty = Min(partOffset + partLength, end);
+	if (dirty < end && !restoreZero(restore, fd, Max(dirty, start), end, tmp, err))
+		goto fail;
+	dirty = Max(dirty, start);
+
+	/* then the deltas, oldest first */
+	prevSize = src->size;
+	for (int i = source - 1; i >= 0; i--)
+	{
+		if (levels[i]->store == MANIFEST_STORE_DELTA &&
+			!restoreDeltaRange(restore, ids[i], levels[i], fd, tmp, start, end,
+							   prevSize, &dirty, err))
+			goto fail;
+		prevSize = levels[i]->size;
+	}
+	if (end > writtenBack)
+		restoreWriteBackStart(restore, fd, writtenBack, end - writtenBack);
+	pfree(objectPath);
+	return true;
+
+fail:
+	if (read)
+		repoObjectReadFree(read);
+	pfree(objectPath);
+	return false;
+}
+
+/*
+ * The parts' digests of a file in parts against its source level's entry:
+ * the SHA-256 of the digests, and the total stored size.
+ */
+static bool
+restorePartsCheck(Restore *restore, const ManifestFile *src, int source,
+				  const RestorePartSum *sums, DrError *err)
+{
+	uint8	   *all = palloc((size_t) src->parts * CODEC_SHA256_SIZE);
+	uint8		sha256[CODEC_SHA256_SIZE];
+	uint64		stored = 0;
+	bool		ok;
+
+	for (uint32 k = 0; k < src->parts; k++)
+	{
+		memcpy(all + (size_t) k * CODEC_SHA256_SIZE, sums[k].sha256,
+			   CODEC_SHA256_SIZE);
+		stored += sums[k].storedSize;
+	}
+	ok = codecSha256(all, (size_t) src->parts * CODEC_SHA256_SIZE, sha256, err);
+	pfree(all);
+	if (!ok)
+		return false;
+	if (memcmp(sha256, src->sha256, CODEC_SHA256_SIZE) != 0)
+		return drErrorSet(err, DR_ERR_CORRUPT,
+						  "the %u parts in backup \"%s\" do not have the SHA-256 its manifest gives",
+						  src->parts, restore->chain->ids[source]);
+	if (stored != src->objectSize)
+		return drErrorSet(err, DR_ERR_CORRUPT,
+						  "the %u parts in backup \"%s\" are " UINT64_FORMAT " bytes long, its manifest says " UINT64_FORMAT,
+						  src->parts, restore->chain->ids[source], stored,
+						  src->objectSize);
+	return true;
+}
+
+/* A file in parts restored whole, by this process (restoreFile). */
+static bool
+restorePartsWhole(Restore *restore, const ManifestFile *const *levels,
+				  int source, RestoreOut *out, DrError *err)
+{
+	const ManifestFile *src = levels[source];
+	RestorePartSum *sums = palloc0((size_t) src->parts * sizeof(RestorePartSum));
+	bool		ok = true;
+
+	if (ftruncate(out->fd, (off_t) levels[0]->size) < 0)
+		ok = drErrorSet(err, DR_ERR_IO, "could not extend \"%s\": %m", out->tmp);
+	for (uint32 u = 0; ok && u < src->parts; u++)
+		ok = restorePartWrite(restore, levels, source, u, out->fd, out->tmp,
+							  &sums[u], err);
+	if (ok)
+		ok = restorePartsCheck(restore, src, source, sums, err);
+	pfree(sums);
+	return ok;
+}
+
+bool
+restoreFileUnit(Restore *restore, const ManifestFile *const *levels,
+				int source, uint32 u, DrError *err)
+{
+	const ManifestFile *target = levels[0];
+	char	   *dest = psprintf("%s/%s", restore->targetDir, target->path);
+	char	   *tmp = restorePartTempName(restore, dest);
+	char	   *sumsPath = restorePartSumsName(restore, dest);
+	RestorePartSum sum;
+	int			fd = -1;
+	int			sumsFd = -1;
+	bool		ok = false;
+
+	memset(&sum, 0, sizeof(sum));
+	if (!restoreParentDir(restore, dest, err))
+		goto done;
+	/* every unit of the file opens the same file; none truncates it */
+	fd = open(tmp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+	{
+		drErrorSet(err, DR_ERR_IO, "could not create \"%s\": %m", tmp);
+		goto done;
+	}
+	if (ftruncate(fd, (off_t) target->size) < 0)
+	{
+		drErrorSet(err, DR_ERR_IO, "could not extend \"%s\": %m", tmp);
+		goto done;
+	}
+	if (!restorePartWrite(restore, levels, source, u, fd, tmp, &sum, err))
+		goto done;
+	sumsFd = open(sumsPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (sumsFd < 0)
+	{
+		drErrorSet(err, DR_ERR_IO, "could not create \"%s\": %m", sumsPath);
+		goto done;
+	}
+	if (!restorePwriteAll(sumsFd, &sum, sizeof(sum), (uint64) u * sizeof(sum),
+						  sumsPath, err))
+		goto done;
+	ok = true;
+
+done:
+	if (sumsFd >= 0 && close(sumsFd) < 0 && ok)
+		ok = drErrorSet(err, DR_ERR_IO, "could not close \"%s\": %m", sumsPath);
+	if (fd >= 0 && close(fd) < 0 && ok)
+		ok = drErrorSet(err, DR_ERR_IO, "could not close \"%s\": %m", tmp);
+	if (!ok)
+	{
+		/* the restore fails: what was written of the file goes */
+		unlink(tmp);
+		unlink(sumsPath);
+		if (err == NULL || err->code != DR_ERR_CANCELED)
+			drErrorPrefix(err, "could not restore \"%s\" of backup \"%s\": ",
+						  target->path, restore->chain->ids[0]);
+	}
+	pfree(sumsPath);
+	pfree(tmp);
+	pfree(dest);
+	return ok;
+}
+
+/* Check and commit one file restored in units; see restorePartsCommit. */
+static bool
+restorePartsCommitFile(Restore *restore, const ManifestFile *const *levels,
+					   int source, DrError *err)
+{
+	const ManifestFile *target = levels[0];
+	const ManifestFile *src = levels[source];
+	char	   *dest = psprintf("%s/%s", restore->targetDir, target->path);
+	RestoreOut	out = {-1, dest, restorePartTempName(restore, dest)};
+	char	   *sumsPath = restorePartSumsName(restore, dest);
+	size_t		sumsLen = (size_t) src->parts * sizeof(RestorePartSum);
+	RestorePartSum *sums = palloc(sumsLen);
+	struct stat st;
+	int			fd;
+	bool		ok = false;
+	ssize_t		n;
+
+	fd = open(sumsPath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+	{
+		drErrorSet(err, DR_ERR_IO, "could not open \"%s\": %m", sumsPath);
+		goto done;
+	}
+	do
+		n = pread(fd, sums, sumsLen, 0);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n < 0)
+	{
+		drErrorSet(err, DR_ERR_IO, "could not read \"%s\": %m", sumsPath);
+		goto done;
+	}
+	for (uint32 k = 0; k < src->parts; k++)
+		if ((size_t) n < (k + 1) * sizeof(RestorePartSum) ||
+			sums[k].token != restore->token)
+		{
+			drErrorSet(err, DR_ERR_INTERNAL,
+					   "part %u was not restored (\"%s\" has no digest for it)",
+					   k, sumsPath);
+			goto done;
+		}
+	if (!restorePartsCheck(restore, src, source, sums, err))
+		goto done;
+
+	out.fd = open(out.tmp, O_RDWR | O_CLOEXEC);
+	if (out.fd < 0)
+	{
+		drErrorSet(err, DR_ERR_IO, "could not open \"%s\": %m", out.tmp);
+		goto done;
+	}
+	if (fstat(out.fd, &st) < 0)
+	{
+		drErrorSet(err, DR_ERR_IO, "could not stat \"%s\": %m", out.tmp);
+		goto done;
+	}
+	if ((uint64) st.st_size != target->size)
+	{
+		drErrorSet(err, DR_ERR_CORRUPT,
+				   "restored file is " UINT64_FORMAT " bytes long, the manifest says " UINT64_FORMAT,
+				   (uint64) st.st_size, target->size);
+		goto done;
+	}
+	/* frees out's names whatever it returns: abort below only closes */
+	ok = restoreOutCommit(restore, &out, target->mode, target->mtime, true, err);
+	if (ok)
+		unlink(sumsPath);
+
+done:
+	if (!ok)
+	{
+		restoreOutAbort(&out);
+		unlink(sumsPath);
+		drErrorPrefix(err, "could not restore \"%s\" of backup \"%s\": ",
+					  target->path, restore->chain->ids[0]);
+	}
+	pfree(sums);
+	pfree(sumsPath);
+	return ok;
+}
+
+/* Walk every file restored in units: commit it, or remove what it left. */
+static bool
+restorePartsWalk(Restore *restore, bool commit, DrError *err)
+{
+	RepoChainIter *iter;
+	bool		ok = true;
+
+	if (!restore->hasParts)
+		return true;
+	iter = repoChainIterOpen(restore->repo, restore->chain->ids,
+							 restore->chain->count, err);
+	if (iter == NULL)
+		return false;
+	for (;;)
+	{
+		const ManifestFile *const *levels;
+		int			source;
+		int			units;
+		int			rc = repoChainIterNext(iter, &levels, err);
+
+		if (rc <= 0)
+		{
+			ok = rc == 0;
+			break;
+		}
+		units = restoreFileUnits(restore, levels, &source, err);
+		if (units < 0)
+		{
+			ok = false;
+			break;
+		}
+		if (units == 0)
+			continue;
+		if (commit)
+		{
+			if (!restorePartsCommitFile(restore, levels, source, err))
+			{
+				ok = false;
+				break;
+			}
+		}
+		else
+		{
+			char	   *dest = psprintf("%s/%s", restore->targetDir, levels[0]->path);
+			char	   *tmp = restorePartTempName(restore, dest);
+			char	   *sumsPath = restorePartSumsName(restore, dest);
+
+			unlink(tmp);
+			unlink(sumsPath);
+			pfree(sumsPath);
+			pfree(tmp);
+			pfree(dest);
+		}
+	}
+	repoChainIterClose(iter);
+	return ok;
+}
+
+bool
+restorePartsCommit(Restore *restore, DrError *err)
+{
+	return restorePartsWalk(restore, true, err);
+}
+
+void
+restorePartsAbandon(Restore *restore)
+{
+	DrError		err;
+
+	drErrorClear(&err);
+	(void) restorePartsWalk(restore, false, &err);
+}
+
 bool
 restoreFile(Restore *restore, const ManifestFile *const *levels,
 			bool *unchanged, DrError *err)
@@ -413,6 +1065,7 @@ restoreFile(Restore *restore, const ManifestFile *const *levels,
 		bool		same;
 
 		if (!restoreFileSame(dest, target->size, target->sha256,
+							 restore->chain->headers[0].partSize, target->parts,
 							 restoreBuffer(restore), restore->param.host,
 							 &same, err))
 			goto fail;
@@ -440,19 +1093,28 @@ restoreFile(Restore *restore, const ManifestFile *const *levels,
 	if (!restoreOutOpen(restore, &out, dest, err))
 		goto fail;
 
-	/* the whole copy; its own SHA-256 always applies to it */
-	objectPath = repoBackupDataPath(ids[source], target->path);
-	if (!restoreObjectCopy(restore, objectPath, &out, levels[source]->size,
-						   levels[source]->sha256, levels[source]->objectSize,
-						   err))
-		goto fail;
-
-	/* then the deltas, oldest first */
-	for (int i = source - 1; i >= 0; i--)
+	if (levels[source]->parts > 0)
 	{
-		if (levels[i]->store == MANIFEST_STORE_DELTA &&
-			!restoreDeltaApply(restore, ids[i], levels[i], &out, err))
+		/* part after part, each with the deltas over its range */
+		if (!restorePartsWhole(restore, levels, source, &out, err))
 			goto fail;
+	}
+	else
+	{
+		/* the whole copy; its own SHA-256 always applies to it */
+		objectPath = repoBackupDataPath(ids[source], target->path);
+		if (!restoreObjectCopy(restore, objectPath, &out, levels[source]->size,
+							   levels[source]->sha256,
+							   levels[source]->objectSize, err))
+			goto fail;
+
+		/* then the deltas, oldest first */
+		for (int i = source - 1; i >= 0; i--)
+		{
+			if (levels[i]->store == MANIFEST_STORE_DELTA &&
+				!restoreDeltaApply(restore, ids[i], levels[i], &out, err))
+				goto fail;
+		}
 	}
 
 	if (fstat(out.fd, &st) < 0)
@@ -470,7 +1132,8 @@ restoreFile(Restore *restore, const ManifestFile *const *levels,
 
 	if (!restoreOutCommit(restore, &out, target->mode, target->mtime, true, err))
 		goto fail;
-	pfree(objectPath);
+	if (objectPath)
+		pfree(objectPath);
 	pfree(dest);
 	return true;
 

@@ -198,13 +198,15 @@ restoreDirEmpty(const char *path, bool *empty, bool *exists, DrError *err)
 
 bool
 restoreFileSame(const char *path, uint64 size, const uint8 *sha256,
-				char *buffer, const DrHost *host, bool *same, DrError *err)
+				uint64 partSize, uint32 parts, char *buffer,
+				const DrHost *host, bool *same, DrError *err)
 {
 	uint64		done = 0;
-
 	struct stat st;
-	pg_cryptohash_ctx *ctx;
+	pg_cryptohash_ctx *ctx;		/* of the file, or of the part read */
+	pg_cryptohash_ctx *outer = NULL;	/* of the parts' digests */
 	uint8		digest[CODEC_SHA256_SIZE];
+	uint32		part = 0;
 	int			fd;
 	bool		ok = false;
 
@@ -222,15 +224,23 @@ restoreFileSame(const char *path, uint64 size, const uint8 *sha256,
 	if (fd < 0)
 		return drErrorSet(err, DR_ERR_IO, "could not open \"%s\": %m", path);
 	ctx = pg_cryptohash_create(PG_SHA256);
-	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
+	if (parts > 0)
+		outer = pg_cryptohash_create(PG_SHA256);
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
+		(parts > 0 && (outer == NULL || pg_cryptohash_init(outer) < 0)))
 	{
 		drErrorSet(err, DR_ERR_INTERNAL, "could not start SHA-256 of \"%s\"", path);
 		goto done;
 	}
 	for (;;)
 	{
-		ssize_t		n = read(fd, buffer, RESTORE_BUFFER_SIZE);
+		size_t		want = RESTORE_BUFFER_SIZE;
+		ssize_t		n;
 
+		/* in parts: never read across the end of a part but the last */
+		if (parts > 0 && part + 1 < parts)
+			want = Min(want, (uint64) (part + 1) * partSize - done);
+		n = read(fd, buffer, want);
 		if (n < 0)
 		{
 			if (errno == EINTR)
@@ -253,11 +263,34 @@ restoreFileSame(const char *path, uint64 size, const uint8 *sha256,
 					   path, pg_cryptohash_error(ctx));
 			goto done;
 		}
+		if (parts > 0 && part + 1 < parts && done == (uint64) (part + 1) * partSize)
+		{
+			/* a part ends here: its digest goes into the file's */
+			if (pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0 ||
+				pg_cryptohash_update(outer, digest, sizeof(digest)) < 0 ||
+				pg_cryptohash_init(ctx) < 0)
+			{
+				drErrorSet(err, DR_ERR_INTERNAL, "could not compute SHA-256 of \"%s\"",
+						   path);
+				goto done;
+			}
+			part++;
+		}
 	}
-	if (pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+	if (pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0 ||
+		(parts > 0 &&
+		 (part + 1 != parts ||
+		  pg_cryptohash_update(outer, digest, sizeof(digest)) < 0 ||
+		  pg_cryptohash_final(outer, digest, sizeof(digest)) < 0)))
 	{
-		drErrorSet(err, DR_ERR_INTERNAL, "could not compute SHA-256 of \"%s\": %s",
-				   path, pg_cryptohash_error(ctx));
+		/* parts left without a byte: the file is not that backup's */
+		if (parts > 0 && part + 1 != parts)
+		{
+			ok = true;
+			goto done;
+		}
+		drErrorSet(err, DR_ERR_INTERNAL, "could not compute SHA-256 of \"%s\"",
+				   path);
 		goto done;
 	}
 	*same = memcmp(digest, sha256, CODEC_SHA256_SIZE) == 0;
@@ -265,6 +298,7 @@ restoreFileSame(const char *path, uint64 size, const uint8 *sha256,
 
 done:
 	pg_cryptohash_free(ctx);
+	pg_cryptohash_free(outer);
 	close(fd);
 	return ok;
 }

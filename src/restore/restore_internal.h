@@ -57,6 +57,18 @@ struct Restore
 	char	   *lastDir;		/* last directory known to exist */
 
 	/*
+	 * Files in parts (manifest.h): whether any backup of the chain has one
+	 * (else the steps below never look for them); and what names the
+	 * temporary file and the digests file every job writes one such file
+	 * through (restore_file.c): the process id of the process that began
+	 * the restore and a token of that restore, both inherited by the jobs
+	 * across fork().
+	 */
+	bool		hasParts;
+	int			leaderPid;
+	uint64		token;
+
+	/*
 	 * Which files restoreFiles restores for its job: the split of
 	 * restore_jobs.c (set by restoreJobsRun, restoreJobRun), or NULL: the
 	 * files whose ordinal, modulo jobs, is the job's index.
@@ -107,6 +119,34 @@ extern int64 restoreJobsNowMs(void);
  */
 extern bool restoreFile(Restore *restore, const ManifestFile *const *levels,
 						bool *unchanged, DrError *err);
+
+/*
+ * Files restored in parts.  Outside delta mode, a file whose content starts
+ * from a backup that stores it in parts is restored in units, one per part
+ * of that backup, which the split spreads over the jobs like files: each
+ * unit writes its range into one temporary file shared by every job (sized
+ * once to the file's size; pwrite at the unit's offsets) and its part's
+ * digest into a digests file next to it; restoreFinish then checks each
+ * such file's digests against its manifest entry and commits it (mode,
+ * mtime, fsync or syncfs, rename).  In delta mode the file is restored
+ * whole by one job (restoreFile), part after part.
+ *
+ * restoreFileUnits: the number of units of the file (0: restored whole by
+ * restoreFile), and the level its content starts from; -1 on error.
+ */
+extern int	restoreFileUnits(Restore *restore, const ManifestFile *const *levels,
+							 int *source, DrError *err);
+/* The bytes of the file unit u writes (for the split and progress). */
+extern uint64 restoreFileUnitBytes(Restore *restore,
+								   const ManifestFile *const *levels,
+								   int source, uint32 u);
+/* Restore unit u of such a file (any job). */
+extern bool restoreFileUnit(Restore *restore, const ManifestFile *const *levels,
+							int source, uint32 u, DrError *err);
+/* Check and commit every file restored in units (restoreFinish). */
+extern bool restorePartsCommit(Restore *restore, DrError *err);
+/* Remove what units left of files not committed (a failed restore). */
+extern void restorePartsAbandon(Restore *restore);
 
 /* Restore one WAL segment of the target backup into pg_wal. */
 extern bool restoreWalSegment(Restore *restore, const ManifestWal *wal,
@@ -176,11 +216,13 @@ extern bool restoreDirEmpty(const char *path, bool *empty, bool *exists,
 /*
  * Whether path is a regular file of this size and SHA-256 (not following a
  * link).  Reads it only when the size matches, asking host every
- * RESTORE_CANCEL_CHECK bytes (DR_ERR_CANCELED).
+ * RESTORE_CANCEL_CHECK bytes (DR_ERR_CANCELED).  parts > 0: sha256 is
+ * that of a file in that many parts of partSize (manifest.h), the SHA-256
+ * of the parts' digests.
  */
 extern bool restoreFileSame(const char *path, uint64 size, const uint8 *sha256,
-							char *buffer, const DrHost *host, bool *same,
-							DrError *err);
+							uint64 partSize, uint32 parts, char *buffer,
+							const DrHost *host, bool *same, DrError *err);
 /* write(2) all of buf. */
 extern bool restoreWriteAll(int fd, const void *buf, size_t len,
 							const char *path, DrError *err);

@@ -208,39 +208,49 @@ restoreJobSplitFree(RestoreJobSplit *split)
 }
 
 /*
- * The split of restore's files among jobs, from the manifest of the backup
- * restored (its file entries are the files restoreFiles walks, in the same
- * order: repo_chain.h); palloc'd.
+ * The split of restore's units among jobs, from the manifests of the chain
+ * (the files restoreFiles walks, in the same order: repo_chain.h; a file in
+ * parts is one unit per part, restore_internal.h); palloc'd.
  */
 static RestoreJobSplit *
 restoreJobSplitLoad(Restore *restore, int jobs, DrError *err)
 {
 	RestoreJobSplit *split = palloc(sizeof(RestoreJobSplit));
-	RepoBackupManifest *manifest;
-	ManifestReader *reader;
+	RepoChainIter *iter;
 	bool		ok = true;
 
 	restoreJobSplitInit(split, jobs, RESTORE_JOBS_BIG_MAX);
-	manifest = repoBackupManifestOpen(restore->repo, restore->chain->ids[0], err);
-	if (manifest == NULL)
+	iter = repoChainIterOpen(restore->repo, restore->chain->ids,
+							 restore->chain->count, err);
+	if (iter == NULL)
 		ok = false;
 	else
 	{
-		reader = repoBackupManifestReader(manifest);
 		for (;;)
 		{
-			ManifestEntry entry;
-			int			rc = manifestReaderNext(reader, &entry, err);
+			const ManifestFile *const *levels;
+			int			source;
+			int			units;
+			int			rc = repoChainIterNext(iter, &levels, err);
 
 			if (rc <= 0)
 			{
 				ok = rc == 0;
 				break;
 			}
-			if (entry.kind == MANIFEST_ENTRY_FILE)
-				restoreJobSplitAdd(split, entry.file.size);
+			units = restoreFileUnits(restore, levels, &source, err);
+			if (units < 0)
+			{
+				ok = false;
+				break;
+			}
+			if (units == 0)
+				restoreJobSplitAdd(split, levels[0]->size);
+			for (int u = 0; u < units; u++)
+				restoreJobSplitAdd(split,
+								   restoreFileUnitBytes(restore, levels, source, u));
 		}
-		repoBackupManifestClose(manifest);
+		repoChainIterClose(iter);
 	}
 	if (!ok)
 	{
@@ -441,7 +451,11 @@ restoreJobsRun(Restore *restore, int jobs, const RestoreJobLauncher *launcher,
 	restoreJobSplitDrop(restore);
 
 	if (!ok)
+	{
+		/* files in parts whose units some jobs had written */
+		restorePartsAbandon(restore);
 		return false;
+	}
 	if (hostCancelled(host))
 		return drErrorSet(err, DR_ERR_CANCELED, "restore canceled");
 	return restoreFinish(restore, result, err);

@@ -6,7 +6,9 @@
  *	  that the CLI runs them as forked children (restore_jobs_fork.c) and a
  *	  server can run them as background workers.
  *
- * The split.  Files go to the jobs largest first, balanced by bytes: the
+ * The split.  Files go to the jobs largest first, balanced by bytes (a
+ * file restored in units, restore_internal.h, counts as one file per unit,
+ * so that the parts of one large file go to several jobs): the
  * RESTORE_JOBS_BIG_MAX largest files of the backup are placed first,
  * largest first, each on the job with the fewest bytes so far; then every
  * other file, in manifest order, on the job with the fewest bytes so far

@@ -20,7 +20,11 @@
  * newline at the end, NUL bytes, lines too long, no end line); every
  * truncation of a valid manifest refused; read errors passed on and
  * sticky; named readers; the LSN, backup id, store name, path and WAL
- * name helpers.
+ * name helpers.  Version 2: part-size and parts= round trip (written as
+ * version 2, parts= last), version 1 still read (no part size), version 2
+ * without part-size, parts= in version 1, bad part sizes, parts=1, parts
+ * of a delta, a size below its parts refused by the reader and the writer;
+ * the part layout (manifestPartRange).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -211,6 +215,7 @@ headerMake(bool incremental)
 	h.dataChecksums = true;
 	h.blockSize = 8192;
 	h.segmentSize = 16 * 1024 * 1024;
+	h.partSize = 1024 * 1024;
 	return h;
 }
 
@@ -230,7 +235,158 @@ fileMake(const char *path, ManifestStore store, int seed)
 	f.objectSize = store == MANIFEST_STORE_PARENT ? 0 : (uint64) seed * 100 + 1;
 	f.blocks = store == MANIFEST_STORE_DELTA ? (uint32) seed : 0;
 	f.corrupt = (uint32) seed % 3;
+	/* some whole files in 3 parts of 1 MiB (headerMake's part size) */
+	if (store == MANIFEST_STORE_FULL && seed > 1 && seed % 3 == 1)
+	{
+		f.parts = 3;
+		f.size = 2 * 1024 * 1024 + (uint64) seed * 8192;
+	}
 	return f;
+}
+
+/*
+ * The good manifest as version 2: partLine (the part-size line) after line
+ * 16, so that lines 17 on are one further down.
+ */
+static char *
+goodTextV2Part(const char *partLine, int n, const char *replacement)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < (int) lengthof(goodLines); i++)
+	{
+		const char *line = (i + 1 == n) ? replacement : goodLines[i];
+
+		if (i == 0)
+			line = "pg_dr-manifest 2";
+		if (line == NULL)
+			continue;
+		appendStringInfoString(&buf, line);
+		appendStringInfoChar(&buf, '\n');
+		if (i + 1 == 16)
+		{
+			appendStringInfoString(&buf, partLine);
+			appendStringInfoChar(&buf, '\n');
+		}
+	}
+	return track(buf.data);
+}
+
+/* The same with part-size 1 MiB. */
+static char *
+goodTextV2(int n, const char *replacement)
+{
+	return goodTextV2Part("part-size 1048576", n, replacement);
+}
+
+/* Read text; the header's part size and the parts of the n-th entry. */
+static bool
+readParts(const char *text, int n, uint64 *partSize, uint32 *parts)
+{
+	MemReader	src = {text, strlen(text), 0, 0, false};
+	ManifestReader *reader;
+	ManifestEntry entry;
+	DrError		err;
+	int			rc;
+	int			i = 0;
+
+	*parts = PG_UINT32_MAX;
+	reader = manifestReaderNew(memRead, &src, &err);
+	if (reader == NULL)
+		return false;
+	*partSize = manifestReaderHeader(reader)->partSize;
+	while ((rc = manifestReaderNext(reader, &entry, &err)) == 1)
+		if (i++ == n)
+			*parts = entry.file.parts;
+	manifestReaderFree(reader);
+	return rc == 0;
+}
+
+/*
+ * Version 2: part-size and parts= read back, version 1 read with no part
+ * size, bad part sizes and parts refused (reader and writer), and the part
+ * layout helper.
+ */
+static void
+testParts(void)
+{
+	uint64		partSize;
+	uint32		parts;
+	char	   *text;
+	const char *fileHead = "file PG_VERSION mode=0600 mtime=1 sha256=" SHA_A
+		" object-size=100 blocks=0 corrupt=0 ";
+	StringInfoData out;
+	ManifestWriter *writer;
+	ManifestHeader h = headerMake(false);
+	ManifestFile f;
+	DrError		err;
+	uint64		offset;
+	uint64		length;
+
+	ok(readParts(goodText(0, NULL), 3, &partSize, &parts) && partSize == 0 &&
+	   parts == 0, "version 1 still reads: no part size, no parts");
+	ok(readParts(goodTextV2(0, NULL), 3, &partSize, &parts) &&
+	   partSize == 1024 * 1024 && parts == 0,
+	   "version 2 reads: part size, a file without parts");
+	text = goodTextV2(20, tsprintf("%ssize=2097152 store=full parts=3", fileHead));
+	ok(readParts(text, 3, &partSize, &parts) && parts == 3,
+	   "parts=3 read back (last part empty: size = 2 parts)");
+	text = goodTextV2(20, tsprintf("%ssize=5000000 store=full parts=2", fileHead));
+	ok(readParts(text, 3, &partSize, &parts) && parts == 2,
+	   "the last part may be longer than the part size (the file grew)");
+
+	text = goodTextV2Part("part-size 1000", 0, NULL);
+	expectCorrupt("part size not a multiple of the block size", text, 17,
+				  "invalid part size");
+	text = goodTextV2Part("part-size 0", 0, NULL);
+	expectCorrupt("part size 0", text, 17, "invalid part size");
+	text = goodTextV2Part("part-size 2147483648", 0, NULL);
+	expectCorrupt("part size above 1 GiB", text, 17, "invalid part size");
+	text = goodTextV2(20, tsprintf("%ssize=2097152 store=full parts=1", fileHead));
+	expectCorrupt("parts=1", text, 21, "invalid parts");
+	text = goodTextV2(20, tsprintf("%ssize=2097152 store=full parts=x", fileHead));
+	expectCorrupt("parts not a number", text, 21, "invalid parts");
+	text = goodTextV2(20, tsprintf("%ssize=2097151 store=full parts=3", fileHead));
+	expectCorrupt("size below its parts", text, 21, "cannot be in 3 parts");
+	text = goodTextV2(21, "file base/5/16384 size=2097152 mode=0600 mtime=-5 sha256=" SHA_B
+					  " store=delta object-size=50 blocks=1 corrupt=2 parts=2");
+	expectCorrupt("a delta in parts", text, 22, "stored as \"delta\" cannot be in 2 parts");
+	text = goodTextV2(20, tsprintf("%sparts=3 size=2097152 store=full", fileHead));
+	expectCorrupt("parts= not last", text, 21, "unknown key \"parts\"");
+
+	/* the writer refuses what the reader would */
+	initStringInfo(&out);
+	writer = manifestWriterNew(sbWrite, &out);
+	h.partSize = 12345;
+	ok(!manifestWriteHeader(writer, &h, &err) && strstr(err.message, "invalid part size"),
+	   "writer: part size not a multiple of the block size refused");
+	h.partSize = 0;
+	ok(!manifestWriteHeader(writer, &h, &err), "writer: part size 0 refused");
+	h.partSize = 1024 * 1024;
+	ok(manifestWriteHeader(writer, &h, &err), "writer: header with part size 1 MiB");
+	f = fileMake("a", MANIFEST_STORE_FULL, 1);
+	f.parts = 1;
+	ok(!manifestWriteFile(writer, &f, &err) && strstr(err.message, "cannot be stored in 1 parts"),
+	   "writer: parts=1 refused");
+	f.parts = 2;
+	f.size = 1024 * 1024 - 1;
+	ok(!manifestWriteFile(writer, &f, &err), "writer: size below its parts refused");
+	f.size = 1024 * 1024;
+	ok(manifestWriteFile(writer, &f, &err), "writer: 2 parts, the last one empty");
+	manifestWriterFree(writer);
+
+	/* the layout */
+	memset(&f, 0, sizeof(f));
+	f.parts = 3;
+	f.size = 2 * 8192 + 100;
+	manifestPartRange(&f, 8192, 0, &offset, &length);
+	ok(offset == 0 && length == 8192, "part 0: the first part size bytes");
+	manifestPartRange(&f, 8192, 2, &offset, &length);
+	ok(offset == 16384 && length == 100, "last part: the rest");
+	f.size = 5 * 8192;
+	manifestPartRange(&f, 8192, 2, &offset, &length);
+	ok(offset == 16384 && length == 3 * 8192, "last part: longer when the file grew");
 }
 
 /* The odd paths, in strcmp order. */
@@ -297,6 +453,11 @@ testRoundTrip(void)
 	   "newline, quote and backslash in a path are escaped");
 	ok(strstr(text.data, "\nfile caf%C3%A9/%FF%FE size=") != NULL,
 	   "bytes above 0x7F are escaped");
+	ok(strncmp(text.data, "pg_dr-manifest 2\n", 17) == 0 &&
+	   strstr(text.data, "\nsegment-size 16777216\npart-size 1048576\n") != NULL,
+	   "version 2, part-size after segment-size");
+	ok(strstr(text.data, " corrupt=1 parts=3\n") != NULL,
+	   "parts= is the last field of a file in parts");
 	ok(strstr(text.data, "\nfile x+y-z.w_v size=") != NULL,
 	   "plain characters stay as they are");
 	ok(strstr(text.data, " mode=0601 ") != NULL, "mode is octal");
@@ -344,6 +505,7 @@ testRoundTrip(void)
 			ok(r->dataChecksums, "data checksums");
 			is_int(r->blockSize, 8192, "block size");
 			is_int(r->segmentSize, 16 * 1024 * 1024, "segment size");
+			ok(r->partSize == 1024 * 1024, "part size");
 		}
 		while ((rc = manifestReaderNext(reader, &e, &err)) == 1)
 		{
@@ -369,7 +531,8 @@ testRoundTrip(void)
 					e.file.mode == f.mode && e.file.mtime == f.mtime &&
 					memcmp(e.file.sha256, f.sha256, CODEC_SHA256_SIZE) == 0 &&
 					e.file.store == f.store && e.file.objectSize == f.objectSize &&
-					e.file.blocks == f.blocks && e.file.corrupt == f.corrupt;
+					e.file.blocks == f.blocks && e.file.corrupt == f.corrupt &&
+					e.file.parts == f.parts;
 			}
 			else
 			{
@@ -636,8 +799,14 @@ testReaderRefusals(void)
 
 	expectCorrupt("empty", "", 1, "the manifest is empty");
 	expectCorrupt("not a manifest", "hello world\n", 1, "not a pg_dr manifest");
+	text = goodText(1, "pg_dr-manifest 3");
+	expectCorrupt("version 3", text, 1, "manifest version 3 is not supported");
 	text = goodText(1, "pg_dr-manifest 2");
-	expectCorrupt("version 2", text, 1, "manifest version 2 is not supported");
+	expectCorrupt("version 2 without part-size", text, 17,
+				  "expected \"part-size\", found \"tablespace\"");
+	text = goodText(20, "file PG_VERSION size=3 mode=0600 mtime=1 sha256=" SHA_A
+					" store=full object-size=100 blocks=0 corrupt=0 parts=2");
+	expectCorrupt("parts= in version 1", text, 20, "unknown key \"parts\"");
 	text = goodText(1, "pg_dr-manifest one");
 	expectCorrupt("version not a number", text, 1, "invalid manifest version");
 	text = goodText(2, "kind incremental");
@@ -871,6 +1040,7 @@ main(void)
 {
 	testHelpers();
 	testRoundTrip();
+	testParts();
 	testLabels();
 	testWriterRefusals();
 	testReaderRefusals();

@@ -20,7 +20,13 @@
  * global/pg_control; a host that cancels (at once, and from a signal while
  * the jobs run) fails it with DR_ERR_CANCELED before the large file is
  * restored, no pg_control, and no child left behind; a number of jobs out
- * of range is refused.
+ * of range is refused.  Files in parts (manifest.h): a backup with its
+ * files above 1 MB in parts restores in 1, 2 and 4 jobs to the same target
+ * as from whole objects, counted once per file; the split gives the parts
+ * of one file to several jobs, each job writes the bytes of its units, the
+ * file stays under its temporary name until restoreFinish commits it; a
+ * damaged part fails the restore (1 and 2 jobs) naming the file, leaving
+ * nothing of it.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -227,9 +233,52 @@ contentMake(size_t len, int seed)
 	return track(contentFill(len, seed));
 }
 
-/* A full backup of files (plus, when big, one large file) into repo. */
+/*
+ * Store content as a file in parts of partSize (manifest.h): each part
+ * bound to its name; mf gets the SHA-256 of the parts' digests, their
+ * stored size and their number.
+ */
 static bool
-backupWrite(const char *id, bool big)
+partsWrite(const char *id, const char *content, size_t len, uint64 partSize,
+		   const CodecDataKey *key, ManifestFile *mf, DrError *err)
+{
+	uint32		parts = (uint32) ((len + partSize - 1) / partSize);
+	uint8	   *digests = palloc(parts * CODEC_SHA256_SIZE);
+	bool		ok = true;
+
+	mf->parts = parts;
+	mf->objectSize = 0;
+	for (uint32 k = 0; ok && k < parts; k++)
+	{
+		char	   *path = repoBackupPartPath(id, mf->path, k);
+		size_t		from = (size_t) (k * partSize);
+		size_t		n = k + 1 < parts ? (size_t) partSize : len - from;
+		RepoWriteParam param = {.binding = path};
+		RepoObjectWrite *w = repoObjectWriteBeginParam(repo, path, key, &param, err);
+		CodecResult result;
+
+		ok = w != NULL && repoObjectWrite(w, content + from, n, err);
+		if (!ok && w != NULL)
+			repoObjectWriteAbort(w);
+		ok = ok && repoObjectWriteEnd(w, &result, err);
+		if (ok)
+		{
+			memcpy(digests + k * CODEC_SHA256_SIZE, result.sha256, CODEC_SHA256_SIZE);
+			mf->objectSize += result.storedSize;
+		}
+		pfree(path);
+	}
+	ok = ok && codecSha256(digests, parts * CODEC_SHA256_SIZE, mf->sha256, err);
+	pfree(digests);
+	return ok;
+}
+
+/*
+ * A full backup of files (plus, when big, one large file) into repo; files
+ * larger than partSize (0: none) in parts.
+ */
+static bool
+backupWriteParts(const char *id, bool big, uint64 partSize)
 {
 	DrError		err;
 	const CodecDataKey *key;
@@ -244,6 +293,8 @@ backupWrite(const char *id, bool big)
 		return false;
 	}
 	testBackupHeader(&h, id, "jobs", key->id, 8192);
+	if (partSize > 0)
+		h.partSize = partSize;
 
 	initStringInfo(&text);
 	writer = manifestWriterNew(sbWrite, &text);
@@ -278,9 +329,14 @@ backupWrite(const char *id, bool big)
 		mf.mode = f->mode;
 		mf.mtime = 1700000000 + i;
 		mf.store = MANIFEST_STORE_FULL;
-		ok &= codecSha256(f->content, f->len, mf.sha256, &err) &&
-			repoObjectPutBuffer(repo, path, f->content, f->len, key, &result, &err);
-		mf.objectSize = result.storedSize;
+		if (partSize > 0 && f->len > partSize)
+			ok &= partsWrite(id, f->content, f->len, partSize, key, &mf, &err);
+		else
+		{
+			ok &= codecSha256(f->content, f->len, mf.sha256, &err) &&
+				repoObjectPutBuffer(repo, path, f->content, f->len, key, &result, &err);
+			mf.objectSize = result.storedSize;
+		}
 		ok &= manifestWriteFile(writer, &mf, &err);
 		pfree(path);
 		if (f == &bigFile)
@@ -299,6 +355,12 @@ backupWrite(const char *id, bool big)
 		diag("backup %s: %s", id, err.message);
 	pfree(text.data);
 	return ok;
+}
+
+static bool
+backupWrite(const char *id, bool big)
+{
+	return backupWriteParts(id, big, 0);
 }
 
 /* ---------------------------------------------------------------------
@@ -684,6 +746,205 @@ testCancel(void)
 	testSignal = 0;
 }
 
+/* Any temporary file of a file in parts (pg_dr-tmp, pg_dr-sums) in dir? */
+static bool
+partsLeftIn(const char *dir)
+{
+	DIR		   *d = opendir(dir);
+	struct dirent *de;
+	bool		left = false;
+
+	if (d == NULL)
+		return false;
+	while ((de = readdir(d)) != NULL)
+		if (strstr(de->d_name, ".pg_dr-") != NULL)
+		{
+			diag("left: %s/%s", dir, de->d_name);
+			left = true;
+		}
+	closedir(d);
+	return left;
+}
+
+/*
+ * The files above 1 MB of dir have the mode and mtime they have in the
+ * restore of the same files from whole objects (r-1; the backups differ
+ * in id, so whole trees cannot be compared: postgresql.conf names it).
+ */
+static bool
+partsMetaSame(const char *dir)
+{
+	const char *const paths[] = {"base/1/1001", "base/1/1004"};
+	bool		same = true;
+
+	for (int i = 0; i < (int) lengthof(paths); i++)
+	{
+		struct stat a;
+		struct stat b;
+
+		if (stat(tsprintf("%s/r-1/%s", tmpRoot, paths[i]), &a) != 0 ||
+			stat(tsprintf("%s/%s", dir, paths[i]), &b) != 0 ||
+			a.st_mode != b.st_mode || a.st_mtime != b.st_mtime)
+		{
+			diag("%s: mode or mtime differs", paths[i]);
+			same = false;
+		}
+	}
+	return same;
+}
+
+/*
+ * Files in parts: the same backup with its files above 1 MB in parts of
+ * 1 MB restores, in 1, 2 and 4 jobs, to the target of the whole-object
+ * backup; the split spreads the parts of one file over the jobs and each
+ * job writes the bytes of its units; a damaged part fails the restore
+ * naming the file and leaves nothing of it.
+ */
+static void
+testParts(void)
+{
+	enum
+	{
+		JOBS = 2
+	};
+	const char *id = "20240103-000000F";
+	const uint64 partSize = 1024 * 1024;
+	const int	counts[] = {1, 2, 4};
+	RestoreJobSplit split;
+	RestoreParam param;
+	Restore    *restore;
+	DrError		err;
+	RestoreResult result;
+	uint64		expected[JOBS] = {0};
+	bool		jobsOf1001[JOBS] = {false};
+	uint64		ordinal = 0;
+	bool		same = true;
+	char	   *target = tsprintf("%s/p-shares", tmpRoot);
+	char	   *object;
+
+	ok(backupWriteParts(id, false, partSize), "a backup with files in parts of 1 MB");
+	ok(fileExists(tsprintf("%s/repo/backup/%s/part/base/1/1001/4", tmpRoot, id)) &&
+	   !fileExists(tsprintf("%s/repo/backup/%s/part/base/1/1001/5", tmpRoot, id)) &&
+	   !fileExists(tsprintf("%s/repo/backup/%s/data/base/1/1001", tmpRoot, id)),
+	   "a 5 MB file is 5 part objects");
+
+	for (int c = 0; c < 3; c++)
+	{
+		TestHost	th;
+		char	   *dir = tsprintf("%s/p-%d", tmpRoot, counts[c]);
+
+		memset(&th, 0, sizeof(th));
+		drErrorClear(&err);
+		if (!ok(jobsRestore(id, dir, counts[c], &th, &result, &err),
+				"parts: restore in %d job%s", counts[c], counts[c] > 1 ? "s" : ""))
+			diag("%s", err.message);
+		ok(result.filesWritten == lengthof(files) - 1 &&
+		   result.bytesWritten == filesBytes &&
+		   th.last.itemsDone == lengthof(files) - 1 && th.last.bytesDone == filesBytes,
+		   "parts, %d jobs: every file counted once, with its bytes", counts[c]);
+		ok(targetMatches(dir) && !partsLeftIn(tsprintf("%s/base/1", dir)),
+		   "parts, %d jobs: every file as backed up, no temporary file left", counts[c]);
+	}
+	ok(partsMetaSame(tsprintf("%s/p-2", tmpRoot)) &&
+	   treeSame(tsprintf("%s/p-1", tmpRoot), tsprintf("%s/p-2", tmpRoot)) &&
+	   treeSame(tsprintf("%s/p-2", tmpRoot), tsprintf("%s/p-4", tmpRoot)) &&
+	   treeSame(tsprintf("%s/p-4", tmpRoot), tsprintf("%s/p-1", tmpRoot)),
+	   "parts: 1, 2 and 4 jobs make the same target; the files in parts have the mode and mtime of the whole-object restore");
+
+	/* the split of the units: 1 MB each for the parts of a file */
+	restoreJobSplitInit(&split, JOBS, RESTORE_JOBS_BIG_MAX);
+	for (int i = 0; i < (int) lengthof(files); i++)
+	{
+		if (files[i].len > partSize && strcmp(files[i].path, "global/pg_control") != 0)
+			for (size_t off = 0; off < files[i].len; off += partSize)
+				restoreJobSplitAdd(&split, Min(partSize, files[i].len - off));
+		else
+			restoreJobSplitAdd(&split, files[i].len);
+	}
+	restoreJobSplitPlace(&split);
+	for (int i = 0; i < (int) lengthof(files); i++)
+	{
+		bool		control = strcmp(files[i].path, "global/pg_control") == 0;
+
+		if (files[i].len > partSize && !control)
+		{
+			for (size_t off = 0; off < files[i].len; off += partSize)
+			{
+				uint64		n = Min(partSize, files[i].len - off);
+				int			job = restoreJobSplitNext(&split, ordinal++, n);
+
+				expected[job] += n;
+				if (strcmp(files[i].path, "base/1/1001") == 0)
+					jobsOf1001[job] = true;
+			}
+		}
+		else
+		{
+			int			job = restoreJobSplitNext(&split, ordinal++, files[i].len);
+
+			if (!control)
+				expected[job] += files[i].len;
+		}
+	}
+	restoreJobSplitFree(&split);
+	ok(jobsOf1001[0] && jobsOf1001[1], "parts: the split gives parts of one file to both jobs");
+
+	memset(&param, 0, sizeof(param));
+	param.backupId = id;
+	param.targetDir = target;
+	restore = restoreBegin(repo, &param, &err);
+	ok(restore != NULL && restorePrepare(restore, &err), "parts shares: begun and prepared");
+	for (int j = 0; restore != NULL && j < JOBS; j++)
+	{
+		memset(&result, 0, sizeof(result));
+		if (!restoreJobRun(restore, JOBS, j, NULL, &result, &err))
+		{
+			diag("job %d: %s", j, err.message);
+			same = false;
+		}
+		else if (result.bytesWritten != expected[j])
+		{
+			diag("job %d: " UINT64_FORMAT " bytes, the split gives it " UINT64_FORMAT,
+				 j, result.bytesWritten, expected[j]);
+			same = false;
+		}
+	}
+	ok(same, "parts shares: each job wrote the bytes of the units the split gives it");
+	ok(!fileExists(tsprintf("%s/base/1/1001", target)) &&
+	   partsLeftIn(tsprintf("%s/base/1", target)),
+	   "parts shares: before the finish, a file in parts is only under its temporary name");
+	ok(restore != NULL && restoreFinish(restore, NULL, &err) &&
+	   treeSame(tsprintf("%s/p-1", tmpRoot), target) &&
+	   !partsLeftIn(tsprintf("%s/base/1", target)),
+	   "parts shares: the finish commits it: the same target, nothing left");
+	restoreFree(restore);
+
+	/* a damaged part */
+	object = tsprintf("%s/repo/backup/%s/part/base/1/1001/3", tmpRoot, id);
+	fileByteFlip(object);
+	for (int jobs = 1; jobs <= 2; jobs++)
+	{
+		TestHost	th;
+		char	   *dir = tsprintf("%s/p-damaged-%d", tmpRoot, jobs);
+
+		memset(&th, 0, sizeof(th));
+		drErrorClear(&err);
+		ok(!jobsRestore(id, dir, jobs, &th, &result, &err) &&
+		   err.code == DR_ERR_CORRUPT && strstr(err.message, "\"base/1/1001\"") != NULL,
+		   "parts, %d job%s: a damaged part fails the restore, naming the file",
+		   jobs, jobs > 1 ? "s" : "");
+		if (err.code != DR_ERR_CORRUPT)
+			diag("%s: %s", drErrorCodeName(err.code), err.message);
+		ok(!fileExists(tsprintf("%s/base/1/1001", dir)) &&
+		   !partsLeftIn(tsprintf("%s/base/1", dir)) &&
+		   !fileExists(tsprintf("%s/global/pg_control", dir)),
+		   "parts, %d job%s: nothing of the file is left, no pg_control",
+		   jobs, jobs > 1 ? "s" : "");
+	}
+	fileByteFlip(object);
+	ok(noChildLeft(), "parts: every job reaped");
+}
+
 int
 main(void)
 {
@@ -714,6 +975,7 @@ main(void)
 	testJobShares();
 	testFailure();
 	testCancel();
+	testParts();
 
 	repoClose(repo);
 	testTreeRemove(tmpRoot);

@@ -182,6 +182,7 @@ testBackupHeader(ManifestHeader *h, const char *id, const char *label,
 	h->dataChecksums = true;
 	h->blockSize = blockSize;
 	h->segmentSize = 16 * 1024 * 1024;
+	h->partSize = (uint64) blockSize * 4;
 }
 
 /* The item of a parsed configuration named name, or NULL. */
