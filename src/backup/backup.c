@@ -560,6 +560,7 @@ backupManifestFiles(BackupContext *ctx, ManifestWriter *writer,
 			summary->storedBytes += file.objectSize;
 			summary->pagesChanged += file.blocks;
 			summary->corruptPages += file.corrupt;
+			summary->bytesRead += result->bytesRead;
 			summary->files++;
 		}
 
@@ -849,6 +850,11 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	shared->nworkers = nworkers;
 	shared->maxRateKb = drBackupMaxRate;
 	backupBigShare(shared, &listing);
+	/* an incremental reads the blocks the WAL since the parent touched */
+	if (param->incremental)
+		shared->walSummary = backupWalSummaryPrepare(repo, key, ctx->backupId,
+													 &ctx->parentHeader,
+													 startLsn, startTli);
 	pg_atomic_init_u64(&shared->nextBig, 0);
 	pg_atomic_init_u64(&shared->nextFile, 0);
 	pg_atomic_init_u32(&shared->abort, 0);
@@ -960,6 +966,9 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	}
 
 	backupCatalogInsert(summary);
+	ereport(LOG,
+			(errmsg("pg_dr: backup %s read " UINT64_FORMAT " bytes of the " UINT64_FORMAT " bytes of the data directory",
+					ctx->backupId, summary->bytesRead, listing.totalBytes)));
 
 	backupRemoveTemp(ctx);
 	dsm_detach(ctx->segment);

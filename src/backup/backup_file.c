@@ -14,6 +14,9 @@
  *	         copy (delta.h), read from the parent's object as the file is
  *	         read: mostly zeroes, it compresses to a few per cent of the
  *	         page;
+ *	         When the WAL summaries vouch for the file (backup_walsum.c),
+ *	         only the pages they name are read, and the same test applies
+ *	         to those; the manifest's sha256 is then zeroes;
  *	 parent  (incremental) nothing: a relation file with no changed page and
  *	         the parent's size, or any other file whose size and SHA-256
  *	         equal the parent's.
@@ -314,6 +317,7 @@ fileStoreFull(FileState *state, const char *objectPath,
 		fileThrottle(state, n);
 	}
 	result->size = offset;
+	result->bytesRead = offset;
 	if (compare &&
 		pg_cryptohash_final(state->sha, result->sha256, CODEC_SHA256_SIZE) < 0)
 		elog(ERROR, "could not compute SHA-256 of \"%s\"", state->path);
@@ -337,10 +341,15 @@ fileStoreFull(FileState *state, const char *objectPath,
 	result->objectSize = codec.storedSize;
 }
 
-/* Changed pages only (incremental relation file the parent has). */
+/*
+ * Changed pages only (incremental relation file the parent has).  picked
+ * (backup_walsum.c): read only these blocks, ascending (npicked of them);
+ * NULL: read every block.
+ */
 static void
 fileStoreDelta(FileState *state, const char *objectPath,
-			   const CodecDataKey *key, uint64 size, BackupResult *result)
+			   const CodecDataKey *key, uint64 size, const uint32 *picked,
+			   uint32 npicked, BackupResult *result)
 {
 	const BackupListEntry *entry = state->entry;
 	BackupShared *shared = state->shared;
@@ -355,6 +364,8 @@ fileStoreDelta(FileState *state, const char *objectPath,
 	RepoWriteParam param;
 	uint32		baseBlocks = 0;
 	char	   *xorPage = palloc(BLCKSZ);
+	uint32		next = 0;		/* in picked */
+	uint64		bytesRead = 0;
 
 	/* XOR with the parent's copy when the parent stores it whole */
 	if (entry->parentStore == MANIFEST_STORE_FULL)
@@ -387,10 +398,21 @@ fileStoreDelta(FileState *state, const char *objectPath,
 							   baseBlocks, &err);
 	fileObjectCheck(delta != NULL, &err);
 
-	while (block < blocks)
+	while (picked ? next < npicked : block < blocks)
 	{
 		uint32		want = Min(BACKUP_READ_PAGES, blocks - block);
 		size_t		n;
+
+		/* a run of consecutive picked blocks */
+		if (picked)
+		{
+			block = picked[next];
+			want = 1;
+			while (next + want < npicked && want < BACKUP_READ_PAGES &&
+				   picked[next + want] == block + want)
+				want++;
+			next += want;
+		}
 
 		fileCheckAbort(state);
 		n = fileRead(state, state->buffer, (size_t) want * BLCKSZ,
@@ -406,7 +428,8 @@ fileStoreDelta(FileState *state, const char *objectPath,
 
 			if (shared->dataChecksums && (size_t) (i + 1) * BLCKSZ <= n)
 				fileVerifyPage(state, page, b);
-			fileHash(state, page, BLCKSZ);
+			if (!picked)
+				fileHash(state, page, BLCKSZ);
 			if (b >= parentBlocks || PageIsNew((Page) page) ||
 				PageGetLSN((Page) page) > shared->parentStartLsn)
 			{
@@ -421,9 +444,13 @@ fileStoreDelta(FileState *state, const char *objectPath,
 			}
 		}
 		block += want;
+		bytesRead += (uint64) want * BLCKSZ;
 		pg_atomic_fetch_add_u64(&backupProgress->bytesDone, (uint64) want * BLCKSZ);
 		fileThrottle(state, (size_t) want * BLCKSZ);
 	}
+	/* the pages not read are done too */
+	if (picked)
+		pg_atomic_fetch_add_u64(&backupProgress->bytesDone, size - bytesRead);
 
 	fileObjectCheck(deltaWriterEnd(delta, &count, &err), &err);
 	if (state->base)
@@ -439,7 +466,11 @@ fileStoreDelta(FileState *state, const char *objectPath,
 	}
 	result->size = size;
 	result->blocks = count;
-	if (pg_cryptohash_final(state->sha, result->sha256, CODEC_SHA256_SIZE) < 0)
+	result->bytesRead = bytesRead;
+	/* a file read in part has no hash of its content: zeroes (manifest.h) */
+	if (picked)
+		memset(result->sha256, 0, CODEC_SHA256_SIZE);
+	else if (pg_cryptohash_final(state->sha, result->sha256, CODEC_SHA256_SIZE) < 0)
 		elog(ERROR, "could not compute SHA-256 of \"%s\"", state->path);
 
 	if (count == 0 && size == entry->parentSize)
@@ -508,7 +539,18 @@ backupFileStore(Repo *repo, const CodecDataKey *key, BackupShared *shared,
 	{
 		if (shared->incremental && (entry->flags & BACKUP_LIST_RELATION) &&
 			(entry->flags & BACKUP_LIST_PARENT) && st.st_size % BLCKSZ == 0)
-			fileStoreDelta(&state, objectPath, key, st.st_size, result);
+		{
+			uint32	   *picked = NULL;
+			uint32		npicked = 0;
+
+			if (!backupWalSummaryPick(repo, shared, path, entry->parentSize,
+									  st.st_size, &picked, &npicked))
+				picked = NULL;
+			fileStoreDelta(&state, objectPath, key, st.st_size, picked,
+						   npicked, result);
+			if (picked)
+				pfree(picked);
+		}
 		else
 			fileStoreFull(&state, objectPath, key, result);
 	}
