@@ -103,8 +103,7 @@ cmp_ok($inc1Read, '<=', $inc1Cluster * 0.05,
 my $changed = $node->safe_psql('postgres',
 	"SELECT pages_changed FROM dr_backups WHERE backup_id = '$inc1'");
 note("incremental $inc1 stored $changed pages");
-cmp_ok($node->safe_psql('postgres',
-		"SELECT pages_changed FROM dr_backups WHERE backup_id = '$inc1'"), '>=', 164,
+cmp_ok($changed, '>=', 164,
 	'it stored the pages that changed');
 
 # restored: pg_dump, amcheck, pg_checksums
@@ -164,7 +163,9 @@ check_restore($inc3, 'restored_inc3');
 # -- expire: the summaries go with their WAL ----------------------------
 my @before = summaries();
 my $full2 = $node->safe_psql('postgres', 'SELECT dr_backup_full()');
-DrTest::wait_archived($node);
+# the summaries of the segments before full2's start are made (the last
+# needed full2's first switch): none is written while expire runs
+wal_through_segments(1);
 $node->safe_psql('postgres', 'SELECT dr_expire()');
 my $full2Start = $node->safe_psql('postgres',
 	"SELECT pg_walfile_name(start_lsn) FROM dr_backups WHERE backup_id = '$full2'");

@@ -182,6 +182,15 @@ sumOne(Repo *repo, const CodecDataKey *key, uint32 tli)
 	if (!repoObjectPutBuffer(repo, path, buf.data, buf.len, key, NULL, &err) &&
 		err.code != DR_ERR_EXISTS)
 		drEreport(ERROR, &err);
+	/*
+	 * Expire may have removed the segment meanwhile (a new full backup
+	 * made it useless): then the summary goes too.  Should expire remove
+	 * the segment between this check and its listing of the directory,
+	 * the next expire removes the summary, which it decides by name.
+	 */
+	if (!sumArchived(repo, tli, sumNextSegno) &&
+		!storageRemove(repoStorage(repo), path, &err))
+		drEreport(WARNING, &err);
 	if (!s->vouched)
 		ereport(LOG,
 				(errmsg("pg_dr: the WAL summary of segment %s does not vouch for its blocks: %s",
