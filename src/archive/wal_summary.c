@@ -705,3 +705,19 @@ walSummaryPick(const WalSummary *s, const char *path, bool unlogged,
 	*why = NULL;
 	return true;
 }
+
+bool
+walSummaryBaseWorth(const uint32 *picked, uint32 count, uint32 parentBlocks)
+{
+	uint32		inParent = 0;
+	uint32		last = 0;
+
+	for (uint32 i = 0; i < count && picked[i] < parentBlocks; i++)
+	{
+		inParent++;
+		last = picked[i];
+	}
+	if (inParent == 0)
+		return false;			/* no page to XOR */
+	return (uint64) inParent * WAL_SUMMARY_BASE_SPARSE >= (uint64) last + 1;
+}

@@ -160,4 +160,17 @@ extern bool walSummaryPick(const WalSummary *s, const char *path,
 						   uint32 parentBlocks, uint32 blocks,
 						   uint32 **picked, uint32 *count, const char **why);
 
+/*
+ * Whether a file read in part (walSummaryPick's picked[0..count)) should
+ * store its pages XORed with the parent's copy (delta.h).  That copy is an
+ * encoded stream, decoded from its start up to the last page XORed: worth
+ * it only when the pages read are at least 1 in WAL_SUMMARY_BASE_SPARSE
+ * of the parent's pages up to the last one (a change of 1 % of a 1 GB
+ * table would otherwise decode the parent's whole gigabyte to store 10 MB
+ * in fewer bytes); sparser pages are stored as they are.
+ */
+#define WAL_SUMMARY_BASE_SPARSE	8
+extern bool walSummaryBaseWorth(const uint32 *picked, uint32 count,
+								uint32 parentBlocks);
+
 #endif							/* DR_WAL_SUMMARY_H */

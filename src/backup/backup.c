@@ -66,6 +66,12 @@
 
 /* How often the leader wakes up while the workers copy (milliseconds). */
 #define BACKUP_WAIT_MS			1000
+/*
+ * The archiver does not tell when it stored the stop segment: poll this
+ * often (an incremental that reads only what changed takes about a second;
+ * a poll of BACKUP_WAIT_MS made it a second longer).
+ */
+#define BACKUP_ARCHIVE_POLL_MS	50
 
 typedef struct BackupContext
 {
@@ -666,7 +672,7 @@ backupArchiveWait(BackupContext *ctx, XLogRecPtr startLsn, XLogRecPtr stopLsn,
 	XLogSegNo	segno;
 	char		last[MAXFNAMELEN];
 	char		history[MAXFNAMELEN];
-	int			waited = 0;
+	int			waitedMs = 0;
 	int			warnAt = 60;
 
 	XLByteToPrevSeg(stopLsn, segno, wal_segment_size);
@@ -679,14 +685,15 @@ backupArchiveWait(BackupContext *ctx, XLogRecPtr startLsn, XLogRecPtr stopLsn,
 		CHECK_FOR_INTERRUPTS();
 		backupHeartbeat(ctx, false);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 BACKUP_WAIT_MS, WAIT_EVENT_BACKUP_WAIT_WAL_ARCHIVE);
+						 BACKUP_ARCHIVE_POLL_MS, WAIT_EVENT_BACKUP_WAIT_WAL_ARCHIVE);
 		ResetLatch(MyLatch);
-		if (++waited >= warnAt)
+		waitedMs += BACKUP_ARCHIVE_POLL_MS;
+		if (waitedMs >= warnAt * 1000)
 		{
 			warnAt *= 2;
 			ereport(WARNING,
 					(errmsg("still waiting for all required WAL segments to be archived (%d seconds elapsed)",
-							waited),
+							waitedMs / 1000),
 					 errhint("Check that archiving works (SELECT * FROM dr_archive_status).  You can cancel this backup safely; it is not usable without that WAL.")));
 		}
 	}

@@ -48,6 +48,7 @@
 
 #include "backup/backup_internal.h"
 #include "backup/backup_progress.h"
+#include "archive/wal_summary.h"
 #include "common/delta.h"
 #include "pg_dr.h"
 #include "repo/repo.h"
@@ -367,8 +368,26 @@ fileStoreDelta(FileState *state, const char *objectPath,
 	uint32		next = 0;		/* in picked */
 	uint64		bytesRead = 0;
 
-	/* XOR with the parent's copy when the parent stores it whole */
-	if (entry->parentStore == MANIFEST_STORE_FULL)
+	/* the WAL touched none of its pages: nothing to read or store */
+	if (picked && npicked == 0 && size == entry->parentSize)
+	{
+		result->size = size;
+		result->blocks = 0;
+		result->bytesRead = 0;
+		memset(result->sha256, 0, CODEC_SHA256_SIZE);
+		result->store = MANIFEST_STORE_PARENT;
+		result->objectSize = 0;
+		pg_atomic_fetch_add_u64(&backupProgress->bytesDone, size);
+		return;
+	}
+
+	/*
+	 * XOR with the parent's copy when the parent stores it whole (and,
+	 * for a file read in part, when decoding the parent's copy up to the
+	 * last page read costs no more than reading the pages: wal_summary.h)
+	 */
+	if (entry->parentStore == MANIFEST_STORE_FULL &&
+		(picked == NULL || walSummaryBaseWorth(picked, npicked, parentBlocks)))
 	{
 		baseBlocks = Min(parentBlocks, blocks);
 		state->baseObject = repoBackupDataPath(shared->parentId, state->path);

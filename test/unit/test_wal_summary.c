@@ -19,7 +19,9 @@
  * the named blocks of a file; blocks of another segment of the fork
  * mapped to this file's numbers; blocks past the parent's end; a
  * truncation limit inside, before and after the file; a file that shrank;
- * a fork the summary does not name: no block, or only the new ones).
+ * a fork the summary does not name: no block, or only the new ones);
+ * walSummaryBaseWorth (dense pages XOR, sparse ones not, only pages the
+ * parent has count, none at all).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -502,6 +504,21 @@ testPick(void)
 	walSummaryFree(s);
 }
 
+static void
+testBaseWorth(void)
+{
+	static const uint32 dense[] = {0, 3, 7, 15};
+	static const uint32 sparse[] = {0, 50, 100};
+	static const uint32 grown[] = {1, 900, 901, 902, 903, 904, 905, 906};
+
+	ok(walSummaryBaseWorth(dense, 4, 100), "base worth: 4 pages of the first 16");
+	ok(!walSummaryBaseWorth(sparse, 3, 200), "base not worth: 3 pages of the first 101");
+	ok(walSummaryBaseWorth(grown, 8, 10),
+	   "base worth: only pages the parent has count (1 of the first 2)");
+	ok(!walSummaryBaseWorth(grown, 8, 1), "base not worth: no page the parent has");
+	ok(!walSummaryBaseWorth(NULL, 0, 10), "base not worth: no page read");
+}
+
 int
 main(void)
 {
@@ -510,5 +527,6 @@ main(void)
 	testFormat();
 	testPath();
 	testPick();
+	testBaseWorth();
 	return tapDone();
 }
