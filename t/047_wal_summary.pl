@@ -6,8 +6,11 @@
 #	it equals pg_dump of the source and passes amcheck and pg_checksums.
 #	When the summaries cannot vouch (one removed: a gap in the chain) the
 #	incremental reads every file whole; a relation created after the
-#	parent is read whole while the rest is read in part; restored, the
-#	chain is still exact.  Expire removes the summaries with their WAL.
+#	parent is read whole while the rest is read in part, and a relation
+#	truncated and extended again is restored right; a parameter change
+#	(which may be one of wal_level) makes the summaries not vouch;
+#	restored, the chain is still exact.  Expire removes the summaries with
+#	their WAL.
 
 use strict;
 use warnings;
@@ -76,7 +79,7 @@ my $t0 = time;
 my $full = $node->safe_psql('postgres', 'SELECT dr_backup_full()');
 my $fullSecs = time - $t0;
 my ($fullRead, $cluster) = read_figures($full);
-note(sprintf('full backup %s: %.2f s, read %d of %d bytes', $full, $fullSecs,
+diag(sprintf('full backup %s: %.2f s, read %d of %d bytes', $full, $fullSecs,
 	$fullRead, $cluster));
 cmp_ok($fullRead, '>=', $cluster * 0.9, 'a full backup reads the whole data directory');
 
@@ -92,7 +95,7 @@ $t0 = time;
 my $inc1 = $node->safe_psql('postgres', 'SELECT dr_backup_incremental()');
 my $inc1Secs = time - $t0;
 my ($inc1Read, $inc1Cluster) = read_figures($inc1);
-note(sprintf('incremental %s: %.2f s (%.2fx the full), read %d of %d bytes (%.2f %%)',
+diag(sprintf('incremental %s: %.2f s (%.2fx the full), read %d of %d bytes (%.2f %%)',
 	$inc1, $inc1Secs, $inc1Secs / $fullSecs, $inc1Read, $inc1Cluster,
 	100.0 * $inc1Read / $inc1Cluster));
 like(slurp_file($node->logfile),
@@ -102,7 +105,7 @@ cmp_ok($inc1Read, '<=', $inc1Cluster * 0.05,
 	'an incremental after a change of 1 % of the pages reads at most 5 % of the data directory');
 my $changed = $node->safe_psql('postgres',
 	"SELECT pages_changed FROM dr_backups WHERE backup_id = '$inc1'");
-note("incremental $inc1 stored $changed pages");
+diag("incremental $inc1 stored $changed pages");
 cmp_ok($changed, '>=', 164,
 	'it stored the pages that changed');
 
@@ -129,6 +132,8 @@ check_restore($inc1, 'restored_inc1');
 # -- a gap in the chain of summaries: everything read --------------------
 $node->command_ok([ 'pgbench', '-n', '-t', '50', '-c', '2', 'postgres' ],
 	'pgbench writes again');
+$node->safe_psql('postgres',
+	'CREATE TABLE shrinks AS SELECT g AS id, repeat(\'z\', 100) AS pad FROM generate_series(1, 60000) g');
 my $inc1Start = $node->safe_psql('postgres',
 	"SELECT pg_walfile_name(start_lsn) FROM dr_backups WHERE backup_id = '$inc1'");
 $summarized = wal_through_segments(3);
@@ -147,7 +152,12 @@ cmp_ok($inc2Read, '>=', $inc2Cluster * 0.9, 'and reads the whole data directory'
 $node->safe_psql('postgres',
 	"CREATE TABLE born_later AS SELECT g AS id, repeat('y', 200) AS pad FROM generate_series(1, 20000) g;
 	 CREATE INDEX born_later_id ON born_later (id);
-	 UPDATE pgbench_accounts SET abalance = abalance - 1 WHERE aid % 9100 = 0;");
+	 UPDATE pgbench_accounts SET abalance = abalance - 1 WHERE aid % 9100 = 0;
+	 DELETE FROM shrinks WHERE id > 10000;");
+# truncated by VACUUM (XLOG_SMGR_TRUNCATE), then extended again
+$node->safe_psql('postgres', 'VACUUM shrinks');
+$node->safe_psql('postgres',
+	"INSERT INTO shrinks SELECT g, 'again' FROM generate_series(70001, 75000) g");
 wal_through_segments(2);
 my $inc3 = $node->safe_psql('postgres', 'SELECT dr_backup_incremental()');
 my ($inc3Read, $inc3Cluster) = read_figures($inc3);
@@ -159,6 +169,21 @@ like(slurp_file($node->logfile),
 cmp_ok($inc3Read, '>=', $bornSize, 'it read the new relation whole');
 cmp_ok($inc3Read, '<=', $bornSize + $inc3Cluster * 0.05, 'and little else');
 check_restore($inc3, 'restored_inc3');
+
+# -- a parameter change (it may be of wal_level): not vouched ------------
+$node->append_conf('postgresql.conf', "max_connections = 90\n");
+$node->restart;
+DrTest::wait_worker($node);
+$node->safe_psql('postgres',
+	'UPDATE pgbench_accounts SET abalance = abalance + 2 WHERE aid % 7100 = 0');
+wal_through_segments(2);
+my $inc4 = $node->safe_psql('postgres', 'SELECT dr_backup_incremental()');
+my ($inc4Read, $inc4Cluster) = read_figures($inc4);
+like(slurp_file($node->logfile),
+	qr/incremental backup \Q$inc4\E reads every file whole: .*a parameter change/,
+	'after a parameter change the incremental reads everything');
+cmp_ok($inc4Read, '>=', $inc4Cluster * 0.9, 'the whole data directory');
+check_restore($inc4, 'restored_inc4');
 
 # -- expire: the summaries go with their WAL ----------------------------
 my @before = summaries();
