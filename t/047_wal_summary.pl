@@ -101,6 +101,9 @@ diag(sprintf('incremental %s: %.2f s (%.2fx the full), read %d of %d bytes (%.2f
 like(slurp_file($node->logfile),
 	qr/incremental backup \Q$inc1\E reads the blocks that the WAL .* \([1-9]\d* archived WAL summaries/,
 	'the incremental used the archived summaries');
+is($node->safe_psql('postgres',
+		"SELECT bytes_read FROM dr_backups WHERE backup_id = '$inc1'"), $inc1Read,
+	'dr_backups.bytes_read says what it read');
 cmp_ok($inc1Read, '<=', $inc1Cluster * 0.05,
 	'an incremental after a change of 1 % of the pages reads at most 5 % of the data directory');
 my $changed = $node->safe_psql('postgres',

@@ -972,6 +972,7 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 					 errdetail("The backup is complete; the lock object is of no consequence.")));
 	}
 
+	summary->bytesReadKnown = true;
 	backupCatalogInsert(summary);
 	ereport(LOG,
 			(errmsg("pg_dr: backup %s read " UINT64_FORMAT " bytes of the " UINT64_FORMAT " bytes of the data directory",

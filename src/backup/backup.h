@@ -50,6 +50,7 @@ typedef struct BackupSummary
 	uint64		bytesRead;		/* read from the data directory (the sizes
 								 * of the files read whole, the pages of
 								 * the files an incremental read in part) */
+	bool		bytesReadKnown; /* false when summed up from a manifest */
 } BackupSummary;
 
 /* Take a backup; returns its id (palloc'd).  Errors are ereport'ed. */
