@@ -16,7 +16,9 @@
  *	         page;
  *	         When the WAL summaries vouch for the file (backup_walsum.c),
  *	         only the pages they name are read, and the same test applies
- *	         to those; the manifest's sha256 is then zeroes;
+ *	         to those; they are XORed with the parent's copy only when
+ *	         dense enough to be worth decoding it (walSummaryBaseWorth);
+ *	         the manifest's sha256 is then zeroes;
  *	 parent  (incremental) nothing: a relation file with no changed page and
  *	         the parent's size, or any other file whose size and SHA-256
  *	         equal the parent's.
