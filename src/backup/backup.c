@@ -144,6 +144,11 @@ backupListCount(void *arg, const StorageInfo *info, DrError *err)
 /*
  * A backup id whose directory is empty: two backups in the same second
  * (or leftovers of a crashed one with that id) must not share objects.
+ * Nor may a backup of the other kind have that second: "...F" sorts before
+ * "...I", so a full taken in the second of an incremental would sort
+ * before it, and ids would no longer sort in time order (a backup that
+ * takes less than a second is common: an incremental that reads only what
+ * changed).
  */
 static void
 backupIdChoose(Repo *repo, bool incremental, char *id)
@@ -152,14 +157,19 @@ backupIdChoose(Repo *repo, bool incremental, char *id)
 
 	for (int attempt = 0; attempt < 5; attempt++)
 	{
-		char	   *dir;
 		int			entries = 0;
 
 		backupIdNew(incremental, id);
-		dir = psprintf(REPO_BACKUP_DIR "/%s", id);
-		backupCheck(storageList(repoStorage(repo), dir, backupListCount,
-								&entries, &err), &err);
-		pfree(dir);
+		for (int kind = 0; kind < 2; kind++)
+		{
+			char	   *dir = psprintf(REPO_BACKUP_DIR "/%.*s%c",
+									   (int) strlen(id) - 1, id,
+									   kind == 0 ? 'F' : 'I');
+
+			backupCheck(storageList(repoStorage(repo), dir, backupListCount,
+									&entries, &err), &err);
+			pfree(dir);
+		}
 		if (entries == 0)
 			return;
 		pg_usleep(1000000L);
