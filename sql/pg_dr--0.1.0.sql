@@ -329,6 +329,7 @@ CREATE TABLE pgdr.backups (
 	files			bigint NOT NULL,
 	repo			integer NOT NULL,
 	error			text,
+	bytes_read		bigint,		-- NULL when rebuilt from the repository
 	CHECK ((kind = 'full') = (parent_id IS NULL))
 );
 COMMENT ON TABLE pgdr.backups IS
@@ -337,7 +338,7 @@ COMMENT ON TABLE pgdr.backups IS
 CREATE VIEW dr_backups AS
 	SELECT backup_id, kind, parent_id, label, status, started_at, finished_at,
 		   start_lsn, stop_lsn, timeline, files, data_bytes, stored_bytes,
-		   pages_changed, corrupt_pages, error
+		   pages_changed, corrupt_pages, error, bytes_read
 	  FROM pgdr.backups
 	 ORDER BY backup_id;
 COMMENT ON VIEW dr_backups IS 'every backup in the repository';

@@ -111,4 +111,5 @@ _PG_init(void)
 	/* the worker's duties, in the order it runs them when several are due */
 	auditDutiesRegister();
 	pitrDutiesRegister();
+	archiveDutiesRegister();
 }

@@ -235,7 +235,7 @@ note(scalar(@temps) . ' temporary files left by the kill (never objects)');
 my @bad;
 find(sub {
 		return unless -f $_ && !/\.tmp\.\d+\.\d+$/;
-		push @bad, $_ unless /^[0-9A-F]{24}(\.partial|\.[0-9A-F]{8}\.backup)?$|^[0-9A-F]{8}\.history$/;
+		push @bad, $_ unless /^[0-9A-F]{24}(\.partial|\.[0-9A-F]{8}\.backup|\.summary)?$|^[0-9A-F]{8}\.history$/;
 	}, $walarch);
 is_deeply(\@bad, [], 'every object in the archive has a WAL file name');
 is(wal_verify(), 't|t|{}', 'dr_wal_verify(): no partial or damaged segment after the crash, no gap');

@@ -22,6 +22,9 @@
  *	 archive_shmem.c    shared state: statistics, claims, pushed markers
  *	 archive_ready.c    the .ready files: what is waiting, in archiver order
  *	 archive_verify.c   dr_wal_verify(): the check of archive/wal_verify.h
+ *	 wal_summary.c      WAL summaries: format, builder, blocks to read
+ *	 wal_summarize.c    WAL decoded into a summary (xlogreader)
+ *	 wal_summary_duty.c the worker's duty: summarize archived segments
  *-------------------------------------------------------------------------
  */
 #ifndef DR_ARCHIVE_H
@@ -55,6 +58,12 @@ extern void archiveShmemInit(void);
  * of them when archive_mode is not off.
  */
 extern void archivePushRegister(void);
+
+/*
+ * Register the archive's duty in the pg_dr worker (from _PG_init): the WAL
+ * summary of every archived segment (wal_summarize.h).
+ */
+extern void archiveDutiesRegister(void);
 
 /* Entry point of a pre-push worker, named in its registration. */
 extern PGDLLEXPORT void pg_dr_archive_push_main(Datum arg);

@@ -70,6 +70,12 @@
 
 /* How often the leader wakes up while the workers copy (milliseconds). */
 #define BACKUP_WAIT_MS			1000
+/*
+ * The archiver does not tell when it stored the stop segment: poll this
+ * often (an incremental that reads only what changed takes about a second;
+ * a poll of BACKUP_WAIT_MS made it a second longer).
+ */
+#define BACKUP_ARCHIVE_POLL_MS	50
 
 typedef struct BackupContext
 {
@@ -142,6 +148,11 @@ backupListCount(void *arg, const StorageInfo *info, DrError *err)
 /*
  * A backup id whose directory is empty: two backups in the same second
  * (or leftovers of a crashed one with that id) must not share objects.
+ * Nor may a backup of the other kind have that second: "...F" sorts before
+ * "...I", so a full taken in the second of an incremental would sort
+ * before it, and ids would no longer sort in time order (a backup that
+ * takes less than a second is common: an incremental that reads only what
+ * changed).
  */
 static void
 backupIdChoose(Repo *repo, bool incremental, char *id)
@@ -150,14 +161,19 @@ backupIdChoose(Repo *repo, bool incremental, char *id)
 
 	for (int attempt = 0; attempt < 5; attempt++)
 	{
-		char	   *dir;
 		int			entries = 0;
 
 		backupIdNew(incremental, id);
-		dir = psprintf(REPO_BACKUP_DIR "/%s", id);
-		backupCheck(storageList(repoStorage(repo), dir, backupListCount,
-								&entries, &err), &err);
-		pfree(dir);
+		for (int kind = 0; kind < 2; kind++)
+		{
+			char	   *dir = psprintf(REPO_BACKUP_DIR "/%.*s%c",
+									   (int) strlen(id) - 1, id,
+									   kind == 0 ? 'F' : 'I');
+
+			backupCheck(storageList(repoStorage(repo), dir, backupListCount,
+									&entries, &err), &err);
+			pfree(dir);
+		}
 		if (entries == 0)
 			return;
 		pg_usleep(1000000L);
@@ -702,6 +718,7 @@ backupManifestFiles(BackupContext *ctx, ManifestWriter *writer,
 			summary->storedBytes += file.objectSize;
 			summary->pagesChanged += file.blocks;
 			summary->corruptPages += file.corrupt;
+			summary->bytesRead += result->bytesRead;
 			summary->files++;
 		}
 
@@ -804,7 +821,7 @@ backupArchiveWait(BackupContext *ctx, XLogRecPtr startLsn, XLogRecPtr stopLsn,
 	XLogSegNo	segno;
 	char		last[MAXFNAMELEN];
 	char		history[MAXFNAMELEN];
-	int			waited = 0;
+	int			waitedMs = 0;
 	int			warnAt = 60;
 
 	XLByteToPrevSeg(stopLsn, segno, wal_segment_size);
@@ -817,14 +834,15 @@ backupArchiveWait(BackupContext *ctx, XLogRecPtr startLsn, XLogRecPtr stopLsn,
 		CHECK_FOR_INTERRUPTS();
 		backupHeartbeat(ctx, false);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 BACKUP_WAIT_MS, WAIT_EVENT_BACKUP_WAIT_WAL_ARCHIVE);
+						 BACKUP_ARCHIVE_POLL_MS, WAIT_EVENT_BACKUP_WAIT_WAL_ARCHIVE);
 		ResetLatch(MyLatch);
-		if (++waited >= warnAt)
+		waitedMs += BACKUP_ARCHIVE_POLL_MS;
+		if (waitedMs >= warnAt * 1000)
 		{
 			warnAt *= 2;
 			ereport(WARNING,
 					(errmsg("still waiting for all required WAL segments to be archived (%d seconds elapsed)",
-							waited),
+							waitedMs / 1000),
 					 errhint("Check that archiving works (SELECT * FROM dr_archive_status).  You can cancel this backup safely; it is not usable without that WAL.")));
 		}
 	}
@@ -1019,6 +1037,11 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	shared->nworkers = nworkers;
 	shared->maxRateKb = drBackupMaxRate;
 	backupBigShare(shared, &listing);
+	/* an incremental reads the blocks the WAL since the parent touched */
+	if (param->incremental)
+		shared->walSummary = backupWalSummaryPrepare(repo, key, ctx->backupId,
+													 &ctx->parentHeader,
+													 startLsn, startTli);
 	pg_atomic_init_u64(&shared->nextBig, 0);
 	pg_atomic_init_u64(&shared->nextFile, 0);
 	pg_atomic_init_u32(&shared->abort, 0);
@@ -1133,7 +1156,11 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 					 errdetail("The backup is complete; the lock object is of no consequence.")));
 	}
 
+	summary->bytesReadKnown = true;
 	backupCatalogInsert(summary);
+	ereport(LOG,
+			(errmsg("pg_dr: backup %s read " UINT64_FORMAT " bytes of the " UINT64_FORMAT " bytes of the data directory",
+					ctx->backupId, summary->bytesRead, listing.totalBytes)));
 
 	backupRemoveTemp(ctx);
 	dsm_detach(ctx->segment);

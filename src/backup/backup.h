@@ -48,6 +48,10 @@ typedef struct BackupSummary
 	uint64		pagesChanged;	/* pages stored in deltas */
 	uint64		corruptPages;	/* pages that failed checksum verification */
 	uint64		files;
+	uint64		bytesRead;		/* read from the data directory (the sizes
+								 * of the files read whole, the pages of
+								 * the files an incremental read in part) */
+	bool		bytesReadKnown; /* false when summed up from a manifest */
 } BackupSummary;
 
 /* Take a backup; returns its id (palloc'd).  Errors are ereport'ed. */

@@ -50,11 +50,11 @@ void
 backupCatalogInsert(const BackupSummary *summary)
 {
 	const ManifestHeader *h = &summary->header;
-	Oid			argtypes[15] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
+	Oid			argtypes[16] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
 		TIMESTAMPTZOID, LSNOID, LSNOID, INT4OID, INT8OID, INT8OID, INT8OID, INT8OID,
-	INT8OID, INT4OID};
-	Datum		values[15];
-	char		nulls[15];
+	INT8OID, INT4OID, INT8OID};
+	Datum		values[16];
+	char		nulls[16];
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = CStringGetTextDatum(h->backupId);
@@ -77,15 +77,19 @@ backupCatalogInsert(const BackupSummary *summary)
 	values[12] = Int64GetDatum((int64) summary->corruptPages);
 	values[13] = Int64GetDatum((int64) summary->files);
 	values[14] = Int32GetDatum(1);
+	/* the manifest does not record it: known only to the backup itself */
+	values[15] = Int64GetDatum((int64) summary->bytesRead);
+	if (!summary->bytesReadKnown)
+		nulls[15] = 'n';
 
 	catalogExecute("INSERT INTO pgdr.backups (backup_id, kind, parent_id, label,"
 				   " started_at, finished_at, start_lsn, stop_lsn, timeline,"
 				   " data_bytes, stored_bytes, pages_changed, corrupt_pages, files, repo,"
-				   " status)"
-				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+				   " bytes_read, status)"
+				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
 				   " CASE WHEN $13 OPERATOR(pg_catalog.>) 0 THEN 'corrupt' ELSE 'valid' END)"
 				   " ON CONFLICT (backup_id) DO NOTHING",
-				   15, argtypes, values, nulls, SPI_OK_INSERT,
+				   16, argtypes, values, nulls, SPI_OK_INSERT,
 				   "record the backup in pgdr.backups");
 }
 

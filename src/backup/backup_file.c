@@ -15,7 +15,13 @@
  *	         chain as the file is read (repo_chain_page.h, levels from
  *	         backup_chain.h), whether the parent stores the file whole, as
  *	         a delta on a delta, or not at all: mostly zeroes, it
- *	         compresses to a few per cent of the page;
+ *	         compresses to a few per cent of the page.
+ *	         When the WAL summaries vouch for the file (backup_walsum.c),
+ *	         only the pages they name are read, and the same test applies
+ *	         to those; they are XORed with the chain's pages only when
+ *	         dense enough to be worth decoding the chain's copies up to
+ *	         the last of them (walSummaryBaseWorth); the manifest's sha256
+ *	         is then zeroes;
  *	 parent  (incremental) nothing: a relation file with no changed page and
  *	         the parent's size, or any other file whose size and SHA-256
  *	         equal the parent's.
@@ -56,6 +62,7 @@
 #include "backup/backup_chain.h"
 #include "backup/backup_internal.h"
 #include "backup/backup_progress.h"
+#include "archive/wal_summary.h"
 #include "common/delta.h"
 #include "pg_dr.h"
 #include "repo/repo.h"
@@ -332,6 +339,7 @@ fileStoreFull(FileState *state, const char *objectPath,
 		fileThrottle(state, n);
 	}
 	result->size = offset;
+	result->bytesRead = offset;
 	if (compare &&
 		pg_cryptohash_final(state->sha, result->sha256, CODEC_SHA256_SIZE) < 0)
 		elog(ERROR, "could not compute SHA-256 of \"%s\"", state->path);
@@ -355,10 +363,15 @@ fileStoreFull(FileState *state, const char *objectPath,
 	result->objectSize = codec.storedSize;
 }
 
-/* Changed pages only (incremental relation file the parent has). */
+/*
+ * Changed pages only (incremental relation file the parent has).  picked
+ * (backup_walsum.c): read only these blocks, ascending (npicked of them);
+ * NULL: read every block.
+ */
 static void
 fileStoreDelta(FileState *state, const char *objectPath,
-			   const CodecDataKey *key, uint64 size, BackupResult *result)
+			   const CodecDataKey *key, uint64 size, const uint32 *picked,
+			   uint32 npicked, BackupResult *result)
 {
 	const BackupListEntry *entry = state->entry;
 	BackupShared *shared = state->shared;
@@ -373,9 +386,29 @@ fileStoreDelta(FileState *state, const char *objectPath,
 	RepoWriteParam param;
 	uint32		baseBlocks = 0;
 	char	   *xorPage = palloc(BLCKSZ);
+	uint32		next = 0;		/* in picked */
+	uint64		bytesRead = 0;
 
-	/* XOR with the parent's pages, wherever its chain has them */
-	baseBlocks = Min(parentBlocks, blocks);
+	/* the WAL touched none of its pages: nothing to read or store */
+	if (picked && npicked == 0 && size == entry->parentSize)
+	{
+		result->size = size;
+		result->blocks = 0;
+		result->bytesRead = 0;
+		memset(result->sha256, 0, CODEC_SHA256_SIZE);
+		result->store = MANIFEST_STORE_PARENT;
+		result->objectSize = 0;
+		pg_atomic_fetch_add_u64(&backupProgress->bytesDone, size);
+		return;
+	}
+
+	/*
+	 * XOR with the parent's pages, wherever its chain has them (and, for a
+	 * file read in part, when decoding the chain's copies up to the last
+	 * page read costs no more than reading the pages: wal_summary.h)
+	 */
+	if (picked == NULL || walSummaryBaseWorth(picked, npicked, parentBlocks))
+		baseBlocks = Min(parentBlocks, blocks);
 
 	fileWriteParam(&param);
 	state->object = repoObjectWriteBeginParam(state->repo, objectPath, key,
@@ -385,10 +418,21 @@ fileStoreDelta(FileState *state, const char *objectPath,
 							   baseBlocks, &err);
 	fileObjectCheck(delta != NULL, &err);
 
-	while (block < blocks)
+	while (picked ? next < npicked : block < blocks)
 	{
 		uint32		want = Min(BACKUP_READ_PAGES, blocks - block);
 		size_t		n;
+
+		/* a run of consecutive picked blocks */
+		if (picked)
+		{
+			block = picked[next];
+			want = 1;
+			while (next + want < npicked && want < BACKUP_READ_PAGES &&
+				   picked[next + want] == block + want)
+				want++;
+			next += want;
+		}
 
 		fileCheckAbort(state);
 		n = fileRead(state, state->buffer, (size_t) want * BLCKSZ,
@@ -404,7 +448,8 @@ fileStoreDelta(FileState *state, const char *objectPath,
 
 			if (shared->dataChecksums && (size_t) (i + 1) * BLCKSZ <= n)
 				fileVerifyPage(state, page, b);
-			fileHash(state, page, BLCKSZ);
+			if (!picked)
+				fileHash(state, page, BLCKSZ);
 			if (b >= parentBlocks || PageIsNew((Page) page) ||
 				PageGetLSN((Page) page) > shared->parentStartLsn)
 			{
@@ -421,9 +466,13 @@ fileStoreDelta(FileState *state, const char *objectPath,
 			}
 		}
 		block += want;
+		bytesRead += (uint64) want * BLCKSZ;
 		pg_atomic_fetch_add_u64(&backupProgress->bytesDone, (uint64) want * BLCKSZ);
 		fileThrottle(state, (size_t) want * BLCKSZ);
 	}
+	/* the pages not read are done too */
+	if (picked)
+		pg_atomic_fetch_add_u64(&backupProgress->bytesDone, size - bytesRead);
 
 	fileObjectCheck(deltaWriterEnd(delta, &count, &err), &err);
 	if (state->chain)
@@ -439,7 +488,11 @@ fileStoreDelta(FileState *state, const char *objectPath,
 	}
 	result->size = size;
 	result->blocks = count;
-	if (pg_cryptohash_final(state->sha, result->sha256, CODEC_SHA256_SIZE) < 0)
+	result->bytesRead = bytesRead;
+	/* a file read in part has no hash of its content: zeroes (manifest.h) */
+	if (picked)
+		memset(result->sha256, 0, CODEC_SHA256_SIZE);
+	else if (pg_cryptohash_final(state->sha, result->sha256, CODEC_SHA256_SIZE) < 0)
 		elog(ERROR, "could not compute SHA-256 of \"%s\"", state->path);
 
 	if (count == 0 && size == entry->parentSize)
@@ -628,7 +681,18 @@ backupFileStore(Repo *repo, const CodecDataKey *key, BackupShared *shared,
 	{
 		if (shared->incremental && (entry->flags & BACKUP_LIST_RELATION) &&
 			(entry->flags & BACKUP_LIST_PARENT) && st.st_size % BLCKSZ == 0)
-			fileStoreDelta(&state, objectPath, key, st.st_size, result);
+		{
+			uint32	   *picked = NULL;
+			uint32		npicked = 0;
+
+			if (!backupWalSummaryPick(repo, shared, path, entry->parentSize,
+									  st.st_size, &picked, &npicked))
+				picked = NULL;
+			fileStoreDelta(&state, objectPath, key, st.st_size, picked,
+						   npicked, result);
+			if (picked)
+				pfree(picked);
+		}
 		else
 			fileStoreFull(&state, objectPath, key, result);
 	}

@@ -85,6 +85,7 @@ typedef struct BackupResult
 	uint32		blocks;
 	uint32		corrupt;
 	uint8		sha256[CODEC_SHA256_SIZE];
+	uint64		bytesRead;		/* of the file, from the data directory */
 } BackupResult;
 
 /* What a worker did with one part of a file stored in parts. */
@@ -125,6 +126,9 @@ typedef struct BackupShared
 	uint64		fileCount;
 	int			nworkers;
 	int			maxRateKb;		/* per backup, kB/s; 0 = unlimited */
+	bool		walSummary;		/* incremental: backup/<id>/wal-summary
+								 * names the blocks to read
+								 * (backup_walsum.c) */
 
 	/* the work */
 	pg_atomic_uint64 nextBig;	/* next position in bigOrder to claim */
@@ -210,5 +214,24 @@ extern void backupFileStorePart(struct Repo *repo, const CodecDataKey *key,
 								BackupShared *shared,
 								const BackupListEntry *entry, const char *path,
 								uint32 part, BackupPartResult *result);
+
+/*
+ * backup_walsum.c: the blocks an incremental reads.  The leader makes the
+ * backup's WAL summary from the parent's start to startLsn: true when it
+ * stored one (then set shared->walSummary), false when the backup must
+ * read every file whole (the reason is logged).
+ */
+extern bool backupWalSummaryPrepare(struct Repo *repo, const CodecDataKey *key,
+									const char *backupId,
+									const ManifestHeader *parent,
+									uint64 startLsn, uint32 tli);
+/*
+ * A worker: the blocks of relation file path (size bytes now, parentSize
+ * in the parent) to read, ascending and palloc'd, when the summary
+ * vouches for the file; false: read it whole.
+ */
+extern bool backupWalSummaryPick(struct Repo *repo, const BackupShared *shared,
+								 const char *path, uint64 parentSize,
+								 uint64 size, uint32 **picked, uint32 *count);
 
 #endif							/* DR_BACKUP_INTERNAL_H */

@@ -68,7 +68,11 @@
  * reconstructed file (pages whose only change is a hint bit, which is not
  * WAL-logged without data checksums or wal_log_hints, keep the parent's
  * copy; that is harmless), so restore checks sha256 only for files it
- * writes from a full object alone; object-size is the stored (encoded) size
+ * writes from a full object alone; sha256 is all zeroes for a relation
+ * file an incremental read in part (the WAL summaries named the pages to
+ * read, backup/backup_walsum.c): nobody read it whole, and nothing
+ * compares it (restore with delta rewrites such a file); object-size is
+ * the stored (encoded) size
  * (0 for parent); blocks is the number of pages the object holds (delta),
  * corrupt the number of pages that failed checksum verification.
  *

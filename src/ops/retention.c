@@ -139,6 +139,7 @@ retentionWalRemovable(const char *name, const RetentionWalKeep *keep)
 		return false;
 	rest = name + WAL_NAME_LEN;
 	if (!(rest[0] == '\0' || strcmp(rest, ".partial") == 0 ||
+		  strcmp(rest, ".summary") == 0 ||
 		  (strlen(rest) == 16 && rest[0] == '.' && hexIs(rest + 1, 8, HEX_UPPER) &&
 		   strcmp(rest + 9, ".backup") == 0)))
 		return false;
@@ -341,7 +342,8 @@ expireWal(Repo *repo, const RetentionWalKeep *keep, bool dryRun,
 	bool		ok;
 
 	filter.kinds = REPO_ARCHIVE_DIR | REPO_ARCHIVE_SEGMENT |
-		REPO_ARCHIVE_PARTIAL | REPO_ARCHIVE_BACKUP | REPO_ARCHIVE_UNKNOWN;
+		REPO_ARCHIVE_PARTIAL | REPO_ARCHIVE_BACKUP | REPO_ARCHIVE_SUMMARY |
+		REPO_ARCHIVE_UNKNOWN;
 	filter.segSize = keep->segSize;
 	filter.tliMax = keep->tli;
 	iter = repoArchiveIterOpen(repo, &filter, err);

@@ -109,8 +109,9 @@ typedef struct RetentionWalKeep
 
 /*
  * Whether a file of the WAL archive (its name without directory) may be
- * removed: a segment, "<segment>.partial" or "<segment>.<8 hex>.backup"
- * that no kept backup needs.  Anything else (history files, unknown names)
+ * removed: a segment, "<segment>.partial", "<segment>.<8 hex>.backup" or
+ * "<segment>.summary" (its WAL summary, removed with it) that no kept
+ * backup needs.  Anything else (history files, unknown names)
  * is kept.
  */
 extern bool retentionWalRemovable(const char *name,

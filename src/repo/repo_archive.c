@@ -213,7 +213,8 @@ repoArchiveGetBuffer(Repo *repo, const char *name, size_t *len, size_t maxLen,
 #define ARCHIVE_SEGSIZE_ANY		(1024 * 1024)
 /* The kinds found in a log directory */
 #define ARCHIVE_IN_DIR	(REPO_ARCHIVE_SEGMENT | REPO_ARCHIVE_PARTIAL | \
-						 REPO_ARCHIVE_BACKUP | REPO_ARCHIVE_UNKNOWN)
+						 REPO_ARCHIVE_BACKUP | REPO_ARCHIVE_UNKNOWN | \
+						 REPO_ARCHIVE_SUMMARY)
 
 /*
  * A filter pinned to one timeline and a range of segments spanning at most
@@ -315,6 +316,8 @@ repoArchiveDirKind(const RepoArchiveIter *iter, const StorageInfo *info,
 		kind = REPO_ARCHIVE_SEGMENT;
 	else if (strcmp(rest, ".partial") == 0)
 		kind = REPO_ARCHIVE_PARTIAL;
+	else if (strcmp(rest, ".summary") == 0)
+		kind = REPO_ARCHIVE_SUMMARY;
 	else if (strlen(rest) == 16 && rest[0] == '.' &&
 			 hexIs(rest + 1, 8, HEX_UPPER) && strcmp(rest + 9, ".backup") == 0)
 		kind = REPO_ARCHIVE_BACKUP;
@@ -325,6 +328,19 @@ repoArchiveDirKind(const RepoArchiveIter *iter, const StorageInfo *info,
 	if (!repoArchiveSegmentParse(iter, segment, tli, segno))
 		return REPO_ARCHIVE_UNKNOWN;
 	return kind;
+}
+
+char *
+repoArchiveSummaryPath(const char *segment, DrError *err)
+{
+	if (strlen(segment) != WAL_NAME_LEN || !hexIs(segment, WAL_NAME_LEN, HEX_UPPER))
+	{
+		drErrorSet(err, DR_ERR_INVALID, "\"%s\" is not the name of a WAL segment",
+				   segment);
+		return NULL;
+	}
+	return psprintf("%s/%.*s/%s.summary", REPO_ARCHIVE_WAL_DIR, ARCHIVE_DIR_LEN,
+					segment, segment);
 }
 
 /* Make iter->entry the entry of info, in dir (NULL: the top). */

@@ -69,9 +69,11 @@ extern char *repoArchiveGetBuffer(Repo *repo, const char *name, size_t *len,
  * What an entry of archive/wal is, by its name.  At the top: the log
  * directories "<tli><log>" (16 hex digits; each holds the files of 4 GB of
  * WAL of one timeline) and the timeline history files "<tli>.history".
- * In a log directory: segments, "<segment>.partial" and backup history
- * files "<segment>.<offset, 8 hex digits>.backup", each named after a
- * segment of that directory.  Anything else, at either level (a segment
+ * In a log directory: segments, "<segment>.partial", backup history
+ * files "<segment>.<offset, 8 hex digits>.backup" and WAL summaries
+ * "<segment>.summary" (archive/wal_summary.h: the blocks the records
+ * beginning in that segment touched), each named after a segment of that
+ * directory.  Anything else, at either level (a segment
  * in another segment's directory, a subdirectory of a log directory, a
  * name in lower case), is unknown: the caller decides what it means.
  */
@@ -83,9 +85,10 @@ typedef enum RepoArchiveKind
 	REPO_ARCHIVE_BACKUP = 0x08,
 	REPO_ARCHIVE_HISTORY = 0x10,
 	REPO_ARCHIVE_UNKNOWN = 0x20,
+	REPO_ARCHIVE_SUMMARY = 0x40,
 } RepoArchiveKind;
 
-#define REPO_ARCHIVE_ALL		0x3f
+#define REPO_ARCHIVE_ALL		0x7f
 
 /*
  * What to list (every field 0: everything).  A log directory that the
@@ -110,6 +113,12 @@ typedef struct RepoArchiveIterParam
 	uint64		segTo;			/* to, inclusive (0: the last) */
 	int			pageSize;		/* storage listing page; 0: the default */
 } RepoArchiveIterParam;
+
+/*
+ * Path of the WAL summary of a segment (its name: 24 hex digits),
+ * palloc'd; NULL with DR_ERR_INVALID for any other name.
+ */
+extern char *repoArchiveSummaryPath(const char *segment, DrError *err);
 
 typedef struct RepoArchiveEntry
 {

@@ -12,7 +12,9 @@
  *												  directory keeps each
  *												  directory small), and
  *												  likewise "<segment>.partial"
- *												  and backup history files
+ *												  backup history files and
+ *												  WAL summaries
+ *												  "<segment>.summary"
  *	 archive/wal/<TLI>.history						  timeline history files
  *-------------------------------------------------------------------------
  */

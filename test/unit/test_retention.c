@@ -154,6 +154,9 @@ testWal(void)
 	ok(!retentionWalRemovable("000000010000000000000010.partial", &keep), ".partial at the start kept");
 	ok(retentionWalRemovable("00000001000000000000000E.00000028.backup", &keep), "old .backup goes");
 	ok(!retentionWalRemovable("000000010000000000000010.00000028.backup", &keep), ".backup at the start kept");
+	ok(retentionWalRemovable("00000001000000000000000F.summary", &keep), "old WAL summary goes");
+	ok(!retentionWalRemovable("000000010000000000000010.summary", &keep), "WAL summary at the start kept");
+	ok(!retentionWalRemovable("00000001000000000000000F.summaryx", &keep), "a name longer than a summary's kept");
 	ok(!retentionWalRemovable("00000002.history", &keep), "history file kept");
 	ok(!retentionWalRemovable("000000020000000000000001", &keep), "newer timeline kept, even early");
 	ok(!retentionWalRemovable("00000001000000000000000F.junk", &keep), "unknown suffix kept");
