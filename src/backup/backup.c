@@ -718,7 +718,8 @@ backupManifestFiles(BackupContext *ctx, ManifestWriter *writer,
 			summary->storedBytes += file.objectSize;
 			summary->pagesChanged += file.blocks;
 			summary->corruptPages += file.corrupt;
-			summary->bytesRead += result->bytesRead;
+			/* a file in parts is read whole, by its parts */
+			summary->bytesRead += result ? result->bytesRead : file.size;
 			summary->files++;
 		}
 
