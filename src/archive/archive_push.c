@@ -196,6 +196,7 @@ archivePushFile(ArchivePusher *pusher, const char *name, ArchivePushed *marker)
 		marker->ok = true;
 		marker->size = put.size;
 		memcpy(marker->sha256, put.sha256, CODEC_SHA256_SIZE);
+		marker->fileId = put.fileId;
 		return;
 	}
 	marker->ok = false;
