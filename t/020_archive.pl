@@ -185,7 +185,34 @@ ok(file_exists_within(object_of($after), 30),
 ok(-f ready_of($after) && -f ready_of($next),
 	'and left it .ready: only the archiver marks segments done');
 
+# ---- a segment the workers stored, changed before the archiver gets to it
+# The archiver trusts a worker's push only while the local file is the one
+# the worker read (same inode, size, modification and change time); a
+# file written to since is compared with the object, and refused.
+sub flip_last_byte
+{
+	my ($path, $byte) = @_;
+	open(my $fh, '+<', $path) or die "open $path: $!";
+	binmode($fh);
+	seek($fh, -1, 2) or die "seek: $!";
+	print $fh $byte or die "write: $!";
+	close($fh) or die "close: $!";
+}
+my $after_wal = "$pgdata/pg_wal/$after";
+flip_last_byte($after_wal, "\x01");
 unlink($bogus) or die "unlink: $!";
+$log_offset = -s $node->logfile;
+switch_wal(1);
+$node->poll_query_until('postgres',
+	"SELECT last_error LIKE '%$after%other content%' FROM dr_archive_status")
+  or die 'a pushed segment changed afterwards was not refused';
+ok($node->log_contains(
+		qr/WARNING:  WAL file "$after" is already in repository ".*" with other content/,
+		$log_offset),
+	'a segment changed after a worker stored it is compared, and refused');
+ok(-f ready_of($after), "$after is still waiting");
+
+flip_last_byte($after_wal, "\x00");
 switch_wal(1);
 wait_drained('after the object with other content was removed');
 is(wal_verify(), 't|t|{}', 'dr_wal_verify(): the segment is archived with its own content');

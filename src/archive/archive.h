@@ -43,6 +43,9 @@
 
 /* pg_dr.archive_workers (archive_settings.c): workers pushing WAL ahead */
 extern int	drArchiveWorkers;
+
+/* pg_dr.archive_compress_level (archive_settings.c): zstd level of WAL */
+extern int	drArchiveCompressLevel;
 extern void archiveSettingsDefine(void);
 
 /*

@@ -10,10 +10,11 @@
  *	   ask for, stores it exactly as the archiver would, and records a
  *	   "pushed" marker: name, repository, size and SHA-256.
  *	 - The archiver claims the file it was given.  If a worker holds it,
- *	   it waits for the worker (a bounded time).  With a marker for its
- *	   file and repository, it only hashes the local file and checks that
- *	   the object exists; without one, it stores (or compares) the file
- *	   itself.
+ *	   it waits for the worker (a bounded time), woken when the worker
+ *	   lets go.  With a marker for its file and repository, it checks that
+ *	   the local file is still the one the worker read (ArchiveFileId)
+ *	   and that the object exists; without one, or when the file is not
+ *	   the same, it stores (or compares) the file itself.
  *	 - Only the archiver marks a file done (by returning true); a worker
  *	   never touches archive_status.
  * Markers live in shared memory: a restart loses them, and the archiver
@@ -73,6 +74,24 @@ typedef struct ArchiveTarget
 	CodecEncoder *hasher;
 } ArchiveTarget;
 
+/*
+ * Which local file, in which state, a push read: what fstat said of it
+ * before the first and after the last read, when both said the same.  A
+ * WAL file waiting for the archiver is not written by the server; any
+ * write to it changes its modification and change times, any replacement
+ * its inode.  So a file whose stat still matches holds what was read, and
+ * the archiver need not read it again (archive_module.c).
+ */
+typedef struct ArchiveFileId
+{
+	bool		valid;			/* false: unknown, or it changed while read */
+	dev_t		dev;
+	ino_t		ino;
+	off_t		size;
+	struct timespec mtime;
+	struct timespec ctime;
+} ArchiveFileId;
+
 /* Outcome of archivePut. */
 typedef enum ArchivePutOutcome
 {
@@ -87,6 +106,7 @@ typedef struct ArchivePutResult
 	ArchivePutOutcome outcome;
 	uint64		size;			/* of the local file */
 	uint8		sha256[CODEC_SHA256_SIZE];	/* of the local file */
+	ArchiveFileId fileId;		/* the local file, as read */
 	uint64		objectSize;		/* DIFFERENT: what the object holds */
 	uint8		objectSha256[CODEC_SHA256_SIZE];
 	bool		objectOtherName;	/* DIFFERENT: bound to another name */
@@ -113,9 +133,8 @@ extern bool archivePut(ArchiveTarget *target, const char *name,
 					   const char *path, ArchivePutResult *result,
 					   DrError *err);
 
-/* SHA-256 (the codec's) and size of a local file. */
-extern bool archiveFileHash(ArchiveTarget *target, const char *path,
-							uint8 *sha256, uint64 *size, DrError *err);
+/* Whether the file at path is still the file id describes (a valid id). */
+extern bool archiveFileSame(const char *path, const ArchiveFileId *id);
 
 /* Whether the object of name exists in the target's repository. */
 extern bool archiveObjectExists(ArchiveTarget *target, const char *name,
@@ -144,12 +163,13 @@ typedef struct ArchivePushed
 	bool		ok;				/* stored or found identical; false: failed */
 	uint64		size;
 	uint8		sha256[CODEC_SHA256_SIZE];
+	ArchiveFileId fileId;		/* the local file the worker read */
 	TimestampTz at;
 } ArchivePushed;
 
 /*
  * The archiver claims name, first waiting (at most waitMs) for a worker
- * that holds it.
+ * that holds it; a worker letting go of a file wakes it.
  */
 extern void archiveClaimForArchiver(const char *name, int waitMs);
 

@@ -14,9 +14,10 @@
  *	   overwritten: a loud WARNING, and false, until someone looks;
  *	 - an error of any kind is caught here, logged and counted, and the
  *	   answer is false: the archiver retries later instead of dying.
- * A worker's pushed marker (archive_internal.h) lets the callback skip the
- * decoding: it still hashes the local file, and checks that the object is
- * there.
+ * A worker's pushed marker (archive_internal.h) lets the callback skip
+ * reading anything: it checks that the local file is the one the worker
+ * read (same inode, size, modification and change time as the worker saw
+ * before and after reading it) and that the object is there.
  *
  * Loading: the archiver loads archive_library with load_external_function.
  * pg_dr is also in shared_preload_libraries (its _PG_init refuses to run
@@ -91,26 +92,25 @@ archiveModuleDifferent(const char *file, int repoNumber,
 }
 
 /*
- * The fast path: a worker stored this file.  True when the local file
- * still hashes to what the worker stored and the object is there.
+ * The fast path: a worker stored this file.  True when the local file is
+ * still the one the worker read (ArchiveFileId: same inode, size,
+ * modification and change time) and the object is there.  Otherwise the
+ * slow path compares the file's content with the object's.
  */
 static bool
 archiveModulePushed(const char *file, const char *path)
 {
 	ArchivePushed pushed;
-	uint8		sha256[CODEC_SHA256_SIZE];
-	uint64		size;
 	bool		exists;
 	DrError		err;
 
 	if (!archivePushedTake(file, archiveTarget.repoHash, &pushed))
 		return false;
 	drErrorClear(&err);
-	if (!archiveFileHash(&archiveTarget, path, sha256, &size, &err) ||
+	if (!archiveFileSame(path, &pushed.fileId) ||
 		!archiveObjectExists(&archiveTarget, file, &exists, &err))
 		return false;			/* the slow path reports the problem */
-	return exists && size == pushed.size &&
-		memcmp(sha256, pushed.sha256, CODEC_SHA256_SIZE) == 0;
+	return exists;
 }
 
 static bool

@@ -14,7 +14,9 @@
  *	   in the table when the archiver gets there;
  *	 - it claims the first one nobody holds and nobody stored yet
  *	   (archive_shmem.c), stores it with the archiver's own code
- *	   (archivePut) and records a marker with its size and SHA-256;
+ *	   (archivePut) and records a marker with its size, SHA-256 and the
+ *	   identity of the local file it read (ArchiveFileId), which lets the
+ *	   archiver accept the push without reading the file again;
  *	 - it never renames a .ready file: only the archiver marks files done,
  *	   after checking the marker against the file.
  * Static workers rather than dynamic ones: they are needed for as long as
@@ -196,6 +198,7 @@ archivePushFile(ArchivePusher *pusher, const char *name, ArchivePushed *marker)
 		marker->ok = true;
 		marker->size = put.size;
 		memcpy(marker->sha256, put.sha256, CODEC_SHA256_SIZE);
+		marker->fileId = put.fileId;
 		return;
 	}
 	marker->ok = false;

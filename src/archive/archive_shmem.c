@@ -12,12 +12,14 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "storage/condition_variable.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/pmsignal.h"
 #include "storage/shmem.h"
 #include "utils/timestamp.h"
+#include "utils/wait_event.h"
 
 #include "archive/archive_internal.h"
 
@@ -28,8 +30,12 @@
  */
 #define ARCHIVE_PUSHED_MAX		64
 
-/* How often the archiver looks again while it waits for a worker. */
-#define ARCHIVE_CLAIM_POLL_MS	10
+/*
+ * How often the archiver looks again while it waits for a worker, should
+ * a wakeup be missed (a worker that dies holding a claim broadcasts
+ * nothing; its claim is cleared when the postmaster restarts it).
+ */
+#define ARCHIVE_CLAIM_POLL_MS	100
 
 typedef struct ArchiveRepoStats
 {
@@ -44,6 +50,9 @@ typedef struct ArchiveShared
 
 	/* the file each process is storing; "" = none.  Slot 0: the archiver */
 	char		claims[ARCHIVE_WORKERS_MAX + 1][ARCHIVE_NAME_MAX];
+
+	/* broadcast when a worker lets go of a claim: the archiver may wait */
+	ConditionVariable claimReleased;
 
 	/* latches of the running workers (slot 0 unused), to wake them */
 	Latch	   *pusherLatch[ARCHIVE_WORKERS_MAX + 1];
@@ -82,6 +91,7 @@ archiveShmemInit(void)
 		memset(archiveShared, 0, sizeof(ArchiveShared));
 		archiveShared->lock =
 			&(GetNamedLWLockTranche(ARCHIVE_LWLOCK_TRANCHE))[0].lock;
+		ConditionVariableInit(&archiveShared->claimReleased);
 	}
 }
 
@@ -99,6 +109,7 @@ void
 archiveClaimForArchiver(const char *name, int waitMs)
 {
 	TimestampTz deadline;
+	bool		slept = false;
 
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), waitMs);
 	for (;;)
@@ -123,11 +134,28 @@ archiveClaimForArchiver(const char *name, int waitMs)
 		LWLockRelease(archiveShared->lock);
 
 		/*
-		 * Polled, not slept on a latch or condition variable: those reset
-		 * the archiver's latch, and with it a wakeup meant for the
-		 * archiver's own loop.
+		 * Woken when a worker lets go of a claim (the first call only
+		 * prepares the sleep, so a release in between is not missed).
 		 */
-		pg_usleep(ARCHIVE_CLAIM_POLL_MS * 1000L);
+		if (!slept)
+			ConditionVariablePrepareToSleep(&archiveShared->claimReleased);
+		else
+			(void) ConditionVariableTimedSleep(&archiveShared->claimReleased,
+											   ARCHIVE_CLAIM_POLL_MS,
+											   PG_WAIT_EXTENSION);
+		slept = true;
+	}
+	if (slept)
+	{
+		ConditionVariableCancelSleep();
+
+		/*
+		 * Sleeping reset the archiver's latch, and with it perhaps a
+		 * wakeup meant for the archiver's own loop (a new .ready file, a
+		 * reload, a shutdown request): set it again, which costs at most
+		 * one more look at archive_status.
+		 */
+		SetLatch(MyLatch);
 	}
 }
 
@@ -171,6 +199,8 @@ archiveClaimRelease(int slot)
 	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
 	archiveShared->claims[slot][0] = '\0';
 	LWLockRelease(archiveShared->lock);
+	if (slot != ARCHIVE_SLOT_ARCHIVER)
+		ConditionVariableBroadcast(&archiveShared->claimReleased);
 }
 
 void
@@ -295,6 +325,7 @@ archivePusherDetach(int code, Datum arg)
 	archiveShared->pusherLatch[slot] = NULL;
 	archiveShared->claims[slot][0] = '\0';
 	LWLockRelease(archiveShared->lock);
+	ConditionVariableBroadcast(&archiveShared->claimReleased);
 }
 
 void

@@ -285,6 +285,65 @@ archiveFileRead(ArchiveTarget *target, const char *path, char *buf,
 	return n;
 }
 
+/* What fstat says of the open local file; invalid if it cannot say. */
+static void
+archiveFileIdTake(ArchiveTarget *target, ArchiveFileId *id)
+{
+	struct stat st;
+
+	memset(id, 0, sizeof(ArchiveFileId));
+	if (fstat(target->fd, &st) != 0)
+		return;
+	id->valid = true;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	id->size = st.st_size;
+	id->mtime = st.st_mtim;
+	id->ctime = st.st_ctim;
+}
+
+static bool
+archiveFileIdEqual(const ArchiveFileId *a, const ArchiveFileId *b)
+{
+	return a->valid && b->valid &&
+		a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+		a->mtime.tv_sec == b->mtime.tv_sec &&
+		a->mtime.tv_nsec == b->mtime.tv_nsec &&
+		a->ctime.tv_sec == b->ctime.tv_sec &&
+		a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+/*
+ * After the last read: id (taken before the first) stays valid only if
+ * the file still looks the same, i.e. nothing changed it while it was read.
+ */
+static void
+archiveFileIdConfirm(ArchiveTarget *target, ArchiveFileId *id)
+{
+	ArchiveFileId after;
+
+	archiveFileIdTake(target, &after);
+	if (!archiveFileIdEqual(id, &after))
+		id->valid = false;
+}
+
+bool
+archiveFileSame(const char *path, const ArchiveFileId *id)
+{
+	struct stat st;
+	ArchiveFileId now;
+
+	if (!id->valid || stat(path, &st) != 0)
+		return false;
+	now.valid = true;
+	now.dev = st.st_dev;
+	now.ino = st.st_ino;
+	now.size = st.st_size;
+	now.mtime = st.st_mtim;
+	now.ctime = st.st_ctim;
+	return archiveFileIdEqual(id, &now);
+}
+
 /* A WAL segment must be complete: the server never archives a part of one. */
 static bool
 archiveSizeCheck(const char *name, uint64 size, DrError *err)
@@ -307,9 +366,10 @@ archiveDiscard(void *arg, const void *buf, size_t len, DrError *err)
 	return true;
 }
 
-bool
+/* SHA-256 (the codec's), size and identity of a local file. */
+static bool
 archiveFileHash(ArchiveTarget *target, const char *path, uint8 *sha256,
-				uint64 *size, DrError *err)
+				uint64 *size, ArchiveFileId *id, DrError *err)
 {
 	CodecEncodeParam param = {0};
 	CodecSink	sink = {archiveDiscard, NULL};
@@ -326,6 +386,7 @@ archiveFileHash(ArchiveTarget *target, const char *path, uint8 *sha256,
 	param.key = NULL;
 	if (!archiveFileOpen(target, path, err))
 		return false;
+	archiveFileIdTake(target, id);
 	target->hasher = codecEncoderNew(&param, sink, err);
 	if (target->hasher == NULL)
 	{
@@ -350,6 +411,7 @@ archiveFileHash(ArchiveTarget *target, const char *path, uint8 *sha256,
 			break;
 	}
 	pfree(buf);
+	archiveFileIdConfirm(target, id);
 
 	/* End frees the encoder whatever it returns */
 	hasher = target->hasher;
@@ -378,8 +440,10 @@ archiveStore(ArchiveTarget *target, const char *name, const char *path,
 
 	if (!archiveFileOpen(target, path, err))
 		return false;
+	archiveFileIdTake(target, &result->fileId);
 	/* bound to its name: a copy under another name is refused when read */
 	param.binding = name;
+	param.compressLevel = drArchiveCompressLevel;
 	target->write = repoObjectWriteBeginParam(target->repo, objectPath,
 											  target->keyNone ? NULL : &target->key,
 											  &param, err);
@@ -401,6 +465,7 @@ archiveStore(ArchiveTarget *target, const char *name, const char *path,
 			break;
 		total += n;
 	}
+	archiveFileIdConfirm(target, &result->fileId);
 	/* checked before the object becomes visible */
 	if (!archiveSizeCheck(name, total, err) ||
 		!archiveFileClose(target, path, err))
@@ -565,7 +630,8 @@ archivePutInternal(ArchiveTarget *target, const char *name, const char *path,
 	 * the server's note that it is archived, or a worker stored it.  It
 	 * counts only with exactly the same content.
 	 */
-	if (!archiveFileHash(target, path, result->sha256, &result->size, err) ||
+	if (!archiveFileHash(target, path, result->sha256, &result->size,
+						 &result->fileId, err) ||
 		!archiveSizeCheck(name, result->size, err) ||
 		!archiveObjectHash(target, name, result->objectPath,
 						   result->objectSha256, &result->objectSize,

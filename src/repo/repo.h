@@ -146,6 +146,10 @@ typedef struct RepoWriteParam
 								 * batch (storage.h) */
 	const char *binding;		/* bind the object to this name (codec.h);
 								 * NULL = not bound */
+	int			compressLevel;	/* zstd level instead of the repository's
+								 * compress_level; 0 = the repository's.
+								 * Ignored when the repository does not
+								 * compress (compress_type = none) */
 } RepoWriteParam;
 
 extern RepoObjectWrite *repoObjectWriteBeginParam(Repo *repo, const char *path,

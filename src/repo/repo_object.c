@@ -112,6 +112,8 @@ repoObjectWriteBeginParam(Repo *repo, const char *path, const CodecDataKey *key,
 		return NULL;
 
 	param.compressLevel = repo->config.compressLevel;
+	if (param.compressLevel > 0 && writeParam->compressLevel > 0)
+		param.compressLevel = writeParam->compressLevel;
 	param.key = key;
 	param.binding = writeParam->binding;
 	encoder = codecEncoderNew(&param, storageWriteSink(write), err);
