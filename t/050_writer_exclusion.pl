@@ -237,5 +237,25 @@ my $during;
 		'late key: the next backup, with the new passphrase, works');
 }
 
+# ---- leftovers go when an archiver (a writer) opens the repository too
+{
+	my $wal = "$repo/archive/wal/0000000100000000";
+	mkdir $wal unless -d $wal;
+	plant("$wal/00000001000000000000000B.tmp.4243.1", 'x', time - 700);
+	plant("$wal/00000001000000000000000C.tmp.4243.2", 'x', time);
+	$node->append_conf('postgresql.conf', "archive_mode = on\narchive_library = 'pg_dr'\n");
+	my $log_offset = -s $node->logfile;
+	$node->restart;
+	DrTest::wait_archived($node);
+	ok(!-e "$wal/00000001000000000000000B.tmp.4243.1",
+		'archiver start: a stale temporary object of a crashed push is gone');
+	ok(-e "$wal/00000001000000000000000C.tmp.4243.2",
+		'archiver start: a recent one (a live writer\'s) is kept');
+	like(slurp_file($node->logfile, $log_offset),
+		qr/pg_dr archive: removed 0 directories of backups that never completed and 1 temporary objects left by crashed writers/,
+		'archiver start: the server log says what went');
+	unlink("$wal/00000001000000000000000C.tmp.4243.2");
+}
+
 $node->stop;
 done_testing();

@@ -52,6 +52,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "access/xlog.h"
@@ -66,6 +67,7 @@
 #include "common/wal.h"
 #include "pg_dr.h"
 #include "repo/repo_backup.h"
+#include "repo/repo_leftover.h"
 #include "repo/repo_origin.h"
 
 void
@@ -150,6 +152,30 @@ done:
 	return ok;
 }
 
+/*
+ * A writer starting on the repository (this process opened it): what
+ * crashed writers left goes now, not only at the next backup or expire --
+ * their temporary objects, and backup directories that never got a
+ * manifest, only once they are old enough that no live writer can own them
+ * (repo_leftover.h).  Nothing depends on it, so a failure is logged and
+ * archiving goes on.
+ */
+static void
+archiveTargetLeftovers(ArchiveTarget *target)
+{
+	RepoLeftoverResult result;
+	DrError		err;
+
+	if (!repoLeftoversClean(target->repo, NULL, (int64) time(NULL), &result, &err))
+		ereport(LOG,
+				(errmsg("pg_dr archive: could not remove what crashed writers left in repository %d: %s",
+						target->repoConfig.index, err.message)));
+	else if (result.dirsRemoved > 0 || result.tempsRemoved > 0)
+		ereport(LOG,
+				(errmsg("pg_dr archive: removed %d directories of backups that never completed and %d temporary objects left by crashed writers",
+						result.dirsRemoved, result.tempsRemoved)));
+}
+
 bool
 archiveTargetRefresh(ArchiveTarget *target, int *repoNumber, DrError *err)
 {
@@ -218,6 +244,7 @@ archiveTargetRefresh(ArchiveTarget *target, int *repoNumber, DrError *err)
 			archiveTargetClose(target);
 			return false;
 		}
+		archiveTargetLeftovers(target);
 		if (!target->keyMade)
 		{
 			target->keyMade = true;
