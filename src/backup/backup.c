@@ -555,6 +555,9 @@ backupManifestFiles(BackupContext *ctx, ManifestWriter *writer,
 			file.objectSize = result->objectSize;
 			file.blocks = result->blocks;
 			file.corrupt = result->corrupt;
+			file.bundled = result->bundled != 0;
+			file.bundle = result->bundle;
+			file.bundleOffset = result->bundleOffset;
 			backupCheck(manifestWriteFile(writer, &file, &err), &err);
 			summary->dataBytes += file.size;
 			summary->storedBytes += file.objectSize;
@@ -848,10 +851,12 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	shared->fileCount = listing.fileCount;
 	shared->nworkers = nworkers;
 	shared->maxRateKb = drBackupMaxRate;
+	shared->bundleLimit = (uint64) drBackupBundleLimit * 1024;
 	backupBigShare(shared, &listing);
 	pg_atomic_init_u64(&shared->nextBig, 0);
 	pg_atomic_init_u64(&shared->nextFile, 0);
 	pg_atomic_init_u32(&shared->abort, 0);
+	pg_atomic_init_u32(&shared->nextBundle, 0);
 	for (int i = 0; i < BACKUP_WORKERS_MAX; i++)
 		pg_atomic_init_u32(&shared->worker[i].state, BACKUP_WORKER_STARTING);
 

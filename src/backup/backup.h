@@ -92,6 +92,8 @@ extern void backupSettingsDefine(void);
 extern int	drBackupWorkers;
 /* pg_dr.backup_max_rate: kB/s a backup reads at most; 0 = no limit */
 extern int	drBackupMaxRate;
+/* pg_dr.backup_bundle_limit: kB; smaller files go into bundles; 0 = off */
+extern int	drBackupBundleLimit;
 /* pg_dr.backup_wal: whether backups store their WAL themselves */
 typedef enum DrBackupWal
 {

@@ -21,6 +21,12 @@
  * the file is read and abandoned (never visible) when it turns out to be
  * unneeded.
  *
+ * A file smaller than pg_dr.backup_bundle_limit (when the file is opened)
+ * is written as an entry of the worker's bundle instead of an object of
+ * its own (backup_internal.h): the same encoded object, kept in memory
+ * until it is complete and then appended to the bundle (repo.h), so an
+ * entry abandoned because the file is unchanged costs the bundle nothing.
+ *
  * Data checksums are verified on every page of every relation file while it
  * is read, when the cluster has them.  A page that fails is read again (a
  * concurrent write may have torn it); a page whose LSN is newer than the
@@ -60,16 +66,18 @@
  * backup does not exist before that anyway).
  */
 static void
-fileWriteParam(RepoWriteParam *param)
+fileWriteParam(RepoWriteParam *param, RepoBundle *bundle)
 {
 	memset(param, 0, sizeof(RepoWriteParam));
 	param->deferSync = true;
+	param->bundle = bundle;
 }
 
 typedef struct FileState
 {
 	Repo	   *repo;
 	BackupShared *shared;
+	RepoBundle *bundle;			/* this file goes into it; NULL: standalone */
 	const BackupListEntry *entry;
 	const char *path;
 	int			fd;
@@ -263,6 +271,15 @@ fileRead(FileState *state, char *buf, size_t len, off_t offset)
 	return done;
 }
 
+/* Where the object went, for the manifest. */
+static void
+fileResultPlace(BackupResult *result, const RepoObjectPlace *place)
+{
+	result->bundled = place->bundled;
+	result->bundle = place->bundle;
+	result->bundleOffset = place->offset;
+}
+
 /*
  * Whole content into one object; for an incremental, "parent" instead when
  * the content turns out to equal the parent's.
@@ -281,12 +298,13 @@ fileStoreFull(FileState *state, const char *objectPath,
 	 */
 	bool		compare = (entry->flags & BACKUP_LIST_PARENT) != 0;
 	CodecResult codec;
+	RepoObjectPlace place;
 	DrError		err;
 	off_t		offset = 0;
 	bool		ended;
 	RepoWriteParam param;
 
-	fileWriteParam(&param);
+	fileWriteParam(&param, state->bundle);
 	state->object = repoObjectWriteBeginParam(state->repo, objectPath, key,
 											  &param, &err);
 	fileObjectCheck(state->object != NULL, &err);
@@ -329,12 +347,13 @@ fileStoreFull(FileState *state, const char *objectPath,
 	}
 
 	/* End frees the handle whatever it returns */
-	ended = repoObjectWriteEnd(state->object, &codec, &err);
+	ended = repoObjectWriteEndPlace(state->object, &codec, &place, &err);
 	state->object = NULL;
 	fileObjectCheck(ended, &err);
 	memcpy(result->sha256, codec.sha256, CODEC_SHA256_SIZE);
 	result->store = MANIFEST_STORE_FULL;
 	result->objectSize = codec.storedSize;
+	fileResultPlace(result, &place);
 }
 
 /* Changed pages only (incremental relation file the parent has). */
@@ -353,15 +372,29 @@ fileStoreDelta(FileState *state, const char *objectPath,
 	uint32		block = 0;
 	bool		ended;
 	RepoWriteParam param;
+	RepoObjectPlace place;
 	uint32		baseBlocks = 0;
 	char	   *xorPage = palloc(BLCKSZ);
 
 	/* XOR with the parent's copy when the parent stores it whole */
 	if (entry->parentStore == MANIFEST_STORE_FULL)
 	{
+		ManifestFile parentFile;
+
+		/* the parent's entry, as far as finding its object goes */
+		memset(&parentFile, 0, sizeof(parentFile));
+		parentFile.path = (char *) state->path;
+		parentFile.store = MANIFEST_STORE_FULL;
+		parentFile.objectSize = entry->parentObjectSize;
+		parentFile.bundled = entry->parentBundled != 0;
+		parentFile.bundle = entry->parentBundle;
+		parentFile.bundleOffset = entry->parentBundleOffset;
+
 		baseBlocks = Min(parentBlocks, blocks);
-		state->baseObject = repoBackupDataPath(shared->parentId, state->path);
-		state->base = repoObjectReadBegin(state->repo, state->baseObject, &err);
+		state->baseObject = repoBackupFileObjectName(shared->parentId,
+													 &parentFile);
+		state->base = repoBackupFileReadBegin(state->repo, shared->parentId,
+											  &parentFile, &err);
 		if (state->base == NULL && err.code == DR_ERR_NOT_FOUND)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -379,7 +412,7 @@ fileStoreDelta(FileState *state, const char *objectPath,
 		state->baseBuffer = palloc(BACKUP_READ_PAGES * BLCKSZ);
 	}
 
-	fileWriteParam(&param);
+	fileWriteParam(&param, state->bundle);
 	state->object = repoObjectWriteBeginParam(state->repo, objectPath, key,
 											  &param, &err);
 	fileObjectCheck(state->object != NULL, &err);
@@ -450,17 +483,18 @@ fileStoreDelta(FileState *state, const char *objectPath,
 		result->objectSize = 0;
 		return;
 	}
-	ended = repoObjectWriteEnd(state->object, &codec, &err);
+	ended = repoObjectWriteEndPlace(state->object, &codec, &place, &err);
 	state->object = NULL;
 	fileObjectCheck(ended, &err);
 	result->store = MANIFEST_STORE_DELTA;
 	result->objectSize = codec.storedSize;
+	fileResultPlace(result, &place);
 }
 
 void
 backupFileStore(Repo *repo, const CodecDataKey *key, BackupShared *shared,
-				const BackupListEntry *entry, const char *path,
-				BackupResult *result)
+				RepoBundle *bundle, const BackupListEntry *entry,
+				const char *path, BackupResult *result)
 {
 	FileState	state;
 	char	   *objectPath;
@@ -490,6 +524,8 @@ backupFileStore(Repo *repo, const CodecDataKey *key, BackupShared *shared,
 				(errcode_for_file_access(),
 				 errmsg("could not stat file \"%s\": %m", path)));
 
+	if (bundle != NULL && (uint64) st.st_size < shared->bundleLimit)
+		state.bundle = bundle;
 	objectPath = repoBackupDataPath(shared->backupId, path);
 	state.buffer = palloc(BACKUP_READ_PAGES * BLCKSZ);
 	state.sha = pg_cryptohash_create(PG_SHA256);

@@ -59,6 +59,10 @@ typedef struct BackupListEntry
 	uint64		parentSize;
 	uint8		parentSha256[CODEC_SHA256_SIZE];
 	uint32		parentStore;	/* ManifestStore of the parent's entry */
+	uint64		parentObjectSize;	/* and where its object is */
+	uint32		parentBundled;	/* bool */
+	uint32		parentBundle;
+	uint64		parentBundleOffset;
 } BackupListEntry;
 
 /* What a worker did with one file. */
@@ -81,6 +85,9 @@ typedef struct BackupResult
 	uint32		blocks;
 	uint32		corrupt;
 	uint8		sha256[CODEC_SHA256_SIZE];
+	uint32		bundled;		/* bool: an entry of bundle/<bundle> */
+	uint32		bundle;
+	uint64		bundleOffset;
 } BackupResult;
 
 /* The dynamic shared memory segment of one backup. */
@@ -103,11 +110,14 @@ typedef struct BackupShared
 	uint64		fileCount;
 	int			nworkers;
 	int			maxRateKb;		/* per backup, kB/s; 0 = unlimited */
+	uint64		bundleLimit;	/* files smaller than this go into bundles;
+								 * 0 = none */
 
 	/* the work */
 	pg_atomic_uint64 nextBig;	/* next position in bigOrder to claim */
 	pg_atomic_uint64 nextFile;	/* next list index to claim */
 	pg_atomic_uint32 abort;		/* set by the leader: stop now */
+	pg_atomic_uint32 nextBundle;	/* number of the next bundle object */
 
 	/*
 	 * The big files (BACKUP_BIG_MAX above): their list indexes, ascending;
@@ -166,10 +176,24 @@ extern void backupListWrite(const char *listPath, const char *indexPath,
 extern bool backupListRead(int indexFd, int listFd, uint64 index,
 						   BackupListEntry *entry, char **path);
 
+/*
+ * Bundles: a worker fills bundle objects of about BACKUP_BUNDLE_SIZE bytes
+ * (backup/<id>/bundle/<n>, manifest.h) with the files smaller than
+ * shared->bundleLimit, one bundle object at a time.  An entry whose
+ * encoded object passes BACKUP_BUNDLE_ENTRY_MAX (a file that grew while it
+ * was read) is stored standalone instead, so a worker's memory for an
+ * entry stays bounded.
+ */
+#define BACKUP_BUNDLE_SIZE		(4 * 1024 * 1024)
+#define BACKUP_BUNDLE_ENTRY_MAX(limit)	((limit) * 2 + 64 * 1024)
+
 /* backup_file.c: store one file (a worker's work) */
 struct Repo;
+struct RepoBundle;
+/* bundle: the worker's bundle (NULL: bundles are off) */
 extern void backupFileStore(struct Repo *repo, const CodecDataKey *key,
-							BackupShared *shared, const BackupListEntry *entry,
+							BackupShared *shared, struct RepoBundle *bundle,
+							const BackupListEntry *entry,
 							const char *path, BackupResult *result);
 
 #endif							/* DR_BACKUP_INTERNAL_H */

@@ -86,11 +86,26 @@ verifyObjectRead(void *arg, void *buf, size_t len, DrError *err)
 }
 
 /*
- * Read a whole object; its result, or false (problem reported).  sha256
- * NULL: no SHA-256 to compare with.
+ * Open the object called path in messages: the one of file of backup
+ * backupId (data/<path> or its bundle entry) when file is not NULL, else
+ * the object at path.
+ */
+static RepoObjectRead *
+verifyObjectOpen(VerifyState *state, const char *path, const char *backupId,
+				 const ManifestFile *file, DrError *err)
+{
+	if (file != NULL)
+		return repoBackupFileReadBegin(state->repo, backupId, file, err);
+	return repoObjectReadBegin(state->repo, path, err);
+}
+
+/*
+ * Read a whole object (verifyObjectOpen); its result, or false (problem
+ * reported).  sha256 NULL: no SHA-256 to compare with.
  */
 static bool
-verifyObjectWhole(VerifyState *state, const char *path, uint64 size,
+verifyObjectWhole(VerifyState *state, const char *path, const char *backupId,
+				  const ManifestFile *file, uint64 size,
 				  const uint8 *sha256, const uint64 *objectSize)
 {
 	DrError		err;
@@ -99,7 +114,7 @@ verifyObjectWhole(VerifyState *state, const char *path, uint64 size,
 	uint64		done = 0;
 
 	drErrorClear(&err);
-	read = repoObjectReadBegin(state->repo, path, &err);
+	read = verifyObjectOpen(state, path, backupId, file, &err);
 	if (read == NULL)
 	{
 		verifyObjectError(state, path, &err);
@@ -153,7 +168,7 @@ verifyObjectWhole(VerifyState *state, const char *path, uint64 size,
 
 /* A block delta: structure, block size, file size, page count, stored size. */
 static void
-verifyObjectDelta(VerifyState *state, const char *path,
+verifyObjectDelta(VerifyState *state, const char *path, const char *backupId,
 				  const ManifestFile *file, const ManifestFile *parent,
 				  uint32 blockSize)
 {
@@ -164,7 +179,7 @@ verifyObjectDelta(VerifyState *state, const char *path,
 	uint32		pages = 0;
 
 	drErrorClear(&err);
-	read = repoObjectReadBegin(state->repo, path, &err);
+	read = verifyObjectOpen(state, path, backupId, file, &err);
 	if (read == NULL)
 	{
 		verifyObjectError(state, path, &err);
@@ -245,17 +260,18 @@ verifyFile(VerifyState *state, char *const *ids, int count,
 		   const ManifestFile *const *levels, uint32 blockSize)
 {
 	const ManifestFile *file = levels[0];
-	char	   *path = repoBackupDataPath(ids[0], file->path);
+	char	   *path = repoBackupFileObjectName(ids[0], file);
 
 	state->result->files++;
 	switch (file->store)
 	{
 		case MANIFEST_STORE_FULL:
-			verifyObjectWhole(state, path, file->size, file->sha256,
-							  &file->objectSize);
+			verifyObjectWhole(state, path, ids[0], file, file->size,
+							  file->sha256, &file->objectSize);
 			break;
 		case MANIFEST_STORE_DELTA:
-			verifyObjectDelta(state, path, file, count > 1 ? levels[1] : NULL,
+			verifyObjectDelta(state, path, ids[0], file,
+							  count > 1 ? levels[1] : NULL,
 							  blockSize);
 			break;
 		case MANIFEST_STORE_PARENT:
@@ -407,7 +423,8 @@ verifyWal(VerifyState *state, const char *backupId)
 		path = repoBackupWalPath(backupId, entry.wal.name);
 		state->result->walSegments++;
 		stored++;
-		verifyObjectWhole(state, path, entry.wal.size, entry.wal.sha256, NULL);
+		verifyObjectWhole(state, path, NULL, NULL, entry.wal.size,
+						  entry.wal.sha256, NULL);
 		if (!state->result->cancelled)
 			verifyProgress(state, "wal", entry.wal.name, entry.wal.size);
 		pfree(path);

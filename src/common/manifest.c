@@ -87,6 +87,7 @@ struct ManifestReader
 	int			lineNo;
 
 	ManifestHeader header;
+	uint32		version;		/* of the format, from the first line */
 	ManifestSection section;
 	bool		failed;			/* sticky: never report "end" after an error */
 
@@ -261,6 +262,15 @@ manifestLsnParse(const char *text, uint64 *lsn)
 		return false;
 	*lsn = ((uint64) hi << 32) | lo;
 	return true;
+}
+
+bool
+manifestBundleEntryValid(const ManifestFile *file)
+{
+	/* an entry is a whole encoded object: at least its header */
+	return file->store != MANIFEST_STORE_PARENT &&
+		file->objectSize >= CODEC_HEADER_SIZE &&
+		file->bundleOffset <= PG_UINT64_MAX - file->objectSize;
 }
 
 const char *
@@ -576,6 +586,11 @@ manifestWriteFile(ManifestWriter *writer, const ManifestFile *file,
 							  "file \"%s\" has an invalid store %d",
 							  file->path, (int) file->store);
 	}
+	if (file->bundled && !manifestBundleEntryValid(file))
+		return drErrorSet(err, DR_ERR_INVALID,
+						  "file \"%s\" cannot be a bundle entry (store \"%s\", object size " UINT64_FORMAT ", offset " UINT64_FORMAT ")",
+						  file->path, manifestStoreName(file->store),
+						  file->objectSize, file->bundleOffset);
 
 	appendStringInfoString(line, "file ");
 	manifestEscape(line, file->path);
@@ -585,6 +600,9 @@ manifestWriteFile(ManifestWriter *writer, const ManifestFile *file,
 	appendStringInfo(line, " store=%s object-size=" UINT64_FORMAT " blocks=%u corrupt=%u",
 					 manifestStoreName(file->store), file->objectSize,
 					 file->blocks, file->corrupt);
+	if (file->bundled)
+		appendStringInfo(line, " bundle=%u:" UINT64_FORMAT,
+						 file->bundle, file->bundleOffset);
 	if (!manifestWriterEmit(writer, err))
 		return false;
 
@@ -973,10 +991,11 @@ manifestReadHeader(ManifestReader *reader, DrError *err)
 		return false;
 	if (!manifestParseUint32(v, &u32))
 		return manifestBadValue(reader, "manifest version", v, err);
-	if (u32 != MANIFEST_VERSION)
+	if (u32 < MANIFEST_VERSION_MIN || u32 > MANIFEST_VERSION)
 		return manifestCorrupt(reader, err,
-							   "manifest version %u is not supported (this pg_dr reads version %d)",
-							   u32, MANIFEST_VERSION);
+							   "manifest version %u is not supported (this pg_dr reads versions %d to %d)",
+							   u32, MANIFEST_VERSION_MIN, MANIFEST_VERSION);
+	reader->version = u32;
 
 	/* backup-id */
 	if (!manifestHeaderLine(reader, i++, &v, err))
@@ -1232,6 +1251,21 @@ manifestReadDir(ManifestReader *reader, char **fields, int count,
 	return true;
 }
 
+/* "<bundle>:<offset>", both decimal (manifest.h). */
+static bool
+manifestParseBundle(const char *s, uint32 *bundle, uint64 *offset)
+{
+	const char *colon = strchr(s, ':');
+	char		number[16];
+
+	if (colon == NULL || colon - s >= (ptrdiff_t) sizeof(number))
+		return false;
+	memcpy(number, s, colon - s);
+	number[colon - s] = '\0';
+	return manifestParseUint32(number, bundle) &&
+		manifestParseUint64(colon + 1, offset);
+}
+
 static bool
 manifestReadFile(ManifestReader *reader, char **fields, int count,
 				 ManifestEntry *entry, DrError *err)
@@ -1242,6 +1276,7 @@ manifestReadFile(ManifestReader *reader, char **fields, int count,
 		{"store", NULL}, {"object-size", NULL}, {"blocks", NULL},
 		{"corrupt", NULL}
 	};
+	const char *bundle = NULL;
 
 	if (!manifestSectionEnter(reader, MANIFEST_SECTION_FILE, "file", err))
 		return false;
@@ -1254,6 +1289,21 @@ manifestReadFile(ManifestReader *reader, char **fields, int count,
 		return manifestCorrupt(reader, err,
 							   "file \"%s\" is not after the one before: files must be in strictly ascending order",
 							   manifestShow(reader->path));
+	/*
+	 * The optional bundle field (version 2 on; in a version 1 manifest it
+	 * is an unknown key), taken out before the fields every line has.
+	 */
+	for (int i = 2; reader->version >= 2 && i < count; i++)
+	{
+		if (strncmp(fields[i], "bundle=", 7) != 0)
+			continue;
+		if (bundle != NULL)
+			return manifestCorrupt(reader, err, "key \"bundle\" appears twice");
+		bundle = fields[i] + 7;
+		memmove(&fields[i], &fields[i + 1], (count - i - 1) * sizeof(char *));
+		count--;
+		i--;
+	}
 	if (!manifestKeyValues(reader, fields + 2, count - 2, kv, lengthof(kv), err))
 		return false;
 
@@ -1288,6 +1338,20 @@ manifestReadFile(ManifestReader *reader, char **fields, int count,
 	if (file->store == MANIFEST_STORE_PARENT && file->objectSize != 0)
 		return manifestCorrupt(reader, err,
 							   "file stored as \"parent\" has an object size");
+	file->bundled = false;
+	file->bundle = 0;
+	file->bundleOffset = 0;
+	if (bundle != NULL)
+	{
+		if (!manifestParseBundle(bundle, &file->bundle, &file->bundleOffset))
+			return manifestBadValue(reader, "bundle", bundle, err);
+		file->bundled = true;
+		if (!manifestBundleEntryValid(file))
+			return manifestCorrupt(reader, err,
+								   "file stored as \"%s\" with object size " UINT64_FORMAT " cannot be a bundle entry",
+								   manifestStoreName(file->store),
+								   file->objectSize);
+	}
 
 	strcpy(reader->lastPath, reader->path);
 	reader->haveLastPath = true;

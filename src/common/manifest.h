@@ -11,21 +11,31 @@
  * Repository layout of one backup (see also repo.h):
  *	 backup/<id>/manifest		this manifest (encoded like every object:
  *								compressed, encrypted, authenticated)
- *	 backup/<id>/data/<path>	one object per stored file; <path> is relative
- *								to the data directory ("base/5/16384",
+ *	 backup/<id>/data/<path>	one object per stored file not in a bundle;
+ *								<path> is relative to the data directory
+ *								("base/5/16384",
  *								"pg_tblspc/16390/PG_15_.../16391/16392",
  *								"backup_label")
+ *	 backup/<id>/bundle/<n>		(version 2) small files packed together:
+ *								entries laid end to end, each one exactly
+ *								the encoded object its file would have had
+ *								alone (codec.h: its own header, chunks and
+ *								trailer, so each entry is authenticated
+ *								and decoded by itself); <n> is decimal.
+ *								Nothing else is in a bundle: no index, no
+ *								padding; the manifest locates each entry
  *	 backup/<id>/wal/<segment>	WAL from the start to the stop segment, so
  *								the backup restores to consistency alone
  *
  * Backup ids: "YYYYMMDD-HHMMSSF" (full) or "YYYYMMDD-HHMMSSI" (incremental),
  * UTC start time; they sort in time order and say their kind.
  *
- * Format, version 1: UTF-8 text, one record per line, fields separated by
+ * Format, version 2 (version 1 is the same without the bundle field, and
+ * is still read; the writer writes version 2): UTF-8 text, one record per line, fields separated by
  * one space; strings (paths, label, locations) are percent-escaped: every
  * byte outside [A-Za-z0-9._/+-] becomes %XX (upper-case hex).  Order:
  *
- *	 pg_dr-manifest 1
+ *	 pg_dr-manifest 2
  *	 backup-id <id>
  *	 kind full|incremental
  *	 parent <id>|-
@@ -47,6 +57,7 @@
  *	      ... must exist for the server to start; ascending; zero or more)
  *	 file <escaped path> size=<n> mode=<octal> mtime=<n> sha256=<hex>
  *	      store=full|parent|delta object-size=<n> blocks=<n> corrupt=<n>
+ *	      [bundle=<n>:<offset>]
  *	      (one line; zero or more, paths strictly ascending by strcmp)
  *	 wal <segment> size=<n> sha256=<hex>	(zero or more, ascending)
  *	 end dirs=<n> files=<n> wal=<n>
@@ -64,6 +75,12 @@
  * (0 for parent); blocks is the number of pages the object holds (delta),
  * corrupt the number of pages that failed checksum verification.
  *
+ * bundle=<n>:<offset> (version 2, optional; store=full or store=delta
+ * only): the file's object is not data/<path> but the object-size bytes
+ * at byte offset <offset> of bundle/<n> (both decimal); what those bytes
+ * hold, and how they are checked, is exactly what data/<path> would hold.
+ * The backup engine bundles files below pg_dr.backup_bundle_limit.
+ *
  * Memory: the writer and the reader stream; neither holds more than one
  * line, whatever the number of files.
  *-------------------------------------------------------------------------
@@ -74,7 +91,8 @@
 #include "common/codec.h"
 #include "common/error.h"
 
-#define MANIFEST_VERSION		1
+#define MANIFEST_VERSION		2	/* written */
+#define MANIFEST_VERSION_MIN	1	/* oldest still read */
 #define MANIFEST_ID_MAX			32
 #define MANIFEST_WAL_NAME_LEN	24
 #define MANIFEST_LINE_MAX		(16 * 1024)
@@ -129,6 +147,9 @@ typedef struct ManifestFile
 	uint64		objectSize;
 	uint32		blocks;
 	uint32		corrupt;
+	bool		bundled;		/* bundle=: an entry of bundle/<bundle> */
+	uint32		bundle;
+	uint64		bundleOffset;	/* of the entry's first byte */
 } ManifestFile;
 
 typedef struct ManifestWal
@@ -201,6 +222,11 @@ extern void manifestReaderFree(ManifestReader *reader);
 extern void manifestLsnFormat(uint64 lsn, char *buf, size_t len);	/* "X/X" */
 extern bool manifestLsnParse(const char *text, uint64 *lsn);
 extern const char *manifestStoreName(ManifestStore store);
+/*
+ * Can file be a bundle entry: stored full or delta, with an object size of
+ * at least a codec header, and an end offset that fits in 64 bits?
+ */
+extern bool manifestBundleEntryValid(const ManifestFile *file);
 /* Is id a well-formed backup id? */
 extern bool manifestBackupIdValid(const char *id);
 

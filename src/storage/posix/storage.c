@@ -449,6 +449,7 @@ static const StorageDriverInterface storagePosixInterface = {
 	.removeDir = storagePosixRemoveDir,
 	.free = storagePosixFree,
 	.listPage = storagePosixListPage,
+	.readBeginRange = storagePosixReadBeginRange,
 	.batchBegin = storagePosixBatchBegin,
 	.batchEnd = storagePosixBatchEnd,
 	.batchAbort = storagePosixBatchAbort,
