@@ -187,7 +187,7 @@ like($vo . $ve, qr/failed authentication/, "and it is the damaged entry of \"$da
 
 my ($vrc, $vout, $verr) = $node->psql('postgres', "SELECT dr_backup_verify('$incr')");
 is($vout, 'f', 'dr_backup_verify() returns false');
-like($verr, qr/WARNING:.*\Q$damaged\E/, 'with a WARNING naming the file');
+like($verr, qr/WARNING:.*failed authentication.*\(\Q$damaged\E\)/s, 'with a WARNING naming the file');
 
 ($rc, $out, $err) = DrTest::restore($env, $incr, "$tmp/r_bad", '--jobs', '2');
 isnt($rc, 0, 'pg_dr restore refuses it');

@@ -15,6 +15,10 @@
  */
 #include "common/dr_c.h"
 
+#ifndef FRONTEND
+#include "utils/memutils.h"
+#endif
+
 #include "repo/repo_internal.h"
 
 struct RepoBundle
@@ -82,6 +86,15 @@ repoBundleAppend(RepoBundle *bundle, const void *buf, size_t len,
 		StorageWriteParam param = {0};
 		char	   *path;
 
+		/*
+		 * The write outlives the object being appended: in the backend it
+		 * must be allocated where the bundle is, not in the caller's
+		 * context (a backup worker's per-file one).
+		 */
+#ifndef FRONTEND
+		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(bundle));
+#endif
+
 		bundle->number = bundle->next(bundle->nextArg);
 		bundle->size = 0;
 		path = psprintf("%s%u", bundle->prefix, bundle->number);
@@ -89,6 +102,9 @@ repoBundleAppend(RepoBundle *bundle, const void *buf, size_t len,
 		bundle->write = storageWriteBegin(bundle->repo->storage, path, &param,
 										  err);
 		pfree(path);
+#ifndef FRONTEND
+		MemoryContextSwitchTo(old);
+#endif
 		if (bundle->write == NULL)
 			return false;
 	}
