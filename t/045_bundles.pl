@@ -183,11 +183,15 @@ my @named = ($vo . $ve) =~ m{bundle/$victim_number:\d+ \(([^)]+)\)}g;
 is(scalar(@named), 1, 'one problem, in one entry of that bundle')
   or diag($vo . $ve);
 my $damaged = $named[0] // 'none';
-like($vo . $ve, qr/failed authentication/, "and it is the damaged entry of \"$damaged\"");
+# what the codec reports depends on where the byte fell (a chunk's
+# payload fails authentication, its length breaks the framing)
+like($vo . $ve, qr{bundle/$victim_number:\d+ \(\Q$damaged\E\): entry at offset \d+ of object},
+	"the problem is the decoding of the entry of \"$damaged\"");
 
 my ($vrc, $vout, $verr) = $node->psql('postgres', "SELECT dr_backup_verify('$incr')");
 is($vout, 'f', 'dr_backup_verify() returns false');
-like($verr, qr/WARNING:.*failed authentication.*\(\Q$damaged\E\)/s, 'with a WARNING naming the file');
+like($verr, qr/WARNING:  entry at offset \d+ of object .*\(\Q$damaged\E\)/s,
+	'with a WARNING naming the file');
 
 ($rc, $out, $err) = DrTest::restore($env, $incr, "$tmp/r_bad", '--jobs', '2');
 isnt($rc, 0, 'pg_dr restore refuses it');
