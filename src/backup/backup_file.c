@@ -46,6 +46,7 @@
 #include "storage/checksum.h"
 #include "storage/fd.h"
 #include "storage/latch.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
@@ -59,6 +60,9 @@
 /* pages read at a time */
 #define BACKUP_READ_PAGES		128
 #define BACKUP_REREADS			5
+
+/* The worker's read buffer (BACKUP_READ_PAGES pages), made on first use. */
+static char *fileBuffer = NULL;
 
 /*
  * How a worker writes its objects: visible at once, durable when the
@@ -527,10 +531,21 @@ backupFileStore(Repo *repo, const CodecDataKey *key, BackupShared *shared,
 	if (bundle != NULL && (uint64) st.st_size < shared->bundleLimit)
 		state.bundle = bundle;
 	objectPath = repoBackupDataPath(shared->backupId, path);
-	state.buffer = palloc(BACKUP_READ_PAGES * BLCKSZ);
-	state.sha = pg_cryptohash_create(PG_SHA256);
-	if (state.sha == NULL || pg_cryptohash_init(state.sha) < 0)
-		elog(ERROR, "could not initialize SHA-256");
+	/*
+	 * The read buffer is the worker's, allocated once: a backup of 100,000
+	 * small files must not allocate (and fault in) a megabyte per file.
+	 */
+	if (fileBuffer == NULL)
+		fileBuffer = MemoryContextAlloc(TopMemoryContext,
+										BACKUP_READ_PAGES * BLCKSZ);
+	state.buffer = fileBuffer;
+	/* a hash of our own only to compare with the parent (fileStoreFull) */
+	if (entry->flags & BACKUP_LIST_PARENT)
+	{
+		state.sha = pg_cryptohash_create(PG_SHA256);
+		if (state.sha == NULL || pg_cryptohash_init(state.sha) < 0)
+			elog(ERROR, "could not initialize SHA-256");
+	}
 
 	result->kind = BACKUP_RESULT_STORED;
 	result->mode = entry->mode;
@@ -560,6 +575,5 @@ backupFileStore(Repo *repo, const CodecDataKey *key, BackupShared *shared,
 
 	result->corrupt = state.corrupt;
 	CloseTransientFile(state.fd);
-	pfree(state.buffer);
 	pfree(objectPath);
 }

@@ -219,6 +219,13 @@ extern void repoObjectReadFastVerify(RepoObjectRead *read);
  * bundle objects mean nothing until something naming their entries (a
  * manifest) is written after End.
  */
+/*
+ * Chunk size (codec.h) of an object written with a bundle: the codec's
+ * buffers are a chunk each, for the writer and for every reader, and a
+ * bundle's objects are small (one that turns standalone keeps it).
+ */
+#define REPO_BUNDLE_CHUNK_SIZE	(64 * 1024)
+
 typedef struct RepoBundleParam
 {
 	const char *prefix;			/* object path = prefix + number */

@@ -196,6 +196,9 @@ repoObjectWriteBeginParam(Repo *repo, const char *path, const CodecDataKey *key,
 	param.compressLevel = repo->config.compressLevel;
 	param.key = key;
 	param.binding = writeParam->binding;
+	/* small chunks for a small object: small buffers to write and read it */
+	if (ow->bundle != NULL)
+		param.chunkSize = REPO_BUNDLE_CHUNK_SIZE;
 	sink.write = repoObjectSinkWrite;
 	sink.arg = ow;
 	ow->encoder = codecEncoderNew(&param, sink, err);
