@@ -704,6 +704,9 @@ backupManifestFiles(BackupContext *ctx, ManifestWriter *writer,
 			file.objectSize = result->objectSize;
 			file.blocks = result->blocks;
 			file.corrupt = result->corrupt;
+			file.bundled = result->bundled != 0;
+			file.bundle = result->bundle;
+			file.bundleOffset = result->bundleOffset;
 
 			/* advance that worker's results file */
 			for (int i = 0; i < ctx->launched; i++)
@@ -1037,6 +1040,7 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	shared->fileCount = listing.fileCount;
 	shared->nworkers = nworkers;
 	shared->maxRateKb = drBackupMaxRate;
+	shared->bundleLimit = (uint64) drBackupBundleLimit * 1024;
 	backupBigShare(shared, &listing);
 	/* an incremental reads the blocks the WAL since the parent touched */
 	if (param->incremental)
@@ -1046,6 +1050,7 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	pg_atomic_init_u64(&shared->nextBig, 0);
 	pg_atomic_init_u64(&shared->nextFile, 0);
 	pg_atomic_init_u32(&shared->abort, 0);
+	pg_atomic_init_u32(&shared->nextBundle, 0);
 	for (int i = 0; i < BACKUP_WORKERS_MAX; i++)
 		pg_atomic_init_u32(&shared->worker[i].state, BACKUP_WORKER_STARTING);
 	/* where each file's pages are in the parent's chain */

@@ -99,6 +99,8 @@ extern int	drBackupWorkers;
 extern int	drBackupMaxRate;
 /* pg_dr.backup_part_size: kB; larger files are stored in parts of it */
 extern int	drBackupPartSize;
+/* pg_dr.backup_bundle_limit: kB; smaller files go into bundles; 0 = off */
+extern int	drBackupBundleLimit;
 /* pg_dr.backup_wal: whether backups store their WAL themselves */
 typedef enum DrBackupWal
 {

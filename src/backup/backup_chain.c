@@ -35,6 +35,10 @@ typedef struct BackupChainLevel
 	uint32		store;
 	uint32		parts;			/* of a whole copy in parts; 0: one object */
 	uint64		size;
+	uint64		objectSize;		/* its object (parts == 0) */
+	uint32		bundled;		/* bool: an entry of bundle/<bundle> */
+	uint32		bundle;
+	uint64		bundleOffset;
 } BackupChainLevel;
 
 static char *
@@ -194,6 +198,10 @@ backupChainWrite(Repo *repo, BackupShared *shared)
 				level.store = found[l].store;
 				level.size = found[l].size;
 				level.parts = found[l].parts;
+				level.objectSize = found[l].objectSize;
+				level.bundled = found[l].bundled ? 1 : 0;
+				level.bundle = found[l].bundle;
+				level.bundleOffset = found[l].bundleOffset;
 				backupChainWriteCheck(fwrite(&level, sizeof(level), 1, data) == 1,
 									  dataPath);
 				offset += sizeof(level);
@@ -258,6 +266,10 @@ backupChainLevels(const BackupShared *shared, const BackupListEntry *entry,
 		out->store = MANIFEST_STORE_FULL;
 		out->size = entry->parentSize;
 		out->parts = entry->parentParts;
+		out->objectSize = entry->parentObjectSize;
+		out->bundled = entry->parentBundled != 0;
+		out->bundle = entry->parentBundle;
+		out->bundleOffset = entry->parentBundleOffset;
 		*levels = out;
 		return 1;
 	}
@@ -302,6 +314,10 @@ backupChainLevels(const BackupShared *shared, const BackupListEntry *entry,
 		out[l].store = level.store;
 		out[l].size = level.size;
 		out[l].parts = level.parts;
+		out[l].objectSize = level.objectSize;
+		out[l].bundled = level.bundled != 0;
+		out[l].bundle = level.bundle;
+		out[l].bundleOffset = level.bundleOffset;
 	}
 	CloseTransientFile(dataFd);
 	CloseTransientFile(indexFd);

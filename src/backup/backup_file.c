@@ -37,6 +37,12 @@
  * parent stores the file in parts reads the parent's parts one after the
  * other as its base.
  *
+ * A file smaller than pg_dr.backup_bundle_limit (when the file is opened)
+ * is written as an entry of the worker's bundle instead of an object of
+ * its own (backup_internal.h): the same encoded object, kept in memory
+ * until it is complete and then appended to the bundle (repo.h), so an
+ * entry abandoned because the file is unchanged costs the bundle nothing.
+ *
  * Data checksums are verified on every page of every relation file while it
  * is read, when the cluster has them.  A page that fails is read again (a
  * concurrent write may have torn it); a page whose LSN is newer than the
@@ -56,6 +62,7 @@
 #include "storage/checksum.h"
 #include "storage/fd.h"
 #include "storage/latch.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
@@ -73,22 +80,27 @@
 #define BACKUP_READ_PAGES		128
 #define BACKUP_REREADS			5
 
+/* The worker's read buffer (BACKUP_READ_PAGES pages), made on first use. */
+static char *fileBuffer = NULL;
+
 /*
  * How a worker writes its objects: visible at once, durable when the
  * leader ends the storage batch just before it writes the manifest (the
  * backup does not exist before that anyway).
  */
 static void
-fileWriteParam(RepoWriteParam *param)
+fileWriteParam(RepoWriteParam *param, RepoBundle *bundle)
 {
 	memset(param, 0, sizeof(RepoWriteParam));
 	param->deferSync = true;
+	param->bundle = bundle;
 }
 
 typedef struct FileState
 {
 	Repo	   *repo;
 	BackupShared *shared;
+	RepoBundle *bundle;			/* this file goes into it; NULL: standalone */
 	const BackupListEntry *entry;
 	const char *path;
 	int			fd;
@@ -288,6 +300,15 @@ fileRead(FileState *state, char *buf, size_t len, off_t offset)
 	return done;
 }
 
+/* Where the object went, for the manifest. */
+static void
+fileResultPlace(BackupResult *result, const RepoObjectPlace *place)
+{
+	result->bundled = place->bundled;
+	result->bundle = place->bundle;
+	result->bundleOffset = place->offset;
+}
+
 /*
  * Whole content into one object; for an incremental, "parent" instead when
  * the content turns out to equal the parent's.
@@ -306,12 +327,13 @@ fileStoreFull(FileState *state, const char *objectPath,
 	 */
 	bool		compare = (entry->flags & BACKUP_LIST_PARENT) != 0;
 	CodecResult codec;
+	RepoObjectPlace place;
 	DrError		err;
 	off_t		offset = 0;
 	bool		ended;
 	RepoWriteParam param;
 
-	fileWriteParam(&param);
+	fileWriteParam(&param, state->bundle);
 	state->object = repoObjectWriteBeginParam(state->repo, objectPath, key,
 											  &param, &err);
 	fileObjectCheck(state->object != NULL, &err);
@@ -355,12 +377,13 @@ fileStoreFull(FileState *state, const char *objectPath,
 	}
 
 	/* End frees the handle whatever it returns */
-	ended = repoObjectWriteEnd(state->object, &codec, &err);
+	ended = repoObjectWriteEndPlace(state->object, &codec, &place, &err);
 	state->object = NULL;
 	fileObjectCheck(ended, &err);
 	memcpy(result->sha256, codec.sha256, CODEC_SHA256_SIZE);
 	result->store = MANIFEST_STORE_FULL;
 	result->objectSize = codec.storedSize;
+	fileResultPlace(result, &place);
 }
 
 /*
@@ -384,6 +407,7 @@ fileStoreDelta(FileState *state, const char *objectPath,
 	uint32		block = 0;
 	bool		ended;
 	RepoWriteParam param;
+	RepoObjectPlace place;
 	uint32		baseBlocks = 0;
 	char	   *xorPage = palloc(BLCKSZ);
 	uint32		next = 0;		/* in picked */
@@ -410,7 +434,7 @@ fileStoreDelta(FileState *state, const char *objectPath,
 	if (picked == NULL || walSummaryBaseWorth(picked, npicked, parentBlocks))
 		baseBlocks = Min(parentBlocks, blocks);
 
-	fileWriteParam(&param);
+	fileWriteParam(&param, state->bundle);
 	state->object = repoObjectWriteBeginParam(state->repo, objectPath, key,
 											  &param, &err);
 	fileObjectCheck(state->object != NULL, &err);
@@ -503,11 +527,12 @@ fileStoreDelta(FileState *state, const char *objectPath,
 		result->objectSize = 0;
 		return;
 	}
-	ended = repoObjectWriteEnd(state->object, &codec, &err);
+	ended = repoObjectWriteEndPlace(state->object, &codec, &place, &err);
 	state->object = NULL;
 	fileObjectCheck(ended, &err);
 	result->store = MANIFEST_STORE_DELTA;
 	result->objectSize = codec.storedSize;
+	fileResultPlace(result, &place);
 }
 
 /*
@@ -554,7 +579,7 @@ fileStorePart(FileState *state, const char *objectPath,
 	RepoWriteParam param;
 	bool		ended;
 
-	fileWriteParam(&param);
+	fileWriteParam(&param, NULL);	/* a part is never small */
 	param.binding = objectPath;
 	state->object = repoObjectWriteBeginParam(state->repo, objectPath, key,
 											  &param, &err);
@@ -643,8 +668,8 @@ backupFileStorePart(Repo *repo, const CodecDataKey *key, BackupShared *shared,
 
 void
 backupFileStore(Repo *repo, const CodecDataKey *key, BackupShared *shared,
-				const BackupListEntry *entry, const char *path,
-				BackupResult *result)
+				RepoBundle *bundle, const BackupListEntry *entry,
+				const char *path, BackupResult *result)
 {
 	FileState	state;
 	char	   *objectPath;
@@ -663,11 +688,24 @@ backupFileStore(Repo *repo, const CodecDataKey *key, BackupShared *shared,
 		return;
 	}
 
+	if (bundle != NULL && (uint64) st.st_size < shared->bundleLimit)
+		state.bundle = bundle;
 	objectPath = repoBackupDataPath(shared->backupId, path);
-	state.buffer = palloc(BACKUP_READ_PAGES * BLCKSZ);
-	state.sha = pg_cryptohash_create(PG_SHA256);
-	if (state.sha == NULL || pg_cryptohash_init(state.sha) < 0)
-		elog(ERROR, "could not initialize SHA-256");
+	/*
+	 * The read buffer is the worker's, allocated once: a backup of 100,000
+	 * small files must not allocate (and fault in) a megabyte per file.
+	 */
+	if (fileBuffer == NULL)
+		fileBuffer = MemoryContextAlloc(TopMemoryContext,
+										BACKUP_READ_PAGES * BLCKSZ);
+	state.buffer = fileBuffer;
+	/* a hash of our own only to compare with the parent (fileStoreFull) */
+	if (entry->flags & BACKUP_LIST_PARENT)
+	{
+		state.sha = pg_cryptohash_create(PG_SHA256);
+		if (state.sha == NULL || pg_cryptohash_init(state.sha) < 0)
+			elog(ERROR, "could not initialize SHA-256");
+	}
 
 	result->kind = BACKUP_RESULT_STORED;
 	result->mode = entry->mode;
@@ -708,6 +746,5 @@ backupFileStore(Repo *repo, const CodecDataKey *key, BackupShared *shared,
 
 	result->corrupt = state.corrupt;
 	CloseTransientFile(state.fd);
-	pfree(state.buffer);
 	pfree(objectPath);
 }

@@ -63,6 +63,10 @@ typedef struct BackupListEntry
 	uint32		parentParts;	/* the parent's parts= (0: one object) */
 	uint32		parts;			/* 0: stored whole; else stored in this
 								 * many parts (chosen at listing time) */
+	uint64		parentObjectSize;	/* and where its object is */
+	uint32		parentBundled;	/* bool */
+	uint32		parentBundle;
+	uint64		parentBundleOffset;
 } BackupListEntry;
 
 /* What a worker did with one file. */
@@ -86,6 +90,9 @@ typedef struct BackupResult
 	uint32		corrupt;
 	uint8		sha256[CODEC_SHA256_SIZE];
 	uint64		bytesRead;		/* of the file, from the data directory */
+	uint32		bundled;		/* bool: an entry of bundle/<bundle> */
+	uint32		bundle;
+	uint64		bundleOffset;
 } BackupResult;
 
 /* What a worker did with one part of a file stored in parts. */
@@ -129,11 +136,14 @@ typedef struct BackupShared
 	bool		walSummary;		/* incremental: backup/<id>/wal-summary
 								 * names the blocks to read
 								 * (backup_walsum.c) */
+	uint64		bundleLimit;	/* files smaller than this go into bundles;
+								 * 0 = none */
 
 	/* the work */
 	pg_atomic_uint64 nextBig;	/* next position in bigOrder to claim */
 	pg_atomic_uint64 nextFile;	/* next list index to claim */
 	pg_atomic_uint32 abort;		/* set by the leader: stop now */
+	pg_atomic_uint32 nextBundle;	/* number of the next bundle object */
 
 	/*
 	 * The big files (BACKUP_BIG_MAX above): their list indexes, ascending;
@@ -204,10 +214,24 @@ extern uint32 backupListParts(uint64 size, uint32 flags, uint64 partSize);
 extern bool backupListRead(int indexFd, int listFd, uint64 index,
 						   BackupListEntry *entry, char **path);
 
+/*
+ * Bundles: a worker fills bundle objects of about BACKUP_BUNDLE_SIZE bytes
+ * (backup/<id>/bundle/<n>, manifest.h) with the files smaller than
+ * shared->bundleLimit, one bundle object at a time.  An entry whose
+ * encoded object passes BACKUP_BUNDLE_ENTRY_MAX (a file that grew while it
+ * was read) is stored standalone instead, so a worker's memory for an
+ * entry stays bounded.
+ */
+#define BACKUP_BUNDLE_SIZE		(4 * 1024 * 1024)
+#define BACKUP_BUNDLE_ENTRY_MAX(limit)	((limit) * 2 + 64 * 1024)
+
 /* backup_file.c: store one file (a worker's work) */
 struct Repo;
+struct RepoBundle;
+/* bundle: the worker's bundle (NULL: bundles are off) */
 extern void backupFileStore(struct Repo *repo, const CodecDataKey *key,
-							BackupShared *shared, const BackupListEntry *entry,
+							BackupShared *shared, struct RepoBundle *bundle,
+							const BackupListEntry *entry,
 							const char *path, BackupResult *result);
 /* Store part k of a file stored in parts (entry->parts > k). */
 extern void backupFileStorePart(struct Repo *repo, const CodecDataKey *key,

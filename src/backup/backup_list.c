@@ -267,6 +267,10 @@ listWriteFile(ListState *state, const char *path, const struct stat *st)
 			entry.flags |= BACKUP_LIST_PARENT;
 			entry.parentSize = state->parentFile.size;
 			entry.parentStore = state->parentFile.store;
+			entry.parentObjectSize = state->parentFile.objectSize;
+			entry.parentBundled = state->parentFile.bundled;
+			entry.parentBundle = state->parentFile.bundle;
+			entry.parentBundleOffset = state->parentFile.bundleOffset;
 			memcpy(entry.parentSha256, state->parentFile.sha256,
 				   CODEC_SHA256_SIZE);
 			entry.parentParts = state->parentFile.parts;

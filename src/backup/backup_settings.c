@@ -14,6 +14,7 @@
 
 int			drBackupWorkers = 2;
 int			drBackupMaxRate = 0;
+int			drBackupBundleLimit = 64;
 int			drBackupWal = DR_BACKUP_WAL_AUTO;
 int			drBackupPartSize = 64 * 1024;
 
@@ -72,6 +73,18 @@ backupSettingsDefine(void)
 							PGC_SUSET,
 							GUC_UNIT_KB,
 							backupPartSizeCheck, NULL, NULL);
+	DefineCustomIntVariable("pg_dr.backup_bundle_limit",
+							"Files smaller than this are packed into bundle objects.",
+							"0 stores every file as an object of its own.  Bundles "
+							"cut the number of repository objects of a cluster with "
+							"many small relations.",
+							&drBackupBundleLimit,
+							64,
+							0,
+							16 * 1024,
+							PGC_SUSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
 
 	DefineCustomEnumVariable("pg_dr.backup_wal",
 							 "Whether a backup stores the WAL it needs to be consistent.",

@@ -86,13 +86,28 @@ verifyObjectRead(void *arg, void *buf, size_t len, DrError *err)
 }
 
 /*
- * Read a whole object; its result, or false (problem reported).  sha256
- * NULL: no SHA-256 to compare with.
+ * Open the object called path in messages: the one of file of backup
+ * backupId (data/<path> or its bundle entry) when file is not NULL, else
+ * the object at path.
+ */
+static RepoObjectRead *
+verifyObjectOpen(VerifyState *state, const char *path, const char *backupId,
+				 const ManifestFile *file, DrError *err)
+{
+	if (file != NULL)
+		return repoBackupFileReadBegin(state->repo, backupId, file, err);
+	return repoObjectReadBegin(state->repo, path, err);
+}
+
+/*
+ * Read a whole object (verifyObjectOpen); its result, or false (problem
+ * reported).  sha256 NULL: no SHA-256 to compare with.
  */
 static bool
-verifyObjectWholeBound(VerifyState *state, const char *path, uint64 size,
-					   const uint8 *sha256, const uint64 *objectSize,
-					   bool bound, CodecResult *out)
+verifyObjectWholeBound(VerifyState *state, const char *path,
+					   const char *backupId, const ManifestFile *file,
+					   uint64 size, const uint8 *sha256,
+					   const uint64 *objectSize, bool bound, CodecResult *out)
 {
 	DrError		err;
 	RepoObjectRead *read;
@@ -101,7 +116,7 @@ verifyObjectWholeBound(VerifyState *state, const char *path, uint64 size,
 	bool		isBound;
 
 	drErrorClear(&err);
-	read = repoObjectReadBegin(state->repo, path, &err);
+	read = verifyObjectOpen(state, path, backupId, file, &err);
 	if (read == NULL)
 	{
 		verifyObjectError(state, path, &err);
@@ -172,11 +187,12 @@ verifyObjectWholeBound(VerifyState *state, const char *path, uint64 size,
 }
 
 static bool
-verifyObjectWhole(VerifyState *state, const char *path, uint64 size,
+verifyObjectWhole(VerifyState *state, const char *path, const char *backupId,
+				  const ManifestFile *file, uint64 size,
 				  const uint8 *sha256, const uint64 *objectSize)
 {
-	return verifyObjectWholeBound(state, path, size, sha256, objectSize,
-								  false, NULL);
+	return verifyObjectWholeBound(state, path, backupId, file, size, sha256,
+								  objectSize, false, NULL);
 }
 
 /*
@@ -203,8 +219,8 @@ verifyObjectParts(VerifyState *state, const char *backupId,
 		CodecResult result;
 
 		manifestPartRange(file, partSize, k, &offset, &length);
-		if (verifyObjectWholeBound(state, path, length, NULL, NULL, true,
-								   &result))
+		if (verifyObjectWholeBound(state, path, NULL, NULL, length, NULL, NULL,
+								   true, &result))
 		{
 			memcpy(all + (size_t) k * CODEC_SHA256_SIZE, result.sha256,
 				   CODEC_SHA256_SIZE);
@@ -235,7 +251,7 @@ verifyObjectParts(VerifyState *state, const char *backupId,
 
 /* A block delta: structure, block size, file size, page count, stored size. */
 static void
-verifyObjectDelta(VerifyState *state, const char *path,
+verifyObjectDelta(VerifyState *state, const char *path, const char *backupId,
 				  const ManifestFile *file, const ManifestFile *parent,
 				  uint32 blockSize)
 {
@@ -246,7 +262,7 @@ verifyObjectDelta(VerifyState *state, const char *path,
 	uint32		pages = 0;
 
 	drErrorClear(&err);
-	read = repoObjectReadBegin(state->repo, path, &err);
+	read = verifyObjectOpen(state, path, backupId, file, &err);
 	if (read == NULL)
 	{
 		verifyObjectError(state, path, &err);
@@ -328,7 +344,7 @@ verifyFile(VerifyState *state, char *const *ids, int count,
 		   uint64 partSize)
 {
 	const ManifestFile *file = levels[0];
-	char	   *path = repoBackupDataPath(ids[0], file->path);
+	char	   *path = repoBackupFileObjectName(ids[0], file);
 
 	state->result->files++;
 	switch (file->store)
@@ -337,11 +353,12 @@ verifyFile(VerifyState *state, char *const *ids, int count,
 			if (file->parts > 0)
 				verifyObjectParts(state, ids[0], file, partSize);
 			else
-				verifyObjectWhole(state, path, file->size, file->sha256,
-								  &file->objectSize);
+				verifyObjectWhole(state, path, ids[0], file, file->size,
+								  file->sha256, &file->objectSize);
 			break;
 		case MANIFEST_STORE_DELTA:
-			verifyObjectDelta(state, path, file, count > 1 ? levels[1] : NULL,
+			verifyObjectDelta(state, path, ids[0], file,
+							  count > 1 ? levels[1] : NULL,
 							  blockSize);
 			break;
 		case MANIFEST_STORE_PARENT:
@@ -493,7 +510,8 @@ verifyWal(VerifyState *state, const char *backupId)
 		path = repoBackupWalPath(backupId, entry.wal.name);
 		state->result->walSegments++;
 		stored++;
-		verifyObjectWhole(state, path, entry.wal.size, entry.wal.sha256, NULL);
+		verifyObjectWhole(state, path, NULL, NULL, entry.wal.size,
+						  entry.wal.sha256, NULL);
 		if (!state->result->cancelled)
 			verifyProgress(state, "wal", entry.wal.name, entry.wal.size);
 		pfree(path);

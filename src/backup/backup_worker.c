@@ -15,6 +15,13 @@
  * worker that claims it otherwise; part results go to the worker's
  * ".parts" file.
  *
+ * Files below pg_dr.backup_bundle_limit go into the worker's bundle
+ * (backup_internal.h), whose objects are numbered from a shared counter so
+ * that no two workers use a number.  The worker ends its last bundle
+ * object before it reports itself done: the leader writes the manifest
+ * only after every worker is done, so every bundle object a manifest names
+ * is complete (and, with the storage batch, durable) before it.
+ *
  * A worker that fails records its error in the shared segment for the
  * leader, which reports it; one that sees the abort flag (the leader
  * failed or was cancelled) stops at the next chunk it reads.
@@ -39,6 +46,19 @@
 #include "common/config.h"
 #include "pg_dr.h"
 #include "repo/repo.h"
+#include "repo/repo_backup.h"
+
+/* The worker's bundle; abandoned (nothing visible) if the worker fails. */
+static RepoBundle *workerBundle = NULL;
+
+/* RepoBundleParam.next: bundle numbers from the backup's shared counter. */
+static uint32
+workerBundleNext(void *arg)
+{
+	BackupShared *shared = arg;
+
+	return pg_atomic_fetch_add_u32(&shared->nextBundle, 1);
+}
 
 static void
 workerRun(BackupShared *shared, int workerIndex)
@@ -93,6 +113,19 @@ workerRun(BackupShared *shared, int workerIndex)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not create file \"%s\": %m", partsPath)));
+	if (shared->bundleLimit > 0)
+	{
+		RepoBundleParam param;
+
+		memset(&param, 0, sizeof(param));
+		param.prefix = repoBackupBundlePrefix(shared->backupId);
+		param.sizeMax = BACKUP_BUNDLE_SIZE;
+		param.entryMax = BACKUP_BUNDLE_ENTRY_MAX(shared->bundleLimit);
+		param.deferSync = true;
+		param.next = workerBundleNext;
+		param.nextArg = shared;
+		workerBundle = repoBundleNew(repo, &param);
+	}
 
 	fileContext = AllocSetContextCreate(CurrentMemoryContext,
 										"pg_dr backup file",
@@ -176,7 +209,8 @@ workerRun(BackupShared *shared, int workerIndex)
 		{
 			memset(&result, 0, sizeof(result));
 			result.index = index;
-			backupFileStore(repo, key, shared, &entry, path, &result);
+			backupFileStore(repo, key, shared, workerBundle, &entry, path,
+							&result);
 			if (big >= 0)
 				shared->bigResults[big] = result;	/* read after the workers
 													 * end */
@@ -190,6 +224,15 @@ workerRun(BackupShared *shared, int workerIndex)
 		MemoryContextReset(fileContext);
 	}
 
+	/* the last bundle object, before the leader can write the manifest */
+	if (workerBundle != NULL)
+	{
+		RepoBundle *bundle = workerBundle;
+
+		workerBundle = NULL;
+		if (!repoBundleEnd(bundle, &err))
+			drEreport(ERROR, &err);
+	}
 	if (FreeFile(results) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
@@ -244,6 +287,8 @@ pg_dr_backup_worker_main(Datum arg)
 
 		/* tell the leader why, then let the error end this process */
 		MemoryContextSwitchTo(workerContext);
+		repoBundleAbort(workerBundle);
+		workerBundle = NULL;
 		edata = CopyErrorData();
 		strlcpy(shared->worker[workerIndex].error, edata->message,
 				BACKUP_ERROR_MAX);

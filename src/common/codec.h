@@ -64,7 +64,9 @@
  * what else a reader can check (a WAL segment's page header) it must.
  *
  * Memory is bounded by chunkSize (a few buffers of it) plus the zstd
- * context, whatever the object size.  zstd and OpenSSL allocate with
+ * context, whatever the object size.  A process keeps one zstd context of
+ * each kind (compression, decompression) between objects, reset, for the
+ * next one (codec_encode.c, codec_decode.c).  zstd and OpenSSL allocate with
  * malloc: backend callers must make sure codecEncoderFree/codecDecoderFree
  * runs when an ERROR unwinds past them (PG_TRY/PG_FINALLY).
  *-------------------------------------------------------------------------

@@ -77,11 +77,37 @@ struct CodecDecoder
 	uint8		sha256[CODEC_SHA256_SIZE];	/* known once DONE */
 };
 
+/*
+ * One decompression context kept for the next decoder of this process,
+ * reset before it is kept: as for the encoder (codec_encode.c), a context
+ * per object costs more than decoding a small object.
+ */
+static ZSTD_DCtx *codecZstdSpare = NULL;
+
+static ZSTD_DCtx *
+codecZstdGet(void)
+{
+	ZSTD_DCtx  *dctx = codecZstdSpare;
+
+	codecZstdSpare = NULL;
+	return dctx != NULL ? dctx : ZSTD_createDCtx();
+}
+
+static void
+codecZstdPut(ZSTD_DCtx *dctx)
+{
+	if (codecZstdSpare == NULL &&
+		!ZSTD_isError(ZSTD_DCtx_reset(dctx, ZSTD_reset_session_and_parameters)))
+		codecZstdSpare = dctx;
+	else
+		ZSTD_freeDCtx(dctx);
+}
+
 static void
 codecDecoderRelease(CodecDecoder *dec)
 {
 	if (dec->zstd != NULL)
-		ZSTD_freeDCtx(dec->zstd);
+		codecZstdPut(dec->zstd);
 	if (dec->cipher != NULL)
 		EVP_CIPHER_CTX_free(dec->cipher);
 	if (dec->sha != NULL)
@@ -191,7 +217,7 @@ codecDecoderNew(CodecSource source, CodecKeyLookup lookup, void *lookupArg,
 	{
 		size_t		rc;
 
-		dec->zstd = ZSTD_createDCtx();
+		dec->zstd = codecZstdGet();
 		if (dec->zstd == NULL)
 		{
 			drErrorSet(err, DR_ERR_INTERNAL,

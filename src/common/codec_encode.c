@@ -48,11 +48,41 @@ struct CodecEncoder
 
 #define CHUNK_PAYLOAD(enc) ((enc)->chunk + CODEC_CHUNK_HEAD_SIZE)
 
+/*
+ * One compression context kept for the next encoder of this process (a
+ * process encodes one object at a time).  A new context per object costs
+ * more than compressing a small object: zstd allocates its tables, then
+ * every page they touch is faulted in, for each of the 100,000 objects of
+ * a cluster of 100,000 small files.  A context is reset (session and
+ * parameters) before it is kept, so nothing of one object reaches the
+ * next; it stays allocated (a few MB, malloc'd) until the process ends.
+ */
+static ZSTD_CCtx *codecZstdSpare = NULL;
+
+static ZSTD_CCtx *
+codecZstdGet(void)
+{
+	ZSTD_CCtx  *cctx = codecZstdSpare;
+
+	codecZstdSpare = NULL;
+	return cctx != NULL ? cctx : ZSTD_createCCtx();
+}
+
+static void
+codecZstdPut(ZSTD_CCtx *cctx)
+{
+	if (codecZstdSpare == NULL &&
+		!ZSTD_isError(ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters)))
+		codecZstdSpare = cctx;
+	else
+		ZSTD_freeCCtx(cctx);
+}
+
 static void
 codecEncoderRelease(CodecEncoder *enc)
 {
 	if (enc->zstd != NULL)
-		ZSTD_freeCCtx(enc->zstd);
+		codecZstdPut(enc->zstd);
 	/* EVP_CIPHER_CTX_free wipes the expanded key schedule */
 	if (enc->cipher != NULL)
 		EVP_CIPHER_CTX_free(enc->cipher);
@@ -106,7 +136,7 @@ codecEncoderZstdInit(CodecEncoder *enc, int level, DrError *err)
 {
 	size_t		rc;
 
-	enc->zstd = ZSTD_createCCtx();
+	enc->zstd = codecZstdGet();
 	if (enc->zstd == NULL)
 		return drErrorSet(err, DR_ERR_INTERNAL,
 						  "could not create zstd compression context");

@@ -298,6 +298,15 @@ manifestLsnParse(const char *text, uint64 *lsn)
 	return true;
 }
 
+bool
+manifestBundleEntryValid(const ManifestFile *file)
+{
+	/* an entry is a whole encoded object: at least its header */
+	return file->store != MANIFEST_STORE_PARENT &&
+		file->objectSize >= CODEC_HEADER_SIZE &&
+		file->bundleOffset <= PG_UINT64_MAX - file->objectSize;
+}
+
 const char *
 manifestStoreName(ManifestStore store)
 {
@@ -619,7 +628,16 @@ manifestWriteFile(ManifestWriter *writer, const ManifestFile *file,
 							  "file \"%s\" has an invalid store %d",
 							  file->path, (int) file->store);
 	}
+	if (file->bundled && !manifestBundleEntryValid(file))
+		return drErrorSet(err, DR_ERR_INVALID,
+						  "file \"%s\" cannot be a bundle entry (store \"%s\", object size " UINT64_FORMAT ", offset " UINT64_FORMAT ")",
+						  file->path, manifestStoreName(file->store),
+						  file->objectSize, file->bundleOffset);
 
+	if (file->bundled && file->parts > 0)
+		return drErrorSet(err, DR_ERR_INVALID,
+						  "file \"%s\" cannot be both in parts and a bundle entry",
+						  file->path);
 	if (!manifestPartsValid(file, writer->partSize))
 		return drErrorSet(err, DR_ERR_INVALID,
 						  "file \"%s\" cannot be stored in %u parts of " UINT64_FORMAT " bytes (size " UINT64_FORMAT ", store %s)",
@@ -634,6 +652,9 @@ manifestWriteFile(ManifestWriter *writer, const ManifestFile *file,
 	appendStringInfo(line, " store=%s object-size=" UINT64_FORMAT " blocks=%u corrupt=%u",
 					 manifestStoreName(file->store), file->objectSize,
 					 file->blocks, file->corrupt);
+	if (file->bundled)
+		appendStringInfo(line, " bundle=%u:" UINT64_FORMAT,
+						 file->bundle, file->bundleOffset);
 	if (file->parts > 0)
 		appendStringInfo(line, " parts=%u", file->parts);
 	if (!manifestWriterEmit(writer, err))
@@ -1024,10 +1045,10 @@ manifestReadHeader(ManifestReader *reader, DrError *err)
 		return false;
 	if (!manifestParseUint32(v, &u32))
 		return manifestBadValue(reader, "manifest version", v, err);
-	if (u32 < 1 || u32 > MANIFEST_VERSION)
+	if (u32 < MANIFEST_VERSION_MIN || u32 > MANIFEST_VERSION)
 		return manifestCorrupt(reader, err,
-							   "manifest version %u is not supported (this pg_dr reads versions 1 to %d)",
-							   u32, MANIFEST_VERSION);
+							   "manifest version %u is not supported (this pg_dr reads versions %d to %d)",
+							   u32, MANIFEST_VERSION_MIN, MANIFEST_VERSION);
 	reader->version = u32;
 
 	/* backup-id */
@@ -1299,6 +1320,21 @@ manifestReadDir(ManifestReader *reader, char **fields, int count,
 	return true;
 }
 
+/* "<bundle>:<offset>", both decimal (manifest.h). */
+static bool
+manifestParseBundle(const char *s, uint32 *bundle, uint64 *offset)
+{
+	const char *colon = strchr(s, ':');
+	char		number[16];
+
+	if (colon == NULL || colon - s >= (ptrdiff_t) sizeof(number))
+		return false;
+	memcpy(number, s, colon - s);
+	number[colon - s] = '\0';
+	return manifestParseUint32(number, bundle) &&
+		manifestParseUint64(colon + 1, offset);
+}
+
 static bool
 manifestReadFile(ManifestReader *reader, char **fields, int count,
 				 ManifestEntry *entry, DrError *err)
@@ -1309,6 +1345,7 @@ manifestReadFile(ManifestReader *reader, char **fields, int count,
 		{"store", NULL}, {"object-size", NULL}, {"blocks", NULL},
 		{"corrupt", NULL}
 	};
+	const char *bundle = NULL;
 
 	if (!manifestSectionEnter(reader, MANIFEST_SECTION_FILE, "file", err))
 		return false;
@@ -1322,6 +1359,7 @@ manifestReadFile(ManifestReader *reader, char **fields, int count,
 							   "file \"%s\" is not after the one before: files must be in strictly ascending order",
 							   manifestShow(reader->path));
 	/* parts=<n> (version 2, optional): the last field when present */
+	file->parts = 0;
 	if (reader->version >= 2 && count > 2 &&
 		strncmp(fields[count - 1], "parts=", 6) == 0)
 	{
@@ -1329,6 +1367,22 @@ manifestReadFile(ManifestReader *reader, char **fields, int count,
 			file->parts < 2)
 			return manifestBadValue(reader, "parts", fields[count - 1] + 6, err);
 		count--;
+	}
+
+	/*
+	 * The optional bundle field (version 2 on; in a version 1 manifest it
+	 * is an unknown key), taken out before the fields every line has.
+	 */
+	for (int i = 2; reader->version >= 2 && i < count; i++)
+	{
+		if (strncmp(fields[i], "bundle=", 7) != 0)
+			continue;
+		if (bundle != NULL)
+			return manifestCorrupt(reader, err, "key \"bundle\" appears twice");
+		bundle = fields[i] + 7;
+		memmove(&fields[i], &fields[i + 1], (count - i - 1) * sizeof(char *));
+		count--;
+		i--;
 	}
 	if (!manifestKeyValues(reader, fields + 2, count - 2, kv, lengthof(kv), err))
 		return false;
@@ -1370,6 +1424,24 @@ manifestReadFile(ManifestReader *reader, char **fields, int count,
 							   manifestShow(reader->path), file->size,
 							   manifestStoreName(file->store), file->parts,
 							   reader->header.partSize);
+	file->bundled = false;
+	file->bundle = 0;
+	file->bundleOffset = 0;
+	if (bundle != NULL)
+	{
+		if (!manifestParseBundle(bundle, &file->bundle, &file->bundleOffset))
+			return manifestBadValue(reader, "bundle", bundle, err);
+		file->bundled = true;
+		if (!manifestBundleEntryValid(file))
+			return manifestCorrupt(reader, err,
+								   "file stored as \"%s\" with object size " UINT64_FORMAT " cannot be a bundle entry",
+								   manifestStoreName(file->store),
+								   file->objectSize);
+	}
+	if (file->bundled && file->parts > 0)
+		return manifestCorrupt(reader, err,
+							   "file \"%s\" is both in parts and a bundle entry",
+							   manifestShow(reader->path));
 
 	strcpy(reader->lastPath, reader->path);
 	reader->haveLastPath = true;

@@ -11,21 +11,31 @@
  * Repository layout of one backup (see also repo.h):
  *	 backup/<id>/manifest		this manifest (encoded like every object:
  *								compressed, encrypted, authenticated)
- *	 backup/<id>/data/<path>	one object per stored file; <path> is relative
- *								to the data directory ("base/5/16384",
+ *	 backup/<id>/data/<path>	one object per stored file not in a bundle;
+ *								<path> is relative to the data directory
+ *								("base/5/16384",
  *								"pg_tblspc/16390/PG_15_.../16391/16392",
  *								"backup_label")
  *	 backup/<id>/part/<path>/<k>	part k (0, 1, ...) of a file stored in
  *								parts (version 2, see below), instead of
  *								data/<path>
+ *	 backup/<id>/bundle/<n>		(version 2) small files packed together:
+ *								entries laid end to end, each one exactly
+ *								the encoded object its file would have had
+ *								alone (codec.h: its own header, chunks and
+ *								trailer, so each entry is authenticated
+ *								and decoded by itself); <n> is decimal.
+ *								Nothing else is in a bundle: no index, no
+ *								padding; the manifest locates each entry
  *	 backup/<id>/wal/<segment>	WAL from the start to the stop segment, so
  *								the backup restores to consistency alone
  *
  * Backup ids: "YYYYMMDD-HHMMSSF" (full) or "YYYYMMDD-HHMMSSI" (incremental),
  * UTC start time; they sort in time order and say their kind.
  *
- * Format, version 2 (written since large files are stored in parts;
- * version 1, the same without part-size and parts=, is still read): UTF-8 text, one record per line, fields separated by
+ * Format, version 2 (written since large files are stored in parts and
+ * small files in bundles; version 1, the same without part-size, parts=
+ * and bundle=, is still read): UTF-8 text, one record per line, fields separated by
  * one space; strings (paths, label, locations) are percent-escaped: every
  * byte outside [A-Za-z0-9._/+-] becomes %XX (upper-case hex).  Order:
  *
@@ -53,9 +63,10 @@
  *	      ... must exist for the server to start; ascending; zero or more)
  *	 file <escaped path> size=<n> mode=<octal> mtime=<n> sha256=<hex>
  *	      store=full|parent|delta object-size=<n> blocks=<n> corrupt=<n>
- *	      [parts=<n>]
+ *	      [bundle=<n>:<offset>] [parts=<n>]
  *	      (one line; zero or more, paths strictly ascending by strcmp;
- *	      parts=, version 2 only, is the last field when present)
+ *	      bundle= and parts=, version 2 only, are the last fields when
+ *	      present, in this order, and never both)
  *	 wal <segment> size=<n> sha256=<hex>	(zero or more, ascending)
  *	 end dirs=<n> files=<n> wal=<n>
  *
@@ -102,6 +113,12 @@
  * version (a block delta is written whole, over the parent's file in
  * parts or whole; see backup_file.c).
  *
+ * bundle=<n>:<offset> (version 2, optional; store=full or store=delta
+ * only): the file's object is not data/<path> but the object-size bytes
+ * at byte offset <offset> of bundle/<n> (both decimal); what those bytes
+ * hold, and how they are checked, is exactly what data/<path> would hold.
+ * The backup engine bundles files below pg_dr.backup_bundle_limit.
+ *
  * Memory: the writer and the reader stream; neither holds more than one
  * line, whatever the number of files.
  *-------------------------------------------------------------------------
@@ -112,7 +129,8 @@
 #include "common/codec.h"
 #include "common/error.h"
 
-#define MANIFEST_VERSION		2	/* written; 1 and 2 are read */
+#define MANIFEST_VERSION		2	/* written */
+#define MANIFEST_VERSION_MIN	1	/* oldest still read */
 #define MANIFEST_PART_SIZE_MAX	((uint64) 1024 * 1024 * 1024)
 #define MANIFEST_ID_MAX			32
 #define MANIFEST_WAL_NAME_LEN	24
@@ -170,6 +188,9 @@ typedef struct ManifestFile
 	uint32		blocks;
 	uint32		corrupt;
 	uint32		parts;			/* 0: one object (data/<path>); else >= 2 */
+	bool		bundled;		/* bundle=: an entry of bundle/<bundle> */
+	uint32		bundle;
+	uint64		bundleOffset;	/* of the entry's first byte */
 } ManifestFile;
 
 typedef struct ManifestWal
@@ -242,6 +263,11 @@ extern void manifestReaderFree(ManifestReader *reader);
 extern void manifestLsnFormat(uint64 lsn, char *buf, size_t len);	/* "X/X" */
 extern bool manifestLsnParse(const char *text, uint64 *lsn);
 extern const char *manifestStoreName(ManifestStore store);
+/*
+ * Can file be a bundle entry: stored full or delta, with an object size of
+ * at least a codec header, and an end offset that fits in 64 bits?
+ */
+extern bool manifestBundleEntryValid(const ManifestFile *file);
 /* Is id a well-formed backup id? */
 extern bool manifestBackupIdValid(const char *id);
 /* Is partSize a valid part-size for blockSize (see above)? */

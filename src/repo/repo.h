@@ -45,6 +45,7 @@
 typedef struct Repo Repo;
 typedef struct RepoObjectRead RepoObjectRead;
 typedef struct RepoObjectWrite RepoObjectWrite;
+typedef struct RepoBundle RepoBundle;
 
 typedef struct RepoInfo
 {
@@ -150,7 +151,18 @@ typedef struct RepoWriteParam
 								 * compress_level; 0 = the repository's.
 								 * Ignored when the repository does not
 								 * compress (compress_type = none) */
+	RepoBundle *bundle;			/* write it as an entry of this bundle
+								 * (below) when it stays small; NULL = a
+								 * standalone object at path */
 } RepoWriteParam;
+
+/* Where an object written with a bundle went (repoObjectWriteEndPlace). */
+typedef struct RepoObjectPlace
+{
+	bool		bundled;		/* false: the standalone object at path */
+	uint32		bundle;			/* the bundle's number */
+	uint64		offset;			/* of the entry's first byte in it */
+} RepoObjectPlace;
 
 extern RepoObjectWrite *repoObjectWriteBeginParam(Repo *repo, const char *path,
 												  const CodecDataKey *key,
@@ -160,6 +172,10 @@ extern bool repoObjectWrite(RepoObjectWrite *write, const void *buf,
 							size_t len, DrError *err);
 extern bool repoObjectWriteEnd(RepoObjectWrite *write, CodecResult *result,
 							   DrError *err);
+/* End, saying where the object went (a write begun with a bundle). */
+extern bool repoObjectWriteEndPlace(RepoObjectWrite *write,
+									CodecResult *result,
+									RepoObjectPlace *place, DrError *err);
 extern void repoObjectWriteAbort(RepoObjectWrite *write);
 
 /*
@@ -168,6 +184,14 @@ extern void repoObjectWriteAbort(RepoObjectWrite *write);
  */
 extern RepoObjectRead *repoObjectReadBegin(Repo *repo, const char *path,
 										   DrError *err);
+/*
+ * The same for an object that is the length bytes at offset of the object
+ * at path (an entry of a bundle): decoded and checked exactly like a
+ * standalone object, and errors name the entry's offset.
+ */
+extern RepoObjectRead *repoObjectReadBeginRange(Repo *repo, const char *path,
+												uint64 offset, uint64 length,
+												DrError *err);
 extern ssize_t repoObjectRead(RepoObjectRead *read, void *buf, size_t len,
 							  DrError *err);
 /* Frees the handle; fails unless the object was read to its verified end. */
@@ -185,6 +209,49 @@ extern bool repoObjectReadBindingCheck(RepoObjectRead *read, const char *name,
 extern void repoObjectReadNoHash(RepoObjectRead *read);
 /* Before the first Read: SHA-256 only if needed (codecDecoderFastVerify). */
 extern void repoObjectReadFastVerify(RepoObjectRead *read);
+
+/*
+ * Bundles: small objects packed into larger ones, one process filling one
+ * bundle object at a time (repo_bundle.c).  An object written with
+ * RepoWriteParam.bundle is encoded into memory and, at End, appended to
+ * the bundle's current object, which is begun (at the path prefix +
+ * the decimal number next() returns) when needed and ended (visible,
+ * durable as deferSync says) once it holds sizeMax bytes or more.  Its
+ * entries are laid end to end, with nothing else; each is a complete
+ * encoded object that repoObjectReadBeginRange reads alone.  An object
+ * whose encoded size passes entryMax is written standalone instead (see
+ * repo_object.c), and an abandoned one leaves nothing in the bundle.
+ * End ends the current object (nothing when there is none); Abort
+ * abandons it, leaving nothing visible of it; both free the bundle.  The
+ * bundle objects mean nothing until something naming their entries (a
+ * manifest) is written after End.
+ */
+/*
+ * Chunk size (codec.h) of an object written with a bundle: the codec's
+ * buffers are a chunk each, for the writer and for every reader, and a
+ * bundle's objects are small (one that turns standalone keeps it).
+ */
+#define REPO_BUNDLE_CHUNK_SIZE	(64 * 1024)
+
+typedef struct RepoBundleParam
+{
+	const char *prefix;			/* object path = prefix + number */
+	uint64		sizeMax;		/* end an object once it is this large */
+	size_t		entryMax;		/* larger objects are written standalone */
+	bool		deferSync;		/* as RepoWriteParam.deferSync */
+	uint32		(*next) (void *arg);	/* a number no other writer uses */
+	void	   *nextArg;
+} RepoBundleParam;
+
+extern RepoBundle *repoBundleNew(Repo *repo, const RepoBundleParam *param);
+extern bool repoBundleEnd(RepoBundle *bundle, DrError *err);
+extern void repoBundleAbort(RepoBundle *bundle);
+/* Bundle objects ended so far. */
+extern uint32 repoBundleObjects(const RepoBundle *bundle);
+/* For repo_object.c: the entry limit, and appending one encoded entry. */
+extern size_t repoBundleEntryMax(const RepoBundle *bundle);
+extern bool repoBundleAppend(RepoBundle *bundle, const void *buf, size_t len,
+							 RepoObjectPlace *place, DrError *err);
 
 /*
  * A whole small object, palloc'd and followed by a '\0' not counted in

@@ -55,6 +55,49 @@ repoBackupWalPath(const char *backupId, const char *segment)
 }
 
 char *
+repoBackupBundlePrefix(const char *backupId)
+{
+	return psprintf("%s/%s/bundle/", REPO_BACKUP_DIR, backupId);
+}
+
+char *
+repoBackupBundlePath(const char *backupId, uint32 bundle)
+{
+	return psprintf("%s/%s/bundle/%u", REPO_BACKUP_DIR, backupId, bundle);
+}
+
+RepoObjectRead *
+repoBackupFileReadBegin(Repo *repo, const char *backupId,
+						const ManifestFile *file, DrError *err)
+{
+	RepoObjectRead *read;
+	char	   *path;
+
+	if (!file->bundled)
+	{
+		path = repoBackupDataPath(backupId, file->path);
+		read = repoObjectReadBegin(repo, path, err);
+	}
+	else
+	{
+		path = repoBackupBundlePath(backupId, file->bundle);
+		read = repoObjectReadBeginRange(repo, path, file->bundleOffset,
+										file->objectSize, err);
+	}
+	pfree(path);
+	return read;
+}
+
+char *
+repoBackupFileObjectName(const char *backupId, const ManifestFile *file)
+{
+	if (!file->bundled)
+		return repoBackupDataPath(backupId, file->path);
+	return psprintf("%s/%s/bundle/%u:" UINT64_FORMAT " (%s)", REPO_BACKUP_DIR,
+					backupId, file->bundle, file->bundleOffset, file->path);
+}
+
+char *
 repoArchiveWalPath(const char *name, DrError *err)
 {
 	size_t		len = strlen(name);

@@ -34,6 +34,22 @@ extern char *repoBackupWalPath(const char *backupId, const char *segment);
 /* Part k of a file stored in parts (manifest.h); the object is bound to it. */
 extern char *repoBackupPartPath(const char *backupId, const char *path,
 								uint32 part);
+/* "backup/<id>/bundle/": the prefix of the bundle objects' paths. */
+extern char *repoBackupBundlePrefix(const char *backupId);
+extern char *repoBackupBundlePath(const char *backupId, uint32 bundle);
+
+/*
+ * The object of a stored file (store full or delta) of backup backupId:
+ * data/<path>, or its entry of a bundle (manifest.h); read like any
+ * object (repo.h).  Name: what to call it in messages, palloc'd -- the
+ * data path, or "backup/<id>/bundle/<n>:<offset> (<file path>)".
+ */
+extern RepoObjectRead *repoBackupFileReadBegin(Repo *repo,
+											   const char *backupId,
+											   const ManifestFile *file,
+											   DrError *err);
+extern char *repoBackupFileObjectName(const char *backupId,
+									  const ManifestFile *file);
 
 /*
  * Path of a WAL archive file, palloc'd: a segment name (24 hex digits), a

@@ -48,10 +48,29 @@ repoChainPageStreamOpen(RepoChainPageStream *stream, uint32 part, DrError *err)
 	if (stream->name)
 		pfree(stream->name);
 	stream->part = part;
-	stream->name = stream->level->parts > 0 ?
-		repoBackupPartPath(stream->level->backupId, stream->path, part) :
-		repoBackupDataPath(stream->level->backupId, stream->path);
-	stream->read = repoObjectReadBegin(stream->repo, stream->name, err);
+	if (stream->level->parts > 0)
+	{
+		stream->name = repoBackupPartPath(stream->level->backupId,
+										  stream->path, part);
+		stream->read = repoObjectReadBegin(stream->repo, stream->name, err);
+	}
+	else
+	{
+		/* data/<path>, or its entry of a bundle */
+		ManifestFile file;
+
+		memset(&file, 0, sizeof(file));
+		file.path = (char *) stream->path;
+		file.store = stream->level->store;
+		file.objectSize = stream->level->objectSize;
+		file.bundled = stream->level->bundled;
+		file.bundle = stream->level->bundle;
+		file.bundleOffset = stream->level->bundleOffset;
+		stream->name = repoBackupFileObjectName(stream->level->backupId, &file);
+		stream->read = repoBackupFileReadBegin(stream->repo,
+											   stream->level->backupId,
+											   &file, err);
+	}
 	if (stream->read == NULL)
 		return false;			/* the error names the object */
 	/* never read to its end: its content hash would never be checked */
@@ -95,6 +114,10 @@ repoChainPageLevels(char *const *ids, int count,
 		out[n].store = levels[i]->store;
 		out[n].size = levels[i]->size;
 		out[n].parts = levels[i]->parts;
+		out[n].objectSize = levels[i]->objectSize;
+		out[n].bundled = levels[i]->bundled;
+		out[n].bundle = levels[i]->bundle;
+		out[n].bundleOffset = levels[i]->bundleOffset;
 		n++;
 	}
 	*outCount = n;

@@ -23,6 +23,10 @@ typedef struct RepoChainPageLevel
 	uint64		size;
 	uint32		parts;			/* a whole copy in parts: their number (the
 								 * manifest's parts=); 0: one object */
+	uint64		objectSize;		/* where its one object is (parts == 0): */
+	bool		bundled;		/* an entry of bundle/<bundle> at */
+	uint32		bundle;			/* bundleOffset, objectSize bytes long; */
+	uint64		bundleOffset;	/* else data/<path> */
 } RepoChainPageLevel;
 
 /*

@@ -15,7 +15,16 @@
  * ones.
  *
  * Codec errors do not know which object they are about; they are prefixed
- * with its path here.
+ * with its path here (and, for an entry of a bundle, its offset).
+ *
+ * Bundles (RepoWriteParam.bundle, repo_bundle.c): a write into a bundle
+ * encodes into memory; End appends the whole encoded object to the bundle
+ * as one entry, and Abort drops it, so an object given up (a backup's file
+ * found unchanged) costs the bundle nothing.  Should the encoded object
+ * grow past the bundle's entry limit (a small file that grew while it was
+ * read), the write turns into a standalone object at its own path: what
+ * was buffered goes there first, and the rest follows it.  Either way the
+ * bytes are the same encoded object.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -31,6 +40,8 @@ struct RepoObjectRead
 	StorageRead *read;
 	CodecDecoder *decoder;		/* NULL once ended */
 	char	   *path;
+	bool		ranged;			/* an entry of a bundle, at offset */
+	uint64		offset;
 };
 
 /* Prefix an error with the object it is about. */
@@ -38,6 +49,16 @@ static void
 repoObjectErrorContext(Repo *repo, const char *path, DrError *err)
 {
 	drErrorPrefix(err, "object \"%s/%s\": ", repo->config.path, path);
+}
+
+static void
+repoObjectReadErrorContext(RepoObjectRead *read, DrError *err)
+{
+	if (read->ranged)
+		drErrorPrefix(err, "entry at offset " UINT64_FORMAT " of object \"%s/%s\": ",
+					  read->offset, read->repo->config.path, read->path);
+	else
+		repoObjectErrorContext(read->repo, read->path, err);
 }
 
 /*
@@ -79,10 +100,60 @@ repoObjectKeyCheck(Repo *repo, const char *path, const CodecDataKey *key,
 struct RepoObjectWrite
 {
 	Repo	   *repo;
-	StorageWrite *write;
+	StorageWrite *write;		/* NULL while the object is in memory */
 	CodecEncoder *encoder;
 	char	   *path;
+	bool		deferSync;
+
+	/* a bundle entry being encoded into memory (see the file header) */
+	RepoBundle *bundle;
+	char	   *memory;
+	size_t		memoryLen;
+	size_t		memorySize;
 };
+
+/*
+ * Where the encoder's bytes go: the storage write, or memory until the
+ * bundle's entry limit, past which the object becomes a standalone one.
+ */
+static bool
+repoObjectSinkWrite(void *arg, const void *buf, size_t len, DrError *err)
+{
+	RepoObjectWrite *ow = arg;
+
+	if (ow->write == NULL &&
+		ow->memoryLen + len > repoBundleEntryMax(ow->bundle))
+	{
+		StorageWriteParam storageParam = {0};
+
+		storageParam.deferSync = ow->deferSync;
+		ow->write = storageWriteBegin(ow->repo->storage, ow->path,
+									  &storageParam, err);
+		if (ow->write == NULL)
+			return false;
+		if (ow->memoryLen > 0 &&
+			!storageWrite(ow->write, ow->memory, ow->memoryLen, err))
+			return false;
+		pfree(ow->memory);
+		ow->memory = NULL;
+		ow->memoryLen = ow->memorySize = 0;
+	}
+	if (ow->write != NULL)
+		return storageWrite(ow->write, buf, len, err);
+
+	if (ow->memoryLen + len > ow->memorySize)
+	{
+		size_t		size = Max(ow->memorySize * 2, 16 * 1024);
+
+		while (size < ow->memoryLen + len)
+			size *= 2;
+		ow->memory = ow->memory ? repalloc(ow->memory, size) : palloc(size);
+		ow->memorySize = size;
+	}
+	memcpy(ow->memory + ow->memoryLen, buf, len);
+	ow->memoryLen += len;
+	return true;
+}
 
 RepoObjectWrite *
 repoObjectWriteBegin(Repo *repo, const char *path, const CodecDataKey *key,
@@ -100,35 +171,45 @@ repoObjectWriteBeginParam(Repo *repo, const char *path, const CodecDataKey *key,
 	CodecEncodeParam param = {0};
 	StorageWriteParam storageParam = {0};
 	RepoObjectWrite *ow;
-	StorageWrite *write;
-	CodecEncoder *encoder;
+	CodecSink	sink;
 
 	if (!repoObjectKeyCheck(repo, path, key, err))
 		return NULL;
 
-	storageParam.deferSync = writeParam->deferSync;
-	write = storageWriteBegin(repo->storage, path, &storageParam, err);
-	if (write == NULL)
-		return NULL;
+	ow = palloc0(sizeof(RepoObjectWrite));
+	ow->repo = repo;
+	ow->path = pstrdup(path);
+	ow->deferSync = writeParam->deferSync;
+	ow->bundle = writeParam->bundle;
+	if (ow->bundle == NULL)
+	{
+		storageParam.deferSync = writeParam->deferSync;
+		ow->write = storageWriteBegin(repo->storage, path, &storageParam, err);
+		if (ow->write == NULL)
+		{
+			pfree(ow->path);
+			pfree(ow);
+			return NULL;
+		}
+	}
 
 	param.compressLevel = repo->config.compressLevel;
 	if (param.compressLevel > 0 && writeParam->compressLevel > 0)
 		param.compressLevel = writeParam->compressLevel;
 	param.key = key;
 	param.binding = writeParam->binding;
-	encoder = codecEncoderNew(&param, storageWriteSink(write), err);
-	if (encoder == NULL)
+	/* small chunks for a small object: small buffers to write and read it */
+	if (ow->bundle != NULL)
+		param.chunkSize = REPO_BUNDLE_CHUNK_SIZE;
+	sink.write = repoObjectSinkWrite;
+	sink.arg = ow;
+	ow->encoder = codecEncoderNew(&param, sink, err);
+	if (ow->encoder == NULL)
 	{
 		repoObjectErrorContext(repo, path, err);
-		storageWriteAbort(write);
+		repoObjectWriteAbort(ow);
 		return NULL;
 	}
-
-	ow = palloc0(sizeof(RepoObjectWrite));
-	ow->repo = repo;
-	ow->write = write;
-	ow->encoder = encoder;
-	ow->path = pstrdup(path);
 	return ow;
 }
 
@@ -148,7 +229,10 @@ repoObjectWriteAbort(RepoObjectWrite *ow)
 {
 	if (ow->encoder)
 		codecEncoderFree(ow->encoder);
-	storageWriteAbort(ow->write);
+	if (ow->write)
+		storageWriteAbort(ow->write);
+	if (ow->memory)
+		pfree(ow->memory);
 	pfree(ow->path);
 	pfree(ow);
 }
@@ -156,10 +240,19 @@ repoObjectWriteAbort(RepoObjectWrite *ow)
 bool
 repoObjectWriteEnd(RepoObjectWrite *ow, CodecResult *result, DrError *err)
 {
+	return repoObjectWriteEndPlace(ow, result, NULL, err);
+}
+
+bool
+repoObjectWriteEndPlace(RepoObjectWrite *ow, CodecResult *result,
+						RepoObjectPlace *place, DrError *err)
+{
 	CodecResult localResult;
 	bool		ended;
 	bool		ok;
 
+	if (place)
+		memset(place, 0, sizeof(RepoObjectPlace));
 	/* End frees the encoder whatever it returns */
 	ended = codecEncoderEnd(ow->encoder, result ? result : &localResult, err);
 	ow->encoder = NULL;
@@ -169,7 +262,16 @@ repoObjectWriteEnd(RepoObjectWrite *ow, CodecResult *result, DrError *err)
 		repoObjectWriteAbort(ow);
 		return false;
 	}
-	ok = storageWriteEnd(ow->write, err);
+	if (ow->write == NULL)
+	{
+		/* still in memory: one entry of the bundle */
+		ok = repoBundleAppend(ow->bundle, ow->memory, ow->memoryLen, place,
+							  err);
+		if (ow->memory)
+			pfree(ow->memory);
+	}
+	else
+		ok = storageWriteEnd(ow->write, err);
 	pfree(ow->path);
 	pfree(ow);
 	return ok;
@@ -237,31 +339,49 @@ repoObjectPutBuffer(Repo *repo, const char *path, const void *buf, size_t len,
 	return repoObjectPutInternal(repo, path, NULL, buf, len, key, result, err);
 }
 
-RepoObjectRead *
-repoObjectReadBegin(Repo *repo, const char *path, DrError *err)
+static RepoObjectRead *
+repoObjectReadBeginInternal(Repo *repo, const char *path, bool ranged,
+							uint64 offset, uint64 length, DrError *err)
 {
 	RepoObjectRead *read;
 	StorageRead *storageRead;
-	CodecDecoder *decoder;
 
-	storageRead = storageReadBegin(repo->storage, path, err);
+	if (ranged)
+		storageRead = storageReadBeginRange(repo->storage, path, offset,
+											length, err);
+	else
+		storageRead = storageReadBegin(repo->storage, path, err);
 	if (storageRead == NULL)
 		return NULL;
-	decoder = codecDecoderNew(storageReadSource(storageRead), repoDataKeyGet,
-							  repo, err);
-	if (decoder == NULL)
-	{
-		repoObjectErrorContext(repo, path, err);
-		storageReadEnd(storageRead);
-		return NULL;
-	}
 
 	read = palloc0(sizeof(RepoObjectRead));
 	read->repo = repo;
 	read->read = storageRead;
-	read->decoder = decoder;
 	read->path = pstrdup(path);
+	read->ranged = ranged;
+	read->offset = offset;
+	read->decoder = codecDecoderNew(storageReadSource(storageRead),
+									repoDataKeyGet, repo, err);
+	if (read->decoder == NULL)
+	{
+		repoObjectReadErrorContext(read, err);
+		repoObjectReadFree(read);
+		return NULL;
+	}
 	return read;
+}
+
+RepoObjectRead *
+repoObjectReadBegin(Repo *repo, const char *path, DrError *err)
+{
+	return repoObjectReadBeginInternal(repo, path, false, 0, 0, err);
+}
+
+RepoObjectRead *
+repoObjectReadBeginRange(Repo *repo, const char *path, uint64 offset,
+						 uint64 length, DrError *err)
+{
+	return repoObjectReadBeginInternal(repo, path, true, offset, length, err);
 }
 
 bool
@@ -270,7 +390,7 @@ repoObjectReadBindingCheck(RepoObjectRead *read, const char *name,
 {
 	if (!codecDecoderBindingCheck(read->decoder, name, bound, err))
 	{
-		repoObjectErrorContext(read->repo, read->path, err);
+		repoObjectReadErrorContext(read, err);
 		return false;
 	}
 	return true;
@@ -301,7 +421,7 @@ repoObjectRead(RepoObjectRead *read, void *buf, size_t len, DrError *err)
 	}
 	n = codecDecoderRead(read->decoder, buf, len, err);
 	if (n < 0)
-		repoObjectErrorContext(read->repo, read->path, err);
+		repoObjectReadErrorContext(read, err);
 	return n;
 }
 
@@ -315,7 +435,7 @@ repoObjectReadEnd(RepoObjectRead *read, CodecResult *result, DrError *err)
 	ended = codecDecoderEnd(read->decoder, result ? result : &localResult, err);
 	read->decoder = NULL;
 	if (!ended)
-		repoObjectErrorContext(read->repo, read->path, err);
+		repoObjectReadErrorContext(read, err);
 	repoObjectReadFree(read);
 	return ended;
 }

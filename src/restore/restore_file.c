@@ -182,23 +182,24 @@ restoreOutCommit(Restore *restore, RestoreOut *out, uint32 mode, int64 mtime,
 }
 
 /*
- * Copy the whole object at objectPath into out (from offset 0), and check
- * it against what the manifest says: plain size and SHA-256 (when sha256
- * is not NULL) and stored size.
+ * Copy the whole object of entry (backup backupId; data/<path> or its
+ * bundle entry) into out (from offset 0), and check it against what the
+ * manifest says: plain size, SHA-256 and stored size.
  */
 static bool
-restoreObjectCopy(Restore *restore, const char *objectPath, RestoreOut *out,
-				  uint64 size, const uint8 *sha256, uint64 objectSize,
-				  DrError *err)
+restoreObjectCopy(Restore *restore, const char *backupId,
+				  const ManifestFile *entry, RestoreOut *out, DrError *err)
 {
 	char	   *buffer = restoreBuffer(restore);
+	char	   *objectPath;
 	RepoObjectRead *read;
 	CodecResult result;
 	uint64		written = 0;
 	uint64		writtenBack = 0;
 	uint64		asked = 0;
+	bool		ok;
 
-	read = repoObjectReadBegin(restore->repo, objectPath, err);
+	read = repoBackupFileReadBegin(restore->repo, backupId, entry, err);
 	if (read == NULL)
 		return false;
 	/* every byte is checked all the same (codec.h): tags, zstd checksum */
@@ -240,19 +241,23 @@ restoreObjectCopy(Restore *restore, const char *objectPath, RestoreOut *out,
 	if (!repoObjectReadEnd(read, &result, err))
 		return false;
 
-	if (result.rawSize != size)
-		return drErrorSet(err, DR_ERR_CORRUPT,
-						  "object \"%s\" holds " UINT64_FORMAT " bytes, its manifest says " UINT64_FORMAT,
-						  objectPath, result.rawSize, size);
-	if (sha256 != NULL && memcmp(result.sha256, sha256, CODEC_SHA256_SIZE) != 0)
-		return drErrorSet(err, DR_ERR_CORRUPT,
-						  "object \"%s\" does not have the SHA-256 its manifest gives",
-						  objectPath);
-	if (result.storedSize != objectSize)
-		return drErrorSet(err, DR_ERR_CORRUPT,
-						  "object \"%s\" is " UINT64_FORMAT " bytes long, its manifest says " UINT64_FORMAT,
-						  objectPath, result.storedSize, objectSize);
-	return true;
+	objectPath = repoBackupFileObjectName(backupId, entry);
+	if (result.rawSize != entry->size)
+		ok = drErrorSet(err, DR_ERR_CORRUPT,
+						"object \"%s\" holds " UINT64_FORMAT " bytes, its manifest says " UINT64_FORMAT,
+						objectPath, result.rawSize, entry->size);
+	else if (memcmp(result.sha256, entry->sha256, CODEC_SHA256_SIZE) != 0)
+		ok = drErrorSet(err, DR_ERR_CORRUPT,
+						"object \"%s\" does not have the SHA-256 its manifest gives",
+						objectPath);
+	else if (result.storedSize != entry->objectSize)
+		ok = drErrorSet(err, DR_ERR_CORRUPT,
+						"object \"%s\" is " UINT64_FORMAT " bytes long, its manifest says " UINT64_FORMAT,
+						objectPath, result.storedSize, entry->objectSize);
+	else
+		ok = true;
+	pfree(objectPath);
+	return ok;
 }
 
 /* pread exactly len bytes at offset of the file in out. */
@@ -285,7 +290,7 @@ restoreDeltaApply(Restore *restore, const char *backupId,
 				  const ManifestFile *entry, RestoreOut *out, DrError *err)
 {
 	uint32		blockSize = restore->chain->headers[0].blockSize;
-	char	   *objectPath = repoBackupDataPath(backupId, entry->path);
+	char	   *objectPath = repoBackupFileObjectName(backupId, entry);
 	RepoObjectRead *read;
 	DeltaReader *delta = NULL;
 	CodecResult result;
@@ -294,7 +299,7 @@ restoreDeltaApply(Restore *restore, const char *backupId,
 	uint32		pages = 0;
 	char	   *base = NULL;
 
-	read = repoObjectReadBegin(restore->repo, objectPath, err);
+	read = repoBackupFileReadBegin(restore->repo, backupId, entry, err);
 	if (read == NULL)
 		goto done;
 	repoObjectReadFastVerify(read);
@@ -1052,7 +1057,6 @@ restoreFile(Restore *restore, const ManifestFile *const *levels,
 	char	   *const *ids = restore->chain->ids;
 	char	   *dest = psprintf("%s/%s", restore->targetDir, target->path);
 	RestoreOut	out = {-1, NULL, NULL};
-	char	   *objectPath = NULL;
 	struct stat st;
 	int			source;
 
@@ -1102,10 +1106,7 @@ restoreFile(Restore *restore, const ManifestFile *const *levels,
 	else
 	{
 		/* the whole copy; its own SHA-256 always applies to it */
-		objectPath = repoBackupDataPath(ids[source], target->path);
-		if (!restoreObjectCopy(restore, objectPath, &out, levels[source]->size,
-							   levels[source]->sha256,
-							   levels[source]->objectSize, err))
+		if (!restoreObjectCopy(restore, ids[source], levels[source], &out, err))
 			goto fail;
 
 		/* then the deltas, oldest first */
@@ -1132,8 +1133,6 @@ restoreFile(Restore *restore, const ManifestFile *const *levels,
 
 	if (!restoreOutCommit(restore, &out, target->mode, target->mtime, true, err))
 		goto fail;
-	if (objectPath)
-		pfree(objectPath);
 	pfree(dest);
 	return true;
 
@@ -1142,8 +1141,6 @@ fail:
 	if (err == NULL || err->code != DR_ERR_CANCELED)
 		drErrorPrefix(err, "could not restore \"%s\" of backup \"%s\": ",
 					  target->path, ids[0]);
-	if (objectPath)
-		pfree(objectPath);
 	pfree(dest);
 	return false;
 }

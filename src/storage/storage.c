@@ -49,7 +49,12 @@ struct StorageRead
 	Storage    *storage;
 	void	   *handle;			/* the driver's */
 	char	   *path;
+	uint64		remaining;		/* bytes the range still has; UINT64_MAX for
+								 * a whole object */
 };
+
+/* Bytes skipped at a time by a range read emulated over a plain one. */
+#define STORAGE_SKIP_BUFFER		(64 * 1024)
 
 /*
  * Check a path given to the storage API.  allowRoot accepts "" (the root
@@ -275,15 +280,80 @@ storageReadBegin(Storage *storage, const char *path, DrError *err)
 	read->storage = storage;
 	read->handle = handle;
 	read->path = pstrdup(path);
+	read->remaining = PG_UINT64_MAX;
+	return read;
+}
+
+StorageRead *
+storageReadBeginRange(Storage *storage, const char *path, uint64 offset,
+					  uint64 length, DrError *err)
+{
+	StorageRead *read;
+
+	if (storage->iface->readBeginRange != NULL)
+	{
+		void	   *handle;
+
+		if (!storagePathCheck(path, false, err))
+			return NULL;
+		handle = storage->iface->readBeginRange(storage->driver, path, offset,
+												length, err);
+		if (handle == NULL)
+			return NULL;
+		read = palloc0(sizeof(StorageRead));
+		read->storage = storage;
+		read->handle = handle;
+		read->path = pstrdup(path);
+		read->remaining = length;
+		return read;
+	}
+
+	/* emulated: a plain read whose first offset bytes are skipped */
+	read = storageReadBegin(storage, path, err);
+	if (read == NULL)
+		return NULL;
+	if (offset > 0)
+	{
+		char	   *skip = palloc(STORAGE_SKIP_BUFFER);
+
+		while (offset > 0)
+		{
+			ssize_t		n = storageRead(read, skip,
+										Min(offset, STORAGE_SKIP_BUFFER), err);
+
+			if (n < 0)
+			{
+				pfree(skip);
+				storageReadEnd(read);
+				return NULL;
+			}
+			if (n == 0)
+			{
+				/* the object ends before the range: nothing to read */
+				length = 0;
+				break;
+			}
+			offset -= n;
+		}
+		pfree(skip);
+	}
+	read->remaining = length;
 	return read;
 }
 
 ssize_t
 storageRead(StorageRead *read, void *buf, size_t len, DrError *err)
 {
+	ssize_t		n;
+
+	if (len > read->remaining)
+		len = (size_t) read->remaining;
 	if (len == 0)
 		return 0;
-	return read->storage->iface->read(read->handle, buf, len, err);
+	n = read->storage->iface->read(read->handle, buf, len, err);
+	if (n > 0 && read->remaining != PG_UINT64_MAX)
+		read->remaining -= n;
+	return n;
 }
 
 void

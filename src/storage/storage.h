@@ -100,7 +100,20 @@ extern void storageWriteAbort(StorageWrite *write);
 /* Reading: DR_ERR_NOT_FOUND when the object does not exist. */
 extern StorageRead *storageReadBegin(Storage *storage, const char *path,
 									 DrError *err);
-/* Bytes read; 0 at end; -1 on failure. */
+/*
+ * Reading part of an object: the length bytes from offset on (an entry of
+ * a backup's bundle object, see manifest.h), read like a whole object:
+ * storageRead ends (returns 0) after length bytes, or earlier where the
+ * object does -- an object shorter than offset + length is not an error
+ * here; the reader finds what is missing (the codec: a truncated object).
+ * A driver reads only that range (posix: from an lseek'd descriptor; an
+ * object store: one ranged GET); without a ranged read of its own,
+ * storage.c reads the object from its start and skips offset bytes.
+ */
+extern StorageRead *storageReadBeginRange(Storage *storage, const char *path,
+										  uint64 offset, uint64 length,
+										  DrError *err);
+/* Bytes read; 0 at end (of the object or of the range); -1 on failure. */
 extern ssize_t storageRead(StorageRead *read, void *buf, size_t len,
 						   DrError *err);
 extern void storageReadEnd(StorageRead *read);

@@ -31,6 +31,16 @@ typedef void (*StorageDriverWriteAbort) (void *handle);
 /* Read: open path; DR_ERR_NOT_FOUND when missing. */
 typedef void *(*StorageDriverReadBegin) (void *driver, const char *path,
 										 DrError *err);
+/*
+ * Read: open path positioned at offset, to return at most length bytes in
+ * all (then 0, as at the object's end); DR_ERR_NOT_FOUND when missing.  An
+ * object that ends before offset + length just ends early.  Optional:
+ * storage.c skips offset bytes of a plain read without it, and limits
+ * what is read to length either way.
+ */
+typedef void *(*StorageDriverReadBeginRange) (void *driver, const char *path,
+											  uint64 offset, uint64 length,
+											  DrError *err);
 typedef ssize_t (*StorageDriverRead) (void *handle, void *buf, size_t len,
 									  DrError *err);
 typedef void (*StorageDriverReadEnd) (void *handle);
@@ -107,6 +117,7 @@ typedef struct StorageDriverInterface
 	StorageDriverFree free;
 	StorageDriverListPage listPage; /* pages cut from list without it */
 	StorageDriverRemoveStale removeStale;	/* nothing to remove without it */
+	StorageDriverReadBeginRange readBeginRange; /* skipping without it */
 	/* all three or none; without them deferSync writes are durable at once */
 	StorageDriverBatchBegin batchBegin;
 	StorageDriverBatchEnd batchEnd;

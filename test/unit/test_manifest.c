@@ -25,6 +25,12 @@
  * without part-size, parts= in version 1, bad part sizes, parts=1, parts
  * of a delta, a size below its parts refused by the reader and the writer;
  * the part layout (manifestPartRange).
+ * Bundles: the writer writes the bundle field (full and delta files),
+ * which reads back; version 1 manifests (the good manifest below) still
+ * read, without bundles, and the field is an unknown key in them; malformed
+ * bundle fields (missing or extra parts, signs, leading zeroes, overflows,
+ * repeated), bundle entries stored as parent, smaller than a codec header
+ * or ending past 2^64 refused by reader and writer; version 3 refused.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -807,6 +813,8 @@ testReaderRefusals(void)
 	text = goodText(20, "file PG_VERSION size=3 mode=0600 mtime=1 sha256=" SHA_A
 					" store=full object-size=100 blocks=0 corrupt=0 parts=2");
 	expectCorrupt("parts= in version 1", text, 20, "unknown key \"parts\"");
+	text = goodText(1, "pg_dr-manifest 0");
+	expectCorrupt("version 0", text, 1, "manifest version 0 is not supported");
 	text = goodText(1, "pg_dr-manifest one");
 	expectCorrupt("version not a number", text, 1, "invalid manifest version");
 	text = goodText(2, "kind incremental");
@@ -1035,6 +1043,189 @@ testReaderRefusals(void)
 	}
 }
 
+/* The file line of goodLines[19] (a full file) with extra appended. */
+static char *
+bundleLine(const char *extra)
+{
+	return tsprintf("file PG_VERSION size=3 mode=0600 mtime=1 sha256=" SHA_A
+					" store=full object-size=100 blocks=0 corrupt=0%s", extra);
+}
+
+/* Read text; the file entries' bundle fields into out (up to 3). */
+static int
+readFiles(const char *text, ManifestFile *out, DrError *err)
+{
+	MemReader	src = {text, strlen(text), 0, 0, false};
+	ManifestReader *reader;
+	ManifestEntry entry;
+	int			files = 0;
+	int			rc;
+
+	drErrorClear(err);
+	reader = manifestReaderNew(memRead, &src, err);
+	if (reader == NULL)
+		return -1;
+	while ((rc = manifestReaderNext(reader, &entry, err)) == 1)
+	{
+		if (entry.kind == MANIFEST_ENTRY_FILE && files < 3)
+		{
+			out[files] = entry.file;
+			out[files].path = NULL;
+			files++;
+		}
+	}
+	manifestReaderFree(reader);
+	return rc;
+}
+
+static void
+testBundles(void)
+{
+	StringInfoData text;
+	ManifestWriter *writer;
+	ManifestHeader h = headerMake(true);
+	ManifestFile full = fileMake("base/1/1", MANIFEST_STORE_FULL, 1);
+	ManifestFile delta = fileMake("base/1/2", MANIFEST_STORE_DELTA, 2);
+	ManifestFile alone = fileMake("base/1/3", MANIFEST_STORE_FULL, 3);
+	ManifestFile parent = fileMake("base/1/4", MANIFEST_STORE_PARENT, 4);
+	ManifestFile files[3];
+	DrError		err;
+	bool		allOk = true;
+
+	/* written: version 2, bundle fields on full and delta files */
+	full.bundled = true;
+	full.bundle = 0;
+	full.bundleOffset = 0;
+	delta.bundled = true;
+	delta.bundle = PG_UINT32_MAX;
+	delta.bundleOffset = PG_UINT64_MAX - delta.objectSize;
+	initStringInfo(&text);
+	writer = manifestWriterNew(sbWrite, &text);
+	allOk &= manifestWriteHeader(writer, &h, &err);
+	allOk &= manifestWriteFile(writer, &full, &err);
+	allOk &= manifestWriteFile(writer, &delta, &err);
+	allOk &= manifestWriteFile(writer, &alone, &err);
+	allOk &= manifestWriterEnd(writer, &err);
+	manifestWriterFree(writer);
+	if (!ok(allOk, "writer accepts bundle entries stored full and delta"))
+		diag("%s", err.message);
+	ok(strncmp(text.data, "pg_dr-manifest 2\n", 17) == 0,
+	   "the writer writes version 2");
+	ok(strstr(text.data, " corrupt=1 bundle=0:0\n") != NULL,
+	   "bundle field of the first entry of bundle 0");
+	ok(strstr(text.data, " bundle=4294967295:18446744073709551414\n") != NULL,
+	   "bundle field with the largest number and offset");
+	ok(strstr(text.data, "file base/1/3 ") != NULL &&
+	   strstr(strstr(text.data, "file base/1/3 "), "bundle=") == NULL,
+	   "no bundle field for a standalone object");
+
+	memset(files, 0, sizeof(files));
+	ok(readFiles(text.data, files, &err) == 0, "version 2 with bundles reads");
+	ok(files[0].bundled && files[0].bundle == 0 && files[0].bundleOffset == 0 &&
+	   files[0].objectSize == full.objectSize,
+	   "bundle 0 offset 0 reads back");
+	ok(files[1].bundled && files[1].bundle == PG_UINT32_MAX &&
+	   files[1].bundleOffset == PG_UINT64_MAX - delta.objectSize &&
+	   files[1].store == MANIFEST_STORE_DELTA,
+	   "a delta entry's bundle number and offset read back");
+	ok(!files[2].bundled && files[2].bundle == 0 && files[2].bundleOffset == 0,
+	   "a file without the field is not bundled");
+
+	pfree(text.data);
+
+	/* the writer refuses what cannot be a bundle entry */
+	{
+		ManifestFile bad[3];
+		const char *why[] = {"stored as parent", "smaller than a codec header",
+		"ending past 2^64"};
+
+		bad[0] = parent;
+		bad[1] = full;
+		bad[1].objectSize = CODEC_HEADER_SIZE - 1;
+		bad[2] = full;
+		bad[2].bundleOffset = PG_UINT64_MAX - full.objectSize + 1;
+		bad[0].bundled = true;
+		for (int i = 0; i < 3; i++)
+		{
+			initStringInfo(&text);
+			writer = manifestWriterNew(sbWrite, &text);
+			(void) manifestWriteHeader(writer, &h, &err);
+			drErrorClear(&err);
+			ok(!manifestWriteFile(writer, &bad[i], &err) &&
+			   err.code == DR_ERR_INVALID &&
+			   strstr(err.message, "cannot be a bundle entry") != NULL,
+			   "writer refuses a bundle entry %s", why[i]);
+			manifestWriterFree(writer);
+			pfree(text.data);
+		}
+	}
+
+	/* version 1 still reads; there the field is unknown */
+	{
+		char	   *v1 = goodText(20, bundleLine(" bundle=1:0"));
+
+		ok(readFiles(goodText(0, NULL), files, &err) == 0 && !files[0].bundled &&
+		   !files[1].bundled, "a version 1 manifest reads, nothing bundled");
+		expectCorrupt("bundle in version 1", v1, 20, "unknown key \"bundle\"");
+	}
+
+	/* version 2: the good manifest with bundle fields */
+	{
+		char	   *t = goodTextV2(20, bundleLine(" bundle=7:4096"));
+		ok(readFiles(t, files, &err) == 0 && files[0].bundled &&
+		   files[0].bundle == 7 && files[0].bundleOffset == 4096,
+		   "version 2: bundle=7:4096 reads");
+		t = goodTextV2(20, bundleLine(""));
+		ok(readFiles(t, files, &err) == 0 && !files[0].bundled,
+		   "version 2 without bundle fields reads");
+		t = goodTextV2(20, tsprintf("file PG_VERSION size=3 mode=0600 mtime=1 bundle=2:5 sha256=" SHA_A
+								  " store=full object-size=100 blocks=0 corrupt=0"));
+		ok(readFiles(t, files, &err) == 0 && files[0].bundled &&
+		   files[0].bundle == 2 && files[0].bundleOffset == 5,
+		   "version 2: the field is found wherever it is on the line");
+	}
+	{
+		struct
+		{
+			const char *field;
+			const char *want;
+		}			bad[] = {
+			{" bundle=3", "invalid bundle \"3\""},
+			{" bundle=", "invalid bundle \"\""},
+			{" bundle=:5", "invalid bundle"},
+			{" bundle=3:", "invalid bundle"},
+			{" bundle=a:1", "invalid bundle"},
+			{" bundle=1:0x10", "invalid bundle"},
+			{" bundle=01:2", "invalid bundle"},
+			{" bundle=1:02", "invalid bundle"},
+			{" bundle=-1:2", "invalid bundle"},
+			{" bundle=1:2:3", "invalid bundle"},
+			{" bundle=4294967296:0", "invalid bundle"},
+			{" bundle=1:18446744073709551616", "invalid bundle"},
+			{" bundle=99999999999999999999:0", "invalid bundle"},
+			{" bundle=1:18446744073709551516", "cannot be a bundle entry"},
+			{" bundle=1:0 bundle=1:0", "key \"bundle\" appears twice"},
+		};
+
+		for (int i = 0; i < (int) lengthof(bad); i++)
+		{
+			char	   *t = goodTextV2(20, bundleLine(bad[i].field));
+			expectCorrupt(tsprintf("bundle field \"%s\"", bad[i].field), t, 21,
+						  bad[i].want);
+		}
+	}
+	{
+		char	   *t = goodTextV2(22, "file base/5/16385 size=8192 mode=0640 mtime=7 sha256=" SHA_A
+								 " store=parent object-size=0 blocks=0 corrupt=0 bundle=1:0");
+		expectCorrupt("bundle entry stored as parent", t, 23,
+					  "stored as \"parent\" with object size 0 cannot be a bundle entry");
+		t = goodTextV2(20, "file PG_VERSION size=3 mode=0600 mtime=1 sha256=" SHA_A
+					 " store=full object-size=63 blocks=0 corrupt=0 bundle=1:0");
+		expectCorrupt("bundle entry smaller than a codec header", t, 21,
+					  "with object size 63 cannot be a bundle entry");
+	}
+}
+
 int
 main(void)
 {
@@ -1044,6 +1235,7 @@ main(void)
 	testLabels();
 	testWriterRefusals();
 	testReaderRefusals();
+	testBundles();
 	trackFree();
 	return tapDone();
 }

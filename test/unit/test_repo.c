@@ -41,6 +41,13 @@
  * regular file); write, read, replace, remove; the guard (no marker, the
  * marker's repository refused with PERMISSION and a hint, another
  * repository allowed, an unreadable marker refused).
+ * Bundles (repo_bundle.c, repoObjectReadBeginRange): entries laid end to
+ * end, each read back alone by range with its content hash; a new bundle
+ * object once one reaches its size; an abandoned entry leaves nothing; an
+ * entry that grows past the entry limit becomes a standalone object at its
+ * own path (its buffered start included); an aborted bundle leaves nothing
+ * visible; End without entries makes no object; a range cut short or
+ * starting inside an entry is CORRUPT naming the offset.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -561,6 +568,213 @@ testKeysObjects(const char *key1)
 	ok(repoObjectReadBegin(fresh, "backup/none", &err) == NULL &&
 	   err.code == DR_ERR_NOT_FOUND, "read of a missing object: NOT_FOUND");
 	repoClose(fresh);
+}
+
+static uint32
+bundleNext(void *arg)
+{
+	return (*(uint32 *) arg)++;
+}
+
+/* Write len bytes of content as an object of bundle; its place. */
+static bool
+bundlePut(Repo *repo, RepoBundle *bundle, const CodecDataKey *key,
+		  const char *path, const char *content, size_t len,
+		  CodecResult *result, RepoObjectPlace *place)
+{
+	DrError		err;
+	RepoWriteParam param;
+	RepoObjectWrite *ow;
+
+	memset(&param, 0, sizeof(param));
+	param.bundle = bundle;
+	ow = repoObjectWriteBeginParam(repo, path, key, &param, &err);
+	/* in pieces: the entry grows in memory */
+	for (size_t done = 0; ow != NULL && done < len; done += 1000)
+	{
+		if (!repoObjectWrite(ow, content + done, Min(1000, len - done), &err))
+		{
+			repoObjectWriteAbort(ow);
+			ow = NULL;
+		}
+	}
+	if (ow == NULL || !repoObjectWriteEndPlace(ow, result, place, &err))
+	{
+		diag("%s: %s", path, err.message);
+		return false;
+	}
+	return true;
+}
+
+/* Read the entry at place whole; its content equals content? */
+static bool
+entryIs(Repo *repo, const char *bundlePath, uint64 offset, uint64 length,
+		const char *content, size_t len)
+{
+	DrError		err;
+	RepoObjectRead *read = repoObjectReadBeginRange(repo, bundlePath, offset,
+													length, &err);
+	char	   *buf = palloc(len + 100);
+	size_t		got = 0;
+	CodecResult result;
+	bool		same;
+
+	for (;;)
+	{
+		ssize_t		n;
+
+		if (read == NULL)
+			break;
+		n = repoObjectRead(read, buf + got, len + 100 - got, &err);
+		if (n < 0)
+		{
+			repoObjectReadFree(read);
+			read = NULL;
+			break;
+		}
+		if (n == 0)
+			break;
+		got += n;
+	}
+	same = read != NULL && repoObjectReadEnd(read, &result, &err) &&
+		got == len && memcmp(buf, content, len) == 0 &&
+		result.storedSize == length;
+	if (!same)
+		diag("entry at " UINT64_FORMAT ": %s", offset, read ? "" : err.message);
+	pfree(buf);
+	return same;
+}
+
+static void
+testBundles(const char *key1)
+{
+	DrError		err;
+	ConfigRepo	config = configMake("bundles", key1);
+	Repo	   *repo;
+	const CodecDataKey *key;
+	RepoBundleParam param;
+	RepoBundle *bundle;
+	uint32		next = 0;
+	char	   *a = contentMake(3000, 1);
+	char	   *b = contentMake(5000, 2);
+	char	   *c = contentMake(100, 3);
+	char	   *big = track(palloc(300000));
+	CodecResult ra,
+				rb,
+				rc,
+				rbig;
+	RepoObjectPlace pa,
+				pb,
+				pc,
+				pbig;
+	char	   *bundle0;
+	char	   *bundle1;
+	struct stat st;
+
+	/* incompressible: its encoded size passes the entry limit */
+	for (uint32 i = 0, x = 2463534242u; i < 300000; i++)
+	{
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		big[i] = (char) x;
+	}
+	ok(repoCreate(&config, 1000, &err), "bundles: repository");
+	repo = repoOpen(&config, &err);
+	ok(repo != NULL && repoDataKeyNew(repo, &key, &err), "bundles: open, data key");
+
+	memset(&param, 0, sizeof(param));
+	param.prefix = "backup/B/bundle/";
+	param.sizeMax = 400;		/* a and b fill the first object */
+	param.entryMax = 20000;
+	param.next = bundleNext;
+	param.nextArg = &next;
+	bundle = repoBundleNew(repo, &param);
+	ok(bundlePut(repo, bundle, key, "backup/B/data/a", a, 3000, &ra, &pa) &&
+	   pa.bundled && pa.bundle == 0 && pa.offset == 0,
+	   "bundles: first entry at 0 of bundle 0");
+	/* an entry abandoned: nothing of it in the bundle */
+	{
+		RepoWriteParam wp;
+		RepoObjectWrite *ow;
+
+		memset(&wp, 0, sizeof(wp));
+		wp.bundle = bundle;
+		ow = repoObjectWriteBeginParam(repo, "backup/B/data/gone", key, &wp, &err);
+		ok(ow != NULL && repoObjectWrite(ow, c, 100, &err),
+		   "bundles: an entry begun");
+		if (ow)
+			repoObjectWriteAbort(ow);
+	}
+	ok(bundlePut(repo, bundle, key, "backup/B/data/b", b, 5000, &rb, &pb) &&
+	   pb.bundled && pb.bundle == 0 && pb.offset == ra.storedSize,
+	   "bundles: the next entry right after it, the abandoned one left no bytes");
+	bundle0 = tsprintf("%s/backup/B/bundle/0", config.path);
+	ok(stat(bundle0, &st) == 0 && (uint64) st.st_size == ra.storedSize + rb.storedSize,
+	   "bundles: bundle 0 ended once past its size, holding exactly both entries");
+	ok(bundlePut(repo, bundle, key, "backup/B/data/big", big, 300000, &rbig, &pbig) &&
+	   !pbig.bundled, "bundles: an entry past the entry limit is not bundled");
+	ok(objectIs(repo, "backup/B/data/big", big, 300000),
+	   "bundles: it is a standalone object at its own path, whole");
+	ok(bundlePut(repo, bundle, key, "backup/B/data/c", c, 100, &rc, &pc) &&
+	   pc.bundled && pc.bundle == 1 && pc.offset == 0,
+	   "bundles: the next entry starts bundle 1");
+	bundle1 = tsprintf("%s/backup/B/bundle/1", config.path);
+	ok(stat(bundle1, &st) != 0, "bundles: bundle 1 is invisible before End");
+	ok(repoBundleObjects(bundle) == 1 && repoBundleEnd(bundle, &err) &&
+	   stat(bundle1, &st) == 0 && (uint64) st.st_size == rc.storedSize,
+	   "bundles: End ends bundle 1");
+	ok(filesCount(tsprintf("%s/backup/B/data", config.path), "") == 1,
+	   "bundles: no data object but the standalone one");
+
+	ok(entryIs(repo, "backup/B/bundle/0", 0, ra.storedSize, a, 3000),
+	   "bundles: entry a read alone");
+	ok(entryIs(repo, "backup/B/bundle/0", pb.offset, rb.storedSize, b, 5000),
+	   "bundles: entry b read alone");
+	ok(entryIs(repo, "backup/B/bundle/1", 0, rc.storedSize, c, 100),
+	   "bundles: entry c read alone");
+	{
+		RepoObjectRead *read;
+		char		buf[8192];
+		ssize_t		n;
+
+		read = repoObjectReadBeginRange(repo, "backup/B/bundle/0", 0,
+										ra.storedSize - 1, &err);
+		do
+			n = read ? repoObjectRead(read, buf, sizeof(buf), &err) : -1;
+		while (n > 0);
+		ok(n < 0 && err.code == DR_ERR_CORRUPT &&
+		   strstr(err.message, "entry at offset 0 of object") != NULL,
+		   "bundles: a range one byte short is CORRUPT, naming the offset");
+		repoObjectReadFree(read);
+		read = repoObjectReadBeginRange(repo, "backup/B/bundle/0", 1,
+										ra.storedSize, &err);
+		ok(read == NULL && err.code == DR_ERR_CORRUPT &&
+		   strstr(err.message, "entry at offset 1 of object") != NULL,
+		   "bundles: a range that is not an entry's start is CORRUPT");
+		read = repoObjectReadBeginRange(repo, "backup/B/bundle/0", 0,
+										ra.storedSize + 1, &err);
+		do
+			n = read ? repoObjectRead(read, buf, sizeof(buf), &err) : -1;
+		while (n > 0);
+		ok(n < 0 && err.code == DR_ERR_CORRUPT,
+		   "bundles: a range running into the next entry is CORRUPT");
+		repoObjectReadFree(read);
+	}
+
+	/* aborted, and ended empty: nothing visible */
+	bundle = repoBundleNew(repo, &param);
+	ok(bundlePut(repo, bundle, key, "backup/B/data/d", c, 100, &rc, &pc) &&
+	   pc.bundled && pc.bundle == 2, "bundles: an entry in bundle 2");
+	repoBundleAbort(bundle);
+	ok(stat(tsprintf("%s/backup/B/bundle/2", config.path), &st) != 0 &&
+	   filesCount(tsprintf("%s/backup/B/bundle", config.path), "") == 2,
+	   "bundles: an aborted bundle leaves nothing, not even a temporary file");
+	bundle = repoBundleNew(repo, &param);
+	ok(repoBundleEnd(bundle, &err) && next == 3 &&
+	   filesCount(tsprintf("%s/backup/B/bundle", config.path), "") == 2,
+	   "bundles: End without an entry makes no object");
+	repoClose(repo);
 }
 
 static void
@@ -1086,6 +1300,7 @@ main(void)
 	testRotationWriters(key1, key2);
 	testArchive(key1);
 	testOrigin(key1, key2);
+	testBundles(key1);
 
 	testTreeRemove(tmpRoot);
 	trackFree();

@@ -36,7 +36,12 @@
  * restore (leaving no file under the name) and by verify, which reports
  * every problem, with its path; a missing parent for restore and verify;
  * verify of a backup that stores no WAL names the archived segment it
- * needs when the archive lacks it.
+ * needs when the archive lacks it.  The full backup's manifest is a version 1
+ * one; the second incremental keeps its objects in bundles (repo.h's
+ * bundle writer, several bundle objects), so every restore, delta restore
+ * and verify of it reads bundle entries; a flipped byte in one bundle
+ * entry is caught by restore and verify naming the file's entry, and the
+ * other entries of that bundle still read.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -92,7 +97,20 @@ typedef struct TBackup
 	int			ndirs;
 	const char *tsLocation;		/* NULL: no tablespace */
 	bool		wal;
+	bool		bundled;		/* objects in bundles (small ones, to make
+								 * several), manifest version 2 */
+	bool		version1;		/* the manifest says version 1 */
 } TBackup;
+
+/* Bundle size of a bundled test backup: a few entries each. */
+#define TEST_BUNDLE_SIZE		300
+
+/* RepoBundleParam.next */
+static uint32
+testBundleNext(void *arg)
+{
+	return (*(uint32 *) arg)++;
+}
 
 static Repo *repo;
 
@@ -134,6 +152,42 @@ contentCopy(const char *src, size_t len)
 	return buf;
 }
 
+/*
+ * An object of a bundled test backup: an entry of bundle, its place in mf
+ * (an object that grew past the entry limit would be standalone: these
+ * never do).
+ */
+static bool
+testBundlePut(RepoBundle *bundle, const char *path, const void *buf,
+			  size_t len, const CodecDataKey *key, ManifestFile *mf,
+			  DrError *err)
+{
+	RepoWriteParam param;
+	RepoObjectWrite *ow;
+	RepoObjectPlace place;
+	CodecResult result;
+
+	memset(&param, 0, sizeof(param));
+	param.bundle = bundle;
+	ow = repoObjectWriteBeginParam(repo, path, key, &param, err);
+	if (ow == NULL)
+		return false;
+	if (!repoObjectWrite(ow, buf, len, err))
+	{
+		repoObjectWriteAbort(ow);
+		return false;
+	}
+	if (!repoObjectWriteEndPlace(ow, &result, &place, err))
+		return false;
+	if (!place.bundled)
+		return drErrorSet(err, DR_ERR_INTERNAL, "\"%s\" was not bundled", path);
+	mf->objectSize = result.storedSize;
+	mf->bundled = true;
+	mf->bundle = place.bundle;
+	mf->bundleOffset = place.offset;
+	return true;
+}
+
 /* Write a backup into the repository: objects, then the manifest. */
 static bool
 backupWrite(const TBackup *b)
@@ -144,11 +198,25 @@ backupWrite(const TBackup *b)
 	ManifestWriter *writer;
 	ManifestHeader h;
 	bool		ok = true;
+	RepoBundle *bundle = NULL;
+	uint32		bundleNumber = 0;
 
 	if (!repoDataKeyNew(repo, &key, &err))
 	{
 		diag("key: %s", err.message);
 		return false;
+	}
+	if (b->bundled)
+	{
+		RepoBundleParam param;
+
+		memset(&param, 0, sizeof(param));
+		param.prefix = track(repoBackupBundlePrefix(b->id));
+		param.sizeMax = TEST_BUNDLE_SIZE;
+		param.entryMax = 1024 * 1024;
+		param.next = testBundleNext;
+		param.nextArg = &bundleNumber;
+		bundle = repoBundleNew(repo, &param);
 	}
 	testBackupHeader(&h, b->id, "test", key->id, BLCK);
 	h.incremental = b->parent != NULL;
@@ -186,7 +254,9 @@ backupWrite(const TBackup *b)
 		mf.mtime = f->mtime ? f->mtime : 1700000000 + i;
 		ok &= codecSha256(f->content, f->len, mf.sha256, &err);
 		mf.store = f->store;
-		if (f->store == MANIFEST_STORE_FULL)
+		if (f->store == MANIFEST_STORE_FULL && bundle)
+			ok &= testBundlePut(bundle, path, f->content, f->len, key, &mf, &err);
+		else if (f->store == MANIFEST_STORE_FULL)
 		{
 			ok &= repoObjectPutBuffer(repo, path, f->content, f->len, key, &result, &err);
 			mf.objectSize = result.storedSize;
@@ -203,8 +273,13 @@ backupWrite(const TBackup *b)
 									 f->content + (size_t) f->blocks[p] * BLCK, &err);
 			ok &= dw && deltaWriterEnd(dw, &mf.blocks, &err);
 			deltaWriterFree(dw);
-			ok &= repoObjectPutBuffer(repo, path, delta.data, delta.len, key, &result, &err);
-			mf.objectSize = result.storedSize;
+			if (bundle)
+				ok &= testBundlePut(bundle, path, delta.data, delta.len, key, &mf, &err);
+			else
+			{
+				ok &= repoObjectPutBuffer(repo, path, delta.data, delta.len, key, &result, &err);
+				mf.objectSize = result.storedSize;
+			}
 			pfree(delta.data);
 		}
 		ok &= manifestWriteFile(writer, &mf, &err);
@@ -225,6 +300,30 @@ backupWrite(const TBackup *b)
 	}
 	ok = ok && manifestWriterEnd(writer, &err);
 	manifestWriterFree(writer);
+	if (bundle)
+		ok = repoBundleEnd(bundle, ok ? &err : &(DrError) {0}) && ok;
+	if (ok && b->bundled)
+		ok = ok(bundleNumber > 1, "backup %s: %u bundle objects", b->id,
+				 bundleNumber);
+	if (ok && b->version1)
+	{
+		/*
+		 * without bundles and parts, version 1 is version 2 but for its
+		 * first line and the part-size line
+		 */
+		char	   *partLine = strstr(text.data, "\npart-size ");
+		char	   *partEnd = partLine ? strchr(partLine + 1, '\n') : NULL;
+
+		ok = strncmp(text.data, "pg_dr-manifest 2\n", 17) == 0 &&
+			strstr(text.data, " bundle=") == NULL &&
+			strstr(text.data, " parts=") == NULL && partEnd != NULL;
+		text.data[15] = '1';
+		if (ok)
+		{
+			memmove(partLine, partEnd, text.data + text.len + 1 - partEnd);
+			text.len -= (int) (partEnd - partLine);
+		}
+	}
 	if (ok)
 	{
 		char	   *path = repoBackupManifestPath(b->id);
@@ -283,7 +382,8 @@ backupsMake(void)
 	filesF[n++] = tf("postgresql.auto.conf", MANIFEST_STORE_FULL, contentCopy("# auto\nwork_mem = '4MB'", 23), 23, NULL, 0, 0, 0);
 	c = tsprintf("%d %s\n", TS_OID, tsLocation);
 	filesF[n++] = tf("tablespace_map", MANIFEST_STORE_FULL, c, strlen(c), NULL, 0, 0, 0);
-	backupF = (TBackup) {ID_F, NULL, 0, filesF, n, dirsF, lengthof(dirsF), tsLocation, true};
+	backupF = (TBackup) {ID_F, NULL, 0, filesF, n, dirsF, lengthof(dirsF), tsLocation, true, false, false};
+	backupF.version1 = true;
 
 	/* first incremental */
 	n = 0;
@@ -302,7 +402,7 @@ backupsMake(void)
 	filesI1[n++] = tf("pg_tblspc/16400/PG_15_1/1/500", MANIFEST_STORE_PARENT, filesF[6].content, 2 * BLCK, NULL, 0, 0, 0);
 	filesI1[n++] = tf("postgresql.auto.conf", MANIFEST_STORE_PARENT, filesF[7].content, 23, NULL, 0, 0, 0);
 	filesI1[n++] = filesF[8];
-	backupI1 = (TBackup) {ID_I1, ID_F, 0, filesI1, n, dirsF, lengthof(dirsF), tsLocation, true};
+	backupI1 = (TBackup) {ID_I1, ID_F, 0, filesI1, n, dirsF, lengthof(dirsF), tsLocation, true, false, false};
 
 	/* second incremental */
 	n = 0;
@@ -320,7 +420,8 @@ backupsMake(void)
 	filesI2[n++] = tf("pg_tblspc/16400/PG_15_1/1/500", MANIFEST_STORE_PARENT, filesF[6].content, 2 * BLCK, NULL, 0, 0, 0);
 	filesI2[n++] = tf("postgresql.auto.conf", MANIFEST_STORE_PARENT, filesF[7].content, 23, NULL, 0, 0, 0);
 	filesI2[n++] = filesF[8];
-	backupI2 = (TBackup) {ID_I2, ID_I1, 0, filesI2, n, dirsF, lengthof(dirsF), tsLocation, true};
+	backupI2 = (TBackup) {ID_I2, ID_I1, 0, filesI2, n, dirsF, lengthof(dirsF), tsLocation, true, false, false};
+	backupI2.bundled = true;
 
 	ok(backupWrite(&backupF) && backupWrite(&backupI1) && backupWrite(&backupI2),
 	   "three backups written");
@@ -1153,6 +1254,44 @@ testCorruption(void)
 	   "verify: a missing WAL segment");
 	rename(saved, tsprintf("%s/backup/%s/wal/%s", repoDir, ID_I2, WAL_NAME));
 
+	/*
+	 * A flipped byte in the payload of the first entry of a bundle (the
+	 * delta of base/1/200, the second incremental's first stored file):
+	 * that file fails, naming its entry; the bundle's other entries read.
+	 */
+	{
+		char	   *bundle0 = tsprintf("%s/backup/%s/bundle/0", repoDir, ID_I2);
+		char	   *savedBundle = tsprintf("%s/saved-bundle", tmpRoot);
+		int			fd;
+		char		c = 0;
+
+		fileCopy(bundle0, savedBundle);
+		fd = open(bundle0, O_RDWR);
+		if (fd < 0 || pread(fd, &c, 1, CODEC_HEADER_SIZE + 20) != 1)
+			diag("cannot read %s", bundle0);
+		c ^= 0x01;
+		if (fd < 0 || pwrite(fd, &c, 1, CODEC_HEADER_SIZE + 20) != 1)
+			diag("cannot write %s", bundle0);
+		if (fd >= 0)
+			close(fd);
+		if (!ok(!verifyRun(ID_I2, false, &problems, &result) && problems.count == 1 &&
+				strstr(problems.text.data, "backup/" ID_I2 "/bundle/0:0 (base/1/200): ") &&
+				strstr(problems.text.data, "failed authentication"),
+				"verify: a damaged bundle entry, naming the bundle, offset and file"))
+			diag("%s", problems.text.data);
+		target = tsprintf("%s/r-bundle", tmpRoot);
+		param = paramMake(ID_I2, target);
+		param.tablespaceMap = &(RestoreTablespaceMap) {TS_OID, NULL, tsprintf("%s/ts-bundle", tmpRoot)};
+		param.tablespaceMapCount = 1;
+		if (!ok(!restoreRun(repo, &param, NULL, &err) && err.code == DR_ERR_CORRUPT &&
+				strstr(err.message, "could not restore \"base/1/200\" of backup \"" ID_I2 "\"") &&
+				strstr(err.message, "entry at offset 0 of object"),
+				"restore: a damaged bundle entry is CORRUPT, naming the file"))
+			diag("%s", err.message);
+		fileCopy(savedBundle, bundle0);
+		ok(verifyRun(ID_I2, false, &problems, &result), "verify: the bundle repaired");
+	}
+
 	/* a missing parent */
 	{
 		TFile		orphanFiles[1];
@@ -1161,7 +1300,7 @@ testCorruption(void)
 
 		orphanFiles[0] = tf("a", MANIFEST_STORE_PARENT, filesF[0].content, 3, NULL, 0, 0, 0);
 		orphan = (TBackup) {"20240105-000000I", "20231231-000000F", 0, orphanFiles, 1, NULL, 0,
-		NULL, false};
+		NULL, false, false, false};
 		ok(backupWrite(&orphan), "an incremental whose parent is gone");
 		chain = repoBackupChain(repo, orphan.id, &err);
 		ok(chain == NULL && err.code == DR_ERR_NOT_FOUND &&
@@ -1187,14 +1326,14 @@ testCorruption(void)
 		RepoBackupChain *chain;
 
 		files[0] = tf("a", MANIFEST_STORE_FULL, filesF[0].content, 3, NULL, 0, 0, 0);
-		b = (TBackup) {"20240106-000000I", ID_F, 42, files, 1, NULL, 0, NULL, false};
+		b = (TBackup) {"20240106-000000I", ID_F, 42, files, 1, NULL, 0, NULL, false, false, false};
 		ok(backupWrite(&b), "an incremental of another cluster");
 		chain = repoBackupChain(repo, b.id, &err);
 		ok(chain == NULL && err.code == DR_ERR_CORRUPT && strstr(err.message, "another cluster"),
 		   "chain: a parent of another cluster is CORRUPT");
-		b = (TBackup) {"20240107-000000I", "20240108-000000I", 0, files, 1, NULL, 0, NULL, false};
+		b = (TBackup) {"20240107-000000I", "20240108-000000I", 0, files, 1, NULL, 0, NULL, false, false, false};
 		ok(backupWrite(&b), "incremental A with parent B");
-		b = (TBackup) {"20240108-000000I", "20240107-000000I", 0, files, 1, NULL, 0, NULL, false};
+		b = (TBackup) {"20240108-000000I", "20240107-000000I", 0, files, 1, NULL, 0, NULL, false, false, false};
 		ok(backupWrite(&b), "incremental B with parent A");
 		chain = repoBackupChain(repo, b.id, &err);
 		ok(chain == NULL && err.code == DR_ERR_CORRUPT && strstr(err.message, "cycle"),

@@ -24,7 +24,12 @@
  * "", "a/", "a/..") refused by every call; read of a missing object (and
  * below a file) is DR_ERR_NOT_FOUND; storageGet limits and terminator;
  * codec sink/source adapters; a read-only directory gives a DR_ERR_IO
- * with EACCES (as root, checked in a child running as nobody).
+ * with EACCES (as root, checked in a child running as nobody); ranged
+ * reads (storageReadBeginRange), by the posix driver's lseek and emulated
+ * by storage.c over a driver without them: ranges at the start, in the
+ * middle, to the end, past the end (short, then 0), beyond the object
+ * (nothing), of length 0, read in odd pieces; missing objects, bad paths
+ * and temp names refused.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -841,6 +846,163 @@ testReadOnly(void)
 	pfree(root);
 }
 
+/* Read a range whole in pieces of piece bytes; compare with the pattern. */
+static bool
+rangeCheck(Storage *storage, const char *path, uint64 offset, uint64 length,
+		   uint64 objectSize, size_t piece)
+{
+	DrError		err;
+	StorageRead *r = storageReadBeginRange(storage, path, offset, length, &err);
+	uint64		want = offset >= objectSize ? 0 : Min(length, objectSize - offset);
+	uint64		got = 0;
+	char	   *buf = palloc(piece);
+	bool		good = r != NULL;
+
+	while (good)
+	{
+		ssize_t		n = storageRead(r, buf, piece, &err);
+
+		if (n <= 0)
+		{
+			good = n == 0;
+			break;
+		}
+		for (ssize_t j = 0; j < n && good; j++)
+			good = (uint8) buf[j] == (uint8) patternAt(offset + got + j);
+		got += n;
+	}
+	/* the end stays the end */
+	if (good)
+		good = storageRead(r, buf, piece, &err) == 0;
+	if (r)
+		storageReadEnd(r);
+	pfree(buf);
+	if (!good || got != want)
+		diag("range " UINT64_FORMAT "+" UINT64_FORMAT ": read " UINT64_FORMAT ", want " UINT64_FORMAT,
+			 offset, length, got, want);
+	return good && got == want;
+}
+
+static void
+testRangeOn(Storage *storage, const char *what)
+{
+	const uint64 size = 300000;
+	char	   *buf = palloc(size);
+	DrError		err;
+
+	for (uint64 i = 0; i < size; i++)
+		buf[i] = patternAt(i);
+	drErrorClear(&err);
+	ok(storagePut(storage, "range/object", buf, size, NULL, &err),
+	   "%s: object to read ranges of", what);
+	ok(rangeCheck(storage, "range/object", 0, 100, size, 7),
+	   "%s: range at the start", what);
+	ok(rangeCheck(storage, "range/object", 12345, 200000, size, 65536 + 3),
+	   "%s: range in the middle, in odd pieces", what);
+	ok(rangeCheck(storage, "range/object", 12345, 1, size, 4096),
+	   "%s: one byte", what);
+	ok(rangeCheck(storage, "range/object", size - 1000, 1000, size, 333),
+	   "%s: range to the end", what);
+	ok(rangeCheck(storage, "range/object", size - 10, 100, size, 4096),
+	   "%s: range past the end: short, then 0", what);
+	ok(rangeCheck(storage, "range/object", size + 5, 100, size, 4096),
+	   "%s: range beyond the object: nothing", what);
+	ok(rangeCheck(storage, "range/object", 777, 0, size, 4096),
+	   "%s: range of length 0: nothing", what);
+	ok(rangeCheck(storage, "range/object", 0, size, size, 1 << 20),
+	   "%s: the whole object as a range", what);
+	ok(storageReadBeginRange(storage, "range/missing", 0, 10, &err) == NULL &&
+	   err.code == DR_ERR_NOT_FOUND, "%s: missing object is DR_ERR_NOT_FOUND", what);
+	ok(storageReadBeginRange(storage, "range/../x", 0, 10, &err) == NULL &&
+	   err.code == DR_ERR_INVALID, "%s: bad path refused", what);
+	ok(storageReadBeginRange(storage, "range/object.tmp.1.2", 0, 10, &err) == NULL &&
+	   err.code == DR_ERR_INVALID, "%s: temp name refused", what);
+	ok(storageRemove(storage, "range/object", &err), "%s: removed", what);
+	pfree(buf);
+}
+
+/*
+ * A driver without a ranged read of its own, forwarding to a posix
+ * storage through storage.h: storage.c emulates ranges over it.
+ */
+static void *
+wrapWriteBegin(void *driver, const char *path, const StorageWriteParam *param,
+			   DrError *err)
+{
+	return storageWriteBegin(driver, path, param, err);
+}
+
+static bool
+wrapWrite(void *handle, const void *buf, size_t len, DrError *err)
+{
+	return storageWrite(handle, buf, len, err);
+}
+
+static bool
+wrapWriteEnd(void *handle, DrError *err)
+{
+	return storageWriteEnd(handle, err);
+}
+
+static void
+wrapWriteAbort(void *handle)
+{
+	storageWriteAbort(handle);
+}
+
+static void *
+wrapReadBegin(void *driver, const char *path, DrError *err)
+{
+	return storageReadBegin(driver, path, err);
+}
+
+static ssize_t
+wrapRead(void *handle, void *buf, size_t len, DrError *err)
+{
+	return storageRead(handle, buf, len, err);
+}
+
+static void
+wrapReadEnd(void *handle)
+{
+	storageReadEnd(handle);
+}
+
+static bool
+wrapExists(void *driver, const char *path, bool *exists, DrError *err)
+{
+	return storageExists(driver, path, exists, err);
+}
+
+static bool
+wrapRemove(void *driver, const char *path, DrError *err)
+{
+	return storageRemove(driver, path, err);
+}
+
+static void
+testRange(Storage *posix)
+{
+	static const StorageDriverInterface noRange = {
+		.name = "posix without ranges",
+		.writeBegin = wrapWriteBegin,
+		.write = wrapWrite,
+		.writeEnd = wrapWriteEnd,
+		.writeAbort = wrapWriteAbort,
+		.readBegin = wrapReadBegin,
+		.read = wrapRead,
+		.readEnd = wrapReadEnd,
+		.exists = wrapExists,
+		.list = fakeList,
+		.remove = wrapRemove,
+	};
+	Storage    *emulated = storageNew(&noRange, posix);
+
+	testRangeOn(posix, "posix");
+	testRangeOn(emulated, "emulated");
+	storageFree(emulated);
+}
+
 int
 main(void)
 {
@@ -859,6 +1021,7 @@ main(void)
 	testRemoveTree(storage);
 	testBadPaths(storage);
 	testAdapters(storage);
+	testRange(storage);
 	storageFree(storage);
 	testFailedWrite();
 	testListFallback();

@@ -2,7 +2,8 @@
  * read.c (posix)
  *	  Reading an object of the posix storage driver: a plain file, read
  *	  straight into the caller's buffer (no buffer of our own, so memory
- *	  does not depend on the object size).
+ *	  does not depend on the object size), whole or from an offset (a
+ *	  ranged read: storage.h).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -23,6 +24,18 @@ typedef struct StoragePosixRead
 
 void *
 storagePosixReadBegin(void *driverArg, const char *path, DrError *err)
+{
+	return storagePosixReadBeginRange(driverArg, path, 0, PG_UINT64_MAX, err);
+}
+
+/*
+ * The descriptor is positioned at offset; storage.c stops reading after
+ * length bytes, so a read never goes past the range (length is not needed
+ * here: a plain file has no request to size).
+ */
+void *
+storagePosixReadBeginRange(void *driverArg, const char *path, uint64 offset,
+						   uint64 length, DrError *err)
 {
 	StoragePosix *driver = driverArg;
 	StoragePosixRead *rd;
@@ -54,6 +67,15 @@ storagePosixReadBegin(void *driverArg, const char *path, DrError *err)
 	if (!S_ISREG(st.st_mode))
 	{
 		drErrorSet(err, DR_ERR_INVALID, "\"%s\" is not a regular file", full);
+		close(fd);
+		pfree(full);
+		return NULL;
+	}
+
+	if (offset > 0 && lseek(fd, (off_t) offset, SEEK_SET) < 0)
+	{
+		drErrorSet(err, DR_ERR_IO, "could not seek to " UINT64_FORMAT " in \"%s\": %m",
+				   offset, full);
 		close(fd);
 		pfree(full);
 		return NULL;

@@ -500,6 +500,7 @@ static const StorageDriverInterface storagePosixInterface = {
 	.removeStale = storagePosixRemoveStale,
 	.free = storagePosixFree,
 	.listPage = storagePosixListPage,
+	.readBeginRange = storagePosixReadBeginRange,
 	.batchBegin = storagePosixBatchBegin,
 	.batchEnd = storagePosixBatchEnd,
 	.batchAbort = storagePosixBatchAbort,

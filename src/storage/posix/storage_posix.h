@@ -46,6 +46,9 @@ extern bool storagePosixCheckName(const char *path, DrError *err);
 /* read.c */
 extern void *storagePosixReadBegin(void *driver, const char *path,
 								   DrError *err);
+extern void *storagePosixReadBeginRange(void *driver, const char *path,
+										uint64 offset, uint64 length,
+										DrError *err);
 extern ssize_t storagePosixRead(void *handle, void *buf, size_t len,
 								DrError *err);
 extern void storagePosixReadEnd(void *handle);
