@@ -63,6 +63,14 @@ typedef bool (*StorageDriverListPage) (void *driver, const char *dir,
 									   const char *startAfter, int limit,
 									   StorageListCallback callback,
 									   void *arg, bool *more, DrError *err);
+/*
+ * Remove everything under dir (optional; storageRemoveTree): an object
+ * store removes every key under the prefix in batches (DeleteObjects)
+ * instead of listing level by level and removing one object at a time.
+ * A missing dir is not an error.
+ */
+typedef bool (*StorageDriverRemoveTree) (void *driver, const char *dir,
+										 DrError *err);
 typedef void (*StorageDriverFree) (void *driver);
 /*
  * A batch of deferSync writes (storage.h): Begin returns a handle, End makes
@@ -93,6 +101,7 @@ typedef struct StorageDriverInterface
 	StorageDriverRemoveDir removeDir;	/* needed with STORAGE_FEATURE_PATH */
 	StorageDriverFree free;
 	StorageDriverListPage listPage; /* pages cut from list without it */
+	StorageDriverRemoveTree removeTree; /* list and remove without it */
 	/* all three or none; without them deferSync writes are durable at once */
 	StorageDriverBatchBegin batchBegin;
 	StorageDriverBatchEnd batchEnd;

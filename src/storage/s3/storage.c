@@ -312,7 +312,8 @@ typedef struct StorageS3ListState
 	void	   *arg;
 	StorageListPage *page;		/* paged listing */
 	char	   *lastKey;		/* last key seen (relative), palloc'd */
-	char	   *lastPrefix;		/* greatest common prefix seen, palloc'd */
+	char	   *prevMax;		/* greatest key of the earlier requests */
+	char	   *curMax;			/* greatest key of this request */
 } StorageS3ListState;
 
 static bool
@@ -326,20 +327,22 @@ storageS3ListEntry(void *arg, const S3ListEntry *entry, DrError *err)
 	if (strlen(entry->key) <= st->prefixLen)
 		return true;			/* the prefix itself as an object: not listed */
 	/*
-	 * A common prefix not after the greatest one seen is a repeat: s3rver
-	 * (the test server) makes its continuation token from the last
-	 * object's key, so the common prefixes after it come again.  (S3
-	 * lists in key order; s3rver not quite: "n.x" may come before "n",
-	 * which the page's heap and storageS3ListLeastNext absorb.)
+	 * A key not after the greatest of the earlier requests is a repeat:
+	 * never with S3, whose pages follow each other in key order, but
+	 * s3rver (the test server) makes its continuation token from the last
+	 * object of a page, in an order of its own where "n.x" comes before
+	 * "n", so common prefixes and objects come again on the next page.
+	 * Within a page its order is absorbed by the page's heap and
+	 * storageS3ListLeastNext.
 	 */
-	if (entry->isPrefix)
+	if (st->prevMax != NULL &&
+		strcmp(entry->key + st->prefixLen, st->prevMax) <= 0)
+		return true;
+	if (st->curMax == NULL || strcmp(entry->key + st->prefixLen, st->curMax) > 0)
 	{
-		if (st->lastPrefix != NULL &&
-			strcmp(entry->key + st->prefixLen, st->lastPrefix) <= 0)
-			return true;
-		if (st->lastPrefix)
-			pfree(st->lastPrefix);
-		st->lastPrefix = pstrdup(entry->key + st->prefixLen);
+		if (st->curMax)
+			pfree(st->curMax);
+		st->curMax = pstrdup(entry->key + st->prefixLen);
 	}
 	name = pstrdup(entry->key + st->prefixLen);
 	if (st->lastKey)
@@ -418,6 +421,13 @@ storageS3ListRequest(StorageS3 *s3, const char *dirPrefix,
 		ok = drErrorSet(err, DR_ERR_IO,
 						"repository %s: listing failed: %s", s3->name,
 						parsed.error.code);
+	if (st->curMax != NULL)
+	{
+		if (st->prevMax)
+			pfree(st->prevMax);
+		st->prevMax = st->curMax;
+		st->curMax = NULL;
+	}
 	if (ok)
 	{
 		*truncated = parsed.isTruncated;
@@ -458,8 +468,10 @@ storageS3List(void *driverArg, const char *dir, StorageListCallback callback,
 		pfree(token);
 	if (st.lastKey)
 		pfree(st.lastKey);
-	if (st.lastPrefix)
-		pfree(st.lastPrefix);
+	if (st.prevMax)
+		pfree(st.prevMax);
+	if (st.curMax)
+		pfree(st.curMax);
 	pfree(dirPrefix);
 	return ok;
 }
@@ -522,8 +534,10 @@ storageS3ListPage(void *driverArg, const char *dir, const char *startAfter,
 		pfree(token);
 	if (st.lastKey)
 		pfree(st.lastKey);
-	if (st.lastPrefix)
-		pfree(st.lastPrefix);
+	if (st.prevMax)
+		pfree(st.prevMax);
+	if (st.curMax)
+		pfree(st.curMax);
 	pfree(after);
 	pfree(dirPrefix);
 	return ok;
@@ -577,6 +591,7 @@ static const StorageDriverInterface storageS3Interface = {
 	.remove = storageS3Remove,
 	.free = storageS3Free,
 	.listPage = storageS3ListPage,
+	.removeTree = storageS3RemoveTree,
 };
 
 static char *

@@ -167,6 +167,9 @@ extern Storage *storageS3New(const StorageS3Param *param, DrError *err);
 extern bool storageS3Exists(void *driver, const char *path, bool *exists,
 							DrError *err);
 
+/* remove.c: every key under dir, by DeleteObjects batches */
+extern bool storageS3RemoveTree(void *driver, const char *dir, DrError *err);
+
 /* read.c */
 extern void *storageS3ReadBegin(void *driver, const char *path, DrError *err);
 extern ssize_t storageS3Read(void *handle, void *buf, size_t len, DrError *err);
