@@ -116,11 +116,7 @@ storageS3ReadChunk(StorageS3Read *rd, bool first, DrError *err)
 						"repository %s: could not %s: it changed while being read",
 						rd->s3->name, req.what);
 	else
-	{
-		ok = storageS3Error(rd->s3, &req, &resp, err);
-		if (resp.status == 404)
-			err->code = DR_ERR_NOT_FOUND;
-	}
+		ok = storageS3Error(rd->s3, &req, &resp, err);	/* 404: NOT_FOUND */
 	rd->pos = 0;
 	rd->offset += rd->len;
 	httpResponseFree(&resp);
@@ -179,9 +175,12 @@ storageS3Read(void *handle, void *buf, size_t len, DrError *err)
 			if (!storageS3ReadChunk(rd, false, err))
 				return -1;
 			if (rd->len == 0)
-				return drErrorSet(err, DR_ERR_IO,
-								  "repository %s: \"%s\" ended before its size",
-								  rd->s3->name, rd->path) ? 0 : -1;
+			{
+				drErrorSet(err, DR_ERR_IO,
+						   "repository %s: \"%s\" ended before its size",
+						   rd->s3->name, rd->path);
+				return -1;
+			}
 		}
 		n = Min(len - done, rd->len - rd->pos);
 		memcpy((char *) buf + done, rd->buf + rd->pos, n);
