@@ -15,7 +15,11 @@
 #	secret appearing nowhere: not in the CLI's output, not in pg_dr info,
 #	not in dr_config, not in the server log.  A bucket that does not
 #	exist, an endpoint nobody listens on and TLS off for a host that is
-#	not loopback each get their own error.
+#	not loopback each get their own error.  Through the fault proxy (a
+#	second s3rver, in clear): a part of a multipart upload reset every
+#	time is retried, then the backup fails naming the part and the file,
+#	the upload is aborted and nothing is visible under the name; with the
+#	proxy clear again a backup goes through.
 
 use strict;
 use warnings;
@@ -221,6 +225,42 @@ my $clear = file_write("$tmp/clear.conf",
 command_fails_like([ 'pg_dr', 'info', '--config', $clear ],
 	qr/"repo1_s3_tls = off" is allowed only for a loopback endpoint/,
 	'TLS off toward a host that is not loopback is refused');
+
+# ---- a multipart upload that fails: retried, then given up and aborted;
+# nothing is left under the name, and the next backup goes through.  A
+# second s3rver in clear behind the fault proxy (which does not speak
+# TLS); s3rver answers AbortMultipartUpload 405 (it has none), so the test
+# sees the abort in the proxy's log.
+use FaultProxy;
+my $plain = S3Server->start("$tmp/plain", bucket => 'pgdr', tls => 0);
+my $proxy = FaultProxy->start(upstream => '127.0.0.1:' . $plain->port, dir => "$tmp/proxy");
+my $faulty = file_write("$tmp/faulty.conf",
+	($plain->conf_lines(1, path => '/faulty', part_size => '5MB')
+	  =~ s/_endpoint = \S+/_endpoint = 127.0.0.1:${\ $proxy->port}/r)
+	  . "repo1_cipher_key_file = '$key'\n", 0644);
+command_ok([ 'pg_dr', 'repo-create', '--config', $faulty, '--kdf-iterations', '1000' ],
+	'repo-create through the fault proxy');
+my $bigfile = $node->safe_psql('postgres', "SELECT pg_relation_filepath('big')");
+$proxy->rules("PUT */data/$bigfile nth=2 count=all action=reset");
+($prc, $pout, $perr) = $node->psql('postgres',
+	"SET pg_dr.config_file = '$faulty'; SELECT dr_backup_full('faulty')");
+isnt($prc, 0, 'a backup whose big file cannot be uploaded fails');
+like($perr, qr/upload part 2 of "backup\/\d{8}-\d{6}F\/data\/\Q$bigfile\E"/,
+	'naming the part and the file');
+my @plog = $proxy->log;
+ok((grep { m{ PUT /pgdr/faulty/backup/\S+/data/\Q$bigfile\E reset} } @plog) >= 2,
+	'the part was retried');
+ok((grep { m{ DELETE /pgdr/faulty/backup/\S+/data/\Q$bigfile\E forward} } @plog),
+	'then the multipart upload was aborted');
+is(scalar(grep { m{/data/\Q$bigfile\E\._S3rver_object$} }
+		split /\n/, `find '${\ $plain->data_dir}' -type f`),
+	0, 'and nothing is visible under its name');
+$proxy->rules();
+like($node->safe_psql('postgres',
+		"SET pg_dr.config_file = '$faulty'; SELECT dr_backup_full('after the fault')"),
+	qr/^\d{8}-\d{6}F$/, 'once the store answers again, a backup goes through');
+$proxy->stop;
+$plain->stop;
 
 $node->stop;
 $s3->stop;

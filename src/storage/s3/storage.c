@@ -188,7 +188,8 @@ storageS3Send(StorageS3 *s3, const StorageS3Request *req, HttpResponse *resp,
 	{
 		char		name[DR_ERROR_VALUE_BUF];
 
-		drErrorPrefix(err, "repository %s: ", drErrorValue(s3->name, name));
+		drErrorPrefix(err, "repository %s: could not %s: ",
+					  drErrorValue(s3->name, name), req->what);
 		if (err->code == DR_ERR_IO && err->hint[0] == '\0')
 			drErrorHint(err, "check that repoN_s3_endpoint (%s) is right and the store is up and reachable",
 						s3->host);
