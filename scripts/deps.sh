@@ -12,6 +12,7 @@ set -euo pipefail
 NPM_DIR=${PG_DR_TEST_NPM:-/var/cache/pg_dr-test/npm}
 NPM_PACKAGES=(
 	@smithy/signature-v4@5.3.0	# AWS's SigV4 test suite (test_storage_s3_sign)
+	@20minutes/s3rver@5.0.0	# an S3 server checking SigV4 (t/052_s3.pl)
 )
 
 PACKAGES=(

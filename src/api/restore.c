@@ -59,7 +59,9 @@ apiRestoreGuards(const DrConfig *config, int *count)
 	apiRestoreGuardAdd(&list, psprintf("%s/pg_wal", DataDir),
 					   "the running cluster's WAL directory");
 	for (int i = 1; i <= CONFIG_REPO_MAX; i++)
-		if (config->repo[i].index != 0 && config->repo[i].path != NULL)
+		/* an object store's location (a bucket) is no local directory */
+		if (config->repo[i].index != 0 && config->repo[i].path != NULL &&
+			config->repo[i].path[0] == '/')
 			apiRestoreGuardAdd(&list, config->repo[i].path,
 							   psprintf("the repository of repo%d", i));
 

@@ -679,7 +679,9 @@ cliRestoreMain(int argc, char **argv)
 	 */
 	guards = palloc0(CONFIG_REPO_MAX * sizeof(RestoreGuard));
 	for (int i = 1; i <= CONFIG_REPO_MAX; i++)
-		if (config->repo[i].index != 0 && config->repo[i].path != NULL)
+		/* an object store's location (a bucket) is no local directory */
+		if (config->repo[i].index != 0 && config->repo[i].path != NULL &&
+			config->repo[i].path[0] == '/')
 		{
 			guards[param.guardCount].path = config->repo[i].path;
 			guards[param.guardCount].what = psprintf("the repository of repo%d", i);

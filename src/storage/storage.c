@@ -733,6 +733,8 @@ storageRemoveTree(Storage *storage, const char *dir, DrError *err)
 {
 	if (!storagePathCheck(dir, false, err))
 		return false;
+	if (storage->iface->removeTree != NULL)
+		return storage->iface->removeTree(storage->driver, dir, err);
 	return storageRemoveTreeLevel(storage, dir, 0, err);
 }
 

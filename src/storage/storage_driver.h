@@ -73,6 +73,14 @@ typedef bool (*StorageDriverListPage) (void *driver, const char *dir,
 									   const char *startAfter, int limit,
 									   StorageListCallback callback,
 									   void *arg, bool *more, DrError *err);
+/*
+ * Remove everything under dir (optional; storageRemoveTree): an object
+ * store removes every key under the prefix in batches (DeleteObjects)
+ * instead of listing level by level and removing one object at a time.
+ * A missing dir is not an error.
+ */
+typedef bool (*StorageDriverRemoveTree) (void *driver, const char *dir,
+										 DrError *err);
 typedef void (*StorageDriverFree) (void *driver);
 /*
  * Remove the half-written objects a crashed writer left directly in dir
@@ -118,6 +126,7 @@ typedef struct StorageDriverInterface
 	StorageDriverListPage listPage; /* pages cut from list without it */
 	StorageDriverRemoveStale removeStale;	/* nothing to remove without it */
 	StorageDriverReadBeginRange readBeginRange; /* skipping without it */
+	StorageDriverRemoveTree removeTree; /* list and remove without it */
 	/* all three or none; without them deferSync writes are durable at once */
 	StorageDriverBatchBegin batchBegin;
 	StorageDriverBatchEnd batchEnd;
@@ -167,5 +176,6 @@ extern void storageDriverRegister(const StorageDriverEntry *entry);
 
 /* The drivers of this program, as storageDriversRegister registers them. */
 extern const StorageDriverEntry storagePosixDriver;	/* posix/settings.c */
+extern const StorageDriverEntry storageS3Driver;	/* s3/settings.c */
 
 #endif							/* DR_STORAGE_DRIVER_H */

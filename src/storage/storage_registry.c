@@ -37,6 +37,7 @@ void
 storageDriversRegister(void)
 {
 	storageDriverRegister(&storagePosixDriver);
+	storageDriverRegister(&storageS3Driver);
 }
 
 Storage *

@@ -98,6 +98,7 @@ typedef struct S3Response
 	char	   *nextContinuationToken;	/* required when truncated */
 	int			keyCount;		/* <KeyCount>, -1 when absent */
 	int			entries;		/* entries handed to listEntry */
+	int			objects;		/* of them, objects (not common prefixes) */
 	/* MULTIPART_INIT */
 	char	   *uploadId;
 	/* MULTIPART_COMPLETE */

@@ -1,0 +1,188 @@
+/*-------------------------------------------------------------------------
+ * storage_s3.h
+ *	  Internal to the S3 storage driver (the .c files of storage/s3 but the
+ *	  signer and the XML reader): the driver instance, its read and write
+ *	  callbacks, the signed request they all send, and the pure helpers the
+ *	  unit tests check (key mapping).  Users go through storage.h.
+ *
+ * Object names: the repository path "a/b" is the key "<prefix>/a/b" in
+ * the bucket, prefix being repoN_path without its leading and trailing
+ * slashes ("" when unset: keys start at the bucket's root).  A directory
+ * "d" is the key prefix "<prefix>/d/"; S3 has no directories, so a
+ * directory exists while a key under it does.
+ *
+ * Atomicity (storage.h's contract):
+ *	 - A PUT, and a CompleteMultipartUpload, make the object appear whole
+ *	   or not at all: S3 never shows a partial object.  Parts of an upload
+ *	   not completed are invisible, and a failed or aborted write aborts
+ *	   the upload (AbortMultipartUpload), so nothing is left but, at worst,
+ *	   parts a lifecycle rule for incomplete uploads collects (a crash).
+ *	 - Durability: an object is durable once S3 answered 200 to its PUT or
+ *	   Complete, so a deferSync write needs nothing at the end of its batch
+ *	   (no batch callbacks; STORAGE_FEATURE_FSYNC not claimed).
+ *	 - Never overwriting: a write without replace sends
+ *	   "If-None-Match: *", which S3 (since 2024-08) and most compatible
+ *	   stores honour on PUT and CompleteMultipartUpload with 412
+ *	   PreconditionFailed when the key exists: the race between two
+ *	   writers is decided by the store.  writeBegin also HEADs the key,
+ *	   to fail before streaming gigabytes.  A store that ignores the header
+ *	   (s3rver, the test server, does) leaves only the HEAD: two writers
+ *	   racing between HEAD and PUT can then both succeed, the second
+ *	   replacing the first whole.  pg_dr's writers never race for a name
+ *	   (backup ids and WAL names are unique to one writer; the archiver
+ *	   checks content), so this costs atomicity nothing, only the
+ *	   detection of a bug.
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_STORAGE_S3_H
+#define DR_STORAGE_S3_H
+
+#include <sys/types.h>
+
+#include "storage/storage_driver.h"
+#include "storage/http/http.h"
+#include "storage/s3/s3_sign.h"
+
+/* S3's limits: parts of at least 5 MiB (the last excepted), 10000 parts. */
+#define STORAGE_S3_PART_MIN			(INT64CONST(5) * 1024 * 1024)
+#define STORAGE_S3_PART_MAX			(INT64CONST(5) * 1024 * 1024 * 1024)
+#define STORAGE_S3_PARTS_MAX		10000
+/* Keys per DeleteObjects request (S3's limit) and per ListObjectsV2. */
+#define STORAGE_S3_DELETE_MAX		1000
+#define STORAGE_S3_LIST_MAX			1000
+
+/* How a repository is reached, as its settings say (settings.c). */
+typedef struct StorageS3Param
+{
+	const char *bucket;
+	const char *endpoint;		/* host[:port] */
+	const char *region;
+	bool		hostStyle;		/* bucket.endpoint rather than endpoint/bucket */
+	bool		tls;			/* https (verified) rather than http */
+	const char *prefix;			/* repoN_path, NULL: none */
+	const char *accessKey;
+	const char *secret;
+	const char *token;			/* NULL: none */
+	const char *caFile;
+	const char *caPath;
+	int64		partSize;
+	const char *sse;			/* NULL, "AES256" or "aws:kms" */
+	const char *sseKmsKeyId;	/* with aws:kms, NULL: the bucket's key */
+	const char *storageClass;	/* NULL: the bucket's default */
+	int			listMax;		/* keys per ListObjectsV2 request */
+} StorageS3Param;
+
+typedef struct StorageS3
+{
+	char	   *bucket;
+	char	   *region;
+	char	   *prefix;			/* "" or "p/q" (no slash at either end) */
+	char	   *host;			/* the Host header: endpoint or bucket.endpoint */
+	char	   *baseUrl;		/* "https://host" */
+	char	   *bucketPath;		/* "/bucket" (path style) or "" */
+	char	   *name;			/* "s3://bucket/prefix", for messages */
+	bool		tls;
+	char	   *caFile;
+	char	   *caPath;
+	int64		partSize;
+	char	   *sse;
+	char	   *sseKmsKeyId;
+	char	   *storageClass;
+	int			listMax;
+	S3Signer   *signer;			/* holds the secret */
+	HttpClient *http;			/* made on first use, per process */
+	pid_t		httpPid;		/* the process that made it */
+} StorageS3;
+
+/* A request of the driver, before signing. */
+#define STORAGE_S3_QUERY_MAX	8
+#define STORAGE_S3_HEADER_MAX	8
+
+typedef struct StorageS3Request
+{
+	const char *method;
+	const char *key;			/* NULL: the bucket itself */
+	S3SignPair	query[STORAGE_S3_QUERY_MAX];
+	int			queryCount;
+	S3SignPair	headers[STORAGE_S3_HEADER_MAX];	/* signed, sent */
+	int			headerCount;
+	const void *body;			/* in memory (hashed, signed) */
+	size_t		bodyLen;
+	CodecSink	responseSink;	/* 2xx body: see HttpRequest */
+	bool		(*responseReset) (void *arg, DrError *err);
+	size_t		responseMax;
+	const char *what;			/* "write \"x\"": says what failed */
+} StorageS3Request;
+
+extern void storageS3QueryAdd(StorageS3Request *req, const char *name,
+							  const char *value);
+extern void storageS3HeaderAdd(StorageS3Request *req, const char *name,
+							   const char *value);
+
+/*
+ * Sign and send a request (retried by the HTTP layer); true with the
+ * answer, whatever its status, or false when it could not be had.
+ */
+extern bool storageS3Send(StorageS3 *s3, const StorageS3Request *req,
+						  HttpResponse *resp, DrError *err);
+
+/*
+ * The DrError of an answer the driver did not expect, by S3's error
+ * code: bad credentials, no such bucket, wrong region, access denied,
+ * each with what to do.  Always returns false.
+ */
+extern bool storageS3Error(StorageS3 *s3, const StorageS3Request *req,
+						   const HttpResponse *resp, DrError *err);
+
+/*
+ * Key mapping (pure, unit tested): the key of a repository path ("" is
+ * the prefix itself), and the key prefix listing directory dir covers
+ * ("" or ending with '/').  Palloc'd.
+ */
+extern char *storageS3Key(const char *prefix, const char *path);
+extern char *storageS3DirPrefix(const char *prefix, const char *dir);
+
+/*
+ * Key prefix from repoN_path: leading and trailing slashes dropped;
+ * palloc'd ("" for NULL or "/").
+ */
+extern char *storageS3PrefixNormalize(const char *path);
+
+/*
+ * The least name a listing entry found after key name k (relative to the
+ * listed prefix) can have: k cut before its first byte below '/' (a
+ * common prefix "n/" sorts after "n.x" in key order, but "n" before
+ * "n.x" in name order).  Palloc'd.
+ */
+extern char *storageS3ListLeastNext(const char *k);
+
+/* settings.c: whether host[:port] is 127.0.0.1, localhost or [::1] */
+extern bool storageS3EndpointIsLoopback(const char *endpoint);
+/* settings.c: the secret of repoN_s3_key_secret_file (mode checked) */
+extern char *storageS3SecretFileRead(const char *path, DrError *err);
+
+/* The driver (storage.c) */
+extern Storage *storageS3New(const StorageS3Param *param, DrError *err);
+/* HEAD of a path's key (the exists callback; write.c uses it too). */
+extern bool storageS3Exists(void *driver, const char *path, bool *exists,
+							DrError *err);
+
+/* remove.c: every key under dir, by DeleteObjects batches */
+extern bool storageS3RemoveTree(void *driver, const char *dir, DrError *err);
+
+/* read.c */
+extern void *storageS3ReadBegin(void *driver, const char *path, DrError *err);
+extern void *storageS3ReadBeginRange(void *driver, const char *path,
+									 uint64 offset, uint64 length, DrError *err);
+extern ssize_t storageS3Read(void *handle, void *buf, size_t len, DrError *err);
+extern void storageS3ReadEnd(void *handle);
+
+/* write.c */
+extern void *storageS3WriteBegin(void *driver, const char *path,
+								 const StorageWriteParam *param, DrError *err);
+extern bool storageS3Write(void *handle, const void *buf, size_t len,
+						   DrError *err);
+extern bool storageS3WriteEnd(void *handle, DrError *err);
+extern void storageS3WriteAbort(void *handle);
+
+#endif							/* DR_STORAGE_S3_H */
