@@ -64,36 +64,60 @@ repoBundleObjects(const RepoBundle *bundle)
 	return bundle->objects;
 }
 
+/*
+ * The write outlives the objects appended to it: in the backend, every
+ * call on it runs in the bundle's context, not in the caller's (a backup
+ * worker's per-file one, reset after each file), since a driver may
+ * allocate as it goes (the S3 driver's part buffer, its requests).
+ */
+#ifndef FRONTEND
+#define BUNDLE_CONTEXT_ENTER(bundle) \
+	MemoryContext bundleOld = MemoryContextSwitchTo(GetMemoryChunkContext(bundle))
+#define BUNDLE_CONTEXT_LEAVE() MemoryContextSwitchTo(bundleOld)
+#else
+#define BUNDLE_CONTEXT_ENTER(bundle) ((void) 0)
+#define BUNDLE_CONTEXT_LEAVE() ((void) 0)
+#endif
+
 /* End the object being filled: it becomes visible. */
 static bool
 repoBundleObjectEnd(RepoBundle *bundle, DrError *err)
 {
 	StorageWrite *write = bundle->write;
+	bool		ok;
+	BUNDLE_CONTEXT_ENTER(bundle);
 
 	bundle->write = NULL;
-	if (!storageWriteEnd(write, err))
+	ok = storageWriteEnd(write, err);
+	BUNDLE_CONTEXT_LEAVE();
+	if (!ok)
 		return false;
 	bundle->objects++;
 	return true;
+}
+
+/* Give up the object being filled; nothing of it stays visible. */
+static void
+repoBundleObjectAbort(RepoBundle *bundle)
+{
+	BUNDLE_CONTEXT_ENTER(bundle);
+
+	storageWriteAbort(bundle->write);
+	bundle->write = NULL;
+	BUNDLE_CONTEXT_LEAVE();
 }
 
 bool
 repoBundleAppend(RepoBundle *bundle, const void *buf, size_t len,
 				 RepoObjectPlace *place, DrError *err)
 {
+	bool		ok;
+
 	if (bundle->write == NULL)
 	{
 		StorageWriteParam param = {0};
 		char	   *path;
-
-		/*
-		 * The write outlives the object being appended: in the backend it
-		 * must be allocated where the bundle is, not in the caller's
-		 * context (a backup worker's per-file one).
-		 */
-#ifndef FRONTEND
-		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(bundle));
-#endif
+		BUNDLE_CONTEXT_ENTER(bundle);
 
 		bundle->number = bundle->next(bundle->nextArg);
 		bundle->size = 0;
@@ -102,17 +126,20 @@ repoBundleAppend(RepoBundle *bundle, const void *buf, size_t len,
 		bundle->write = storageWriteBegin(bundle->repo->storage, path, &param,
 										  err);
 		pfree(path);
-#ifndef FRONTEND
-		MemoryContextSwitchTo(old);
-#endif
+		BUNDLE_CONTEXT_LEAVE();
 		if (bundle->write == NULL)
 			return false;
 	}
-	if (!storageWrite(bundle->write, buf, len, err))
+	{
+		BUNDLE_CONTEXT_ENTER(bundle);
+
+		ok = storageWrite(bundle->write, buf, len, err);
+		BUNDLE_CONTEXT_LEAVE();
+	}
+	if (!ok)
 	{
 		/* what the object holds is now unknown: give it up */
-		storageWriteAbort(bundle->write);
-		bundle->write = NULL;
+		repoBundleObjectAbort(bundle);
 		return false;
 	}
 	if (place)
@@ -145,7 +172,7 @@ repoBundleAbort(RepoBundle *bundle)
 	if (bundle == NULL)
 		return;
 	if (bundle->write != NULL)
-		storageWriteAbort(bundle->write);
+		repoBundleObjectAbort(bundle);
 	pfree(bundle->prefix);
 	pfree(bundle);
 }
