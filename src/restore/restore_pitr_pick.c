@@ -299,8 +299,9 @@ restoreTargetPick(const RestoreReach *reach, const RestoreTarget *target,
 		return false;
 	}
 
+	/* stored at a whole second, cut down: after the end of that second */
 	if (target->kind == RESTORE_TARGET_TIME && reach->walEndArchived > 0 &&
-		target->timeUsec > reach->walEndArchived * USECS_PER_SEC)
+		target->timeUsec >= (reach->walEndArchived + 1) * USECS_PER_SEC)
 	{
 		restoreTargetTimeFormat(reach->walEndArchived * USECS_PER_SEC, last,
 								sizeof(last));

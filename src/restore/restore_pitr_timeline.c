@@ -91,7 +91,13 @@ timelineEnd(const RestoreReach *reach, const RestoreTimeline *t,
 			uint64 *lsn, int64 *usec)
 {
 	*lsn = t->walEnd;
-	*usec = t->walEndArchived * USECS_PER_SEC;
+	/*
+	 * Archive times are whole seconds, cut down: the segment was stored
+	 * up to a second later, and what it holds may be that recent (as for a
+	 * backup's stop time below).  Cut down, a target in the same second as
+	 * the newest segment fell outside the timeline that holds it.
+	 */
+	*usec = (t->walEndArchived + 1) * USECS_PER_SEC;
 	for (int i = 0; i < reach->backupCount; i++)
 	{
 		const ManifestHeader *h = &reach->backups[i];

@@ -506,7 +506,12 @@ testPickLinear(void)
 	t = targetTime((NOON + 4000) * USEC);
 	is_int(pickOf(&r, &t, NULL, 0, NULL, &pick), 2, "time after every backup: the newest");
 	is_str(pick.warning, "", "no warning before the newest segment was stored");
-	t = targetTime((NOON + 5000) * USEC + 1);
+	t = targetTime((NOON + 5000) * USEC + USEC / 2);
+	is_int(pickOf(&r, &t, NULL, 0, NULL, &pick), 2,
+		   "time in the second the newest segment was stored at: allowed");
+	is_str(pick.warning, "",
+		   "no warning: the store time is cut down to the second, the segment may hold that time");
+	t = targetTime((NOON + 5001) * USEC);
 	is_int(pickOf(&r, &t, NULL, 0, NULL, &pick), 2,
 		   "time after the newest segment was stored: allowed");
 	ok(strstr(pick.warning, "after the newest archived WAL (segment 000000010000000000000009, stored at 2024-05-01 13:23:20+00)") != NULL &&
@@ -991,6 +996,17 @@ testTimelines(void)
 		   "a time after the other timelines stopped: timeline 1, not the newest");
 	ok(!pick.latest && strstr(pick.reason, "the only one") != NULL &&
 	   pick.warning[0] == '\0', "the only one holding it: said so, no warning");
+
+	/*
+	 * a time in the second timeline 1's newest segment was stored at (the
+	 * store time is cut down to the second): timeline 1 holds it (it did
+	 * not, and the restore then followed timeline 3, "archived last")
+	 */
+	t = targetTime((NOON + 3000) * USEC + USEC / 2);
+	is_int(tliOf(&r, &t, NULL, 0, &pick), 1,
+		   "a time in the second of timeline 1's newest segment: timeline 1");
+	ok(strstr(pick.reason, "the only one") != NULL,
+	   "which holds it, and only it");
 
 	/* a time two timelines hold: the one written last, the other named */
 	t = targetTime((NOON + 1050) * USEC);
