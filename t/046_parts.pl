@@ -90,6 +90,14 @@ my $incr2 = $node->safe_psql('postgres', "SELECT dr_backup_incremental()");
 my $dump_incr2 = DrTest::pg_dump_of($node);
 cmp_ok(-s $node->data_dir . "/$shrinks", '<', 2 * 1024 * 1024, 'shrinks shrank');
 
+# -- a one-row change: a one-page delta over a base in parts ---------------
+$node->safe_psql('postgres', "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = 1");
+$node->safe_psql('postgres', 'CHECKPOINT');
+my $incr3 = $node->safe_psql('postgres', "SELECT dr_backup_incremental()");
+my $dump_incr3 = DrTest::pg_dump_of($node);
+ok(grep({ $_ eq $accounts } objects_of($incr3, 'data')),
+	'a one-page change of pgbench_accounts is a block delta (bundles take small files, not small deltas of big ones)');
+
 # -- restores --------------------------------------------------------------
 my $n = 0;
 sub restored_dump
@@ -112,6 +120,8 @@ ok(restored_dump($full, 2) eq $dump_full, 'the full restored with 2 jobs equals 
 ok(restored_dump($incr1, 2) eq $dump_incr1, 'the first incremental restored with 2 jobs equals the source');
 ok(restored_dump($incr2, 1) eq $dump_incr2, 'the second incremental restored with 1 job equals the source');
 ok(restored_dump($incr2, 2) eq $dump_incr2, 'the second incremental restored with 2 jobs equals the source');
+ok(restored_dump($incr3, 2) eq $dump_incr3,
+	'the third incremental (a one-page delta over a base in parts) restored with 2 jobs equals the source');
 
 # --delta: over a restore of the full, and over a restore of itself
 my $ddir = "$tmp/delta";

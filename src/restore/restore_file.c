@@ -549,7 +549,8 @@ restoreDeltaRange(Restore *restore, const char *backupId,
 				  DrError *err)
 {
 	uint32		blockSize = restore->chain->headers[0].blockSize;
-	char	   *objectPath = repoBackupDataPath(backupId, entry->path);
+	/* data/<path>, or its entry of a bundle (a small delta of a big file) */
+	char	   *objectPath = repoBackupFileObjectName(backupId, entry);
 	RepoObjectRead *read = NULL;
 	DeltaReader *delta = NULL;
 	CodecResult result;
@@ -568,7 +569,7 @@ restoreDeltaRange(Restore *restore, const char *backupId,
 		*dirty = from;
 	}
 
-	read = repoObjectReadBegin(restore->repo, objectPath, err);
+	read = repoBackupFileReadBegin(restore->repo, backupId, entry, err);
 	if (read == NULL)
 		goto done;
 	repoObjectReadFastVerify(read);
