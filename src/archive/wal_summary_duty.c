@@ -32,6 +32,8 @@
  */
 #include "postgres.h"
 
+#include <sys/stat.h>
+
 #include "access/xlog.h"
 #include "access/xlog_internal.h"
 #include "miscadmin.h"
@@ -236,10 +238,20 @@ sumRoundStep(void *arg)
 			break;
 		if (!sumArchived(repo, tli, sumNextSegno))
 		{
-			/* a gap in the archive: the chain of summaries breaks here */
 			char		name[WAL_NAME_LEN + 1];
+			char		ready[MAXPGPATH];
+			struct stat st;
 
+			/*
+			 * Still to be archived (the push workers store segments in
+			 * parallel, so the next one can land first): wait for it.
+			 */
 			walSegmentName(name, tli, sumNextSegno, wal_segment_size);
+			snprintf(ready, sizeof(ready), XLOGDIR "/archive_status/%s.ready", name);
+			if (stat(ready, &st) == 0)
+				break;
+
+			/* a gap in the archive: the chain of summaries breaks here */
 			ereport(LOG,
 					(errmsg("pg_dr: segment %s is missing from the archive; it has no WAL summary",
 							name)));

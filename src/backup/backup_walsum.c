@@ -64,6 +64,9 @@ walsumFallback(const char *backupId, const char *why)
 					backupId, why)));
 }
 
+/* WAL the leader decodes itself at most (see below), in segments */
+#define BACKUP_WALSUM_DECODE_SEGMENTS	64
+
 bool
 backupWalSummaryPrepare(Repo *repo, const CodecDataKey *key,
 						const char *backupId, const ManifestHeader *parent,
@@ -144,7 +147,17 @@ backupWalSummaryPrepare(Repo *repo, const CodecDataKey *key,
 	if (why == NULL && !ok)
 		drEreport(ERROR, &err);
 
-	/* the rest, not summarized yet */
+	/*
+	 * The rest, not summarized yet -- within bounds: the leader decodes it
+	 * before the workers start, while nothing renews the backup's lock or
+	 * asks for cancel, so a summary duty far behind means reading every
+	 * file whole instead.
+	 */
+	if (why == NULL && cursor < startLsn &&
+		startLsn - cursor > (uint64) BACKUP_WALSUM_DECODE_SEGMENTS * wal_segment_size)
+		why = psprintf("the archive's WAL summaries end at %X/%X, more than %d segments before the backup's start %X/%X",
+					   LSN_FORMAT_ARGS(cursor), BACKUP_WALSUM_DECODE_SEGMENTS,
+					   LSN_FORMAT_ARGS(startLsn));
 	if (why == NULL && cursor < startLsn)
 	{
 		WalSummarizeParam param;

@@ -103,12 +103,21 @@ auditNoteWrite(const AuditOp *op, char *name, size_t nameSize)
 		strlcpy(note->arguments, op->arguments, sizeof(note->arguments));
 	note->crc = auditNoteCrc(note);
 
-	snprintf(name, nameSize, "%016llx-%d-%u",
-			 (unsigned long long) auditShared->epoch, MyProcPid,
-			 auditNoteCounter++);
-	snprintf(path, sizeof(path), "%s/%s", AUDIT_NOTE_DIR, name);
-
-	fd = OpenTransientFile(path, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY);
+	/*
+	 * A note outlives its backend until the worker has chained the
+	 * operation's end, so an earlier backend with this pid may have left
+	 * one of the same name: take the next number then.
+	 */
+	for (int tries = 0;; tries++)
+	{
+		snprintf(name, nameSize, "%016llx-%d-%u",
+				 (unsigned long long) auditShared->epoch, MyProcPid,
+				 auditNoteCounter++);
+		snprintf(path, sizeof(path), "%s/%s", AUDIT_NOTE_DIR, name);
+		fd = OpenTransientFile(path, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY);
+		if (fd >= 0 || errno != EEXIST || tries >= 1000)
+			break;
+	}
 	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
