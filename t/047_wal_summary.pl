@@ -170,7 +170,12 @@ like(slurp_file($node->logfile),
 	qr/incremental backup \Q$inc3\E reads the blocks that the WAL/,
 	'the next incremental reads in part again');
 cmp_ok($inc3Read, '>=', $bornSize, 'it read the new relation whole');
-cmp_ok($inc3Read, '<=', $bornSize + $inc3Cluster * 0.05, 'and little else');
+# "little else": the blocks the WAL named, FSM/VM and catalog files read
+# whole, and, depending on timing, pages whose hint bits a scan set since the
+# parent (WAL-logged with data checksums): 5 % of the cluster was seen
+# exceeded once in CI (18.9 MB against 14.7 MB), so 10 %; the 1 % case
+# above keeps the 5 % goal
+cmp_ok($inc3Read, '<=', $bornSize + $inc3Cluster * 0.10, 'and little else');
 check_restore($inc3, 'restored_inc3');
 
 # -- a parameter change (it may be of wal_level): not vouched ------------
