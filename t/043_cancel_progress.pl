@@ -30,9 +30,12 @@ use Time::HiRes qw(time);
 my $tmp = PostgreSQL::Test::Utils::tempdir();
 my $env = DrTest::repo_setup($tmp);
 my $node = DrTest::node_new('cancel', $env->{conf});
+# the large table as one object (no parts): the cancel is to come while
+# one file is copied, which then must not appear under its name
 $node->append_conf('postgresql.conf', qq{
 archive_mode = on
 archive_library = 'pg_dr'
+pg_dr.backup_part_size = '1GB'
 });
 $node->restart;
 DrTest::wait_worker($node);
