@@ -181,6 +181,8 @@ $node->safe_psql('postgres', 'CREATE ROLE dr_t_admin LOGIN IN ROLE dr_admin');
 	is($node->safe_psql('postgres',
 		"SELECT count(*) FROM dr_audit WHERE operation = 'dr_objectives' AND backend_pid = $pid"),
 		'0', 'objectives crash: the edit is not chained yet');
+	is($node->safe_psql('postgres', 'SELECT audit_pending FROM dr_status'),
+		'1', 'objectives crash: dr_status counts the edit waiting in pgdr.audit_pending');
 	crash_and_restart();
 	$node->poll_query_until('postgres',
 		"SELECT count(*) > 0 FROM dr_audit WHERE operation = 'dr_objectives' AND backend_pid = $pid")

@@ -71,6 +71,31 @@ statusObjectives(Datum *values, bool *nulls)
 	apiAsOwnerEnd(&owner);
 }
 
+/*
+ * Changes of the objectives committed but not chained yet: their rows in
+ * pgdr.audit_pending (the worker moves them into the chain), read as the
+ * extension owner.
+ */
+static int32
+statusAuditPendingRows(void)
+{
+	ApiOwnerContext owner;
+	int32		rows = 0;
+	bool		isnull;
+
+	apiAsOwnerBegin(&owner);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT pg_catalog.count(*)::pg_catalog.int4 FROM pgdr.audit_pending",
+					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read pgdr.audit_pending");
+	rows = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	apiAsOwnerEnd(&owner);
+	return isnull ? 0 : rows;
+}
+
 /* Open every configured repository; the first problem found is reported. */
 static bool
 statusRepositories(const DrConfig *config, DrError *err)
@@ -156,7 +181,7 @@ pg_dr_status(PG_FUNCTION_ARGS)
 	}
 	auditQueueSnapshot(&queue);
 	values[10] = BoolGetDatum(queue.writerRunning);
-	values[11] = Int32GetDatum(queue.pending);
+	values[11] = Int32GetDatum(queue.pending + statusAuditPendingRows());
 	values[12] = CStringGetTextDatum(PG_DR_VERSION);
 	/* a restored cluster that is not its repository's primary says so */
 	if (!originKnown)
