@@ -194,8 +194,9 @@ backupStoreBuffer(Repo *repo, const CodecDataKey *key, const char *id,
 	char	   *path = repoBackupDataPath(id, name);
 	size_t		len = strlen(content);
 
-	backupCheck(repoObjectPutBuffer(repo, path, content, len, key, &codec, &err),
-				&err);
+	/* bound to its name, as every object of a file is (manifest version 3) */
+	backupCheck(repoObjectPutBufferBound(repo, path, content, len, key, &codec,
+										 &err), &err);
 	memset(file, 0, sizeof(*file));
 	file->path = pstrdup(name);
 	file->size = len;

@@ -39,6 +39,7 @@ typedef struct BackupChainLevel
 	uint32		bundled;		/* bool: an entry of bundle/<bundle> */
 	uint32		bundle;
 	uint64		bundleOffset;
+	uint32		bound;			/* bool: ManifestFile.bound */
 } BackupChainLevel;
 
 static char *
@@ -202,6 +203,7 @@ backupChainWrite(Repo *repo, BackupShared *shared)
 				level.bundled = found[l].bundled ? 1 : 0;
 				level.bundle = found[l].bundle;
 				level.bundleOffset = found[l].bundleOffset;
+				level.bound = found[l].bound ? 1 : 0;
 				backupChainWriteCheck(fwrite(&level, sizeof(level), 1, data) == 1,
 									  dataPath);
 				offset += sizeof(level);
@@ -270,6 +272,7 @@ backupChainLevels(const BackupShared *shared, const BackupListEntry *entry,
 		out->bundled = entry->parentBundled != 0;
 		out->bundle = entry->parentBundle;
 		out->bundleOffset = entry->parentBundleOffset;
+		out->bound = entry->parentBound != 0;
 		*levels = out;
 		return 1;
 	}
@@ -318,6 +321,7 @@ backupChainLevels(const BackupShared *shared, const BackupListEntry *entry,
 		out[l].bundled = level.bundled != 0;
 		out[l].bundle = level.bundle;
 		out[l].bundleOffset = level.bundleOffset;
+		out[l].bound = level.bound != 0;
 	}
 	CloseTransientFile(dataFd);
 	CloseTransientFile(indexFd);

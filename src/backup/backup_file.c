@@ -334,6 +334,7 @@ fileStoreFull(FileState *state, const char *objectPath,
 	RepoWriteParam param;
 
 	fileWriteParam(&param, state->bundle);
+	param.binding = objectPath; /* manifest version 3 */
 	state->object = repoObjectWriteBeginParam(state->repo, objectPath, key,
 											  &param, &err);
 	fileObjectCheck(state->object != NULL, &err);
@@ -435,6 +436,7 @@ fileStoreDelta(FileState *state, const char *objectPath,
 		baseBlocks = Min(parentBlocks, blocks);
 
 	fileWriteParam(&param, state->bundle);
+	param.binding = objectPath; /* manifest version 3 */
 	state->object = repoObjectWriteBeginParam(state->repo, objectPath, key,
 											  &param, &err);
 	fileObjectCheck(state->object != NULL, &err);

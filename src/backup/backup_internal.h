@@ -67,6 +67,7 @@ typedef struct BackupListEntry
 	uint32		parentBundled;	/* bool */
 	uint32		parentBundle;
 	uint64		parentBundleOffset;
+	uint32		parentBound;	/* bool: ManifestFile.bound */
 } BackupListEntry;
 
 /* What a worker did with one file. */

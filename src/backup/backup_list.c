@@ -271,6 +271,7 @@ listWriteFile(ListState *state, const char *path, const struct stat *st)
 			entry.parentBundled = state->parentFile.bundled;
 			entry.parentBundle = state->parentFile.bundle;
 			entry.parentBundleOffset = state->parentFile.bundleOffset;
+			entry.parentBound = state->parentFile.bound ? 1 : 0;
 			memcpy(entry.parentSha256, state->parentFile.sha256,
 				   CODEC_SHA256_SIZE);
 			entry.parentParts = state->parentFile.parts;

@@ -1427,6 +1427,7 @@ manifestReadFile(ManifestReader *reader, char **fields, int count,
 	file->bundled = false;
 	file->bundle = 0;
 	file->bundleOffset = 0;
+	file->bound = reader->version >= 3;
 	if (bundle != NULL)
 	{
 		if (!manifestParseBundle(bundle, &file->bundle, &file->bundleOffset))

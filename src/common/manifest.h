@@ -119,6 +119,17 @@
  * hold, and how they are checked, is exactly what data/<path> would hold.
  * The backup engine bundles files below pg_dr.backup_bundle_limit.
  *
+ * Version 3 (written since every object of a file is bound): the same
+ * lines as version 2.  What changes is a promise about the objects: each
+ * object of a file -- data/<path>, a bundle entry, each part -- is bound
+ * (codec.h) to the name data/<path> (a part: part/<path>/<k>, as in
+ * version 2), so that in an encrypted repository no object and no bundle
+ * entry can stand in for another, a block delta included (a delta cannot
+ * be checked against sha256, see above).  Readers require the binding of
+ * every object of a version 3 backup (ManifestFile.bound); the whole
+ * objects and bundle entries of version 1 and 2 backups are unbound, and
+ * read as they were.
+ *
  * Memory: the writer and the reader stream; neither holds more than one
  * line, whatever the number of files.
  *-------------------------------------------------------------------------
@@ -129,7 +140,7 @@
 #include "common/codec.h"
 #include "common/error.h"
 
-#define MANIFEST_VERSION		2	/* written */
+#define MANIFEST_VERSION		3	/* written */
 #define MANIFEST_VERSION_MIN	1	/* oldest still read */
 #define MANIFEST_PART_SIZE_MAX	((uint64) 1024 * 1024 * 1024)
 #define MANIFEST_ID_MAX			32
@@ -191,6 +202,9 @@ typedef struct ManifestFile
 	bool		bundled;		/* bundle=: an entry of bundle/<bundle> */
 	uint32		bundle;
 	uint64		bundleOffset;	/* of the entry's first byte */
+	bool		bound;			/* read from version 3: its objects must be
+								 * bound to their names (ignored by the
+								 * writer, which always writes version 3) */
 } ManifestFile;
 
 typedef struct ManifestWal

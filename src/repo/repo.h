@@ -130,6 +130,11 @@ extern bool repoObjectPut(Repo *repo, const char *path, CodecSource source,
 extern bool repoObjectPutBuffer(Repo *repo, const char *path, const void *buf,
 								size_t len, const CodecDataKey *key,
 								CodecResult *result, DrError *err);
+/* The same, the object bound (codec.h) to its own name, path. */
+extern bool repoObjectPutBufferBound(Repo *repo, const char *path,
+									 const void *buf, size_t len,
+									 const CodecDataKey *key,
+									 CodecResult *result, DrError *err);
 
 /*
  * The same, pushed: Begin, any number of Write, then End (durable and

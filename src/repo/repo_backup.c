@@ -73,16 +73,32 @@ repoBackupFileReadBegin(Repo *repo, const char *backupId,
 	RepoObjectRead *read;
 	char	   *path;
 
+	path = repoBackupDataPath(backupId, file->path);
 	if (!file->bundled)
-	{
-		path = repoBackupDataPath(backupId, file->path);
 		read = repoObjectReadBegin(repo, path, err);
-	}
 	else
 	{
-		path = repoBackupBundlePath(backupId, file->bundle);
-		read = repoObjectReadBeginRange(repo, path, file->bundleOffset,
+		char	   *bundlePath = repoBackupBundlePath(backupId, file->bundle);
+
+		read = repoObjectReadBeginRange(repo, bundlePath, file->bundleOffset,
 										file->objectSize, err);
+		pfree(bundlePath);
+	}
+	/* a version 3 backup's object, or entry, is bound to data/<path> */
+	if (read != NULL && file->bound)
+	{
+		bool		bound = false;
+		bool		checked = repoObjectReadBindingCheck(read, path, &bound, err);
+
+		if (checked && !bound)
+			drErrorSet(err, DR_ERR_CORRUPT,
+					   "object of \"%s\" is not bound to its name, as every object of a backup of manifest version 3 is",
+					   file->path);
+		if (!checked || !bound)
+		{
+			repoObjectReadFree(read);
+			read = NULL;
+		}
 	}
 	pfree(path);
 	return read;

@@ -53,6 +53,24 @@ repoChainPageStreamOpen(RepoChainPageStream *stream, uint32 part, DrError *err)
 		stream->name = repoBackupPartPath(stream->level->backupId,
 										  stream->path, part);
 		stream->read = repoObjectReadBegin(stream->repo, stream->name, err);
+		if (stream->read != NULL)
+		{
+			bool		bound = false;
+			bool		checked = repoObjectReadBindingCheck(stream->read,
+															 stream->name,
+															 &bound, err);
+
+			/* every part is bound to its name (manifest.h) */
+			if (checked && !bound)
+				drErrorSet(err, DR_ERR_CORRUPT,
+						   "object \"%s\" is not bound to its name, as every part is",
+						   stream->name);
+			if (!checked || !bound)
+			{
+				repoObjectReadFree(stream->read);
+				stream->read = NULL;
+			}
+		}
 	}
 	else
 	{
@@ -66,6 +84,7 @@ repoChainPageStreamOpen(RepoChainPageStream *stream, uint32 part, DrError *err)
 		file.bundled = stream->level->bundled;
 		file.bundle = stream->level->bundle;
 		file.bundleOffset = stream->level->bundleOffset;
+		file.bound = stream->level->bound;
 		stream->name = repoBackupFileObjectName(stream->level->backupId, &file);
 		stream->read = repoBackupFileReadBegin(stream->repo,
 											   stream->level->backupId,
@@ -118,6 +137,7 @@ repoChainPageLevels(char *const *ids, int count,
 		out[n].bundled = levels[i]->bundled;
 		out[n].bundle = levels[i]->bundle;
 		out[n].bundleOffset = levels[i]->bundleOffset;
+		out[n].bound = levels[i]->bound;
 		n++;
 	}
 	*outCount = n;

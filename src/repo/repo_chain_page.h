@@ -27,6 +27,8 @@ typedef struct RepoChainPageLevel
 	bool		bundled;		/* an entry of bundle/<bundle> at */
 	uint32		bundle;			/* bundleOffset, objectSize bytes long; */
 	uint64		bundleOffset;	/* else data/<path> */
+	bool		bound;			/* its objects are bound to their names
+								 * (ManifestFile.bound) */
 } RepoChainPageLevel;
 
 /*

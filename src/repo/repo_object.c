@@ -284,12 +284,14 @@ repoObjectWriteEndPlace(RepoObjectWrite *ow, CodecResult *result,
 static bool
 repoObjectPutInternal(Repo *repo, const char *path, const CodecSource *source,
 					  const void *buf, size_t len, const CodecDataKey *key,
-					  CodecResult *result, DrError *err)
+					  const char *binding, CodecResult *result, DrError *err)
 {
 	RepoObjectWrite *ow;
 	char	   *chunk = NULL;
+	RepoWriteParam param = {0};
 
-	ow = repoObjectWriteBegin(repo, path, key, err);
+	param.binding = binding;
+	ow = repoObjectWriteBeginParam(repo, path, key, &param, err);
 	if (ow == NULL)
 		return false;
 
@@ -328,7 +330,7 @@ bool
 repoObjectPut(Repo *repo, const char *path, CodecSource source,
 			  const CodecDataKey *key, CodecResult *result, DrError *err)
 {
-	return repoObjectPutInternal(repo, path, &source, NULL, 0, key, result,
+	return repoObjectPutInternal(repo, path, &source, NULL, 0, key, NULL, result,
 								 err);
 }
 
@@ -336,7 +338,17 @@ bool
 repoObjectPutBuffer(Repo *repo, const char *path, const void *buf, size_t len,
 					const CodecDataKey *key, CodecResult *result, DrError *err)
 {
-	return repoObjectPutInternal(repo, path, NULL, buf, len, key, result, err);
+	return repoObjectPutInternal(repo, path, NULL, buf, len, key, NULL, result,
+								 err);
+}
+
+bool
+repoObjectPutBufferBound(Repo *repo, const char *path, const void *buf,
+						 size_t len, const CodecDataKey *key,
+						 CodecResult *result, DrError *err)
+{
+	return repoObjectPutInternal(repo, path, NULL, buf, len, key, path, result,
+								 err);
 }
 
 static RepoObjectRead *

@@ -30,7 +30,9 @@
  * read, without bundles, and the field is an unknown key in them; malformed
  * bundle fields (missing or extra parts, signs, leading zeroes, overflows,
  * repeated), bundle entries stored as parent, smaller than a codec header
- * or ending past 2^64 refused by reader and writer; version 3 refused.
+ * or ending past 2^64 refused by reader and writer; version 4 refused.
+ * Version 3 (the one written): files read from it must have bound
+ * objects (ManifestFile.bound), files of versions 1 and 2 need not.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -459,9 +461,9 @@ testRoundTrip(void)
 	   "newline, quote and backslash in a path are escaped");
 	ok(strstr(text.data, "\nfile caf%C3%A9/%FF%FE size=") != NULL,
 	   "bytes above 0x7F are escaped");
-	ok(strncmp(text.data, "pg_dr-manifest 2\n", 17) == 0 &&
+	ok(strncmp(text.data, "pg_dr-manifest 3\n", 17) == 0 &&
 	   strstr(text.data, "\nsegment-size 16777216\npart-size 1048576\n") != NULL,
-	   "version 2, part-size after segment-size");
+	   "version 3, part-size after segment-size");
 	ok(strstr(text.data, " corrupt=1 parts=3\n") != NULL,
 	   "parts= is the last field of a file in parts");
 	ok(strstr(text.data, "\nfile x+y-z.w_v size=") != NULL,
@@ -805,8 +807,8 @@ testReaderRefusals(void)
 
 	expectCorrupt("empty", "", 1, "the manifest is empty");
 	expectCorrupt("not a manifest", "hello world\n", 1, "not a pg_dr manifest");
-	text = goodText(1, "pg_dr-manifest 3");
-	expectCorrupt("version 3", text, 1, "manifest version 3 is not supported");
+	text = goodText(1, "pg_dr-manifest 4");
+	expectCorrupt("version 4", text, 1, "manifest version 4 is not supported");
 	text = goodText(1, "pg_dr-manifest 2");
 	expectCorrupt("version 2 without part-size", text, 17,
 				  "expected \"part-size\", found \"tablespace\"");
@@ -1109,8 +1111,8 @@ testBundles(void)
 	manifestWriterFree(writer);
 	if (!ok(allOk, "writer accepts bundle entries stored full and delta"))
 		diag("%s", err.message);
-	ok(strncmp(text.data, "pg_dr-manifest 2\n", 17) == 0,
-	   "the writer writes version 2");
+	ok(strncmp(text.data, "pg_dr-manifest 3\n", 17) == 0,
+	   "the writer writes version 3");
 	ok(strstr(text.data, " corrupt=1 bundle=0:0\n") != NULL,
 	   "bundle field of the first entry of bundle 0");
 	ok(strstr(text.data, " bundle=4294967295:18446744073709551414\n") != NULL,
@@ -1120,7 +1122,9 @@ testBundles(void)
 	   "no bundle field for a standalone object");
 
 	memset(files, 0, sizeof(files));
-	ok(readFiles(text.data, files, &err) == 0, "version 2 with bundles reads");
+	ok(readFiles(text.data, files, &err) == 0, "version 3 with bundles reads");
+	ok(files[0].bound && files[1].bound && files[2].bound,
+	   "version 3: every file's objects must be bound to their names");
 	ok(files[0].bundled && files[0].bundle == 0 && files[0].bundleOffset == 0 &&
 	   files[0].objectSize == full.objectSize,
 	   "bundle 0 offset 0 reads back");
@@ -1166,6 +1170,8 @@ testBundles(void)
 
 		ok(readFiles(goodText(0, NULL), files, &err) == 0 && !files[0].bundled &&
 		   !files[1].bundled, "a version 1 manifest reads, nothing bundled");
+		ok(!files[0].bound && !files[1].bound,
+		   "version 1: objects are read unbound");
 		expectCorrupt("bundle in version 1", v1, 20, "unknown key \"bundle\"");
 	}
 
@@ -1175,6 +1181,7 @@ testBundles(void)
 		ok(readFiles(t, files, &err) == 0 && files[0].bundled &&
 		   files[0].bundle == 7 && files[0].bundleOffset == 4096,
 		   "version 2: bundle=7:4096 reads");
+		ok(!files[0].bound, "version 2: whole objects and entries are read unbound");
 		t = goodTextV2(20, bundleLine(""));
 		ok(readFiles(t, files, &err) == 0 && !files[0].bundled,
 		   "version 2 without bundle fields reads");

@@ -246,7 +246,7 @@ backupWrite(int n)
 		ok = codecSha256(t->content, t->len, mf.sha256, &err);
 		if (ok && t->store == MANIFEST_STORE_FULL)
 		{
-			ok = repoObjectPutBuffer(repo, path, t->content, t->len, key, &result, &err);
+			ok = repoObjectPutBufferBound(repo, path, t->content, t->len, key, &result, &err);
 			mf.objectSize = result.storedSize;
 		}
 		else if (ok && t->store == MANIFEST_STORE_DELTA)
@@ -255,7 +255,7 @@ backupWrite(int n)
 
 			initStringInfo(&delta);
 			ok = deltaMake(n, f, &delta, &err) &&
-				repoObjectPutBuffer(repo, path, delta.data, delta.len, key, &result, &err);
+				repoObjectPutBufferBound(repo, path, delta.data, delta.len, key, &result, &err);
 			mf.objectSize = result.storedSize;
 			pfree(delta.data);
 		}

@@ -32,7 +32,8 @@
  * "//" or a missing "x/.." refused before anything is written; path
  * resolution and overlap); delta mode over a modified target
  * (changed, cut, removed, extra files and directories, wrong modes), to an
- * older backup and back; a damaged object and a swapped object detected by
+ * older backup and back; a damaged object, a swapped object and a swapped
+ * delta (bound to another name) detected by
  * restore (leaving no file under the name) and by verify, which reports
  * every problem, with its path; a missing parent for restore and verify;
  * verify of a backup that stores no WAL names the archived segment it
@@ -153,9 +154,9 @@ contentCopy(const char *src, size_t len)
 }
 
 /*
- * An object of a bundled test backup: an entry of bundle, its place in mf
- * (an object that grew past the entry limit would be standalone: these
- * never do).
+ * An object of a bundled test backup: an entry of bundle, bound to its
+ * data/<path> name, its place in mf (an object that grew past the entry
+ * limit would be standalone: these never do).
  */
 static bool
 testBundlePut(RepoBundle *bundle, const char *path, const void *buf,
@@ -169,6 +170,7 @@ testBundlePut(RepoBundle *bundle, const char *path, const void *buf,
 
 	memset(&param, 0, sizeof(param));
 	param.bundle = bundle;
+	param.binding = path;		/* as the backup engine binds it */
 	ow = repoObjectWriteBeginParam(repo, path, key, &param, err);
 	if (ow == NULL)
 		return false;
@@ -258,7 +260,7 @@ backupWrite(const TBackup *b)
 			ok &= testBundlePut(bundle, path, f->content, f->len, key, &mf, &err);
 		else if (f->store == MANIFEST_STORE_FULL)
 		{
-			ok &= repoObjectPutBuffer(repo, path, f->content, f->len, key, &result, &err);
+			ok &= repoObjectPutBufferBound(repo, path, f->content, f->len, key, &result, &err);
 			mf.objectSize = result.storedSize;
 		}
 		else if (f->store == MANIFEST_STORE_DELTA)
@@ -277,7 +279,7 @@ backupWrite(const TBackup *b)
 				ok &= testBundlePut(bundle, path, delta.data, delta.len, key, &mf, &err);
 			else
 			{
-				ok &= repoObjectPutBuffer(repo, path, delta.data, delta.len, key, &result, &err);
+				ok &= repoObjectPutBufferBound(repo, path, delta.data, delta.len, key, &result, &err);
 				mf.objectSize = result.storedSize;
 			}
 			pfree(delta.data);
@@ -308,13 +310,13 @@ backupWrite(const TBackup *b)
 	if (ok && b->version1)
 	{
 		/*
-		 * without bundles and parts, version 1 is version 2 but for its
+		 * without bundles and parts, version 1 is version 3 but for its
 		 * first line and the part-size line
 		 */
 		char	   *partLine = strstr(text.data, "\npart-size ");
 		char	   *partEnd = partLine ? strchr(partLine + 1, '\n') : NULL;
 
-		ok = strncmp(text.data, "pg_dr-manifest 2\n", 17) == 0 &&
+		ok = strncmp(text.data, "pg_dr-manifest 3\n", 17) == 0 &&
 			strstr(text.data, " bundle=") == NULL &&
 			strstr(text.data, " parts=") == NULL && partEnd != NULL;
 		text.data[15] = '1';
@@ -1246,6 +1248,28 @@ testCorruption(void)
 	fileCopy(savedFull, fullObject);
 	fileCopy(saved, deltaObject);
 	ok(verifyRun(ID_I2, true, &problems, &result), "verify: intact once repaired");
+
+	/*
+	 * A block delta swapped for another file's delta of the same backup
+	 * (nothing but the binding ties a delta to its file: manifest.h)
+	 */
+	fileCopy(deltaObject, saved);
+	fileCopy(tsprintf("%s/backup/%s/data/base/1/200", repoDir, ID_I1), deltaObject);
+	if (!ok(!verifyRun(ID_I1, false, &problems, &result) && problems.count == 1 &&
+			strstr(problems.text.data, "backup/" ID_I1 "/data/base/1/100: ") &&
+			strstr(problems.text.data, "bound to another name"),
+			"verify: a swapped delta is bound to another name"))
+		diag("%s", problems.text.data);
+	target = tsprintf("%s/r-swapped-delta", tmpRoot);
+	param = paramMake(ID_I1, target);
+	param.tablespaceMap = &(RestoreTablespaceMap) {TS_OID, NULL, tsprintf("%s/ts-swapped-delta", tmpRoot)};
+	param.tablespaceMapCount = 1;
+	if (!ok(!restoreRun(repo, &param, NULL, &err) && err.code == DR_ERR_CORRUPT &&
+			strstr(err.message, "base/1/100") &&
+			strstr(err.message, "bound to another name"),
+			"restore: a swapped delta is CORRUPT"))
+		diag("%s", err.message);
+	fileCopy(saved, deltaObject);
 
 	/* a missing object */
 	rename(tsprintf("%s/backup/%s/wal/%s", repoDir, ID_I2, WAL_NAME), saved);

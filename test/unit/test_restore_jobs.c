@@ -334,7 +334,7 @@ backupWriteParts(const char *id, bool big, uint64 partSize)
 		else
 		{
 			ok &= codecSha256(f->content, f->len, mf.sha256, &err) &&
-				repoObjectPutBuffer(repo, path, f->content, f->len, key, &result, &err);
+				repoObjectPutBufferBound(repo, path, f->content, f->len, key, &result, &err);
 			mf.objectSize = result.storedSize;
 		}
 		ok &= manifestWriteFile(writer, &mf, &err);
