@@ -377,12 +377,13 @@ AS 'MODULE_PATHNAME', 'dr_backup_full';
 COMMENT ON FUNCTION dr_backup_full(text) IS
 	'take a full backup into the repository; returns its id';
 
-CREATE FUNCTION dr_backup_incremental(parent text DEFAULT NULL, label text DEFAULT NULL)
+CREATE FUNCTION dr_backup_incremental(parent text DEFAULT NULL, label text DEFAULT NULL,
+									  strict boolean DEFAULT false)
 RETURNS text
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'dr_backup_incremental';
-COMMENT ON FUNCTION dr_backup_incremental(text, text) IS
-	'take a block-level incremental backup on top of parent (default: the latest backup); returns its id';
+COMMENT ON FUNCTION dr_backup_incremental(text, text, boolean) IS
+	'take a block-level incremental backup on top of parent (default: the latest backup); without a parent and unless strict, a full backup instead (with a NOTICE) when nothing valid can be built on or the chain holds pg_dr.backup_chain_max backups; returns its id';
 
 CREATE FUNCTION dr_backup_verify(backup_id text)
 RETURNS boolean
@@ -571,10 +572,10 @@ GRANT SELECT ON dr_archive_status TO dr_monitor;
 GRANT UPDATE (rto, rpo, availability) ON dr_objectives TO dr_admin;
 
 REVOKE ALL ON FUNCTION dr_audit_verify(), dr_audit_expire(), dr_backup_full(text),
-	dr_backup_incremental(text, text), dr_repository_sync(), dr_repository_create()
+	dr_backup_incremental(text, text, boolean), dr_repository_sync(), dr_repository_create()
 	FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_audit_verify(), dr_backup_full(text),
-	dr_backup_incremental(text, text), dr_repository_sync() TO dr_operator;
+	dr_backup_incremental(text, text, boolean), dr_repository_sync() TO dr_operator;
 GRANT EXECUTE ON FUNCTION dr_audit_expire(), dr_repository_create() TO dr_admin;
 REVOKE ALL ON dr_restore_points, dr_pitr_window FROM PUBLIC;
 GRANT SELECT ON dr_restore_points, dr_pitr_window TO dr_monitor;

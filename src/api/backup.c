@@ -43,6 +43,12 @@ apiBackup(FunctionCallInfo fcinfo, bool incremental)
 	{
 		param.parentId = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
 		param.label = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+		if (PG_ARGISNULL(2))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("strict must not be NULL"),
+					 errhint("strict => true never takes a full backup instead; false (the default) does when there is nothing valid to build on.")));
+		param.strict = PG_GETARG_BOOL(2);
 	}
 	else
 		param.label = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -55,6 +61,8 @@ apiBackup(FunctionCallInfo fcinfo, bool incremental)
 	apiArgText(call, "label", param.label);
 	if (param.parentId)
 		apiArgText(call, "parent", param.parentId);
+	if (param.strict)
+		apiArgBool(call, "strict", true);
 	API_CALL_BEGIN(call);
 	{
 		ApiOwnerContext owner;
@@ -85,8 +93,10 @@ apiBackup(FunctionCallInfo fcinfo, bool incremental)
 	}
 	API_CALL_END(call);
 
-	/* the audit record names the backup */
+	/* the audit record names the backup, and a full taken instead */
 	apiArgText(call, "backup_id", id);
+	if (summary.fullInstead)
+		apiArgText(call, "full_instead", summary.fullInsteadReason);
 	apiArgUint64(call, "files", summary.files);
 	apiArgUint64(call, "data_bytes", summary.dataBytes);
 	apiArgUint64(call, "stored_bytes", summary.storedBytes);

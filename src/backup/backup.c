@@ -59,6 +59,7 @@
 
 #include "backup/backup_chain.h"
 #include "backup/backup_internal.h"
+#include "backup/backup_kind.h"
 #include "backup/backup_progress.h"
 #include "common/config.h"
 #include "pg_dr.h"
@@ -1177,10 +1178,70 @@ backupTake(BackupContext *ctx, const BackupParam *param, Repo *repo,
 	backupProgressEnd();
 }
 
+/*
+ * Whether the incremental asked for is taken as one (backup_kind.h): false
+ * when a full is taken instead, said in a NOTICE and in summary.
+ */
+static bool
+backupKindChoose(const BackupParam *param, Repo *repo, BackupSummary *summary)
+{
+	BackupKindInput in;
+	BackupKindDecision decision;
+	char	   *latest = NULL;
+	RepoBackupChain *chain = NULL;
+	DrError		err;
+
+	memset(&in, 0, sizeof(in));
+	in.incremental = param->incremental;
+	in.parentGiven = param->parentId != NULL;
+	in.strict = param->strict;
+	in.chainMax = drBackupChainMax;
+	if (!backupKindMayChange(&in))
+		return param->incremental;
+
+	latest = repoBackupLatest(repo, &err);
+	if (latest == NULL && err.code != DR_ERR_NOT_FOUND)
+		backupCheck(false, &err);	/* cannot list: not a reason for a full */
+	if (latest != NULL)
+	{
+		in.latestFound = true;
+		in.latestId = latest;
+		chain = repoBackupChain(repo, latest, &err);
+		if (chain == NULL && err.code != DR_ERR_NOT_FOUND &&
+			err.code != DR_ERR_CORRUPT)
+			backupCheck(false, &err);	/* I/O: fail, do not guess */
+		in.latestChainOk = chain != NULL;
+		in.latestChainError = chain == NULL ? err.message : NULL;
+		if (chain != NULL)
+		{
+			in.latestSameCluster =
+				chain->headers[0].systemIdentifier == GetSystemIdentifier();
+			in.latestChainLength = chain->count;
+		}
+	}
+	backupKindDecide(&in, &decision);
+	if (chain != NULL)
+		repoBackupChainFree(chain);
+	if (latest != NULL)
+		pfree(latest);
+	if (!decision.fullInstead)
+		return true;
+
+	summary->fullInstead = true;
+	strlcpy(summary->fullInsteadReason, decision.reason,
+			sizeof(summary->fullInsteadReason));
+	ereport(NOTICE,
+			(errmsg("taking a full backup instead of an incremental one"),
+			 errdetail("%s.", decision.reason),
+			 errhint("dr_backup_incremental(strict => true) never takes a full backup instead.")));
+	return false;
+}
+
 char *
 backupRun(const BackupParam *param, BackupSummary *summary)
 {
 	BackupContext *ctx;
+	BackupParam *taken;			/* param, the kind as decided */
 	const ConfigRepo *repoConfigEntry;
 	Repo	   *repo;
 	DrError		err;
@@ -1201,7 +1262,12 @@ backupRun(const BackupParam *param, BackupSummary *summary)
 	ctx = palloc0(sizeof(BackupContext));
 	memset(summary, 0, sizeof(*summary));
 
-	backupIdChoose(repo, param->incremental, ctx->backupId);
+	/* an incremental with nothing valid to build on is taken as a full */
+	taken = palloc(sizeof(BackupParam));
+	*taken = *param;
+	taken->incremental = backupKindChoose(param, repo, summary);
+
+	backupIdChoose(repo, taken->incremental, ctx->backupId);
 	if (!backupProgressBegin(ctx->backupId, &holderPid, holderId))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
@@ -1213,7 +1279,7 @@ backupRun(const BackupParam *param, BackupSummary *summary)
 
 	PG_ENSURE_ERROR_CLEANUP(backupCleanup, PointerGetDatum(ctx));
 	{
-		backupTake(ctx, param, repo, repoConfigEntry, summary);
+		backupTake(ctx, taken, repo, repoConfigEntry, summary);
 	}
 	PG_END_ENSURE_ERROR_CLEANUP(backupCleanup, PointerGetDatum(ctx));
 

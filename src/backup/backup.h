@@ -37,6 +37,8 @@ typedef struct BackupParam
 	bool		incremental;
 	const char *parentId;		/* incremental: NULL = latest valid backup */
 	const char *label;			/* NULL = none */
+	bool		strict;			/* incremental: never a full instead
+								 * (backup_kind.h) */
 } BackupParam;
 
 /* What the catalog (pgdr.backups) records of a backup; all from the manifest. */
@@ -52,6 +54,9 @@ typedef struct BackupSummary
 								 * of the files read whole, the pages of
 								 * the files an incremental read in part) */
 	bool		bytesReadKnown; /* false when summed up from a manifest */
+	bool		fullInstead;	/* an incremental was asked for; a full was
+								 * taken (backup_kind.h), because: */
+	char		fullInsteadReason[512];
 } BackupSummary;
 
 /* Take a backup; returns its id (palloc'd).  Errors are ereport'ed. */
@@ -101,6 +106,8 @@ extern int	drBackupMaxRate;
 extern int	drBackupPartSize;
 /* pg_dr.backup_bundle_limit: kB; smaller files go into bundles; 0 = off */
 extern int	drBackupBundleLimit;
+/* pg_dr.backup_chain_max: backups in a chain before a full is taken */
+extern int	drBackupChainMax;
 /* pg_dr.backup_wal: whether backups store their WAL themselves */
 typedef enum DrBackupWal
 {

@@ -17,6 +17,7 @@ int			drBackupMaxRate = 0;
 int			drBackupBundleLimit = 64;
 int			drBackupWal = DR_BACKUP_WAL_AUTO;
 int			drBackupPartSize = 64 * 1024;
+int			drBackupChainMax = 32;
 
 /* pg_dr.backup_part_size: a whole number of pages. */
 static bool
@@ -84,6 +85,21 @@ backupSettingsDefine(void)
 							16 * 1024,
 							PGC_SUSET,
 							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dr.backup_chain_max",
+							"Backups in a chain (a full and its incrementals) before an incremental is taken as a full.",
+							"dr_backup_incremental() without a parent takes a full backup "
+							"instead, with a NOTICE, when the newest backup's chain holds "
+							"this many backups, so that a schedule of incrementals alone "
+							"never grows a chain without bound (strict => true keeps the "
+							"incremental).",
+							&drBackupChainMax,
+							32,
+							2,
+							1000,
+							PGC_SUSET,
+							0,
 							NULL, NULL, NULL);
 
 	DefineCustomEnumVariable("pg_dr.backup_wal",

@@ -47,8 +47,9 @@ SELECT replace(dr_repository_create(), current_setting('data_directory'), '$PGDA
 SELECT repository_ok, repository_error FROM dr_status;
 SELECT pg_temp.fails('SELECT dr_repository_create()');
 
--- no backup yet: no incremental
-SELECT dr_backup_incremental();
+-- no backup yet: no incremental when strict (without strict: a full instead, t/012)
+SELECT dr_backup_incremental(strict => true);
+SELECT dr_backup_incremental(strict => NULL);
 SELECT dr_backup_incremental('not-an-id');
 SELECT pg_temp.fails($$SELECT dr_backup_incremental('20200101-000000F')$$);
 
