@@ -186,12 +186,27 @@ ok(defined $doc, 'info --json prints valid JSON') or diag("$@\n$stdout");
 is_deeply($doc->{repositories}[0]{backups}, [],
 	'json: directories without a manifest are not backups');
 is($doc->{repositories}[0]{archive_segments}, 1, 'json: archived files counted');
+write_file("$repo/archive/wal/0000000100000000/000000010000000000000002", 'x');
+mkdir("$repo/archive/wal/0000000300000000") or die;
+write_file("$repo/archive/wal/0000000300000000/000000030000000000000007", 'x');
+write_file("$repo/archive/wal/0000000300000000/000000030000000000000008.partial", 'x');
+($status, $stdout, $stderr) = run_pg_dr('info', '--config', $conf, '--json');
+$doc = eval { JSON::PP->new->decode($stdout) };
+is_deeply($doc->{repositories}[0]{archive_timelines},
+	[ { timeline => 1, segments => 2, first => '000000010000000000000001', last => '000000010000000000000002' },
+	  { timeline => 3, segments => 1, first => '000000030000000000000007', last => '000000030000000000000007' } ],
+	'json: the first and last segment of each timeline (.partial not counted)')
+  or diag($stdout);
 command_checks_all(
 	[ 'pg_dr', 'info', '--config', $conf ],
 	0,
-	[ qr/^\s+backups:\s+none\n\s+wal archive:\s+1 files\n/m ],
+	[ qr/^\s+backups:\s+none\n\s+wal archive:\s+4 files\n    timeline 1: 2 segments, 000000010000000000000001 to 000000010000000000000002\n    timeline 3: 1 segment, 000000030000000000000007 to 000000030000000000000007\n/m ],
 	[qr/\A\z/],
-	'info lists no backups and counts the archive');
+	'info lists no backups, counts the archive, and shows each timeline\'s first and last segment');
+unlink("$repo/archive/wal/0000000100000000/000000010000000000000002",
+	"$repo/archive/wal/0000000300000000/000000030000000000000007",
+	"$repo/archive/wal/0000000300000000/000000030000000000000008.partial") == 3 or die;
+rmdir("$repo/archive/wal/0000000300000000") or die;
 
 # A real backup, in an unencrypted repository so that its objects can be
 # made here (codec.h: header, data chunks, trailer chunk with size and
@@ -279,7 +294,7 @@ command_checks_all(
 	[ 'pg_dr', 'info', '--config', $plain_conf ],
 	0,
 	[
-		qr/^\s+backups:\s+1\n\s+20240101-000000F  full, label "q"uote\\back new\\x0aline latin1-\xe9"\n\s+stopped 2024-01-01T00:01:00Z at [0-9A-F]+\/[0-9A-F]+ on timeline 1, 1 files, 3 bytes \($stored stored\), 0 WAL segments\n/m
+		qr/^\s+backups:\s+1\n\s+20240101-000000F  full, label "q"uote\\back new\\x0aline latin1-\xe9"\n\s+started 2024-01-01T00:00:00Z at [0-9A-F]+\/[0-9A-F]+, stopped 2024-01-01T00:01:00Z at [0-9A-F]+\/[0-9A-F]+ on timeline 1, 1 files, 3 bytes \($stored stored\), 0 WAL segments\n/m
 	],
 	[qr/\A\z/],
 	'info describes the backup');

@@ -145,8 +145,8 @@ for my $cmd ([ 'info' ], [ 'verify', '--backup', 'all' ])
 	my ($o1, $o2, $e1, $e2);
 	IPC::Run::run([ 'pg_dr', @$cmd, '--config', $conf ], '>', \$o1, '2>', \$e1);
 	IPC::Run::run([ 'pg_dr', @$cmd, '--config', $paged ], '>', \$o2, '2>', \$e2);
-	$o1 =~ s/^.*(list_max|wal archive:|\Q$conf\E|\Q$paged\E).*$//mg;
-	$o2 =~ s/^.*(list_max|wal archive:|\Q$conf\E|\Q$paged\E).*$//mg;
+	$o1 =~ s/^.*(list_max|wal archive:|^    timeline \d+: |\Q$conf\E|\Q$paged\E).*$//mg;
+	$o2 =~ s/^.*(list_max|wal archive:|^    timeline \d+: |\Q$conf\E|\Q$paged\E).*$//mg;
 	is($o2 . $e2, $o1 . $e1, "pg_dr @$cmd: the same with listings of 3 keys a page");
 }
 like(PostgreSQL::Test::Utils::slurp_file($s3->{log}), qr/continuation-token=/,

@@ -48,6 +48,15 @@ typedef struct CliInfoBackup
 	int			tablespaces;
 } CliInfoBackup;
 
+/* The archived segments of one timeline (not .partial, backup files). */
+typedef struct CliInfoTimeline
+{
+	uint32		tli;
+	char		first[MANIFEST_WAL_NAME_LEN + 1];
+	char		last[MANIFEST_WAL_NAME_LEN + 1];
+	int64		segments;
+} CliInfoTimeline;
+
 /* What one repository holds, gathered before anything is printed. */
 typedef struct CliInfoRepo
 {
@@ -64,6 +73,8 @@ typedef struct CliInfoRepo
 	int			backupCount;
 	CliInfoBackup *backups;		/* oldest first */
 	int64		archiveFiles;
+	int			timelineCount;
+	CliInfoTimeline *timelines; /* ascending */
 } CliInfoRepo;
 
 void
@@ -144,21 +155,51 @@ cliInfoTime(int64 seconds, char *buf, size_t len)
 		snprintf(buf, len, INT64_FORMAT, seconds);
 }
 
-/* Count the files of the WAL archive (repoArchiveIter: every kind). */
+/*
+ * Count the files of the WAL archive (repoArchiveIter: every kind), and
+ * the first and last segment of each timeline: segments come in name
+ * order, so a timeline's are together and ascending.
+ */
 static bool
-cliInfoArchiveCount(Repo *repo, int64 *files, DrError *err)
+cliInfoArchiveCount(Repo *repo, CliInfoRepo *out, DrError *err)
 {
 	RepoArchiveIter *iter;
 	const RepoArchiveEntry *entry;
 	bool		ok;
+	int			allocated = 0;
 
-	*files = 0;
+	out->archiveFiles = 0;
 	iter = repoArchiveIterOpen(repo, NULL, err);
 	if (iter == NULL)
 		return false;
 	while ((ok = repoArchiveIterNext(iter, &entry, err)) && entry != NULL)
-		if (!entry->isDir)
-			(*files)++;
+	{
+		CliInfoTimeline *t;
+
+		if (entry->isDir)
+			continue;
+		out->archiveFiles++;
+		if (entry->kind != REPO_ARCHIVE_SEGMENT ||
+			strlen(entry->name) != MANIFEST_WAL_NAME_LEN)
+			continue;
+		t = out->timelineCount > 0 ? &out->timelines[out->timelineCount - 1] : NULL;
+		if (t == NULL || t->tli != entry->tli)
+		{
+			if (out->timelineCount == allocated)
+			{
+				allocated = allocated ? allocated * 2 : 4;
+				out->timelines = out->timelines ?
+					repalloc(out->timelines, allocated * sizeof(CliInfoTimeline)) :
+					palloc(allocated * sizeof(CliInfoTimeline));
+			}
+			t = &out->timelines[out->timelineCount++];
+			memset(t, 0, sizeof(*t));
+			t->tli = entry->tli;
+			strlcpy(t->first, entry->name, sizeof(t->first));
+		}
+		strlcpy(t->last, entry->name, sizeof(t->last));
+		t->segments++;
+	}
 	repoArchiveIterClose(iter);
 	return ok;
 }
@@ -203,7 +244,7 @@ cliInfoRepoGather(const ConfigRepo *config, CliInfoRepo *out, DrError *err)
 		cliInfoBackupRead(repo, ids[i], &out->backups[i]);
 	repoBackupListFree(ids, out->backupCount);
 
-	if (!cliInfoArchiveCount(repo, &out->archiveFiles, err))
+	if (!cliInfoArchiveCount(repo, out, err))
 		goto done;
 
 	ok = true;
@@ -215,13 +256,15 @@ done:
 /*
  * Two lines a backup:
  *	   20240102-000000I  incremental of 20240101-000000F, label "nightly"
- *						 stopped 2024-01-02T00:00:05Z at 0/5000100 on timeline 1, 996 files, 55417085 bytes
+ *						 started 2024-01-02T00:00:00Z at 0/5000028, stopped 2024-01-02T00:00:05Z at 0/5000100 on timeline 1, 996 files, 55417085 bytes
  *						 (10234567 stored), 1 WAL segment
  */
 static void
 cliInfoBackupText(StringInfo buf, const CliInfoBackup *b)
 {
 	const ManifestHeader *h = &b->header;
+	char		started[64];
+	char		startLsn[32];
 	char		stopped[64];
 	char		stopLsn[32];
 
@@ -243,11 +286,13 @@ cliInfoBackupText(StringInfo buf, const CliInfoBackup *b)
 		cliTextString(buf, h->label);
 		appendStringInfoChar(buf, '"');
 	}
+	cliInfoTime(h->startTime, started, sizeof(started));
 	cliInfoTime(h->stopTime, stopped, sizeof(stopped));
 	/* PITR picks backups by stop time and stop LSN: show both */
+	manifestLsnFormat(h->startLsn, startLsn, sizeof(startLsn));
 	manifestLsnFormat(h->stopLsn, stopLsn, sizeof(stopLsn));
-	appendStringInfo(buf, "\n                      stopped %s at %s on timeline %u, " UINT64_FORMAT " files, " UINT64_FORMAT " bytes (" UINT64_FORMAT " stored), " UINT64_FORMAT " WAL segment%s\n",
-					 stopped, stopLsn, h->timeline,
+	appendStringInfo(buf, "\n                      started %s at %s, stopped %s at %s on timeline %u, " UINT64_FORMAT " files, " UINT64_FORMAT " bytes (" UINT64_FORMAT " stored), " UINT64_FORMAT " WAL segment%s\n",
+					 started, startLsn, stopped, stopLsn, h->timeline,
 					 b->files, b->size, b->stored, b->walSegments,
 					 b->walSegments == 1 ? "" : "s");
 }
@@ -332,6 +377,11 @@ cliInfoText(StringInfo buf, const DrConfig *config, const CliInfoRepo *repos,
 		else
 			appendStringInfo(buf, "  wal archive: " INT64_FORMAT " files\n",
 							 r->archiveFiles);
+		for (j = 0; j < r->timelineCount; j++)
+			appendStringInfo(buf, "    timeline %u: " INT64_FORMAT " segment%s, %s to %s\n",
+							 r->timelines[j].tli, r->timelines[j].segments,
+							 r->timelines[j].segments == 1 ? "" : "s",
+							 r->timelines[j].first, r->timelines[j].last);
 	}
 
 	appendStringInfoString(buf, "\nsettings\n");
@@ -375,8 +425,15 @@ cliInfoJson(StringInfo buf, const DrConfig *config, const CliInfoRepo *repos,
 			appendStringInfoString(buf, j > 0 ? ",\n    " : "\n    ");
 			cliInfoBackupJson(buf, &r->backups[j]);
 		}
-		appendStringInfo(buf, "], \"archive_segments\": " INT64_FORMAT "}",
-						 r->archiveFiles);
+		appendStringInfo(buf, "], \"archive_segments\": " INT64_FORMAT
+						 ", \"archive_timelines\": [", r->archiveFiles);
+		for (j = 0; j < r->timelineCount; j++)
+			appendStringInfo(buf, "%s{\"timeline\": %u, \"segments\": " INT64_FORMAT
+							 ", \"first\": \"%s\", \"last\": \"%s\"}",
+							 j > 0 ? ", " : "", r->timelines[j].tli,
+							 r->timelines[j].segments, r->timelines[j].first,
+							 r->timelines[j].last);
+		appendStringInfoString(buf, "]}");
 	}
 	appendStringInfoString(buf, repoCount > 0 ? "\n ],\n" : "],\n");
 
