@@ -424,6 +424,13 @@ AS 'MODULE_PATHNAME', 'dr_expire';
 COMMENT ON FUNCTION dr_expire() IS
 	'remove the backups beyond the retention policy (repoN_retention_full) and the archived WAL no kept backup needs';
 
+CREATE FUNCTION dr_backup_keep(backup_id text, until timestamptz)
+RETURNS timestamptz
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'dr_backup_keep';
+COMMENT ON FUNCTION dr_backup_keep(text, timestamptz) IS
+	'legal hold: keep a backup (with its chain and WAL) from expiry until a time, ''infinity'' for ever, NULL to lift the hold; returns the end of the hold now in effect';
+
 ------------------------------------------------------------------------------
 -- WAL archiving (archive_library = 'pg_dr').  The figures of
 -- dr_archive_status live in shared memory since the server started; what
@@ -591,6 +598,8 @@ GRANT EXECUTE ON FUNCTION dr_wal_verify() TO dr_operator;
 -- it destroys backups: administrators only
 REVOKE ALL ON FUNCTION dr_expire() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_expire() TO dr_admin;
+REVOKE ALL ON FUNCTION dr_backup_keep(text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_backup_keep(text, timestamptz) TO dr_admin;
 -- it lets a restored cluster write into its source's repository
 REVOKE ALL ON FUNCTION dr_declare_primary() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_declare_primary() TO dr_admin;

@@ -50,6 +50,19 @@ expireOnBackup(void *arg, const char *backupId, bool orphan)
 		removed->backups = lappend(removed->backups, pstrdup(backupId));
 }
 
+/* A hold that cannot be read: the backup is kept as held; say so. */
+static void
+expireOnHoldError(void *arg, const char *backupId, const char *message)
+{
+	ereport(WARNING,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("the legal hold of backup %s cannot be read: %s", backupId,
+					message),
+			 errdetail("The backup is kept as if it were held."),
+			 errhint("Set the hold again with dr_backup_keep(), or lift it with dr_backup_keep('%s', NULL).",
+					 backupId)));
+}
+
 /* A backup left out of the decision: say which, and what that keeps. */
 static void
 expireOnUnreadable(void *arg, const char *backupId, const char *message)
@@ -148,6 +161,7 @@ dr_expire(PG_FUNCTION_ARGS)
 			param.runningBackupId = running.backupId[0] ? running.backupId : NULL;
 			param.onBackup = expireOnBackup;
 			param.onUnreadable = expireOnUnreadable;
+			param.onHoldError = expireOnHoldError;
 			param.arg = &removed;
 			param.host = progressBegin("expire");
 

@@ -30,7 +30,8 @@ cliExpireHelp(void)
 		   "directories left without a manifest for more than an hour whose\n"
 		   "backup lock has expired (no heartbeat for %d seconds) or is absent,\n"
 		   "and the archived WAL that no kept backup needs.  A running backup\n"
-		   "(on any host) and its parents are kept.  No server is needed; run\n"
+		   "(on any host) and its parents are kept, and so is a backup under a\n"
+		   "legal hold (dr_backup_keep()) with its chain and its WAL.  No server is needed; run\n"
 		   "SELECT dr_repository_sync() afterwards to update dr_backups.\n\n",
 		   CLI_PROGNAME, REPO_LOCK_EXPIRE);
 	printf("Usage:\n");
@@ -54,6 +55,14 @@ cliExpireBackup(void *arg, const char *backupId, bool orphan)
 					 orphan ? "directory without a manifest" : "backup", backupId);
 	cliOutputFlush(&buf);
 	pfree(buf.data);
+}
+
+static void
+cliExpireHoldError(void *arg, const char *backupId, const char *message)
+{
+	cliProgressBreak();
+	pg_log_warning("the legal hold of backup %s cannot be read: %s; the backup is kept as if it were held",
+				   backupId, message);
 }
 
 static void
@@ -123,6 +132,7 @@ cliExpireMain(int argc, char **argv)
 	param.dryRun = dryRun;
 	param.onBackup = cliExpireBackup;
 	param.onUnreadable = cliExpireUnreadable;
+	param.onHoldError = cliExpireHoldError;
 	param.arg = &dryRun;
 	param.host = cliProgressBegin(cmd.spec->name, cmd.progress);
 	if (!retentionRun(cmd.repo, &param, &result, &err))
@@ -150,6 +160,9 @@ cliExpireMain(int argc, char **argv)
 		if (result.backupsLocked > 0)
 			appendStringInfo(&buf, "; %d running backups kept (live lock)",
 							 result.backupsLocked);
+		if (result.backupsHeld > 0)
+			appendStringInfo(&buf, "; %d backups under a legal hold",
+							 result.backupsHeld);
 		appendStringInfoChar(&buf, '\n');
 		if (!cliOutputFlush(&buf))
 			status = CLI_EXIT_FAILURE;

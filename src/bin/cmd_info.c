@@ -33,6 +33,7 @@
 #include "repo/repo.h"
 #include "repo/repo_archive.h"
 #include "repo/repo_backup.h"
+#include "repo/repo_hold.h"
 
 
 /* One backup, from its manifest. */
@@ -46,6 +47,8 @@ typedef struct CliInfoBackup
 	uint64		stored;			/* sum of the stored object sizes */
 	uint64		walSegments;
 	int			tablespaces;
+	RepoHold	hold;			/* legal hold (repo_hold.h) */
+	char	   *holdError;		/* it cannot be read; else NULL */
 } CliInfoBackup;
 
 /* The archived segments of one timeline (not .partial, backup files). */
@@ -141,6 +144,8 @@ cliInfoBackupRead(Repo *repo, const char *id, CliInfoBackup *out)
 	if (rc < 0)
 		out->error = pstrdup(err.message);
 	repoBackupManifestClose(manifest);
+	if (!repoHoldRead(repo, id, &out->hold, &err))
+		out->holdError = pstrdup(err.message);
 }
 
 /* Unix seconds as ISO 8601 UTC. */
@@ -154,6 +159,24 @@ cliInfoTime(int64 seconds, char *buf, size_t len)
 		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(buf, len, INT64_FORMAT, seconds);
 }
+
+/* The legal hold of a backup as text: NULL when it has none. */
+static char *
+cliInfoHoldText(const CliInfoBackup *b, bool json)
+{
+	char		until[64];
+
+	if (b->holdError)
+		return json ? pstrdup("unreadable") :
+			psprintf("a hold that cannot be read (%s)", b->holdError);
+	if (!b->hold.present)
+		return NULL;
+	if (b->hold.forever)
+		return pstrdup(json ? "infinity" : "held until the hold is lifted");
+	cliInfoTime(b->hold.until, until, sizeof(until));
+	return json ? pstrdup(until) : psprintf("held until %s", until);
+}
+
 
 /*
  * Count the files of the WAL archive (repoArchiveIter: every kind), and
@@ -265,6 +288,7 @@ cliInfoBackupText(StringInfo buf, const CliInfoBackup *b)
 	const ManifestHeader *h = &b->header;
 	char		started[64];
 	char		startLsn[32];
+	char	   *hold;
 	char		stopped[64];
 	char		stopLsn[32];
 
@@ -285,6 +309,11 @@ cliInfoBackupText(StringInfo buf, const CliInfoBackup *b)
 		appendStringInfoString(buf, ", label \"");
 		cliTextString(buf, h->label);
 		appendStringInfoChar(buf, '"');
+	}
+	if ((hold = cliInfoHoldText(b, false)) != NULL)
+	{
+		appendStringInfoString(buf, ", ");
+		cliTextString(buf, hold);
 	}
 	cliInfoTime(h->startTime, started, sizeof(started));
 	cliInfoTime(h->stopTime, stopped, sizeof(stopped));
@@ -328,8 +357,10 @@ cliInfoBackupJson(StringInfo buf, const CliInfoBackup *b)
 	appendStringInfo(buf, ", \"stop_time\": \"%s\"", text);
 	appendStringInfo(buf, ", \"files\": " UINT64_FORMAT ", \"size\": " UINT64_FORMAT
 					 ", \"stored_size\": " UINT64_FORMAT ", \"wal_segments\": " UINT64_FORMAT
-					 ", \"tablespaces\": %d}",
+					 ", \"tablespaces\": %d, \"hold\": ",
 					 b->files, b->size, b->stored, b->walSegments, b->tablespaces);
+	cliJsonString(buf, cliInfoHoldText(b, true));
+	appendStringInfoChar(buf, '}');
 }
 
 static void

@@ -9,6 +9,7 @@
 #include "common/hex.h"
 #include "repo/repo_archive.h"
 #include "repo/repo_backup.h"
+#include "repo/repo_hold.h"
 #include "ops/retention.h"
 
 /* History files are a few lines per timeline. */
@@ -115,6 +116,22 @@ retentionKeepChain(const ManifestHeader *headers, int count, const char *id,
 	}
 }
 
+void
+retentionKeepHeld(const ManifestHeader *headers, int count,
+				  const char *const *held, int heldCount, bool *keep,
+				  bool *heldOnly)
+{
+	bool	   *before = palloc(sizeof(bool) * Max(count, 1));
+
+	memcpy(before, keep, sizeof(bool) * count);
+	for (int h = 0; h < heldCount; h++)
+		retentionKeepChain(headers, count, held[h], keep);
+	if (heldOnly != NULL)
+		for (int i = 0; i < count; i++)
+			heldOnly[i] = keep[i] && !before[i];
+	pfree(before);
+}
+
 /* the rule every writer applies when it starts (repo/repo_leftover.h) */
 bool
 retentionOrphanRemovable(int64 dirMtime, const RepoLockState *lock,
@@ -152,6 +169,11 @@ retentionWalRemovable(const char *name, const RetentionWalKeep *keep)
 			walHistoryFind(keep->history, tli) != NULL)
 			return false;
 	}
+	/* what a backup kept by a legal hold needs */
+	for (int r = 0; r < keep->rangeCount; r++)
+		if (tli == keep->ranges[r].tli && segno >= keep->ranges[r].fromSegno &&
+			segno <= keep->ranges[r].toSegno)
+			return false;
 	return true;
 }
 
@@ -415,6 +437,10 @@ retentionRun(Repo *repo, const RetentionParam *param, RetentionResult *result,
 	RetentionWalKeep walKeep = {0};
 	int			oldest = -1;
 	WalHistory *history = NULL;
+	bool	   *heldOnly = NULL;
+	const char **held = NULL;
+	int			heldCount = 0;
+	RetentionWalRange *ranges = NULL;
 
 	memset(result, 0, sizeof(*result));
 	result->policySet = param->policy.fullCount > 0;
@@ -475,11 +501,40 @@ retentionRun(Repo *repo, const RetentionParam *param, RetentionResult *result,
 	}
 
 	keep = palloc0(sizeof(bool) * Max(count, 1));
+	heldOnly = palloc0(sizeof(bool) * Max(count, 1));
 	retentionBackupsDecide(headers, count, &policy, keep);
 	for (int i = 0; i < dirs.count; i++)
 		if (candidate[i] && locks[i].parentId[0] &&
 			repoLockLive(&locks[i], policy.now))
 			retentionKeepChain(headers, count, locks[i].parentId, keep);
+
+	/* legal holds: the held backups with their chains */
+	held = palloc(sizeof(char *) * Max(count, 1));
+	for (int i = 0; i < count; i++)
+	{
+		RepoHold	hold;
+		DrError		holdErr;
+
+		if (!repoHoldRead(repo, headers[i].backupId, &hold, &holdErr))
+		{
+			if (holdErr.code == DR_ERR_CANCELED)
+			{
+				*err = holdErr;
+				ok = false;
+				goto done;
+			}
+			/* cannot tell: kept as held, and said */
+			if (param->onHoldError)
+				param->onHoldError(param->arg, headers[i].backupId,
+								   holdErr.message);
+			held[heldCount++] = headers[i].backupId;
+		}
+		else if (repoHoldInEffect(&hold, policy.now))
+			held[heldCount++] = headers[i].backupId;
+	}
+	result->backupsHeld = heldCount;
+	retentionKeepHeld(headers, count, held, heldCount, keep, heldOnly);
+	ranges = palloc(sizeof(RetentionWalRange) * Max(count, 1));
 
 	/* what the kept backups need of the WAL, decided before any removal */
 	for (int i = 0; i < count; i++)
@@ -497,6 +552,17 @@ retentionRun(Repo *repo, const RetentionParam *param, RetentionResult *result,
 			goto done;
 		}
 		segno = walSegmentOf(headers[i].startLsn, headers[i].segmentSize);
+		if (heldOnly[i])
+		{
+			RetentionWalRange *r = &ranges[walKeep.rangeCount++];
+
+			r->tli = headers[i].timeline;
+			r->fromSegno = segno;
+			r->toSegno = walSegmentOf(headers[i].stopLsn > 0 ? headers[i].stopLsn - 1 : 0,
+									  headers[i].segmentSize);
+			r->toSegno = Max(r->toSegno, segno);
+			continue;
+		}
 		if (oldest < 0)
 		{
 			strlcpy(result->oldestKept, headers[i].backupId,
@@ -603,6 +669,7 @@ retentionRun(Repo *repo, const RetentionParam *param, RetentionResult *result,
 	}
 	history = expireHistoryRead(repo, walKeep.tli);
 	walKeep.history = history;
+	walKeep.ranges = ranges;
 	walSegmentName(result->walKeepFrom, walKeep.tli, walKeep.startSegno,
 				   walKeep.segSize);
 	ok = expireWal(repo, &walKeep, param->dryRun, param->host, result, err);
@@ -621,6 +688,12 @@ done:
 	expireListFree(&dirs);
 	if (keep)
 		pfree(keep);
+	if (heldOnly)
+		pfree(heldOnly);
+	if (held)
+		pfree(held);
+	if (ranges)
+		pfree(ranges);
 	repoBackupHeadersFree(&list);
 	return ok;
 }

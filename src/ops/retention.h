@@ -19,6 +19,13 @@
  * known, any T at or after S is kept).  History files are always kept.
  * Anything else in the archive that is not recognised is kept.
  *
+ * Legal holds (repo/repo_hold.h): a backup under a hold in effect is
+ * kept with its chain whatever the policy; what it needs of the WAL
+ * archive is its own range, from its start to its stop segment on its
+ * timeline (the range of every backup of its chain that only the hold
+ * keeps), not everything after it, so that an old held backup does not
+ * keep the whole archive.  A hold that cannot be read counts as in effect.
+ *
  * Unreadable manifests: a backup whose manifest cannot be read is left
  * out (the caller warns, naming it) and nothing it might need is removed.
  * Its parent chain and its WAL range cannot be known, so: every backup
@@ -98,6 +105,22 @@ extern void retentionKeepChain(const ManifestHeader *headers, int count,
 extern bool retentionOrphanRemovable(int64 dirMtime, const RepoLockState *lock,
 									  bool running, int64 now);
 
+/*
+ * Keep backup ids held[0..heldCount) and their chains (keep[] set), and
+ * say in heldOnly[] (may be NULL) which backups only a hold keeps.
+ */
+extern void retentionKeepHeld(const ManifestHeader *headers, int count,
+							  const char *const *held, int heldCount,
+							  bool *keep, bool *heldOnly);
+
+/* The WAL of one backup kept only by a hold: its segments on its timeline. */
+typedef struct RetentionWalRange
+{
+	uint32		tli;
+	uint64		fromSegno;
+	uint64		toSegno;		/* inclusive */
+} RetentionWalRange;
+
 /* What the kept backups need of the WAL archive. */
 typedef struct RetentionWalKeep
 {
@@ -105,6 +128,8 @@ typedef struct RetentionWalKeep
 	uint64		startSegno;		/* S */
 	uint32		tli;			/* T0 */
 	const WalHistory *history;	/* of T0; NULL = unknown */
+	const RetentionWalRange *ranges;	/* of held backups; also kept */
+	int			rangeCount;
 } RetentionWalKeep;
 
 /*
@@ -127,6 +152,9 @@ typedef struct RetentionParam
 	/* called for each backup left out, with the reason; may be NULL */
 	void		(*onUnreadable) (void *arg, const char *backupId,
 								 const char *message);
+	/* called for each hold that cannot be read (kept as held); may be NULL */
+	void		(*onHoldError) (void *arg, const char *backupId,
+								const char *message);
 	void	   *arg;
 
 	/*
@@ -152,6 +180,7 @@ typedef struct RetentionResult
 	bool		walKept;		/* a backup's needs are unknown (unreadable,
 								 * or completed meanwhile): no WAL removed */
 	int			backupsLocked;	/* directories kept by a live lock */
+	int			backupsHeld;	/* under a legal hold in effect (kept) */
 	uint64		bytesFreed;
 	char		oldestKept[MANIFEST_ID_MAX + 1];	/* "" when none */
 	char		walKeepFrom[WAL_NAME_LEN + 1];	/* "" when no WAL was removed */

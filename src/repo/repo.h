@@ -159,6 +159,8 @@ typedef struct RepoWriteParam
 	RepoBundle *bundle;			/* write it as an entry of this bundle
 								 * (below) when it stays small; NULL = a
 								 * standalone object at path */
+	bool		replace;		/* replace an existing object at path,
+								 * atomically (metadata objects only) */
 } RepoWriteParam;
 
 /* Where an object written with a bundle went (repoObjectWriteEndPlace). */
@@ -264,5 +266,9 @@ extern bool repoBundleAppend(RepoBundle *bundle, const void *buf, size_t len,
  */
 extern char *repoObjectGetBuffer(Repo *repo, const char *path, size_t *len,
 								 size_t maxLen, DrError *err);
+/* The same, refusing an object that is not bound to its name (path). */
+extern char *repoObjectGetBufferBound(Repo *repo, const char *path,
+									  size_t *len, size_t maxLen,
+									  DrError *err);
 
 #endif							/* DR_REPO_H */

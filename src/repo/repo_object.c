@@ -184,6 +184,7 @@ repoObjectWriteBeginParam(Repo *repo, const char *path, const CodecDataKey *key,
 	if (ow->bundle == NULL)
 	{
 		storageParam.deferSync = writeParam->deferSync;
+		storageParam.replace = writeParam->replace;
 		ow->write = storageWriteBegin(repo->storage, path, &storageParam, err);
 		if (ow->write == NULL)
 		{
@@ -474,9 +475,27 @@ repoObjectSourceRead(void *arg, void *buf, size_t len, DrError *err)
  * The whole decoded object through storageReadAll; it counts as read only
  * once the decoder verified its end.
  */
+static char *repoObjectGetBufferInternal(Repo *repo, const char *path,
+										 bool mustBeBound, size_t *len,
+										 size_t maxLen, DrError *err);
+
 char *
 repoObjectGetBuffer(Repo *repo, const char *path, size_t *len, size_t maxLen,
 					DrError *err)
+{
+	return repoObjectGetBufferInternal(repo, path, false, len, maxLen, err);
+}
+
+char *
+repoObjectGetBufferBound(Repo *repo, const char *path, size_t *len,
+						 size_t maxLen, DrError *err)
+{
+	return repoObjectGetBufferInternal(repo, path, true, len, maxLen, err);
+}
+
+static char *
+repoObjectGetBufferInternal(Repo *repo, const char *path, bool mustBeBound,
+							size_t *len, size_t maxLen, DrError *err)
 {
 	RepoObjectRead *read;
 	CodecSource source;
@@ -486,6 +505,20 @@ repoObjectGetBuffer(Repo *repo, const char *path, size_t *len, size_t maxLen,
 	read = repoObjectReadBegin(repo, path, err);
 	if (read == NULL)
 		return NULL;
+	if (mustBeBound)
+	{
+		bool		bound = false;
+		bool		checked = repoObjectReadBindingCheck(read, path, &bound, err);
+
+		if (checked && !bound)
+			drErrorSet(err, DR_ERR_CORRUPT,
+					   "object \"%s\" is not bound to its name", path);
+		if (!checked || !bound)
+		{
+			repoObjectReadFree(read);
+			return NULL;
+		}
+	}
 
 	source.read = repoObjectSourceRead;
 	source.arg = read;

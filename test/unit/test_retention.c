@@ -16,12 +16,18 @@
  * under the policy); retentionKeepChain; retentionOrphanRemovable (the
  * running backup, a live lock on an old directory, an expired or absent
  * lock on an old or young directory, an unparsable lock, a heartbeat from
- * the future).
+ * the future).  Legal holds: retentionKeepHeld (a held full beyond the
+ * policy kept with nothing else, a held incremental with its chain, which
+ * backups only a hold keeps, a held backup the policy keeps anyway, an
+ * unknown id); WAL ranges of held backups (kept on their timeline only,
+ * ends inclusive); the hold object's text (round trip, forever, every
+ * malformed line refused) and repoHoldInEffect.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
 
 #include "ops/retention.h"
+#include "repo/repo_hold.h"
 #include "tap.h"
 
 #define SEG16		(16 * 1024 * 1024)
@@ -313,6 +319,109 @@ testOrphans(void)
 	   "a lock that cannot be parsed keeps its directory");
 }
 
+static void
+testHolds(void)
+{
+	ManifestHeader h[6];
+	bool		keep[6];
+	bool		heldOnly[6];
+	RetentionPolicy policy = {.fullCount = 1, .now = NOW};
+	const char *held[2];
+
+	/* F1 I1 I2 F2 I3 F3: one full kept by the policy (F3) */
+	header(&h[0], "20240101-000000F", NULL, 50 * DAY);
+	header(&h[1], "20240102-000000I", "20240101-000000F", 49 * DAY);
+	header(&h[2], "20240103-000000I", "20240102-000000I", 48 * DAY);
+	header(&h[3], "20240110-000000F", NULL, 40 * DAY);
+	header(&h[4], "20240111-000000I", "20240110-000000F", 39 * DAY);
+	header(&h[5], "20240120-000000F", NULL, 30 * DAY);
+	retentionBackupsDecide(h, 6, &policy, keep);
+	is_str(keepString(keep, 6), "000001", "the policy keeps the newest full");
+
+	held[0] = "20240102-000000I";
+	retentionKeepHeld(h, 6, held, 1, keep, heldOnly);
+	is_str(keepString(keep, 6), "110001", "a held incremental is kept with its chain, not its child");
+	is_str(keepString(heldOnly, 6), "110000", "only the hold keeps F1 and I1");
+
+	retentionBackupsDecide(h, 6, &policy, keep);
+	held[0] = "20240110-000000F";
+	held[1] = "20240120-000000F";
+	retentionKeepHeld(h, 6, held, 2, keep, heldOnly);
+	is_str(keepString(keep, 6), "000101", "a held full beyond the policy is kept alone");
+	is_str(keepString(heldOnly, 6), "000100", "a held backup the policy keeps is not 'held only'");
+
+	retentionBackupsDecide(h, 6, &policy, keep);
+	held[0] = "20991231-000000F";
+	retentionKeepHeld(h, 6, held, 1, keep, NULL);
+	is_str(keepString(keep, 6), "000001", "a hold naming no listed backup keeps nothing more");
+
+	/* WAL: the policy keeps from segment 0x40 of timeline 2; two held ranges */
+	{
+		RetentionWalRange ranges[2] = {{1, 0x10, 0x12}, {2, 0x20, 0x20}};
+		RetentionWalKeep wal = {0};
+
+		wal.segSize = SEG16;
+		wal.startSegno = 0x40;
+		wal.tli = 2;
+		wal.ranges = ranges;
+		wal.rangeCount = 2;
+		ok(retentionWalRemovable("00000001000000000000000F", &wal), "held range: the segment before it goes");
+		ok(!retentionWalRemovable("000000010000000000000010", &wal), "held range: its first segment kept");
+		ok(!retentionWalRemovable("000000010000000000000012", &wal), "held range: its last segment kept");
+		ok(!retentionWalRemovable("000000010000000000000011.00000028.backup", &wal), "held range: its backup file kept");
+		ok(retentionWalRemovable("000000010000000000000013", &wal), "held range: the segment after it goes");
+		ok(retentionWalRemovable("000000020000000000000010", &wal), "held range: the same numbers on another timeline go");
+		ok(!retentionWalRemovable("000000020000000000000020", &wal), "a one-segment range kept");
+		ok(retentionWalRemovable("000000020000000000000021", &wal), "between a range and the start: goes");
+		ok(!retentionWalRemovable("000000020000000000000040", &wal), "the policy's start still kept");
+	}
+}
+
+static void
+testHoldText(void)
+{
+	RepoHold	hold = {0};
+	RepoHold	back;
+	StringInfoData text;
+	DrError		err;
+	const char *bad[] = {
+		"",
+		"pg_dr-hold 2\nuntil 5\nset-at 1\n",
+		"pg_dr-hold 1\nuntil soon\nset-at 1\n",
+		"pg_dr-hold 1\nuntil -5\nset-at 1\n",
+		"pg_dr-hold 1\nuntil 05\nset-at 1\n",
+		"pg_dr-hold 1\nset-at 1\nuntil 5\n",
+		"pg_dr-hold 1\nuntil 5\nset-at 1",
+		"pg_dr-hold 1\nuntil 5\nset-at 1\nextra\n",
+		"pg_dr-hold 1\nuntil 5\nset-at 99999999999999999999\n",
+	};
+
+	hold.present = true;
+	hold.until = NOW + DAY;
+	hold.setAt = NOW;
+	initStringInfo(&text);
+	repoHoldFormat(&hold, &text);
+	is_str(text.data, "pg_dr-hold 1\nuntil 1700086400\nset-at 1700000000\n", "the hold's text");
+	ok(repoHoldParse(text.data, text.len, &back, &err) && back.present &&
+	   !back.forever && back.until == hold.until && back.setAt == NOW, "it reads back");
+	ok(repoHoldInEffect(&back, NOW) && !repoHoldInEffect(&back, NOW + DAY) &&
+	   !repoHoldInEffect(&back, NOW + 2 * DAY), "in effect before its end only");
+
+	resetStringInfo(&text);
+	hold.forever = true;
+	repoHoldFormat(&hold, &text);
+	is_str(text.data, "pg_dr-hold 1\nuntil infinity\nset-at 1700000000\n", "a hold for ever");
+	ok(repoHoldParse(text.data, text.len, &back, &err) && back.forever &&
+	   repoHoldInEffect(&back, INT64CONST(0x7fffffffffff)), "for ever is in effect at any time");
+	memset(&back, 0, sizeof(back));
+	ok(!repoHoldInEffect(&back, NOW), "no hold is not in effect");
+
+	for (int i = 0; i < (int) lengthof(bad); i++)
+		ok(!repoHoldParse(bad[i], strlen(bad[i]), &back, &err) &&
+		   err.code == DR_ERR_CORRUPT && !back.present,
+		   "malformed hold %d refused (%s)", i, err.message);
+}
+
 int
 main(void)
 {
@@ -320,5 +429,7 @@ main(void)
 	testWal();
 	testUnreadable();
 	testOrphans();
+	testHolds();
+	testHoldText();
 	return tapDone();
 }
