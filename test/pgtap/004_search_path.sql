@@ -187,7 +187,8 @@ SELECT tap.set_eq(
 	ARRAY['dr_audit_verify', 'dr_audit_expire', 'dr_backup_full',
 		  'dr_backup_incremental', 'dr_backup_verify', 'dr_restore',
 		  'dr_repository_create', 'dr_repository_sync', 'dr_expire',
-		  'dr_wal_verify', 'dr_restore_point', 'dr_declare_primary'],
+		  'dr_wal_verify', 'dr_restore_point', 'dr_declare_primary',
+		  'dr_backup_keep'],
 	'this test calls every dr_* function of the extension');
 SELECT tap.set_eq(
 	$$SELECT c.relname::text FROM pg_class c
@@ -254,6 +255,8 @@ SELECT trap_log.attempt('SELECT dr_repository_create()');
 SELECT trap_log.attempt('SELECT dr_backup_full()');
 SELECT trap_log.attempt((SELECT call FROM trap_log.restore_call));
 SELECT trap_log.attempt('SELECT * FROM dr_expire()');
+SELECT trap_log.attempt('SELECT dr_backup_keep(''latest'', ''infinity'')');
+SELECT trap_log.attempt('SELECT dr_backup_keep(''latest'', NULL)');
 SELECT trap_log.attempt('SELECT dr_declare_primary()');
 SELECT trap_log.attempt('SELECT dr_audit_expire()');
 SELECT trap_log.attempt('SELECT * FROM dr_audit_verify()');
