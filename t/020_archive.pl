@@ -153,11 +153,18 @@ is($lag, 't', 'and the age of the oldest');
 like($error, qr/Permission denied/, 'and the error');
 cmp_ok($node->safe_psql('postgres', 'SELECT failed_count FROM pg_stat_archiver'),
 	'>', 0, 'pg_stat_archiver counts the failures');
+my ($repo_ok, $repo_error) = split /\|/, $node->safe_psql('postgres',
+	'SELECT repository_ok, repository_error FROM dr_status');
+is($repo_ok, 'f', 'dr_status: repository_ok is false while archiving fails');
+like($repo_error, qr/^repo1: WAL archiving is failing .*Permission denied/,
+	'dr_status: repository_error says archiving fails, and why');
 
 chmod(0700, @dirs) == @dirs or die "chmod: $!";
 switch_wal(1);    # wakes the archiver, which waits after repeated failures
 wait_drained('after the repository was writable again');
 ok(!glob("$pgdata/pg_wal/archive_status/*.ready"), 'the backlog drained');
+is($node->safe_psql('postgres', 'SELECT repository_ok, repository_error IS NULL FROM dr_status'),
+	't|t', 'dr_status: repository_ok again once a segment archived');
 is(wal_verify(), 't|t|{}', 'dr_wal_verify(): no gap after the failures');
 
 # ---- other content under the name of the next segment

@@ -4,7 +4,10 @@
  *
  * dr_status is what a monitoring system polls: it never raises an error for
  * a problem it can describe (bad configuration, unreachable repository,
- * wrong key); it reports it in a column.  dr_config shows the effective
+ * wrong key, WAL archiving failing); it reports it in a column.
+ * repository_ok is the one health signal of the repositories: false when
+ * one cannot be opened, or when archiving into one fails now (its last
+ * failure is later than its last success).  dr_config shows the effective
  * configuration, exactly as the CLI reads it, with secrets hidden; a
  * configuration that cannot be read is an error there.
  *-------------------------------------------------------------------------
@@ -20,6 +23,7 @@
 #include "utils/timestamp.h"
 
 #include "api/api.h"
+#include "archive/archive.h"
 #include "common/config.h"
 #include "ops/audit.h"
 #include "pg_dr.h"
@@ -96,6 +100,35 @@ statusAuditPendingRows(void)
 	return isnull ? 0 : rows;
 }
 
+/*
+ * Whether WAL archiving is failing now into one of the repositories: its
+ * last failure came after its last success.  The first such repository
+ * is reported in err.
+ */
+static bool
+statusArchiving(DrError *err)
+{
+	ArchiveRepoStatus rows[CONFIG_REPO_MAX + 1];
+	int			count = archiveStatusRead(rows, lengthof(rows));
+
+	for (int i = 0; i < count; i++)
+	{
+		const ArchiveRepoStatus *r = &rows[i];
+
+		if (r->lastErrorAt != 0 && r->lastErrorAt >= r->lastArchivedAt)
+		{
+			drErrorSet(err, DR_ERR_IO,
+					   "%s%sWAL archiving is failing (%s, since %s): %s",
+					   r->repoNumber > 0 ? psprintf("repo%d", r->repoNumber) : "",
+					   r->repoNumber > 0 ? ": " : "",
+					   r->lastArchivedAt != 0 ? "last success before that" : "no success yet",
+					   timestamptz_to_str(r->lastErrorAt), r->lastError);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Open every configured repository; the first problem found is reported. */
 static bool
 statusRepositories(const DrConfig *config, DrError *err)
@@ -164,7 +197,7 @@ pg_dr_status(PG_FUNCTION_ARGS)
 		{
 			nulls[6] = true;
 			values[7] = Int32GetDatum(config->repoCount);
-			if (statusRepositories(config, &err))
+			if (statusRepositories(config, &err) && statusArchiving(&err))
 			{
 				values[8] = BoolGetDatum(config->repoCount > 0);
 				nulls[9] = true;
