@@ -286,6 +286,13 @@ CREATE VIEW dr_status AS
 COMMENT ON VIEW dr_status IS
 	'one row: tier and objectives, configuration, repository, worker, and whether this is a restored cluster not yet declared primary';
 
+CREATE FUNCTION dr_metrics()
+RETURNS text
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'dr_metrics';
+COMMENT ON FUNCTION dr_metrics() IS
+	'the state of pg_dr in the Prometheus text exposition format (objectives, health, backups, archiving)';
+
 CREATE VIEW dr_config AS
 	SELECT name, value, source FROM pgdr._config();
 COMMENT ON VIEW dr_config IS
@@ -576,6 +583,8 @@ GRANT SELECT ON dr_status, dr_config, dr_objectives, dr_audit, dr_backups,
 	dr_backup_progress TO dr_monitor;
 REVOKE ALL ON dr_archive_status FROM PUBLIC;
 GRANT SELECT ON dr_archive_status TO dr_monitor;
+REVOKE ALL ON FUNCTION dr_metrics() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_metrics() TO dr_monitor;
 GRANT UPDATE (rto, rpo, availability) ON dr_objectives TO dr_admin;
 
 REVOKE ALL ON FUNCTION dr_audit_verify(), dr_audit_expire(), dr_backup_full(text),

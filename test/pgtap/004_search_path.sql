@@ -188,7 +188,7 @@ SELECT tap.set_eq(
 		  'dr_backup_incremental', 'dr_backup_verify', 'dr_restore',
 		  'dr_repository_create', 'dr_repository_sync', 'dr_expire',
 		  'dr_wal_verify', 'dr_restore_point', 'dr_declare_primary',
-		  'dr_backup_keep'],
+		  'dr_backup_keep', 'dr_metrics'],
 	'this test calls every dr_* function of the extension');
 SELECT tap.set_eq(
 	$$SELECT c.relname::text FROM pg_class c
@@ -233,6 +233,7 @@ SELECT trap_log.attempt('SELECT * FROM dr_archive_status');
 SELECT trap_log.attempt('SELECT * FROM dr_restore_points');
 SELECT trap_log.attempt('SELECT * FROM dr_pitr_window');
 SELECT trap_log.attempt('SELECT * FROM dr_progress');
+SELECT trap_log.attempt('SELECT dr_metrics()');
 RESET ROLE;
 
 SET ROLE dr_t_sp_operator;

@@ -1,0 +1,281 @@
+/*-------------------------------------------------------------------------
+ * metrics.c (api)
+ *	  dr_metrics(): the state of pg_dr in the Prometheus text exposition
+ *	  format (version 0.0.4), for a scraper or postgres_exporter.
+ *
+ * Every family has its HELP and TYPE lines, then its samples; label values
+ * are escaped as the format says (backslash, double quote, newline).  No
+ * secret is in any metric: configuration values are not exported, only
+ * whether the configuration and the repositories are sound.  What it reads
+ * (the status, the catalog of backups) is read as the extension owner with
+ * the pinned search_path (api/as_owner.c); archiving comes from shared
+ * memory.  Times are Unix seconds, sizes bytes, durations seconds.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "api/api.h"
+#include "archive/archive.h"
+#include "common/config.h"
+#include "pg_dr.h"
+
+PG_FUNCTION_INFO_V1(dr_metrics);
+
+/* A label value, escaped (exposition format 0.0.4). */
+static void
+metricsLabel(StringInfo out, const char *value)
+{
+	for (const char *p = value; *p; p++)
+	{
+		if (*p == '\\' || *p == '"')
+		{
+			appendStringInfoChar(out, '\\');
+			appendStringInfoChar(out, *p);
+		}
+		else if (*p == '\n')
+			appendStringInfoString(out, "\\n");
+		else
+			appendStringInfoChar(out, *p);
+	}
+}
+
+static void
+metricsFamily(StringInfo out, const char *name, const char *type,
+			  const char *help)
+{
+	appendStringInfo(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* name{label="value"} number, or name number when label is NULL */
+static void
+metricsSample(StringInfo out, const char *name, const char *label,
+			  const char *labelValue, double value)
+{
+	appendStringInfoString(out, name);
+	if (label != NULL)
+	{
+		appendStringInfo(out, "{%s=\"", label);
+		metricsLabel(out, labelValue);
+		appendStringInfoString(out, "\"}");
+	}
+	appendStringInfo(out, " %.17g\n", value);
+}
+
+static double
+metricsTime(TimestampTz t)
+{
+	return (double) timestamptz_to_time_t(t) +
+		(double) (t % USECS_PER_SEC) / USECS_PER_SEC;
+}
+
+/* A column of the current SPI row as a double (0 when NULL). */
+static double
+metricsDouble(int row, int col, bool *isnull)
+{
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
+								  col, isnull);
+
+	return *isnull ? 0 : DatumGetFloat8(d);
+}
+
+static char *
+metricsText(int row, int col)
+{
+	char	   *v = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+
+	return v ? v : "";
+}
+
+/* The status row: objectives of the tier and the health signals. */
+static void
+metricsStatus(StringInfo out)
+{
+	bool		isnull;
+	char	   *tier;
+
+	if (SPI_execute("SELECT tier,"
+					" pg_catalog.date_part('epoch', rpo_target)::pg_catalog.float8,"
+					" pg_catalog.date_part('epoch', rto_target)::pg_catalog.float8,"
+					" config_ok::pg_catalog.int4::pg_catalog.float8,"
+					" repository_ok::pg_catalog.int4::pg_catalog.float8,"
+					" worker_running::pg_catalog.int4::pg_catalog.float8,"
+					" audit_pending::pg_catalog.float8,"
+					" repositories::pg_catalog.float8,"
+					" (restored_from IS NOT NULL)::pg_catalog.int4::pg_catalog.float8"
+					" FROM pgdr._status()", true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read pgdr._status()");
+	tier = pstrdup(metricsText(0, 1));
+
+	metricsFamily(out, "pg_dr_objective_rpo_seconds", "gauge",
+				  "Recovery point objective of the cluster's tier.");
+	metricsSample(out, "pg_dr_objective_rpo_seconds", "tier", tier,
+				  metricsDouble(0, 2, &isnull));
+	metricsFamily(out, "pg_dr_objective_rto_seconds", "gauge",
+				  "Recovery time objective of the cluster's tier.");
+	metricsSample(out, "pg_dr_objective_rto_seconds", "tier", tier,
+				  metricsDouble(0, 3, &isnull));
+	metricsFamily(out, "pg_dr_config_ok", "gauge",
+				  "1 when the pg_dr configuration file reads without error.");
+	metricsSample(out, "pg_dr_config_ok", NULL, NULL, metricsDouble(0, 4, &isnull));
+	metricsFamily(out, "pg_dr_repository_ok", "gauge",
+				  "1 when every repository opens and WAL archiving into none of them is failing.");
+	metricsSample(out, "pg_dr_repository_ok", NULL, NULL, metricsDouble(0, 5, &isnull));
+	metricsFamily(out, "pg_dr_repositories", "gauge",
+				  "Repositories configured.");
+	metricsSample(out, "pg_dr_repositories", NULL, NULL, metricsDouble(0, 8, &isnull));
+	metricsFamily(out, "pg_dr_worker_running", "gauge",
+				  "1 when the pg_dr background worker runs.");
+	metricsSample(out, "pg_dr_worker_running", NULL, NULL, metricsDouble(0, 6, &isnull));
+	metricsFamily(out, "pg_dr_audit_pending", "gauge",
+				  "Audit records not yet in the hash chain.");
+	metricsSample(out, "pg_dr_audit_pending", NULL, NULL, metricsDouble(0, 7, &isnull));
+	metricsFamily(out, "pg_dr_restored_not_primary", "gauge",
+				  "1 when this is a restored cluster not yet declared primary of its repository.");
+	metricsSample(out, "pg_dr_restored_not_primary", NULL, NULL,
+				  metricsDouble(0, 9, &isnull));
+}
+
+/* The catalog of backups: counts, and the newest valid one of each kind. */
+static void
+metricsBackups(StringInfo out)
+{
+	static const char *const kinds[] = {"full", "incremental"};
+	static const char *const families[][3] = {
+		{"pg_dr_backup_last_success_timestamp_seconds", "gauge",
+		"End of the newest valid backup of the kind."},
+		{"pg_dr_backup_last_duration_seconds", "gauge",
+		"How long the newest valid backup of the kind took."},
+		{"pg_dr_backup_last_data_bytes", "gauge",
+		"Bytes of the files of the newest valid backup of the kind."},
+		{"pg_dr_backup_last_stored_bytes", "gauge",
+		"Bytes the newest valid backup of the kind stores in the repository."},
+	};
+	double		values[2][4];
+	bool		have[2] = {false, false};
+	bool		isnull;
+
+	if (SPI_execute("SELECT kind, status, pg_catalog.count(*)::pg_catalog.float8"
+					" FROM pgdr.backups GROUP BY kind, status ORDER BY kind, status",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pgdr.backups");
+	metricsFamily(out, "pg_dr_backups", "gauge",
+				  "Backups in the catalog (dr_backups), by kind and status.");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		appendStringInfoString(out, "pg_dr_backups{kind=\"");
+		metricsLabel(out, metricsText(r, 1));
+		appendStringInfoString(out, "\",status=\"");
+		metricsLabel(out, metricsText(r, 2));
+		appendStringInfo(out, "\"} %.17g\n", metricsDouble(r, 3, &isnull));
+	}
+
+	for (int k = 0; k < 2; k++)
+	{
+		Oid			argtypes[1] = {TEXTOID};
+		Datum		args[1] = {CStringGetTextDatum(kinds[k])};
+
+		if (SPI_execute_with_args("SELECT pg_catalog.date_part('epoch', finished_at)::pg_catalog.float8,"
+								  " pg_catalog.date_part('epoch', finished_at OPERATOR(pg_catalog.-) started_at)::pg_catalog.float8,"
+								  " data_bytes::pg_catalog.float8, stored_bytes::pg_catalog.float8"
+								  " FROM pgdr.backups"
+								  " WHERE kind OPERATOR(pg_catalog.=) $1"
+								  " AND status OPERATOR(pg_catalog.=) 'valid'"
+								  " ORDER BY finished_at DESC LIMIT 1",
+								  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read pgdr.backups");
+		if (SPI_processed == 1)
+		{
+			have[k] = true;
+			for (int c = 0; c < 4; c++)
+				values[k][c] = metricsDouble(0, c + 1, &isnull);
+		}
+	}
+	for (int f = 0; f < 4; f++)
+	{
+		metricsFamily(out, families[f][0], families[f][1], families[f][2]);
+		for (int k = 0; k < 2; k++)
+			if (have[k])
+				metricsSample(out, families[f][0], "kind", kinds[k], values[k][f]);
+	}
+}
+
+/* WAL archiving: per repository from shared memory, what waits from pg_wal. */
+static void
+metricsArchive(StringInfo out)
+{
+	ArchiveRepoStatus rows[CONFIG_REPO_MAX + 1];
+	int			count = archiveStatusRead(rows, lengthof(rows));
+	ArchiveReadySummary ready;
+	char		repo[16];
+
+	metricsFamily(out, "pg_dr_archive_last_success_timestamp_seconds", "gauge",
+				  "When a WAL file was last archived into the repository (since the server started).");
+	for (int i = 0; i < count; i++)
+		if (rows[i].repoNumber > 0 && rows[i].lastArchivedAt != 0)
+		{
+			snprintf(repo, sizeof(repo), "%d", rows[i].repoNumber);
+			metricsSample(out, "pg_dr_archive_last_success_timestamp_seconds",
+						  "repo", repo, metricsTime(rows[i].lastArchivedAt));
+		}
+	metricsFamily(out, "pg_dr_archive_failures_total", "counter",
+				  "WAL archiving failures into the repository since the server started.");
+	for (int i = 0; i < count; i++)
+		if (rows[i].repoNumber > 0)
+		{
+			snprintf(repo, sizeof(repo), "%d", rows[i].repoNumber);
+			metricsSample(out, "pg_dr_archive_failures_total", "repo", repo,
+						  (double) rows[i].failedCount);
+		}
+	metricsFamily(out, "pg_dr_archive_last_failure_timestamp_seconds", "gauge",
+				  "When WAL archiving into the repository last failed (since the server started).");
+	for (int i = 0; i < count; i++)
+		if (rows[i].repoNumber > 0 && rows[i].lastErrorAt != 0)
+		{
+			snprintf(repo, sizeof(repo), "%d", rows[i].repoNumber);
+			metricsSample(out, "pg_dr_archive_last_failure_timestamp_seconds",
+						  "repo", repo, metricsTime(rows[i].lastErrorAt));
+		}
+
+	archiveReadySummary(&ready);
+	metricsFamily(out, "pg_dr_archive_pending_segments", "gauge",
+				  "WAL files waiting to be archived (.ready in pg_wal/archive_status).");
+	metricsSample(out, "pg_dr_archive_pending_segments", NULL, NULL, (double) ready.count);
+	metricsFamily(out, "pg_dr_archive_pending_bytes", "gauge",
+				  "Bytes of the WAL files waiting to be archived.");
+	metricsSample(out, "pg_dr_archive_pending_bytes", NULL, NULL, (double) ready.bytes);
+	metricsFamily(out, "pg_dr_archive_oldest_pending_timestamp_seconds", "gauge",
+				  "When the oldest WAL file waiting to be archived was ready (absent when none waits).");
+	if (ready.count > 0 && ready.oldest != 0)
+		metricsSample(out, "pg_dr_archive_oldest_pending_timestamp_seconds", NULL, NULL,
+					  metricsTime(ready.oldest));
+}
+
+Datum
+dr_metrics(PG_FUNCTION_ARGS)
+{
+	StringInfoData out;
+	ApiOwnerContext owner;
+
+	initStringInfo(&out);
+	metricsFamily(&out, "pg_dr_info", "gauge", "pg_dr is installed; its version.");
+	metricsSample(&out, "pg_dr_info", "version", PG_DR_VERSION, 1);
+
+	apiAsOwnerBegin(&owner);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	metricsStatus(&out);
+	metricsBackups(&out);
+	SPI_finish();
+	apiAsOwnerEnd(&owner);
+
+	metricsArchive(&out);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(out.data, out.len));
+}
