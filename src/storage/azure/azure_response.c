@@ -183,7 +183,7 @@ azureStart(void *arg, int depth, const char *name, DrError *err)
 		{
 			char		vbuf[DR_ERROR_VALUE_BUF];
 
-			return azureResponseFail(r, err, "expected a <%s> document, got <%s>",
+			return azureResponseFail(r, err, "expected an <%s> document, got <%s>",
 									 want, drErrorValue(name, vbuf));
 		}
 		return true;
@@ -338,6 +338,12 @@ azureResponseParseChunked(const AzureResponseParam *param, const char *body,
 	r->param = *param;
 	r->res.maxResults = -1;
 	xml = s3XmlNew(&cb);
+	/* the Blob service starts its XML bodies with a UTF-8 byte order mark */
+	if (len >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0)
+	{
+		body += 3;
+		len -= 3;
+	}
 	if (chunk == 0)
 		chunk = Max(len, 1);
 	for (size_t pos = 0; ok && pos < len; pos += chunk)

@@ -6,7 +6,8 @@
  *	  entries of a listing are handed to a callback one at a time, never
  *	  gathered.
  *
- * A listing may be answered by an <Error> document instead (the result
+ * A byte order mark before the document (the service sends one) is
+ * skipped.  A listing may be answered by an <Error> document instead (the result
  * then says isError).  A document of another kind, a value of the wrong
  * form (a size, a date, a count), an element given twice where one is
  * expected, or a required element missing is DR_ERR_CORRUPT ("Azure
