@@ -48,6 +48,14 @@ storageAzureWriteExisting(StorageAzureWrite *wr, DrError *err)
 					  wr->path, wr->az->name);
 }
 
+/* A write with "If-None-Match: *" refused because the name exists. */
+static bool
+storageAzureExistsAnswer(const HttpResponse *resp)
+{
+	return resp->status == 412 ||
+		(resp->status == 409 && strcmp(resp->errorCode, "BlobAlreadyExists") == 0);
+}
+
 static void
 storageAzureWriteFree(StorageAzureWrite *wr)
 {
@@ -198,7 +206,7 @@ storageAzurePutBlob(StorageAzureWrite *wr, DrError *err)
 	req.bodyLen = wr->used;
 	req.what = psprintf("write \"%s\"", wr->path);
 	ok = storageAzureSend(wr->az, &req, &resp, err);
-	if (ok && (resp.status == 409 || resp.status == 412) && !wr->replace)
+	if (ok && storageAzureExistsAnswer(&resp) && !wr->replace)
 		ok = storageAzureWriteExisting(wr, err);
 	else if (ok && resp.status != 201)
 		ok = storageAzureError(wr->az, &req, &resp, err);
@@ -241,7 +249,7 @@ storageAzurePutBlockList(StorageAzureWrite *wr, DrError *err)
 	req.bodyLen = body.len;
 	req.what = psprintf("commit the blocks of \"%s\"", wr->path);
 	ok = storageAzureSend(wr->az, &req, &resp, err);
-	if (ok && (resp.status == 409 || resp.status == 412) && !wr->replace)
+	if (ok && storageAzureExistsAnswer(&resp) && !wr->replace)
 		ok = storageAzureWriteExisting(wr, err);
 	else if (ok && resp.status != 201)
 		ok = storageAzureError(wr->az, &req, &resp, err);
