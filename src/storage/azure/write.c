@@ -10,8 +10,9 @@
  * and the spool grows by doubling, so a small blob costs little.
  *
  * Every Put Blob and Put Block carries the Content-MD5 of its body, which
- * the service checks: a body cut or garbled on the way is refused (and
- * retried by the HTTP layer), never stored.  Nothing is visible under the
+ * the service checks: a body garbled on the way is refused (400, the write
+ * fails), a body cut short never completes (the connection error is
+ * retried by the HTTP layer); neither is stored.  Nothing is visible under the
  * name before Put Blob or Put Block List succeeds; a failed or aborted
  * write leaves only uncommitted blocks, invisible, which the service
  * discards after a week.  Without replace, Put Blob and Put Block List
