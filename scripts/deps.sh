@@ -13,6 +13,7 @@ NPM_DIR=${PG_DR_TEST_NPM:-/var/cache/pg_dr-test/npm}
 NPM_PACKAGES=(
 	@smithy/signature-v4@5.3.0	# AWS's SigV4 test suite (test_storage_s3_sign)
 	@20minutes/s3rver@5.0.0	# an S3 server checking SigV4 (t/052_s3.pl)
+	azurite@3.35.0	# an Azure Blob server checking Shared Key and SAS (t/053_azure.pl)
 )
 
 PACKAGES=(
