@@ -183,6 +183,7 @@ storageS3Send(StorageS3 *s3, const StorageS3Request *req, HttpResponse *resp,
 	hreq.responseSink = req->responseSink;
 	hreq.responseReset = req->responseReset;
 	hreq.responseMax = req->responseMax;
+	hreq.host = s3->drHost;
 	ok = httpRequest(http, &hreq, resp, err);
 	if (!ok && err != NULL)
 	{
@@ -565,6 +566,13 @@ storageS3Remove(void *driverArg, const char *path, DrError *err)
 	return ok;
 }
 
+/* Every request from now on asks these hooks while it waits (http.h). */
+static void
+storageS3HostSet(void *driverArg, const DrHost *host)
+{
+	((StorageS3 *) driverArg)->drHost = host;
+}
+
 static void
 storageS3Free(void *driverArg)
 {
@@ -594,6 +602,7 @@ static const StorageDriverInterface storageS3Interface = {
 	.free = storageS3Free,
 	.listPage = storageS3ListPage,
 	.removeTree = storageS3RemoveTree,
+	.hostSet = storageS3HostSet,
 };
 
 static char *

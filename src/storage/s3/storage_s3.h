@@ -92,6 +92,7 @@ typedef struct StorageS3
 	S3Signer   *signer;			/* holds the secret */
 	HttpClient *http;			/* made on first use, per process */
 	pid_t		httpPid;		/* the process that made it */
+	const DrHost *drHost;		/* storageHostSet's: asked while waiting */
 } StorageS3;
 
 /* A request of the driver, before signing. */
