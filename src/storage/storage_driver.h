@@ -183,5 +183,6 @@ extern void storageDriverRegister(const StorageDriverEntry *entry);
 /* The drivers of this program, as storageDriversRegister registers them. */
 extern const StorageDriverEntry storagePosixDriver;	/* posix/settings.c */
 extern const StorageDriverEntry storageS3Driver;	/* s3/settings.c */
+extern const StorageDriverEntry storageGcsDriver;	/* s3/settings.c */
 
 #endif							/* DR_STORAGE_DRIVER_H */

@@ -38,6 +38,7 @@ storageDriversRegister(void)
 {
 	storageDriverRegister(&storagePosixDriver);
 	storageDriverRegister(&storageS3Driver);
+	storageDriverRegister(&storageGcsDriver);
 }
 
 Storage *

@@ -192,8 +192,8 @@ storageS3Send(StorageS3 *s3, const StorageS3Request *req, HttpResponse *resp,
 		drErrorPrefix(err, "repository %s: could not %s: ",
 					  drErrorValue(s3->name, name), req->what);
 		if (err->code == DR_ERR_IO && err->hint[0] == '\0')
-			drErrorHint(err, "check that repoN_s3_endpoint (%s) is right and the store is up and reachable",
-						s3->host);
+			drErrorHint(err, "check that repoN_%s_endpoint (%s) is right and the store is up and reachable",
+						s3->type, s3->host);
 	}
 
 	httpHeadersFree(&lines);
@@ -232,14 +232,18 @@ storageS3Error(StorageS3 *s3, const StorageS3Request *req,
 		drErrorSet(err, DR_ERR_PERMISSION,
 				   "repository %s: could not %s: the store refused the credentials (HTTP %ld %s)%s",
 				   s3->name, req->what, resp->status, code, rid);
-		drErrorHint(err, "check repoN_s3_key and repoN_s3_key_secret (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), and the session token if one is used");
+		if (strcmp(s3->type, "s3") == 0)
+			drErrorHint(err, "check repoN_s3_key and repoN_s3_key_secret (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), and the session token if one is used");
+		else
+			drErrorHint(err, "check repoN_%s_key and repoN_%s_key_secret (an HMAC key of the bucket's project)",
+						s3->type, s3->type);
 	}
 	else if (strcmp(code, "NoSuchBucket") == 0)
 	{
 		drErrorSet(err, DR_ERR_CONFIG,
 				   "repository %s: could not %s: bucket \"%s\" does not exist%s",
 				   s3->name, req->what, s3->bucket, rid);
-		drErrorHint(err, "create the bucket, or fix repoN_s3_bucket");
+		drErrorHint(err, "create the bucket, or fix repoN_%s_bucket", s3->type);
 	}
 	else if (strcmp(code, "AuthorizationHeaderMalformed") == 0 ||
 			 strcmp(code, "PermanentRedirect") == 0 ||
@@ -545,23 +549,33 @@ storageS3ListPage(void *driverArg, const char *dir, const char *startAfter,
 	return ok;
 }
 
-/* DELETE answers 204 whether the key existed or not. */
-static bool
-storageS3Remove(void *driverArg, const char *path, DrError *err)
+/* DELETE answers 204 whether the key existed or not (GCS: 404 if not). */
+bool
+storageS3RemoveKey(StorageS3 *s3, const char *key, const char *what,
+				   DrError *err)
 {
-	StorageS3  *s3 = driverArg;
 	StorageS3Request req = {.method = "DELETE"};
 	HttpResponse resp;
-	char	   *key = storageS3Key(s3->prefix, path);
 	bool		ok;
 
 	req.key = key;
-	req.what = psprintf("remove \"%s\"", path);
+	req.what = what;
 	ok = storageS3Send(s3, &req, &resp, err);
 	if (ok && resp.status != 204 && resp.status != 200 && resp.status != 404)
 		ok = storageS3Error(s3, &req, &resp, err);
 	httpResponseFree(&resp);
-	pfree((char *) req.what);
+	return ok;
+}
+
+static bool
+storageS3Remove(void *driverArg, const char *path, DrError *err)
+{
+	StorageS3  *s3 = driverArg;
+	char	   *key = storageS3Key(s3->prefix, path);
+	char	   *what = psprintf("remove \"%s\"", path);
+	bool		ok = storageS3RemoveKey(s3, key, what, err);
+
+	pfree(what);
 	pfree(key);
 	return ok;
 }
@@ -618,10 +632,13 @@ storageS3New(const StorageS3Param *param, DrError *err)
 	StorageS3  *s3;
 	S3SignCredentials cred;
 
+	const char *type = param->type != NULL ? param->type : "s3";
+	const char *scheme = strcmp(type, "gcs") == 0 ? "gs" : "s3";
+
 	if (param->accessKey == NULL || param->secret == NULL)
 	{
 		drErrorSet(err, DR_ERR_CONFIG,
-				   "repository s3://%s: no credentials", param->bucket);
+				   "repository %s://%s: no credentials", scheme, param->bucket);
 		drErrorHint(err, "set repoN_s3_key and repoN_s3_key_secret (or repoN_s3_key_secret_file), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
 		return NULL;
 	}
@@ -641,8 +658,12 @@ storageS3New(const StorageS3Param *param, DrError *err)
 		s3->bucketPath = psprintf("/%s", param->bucket);
 	}
 	s3->baseUrl = psprintf("%s://%s", param->tls ? "https" : "http", s3->host);
-	s3->name = s3->prefix[0] ? psprintf("s3://%s/%s", s3->bucket, s3->prefix) :
-		psprintf("s3://%s", s3->bucket);
+	s3->name = s3->prefix[0] ?
+		psprintf("%s://%s/%s", scheme, s3->bucket, s3->prefix) :
+		psprintf("%s://%s", scheme, s3->bucket);
+	s3->type = pstrdup(type);
+	s3->singleDeletes = param->singleDeletes;
+	s3->generationMatch = param->generationMatch;
 	s3->caFile = pstrdupOrNull(param->caFile);
 	s3->caPath = pstrdupOrNull(param->caPath);
 	s3->partSize = param->partSize;
