@@ -12,7 +12,15 @@
  *	 s3_token, s3_ca_file, s3_ca_path, s3_tls (on), s3_part_size (16MB, at
  *	 least 5MB), s3_sse (aes256 | aws:kms), s3_sse_kms_key_id,
  *	 s3_storage_class, s3_list_max (keys per listing request, 1000; lower
- *	 for tests and stores with a smaller limit), path (key prefix).
+ *	 for tests and stores with a smaller limit), s3_role_arn and
+ *	 s3_web_identity_token_file (web identity, s3_sts.h), s3_sts_endpoint
+ *	 (host[:port], https; default sts.<region>.amazonaws.com), path (key
+ *	 prefix).
+ * Credentials, the first that is set: s3_key with its secret; s3_role_arn
+ * with s3_web_identity_token_file; AWS_ACCESS_KEY_ID with
+ * AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN); AWS_ROLE_ARN with
+ * AWS_WEB_IDENTITY_TOKEN_FILE.  The session name is AWS_ROLE_SESSION_NAME,
+ * else "pg_dr".  STS is reached with the repository's CA settings.
  * Rules across keys: one of s3_key_secret and s3_key_secret_file; a key
  * without its secret (or the reverse) is refused; s3_tls = off only for a
  * loopback endpoint (a test server: credentials and backups never cross a
@@ -68,6 +76,9 @@ static const ConfigKeyDef storageS3Keys[] = {
 	{.name = "s3_storage_class", .kind = CONFIG_KIND_STRING},
 	{.name = "s3_list_max", .kind = CONFIG_KIND_INT, .defaultValue = "1000",
 	.min = 1, .max = STORAGE_S3_LIST_MAX},
+	{.name = "s3_role_arn", .kind = CONFIG_KIND_STRING},
+	{.name = "s3_web_identity_token_file", .kind = CONFIG_KIND_PATH},
+	{.name = "s3_sts_endpoint", .kind = CONFIG_KIND_STRING},
 	{.name = "path", .kind = CONFIG_KIND_PATH},
 };
 
@@ -188,6 +199,26 @@ storageS3Validate(const ConfigRepo *repo, ConfigCheck *check)
 									n, n, t);
 		}
 	}
+	if (isS3 && (configRepoGet(repo, "s3_role_arn") != NULL) !=
+		(configRepoGet(repo, "s3_web_identity_token_file") != NULL))
+		return configCheckError(check,
+								configRepoGet(repo, "s3_role_arn") != NULL ?
+								"s3_role_arn" : "s3_web_identity_token_file",
+								"\"repo%d_s3_role_arn\" and \"repo%d_s3_web_identity_token_file\" go together",
+								n, n);
+	if (isS3 && configRepoGet(repo, "s3_role_arn") != NULL && hasKey)
+		return configCheckError(check, "s3_role_arn",
+								"repo%d: \"repo%d_s3_role_arn\" (web identity) and \"repo%d_s3_key\" cannot both be set",
+								n, n, n);
+	if (isS3 && configRepoGet(repo, "s3_sts_endpoint") != NULL)
+	{
+		const char *sts = configRepoGet(repo, "s3_sts_endpoint");
+
+		if (strstr(sts, "://") != NULL || strchr(sts, '/') != NULL)
+			return configCheckError(check, "s3_sts_endpoint",
+									"\"repo%d_s3_sts_endpoint\" must be host[:port], without a scheme or path (STS is always reached over https)",
+									n);
+	}
 	if (isS3 && configRepoGet(repo, "s3_sse_kms_key_id") != NULL &&
 		(sse == NULL || strcmp(sse, "aws:kms") != 0))
 		return configCheckError(check, "s3_sse_kms_key_id",
@@ -300,6 +331,7 @@ storageS3Open(const ConfigRepo *repo, DrError *err)
 	const char *sse = isS3 ? configRepoGet(repo, "s3_sse") : NULL;
 	char	   *secretRead = NULL;
 	char	   *endpoint = NULL;
+	char	   *stsEndpoint = NULL;
 	Storage    *storage;
 
 	memset(&p, 0, sizeof(p));
@@ -347,11 +379,32 @@ storageS3Open(const ConfigRepo *repo, DrError *err)
 		else
 			p.secret = storageS3Setting(repo, "key_secret", name);
 	}
-	else
+	else if (isS3 && configRepoGet(repo, "s3_role_arn") != NULL)
+	{
+		p.roleArn = configRepoGet(repo, "s3_role_arn");
+		p.tokenFile = configRepoGet(repo, "s3_web_identity_token_file");
+	}
+	else if (isS3 && storageS3Env("AWS_ACCESS_KEY_ID") == NULL &&
+			 storageS3Env("AWS_ROLE_ARN") != NULL &&
+			 storageS3Env("AWS_WEB_IDENTITY_TOKEN_FILE") != NULL)
+	{
+		p.roleArn = storageS3Env("AWS_ROLE_ARN");
+		p.tokenFile = storageS3Env("AWS_WEB_IDENTITY_TOKEN_FILE");
+	}
+	else if (isS3)
 	{
 		p.accessKey = storageS3Env("AWS_ACCESS_KEY_ID");
 		p.secret = storageS3Env("AWS_SECRET_ACCESS_KEY");
 		p.token = storageS3Env("AWS_SESSION_TOKEN");
+	}
+	if (p.roleArn != NULL)
+	{
+		p.sessionName = storageS3Env("AWS_ROLE_SESSION_NAME");
+		if (p.sessionName == NULL)
+			p.sessionName = "pg_dr";
+		p.stsEndpoint = configRepoGet(repo, "s3_sts_endpoint");
+		if (p.stsEndpoint == NULL)
+			p.stsEndpoint = stsEndpoint = psprintf("sts.%s.amazonaws.com", p.region);
 	}
 
 	storage = storageS3New(&p, err);
@@ -362,6 +415,8 @@ storageS3Open(const ConfigRepo *repo, DrError *err)
 	}
 	if (endpoint)
 		pfree(endpoint);
+	if (stsEndpoint)
+		pfree(stsEndpoint);
 	return storage;
 }
 

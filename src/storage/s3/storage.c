@@ -112,6 +112,53 @@ storageS3Http(StorageS3 *s3, DrError *err)
 }
 
 /*
+ * Web identity: temporary credentials from STS before the first request,
+ * and new ones once s3StsRefreshAt says (5 minutes before they expire),
+ * the token file read again each time (the kubelet rotates it).  Should
+ * STS fail while the credentials in hand are good for another minute,
+ * they are used and STS is asked again 10 s later: a short outage of STS
+ * does not stop the repository.
+ */
+static bool
+storageS3CredentialsFresh(StorageS3 *s3, DrError *err)
+{
+	S3StsCredentials cred;
+	S3SignCredentials sc;
+	time_t		now = time(NULL);
+
+	if (s3->sts == NULL || (s3->signer != NULL && now < s3->credRefreshAt))
+		return true;
+	s3->sts->host = s3->drHost;
+	if (!s3StsAssume(s3->sts, &cred, err))
+	{
+		if (s3->signer != NULL && now + 60 < s3->credExpiration &&
+			(err == NULL || err->code != DR_ERR_CANCELED))
+		{
+			s3->credRefreshAt = now + 10;
+			drErrorClear(err);
+			return true;
+		}
+		if (err != NULL && err->code != DR_ERR_CANCELED)
+		{
+			char		name[DR_ERROR_VALUE_BUF];
+
+			drErrorPrefix(err, "repository %s: ", drErrorValue(s3->name, name));
+		}
+		return false;
+	}
+	sc.accessKey = cred.accessKey;
+	sc.secret = cred.secret;
+	sc.sessionToken = cred.sessionToken;
+	if (s3->signer != NULL)
+		s3SignerFree(s3->signer);
+	s3->signer = s3SignerNew(&sc, s3->region, "s3");
+	s3->credRefreshAt = s3StsRefreshAt(now, cred.expiration);
+	s3->credExpiration = cred.expiration;
+	s3StsCredentialsClear(&cred);
+	return true;
+}
+
+/*
  * Every body is in memory (writes spool a part at a time: write.c), so
  * every payload is hashed and signed: S3 refuses a body that does not
  * match the hash, which covers the transfer end to end.
@@ -133,7 +180,7 @@ storageS3Send(StorageS3 *s3, const StorageS3Request *req, HttpResponse *resp,
 	bool		ok;
 
 	memset(resp, 0, sizeof(*resp));
-	if (http == NULL)
+	if (http == NULL || !storageS3CredentialsFresh(s3, err))
 		return false;
 	if (!s3SignPayloadHash(req->body, req->bodyLen, hash, err))
 		return false;
@@ -594,7 +641,16 @@ storageS3Free(void *driverArg)
 
 	if (s3->http != NULL && s3->httpPid == getpid())
 		httpClientFree(s3->http);
-	s3SignerFree(s3->signer);
+	if (s3->signer != NULL)
+		s3SignerFree(s3->signer);
+	if (s3->sts != NULL)
+	{
+		pfree((char *) s3->sts->endpoint);
+		pfree((char *) s3->sts->roleArn);
+		pfree((char *) s3->sts->sessionName);
+		pfree((char *) s3->sts->tokenFile);
+		pfree(s3->sts);
+	}
 	pfree(s3);
 }
 
@@ -635,11 +691,16 @@ storageS3New(const StorageS3Param *param, DrError *err)
 	const char *type = param->type != NULL ? param->type : "s3";
 	const char *scheme = strcmp(type, "gcs") == 0 ? "gs" : "s3";
 
-	if (param->accessKey == NULL || param->secret == NULL)
+	if (param->roleArn == NULL &&
+		(param->accessKey == NULL || param->secret == NULL))
 	{
 		drErrorSet(err, DR_ERR_CONFIG,
 				   "repository %s://%s: no credentials", scheme, param->bucket);
-		drErrorHint(err, "set repoN_s3_key and repoN_s3_key_secret (or repoN_s3_key_secret_file), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
+		if (strcmp(type, "s3") == 0)
+			drErrorHint(err, "set repoN_s3_key and repoN_s3_key_secret (or repoN_s3_key_secret_file), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment, or for web identity repoN_s3_role_arn and repoN_s3_web_identity_token_file (AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE)");
+		else
+			drErrorHint(err, "set repoN_%s_key and repoN_%s_key_secret (or repoN_%s_key_secret_file)",
+						type, type, type);
 		return NULL;
 	}
 	s3 = palloc0(sizeof(StorageS3));
@@ -671,6 +732,18 @@ storageS3New(const StorageS3Param *param, DrError *err)
 	s3->sseKmsKeyId = pstrdupOrNull(param->sseKmsKeyId);
 	s3->storageClass = pstrdupOrNull(param->storageClass);
 	s3->listMax = param->listMax > 0 ? param->listMax : STORAGE_S3_LIST_MAX;
+	if (param->roleArn != NULL)
+	{
+		/* credentials come with the first request */
+		s3->sts = palloc0(sizeof(S3StsParam));
+		s3->sts->endpoint = pstrdup(param->stsEndpoint);
+		s3->sts->roleArn = pstrdup(param->roleArn);
+		s3->sts->sessionName = pstrdup(param->sessionName);
+		s3->sts->tokenFile = pstrdup(param->tokenFile);
+		s3->sts->caFile = s3->caFile;
+		s3->sts->caPath = s3->caPath;
+		return storageNew(&storageS3Interface, s3);
+	}
 	cred.accessKey = param->accessKey;
 	cred.secret = param->secret;
 	cred.sessionToken = param->token;

@@ -42,6 +42,7 @@
 #include "storage/storage_driver.h"
 #include "storage/http/http.h"
 #include "storage/s3/s3_sign.h"
+#include "storage/s3/s3_sts.h"
 
 /* S3's limits: parts of at least 5 MiB (the last excepted), 10000 parts. */
 #define STORAGE_S3_PART_MIN			(INT64CONST(5) * 1024 * 1024)
@@ -67,6 +68,11 @@ typedef struct StorageS3Param
 	const char *accessKey;
 	const char *secret;
 	const char *token;			/* NULL: none */
+	/* web identity (s3_sts.h), instead of accessKey and secret */
+	const char *roleArn;		/* NULL: static credentials */
+	const char *tokenFile;
+	const char *sessionName;
+	const char *stsEndpoint;	/* host[:port] */
 	const char *caFile;
 	const char *caPath;
 	int64		partSize;
@@ -101,7 +107,12 @@ typedef struct StorageS3
 	char	   *sseKmsKeyId;
 	char	   *storageClass;
 	int			listMax;
-	S3Signer   *signer;			/* holds the secret */
+	S3Signer   *signer;			/* holds the secret; with web identity NULL
+								 * until the first request */
+	S3StsParam *sts;			/* web identity: how to get credentials;
+								 * NULL with static ones */
+	time_t		credRefreshAt;	/* web identity: when to ask STS again */
+	time_t		credExpiration; /* web identity: when they expire */
 	HttpClient *http;			/* made on first use, per process */
 	pid_t		httpPid;		/* the process that made it */
 	const DrHost *drHost;		/* storageHostSet's: asked while waiting */
