@@ -279,8 +279,8 @@ s3StsTokenRead(const char *path, DrError *err)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 	{
-		drErrorSet(err, errno == ENOENT ? DR_ERR_NOT_FOUND :
-				   errno == EACCES ? DR_ERR_PERMISSION : DR_ERR_IO,
+		/* never DR_ERR_NOT_FOUND: that would read as a missing object */
+		drErrorSet(err, errno == EACCES ? DR_ERR_PERMISSION : DR_ERR_CONFIG,
 				   "could not open the web identity token file \"%s\": %m", path);
 		drErrorHint(err, "set AWS_WEB_IDENTITY_TOKEN_FILE (or repoN_s3_web_identity_token_file) to the service account token the pod mounts");
 		return NULL;

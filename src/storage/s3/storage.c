@@ -258,6 +258,7 @@ storageS3Error(StorageS3 *s3, const StorageS3Request *req,
 	S3Response parsed;
 	const char *code = resp->errorCode;
 	const char *region = NULL;
+	char	   *bucketRegion = NULL;
 	char		rid[160] = "";
 	DrError		perr;
 
@@ -271,6 +272,14 @@ storageS3Error(StorageS3 *s3, const StorageS3Request *req,
 	}
 	if (resp->requestId[0] != '\0')
 		snprintf(rid, sizeof(rid), " (request id %s)", resp->requestId);
+	/*
+	 * S3 names the bucket's region in a header too: the only word of a
+	 * HEAD's 301 or 400, which has no body to read a code from.
+	 */
+	if (resp->headers != NULL)
+		bucketRegion = httpHeaderGet(resp->headers, "x-amz-bucket-region");
+	if (region == NULL && bucketRegion != NULL && bucketRegion[0] != '\0')
+		region = bucketRegion;
 
 	if (strcmp(code, "SignatureDoesNotMatch") == 0 ||
 		strcmp(code, "InvalidAccessKeyId") == 0 ||
@@ -295,7 +304,9 @@ storageS3Error(StorageS3 *s3, const StorageS3Request *req,
 	else if (strcmp(code, "AuthorizationHeaderMalformed") == 0 ||
 			 strcmp(code, "PermanentRedirect") == 0 ||
 			 strcmp(code, "IllegalLocationConstraintException") == 0 ||
-			 resp->status == 301)
+			 resp->status == 301 ||
+			 (resp->status == 400 && code[0] == '\0' && region != NULL &&
+			  strcmp(region, s3->region) != 0))
 	{
 		drErrorSet(err, DR_ERR_CONFIG,
 				   "repository %s: could not %s: bucket \"%s\" is not in region \"%s\"%s%s%s",
@@ -303,9 +314,9 @@ storageS3Error(StorageS3 *s3, const StorageS3Request *req,
 				   region ? " but in \"" : "", region ? region : "",
 				   region ? "\"" : "");
 		if (region)
-			drErrorHint(err, "set repoN_s3_region = %s", region);
+			drErrorHint(err, "set repoN_%s_region = %s", s3->type, region);
 		else
-			drErrorHint(err, "set repoN_s3_region to the bucket's region");
+			drErrorHint(err, "set repoN_%s_region to the bucket's region", s3->type);
 	}
 	else if (resp->status == 403)
 	{
@@ -322,6 +333,8 @@ storageS3Error(StorageS3 *s3, const StorageS3Request *req,
 				   code, rid);
 	}
 	s3ResponseClear(&parsed);
+	if (bucketRegion != NULL)
+		pfree(bucketRegion);
 	return false;
 }
 
