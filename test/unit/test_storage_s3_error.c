@@ -17,7 +17,8 @@
  * says "Set repoN_s3_region = <region>"; a message naming a region
  * with characters no region has is not trusted; bad credentials,
  * a missing bucket (hint naming repoN_gcs_bucket for a gcs repository),
- * access denied and any other status with the store's code and request
+ * temporary credentials of a web identity refused (the role named),
+ * access denied (the permissions of S3, or GCS's role), and any other status with the store's code and request
  * id.
  *-------------------------------------------------------------------------
  */
@@ -145,6 +146,9 @@ testOthers(void)
 {
 	StorageS3	gcs = {.bucket = "pgdr", .region = "auto", .name = "gs://pgdr",
 	.type = "gcs"};
+	S3StsParam	sts = {.roleArn = "arn:aws:iam::1:role/r"};
+	StorageS3	wi = {.bucket = "b", .region = "us-east-1", .name = "s3://b",
+	.type = "s3", .sts = &sts};
 	DrError		err;
 
 	answer(&s3Repo, 403, "x-amz-request-id: 4442587FB7D0A2F9\r\n",
@@ -172,6 +176,18 @@ testOthers(void)
 	expect(&err, DR_ERR_PERMISSION, "access denied (HTTP 403 AccessDenied)",
 		   "s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket",
 		   "access denied");
+
+	answer(&gcs, 403, NULL,
+		   "<Error><Code>AccessDenied</Code><Message>m</Message></Error>", &err);
+	expect(&err, DR_ERR_PERMISSION, "access denied (HTTP 403 AccessDenied)",
+		   "roles/storage.objectAdmin", "access denied on gcs");
+
+	answer(&wi, 400, NULL,
+		   "<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message></Error>",
+		   &err);
+	expect(&err, DR_ERR_PERMISSION, "the store refused the credentials (HTTP 400 ExpiredToken)",
+		   "temporary credentials STS gave for role \"arn:aws:iam::1:role/r\"",
+		   "web identity credentials refused");
 
 	answer(&s3Repo, 409, "x-amz-request-id: Q\r\n",
 		   "<Error><Code>OperationAborted</Code><Message>m</Message></Error>", &err);

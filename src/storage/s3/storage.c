@@ -288,7 +288,10 @@ storageS3Error(StorageS3 *s3, const StorageS3Request *req,
 		drErrorSet(err, DR_ERR_PERMISSION,
 				   "repository %s: could not %s: the store refused the credentials (HTTP %ld %s)%s",
 				   s3->name, req->what, resp->status, code, rid);
-		if (strcmp(s3->type, "s3") == 0)
+		if (s3->sts != NULL)
+			drErrorHint(err, "the store refused the temporary credentials STS gave for role \"%s\": check that this host's clock is right and that the role may use the bucket",
+						s3->sts->roleArn);
+		else if (strcmp(s3->type, "s3") == 0)
 			drErrorHint(err, "check repoN_s3_key and repoN_s3_key_secret (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), and the session token if one is used");
 		else
 			drErrorHint(err, "check repoN_%s_key and repoN_%s_key_secret (an HMAC key of the bucket's project)",
@@ -323,7 +326,10 @@ storageS3Error(StorageS3 *s3, const StorageS3Request *req,
 		drErrorSet(err, DR_ERR_PERMISSION,
 				   "repository %s: could not %s: access denied (HTTP 403%s%s)%s",
 				   s3->name, req->what, code[0] ? " " : "", code, rid);
-		drErrorHint(err, "the credentials must allow s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on the bucket");
+		if (strcmp(s3->type, "gcs") == 0)
+			drErrorHint(err, "the service account of the HMAC key needs roles/storage.objectAdmin (or storage.objects.get, create, delete and list) on the bucket");
+		else
+			drErrorHint(err, "the credentials must allow s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on the bucket");
 	}
 	else
 	{
