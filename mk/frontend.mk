@@ -92,9 +92,12 @@ $(BUILD)/fuzz/%: test/fuzz/%.c $(FE_LIB_SRCS)
 # random mutations of test/fuzz/fuzz_mutate.c for a fixed number of inputs,
 # built with gcc under ASan and UBSan (the code under test compiled in
 # with them: FUZZ_SMOKE_SRCS_<target>; the rest from FE_LIB).
-FUZZ_SMOKE	= $(BUILD)/fuzz-smoke/fuzz_s3_response $(BUILD)/fuzz-smoke/fuzz_azure_response
+FUZZ_SMOKE	= $(BUILD)/fuzz-smoke/fuzz_s3_response $(BUILD)/fuzz-smoke/fuzz_azure_response \
+		  $(BUILD)/fuzz-smoke/fuzz_s3_sts
 FUZZ_SMOKE_SRCS_fuzz_s3_response = src/storage/s3/s3_xml.c src/storage/s3/s3_response.c
 FUZZ_SMOKE_SRCS_fuzz_azure_response = src/storage/s3/s3_xml.c src/storage/azure/azure_response.c
+FUZZ_SMOKE_SRCS_fuzz_s3_sts = src/storage/s3/s3_xml.c src/storage/s3/s3_response.c \
+		  src/storage/s3/s3_sts.c
 FUZZ_SMOKE_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
 		  -fno-omit-frame-pointer
 
@@ -102,6 +105,8 @@ $(BUILD)/fuzz-smoke/fuzz_s3_response: $(FUZZ_SMOKE_SRCS_fuzz_s3_response) \
 		  src/storage/s3/s3_xml.h src/storage/s3/s3_response.h
 $(BUILD)/fuzz-smoke/fuzz_azure_response: $(FUZZ_SMOKE_SRCS_fuzz_azure_response) \
 		  src/storage/s3/s3_xml.h src/storage/azure/azure_response.h
+$(BUILD)/fuzz-smoke/fuzz_s3_sts: $(FUZZ_SMOKE_SRCS_fuzz_s3_sts) \
+		  src/storage/s3/s3_xml.h src/storage/s3/s3_response.h src/storage/s3/s3_sts.h
 $(BUILD)/fuzz-smoke/%: test/fuzz/%.c test/fuzz/fuzz_mutate.c test/fuzz/fuzz_mutate.h $(FE_LIB)
 	@mkdir -p $(dir $@)
 	$(FE_CC) $(filter-out $(FE_SANITIZE),$(FE_CFLAGS)) $(FUZZ_SMOKE_FLAGS) -Itest/fuzz \

@@ -63,7 +63,7 @@ my $s3 = conf_write('ftp.conf',
 	"repo1_bucket = backups\nrepo1_type = ftp\n");
 command_checks_all([ 'pg_dr', 'info', '--config', $s3 ],
 	1, [qr/\A\z/],
-	[qr/^pg_dr: error: "\Q$s3\E" line 2: invalid value "ftp" for "repo1_type": expected posix, s3 or azure$/m],
+	[qr/^pg_dr: error: "\Q$s3\E" line 2: invalid value "ftp" for "repo1_type": expected posix, s3, azure or gcs$/m],
 	'info: an unknown type lists the types that exist');
 
 # ---- the server reads the same file the same way

@@ -572,6 +572,7 @@ walVerify(Repo *repo, const WalVerifyParam *param, WalVerifyResult *result,
 		  DrError *err)
 {
 	WalVerifyState state;
+	const DrHost *saved;
 	bool		ok;
 
 	memset(result, 0, sizeof(WalVerifyResult));
@@ -582,7 +583,10 @@ walVerify(Repo *repo, const WalVerifyParam *param, WalVerifyResult *result,
 	state.segSize = param->segSize;
 	state.systemIdentifier = param->systemIdentifier;
 
+	/* a stalled read from the repository is cancellable (storage.h) */
+	saved = storageHostSet(repoStorage(repo), param->host);
 	ok = walVerifyRun(&state, err);
+	storageHostSet(repoStorage(repo), saved);
 
 	for (int i = 0; i < state.dirCount; i++)
 		pfree(state.dirs[i]);

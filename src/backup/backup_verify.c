@@ -69,12 +69,28 @@ verifyProblem(VerifyState *state, const char *path, const char *fmt,...)
 	state->param->problem(state->param->problemArg, path, message);
 }
 
-/* An error from reading an object, as a problem. */
+/*
+ * An error from reading an object, as a problem; a read the host
+ * cancelled while it waited on the store (storageHostSet) stops the
+ * verification instead, reporting nothing.
+ */
 static void
 verifyObjectError(VerifyState *state, const char *path, const DrError *err)
 {
-	if (err->code == DR_ERR_NOT_FOUND)
+	if (err->code == DR_ERR_CANCELED)
+		state->result->cancelled = true;
+	else if (err->code == DR_ERR_NOT_FOUND)
 		verifyProblem(state, path, "object is missing");
+	else
+		verifyProblem(state, path, "%s", err->message);
+}
+
+/* An error as a problem in its own words, or the stop of a cancel. */
+static void
+verifyErrorProblem(VerifyState *state, const char *path, const DrError *err)
+{
+	if (err->code == DR_ERR_CANCELED)
+		state->result->cancelled = true;
 	else
 		verifyProblem(state, path, "%s", err->message);
 }
@@ -451,6 +467,8 @@ verifyWalArchived(VerifyState *state, const char *backupId,
 		if (!repoArchiveRead(state->repo, name, &expect, sink, NULL, &err))
 		{
 			/* stopped inside it: nothing to report */
+			if (err.code == DR_ERR_CANCELED)
+				state->result->cancelled = true;
 			if (state->result->cancelled)
 			{
 				pfree(path);
@@ -485,7 +503,7 @@ verifyWal(VerifyState *state, const char *backupId)
 	{
 		char	   *path = repoBackupManifestPath(backupId);
 
-		verifyProblem(state, path, "%s", err.message);
+		verifyErrorProblem(state, path, &err);
 		pfree(path);
 		return;
 	}
@@ -539,7 +557,7 @@ verifyOne(VerifyState *state, char *const *ids, int count, uint32 blockSize,
 	iter = repoChainIterOpen(state->repo, ids, count, &err);
 	if (iter == NULL)
 	{
-		verifyProblem(state, manifestPath, "%s", err.message);
+		verifyErrorProblem(state, manifestPath, &err);
 		pfree(manifestPath);
 		return;
 	}
@@ -556,7 +574,7 @@ verifyOne(VerifyState *state, char *const *ids, int count, uint32 blockSize,
 		rc = repoChainIterNext(iter, &levels, &err);
 		if (rc < 0)
 		{
-			verifyProblem(state, manifestPath, "%s", err.message);
+			verifyErrorProblem(state, manifestPath, &err);
 			ok = false;
 			break;
 		}
@@ -572,9 +590,9 @@ verifyOne(VerifyState *state, char *const *ids, int count, uint32 blockSize,
 	pfree(manifestPath);
 }
 
-bool
-verifyBackup(Repo *repo, const char *backupId, const VerifyParam *param,
-			 VerifyResult *result)
+static bool
+verifyBackupRun(Repo *repo, const char *backupId, const VerifyParam *param,
+				VerifyResult *result)
 {
 	VerifyState state;
 	VerifyResult localResult;
@@ -599,7 +617,7 @@ verifyBackup(Repo *repo, const char *backupId, const VerifyParam *param,
 	{
 		path = manifestBackupIdValid(backupId) ?
 			repoBackupManifestPath(backupId) : pstrdup(REPO_BACKUP_DIR);
-		verifyProblem(&state, path, "%s", err.message);
+		verifyErrorProblem(&state, path, &err);
 		pfree(path);
 		return false;
 	}
@@ -609,7 +627,7 @@ verifyBackup(Repo *repo, const char *backupId, const VerifyParam *param,
 	manifest = repoBackupManifestOpen(repo, id, &err);
 	if (manifest == NULL)
 	{
-		verifyProblem(&state, path, "%s", err.message);
+		verifyErrorProblem(&state, path, &err);
 		pfree(path);
 		pfree(id);
 		return false;
@@ -623,7 +641,7 @@ verifyBackup(Repo *repo, const char *backupId, const VerifyParam *param,
 	if (chain == NULL)
 	{
 		/* the chain is broken: the backup's own objects can still be read */
-		verifyProblem(&state, path, "%s", err.message);
+		verifyErrorProblem(&state, path, &err);
 		verifyOne(&state, &id, 1, blockSize, partSize);
 	}
 	else
@@ -640,4 +658,16 @@ verifyBackup(Repo *repo, const char *backupId, const VerifyParam *param,
 	pfree(path);
 	pfree(id);
 	return state.result->problems == 0 && !state.result->cancelled;
+}
+
+/* A stalled read from the repository is cancellable too (storage.h). */
+bool
+verifyBackup(Repo *repo, const char *backupId, const VerifyParam *param,
+			 VerifyResult *result)
+{
+	const DrHost *saved = storageHostSet(repoStorage(repo), param->host);
+	bool		ok = verifyBackupRun(repo, backupId, param, result);
+
+	storageHostSet(repoStorage(repo), saved);
+	return ok;
 }

@@ -419,9 +419,9 @@ expireListed(const RepoBackupHeaders *list, const char *name)
 	return false;
 }
 
-bool
-retentionRun(Repo *repo, const RetentionParam *param, RetentionResult *result,
-		   DrError *err)
+static bool
+retentionRunInner(Repo *repo, const RetentionParam *param,
+				  RetentionResult *result, DrError *err)
 {
 	Storage    *storage = repoStorage(repo);
 	RepoBackupHeaders list;
@@ -695,5 +695,17 @@ done:
 	if (ranges)
 		pfree(ranges);
 	repoBackupHeadersFree(&list);
+	return ok;
+}
+
+/* A stalled request to the repository is cancellable too (storage.h). */
+bool
+retentionRun(Repo *repo, const RetentionParam *param, RetentionResult *result,
+			 DrError *err)
+{
+	const DrHost *saved = storageHostSet(repoStorage(repo), param->host);
+	bool		ok = retentionRunInner(repo, param, result, err);
+
+	storageHostSet(repoStorage(repo), saved);
 	return ok;
 }

@@ -284,6 +284,8 @@ restoreBegin(Repo *repo, const RestoreParam *param, DrError *err)
 			((uint64) getpid() << 40);
 	}
 	restoreParamCopy(&restore->param, param);
+	/* a stalled read from the repository is cancellable (storage.h) */
+	restore->storageHostSaved = storageHostSet(repoStorage(repo), param->host);
 	restore->targetDir = restorePathClean(param->targetDir);
 
 	backupId = repoBackupResolve(repo, param->backupId, err);
@@ -649,6 +651,7 @@ restoreFree(Restore *restore)
 	if (restore == NULL)
 		return;
 	param = &restore->param;
+	storageHostSet(repoStorage(restore->repo), restore->storageHostSaved);
 	pfree((char *) param->backupId);
 	pfree((char *) param->targetDir);
 	for (int i = 0; i < param->tablespaceMapCount; i++)

@@ -43,6 +43,7 @@ typedef struct RestoreTablespace
 struct Restore
 {
 	Repo	   *repo;
+	const DrHost *storageHostSaved; /* the storage's hooks before ours */
 	RestoreParam param;			/* strings copied */
 	char	   *targetDir;
 	RepoBackupChain *chain;

@@ -295,7 +295,9 @@ restoreJobRun(Restore *restore, int jobs, int job, const DrHost *host,
 		return false;
 
 	restore->param.host = host;
+	storageHostSet(repoStorage(restore->repo), host);
 	ok = restoreFiles(restore, jobs, job, result, err);
+	storageHostSet(repoStorage(restore->repo), saved);
 	restore->param.host = saved;
 	return ok;
 }

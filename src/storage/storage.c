@@ -34,6 +34,7 @@ struct Storage
 {
 	const StorageDriverInterface *iface;
 	void	   *driver;
+	const DrHost *host;			/* storageHostSet's, NULL: none */
 };
 
 struct StorageWrite
@@ -132,6 +133,17 @@ storageFree(Storage *storage)
 	if (storage->iface->free)
 		storage->iface->free(storage->driver);
 	pfree(storage);
+}
+
+const DrHost *
+storageHostSet(Storage *storage, const DrHost *host)
+{
+	const DrHost *prev = storage->host;
+
+	storage->host = host;
+	if (storage->iface->hostSet)
+		storage->iface->hostSet(storage->driver, host);
+	return prev;
 }
 
 const char *

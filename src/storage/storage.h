@@ -28,6 +28,7 @@
 
 #include "common/codec.h"
 #include "common/error.h"
+#include "common/host.h"
 
 typedef struct Storage Storage;
 typedef struct StorageRead StorageRead;
@@ -81,6 +82,17 @@ struct ConfigRepo;
 extern Storage *storageOpen(const struct ConfigRepo *repo, DrError *err);
 
 extern void storageFree(Storage *storage);
+
+/*
+ * The host hooks (common/host.h) of the long operation now using storage
+ * (restore, verify, expire), or NULL for none.  A driver that waits on a
+ * network asks them while it waits, so a cancel (pg_cancel_backend, the
+ * CLI's SIGINT) abandons a stalled request at once with DR_ERR_CANCELED
+ * instead of waiting for its timeout; retry notices go to them too.
+ * Returns the hooks set before, which the operation puts back when it
+ * ends: the hooks must stay valid while they are set.
+ */
+extern const DrHost *storageHostSet(Storage *storage, const DrHost *host);
 extern const char *storageName(const Storage *storage);
 extern uint32 storageFeatures(const Storage *storage);
 

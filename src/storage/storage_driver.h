@@ -83,6 +83,11 @@ typedef bool (*StorageDriverRemoveTree) (void *driver, const char *dir,
 										 DrError *err);
 typedef void (*StorageDriverFree) (void *driver);
 /*
+ * The host hooks to ask while waiting (storageHostSet; optional: a driver
+ * that never waits on a network has nothing to ask).  NULL: none.
+ */
+typedef void (*StorageDriverHostSet) (void *driver, const DrHost *host);
+/*
  * Remove the half-written objects a crashed writer left directly in dir
  * (optional): the driver's temporary names, never listed, whose last
  * change is older than olderThan (seconds since the epoch); *removed is
@@ -127,6 +132,7 @@ typedef struct StorageDriverInterface
 	StorageDriverRemoveStale removeStale;	/* nothing to remove without it */
 	StorageDriverReadBeginRange readBeginRange; /* skipping without it */
 	StorageDriverRemoveTree removeTree; /* list and remove without it */
+	StorageDriverHostSet hostSet;	/* no cancel while waiting without it */
 	/* all three or none; without them deferSync writes are durable at once */
 	StorageDriverBatchBegin batchBegin;
 	StorageDriverBatchEnd batchEnd;
@@ -178,5 +184,6 @@ extern void storageDriverRegister(const StorageDriverEntry *entry);
 extern const StorageDriverEntry storagePosixDriver;	/* posix/settings.c */
 extern const StorageDriverEntry storageS3Driver;	/* s3/settings.c */
 extern const StorageDriverEntry storageAzureDriver;	/* azure/settings.c */
+extern const StorageDriverEntry storageGcsDriver;	/* s3/settings.c */
 
 #endif							/* DR_STORAGE_DRIVER_H */

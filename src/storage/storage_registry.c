@@ -39,6 +39,7 @@ storageDriversRegister(void)
 	storageDriverRegister(&storagePosixDriver);
 	storageDriverRegister(&storageS3Driver);
 	storageDriverRegister(&storageAzureDriver);
+	storageDriverRegister(&storageGcsDriver);
 }
 
 Storage *

@@ -219,7 +219,7 @@ testErrors(void)
 	expectError("compress_level = 3x\n", "line 1: invalid value \"3x\"", "compress_level 3x");
 	expectError("compress_level = 3.0\n", "line 1: invalid value \"3.0\"", "compress_level 3.0");
 	expectError("repo1_type = ftp\n",
-				"line 1: invalid value \"ftp\" for \"repo1_type\": expected posix, s3 or azure",
+				"line 1: invalid value \"ftp\" for \"repo1_type\": expected posix, s3, azure or gcs",
 				"repo type ftp");
 	expectError("repo1_cipher_type = aes\n",
 				"line 1: invalid value \"aes\" for \"repo1_cipher_type\": expected aes-256-gcm or none",

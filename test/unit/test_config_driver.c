@@ -216,10 +216,10 @@ testErrors(void)
 				"typeless repository, key of no driver");
 	expectError("repo2_bucket = b\nrepo2_cipher_type = none\n",
 				": repo2: \"repo2_type\" is required",
-				"dd repo2_type = posix, s3, azure or objtest",
+				"dd repo2_type = posix, s3, azure, gcs or objtest",
 				"typeless repository, key of a driver");
 	expectError("\nrepo1_type = ftp\n",
-				" line 2: invalid value \"ftp\" for \"repo1_type\": expected posix, s3, azure or objtest",
+				" line 2: invalid value \"ftp\" for \"repo1_type\": expected posix, s3, azure, gcs or objtest",
 				NULL, "unknown type: the types that exist");
 	expectError("repo5_bucket = b\n",
 				" line 1: repository number in \"repo5_bucket\" must be from 1 to 4",

@@ -19,7 +19,15 @@
  * style; the secret file: read with its newline dropped, refused when
  * group or others can read it (mode shown, chmod hint), when missing,
  * when empty; opening a repository without any credentials (none set,
- * none in the environment) says where they come from.
+ * none in the environment) says where they come from.  Web identity:
+ * role ARN and token file accepted together (opened without a request),
+ * each alone refused, with repoN_s3_key refused, an STS endpoint with a
+ * scheme refused.  The gcs type: a full configuration accepted with its
+ * defaults (endpoint storage.googleapis.com, host style, TLS, part and
+ * list sizes; the bucket naming the repository, the secret masked);
+ * refused: no HMAC key, a key without its secret, TLS off toward a
+ * remote host (named with gcs_ keys), an s3_ setting (x-amz SSE among
+ * them) as a setting of the other type.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -228,6 +236,8 @@ testNoCredentials(void)
 
 	unsetenv("AWS_ACCESS_KEY_ID");
 	unsetenv("AWS_SECRET_ACCESS_KEY");
+	unsetenv("AWS_ROLE_ARN");
+	unsetenv("AWS_WEB_IDENTITY_TOKEN_FILE");
 	config = parse("repo1_type = s3\nrepo1_s3_bucket = b\nrepo1_cipher_type = none\n", &err);
 	if (!ok(config != NULL, "credentials may come from the environment"))
 		return;
@@ -239,6 +249,116 @@ testNoCredentials(void)
 	configFree(config);
 }
 
+static void
+testWebIdentity(void)
+{
+	DrError		err;
+	DrConfig   *config;
+	Storage    *storage;
+	const char *wi = "repo1_type = s3\nrepo1_s3_bucket = b\nrepo1_cipher_type = none\n"
+		"repo1_s3_role_arn = 'arn:aws:iam::123456789012:role/r'\n"
+		"repo1_s3_web_identity_token_file = /var/run/token\n";
+
+	config = parse(wi, &err);
+	if (ok(config != NULL, "web identity: role ARN and token file accepted"))
+	{
+		/* nothing is sent before the first request: STS is not asked yet */
+		storage = storageOpen(&config->repo[1], &err);
+		ok(storage != NULL, "opened without credentials in hand");
+		if (storage)
+			storageFree(storage);
+		configFree(config);
+	}
+	else
+		diag("%s", err.message);
+	config = parse("repo1_type = s3\nrepo1_s3_bucket = b\nrepo1_cipher_type = none\n"
+				   "repo1_s3_role_arn = 'arn:aws:iam::123456789012:role/r'\n", &err);
+	ok(config == NULL && strstr(err.message, "\"repo1_s3_role_arn\" and \"repo1_s3_web_identity_token_file\" go together") != NULL,
+	   "a role ARN without a token file is refused");
+	config = parse("repo1_type = s3\nrepo1_s3_bucket = b\nrepo1_cipher_type = none\n"
+				   "repo1_s3_web_identity_token_file = /t\n", &err);
+	ok(config == NULL && strstr(err.message, "go together") != NULL,
+	   "a token file without a role ARN is refused");
+	expectRefused("repo1_s3_key_secret = x\nrepo1_s3_role_arn = arn:aws:iam::1:role/r\n"
+				  "repo1_s3_web_identity_token_file = /t\n",
+				  "\"repo1_s3_role_arn\" (web identity) and \"repo1_s3_key\" cannot both be set",
+				  "web identity and a key");
+	config = parse(tsprintf("%srepo1_s3_sts_endpoint = https://sts.example.com\n", wi), &err);
+	ok(config == NULL && strstr(err.message, "\"repo1_s3_sts_endpoint\" must be host[:port]") != NULL,
+	   "an STS endpoint with a scheme is refused");
+}
+
+/* The lines of a valid gcs repository, and extra lines after them. */
+static char *
+gcsConf(const char *extra)
+{
+	return tsprintf("repo1_type = gcs\n"
+					"repo1_gcs_bucket = pg-backups\n"
+					"repo1_cipher_type = none\n"
+					"%s", extra);
+}
+
+static void
+gcsRefused(const char *extra, const char *want, const char *what)
+{
+	DrError		err;
+	DrConfig   *config = parse(gcsConf(extra), &err);
+
+	ok(config == NULL && err.code == DR_ERR_CONFIG, "gcs, %s: refused", what);
+	if (!ok(config == NULL && strstr(err.message, want) != NULL, "gcs, %s: message", what))
+		diag("message: %s\n#    wanted: %s", err.message, want);
+	if (config)
+		configFree(config);
+}
+
+static void
+testGcs(void)
+{
+	DrError		err;
+	DrConfig   *config;
+	const ConfigRepo *r;
+
+	config = parse(gcsConf("repo1_gcs_key = GOOG1EXAMPLE\nrepo1_gcs_key_secret = bGoa+V7g/yqDXvKRqq+JTFn4uQZbPiQJo4pf9RzJ\n"
+						   "repo1_path = /prod/\n"), &err);
+	if (!ok(config != NULL, "a gcs configuration is accepted"))
+		diag("%s", err.message);
+	else
+	{
+		Storage    *storage;
+
+		r = &config->repo[1];
+		is_str(r->driver->type, "gcs", "of type gcs");
+		is_str(configRepoGet(r, "gcs_endpoint"), "storage.googleapis.com",
+			   "default endpoint");
+		is_str(configRepoGet(r, "gcs_uri_style"), "host", "default uri style");
+		ok(configRepoGetBool(r, "gcs_tls"), "TLS on");
+		is_int((int) (configRepoGetInt(r, "gcs_part_size") / (1024 * 1024)), 16,
+			   "default part size 16 MiB");
+		is_int((int) configRepoGetInt(r, "gcs_list_max"), 1000, "default list size");
+		is_str(r->path, "pg-backups", "the bucket names the repository");
+		is_str(itemFind(config, "repo1_gcs_key_secret")->value, "********",
+			   "the secret is masked");
+		storage = storageOpen(r, &err);
+		ok(storage != NULL && strcmp(storageName(storage), "s3") == 0,
+		   "opened by the s3 driver");
+		if (storage)
+			storageFree(storage);
+		configFree(config);
+	}
+	gcsRefused("", "\"repo1_gcs_key\" is required", "no HMAC key");
+	gcsRefused("repo1_gcs_key = GOOG1EXAMPLE\n",
+			   "\"repo1_gcs_key\" and its secret (repo1_gcs_key_secret or repo1_gcs_key_secret_file) go together",
+			   "a key without its secret");
+	gcsRefused("repo1_gcs_key = G\nrepo1_gcs_key_secret = s\nrepo1_gcs_tls = off\n",
+			   "\"repo1_gcs_tls = off\" is allowed only for a loopback endpoint",
+			   "TLS off toward storage.googleapis.com");
+	gcsRefused("repo1_gcs_key = G\nrepo1_gcs_key_secret = s\nrepo1_s3_sse = aes256\n",
+			   "unknown setting \"repo1_s3_sse\" for a repository of type gcs",
+			   "x-amz server-side encryption");
+	gcsRefused("repo1_gcs_key = G\nrepo1_gcs_key_secret = s\nrepo1_gcs_endpoint = http://x\n",
+			   "\"repo1_gcs_endpoint\" must be host[:port]", "an endpoint with a scheme");
+}
+
 int
 main(void)
 {
@@ -247,5 +367,8 @@ main(void)
 	testSettings();
 	testSecretFile();
 	testNoCredentials();
+	testWebIdentity();
+	testGcs();
+	trackFree();
 	return tapDone();
 }

@@ -10,7 +10,10 @@
  * (storage.h).  The listing goes on with its continuation token, which
  * is a position in the key order: deleting the keys already listed does
  * not move it.  DeleteObjects wants a Content-MD5 of its body (or a
- * checksum header): S3 refuses the request without one.
+ * checksum header): S3 refuses the request without one.  A store without
+ * DeleteObjects (singleDeletes: GCS's XML API as this driver knows it)
+ * gets one DELETE per listed key instead; a key of the page is listed
+ * into the same buffer, as a NUL-separated list.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -23,8 +26,11 @@
 
 typedef struct StorageS3RemoveState
 {
-	StringInfoData body;		/* the <Delete> document being built */
+	StringInfoData body;		/* the <Delete> document being built, or
+								 * with singleDeletes the keys, each
+								 * followed by a NUL */
 	int			count;			/* keys in it */
+	bool		singleDeletes;
 } StorageS3RemoveState;
 
 /* Append s with the five XML special characters escaped. */
@@ -63,6 +69,12 @@ storageS3RemoveListed(void *arg, const S3ListEntry *entry, DrError *err)
 
 	if (entry->isPrefix)
 		return true;
+	if (st->singleDeletes)
+	{
+		appendBinaryStringInfo(&st->body, entry->key, strlen(entry->key) + 1);
+		st->count++;
+		return true;
+	}
 	appendStringInfoString(&st->body, "<Object><Key>");
 	storageS3XmlEscape(&st->body, entry->key);
 	appendStringInfoString(&st->body, "</Key></Object>");
@@ -137,6 +149,24 @@ storageS3DeleteBatch(StorageS3 *s3, const char *dir,
 	return ok;
 }
 
+/* The keys of a page one DELETE each (singleDeletes). */
+static bool
+storageS3DeleteEach(StorageS3 *s3, const char *dir, StorageS3RemoveState *st,
+					DrError *err)
+{
+	const char *key = st->body.data;
+	char	   *what = psprintf("remove \"%s\"", dir);
+	bool		ok = true;
+
+	for (int i = 0; ok && i < st->count; i++)
+	{
+		ok = storageS3RemoveKey(s3, key, what, err);
+		key += strlen(key) + 1;
+	}
+	pfree(what);
+	return ok;
+}
+
 bool
 storageS3RemoveTree(void *driverArg, const char *dir, DrError *err)
 {
@@ -148,6 +178,7 @@ storageS3RemoveTree(void *driverArg, const char *dir, DrError *err)
 	bool		ok = true;
 
 	initStringInfo(&st.body);
+	st.singleDeletes = s3->singleDeletes;
 	while (ok && truncated)
 	{
 		StorageS3Request req = {.method = "GET"};
@@ -157,7 +188,8 @@ storageS3RemoveTree(void *driverArg, const char *dir, DrError *err)
 		char		max[16];
 
 		resetStringInfo(&st.body);
-		appendStringInfoString(&st.body, "<Delete><Quiet>true</Quiet>");
+		if (!st.singleDeletes)
+			appendStringInfoString(&st.body, "<Delete><Quiet>true</Quiet>");
 		st.count = 0;
 
 		snprintf(max, sizeof(max), "%d", Min(s3->listMax, STORAGE_S3_DELETE_MAX));
@@ -195,7 +227,8 @@ storageS3RemoveTree(void *driverArg, const char *dir, DrError *err)
 		if (resp.status != 0)
 			httpResponseFree(&resp);
 		if (ok && st.count > 0)
-			ok = storageS3DeleteBatch(s3, dir, &st, err);
+			ok = st.singleDeletes ? storageS3DeleteEach(s3, dir, &st, err) :
+				storageS3DeleteBatch(s3, dir, &st, err);
 	}
 	if (token)
 		pfree(token);

@@ -556,6 +556,29 @@ s3ResponseEndpointRegion(const char *endpoint)
 	return NULL;
 }
 
+/*
+ * The region a message says S3 expected: "... the region 'us-east-1' is
+ * wrong; expecting 'eu-west-1'" (AuthorizationHeaderMalformed, and the
+ * IllegalLocationConstraintException of other stores); NULL when it
+ * says none.  Only a region's characters are taken (a-z, 0-9, '-').
+ */
+static char *
+s3ResponseMessageRegion(const char *message)
+{
+	const char *p = strstr(message, "expecting '");
+	size_t		len = 0;
+
+	if (p == NULL)
+		return NULL;
+	p += strlen("expecting '");
+	while ((p[len] >= 'a' && p[len] <= 'z') || (p[len] >= '0' && p[len] <= '9') ||
+		   p[len] == '-')
+		len++;
+	if (len == 0 || p[len] != '\'')
+		return NULL;
+	return pnstrdup(p, len);
+}
+
 bool
 s3ResponseReaderEnd(S3ResponseReader *r, S3Response *out, DrError *err)
 {
@@ -575,6 +598,8 @@ s3ResponseReaderEnd(S3ResponseReader *r, S3Response *out, DrError *err)
 			return s3ResponseFail(r, err, "<Error> without a <Code>");
 		if (res->error.region == NULL && res->error.endpoint)
 			res->error.region = s3ResponseEndpointRegion(res->error.endpoint);
+		if (res->error.region == NULL && res->error.message)
+			res->error.region = s3ResponseMessageRegion(res->error.message);
 	}
 	else if (r->param.kind == S3_RESPONSE_LIST)
 	{

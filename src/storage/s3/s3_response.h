@@ -42,7 +42,8 @@ typedef struct S3Error
 	/*
 	 * The region the bucket is in, when S3 says: <Region> of
 	 * AuthorizationHeaderMalformed, or taken from the <Endpoint> of
-	 * PermanentRedirect (bucket.s3.eu-west-1.amazonaws.com).
+	 * PermanentRedirect (bucket.s3.eu-west-1.amazonaws.com), or from a
+	 * <Message> saying "expecting 'eu-west-1'".
 	 */
 	char	   *region;
 	char	   *endpoint;		/* PermanentRedirect, TemporaryRedirect */

@@ -112,6 +112,53 @@ storageS3Http(StorageS3 *s3, DrError *err)
 }
 
 /*
+ * Web identity: temporary credentials from STS before the first request,
+ * and new ones once s3StsRefreshAt says (5 minutes before they expire),
+ * the token file read again each time (the kubelet rotates it).  Should
+ * STS fail while the credentials in hand are good for another minute,
+ * they are used and STS is asked again 10 s later: a short outage of STS
+ * does not stop the repository.
+ */
+static bool
+storageS3CredentialsFresh(StorageS3 *s3, DrError *err)
+{
+	S3StsCredentials cred;
+	S3SignCredentials sc;
+	time_t		now = time(NULL);
+
+	if (s3->sts == NULL || (s3->signer != NULL && now < s3->credRefreshAt))
+		return true;
+	s3->sts->host = s3->drHost;
+	if (!s3StsAssume(s3->sts, &cred, err))
+	{
+		if (s3->signer != NULL && now + 60 < s3->credExpiration &&
+			(err == NULL || err->code != DR_ERR_CANCELED))
+		{
+			s3->credRefreshAt = now + 10;
+			drErrorClear(err);
+			return true;
+		}
+		if (err != NULL && err->code != DR_ERR_CANCELED)
+		{
+			char		name[DR_ERROR_VALUE_BUF];
+
+			drErrorPrefix(err, "repository %s: ", drErrorValue(s3->name, name));
+		}
+		return false;
+	}
+	sc.accessKey = cred.accessKey;
+	sc.secret = cred.secret;
+	sc.sessionToken = cred.sessionToken;
+	if (s3->signer != NULL)
+		s3SignerFree(s3->signer);
+	s3->signer = s3SignerNew(&sc, s3->region, "s3");
+	s3->credRefreshAt = s3StsRefreshAt(now, cred.expiration);
+	s3->credExpiration = cred.expiration;
+	s3StsCredentialsClear(&cred);
+	return true;
+}
+
+/*
  * Every body is in memory (writes spool a part at a time: write.c), so
  * every payload is hashed and signed: S3 refuses a body that does not
  * match the hash, which covers the transfer end to end.
@@ -133,7 +180,7 @@ storageS3Send(StorageS3 *s3, const StorageS3Request *req, HttpResponse *resp,
 	bool		ok;
 
 	memset(resp, 0, sizeof(*resp));
-	if (http == NULL)
+	if (http == NULL || !storageS3CredentialsFresh(s3, err))
 		return false;
 	if (!s3SignPayloadHash(req->body, req->bodyLen, hash, err))
 		return false;
@@ -183,6 +230,7 @@ storageS3Send(StorageS3 *s3, const StorageS3Request *req, HttpResponse *resp,
 	hreq.responseSink = req->responseSink;
 	hreq.responseReset = req->responseReset;
 	hreq.responseMax = req->responseMax;
+	hreq.host = s3->drHost;
 	ok = httpRequest(http, &hreq, resp, err);
 	if (!ok && err != NULL)
 	{
@@ -191,8 +239,8 @@ storageS3Send(StorageS3 *s3, const StorageS3Request *req, HttpResponse *resp,
 		drErrorPrefix(err, "repository %s: could not %s: ",
 					  drErrorValue(s3->name, name), req->what);
 		if (err->code == DR_ERR_IO && err->hint[0] == '\0')
-			drErrorHint(err, "check that repoN_s3_endpoint (%s) is right and the store is up and reachable",
-						s3->host);
+			drErrorHint(err, "check that repoN_%s_endpoint (%s) is right and the store is up and reachable",
+						s3->type, s3->host);
 	}
 
 	httpHeadersFree(&lines);
@@ -210,6 +258,7 @@ storageS3Error(StorageS3 *s3, const StorageS3Request *req,
 	S3Response parsed;
 	const char *code = resp->errorCode;
 	const char *region = NULL;
+	char	   *bucketRegion = NULL;
 	char		rid[160] = "";
 	DrError		perr;
 
@@ -223,6 +272,14 @@ storageS3Error(StorageS3 *s3, const StorageS3Request *req,
 	}
 	if (resp->requestId[0] != '\0')
 		snprintf(rid, sizeof(rid), " (request id %s)", resp->requestId);
+	/*
+	 * S3 names the bucket's region in a header too: the only word of a
+	 * HEAD's 301 or 400, which has no body to read a code from.
+	 */
+	if (resp->headers != NULL)
+		bucketRegion = httpHeaderGet(resp->headers, "x-amz-bucket-region");
+	if (region == NULL && bucketRegion != NULL && bucketRegion[0] != '\0')
+		region = bucketRegion;
 
 	if (strcmp(code, "SignatureDoesNotMatch") == 0 ||
 		strcmp(code, "InvalidAccessKeyId") == 0 ||
@@ -231,19 +288,28 @@ storageS3Error(StorageS3 *s3, const StorageS3Request *req,
 		drErrorSet(err, DR_ERR_PERMISSION,
 				   "repository %s: could not %s: the store refused the credentials (HTTP %ld %s)%s",
 				   s3->name, req->what, resp->status, code, rid);
-		drErrorHint(err, "check repoN_s3_key and repoN_s3_key_secret (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), and the session token if one is used");
+		if (s3->sts != NULL)
+			drErrorHint(err, "the store refused the temporary credentials STS gave for role \"%s\": check that this host's clock is right and that the role may use the bucket",
+						s3->sts->roleArn);
+		else if (strcmp(s3->type, "s3") == 0)
+			drErrorHint(err, "check repoN_s3_key and repoN_s3_key_secret (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), and the session token if one is used");
+		else
+			drErrorHint(err, "check repoN_%s_key and repoN_%s_key_secret (an HMAC key of the bucket's project)",
+						s3->type, s3->type);
 	}
 	else if (strcmp(code, "NoSuchBucket") == 0)
 	{
 		drErrorSet(err, DR_ERR_CONFIG,
 				   "repository %s: could not %s: bucket \"%s\" does not exist%s",
 				   s3->name, req->what, s3->bucket, rid);
-		drErrorHint(err, "create the bucket, or fix repoN_s3_bucket");
+		drErrorHint(err, "create the bucket, or fix repoN_%s_bucket", s3->type);
 	}
 	else if (strcmp(code, "AuthorizationHeaderMalformed") == 0 ||
 			 strcmp(code, "PermanentRedirect") == 0 ||
 			 strcmp(code, "IllegalLocationConstraintException") == 0 ||
-			 resp->status == 301)
+			 resp->status == 301 ||
+			 (resp->status == 400 && code[0] == '\0' && region != NULL &&
+			  strcmp(region, s3->region) != 0))
 	{
 		drErrorSet(err, DR_ERR_CONFIG,
 				   "repository %s: could not %s: bucket \"%s\" is not in region \"%s\"%s%s%s",
@@ -251,16 +317,19 @@ storageS3Error(StorageS3 *s3, const StorageS3Request *req,
 				   region ? " but in \"" : "", region ? region : "",
 				   region ? "\"" : "");
 		if (region)
-			drErrorHint(err, "set repoN_s3_region = %s", region);
+			drErrorHint(err, "set repoN_%s_region = %s", s3->type, region);
 		else
-			drErrorHint(err, "set repoN_s3_region to the bucket's region");
+			drErrorHint(err, "set repoN_%s_region to the bucket's region", s3->type);
 	}
 	else if (resp->status == 403)
 	{
 		drErrorSet(err, DR_ERR_PERMISSION,
 				   "repository %s: could not %s: access denied (HTTP 403%s%s)%s",
 				   s3->name, req->what, code[0] ? " " : "", code, rid);
-		drErrorHint(err, "the credentials must allow s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on the bucket");
+		if (strcmp(s3->type, "gcs") == 0)
+			drErrorHint(err, "the service account of the HMAC key needs roles/storage.objectAdmin (or storage.objects.get, create, delete and list) on the bucket");
+		else
+			drErrorHint(err, "the credentials must allow s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on the bucket");
 	}
 	else
 	{
@@ -270,6 +339,8 @@ storageS3Error(StorageS3 *s3, const StorageS3Request *req,
 				   code, rid);
 	}
 	s3ResponseClear(&parsed);
+	if (bucketRegion != NULL)
+		pfree(bucketRegion);
 	return false;
 }
 
@@ -544,25 +615,42 @@ storageS3ListPage(void *driverArg, const char *dir, const char *startAfter,
 	return ok;
 }
 
-/* DELETE answers 204 whether the key existed or not. */
-static bool
-storageS3Remove(void *driverArg, const char *path, DrError *err)
+/* DELETE answers 204 whether the key existed or not (GCS: 404 if not). */
+bool
+storageS3RemoveKey(StorageS3 *s3, const char *key, const char *what,
+				   DrError *err)
 {
-	StorageS3  *s3 = driverArg;
 	StorageS3Request req = {.method = "DELETE"};
 	HttpResponse resp;
-	char	   *key = storageS3Key(s3->prefix, path);
 	bool		ok;
 
 	req.key = key;
-	req.what = psprintf("remove \"%s\"", path);
+	req.what = what;
 	ok = storageS3Send(s3, &req, &resp, err);
 	if (ok && resp.status != 204 && resp.status != 200 && resp.status != 404)
 		ok = storageS3Error(s3, &req, &resp, err);
 	httpResponseFree(&resp);
-	pfree((char *) req.what);
+	return ok;
+}
+
+static bool
+storageS3Remove(void *driverArg, const char *path, DrError *err)
+{
+	StorageS3  *s3 = driverArg;
+	char	   *key = storageS3Key(s3->prefix, path);
+	char	   *what = psprintf("remove \"%s\"", path);
+	bool		ok = storageS3RemoveKey(s3, key, what, err);
+
+	pfree(what);
 	pfree(key);
 	return ok;
+}
+
+/* Every request from now on asks these hooks while it waits (http.h). */
+static void
+storageS3HostSet(void *driverArg, const DrHost *host)
+{
+	((StorageS3 *) driverArg)->drHost = host;
 }
 
 static void
@@ -572,7 +660,16 @@ storageS3Free(void *driverArg)
 
 	if (s3->http != NULL && s3->httpPid == getpid())
 		httpClientFree(s3->http);
-	s3SignerFree(s3->signer);
+	if (s3->signer != NULL)
+		s3SignerFree(s3->signer);
+	if (s3->sts != NULL)
+	{
+		pfree((char *) s3->sts->endpoint);
+		pfree((char *) s3->sts->roleArn);
+		pfree((char *) s3->sts->sessionName);
+		pfree((char *) s3->sts->tokenFile);
+		pfree(s3->sts);
+	}
 	pfree(s3);
 }
 
@@ -594,6 +691,7 @@ static const StorageDriverInterface storageS3Interface = {
 	.free = storageS3Free,
 	.listPage = storageS3ListPage,
 	.removeTree = storageS3RemoveTree,
+	.hostSet = storageS3HostSet,
 };
 
 static char *
@@ -609,11 +707,19 @@ storageS3New(const StorageS3Param *param, DrError *err)
 	StorageS3  *s3;
 	S3SignCredentials cred;
 
-	if (param->accessKey == NULL || param->secret == NULL)
+	const char *type = param->type != NULL ? param->type : "s3";
+	const char *scheme = strcmp(type, "gcs") == 0 ? "gs" : "s3";
+
+	if (param->roleArn == NULL &&
+		(param->accessKey == NULL || param->secret == NULL))
 	{
 		drErrorSet(err, DR_ERR_CONFIG,
-				   "repository s3://%s: no credentials", param->bucket);
-		drErrorHint(err, "set repoN_s3_key and repoN_s3_key_secret (or repoN_s3_key_secret_file), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
+				   "repository %s://%s: no credentials", scheme, param->bucket);
+		if (strcmp(type, "s3") == 0)
+			drErrorHint(err, "set repoN_s3_key and repoN_s3_key_secret (or repoN_s3_key_secret_file), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment, or for web identity repoN_s3_role_arn and repoN_s3_web_identity_token_file (AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE)");
+		else
+			drErrorHint(err, "set repoN_%s_key and repoN_%s_key_secret (or repoN_%s_key_secret_file)",
+						type, type, type);
 		return NULL;
 	}
 	s3 = palloc0(sizeof(StorageS3));
@@ -632,8 +738,12 @@ storageS3New(const StorageS3Param *param, DrError *err)
 		s3->bucketPath = psprintf("/%s", param->bucket);
 	}
 	s3->baseUrl = psprintf("%s://%s", param->tls ? "https" : "http", s3->host);
-	s3->name = s3->prefix[0] ? psprintf("s3://%s/%s", s3->bucket, s3->prefix) :
-		psprintf("s3://%s", s3->bucket);
+	s3->name = s3->prefix[0] ?
+		psprintf("%s://%s/%s", scheme, s3->bucket, s3->prefix) :
+		psprintf("%s://%s", scheme, s3->bucket);
+	s3->type = pstrdup(type);
+	s3->singleDeletes = param->singleDeletes;
+	s3->generationMatch = param->generationMatch;
 	s3->caFile = pstrdupOrNull(param->caFile);
 	s3->caPath = pstrdupOrNull(param->caPath);
 	s3->partSize = param->partSize;
@@ -641,6 +751,18 @@ storageS3New(const StorageS3Param *param, DrError *err)
 	s3->sseKmsKeyId = pstrdupOrNull(param->sseKmsKeyId);
 	s3->storageClass = pstrdupOrNull(param->storageClass);
 	s3->listMax = param->listMax > 0 ? param->listMax : STORAGE_S3_LIST_MAX;
+	if (param->roleArn != NULL)
+	{
+		/* credentials come with the first request */
+		s3->sts = palloc0(sizeof(S3StsParam));
+		s3->sts->endpoint = pstrdup(param->stsEndpoint);
+		s3->sts->roleArn = pstrdup(param->roleArn);
+		s3->sts->sessionName = pstrdup(param->sessionName);
+		s3->sts->tokenFile = pstrdup(param->tokenFile);
+		s3->sts->caFile = s3->caFile;
+		s3->sts->caPath = s3->caPath;
+		return storageNew(&storageS3Interface, s3);
+	}
 	cred.accessKey = param->accessKey;
 	cred.secret = param->secret;
 	cred.sessionToken = param->token;

@@ -42,6 +42,7 @@
 #include "storage/storage_driver.h"
 #include "storage/http/http.h"
 #include "storage/s3/s3_sign.h"
+#include "storage/s3/s3_sts.h"
 
 /* S3's limits: parts of at least 5 MiB (the last excepted), 10000 parts. */
 #define STORAGE_S3_PART_MIN			(INT64CONST(5) * 1024 * 1024)
@@ -51,9 +52,13 @@
 #define STORAGE_S3_DELETE_MAX		1000
 #define STORAGE_S3_LIST_MAX			1000
 
+/* GCS's XML API (repoN_type = gcs) */
+#define STORAGE_GCS_ENDPOINT		"storage.googleapis.com"
+
 /* How a repository is reached, as its settings say (settings.c). */
 typedef struct StorageS3Param
 {
+	const char *type;			/* "s3" or "gcs": names the settings in hints */
 	const char *bucket;
 	const char *endpoint;		/* host[:port] */
 	const char *region;
@@ -63,6 +68,11 @@ typedef struct StorageS3Param
 	const char *accessKey;
 	const char *secret;
 	const char *token;			/* NULL: none */
+	/* web identity (s3_sts.h), instead of accessKey and secret */
+	const char *roleArn;		/* NULL: static credentials */
+	const char *tokenFile;
+	const char *sessionName;
+	const char *stsEndpoint;	/* host[:port] */
 	const char *caFile;
 	const char *caPath;
 	int64		partSize;
@@ -70,6 +80,10 @@ typedef struct StorageS3Param
 	const char *sseKmsKeyId;	/* with aws:kms, NULL: the bucket's key */
 	const char *storageClass;	/* NULL: the bucket's default */
 	int			listMax;		/* keys per ListObjectsV2 request */
+	/* what a store speaking S3's API does differently (GCS: both) */
+	bool		singleDeletes;	/* no DeleteObjects: one DELETE per key */
+	bool		generationMatch;	/* create-only as "x-goog-if-generation-
+									 * match: 0", not "If-None-Match: *" */
 } StorageS3Param;
 
 typedef struct StorageS3
@@ -80,7 +94,11 @@ typedef struct StorageS3
 	char	   *host;			/* the Host header: endpoint or bucket.endpoint */
 	char	   *baseUrl;		/* "https://host" */
 	char	   *bucketPath;		/* "/bucket" (path style) or "" */
-	char	   *name;			/* "s3://bucket/prefix", for messages */
+	char	   *name;			/* "s3://bucket/prefix" ("gs://" for GCS),
+								 * for messages */
+	char	   *type;			/* "s3" or "gcs": hints name repoN_<type>_* */
+	bool		singleDeletes;	/* StorageS3Param's */
+	bool		generationMatch;
 	bool		tls;
 	char	   *caFile;
 	char	   *caPath;
@@ -89,9 +107,15 @@ typedef struct StorageS3
 	char	   *sseKmsKeyId;
 	char	   *storageClass;
 	int			listMax;
-	S3Signer   *signer;			/* holds the secret */
+	S3Signer   *signer;			/* holds the secret; with web identity NULL
+								 * until the first request */
+	S3StsParam *sts;			/* web identity: how to get credentials;
+								 * NULL with static ones */
+	time_t		credRefreshAt;	/* web identity: when to ask STS again */
+	time_t		credExpiration; /* web identity: when they expire */
 	HttpClient *http;			/* made on first use, per process */
 	pid_t		httpPid;		/* the process that made it */
+	const DrHost *drHost;		/* storageHostSet's: asked while waiting */
 } StorageS3;
 
 /* A request of the driver, before signing. */
@@ -167,7 +191,17 @@ extern Storage *storageS3New(const StorageS3Param *param, DrError *err);
 extern bool storageS3Exists(void *driver, const char *path, bool *exists,
 							DrError *err);
 
-/* remove.c: every key under dir, by DeleteObjects batches */
+/*
+ * The DELETE of one key (the remove callback; remove.c uses it where the
+ * store has no DeleteObjects).  A missing key is not an error.
+ */
+extern bool storageS3RemoveKey(StorageS3 *s3, const char *key,
+							   const char *what, DrError *err);
+
+/*
+ * remove.c: every key under dir, by DeleteObjects batches (one DELETE a
+ * key with singleDeletes)
+ */
 extern bool storageS3RemoveTree(void *driver, const char *dir, DrError *err);
 
 /* read.c */

@@ -14,7 +14,10 @@
  * an error of Complete aborts the upload (AbortMultipartUpload), which
  * discards its parts.  Without replace, the PUT and the Complete carry
  * "If-None-Match: *" (412 means the name exists: DR_ERR_EXISTS); see
- * storage_s3.h for what that gives on stores that ignore it.
+ * storage_s3.h for what that gives on stores that ignore it.  GCS's XML
+ * API honours If-None-Match on reads only: its PUT carries
+ * "x-goog-if-generation-match: 0" instead (412 likewise), and its
+ * Complete, which documents no precondition, relies on writeBegin's HEAD.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -53,6 +56,16 @@ storageS3ObjectHeaders(StorageS3 *s3, StorageS3Request *req)
 	}
 	if (s3->storageClass != NULL)
 		storageS3HeaderAdd(req, "x-amz-storage-class", s3->storageClass);
+}
+
+/* The create-only precondition of a PUT or a Complete (file header). */
+static void
+storageS3CreateOnly(StorageS3 *s3, StorageS3Request *req, bool complete)
+{
+	if (!s3->generationMatch)
+		storageS3HeaderAdd(req, "if-none-match", "*");
+	else if (!complete)
+		storageS3HeaderAdd(req, "x-goog-if-generation-match", "0");
 }
 
 static bool
@@ -235,7 +248,7 @@ storageS3Put(StorageS3Write *wr, DrError *err)
 
 	req.key = wr->key;
 	if (!wr->replace)
-		storageS3HeaderAdd(&req, "if-none-match", "*");
+		storageS3CreateOnly(wr->s3, &req, false);
 	storageS3ObjectHeaders(wr->s3, &req);
 	req.body = wr->buf;
 	req.bodyLen = wr->used;
@@ -271,7 +284,7 @@ storageS3UploadComplete(StorageS3Write *wr, DrError *err)
 	req.key = wr->key;
 	storageS3QueryAdd(&req, "uploadId", wr->uploadId);
 	if (!wr->replace)
-		storageS3HeaderAdd(&req, "if-none-match", "*");
+		storageS3CreateOnly(wr->s3, &req, true);
 	req.body = body.data;
 	req.bodyLen = body.len;
 	req.what = psprintf("complete the upload of \"%s\"", wr->path);
