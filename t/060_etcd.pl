@@ -6,7 +6,7 @@
 # outlives its TTL while kept alive, expires once the keepalives stop,
 # and the other client then wins; a keepalive after expiry is reported as
 # lost; release only deletes our own value; endpoints fail over; no
-# endpoint answering is a clear error.
+# endpoint answering is a clear error, and not a lost lease.
 
 use strict;
 use warnings;
@@ -172,5 +172,18 @@ like($err, qr/no etcd endpoint answered \/v3\/kv\/range \(1 tried\)/, '... sayin
 like($err, qr/hint: Check that etcd runs and ha_etcd_endpoints names it/, '... and what to do');
 ($rc, $out, $err) = probe('127.0.0.1:2379', 'get', $key);
 like($err, qr/etcd endpoint "127\.0\.0\.1:2379" is not a URL/, 'an endpoint without a scheme refused');
+
+# 6. etcd stopped: unreachable is not "lost" (the lease may well still
+# hold; the decision treats the two differently)
+($rc, $out) = probe($ep, 'campaign', $key, 'node-c', 30);
+my ($lease3) = $out =~ /^lease (\d+) /m;
+like($out, qr/^won$/m, 'a third node takes the free key under a 30 s lease');
+kill('TERM', -$pid);
+waitpid($pid, 0);
+$pid = 0;
+($rc, $out, $err) = probe($ep, 'keepalive', $lease3);
+is($rc, 1, 'etcd stopped: the keepalive fails');
+unlike($out, qr/lost/, '... without calling the lease lost');
+like($err, qr/no etcd endpoint answered \/v3\/lease\/keepalive/, '... saying etcd did not answer');
 
 done_testing();
