@@ -172,6 +172,10 @@ like($err, qr/no etcd endpoint answered \/v3\/kv\/range \(1 tried\)/, '... sayin
 like($err, qr/hint: Check that etcd runs and ha_etcd_endpoints names it/, '... and what to do');
 ($rc, $out, $err) = probe('127.0.0.1:2379', 'get', $key);
 like($err, qr/etcd endpoint "127\.0\.0\.1:2379" is not a URL/, 'an endpoint without a scheme refused');
+($rc, $out, $err) = probe("http://root:s3cret\@127.0.0.1:$cport", 'get', $key);
+like($err, qr/an etcd endpoint names a user or password \(not shown\)/,
+	'an endpoint with a password refused ...');
+unlike($err, qr/s3cret/, '... without showing it');
 
 # 6. etcd stopped: unreachable is not "lost" (the lease may well still
 # hold; the decision treats the two differently)

@@ -862,7 +862,47 @@ configHaBuild(ConfigParser *parser, DrHaConfig *ha)
 	ha->maxFailoverLag = strtoll(configValueGet(parser, CONFIG_KEY_HA_MAX_FAILOVER_LAG, 0),
 								 NULL, 10);
 	if (v[CONFIG_KEY_HA_ETCD_ENDPOINTS].value != NULL)
+	{
+		const char *p = v[CONFIG_KEY_HA_ETCD_ENDPOINTS].value;
+
+		/*
+		 * Each a URL with a scheme and no user or password: the client
+		 * (ha/etcd.c) speaks to etcd without authentication, and this
+		 * value is shown in dr_config.
+		 */
+		while (*p)
+		{
+			size_t		len = strcspn(p, ",");
+			char	   *one = pnstrdup(p, len);
+			char	   *u = one + strspn(one, " \t");
+
+			if ((strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) ||
+				strchr(u, '@') != NULL)
+			{
+				char		shown[DR_ERROR_VALUE_BUF];
+
+				/* a password is not repeated into dr_status.config_error */
+				if (strchr(u, '@') != NULL)
+					configLineError(parser, v[CONFIG_KEY_HA_ETCD_ENDPOINTS].line,
+									"ha_etcd_endpoints: an endpoint names a user or password "
+									"(not shown), and the etcd client does not authenticate");
+				else
+					configLineError(parser, v[CONFIG_KEY_HA_ETCD_ENDPOINTS].line,
+									"ha_etcd_endpoints: \"%s\" is not an http:// or https:// URL",
+									drErrorValue(u, shown));
+				drErrorHint(parser->err, "give a comma-separated list such as "
+							"http://10.0.0.1:2379,http://10.0.0.2:2379");
+				pfree(one);
+				configHaFree(ha);
+				return false;
+			}
+			pfree(one);
+			p += len;
+			if (*p == ',')
+				p++;
+		}
 		ha->etcdEndpoints = pstrdup(v[CONFIG_KEY_HA_ETCD_ENDPOINTS].value);
+	}
 
 	if ((int64) ha->checkIntervalMs + 2 * (int64) ha->retryTimeoutMs > ha->leaseTtlMs)
 	{

@@ -59,6 +59,15 @@ etcdClientNew(const EtcdClientParam *param, DrError *err)
 		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '/'))
 			len--;
 		url = pnstrdup(p, len);
+		if (strchr(url, '@') != NULL)
+		{
+			/* not repeated: it would show the password */
+			drErrorSet(err, DR_ERR_CONFIG, "an etcd endpoint names a user or password "
+					   "(not shown), and this client does not authenticate");
+			pfree(url);
+			etcdClientFree(client);
+			return NULL;
+		}
 		if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
 			strlen(url) <= 8 || strpbrk(url, " \t\r\n?#") != NULL)
 		{

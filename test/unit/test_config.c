@@ -21,7 +21,8 @@
  * limit; the HA settings (not listed while unset; defaults; every value
  * read; ha_cluster_name and ha_node_name required once any is set; the
  * Patroni rule at its bound and past it, the message and the hint; a
- * value out of range or of the wrong form).
+ * value out of range or of the wrong form; etcd endpoints without a
+ * scheme or with a password).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -560,6 +561,19 @@ testHa(void)
 				"line 3", "a check interval with a unit (milliseconds only)");
 	expectError("ha_cluster_name = c1\nha_node_name = n1\nha_lease_ttl = 999\n",
 				"line 3", "a lease TTL below 1000 ms");
+	expectError("ha_cluster_name = c1\nha_node_name = n1\n"
+				"ha_etcd_endpoints = http://a:2379, 10.0.0.2:2379\n",
+				"line 3: ha_etcd_endpoints: \"10.0.0.2:2379\" is not an http:// or https:// URL",
+				"an etcd endpoint without a scheme");
+	expectError("ha_cluster_name = c1\nha_node_name = n1\n"
+				"ha_etcd_endpoints = http://root:pw@a:2379\n",
+				"line 3: ha_etcd_endpoints: an endpoint names a user or password (not shown)",
+				"an etcd endpoint with a password");
+	config = parse("ha_cluster_name = c1\nha_node_name = n1\n"
+				   "ha_etcd_endpoints = http://root:s3cret@a:2379\n", &err);
+	ok(config == NULL && strstr(err.message, "s3cret") == NULL,
+	   "... the password not in the message");
+	configFree(config);
 	expectError("ha_cluster_name = c1\nha_node_name = n1\nha_failover = maybe\n",
 				"line 3", "ha_failover not a boolean");
 }
