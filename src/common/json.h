@@ -12,7 +12,9 @@
  * (strings are C strings), no duplicate member names; depth at most
  * DR_JSON_DEPTH_MAX.  Anything else fails with DR_ERR_CORRUPT and a
  * message "JSON: <what> at offset N" prefixed by the caller's context.
- * Memory: the tree is palloc'd, a few times the document's size at most.
+ * Memory: the tree is palloc'd, bounded by the document's size (about 64
+ * bytes per byte at worst: a long array of one-digit numbers); the caller
+ * bounds the document (the HTTP layer's responseMax).
  *-------------------------------------------------------------------------
  */
 #ifndef DR_JSON_H

@@ -91,10 +91,10 @@ extern bool etcdGet(EtcdClient *client, const char *key, EtcdKv *kv,
 /*
  * Create key with value under leaseId (0: no lease) unless it exists
  * (create_revision = 0).  *created says which; when not created and
- * holder is not NULL, *holder is the key as it is (etcd read it in the
- * same transaction, so it is the value that beat ours; *holderFound is
- * false when it was deleted between compare and read, which a txn
- * cannot see, so always true in practice).
+ * holder is not NULL, *holder is the key as it is, read by the failure
+ * branch of the same transaction (so it is the value that beat ours), and
+ * *holderFound true (the compare and the read are one transaction: a key
+ * that failed the compare is there to be read).
  */
 extern bool etcdCreate(EtcdClient *client, const char *key, const char *value,
 					   int64 leaseId, bool *created, EtcdKv *holder,

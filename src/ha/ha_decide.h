@@ -32,7 +32,8 @@
  *    had no contact with the primary for ha_lease_ttl.  A voter confirms
  *    one candidate per term (haVoteDecide).  The primary fences itself
  *    when it has had no contact with a strict majority of the voting
- *    nodes (itself included) for ha_lease_ttl - ha_retry_timeout.  Any
+ *    nodes (itself counted when it votes) for ha_lease_ttl -
+ *    ha_retry_timeout.  Any
  *    majority the primary last saw and any majority that confirmed share
  *    a voter, which by the symmetry of contact had contact with the
  *    primary no later than the primary had with it: the primary fenced
