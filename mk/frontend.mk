@@ -42,7 +42,8 @@ FE_SHARED_backup	= src/backup/backup_verify.c src/backup/backup_kind.c
 FE_SHARED_archive	= src/archive/wal_verify.c src/archive/wal_summary.c
 FE_SHARED_pitr		= src/pitr/pitr_decide.c
 FE_SHARED_ops		= src/ops/duty_schedule.c src/ops/retention.c
-FE_LIB_SRCS	= $(sort $(foreach part,common storage repo restore backup archive pitr ops,\
+FE_SHARED_ha		= src/ha/ha_decide.c src/ha/ha_conninfo.c src/ha/etcd.c src/ha/etcd_json.c
+FE_LIB_SRCS	= $(sort $(foreach part,common storage repo restore backup archive pitr ops ha,\
 		  $(FE_SHARED_$(part))))
 FE_LIB_OBJS	= $(patsubst src/%.c,$(BUILD)/fe/%.o,$(FE_LIB_SRCS))
 FE_LIB		= $(BUILD)/libpgdr_fe.a
@@ -93,11 +94,12 @@ $(BUILD)/fuzz/%: test/fuzz/%.c $(FE_LIB_SRCS)
 # built with gcc under ASan and UBSan (the code under test compiled in
 # with them: FUZZ_SMOKE_SRCS_<target>; the rest from FE_LIB).
 FUZZ_SMOKE	= $(BUILD)/fuzz-smoke/fuzz_s3_response $(BUILD)/fuzz-smoke/fuzz_azure_response \
-		  $(BUILD)/fuzz-smoke/fuzz_s3_sts
+		  $(BUILD)/fuzz-smoke/fuzz_s3_sts $(BUILD)/fuzz-smoke/fuzz_etcd_json
 FUZZ_SMOKE_SRCS_fuzz_s3_response = src/storage/s3/s3_xml.c src/storage/s3/s3_response.c
 FUZZ_SMOKE_SRCS_fuzz_azure_response = src/storage/s3/s3_xml.c src/storage/azure/azure_response.c
 FUZZ_SMOKE_SRCS_fuzz_s3_sts = src/storage/s3/s3_xml.c src/storage/s3/s3_response.c \
 		  src/storage/s3/s3_sts.c
+FUZZ_SMOKE_SRCS_fuzz_etcd_json = src/common/json.c src/ha/etcd_json.c
 FUZZ_SMOKE_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
 		  -fno-omit-frame-pointer
 
@@ -107,6 +109,8 @@ $(BUILD)/fuzz-smoke/fuzz_azure_response: $(FUZZ_SMOKE_SRCS_fuzz_azure_response) 
 		  src/storage/s3/s3_xml.h src/storage/azure/azure_response.h
 $(BUILD)/fuzz-smoke/fuzz_s3_sts: $(FUZZ_SMOKE_SRCS_fuzz_s3_sts) \
 		  src/storage/s3/s3_xml.h src/storage/s3/s3_response.h src/storage/s3/s3_sts.h
+$(BUILD)/fuzz-smoke/fuzz_etcd_json: $(FUZZ_SMOKE_SRCS_fuzz_etcd_json) \
+		  src/common/json.h src/ha/etcd.h
 $(BUILD)/fuzz-smoke/%: test/fuzz/%.c test/fuzz/fuzz_mutate.c test/fuzz/fuzz_mutate.h $(FE_LIB)
 	@mkdir -p $(dir $@)
 	$(FE_CC) $(filter-out $(FE_SANITIZE),$(FE_CFLAGS)) $(FUZZ_SMOKE_FLAGS) -Itest/fuzz \

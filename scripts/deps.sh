@@ -30,6 +30,7 @@ PACKAGES=(
 	openssl
 	libcurl4-openssl-dev
 	libhttp-daemon-perl
+	etcd-server	# etcd 3.4, the HA leader key (t/060_etcd.pl runs its own)
 )
 if [ "${1:-}" = --bench ]; then
 	PACKAGES+=(pgbackrest jq)

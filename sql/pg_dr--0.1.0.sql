@@ -561,6 +561,52 @@ COMMENT ON VIEW dr_pitr_window IS
 	'per timeline: the earliest and latest instant a restore can reach';
 
 ------------------------------------------------------------------------------
+-- High availability: the registry of the cluster's nodes (docs/ha.md).  What
+-- a node is doing (role, LSNs, health) will be observed by the lag watcher;
+-- until it exists dr_nodes says "unknown" and why.
+------------------------------------------------------------------------------
+CREATE TABLE pgdr.nodes (
+	name		text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.-]{1,63}$'),
+	conninfo	text NOT NULL,		-- may hold a password: owner only
+	priority	integer NOT NULL CHECK (priority BETWEEN 0 AND 1000),
+	location	text,
+	registered_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+CREATE VIEW dr_nodes AS
+	SELECT name,
+		   'unknown'::text AS role,
+		   NULL::integer AS timeline,
+		   NULL::pg_lsn AS received_lsn,
+		   NULL::pg_lsn AS replayed_lsn,
+		   NULL::pg_lsn AS flushed_lsn,
+		   priority,
+		   location,
+		   'unknown'::text AS health,
+		   NULL::timestamptz AS last_seen,
+		   registered_at,
+		   'not observed: no lag watcher runs yet'::text AS reason
+	  FROM pgdr.nodes
+	 ORDER BY name;
+COMMENT ON VIEW dr_nodes IS
+	'the registered nodes of the HA cluster; role, LSNs and health are unknown until the lag watcher observes them';
+
+CREATE FUNCTION dr_node_register(name text, conninfo text,
+								 priority integer DEFAULT 100, location text DEFAULT NULL)
+RETURNS void
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'dr_node_register';
+COMMENT ON FUNCTION dr_node_register(text, text, integer, text) IS
+	'register a node of the HA cluster: its name (ha_node_name), how peers reach it, its priority as a failover candidate (0: never), where it is';
+
+CREATE FUNCTION dr_node_unregister(name text)
+RETURNS void
+LANGUAGE C VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'dr_node_unregister';
+COMMENT ON FUNCTION dr_node_unregister(text) IS
+	'remove a node from the HA cluster''s registry';
+
+------------------------------------------------------------------------------
 -- Privileges.
 ------------------------------------------------------------------------------
 REVOKE ALL ON ALL TABLES IN SCHEMA pgdr FROM PUBLIC;
@@ -613,6 +659,14 @@ GRANT EXECUTE ON FUNCTION dr_backup_keep(text, timestamptz) TO dr_admin;
 REVOKE ALL ON FUNCTION dr_declare_primary() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_declare_primary() TO dr_admin;
 
+-- the registry of nodes: administrators change it, monitors read the view
+REVOKE ALL ON dr_nodes FROM PUBLIC;
+GRANT SELECT ON dr_nodes TO dr_monitor;
+REVOKE ALL ON FUNCTION dr_node_register(text, text, integer, text),
+	dr_node_unregister(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_node_register(text, text, integer, text),
+	dr_node_unregister(text) TO dr_admin;
+
 -- pg_dump keeps the audit trail and edited objectives with the database.
 SELECT pg_catalog.pg_extension_config_dump('pgdr.audit_log', '');
 SELECT pg_catalog.pg_extension_config_dump('pgdr.audit_anchor', '');
@@ -621,3 +675,4 @@ SELECT pg_catalog.pg_extension_config_dump('pgdr.objectives', '');
 SELECT pg_catalog.pg_extension_config_dump('pgdr.backups', '');
 SELECT pg_catalog.pg_extension_config_dump('pgdr.pitr_events', '');
 SELECT pg_catalog.pg_extension_config_dump('pgdr.pitr_events_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pgdr.nodes', '');

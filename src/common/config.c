@@ -65,8 +65,20 @@ typedef enum ConfigKey
 	CONFIG_KEY_REPO_CIPHER_KEY_FILE,
 	CONFIG_KEY_REPO_RETENTION_FULL,
 	CONFIG_KEY_REPO_RETENTION_FULL_DAYS,
+	/* high availability (config.h: DrHaConfig); first and last of them */
+	CONFIG_KEY_HA_CLUSTER_NAME,
+	CONFIG_KEY_HA_NODE_NAME,
+	CONFIG_KEY_HA_FAILOVER,
+	CONFIG_KEY_HA_CHECK_INTERVAL,
+	CONFIG_KEY_HA_RETRY_TIMEOUT,
+	CONFIG_KEY_HA_LEASE_TTL,
+	CONFIG_KEY_HA_MAX_FAILOVER_LAG,
+	CONFIG_KEY_HA_ETCD_ENDPOINTS,
 	CONFIG_KEY_COUNT
 } ConfigKey;
+
+#define CONFIG_KEY_HA_FIRST		CONFIG_KEY_HA_CLUSTER_NAME
+#define CONFIG_KEY_HA_LAST		CONFIG_KEY_HA_ETCD_ENDPOINTS
 
 static const char *const configCompressTypes[] = {"zstd", "none", NULL};
 static const char *const configCipherTypes[] = {"aes-256-gcm", "none", NULL};
@@ -87,6 +99,22 @@ static const ConfigKeyDef configKeys[CONFIG_KEY_COUNT] = {
 	.kind = CONFIG_KIND_INT, .min = 1, .max = 99999},
 	[CONFIG_KEY_REPO_RETENTION_FULL_DAYS] = {.name = "retention_full_days",
 	.kind = CONFIG_KIND_INT, .min = 1, .max = 99999},
+	[CONFIG_KEY_HA_CLUSTER_NAME] = {.name = "ha_cluster_name", .kind = CONFIG_KIND_STRING},
+	[CONFIG_KEY_HA_NODE_NAME] = {.name = "ha_node_name", .kind = CONFIG_KIND_STRING},
+	[CONFIG_KEY_HA_FAILOVER] = {.name = "ha_failover", .kind = CONFIG_KIND_BOOL,
+	.defaultValue = "off"},
+	/* milliseconds */
+	[CONFIG_KEY_HA_CHECK_INTERVAL] = {.name = "ha_check_interval", .kind = CONFIG_KIND_INT,
+	.defaultValue = "1000", .min = 10, .max = 600000},
+	[CONFIG_KEY_HA_RETRY_TIMEOUT] = {.name = "ha_retry_timeout", .kind = CONFIG_KIND_INT,
+	.defaultValue = "2000", .min = 10, .max = 600000},
+	[CONFIG_KEY_HA_LEASE_TTL] = {.name = "ha_lease_ttl", .kind = CONFIG_KIND_INT,
+	.defaultValue = "5000", .min = 1000, .max = 3600000},
+	[CONFIG_KEY_HA_MAX_FAILOVER_LAG] = {.name = "ha_max_failover_lag",
+	.kind = CONFIG_KIND_SIZE, .defaultValue = "16777216", .min = 0,
+	.max = INT64CONST(1) << 40},
+	[CONFIG_KEY_HA_ETCD_ENDPOINTS] = {.name = "ha_etcd_endpoints",
+	.kind = CONFIG_KIND_STRING},
 };
 
 static const bool configKeyPerRepo[CONFIG_KEY_COUNT] = {
@@ -778,6 +806,125 @@ configRepoBuild(ConfigParser *parser, DrConfig *config, int n)
 	return true;
 }
 
+static void
+configHaFree(DrHaConfig *ha)
+{
+	if (ha->clusterName)
+		pfree(ha->clusterName);
+	if (ha->nodeName)
+		pfree(ha->nodeName);
+	if (ha->etcdEndpoints)
+		pfree(ha->etcdEndpoints);
+	memset(ha, 0, sizeof(*ha));
+}
+
+/*
+ * The HA settings (DrHaConfig): none set, HA is not configured; any set,
+ * ha_cluster_name and ha_node_name are required; ha_failover = on needs
+ * nothing more (without etcd, the quorum of registered voting nodes is
+ * the licence).  Patroni's rule between the timings is checked here: a
+ * primary renews its lease every ha_check_interval, a renewal may take
+ * up to ha_retry_timeout, and fencing one more, all before ha_lease_ttl
+ * runs out (ha/ha_decide.c refuses to decide on settings that break it
+ * and says the same).
+ */
+static bool
+configHaBuild(ConfigParser *parser, DrHaConfig *ha)
+{
+	const ConfigValue *v = parser->values[0];
+	int			lastLine = 0;
+	int			ttlLine;
+
+	memset(ha, 0, sizeof(*ha));
+	for (int k = CONFIG_KEY_HA_FIRST; k <= CONFIG_KEY_HA_LAST; k++)
+		if (v[k].value != NULL)
+		{
+			ha->configured = true;
+			lastLine = Max(lastLine, v[k].line);
+		}
+	if (!ha->configured)
+		return true;
+	if (v[CONFIG_KEY_HA_CLUSTER_NAME].value == NULL ||
+		v[CONFIG_KEY_HA_NODE_NAME].value == NULL)
+	{
+		configLineError(parser, lastLine,
+						"high availability needs ha_cluster_name and ha_node_name");
+		drErrorHint(parser->err, "name the cluster and this node in it, or remove the "
+					"ha_* settings");
+		return false;
+	}
+	ha->clusterName = pstrdup(v[CONFIG_KEY_HA_CLUSTER_NAME].value);
+	ha->nodeName = pstrdup(v[CONFIG_KEY_HA_NODE_NAME].value);
+	ha->failover = strcmp(configValueGet(parser, CONFIG_KEY_HA_FAILOVER, 0), "on") == 0;
+	ha->checkIntervalMs = atoi(configValueGet(parser, CONFIG_KEY_HA_CHECK_INTERVAL, 0));
+	ha->retryTimeoutMs = atoi(configValueGet(parser, CONFIG_KEY_HA_RETRY_TIMEOUT, 0));
+	ha->leaseTtlMs = atoi(configValueGet(parser, CONFIG_KEY_HA_LEASE_TTL, 0));
+	ha->maxFailoverLag = strtoll(configValueGet(parser, CONFIG_KEY_HA_MAX_FAILOVER_LAG, 0),
+								 NULL, 10);
+	if (v[CONFIG_KEY_HA_ETCD_ENDPOINTS].value != NULL)
+	{
+		const char *p = v[CONFIG_KEY_HA_ETCD_ENDPOINTS].value;
+
+		/*
+		 * Each a URL with a scheme and no user or password: the client
+		 * (ha/etcd.c) speaks to etcd without authentication, and this
+		 * value is shown in dr_config.
+		 */
+		while (*p)
+		{
+			size_t		len = strcspn(p, ",");
+			char	   *one = pnstrdup(p, len);
+			char	   *u = one + strspn(one, " \t");
+
+			if ((strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) ||
+				strchr(u, '@') != NULL)
+			{
+				char		shown[DR_ERROR_VALUE_BUF];
+
+				/* a password is not repeated into dr_status.config_error */
+				if (strchr(u, '@') != NULL)
+					configLineError(parser, v[CONFIG_KEY_HA_ETCD_ENDPOINTS].line,
+									"ha_etcd_endpoints: an endpoint names a user or password "
+									"(not shown), and the etcd client does not authenticate");
+				else
+					configLineError(parser, v[CONFIG_KEY_HA_ETCD_ENDPOINTS].line,
+									"ha_etcd_endpoints: \"%s\" is not an http:// or https:// URL",
+									drErrorValue(u, shown));
+				drErrorHint(parser->err, "give a comma-separated list such as "
+							"http://10.0.0.1:2379,http://10.0.0.2:2379");
+				pfree(one);
+				configHaFree(ha);
+				return false;
+			}
+			pfree(one);
+			p += len;
+			if (*p == ',')
+				p++;
+		}
+		ha->etcdEndpoints = pstrdup(v[CONFIG_KEY_HA_ETCD_ENDPOINTS].value);
+	}
+
+	if ((int64) ha->checkIntervalMs + 2 * (int64) ha->retryTimeoutMs > ha->leaseTtlMs)
+	{
+		ttlLine = v[CONFIG_KEY_HA_LEASE_TTL].line;
+		if (ttlLine == 0)
+			ttlLine = lastLine;
+		configLineError(parser, ttlLine,
+						"ha_check_interval (%d ms) + 2 x ha_retry_timeout (%d ms) = %lld ms is "
+						"more than ha_lease_ttl (%d ms): a primary could not renew its lease "
+						"and fence itself before the lease runs out",
+						ha->checkIntervalMs, ha->retryTimeoutMs,
+						(long long) ha->checkIntervalMs + 2 * (long long) ha->retryTimeoutMs,
+						ha->leaseTtlMs);
+		drErrorHint(parser->err, "raise ha_lease_ttl to at least %lld ms, or lower "
+					"ha_check_interval or ha_retry_timeout",
+					(long long) ha->checkIntervalMs + 2 * (long long) ha->retryTimeoutMs);
+		configHaFree(ha);
+		return false;
+	}
+	return true;
+}
+
 /* Build the DrConfig from a parser whose every line was checked. */
 static DrConfig *
 configBuild(ConfigParser *parser)
@@ -789,6 +936,11 @@ configBuild(ConfigParser *parser)
 	if (strcmp(configValueGet(parser, CONFIG_KEY_COMPRESS_TYPE, 0), "zstd") == 0)
 		config->compressLevel =
 			atoi(configValueGet(parser, CONFIG_KEY_COMPRESS_LEVEL, 0));
+	if (!configHaBuild(parser, &config->ha))
+	{
+		configFree(config);
+		return NULL;
+	}
 
 	/* the largest list possible: globals plus every key of every repo */
 	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
@@ -802,6 +954,9 @@ configBuild(ConfigParser *parser)
 	for (int k = 0; k < CONFIG_KEY_COUNT; k++)
 	{
 		if (configKeyPerRepo[k])
+			continue;
+		/* the HA settings are listed once HA is configured */
+		if (k >= CONFIG_KEY_HA_FIRST && k <= CONFIG_KEY_HA_LAST && !config->ha.configured)
 			continue;
 		configItemAdd(config, parser->source, configKeys[k].name,
 					  &configKeys[k], configValueGet(parser, (ConfigKey) k, 0),
@@ -1001,6 +1156,7 @@ configFree(DrConfig *config)
 	}
 	if (config->items)
 		pfree(config->items);
+	configHaFree(&config->ha);
 	pfree(config->path);
 	pfree(config);
 }

@@ -25,7 +25,8 @@
  *	 repoN_retention_full_days  1..99999: a full backup younger than this
  *	                        many days is kept even beyond retention_full
  * plus the settings of the repository's storage driver (posix:
- * repoN_path), which each driver declares in a ConfigDriver (below).
+ * repoN_path), which each driver declares in a ConfigDriver (below), and
+ * the settings of high availability (ha_*: DrHaConfig below).
  *
  * Driver settings: config.c names no driver.  Each storage driver
  * describes its keys in a ConfigDriver, and storageDriversRegister()
@@ -181,12 +182,31 @@ typedef struct ConfigItem
 	bool		secret;
 } ConfigItem;
 
+/*
+ * High availability (docs/ha.md): configured when any ha_* setting is set,
+ * and then ha_cluster_name and ha_node_name are required and the timings
+ * keep ha_check_interval + 2 * ha_retry_timeout <= ha_lease_ttl.
+ */
+typedef struct DrHaConfig
+{
+	bool		configured;		/* any ha_* set; the rest is zero if not */
+	char	   *clusterName;	/* ha_cluster_name */
+	char	   *nodeName;		/* ha_node_name: this node in the cluster */
+	bool		failover;		/* ha_failover (default off) */
+	int			checkIntervalMs;	/* ha_check_interval (1000) */
+	int			retryTimeoutMs; /* ha_retry_timeout (2000) */
+	int			leaseTtlMs;		/* ha_lease_ttl (5000) */
+	int64		maxFailoverLag; /* ha_max_failover_lag, bytes (16 MB) */
+	char	   *etcdEndpoints;	/* ha_etcd_endpoints; NULL: no etcd */
+} DrHaConfig;
+
 typedef struct DrConfig
 {
 	char	   *path;			/* file it came from, or the source name */
 	ConfigRepo	repo[CONFIG_REPO_MAX + 1];	/* 1-based; repo[0] unused */
 	int			repoCount;		/* how many repoN are configured */
 	int			compressLevel;	/* 0 when compress_type = none */
+	DrHaConfig	ha;
 	int			itemCount;
 	ConfigItem *items;			/* sorted by name */
 } DrConfig;

@@ -188,7 +188,7 @@ SELECT tap.set_eq(
 		  'dr_backup_incremental', 'dr_backup_verify', 'dr_restore',
 		  'dr_repository_create', 'dr_repository_sync', 'dr_expire',
 		  'dr_wal_verify', 'dr_restore_point', 'dr_declare_primary',
-		  'dr_backup_keep', 'dr_metrics'],
+		  'dr_backup_keep', 'dr_metrics', 'dr_node_register', 'dr_node_unregister'],
 	'this test calls every dr_* function of the extension');
 SELECT tap.set_eq(
 	$$SELECT c.relname::text FROM pg_class c
@@ -197,7 +197,7 @@ SELECT tap.set_eq(
 	   WHERE c.relkind = 'v' AND c.relname LIKE 'dr\_%'$$,
 	ARRAY['dr_status', 'dr_config', 'dr_objectives', 'dr_audit', 'dr_backups',
 		  'dr_backup_progress', 'dr_archive_status', 'dr_restore_points',
-		  'dr_pitr_window', 'dr_progress'],
+		  'dr_pitr_window', 'dr_progress', 'dr_nodes'],
 	'this test reads every dr_* view of the extension');
 
 -- each call is its own statement: backups and audit records need commits
@@ -234,6 +234,7 @@ SELECT trap_log.attempt('SELECT * FROM dr_restore_points');
 SELECT trap_log.attempt('SELECT * FROM dr_pitr_window');
 SELECT trap_log.attempt('SELECT * FROM dr_progress');
 SELECT trap_log.attempt('SELECT dr_metrics()');
+SELECT trap_log.attempt('SELECT * FROM dr_nodes');
 RESET ROLE;
 
 SET ROLE dr_t_sp_operator;
@@ -260,6 +261,8 @@ SELECT trap_log.attempt('SELECT dr_backup_keep(''latest'', ''infinity'')');
 SELECT trap_log.attempt('SELECT dr_backup_keep(''latest'', NULL)');
 SELECT trap_log.attempt('SELECT dr_declare_primary()');
 SELECT trap_log.attempt('SELECT dr_audit_expire()');
+SELECT trap_log.attempt('SELECT dr_node_register(''sp-node'', ''host=x password=y'', 10, ''sp'')');
+SELECT trap_log.attempt('SELECT dr_node_unregister(''sp-node'')');
 SELECT trap_log.attempt('SELECT * FROM dr_audit_verify()');
 SELECT trap_log.attempt('SELECT * FROM dr_status');
 RESET ROLE;

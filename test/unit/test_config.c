@@ -18,7 +18,11 @@
  * "/./", "..", a symbolic link; an empty or comments-only file;
  * configLoad on a real file, a missing file (NOT_FOUND), a directory, a
  * FIFO (refused without blocking), an empty file, a file over the size
- * limit.
+ * limit; the HA settings (not listed while unset; defaults; every value
+ * read; ha_cluster_name and ha_node_name required once any is set; the
+ * Patroni rule at its bound and past it, the message and the hint; a
+ * value out of range or of the wrong form; etcd endpoints without a
+ * scheme or with a password).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -491,6 +495,89 @@ testLoad(void)
 	rmdir(dir);
 }
 
+static void
+testHa(void)
+{
+	DrError		err;
+	DrConfig   *config;
+
+	config = parse("repo1_type = posix\nrepo1_path = /r\nrepo1_cipher_type = none\n", &err);
+	ok(config != NULL && !config->ha.configured, "no ha_* setting: HA not configured");
+	ok(itemFind(config, "ha_lease_ttl") == NULL, "... and no ha_* item listed");
+	configFree(config);
+
+	config = parse("ha_cluster_name = c1\nha_node_name = n1\n", &err);
+	ok(config != NULL && config->ha.configured, "cluster and node named: configured (%s)",
+	   err.message);
+	if (config)
+	{
+		is_str(config->ha.clusterName, "c1", "ha_cluster_name");
+		is_str(config->ha.nodeName, "n1", "ha_node_name");
+		ok(!config->ha.failover, "ha_failover off by default");
+		is_int(config->ha.checkIntervalMs, 1000, "ha_check_interval default 1000 ms");
+		is_int(config->ha.retryTimeoutMs, 2000, "ha_retry_timeout default 2000 ms");
+		is_int(config->ha.leaseTtlMs, 5000, "ha_lease_ttl default 5000 ms");
+		is_int(config->ha.maxFailoverLag, 16 * 1024 * 1024, "ha_max_failover_lag default 16MB");
+		ok(config->ha.etcdEndpoints == NULL, "no etcd by default");
+		ok(itemFind(config, "ha_lease_ttl") != NULL &&
+		   strcmp(itemFind(config, "ha_lease_ttl")->source, "default") == 0,
+		   "the ha_* items listed, defaults too");
+		configFree(config);
+	}
+
+	config = parse("ha_cluster_name = c1\nha_node_name = 'node 2'\nha_failover = on\n"
+				   "ha_check_interval = 500\nha_retry_timeout = 1000\nha_lease_ttl = 2500\n"
+				   "ha_max_failover_lag = 1MB\n"
+				   "ha_etcd_endpoints = http://10.0.0.1:2379,http://10.0.0.2:2379\n", &err);
+	ok(config != NULL, "every HA setting, interval + 2 x retry = ttl (%s)", err.message);
+	if (config)
+	{
+		ok(config->ha.failover && config->ha.checkIntervalMs == 500 &&
+		   config->ha.retryTimeoutMs == 1000 && config->ha.leaseTtlMs == 2500 &&
+		   config->ha.maxFailoverLag == 1024 * 1024, "... each read");
+		is_str(config->ha.nodeName, "node 2", "... a quoted node name");
+		is_str(config->ha.etcdEndpoints, "http://10.0.0.1:2379,http://10.0.0.2:2379",
+			   "... the etcd endpoints");
+		configFree(config);
+	}
+
+	expectError("ha_cluster_name = c1\nha_lease_ttl = 9000\n",
+				SRC "\" line 2: high availability needs ha_cluster_name and ha_node_name",
+				"a node name missing");
+	expectError("ha_failover = on\n", "needs ha_cluster_name and ha_node_name",
+				"ha_failover alone");
+	expectError("ha_cluster_name = c1\nha_node_name = n1\nha_lease_ttl = 4999\n",
+				SRC "\" line 3: ha_check_interval (1000 ms) + 2 x ha_retry_timeout (2000 ms) = "
+				"5000 ms is more than ha_lease_ttl (4999 ms)",
+				"the Patroni rule broken by ha_lease_ttl");
+	expectError("ha_cluster_name = c1\nha_node_name = n1\nha_retry_timeout = 3000\n",
+				"line 3: ha_check_interval (1000 ms) + 2 x ha_retry_timeout (3000 ms) = 7000 ms",
+				"the Patroni rule broken by ha_retry_timeout (the ttl at its default)");
+	config = parse("ha_cluster_name = c1\nha_node_name = n1\nha_lease_ttl = 4000\n", &err);
+	ok(config == NULL && strstr(err.hint, "at least 5000 ms") != NULL,
+	   "... the hint says how far to raise it (%s)", err.hint);
+	configFree(config);
+	expectError("ha_cluster_name = c1\nha_node_name = n1\nha_check_interval = 1s\n",
+				"line 3", "a check interval with a unit (milliseconds only)");
+	expectError("ha_cluster_name = c1\nha_node_name = n1\nha_lease_ttl = 999\n",
+				"line 3", "a lease TTL below 1000 ms");
+	expectError("ha_cluster_name = c1\nha_node_name = n1\n"
+				"ha_etcd_endpoints = http://a:2379, 10.0.0.2:2379\n",
+				"line 3: ha_etcd_endpoints: \"10.0.0.2:2379\" is not an http:// or https:// URL",
+				"an etcd endpoint without a scheme");
+	expectError("ha_cluster_name = c1\nha_node_name = n1\n"
+				"ha_etcd_endpoints = http://root:pw@a:2379\n",
+				"line 3: ha_etcd_endpoints: an endpoint names a user or password (not shown)",
+				"an etcd endpoint with a password");
+	config = parse("ha_cluster_name = c1\nha_node_name = n1\n"
+				   "ha_etcd_endpoints = http://root:s3cret@a:2379\n", &err);
+	ok(config == NULL && strstr(err.message, "s3cret") == NULL,
+	   "... the password not in the message");
+	configFree(config);
+	expectError("ha_cluster_name = c1\nha_node_name = n1\nha_failover = maybe\n",
+				"line 3", "ha_failover not a boolean");
+}
+
 int
 main(void)
 {
@@ -500,5 +587,6 @@ main(void)
 	testSecretsAndPaths();
 	testRetention();
 	testLoad();
+	testHa();
 	return tapDone();
 }

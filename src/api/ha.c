@@ -1,0 +1,115 @@
+/*-------------------------------------------------------------------------
+ * ha.c (api)
+ *	  dr_node_register(name, conninfo [, priority, location]) and
+ *	  dr_node_unregister(name): the registry of the cluster's nodes
+ *	  (ha/ha_nodes.h), dr_admin only, audited.  The audit record shows the
+ *	  conninfo with its passwords hidden (ha/ha_conninfo.h).
+ *
+ * Not checked yet: that the node answers at conninfo (the lag watcher,
+ * which will connect to peers, is not built; docs/ha.md).
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+
+#include "api/api.h"
+#include "ha/ha_conninfo.h"
+#include "ha/ha_nodes.h"
+
+PG_FUNCTION_INFO_V1(dr_node_register);
+PG_FUNCTION_INFO_V1(dr_node_unregister);
+
+/*
+ * A node name: 1 to HA_NODE_NAME_MAX bytes of letters, digits, '_', '-'
+ * and '.', as ha_node_name in a node's configuration file must be to be
+ * found (it goes into etcd's leader key and into log lines).
+ */
+static void
+apiNodeNameCheck(const char *function, const char *name)
+{
+	size_t		len = strlen(name);
+
+	if (len < 1 || len > HA_NODE_NAME_MAX ||
+		strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != len)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"name\" of %s() must be 1 to %d letters, digits, '_', '-' or '.'",
+						function, HA_NODE_NAME_MAX),
+				 errhint("Use the node's ha_node_name from its pg_dr configuration file.")));
+}
+
+static void apiNodeRegister(ApiCall *call, const char *name,
+							const char *conninfo, int priority,
+							const char *location);
+
+Datum
+dr_node_register(PG_FUNCTION_ARGS)
+{
+	ApiCall    *call = apiCallNew("dr_node_register");
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("dr_node_register() needs a name and a conninfo")));
+	apiNodeRegister(call,
+					text_to_cstring(PG_GETARG_TEXT_PP(0)),
+					text_to_cstring(PG_GETARG_TEXT_PP(1)),
+					PG_ARGISNULL(2) ? HA_NODE_PRIORITY_DEFAULT : PG_GETARG_INT32(2),
+					PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3)));
+	PG_RETURN_VOID();
+}
+
+/* dr_node_register with its arguments read: checked, audited, done. */
+static void
+apiNodeRegister(ApiCall *call, const char *name, const char *conninfo,
+				int priority, const char *location)
+{
+	apiNodeNameCheck("dr_node_register", name);
+	apiTextArgCheck("dr_node_register", "conninfo", conninfo, 1, 1024);
+	if (priority < 0 || priority > HA_NODE_PRIORITY_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"priority\" of dr_node_register() must be 0 to %d, got %d",
+						HA_NODE_PRIORITY_MAX, priority),
+				 errhint("Higher is preferred as a failover candidate; 0 is never promoted.")));
+	if (location != NULL)
+		apiTextArgCheck("dr_node_register", "location", location, 1, 63);
+
+	apiArgText(call, "name", name);
+	apiArgText(call, "conninfo", haConninfoRedact(conninfo));
+	apiArgInt64(call, "priority", priority);
+	apiArgText(call, "location", location);
+	API_CALL_BEGIN(call);
+	{
+		ApiOwnerContext owner;
+
+		apiAsOwnerBegin(&owner);
+		haNodeRegister(name, conninfo, priority, location);
+		apiAsOwnerEnd(&owner);
+	}
+	API_CALL_END(call);
+	apiCallOk(call);
+}
+
+Datum
+dr_node_unregister(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ApiCall    *call = apiCallNew("dr_node_unregister");
+
+	apiNodeNameCheck("dr_node_unregister", name);
+	apiArgText(call, "name", name);
+	API_CALL_BEGIN(call);
+	{
+		ApiOwnerContext owner;
+
+		apiAsOwnerBegin(&owner);
+		haNodeUnregister(name);
+		apiAsOwnerEnd(&owner);
+	}
+	API_CALL_END(call);
+	apiCallOk(call);
+	PG_RETURN_VOID();
+}
