@@ -28,7 +28,7 @@
  * and the archiver takes the marker of each file it archives, so a marker
  * is replaced before it is used only after a restart of the archiver.
  */
-#define ARCHIVE_PUSHED_MAX		64
+#define ARCHIVE_PUSHED_MAX		(64 * CONFIG_REPO_MAX)
 
 /*
  * How often the archiver looks again while it waits for a worker, should
@@ -159,8 +159,28 @@ archiveClaimForArchiver(const char *name, int waitMs)
 	}
 }
 
+/*
+ * Whether name is done for repoHash as far as the workers go: pushed, or
+ * failed less than retryMs ago.  Lock held.
+ */
+static bool
+archivePushDone(const char *name, uint64 repoHash, TimestampTz now,
+				int retryMs)
+{
+	for (int i = 0; i < ARCHIVE_PUSHED_MAX; i++)
+	{
+		ArchivePushed *p = &archiveShared->pushed[i];
+
+		if (p->repoHash != repoHash || strcmp(p->name, name) != 0)
+			continue;
+		return p->ok || now < TimestampTzPlusMilliseconds(p->at, retryMs);
+	}
+	return false;
+}
+
 bool
-archiveClaimForPush(int slot, const char *name, uint64 repoHash, int retryMs)
+archiveClaimForPush(int slot, const char *name, const uint64 *repoHashes,
+					int count, int retryMs)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	bool		claimed = false;
@@ -169,18 +189,10 @@ archiveClaimForPush(int slot, const char *name, uint64 repoHash, int retryMs)
 	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
 	if (!archiveClaimedByOther(name, slot))
 	{
-		bool		skip = false;
+		bool		skip = true;
 
-		for (int i = 0; i < ARCHIVE_PUSHED_MAX; i++)
-		{
-			ArchivePushed *p = &archiveShared->pushed[i];
-
-			if (p->repoHash != repoHash || strcmp(p->name, name) != 0)
-				continue;
-			skip = p->ok ||
-				now < TimestampTzPlusMilliseconds(p->at, retryMs);
-			break;
-		}
+		for (int r = 0; r < count && skip; r++)
+			skip = archivePushDone(name, repoHashes[r], now, retryMs);
 		if (!skip)
 		{
 			strlcpy(archiveShared->claims[slot], name, ARCHIVE_NAME_MAX);
@@ -189,6 +201,17 @@ archiveClaimForPush(int slot, const char *name, uint64 repoHash, int retryMs)
 	}
 	LWLockRelease(archiveShared->lock);
 	return claimed;
+}
+
+bool
+archivePushWanted(const char *name, uint64 repoHash, int retryMs)
+{
+	bool		done;
+
+	LWLockAcquire(archiveShared->lock, LW_SHARED);
+	done = archivePushDone(name, repoHash, GetCurrentTimestamp(), retryMs);
+	LWLockRelease(archiveShared->lock);
+	return !done;
 }
 
 void
@@ -209,9 +232,13 @@ archivePushedRecord(const ArchivePushed *pushed)
 	ArchivePushed *slot = NULL;
 
 	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
-	/* the same file again, else a free slot, else the oldest marker */
+	/*
+	 * The same file and repository again, else a free slot, else the
+	 * oldest marker
+	 */
 	for (int i = 0; i < ARCHIVE_PUSHED_MAX && slot == NULL; i++)
-		if (strcmp(archiveShared->pushed[i].name, pushed->name) == 0)
+		if (strcmp(archiveShared->pushed[i].name, pushed->name) == 0 &&
+			archiveShared->pushed[i].repoHash == pushed->repoHash)
 			slot = &archiveShared->pushed[i];
 	for (int i = 0; i < ARCHIVE_PUSHED_MAX && slot == NULL; i++)
 		if (archiveShared->pushed[i].name[0] == '\0')
@@ -238,14 +265,10 @@ archivePushedTake(const char *name, uint64 repoHash, ArchivePushed *pushed)
 		ArchivePushed *p = &archiveShared->pushed[i];
 
 		/* a failure stays: it holds the workers back until its retry time */
-		if (strcmp(p->name, name) != 0 || !p->ok)
+		if (strcmp(p->name, name) != 0 || !p->ok || p->repoHash != repoHash)
 			continue;
-		if (p->repoHash == repoHash)
-		{
-			*pushed = *p;
-			found = true;
-		}
-		/* used, or about another repository: no longer needed either way */
+		*pushed = *p;
+		found = true;
 		memset(p, 0, sizeof(ArchivePushed));
 		break;
 	}
@@ -284,6 +307,13 @@ archiveStatsArchived(int repoNumber, uint64 repoHash, const char *name)
 	stats = archiveStatsSlot(repoNumber, repoHash);
 	strlcpy(stats->status.lastArchived, name, sizeof(stats->status.lastArchived));
 	stats->status.lastArchivedAt = GetCurrentTimestamp();
+	/* reached again: the catch-up says whether it is still behind */
+	if (stats->status.state == ARCHIVE_REPO_UNREACHABLE ||
+		stats->status.state == ARCHIVE_REPO_ERROR)
+		stats->status.state = stats->status.lagKnown &&
+			stats->status.lagSegments + stats->status.backupsMissing > 0 ?
+			ARCHIVE_REPO_CATCHING_UP : ARCHIVE_REPO_OK;
+	stats->status.skipUntil = 0;
 	LWLockRelease(archiveShared->lock);
 }
 
@@ -297,6 +327,110 @@ archiveStatsFailed(int repoNumber, uint64 repoHash, const char *message)
 	stats->status.failedCount++;
 	strlcpy(stats->status.lastError, message, sizeof(stats->status.lastError));
 	stats->status.lastErrorAt = GetCurrentTimestamp();
+	LWLockRelease(archiveShared->lock);
+}
+
+const char *
+archiveRepoStateName(ArchiveRepoState state)
+{
+	switch (state)
+	{
+		case ARCHIVE_REPO_OK:
+			return "ok";
+		case ARCHIVE_REPO_CATCHING_UP:
+			return "catching up";
+		case ARCHIVE_REPO_UNREACHABLE:
+			return "unreachable";
+		case ARCHIVE_REPO_ERROR:
+			return "error";
+	}
+	return "error";
+}
+
+bool
+archiveErrorUnreachable(int drErrorCode)
+{
+	/* the network, the disk, or the repository itself is not there */
+	return drErrorCode == DR_ERR_IO || drErrorCode == DR_ERR_NOT_FOUND;
+}
+
+void
+archiveRepoFailure(int repoNumber, uint64 repoHash, const char *message,
+				   bool unreachable)
+{
+	ArchiveRepoStats *stats;
+
+	if (archiveShared == NULL)
+		return;
+	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+	stats = archiveStatsSlot(repoNumber, repoHash);
+	stats->status.state = unreachable ? ARCHIVE_REPO_UNREACHABLE :
+		ARCHIVE_REPO_ERROR;
+	strlcpy(stats->status.repoError, message, sizeof(stats->status.repoError));
+	stats->status.repoErrorAt = GetCurrentTimestamp();
+	LWLockRelease(archiveShared->lock);
+}
+
+/*
+ * An archive failure in repoNumber: counted (dr_archive_status), the
+ * repository's state set (dr_repositories), and for a repository that is
+ * not required, the archiver leaves it alone for skipMs (0: not).
+ */
+void
+archiveStatsRepoFailed(int repoNumber, uint64 repoHash, const char *message,
+					   bool unreachable, int skipMs)
+{
+	ArchiveRepoStats *stats;
+	TimestampTz now = GetCurrentTimestamp();
+
+	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+	stats = archiveStatsSlot(repoNumber, repoHash);
+	stats->status.failedCount++;
+	strlcpy(stats->status.lastError, message, sizeof(stats->status.lastError));
+	stats->status.lastErrorAt = now;
+	stats->status.state = unreachable ? ARCHIVE_REPO_UNREACHABLE :
+		ARCHIVE_REPO_ERROR;
+	strlcpy(stats->status.repoError, message, sizeof(stats->status.repoError));
+	stats->status.repoErrorAt = now;
+	if (skipMs > 0)
+		stats->status.skipUntil = TimestampTzPlusMilliseconds(now, skipMs);
+	LWLockRelease(archiveShared->lock);
+}
+
+bool
+archiveRepoSkipped(int repoNumber, uint64 repoHash)
+{
+	ArchiveRepoStats *stats;
+	bool		skip;
+
+	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+	stats = archiveStatsSlot(repoNumber, repoHash);
+	skip = stats->status.skipUntil > GetCurrentTimestamp();
+	LWLockRelease(archiveShared->lock);
+	return skip;
+}
+
+void
+archiveRepoCatchupNote(int repoNumber, uint64 repoHash, int64 lagSegments,
+					   int64 lagBytes, int64 backupsMissing,
+					   const char *newestBackup, const char *newestWal)
+{
+	ArchiveRepoStats *stats;
+
+	if (archiveShared == NULL)
+		return;
+	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+	stats = archiveStatsSlot(repoNumber, repoHash);
+	stats->status.lagKnown = true;
+	stats->status.lagSegments = lagSegments;
+	stats->status.lagBytes = lagBytes;
+	stats->status.backupsMissing = backupsMissing;
+	strlcpy(stats->status.newestBackup, newestBackup,
+			sizeof(stats->status.newestBackup));
+	strlcpy(stats->status.newestWal, newestWal,
+			sizeof(stats->status.newestWal));
+	stats->status.state = lagSegments + backupsMissing > 0 ?
+		ARCHIVE_REPO_CATCHING_UP : ARCHIVE_REPO_OK;
 	LWLockRelease(archiveShared->lock);
 }
 
