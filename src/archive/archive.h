@@ -135,14 +135,18 @@ extern void archiveRepoFailure(int repoNumber, uint64 repoHash,
 
 /*
  * What the catch-up duty found of repository repoNumber: what it misses
- * (segments, bytes, backups), its newest backup and WAL file ("" none).
- * The state becomes catching up while something is missing, else ok.
+ * (WAL files, bytes, backups), its newest backup and WAL segment (""
+ * none).  When reachable, the state becomes catching up while something
+ * is missing, else ok; otherwise it stays what the failure made it.
  */
 extern void archiveRepoCatchupNote(int repoNumber, uint64 repoHash,
-								   int64 lagSegments, int64 lagBytes,
-								   int64 backupsMissing,
+								   bool reachable, int64 lagSegments,
+								   int64 lagBytes, int64 backupsMissing,
 								   const char *newestBackup,
 								   const char *newestWal);
+
+/* What identifies a repository (its location) in the statistics. */
+extern uint64 archiveRepoHash(const char *location);
 
 /* Whether an error code means the repository could not be reached. */
 extern bool archiveErrorUnreachable(int drErrorCode);

@@ -119,9 +119,6 @@ typedef struct ArchivePutResult
 
 /* archive_target.c */
 
-/* What identifies a repository (its location) in markers and statistics. */
-extern uint64 archiveRepoHash(const char *location);
-
 extern void archiveTargetInit(ArchiveTarget *target, bool isWorker,
 							  int number);
 

@@ -411,8 +411,8 @@ archiveRepoSkipped(int repoNumber, uint64 repoHash)
 }
 
 void
-archiveRepoCatchupNote(int repoNumber, uint64 repoHash, int64 lagSegments,
-					   int64 lagBytes, int64 backupsMissing,
+archiveRepoCatchupNote(int repoNumber, uint64 repoHash, bool reachable,
+					   int64 lagSegments, int64 lagBytes, int64 backupsMissing,
 					   const char *newestBackup, const char *newestWal)
 {
 	ArchiveRepoStats *stats;
@@ -429,8 +429,9 @@ archiveRepoCatchupNote(int repoNumber, uint64 repoHash, int64 lagSegments,
 			sizeof(stats->status.newestBackup));
 	strlcpy(stats->status.newestWal, newestWal,
 			sizeof(stats->status.newestWal));
-	stats->status.state = lagSegments + backupsMissing > 0 ?
-		ARCHIVE_REPO_CATCHING_UP : ARCHIVE_REPO_OK;
+	if (reachable)
+		stats->status.state = lagSegments + backupsMissing > 0 ?
+			ARCHIVE_REPO_CATCHING_UP : ARCHIVE_REPO_OK;
 	LWLockRelease(archiveShared->lock);
 }
 
