@@ -885,6 +885,12 @@ catchupRun(TimestampTz now, void *arg)
 }
 
 void
+catchupBackupEnded(void)
+{
+	catchupMore = true;
+}
+
+void
 catchupDutiesRegister(void)
 {
 	dutyRegister("catch-up", catchupNextDue, catchupRun, NULL, CATCHUP_RETRY_MS);

@@ -11,4 +11,10 @@
 /* Register the duty (from _PG_init). */
 extern void catchupDutiesRegister(void);
 
+/*
+ * A backup ended (the worker's audit drain saw it): the next round runs
+ * at once, copying it to the other repositories.
+ */
+extern void catchupBackupEnded(void);
+
 #endif							/* DR_CATCHUP_H */
