@@ -104,8 +104,8 @@ repo_create($confA, 2);
 
 my $a = archiving_node('a', $confA);
 is($a->safe_psql('postgres',
-		'SELECT string_agg(repo || ':' || required, ',' ORDER BY repo) FROM dr_repositories'),
-	'1:t,2:f', 'dr_repositories: repo1 required (default), repo2 not');
+		q{SELECT string_agg(repo || ':' || required, ',' ORDER BY repo) FROM dr_repositories}),
+	'1:true,2:false', 'dr_repositories: repo1 required (default), repo2 not');
 is($a->safe_psql('postgres', 'SELECT count(*) FROM dr_archive_status WHERE repo IS NOT NULL'),
 	'2', 'dr_archive_status: a row per configured repository');
 
