@@ -6,10 +6,12 @@
  *	  continuity.
  *
  * Every WAL file the server hands to the archiver (segments, timeline and
- * backup history files) is stored, compressed and encrypted, in the first
+ * backup history files) is stored, compressed and encrypted, in every
  * configured repository at repoArchiveWalPath(name) (repo_backup.h).  The
  * archive module's promise to the server: it returns true only once the
- * object is durable in the repository with exactly the file's content; an
+ * object is durable in every required repository (repoN_required) with
+ * exactly the file's content -- a repository that is not required and
+ * fails is left to the catch-up duty (ops/catchup.c); an
  * object that is already there counts only when its content is the
  * same; nothing is ever overwritten.  docs/archiving.md is the user's
  * view.
