@@ -335,10 +335,18 @@ CREATE TABLE pgdr.backups (
 COMMENT ON TABLE pgdr.backups IS
 	'backups in the repository, as their manifests describe them';
 
+-- Which repositories hold a backup, as the catch-up duty last listed them
+-- (shared memory; NULL until it listed any: it does with several
+-- repositories).
+CREATE FUNCTION pgdr._backup_repos(backup_id text) RETURNS integer[]
+LANGUAGE C STABLE STRICT
+AS 'MODULE_PATHNAME', 'pg_dr_backup_repos';
+
 CREATE VIEW dr_backups AS
 	SELECT backup_id, kind, parent_id, label, status, started_at, finished_at,
 		   start_lsn, stop_lsn, timeline, files, data_bytes, stored_bytes,
-		   pages_changed, corrupt_pages, error, bytes_read
+		   pages_changed, corrupt_pages, error, bytes_read,
+		   pgdr._backup_repos(backup_id) AS repos
 	  FROM pgdr.backups
 	 ORDER BY backup_id;
 COMMENT ON VIEW dr_backups IS 'every backup in the repository';
@@ -587,6 +595,7 @@ GRANT SELECT ON dr_status, dr_config, dr_objectives, dr_audit, dr_backups,
 REVOKE ALL ON dr_archive_status FROM PUBLIC;
 GRANT SELECT ON dr_archive_status TO dr_monitor;
 GRANT EXECUTE ON FUNCTION pgdr._repositories() TO dr_monitor;
+GRANT EXECUTE ON FUNCTION pgdr._backup_repos(text) TO dr_monitor;
 REVOKE ALL ON dr_repositories FROM PUBLIC;
 GRANT SELECT ON dr_repositories TO dr_monitor;
 GRANT UPDATE (rto, rpo, availability) ON dr_objectives TO dr_admin;

@@ -122,6 +122,9 @@ ok($a->poll_query_until('postgres',
   or diag($a->safe_psql('postgres', 'SELECT * FROM dr_repositories'));
 ok(-f "$tmp/a-repo2/backup/$full/manifest" && -f "$tmp/a-repo2/backup/$incr/manifest",
 	'the backups are in repo2 under the same ids');
+is($a->safe_psql('postgres',
+		"SELECT string_agg(repos::text, ' ' ORDER BY backup_id) FROM dr_backups"),
+	'{1,2} {1,2}', 'dr_backups: both backups in both repositories');
 
 # repo2's copies are encrypted with repo2's own keys: its keyring names
 # none of repo1's data keys
@@ -169,7 +172,7 @@ SKIP:
 	DrTest::wait_archived($b);
 	ok($b->poll_query_until('postgres',
 			"SELECT state = 'ok' AND lag_segments = 0 AND backups_missing = 0
-			   FROM dr_repositories WHERE repo = 2"),
+			   AND newest_backup = '$bfull' FROM dr_repositories WHERE repo = 2"),
 		'(b) the S3 repository is in step');
 
 	my $failed0 = $b->safe_psql('postgres', 'SELECT failed_count FROM pg_stat_archiver');
@@ -209,7 +212,8 @@ SKIP:
 	DrTest::wait_archived($b);
 	ok($b->poll_query_until('postgres',
 			"SELECT state = 'ok' AND lag_segments = 0 AND lag_bytes = 0
-			   AND backups_missing = 0 FROM dr_repositories WHERE repo = 2"),
+			   AND backups_missing = 0 AND newest_backup = '$bincr'
+			   FROM dr_repositories WHERE repo = 2"),
 		'(b) repo2 caught up: state ok, lag 0')
 	  or diag($b->safe_psql('postgres', 'SELECT * FROM dr_repositories'));
 

@@ -29,6 +29,7 @@
 
 PG_FUNCTION_INFO_V1(pg_dr_archive_status);
 PG_FUNCTION_INFO_V1(pg_dr_repositories);
+PG_FUNCTION_INFO_V1(pg_dr_backup_repos);
 PG_FUNCTION_INFO_V1(dr_wal_verify);
 
 #define ARCHIVE_STATUS_COLUMNS	9
@@ -196,6 +197,27 @@ pg_dr_repositories(PG_FUNCTION_ARGS)
 	}
 	configFree(config);
 	return (Datum) 0;
+}
+
+/*
+ * dr_backups.repos: the repositories holding a backup, ascending; NULL
+ * until the catch-up duty listed any repository.
+ */
+Datum
+pg_dr_backup_repos(PG_FUNCTION_ARGS)
+{
+	char	   *id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	uint32		repos;
+	Datum		numbers[CONFIG_REPO_MAX];
+	int			count = 0;
+
+	if (!archiveBackupRepos(id, &repos))
+		PG_RETURN_NULL();
+	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
+		if (repos & ((uint32) 1 << n))
+			numbers[count++] = Int32GetDatum(n);
+	PG_RETURN_ARRAYTYPE_P(construct_array(numbers, count, INT4OID, sizeof(int32),
+										  true, TYPALIGN_INT));
 }
 
 Datum

@@ -150,6 +150,21 @@ extern void archiveRepoCatchupNote(int repoNumber, uint64 repoHash,
 /* What identifies a repository (its location) in the statistics. */
 extern uint64 archiveRepoHash(const char *location);
 
+/*
+ * The backups repository repoNumber holds, as the catch-up duty listed
+ * them (ids ascending; the newest ARCHIVE_BACKUPS_MAX are kept).
+ */
+#define ARCHIVE_BACKUPS_MAX		512
+#define ARCHIVE_BACKUP_ID_MAX	32
+extern void archiveRepoBackupsNote(int repoNumber, uint64 repoHash,
+								   char *const *ids, int count);
+
+/*
+ * Which repositories hold backup id: a bit per repository number (bit n:
+ * repoN); false when no repository was listed yet.
+ */
+extern bool archiveBackupRepos(const char *id, uint32 *repos);
+
 /* Whether an error code means the repository could not be reached. */
 extern bool archiveErrorUnreachable(int drErrorCode);
 

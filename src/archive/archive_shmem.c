@@ -62,6 +62,11 @@ typedef struct ArchiveShared
 
 	/* per repository number; 0 = failures before a repository was known */
 	ArchiveRepoStats repo[CONFIG_REPO_MAX + 1];
+
+	/* the backups each repository holds, as the catch-up listed them */
+	bool		backupsKnown[CONFIG_REPO_MAX + 1];
+	int			backupCount[CONFIG_REPO_MAX + 1];
+	char		backupIds[CONFIG_REPO_MAX + 1][ARCHIVE_BACKUPS_MAX][ARCHIVE_BACKUP_ID_MAX + 1];
 } ArchiveShared;
 
 static ArchiveShared *archiveShared = NULL;
@@ -328,6 +333,62 @@ archiveStatsFailed(int repoNumber, uint64 repoHash, const char *message)
 	strlcpy(stats->status.lastError, message, sizeof(stats->status.lastError));
 	stats->status.lastErrorAt = GetCurrentTimestamp();
 	LWLockRelease(archiveShared->lock);
+}
+
+void
+archiveRepoBackupsNote(int repoNumber, uint64 repoHash, char *const *ids,
+					   int count)
+{
+	int			first = Max(0, count - ARCHIVE_BACKUPS_MAX);
+
+	if (archiveShared == NULL || repoNumber < 1 || repoNumber > CONFIG_REPO_MAX)
+		return;
+	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+	(void) archiveStatsSlot(repoNumber, repoHash);
+	archiveShared->backupsKnown[repoNumber] = true;
+	archiveShared->backupCount[repoNumber] = count - first;
+	for (int i = first; i < count; i++)
+		strlcpy(archiveShared->backupIds[repoNumber][i - first], ids[i],
+				ARCHIVE_BACKUP_ID_MAX + 1);
+	LWLockRelease(archiveShared->lock);
+}
+
+bool
+archiveBackupRepos(const char *id, uint32 *repos)
+{
+	bool		known = false;
+
+	*repos = 0;
+	if (archiveShared == NULL)
+		return false;
+	LWLockAcquire(archiveShared->lock, LW_SHARED);
+	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
+	{
+		int			lo = 0;
+		int			hi = archiveShared->backupCount[n] - 1;
+
+		if (!archiveShared->backupsKnown[n])
+			continue;
+		known = true;
+		/* ids ascending: a binary search */
+		while (lo <= hi)
+		{
+			int			mid = (lo + hi) / 2;
+			int			c = strcmp(archiveShared->backupIds[n][mid], id);
+
+			if (c == 0)
+			{
+				*repos |= (uint32) 1 << n;
+				break;
+			}
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid - 1;
+		}
+	}
+	LWLockRelease(archiveShared->lock);
+	return known;
 }
 
 const char *

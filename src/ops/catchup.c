@@ -89,6 +89,13 @@ typedef struct CatchupRepo
 } CatchupRepo;
 
 static MemoryContext catchupContext = NULL;
+
+/*
+ * "<repo number>:<backup id>" of the locks this process took and could not
+ * release (the target went away mid-copy): its own, so the next copy takes
+ * them over at once instead of waiting for them to expire.
+ */
+static List *catchupLocksLeft = NIL;
 static CatchupRepo catchupRepos[CONFIG_REPO_MAX + 1];
 static TimestampTz catchupLastRound = 0;
 static bool catchupMore = false;
@@ -621,6 +628,29 @@ catchupBackupEntries(CatchupBackupCopy *copy, ManifestReader *reader,
 	return r == 0;
 }
 
+/* Whether name is in catchupLocksLeft; removed from it with forget. */
+static bool
+catchupLockLeft(const char *name, bool forget)
+{
+	ListCell   *lc;
+
+	foreach(lc, catchupLocksLeft)
+	{
+		char	   *left = lfirst(lc);
+
+		if (strcmp(left, name) == 0)
+		{
+			if (forget)
+			{
+				catchupLocksLeft = foreach_delete_current(catchupLocksLeft, lc);
+				pfree(left);
+			}
+			return true;
+		}
+	}
+	return false;
+}
+
 /*
  * Copy backup id from src to dst (see the header comment).  True when the
  * backup is complete in dst; false with DR_ERR_CANCELED when the round's
@@ -638,6 +668,7 @@ catchupBackupCopy(CatchupRepo *src, CatchupRepo *dst, const char *id,
 	CatchupManifestSink sink = {0};
 	char	   *manifestPath = repoBackupManifestPath(id);
 	char	   *summaryPath;
+	char	   *lockName = NULL;
 	bool		exists;
 	bool		ok = false;
 
@@ -669,22 +700,32 @@ catchupBackupCopy(CatchupRepo *src, CatchupRepo *dst, const char *id,
 		}
 	}
 
+	lockName = psprintf("%d:%s", dst->config.index, id);
 	copy.lock = repoLockAcquire(dst->repo, id, header.parentId,
 								(int64) time(NULL), err);
 	if (copy.lock == NULL && err->code == DR_ERR_EXISTS)
 	{
-		/* a copy that crashed left its lock: taken over once it expired */
+		/*
+		 * A lock is there: one this process left (taken over at once), or
+		 * one a crashed copy left (taken over once it expired).
+		 */
 		RepoLockState state;
 		bool		taken = false;
+		bool		ours = catchupLockLeft(lockName, false);
 
+		drErrorClear(err);
 		if (repoLockRead(dst->repo, id, &state, err) &&
-			!repoLockLive(&state, (int64) time(NULL)) &&
+			(ours || !repoLockLive(&state, (int64) time(NULL))) &&
 			repoLockTake(dst->repo, id, &state, &taken, err) && taken)
+		{
 			copy.lock = repoLockAcquire(dst->repo, id, header.parentId,
 										(int64) time(NULL), err);
+			if (copy.lock != NULL)
+				(void) catchupLockLeft(lockName, true);
+		}
 		else if (err->code == DR_OK)
 			drErrorSet(err, DR_ERR_EXISTS,
-					   "backup \"%s\" is locked in the target", id);
+					   "backup \"%s\" is locked in the target repository", id);
 	}
 	if (copy.lock == NULL)
 		goto done;
@@ -728,7 +769,13 @@ done:
 	{
 		DrError		lockErr;
 
-		(void) repoLockRelease(copy.lock, &lockErr);
+		if (!repoLockRelease(copy.lock, &lockErr))
+		{
+			MemoryContext old = MemoryContextSwitchTo(catchupContext);
+
+			catchupLocksLeft = lappend(catchupLocksLeft, pstrdup(lockName));
+			MemoryContextSwitchTo(old);
+		}
 	}
 	pfree(copy.buffer);
 	return ok;
@@ -827,6 +874,7 @@ catchupRoundStep(void *arg)
 		backupCount = catchupMissing(backupLists, n, 0, backupMissing,
 									 lengthof(backupMissing), &backupLag);
 		newestWal = catchupNewestSegment(&r->wal);
+		archiveRepoBackupsNote(n, r->hash, r->backups.names, r->backups.count);
 		archiveRepoCatchupNote(n, r->hash, r->repo != NULL,
 							   walLag.count, walLag.bytes, backupLag.count,
 							   r->backups.count > 0 ?
