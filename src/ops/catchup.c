@@ -22,6 +22,11 @@
  *	   dr_repositories, and, when it is reachable, the first
  *	   CATCHUP_WAL_ROUND_MAX missing WAL files copied, then objects of the
  *	   oldest missing backup, at most CATCHUP_OBJECTS_ROUND_MAX of them.
+ * A repository's own horizon is respected: backups older than its oldest
+ * backup and WAL before that backup's start are not missed (its retention
+ * removed them, or no restore from it needs them), so `pg_dr expire` in one
+ * repository is not undone from another (catchup_decide.h).
+ *
  * Copying never trusts the source: each object is decoded from it (its
  * authentication, its content hash, and for WAL the checks of
  * repoArchiveRead: binding, first page header, size) while it is encoded
@@ -58,6 +63,7 @@
 #include "archive/archive.h"
 #include "common/config.h"
 #include "common/manifest.h"
+#include "common/wal.h"
 #include "ops/catchup.h"
 #include "ops/catchup_decide.h"
 #include "ops/duty.h"
@@ -86,6 +92,9 @@ typedef struct CatchupRepo
 	bool		listed;			/* wal and backups are known */
 	CatchupList wal;
 	CatchupList backups;
+	/* its horizon (catchupFloor): its oldest backup and where it starts */
+	char		floorBackup[MANIFEST_ID_MAX + 1];
+	char		walFloor[WAL_NAME_LEN + 1];
 } CatchupRepo;
 
 static MemoryContext catchupContext = NULL;
@@ -155,6 +164,8 @@ catchupConfigure(int n, const ConfigRepo *config)
 	configRepoClear(&r->config);
 	r->listed = false;
 	r->failedAt = 0;
+	r->floorBackup[0] = '\0';
+	r->walFloor[0] = '\0';
 	MemoryContextReset(r->listContext);
 	old = MemoryContextSwitchTo(catchupContext);
 	configRepoCopy(&r->config, config);
@@ -307,6 +318,46 @@ fail:
 	r->failedAt = now;
 	catchupFailed(n, &err, "cannot list");
 	return false;
+}
+
+/*
+ * The horizon of open repository n: below its oldest backup, and below
+ * the WAL segment where that backup starts, nothing is missed
+ * (catchupMissing's floor): it is what its own retention removed, or what
+ * no restore from it needs.  Worked out again when its oldest backup
+ * changes; no backup, or an unreadable manifest, is no horizon.
+ */
+static void
+catchupFloor(int n)
+{
+	CatchupRepo *r = &catchupRepos[n];
+	RepoBackupManifest *manifest;
+	const ManifestHeader *header;
+	const char *oldest;
+	DrError		err;
+
+	if (r->backups.count == 0)
+	{
+		r->floorBackup[0] = '\0';
+		r->walFloor[0] = '\0';
+		return;
+	}
+	oldest = r->backups.names[0];
+	if (strcmp(r->floorBackup, oldest) == 0)
+		return;
+	r->floorBackup[0] = '\0';
+	r->walFloor[0] = '\0';
+	manifest = repoBackupManifestOpen(r->repo, oldest, &err);
+	if (manifest == NULL)
+	{
+		catchupFailed(n, &err, "cannot read the oldest backup of");
+		return;
+	}
+	header = repoBackupManifestHeader(manifest);
+	walSegmentName(r->walFloor, header->timeline,
+				   header->startLsn / wal_segment_size, wal_segment_size);
+	repoBackupManifestClose(manifest);
+	strlcpy(r->floorBackup, oldest, sizeof(r->floorBackup));
 }
 
 /* A CodecSink into an object being written. */
@@ -848,8 +899,8 @@ catchupRoundStep(void *arg)
 
 		if (r->config.index == 0)
 			continue;
-		if (catchupOpen(n, now))
-			(void) catchupList(n, now);
+		if (catchupOpen(n, now) && catchupList(n, now))
+			catchupFloor(n);
 		if (r->listed)
 		{
 			walLists[n] = &r->wal;
@@ -869,10 +920,13 @@ catchupRoundStep(void *arg)
 
 		if (!r->listed)
 			continue;
-		walCount = catchupMissing(walLists, n, wal_segment_size, missing,
-								  lengthof(missing), &walLag);
-		backupCount = catchupMissing(backupLists, n, 0, backupMissing,
-									 lengthof(backupMissing), &backupLag);
+		walCount = catchupMissing(walLists, n, wal_segment_size,
+								  r->walFloor[0] ? r->walFloor : NULL,
+								  missing, lengthof(missing), &walLag);
+		backupCount = catchupMissing(backupLists, n, 0,
+									 r->floorBackup[0] ? r->floorBackup : NULL,
+									 backupMissing, lengthof(backupMissing),
+									 &backupLag);
 		newestWal = catchupNewestSegment(&r->wal);
 		archiveRepoBackupsNote(n, r->hash, r->backups.names, r->backups.count);
 		archiveRepoCatchupNote(n, r->hash, r->repo != NULL,

@@ -22,7 +22,8 @@ catchupIsSegment(const char *name)
 
 int
 catchupMissing(const CatchupList *const *lists, int target, uint32 segSize,
-			   CatchupMissing *out, int max, CatchupLag *lag)
+			   const char *floor, CatchupMissing *out, int max,
+			   CatchupLag *lag)
 {
 	int			pos[CONFIG_REPO_MAX + 1] = {0};
 	const CatchupList *mine;
@@ -71,6 +72,10 @@ catchupMissing(const CatchupList *const *lists, int target, uint32 segSize,
 			   (cmp = strcmp(mine->names[minePos], name)) < 0)
 			minePos++;
 		if (minePos < mine->count && cmp == 0)
+			continue;
+		/* below the target's own horizon: not missed */
+		if (floor != NULL && strcmp(name, floor) < 0 &&
+			strstr(name, ".history") == NULL)
 			continue;
 
 		lag->count++;

@@ -47,10 +47,15 @@ typedef struct CatchupLag
  * out (max may be 0); *lag counts all of them.  A name of a WAL segment
  * (24 hexadecimal digits) counts segSize bytes; anything else its size.
  * Returns how many were written to out; 0 when lists[target] is NULL.
+ *
+ * floor (NULL: none): names that sort before it are not missed -- what the
+ * target's own retention removed, or never needs: backups older than its
+ * oldest backup, WAL before that backup's start segment.  Timeline
+ * history files ("<tli>.history") are missed whatever the floor.
  */
 extern int	catchupMissing(const CatchupList *const *lists, int target,
-						   uint32 segSize, CatchupMissing *out, int max,
-						   CatchupLag *lag);
+						   uint32 segSize, const char *floor,
+						   CatchupMissing *out, int max, CatchupLag *lag);
 
 /*
  * The repositories of the sources bitmask in the order to try them: the

@@ -7,7 +7,8 @@
  * only in a later list; the bound on what is written while the lag
  * counts everything; segments counted at the segment size, other files
  * at their size; an unknown target; unknown sources ignored; an empty
- * target missing everything); catchupSourceOrder (required first, then
+ * target missing everything; a floor: older names not missed, history
+ * files missed whatever the floor); catchupSourceOrder (required first, then
  * by number, never the target); catchupNewestSegment (history and
  * .partial names skipped, none); catchupIsSegment.
  *-------------------------------------------------------------------------
@@ -52,12 +53,12 @@ testMissing(void)
 	CatchupLag lag;
 	int			n;
 
-	n = catchupMissing(lists, 1, 16 * 1024 * 1024, out, 8, &lag);
+	n = catchupMissing(lists, 1, 16 * 1024 * 1024, NULL, out, 8, &lag);
 	is_int(n, 0, "repo1 holds everything repo2 holds: nothing missing");
 	is_int(lag.count, 0, "... no lag");
 	is_int(lag.bytes, 0, "... no bytes");
 
-	n = catchupMissing(lists, 2, 16 * 1024 * 1024, out, 8, &lag);
+	n = catchupMissing(lists, 2, 16 * 1024 * 1024, NULL, out, 8, &lag);
 	is_int(n, 2, "repo2 misses two files of repo1");
 	is_str(out[0].name, SEG2, "the segment first (name order)");
 	is_str(out[1].name, HIST2, "then the history file");
@@ -67,33 +68,46 @@ testMissing(void)
 		   "a segment counts the segment size, a history file its size");
 
 	lists[3] = &l3;
-	n = catchupMissing(lists, 2, 16 * 1024 * 1024, out, 8, &lag);
+	n = catchupMissing(lists, 2, 16 * 1024 * 1024, NULL, out, 8, &lag);
 	is_int(n, 3, "with repo3: repo2 also misses a segment only repo3 has");
 	is_str(out[0].name, SEG2, "the segment both hold first");
 	is_int(out[0].sources, (1 << 1) | (1 << 3), "... held by repo1 and repo3");
 	is_str(out[2].name, SEG4T2, "the later timeline's segment last");
 	is_int(out[2].sources, 1 << 3, "... held by repo3 only");
 
-	n = catchupMissing(lists, 2, 16 * 1024 * 1024, out, 1, &lag);
+	n = catchupMissing(lists, 2, 16 * 1024 * 1024, NULL, out, 1, &lag);
 	is_int(n, 1, "bounded: one written");
 	is_int(lag.count, 3, "... the lag counts all three");
 
-	n = catchupMissing(lists, 2, 16 * 1024 * 1024, out, 0, &lag);
+	n = catchupMissing(lists, 2, 16 * 1024 * 1024, NULL, out, 0, &lag);
 	is_int(n, 0, "max 0: none written");
 	is_int(lag.count, 3, "... the lag still counted");
 
-	n = catchupMissing(lists, 4, 16 * 1024 * 1024, out, 8, &lag);
+	n = catchupMissing(lists, 4, 16 * 1024 * 1024, NULL, out, 8, &lag);
 	is_int(n, 0, "a repository not known misses nothing");
 	is_int(lag.count, 0, "... and has no lag");
 
 	lists[4] = &empty;
-	n = catchupMissing(lists, 4, 0, out, 8, &lag);
+	n = catchupMissing(lists, 4, 0, NULL, out, 8, &lag);
 	is_int(n, 5, "an empty repository misses the union of the others");
 	is_int(lag.bytes, 100 + 100 + 100 + 80 + 40,
 		   "segment size unknown (0): sizes counted as listed");
 	is_str(out[0].name, SEG1, "in name order: " SEG1);
 	is_str(out[4].name, SEG4T2, "... to " SEG4T2);
 	is_int(out[0].size, 100, "the size of the first list holding it");
+
+	/* a floor: what sorts before it is the target's own past */
+	n = catchupMissing(lists, 4, 16 * 1024 * 1024, SEG3, out, 8, &lag);
+	is_int(n, 3, "floor " SEG3 ": older segments not missed");
+	is_str(out[0].name, SEG3, "the floor itself is missed");
+	is_str(out[1].name, HIST2, "so is what comes after it");
+	is_int(lag.count, 3, "the lag counts only those");
+
+	n = catchupMissing(lists, 4, 16 * 1024 * 1024, "000000020000000000000001",
+					   out, 8, &lag);
+	is_int(n, 2, "floor on timeline 2: timeline 1's segments not missed");
+	is_str(out[0].name, HIST2, "a history file below the floor is still missed");
+	is_str(out[1].name, SEG4T2, "the segment above the floor is");
 }
 
 static void
