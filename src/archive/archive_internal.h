@@ -217,6 +217,14 @@ extern void archiveStatsRepoFailed(int repoNumber, uint64 repoHash,
 								   int skipMs);
 /* Whether the archiver leaves repoNumber alone now (archiveStatsRepoFailed). */
 extern bool archiveRepoSkipped(int repoNumber, uint64 repoHash);
+/* Leave repoNumber alone for skipMs (a worker's failure there). */
+extern void archiveRepoSkip(int repoNumber, uint64 repoHash, int skipMs);
+
+/*
+ * How long the archiver and the workers leave a repository that is not
+ * required alone after it failed: the catch-up copies what it misses.
+ */
+#define ARCHIVE_OPTIONAL_SKIP_MS	(30 * 1000)
 
 /* Workers publish their latch; the archiver wakes them. */
 extern void archivePusherAttach(int slot);

@@ -56,10 +56,10 @@ extern PGDLLEXPORT void _PG_archive_module_init(ArchiveModuleCallbacks *cb);
 
 /*
  * A repository that is not required and failed is left to the catch-up
- * duty for this long: the archiver tries it again only afterwards, so a
- * repository that is down costs one attempt per period, not one per file.
+ * duty for ARCHIVE_OPTIONAL_SKIP_MS: the archiver tries it again only
+ * afterwards, so a repository that is down costs one attempt per period,
+ * not one per file.
  */
-#define ARCHIVE_OPTIONAL_SKIP_MS	(30 * 1000)
 
 /* One target per repository number; [0] unused. */
 static ArchiveTarget archiveTargets[CONFIG_REPO_MAX + 1];

@@ -215,9 +215,15 @@ archivePushFile(ArchivePusher *pusher, ArchiveTarget *target,
 				   target->repoConfig.path, put.objectPath);
 	drErrorPrefix(&err, "archive worker could not push \"%s\" to repository %d: ",
 				  name, target->repoConfig.index);
-	/* the archiver counts the failures; a repository is known to be failing */
+	/*
+	 * The archiver counts the failures; the repository is known to be
+	 * failing, and one that is not required is left to the catch-up
+	 */
 	archiveRepoFailure(target->repoConfig.index, target->repoHash,
 					   err.message, archiveErrorUnreachable(err.code));
+	if (!target->required)
+		archiveRepoSkip(target->repoConfig.index, target->repoHash,
+						ARCHIVE_OPTIONAL_SKIP_MS);
 	archivePushLog(pusher, &err);
 }
 
@@ -267,10 +273,13 @@ archivePushOneRepo(ArchivePusher *pusher, ArchiveTarget *target,
 static void
 archivePushOne(ArchivePusher *pusher, const char *name)
 {
-	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
+	/* the required repositories first: the archiver waits for those */
+	for (int i = 0; i < 2 * CONFIG_REPO_MAX; i++)
 	{
-		ArchiveTarget *target = &pusher->targets[n];
+		ArchiveTarget *target = &pusher->targets[i % CONFIG_REPO_MAX + 1];
 
+		if ((i < CONFIG_REPO_MAX) != target->required)
+			continue;
 		if (!target->configured || target->repo == NULL ||
 			!archivePushWanted(name, target->repoHash, ARCHIVE_PUSH_RETRY_MS) ||
 			(!target->required &&

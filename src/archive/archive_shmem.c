@@ -458,6 +458,18 @@ archiveStatsRepoFailed(int repoNumber, uint64 repoHash, const char *message,
 	LWLockRelease(archiveShared->lock);
 }
 
+void
+archiveRepoSkip(int repoNumber, uint64 repoHash, int skipMs)
+{
+	ArchiveRepoStats *stats;
+
+	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+	stats = archiveStatsSlot(repoNumber, repoHash);
+	stats->status.skipUntil =
+		TimestampTzPlusMilliseconds(GetCurrentTimestamp(), skipMs);
+	LWLockRelease(archiveShared->lock);
+}
+
 bool
 archiveRepoSkipped(int repoNumber, uint64 repoHash)
 {

@@ -128,15 +128,6 @@ catchupFailed(int n, DrError *err, const char *what)
 	ereport(LOG, (errmsg_internal("%s", err->message)));
 }
 
-static int
-catchupNameCompare(const void *a, const void *b)
-{
-	const char *const *x = a;
-	const char *const *y = b;
-
-	return strcmp(*x, *y);
-}
-
 /* Keep the configuration of repository n; close it when it changed. */
 static void
 catchupConfigure(int n, const ConfigRepo *config)
@@ -224,33 +215,49 @@ catchupListAdd(CatchupList *list, int *size, const char *name, uint64 bytes)
 	list->count++;
 }
 
-/* Sort a list by name, keeping each size with its name. */
+/* A name and its size, sorted together. */
+typedef struct CatchupPair
+{
+	char	   *name;
+	uint64		size;
+} CatchupPair;
+
+static int
+catchupPairCompare(const void *a, const void *b)
+{
+	return strcmp(((const CatchupPair *) a)->name,
+				  ((const CatchupPair *) b)->name);
+}
+
+/*
+ * Sort a list by name, keeping each size with its name.  The archive
+ * iterator lists in name order already (log directories hold names that
+ * begin with the directory's), so this is a check, and a sort only when
+ * the check fails.
+ */
 static void
 catchupListSort(CatchupList *list)
 {
-	char	  **sorted;
-	uint64	   *sizes;
+	CatchupPair *pairs;
+	bool		sorted = true;
 
-	if (list->count < 2)
+	for (int i = 1; i < list->count && sorted; i++)
+		sorted = strcmp(list->names[i - 1], list->names[i]) < 0;
+	if (sorted)
 		return;
-	/* names are unique: sort (name, index) pairs through a copy */
-	sorted = palloc(sizeof(char *) * list->count);
-	sizes = palloc(sizeof(uint64) * list->count);
-	memcpy(sorted, list->names, sizeof(char *) * list->count);
-	qsort(sorted, list->count, sizeof(char *), catchupNameCompare);
+	pairs = palloc(sizeof(CatchupPair) * list->count);
 	for (int i = 0; i < list->count; i++)
 	{
-		for (int j = 0; j < list->count; j++)
-			if (list->names[j] == sorted[i])
-			{
-				sizes[i] = list->sizes[j];
-				break;
-			}
+		pairs[i].name = list->names[i];
+		pairs[i].size = list->sizes[i];
 	}
-	pfree(list->names);
-	pfree(list->sizes);
-	list->names = sorted;
-	list->sizes = sizes;
+	qsort(pairs, list->count, sizeof(CatchupPair), catchupPairCompare);
+	for (int i = 0; i < list->count; i++)
+	{
+		list->names[i] = pairs[i].name;
+		list->sizes[i] = pairs[i].size;
+	}
+	pfree(pairs);
 }
 
 /* List the archive and the backups of open repository n. */
