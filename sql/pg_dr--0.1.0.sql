@@ -342,10 +342,18 @@ CREATE TABLE pgdr.backups (
 COMMENT ON TABLE pgdr.backups IS
 	'backups in the repository, as their manifests describe them';
 
+-- Which repositories hold a backup, as the catch-up duty last listed them
+-- (shared memory; NULL until it listed any: it does with several
+-- repositories).
+CREATE FUNCTION pgdr._backup_repos(backup_id text) RETURNS integer[]
+LANGUAGE C STABLE STRICT
+AS 'MODULE_PATHNAME', 'pg_dr_backup_repos';
+
 CREATE VIEW dr_backups AS
 	SELECT backup_id, kind, parent_id, label, status, started_at, finished_at,
 		   start_lsn, stop_lsn, timeline, files, data_bytes, stored_bytes,
-		   pages_changed, corrupt_pages, error, bytes_read
+		   pages_changed, corrupt_pages, error, bytes_read,
+		   pgdr._backup_repos(backup_id) AS repos
 	  FROM pgdr.backups
 	 ORDER BY backup_id;
 COMMENT ON VIEW dr_backups IS 'every backup in the repository';
@@ -456,6 +464,24 @@ CREATE VIEW dr_archive_status AS
 	SELECT * FROM pgdr._archive_status();
 COMMENT ON VIEW dr_archive_status IS
 	'WAL archiving per repository: last archived file, what waits and since when, failures';
+
+-- Every configured repository: where it is (never a secret), whether WAL
+-- archiving waits for it, and how far behind the others it is (the
+-- archiver, the archive workers and the catch-up duty keep this in shared
+-- memory).
+CREATE FUNCTION pgdr._repositories(
+	OUT repo integer, OUT type text, OUT location text, OUT required boolean,
+	OUT state text, OUT newest_backup text, OUT newest_wal text,
+	OUT lag_segments bigint, OUT lag_bytes bigint, OUT backups_missing bigint,
+	OUT last_error text, OUT last_error_at timestamptz)
+RETURNS SETOF record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'pg_dr_repositories';
+
+CREATE VIEW dr_repositories AS
+	SELECT * FROM pgdr._repositories();
+COMMENT ON VIEW dr_repositories IS
+	'every configured repository: required or not, state (ok, catching up, unreachable, error), newest backup and WAL, lag behind the others, last error';
 
 CREATE FUNCTION dr_wal_verify(
 	OUT ok boolean, OUT first_segment text, OUT last_segment text,
@@ -631,6 +657,10 @@ REVOKE ALL ON dr_archive_status FROM PUBLIC;
 GRANT SELECT ON dr_archive_status TO dr_monitor;
 REVOKE ALL ON FUNCTION dr_metrics() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_metrics() TO dr_monitor;
+GRANT EXECUTE ON FUNCTION pgdr._repositories() TO dr_monitor;
+GRANT EXECUTE ON FUNCTION pgdr._backup_repos(text) TO dr_monitor;
+REVOKE ALL ON dr_repositories FROM PUBLIC;
+GRANT SELECT ON dr_repositories TO dr_monitor;
 GRANT UPDATE (rto, rpo, availability) ON dr_objectives TO dr_admin;
 
 REVOKE ALL ON FUNCTION dr_audit_verify(), dr_audit_expire(), dr_backup_full(text),

@@ -21,6 +21,7 @@
 #include "utils/guc.h"
 
 #include "archive/archive.h"
+#include "ops/catchup.h"
 #include "backup/backup.h"
 #include "common/compat.h"
 #include "ops/audit.h"
@@ -112,4 +113,5 @@ _PG_init(void)
 	auditDutiesRegister();
 	pitrDutiesRegister();
 	archiveDutiesRegister();
+	catchupDutiesRegister();
 }

@@ -28,33 +28,60 @@
 #include "repo/repo.h"
 
 PG_FUNCTION_INFO_V1(pg_dr_archive_status);
+PG_FUNCTION_INFO_V1(pg_dr_repositories);
+PG_FUNCTION_INFO_V1(pg_dr_backup_repos);
 PG_FUNCTION_INFO_V1(dr_wal_verify);
 
 #define ARCHIVE_STATUS_COLUMNS	9
 
 /*
- * The repository archiving goes to now, for the row shown before the
- * archiver has done anything: 0 when none is configured (or the
- * configuration cannot be read, which dr_status reports).
+ * The configuration, or NULL when there is none or it cannot be read
+ * (dr_status reports why).
  */
-static int
-apiArchiveRepoNumber(void)
+static DrConfig *
+apiArchiveConfig(void)
 {
-	DrConfig   *config;
-	const ConfigRepo *first;
 	DrError		err;
-	int			number = 0;
 
 	if (drConfigFile == NULL || drConfigFile[0] == '\0')
-		return 0;
-	config = configLoad(drConfigFile, &err);
-	if (config == NULL)
-		return 0;
-	first = configRepoFirst(config, &err);
-	if (first != NULL)
-		number = first->index;
-	configFree(config);
-	return number;
+		return NULL;
+	return configLoad(drConfigFile, &err);
+}
+
+static int
+apiArchiveRowCompare(const void *a, const void *b)
+{
+	const ArchiveRepoStatus *x = a;
+	const ArchiveRepoStatus *y = b;
+
+	return (x->repoNumber > y->repoNumber) - (x->repoNumber < y->repoNumber);
+}
+
+/*
+ * What shared memory holds, and a row (of zeroes) for every configured
+ * repository it does not hold yet, ascending by number; returns how many.
+ */
+static int
+apiArchiveRows(ArchiveRepoStatus *rows, int max, DrConfig *config)
+{
+	int			count = archiveStatusRead(rows, max);
+
+	for (int n = 1; config != NULL && n <= CONFIG_REPO_MAX; n++)
+	{
+		bool		found = false;
+
+		if (config->repo[n].index == 0)
+			continue;
+		for (int i = 0; i < count && !found; i++)
+			found = rows[i].repoNumber == n;
+		if (!found && count < max)
+		{
+			memset(&rows[count], 0, sizeof(rows[count]));
+			rows[count++].repoNumber = n;
+		}
+	}
+	qsort(rows, count, sizeof(ArchiveRepoStatus), apiArchiveRowCompare);
+	return count;
 }
 
 Datum
@@ -67,15 +94,19 @@ pg_dr_archive_status(PG_FUNCTION_ARGS)
 	double		lag = 0;
 	int			count;
 
+	DrConfig   *config = apiArchiveConfig();
+
 	InitMaterializedSRF(fcinfo, 0);
 
-	count = archiveStatusRead(rows, lengthof(rows));
+	/* every configured repository has a row, archived to yet or not */
+	count = apiArchiveRows(rows, lengthof(rows), config);
 	if (count == 0)
 	{
 		memset(&rows[0], 0, sizeof(rows[0]));
-		rows[0].repoNumber = apiArchiveRepoNumber();
 		count = 1;
 	}
+	if (config != NULL)
+		configFree(config);
 	archiveReadySummary(&ready);
 	if (ready.count > 0 && now > ready.oldest)
 		lag = (double) (now - ready.oldest) / USECS_PER_SEC;
@@ -104,6 +135,89 @@ pg_dr_archive_status(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+#define REPOSITORIES_COLUMNS	12
+
+/*
+ * dr_repositories: a row per configured repository, with what shared
+ * memory says of it (archive/archive.h).  Lag is NULL until the catch-up
+ * duty compared the repository with the others (with one repository it
+ * is 0).
+ */
+Datum
+pg_dr_repositories(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ArchiveRepoStatus rows[CONFIG_REPO_MAX + 1];
+	DrConfig   *config = apiArchiveConfig();
+	int			count;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (config == NULL)
+		return (Datum) 0;
+	count = apiArchiveRows(rows, lengthof(rows), config);
+	for (int i = 0; i < count; i++)
+	{
+		ArchiveRepoStatus *row = &rows[i];
+		const ConfigRepo *repo;
+		Datum		values[REPOSITORIES_COLUMNS];
+		bool		nulls[REPOSITORIES_COLUMNS];
+		bool		lagKnown = row->lagKnown || config->repoCount == 1;
+		bool		archiveLater = row->lastErrorAt > row->repoErrorAt;
+
+		if (row->repoNumber < 1 || row->repoNumber > CONFIG_REPO_MAX ||
+			config->repo[row->repoNumber].index == 0)
+			continue;
+		repo = &config->repo[row->repoNumber];
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = Int32GetDatum(repo->index);
+		values[1] = CStringGetTextDatum(repo->driver->type);
+		/* the driver's location key: a path or a bucket, never a secret */
+		values[2] = CStringGetTextDatum(repo->path);
+		values[3] = BoolGetDatum(repo->required);
+		values[4] = CStringGetTextDatum(archiveRepoStateName(row->state));
+		values[5] = CStringGetTextDatum(row->newestBackup);
+		nulls[5] = row->newestBackup[0] == '\0';
+		/* with one repository, the newest WAL is what was archived last */
+		values[6] = CStringGetTextDatum(row->newestWal[0] != '\0' ?
+										row->newestWal : row->lastArchived);
+		nulls[6] = row->newestWal[0] == '\0' && row->lastArchived[0] == '\0';
+		values[7] = Int64GetDatum(row->lagSegments);
+		values[8] = Int64GetDatum(row->lagBytes);
+		values[9] = Int64GetDatum(row->backupsMissing);
+		nulls[7] = nulls[8] = nulls[9] = !lagKnown;
+		values[10] = CStringGetTextDatum(archiveLater ? row->lastError :
+										 row->repoError);
+		nulls[10] = (archiveLater ? row->lastError : row->repoError)[0] == '\0';
+		values[11] = TimestampTzGetDatum(archiveLater ? row->lastErrorAt :
+										 row->repoErrorAt);
+		nulls[11] = nulls[10];
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	configFree(config);
+	return (Datum) 0;
+}
+
+/*
+ * dr_backups.repos: the repositories holding a backup, ascending; NULL
+ * until the catch-up duty listed any repository.
+ */
+Datum
+pg_dr_backup_repos(PG_FUNCTION_ARGS)
+{
+	char	   *id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	uint32		repos;
+	Datum		numbers[CONFIG_REPO_MAX];
+	int			count = 0;
+
+	if (!archiveBackupRepos(id, &repos))
+		PG_RETURN_NULL();
+	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
+		if (repos & ((uint32) 1 << n))
+			numbers[count++] = Int32GetDatum(n);
+	PG_RETURN_ARRAYTYPE_P(construct_array(numbers, count, INT4OID, sizeof(int32),
+										  true, TYPALIGN_INT));
 }
 
 Datum

@@ -73,7 +73,7 @@ apiBackup(FunctionCallInfo fcinfo, bool incremental)
 		/* a restored cluster does not back up into its source's repository */
 		{
 			DrError		err;
-			const ConfigRepo *first = configRepoFirst(param.config, &err);
+			const ConfigRepo *first = configRepoFirstRequired(param.config, &err);
 
 			if (first != NULL)
 				apiOriginGuard(first, operation);

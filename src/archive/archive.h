@@ -6,10 +6,12 @@
  *	  continuity.
  *
  * Every WAL file the server hands to the archiver (segments, timeline and
- * backup history files) is stored, compressed and encrypted, in the first
+ * backup history files) is stored, compressed and encrypted, in every
  * configured repository at repoArchiveWalPath(name) (repo_backup.h).  The
  * archive module's promise to the server: it returns true only once the
- * object is durable in the repository with exactly the file's content; an
+ * object is durable in every required repository (repoN_required) with
+ * exactly the file's content -- a repository that is not required and
+ * fails is left to the catch-up duty (ops/catchup.c); an
  * object that is already there counts only when its content is the
  * same; nothing is ever overwritten.  docs/archiving.md is the user's
  * view.
@@ -71,7 +73,27 @@ extern void archiveDutiesRegister(void);
 /* Entry point of a pre-push worker, named in its registration. */
 extern PGDLLEXPORT void pg_dr_archive_push_main(Datum arg);
 
-/* Statistics of one repository, as dr_archive_status shows them. */
+/*
+ * The state of a repository as dr_repositories shows it: reachable and in
+ * step (ok), behind and being filled by the catch-up duty (catching up),
+ * its last contact failed to reach it (unreachable), or its last
+ * operation failed otherwise (error).
+ */
+typedef enum ArchiveRepoState
+{
+	ARCHIVE_REPO_OK = 0,
+	ARCHIVE_REPO_CATCHING_UP,
+	ARCHIVE_REPO_UNREACHABLE,
+	ARCHIVE_REPO_ERROR
+} ArchiveRepoState;
+
+extern const char *archiveRepoStateName(ArchiveRepoState state);
+
+/*
+ * Statistics of one repository, as dr_archive_status shows them, and its
+ * state as dr_repositories shows it (shared memory: what the archiver,
+ * the archive workers and the catch-up duty saw since the server started).
+ */
 typedef struct ArchiveRepoStatus
 {
 	int			repoNumber;		/* N of repoN; 0 = none could be chosen */
@@ -80,6 +102,22 @@ typedef struct ArchiveRepoStatus
 	uint64		failedCount;
 	char		lastError[ARCHIVE_ERROR_MAX];	/* "" when none */
 	TimestampTz lastErrorAt;
+
+	/* dr_repositories */
+	ArchiveRepoState state;
+	TimestampTz skipUntil;		/* a repository that is not required and
+								 * failed: the archiver leaves it to the
+								 * catch-up until then */
+	bool		lagKnown;		/* the catch-up compared it with the others */
+	char		newestBackup[64];	/* "" when none or not known */
+	char		newestWal[64];
+	int64		lagSegments;	/* WAL files the other repositories hold
+								 * and this one misses */
+	int64		lagBytes;		/* their sizes, as the catch-up counts them */
+	int64		backupsMissing; /* backups the others hold, this one not */
+	char		repoError[ARCHIVE_ERROR_MAX];	/* last error of any kind
+												 * ("" when none) */
+	TimestampTz repoErrorAt;
 } ArchiveRepoStatus;
 
 /*
@@ -88,6 +126,47 @@ typedef struct ArchiveRepoStatus
  * written to rows (at most max).
  */
 extern int	archiveStatusRead(ArchiveRepoStatus *rows, int max);
+
+/*
+ * A failure reaching or using repository repoNumber (catch-up, backups):
+ * its state becomes unreachable (unreachable true) or error, with message
+ * as its last error.
+ */
+extern void archiveRepoFailure(int repoNumber, uint64 repoHash,
+							   const char *message, bool unreachable);
+
+/*
+ * What the catch-up duty found of repository repoNumber: what it misses
+ * (WAL files, bytes, backups), its newest backup and WAL segment (""
+ * none).  When reachable, the state becomes catching up while something
+ * is missing, else ok; otherwise it stays what the failure made it.
+ */
+extern void archiveRepoCatchupNote(int repoNumber, uint64 repoHash,
+								   bool reachable, int64 lagSegments,
+								   int64 lagBytes, int64 backupsMissing,
+								   const char *newestBackup,
+								   const char *newestWal);
+
+/* What identifies a repository (its location) in the statistics. */
+extern uint64 archiveRepoHash(const char *location);
+
+/*
+ * The backups repository repoNumber holds, as the catch-up duty listed
+ * them (ids ascending; the newest ARCHIVE_BACKUPS_MAX are kept).
+ */
+#define ARCHIVE_BACKUPS_MAX		512
+#define ARCHIVE_BACKUP_ID_MAX	32
+extern void archiveRepoBackupsNote(int repoNumber, uint64 repoHash,
+								   char *const *ids, int count);
+
+/*
+ * Which repositories hold backup id: a bit per repository number (bit n:
+ * repoN); false when no repository was listed yet.
+ */
+extern bool archiveBackupRepos(const char *id, uint32 *repos);
+
+/* Whether an error code means the repository could not be reached. */
+extern bool archiveErrorUnreachable(int drErrorCode);
 
 /* What waits in pg_wal/archive_status. */
 typedef struct ArchiveReadySummary

@@ -58,7 +58,11 @@ typedef struct ArchiveTarget
 	struct stat configStat;
 	bool		configLoaded;
 
-	ConfigRepo	repoConfig;		/* the first repository (strings in context) */
+	int			number;			/* N of the repoN this target stores into;
+								 * 0: the first required repository */
+	bool		configured;		/* repoN is in the configuration */
+	bool		required;		/* and repoN_required is on */
+	ConfigRepo	repoConfig;		/* repoN (strings in context) */
 	Repo	   *repo;			/* NULL until opened */
 	uint64		repoHash;		/* identifies the repository in markers */
 
@@ -115,11 +119,14 @@ typedef struct ArchivePutResult
 
 /* archive_target.c */
 
-extern void archiveTargetInit(ArchiveTarget *target, bool isWorker);
+extern void archiveTargetInit(ArchiveTarget *target, bool isWorker,
+							  int number);
 
 /*
  * Load pg_dr.config_file if it (or the setting) changed since the last
- * call, and open the first repository if it is not open.
+ * call, and open the target's repository (repoN, N = target->number) if it
+ * is not open.  True with target->configured false when the configuration
+ * has no repoN: nothing to store there.
  */
 extern bool archiveTargetRefresh(ArchiveTarget *target, int *repoNumber,
 								 DrError *err);
@@ -174,18 +181,24 @@ typedef struct ArchivePushed
 extern void archiveClaimForArchiver(const char *name, int waitMs);
 
 /*
- * A worker claims name unless someone holds it, it was pushed to the
- * repository repoHash already, or a push of it failed less than retryMs
- * ago.
+ * A worker claims name unless someone holds it, or for each of the
+ * repositories repoHashes[0 .. count-1] it was pushed already or a push
+ * of it failed less than retryMs ago.
  */
-extern bool archiveClaimForPush(int slot, const char *name, uint64 repoHash,
+extern bool archiveClaimForPush(int slot, const char *name,
+								const uint64 *repoHashes, int count,
 								int retryMs);
+/*
+ * Whether a worker should push name to repoHash: no successful marker,
+ * and no failed one younger than retryMs.
+ */
+extern bool archivePushWanted(const char *name, uint64 repoHash, int retryMs);
 extern void archiveClaimRelease(int slot);
 
 extern void archivePushedRecord(const ArchivePushed *pushed);
 /*
  * The successful marker of name for repoHash, removed from the table;
- * false if there is none.
+ * false if there is none.  Markers of the other repositories stay.
  */
 extern bool archivePushedTake(const char *name, uint64 repoHash,
 							  ArchivePushed *pushed);
@@ -194,6 +207,24 @@ extern void archiveStatsArchived(int repoNumber, uint64 repoHash,
 								 const char *name);
 extern void archiveStatsFailed(int repoNumber, uint64 repoHash,
 							   const char *message);
+/*
+ * The same, and the repository's state (unreachable or error); a
+ * repository that is not required is then left alone by the archiver for
+ * skipMs (0: not skipped).
+ */
+extern void archiveStatsRepoFailed(int repoNumber, uint64 repoHash,
+								   const char *message, bool unreachable,
+								   int skipMs);
+/* Whether the archiver leaves repoNumber alone now (archiveStatsRepoFailed). */
+extern bool archiveRepoSkipped(int repoNumber, uint64 repoHash);
+/* Leave repoNumber alone for skipMs (a worker's failure there). */
+extern void archiveRepoSkip(int repoNumber, uint64 repoHash, int skipMs);
+
+/*
+ * How long the archiver and the workers leave a repository that is not
+ * required alone after it failed: the catch-up copies what it misses.
+ */
+#define ARCHIVE_OPTIONAL_SKIP_MS	(30 * 1000)
 
 /* Workers publish their latch; the archiver wakes them. */
 extern void archivePusherAttach(int slot);

@@ -4,7 +4,8 @@
  *
  * The contract with the server (it marks a WAL file done, and may then
  * recycle it, only when archive_file_cb returned true):
- *	 - true only once the file is durable in the repository, as an object
+ *	 - true only once the file is durable in every required repository
+ *	   (repoN_required), as an object
  *	   whose content is exactly the file's: a new object is complete and
  *	   fsynced before its name appears (storage.h);
  *	 - an object already under that name counts only if it decodes (is
@@ -53,22 +54,47 @@
 
 extern PGDLLEXPORT void _PG_archive_module_init(ArchiveModuleCallbacks *cb);
 
-static ArchiveTarget archiveTarget;
+/*
+ * A repository that is not required and failed is left to the catch-up
+ * duty for ARCHIVE_OPTIONAL_SKIP_MS: the archiver tries it again only
+ * afterwards, so a repository that is down costs one attempt per period,
+ * not one per file.
+ */
+
+/* One target per repository number; [0] unused. */
+static ArchiveTarget archiveTargets[CONFIG_REPO_MAX + 1];
 static MemoryContext archiveFileContext = NULL;
 
-/* Log a failure and count it in dr_archive_status. */
+/*
+ * Log a failure and count it in dr_archive_status; a repository that is
+ * not required is skipped for a while (a LOG, not a WARNING: archiving
+ * goes on).
+ */
 static void
-archiveModuleFailed(const char *file, int repoNumber, DrError *err)
+archiveModuleFailed(ArchiveTarget *target, const char *file, int repoNumber,
+					DrError *err)
 {
+	bool		optional = target->configured && !target->required;
+
 	drErrorPrefix(err, "could not archive \"%s\": ", file);
-	archiveStatsFailed(repoNumber, archiveTarget.repoHash, err->message);
+	archiveStatsRepoFailed(repoNumber, target->repoHash, err->message,
+						   archiveErrorUnreachable(err->code),
+						   optional ? ARCHIVE_OPTIONAL_SKIP_MS : 0);
+	if (optional)
+	{
+		ereport(LOG,
+				(errmsg("pg_dr archive: %s", err->message),
+				 errdetail("Repository %d is not required: archiving goes on, and the catch-up copies what it misses once it is back.",
+						   repoNumber)));
+		return;
+	}
 	drEreport(WARNING, err);
 }
 
 /* The same object name with other content: refused, loudly. */
 static void
-archiveModuleDifferent(const char *file, int repoNumber,
-					   const ArchivePutResult *put)
+archiveModuleDifferent(ArchiveTarget *target, const char *file,
+					   int repoNumber, const ArchivePutResult *put)
 {
 	char		localHex[2 * CODEC_SHA256_SIZE + 1];
 	char		objectHex[2 * CODEC_SHA256_SIZE + 1];
@@ -77,8 +103,9 @@ archiveModuleDifferent(const char *file, int repoNumber,
 	codecSha256Hex(put->sha256, localHex);
 	codecSha256Hex(put->objectSha256, objectHex);
 	message = psprintf("WAL file \"%s\" is already in repository \"%s\" with other content; it is not overwritten",
-					   file, archiveTarget.repoConfig.path);
-	archiveStatsFailed(repoNumber, archiveTarget.repoHash, message);
+					   file, target->repoConfig.path);
+	archiveStatsRepoFailed(repoNumber, target->repoHash, message, false,
+						   target->required ? 0 : ARCHIVE_OPTIONAL_SKIP_MS);
 	ereport(WARNING,
 			(errcode(ERRCODE_DUPLICATE_OBJECT),
 			 errmsg_internal("%s", message),
@@ -98,65 +125,115 @@ archiveModuleDifferent(const char *file, int repoNumber,
  * slow path compares the file's content with the object's.
  */
 static bool
-archiveModulePushed(const char *file, const char *path)
+archiveModulePushed(ArchiveTarget *target, const char *file, const char *path)
 {
 	ArchivePushed pushed;
 	bool		exists;
 	DrError		err;
 
-	if (!archivePushedTake(file, archiveTarget.repoHash, &pushed))
+	if (!archivePushedTake(file, target->repoHash, &pushed))
 		return false;
 	drErrorClear(&err);
 	if (!archiveFileSame(path, &pushed.fileId) ||
-		!archiveObjectExists(&archiveTarget, file, &exists, &err))
+		!archiveObjectExists(target, file, &exists, &err))
 		return false;			/* the slow path reports the problem */
 	return exists;
 }
 
+/* Store the file in one repository; false when it is not durable there. */
 static bool
-archiveModuleFileInternal(const char *file, const char *path)
+archiveModuleRepo(ArchiveTarget *target, const char *file, const char *path,
+				  int repoNumber)
 {
 	ArchivePutResult put;
 	DrError		err;
-	int			repoNumber;
 
-	drErrorClear(&err);
-	if (!archiveTargetRefresh(&archiveTarget, &repoNumber, &err))
-	{
-		archiveModuleFailed(file, repoNumber, &err);
-		return false;
-	}
-
-	/* claimed first, so that the workers take the files after this one */
-	archiveClaimForArchiver(file, ARCHIVE_WAIT_FOR_WORKER_MS);
-	archivePushersWake();
-
-	if (archiveModulePushed(file, path))
+	if (archiveModulePushed(target, file, path))
 	{
 		ereport(DEBUG1,
-				(errmsg_internal("\"%s\" was pushed to the repository by a pg_dr archive worker",
-								 file)));
-		archiveStatsArchived(repoNumber, archiveTarget.repoHash, file);
+				(errmsg_internal("\"%s\" was pushed to repository %d by a pg_dr archive worker",
+								 file, repoNumber)));
+		archiveStatsArchived(repoNumber, target->repoHash, file);
 		return true;
 	}
 
-	if (!archivePut(&archiveTarget, file, path, &put, &err))
+	drErrorClear(&err);
+	if (!archivePut(target, file, path, &put, &err))
 	{
-		archiveModuleFailed(file, repoNumber, &err);
+		archiveModuleFailed(target, file, repoNumber, &err);
 		return false;
 	}
 	if (put.outcome == ARCHIVE_PUT_DIFFERENT)
 	{
-		archiveModuleDifferent(file, repoNumber, &put);
+		archiveModuleDifferent(target, file, repoNumber, &put);
 		return false;
 	}
 	ereport(DEBUG1,
 			(errmsg_internal("\"%s\" %s repository \"%s\"", file,
 							 put.outcome == ARCHIVE_PUT_STORED ?
 							 "archived to" : "was already identical in",
-							 archiveTarget.repoConfig.path)));
-	archiveStatsArchived(repoNumber, archiveTarget.repoHash, file);
+							 target->repoConfig.path)));
+	archiveStatsArchived(repoNumber, target->repoHash, file);
 	return true;
+}
+
+/*
+ * Every configured repository gets the file; the answer is true only when
+ * it is durable in every required one.  A repository that is not required
+ * gets one attempt (with the storage's own retries and timeouts); when it
+ * fails, or while it is skipped after a failure, the file is left to the
+ * catch-up duty.
+ */
+static bool
+archiveModuleFileInternal(const char *file, const char *path)
+{
+	bool		archived = true;
+	bool		anyRequired = false;
+	bool		claimed = false;
+
+	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
+	{
+		ArchiveTarget *target = &archiveTargets[n];
+		DrError		err;
+		int			repoNumber;
+
+		/* not required and failing: not even opened again for a while */
+		if (target->configured && !target->required &&
+			archiveRepoSkipped(n, target->repoHash))
+			continue;
+		drErrorClear(&err);
+		if (!archiveTargetRefresh(target, &repoNumber, &err))
+		{
+			/* no configuration at all: counted once, as repository 0 */
+			if (!target->configLoaded)
+			{
+				archiveModuleFailed(target, file, n == 1 ? 0 : n, &err);
+				return false;
+			}
+			if (target->required)
+				archived = false;
+			archiveModuleFailed(target, file, repoNumber, &err);
+			continue;
+		}
+		if (!target->configured)
+			continue;
+		anyRequired |= target->required;
+		if (!target->required && archiveRepoSkipped(repoNumber, target->repoHash))
+			continue;
+
+		/* claimed first, so that the workers take the files after this one */
+		if (!claimed)
+		{
+			archiveClaimForArchiver(file, ARCHIVE_WAIT_FOR_WORKER_MS);
+			archivePushersWake();
+			claimed = true;
+		}
+		if (!archiveModuleRepo(target, file, path, repoNumber) &&
+			target->required)
+			archived = false;
+	}
+	/* the configuration requires at least one (config.c): never none */
+	return archived && anyRequired;
 }
 
 static bool
@@ -183,11 +260,10 @@ archiveModuleFile(const char *file, const char *path)
 		EmitErrorReport();
 		FlushErrorState();
 
-		archiveTargetCleanup(&archiveTarget);
+		for (int n = 1; n <= CONFIG_REPO_MAX; n++)
+			archiveTargetCleanup(&archiveTargets[n]);
 		LWLockReleaseAll();
-		archiveStatsFailed(archiveTarget.configLoaded ?
-						   archiveTarget.repoConfig.index : 0,
-						   archiveTarget.repoHash, edata->message);
+		archiveStatsFailed(0, 0, edata->message);
 		RESUME_INTERRUPTS();
 		archived = false;
 	}
@@ -209,13 +285,15 @@ archiveModuleConfigured(void)
 static void
 archiveModuleShutdown(void)
 {
-	archiveTargetFree(&archiveTarget);
+	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
+		archiveTargetFree(&archiveTargets[n]);
 }
 
 void
 _PG_archive_module_init(ArchiveModuleCallbacks *cb)
 {
-	archiveTargetInit(&archiveTarget, false);
+	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
+		archiveTargetInit(&archiveTargets[n], false, n);
 	archiveFileContext = AllocSetContextCreate(TopMemoryContext,
 											   "pg_dr archive file",
 											   ALLOCSET_DEFAULT_SIZES);

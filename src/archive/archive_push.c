@@ -12,9 +12,11 @@
  *	   archiver's order -- only the next ARCHIVE_PUSH_AHEAD per worker, so
  *	   the workers never run far ahead and every marker they leave is still
  *	   in the table when the archiver gets there;
- *	 - it claims the first one nobody holds and nobody stored yet
- *	   (archive_shmem.c), stores it with the archiver's own code
- *	   (archivePut) and records a marker with its size, SHA-256 and the
+ *	 - it claims the first one nobody holds and some repository still
+ *	   wants (archive_shmem.c), stores it in every repository that wants it
+ *	   with the archiver's own code (archivePut: a repository that is not
+ *	   required and failed a moment ago is left to the catch-up duty), and
+ *	   records a marker per repository with its size, SHA-256 and the
  *	   identity of the local file it read (ArchiveFileId), which lets the
  *	   archiver accept the push without reading the file again;
  *	 - it never renames a .ready file: only the archiver marks files done,
@@ -79,11 +81,12 @@
 typedef struct ArchivePusher
 {
 	int			slot;
-	ArchiveTarget target;
+	ArchiveTarget targets[CONFIG_REPO_MAX + 1];	/* per repository; [0] unused */
 	MemoryContext fileContext;	/* reset after every file */
 	char		lastLogged[ARCHIVE_ERROR_MAX];
 	TimestampTz lastLoggedAt;
 	TimestampTz archiverCheckedAt;	/* archivePushArchiverCheck */
+	TimestampTz openFailedAt[CONFIG_REPO_MAX + 1];	/* per repository */
 } ArchivePusher;
 
 void
@@ -184,7 +187,8 @@ archivePushLog(ArchivePusher *pusher, DrError *err)
  * explains a vanished or recycled file).
  */
 static void
-archivePushFile(ArchivePusher *pusher, const char *name, ArchivePushed *marker)
+archivePushFile(ArchivePusher *pusher, ArchiveTarget *target,
+				const char *name, ArchivePushed *marker)
 {
 	char		path[MAXPGPATH];
 	ArchivePutResult put;
@@ -192,7 +196,7 @@ archivePushFile(ArchivePusher *pusher, const char *name, ArchivePushed *marker)
 
 	snprintf(path, sizeof(path), XLOGDIR "/%s", name);
 	drErrorClear(&err);
-	if (archivePut(&pusher->target, name, path, &put, &err) &&
+	if (archivePut(target, name, path, &put, &err) &&
 		put.outcome != ARCHIVE_PUT_DIFFERENT)
 	{
 		marker->ok = true;
@@ -208,25 +212,39 @@ archivePushFile(ArchivePusher *pusher, const char *name, ArchivePushed *marker)
 	if (err.code == DR_OK)
 		drErrorSet(&err, DR_ERR_EXISTS,
 				   "repository \"%s\" already holds other content under this name (\"%s\"); it is not overwritten",
-				   pusher->target.repoConfig.path, put.objectPath);
-	drErrorPrefix(&err, "archive worker could not push \"%s\": ", name);
+				   target->repoConfig.path, put.objectPath);
+	drErrorPrefix(&err, "archive worker could not push \"%s\" to repository %d: ",
+				  name, target->repoConfig.index);
+	/*
+	 * The archiver counts the failures; the repository is known to be
+	 * failing, and one that is not required is left to the catch-up
+	 */
+	archiveRepoFailure(target->repoConfig.index, target->repoHash,
+					   err.message, archiveErrorUnreachable(err.code));
+	if (!target->required)
+		archiveRepoSkip(target->repoConfig.index, target->repoHash,
+						ARCHIVE_OPTIONAL_SKIP_MS);
 	archivePushLog(pusher, &err);
 }
 
-/* One push, with every ERROR caught: the worker goes on with others. */
+/*
+ * One push to one repository, with every ERROR caught: the worker goes on
+ * with others.
+ */
 static void
-archivePushOne(ArchivePusher *pusher, const char *name)
+archivePushOneRepo(ArchivePusher *pusher, ArchiveTarget *target,
+				   const char *name)
 {
 	ArchivePushed marker;
 	MemoryContext old = MemoryContextSwitchTo(pusher->fileContext);
 
 	memset(&marker, 0, sizeof(marker));
 	strlcpy(marker.name, name, sizeof(marker.name));
-	marker.repoHash = pusher->target.repoHash;
+	marker.repoHash = target->repoHash;
 
 	PG_TRY();
 	{
-		archivePushFile(pusher, name, &marker);
+		archivePushFile(pusher, target, name, &marker);
 	}
 	PG_CATCH();
 	{
@@ -234,7 +252,7 @@ archivePushOne(ArchivePusher *pusher, const char *name)
 		MemoryContextSwitchTo(pusher->fileContext);
 		EmitErrorReport();
 		FlushErrorState();
-		archiveTargetCleanup(&pusher->target);
+		archiveTargetCleanup(target);
 		LWLockReleaseAll();
 		marker.ok = false;
 		RESUME_INTERRUPTS();
@@ -243,9 +261,35 @@ archivePushOne(ArchivePusher *pusher, const char *name)
 
 	marker.at = GetCurrentTimestamp();
 	archivePushedRecord(&marker);
-	archiveClaimRelease(pusher->slot);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(pusher->fileContext);
+}
+
+/*
+ * Push a claimed file to every repository that wants it: no marker yet,
+ * not failed a moment ago, and (one that is not required) not left to
+ * the catch-up after a failure.
+ */
+static void
+archivePushOne(ArchivePusher *pusher, const char *name)
+{
+	/* the required repositories first: the archiver waits for those */
+	for (int i = 0; i < 2 * CONFIG_REPO_MAX; i++)
+	{
+		ArchiveTarget *target = &pusher->targets[i % CONFIG_REPO_MAX + 1];
+
+		if ((i < CONFIG_REPO_MAX) != target->required)
+			continue;
+		if (!target->configured || target->repo == NULL ||
+			!archivePushWanted(name, target->repoHash, ARCHIVE_PUSH_RETRY_MS) ||
+			(!target->required &&
+			 archiveRepoSkipped(target->repoConfig.index, target->repoHash)))
+			continue;
+		if (ShutdownRequestPending)
+			break;
+		archivePushOneRepo(pusher, target, name);
+	}
+	archiveClaimRelease(pusher->slot);
 }
 
 /*
@@ -256,25 +300,56 @@ static long
 archivePushRound(ArchivePusher *pusher)
 {
 	char		names[ARCHIVE_PUSH_WINDOW_MAX][ARCHIVE_NAME_MAX];
+	uint64		hashes[CONFIG_REPO_MAX];
+	int			hashCount = 0;
 	int			count;
-	int			repoNumber;
-	DrError		err;
+	TimestampTz now = GetCurrentTimestamp();
 
-	drErrorClear(&err);
-	if (!archiveTargetRefresh(&pusher->target, &repoNumber, &err))
+	/*
+	 * Every repository, opened if it is not; one that cannot be opened is
+	 * tried again only after ARCHIVE_PUSH_RETRY_MS (opening is slow on
+	 * purpose, and a repository that is down costs its timeouts).
+	 */
+	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
 	{
-		/* opening a repository is slow on purpose: not every second */
-		drErrorPrefix(&err, "archive worker cannot push WAL: ");
-		archivePushLog(pusher, &err);
-		return ARCHIVE_PUSH_RETRY_MS;
+		ArchiveTarget *target = &pusher->targets[n];
+		int			repoNumber;
+		DrError		err;
+
+		if (target->repo == NULL && target->configured &&
+			!TimestampDifferenceExceeds(pusher->openFailedAt[n], now,
+										ARCHIVE_PUSH_RETRY_MS))
+			continue;
+		drErrorClear(&err);
+		if (!archiveTargetRefresh(target, &repoNumber, &err))
+		{
+			pusher->openFailedAt[n] = now;
+			if (!target->configLoaded)
+			{
+				drErrorPrefix(&err, "archive worker cannot push WAL: ");
+				archivePushLog(pusher, &err);
+				return ARCHIVE_PUSH_RETRY_MS;
+			}
+			drErrorPrefix(&err, "archive worker cannot push WAL to repository %d: ",
+						  repoNumber);
+			archiveRepoFailure(repoNumber, target->repoHash, err.message,
+							   archiveErrorUnreachable(err.code));
+			archivePushLog(pusher, &err);
+			continue;
+		}
+		if (target->configured && target->repo != NULL &&
+			(target->required ||
+			 !archiveRepoSkipped(repoNumber, target->repoHash)))
+			hashes[hashCount++] = target->repoHash;
 	}
+	if (hashCount == 0)
+		return ARCHIVE_PUSH_RETRY_MS;
 
 	count = archiveReadyNext(names, Min(drArchiveWorkers * ARCHIVE_PUSH_AHEAD,
 										ARCHIVE_PUSH_WINDOW_MAX));
 	for (int i = 0; i < count; i++)
 	{
-		if (!archiveClaimForPush(pusher->slot, names[i],
-								 pusher->target.repoHash,
+		if (!archiveClaimForPush(pusher->slot, names[i], hashes, hashCount,
 								 ARCHIVE_PUSH_RETRY_MS))
 			continue;
 		/* the archiver may have finished it since the scan */
@@ -302,7 +377,8 @@ pg_dr_archive_push_main(Datum arg)
 
 	memset(&pusher, 0, sizeof(pusher));
 	pusher.slot = DatumGetInt32(arg);
-	archiveTargetInit(&pusher.target, true);
+	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
+		archiveTargetInit(&pusher.targets[n], true, n);
 	pusher.fileContext = AllocSetContextCreate(TopMemoryContext,
 											   "pg_dr archive worker file",
 											   ALLOCSET_DEFAULT_SIZES);

@@ -28,7 +28,7 @@
  * and the archiver takes the marker of each file it archives, so a marker
  * is replaced before it is used only after a restart of the archiver.
  */
-#define ARCHIVE_PUSHED_MAX		64
+#define ARCHIVE_PUSHED_MAX		(64 * CONFIG_REPO_MAX)
 
 /*
  * How often the archiver looks again while it waits for a worker, should
@@ -62,6 +62,11 @@ typedef struct ArchiveShared
 
 	/* per repository number; 0 = failures before a repository was known */
 	ArchiveRepoStats repo[CONFIG_REPO_MAX + 1];
+
+	/* the backups each repository holds, as the catch-up listed them */
+	bool		backupsKnown[CONFIG_REPO_MAX + 1];
+	int			backupCount[CONFIG_REPO_MAX + 1];
+	char		backupIds[CONFIG_REPO_MAX + 1][ARCHIVE_BACKUPS_MAX][ARCHIVE_BACKUP_ID_MAX + 1];
 } ArchiveShared;
 
 static ArchiveShared *archiveShared = NULL;
@@ -159,8 +164,28 @@ archiveClaimForArchiver(const char *name, int waitMs)
 	}
 }
 
+/*
+ * Whether name is done for repoHash as far as the workers go: pushed, or
+ * failed less than retryMs ago.  Lock held.
+ */
+static bool
+archivePushDone(const char *name, uint64 repoHash, TimestampTz now,
+				int retryMs)
+{
+	for (int i = 0; i < ARCHIVE_PUSHED_MAX; i++)
+	{
+		ArchivePushed *p = &archiveShared->pushed[i];
+
+		if (p->repoHash != repoHash || strcmp(p->name, name) != 0)
+			continue;
+		return p->ok || now < TimestampTzPlusMilliseconds(p->at, retryMs);
+	}
+	return false;
+}
+
 bool
-archiveClaimForPush(int slot, const char *name, uint64 repoHash, int retryMs)
+archiveClaimForPush(int slot, const char *name, const uint64 *repoHashes,
+					int count, int retryMs)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	bool		claimed = false;
@@ -169,18 +194,10 @@ archiveClaimForPush(int slot, const char *name, uint64 repoHash, int retryMs)
 	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
 	if (!archiveClaimedByOther(name, slot))
 	{
-		bool		skip = false;
+		bool		skip = true;
 
-		for (int i = 0; i < ARCHIVE_PUSHED_MAX; i++)
-		{
-			ArchivePushed *p = &archiveShared->pushed[i];
-
-			if (p->repoHash != repoHash || strcmp(p->name, name) != 0)
-				continue;
-			skip = p->ok ||
-				now < TimestampTzPlusMilliseconds(p->at, retryMs);
-			break;
-		}
+		for (int r = 0; r < count && skip; r++)
+			skip = archivePushDone(name, repoHashes[r], now, retryMs);
 		if (!skip)
 		{
 			strlcpy(archiveShared->claims[slot], name, ARCHIVE_NAME_MAX);
@@ -189,6 +206,17 @@ archiveClaimForPush(int slot, const char *name, uint64 repoHash, int retryMs)
 	}
 	LWLockRelease(archiveShared->lock);
 	return claimed;
+}
+
+bool
+archivePushWanted(const char *name, uint64 repoHash, int retryMs)
+{
+	bool		done;
+
+	LWLockAcquire(archiveShared->lock, LW_SHARED);
+	done = archivePushDone(name, repoHash, GetCurrentTimestamp(), retryMs);
+	LWLockRelease(archiveShared->lock);
+	return !done;
 }
 
 void
@@ -209,9 +237,13 @@ archivePushedRecord(const ArchivePushed *pushed)
 	ArchivePushed *slot = NULL;
 
 	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
-	/* the same file again, else a free slot, else the oldest marker */
+	/*
+	 * The same file and repository again, else a free slot, else the
+	 * oldest marker
+	 */
 	for (int i = 0; i < ARCHIVE_PUSHED_MAX && slot == NULL; i++)
-		if (strcmp(archiveShared->pushed[i].name, pushed->name) == 0)
+		if (strcmp(archiveShared->pushed[i].name, pushed->name) == 0 &&
+			archiveShared->pushed[i].repoHash == pushed->repoHash)
 			slot = &archiveShared->pushed[i];
 	for (int i = 0; i < ARCHIVE_PUSHED_MAX && slot == NULL; i++)
 		if (archiveShared->pushed[i].name[0] == '\0')
@@ -238,14 +270,10 @@ archivePushedTake(const char *name, uint64 repoHash, ArchivePushed *pushed)
 		ArchivePushed *p = &archiveShared->pushed[i];
 
 		/* a failure stays: it holds the workers back until its retry time */
-		if (strcmp(p->name, name) != 0 || !p->ok)
+		if (strcmp(p->name, name) != 0 || !p->ok || p->repoHash != repoHash)
 			continue;
-		if (p->repoHash == repoHash)
-		{
-			*pushed = *p;
-			found = true;
-		}
-		/* used, or about another repository: no longer needed either way */
+		*pushed = *p;
+		found = true;
 		memset(p, 0, sizeof(ArchivePushed));
 		break;
 	}
@@ -284,6 +312,13 @@ archiveStatsArchived(int repoNumber, uint64 repoHash, const char *name)
 	stats = archiveStatsSlot(repoNumber, repoHash);
 	strlcpy(stats->status.lastArchived, name, sizeof(stats->status.lastArchived));
 	stats->status.lastArchivedAt = GetCurrentTimestamp();
+	/* reached again: the catch-up says whether it is still behind */
+	if (stats->status.state == ARCHIVE_REPO_UNREACHABLE ||
+		stats->status.state == ARCHIVE_REPO_ERROR)
+		stats->status.state = stats->status.lagKnown &&
+			stats->status.lagSegments + stats->status.backupsMissing > 0 ?
+			ARCHIVE_REPO_CATCHING_UP : ARCHIVE_REPO_OK;
+	stats->status.skipUntil = 0;
 	LWLockRelease(archiveShared->lock);
 }
 
@@ -297,6 +332,179 @@ archiveStatsFailed(int repoNumber, uint64 repoHash, const char *message)
 	stats->status.failedCount++;
 	strlcpy(stats->status.lastError, message, sizeof(stats->status.lastError));
 	stats->status.lastErrorAt = GetCurrentTimestamp();
+	LWLockRelease(archiveShared->lock);
+}
+
+void
+archiveRepoBackupsNote(int repoNumber, uint64 repoHash, char *const *ids,
+					   int count)
+{
+	int			first = Max(0, count - ARCHIVE_BACKUPS_MAX);
+
+	if (archiveShared == NULL || repoNumber < 1 || repoNumber > CONFIG_REPO_MAX)
+		return;
+	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+	(void) archiveStatsSlot(repoNumber, repoHash);
+	archiveShared->backupsKnown[repoNumber] = true;
+	archiveShared->backupCount[repoNumber] = count - first;
+	for (int i = first; i < count; i++)
+		strlcpy(archiveShared->backupIds[repoNumber][i - first], ids[i],
+				ARCHIVE_BACKUP_ID_MAX + 1);
+	LWLockRelease(archiveShared->lock);
+}
+
+bool
+archiveBackupRepos(const char *id, uint32 *repos)
+{
+	bool		known = false;
+
+	*repos = 0;
+	if (archiveShared == NULL)
+		return false;
+	LWLockAcquire(archiveShared->lock, LW_SHARED);
+	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
+	{
+		int			lo = 0;
+		int			hi = archiveShared->backupCount[n] - 1;
+
+		if (!archiveShared->backupsKnown[n])
+			continue;
+		known = true;
+		/* ids ascending: a binary search */
+		while (lo <= hi)
+		{
+			int			mid = (lo + hi) / 2;
+			int			c = strcmp(archiveShared->backupIds[n][mid], id);
+
+			if (c == 0)
+			{
+				*repos |= (uint32) 1 << n;
+				break;
+			}
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid - 1;
+		}
+	}
+	LWLockRelease(archiveShared->lock);
+	return known;
+}
+
+const char *
+archiveRepoStateName(ArchiveRepoState state)
+{
+	switch (state)
+	{
+		case ARCHIVE_REPO_OK:
+			return "ok";
+		case ARCHIVE_REPO_CATCHING_UP:
+			return "catching up";
+		case ARCHIVE_REPO_UNREACHABLE:
+			return "unreachable";
+		case ARCHIVE_REPO_ERROR:
+			return "error";
+	}
+	return "error";
+}
+
+bool
+archiveErrorUnreachable(int drErrorCode)
+{
+	/* the network, the disk, or the repository itself is not there */
+	return drErrorCode == DR_ERR_IO || drErrorCode == DR_ERR_NOT_FOUND;
+}
+
+void
+archiveRepoFailure(int repoNumber, uint64 repoHash, const char *message,
+				   bool unreachable)
+{
+	ArchiveRepoStats *stats;
+
+	if (archiveShared == NULL)
+		return;
+	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+	stats = archiveStatsSlot(repoNumber, repoHash);
+	stats->status.state = unreachable ? ARCHIVE_REPO_UNREACHABLE :
+		ARCHIVE_REPO_ERROR;
+	strlcpy(stats->status.repoError, message, sizeof(stats->status.repoError));
+	stats->status.repoErrorAt = GetCurrentTimestamp();
+	LWLockRelease(archiveShared->lock);
+}
+
+/*
+ * An archive failure in repoNumber: counted (dr_archive_status), the
+ * repository's state set (dr_repositories), and for a repository that is
+ * not required, the archiver leaves it alone for skipMs (0: not).
+ */
+void
+archiveStatsRepoFailed(int repoNumber, uint64 repoHash, const char *message,
+					   bool unreachable, int skipMs)
+{
+	ArchiveRepoStats *stats;
+	TimestampTz now = GetCurrentTimestamp();
+
+	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+	stats = archiveStatsSlot(repoNumber, repoHash);
+	stats->status.failedCount++;
+	strlcpy(stats->status.lastError, message, sizeof(stats->status.lastError));
+	stats->status.lastErrorAt = now;
+	stats->status.state = unreachable ? ARCHIVE_REPO_UNREACHABLE :
+		ARCHIVE_REPO_ERROR;
+	strlcpy(stats->status.repoError, message, sizeof(stats->status.repoError));
+	stats->status.repoErrorAt = now;
+	if (skipMs > 0)
+		stats->status.skipUntil = TimestampTzPlusMilliseconds(now, skipMs);
+	LWLockRelease(archiveShared->lock);
+}
+
+void
+archiveRepoSkip(int repoNumber, uint64 repoHash, int skipMs)
+{
+	ArchiveRepoStats *stats;
+
+	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+	stats = archiveStatsSlot(repoNumber, repoHash);
+	stats->status.skipUntil =
+		TimestampTzPlusMilliseconds(GetCurrentTimestamp(), skipMs);
+	LWLockRelease(archiveShared->lock);
+}
+
+bool
+archiveRepoSkipped(int repoNumber, uint64 repoHash)
+{
+	ArchiveRepoStats *stats;
+	bool		skip;
+
+	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+	stats = archiveStatsSlot(repoNumber, repoHash);
+	skip = stats->status.skipUntil > GetCurrentTimestamp();
+	LWLockRelease(archiveShared->lock);
+	return skip;
+}
+
+void
+archiveRepoCatchupNote(int repoNumber, uint64 repoHash, bool reachable,
+					   int64 lagSegments, int64 lagBytes, int64 backupsMissing,
+					   const char *newestBackup, const char *newestWal)
+{
+	ArchiveRepoStats *stats;
+
+	if (archiveShared == NULL)
+		return;
+	LWLockAcquire(archiveShared->lock, LW_EXCLUSIVE);
+	stats = archiveStatsSlot(repoNumber, repoHash);
+	stats->status.lagKnown = true;
+	stats->status.lagSegments = lagSegments;
+	stats->status.lagBytes = lagBytes;
+	stats->status.backupsMissing = backupsMissing;
+	strlcpy(stats->status.newestBackup, newestBackup,
+			sizeof(stats->status.newestBackup));
+	strlcpy(stats->status.newestWal, newestWal,
+			sizeof(stats->status.newestWal));
+	if (reachable)
+		stats->status.state = lagSegments + backupsMissing > 0 ?
+			ARCHIVE_REPO_CATCHING_UP : ARCHIVE_REPO_OK;
 	LWLockRelease(archiveShared->lock);
 }
 

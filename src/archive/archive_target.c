@@ -70,10 +70,18 @@
 #include "repo/repo_leftover.h"
 #include "repo/repo_origin.h"
 
+uint64
+archiveRepoHash(const char *location)
+{
+	return hash_bytes_extended((const unsigned char *) location,
+							   strlen(location), 0);
+}
+
 void
-archiveTargetInit(ArchiveTarget *target, bool isWorker)
+archiveTargetInit(ArchiveTarget *target, bool isWorker, int number)
 {
 	memset(target, 0, sizeof(ArchiveTarget));
+	target->number = number;
 	target->context = AllocSetContextCreate(TopMemoryContext,
 											"pg_dr archive target",
 											ALLOCSET_SMALL_SIZES);
@@ -122,11 +130,23 @@ archiveTargetLoad(ArchiveTarget *target, const struct stat *st, DrError *err)
 			err->code = DR_ERR_CONFIG;
 		goto done;
 	}
-	first = configRepoFirst(config, err);
+	/* number 0: the first required repository, whichever it is */
+	first = target->number == 0 ? configRepoFirstRequired(config, err) :
+		configRepoFirst(config, err) != NULL ?
+		&config->repo[target->number] : NULL;
 	if (first == NULL)
 		goto done;
-
-	if (!configRepoEqual(&target->repoConfig, first))
+	target->configured = first->index != 0;
+	target->required = first->required;
+	if (!target->configured)
+	{
+		/* no repoN (any more): nothing is stored there */
+		archiveTargetClose(target);
+		archiveTargetKeyForget(target);
+		configRepoClear(&target->repoConfig);
+		target->repoHash = 0;
+	}
+	else if (!configRepoEqual(&target->repoConfig, first))
 	{
 		archiveTargetClose(target);
 		if (target->repoConfig.path == NULL ||
@@ -135,8 +155,7 @@ archiveTargetLoad(ArchiveTarget *target, const struct stat *st, DrError *err)
 			archiveTargetKeyForget(target);
 		configRepoClear(&target->repoConfig);
 		configRepoCopy(&target->repoConfig, first);
-		target->repoHash = hash_bytes_extended((const unsigned char *) first->path,
-											   strlen(first->path), 0);
+		target->repoHash = archiveRepoHash(first->path);
 	}
 	if (target->configPath)
 		pfree(target->configPath);
@@ -181,7 +200,8 @@ archiveTargetRefresh(ArchiveTarget *target, int *repoNumber, DrError *err)
 {
 	struct stat st;
 
-	*repoNumber = target->configLoaded ? target->repoConfig.index : 0;
+	*repoNumber = target->configured ? target->repoConfig.index :
+		target->number;
 	if (drConfigFile == NULL || drConfigFile[0] == '\0')
 	{
 		drErrorSet(err, DR_ERR_CONFIG, "pg_dr.config_file is not set");
@@ -205,8 +225,11 @@ archiveTargetRefresh(ArchiveTarget *target, int *repoNumber, DrError *err)
 	{
 		if (!archiveTargetLoad(target, &st, err))
 			return false;
-		*repoNumber = target->repoConfig.index;
 	}
+	*repoNumber = target->configured ? target->repoConfig.index :
+		target->number;
+	if (!target->configured)
+		return true;
 
 	/*
 	 * Read every time, so that dr_declare_primary() takes effect at the

@@ -217,7 +217,7 @@ sumRoundStep(void *arg)
 
 	if (!sumTargetReady)
 	{
-		archiveTargetInit(&sumTarget, false);
+		archiveTargetInit(&sumTarget, false, 0);
 		sumTargetReady = true;
 	}
 	sumCheck(archiveTargetRefresh(&sumTarget, &repoNumber, &err), &err);

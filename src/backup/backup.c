@@ -1254,7 +1254,8 @@ backupRun(const BackupParam *param, BackupSummary *summary)
 				 errmsg("pg_dr takes backups on the primary only"),
 				 errhint("Run the backup on the primary server.")));
 
-	repoConfigEntry = configRepoFirst(param->config, &err);
+	/* the catch-up duty copies it to the other repositories (ops/catchup.c) */
+	repoConfigEntry = configRepoFirstRequired(param->config, &err);
 	backupCheck(repoConfigEntry != NULL, &err);
 	repo = repoOpen(repoConfigEntry, &err);
 	backupCheck(repo != NULL, &err);

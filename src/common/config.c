@@ -65,6 +65,7 @@ typedef enum ConfigKey
 	CONFIG_KEY_REPO_CIPHER_KEY_FILE,
 	CONFIG_KEY_REPO_RETENTION_FULL,
 	CONFIG_KEY_REPO_RETENTION_FULL_DAYS,
+	CONFIG_KEY_REPO_REQUIRED,
 	/* high availability (config.h: DrHaConfig); first and last of them */
 	CONFIG_KEY_HA_CLUSTER_NAME,
 	CONFIG_KEY_HA_NODE_NAME,
@@ -99,6 +100,8 @@ static const ConfigKeyDef configKeys[CONFIG_KEY_COUNT] = {
 	.kind = CONFIG_KIND_INT, .min = 1, .max = 99999},
 	[CONFIG_KEY_REPO_RETENTION_FULL_DAYS] = {.name = "retention_full_days",
 	.kind = CONFIG_KIND_INT, .min = 1, .max = 99999},
+	/* default: on for the first configured repository (configBuild) */
+	[CONFIG_KEY_REPO_REQUIRED] = {.name = "required", .kind = CONFIG_KIND_BOOL},
 	[CONFIG_KEY_HA_CLUSTER_NAME] = {.name = "ha_cluster_name", .kind = CONFIG_KIND_STRING},
 	[CONFIG_KEY_HA_NODE_NAME] = {.name = "ha_node_name", .kind = CONFIG_KIND_STRING},
 	[CONFIG_KEY_HA_FAILOVER] = {.name = "ha_failover", .kind = CONFIG_KIND_BOOL,
@@ -123,6 +126,7 @@ static const bool configKeyPerRepo[CONFIG_KEY_COUNT] = {
 	[CONFIG_KEY_REPO_CIPHER_KEY_FILE] = true,
 	[CONFIG_KEY_REPO_RETENTION_FULL] = true,
 	[CONFIG_KEY_REPO_RETENTION_FULL_DAYS] = true,
+	[CONFIG_KEY_REPO_REQUIRED] = true,
 };
 
 /* One value read from the file, already checked and normalized. */
@@ -770,6 +774,12 @@ configRepoBuild(ConfigParser *parser, DrConfig *config, int n)
 		repo->retentionFullDays =
 			atoi(v[CONFIG_KEY_REPO_RETENTION_FULL_DAYS].value);
 
+	/* the first configured repository is required unless the file says */
+	if (v[CONFIG_KEY_REPO_REQUIRED].value != NULL)
+		repo->required = strcmp(v[CONFIG_KEY_REPO_REQUIRED].value, "on") == 0;
+	else
+		repo->required = config->repoCount == 0;
+
 	location = configRepoSetting(repo, driver->locationKey);
 	Assert(location != NULL && location->value != NULL);
 	repo->path = pstrdup(location->value);
@@ -794,6 +804,8 @@ configRepoBuild(ConfigParser *parser, DrConfig *config, int n)
 			continue;
 		configKeyName(configKeys[k].name, true, n, name, sizeof(name));
 		configItemAdd(config, parser->source, name, &configKeys[k],
+					  k == CONFIG_KEY_REPO_REQUIRED ?
+					  (repo->required ? "on" : "off") :
 					  configValueGet(parser, (ConfigKey) k, n), v[k].line);
 	}
 	for (int s = 0; s < repo->settingCount; s++)
@@ -969,6 +981,22 @@ configBuild(ConfigParser *parser)
 			continue;
 		if (!configRepoBuild(parser, config, n))
 		{
+			configFree(config);
+			return NULL;
+		}
+	}
+
+	/* WAL archiving succeeds once a segment is in the required ones */
+	if (config->repoCount > 0)
+	{
+		bool		required = false;
+
+		for (int n = 1; n <= CONFIG_REPO_MAX; n++)
+			required |= config->repo[n].index != 0 && config->repo[n].required;
+		if (!required)
+		{
+			configFileError(parser, "no repository is required: every repoN_required is off");
+			drErrorHint(parser->err, "set repoN_required = on for at least one repository: WAL archiving succeeds once a segment is durable in every required repository");
 			configFree(config);
 			return NULL;
 		}
@@ -1173,4 +1201,15 @@ configRepoFirst(const DrConfig *config, DrError *err)
 			   config->path);
 	drErrorHint(err, "set repo1_type and repo1_path");
 	return NULL;
+}
+
+const ConfigRepo *
+configRepoFirstRequired(const DrConfig *config, DrError *err)
+{
+	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
+	{
+		if (config->repo[n].index != 0 && config->repo[n].required)
+			return &config->repo[n];
+	}
+	return configRepoFirst(config, err);
 }

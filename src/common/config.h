@@ -24,6 +24,9 @@
  *	                        (default unset: keep everything)
  *	 repoN_retention_full_days  1..99999: a full backup younger than this
  *	                        many days is kept even beyond retention_full
+ *	 repoN_required         on | off: archiving waits for this repository
+ *	                        (default on for the first configured one, normally
+ *	                        repo1, off for the others; at least one is on)
  * plus the settings of the repository's storage driver (posix:
  * repoN_path), which each driver declares in a ConfigDriver (below), and
  * the settings of high availability (ha_*: DrHaConfig below).
@@ -108,6 +111,9 @@ typedef struct ConfigRepo
 	int			compressLevel;	/* 0 = no compression; from compress_* */
 	int			retentionFull;	/* full backups kept; 0 = unset, keep all */
 	int			retentionFullDays;	/* fulls younger than this kept; 0 = unset */
+	bool		required;		/* repoN_required: WAL archiving succeeds
+								 * only once a file is durable here (default:
+								 * on for the first configured repository) */
 	int			settingCount;	/* driver->keyCount once set */
 	ConfigSetting *settings;	/* one per key of the driver, in its order */
 } ConfigRepo;
@@ -234,5 +240,9 @@ extern bool configNameIsSecret(const char *name);
 
 /* The first configured repository, or NULL (with DR_ERR_CONFIG) if none. */
 extern const ConfigRepo *configRepoFirst(const DrConfig *config, DrError *err);
+
+/* The first required repository, or NULL (with DR_ERR_CONFIG) if none. */
+extern const ConfigRepo *configRepoFirstRequired(const DrConfig *config,
+												 DrError *err);
 
 #endif							/* DR_CONFIG_H */

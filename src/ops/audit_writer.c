@@ -45,6 +45,7 @@
 
 #include "ops/audit.h"
 #include "ops/audit_shared.h"
+#include "ops/catchup.h"
 #include "ops/duty.h"
 
 /* a failed write is tried again after this long (milliseconds) */
@@ -424,7 +425,11 @@ auditWriterDrain(void)
 
 		if (entry->ok &&
 			strncmp(entry->operation, "dr_backup_", 10) == 0)
+		{
 			auditHeadBackupEnded = true;
+			/* copied to the other repositories right away */
+			catchupBackupEnded();
+		}
 
 		/* only this process advances writtenSeq, so no one raced us */
 		LWLockAcquire(auditShared->lock, LW_EXCLUSIVE);

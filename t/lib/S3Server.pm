@@ -8,6 +8,7 @@
 #   $s3->endpoint;          # "localhost:PORT" (TLS) or "127.0.0.1:PORT"
 #   $s3->conf_lines(1, path => '/main');   # repo1_s3_* lines
 #   $s3->stop;              # also at the end of the test (DESTROY)
+#   S3Server->start($tmp, port => $s3->port, tls => 0);  # the same store again
 #
 # It runs under "node --openssl-legacy-provider": without it, its
 # ListObjectsV2 continuation tokens fail under OpenSSL 3.  It checks SigV4
@@ -70,7 +71,7 @@ sub start
 		log => "$tmp/s3rver.log",
 	}, $class;
 	make_path($self->{dir});
-	my @args = ('-d', $self->{dir}, '-a', '127.0.0.1', '-p', '0',
+	my @args = ('-d', $self->{dir}, '-a', '127.0.0.1', '-p', $opts{port} // '0',
 		'--configure-bucket', $self->{bucket});
 	if ($self->{tls})
 	{

@@ -197,7 +197,7 @@ SELECT tap.set_eq(
 	   WHERE c.relkind = 'v' AND c.relname LIKE 'dr\_%'$$,
 	ARRAY['dr_status', 'dr_config', 'dr_objectives', 'dr_audit', 'dr_backups',
 		  'dr_backup_progress', 'dr_archive_status', 'dr_restore_points',
-		  'dr_pitr_window', 'dr_progress', 'dr_nodes'],
+		  'dr_pitr_window', 'dr_progress', 'dr_nodes', 'dr_repositories'],
 	'this test reads every dr_* view of the extension');
 
 -- each call is its own statement: backups and audit records need commits
@@ -235,6 +235,7 @@ SELECT trap_log.attempt('SELECT * FROM dr_pitr_window');
 SELECT trap_log.attempt('SELECT * FROM dr_progress');
 SELECT trap_log.attempt('SELECT dr_metrics()');
 SELECT trap_log.attempt('SELECT * FROM dr_nodes');
+SELECT trap_log.attempt('SELECT * FROM dr_repositories');
 RESET ROLE;
 
 SET ROLE dr_t_sp_operator;

@@ -101,8 +101,14 @@ testValid(void)
 	is_int(config->repo[1].compressLevel, 7, "repo gets the compress level");
 	ok(configRepoFirst(config, &err) == &config->repo[1], "first repo is repo1");
 
-	/* 2 globals + repo1 (4) + repo3 (3: no key file) */
-	is_int(config->itemCount, 9, "items: every effective setting");
+	/* repoN_required: on for the first configured repository only */
+	ok(config->repo[1].required, "repo1 required by default");
+	ok(!config->repo[3].required, "repo3 not required by default");
+	is_str(itemFind(config, "repo1_required")->value, "on", "repo1_required shown on");
+	is_str(itemFind(config, "repo3_required")->value, "off", "repo3_required shown off");
+
+	/* 2 globals + repo1 (5) + repo3 (4: no key file) */
+	is_int(config->itemCount, 11, "items: every effective setting");
 	for (int i = 1; i < config->itemCount; i++)
 		sorted &= strcmp(config->items[i - 1].name, config->items[i].name) < 0;
 	ok(sorted, "items sorted by name");
@@ -246,6 +252,14 @@ testErrors(void)
 	ok(config == NULL && err.code == DR_ERR_CONFIG, "missing type refused");
 	is_str(err.message, "\"" SRC "\": repo1: \"repo1_type\" is required", "missing type message");
 	expectError("repo2_type = posix\n", "repo2: \"repo2_path\" is required", "missing path");
+	expectError("repo1_type = posix\nrepo1_path = /a\nrepo1_cipher_type = none\n"
+				"repo1_required = off\n"
+				"repo2_type = posix\nrepo2_path = /b\nrepo2_cipher_type = none\n",
+				"no repository is required: every repoN_required is off",
+				"no repository required");
+	expectError("repo1_type = posix\nrepo1_path = /a\nrepo1_cipher_type = none\n"
+				"repo1_required = maybe\n",
+				"repo1_required", "required is a boolean");
 	config = parse("repo1_type = posix\nrepo1_path = /x\n", &err);
 	ok(config == NULL && err.code == DR_ERR_CONFIG, "missing key file refused");
 	is_str(err.message,

@@ -1,0 +1,1011 @@
+/*-------------------------------------------------------------------------
+ * catchup.c
+ *	  The catch-up duty: with several repositories configured, copy to
+ *	  each one what the others hold and it misses -- archived WAL files
+ *	  (segments, .partial, backup and timeline history files) and whole
+ *	  backups -- and keep dr_repositories' lag and state up to date.
+ *
+ * Why it is needed: WAL archiving succeeds once a file is durable in the
+ * required repositories (archive_module.c); a repository that is not
+ * required and is down, failing or slow gets the file later, from here.
+ * Backups are written to one repository (the first required one,
+ * backup.c) and copied to the others from here, started right after the
+ * backup ends (the backup wakes the worker) and at every round.
+ *
+ * Each round (at most every CATCHUP_POLL_MS, at once again while there is
+ * more to copy):
+ *	 - every configured repository is opened (kept open across rounds; one
+ *	   that failed is tried again after CATCHUP_RETRY_MS) and its archive
+ *	   and backups listed; a repository that cannot be reached keeps its
+ *	   last listing, so its lag grows while it is down;
+ *	 - for each repository, what it misses (catchup_decide.h), counted into
+ *	   dr_repositories, and, when it is reachable, the first
+ *	   CATCHUP_WAL_ROUND_MAX missing WAL files copied, then objects of the
+ *	   oldest missing backup, at most CATCHUP_OBJECTS_ROUND_MAX of them.
+ * A repository's own horizon is respected: backups older than its oldest
+ * backup and WAL before that backup's start are not missed (its retention
+ * removed them, or no restore from it needs them), so `pg_dr expire` in one
+ * repository is not undone from another (catchup_decide.h).
+ *
+ * Copying never trusts the source: each object is decoded from it (its
+ * authentication, its content hash, and for WAL the checks of
+ * repoArchiveRead: binding, first page header, size) while it is encoded
+ * again with the target's own data key (repositories have different
+ * passphrases); an object that fails is tried from the next repository
+ * that holds it (required ones first), and the failure is recorded as
+ * the source's last error.  A new object becomes visible only complete
+ * (storage.h).
+ *
+ * A backup is copied under the target's backup lock (repo_lock.h), its
+ * manifest last, so a half-copied backup is never listed: the manifest is
+ * written as the copy goes (the object-size of each file is the size of
+ * its new object), and ended -- made visible -- only after every object.
+ * Files of a bundle become standalone objects (data/<path>): the manifest
+ * says so by leaving bundle= out.  A copy cut short (the per-round bound,
+ * a cancel, a failure) abandons the manifest and releases the lock; the
+ * next round starts that backup again, decoding the objects already
+ * copied instead of copying them again.  Backup ids are kept.
+ *
+ * Memory: repositories (and so their key caches, repo_keys.c) and
+ * listings live in the duty's context; a round allocates in the
+ * transaction of dutyXactRun.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <time.h>
+
+#include "access/xlog.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "archive/archive.h"
+#include "common/config.h"
+#include "common/manifest.h"
+#include "common/wal.h"
+#include "ops/catchup.h"
+#include "ops/catchup_decide.h"
+#include "ops/duty.h"
+#include "pg_dr.h"
+#include "repo/repo.h"
+#include "repo/repo_archive.h"
+#include "repo/repo_backup.h"
+#include "repo/repo_lock.h"
+
+#define CATCHUP_POLL_MS				10000
+#define CATCHUP_RETRY_MS			15000
+#define CATCHUP_WAL_ROUND_MAX		32
+#define CATCHUP_OBJECTS_ROUND_MAX	2000
+#define CATCHUP_BUFFER_SIZE			(1024 * 1024)
+
+/* What the duty keeps of one repository across rounds. */
+typedef struct CatchupRepo
+{
+	ConfigRepo	config;			/* index 0: not configured */
+	uint64		hash;
+	Repo	   *repo;			/* NULL: not open */
+	bool		keyNone;
+	CodecDataKey key;			/* made when opened */
+	TimestampTz failedAt;		/* last failure to open or list it */
+	MemoryContext listContext;	/* the listings below */
+	bool		listed;			/* wal and backups are known */
+	CatchupList wal;
+	CatchupList backups;
+	/* its horizon (catchupFloor): its oldest backup and where it starts */
+	char		floorBackup[MANIFEST_ID_MAX + 1];
+	char		walFloor[WAL_NAME_LEN + 1];
+} CatchupRepo;
+
+static MemoryContext catchupContext = NULL;
+
+/*
+ * "<repo number>:<backup id>" of the locks this process took and could not
+ * release (the target went away mid-copy): its own, so the next copy takes
+ * them over at once instead of waiting for them to expire.
+ */
+static List *catchupLocksLeft = NIL;
+static CatchupRepo catchupRepos[CONFIG_REPO_MAX + 1];
+static TimestampTz catchupLastRound = 0;
+static bool catchupMore = false;
+
+static void
+catchupClose(CatchupRepo *r)
+{
+	if (r->repo != NULL)
+		repoClose(r->repo);
+	r->repo = NULL;
+	explicit_bzero(&r->key, sizeof(r->key));
+}
+
+/* A failure of repository n: logged, and its state in dr_repositories. */
+static void
+catchupFailed(int n, DrError *err, const char *what)
+{
+	drErrorPrefix(err, "pg_dr catch-up: %s repository %d: ", what, n);
+	archiveRepoFailure(n, catchupRepos[n].hash, err->message,
+					   archiveErrorUnreachable(err->code));
+	ereport(LOG, (errmsg_internal("%s", err->message)));
+}
+
+/* Keep the configuration of repository n; close it when it changed. */
+static void
+catchupConfigure(int n, const ConfigRepo *config)
+{
+	CatchupRepo *r = &catchupRepos[n];
+	MemoryContext old;
+
+	if (config->index == 0)
+	{
+		if (r->config.index != 0)
+		{
+			catchupClose(r);
+			configRepoClear(&r->config);
+			r->listed = false;
+			MemoryContextReset(r->listContext);
+		}
+		return;
+	}
+	if (r->config.index != 0 && configRepoEqual(&r->config, config))
+	{
+		r->config.required = config->required;
+		return;
+	}
+	catchupClose(r);
+	configRepoClear(&r->config);
+	r->listed = false;
+	r->failedAt = 0;
+	r->floorBackup[0] = '\0';
+	r->walFloor[0] = '\0';
+	MemoryContextReset(r->listContext);
+	old = MemoryContextSwitchTo(catchupContext);
+	configRepoCopy(&r->config, config);
+	MemoryContextSwitchTo(old);
+	r->hash = archiveRepoHash(config->path);
+}
+
+/* Open repository n unless it is open or failed a moment ago. */
+static bool
+catchupOpen(int n, TimestampTz now)
+{
+	CatchupRepo *r = &catchupRepos[n];
+	MemoryContext old;
+	const CodecDataKey *key = NULL;
+	DrError		err;
+	bool		ok;
+
+	if (r->repo != NULL)
+		return true;
+	if (r->failedAt != 0 &&
+		!TimestampDifferenceExceeds(r->failedAt, now, CATCHUP_RETRY_MS))
+		return false;
+	old = MemoryContextSwitchTo(catchupContext);
+	r->repo = repoOpen(&r->config, &err);
+	ok = r->repo != NULL && repoDataKeyNew(r->repo, &key, &err);
+	MemoryContextSwitchTo(old);
+	if (!ok)
+	{
+		catchupClose(r);
+		r->failedAt = now;
+		catchupFailed(n, &err, "cannot open");
+		return false;
+	}
+	r->keyNone = key == NULL;
+	if (key != NULL)
+		r->key = *key;
+	return true;
+}
+
+/* Append name (copied into the list's context) to a growing list. */
+static void
+catchupListAdd(CatchupList *list, int *size, const char *name, uint64 bytes)
+{
+	if (list->count == *size)
+	{
+		*size = Max(64, *size * 2);
+		list->names = list->names == NULL ?
+			palloc(sizeof(char *) * *size) :
+			repalloc(list->names, sizeof(char *) * *size);
+		list->sizes = list->sizes == NULL ?
+			palloc(sizeof(uint64) * *size) :
+			repalloc(list->sizes, sizeof(uint64) * *size);
+	}
+	list->names[list->count] = pstrdup(name);
+	list->sizes[list->count] = bytes;
+	list->count++;
+}
+
+/* A name and its size, sorted together. */
+typedef struct CatchupPair
+{
+	char	   *name;
+	uint64		size;
+} CatchupPair;
+
+static int
+catchupPairCompare(const void *a, const void *b)
+{
+	return strcmp(((const CatchupPair *) a)->name,
+				  ((const CatchupPair *) b)->name);
+}
+
+/*
+ * Sort a list by name, keeping each size with its name.  The archive
+ * iterator lists in name order already (log directories hold names that
+ * begin with the directory's), so this is a check, and a sort only when
+ * the check fails.
+ */
+static void
+catchupListSort(CatchupList *list)
+{
+	CatchupPair *pairs;
+	bool		sorted = true;
+
+	for (int i = 1; i < list->count && sorted; i++)
+		sorted = strcmp(list->names[i - 1], list->names[i]) < 0;
+	if (sorted)
+		return;
+	pairs = palloc(sizeof(CatchupPair) * list->count);
+	for (int i = 0; i < list->count; i++)
+	{
+		pairs[i].name = list->names[i];
+		pairs[i].size = list->sizes[i];
+	}
+	qsort(pairs, list->count, sizeof(CatchupPair), catchupPairCompare);
+	for (int i = 0; i < list->count; i++)
+	{
+		list->names[i] = pairs[i].name;
+		list->sizes[i] = pairs[i].size;
+	}
+	pfree(pairs);
+}
+
+/* List the archive and the backups of open repository n. */
+static bool
+catchupList(int n, TimestampTz now)
+{
+	CatchupRepo *r = &catchupRepos[n];
+	RepoArchiveIterParam param = {0};
+	RepoArchiveIter *iter;
+	const RepoArchiveEntry *entry;
+	MemoryContext old;
+	DrError		err;
+	CatchupList wal = {0};
+	CatchupList backups = {0};
+	int			walSize = 0;
+	int			backupSize = 0;
+	char	  **ids;
+	int			count;
+	MemoryContext listContext;
+
+	/* into a context of its own: the last listing stays until this one worked */
+	listContext = AllocSetContextCreate(catchupContext, "pg_dr catch-up listing",
+										ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(listContext);
+	param.kinds = REPO_ARCHIVE_SEGMENT | REPO_ARCHIVE_PARTIAL |
+		REPO_ARCHIVE_BACKUP | REPO_ARCHIVE_HISTORY;
+	param.segSize = wal_segment_size;
+	iter = repoArchiveIterOpen(r->repo, &param, &err);
+	if (iter == NULL)
+		goto fail;
+	for (;;)
+	{
+		if (!repoArchiveIterNext(iter, &entry, &err))
+		{
+			repoArchiveIterClose(iter);
+			goto fail;
+		}
+		if (entry == NULL)
+			break;
+		if (!entry->isDir)
+			catchupListAdd(&wal, &walSize, entry->name, entry->size);
+	}
+	repoArchiveIterClose(iter);
+	catchupListSort(&wal);
+
+	if (!repoBackupList(r->repo, &ids, &count, &err))
+		goto fail;
+	for (int i = 0; i < count; i++)
+		catchupListAdd(&backups, &backupSize, ids[i], 0);
+	repoBackupListFree(ids, count);
+	catchupListSort(&backups);
+
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(r->listContext);
+	r->listContext = listContext;
+	r->wal = wal;
+	r->backups = backups;
+	r->listed = true;
+	return true;
+
+fail:
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(listContext);
+	catchupClose(r);
+	r->failedAt = now;
+	catchupFailed(n, &err, "cannot list");
+	return false;
+}
+
+/*
+ * The horizon of open repository n: below its oldest backup, and below
+ * the WAL segment where that backup starts, nothing is missed
+ * (catchupMissing's floor): it is what its own retention removed, or what
+ * no restore from it needs.  Worked out again when its oldest backup
+ * changes; no backup, or an unreadable manifest, is no horizon.
+ */
+static void
+catchupFloor(int n)
+{
+	CatchupRepo *r = &catchupRepos[n];
+	RepoBackupManifest *manifest;
+	const ManifestHeader *header;
+	const char *oldest;
+	DrError		err;
+
+	if (r->backups.count == 0)
+	{
+		r->floorBackup[0] = '\0';
+		r->walFloor[0] = '\0';
+		return;
+	}
+	oldest = r->backups.names[0];
+	if (strcmp(r->floorBackup, oldest) == 0)
+		return;
+	r->floorBackup[0] = '\0';
+	r->walFloor[0] = '\0';
+	manifest = repoBackupManifestOpen(r->repo, oldest, &err);
+	if (manifest == NULL)
+	{
+		catchupFailed(n, &err, "cannot read the oldest backup of");
+		return;
+	}
+	header = repoBackupManifestHeader(manifest);
+	walSegmentName(r->walFloor, header->timeline,
+				   header->startLsn / wal_segment_size, wal_segment_size);
+	repoBackupManifestClose(manifest);
+	strlcpy(r->floorBackup, oldest, sizeof(r->floorBackup));
+}
+
+/* A CodecSink into an object being written. */
+static bool
+catchupSinkWrite(void *arg, const void *buf, size_t len, DrError *err)
+{
+	return repoObjectWrite((RepoObjectWrite *) arg, buf, len, err);
+}
+
+/*
+ * Copy archived WAL file name from src to dst: decoded and checked from
+ * the source while it is encoded with dst's key.  DR_ERR_EXISTS from the
+ * target counts as done (the archiver stored it meanwhile).
+ */
+static bool
+catchupWalCopy(CatchupRepo *src, CatchupRepo *dst, const char *name,
+			   bool *targetFailed, DrError *err)
+{
+	RepoArchiveExpect expect = {0};
+	RepoWriteParam param = {0};
+	RepoObjectWrite *write;
+	CodecSink	sink;
+	char	   *path = repoArchiveWalPath(name, err);
+
+	*targetFailed = false;
+	if (path == NULL)
+		return false;
+	expect.segSize = wal_segment_size;
+	expect.systemIdentifier = GetSystemIdentifier();
+	param.binding = name;
+	param.compressLevel = drArchiveCompressLevel;
+	write = repoObjectWriteBeginParam(dst->repo, path,
+									  dst->keyNone ? NULL : &dst->key,
+									  &param, err);
+	if (write == NULL)
+	{
+		*targetFailed = err->code != DR_ERR_EXISTS;
+		return err->code == DR_ERR_EXISTS;
+	}
+	sink.write = catchupSinkWrite;
+	sink.arg = write;
+	if (!repoArchiveRead(src->repo, name, &expect, sink, NULL, err))
+	{
+		repoObjectWriteAbort(write);
+		return false;
+	}
+	if (!repoObjectWriteEnd(write, NULL, err))
+	{
+		if (err->code == DR_ERR_EXISTS)
+			return true;
+		*targetFailed = true;
+		return false;
+	}
+	return true;
+}
+
+/* The repositories' required flags, for catchupSourceOrder. */
+static void
+catchupRequired(bool *required)
+{
+	for (int n = 0; n <= CONFIG_REPO_MAX; n++)
+		required[n] = catchupRepos[n].config.index != 0 &&
+			catchupRepos[n].config.required;
+}
+
+/* Copy what repository n misses of the archive; how many were copied. */
+static int
+catchupWal(int n, CatchupMissing *missing, int count)
+{
+	CatchupRepo *dst = &catchupRepos[n];
+	bool		required[CONFIG_REPO_MAX + 1];
+	int			copied = 0;
+
+	catchupRequired(required);
+	for (int i = 0; i < count; i++)
+	{
+		int			order[CONFIG_REPO_MAX];
+		int			sources = catchupSourceOrder(missing[i].sources, required,
+												 n, order);
+		bool		done = false;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int s = 0; s < sources && !done; s++)
+		{
+			CatchupRepo *src = &catchupRepos[order[s]];
+			bool		targetFailed;
+			DrError		err;
+
+			if (src->repo == NULL)
+				continue;
+			drErrorClear(&err);
+			if (catchupWalCopy(src, dst, missing[i].name, &targetFailed, &err))
+			{
+				done = true;
+				copied++;
+			}
+			else if (targetFailed)
+			{
+				catchupFailed(n, &err, "cannot write to");
+				catchupClose(dst);
+				dst->failedAt = GetCurrentTimestamp();
+				return copied;
+			}
+			else
+			{
+				/* the source's copy failed: try the next one, say so */
+				drErrorPrefix(&err, "copying \"%s\" to repository %d: ",
+							  missing[i].name, n);
+				catchupFailed(order[s], &err, "bad source");
+			}
+		}
+	}
+	return copied;
+}
+
+/* Where a backup copy stands. */
+typedef struct CatchupBackupCopy
+{
+	CatchupRepo *src;
+	CatchupRepo *dst;
+	const char *id;
+	RepoLock   *lock;
+	int			budget;			/* objects still to copy in this round */
+	char	   *buffer;
+} CatchupBackupCopy;
+
+/*
+ * One object of the backup: srcRead (opened on the source) decoded to its
+ * verified end while encoded into dstPath (binding: bind it to that
+ * name); *stored its new encoded size.  An object dst already holds (an
+ * earlier round copied it) is decoded from dst instead, which checks it
+ * and gives its size.
+ */
+static bool
+catchupObjectCopy(CatchupBackupCopy *copy, RepoObjectRead *srcRead,
+				  const char *dstPath, bool binding, uint64 *stored,
+				  DrError *err)
+{
+	RepoObjectWrite *write;
+	RepoWriteParam param = {0};
+	CodecResult result;
+	bool		exists;
+
+	CHECK_FOR_INTERRUPTS();
+	if (!storageExists(repoStorage(copy->dst->repo), dstPath, &exists, err))
+		goto fail;
+	if (exists)
+	{
+		RepoObjectRead *read = repoObjectReadBegin(copy->dst->repo, dstPath,
+												   err);
+
+		if (read != NULL)
+		{
+			ssize_t		got;
+
+			while ((got = repoObjectRead(read, copy->buffer,
+										 CATCHUP_BUFFER_SIZE, err)) > 0)
+				;
+			if (got == 0 && repoObjectReadEnd(read, &result, err))
+			{
+				repoObjectReadFree(srcRead);
+				*stored = result.storedSize;
+				return true;
+			}
+			if (got < 0)
+				repoObjectReadFree(read);
+		}
+		/* a damaged copy: replaced */
+		if (!storageRemove(repoStorage(copy->dst->repo), dstPath, err))
+			goto fail;
+	}
+	if (copy->budget <= 0)
+	{
+		repoObjectReadFree(srcRead);
+		return drErrorSet(err, DR_ERR_CANCELED, "the round's work is done");
+	}
+
+	param.binding = binding ? dstPath : NULL;
+	write = repoObjectWriteBeginParam(copy->dst->repo, dstPath,
+									  copy->dst->keyNone ? NULL : &copy->dst->key,
+									  &param, err);
+	if (write == NULL)
+		goto fail;
+	for (;;)
+	{
+		ssize_t		got = repoObjectRead(srcRead, copy->buffer,
+										 CATCHUP_BUFFER_SIZE, err);
+
+		if (got < 0 || (got > 0 && !repoObjectWrite(write, copy->buffer, got, err)))
+		{
+			repoObjectWriteAbort(write);
+			goto fail;
+		}
+		if (got == 0)
+			break;
+	}
+	/* the source verified to its end before the copy becomes visible */
+	if (!repoObjectReadEnd(srcRead, NULL, err))
+	{
+		repoObjectWriteAbort(write);
+		return false;
+	}
+	if (!repoObjectWriteEnd(write, &result, err))
+		return false;
+	*stored = result.storedSize;
+	copy->budget--;
+	(void) repoLockHeartbeat(copy->lock, (int64) time(NULL), false, err);
+	return true;
+
+fail:
+	repoObjectReadFree(srcRead);
+	return false;
+}
+
+/* Open srcPath on the source, bound to it or not, and copy it. */
+static bool
+catchupPathCopy(CatchupBackupCopy *copy, const char *srcPath,
+				const char *dstPath, bool binding, uint64 *stored,
+				DrError *err)
+{
+	RepoObjectRead *read = repoObjectReadBegin(copy->src->repo, srcPath, err);
+	bool		bound;
+
+	if (read == NULL)
+		return false;
+	if (binding && !repoObjectReadBindingCheck(read, srcPath, &bound, err))
+	{
+		repoObjectReadFree(read);
+		return false;
+	}
+	return catchupObjectCopy(copy, read, dstPath, binding, stored, err);
+}
+
+typedef struct CatchupManifestSink
+{
+	RepoObjectWrite *write;
+} CatchupManifestSink;
+
+static bool
+catchupManifestWrite(void *arg, const void *buf, size_t len, DrError *err)
+{
+	return repoObjectWrite(((CatchupManifestSink *) arg)->write, buf, len, err);
+}
+
+/* The entries of the source manifest, each object copied, into writer. */
+static bool
+catchupBackupEntries(CatchupBackupCopy *copy, ManifestReader *reader,
+					 ManifestWriter *writer, DrError *err)
+{
+	ManifestEntry entry;
+	int			r;
+
+	while ((r = manifestReaderNext(reader, &entry, err)) > 0)
+	{
+		switch (entry.kind)
+		{
+			case MANIFEST_ENTRY_TABLESPACE:
+				if (!manifestWriteTablespace(writer, &entry.tablespace, err))
+					return false;
+				break;
+			case MANIFEST_ENTRY_DIR:
+				if (!manifestWriteDir(writer, &entry.dir, err))
+					return false;
+				break;
+			case MANIFEST_ENTRY_FILE:
+				{
+					ManifestFile *file = &entry.file;
+
+					if (file->store == MANIFEST_STORE_PARENT)
+						;
+					else if (file->parts >= 2)
+					{
+						uint64		total = 0;
+
+						for (uint32 k = 0; k < file->parts; k++)
+						{
+							char	   *path = repoBackupPartPath(copy->id, file->path, k);
+							uint64		stored;
+
+							if (!catchupPathCopy(copy, path, path, true, &stored, err))
+								return false;
+							total += stored;
+							pfree(path);
+						}
+						file->objectSize = total;
+					}
+					else
+					{
+						RepoObjectRead *read;
+						char	   *path = repoBackupDataPath(copy->id, file->path);
+						uint64		stored;
+
+						/*
+						 * the copy's manifest is written as version 3: its
+						 * whole objects are bound to data/<path>
+						 * (manifest.h), whatever the source's version
+						 */
+						read = repoBackupFileReadBegin(copy->src->repo, copy->id,
+													   file, err);
+						if (read == NULL ||
+							!catchupObjectCopy(copy, read, path, true, &stored, err))
+							return false;
+						file->objectSize = stored;
+						file->bundled = false;
+						pfree(path);
+					}
+					if (!manifestWriteFile(writer, file, err))
+						return false;
+					break;
+				}
+			case MANIFEST_ENTRY_WAL:
+				{
+					char	   *path = repoBackupWalPath(copy->id, entry.wal.name);
+					uint64		stored;
+
+					if (!catchupPathCopy(copy, path, path, false, &stored, err) ||
+						!manifestWriteWal(writer, &entry.wal, err))
+						return false;
+					pfree(path);
+					break;
+				}
+		}
+	}
+	return r == 0;
+}
+
+/* Whether name is in catchupLocksLeft; removed from it with forget. */
+static bool
+catchupLockLeft(const char *name, bool forget)
+{
+	ListCell   *lc;
+
+	foreach(lc, catchupLocksLeft)
+	{
+		char	   *left = lfirst(lc);
+
+		if (strcmp(left, name) == 0)
+		{
+			if (forget)
+			{
+				catchupLocksLeft = foreach_delete_current(catchupLocksLeft, lc);
+				pfree(left);
+			}
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Copy backup id from src to dst (see the header comment).  True when the
+ * backup is complete in dst; false with DR_ERR_CANCELED when the round's
+ * budget ran out first.
+ */
+static bool
+catchupBackupCopy(CatchupRepo *src, CatchupRepo *dst, const char *id,
+				  DrError *err)
+{
+	CatchupBackupCopy copy = {0};
+	RepoBackupManifest *manifest;
+	ManifestReader *reader;
+	ManifestHeader header;
+	ManifestWriter *writer = NULL;
+	CatchupManifestSink sink = {0};
+	char	   *manifestPath = repoBackupManifestPath(id);
+	char	   *summaryPath;
+	char	   *lockName = NULL;
+	bool		exists;
+	bool		ok = false;
+
+	copy.src = src;
+	copy.dst = dst;
+	copy.id = id;
+	copy.budget = CATCHUP_OBJECTS_ROUND_MAX;
+	copy.buffer = palloc(CATCHUP_BUFFER_SIZE);
+
+	manifest = repoBackupManifestOpen(src->repo, id, err);
+	if (manifest == NULL)
+		return false;
+	reader = repoBackupManifestReader(manifest);
+	header = *repoBackupManifestHeader(manifest);
+
+	/* an incremental needs its parent there first */
+	if (header.incremental)
+	{
+		char	   *parentPath = repoBackupManifestPath(header.parentId);
+
+		if (!storageExists(repoStorage(dst->repo), parentPath, &exists, err))
+			goto done;
+		if (!exists)
+		{
+			drErrorSet(err, DR_ERR_NOT_FOUND,
+					   "backup \"%s\" waits for its parent \"%s\"", id,
+					   header.parentId);
+			goto done;
+		}
+	}
+
+	lockName = psprintf("%d:%s", dst->config.index, id);
+	copy.lock = repoLockAcquire(dst->repo, id, header.parentId,
+								(int64) time(NULL), err);
+	if (copy.lock == NULL && err->code == DR_ERR_EXISTS)
+	{
+		/*
+		 * A lock is there: one this process left (taken over at once), or
+		 * one a crashed copy left (taken over once it expired).
+		 */
+		RepoLockState state;
+		bool		taken = false;
+		bool		ours = catchupLockLeft(lockName, false);
+
+		drErrorClear(err);
+		if (repoLockRead(dst->repo, id, &state, err) &&
+			(ours || !repoLockLive(&state, (int64) time(NULL))) &&
+			repoLockTake(dst->repo, id, &state, &taken, err) && taken)
+		{
+			copy.lock = repoLockAcquire(dst->repo, id, header.parentId,
+										(int64) time(NULL), err);
+			if (copy.lock != NULL)
+				(void) catchupLockLeft(lockName, true);
+		}
+		else if (err->code == DR_OK)
+			drErrorSet(err, DR_ERR_EXISTS,
+					   "backup \"%s\" is locked in the target repository", id);
+	}
+	if (copy.lock == NULL)
+		goto done;
+
+	header.hasKey = !dst->keyNone;
+	if (!dst->keyNone)
+		memcpy(header.keyId, dst->key.id, CODEC_KEY_ID_SIZE);
+	sink.write = repoObjectWriteBegin(dst->repo, manifestPath,
+									  dst->keyNone ? NULL : &dst->key, err);
+	if (sink.write == NULL)
+		goto done;
+	writer = manifestWriterNew(catchupManifestWrite, &sink);
+	if (!manifestWriteHeader(writer, &header, err) ||
+		!catchupBackupEntries(&copy, reader, writer, err) ||
+		!manifestWriterEnd(writer, err))
+		goto done;
+
+	/* the incremental's WAL summary, which the manifest does not name */
+	summaryPath = psprintf("%s/%s/wal-summary", REPO_BACKUP_DIR, id);
+	if (!storageExists(repoStorage(src->repo), summaryPath, &exists, err))
+		goto done;
+	if (exists)
+	{
+		uint64		stored;
+
+		if (!catchupPathCopy(&copy, summaryPath, summaryPath, false, &stored, err))
+			goto done;
+	}
+
+	/* the instant the copy comes into existence */
+	ok = repoObjectWriteEnd(sink.write, NULL, err);
+	sink.write = NULL;
+
+done:
+	if (sink.write != NULL)
+		repoObjectWriteAbort(sink.write);
+	if (writer != NULL)
+		manifestWriterFree(writer);
+	repoBackupManifestClose(manifest);
+	if (copy.lock != NULL)
+	{
+		DrError		lockErr;
+
+		if (!repoLockRelease(copy.lock, &lockErr))
+		{
+			MemoryContext old = MemoryContextSwitchTo(catchupContext);
+
+			catchupLocksLeft = lappend(catchupLocksLeft, pstrdup(lockName));
+			MemoryContextSwitchTo(old);
+		}
+	}
+	pfree(copy.buffer);
+	return ok;
+}
+
+/*
+ * Copy the oldest backup repository n misses; true when there is more to
+ * do (a backup was copied or cut short).
+ */
+static bool
+catchupBackups(int n, CatchupMissing *missing, int count)
+{
+	bool		required[CONFIG_REPO_MAX + 1];
+
+	catchupRequired(required);
+	for (int i = 0; i < count; i++)
+	{
+		int			order[CONFIG_REPO_MAX];
+		int			sources = catchupSourceOrder(missing[i].sources, required,
+												 n, order);
+
+		for (int s = 0; s < sources; s++)
+		{
+			CatchupRepo *src = &catchupRepos[order[s]];
+			DrError		err;
+
+			if (src->repo == NULL || catchupRepos[n].repo == NULL)
+				continue;
+			drErrorClear(&err);
+			if (catchupBackupCopy(src, &catchupRepos[n], missing[i].name, &err))
+			{
+				ereport(LOG,
+						(errmsg("pg_dr catch-up: backup \"%s\" copied from repository %d to repository %d",
+								missing[i].name, order[s], n)));
+				return true;
+			}
+			if (err.code == DR_ERR_CANCELED)
+				return true;
+			if (err.code == DR_ERR_NOT_FOUND)
+				break;			/* its parent first, or it is gone */
+			drErrorPrefix(&err, "copying backup \"%s\" to repository %d: ",
+						  missing[i].name, n);
+			catchupFailed(order[s], &err, "from");
+		}
+	}
+	return false;
+}
+
+static void
+catchupRoundStep(void *arg)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	DrConfig   *config;
+	DrError		err;
+	const CatchupList *walLists[CONFIG_REPO_MAX + 1] = {0};
+	const CatchupList *backupLists[CONFIG_REPO_MAX + 1] = {0};
+	CatchupMissing missing[CATCHUP_WAL_ROUND_MAX];
+
+	config = configLoad(drConfigFile, &err);
+	if (config == NULL)
+		return;					/* dr_status says why */
+	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
+		catchupConfigure(n, &config->repo[n]);
+	if (config->repoCount < 2)
+		return;
+
+	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
+	{
+		CatchupRepo *r = &catchupRepos[n];
+
+		if (r->config.index == 0)
+			continue;
+		if (catchupOpen(n, now) && catchupList(n, now))
+			catchupFloor(n);
+		if (r->listed)
+		{
+			walLists[n] = &r->wal;
+			backupLists[n] = &r->backups;
+		}
+	}
+
+	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
+	{
+		CatchupRepo *r = &catchupRepos[n];
+		CatchupLag walLag;
+		CatchupLag backupLag;
+		CatchupMissing backupMissing[CATCHUP_WAL_ROUND_MAX];
+		int			walCount;
+		int			backupCount;
+		const char *newestWal;
+
+		if (!r->listed)
+			continue;
+		walCount = catchupMissing(walLists, n, wal_segment_size,
+								  r->walFloor[0] ? r->walFloor : NULL,
+								  missing, lengthof(missing), &walLag);
+		backupCount = catchupMissing(backupLists, n, 0,
+									 r->floorBackup[0] ? r->floorBackup : NULL,
+									 backupMissing, lengthof(backupMissing),
+									 &backupLag);
+		newestWal = catchupNewestSegment(&r->wal);
+		archiveRepoBackupsNote(n, r->hash, r->backups.names, r->backups.count);
+		archiveRepoCatchupNote(n, r->hash, r->repo != NULL,
+							   walLag.count, walLag.bytes, backupLag.count,
+							   r->backups.count > 0 ?
+							   r->backups.names[r->backups.count - 1] : "",
+							   newestWal ? newestWal : "");
+		if (r->repo == NULL)
+			continue;
+		if (walCount > 0 && catchupWal(n, missing, walCount) > 0)
+			catchupMore = true;
+		if (backupCount > 0 && r->repo != NULL &&
+			catchupBackups(n, backupMissing, backupCount))
+			catchupMore = true;
+	}
+	configFree(config);
+}
+
+static TimestampTz
+catchupNextDue(TimestampTz now, void *arg)
+{
+	if (catchupMore)
+		return now;
+	return TimestampTzPlusMilliseconds(catchupLastRound, CATCHUP_POLL_MS);
+}
+
+static bool
+catchupRun(TimestampTz now, void *arg)
+{
+	bool		ok;
+
+	catchupLastRound = now;
+	catchupMore = false;
+	if (drConfigFile == NULL || drConfigFile[0] == '\0' || RecoveryInProgress())
+		return true;
+	if (catchupContext == NULL)
+	{
+		catchupContext = AllocSetContextCreate(TopMemoryContext,
+											   "pg_dr catch-up",
+											   ALLOCSET_DEFAULT_SIZES);
+		for (int n = 0; n <= CONFIG_REPO_MAX; n++)
+			catchupRepos[n].listContext =
+				AllocSetContextCreate(catchupContext, "pg_dr catch-up listing",
+									  ALLOCSET_DEFAULT_SIZES);
+	}
+	ok = dutyXactRun("pg_dr: copying to repositories that are behind",
+					 catchupRoundStep, NULL);
+	if (!ok)
+	{
+		/* what an ERROR left open is closed; opened again next round */
+		for (int n = 1; n <= CONFIG_REPO_MAX; n++)
+		{
+			catchupClose(&catchupRepos[n]);
+			catchupRepos[n].listed = false;
+		}
+	}
+	return ok;
+}
+
+void
+catchupBackupEnded(void)
+{
+	catchupMore = true;
+}
+
+void
+catchupDutiesRegister(void)
+{
+	dutyRegister("catch-up", catchupNextDue, catchupRun, NULL, CATCHUP_RETRY_MS);
+}
