@@ -41,7 +41,7 @@ FE_SHARED_restore	= $(wildcard src/restore/*.c)
 FE_SHARED_backup	= src/backup/backup_verify.c
 FE_SHARED_archive	= src/archive/wal_verify.c src/archive/wal_summary.c
 FE_SHARED_pitr		= src/pitr/pitr_decide.c
-FE_SHARED_ops		= src/ops/duty_schedule.c src/ops/retention.c
+FE_SHARED_ops		= src/ops/duty_schedule.c src/ops/retention.c src/ops/alert_decide.c
 FE_LIB_SRCS	= $(sort $(foreach part,common storage repo restore backup archive pitr ops,\
 		  $(FE_SHARED_$(part))))
 FE_LIB_OBJS	= $(patsubst src/%.c,$(BUILD)/fe/%.o,$(FE_LIB_SRCS))

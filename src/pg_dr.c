@@ -23,6 +23,7 @@
 #include "archive/archive.h"
 #include "backup/backup.h"
 #include "common/compat.h"
+#include "ops/alert.h"
 #include "ops/audit.h"
 #include "ops/progress.h"
 #include "ops/worker.h"
@@ -49,6 +50,7 @@ drShmemRequest(void)
 	RequestAddinShmemSpace(backupShmemSize());
 	archiveShmemRequest();
 	progressShmemRequest();
+	alertShmemRequest();
 }
 
 static void
@@ -61,6 +63,7 @@ drShmemStartup(void)
 	backupShmemInit();
 	archiveShmemInit();
 	progressShmemInit();
+	alertShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -112,4 +115,5 @@ _PG_init(void)
 	auditDutiesRegister();
 	pitrDutiesRegister();
 	archiveDutiesRegister();
+	alertDutiesRegister();
 }

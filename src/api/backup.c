@@ -17,6 +17,7 @@
 #include "api/api.h"
 #include "backup/backup.h"
 #include "backup/backup_progress.h"
+#include "ops/alert.h"
 #include "ops/audit.h"
 #include "pg_dr.h"
 #include "backup/backup_verify.h"
@@ -28,9 +29,37 @@ PG_FUNCTION_INFO_V1(dr_backup_full);
 PG_FUNCTION_INFO_V1(dr_backup_incremental);
 PG_FUNCTION_INFO_V1(pg_dr_backup_progress);
 
+/*
+ * Inside PG_CATCH of a failed backup: queue the "backup_failed" alert
+ * with the error's message (copied in context, the caller's), and leave
+ * the error in place for the audit record.  A cancel is no failure.
+ */
+static void
+apiBackupAlertFailed(const char *operation, MemoryContext context)
+{
+	MemoryContext errorContext = MemoryContextSwitchTo(context);
+	ErrorData  *edata = CopyErrorData();
+
+	if (edata->sqlerrcode != ERRCODE_QUERY_CANCELED)
+	{
+		AlertRaise	raise;
+
+		memset(&raise, 0, sizeof(raise));
+		raise.source = "backup";
+		raise.key = "backup_failed";
+		raise.severity = ALERT_WARNING;
+		raise.message = psprintf("%s failed: %s", operation,
+								 edata->message ? edata->message : "unknown error");
+		alertRaiseQueued(&raise);
+	}
+	FreeErrorData(edata);
+	MemoryContextSwitchTo(errorContext);
+}
+
 static Datum
 apiBackup(FunctionCallInfo fcinfo, bool incremental)
 {
+	MemoryContext callerContext = CurrentMemoryContext;
 	BackupParam param;
 	BackupSummary summary;
 	ApiCall    *call;
@@ -71,10 +100,24 @@ apiBackup(FunctionCallInfo fcinfo, bool incremental)
 				apiOriginGuard(first, operation);
 		}
 
-		/* the catalog row is written as the owner; the rest is server work */
-		apiAsOwnerBegin(&owner);
-		id = backupRun(&param, &summary);
-		apiAsOwnerEnd(&owner);
+		/*
+		 * The catalog row is written as the owner; the rest is server work.
+		 * A failure raises the "backup_failed" alert (queued: this
+		 * transaction is about to abort); a good backup resolves it.
+		 */
+		PG_TRY();
+		{
+			apiAsOwnerBegin(&owner);
+			id = backupRun(&param, &summary);
+			alertResolve("backup", "backup_failed");
+			apiAsOwnerEnd(&owner);
+		}
+		PG_CATCH();
+		{
+			apiBackupAlertFailed(operation, callerContext);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
 
 		if (summary.corruptPages > 0)
 			ereport(WARNING,

@@ -41,6 +41,7 @@
 
 #include "archive/archive_internal.h"
 #include "common/compat.h"
+#include "ops/alert.h"
 #include "pg_dr.h"
 
 #include DR_ARCHIVE_MODULE_HEADER
@@ -56,12 +57,77 @@ extern PGDLLEXPORT void _PG_archive_module_init(ArchiveModuleCallbacks *cb);
 static ArchiveTarget archiveTarget;
 static MemoryContext archiveFileContext = NULL;
 
+/*
+ * Alerts (ops/alert.h), queued: the archiver is connected to no database.
+ * One alert per repository, "archive_failing:repoN" (repo0: none could be
+ * chosen), raised at each failure with the failures in a row as its
+ * value, resolved by the next file archived.  A resolve is queued once
+ * after a failure, and once after the archiver starts (an alert may be
+ * open from before).
+ */
+static bool archiveAlertClear[CONFIG_REPO_MAX + 1];
+static int	archiveFailuresInRow[CONFIG_REPO_MAX + 1];
+
+static void
+archiveAlertKey(int repoNumber, char *key, size_t size)
+{
+	snprintf(key, size, "archive_failing:repo%d", repoNumber);
+}
+
+static void
+archiveModuleAlertFailed(int repoNumber, const char *message)
+{
+	AlertRaise	raise;
+	char		key[32];
+
+	if (repoNumber < 0 || repoNumber > CONFIG_REPO_MAX)
+		repoNumber = 0;
+	archiveFailuresInRow[repoNumber]++;
+	archiveAlertClear[repoNumber] = false;
+	archiveAlertKey(repoNumber, key, sizeof(key));
+	memset(&raise, 0, sizeof(raise));
+	raise.source = "archive";
+	raise.key = key;
+	raise.severity = ALERT_WARNING;
+	raise.message = repoNumber > 0 && archiveTarget.configLoaded ?
+		psprintf("WAL archiving into repo%d (\"%s\") fails: %s", repoNumber,
+				 archiveTarget.repoConfig.path, message) :
+		psprintf("WAL archiving fails: %s", message);
+	raise.hasValue = true;
+	raise.value = archiveFailuresInRow[repoNumber];
+	alertRaiseQueued(&raise);
+}
+
+static void
+archiveModuleAlertArchived(int repoNumber)
+{
+	char		key[32];
+
+	if (repoNumber < 0 || repoNumber > CONFIG_REPO_MAX)
+		return;
+	archiveFailuresInRow[repoNumber] = 0;
+	if (!archiveAlertClear[repoNumber])
+	{
+		archiveAlertClear[repoNumber] = true;
+		archiveAlertKey(repoNumber, key, sizeof(key));
+		alertResolveQueued("archive", key);
+	}
+	/* the failure to choose any repository is over too */
+	if (repoNumber != 0 && !archiveAlertClear[0])
+	{
+		archiveAlertClear[0] = true;
+		archiveAlertKey(0, key, sizeof(key));
+		alertResolveQueued("archive", key);
+	}
+}
+
 /* Log a failure and count it in dr_archive_status. */
 static void
 archiveModuleFailed(const char *file, int repoNumber, DrError *err)
 {
 	drErrorPrefix(err, "could not archive \"%s\": ", file);
 	archiveStatsFailed(repoNumber, archiveTarget.repoHash, err->message);
+	archiveModuleAlertFailed(repoNumber, err->message);
 	drEreport(WARNING, err);
 }
 
@@ -79,6 +145,7 @@ archiveModuleDifferent(const char *file, int repoNumber,
 	message = psprintf("WAL file \"%s\" is already in repository \"%s\" with other content; it is not overwritten",
 					   file, archiveTarget.repoConfig.path);
 	archiveStatsFailed(repoNumber, archiveTarget.repoHash, message);
+	archiveModuleAlertFailed(repoNumber, message);
 	ereport(WARNING,
 			(errcode(ERRCODE_DUPLICATE_OBJECT),
 			 errmsg_internal("%s", message),
@@ -137,6 +204,7 @@ archiveModuleFileInternal(const char *file, const char *path)
 				(errmsg_internal("\"%s\" was pushed to the repository by a pg_dr archive worker",
 								 file)));
 		archiveStatsArchived(repoNumber, archiveTarget.repoHash, file);
+		archiveModuleAlertArchived(repoNumber);
 		return true;
 	}
 
@@ -156,6 +224,7 @@ archiveModuleFileInternal(const char *file, const char *path)
 							 "archived to" : "was already identical in",
 							 archiveTarget.repoConfig.path)));
 	archiveStatsArchived(repoNumber, archiveTarget.repoHash, file);
+	archiveModuleAlertArchived(repoNumber);
 	return true;
 }
 
@@ -188,6 +257,9 @@ archiveModuleFile(const char *file, const char *path)
 		archiveStatsFailed(archiveTarget.configLoaded ?
 						   archiveTarget.repoConfig.index : 0,
 						   archiveTarget.repoHash, edata->message);
+		archiveModuleAlertFailed(archiveTarget.configLoaded ?
+								 archiveTarget.repoConfig.index : 0,
+								 edata->message);
 		RESUME_INTERRUPTS();
 		archived = false;
 	}
