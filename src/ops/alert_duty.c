@@ -267,9 +267,9 @@ alertCleanupStep(void *arg)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute("DELETE FROM pgdr.alert_events e "
 					"WHERE e.state OPERATOR(pg_catalog.<>) 'pending' "
-					"AND e.done_at OPERATOR(pg_catalog.<) pg_catalog.clock_timestamp() "
+					"AND e.done_at OPERATOR(pg_catalog.<) (pg_catalog.clock_timestamp() "
 					"OPERATOR(pg_catalog.-) pg_catalog.make_interval(days => "
-					CppAsString2(ALERT_EVENTS_KEEP_DAYS) ")", false, 0) != SPI_OK_DELETE)
+					CppAsString2(ALERT_EVENTS_KEEP_DAYS) "))", false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not remove old pg_dr alert events");
 	SPI_finish();
 }
