@@ -43,7 +43,7 @@
 #include "storage/http/http.h"
 
 /* Without anything queued or due, the duty looks again after this long. */
-#define ALERT_POLL_MS			(60 * 1000)
+#define ALERT_POLL_MS			(10 * 1000)
 /* After a failed round, not again before this long. */
 #define ALERT_RETRY_MS			(5 * 1000)
 /* alert_webhook_timeout when unset, seconds */
