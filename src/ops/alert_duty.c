@@ -29,6 +29,7 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -349,7 +350,8 @@ alertWebhookPost(HttpClient **client, int timeoutS, const char *url,
 		return true;
 	}
 	if (ok)
-		send->error = psprintf("HTTP %ld", response.status);
+		send->error = psprintf("webhook POST \"%s\" answered HTTP %ld",
+							   alertUrlForLog(url), response.status);
 	else
 		send->error = alertMessageRedact(err.message, url);
 	httpResponseFree(&response);
@@ -358,19 +360,15 @@ alertWebhookPost(HttpClient **client, int timeoutS, const char *url,
 	retryMs = alertWebhookRetryDelayMs(send->attempts + 1);
 	send->state = retryMs < 0 ? "failed" : "pending";
 	send->retryMs = Max(retryMs, 0);
-	{
-		char	   *shown = alertUrlForLog(url);
-
-		if (retryMs < 0)
-			ereport(WARNING,
-					(errmsg("pg_dr alert webhook POST of event " INT64_FORMAT " to %s failed: %s; given up after %d attempts",
-							send->id, shown, send->error, send->attempts + 1)));
-		else
-			ereport(WARNING,
-					(errmsg("pg_dr alert webhook POST of event " INT64_FORMAT " to %s failed: %s; attempt %d of %d, the next in %d s",
-							send->id, shown, send->error, send->attempts + 1,
-							ALERT_WEBHOOK_ATTEMPTS_MAX, (int) (retryMs / 1000))));
-	}
+	if (retryMs < 0)
+		ereport(WARNING,
+				(errmsg("pg_dr alert event " INT64_FORMAT " not delivered: %s; given up after %d attempts",
+						send->id, send->error, send->attempts + 1)));
+	else
+		ereport(WARNING,
+				(errmsg("pg_dr alert event " INT64_FORMAT " not delivered: %s; attempt %d of %d, the next in %d s",
+						send->id, send->error, send->attempts + 1,
+						ALERT_WEBHOOK_ATTEMPTS_MAX, (int) (retryMs / 1000))));
 	/* a cancel is the worker leaving: the event stays pending */
 	if (hostCancelled(&alertHost))
 		CHECK_FOR_INTERRUPTS();
@@ -454,6 +452,13 @@ alertConfigRead(AlertWebhooks *hooks, int *timeoutS, int *escalateAfterS)
 	return true;
 }
 
+/* Whether the extension is installed (its tables exist) in this database. */
+static void
+alertInstalledStep(void *arg)
+{
+	*(bool *) arg = OidIsValid(get_extension_oid("pg_dr", true));
+}
+
 static TimestampTz
 alertDutyNextDue(TimestampTz now, void *arg)
 {
@@ -470,6 +475,7 @@ alertDutyRun(TimestampTz now, void *arg)
 	AlertWebhooks hooks;
 	int			timeoutS;
 	bool		ok;
+	bool		installed = false;
 	TimestampTz next = TimestampTzPlusMilliseconds(now, ALERT_POLL_MS);
 
 	if (alertContext == NULL)
@@ -480,6 +486,14 @@ alertDutyRun(TimestampTz now, void *arg)
 	}
 	old = MemoryContextSwitchTo(alertContext);
 	(void) alertQueuePokedTake();
+
+	/* before CREATE EXTENSION: nothing to write into; what is queued waits */
+	if (!dutyXactRun(NULL, alertInstalledStep, &installed) || !installed)
+	{
+		alertNextAt = TimestampTzPlusMilliseconds(now, ALERT_POLL_MS);
+		MemoryContextSwitchTo(old);
+		return true;
+	}
 
 	ok = alertDrain();
 
