@@ -86,27 +86,27 @@ apiBackup(FunctionCallInfo fcinfo, bool incremental)
 		apiArgText(call, "parent", param.parentId);
 	API_CALL_BEGIN(call);
 	{
-		ApiOwnerContext owner;
-
-		param.config = apiConfigLoad();
-		param.configFile = drConfigFile;
-
-		/* a restored cluster does not back up into its source's repository */
-		{
-			DrError		err;
-			const ConfigRepo *first = configRepoFirst(param.config, &err);
-
-			if (first != NULL)
-				apiOriginGuard(first, operation);
-		}
-
 		/*
-		 * The catalog row is written as the owner; the rest is server work.
 		 * A failure raises the "backup_failed" alert (queued: this
 		 * transaction is about to abort); a good backup resolves it.
 		 */
 		PG_TRY();
 		{
+			ApiOwnerContext owner;
+
+			param.config = apiConfigLoad();
+			param.configFile = drConfigFile;
+
+			/* a restored cluster does not back up into its source's repository */
+			{
+				DrError		err;
+				const ConfigRepo *first = configRepoFirst(param.config, &err);
+
+				if (first != NULL)
+					apiOriginGuard(first, operation);
+			}
+
+			/* the catalog row is written as the owner; the rest is server work */
 			apiAsOwnerBegin(&owner);
 			id = backupRun(&param, &summary);
 			alertResolve("backup", "backup_failed");

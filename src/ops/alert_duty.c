@@ -172,7 +172,6 @@ static void
 alertWebhookPickStep(void *arg)
 {
 	AlertRound *round = arg;
-	MemoryContext outer = CurrentMemoryContext;
 
 	round->count = 0;
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -194,7 +193,8 @@ alertWebhookPickStep(void *arg)
 		bool		isnull;
 		char	   *severity = SPI_getvalue(row, desc, 2);
 		char	   *body = SPI_getvalue(row, desc, 3);
-		MemoryContext spi = MemoryContextSwitchTo(outer);
+		/* the duty's context: the transaction's goes at its commit */
+		MemoryContext spi = MemoryContextSwitchTo(alertContext);
 
 		memset(send, 0, sizeof(*send));
 		send->id = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
