@@ -89,17 +89,24 @@ alertRequestResolve(AlertRequest *request, const char *source, const char *key)
 	alertCopyText(request->key, key, sizeof(request->key));
 }
 
-/* A part's mistake, not the user's: said before anything is written. */
-static void
-alertRequestCheck(const AlertRequest *request)
+/*
+ * A part's mistake, not the user's: said at elevel (ERROR before anything
+ * is written; LOG where a request is queued, which must never fail: the
+ * request is dropped then).  Returns whether the request is valid.
+ */
+static bool
+alertRequestCheck(const AlertRequest *request, int elevel)
 {
 	if (!alertSourceValid(request->source))
-		elog(ERROR, "pg_dr alert source \"%s\" is not one of the parts", request->source);
-	if (request->key[0] == '\0')
-		elog(ERROR, "pg_dr alert of %s has no key", request->source);
-	if ((int) request->severity < 0 || (int) request->severity >= ALERT_SEVERITY_COUNT)
-		elog(ERROR, "pg_dr alert %s/%s has no valid severity", request->source,
+		elog(elevel, "pg_dr alert source \"%s\" is not one of the parts", request->source);
+	else if (request->key[0] == '\0')
+		elog(elevel, "pg_dr alert of %s has no key", request->source);
+	else if ((int) request->severity < 0 || (int) request->severity >= ALERT_SEVERITY_COUNT)
+		elog(elevel, "pg_dr alert %s/%s has no valid severity", request->source,
 			 request->key);
+	else
+		return true;
+	return false;
 }
 
 bool
@@ -354,7 +361,7 @@ alertApply(const AlertRequest *request)
 {
 	int64		id;
 
-	alertRequestCheck(request);
+	(void) alertRequestCheck(request, ERROR);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	id = request->resolve ? alertApplyResolve(request) : alertApplyRaise(request);
@@ -371,7 +378,7 @@ alertRaise(const AlertRaise *raise)
 	alertRequestRaise(&request, raise);
 	if (!alertCanWrite())
 	{
-		alertRequestCheck(&request);
+		(void) alertRequestCheck(&request, ERROR);
 		alertQueuePut(&request);
 		return 0;
 	}
@@ -388,7 +395,7 @@ alertResolve(const char *source, const char *key)
 	alertRequestResolve(&request, source, key);
 	if (!alertCanWrite())
 	{
-		alertRequestCheck(&request);
+		(void) alertRequestCheck(&request, ERROR);
 		alertQueuePut(&request);
 		return;
 	}
@@ -403,7 +410,8 @@ alertRaiseQueued(const AlertRaise *raise)
 	AlertRequest request;
 
 	alertRequestRaise(&request, raise);
-	(void) alertQueuePut(&request);
+	if (alertRequestCheck(&request, LOG))
+		(void) alertQueuePut(&request);
 }
 
 void
@@ -412,7 +420,8 @@ alertResolveQueued(const char *source, const char *key)
 	AlertRequest request;
 
 	alertRequestResolve(&request, source, key);
-	(void) alertQueuePut(&request);
+	if (alertRequestCheck(&request, LOG))
+		(void) alertQueuePut(&request);
 }
 
 TimestampTz

@@ -65,7 +65,11 @@ extern bool alertCanWrite(void);
 extern int64 alertRaise(const AlertRaise *raise);
 extern void alertResolve(const char *source, const char *key);
 
-/* Always queued for the worker; callable from any process, at any time. */
+/*
+ * Always queued for the worker; callable from any process, at any time,
+ * never failing: a request with a bad source or no key (a part's bug) is
+ * logged and dropped.
+ */
 extern void alertRaiseQueued(const AlertRaise *raise);
 extern void alertResolveQueued(const char *source, const char *key);
 
