@@ -56,6 +56,7 @@ static TimestampTz alertNextAt = 0;
 static TimestampTz alertLastCleanup = 0;
 static MemoryContext alertContext = NULL;
 static char alertConfigError[256] = "";
+static bool alertInstalled = false;	/* seen at the last run */
 
 /* One event to POST, copied out of its transaction. */
 typedef struct AlertSend
@@ -462,7 +463,8 @@ alertInstalledStep(void *arg)
 static TimestampTz
 alertDutyNextDue(TimestampTz now, void *arg)
 {
-	if (alertQueueBusy())
+	/* before the extension exists, what is queued waits for the poll */
+	if (alertInstalled && alertQueueBusy())
 		return now;
 	return alertNextAt;
 }
@@ -488,7 +490,10 @@ alertDutyRun(TimestampTz now, void *arg)
 	(void) alertQueuePokedTake();
 
 	/* before CREATE EXTENSION: nothing to write into; what is queued waits */
-	if (!dutyXactRun(NULL, alertInstalledStep, &installed) || !installed)
+	if (!dutyXactRun(NULL, alertInstalledStep, &installed))
+		installed = false;
+	alertInstalled = installed;
+	if (!installed)
 	{
 		alertNextAt = TimestampTzPlusMilliseconds(now, ALERT_POLL_MS);
 		MemoryContextSwitchTo(old);
