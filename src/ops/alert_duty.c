@@ -33,6 +33,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "storage/ipc.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -460,6 +461,13 @@ alertInstalledStep(void *arg)
 	*(bool *) arg = OidIsValid(get_extension_oid("pg_dr", true));
 }
 
+/* The worker leaves: nobody is to wake through its latch any more. */
+static void
+alertWorkerDetach(int code, Datum arg)
+{
+	alertQueueWorkerSet(NULL);
+}
+
 static TimestampTz
 alertDutyNextDue(TimestampTz now, void *arg)
 {
@@ -485,6 +493,7 @@ alertDutyRun(TimestampTz now, void *arg)
 		alertContext = AllocSetContextCreate(TopMemoryContext, "pg_dr alerts",
 											 ALLOCSET_DEFAULT_SIZES);
 		alertQueueWorkerSet(MyLatch);
+		before_shmem_exit(alertWorkerDetach, (Datum) 0);
 	}
 	old = MemoryContextSwitchTo(alertContext);
 	(void) alertQueuePokedTake();
