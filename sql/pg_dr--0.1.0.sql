@@ -631,6 +631,69 @@ LANGUAGE C VOLATILE STRICT
 AS 'MODULE_PATHNAME', 'dr_node_unregister';
 COMMENT ON FUNCTION dr_node_unregister(text) IS
 	'remove a node from the HA cluster''s registry';
+-- Alerts (src/ops/alert*.c is their only writer; docs/alerts.md).
+------------------------------------------------------------------------------
+-- One row per alert; at most one open (not resolved) per source and key:
+-- raising it again updates it, resolving closes it.
+CREATE TABLE pgdr.alerts (
+	id				bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	severity		text NOT NULL
+		CHECK (severity IN ('info', 'warning', 'critical')),
+	source			text NOT NULL
+		CHECK (source IN ('archive', 'backup', 'repository', 'verify', 'audit',
+						  'ha', 'schedule', 'objectives')),
+	key				text NOT NULL CHECK (key <> ''),
+	message			text NOT NULL,
+	value			double precision,
+	threshold		double precision,
+	raised_at		timestamptz NOT NULL,
+	updated_at		timestamptz NOT NULL,
+	acknowledged_at	timestamptz,
+	acknowledged_by	name,
+	resolved_at		timestamptz,
+	escalated_at	timestamptz
+);
+CREATE UNIQUE INDEX alerts_open_key ON pgdr.alerts (source, key)
+	WHERE resolved_at IS NULL;
+
+-- What the webhook duty sends: one row per event of an alert (raised,
+-- acknowledged, resolved, escalated), its JSON body fixed when it happened.
+CREATE TABLE pgdr.alert_events (
+	id				bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	alert_id		bigint NOT NULL REFERENCES pgdr.alerts (id),
+	event			text NOT NULL
+		CHECK (event IN ('raised', 'acknowledged', 'resolved', 'escalated')),
+	severity		text NOT NULL
+		CHECK (severity IN ('info', 'warning', 'critical')),
+	payload			jsonb NOT NULL,
+	created_at		timestamptz NOT NULL,
+	state			text NOT NULL DEFAULT 'pending'
+		CHECK (state IN ('pending', 'sent', 'failed', 'skipped')),
+	attempts		integer NOT NULL DEFAULT 0,
+	next_attempt_at	timestamptz NOT NULL,
+	done_at			timestamptz,
+	last_error		text
+);
+CREATE INDEX alert_events_pending ON pgdr.alert_events (next_attempt_at)
+	WHERE state = 'pending';
+
+CREATE VIEW dr_alerts AS
+	SELECT a.id, a.severity, a.source, a.key, a.message, a.value, a.threshold,
+		   CASE WHEN a.resolved_at IS NOT NULL THEN 'resolved'
+				WHEN a.acknowledged_at IS NOT NULL THEN 'acknowledged'
+				ELSE 'open' END AS state,
+		   a.raised_at, a.updated_at, a.acknowledged_at, a.acknowledged_by,
+		   a.resolved_at, a.escalated_at
+	  FROM pgdr.alerts a;
+COMMENT ON VIEW dr_alerts IS
+	'every alert of every part: open, acknowledged or resolved (docs/alerts.md)';
+
+CREATE FUNCTION dr_alert_ack(id bigint)
+RETURNS timestamptz
+LANGUAGE C STRICT VOLATILE
+AS 'MODULE_PATHNAME', 'dr_alert_ack';
+COMMENT ON FUNCTION dr_alert_ack(bigint) IS
+	'acknowledge an open alert: it no longer escalates (audited)';
 
 ------------------------------------------------------------------------------
 -- Privileges.
@@ -706,3 +769,11 @@ SELECT pg_catalog.pg_extension_config_dump('pgdr.backups', '');
 SELECT pg_catalog.pg_extension_config_dump('pgdr.pitr_events', '');
 SELECT pg_catalog.pg_extension_config_dump('pgdr.pitr_events_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('pgdr.nodes', '');
+
+-- Alerts: read by monitors, acknowledged by operators.
+REVOKE ALL ON dr_alerts FROM PUBLIC;
+GRANT SELECT ON dr_alerts TO dr_monitor;
+REVOKE ALL ON FUNCTION dr_alert_ack(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_alert_ack(bigint) TO dr_operator;
+SELECT pg_catalog.pg_extension_config_dump('pgdr.alerts', '');
+SELECT pg_catalog.pg_extension_config_dump('pgdr.alert_events', '');

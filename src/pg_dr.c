@@ -24,6 +24,7 @@
 #include "ops/catchup.h"
 #include "backup/backup.h"
 #include "common/compat.h"
+#include "ops/alert.h"
 #include "ops/audit.h"
 #include "ops/progress.h"
 #include "ops/worker.h"
@@ -50,6 +51,7 @@ drShmemRequest(void)
 	RequestAddinShmemSpace(backupShmemSize());
 	archiveShmemRequest();
 	progressShmemRequest();
+	alertShmemRequest();
 }
 
 static void
@@ -62,6 +64,7 @@ drShmemStartup(void)
 	backupShmemInit();
 	archiveShmemInit();
 	progressShmemInit();
+	alertShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -114,4 +117,5 @@ _PG_init(void)
 	pitrDutiesRegister();
 	archiveDutiesRegister();
 	catchupDutiesRegister();
+	alertDutiesRegister();
 }

@@ -109,7 +109,17 @@ typedef struct ApiCall
 	const char *operation;		/* "dr_backup_full" ... */
 	StringInfoData json;		/* always a complete JSON object */
 	AuditOp		op;
+	void		(*onFailure) (void *arg);	/* apiCallOnFailure */
+	void	   *onFailureArg;
 } ApiCall;
+
+/*
+ * A hook API_CALL_END runs on an error, before the failure is recorded
+ * and the error re-thrown (inside PG_CATCH: it may CopyErrorData in its
+ * own memory context, must not throw): what a function does about its own
+ * failure (dr_backup_* raise an alert), without a PG_TRY of its own.
+ */
+extern void apiCallOnFailure(ApiCall *call, void (*fn) (void *arg), void *arg);
 
 extern ApiCall *apiCallNew(const char *operation);
 extern void apiArgText(ApiCall *call, const char *key, const char *value);

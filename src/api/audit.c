@@ -15,6 +15,7 @@
 #include "utils/builtins.h"
 
 #include "api/api.h"
+#include "ops/alert.h"
 #include "ops/audit.h"
 
 PG_FUNCTION_INFO_V1(dr_audit_verify);
@@ -25,6 +26,32 @@ PG_FUNCTION_INFO_V1(dr_audit_expire);
  * trail is a WARNING and a row that says where; the function itself
  * succeeds: it did its job.  Same columns as pgdr.audit_verify_chain().
  */
+/*
+ * The "audit_chain_broken" alert (ops/alert.h): raised, critical, with the
+ * broken row as its value; resolved when the chain holds again.
+ */
+static void
+apiAuditAlert(const AuditVerifyResult *result)
+{
+	AlertRaise	raise;
+
+	if (result->ok)
+	{
+		alertResolve("audit", "audit_chain_broken");
+		return;
+	}
+	memset(&raise, 0, sizeof(raise));
+	raise.source = "audit";
+	raise.key = "audit_chain_broken";
+	raise.severity = ALERT_CRITICAL;
+	raise.message = psprintf("the audit trail is broken at row " INT64_FORMAT ": %s",
+							 result->firstBrokenId,
+							 result->problem ? result->problem : "(no detail)");
+	raise.hasValue = true;
+	raise.value = (double) result->firstBrokenId;
+	(void) alertRaise(&raise);
+}
+
 Datum
 dr_audit_verify(PG_FUNCTION_ARGS)
 {
@@ -43,6 +70,7 @@ dr_audit_verify(PG_FUNCTION_ARGS)
 
 		apiAsOwnerBegin(&owner);
 		auditVerify(&result);
+		apiAuditAlert(&result);
 		apiAsOwnerEnd(&owner);
 		if (!result.ok)
 			ereport(WARNING,

@@ -17,6 +17,7 @@
 #include "api/api.h"
 #include "backup/backup.h"
 #include "backup/backup_progress.h"
+#include "ops/alert.h"
 #include "ops/audit.h"
 #include "pg_dr.h"
 #include "backup/backup_verify.h"
@@ -28,9 +29,49 @@ PG_FUNCTION_INFO_V1(dr_backup_full);
 PG_FUNCTION_INFO_V1(dr_backup_incremental);
 PG_FUNCTION_INFO_V1(pg_dr_backup_progress);
 
+/*
+ * Inside PG_CATCH of a failed backup: queue the "backup_failed" alert
+ * with the error's message (copied in context, the caller's), and leave
+ * the error in place for the audit record.  A cancel is no failure.
+ */
+/* What the failure hook of a backup call needs. */
+typedef struct ApiBackupAlert
+{
+	const char *operation;
+	MemoryContext context;		/* the caller's: the error is copied there */
+} ApiBackupAlert;
+
+/*
+ * The failure hook (api/call.c) of dr_backup_*: raise "backup_failed",
+ * queued, unless the backup was cancelled.
+ */
+static void
+apiBackupAlertFailed(void *arg)
+{
+	ApiBackupAlert *alert = arg;
+	MemoryContext errorContext = MemoryContextSwitchTo(alert->context);
+	ErrorData  *edata = CopyErrorData();
+
+	if (edata->sqlerrcode != ERRCODE_QUERY_CANCELED)
+	{
+		AlertRaise	raise;
+
+		memset(&raise, 0, sizeof(raise));
+		raise.source = "backup";
+		raise.key = "backup_failed";
+		raise.severity = ALERT_WARNING;
+		raise.message = psprintf("%s failed: %s", alert->operation,
+								 edata->message ? edata->message : "unknown error");
+		alertRaiseQueued(&raise);
+	}
+	FreeErrorData(edata);
+	MemoryContextSwitchTo(errorContext);
+}
+
 static Datum
 apiBackup(FunctionCallInfo fcinfo, bool incremental)
 {
+	ApiBackupAlert alertArg;
 	BackupParam param;
 	BackupSummary summary;
 	ApiCall    *call;
@@ -63,6 +104,13 @@ apiBackup(FunctionCallInfo fcinfo, bool incremental)
 		apiArgText(call, "parent", param.parentId);
 	if (param.strict)
 		apiArgBool(call, "strict", true);
+	/*
+	 * A failure raises the "backup_failed" alert (queued: the transaction
+	 * is about to abort); a good backup resolves it.
+	 */
+	alertArg.operation = operation;
+	alertArg.context = CurrentMemoryContext;
+	apiCallOnFailure(call, apiBackupAlertFailed, &alertArg);
 	API_CALL_BEGIN(call);
 	{
 		ApiOwnerContext owner;
@@ -82,6 +130,7 @@ apiBackup(FunctionCallInfo fcinfo, bool incremental)
 		/* the catalog row is written as the owner; the rest is server work */
 		apiAsOwnerBegin(&owner);
 		id = backupRun(&param, &summary);
+		alertResolve("backup", "backup_failed");
 		apiAsOwnerEnd(&owner);
 
 		if (summary.corruptPages > 0)

@@ -115,8 +115,17 @@ apiCallOk(ApiCall *call)
 }
 
 void
+apiCallOnFailure(ApiCall *call, void (*fn) (void *arg), void *arg)
+{
+	call->onFailure = fn;
+	call->onFailureArg = arg;
+}
+
+void
 apiCallFailed(ApiCall *call)
 {
+	if (call->onFailure)
+		call->onFailure(call->onFailureArg);
 	/* no allocation here: the buffer is a complete object already */
 	call->op.arguments = call->json.data;
 	auditOpFailed(&call->op);

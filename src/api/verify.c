@@ -9,6 +9,7 @@
 #include "utils/builtins.h"
 
 #include "api/api.h"
+#include "ops/alert.h"
 #include "backup/backup.h"
 #include "ops/audit.h"
 #include "ops/progress.h"
@@ -37,6 +38,33 @@ apiVerifyProblem(void *arg, const char *path, const char *message)
 			(errcode(ERRCODE_DATA_CORRUPTED),
 			 errmsg("%s", message),
 			 errdetail("Object \"%s\".", path)));
+}
+
+/*
+ * The "verify_failed:<id>" alert (ops/alert.h): raised, critical, when the
+ * backup has problems; resolved when a later verification finds none.
+ */
+static void
+apiVerifyAlert(const char *id, bool ok, const VerifyCollect *collect)
+{
+	char	   *key = psprintf("verify_failed:%s", id);
+	AlertRaise	raise;
+
+	if (ok)
+	{
+		alertResolve("verify", key);
+		return;
+	}
+	memset(&raise, 0, sizeof(raise));
+	raise.source = "verify";
+	raise.key = key;
+	raise.severity = ALERT_CRITICAL;
+	raise.message = psprintf("backup %s failed verification with " UINT64_FORMAT " problem(s); the first: %s",
+							 id, collect->problems,
+							 collect->first ? collect->first : "(not recorded)");
+	raise.hasValue = true;
+	raise.value = (double) collect->problems;
+	(void) alertRaise(&raise);
 }
 
 /*
@@ -88,6 +116,7 @@ dr_backup_verify(PG_FUNCTION_ARGS)
 
 		apiAsOwnerBegin(&owner);
 		backupCatalogVerified(id, collect.first);
+		apiVerifyAlert(id, ok, &collect);
 		apiAsOwnerEnd(&owner);
 		repoClose(repo);
 		configFree(config);

@@ -42,6 +42,7 @@
 
 #include "archive/archive_internal.h"
 #include "common/compat.h"
+#include "ops/alert.h"
 #include "pg_dr.h"
 
 #include DR_ARCHIVE_MODULE_HEADER
@@ -66,6 +67,71 @@ static ArchiveTarget archiveTargets[CONFIG_REPO_MAX + 1];
 static MemoryContext archiveFileContext = NULL;
 
 /*
+ * Alerts (ops/alert.h), queued: the archiver is connected to no database.
+ * One alert per repository, "archive_failing:repoN" (repo0: none could be
+ * chosen), raised at each failure with the failures in a row as its
+ * value, resolved by the next file archived.  A resolve is queued once
+ * after a failure, and once after the archiver starts (an alert may be
+ * open from before).
+ */
+static bool archiveAlertClear[CONFIG_REPO_MAX + 1];
+static int	archiveFailuresInRow[CONFIG_REPO_MAX + 1];
+
+static void
+archiveAlertKey(int repoNumber, char *key, size_t size)
+{
+	snprintf(key, size, "archive_failing:repo%d", repoNumber);
+}
+
+static void
+archiveModuleAlertFailed(const ArchiveTarget *target, int repoNumber,
+						 const char *message)
+{
+	AlertRaise	raise;
+	char		key[32];
+
+	if (repoNumber < 0 || repoNumber > CONFIG_REPO_MAX)
+		repoNumber = 0;
+	archiveFailuresInRow[repoNumber]++;
+	archiveAlertClear[repoNumber] = false;
+	archiveAlertKey(repoNumber, key, sizeof(key));
+	memset(&raise, 0, sizeof(raise));
+	raise.source = "archive";
+	raise.key = key;
+	raise.severity = ALERT_WARNING;
+	raise.message = repoNumber > 0 && target != NULL && target->configLoaded ?
+		psprintf("WAL archiving into repo%d (\"%s\") fails: %s", repoNumber,
+				 target->repoConfig.path, message) :
+		psprintf("WAL archiving fails: %s", message);
+	raise.hasValue = true;
+	raise.value = archiveFailuresInRow[repoNumber];
+	alertRaiseQueued(&raise);
+}
+
+static void
+archiveModuleAlertArchived(int repoNumber)
+{
+	char		key[32];
+
+	if (repoNumber < 0 || repoNumber > CONFIG_REPO_MAX)
+		return;
+	archiveFailuresInRow[repoNumber] = 0;
+	if (!archiveAlertClear[repoNumber])
+	{
+		archiveAlertClear[repoNumber] = true;
+		archiveAlertKey(repoNumber, key, sizeof(key));
+		alertResolveQueued("archive", key);
+	}
+	/* the failure to choose any repository is over too */
+	if (repoNumber != 0 && !archiveAlertClear[0])
+	{
+		archiveAlertClear[0] = true;
+		archiveAlertKey(0, key, sizeof(key));
+		alertResolveQueued("archive", key);
+	}
+}
+
+/*
  * Log a failure and count it in dr_archive_status; a repository that is
  * not required is skipped for a while (a LOG, not a WARNING: archiving
  * goes on).
@@ -80,6 +146,7 @@ archiveModuleFailed(ArchiveTarget *target, const char *file, int repoNumber,
 	archiveStatsRepoFailed(repoNumber, target->repoHash, err->message,
 						   archiveErrorUnreachable(err->code),
 						   optional ? ARCHIVE_OPTIONAL_SKIP_MS : 0);
+	archiveModuleAlertFailed(target, repoNumber, err->message);
 	if (optional)
 	{
 		ereport(LOG,
@@ -106,6 +173,7 @@ archiveModuleDifferent(ArchiveTarget *target, const char *file,
 					   file, target->repoConfig.path);
 	archiveStatsRepoFailed(repoNumber, target->repoHash, message, false,
 						   target->required ? 0 : ARCHIVE_OPTIONAL_SKIP_MS);
+	archiveModuleAlertFailed(target, repoNumber, message);
 	ereport(WARNING,
 			(errcode(ERRCODE_DUPLICATE_OBJECT),
 			 errmsg_internal("%s", message),
@@ -154,6 +222,7 @@ archiveModuleRepo(ArchiveTarget *target, const char *file, const char *path,
 				(errmsg_internal("\"%s\" was pushed to repository %d by a pg_dr archive worker",
 								 file, repoNumber)));
 		archiveStatsArchived(repoNumber, target->repoHash, file);
+		archiveModuleAlertArchived(repoNumber);
 		return true;
 	}
 
@@ -174,6 +243,7 @@ archiveModuleRepo(ArchiveTarget *target, const char *file, const char *path,
 							 "archived to" : "was already identical in",
 							 target->repoConfig.path)));
 	archiveStatsArchived(repoNumber, target->repoHash, file);
+	archiveModuleAlertArchived(repoNumber);
 	return true;
 }
 
@@ -264,6 +334,7 @@ archiveModuleFile(const char *file, const char *path)
 			archiveTargetCleanup(&archiveTargets[n]);
 		LWLockReleaseAll();
 		archiveStatsFailed(0, 0, edata->message);
+		archiveModuleAlertFailed(NULL, 0, edata->message);
 		RESUME_INTERRUPTS();
 		archived = false;
 	}

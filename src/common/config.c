@@ -75,6 +75,11 @@ typedef enum ConfigKey
 	CONFIG_KEY_HA_LEASE_TTL,
 	CONFIG_KEY_HA_MAX_FAILOVER_LAG,
 	CONFIG_KEY_HA_ETCD_ENDPOINTS,
+	CONFIG_KEY_ALERT_WEBHOOK_URL,
+	CONFIG_KEY_ALERT_WEBHOOK_URL_WARNING,
+	CONFIG_KEY_ALERT_WEBHOOK_URL_CRITICAL,
+	CONFIG_KEY_ALERT_WEBHOOK_TIMEOUT,
+	CONFIG_KEY_ALERT_ESCALATE_AFTER,
 	CONFIG_KEY_COUNT
 } ConfigKey;
 
@@ -118,6 +123,17 @@ static const ConfigKeyDef configKeys[CONFIG_KEY_COUNT] = {
 	.max = INT64CONST(1) << 40},
 	[CONFIG_KEY_HA_ETCD_ENDPOINTS] = {.name = "ha_etcd_endpoints",
 	.kind = CONFIG_KIND_STRING},
+	/* a webhook URL may carry a token: hidden in dr_config and pg_dr info */
+	[CONFIG_KEY_ALERT_WEBHOOK_URL] = {.name = "alert_webhook_url",
+	.kind = CONFIG_KIND_URL, .secret = true},
+	[CONFIG_KEY_ALERT_WEBHOOK_URL_WARNING] = {.name = "alert_webhook_url_warning",
+	.kind = CONFIG_KIND_URL, .secret = true},
+	[CONFIG_KEY_ALERT_WEBHOOK_URL_CRITICAL] = {.name = "alert_webhook_url_critical",
+	.kind = CONFIG_KIND_URL, .secret = true},
+	[CONFIG_KEY_ALERT_WEBHOOK_TIMEOUT] = {.name = "alert_webhook_timeout",
+	.kind = CONFIG_KIND_INT, .min = 1, .max = 300},
+	[CONFIG_KEY_ALERT_ESCALATE_AFTER] = {.name = "alert_escalate_after",
+	.kind = CONFIG_KIND_INT, .min = 1, .max = 7 * 24 * 3600},
 };
 
 static const bool configKeyPerRepo[CONFIG_KEY_COUNT] = {
@@ -937,6 +953,13 @@ configHaBuild(ConfigParser *parser, DrHaConfig *ha)
 	return true;
 }
 
+/* A palloc'd copy of a value, or NULL. */
+static char *
+configValueCopy(const char *value)
+{
+	return value != NULL ? pstrdup(value) : NULL;
+}
+
 /* Build the DrConfig from a parser whose every line was checked. */
 static DrConfig *
 configBuild(ConfigParser *parser)
@@ -953,6 +976,18 @@ configBuild(ConfigParser *parser)
 		configFree(config);
 		return NULL;
 	}
+	config->alertWebhookUrl =
+		configValueCopy(configValueGet(parser, CONFIG_KEY_ALERT_WEBHOOK_URL, 0));
+	config->alertWebhookUrlWarning =
+		configValueCopy(configValueGet(parser, CONFIG_KEY_ALERT_WEBHOOK_URL_WARNING, 0));
+	config->alertWebhookUrlCritical =
+		configValueCopy(configValueGet(parser, CONFIG_KEY_ALERT_WEBHOOK_URL_CRITICAL, 0));
+	if (configValueGet(parser, CONFIG_KEY_ALERT_WEBHOOK_TIMEOUT, 0) != NULL)
+		config->alertWebhookTimeoutS =
+			atoi(configValueGet(parser, CONFIG_KEY_ALERT_WEBHOOK_TIMEOUT, 0));
+	if (configValueGet(parser, CONFIG_KEY_ALERT_ESCALATE_AFTER, 0) != NULL)
+		config->alertEscalateAfterS =
+			atoi(configValueGet(parser, CONFIG_KEY_ALERT_ESCALATE_AFTER, 0));
 
 	/* the largest list possible: globals plus every key of every repo */
 	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
@@ -1185,6 +1220,12 @@ configFree(DrConfig *config)
 	if (config->items)
 		pfree(config->items);
 	configHaFree(&config->ha);
+	if (config->alertWebhookUrl)
+		pfree(config->alertWebhookUrl);
+	if (config->alertWebhookUrlWarning)
+		pfree(config->alertWebhookUrlWarning);
+	if (config->alertWebhookUrlCritical)
+		pfree(config->alertWebhookUrlCritical);
 	pfree(config->path);
 	pfree(config);
 }

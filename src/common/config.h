@@ -15,6 +15,14 @@
  * Settings (see docs/configuration.md):
  *	 compress_type          zstd | none                (default zstd)
  *	 compress_level         1..19                      (default 3)
+ *	 alert_webhook_url      http(s) URL: a JSON POST per alert event of any
+ *	                        severity (default unset: no webhook; hidden)
+ *	 alert_webhook_url_warning, alert_webhook_url_critical
+ *	                        http(s) URL for that severity's events, in place
+ *	                        of alert_webhook_url (hidden)
+ *	 alert_webhook_timeout  1..300 seconds one POST may take (unset: 10)
+ *	 alert_escalate_after   1..604800 seconds after which an alert nobody
+ *	                        acknowledged escalates (unset: never)
  * and, for each repository N, the settings every repository has:
  *	 repoN_type             a registered storage driver (required per repo)
  *	 repoN_cipher_type      aes-256-gcm | none         (default aes-256-gcm)
@@ -69,7 +77,9 @@ typedef enum ConfigKind
 								 * (powers of 1024, any case, also KiB...):
 								 * stored as a number of bytes, min..max */
 	CONFIG_KIND_ENUM,			/* one of allowed (any case; stored as listed) */
-	CONFIG_KIND_SECRET			/* non-empty text, never shown */
+	CONFIG_KIND_SECRET,			/* non-empty text, never shown */
+	CONFIG_KIND_URL				/* an http:// or https:// URL with a host, no
+								 * white space or control character */
 } ConfigKind;
 
 /* One key a storage driver accepts, as repoN_<name>. */
@@ -213,6 +223,12 @@ typedef struct DrConfig
 	int			repoCount;		/* how many repoN are configured */
 	int			compressLevel;	/* 0 when compress_type = none */
 	DrHaConfig	ha;
+	/* alerts (ops/alert.h): NULL when unset */
+	char	   *alertWebhookUrl;	/* every severity */
+	char	   *alertWebhookUrlWarning; /* warning events, in its place */
+	char	   *alertWebhookUrlCritical;	/* critical events, in its place */
+	int			alertWebhookTimeoutS;	/* 0 when unset */
+	int			alertEscalateAfterS;	/* 0 when unset: never */
 	int			itemCount;
 	ConfigItem *items;			/* sorted by name */
 } DrConfig;

@@ -213,6 +213,49 @@ configPathCheck(const char *name, bool hidden, char *value,
 	return true;
 }
 
+/*
+ * An http:// or https:// URL with a host, nothing that is not printable
+ * ASCII and no white space.  The value is never quoted in the message: a
+ * URL may carry a token.
+ */
+static bool
+configUrlCheck(const char *name, const char *v, ConfigProblem *problem)
+{
+	size_t		scheme;
+	const char *host;
+
+	if (pg_strncasecmp(v, "https://", 8) == 0)
+		scheme = 8;
+	else if (pg_strncasecmp(v, "http://", 7) == 0)
+		scheme = 7;
+	else
+	{
+		configProblem(problem, "\"%s\" must be an http:// or https:// URL", name);
+		snprintf(problem->hint, sizeof(problem->hint),
+				 "write it as http://host[:port]/path or https://host[:port]/path");
+		return false;
+	}
+	for (const char *c = v; *c != '\0'; c++)
+	{
+		if ((unsigned char) *c <= ' ' || (unsigned char) *c >= 0x7f)
+		{
+			configProblem(problem, "\"%s\" must not contain white space or control characters", name);
+			snprintf(problem->hint, sizeof(problem->hint),
+					 "percent-encode them (%%20 for a space)");
+			return false;
+		}
+	}
+	host = v + scheme;
+	/* userinfo is allowed; the host after it must not be empty */
+	if (strchr(host, '@') != NULL &&
+		(strchr(host, '/') == NULL || strchr(host, '@') < strchr(host, '/')))
+		host = strchr(host, '@') + 1;
+	if (*host == '\0' || *host == '/' || *host == ':' || *host == '?' ||
+		*host == '#')
+		return configProblem(problem, "\"%s\" names no host", name);
+	return true;
+}
+
 bool
 configValueCheck(const ConfigKeyDef *def, const char *name, bool hidden,
 				 char **value, ConfigProblem *problem)
@@ -230,6 +273,8 @@ configValueCheck(const ConfigKeyDef *def, const char *name, bool hidden,
 			return true;
 		case CONFIG_KIND_PATH:
 			return configPathCheck(name, hidden, v, problem);
+		case CONFIG_KIND_URL:
+			return configUrlCheck(name, v, problem);
 		case CONFIG_KIND_ENUM:
 			for (int i = 0; def->allowed[i] != NULL; i++)
 			{

@@ -140,6 +140,13 @@ CREATE SCHEMA sp_operator AUTHORIZATION dr_t_sp_operator;
 CREATE SCHEMA sp_admin AUTHORIZATION dr_t_sp_admin;
 GRANT CREATE ON SCHEMA public TO PUBLIC;
 
+-- an open alert for the operator to acknowledge (a fixed id: the calls
+-- below use no function of their own)
+INSERT INTO pgdr.alerts (id, severity, source, key, message, raised_at, updated_at)
+	OVERRIDING SYSTEM VALUE
+	VALUES (1000000, 'warning', 'backup', 'search_path_test', 'for dr_alert_ack',
+			pg_catalog.now(), pg_catalog.now());
+
 \o /dev/null
 SET ROLE dr_t_sp_monitor;
 SELECT trap_log.plant('sp_monitor');
@@ -188,7 +195,8 @@ SELECT tap.set_eq(
 		  'dr_backup_incremental', 'dr_backup_verify', 'dr_restore',
 		  'dr_repository_create', 'dr_repository_sync', 'dr_expire',
 		  'dr_wal_verify', 'dr_restore_point', 'dr_declare_primary',
-		  'dr_backup_keep', 'dr_metrics', 'dr_node_register', 'dr_node_unregister'],
+		  'dr_backup_keep', 'dr_metrics', 'dr_node_register', 'dr_node_unregister',
+		  'dr_alert_ack'],
 	'this test calls every dr_* function of the extension');
 SELECT tap.set_eq(
 	$$SELECT c.relname::text FROM pg_class c
@@ -197,7 +205,7 @@ SELECT tap.set_eq(
 	   WHERE c.relkind = 'v' AND c.relname LIKE 'dr\_%'$$,
 	ARRAY['dr_status', 'dr_config', 'dr_objectives', 'dr_audit', 'dr_backups',
 		  'dr_backup_progress', 'dr_archive_status', 'dr_restore_points',
-		  'dr_pitr_window', 'dr_progress', 'dr_nodes', 'dr_repositories'],
+		  'dr_pitr_window', 'dr_progress', 'dr_nodes', 'dr_repositories', 'dr_alerts'],
 	'this test reads every dr_* view of the extension');
 
 -- each call is its own statement: backups and audit records need commits
@@ -236,6 +244,7 @@ SELECT trap_log.attempt('SELECT * FROM dr_progress');
 SELECT trap_log.attempt('SELECT dr_metrics()');
 SELECT trap_log.attempt('SELECT * FROM dr_nodes');
 SELECT trap_log.attempt('SELECT * FROM dr_repositories');
+SELECT trap_log.attempt('SELECT * FROM dr_alerts');
 RESET ROLE;
 
 SET ROLE dr_t_sp_operator;
@@ -247,6 +256,7 @@ SELECT trap_log.attempt('SELECT dr_restore_point(''sp_operator_point'')');
 SELECT trap_log.attempt('SELECT dr_repository_sync()');
 SELECT trap_log.attempt('SELECT * FROM dr_wal_verify()');
 SELECT trap_log.attempt('SELECT * FROM dr_audit_verify()');
+SELECT trap_log.attempt('SELECT dr_alert_ack(1000000)');
 SELECT trap_log.attempt('SELECT * FROM dr_status');
 SELECT trap_log.attempt('SELECT * FROM dr_backups');
 SELECT trap_log.attempt('SELECT * FROM dr_pitr_window');

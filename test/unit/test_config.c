@@ -592,10 +592,75 @@ testHa(void)
 				"line 3", "ha_failover not a boolean");
 }
 
+/* The alert settings (ops/alert.h): webhook URLs, timeout, escalation. */
+static void
+testAlerts(void)
+{
+	DrError		err;
+	DrConfig   *config;
+
+	config = parse("repo1_type = posix\nrepo1_path = /x\nrepo1_cipher_type = none\n", &err);
+	ok(config != NULL && config->alertWebhookUrl == NULL &&
+	   config->alertWebhookUrlWarning == NULL &&
+	   config->alertWebhookUrlCritical == NULL &&
+	   config->alertWebhookTimeoutS == 0 && config->alertEscalateAfterS == 0,
+	   "alerts: unset by default");
+	for (int i = 0; config && i < config->itemCount; i++)
+		ok(strncmp(config->items[i].name, "alert_", 6) != 0,
+		   "alerts: unset settings are not listed (%s)", config->items[i].name);
+	if (config)
+		configFree(config);
+
+	config = parse("repo1_type = posix\nrepo1_path = /x\nrepo1_cipher_type = none\n"
+				   "alert_webhook_url = 'https://user:tok@hooks.example.com/x?token=abc'\n"
+				   "alert_webhook_url_warning = http://127.0.0.1:8080/w\n"
+				   "alert_webhook_url_critical = HTTPS://pager.example.com/c\n"
+				   "alert_webhook_timeout = 5\nalert_escalate_after = 900\n", &err);
+	if (!ok(config != NULL, "alerts: every setting accepted"))
+		diag("%s", err.message);
+	if (config)
+	{
+		is_str(config->alertWebhookUrl, "https://user:tok@hooks.example.com/x?token=abc",
+			   "alerts: the URL as written");
+		is_str(config->alertWebhookUrlWarning, "http://127.0.0.1:8080/w", "alerts: warning URL");
+		is_str(config->alertWebhookUrlCritical, "HTTPS://pager.example.com/c",
+			   "alerts: a scheme in capitals is a scheme");
+		is_int(config->alertWebhookTimeoutS, 5, "alerts: timeout");
+		is_int(config->alertEscalateAfterS, 900, "alerts: escalation delay");
+		for (int i = 0; i < config->itemCount; i++)
+			if (strcmp(config->items[i].name, "alert_webhook_url") == 0)
+				is_str(config->items[i].value, "********", "alerts: the URL is hidden (it may hold a token)");
+		configFree(config);
+	}
+
+	expectError("alert_webhook_url = ftp://example.com/x\n",
+				"line 1: \"alert_webhook_url\" must be an http:// or https:// URL",
+				"alerts: ftp URL");
+	expectError("alert_webhook_url_critical = /var/run/hook\n",
+				"line 1: \"alert_webhook_url_critical\" must be an http:// or https:// URL",
+				"alerts: a path is no URL");
+	expectError("alert_webhook_url_warning = 'http://host/a b'\n",
+				"\"alert_webhook_url_warning\" must not contain white space",
+				"alerts: a space in the URL");
+	expectError("alert_webhook_url = http:///x\n", "\"alert_webhook_url\" names no host",
+				"alerts: no host");
+	expectError("alert_webhook_url = http://u:p@/x\n", "\"alert_webhook_url\" names no host",
+				"alerts: userinfo and no host");
+	expectError("alert_webhook_timeout = 0\n", "invalid value \"0\" for \"alert_webhook_timeout\"",
+				"alerts: timeout 0");
+	expectError("alert_escalate_after = 10m\n", "invalid value \"10m\" for \"alert_escalate_after\"",
+				"alerts: escalation with a unit");
+	/* the refused URL is not echoed: it may hold a token */
+	config = parse("alert_webhook_url = ftp://secret-token@x/\n", &err);
+	ok(config == NULL && strstr(err.message, "secret-token") == NULL,
+	   "alerts: a refused URL is not in the message");
+}
+
 int
 main(void)
 {
 	storageDriversRegister();
+	testAlerts();
 	testValid();
 	testErrors();
 	testSecretsAndPaths();
