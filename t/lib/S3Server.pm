@@ -5,6 +5,8 @@
 # TLS with a CA of the suite's own making unless tls => 0.
 #
 #   my $s3 = S3Server->start($tmp, bucket => 'pgdr');   # undef: not installed
+#   S3Server->start($tmp, args => [ '--allow-mismatched-signatures' ]);
+#                           # more s3rver options (bench/storage: pgBackRest)
 #   $s3->endpoint;          # "localhost:PORT" (TLS) or "127.0.0.1:PORT"
 #   $s3->conf_lines(1, path => '/main');   # repo1_s3_* lines
 #   $s3->stop;              # also at the end of the test (DESTROY)
@@ -77,6 +79,7 @@ sub start
 		$self->{tlsdir} = _tls_make("$tmp/s3tls");
 		push @args, '--key', "$self->{tlsdir}/srv.key", '--cert', "$self->{tlsdir}/srv.pem";
 	}
+	push @args, @{ $opts{args} } if $opts{args};
 	my $argv = join(',', map { my $a = $_; $a =~ s/(['\\])/\\$1/g; "'$a'" } ('node', 's3rver', @args));
 	my $js = "require('" . cli_js() . "').parseAsync([$argv])"
 	  . ".catch((e) => { console.error(String(e)); process.exit(1); })";
