@@ -260,7 +260,15 @@ storageS3Error(StorageS3 *s3, const StorageS3Request *req,
 		drErrorSet(err, DR_ERR_PERMISSION,
 				   "repository %s: could not %s: access denied (HTTP 403%s%s)%s",
 				   s3->name, req->what, code[0] ? " " : "", code, rid);
-		drErrorHint(err, "the credentials must allow s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on the bucket");
+
+		/*
+		 * No code: the answer to a HEAD, which has no body; a wrong secret
+		 * is refused so too, and cannot be told from a missing permission.
+		 */
+		if (code[0] == '\0')
+			drErrorHint(err, "check repoN_s3_key, its secret and the session token (a HEAD answer carries no error code to tell a wrong secret from a missing permission), and that they allow s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket");
+		else
+			drErrorHint(err, "the credentials must allow s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on the bucket");
 	}
 	else
 	{
