@@ -5,6 +5,10 @@
 # TLS with a CA of the suite's own making unless tls => 0.
 #
 #   my $s3 = S3Server->start($tmp, bucket => 'pgdr');   # undef: not installed
+#   S3Server->start($tmp, args => [ '--allow-mismatched-signatures' ]);
+#                           # more s3rver options (bench/storage: pgBackRest)
+#   S3Server->start($tmp, keys => { ID => SECRET });
+#                           # more access keys it accepts (the account of S3RVER)
 #   $s3->endpoint;          # "localhost:PORT" (TLS) or "127.0.0.1:PORT"
 #   $s3->conf_lines(1, path => '/main');   # repo1_s3_* lines
 #   $s3->stop;              # also at the end of the test (DESTROY)
@@ -78,8 +82,18 @@ sub start
 		$self->{tlsdir} = _tls_make("$tmp/s3tls");
 		push @args, '--key', "$self->{tlsdir}/srv.key", '--cert', "$self->{tlsdir}/srv.pem";
 	}
+	push @args, @{ $opts{args} } if $opts{args};
 	my $argv = join(',', map { my $a = $_; $a =~ s/(['\\])/\\$1/g; "'$a'" } ('node', 's3rver', @args));
-	my $js = "require('" . cli_js() . "').parseAsync([$argv])"
+	my $js = '';
+	for my $id (sort keys %{ $opts{keys} // {} })
+	{
+		my $secret = $opts{keys}{$id};
+		die "S3Server: access keys and secrets of [A-Za-z0-9+/=_-] only"
+		  if "$id$secret" =~ m{[^A-Za-z0-9+/=_-]};
+		$js .= "require('" . (cli_js() =~ s{/cli\.js$}{/models/account.js}r)
+		  . "').DUMMY_ACCOUNT.createKeyPair('$id', '$secret');";
+	}
+	$js .= "require('" . cli_js() . "').parseAsync([$argv])"
 	  . ".catch((e) => { console.error(String(e)); process.exit(1); })";
 	$self->{handle} = IPC::Run::start(
 		[ 'node', '--openssl-legacy-provider', '-e', $js ],

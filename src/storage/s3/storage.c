@@ -326,8 +326,15 @@ storageS3Error(StorageS3 *s3, const StorageS3Request *req,
 		drErrorSet(err, DR_ERR_PERMISSION,
 				   "repository %s: could not %s: access denied (HTTP 403%s%s)%s",
 				   s3->name, req->what, code[0] ? " " : "", code, rid);
+
+		/*
+		 * No code: the answer to a HEAD, which has no body; a wrong secret
+		 * is refused so too, and cannot be told from a missing permission.
+		 */
 		if (strcmp(s3->type, "gcs") == 0)
-			drErrorHint(err, "the service account of the HMAC key needs roles/storage.objectAdmin (or storage.objects.get, create, delete and list) on the bucket");
+			drErrorHint(err, "check repoN_gcs_key and its secret, and that the service account of the HMAC key has roles/storage.objectAdmin (or storage.objects.get, create, delete and list) on the bucket");
+		else if (code[0] == '\0')
+			drErrorHint(err, "check repoN_s3_key, its secret and the session token (a HEAD answer carries no error code to tell a wrong secret from a missing permission), and that they allow s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket");
 		else
 			drErrorHint(err, "the credentials must allow s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on the bucket");
 	}
