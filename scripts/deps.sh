@@ -72,6 +72,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# Debian starts etcd as a service when it installs it; the tests start
+	# their own on free loopback ports, and no other etcd should run here
+	if [[ " ${missing[*]} " == *" etcd-server "* ]] && [ -d /run/systemd/system ]; then
+		systemctl disable --now etcd.service >/dev/null 2>&1 || true
+	fi
 fi
 
 if [ ${#npm_missing[@]} -gt 0 ]; then
