@@ -254,4 +254,11 @@ extern void cliTextString(StringInfo buf, const char *str);
 /* Write buf to stdout; false (error printed) if that fails. */
 extern bool cliOutputFlush(StringInfo buf);
 
+/*
+ * A host that only prints warnings ("pg_dr: warning: ..."), for what a
+ * command reads before its own host (if any) is set up: the fallbacks
+ * from one repository to the next (repo/repo_fallback.h).
+ */
+extern const DrHost cliWarnHost;
+
 #endif							/* DR_CLI_H */

@@ -52,6 +52,8 @@
 #include "common/logging.h"
 #include "common/owner.h"
 #include "repo/repo.h"
+#include "repo/repo_backup.h"
+#include "repo/repo_fallback.h"
 #include "restore/restore.h"
 #include "restore/restore_jobs.h"
 
@@ -320,12 +322,13 @@ cliRestoreTargetCheck(const CliRestoreTarget *target, RestoreTarget *parsed)
 /*
  * Pick the timeline recovery follows and, for a target, the backup (or
  * check the one named) before anything is written: the id, palloc'd, or
- * NULL (error printed).  target->timeline is set unless the newest
+ * NULL with *errOut set.  target->timeline is set unless the newest
  * timeline was chosen ('latest' then says the same).
  */
 static char *
 cliRestoreTargetPick(Repo *repo, RestoreTarget *target, uint32 requestedTli,
-					 const char *backupId, char **reason, char **tliReason)
+					 const char *backupId, char **reason, char **tliReason,
+					 DrError *errOut)
 {
 	RestoreFollow follow;
 	RestoreReach *reach;
@@ -343,7 +346,7 @@ cliRestoreTargetPick(Repo *repo, RestoreTarget *target, uint32 requestedTli,
 		pg_log_warning("left out of the choice of a backup: %s", reach->unreadable[i]);
 	if (!chosen)
 	{
-		cliErrorReport(&err);
+		*errOut = err;
 		goto done;
 	}
 	if (follow.pick.warning[0] != '\0')
@@ -387,7 +390,7 @@ cliRestoreTargetPick(Repo *repo, RestoreTarget *target, uint32 requestedTli,
 		}
 	}
 	else
-		cliErrorReport(&err);
+		*errOut = err;
 
 done:
 	restoreFollowFree(&follow);
@@ -436,6 +439,10 @@ cliRestoreSummary(const RestorePlan *plan, const RestoreParam *param,
 					 param->archiveMode == RESTORE_ARCHIVE_OFF ?
 					 "no: archive_mode = off, and pg_dr refuses to write into the repository until SELECT dr_declare_primary()" :
 					 "no: pg_dr refuses to write into the repository until SELECT dr_declare_primary()");
+	if (param->repoNumber != 0)
+		appendStringInfo(&buf, "  repository:  %d%s\n", param->repoNumber,
+						 param->fallbackCount > 0 ?
+						 " (a file or WAL segment whose copy is bad there is read from the next repository)" : "");
 	appendStringInfoString(&buf, "  chain:       ");
 	for (int i = 0; i < plan->chain->count; i++)
 		appendStringInfo(&buf, "%s%s", i > 0 ? " <- " : "", plan->chain->ids[i]);
@@ -578,8 +585,11 @@ cliRestoreMain(int argc, char **argv)
 	char	   *configAbs = NULL;
 	char	   *pgdataAbs = NULL;
 	DrConfig   *config;
-	const ConfigRepo *repoConfig;
 	Repo	   *repo;
+	RepoReadSet set;
+	char	   *latestId = NULL;
+	Repo	   *fallbackRepos[CONFIG_REPO_MAX];
+	int			fallbackNumbers[CONFIG_REPO_MAX];
 	Restore    *restore = NULL;
 	RestoreResult result;
 	CliRestoreTarget targetOpt;
@@ -596,6 +606,7 @@ cliRestoreMain(int argc, char **argv)
 
 	memset(&param, 0, sizeof(param));
 	memset(&opts, 0, sizeof(opts));
+	memset(&set, 0, sizeof(set));
 	opts.param = &param;
 	opts.jobs = 1;
 	opts.maps = palloc0(argc * sizeof(RestoreTablespaceMap));
@@ -633,7 +644,6 @@ cliRestoreMain(int argc, char **argv)
 	if (!cliCommandConfigLoad(&cmd))
 		goto done;
 	config = cmd.config;
-	repoConfig = cmd.repoConfig;
 
 	/* restore_command needs absolute paths: recovery runs elsewhere */
 	configAbs = make_absolute_path(configPath);
@@ -670,7 +680,6 @@ cliRestoreMain(int argc, char **argv)
 	param.tablespaceMapCount = mapCount;
 	param.restoreProgram = program;
 	param.restoreConfigFile = configAbs;
-	param.restoreRepoIndex = repoConfig->index;
 
 	/*
 	 * Never into a repository (nor around one).  The CLI cannot know which
@@ -691,30 +700,118 @@ cliRestoreMain(int argc, char **argv)
 
 	drErrorClear(&err);
 	memset(&result, 0, sizeof(result));
-	if (!cliCommandRepoOpen(&cmd))
+	if (!repoReadSetOpen(config, cmd.repoNumber, &cliWarnHost, &set, &err))
+	{
+		cliErrorReport(&err);
 		goto done;
-	repo = cmd.repo;
+	}
 
 	/*
-	 * The timeline, and the backup for a target, before anything is
-	 * written.  'immediate' needs no pick: it stops at the end of the
-	 * backup given, on its own timeline, with no WAL but the backup's.
+	 * "latest" is the newest backup of every repository read: one that
+	 * missed the newest (it was down) is not read for it, but falls back.
 	 */
-	if (target.kind != RESTORE_TARGET_IMMEDIATE)
+	if (param.backupId != NULL && strcmp(param.backupId, "latest") == 0 &&
+		set.count > 1)
 	{
-		pickedId = cliRestoreTargetPick(repo, &target, targetOpt.timeline,
-										param.backupId, &pickReason, &tliReason);
-		if (pickedId == NULL)
-			goto done;
-		param.backupId = pickedId;
+		for (int i = 0; i < set.count; i++)
+		{
+			DrError		e;
+			char	   *id;
+
+			drErrorClear(&e);
+			id = repoBackupLatest(set.repos[i], &e);
+			if (id != NULL && (latestId == NULL || strcmp(id, latestId) > 0))
+				latestId = id;
+		}
+		if (latestId != NULL)
+			param.backupId = latestId;
 	}
-	settings = restoreTargetSettings(&target);
-	param.recoverySettings = settings;
+
 	/* SIGINT and SIGTERM caught from here on (progress.c) */
 	param.host = cliProgressBegin(command, cmd.progress);
+	/* recovery reads WAL as restore does: from the one forced, or every one */
+	param.restoreRepoIndex = set.forced ? set.numbers[0] : 0;
 
-	restore = restoreBegin(repo, &param, &err);
-	if (restore == NULL || !restorePrepare(restore, &err))
+	/*
+	 * The repository restored from: the first that can pick the timeline
+	 * and the backup, and plan the restore.  The others are the fallbacks
+	 * of its files and WAL (restore.h).
+	 */
+	for (int r = 0; r < set.count; r++)
+	{
+		RestoreParam tried = param;
+		DrError		e;
+
+		drErrorClear(&e);
+		repo = set.repos[r];
+		if (pickReason)
+			pfree(pickReason);
+		if (tliReason)
+			pfree(tliReason);
+		if (settings)
+			pfree(settings);
+		pickReason = tliReason = settings = NULL;
+
+		/*
+		 * The timeline, and the backup for a target, before anything is
+		 * written.  'immediate' needs no pick: it stops at the end of the
+		 * backup given, on its own timeline, with no WAL but the backup's.
+		 */
+		if (target.kind != RESTORE_TARGET_IMMEDIATE)
+		{
+			if (pickedId)
+				pfree(pickedId);
+			target.timeline = 0;
+			pickedId = cliRestoreTargetPick(repo, &target, targetOpt.timeline,
+											param.backupId, &pickReason,
+											&tliReason, &e);
+			tried.backupId = pickedId;
+		}
+		settings = restoreTargetSettings(&target);
+		tried.recoverySettings = settings;
+		tried.repoNumber = set.numbers[r];
+		tried.fallbackRepos = fallbackRepos;
+		tried.fallbackNumbers = fallbackNumbers;
+		tried.fallbackCount = 0;
+		for (int k = 0; k < set.count; k++)
+			if (k != r)
+			{
+				fallbackRepos[tried.fallbackCount] = set.repos[k];
+				fallbackNumbers[tried.fallbackCount] = set.numbers[k];
+				tried.fallbackCount++;
+			}
+		if (tried.backupId != NULL)
+		{
+			restore = restoreBegin(repo, &tried, &e);
+			if (restore != NULL)
+			{
+				param = tried;
+				break;
+			}
+		}
+
+		/*
+		 * Another repository may hold what this one misses (a backup, a
+		 * manifest, the WAL a target needs): the next one is tried.
+		 */
+		if (e.code == DR_ERR_CANCELED || r == set.count - 1 ||
+			(!repoReadFallsBack(&e) && e.code != DR_ERR_INVALID))
+		{
+			err = e;
+			if (set.count > 1 || set.forced)
+				drErrorPrefix(&err, "repository %d: ", set.numbers[r]);
+			cliErrorReport(&err);
+			goto done;
+		}
+		{
+			char	   *msg = repoFallbackMessage(set.numbers[r], NULL, &e,
+												  "restoring", set.numbers[r + 1]);
+
+			hostWarning(param.host, msg);
+			pfree(msg);
+		}
+	}
+	if (!restorePrepare(restore, &err))
 	{
 		cliErrorReport(&err);
 		goto done;
@@ -751,5 +848,6 @@ done:
 		pfree(tliReason);
 	if (settings)
 		pfree(settings);
+	repoReadSetClose(&set);
 	return cliCommandEnd(&cmd, status);
 }

@@ -169,3 +169,14 @@ cliOutputFlush(StringInfo buf)
 	}
 	return true;
 }
+
+/* The host of a short command's warnings (cli.h). */
+static void
+cliWarnHostWarning(void *arg, const char *message)
+{
+	pg_log_warning("%s", message);
+}
+
+const DrHost cliWarnHost = {
+	.warning = cliWarnHostWarning,
+};

@@ -220,11 +220,19 @@ cliProgressNotice(void *arg, const char *message)
 	pg_log_info("%s", message);
 }
 
+static void
+cliProgressWarning(void *arg, const char *message)
+{
+	cliProgressBreak();
+	pg_log_warning("%s", message);
+}
+
 static const DrHost cliProgressHost = {
 	.cancelled = cliProgressCancelled,
 	.progress = cliProgressReport,
 	.notice = cliProgressNotice,
 	.arg = NULL,
+	.warning = cliProgressWarning,
 };
 
 const DrHost *

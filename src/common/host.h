@@ -52,6 +52,9 @@ typedef struct DrHost
 	/* a message for the user that is not an error (lower case, no period) */
 	void		(*notice) (void *arg, const char *message);
 	void	   *arg;
+	/* a warning: something went wrong and was worked around (a fallback
+	 * to another repository); NULL: given to notice */
+	void		(*warning) (void *arg, const char *message);
 } DrHost;
 
 static inline bool
@@ -72,6 +75,15 @@ hostNotice(const DrHost *host, const char *message)
 {
 	if (host != NULL && host->notice != NULL)
 		host->notice(host->arg, message);
+}
+
+static inline void
+hostWarning(const DrHost *host, const char *message)
+{
+	if (host != NULL && host->warning != NULL)
+		host->warning(host->arg, message);
+	else
+		hostNotice(host, message);
 }
 
 #endif							/* DR_HOST_H */

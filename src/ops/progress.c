@@ -148,11 +148,18 @@ progressNotice(void *arg, const char *message)
 	ereport(NOTICE, (errmsg_internal("%s", message)));
 }
 
+static void
+progressWarning(void *arg, const char *message)
+{
+	ereport(WARNING, (errmsg_internal("%s", message)));
+}
+
 static const DrHost progressHost = {
 	.cancelled = progressCancelled,
 	.progress = progressReport,
 	.notice = progressNotice,
 	.arg = NULL,
+	.warning = progressWarning,
 };
 
 const DrHost *

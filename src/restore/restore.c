@@ -51,6 +51,25 @@ restoreParamCopy(RestoreParam *dst, const RestoreParam *src)
 		pstrdup(src->restoreConfigFile) : NULL;
 	dst->recoverySettings = src->recoverySettings ?
 		pstrdup(src->recoverySettings) : NULL;
+	if (src->fallbackCount > 0)
+	{
+		Repo	  **repos = palloc(src->fallbackCount * sizeof(Repo *));
+		int		   *numbers = palloc(src->fallbackCount * sizeof(int));
+
+		for (int i = 0; i < src->fallbackCount; i++)
+		{
+			repos[i] = src->fallbackRepos[i];
+			numbers[i] = src->fallbackNumbers[i];
+		}
+		dst->fallbackRepos = repos;
+		dst->fallbackNumbers = numbers;
+	}
+	else
+	{
+		dst->fallbackRepos = NULL;
+		dst->fallbackNumbers = NULL;
+		dst->fallbackCount = 0;
+	}
 	if (src->guardCount > 0)
 	{
 		RestoreGuard *guards = palloc(src->guardCount * sizeof(RestoreGuard));
@@ -675,6 +694,10 @@ restoreFree(Restore *restore)
 	}
 	if (param->guards)
 		pfree((RestoreGuard *) param->guards);
+	if (param->fallbackRepos)
+		pfree((Repo **) param->fallbackRepos);
+	if (param->fallbackNumbers)
+		pfree((int *) param->fallbackNumbers);
 
 	for (int i = 0; i < restore->tablespaceCount; i++)
 	{

@@ -118,11 +118,33 @@ typedef struct RestoreParam
 
 	/*
 	 * restore_command: "'<program>' wal-get --config '<configFile>' --repo
-	 * <repoIndex> %f %p".  No restore_command when program is NULL.
+	 * <repoIndex> %f %p", without "--repo <repoIndex>" when it is 0 (then
+	 * wal-get reads from every repository, falling back: repo_fallback.h).
+	 * No restore_command when program is NULL.
 	 */
 	const char *restoreProgram; /* absolute path of pg_dr */
 	const char *restoreConfigFile;	/* absolute path */
 	int			restoreRepoIndex;
+
+	/*
+	 * Reading from several repositories (repo_fallback.h): repoNumber is
+	 * the number of the repository restored from (for the warnings; 0:
+	 * unnamed), fallbackRepos[0..fallbackCount) the other repositories
+	 * that hold the backup, in the order to try, fallbackNumbers their
+	 * numbers (arrays copied, repositories not: the caller keeps them
+	 * open until restoreFree).  A file whose copy fails to restore with
+	 * an error repoReadFallsBack allows is restored from the first other
+	 * repository whose copy of the same backup chain has it with the same
+	 * size and SHA-256, and a WAL segment of the backup from the first
+	 * other repository whose object has the size and SHA-256 of the
+	 * manifest; each fallback is said through host (hostWarning).  A file
+	 * restored in units by several jobs (restore_internal.h) is not
+	 * retried: its restore fails.
+	 */
+	int			repoNumber;
+	Repo	   *const *fallbackRepos;
+	const int  *fallbackNumbers;
+	int			fallbackCount;
 
 	/* more recovery settings (recovery targets ...), lines; NULL = none */
 	const char *recoverySettings;

@@ -1051,8 +1051,8 @@ restorePartsAbandon(Restore *restore)
 }
 
 bool
-restoreFile(Restore *restore, const ManifestFile *const *levels,
-			bool *unchanged, DrError *err)
+restoreFileRead(Restore *restore, const ManifestFile *const *levels,
+				bool *unchanged, DrError *err)
 {
 	const ManifestFile *target = levels[0];
 	char	   *const *ids = restore->chain->ids;
@@ -1147,7 +1147,7 @@ fail:
 }
 
 bool
-restoreWalSegment(Restore *restore, const ManifestWal *wal, DrError *err)
+restoreWalSegmentRead(Restore *restore, const ManifestWal *wal, DrError *err)
 {
 	const char *backupId = restore->chain->ids[0];
 	char	   *dest = psprintf("%s/%s/%s", restore->targetDir, RESTORE_WAL_DIR,

@@ -4,6 +4,8 @@
  *
  *	 restore.c           Begin/Prepare/Files/Finish: the order of things
  *	 restore_file.c      one file: whole object, then deltas; WAL segments
+ *	 restore_fallback.c  a file or WAL segment read again from the next
+ *	                     repository when this one's copy is bad
  *	 restore_target.c    the target directory: checks, directories,
  *	                     tablespace links, delta-mode cleaning, fsyncs
  *	 restore_recovery.c  recovery.signal, restore_command, tablespace_map
@@ -152,6 +154,18 @@ extern void restorePartsAbandon(Restore *restore);
 /* Restore one WAL segment of the target backup into pg_wal. */
 extern bool restoreWalSegment(Restore *restore, const ManifestWal *wal,
 							  DrError *err);
+
+/*
+ * restoreFile and restoreWalSegment read from restore->repo alone
+ * (restore_file.c); the functions above, in restore_fallback.c, call them
+ * and, when they fail with an error repoReadFallsBack allows, call them
+ * again with restore->repo set to each fallback repository in turn
+ * (RestoreParam.fallbackRepos).
+ */
+extern bool restoreFileRead(Restore *restore, const ManifestFile *const *levels,
+							bool *unchanged, DrError *err);
+extern bool restoreWalSegmentRead(Restore *restore, const ManifestWal *wal,
+								  DrError *err);
 
 /* restore_target.c */
 extern bool restoreTargetPrepare(Restore *restore, DrError *err);

@@ -409,7 +409,10 @@ restoreJobsRun(Restore *restore, int jobs, const RestoreJobLauncher *launcher,
 				state[event->job].bytesDone = event->bytesDone;
 				break;
 			case RESTORE_JOB_EVENT_NOTICE:
-				hostNotice(host, event->notice);
+				if (event->warning)
+					hostWarning(host, event->notice);
+				else
+					hostNotice(host, event->notice);
 				break;
 			case RESTORE_JOB_EVENT_DONE:
 				state[event->job].running = false;

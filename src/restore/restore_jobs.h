@@ -131,7 +131,8 @@ typedef struct RestoreJobEvent
 	uint64		filesDone;
 	uint64		bytesDone;
 	/* NOTICE */
-	char		notice[256];
+	char		notice[1280];
+	bool		warning;		/* a warning (hostWarning), not a notice */
 	/* DONE */
 	bool		ok;
 	RestoreResult result;		/* ok: what the job did */

@@ -52,7 +52,8 @@ typedef struct RestoreForkMsg
 	RestoreForkMsgKind kind;
 	uint64		filesDone;		/* PROGRESS */
 	uint64		bytesDone;
-	char		notice[256];	/* NOTICE */
+	char		notice[1280];	/* NOTICE */
+	bool		warning;		/* NOTICE: a warning (hostWarning) */
 	bool		ok;				/* RESULT */
 	RestoreResult result;
 	DrError		error;
@@ -114,15 +115,27 @@ restoreForkChildProgress(void *arg, const DrProgress *progress)
 }
 
 static void
-restoreForkChildNotice(void *arg, const char *message)
+restoreForkChildSay(RestoreForkChild *child, const char *message, bool warning)
 {
-	RestoreForkChild *child = arg;
 	RestoreForkMsg msg;
 
 	memset(&msg, 0, sizeof(msg));
 	msg.kind = RESTORE_FORK_MSG_NOTICE;
+	msg.warning = warning;
 	strlcpy(msg.notice, message, sizeof(msg.notice));
 	(void) restoreForkSend(child->fd, &msg);
+}
+
+static void
+restoreForkChildNotice(void *arg, const char *message)
+{
+	restoreForkChildSay(arg, message, false);
+}
+
+static void
+restoreForkChildWarning(void *arg, const char *message)
+{
+	restoreForkChildSay(arg, message, true);
 }
 
 /* In the child: SIGINT or SIGTERM asks the job to stop. */
@@ -165,6 +178,7 @@ restoreForkChildRun(Restore *restore, int jobs, int job, int fd,
 	host.cancelled = restoreForkChildCancelled;
 	host.progress = restoreForkChildProgress;
 	host.notice = restoreForkChildNotice;
+	host.warning = restoreForkChildWarning;
 	host.arg = &child;
 
 	drErrorClear(&msg->error);
@@ -345,6 +359,7 @@ restoreForkWait(void *arg, int timeoutMs, RestoreJobEvent *event, DrError *err)
 				event->kind = RESTORE_JOB_EVENT_NOTICE;
 				event->job = index[i];
 				strlcpy(event->notice, msg.notice, sizeof(event->notice));
+				event->warning = msg.warning;
 				break;
 			case RESTORE_FORK_MSG_RESULT:
 				/* DONE comes with the end of the pipe, once it is reaped */

@@ -174,7 +174,9 @@ restoreRecoveryWrite(Restore *restore, DrError *err)
 		restoreShellQuote(&command, param->restoreProgram);
 		appendStringInfoString(&command, " wal-get --config ");
 		restoreShellQuote(&command, param->restoreConfigFile);
-		appendStringInfo(&command, " --repo %d %%f %%p", param->restoreRepoIndex);
+		if (param->restoreRepoIndex != 0)
+			appendStringInfo(&command, " --repo %d", param->restoreRepoIndex);
+		appendStringInfoString(&command, " %f %p");
 		appendStringInfoString(&text, "restore_command = ");
 		restoreConfQuote(&text, command.data);
 		appendStringInfoChar(&text, '\n');
