@@ -113,7 +113,7 @@ ok(!-e "$tmp/restored" && !-e "$tmp/seg", 'nothing was written');
 		'>', \$out, '2>', \$err, init => sub { chdir($dir) or die "chdir: $!" });
 	ok($ok, 'restore with a relative PG_DR_CONFIG and no --config') or diag($err);
 	like(slurp_file("$tmp/r1/postgresql.auto.conf"),
-		qr/^restore_command = '.*wal-get --config ''\Q$conf\E'' --repo 1 %f %p'$/m,
+		qr/^restore_command = '.*wal-get --config ''\Q$conf\E'' %f %p'$/m,
 		'restore_command names the configuration file by its absolute path');
 	$node->stop;
 	my $restored = DrTest::node_from_restore('cfgdefault_r1', "$tmp/r1");

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  * restore.c (api)
  *	  dr_restore(): a backup restored into a side directory of the server
- *	  host (restore/restore.h), never into the running cluster.
+ *	  host (restore/restore.h), never into the running cluster; read from
+ *	  the first repository that has a good copy (repo/repo_fallback.h).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -14,6 +15,7 @@
 #include "ops/audit.h"
 #include "ops/progress.h"
 #include "pg_dr.h"
+#include "repo/repo_fallback.h"
 #include "restore/restore.h"
 
 PG_FUNCTION_INFO_V1(dr_restore);
@@ -91,31 +93,26 @@ apiRestoreGuards(const DrConfig *config, int *count)
 
 /*
  * Set target->timeline as "pg_dr restore" does (restoreFollowChoose):
- * what it warns about becomes a WARNING.
+ * what it warns about becomes a WARNING.  False with err when it fails.
  */
-static void
-apiRestoreFollow(Repo *repo, RestoreTarget *target, const char *backupId)
+static bool
+apiRestoreFollow(Repo *repo, RestoreTarget *target, const char *backupId,
+				 DrError *err)
 {
 	RestoreFollow follow;
-	DrError		err;
 	bool		chosen;
 
-	drErrorClear(&err);
-	chosen = restoreFollowChoose(repo, target, backupId, 0, &follow, &err);
+	chosen = restoreFollowChoose(repo, target, backupId, 0, &follow, err);
 	for (int i = 0; follow.reach != NULL && i < follow.reach->unreadableCount; i++)
 		ereport(WARNING,
 				(errmsg("left out of the choice of a timeline: %s",
 						follow.reach->unreadable[i])));
-	if (!chosen)
-	{
-		restoreFollowFree(&follow);
-		drEreport(ERROR, &err);
-	}
-	if (follow.pick.warning[0] != '\0')
+	if (chosen && follow.pick.warning[0] != '\0')
 		ereport(WARNING,
 				(errmsg("%s", follow.pick.warning),
 				 errhint("Another timeline comes from a promotion: a failover, or a restored cluster that archived here.  To follow another timeline, restore with \"pg_dr restore --target-timeline\".")));
 	restoreFollowFree(&follow);
+	return chosen;
 }
 
 /*
@@ -158,10 +155,15 @@ dr_restore(PG_FUNCTION_ARGS)
 	API_CALL_BEGIN(call);
 	{
 		DrConfig   *config;
-		Repo	   *repo;
+		RepoReadSet set;
+		Repo	   *fallbackRepos[CONFIG_REPO_MAX];
+		int			fallbackNumbers[CONFIG_REPO_MAX];
+		Restore    *restore = NULL;
+		const DrHost *host;
 		RestoreParam param;
 		RestoreTarget recovery;
 		DrError		err;
+		DrError		firstErr;
 		char		program[MAXPGPATH];
 
 		if (!is_absolute_path(target))
@@ -178,7 +180,11 @@ dr_restore(PG_FUNCTION_ARGS)
 			drEreport(ERROR, &err);
 		}
 
-		repo = apiRepoOpen(&config);
+		config = apiConfigLoad();
+		host = progressBegin("restore");
+		/* every repository, the next one read when a copy is bad */
+		if (!repoReadSetOpen(config, 0, host, &set, &err))
+			drEreport(ERROR, &err);
 		/* the pg_dr CLI is installed next to postgres */
 		strlcpy(program, my_exec_path, sizeof(program));
 		get_parent_directory(program);
@@ -187,34 +193,92 @@ dr_restore(PG_FUNCTION_ARGS)
 		/*
 		 * Resolve "latest" once, here: resolved after the restore, a backup
 		 * that completed in between would be named instead of the one
-		 * restored.
+		 * restored.  It is the newest of every repository read.
 		 */
-		resolved = repoBackupResolve(repo, backupId, &err);
+		for (int r = 0; r < set.count; r++)
+		{
+			char	   *id = repoBackupResolve(set.repos[r], backupId, &err);
+
+			if (id == NULL)
+			{
+				if (r == 0)
+					firstErr = err;
+				continue;
+			}
+			if (resolved == NULL || strcmp(id, resolved) > 0)
+				resolved = id;
+			if (strcmp(backupId, "latest") != 0)
+				break;
+		}
 		if (resolved == NULL)
-			drEreport(ERROR, &err);
+			drEreport(ERROR, &firstErr);
 
 		memset(&param, 0, sizeof(param));
 		param.backupId = resolved;
 		param.targetDir = target;
 		param.restoreProgram = program;
 		param.restoreConfigFile = drConfigFile;
-		param.restoreRepoIndex = repoConfig(repo)->index;
-		/*
-		 * The timeline, chosen as the CLI chooses it: another cluster's
-		 * timeline in the archive must not take recovery off the source's
-		 * history ('latest' would follow it).  'immediate' stays on the
-		 * backup's own timeline.
-		 */
-		if (recovery.kind != RESTORE_TARGET_IMMEDIATE)
-			apiRestoreFollow(repo, &recovery, resolved);
-		/* as the CLI: every other target emptied, whatever the backup has */
-		param.recoverySettings = restoreTargetSettings(&recovery);
+		/* recovery's wal-get reads every repository too */
+		param.restoreRepoIndex = 0;
 		param.guards = apiRestoreGuards(config, &param.guardCount);
-		param.host = progressBegin("restore");
-		if (!restoreRun(repo, &param, &result, &err))
+		param.host = host;
+		param.fallbackRepos = fallbackRepos;
+		param.fallbackNumbers = fallbackNumbers;
+
+		/*
+		 * The repository restored from: the first that can choose the
+		 * timeline as the CLI chooses it (another cluster's timeline in the
+		 * archive must not take recovery off the source's history; 'latest'
+		 * would follow it; 'immediate' stays on the backup's own timeline)
+		 * and plan the restore.  The others are its fallbacks (restore.h).
+		 */
+		for (int r = 0; r < set.count && restore == NULL; r++)
+		{
+			RestoreTarget tried = recovery;
+			bool		planned;
+
+			drErrorClear(&err);
+			param.repoNumber = set.numbers[r];
+			param.fallbackCount = 0;
+			for (int k = 0; k < set.count; k++)
+				if (k != r)
+				{
+					fallbackRepos[param.fallbackCount] = set.repos[k];
+					fallbackNumbers[param.fallbackCount] = set.numbers[k];
+					param.fallbackCount++;
+				}
+			planned = tried.kind == RESTORE_TARGET_IMMEDIATE ||
+				apiRestoreFollow(set.repos[r], &tried, resolved, &err);
+			if (planned)
+			{
+				/* as the CLI: every other target emptied, whatever the backup has */
+				param.recoverySettings = restoreTargetSettings(&tried);
+				restore = restoreBegin(set.repos[r], &param, &err);
+			}
+			if (restore != NULL)
+				break;
+			if (err.code == DR_ERR_CANCELED || r == set.count - 1 ||
+				(!repoReadFallsBack(&err) && err.code != DR_ERR_INVALID))
+			{
+				if (set.count > 1)
+					drErrorPrefix(&err, "repository %d: ", set.numbers[r]);
+				drEreport(ERROR, &err);
+			}
+			{
+				char	   *msg = repoFallbackMessage(set.numbers[r], NULL, &err,
+													  "restoring", set.numbers[r + 1]);
+
+				hostWarning(host, msg);
+				pfree(msg);
+			}
+		}
+		if (!restorePrepare(restore, &err) ||
+			!restoreFiles(restore, 1, 0, &result, &err) ||
+			!restoreFinish(restore, &result, &err))
 			drEreport(ERROR, &err);
+		restoreFree(restore);
 		progressEnd();
-		repoClose(repo);
+		repoReadSetClose(&set);
 		configFree(config);
 	}
 	API_CALL_END(call);

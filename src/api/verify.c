@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  * verify.c (api)
  *	  dr_backup_verify(): a backup and its chain re-read and checked
- *	  (backup/backup_verify.h), the result kept in the catalog.
+ *	  (backup/backup_verify.h) in every repository that holds it, the
+ *	  result kept in the catalog.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -16,6 +17,7 @@
 #include "pg_dr.h"
 #include "restore/restore.h"
 #include "backup/backup_verify.h"
+#include "repo/repo_fallback.h"
 
 PG_FUNCTION_INFO_V1(dr_backup_verify);
 
@@ -23,21 +25,28 @@ typedef struct VerifyCollect
 {
 	uint64		problems;
 	char	   *first;
+	int			repoNumber;		/* the repository verified, when several */
 } VerifyCollect;
 
-/* Each problem is a WARNING; the first one is kept for the catalog. */
+/*
+ * Each problem is a WARNING (naming the repository when several are
+ * verified); the first one is kept for the catalog.
+ */
 static void
 apiVerifyProblem(void *arg, const char *path, const char *message)
 {
 	VerifyCollect *collect = arg;
+	char	   *where = collect->repoNumber != 0 ?
+		psprintf("repository %d: ", collect->repoNumber) : pstrdup("");
 
 	collect->problems++;
 	if (collect->first == NULL)
-		collect->first = psprintf("%s: %s", path, message);
+		collect->first = psprintf("%s%s: %s", where, path, message);
 	ereport(WARNING,
 			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("%s", message),
+			 errmsg("%s%s", where, message),
 			 errdetail("Object \"%s\".", path)));
+	pfree(where);
 }
 
 /*
@@ -86,39 +95,107 @@ dr_backup_verify(PG_FUNCTION_ARGS)
 	apiArgText(call, "backup_id", backupId);
 	API_CALL_BEGIN(call);
 	{
-		DrConfig   *config;
-		Repo	   *repo = apiRepoOpen(&config);
+		DrConfig   *config = apiConfigLoad();
+		int			numbers[CONFIG_REPO_MAX];
+		int			count = repoReadOrder(config, 0, numbers);
 		VerifyParam param;
-		char	   *id;
+		char	   *id = NULL;
 		DrError		err;
+		DrError		firstErr;
 		ApiOwnerContext owner;
+		int			holding = 0;
 
-		/* an unknown id is an error, not a failed verification */
-		id = repoBackupResolve(repo, backupId, &err);
-		if (id == NULL)
+		/*
+		 * Every repository's copy (repo/repo_fallback.h): a restore reads
+		 * the next repository's when one is bad, and the DBA must know
+		 * which.  "latest" is the newest of any repository.
+		 */
+		drErrorClear(&firstErr);
+		if (count == 0)
+		{
+			configRepoFirst(config, &err);
 			drEreport(ERROR, &err);
-		/* "latest" names a different backup tomorrow: record which one */
-		apiArgText(call, "resolved_id", id);
+		}
+		if (strcmp(backupId, "latest") == 0)
+		{
+			for (int r = 0; r < count; r++)
+			{
+				Repo	   *repo = repoOpen(&config->repo[numbers[r]], &err);
+				char	   *latest;
+
+				if (repo == NULL)
+					continue;
+				latest = repoBackupResolve(repo, backupId, &err);
+				if (latest != NULL && (id == NULL || strcmp(latest, id) > 0))
+					id = latest;
+				repoClose(repo);
+			}
+			if (id == NULL)
+				id = backupId;	/* the first repository says why below */
+		}
+		else
+			id = backupId;
 
 		memset(&param, 0, sizeof(param));
 		param.chain = true;
 		param.problem = apiVerifyProblem;
 		param.problemArg = &collect;
 		param.host = progressBegin("verify");
-		ok = verifyBackup(repo, id, &param, &result);
-		progressEnd();
-		/* stopped part-way: not recorded, neither valid nor damaged */
-		if (result.cancelled)
+		ok = true;
+		for (int r = 0; r < count; r++)
 		{
-			drErrorSet(&err, DR_ERR_CANCELED, "verification of backup %s canceled", id);
-			drEreport(ERROR, &err);
+			Repo	   *repo;
+			char	   *resolved;
+			VerifyResult one;
+
+			collect.repoNumber = count > 1 ? numbers[r] : 0;
+			drErrorClear(&err);
+			repo = repoOpen(&config->repo[numbers[r]], &err);
+			resolved = repo != NULL ? repoBackupResolve(repo, id, &err) : NULL;
+			if (resolved == NULL)
+			{
+				/* an unknown id is an error, not a failed verification */
+				if (firstErr.code == DR_OK)
+					firstErr = err;
+				if (repo != NULL)
+					repoClose(repo);
+				if (count > 1 && err.code != DR_ERR_INVALID)
+				{
+					char	   *path = repo != NULL ?
+						psprintf("backup/%s", id) : pstrdup(config->repo[numbers[r]].path);
+
+					apiVerifyProblem(&collect, path, err.message);
+					ok = false;
+				}
+				continue;
+			}
+			holding++;
+			id = resolved;
+			ok &= verifyBackup(repo, id, &param, &one);
+			repoClose(repo);
+			result.backups += one.backups;
+			result.files += one.files;
+			result.objects += one.objects;
+			result.bytes += one.bytes;
+			result.walSegments += one.walSegments;
+			result.problems += one.problems;
+			/* stopped part-way: not recorded, neither valid nor damaged */
+			if (one.cancelled)
+			{
+				drErrorSet(&err, DR_ERR_CANCELED, "verification of backup %s canceled", id);
+				drEreport(ERROR, &err);
+			}
 		}
+		progressEnd();
+		if (holding == 0)
+			drEreport(ERROR, &firstErr);
+		/* "latest" names a different backup tomorrow: record which one */
+		apiArgText(call, "resolved_id", id);
 
 		apiAsOwnerBegin(&owner);
 		backupCatalogVerified(id, collect.first);
 		apiVerifyAlert(id, ok, &collect);
 		apiAsOwnerEnd(&owner);
-		repoClose(repo);
 		configFree(config);
 	}
 	API_CALL_END(call);

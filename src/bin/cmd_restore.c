@@ -101,7 +101,9 @@ cliRestoreHelp(void)
 		   CLI_PROGNAME);
 	printf("\nOptions:\n");
 	cliCommandHelpConfig(28);
-	printf("  -r, --repo=N              repository N (default: the first configured)\n");
+	printf("  -r, --repo=N              only repository N (default: every configured\n"
+		   "                            repository in number order, the next one read\n"
+		   "                            when a copy is missing or bad)\n");
 	printf("  -b, --backup=ID|latest    the backup to restore (required without a\n"
 		   "                            target; with one, default: picked)\n");
 	printf("  -D, --pgdata=DIR          target data directory (required; must be\n"

@@ -4,8 +4,11 @@
  *	  or of every backup, without a server (backup/backup_verify.h).
  *
  * Each problem is printed as it is found, one line each ("<repository
- * path>: <message>"), then a summary; the exit status says whether there
- * was any.  With --backup all, each backup is verified once, with the
+ * path>: <message>", after "repository N: " when several repositories are
+ * verified), then a summary; the exit status says whether there was any.
+ * Without --repo every configured repository is verified, in number
+ * order, each with its own summary line: a DBA must know which copy is
+ * bad (repo/repo_fallback.h: restore reads the next one's).  With --backup all, each backup is verified once, with the
  * references into its parent (so every object of the repository's backups
  * is read exactly once); with one backup, its ancestors are verified too.
  *-------------------------------------------------------------------------
@@ -18,6 +21,7 @@
 #include "common/logging.h"
 #include "repo/repo.h"
 #include "repo/repo_backup.h"
+#include "repo/repo_fallback.h"
 #include "backup/backup_verify.h"
 #include "archive/wal_verify.h"
 
@@ -38,7 +42,8 @@ cliVerifyHelp(void)
 		   CLI_PROGNAME);
 	printf("\nOptions:\n");
 	cliCommandHelpConfig(30);
-	printf("  -r, --repo=N                repository N (default: the first configured)\n");
+	printf("  -r, --repo=N                only repository N (default: each configured\n"
+		   "                              repository, in number order)\n");
 	printf("  -b, --backup=ID|latest|all  what to verify (default: all, unless --wal)\n");
 	printf("  -w, --wal                   verify the WAL archive (with --backup: both)\n");
 	cliCommandHelpProgress(30);
@@ -47,7 +52,10 @@ cliVerifyHelp(void)
 		   "130 or 143 when stopped by SIGINT or SIGTERM.\n");
 }
 
-/* Print a problem at once: a long verification shows them as they come. */
+/*
+ * Print a problem at once: a long verification shows them as they come.
+ * arg: the repository's number when several are verified, else NULL.
+ */
 static void
 cliVerifyProblem(void *arg, const char *path, const char *message)
 {
@@ -55,6 +63,8 @@ cliVerifyProblem(void *arg, const char *path, const char *message)
 
 	cliProgressBreak();
 	initStringInfo(&buf);
+	if (arg != NULL)
+		appendStringInfo(&buf, "repository %d: ", *(const int *) arg);
 	cliTextString(&buf, path);
 	appendStringInfoString(&buf, ": ");
 	cliTextString(&buf, message);
@@ -71,10 +81,12 @@ cliVerifyWalProblem(void *arg, WalVerifyProblemKind kind, const char *message)
 
 /*
  * Verify the WAL archive; its problems are added to *problems.  False
- * when the repository could not be read (reported).
+ * when the repository could not be read (reported).  problemArg as
+ * cliVerifyProblem's.
  */
 static bool
-cliVerifyWal(Repo *repo, int repoIndex, const DrHost *host, uint64 *problems)
+cliVerifyWal(Repo *repo, int repoIndex, const DrHost *host, void *problemArg,
+			 uint64 *problems)
 {
 	WalVerifyParam param;
 	WalVerifyResult result;
@@ -84,6 +96,7 @@ cliVerifyWal(Repo *repo, int repoIndex, const DrHost *host, uint64 *problems)
 
 	memset(&param, 0, sizeof(param));
 	param.problem = cliVerifyWalProblem;
+	param.arg = problemArg;
 	param.host = host;
 	drErrorClear(&err);
 	if (!walVerify(repo, &param, &result, &err))
@@ -159,6 +172,100 @@ static const CliCommandSpec cliVerifySpec = {
 	.progress = true,
 };
 
+/*
+ * Verify what was asked in one repository (its number), adding to *total;
+ * false when it stopped (canceled, or an output failed).  A repository
+ * that cannot be opened or listed is a problem of its own.
+ */
+static bool
+cliVerifyRepo(const ConfigRepo *repoConfig, const char *backup, bool wal,
+			  VerifyParam *param, bool several, VerifyResult *total)
+{
+	VerifyResult repoTotal;
+	StringInfoData buf;
+	DrError		err;
+	Repo	   *repo;
+	int			number = repoConfig->index;
+	bool		ok = true;
+
+	memset(&repoTotal, 0, sizeof(repoTotal));
+	param->problemArg = several ? &number : NULL;
+	drErrorClear(&err);
+	repo = repoOpen(repoConfig, &err);
+	if (repo == NULL)
+	{
+		if (several)
+			drErrorPrefix(&err, "repository %d: ", number);
+		cliErrorReport(&err);
+		total->problems++;
+		return true;
+	}
+
+	if (backup == NULL)
+		;						/* the WAL archive only */
+	else if (strcmp(backup, CLI_VERIFY_ALL) == 0)
+	{
+		char	  **ids;
+		int			count;
+
+		if (!repoBackupList(repo, &ids, &count, &err))
+		{
+			if (several)
+				drErrorPrefix(&err, "repository %d: ", number);
+			cliErrorReport(&err);
+			total->problems++;
+			repoClose(repo);
+			return true;
+		}
+		for (int i = 0; i < count && !repoTotal.cancelled; i++)
+		{
+			VerifyResult one;
+
+			verifyBackup(repo, ids[i], param, &one);
+			cliVerifyAdd(&repoTotal, &one);
+		}
+		repoBackupListFree(ids, count);
+	}
+	else
+	{
+		param->chain = true;
+		verifyBackup(repo, backup, param, &repoTotal);
+	}
+	cliVerifyAdd(total, &repoTotal);
+
+	/* stopped part-way: no summary, as if nothing had been verified */
+	if (repoTotal.cancelled)
+	{
+		repoClose(repo);
+		return false;
+	}
+	if (backup != NULL)
+	{
+		cliProgressBreak();
+		initStringInfo(&buf);
+		appendStringInfo(&buf, "verified %d backup%s in repository %d: " UINT64_FORMAT " files, " UINT64_FORMAT " objects, " UINT64_FORMAT " bytes, " UINT64_FORMAT " WAL segment%s",
+						 repoTotal.backups, repoTotal.backups == 1 ? "" : "s",
+						 number, repoTotal.files, repoTotal.objects,
+						 repoTotal.bytes, repoTotal.walSegments,
+						 repoTotal.walSegments == 1 ? "" : "s");
+		if (several)
+			appendStringInfo(&buf, ", " UINT64_FORMAT " problem%s",
+							 repoTotal.problems,
+							 repoTotal.problems == 1 ? "" : "s");
+		appendStringInfoChar(&buf, '\n');
+		ok = cliOutputFlush(&buf);
+		pfree(buf.data);
+	}
+	if (ok && wal && !cliVerifyWal(repo, number, param->host, param->problemArg,
+								   &total->problems))
+	{
+		/* the archive could not be listed: reported, one problem */
+		total->problems++;
+	}
+	repoClose(repo);
+	return ok;
+}
+
 int
 cliVerifyMain(int argc, char **argv)
 {
@@ -166,12 +273,11 @@ cliVerifyMain(int argc, char **argv)
 	CliVerifyOpts opts = {0};
 	const char *backup;
 	bool		wal;
-	const ConfigRepo *repoConfig;
-	Repo	   *repo;
 	VerifyParam param;
 	VerifyResult total;
 	StringInfoData buf;
-	DrError		err;
+	int			numbers[CONFIG_REPO_MAX];
+	int			count;
 	int			status;
 
 	if ((status = cliCommandBegin(&cmd, &cliVerifySpec, &opts, argc, argv)) != CLI_CONTINUE)
@@ -189,68 +295,28 @@ cliVerifyMain(int argc, char **argv)
 							 drErrorValue(backup, shown));
 	}
 
-	if (!cliCommandConfigLoad(&cmd) || !cliCommandRepoOpen(&cmd))
+	if (!cliCommandConfigLoad(&cmd))
 		return cliCommandEnd(&cmd, CLI_EXIT_FAILURE);
-	repoConfig = cmd.repoConfig;
-	repo = cmd.repo;
 	status = CLI_EXIT_FAILURE;
-	drErrorClear(&err);
 
+	/* each repository's copy: --repo N, else every one in number order */
+	count = repoReadOrder(cmd.config, cmd.repoNumber, numbers);
 	memset(&param, 0, sizeof(param));
 	memset(&total, 0, sizeof(total));
 	param.problem = cliVerifyProblem;
 	param.host = cliProgressBegin(cmd.spec->name, cmd.progress);
 
-	if (backup == NULL)
-		;						/* the WAL archive only */
-	else if (strcmp(backup, CLI_VERIFY_ALL) == 0)
-	{
-		char	  **ids;
-		int			count;
+	for (int r = 0; r < count; r++)
+		if (!cliVerifyRepo(&cmd.config->repo[numbers[r]], backup, wal, &param,
+						   count > 1, &total))
+			break;
 
-		if (!repoBackupList(repo, &ids, &count, &err))
-		{
-			cliErrorReport(&err);
-			goto done;
-		}
-		for (int i = 0; i < count && !total.cancelled; i++)
-		{
-			VerifyResult one;
-
-			verifyBackup(repo, ids[i], &param, &one);
-			cliVerifyAdd(&total, &one);
-		}
-		repoBackupListFree(ids, count);
-	}
-	else
-	{
-		param.chain = true;
-		verifyBackup(repo, backup, &param, &total);
-	}
-
-	/* stopped part-way: no summary, as if nothing had been verified */
 	if (total.cancelled)
 	{
 		pg_log_error("verification canceled after " UINT64_FORMAT " files",
 					 total.files);
 		goto done;
 	}
-	if (backup != NULL)
-	{
-		cliProgressBreak();
-		initStringInfo(&buf);
-		appendStringInfo(&buf, "verified %d backup%s in repository %d: " UINT64_FORMAT " files, " UINT64_FORMAT " objects, " UINT64_FORMAT " bytes, " UINT64_FORMAT " WAL segment%s\n",
-						 total.backups, total.backups == 1 ? "" : "s",
-						 repoConfig->index, total.files, total.objects,
-						 total.bytes, total.walSegments,
-						 total.walSegments == 1 ? "" : "s");
-		if (!cliOutputFlush(&buf))
-			goto done;
-		pfree(buf.data);
-	}
-	if (wal && !cliVerifyWal(repo, repoConfig->index, param.host,
-							 &total.problems))
-		goto done;
 
 	cliProgressBreak();
 	initStringInfo(&buf);

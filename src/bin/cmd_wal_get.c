@@ -2,14 +2,17 @@
  * cmd_wal_get.c
  *	  pg_dr wal-get: PostgreSQL's restore_command.  Fetch one WAL segment
  *	  or history file from the repository's archive into the path the
- *	  server asks for.
+ *	  server asks for: from the first repository (in number order) that
+ *	  has a good copy, or only from the one --repo names
+ *	  (repo/repo_fallback.h).
  *
  * The exit status is what the server acts on, so it is chosen with care:
  *	 0    the file is at DESTPATH, authenticated and complete;
- *	 1    the archive does not have it: the server's "not there" (it then
- *	      looks in pg_wal, or ends recovery), printed quietly;
- *	 126  anything else (unreadable repository, wrong key, damaged object,
- *	      disk full, even a usage error): the server treats a status above
+ *	 1    no repository's archive has it: the server's "not there" (it
+ *	      then looks in pg_wal, or ends recovery), printed quietly;
+ *	 126  anything else (unreadable repository, wrong key, a damaged object
+ *	      and no good copy in another repository, disk full, even a usage
+ *	      error): the server treats a status above
  *	      125 as fatal and stops, instead of taking the failure for the end
  *	      of the WAL and ending recovery early at the wrong point.
  *
@@ -57,6 +60,7 @@
 #include "repo/repo.h"
 #include "repo/repo_archive.h"
 #include "repo/repo_backup.h"
+#include "repo/repo_fallback.h"
 
 /* Exit statuses of wal-get (see above). */
 #define CLI_WAL_GET_MISSING		1
@@ -81,7 +85,9 @@ cliWalGetHelp(void)
 	printf("  %s wal-get [--config FILE] [--repo N] NAME DESTPATH\n", CLI_PROGNAME);
 	printf("\nOptions:\n");
 	cliCommandHelpConfig(22);
-	printf("  -r, --repo=N        repository N (default: the first configured)\n");
+	printf("  -r, --repo=N        only repository N (default: every configured\n"
+		   "                      repository in number order, the next one read\n"
+		   "                      when a copy is missing or bad)\n");
 	printf("  -p, --prefetch=N    fetch the next N segments ahead, in the background\n"
 		   "                      (default %d, 0 = off)\n", CLI_WAL_PREFETCH_DEFAULT);
 	printf("  -h, --help          show this help, then exit\n");
@@ -122,14 +128,14 @@ cliWalFileWrite(void *arg, const void *buf, size_t len, DrError *err)
 }
 
 /*
- * Decode the archived file name into destPath, checked to be that file
- * (repo_archive.h); a status of the table above.
+ * Decode the archived file name of repo into destPath, checked to be that
+ * file (repo_archive.h); a status of the table above, with err set for
+ * CLI_WAL_GET_FATAL.
  */
 static int
-cliWalGetFetch(Repo *repo, const char *name, const RepoArchiveExpect *expect,
-			   const char *destPath)
+cliWalGetFetchOne(Repo *repo, const char *name, const RepoArchiveExpect *expect,
+				  const char *destPath, DrError *err)
 {
-	DrError		err;
 	CliWalFile file;
 	CodecSink	sink;
 	char	   *tmp;
@@ -139,17 +145,16 @@ cliWalGetFetch(Repo *repo, const char *name, const RepoArchiveExpect *expect,
 	file.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (file.fd < 0)
 	{
-		pg_log_error("could not create \"%s\": %m", tmp);
+		drErrorSet(err, DR_ERR_IO, "could not create \"%s\": %m", tmp);
 		pfree(tmp);
 		return CLI_WAL_GET_FATAL;
 	}
 	sink.write = cliWalFileWrite;
 	sink.arg = &file;
 
-	drErrorClear(&err);
-	if (!repoArchiveRead(repo, name, expect, sink, NULL, &err))
+	if (!repoArchiveRead(repo, name, expect, sink, NULL, err))
 	{
-		if (err.code == DR_ERR_NOT_FOUND)
+		if (err->code == DR_ERR_NOT_FOUND)
 		{
 			close(file.fd);
 			unlink(tmp);
@@ -161,19 +166,19 @@ cliWalGetFetch(Repo *repo, const char *name, const RepoArchiveExpect *expect,
 
 	if (fsync(file.fd) < 0)
 	{
-		drErrorSet(&err, DR_ERR_IO, "could not fsync \"%s\": %m", tmp);
+		drErrorSet(err, DR_ERR_IO, "could not fsync \"%s\": %m", tmp);
 		goto fail;
 	}
 	if (close(file.fd) < 0)
 	{
 		file.fd = -1;
-		drErrorSet(&err, DR_ERR_IO, "could not close \"%s\": %m", tmp);
+		drErrorSet(err, DR_ERR_IO, "could not close \"%s\": %m", tmp);
 		goto fail;
 	}
 	file.fd = -1;
 	if (rename(tmp, destPath) < 0)
 	{
-		drErrorSet(&err, DR_ERR_IO, "could not rename \"%s\" to \"%s\": %m",
+		drErrorSet(err, DR_ERR_IO, "could not rename \"%s\" to \"%s\": %m",
 				   tmp, destPath);
 		goto fail;
 	}
@@ -181,11 +186,75 @@ cliWalGetFetch(Repo *repo, const char *name, const RepoArchiveExpect *expect,
 	return CLI_EXIT_OK;
 
 fail:
-	cliErrorReport(&err);
 	if (file.fd >= 0)
 		close(file.fd);
 	unlink(tmp);
 	pfree(tmp);
+	return CLI_WAL_GET_FATAL;
+}
+
+/*
+ * Fetch name from the first repository of set that has a good copy
+ * (repo/repo_fallback.h): a status of the table above.  Missing
+ * everywhere is CLI_WAL_GET_MISSING, printed quietly; a copy that failed
+ * in one repository and is good in a later one is served with a warning
+ * naming both; no good copy but a bad one is CLI_WAL_GET_FATAL, with
+ * every repository's error.
+ */
+static int
+cliWalGetFetch(const RepoReadSet *set, const char *name,
+			   const RepoArchiveExpect *expect, const char *destPath)
+{
+	RepoReadOutcome outcomes[CONFIG_REPO_MAX];
+	DrError		errs[CONFIG_REPO_MAX];
+	int			tried = 0;
+	int			used;
+
+	for (int i = 0; i < set->count; i++)
+	{
+		int			rc;
+
+		drErrorClear(&errs[i]);
+		rc = cliWalGetFetchOne(set->repos[i], name, expect, destPath, &errs[i]);
+		outcomes[i] = rc == CLI_EXIT_OK ? REPO_READ_OK :
+			rc == CLI_WAL_GET_MISSING ? REPO_READ_MISSING : REPO_READ_FAILED;
+		tried++;
+		if (rc == CLI_EXIT_OK)
+			break;
+		/* a failure of our own side (the destination) is no bad copy */
+		if (rc == CLI_WAL_GET_FATAL && !repoReadFallsBack(&errs[i]))
+			break;
+	}
+	switch (repoReadDecide(outcomes, tried, &used))
+	{
+		case REPO_READ_OK:
+			for (int i = 0; i < used; i++)
+			{
+				char	   *msg;
+				char	   *object = psprintf("WAL file \"%s\"", name);
+
+				if (outcomes[i] == REPO_READ_MISSING)
+					drErrorSet(&errs[i], DR_ERR_NOT_FOUND,
+							   "its archive does not have it");
+				msg = repoFallbackMessage(set->numbers[i], object, &errs[i],
+										  "fetched it", set->numbers[used]);
+				pg_log_warning("%s", msg);
+				pfree(msg);
+				pfree(object);
+			}
+			return CLI_EXIT_OK;
+		case REPO_READ_MISSING:
+			return CLI_WAL_GET_MISSING;
+		case REPO_READ_FAILED:
+			break;
+	}
+	for (int i = 0; i < tried; i++)
+		if (outcomes[i] == REPO_READ_FAILED)
+		{
+			if (set->count > 1 || set->forced)
+				drErrorPrefix(&errs[i], "repository %d: ", set->numbers[i]);
+			cliErrorReport(&errs[i]);
+		}
 	return CLI_WAL_GET_FATAL;
 }
 
@@ -286,7 +355,7 @@ cliWalNext(const char *name, uint64 segSize, int ahead, char *next)
 
 /* One prefetch worker: every jobs-th of the next count segments. */
 static void
-cliWalPrefetchJob(Repo *repo, const RepoArchiveExpect *expect,
+cliWalPrefetchJob(const RepoReadSet *set, const RepoArchiveExpect *expect,
 				  const char *name, uint64 segSize, const char *spool,
 				  int count, int jobs, int job)
 {
@@ -317,7 +386,7 @@ cliWalPrefetchJob(Repo *repo, const RepoArchiveExpect *expect,
 		}
 		close(fd);
 
-		rc = cliWalGetFetch(repo, next, expect, target);
+		rc = cliWalGetFetch(set, next, expect, target);
 		unlink(lock);
 		if (rc != CLI_EXIT_OK)
 			return;				/* not archived yet (or damaged): stop here */
@@ -368,7 +437,7 @@ cliWalPrefetchClean(const char *name, uint64 segSize, const char *spool,
  * the file header).  Best effort: any failure here only means no prefetch.
  */
 static void
-cliWalPrefetchStart(Repo *repo, const RepoArchiveExpect *expect,
+cliWalPrefetchStart(const RepoReadSet *set, const RepoArchiveExpect *expect,
 					const char *name, uint64 segSize, const char *spool,
 					int count)
 {
@@ -407,7 +476,7 @@ cliWalPrefetchStart(Repo *repo, const RepoArchiveExpect *expect,
 		workers[job] = fork();
 		if (workers[job] == 0)
 		{
-			cliWalPrefetchJob(repo, expect, name, segSize, spool, count,
+			cliWalPrefetchJob(set, expect, name, segSize, spool, count,
 							  CLI_WAL_PREFETCH_JOBS, job);
 			_exit(0);
 		}
@@ -477,6 +546,7 @@ cliWalGetMain(int argc, char **argv)
 	const char *name;
 	const char *destPath;
 	Repo	   *repo;
+	RepoReadSet set;
 	char	   *objectPath;
 	RepoArchiveExpect expect;
 	DrError		err;
@@ -495,9 +565,16 @@ cliWalGetMain(int argc, char **argv)
 		return CLI_WAL_GET_FATAL;
 	}
 
-	if (!cliCommandConfigLoad(&cmd) || !cliCommandRepoOpen(&cmd))
+	if (!cliCommandConfigLoad(&cmd))
 		return cliCommandEnd(&cmd, CLI_WAL_GET_FATAL);
-	repo = cmd.repo;
+	/* every repository, in number order, unless --repo forces one */
+	drErrorClear(&err);
+	if (!repoReadSetOpen(cmd.config, cmd.repoNumber, &cliWarnHost, &set, &err))
+	{
+		cliErrorReport(&err);
+		return cliCommandEnd(&cmd, CLI_WAL_GET_FATAL);
+	}
+	repo = set.repos[0];
 
 	/* what the segments must be: the cluster's, or the repository's */
 	cliWalExpect(repo, destPath, &expect);
@@ -516,7 +593,7 @@ cliWalGetMain(int argc, char **argv)
 		pfree(spooled);
 	}
 	if (status < 0)
-		status = cliWalGetFetch(repo, name, &expect, destPath);
+		status = cliWalGetFetch(&set, name, &expect, destPath);
 
 	if (status == CLI_EXIT_OK && spool != NULL)
 	{
@@ -524,10 +601,11 @@ cliWalGetMain(int argc, char **argv)
 
 		if (stat(destPath, &st) == 0 && st.st_size > 0 &&
 			(st.st_size & (st.st_size - 1)) == 0)
-			cliWalPrefetchStart(repo, &expect, name, (uint64) st.st_size,
+			cliWalPrefetchStart(&set, &expect, name, (uint64) st.st_size,
 								spool, prefetch);
 	}
 
 	pfree(objectPath);
+	repoReadSetClose(&set);
 	return cliCommandEnd(&cmd, status);
 }

@@ -163,7 +163,7 @@ main(int argc, char **argv)
 		{NULL, 0, NULL, 0}
 	};
 	HttpClientParam param = {.service = "probe"};
-	DrHost		host = {probeCancelled, NULL, probeNotice, NULL};
+	DrHost		host = {probeCancelled, NULL, probeNotice, NULL, NULL};
 	HttpHeaders headers;
 	size_t		bodySize = 0;
 	const char *bodyMode = "memory";

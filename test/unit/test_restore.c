@@ -681,7 +681,7 @@ testHostProgress(void *arg, const DrProgress *progress)
 static DrHost
 testHostMake(TestHost *h, int cancelAfter)
 {
-	DrHost		host = {testHostCancelled, testHostProgress, NULL, h};
+	DrHost		host = {testHostCancelled, testHostProgress, NULL, h, NULL};
 
 	memset(h, 0, sizeof(*h));
 	h->cancelAfter = cancelAfter;

@@ -533,7 +533,7 @@ jobsRestore(const char *id, const char *target, int jobs, TestHost *th,
 			RestoreResult *result, DrError *err)
 {
 	RestoreParam param;
-	DrHost		host = {testCancelled, testProgress, NULL, th};
+	DrHost		host = {testCancelled, testProgress, NULL, th, NULL};
 	Restore    *restore;
 	RestoreJobLauncher *launcher;
 	bool		ok;
