@@ -238,7 +238,7 @@ dr_restore(PG_FUNCTION_ARGS)
 			bool		planned;
 
 			drErrorClear(&err);
-			param.repoNumber = set.numbers[r];
+			param.repoNumber = set.count > 1 ? set.numbers[r] : 0;
 			param.fallbackCount = 0;
 			for (int k = 0; k < set.count; k++)
 				if (k != r)

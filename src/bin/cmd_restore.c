@@ -771,7 +771,8 @@ cliRestoreMain(int argc, char **argv)
 		}
 		settings = restoreTargetSettings(&target);
 		tried.recoverySettings = settings;
-		tried.repoNumber = set.numbers[r];
+		/* named in messages when it is not the only one configured */
+		tried.repoNumber = set.count > 1 || set.forced ? set.numbers[r] : 0;
 		tried.fallbackRepos = fallbackRepos;
 		tried.fallbackNumbers = fallbackNumbers;
 		tried.fallbackCount = 0;

@@ -128,8 +128,9 @@ typedef struct RestoreParam
 
 	/*
 	 * Reading from several repositories (repo_fallback.h): repoNumber is
-	 * the number of the repository restored from (for the warnings; 0:
-	 * unnamed), fallbackRepos[0..fallbackCount) the other repositories
+	 * the number of the repository restored from, named in the warnings
+	 * and in the error of a copy that cannot be read (0: unnamed, when it
+	 * is the only one), fallbackRepos[0..fallbackCount) the other repositories
 	 * that hold the backup, in the order to try, fallbackNumbers their
 	 * numbers (arrays copied, repositories not: the caller keeps them
 	 * open until restoreFree).  A file whose copy fails to restore with

@@ -28,6 +28,19 @@ restoreFallbackWorth(const Restore *restore, const DrError *err)
 		repoReadFallsBack(err);
 }
 
+/*
+ * A read that does not fall back: its error names the repository when the
+ * caller named it (RestoreParam.repoNumber) and the copy is at fault.
+ * Returns false.
+ */
+static bool
+restoreFallbackNone(const Restore *restore, DrError *err)
+{
+	if (restore->param.repoNumber != 0 && err != NULL && repoReadFallsBack(err))
+		drErrorPrefix(err, "repository %d: ", restore->param.repoNumber);
+	return false;
+}
+
 /* Say a fallback to repository used (0: a fallback copy that failed too). */
 static void
 restoreFallbackSay(const Restore *restore, int failed, const DrError *err,
@@ -96,7 +109,7 @@ restoreFile(Restore *restore, const ManifestFile *const *levels,
 	if (restoreFileRead(restore, levels, unchanged, err))
 		return true;
 	if (!restoreFallbackWorth(restore, err))
-		return false;
+		return restoreFallbackNone(restore, err);
 	first = *err;
 	for (int k = 0; k < restore->param.fallbackCount && !ok; k++)
 	{
@@ -145,7 +158,7 @@ restoreWalSegment(Restore *restore, const ManifestWal *wal, DrError *err)
 	if (restoreWalSegmentRead(restore, wal, err))
 		return true;
 	if (!restoreFallbackWorth(restore, err))
-		return false;
+		return restoreFallbackNone(restore, err);
 	first = *err;
 	for (int k = 0; k < restore->param.fallbackCount && !ok; k++)
 	{
