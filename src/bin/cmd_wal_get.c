@@ -100,6 +100,7 @@ typedef struct CliWalFile
 {
 	int			fd;
 	const char *path;
+	bool		failed;			/* a write failed */
 } CliWalFile;
 
 static bool
@@ -118,6 +119,7 @@ cliWalFileWrite(void *arg, const void *buf, size_t len, DrError *err)
 		{
 			if (w == 0)
 				errno = ENOSPC;
+			file->failed = true;
 			return drErrorSet(err, DR_ERR_IO, "could not write \"%s\": %m",
 							  file->path);
 		}
@@ -130,16 +132,18 @@ cliWalFileWrite(void *arg, const void *buf, size_t len, DrError *err)
 /*
  * Decode the archived file name of repo into destPath, checked to be that
  * file (repo_archive.h); a status of the table above, with err set for
- * CLI_WAL_GET_FATAL.
+ * CLI_WAL_GET_FATAL, and *local set when the failure is on this side
+ * (the temporary file, DESTPATH), not the repository's.
  */
 static int
 cliWalGetFetchOne(Repo *repo, const char *name, const RepoArchiveExpect *expect,
-				  const char *destPath, DrError *err)
+				  const char *destPath, bool *local, DrError *err)
 {
 	CliWalFile file;
 	CodecSink	sink;
 	char	   *tmp;
 
+	*local = true;
 	tmp = psprintf("%s.pg_dr-tmp.%d", destPath, (int) getpid());
 	file.path = tmp;
 	file.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -152,8 +156,12 @@ cliWalGetFetchOne(Repo *repo, const char *name, const RepoArchiveExpect *expect,
 	sink.write = cliWalFileWrite;
 	sink.arg = &file;
 
+	file.failed = false;
+	*local = false;
 	if (!repoArchiveRead(repo, name, expect, sink, NULL, err))
 	{
+		/* a write into the temporary file failed: ours */
+		*local = file.failed;
 		if (err->code == DR_ERR_NOT_FOUND)
 		{
 			close(file.fd);
@@ -164,6 +172,7 @@ cliWalGetFetchOne(Repo *repo, const char *name, const RepoArchiveExpect *expect,
 		goto fail;
 	}
 
+	*local = true;
 	if (fsync(file.fd) < 0)
 	{
 		drErrorSet(err, DR_ERR_IO, "could not fsync \"%s\": %m", tmp);
@@ -199,11 +208,15 @@ fail:
  * everywhere is CLI_WAL_GET_MISSING, printed quietly; a copy that failed
  * in one repository and is good in a later one is served with a warning
  * naming both; no good copy but a bad one is CLI_WAL_GET_FATAL, with
- * every repository's error.
+ * every repository's error (none when quiet: a prefetch, best effort,
+ * whose segment is fetched again, and its failure said, when recovery
+ * asks for it).  A failure on this side (the temporary file, DESTPATH)
+ * is no bad copy: it is fatal at once.
  */
 static int
 cliWalGetFetch(const RepoReadSet *set, const char *name,
-			   const RepoArchiveExpect *expect, const char *destPath)
+			   const RepoArchiveExpect *expect, const char *destPath,
+			   bool quiet)
 {
 	RepoReadOutcome outcomes[CONFIG_REPO_MAX];
 	DrError		errs[CONFIG_REPO_MAX];
@@ -212,16 +225,24 @@ cliWalGetFetch(const RepoReadSet *set, const char *name,
 
 	for (int i = 0; i < set->count; i++)
 	{
+		bool		local;
 		int			rc;
 
 		drErrorClear(&errs[i]);
-		rc = cliWalGetFetchOne(set->repos[i], name, expect, destPath, &errs[i]);
+		rc = cliWalGetFetchOne(set->repos[i], name, expect, destPath, &local,
+							   &errs[i]);
 		outcomes[i] = rc == CLI_EXIT_OK ? REPO_READ_OK :
 			rc == CLI_WAL_GET_MISSING ? REPO_READ_MISSING : REPO_READ_FAILED;
 		tried++;
 		if (rc == CLI_EXIT_OK)
 			break;
-		/* a failure of our own side (the destination) is no bad copy */
+		/* a failure on this side (the destination) is no bad copy */
+		if (rc == CLI_WAL_GET_FATAL && local)
+		{
+			if (!quiet)
+				cliErrorReport(&errs[i]);
+			return CLI_WAL_GET_FATAL;
+		}
 		if (rc == CLI_WAL_GET_FATAL && !repoReadFallsBack(&errs[i]))
 			break;
 	}
@@ -248,7 +269,7 @@ cliWalGetFetch(const RepoReadSet *set, const char *name,
 		case REPO_READ_FAILED:
 			break;
 	}
-	for (int i = 0; i < tried; i++)
+	for (int i = 0; i < tried && !quiet; i++)
 		if (outcomes[i] == REPO_READ_FAILED)
 		{
 			if (set->count > 1 || set->forced)
@@ -386,7 +407,7 @@ cliWalPrefetchJob(const RepoReadSet *set, const RepoArchiveExpect *expect,
 		}
 		close(fd);
 
-		rc = cliWalGetFetch(set, next, expect, target);
+		rc = cliWalGetFetch(set, next, expect, target, true);
 		unlink(lock);
 		if (rc != CLI_EXIT_OK)
 			return;				/* not archived yet (or damaged): stop here */
@@ -593,7 +614,7 @@ cliWalGetMain(int argc, char **argv)
 		pfree(spooled);
 	}
 	if (status < 0)
-		status = cliWalGetFetch(&set, name, &expect, destPath);
+		status = cliWalGetFetch(&set, name, &expect, destPath, false);
 
 	if (status == CLI_EXIT_OK && spool != NULL)
 	{
