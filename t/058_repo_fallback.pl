@@ -13,7 +13,8 @@
 #	   file object, in a WAL segment the incremental keeps for itself, and
 #	   in an archived WAL segment the time target needs; the second full
 #	   backup removed from repo1.
-#	3. PITR restore of the incremental to the time target: succeeds, the
+#	3. PITR restore of the incremental to the time target (2 jobs: a job
+#	   falls back on its own and its warning reaches stderr): succeeds, the
 #	   warnings name repository 1, the object and repository 2; recovery's
 #	   wal-get falls back for the damaged segment (server log); the rows
 #	   are those at the target.  --repo 1 fails naming the damage; --repo 2
@@ -146,7 +147,7 @@ ok(!-e "$repo1/backup/$full2", "backup $full2 is gone from repo1");
 
 # -- 3. PITR restore of the incremental --------------------------------------
 my ($rc, $out, $err) = DrTest::restore_with($env, "$tmp/pitr",
-	'--backup', $incr, '--target-time', $target);
+	'--backup', $incr, '--target-time', $target, '--jobs', '2');
 is($rc, 0, 'PITR restore with damaged objects in repo1') or diag($err);
 like($err,
 	qr/warning: repository 1: could not restore "[^"]+" of backup "$incr": .*\Q$largest_rel\E.*; restored it from repository 2 instead/,
