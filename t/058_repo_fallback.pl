@@ -9,8 +9,9 @@
 #	   copy of repo1 (cp -a: the same repository, same keys; until the
 #	   catch-up copies backups between repositories, this is how a second
 #	   repository gets the same backups), configured as repo2.
-#	2. Damage in repo1: a byte flipped in the full backup's largest data
-#	   file object, in a WAL segment the incremental keeps for itself, and
+#	2. Damage in repo1: a byte flipped in the full backup's largest whole
+#	   file object and its largest part (files above 1 MB are stored in
+#	   parts), in a WAL segment the incremental keeps for itself, and
 #	   in an archived WAL segment the time target needs; the second full
 #	   backup removed from repo1.
 #	3. PITR restore of the incremental to the time target (2 jobs: a job
@@ -50,8 +51,9 @@ my $repo2 = "$tmp/repo2";
 my $conf = $env->{conf};
 
 my $node = DrTest::node_new('origin', $conf);
+# files above 1 MB in parts: a part is restored as a unit of its own
 $node->append_conf('postgresql.conf',
-	"archive_mode = on\narchive_library = 'pg_dr'\n");
+	"archive_mode = on\narchive_library = 'pg_dr'\npg_dr.backup_part_size = '1MB'\n");
 $node->restart;
 DrTest::wait_worker($node);
 
@@ -124,14 +126,25 @@ PostgreSQL::Test::Utils::append_to_file($conf,
 	"repo2_type = posix\nrepo2_path = '$repo2'\nrepo2_cipher_key_file = '$env->{key}'\n");
 
 # -- 2. damage in repo1 ------------------------------------------------------
-my ($largest, $largest_size) = ('', 0);
-find(sub {
-		return unless -f $_;
-		if (-s $_ > $largest_size) { $largest = $File::Find::name; $largest_size = -s $_; }
-	}, "$repo1/backup/$full/data");
-ok($largest_size > 1_000_000, "the full backup's largest object ($largest, $largest_size bytes)");
-(my $largest_rel = $largest) =~ s{^\Q$repo1/\E}{};
-flip_byte($largest);
+# the largest object of the full backup's whole files, and of its parts
+sub largest_under
+{
+	my ($dir) = @_;
+	my ($largest, $size) = ('', 0);
+	find(sub {
+			return unless -f $_;
+			if (-s $_ > $size) { $largest = $File::Find::name; $size = -s $_; }
+		}, $dir);
+	return ($largest, $size);
+}
+my ($data_obj, $data_size) = largest_under("$repo1/backup/$full/data");
+ok($data_size > 0, "the full backup's largest whole file object ($data_obj, $data_size bytes)");
+(my $data_rel = $data_obj) =~ s{^\Q$repo1/\E}{};
+flip_byte($data_obj);
+my ($part_obj, $part_size) = largest_under("$repo1/backup/$full/part");
+ok($part_size > 0, "the full backup's largest part ($part_obj, $part_size bytes)");
+(my $part_rel = $part_obj) =~ s{^\Q$repo1/\E}{};
+flip_byte($part_obj);
 
 opendir(my $wd, "$repo1/backup/$incr/wal") or die "$repo1/backup/$incr/wal: $!";
 my ($incr_wal) = sort grep { /^[0-9A-F]{24}$/ } readdir($wd);
@@ -150,8 +163,11 @@ my ($rc, $out, $err) = DrTest::restore_with($env, "$tmp/pitr",
 	'--backup', $incr, '--target-time', $target, '--jobs', '2');
 is($rc, 0, 'PITR restore with damaged objects in repo1') or diag($err);
 like($err,
-	qr/warning: repository 1: could not restore "[^"]+" of backup "$incr": .*\Q$largest_rel\E.*; restored it from repository 2 instead/,
+	qr/warning: repository 1: could not restore "[^"]+" of backup "$incr": .*\Q$data_rel\E.*; restored it from repository 2 instead/,
 	'the damaged data file is restored from repository 2, and said');
+like($err,
+	qr/warning: repository 1: part \d+ of "[^"]+" of backup "$incr": .*\Q$part_rel\E.*; restored it from repository 2 instead/,
+	'the damaged part of a large file is restored from repository 2, and said');
 like($err,
 	qr/warning: repository 1: could not restore WAL segment "$incr_wal" of backup "$incr": .*; restored it from repository 2 instead/,
 	'the damaged WAL segment of the backup is restored from repository 2, and said');
@@ -235,7 +251,8 @@ flip_byte(archived_path($repo2, $needed));
 # -- 6. verify ---------------------------------------------------------------
 ($rc, $out, $err) = run_cmd('pg_dr', 'verify', '--config', $conf);
 is($rc, 1, 'verify finds the damage');
-like($out, qr/^repository 1: \Q$largest_rel\E: /m, 'verify names the damaged object and its repository');
+like($out, qr/^repository 1: \Q$data_rel\E: /m, 'verify names the damaged object and its repository');
+like($out, qr/^repository 1: .*\Q$part_rel\E/m, 'and the damaged part');
 like($out, qr/^repository 1: backup\/$incr\/wal\/$incr_wal: /m,
 	"and the incremental's damaged WAL segment");
 like($out, qr/^verified 2 backups in repository 1: .*, [1-9]\d* problems?$/m,

@@ -138,9 +138,10 @@ typedef struct RestoreParam
 	 * repository whose copy of the same backup chain has it with the same
 	 * size and SHA-256, and a WAL segment of the backup from the first
 	 * other repository whose object has the size and SHA-256 of the
-	 * manifest; each fallback is said through host (hostWarning).  A file
-	 * restored in units by several jobs (restore_internal.h) is not
-	 * retried: its restore fails.
+	 * manifest; a unit of a file in parts (restore_internal.h) from the
+	 * first other repository whose copy gives the file the same entry and
+	 * whose part is good.  Each fallback is said through host
+	 * (hostWarning).
 	 */
 	int			repoNumber;
 	Repo	   *const *fallbackRepos;

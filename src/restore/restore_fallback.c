@@ -10,6 +10,8 @@
  * of the chain, once they are found to give the file the size and SHA-256
  * this restore's manifest gives it.  A WAL segment's object has one name
  * in every repository and is checked against this restore's manifest.
+ * A unit of a file in parts (restore_internal.h) is retried the same way
+ * by restoreFileUnit (restore_file.c), which has the part's writer.
  * The fallback changes restore->repo for the one call and puts it back:
  * every job is a process of its own (or the only one), so nothing else
  * reads it meanwhile.
@@ -21,7 +23,7 @@
 #include "restore/restore_internal.h"
 
 /* May a failed read go on with the fallback repositories? */
-static bool
+bool
 restoreFallbackWorth(const Restore *restore, const DrError *err)
 {
 	return restore->param.fallbackCount > 0 && err != NULL &&
@@ -53,12 +55,12 @@ restoreFallbackSay(const Restore *restore, int failed, const DrError *err,
 }
 
 /*
- * The entries of path in the chain as fallback repository k holds it:
- * the open iterator (close it after using *alt), or NULL with err.  Its
- * level 0 must have the size, SHA-256 and parts of mine (the entry this
- * restore's manifest gives).
+ * The entries of mine's path in the chain as fallback repository k holds
+ * it: the open iterator (close it after using *alt), or NULL with err.
+ * Its level 0 must have the size, SHA-256 and parts of mine (the entry
+ * this restore's manifest gives).
  */
-static RepoChainIter *
+RepoChainIter *
 restoreFallbackLevels(Restore *restore, int k, const ManifestFile *mine,
 					  const ManifestFile *const **alt, DrError *err)
 {

@@ -48,6 +48,7 @@
 #include "common/delta.h"
 #include "common/fs.h"
 #include "repo/repo_backup.h"
+#include "repo/repo_fallback.h"
 #include "restore/restore_internal.h"
 
 /* Where one file is being written. */
@@ -421,9 +422,13 @@ typedef struct RestorePartSum
 {
 	uint64		token;			/* Restore.token: written by this restore */
 	uint64		rawSize;
-	uint64		storedSize;
+	uint64		storedSize;		/* RESTORE_PART_ELSEWHERE: read from another
+								 * repository, whose objects may be stored
+								 * otherwise (restoreFileUnitFallback) */
 	uint8		sha256[CODEC_SHA256_SIZE];
 } RestorePartSum;
+
+#define RESTORE_PART_ELSEWHERE	PG_UINT64_MAX
 
 /* The temporary file every job writes a file in parts through. */
 static char *
@@ -794,11 +799,16 @@ restorePartsCheck(Restore *restore, const ManifestFile *src, int source,
 	uint64		stored = 0;
 	bool		ok;
 
+	bool		elsewhere = false;
+
 	for (uint32 k = 0; k < src->parts; k++)
 	{
 		memcpy(all + (size_t) k * CODEC_SHA256_SIZE, sums[k].sha256,
 			   CODEC_SHA256_SIZE);
-		stored += sums[k].storedSize;
+		if (sums[k].storedSize == RESTORE_PART_ELSEWHERE)
+			elsewhere = true;
+		else
+			stored += sums[k].storedSize;
 	}
 	ok = codecSha256(all, (size_t) src->parts * CODEC_SHA256_SIZE, sha256, err);
 	pfree(all);
@@ -808,7 +818,8 @@ restorePartsCheck(Restore *restore, const ManifestFile *src, int source,
 		return drErrorSet(err, DR_ERR_CORRUPT,
 						  "the %u parts in backup \"%s\" do not have the SHA-256 its manifest gives",
 						  src->parts, restore->chain->ids[source]);
-	if (stored != src->objectSize)
+	/* a part read from another repository: the SHA-256 alone says it */
+	if (!elsewhere && stored != src->objectSize)
 		return drErrorSet(err, DR_ERR_CORRUPT,
 						  "the %u parts in backup \"%s\" are " UINT64_FORMAT " bytes long, its manifest says " UINT64_FORMAT,
 						  src->parts, restore->chain->ids[source], stored,
@@ -833,6 +844,77 @@ restorePartsWhole(Restore *restore, const ManifestFile *const *levels,
 	if (ok)
 		ok = restorePartsCheck(restore, src, source, sums, err);
 	pfree(sums);
+	return ok;
+}
+
+/*
+ * Unit u failed with err (restorePartWrite): write it again into fd from
+ * the first fallback repository whose copy of the chain gives the file
+ * the same entry (restoreFallbackLevels) and whose part is good.  Its
+ * digest is marked RESTORE_PART_ELSEWHERE: that repository's objects may
+ * be stored otherwise, so only the SHA-256 of the parts is checked at the
+ * commit.  Each fallback is said (RestoreParam.host); false with the
+ * first error when none has a good copy.
+ */
+static bool
+restoreFileUnitFallback(Restore *restore, const ManifestFile *const *levels,
+						int source, uint32 u, int fd, const char *tmp,
+						RestorePartSum *sum, DrError *err)
+{
+	Repo	   *mine = restore->repo;
+	char	   *object;
+	DrError		first;
+	bool		ok = false;
+
+	if (!restoreFallbackWorth(restore, err))
+		return false;
+	first = *err;
+	object = psprintf("part %u of \"%s\" of backup \"%s\"", u, levels[0]->path,
+					  restore->chain->ids[0]);
+	for (int k = 0; k < restore->param.fallbackCount && !ok; k++)
+	{
+		const ManifestFile *const *alt;
+		RepoChainIter *iter;
+		DrError		e;
+		char	   *msg;
+
+		drErrorClear(&e);
+		iter = restoreFallbackLevels(restore, k, levels[0], &alt, &e);
+		if (iter != NULL)
+		{
+			if (alt[source] == NULL || alt[source]->parts != levels[source]->parts ||
+				memcmp(alt[source]->sha256, levels[source]->sha256,
+					   CODEC_SHA256_SIZE) != 0)
+				drErrorSet(&e, DR_ERR_CORRUPT,
+						   "its manifest of backup \"%s\" gives file \"%s\" other parts",
+						   restore->chain->ids[source], levels[0]->path);
+			else
+			{
+				restore->repo = restore->param.fallbackRepos[k];
+				ok = restorePartWrite(restore, alt, source, u, fd, tmp, sum, &e);
+				restore->repo = mine;
+			}
+			repoChainIterClose(iter);
+		}
+		if (!ok && e.code == DR_ERR_CANCELED)
+		{
+			*err = e;
+			pfree(object);
+			return false;
+		}
+		msg = ok ?
+			repoFallbackMessage(restore->param.repoNumber, object, &first,
+								"restored it", restore->param.fallbackNumbers[k]) :
+			repoFallbackMessage(restore->param.fallbackNumbers[k], object, &e,
+								NULL, 0);
+		hostWarning(restore->param.host, msg);
+		pfree(msg);
+	}
+	pfree(object);
+	if (ok)
+		sum->storedSize = RESTORE_PART_ELSEWHERE;
+	else
+		*err = first;
 	return ok;
 }
 
@@ -864,7 +946,8 @@ restoreFileUnit(Restore *restore, const ManifestFile *const *levels,
 		drErrorSet(err, DR_ERR_IO, "could not extend \"%s\": %m", tmp);
 		goto done;
 	}
-	if (!restorePartWrite(restore, levels, source, u, fd, tmp, &sum, err))
+	if (!restorePartWrite(restore, levels, source, u, fd, tmp, &sum, err) &&
+		!restoreFileUnitFallback(restore, levels, source, u, fd, tmp, &sum, err))
 		goto done;
 	sumsFd = open(sumsPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (sumsFd < 0)
@@ -890,6 +973,10 @@ done:
 		if (err == NULL || err->code != DR_ERR_CANCELED)
 			drErrorPrefix(err, "could not restore \"%s\" of backup \"%s\": ",
 						  target->path, restore->chain->ids[0]);
+		/* named when the caller named it (restore.h) */
+		if (err != NULL && restore->param.repoNumber != 0 &&
+			repoReadFallsBack(err))
+			drErrorPrefix(err, "repository %d: ", restore->param.repoNumber);
 	}
 	pfree(sumsPath);
 	pfree(tmp);

@@ -166,6 +166,18 @@ extern bool restoreFileRead(Restore *restore, const ManifestFile *const *levels,
 							bool *unchanged, DrError *err);
 extern bool restoreWalSegmentRead(Restore *restore, const ManifestWal *wal,
 								  DrError *err);
+/* restore_fallback.c: may err go on with the fallback repositories? */
+extern bool restoreFallbackWorth(const Restore *restore, const DrError *err);
+/*
+ * restore_fallback.c: the entries of mine's path in the chain as fallback
+ * repository k holds it, checked to give it mine's size, SHA-256 and
+ * parts: the open iterator (closed by the caller after using *alt), or
+ * NULL with err.
+ */
+extern RepoChainIter *restoreFallbackLevels(Restore *restore, int k,
+											const ManifestFile *mine,
+											const ManifestFile *const **alt,
+											DrError *err);
 
 /* restore_target.c */
 extern bool restoreTargetPrepare(Restore *restore, DrError *err);
