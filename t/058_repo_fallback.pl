@@ -20,6 +20,8 @@
 #	   wal-get falls back for the damaged segment (server log); the rows
 #	   are those at the target.  --repo 1 fails naming the damage; --repo 2
 #	   succeeds without a warning.
+#	   A restore point placed past the damaged archived segment: the
+#	   restore is planned from repo2, and said.
 #	4. The second full backup, missing from repo1, is found in repo2, and
 #	   "latest" is it; restored with --jobs 2 and recovered to the end of
 #	   the archive, its pg_dump equals the origin's.
@@ -106,6 +108,9 @@ my $at_target = $node->safe_psql('postgres', 'SELECT count(*) FROM t');
 sleep 1;
 $node->safe_psql('postgres',
 	"INSERT INTO t SELECT g, 'after target' FROM generate_series(100201, 100300) g");
+# a restore point after the damaged segment: placing it reads that segment
+$node->safe_psql('postgres', "SELECT pg_create_restore_point('after_needed')");
+my $at_point = $node->safe_psql('postgres', 'SELECT count(*) FROM t');
 DrTest::wait_archived($node);
 my $full2 = $node->safe_psql('postgres', 'SELECT dr_backup_full()');
 $node->safe_psql('postgres',
@@ -201,6 +206,20 @@ my $forced2 = DrTest::node_from_restore('forced2', "$tmp/forced2");
 is($forced2->safe_psql('postgres', 'SELECT count(*) FROM t'), $at_target,
 	'--repo 2: the rows at the target');
 $forced2->stop;
+
+# a restore point is placed by reading the archived WAL: the damaged
+# segment in repo1 makes the restore planned from repo2
+($rc, $out, $err) = DrTest::restore_with($env, "$tmp/named",
+	'--backup', $incr, '--target-name', 'after_needed');
+is($rc, 0, 'restore to a restore point placed past the damaged segment') or diag($err);
+like($err,
+	qr/warning: repository 1: .*$needed.*; restoring from repository 2 instead/,
+	'the restore point is placed in repository 2, and said');
+like($out, qr/repository:\s+2 /, 'the summary names repository 2');
+my $named = DrTest::node_from_restore('named', "$tmp/named");
+is($named->safe_psql('postgres', 'SELECT count(*) FROM t'), $at_point,
+	'the rows at the restore point');
+$named->stop;
 
 # -- 4. a backup missing from repo1 ------------------------------------------
 ($rc, $out, $err) = DrTest::restore($env, 'latest', "$tmp/latest", '--jobs', '2');

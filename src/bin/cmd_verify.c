@@ -306,6 +306,34 @@ cliVerifyMain(int argc, char **argv)
 	param.problem = cliVerifyProblem;
 	param.host = cliProgressBegin(cmd.spec->name, cmd.progress);
 
+	/*
+	 * "latest" with several repositories: the newest backup of any of
+	 * them, so that each one's copy of the same backup is verified (one
+	 * that lacks it says so).
+	 */
+	if (backup != NULL && strcmp(backup, "latest") == 0 && count > 1)
+	{
+		char	   *newest = NULL;
+
+		for (int r = 0; r < count; r++)
+		{
+			DrError		e;
+			Repo	   *repo;
+			char	   *id;
+
+			drErrorClear(&e);
+			repo = repoOpen(&cmd.config->repo[numbers[r]], &e);
+			if (repo == NULL)
+				continue;
+			id = repoBackupLatest(repo, &e);
+			if (id != NULL && (newest == NULL || strcmp(id, newest) > 0))
+				newest = id;
+			repoClose(repo);
+		}
+		if (newest != NULL)
+			backup = newest;
+	}
+
 	for (int r = 0; r < count; r++)
 		if (!cliVerifyRepo(&cmd.config->repo[numbers[r]], backup, wal, &param,
 						   count > 1, &total))
