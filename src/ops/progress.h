@@ -14,6 +14,7 @@
  *				("canceling statement due to user request", 57014);
  *	 progress   updates this backend's slot in shared memory;
  *	 notice     ereport(NOTICE).
+ *	 warning    ereport(WARNING).
  *
  * One slot per process (indexed by its PGPROC number), written only by its
  * owner under the slot's spinlock.  progressEnd() clears it; so do the end
