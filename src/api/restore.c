@@ -195,20 +195,13 @@ dr_restore(PG_FUNCTION_ARGS)
 		 * that completed in between would be named instead of the one
 		 * restored.  It is the newest of every repository read.
 		 */
-		for (int r = 0; r < set.count; r++)
+		if (strcmp(backupId, "latest") == 0 && set.count > 1)
+			resolved = repoReadSetLatest(&set);
+		for (int r = 0; r < set.count && resolved == NULL; r++)
 		{
-			char	   *id = repoBackupResolve(set.repos[r], backupId, &err);
-
-			if (id == NULL)
-			{
-				if (r == 0)
-					firstErr = err;
-				continue;
-			}
-			if (resolved == NULL || strcmp(id, resolved) > 0)
-				resolved = id;
-			if (strcmp(backupId, "latest") != 0)
-				break;
+			resolved = repoBackupResolve(set.repos[r], backupId, &err);
+			if (resolved == NULL && r == 0)
+				firstErr = err;
 		}
 		if (resolved == NULL)
 			drEreport(ERROR, &firstErr);

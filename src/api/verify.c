@@ -116,25 +116,20 @@ dr_backup_verify(PG_FUNCTION_ARGS)
 			configRepoFirst(config, &err);
 			drEreport(ERROR, &err);
 		}
-		if (strcmp(backupId, "latest") == 0)
+		id = backupId;
+		if (strcmp(backupId, "latest") == 0 && count > 1)
 		{
-			for (int r = 0; r < count; r++)
-			{
-				Repo	   *repo = repoOpen(&config->repo[numbers[r]], &err);
-				char	   *latest;
+			RepoReadSet set;
 
-				if (repo == NULL)
-					continue;
-				latest = repoBackupResolve(repo, backupId, &err);
-				if (latest != NULL && (id == NULL || strcmp(latest, id) > 0))
-					id = latest;
-				repoClose(repo);
+			if (repoReadSetOpen(config, 0, NULL, &set, &err))
+			{
+				char	   *newest = repoReadSetLatest(&set);
+
+				if (newest != NULL)
+					id = newest;
+				repoReadSetClose(&set);
 			}
-			if (id == NULL)
-				id = backupId;	/* the first repository says why below */
 		}
-		else
-			id = backupId;
 
 		memset(&param, 0, sizeof(param));
 		param.chain = true;

@@ -713,21 +713,8 @@ cliRestoreMain(int argc, char **argv)
 	 * missed the newest (it was down) is not read for it, but falls back.
 	 */
 	if (param.backupId != NULL && strcmp(param.backupId, "latest") == 0 &&
-		set.count > 1)
-	{
-		for (int i = 0; i < set.count; i++)
-		{
-			DrError		e;
-			char	   *id;
-
-			drErrorClear(&e);
-			id = repoBackupLatest(set.repos[i], &e);
-			if (id != NULL && (latestId == NULL || strcmp(id, latestId) > 0))
-				latestId = id;
-		}
-		if (latestId != NULL)
-			param.backupId = latestId;
-	}
+		set.count > 1 && (latestId = repoReadSetLatest(&set)) != NULL)
+		param.backupId = latestId;
 
 	/* SIGINT and SIGTERM caught from here on (progress.c) */
 	param.host = cliProgressBegin(command, cmd.progress);

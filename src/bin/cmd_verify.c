@@ -313,22 +313,15 @@ cliVerifyMain(int argc, char **argv)
 	 */
 	if (backup != NULL && strcmp(backup, "latest") == 0 && count > 1)
 	{
+		RepoReadSet set;
+		DrError		e;
 		char	   *newest = NULL;
 
-		for (int r = 0; r < count; r++)
+		drErrorClear(&e);
+		if (repoReadSetOpen(cmd.config, 0, NULL, &set, &e))
 		{
-			DrError		e;
-			Repo	   *repo;
-			char	   *id;
-
-			drErrorClear(&e);
-			repo = repoOpen(&cmd.config->repo[numbers[r]], &e);
-			if (repo == NULL)
-				continue;
-			id = repoBackupLatest(repo, &e);
-			if (id != NULL && (newest == NULL || strcmp(id, newest) > 0))
-				newest = id;
-			repoClose(repo);
+			newest = repoReadSetLatest(&set);
+			repoReadSetClose(&set);
 		}
 		if (newest != NULL)
 			backup = newest;

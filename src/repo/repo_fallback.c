@@ -7,6 +7,7 @@
  */
 #include "common/dr_c.h"
 
+#include "repo/repo_backup.h"
 #include "repo/repo_fallback.h"
 
 int
@@ -167,4 +168,31 @@ repoReadSetFind(const RepoReadSet *set, int number)
 		if (set->numbers[i] == number)
 			return i;
 	return -1;
+}
+
+char *
+repoReadSetLatest(const RepoReadSet *set)
+{
+	char	   *newest = NULL;
+
+	for (int i = 0; i < set->count; i++)
+	{
+		DrError		err;
+		char	   *id;
+
+		drErrorClear(&err);
+		id = repoBackupLatest(set->repos[i], &err);
+		if (id == NULL)
+			continue;
+		/* backup ids begin with their start time: newer sorts later */
+		if (newest == NULL || strcmp(id, newest) > 0)
+		{
+			if (newest)
+				pfree(newest);
+			newest = id;
+		}
+		else
+			pfree(id);
+	}
+	return newest;
 }

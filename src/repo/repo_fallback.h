@@ -97,4 +97,12 @@ extern void repoReadSetClose(RepoReadSet *set);
 /* The position of repository number in set, -1 when not there. */
 extern int	repoReadSetFind(const RepoReadSet *set, int number);
 
+/*
+ * What "latest" means over several repositories: the newest backup of any
+ * repository of set (palloc'd), so that one that missed the newest backup
+ * (it was down) does not decide; NULL when none has a backup.  A
+ * repository that cannot be listed is passed over.
+ */
+extern char *repoReadSetLatest(const RepoReadSet *set);
+
 #endif							/* DR_REPO_FALLBACK_H */

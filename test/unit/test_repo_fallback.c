@@ -14,12 +14,15 @@
  * object; a failure with no repository used); repoReadSetOpen on real
  * posix repositories (both opened in order; one whose directory is gone
  * left out with a warning naming it and the one used; forced alone;
- * forced but not configured; every one gone: the first one's error).
+ * forced but not configured; every one gone: the first one's error);
+ * repoReadSetLatest (no backup anywhere; the newest of both repositories,
+ * whichever holds it).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
 
 #include "common/config.h"
+#include "common/fs.h"
 #include "repo/repo_fallback.h"
 #include "storage/storage.h"
 #include "tap.h"
@@ -203,6 +206,50 @@ testSetOpen(void)
 	is_int(repoReadSetFind(&set, 3), -1, "repository 3 is not there");
 	repoReadSetClose(&set);
 	is_int(warnings, 0, "no warning when every repository opens");
+
+	/* "latest": the newest backup of any repository (a backup is what has a manifest) */
+	ok(repoReadSetOpen(config, 0, &host, &set, &err) &&
+	   repoReadSetLatest(&set) == NULL, "latest with no backup anywhere: none");
+	repoReadSetClose(&set);
+	{
+		const char *backups[][2] = {
+			{"r1", "20240101-000000F"}, {"r1", "20240103-000000I"},
+			{"r2", "20240101-000000F"}, {"r2", "20240102-000000F"},
+		};
+
+		for (int i = 0; i < (int) lengthof(backups); i++)
+		{
+			char	   *dir = psprintf("%s/%s/backup/%s", root, backups[i][0],
+									   backups[i][1]);
+			char	   *manifest = psprintf("%s/manifest", dir);
+			DrError		e;
+
+			if (!fsMakeDirs(dir, 0700, 0, &e))
+				diag("mkdir %s: %s", dir, e.message);
+			fileWrite(manifest, "x");
+			pfree(manifest);
+			pfree(dir);
+		}
+	}
+	ok(repoReadSetOpen(config, 0, &host, &set, &err), "opened again");
+	is_str(repoReadSetLatest(&set), "20240103-000000I",
+		   "latest is the newest of both repositories (repository 1's)");
+	repoReadSetClose(&set);
+	{
+		char	   *newer = psprintf("%s/r2/backup/20240104-000000F", root);
+		char	   *manifest = psprintf("%s/manifest", newer);
+		DrError		e;
+
+		if (!fsMakeDirs(newer, 0700, 0, &e))
+			diag("mkdir %s: %s", newer, e.message);
+		fileWrite(manifest, "x");
+		pfree(manifest);
+		pfree(newer);
+	}
+	ok(repoReadSetOpen(config, 0, &host, &set, &err), "opened again");
+	is_str(repoReadSetLatest(&set), "20240104-000000F",
+		   "a newer backup only repository 2 has: latest is it, repository 1 missed it");
+	repoReadSetClose(&set);
 
 	ok(repoReadSetOpen(config, 2, &host, &set, &err) && set.count == 1 &&
 	   set.numbers[0] == 2 && set.forced, "--repo 2: repository 2 alone");
