@@ -12,7 +12,8 @@
  * in every repository and is checked against this restore's manifest.
  * A unit of a file in parts (restore_internal.h) is retried the same way
  * by restoreFileUnit (restore_file.c), which has the part's writer.
- * The fallback changes restore->repo for the one call and puts it back:
+ * The fallback changes restore->repo for the one call and puts it back
+ * (restoreFallbackUse, restoreFallbackEnd):
  * every job is a process of its own (or the only one), so nothing else
  * reads it meanwhile.
  *-------------------------------------------------------------------------
@@ -21,6 +22,30 @@
 
 #include "repo/repo_fallback.h"
 #include "restore/restore_internal.h"
+
+/*
+ * Read from fallback repository k until restoreFallbackEnd: restore->repo
+ * is it, and its storage asks the restore's host while it waits, as the
+ * restore's own repository's does (restoreBegin), so that a stalled read
+ * there is cancellable too.  Returns what restoreFallbackEnd puts back.
+ */
+RestoreFallbackSaved
+restoreFallbackUse(Restore *restore, int k)
+{
+	RestoreFallbackSaved saved;
+
+	saved.repo = restore->repo;
+	restore->repo = restore->param.fallbackRepos[k];
+	saved.host = storageHostSet(repoStorage(restore->repo), restore->param.host);
+	return saved;
+}
+
+void
+restoreFallbackEnd(Restore *restore, RestoreFallbackSaved saved)
+{
+	storageHostSet(repoStorage(restore->repo), saved.host);
+	restore->repo = saved.repo;
+}
 
 /* May a failed read go on with the fallback repositories? */
 bool
@@ -66,8 +91,10 @@ restoreFallbackLevels(Restore *restore, int k, const ManifestFile *mine,
 {
 	RepoChainIter *iter;
 
-	iter = repoChainIterOpen(restore->param.fallbackRepos[k],
-							 restore->chain->ids, restore->chain->count, err);
+	/* the caller reads from repository k: restoreFallbackUse */
+	Assert(restore->repo == restore->param.fallbackRepos[k]);
+	iter = repoChainIterOpen(restore->repo, restore->chain->ids,
+							 restore->chain->count, err);
 	if (iter == NULL)
 		return NULL;
 	for (;;)
@@ -104,7 +131,7 @@ bool
 restoreFile(Restore *restore, const ManifestFile *const *levels,
 			bool *unchanged, DrError *err)
 {
-	Repo	   *mine = restore->repo;
+	RestoreFallbackSaved saved;
 	DrError		first;
 	bool		ok = false;
 
@@ -120,17 +147,17 @@ restoreFile(Restore *restore, const ManifestFile *const *levels,
 		DrError		e;
 
 		drErrorClear(&e);
+		saved = restoreFallbackUse(restore, k);
 		iter = restoreFallbackLevels(restore, k, levels[0], &alt, &e);
 		if (iter != NULL)
 		{
-			restore->repo = restore->param.fallbackRepos[k];
 			ok = restoreFileRead(restore, alt, unchanged, &e);
-			restore->repo = mine;
 			repoChainIterClose(iter);
 		}
 		else
 			drErrorPrefix(&e, "could not restore \"%s\" of backup \"%s\": ",
 						  levels[0]->path, restore->chain->ids[0]);
+		restoreFallbackEnd(restore, saved);
 		if (ok)
 			restoreFallbackSay(restore, restore->param.repoNumber, &first,
 							   restore->param.fallbackNumbers[k]);
@@ -153,7 +180,7 @@ restoreFile(Restore *restore, const ManifestFile *const *levels,
 bool
 restoreWalSegment(Restore *restore, const ManifestWal *wal, DrError *err)
 {
-	Repo	   *mine = restore->repo;
+	RestoreFallbackSaved saved;
 	DrError		first;
 	bool		ok = false;
 
@@ -167,9 +194,9 @@ restoreWalSegment(Restore *restore, const ManifestWal *wal, DrError *err)
 		DrError		e;
 
 		drErrorClear(&e);
-		restore->repo = restore->param.fallbackRepos[k];
+		saved = restoreFallbackUse(restore, k);
 		ok = restoreWalSegmentRead(restore, wal, &e);
-		restore->repo = mine;
+		restoreFallbackEnd(restore, saved);
 		if (ok)
 			restoreFallbackSay(restore, restore->param.repoNumber, &first,
 							   restore->param.fallbackNumbers[k]);

@@ -861,7 +861,7 @@ restoreFileUnitFallback(Restore *restore, const ManifestFile *const *levels,
 						int source, uint32 u, int fd, const char *tmp,
 						RestorePartSum *sum, DrError *err)
 {
-	Repo	   *mine = restore->repo;
+	RestoreFallbackSaved saved;
 	char	   *object;
 	DrError		first;
 	bool		ok = false;
@@ -879,6 +879,7 @@ restoreFileUnitFallback(Restore *restore, const ManifestFile *const *levels,
 		char	   *msg;
 
 		drErrorClear(&e);
+		saved = restoreFallbackUse(restore, k);
 		iter = restoreFallbackLevels(restore, k, levels[0], &alt, &e);
 		if (iter != NULL)
 		{
@@ -889,13 +890,10 @@ restoreFileUnitFallback(Restore *restore, const ManifestFile *const *levels,
 						   "its manifest of backup \"%s\" gives file \"%s\" other parts",
 						   restore->chain->ids[source], levels[0]->path);
 			else
-			{
-				restore->repo = restore->param.fallbackRepos[k];
 				ok = restorePartWrite(restore, alt, source, u, fd, tmp, sum, &e);
-				restore->repo = mine;
-			}
 			repoChainIterClose(iter);
 		}
+		restoreFallbackEnd(restore, saved);
 		if (!ok && e.code == DR_ERR_CANCELED)
 		{
 			*err = e;

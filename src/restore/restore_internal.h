@@ -166,13 +166,26 @@ extern bool restoreFileRead(Restore *restore, const ManifestFile *const *levels,
 							bool *unchanged, DrError *err);
 extern bool restoreWalSegmentRead(Restore *restore, const ManifestWal *wal,
 								  DrError *err);
+/*
+ * restore_fallback.c: read from fallback repository k (restore->repo set
+ * to it, its storage given the restore's host) until restoreFallbackEnd.
+ */
+typedef struct RestoreFallbackSaved
+{
+	Repo	   *repo;
+	const DrHost *host;
+} RestoreFallbackSaved;
+extern RestoreFallbackSaved restoreFallbackUse(Restore *restore, int k);
+extern void restoreFallbackEnd(Restore *restore, RestoreFallbackSaved saved);
+
 /* restore_fallback.c: may err go on with the fallback repositories? */
 extern bool restoreFallbackWorth(const Restore *restore, const DrError *err);
 /*
  * restore_fallback.c: the entries of mine's path in the chain as fallback
- * repository k holds it, checked to give it mine's size, SHA-256 and
- * parts: the open iterator (closed by the caller after using *alt), or
- * NULL with err.
+ * repository k holds it (between restoreFallbackUse and End), checked to
+ * give it mine's size, SHA-256 and parts: the open iterator (closed by
+ * the caller after using *alt, before restoreFallbackEnd), or NULL with
+ * err.
  */
 extern RepoChainIter *restoreFallbackLevels(Restore *restore, int k,
 											const ManifestFile *mine,
