@@ -52,6 +52,20 @@ my $repo1 = $env->{repo};
 my $repo2 = "$tmp/repo2";
 my $conf = $env->{conf};
 
+# what the restored clusters' own pg_dr reads: repo1 alone, so that their
+# worker's catch-up (which copies what one repository misses from another)
+# cannot put back into repo1 what the test removed from it
+my $conf1 = "$tmp/repo1-only.conf";
+copy($conf, $conf1) or die "copy: $!";
+
+sub start_restored
+{
+	my ($name, $dir) = @_;
+	PostgreSQL::Test::Utils::append_to_file("$dir/postgresql.conf",
+		"\npg_dr.config_file = '$conf1'\n");
+	return DrTest::node_from_restore($name, $dir);
+}
+
 my $node = DrTest::node_new('origin', $conf);
 # files above 1 MB in parts: a part is restored as a unit of its own
 $node->append_conf('postgresql.conf',
@@ -120,12 +134,11 @@ my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM t');
 is($rows, '100400', 'the origin has every row');
 
 # -- the second repository: a byte copy of the first --------------------------
-# archiving stops writing into repo1 for the copy (the origin keeps running
-# for the server functions, but nothing is written meanwhile)
-$node->safe_psql('postgres', "ALTER SYSTEM SET archive_mode = off");
-$node->restart;
-DrTest::wait_worker($node);
+# the origin stops for the copy, and stays stopped until the server
+# functions are tested (section 7): its worker's catch-up would copy into
+# repo1 what the test removes from it
 my $origin_dump = DrTest::pg_dump_of($node);
+$node->stop;
 system('cp', '-a', $repo1, $repo2) == 0 or die "cp -a failed";
 PostgreSQL::Test::Utils::append_to_file($conf,
 	"repo2_type = posix\nrepo2_path = '$repo2'\nrepo2_cipher_key_file = '$env->{key}'\n");
@@ -180,7 +193,7 @@ like($out, qr/repository:\s+1 /, 'the summary names the repository restored from
 like(slurp_file("$tmp/pitr/postgresql.auto.conf"),
 	qr/^restore_command = '.*wal-get --config ''\Q$conf\E'' %f %p'$/m,
 	'restore_command reads every repository (no --repo)');
-my $pitr = DrTest::node_from_restore('pitr', "$tmp/pitr");
+my $pitr = start_restored('pitr', "$tmp/pitr");
 is($pitr->safe_psql('postgres', 'SELECT count(*) FROM t'), $at_target,
 	'the PITR restore has the rows at the target');
 like(slurp_file($pitr->logfile),
@@ -202,7 +215,7 @@ unlike($err, qr/warning: repository/, '--repo 2: no fallback said');
 like(slurp_file("$tmp/forced2/postgresql.auto.conf"),
 	qr/^restore_command = '.*wal-get --config ''\Q$conf\E'' --repo 2 %f %p'$/m,
 	'--repo 2: restore_command reads repository 2 only');
-my $forced2 = DrTest::node_from_restore('forced2', "$tmp/forced2");
+my $forced2 = start_restored('forced2', "$tmp/forced2");
 is($forced2->safe_psql('postgres', 'SELECT count(*) FROM t'), $at_target,
 	'--repo 2: the rows at the target');
 $forced2->stop;
@@ -216,7 +229,7 @@ like($err,
 	qr/warning: repository 1: .*$needed.*; restoring from repository 2 instead/,
 	'the restore point is placed in repository 2, and said');
 like($out, qr/repository:\s+2 /, 'the summary names repository 2');
-my $named = DrTest::node_from_restore('named', "$tmp/named");
+my $named = start_restored('named', "$tmp/named");
 is($named->safe_psql('postgres', 'SELECT count(*) FROM t'), $at_point,
 	'the rows at the restore point');
 $named->stop;
@@ -227,7 +240,7 @@ is($rc, 0, 'restore of latest') or diag($err);
 like($out, qr/^restored backup $full2 /m, 'latest is the newest of every repository');
 like($err, qr/warning: repository 1: .*$full2.*; restoring from repository 2 instead/,
 	'the backup missing from repository 1 is restored from repository 2, and said');
-my $latest = DrTest::node_from_restore('latest', "$tmp/latest");
+my $latest = start_restored('latest', "$tmp/latest");
 is($latest->safe_psql('postgres', 'SELECT count(*) FROM t'), $rows,
 	'the restored cluster has every row');
 is(DrTest::pg_dump_of($latest), $origin_dump,
@@ -288,6 +301,9 @@ like($out, qr/^repository 1: archive\/wal: .*$needed/m,
 unlike($out, qr/^repository 2: .*$needed/m, 'not in repository 2');
 
 # -- 7. the server -----------------------------------------------------------
+$node->append_conf('postgresql.conf', "archive_mode = off\n");
+$node->start;
+DrTest::wait_worker($node);
 my ($stdout, $stderr) = ('', '');
 $node->psql('postgres', "SELECT restored_backup FROM dr_restore('$incr', '$tmp/server')",
 	stdout => \$stdout, stderr => \$stderr);
