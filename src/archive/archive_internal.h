@@ -128,6 +128,11 @@ extern void archiveTargetInit(ArchiveTarget *target, bool isWorker,
  * is not open.  True with target->configured false when the configuration
  * has no repoN: nothing to store there.
  */
+/*
+ * Read pg_dr.config_file again if it changed, without opening the
+ * repository (whether a repository is required is decided on it).
+ */
+extern bool archiveTargetConfigRefresh(ArchiveTarget *target, DrError *err);
 extern bool archiveTargetRefresh(ArchiveTarget *target, int *repoNumber,
 								 DrError *err);
 

@@ -267,8 +267,14 @@ archiveModuleFileInternal(const char *file, const char *path)
 		DrError		err;
 		int			repoNumber;
 
-		/* not required and failing: not even opened again for a while */
-		if (target->configured && !target->required &&
+		/*
+		 * Not required and failing: not even opened again for a while;
+		 * whether it is required is read from the configuration as it is
+		 * now (it may have become required since it failed)
+		 */
+		drErrorClear(&err);
+		if (target->configLoaded && archiveTargetConfigRefresh(target, &err) &&
+			target->configured && !target->required &&
 			archiveRepoSkipped(n, target->repoHash))
 			continue;
 		drErrorClear(&err);

@@ -195,8 +195,32 @@ archiveTargetLeftovers(ArchiveTarget *target)
 						result.dirsRemoved, result.tempsRemoved)));
 }
 
+static bool archiveTargetRefreshInternal(ArchiveTarget *target,
+										 int *repoNumber, bool open,
+										 DrError *err);
+
+/*
+ * Whether the target's settings (required, the repository) are those of
+ * the configuration file as it is now: it is read again when it changed.
+ * The repository is not opened.
+ */
+bool
+archiveTargetConfigRefresh(ArchiveTarget *target, DrError *err)
+{
+	int			repoNumber;
+
+	return archiveTargetRefreshInternal(target, &repoNumber, false, err);
+}
+
 bool
 archiveTargetRefresh(ArchiveTarget *target, int *repoNumber, DrError *err)
+{
+	return archiveTargetRefreshInternal(target, repoNumber, true, err);
+}
+
+static bool
+archiveTargetRefreshInternal(ArchiveTarget *target, int *repoNumber,
+							 bool open, DrError *err)
 {
 	struct stat st;
 
@@ -228,7 +252,7 @@ archiveTargetRefresh(ArchiveTarget *target, int *repoNumber, DrError *err)
 	}
 	*repoNumber = target->configured ? target->repoConfig.index :
 		target->number;
-	if (!target->configured)
+	if (!target->configured || !open)
 		return true;
 
 	/*
