@@ -129,7 +129,6 @@ verifyObjectWholeBound(VerifyState *state, const char *path,
 	RepoObjectRead *read;
 	CodecResult result;
 	uint64		done = 0;
-	bool		isBound;
 
 	drErrorClear(&err);
 	read = verifyObjectOpen(state, path, backupId, file, &err);
@@ -138,21 +137,12 @@ verifyObjectWholeBound(VerifyState *state, const char *path,
 		verifyObjectError(state, path, &err);
 		return false;
 	}
-	if (bound)
+	/* a part must be bound to its own name (manifest.h) */
+	if (bound && !repoObjectReadBindingRequire(read, path, &err))
 	{
-		/* a part must be bound to its own name (manifest.h) */
-		if (!repoObjectReadBindingCheck(read, path, &isBound, &err))
-		{
-			repoObjectReadFree(read);
-			verifyObjectError(state, path, &err);
-			return false;
-		}
-		if (!isBound)
-		{
-			repoObjectReadFree(read);
-			verifyProblem(state, path, "part object is not bound to its name");
-			return false;
-		}
+		repoObjectReadFree(read);
+		verifyObjectError(state, path, &err);
+		return false;
 	}
 	for (;;)
 	{

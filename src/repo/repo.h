@@ -210,6 +210,12 @@ extern void repoObjectReadFree(RepoObjectRead *read);
  * for an object written without a binding; DR_ERR_CORRUPT, naming the
  * object, when it is bound to another name.
  */
+/*
+ * The same, for an object that must be bound: false with DR_ERR_CORRUPT
+ * when it is unbound or bound to another name.
+ */
+extern bool repoObjectReadBindingRequire(RepoObjectRead *read,
+										 const char *name, DrError *err);
 extern bool repoObjectReadBindingCheck(RepoObjectRead *read, const char *name,
 									   bool *bound, DrError *err);
 /* Before the first Read: no content hash (codecDecoderNoHash). */

@@ -85,20 +85,11 @@ repoBackupFileReadBegin(Repo *repo, const char *backupId,
 		pfree(bundlePath);
 	}
 	/* a version 3 backup's object, or entry, is bound to data/<path> */
-	if (read != NULL && file->bound)
+	if (read != NULL && file->bound &&
+		!repoObjectReadBindingRequire(read, path, err))
 	{
-		bool		bound = false;
-		bool		checked = repoObjectReadBindingCheck(read, path, &bound, err);
-
-		if (checked && !bound)
-			drErrorSet(err, DR_ERR_CORRUPT,
-					   "object of \"%s\" is not bound to its name, as every object of a backup of manifest version 3 is",
-					   file->path);
-		if (!checked || !bound)
-		{
-			repoObjectReadFree(read);
-			read = NULL;
-		}
+		repoObjectReadFree(read);
+		read = NULL;
 	}
 	pfree(path);
 	return read;

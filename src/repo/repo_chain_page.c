@@ -53,23 +53,12 @@ repoChainPageStreamOpen(RepoChainPageStream *stream, uint32 part, DrError *err)
 		stream->name = repoBackupPartPath(stream->level->backupId,
 										  stream->path, part);
 		stream->read = repoObjectReadBegin(stream->repo, stream->name, err);
-		if (stream->read != NULL)
+		/* every part is bound to its name (manifest.h) */
+		if (stream->read != NULL &&
+			!repoObjectReadBindingRequire(stream->read, stream->name, err))
 		{
-			bool		bound = false;
-			bool		checked = repoObjectReadBindingCheck(stream->read,
-															 stream->name,
-															 &bound, err);
-
-			/* every part is bound to its name (manifest.h) */
-			if (checked && !bound)
-				drErrorSet(err, DR_ERR_CORRUPT,
-						   "object \"%s\" is not bound to its name, as every part is",
-						   stream->name);
-			if (!checked || !bound)
-			{
-				repoObjectReadFree(stream->read);
-				stream->read = NULL;
-			}
+			repoObjectReadFree(stream->read);
+			stream->read = NULL;
 		}
 	}
 	else

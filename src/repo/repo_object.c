@@ -409,6 +409,20 @@ repoObjectReadBindingCheck(RepoObjectRead *read, const char *name,
 	return true;
 }
 
+bool
+repoObjectReadBindingRequire(RepoObjectRead *read, const char *name,
+							 DrError *err)
+{
+	bool		bound = false;
+
+	if (!repoObjectReadBindingCheck(read, name, &bound, err))
+		return false;
+	if (!bound)
+		return drErrorSet(err, DR_ERR_CORRUPT,
+						  "object \"%s\" is not bound to its name", name);
+	return true;
+}
+
 void
 repoObjectReadNoHash(RepoObjectRead *read)
 {
@@ -505,19 +519,10 @@ repoObjectGetBufferInternal(Repo *repo, const char *path, bool mustBeBound,
 	read = repoObjectReadBegin(repo, path, err);
 	if (read == NULL)
 		return NULL;
-	if (mustBeBound)
+	if (mustBeBound && !repoObjectReadBindingRequire(read, path, err))
 	{
-		bool		bound = false;
-		bool		checked = repoObjectReadBindingCheck(read, path, &bound, err);
-
-		if (checked && !bound)
-			drErrorSet(err, DR_ERR_CORRUPT,
-					   "object \"%s\" is not bound to its name", path);
-		if (!checked || !bound)
-		{
-			repoObjectReadFree(read);
-			return NULL;
-		}
+		repoObjectReadFree(read);
+		return NULL;
 	}
 
 	source.read = repoObjectSourceRead;

@@ -691,7 +691,6 @@ restorePartWrite(Restore *restore, const ManifestFile *const *levels,
 	uint64		asked = 0;
 	uint64		writtenBack;
 	uint64		prevSize;
-	bool		bound;
 
 	restorePartBounds(restore, levels, source, u, &partOffset, &partLength,
 					  &start, &end);
@@ -699,15 +698,8 @@ restorePartWrite(Restore *restore, const ManifestFile *const *levels,
 	if (read == NULL)
 		goto fail;
 	/* a part must be the one written under this name (manifest.h) */
-	if (!repoObjectReadBindingCheck(read, objectPath, &bound, err))
+	if (!repoObjectReadBindingRequire(read, objectPath, err))
 		goto fail;
-	if (!bound)
-	{
-		drErrorSet(err, DR_ERR_CORRUPT,
-				   "object \"%s\" is not bound to its name, as every part is",
-				   objectPath);
-		goto fail;
-	}
 	repoObjectReadFastVerify(read);
 	pos = partOffset;
 	writtenBack = start;
