@@ -90,9 +90,10 @@ storageAzureWriteBegin(void *driverArg, const char *path,
 
 	/*
 	 * Fail early when the blob exists, rather than after streaming what
-	 * may be gigabytes; If-None-Match at the end decides a race.
+	 * may be gigabytes; If-None-Match at the end decides a race.  An owned
+	 * name has no other writer: one request less per blob.
 	 */
-	if (!param->replace)
+	if (!param->replace && !param->owned)
 	{
 		bool		exists = false;
 

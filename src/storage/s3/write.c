@@ -101,9 +101,10 @@ storageS3WriteBegin(void *driverArg, const char *path,
 	/*
 	 * Fail early when the object exists, rather than after streaming what
 	 * may be gigabytes; If-None-Match at the end decides a race where the
-	 * store honours it.
+	 * store honours it.  An owned name has no other writer: one request
+	 * less per object (a backup's files).
 	 */
-	if (!param->replace)
+	if (!param->replace && !param->owned)
 	{
 		bool		exists = false;
 
