@@ -17,8 +17,8 @@
 #	container that does not exist is said as such.  Neither the key nor
 #	a SAS signature appears in the CLI's output, pg_dr info, dr_config or
 #	the server log.  Through the fault proxy (a second azurite, in clear;
-#	also the round trips: one Put Blob per archived segment, no HEAD before
-#	a backup's blobs):
+#	also the round trips: no HEAD before an archived segment's Put Blob or
+#	before a backup's blobs):
 #	a Put Block whose body is cut once is retried and the backup goes
 #	through; cut every time, the backup fails naming the block and the
 #	file, and nothing is visible under the name.
@@ -350,9 +350,10 @@ archive_library = 'pg_dr'
 		$1 eq 'HEAD' ? $head{$2}++ : $put{$2}++;
 	}
 	cmp_ok(scalar(keys %put), '>=', 3, scalar(keys %put) . ' segments archived to Azure');
-	is(join(',', grep { $put{$_} != 1 } sort keys %put), '', 'each with one Put Blob')
+	# (a Put Blob retried after a lost answer or a 5xx comes back 409 and
+	# the segment is compared: more PUTs then, never a HEAD)
+	is(join(',', sort keys %head), '', 'no HEAD before any of them')
 	  or diag(join('', grep { m{/archive/} } $proxy->log));
-	is(join(',', sort keys %head), '', 'and no HEAD');
 
 	$proxy->log_clear;
 	my $b = $arch->safe_psql('postgres', "SELECT dr_backup_full('round trips')");

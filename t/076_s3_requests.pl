@@ -3,7 +3,7 @@
 #	goals at a 50 ms round trip come down to round trips), counted in the
 #	fault proxy's log in front of s3rver:
 #	- an archived segment costs one HEAD (the driver's check before the
-#	  upload; s3rver ignores If-None-Match) and one PUT: the archiver does
+#	  upload; s3rver ignores If-None-Match) before its PUT: the archiver does
 #	  not ask again for what an archive worker pushed, and the push does
 #	  not ask before the driver does;
 #	- a backup's files and bundles are PUT without a HEAD (the backup's
@@ -96,7 +96,8 @@ for (requests())
 }
 my @segs = sort keys %put;
 cmp_ok(scalar(@segs), '>=', 6, scalar(@segs) . ' segments archived meanwhile');
-is(join(',', grep { $put{$_} != 1 } @segs), '', 'every segment PUT once');
+# (a PUT retried after a lost answer or a 5xx adds a PUT, never a HEAD:
+# PUTs are not counted)
 # (the first one's upload may have begun, with its HEAD, before the log
 # was cleared)
 my @unasked = grep { !$head{$_} } @segs;
