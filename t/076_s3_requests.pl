@@ -6,6 +6,9 @@
 #	  upload; s3rver ignores If-None-Match) before its PUT: the archiver does
 #	  not ask again for what an archive worker pushed, and the push does
 #	  not ask before the driver does;
+#	- on a store that honours If-None-Match (found out once with a probe
+#	  object; simulated by the proxy answering the probe's second PUT 412),
+#	  a create-only object of one PUT is not asked for first;
 #	- a backup's files and bundles are PUT without a HEAD (the backup's
 #	  directory has no other writer; backup_label, one object the leader
 #	  writes at the end, aside);
@@ -53,6 +56,9 @@ my $conf = file_write("$tmp/s3.conf",
 	  . "repo1_cipher_key_file = '$key'\n", 0644);
 command_ok([ 'pg_dr', 'repo-create', '--config', $conf, '--kdf-iterations', '1000' ],
 	'repo-create on s3 through the proxy');
+# (s3rver ignores If-None-Match: the repository's own check whether one
+# exists, and the driver's before its create-only PUT)
+my $heads_ignored = grep { m{ HEAD /pgdr/req/pg_dr\.repo } } $proxy->log;
 
 my $node = DrTest::node_new('s3req', $conf);
 $node->append_conf('postgresql.conf', qq{
@@ -105,6 +111,11 @@ ok(@unasked == 0 || (@unasked == 1 && $unasked[0] eq $segs[0]),
 	'no segment but the first went up without a HEAD') or diag("@unasked");
 is(join(',', map { "$_:$head{$_}" } grep { ($head{$_} // 0) > 1 } @segs), '',
 	'every segment asked for once (HEAD), not three times');
+# s3rver ignores If-None-Match: the driver found that out with a probe
+# object under check/, which it removed
+ok(!(grep { m{ PUT /pgdr/req/check/precondition-[0-9a-f]{16} } } $proxy->log) ||
+   (grep { m{ DELETE /pgdr/req/check/precondition-[0-9a-f]{16} } } $proxy->log),
+	'the precondition probe (if made meanwhile) was removed');
 
 # =====================================================================
 # A full backup: no HEAD before its files and bundles
@@ -165,6 +176,33 @@ $gets = bundle_gets();
 cmp_ok($gets, '<=', 2 * $nbundles,
 	"verify: $gets GETs of $nbundles bundle objects (at most 2 per bundle)");
 $node->stop;
+
+
+# =====================================================================
+# A store that honours If-None-Match (S3 since 2024-08): a create-only
+# object of one PUT is not asked for first.  s3rver does not honour it,
+# so the proxy answers the probe's second PUT with 412, as such a store
+# does; one process (the CLI), one probe.
+# =====================================================================
+my $conf2 = file_write("$tmp/s3_honours.conf",
+	($s3->conf_lines(1, path => '/honours') =~ s/_endpoint = \S+/_endpoint = $endpoint/r)
+	  . "repo1_cipher_key_file = '$key'\n", 0644);
+$proxy->rules('PUT */check/precondition-* nth=2 action=status status=412');
+$proxy->log_clear;
+command_ok([ 'pg_dr', 'repo-create', '--config', $conf2, '--kdf-iterations', '1000' ],
+	'repo-create on a store that honours If-None-Match');
+my @log = $proxy->log;
+$proxy->rules();
+is(scalar(grep { m{ PUT /pgdr/honours/check/precondition-[0-9a-f]{16} } } @log), 2,
+	'the probe: two create-only PUTs of one object');
+is(scalar(grep { m{ DELETE /pgdr/honours/check/precondition-[0-9a-f]{16} } } @log), 1,
+	'then removed');
+ok((grep { m{ PUT /pgdr/honours/pg_dr\.repo } } @log), 'the repository file written');
+my $heads_honoured = grep { m{ HEAD /pgdr/honours/pg_dr\.repo } } @log;
+is($heads_ignored - $heads_honoured, 1,
+	"one HEAD less before it ($heads_honoured, $heads_ignored where the store ignores If-None-Match)");
+ok(!(grep { /precondition-/ } glob($s3->data_dir . '/pgdr/honours/check/*')),
+	'no probe object left in the store');
 
 $proxy->stop;
 $s3->stop;
