@@ -16,7 +16,9 @@
 #	with the dev key), a wrong one and a read-only one are refused; a
 #	container that does not exist is said as such.  Neither the key nor
 #	a SAS signature appears in the CLI's output, pg_dr info, dr_config or
-#	the server log.  Through the fault proxy (a second azurite, in clear):
+#	the server log.  Through the fault proxy (a second azurite, in clear;
+#	also the round trips: no HEAD before an archived segment's Put Blob or
+#	before a backup's blobs):
 #	a Put Block whose body is cut once is retried and the backup goes
 #	through; cut every time, the backup fails naming the block and the
 #	file, and nothing is visible under the name.
@@ -317,6 +319,48 @@ $proxy->rules();
 like($node->safe_psql('postgres',
 		"SET pg_dr.config_file = '$faulty'; SELECT dr_backup_full('after the fault')"),
 	qr/^\d{8}-\d{6}F$/, 'once the service answers again, a backup goes through');
+
+# ---- round trips: an archived segment is one Put Blob (If-None-Match
+# decides; no HEAD before), a backup's blobs are not asked for either
+# (the default block size, 16MB: a segment goes up in one request)
+{
+	my $rtconf = file_write("$tmp/rt.conf",
+		($plain->conf_lines(1, path => '/rt')
+		  =~ s/_endpoint = \S+/_endpoint = 127.0.0.1:${\ $proxy->port}/r)
+		  . "repo1_cipher_key_file = '$key'\n", 0644);
+	($rc, $out, $err) = cli('repo-create', '--config', $rtconf, '--kdf-iterations', '1000');
+	is($rc, 0, 'repo-create of a repository with the default block size') or diag($err);
+	my $arch = DrTest::node_new('azure_rt', $rtconf);
+	$arch->append_conf('postgresql.conf', qq{
+archive_mode = on
+archive_library = 'pg_dr'
+});
+	$arch->restart;
+	DrTest::wait_worker($arch);
+	$proxy->log_clear;
+	for my $i (1 .. 3)
+	{
+		$arch->safe_psql('postgres', "CREATE TABLE rt$i AS SELECT g FROM generate_series(1, 10000) g");
+		DrTest::wait_archived($arch);
+	}
+	my (%head, %put);
+	for ($proxy->log)
+	{
+		next unless m{^\d+ c\d+ (HEAD|PUT) /devstoreaccount1/pgdr/rt/archive/wal/[0-9A-F]{16}/([0-9A-F]{24})\s};
+		$1 eq 'HEAD' ? $head{$2}++ : $put{$2}++;
+	}
+	cmp_ok(scalar(keys %put), '>=', 3, scalar(keys %put) . ' segments archived to Azure');
+	# (a Put Blob retried after a lost answer or a 5xx comes back 409 and
+	# the segment is compared: more PUTs then, never a HEAD)
+	is(join(',', sort keys %head), '', 'no HEAD before any of them')
+	  or diag(join('', grep { m{/archive/} } $proxy->log));
+
+	$proxy->log_clear;
+	my $b = $arch->safe_psql('postgres', "SELECT dr_backup_full('round trips')");
+	my @asked = grep { m{ HEAD /devstoreaccount1/pgdr/rt/backup/\Q$b\E/(data|bundle)/} && !m{/data/backup_label\s} } $proxy->log;
+	is(scalar(@asked), 0, "backup $b: no HEAD before its blobs") or diag("@asked");
+	$arch->stop;
+}
 $proxy->stop;
 $plain->stop;
 

@@ -148,10 +148,6 @@ extern bool archivePut(ArchiveTarget *target, const char *name,
 /* Whether the file at path is still the file id describes (a valid id). */
 extern bool archiveFileSame(const char *path, const ArchiveFileId *id);
 
-/* Whether the object of name exists in the target's repository. */
-extern bool archiveObjectExists(ArchiveTarget *target, const char *name,
-								bool *exists, DrError *err);
-
 /* Release what an ERROR left open (file, object write or read, hasher). */
 extern void archiveTargetCleanup(ArchiveTarget *target);
 

@@ -225,7 +225,7 @@ backupStoreWal(BackupContext *ctx, Repo *repo, const CodecDataKey *key,
 	ManifestWal *wal;
 	char	   *buffer = palloc(1024 * 1024);
 	int			count = 0;
-	RepoWriteParam param = {.deferSync = true};
+	RepoWriteParam param = {.deferSync = true, .owned = true};
 
 	XLByteToSeg(startLsn, first, wal_segment_size);
 	XLByteToPrevSeg(stopLsn, last, wal_segment_size);

@@ -86,13 +86,15 @@ static char *fileBuffer = NULL;
 /*
  * How a worker writes its objects: visible at once, durable when the
  * leader ends the storage batch just before it writes the manifest (the
- * backup does not exist before that anyway).
+ * backup does not exist before that anyway); owned, as the backup's
+ * directory has no other writer (its id is new, taken under the lock).
  */
 static void
 fileWriteParam(RepoWriteParam *param, RepoBundle *bundle)
 {
 	memset(param, 0, sizeof(RepoWriteParam));
 	param->deferSync = true;
+	param->owned = true;
 	param->bundle = bundle;
 }
 

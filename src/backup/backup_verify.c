@@ -656,8 +656,11 @@ verifyBackup(Repo *repo, const char *backupId, const VerifyParam *param,
 			 VerifyResult *result)
 {
 	const DrHost *saved = storageHostSet(repoStorage(repo), param->host);
-	bool		ok = verifyBackupRun(repo, backupId, param, result);
+	bool		ok;
 
+	repoReadAheadBegin(repo);
+	ok = verifyBackupRun(repo, backupId, param, result);
+	repoReadAheadEnd(repo);
 	storageHostSet(repoStorage(repo), saved);
 	return ok;
 }

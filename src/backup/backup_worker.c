@@ -122,6 +122,7 @@ workerRun(BackupShared *shared, int workerIndex)
 		param.sizeMax = BACKUP_BUNDLE_SIZE;
 		param.entryMax = BACKUP_BUNDLE_ENTRY_MAX(shared->bundleLimit);
 		param.deferSync = true;
+		param.owned = true;
 		param.next = workerBundleNext;
 		param.nextArg = shared;
 		workerBundle = repoBundleNew(repo, &param);

@@ -284,6 +284,20 @@ repoStorage(Repo *repo)
 	return repo->storage;
 }
 
+void
+repoReadAheadBegin(Repo *repo)
+{
+	if ((storageFeatures(repo->storage) & STORAGE_FEATURE_PATH) == 0)
+		storageRangeCacheSet(repo->storage, REPO_READ_AHEAD_WINDOW,
+							 REPO_READ_AHEAD_SLOTS);
+}
+
+void
+repoReadAheadEnd(Repo *repo)
+{
+	storageRangeCacheSet(repo->storage, 0, 0);
+}
+
 const RepoInfo *
 repoInfoGet(const Repo *repo)
 {

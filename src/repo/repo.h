@@ -93,6 +93,19 @@ extern bool repoInfoRead(const ConfigRepo *config, RepoInfo *info,
 extern void repoClose(Repo *repo);
 
 extern Storage *repoStorage(Repo *repo);
+
+/*
+ * Reading a backup's objects from here on (restore, verify): on an object
+ * store, turn on the storage's range cache (storage.h) so that the
+ * entries of a bundle come with one request, not one each; off again,
+ * its memory freed, with repoReadAheadEnd.  Up to REPO_READ_AHEAD_WINDOW
+ * * REPO_READ_AHEAD_SLOTS bytes (24 MiB).  A repository with real
+ * directories (posix) reads ranges cheaply and is left alone.
+ */
+#define REPO_READ_AHEAD_WINDOW	((size_t) 8 * 1024 * 1024)
+#define REPO_READ_AHEAD_SLOTS	3
+extern void repoReadAheadBegin(Repo *repo);
+extern void repoReadAheadEnd(Repo *repo);
 extern const RepoInfo *repoInfoGet(const Repo *repo);
 extern const ConfigRepo *repoConfig(const Repo *repo);
 
@@ -150,6 +163,7 @@ typedef struct RepoWriteParam
 {
 	bool		deferSync;		/* durable only at the end of a storage
 								 * batch (storage.h) */
+	bool		owned;			/* no other writer (StorageWriteParam) */
 	const char *binding;		/* bind the object to this name (codec.h);
 								 * NULL = not bound */
 	int			compressLevel;	/* zstd level instead of the repository's
@@ -252,6 +266,7 @@ typedef struct RepoBundleParam
 	uint64		sizeMax;		/* end an object once it is this large */
 	size_t		entryMax;		/* larger objects are written standalone */
 	bool		deferSync;		/* as RepoWriteParam.deferSync */
+	bool		owned;			/* as RepoWriteParam.owned */
 	uint32		(*next) (void *arg);	/* a number no other writer uses */
 	void	   *nextArg;
 } RepoBundleParam;

@@ -28,6 +28,7 @@ struct RepoBundle
 	uint64		sizeMax;
 	size_t		entryMax;
 	bool		deferSync;
+	bool		owned;
 	uint32		(*next) (void *arg);
 	void	   *nextArg;
 
@@ -47,6 +48,7 @@ repoBundleNew(Repo *repo, const RepoBundleParam *param)
 	bundle->sizeMax = param->sizeMax;
 	bundle->entryMax = param->entryMax;
 	bundle->deferSync = param->deferSync;
+	bundle->owned = param->owned;
 	bundle->next = param->next;
 	bundle->nextArg = param->nextArg;
 	return bundle;
@@ -123,6 +125,7 @@ repoBundleAppend(RepoBundle *bundle, const void *buf, size_t len,
 		bundle->size = 0;
 		path = psprintf("%s%u", bundle->prefix, bundle->number);
 		param.deferSync = bundle->deferSync;
+		param.owned = bundle->owned;
 		bundle->write = storageWriteBegin(bundle->repo->storage, path, &param,
 										  err);
 		pfree(path);

@@ -104,6 +104,7 @@ struct RepoObjectWrite
 	CodecEncoder *encoder;
 	char	   *path;
 	bool		deferSync;
+	bool		owned;
 
 	/* a bundle entry being encoded into memory (see the file header) */
 	RepoBundle *bundle;
@@ -127,6 +128,7 @@ repoObjectSinkWrite(void *arg, const void *buf, size_t len, DrError *err)
 		StorageWriteParam storageParam = {0};
 
 		storageParam.deferSync = ow->deferSync;
+		storageParam.owned = ow->owned;
 		ow->write = storageWriteBegin(ow->repo->storage, ow->path,
 									  &storageParam, err);
 		if (ow->write == NULL)
@@ -180,10 +182,12 @@ repoObjectWriteBeginParam(Repo *repo, const char *path, const CodecDataKey *key,
 	ow->repo = repo;
 	ow->path = pstrdup(path);
 	ow->deferSync = writeParam->deferSync;
+	ow->owned = writeParam->owned;
 	ow->bundle = writeParam->bundle;
 	if (ow->bundle == NULL)
 	{
 		storageParam.deferSync = writeParam->deferSync;
+		storageParam.owned = writeParam->owned;
 		storageParam.replace = writeParam->replace;
 		ow->write = storageWriteBegin(repo->storage, path, &storageParam, err);
 		if (ow->write == NULL)

@@ -296,7 +296,9 @@ restoreJobRun(Restore *restore, int jobs, int job, const DrHost *host,
 
 	restore->param.host = host;
 	storageHostSet(repoStorage(restore->repo), host);
+	repoReadAheadBegin(restore->repo);
 	ok = restoreFiles(restore, jobs, job, result, err);
+	repoReadAheadEnd(restore->repo);
 	storageHostSet(repoStorage(restore->repo), saved);
 	restore->param.host = saved;
 	return ok;

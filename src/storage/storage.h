@@ -44,6 +44,14 @@ typedef struct StorageWriteParam
 {
 	bool		replace;		/* allow atomic replacement (metadata only) */
 	bool		deferSync;		/* durable at the end of a batch (above) */
+	bool		owned;			/* the name lies where only this writer
+								 * writes (a backup being taken, under its
+								 * lock, with a fresh id): the driver may
+								 * skip checks made only to fail early
+								 * against another writer (S3 and Azure:
+								 * the HEAD before an upload).  Never
+								 * overwriting still holds where the store
+								 * enforces it (storage_s3.h) */
 } StorageWriteParam;
 
 /*
@@ -125,6 +133,21 @@ extern StorageRead *storageReadBegin(Storage *storage, const char *path,
 extern StorageRead *storageReadBeginRange(Storage *storage, const char *path,
 										  uint64 offset, uint64 length,
 										  DrError *err);
+/*
+ * The range cache (storage.c's header says why): from now on a range read
+ * of at most window bytes that does not cross a multiple of window is
+ * served from the window-aligned block of the object around it, fetched
+ * whole with one ranged read of the driver and kept, up to slots blocks
+ * (the least recently used goes; a block a read is serving from stays).
+ * Only for objects that never change while kept: a backup's.  Drivers
+ * without a ranged read of their own are not affected.  window 0: off
+ * (and the blocks freed).  Memory: up to window * slots.
+ */
+extern void storageRangeCacheSet(Storage *storage, size_t window, int slots);
+/* Blocks fetched and ranges served from a kept block since it was set. */
+extern void storageRangeCacheStats(const Storage *storage, uint64 *fetches,
+								   uint64 *hits);
+
 /* Bytes read; 0 at end (of the object or of the range); -1 on failure. */
 extern ssize_t storageRead(StorageRead *read, void *buf, size_t len,
 						   DrError *err);

@@ -29,7 +29,13 @@
  * by storage.c over a driver without them: ranges at the start, in the
  * middle, to the end, past the end (short, then 0), beyond the object
  * (nothing), of length 0, read in odd pieces; missing objects, bad paths
- * and temp names refused.
+ * and temp names refused.  The range cache (storageRangeCacheSet) over a
+ * driver that counts its ranged reads: every range above read through it
+ * gives the same bytes; a block fetched once serves the other ranges in
+ * it; a range across a window boundary or longer than a window goes to
+ * the driver; the least recently used block goes; a block a read is
+ * serving from is kept (with every slot in use, the driver serves); a
+ * range past the object's end; a missing object; off again: the driver.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -980,6 +986,142 @@ wrapRemove(void *driver, const char *path, DrError *err)
 	return storageRemove(driver, path, err);
 }
 
+/* A driver with a ranged read of its own that counts the calls. */
+static int	countedRanges = 0;
+
+static void *
+countReadBeginRange(void *driver, const char *path, uint64 offset,
+					uint64 length, DrError *err)
+{
+	countedRanges++;
+	return storageReadBeginRange(driver, path, offset, length, err);
+}
+
+/* The first byte of a range, read through the storage; -1: none. */
+static int
+rangeFirstByte(StorageRead *r)
+{
+	DrError		err;
+	char		c;
+
+	return storageRead(r, &c, 1, &err) == 1 ? (uint8) c : -1;
+}
+
+static void
+testRangeCache(Storage *posix)
+{
+	static StorageDriverInterface counting;
+	Storage    *storage;
+	const uint64 size = 300000;
+	const size_t window = 65536;
+	char	   *buf = palloc(size);
+	uint64		fetches;
+	uint64		hits;
+	StorageRead *a;
+	StorageRead *b;
+	StorageRead *c;
+	DrError		err;
+
+	counting.name = "posix, ranges counted";
+	counting.writeBegin = wrapWriteBegin;
+	counting.write = wrapWrite;
+	counting.writeEnd = wrapWriteEnd;
+	counting.writeAbort = wrapWriteAbort;
+	counting.readBegin = wrapReadBegin;
+	counting.readBeginRange = countReadBeginRange;
+	counting.read = wrapRead;
+	counting.readEnd = wrapReadEnd;
+	counting.exists = wrapExists;
+	counting.list = fakeList;
+	counting.remove = wrapRemove;
+	storage = storageNew(&counting, posix);
+
+	for (uint64 i = 0; i < size; i++)
+		buf[i] = patternAt(i);
+	drErrorClear(&err);
+	ok(storagePut(storage, "cache/object", buf, size, NULL, &err),
+	   "cache: object to read ranges of");
+	storageRangeCacheSet(storage, window, 2);
+
+	/* the bytes are the same whatever the way */
+	ok(rangeCheck(storage, "cache/object", 0, 100, size, 7) &&
+	   rangeCheck(storage, "cache/object", 12345, 200000, size, 65536 + 3) &&
+	   rangeCheck(storage, "cache/object", 12345, 1, size, 4096) &&
+	   rangeCheck(storage, "cache/object", size - 1000, 1000, size, 333) &&
+	   rangeCheck(storage, "cache/object", size - 10, 100, size, 4096) &&
+	   rangeCheck(storage, "cache/object", size + 5, 100, size, 4096) &&
+	   rangeCheck(storage, "cache/object", 777, 0, size, 4096),
+	   "cache: every range reads the same bytes through the cache");
+
+	storageRangeCacheSet(storage, window, 2);
+	countedRanges = 0;
+	ok(rangeCheck(storage, "cache/object", 100, 1000, size, 333) &&
+	   rangeCheck(storage, "cache/object", 5000, 20000, size, 4096) &&
+	   rangeCheck(storage, "cache/object", 60000, 5536, size, 4096),
+	   "cache: three ranges in the first block");
+	storageRangeCacheStats(storage, &fetches, &hits);
+	is_int(countedRanges, 1, "... one ranged read of the driver");
+	ok(fetches == 1 && hits == 2, "... one block fetched, two hits");
+
+	ok(rangeCheck(storage, "cache/object", 65000, 1000, size, 4096),
+	   "cache: a range across the window boundary");
+	is_int(countedRanges, 2, "... goes to the driver");
+	ok(rangeCheck(storage, "cache/object", 0, window + 1, size, 4096),
+	   "cache: a range longer than the window");
+	is_int(countedRanges, 3, "... goes to the driver");
+
+	ok(rangeCheck(storage, "cache/object", window + 10, 100, size, 4096) &&
+	   rangeCheck(storage, "cache/object", 10, 100, size, 4096),
+	   "cache: the second block, then the first again");
+	is_int(countedRanges, 4, "... one more fetch, the first block kept");
+	ok(rangeCheck(storage, "cache/object", 2 * window + 10, 100, size, 4096),
+	   "cache: a third block");
+	ok(rangeCheck(storage, "cache/object", 10, 100, size, 4096),
+	   "... then the first again");
+	is_int(countedRanges, 5, "... the second, least recently used, went");
+	ok(rangeCheck(storage, "cache/object", window + 10, 100, size, 4096),
+	   "cache: the second block again");
+	is_int(countedRanges, 6, "... fetched again");
+
+	ok(rangeCheck(storage, "cache/object", size - 10, 100, size, 4096),
+	   "cache: a block the object ends in: short");
+	ok(rangeCheck(storage, "cache/object", 5 * window + 100, 100, size, 4096),
+	   "cache: a block beyond the object: nothing");
+
+	/* pinned blocks stay */
+	storageRangeCacheSet(storage, window, 2);
+	countedRanges = 0;
+	a = storageReadBeginRange(storage, "cache/object", 10, 100, &err);
+	b = storageReadBeginRange(storage, "cache/object", window + 10, 100, &err);
+	c = storageReadBeginRange(storage, "cache/object", 2 * window + 10, 100, &err);
+	ok(a && b && c, "cache: three reads open at once");
+	is_int(countedRanges, 3, "... two blocks fetched, the third read goes to the driver");
+	is_int(rangeFirstByte(a), (uint8) patternAt(10), "... the first read's bytes");
+	is_int(rangeFirstByte(b), (uint8) patternAt(window + 10), "... the second's");
+	is_int(rangeFirstByte(c), (uint8) patternAt(2 * window + 10), "... the third's");
+	storageReadEnd(c);
+	storageReadEnd(b);
+	ok(rangeCheck(storage, "cache/object", 2 * window + 10, 100, size, 4096),
+	   "cache: the third block, once the second read ended");
+	is_int(rangeFirstByte(a), (uint8) patternAt(11), "... the first read still reads its block");
+	storageReadEnd(a);
+	is_int(countedRanges, 4, "... fetched into the second read's slot");
+
+	ok(storageReadBeginRange(storage, "cache/missing", 0, 10, &err) == NULL &&
+	   err.code == DR_ERR_NOT_FOUND, "cache: a missing object is DR_ERR_NOT_FOUND");
+
+	storageRangeCacheSet(storage, 0, 0);
+	countedRanges = 0;
+	ok(rangeCheck(storage, "cache/object", 10, 100, size, 4096) &&
+	   rangeCheck(storage, "cache/object", 20, 100, size, 4096),
+	   "cache off: ranges read");
+	is_int(countedRanges, 2, "... each by the driver");
+
+	ok(storageRemove(storage, "cache/object", &err), "cache: removed");
+	storageFree(storage);
+	pfree(buf);
+}
+
 static void
 testRange(Storage *posix)
 {
@@ -1022,6 +1164,7 @@ main(void)
 	testBadPaths(storage);
 	testAdapters(storage);
 	testRange(storage);
+	testRangeCache(storage);
 	storageFree(storage);
 	testFailedWrite();
 	testListFallback();

@@ -16,7 +16,8 @@
  * name before Put Blob or Put Block List succeeds; a failed or aborted
  * write leaves only uncommitted blocks, invisible, which the service
  * discards after a week.  Without replace, Put Blob and Put Block List
- * carry "If-None-Match: *" (409 BlobAlreadyExists or 412: DR_ERR_EXISTS).
+ * carry "If-None-Match: *" (409 BlobAlreadyExists or 412: DR_ERR_EXISTS);
+ * a blob of several blocks is also asked for before its first block.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -35,6 +36,8 @@ typedef struct StorageAzureWrite
 	char	   *path;
 	char	   *blob;
 	bool		replace;
+	bool		checkFirst;		/* ask whether the blob exists before the
+								 * first block */
 	char	   *buf;			/* the spool */
 	size_t		used;
 	size_t		size;			/* allocated, up to az->blockSize */
@@ -88,23 +91,6 @@ storageAzureWriteBegin(void *driverArg, const char *path,
 	StorageAzureWrite *wr;
 	uint8		rnd[8];
 
-	/*
-	 * Fail early when the blob exists, rather than after streaming what
-	 * may be gigabytes; If-None-Match at the end decides a race.
-	 */
-	if (!param->replace)
-	{
-		bool		exists = false;
-
-		if (!storageAzureExists(az, path, &exists, err))
-			return NULL;
-		if (exists)
-		{
-			drErrorSet(err, DR_ERR_EXISTS, "\"%s\" already exists in repository %s",
-					   path, az->name);
-			return NULL;
-		}
-	}
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 	{
 		drErrorSet(err, DR_ERR_INTERNAL, "could not generate random bytes");
@@ -115,6 +101,15 @@ storageAzureWriteBegin(void *driverArg, const char *path,
 	wr->path = pstrdup(path);
 	wr->blob = storageAzureBlobName(az->prefix, path);
 	wr->replace = param->replace;
+
+	/*
+	 * A blob that turns out larger than a block is asked for before its
+	 * first block goes up, to fail early rather than after streaming what
+	 * may be gigabytes; a smaller one is written with one Put Blob, whose
+	 * If-None-Match decides (Azure honours it), so it costs one request.
+	 * An owned name has no other writer: never asked for.
+	 */
+	wr->checkFirst = !param->replace && !param->owned;
 	for (int i = 0; i < 8; i++)
 		snprintf(wr->tag + 2 * i, 3, "%02x", rnd[i]);
 	return wr;
@@ -134,6 +129,16 @@ storageAzurePutBlock(StorageAzureWrite *wr, DrError *err)
 		return drErrorSet(err, DR_ERR_INVALID,
 						  "repository %s: \"%s\" needs more than %d blocks",
 						  wr->az->name, wr->path, STORAGE_AZURE_BLOCKS_MAX);
+	if (wr->checkFirst)
+	{
+		bool		exists = false;
+
+		if (!storageAzureExists(wr->az, wr->path, &exists, err))
+			return false;
+		if (exists)
+			return storageAzureWriteExisting(wr, err);
+		wr->checkFirst = false;
+	}
 	if (!storageAzureContentMd5(wr->buf, wr->used, md5, err))
 		return false;
 	storageAzureBlockId(wr->tag, wr->blocks + 1, id);

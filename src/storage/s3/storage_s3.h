@@ -25,10 +25,14 @@
  *	   stores honour on PUT and CompleteMultipartUpload with 412
  *	   PreconditionFailed when the key exists: the race between two
  *	   writers is decided by the store.  writeBegin also HEADs the key,
- *	   to fail before streaming gigabytes.  A store that ignores the header
- *	   (s3rver, the test server, does) leaves only the HEAD: two writers
- *	   racing between HEAD and PUT can then both succeed, the second
- *	   replacing the first whole.  pg_dr's writers never race for a name
+ *	   to fail before streaming gigabytes -- only before a multipart
+ *	   upload where the store is known to honour the header (write.c
+ *	   finds out once per handle, with a probe object under check/), so
+ *	   that an object of one PUT costs one request.  A store that ignores
+ *	   the header (s3rver, the test server, does) leaves only the HEAD,
+ *	   before every create-only write: two writers racing between HEAD
+ *	   and PUT can then both succeed, the second replacing the first
+ *	   whole.  pg_dr's writers never race for a name
  *	   (backup ids and WAL names are unique to one writer; the archiver
  *	   checks content), so this costs atomicity nothing, only the
  *	   detection of a bug.
@@ -99,6 +103,9 @@ typedef struct StorageS3
 	char	   *type;			/* "s3" or "gcs": hints name repoN_<type>_* */
 	bool		singleDeletes;	/* StorageS3Param's */
 	bool		generationMatch;
+	int			precondition;	/* whether a create-only PUT is refused
+								 * over an existing key: 0 not known yet,
+								 * 1 yes, -1 no (write.c) */
 	bool		tls;
 	char	   *caFile;
 	char	   *caPath;

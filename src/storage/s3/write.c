@@ -22,6 +22,8 @@
  */
 #include "common/dr_c.h"
 
+#include "common/hex.h"
+#include "common/keys.h"
 #include "lib/stringinfo.h"
 #include "storage/s3/storage_s3.h"
 #include "storage/s3/s3_response.h"
@@ -34,6 +36,8 @@ typedef struct StorageS3Write
 	char	   *path;
 	char	   *key;
 	bool		replace;
+	bool		checkFirst;		/* ask whether the key exists before a
+								 * multipart upload begins */
 	char	   *buf;			/* the spool */
 	size_t		used;
 	size_t		size;			/* allocated, up to s3->partSize */
@@ -91,19 +95,98 @@ storageS3WriteFree(StorageS3Write *wr)
 	pfree(wr);
 }
 
+/* One PUT of the precondition probe: its status, 0 when none came. */
+static int
+storageS3ProbePut(StorageS3 *s3, const char *key, const char *body)
+{
+	StorageS3Request req = {.method = "PUT"};
+	HttpResponse resp;
+	DrError		err;
+	int			status = 0;
+
+	req.key = key;
+	storageS3HeaderAdd(&req, "if-none-match", "*");
+	req.body = body;
+	req.bodyLen = strlen(body);
+	req.what = "write the precondition probe";
+	drErrorClear(&err);
+	if (storageS3Send(s3, &req, &resp, &err))
+	{
+		status = resp.status;
+		httpResponseFree(&resp);
+	}
+	return status;
+}
+
+/*
+ * Whether the store refuses a create-only PUT over an existing key: GCS
+ * does ("x-goog-if-generation-match: 0"); an S3 store is asked once per
+ * handle, by writing a probe object under check/ (where the repository's
+ * own write probes go, repo_probe.h) twice with "If-None-Match: *" and
+ * removing it: 412 the second time means yes.  Anything else (the store
+ * wrote it twice, or a request failed: no write permission, say) counts as
+ * no, and the driver asks with a HEAD before every create-only write, as
+ * it must then.
+ */
+static bool
+storageS3PreconditionHonoured(StorageS3 *s3)
+{
+	uint8		random[8];
+	char		suffix[sizeof(random) * 2 + 1];
+	char	   *key;
+	DrError		err;
+
+	if (s3->generationMatch)
+		return true;
+	if (s3->precondition != 0)
+		return s3->precondition > 0;
+
+	s3->precondition = -1;
+	drErrorClear(&err);
+	if (!keyRandom(random, sizeof(random), &err))
+		return false;
+	hexEncode(random, sizeof(random), HEX_LOWER, suffix);
+	{
+		char	   *path = psprintf("check/precondition-%s", suffix);
+
+		key = storageS3Key(s3->prefix, path);
+		pfree(path);
+	}
+	if (storageS3ProbePut(s3, key, "first") == 200)
+	{
+		StorageS3Request req = {.method = "DELETE"};
+		HttpResponse resp;
+
+		if (storageS3ProbePut(s3, key, "second") == 412)
+			s3->precondition = 1;
+		req.key = key;
+		req.what = "remove the precondition probe";
+		if (storageS3Send(s3, &req, &resp, &err))
+			httpResponseFree(&resp);
+	}
+	pfree(key);
+	return s3->precondition > 0;
+}
+
 void *
 storageS3WriteBegin(void *driverArg, const char *path,
 					const StorageWriteParam *param, DrError *err)
 {
 	StorageS3  *s3 = driverArg;
 	StorageS3Write *wr;
+	bool		checkFirst = false;
 
 	/*
 	 * Fail early when the object exists, rather than after streaming what
 	 * may be gigabytes; If-None-Match at the end decides a race where the
-	 * store honours it.
+	 * store honours it.  Where it does, an object of one PUT needs no
+	 * HEAD: the key is asked for only before a multipart upload begins
+	 * (checkFirst).  An owned name has no other writer: never asked for
+	 * (a backup's files).
 	 */
-	if (!param->replace)
+	if (!param->replace && !param->owned && storageS3PreconditionHonoured(s3))
+		checkFirst = true;
+	else if (!param->replace && !param->owned)
 	{
 		bool		exists = false;
 
@@ -121,6 +204,7 @@ storageS3WriteBegin(void *driverArg, const char *path,
 	wr->path = pstrdup(path);
 	wr->key = storageS3Key(s3->prefix, path);
 	wr->replace = param->replace;
+	wr->checkFirst = checkFirst;
 	return wr;
 }
 
@@ -134,6 +218,16 @@ storageS3UploadBegin(StorageS3Write *wr, DrError *err)
 	HttpResponse resp;
 	bool		ok;
 
+	if (wr->checkFirst)
+	{
+		bool		exists = false;
+
+		if (!storageS3Exists(wr->s3, wr->path, &exists, err))
+			return false;
+		if (exists)
+			return storageS3WriteExisting(wr, err);
+		wr->checkFirst = false;
+	}
 	req.key = wr->key;
 	storageS3QueryAdd(&req, "uploads", "");
 	storageS3ObjectHeaders(wr->s3, &req);
