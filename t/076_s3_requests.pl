@@ -7,8 +7,9 @@
 #	  not ask again for what an archive worker pushed, and the push does
 #	  not ask before the driver does;
 #	- on a store that honours If-None-Match (found out once with a probe
-#	  object; simulated by the proxy answering the probe's second PUT 412),
-#	  a create-only object of one PUT is not asked for first;
+#	  object; the proxy plays such a store in front of s3rver), archived
+#	  segments go up with a PUT alone, and one archived again is refused
+#	  (412), compared and counted as archived;
 #	- a backup's files and bundles are PUT without a HEAD (the backup's
 #	  directory has no other writer; backup_label, one object the leader
 #	  writes at the end, aside);
@@ -56,9 +57,6 @@ my $conf = file_write("$tmp/s3.conf",
 	  . "repo1_cipher_key_file = '$key'\n", 0644);
 command_ok([ 'pg_dr', 'repo-create', '--config', $conf, '--kdf-iterations', '1000' ],
 	'repo-create on s3 through the proxy');
-# (s3rver ignores If-None-Match: the repository's own check whether one
-# exists, and the driver's before its create-only PUT)
-my $heads_ignored = grep { m{ HEAD /pgdr/req/pg_dr\.repo } } $proxy->log;
 
 my $node = DrTest::node_new('s3req', $conf);
 $node->append_conf('postgresql.conf', qq{
@@ -179,30 +177,74 @@ $node->stop;
 
 
 # =====================================================================
-# A store that honours If-None-Match (S3 since 2024-08): a create-only
-# object of one PUT is not asked for first.  s3rver does not honour it,
-# so the proxy answers the probe's second PUT with 412, as such a store
-# does; one process (the CLI), one probe.
+# A store that honours If-None-Match (S3 since 2024-08): the proxy plays
+# one in front of s3rver (action create-only: a create-only PUT of a key
+# it saw created is answered 412).  After a few create-only writes each
+# archiving process probes once, finds the header honoured, and sends its
+# segments with a PUT alone; a segment archived again (a crash between the
+# store and the server's note, as pg_wal/archive_status/*.ready) is
+# refused 412, compared, and counts as archived.
 # =====================================================================
 my $conf2 = file_write("$tmp/s3_honours.conf",
 	($s3->conf_lines(1, path => '/honours') =~ s/_endpoint = \S+/_endpoint = $endpoint/r)
 	  . "repo1_cipher_key_file = '$key'\n", 0644);
-$proxy->rules('PUT */check/precondition-* nth=2 action=status status=412');
-$proxy->log_clear;
+$proxy->rules('* /pgdr/honours/* count=all action=create-only');
 command_ok([ 'pg_dr', 'repo-create', '--config', $conf2, '--kdf-iterations', '1000' ],
-	'repo-create on a store that honours If-None-Match');
+	'repo-create of a repository on a store that honours If-None-Match');
+my $hon = DrTest::node_new('s3hon', $conf2);
+$hon->append_conf('postgresql.conf', qq{
+archive_mode = on
+archive_library = 'pg_dr'
+pg_dr.archive_workers = 1
+});
+$hon->restart;
+DrTest::wait_worker($hon);
+$proxy->log_clear;
+for my $i (1 .. 14)
+{
+	$hon->safe_psql('postgres', "CREATE TABLE h$i AS SELECT g FROM generate_series(1, 1000) g");
+	DrTest::wait_archived($hon);
+}
 my @log = $proxy->log;
+my @probe_put = grep { m{ PUT /pgdr/honours/check/precondition-[0-9a-f]{16} } } @log;
+ok(@probe_put >= 2, 'the archive worker probed the store (' . scalar(@probe_put) . ' PUTs of the probe)');
+ok((grep { m{ PUT /pgdr/honours/check/precondition-\S+ status 412 } } @log),
+	'... the second refused 412');
+ok((grep { m{ DELETE /pgdr/honours/check/precondition-} } @log), '... and removed');
+# the segments written after the probe: no HEAD
+my ($probe_at) = map { /^(\d+) / ? $1 : () } grep { m{ DELETE /pgdr/honours/check/precondition-} } @log;
+my (%hhead, %hput);
+for (@log)
+{
+	my ($seq, $m, $seg) = m{^(\d+) c\d+ (HEAD|PUT) /pgdr/honours/archive/wal/[0-9A-F]{16}/([0-9A-F]{24}) } or next;
+	next unless $seq > $probe_at;
+	$m eq 'HEAD' ? $hhead{$seg}++ : $hput{$seg}++;
+}
+cmp_ok(scalar(keys %hput), '>=', 3, scalar(keys %hput) . ' segments archived after the probe');
+is(join(',', sort keys %hhead), '', '... with no HEAD before their PUT');
+
+# a segment archived again: refused by the store, compared, archived
+# (the server keeps running: the worker that probed pushes it)
+my $again = (sort keys %hput)[-1];
+my $pgdata = $hon->data_dir;
+ok(-e "$pgdata/pg_wal/$again", "segment $again still in pg_wal");
+$proxy->log_clear;
+rename("$pgdata/pg_wal/archive_status/$again.done", "$pgdata/pg_wal/archive_status/$again.ready")
+  or die "rename: $!";
+$hon->safe_psql('postgres', 'CREATE TABLE again AS SELECT 1 AS x');
+DrTest::wait_archived($hon);
+$hon->poll_query_until('postgres',
+	"SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_ls_archive_statusdir() WHERE name = '$again.ready')")
+  or die "$again not archived again";
+@log = $proxy->log;
+ok((grep { m{ PUT /pgdr/honours/archive/wal/[0-9A-F]{16}/$again status 412 } } @log),
+	"$again archived again: the store refused the create-only PUT (412)");
+ok((grep { m{ GET /pgdr/honours/archive/wal/[0-9A-F]{16}/$again } } @log),
+	'... and the archive module read the object to compare');
+is($hon->safe_psql('postgres', 'SELECT failed_count FROM pg_catalog.pg_stat_archiver'), '0',
+	'... which counted as archived: no failure');
+$hon->stop;
 $proxy->rules();
-is(scalar(grep { m{ PUT /pgdr/honours/check/precondition-[0-9a-f]{16} } } @log), 2,
-	'the probe: two create-only PUTs of one object');
-is(scalar(grep { m{ DELETE /pgdr/honours/check/precondition-[0-9a-f]{16} } } @log), 1,
-	'then removed');
-ok((grep { m{ PUT /pgdr/honours/pg_dr\.repo } } @log), 'the repository file written');
-my $heads_honoured = grep { m{ HEAD /pgdr/honours/pg_dr\.repo } } @log;
-is($heads_ignored - $heads_honoured, 1,
-	"one HEAD less before it ($heads_honoured, $heads_ignored where the store ignores If-None-Match)");
-ok(!(grep { /precondition-/ } glob($s3->data_dir . '/pgdr/honours/check/*')),
-	'no probe object left in the store');
 
 $proxy->stop;
 $s3->stop;

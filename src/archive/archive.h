@@ -147,8 +147,15 @@ extern void archiveRepoCatchupNote(int repoNumber, uint64 repoHash,
 								   const char *newestBackup,
 								   const char *newestWal);
 
-/* What identifies a repository (its location) in the statistics. */
-extern uint64 archiveRepoHash(const char *location);
+/*
+ * What identifies a repository in the statistics and in the archive
+ * workers' records of their pushes: its type, location and every other
+ * setting that is not a secret (an object store's endpoint, region, key
+ * prefix, account...), so that a record made for one repository never
+ * stands for another, of another type or moved elsewhere by a reload.
+ */
+struct ConfigRepo;
+extern uint64 archiveRepoHash(const struct ConfigRepo *repo);
 
 /*
  * The backups repository repoNumber holds, as the catch-up duty listed

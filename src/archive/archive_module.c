@@ -16,9 +16,11 @@
  *	 - an error of any kind is caught here, logged and counted, and the
  *	   answer is false: the archiver retries later instead of dying.
  * A worker's pushed marker (archive_internal.h) lets the callback skip
- * reading anything: it checks that the local file is the one the worker
- * read (same inode, size, modification and change time as the worker saw
- * before and after reading it) and that the object is there.
+ * reading anything and asking the store: it checks that the marker is for
+ * this repository (archiveRepoHash: type, location and every setting that
+ * is not a secret) and that the local file is the one the worker read
+ * (same inode, size, modification and change time as the worker saw
+ * before and after reading it).
  *
  * Loading: the archiver loads archive_library with load_external_function.
  * pg_dr is also in shared_preload_libraries (its _PG_init refuses to run
@@ -191,7 +193,8 @@ archiveModuleDifferent(ArchiveTarget *target, const char *file,
  * still the one the worker read (ArchiveFileId: same inode, size,
  * modification and change time).  The worker records the push only once
  * the object is durable in this repository (the repository's hash in the
- * record: a configuration pointing elsewhere since does not match), so
+ * record covers its type, location and every setting that is not a
+ * secret: a configuration pointing elsewhere since does not match), so
  * the object is not asked for again: on an object store that would be one
  * more round trip per segment in the archiver's serial loop.  Otherwise
  * the slow path compares the file's content with the object's.

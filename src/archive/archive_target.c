@@ -57,6 +57,7 @@
 
 #include "access/xlog.h"
 #include "common/hashfn.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "postmaster/interrupt.h"
 #include "storage/fd.h"
@@ -71,10 +72,27 @@
 #include "repo/repo_origin.h"
 
 uint64
-archiveRepoHash(const char *location)
+archiveRepoHash(const ConfigRepo *repo)
 {
-	return hash_bytes_extended((const unsigned char *) location,
-							   strlen(location), 0);
+	StringInfoData buf;
+	uint64		hash;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "%s\n%s\n", repo->driver ? repo->driver->type : "",
+					 repo->path ? repo->path : "");
+	for (int s = 0; s < repo->settingCount; s++)
+	{
+		const ConfigSetting *setting = &repo->settings[s];
+
+		if (setting->def->secret || setting->def->kind == CONFIG_KIND_SECRET ||
+			configNameIsSecret(setting->def->name))
+			continue;
+		appendStringInfo(&buf, "%s=%s\n", setting->def->name,
+						 setting->value ? setting->value : "");
+	}
+	hash = hash_bytes_extended((const unsigned char *) buf.data, buf.len, 0);
+	pfree(buf.data);
+	return hash;
 }
 
 void
@@ -155,7 +173,7 @@ archiveTargetLoad(ArchiveTarget *target, const struct stat *st, DrError *err)
 			archiveTargetKeyForget(target);
 		configRepoClear(&target->repoConfig);
 		configRepoCopy(&target->repoConfig, first);
-		target->repoHash = archiveRepoHash(first->path);
+		target->repoHash = archiveRepoHash(first);
 	}
 	if (target->configPath)
 		pfree(target->configPath);
@@ -683,8 +701,9 @@ archivePutInternal(ArchiveTarget *target, const char *name, const char *path,
 
 	/*
 	 * Store it, create-only: an object already under the name makes the
-	 * write fail with DR_ERR_EXISTS (an object store checks before the
-	 * upload, storage.h), which is rare enough not to check first: one
+	 * write fail with DR_ERR_EXISTS (storage.h: the store refuses the PUT,
+	 * or the driver finds the name taken before the upload where the store
+	 * would not refuse it), which is rare enough not to ask first: one
 	 * request less per segment.
 	 */
 	if (archiveStore(target, name, path, result->objectPath, result, err))

@@ -161,7 +161,7 @@ catchupConfigure(int n, const ConfigRepo *config)
 	old = MemoryContextSwitchTo(catchupContext);
 	configRepoCopy(&r->config, config);
 	MemoryContextSwitchTo(old);
-	r->hash = archiveRepoHash(config->path);
+	r->hash = archiveRepoHash(config);
 }
 
 /* Open repository n unless it is open or failed a moment ago. */

@@ -97,7 +97,7 @@ extern Storage *repoStorage(Repo *repo);
 /*
  * Reading a backup's objects from here on (restore, verify): on an object
  * store, turn on the storage's range cache (storage.h) so that the
- * entries of a bundle come with one request, not one each; off again,
+ * entries of a bundle come with a request or two, not one each; off again,
  * its memory freed, with repoReadAheadEnd.  Up to REPO_READ_AHEAD_WINDOW
  * * REPO_READ_AHEAD_SLOTS bytes (24 MiB).  A repository with real
  * directories (posix) reads ranges cheaply and is left alone.

@@ -16,9 +16,13 @@
  * backup's small files as entries of its bundle objects, one range each.
  * On an object store each range is a GET, and at a 50 ms round trip a
  * thousand small files cost 50 s of waiting.  With the cache on, a range
- * read fetches the whole window-aligned block of the object around it
- * (one GET; a bundle fits in one window) and keeps the last few blocks,
- * so the other entries of the bundle come from memory.  Only immutable
+ * read fetches the whole window-aligned block of the object around it (a
+ * bundle, 4 MiB and a little more at the default limits, fits in one
+ * window; the driver reads it in a request or two) and keeps the last few
+ * blocks, so the other entries of the bundle come from memory.  A block
+ * wanted again soon after it was let go of is not fetched again: with
+ * more blocks in turn than slots each entry would cost a whole block, so
+ * such ranges go to the driver alone, as without the cache.  Only immutable
  * objects are read through ranges (a backup's objects never change once
  * written), and every entry is still decoded and authenticated by the
  * codec, so a block kept in memory can never serve other bytes than the
@@ -46,16 +50,35 @@
  */
 #define STORAGE_GET_MAX			((size_t) 0x3fffffff - 2)
 
-/* One block of an object kept by the range cache. */
+/*
+ * One block of an object kept by the range cache, allocated on its own: a
+ * block still pinned by a read when the cache is dropped is left to that
+ * read, and freed when the last such read ends (orphan).
+ */
 typedef struct StorageRangeBlock
 {
-	char	   *path;			/* NULL: the slot is empty */
+	char	   *path;			/* NULL: not filled */
 	uint64		start;			/* the block's offset in the object */
-	char	   *data;
+	char	   *data;			/* window bytes */
 	size_t		len;			/* < window: the object ends there */
 	uint64		used;			/* when last used (a counter) */
 	int			pins;			/* reads serving from it now: kept */
+	bool		orphan;			/* the cache let go of it: freed at unpin */
 } StorageRangeBlock;
+
+/*
+ * Blocks the range cache let go of, remembered so that a block wanted
+ * again soon after is not fetched again whole: with more blocks in turn
+ * than slots (entries of many bundles interleaved), fetching would cost a
+ * whole block per entry.  Such a range goes to the driver alone.
+ */
+#define STORAGE_RANGE_EVICTED	16
+
+typedef struct StorageRangeEvicted
+{
+	char	   *path;			/* NULL: unused */
+	uint64		start;
+} StorageRangeEvicted;
 
 struct Storage
 {
@@ -66,10 +89,14 @@ struct Storage
 	/* the range cache: off while window is 0 */
 	size_t		rangeWindow;
 	int			rangeSlots;
-	StorageRangeBlock *rangeBlocks;
+	StorageRangeBlock **rangeBlocks;	/* rangeSlots of them; NULL: empty */
 	uint64		rangeClock;
+	StorageRangeEvicted rangeEvicted[STORAGE_RANGE_EVICTED];
+	int			rangeEvictedNext;
 	uint64		rangeFetches;	/* blocks fetched (storageRangeCacheStats) */
 	uint64		rangeHits;		/* ranges served from a kept block */
+	uint64		rangeBypass;	/* ranges sent to the driver alone, their
+								 * block evicted a moment ago */
 };
 
 struct StorageWrite
@@ -163,24 +190,44 @@ storageNew(const StorageDriverInterface *iface, void *driver)
 	return storage;
 }
 
-/* Free the kept blocks (no range read served from them may be left). */
+static void
+storageRangeBlockFree(StorageRangeBlock *block)
+{
+	if (block->path)
+		pfree(block->path);
+	pfree(block->data);
+	pfree(block);
+}
+
+/* Let go of a block: freed now, or by the last read it serves. */
+static void
+storageRangeBlockRelease(StorageRangeBlock *block)
+{
+	if (block->pins > 0)
+		block->orphan = true;
+	else
+		storageRangeBlockFree(block);
+}
+
+/* Let go of every kept block and forget the evicted ones. */
 static void
 storageRangeCacheDrop(Storage *storage)
 {
 	for (int i = 0; i < storage->rangeSlots; i++)
-	{
-		StorageRangeBlock *block = &storage->rangeBlocks[i];
-
-		if (block->path)
-			pfree(block->path);
-		if (block->data)
-			pfree(block->data);
-	}
+		if (storage->rangeBlocks[i])
+			storageRangeBlockRelease(storage->rangeBlocks[i]);
 	if (storage->rangeBlocks)
 		pfree(storage->rangeBlocks);
 	storage->rangeBlocks = NULL;
 	storage->rangeSlots = 0;
 	storage->rangeWindow = 0;
+	for (int i = 0; i < STORAGE_RANGE_EVICTED; i++)
+	{
+		if (storage->rangeEvicted[i].path)
+			pfree(storage->rangeEvicted[i].path);
+		storage->rangeEvicted[i].path = NULL;
+	}
+	storage->rangeEvictedNext = 0;
 }
 
 void
@@ -213,21 +260,23 @@ void
 storageRangeCacheSet(Storage *storage, size_t window, int slots)
 {
 	storageRangeCacheDrop(storage);
-	storage->rangeFetches = storage->rangeHits = 0;
+	storage->rangeFetches = storage->rangeHits = storage->rangeBypass = 0;
 	if (window == 0 || slots <= 0)
 		return;
 	storage->rangeBlocks = storageKeepAlloc(storage,
-											sizeof(StorageRangeBlock) * slots);
-	memset(storage->rangeBlocks, 0, sizeof(StorageRangeBlock) * slots);
+											sizeof(StorageRangeBlock *) * slots);
+	memset(storage->rangeBlocks, 0, sizeof(StorageRangeBlock *) * slots);
 	storage->rangeSlots = slots;
 	storage->rangeWindow = window;
 }
 
 void
-storageRangeCacheStats(const Storage *storage, uint64 *fetches, uint64 *hits)
+storageRangeCacheStats(const Storage *storage, uint64 *fetches, uint64 *hits,
+					   uint64 *bypassed)
 {
 	*fetches = storage->rangeFetches;
 	*hits = storage->rangeHits;
+	*bypassed = storage->rangeBypass;
 }
 
 /* The kept block of path that starts at start; NULL: none. */
@@ -236,46 +285,86 @@ storageRangeBlockFind(Storage *storage, const char *path, uint64 start)
 {
 	for (int i = 0; i < storage->rangeSlots; i++)
 	{
-		StorageRangeBlock *block = &storage->rangeBlocks[i];
+		StorageRangeBlock *block = storage->rangeBlocks[i];
 
-		if (block->path && block->start == start &&
+		if (block && block->path && block->start == start &&
 			strcmp(block->path, path) == 0)
 			return block;
 	}
 	return NULL;
 }
 
+/* Whether the block of path at start was let go of a moment ago. */
+static bool
+storageRangeWasEvicted(Storage *storage, const char *path, uint64 start)
+{
+	for (int i = 0; i < STORAGE_RANGE_EVICTED; i++)
+	{
+		StorageRangeEvicted *e = &storage->rangeEvicted[i];
+
+		if (e->path && e->start == start && strcmp(e->path, path) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+storageRangeNoteEvicted(Storage *storage, const StorageRangeBlock *block)
+{
+	StorageRangeEvicted *e = &storage->rangeEvicted[storage->rangeEvictedNext];
+
+	if (e->path)
+		pfree(e->path);
+	e->path = storageKeepAlloc(storage, strlen(block->path) + 1);
+	strcpy(e->path, block->path);
+	e->start = block->start;
+	storage->rangeEvictedNext = (storage->rangeEvictedNext + 1) % STORAGE_RANGE_EVICTED;
+}
+
 /*
- * Fetch the block of path at start (one ranged read of the driver) into
- * the least recently used slot no read is serving from; NULL with err
- * clear when every slot is in use, with err set when the read failed (the
- * slot is then empty).
+ * Fetch the block of path at start (ranged reads of the driver) into an
+ * empty slot, or the least recently used one no read is serving from;
+ * NULL with err clear when every slot is in use, with err set when the
+ * read failed (the slot is then empty).
  */
 static StorageRangeBlock *
 storageRangeBlockFetch(Storage *storage, const char *path, uint64 start,
 					   DrError *err)
 {
-	StorageRangeBlock *block = NULL;
+	StorageRangeBlock *block;
+	int			slot = -1;
 	void	   *handle;
 	size_t		len = 0;
 
 	for (int i = 0; i < storage->rangeSlots; i++)
-		if (storage->rangeBlocks[i].pins == 0 &&
-			(block == NULL || storage->rangeBlocks[i].used < block->used))
-			block = &storage->rangeBlocks[i];
-	if (block == NULL)
-		return NULL;
-	if (block->path)
-		pfree(block->path);
-	block->path = NULL;
-	if (block->data == NULL)
-		block->data = storageKeepAlloc(storage, storage->rangeWindow);
+	{
+		StorageRangeBlock *b = storage->rangeBlocks[i];
 
+		if (b == NULL)
+		{
+			slot = i;
+			break;
+		}
+		if (b->pins == 0 &&
+			(slot < 0 || b->used < storage->rangeBlocks[slot]->used))
+			slot = i;
+	}
+	if (slot < 0)
+		return NULL;
+	if (storage->rangeBlocks[slot] != NULL)
+	{
+		if (storage->rangeBlocks[slot]->path)
+			storageRangeNoteEvicted(storage, storage->rangeBlocks[slot]);
+		storageRangeBlockFree(storage->rangeBlocks[slot]);
+		storage->rangeBlocks[slot] = NULL;
+	}
+
+	block = storageKeepAlloc(storage, sizeof(StorageRangeBlock));
+	memset(block, 0, sizeof(StorageRangeBlock));
+	block->data = storageKeepAlloc(storage, storage->rangeWindow);
 	handle = storage->iface->readBeginRange(storage->driver, path, start,
 											storage->rangeWindow, err);
-	if (handle == NULL)
-		return NULL;
-	while (len < storage->rangeWindow)
+	while (handle != NULL && len < storage->rangeWindow)
 	{
 		ssize_t		n = storage->iface->read(handle, block->data + len,
 											 storage->rangeWindow - len, err);
@@ -283,11 +372,17 @@ storageRangeBlockFetch(Storage *storage, const char *path, uint64 start,
 		if (n < 0)
 		{
 			storage->iface->readEnd(handle);
-			return NULL;
+			handle = NULL;
+			break;
 		}
 		if (n == 0)
 			break;
 		len += n;
+	}
+	if (handle == NULL)
+	{
+		storageRangeBlockFree(block);
+		return NULL;
 	}
 	storage->iface->readEnd(handle);
 
@@ -295,6 +390,7 @@ storageRangeBlockFetch(Storage *storage, const char *path, uint64 start,
 	strcpy(block->path, path);
 	block->start = start;
 	block->len = len;
+	storage->rangeBlocks[slot] = block;
 	storage->rangeFetches++;
 	return block;
 }
@@ -302,7 +398,8 @@ storageRangeBlockFetch(Storage *storage, const char *path, uint64 start,
 /*
  * A range read served by the range cache: NULL with err clear when the
  * cache cannot serve it (off, the driver has no ranged read, the range
- * crosses a window boundary), NULL with err set when fetching failed.
+ * crosses a window boundary, its block was let go of a moment ago, every
+ * slot is in use), NULL with err set when fetching failed.
  */
 static StorageRead *
 storageRangeCached(Storage *storage, const char *path, uint64 offset,
@@ -323,6 +420,11 @@ storageRangeCached(Storage *storage, const char *path, uint64 offset,
 	block = storageRangeBlockFind(storage, path, start);
 	if (block != NULL)
 		storage->rangeHits++;
+	else if (storageRangeWasEvicted(storage, path, start))
+	{
+		storage->rangeBypass++;
+		return NULL;
+	}
 	else
 	{
 		block = storageRangeBlockFetch(storage, path, start, err);
@@ -596,7 +698,10 @@ storageReadEnd(StorageRead *read)
 	if (read == NULL)
 		return;
 	if (read->block != NULL)
-		read->block->pins--;
+	{
+		if (--read->block->pins == 0 && read->block->orphan)
+			storageRangeBlockFree(read->block);
+	}
 	else
 		read->storage->iface->readEnd(read->handle);
 	pfree(read->path);

@@ -19,7 +19,10 @@
  *	 - Nothing is overwritten: storageWriteEnd() fails with DR_ERR_EXISTS if
  *	   the object exists, unless the write was begun with replace = true,
  *	   which only repository metadata (the info file) may use; the
- *	   replacement is atomic.
+ *	   replacement is atomic.  Exception: a write begun owned (its name
+ *	   has no other writer, StorageWriteParam) on a store that does not
+ *	   refuse a create-only PUT itself (an S3 store ignoring If-None-Match,
+ *	   GCS's multipart Complete) is not checked.
  *	 - Memory is bounded: reads and writes stream through caller buffers.
  *-------------------------------------------------------------------------
  */
@@ -138,15 +141,21 @@ extern StorageRead *storageReadBeginRange(Storage *storage, const char *path,
  * of at most window bytes that does not cross a multiple of window is
  * served from the window-aligned block of the object around it, fetched
  * whole with one ranged read of the driver and kept, up to slots blocks
- * (the least recently used goes; a block a read is serving from stays).
- * Only for objects that never change while kept: a backup's.  Drivers
- * without a ranged read of their own are not affected.  window 0: off
- * (and the blocks freed).  Memory: up to window * slots.
+ * (the least recently used goes; a block a read is serving from stays;
+ * a block wanted again soon after it went is not fetched again: that
+ * range goes to the driver alone).  Only for objects that never change
+ * while kept: a backup's.  Drivers without a ranged read of their own are
+ * not affected.  window 0: off (the blocks freed, a block a read still
+ * serves from once that read ends).  Memory: up to window * slots.
  */
 extern void storageRangeCacheSet(Storage *storage, size_t window, int slots);
-/* Blocks fetched and ranges served from a kept block since it was set. */
+/*
+ * Since it was set: blocks fetched, ranges served from a kept block, and
+ * ranges sent to the driver alone because their block was let go of a
+ * moment ago (more blocks in turn than slots).
+ */
 extern void storageRangeCacheStats(const Storage *storage, uint64 *fetches,
-								   uint64 *hits);
+								   uint64 *hits, uint64 *bypassed);
 
 /* Bytes read; 0 at end (of the object or of the range); -1 on failure. */
 extern ssize_t storageRead(StorageRead *read, void *buf, size_t len,

@@ -40,6 +40,15 @@
 #                                  and B bytes of its body (default half;
 #                                  answers with a Content-Length), then
 #                                  send the rest and close
+#     create-only                  be a store that honours "If-None-Match: *":
+#                                  a PUT (or the POST completing a multipart
+#                                  upload) carrying it, of a path this
+#                                  proxy saw created (a 200 to a PUT or a
+#                                  Complete, not deleted since with a
+#                                  DELETE), is answered 412
+#                                  PreconditionFailed; the rest forwarded
+#                                  (for an upstream that ignores the header:
+#                                  s3rver)
 #   delay MS                       a line of its own: every request waits
 #                                  MS milliseconds before it is handled
 #                                  (added round trip for the benches)
@@ -349,6 +358,42 @@ sub _reset
 	POSIX::_exit(0);
 }
 
+# The paths a create-only rule saw created (one per line, in a file shared
+# by the connections, under the lock).
+sub _created
+{
+	my ($self, $path) = @_;
+	open(my $fh, '<', "$self->{dir}/created") or return 0;
+	while (<$fh>) { chomp; return 1 if $_ eq $path; }
+	return 0;
+}
+
+sub _created_set
+{
+	my ($self, $path, $on) = @_;
+	open(my $lock, '>>', $self->{lock_file}) or die "FaultProxy: lock: $!";
+	flock($lock, LOCK_EX) or die "FaultProxy: flock: $!";
+	my @paths;
+	if (open(my $fh, '<', "$self->{dir}/created"))
+	{
+		@paths = grep { $_ ne $path } map { chomp; $_ } <$fh>;
+		close($fh);
+	}
+	push @paths, $path if $on;
+	$self->_write("$self->{dir}/created", join('', map { "$_\n" } @paths));
+	close($lock);
+	return;
+}
+
+sub _log_append
+{
+	my ($self, $line) = @_;
+	sysopen(my $log, $self->{log_file}, O_WRONLY | O_CREAT | O_APPEND) or die;
+	syswrite($log, $line);
+	close($log);
+	return;
+}
+
 # Match the rules, count, log: the action for this request (a hash).
 sub _decide
 {
@@ -448,6 +493,15 @@ sub _connection
 		$to_client->("HTTP/1.1 100 Continue\r\n\r\n")
 		  if $expect && ($a ne 'status' && ($a ne 'reset' || $act->{after}));
 
+		if ($a eq 'create-only' && ($method eq 'PUT' || $method eq 'POST')
+			&& (_header($head, 'If-None-Match') // '') eq '*'
+			&& $self->_created($path))
+		{
+			$a = 'status';
+			$act->{status} = 412;
+			$act->{code} = 'PreconditionFailed';
+			$self->_log_append("$act->{seq} c$conn $method $path status 412 PreconditionFailed\n");
+		}
 		if ($a eq 'reset')
 		{
 			_relay_body($cr, $head, sub { }, $act->{after} // 0) if $act->{after};
@@ -505,6 +559,13 @@ sub _connection
 			last;
 		}
 		my ($status) = $rhead =~ /^HTTP\/1\.[01] (\d+)/;
+		if ($a eq 'create-only')
+		{
+			$self->_created_set($path, 1)
+			  if $status == 200 && (($method eq 'PUT' && $target !~ /\?/)
+				|| ($method eq 'POST' && $target =~ /[?&]uploadId=/));
+			$self->_created_set($path, 0) if $method eq 'DELETE' && $status =~ /^2/;
+		}
 		my $no_body = $method eq 'HEAD' || $status == 204 || $status == 304
 		  || ($status >= 100 && $status < 200);
 		$to_client->($rhead);

@@ -33,9 +33,12 @@
  * driver that counts its ranged reads: every range above read through it
  * gives the same bytes; a block fetched once serves the other ranges in
  * it; a range across a window boundary or longer than a window goes to
- * the driver; the least recently used block goes; a block a read is
- * serving from is kept (with every slot in use, the driver serves); a
- * range past the object's end; a missing object; off again: the driver.
+ * the driver; the least recently used block goes, and a range of it
+ * wanted again soon after goes to the driver alone (not fetched whole
+ * again); a block a read is serving from is kept (with every slot in use,
+ * the driver serves); a range past the object's end; a missing object; a
+ * read outliving the cache (turned off, set anew) keeps its block; off
+ * again: the driver.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -1017,6 +1020,7 @@ testRangeCache(Storage *posix)
 	char	   *buf = palloc(size);
 	uint64		fetches;
 	uint64		hits;
+	uint64		bypassed;
 	StorageRead *a;
 	StorageRead *b;
 	StorageRead *c;
@@ -1059,9 +1063,9 @@ testRangeCache(Storage *posix)
 	   rangeCheck(storage, "cache/object", 5000, 20000, size, 4096) &&
 	   rangeCheck(storage, "cache/object", 60000, 5536, size, 4096),
 	   "cache: three ranges in the first block");
-	storageRangeCacheStats(storage, &fetches, &hits);
+	storageRangeCacheStats(storage, &fetches, &hits, &bypassed);
 	is_int(countedRanges, 1, "... one ranged read of the driver");
-	ok(fetches == 1 && hits == 2, "... one block fetched, two hits");
+	ok(fetches == 1 && hits == 2 && bypassed == 0, "... one block fetched, two hits");
 
 	ok(rangeCheck(storage, "cache/object", 65000, 1000, size, 4096),
 	   "cache: a range across the window boundary");
@@ -1079,9 +1083,17 @@ testRangeCache(Storage *posix)
 	ok(rangeCheck(storage, "cache/object", 10, 100, size, 4096),
 	   "... then the first again");
 	is_int(countedRanges, 5, "... the second, least recently used, went");
-	ok(rangeCheck(storage, "cache/object", window + 10, 100, size, 4096),
-	   "cache: the second block again");
-	is_int(countedRanges, 6, "... fetched again");
+	ok(rangeCheck(storage, "cache/object", window + 10, 100, size, 4096) &&
+	   rangeCheck(storage, "cache/object", window + 200, 100, size, 4096),
+	   "cache: two ranges of the second block again");
+	is_int(countedRanges, 7, "... each read by the driver alone");
+	storageRangeCacheStats(storage, &fetches, &hits, &bypassed);
+	ok(fetches == 3 && bypassed == 2,
+	   "... not fetched again whole: it went a moment ago (fetches " UINT64_FORMAT ", bypassed " UINT64_FORMAT ")",
+	   fetches, bypassed);
+	ok(rangeCheck(storage, "cache/object", 2 * window + 300, 100, size, 4096),
+	   "cache: the third block, still kept");
+	is_int(countedRanges, 7, "... from memory");
 
 	ok(rangeCheck(storage, "cache/object", size - 10, 100, size, 4096),
 	   "cache: a block the object ends in: short");
@@ -1109,6 +1121,23 @@ testRangeCache(Storage *posix)
 
 	ok(storageReadBeginRange(storage, "cache/missing", 0, 10, &err) == NULL &&
 	   err.code == DR_ERR_NOT_FOUND, "cache: a missing object is DR_ERR_NOT_FOUND");
+
+	/* the cache dropped under a read: the read keeps its block */
+	storageRangeCacheSet(storage, window, 2);
+	a = storageReadBeginRange(storage, "cache/object", window + 10, 100, &err);
+	ok(a != NULL && rangeFirstByte(a) == (uint8) patternAt(window + 10),
+	   "cache: a read from a kept block");
+	storageRangeCacheSet(storage, 0, 0);
+	ok(rangeFirstByte(a) == (uint8) patternAt(window + 11) &&
+	   rangeFirstByte(a) == (uint8) patternAt(window + 12),
+	   "... still reads its bytes after the cache was turned off");
+	storageReadEnd(a);
+	storageRangeCacheSet(storage, window, 2);
+	a = storageReadBeginRange(storage, "cache/object", 20, 100, &err);
+	storageRangeCacheSet(storage, window, 3);
+	ok(a != NULL && rangeFirstByte(a) == (uint8) patternAt(20),
+	   "... and after the cache was set anew");
+	storageReadEnd(a);
 
 	storageRangeCacheSet(storage, 0, 0);
 	countedRanges = 0;

@@ -27,8 +27,9 @@
  *	   writers is decided by the store.  writeBegin also HEADs the key,
  *	   to fail before streaming gigabytes -- only before a multipart
  *	   upload where the store is known to honour the header (write.c
- *	   finds out once per handle, with a probe object under check/), so
- *	   that an object of one PUT costs one request.  A store that ignores
+ *	   finds out once per handle, with a probe object under check/, after
+ *	   a few create-only writes), so that an object of one PUT costs one
+ *	   request.  A store that ignores
  *	   the header (s3rver, the test server, does) leaves only the HEAD,
  *	   before every create-only write: two writers racing between HEAD
  *	   and PUT can then both succeed, the second replacing the first
@@ -106,6 +107,8 @@ typedef struct StorageS3
 	int			precondition;	/* whether a create-only PUT is refused
 								 * over an existing key: 0 not known yet,
 								 * 1 yes, -1 no (write.c) */
+	int			createOnlyWrites;	/* create-only writes asked for with a
+									 * HEAD before the probe (write.c) */
 	bool		tls;
 	char	   *caFile;
 	char	   *caPath;

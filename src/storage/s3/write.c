@@ -17,7 +17,9 @@
  * storage_s3.h for what that gives on stores that ignore it.  GCS's XML
  * API honours If-None-Match on reads only: its PUT carries
  * "x-goog-if-generation-match: 0" instead (412 likewise), and its
- * Complete, which documents no precondition, relies on writeBegin's HEAD.
+ * Complete, which documents no precondition, relies on the HEAD before
+ * the upload begins (storageS3UploadBegin).  An owned write (a backup's
+ * object, which no other writer names) is never asked for.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -118,16 +120,45 @@ storageS3ProbePut(StorageS3 *s3, const char *key, const char *body)
 	return status;
 }
 
+/* Whether the probe object holds body (a GET of it). */
+static bool
+storageS3ProbeHolds(StorageS3 *s3, const char *key, const char *body)
+{
+	StorageS3Request req = {.method = "GET"};
+	HttpResponse resp;
+	DrError		err;
+	bool		holds = false;
+
+	req.key = key;
+	req.responseMax = 64;
+	req.what = "read the precondition probe";
+	drErrorClear(&err);
+	if (storageS3Send(s3, &req, &resp, &err))
+	{
+		holds = resp.status == 200 && resp.bodyLen == strlen(body) &&
+			memcmp(resp.body, body, resp.bodyLen) == 0;
+		httpResponseFree(&resp);
+	}
+	return holds;
+}
+
 /*
  * Whether the store refuses a create-only PUT over an existing key: GCS
  * does ("x-goog-if-generation-match: 0"); an S3 store is asked once per
  * handle, by writing a probe object under check/ (where the repository's
- * own write probes go, repo_probe.h) twice with "If-None-Match: *" and
- * removing it: 412 the second time means yes.  Anything else (the store
- * wrote it twice, or a request failed: no write permission, say) counts as
- * no, and the driver asks with a HEAD before every create-only write, as
- * it must then.
+ * own write probes go, repo_probe.h) twice with "If-None-Match: *",
+ * reading it back and removing it: a 412 the second time, with the first
+ * content still there, means yes.  Anything else (the store wrote it
+ * twice, a request failed -- no write permission, say --, a 412 from
+ * something in between that did not keep the object) counts as no, and
+ * the driver asks with a HEAD before every create-only write, as it must
+ * then.  The probe costs four requests, so it is made only once a handle
+ * has written STORAGE_S3_PROBE_AFTER create-only objects with a HEAD
+ * before each: a long-lived writer (an archive worker) gains, a one-off
+ * (a backend's backup call, a CLI command) never pays for it.
  */
+#define STORAGE_S3_PROBE_AFTER	8
+
 static bool
 storageS3PreconditionHonoured(StorageS3 *s3)
 {
@@ -135,11 +166,14 @@ storageS3PreconditionHonoured(StorageS3 *s3)
 	char		suffix[sizeof(random) * 2 + 1];
 	char	   *key;
 	DrError		err;
+	int			first;
 
 	if (s3->generationMatch)
 		return true;
 	if (s3->precondition != 0)
 		return s3->precondition > 0;
+	if (++s3->createOnlyWrites <= STORAGE_S3_PROBE_AFTER)
+		return false;
 
 	s3->precondition = -1;
 	drErrorClear(&err);
@@ -152,13 +186,16 @@ storageS3PreconditionHonoured(StorageS3 *s3)
 		key = storageS3Key(s3->prefix, path);
 		pfree(path);
 	}
-	if (storageS3ProbePut(s3, key, "first") == 200)
+	first = storageS3ProbePut(s3, key, "first");
+	if (first == 200 && storageS3ProbePut(s3, key, "second") == 412 &&
+		storageS3ProbeHolds(s3, key, "first"))
+		s3->precondition = 1;
+	if (first != 0)
 	{
+		/* whatever came of it, the object may exist: removed */
 		StorageS3Request req = {.method = "DELETE"};
 		HttpResponse resp;
 
-		if (storageS3ProbePut(s3, key, "second") == 412)
-			s3->precondition = 1;
 		req.key = key;
 		req.what = "remove the precondition probe";
 		if (storageS3Send(s3, &req, &resp, &err))
