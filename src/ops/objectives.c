@@ -7,6 +7,9 @@
  */
 #include "postgres.h"
 
+#include <sys/stat.h>
+
+#include "access/timeline.h"
 #include "access/xlog.h"
 #include "access/xlog_internal.h"
 #include "access/xlogrecovery.h"
@@ -14,6 +17,8 @@
 #include "executor/spi.h"
 #include "pgstat.h"
 #include "port/atomics.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 #include "utils/builtins.h"
@@ -285,4 +290,87 @@ objectivesRateRecord(const char *kind, int64 bytes, double seconds, const char *
 							  5, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not bound pgdr.rate_samples");
 	SPI_finish();
+}
+
+/*
+ * The replay rate of a recovery this server just finished (objectives.h):
+ * the cluster was restored from a backup (backup_label.old names where the
+ * backup's WAL starts), its recovery ended at the start of the current
+ * timeline, when that timeline's history file was written, during this
+ * server's lifetime (so it ran from this server's start).  Recorded once
+ * (its source names the timeline and the backup), as the extension owner
+ * in a transaction that can write.
+ */
+void
+objectivesReplayRecord(void)
+{
+	char		path[MAXPGPATH];
+	char		line[256];
+	char		startTime[64] = "";
+	char		source[160];
+	FILE	   *file;
+	uint32		hi,
+				lo;
+	XLogRecPtr	start = InvalidXLogRecPtr;
+	XLogRecPtr	end;
+	TimeLineID	tli;
+	List	   *history;
+	struct stat st;
+	TimestampTz endedAt;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	bool		recorded;
+
+	if (RecoveryInProgress())
+		return;
+	snprintf(path, sizeof(path), "%s/backup_label.old", DataDir);
+	file = AllocateFile(path, "r");
+	if (file == NULL)
+		return;
+	while (fgets(line, sizeof(line), file) != NULL)
+	{
+		if (sscanf(line, "START WAL LOCATION: %X/%X", &hi, &lo) == 2)
+			start = ((uint64) hi << 32) | lo;
+		else if (strncmp(line, "START TIME: ", 12) == 0)
+		{
+			strlcpy(startTime, line + 12, sizeof(startTime));
+			startTime[strcspn(startTime, "\n")] = '\0';
+		}
+	}
+	FreeFile(file);
+
+	tli = GetWALInsertionTimeLine();
+	if (XLogRecPtrIsInvalid(start) || tli <= 1)
+		return;
+	TLHistoryFilePath(path, tli);
+	if (stat(path, &st) != 0)
+		return;
+	endedAt = time_t_to_timestamptz(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1000;
+	if (endedAt <= PgStartTime)
+		return;					/* an earlier lifetime's recovery */
+	history = readTimeLineHistory(tli);
+	end = ((TimeLineHistoryEntry *) linitial(history))->begin;
+	if (end <= start)
+		return;
+
+	snprintf(source, sizeof(source), "recovery to timeline %u of the backup started %s",
+			 tli, startTime);
+	args[0] = CStringGetTextDatum(source);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT 1 FROM pgdr.rate_samples"
+							  " WHERE kind OPERATOR(pg_catalog.=) 'replay'"
+							  " AND source OPERATOR(pg_catalog.=) $1",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pgdr.rate_samples");
+	recorded = SPI_processed > 0;
+	SPI_finish();
+	if (recorded)
+		return;
+	objectivesRateRecord("replay", (int64) (end - start),
+						 (double) (endedAt - PgStartTime) / 1000000.0, source);
+	ereport(LOG,
+			(errmsg("pg_dr: replay rate measured: %llu bytes of WAL in %.1f s (%s)",
+					(unsigned long long) (end - start),
+					(double) (endedAt - PgStartTime) / 1000000.0, source)));
 }

@@ -104,6 +104,13 @@ extern void objectivesMeasure(ObjectivesMeasure *m);
 extern void objectivesRateRecord(const char *kind, int64 bytes, double seconds,
 								 const char *source);
 
+/*
+ * Record the replay rate of the recovery this server finished, once (see
+ * objectives.c); nothing when it did not recover from a backup.  As the
+ * extension owner, in a transaction that can write.
+ */
+extern void objectivesReplayRecord(void);
+
 /* Shared memory (the module's shmem hooks) and the worker's duty. */
 extern void objectivesShmemRequest(void);
 extern void objectivesShmemInit(void);

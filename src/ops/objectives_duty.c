@@ -39,6 +39,9 @@
 
 static TimestampTz objectivesLastRun = 0;
 
+/* this worker process looked for a recovery to measure */
+static bool objectivesReplayChecked = false;
+
 /* The sample as a row of pgdr.objectives_history. */
 static void
 historyInsert(const ObjectivesMeasure *m)
@@ -190,6 +193,11 @@ objectivesRoundStep(void *arg)
 
 	if (!OidIsValid(get_extension_oid("pg_dr", true)))
 		return;
+	if (!objectivesReplayChecked)
+	{
+		objectivesReplayRecord();
+		objectivesReplayChecked = true;
+	}
 	objectivesMeasure(&m);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
