@@ -17,6 +17,8 @@
  *
  * The alerts follow the verdict's findings (objectives_verdict.h): the
  * view computes the same verdict but never writes.  Not run in recovery.
+ * The first round of a worker process also records the replay rate of a
+ * recovery the server just finished (objectivesReplayRecord).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
