@@ -60,7 +60,12 @@ CREATE TABLE pgdr.objectives (
 	rto			interval NOT NULL CHECK (rto > interval '0'),
 	rpo			interval NOT NULL CHECK (rpo >= interval '0'),
 	availability numeric(6, 3) NOT NULL
-				CHECK (availability > 0 AND availability <= 100)
+				CHECK (availability > 0 AND availability <= 100),
+	-- retention of the tier (dr_expire(), when the repository sets none):
+	-- the newest retention_full full backups, and those younger than
+	-- retention_full_days days; NULL = unset
+	retention_full	integer CHECK (retention_full BETWEEN 1 AND 99999),
+	retention_full_days integer CHECK (retention_full_days BETWEEN 1 AND 99999)
 );
 COMMENT ON TABLE pgdr.objectives IS
 	'recovery time and point objectives and availability target per tier';
@@ -74,7 +79,8 @@ INSERT INTO pgdr.objectives VALUES
 -- Editable by dr_admin through the dr_objectives view.
 CREATE VIEW dr_objectives AS
 	SELECT o.tier, o.rto, o.rpo, o.availability,
-		   o.tier = pg_catalog.current_setting('pg_dr.tier') AS current
+		   o.tier = pg_catalog.current_setting('pg_dr.tier') AS current,
+		   o.retention_full, o.retention_full_days
 	  FROM pgdr.objectives o
 	 ORDER BY o.rto;
 COMMENT ON VIEW dr_objectives IS
@@ -805,7 +811,8 @@ GRANT EXECUTE ON FUNCTION pgdr._repositories() TO dr_monitor;
 GRANT EXECUTE ON FUNCTION pgdr._backup_repos(text) TO dr_monitor;
 REVOKE ALL ON dr_repositories FROM PUBLIC;
 GRANT SELECT ON dr_repositories TO dr_monitor;
-GRANT UPDATE (rto, rpo, availability) ON dr_objectives TO dr_admin;
+GRANT UPDATE (rto, rpo, availability, retention_full, retention_full_days)
+	ON dr_objectives TO dr_admin;
 REVOKE ALL ON dr_objectives_history, dr_rate_samples FROM PUBLIC;
 GRANT SELECT ON dr_objectives_history, dr_rate_samples TO dr_monitor;
 REVOKE ALL ON FUNCTION dr_availability(timestamptz, timestamptz) FROM PUBLIC;

@@ -296,6 +296,28 @@ is($restored->safe_psql('postgres', q{SELECT count(*) FROM dr_rate_samples WHERE
 $restored->stop;
 
 # ---------------------------------------------------------------------------
+# retention of the tier: used by dr_expire() when the repository sets none
+# ---------------------------------------------------------------------------
+$node->safe_psql('postgres', 'SELECT dr_backup_full()') for 1 .. 2;
+$node->safe_psql('postgres', q{
+	UPDATE dr_objectives SET retention_full = 1 WHERE tier = 'critical'},
+	extra_params => [ '-U', 'obj_admin' ]);
+my $newest = $node->safe_psql('postgres',
+	q{SELECT max(backup_id) FROM dr_backups WHERE kind = 'full'});
+is($node->safe_psql('postgres', 'SELECT backups_removed FROM dr_expire()',
+		extra_params => [ '-U', 'obj_admin' ]), '2',
+	'dr_expire(): the tier keeps one full, the two older go');
+is($node->safe_psql('postgres', 'SELECT string_agg(backup_id, \',\') FROM dr_backups'), $newest,
+	'the newest full is kept');
+is($node->safe_psql('postgres', q{
+	SELECT arguments->>'policy_from' FROM dr_audit WHERE operation = 'dr_expire'
+	 ORDER BY id DESC LIMIT 1}), 'tier', 'the audit record says the policy was the tier\'s');
+is($node->safe_psql('postgres', 'SELECT ok FROM dr_wal_verify()'), 't',
+	'the WAL kept is consistent with the kept backup');
+is($node->safe_psql('postgres', q{SELECT newest_backup FROM dr_status}), $newest,
+	'dr_status: the newest backup still the kept one');
+
+# ---------------------------------------------------------------------------
 # bad input
 # ---------------------------------------------------------------------------
 sub sqlstate_of
@@ -317,6 +339,10 @@ is(sqlstate_of(q{UPDATE dr_objectives SET rpo = interval '-1 second' WHERE tier 
 		'-U', 'obj_admin'), '23514', 'a negative RPO: 23514');
 is(sqlstate_of(q{UPDATE dr_objectives SET rto = interval '0' WHERE tier = 'critical'},
 		'-U', 'obj_admin'), '23514', 'a zero RTO: 23514');
+is(sqlstate_of(q{UPDATE dr_objectives SET retention_full = 0 WHERE tier = 'critical'},
+		'-U', 'obj_admin'), '23514', 'a zero retention count: 23514');
+is(sqlstate_of(q{UPDATE dr_objectives SET retention_full_days = -1 WHERE tier = 'critical'},
+		'-U', 'obj_admin'), '23514', 'a negative retention age: 23514');
 is(sqlstate_of(q{INSERT INTO dr_objectives (tier, rto, rpo, availability)
 		VALUES ('platinum', '1 h', '1 min', 99)}, '-U', 'obj_admin'), '42501',
 	'an unknown tier cannot be added by an admin: 42501');

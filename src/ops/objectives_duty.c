@@ -209,11 +209,16 @@ objectivesRoundStep(void *arg)
 	objectivesAlerts(&m);
 }
 
+/*
+ * Due every pg_dr.objectives_sample_interval; the first round one interval
+ * after the worker started, not at once (a cluster just started, or pg_dr
+ * just installed, is given that long before its first sample and alerts).
+ */
 static TimestampTz
 objectivesDutyNextDue(TimestampTz now, void *arg)
 {
 	if (objectivesLastRun == 0)
-		return now;
+		objectivesLastRun = now;
 	return TimestampTzPlusMilliseconds(objectivesLastRun,
 									   (int64) drObjectivesSampleInterval * 1000);
 }
