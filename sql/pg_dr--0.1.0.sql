@@ -60,7 +60,12 @@ CREATE TABLE pgdr.objectives (
 	rto			interval NOT NULL CHECK (rto > interval '0'),
 	rpo			interval NOT NULL CHECK (rpo >= interval '0'),
 	availability numeric(6, 3) NOT NULL
-				CHECK (availability > 0 AND availability <= 100)
+				CHECK (availability > 0 AND availability <= 100),
+	-- retention of the tier (dr_expire(), when the repository sets none):
+	-- the newest retention_full full backups, and those younger than
+	-- retention_full_days days; NULL = unset
+	retention_full	integer CHECK (retention_full BETWEEN 1 AND 99999),
+	retention_full_days integer CHECK (retention_full_days BETWEEN 1 AND 99999)
 );
 COMMENT ON TABLE pgdr.objectives IS
 	'recovery time and point objectives and availability target per tier';
@@ -74,7 +79,8 @@ INSERT INTO pgdr.objectives VALUES
 -- Editable by dr_admin through the dr_objectives view.
 CREATE VIEW dr_objectives AS
 	SELECT o.tier, o.rto, o.rpo, o.availability,
-		   o.tier = pg_catalog.current_setting('pg_dr.tier') AS current
+		   o.tier = pg_catalog.current_setting('pg_dr.tier') AS current,
+		   o.retention_full, o.retention_full_days
 	  FROM pgdr.objectives o
 	 ORDER BY o.rto;
 COMMENT ON VIEW dr_objectives IS
@@ -269,7 +275,18 @@ CREATE FUNCTION pgdr._status(
 	OUT repositories integer, OUT repository_ok boolean,
 	OUT repository_error text,
 	OUT worker_running boolean, OUT audit_pending integer,
-	OUT version text, OUT restored_from text)
+	OUT version text, OUT restored_from text,
+	OUT rpo_actual interval, OUT rpo_actual_reason text,
+	OUT rto_estimate interval,
+	OUT restore_rate float8, OUT restore_rate_measured boolean,
+	OUT restore_rate_measured_at timestamptz,
+	OUT replay_rate float8, OUT replay_rate_measured boolean,
+	OUT replay_rate_measured_at timestamptz,
+	OUT wal_since_backup bigint,
+	OUT newest_backup text, OUT newest_backup_at timestamptz,
+	OUT newest_backup_age interval,
+	OUT archive_health text, OUT archive_pending bigint,
+	OUT open_alerts integer, OUT verdict text, OUT verdict_reason text)
 RETURNS record
 LANGUAGE C STABLE
 AS 'MODULE_PATHNAME', 'pg_dr_status';
@@ -284,7 +301,7 @@ CREATE VIEW dr_status AS
 		   (SELECT max(finished_at) FROM pgdr.audit_log) AS last_operation_at
 	  FROM pgdr._status() s;
 COMMENT ON VIEW dr_status IS
-	'one row: tier and objectives, configuration, repository, worker, and whether this is a restored cluster not yet declared primary';
+	'one row: tier and objectives, configuration, repository, worker, whether this is a restored cluster not yet declared primary, and the objectives measured: RPO actual, RTO estimate, newest backup, archive health, open alerts, verdict (docs/sql.md)';
 
 CREATE FUNCTION dr_metrics()
 RETURNS text
@@ -696,6 +713,76 @@ COMMENT ON FUNCTION dr_alert_ack(bigint) IS
 	'acknowledge an open alert: it no longer escalates (audited)';
 
 ------------------------------------------------------------------------------
+-- Objectives measured against reality (src/ops/objectives*.c; docs/sql.md).
+------------------------------------------------------------------------------
+-- Restore and replay rates measured on this host: dr_restore() records a
+-- restore; a cluster restored from a pg_dr backup records its replay when
+-- its recovery ends.  The newest 100 of each kind are kept.
+CREATE TABLE pgdr.rate_samples (
+	id				bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	kind			text NOT NULL CHECK (kind IN ('restore', 'replay')),
+	measured_at		timestamptz NOT NULL,
+	bytes			bigint NOT NULL CHECK (bytes > 0),
+	seconds			float8 NOT NULL CHECK (seconds > 0),
+	source			text NOT NULL
+);
+CREATE INDEX rate_samples_kind ON pgdr.rate_samples (kind, measured_at);
+
+CREATE VIEW dr_rate_samples AS
+	SELECT kind, measured_at, bytes, seconds,
+		   bytes / seconds AS bytes_per_second, source
+	  FROM pgdr.rate_samples
+	 ORDER BY measured_at;
+COMMENT ON VIEW dr_rate_samples IS
+	'restore and replay rates measured on this host, behind dr_status.rto_estimate';
+
+-- What dr_status said, sampled by the worker every
+-- pg_dr.objectives_sample_interval; bounded by age and count.
+CREATE TABLE pgdr.objectives_history (
+	id				bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	sampled_at		timestamptz NOT NULL,
+	sample_interval	interval NOT NULL,
+	tier			text NOT NULL,
+	rpo_target		interval,
+	rto_target		interval,
+	rpo_actual		interval,
+	rto_estimate	interval,
+	restore_rate_measured boolean NOT NULL,
+	replay_rate_measured boolean NOT NULL,
+	newest_backup	text,
+	newest_backup_age interval,
+	archive_health	text NOT NULL,
+	archive_pending	bigint NOT NULL,
+	open_alerts		integer NOT NULL,
+	verdict			text NOT NULL CHECK (verdict IN ('ok', 'at_risk', 'breached')),
+	verdict_reason	text
+);
+CREATE INDEX objectives_history_sampled_at ON pgdr.objectives_history (sampled_at);
+
+CREATE VIEW dr_objectives_history AS
+	SELECT sampled_at, sample_interval, tier, rpo_target, rto_target,
+		   rpo_actual, rto_estimate, restore_rate_measured, replay_rate_measured,
+		   newest_backup, newest_backup_age, archive_health, archive_pending,
+		   open_alerts, verdict, verdict_reason
+	  FROM pgdr.objectives_history
+	 ORDER BY sampled_at;
+COMMENT ON VIEW dr_objectives_history IS
+	'dr_status''s objectives figures and verdict, sampled by the worker (pg_dr.objectives_sample_interval)';
+
+CREATE FUNCTION dr_availability("from" timestamptz, "to" timestamptz,
+	OUT period interval, OUT samples bigint,
+	OUT sampled interval, OUT unknown interval,
+	OUT ok interval, OUT at_risk interval, OUT breached interval,
+	OUT availability float8, OUT availability_target numeric,
+	OUT availability_met boolean,
+	OUT rpo_compliance float8, OUT rto_compliance float8)
+RETURNS record
+LANGUAGE C STABLE
+AS 'MODULE_PATHNAME', 'dr_availability';
+COMMENT ON FUNCTION dr_availability(timestamptz, timestamptz) IS
+	'achieved availability (percent of sampled time not breached) and RPO / RTO compliance over [from, to), from dr_objectives_history (docs/sql.md)';
+
+------------------------------------------------------------------------------
 -- Privileges.
 ------------------------------------------------------------------------------
 REVOKE ALL ON ALL TABLES IN SCHEMA pgdr FROM PUBLIC;
@@ -724,7 +811,12 @@ GRANT EXECUTE ON FUNCTION pgdr._repositories() TO dr_monitor;
 GRANT EXECUTE ON FUNCTION pgdr._backup_repos(text) TO dr_monitor;
 REVOKE ALL ON dr_repositories FROM PUBLIC;
 GRANT SELECT ON dr_repositories TO dr_monitor;
-GRANT UPDATE (rto, rpo, availability) ON dr_objectives TO dr_admin;
+GRANT UPDATE (rto, rpo, availability, retention_full, retention_full_days)
+	ON dr_objectives TO dr_admin;
+REVOKE ALL ON dr_objectives_history, dr_rate_samples FROM PUBLIC;
+GRANT SELECT ON dr_objectives_history, dr_rate_samples TO dr_monitor;
+REVOKE ALL ON FUNCTION dr_availability(timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_availability(timestamptz, timestamptz) TO dr_monitor;
 
 REVOKE ALL ON FUNCTION dr_audit_verify(), dr_audit_expire(), dr_backup_full(text),
 	dr_backup_incremental(text, text, boolean), dr_repository_sync(), dr_repository_create()

@@ -26,6 +26,7 @@
 #include "common/compat.h"
 #include "ops/alert.h"
 #include "ops/audit.h"
+#include "ops/objectives.h"
 #include "ops/progress.h"
 #include "ops/worker.h"
 #include "pg_dr.h"
@@ -52,6 +53,7 @@ drShmemRequest(void)
 	archiveShmemRequest();
 	progressShmemRequest();
 	alertShmemRequest();
+	objectivesShmemRequest();
 }
 
 static void
@@ -65,6 +67,7 @@ drShmemStartup(void)
 	archiveShmemInit();
 	progressShmemInit();
 	alertShmemInit();
+	objectivesShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -100,6 +103,7 @@ _PG_init(void)
 	backupSettingsDefine();
 	pitrSettingsDefine();
 	workerSettingsDefine();
+	objectivesSettingsDefine();
 	MarkGUCPrefixReserved("pg_dr");
 	/* the repository types the server can use, before any config is read */
 	storageDriversRegister();
@@ -118,4 +122,5 @@ _PG_init(void)
 	archiveDutiesRegister();
 	catchupDutiesRegister();
 	alertDutiesRegister();
+	objectivesDutiesRegister();
 }

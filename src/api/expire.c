@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  * expire.c (api)
  *	  dr_expire(): apply the retention policy of the first repository
- *	  (repoN_retention_full, repoN_retention_full_days): remove the backups
+ *	  (repoN_retention_full, repoN_retention_full_days; when the repository
+ *	  sets none, the current tier's retention_full and retention_full_days
+ *	  of dr_objectives: retentionPolicyChoose): remove the backups
  *	  beyond it, manifest-less directories left by crashes, and the archived
  *	  WAL no kept backup needs (src/ops/retention.h), then drop the
  *	  removed backups from pgdr.backups.  A backup whose manifest cannot be
@@ -13,6 +15,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -26,6 +29,7 @@
 #include "ops/audit.h"
 #include "ops/progress.h"
 #include "pg_dr.h"
+#include "pitr/pitr.h"
 #include "repo/repo.h"
 #include "ops/retention.h"
 
@@ -101,12 +105,47 @@ expireCatalogRemove(List *ids)
 	apiAsOwnerEnd(&owner);
 }
 
+/*
+ * The current tier's retention (dr_objectives.retention_full and
+ * retention_full_days; 0 when unset), read as the extension owner.
+ */
+static void
+expireTierPolicy(int *full, int *days)
+{
+	ApiOwnerContext owner;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	bool		isnull;
+	Datum		d;
+
+	*full = 0;
+	*days = 0;
+	args[0] = CStringGetTextDatum(drTierName(drTier));
+	apiAsOwnerBegin(&owner);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT retention_full, retention_full_days FROM pgdr.objectives"
+							  " WHERE tier OPERATOR(pg_catalog.=) $1",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pgdr.objectives");
+	if (SPI_processed == 1)
+	{
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		*full = isnull ? 0 : DatumGetInt32(d);
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		*days = isnull ? 0 : DatumGetInt32(d);
+	}
+	SPI_finish();
+	apiAsOwnerEnd(&owner);
+}
+
 Datum
 dr_expire(PG_FUNCTION_ARGS)
 {
 	ApiCall    *call = apiCallNew("dr_expire");
 	RetentionResult result;
 	ExpireRemoved removed = {NIL, NIL, NIL};
+	volatile RetentionPolicySource source = RETENTION_POLICY_NONE;
 	TupleDesc	tupdesc;
 	Datum		values[3];
 	bool		nulls[3] = {0};
@@ -123,6 +162,9 @@ dr_expire(PG_FUNCTION_ARGS)
 		DrError		err;
 		RetentionParam param;
 		BackupProgressSnapshot running;
+		RetentionPolicy policy;
+		int			tierFull;
+		int			tierDays;
 
 		repoConfigEntry = configRepoFirst(config, &err);
 		if (repoConfigEntry == NULL)
@@ -130,13 +172,18 @@ dr_expire(PG_FUNCTION_ARGS)
 		/* a restored cluster must not delete its source's backups */
 		apiOriginGuard(repoConfigEntry, "dr_expire");
 
-		if (repoConfigEntry->retentionFull <= 0)
+		expireTierPolicy(&tierFull, &tierDays);
+		memset(&policy, 0, sizeof(policy));
+		source = retentionPolicyChoose(repoConfigEntry->retentionFull,
+									   repoConfigEntry->retentionFullDays,
+									   tierFull, tierDays, &policy);
+		if (source == RETENTION_POLICY_NONE)
 		{
 			ereport(NOTICE,
 					(errmsg("repo%d has no retention policy: nothing is removed",
 							repoConfigEntry->index),
-					 errhint("Set repo%d_retention_full in \"%s\" to the number of full backups to keep.",
-							 repoConfigEntry->index, config->path)));
+					 errhint("Set repo%d_retention_full in \"%s\" to the number of full backups to keep, or retention_full of the tier \"%s\" in dr_objectives.",
+							 repoConfigEntry->index, config->path, drTierName(drTier))));
 		}
 		else
 		{
@@ -154,8 +201,8 @@ dr_expire(PG_FUNCTION_ARGS)
 			expireCatalogPrune(repo, running.backupId[0] ? running.backupId : NULL);
 
 			memset(&param, 0, sizeof(param));
-			param.policy.fullCount = repoConfigEntry->retentionFull;
-			param.policy.fullDays = repoConfigEntry->retentionFullDays;
+			param.policy.fullCount = policy.fullCount;
+			param.policy.fullDays = policy.fullDays;
 			param.policy.now = (int64) time(NULL);
 			param.policy.keepChainOf = running.parentId[0] ? running.parentId : NULL;
 			param.runningBackupId = running.backupId[0] ? running.backupId : NULL;
@@ -208,6 +255,9 @@ dr_expire(PG_FUNCTION_ARGS)
 	API_CALL_END(call);
 
 	apiArgBool(call, "policy_set", result.policySet);
+	apiArgText(call, "policy_from",
+			   source == RETENTION_POLICY_REPOSITORY ? "repository" :
+			   source == RETENTION_POLICY_TIER ? "tier" : NULL);
 	apiArgTextList(call, "backups", removed.backups);
 	apiArgTextList(call, "orphans", removed.orphans);
 	apiArgTextList(call, "skipped", removed.skipped);

@@ -7,12 +7,16 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 
 #include "api/api.h"
 #include "ops/audit.h"
+#include "ops/objectives.h"
 #include "ops/progress.h"
 #include "pg_dr.h"
 #include "repo/repo_fallback.h"
@@ -134,6 +138,7 @@ dr_restore(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[4];
 	bool		nulls[4] = {0};
+	TimestampTz startedAt;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -152,6 +157,7 @@ dr_restore(PG_FUNCTION_ARGS)
 		apiArgText(call, "recovery_target", recoveryTarget);
 
 	memset(&result, 0, sizeof(result));
+	startedAt = GetCurrentTimestamp();
 	API_CALL_BEGIN(call);
 	{
 		DrConfig   *config;
@@ -276,6 +282,22 @@ dr_restore(PG_FUNCTION_ARGS)
 	}
 	API_CALL_END(call);
 	apiCallOk(call);
+
+	/*
+	 * The restore rate of this host, behind dr_status.rto_estimate (ops/
+	 * objectives.h): bytes written over the whole call, from choosing the
+	 * repository to the files synced.  Not where nothing can be written.
+	 */
+	if (!RecoveryInProgress() && !XactReadOnly)
+	{
+		ApiOwnerContext owner;
+
+		apiAsOwnerBegin(&owner);
+		objectivesRateRecord("restore", (int64) result.bytesWritten,
+							 (double) (GetCurrentTimestamp() - startedAt) / 1000000.0,
+							 psprintf("dr_restore(%s)", resolved));
+		apiAsOwnerEnd(&owner);
+	}
 
 	values[0] = CStringGetTextDatum(resolved);
 	values[1] = Int64GetDatum((int64) result.filesWritten);

@@ -10,6 +10,10 @@
  * failure is later than its last success).  dr_config shows the effective
  * configuration, exactly as the CLI reads it, with secrets hidden; a
  * configuration that cannot be read is an error there.
+ *
+ * The objectives measured (rpo_actual and on) come from objectivesMeasure
+ * (ops/objectives.h): catalog tables and shared memory only, no
+ * repository listed, so that the view stays fast with many backups.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -26,6 +30,7 @@
 #include "archive/archive.h"
 #include "common/config.h"
 #include "ops/audit.h"
+#include "ops/objectives.h"
 #include "pg_dr.h"
 #include "pitr/pitr.h"
 #include "repo/repo.h"
@@ -33,7 +38,8 @@
 PG_FUNCTION_INFO_V1(pg_dr_status);
 PG_FUNCTION_INFO_V1(pg_dr_config);
 
-#define STATUS_COLUMNS	14
+#define STATUS_COLUMNS	33
+#define STATUS_MEASURED	14		/* the first of the objectives measured */
 
 /* Objectives of the current tier, read as the extension owner. */
 static void
@@ -152,6 +158,83 @@ statusRepositories(const DrConfig *config, DrError *err)
 	return true;
 }
 
+/* A duration in seconds as an interval, to the millisecond. */
+static Datum
+statusInterval(double seconds)
+{
+	Interval   *iv = palloc0(sizeof(Interval));
+
+	iv->time = (int64) (seconds * 1000.0 + 0.5) * 1000;
+	return IntervalPGetDatum(iv);
+}
+
+static Datum
+statusText(const char *s, bool *isnull)
+{
+	*isnull = s == NULL || s[0] == '\0';
+	return *isnull ? (Datum) 0 : CStringGetTextDatum(s);
+}
+
+static Datum
+statusTime(TimestampTz t, bool *isnull)
+{
+	*isnull = t == 0;
+	return TimestampTzGetDatum(t);
+}
+
+/*
+ * The objectives measured, from values[0] on (the columns from
+ * rpo_actual), read as the extension owner.
+ */
+static void
+statusMeasured(Datum *values, bool *nulls)
+{
+	ApiOwnerContext owner;
+	ObjectivesMeasure m;
+	int			i = 0;
+
+	apiAsOwnerBegin(&owner);
+	objectivesMeasure(&m);
+	apiAsOwnerEnd(&owner);
+
+	/* rpo_actual, rpo_actual_reason */
+	values[i] = statusInterval(m.input.rpoActualSec);
+	nulls[i++] = !m.input.rpoKnown;
+	values[i] = statusText(m.input.rpoKnown ? NULL : m.rpoReason, &nulls[i]);
+	i++;
+	/* rto_estimate */
+	values[i] = statusInterval(m.rto.totalSec);
+	nulls[i++] = !m.input.backupExists;
+	/* restore_rate, _measured, _measured_at; replay_rate, ... */
+	values[i++] = Float8GetDatum(m.rto.restoreRateMeasured ? m.restoreRate : RTO_DEFAULT_RESTORE_RATE);
+	values[i++] = BoolGetDatum(m.rto.restoreRateMeasured);
+	values[i] = statusTime(m.restoreMeasuredAt, &nulls[i]);
+	i++;
+	values[i++] = Float8GetDatum(m.rto.replayRateMeasured ? m.replayRate : RTO_DEFAULT_REPLAY_RATE);
+	values[i++] = BoolGetDatum(m.rto.replayRateMeasured);
+	values[i] = statusTime(m.replayMeasuredAt, &nulls[i]);
+	i++;
+	/* wal_since_backup */
+	values[i] = Int64GetDatum(m.walBytes);
+	nulls[i++] = !m.input.backupExists;
+	/* newest_backup, newest_backup_at, newest_backup_age */
+	values[i] = statusText(m.input.backupExists ? m.backupId : NULL, &nulls[i]);
+	i++;
+	values[i] = statusTime(m.input.backupExists ? m.backupAt : 0, &nulls[i]);
+	i++;
+	values[i] = statusInterval(m.input.backupAgeSec);
+	nulls[i++] = !m.input.backupExists;
+	/* archive_health, archive_pending, open_alerts */
+	values[i++] = CStringGetTextDatum(m.archiveHealth);
+	values[i++] = Int64GetDatum(m.archivePending);
+	values[i++] = Int32GetDatum(m.openAlerts);
+	/* verdict, verdict_reason */
+	values[i++] = CStringGetTextDatum(objectivesVerdictName(m.verdict.kind));
+	values[i] = statusText(m.verdict.reason, &nulls[i]);
+	i++;
+	Assert(STATUS_MEASURED + i == STATUS_COLUMNS);
+}
+
 Datum
 pg_dr_status(PG_FUNCTION_ARGS)
 {
@@ -221,6 +304,7 @@ pg_dr_status(PG_FUNCTION_ARGS)
 		origin = apiOriginState(NULL);
 	values[13] = origin ? CStringGetTextDatum(origin) : (Datum) 0;
 	nulls[13] = origin == NULL;
+	statusMeasured(&values[STATUS_MEASURED], &nulls[STATUS_MEASURED]);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

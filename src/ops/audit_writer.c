@@ -111,11 +111,17 @@ auditLogInsert(const AuditEntry *entry)
 	NameData	sessionUser;
 	NameData	currentUser;
 
+	/*
+	 * Not read_only: that would read with the snapshot of the step's
+	 * start, blind to the row just inserted by this same transaction when
+	 * it moves several noted changes at once (auditChangesMove), and chain
+	 * them all to the same row.
+	 */
 	ret = SPI_execute("SELECT coalesce("
 					  "(SELECT row_hash FROM pgdr.audit_log ORDER BY id DESC LIMIT 1), "
 					  "(SELECT row_hash FROM pgdr.audit_anchor), "
 					  "'" AUDIT_GENESIS_HASH "'::pg_catalog.bytea)",
-					  true, 1);
+					  false, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read the last audit row hash");
 	prevHash = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,

@@ -27,6 +27,27 @@ expireUnreadable(const RetentionPolicy *policy, const char *id)
 	return false;
 }
 
+RetentionPolicySource
+retentionPolicyChoose(int repoFull, int repoDays, int tierFull, int tierDays,
+					  RetentionPolicy *policy)
+{
+	if (repoFull > 0)
+	{
+		policy->fullCount = repoFull;
+		policy->fullDays = Max(repoDays, 0);
+		return RETENTION_POLICY_REPOSITORY;
+	}
+	if (tierFull > 0)
+	{
+		policy->fullCount = tierFull;
+		policy->fullDays = Max(tierDays, 0);
+		return RETENTION_POLICY_TIER;
+	}
+	policy->fullCount = 0;
+	policy->fullDays = 0;
+	return RETENTION_POLICY_NONE;
+}
+
 int
 retentionBackupsDecide(const ManifestHeader *headers, int count,
 						const RetentionPolicy *policy, bool *keep)

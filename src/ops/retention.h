@@ -84,6 +84,26 @@ typedef struct RetentionPolicy
 } RetentionPolicy;
 
 /*
+ * Which policy dr_expire() applies to a repository: its own when its
+ * configuration sets repoN_retention_full (with repoN_retention_full_days),
+ * otherwise the tier's (dr_objectives.retention_full and
+ * retention_full_days) when the tier sets retention_full, otherwise none
+ * (fullCount 0: everything kept).  A whole policy is taken from one place,
+ * never a count from one and days from the other.  Values <= 0 are unset.
+ * Sets fullCount and fullDays; returns where they came from.
+ */
+typedef enum RetentionPolicySource
+{
+	RETENTION_POLICY_NONE,
+	RETENTION_POLICY_REPOSITORY,
+	RETENTION_POLICY_TIER
+} RetentionPolicySource;
+
+extern RetentionPolicySource retentionPolicyChoose(int repoFull, int repoDays,
+												   int tierFull, int tierDays,
+												   RetentionPolicy *policy);
+
+/*
  * headers[0..count) are the backups, oldest first (the order of
  * repoBackupList).  Sets keep[i]; returns how many are not kept.  With
  * fullCount 0 every backup is kept.

@@ -19,7 +19,7 @@
 -- nextval('...') calls).
 \set QUIET 1
 SET client_min_messages = warning;
-SELECT tap.plan(17);
+SELECT tap.plan(18);
 
 ------------------------------------------------------------------------------
 -- The trap.
@@ -196,7 +196,7 @@ SELECT tap.set_eq(
 		  'dr_repository_create', 'dr_repository_sync', 'dr_expire',
 		  'dr_wal_verify', 'dr_restore_point', 'dr_declare_primary',
 		  'dr_backup_keep', 'dr_metrics', 'dr_node_register', 'dr_node_unregister',
-		  'dr_alert_ack'],
+		  'dr_alert_ack', 'dr_availability'],
 	'this test calls every dr_* function of the extension');
 SELECT tap.set_eq(
 	$$SELECT c.relname::text FROM pg_class c
@@ -205,7 +205,8 @@ SELECT tap.set_eq(
 	   WHERE c.relkind = 'v' AND c.relname LIKE 'dr\_%'$$,
 	ARRAY['dr_status', 'dr_config', 'dr_objectives', 'dr_audit', 'dr_backups',
 		  'dr_backup_progress', 'dr_archive_status', 'dr_restore_points',
-		  'dr_pitr_window', 'dr_progress', 'dr_nodes', 'dr_repositories', 'dr_alerts'],
+		  'dr_pitr_window', 'dr_progress', 'dr_nodes', 'dr_repositories', 'dr_alerts',
+		  'dr_objectives_history', 'dr_rate_samples'],
 	'this test reads every dr_* view of the extension');
 
 -- each call is its own statement: backups and audit records need commits
@@ -245,6 +246,9 @@ SELECT trap_log.attempt('SELECT dr_metrics()');
 SELECT trap_log.attempt('SELECT * FROM dr_nodes');
 SELECT trap_log.attempt('SELECT * FROM dr_repositories');
 SELECT trap_log.attempt('SELECT * FROM dr_alerts');
+SELECT trap_log.attempt('SELECT * FROM dr_objectives_history');
+SELECT trap_log.attempt('SELECT * FROM dr_rate_samples');
+SELECT trap_log.attempt('SELECT * FROM dr_availability(''2000-01-01'', ''3000-01-01'')');
 RESET ROLE;
 
 SET ROLE dr_t_sp_operator;
@@ -284,18 +288,22 @@ RESET ROLE;
 ------------------------------------------------------------------------------
 SET search_path = pg_catalog, tap;
 ALTER SYSTEM SET pg_dr.pitr_interval = 1;
+ALTER SYSTEM SET pg_dr.objectives_sample_interval = 1;
 SELECT pg_reload_conf();
 CREATE TABLE trap_log.since AS SELECT pg_catalog.clock_timestamp() AS at;
 DO $$
 BEGIN
 	FOR i IN 1 .. 600 LOOP
 		EXIT WHEN (SELECT count(*) FROM pgdr.pitr_events
-					WHERE origin = 'scheduled' AND at > (SELECT at FROM trap_log.since)) >= 2;
+					WHERE origin = 'scheduled' AND at > (SELECT at FROM trap_log.since)) >= 2
+			  AND (SELECT count(*) FROM pgdr.objectives_history
+					WHERE sampled_at > (SELECT at FROM trap_log.since)) >= 2;
 		PERFORM pg_sleep(0.1);
 	END LOOP;
 END
 $$;
 ALTER SYSTEM RESET pg_dr.pitr_interval;
+ALTER SYSTEM RESET pg_dr.objectives_sample_interval;
 SELECT pg_reload_conf();
 \o
 
@@ -313,6 +321,9 @@ SELECT tap.cmp_ok((SELECT count(*) FROM trap_log.calls WHERE error IS NULL), '>=
 SELECT tap.cmp_ok((SELECT count(*) FROM pgdr.pitr_events
 					WHERE origin = 'scheduled' AND at > (SELECT at FROM trap_log.since)),
 				  '>=', 2::bigint, 'the worker made scheduled restore points with public planted');
+SELECT tap.cmp_ok((SELECT count(*) FROM pgdr.objectives_history
+					WHERE sampled_at > (SELECT at FROM trap_log.since)),
+				  '>=', 2::bigint, 'the worker sampled the objectives with public planted');
 SELECT tap.cmp_ok((SELECT count(*) FROM public.dr_audit
 					WHERE operation IN ('dr_backup_full', 'dr_restore', 'dr_expire')
 					  AND result = 'ok'),

@@ -21,7 +21,9 @@
  * backups only a hold keeps, a held backup the policy keeps anyway, an
  * unknown id); WAL ranges of held backups (kept on their timeline only,
  * ends inclusive); the hold object's text (round trip, forever, every
- * malformed line refused) and repoHoldInEffect.
+ * malformed line refused) and repoHoldInEffect.  retentionPolicyChoose
+ * (the repository's policy first, the tier's next, none; a whole policy
+ * from one place; unset and negative values).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -422,9 +424,50 @@ testHoldText(void)
 		   "malformed hold %d refused (%s)", i, err.message);
 }
 
+typedef struct PolicyCase
+{
+	const char *name;
+	int			repoFull,
+				repoDays,
+				tierFull,
+				tierDays;
+	RetentionPolicySource source;
+	int			full,
+				days;
+} PolicyCase;
+
+static const PolicyCase policyCases[] = {
+	{"nothing set: no policy", 0, 0, 0, 0, RETENTION_POLICY_NONE, 0, 0},
+	{"the repository's count", 3, 0, 0, 0, RETENTION_POLICY_REPOSITORY, 3, 0},
+	{"the repository's count and days", 3, 7, 0, 0, RETENTION_POLICY_REPOSITORY, 3, 7},
+	{"the repository's wins over the tier's", 3, 0, 10, 30, RETENTION_POLICY_REPOSITORY, 3, 0},
+	{"the tier's when the repository sets no count", 0, 0, 10, 30, RETENTION_POLICY_TIER, 10, 30},
+	{"repository days without a count: the tier's whole policy", 0, 7, 10, 30, RETENTION_POLICY_TIER, 10, 30},
+	{"tier days without a count: no policy", 0, 0, 0, 30, RETENTION_POLICY_NONE, 0, 0},
+	{"negative values are unset", -1, -5, 2, -3, RETENTION_POLICY_TIER, 2, 0},
+};
+
+static void
+testPolicyChoose(void)
+{
+	for (int i = 0; i < (int) lengthof(policyCases); i++)
+	{
+		const PolicyCase *c = &policyCases[i];
+		RetentionPolicy p;
+		RetentionPolicySource src;
+
+		memset(&p, 0x7f, sizeof(p));
+		src = retentionPolicyChoose(c->repoFull, c->repoDays, c->tierFull, c->tierDays, &p);
+		is_int(src, c->source, "%s: source", c->name);
+		is_int(p.fullCount, c->full, "%s: full count", c->name);
+		is_int(p.fullDays, c->days, "%s: full days", c->name);
+	}
+}
+
 int
 main(void)
 {
+	testPolicyChoose();
 	testBackups();
 	testWal();
 	testUnreadable();
