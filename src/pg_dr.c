@@ -24,6 +24,7 @@
 #include "ops/catchup.h"
 #include "backup/backup.h"
 #include "common/compat.h"
+#include "ha/ha_watch.h"
 #include "ops/alert.h"
 #include "ops/audit.h"
 #include "ops/progress.h"
@@ -52,6 +53,7 @@ drShmemRequest(void)
 	archiveShmemRequest();
 	progressShmemRequest();
 	alertShmemRequest();
+	haWatchShmemRequest();
 }
 
 static void
@@ -65,6 +67,7 @@ drShmemStartup(void)
 	archiveShmemInit();
 	progressShmemInit();
 	alertShmemInit();
+	haWatchShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -118,4 +121,5 @@ _PG_init(void)
 	archiveDutiesRegister();
 	catchupDutiesRegister();
 	alertDutiesRegister();
+	haWatchDutiesRegister();
 }
