@@ -572,10 +572,10 @@ haWatchPeersDecide(HaWatchRound *round, TimestampTz now)
 						&peer->timeLevel, ALERT_WARNING,
 						s->replayDelayMs / 1000.0, timeThresholdMs / 1000.0,
 						"replication_lag_time:%s", s->name,
-						"standby \"%s\" of primary \"%s\" is %.1f s behind in replay: its replay "
-						"position %X/%X has not moved while WAL up to %X/%X was sent to it "
-						"(replay paused or stuck: see pg_get_wal_replay_pause_state() on it); "
-						"threshold %.1f s (%s)",
+						"standby \"%s\" of primary \"%s\" is %.1f s behind in replay "
+						"(replayed up to %X/%X, sent up to %X/%X; when the replay position "
+						"does not move, replay is paused or stuck: see "
+						"pg_get_wal_replay_pause_state() on it); threshold %.1f s (%s)",
 						s->name, watch.node, s->replayDelayMs / 1000.0,
 						LSN_FORMAT_ARGS(s->replayLsn), LSN_FORMAT_ARGS(s->sentLsn),
 						timeThresholdMs / 1000.0, timeSetting);
@@ -764,8 +764,8 @@ haWatchHistoryStep(void *arg)
 	prune[0] = Int32GetDatum(watch.historyKeep);
 	prune[1] = Int32GetDatum(HA_WATCH_HISTORY_DAYS);
 	if (SPI_execute_with_args("DELETE FROM pgdr.replication_history h "
-							  "WHERE h.sampled_at OPERATOR(pg_catalog.<) pg_catalog.now() "
-							  "OPERATOR(pg_catalog.-) pg_catalog.make_interval(0, 0, 0, $2) "
+							  "WHERE h.sampled_at OPERATOR(pg_catalog.<) (pg_catalog.now() "
+							  "OPERATOR(pg_catalog.-) pg_catalog.make_interval(0, 0, 0, $2)) "
 							  "OR h.id OPERATOR(pg_catalog.<=) (SELECT x.id FROM "
 							  "pgdr.replication_history x ORDER BY x.id DESC OFFSET $1 LIMIT 1)",
 							  2, pruneTypes, prune, NULL, false, 0) != SPI_OK_DELETE)
