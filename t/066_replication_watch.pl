@@ -29,13 +29,13 @@ my $tmp = PostgreSQL::Test::Utils::tempdir();
 # each node its own configuration file: the same cluster, its own name
 sub node_conf
 {
-	my ($name, $extra) = @_;
+	my ($name, $synchronous) = @_;
 	my $path = "$tmp/$name.conf";
 	open(my $fh, '>', $path) or die "could not create \"$path\": $!";
 	print $fh "ha_cluster_name = c66\n", "ha_node_name = $name\n",
 	  "ha_watch_interval = 200\n", "ha_watch_history_interval = 1\n",
 	  "ha_watch_history_keep = 10\n", "ha_lag_alert_time = 2000\n",
-	  "ha_synchronous = off\n", ($extra // '');
+	  "ha_synchronous = " . ($synchronous // 'off') . "\n";
 	close($fh) or die;
 	return $path;
 }
@@ -43,9 +43,9 @@ sub node_conf
 # rewrite the primary's file; a new size and time make the watcher read it
 sub primary_conf
 {
-	my ($extra) = @_;
+	my ($synchronous) = @_;
 	sleep(0.01);
-	return node_conf('primary', $extra);
+	return node_conf('primary', $synchronous);
 }
 
 my $primary = DrTest::node_new('primary', primary_conf());
@@ -167,7 +167,7 @@ sub wait_sync_names
 	is($got, $want, $what);
 }
 
-primary_conf("ha_synchronous = on\n");
+primary_conf('on');
 wait_sync_names('ANY 1 ("s1", "s2")', 'sync mode on: ANY 1 of both standbys');
 $primary->poll_query_until('postgres',
 	"SELECT count(*) = 2 FROM dr_replication WHERE sync_state = 'quorum'")

@@ -260,7 +260,12 @@ haWatchRpoMs(void)
 	return isnull ? 0 : DatumGetInt64(ms);
 }
 
-/* 2. A primary's sample: one row per walsender. */
+/*
+ * 2. A primary's sample: one row per standby, a walsender that reports a
+ * replay position.  Not standbys: a base backup ('backup'), the WAL
+ * stream of pg_basebackup and pg_receivewal (they never replay: no
+ * replay_lsn), logical replication (a logical slot).
+ */
 static void
 haWatchSamplePrimary(HaWatchRound *round, TimestampTz now)
 {
@@ -277,6 +282,11 @@ haWatchSamplePrimary(HaWatchRound *round, TimestampTz now)
 					HA_WATCH_MS("r.replay_lag")
 					" FROM pg_catalog.pg_stat_replication r, "
 					"(SELECT pg_catalog.pg_current_wal_lsn() AS lsn) c "
+					"WHERE r.state OPERATOR(pg_catalog.<>) 'backup' "
+					"AND r.replay_lsn IS NOT NULL "
+					"AND NOT EXISTS (SELECT FROM pg_catalog.pg_replication_slots l "
+					"WHERE l.active_pid OPERATOR(pg_catalog.=) r.pid "
+					"AND l.slot_type OPERATOR(pg_catalog.=) 'logical') "
 					"ORDER BY r.application_name, r.pid",
 					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pg_stat_replication");

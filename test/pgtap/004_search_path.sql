@@ -205,7 +205,8 @@ SELECT tap.set_eq(
 	   WHERE c.relkind = 'v' AND c.relname LIKE 'dr\_%'$$,
 	ARRAY['dr_status', 'dr_config', 'dr_objectives', 'dr_audit', 'dr_backups',
 		  'dr_backup_progress', 'dr_archive_status', 'dr_restore_points',
-		  'dr_pitr_window', 'dr_progress', 'dr_nodes', 'dr_repositories', 'dr_alerts'],
+		  'dr_pitr_window', 'dr_progress', 'dr_nodes', 'dr_repositories', 'dr_alerts',
+		  'dr_replication', 'dr_replication_history'],
 	'this test reads every dr_* view of the extension');
 
 -- each call is its own statement: backups and audit records need commits
@@ -245,6 +246,8 @@ SELECT trap_log.attempt('SELECT dr_metrics()');
 SELECT trap_log.attempt('SELECT * FROM dr_nodes');
 SELECT trap_log.attempt('SELECT * FROM dr_repositories');
 SELECT trap_log.attempt('SELECT * FROM dr_alerts');
+SELECT trap_log.attempt('SELECT * FROM dr_replication');
+SELECT trap_log.attempt('SELECT * FROM dr_replication_history');
 RESET ROLE;
 
 SET ROLE dr_t_sp_operator;
