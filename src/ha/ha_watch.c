@@ -429,6 +429,15 @@ haWatchSeed(TimestampTz now)
 			continue;
 		if (peer->lastSeen == 0)
 			peer->lastSeen = now;
+		if (strcmp(peer->name, watch.node) == 0)
+		{
+			/*
+			 * An alert about this node as a standby, raised by the primary
+			 * it followed before it was promoted: forgotten at once, which
+			 * resolves it (haWatchPeersDecide).
+			 */
+			peer->lastSeen = now - HA_WATCH_FORGET_MS * MS;
+		}
 		if (strcmp(key, "replication_lag_bytes") == 0)
 			peer->bytesLevel = HA_WATCH_RAISED;
 		else if (strcmp(key, "replication_lag_time") == 0)
@@ -437,7 +446,8 @@ haWatchSeed(TimestampTz now)
 		{
 			peer->missingLevel = HA_WATCH_RAISED;
 			/* missing since at least the grace before it was raised */
-			peer->lastSeen = raisedAt - HA_WATCH_MISSING_GRACE_MS * MS;
+			peer->lastSeen = Min(peer->lastSeen,
+								 raisedAt - HA_WATCH_MISSING_GRACE_MS * MS);
 		}
 	}
 	if (syncLevel == HA_WATCH_UNKNOWN)
