@@ -122,6 +122,7 @@ static bool watchPublishedRows = false;
 static HaWatchPeer peers[HA_WATCH_PEER_MAX];
 static bool peersSeeded = false;
 static HaWatchLevel syncLevel = HA_WATCH_UNKNOWN;
+static TimestampTz syncLastHealthy = 0; /* 0: not yet looked */
 static char syncWritten[HA_WATCH_SYNC_VALUE_MAX];
 static bool syncWrittenKnown = false;
 
@@ -628,21 +629,28 @@ haWatchPeersDecide(HaWatchRound *round, TimestampTz now)
 			haWatchAlertAdd(peer->timeLevel == HA_WATCH_CLEAR ? HA_WATCH_NONE : HA_WATCH_RESOLVE,
 							&peer->timeLevel, ALERT_WARNING, 0, 0,
 							"replication_lag_time:%s", peer->name, "forgotten");
-			ereport(LOG,
-					(errmsg("pg_dr lag watcher: standby \"%s\" forgotten: not seen since %s",
-							peer->name, timestamptz_to_str(peer->lastSeen))));
+			if (strcmp(peer->name, watch.node) == 0)
+				ereport(LOG,
+						(errmsg("pg_dr lag watcher: this node is the primary now: the alerts about it as a standby are resolved")));
+			else
+				ereport(LOG,
+						(errmsg("pg_dr lag watcher: standby \"%s\" forgotten: not seen since %s",
+								peer->name, timestamptz_to_str(peer->lastSeen))));
 			peer->used = false;
 		}
 	}
 }
 
 /* 3. Synchronous mode: the set, written when it changes; the alert. */
-static bool
-haWatchSyncDecideRound(HaWatchRound *round, HaWatchSyncResult *result)
+static void
+haWatchSyncDecideRound(HaWatchRound *round, HaWatchSyncResult *result,
+					   TimestampTz now)
 {
 	HaWatchStandby standbys[HA_WATCH_STANDBY_MAX];
 	HaWatchSyncInput in;
 	bool		on = haWatchSyncOn();
+	HaWatchAct	act;
+	bool		forget;
 
 	for (int i = 0; i < round->count; i++)
 	{
@@ -658,16 +666,24 @@ haWatchSyncDecideRound(HaWatchRound *round, HaWatchSyncResult *result)
 	/* what we wrote, until the reload shows it to this process too */
 	in.current = syncWrittenKnown ? syncWritten : round->syncCurrent;
 	haWatchSyncDecide(&in, result);
-	if (result->left > 0)
+	if (result->left > 0 && result->action == HA_WATCH_SYNC_SET)
 		ereport(WARNING,
 				(errmsg("pg_dr lag watcher: %d healthy standbys do not fit in synchronous_standby_names",
 						result->left)));
 
-	if (!on || !result->noneHealthy)
-		haWatchAlertAdd(syncLevel == HA_WATCH_CLEAR ? HA_WATCH_NONE : HA_WATCH_RESOLVE,
-						&syncLevel, ALERT_CRITICAL, 0, 0, "synchronous_no_standby%s", "",
+	/*
+	 * The alert, when no standby has been healthy for the grace of a
+	 * missing standby: standbys reconnecting after a restart of the
+	 * primary take a moment, and that is no emergency.
+	 */
+	if (!on || !result->noneHealthy || syncLastHealthy == 0)
+		syncLastHealthy = now;
+	act = haWatchMissing(syncLevel, !on || !result->noneHealthy, syncLastHealthy, now,
+						 HA_WATCH_MISSING_GRACE_MS, PG_INT64_MAX / MS, &forget);
+	if (act == HA_WATCH_RESOLVE)
+		haWatchAlertAdd(act, &syncLevel, ALERT_CRITICAL, 0, 0, "synchronous_no_standby%s", "",
 						"resolved");
-	else if (syncLevel != HA_WATCH_RAISED)
+	else if (act == HA_WATCH_RAISE)
 	{
 		if (in.current[0] != '\0')
 			haWatchAlertAdd(HA_WATCH_RAISE, &syncLevel, ALERT_CRITICAL, 0, 1,
@@ -684,7 +700,6 @@ haWatchSyncDecideRound(HaWatchRound *round, HaWatchSyncResult *result)
 							"and are on no standby",
 							watch.node);
 	}
-	return on;
 }
 
 typedef struct HaWatchSyncArgs
@@ -802,7 +817,7 @@ haWatchPrimaryRound(HaWatchRound *round, TimestampTz now)
 
 	alertWriteCount = 0;
 	haWatchPeersDecide(round, now);
-	(void) haWatchSyncDecideRound(round, &sync);
+	haWatchSyncDecideRound(round, &sync, now);
 	haWatchPublish(round->rows, round->count);
 	watchPublishedRows = true;
 
