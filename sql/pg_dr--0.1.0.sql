@@ -869,3 +869,68 @@ REVOKE ALL ON FUNCTION dr_alert_ack(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_alert_ack(bigint) TO dr_operator;
 SELECT pg_catalog.pg_extension_config_dump('pgdr.alerts', '');
 SELECT pg_catalog.pg_extension_config_dump('pgdr.alert_events', '');
+
+------------------------------------------------------------------------------
+-- The lag watcher (src/ha/ha_watch.h, docs/ha.md): replication now, from
+-- shared memory, and its history, written by the primary's watcher.
+------------------------------------------------------------------------------
+CREATE FUNCTION pgdr._replication(
+	OUT node text, OUT role text, OUT standby text, OUT address text,
+	OUT state text, OUT sync_state text,
+	OUT sent_lsn pg_lsn, OUT received_lsn pg_lsn, OUT write_lsn pg_lsn,
+	OUT flush_lsn pg_lsn, OUT replay_lsn pg_lsn,
+	OUT write_lag_bytes bigint, OUT flush_lag_bytes bigint,
+	OUT replay_lag_bytes bigint,
+	OUT write_lag interval, OUT flush_lag interval, OUT replay_lag interval,
+	OUT replay_delay interval, OUT replay_pause_state text,
+	OUT replay_paused boolean, OUT replay_timestamp_lag interval,
+	OUT sampled_at timestamptz)
+RETURNS SETOF record
+LANGUAGE C STABLE
+AS 'MODULE_PATHNAME', 'pg_dr_replication';
+
+CREATE VIEW dr_replication AS
+	SELECT * FROM pgdr._replication();
+COMMENT ON VIEW dr_replication IS
+	'replication now, as the lag watcher last sampled it: on a primary one row per standby, on a standby one row about itself';
+
+CREATE TABLE pgdr.replication_history (
+	id				bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	sampled_at		timestamptz NOT NULL,
+	node			text NOT NULL,		-- the primary that wrote it
+	standby			text NOT NULL,
+	client_addr		text,
+	state			text NOT NULL,		-- walsender state, or 'missing'
+	sync_state		text,
+	sent_lsn		pg_lsn,
+	write_lsn		pg_lsn,
+	flush_lsn		pg_lsn,
+	replay_lsn		pg_lsn,
+	write_lag_bytes	bigint,
+	flush_lag_bytes	bigint,
+	replay_lag_bytes bigint,
+	write_lag		interval,
+	flush_lag		interval,
+	replay_lag		interval,
+	replay_delay	interval,
+	worst_replay_lag_bytes bigint,		-- the worst sample since the row before
+	worst_replay_delay interval
+);
+CREATE INDEX replication_history_sampled_at
+	ON pgdr.replication_history (sampled_at);
+
+CREATE VIEW dr_replication_history AS
+	SELECT h.id, h.sampled_at, h.node, h.standby, h.client_addr, h.state,
+		   h.sync_state, h.sent_lsn, h.write_lsn, h.flush_lsn, h.replay_lsn,
+		   h.write_lag_bytes, h.flush_lag_bytes, h.replay_lag_bytes,
+		   h.write_lag, h.flush_lag, h.replay_lag, h.replay_delay,
+		   h.worst_replay_lag_bytes, h.worst_replay_delay
+	  FROM pgdr.replication_history h;
+COMMENT ON VIEW dr_replication_history IS
+	'what the primary''s lag watcher recorded per standby every ha_watch_history_interval (bounded by ha_watch_history_keep rows and 30 days)';
+
+REVOKE ALL ON FUNCTION pgdr._replication() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgdr._replication() TO dr_monitor;
+REVOKE ALL ON dr_replication, dr_replication_history FROM PUBLIC;
+GRANT SELECT ON dr_replication, dr_replication_history TO dr_monitor;
+REVOKE ALL ON pgdr.replication_history FROM PUBLIC;

@@ -24,6 +24,7 @@
 #include "ops/catchup.h"
 #include "backup/backup.h"
 #include "common/compat.h"
+#include "ha/ha_watch.h"
 #include "ops/alert.h"
 #include "ops/audit.h"
 #include "ops/objectives.h"
@@ -54,6 +55,7 @@ drShmemRequest(void)
 	progressShmemRequest();
 	alertShmemRequest();
 	objectivesShmemRequest();
+	haWatchShmemRequest();
 }
 
 static void
@@ -68,6 +70,7 @@ drShmemStartup(void)
 	progressShmemInit();
 	alertShmemInit();
 	objectivesShmemInit();
+	haWatchShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -123,4 +126,5 @@ _PG_init(void)
 	catchupDutiesRegister();
 	alertDutiesRegister();
 	objectivesDutiesRegister();
+	haWatchDutiesRegister();
 }

@@ -75,6 +75,12 @@ typedef enum ConfigKey
 	CONFIG_KEY_HA_LEASE_TTL,
 	CONFIG_KEY_HA_MAX_FAILOVER_LAG,
 	CONFIG_KEY_HA_ETCD_ENDPOINTS,
+	CONFIG_KEY_HA_WATCH_INTERVAL,
+	CONFIG_KEY_HA_WATCH_HISTORY_INTERVAL,
+	CONFIG_KEY_HA_WATCH_HISTORY_KEEP,
+	CONFIG_KEY_HA_LAG_ALERT_BYTES,
+	CONFIG_KEY_HA_LAG_ALERT_TIME,
+	CONFIG_KEY_HA_SYNCHRONOUS,
 	CONFIG_KEY_ALERT_WEBHOOK_URL,
 	CONFIG_KEY_ALERT_WEBHOOK_URL_WARNING,
 	CONFIG_KEY_ALERT_WEBHOOK_URL_CRITICAL,
@@ -84,7 +90,7 @@ typedef enum ConfigKey
 } ConfigKey;
 
 #define CONFIG_KEY_HA_FIRST		CONFIG_KEY_HA_CLUSTER_NAME
-#define CONFIG_KEY_HA_LAST		CONFIG_KEY_HA_ETCD_ENDPOINTS
+#define CONFIG_KEY_HA_LAST		CONFIG_KEY_HA_SYNCHRONOUS
 
 static const char *const configCompressTypes[] = {"zstd", "none", NULL};
 static const char *const configCipherTypes[] = {"aes-256-gcm", "none", NULL};
@@ -123,6 +129,21 @@ static const ConfigKeyDef configKeys[CONFIG_KEY_COUNT] = {
 	.max = INT64CONST(1) << 40},
 	[CONFIG_KEY_HA_ETCD_ENDPOINTS] = {.name = "ha_etcd_endpoints",
 	.kind = CONFIG_KIND_STRING},
+	/* the lag watcher (ha/ha_watch.h): milliseconds, seconds, rows */
+	[CONFIG_KEY_HA_WATCH_INTERVAL] = {.name = "ha_watch_interval", .kind = CONFIG_KIND_INT,
+	.defaultValue = "1000", .min = 100, .max = 600000},
+	[CONFIG_KEY_HA_WATCH_HISTORY_INTERVAL] = {.name = "ha_watch_history_interval",
+	.kind = CONFIG_KIND_INT, .defaultValue = "60", .min = 1, .max = 86400},
+	[CONFIG_KEY_HA_WATCH_HISTORY_KEEP] = {.name = "ha_watch_history_keep",
+	.kind = CONFIG_KIND_INT, .defaultValue = "100000", .min = 10, .max = 100000000},
+	/* unset: ha_max_failover_lag; 0: no byte threshold */
+	[CONFIG_KEY_HA_LAG_ALERT_BYTES] = {.name = "ha_lag_alert_bytes",
+	.kind = CONFIG_KIND_SIZE, .min = 0, .max = INT64CONST(1) << 40},
+	/* milliseconds; unset: the tier's RPO; 0: no time threshold */
+	[CONFIG_KEY_HA_LAG_ALERT_TIME] = {.name = "ha_lag_alert_time", .kind = CONFIG_KIND_INT,
+	.min = 0, .max = 7 * 24 * 3600 * 1000},
+	/* unset: the tier decides (critical: on) */
+	[CONFIG_KEY_HA_SYNCHRONOUS] = {.name = "ha_synchronous", .kind = CONFIG_KIND_BOOL},
 	/* a webhook URL may carry a token: hidden in dr_config and pg_dr info */
 	[CONFIG_KEY_ALERT_WEBHOOK_URL] = {.name = "alert_webhook_url",
 	.kind = CONFIG_KIND_URL, .secret = true},
@@ -889,6 +910,16 @@ configHaBuild(ConfigParser *parser, DrHaConfig *ha)
 	ha->leaseTtlMs = atoi(configValueGet(parser, CONFIG_KEY_HA_LEASE_TTL, 0));
 	ha->maxFailoverLag = strtoll(configValueGet(parser, CONFIG_KEY_HA_MAX_FAILOVER_LAG, 0),
 								 NULL, 10);
+	ha->watchIntervalMs = atoi(configValueGet(parser, CONFIG_KEY_HA_WATCH_INTERVAL, 0));
+	ha->watchHistoryIntervalS =
+		atoi(configValueGet(parser, CONFIG_KEY_HA_WATCH_HISTORY_INTERVAL, 0));
+	ha->watchHistoryKeep = atoi(configValueGet(parser, CONFIG_KEY_HA_WATCH_HISTORY_KEEP, 0));
+	ha->lagAlertBytes = v[CONFIG_KEY_HA_LAG_ALERT_BYTES].value != NULL ?
+		strtoll(v[CONFIG_KEY_HA_LAG_ALERT_BYTES].value, NULL, 10) : -1;
+	ha->lagAlertTimeMs = v[CONFIG_KEY_HA_LAG_ALERT_TIME].value != NULL ?
+		atoi(v[CONFIG_KEY_HA_LAG_ALERT_TIME].value) : -1;
+	ha->synchronous = v[CONFIG_KEY_HA_SYNCHRONOUS].value == NULL ? -1 :
+		strcmp(v[CONFIG_KEY_HA_SYNCHRONOUS].value, "on") == 0 ? 1 : 0;
 	if (v[CONFIG_KEY_HA_ETCD_ENDPOINTS].value != NULL)
 	{
 		const char *p = v[CONFIG_KEY_HA_ETCD_ENDPOINTS].value;

@@ -214,6 +214,16 @@ typedef struct DrHaConfig
 	int			leaseTtlMs;		/* ha_lease_ttl (5000) */
 	int64		maxFailoverLag; /* ha_max_failover_lag, bytes (16 MB) */
 	char	   *etcdEndpoints;	/* ha_etcd_endpoints; NULL: no etcd */
+	/* the lag watcher (ha/ha_watch.h) */
+	int			watchIntervalMs;	/* ha_watch_interval (1000) */
+	int			watchHistoryIntervalS;	/* ha_watch_history_interval (60) */
+	int			watchHistoryKeep;	/* ha_watch_history_keep, rows (100000) */
+	int64		lagAlertBytes;	/* ha_lag_alert_bytes; -1 unset:
+								 * ha_max_failover_lag; 0: none */
+	int			lagAlertTimeMs; /* ha_lag_alert_time; -1 unset: the tier's
+								 * RPO; 0: none */
+	int			synchronous;	/* ha_synchronous: 1 on, 0 off, -1 unset
+								 * (the tier decides: critical on) */
 } DrHaConfig;
 
 typedef struct DrConfig

@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/snapmgr.h"
@@ -30,15 +31,16 @@ typedef struct Duty
 	DutyNextDueFn nextDue;
 	DutyRunFn	run;
 	void	   *arg;
+	bool		inRecovery;		/* runs during recovery too */
 } Duty;
 
 static Duty dutyList[DUTY_MAX];
 static DutySlot dutySlots[DUTY_MAX];
 static int	dutyCount = 0;
 
-void
-dutyRegister(const char *name, DutyNextDueFn nextDue, DutyRunFn run,
-			 void *arg, int64 retryMs)
+static void
+dutyAdd(const char *name, DutyNextDueFn nextDue, DutyRunFn run,
+		void *arg, int64 retryMs, bool inRecovery)
 {
 	if (!process_shared_preload_libraries_in_progress)
 		elog(ERROR, "pg_dr duty \"%s\" registered outside _PG_init", name);
@@ -49,17 +51,40 @@ dutyRegister(const char *name, DutyNextDueFn nextDue, DutyRunFn run,
 	dutyList[dutyCount].nextDue = nextDue;
 	dutyList[dutyCount].run = run;
 	dutyList[dutyCount].arg = arg;
+	dutyList[dutyCount].inRecovery = inRecovery;
 	memset(&dutySlots[dutyCount], 0, sizeof(DutySlot));
 	dutySlots[dutyCount].retryMs = retryMs;
 	dutyCount++;
 }
 
-/* Ask every duty when it is next due. */
+void
+dutyRegister(const char *name, DutyNextDueFn nextDue, DutyRunFn run,
+			 void *arg, int64 retryMs)
+{
+	dutyAdd(name, nextDue, run, arg, retryMs, false);
+}
+
+void
+dutyRegisterInRecovery(const char *name, DutyNextDueFn nextDue, DutyRunFn run,
+					   void *arg, int64 retryMs)
+{
+	dutyAdd(name, nextDue, run, arg, retryMs, true);
+}
+
+/*
+ * Ask every duty when it is next due.  In recovery only the duties
+ * registered for it are asked; the others are not due (they write).  Once
+ * recovery ends (a promotion) they are asked at the next round: the
+ * worker wakes at least every DUTY_SLEEP_MAX_MS.
+ */
 static void
 dutyAskAll(TimestampTz now)
 {
+	bool		inRecovery = RecoveryInProgress();
+
 	for (int i = 0; i < dutyCount; i++)
-		dutySlots[i].nextDue = dutyList[i].nextDue(now, dutyList[i].arg);
+		dutySlots[i].nextDue = inRecovery && !dutyList[i].inRecovery ? DUTY_NEVER :
+			dutyList[i].nextDue(now, dutyList[i].arg);
 }
 
 int64

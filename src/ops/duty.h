@@ -39,6 +39,15 @@ extern void dutyRegister(const char *name, DutyNextDueFn nextDue,
 						 DutyRunFn run, void *arg, int64 retryMs);
 
 /*
+ * The same for a duty that also runs while the server is in recovery (a
+ * hot standby, where the worker starts once the data is consistent): it
+ * must not write (the lag watcher).  Every other duty waits until
+ * recovery has finished.
+ */
+extern void dutyRegisterInRecovery(const char *name, DutyNextDueFn nextDue,
+								   DutyRunFn run, void *arg, int64 retryMs);
+
+/*
  * The worker's side: run the duties due now, in registration order, and
  * return how long to sleep (milliseconds) until the next one is due.
  */

@@ -2,9 +2,11 @@
  * worker.c
  *	  The pg_dr background worker.
  *
- * One worker per cluster, started once recovery has finished (it writes),
- * connected to pg_dr.database and restarted by the postmaster 5 s after it
- * dies.  Its loop: reload settings on SIGHUP, run the duties the parts
+ * One worker per cluster, started once the data is consistent (on a hot
+ * standby too, where only the duties registered with
+ * dutyRegisterInRecovery run: they do not write; the others wait until
+ * recovery has finished), connected to pg_dr.database and restarted by the
+ * postmaster 5 s after it dies.  Its loop: reload settings on SIGHUP, run the duties the parts
  * registered that are due (duty.h: the audit drain and head publication,
  * the PITR restore points and RPO WAL switches, ...), sleep until the
  * next one is due or a backend sets its latch.  The worker knows no duty
@@ -36,7 +38,7 @@ workerRegister(void)
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
 		BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_start_time = BgWorkerStart_ConsistentState;
 	worker.bgw_restart_time = 5;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_dr");
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "pg_dr_worker_main");
@@ -65,6 +67,15 @@ pg_dr_worker_main(Datum arg)
 	 */
 	SetConfigOption("search_path", DR_SAFE_SEARCH_PATH,
 					PGC_SUSET, PGC_S_OVERRIDE);
+
+	/*
+	 * The worker's own commits (audit rows, alerts, the replication
+	 * history) never wait for a synchronous standby: when none answers, it
+	 * is the worker that raises the alert saying so, and the lag watcher
+	 * that changes synchronous_standby_names (ha/ha_watch.h).  What a
+	 * client commits waits as configured.
+	 */
+	SetConfigOption("synchronous_commit", "local", PGC_SUSET, PGC_S_OVERRIDE);
 
 	auditWriterAttach();
 	ereport(LOG,

@@ -206,7 +206,7 @@ SELECT tap.set_eq(
 	ARRAY['dr_status', 'dr_config', 'dr_objectives', 'dr_audit', 'dr_backups',
 		  'dr_backup_progress', 'dr_archive_status', 'dr_restore_points',
 		  'dr_pitr_window', 'dr_progress', 'dr_nodes', 'dr_repositories', 'dr_alerts',
-		  'dr_objectives_history', 'dr_rate_samples'],
+		  'dr_objectives_history', 'dr_rate_samples', 'dr_replication', 'dr_replication_history'],
 	'this test reads every dr_* view of the extension');
 
 -- each call is its own statement: backups and audit records need commits
@@ -249,6 +249,8 @@ SELECT trap_log.attempt('SELECT * FROM dr_alerts');
 SELECT trap_log.attempt('SELECT * FROM dr_objectives_history');
 SELECT trap_log.attempt('SELECT * FROM dr_rate_samples');
 SELECT trap_log.attempt('SELECT * FROM dr_availability(''2000-01-01'', ''3000-01-01'')');
+SELECT trap_log.attempt('SELECT * FROM dr_replication');
+SELECT trap_log.attempt('SELECT * FROM dr_replication_history');
 RESET ROLE;
 
 SET ROLE dr_t_sp_operator;

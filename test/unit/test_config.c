@@ -22,7 +22,8 @@
  * read; ha_cluster_name and ha_node_name required once any is set; the
  * Patroni rule at its bound and past it, the message and the hint; a
  * value out of range or of the wrong form; etcd endpoints without a
- * scheme or with a password).
+ * scheme or with a password; the lag watcher's settings, their defaults,
+ * unset thresholds and synchronous mode, bounds).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -590,6 +591,41 @@ testHa(void)
 	configFree(config);
 	expectError("ha_cluster_name = c1\nha_node_name = n1\nha_failover = maybe\n",
 				"line 3", "ha_failover not a boolean");
+
+	/* the lag watcher's settings */
+	config = parse("ha_cluster_name = c1\nha_node_name = n1\n", &err);
+	ok(config != NULL && config->ha.watchIntervalMs == 1000 &&
+	   config->ha.watchHistoryIntervalS == 60 && config->ha.watchHistoryKeep == 100000,
+	   "lag watcher defaults: 1000 ms, history every 60 s, 100000 rows");
+	ok(config != NULL && config->ha.lagAlertBytes == -1 && config->ha.lagAlertTimeMs == -1 &&
+	   config->ha.synchronous == -1,
+	   "thresholds and synchronous mode unset: ha_max_failover_lag, the tier's RPO, the tier");
+	configFree(config);
+	config = parse("ha_cluster_name = c1\nha_node_name = n1\nha_watch_interval = 250\n"
+				   "ha_watch_history_interval = 5\nha_watch_history_keep = 20\n"
+				   "ha_lag_alert_bytes = 64MB\nha_lag_alert_time = 0\nha_synchronous = on\n",
+				   &err);
+	ok(config != NULL, "every lag watcher setting (%s)", err.message);
+	if (config)
+	{
+		ok(config->ha.watchIntervalMs == 250 && config->ha.watchHistoryIntervalS == 5 &&
+		   config->ha.watchHistoryKeep == 20, "... intervals and the history bound read");
+		ok(config->ha.lagAlertBytes == 64 * 1024 * 1024 && config->ha.lagAlertTimeMs == 0,
+		   "... 64MB in bytes, a time threshold of 0 (off)");
+		is_int(config->ha.synchronous, 1, "... ha_synchronous on");
+		configFree(config);
+	}
+	config = parse("ha_cluster_name = c1\nha_node_name = n1\nha_synchronous = off\n", &err);
+	ok(config != NULL && config->ha.synchronous == 0, "ha_synchronous off");
+	configFree(config);
+	expectError("ha_watch_interval = 500\n", "needs ha_cluster_name and ha_node_name",
+				"a lag watcher setting alone: HA must be named");
+	expectError("ha_cluster_name = c1\nha_node_name = n1\nha_watch_interval = 99\n",
+				"line 3", "a watch interval below 100 ms");
+	expectError("ha_cluster_name = c1\nha_node_name = n1\nha_watch_history_keep = 9\n",
+				"line 3", "a history bound below 10 rows");
+	expectError("ha_cluster_name = c1\nha_node_name = n1\nha_synchronous = sometimes\n",
+				"line 3", "ha_synchronous not a boolean");
 }
 
 /* The alert settings (ops/alert.h): webhook URLs, timeout, escalation. */
