@@ -24,6 +24,8 @@
 #include "ops/catchup.h"
 #include "backup/backup.h"
 #include "common/compat.h"
+#include "ha/ha_state.h"
+#include "ha/ha_worker.h"
 #include "ops/alert.h"
 #include "ops/audit.h"
 #include "ops/progress.h"
@@ -52,6 +54,7 @@ drShmemRequest(void)
 	archiveShmemRequest();
 	progressShmemRequest();
 	alertShmemRequest();
+	haShmemRequest();
 }
 
 static void
@@ -65,6 +68,7 @@ drShmemStartup(void)
 	archiveShmemInit();
 	progressShmemInit();
 	alertShmemInit();
+	haShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -111,6 +115,8 @@ _PG_init(void)
 
 	workerRegister();
 	archivePushRegister();
+	haWorkerRegister();
+	haHooksInstall();
 
 	/* the worker's duties, in the order it runs them when several are due */
 	auditDutiesRegister();
