@@ -135,6 +135,7 @@ static HaAction haLastAction = HA_ACTION_NONE;
 static int	haLastTarget = -2;
 static TimestampTz haLicensedUntil = 0;
 static bool haGuardPersisted = false;
+static bool haReplacedLogged = false;
 
 void
 haWorkerRegister(void)
@@ -1046,6 +1047,13 @@ haRound(void)
 				break;
 			}
 		case HA_ACTION_FENCE:
+			/* replaced: said once, when first seen */
+			if (persist.fenced && !haReplacedLogged &&
+				strstr(d.reason, "stays fenced until it is rejoined") != NULL)
+			{
+				haReplacedLogged = true;
+				haEvent("fence", persist.term, -1, LOG, d.reason);
+			}
 			if (!persist.fenced)
 			{
 				int			killed;
@@ -1062,6 +1070,7 @@ haRound(void)
 			break;
 		case HA_ACTION_RESUME:
 			haStateSetFenced(false);
+			haReplacedLogged = false;
 			haEvent("resume", persist.term, -1, WARNING, d.reason);
 			alertResolveQueued("ha", "fenced");
 			break;
