@@ -405,15 +405,21 @@ haStateVote(uint64 term, const char *candidate, XLogRecPtr candidateLsn,
 				 "the HA worker of this node does not run: it knows nothing of the primary");
 		return false;
 	}
-	if (!inRecovery)
+	if (!inRecovery && !p.fenced)
 	{
 		LWLockRelease(haShared->lock);
 		snprintf(reason, reasonSize, "this node is a primary: it votes for no other");
 		return false;
 	}
+
+	/*
+	 * A fenced old primary votes as a witness would: what it wrote after
+	 * the fork is not the cluster's, so its own LSN does not bar anyone.
+	 */
 	granted = haVoteDecide(GetCurrentTimestamp(), &settings, lastPrimaryContact,
 						   term, candidate, candidateLsn, p.votedTerm,
-						   p.votedFor[0] ? p.votedFor : NULL, received,
+						   p.votedFor[0] ? p.votedFor : NULL,
+						   inRecovery ? received : InvalidXLogRecPtr,
 						   reason, reasonSize);
 	if (granted)
 	{

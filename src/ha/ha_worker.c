@@ -942,7 +942,7 @@ haRound(void)
 	}
 
 	/* lags: against the primary seen now (else the last known stay) */
-	p = inRecovery ? haPrimaryIndex() : haSelf;
+	p = (inRecovery || persist.fenced) ? haPrimaryIndex() : haSelf;
 	if (p >= 0 && (haNodes[p].self || haNodes[p].reachable))
 	{
 		XLogRecPtr	top = haNodes[p].flushedLsn;
@@ -960,7 +960,7 @@ haRound(void)
 	if (p >= 0 && p != haSelf)
 		haSharedSetPrimaryContact(haNodes[p].reachable ? GetCurrentTimestamp() :
 								  haNodes[p].lastContact, haNodes[p].name);
-	else if (!inRecovery)
+	else if (!inRecovery && !persist.fenced)
 		haSharedSetPrimaryContact(GetCurrentTimestamp(), haNodeName);
 
 	/* a standby takes the term of the primary it follows */
