@@ -666,6 +666,13 @@ CREATE TRIGGER ha_events_audit
 	FOR EACH ROW EXECUTE FUNCTION pgdr.ha_events_audit();
 ALTER TABLE pgdr.ha_events ENABLE ALWAYS TRIGGER ha_events_audit;
 
+CREATE FUNCTION dr_failover(target text, force boolean DEFAULT false)
+RETURNS text
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'dr_failover';
+COMMENT ON FUNCTION dr_failover(text, boolean) IS
+	'promote target, the standby this runs on, when the primary is down: refused while the primary answers and for a stale target unless force; the licence (leader key or majority) is taken as for an automatic failover';
+
 CREATE VIEW dr_failover_history AS
 	SELECT e.at AS promoted_at, e.node AS new_primary, e.term,
 		   e.duration_ms, e.reason
@@ -824,6 +831,8 @@ GRANT EXECUTE ON FUNCTION pgdr.ha_peer_status(text), pgdr.ha_vote(bigint, text, 
 	TO dr_admin;
 -- dr_nodes calls it as its reader (a view checks functions as the caller)
 GRANT EXECUTE ON FUNCTION pgdr.ha_observed() TO dr_monitor;
+REVOKE ALL ON FUNCTION dr_failover(text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_failover(text, boolean) TO dr_admin;
 REVOKE ALL ON dr_failover_history FROM PUBLIC;
 GRANT SELECT ON dr_failover_history TO dr_monitor;
 

@@ -21,6 +21,7 @@
 #include "api/api.h"
 #include "ha/ha_conninfo.h"
 #include "ha/ha_nodes.h"
+#include "ha/ha_state.h"
 #include "ops/audit.h"
 
 PG_FUNCTION_INFO_V1(dr_node_register);
@@ -175,4 +176,39 @@ pg_dr_ha_events_audit(PG_FUNCTION_ARGS)
 	apiAsOwnerEnd(&owner);
 
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * dr_failover(target, force => false): promote target, the standby this
+ * runs on, because the primary is down (ha/ha_state.h, haFailoverManual,
+ * says what is refused and with which SQLSTATE).  dr_admin, audited: on a
+ * standby the audit record waits in the queue until the node is promoted
+ * and its pg_dr worker starts (pg_dr.audit_timeout; ops/audit.h).
+ */
+PG_FUNCTION_INFO_V1(dr_failover);
+
+Datum
+dr_failover(PG_FUNCTION_ARGS)
+{
+	ApiCall    *call = apiCallNew("dr_failover");
+	char	   *target;
+	bool		force;
+	char	   *volatile result = NULL;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("dr_failover() needs a target node")));
+	target = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	force = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
+	apiNodeNameCheck("dr_failover", target);
+	apiArgText(call, "target", target);
+	apiArgBool(call, "force", force);
+	API_CALL_BEGIN(call);
+	{
+		result = haFailoverManual(target, force);
+	}
+	API_CALL_END(call);
+	apiCallOk(call);
+	PG_RETURN_TEXT_P(cstring_to_text(result));
 }

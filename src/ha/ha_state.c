@@ -27,8 +27,10 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "replication/walreceiver.h"
+#include "storage/condition_variable.h"
 #include "storage/fd.h"
 #include "storage/lwlock.h"
+#include "storage/latch.h"
 #include "storage/shmem.h"
 #include "utils/acl.h"
 #include "utils/backend_status.h"
@@ -61,6 +63,14 @@ typedef struct HaShared
 	HaIncoming	incoming[HA_NODES_MAX];
 	int			nObserved;
 	HaObserved	observed[HA_NODES_MAX];
+	/* dr_failover(): one request at a time, carried out by the worker */
+	Latch	   *workerLatch;
+	ConditionVariable manualCv;
+	uint64		manualSeq;		/* bumped per request */
+	bool		manualPending;
+	uint64		manualDoneSeq;	/* the request the result is of */
+	bool		manualOk;
+	char		manualMsg[HA_REASON_SIZE];
 } HaShared;
 
 static HaShared *haShared = NULL;
@@ -179,6 +189,7 @@ haShmemInit(void)
 
 		memset(haShared, 0, sizeof(*haShared));
 		haShared->lock = &(GetNamedLWLockTranche(HA_LWLOCK_TRANCHE))->lock;
+		ConditionVariableInit(&haShared->manualCv);
 
 		/*
 		 * Before any client connects: a node that was fenced stays fenced,
@@ -656,4 +667,143 @@ pg_dr_ha_observed(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+void
+haSharedSetWorkerLatch(Latch *latch)
+{
+	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
+	haShared->workerLatch = latch;
+	LWLockRelease(haShared->lock);
+}
+
+bool
+haManualTake(void)
+{
+	bool		pending;
+
+	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
+	pending = haShared->manualPending;
+	haShared->manualPending = false;
+	LWLockRelease(haShared->lock);
+	return pending;
+}
+
+void
+haManualDone(bool ok, const char *msg)
+{
+	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
+	haShared->manualDoneSeq = haShared->manualSeq;
+	haShared->manualOk = ok;
+	strlcpy(haShared->manualMsg, msg, sizeof(haShared->manualMsg));
+	LWLockRelease(haShared->lock);
+	ConditionVariableBroadcast(&haShared->manualCv);
+}
+
+/*
+ * dr_failover(target, force) on this node (see ha_state.h).  The checks
+ * read what this node's HA worker last observed; the promotion itself is
+ * the worker's, under the same licence as an automatic one.
+ */
+char *
+haFailoverManual(const char *target, bool force)
+{
+	HaShared	snap;
+	int			self = -1;
+	int			primary = -1;
+	TimestampTz now = GetCurrentTimestamp();
+	uint64		seq;
+	TimestampTz deadline;
+	bool		done = false;
+
+	LWLockAcquire(haShared->lock, LW_SHARED);
+	memcpy(&snap, haShared, offsetof(HaShared, workerLatch));
+	LWLockRelease(haShared->lock);
+
+	if (!snap.workerRunning || snap.persist.node[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no HA worker runs on this node"),
+				 errhint("Set the ha_* settings in the pg_dr configuration file (docs/ha.md) and reload.")));
+	for (int i = 0; i < snap.nObserved; i++)
+		if (strcmp(snap.observed[i].name, target) == 0)
+			self = i;
+	if (self < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("no node \"%s\" is registered", target),
+				 errhint("SELECT name FROM dr_nodes lists the registered nodes.")));
+	if (strcmp(target, snap.persist.node) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dr_failover() promotes the node it runs on, which is \"%s\", not \"%s\"",
+						snap.persist.node, target),
+				 errhint("Connect to \"%s\" and run dr_failover('%s') there.", target, target)));
+	if (!RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("node \"%s\" is a primary already", target)));
+	for (int i = 0; i < snap.nObserved; i++)
+	{
+		HaObserved *o = &snap.observed[i];
+
+		if (i != self && o->role == HA_ROLE_PRIMARY &&
+			(primary < 0 || o->term > snap.observed[primary].term))
+			primary = i;
+	}
+	if (primary >= 0 && snap.observed[primary].lastSeen != 0 &&
+		(now - snap.observed[primary].lastSeen) / 1000 < snap.settings.leaseTtlMs)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the primary \"%s\" is healthy: this node had contact with it %lld ms ago, less than ha_lease_ttl (%lld ms)",
+						snap.observed[primary].name,
+						(long long) ((now - snap.observed[primary].lastSeen) / 1000),
+						(long long) snap.settings.leaseTtlMs),
+				 errhint("dr_failover() is for a primary that is down: it is refused until the primary has not answered for ha_lease_ttl.")));
+	if (!force && strcmp(snap.observed[self].health, "ok") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("node \"%s\" is stale (%s): %s", target,
+						snap.observed[self].health, snap.observed[self].reason),
+				 errdetail("Its last known lag behind the primary is above ha_max_failover_lag, or unknown."),
+				 errhint("Promote a standby that is not behind (SELECT name, health FROM dr_nodes), or pass force => true to promote this one and lose what it did not receive.")));
+
+	/* the request; the worker carries it out in its next round */
+	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
+	seq = ++haShared->manualSeq;
+	haShared->manualPending = true;
+	if (haShared->workerLatch)
+		SetLatch(haShared->workerLatch);
+	LWLockRelease(haShared->lock);
+
+	deadline = now + (snap.settings.leaseTtlMs + 2 * snap.settings.retryTimeoutMs) * 1000 +
+		60 * USECS_PER_SEC;
+	ConditionVariablePrepareToSleep(&haShared->manualCv);
+	while (GetCurrentTimestamp() < deadline)
+	{
+		LWLockAcquire(haShared->lock, LW_SHARED);
+		done = haShared->manualDoneSeq >= seq;
+		LWLockRelease(haShared->lock);
+		if (done)
+			break;
+		(void) ConditionVariableTimedSleep(&haShared->manualCv, 100, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	if (!done)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the HA worker did not carry out the failover in time"),
+				 errhint("Look at the server log (pg_dr ha: ...) and dr_nodes.")));
+	LWLockAcquire(haShared->lock, LW_SHARED);
+	{
+		bool		ok = haShared->manualOk;
+		char	   *msg = pstrdup(haShared->manualMsg);
+
+		LWLockRelease(haShared->lock);
+		if (!ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("failover to \"%s\" not done: %s", target, msg)));
+		return msg;
+	}
 }

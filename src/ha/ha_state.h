@@ -116,6 +116,23 @@ extern TimestampTz haSharedIncomingContact(const char *peer);
 /* Fencing: SIGTERM to every client backend but this process. */
 extern int	haTerminateClients(void);
 
+/*
+ * dr_failover(target, force): on the standby named target, checked
+ * against what its HA worker observed -- ERROR 42704 for a node not
+ * registered, 22023 when target is not this node, 55000 when this node is
+ * a primary, when the primary was seen within ha_lease_ttl (it is
+ * healthy), when this node is stale and force is false, and when the
+ * worker could not get the licence (the leader key, a majority) or
+ * promote -- then carried out by the worker; returns what it did.
+ */
+extern char *haFailoverManual(const char *target, bool force);
+
+/* Worker side of dr_failover: its latch, the request taken, the result. */
+struct Latch;
+extern void haSharedSetWorkerLatch(struct Latch *latch);
+extern bool haManualTake(void);
+extern void haManualDone(bool ok, const char *msg);
+
 /* This node's WAL position as peers see it (ha_peer_status). */
 extern void haSelfPosition(bool *inRecovery, TimeLineID *timeline,
 						   XLogRecPtr *received, XLogRecPtr *replayed,

@@ -869,6 +869,115 @@ haDecideNow(bool selfStandby, HaDecision *d)
 	haDecide(&in, d);
 }
 
+/*
+ * Promote this node in term: the term on disk first, pg_promote, the
+ * licence the write guard checks, the event with the measured time.
+ * old: the primary it replaces (-1: unknown).  msg (when not NULL) says
+ * what happened.
+ */
+static bool
+haDoPromote(uint64 term, const char *reason, int old, TimestampTz roundStart,
+			char *msg, size_t msgSize)
+{
+	int64		boundMs = haSettings.leaseTtlMs - haSettings.retryTimeoutMs;
+	TimestampTz lost = old >= 0 ? haNodes[old].lastContact : 0;
+	TimestampTz evidence = haSettings.etcd ? haLastRenewal : roundStart;
+	TimestampTz done;
+	char		text[HA_REASON_SIZE];
+
+	ereport(LOG, (errmsg("pg_dr ha: promote: %s", reason)));
+	haStateSetTerm(term);
+	haStateSetUpstream("");
+	/* the licence it was given holds for the new primary */
+	haSharedSetLicence(haSettings.failover, evidence + boundMs * MS);
+	if (!haPromote())
+	{
+		snprintf(text, sizeof(text), "pg_promote() did not finish: this node is still a standby");
+		haEvent("alert", term, -1, WARNING, text);
+		if (msg)
+			strlcpy(msg, text, msgSize);
+		return false;
+	}
+	done = GetCurrentTimestamp();
+	haLicensedUntil = evidence + boundMs * MS;
+	if (haSettings.failover)
+	{
+		haStateSetGuard(true);
+		haGuardPersisted = true;
+	}
+	snprintf(text, sizeof(text), "promoted in term " UINT64_FORMAT " after %lld ms "
+			 "without the primary: %s", term,
+			 lost ? (long long) ((done - lost) / MS) : -1LL, reason);
+	haEvent("promote", term, lost ? (done - lost) / MS : -1, LOG, text);
+	if (msg)
+		strlcpy(msg, text, msgSize);
+	return true;
+}
+
+/*
+ * dr_failover() asked this node to promote itself (its checks passed in
+ * the caller's backend): the licence as for an automatic failover (the
+ * leader key; a majority confirming a new term), then the promotion.
+ */
+static void
+haManualFailover(bool inRecovery, int p, TimestampTz roundStart)
+{
+	uint64		term = 0;
+	char		msg[HA_REASON_SIZE];
+	char		reason[HA_REASON_SIZE];
+
+	if (!inRecovery)
+	{
+		haManualDone(false, "this node is a primary already");
+		return;
+	}
+	for (int i = 0; i < haNodeCount; i++)
+		term = Max(term, Max(haNodes[i].term, haNodes[i].votedTerm));
+	term++;
+	if (haSettings.etcd)
+	{
+		if (!haEtcdReachable)
+		{
+			haManualDone(false, "etcd is unreachable: no licence to be primary");
+			return;
+		}
+		if (!haEtcdTakeKey())
+		{
+			snprintf(msg, sizeof(msg), "the leader key is held by \"%s\" (its lease has not run out)",
+					 haHolderKnown ? haHolder : "?");
+			haManualDone(false, msg);
+			return;
+		}
+	}
+	else
+	{
+		int			confirmed = 1;	/* this node, if its own vote holds */
+		HaPersist	pst;
+
+		haAskVotes(term);
+		haSharedGetPersist(&pst);
+		if (pst.votedTerm != term || strcmp(pst.votedFor, haNodeName) != 0)
+			confirmed = 0;
+		for (int i = 0; i < haNodeCount; i++)
+			if (!haNodes[i].self && haNodes[i].confirmedTerm == term)
+				confirmed++;
+		if (confirmed * 2 <= haNodeCount)
+		{
+			snprintf(msg, sizeof(msg), "only %d of %d voting nodes confirm term " UINT64_FORMAT
+					 " (more than half needed; the server logs say why each refused)",
+					 confirmed, haNodeCount, term);
+			haManualDone(false, msg);
+			return;
+		}
+	}
+	snprintf(reason, sizeof(reason), "dr_failover() asked for it%s",
+			 haSettings.etcd ? "; this node holds the leader key" : "; a majority confirms");
+	if (haDoPromote(term, reason, p, roundStart, msg, sizeof(msg)))
+		haManualDone(true, msg);
+	else
+		haManualDone(false, msg);
+}
+
 static void
 haRound(void)
 {
@@ -971,15 +1080,42 @@ haRound(void)
 		self->term = haNodes[p].term;
 	}
 
+	if (haManualTake())
+	{
+		haManualFailover(inRecovery, p, roundStart);
+		haSelfPosition(&inRecovery, &tli, &received, &replayed, &flushed);
+		haSharedGetPersist(&persist);
+	}
+
 	if (!haSettings.failover)
 	{
-		haObservedPublish(NULL);
+		/* observe, and follow a new primary (made by dr_failover) */
+		haDecideNow(inRecovery, &d);
+		if (d.action == HA_ACTION_FOLLOW && haFollow(&haNodes[d.target]))
+		{
+			haStateSetUpstream(haNodes[d.target].name);
+			if (haNodes[d.target].term > persist.term)
+				haStateSetTerm(haNodes[d.target].term);
+			haEvent("follow", haNodes[d.target].term, -1, LOG, d.reason);
+		}
+		else if (d.action == HA_ACTION_ALERT && haLastAction != HA_ACTION_ALERT)
+		{
+			haEvent("alert", self->term, -1, WARNING, d.reason);
+			haAlert("failover", d.severity == HA_SEVERITY_CRITICAL ?
+					ALERT_CRITICAL : ALERT_WARNING, d.reason);
+		}
+		else if (d.action != HA_ACTION_ALERT && haLastAction == HA_ACTION_ALERT)
+			alertResolveQueued("ha", "failover");
+		haLastAction = d.action;
+		haLastTarget = d.target;
+		haObservedPublish(&d);
 		if (haGuardPersisted || persist.guard)
 		{
 			haStateSetGuard(false);
 			haGuardPersisted = false;
 		}
 		haSharedSetLicence(false, 0);
+		haEventsFlush();
 		return;
 	}
 
@@ -1005,34 +1141,8 @@ haRound(void)
 	switch (d.action)
 	{
 		case HA_ACTION_PROMOTE:
-			{
-				HaNode	   *old = (p >= 0) ? &haNodes[p] : NULL;
-				TimestampTz lost = old ? old->lastContact : 0;
-				TimestampTz done;
-				char		msg[HA_REASON_SIZE + 64];
-
-				ereport(LOG, (errmsg("pg_dr ha: promote: %s", d.reason)));
-				haStateSetTerm(d.term);
-				haStateSetUpstream("");
-				/* the licence it was given holds for the new primary */
-				haSharedSetLicence(true, (haSettings.etcd ? haLastRenewal : roundStart) +
-								   boundMs * MS);
-				if (!haPromote())
-				{
-					haEvent("alert", d.term, -1, WARNING,
-							"pg_promote() did not finish: this node is still a standby");
-					break;
-				}
-				done = GetCurrentTimestamp();
-				haLicensedUntil = (haSettings.etcd ? haLastRenewal : roundStart) + boundMs * MS;
-				haStateSetGuard(true);
-				haGuardPersisted = true;
-				snprintf(msg, sizeof(msg), "promoted in term " UINT64_FORMAT " after %lld ms "
-						 "without the primary: %s", d.term,
-						 lost ? (long long) ((done - lost) / MS) : -1LL, d.reason);
-				haEvent("promote", d.term, lost ? (done - lost) / MS : -1, LOG, msg);
-				break;
-			}
+			(void) haDoPromote(d.term, d.reason, p, roundStart, NULL, 0);
+			break;
 		case HA_ACTION_FOLLOW:
 			{
 				HaNode	   *t = &haNodes[d.target];
@@ -1130,6 +1240,7 @@ static void
 haWorkerExit(int code, Datum arg)
 {
 	haSharedSetSettings(NULL, false);
+	haSharedSetWorkerLatch(NULL);
 }
 
 void
@@ -1144,6 +1255,7 @@ pg_dr_ha_worker_main(Datum arg)
 	/* as in the pg_dr worker (worker.c): its SQL sees only pg_catalog */
 	SetConfigOption("search_path", DR_SAFE_SEARCH_PATH, PGC_SUSET, PGC_S_OVERRIDE);
 	on_shmem_exit(haWorkerExit, (Datum) 0);
+	haSharedSetWorkerLatch(MyLatch);
 
 	haConfigRead();
 	if (haConfigured)

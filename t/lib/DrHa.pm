@@ -3,6 +3,7 @@
 #
 #   my $etcd = DrHa::etcd_start($tmp);          # optional: {ep, pid, ...}
 #   my $c = DrHa::cluster_new($tmp, etcd => $etcd->{ep});
+#   # more: failover => 'off', max_lag => '64kB', node_conf => "x = y\n"
 #   # $c->{nodes}{n1} primary, n2 and n3 streaming standbys, all with
 #   # ha_failover = on and registered; DrHa::wait_settled($c) waits until
 #   # every node observes every other.
@@ -77,17 +78,18 @@ sub _conf
 	my $path = "$tmp/$name.conf";
 	open(my $fh, '>', $path) or die "$path: $!";
 	print $fh "ha_cluster_name = 'c1'\n", "ha_node_name = '$name'\n",
-	  "ha_failover = on\n", "ha_check_interval = $CHECK_MS\n",
+	  "ha_failover = " . ($opts{failover} // 'on') . "\n", "ha_check_interval = $CHECK_MS\n",
 	  "ha_retry_timeout = $RETRY_MS\n", "ha_lease_ttl = $TTL_MS\n";
 	print $fh "ha_etcd_endpoints = '$opts{etcd}'\n" if $opts{etcd};
+	print $fh "ha_max_failover_lag = $opts{max_lag}\n" if $opts{max_lag};
 	close($fh) or die;
 	return $path;
 }
 
 sub _node_conf
 {
-	my ($conf) = @_;
-	return "shared_preload_libraries = 'pg_dr'\n"
+	my ($conf, %opts) = @_;
+	return ($opts{node_conf} // '') . "shared_preload_libraries = 'pg_dr'\n"
 	  . "pg_dr.config_file = '$conf'\n"
 	  . "pg_dr.database = 'postgres'\n"
 	  . "max_worker_processes = 16\n"
@@ -109,7 +111,7 @@ sub cluster_new
 	my @names = qw(n1 n2 n3);
 	my $p = PostgreSQL::Test::Cluster->new('n1');
 	$p->init(allows_streaming => 1);
-	$p->append_conf('postgresql.conf', _node_conf(_conf($tmp, 'n1', %opts)));
+	$p->append_conf('postgresql.conf', _node_conf(_conf($tmp, 'n1', %opts), %opts));
 	$p->start;
 	$p->safe_psql('postgres', 'CREATE EXTENSION pg_dr');
 	$c{nodes}{n1} = $p;
@@ -132,7 +134,7 @@ sub cluster_new
 		# a Cluster object made before the backup: init it from it
 		my $s = $c{nodes}{$name};
 		$s->init_from_backup($p, 'b', has_streaming => 1);
-		$s->append_conf('postgresql.conf', _node_conf(_conf($tmp, $name, %opts)));
+		$s->append_conf('postgresql.conf', _node_conf(_conf($tmp, $name, %opts), %opts));
 		$s->start;
 	}
 	return \%c;
