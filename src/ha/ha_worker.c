@@ -998,6 +998,13 @@ haRound(void)
 	if (haSelf < 0)
 	{
 		haSharedSetObserved(NULL, 0);
+		/* not in the cluster: nothing to guard against */
+		haSharedSetLicence(false, 0);
+		if (haGuardPersisted)
+		{
+			haStateSetGuard(false);
+			haGuardPersisted = false;
+		}
 		if (haLastAction != HA_ACTION_ALERT)
 			ereport(WARNING,
 					(errmsg("pg_dr ha: this node, \"%s\" (ha_node_name), is not registered: nothing is checked",
@@ -1260,7 +1267,11 @@ pg_dr_ha_worker_main(Datum arg)
 	haConfigRead();
 	if (haConfigured)
 	{
+		HaPersist	loaded;
+
 		haStateLoad(haNodeName);
+		haSharedGetPersist(&loaded);
+		haGuardPersisted = loaded.guard;
 		haSharedSetSettings(&haSettings, true);
 		ereport(LOG,
 				(errmsg("pg_dr ha worker started: node \"%s\", failover %s, %s, check every %lld ms",

@@ -218,6 +218,19 @@ testPrimaryLostTiming(void)
 	is_int(d.term, 2, "... for term 2");
 	c.nodes[S2].confirmedTerm = 2;
 
+	c.in.self = S2;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_WAIT, "the same seen from s2, not the candidate: wait (%s)", d.reason);
+	ok(!d.askVotes, "... and it asks no votes");
+	c.in.self = S1;
+
+	c.in.settings.etcd = true;
+	c.in.etcdReachable = true;
+	d = decide(&c);
+	ok(!d.askVotes, "with etcd the candidate asks no votes (it takes the key: %s)", d.reason);
+	c.in.settings.etcd = false;
+	c.in.etcdReachable = false;
+
 	d = decide(&c);
 	is_int(d.action, HA_ACTION_PROMOTE, "lost exactly the ttl: promote (%s)", d.reason);
 	ok(!d.askVotes, "... no votes asked once confirmed");
