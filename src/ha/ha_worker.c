@@ -1090,8 +1090,16 @@ haRound(void)
 	if (haManualTake())
 	{
 		haManualFailover(inRecovery, p, roundStart);
+		/* this node as it is now, for the decision below */
 		haSelfPosition(&inRecovery, &tli, &received, &replayed, &flushed);
 		haSharedGetPersist(&persist);
+		self->role = inRecovery ? HA_ROLE_STANDBY : HA_ROLE_PRIMARY;
+		self->timeline = tli;
+		self->receivedLsn = received;
+		self->replayedLsn = replayed;
+		self->flushedLsn = flushed;
+		self->term = persist.term;
+		strlcpy(self->upstream, persist.upstream, sizeof(self->upstream));
 	}
 
 	if (!haSettings.failover)

@@ -19,7 +19,7 @@
 -- nextval('...') calls).
 \set QUIET 1
 SET client_min_messages = warning;
-SELECT tap.plan(17);
+SELECT tap.plan(18);
 
 ------------------------------------------------------------------------------
 -- The trap.
@@ -307,8 +307,12 @@ SELECT pg_reload_conf();
 ------------------------------------------------------------------------------
 SELECT tap.is((SELECT array_agg(call || ': ' || error ORDER BY call) FROM trap_log.calls
 				WHERE error IS NOT NULL
-				  AND call NOT IN ('SELECT dr_repository_create()')),
-			  NULL, 'every call but creating the existing repository succeeded');
+				  AND call NOT IN ('SELECT dr_repository_create()',
+								   'SELECT dr_failover(''sp-node'')')),
+			  NULL, 'every call but creating the existing repository and failing over without HA succeeded');
+SELECT tap.is((SELECT error FROM trap_log.calls WHERE call = 'SELECT dr_failover(''sp-node'')'),
+			  'no HA worker runs on this node',
+			  'dr_failover is refused where no HA worker runs, not by a trap');
 SELECT tap.alike((SELECT error FROM trap_log.calls WHERE call = 'SELECT dr_repository_create()'),
 				'%already%', 'dr_repository_create() refused only because the repository exists');
 SELECT tap.cmp_ok((SELECT count(*) FROM trap_log.calls WHERE error IS NULL), '>=', 25::bigint,
