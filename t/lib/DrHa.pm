@@ -119,15 +119,15 @@ sub cluster_new
 	{
 		$c{nodes}{$name} = PostgreSQL::Test::Cluster->new($name);
 	}
-	for my $name (@names)
-	{
-		my $ci = conninfo($c{nodes}{$name});
-		$p->safe_psql('postgres', "SELECT dr_node_register('$name', '$ci')");
-	}
 	$p->safe_psql('postgres',
 		'CREATE TABLE ledger (id bigserial PRIMARY KEY, node text, at timestamptz DEFAULT clock_timestamp());'
 		  . ' CREATE ROLE app LOGIN; GRANT INSERT, SELECT ON ledger TO app;'
 		  . ' GRANT USAGE ON SEQUENCE ledger_id_seq TO app');
+	# Registered last: without etcd, a primary that has registered nodes
+	# it does not see lacks a majority and fences itself until they
+	# answer (docs/ha.md); the standbys start right after.
+	$p->safe_psql('postgres', join('; ',
+			map { "SELECT dr_node_register('$_', '" . conninfo($c{nodes}{$_}) . "')" } @names));
 	$p->backup('b');
 	for my $name (qw(n2 n3))
 	{
