@@ -24,13 +24,15 @@ FE_ONLY_SRCS	= src/restore/restore_jobs_fork.c
 EXT_SRCS	= $(sort $(filter-out src/bin/% $(FE_ONLY_SRCS),$(wildcard src/*.c src/*/*.c src/*/*/*.c)))
 OBJS		= $(EXT_SRCS:.c=.o)
 
-PG_CPPFLAGS	= -Isrc
+PG_CPPFLAGS	= -Isrc -I$(includedir)
 # -Wunused-parameter is off: PostgreSQL's own headers trip it (as PostgreSQL
 # itself builds without it)
 PG_CFLAGS	= -Wall -Wextra -Werror -Wno-unused-parameter
 # libcurl: the HTTP layer; src/storage/http/http.c says why linking it into
 # a preloaded library is safe and where it is initialized
-SHLIB_LINK	= -lzstd -lcrypto -lcurl
+# libpq: the HA worker's checks of its peers (src/ha/ha_peer.c), as
+# dblink and postgres_fdw link it
+SHLIB_LINK	= -lzstd -lcrypto -lcurl -lpq
 
 # pg_regress: sql in test/sql, expected output in expected/ (test/expected
 # is a link to it), on a temporary cluster with the library preloaded.

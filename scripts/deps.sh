@@ -29,6 +29,7 @@ PACKAGES=(
 	libssl-dev
 	openssl
 	libcurl4-openssl-dev
+	libkrb5-dev	# gssapi.h, which the server header libpq/libpq-be.h includes (the HA fence, src/ha/ha_state.c)
 	libhttp-daemon-perl
 	etcd-server	# etcd 3.4, the HA leader key (t/060_etcd.pl runs its own)
 )

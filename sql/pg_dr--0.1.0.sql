@@ -616,23 +616,88 @@ CREATE TABLE pgdr.nodes (
 	registered_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 
+-- What this node's HA worker last observed of every registered node
+-- (src/ha/ha_state.c, from shared memory; empty when the worker does not
+-- run here).  The functions peers' HA workers call (ha_peer_status,
+-- ha_vote) are granted to dr_admin below: the user of a node's conninfo
+-- must be one (or a superuser).
+CREATE FUNCTION pgdr.ha_observed(OUT name text, OUT role text, OUT timeline integer,
+								 OUT received_lsn pg_lsn, OUT replayed_lsn pg_lsn,
+								 OUT flushed_lsn pg_lsn, OUT health text,
+								 OUT last_seen timestamptz, OUT reason text)
+RETURNS SETOF record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'pg_dr_ha_observed';
+CREATE FUNCTION pgdr.ha_peer_status(caller text, OUT node text, OUT role text,
+									OUT timeline integer, OUT received_lsn pg_lsn,
+									OUT replayed_lsn pg_lsn, OUT flushed_lsn pg_lsn,
+									OUT term bigint, OUT voted_term bigint,
+									OUT upstream text)
+RETURNS record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'pg_dr_ha_peer_status';
+CREATE FUNCTION pgdr.ha_vote(term bigint, candidate text, candidate_lsn pg_lsn,
+							 OUT granted boolean, OUT reason text)
+RETURNS record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'pg_dr_ha_vote';
+
 CREATE VIEW dr_nodes AS
-	SELECT name,
-		   'unknown'::text AS role,
-		   NULL::integer AS timeline,
-		   NULL::pg_lsn AS received_lsn,
-		   NULL::pg_lsn AS replayed_lsn,
-		   NULL::pg_lsn AS flushed_lsn,
-		   priority,
-		   location,
-		   'unknown'::text AS health,
-		   NULL::timestamptz AS last_seen,
-		   registered_at,
-		   'not observed: no lag watcher runs yet'::text AS reason
-	  FROM pgdr.nodes
-	 ORDER BY name;
+	SELECT n.name,
+		   COALESCE(o.role, 'unknown') AS role,
+		   o.timeline,
+		   o.received_lsn,
+		   o.replayed_lsn,
+		   o.flushed_lsn,
+		   n.priority,
+		   n.location,
+		   COALESCE(o.health, 'unknown') AS health,
+		   o.last_seen,
+		   n.registered_at,
+		   COALESCE(o.reason,
+					'not observed: no HA worker runs on this node (ha_* settings, docs/ha.md)') AS reason
+	  FROM pgdr.nodes n
+	  LEFT JOIN pgdr.ha_observed() o ON o.name OPERATOR(pg_catalog.=) n.name
+	 ORDER BY n.name;
 COMMENT ON VIEW dr_nodes IS
-	'the registered nodes of the HA cluster; role, LSNs and health are unknown until the lag watcher observes them';
+	'the registered nodes of the HA cluster, with the role, LSNs and health this node''s HA worker last observed';
+
+-- Every transition of automatic failover (src/ha/ha_worker.c), written by
+-- the HA worker of the node it happened on once that node can write;
+-- audited by its trigger.
+CREATE TABLE pgdr.ha_events (
+	id			bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	at			timestamptz NOT NULL,
+	node		text NOT NULL,
+	action		text NOT NULL,
+	term		bigint NOT NULL,
+	reason		text NOT NULL,
+	duration_ms	bigint
+);
+CREATE FUNCTION pgdr.ha_events_audit()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'pg_dr_ha_events_audit';
+CREATE TRIGGER ha_events_audit
+	AFTER INSERT OR UPDATE OR DELETE ON pgdr.ha_events
+	FOR EACH ROW EXECUTE FUNCTION pgdr.ha_events_audit();
+ALTER TABLE pgdr.ha_events ENABLE ALWAYS TRIGGER ha_events_audit;
+
+CREATE FUNCTION dr_failover(target text, force boolean DEFAULT false)
+RETURNS text
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'dr_failover';
+COMMENT ON FUNCTION dr_failover(text, boolean) IS
+	'promote target, the standby this runs on, when the primary is down: refused while the primary answers and for a stale target unless force; the licence (leader key or majority) is taken as for an automatic failover';
+
+CREATE VIEW dr_failover_history AS
+	SELECT e.at AS promoted_at, e.node AS new_primary, e.term,
+		   e.duration_ms, e.reason
+	  FROM pgdr.ha_events e
+	 WHERE e.action OPERATOR(pg_catalog.=) 'promote'
+	 ORDER BY e.at;
+COMMENT ON VIEW dr_failover_history IS
+	'automatic failovers: when, which node, its term, and the time from the last contact with the old primary to the end of the promotion';
 
 CREATE FUNCTION dr_node_register(name text, conninfo text,
 								 priority integer DEFAULT 100, location text DEFAULT NULL)
@@ -851,6 +916,17 @@ REVOKE ALL ON FUNCTION dr_node_register(text, text, integer, text),
 	dr_node_unregister(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_node_register(text, text, integer, text),
 	dr_node_unregister(text) TO dr_admin;
+-- what peers' HA workers call; the observations and the history
+REVOKE ALL ON FUNCTION pgdr.ha_peer_status(text), pgdr.ha_vote(bigint, text, pg_lsn),
+	pgdr.ha_observed(), pgdr.ha_events_audit() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgdr.ha_peer_status(text), pgdr.ha_vote(bigint, text, pg_lsn)
+	TO dr_admin;
+-- dr_nodes calls it as its reader (a view checks functions as the caller)
+GRANT EXECUTE ON FUNCTION pgdr.ha_observed() TO dr_monitor;
+REVOKE ALL ON FUNCTION dr_failover(text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_failover(text, boolean) TO dr_admin;
+REVOKE ALL ON dr_failover_history FROM PUBLIC;
+GRANT SELECT ON dr_failover_history TO dr_monitor;
 
 -- pg_dump keeps the audit trail and edited objectives with the database.
 SELECT pg_catalog.pg_extension_config_dump('pgdr.audit_log', '');
@@ -861,6 +937,7 @@ SELECT pg_catalog.pg_extension_config_dump('pgdr.backups', '');
 SELECT pg_catalog.pg_extension_config_dump('pgdr.pitr_events', '');
 SELECT pg_catalog.pg_extension_config_dump('pgdr.pitr_events_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('pgdr.nodes', '');
+SELECT pg_catalog.pg_extension_config_dump('pgdr.ha_events', '');
 
 -- Alerts: read by monitors, acknowledged by operators.
 REVOKE ALL ON dr_alerts FROM PUBLIC;

@@ -25,6 +25,8 @@
 #include "backup/backup.h"
 #include "common/compat.h"
 #include "ha/ha_watch.h"
+#include "ha/ha_state.h"
+#include "ha/ha_worker.h"
 #include "ops/alert.h"
 #include "ops/audit.h"
 #include "ops/objectives.h"
@@ -56,6 +58,7 @@ drShmemRequest(void)
 	alertShmemRequest();
 	objectivesShmemRequest();
 	haWatchShmemRequest();
+	haShmemRequest();
 }
 
 static void
@@ -71,6 +74,7 @@ drShmemStartup(void)
 	alertShmemInit();
 	objectivesShmemInit();
 	haWatchShmemInit();
+	haShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -118,6 +122,8 @@ _PG_init(void)
 
 	workerRegister();
 	archivePushRegister();
+	haWorkerRegister();
+	haHooksInstall();
 
 	/* the worker's duties, in the order it runs them when several are due */
 	auditDutiesRegister();

@@ -555,10 +555,14 @@ haDecideStandby(const HaDecideInput *in, HaDecision *out)
 				  (unsigned long long) term, LSN_FORMAT_ARGS(self->receivedLsn));
 		}
 		else
+		{
+			out->askVotes = true;
+			out->term = term;
 			haSet(out, HA_ACTION_WAIT, HA_SEVERITY_WARNING,
 				  "this node is the candidate but only %d of %d voting nodes confirm the "
 				  "primary lost for term %llu (more than half needed): no promotion",
 				  confirmed, voting, (unsigned long long) term);
+		}
 	}
 }
 

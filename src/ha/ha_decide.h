@@ -152,6 +152,10 @@ typedef struct HaDecision
 	bool		takeLeaderKey;	/* with etcd: try to create the leader key
 								 * (this node is the candidate, or the
 								 * primary without it) */
+	bool		askVotes;		/* without etcd: this node is the candidate
+								 * and lacks confirmations: ask the voting
+								 * nodes for term (haVoteDecide on each),
+								 * then decide again */
 	HaSeverity	severity;		/* of the reason (ALERT: warning or
 								 * critical) */
 	char		reason[HA_REASON_SIZE];

@@ -196,7 +196,7 @@ SELECT tap.set_eq(
 		  'dr_repository_create', 'dr_repository_sync', 'dr_expire',
 		  'dr_wal_verify', 'dr_restore_point', 'dr_declare_primary',
 		  'dr_backup_keep', 'dr_metrics', 'dr_node_register', 'dr_node_unregister',
-		  'dr_alert_ack', 'dr_availability'],
+		  'dr_alert_ack', 'dr_availability', 'dr_failover'],
 	'this test calls every dr_* function of the extension');
 SELECT tap.set_eq(
 	$$SELECT c.relname::text FROM pg_class c
@@ -206,7 +206,8 @@ SELECT tap.set_eq(
 	ARRAY['dr_status', 'dr_config', 'dr_objectives', 'dr_audit', 'dr_backups',
 		  'dr_backup_progress', 'dr_archive_status', 'dr_restore_points',
 		  'dr_pitr_window', 'dr_progress', 'dr_nodes', 'dr_repositories', 'dr_alerts',
-		  'dr_objectives_history', 'dr_rate_samples', 'dr_replication', 'dr_replication_history'],
+		  'dr_objectives_history', 'dr_rate_samples', 'dr_replication', 'dr_replication_history',
+		  'dr_failover_history'],
 	'this test reads every dr_* view of the extension');
 
 -- each call is its own statement: backups and audit records need commits
@@ -244,6 +245,7 @@ SELECT trap_log.attempt('SELECT * FROM dr_pitr_window');
 SELECT trap_log.attempt('SELECT * FROM dr_progress');
 SELECT trap_log.attempt('SELECT dr_metrics()');
 SELECT trap_log.attempt('SELECT * FROM dr_nodes');
+SELECT trap_log.attempt('SELECT * FROM dr_failover_history');
 SELECT trap_log.attempt('SELECT * FROM dr_repositories');
 SELECT trap_log.attempt('SELECT * FROM dr_alerts');
 SELECT trap_log.attempt('SELECT * FROM dr_objectives_history');
@@ -280,6 +282,7 @@ SELECT trap_log.attempt('SELECT dr_declare_primary()');
 SELECT trap_log.attempt('SELECT dr_audit_expire()');
 SELECT trap_log.attempt('SELECT dr_node_register(''sp-node'', ''host=x password=y'', 10, ''sp'')');
 SELECT trap_log.attempt('SELECT dr_node_unregister(''sp-node'')');
+SELECT trap_log.attempt('SELECT dr_failover(''sp-node'')');
 SELECT trap_log.attempt('SELECT * FROM dr_audit_verify()');
 SELECT trap_log.attempt('SELECT * FROM dr_status');
 RESET ROLE;
@@ -314,8 +317,12 @@ SELECT pg_reload_conf();
 ------------------------------------------------------------------------------
 SELECT tap.is((SELECT array_agg(call || ': ' || error ORDER BY call) FROM trap_log.calls
 				WHERE error IS NOT NULL
-				  AND call NOT IN ('SELECT dr_repository_create()')),
-			  NULL, 'every call but creating the existing repository succeeded');
+				  AND call NOT IN ('SELECT dr_repository_create()',
+								   'SELECT dr_failover(''sp-node'')')),
+			  NULL, 'every call but creating the existing repository and failing over without HA succeeded');
+SELECT tap.is((SELECT error FROM trap_log.calls WHERE call = 'SELECT dr_failover(''sp-node'')'),
+			  'no HA worker runs on this node',
+			  'dr_failover is refused where no HA worker runs, not by a trap');
 SELECT tap.alike((SELECT error FROM trap_log.calls WHERE call = 'SELECT dr_repository_create()'),
 				'%already%', 'dr_repository_create() refused only because the repository exists');
 SELECT tap.cmp_ok((SELECT count(*) FROM trap_log.calls WHERE error IS NULL), '>=', 25::bigint,

@@ -208,9 +208,32 @@ testPrimaryLostTiming(void)
 	d = decide(&c);
 	is_int(d.action, HA_ACTION_WAIT, "primary lost 1 ms less than the ttl: wait (%s)", d.reason);
 
+	ok(!d.askVotes, "... and asks no votes yet");
+
+	c.nodes[S2].confirmedTerm = 0;
 	primaryLost(&c, 10000);
 	d = decide(&c);
+	is_int(d.action, HA_ACTION_WAIT, "lost the ttl, no confirmation yet: wait (%s)", d.reason);
+	ok(d.askVotes, "... asking the voters");
+	is_int(d.term, 2, "... for term 2");
+	c.nodes[S2].confirmedTerm = 2;
+
+	c.in.self = S2;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_WAIT, "the same seen from s2, not the candidate: wait (%s)", d.reason);
+	ok(!d.askVotes, "... and it asks no votes");
+	c.in.self = S1;
+
+	c.in.settings.etcd = true;
+	c.in.etcdReachable = true;
+	d = decide(&c);
+	ok(!d.askVotes, "with etcd the candidate asks no votes (it takes the key: %s)", d.reason);
+	c.in.settings.etcd = false;
+	c.in.etcdReachable = false;
+
+	d = decide(&c);
 	is_int(d.action, HA_ACTION_PROMOTE, "lost exactly the ttl: promote (%s)", d.reason);
+	ok(!d.askVotes, "... no votes asked once confirmed");
 	is_int(d.term, 2, "... in term 2");
 	is_int(d.target, S1, "... itself");
 

@@ -1,0 +1,269 @@
+/*-------------------------------------------------------------------------
+ * ha_peer.c
+ *	  Queries to every peer at once, non-blocking, against one deadline
+ *	  (see ha_peer.h).
+ *
+ * Each peer goes through: connect (PQconnectStartParams, then
+ * PQconnectPoll whenever its socket is ready as libpq asked), send
+ * (PQsendQueryParams on a non-blocking connection, PQflush until all is
+ * out), receive (PQconsumeInput until PQisBusy is false, PQgetResult to
+ * the end).  One poll() waits on every socket for what each needs, never
+ * past the deadline.  At the deadline, every peer not done is
+ * disconnected: its state (half a connection, half a result) is never
+ * reused.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <poll.h>
+
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+
+#include "ha/ha_decide.h"
+#include "ha/ha_peer.h"
+
+typedef enum
+{
+	HP_IDLE,					/* not asked */
+	HP_CONNECTING,
+	HP_SENDING,
+	HP_RECEIVING,
+	HP_DONE
+} HpState;
+
+void
+haPeerClose(HaPeer *peer)
+{
+	if (peer->conn != NULL)
+		PQfinish(peer->conn);
+	peer->conn = NULL;
+}
+
+void
+haPeersClear(HaPeer *peers, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		if (peers[i].result != NULL)
+			PQclear(peers[i].result);
+		peers[i].result = NULL;
+	}
+}
+
+static void
+hpFail(HaPeer *peer, HpState *state, const char *what)
+{
+	char	   *nl;
+
+	peer->ok = false;
+	strlcpy(peer->error, what, sizeof(peer->error));
+	/* libpq's messages end with a newline; keep one line */
+	while ((nl = strchr(peer->error, '\n')) != NULL)
+		*nl = (nl[1] == '\0') ? '\0' : ' ';
+	haPeerClose(peer);
+	*state = HP_DONE;
+}
+
+/* Send the query (the connection is ready). */
+static void
+hpSend(HaPeer *peer, HpState *state, const char *sql, int nParams,
+	   const char *const *params)
+{
+	if (PQsetnonblocking(peer->conn, 1) != 0 ||
+		!PQsendQueryParams(peer->conn, sql, nParams, NULL, params, NULL, NULL, 0))
+	{
+		hpFail(peer, state, PQerrorMessage(peer->conn));
+		return;
+	}
+	*state = HP_SENDING;
+}
+
+/* Flush what is queued; then receive. */
+static void
+hpFlush(HaPeer *peer, HpState *state)
+{
+	int			r = PQflush(peer->conn);
+
+	if (r < 0)
+		hpFail(peer, state, PQerrorMessage(peer->conn));
+	else if (r == 0)
+		*state = HP_RECEIVING;
+}
+
+/* Read what arrived; collect the result when complete. */
+static void
+hpReceive(HaPeer *peer, HpState *state)
+{
+	if (!PQconsumeInput(peer->conn))
+	{
+		hpFail(peer, state, PQerrorMessage(peer->conn));
+		return;
+	}
+	while (!PQisBusy(peer->conn))
+	{
+		PGresult   *res = PQgetResult(peer->conn);
+
+		if (res == NULL)
+		{
+			*state = HP_DONE;
+			if (peer->result == NULL && peer->ok)
+				hpFail(peer, state, "no result");
+			return;
+		}
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && peer->result == NULL)
+		{
+			peer->result = res;
+			peer->ok = true;
+		}
+		else
+		{
+			if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			{
+				peer->ok = false;
+				strlcpy(peer->error, PQresultErrorMessage(res), sizeof(peer->error));
+				peer->error[strcspn(peer->error, "\n")] = '\0';
+				if (peer->result != NULL)
+					PQclear(peer->result);
+				peer->result = NULL;
+			}
+			PQclear(res);
+		}
+	}
+}
+
+void
+haPeersRun(HaPeer *peers, int n, const bool *want, const char *sql,
+		   int nParams, const char *const *params, int timeoutMs,
+		   const char *appName)
+{
+	HpState		state[HA_NODES_MAX];
+	PostgresPollingStatusType connPoll[HA_NODES_MAX];
+	instr_time	start;
+	char		options[128];
+
+	Assert(n <= HA_NODES_MAX);
+	INSTR_TIME_SET_CURRENT(start);
+	snprintf(options, sizeof(options),
+			 "-c statement_timeout=%d -c search_path=pg_catalog,pg_temp",
+			 Max(timeoutMs, 1));
+
+	for (int i = 0; i < n; i++)
+	{
+		HaPeer	   *p = &peers[i];
+
+		state[i] = HP_IDLE;
+		p->ok = false;
+		p->error[0] = '\0';
+		if (p->result != NULL)
+			PQclear(p->result);
+		p->result = NULL;
+		if (!want[i] || p->conninfo == NULL)
+			continue;
+		if (p->conn != NULL && PQstatus(p->conn) != CONNECTION_OK)
+			haPeerClose(p);
+		if (p->conn == NULL)
+		{
+			const char *keys[] = {"dbname", "options", "application_name",
+			"connect_timeout", NULL};
+			const char *vals[] = {p->conninfo, options, appName, "10", NULL};
+
+			p->conn = PQconnectStartParams(keys, vals, 1);
+			if (p->conn == NULL)
+			{
+				hpFail(p, &state[i], "out of memory");
+				continue;
+			}
+			if (PQstatus(p->conn) == CONNECTION_BAD)
+			{
+				hpFail(p, &state[i], PQerrorMessage(p->conn));
+				continue;
+			}
+			state[i] = HP_CONNECTING;
+			connPoll[i] = PGRES_POLLING_WRITING;
+		}
+		else
+			hpSend(p, &state[i], sql, nParams, params);
+	}
+
+	for (;;)
+	{
+		struct pollfd fds[HA_NODES_MAX];
+		int			idx[HA_NODES_MAX];
+		int			nfds = 0;
+		instr_time	now;
+		long		elapsed;
+		int			rc;
+
+		for (int i = 0; i < n; i++)
+		{
+			short		events = 0;
+
+			if (state[i] == HP_CONNECTING)
+				events = connPoll[i] == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+			else if (state[i] == HP_SENDING)
+				events = POLLOUT | POLLIN;
+			else if (state[i] == HP_RECEIVING)
+				events = POLLIN;
+			if (events == 0)
+				continue;
+			fds[nfds].fd = PQsocket(peers[i].conn);
+			fds[nfds].events = events;
+			fds[nfds].revents = 0;
+			idx[nfds++] = i;
+		}
+		if (nfds == 0)
+			break;
+		INSTR_TIME_SET_CURRENT(now);
+		INSTR_TIME_SUBTRACT(now, start);
+		elapsed = (long) INSTR_TIME_GET_MILLISEC(now);
+		if (elapsed >= timeoutMs)
+		{
+			for (int k = 0; k < nfds; k++)
+			{
+				char		msg[128];
+
+				snprintf(msg, sizeof(msg), "no answer within %d ms (%s)", timeoutMs,
+						 state[idx[k]] == HP_CONNECTING ? "connecting" : "waiting for the result");
+				hpFail(&peers[idx[k]], &state[idx[k]], msg);
+			}
+			break;
+		}
+		rc = poll(fds, nfds, (int) (timeoutMs - elapsed));
+		CHECK_FOR_INTERRUPTS();
+		if (rc < 0)
+		{
+			if (errno == EINTR)
+				continue;
+			elog(ERROR, "poll() failed: %m");
+		}
+		for (int k = 0; k < nfds; k++)
+		{
+			int			i = idx[k];
+			HaPeer	   *p = &peers[i];
+
+			if (fds[k].revents == 0)
+				continue;
+			switch (state[i])
+			{
+				case HP_CONNECTING:
+					connPoll[i] = PQconnectPoll(p->conn);
+					if (connPoll[i] == PGRES_POLLING_FAILED)
+						hpFail(p, &state[i], PQerrorMessage(p->conn));
+					else if (connPoll[i] == PGRES_POLLING_OK)
+						hpSend(p, &state[i], sql, nParams, params);
+					break;
+				case HP_SENDING:
+					hpFlush(p, &state[i]);
+					if (state[i] == HP_RECEIVING && (fds[k].revents & POLLIN))
+						hpReceive(p, &state[i]);
+					break;
+				case HP_RECEIVING:
+					hpReceive(p, &state[i]);
+					break;
+				default:
+					break;
+			}
+		}
+	}
+}

@@ -1,0 +1,141 @@
+/*-------------------------------------------------------------------------
+ * ha_state.h
+ *	  What the HA worker (ha_worker.c) shares with the other processes of
+ *	  its node, and what it keeps across restarts.  Server only.
+ *
+ * Shared memory (one lock, tranche HA_LWLOCK_TRANCHE):
+ *	 - this node's HA state: its name, term, the vote it gave, whether it
+ *	   is fenced, and until when it holds its licence to be primary;
+ *	 - the contact other nodes made with this one (their checks call
+ *	   pgdr.ha_peer_status(caller) here, which records the time: contact
+ *	   is symmetric, ha_decide.h);
+ *	 - what the worker last observed of every registered node, for the
+ *	   dr_nodes view (pgdr.ha_observed()).
+ *
+ * The state file ($PGDATA/pg_dr_ha.state, written whole to a temporary
+ * file, fsynced and renamed) keeps what must survive a restart: the node
+ * it belongs to (a copy made by pg_basebackup names another node and is
+ * ignored), the term, the vote given (term and candidate), whether the
+ * node is fenced, the node it follows, and whether the write guard is on
+ * (ha_failover ran here as a primary).
+ *
+ * Fencing (docs/ha.md, "What fencing does"): a fenced node refuses new
+ * connections of users other than superusers (ClientAuthentication_hook),
+ * and its worker terminates the client backends it had.  The write guard
+ * (an XactCallback at PRE_COMMIT) makes every transaction that wrote
+ * fail before its commit record unless the node holds its licence now:
+ * not fenced, and the licence the worker last established (lease renewed,
+ * majority or every node in contact) has not run out.  A primary frozen
+ * past its licence (SIGSTOP) therefore commits nothing once it runs again,
+ * before its worker has even looked.
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_HA_STATE_H
+#define DR_HA_STATE_H
+
+#include "access/xlogdefs.h"
+#include "datatype/timestamp.h"
+
+#include "ha/ha_decide.h"
+
+#define HA_LWLOCK_TRANCHE	"pg_dr ha"
+#define HA_STATE_FILE		"pg_dr_ha.state"
+#define HA_NAME_SIZE		64
+
+/* What survives a restart (the state file). */
+typedef struct HaPersist
+{
+	char		node[HA_NAME_SIZE];	/* ha_node_name it belongs to */
+	uint64		term;			/* the term of this node's primary */
+	uint64		votedTerm;		/* the last term it confirmed */
+	char		votedFor[HA_NAME_SIZE];	/* ... for this candidate */
+	bool		fenced;
+	bool		guard;			/* the write guard is on from start */
+	char		upstream[HA_NAME_SIZE];	/* the node it follows ("": none
+										 * known) */
+} HaPersist;
+
+/* One registered node as the worker last observed it (dr_nodes). */
+typedef struct HaObserved
+{
+	char		name[HA_NAME_SIZE];
+	HaRole		role;
+	TimeLineID	timeline;
+	XLogRecPtr	receivedLsn;
+	XLogRecPtr	replayedLsn;
+	XLogRecPtr	flushedLsn;
+	uint64		term;
+	bool		reachable;
+	TimestampTz lastSeen;		/* 0: never */
+	char		health[16];		/* ok, unreachable, lagging, fenced, ... */
+	char		reason[HA_REASON_SIZE];
+} HaObserved;
+
+extern void haShmemRequest(void);
+extern void haShmemInit(void);
+
+/* The fencing hooks (ClientAuthentication_hook, the commit guard). */
+extern void haHooksInstall(void);
+
+/*
+ * The state file: read it (false when absent, unreadable or of another
+ * node: *state zeroed with node set).
+ */
+extern bool haPersistRead(const char *node, HaPersist *state);
+
+/*
+ * Changes of the persistent state: each takes the lock, changes the
+ * shared copy, writes the state file (ERROR when it cannot: nothing is
+ * said to a peer that is not on disk) and returns.
+ */
+extern void haStateLoad(const char *node);	/* the worker, at start */
+extern void haStateSetTerm(uint64 term);
+extern void haStateSetFenced(bool fenced);
+extern void haStateSetGuard(bool guard);
+extern void haStateSetUpstream(const char *upstream);
+
+/*
+ * A vote for term and candidate (haVoteDecide with this node's last
+ * contact with the primary and its own received LSN): recorded when
+ * granted.  Used by pgdr.ha_vote() and by the candidate for itself.
+ */
+extern bool haStateVote(uint64 term, const char *candidate,
+						XLogRecPtr candidateLsn, char *reason,
+						size_t reasonSize);
+
+/* Worker side: publish what it knows. */
+extern void haSharedGetPersist(HaPersist *state);
+extern void haSharedSetSettings(const HaSettings *settings, bool running);
+extern void haSharedSetLicence(bool guard, TimestampTz licensedUntil);
+extern void haSharedSetPrimaryContact(TimestampTz lastPrimaryContact,
+									  const char *primary);
+extern void haSharedSetObserved(const HaObserved *nodes, int n);
+/* the last contact the peer named made with this node (0: none) */
+extern TimestampTz haSharedIncomingContact(const char *peer);
+
+/* Fencing: SIGTERM to every client backend but this process. */
+extern int	haTerminateClients(void);
+
+/*
+ * dr_failover(target, force): on the standby named target, checked
+ * against what its HA worker observed -- ERROR 42704 for a node not
+ * registered, 22023 when target is not this node, 55000 when this node is
+ * a primary, when the primary was seen within ha_lease_ttl (it is
+ * healthy), when this node is stale and force is false, and when the
+ * worker could not get the licence (the leader key, a majority) or
+ * promote -- then carried out by the worker; returns what it did.
+ */
+extern char *haFailoverManual(const char *target, bool force);
+
+/* Worker side of dr_failover: its latch, the request taken, the result. */
+struct Latch;
+extern void haSharedSetWorkerLatch(struct Latch *latch);
+extern bool haManualTake(void);
+extern void haManualDone(bool ok, const char *msg);
+
+/* This node's WAL position as peers see it (ha_peer_status). */
+extern void haSelfPosition(bool *inRecovery, TimeLineID *timeline,
+						   XLogRecPtr *received, XLogRecPtr *replayed,
+						   XLogRecPtr *flushed);
+
+#endif							/* DR_HA_STATE_H */

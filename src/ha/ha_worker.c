@@ -1,0 +1,1326 @@
+/*-------------------------------------------------------------------------
+ * ha_worker.c
+ *	  The HA worker: automatic failover (docs/ha.md).  A background worker
+ *	  of its own on every node (primary and standbys, started once a
+ *	  standby is consistent), not a duty of the pg_dr worker: that one
+ *	  starts only after recovery and may spend minutes on a backup step,
+ *	  while this one must act within ha_check_interval.
+ *
+ * Each round (every ha_check_interval):
+ *	 1. the registry (pgdr.nodes, read in a transaction; a standby reads
+ *		its replicated copy) and this node in it (ha_node_name);
+ *	 2. with etcd: renew the lease it holds (keepalive), read the leader
+ *		key;
+ *	 3. every peer at once, through ha_peer.c, one deadline
+ *		(ha_retry_timeout): pgdr.ha_peer_status(self) there, which answers
+ *		its role, timeline, LSNs, term and vote, and records our contact;
+ *	 4. the snapshot for haDecide (ha_decide.h): the peers' answers, the
+ *		contact each made with us, this node's own position, the lags
+ *		(the primary's flushed LSN minus each standby's received LSN, kept
+ *		as "last known" while the primary cannot be seen);
+ *	 5. the decision, and when it asks: take the leader key (etcd) or ask
+ *		the voting peers for the term (pgdr.ha_vote), then decide again;
+ *	 6. the action: promote (pg_promote), follow (primary_conninfo
+ *		rewritten + reload), fence, resume, alert; and the licence the
+ *		write guard checks (ha_state.h).
+ * Every transition and the observation that caused it goes to the server
+ * log and into pgdr.ha_events (audited by its trigger), written when this
+ * node can write (a standby's events wait in memory until it is primary).
+ *
+ * Terms.  A node's term (the state file) is the term of the primary it
+ * is or follows: the winner records the term it was promoted in before
+ * pg_promote; a standby takes the term of the primary it follows.  A
+ * standby's decision sees each node's max(term, the term it voted in), so
+ * a candidate always proposes a term no voter has given yet; a primary's
+ * sees the terms alone, so a vote that led nowhere fences nobody.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/parsenodes.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "common/config.h"
+#include "ha/etcd.h"
+#include "ha/ha_conninfo.h"
+#include "ha/ha_decide.h"
+#include "ha/ha_peer.h"
+#include "ha/ha_state.h"
+#include "ha/ha_worker.h"
+#include "ops/alert.h"
+#include "ops/duty.h"
+#include "ops/worker.h"
+#include "pg_dr.h"
+
+#define MS	((int64) 1000)
+
+/* One registered node as this worker knows it. */
+typedef struct HaNode
+{
+	char		name[HA_NAME_SIZE];
+	int			priority;
+	bool		self;
+	HaPeer		peer;			/* others: the connection */
+	/* last known */
+	HaRole		role;
+	bool		reachable;		/* in this round */
+	bool		everSeen;
+	TimestampTz lastContact;
+	XLogRecPtr	receivedLsn;
+	XLogRecPtr	replayedLsn;
+	XLogRecPtr	flushedLsn;
+	TimeLineID	timeline;
+	uint64		term;
+	uint64		votedTerm;
+	uint64		confirmedTerm;	/* the term it confirmed to us */
+	int64		lagBytes;		/* -1: unknown */
+	char		upstream[HA_NAME_SIZE];
+	char		error[256];
+} HaNode;
+
+/* An event for pgdr.ha_events, kept until this node can write it. */
+typedef struct HaEvent
+{
+	TimestampTz at;
+	char		action[16];
+	uint64		term;
+	char		reason[HA_REASON_SIZE];
+	int64		durationMs;		/* promote: since the primary was last
+								 * seen; -1: none */
+} HaEvent;
+
+#define HA_EVENTS_MAX	64
+
+static HaNode haNodes[HA_NODES_MAX];
+static int	haNodeCount = 0;
+static int	haSelf = -1;
+static HaEvent haEvents[HA_EVENTS_MAX];
+static int	haEventCount = 0;
+
+/* configuration */
+static bool haConfigured = false;
+static HaSettings haSettings;
+static char haNodeName[HA_NAME_SIZE];
+static char haLeaderKey[256];
+static EtcdClient *haEtcd = NULL;
+
+/* etcd */
+static int64 haLeaseId = 0;
+static TimestampTz haLastRenewal = 0;
+static bool haEtcdReachable = false;
+static char haHolder[HA_NAME_SIZE];
+static bool haHolderKnown = false;
+
+/* the previous round, to log what changed */
+static HaAction haLastAction = HA_ACTION_NONE;
+static int	haLastTarget = -2;
+static TimestampTz haLicensedUntil = 0;
+static bool haGuardPersisted = false;
+static bool haReplacedLogged = false;
+
+void
+haWorkerRegister(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
+		BGWORKER_BACKEND_DATABASE_CONNECTION;
+	/* a standby runs it too: from the moment it accepts read queries */
+	worker.bgw_start_time = BgWorkerStart_ConsistentState;
+	worker.bgw_restart_time = 1;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_dr");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "pg_dr_ha_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_dr ha worker");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_dr ha worker");
+	RegisterBackgroundWorker(&worker);
+}
+
+/* ---------------------------------------------------------------- events */
+
+static void
+haEvent(const char *action, uint64 term, int64 durationMs, int elevel,
+		const char *reason)
+{
+	HaEvent    *e;
+
+	ereport(elevel,
+			(errmsg("pg_dr ha: %s: %s", action, reason)));
+	if (haEventCount == HA_EVENTS_MAX)
+	{
+		/* keep the newest: the oldest goes (it is in the server log) */
+		memmove(&haEvents[0], &haEvents[1], sizeof(HaEvent) * (HA_EVENTS_MAX - 1));
+		haEventCount--;
+	}
+	e = &haEvents[haEventCount++];
+	e->at = GetCurrentTimestamp();
+	strlcpy(e->action, action, sizeof(e->action));
+	e->term = term;
+	strlcpy(e->reason, reason, sizeof(e->reason));
+	e->durationMs = durationMs;
+}
+
+static void
+haEventsWriteStep(void *arg)
+{
+	Oid			argtypes[6] = {TIMESTAMPTZOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, INT8OID};
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	for (int i = 0; i < haEventCount; i++)
+	{
+		HaEvent    *e = &haEvents[i];
+		Datum		values[6];
+		char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+
+		values[0] = TimestampTzGetDatum(e->at);
+		values[1] = CStringGetTextDatum(haNodeName);
+		values[2] = CStringGetTextDatum(e->action);
+		values[3] = Int64GetDatum((int64) e->term);
+		values[4] = CStringGetTextDatum(e->reason);
+		values[5] = Int64GetDatum(e->durationMs);
+		if (e->durationMs < 0)
+			nulls[5] = 'n';
+		if (SPI_execute_with_args("INSERT INTO pgdr.ha_events (at, node, action, term, reason, duration_ms)"
+								  " VALUES ($1, $2, $3, $4, $5, $6)",
+								  6, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not insert into pgdr.ha_events");
+	}
+	SPI_finish();
+}
+
+/* Write the events kept, when this node is a primary that may write. */
+static void
+haEventsFlush(void)
+{
+	HaPersist	p;
+
+	if (haEventCount == 0 || RecoveryInProgress())
+		return;
+	haSharedGetPersist(&p);
+	if (p.fenced)
+		return;
+	if (dutyXactRun("pg_dr ha: recording events", haEventsWriteStep, NULL))
+		haEventCount = 0;
+}
+
+/* ---------------------------------------------------------- configuration */
+
+static void
+haConfigRead(void)
+{
+	DrError		err;
+	DrConfig   *config;
+	static bool complained = false;
+
+	haConfigured = false;
+	if (haEtcd != NULL)
+	{
+		etcdClientFree(haEtcd);
+		haEtcd = NULL;
+	}
+	if (drConfigFile == NULL || drConfigFile[0] == '\0')
+		return;
+	drErrorClear(&err);
+	config = configLoad(drConfigFile, &err);
+	if (config == NULL)
+	{
+		if (!complained)
+			ereport(WARNING,
+					(errmsg("pg_dr ha: the configuration file cannot be read: %s", err.message),
+					 errhint("Fix it and reload (SELECT pg_reload_conf()).")));
+		complained = true;
+		return;
+	}
+	complained = false;
+	if (config->ha.configured)
+	{
+		haConfigured = true;
+		haSettings.failover = config->ha.failover;
+		haSettings.checkIntervalMs = config->ha.checkIntervalMs;
+		haSettings.retryTimeoutMs = config->ha.retryTimeoutMs;
+		haSettings.leaseTtlMs = config->ha.leaseTtlMs;
+		haSettings.maxFailoverLag = config->ha.maxFailoverLag;
+		haSettings.etcd = config->ha.etcdEndpoints != NULL;
+		strlcpy(haNodeName, config->ha.nodeName, sizeof(haNodeName));
+		snprintf(haLeaderKey, sizeof(haLeaderKey), "/pg_dr/%s/leader", config->ha.clusterName);
+		if (haSettings.etcd)
+		{
+			EtcdClientParam param;
+
+			memset(&param, 0, sizeof(param));
+			param.endpoints = config->ha.etcdEndpoints;
+			param.timeoutMs = config->ha.retryTimeoutMs;
+			haEtcd = etcdClientNew(&param, &err);
+			if (haEtcd == NULL)
+			{
+				ereport(WARNING,
+						(errmsg("pg_dr ha: %s", err.message)));
+				haConfigured = false;
+			}
+		}
+	}
+	configFree(config);
+}
+
+/* ---------------------------------------------------------------- registry */
+
+typedef struct HaRegRow
+{
+	char		name[HA_NAME_SIZE];
+	char	   *conninfo;
+	int			priority;
+} HaRegRow;
+
+typedef struct HaRegRead
+{
+	HaRegRow	rows[HA_NODES_MAX];
+	int			n;
+	MemoryContext cxt;
+} HaRegRead;
+
+static void
+haRegistryStep(void *arg)
+{
+	HaRegRead  *r = arg;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT name, conninfo, priority FROM pgdr.nodes ORDER BY name",
+					true, HA_NODES_MAX) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pgdr.nodes");
+	r->n = 0;
+	for (uint64 i = 0; i < SPI_processed && r->n < HA_NODES_MAX; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		char	   *name = SPI_getvalue(t, d, 1);
+		char	   *conninfo = SPI_getvalue(t, d, 2);
+		char	   *prio = SPI_getvalue(t, d, 3);
+
+		strlcpy(r->rows[r->n].name, name, HA_NAME_SIZE);
+		r->rows[r->n].conninfo = MemoryContextStrdup(r->cxt, conninfo);
+		r->rows[r->n].priority = atoi(prio);
+		r->n++;
+	}
+	SPI_finish();
+}
+
+/* Read the registry; keep what is known of nodes still registered. */
+static bool
+haRegistryRefresh(void)
+{
+	static MemoryContext cxt = NULL;
+	HaRegRead	r;
+	HaNode		old[HA_NODES_MAX];
+	int			oldCount = haNodeCount;
+
+	if (cxt == NULL)
+		cxt = AllocSetContextCreate(TopMemoryContext, "pg_dr ha registry",
+									ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(cxt);
+	memset(&r, 0, sizeof(r));
+	r.cxt = cxt;
+	if (!dutyXactRun(NULL, haRegistryStep, &r))
+		return false;
+
+	memcpy(old, haNodes, sizeof(HaNode) * oldCount);
+	memset(haNodes, 0, sizeof(haNodes));
+	haSelf = -1;
+	for (int i = 0; i < r.n; i++)
+	{
+		HaNode	   *n = &haNodes[i];
+		bool		kept = false;
+
+		for (int j = 0; j < oldCount; j++)
+			if (strcmp(old[j].name, r.rows[i].name) == 0)
+			{
+				*n = old[j];
+				old[j].name[0] = '\0';	/* taken */
+				kept = true;
+				break;
+			}
+		if (!kept)
+		{
+			strlcpy(n->name, r.rows[i].name, sizeof(n->name));
+			n->lagBytes = -1;
+			n->role = HA_ROLE_UNKNOWN;
+		}
+		n->priority = r.rows[i].priority;
+		n->self = strcmp(n->name, haNodeName) == 0;
+		if (n->self)
+			haSelf = i;
+		/* a changed conninfo: a new connection */
+		if (n->peer.conninfo == NULL || strcmp(n->peer.conninfo, r.rows[i].conninfo) != 0)
+		{
+			haPeerClose(&n->peer);
+			if (n->peer.conninfo)
+				pfree(n->peer.conninfo);
+			n->peer.conninfo = MemoryContextStrdup(TopMemoryContext, r.rows[i].conninfo);
+		}
+		strlcpy(n->peer.name, n->name, sizeof(n->peer.name));
+	}
+	/* nodes unregistered: their connections go */
+	for (int j = 0; j < oldCount; j++)
+		if (old[j].name[0] != '\0')
+		{
+			haPeerClose(&old[j].peer);
+			if (old[j].peer.result)
+				PQclear(old[j].peer.result);
+			if (old[j].peer.conninfo)
+				pfree(old[j].peer.conninfo);
+		}
+	haNodeCount = r.n;
+	return true;
+}
+
+/* ---------------------------------------------------------------- etcd */
+
+static void
+haEtcdRound(void)
+{
+	DrError		err;
+	EtcdKv		kv;
+	bool		found;
+
+	if (haEtcd == NULL)
+		return;
+	if (haLeaseId != 0)
+	{
+		TimestampTz sent = GetCurrentTimestamp();
+		int64		ttl;
+
+		drErrorClear(&err);
+		if (etcdLeaseKeepAlive(haEtcd, haLeaseId, &ttl, &err))
+		{
+			haLastRenewal = sent;
+			haEtcdReachable = true;
+		}
+		else if (err.code == DR_ERR_NOT_FOUND)
+		{
+			ereport(LOG, (errmsg("pg_dr ha: etcd lease %lld lost: %s",
+								 (long long) haLeaseId, err.message)));
+			haLeaseId = 0;
+			haEtcdReachable = true;
+		}
+		else
+		{
+			if (haEtcdReachable)
+				ereport(LOG, (errmsg("pg_dr ha: etcd unreachable: %s", err.message)));
+			haEtcdReachable = false;
+		}
+	}
+	drErrorClear(&err);
+	memset(&kv, 0, sizeof(kv));
+	if (etcdGet(haEtcd, haLeaderKey, &kv, &found, &err))
+	{
+		if (!haEtcdReachable && haLeaseId == 0)
+			ereport(LOG, (errmsg("pg_dr ha: etcd answers")));
+		haEtcdReachable = true;
+		haHolderKnown = found;
+		if (found)
+		{
+			strlcpy(haHolder, kv.value, sizeof(haHolder));
+			etcdKvFree(&kv);
+		}
+	}
+	else
+	{
+		if (haEtcdReachable)
+			ereport(LOG, (errmsg("pg_dr ha: etcd unreachable: %s", err.message)));
+		haEtcdReachable = false;
+		/* the holder as last read stays */
+	}
+}
+
+/* Take the free leader key under our lease; true when we hold it. */
+static bool
+haEtcdTakeKey(void)
+{
+	DrError		err;
+	bool		created = false;
+	bool		holderFound = false;
+	EtcdKv		holder;
+
+	drErrorClear(&err);
+	if (haLeaseId == 0)
+	{
+		TimestampTz sent = GetCurrentTimestamp();
+		int64		granted;
+		int64		ttlSec = (haSettings.leaseTtlMs + 999) / 1000;
+
+		if (!etcdLeaseGrant(haEtcd, ttlSec, &haLeaseId, &granted, &err))
+		{
+			ereport(LOG, (errmsg("pg_dr ha: etcd lease not granted: %s", err.message)));
+			haLeaseId = 0;
+			return false;
+		}
+		haLastRenewal = sent;
+	}
+	memset(&holder, 0, sizeof(holder));
+	if (!etcdCreate(haEtcd, haLeaderKey, haNodeName, haLeaseId, &created,
+					&holder, &holderFound, &err))
+	{
+		ereport(LOG, (errmsg("pg_dr ha: leader key not taken: %s", err.message)));
+		return false;
+	}
+	if (created)
+	{
+		strlcpy(haHolder, haNodeName, sizeof(haHolder));
+		haHolderKnown = true;
+		ereport(LOG, (errmsg("pg_dr ha: took the leader key %s under lease %lld",
+							 haLeaderKey, (long long) haLeaseId)));
+		return true;
+	}
+	if (holderFound)
+	{
+		strlcpy(haHolder, holder.value, sizeof(haHolder));
+		haHolderKnown = true;
+		etcdKvFree(&holder);
+	}
+	return strcmp(haHolder, haNodeName) == 0;
+}
+
+/* ---------------------------------------------------------------- peers */
+
+static bool
+haParseLsn(const char *s, XLogRecPtr *lsn)
+{
+	unsigned int hi,
+				lo;
+
+	if (s == NULL || sscanf(s, "%X/%X", &hi, &lo) != 2)
+		return false;
+	*lsn = ((uint64) hi << 32) | lo;
+	return true;
+}
+
+static HaRole
+haRoleParse(const char *s)
+{
+	if (s == NULL)
+		return HA_ROLE_UNKNOWN;
+	if (strcmp(s, "primary") == 0)
+		return HA_ROLE_PRIMARY;
+	if (strcmp(s, "standby") == 0)
+		return HA_ROLE_STANDBY;
+	if (strcmp(s, "fenced") == 0)
+		return HA_ROLE_FENCED;
+	if (strcmp(s, "witness") == 0)
+		return HA_ROLE_WITNESS;
+	return HA_ROLE_UNKNOWN;
+}
+
+static void
+haPeersCheck(bool selfPrimary)
+{
+	HaPeer		peers[HA_NODES_MAX];
+	bool		want[HA_NODES_MAX];
+	const char *params[1] = {haNodeName};
+	char		app[NAMEDATALEN];
+	TimestampTz sent = GetCurrentTimestamp();
+	TimestampTz received;
+
+	snprintf(app, sizeof(app), "pg_dr ha %s", haNodeName);
+	for (int i = 0; i < haNodeCount; i++)
+	{
+		peers[i] = haNodes[i].peer;
+		want[i] = !haNodes[i].self;
+	}
+	haPeersRun(peers, haNodeCount, want,
+			   "SELECT node, role, timeline, received_lsn, replayed_lsn, flushed_lsn,"
+			   " term, voted_term, upstream FROM pgdr.ha_peer_status($1)",
+			   1, params, (int) haSettings.retryTimeoutMs, app);
+	received = GetCurrentTimestamp();
+
+	for (int i = 0; i < haNodeCount; i++)
+	{
+		HaNode	   *n = &haNodes[i];
+		HaPeer	   *p = &peers[i];
+		bool		was = n->reachable;
+
+		n->peer = *p;
+		if (n->self)
+			continue;
+		n->reachable = false;
+		if (p->ok && PQntuples(p->result) == 1)
+		{
+			PGresult   *r = p->result;
+			const char *node = PQgetisnull(r, 0, 0) ? NULL : PQgetvalue(r, 0, 0);
+
+			if (node != NULL && strcmp(node, n->name) != 0)
+				snprintf(n->error, sizeof(n->error),
+						 "answers as node \"%s\", not \"%s\": check its conninfo in dr_nodes",
+						 node, n->name);
+			else
+			{
+				n->reachable = true;
+				n->everSeen = true;
+				n->role = haRoleParse(PQgetvalue(r, 0, 1));
+				n->timeline = (TimeLineID) strtoul(PQgetvalue(r, 0, 2), NULL, 10);
+				(void) haParseLsn(PQgetvalue(r, 0, 3), &n->receivedLsn);
+				(void) haParseLsn(PQgetvalue(r, 0, 4), &n->replayedLsn);
+				(void) haParseLsn(PQgetvalue(r, 0, 5), &n->flushedLsn);
+				n->term = strtou64(PQgetvalue(r, 0, 6), NULL, 10);
+				n->votedTerm = strtou64(PQgetvalue(r, 0, 7), NULL, 10);
+				strlcpy(n->upstream, PQgetisnull(r, 0, 8) ? "" : PQgetvalue(r, 0, 8),
+						sizeof(n->upstream));
+				/* contact: as late as it may be for a standby, as early
+				 * for a primary (ha_decide.h: the primary's view of a
+				 * contact is never later than the other's) */
+				n->lastContact = selfPrimary ? sent : received;
+				n->error[0] = '\0';
+			}
+		}
+		else if (p->ok)
+			snprintf(n->error, sizeof(n->error), "pgdr.ha_peer_status() answered %d rows",
+					 PQntuples(p->result));
+		else
+			strlcpy(n->error, p->error[0] ? p->error : "no answer", sizeof(n->error));
+		if (!n->reachable && n->lastContact == 0)
+			n->role = n->everSeen ? n->role : HA_ROLE_UNKNOWN;
+		if (was != n->reachable)
+			ereport(LOG,
+					(errmsg("pg_dr ha: node \"%s\" %s%s%s", n->name,
+							n->reachable ? "reachable" : "unreachable",
+							n->reachable ? "" : ": ", n->reachable ? "" : n->error)));
+	}
+	haPeersClear(peers, haNodeCount);
+	for (int i = 0; i < haNodeCount; i++)
+		haNodes[i].peer.result = NULL;
+}
+
+/* Ask the reachable voting peers to confirm term for this node. */
+static void
+haAskVotes(uint64 term)
+{
+	HaPeer		peers[HA_NODES_MAX];
+	bool		want[HA_NODES_MAX];
+	char		termText[32];
+	char		lsnText[32];
+	const char *params[3];
+	char		app[NAMEDATALEN];
+	char		reason[HA_REASON_SIZE];
+	HaNode	   *self = &haNodes[haSelf];
+
+	/* this node's own vote first: it confirms one candidate per term */
+	if (!haStateVote(term, haNodeName, self->receivedLsn, reason, sizeof(reason)))
+	{
+		ereport(LOG, (errmsg("pg_dr ha: no own vote for term " UINT64_FORMAT ": %s",
+							 term, reason)));
+		return;
+	}
+	snprintf(termText, sizeof(termText), UINT64_FORMAT, term);
+	snprintf(lsnText, sizeof(lsnText), "%X/%X", LSN_FORMAT_ARGS(self->receivedLsn));
+	params[0] = termText;
+	params[1] = haNodeName;
+	params[2] = lsnText;
+	snprintf(app, sizeof(app), "pg_dr ha %s", haNodeName);
+	for (int i = 0; i < haNodeCount; i++)
+	{
+		peers[i] = haNodes[i].peer;
+		want[i] = !haNodes[i].self && haNodes[i].reachable;
+	}
+	haPeersRun(peers, haNodeCount, want,
+			   "SELECT granted, reason FROM pgdr.ha_vote($1::pg_catalog.int8, $2,"
+			   " $3::pg_catalog.pg_lsn)",
+			   3, params, (int) haSettings.retryTimeoutMs, app);
+	for (int i = 0; i < haNodeCount; i++)
+	{
+		HaNode	   *n = &haNodes[i];
+
+		n->peer = peers[i];
+		if (!want[i])
+			continue;
+		if (peers[i].ok && PQntuples(peers[i].result) == 1)
+		{
+			bool		granted = strcmp(PQgetvalue(peers[i].result, 0, 0), "t") == 0;
+
+			if (granted)
+				n->confirmedTerm = term;
+			ereport(LOG,
+					(errmsg("pg_dr ha: node \"%s\" %s term " UINT64_FORMAT ": %s", n->name,
+							granted ? "confirms" : "does not confirm", term,
+							PQgetvalue(peers[i].result, 0, 1))));
+		}
+		else
+			ereport(LOG,
+					(errmsg("pg_dr ha: node \"%s\" did not answer the vote: %s", n->name,
+							peers[i].error)));
+	}
+	haPeersClear(peers, haNodeCount);
+	for (int i = 0; i < haNodeCount; i++)
+		haNodes[i].peer.result = NULL;
+}
+
+/* ---------------------------------------------------------------- actions */
+
+typedef struct HaFollowArg
+{
+	const char *conninfo;
+} HaFollowArg;
+
+/*
+ * primary_conninfo rewritten the way ALTER SYSTEM does it:
+ * AlterSystemSetConfigFile writes postgresql.auto.conf under its lock
+ * (AutoFileLock, so a concurrent ALTER SYSTEM is not lost), to a
+ * temporary file that is fsynced and renamed into place; it needs a
+ * transaction (it checks superuser, which this worker is: it runs as the
+ * bootstrap superuser) but writes no WAL, so it works on a standby.  The
+ * caller then signals the postmaster to reload: PostgreSQL 15 applies a
+ * changed primary_conninfo on reload (the startup process restarts the
+ * WAL receiver with the new value), no restart needed.
+ */
+static void
+haFollowStep(void *arg)
+{
+	HaFollowArg *a = arg;
+	AlterSystemStmt *stmt = makeNode(AlterSystemStmt);
+	VariableSetStmt *set = makeNode(VariableSetStmt);
+	A_Const    *value = makeNode(A_Const);
+
+	value->val.sval.type = T_String;
+	value->val.sval.sval = pstrdup(a->conninfo);
+	value->location = -1;
+	set->kind = VAR_SET_VALUE;
+	set->name = "primary_conninfo";
+	set->args = list_make1(value);
+	stmt->setstmt = set;
+	AlterSystemSetConfigFile(stmt);
+}
+
+static bool
+haFollow(HaNode *target)
+{
+	HaFollowArg a;
+	StringInfoData conninfo;
+
+	initStringInfo(&conninfo);
+	/* the registry's conninfo, and our name for pg_stat_replication */
+	appendStringInfo(&conninfo, "%s application_name=%s", target->peer.conninfo, haNodeName);
+	a.conninfo = conninfo.data;
+	if (!dutyXactRun("pg_dr ha: rewriting primary_conninfo", haFollowStep, &a))
+		return false;
+	if (kill(PostmasterPid, SIGHUP) != 0)
+	{
+		ereport(WARNING, (errmsg("pg_dr ha: could not signal the postmaster to reload: %m")));
+		return false;
+	}
+	return true;
+}
+
+/* pg_promote(wait => true, wait_seconds => 60): true once promoted. */
+static bool
+haPromote(void)
+{
+	volatile bool promoted = false;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		promoted = DatumGetBool(DirectFunctionCall2(pg_promote, BoolGetDatum(true),
+													Int32GetDatum(60)));
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		EmitErrorReport();
+		FlushErrorState();
+	}
+	PG_END_TRY();
+	return promoted && !RecoveryInProgress();
+}
+
+/* An alert of source "ha", written by the pg_dr worker (queued). */
+static void
+haAlert(const char *key, AlertSeverity severity, const char *message)
+{
+	AlertRaise	raise;
+
+	memset(&raise, 0, sizeof(raise));
+	raise.source = "ha";
+	raise.key = key;
+	raise.severity = severity;
+	raise.message = message;
+	alertRaiseQueued(&raise);
+}
+
+/* ---------------------------------------------------------------- round */
+
+static void
+haObservedPublish(const HaDecision *d)
+{
+	HaObserved obs[HA_NODES_MAX];
+
+	memset(obs, 0, sizeof(obs));
+	for (int i = 0; i < haNodeCount; i++)
+	{
+		HaNode	   *n = &haNodes[i];
+		HaObserved *o = &obs[i];
+
+		strlcpy(o->name, n->name, sizeof(o->name));
+		o->role = n->role;
+		o->timeline = n->timeline;
+		o->receivedLsn = n->receivedLsn;
+		o->replayedLsn = n->replayedLsn;
+		o->flushedLsn = n->flushedLsn;
+		o->term = n->term;
+		o->reachable = n->self || n->reachable;
+		o->lastSeen = n->self ? GetCurrentTimestamp() : n->lastContact;
+		if (n->role == HA_ROLE_FENCED)
+			strlcpy(o->health, "fenced", sizeof(o->health));
+		else if (!o->reachable)
+			strlcpy(o->health, "unreachable", sizeof(o->health));
+		else if (n->role == HA_ROLE_STANDBY && n->lagBytes > haSettings.maxFailoverLag)
+			strlcpy(o->health, "lagging", sizeof(o->health));
+		else if (n->role == HA_ROLE_STANDBY && n->lagBytes < 0)
+			strlcpy(o->health, "lag unknown", sizeof(o->health));
+		else
+			strlcpy(o->health, "ok", sizeof(o->health));
+		if (n->self)
+			snprintf(o->reason, sizeof(o->reason), "this node: %s%s%s",
+					 d ? haActionName(d->action) : "observing",
+					 d ? ": " : "", d ? d->reason : " (ha_failover is off)");
+		else if (!n->reachable)
+			snprintf(o->reason, sizeof(o->reason), "%s", n->error);
+		else if (n->role == HA_ROLE_STANDBY)
+			snprintf(o->reason, sizeof(o->reason), "answers; term " UINT64_FORMAT
+					 ", lag %lld bytes, follows %s", n->term, (long long) n->lagBytes,
+					 n->upstream[0] ? n->upstream : "?");
+		else
+			snprintf(o->reason, sizeof(o->reason), "answers; term " UINT64_FORMAT, n->term);
+	}
+	haSharedSetObserved(obs, haNodeCount);
+}
+
+/* The node other than self that is primary with the highest term. */
+static int
+haPrimaryIndex(void)
+{
+	int			best = -1;
+
+	for (int i = 0; i < haNodeCount; i++)
+	{
+		HaNode	   *n = &haNodes[i];
+
+		if (n->self || n->role != HA_ROLE_PRIMARY)
+			continue;
+		if (best < 0 || n->term > haNodes[best].term ||
+			(n->term == haNodes[best].term && n->timeline > haNodes[best].timeline))
+			best = i;
+	}
+	return best;
+}
+
+static void
+haDecideNow(bool selfStandby, HaDecision *d)
+{
+	HaNodeView views[HA_NODES_MAX];
+	HaDecideInput in;
+
+	memset(&in, 0, sizeof(in));
+	for (int i = 0; i < haNodeCount; i++)
+	{
+		HaNode	   *n = &haNodes[i];
+		HaNodeView *v = &views[i];
+
+		v->name = n->name;
+		v->role = n->role;
+		v->reachable = n->self || n->reachable;
+		v->lastContact = n->lastContact;
+		v->receivedLsn = n->receivedLsn;
+		v->replayedLsn = n->replayedLsn;
+		v->timeline = n->timeline;
+		v->term = selfStandby ? Max(n->term, n->votedTerm) : n->term;
+		v->priority = n->priority;
+		v->lagBytes = n->lagBytes;
+		v->voting = true;
+		v->confirmedTerm = n->confirmedTerm;
+		v->upstream = n->upstream[0] ? n->upstream : NULL;
+	}
+	in.now = GetCurrentTimestamp();
+	in.settings = haSettings;
+	in.nodes = views;
+	in.nNodes = haNodeCount;
+	in.self = haSelf;
+	in.etcdReachable = haEtcdReachable;
+	in.leaderKeyHolder = haHolderKnown ? haHolder : NULL;
+	in.lastRenewal = haLeaseId != 0 ? haLastRenewal : 0;
+	haDecide(&in, d);
+}
+
+/*
+ * Promote this node in term: the term on disk first, pg_promote, the
+ * licence the write guard checks, the event with the measured time.
+ * old: the primary it replaces (-1: unknown).  msg (when not NULL) says
+ * what happened.
+ */
+static bool
+haDoPromote(uint64 term, const char *reason, int old, TimestampTz roundStart,
+			char *msg, size_t msgSize)
+{
+	int64		boundMs = haSettings.leaseTtlMs - haSettings.retryTimeoutMs;
+	TimestampTz lost = old >= 0 ? haNodes[old].lastContact : 0;
+	TimestampTz evidence = haSettings.etcd ? haLastRenewal : roundStart;
+	TimestampTz done;
+	char		text[HA_REASON_SIZE];
+
+	ereport(LOG, (errmsg("pg_dr ha: promote: %s", reason)));
+	haStateSetTerm(term);
+	haStateSetUpstream("");
+	/* the licence it was given holds for the new primary */
+	haSharedSetLicence(haSettings.failover, evidence + boundMs * MS);
+	if (!haPromote())
+	{
+		snprintf(text, sizeof(text), "pg_promote() did not finish: this node is still a standby");
+		haEvent("alert", term, -1, WARNING, text);
+		if (msg)
+			strlcpy(msg, text, msgSize);
+		return false;
+	}
+	done = GetCurrentTimestamp();
+	haLicensedUntil = evidence + boundMs * MS;
+	if (haSettings.failover)
+	{
+		haStateSetGuard(true);
+		haGuardPersisted = true;
+	}
+	snprintf(text, sizeof(text), "promoted in term " UINT64_FORMAT " after %lld ms "
+			 "without the primary: %s", term,
+			 lost ? (long long) ((done - lost) / MS) : -1LL, reason);
+	haEvent("promote", term, lost ? (done - lost) / MS : -1, LOG, text);
+	if (msg)
+		strlcpy(msg, text, msgSize);
+	return true;
+}
+
+/*
+ * dr_failover() asked this node to promote itself (its checks passed in
+ * the caller's backend): the licence as for an automatic failover (the
+ * leader key; a majority confirming a new term), then the promotion.
+ */
+static void
+haManualFailover(bool inRecovery, int p, TimestampTz roundStart)
+{
+	uint64		term = 0;
+	char		msg[HA_REASON_SIZE];
+	char		reason[HA_REASON_SIZE];
+
+	if (!inRecovery)
+	{
+		haManualDone(false, "this node is a primary already");
+		return;
+	}
+	for (int i = 0; i < haNodeCount; i++)
+		term = Max(term, Max(haNodes[i].term, haNodes[i].votedTerm));
+	term++;
+	if (haSettings.etcd)
+	{
+		if (!haEtcdReachable)
+		{
+			haManualDone(false, "etcd is unreachable: no licence to be primary");
+			return;
+		}
+		if (!haEtcdTakeKey())
+		{
+			snprintf(msg, sizeof(msg), "the leader key is held by \"%s\" (its lease has not run out)",
+					 haHolderKnown ? haHolder : "?");
+			haManualDone(false, msg);
+			return;
+		}
+	}
+	else
+	{
+		int			confirmed = 1;	/* this node, if its own vote holds */
+		HaPersist	pst;
+
+		haAskVotes(term);
+		haSharedGetPersist(&pst);
+		if (pst.votedTerm != term || strcmp(pst.votedFor, haNodeName) != 0)
+			confirmed = 0;
+		for (int i = 0; i < haNodeCount; i++)
+			if (!haNodes[i].self && haNodes[i].confirmedTerm == term)
+				confirmed++;
+		if (confirmed * 2 <= haNodeCount)
+		{
+			snprintf(msg, sizeof(msg), "only %d of %d voting nodes confirm term " UINT64_FORMAT
+					 " (more than half needed; the server logs say why each refused)",
+					 confirmed, haNodeCount, term);
+			haManualDone(false, msg);
+			return;
+		}
+	}
+	snprintf(reason, sizeof(reason), "dr_failover() asked for it%s",
+			 haSettings.etcd ? "; this node holds the leader key" : "; a majority confirms");
+	if (haDoPromote(term, reason, p, roundStart, msg, sizeof(msg)))
+		haManualDone(true, msg);
+	else
+		haManualDone(false, msg);
+}
+
+static void
+haRound(void)
+{
+	HaNode	   *self;
+	HaPersist	persist;
+	bool		inRecovery;
+	TimeLineID	tli;
+	XLogRecPtr	received,
+				replayed,
+				flushed;
+	TimestampTz roundStart = GetCurrentTimestamp();
+	int			p;
+	HaDecision	d;
+	int64		boundMs = haSettings.leaseTtlMs - haSettings.retryTimeoutMs;
+
+	if (!haRegistryRefresh())
+		return;
+	if (haSelf < 0)
+	{
+		haSharedSetObserved(NULL, 0);
+		/* not in the cluster: nothing to guard against */
+		haSharedSetLicence(false, 0);
+		if (haGuardPersisted)
+		{
+			haStateSetGuard(false);
+			haGuardPersisted = false;
+		}
+		if (haLastAction != HA_ACTION_ALERT)
+			ereport(WARNING,
+					(errmsg("pg_dr ha: this node, \"%s\" (ha_node_name), is not registered: nothing is checked",
+							haNodeName),
+					 errhint("Register it on the primary with dr_node_register('%s', conninfo).",
+							 haNodeName)));
+		haLastAction = HA_ACTION_ALERT;
+		return;
+	}
+	self = &haNodes[haSelf];
+	haSharedGetPersist(&persist);
+
+	/* this node as it is */
+	haSelfPosition(&inRecovery, &tli, &received, &replayed, &flushed);
+	if (inRecovery && persist.fenced)
+	{
+		/* rejoined as a standby: the fence is lifted */
+		haStateSetFenced(false);
+		haEvent("unfence", persist.term, -1, LOG,
+				"this node runs as a standby now: a fence is for primaries");
+		haSharedGetPersist(&persist);
+	}
+	self->role = inRecovery ? HA_ROLE_STANDBY :
+		persist.fenced ? HA_ROLE_FENCED : HA_ROLE_PRIMARY;
+	self->timeline = tli;
+	self->receivedLsn = received;
+	self->replayedLsn = replayed;
+	self->flushedLsn = flushed;
+	self->term = persist.term;
+	self->votedTerm = persist.votedTerm;
+	strlcpy(self->upstream, persist.upstream, sizeof(self->upstream));
+	self->lastContact = roundStart;
+	self->everSeen = true;
+	if (!inRecovery)
+		self->lagBytes = -1;
+
+	if (haSettings.etcd)
+		haEtcdRound();
+	haPeersCheck(!inRecovery);
+
+	/* the contact peers made with us counts too (symmetry) */
+	for (int i = 0; i < haNodeCount; i++)
+	{
+		TimestampTz in;
+
+		if (haNodes[i].self)
+			continue;
+		in = haSharedIncomingContact(haNodes[i].name);
+		if (in > haNodes[i].lastContact)
+			haNodes[i].lastContact = in;
+	}
+
+	/* lags: against the primary seen now (else the last known stay) */
+	p = (inRecovery || persist.fenced) ? haPrimaryIndex() : haSelf;
+	if (p >= 0 && (haNodes[p].self || haNodes[p].reachable))
+	{
+		XLogRecPtr	top = haNodes[p].flushedLsn;
+
+		for (int i = 0; i < haNodeCount; i++)
+		{
+			HaNode	   *n = &haNodes[i];
+
+			if (i == p || n->role != HA_ROLE_STANDBY || !(n->self || n->reachable))
+				continue;
+			n->lagBytes = top > n->receivedLsn ? (int64) (top - n->receivedLsn) : 0;
+		}
+	}
+	/* what the votes of this node need: its last contact with the primary */
+	if (p >= 0 && p != haSelf)
+		haSharedSetPrimaryContact(haNodes[p].reachable ? GetCurrentTimestamp() :
+								  haNodes[p].lastContact, haNodes[p].name);
+	else if (!inRecovery && !persist.fenced)
+		haSharedSetPrimaryContact(GetCurrentTimestamp(), haNodeName);
+
+	/* a standby takes the term of the primary it follows */
+	if (inRecovery && p >= 0 && haNodes[p].reachable &&
+		strcmp(persist.upstream, haNodes[p].name) == 0 && haNodes[p].term > persist.term)
+	{
+		haStateSetTerm(haNodes[p].term);
+		self->term = haNodes[p].term;
+	}
+
+	if (haManualTake())
+	{
+		haManualFailover(inRecovery, p, roundStart);
+		/* this node as it is now, for the decision below */
+		haSelfPosition(&inRecovery, &tli, &received, &replayed, &flushed);
+		haSharedGetPersist(&persist);
+		self->role = inRecovery ? HA_ROLE_STANDBY : HA_ROLE_PRIMARY;
+		self->timeline = tli;
+		self->receivedLsn = received;
+		self->replayedLsn = replayed;
+		self->flushedLsn = flushed;
+		self->term = persist.term;
+		strlcpy(self->upstream, persist.upstream, sizeof(self->upstream));
+	}
+
+	if (!haSettings.failover)
+	{
+		/* observe, and follow a new primary (made by dr_failover) */
+		haDecideNow(inRecovery, &d);
+		if (d.action == HA_ACTION_FOLLOW && haFollow(&haNodes[d.target]))
+		{
+			haStateSetUpstream(haNodes[d.target].name);
+			if (haNodes[d.target].term > persist.term)
+				haStateSetTerm(haNodes[d.target].term);
+			haEvent("follow", haNodes[d.target].term, -1, LOG, d.reason);
+		}
+		else if (d.action == HA_ACTION_ALERT && haLastAction != HA_ACTION_ALERT)
+		{
+			haEvent("alert", self->term, -1, WARNING, d.reason);
+			haAlert("failover", d.severity == HA_SEVERITY_CRITICAL ?
+					ALERT_CRITICAL : ALERT_WARNING, d.reason);
+		}
+		else if (d.action != HA_ACTION_ALERT && haLastAction == HA_ACTION_ALERT)
+			alertResolveQueued("ha", "failover");
+		haLastAction = d.action;
+		haLastTarget = d.target;
+		haObservedPublish(&d);
+		if (haGuardPersisted || persist.guard)
+		{
+			haStateSetGuard(false);
+			haGuardPersisted = false;
+		}
+		haSharedSetLicence(false, 0);
+		haEventsFlush();
+		return;
+	}
+
+	haDecideNow(inRecovery, &d);
+	if (haSettings.etcd && d.takeLeaderKey && haEtcdReachable)
+	{
+		if (haEtcdTakeKey())
+			haDecideNow(inRecovery, &d);
+	}
+	if (!haSettings.etcd && d.askVotes)
+	{
+		haAskVotes(d.term);
+		haDecideNow(inRecovery, &d);
+	}
+
+	/* log what changed */
+	if (d.action != haLastAction || d.target != haLastTarget)
+	{
+		if (d.action == HA_ACTION_NONE || d.action == HA_ACTION_WAIT)
+			haEvent(haActionName(d.action), self->term, -1, LOG, d.reason);
+	}
+
+	switch (d.action)
+	{
+		case HA_ACTION_PROMOTE:
+			(void) haDoPromote(d.term, d.reason, p, roundStart, NULL, 0);
+			break;
+		case HA_ACTION_FOLLOW:
+			{
+				HaNode	   *t = &haNodes[d.target];
+
+				if (haFollow(t))
+				{
+					haStateSetUpstream(t->name);
+					if (t->term > persist.term)
+						haStateSetTerm(t->term);
+					haEvent("follow", t->term, -1, LOG, d.reason);
+				}
+				break;
+			}
+		case HA_ACTION_FENCE:
+			/* replaced: said once, when first seen */
+			if (persist.fenced && !haReplacedLogged &&
+				strstr(d.reason, "stays fenced until it is rejoined") != NULL)
+			{
+				haReplacedLogged = true;
+				haEvent("fence", persist.term, -1, LOG, d.reason);
+			}
+			if (!persist.fenced)
+			{
+				int			killed;
+				char		msg[HA_REASON_SIZE + 64];
+
+				haStateSetFenced(true);
+				haSharedSetLicence(true, 0);
+				haLicensedUntil = 0;
+				killed = haTerminateClients();
+				snprintf(msg, sizeof(msg), "%s (%d client sessions terminated)", d.reason, killed);
+				haEvent("fence", persist.term, -1, WARNING, msg);
+				haAlert("fenced", ALERT_CRITICAL, msg);
+			}
+			break;
+		case HA_ACTION_RESUME:
+			haStateSetFenced(false);
+			haReplacedLogged = false;
+			haEvent("resume", persist.term, -1, WARNING, d.reason);
+			alertResolveQueued("ha", "fenced");
+			break;
+		case HA_ACTION_ALERT:
+			if (d.action != haLastAction)
+			{
+				haEvent("alert", self->term, -1, WARNING, d.reason);
+				haAlert("failover", d.severity == HA_SEVERITY_CRITICAL ?
+						ALERT_CRITICAL : ALERT_WARNING, d.reason);
+			}
+			break;
+		case HA_ACTION_NONE:
+		case HA_ACTION_WAIT:
+			if (haLastAction == HA_ACTION_ALERT)
+				alertResolveQueued("ha", "failover");
+			break;
+	}
+	haLastAction = d.action;
+	haLastTarget = d.target;
+
+	/* the licence the write guard checks (a primary that is not fenced) */
+	haSharedGetPersist(&persist);
+	if (!RecoveryInProgress() && !persist.fenced &&
+		(d.action == HA_ACTION_NONE || d.action == HA_ACTION_RESUME ||
+		 d.action == HA_ACTION_PROMOTE))
+	{
+		TimestampTz evidence = 0;
+		int			reachable = 0;
+
+		for (int i = 0; i < haNodeCount; i++)
+			if (haNodes[i].self || haNodes[i].reachable)
+				reachable++;
+		if (haSettings.etcd)
+		{
+			if (haHolderKnown && strcmp(haHolder, haNodeName) == 0 && haLeaseId != 0)
+				evidence = haLastRenewal;
+			/* the failsafe: every node in contact */
+			if (reachable == haNodeCount && haNodeCount > 1)
+				evidence = Max(evidence, roundStart);
+		}
+		else if (reachable * 2 > haNodeCount)
+			evidence = roundStart;
+		if (evidence != 0 && evidence + boundMs * MS > haLicensedUntil)
+			haLicensedUntil = evidence + boundMs * MS;
+		haSharedSetLicence(true, haLicensedUntil);
+		if (!haGuardPersisted)
+		{
+			haStateSetGuard(true);
+			haGuardPersisted = true;
+		}
+	}
+	haObservedPublish(&d);
+	haEventsFlush();
+}
+
+static void
+haWorkerExit(int code, Datum arg)
+{
+	haSharedSetSettings(NULL, false);
+	haSharedSetWorkerLatch(NULL);
+}
+
+void
+pg_dr_ha_worker_main(Datum arg)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	BackgroundWorkerInitializeConnection(drDatabase, NULL, 0);
+	pgstat_report_appname("pg_dr ha worker");
+	/* as in the pg_dr worker (worker.c): its SQL sees only pg_catalog */
+	SetConfigOption("search_path", DR_SAFE_SEARCH_PATH, PGC_SUSET, PGC_S_OVERRIDE);
+	on_shmem_exit(haWorkerExit, (Datum) 0);
+	haSharedSetWorkerLatch(MyLatch);
+
+	haConfigRead();
+	if (haConfigured)
+	{
+		HaPersist	loaded;
+
+		haStateLoad(haNodeName);
+		haSharedGetPersist(&loaded);
+		haGuardPersisted = loaded.guard;
+		haSharedSetSettings(&haSettings, true);
+		ereport(LOG,
+				(errmsg("pg_dr ha worker started: node \"%s\", failover %s, %s, check every %lld ms",
+						haNodeName, haSettings.failover ? "on" : "off",
+						haSettings.etcd ? "etcd" : "quorum of the registered nodes",
+						(long long) haSettings.checkIntervalMs)));
+	}
+
+	for (;;)
+	{
+		TimestampTz start = GetCurrentTimestamp();
+		int64		sleepMs;
+
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			haConfigRead();
+			if (haConfigured)
+				haStateLoad(haNodeName);
+			haSharedSetSettings(haConfigured ? &haSettings : NULL, haConfigured);
+		}
+		if (haConfigured)
+		{
+			MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_dr ha round",
+													  ALLOCSET_DEFAULT_SIZES);
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
+			haRound();
+			MemoryContextSwitchTo(old);
+			MemoryContextDelete(cxt);
+			sleepMs = haSettings.checkIntervalMs - (GetCurrentTimestamp() - start) / MS;
+			if (sleepMs < 0)
+				sleepMs = 0;
+		}
+		else
+			sleepMs = 60000;	/* nothing to do until a reload says otherwise */
+		pgstat_report_activity(STATE_IDLE, NULL);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 (long) sleepMs, PG_WAIT_EXTENSION);
+	}
+}
