@@ -19,7 +19,7 @@
 -- nextval('...') calls).
 \set QUIET 1
 SET client_min_messages = warning;
-SELECT tap.plan(18);
+SELECT tap.plan(19);
 
 ------------------------------------------------------------------------------
 -- The trap.
