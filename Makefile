@@ -29,8 +29,9 @@ PG_CPPFLAGS	= -Isrc
 # itself builds without it)
 PG_CFLAGS	= -Wall -Wextra -Werror -Wno-unused-parameter
 # libcurl: the HTTP layer; src/storage/http/http.c says why linking it into
-# a preloaded library is safe and where it is initialized
-SHLIB_LINK	= -lzstd -lcrypto -lcurl
+# a preloaded library is safe and where it is initialized.  libmicrohttpd:
+# the metrics endpoint, run without threads of its own (src/api/metrics_http.c)
+SHLIB_LINK	= -lzstd -lcrypto -lcurl -lmicrohttpd
 
 # pg_regress: sql in test/sql, expected output in expected/ (test/expected
 # is a link to it), on a temporary cluster with the library preloaded.

@@ -31,6 +31,9 @@ PACKAGES=(
 	libcurl4-openssl-dev
 	libhttp-daemon-perl
 	etcd-server	# etcd 3.4, the HA leader key (t/060_etcd.pl runs its own)
+	libmicrohttpd-dev	# the metrics endpoint (pg_dr.metrics_listen)
+	prometheus	# promtool and a Prometheus that scrapes it (t/075_metrics_http.pl)
+	prometheus-postgres-exporter	# runs docs/monitoring/queries.yaml (t/075)
 )
 if [ "${1:-}" = --bench ]; then
 	PACKAGES+=(pgbackrest jq)

@@ -20,6 +20,7 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
+#include "api/metrics.h"
 #include "archive/archive.h"
 #include "ops/catchup.h"
 #include "backup/backup.h"
@@ -52,6 +53,7 @@ drShmemRequest(void)
 	archiveShmemRequest();
 	progressShmemRequest();
 	alertShmemRequest();
+	RequestAddinShmemSpace(metricsHttpShmemSize());
 }
 
 static void
@@ -65,6 +67,7 @@ drShmemStartup(void)
 	archiveShmemInit();
 	progressShmemInit();
 	alertShmemInit();
+	metricsHttpShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -100,6 +103,7 @@ _PG_init(void)
 	backupSettingsDefine();
 	pitrSettingsDefine();
 	workerSettingsDefine();
+	metricsHttpSettingsDefine();
 	MarkGUCPrefixReserved("pg_dr");
 	/* the repository types the server can use, before any config is read */
 	storageDriversRegister();
@@ -118,4 +122,5 @@ _PG_init(void)
 	archiveDutiesRegister();
 	catchupDutiesRegister();
 	alertDutiesRegister();
+	metricsHttpDutiesRegister();
 }
