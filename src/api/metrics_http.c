@@ -464,6 +464,36 @@ metricsListenerClose(MetricsListener *listener)
 	listener->text[0] = '\0';
 }
 
+static unsigned int
+metricsConnections(struct MHD_Daemon *daemon)
+{
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return info != NULL ? info->num_connections : 0;
+}
+
+/*
+ * Let MHD do what is ready.  At the connection limit MHD takes its
+ * listening socket out of its epoll set, and puts it back only at the
+ * start of a run, once connections have closed: after a run that closed
+ * any, run again, or the wait would not see new connections (those queued
+ * in the kernel's backlog would never be accepted).  A run closes what is
+ * there to close, so this ends; the bound is for safety.
+ */
+static void
+metricsRun(struct MHD_Daemon *daemon)
+{
+	for (int i = 0; i < METRICS_HTTP_CONNECTIONS + 2; i++)
+	{
+		unsigned int before = metricsConnections(daemon);
+
+		(void) MHD_run(daemon);
+		if (metricsConnections(daemon) >= before)
+			break;
+	}
+}
+
 void
 pg_dr_metrics_main(Datum arg)
 {
@@ -573,6 +603,6 @@ pg_dr_metrics_main(Datum arg)
 
 		/* connections, the listening socket, MHD's own timeouts */
 		if (current.daemon != NULL)
-			(void) MHD_run(current.daemon);
+			metricsRun(current.daemon);
 	}
 }
