@@ -47,6 +47,7 @@ $node->append_conf('postgresql.conf', qq{
 archive_mode = on
 archive_library = 'pg_dr'
 pg_dr.metrics_listen = '127.0.0.1:$mport'
+log_error_verbosity = verbose
 });
 $node->restart;
 DrTest::wait_worker($node);
@@ -329,8 +330,8 @@ $node->append_conf('postgresql.conf', "pg_dr.metrics_listen = '127.0.0.1:$tport'
 $node->reload;
 $node->wait_for_log(qr/still listens on "127.0.0.1:$mport"/, $offset);
 my $log = substr(slurp_file($node->logfile), $offset);
-like($log, qr/could not listen on "127.0.0.1:$tport" \(pg_dr.metrics_listen\) for the metrics endpoint: Address already in use/,
-	'a taken port is logged with the reason');
+like($log, qr/WARNING:  55006: could not listen on "127.0.0.1:$tport" \(pg_dr.metrics_listen\) for the metrics endpoint: Address already in use/,
+	'a taken port is logged with the reason (55006)');
 like($log, qr/HINT:  Another program listens on that port: stop it, or set pg_dr.metrics_listen to a free port and reload.  pg_dr tries again in 10 s/,
 	'... and what to do');
 is(req('GET', $mport, '/metrics')->{status}, 200, 'the previous listener still serves');
@@ -344,8 +345,8 @@ $node->append_conf('postgresql.conf', "pg_dr.metrics_listen = '192.0.2.1:$mport'
 $node->reload;
 $node->wait_for_log(qr/still listens on "127.0.0.1:$tport"/, $offset);
 $log = substr(slurp_file($node->logfile), $offset);
-like($log, qr/could not listen on "192.0.2.1:$mport" .*: Cannot assign requested address/,
-	'an address of no interface is logged with the reason');
+like($log, qr/WARNING:  22023: could not listen on "192.0.2.1:$mport" .*: Cannot assign requested address/,
+	'an address of no interface is logged with the reason (22023)');
 like($log, qr/HINT:  No interface of this host has that address/, '... and what to do');
 is(req('GET', $tport, '/metrics')->{status}, 200, 'the previous listener still serves');
 

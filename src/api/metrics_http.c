@@ -359,6 +359,24 @@ metricsAnswer(void *cls, struct MHD_Connection *connection, const char *url,
 	return result;
 }
 
+/* The SQLSTATE of a listener that could not be opened, by errno. */
+static int
+metricsListenCode(int err)
+{
+	switch (err)
+	{
+		case EADDRINUSE:
+			return ERRCODE_OBJECT_IN_USE;
+		case EADDRNOTAVAIL:
+		case EAFNOSUPPORT:
+			return ERRCODE_INVALID_PARAMETER_VALUE;
+		case EACCES:
+			return ERRCODE_INSUFFICIENT_PRIVILEGE;
+		default:
+			return ERRCODE_SYSTEM_ERROR;
+	}
+}
+
 /* What to tell a user whose listener could not be opened. */
 static const char *
 metricsListenHint(int err)
@@ -414,7 +432,7 @@ metricsListenerOpen(const char *text, MetricsListener *listener)
 			close(fd);
 		errno = saved;
 		ereport(WARNING,
-				(errcode_for_socket_access(),
+				(errcode(metricsListenCode(saved)),
 				 errmsg("could not listen on \"%s\" (pg_dr.metrics_listen) for the metrics endpoint: %m", text),
 				 errhint("%s  pg_dr tries again in %d s, and later every %d min at most.",
 						 metricsListenHint(saved), METRICS_RETRY_MIN_MS / 1000,
