@@ -397,11 +397,11 @@ metricsListenHint(int err)
 }
 
 /*
- * Open a listener on text; false (logged, with what to do) when it cannot.
- * On success *listener serves it.
+ * Open a listener on text; false (logged, with what to do and when the
+ * next try is: retryMs) when it cannot.  On success *listener serves it.
  */
 static bool
-metricsListenerOpen(const char *text, MetricsListener *listener)
+metricsListenerOpen(const char *text, MetricsListener *listener, int retryMs)
 {
 	ListenAddr	addr;
 	char		err[256];
@@ -434,8 +434,8 @@ metricsListenerOpen(const char *text, MetricsListener *listener)
 		ereport(WARNING,
 				(errcode(metricsListenCode(saved)),
 				 errmsg("could not listen on \"%s\" (pg_dr.metrics_listen) for the metrics endpoint: %m", text),
-				 errhint("%s  pg_dr tries again in %d s, and later every %d min at most.",
-						 metricsListenHint(saved), METRICS_RETRY_MIN_MS / 1000,
+				 errhint("%s  pg_dr tries again in %d s, then less and less often, every %d min at most.",
+						 metricsListenHint(saved), retryMs / 1000,
 						 METRICS_RETRY_MAX_MS / 60000)));
 		return false;
 	}
@@ -460,7 +460,7 @@ metricsListenerOpen(const char *text, MetricsListener *listener)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not start the HTTP server of the metrics endpoint on \"%s\"", text),
 				 errhint("The lines before say why; pg_dr tries again in %d s.",
-						 METRICS_RETRY_MIN_MS / 1000)));
+						 retryMs / 1000)));
 		return false;
 	}
 	info = MHD_get_daemon_info(listener->daemon, MHD_DAEMON_INFO_EPOLL_FD);
@@ -581,7 +581,7 @@ pg_dr_metrics_main(Datum arg)
 			{
 				MetricsListener next = {NULL, -1, ""};
 
-				if (metricsListenerOpen(drMetricsListen, &next))
+				if (metricsListenerOpen(drMetricsListen, &next, retryMs))
 				{
 					if (current.daemon != NULL)
 						ereport(LOG,
