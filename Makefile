@@ -31,8 +31,9 @@ PG_CFLAGS	= -Wall -Wextra -Werror -Wno-unused-parameter
 # libcurl: the HTTP layer; src/storage/http/http.c says why linking it into
 # a preloaded library is safe and where it is initialized
 # libpq: the HA worker's checks of its peers (src/ha/ha_peer.c), as
-# dblink and postgres_fdw link it
-SHLIB_LINK	= -lzstd -lcrypto -lcurl -lpq
+# dblink and postgres_fdw link it.  libmicrohttpd: the metrics endpoint,
+# run without threads of its own (src/api/metrics_http.c)
+SHLIB_LINK	= -lzstd -lcrypto -lcurl -lpq -lmicrohttpd
 
 # pg_regress: sql in test/sql, expected output in expected/ (test/expected
 # is a link to it), on a temporary cluster with the library preloaded.

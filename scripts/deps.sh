@@ -32,6 +32,9 @@ PACKAGES=(
 	libkrb5-dev	# gssapi.h, which the server header libpq/libpq-be.h includes (the HA fence, src/ha/ha_state.c)
 	libhttp-daemon-perl
 	etcd-server	# etcd 3.4, the HA leader key (t/060_etcd.pl runs its own)
+	libmicrohttpd-dev	# the metrics endpoint (pg_dr.metrics_listen)
+	prometheus	# promtool and a Prometheus that scrapes it (t/075_metrics_http.pl)
+	prometheus-postgres-exporter	# runs docs/monitoring/queries.yaml (t/075)
 )
 if [ "${1:-}" = --bench ]; then
 	PACKAGES+=(pgbackrest jq)

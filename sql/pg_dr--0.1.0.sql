@@ -108,6 +108,9 @@ CREATE TABLE pgdr.audit_log (
 );
 COMMENT ON TABLE pgdr.audit_log IS
 	'every DR operation: append-only, each row hash-chained to the one before';
+-- dr_status.last_operation_at is max(finished_at): without it, a scan of
+-- the whole trail (bench/ops: 0.6 s at a million rows)
+CREATE INDEX audit_log_finished_at ON pgdr.audit_log (finished_at);
 
 -- Where verification starts after dr_audit_expire() removed old rows: the
 -- hash of the newest removed row, which the oldest kept row must chain to.

@@ -20,6 +20,7 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
+#include "api/metrics.h"
 #include "archive/archive.h"
 #include "ops/catchup.h"
 #include "backup/backup.h"
@@ -59,6 +60,7 @@ drShmemRequest(void)
 	objectivesShmemRequest();
 	haWatchShmemRequest();
 	haShmemRequest();
+	RequestAddinShmemSpace(metricsHttpShmemSize());
 }
 
 static void
@@ -75,6 +77,7 @@ drShmemStartup(void)
 	objectivesShmemInit();
 	haWatchShmemInit();
 	haShmemInit();
+	metricsHttpShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -111,6 +114,7 @@ _PG_init(void)
 	pitrSettingsDefine();
 	workerSettingsDefine();
 	objectivesSettingsDefine();
+	metricsHttpSettingsDefine();
 	MarkGUCPrefixReserved("pg_dr");
 	/* the repository types the server can use, before any config is read */
 	storageDriversRegister();
@@ -133,4 +137,5 @@ _PG_init(void)
 	alertDutiesRegister();
 	objectivesDutiesRegister();
 	haWatchDutiesRegister();
+	metricsHttpDutiesRegister();
 }

@@ -9,7 +9,9 @@
  * whether the configuration and the repositories are sound.  What it reads
  * (the status, the catalog of backups) is read as the extension owner with
  * the pinned search_path (api/as_owner.c); archiving comes from shared
- * memory.  Times are Unix seconds, sizes bytes, durations seconds.
+ * memory.  Times are Unix seconds, sizes bytes, durations seconds.  The
+ * text is built by metricsExpositionBuild(), which the SQL function and
+ * the HTTP endpoint (metrics_http.c) both call.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -22,6 +24,7 @@
 #include "utils/timestamp.h"
 
 #include "api/api.h"
+#include "api/metrics.h"
 #include "archive/archive.h"
 #include "common/config.h"
 #include "pg_dr.h"
@@ -258,24 +261,55 @@ metricsArchive(StringInfo out)
 					  metricsTime(ready.oldest));
 }
 
-Datum
-dr_metrics(PG_FUNCTION_ARGS)
+/* Alerts open in dr_alerts (ops/alert.c), by source and severity. */
+static void
+metricsAlerts(StringInfo out)
 {
-	StringInfoData out;
+	bool		isnull;
+
+	if (SPI_execute("SELECT source, severity, pg_catalog.count(*)::pg_catalog.float8"
+					" FROM pgdr.alerts WHERE resolved_at IS NULL"
+					" GROUP BY source, severity ORDER BY source, severity",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pgdr.alerts");
+	metricsFamily(out, "pg_dr_alerts_open", "gauge",
+				  "Alerts raised and not resolved (dr_alerts), by source and severity.");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		appendStringInfoString(out, "pg_dr_alerts_open{source=\"");
+		metricsLabel(out, metricsText(r, 1));
+		appendStringInfoString(out, "\",severity=\"");
+		metricsLabel(out, metricsText(r, 2));
+		appendStringInfo(out, "\"} %.17g\n", metricsDouble(r, 3, &isnull));
+	}
+}
+
+void
+metricsExpositionBuild(StringInfo out)
+{
 	ApiOwnerContext owner;
 
-	initStringInfo(&out);
-	metricsFamily(&out, "pg_dr_info", "gauge", "pg_dr is installed; its version.");
-	metricsSample(&out, "pg_dr_info", "version", PG_DR_VERSION, 1);
+	metricsFamily(out, "pg_dr_info", "gauge", "pg_dr is installed; its version.");
+	metricsSample(out, "pg_dr_info", "version", PG_DR_VERSION, 1);
 
 	apiAsOwnerBegin(&owner);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	metricsStatus(&out);
-	metricsBackups(&out);
+	metricsStatus(out);
+	metricsBackups(out);
+	metricsAlerts(out);
 	SPI_finish();
 	apiAsOwnerEnd(&owner);
 
-	metricsArchive(&out);
+	metricsArchive(out);
+}
+
+Datum
+dr_metrics(PG_FUNCTION_ARGS)
+{
+	StringInfoData out;
+
+	initStringInfo(&out);
+	metricsExpositionBuild(&out);
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(out.data, out.len));
 }

@@ -129,15 +129,13 @@ sub archived_wal
 sub wait_archived
 {
 	my ($node) = @_;
-	# pg_switch_wal() returns the end of the segment it closed, or, when
-	# the current one was empty, a place just past its start: either way
-	# the segment start at or below it, named as the segment before it
-	my $seg = $node->safe_psql('postgres', q{
-		SELECT pg_catalog.pg_walfile_name(s.l OPERATOR(pg_catalog.-)
-			((s.l OPERATOR(pg_catalog.-) '0/0'::pg_catalog.pg_lsn) OPERATOR(pg_catalog.%) s.seg))
-		  FROM (SELECT pg_catalog.pg_switch_wal() AS l,
-					   (SELECT setting::pg_catalog.numeric FROM pg_catalog.pg_settings
-						 WHERE name OPERATOR(pg_catalog.=) 'wal_segment_size') AS seg) s});
+	# pg_switch_wal() returns the end of the switch record, inside the
+	# segment it closed, or, when the current segment was empty, the start
+	# of that segment; pg_walfile_name() names the segment holding the byte
+	# before its argument: the closed one, or the one before the empty one
+	# (closed earlier) -- in both cases the segment to wait for
+	my $seg = $node->safe_psql('postgres',
+		'SELECT pg_catalog.pg_walfile_name(pg_catalog.pg_switch_wal())');
 	$node->poll_query_until('postgres',
 		"SELECT last_archived_wal >= '$seg' FROM pg_catalog.pg_stat_archiver")
 	  or die "archiving did not catch up (waiting for $seg)";
