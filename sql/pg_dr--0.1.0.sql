@@ -485,14 +485,18 @@ CREATE VIEW dr_repositories AS
 COMMENT ON VIEW dr_repositories IS
 	'every configured repository: required or not, state (ok, catching up, unreachable, error), newest backup and WAL, lag behind the others, last error';
 
+-- repo: NULL checks every configured repository (a row each), N only
+-- repository N; the result's repo column (last, after the columns of
+-- earlier releases) is the repository of the row
 CREATE FUNCTION dr_wal_verify(
 	OUT ok boolean, OUT first_segment text, OUT last_segment text,
-	OUT segments_checked bigint, OUT problems text[])
-RETURNS record
+	OUT segments_checked bigint, OUT problems text[],
+	INOUT repo integer DEFAULT NULL)
+RETURNS SETOF record
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'dr_wal_verify';
-COMMENT ON FUNCTION dr_wal_verify() IS
-	'check that the WAL archive is continuous from the oldest backup to the newest segment, and decode every segment';
+COMMENT ON FUNCTION dr_wal_verify(integer) IS
+	'check that the WAL archive of each repository (repo => N: of repository N) is continuous from the oldest backup to the newest segment, decode every segment, and (with several) that none lacks segments another holds';
 
 ------------------------------------------------------------------------------
 -- Point-in-time recovery: restore points (scheduled by the worker every
@@ -744,8 +748,8 @@ REVOKE ALL ON FUNCTION dr_backup_verify(text, integer),
 GRANT EXECUTE ON FUNCTION dr_backup_verify(text, integer) TO dr_operator;
 -- it writes where the server's OS user may write: administrators only
 GRANT EXECUTE ON FUNCTION dr_restore(text, text, text, integer) TO dr_admin;
-REVOKE ALL ON FUNCTION dr_wal_verify() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dr_wal_verify() TO dr_operator;
+REVOKE ALL ON FUNCTION dr_wal_verify(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_wal_verify(integer) TO dr_operator;
 -- it destroys backups: administrators only
 REVOKE ALL ON FUNCTION dr_expire() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_expire() TO dr_admin;
