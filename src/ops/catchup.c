@@ -2,8 +2,9 @@
  * catchup.c
  *	  The catch-up duty: with several repositories configured, copy to
  *	  each one what the others hold and it misses -- archived WAL files
- *	  (segments, .partial, backup and timeline history files) and whole
- *	  backups -- and keep dr_repositories' lag and state up to date.
+ *	  (segments, .partial, backup and timeline history files), the WAL
+ *	  summaries of the segments it holds, and whole backups -- and keep
+ *	  dr_repositories' lag and state up to date.
  *
  * Why it is needed: WAL archiving succeeds once a file is durable in the
  * required repositories (archive_module.c); a repository that is not
@@ -20,8 +21,10 @@
  *	   last listing, so its lag grows while it is down;
  *	 - for each repository, what it misses (catchup_decide.h), counted into
  *	   dr_repositories, and, when it is reachable, the first
- *	   CATCHUP_WAL_ROUND_MAX missing WAL files copied, then objects of the
- *	   oldest missing backup, at most CATCHUP_OBJECTS_ROUND_MAX of them.
+ *	   CATCHUP_WAL_ROUND_MAX missing WAL files copied, then as many WAL
+ *	   summaries of segments it held when listed (the summary duty writes
+ *	   them into one repository), then objects of the oldest missing
+ *	   backup, at most CATCHUP_OBJECTS_ROUND_MAX of them.
  * A repository's own horizon is respected: backups older than its oldest
  * backup and WAL before that backup's start are not missed (its retention
  * removed them, or no restore from it needs them), so `pg_dr expire` in one
@@ -91,6 +94,7 @@ typedef struct CatchupRepo
 	MemoryContext listContext;	/* the listings below */
 	bool		listed;			/* wal and backups are known */
 	CatchupList wal;
+	CatchupList summaries;		/* "<segment>.summary" (wal_summary_duty.c) */
 	CatchupList backups;
 	/* its horizon (catchupFloor): its oldest backup and where it starts */
 	char		floorBackup[MANIFEST_ID_MAX + 1];
@@ -215,6 +219,31 @@ catchupListAdd(CatchupList *list, int *size, const char *name, uint64 bytes)
 	list->count++;
 }
 
+/* Whether sorted list holds the name made of the first len bytes of name. */
+static bool
+catchupListHas(const CatchupList *list, const char *name, size_t len)
+{
+	char	   *key = pnstrdup(name, len);
+	int			lo = 0;
+	int			hi = list->count - 1;
+	bool		found = false;
+
+	while (lo <= hi && !found)
+	{
+		int			mid = (lo + hi) / 2;
+		int			c = strcmp(list->names[mid], key);
+
+		if (c == 0)
+			found = true;
+		else if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	pfree(key);
+	return found;
+}
+
 /* A name and its size, sorted together. */
 typedef struct CatchupPair
 {
@@ -271,8 +300,10 @@ catchupList(int n, TimestampTz now)
 	MemoryContext old;
 	DrError		err;
 	CatchupList wal = {0};
+	CatchupList summaries = {0};
 	CatchupList backups = {0};
 	int			walSize = 0;
+	int			summarySize = 0;
 	int			backupSize = 0;
 	char	  **ids;
 	int			count;
@@ -283,7 +314,7 @@ catchupList(int n, TimestampTz now)
 										ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(listContext);
 	param.kinds = REPO_ARCHIVE_SEGMENT | REPO_ARCHIVE_PARTIAL |
-		REPO_ARCHIVE_BACKUP | REPO_ARCHIVE_HISTORY;
+		REPO_ARCHIVE_BACKUP | REPO_ARCHIVE_HISTORY | REPO_ARCHIVE_SUMMARY;
 	param.segSize = wal_segment_size;
 	iter = repoArchiveIterOpen(r->repo, &param, &err);
 	if (iter == NULL)
@@ -297,11 +328,16 @@ catchupList(int n, TimestampTz now)
 		}
 		if (entry == NULL)
 			break;
-		if (!entry->isDir)
+		if (entry->isDir)
+			continue;
+		if (entry->kind == REPO_ARCHIVE_SUMMARY)
+			catchupListAdd(&summaries, &summarySize, entry->name, entry->size);
+		else
 			catchupListAdd(&wal, &walSize, entry->name, entry->size);
 	}
 	repoArchiveIterClose(iter);
 	catchupListSort(&wal);
+	catchupListSort(&summaries);
 
 	if (!repoBackupList(r->repo, &ids, &count, &err))
 		goto fail;
@@ -314,6 +350,7 @@ catchupList(int n, TimestampTz now)
 	MemoryContextDelete(r->listContext);
 	r->listContext = listContext;
 	r->wal = wal;
+	r->summaries = summaries;
 	r->backups = backups;
 	r->listed = true;
 	return true;
@@ -421,6 +458,67 @@ catchupWalCopy(CatchupRepo *src, CatchupRepo *dst, const char *name,
 	return true;
 }
 
+/*
+ * Copy the WAL summary name ("<segment>.summary") from src to dst:
+ * decoded from the source (authenticated, its content hash checked) while
+ * encoded with dst's key, unbound as the summary duty writes it.
+ * DR_ERR_EXISTS from the target counts as done (made there meanwhile).
+ */
+static bool
+catchupSummaryCopy(CatchupRepo *src, CatchupRepo *dst, const char *name,
+				   bool *targetFailed, DrError *err)
+{
+	char		segment[WAL_NAME_LEN + 1];
+	char	   *path;
+	RepoObjectRead *read;
+	RepoObjectWrite *write;
+	char	   *buffer;
+	ssize_t		got;
+
+	*targetFailed = false;
+	strlcpy(segment, name, sizeof(segment));
+	path = repoArchiveSummaryPath(segment, err);
+	if (path == NULL)
+		return false;
+	read = repoObjectReadBegin(src->repo, path, err);
+	if (read == NULL)
+		return false;
+	write = repoObjectWriteBegin(dst->repo, path,
+								 dst->keyNone ? NULL : &dst->key, err);
+	if (write == NULL)
+	{
+		repoObjectReadFree(read);
+		*targetFailed = err->code != DR_ERR_EXISTS;
+		return err->code == DR_ERR_EXISTS;
+	}
+	buffer = palloc(CATCHUP_BUFFER_SIZE);
+	while ((got = repoObjectRead(read, buffer, CATCHUP_BUFFER_SIZE, err)) > 0)
+		if (!repoObjectWrite(write, buffer, got, err))
+		{
+			*targetFailed = true;
+			break;
+		}
+	pfree(buffer);
+	/* the source verified to its end before the copy becomes visible */
+	if (got != 0 || !repoObjectReadEnd(read, NULL, err))
+	{
+		if (got == 0)
+			read = NULL;		/* freed by ReadEnd */
+		if (read != NULL)
+			repoObjectReadFree(read);
+		repoObjectWriteAbort(write);
+		return false;
+	}
+	if (!repoObjectWriteEnd(write, NULL, err))
+	{
+		if (err->code == DR_ERR_EXISTS)
+			return true;
+		*targetFailed = true;
+		return false;
+	}
+	return true;
+}
+
 /* The repositories' required flags, for catchupSourceOrder. */
 static void
 catchupRequired(bool *required)
@@ -430,9 +528,12 @@ catchupRequired(bool *required)
 			catchupRepos[n].config.required;
 }
 
-/* Copy what repository n misses of the archive; how many were copied. */
+/*
+ * Copy what repository n misses of the archive (summaries: of the WAL
+ * summaries); how many were copied.
+ */
 static int
-catchupWal(int n, CatchupMissing *missing, int count)
+catchupWal(int n, CatchupMissing *missing, int count, bool summaries)
 {
 	CatchupRepo *dst = &catchupRepos[n];
 	bool		required[CONFIG_REPO_MAX + 1];
@@ -456,7 +557,9 @@ catchupWal(int n, CatchupMissing *missing, int count)
 			if (src->repo == NULL)
 				continue;
 			drErrorClear(&err);
-			if (catchupWalCopy(src, dst, missing[i].name, &targetFailed, &err))
+			if (summaries ?
+				catchupSummaryCopy(src, dst, missing[i].name, &targetFailed, &err) :
+				catchupWalCopy(src, dst, missing[i].name, &targetFailed, &err))
 			{
 				done = true;
 				copied++;
@@ -894,6 +997,7 @@ catchupRoundStep(void *arg)
 	DrConfig   *config;
 	DrError		err;
 	const CatchupList *walLists[CONFIG_REPO_MAX + 1] = {0};
+	const CatchupList *summaryLists[CONFIG_REPO_MAX + 1] = {0};
 	const CatchupList *backupLists[CONFIG_REPO_MAX + 1] = {0};
 	CatchupMissing missing[CATCHUP_WAL_ROUND_MAX];
 
@@ -916,6 +1020,7 @@ catchupRoundStep(void *arg)
 		if (r->listed)
 		{
 			walLists[n] = &r->wal;
+			summaryLists[n] = &r->summaries;
 			backupLists[n] = &r->backups;
 		}
 	}
@@ -948,8 +1053,29 @@ catchupRoundStep(void *arg)
 							   newestWal ? newestWal : "");
 		if (r->repo == NULL)
 			continue;
-		if (walCount > 0 && catchupWal(n, missing, walCount) > 0)
+		if (walCount > 0 && catchupWal(n, missing, walCount, false) > 0)
 			catchupMore = true;
+
+		/*
+		 * The WAL summaries of the segments it holds (an incremental taken
+		 * into it reads them); not counted as lag: a missing summary costs
+		 * an incremental some reading, never a restore anything.
+		 */
+		if (r->repo != NULL)
+		{
+			CatchupLag summaryLag;
+			int			summaryCount;
+			int			held = 0;
+
+			summaryCount = catchupMissing(summaryLists, n, 0,
+										  r->walFloor[0] ? r->walFloor : NULL,
+										  missing, lengthof(missing), &summaryLag);
+			for (int i = 0; i < summaryCount; i++)
+				if (catchupListHas(&r->wal, missing[i].name, WAL_NAME_LEN))
+					missing[held++] = missing[i];
+			if (held > 0 && catchupWal(n, missing, held, true) > 0)
+				catchupMore = true;
+		}
 		if (backupCount > 0 && r->repo != NULL &&
 			catchupBackups(n, backupMissing, backupCount))
 			catchupMore = true;
