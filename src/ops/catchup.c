@@ -43,11 +43,18 @@
  * manifest last, so a half-copied backup is never listed: the manifest is
  * written as the copy goes (the object-size of each file is the size of
  * its new object), and ended -- made visible -- only after every object.
- * Files of a bundle become standalone objects (data/<path>): the manifest
- * says so by leaving bundle= out.  A copy cut short (the per-round bound,
- * a cancel, a failure) abandons the manifest and releases the lock; the
- * next round starts that backup again, decoding the objects already
- * copied instead of copying them again.  Backup ids are kept.
+ * Files the source holds in bundles stay in bundles: they are appended,
+ * in the manifest's order, to the copy's own bundle objects (numbered
+ * from 0, each ended at about the backup engine's size), each entry bound
+ * to data/<path> as the engine binds it, and the copied manifest (version
+ * 3, as every manifest written) names where each landed; large files keep
+ * their parts, other files their data/<path> object.  A copy cut short
+ * (the per-round bound, a cancel, a failure) abandons the manifest and the
+ * bundle object being filled, and releases the lock; the next round starts
+ * that backup again, decoding the objects already copied instead of
+ * copying them again: standalone objects and parts where they are, and the
+ * entries of the bundle objects completed before, walked in the same
+ * order (catchupBundleReuse).  Backup ids are kept.
  *
  * Memory: repositories (and so their key caches, repo_keys.c) and
  * listings live in the duty's context; a round allocates in the
@@ -81,6 +88,15 @@
 #define CATCHUP_WAL_ROUND_MAX		32
 #define CATCHUP_OBJECTS_ROUND_MAX	2000
 #define CATCHUP_BUFFER_SIZE			(1024 * 1024)
+
+/*
+ * The copy's bundle objects: ended at about the size the backup engine's
+ * are.  An entry is encoded in memory up to CATCHUP_BUNDLE_ENTRY_MAX: a
+ * source's entries are files below pg_dr.backup_bundle_limit (16 MB at
+ * most), so their copies stay far below it and stay entries.
+ */
+#define CATCHUP_BUNDLE_SIZE			(4 * 1024 * 1024)
+#define CATCHUP_BUNDLE_ENTRY_MAX	(64 * 1024 * 1024)
 
 /* What the duty keeps of one repository across rounds. */
 typedef struct CatchupRepo
@@ -592,6 +608,23 @@ typedef struct CatchupBackupCopy
 	RepoLock   *lock;
 	int			budget;			/* objects still to copy in this round */
 	char	   *buffer;
+
+	/* the target's bundle being filled (NULL: none yet) */
+	RepoBundle *bundle;
+	uint32		bundlesEnded;	/* its objects ended, counted in budget */
+	uint32		nextBundle;		/* the number of the next new bundle object */
+
+	/*
+	 * The bundle objects 0 .. reuseCount - 1 an earlier, cut-short copy of
+	 * this backup completed, walked entry by entry (catchupBundleReuse):
+	 * reuseData holds object reuseBundle, whose next entry is at
+	 * reuseOffset.
+	 */
+	uint32		reuseCount;
+	uint32		reuseBundle;
+	char	   *reuseData;
+	size_t		reuseLen;
+	uint64		reuseOffset;
 } CatchupBackupCopy;
 
 /*
@@ -712,6 +745,289 @@ catchupManifestWrite(void *arg, const void *buf, size_t len, DrError *err)
 	return repoObjectWrite(((CatchupManifestSink *) arg)->write, buf, len, err);
 }
 
+/* RepoBundleParam.next: the copy's bundle objects, numbered in order. */
+static uint32
+catchupBundleNext(void *arg)
+{
+	CatchupBackupCopy *copy = arg;
+
+	return copy->nextBundle++;
+}
+
+/* Storage list callback: collect the numbers of bundle objects. */
+static bool
+catchupBundleListed(void *arg, const StorageInfo *info, DrError *err)
+{
+	List	  **numbers = arg;
+	char	   *end;
+	unsigned long n;
+
+	if (info->isDir)
+		return true;
+	errno = 0;
+	n = strtoul(info->name, &end, 10);
+	if (errno == 0 && *end == '\0' && end != info->name && n <= PG_UINT32_MAX)
+		*numbers = lappend_int(*numbers, (int) n);
+	return true;
+}
+
+static int
+catchupIntCompare(const ListCell *a, const ListCell *b)
+{
+	int			x = lfirst_int(a);
+	int			y = lfirst_int(b);
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The bundle objects an earlier, cut-short copy of this backup left in the
+ * target: the copy fills them one at a time, in the order of the source
+ * manifest, numbered from 0, and a bundle object becomes visible only
+ * complete, so those numbered 0, 1, ... without a gap hold the first
+ * bundled files of the manifest, in order (catchupBundleReuse walks them).
+ * Any other is removed (nothing names it: the manifest is written last).
+ */
+static bool
+catchupBundleFind(CatchupBackupCopy *copy, DrError *err)
+{
+	Storage    *storage = repoStorage(copy->dst->repo);
+	char	   *prefix = repoBackupBundlePrefix(copy->id);
+	List	   *numbers = NIL;
+	ListCell   *lc;
+	uint32		count = 0;
+
+	if (!storageList(storage, prefix, catchupBundleListed, &numbers, err))
+		return false;
+	list_sort(numbers, catchupIntCompare);
+	foreach(lc, numbers)
+	{
+		uint32		n = (uint32) lfirst_int(lc);
+
+		if (n == count)
+			count++;
+		else
+		{
+			char	   *path = repoBackupBundlePath(copy->id, n);
+
+			if (!storageRemove(storage, path, err))
+				return false;
+			pfree(path);
+		}
+	}
+	list_free(numbers);
+	copy->reuseCount = count;
+	copy->nextBundle = count;
+	return true;
+}
+
+/*
+ * Stop reusing: the bundle objects from the one being walked on are not
+ * used (removed; the one being walked is kept when some of its entries
+ * were used already, the rest of it then named by nothing), and new ones
+ * are numbered from there.
+ */
+static bool
+catchupBundleReuseEnd(CatchupBackupCopy *copy, DrError *err)
+{
+	uint32		from = copy->reuseBundle;
+
+	if (from < copy->reuseCount && copy->reuseData != NULL &&
+		copy->reuseOffset > 0)
+		from++;
+	for (uint32 n = from; n < copy->reuseCount; n++)
+	{
+		char	   *path = repoBackupBundlePath(copy->id, n);
+
+		if (!storageRemove(repoStorage(copy->dst->repo), path, err))
+			return false;
+		pfree(path);
+	}
+	if (copy->reuseData != NULL)
+		pfree(copy->reuseData);
+	copy->reuseData = NULL;
+	copy->reuseCount = copy->reuseBundle = from;
+	copy->nextBundle = from;
+	return true;
+}
+
+/*
+ * The next entry of the bundle objects an earlier copy completed
+ * (catchupBundleFind), for the bundled file whose object is bound to path:
+ * 1 when there is one, bound to path, that decodes to its end (checked as
+ * an object already copied is: *place and *stored say where it is);
+ * 0 when there is none, or it is not that file's or fails (reuse ends
+ * there: catchupBundleReuseEnd); -1 with err when the target fails.
+ */
+static int
+catchupBundleReuse(CatchupBackupCopy *copy, const char *path,
+				   RepoObjectPlace *place, uint64 *stored, DrError *err)
+{
+	Repo	   *repo = copy->dst->repo;
+	RepoObjectRead *read;
+	CodecResult result;
+	DrError		why;
+	uint64		span;
+	ssize_t		got;
+	char	   *bundlePath;
+
+	drErrorClear(&why);
+	while (copy->reuseBundle < copy->reuseCount)
+	{
+		if (copy->reuseData == NULL)
+		{
+			bundlePath = repoBackupBundlePath(copy->id, copy->reuseBundle);
+			copy->reuseData = storageGet(repoStorage(repo), bundlePath,
+										 &copy->reuseLen,
+										 CATCHUP_BUNDLE_SIZE + CATCHUP_BUNDLE_ENTRY_MAX,
+										 &why);
+			pfree(bundlePath);
+			copy->reuseOffset = 0;
+			if (copy->reuseData == NULL)
+				goto end;
+		}
+		if (copy->reuseOffset < copy->reuseLen)
+			break;
+		/* this one is used up: the next one */
+		pfree(copy->reuseData);
+		copy->reuseData = NULL;
+		copy->reuseBundle++;
+	}
+	if (copy->reuseBundle >= copy->reuseCount)
+		return 0;
+
+	if (!codecObjectSpan((const uint8 *) copy->reuseData + copy->reuseOffset,
+						 copy->reuseLen - copy->reuseOffset, &span, &why))
+		goto end;
+	bundlePath = repoBackupBundlePath(copy->id, copy->reuseBundle);
+	read = repoObjectReadBeginRange(repo, bundlePath, copy->reuseOffset, span,
+									&why);
+	pfree(bundlePath);
+	if (read == NULL)
+		goto end;
+	if (!repoObjectReadBindingRequire(read, path, &why))
+	{
+		repoObjectReadFree(read);
+		goto end;
+	}
+	while ((got = repoObjectRead(read, copy->buffer, CATCHUP_BUFFER_SIZE, &why)) > 0)
+		;
+	if (got < 0)
+	{
+		repoObjectReadFree(read);
+		goto end;
+	}
+	if (!repoObjectReadEnd(read, &result, &why))
+		goto end;
+	place->bundled = true;
+	place->bundle = copy->reuseBundle;
+	place->offset = copy->reuseOffset;
+	*stored = result.storedSize;
+	copy->reuseOffset += span;
+	return 1;
+
+end:
+	if (why.code != DR_OK)
+		ereport(LOG,
+				(errmsg_internal("pg_dr catch-up: repository %d: backup \"%s\": bundle %u of an earlier copy is not used from offset " UINT64_FORMAT ": %s",
+								 copy->dst->config.index, copy->id,
+								 copy->reuseBundle, copy->reuseOffset,
+								 why.message)));
+	return catchupBundleReuseEnd(copy, err) ? 0 : -1;
+}
+
+/*
+ * A file the source holds as an entry of a bundle: an entry of the
+ * target's bundle (an earlier copy's, reused, or a new one), bound to
+ * data/<path> as the backup engine binds it (manifest version 3).  A
+ * bundle object ended counts as one object of the round's budget.
+ */
+static bool
+catchupBundledCopy(CatchupBackupCopy *copy, ManifestFile *file, DrError *err)
+{
+	char	   *path = repoBackupDataPath(copy->id, file->path);
+	RepoObjectPlace place;
+	RepoWriteParam param = {0};
+	RepoObjectWrite *write;
+	RepoObjectRead *read;
+	CodecResult result;
+	uint64		stored;
+	uint32		ended;
+	int			reused;
+
+	CHECK_FOR_INTERRUPTS();
+	reused = catchupBundleReuse(copy, path, &place, &stored, err);
+	if (reused < 0)
+		return false;
+	if (reused == 0)
+	{
+		if (copy->budget <= 0)
+			return drErrorSet(err, DR_ERR_CANCELED, "the round's work is done");
+		if (copy->bundle == NULL)
+		{
+			RepoBundleParam bundleParam = {0};
+
+			bundleParam.prefix = repoBackupBundlePrefix(copy->id);
+			bundleParam.sizeMax = CATCHUP_BUNDLE_SIZE;
+			bundleParam.entryMax = CATCHUP_BUNDLE_ENTRY_MAX;
+			bundleParam.next = catchupBundleNext;
+			bundleParam.nextArg = copy;
+			copy->bundle = repoBundleNew(copy->dst->repo, &bundleParam);
+		}
+		/* the source's entry, bound to data/<path> when it is version 3 */
+		read = repoBackupFileReadBegin(copy->src->repo, copy->id, file, err);
+		if (read == NULL)
+			return false;
+		param.binding = path;
+		param.bundle = copy->bundle;
+		write = repoObjectWriteBeginParam(copy->dst->repo, path,
+										  copy->dst->keyNone ? NULL : &copy->dst->key,
+										  &param, err);
+		if (write == NULL)
+		{
+			repoObjectReadFree(read);
+			return false;
+		}
+		for (;;)
+		{
+			ssize_t		got = repoObjectRead(read, copy->buffer,
+											 CATCHUP_BUFFER_SIZE, err);
+
+			if (got < 0 || (got > 0 && !repoObjectWrite(write, copy->buffer, got, err)))
+			{
+				repoObjectReadFree(read);
+				repoObjectWriteAbort(write);
+				return false;
+			}
+			if (got == 0)
+				break;
+		}
+		/* the source verified to its end before the entry is appended */
+		if (!repoObjectReadEnd(read, NULL, err))
+		{
+			repoObjectWriteAbort(write);
+			return false;
+		}
+		if (!repoObjectWriteEndPlace(write, &result, &place, err))
+			return false;
+		stored = result.storedSize;
+		ended = repoBundleObjects(copy->bundle);
+		if (ended > copy->bundlesEnded)
+		{
+			copy->budget -= ended - copy->bundlesEnded;
+			copy->bundlesEnded = ended;
+			(void) repoLockHeartbeat(copy->lock, (int64) time(NULL), false, err);
+			drErrorClear(err);
+		}
+	}
+	file->bundled = place.bundled;
+	file->bundle = place.bundle;
+	file->bundleOffset = place.offset;
+	file->objectSize = stored;
+	pfree(path);
+	return true;
+}
+
 /* The entries of the source manifest, each object copied, into writer. */
 static bool
 catchupBackupEntries(CatchupBackupCopy *copy, ManifestReader *reader,
@@ -754,6 +1070,11 @@ catchupBackupEntries(CatchupBackupCopy *copy, ManifestReader *reader,
 						}
 						file->objectSize = total;
 					}
+					else if (file->bundled)
+					{
+						if (!catchupBundledCopy(copy, file, err))
+							return false;
+					}
 					else
 					{
 						RepoObjectRead *read;
@@ -771,7 +1092,6 @@ catchupBackupEntries(CatchupBackupCopy *copy, ManifestReader *reader,
 							!catchupObjectCopy(copy, read, path, true, &stored, err))
 							return false;
 						file->objectSize = stored;
-						file->bundled = false;
 						pfree(path);
 					}
 					if (!manifestWriteFile(writer, file, err))
@@ -895,6 +1215,8 @@ catchupBackupCopy(CatchupRepo *src, CatchupRepo *dst, const char *id,
 	}
 	if (copy.lock == NULL)
 		goto done;
+	if (!catchupBundleFind(&copy, err))
+		goto done;
 
 	header.hasKey = !dst->keyNone;
 	if (!dst->keyNone)
@@ -921,11 +1243,25 @@ catchupBackupCopy(CatchupRepo *src, CatchupRepo *dst, const char *id,
 			goto done;
 	}
 
+	/* the last bundle object, complete before the manifest names it */
+	if (copy.bundle != NULL)
+	{
+		RepoBundle *bundle = copy.bundle;
+
+		copy.bundle = NULL;
+		if (!repoBundleEnd(bundle, err))
+			goto done;
+	}
+
 	/* the instant the copy comes into existence */
 	ok = repoObjectWriteEnd(sink.write, NULL, err);
 	sink.write = NULL;
 
 done:
+	if (copy.bundle != NULL)
+		repoBundleAbort(copy.bundle);
+	if (copy.reuseData != NULL)
+		pfree(copy.reuseData);
 	if (sink.write != NULL)
 		repoObjectWriteAbort(sink.write);
 	if (writer != NULL)
