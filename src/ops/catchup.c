@@ -54,7 +54,9 @@
  * that backup again, decoding the objects already copied instead of
  * copying them again: standalone objects and parts where they are, and the
  * entries of the bundle objects completed before, walked in the same
- * order (catchupBundleReuse).  Backup ids are kept.
+ * order (catchupBundleReuse).  Backup ids are kept.  The lock a copy cut
+ * short by a crash of this server left is taken over at once, its writer
+ * being provably gone (catchupLockHolderGone); any other, once expired.
  *
  * Memory: repositories (and so their key caches, repo_keys.c) and
  * listings live in the duty's context; a round allocates in the
@@ -63,7 +65,9 @@
  */
 #include "postgres.h"
 
+#include <signal.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "access/xlog.h"
 #include "miscadmin.h"
@@ -73,6 +77,7 @@
 #include "archive/archive.h"
 #include "common/config.h"
 #include "common/manifest.h"
+#include "common/test_pause.h"
 #include "common/wal.h"
 #include "ops/catchup.h"
 #include "ops/catchup_decide.h"
@@ -1018,6 +1023,7 @@ catchupBundledCopy(CatchupBackupCopy *copy, ManifestFile *file, DrError *err)
 			copy->bundlesEnded = ended;
 			(void) repoLockHeartbeat(copy->lock, (int64) time(NULL), false, err);
 			drErrorClear(err);
+			drTestPause("catchup-bundle-ended");
 		}
 	}
 	file->bundled = place.bundled;
@@ -1138,6 +1144,33 @@ catchupLockLeft(const char *name, bool forget)
 }
 
 /*
+ * Whether the writer of the lock of backup id in dst is provably gone
+ * (repoLockHolderGone): a process of this host that is no more, or of an
+ * earlier postmaster of this data directory.  Said in the log when so.
+ */
+static bool
+catchupLockHolderGone(CatchupRepo *dst, const char *id,
+					  const RepoLockState *state)
+{
+	char		host[256];
+	bool		alive;
+
+	if (!state->parsed || gethostname(host, sizeof(host)) != 0)
+		return false;
+	host[sizeof(host) - 1] = '\0';
+	/* EPERM: a process of another user has that pid now; alive, to be safe */
+	alive = state->holder.pid > 0 &&
+		(kill(state->holder.pid, 0) == 0 || errno != ESRCH);
+	if (!repoLockHolderGone(&state->holder, host, (int64) PgStartTime, DataDir,
+							alive))
+		return false;
+	ereport(LOG,
+			(errmsg("pg_dr catch-up: repository %d: the lock of backup \"%s\" was left by process %d of this host, which is gone: taken over",
+					dst->config.index, id, state->holder.pid)));
+	return true;
+}
+
+/*
  * Copy backup id from src to dst (see the header comment).  True when the
  * backup is complete in dst; false with DR_ERR_CANCELED when the round's
  * budget ran out first.
@@ -1192,8 +1225,9 @@ catchupBackupCopy(CatchupRepo *src, CatchupRepo *dst, const char *id,
 	if (copy.lock == NULL && err->code == DR_ERR_EXISTS)
 	{
 		/*
-		 * A lock is there: one this process left (taken over at once), or
-		 * one a crashed copy left (taken over once it expired).
+		 * A lock is there: one this process left, or one whose writer is
+		 * provably gone (a copy a crash of this server cut short), both
+		 * taken over at once; or another one, taken over once it expired.
 		 */
 		RepoLockState state;
 		bool		taken = false;
@@ -1201,7 +1235,8 @@ catchupBackupCopy(CatchupRepo *src, CatchupRepo *dst, const char *id,
 
 		drErrorClear(err);
 		if (repoLockRead(dst->repo, id, &state, err) &&
-			(ours || !repoLockLive(&state, (int64) time(NULL))) &&
+			(ours || !repoLockLive(&state, (int64) time(NULL)) ||
+			 catchupLockHolderGone(dst, id, &state)) &&
 			repoLockTake(dst->repo, id, &state, &taken, err) && taken)
 		{
 			copy.lock = repoLockAcquire(dst->repo, id, header.parentId,
@@ -1446,6 +1481,8 @@ catchupRun(TimestampTz now, void *arg)
 				AllocSetContextCreate(catchupContext, "pg_dr catch-up listing",
 									  ALLOCSET_DEFAULT_SIZES);
 	}
+	/* the copy locks say which server wrote them (catchupLockHolderGone) */
+	repoLockIdentitySet((int64) PgStartTime, DataDir);
 	ok = dutyXactRun("pg_dr: copying to repositories that are behind",
 					 catchupRoundStep, NULL);
 	if (!ok)
