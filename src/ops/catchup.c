@@ -58,6 +58,10 @@
  * short by a crash of this server left is taken over at once, its writer
  * being provably gone (catchupLockHolderGone); any other, once expired.
  *
+ * A restored cluster not yet declared primary whose origin marker names
+ * one of its repositories copies nothing (catchupOriginAllows), as the
+ * PITR duty makes no restore point there.
+ *
  * Memory: repositories (and so their key caches, repo_keys.c) and
  * listings live in the duty's context; a round allocates in the
  * transaction of dutyXactRun.
@@ -87,6 +91,7 @@
 #include "repo/repo_archive.h"
 #include "repo/repo_backup.h"
 #include "repo/repo_lock.h"
+#include "repo/repo_origin.h"
 
 #define CATCHUP_POLL_MS				10000
 #define CATCHUP_RETRY_MS			15000
@@ -1361,6 +1366,47 @@ catchupBackups(int n, CatchupMissing *missing, int count)
 	return false;
 }
 
+/* The catch-up refuses to run (catchupOriginAllows): said once. */
+static bool catchupOriginRefused = false;
+
+/*
+ * May this cluster copy into its repositories?  Not a restored cluster not
+ * yet declared primary (repo/repo_origin.h) whose marker names one of
+ * them: it would write the source's backups and WAL history into the
+ * repository it came from, as the PITR duty would its restore points
+ * (pitr.c).  Refusals are logged when they start and when they end.
+ */
+static bool
+catchupOriginAllows(const DrConfig *config)
+{
+	RepoOrigin	origin;
+	DrError		err;
+	bool		found;
+	bool		allowed = true;
+
+	drErrorClear(&err);
+	/* the common case first: no marker */
+	if (repoOriginRead(DataDir, &origin, &found, &err) && !found)
+		allowed = true;
+	else
+		for (int n = 1; n <= CONFIG_REPO_MAX && allowed; n++)
+			if (config->repo[n].index != 0 &&
+				!repoOriginGuard(DataDir, &config->repo[n], NULL,
+								 "copying backups and WAL between repositories",
+								 &err))
+				allowed = false;
+
+	if (!allowed && !catchupOriginRefused)
+		ereport(LOG,
+				(errmsg("pg_dr catch-up: %s", err.message),
+				 err.hint[0] ? errhint("%s", err.hint) : 0));
+	else if (allowed && catchupOriginRefused)
+		ereport(LOG,
+				(errmsg("pg_dr catch-up: copying between repositories resumed")));
+	catchupOriginRefused = !allowed;
+	return allowed;
+}
+
 static void
 catchupRoundStep(void *arg)
 {
@@ -1377,8 +1423,11 @@ catchupRoundStep(void *arg)
 		return;					/* dr_status says why */
 	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
 		catchupConfigure(n, &config->repo[n]);
-	if (config->repoCount < 2)
+	if (config->repoCount < 2 || !catchupOriginAllows(config))
+	{
+		configFree(config);
 		return;
+	}
 
 	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
 	{
