@@ -802,13 +802,14 @@ static bool
 catchupBundleFind(CatchupBackupCopy *copy, DrError *err)
 {
 	Storage    *storage = repoStorage(copy->dst->repo);
-	char	   *prefix = repoBackupBundlePrefix(copy->id);
+	char	   *dir = psprintf("%s/%s/bundle", REPO_BACKUP_DIR, copy->id);
 	List	   *numbers = NIL;
 	ListCell   *lc;
 	uint32		count = 0;
 
-	if (!storageList(storage, prefix, catchupBundleListed, &numbers, err))
+	if (!storageList(storage, dir, catchupBundleListed, &numbers, err))
 		return false;
+	pfree(dir);
 	list_sort(numbers, catchupIntCompare);
 	foreach(lc, numbers)
 	{
