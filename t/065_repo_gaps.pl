@@ -22,8 +22,8 @@
 #	   repositories configured; the origin stopped): the catch-up copies
 #	   nothing (said in its log), so segments removed from repo2 stay
 #	   missing, and dr_wal_verify() reports, a row per repository, the
-#	   segments repo2 lacks that repo1 holds, and a gap in repo1; repo => 2
-#	   checks repo2 alone.  Declared primary, the catch-up resumes and puts
+#	   segments repo2 lacks that repo1 holds, and a gap in repo1 (pg_dr
+#	   verify --wal too); repo => 2 checks repo2 alone.  Declared primary, the catch-up resumes and puts
 #	   them back.
 use strict;
 use warnings;
@@ -291,6 +291,12 @@ like($rows[0], qr/^1\|f\|\Q$seg1[-1]\E\|.*WAL segment $hole is missing from the 
 	'repo1: the gap in its own archive');
 like($rows[1], qr/^2\|f\|\Q$seg2[-3]\E\|.*the WAL archive ends with segment $seg2[-3]: 2 segments to $seg1[-1] are missing from it, which repository 1 holds/,
 	'repo2: the segments it lacks that repo1 holds, past its newest');
+($rc, $out, $err) = run_cmd('pg_dr', 'verify', '--config', $conf, '--wal');
+is($rc, 1, 'pg_dr verify --wal fails too');
+like($out, qr/^repository 2: archive\/wal: the WAL archive ends with segment $seg2[-3]: 2 segments to $seg1[-1] are missing from it, which repository 1 holds$/m,
+	'and reports the segments repo2 lacks the same way');
+like($out, qr/^repository 1: archive\/wal: WAL segment $hole is missing from the archive$/m,
+	"and repo1's gap");
 is($restored->safe_psql('postgres',
 		'SELECT count(*), min(repo), bool_and(ok) FROM dr_wal_verify(repo => 2)'),
 	'1|2|t', 'dr_wal_verify(repo => 2): repo2 alone, continuous to its own newest segment (nothing to compare with)');

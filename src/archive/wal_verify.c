@@ -587,6 +587,7 @@ walVerify(Repo *repo, const WalVerifyParam *param, WalVerifyResult *result,
 	saved = storageHostSet(repoStorage(repo), param->host);
 	ok = walVerifyRun(&state, err);
 	storageHostSet(repoStorage(repo), saved);
+	result->segSize = state.segSize;
 
 	for (int i = 0; i < state.dirCount; i++)
 		pfree(state.dirs[i]);

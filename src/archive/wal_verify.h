@@ -68,6 +68,7 @@ typedef struct WalVerifyResult
 	char		lastSegment[WAL_NAME_LEN + 1];	/* walked */
 	uint64		segmentsChecked;	/* read to their verified end */
 	uint64		problems;
+	uint32		segSize;		/* the segment size the walk used */
 } WalVerifyResult;
 
 /*
