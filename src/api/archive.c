@@ -267,7 +267,7 @@ dr_wal_verify(PG_FUNCTION_ARGS)
 		for (int r = 0; r < count; r++)
 		{
 			ArchiveVerifyResult *result = &results[r];
-			/* named in WARNINGs when several are configured */
+			/* named in WARNINGs when several are configured, or one asked for */
 			int			named = count > 1 || forced != 0 ? numbers[r] : 0;
 			Repo	   *repo;
 
