@@ -420,22 +420,24 @@ AS 'MODULE_PATHNAME', 'dr_backup_incremental';
 COMMENT ON FUNCTION dr_backup_incremental(text, text, boolean) IS
 	'take a block-level incremental backup on top of parent (default: the latest backup); without a parent and unless strict, a full backup instead (with a NOTICE) when nothing valid can be built on or the chain holds pg_dr.backup_chain_max backups; returns its id';
 
-CREATE FUNCTION dr_backup_verify(backup_id text)
+-- not STRICT: repo NULL means every repository that holds the backup
+CREATE FUNCTION dr_backup_verify(backup_id text, repo integer DEFAULT NULL)
 RETURNS boolean
-LANGUAGE C VOLATILE STRICT
+LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'dr_backup_verify';
-COMMENT ON FUNCTION dr_backup_verify(text) IS
-	're-read every object of a backup and its chain, and the archived WAL it needs; false, with a WARNING per problem, when anything is wrong';
+COMMENT ON FUNCTION dr_backup_verify(text, integer) IS
+	're-read every object of a backup and its chain, and the archived WAL it needs, in every repository that holds it (repo => N: in repository N only); false, with a WARNING per problem, when anything is wrong';
 
--- not STRICT: recovery_target NULL means "to the end of the archived WAL"
+-- not STRICT: recovery_target NULL means "to the end of the archived WAL",
+-- repo NULL "the first repository with a good copy, falling back"
 CREATE FUNCTION dr_restore(backup_id text, target_dir text,
-	recovery_target text DEFAULT NULL,
+	recovery_target text DEFAULT NULL, repo integer DEFAULT NULL,
 	OUT restored_backup text, OUT files bigint, OUT bytes bigint, OUT wal_segments bigint)
 RETURNS record
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'dr_restore';
-COMMENT ON FUNCTION dr_restore(text, text, text) IS
-	'restore a backup (an id or latest) into an empty directory of the server host; recovery_target => ''immediate'' stops at the end of the backup';
+COMMENT ON FUNCTION dr_restore(text, text, text, integer) IS
+	'restore a backup (an id or latest) into an empty directory of the server host; recovery_target => ''immediate'' stops at the end of the backup; repo => N reads repository N only';
 
 CREATE FUNCTION dr_repository_create()
 RETURNS text
@@ -503,14 +505,18 @@ CREATE VIEW dr_repositories AS
 COMMENT ON VIEW dr_repositories IS
 	'every configured repository: required or not, state (ok, catching up, unreachable, error), newest backup and WAL, lag behind the others, last error';
 
+-- repo: NULL checks every configured repository (a row each), N only
+-- repository N; the result's repo column (last, after the columns of
+-- earlier releases) is the repository of the row
 CREATE FUNCTION dr_wal_verify(
 	OUT ok boolean, OUT first_segment text, OUT last_segment text,
-	OUT segments_checked bigint, OUT problems text[])
-RETURNS record
+	OUT segments_checked bigint, OUT problems text[],
+	INOUT repo integer DEFAULT NULL)
+RETURNS SETOF record
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'dr_wal_verify';
-COMMENT ON FUNCTION dr_wal_verify() IS
-	'check that the WAL archive is continuous from the oldest backup to the newest segment, and decode every segment';
+COMMENT ON FUNCTION dr_wal_verify(integer) IS
+	'check that the WAL archive of each repository (repo => N: of repository N) is continuous from the oldest backup to the newest segment, decode every segment, and (with several) that none lacks segments another holds';
 
 ------------------------------------------------------------------------------
 -- Point-in-time recovery: restore points (scheduled by the worker every
@@ -897,12 +903,13 @@ GRANT SELECT ON dr_restore_points, dr_pitr_window TO dr_monitor;
 GRANT EXECUTE ON FUNCTION pgdr._repository_backups() TO dr_monitor;
 REVOKE ALL ON FUNCTION dr_restore_point(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_restore_point(text) TO dr_operator;
-REVOKE ALL ON FUNCTION dr_backup_verify(text), dr_restore(text, text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dr_backup_verify(text) TO dr_operator;
+REVOKE ALL ON FUNCTION dr_backup_verify(text, integer),
+	dr_restore(text, text, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_backup_verify(text, integer) TO dr_operator;
 -- it writes where the server's OS user may write: administrators only
-GRANT EXECUTE ON FUNCTION dr_restore(text, text, text) TO dr_admin;
-REVOKE ALL ON FUNCTION dr_wal_verify() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dr_wal_verify() TO dr_operator;
+GRANT EXECUTE ON FUNCTION dr_restore(text, text, text, integer) TO dr_admin;
+REVOKE ALL ON FUNCTION dr_wal_verify(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_wal_verify(integer) TO dr_operator;
 -- it destroys backups: administrators only
 REVOKE ALL ON FUNCTION dr_expire() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_expire() TO dr_admin;

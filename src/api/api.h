@@ -45,6 +45,14 @@ struct Repo;
 extern struct Repo *apiRepoOpen(struct DrConfig **config);
 
 /*
+ * The repo argument of dr_restore(), dr_backup_verify() and
+ * dr_wal_verify(): 0 when it is NULL (read every configured repository),
+ * else the repository given, which must be configured in config: ERROR
+ * 22023 naming the configured ones otherwise (repo_fallback.h).
+ */
+extern int	apiRepoArg(const struct DrConfig *config, bool isNull, int32 value);
+
+/*
  * Check a text argument that is written into a line-oriented file (a backup
  * label, a restore point name): minBytes to maxBytes bytes, no control
  * character.  ERROR 22023 naming the function and the argument otherwise.

@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -26,6 +27,8 @@
 #include "ops/audit.h"
 #include "pg_dr.h"
 #include "repo/repo.h"
+#include "repo/repo_fallback.h"
+#include "archive/wal_verify.h"
 
 PG_FUNCTION_INFO_V1(pg_dr_archive_status);
 PG_FUNCTION_INFO_V1(pg_dr_repositories);
@@ -220,56 +223,148 @@ pg_dr_backup_repos(PG_FUNCTION_ARGS)
 										  true, TYPALIGN_INT));
 }
 
+/*
+ * dr_wal_verify(): the WAL archive of every configured repository (or of
+ * the one repo names), a row each.  With several, each archive is also
+ * compared with the one that reaches furthest: the segments a repository
+ * lacks past its own newest, and another holds, are its problems
+ * (archiveVerifyBehind).  A repository that cannot be opened or read is a
+ * row with that problem; with one repository it is an ERROR.
+ */
 Datum
 dr_wal_verify(PG_FUNCTION_ARGS)
 {
-	TupleDesc	tupdesc;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ApiCall    *call = apiCallNew("dr_wal_verify");
-	ArchiveVerifyResult *result = palloc0(sizeof(ArchiveVerifyResult));
-	volatile int repoNumber = 0;
-	Datum		values[5];
-	bool		nulls[5];
-	Datum	   *problems;
-	int			n = 0;
-	ListCell   *lc;
+	bool		repoNull = PG_NARGS() < 1 || PG_ARGISNULL(0);
+	int32		repoArg = repoNull ? 0 : PG_GETARG_INT32(0);
+	ArchiveVerifyResult *results = palloc0(sizeof(ArchiveVerifyResult) * CONFIG_REPO_MAX);
+	int		   *numbers = palloc0(sizeof(int) * CONFIG_REPO_MAX);
+	volatile int count = 0;
+	bool		ok = true;
+	int64		checked = 0;
+	int64		problems = 0;
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
+	InitMaterializedSRF(fcinfo, 0);
+	if (!repoNull)
+		apiArgInt64(call, "repo", repoArg);
 
 	API_CALL_BEGIN(call);
 	{
-		DrConfig   *config;
-		Repo	   *repo = apiRepoOpen(&config);
+		DrConfig   *config = apiConfigLoad();
+		int			forced = apiRepoArg(config, repoNull, repoArg);
+		const DrHost *host;
+		DrError		err;
+		int			newest = -1;
 
-		repoNumber = repoConfig(repo)->index;
-		archiveVerify(repo, progressBegin("wal verify"), result);
+		count = repoReadOrder(config, forced, numbers);
+		if (count == 0)
+		{
+			configRepoFirst(config, &err);
+			drEreport(ERROR, &err);
+		}
+		host = progressBegin("wal verify");
+		for (int r = 0; r < count; r++)
+		{
+			ArchiveVerifyResult *result = &results[r];
+			/* named in WARNINGs when several are configured, or one asked for */
+			int			named = count > 1 || forced != 0 ? numbers[r] : 0;
+			Repo	   *repo;
+
+			drErrorClear(&err);
+			repo = repoOpen(&config->repo[numbers[r]], &err);
+			if (repo != NULL)
+			{
+				bool		walked = archiveVerify(repo, named, host, result, &err);
+
+				repoClose(repo);
+				if (walked)
+					continue;
+			}
+			if (count == 1 || err.code == DR_ERR_CANCELED)
+				drEreport(ERROR, &err);
+			/* this repository's row says why; the others are checked */
+			memset(result, 0, sizeof(*result));
+			result->repo = named;
+			result->ok = true;
+			archiveVerifyProblemAdd(result, err.message);
+		}
+
+		/* what one archive holds past the newest segment of another */
+		for (int r = 0; r < count; r++)
+		{
+			uint64		ahead;
+
+			if (results[r].lastSegment[0] == '\0')
+				continue;
+			if (newest < 0 ||
+				walVerifyBehind(results[newest].lastSegment,
+								results[r].lastSegment, wal_segment_size, &ahead))
+				newest = r;
+		}
+		for (int r = 0; r < count && newest >= 0; r++)
+			if (r != newest)
+				archiveVerifyBehind(&results[r], results[newest].lastSegment,
+									numbers[newest]);
 		progressEnd();
-		repoClose(repo);
 		configFree(config);
 	}
 	API_CALL_END(call);
 
-	/* what was checked and what was found */
-	apiArgInt64(call, "repo", repoNumber);
-	apiArgBool(call, "ok", result->ok);
-	apiArgText(call, "first_segment", result->firstSegment);
-	apiArgText(call, "last_segment", result->lastSegment);
-	apiArgInt64(call, "segments_checked", result->segmentsChecked);
-	apiArgInt64(call, "problems", result->problemCount);
-	apiCallOk(call);
+	for (int r = 0; r < count; r++)
+	{
+		ArchiveVerifyResult *result = &results[r];
+		Datum		values[6];
+		bool		nulls[6];
+		Datum	   *texts;
+		int			n = 0;
+		ListCell   *lc;
 
-	memset(nulls, 0, sizeof(nulls));
-	values[0] = BoolGetDatum(result->ok);
-	values[1] = CStringGetTextDatum(result->firstSegment);
-	nulls[1] = result->firstSegment[0] == '\0';
-	values[2] = CStringGetTextDatum(result->lastSegment);
-	nulls[2] = result->lastSegment[0] == '\0';
-	values[3] = Int64GetDatum(result->segmentsChecked);
-	problems = palloc(sizeof(Datum) * Max(list_length(result->problems), 1));
-	foreach(lc, result->problems)
-		problems[n++] = CStringGetTextDatum((char *) lfirst(lc));
-	values[4] = PointerGetDatum(construct_array(problems, n, TEXTOID, -1, false,
-												TYPALIGN_INT));
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
-													  values, nulls)));
+		ok &= result->ok;
+		checked += result->segmentsChecked;
+		problems += result->problemCount;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = BoolGetDatum(result->ok);
+		values[1] = CStringGetTextDatum(result->firstSegment);
+		nulls[1] = result->firstSegment[0] == '\0';
+		values[2] = CStringGetTextDatum(result->lastSegment);
+		nulls[2] = result->lastSegment[0] == '\0';
+		values[3] = Int64GetDatum(result->segmentsChecked);
+		values[5] = Int32GetDatum(numbers[r]);
+		texts = palloc(sizeof(Datum) * (list_length(result->problems) + 1));
+		foreach(lc, result->problems)
+			texts[n++] = CStringGetTextDatum((char *) lfirst(lc));
+		if (result->problemCount > n)
+		{
+			int			more = result->problemCount - n;
+
+			texts[n++] = CStringGetTextDatum(psprintf("... and %d more problems", more));
+		}
+		values[4] = PointerGetDatum(construct_array(texts, n, TEXTOID, -1, false,
+													TYPALIGN_INT));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	/* what was checked and what was found */
+	apiArgBool(call, "ok", ok);
+	apiArgInt64(call, "segments_checked", checked);
+	apiArgInt64(call, "problems", problems);
+	if (count == 1)
+	{
+		if (repoNull)
+			apiArgInt64(call, "repo", numbers[0]);
+		apiArgText(call, "first_segment", results[0].firstSegment);
+		apiArgText(call, "last_segment", results[0].lastSegment);
+	}
+	else
+		for (int r = 0; r < count; r++)
+		{
+			char		key[32];
+
+			snprintf(key, sizeof(key), "repo%d_problems", numbers[r]);
+			apiArgInt64(call, key, results[r].problemCount);
+		}
+	apiCallOk(call);
+	return (Datum) 0;
 }

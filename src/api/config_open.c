@@ -2,8 +2,9 @@
  * config_open.c
  *	  The configuration every API function works with (pg_dr.config_file)
  *	  and the repository it names first, opened: apiConfigLoad and
- *	  apiRepoOpen (see api.h).  Problems are errors with a SQLSTATE and,
- *	  where the fix is not obvious, a hint.
+ *	  apiRepoOpen; the check of a repo argument, apiRepoArg (see api.h).
+ *	  Problems are errors with a SQLSTATE and, where the fix is not
+ *	  obvious, a hint.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -12,6 +13,7 @@
 #include "common/config.h"
 #include "pg_dr.h"
 #include "repo/repo.h"
+#include "repo/repo_fallback.h"
 
 DrConfig *
 apiConfigLoad(void)
@@ -51,4 +53,17 @@ apiRepoOpen(DrConfig **configOut)
 		drEreport(ERROR, &err);
 	*configOut = config;
 	return repo;
+}
+
+int
+apiRepoArg(const DrConfig *config, bool isNull, int32 value)
+{
+	DrError		err;
+
+	if (isNull)
+		return 0;
+	drErrorClear(&err);
+	if (!repoForcedCheck(config, value, &err))
+		drEreport(ERROR, &err);
+	return value;
 }

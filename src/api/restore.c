@@ -2,7 +2,9 @@
  * restore.c (api)
  *	  dr_restore(): a backup restored into a side directory of the server
  *	  host (restore/restore.h), never into the running cluster; read from
- *	  the first repository that has a good copy (repo/repo_fallback.h).
+ *	  the first repository that has a good copy (repo/repo_fallback.h), or
+ *	  from the one repository its repo argument names (as "pg_dr restore
+ *	  --repo N": no fallback, recovery's wal-get reads that one too).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -124,7 +126,8 @@ apiRestoreFollow(Repo *repo, RestoreTarget *target, const char *backupId,
  * never the running cluster's, nor one of its tablespaces or a
  * repository).  The server's own pg_dr CLI is written as restore_command.
  * recovery_target: NULL to replay the archived WAL to its end, or
- * 'immediate' to stop at the end of the backup.
+ * 'immediate' to stop at the end of the backup.  repo: NULL to read every
+ * repository (falling back), or the only one to read.
  */
 Datum
 dr_restore(PG_FUNCTION_ARGS)
@@ -132,6 +135,8 @@ dr_restore(PG_FUNCTION_ARGS)
 	char	   *backupId;
 	char	   *target;
 	char	   *volatile recoveryTarget = NULL;
+	bool		repoNull = PG_NARGS() <= 3 || PG_ARGISNULL(3);
+	int32		repoArg = repoNull ? 0 : PG_GETARG_INT32(3);
 	ApiCall    *call = apiCallNew("dr_restore");
 	RestoreResult result;
 	char	   *volatile resolved = NULL;
@@ -155,6 +160,8 @@ dr_restore(PG_FUNCTION_ARGS)
 	apiArgText(call, "target_dir", target);
 	if (recoveryTarget != NULL)
 		apiArgText(call, "recovery_target", recoveryTarget);
+	if (!repoNull)
+		apiArgInt64(call, "repo", repoArg);
 
 	memset(&result, 0, sizeof(result));
 	startedAt = GetCurrentTimestamp();
@@ -171,6 +178,7 @@ dr_restore(PG_FUNCTION_ARGS)
 		DrError		err;
 		DrError		firstErr;
 		char		program[MAXPGPATH];
+		int			forced;
 
 		if (!is_absolute_path(target))
 			ereport(ERROR,
@@ -187,9 +195,10 @@ dr_restore(PG_FUNCTION_ARGS)
 		}
 
 		config = apiConfigLoad();
+		forced = apiRepoArg(config, repoNull, repoArg);
 		host = progressBegin("restore");
-		/* every repository, the next one read when a copy is bad */
-		if (!repoReadSetOpen(config, 0, host, &set, &err))
+		/* every repository, the next one read when a copy is bad; or one */
+		if (!repoReadSetOpen(config, forced, host, &set, &err))
 			drEreport(ERROR, &err);
 		/* the pg_dr CLI is installed next to postgres */
 		strlcpy(program, my_exec_path, sizeof(program));
@@ -210,15 +219,19 @@ dr_restore(PG_FUNCTION_ARGS)
 				firstErr = err;
 		}
 		if (resolved == NULL)
+		{
+			if (set.forced)
+				drErrorPrefix(&firstErr, "repository %d: ", forced);
 			drEreport(ERROR, &firstErr);
+		}
 
 		memset(&param, 0, sizeof(param));
 		param.backupId = resolved;
 		param.targetDir = target;
 		param.restoreProgram = program;
 		param.restoreConfigFile = drConfigFile;
-		/* recovery's wal-get reads every repository too */
-		param.restoreRepoIndex = 0;
+		/* recovery's wal-get reads as the restore: every repository, or one */
+		param.restoreRepoIndex = forced;
 		param.guards = apiRestoreGuards(config, &param.guardCount);
 		param.host = host;
 		param.fallbackRepos = fallbackRepos;
@@ -237,7 +250,8 @@ dr_restore(PG_FUNCTION_ARGS)
 			bool		planned;
 
 			drErrorClear(&err);
-			param.repoNumber = set.count > 1 ? set.numbers[r] : 0;
+			/* named in messages when it is not the only one configured */
+			param.repoNumber = set.count > 1 || set.forced ? set.numbers[r] : 0;
 			param.fallbackCount = 0;
 			for (int k = 0; k < set.count; k++)
 				if (k != r)
@@ -259,7 +273,7 @@ dr_restore(PG_FUNCTION_ARGS)
 			if (err.code == DR_ERR_CANCELED || r == set.count - 1 ||
 				(!repoReadFallsBack(&err) && err.code != DR_ERR_INVALID))
 			{
-				if (set.count > 1)
+				if (set.count > 1 || set.forced)
 					drErrorPrefix(&err, "repository %d: ", set.numbers[r]);
 				drEreport(ERROR, &err);
 			}

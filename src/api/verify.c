@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  * verify.c (api)
  *	  dr_backup_verify(): a backup and its chain re-read and checked
- *	  (backup/backup_verify.h) in every repository that holds it, the
+ *	  (backup/backup_verify.h) in every repository that holds it, or in
+ *	  the one its repo argument names (as "pg_dr verify --repo N"), the
  *	  result kept in the catalog.
  *-------------------------------------------------------------------------
  */
@@ -79,25 +80,37 @@ apiVerifyAlert(const char *id, bool ok, const VerifyCollect *collect)
 /*
  * Re-read every object of a backup and of its chain: authenticate,
  * decompress, check sizes and SHA-256 against the manifest.  The result is
- * recorded in dr_backups (status damaged, with the first problem).
+ * recorded in dr_backups (status damaged, with the first problem).  repo:
+ * NULL for every repository's copy, or the only repository to read.
  */
 Datum
 dr_backup_verify(PG_FUNCTION_ARGS)
 {
-	char	   *backupId = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *backupId;
+	bool		repoNull = PG_NARGS() <= 1 || PG_ARGISNULL(1);
+	int32		repoArg = repoNull ? 0 : PG_GETARG_INT32(1);
 	ApiCall    *call = apiCallNew("dr_backup_verify");
 	VerifyCollect collect;
 	volatile bool ok = false;
 	VerifyResult result;
 
+	/* not STRICT: repo NULL means every repository */
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("backup_id must not be null")));
+	backupId = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	memset(&collect, 0, sizeof(collect));
 	memset(&result, 0, sizeof(result));
 	apiArgText(call, "backup_id", backupId);
+	if (!repoNull)
+		apiArgInt64(call, "repo", repoArg);
 	API_CALL_BEGIN(call);
 	{
 		DrConfig   *config = apiConfigLoad();
+		int			forced = apiRepoArg(config, repoNull, repoArg);
 		int			numbers[CONFIG_REPO_MAX];
-		int			count = repoReadOrder(config, 0, numbers);
+		int			count = repoReadOrder(config, forced, numbers);
 		VerifyParam param;
 		char	   *id = NULL;
 		DrError		err;
@@ -143,7 +156,8 @@ dr_backup_verify(PG_FUNCTION_ARGS)
 			char	   *resolved;
 			VerifyResult one;
 
-			collect.repoNumber = count > 1 ? numbers[r] : 0;
+			/* named when several are read, or one was asked for */
+			collect.repoNumber = count > 1 || forced != 0 ? numbers[r] : 0;
 			drErrorClear(&err);
 			repo = repoOpen(&config->repo[numbers[r]], &err);
 			resolved = repo != NULL ? repoBackupResolve(repo, id, &err) : NULL;
@@ -183,7 +197,11 @@ dr_backup_verify(PG_FUNCTION_ARGS)
 		}
 		progressEnd();
 		if (holding == 0)
+		{
+			if (forced != 0)
+				drErrorPrefix(&firstErr, "repository %d: ", forced);
 			drEreport(ERROR, &firstErr);
+		}
 		/* "latest" names a different backup tomorrow: record which one */
 		apiArgText(call, "resolved_id", id);
 

@@ -35,6 +35,7 @@
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "nodes/pg_list.h"
+#include "common/error.h"
 #include "common/host.h"
 
 /* pg_dr.archive_workers is at most this */
@@ -185,9 +186,10 @@ typedef struct ArchiveReadySummary
 
 extern void archiveReadySummary(ArchiveReadySummary *summary);
 
-/* Result of dr_wal_verify(). */
+/* Result of dr_wal_verify(), for one repository. */
 typedef struct ArchiveVerifyResult
 {
+	int			repo;			/* its number, in WARNINGs when not 0 */
 	bool		ok;				/* no problem found */
 	char		firstSegment[64];	/* "" when nothing was checked */
 	char		lastSegment[64];
@@ -204,11 +206,29 @@ typedef struct ArchiveVerifyResult
  * backup) to the newest archived segment, following the timeline history
  * of the newest timeline, and every segment in that range and every
  * history file authentic and what its name says.  A WARNING for each
- * problem; an ERROR only when the repository cannot be read at all or
- * host (ops/progress.h; may be NULL) cancelled.
+ * problem (starting "repository N: " when repoNumber is not 0); false
+ * with err only when the repository cannot be read at all or host
+ * (ops/progress.h; may be NULL) cancelled (DR_ERR_CANCELED).
  */
 struct Repo;
-extern void archiveVerify(struct Repo *repo, const DrHost *host,
-						  ArchiveVerifyResult *result);
+extern bool archiveVerify(struct Repo *repo, int repoNumber,
+						  const DrHost *host, ArchiveVerifyResult *result,
+						  DrError *err);
+
+/*
+ * A problem of result's repository found from outside its own archive:
+ * the repository cannot be opened (message), with a WARNING as for the
+ * problems of archiveVerify.
+ */
+extern void archiveVerifyProblemAdd(ArchiveVerifyResult *result,
+									const char *message);
+
+/*
+ * Compare result's archive with another repository's (holder), whose
+ * newest segment is newest: the segments result's archive lacks past its
+ * own newest are a problem of result (wal_verify.h, walVerifyBehind).
+ */
+extern void archiveVerifyBehind(ArchiveVerifyResult *result,
+								const char *newest, int holder);
 
 #endif							/* DR_ARCHIVE_H */

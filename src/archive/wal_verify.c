@@ -587,6 +587,7 @@ walVerify(Repo *repo, const WalVerifyParam *param, WalVerifyResult *result,
 	saved = storageHostSet(repoStorage(repo), param->host);
 	ok = walVerifyRun(&state, err);
 	storageHostSet(repoStorage(repo), saved);
+	result->segSize = state.segSize;
 
 	for (int i = 0; i < state.dirCount; i++)
 		pfree(state.dirs[i]);
@@ -599,4 +600,24 @@ walVerify(Repo *repo, const WalVerifyParam *param, WalVerifyResult *result,
 	if (state.histories)
 		pfree(state.histories);
 	return ok;
+}
+
+bool
+walVerifyBehind(const char *own, const char *other, uint32 segSize,
+				uint64 *count)
+{
+	uint32		ownTli;
+	uint32		otherTli;
+	uint64		ownSeg;
+	uint64		otherSeg;
+
+	*count = 0;
+	if (!walSegmentNameParse(own, segSize, &ownTli, &ownSeg) ||
+		!walSegmentNameParse(other, segSize, &otherTli, &otherSeg))
+		return false;
+	if (otherSeg > ownSeg)
+		*count = otherSeg - ownSeg;
+	else if (otherSeg == ownSeg && otherTli > ownTli)
+		*count = 1;				/* the newer timeline's copy of that segment */
+	return *count > 0;
 }

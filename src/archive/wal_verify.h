@@ -68,6 +68,7 @@ typedef struct WalVerifyResult
 	char		lastSegment[WAL_NAME_LEN + 1];	/* walked */
 	uint64		segmentsChecked;	/* read to their verified end */
 	uint64		problems;
+	uint32		segSize;		/* the segment size the walk used */
 } WalVerifyResult;
 
 /*
@@ -78,5 +79,15 @@ typedef struct WalVerifyResult
  */
 extern bool walVerify(Repo *repo, const WalVerifyParam *param,
 					  WalVerifyResult *result, DrError *err);
+
+/*
+ * Whether the archive whose newest segment is own (a result's
+ * lastSegment) lacks WAL another repository's archive holds, whose newest
+ * is other: other is a later segment, or the same one on a newer timeline.
+ * *count: how many segments own lacks past its newest (at least 1 when
+ * true).  False when either name is empty or not a segment's.  Pure.
+ */
+extern bool walVerifyBehind(const char *own, const char *other,
+							uint32 segSize, uint64 *count);
 
 #endif							/* DR_WAL_VERIFY_H */

@@ -84,6 +84,20 @@ cliVerifyWalProblem(void *arg, WalVerifyProblemKind kind, const char *message)
  * when the repository could not be read (reported).  problemArg as
  * cliVerifyProblem's.
  */
+/*
+ * What the walk of each repository's archive found last, to compare them
+ * (cliVerifyWalBehind): the newest segment, "" when none was walked.
+ */
+typedef struct CliWalEnd
+{
+	int			repo;
+	char		lastSegment[WAL_NAME_LEN + 1];
+	uint32		segSize;
+} CliWalEnd;
+
+static CliWalEnd cliWalEnds[CONFIG_REPO_MAX];
+static int	cliWalEndCount = 0;
+
 static bool
 cliVerifyWal(Repo *repo, int repoIndex, const DrHost *host, void *problemArg,
 			 uint64 *problems)
@@ -107,6 +121,14 @@ cliVerifyWal(Repo *repo, int repoIndex, const DrHost *host, void *problemArg,
 		return false;
 	}
 	*problems += result.problems;
+	if (cliWalEndCount < CONFIG_REPO_MAX)
+	{
+		CliWalEnd  *end = &cliWalEnds[cliWalEndCount++];
+
+		end->repo = repoIndex;
+		strlcpy(end->lastSegment, result.lastSegment, sizeof(end->lastSegment));
+		end->segSize = result.segSize;
+	}
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "verified the WAL archive of repository %d: ",
@@ -124,6 +146,56 @@ cliVerifyWal(Repo *repo, int repoIndex, const DrHost *host, void *problemArg,
 	ok = cliOutputFlush(&buf);
 	pfree(buf.data);
 	return ok;
+}
+
+/*
+ * With several archives walked, as dr_wal_verify() does: the segments an
+ * archive lacks past its own newest one while the archive that reaches
+ * furthest holds them are a problem of the one that lacks them
+ * (walVerifyBehind).  Returns how many problems were printed.
+ */
+static uint64
+cliVerifyWalBehind(void)
+{
+	int			newest = -1;
+	uint64		problems = 0;
+
+	for (int i = 0; i < cliWalEndCount; i++)
+	{
+		uint64		ahead;
+
+		if (cliWalEnds[i].lastSegment[0] == '\0')
+			continue;
+		if (newest < 0 ||
+			walVerifyBehind(cliWalEnds[newest].lastSegment,
+							cliWalEnds[i].lastSegment, cliWalEnds[i].segSize,
+							&ahead))
+			newest = i;
+	}
+	for (int i = 0; i < cliWalEndCount && newest >= 0; i++)
+	{
+		const CliWalEnd *own = &cliWalEnds[i];
+		const CliWalEnd *far = &cliWalEnds[newest];
+		uint64		count;
+		char	   *message;
+		int			number = own->repo;
+
+		if (i == newest ||
+			!walVerifyBehind(own->lastSegment, far->lastSegment, own->segSize,
+							 &count))
+			continue;
+		if (count == 1)
+			message = psprintf("WAL segment %s is missing from the archive, which ends with segment %s: repository %d holds it",
+							   far->lastSegment, own->lastSegment, far->repo);
+		else
+			message = psprintf("the WAL archive ends with segment %s: " UINT64_FORMAT " segments to %s are missing from it, which repository %d holds",
+							   own->lastSegment, count, far->lastSegment,
+							   far->repo);
+		cliVerifyProblem(&number, REPO_ARCHIVE_WAL_DIR, message);
+		pfree(message);
+		problems++;
+	}
+	return problems;
 }
 
 static void
@@ -331,6 +403,8 @@ cliVerifyMain(int argc, char **argv)
 		if (!cliVerifyRepo(&cmd.config->repo[numbers[r]], backup, wal, &param,
 						   count > 1, &total))
 			break;
+	if (wal && !total.cancelled)
+		total.problems += cliVerifyWalBehind();
 
 	if (total.cancelled)
 	{

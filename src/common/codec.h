@@ -245,6 +245,17 @@ extern bool codecDecoderHashed(const CodecDecoder *dec);
 extern bool codecHeaderParse(const uint8 *buf, size_t len, CodecHeader *header,
 							 DrError *err);
 
+/*
+ * The length of the encoded object that begins buf (len bytes, which may
+ * run on past it: an entry of a bundle, followed by the next), from its
+ * header and the framing of its chunks alone: the bytes up to and with its
+ * last chunk.  Nothing is authenticated; a decode of exactly that span
+ * does.  False with DR_ERR_CORRUPT when the header is bad or len ends
+ * before the last chunk.  Pure.
+ */
+extern bool codecObjectSpan(const uint8 *buf, size_t len, uint64 *span,
+							DrError *err);
+
 /* SHA-256 as lower-case hex (65 bytes with the terminator). */
 extern void codecSha256Hex(const uint8 *sha256, char *hex);
 

@@ -222,3 +222,39 @@ codecWipe(void *buf, size_t len)
 	if (buf != NULL && len > 0)
 		OPENSSL_cleanse(buf, len);
 }
+
+bool
+codecObjectSpan(const uint8 *buf, size_t len, uint64 *span, DrError *err)
+{
+	CodecHeader header;
+	uint64		offset = CODEC_HEADER_SIZE;
+	size_t		tag;
+
+	*span = 0;
+	if (!codecHeaderParse(buf, len, &header, err))
+		return false;
+	tag = (header.flags & CODEC_FLAG_AES256GCM) ? CODEC_TAG_SIZE : 0;
+	for (;;)
+	{
+		uint32		chunkLen;
+		uint32		flags;
+
+		if (len - offset < CODEC_CHUNK_HEAD_SIZE)
+			return drErrorSet(err, DR_ERR_CORRUPT,
+							  "object is truncated: it ends before its last chunk");
+		chunkLen = codecGetLe32(buf + offset);
+		flags = codecGetLe32(buf + offset + 4);
+		if (chunkLen > header.chunkSize)
+			return drErrorSet(err, DR_ERR_CORRUPT,
+							  "chunk at offset " UINT64_FORMAT " is longer than the object's chunk size",
+							  offset);
+		offset += CODEC_CHUNK_HEAD_SIZE + (uint64) chunkLen + tag;
+		if (offset > len)
+			return drErrorSet(err, DR_ERR_CORRUPT,
+							  "object is truncated: it ends before its last chunk");
+		if (flags & CODEC_CHUNK_FLAG_LAST)
+			break;
+	}
+	*span = offset;
+	return true;
+}

@@ -12,7 +12,9 @@
  * Points: "rotate-switch" (repo_keys.c: a key rotation, holding its lock,
  * between re-wrapping the keys and switching the info file),
  * "backup-key-new" (backup/backup.c: a backup, its repository open, before
- * it creates its data key).
+ * it creates its data key), "catchup-bundle-ended" (ops/catchup.c: a
+ * backup's copy, holding the target's lock, right after a bundle object of
+ * the copy ended).
  *-------------------------------------------------------------------------
  */
 #ifndef DR_TEST_PAUSE_H

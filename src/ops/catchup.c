@@ -2,8 +2,9 @@
  * catchup.c
  *	  The catch-up duty: with several repositories configured, copy to
  *	  each one what the others hold and it misses -- archived WAL files
- *	  (segments, .partial, backup and timeline history files) and whole
- *	  backups -- and keep dr_repositories' lag and state up to date.
+ *	  (segments, .partial, backup and timeline history files), the WAL
+ *	  summaries of the segments it holds, and whole backups -- and keep
+ *	  dr_repositories' lag and state up to date.
  *
  * Why it is needed: WAL archiving succeeds once a file is durable in the
  * required repositories (archive_module.c); a repository that is not
@@ -20,8 +21,10 @@
  *	   last listing, so its lag grows while it is down;
  *	 - for each repository, what it misses (catchup_decide.h), counted into
  *	   dr_repositories, and, when it is reachable, the first
- *	   CATCHUP_WAL_ROUND_MAX missing WAL files copied, then objects of the
- *	   oldest missing backup, at most CATCHUP_OBJECTS_ROUND_MAX of them.
+ *	   CATCHUP_WAL_ROUND_MAX missing WAL files copied, then as many WAL
+ *	   summaries of segments it held when listed (the summary duty writes
+ *	   them into one repository), then objects of the oldest missing
+ *	   backup, at most CATCHUP_OBJECTS_ROUND_MAX of them.
  * A repository's own horizon is respected: backups older than its oldest
  * backup and WAL before that backup's start are not missed (its retention
  * removed them, or no restore from it needs them), so `pg_dr expire` in one
@@ -40,11 +43,24 @@
  * manifest last, so a half-copied backup is never listed: the manifest is
  * written as the copy goes (the object-size of each file is the size of
  * its new object), and ended -- made visible -- only after every object.
- * Files of a bundle become standalone objects (data/<path>): the manifest
- * says so by leaving bundle= out.  A copy cut short (the per-round bound,
- * a cancel, a failure) abandons the manifest and releases the lock; the
- * next round starts that backup again, decoding the objects already
- * copied instead of copying them again.  Backup ids are kept.
+ * Files the source holds in bundles stay in bundles: they are appended,
+ * in the manifest's order, to the copy's own bundle objects (numbered
+ * from 0, each ended at about the backup engine's size), each entry bound
+ * to data/<path> as the engine binds it, and the copied manifest (version
+ * 3, as every manifest written) names where each landed; large files keep
+ * their parts, other files their data/<path> object.  A copy cut short
+ * (the per-round bound, a cancel, a failure) abandons the manifest and the
+ * bundle object being filled, and releases the lock; the next round starts
+ * that backup again, decoding the objects already copied instead of
+ * copying them again: standalone objects and parts where they are, and the
+ * entries of the bundle objects completed before, walked in the same
+ * order (catchupBundleReuse).  Backup ids are kept.  The lock a copy cut
+ * short by a crash of this server left is taken over at once, its writer
+ * being provably gone (catchupLockHolderGone); any other, once expired.
+ *
+ * A restored cluster not yet declared primary whose origin marker names
+ * one of its repositories copies nothing (catchupOriginAllows), as the
+ * PITR duty makes no restore point there.
  *
  * Memory: repositories (and so their key caches, repo_keys.c) and
  * listings live in the duty's context; a round allocates in the
@@ -53,7 +69,9 @@
  */
 #include "postgres.h"
 
+#include <signal.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "access/xlog.h"
 #include "miscadmin.h"
@@ -63,6 +81,7 @@
 #include "archive/archive.h"
 #include "common/config.h"
 #include "common/manifest.h"
+#include "common/test_pause.h"
 #include "common/wal.h"
 #include "ops/catchup.h"
 #include "ops/catchup_decide.h"
@@ -72,12 +91,22 @@
 #include "repo/repo_archive.h"
 #include "repo/repo_backup.h"
 #include "repo/repo_lock.h"
+#include "repo/repo_origin.h"
 
 #define CATCHUP_POLL_MS				10000
 #define CATCHUP_RETRY_MS			15000
 #define CATCHUP_WAL_ROUND_MAX		32
 #define CATCHUP_OBJECTS_ROUND_MAX	2000
 #define CATCHUP_BUFFER_SIZE			(1024 * 1024)
+
+/*
+ * The copy's bundle objects: ended at about the size the backup engine's
+ * are.  An entry is encoded in memory up to CATCHUP_BUNDLE_ENTRY_MAX: a
+ * source's entries are files below pg_dr.backup_bundle_limit (16 MB at
+ * most), so their copies stay far below it and stay entries.
+ */
+#define CATCHUP_BUNDLE_SIZE			(4 * 1024 * 1024)
+#define CATCHUP_BUNDLE_ENTRY_MAX	(64 * 1024 * 1024)
 
 /* What the duty keeps of one repository across rounds. */
 typedef struct CatchupRepo
@@ -91,6 +120,7 @@ typedef struct CatchupRepo
 	MemoryContext listContext;	/* the listings below */
 	bool		listed;			/* wal and backups are known */
 	CatchupList wal;
+	CatchupList summaries;		/* "<segment>.summary" (wal_summary_duty.c) */
 	CatchupList backups;
 	/* its horizon (catchupFloor): its oldest backup and where it starts */
 	char		floorBackup[MANIFEST_ID_MAX + 1];
@@ -215,6 +245,31 @@ catchupListAdd(CatchupList *list, int *size, const char *name, uint64 bytes)
 	list->count++;
 }
 
+/* Whether sorted list holds the name made of the first len bytes of name. */
+static bool
+catchupListHas(const CatchupList *list, const char *name, size_t len)
+{
+	char	   *key = pnstrdup(name, len);
+	int			lo = 0;
+	int			hi = list->count - 1;
+	bool		found = false;
+
+	while (lo <= hi && !found)
+	{
+		int			mid = (lo + hi) / 2;
+		int			c = strcmp(list->names[mid], key);
+
+		if (c == 0)
+			found = true;
+		else if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	pfree(key);
+	return found;
+}
+
 /* A name and its size, sorted together. */
 typedef struct CatchupPair
 {
@@ -271,8 +326,10 @@ catchupList(int n, TimestampTz now)
 	MemoryContext old;
 	DrError		err;
 	CatchupList wal = {0};
+	CatchupList summaries = {0};
 	CatchupList backups = {0};
 	int			walSize = 0;
+	int			summarySize = 0;
 	int			backupSize = 0;
 	char	  **ids;
 	int			count;
@@ -283,7 +340,7 @@ catchupList(int n, TimestampTz now)
 										ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(listContext);
 	param.kinds = REPO_ARCHIVE_SEGMENT | REPO_ARCHIVE_PARTIAL |
-		REPO_ARCHIVE_BACKUP | REPO_ARCHIVE_HISTORY;
+		REPO_ARCHIVE_BACKUP | REPO_ARCHIVE_HISTORY | REPO_ARCHIVE_SUMMARY;
 	param.segSize = wal_segment_size;
 	iter = repoArchiveIterOpen(r->repo, &param, &err);
 	if (iter == NULL)
@@ -297,11 +354,16 @@ catchupList(int n, TimestampTz now)
 		}
 		if (entry == NULL)
 			break;
-		if (!entry->isDir)
+		if (entry->isDir)
+			continue;
+		if (entry->kind == REPO_ARCHIVE_SUMMARY)
+			catchupListAdd(&summaries, &summarySize, entry->name, entry->size);
+		else
 			catchupListAdd(&wal, &walSize, entry->name, entry->size);
 	}
 	repoArchiveIterClose(iter);
 	catchupListSort(&wal);
+	catchupListSort(&summaries);
 
 	if (!repoBackupList(r->repo, &ids, &count, &err))
 		goto fail;
@@ -314,6 +376,7 @@ catchupList(int n, TimestampTz now)
 	MemoryContextDelete(r->listContext);
 	r->listContext = listContext;
 	r->wal = wal;
+	r->summaries = summaries;
 	r->backups = backups;
 	r->listed = true;
 	return true;
@@ -421,6 +484,67 @@ catchupWalCopy(CatchupRepo *src, CatchupRepo *dst, const char *name,
 	return true;
 }
 
+/*
+ * Copy the WAL summary name ("<segment>.summary") from src to dst:
+ * decoded from the source (authenticated, its content hash checked) while
+ * encoded with dst's key, unbound as the summary duty writes it.
+ * DR_ERR_EXISTS from the target counts as done (made there meanwhile).
+ */
+static bool
+catchupSummaryCopy(CatchupRepo *src, CatchupRepo *dst, const char *name,
+				   bool *targetFailed, DrError *err)
+{
+	char		segment[WAL_NAME_LEN + 1];
+	char	   *path;
+	RepoObjectRead *read;
+	RepoObjectWrite *write;
+	char	   *buffer;
+	ssize_t		got;
+
+	*targetFailed = false;
+	strlcpy(segment, name, sizeof(segment));
+	path = repoArchiveSummaryPath(segment, err);
+	if (path == NULL)
+		return false;
+	read = repoObjectReadBegin(src->repo, path, err);
+	if (read == NULL)
+		return false;
+	write = repoObjectWriteBegin(dst->repo, path,
+								 dst->keyNone ? NULL : &dst->key, err);
+	if (write == NULL)
+	{
+		repoObjectReadFree(read);
+		*targetFailed = err->code != DR_ERR_EXISTS;
+		return err->code == DR_ERR_EXISTS;
+	}
+	buffer = palloc(CATCHUP_BUFFER_SIZE);
+	while ((got = repoObjectRead(read, buffer, CATCHUP_BUFFER_SIZE, err)) > 0)
+		if (!repoObjectWrite(write, buffer, got, err))
+		{
+			*targetFailed = true;
+			break;
+		}
+	pfree(buffer);
+	/* the source verified to its end before the copy becomes visible */
+	if (got != 0 || !repoObjectReadEnd(read, NULL, err))
+	{
+		if (got == 0)
+			read = NULL;		/* freed by ReadEnd */
+		if (read != NULL)
+			repoObjectReadFree(read);
+		repoObjectWriteAbort(write);
+		return false;
+	}
+	if (!repoObjectWriteEnd(write, NULL, err))
+	{
+		if (err->code == DR_ERR_EXISTS)
+			return true;
+		*targetFailed = true;
+		return false;
+	}
+	return true;
+}
+
 /* The repositories' required flags, for catchupSourceOrder. */
 static void
 catchupRequired(bool *required)
@@ -430,9 +554,12 @@ catchupRequired(bool *required)
 			catchupRepos[n].config.required;
 }
 
-/* Copy what repository n misses of the archive; how many were copied. */
+/*
+ * Copy what repository n misses of the archive (summaries: of the WAL
+ * summaries); how many were copied.
+ */
 static int
-catchupWal(int n, CatchupMissing *missing, int count)
+catchupWal(int n, CatchupMissing *missing, int count, bool summaries)
 {
 	CatchupRepo *dst = &catchupRepos[n];
 	bool		required[CONFIG_REPO_MAX + 1];
@@ -456,7 +583,9 @@ catchupWal(int n, CatchupMissing *missing, int count)
 			if (src->repo == NULL)
 				continue;
 			drErrorClear(&err);
-			if (catchupWalCopy(src, dst, missing[i].name, &targetFailed, &err))
+			if (summaries ?
+				catchupSummaryCopy(src, dst, missing[i].name, &targetFailed, &err) :
+				catchupWalCopy(src, dst, missing[i].name, &targetFailed, &err))
 			{
 				done = true;
 				copied++;
@@ -489,6 +618,23 @@ typedef struct CatchupBackupCopy
 	RepoLock   *lock;
 	int			budget;			/* objects still to copy in this round */
 	char	   *buffer;
+
+	/* the target's bundle being filled (NULL: none yet) */
+	RepoBundle *bundle;
+	uint32		bundlesEnded;	/* its objects ended, counted in budget */
+	uint32		nextBundle;		/* the number of the next new bundle object */
+
+	/*
+	 * The bundle objects 0 .. reuseCount - 1 an earlier, cut-short copy of
+	 * this backup completed, walked entry by entry (catchupBundleReuse):
+	 * reuseData holds object reuseBundle, whose next entry is at
+	 * reuseOffset.
+	 */
+	uint32		reuseCount;
+	uint32		reuseBundle;
+	char	   *reuseData;
+	size_t		reuseLen;
+	uint64		reuseOffset;
 } CatchupBackupCopy;
 
 /*
@@ -609,6 +755,291 @@ catchupManifestWrite(void *arg, const void *buf, size_t len, DrError *err)
 	return repoObjectWrite(((CatchupManifestSink *) arg)->write, buf, len, err);
 }
 
+/* RepoBundleParam.next: the copy's bundle objects, numbered in order. */
+static uint32
+catchupBundleNext(void *arg)
+{
+	CatchupBackupCopy *copy = arg;
+
+	return copy->nextBundle++;
+}
+
+/* Storage list callback: collect the numbers of bundle objects. */
+static bool
+catchupBundleListed(void *arg, const StorageInfo *info, DrError *err)
+{
+	List	  **numbers = arg;
+	char	   *end;
+	unsigned long n;
+
+	if (info->isDir)
+		return true;
+	errno = 0;
+	n = strtoul(info->name, &end, 10);
+	if (errno == 0 && *end == '\0' && end != info->name && n <= PG_UINT32_MAX)
+		*numbers = lappend_int(*numbers, (int) n);
+	return true;
+}
+
+static int
+catchupIntCompare(const ListCell *a, const ListCell *b)
+{
+	int			x = lfirst_int(a);
+	int			y = lfirst_int(b);
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The bundle objects an earlier, cut-short copy of this backup left in the
+ * target: the copy fills them one at a time, in the order of the source
+ * manifest, numbered from 0, and a bundle object becomes visible only
+ * complete, so those numbered 0, 1, ... without a gap hold the first
+ * bundled files of the manifest, in order (catchupBundleReuse walks them).
+ * Any other is removed (nothing names it: the manifest is written last).
+ */
+static bool
+catchupBundleFind(CatchupBackupCopy *copy, DrError *err)
+{
+	Storage    *storage = repoStorage(copy->dst->repo);
+	char	   *dir = psprintf("%s/%s/bundle", REPO_BACKUP_DIR, copy->id);
+	List	   *numbers = NIL;
+	ListCell   *lc;
+	uint32		count = 0;
+
+	if (!storageList(storage, dir, catchupBundleListed, &numbers, err))
+		return false;
+	pfree(dir);
+	list_sort(numbers, catchupIntCompare);
+	foreach(lc, numbers)
+	{
+		uint32		n = (uint32) lfirst_int(lc);
+
+		if (n == count)
+			count++;
+		else
+		{
+			char	   *path = repoBackupBundlePath(copy->id, n);
+
+			if (!storageRemove(storage, path, err))
+				return false;
+			pfree(path);
+		}
+	}
+	list_free(numbers);
+	copy->reuseCount = count;
+	copy->nextBundle = count;
+	return true;
+}
+
+/*
+ * Stop reusing: the bundle objects from the one being walked on are not
+ * used (removed; the one being walked is kept when some of its entries
+ * were used already, the rest of it then named by nothing), and new ones
+ * are numbered from there.
+ */
+static bool
+catchupBundleReuseEnd(CatchupBackupCopy *copy, DrError *err)
+{
+	uint32		from = copy->reuseBundle;
+
+	if (from < copy->reuseCount && copy->reuseData != NULL &&
+		copy->reuseOffset > 0)
+		from++;
+	for (uint32 n = from; n < copy->reuseCount; n++)
+	{
+		char	   *path = repoBackupBundlePath(copy->id, n);
+
+		if (!storageRemove(repoStorage(copy->dst->repo), path, err))
+			return false;
+		pfree(path);
+	}
+	if (copy->reuseData != NULL)
+		pfree(copy->reuseData);
+	copy->reuseData = NULL;
+	copy->reuseCount = copy->reuseBundle = from;
+	copy->nextBundle = from;
+	return true;
+}
+
+/*
+ * The next entry of the bundle objects an earlier copy completed
+ * (catchupBundleFind), for the bundled file whose object is bound to path:
+ * 1 when there is one, bound to path, that decodes to its end (checked as
+ * an object already copied is: *place and *stored say where it is);
+ * 0 when there is none, or it is not that file's or fails (reuse ends
+ * there: catchupBundleReuseEnd); -1 with err when the target fails.
+ */
+static int
+catchupBundleReuse(CatchupBackupCopy *copy, const char *path,
+				   RepoObjectPlace *place, uint64 *stored, DrError *err)
+{
+	Repo	   *repo = copy->dst->repo;
+	RepoObjectRead *read;
+	CodecResult result;
+	DrError		why;
+	uint64		span;
+	ssize_t		got;
+	char	   *bundlePath;
+
+	drErrorClear(&why);
+	while (copy->reuseBundle < copy->reuseCount)
+	{
+		if (copy->reuseData == NULL)
+		{
+			bundlePath = repoBackupBundlePath(copy->id, copy->reuseBundle);
+			copy->reuseData = storageGet(repoStorage(repo), bundlePath,
+										 &copy->reuseLen,
+										 CATCHUP_BUNDLE_SIZE + CATCHUP_BUNDLE_ENTRY_MAX,
+										 &why);
+			pfree(bundlePath);
+			copy->reuseOffset = 0;
+			if (copy->reuseData == NULL)
+				goto end;
+		}
+		if (copy->reuseOffset < copy->reuseLen)
+			break;
+		/* this one is used up: the next one */
+		pfree(copy->reuseData);
+		copy->reuseData = NULL;
+		copy->reuseBundle++;
+	}
+	if (copy->reuseBundle >= copy->reuseCount)
+		return 0;
+
+	if (!codecObjectSpan((const uint8 *) copy->reuseData + copy->reuseOffset,
+						 copy->reuseLen - copy->reuseOffset, &span, &why))
+		goto end;
+	bundlePath = repoBackupBundlePath(copy->id, copy->reuseBundle);
+	read = repoObjectReadBeginRange(repo, bundlePath, copy->reuseOffset, span,
+									&why);
+	pfree(bundlePath);
+	if (read == NULL)
+		goto end;
+	if (!repoObjectReadBindingRequire(read, path, &why))
+	{
+		repoObjectReadFree(read);
+		goto end;
+	}
+	while ((got = repoObjectRead(read, copy->buffer, CATCHUP_BUFFER_SIZE, &why)) > 0)
+		;
+	if (got < 0)
+	{
+		repoObjectReadFree(read);
+		goto end;
+	}
+	if (!repoObjectReadEnd(read, &result, &why))
+		goto end;
+	place->bundled = true;
+	place->bundle = copy->reuseBundle;
+	place->offset = copy->reuseOffset;
+	*stored = result.storedSize;
+	copy->reuseOffset += span;
+	return 1;
+
+end:
+	if (why.code != DR_OK)
+		ereport(LOG,
+				(errmsg_internal("pg_dr catch-up: repository %d: backup \"%s\": bundle %u of an earlier copy is not used from offset " UINT64_FORMAT ": %s",
+								 copy->dst->config.index, copy->id,
+								 copy->reuseBundle, copy->reuseOffset,
+								 why.message)));
+	return catchupBundleReuseEnd(copy, err) ? 0 : -1;
+}
+
+/*
+ * A file the source holds as an entry of a bundle: an entry of the
+ * target's bundle (an earlier copy's, reused, or a new one), bound to
+ * data/<path> as the backup engine binds it (manifest version 3).  A
+ * bundle object ended counts as one object of the round's budget.
+ */
+static bool
+catchupBundledCopy(CatchupBackupCopy *copy, ManifestFile *file, DrError *err)
+{
+	char	   *path = repoBackupDataPath(copy->id, file->path);
+	RepoObjectPlace place;
+	RepoWriteParam param = {0};
+	RepoObjectWrite *write;
+	RepoObjectRead *read;
+	CodecResult result;
+	uint64		stored;
+	uint32		ended;
+	int			reused;
+
+	CHECK_FOR_INTERRUPTS();
+	reused = catchupBundleReuse(copy, path, &place, &stored, err);
+	if (reused < 0)
+		return false;
+	if (reused == 0)
+	{
+		if (copy->budget <= 0)
+			return drErrorSet(err, DR_ERR_CANCELED, "the round's work is done");
+		if (copy->bundle == NULL)
+		{
+			RepoBundleParam bundleParam = {0};
+
+			bundleParam.prefix = repoBackupBundlePrefix(copy->id);
+			bundleParam.sizeMax = CATCHUP_BUNDLE_SIZE;
+			bundleParam.entryMax = CATCHUP_BUNDLE_ENTRY_MAX;
+			bundleParam.next = catchupBundleNext;
+			bundleParam.nextArg = copy;
+			copy->bundle = repoBundleNew(copy->dst->repo, &bundleParam);
+		}
+		/* the source's entry, bound to data/<path> when it is version 3 */
+		read = repoBackupFileReadBegin(copy->src->repo, copy->id, file, err);
+		if (read == NULL)
+			return false;
+		param.binding = path;
+		param.bundle = copy->bundle;
+		write = repoObjectWriteBeginParam(copy->dst->repo, path,
+										  copy->dst->keyNone ? NULL : &copy->dst->key,
+										  &param, err);
+		if (write == NULL)
+		{
+			repoObjectReadFree(read);
+			return false;
+		}
+		for (;;)
+		{
+			ssize_t		got = repoObjectRead(read, copy->buffer,
+											 CATCHUP_BUFFER_SIZE, err);
+
+			if (got < 0 || (got > 0 && !repoObjectWrite(write, copy->buffer, got, err)))
+			{
+				repoObjectReadFree(read);
+				repoObjectWriteAbort(write);
+				return false;
+			}
+			if (got == 0)
+				break;
+		}
+		/* the source verified to its end before the entry is appended */
+		if (!repoObjectReadEnd(read, NULL, err))
+		{
+			repoObjectWriteAbort(write);
+			return false;
+		}
+		if (!repoObjectWriteEndPlace(write, &result, &place, err))
+			return false;
+		stored = result.storedSize;
+		ended = repoBundleObjects(copy->bundle);
+		if (ended > copy->bundlesEnded)
+		{
+			copy->budget -= ended - copy->bundlesEnded;
+			copy->bundlesEnded = ended;
+			(void) repoLockHeartbeat(copy->lock, (int64) time(NULL), false, err);
+			drErrorClear(err);
+			drTestPause("catchup-bundle-ended");
+		}
+	}
+	file->bundled = place.bundled;
+	file->bundle = place.bundle;
+	file->bundleOffset = place.offset;
+	file->objectSize = stored;
+	pfree(path);
+	return true;
+}
+
 /* The entries of the source manifest, each object copied, into writer. */
 static bool
 catchupBackupEntries(CatchupBackupCopy *copy, ManifestReader *reader,
@@ -651,6 +1082,11 @@ catchupBackupEntries(CatchupBackupCopy *copy, ManifestReader *reader,
 						}
 						file->objectSize = total;
 					}
+					else if (file->bundled)
+					{
+						if (!catchupBundledCopy(copy, file, err))
+							return false;
+					}
 					else
 					{
 						RepoObjectRead *read;
@@ -668,7 +1104,6 @@ catchupBackupEntries(CatchupBackupCopy *copy, ManifestReader *reader,
 							!catchupObjectCopy(copy, read, path, true, &stored, err))
 							return false;
 						file->objectSize = stored;
-						file->bundled = false;
 						pfree(path);
 					}
 					if (!manifestWriteFile(writer, file, err))
@@ -712,6 +1147,33 @@ catchupLockLeft(const char *name, bool forget)
 		}
 	}
 	return false;
+}
+
+/*
+ * Whether the writer of the lock of backup id in dst is provably gone
+ * (repoLockHolderGone): a process of this host that is no more, or of an
+ * earlier postmaster of this data directory.  Said in the log when so.
+ */
+static bool
+catchupLockHolderGone(CatchupRepo *dst, const char *id,
+					  const RepoLockState *state)
+{
+	char		host[256];
+	bool		alive;
+
+	if (!state->parsed || gethostname(host, sizeof(host)) != 0)
+		return false;
+	host[sizeof(host) - 1] = '\0';
+	/* EPERM: a process of another user has that pid now; alive, to be safe */
+	alive = state->holder.pid > 0 &&
+		(kill(state->holder.pid, 0) == 0 || errno != ESRCH);
+	if (!repoLockHolderGone(&state->holder, host, (int64) PgStartTime, DataDir,
+							alive))
+		return false;
+	ereport(LOG,
+			(errmsg("pg_dr catch-up: repository %d: the lock of backup \"%s\" was left by process %d of this host, which is gone: taken over",
+					dst->config.index, id, state->holder.pid)));
+	return true;
 }
 
 /*
@@ -769,8 +1231,9 @@ catchupBackupCopy(CatchupRepo *src, CatchupRepo *dst, const char *id,
 	if (copy.lock == NULL && err->code == DR_ERR_EXISTS)
 	{
 		/*
-		 * A lock is there: one this process left (taken over at once), or
-		 * one a crashed copy left (taken over once it expired).
+		 * A lock is there: one this process left, or one whose writer is
+		 * provably gone (a copy a crash of this server cut short), both
+		 * taken over at once; or another one, taken over once it expired.
 		 */
 		RepoLockState state;
 		bool		taken = false;
@@ -778,7 +1241,8 @@ catchupBackupCopy(CatchupRepo *src, CatchupRepo *dst, const char *id,
 
 		drErrorClear(err);
 		if (repoLockRead(dst->repo, id, &state, err) &&
-			(ours || !repoLockLive(&state, (int64) time(NULL))) &&
+			(ours || !repoLockLive(&state, (int64) time(NULL)) ||
+			 catchupLockHolderGone(dst, id, &state)) &&
 			repoLockTake(dst->repo, id, &state, &taken, err) && taken)
 		{
 			copy.lock = repoLockAcquire(dst->repo, id, header.parentId,
@@ -791,6 +1255,8 @@ catchupBackupCopy(CatchupRepo *src, CatchupRepo *dst, const char *id,
 					   "backup \"%s\" is locked in the target repository", id);
 	}
 	if (copy.lock == NULL)
+		goto done;
+	if (!catchupBundleFind(&copy, err))
 		goto done;
 
 	header.hasKey = !dst->keyNone;
@@ -818,11 +1284,25 @@ catchupBackupCopy(CatchupRepo *src, CatchupRepo *dst, const char *id,
 			goto done;
 	}
 
+	/* the last bundle object, complete before the manifest names it */
+	if (copy.bundle != NULL)
+	{
+		RepoBundle *bundle = copy.bundle;
+
+		copy.bundle = NULL;
+		if (!repoBundleEnd(bundle, err))
+			goto done;
+	}
+
 	/* the instant the copy comes into existence */
 	ok = repoObjectWriteEnd(sink.write, NULL, err);
 	sink.write = NULL;
 
 done:
+	if (copy.bundle != NULL)
+		repoBundleAbort(copy.bundle);
+	if (copy.reuseData != NULL)
+		pfree(copy.reuseData);
 	if (sink.write != NULL)
 		repoObjectWriteAbort(sink.write);
 	if (writer != NULL)
@@ -887,6 +1367,47 @@ catchupBackups(int n, CatchupMissing *missing, int count)
 	return false;
 }
 
+/* The catch-up refuses to run (catchupOriginAllows): said once. */
+static bool catchupOriginRefused = false;
+
+/*
+ * May this cluster copy into its repositories?  Not a restored cluster not
+ * yet declared primary (repo/repo_origin.h) whose marker names one of
+ * them: it would write the source's backups and WAL history into the
+ * repository it came from, as the PITR duty would its restore points
+ * (pitr.c).  Refusals are logged when they start and when they end.
+ */
+static bool
+catchupOriginAllows(const DrConfig *config)
+{
+	RepoOrigin	origin;
+	DrError		err;
+	bool		found;
+	bool		allowed = true;
+
+	drErrorClear(&err);
+	/* the common case first: no marker */
+	if (repoOriginRead(DataDir, &origin, &found, &err) && !found)
+		allowed = true;
+	else
+		for (int n = 1; n <= CONFIG_REPO_MAX && allowed; n++)
+			if (config->repo[n].index != 0 &&
+				!repoOriginGuard(DataDir, &config->repo[n], NULL,
+								 "copying backups and WAL between repositories",
+								 &err))
+				allowed = false;
+
+	if (!allowed && !catchupOriginRefused)
+		ereport(LOG,
+				(errmsg("pg_dr catch-up: %s", err.message),
+				 err.hint[0] ? errhint("%s", err.hint) : 0));
+	else if (allowed && catchupOriginRefused)
+		ereport(LOG,
+				(errmsg("pg_dr catch-up: copying between repositories resumed")));
+	catchupOriginRefused = !allowed;
+	return allowed;
+}
+
 static void
 catchupRoundStep(void *arg)
 {
@@ -894,6 +1415,7 @@ catchupRoundStep(void *arg)
 	DrConfig   *config;
 	DrError		err;
 	const CatchupList *walLists[CONFIG_REPO_MAX + 1] = {0};
+	const CatchupList *summaryLists[CONFIG_REPO_MAX + 1] = {0};
 	const CatchupList *backupLists[CONFIG_REPO_MAX + 1] = {0};
 	CatchupMissing missing[CATCHUP_WAL_ROUND_MAX];
 
@@ -902,8 +1424,11 @@ catchupRoundStep(void *arg)
 		return;					/* dr_status says why */
 	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
 		catchupConfigure(n, &config->repo[n]);
-	if (config->repoCount < 2)
+	if (config->repoCount < 2 || !catchupOriginAllows(config))
+	{
+		configFree(config);
 		return;
+	}
 
 	for (int n = 1; n <= CONFIG_REPO_MAX; n++)
 	{
@@ -916,6 +1441,7 @@ catchupRoundStep(void *arg)
 		if (r->listed)
 		{
 			walLists[n] = &r->wal;
+			summaryLists[n] = &r->summaries;
 			backupLists[n] = &r->backups;
 		}
 	}
@@ -948,8 +1474,29 @@ catchupRoundStep(void *arg)
 							   newestWal ? newestWal : "");
 		if (r->repo == NULL)
 			continue;
-		if (walCount > 0 && catchupWal(n, missing, walCount) > 0)
+		if (walCount > 0 && catchupWal(n, missing, walCount, false) > 0)
 			catchupMore = true;
+
+		/*
+		 * The WAL summaries of the segments it holds (an incremental taken
+		 * into it reads them); not counted as lag: a missing summary costs
+		 * an incremental some reading, never a restore anything.
+		 */
+		if (r->repo != NULL)
+		{
+			CatchupLag summaryLag;
+			int			summaryCount;
+			int			held = 0;
+
+			summaryCount = catchupMissing(summaryLists, n, 0,
+										  r->walFloor[0] ? r->walFloor : NULL,
+										  missing, lengthof(missing), &summaryLag);
+			for (int i = 0; i < summaryCount; i++)
+				if (catchupListHas(&r->wal, missing[i].name, WAL_NAME_LEN))
+					missing[held++] = missing[i];
+			if (held > 0 && catchupWal(n, missing, held, true) > 0)
+				catchupMore = true;
+		}
 		if (backupCount > 0 && r->repo != NULL &&
 			catchupBackups(n, backupMissing, backupCount))
 			catchupMore = true;
@@ -984,6 +1531,8 @@ catchupRun(TimestampTz now, void *arg)
 				AllocSetContextCreate(catchupContext, "pg_dr catch-up listing",
 									  ALLOCSET_DEFAULT_SIZES);
 	}
+	/* the copy locks say which server wrote them (catchupLockHolderGone) */
+	repoLockIdentitySet((int64) PgStartTime, DataDir);
 	ok = dutyXactRun("pg_dr: copying to repositories that are behind",
 					 catchupRoundStep, NULL);
 	if (!ok)

@@ -30,6 +30,32 @@ repoReadOrder(const DrConfig *config, int forced, int *numbers)
 }
 
 bool
+repoForcedCheck(const DrConfig *config, int forced, DrError *err)
+{
+	int			numbers[CONFIG_REPO_MAX];
+	int			count = repoReadOrder(config, 0, numbers);
+	char		list[64] = "";
+
+	if (forced >= 1 && forced <= CONFIG_REPO_MAX &&
+		config->repo[forced].index != 0)
+		return true;
+	for (int i = 0; i < count; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d",
+				 i == 0 ? "" : i == count - 1 ? " and " : ", ", numbers[i]);
+	if (count == 0)
+		drErrorSet(err, DR_ERR_INVALID,
+				   "repository %d is not configured: \"%s\" configures no repository",
+				   forced, config->path);
+	else
+		drErrorSet(err, DR_ERR_INVALID,
+				   "repository %d is not configured: \"%s\" configures %s %s",
+				   forced, config->path,
+				   count == 1 ? "repository" : "repositories", list);
+	drErrorHint(err, "Name a configured repository, or none to read the first one with a good copy.");
+	return false;
+}
+
+bool
 repoReadFallsBack(const DrError *err)
 {
 	switch (err->code)

@@ -33,6 +33,14 @@
 extern int	repoReadOrder(const DrConfig *config, int forced, int *numbers);
 
 /*
+ * Check a repository number a caller asked for (the SQL functions' repo
+ * argument): true when repository forced is configured, else false with
+ * err (DR_ERR_INVALID) naming the configured repositories ("1, 2 and 4",
+ * or none).  Pure.
+ */
+extern bool repoForcedCheck(const DrConfig *config, int forced, DrError *err);
+
+/*
  * Whether a read that failed with err on one repository's copy may try
  * the next repository: the copy is missing (DR_ERR_NOT_FOUND), damaged
  * (DR_ERR_CORRUPT: authentication, size, SHA-256, binding), unreadable

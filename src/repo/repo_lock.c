@@ -110,6 +110,7 @@ repoLockParse(const char *text, const char *backupId, uint64 sequence,
 	bool		ok = true;
 
 	state->parentId[0] = '\0';
+	memset(&state->holder, 0, sizeof(state->holder));
 	for (line = copy; ok && line != NULL && *line; line = next)
 	{
 		char	   *eq;
@@ -147,10 +148,56 @@ repoLockParse(const char *text, const char *backupId, uint64 sequence,
 			if (ok)
 				state->time = (int64) number;
 		}
-		/* host, pid, and names of later versions: informational */
+		else if (strcmp(line, "host") == 0)
+			strlcpy(state->holder.host, value, sizeof(state->holder.host));
+		else if (strcmp(line, "pid") == 0)
+		{
+			if (repoLockNumber(value, &number) && number <= (uint64) PG_INT32_MAX)
+				state->holder.pid = (int) number;
+		}
+		else if (strcmp(line, "start") == 0)
+		{
+			if (repoLockNumber(value, &number) && number <= (uint64) PG_INT64_MAX)
+				state->holder.start = (int64) number;
+		}
+		else if (strcmp(line, "datadir") == 0)
+			strlcpy(state->holder.dataDir, value, sizeof(state->holder.dataDir));
+		/* names of later versions: informational */
 	}
 	pfree(copy);
 	return ok && haveBackup && haveSequence && haveTime;
+}
+
+/* repoLockIdentitySet: what this process's heartbeats say of it. */
+static int64 repoLockStart = 0;
+static char repoLockDataDir[1024] = "";
+
+void
+repoLockIdentitySet(int64 postmasterStart, const char *dataDir)
+{
+	repoLockStart = postmasterStart;
+	/* one line of the heartbeat: a path with a newline is left out */
+	if (dataDir != NULL && strchr(dataDir, '\n') == NULL &&
+		strlen(dataDir) < sizeof(repoLockDataDir))
+		strlcpy(repoLockDataDir, dataDir, sizeof(repoLockDataDir));
+	else
+		repoLockDataDir[0] = '\0';
+}
+
+bool
+repoLockHolderGone(const RepoLockHolder *holder, const char *host,
+				   int64 postmasterStart, const char *dataDir, bool pidAlive)
+{
+	if (holder->host[0] == '\0' || holder->pid <= 0 ||
+		strcmp(holder->host, host) != 0)
+		return false;
+	if (!pidAlive)
+		return true;
+	/* the pid is alive: another process's now, when the postmaster changed */
+	return holder->start != 0 && postmasterStart != 0 &&
+		holder->dataDir[0] != '\0' && dataDir != NULL &&
+		strcmp(holder->dataDir, dataDir) == 0 &&
+		holder->start != postmasterStart;
 }
 
 bool
@@ -291,6 +338,14 @@ repoLockWrite(RepoLock *lock, uint64 sequence, int64 now, DrError *err)
 	host[sizeof(host) - 1] = '\0';
 	text = repoLockFormat(lock->backupId, lock->parentId, sequence, now, host,
 						  (int) getpid());
+	if (repoLockStart != 0 && repoLockDataDir[0] != '\0')
+	{
+		char	   *more = psprintf("%sstart = " INT64_FORMAT "\ndatadir = %s\n",
+									text, repoLockStart, repoLockDataDir);
+
+		pfree(text);
+		text = more;
+	}
 	ok = storagePut(repoStorage(lock->repo), path, text, strlen(text), &param,
 					err);
 	if (!ok)

@@ -20,7 +20,10 @@
  * future counts as live): the hosts' clocks must agree to within minutes.
  * A heartbeat whose content cannot be parsed counts as live (it keeps a
  * directory, never loses one).  A lock is expired when its owner died
- * without removing it: a crash of the server or of its host.
+ * without removing it: a crash of the server or of its host.  A caller on
+ * the writer's own host may take a lock over sooner, when its writer is
+ * provably gone (repoLockHolderGone: the catch-up, for a copy a crash cut
+ * short); the protocol below keeps that safe even were it wrong.
  *
  * The race between a heartbeat and an expire that found the lock expired
  * (the backup was stalled for REPO_LOCK_EXPIRE seconds) is closed by the
@@ -57,6 +60,22 @@
 /* A heartbeat object is a few short lines. */
 #define REPO_LOCK_SIZE_MAX		4096
 
+/*
+ * Who wrote a heartbeat, as its content says: host and pid, and for a
+ * server process that set them (repoLockIdentitySet) the start of its
+ * postmaster and its data directory (0 and "" when not written: the CLI,
+ * an earlier release).
+ */
+typedef struct RepoLockHolder
+{
+	char		host[256];		/* "" when not written */
+	int			pid;			/* 0 when not written */
+	int64		start;			/* the postmaster's start as the server
+								 * keeps it (PgStartTime), compared only
+								 * for equality; 0: not written */
+	char		dataDir[1024];	/* "" when not written */
+} RepoLockHolder;
+
 /* What an expire reads of a backup directory's lock. */
 typedef struct RepoLockState
 {
@@ -67,6 +86,7 @@ typedef struct RepoLockState
 	char		parentId[MANIFEST_ID_MAX + 1];	/* "" for a full backup */
 	int			count;			/* heartbeat objects seen (normally 1) */
 	uint64	   *sequences;		/* all of them, palloc'd; NULL when none */
+	RepoLockHolder holder;		/* who wrote the newest one (when parsed) */
 } RepoLockState;
 
 /* The sequence number of a heartbeat object's name; false for other names. */
@@ -89,6 +109,28 @@ extern bool repoLockParse(const char *text, const char *backupId,
 
 /* Whether a lock keeps its directory at time now (see the header comment). */
 extern bool repoLockLive(const RepoLockState *state, int64 now);
+
+/*
+ * What this process writes into its heartbeats besides host and pid: the
+ * start of its postmaster and its data directory (a server process; the
+ * CLI writes neither).  Process-wide, from the next heartbeat on.
+ */
+extern void repoLockIdentitySet(int64 postmasterStart, const char *dataDir);
+
+/*
+ * Whether the writer of a heartbeat is provably gone, so that its lock
+ * may be taken over at once instead of once it expired: it ran on this
+ * host (host), and either its pid is not alive there (pidAlive, which the
+ * caller found with kill(pid, 0)), or it was a process of a server in
+ * this very data directory (dataDir) under a postmaster that started at
+ * another time than this one's (postmasterStart): PostgreSQL starts a
+ * postmaster in a data directory only once no process of the previous
+ * one is left (its shared memory interlock).  Never for a heartbeat that
+ * does not say where it was written.  Pure.
+ */
+extern bool repoLockHolderGone(const RepoLockHolder *holder, const char *host,
+							   int64 postmasterStart, const char *dataDir,
+							   bool pidAlive);
 
 /*
  * Read the lock of backup/<backupId>/: list its heartbeats and parse the

@@ -28,6 +28,9 @@
  * another (DR_ERR_CORRUPT); its binding cannot be swapped for another
  * name's, nor removed (downgrade to version 1), without failing
  * authentication; a version 2 header without a binding is refused.
+ * codecObjectSpan: the length of the first of several objects laid end to
+ * end (a bundle), encrypted or not, of one and of several chunks, empty;
+ * a truncated object and a bad header refused.
  *
  * PGDR_TEST_QUICK=1 skips the multi-MiB cases (for valgrind runs).
  *-------------------------------------------------------------------------
@@ -1673,6 +1676,70 @@ testBinding(void)
 	memBufFree(&pln);
 }
 
+/* codecObjectSpan over objects laid end to end, as in a bundle. */
+static void
+testSpan(void)
+{
+	struct
+	{
+		size_t		len;
+		const CodecDataKey *key;
+		uint32		chunk;
+		int			level;
+	}			cases[] = {
+		{0, NULL, 0, 0}, {1000, &key1, 64, 3}, {5000, NULL, 64, 0},
+		{3000, &key1, 0, 0},
+	};
+	MemBuf		objs[lengthof(cases)];
+	uint8	   *all;
+	size_t		total = 0;
+	size_t		at = 0;
+	bool		good = true;
+	DrError		err;
+	uint64		span;
+
+	for (int i = 0; i < (int) lengthof(cases); i++)
+	{
+		uint8	   *content = contentMake(CONTENT_RANDOM, cases[i].len);
+		CodecResult res;
+
+		drErrorClear(&err);
+		if (!encodeBuf(content, cases[i].len, cases[i].level, cases[i].key,
+					   cases[i].chunk, &objs[i], &res, &err))
+			diag("encode: %s", err.message);
+		total += objs[i].len;
+	}
+	all = palloc(total);
+	for (int i = 0; i < (int) lengthof(cases); i++)
+	{
+		memcpy(all + at, objs[i].data, objs[i].len);
+		at += objs[i].len;
+	}
+	at = 0;
+	for (int i = 0; i < (int) lengthof(cases); i++)
+	{
+		drErrorClear(&err);
+		if (!codecObjectSpan(all + at, total - at, &span, &err) ||
+			span != objs[i].len)
+		{
+			diag("object %d: span " UINT64_FORMAT ", length %zu: %s", i, span,
+				 objs[i].len, err.message);
+			good = false;
+		}
+		at += objs[i].len;
+	}
+	ok(good, "codecObjectSpan: each object of a bundle, encrypted or not, one chunk or several, empty");
+	drErrorClear(&err);
+	ok(!codecObjectSpan(objs[1].data, objs[1].len - 1, &span, &err) &&
+	   err.code == DR_ERR_CORRUPT, "an object cut before its last chunk ends is refused");
+	drErrorClear(&err);
+	ok(!codecObjectSpan(objs[1].data, CODEC_HEADER_SIZE + 4, &span, &err),
+	   "one cut inside its first chunk head is refused");
+	drErrorClear(&err);
+	ok(!codecObjectSpan((const uint8 *) "not an object at all, not at all, not at all, not at all.......", 64,
+						&span, &err), "a bad header is refused");
+}
+
 int
 main(void)
 {
@@ -1722,6 +1789,7 @@ main(void)
 	testHeader();
 	testArguments();
 	testPlumbingFailures();
+	testSpan();
 
 	return tapDone();
 }

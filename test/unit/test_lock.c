@@ -13,7 +13,13 @@
  * replaces the previous, a lock taken away fails the heartbeat with
  * NOT_FOUND), repoLockRead (no lock, the newest heartbeat, an unparsable
  * one), repoLockTake (taken; not taken when a heartbeat came meanwhile),
- * repoLockRelease (nothing left behind).
+ * repoLockRelease (nothing left behind).  Who wrote a heartbeat: host and
+ * pid parsed, with the postmaster's start and data directory once
+ * repoLockIdentitySet gave them (and read back through repoLockRead);
+ * repoLockHolderGone (another host never; this host with the pid gone;
+ * pid alive: gone only under another start of the same data directory,
+ * not the same start, another data directory, or a holder that did not
+ * say; a heartbeat without host or pid never).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -44,6 +50,58 @@ testNames(void)
 	ok(!repoLockNameParse("lock.000000000000001", &seq), "short name refused");
 	ok(!repoLockNameParse("manifest", &seq), "the manifest is no heartbeat");
 	ok(!repoLockNameParse("data", &seq), "nor the data directory");
+}
+
+static void
+testHolder(void)
+{
+	RepoLockState state;
+	RepoLockHolder h;
+	char	   *text;
+
+	memset(&state, 0, sizeof(state));
+	text = repoLockFormat(ID, PARENT, 3, NOW, "db1.example", 4242);
+	ok(repoLockParse(text, ID, 3, &state) &&
+	   strcmp(state.holder.host, "db1.example") == 0 && state.holder.pid == 4242 &&
+	   state.holder.start == 0 && state.holder.dataDir[0] == '\0',
+	   "host and pid parsed; no start or data directory written: none");
+	pfree(text);
+	ok(repoLockParse("backup = " ID "\nsequence = 1\ntime = 5\nhost = h\npid = 7\n"
+					 "start = 812345678901234\ndatadir = /srv/pg/15/main\n", ID, 1, &state) &&
+	   state.holder.start == INT64CONST(812345678901234) &&
+	   strcmp(state.holder.dataDir, "/srv/pg/15/main") == 0,
+	   "start and data directory parsed");
+
+	memset(&h, 0, sizeof(h));
+	strlcpy(h.host, "db1", sizeof(h.host));
+	h.pid = 4242;
+	h.start = 100;
+	strlcpy(h.dataDir, "/srv/main", sizeof(h.dataDir));
+	ok(!repoLockHolderGone(&h, "db2", 100, "/srv/main", false),
+	   "another host: never gone, whatever its pid");
+	ok(repoLockHolderGone(&h, "db1", 100, "/srv/main", false),
+	   "this host, its pid not alive: gone");
+	ok(!repoLockHolderGone(&h, "db1", 100, "/srv/main", true),
+	   "pid alive under the same postmaster start: not gone");
+	ok(repoLockHolderGone(&h, "db1", 200, "/srv/main", true),
+	   "pid alive, but another postmaster start of the same data directory: gone");
+	ok(!repoLockHolderGone(&h, "db1", 200, "/srv/other", true),
+	   "pid alive, another data directory's server: not gone");
+	ok(!repoLockHolderGone(&h, "db1", 0, "/srv/main", true),
+	   "pid alive, this process has no postmaster start: not gone");
+	h.start = 0;
+	h.dataDir[0] = '\0';
+	ok(!repoLockHolderGone(&h, "db1", 200, "/srv/main", true),
+	   "pid alive, a holder that did not say its start: not gone");
+	ok(repoLockHolderGone(&h, "db1", 200, "/srv/main", false),
+	   "a holder that did not say its start, pid gone: gone");
+	h.pid = 0;
+	ok(!repoLockHolderGone(&h, "db1", 200, "/srv/main", false),
+	   "no pid written: never gone");
+	h.pid = 1;
+	h.host[0] = '\0';
+	ok(!repoLockHolderGone(&h, "", 200, "/srv/main", false),
+	   "no host written: never gone");
 }
 
 static void
@@ -191,6 +249,18 @@ testProtocol(void)
 	ok(lock != NULL && repoLockRelease(lock, &err), "acquire and release");
 	ok(repoLockRead(repo, "20261202-200000F", &state, &err) && !state.present,
 	   "a released lock leaves no heartbeat");
+
+	/* a server's heartbeat says its postmaster's start and data directory */
+	repoLockIdentitySet(INT64CONST(777000111), "/srv/pg/main");
+	lock = repoLockAcquire(repo, "20261202-210000F", NULL, NOW, &err);
+	ok(lock != NULL && repoLockRead(repo, "20261202-210000F", &state, &err) &&
+	   state.parsed && state.holder.pid == (int) getpid() &&
+	   state.holder.start == INT64CONST(777000111) &&
+	   strcmp(state.holder.dataDir, "/srv/pg/main") == 0,
+	   "read back: this process, its postmaster start and data directory");
+	repoLockStateFree(&state);
+	ok(lock != NULL && repoLockRelease(lock, &err), "released");
+	repoLockIdentitySet(0, NULL);
 	repoClose(repo);
 	pfree(config.path);
 }
@@ -201,6 +271,7 @@ main(void)
 	testTmpRootMake(tmpRoot);
 	testNames();
 	testContent();
+	testHolder();
 	testLive();
 	testProtocol();
 	testTreeRemove(tmpRoot);

@@ -5,7 +5,9 @@
  *
  * Covers: repoReadOrder (every configured repository in number order,
  * gaps skipped; a forced one alone; a forced one not configured; none
- * configured); repoReadFallsBack (missing, damaged, key and storage
+ * configured); repoForcedCheck (a configured one passes; one not
+ * configured, 0 and one out of range are refused as invalid, naming the
+ * configured repositories, one or several, or none); repoReadFallsBack (missing, damaged, key and storage
  * failures go on; cancel, bad argument, configuration and internal
  * errors do not); repoReadDecide (the first good copy wins wherever it
  * is; missing everywhere is missing; a bad copy and no good one is a
@@ -68,6 +70,49 @@ testOrder(void)
 		is_int(repoReadOrder(config, 0, numbers), 0, "no repository configured: none");
 		configFree(config);
 	}
+}
+
+static void
+testForcedCheck(void)
+{
+	DrConfig   *config = parse("repo1_type = posix\nrepo1_path = /a\nrepo1_cipher_type = none\n"
+								"repo2_type = posix\nrepo2_path = /b\nrepo2_cipher_type = none\n"
+								"repo4_type = posix\nrepo4_path = /d\nrepo4_cipher_type = none\n");
+	DrError		err;
+
+	drErrorClear(&err);
+	ok(repoForcedCheck(config, 4, &err) && err.code == DR_OK,
+	   "a configured repository passes");
+	ok(!repoForcedCheck(config, 3, &err) && err.code == DR_ERR_INVALID,
+	   "one not configured is an invalid argument");
+	is_str(err.message, "repository 3 is not configured: \"test\" configures repositories 1, 2 and 4",
+		   "the message names the configured repositories");
+	ok(err.hint[0] != '\0', "with a hint");
+	drErrorClear(&err);
+	ok(!repoForcedCheck(config, 0, &err) && err.code == DR_ERR_INVALID &&
+	   strstr(err.message, "repositories 1, 2 and 4") != NULL, "0 is refused");
+	drErrorClear(&err);
+	ok(!repoForcedCheck(config, CONFIG_REPO_MAX + 1, &err) &&
+	   err.code == DR_ERR_INVALID, "a number out of range is refused");
+	drErrorClear(&err);
+	ok(!repoForcedCheck(config, -2, &err) &&
+	   strstr(err.message, "repository -2 is not configured") != NULL,
+	   "a negative number is refused, named");
+	configFree(config);
+
+	config = parse("repo2_type = posix\nrepo2_path = /b\nrepo2_cipher_type = none\n");
+	drErrorClear(&err);
+	ok(!repoForcedCheck(config, 1, &err), "repo1 refused when only repo2 is configured");
+	is_str(err.message, "repository 1 is not configured: \"test\" configures repository 2",
+		   "one configured repository, named");
+	configFree(config);
+
+	config = parse("compress_level = 3\n");
+	drErrorClear(&err);
+	ok(!repoForcedCheck(config, 1, &err), "nothing configured: refused");
+	is_str(err.message, "repository 1 is not configured: \"test\" configures no repository",
+		   "and said so");
+	configFree(config);
 }
 
 static void
@@ -300,6 +345,7 @@ main(void)
 {
 	storageDriversRegister();
 	testOrder();
+	testForcedCheck();
 	testFallsBack();
 	testDecide();
 	testMessage();
