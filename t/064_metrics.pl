@@ -132,6 +132,24 @@ ok(defined $archived && $archived >= $before - 1, 'archiving into repo 1 succeed
 is($m->{series}{'pg_dr_archive_failures_total{repo="1"}'}, 0, 'no archive failure');
 is($m->{series}{'pg_dr_archive_pending_segments{}'}, 0, 'nothing waits');
 
+# the objectives measured, as dr_status shows them
+{
+	my ($verdict, $rto, $rpo) = split /\|/, $node->safe_psql('postgres',
+		'SELECT verdict, pg_catalog.date_part(\'epoch\', rto_estimate), pg_catalog.date_part(\'epoch\', rpo_actual) FROM dr_status');
+	is(join(',', map { "$_=" . $m->{series}{"pg_dr_verdict{verdict=\"$_\"}"} } qw(ok at_risk breached)),
+		join(',', map { "$_=" . ($_ eq $verdict ? 1 : 0) } qw(ok at_risk breached)),
+		"pg_dr_verdict: 1 for dr_status's verdict ($verdict), 0 for the others");
+	my $est = $m->{series}{'pg_dr_rto_estimate_seconds{}'};
+	ok(defined $est && $est > 0 && abs($est - $rto) < 1 + $rto / 10,
+		"pg_dr_rto_estimate_seconds ($est) is dr_status's rto_estimate ($rto)");
+	ok(defined $m->{series}{'pg_dr_rpo_actual_seconds{}'} && $m->{series}{'pg_dr_rpo_actual_seconds{}'} >= 0,
+		'pg_dr_rpo_actual_seconds is there') if $rpo ne '';
+	is($m->{series}{'pg_dr_rate_measured{kind="restore"}'}, 0, 'no restore measured yet: the default rate');
+	is($m->{series}{'pg_dr_rate_bytes_per_second{kind="restore"}'}, 50 * 1024 * 1024,
+		'... 50 MiB/s, the model\'s default');
+	cmp_ok($m->{series}{'pg_dr_wal_since_backup_bytes{}'}, '>', 0, 'WAL since the newest backup');
+}
+
 # archiving fails: the counter moves, repository_ok drops
 my $walarch = "$env->{repo}/archive/wal";
 my @dirs = grep { -d } glob("$walarch $walarch/*");

@@ -27,6 +27,7 @@
 #include "api/metrics.h"
 #include "archive/archive.h"
 #include "common/config.h"
+#include "ops/objectives.h"
 #include "pg_dr.h"
 
 PG_FUNCTION_INFO_V1(dr_metrics);
@@ -144,6 +145,52 @@ metricsStatus(StringInfo out)
 				  "1 when this is a restored cluster not yet declared primary of its repository.");
 	metricsSample(out, "pg_dr_restored_not_primary", NULL, NULL,
 				  metricsDouble(0, 9, &isnull));
+}
+
+/*
+ * The objectives measured, as dr_status shows them (ops/objectives.h):
+ * RPO actual (no sample while it cannot be measured), RTO estimate (none
+ * without a valid backup), the verdict as a state set, the rates used and
+ * whether they were measured.
+ */
+static void
+metricsObjectives(StringInfo out)
+{
+	ObjectivesMeasure m;
+	static const ObjectivesVerdictKind kinds[] = {
+		OBJ_VERDICT_OK, OBJ_VERDICT_AT_RISK, OBJ_VERDICT_BREACHED
+	};
+
+	memset(&m, 0, sizeof(m));
+	objectivesMeasure(&m);
+
+	metricsFamily(out, "pg_dr_rpo_actual_seconds", "gauge",
+				  "Age of the oldest WAL not yet in every required repository (0: none waits); absent while it cannot be measured.");
+	if (m.input.rpoKnown)
+		metricsSample(out, "pg_dr_rpo_actual_seconds", NULL, NULL, m.input.rpoActualSec);
+	metricsFamily(out, "pg_dr_rto_estimate_seconds", "gauge",
+				  "Estimated time to restore the newest backup chain and replay the WAL since, at the rates measured on this host; absent without a valid backup.");
+	if (m.input.backupExists)
+		metricsSample(out, "pg_dr_rto_estimate_seconds", NULL, NULL, m.input.rtoEstimateSec);
+	metricsFamily(out, "pg_dr_verdict", "gauge",
+				  "1 for the verdict of dr_status (ok, at_risk, breached), 0 for the others.");
+	for (int i = 0; i < lengthof(kinds); i++)
+		metricsSample(out, "pg_dr_verdict", "verdict", objectivesVerdictName(kinds[i]),
+					  m.verdict.kind == kinds[i] ? 1 : 0);
+	metricsFamily(out, "pg_dr_wal_since_backup_bytes", "gauge",
+				  "WAL written since the start of the newest valid backup (what a restore replays).");
+	if (m.input.backupExists)
+		metricsSample(out, "pg_dr_wal_since_backup_bytes", NULL, NULL, (double) m.walBytes);
+	metricsFamily(out, "pg_dr_rate_bytes_per_second", "gauge",
+				  "Restore and replay rates the RTO estimate uses (the model's default until measured).");
+	metricsSample(out, "pg_dr_rate_bytes_per_second", "kind", "restore",
+				  m.restoreRate > 0 ? m.restoreRate : RTO_DEFAULT_RESTORE_RATE);
+	metricsSample(out, "pg_dr_rate_bytes_per_second", "kind", "replay",
+				  m.replayRate > 0 ? m.replayRate : RTO_DEFAULT_REPLAY_RATE);
+	metricsFamily(out, "pg_dr_rate_measured", "gauge",
+				  "1 when the rate was measured on this host, 0 when the default is used.");
+	metricsSample(out, "pg_dr_rate_measured", "kind", "restore", m.restoreRate > 0 ? 1 : 0);
+	metricsSample(out, "pg_dr_rate_measured", "kind", "replay", m.replayRate > 0 ? 1 : 0);
 }
 
 /* The catalog of backups: counts, and the newest valid one of each kind. */
@@ -299,6 +346,7 @@ metricsExpositionBuild(StringInfo out)
 	metricsBackups(out);
 	metricsAlerts(out);
 	SPI_finish();
+	metricsObjectives(out);
 	apiAsOwnerEnd(&owner);
 
 	metricsArchive(out);
