@@ -27,6 +27,7 @@
 #include "ops/alert.h"
 #include "ops/audit.h"
 #include "ops/progress.h"
+#include "ops/schedule.h"
 #include "ops/worker.h"
 #include "pg_dr.h"
 #include "pitr/pitr.h"
@@ -52,6 +53,7 @@ drShmemRequest(void)
 	archiveShmemRequest();
 	progressShmemRequest();
 	alertShmemRequest();
+	scheduleShmemRequest();
 }
 
 static void
@@ -65,6 +67,7 @@ drShmemStartup(void)
 	archiveShmemInit();
 	progressShmemInit();
 	alertShmemInit();
+	scheduleShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -100,6 +103,7 @@ _PG_init(void)
 	backupSettingsDefine();
 	pitrSettingsDefine();
 	workerSettingsDefine();
+	scheduleSettingsDefine();
 	MarkGUCPrefixReserved("pg_dr");
 	/* the repository types the server can use, before any config is read */
 	storageDriversRegister();
@@ -118,4 +122,5 @@ _PG_init(void)
 	archiveDutiesRegister();
 	catchupDutiesRegister();
 	alertDutiesRegister();
+	scheduleDutiesRegister();
 }

@@ -209,7 +209,12 @@ scheduleDecide(const ScheduleInput *in, ScheduleDecision *out)
 					SCHEDULE_HEADROOM_SHARE;
 
 				if (headroom == 0 || (double) in->walSinceBackup >= allowed)
+				{
+					/* the interval in effect: the time since the newest */
 					headroomUsed = true;
+					out->intervalSec = Min(out->intervalSec,
+										   Max(sinceNewest, p->incrementalMinSec));
+				}
 				else if (in->walRate > 0)
 				{
 					double		left = (allowed - (double) in->walSinceBackup) / in->walRate;

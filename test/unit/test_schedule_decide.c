@@ -12,7 +12,8 @@
  * shortly before it counts, the next slot before the next incremental,
  * no anchor); the adaptive interval (shortened by the WAL rate, shorter
  * at a higher rate, its floor, the RTO headroom used up, with a chain
- * bound, no RTO target); retries (backoff doubling, capped, its end);
+ * bound, no RTO target, the interval in effect once it is gone); retries
+ * (backoff doubling, capped, its end);
  * a busy cluster (backends, load, unknown load, a required job, a job due
  * longer than the deferral bound, the headroom used up).  Also
  * scheduleFullSlot (UTC, east and west of it, before the anchor) and
@@ -308,6 +309,14 @@ testAdaptive(void)
 	   "2 MiB/s: a shorter interval (" INT64_FORMAT " s < " INT64_FORMAT " s)",
 	   faster.intervalSec, d.intervalSec);
 
+	setHeadroomGone(&in);
+	scheduleDecide(&in, &d);
+	is_int(d.intervalSec, 3600, "headroom gone an hour after the newest: the interval in effect is that hour");
+	in.newestEnd = NOW - 2 * MIN;
+	scheduleDecide(&in, &d);
+	is_int(d.intervalSec, 900, "... two minutes after it: the floor");
+
+	in = quiet();
 	in.walRate = 0;
 	scheduleDecide(&in, &d);
 	is_int(d.intervalSec, 6 * 3600, "rate unknown: the policy's interval");
