@@ -197,7 +197,7 @@ scheduleReadPolicy(const char *tier, SchedulePolicy *p, double *rtoSec)
 	bool		isnull;
 
 	values[0] = CStringGetTextDatum(tier);
-	if (SPI_execute_with_args("SELECT CASE WHEN p.full_at IS NULL THEN -1::pg_catalog.int8"
+	if (SPI_execute_with_args("SELECT CASE WHEN p.full_at IS NULL THEN (-1)::pg_catalog.int8"
 							  " ELSE pg_catalog.date_part('epoch', p.full_at)::pg_catalog.int8 END,"
 							  " pg_catalog.date_part('epoch', p.full_interval)::pg_catalog.int8,"
 							  " pg_catalog.date_part('epoch', p.incremental_interval)::pg_catalog.int8,"
@@ -377,27 +377,6 @@ scheduleDrainQueue(void)
 		job.error = queued[i].error;
 		scheduleJobInsert(&job, "manual", queued[i].applicationName);
 	}
-}
-
-/*
- * A scheduled row still "running" whose worker is gone (the general
- * worker restarted, or the job worker died without recording): failed.
- */
-static void
-scheduleFailStale(int64 runningJob)
-{
-	Oid			argtypes[1] = {INT8OID};
-	Datum		values[1];
-
-	values[0] = Int64GetDatum(runningJob);
-	if (SPI_execute_with_args("UPDATE pgdr.jobs SET result = 'failed',"
-							  " finished_at = pg_catalog.clock_timestamp(),"
-							  " error = 'the job''s worker ended without recording a result'"
-							  " WHERE result OPERATOR(pg_catalog.=) 'running'"
-							  " AND trigger OPERATOR(pg_catalog.=) 'scheduled'"
-							  " AND id OPERATOR(pg_catalog.<>) $1",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update pgdr.jobs");
 }
 
 static void
@@ -639,9 +618,14 @@ static TimestampTz
 scheduleDutyNextDue(TimestampTz now, void *arg)
 {
 	TimestampTz next = scheduleLastRound + SCHEDULE_POLL_MS * INT64CONST(1000);
+	pid_t		pid;
 
 	if (scheduleLastRound == 0)
 		return 0;
+	/* the job's worker ended (the postmaster's notice set our latch) */
+	if (scheduleJobHandle != NULL &&
+		GetBackgroundWorkerPid(scheduleJobHandle, &pid) == BGWH_STOPPED)
+		return now;
 	if (scheduleNextAt != 0 && scheduleNextAt < next)
 		next = Max(scheduleNextAt, scheduleLastRound + 1000 * INT64CONST(1000));
 	return next;

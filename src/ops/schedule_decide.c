@@ -182,7 +182,7 @@ scheduleDecide(const ScheduleInput *in, ScheduleDecision *out)
 	out->intervalSec = p->incrementalIntervalSec;
 	if (in->jobRunning)
 	{
-		strlcpy(out->reason, "a scheduled job is running; the next is decided when it ends",
+		strlcpy(out->reason, "a backup is running; the next job is decided when it ends",
 				sizeof(out->reason));
 		return;
 	}

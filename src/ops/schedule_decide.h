@@ -9,7 +9,7 @@
  *
  * The rules, in the order they are applied:
  *  1. Scheduling off, or no policy for the tier: none.
- *  2. A job running: none until it ends.
+ *  2. A backup running (scheduled or not): none until it ends.
  *  3. No backup to restore from (or the newest chain cannot be built on):
  *     a full now -- an objective is breached until one exists.
  *  4. The kind: a full when the policy's full slot passed since the newest
@@ -76,7 +76,7 @@ typedef struct ScheduleInput
 	int			tzOffsetSec;	/* local time = UTC + this, at now */
 	int64		pollSec;		/* how often the duty looks again */
 
-	bool		jobRunning;
+	bool		jobRunning;		/* a scheduled job or any backup runs */
 
 	/* the catalog: the newest backup and its chain */
 	bool		haveBackup;		/* a valid backup to build on */

@@ -52,4 +52,10 @@ extern int64 scheduleJobCreate(const ScheduleDecision *d, int attempt);
 extern void scheduleJobFinish(int64 jobId, bool ok, const char *backupId,
 							  const char *error, bool cancelled);
 
+/*
+ * A scheduled row still "running" but runningJob (SPI connected): its
+ * worker ended without recording a result; failed.
+ */
+extern void scheduleFailStale(int64 runningJob);
+
 #endif							/* DR_SCHEDULE_INTERNAL_H */

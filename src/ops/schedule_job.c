@@ -226,6 +226,27 @@ scheduleJobFinish(int64 jobId, bool ok, const char *backupId, const char *error,
 	}
 }
 
+/*
+ * A scheduled row still "running" whose worker is gone (the general
+ * worker restarted, or the job worker died without recording): failed.
+ */
+void
+scheduleFailStale(int64 runningJob)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1];
+
+	values[0] = Int64GetDatum(runningJob);
+	if (SPI_execute_with_args("UPDATE pgdr.jobs SET result = 'failed',"
+							  " finished_at = pg_catalog.clock_timestamp(),"
+							  " error = 'the job''s worker ended without recording a result'"
+							  " WHERE result OPERATOR(pg_catalog.=) 'running'"
+							  " AND trigger OPERATOR(pg_catalog.=) 'scheduled'"
+							  " AND id OPERATOR(pg_catalog.<>) $1",
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update pgdr.jobs");
+}
+
 /* The worker's steps (see the header comment). */
 typedef struct JobState
 {
