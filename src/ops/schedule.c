@@ -75,6 +75,7 @@ static int	walSampleCount = 0;
 /* A job row written this round, to start once its transaction committed. */
 static int64 scheduleLaunchId = 0;
 static BackgroundWorkerHandle *scheduleJobHandle = NULL;
+static int64 scheduleJobHandleId = 0;	/* the job it runs */
 
 void
 scheduleSettingsDefine(void)
@@ -130,22 +131,29 @@ static double
 scheduleWalRate(TimestampTz now)
 {
 	PgStat_WalStats *wal = pgstat_fetch_stat_wal();
+	const WalSample *newest;
 	int			oldest = -1;
 
-	if (walSampleCount == SCHEDULE_RATE_SAMPLES)
+	/* at most a sample a second, so that the samples span the window */
+	if (walSampleCount == 0 ||
+		now - walSamples[walSampleCount - 1].at >= USECS_PER_SEC)
 	{
-		memmove(&walSamples[0], &walSamples[1],
-				sizeof(WalSample) * (SCHEDULE_RATE_SAMPLES - 1));
-		walSampleCount--;
+		if (walSampleCount == SCHEDULE_RATE_SAMPLES)
+		{
+			memmove(&walSamples[0], &walSamples[1],
+					sizeof(WalSample) * (SCHEDULE_RATE_SAMPLES - 1));
+			walSampleCount--;
+		}
+		walSamples[walSampleCount].at = now;
+		walSamples[walSampleCount].bytes = wal->wal_bytes;
+		walSampleCount++;
 	}
-	walSamples[walSampleCount].at = now;
-	walSamples[walSampleCount].bytes = wal->wal_bytes;
-	walSampleCount++;
+	newest = &walSamples[walSampleCount - 1];
 
-	/* the oldest sample within the window, at least 5 s before now */
+	/* the oldest sample within the window, at least 5 s before the newest */
 	for (int i = 0; i < walSampleCount - 1; i++)
 	{
-		int64		age = now - walSamples[i].at;
+		int64		age = newest->at - walSamples[i].at;
 
 		if (age <= SCHEDULE_RATE_WINDOW_SEC * USECS_PER_SEC &&
 			age >= 5 * USECS_PER_SEC)
@@ -154,10 +162,10 @@ scheduleWalRate(TimestampTz now)
 			break;
 		}
 	}
-	if (oldest < 0 || walSamples[walSampleCount - 1].bytes < walSamples[oldest].bytes)
+	if (oldest < 0 || newest->bytes < walSamples[oldest].bytes)
 		return -1;
-	return (double) (walSamples[walSampleCount - 1].bytes - walSamples[oldest].bytes) /
-		((double) (now - walSamples[oldest].at) / USECS_PER_SEC);
+	return (double) (newest->bytes - walSamples[oldest].bytes) /
+		((double) (newest->at - walSamples[oldest].at) / USECS_PER_SEC);
 }
 
 static int64
@@ -499,25 +507,28 @@ scheduleRoundStep(void *arg)
 
 	scheduleDrainQueue();
 
-	/* the job worker ended: forget it */
-	LWLockAcquire(scheduleShared->lock, LW_SHARED);
-	runningJob = scheduleShared->runningJob;
-	LWLockRelease(scheduleShared->lock);
-	if (runningJob != 0 && scheduleJobHandle != NULL)
+	/*
+	 * The job's worker ended: forget its handle (whether or not it cleared
+	 * runningJob itself on its way out, as it does unless it crashed).
+	 */
+	if (scheduleJobHandle != NULL)
 	{
 		pid_t		pid;
 
 		if (GetBackgroundWorkerPid(scheduleJobHandle, &pid) == BGWH_STOPPED)
 		{
 			LWLockAcquire(scheduleShared->lock, LW_EXCLUSIVE);
-			if (scheduleShared->runningJob == runningJob)
+			if (scheduleShared->runningJob == scheduleJobHandleId)
 				scheduleShared->runningJob = 0;
 			LWLockRelease(scheduleShared->lock);
-			runningJob = 0;
 			pfree(scheduleJobHandle);
 			scheduleJobHandle = NULL;
+			scheduleJobHandleId = 0;
 		}
 	}
+	LWLockAcquire(scheduleShared->lock, LW_SHARED);
+	runningJob = scheduleShared->runningJob;
+	LWLockRelease(scheduleShared->lock);
 	scheduleFailStale(runningJob);
 
 	memset(&in, 0, sizeof(in));
@@ -601,7 +612,9 @@ scheduleLaunch(int64 jobId)
 	worker.bgw_main_arg = Int64GetDatum(jobId);
 	worker.bgw_notify_pid = MyProcPid;
 
-	if (!RegisterDynamicBackgroundWorker(&worker, &scheduleJobHandle))
+	if (RegisterDynamicBackgroundWorker(&worker, &scheduleJobHandle))
+		scheduleJobHandleId = jobId;
+	else
 	{
 		scheduleJobHandle = NULL;
 		ereport(WARNING,
