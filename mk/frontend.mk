@@ -44,7 +44,7 @@ FE_SHARED_pitr		= src/pitr/pitr_decide.c
 FE_SHARED_ops		= src/ops/duty_schedule.c src/ops/retention.c \
 			  src/ops/catchup_decide.c src/ops/alert_decide.c \
 			  src/ops/rto_model.c src/ops/objectives_verdict.c \
-			  src/ops/objectives_availability.c
+			  src/ops/objectives_availability.c src/ops/schedule_decide.c
 FE_SHARED_ha		= src/ha/ha_decide.c src/ha/ha_conninfo.c src/ha/etcd.c src/ha/etcd_json.c \
 			  src/ha/ha_watch_decide.c
 FE_LIB_SRCS	= $(sort $(foreach part,common storage repo restore backup archive pitr ops ha,\

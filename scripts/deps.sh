@@ -22,6 +22,7 @@ PACKAGES=(
 	postgresql-contrib
 	postgresql-server-dev-15
 	postgresql-15-pgtap
+	postgresql-15-cron	# pg_cron, a scheduler the docs show (t/074_pg_cron.pl)
 	libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
 	libzstd-dev

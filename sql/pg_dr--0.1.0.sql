@@ -1021,3 +1021,257 @@ GRANT EXECUTE ON FUNCTION pgdr._replication() TO dr_monitor;
 REVOKE ALL ON dr_replication, dr_replication_history FROM PUBLIC;
 GRANT SELECT ON dr_replication, dr_replication_history TO dr_monitor;
 REVOKE ALL ON pgdr.replication_history FROM PUBLIC;
+-- The scheduler (docs/scheduling.md): a policy per tier, every backup job
+-- (scheduled by the worker when pg_dr.schedule = on, or manual: a call of
+-- dr_backup_full/dr_backup_incremental, pg_cron's included), and what the
+-- scheduler decided last.
+------------------------------------------------------------------------------
+CREATE TABLE pgdr.schedule_policies (
+	tier			text PRIMARY KEY
+				CHECK (tier IN ('critical', 'high', 'medium', 'low')),
+	full_at			time,		-- NULL: every full_interval after the newest full
+	full_interval	interval NOT NULL,
+	incremental_interval interval NOT NULL,
+	incremental_min_interval interval NOT NULL,
+	chain_max_length integer NOT NULL,
+	chain_max_bytes	bigint NOT NULL,
+	changed_fraction_max double precision NOT NULL,
+	busy_backends	integer NOT NULL,
+	busy_load		double precision NOT NULL,
+	defer_max		interval NOT NULL,
+	retry_base		interval NOT NULL,
+	retry_max		interval NOT NULL,
+	-- a backstop: dr_schedule_policy_set() checks the bounds with clear errors
+	CHECK (full_interval >= interval '1 minute' AND incremental_interval >= interval '10 seconds'
+		   AND incremental_min_interval >= interval '10 seconds'
+		   AND incremental_min_interval <= incremental_interval
+		   AND chain_max_length >= 0 AND chain_max_bytes >= 0
+		   AND changed_fraction_max >= 0 AND busy_backends >= 0 AND busy_load >= 0
+		   AND defer_max >= interval '0' AND retry_base >= interval '1 second'
+		   AND retry_max >= retry_base)
+);
+COMMENT ON TABLE pgdr.schedule_policies IS
+	'the scheduler''s policy per tier (edited with dr_schedule_policy_set, audited)';
+
+-- the seed's policy: a full daily at 02:00, an incremental every 6 hours
+INSERT INTO pgdr.schedule_policies
+	SELECT tier, time '02:00', interval '1 day', interval '6 hours',
+		   interval '15 minutes', 8, 0, 0.5, 0, 0, interval '2 hours',
+		   interval '1 minute', interval '1 hour'
+	  FROM pgdr.objectives;
+
+-- audited as the objectives are (the trigger's argument names the view)
+CREATE TRIGGER schedule_policies_audit
+	AFTER INSERT OR UPDATE OR DELETE ON pgdr.schedule_policies
+	FOR EACH ROW EXECUTE FUNCTION pgdr.objectives_audit('dr_schedule_policies');
+CREATE TRIGGER schedule_policies_no_truncate
+	BEFORE TRUNCATE ON pgdr.schedule_policies
+	FOR EACH STATEMENT EXECUTE FUNCTION pgdr.audit_guard();
+ALTER TABLE pgdr.schedule_policies ENABLE ALWAYS TRIGGER schedule_policies_audit;
+ALTER TABLE pgdr.schedule_policies ENABLE ALWAYS TRIGGER schedule_policies_no_truncate;
+
+CREATE VIEW dr_schedule_policies AS
+	SELECT p.*, p.tier = pg_catalog.current_setting('pg_dr.tier') AS current
+	  FROM pgdr.schedule_policies p JOIN pgdr.objectives o USING (tier)
+	 ORDER BY o.rto;
+COMMENT ON VIEW dr_schedule_policies IS
+	'the scheduler''s policy per tier; "current" marks the tier set by pg_dr.tier';
+
+/*
+ * Change one setting of a tier's policy.  Every bad input is refused with
+ * SQLSTATE 22023 and the policy left as it was.  SECURITY DEFINER: the
+ * table is the owner's; the audit record names the session user.
+ */
+CREATE FUNCTION dr_schedule_policy_set(tier text, setting text, value text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p			pgdr.schedule_policies;
+	iv			interval;
+	n			bigint;
+	f			double precision;
+	bad			text;
+BEGIN
+	IF tier IS NULL OR setting IS NULL THEN
+		RAISE EXCEPTION 'tier and setting must not be NULL'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT * INTO p FROM pgdr.schedule_policies s
+	 WHERE s.tier OPERATOR(pg_catalog.=) dr_schedule_policy_set.tier FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown tier "%"', tier
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'The tiers are critical, high, medium and low (dr_schedule_policies).';
+	END IF;
+	IF value IS NULL AND setting OPERATOR(pg_catalog.<>) 'full_at' THEN
+		RAISE EXCEPTION 'the value of % must not be NULL', setting
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Only full_at takes NULL (a full backup every full_interval after the newest full one); 0 turns a bound or threshold off.';
+	END IF;
+	BEGIN
+		CASE setting
+		WHEN 'full_at' THEN
+			p.full_at := value::time;
+		WHEN 'full_interval', 'incremental_interval', 'incremental_min_interval',
+			 'defer_max', 'retry_base', 'retry_max' THEN
+			iv := value::interval;
+		WHEN 'chain_max_length', 'chain_max_bytes', 'busy_backends' THEN
+			n := value::bigint;
+		WHEN 'changed_fraction_max', 'busy_load' THEN
+			f := value::double precision;
+		ELSE
+			RAISE EXCEPTION 'unknown schedule setting "%"', setting
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'The settings are the columns of dr_schedule_policies but tier and current.';
+		END CASE;
+	EXCEPTION
+		WHEN invalid_datetime_format OR invalid_text_representation
+			 OR numeric_value_out_of_range OR datetime_field_overflow
+			 OR interval_field_overflow THEN
+			RAISE EXCEPTION 'invalid value for %: "%"', setting, value
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'full_at is a time of day (''02:00''), the intervals are intervals (''6 hours''), the bounds and thresholds numbers.';
+	END;
+
+	CASE setting
+	WHEN 'full_interval' THEN
+		IF iv < interval '1 minute' OR iv > interval '366 days' THEN
+			bad := 'from 1 minute to 366 days';
+		END IF;
+		p.full_interval := iv;
+	WHEN 'incremental_interval' THEN
+		IF iv < interval '10 seconds' OR iv > interval '31 days' THEN
+			bad := 'from 10 seconds to 31 days';
+		ELSIF iv < p.incremental_min_interval THEN
+			bad := 'at least incremental_min_interval (' || p.incremental_min_interval || ')';
+		END IF;
+		p.incremental_interval := iv;
+	WHEN 'incremental_min_interval' THEN
+		IF iv < interval '10 seconds' OR iv > p.incremental_interval THEN
+			bad := 'from 10 seconds to incremental_interval (' || p.incremental_interval || ')';
+		END IF;
+		p.incremental_min_interval := iv;
+	WHEN 'defer_max' THEN
+		IF iv < interval '0' OR iv > interval '7 days' THEN
+			bad := 'from 0 (never defer) to 7 days';
+		END IF;
+		p.defer_max := iv;
+	WHEN 'retry_base' THEN
+		IF iv < interval '1 second' OR iv > p.retry_max THEN
+			bad := 'from 1 second to retry_max (' || p.retry_max || ')';
+		END IF;
+		p.retry_base := iv;
+	WHEN 'retry_max' THEN
+		IF iv < p.retry_base OR iv > interval '7 days' THEN
+			bad := 'from retry_base (' || p.retry_base || ') to 7 days';
+		END IF;
+		p.retry_max := iv;
+	WHEN 'chain_max_length' THEN
+		IF n < 0 OR n > 1000 THEN
+			bad := 'from 0 (no bound) to 1000';
+		END IF;
+		p.chain_max_length := n;
+	WHEN 'chain_max_bytes' THEN
+		IF n < 0 THEN
+			bad := '0 (no bound) or more';
+		END IF;
+		p.chain_max_bytes := n;
+	WHEN 'busy_backends' THEN
+		IF n < 0 OR n > 100000 THEN
+			bad := 'from 0 (off) to 100000';
+		END IF;
+		p.busy_backends := n;
+	WHEN 'changed_fraction_max' THEN
+		IF NOT (f >= 0 AND f <= 100) THEN
+			bad := 'from 0 (no bound) to 100';
+		END IF;
+		p.changed_fraction_max := f;
+	WHEN 'busy_load' THEN
+		IF NOT (f >= 0 AND f <= 10000) THEN
+			bad := 'from 0 (off) to 10000';
+		END IF;
+		p.busy_load := f;
+	ELSE
+		NULL;	-- full_at: any time of day, or NULL
+	END CASE;
+	IF bad IS NOT NULL THEN
+		RAISE EXCEPTION '% = % is out of range for tier %', setting, value, tier
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'It must be ' || bad || '; the policy is unchanged.';
+	END IF;
+
+	UPDATE pgdr.schedule_policies s SET
+		full_at = p.full_at, full_interval = p.full_interval,
+		incremental_interval = p.incremental_interval,
+		incremental_min_interval = p.incremental_min_interval,
+		chain_max_length = p.chain_max_length, chain_max_bytes = p.chain_max_bytes,
+		changed_fraction_max = p.changed_fraction_max,
+		busy_backends = p.busy_backends, busy_load = p.busy_load,
+		defer_max = p.defer_max, retry_base = p.retry_base, retry_max = p.retry_max
+	 WHERE s.tier OPERATOR(pg_catalog.=) p.tier;
+END
+$$;
+COMMENT ON FUNCTION dr_schedule_policy_set(text, text, text) IS
+	'change one setting of a tier''s schedule policy (audited); bad input is refused with SQLSTATE 22023';
+
+CREATE TABLE pgdr.jobs (
+	id				bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	kind			text NOT NULL CHECK (kind IN ('full', 'incremental')),
+	trigger			text NOT NULL CHECK (trigger IN ('scheduled', 'manual')),
+	started_at		timestamptz NOT NULL,
+	finished_at		timestamptz,
+	result			text NOT NULL
+		CHECK (result IN ('running', 'ok', 'failed', 'cancelled')),
+	backup_id		text,
+	bytes			bigint,		-- stored in the repository
+	error			text,
+	reason			text,		-- why the scheduler took it; a full taken instead
+	attempt			integer,	-- scheduled: 1, or the retry's number + 1
+	application_name text,		-- manual: the caller's (pg_cron: 'pg_cron')
+	expired			text		-- scheduled: what the expiry after it did
+);
+CREATE INDEX jobs_trigger ON pgdr.jobs (trigger, id);
+
+CREATE VIEW dr_jobs AS
+	SELECT id, kind, trigger, started_at, finished_at,
+		   finished_at - started_at AS duration, result, backup_id, bytes,
+		   error, reason, attempt, application_name, expired
+	  FROM pgdr.jobs
+	 ORDER BY id;
+COMMENT ON VIEW dr_jobs IS
+	'every backup job: scheduled by the worker or manual (dr_backup_full, dr_backup_incremental, pg_cron), with its result';
+
+CREATE FUNCTION pgdr._schedule(
+	OUT enabled boolean, OUT tier text, OUT next_job text,
+	OUT next_at timestamptz, OUT due_now boolean, OUT deferred boolean,
+	OUT retry boolean, OUT required boolean,
+	OUT incremental_interval interval, OUT wal_rate float8,
+	OUT rto_estimate float8, OUT running_job bigint, OUT reason text,
+	OUT decided_at timestamptz)
+RETURNS record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'pg_dr_schedule';
+
+CREATE VIEW dr_schedule AS
+	SELECT * FROM pgdr._schedule();
+COMMENT ON VIEW dr_schedule IS
+	'the scheduler''s next job, when and why (as the worker last decided)';
+
+CREATE FUNCTION dr_schedule_explain()
+RETURNS text
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'dr_schedule_explain';
+COMMENT ON FUNCTION dr_schedule_explain() IS
+	'the scheduler''s reasoning in words: its inputs, each rule, the decision';
+
+REVOKE ALL ON dr_schedule_policies, dr_jobs, dr_schedule FROM PUBLIC;
+GRANT SELECT ON dr_schedule_policies, dr_jobs, dr_schedule TO dr_monitor;
+REVOKE ALL ON FUNCTION pgdr._schedule(), dr_schedule_explain(),
+	dr_schedule_policy_set(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgdr._schedule(), dr_schedule_explain() TO dr_monitor;
+GRANT EXECUTE ON FUNCTION dr_schedule_policy_set(text, text, text) TO dr_admin;
+REVOKE ALL ON pgdr.schedule_policies, pgdr.jobs FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('pgdr.schedule_policies', '');
+SELECT pg_catalog.pg_extension_config_dump('pgdr.jobs', '');

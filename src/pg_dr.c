@@ -32,6 +32,7 @@
 #include "ops/audit.h"
 #include "ops/objectives.h"
 #include "ops/progress.h"
+#include "ops/schedule.h"
 #include "ops/worker.h"
 #include "pg_dr.h"
 #include "pitr/pitr.h"
@@ -61,6 +62,7 @@ drShmemRequest(void)
 	haWatchShmemRequest();
 	haShmemRequest();
 	RequestAddinShmemSpace(metricsHttpShmemSize());
+	scheduleShmemRequest();
 }
 
 static void
@@ -78,6 +80,7 @@ drShmemStartup(void)
 	haWatchShmemInit();
 	haShmemInit();
 	metricsHttpShmemInit();
+	scheduleShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -115,6 +118,7 @@ _PG_init(void)
 	workerSettingsDefine();
 	objectivesSettingsDefine();
 	metricsHttpSettingsDefine();
+	scheduleSettingsDefine();
 	MarkGUCPrefixReserved("pg_dr");
 	/* the repository types the server can use, before any config is read */
 	storageDriversRegister();
@@ -138,4 +142,5 @@ _PG_init(void)
 	objectivesDutiesRegister();
 	haWatchDutiesRegister();
 	metricsHttpDutiesRegister();
+	scheduleDutiesRegister();
 }

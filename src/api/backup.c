@@ -19,6 +19,7 @@
 #include "backup/backup_progress.h"
 #include "ops/alert.h"
 #include "ops/audit.h"
+#include "ops/schedule.h"
 #include "pg_dr.h"
 #include "backup/backup_verify.h"
 
@@ -39,11 +40,14 @@ typedef struct ApiBackupAlert
 {
 	const char *operation;
 	MemoryContext context;		/* the caller's: the error is copied there */
+	bool		incremental;
+	TimestampTz startedAt;		/* for its row of dr_jobs */
 } ApiBackupAlert;
 
 /*
  * The failure hook (api/call.c) of dr_backup_*: raise "backup_failed",
- * queued, unless the backup was cancelled.
+ * queued, unless the backup was cancelled; queue the job's row of
+ * dr_jobs (failed or cancelled) for the worker (ops/schedule.h).
  */
 static void
 apiBackupAlertFailed(void *arg)
@@ -63,6 +67,18 @@ apiBackupAlertFailed(void *arg)
 		raise.message = psprintf("%s failed: %s", alert->operation,
 								 edata->message ? edata->message : "unknown error");
 		alertRaiseQueued(&raise);
+	}
+	{
+		ScheduleJobRecord job;
+
+		memset(&job, 0, sizeof(job));
+		job.incremental = alert->incremental;
+		job.startedAt = alert->startedAt;
+		job.finishedAt = GetCurrentTimestamp();
+		job.result = edata->sqlerrcode == ERRCODE_QUERY_CANCELED ? "cancelled" : "failed";
+		job.bytes = -1;
+		job.error = edata->message ? edata->message : "unknown error";
+		scheduleJobQueueManual(&job);
 	}
 	FreeErrorData(edata);
 	MemoryContextSwitchTo(errorContext);
@@ -110,6 +126,8 @@ apiBackup(FunctionCallInfo fcinfo, bool incremental)
 	 */
 	alertArg.operation = operation;
 	alertArg.context = CurrentMemoryContext;
+	alertArg.incremental = incremental;
+	alertArg.startedAt = GetCurrentTimestamp();
 	apiCallOnFailure(call, apiBackupAlertFailed, &alertArg);
 	API_CALL_BEGIN(call);
 	{
@@ -131,6 +149,20 @@ apiBackup(FunctionCallInfo fcinfo, bool incremental)
 		apiAsOwnerBegin(&owner);
 		id = backupRun(&param, &summary);
 		alertResolve("backup", "backup_failed");
+		{
+			/* its row of dr_jobs, committed with the catalog's row */
+			ScheduleJobRecord job;
+
+			memset(&job, 0, sizeof(job));
+			job.incremental = incremental && !summary.fullInstead;
+			job.startedAt = alertArg.startedAt;
+			job.finishedAt = GetCurrentTimestamp();
+			job.result = "ok";
+			job.backupId = id;
+			job.bytes = (int64) summary.storedBytes;
+			job.reason = summary.fullInstead ? summary.fullInsteadReason : NULL;
+			scheduleJobRecordManual(&job);
+		}
 		apiAsOwnerEnd(&owner);
 
 		if (summary.corruptPages > 0)

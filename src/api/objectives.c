@@ -36,6 +36,7 @@ pg_dr_objectives_audit(PG_FUNCTION_ARGS)
 	char	   *sessionUser;
 	char	   *currentUser;
 	ApiOwnerContext owner;
+	const char *table = "dr_objectives";
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
@@ -44,6 +45,8 @@ pg_dr_objectives_audit(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("pgdr.objectives_audit() must be called as an AFTER ROW trigger")));
 
+	if (trigdata->tg_trigger->tgnargs > 0)
+		table = trigdata->tg_trigger->tgargs[0];
 	desc = RelationGetDescr(trigdata->tg_relation);
 	rowType = trigdata->tg_relation->rd_rel->reltype;
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
@@ -67,7 +70,7 @@ pg_dr_objectives_audit(PG_FUNCTION_ARGS)
 	currentUser = GetUserNameFromId(GetUserId(), true);
 
 	apiAsOwnerBegin(&owner);
-	auditChangeNote("dr_objectives", action, rowType, oldRow, newRow,
+	auditChangeNote(table, action, rowType, oldRow, newRow,
 					sessionUser ? sessionUser : "?",
 					currentUser ? currentUser : "?");
 	apiAsOwnerEnd(&owner);

@@ -196,7 +196,7 @@ SELECT tap.set_eq(
 		  'dr_repository_create', 'dr_repository_sync', 'dr_expire',
 		  'dr_wal_verify', 'dr_restore_point', 'dr_declare_primary',
 		  'dr_backup_keep', 'dr_metrics', 'dr_node_register', 'dr_node_unregister',
-		  'dr_alert_ack', 'dr_availability', 'dr_failover'],
+		  'dr_alert_ack', 'dr_availability', 'dr_failover', 'dr_schedule_explain', 'dr_schedule_policy_set'],
 	'this test calls every dr_* function of the extension');
 SELECT tap.set_eq(
 	$$SELECT c.relname::text FROM pg_class c
@@ -207,7 +207,7 @@ SELECT tap.set_eq(
 		  'dr_backup_progress', 'dr_archive_status', 'dr_restore_points',
 		  'dr_pitr_window', 'dr_progress', 'dr_nodes', 'dr_repositories', 'dr_alerts',
 		  'dr_objectives_history', 'dr_rate_samples', 'dr_replication', 'dr_replication_history',
-		  'dr_failover_history'],
+		  'dr_failover_history', 'dr_schedule', 'dr_jobs', 'dr_schedule_policies'],
 	'this test reads every dr_* view of the extension');
 
 -- each call is its own statement: backups and audit records need commits
@@ -253,6 +253,10 @@ SELECT trap_log.attempt('SELECT * FROM dr_rate_samples');
 SELECT trap_log.attempt('SELECT * FROM dr_availability(''2000-01-01'', ''3000-01-01'')');
 SELECT trap_log.attempt('SELECT * FROM dr_replication');
 SELECT trap_log.attempt('SELECT * FROM dr_replication_history');
+SELECT trap_log.attempt('SELECT * FROM dr_schedule');
+SELECT trap_log.attempt('SELECT * FROM dr_jobs');
+SELECT trap_log.attempt('SELECT * FROM dr_schedule_policies');
+SELECT trap_log.attempt('SELECT dr_schedule_explain()');
 RESET ROLE;
 
 SET ROLE dr_t_sp_operator;
@@ -283,6 +287,7 @@ SELECT trap_log.attempt('SELECT dr_audit_expire()');
 SELECT trap_log.attempt('SELECT dr_node_register(''sp-node'', ''host=x password=y'', 10, ''sp'')');
 SELECT trap_log.attempt('SELECT dr_node_unregister(''sp-node'')');
 SELECT trap_log.attempt('SELECT dr_failover(''sp-node'')');
+SELECT trap_log.attempt('SELECT dr_schedule_policy_set(''critical'', ''retry_base'', ''2 minutes'')');
 SELECT trap_log.attempt('SELECT * FROM dr_audit_verify()');
 SELECT trap_log.attempt('SELECT * FROM dr_status');
 RESET ROLE;

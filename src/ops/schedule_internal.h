@@ -1,0 +1,61 @@
+/*-------------------------------------------------------------------------
+ * schedule_internal.h
+ *	  What schedule.c (the duty) and schedule_job.c (the jobs) share: the
+ *	  shared memory and the rows of pgdr.jobs.
+ *-------------------------------------------------------------------------
+ */
+#ifndef DR_SCHEDULE_INTERNAL_H
+#define DR_SCHEDULE_INTERNAL_H
+
+#include "storage/lwlock.h"
+
+#include "ops/schedule.h"
+
+/* failed manual jobs waiting for the duty; one more is dropped (logged) */
+#define SCHEDULE_QUEUE_SIZE		16
+
+typedef struct ScheduleQueued
+{
+	bool		used;
+	bool		incremental;
+	TimestampTz startedAt;
+	TimestampTz finishedAt;
+	char		result[16];
+	char		error[512];
+	char		applicationName[NAMEDATALEN];
+} ScheduleQueued;
+
+typedef struct ScheduleShared
+{
+	LWLock	   *lock;
+	int64		runningJob;		/* the scheduled job whose worker runs; 0 =
+								 * none */
+	ScheduleSnapshot snapshot;
+	ScheduleQueued queue[SCHEDULE_QUEUE_SIZE];
+} ScheduleShared;
+
+extern ScheduleShared *scheduleShared;
+
+/* Insert a finished job's row (SPI connected; as owner or the worker). */
+extern void scheduleJobInsert(const ScheduleJobRecord *job, const char *trigger,
+							  const char *applicationName);
+
+/* Insert a scheduled job's row, result running; returns its id (SPI). */
+extern int64 scheduleJobCreate(const ScheduleDecision *d, int attempt);
+
+/*
+ * Record a scheduled job's end: result ok (backupId set) or failed/
+ * cancelled (error), its bytes and kind from pgdr.backups, and raise or
+ * resolve the "schedule"/"job_failed" alert.  In a transaction; connects
+ * to SPI itself.
+ */
+extern void scheduleJobFinish(int64 jobId, bool ok, const char *backupId,
+							  const char *error, bool cancelled);
+
+/*
+ * A scheduled row still "running" but runningJob (SPI connected): its
+ * worker ended without recording a result; failed.
+ */
+extern void scheduleFailStale(int64 runningJob);
+
+#endif							/* DR_SCHEDULE_INTERNAL_H */
