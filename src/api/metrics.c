@@ -174,7 +174,7 @@ metricsObjectives(StringInfo out)
 		metricsSample(out, "pg_dr_rto_estimate_seconds", NULL, NULL, m.input.rtoEstimateSec);
 	metricsFamily(out, "pg_dr_verdict", "gauge",
 				  "1 for the verdict of dr_status (ok, at_risk, breached), 0 for the others.");
-	for (int i = 0; i < lengthof(kinds); i++)
+	for (int i = 0; i < (int) lengthof(kinds); i++)
 		metricsSample(out, "pg_dr_verdict", "verdict", objectivesVerdictName(kinds[i]),
 					  m.verdict.kind == kinds[i] ? 1 : 0);
 	metricsFamily(out, "pg_dr_wal_since_backup_bytes", "gauge",

@@ -223,6 +223,15 @@ measureRate(const char *kind, double *rate, TimestampTz *at)
 	*at = isnull ? 0 : DatumGetTimestampTz(d);
 }
 
+void
+objectivesRatesGet(double *restoreRate, double *replayRate)
+{
+	TimestampTz at;
+
+	measureRate("restore", restoreRate, &at);
+	measureRate("replay", replayRate, &at);
+}
+
 static void
 measureAlerts(ObjectivesMeasure *m)
 {

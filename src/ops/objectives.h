@@ -96,6 +96,13 @@ typedef struct ObjectivesMeasure
 extern void objectivesMeasure(ObjectivesMeasure *m);
 
 /*
+ * The restore and replay rates measured on this host, as objectivesMeasure
+ * takes them (bytes/s; 0: not measured, the RTO model's default then
+ * applies).  Within an SPI connection, as the extension owner.
+ */
+extern void objectivesRatesGet(double *restoreRate, double *replayRate);
+
+/*
  * Record a rate measurement of kind "restore" or "replay" (bytes in
  * seconds; nothing when either is not positive), keeping the newest
  * OBJECTIVES_RATE_KEEP of the kind.  As the extension owner, in a

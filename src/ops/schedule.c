@@ -47,6 +47,7 @@
 
 #include "backup/backup_progress.h"
 #include "ops/duty.h"
+#include "ops/objectives.h"
 #include "ops/schedule.h"
 #include "ops/schedule_internal.h"
 #include "pitr/pitr.h"
@@ -555,6 +556,8 @@ scheduleRoundStep(void *arg)
 			in.rto.chainBytes = Max(in.chainBytes, newestDataBytes);
 			in.rto.walBytes = in.walSinceBackup;
 		}
+		/* the rates measured on this host, as dr_status's RTO estimate */
+		objectivesRatesGet(&in.rto.restoreRate, &in.rto.replayRate);
 		scheduleReadLastJob(&in);
 		in.activeBackends = scheduleActiveBackends();
 	}
