@@ -214,6 +214,8 @@ typedef struct DrHaConfig
 	int			leaseTtlMs;		/* ha_lease_ttl (5000) */
 	int64		maxFailoverLag; /* ha_max_failover_lag, bytes (16 MB) */
 	char	   *etcdEndpoints;	/* ha_etcd_endpoints; NULL: no etcd */
+	char	   *registryConninfo;	/* ha_registry_conninfo: where pg_dr rejoin
+									 * reads the registry; NULL when unset */
 } DrHaConfig;
 
 typedef struct DrConfig
