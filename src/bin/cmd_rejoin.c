@@ -60,6 +60,8 @@ cliRejoinHelp(void)
 	printf("  %s rejoin [--config FILE] --pgdata DIR [--source CONNINFO]\n", CLI_PROGNAME);
 	printf("\nOptions:\n");
 	cliCommandHelpConfig(26);
+	printf("  -r, --repo=N            accepted as by every command; rejoin reads no\n"
+		   "                          repository\n");
 	printf("  -D, --pgdata=DIR        data directory of the old primary (stopped)\n");
 	printf("  -s, --source=CONNINFO   the current primary (default: the registered node\n"
 		   "                          that answers as the primary, the registry read\n"

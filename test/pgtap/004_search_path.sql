@@ -19,7 +19,7 @@
 -- nextval('...') calls).
 \set QUIET 1
 SET client_min_messages = warning;
-SELECT tap.plan(17);
+SELECT tap.plan(18);
 
 ------------------------------------------------------------------------------
 -- The trap.
@@ -196,7 +196,7 @@ SELECT tap.set_eq(
 		  'dr_repository_create', 'dr_repository_sync', 'dr_expire',
 		  'dr_wal_verify', 'dr_restore_point', 'dr_declare_primary',
 		  'dr_backup_keep', 'dr_metrics', 'dr_node_register', 'dr_node_unregister',
-		  'dr_alert_ack'],
+		  'dr_alert_ack', 'dr_rejoin', 'dr_rejoin_record'],
 	'this test calls every dr_* function of the extension');
 SELECT tap.set_eq(
 	$$SELECT c.relname::text FROM pg_class c
@@ -274,6 +274,8 @@ SELECT trap_log.attempt('SELECT dr_declare_primary()');
 SELECT trap_log.attempt('SELECT dr_audit_expire()');
 SELECT trap_log.attempt('SELECT dr_node_register(''sp-node'', ''host=x password=y'', 10, ''sp'')');
 SELECT trap_log.attempt('SELECT dr_node_unregister(''sp-node'')');
+SELECT trap_log.attempt('SELECT dr_rejoin()');
+SELECT trap_log.attempt('SELECT dr_rejoin_record(''sp-node'', ''followed'', ''trap'')');
 SELECT trap_log.attempt('SELECT * FROM dr_audit_verify()');
 SELECT trap_log.attempt('SELECT * FROM dr_status');
 RESET ROLE;
@@ -304,10 +306,12 @@ SELECT pg_reload_conf();
 ------------------------------------------------------------------------------
 SELECT tap.is((SELECT array_agg(call || ': ' || error ORDER BY call) FROM trap_log.calls
 				WHERE error IS NOT NULL
-				  AND call NOT IN ('SELECT dr_repository_create()')),
-			  NULL, 'every call but creating the existing repository succeeded');
+				  AND call NOT IN ('SELECT dr_repository_create()', 'SELECT dr_rejoin()')),
+			  NULL, 'every call but creating the existing repository and rejoining a running primary succeeded');
 SELECT tap.alike((SELECT error FROM trap_log.calls WHERE call = 'SELECT dr_repository_create()'),
 				'%already%', 'dr_repository_create() refused only because the repository exists');
+SELECT tap.alike((SELECT error FROM trap_log.calls WHERE call = 'SELECT dr_rejoin()'),
+				'%cannot make a running primary a standby%', 'dr_rejoin() refused only because the primary runs');
 SELECT tap.cmp_ok((SELECT count(*) FROM trap_log.calls WHERE error IS NULL), '>=', 25::bigint,
 				  'the calls ran');
 SELECT tap.cmp_ok((SELECT count(*) FROM pgdr.pitr_events
