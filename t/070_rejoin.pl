@@ -121,6 +121,16 @@ like($err, qr/sets no ha_registry_conninfo/, 'and says what to set');
 is($rc, 1, 'an unreachable source: fails');
 like($err, qr/could not connect to the source \(host=\S+ port=1 dbname=postgres password=\*\*\*\*\*\*\*\*\)/,
 	'and says which, its password hidden');
+# a role that may read what rejoin reads, but is not in dr_admin
+$node2->safe_psql('postgres',
+	'CREATE ROLE not_admin LOGIN; GRANT pg_monitor TO not_admin; '
+	  . 'GRANT EXECUTE ON FUNCTION pg_read_binary_file(text, bigint, bigint, boolean), '
+	  . 'pg_control_system() TO not_admin');
+($rc, $out, $err) = rejoin('--config', $conf{node1}, '--pgdata', $node1->data_dir,
+	'--source', $node2->connstr('postgres') . ' user=not_admin');
+is($rc, 1, 'a role that may not record the rejoin: fails');
+like($err, qr/may not record the rejoin in the audit trail.*hint: Connect as a member of dr_admin/s,
+	'before anything is changed, and says what to grant');
 ($rc, $out, $err) = rejoin('--config', $conf{node1}, '--pgdata', $node1->data_dir,
 	'--source', $node3->connstr('postgres'));
 is($rc, 1, 'a source that is a standby: fails');

@@ -164,6 +164,27 @@ rejoinSourceRead(RejoinSource *source, uint64 systemIdentifier, char **error,
 		*hint = pstrdup("Name the database where pg_dr is installed (pg_dr.database) in the conninfo: dbname=...");
 		return false;
 	}
+
+	/* checked before anything is changed: the rejoin must be recorded */
+	{
+		char	   *signature = psprintf("%s.dr_rejoin_record(text,text,text)", source->schema);
+		const char *params[1] = {signature};
+
+		res = rejoinQuery(source->conn,
+						  "SELECT pg_catalog.has_function_privilege($1, 'EXECUTE')",
+						  1, params, error);
+		if (res == NULL)
+			return false;
+		if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+		{
+			*error = psprintf("the source's role (%s) may not record the rejoin in the audit trail (EXECUTE on dr_rejoin_record)",
+							  PQuser(source->conn));
+			*hint = pstrdup("Connect as a member of dr_admin (GRANT dr_admin TO ...).");
+			PQclear(res);
+			return false;
+		}
+		PQclear(res);
+	}
 	return true;
 }
 
