@@ -46,7 +46,7 @@ FE_SHARED_ops		= src/ops/duty_schedule.c src/ops/retention.c \
 			  src/ops/rto_model.c src/ops/objectives_verdict.c \
 			  src/ops/objectives_availability.c src/ops/schedule_decide.c
 FE_SHARED_ha		= src/ha/ha_decide.c src/ha/ha_conninfo.c src/ha/etcd.c src/ha/etcd_json.c \
-			  src/ha/ha_watch_decide.c
+			  src/ha/ha_watch_decide.c src/ha/ha_rejoin.c
 FE_LIB_SRCS	= $(sort $(foreach part,common storage repo restore backup archive pitr ops ha,\
 		  $(FE_SHARED_$(part))))
 FE_LIB_OBJS	= $(patsubst src/%.c,$(BUILD)/fe/%.o,$(FE_LIB_SRCS))

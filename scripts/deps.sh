@@ -39,6 +39,8 @@ PACKAGES=(
 )
 if [ "${1:-}" = --bench ]; then
 	PACKAGES+=(pgbackrest jq)
+	# bench/failover: the anchors (repmgrd; pg_autoctl and its monitor), bc
+	PACKAGES+=(postgresql-15-repmgr postgresql-15-auto-failover pg-auto-failover-cli bc)
 fi
 
 missing=()

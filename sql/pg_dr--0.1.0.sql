@@ -722,6 +722,23 @@ LANGUAGE C VOLATILE STRICT
 AS 'MODULE_PATHNAME', 'dr_node_unregister';
 COMMENT ON FUNCTION dr_node_unregister(text) IS
 	'remove a node from the HA cluster''s registry';
+
+-- Rejoin (docs/ha.md): a running primary cannot make itself a standby in
+-- PostgreSQL 15; dr_rejoin() checks and says the exact commands, pg_dr
+-- rejoin does it and records it with dr_rejoin_record() on the new primary.
+CREATE FUNCTION dr_rejoin()
+RETURNS text
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'dr_rejoin';
+COMMENT ON FUNCTION dr_rejoin() IS
+	'rejoin this node as a standby of the new primary: on a running primary, refuses with the pg_dr rejoin command to run once it is stopped';
+
+CREATE FUNCTION dr_rejoin_record(node text, outcome text, detail text)
+RETURNS void
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'dr_rejoin_record';
+COMMENT ON FUNCTION dr_rejoin_record(text, text, text) IS
+	'record in the audit trail a rejoin done by pg_dr rejoin (called by it on the new primary)';
 -- Alerts (src/ops/alert*.c is their only writer; docs/alerts.md).
 ------------------------------------------------------------------------------
 -- One row per alert; at most one open (not resolved) per source and key:
@@ -937,6 +954,8 @@ REVOKE ALL ON FUNCTION dr_failover(text, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_failover(text, boolean) TO dr_admin;
 REVOKE ALL ON dr_failover_history FROM PUBLIC;
 GRANT SELECT ON dr_failover_history TO dr_monitor;
+REVOKE ALL ON FUNCTION dr_rejoin(), dr_rejoin_record(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_rejoin(), dr_rejoin_record(text, text, text) TO dr_admin;
 
 -- pg_dump keeps the audit trail and edited objectives with the database.
 SELECT pg_catalog.pg_extension_config_dump('pgdr.audit_log', '');

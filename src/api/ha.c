@@ -3,7 +3,8 @@
  *	  dr_node_register(name, conninfo [, priority, location]) and
  *	  dr_node_unregister(name): the registry of the cluster's nodes
  *	  (ha/ha_nodes.h), dr_admin only, audited.  The audit record shows the
- *	  conninfo with its passwords hidden (ha/ha_conninfo.h).
+ *	  conninfo with its passwords hidden (ha/ha_conninfo.h).  dr_rejoin()
+ *	  and dr_rejoin_record(), the SQL side of rejoin (below).
  *
  * Not checked yet: that the node answers at conninfo (the lag watcher,
  * which will connect to peers, is not built; docs/ha.md).
@@ -12,10 +13,12 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xlog.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/rel.h"
 
 #include "api/api.h"
@@ -23,6 +26,7 @@
 #include "ha/ha_nodes.h"
 #include "ha/ha_state.h"
 #include "ops/audit.h"
+#include "pg_dr.h"
 
 PG_FUNCTION_INFO_V1(dr_node_register);
 PG_FUNCTION_INFO_V1(dr_node_unregister);
@@ -211,4 +215,90 @@ dr_failover(PG_FUNCTION_ARGS)
 	API_CALL_END(call);
 	apiCallOk(call);
 	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
+ * dr_rejoin(): what a SQL function can honestly do to rejoin this node.
+ * PostgreSQL 15 enters standby mode only at startup (standby.signal is
+ * read then), and a rewind needs the server stopped, so a running primary
+ * cannot make itself a standby: the function refuses with SQLSTATE 55000
+ * and the exact commands, having checked what it can from inside (its
+ * timeline, whether pg_rewind will be possible).  On a standby there is
+ * nothing to do and it says so.  It never stops the server: nothing would
+ * start it again as a standby.
+ */
+PG_FUNCTION_INFO_V1(dr_rejoin);
+PG_FUNCTION_INFO_V1(dr_rejoin_record);
+
+Datum
+dr_rejoin(PG_FUNCTION_ARGS)
+{
+	ApiCall    *call = apiCallNew("dr_rejoin");
+	char	   *result = NULL;
+
+	API_CALL_BEGIN(call);
+	{
+		if (RecoveryInProgress())
+		{
+			const char *primary = GetConfigOption("primary_conninfo", true, false);
+
+			result = psprintf("this node is already a standby (in recovery), following %s: nothing to rejoin",
+							  primary != NULL && primary[0] != '\0'
+							  ? haConninfoRedact(primary) : "no primary_conninfo (archive recovery only)");
+		}
+		else
+		{
+			bool		rewindable = DataChecksumsEnabled() || wal_log_hints;
+
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("dr_rejoin() cannot make a running primary a standby: PostgreSQL 15 enters standby mode only at startup, and pg_rewind needs the server stopped"),
+					 errdetail("This node is a primary on timeline %u.%s",
+							   GetWALInsertionTimeLine(),
+							   rewindable ? "" :
+							   "  It has neither data checksums nor wal_log_hints = on: if it wrote past the new primary's fork, pg_rewind cannot rewind it and it must be cloned again."),
+					 errhint("Stop this server and run, as its OS user: pg_ctl stop -D '%s' -m fast && pg_dr rejoin --config '%s' --pgdata '%s' (it finds the new primary in the registry, or give --source CONNINFO; it rewinds when needed, then the server starts as a standby: pg_ctl start -D '%s').",
+							 DataDir, drConfigFile != NULL && drConfigFile[0] != '\0' ? drConfigFile : "/etc/pg_dr.conf",
+							 DataDir, DataDir)));
+		}
+	}
+	API_CALL_END(call);
+	apiArgText(call, "result", result);
+	apiCallOk(call);
+	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
+
+/*
+ * dr_rejoin_record(node, outcome, detail): `pg_dr rejoin` records what it
+ * did in the audit trail of the primary the node was made to follow (the
+ * node's own server is stopped then).  The record is the operation
+ * "pg_dr rejoin" with these arguments, made by the role the command
+ * connected as.
+ */
+Datum
+dr_rejoin_record(PG_FUNCTION_ARGS)
+{
+	ApiCall    *call = apiCallNew("pg_dr rejoin");
+	const char *node = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	const char *outcome = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	const char *detail = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+
+	if (node != NULL && node[0] != '\0')
+		apiNodeNameCheck("dr_rejoin_record", node);
+	if (outcome == NULL ||
+		(strcmp(outcome, "followed") != 0 && strcmp(outcome, "rewound") != 0 &&
+		 strcmp(outcome, "refused") != 0 && strcmp(outcome, "failed") != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"outcome\" of dr_rejoin_record() must be followed, rewound, refused or failed")));
+	if (detail != NULL)
+		apiTextArgCheck("dr_rejoin_record", "detail", detail, 0, 2048);
+	apiArgText(call, "node", node != NULL && node[0] != '\0' ? node : NULL);
+	apiArgText(call, "outcome", outcome);
+	apiArgText(call, "detail", detail);
+	API_CALL_BEGIN(call);
+	{
+		/* the record is the operation */
+	}
+	API_CALL_END(call);
+	apiCallOk(call);
+	PG_RETURN_VOID();
 }

@@ -45,6 +45,8 @@ extern int	cliExpireMain(int argc, char **argv);
 extern void cliExpireHelp(void);
 extern int	cliInfoMain(int argc, char **argv);
 extern void cliInfoHelp(void);
+extern int	cliRejoinMain(int argc, char **argv);
+extern void cliRejoinHelp(void);
 extern int	cliRepoCreateMain(int argc, char **argv);
 extern void cliRepoCreateHelp(void);
 extern int	cliRepoKeyRotateMain(int argc, char **argv);

@@ -35,6 +35,8 @@ static const CliCommandEntry cliCommands[] = {
 	cliExpireMain, cliExpireHelp},
 	{"info", "show what repositories hold and the effective configuration",
 	cliInfoMain, cliInfoHelp},
+	{"rejoin", "make a stopped old primary a standby of the new one",
+	cliRejoinMain, cliRejoinHelp},
 	{"repo-create", "initialize a new, empty repository",
 	cliRepoCreateMain, cliRepoCreateHelp},
 	{"repo-key-rotate", "re-wrap a repository's data keys under a new passphrase",

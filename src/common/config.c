@@ -81,6 +81,7 @@ typedef enum ConfigKey
 	CONFIG_KEY_HA_LAG_ALERT_BYTES,
 	CONFIG_KEY_HA_LAG_ALERT_TIME,
 	CONFIG_KEY_HA_SYNCHRONOUS,
+	CONFIG_KEY_HA_REGISTRY_CONNINFO,
 	CONFIG_KEY_ALERT_WEBHOOK_URL,
 	CONFIG_KEY_ALERT_WEBHOOK_URL_WARNING,
 	CONFIG_KEY_ALERT_WEBHOOK_URL_CRITICAL,
@@ -90,7 +91,7 @@ typedef enum ConfigKey
 } ConfigKey;
 
 #define CONFIG_KEY_HA_FIRST		CONFIG_KEY_HA_CLUSTER_NAME
-#define CONFIG_KEY_HA_LAST		CONFIG_KEY_HA_SYNCHRONOUS
+#define CONFIG_KEY_HA_LAST		CONFIG_KEY_HA_REGISTRY_CONNINFO
 
 static const char *const configCompressTypes[] = {"zstd", "none", NULL};
 static const char *const configCipherTypes[] = {"aes-256-gcm", "none", NULL};
@@ -144,6 +145,9 @@ static const ConfigKeyDef configKeys[CONFIG_KEY_COUNT] = {
 	.min = 0, .max = 7 * 24 * 3600 * 1000},
 	/* unset: the tier decides (critical: on) */
 	[CONFIG_KEY_HA_SYNCHRONOUS] = {.name = "ha_synchronous", .kind = CONFIG_KIND_BOOL},
+	/* a libpq conninfo, which may hold a password: hidden when shown */
+	[CONFIG_KEY_HA_REGISTRY_CONNINFO] = {.name = "ha_registry_conninfo",
+	.kind = CONFIG_KIND_STRING, .secret = true},
 	/* a webhook URL may carry a token: hidden in dr_config and pg_dr info */
 	[CONFIG_KEY_ALERT_WEBHOOK_URL] = {.name = "alert_webhook_url",
 	.kind = CONFIG_KIND_URL, .secret = true},
@@ -864,6 +868,8 @@ configHaFree(DrHaConfig *ha)
 		pfree(ha->nodeName);
 	if (ha->etcdEndpoints)
 		pfree(ha->etcdEndpoints);
+	if (ha->registryConninfo)
+		pfree(ha->registryConninfo);
 	memset(ha, 0, sizeof(*ha));
 }
 
@@ -962,6 +968,8 @@ configHaBuild(ConfigParser *parser, DrHaConfig *ha)
 		}
 		ha->etcdEndpoints = pstrdup(v[CONFIG_KEY_HA_ETCD_ENDPOINTS].value);
 	}
+	if (v[CONFIG_KEY_HA_REGISTRY_CONNINFO].value != NULL)
+		ha->registryConninfo = pstrdup(v[CONFIG_KEY_HA_REGISTRY_CONNINFO].value);
 
 	if ((int64) ha->checkIntervalMs + 2 * (int64) ha->retryTimeoutMs > ha->leaseTtlMs)
 	{

@@ -224,6 +224,8 @@ typedef struct DrHaConfig
 								 * RPO; 0: none */
 	int			synchronous;	/* ha_synchronous: 1 on, 0 off, -1 unset
 								 * (the tier decides: critical on) */
+	char	   *registryConninfo;	/* ha_registry_conninfo: where pg_dr rejoin
+									 * reads the registry; NULL when unset */
 } DrHaConfig;
 
 typedef struct DrConfig

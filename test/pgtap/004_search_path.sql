@@ -19,7 +19,7 @@
 -- nextval('...') calls).
 \set QUIET 1
 SET client_min_messages = warning;
-SELECT tap.plan(19);
+SELECT tap.plan(20);
 
 ------------------------------------------------------------------------------
 -- The trap.
@@ -196,7 +196,8 @@ SELECT tap.set_eq(
 		  'dr_repository_create', 'dr_repository_sync', 'dr_expire',
 		  'dr_wal_verify', 'dr_restore_point', 'dr_declare_primary',
 		  'dr_backup_keep', 'dr_metrics', 'dr_node_register', 'dr_node_unregister',
-		  'dr_alert_ack', 'dr_availability', 'dr_failover', 'dr_schedule_explain', 'dr_schedule_policy_set'],
+		  'dr_alert_ack', 'dr_availability', 'dr_failover', 'dr_schedule_explain', 'dr_schedule_policy_set',
+		  'dr_rejoin', 'dr_rejoin_record'],
 	'this test calls every dr_* function of the extension');
 SELECT tap.set_eq(
 	$$SELECT c.relname::text FROM pg_class c
@@ -288,6 +289,8 @@ SELECT trap_log.attempt('SELECT dr_node_register(''sp-node'', ''host=x password=
 SELECT trap_log.attempt('SELECT dr_node_unregister(''sp-node'')');
 SELECT trap_log.attempt('SELECT dr_failover(''sp-node'')');
 SELECT trap_log.attempt('SELECT dr_schedule_policy_set(''critical'', ''retry_base'', ''2 minutes'')');
+SELECT trap_log.attempt('SELECT dr_rejoin()');
+SELECT trap_log.attempt('SELECT dr_rejoin_record(''sp-node'', ''followed'', ''trap'')');
 SELECT trap_log.attempt('SELECT * FROM dr_audit_verify()');
 SELECT trap_log.attempt('SELECT * FROM dr_status');
 RESET ROLE;
@@ -323,13 +326,15 @@ SELECT pg_reload_conf();
 SELECT tap.is((SELECT array_agg(call || ': ' || error ORDER BY call) FROM trap_log.calls
 				WHERE error IS NOT NULL
 				  AND call NOT IN ('SELECT dr_repository_create()',
-								   'SELECT dr_failover(''sp-node'')')),
-			  NULL, 'every call but creating the existing repository and failing over without HA succeeded');
+								   'SELECT dr_failover(''sp-node'')', 'SELECT dr_rejoin()')),
+			  NULL, 'every call but creating the existing repository, failing over without HA and rejoining a running primary succeeded');
 SELECT tap.is((SELECT error FROM trap_log.calls WHERE call = 'SELECT dr_failover(''sp-node'')'),
 			  'no HA worker runs on this node',
 			  'dr_failover is refused where no HA worker runs, not by a trap');
 SELECT tap.alike((SELECT error FROM trap_log.calls WHERE call = 'SELECT dr_repository_create()'),
 				'%already%', 'dr_repository_create() refused only because the repository exists');
+SELECT tap.alike((SELECT error FROM trap_log.calls WHERE call = 'SELECT dr_rejoin()'),
+				'%cannot make a running primary a standby%', 'dr_rejoin() refused only because the primary runs');
 SELECT tap.cmp_ok((SELECT count(*) FROM trap_log.calls WHERE error IS NULL), '>=', 25::bigint,
 				  'the calls ran');
 SELECT tap.cmp_ok((SELECT count(*) FROM pgdr.pitr_events

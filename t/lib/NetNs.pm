@@ -1,0 +1,243 @@
+# NetNs.pm -- real network partitions for the TAP scenarios: each node in a
+# network namespace of its own, made by the test.
+#
+#   my ($ok, $why) = NetNs::available();      # may this process use ip netns?
+#   plan skip_all => "ip netns is not permitted here: $why" unless $ok;
+#   my $net  = NetNs->new;                    # a hub namespace with a bridge
+#   my $addr = $net->add_node('n1');          # its own namespace, 198.18.0.x
+#   $net->run('n1', 'psql', '-h', $addr2, ...);        # run, wait, exit status
+#   my ($rc, $out, $err) = $net->capture('n1', @cmd);  # with its output
+#   my $h = $net->spawn('n1', 'etcd', ...);   # in the background (IPC::Run)
+#   $net->cut('n1');  $net->heal('n1');       # off the network and back
+#   $net->cleanup;                            # everything removed (also in END)
+#
+# The layout: a hub namespace holds a bridge; each node's namespace is
+# joined to it by a veth pair (eth0 in the node, v<i> in the hub, both made
+# inside the namespaces: nothing is added to the namespace the test runs
+# in). Addresses come from 198.18.0.0/15 (RFC 2544's benchmark range),
+# which exists only inside these namespaces. A node is cut off by taking
+# its veth down on the hub's side: its packets go nowhere, connections
+# stall as in a real partition (no reset), and it sees no one, as no one
+# sees it. Heal brings the link up.
+#
+# Names carry the test's PID (pgdr-<pid>-hub, pgdr-<pid>-<node>), so that
+# concurrent runs never meet and leftovers are recognizable. cleanup kills
+# what spawn started and any process still in a node's namespace (by PID,
+# from ip netns pids: a process keeps a deleted namespace alive), then
+# deletes the namespaces (which deletes their links); it runs from an END block and on SIGINT/SIGTERM too, so a test
+# that dies leaves nothing behind.
+#
+# ip netns needs CAP_SYS_ADMIN and CAP_NET_ADMIN (root). Run as root, the
+# commands run inside a namespace drop to $ENV{NETNS_USER} (default
+# postgres) with runuser, since PostgreSQL refuses to run as root; run as
+# another user that may use ip netns, they run as that user.
+package NetNs;
+
+use strict;
+use warnings;
+
+use IPC::Run;
+
+my @live;						# every NetNs not yet cleaned up, for END
+
+my $hub_net = '198.18.0';		# node i gets 198.18.0.(i + 1)/24
+
+sub _ip
+{
+	my (@args) = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ 'ip', @args ], '<', \undef, '>', \$out, '2>', \$err);
+	return ($? >> 8, $out, $err);
+}
+
+sub _ip_ok
+{
+	my (@args) = @_;
+	my ($rc, $out, $err) = _ip(@args);
+	die "ip @args failed: $err" if $rc != 0;
+	return $out;
+}
+
+# (1, '') when this process may create network namespaces, else (0, why).
+sub available
+{
+	my $probe = "pgdr-$$-probe";
+	my ($rc, $out, $err);
+
+	eval { ($rc, $out, $err) = _ip('netns', 'add', $probe); 1 }
+	  or return (0, "cannot run ip: $@");
+	if ($rc != 0)
+	{
+		chomp $err;
+		return (0, $err ne '' ? $err : "ip netns add exited with $rc");
+	}
+	_ip('netns', 'del', $probe);
+	return (1, '');
+}
+
+sub new
+{
+	my ($class, %opts) = @_;
+	my $self = bless {
+		prefix => "pgdr-$$",
+		nodes => {},			# name => { ns, index, addr }
+		count => 0,
+		handles => [],
+		user => $opts{user} // $ENV{NETNS_USER} // 'postgres',
+	}, $class;
+	$self->{hub} = "$self->{prefix}-hub";
+	push @live, $self;
+	_ip_ok('netns', 'add', $self->{hub});
+	_ip_ok('-n', $self->{hub}, 'link', 'set', 'lo', 'up');
+	_ip_ok('-n', $self->{hub}, 'link', 'add', 'br0', 'type', 'bridge');
+	_ip_ok('-n', $self->{hub}, 'link', 'set', 'br0', 'up');
+	return $self;
+}
+
+# The namespace's name of node $name.
+sub ns
+{
+	my ($self, $name) = @_;
+	die "no node $name" unless $self->{nodes}{$name};
+	return $self->{nodes}{$name}{ns};
+}
+
+# The address of node $name.
+sub addr
+{
+	my ($self, $name) = @_;
+	die "no node $name" unless $self->{nodes}{$name};
+	return $self->{nodes}{$name}{addr};
+}
+
+# A namespace for node $name, on the hub's bridge; returns its address.
+sub add_node
+{
+	my ($self, $name) = @_;
+	die "node $name exists" if $self->{nodes}{$name};
+	die "node name $name: letters, digits, '-' only" unless $name =~ /^[A-Za-z0-9-]{1,20}$/;
+	my $i = ++$self->{count};
+	die "at most 250 nodes" if $i > 250;
+	my $ns = "$self->{prefix}-$name";
+	my $addr = "$hub_net." . ($i + 1);
+	_ip_ok('netns', 'add', $ns);
+	$self->{nodes}{$name} = { ns => $ns, index => $i, addr => $addr };
+	_ip_ok('-n', $ns, 'link', 'set', 'lo', 'up');
+	_ip_ok('-n', $self->{hub}, 'link', 'add', "v$i", 'type', 'veth', 'peer', 'name', 'eth0',
+		'netns', $ns);
+	_ip_ok('-n', $self->{hub}, 'link', 'set', "v$i", 'master', 'br0', 'up');
+	_ip_ok('-n', $ns, 'addr', 'add', "$addr/24", 'dev', 'eth0');
+	_ip_ok('-n', $ns, 'link', 'set', 'eth0', 'up');
+	return $addr;
+}
+
+# The command line that runs @cmd in node $name's namespace.
+sub _wrap
+{
+	my ($self, $name, @cmd) = @_;
+	my @as = $> == 0 ? ('runuser', '-u', $self->{user}, '--') : ();
+	return ('ip', 'netns', 'exec', $self->ns($name), @as, @cmd);
+}
+
+# Run @cmd in node $name's namespace; its exit status.
+sub run
+{
+	my ($self, $name, @cmd) = @_;
+	my ($rc) = $self->capture($name, @cmd);
+	return $rc;
+}
+
+# Run @cmd in node $name's namespace: (exit status, stdout, stderr).
+sub capture
+{
+	my ($self, $name, @cmd) = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ $self->_wrap($name, @cmd) ], '<', \undef, '>', \$out, '2>', \$err);
+	return ($? >> 8, $out, $err);
+}
+
+# Start @cmd in node $name's namespace in the background (output to
+# $opts{log}, else discarded); the IPC::Run handle. cleanup kills it.
+sub spawn
+{
+	my ($self, $name, $cmd, %opts) = @_;
+	my $log = $opts{log} // '/dev/null';
+	my $h = IPC::Run::start([ $self->_wrap($name, @$cmd) ], '<', \undef,
+		'>>', $log, '2>>', $log);
+	push @{ $self->{handles} }, $h;
+	return $h;
+}
+
+# Cut node $name off the network (its link down on the hub's side).
+sub cut
+{
+	my ($self, $name) = @_;
+	_ip_ok('-n', $self->{hub}, 'link', 'set', 'v' . $self->{nodes}{$name}{index}, 'down');
+}
+
+# Put node $name back on the network.
+sub heal
+{
+	my ($self, $name) = @_;
+	_ip_ok('-n', $self->{hub}, 'link', 'set', 'v' . $self->{nodes}{$name}{index}, 'up');
+}
+
+# Namespaces of this process still present (ip netns list).
+sub leftovers
+{
+	my ($self) = @_;
+	my $prefix = ref($self) ? $self->{prefix} : "pgdr-$$";
+	my (undef, $out) = _ip('netns', 'list');
+	return grep { /^\Q$prefix\E-/ } map { (split ' ', $_)[0] // () } split /\n/, $out;
+}
+
+# Kill what was spawned, delete every namespace (and so every link).
+sub cleanup
+{
+	my ($self) = @_;
+	return if $self->{cleaned};
+	$self->{cleaned} = 1;
+	for my $h (@{ $self->{handles} })
+	{
+		eval { $h->kill_kill(grace => 5); 1 } or warn "could not stop a process: $@";
+	}
+	for my $node (values %{ $self->{nodes} })
+	{
+		# a process left in a namespace keeps it alive after its deletion:
+		# what runs there was started by this test (pids by namespace)
+		for my $signal ('TERM', 'KILL')
+		{
+			my (undef, $pids) = _ip('netns', 'pids', $node->{ns});
+			my @pids = grep { /^\d+$/ } split /\s+/, $pids;
+			last unless @pids;
+			kill $signal, @pids;
+			select(undef, undef, undef, 0.5);
+		}
+		my ($rc, undef, $err) = _ip('netns', 'del', $node->{ns});
+		warn "ip netns del $node->{ns}: $err" if $rc != 0;
+	}
+	my ($rc, undef, $err) = _ip('netns', 'del', $self->{hub});
+	warn "ip netns del $self->{hub}: $err" if $rc != 0;
+	@live = grep { $_ != $self } @live;
+}
+
+sub _cleanup_all
+{
+	$_->cleanup for @live;
+}
+
+END
+{
+	my $status = $?;
+	_cleanup_all();
+	$? = $status;
+}
+
+# A test killed by a signal still cleans up (END runs on exit, not on a
+# signal's default action).
+for my $sig ('INT', 'TERM')
+{
+	$SIG{$sig} = sub { _cleanup_all(); exit(128 + ($sig eq 'INT' ? 2 : 15)); };
+}
+
+1;
