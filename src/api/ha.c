@@ -216,6 +216,8 @@ dr_failover(PG_FUNCTION_ARGS)
 	apiCallOk(call);
 	PG_RETURN_TEXT_P(cstring_to_text(result));
 }
+
+/*
  * dr_rejoin(): what a SQL function can honestly do to rejoin this node.
  * PostgreSQL 15 enters standby mode only at startup (standby.signal is
  * read then), and a rewind needs the server stopped, so a running primary
