@@ -132,6 +132,14 @@ ok(defined $archived && $archived >= $before - 1, 'archiving into repo 1 succeed
 is($m->{series}{'pg_dr_archive_failures_total{repo="1"}'}, 0, 'no archive failure');
 is($m->{series}{'pg_dr_archive_pending_segments{}'}, 0, 'nothing waits');
 
+# the jobs: the two manual backups
+is($m->{series}{'pg_dr_jobs_total{trigger="manual",kind="full",result="ok"}'}, 1,
+	'pg_dr_jobs_total: one manual full done');
+is($m->{series}{'pg_dr_jobs_total{trigger="manual",kind="incremental",result="ok"}'}, 1,
+	'... and one manual incremental');
+is($m->{series}{'pg_dr_jobs_running{}'}, 0, 'no job running');
+is($m->{types}{pg_dr_jobs_total}, 'counter', 'jobs are a counter');
+
 # the objectives measured, as dr_status shows them
 {
 	my ($verdict, $rto, $rpo) = split /\|/, $node->safe_psql('postgres',

@@ -331,6 +331,43 @@ metricsAlerts(StringInfo out)
 	}
 }
 
+/*
+ * Backup jobs (dr_jobs: scheduled, and manual calls pg_cron's included):
+ * how many finished, by trigger, kind and result (a counter: pgdr.jobs
+ * only grows), and how many run now.
+ */
+static void
+metricsJobs(StringInfo out)
+{
+	bool		isnull;
+	double		running = 0;
+
+	if (SPI_execute("SELECT trigger, kind, result, pg_catalog.count(*)::pg_catalog.float8"
+					" FROM pgdr.jobs GROUP BY trigger, kind, result"
+					" ORDER BY trigger, kind, result", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pgdr.jobs");
+	metricsFamily(out, "pg_dr_jobs_total", "counter",
+				  "Backup jobs finished (dr_jobs), by trigger (scheduled, manual), kind and result (ok, failed, cancelled).");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		if (strcmp(metricsText(r, 3), "running") == 0)
+		{
+			running += metricsDouble(r, 4, &isnull);
+			continue;
+		}
+		appendStringInfoString(out, "pg_dr_jobs_total{trigger=\"");
+		metricsLabel(out, metricsText(r, 1));
+		appendStringInfoString(out, "\",kind=\"");
+		metricsLabel(out, metricsText(r, 2));
+		appendStringInfoString(out, "\",result=\"");
+		metricsLabel(out, metricsText(r, 3));
+		appendStringInfo(out, "\"} %.17g\n", metricsDouble(r, 4, &isnull));
+	}
+	metricsFamily(out, "pg_dr_jobs_running", "gauge",
+				  "Backup jobs running now (dr_jobs).");
+	metricsSample(out, "pg_dr_jobs_running", NULL, NULL, running);
+}
+
 void
 metricsExpositionBuild(StringInfo out)
 {
@@ -345,6 +382,7 @@ metricsExpositionBuild(StringInfo out)
 	metricsStatus(out);
 	metricsBackups(out);
 	metricsAlerts(out);
+	metricsJobs(out);
 	SPI_finish();
 	metricsObjectives(out);
 	apiAsOwnerEnd(&owner);
