@@ -135,6 +135,9 @@ static HaAction haLastAction = HA_ACTION_NONE;
 static int	haLastTarget = -2;
 static TimestampTz haLicensedUntil = 0;
 static bool haGuardPersisted = false;
+
+/* when this worker started: contact with the primary is not older */
+static TimestampTz haWorkerStartedAt = 0;
 static bool haReplacedLogged = false;
 
 void
@@ -1075,7 +1078,8 @@ haRound(void)
 	/* what the votes of this node need: its last contact with the primary */
 	if (p >= 0 && p != haSelf)
 		haSharedSetPrimaryContact(haNodes[p].reachable ? GetCurrentTimestamp() :
-								  haNodes[p].lastContact, haNodes[p].name);
+								  Max(haNodes[p].lastContact, haWorkerStartedAt),
+								  haNodes[p].name);
 	else if (!inRecovery && !persist.fenced)
 		haSharedSetPrimaryContact(GetCurrentTimestamp(), haNodeName);
 
@@ -1269,8 +1273,24 @@ pg_dr_ha_worker_main(Datum arg)
 	pgstat_report_appname("pg_dr ha worker");
 	/* as in the pg_dr worker (worker.c): its SQL sees only pg_catalog */
 	SetConfigOption("search_path", DR_SAFE_SEARCH_PATH, PGC_SUSET, PGC_S_OVERRIDE);
+
+	/*
+	 * As in the pg_dr worker too: its own commits (pgdr.ha_events) never
+	 * wait for a synchronous standby, or a primary whose standbys are gone
+	 * would stop its rounds and its lease renewals in that wait.
+	 */
+	SetConfigOption("synchronous_commit", "local", PGC_SUSET, PGC_S_OVERRIDE);
 	on_shmem_exit(haWorkerExit, (Datum) 0);
 	haSharedSetWorkerLatch(MyLatch);
+
+	/*
+	 * What this node has not seen counts as seen just now: a voter whose
+	 * worker (re)starts confirms that the primary is gone only after
+	 * ha_lease_ttl of its own without contact, never at once because its
+	 * memory of the primary was lost with the restart.
+	 */
+	haWorkerStartedAt = GetCurrentTimestamp();
+	haSharedSetPrimaryContact(haWorkerStartedAt, NULL);
 
 	haConfigRead();
 	if (haConfigured)
