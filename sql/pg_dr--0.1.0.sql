@@ -683,13 +683,11 @@ CREATE TABLE pgdr.ha_events (
 	reason		text NOT NULL,
 	duration_ms	bigint
 );
-CREATE FUNCTION pgdr.ha_events_audit()
-RETURNS trigger
-LANGUAGE C
-AS 'MODULE_PATHNAME', 'pg_dr_ha_events_audit';
+-- audited as dr_objectives' changes are (the same trigger, named for what
+-- the user sees: dr_failover_history)
 CREATE TRIGGER ha_events_audit
 	AFTER INSERT OR UPDATE OR DELETE ON pgdr.ha_events
-	FOR EACH ROW EXECUTE FUNCTION pgdr.ha_events_audit();
+	FOR EACH ROW EXECUTE FUNCTION pgdr.objectives_audit('dr_failover_history');
 ALTER TABLE pgdr.ha_events ENABLE ALWAYS TRIGGER ha_events_audit;
 
 CREATE FUNCTION dr_failover(target text, force boolean DEFAULT false)
@@ -945,7 +943,7 @@ GRANT EXECUTE ON FUNCTION dr_node_register(text, text, integer, text),
 	dr_node_unregister(text) TO dr_admin;
 -- what peers' HA workers call; the observations and the history
 REVOKE ALL ON FUNCTION pgdr.ha_peer_status(text), pgdr.ha_vote(bigint, text, pg_lsn),
-	pgdr.ha_observed(), pgdr.ha_events_audit() FROM PUBLIC;
+	pgdr.ha_observed() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgdr.ha_peer_status(text), pgdr.ha_vote(bigint, text, pg_lsn)
 	TO dr_admin;
 -- dr_nodes calls it as its reader (a view checks functions as the caller)

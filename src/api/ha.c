@@ -12,14 +12,11 @@
  */
 #include "postgres.h"
 
-#include "access/htup_details.h"
 #include "access/xlog.h"
-#include "commands/trigger.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
-#include "utils/rel.h"
 
 #include "api/api.h"
 #include "ha/ha_conninfo.h"
@@ -122,64 +119,6 @@ dr_node_unregister(PG_FUNCTION_ARGS)
 	API_CALL_END(call);
 	apiCallOk(call);
 	PG_RETURN_VOID();
-}
-
-/*
- * The audit of pgdr.ha_events (every failover transition the HA worker
- * records): each row noted in audit_pending in the inserting transaction,
- * as dr_objectives' changes are (ops/audit.h, auditChangeNote).
- */
-PG_FUNCTION_INFO_V1(pg_dr_ha_events_audit);
-
-Datum
-pg_dr_ha_events_audit(PG_FUNCTION_ARGS)
-{
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	TupleDesc	desc;
-	Oid			rowType;
-	const char *action;
-	Datum		oldRow = (Datum) 0;
-	Datum		newRow = (Datum) 0;
-	char	   *sessionUser;
-	char	   *currentUser;
-	ApiOwnerContext owner;
-
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
-		!TRIGGER_FIRED_AFTER(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("pgdr.ha_events_audit() must be called as an AFTER ROW trigger")));
-
-	desc = RelationGetDescr(trigdata->tg_relation);
-	rowType = trigdata->tg_relation->rd_rel->reltype;
-	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-	{
-		action = "INSERT";
-		newRow = heap_copy_tuple_as_datum(trigdata->tg_trigtuple, desc);
-	}
-	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-	{
-		action = "UPDATE";
-		oldRow = heap_copy_tuple_as_datum(trigdata->tg_trigtuple, desc);
-		newRow = heap_copy_tuple_as_datum(trigdata->tg_newtuple, desc);
-	}
-	else
-	{
-		action = "DELETE";
-		oldRow = heap_copy_tuple_as_datum(trigdata->tg_trigtuple, desc);
-	}
-
-	sessionUser = GetUserNameFromId(GetSessionUserId(), true);
-	currentUser = GetUserNameFromId(GetUserId(), true);
-
-	apiAsOwnerBegin(&owner);
-	auditChangeNote("dr_failover_history", action, rowType, oldRow, newRow,
-					sessionUser ? sessionUser : "?",
-					currentUser ? currentUser : "?");
-	apiAsOwnerEnd(&owner);
-
-	return PointerGetDatum(NULL);
 }
 
 /*

@@ -1,7 +1,10 @@
 /*-------------------------------------------------------------------------
  * objectives.c (api)
  *	  pgdr.objectives_audit(), the trigger that audits every change of the
- *	  recovery objectives (pgdr.objectives, edited through dr_objectives).
+ *	  recovery objectives (pgdr.objectives, edited through dr_objectives),
+ *	  and, given the name the user sees as its argument, of the scheduling
+ *	  policies (dr_schedule_policies) and the failover history
+ *	  (pgdr.ha_events: dr_failover_history).
  *
  * A row trigger fired AFTER the change, in the changing transaction: it
  * takes the users who made the change (the session user and the current
