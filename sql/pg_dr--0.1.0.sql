@@ -10,7 +10,8 @@
  * Privileges: EXECUTE on every dr_* function is revoked from PUBLIC and
  * granted to dr_operator (operations) or dr_admin (administration); the
  * views are readable by dr_monitor.  The roles nest: dr_admin is a member of
- * dr_operator, which is a member of dr_monitor.
+ * dr_operator, which is a member of dr_monitor.  dr_ha_peer (not nested:
+ * no other role has it) may call the functions peers' HA workers call.
  */
 
 \echo Use "CREATE EXTENSION pg_dr" to load this file. \quit
@@ -37,7 +38,7 @@ DO $$
 DECLARE
 	r text;
 BEGIN
-	FOREACH r IN ARRAY ARRAY['dr_monitor', 'dr_operator', 'dr_admin'] LOOP
+	FOREACH r IN ARRAY ARRAY['dr_monitor', 'dr_operator', 'dr_admin', 'dr_ha_peer'] LOOP
 		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
 			EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
 		END IF;
@@ -628,8 +629,10 @@ CREATE TABLE pgdr.nodes (
 -- What this node's HA worker last observed of every registered node
 -- (src/ha/ha_state.c, from shared memory; empty when the worker does not
 -- run here).  The functions peers' HA workers call (ha_peer_status,
--- ha_vote) are granted to dr_admin below: the user of a node's conninfo
--- must be one (or a superuser).
+-- ha_vote) are granted to dr_ha_peer only, not to dr_admin: what they
+-- record (a peer's contact, a vote) decides who may be primary, so only
+-- the user of the nodes' conninfo may call them, and that user must be a
+-- member of dr_ha_peer (or a superuser, which a fenced node requires).
 CREATE FUNCTION pgdr.ha_observed(OUT name text, OUT role text, OUT timeline integer,
 								 OUT received_lsn pg_lsn, OUT replayed_lsn pg_lsn,
 								 OUT flushed_lsn pg_lsn, OUT health text,
@@ -646,6 +649,7 @@ RETURNS record
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'pg_dr_ha_peer_status';
 CREATE FUNCTION pgdr.ha_vote(term bigint, candidate text, candidate_lsn pg_lsn,
+							 pre boolean DEFAULT false,
 							 OUT granted boolean, OUT reason text)
 RETURNS record
 LANGUAGE C VOLATILE
@@ -942,10 +946,11 @@ REVOKE ALL ON FUNCTION dr_node_register(text, text, integer, text),
 GRANT EXECUTE ON FUNCTION dr_node_register(text, text, integer, text),
 	dr_node_unregister(text) TO dr_admin;
 -- what peers' HA workers call; the observations and the history
-REVOKE ALL ON FUNCTION pgdr.ha_peer_status(text), pgdr.ha_vote(bigint, text, pg_lsn),
+REVOKE ALL ON FUNCTION pgdr.ha_peer_status(text), pgdr.ha_vote(bigint, text, pg_lsn, boolean),
 	pgdr.ha_observed() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgdr.ha_peer_status(text), pgdr.ha_vote(bigint, text, pg_lsn)
-	TO dr_admin;
+GRANT EXECUTE ON FUNCTION pgdr.ha_peer_status(text), pgdr.ha_vote(bigint, text, pg_lsn, boolean)
+	TO dr_ha_peer;
+GRANT USAGE ON SCHEMA pgdr TO dr_ha_peer;
 -- dr_nodes calls it as its reader (a view checks functions as the caller)
 GRANT EXECUTE ON FUNCTION pgdr.ha_observed() TO dr_monitor;
 REVOKE ALL ON FUNCTION dr_failover(text, boolean) FROM PUBLIC;

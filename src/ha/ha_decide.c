@@ -171,6 +171,7 @@ haContactOfK(const HaDecideInput *in, int k, bool votingOnly)
 {
 	TimestampTz times[HA_NODES_MAX];
 	int			n = 0;
+	uint64		selfTerm = in->nodes[in->self].term;
 
 	for (int i = 0; i < in->nNodes && n < HA_NODES_MAX; i++)
 	{
@@ -180,6 +181,8 @@ haContactOfK(const HaDecideInput *in, int k, bool votingOnly)
 			continue;
 		if (i == in->self)
 			times[n++] = in->now;
+		else if (votingOnly && v->votedTerm > selfTerm)
+			times[n++] = 0;		/* pledged to a newer term: not ours */
 		else
 			times[n++] = v->reachable ? in->now : v->lastContact;
 	}
@@ -211,6 +214,19 @@ haVotingCount(const HaDecideInput *in)
 
 	for (int i = 0; i < in->nNodes; i++)
 		if (in->nodes[i].voting)
+			n++;
+	return n;
+}
+
+/* Voting nodes that confirmed a term newer than self's (not self). */
+static int
+haPledgedCount(const HaDecideInput *in)
+{
+	int			n = 0;
+
+	for (int i = 0; i < in->nNodes; i++)
+		if (i != in->self && in->nodes[i].voting &&
+			in->nodes[i].votedTerm > in->nodes[in->self].term)
 			n++;
 	return n;
 }
@@ -331,12 +347,16 @@ haDecidePrimary(const HaDecideInput *in, HaDecision *out)
 		}
 		else
 		{
+			int			pledged = haPledgedCount(in);
+
 			licensed = false;
 			snprintf(why, sizeof(why),
 					 "no contact with a majority (%d of %d voting nodes) for %lld ms, "
-					 "ha_lease_ttl - ha_retry_timeout = %lld ms",
+					 "ha_lease_ttl - ha_retry_timeout = %lld ms%s",
 					 majority, voting, (long long) Min(sinceMs, PG_INT32_MAX),
-					 (long long) boundMs);
+					 (long long) boundMs,
+					 pledged > 0 ? " (nodes that confirmed a newer term than this "
+					 "node's do not count)" : "");
 		}
 	}
 
@@ -468,6 +488,9 @@ haDecideStandby(const HaDecideInput *in, HaDecision *out)
 			n->priority > 0 && n->timeline > maxTimeline)
 			maxTimeline = n->timeline;
 	}
+	/* a standby on an older timeline than the primary's never qualifies */
+	if (primary->timeline > maxTimeline)
+		maxTimeline = primary->timeline;
 	for (int i = 0; i < in->nNodes; i++)
 	{
 		const HaNodeView *n = &in->nodes[i];

@@ -33,7 +33,9 @@
  *    one candidate per term (haVoteDecide).  The primary fences itself
  *    when it has had no contact with a strict majority of the voting
  *    nodes (itself counted when it votes) for ha_lease_ttl -
- *    ha_retry_timeout.  Any
+ *    ha_retry_timeout; a node that confirmed a term newer than the
+ *    primary's own (votedTerm) no longer counts for it: it has pledged
+ *    itself to a candidate that may have won.  Any
  *    majority the primary last saw and any majority that confirmed share
  *    a voter, which by the symmetry of contact had contact with the
  *    primary no later than the primary had with it: the primary fenced
@@ -88,6 +90,8 @@ typedef struct HaNodeView
 	XLogRecPtr	replayedLsn;	/* standby: WAL replayed */
 	TimeLineID	timeline;
 	uint64		term;			/* the highest term it knows */
+	uint64		votedTerm;		/* the last term it confirmed to a candidate
+								 * (without etcd; 0: none) */
 	int			priority;		/* higher is preferred; 0: never promoted */
 	int64		lagBytes;		/* last known lag behind the primary; -1:
 								 * unknown */

@@ -32,6 +32,7 @@
 #include "storage/lwlock.h"
 #include "storage/latch.h"
 #include "storage/shmem.h"
+#include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
@@ -75,6 +76,7 @@ typedef struct HaShared
 
 static HaShared *haShared = NULL;
 static ClientAuthentication_hook_type prevClientAuthHook = NULL;
+static ProcessUtility_hook_type prevProcessUtility = NULL;
 
 PG_FUNCTION_INFO_V1(pg_dr_ha_peer_status);
 PG_FUNCTION_INFO_V1(pg_dr_ha_vote);
@@ -211,13 +213,18 @@ haShmemInit(void)
 	}
 }
 
+/*
+ * Read under the lock: a vote a backend records meanwhile (haStateVote
+ * writes the file under the same lock) is never overwritten by an older
+ * copy of the file.
+ */
 void
 haStateLoad(const char *node)
 {
 	HaPersist	p;
 
-	(void) haPersistRead(node, &p);
 	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
+	(void) haPersistRead(node, &p);
 	haShared->persist = p;
 	LWLockRelease(haShared->lock);
 }
@@ -390,7 +397,7 @@ haSelfPosition(bool *inRecovery, TimeLineID *timeline, XLogRecPtr *received,
 
 bool
 haStateVote(uint64 term, const char *candidate, XLogRecPtr candidateLsn,
-			char *reason, size_t reasonSize)
+			bool dryRun, char *reason, size_t reasonSize)
 {
 	bool		inRecovery;
 	TimeLineID	tli;
@@ -408,6 +415,17 @@ haStateVote(uint64 term, const char *candidate, XLogRecPtr candidateLsn,
 	p = haShared->persist;
 	settings = haShared->settings;
 	lastPrimaryContact = haShared->lastPrimaryContact;
+
+	/*
+	 * The primary's own checks of this node count as contact too, up to
+	 * this moment (the worker folds them in only once per round): a voter
+	 * the primary still reaches never confirms it gone.
+	 */
+	if (haShared->primary[0] != '\0')
+		for (int i = 0; i < HA_NODES_MAX; i++)
+			if (strcmp(haShared->incoming[i].name, haShared->primary) == 0 &&
+				haShared->incoming[i].at > lastPrimaryContact)
+				lastPrimaryContact = haShared->incoming[i].at;
 	running = haShared->workerRunning;
 	if (!running)
 	{
@@ -432,7 +450,7 @@ haStateVote(uint64 term, const char *candidate, XLogRecPtr candidateLsn,
 						   p.votedFor[0] ? p.votedFor : NULL,
 						   inRecovery ? received : InvalidXLogRecPtr,
 						   reason, reasonSize);
-	if (granted)
+	if (granted && !dryRun)
 	{
 		p.votedTerm = term;
 		strlcpy(p.votedFor, candidate, sizeof(p.votedFor));
@@ -495,21 +513,19 @@ haClientAuthentication(Port *port, int status)
 }
 
 /*
- * The write guard: a transaction that wrote (has an xid) commits only
- * while the node holds its licence.  Checked at PRE_COMMIT, before the
- * commit record: the ERROR aborts it and nothing is acknowledged.
+ * The write guard's check: ERROR (nothing committed) unless this node
+ * holds its licence now.  what: the statement ("the transaction", "COMMIT
+ * PREPARED").
  */
 static void
-haXactCallback(XactEvent event, void *arg)
+haGuardCheck(const char *what)
 {
 	bool		guard;
 	bool		fenced;
 	TimestampTz until;
 	TimestampTz now;
 
-	if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PARALLEL_PRE_COMMIT)
-		return;
-	if (haShared == NULL || !TransactionIdIsValid(GetTopTransactionIdIfAny()))
+	if (haShared == NULL)
 		return;
 	LWLockAcquire(haShared->lock, LW_SHARED);
 	guard = haShared->guard;
@@ -522,15 +538,57 @@ haXactCallback(XactEvent event, void *arg)
 	if (fenced)
 		ereport(ERROR,
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				 errmsg("this node is fenced: the transaction is not committed"),
+				 errmsg("this node is fenced: %s is not committed", what),
 				 errhint("Write to the current primary (SELECT name, role FROM dr_nodes).")));
 	if (now >= until)
 		ereport(ERROR,
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				 errmsg("this node does not hold its licence to be primary now: the transaction is not committed"),
+				 errmsg("this node does not hold its licence to be primary now: %s is not committed",
+						what),
 				 errdetail("pg_dr's HA worker has not renewed the licence (lease, or contact with a majority) since %s.",
 						   until ? timestamptz_to_str(until) : "the server started"),
 				 errhint("Retry in a moment, or write to the current primary (SELECT name, role FROM dr_nodes).")));
+}
+
+/*
+ * The write guard: a transaction that wrote (has an xid) commits, or is
+ * prepared for a two-phase commit, only while the node holds its
+ * licence.  Checked at PRE_COMMIT and PRE_PREPARE, before the commit (or
+ * prepare) record: the ERROR aborts it and nothing is acknowledged.
+ */
+static void
+haXactCallback(XactEvent event, void *arg)
+{
+	if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PARALLEL_PRE_COMMIT &&
+		event != XACT_EVENT_PRE_PREPARE)
+		return;
+	if (!TransactionIdIsValid(GetTopTransactionIdIfAny()))
+		return;
+	haGuardCheck(event == XACT_EVENT_PRE_PREPARE ? "the prepared transaction" :
+				 "the transaction");
+}
+
+/*
+ * COMMIT PREPARED writes the commit record of a transaction prepared
+ * earlier, outside any PRE_COMMIT of its own: the guard checks it before
+ * the statement runs.  (ROLLBACK PREPARED needs no licence.)
+ */
+static void
+haProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+				 ProcessUtilityContext context, ParamListInfo params,
+				 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+	if (IsA(parsetree, TransactionStmt) &&
+		((TransactionStmt *) parsetree)->kind == TRANS_STMT_COMMIT_PREPARED)
+		haGuardCheck("COMMIT PREPARED");
+	if (prevProcessUtility)
+		prevProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv,
+						   dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
 }
 
 void
@@ -538,6 +596,8 @@ haHooksInstall(void)
 {
 	prevClientAuthHook = ClientAuthentication_hook;
 	ClientAuthentication_hook = haClientAuthentication;
+	prevProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = haProcessUtility;
 	RegisterXactCallback(haXactCallback, NULL);
 }
 
@@ -595,7 +655,11 @@ pg_dr_ha_peer_status(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
-/* pgdr.ha_vote(term bigint, candidate text, candidate_lsn pg_lsn) */
+/*
+ * pgdr.ha_vote(term bigint, candidate text, candidate_lsn pg_lsn,
+ * pre boolean): pre asks whether the vote would be granted, recording
+ * nothing (the candidate's pre-vote).
+ */
 Datum
 pg_dr_ha_vote(PG_FUNCTION_ARGS)
 {
@@ -606,6 +670,7 @@ pg_dr_ha_vote(PG_FUNCTION_ARGS)
 	char	   *candidate;
 	char		reason[HA_REASON_SIZE];
 	bool		granted;
+	bool		pre;
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -619,10 +684,13 @@ pg_dr_ha_vote(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("pgdr.ha_vote(): the term must be positive and the candidate a node name")));
-	granted = haStateVote((uint64) term, candidate, PG_GETARG_LSN(2), reason, sizeof(reason));
+	pre = PG_NARGS() > 3 && !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
+	granted = haStateVote((uint64) term, candidate, PG_GETARG_LSN(2), pre,
+						  reason, sizeof(reason));
 	ereport(LOG,
-			(errmsg("pg_dr ha: vote for \"%s\" in term " INT64_FORMAT " %s: %s",
-					candidate, term, granted ? "granted" : "refused", reason)));
+			(errmsg("pg_dr ha: %svote for \"%s\" in term " INT64_FORMAT " %s: %s",
+					pre ? "pre-" : "", candidate, term,
+					granted ? "granted" : "refused", reason)));
 	values[0] = BoolGetDatum(granted);
 	values[1] = CStringGetTextDatum(reason);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));

@@ -96,11 +96,13 @@ extern void haStateSetUpstream(const char *upstream);
 
 /*
  * A vote for term and candidate (haVoteDecide with this node's last
- * contact with the primary and its own received LSN): recorded when
- * granted.  Used by pgdr.ha_vote() and by the candidate for itself.
+ * contact with the primary, the primary's checks of this node included,
+ * and its own received LSN): recorded when granted, unless dryRun (a
+ * pre-vote: would it be granted?).  Used by pgdr.ha_vote() and by the
+ * candidate for itself.
  */
 extern bool haStateVote(uint64 term, const char *candidate,
-						XLogRecPtr candidateLsn, char *reason,
+						XLogRecPtr candidateLsn, bool dryRun, char *reason,
 						size_t reasonSize);
 
 /* Worker side: publish what it knows. */

@@ -305,7 +305,16 @@ static void
 haRegistryStep(void *arg)
 {
 	HaRegRead  *r = arg;
+	char		timeout[32];
 
+	/*
+	 * A lock held on pgdr.nodes (an ALTER, a LOCK TABLE) must not stop the
+	 * rounds: wait at most one retry timeout, then the round is skipped
+	 * (the next one tries again).
+	 */
+	snprintf(timeout, sizeof(timeout), "%lld", (long long) haSettings.retryTimeoutMs);
+	(void) set_config_option("lock_timeout", timeout, PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute("SELECT name, conninfo, priority FROM pgdr.nodes ORDER BY name",
@@ -613,31 +622,29 @@ haPeersCheck(bool selfPrimary)
 		haNodes[i].peer.result = NULL;
 }
 
-/* Ask the reachable voting peers to confirm term for this node. */
-static void
-haAskVotes(uint64 term)
+/*
+ * Ask the reachable voting peers for term for this node (pre: whether
+ * they would grant it, recording nothing); a granted real vote sets the
+ * node's confirmedTerm.  Returns how many granted.
+ */
+static int
+haVoteRound(uint64 term, bool pre)
 {
 	HaPeer		peers[HA_NODES_MAX];
 	bool		want[HA_NODES_MAX];
 	char		termText[32];
 	char		lsnText[32];
-	const char *params[3];
+	const char *params[4];
 	char		app[NAMEDATALEN];
-	char		reason[HA_REASON_SIZE];
 	HaNode	   *self = &haNodes[haSelf];
+	int			granted = 0;
 
-	/* this node's own vote first: it confirms one candidate per term */
-	if (!haStateVote(term, haNodeName, self->receivedLsn, reason, sizeof(reason)))
-	{
-		ereport(LOG, (errmsg("pg_dr ha: no own vote for term " UINT64_FORMAT ": %s",
-							 term, reason)));
-		return;
-	}
 	snprintf(termText, sizeof(termText), UINT64_FORMAT, term);
 	snprintf(lsnText, sizeof(lsnText), "%X/%X", LSN_FORMAT_ARGS(self->receivedLsn));
 	params[0] = termText;
 	params[1] = haNodeName;
 	params[2] = lsnText;
+	params[3] = pre ? "true" : "false";
 	snprintf(app, sizeof(app), "pg_dr ha %s", haNodeName);
 	for (int i = 0; i < haNodeCount; i++)
 	{
@@ -646,8 +653,8 @@ haAskVotes(uint64 term)
 	}
 	haPeersRun(peers, haNodeCount, want,
 			   "SELECT granted, reason FROM pgdr.ha_vote($1::pg_catalog.int8, $2,"
-			   " $3::pg_catalog.pg_lsn)",
-			   3, params, (int) haSettings.retryTimeoutMs, app);
+			   " $3::pg_catalog.pg_lsn, $4::pg_catalog.bool)",
+			   4, params, (int) haSettings.retryTimeoutMs, app);
 	for (int i = 0; i < haNodeCount; i++)
 	{
 		HaNode	   *n = &haNodes[i];
@@ -657,23 +664,68 @@ haAskVotes(uint64 term)
 			continue;
 		if (peers[i].ok && PQntuples(peers[i].result) == 1)
 		{
-			bool		granted = strcmp(PQgetvalue(peers[i].result, 0, 0), "t") == 0;
+			bool		yes = strcmp(PQgetvalue(peers[i].result, 0, 0), "t") == 0;
 
-			if (granted)
-				n->confirmedTerm = term;
+			if (yes)
+			{
+				granted++;
+				if (!pre)
+					n->confirmedTerm = term;
+			}
 			ereport(LOG,
-					(errmsg("pg_dr ha: node \"%s\" %s term " UINT64_FORMAT ": %s", n->name,
-							granted ? "confirms" : "does not confirm", term,
-							PQgetvalue(peers[i].result, 0, 1))));
+					(errmsg("pg_dr ha: node \"%s\" %s term " UINT64_FORMAT "%s: %s", n->name,
+							yes ? "confirms" : "does not confirm", term,
+							pre ? " (pre-vote)" : "", PQgetvalue(peers[i].result, 0, 1))));
 		}
 		else
 			ereport(LOG,
-					(errmsg("pg_dr ha: node \"%s\" did not answer the vote: %s", n->name,
-							peers[i].error)));
+					(errmsg("pg_dr ha: node \"%s\" did not answer the %s: %s", n->name,
+							pre ? "pre-vote" : "vote", peers[i].error)));
 	}
 	haPeersClear(peers, haNodeCount);
 	for (int i = 0; i < haNodeCount; i++)
 		haNodes[i].peer.result = NULL;
+	return granted;
+}
+
+/*
+ * Ask the reachable voting peers to confirm term for this node: first a
+ * pre-vote, which records nothing anywhere; only when a majority would
+ * confirm does this node give its own vote and ask for the real ones.
+ * So a standby cut off from the primary alone (the others still see it)
+ * pledges no voter, not even itself, to a term that cannot win: a
+ * pledge to a newer term takes the voter out of the primary's majority
+ * (ha_decide.h), and a lost election would leave it there.
+ */
+static void
+haAskVotes(uint64 term)
+{
+	char		reason[HA_REASON_SIZE];
+	HaNode	   *self = &haNodes[haSelf];
+	int			would;
+
+	if (!haStateVote(term, haNodeName, self->receivedLsn, true, reason, sizeof(reason)))
+	{
+		ereport(LOG, (errmsg("pg_dr ha: no own vote for term " UINT64_FORMAT ": %s",
+							 term, reason)));
+		return;
+	}
+	would = 1 + haVoteRound(term, true);
+	if (would * 2 <= haNodeCount)
+	{
+		ereport(LOG, (errmsg("pg_dr ha: pre-vote for term " UINT64_FORMAT ": %d of %d voting "
+							 "nodes would confirm (more than half needed): no election",
+							 term, would, haNodeCount)));
+		return;
+	}
+	/* this node's own vote first: it confirms one candidate per term */
+	if (!haStateVote(term, haNodeName, self->receivedLsn, false, reason, sizeof(reason)))
+	{
+		ereport(LOG, (errmsg("pg_dr ha: no own vote for term " UINT64_FORMAT ": %s",
+							 term, reason)));
+		return;
+	}
+	(void) haVoteRound(term, false);
 }
 
 /* ---------------------------------------------------------------- actions */
@@ -855,6 +907,7 @@ haDecideNow(bool selfStandby, HaDecision *d)
 		v->replayedLsn = n->replayedLsn;
 		v->timeline = n->timeline;
 		v->term = selfStandby ? Max(n->term, n->votedTerm) : n->term;
+		v->votedTerm = n->votedTerm;
 		v->priority = n->priority;
 		v->lagBytes = n->lagBytes;
 		v->voting = true;
@@ -892,7 +945,7 @@ haDoPromote(uint64 term, const char *reason, int old, TimestampTz roundStart,
 	haStateSetTerm(term);
 	haStateSetUpstream("");
 	/* the licence it was given holds for the new primary */
-	haSharedSetLicence(haSettings.failover, evidence + boundMs * MS);
+	haSharedSetLicence(true, evidence + boundMs * MS);
 	if (!haPromote())
 	{
 		snprintf(text, sizeof(text), "pg_promote() did not finish: this node is still a standby");
@@ -903,11 +956,8 @@ haDoPromote(uint64 term, const char *reason, int old, TimestampTz roundStart,
 	}
 	done = GetCurrentTimestamp();
 	haLicensedUntil = evidence + boundMs * MS;
-	if (haSettings.failover)
-	{
-		haStateSetGuard(true);
-		haGuardPersisted = true;
-	}
+	haStateSetGuard(true);
+	haGuardPersisted = true;
 	snprintf(text, sizeof(text), "promoted in term " UINT64_FORMAT " after %lld ms "
 			 "without the primary: %s", term,
 			 lost ? (long long) ((done - lost) / MS) : -1LL, reason);
@@ -1060,9 +1110,14 @@ haRound(void)
 			haNodes[i].lastContact = in;
 	}
 
-	/* lags: against the primary seen now (else the last known stay) */
+	/*
+	 * Lags: the primary's flushed LSN as last known (now, when it answers)
+	 * against what each standby in contact has received now, so a
+	 * standby's lag is never older than this round; one on another
+	 * timeline than the primary's has no comparable position (unknown).
+	 */
 	p = (inRecovery || persist.fenced) ? haPrimaryIndex() : haSelf;
-	if (p >= 0 && (haNodes[p].self || haNodes[p].reachable))
+	if (p >= 0 && haNodes[p].everSeen)
 	{
 		XLogRecPtr	top = haNodes[p].flushedLsn;
 
@@ -1072,7 +1127,10 @@ haRound(void)
 
 			if (i == p || n->role != HA_ROLE_STANDBY || !(n->self || n->reachable))
 				continue;
-			n->lagBytes = top > n->receivedLsn ? (int64) (top - n->receivedLsn) : 0;
+			if (n->timeline != haNodes[p].timeline)
+				n->lagBytes = -1;
+			else
+				n->lagBytes = top > n->receivedLsn ? (int64) (top - n->receivedLsn) : 0;
 		}
 	}
 	/* what the votes of this node need: its last contact with the primary */
@@ -1106,9 +1164,15 @@ haRound(void)
 		strlcpy(self->upstream, persist.upstream, sizeof(self->upstream));
 	}
 
-	if (!haSettings.failover)
+	if (!haSettings.failover && inRecovery)
 	{
-		/* observe, and follow a new primary (made by dr_failover) */
+		/*
+		 * A standby observes, and follows a new primary (made by
+		 * dr_failover).  A primary keeps its licence and fences as with
+		 * ha_failover on (below): dr_failover can promote a standby while
+		 * the primary is cut off rather than dead, and the old one must
+		 * then stop writing just the same.
+		 */
 		haDecideNow(inRecovery, &d);
 		if (d.action == HA_ACTION_FOLLOW && haFollow(&haNodes[d.target]))
 		{
@@ -1317,10 +1381,14 @@ pg_dr_ha_worker_main(Datum arg)
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
+			char		before[HA_NAME_SIZE];
+
 			ConfigReloadPending = false;
+			strlcpy(before, haNodeName, sizeof(before));
 			ProcessConfigFile(PGC_SIGHUP);
 			haConfigRead();
-			if (haConfigured)
+			/* the state file is this node's: read again only for another */
+			if (haConfigured && strcmp(before, haNodeName) != 0)
 				haStateLoad(haNodeName);
 			haSharedSetSettings(haConfigured ? &haSettings : NULL, haConfigured);
 		}

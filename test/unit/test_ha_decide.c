@@ -22,7 +22,9 @@
  * and its loss; a primary without etcd: a majority in contact, lost for
  * less than the bound, past it, an even count; an old primary seeing a
  * newer term or timeline stays fenced; a fenced primary with its licence
- * again resumes; split brain sweeps over time: a primary cut off alone
+ * again resumes; a node pledged to a newer term does not count in the
+ * primary's majority (the partial heal keeps an old primary fenced; with
+ * etcd votes play no part); a standby behind the primary's timeline; split brain sweeps over time: a primary cut off alone
  * fences before any standby promotes (with and without etcd), a standby
  * cut off alone never promotes, two standbys each seeing only the witness
  * cannot both promote (haVoteDecide's one vote per term); haVoteDecide.
@@ -426,6 +428,7 @@ testQuorum(void)
 	c.nodes[S2].confirmedTerm = 2;
 	c.nodes[P].term = 1;
 	c.nodes[P].timeline = 2;	/* P is the newest primary, S2 an older one */
+	c.nodes[S1].timeline = 2;	/* S1 followed P onto its timeline */
 	d = decide(&c);
 	is_int(d.action, HA_ACTION_WAIT, "a node saying primary does not confirm (%s)", d.reason);
 }
@@ -601,6 +604,82 @@ testOldPrimary(void)
 	c.nodes[S1].lastContact = c.nodes[S2].lastContact = NOW - 60000 * MS;
 	d = decide(&c);
 	is_int(d.action, HA_ACTION_FENCE, "fenced, still alone: stays fenced");
+}
+
+/*
+ * Without etcd, a node that confirmed a term newer than the primary's
+ * has pledged itself to a candidate that may have won: it no longer
+ * counts in the primary's majority.  The partial heal: the old primary,
+ * fenced, sees again only a voter that confirmed the new primary's term
+ * (and has not followed it yet, so its own term is still the old one):
+ * it stays fenced.
+ */
+static void
+testPledged(void)
+{
+	Cluster		c;
+	HaDecision	d;
+
+	cluster(&c, 3, P);
+	c.nodes[S1].votedTerm = 2;
+	c.nodes[S2].reachable = false;
+	c.nodes[S2].lastContact = NOW - 60000 * MS;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_FENCE, "primary in contact only with a node pledged to term 2: "
+		   "fence (%s)", d.reason);
+	ok(strstr(d.reason, "confirmed a newer term") != NULL, "... the reason says why");
+	c.nodes[S2].reachable = true;
+	c.nodes[S2].lastContact = NOW;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_NONE, "the other standby in contact too: a majority without "
+		   "the pledged node (%s)", d.reason);
+	c.nodes[S2].votedTerm = 3;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_FENCE, "both standbys pledged to newer terms: fence");
+	c.nodes[S1].votedTerm = c.nodes[S2].votedTerm = 1;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_NONE, "votes in its own term count for it");
+
+	/* the partial heal */
+	cluster(&c, 3, P);
+	c.nodes[P].role = HA_ROLE_FENCED;
+	c.nodes[S1].votedTerm = 2;
+	c.nodes[S2].reachable = false;
+	c.nodes[S2].lastContact = NOW - 60000 * MS;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_FENCE, "fenced old primary seeing only a voter of the new term: "
+		   "stays fenced (%s)", d.reason);
+
+	/* with etcd the lease is the licence: votes play no part */
+	cluster(&c, 3, P);
+	c.in.settings.etcd = true;
+	c.in.etcdReachable = true;
+	c.in.leaderKeyHolder = "p";
+	c.in.lastRenewal = NOW - 1000 * MS;
+	c.nodes[S1].votedTerm = c.nodes[S2].votedTerm = 2;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_NONE, "with etcd, the lease holds whatever votes say");
+}
+
+/* A standby on an older timeline than the primary's never qualifies. */
+static void
+testTimeline(void)
+{
+	Cluster		c;
+	HaDecision	d;
+
+	cluster(&c, 3, S1);
+	primaryLost(&c, 60000);
+	c.nodes[P].timeline = 2;
+	c.nodes[S2].timeline = 2;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_WAIT, "s1 on timeline 1, the primary on 2: s1 is no candidate");
+	ok(strstr(d.reason, "\"s2\"") != NULL, "... s2 is (%s)", d.reason);
+	c.nodes[S2].timeline = 1;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_ALERT, "both standbys behind the primary's timeline: none "
+		   "promoted (%s)", d.reason);
+	ok(strstr(d.reason, "timeline 1 behind 2") != NULL, "... the reason names the timelines");
 }
 
 /*
@@ -783,6 +862,8 @@ main(void)
 	testStandbyEtcd();
 	testPrimary();
 	testOldPrimary();
+	testPledged();
+	testTimeline();
 	testSplitBrain(false);
 	testSplitBrain(true);
 	testStandbyCutOff();
