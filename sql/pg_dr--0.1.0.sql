@@ -644,7 +644,8 @@ CREATE FUNCTION pgdr.ha_peer_status(caller text, OUT node text, OUT role text,
 									OUT timeline integer, OUT received_lsn pg_lsn,
 									OUT replayed_lsn pg_lsn, OUT flushed_lsn pg_lsn,
 									OUT term bigint, OUT voted_term bigint,
-									OUT upstream text)
+									OUT upstream text, OUT sync_num integer,
+									OUT sync_names text)
 RETURNS record
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'pg_dr_ha_peer_status';

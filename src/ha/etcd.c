@@ -282,6 +282,37 @@ etcdCreate(EtcdClient *client, const char *key, const char *value,
 }
 
 bool
+etcdPutIfRevision(EtcdClient *client, const char *key, const char *value,
+				  int64 modRevision, bool *put, EtcdKv *current, bool *currentFound,
+				  DrError *err)
+{
+	char	   *body = etcdJsonPutIfRevisionBody(key, value, modRevision);
+	HttpResponse resp;
+	EtcdKv		kv;
+	bool		found;
+	bool		ok;
+
+	*put = false;
+	*currentFound = false;
+	ok = etcdPost(client, "/v3/kv/txn", body, &resp, err);
+	pfree(body);
+	if (!ok)
+		return false;
+	ok = etcdJsonTxn(resp.body, resp.bodyLen, put, &kv, &found, err);
+	httpResponseFree(&resp);
+	if (!ok)
+		return false;
+	if (found && !*put)
+	{
+		*current = kv;
+		*currentFound = true;
+	}
+	else if (found)
+		etcdKvFree(&kv);
+	return true;
+}
+
+bool
 etcdDeleteIfValue(EtcdClient *client, const char *key, const char *value,
 				  bool *deleted, DrError *err)
 {

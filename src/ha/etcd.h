@@ -100,6 +100,15 @@ extern bool etcdCreate(EtcdClient *client, const char *key, const char *value,
 					   int64 leaseId, bool *created, EtcdKv *holder,
 					   bool *holderFound, DrError *err);
 
+/*
+ * Put key = value (no lease) only if the key is as it was read: its
+ * mod_revision is still modRevision (0: still absent).  *put says
+ * whether; when not, *current is the key as it is now (*currentFound).
+ */
+extern bool etcdPutIfRevision(EtcdClient *client, const char *key,
+							  const char *value, int64 modRevision, bool *put,
+							  EtcdKv *current, bool *currentFound, DrError *err);
+
 /* Delete key only if its value is value: *deleted says whether it was. */
 extern bool etcdDeleteIfValue(EtcdClient *client, const char *key,
 							  const char *value, bool *deleted, DrError *err);
@@ -119,6 +128,8 @@ extern char *etcdJsonLeaseIdBody(int64 leaseId);
 extern char *etcdJsonRangeBody(const char *key);
 extern char *etcdJsonCreateBody(const char *key, const char *value, int64 leaseId);
 extern char *etcdJsonDeleteIfValueBody(const char *key, const char *value);
+extern char *etcdJsonPutIfRevisionBody(const char *key, const char *value,
+									   int64 modRevision);
 
 extern bool etcdJsonLeaseGrant(const char *body, size_t len, int64 *leaseId,
 							   int64 *ttl, DrError *err);

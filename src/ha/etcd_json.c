@@ -92,6 +92,34 @@ etcdJsonCreateBody(const char *key, const char *value, int64 leaseId)
 	return buf.data;
 }
 
+/*
+ * Put key = value unless the key changed since it was read at
+ * modRevision (0: it was absent, so it must still be), else read it.
+ */
+char *
+etcdJsonPutIfRevisionBody(const char *key, const char *value, int64 modRevision)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"compare\":[{");
+	etcdJsonKeyField(&buf, "key", key);
+	if (modRevision == 0)
+		appendStringInfoString(&buf, ",\"result\":\"EQUAL\",\"target\":\"CREATE\","
+							   "\"create_revision\":\"0\"}]");
+	else
+		appendStringInfo(&buf, ",\"result\":\"EQUAL\",\"target\":\"MOD\","
+						 "\"mod_revision\":\"" INT64_FORMAT "\"}]", modRevision);
+	appendStringInfoString(&buf, ",\"success\":[{\"request_put\":{");
+	etcdJsonKeyField(&buf, "key", key);
+	appendStringInfoChar(&buf, ',');
+	etcdJsonKeyField(&buf, "value", value);
+	appendStringInfoString(&buf, "}}],\"failure\":[{\"request_range\":{");
+	etcdJsonKeyField(&buf, "key", key);
+	appendStringInfoString(&buf, "}}]}");
+	return buf.data;
+}
+
 char *
 etcdJsonDeleteIfValueBody(const char *key, const char *value)
 {

@@ -285,6 +285,14 @@ haDecidePrimary(const HaDecideInput *in, HaDecision *out)
 		TimestampTz allSeen = others > 0 ? haContactOfK(in, in->nNodes, false) : 0;
 		int64		sinceAll = haSinceMs(in->now, allSeen);
 
+		if (in->etcdTerm > self->term)
+		{
+			haSet(out, HA_ACTION_FENCE, HA_SEVERITY_CRITICAL,
+				  "etcd records term %llu, newer than this node's term %llu: this node was "
+				  "replaced and stays fenced until it is rejoined",
+				  (unsigned long long) in->etcdTerm, (unsigned long long) self->term);
+			return;
+		}
 		if (in->leaderKeyHolder != NULL &&
 			strcmp(in->leaderKeyHolder, self->name) != 0)
 		{
@@ -415,6 +423,66 @@ haBetter(const HaNodeView *a, const HaNodeView *b)
 	return strcmp(a->name, b->name) < 0;
 }
 
+/* Node i is a member of the primary's synchronous standbys. */
+static bool
+haSyncMember(const HaDecideInput *in, int i)
+{
+	for (int k = 0; k < in->nSyncNames; k++)
+		if (strcmp(in->syncNames[k], "*") == 0 ?
+			in->nodes[i].role == HA_ROLE_STANDBY :
+			strcmp(in->syncNames[k], in->nodes[i].name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Whether promoting cand keeps every acknowledged commit (ha_decide.h):
+ * enough members of the synchronous standbys in contact, none of them
+ * ahead of cand.  why (overwritten) says what is missing.
+ */
+static bool
+haSyncSafe(const HaDecideInput *in, int cand, char *why, size_t whySize)
+{
+	int			members = 0;
+	int			seen = 0;
+	int			need;
+	bool		star = false;
+
+	for (int k = 0; k < in->nSyncNames; k++)
+		if (strcmp(in->syncNames[k], "*") == 0)
+			star = true;
+	for (int i = 0; i < in->nNodes; i++)
+	{
+		const HaNodeView *n = &in->nodes[i];
+
+		if (!haSyncMember(in, i))
+			continue;
+		members++;
+		if (i != in->self && !n->reachable)
+			continue;
+		seen++;
+		if (n->receivedLsn > in->nodes[cand].receivedLsn)
+		{
+			snprintf(why, whySize,
+					 "synchronous standby \"%s\" received %X/%X, more than the candidate "
+					 "\"%s\" (%X/%X)", n->name, LSN_FORMAT_ARGS(n->receivedLsn),
+					 in->nodes[cand].name, LSN_FORMAT_ARGS(in->nodes[cand].receivedLsn));
+			return false;
+		}
+	}
+	/* names that are no registered node are members never in contact */
+	if (!star)
+		members = Max(members, in->nSyncNames);
+	need = members - in->syncNum + 1;
+	if (seen >= need)
+		return true;
+	snprintf(why, whySize,
+			 "commits waited for %d of the synchronous standbys (%d); only %d of them %s in "
+			 "contact, %d needed to be sure to hold every acknowledged commit",
+			 in->syncNum, members, seen, seen == 1 ? "is" : "are", need);
+	return false;
+}
+
 /* Self is a standby (or does not know its role yet). */
 static void
 haDecideStandby(const HaDecideInput *in, HaDecision *out)
@@ -510,6 +578,14 @@ haDecideStandby(const HaDecideInput *in, HaDecision *out)
 			  why[0] ? why : "no standby in contact");
 		return;
 	}
+	if (in->syncNum > 0 && !haSyncSafe(in, cand, why, sizeof(why)))
+	{
+		haSet(out, HA_ACTION_ALERT, HA_SEVERITY_CRITICAL,
+			  "primary \"%s\" unreachable for %lld ms and no standby can be promoted "
+			  "without losing acknowledged commits: %s",
+			  primary->name, (long long) Min(unseenMs, PG_INT32_MAX), why);
+		return;
+	}
 	if (cand != in->self)
 	{
 		haSet(out, HA_ACTION_WAIT, HA_SEVERITY_WARNING,
@@ -522,7 +598,7 @@ haDecideStandby(const HaDecideInput *in, HaDecision *out)
 	}
 
 	/* this node is the candidate: the licence */
-	term = haMaxTerm(in) + 1;
+	term = Max(haMaxTerm(in), s->etcd ? in->etcdTerm : 0) + 1;
 	if (s->etcd)
 	{
 		if (!in->etcdReachable)

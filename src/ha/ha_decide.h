@@ -53,8 +53,20 @@
  * none qualifies, no promotion, and a critical alert says why.
  *
  * An old primary (or a fenced node) that sees a newer term, or a primary on
- * a newer timeline, stays fenced until rejoined.  A fenced primary that
+ * a newer timeline, stays fenced until rejoined.  With etcd, the winner
+ * records its term in etcd (a key of its own, no lease) before it
+ * promotes, so an old primary that sees no other node (they are all
+ * down) still learns from etcd that it was replaced, and never takes a
+ * free leader key on data the cluster has moved past.  A fenced primary that
  * has its licence again and sees no newer term resumes.
+ *
+ * Synchronous standbys: when the primary last reported that each commit
+ * waits for syncNum of nSyncNames standbys, an acknowledged commit is on
+ * syncNum of them, so any nSyncNames - syncNum + 1 of them hold it.  No
+ * promotion unless that many are in contact (self counted) and the
+ * candidate received at least as much as each of them; else a critical
+ * alert says which are missing.  A name that is no registered node is
+ * never in contact ("*": every registered standby is a member).
  *
  * The settings rule (Patroni's): ha_check_interval + 2 * ha_retry_timeout
  * <= ha_lease_ttl (a renewal every interval, each taking up to one retry
@@ -128,6 +140,16 @@ typedef struct HaDecideInput
 									 * NULL: no key */
 	TimestampTz lastRenewal;	/* when the last successful keepalive of
 								 * our lease was sent (0: none) */
+	uint64		etcdTerm;		/* the term etcd records (the term key, as
+								 * last read; 0: none) */
+	/*
+	 * The current primary's synchronous standbys as it last reported them:
+	 * syncNum of the names acknowledge each commit ("*": any standby).
+	 * syncNum 0: none, commits wait for no standby.
+	 */
+	int			syncNum;
+	const char *const *syncNames;
+	int			nSyncNames;
 } HaDecideInput;
 
 typedef enum HaAction

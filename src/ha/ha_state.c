@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include <fcntl.h>
+#include <time.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include "libpq/libpq-be.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "replication/syncrep.h"
 #include "replication/walreceiver.h"
 #include "storage/condition_variable.h"
 #include "storage/fd.h"
@@ -81,6 +83,27 @@ static ProcessUtility_hook_type prevProcessUtility = NULL;
 PG_FUNCTION_INFO_V1(pg_dr_ha_peer_status);
 PG_FUNCTION_INFO_V1(pg_dr_ha_vote);
 PG_FUNCTION_INFO_V1(pg_dr_ha_observed);
+
+TimestampTz
+haClockNow(void)
+{
+	struct timespec ts;
+
+#ifdef CLOCK_BOOTTIME
+	if (clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
+#endif
+		if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+			elog(ERROR, "clock_gettime failed: %m");
+	return (TimestampTz) ts.tv_sec * USECS_PER_SEC + ts.tv_nsec / 1000;
+}
+
+TimestampTz
+haClockToWall(TimestampTz clock)
+{
+	if (clock == 0)
+		return 0;
+	return GetCurrentTimestamp() - (haClockNow() - clock);
+}
 
 void
 haShmemRequest(void)
@@ -445,7 +468,7 @@ haStateVote(uint64 term, const char *candidate, XLogRecPtr candidateLsn,
 	 * A fenced old primary votes as a witness would: what it wrote after
 	 * the fork is not the cluster's, so its own LSN does not bar anyone.
 	 */
-	granted = haVoteDecide(GetCurrentTimestamp(), &settings, lastPrimaryContact,
+	granted = haVoteDecide(haClockNow(), &settings, lastPrimaryContact,
 						   term, candidate, candidateLsn, p.votedTerm,
 						   p.votedFor[0] ? p.votedFor : NULL,
 						   inRecovery ? received : InvalidXLogRecPtr,
@@ -534,7 +557,7 @@ haGuardCheck(const char *what)
 	LWLockRelease(haShared->lock);
 	if (!guard && !fenced)
 		return;
-	now = GetCurrentTimestamp();
+	now = haClockNow();
 	if (fenced)
 		ereport(ERROR,
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
@@ -546,7 +569,7 @@ haGuardCheck(const char *what)
 				 errmsg("this node does not hold its licence to be primary now: %s is not committed",
 						what),
 				 errdetail("pg_dr's HA worker has not renewed the licence (lease, or contact with a majority) since %s.",
-						   until ? timestamptz_to_str(until) : "the server started"),
+						   until ? timestamptz_to_str(haClockToWall(until)) : "the server started"),
 				 errhint("Retry in a moment, or write to the current primary (SELECT name, role FROM dr_nodes).")));
 }
 
@@ -609,8 +632,8 @@ Datum
 pg_dr_ha_peer_status(PG_FUNCTION_ARGS)
 {
 	TupleDesc	desc;
-	Datum		values[9];
-	bool		nulls[9] = {0};
+	Datum		values[11];
+	bool		nulls[11] = {0};
 	bool		inRecovery;
 	TimeLineID	tli;
 	XLogRecPtr	received,
@@ -629,7 +652,7 @@ pg_dr_ha_peer_status(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("caller name too long")));
-		haIncomingRecord(caller, GetCurrentTimestamp());
+		haIncomingRecord(caller, haClockNow());
 	}
 	haSelfPosition(&inRecovery, &tli, &received, &replayed, &flushed);
 	LWLockAcquire(haShared->lock, LW_SHARED);
@@ -652,6 +675,30 @@ pg_dr_ha_peer_status(PG_FUNCTION_ARGS)
 		values[8] = CStringGetTextDatum(p.upstream);
 	else
 		nulls[8] = true;
+
+	/*
+	 * A primary's synchronous standbys as this backend parsed
+	 * synchronous_standby_names: how many acknowledge a commit, and the
+	 * names they are chosen from (a standby failing over needs to know
+	 * where acknowledged commits can be).  NULL: no synchronous standby.
+	 */
+	if (!inRecovery && SyncRepConfig != NULL && SyncRepStandbyNames != NULL &&
+		SyncRepStandbyNames[0] != '\0' && SyncRepConfig->nmembers > 0)
+	{
+		StringInfoData names;
+		const char *m = SyncRepConfig->member_names;
+
+		initStringInfo(&names);
+		for (int i = 0; i < SyncRepConfig->nmembers; i++)
+		{
+			appendStringInfo(&names, "%s%s", i ? "," : "", m);
+			m += strlen(m) + 1;
+		}
+		values[9] = Int32GetDatum(SyncRepConfig->num_sync);
+		values[10] = CStringGetTextDatum(names.data);
+	}
+	else
+		nulls[9] = nulls[10] = true;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
@@ -779,7 +826,7 @@ haFailoverManual(const char *target, bool force)
 	HaShared	snap;
 	int			self = -1;
 	int			primary = -1;
-	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz now = haClockNow();
 	uint64		seq;
 	TimestampTz deadline;
 	bool		done = false;
@@ -819,13 +866,13 @@ haFailoverManual(const char *target, bool force)
 			(primary < 0 || o->term > snap.observed[primary].term))
 			primary = i;
 	}
-	if (primary >= 0 && snap.observed[primary].lastSeen != 0 &&
-		(now - snap.observed[primary].lastSeen) / 1000 < snap.settings.leaseTtlMs)
+	if (primary >= 0 && snap.observed[primary].lastSeenClock != 0 &&
+		(now - snap.observed[primary].lastSeenClock) / 1000 < snap.settings.leaseTtlMs)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the primary \"%s\" is healthy: this node had contact with it %lld ms ago, less than ha_lease_ttl (%lld ms)",
 						snap.observed[primary].name,
-						(long long) ((now - snap.observed[primary].lastSeen) / 1000),
+						(long long) ((now - snap.observed[primary].lastSeenClock) / 1000),
 						(long long) snap.settings.leaseTtlMs),
 				 errhint("dr_failover() is for a primary that is down: it is refused until the primary has not answered for ha_lease_ttl.")));
 	if (!force && strcmp(snap.observed[self].health, "ok") != 0)
@@ -847,7 +894,7 @@ haFailoverManual(const char *target, bool force)
 	deadline = now + (snap.settings.leaseTtlMs + 2 * snap.settings.retryTimeoutMs) * 1000 +
 		60 * USECS_PER_SEC;
 	ConditionVariablePrepareToSleep(&haShared->manualCv);
-	while (GetCurrentTimestamp() < deadline)
+	while (haClockNow() < deadline)
 	{
 		LWLockAcquire(haShared->lock, LW_SHARED);
 		done = haShared->manualDoneSeq >= seq;

@@ -67,9 +67,23 @@ typedef struct HaObserved
 	uint64		term;
 	bool		reachable;
 	TimestampTz lastSeen;		/* 0: never */
+	TimestampTz lastSeenClock;	/* the same on haClockNow()'s clock */
 	char		health[16];		/* ok, unreachable, lagging, fenced, ... */
 	char		reason[HA_REASON_SIZE];
 } HaObserved;
+
+/*
+ * The clock of every HA deadline and contact time: microseconds of the
+ * host's monotonic clock that also runs while the machine is suspended
+ * (CLOCK_BOOTTIME on Linux, else CLOCK_MONOTONIC), the same in every
+ * process of the host.  A wall clock stepped back (or forward) by NTP or
+ * by hand would stretch a licence, or make a voter think the primary was
+ * gone long ago; this one is never stepped.  Only differences mean
+ * anything; haClockToWall turns a reading into a timestamp to show (0
+ * stays 0).
+ */
+extern TimestampTz haClockNow(void);
+extern TimestampTz haClockToWall(TimestampTz clock);
 
 extern void haShmemRequest(void);
 extern void haShmemInit(void);

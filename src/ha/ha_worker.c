@@ -94,6 +94,9 @@ typedef struct HaNode
 	uint64		confirmedTerm;	/* the term it confirmed to us */
 	int64		lagBytes;		/* -1: unknown */
 	char		upstream[HA_NAME_SIZE];
+	/* a primary: its synchronous standbys as it last reported them */
+	int			syncNum;		/* 0: none */
+	char		syncNames[1024];	/* comma-separated */
 	char		error[256];
 } HaNode;
 
@@ -129,6 +132,10 @@ static TimestampTz haLastRenewal = 0;
 static bool haEtcdReachable = false;
 static char haHolder[HA_NAME_SIZE];
 static bool haHolderKnown = false;
+static char haTermKey[256];
+static uint64 haEtcdTerm = 0;	/* the term key's value as last read */
+static int64 haEtcdTermRev = 0; /* ... and its mod_revision (0: absent) */
+static bool haLeaseAdoptTried = false;
 
 /* the previous round, to log what changed */
 static HaAction haLastAction = HA_ACTION_NONE;
@@ -266,6 +273,7 @@ haConfigRead(void)
 		haSettings.etcd = config->ha.etcdEndpoints != NULL;
 		strlcpy(haNodeName, config->ha.nodeName, sizeof(haNodeName));
 		snprintf(haLeaderKey, sizeof(haLeaderKey), "/pg_dr/%s/leader", config->ha.clusterName);
+		snprintf(haTermKey, sizeof(haTermKey), "/pg_dr/%s/term", config->ha.clusterName);
 		if (haSettings.etcd)
 		{
 			EtcdClientParam param;
@@ -417,9 +425,32 @@ haEtcdRound(void)
 
 	if (haEtcd == NULL)
 		return;
+
+	/*
+	 * A worker that restarted lost its lease id, not its lease: when the
+	 * leader key names this node, its lease is ours to renew (else the key
+	 * would expire under a primary that still runs).  Once per start.
+	 */
+	if (haLeaseId == 0 && !haLeaseAdoptTried)
+	{
+		drErrorClear(&err);
+		memset(&kv, 0, sizeof(kv));
+		if (etcdGet(haEtcd, haLeaderKey, &kv, &found, &err))
+		{
+			haLeaseAdoptTried = true;
+			if (found && strcmp(kv.value, haNodeName) == 0 && kv.lease != 0)
+			{
+				haLeaseId = kv.lease;
+				ereport(LOG, (errmsg("pg_dr ha: the leader key names this node: renewing its "
+									 "lease %lld", (long long) haLeaseId)));
+			}
+			if (found)
+				etcdKvFree(&kv);
+		}
+	}
 	if (haLeaseId != 0)
 	{
-		TimestampTz sent = GetCurrentTimestamp();
+		TimestampTz sent = haClockNow();
 		int64		ttl;
 
 		drErrorClear(&err);
@@ -462,7 +493,76 @@ haEtcdRound(void)
 			ereport(LOG, (errmsg("pg_dr ha: etcd unreachable: %s", err.message)));
 		haEtcdReachable = false;
 		/* the holder as last read stays */
+		return;
 	}
+	/* the term etcd records (it only grows: keep the highest seen) */
+	drErrorClear(&err);
+	memset(&kv, 0, sizeof(kv));
+	if (etcdGet(haEtcd, haTermKey, &kv, &found, &err))
+	{
+		if (found)
+		{
+			uint64		t = strtou64(kv.value, NULL, 10);
+
+			haEtcdTermRev = kv.modRevision;
+			if (t > haEtcdTerm)
+				haEtcdTerm = t;
+			etcdKvFree(&kv);
+		}
+		else
+			haEtcdTermRev = 0;
+	}
+	else
+		haEtcdReachable = false;
+}
+
+/*
+ * Record term in etcd before promoting in it: only over the value last
+ * read (compare on its revision), so two candidates never both record
+ * one.  False when etcd did not take it (another wrote first, or etcd
+ * did not answer): no promotion this round.
+ */
+static bool
+haEtcdRecordTerm(uint64 term)
+{
+	DrError		err;
+	char		value[32];
+	bool		put;
+	bool		found;
+	EtcdKv		current;
+
+	if (term <= haEtcdTerm)
+	{
+		ereport(LOG, (errmsg("pg_dr ha: term " UINT64_FORMAT " is not newer than the term etcd "
+							 "records (" UINT64_FORMAT ")", term, haEtcdTerm)));
+		return false;
+	}
+	snprintf(value, sizeof(value), UINT64_FORMAT, term);
+	drErrorClear(&err);
+	memset(&current, 0, sizeof(current));
+	if (!etcdPutIfRevision(haEtcd, haTermKey, value, haEtcdTermRev, &put, &current, &found, &err))
+	{
+		ereport(LOG, (errmsg("pg_dr ha: term " UINT64_FORMAT " not recorded in etcd: %s",
+							 term, err.message)));
+		return false;
+	}
+	if (!put)
+	{
+		if (found)
+		{
+			uint64		t = strtou64(current.value, NULL, 10);
+
+			haEtcdTermRev = current.modRevision;
+			haEtcdTerm = Max(haEtcdTerm, t);
+			etcdKvFree(&current);
+		}
+		ereport(LOG, (errmsg("pg_dr ha: term " UINT64_FORMAT " not recorded: etcd's term key "
+							 "changed meanwhile (it records " UINT64_FORMAT ")",
+							 term, haEtcdTerm)));
+		return false;
+	}
+	haEtcdTerm = term;
+	return true;
 }
 
 /* Take the free leader key under our lease; true when we hold it. */
@@ -477,7 +577,7 @@ haEtcdTakeKey(void)
 	drErrorClear(&err);
 	if (haLeaseId == 0)
 	{
-		TimestampTz sent = GetCurrentTimestamp();
+		TimestampTz sent = haClockNow();
 		int64		granted;
 		int64		ttlSec = (haSettings.leaseTtlMs + 999) / 1000;
 
@@ -550,7 +650,7 @@ haPeersCheck(bool selfPrimary)
 	bool		want[HA_NODES_MAX];
 	const char *params[1] = {haNodeName};
 	char		app[NAMEDATALEN];
-	TimestampTz sent = GetCurrentTimestamp();
+	TimestampTz sent = haClockNow();
 	TimestampTz received;
 
 	snprintf(app, sizeof(app), "pg_dr ha %s", haNodeName);
@@ -561,9 +661,10 @@ haPeersCheck(bool selfPrimary)
 	}
 	haPeersRun(peers, haNodeCount, want,
 			   "SELECT node, role, timeline, received_lsn, replayed_lsn, flushed_lsn,"
-			   " term, voted_term, upstream FROM pgdr.ha_peer_status($1)",
+			   " term, voted_term, upstream, sync_num, sync_names"
+			   " FROM pgdr.ha_peer_status($1)",
 			   1, params, (int) haSettings.retryTimeoutMs, app);
-	received = GetCurrentTimestamp();
+	received = haClockNow();
 
 	for (int i = 0; i < haNodeCount; i++)
 	{
@@ -597,6 +698,9 @@ haPeersCheck(bool selfPrimary)
 				n->votedTerm = strtou64(PQgetvalue(r, 0, 7), NULL, 10);
 				strlcpy(n->upstream, PQgetisnull(r, 0, 8) ? "" : PQgetvalue(r, 0, 8),
 						sizeof(n->upstream));
+				n->syncNum = PQgetisnull(r, 0, 9) ? 0 : atoi(PQgetvalue(r, 0, 9));
+				strlcpy(n->syncNames, PQgetisnull(r, 0, 10) ? "" : PQgetvalue(r, 0, 10),
+						sizeof(n->syncNames));
 				/* contact: as late as it may be for a standby, as early
 				 * for a primary (ha_decide.h: the primary's view of a
 				 * contact is never later than the other's) */
@@ -841,7 +945,8 @@ haObservedPublish(const HaDecision *d)
 		o->flushedLsn = n->flushedLsn;
 		o->term = n->term;
 		o->reachable = n->self || n->reachable;
-		o->lastSeen = n->self ? GetCurrentTimestamp() : n->lastContact;
+		o->lastSeenClock = n->self ? haClockNow() : n->lastContact;
+		o->lastSeen = haClockToWall(o->lastSeenClock);
 		if (n->role == HA_ROLE_FENCED)
 			strlcpy(o->health, "fenced", sizeof(o->health));
 		else if (!o->reachable)
@@ -892,6 +997,9 @@ haDecideNow(bool selfStandby, HaDecision *d)
 {
 	HaNodeView views[HA_NODES_MAX];
 	HaDecideInput in;
+	const char *syncNames[HA_NODES_MAX];
+	int			nSync = 0;
+	int			p;
 
 	memset(&in, 0, sizeof(in));
 	for (int i = 0; i < haNodeCount; i++)
@@ -914,7 +1022,7 @@ haDecideNow(bool selfStandby, HaDecision *d)
 		v->confirmedTerm = n->confirmedTerm;
 		v->upstream = n->upstream[0] ? n->upstream : NULL;
 	}
-	in.now = GetCurrentTimestamp();
+	in.now = haClockNow();
 	in.settings = haSettings;
 	in.nodes = views;
 	in.nNodes = haNodeCount;
@@ -922,6 +1030,22 @@ haDecideNow(bool selfStandby, HaDecision *d)
 	in.etcdReachable = haEtcdReachable;
 	in.leaderKeyHolder = haHolderKnown ? haHolder : NULL;
 	in.lastRenewal = haLeaseId != 0 ? haLastRenewal : 0;
+	in.etcdTerm = haSettings.etcd ? haEtcdTerm : 0;
+
+	/* the synchronous standbys the current primary last reported */
+	p = selfStandby ? haPrimaryIndex() : -1;
+	if (p >= 0 && haNodes[p].syncNum > 0)
+	{
+		char	   *copy = pstrdup(haNodes[p].syncNames);
+		char	   *save = NULL;
+
+		for (char *tok = strtok_r(copy, ",", &save); tok != NULL && nSync < HA_NODES_MAX;
+			 tok = strtok_r(NULL, ",", &save))
+			syncNames[nSync++] = tok;
+		in.syncNum = haNodes[p].syncNum;
+		in.syncNames = syncNames;
+		in.nSyncNames = nSync;
+	}
 	haDecide(&in, d);
 }
 
@@ -942,6 +1066,14 @@ haDoPromote(uint64 term, const char *reason, int old, TimestampTz roundStart,
 	char		text[HA_REASON_SIZE];
 
 	ereport(LOG, (errmsg("pg_dr ha: promote: %s", reason)));
+	if (haSettings.etcd && !haEtcdRecordTerm(term))
+	{
+		snprintf(text, sizeof(text), "term " UINT64_FORMAT " could not be recorded in etcd: "
+				 "no promotion (the server log says why)", term);
+		if (msg)
+			strlcpy(msg, text, msgSize);
+		return false;
+	}
 	haStateSetTerm(term);
 	haStateSetUpstream("");
 	/* the licence it was given holds for the new primary */
@@ -954,7 +1086,7 @@ haDoPromote(uint64 term, const char *reason, int old, TimestampTz roundStart,
 			strlcpy(msg, text, msgSize);
 		return false;
 	}
-	done = GetCurrentTimestamp();
+	done = haClockNow();
 	haLicensedUntil = evidence + boundMs * MS;
 	haStateSetGuard(true);
 	haGuardPersisted = true;
@@ -986,6 +1118,8 @@ haManualFailover(bool inRecovery, int p, TimestampTz roundStart)
 	}
 	for (int i = 0; i < haNodeCount; i++)
 		term = Max(term, Max(haNodes[i].term, haNodes[i].votedTerm));
+	if (haSettings.etcd)
+		term = Max(term, haEtcdTerm);
 	term++;
 	if (haSettings.etcd)
 	{
@@ -1041,7 +1175,7 @@ haRound(void)
 	XLogRecPtr	received,
 				replayed,
 				flushed;
-	TimestampTz roundStart = GetCurrentTimestamp();
+	TimestampTz roundStart = haClockNow();
 	int			p;
 	HaDecision	d;
 	int64		boundMs = haSettings.leaseTtlMs - haSettings.retryTimeoutMs;
@@ -1135,11 +1269,11 @@ haRound(void)
 	}
 	/* what the votes of this node need: its last contact with the primary */
 	if (p >= 0 && p != haSelf)
-		haSharedSetPrimaryContact(haNodes[p].reachable ? GetCurrentTimestamp() :
+		haSharedSetPrimaryContact(haNodes[p].reachable ? haClockNow() :
 								  Max(haNodes[p].lastContact, haWorkerStartedAt),
 								  haNodes[p].name);
 	else if (!inRecovery && !persist.fenced)
-		haSharedSetPrimaryContact(GetCurrentTimestamp(), haNodeName);
+		haSharedSetPrimaryContact(haClockNow(), haNodeName);
 
 	/* a standby takes the term of the primary it follows */
 	if (inRecovery && p >= 0 && haNodes[p].reachable &&
@@ -1353,7 +1487,7 @@ pg_dr_ha_worker_main(Datum arg)
 	 * ha_lease_ttl of its own without contact, never at once because its
 	 * memory of the primary was lost with the restart.
 	 */
-	haWorkerStartedAt = GetCurrentTimestamp();
+	haWorkerStartedAt = haClockNow();
 	haSharedSetPrimaryContact(haWorkerStartedAt, NULL);
 
 	haConfigRead();
@@ -1374,7 +1508,7 @@ pg_dr_ha_worker_main(Datum arg)
 
 	for (;;)
 	{
-		TimestampTz start = GetCurrentTimestamp();
+		TimestampTz start = haClockNow();
 		int64		sleepMs;
 
 		ResetLatch(MyLatch);
@@ -1401,7 +1535,7 @@ pg_dr_ha_worker_main(Datum arg)
 			haRound();
 			MemoryContextSwitchTo(old);
 			MemoryContextDelete(cxt);
-			sleepMs = haSettings.checkIntervalMs - (GetCurrentTimestamp() - start) / MS;
+			sleepMs = haSettings.checkIntervalMs - (haClockNow() - start) / MS;
 			if (sleepMs < 0)
 				sleepMs = 0;
 		}

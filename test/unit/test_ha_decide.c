@@ -24,7 +24,11 @@
  * newer term or timeline stays fenced; a fenced primary with its licence
  * again resumes; a node pledged to a newer term does not count in the
  * primary's majority (the partial heal keeps an old primary fenced; with
- * etcd votes play no part); a standby behind the primary's timeline; split brain sweeps over time: a primary cut off alone
+ * etcd votes play no part); the term etcd records (an old primary alone
+ * stays fenced and leaves a free key alone; a candidate proposes the term
+ * after it); synchronous standbys (ANY 1 of two: both in contact needed,
+ * a member ahead of the candidate, a name that is no node, "*"); a
+ * standby behind the primary's timeline; split brain sweeps over time: a primary cut off alone
  * fences before any standby promotes (with and without etcd), a standby
  * cut off alone never promotes, two standbys each seeing only the witness
  * cannot both promote (haVoteDecide's one vote per term); haVoteDecide.
@@ -661,6 +665,110 @@ testPledged(void)
 	is_int(d.action, HA_ACTION_NONE, "with etcd, the lease holds whatever votes say");
 }
 
+/*
+ * With etcd, the term etcd records: an old primary that sees no other
+ * node learns from it that it was replaced; a candidate proposes a term
+ * above it.
+ */
+static void
+testEtcdTerm(void)
+{
+	Cluster		c;
+	HaDecision	d;
+
+	cluster(&c, 3, P);
+	c.in.settings.etcd = true;
+	c.in.etcdReachable = true;
+	c.in.leaderKeyHolder = NULL;
+	c.in.lastRenewal = NOW;
+	c.nodes[P].role = HA_ROLE_FENCED;
+	c.nodes[S1].reachable = c.nodes[S2].reachable = false;
+	c.nodes[S1].lastContact = c.nodes[S2].lastContact = NOW - 60000 * MS;
+	c.in.etcdTerm = 1;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_RESUME, "old primary alone, the key free, etcd term = its own: "
+		   "resume (%s)", d.reason);
+	c.in.etcdTerm = 2;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_FENCE, "etcd records a newer term: stays fenced (%s)", d.reason);
+	ok(!d.takeLeaderKey, "... and does not take the free key");
+	ok(strstr(d.reason, "until it is rejoined") != NULL, "... until rejoined");
+
+	cluster(&c, 3, S1);
+	c.in.settings.etcd = true;
+	c.in.etcdReachable = true;
+	c.in.leaderKeyHolder = "s1";
+	primaryLost(&c, 60000);
+	c.in.etcdTerm = 7;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_PROMOTE, "candidate holding the key: promote");
+	is_int((int) d.term, 8, "... in the term after the one etcd records");
+}
+
+/*
+ * Synchronous standbys: with ANY 1 (s1, s2), an acknowledged commit is
+ * on s1 or s2; a candidate needs both in contact (2 - 1 + 1), and none
+ * ahead of it.
+ */
+static void
+testSynchronous(void)
+{
+	static const char *const both[] = {"s1", "s2"};
+	static const char *const one[] = {"s1"};
+	static const char *const ghost[] = {"s1", "gone"};
+	static const char *const star[] = {"*"};
+	Cluster		c;
+	HaDecision	d;
+
+	cluster(&c, 3, S2);
+	primaryLost(&c, 60000);
+	c.nodes[S2].receivedLsn = 0x2000100;
+	c.nodes[S1].confirmedTerm = 2;
+	c.in.syncNum = 1;
+	c.in.syncNames = both;
+	c.in.nSyncNames = 2;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_PROMOTE, "ANY 1 (s1, s2), both in contact: the most advanced "
+		   "promotes (%s)", d.reason);
+	c.nodes[S1].reachable = false;
+	c.nodes[S1].lastContact = NOW - 60000 * MS;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_ALERT, "ANY 1 (s1, s2), s1 out of contact: s2 may lack an "
+		   "acknowledged commit, no promotion (%s)", d.reason);
+	is_int(d.severity, HA_SEVERITY_CRITICAL, "... critical");
+	ok(strstr(d.reason, "only 1 of them is in contact, 2 needed") != NULL, "... says why");
+	c.in.syncNames = one;
+	c.in.nSyncNames = 1;
+	c.nodes[S1].reachable = true;
+	c.nodes[S1].lastContact = NOW;
+	c.nodes[S1].priority = 0;	/* s1 holds every commit but is never promoted */
+	c.nodes[S1].receivedLsn = 0x2000200;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_ALERT, "s1 (the synchronous one) ahead of the candidate s2: "
+		   "no promotion (%s)", d.reason);
+	c.nodes[S1].receivedLsn = 0x2000100;
+	c.nodes[S1].confirmedTerm = 2;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_PROMOTE, "s2, not a member but level with s1: promote (%s)",
+		   d.reason);
+	c.in.syncNames = ghost;
+	c.in.nSyncNames = 2;
+	c.in.syncNum = 1;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_ALERT, "a member that is no registered node is never in "
+		   "contact (%s)", d.reason);
+	c.in.syncNames = star;
+	c.in.nSyncNames = 1;
+	c.in.syncNum = 1;
+	c.nodes[S1].reachable = false;
+	c.nodes[S1].lastContact = NOW - 60000 * MS;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_ALERT, "ANY 1 (*): every standby is a member (%s)", d.reason);
+	c.in.syncNum = 0;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_WAIT, "no synchronous standby: the usual rules (asks votes)");
+}
+
 /* A standby on an older timeline than the primary's never qualifies. */
 static void
 testTimeline(void)
@@ -863,6 +971,8 @@ main(void)
 	testPrimary();
 	testOldPrimary();
 	testPledged();
+	testEtcdTerm();
+	testSynchronous();
 	testTimeline();
 	testSplitBrain(false);
 	testSplitBrain(true);

@@ -63,6 +63,20 @@ testBodies(void)
 	ok(strstr(b, "\"lease\"") == NULL && strstr(b, "\"value\":\"\"") != NULL,
 	   "no lease: none named; an empty value");
 	pfree(b);
+	b = etcdJsonPutIfRevisionBody("/t", "3", 0);
+	is_str(b, "{\"compare\":[{\"key\":\"L3Q=\",\"result\":\"EQUAL\",\"target\":\"CREATE\","
+		   "\"create_revision\":\"0\"}],\"success\":[{\"request_put\":{\"key\":\"L3Q=\","
+		   "\"value\":\"Mw==\"}}],\"failure\":[{\"request_range\":{\"key\":\"L3Q=\"}}]}",
+		   "put-if-unchanged txn, key read absent: create_revision = 0, no lease");
+	ok(valid(b), "... valid JSON");
+	pfree(b);
+	b = etcdJsonPutIfRevisionBody("/t", "4", 42);
+	is_str(b, "{\"compare\":[{\"key\":\"L3Q=\",\"result\":\"EQUAL\",\"target\":\"MOD\","
+		   "\"mod_revision\":\"42\"}],\"success\":[{\"request_put\":{\"key\":\"L3Q=\","
+		   "\"value\":\"NA==\"}}],\"failure\":[{\"request_range\":{\"key\":\"L3Q=\"}}]}",
+		   "... key read at revision 42: mod_revision = 42");
+	ok(valid(b), "... valid JSON");
+	pfree(b);
 	b = etcdJsonDeleteIfValueBody("/k", "s1");
 	is_str(b, "{\"compare\":[{\"key\":\"L2s=\",\"result\":\"EQUAL\",\"target\":\"VALUE\","
 		   "\"value\":\"czE=\"}],\"success\":[{\"request_delete_range\":{\"key\":\"L2s=\"}}]}",
