@@ -12,13 +12,17 @@
 #  5. the new primary frozen (SIGSTOP) past the lease with a transaction
 #     open on it: the last standby takes over; SIGCONT: the frozen one
 #     commits nothing more (the commit guard), fences itself, refuses
-#     ordinary users and stays fenced (newer term).
+#     ordinary users and stays fenced (newer term);
+#  6. the term is kept in etcd: the old primary restarted alone after the
+#     new one died (every other node down, the leader key expired) does
+#     not take the free key and stays fenced.
 use strict;
 use warnings;
 
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use DrHa;
+use MIME::Base64 ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -125,6 +129,23 @@ like(DrHa::log_of($new), qr/pg_dr ha: fence: node "$follower" knows term 2 .*sta
 	'... and why it stays fenced');
 eval { $app->quit };
 
+# 6. etcd keeps the term: the old primary restarted alone (its state file
+#    says fenced; every other node is down and the leader key has expired)
+#    does not take the free key, and stays fenced
+my $key = MIME::Base64::encode_base64('/pg_dr/c1/term', '');
+my $range = `curl -s -m 5 -X POST $etcd->{ep}/v3/kv/range -d '{"key":"$key"}'`;
+my ($value) = $range =~ /"value":"([^"]*)"/;
+is(defined $value ? MIME::Base64::decode_base64($value) : undef, '2',
+	'etcd records the term of the last promotion (2)');
+$fol->kill9;
 $new->stop('immediate');
-$fol->stop;
+$new->start;
+sleep(2 * $ttl_s + 1);
+is($new->safe_psql('postgres', "SELECT role FROM dr_nodes WHERE name = '$winner'"),
+	'fenced', "$winner restarted alone, the leader key free: stays fenced");
+like(DrHa::log_of($new), qr/pg_dr ha: fence: etcd records term 2, newer than this node's term 1/,
+	'... because etcd records a newer term');
+ok(!defined DrHa::try_write($new, 'alone after restart'), '... and commits nothing');
+
+$new->stop('immediate');
 done_testing();

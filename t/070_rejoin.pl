@@ -99,13 +99,27 @@ is( $node1->safe_psql('postgres',
 		"SELECT count(*) FROM dr_audit WHERE operation = 'dr_rejoin' AND sqlstate = '55000'"),
 	'1', 'the refusal is audited');
 
-# node2 is promoted; node1 goes on writing on timeline 1, then stops
+# node2 is promoted; node1 goes on writing on timeline 1, then stops.  With
+# its HA identity in its configuration, node1 would fence itself as soon
+# as it saw node2 primary on a newer timeline (ha_failover = off or not),
+# and write nothing: an administrator takes HA out of its configuration
+# first (the worker then drops its write guard), as one would to write on
+# an old primary by hand; it is put back for the rejoin.
+my $full_conf = slurp_file($conf{node1});
+(my $plain_conf = $full_conf) =~ s/^ha_.*\n//mg;
+PostgreSQL::Test::Utils::append_to_file("$conf{node1}.tmp", $plain_conf);
+rename("$conf{node1}.tmp", $conf{node1}) or die;
+$node1->reload;
+$node1->poll_query_until('postgres', 'SELECT count(*) = 0 FROM pgdr.ha_observed()')
+  or die 'the HA worker of node1 still runs';
 $node2->promote;
 $node2->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
   or die 'node2 was not promoted';
 $node1->safe_psql('postgres', "INSERT INTO t SELECT g, 'diverged' FROM generate_series(11, 20) g");
 $node1->safe_psql('postgres', 'CHECKPOINT');
 $node1->stop('fast');
+PostgreSQL::Test::Utils::append_to_file("$conf{node1}.tmp", $full_conf);
+rename("$conf{node1}.tmp", $conf{node1}) or die;
 DrTest::wait_worker($node2);
 $node2->safe_psql('postgres', "INSERT INTO t SELECT g, 'new' FROM generate_series(21, 25) g");
 

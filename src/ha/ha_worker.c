@@ -1525,6 +1525,21 @@ pg_dr_ha_worker_main(Datum arg)
 			if (haConfigured && strcmp(before, haNodeName) != 0)
 				haStateLoad(haNodeName);
 			haSharedSetSettings(haConfigured ? &haSettings : NULL, haConfigured);
+
+			/*
+			 * HA taken out of the configuration: nobody establishes a
+			 * licence any more, so the write guard goes (a fence stays: it
+			 * is lifted by a rejoin, or by HA seeing the licence again).
+			 */
+			if (!haConfigured)
+			{
+				haSharedSetLicence(false, 0);
+				if (haGuardPersisted)
+				{
+					haStateSetGuard(false);
+					haGuardPersisted = false;
+				}
+			}
 		}
 		if (haConfigured)
 		{

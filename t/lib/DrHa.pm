@@ -3,7 +3,8 @@
 #
 #   my $etcd = DrHa::etcd_start($tmp);          # optional: {ep, pid, ...}
 #   my $c = DrHa::cluster_new($tmp, etcd => $etcd->{ep});
-#   # more: failover => 'off', max_lag => '64kB', node_conf => "x = y\n"
+#   # more: failover => 'off', max_lag => '64kB', node_conf => "x = y\n",
+#   # conf => "ha_x = y\n" (more lines for the pg_dr configuration file)
 #   # $c->{nodes}{n1} primary, n2 and n3 streaming standbys, all with
 #   # ha_failover = on and registered; DrHa::wait_settled($c) waits until
 #   # every node observes every other.
@@ -82,6 +83,7 @@ sub _conf
 	  "ha_retry_timeout = $RETRY_MS\n", "ha_lease_ttl = $TTL_MS\n";
 	print $fh "ha_etcd_endpoints = '$opts{etcd}'\n" if $opts{etcd};
 	print $fh "ha_max_failover_lag = $opts{max_lag}\n" if $opts{max_lag};
+	print $fh $opts{conf} if $opts{conf};
 	close($fh) or die;
 	return $path;
 }
