@@ -12,8 +12,9 @@
 #	    and becomes synchronous too;
 #	 4. one synchronous standby frozen (SIGSTOP), then the primary killed:
 #	    the other standby does not promote (it cannot know whether the
-#	    frozen one acknowledged commits it lacks) and says why; once the
-#	    frozen one runs again (SIGCONT), exactly one of the two promotes.
+#	    frozen one acknowledged commits it lacks) and says why, and so does
+#	    dr_failover() without force; once the frozen one runs again
+#	    (SIGCONT), exactly one of the two promotes.
 use strict;
 use warnings;
 
@@ -106,8 +107,11 @@ sleep($ttl_s + 3);
 is(DrHa::in_recovery($n{$other}), 't',
 	"$winner killed while $frozen is frozen: $other stays a standby");
 like(DrHa::log_of($n{$other}),
-	qr/no standby can be promoted without losing acknowledged commits: commits waited for 1 of the synchronous standbys \(2\); only 1 of them is in contact, 2 needed/,
+	qr/no standby can be promoted without losing acknowledged commits: commits waited for 1 of the synchronous standbys; of the 2 standbys that may hold such commits only 1 is in contact, 2 needed/,
 	"$other says why: it cannot know what $frozen acknowledged");
+my ($rc, $out_f, $err_f) = $n{$other}->psql('postgres', "SELECT dr_failover('$other')");
+like($err_f, qr/failover to "$other" not done: promoting this node could lose acknowledged commits: .*pass force => true to accept that/,
+	'dr_failover() without force refuses too, and says how to accept the loss');
 kill 'CONT', @stopped;
 my $promoted;
 while (!defined $promoted && time() < $t0 + 60)

@@ -423,10 +423,17 @@ haBetter(const HaNodeView *a, const HaNodeView *b)
 	return strcmp(a->name, b->name) < 0;
 }
 
-/* Node i is a member of the primary's synchronous standbys. */
+/*
+ * Node i may hold commits the primary acknowledged: a member of its
+ * synchronous standbys as last reported, or any standby at all -- the
+ * report may be older than the set in force (a standby added since could
+ * have acknowledged commits alone), so every standby counts as one.
+ */
 static bool
 haSyncMember(const HaDecideInput *in, int i)
 {
+	if (in->nodes[i].role == HA_ROLE_STANDBY)
+		return true;
 	for (int k = 0; k < in->nSyncNames; k++)
 		if (strcmp(in->syncNames[k], "*") == 0 ?
 			in->nodes[i].role == HA_ROLE_STANDBY :
@@ -435,18 +442,17 @@ haSyncMember(const HaDecideInput *in, int i)
 	return false;
 }
 
-/*
- * Whether promoting cand keeps every acknowledged commit (ha_decide.h):
- * enough members of the synchronous standbys in contact, none of them
- * ahead of cand.  why (overwritten) says what is missing.
- */
-static bool
-haSyncSafe(const HaDecideInput *in, int cand, char *why, size_t whySize)
+/* (ha_decide.h) */
+bool
+haDecideSyncSafe(const HaDecideInput *in, int cand, char *why, size_t whySize)
 {
 	int			members = 0;
 	int			seen = 0;
 	int			need;
 	bool		star = false;
+
+	if (in->syncNum <= 0)
+		return true;
 
 	for (int k = 0; k < in->nSyncNames; k++)
 		if (strcmp(in->syncNames[k], "*") == 0)
@@ -472,13 +478,22 @@ haSyncSafe(const HaDecideInput *in, int cand, char *why, size_t whySize)
 	}
 	/* names that are no registered node are members never in contact */
 	if (!star)
-		members = Max(members, in->nSyncNames);
+		for (int k = 0; k < in->nSyncNames; k++)
+		{
+			bool		registered = false;
+
+			for (int i = 0; i < in->nNodes && !registered; i++)
+				registered = strcmp(in->syncNames[k], in->nodes[i].name) == 0;
+			if (!registered)
+				members++;
+		}
 	need = members - in->syncNum + 1;
 	if (seen >= need)
 		return true;
 	snprintf(why, whySize,
-			 "commits waited for %d of the synchronous standbys (%d); only %d of them %s in "
-			 "contact, %d needed to be sure to hold every acknowledged commit",
+			 "commits waited for %d of the synchronous standbys; of the %d standbys that may "
+			 "hold such commits only %d %s in contact, %d needed to be sure to hold every "
+			 "acknowledged commit",
 			 in->syncNum, members, seen, seen == 1 ? "is" : "are", need);
 	return false;
 }
@@ -578,7 +593,7 @@ haDecideStandby(const HaDecideInput *in, HaDecision *out)
 			  why[0] ? why : "no standby in contact");
 		return;
 	}
-	if (in->syncNum > 0 && !haSyncSafe(in, cand, why, sizeof(why)))
+	if (!haDecideSyncSafe(in, cand, why, sizeof(why)))
 	{
 		haSet(out, HA_ACTION_ALERT, HA_SEVERITY_CRITICAL,
 			  "primary \"%s\" unreachable for %lld ms and no standby can be promoted "

@@ -61,12 +61,14 @@
  * has its licence again and sees no newer term resumes.
  *
  * Synchronous standbys: when the primary last reported that each commit
- * waits for syncNum of nSyncNames standbys, an acknowledged commit is on
- * syncNum of them, so any nSyncNames - syncNum + 1 of them hold it.  No
- * promotion unless that many are in contact (self counted) and the
- * candidate received at least as much as each of them; else a critical
- * alert says which are missing.  A name that is no registered node is
- * never in contact ("*": every registered standby is a member).
+ * waits for syncNum standbys, an acknowledged commit is on syncNum of the
+ * standbys that may be in its set: the names it reported and, since that
+ * report may be older than the set in force (a standby added since may
+ * have acknowledged commits alone), every other standby too.  Of those n,
+ * any n - syncNum + 1 hold every acknowledged commit.  No promotion unless
+ * that many are in contact (self counted) and none received more than the
+ * candidate; else a critical alert says so.  A reported name that is no
+ * registered node is a member never in contact.
  *
  * The settings rule (Patroni's): ha_check_interval + 2 * ha_retry_timeout
  * <= ha_lease_ttl (a renewal every interval, each taking up to one retry
@@ -188,6 +190,16 @@ typedef struct HaDecision
 } HaDecision;
 
 extern void haDecide(const HaDecideInput *in, HaDecision *out);
+
+/*
+ * Whether promoting nodes[cand] keeps every acknowledged commit (the
+ * synchronous standbys rule above; true when the primary reported none):
+ * enough of the standbys that may hold them in contact, none ahead of
+ * cand.  why (overwritten) says what is missing.  dr_failover() without
+ * force checks it too.
+ */
+extern bool haDecideSyncSafe(const HaDecideInput *in, int cand, char *why,
+							 size_t whySize);
 
 /*
  * The settings rule: false with a message in msg (and what to do) when a

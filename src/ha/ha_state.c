@@ -71,6 +71,7 @@ typedef struct HaShared
 	ConditionVariable manualCv;
 	uint64		manualSeq;		/* bumped per request */
 	bool		manualPending;
+	bool		manualForce;	/* dr_failover(force => true) */
 	uint64		manualDoneSeq;	/* the request the result is of */
 	bool		manualOk;
 	char		manualMsg[HA_REASON_SIZE];
@@ -793,12 +794,13 @@ haSharedSetWorkerLatch(Latch *latch)
 }
 
 bool
-haManualTake(void)
+haManualTake(bool *force)
 {
 	bool		pending;
 
 	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
 	pending = haShared->manualPending;
+	*force = haShared->manualForce;
 	haShared->manualPending = false;
 	LWLockRelease(haShared->lock);
 	return pending;
@@ -887,6 +889,7 @@ haFailoverManual(const char *target, bool force)
 	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
 	seq = ++haShared->manualSeq;
 	haShared->manualPending = true;
+	haShared->manualForce = force;
 	if (haShared->workerLatch)
 		SetLatch(haShared->workerLatch);
 	LWLockRelease(haShared->lock);

@@ -139,14 +139,17 @@ extern int	haTerminateClients(void);
  * a primary, when the primary was seen within ha_lease_ttl (it is
  * healthy), when this node is stale and force is false, and when the
  * worker could not get the licence (the leader key, a majority) or
- * promote -- then carried out by the worker; returns what it did.
+ * promote, or found (force false) that promoting this node could lose
+ * commits the primary acknowledged in synchronous mode
+ * (haDecideSyncSafe) -- then carried out by the worker; returns what it
+ * did.
  */
 extern char *haFailoverManual(const char *target, bool force);
 
 /* Worker side of dr_failover: its latch, the request taken, the result. */
 struct Latch;
 extern void haSharedSetWorkerLatch(struct Latch *latch);
-extern bool haManualTake(void);
+extern bool haManualTake(bool *force);
 extern void haManualDone(bool ok, const char *msg);
 
 /* This node's WAL position as peers see it (ha_peer_status). */

@@ -992,12 +992,29 @@ haPrimaryIndex(void)
 	return best;
 }
 
+static void haInputBuild(bool selfStandby, HaDecideInput *out, HaNodeView *views,
+						 const char **syncNames);
+
 static void
 haDecideNow(bool selfStandby, HaDecision *d)
 {
 	HaNodeView views[HA_NODES_MAX];
 	HaDecideInput in;
 	const char *syncNames[HA_NODES_MAX];
+
+	haInputBuild(selfStandby, &in, views, syncNames);
+	haDecide(&in, d);
+}
+
+/*
+ * The decision's input as this worker knows it now; views and syncNames
+ * (HA_NODES_MAX each) hold what it points to.
+ */
+static void
+haInputBuild(bool selfStandby, HaDecideInput *out, HaNodeView *views,
+			 const char **syncNames)
+{
+	HaDecideInput in;
 	int			nSync = 0;
 	int			p;
 
@@ -1046,7 +1063,7 @@ haDecideNow(bool selfStandby, HaDecision *d)
 		in.syncNames = syncNames;
 		in.nSyncNames = nSync;
 	}
-	haDecide(&in, d);
+	*out = in;
 }
 
 /*
@@ -1105,7 +1122,7 @@ haDoPromote(uint64 term, const char *reason, int old, TimestampTz roundStart,
  * leader key; a majority confirming a new term), then the promotion.
  */
 static void
-haManualFailover(bool inRecovery, int p, TimestampTz roundStart)
+haManualFailover(bool inRecovery, int p, TimestampTz roundStart, bool force)
 {
 	uint64		term = 0;
 	char		msg[HA_REASON_SIZE];
@@ -1115,6 +1132,21 @@ haManualFailover(bool inRecovery, int p, TimestampTz roundStart)
 	{
 		haManualDone(false, "this node is a primary already");
 		return;
+	}
+	if (!force)
+	{
+		HaNodeView views[HA_NODES_MAX];
+		HaDecideInput in;
+		const char *syncNames[HA_NODES_MAX];
+
+		haInputBuild(true, &in, views, syncNames);
+		if (!haDecideSyncSafe(&in, haSelf, reason, sizeof(reason)))
+		{
+			snprintf(msg, sizeof(msg), "promoting this node could lose acknowledged commits: "
+					 "%s; pass force => true to accept that", reason);
+			haManualDone(false, msg);
+			return;
+		}
 	}
 	for (int i = 0; i < haNodeCount; i++)
 		term = Max(term, Max(haNodes[i].term, haNodes[i].votedTerm));
@@ -1179,6 +1211,7 @@ haRound(void)
 	int			p;
 	HaDecision	d;
 	int64		boundMs = haSettings.leaseTtlMs - haSettings.retryTimeoutMs;
+	bool		manualForce = false;
 
 	if (!haRegistryRefresh())
 		return;
@@ -1283,9 +1316,9 @@ haRound(void)
 		self->term = haNodes[p].term;
 	}
 
-	if (haManualTake())
+	if (haManualTake(&manualForce))
 	{
-		haManualFailover(inRecovery, p, roundStart);
+		haManualFailover(inRecovery, p, roundStart, manualForce);
 		/* this node as it is now, for the decision below */
 		haSelfPosition(&inRecovery, &tli, &received, &replayed, &flushed);
 		haSharedGetPersist(&persist);

@@ -736,7 +736,15 @@ testSynchronous(void)
 	is_int(d.action, HA_ACTION_ALERT, "ANY 1 (s1, s2), s1 out of contact: s2 may lack an "
 		   "acknowledged commit, no promotion (%s)", d.reason);
 	is_int(d.severity, HA_SEVERITY_CRITICAL, "... critical");
-	ok(strstr(d.reason, "only 1 of them is in contact, 2 needed") != NULL, "... says why");
+	ok(strstr(d.reason, "of the 2 standbys that may hold such commits only 1 is in contact, "
+			  "2 needed") != NULL, "... says why");
+	c.in.syncNames = both + 1;	/* the report names s2 alone */
+	c.in.nSyncNames = 1;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_ALERT, "reported ANY 1 (s2) but s1 out of contact: s1 may have "
+		   "been added since and acknowledged commits alone, no promotion (%s)", d.reason);
+	c.in.syncNames = both;
+	c.in.nSyncNames = 2;
 	c.in.syncNames = one;
 	c.in.nSyncNames = 1;
 	c.nodes[S1].reachable = true;
@@ -836,8 +844,21 @@ testSplitBrain(bool etcd)
 		sc.in.now = t;
 		sc.nodes[P].reachable = t == cut;
 		sc.nodes[P].lastContact = cut;
-		sc.nodes[S2].confirmedTerm = 2;
 		sc.in.settings.etcd = etcd;
+
+		/*
+		 * s2's answer to s1's request for term 2, as s2 decides it: it
+		 * lost the primary at the cut too (its own checks and the
+		 * primary's of it stopped then), it gave no vote before, and s1
+		 * is level with it.
+		 */
+		{
+			char		why[HA_REASON_SIZE];
+
+			sc.nodes[S2].confirmedTerm =
+				haVoteDecide(t, &sc.in.settings, cut, 2, "s1", sc.nodes[S1].receivedLsn,
+							 1, "p", sc.nodes[S2].receivedLsn, why, sizeof(why)) ? 2 : 0;
+		}
 		sc.in.etcdReachable = true;
 		/* the old lease expires ttl after the last renewal; then s1 takes it */
 		sc.in.leaderKeyHolder = t >= cut - 1000 * MS + 10000 * MS ? "s1" : "p";
