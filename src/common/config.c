@@ -81,6 +81,7 @@ typedef enum ConfigKey
 	CONFIG_KEY_HA_LAG_ALERT_BYTES,
 	CONFIG_KEY_HA_LAG_ALERT_TIME,
 	CONFIG_KEY_HA_SYNCHRONOUS,
+	CONFIG_KEY_HA_WITNESS,
 	CONFIG_KEY_HA_REGISTRY_CONNINFO,
 	CONFIG_KEY_ALERT_WEBHOOK_URL,
 	CONFIG_KEY_ALERT_WEBHOOK_URL_WARNING,
@@ -145,6 +146,9 @@ static const ConfigKeyDef configKeys[CONFIG_KEY_COUNT] = {
 	.min = 0, .max = 7 * 24 * 3600 * 1000},
 	/* unset: the tier decides (critical: on) */
 	[CONFIG_KEY_HA_SYNCHRONOUS] = {.name = "ha_synchronous", .kind = CONFIG_KIND_BOOL},
+	/* a node with no data of the cluster's that only votes */
+	[CONFIG_KEY_HA_WITNESS] = {.name = "ha_witness", .kind = CONFIG_KIND_BOOL,
+	.defaultValue = "off"},
 	/* a libpq conninfo, which may hold a password: hidden when shown */
 	[CONFIG_KEY_HA_REGISTRY_CONNINFO] = {.name = "ha_registry_conninfo",
 	.kind = CONFIG_KIND_STRING, .secret = true},
@@ -926,6 +930,7 @@ configHaBuild(ConfigParser *parser, DrHaConfig *ha)
 		atoi(v[CONFIG_KEY_HA_LAG_ALERT_TIME].value) : -1;
 	ha->synchronous = v[CONFIG_KEY_HA_SYNCHRONOUS].value == NULL ? -1 :
 		strcmp(v[CONFIG_KEY_HA_SYNCHRONOUS].value, "on") == 0 ? 1 : 0;
+	ha->witness = strcmp(configValueGet(parser, CONFIG_KEY_HA_WITNESS, 0), "on") == 0;
 	if (v[CONFIG_KEY_HA_ETCD_ENDPOINTS].value != NULL)
 	{
 		const char *p = v[CONFIG_KEY_HA_ETCD_ENDPOINTS].value;

@@ -224,6 +224,7 @@ typedef struct DrHaConfig
 								 * RPO; 0: none */
 	int			synchronous;	/* ha_synchronous: 1 on, 0 off, -1 unset
 								 * (the tier decides: critical on) */
+	bool		witness;		/* ha_witness: this node only votes */
 	char	   *registryConninfo;	/* ha_registry_conninfo: where pg_dr rejoin
 									 * reads the registry; NULL when unset */
 } DrHaConfig;

@@ -56,6 +56,7 @@ typedef struct HaShared
 	LWLock	   *lock;
 	HaPersist	persist;
 	bool		workerRunning;
+	bool		witness;		/* ha_witness: this node only votes */
 	HaSettings	settings;
 	/* the commit guard */
 	bool		guard;
@@ -317,11 +318,12 @@ haSharedGetPersist(HaPersist *state)
 }
 
 void
-haSharedSetSettings(const HaSettings *settings, bool running)
+haSharedSetSettings(const HaSettings *settings, bool running, bool witness)
 {
 	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
 	if (settings != NULL)
 		haShared->settings = *settings;
+	haShared->witness = running && witness;
 	haShared->workerRunning = running;
 	LWLockRelease(haShared->lock);
 }
@@ -432,6 +434,7 @@ haStateVote(uint64 term, const char *candidate, XLogRecPtr candidateLsn,
 	HaSettings	settings;
 	TimestampTz lastPrimaryContact;
 	bool		running;
+	bool		witness;
 	bool		granted;
 
 	haSelfPosition(&inRecovery, &tli, &received, &replayed, &flushed);
@@ -439,6 +442,7 @@ haStateVote(uint64 term, const char *candidate, XLogRecPtr candidateLsn,
 	p = haShared->persist;
 	settings = haShared->settings;
 	lastPrimaryContact = haShared->lastPrimaryContact;
+	witness = haShared->witness;
 
 	/*
 	 * The primary's own checks of this node count as contact too, up to
@@ -458,7 +462,7 @@ haStateVote(uint64 term, const char *candidate, XLogRecPtr candidateLsn,
 				 "the HA worker of this node does not run: it knows nothing of the primary");
 		return false;
 	}
-	if (!inRecovery && !p.fenced)
+	if (!inRecovery && !p.fenced && !witness)
 	{
 		LWLockRelease(haShared->lock);
 		snprintf(reason, reasonSize, "this node is a primary: it votes for no other");
@@ -466,13 +470,14 @@ haStateVote(uint64 term, const char *candidate, XLogRecPtr candidateLsn,
 	}
 
 	/*
-	 * A fenced old primary votes as a witness would: what it wrote after
-	 * the fork is not the cluster's, so its own LSN does not bar anyone.
+	 * A witness has no WAL of the cluster's; a fenced old primary votes as
+	 * a witness would: what it wrote after the fork is not the cluster's,
+	 * so its own LSN does not bar anyone.
 	 */
 	granted = haVoteDecide(haClockNow(), &settings, lastPrimaryContact,
 						   term, candidate, candidateLsn, p.votedTerm,
 						   p.votedFor[0] ? p.votedFor : NULL,
-						   inRecovery ? received : InvalidXLogRecPtr,
+						   inRecovery && !witness ? received : InvalidXLogRecPtr,
 						   reason, reasonSize);
 	if (granted && !dryRun)
 	{
@@ -642,6 +647,7 @@ pg_dr_ha_peer_status(PG_FUNCTION_ARGS)
 				flushed;
 	HaPersist	p;
 	bool		running;
+	bool		witness;
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -659,13 +665,15 @@ pg_dr_ha_peer_status(PG_FUNCTION_ARGS)
 	LWLockAcquire(haShared->lock, LW_SHARED);
 	p = haShared->persist;
 	running = haShared->workerRunning;
+	witness = haShared->witness;
 	LWLockRelease(haShared->lock);
 
 	if (running && p.node[0] != '\0')
 		values[0] = CStringGetTextDatum(p.node);
 	else
 		nulls[0] = true;
-	values[1] = CStringGetTextDatum(inRecovery ? "standby" : p.fenced ? "fenced" : "primary");
+	values[1] = CStringGetTextDatum(witness ? "witness" : inRecovery ? "standby" :
+									p.fenced ? "fenced" : "primary");
 	values[2] = Int32GetDatum((int32) tli);
 	values[3] = LSNGetDatum(received);
 	values[4] = LSNGetDatum(replayed);
@@ -683,7 +691,7 @@ pg_dr_ha_peer_status(PG_FUNCTION_ARGS)
 	 * names they are chosen from (a standby failing over needs to know
 	 * where acknowledged commits can be).  NULL: no synchronous standby.
 	 */
-	if (!inRecovery && SyncRepConfig != NULL && SyncRepStandbyNames != NULL &&
+	if (!inRecovery && !witness && SyncRepConfig != NULL && SyncRepStandbyNames != NULL &&
 		SyncRepStandbyNames[0] != '\0' && SyncRepConfig->nmembers > 0)
 	{
 		StringInfoData names;

@@ -121,7 +121,8 @@ extern bool haStateVote(uint64 term, const char *candidate,
 
 /* Worker side: publish what it knows. */
 extern void haSharedGetPersist(HaPersist *state);
-extern void haSharedSetSettings(const HaSettings *settings, bool running);
+extern void haSharedSetSettings(const HaSettings *settings, bool running,
+								bool witness);
 extern void haSharedSetLicence(bool guard, TimestampTz licensedUntil);
 extern void haSharedSetPrimaryContact(TimestampTz lastPrimaryContact,
 									  const char *primary);

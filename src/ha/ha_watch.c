@@ -182,7 +182,8 @@ haWatchSettingsRead(void)
 		return;
 	}
 	watchConfigError[0] = '\0';
-	if (config->ha.configured)
+	/* a witness has no replication of the cluster's to watch */
+	if (config->ha.configured && !config->ha.witness)
 	{
 		watch.on = true;
 		strlcpy(watch.node, config->ha.nodeName, sizeof(watch.node));

@@ -121,6 +121,7 @@ static int	haEventCount = 0;
 
 /* configuration */
 static bool haConfigured = false;
+static bool haWitness = false;	/* ha_witness: votes only */
 static HaSettings haSettings;
 static char haNodeName[HA_NAME_SIZE];
 static char haLeaderKey[256];
@@ -271,6 +272,7 @@ haConfigRead(void)
 		haSettings.leaseTtlMs = config->ha.leaseTtlMs;
 		haSettings.maxFailoverLag = config->ha.maxFailoverLag;
 		haSettings.etcd = config->ha.etcdEndpoints != NULL;
+		haWitness = config->ha.witness;
 		strlcpy(haNodeName, config->ha.nodeName, sizeof(haNodeName));
 		snprintf(haLeaderKey, sizeof(haLeaderKey), "/pg_dr/%s/leader", config->ha.clusterName);
 		snprintf(haTermKey, sizeof(haTermKey), "/pg_dr/%s/term", config->ha.clusterName);
@@ -1247,7 +1249,7 @@ haRound(void)
 				"this node runs as a standby now: a fence is for primaries");
 		haSharedGetPersist(&persist);
 	}
-	self->role = inRecovery ? HA_ROLE_STANDBY :
+	self->role = haWitness ? HA_ROLE_WITNESS : inRecovery ? HA_ROLE_STANDBY :
 		persist.fenced ? HA_ROLE_FENCED : HA_ROLE_PRIMARY;
 	self->timeline = tli;
 	self->receivedLsn = received;
@@ -1283,7 +1285,7 @@ haRound(void)
 	 * standby's lag is never older than this round; one on another
 	 * timeline than the primary's has no comparable position (unknown).
 	 */
-	p = (inRecovery || persist.fenced) ? haPrimaryIndex() : haSelf;
+	p = (inRecovery || persist.fenced || haWitness) ? haPrimaryIndex() : haSelf;
 	if (p >= 0 && haNodes[p].everSeen)
 	{
 		XLogRecPtr	top = haNodes[p].flushedLsn;
@@ -1305,7 +1307,7 @@ haRound(void)
 		haSharedSetPrimaryContact(haNodes[p].reachable ? haClockNow() :
 								  Max(haNodes[p].lastContact, haWorkerStartedAt),
 								  haNodes[p].name);
-	else if (!inRecovery && !persist.fenced)
+	else if (!inRecovery && !persist.fenced && !haWitness)
 		haSharedSetPrimaryContact(haClockNow(), haNodeName);
 
 	/* a standby takes the term of the primary it follows */
@@ -1453,7 +1455,7 @@ haRound(void)
 
 	/* the licence the write guard checks (a primary that is not fenced) */
 	haSharedGetPersist(&persist);
-	if (!RecoveryInProgress() && !persist.fenced &&
+	if (!RecoveryInProgress() && !persist.fenced && !haWitness &&
 		(d.action == HA_ACTION_NONE || d.action == HA_ACTION_RESUME ||
 		 d.action == HA_ACTION_PROMOTE))
 	{
@@ -1489,7 +1491,7 @@ haRound(void)
 static void
 haWorkerExit(int code, Datum arg)
 {
-	haSharedSetSettings(NULL, false);
+	haSharedSetSettings(NULL, false, false);
 	haSharedSetWorkerLatch(NULL);
 }
 
@@ -1531,7 +1533,7 @@ pg_dr_ha_worker_main(Datum arg)
 		haStateLoad(haNodeName);
 		haSharedGetPersist(&loaded);
 		haGuardPersisted = loaded.guard;
-		haSharedSetSettings(&haSettings, true);
+		haSharedSetSettings(&haSettings, true, haWitness);
 		ereport(LOG,
 				(errmsg("pg_dr ha worker started: node \"%s\", failover %s, %s, check every %lld ms",
 						haNodeName, haSettings.failover ? "on" : "off",
@@ -1557,7 +1559,7 @@ pg_dr_ha_worker_main(Datum arg)
 			/* the state file is this node's: read again only for another */
 			if (haConfigured && strcmp(before, haNodeName) != 0)
 				haStateLoad(haNodeName);
-			haSharedSetSettings(haConfigured ? &haSettings : NULL, haConfigured);
+			haSharedSetSettings(haConfigured ? &haSettings : NULL, haConfigured, haWitness);
 
 			/*
 			 * HA taken out of the configuration: nobody establishes a

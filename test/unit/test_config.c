@@ -617,7 +617,13 @@ testHa(void)
 	}
 	config = parse("ha_cluster_name = c1\nha_node_name = n1\nha_synchronous = off\n", &err);
 	ok(config != NULL && config->ha.synchronous == 0, "ha_synchronous off");
-	configFree(config);
+	ok(config != NULL && !config->ha.witness, "not a witness by default");
+	if (config)
+		configFree(config);
+	config = parse("ha_cluster_name = c1\nha_node_name = w\nha_witness = on\n", &err);
+	ok(config != NULL && config->ha.witness, "ha_witness on");
+	if (config)
+		configFree(config);
 	expectError("ha_watch_interval = 500\n", "needs ha_cluster_name and ha_node_name",
 				"a lag watcher setting alone: HA must be named");
 	expectError("ha_cluster_name = c1\nha_node_name = n1\nha_watch_interval = 99\n",
