@@ -34,6 +34,7 @@
 #include "storage/lwlock.h"
 #include "storage/latch.h"
 #include "storage/shmem.h"
+#include "storage/spin.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/backend_status.h"
@@ -73,6 +74,8 @@ typedef struct HaShared
 	uint64		manualSeq;		/* bumped per request */
 	bool		manualPending;
 	bool		manualForce;	/* dr_failover(force => true) */
+	bool		detachPending;	/* a vote was given: stop streaming from
+								 * the old primary (haDetachTake) */
 	uint64		manualDoneSeq;	/* the request the result is of */
 	bool		manualOk;
 	char		manualMsg[HA_REASON_SIZE];
@@ -484,8 +487,32 @@ haStateVote(uint64 term, const char *candidate, XLogRecPtr candidateLsn,
 		p.votedTerm = term;
 		strlcpy(p.votedFor, candidate, sizeof(p.votedFor));
 		haPersistCommitLocked(&p);
+		haShared->detachPending = inRecovery && !witness;
 	}
 	LWLockRelease(haShared->lock);
+
+	/*
+	 * A standby that confirmed the primary gone stops streaming from it at
+	 * once: should the old primary run again (it was frozen, or cut off),
+	 * the WAL it writes then -- never a commit, the guard sees to that,
+	 * but a checkpoint, a restore point, a snapshot of running
+	 * transactions -- would carry this standby past the point where the
+	 * new primary's timeline forks, and it could not follow it.  The
+	 * walreceiver is told to go now; the HA worker empties
+	 * primary_conninfo in its next round, before the startup process
+	 * starts a walreceiver again (wal_retrieve_retry_interval), and then
+	 * follows whichever node is primary.
+	 */
+	if (granted && !dryRun && inRecovery && !witness && WalRcv != NULL)
+	{
+		pid_t		pid;
+
+		SpinLockAcquire(&WalRcv->mutex);
+		pid = WalRcv->pid;
+		SpinLockRelease(&WalRcv->mutex);
+		if (pid != 0)
+			(void) kill(pid, SIGTERM);
+	}
 	return granted;
 }
 
@@ -501,7 +528,8 @@ haTerminateClients(void)
 
 		if (l == NULL)
 			continue;
-		if (l->backendStatus.st_backendType == B_BACKEND &&
+		if ((l->backendStatus.st_backendType == B_BACKEND ||
+			 l->backendStatus.st_backendType == B_WAL_SENDER) &&
 			l->backendStatus.st_procpid > 0 &&
 			l->backendStatus.st_procpid != MyProcPid &&
 			kill(l->backendStatus.st_procpid, SIGTERM) == 0)
@@ -528,11 +556,17 @@ haClientAuthentication(Port *port, int status)
 	LWLockAcquire(haShared->lock, LW_SHARED);
 	fenced = haShared->persist.fenced;
 	LWLockRelease(haShared->lock);
-	if (fenced && !am_walsender)
+	if (fenced)
 	{
 		Oid			role = get_role_oid(port->user_name, true);
 
-		if (!OidIsValid(role) || !superuser_arg(role))
+		/*
+		 * No standby streams from a fenced node: what it writes now is
+		 * not the cluster's (a checkpoint, a snapshot of running
+		 * transactions) and would carry the standby past the new
+		 * primary's fork.
+		 */
+		if (am_walsender || !OidIsValid(role) || !superuser_arg(role))
 			ereport(FATAL,
 					(errcode(ERRCODE_CANNOT_CONNECT_NOW),
 					 errmsg("this node is fenced: it may no longer be the primary"),
@@ -799,6 +833,18 @@ haSharedSetWorkerLatch(Latch *latch)
 	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
 	haShared->workerLatch = latch;
 	LWLockRelease(haShared->lock);
+}
+
+bool
+haDetachTake(void)
+{
+	bool		pending;
+
+	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
+	pending = haShared->detachPending;
+	haShared->detachPending = false;
+	LWLockRelease(haShared->lock);
+	return pending;
 }
 
 bool

@@ -130,7 +130,13 @@ extern void haSharedSetObserved(const HaObserved *nodes, int n);
 /* the last contact the peer named made with this node (0: none) */
 extern TimestampTz haSharedIncomingContact(const char *peer);
 
-/* Fencing: SIGTERM to every client backend but this process. */
+/*
+ * Whether a vote this node gave (a standby) asks the worker to stop
+ * streaming from the old primary: taken once.
+ */
+extern bool haDetachTake(void);
+
+/* Fencing: SIGTERM to every client backend and walsender but this process. */
 extern int	haTerminateClients(void);
 
 /*

@@ -890,6 +890,27 @@ haFollow(HaNode *target)
 	return true;
 }
 
+/*
+ * A vote this node gave says the primary is gone: stream from nobody
+ * until a primary is seen again (the FOLLOW rule then attaches this node
+ * to it, since it follows no node).  haStateVote already told the
+ * walreceiver to go.
+ */
+static void
+haDetach(void)
+{
+	HaFollowArg a;
+
+	a.conninfo = "";
+	if (!dutyXactRun("pg_dr ha: emptying primary_conninfo", haFollowStep, &a))
+		return;
+	if (kill(PostmasterPid, SIGHUP) != 0)
+		ereport(WARNING, (errmsg("pg_dr ha: could not signal the postmaster to reload: %m")));
+	haStateSetUpstream("");
+	haEvent("detach", 0, -1, LOG, "this node confirmed the primary gone: it streams from no "
+			"node until it follows the next primary");
+}
+
 /* pg_promote(wait => true, wait_seconds => 60): true once promoted. */
 static bool
 haPromote(void)
@@ -1237,6 +1258,8 @@ haRound(void)
 		return;
 	}
 	self = &haNodes[haSelf];
+	if (haDetachTake() && RecoveryInProgress())
+		haDetach();
 	haSharedGetPersist(&persist);
 
 	/* this node as it is */
