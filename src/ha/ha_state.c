@@ -76,6 +76,8 @@ typedef struct HaShared
 	bool		manualForce;	/* dr_failover(force => true) */
 	bool		detachPending;	/* a vote was given: stop streaming from
 								 * the old primary (haDetachTake) */
+	bool		replaced;		/* fenced, and a newer term or primary
+								 * seen: no standby streams from here */
 	uint64		manualDoneSeq;	/* the request the result is of */
 	bool		manualOk;
 	char		manualMsg[HA_REASON_SIZE];
@@ -516,8 +518,16 @@ haStateVote(uint64 term, const char *candidate, XLogRecPtr candidateLsn,
 	return granted;
 }
 
+void
+haSharedSetReplaced(bool replaced)
+{
+	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
+	haShared->replaced = replaced;
+	LWLockRelease(haShared->lock);
+}
+
 int
-haTerminateClients(void)
+haTerminateClients(bool walsendersOnly)
 {
 	int			n = pgstat_fetch_stat_numbackends();
 	int			killed = 0;
@@ -528,7 +538,7 @@ haTerminateClients(void)
 
 		if (l == NULL)
 			continue;
-		if ((l->backendStatus.st_backendType == B_BACKEND ||
+		if (((l->backendStatus.st_backendType == B_BACKEND && !walsendersOnly) ||
 			 l->backendStatus.st_backendType == B_WAL_SENDER) &&
 			l->backendStatus.st_procpid > 0 &&
 			l->backendStatus.st_procpid != MyProcPid &&
@@ -548,6 +558,7 @@ static void
 haClientAuthentication(Port *port, int status)
 {
 	bool		fenced;
+	bool		replaced;
 
 	if (prevClientAuthHook)
 		prevClientAuthHook(port, status);
@@ -555,18 +566,22 @@ haClientAuthentication(Port *port, int status)
 		return;
 	LWLockAcquire(haShared->lock, LW_SHARED);
 	fenced = haShared->persist.fenced;
+	replaced = haShared->replaced;
 	LWLockRelease(haShared->lock);
 	if (fenced)
 	{
 		Oid			role = get_role_oid(port->user_name, true);
 
 		/*
-		 * No standby streams from a fenced node: what it writes now is
-		 * not the cluster's (a checkpoint, a snapshot of running
-		 * transactions) and would carry the standby past the new
-		 * primary's fork.
+		 * No standby streams from a node that was replaced: what it
+		 * writes now is not the cluster's (a checkpoint, a snapshot of
+		 * running transactions) and would carry the standby past the new
+		 * primary's fork.  A node fenced only for want of its licence
+		 * still serves replication (a base backup while the cluster is
+		 * being set up, standbys that will vote for it again).
 		 */
-		if (am_walsender || !OidIsValid(role) || !superuser_arg(role))
+		if ((am_walsender && replaced) ||
+			(!am_walsender && (!OidIsValid(role) || !superuser_arg(role))))
 			ereport(FATAL,
 					(errcode(ERRCODE_CANNOT_CONNECT_NOW),
 					 errmsg("this node is fenced: it may no longer be the primary"),

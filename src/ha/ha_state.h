@@ -136,8 +136,14 @@ extern TimestampTz haSharedIncomingContact(const char *peer);
  */
 extern bool haDetachTake(void);
 
-/* Fencing: SIGTERM to every client backend and walsender but this process. */
-extern int	haTerminateClients(void);
+/*
+ * Fencing: SIGTERM to every client backend and walsender but this process
+ * (walsendersOnly: to the walsenders).
+ */
+extern int	haTerminateClients(bool walsendersOnly);
+
+/* The node is fenced and was replaced (a newer term seen): see haClientAuthentication. */
+extern void haSharedSetReplaced(bool replaced);
 
 /*
  * dr_failover(target, force): on the standby named target, checked

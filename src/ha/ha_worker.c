@@ -147,6 +147,7 @@ static bool haGuardPersisted = false;
 /* when this worker started: contact with the primary is not older */
 static TimestampTz haWorkerStartedAt = 0;
 static bool haReplacedLogged = false;
+static bool haReplaced = false;	/* fenced and replaced (haSharedSetReplaced) */
 
 void
 haWorkerRegister(void)
@@ -473,6 +474,14 @@ haEtcdRound(void)
 			if (haEtcdReachable)
 				ereport(LOG, (errmsg("pg_dr ha: etcd unreachable: %s", err.message)));
 			haEtcdReachable = false;
+
+			/*
+			 * No second wait of a retry timeout for the leader key in the
+			 * same round: the round must end (and the decision fence, if
+			 * it must) within ha_lease_ttl - ha_retry_timeout of the last
+			 * renewal.  The key and the term as last read stay.
+			 */
+			return;
 		}
 	}
 	drErrorClear(&err);
@@ -1268,6 +1277,8 @@ haRound(void)
 	{
 		/* rejoined as a standby: the fence is lifted */
 		haStateSetFenced(false);
+		haReplaced = false;
+		haSharedSetReplaced(false);
 		haEvent("unfence", persist.term, -1, LOG,
 				"this node runs as a standby now: a fence is for primaries");
 		haSharedGetPersist(&persist);
@@ -1433,11 +1444,22 @@ haRound(void)
 			}
 		case HA_ACTION_FENCE:
 			/* replaced: said once, when first seen */
-			if (persist.fenced && !haReplacedLogged &&
-				strstr(d.reason, "stays fenced until it is rejoined") != NULL)
+			if (strstr(d.reason, "stays fenced until it is rejoined") != NULL && !haReplaced)
 			{
-				haReplacedLogged = true;
-				haEvent("fence", persist.term, -1, LOG, d.reason);
+				int			cut;
+
+				/* no standby streams from here any more */
+				haReplaced = true;
+				haSharedSetReplaced(true);
+				cut = haTerminateClients(true);
+				if (persist.fenced && !haReplacedLogged)
+				{
+					haReplacedLogged = true;
+					haEvent("fence", persist.term, -1, LOG, d.reason);
+				}
+				if (cut > 0)
+					ereport(LOG, (errmsg("pg_dr ha: %d walsenders terminated: this node was "
+										 "replaced", cut)));
 			}
 			if (!persist.fenced)
 			{
@@ -1447,7 +1469,7 @@ haRound(void)
 				haStateSetFenced(true);
 				haSharedSetLicence(true, 0);
 				haLicensedUntil = 0;
-				killed = haTerminateClients();
+				killed = haTerminateClients(false);
 				snprintf(msg, sizeof(msg), "%s (%d client sessions terminated)", d.reason, killed);
 				haEvent("fence", persist.term, -1, WARNING, msg);
 				haAlert("fenced", ALERT_CRITICAL, msg);
@@ -1456,6 +1478,8 @@ haRound(void)
 		case HA_ACTION_RESUME:
 			haStateSetFenced(false);
 			haReplacedLogged = false;
+			haReplaced = false;
+			haSharedSetReplaced(false);
 			haEvent("resume", persist.term, -1, WARNING, d.reason);
 			alertResolveQueued("ha", "fenced");
 			break;
