@@ -8,7 +8,9 @@
 #   unit     C unit tests of src/common, src/storage, src/repo (prove)
 #   regress  pg_regress on a temporary cluster with pg_dr preloaded
 #   pgtap    pgTAP (pg_prove): roles, privileges, audit chain
-#   tap      TAP scenarios t/*.pl (PostgreSQL::Test::Cluster)
+#   tap      TAP scenarios t/*.pl (PostgreSQL::Test::Cluster): the
+#            timing-sensitive ones one at a time, the others two at a time
+#            (test/tap_run.sh)
 # Idempotent.  Exit status 0 only if every suite passed.
 #
 # Run by a non-root user, it assumes packages and pg_dr are installed and
@@ -62,7 +64,7 @@ for suite in $SUITES; do
 		unit) run_suite unit make -s unit ;;
 		regress) run_suite regress make -s regresscheck ;;
 		pgtap) run_suite pgtap bash test/pgtap/run.sh ;;
-		tap) run_suite tap make -s tapcheck PROVE_FLAGS='--timer' ;;
+		tap) run_suite tap bash test/tap_run.sh ;;
 		*) echo "unknown suite $suite"; failed=$((failed + 1)) ;;
 	esac
 done

@@ -527,7 +527,7 @@ haSharedSetReplaced(bool replaced)
 }
 
 int
-haTerminateClients(bool walsendersOnly)
+haTerminateClients(bool walsenders)
 {
 	int			n = pgstat_fetch_stat_numbackends();
 	int			killed = 0;
@@ -538,8 +538,7 @@ haTerminateClients(bool walsendersOnly)
 
 		if (l == NULL)
 			continue;
-		if (((l->backendStatus.st_backendType == B_BACKEND && !walsendersOnly) ||
-			 l->backendStatus.st_backendType == B_WAL_SENDER) &&
+		if (l->backendStatus.st_backendType == (walsenders ? B_WAL_SENDER : B_BACKEND) &&
 			l->backendStatus.st_procpid > 0 &&
 			l->backendStatus.st_procpid != MyProcPid &&
 			kill(l->backendStatus.st_procpid, SIGTERM) == 0)

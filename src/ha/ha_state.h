@@ -137,10 +137,10 @@ extern TimestampTz haSharedIncomingContact(const char *peer);
 extern bool haDetachTake(void);
 
 /*
- * Fencing: SIGTERM to every client backend and walsender but this process
- * (walsendersOnly: to the walsenders).
+ * Fencing: SIGTERM to every client backend but this process (walsenders:
+ * to every walsender instead, once the node knows it was replaced).
  */
-extern int	haTerminateClients(bool walsendersOnly);
+extern int	haTerminateClients(bool walsenders);
 
 /* The node is fenced and was replaced (a newer term seen): see haClientAuthentication. */
 extern void haSharedSetReplaced(bool replaced);
