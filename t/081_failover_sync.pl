@@ -5,9 +5,10 @@
 #	Three nodes without etcd (t/lib/DrHa.pm).  In order:
 #	 1. the lag watcher makes both standbys synchronous (ANY 1), and the
 #	    primary reports them to its peers (pgdr.ha_peer_status);
-#	 2. the ledger: a client commits rows one by one on the primary and
-#	    records each id the server acknowledged; kill -9 of the primary in
-#	    the middle; the new primary has every acknowledged id;
+#	 2. the ledger: with pgbench's load alongside, a client commits rows
+#	    one by one on the primary and records each id the server
+#	    acknowledged; kill -9 of the primary in the middle; the new
+#	    primary has every acknowledged id;
 #	 3. the old primary rejoins as a standby of the new one (pg_dr rejoin)
 #	    and becomes synchronous too;
 #	 4. one synchronous standby frozen (SIGSTOP), then the primary killed:
@@ -67,6 +68,13 @@ open(my $fh, '>', $script) or die;
 print $fh "INSERT INTO ledger (node) VALUES ('w') RETURNING id;\n" x 200000;
 close($fh) or die;
 my $acked = "$tmp/acked.txt";
+# pgbench's load alongside (two clients, TPC-B like), killed with the primary
+$n{n1}->command_ok([ 'pgbench', '-i', '-s', '1', '-q', '-h', $n{n1}->host, '-p', $n{n1}->port,
+		'postgres' ], 'pgbench tables');
+my $bench = IPC::Run::start(
+	[ 'pgbench', '-n', '-c', '2', '-T', '120', '-h', $n{n1}->host, '-p', $n{n1}->port,
+		'postgres' ],
+	'>', "$tmp/pgbench.out", '2>', "$tmp/pgbench.err");
 my $writer = IPC::Run::start(
 	[ 'psql', '-X', '-At', '-h', $n{n1}->host, '-p', $n{n1}->port, '-d', 'postgres', '-U', 'app',
 		'-f', $script ],
@@ -77,6 +85,7 @@ my ($ms, $winner) = DrHa::kill_and_failover($c, 'n1', 'n2', 'n3');
 ok(defined $winner, 'a new primary takes writes after kill -9 of n1 in the middle of the writes');
 diag("synchronous mode, kill -9 of the primary to the first committed write: $ms ms");
 $writer->finish;
+$bench->finish;
 my @ids = grep { /^\d+$/ } split /\n/, slurp_file($acked);
 cmp_ok(scalar(@ids), '>=', 200, scalar(@ids) . ' commits were acknowledged to the writer');
 is($n{$winner}->safe_psql('postgres',

@@ -7,7 +7,10 @@
 #	acknowledged write.  Then the old primary is rejoined (pg_dr rejoin) as
 #	a standby and the next round freezes the new primary.
 #	PG_DR_FREEZE_ROUNDS rounds (the suite runs 2; the issue's figure is
-#	20: PG_DR_FREEZE_ROUNDS=20, about 6 minutes).  Three nodes, no etcd.
+#	20: PG_DR_FREEZE_ROUNDS=20, about 3 minutes); every write acknowledged
+#	in them is on the last primary.  Then one round in asynchronous mode,
+#	whose window (writes the old primary acknowledged after the new one's
+#	first) is measured and printed.  Three nodes, no etcd.
 use strict;
 use warnings;
 
@@ -79,13 +82,16 @@ sub acks_after
 	return (scalar(@after), @after ? $after[0] : undef);
 }
 
-DrHa::wait_settled($c);
-my $primary = 'n1';
-my $late_total = 0;
-for my $round (1 .. $rounds)
+# One round: freeze the primary, wait for the first write acknowledged
+# elsewhere, SIGCONT, wait for the old one to fence itself; then rejoin
+# it.  Returns (new primary, writes the old one acknowledged after the new
+# one's first, the last of them minus that first in ms).
+sub freeze_round
 {
+	my ($label, $primary, $sync) = @_;
 	my @standbys = grep { $_ ne $primary } @names;
-	ok(wait_synchronous($primary, @standbys), "round $round: $primary has @standbys synchronous");
+	ok(wait_synchronous($primary, @standbys), "$label: $primary has @standbys synchronous")
+	  if $sync;
 	my @pids = pids_of($n{$primary});
 	my $frozen_at = time();
 	kill 'STOP', @pids;
@@ -101,19 +107,19 @@ for my $round (1 .. $rounds)
 		}
 		sleep 0.05 unless defined $new;
 	}
-	ok(defined $new, "round $round: $primary frozen, "
+	ok(defined $new, "$label: $primary frozen, "
 		  . ($new // 'nobody') . ' takes writes after '
 		  . (defined $first ? sprintf('%.2f s', $first - $frozen_at) : '-'));
-	last unless defined $new;
 	kill 'CONT', @pids;
+	return (undef, 0, 0) unless defined $new;
 	$n{$primary}->poll_query_until('postgres',
 		"SELECT role = 'fenced' FROM dr_nodes WHERE name = '$primary'")
-	  or diag("round $round: $primary did not fence itself");
+	  or diag("$label: $primary did not fence itself");
 	sleep 1;
-	my ($late) = acks_after($primary, $first);
-	is($late, 0, "round $round: no write acknowledged by the old primary $primary after "
-		  . "$new\'s first");
-	$late_total += $late;
+	my ($late, undef) = acks_after($primary, $first);
+	my @late = grep { $_ > $first } map { (split / /)[0] } split /\n/,
+	  (-e "$tmp/acks.$primary" ? slurp_file("$tmp/acks.$primary") : '');
+	my $window = @late ? int(($late[-1] - $first) * 1000) : 0;
 
 	# the old primary rejoins as a standby of the new one
 	$n{$primary}->stop('fast');
@@ -121,23 +127,59 @@ for my $round (1 .. $rounds)
 	IPC::Run::run([ 'pg_dr', 'rejoin', '--config', "$tmp/$primary.conf",
 			'--pgdata', $n{$primary}->data_dir, '--source', DrHa::conninfo($n{$new}) ],
 		'>', \$out, '2>', \$err)
-	  or BAIL_OUT("round $round: pg_dr rejoin of $primary failed: $out $err");
+	  or BAIL_OUT("$label: pg_dr rejoin of $primary failed: $out $err");
 	$n{$primary}->start;
 	DrHa::wait_settled($c);
+	return ($new, $late, $window);
+}
+
+DrHa::wait_settled($c);
+my $primary = 'n1';
+my $late_total = 0;
+for my $round (1 .. $rounds)
+{
+	my ($new, $late) = freeze_round("round $round", $primary, 1);
+	last unless defined $new;
+	is($late, 0, "round $round: no write acknowledged by the old primary $primary after "
+		  . "$new\'s first");
+	$late_total += $late;
 	$primary = $new;
 }
 diag("frozen primary, synchronous mode: $rounds rounds, $late_total writes acknowledged by an old primary after the new one's first");
 
+# every write acknowledged in synchronous mode is on the primary now
+my $sync_end = time();
+my @ids = map { (split / /)[1] } grep { (split / /)[0] < $sync_end }
+  map { split /\n/, slurp_file("$tmp/acks.$_") } grep { -e "$tmp/acks.$_" } @names;
+is($n{$primary}->safe_psql('postgres',
+		"SELECT count(*) FROM ledger WHERE id = ANY ('{" . join(',', @ids) . "}'::bigint[])"),
+	scalar(@ids), "every one of the " . scalar(@ids) . " writes acknowledged in synchronous mode is on the primary");
+
+# asynchronous mode: one round, the window measured and printed
+for my $name (@names)
+{
+	my $conf = slurp_file("$tmp/$name.conf");
+	$conf =~ s/^ha_synchronous = on$/ha_synchronous = off/m;
+	open(my $fh, '>', "$tmp/$name.conf.new") or die;
+	print $fh $conf;
+	close($fh) or die;
+	rename("$tmp/$name.conf.new", "$tmp/$name.conf") or die;
+	$n{$name}->reload;
+}
+$n{$primary}->safe_psql('postgres',
+	'ALTER SYSTEM RESET synchronous_standby_names; SELECT pg_reload_conf()');
+$n{$primary}->poll_query_until('postgres',
+	"SELECT current_setting('synchronous_standby_names') = ''")
+  or die 'synchronous_standby_names stays set';
+my ($new, $late, $window) = freeze_round('asynchronous', $primary, 0);
+diag("frozen primary, asynchronous mode: the old primary acknowledged $late writes after the "
+	  . "new one's first (window $window ms)");
+ok(defined $new, 'asynchronous mode: the window is measured');
+$primary = $new // $primary;
+
 open(my $stop, '>', "$tmp/stop") or die;
 close($stop);
 waitpid($_, 0) for @writers;
-my $total = 0;
-$total += scalar(split /\n/, slurp_file("$tmp/acks.$_")) for grep { -e "$tmp/acks.$_" } @names;
-my @ids = map { (split / /)[1] } map { split /\n/, slurp_file("$tmp/acks.$_") }
-  grep { -e "$tmp/acks.$_" } @names;
-is($n{$primary}->safe_psql('postgres',
-		"SELECT count(*) FROM ledger WHERE id = ANY ('{" . join(',', @ids) . "}'::bigint[])"),
-	scalar(@ids), "every one of the $total acknowledged writes is on the last primary");
 
 $n{$_}->stop('immediate') for @names;
 done_testing();
