@@ -112,7 +112,8 @@ node_conf 1 | as_pg tee -a "$DEMO/n1/postgresql.conf" >/dev/null
 as_pg pg_ctl -D "$DEMO/n1" -l "$DEMO/n1.log" -w start >/dev/null
 q "$((PORT0 + 1))" "CREATE EXTENSION pg_dr; CREATE TABLE demo (id bigserial PRIMARY KEY, node text, at timestamptz DEFAULT clock_timestamp())"
 for i in 1 2 3; do
-	q "$((PORT0 + 1))" "SELECT dr_node_register('n$i', 'host=$DEMO port=$((PORT0 + i)) dbname=postgres user=postgres')" >/dev/null
+	# n2 and n3 do not run yet: registered without the check that they answer
+	q "$((PORT0 + 1))" "SELECT dr_node_register('n$i', 'host=$DEMO port=$((PORT0 + i)) dbname=postgres user=postgres', verify => $([ "$i" = 1 ] && echo true || echo false))" >/dev/null
 done
 for i in 2 3; do
 	as_pg pg_basebackup -h "$DEMO" -p "$((PORT0 + 1))" -D "$DEMO/n$i" -R -X stream >/dev/null

@@ -712,12 +712,13 @@ COMMENT ON VIEW dr_failover_history IS
 	'automatic failovers: when, which node, its term, and the time from the last contact with the old primary to the end of the promotion';
 
 CREATE FUNCTION dr_node_register(name text, conninfo text,
-								 priority integer DEFAULT 100, location text DEFAULT NULL)
+								 priority integer DEFAULT 100, location text DEFAULT NULL,
+								 verify boolean DEFAULT true)
 RETURNS void
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'dr_node_register';
-COMMENT ON FUNCTION dr_node_register(text, text, integer, text) IS
-	'register a node of the HA cluster: its name (ha_node_name), how peers reach it, its priority as a failover candidate (0: never), where it is';
+COMMENT ON FUNCTION dr_node_register(text, text, integer, text, boolean) IS
+	'register a node of the HA cluster: its name (ha_node_name), how peers reach it, its priority as a failover candidate (0: never), where it is; verify => false registers a node that does not answer yet';
 
 CREATE FUNCTION dr_node_unregister(name text)
 RETURNS void
@@ -942,9 +943,9 @@ GRANT EXECUTE ON FUNCTION dr_declare_primary() TO dr_admin;
 -- the registry of nodes: administrators change it, monitors read the view
 REVOKE ALL ON dr_nodes FROM PUBLIC;
 GRANT SELECT ON dr_nodes TO dr_monitor;
-REVOKE ALL ON FUNCTION dr_node_register(text, text, integer, text),
+REVOKE ALL ON FUNCTION dr_node_register(text, text, integer, text, boolean),
 	dr_node_unregister(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dr_node_register(text, text, integer, text),
+GRANT EXECUTE ON FUNCTION dr_node_register(text, text, integer, text, boolean),
 	dr_node_unregister(text) TO dr_admin;
 -- what peers' HA workers call; the observations and the history
 REVOKE ALL ON FUNCTION pgdr.ha_peer_status(text), pgdr.ha_vote(bigint, text, pg_lsn, boolean),

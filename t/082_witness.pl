@@ -5,6 +5,9 @@
 #	majority without the primary); with a witness they can.  Shows:
 #	 1. the nodes observe the witness as a witness (dr_nodes), and it
 #	    observes them;
+#	    registering a node checks that it answers as a pg_dr peer (42501
+#	    for a user not in dr_ha_peer, 22023 for another node, 08001 for
+#	    none);
 #	 2. the witness refuses a vote while it has contact with the primary;
 #	 3. kill -9 of the primary: the standby is promoted with the witness's
 #	    vote (2 of 3), a write commits there; the time is printed;
@@ -41,7 +44,7 @@ $n{n1}->safe_psql('postgres',
 # the witness, which has no copy of the primary's
 my $register = join('; ',
 	"SELECT dr_node_register('n1', '" . DrHa::conninfo($n{n1}) . "')",
-	"SELECT dr_node_register('n2', '" . DrHa::conninfo($n{n2}) . "')",
+	"SELECT dr_node_register('n2', '" . DrHa::conninfo($n{n2}) . "', verify => false)",
 	"SELECT dr_node_register('w', '" . DrHa::conninfo($n{w}) . "', 0)");
 $n{w}->safe_psql('postgres', $register);
 $n{n1}->safe_psql('postgres', $register);
@@ -60,6 +63,26 @@ is($n{w}->safe_psql('postgres', "SELECT string_agg(name || '=' || role, ',' ORDE
 	'n1=primary,n2=standby,w=witness', 'and the witness sees the cluster');
 like($n{w}->safe_psql('postgres', "SELECT reason FROM dr_nodes WHERE name = 'w'"),
 	qr/witness: votes only/, 'the witness says it only votes');
+
+# registering checks that the node answers as a pg_dr peer
+$n{n1}->safe_psql('postgres', 'CREATE ROLE nopeer LOGIN');
+my $as_nopeer = 'host=' . $n{n1}->host . ' port=' . $n{n1}->port . ' dbname=postgres user=nopeer';
+my ($rc, $out, $err) = $n{w}->psql('postgres',
+	"SELECT dr_node_register('n9', '$as_nopeer')", extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/ERROR:  42501: node "n9" answers, but the user of its conninfo may not call pgdr.ha_peer_status\(\).*HINT:  GRANT dr_ha_peer TO that user/s,
+	'a conninfo whose user is not in dr_ha_peer: refused (42501), with the grant to make');
+$n{n1}->safe_psql('postgres', 'GRANT dr_ha_peer TO nopeer');
+($rc, $out, $err) = $n{w}->psql('postgres',
+	"SELECT dr_node_register('n9', '$as_nopeer')", extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/ERROR:  22023: the server at that conninfo is node "n1", not "n9"/,
+	'with the grant it answers, as another node: refused (22023)');
+($rc, $out, $err) = $n{w}->psql('postgres',
+	"SELECT dr_node_register('n9', 'host=" . $n{n1}->host . " port=1 dbname=postgres')",
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/ERROR:  08001: node "n9" does not answer at its conninfo as a pg_dr node.*HINT:  .*pass verify => false/s,
+	'a node that does not answer: refused (08001), says how to register it anyway');
+is($n{w}->safe_psql('postgres', "SELECT count(*) FROM dr_nodes WHERE name = 'n9'"), '0',
+	'nothing registered by the refusals');
 
 # 2. no vote while the primary is in sight
 is($n{w}->safe_psql('postgres',

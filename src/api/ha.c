@@ -6,8 +6,12 @@
  *	  conninfo with its passwords hidden (ha/ha_conninfo.h).  dr_rejoin()
  *	  and dr_rejoin_record(), the SQL side of rejoin (below).
  *
- * Not checked yet: that the node answers at conninfo (the lag watcher,
- * which will connect to peers, is not built; docs/ha.md).
+ * A node registered with verify => true (the default) must answer at its
+ * conninfo as peers will reach it: the call connects (5 s at most), runs
+ * pgdr.ha_peer_status(NULL) there as a peer's HA worker does, and refuses
+ * a node that does not answer (08001), whose user may not call it
+ * (42501), or that answers as another node (22023); the row inserted is
+ * rolled back with the error.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -21,6 +25,7 @@
 #include "api/api.h"
 #include "ha/ha_conninfo.h"
 #include "ha/ha_nodes.h"
+#include "ha/ha_peer.h"
 #include "ha/ha_state.h"
 #include "ops/audit.h"
 #include "pg_dr.h"
@@ -49,7 +54,63 @@ apiNodeNameCheck(const char *function, const char *name)
 
 static void apiNodeRegister(ApiCall *call, const char *name,
 							const char *conninfo, int priority,
-							const char *location);
+							const char *location, bool check);
+
+#define API_NODE_CHECK_MS	5000
+
+/*
+ * Node name answers at conninfo as its peers' HA workers will reach it;
+ * ERROR when not.
+ */
+static void
+apiNodeCheck(const char *name, const char *conninfo)
+{
+	HaPeer		peer;
+	bool		want = true;
+	char		app[NAMEDATALEN];
+
+	memset(&peer, 0, sizeof(peer));
+	strlcpy(peer.name, name, sizeof(peer.name));
+	peer.conninfo = pstrdup(conninfo);
+	snprintf(app, sizeof(app), "pg_dr dr_node_register");
+	haPeersRun(&peer, 1, &want, "SELECT node FROM pgdr.ha_peer_status(NULL)", 0, NULL,
+			   API_NODE_CHECK_MS, app);
+	haPeerClose(&peer);
+	if (!peer.ok)
+	{
+		bool		denied = strstr(peer.error, "permission denied") != NULL;
+		bool		noext = strstr(peer.error, "ha_peer_status") != NULL &&
+			strstr(peer.error, "does not exist") != NULL;
+
+		haPeersClear(&peer, 1);
+		if (denied)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("node \"%s\" answers, but the user of its conninfo may not call pgdr.ha_peer_status()",
+							name),
+					 errdetail("%s", peer.error),
+					 errhint("GRANT dr_ha_peer TO that user on the primary (or name a superuser in the conninfo).")));
+		ereport(ERROR,
+				(errcode(noext ? ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE :
+						 ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+				 errmsg("node \"%s\" does not answer at its conninfo as a pg_dr node", name),
+				 errdetail("%s", peer.error),
+				 errhint("Start it first and check the conninfo (host, port, dbname = pg_dr.database, a user in dr_ha_peer); "
+						 "to register a node that does not run yet, pass verify => false.")));
+	}
+	if (PQntuples(peer.result) == 1 && !PQgetisnull(peer.result, 0, 0) &&
+		strcmp(PQgetvalue(peer.result, 0, 0), name) != 0)
+	{
+		char	   *other = pstrdup(PQgetvalue(peer.result, 0, 0));
+
+		haPeersClear(&peer, 1);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the server at that conninfo is node \"%s\", not \"%s\"", other, name),
+				 errhint("Register each node under its ha_node_name, with its own conninfo.")));
+	}
+	haPeersClear(&peer, 1);
+}
 
 Datum
 dr_node_register(PG_FUNCTION_ARGS)
@@ -64,14 +125,15 @@ dr_node_register(PG_FUNCTION_ARGS)
 					text_to_cstring(PG_GETARG_TEXT_PP(0)),
 					text_to_cstring(PG_GETARG_TEXT_PP(1)),
 					PG_ARGISNULL(2) ? HA_NODE_PRIORITY_DEFAULT : PG_GETARG_INT32(2),
-					PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3)));
+					PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3)),
+					PG_NARGS() < 5 || PG_ARGISNULL(4) || PG_GETARG_BOOL(4));
 	PG_RETURN_VOID();
 }
 
 /* dr_node_register with its arguments read: checked, audited, done. */
 static void
 apiNodeRegister(ApiCall *call, const char *name, const char *conninfo,
-				int priority, const char *location)
+				int priority, const char *location, bool check)
 {
 	apiNodeNameCheck("dr_node_register", name);
 	apiTextArgCheck("dr_node_register", "conninfo", conninfo, 1, 1024);
@@ -88,6 +150,7 @@ apiNodeRegister(ApiCall *call, const char *name, const char *conninfo,
 	apiArgText(call, "conninfo", haConninfoRedact(conninfo));
 	apiArgInt64(call, "priority", priority);
 	apiArgText(call, "location", location);
+	apiArgBool(call, "verify", check);
 	API_CALL_BEGIN(call);
 	{
 		ApiOwnerContext owner;
@@ -95,6 +158,9 @@ apiNodeRegister(ApiCall *call, const char *name, const char *conninfo,
 		apiAsOwnerBegin(&owner);
 		haNodeRegister(name, conninfo, priority, location);
 		apiAsOwnerEnd(&owner);
+		/* after the insert (a name taken is said first); an error undoes it */
+		if (check)
+			apiNodeCheck(name, conninfo);
 	}
 	API_CALL_END(call);
 	apiCallOk(call);

@@ -127,9 +127,11 @@ sub cluster_new
 		  . ' GRANT USAGE ON SEQUENCE ledger_id_seq TO app');
 	# Registered last: without etcd, a primary that has registered nodes
 	# it does not see lacks a majority and fences itself until they
-	# answer (docs/ha.md); the standbys start right after.
+	# answer (docs/ha.md); the standbys start right after (so they are
+	# registered without the check that they answer).
 	$p->safe_psql('postgres', join('; ',
-			map { "SELECT dr_node_register('$_', '" . conninfo($c{nodes}{$_}) . "')" } @names));
+			map { "SELECT dr_node_register('$_', '" . conninfo($c{nodes}{$_}) . "', verify => "
+				  . ($_ eq 'n1' ? 'true' : 'false') . ')' } @names));
 	$p->backup('b');
 	for my $name (qw(n2 n3))
 	{

@@ -285,7 +285,7 @@ SELECT trap_log.attempt('SELECT dr_backup_keep(''latest'', ''infinity'')');
 SELECT trap_log.attempt('SELECT dr_backup_keep(''latest'', NULL)');
 SELECT trap_log.attempt('SELECT dr_declare_primary()');
 SELECT trap_log.attempt('SELECT dr_audit_expire()');
-SELECT trap_log.attempt('SELECT dr_node_register(''sp-node'', ''host=x password=y'', 10, ''sp'')');
+SELECT trap_log.attempt('SELECT dr_node_register(''sp-node'', ''host=x password=y'', 10, ''sp'', false)');
 SELECT trap_log.attempt('SELECT dr_node_unregister(''sp-node'')');
 SELECT trap_log.attempt('SELECT dr_failover(''sp-node'')');
 SELECT trap_log.attempt('SELECT dr_schedule_policy_set(''critical'', ''retry_base'', ''2 minutes'')');

@@ -6,9 +6,10 @@
 \set VERBOSITY default
 SELECT coalesce(max(id), 0) AS before FROM dr_audit \gset
 
-SELECT dr_node_register('node-1', 'host=10.0.0.1 port=5432 user=rep password=s3cret');
-SELECT dr_node_register('node-2', 'postgresql://rep:s3cret@10.0.0.2/postgres', 50, 'rack b');
-SELECT dr_node_register(name => 'witness.1', conninfo => 'host=10.0.0.3', priority => 0);
+-- nodes that do not run here: registered without the check (verify => false)
+SELECT dr_node_register('node-1', 'host=10.0.0.1 port=5432 user=rep password=s3cret', verify => false);
+SELECT dr_node_register('node-2', 'postgresql://rep:s3cret@10.0.0.2/postgres', 50, 'rack b', false);
+SELECT dr_node_register(name => 'witness.1', conninfo => 'host=10.0.0.3', priority => 0, verify => false);
 SELECT name, role, timeline, received_lsn, replayed_lsn, flushed_lsn, priority,
 	   location, health, last_seen, reason
   FROM dr_nodes;
@@ -28,6 +29,9 @@ SELECT dr_node_register('node-3', 'host=x', -1);
 SELECT dr_node_register('node-3', 'host=x', 1001);
 SELECT dr_node_register('node-3', 'host=x', 10, E'a\tb');
 SELECT dr_node_unregister('node-9');
+-- with the check (the default): a node that does not answer, nothing registered
+SELECT dr_node_register('node-4', 'host=127.0.0.1 port=1 dbname=postgres');
+SELECT count(*) FROM dr_nodes WHERE name = 'node-4';
 SELECT dr_node_unregister('bad name');
 SELECT count(*) FROM dr_nodes;
 
