@@ -226,6 +226,9 @@ typedef struct DrHaConfig
 								 * (the tier decides: critical on) */
 	char	   *registryConninfo;	/* ha_registry_conninfo: where pg_dr rejoin
 									 * reads the registry; NULL when unset */
+	char	   *startCommand;	/* ha_start_command: how pg_dr switchover
+								 * starts the old primary as a standby
+								 * (%D: the data directory); NULL: pg_ctl */
 } DrHaConfig;
 
 typedef struct DrConfig

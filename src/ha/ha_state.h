@@ -138,4 +138,35 @@ extern void haSelfPosition(bool *inRecovery, TimeLineID *timeline,
 						   XLogRecPtr *received, XLogRecPtr *replayed,
 						   XLogRecPtr *flushed);
 
+/*
+ * dr_switchover() (ha_switchover.h).  The settings and whether the
+ * worker runs, as it published them.
+ */
+extern void haSharedGetSettings(HaSettings *settings, bool *running);
+
+/*
+ * Hold the writes of client sessions (pid: the backend running the
+ * switchover; 0 lets them go).  False when another backend holds them.
+ */
+extern bool haSwitchoverHold(int pid);
+
+/*
+ * On a standby, at its primary's request (from): give term to candidate,
+ * recorded in the state file as a vote.  Granted when the term is newer
+ * than any this node took or gave (or was given to candidate already),
+ * and the node follows from.  *reason says why.
+ */
+extern bool haSwitchoverGrant(uint64 term, const char *candidate,
+							  const char *from, char *reason,
+							  size_t reasonSize);
+
+/*
+ * On the target, before pg_promote: true when this node was given term
+ * (its own vote), which becomes its term; from then until
+ * haSwitchoverPromoteEnd it votes for nobody.
+ */
+extern bool haSwitchoverPromoteBegin(uint64 term, char *reason,
+									 size_t reasonSize);
+extern void haSwitchoverPromoteEnd(void);
+
 #endif							/* DR_HA_STATE_H */
