@@ -98,9 +98,8 @@ if ($writer == 0)
 	my $end = time() + 20;
 	while (time() < $end)
 	{
-		my $id = `psql -X -At -h ${\ $n1->host } -p ${\ $n1->port } -U app -d postgres -c "INSERT INTO ledger (node) VALUES ('client') RETURNING id" 2>/dev/null`;
-		chomp $id;
-		if ($? == 0 && $id =~ /^\d+$/) { print $fh "$id\n"; }
+		my $id = DrHa::try_write($n1, 'client', 'app');
+		if (defined $id) { print $fh "$id\n"; }
 		else { sleep 0.05; }
 	}
 	POSIX::_exit(0);
