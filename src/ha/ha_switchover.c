@@ -500,11 +500,6 @@ haSwitchoverRun(const char *target, int64 timeoutMs, TimestampTz startedAt)
 	HaSwNodes  *nodes;
 	char	   *volatile result = NULL;
 
-	if (IsTransactionBlock())
-		ereport(ERROR,
-				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-				 errmsg("dr_switchover() cannot run inside a transaction block"),
-				 errhint("The server stops once the call commits: run it alone.")));
 	haSharedGetSettings(&settings, &running);
 	haSharedGetPersist(&self);
 	if (!running || self.node[0] == '\0')
@@ -522,6 +517,11 @@ haSwitchoverRun(const char *target, int64 timeoutMs, TimestampTz startedAt)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("this node, \"%s\", is fenced: it may no longer be the primary", self.node)));
+	if (IsTransactionBlock())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("dr_switchover() cannot run inside a transaction block"),
+				 errhint("The server stops once the call commits: run it alone.")));
 	if (settings.etcd)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
