@@ -88,9 +88,22 @@ cliSwitchoverHelp(void)
 		   "$PGDATA/pg_dr_switchover.log; it is not meant to be run by hand.\n\n",
 		   CLI_PROGNAME);
 	printf("Usage:\n");
-	printf("  %s switchover --config FILE --pgdata DIR --target NAME --term N\n"
+	printf("  %s switchover [--config FILE] --pgdata DIR --target NAME --term N\n"
 		   "      --postmaster-pid PID --timeout-ms MS --elapsed-ms MS --signal-fd FD\n",
 		   CLI_PROGNAME);
+	printf("\nOptions:\n");
+	cliCommandHelpConfig(26);
+	printf("  -r, --repo=N            accepted as by every command; switchover reads no\n"
+		   "                          repository\n");
+	printf("  -D, --pgdata=DIR        data directory of the old primary\n");
+	printf("      --target=NAME       the standby to promote (its registered name)\n");
+	printf("      --term=N            the term the old primary gave it\n");
+	printf("      --postmaster-pid=PID  the old primary's postmaster, to stop\n");
+	printf("      --timeout-ms=MS     how long the target may take to replay the\n"
+		   "                          shutdown checkpoint (at least 10 s)\n");
+	printf("      --elapsed-ms=MS     time the switchover took before this started\n");
+	printf("      --signal-fd=FD      the pipe on which the call says it committed\n");
+	printf("  -h, --help              show this help, then exit\n");
 	printf("\nThe target's conninfo is read from the environment variable %s.\n",
 		   SW_CONNINFO_ENV);
 	printf("\nExit status: 0 when the old primary was started as a standby of the\n"
