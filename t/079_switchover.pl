@@ -162,7 +162,7 @@ my $hist = $n2->safe_psql('postgres',
 	"SELECT new_primary, term, kind, duration_ms FROM dr_failover_history WHERE kind = 'switchover'");
 like($hist, qr/^n2\|1\|switchover\|\d+$/, "dr_failover_history: n2, term 1, kind switchover, its duration ($hist)");
 my ($ms) = $hist =~ /(\d+)$/;
-diag(sprintf('switchover n1 -> n2: %d ms from the call to the end of the promotion (dr_failover_history); the call returned after %.2f s; first write on n2 %.2f s after the call; %d writes acknowledged by n1, none lost',
+diag(sprintf('switchover n1 -> n2: client writes held for %d ms until the end of the promotion (dr_failover_history); the call returned after %.2f s; first write on n2 %.2f s after the call; %d writes acknowledged by n1, none lost',
 		$ms // -1, $returned, $first // -1, scalar(@acked)));
 is($n2->safe_psql('postgres',
 		"SELECT string_agg(operation || ':' || coalesce(sqlstate, 'ok'), ',' ORDER BY id) FROM dr_audit"

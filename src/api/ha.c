@@ -263,7 +263,6 @@ Datum
 dr_switchover(PG_FUNCTION_ARGS)
 {
 	ApiCall    *call = apiCallNew("dr_switchover");
-	TimestampTz startedAt = GetCurrentTimestamp();
 	char	   *target;
 	int64		timeoutMs = 30000;
 	char	   *volatile result = NULL;
@@ -294,7 +293,7 @@ dr_switchover(PG_FUNCTION_ARGS)
 		ApiOwnerContext owner;
 
 		apiAsOwnerBegin(&owner);
-		result = haSwitchoverRun(target, timeoutMs, startedAt);
+		result = haSwitchoverRun(target, timeoutMs);
 		apiAsOwnerEnd(&owner);
 	}
 	API_CALL_END(call);

@@ -101,7 +101,8 @@ cliSwitchoverHelp(void)
 	printf("      --postmaster-pid=PID  the old primary's postmaster, to stop\n");
 	printf("      --timeout-ms=MS     how long the target may take to replay the\n"
 		   "                          shutdown checkpoint (at least 10 s)\n");
-	printf("      --elapsed-ms=MS     time the switchover took before this started\n");
+	printf("      --elapsed-ms=MS     how long client writes had been held when this\n"
+		   "                          started\n");
 	printf("      --signal-fd=FD      the pipe on which the call says it committed\n");
 	printf("  -h, --help              show this help, then exit\n");
 	printf("\nThe target's conninfo is read from the environment variable %s.\n",
@@ -519,7 +520,7 @@ cliSwitchoverMain(int argc, char **argv)
 	/* its result on the way to the client before the server stops */
 	pg_usleep(100 * 1000);
 
-	/* 2. stop */
+	/* 2. stop (the server lets client writes go again 10 s after this wait, ha_switchover.c) */
 	if (!swStop(opts.pgdata, opts.postmasterPid, Max(opts.timeoutMs, 300 * 1000L)))
 		return cliCommandEnd(&cmd, CLI_EXIT_FAILURE);
 
@@ -575,7 +576,7 @@ cliSwitchoverMain(int argc, char **argv)
 		return cliCommandEnd(&cmd, CLI_EXIT_FAILURE);
 	}
 	durationMs = opts.elapsedMs + swMsSince(start);
-	swLog("\"%s\" %s; the switchover took %lld ms from the call", opts.target, promoted,
+	swLog("\"%s\" %s; writes were held for %lld ms until then", opts.target, promoted,
 		  (long long) durationMs);
 	snprintf(durationText, sizeof(durationText), "%lld", (long long) durationMs);
 	params[0] = cmd.config->ha.nodeName;

@@ -74,6 +74,7 @@ typedef struct HaShared
 	/* dr_switchover() (ha_switchover.c) */
 	int			switchoverPid;	/* its backend while the old primary's
 								 * client writes are held; 0: none */
+	TimestampTz switchoverUntil;	/* ... until then (0: no limit yet) */
 	bool		switchoverPromoting;	/* the target promotes itself: it
 										 * votes for nobody */
 } HaShared;
@@ -528,6 +529,8 @@ haXactCallback(XactEvent event, void *arg)
 	fenced = haShared->persist.fenced;
 	until = haShared->licensedUntil;
 	switchoverPid = haShared->switchoverPid;
+	if (haShared->switchoverUntil != 0 && GetCurrentTimestamp() >= haShared->switchoverUntil)
+		switchoverPid = 0;
 	LWLockRelease(haShared->lock);
 
 	/*
@@ -851,11 +854,24 @@ haSwitchoverHold(int pid)
 	bool		taken;
 
 	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
-	taken = pid == 0 || haShared->switchoverPid == 0 || haShared->switchoverPid == pid;
+	taken = pid == 0 || haShared->switchoverPid == 0 || haShared->switchoverPid == pid ||
+		(haShared->switchoverUntil != 0 && GetCurrentTimestamp() >= haShared->switchoverUntil);
 	if (taken)
+	{
 		haShared->switchoverPid = pid;
+		haShared->switchoverUntil = 0;
+	}
 	LWLockRelease(haShared->lock);
 	return taken;
+}
+
+void
+haSwitchoverHoldUntil(TimestampTz until)
+{
+	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
+	if (haShared->switchoverPid != 0)
+		haShared->switchoverUntil = until;
+	LWLockRelease(haShared->lock);
 }
 
 bool

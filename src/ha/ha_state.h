@@ -149,6 +149,8 @@ extern void haSharedGetSettings(HaSettings *settings, bool *running);
  * switchover; 0 lets them go).  False when another backend holds them.
  */
 extern bool haSwitchoverHold(int pid);
+/* The hold ends by itself at until (the server should have stopped). */
+extern void haSwitchoverHoldUntil(TimestampTz until);
 
 /*
  * On a standby, at its primary's request (from): give term to candidate,

@@ -40,6 +40,7 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "postmaster/bgwriter.h"
 #include "storage/latch.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
@@ -69,6 +70,8 @@ typedef struct HaSwNodes
 
 /* the write end of the pipe to the helper, until this transaction ends */
 static int	haSwPipe = -1;
+/* how long the helper waits for the server to stop (cmd_switchover.c) */
+static int64 haSwStopWaitMs = 0;
 static bool haSwCallbackRegistered = false;
 
 /*
@@ -83,7 +86,15 @@ haSwXactCallback(XactEvent event, void *arg)
 	if (haSwPipe < 0)
 		return;
 	if (event == XACT_EVENT_COMMIT)
+	{
+		/*
+		 * The server stops now.  Should it not (pg_dr switchover failed
+		 * before its stop, or the stop never ends), the writes go on once
+		 * pg_dr switchover has given up waiting for it.
+		 */
 		c = 'c';
+		haSwitchoverHoldUntil(GetCurrentTimestamp() + (haSwStopWaitMs + 10000) * MS);
+	}
 	else if (event == XACT_EVENT_ABORT)
 	{
 		c = 'a';
@@ -312,7 +323,7 @@ haSwTargetQuery(HaSwNodes *nodes, const char *sql, int nParams,
 static char *
 haSwitchoverRunChecked(HaSwNodes *nodes, const HaPersist *self,
 					   const HaSettings *settings, const char *target,
-					   int64 timeoutMs, TimestampTz startedAt)
+					   int64 timeoutMs)
 {
 	bool		want[HA_NODES_MAX];
 	const char *params[3];
@@ -322,6 +333,7 @@ haSwitchoverRunChecked(HaSwNodes *nodes, const HaPersist *self,
 	TimeLineID	tli = GetWALInsertionTimeLine();
 	uint64		term = Max(self->term, self->votedTerm);
 	XLogRecPtr	heldAt;
+	TimestampTz heldSince;
 	XLogRecPtr	replayed = InvalidXLogRecPtr;
 	int			granted = 1;	/* this node: its consent */
 	StringInfoData refusals;
@@ -373,12 +385,20 @@ haSwitchoverRunChecked(HaSwNodes *nodes, const HaPersist *self,
 	term++;
 	haPeersClear(nodes->peers, nodes->n);
 
+	/*
+	 * A checkpoint first, while writes go on: the shutdown checkpoint then
+	 * has little to flush, and the time without a primary (the stop and
+	 * the promotion) stays short, well inside ha_lease_ttl.
+	 */
+	RequestCheckpoint(CHECKPOINT_IMMEDIATE | CHECKPOINT_FORCE | CHECKPOINT_WAIT);
+
 	/* the writes of client sessions are held from here */
 	if (!haSwitchoverHold(MyProcPid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("another switchover is under way on this node")));
 	heldAt = GetXLogInsertRecPtr();
+	heldSince = GetCurrentTimestamp();
 	ereport(LOG,
 			(errmsg("pg_dr ha: switchover to \"%s\": client writes held at %X/%X, waiting for it to replay them",
 					target, LSN_FORMAT_ARGS(heldAt))));
@@ -394,7 +414,7 @@ haSwitchoverRunChecked(HaSwNodes *nodes, const HaPersist *self,
 		haPeersClear(nodes->peers, nodes->n);
 		if (replayed >= heldAt)
 			break;
-		if (GetCurrentTimestamp() - startedAt >= timeoutMs * MS)
+		if (GetCurrentTimestamp() - heldSince >= timeoutMs * MS)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("the target \"%s\" did not replay this primary's WAL up to %X/%X within %lld ms (it replayed up to %X/%X): the switchover is abandoned, this node stays the primary",
@@ -457,8 +477,9 @@ haSwitchoverRunChecked(HaSwNodes *nodes, const HaPersist *self,
 				 errmsg("could not find the pg_dr program at \"%s\": %m", program),
 				 errhint("Install pg_dr beside the server's programs (its bindir).")));
 	snprintf(timeoutText, sizeof(timeoutText), INT64_FORMAT, timeoutMs);
+	haSwStopWaitMs = Max(timeoutMs, 300 * 1000);
 	snprintf(elapsedText, sizeof(elapsedText), INT64_FORMAT,
-			 (int64) ((GetCurrentTimestamp() - startedAt) / MS));
+			 (int64) ((GetCurrentTimestamp() - heldSince) / MS));
 	snprintf(pidText, sizeof(pidText), "%d", (int) PostmasterPid);
 	argv[argc++] = program;		/* pg_dr finds its bindir by it */
 	argv[argc++] = "switchover";
@@ -492,7 +513,7 @@ haSwitchoverRunChecked(HaSwNodes *nodes, const HaPersist *self,
 }
 
 char *
-haSwitchoverRun(const char *target, int64 timeoutMs, TimestampTz startedAt)
+haSwitchoverRun(const char *target, int64 timeoutMs)
 {
 	HaSettings	settings;
 	bool		running;
@@ -550,8 +571,7 @@ haSwitchoverRun(const char *target, int64 timeoutMs, TimestampTz startedAt)
 					 errmsg("no node \"%s\" is registered; the registered standbys are %s",
 							target, haSwStandbyNames(nodes)),
 					 errhint("SELECT name, role FROM dr_nodes lists them.")));
-		result = haSwitchoverRunChecked(nodes, &self, &settings, target, timeoutMs,
-										startedAt);
+		result = haSwitchoverRunChecked(nodes, &self, &settings, target, timeoutMs);
 	}
 	PG_CATCH();
 	{

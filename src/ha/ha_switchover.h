@@ -5,7 +5,8 @@
  *	  (docs/ha.md, "Switchover").  Server only.
  *
  * The old primary's side (haSwitchoverRun, in the caller's backend):
- * checks, holds the writes of client sessions, waits until the target
+ * checks, a checkpoint (so that the shutdown checkpoint is short), holds
+ * the writes of client sessions, waits until the target
  * has replayed all it has, gives the next term to the target in the
  * voters (its own consent: it is the primary that asks), then starts
  * `pg_dr switchover` detached from the server (its own session, no
@@ -30,13 +31,12 @@
  * the registry's conninfos).  Refuses with 25001 inside a transaction
  * block, 55000 when no HA worker runs, on a standby, on a fenced node,
  * while another switchover runs, when the target did not catch up within
- * timeoutMs (counted from startedAt) or the voters did not give it the
+ * timeoutMs (counted from the hold of the writes) or the voters did not give it the
  * term; 0A000 with etcd; 22023 for this node or a node not registered
  * (the message lists the registered standbys); 08006 when the target does
  * not answer.  Returns what was handed off.
  */
-extern char *haSwitchoverRun(const char *target, int64 timeoutMs,
-							 TimestampTz startedAt);
+extern char *haSwitchoverRun(const char *target, int64 timeoutMs);
 
 /*
  * The target's side (pgdr.ha_switchover_promote, called by `pg_dr
@@ -48,7 +48,8 @@ extern char *haSwitchoverPromote(const char *oldPrimary, uint64 term,
 								 XLogRecPtr stopLsn);
 
 /*
- * The switchover in dr_failover_history (pgdr.ha_events, action
+ * The switchover in dr_failover_history (durationMs: from the hold of
+ * the writes to the end of the promotion) (pgdr.ha_events, action
  * "switchover"), on the new primary, as the extension's owner.
  */
 extern void haSwitchoverRecord(uint64 term, int64 durationMs,
