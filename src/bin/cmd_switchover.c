@@ -268,7 +268,12 @@ swStop(const char *pgdata, long pid, int64 waitMs)
 	INSTR_TIME_SET_CURRENT(start);
 	while (swMsSince(start) < waitMs)
 	{
-		if (kill((pid_t) pid, 0) != 0 && errno == ESRCH && swPostmasterPid(pgdata) == 0)
+		/*
+		 * As pg_ctl stop: postmaster.pid goes last, after the shutdown
+		 * checkpoint (the process itself may linger as a zombie of a
+		 * parent that reaps it late).
+		 */
+		if (swPostmasterPid(pgdata) != pid)
 		{
 			swLog("the server stopped after %lld ms", (long long) swMsSince(start));
 			return true;
