@@ -170,6 +170,12 @@ is($n2->safe_psql('postgres',
 	'dr_switchover:ok,pg_dr switchover:ok,pg_dr rejoin:ok',
 	'the call, the promotion and the rejoin are in the audit trail');
 
+# the target's side refuses a promotion no primary gave it
+($rc, $out, $err) = call($n3, "SELECT pgdr.ha_switchover_promote('n2', 7, '0/0')");
+like($err, qr/ERROR:  55000: not promoted: this node holds no licence for term 7/,
+	'pgdr.ha_switchover_promote without a term given by the primary: 55000');
+is(primaries(), 'n2', '... n2 is still the only primary');
+
 # 4. and back: n2 -> n1
 DrHa::wait_settled($c);
 $n2->safe_psql('postgres', "INSERT INTO ledger (node) SELECT 'before going back' FROM generate_series(1, 100)");

@@ -77,6 +77,10 @@ typedef struct HaShared
 	TimestampTz switchoverUntil;	/* ... until then (0: no limit yet) */
 	bool		switchoverPromoting;	/* the target promotes itself: it
 										 * votes for nobody */
+	uint64		switchoverGranted;	/* the term a primary gave this node
+									 * for a switchover (0: none); a vote
+									 * of its own in an election it ran
+									 * is no licence to promote */
 } HaShared;
 
 static HaShared *haShared = NULL;
@@ -907,6 +911,8 @@ haSwitchoverGrant(uint64 term, const char *candidate, const char *from,
 		p.votedTerm = term;
 		strlcpy(p.votedFor, candidate, sizeof(p.votedFor));
 		haPersistCommitLocked(&p);
+		if (strcmp(candidate, p.node) == 0)
+			haShared->switchoverGranted = term;
 		snprintf(reason, reasonSize, "term " UINT64_FORMAT " given to \"%s\" by its primary \"%s\" (switchover)",
 				 term, candidate, from);
 		granted = true;
@@ -925,9 +931,11 @@ haSwitchoverPromoteBegin(uint64 term, char *reason, size_t reasonSize)
 	p = haShared->persist;
 	if (!haShared->workerRunning || p.node[0] == '\0')
 		snprintf(reason, reasonSize, "the HA worker of this node does not run");
-	else if (p.votedTerm != term || strcmp(p.votedFor, p.node) != 0)
-		snprintf(reason, reasonSize, "this node holds no licence for term " UINT64_FORMAT " (its last vote: term " UINT64_FORMAT " for \"%s\")",
-				 term, p.votedTerm, p.votedFor);
+	else if (p.votedTerm != term || strcmp(p.votedFor, p.node) != 0 ||
+			 haShared->switchoverGranted != term)
+		snprintf(reason, reasonSize, "this node holds no licence for term " UINT64_FORMAT " (its last vote: term " UINT64_FORMAT " for \"%s\"%s)",
+				 term, p.votedTerm, p.votedFor,
+				 haShared->switchoverGranted == term ? "" : "; no primary gave it this term for a switchover since it started");
 	else
 	{
 		p.term = term;

@@ -163,9 +163,10 @@ extern bool haSwitchoverGrant(uint64 term, const char *candidate,
 							  size_t reasonSize);
 
 /*
- * On the target, before pg_promote: true when this node was given term
- * (its own vote), which becomes its term; from then until
- * haSwitchoverPromoteEnd it votes for nobody.
+ * On the target, before pg_promote: true when its primary gave this node
+ * term for a switchover (haSwitchoverGrant, since the server started)
+ * and its vote in term is still its own; term becomes its term, and from
+ * then until haSwitchoverPromoteEnd it votes for nobody.
  */
 extern bool haSwitchoverPromoteBegin(uint64 term, char *reason,
 									 size_t reasonSize);
