@@ -14,8 +14,8 @@
  *		the walsenders send every record, the shutdown checkpoint
  *		included, before they exit;
  *	 3. it reads pg_control: a clean shutdown, and its checkpoint's LSN;
- *	 4. it waits until the target (its conninfo in the environment, never
- *		on the command line) has replayed past that checkpoint;
+ *	 4. it waits until the target (its conninfo in the environment, not on
+ *		this command line) has replayed past that checkpoint;
  *	 5. it promotes the target (pgdr.ha_switchover_promote, which checks
  *		again) and records the switchover there with its duration
  *		(pgdr.ha_switchover_record: dr_failover_history and the audit
