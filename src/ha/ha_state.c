@@ -858,13 +858,23 @@ haSwitchoverHold(int pid)
 	bool		taken;
 
 	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
-	taken = pid == 0 || haShared->switchoverPid == 0 || haShared->switchoverPid == pid ||
-		(haShared->switchoverUntil != 0 && GetCurrentTimestamp() >= haShared->switchoverUntil);
-	if (taken)
+	if (pid == 0)
 	{
-		haShared->switchoverPid = pid;
-		haShared->switchoverUntil = 0;
+		/* let go: only this backend's own hold */
+		taken = haShared->switchoverPid == MyProcPid;
+		if (taken)
+			haShared->switchoverPid = 0;
 	}
+	else
+	{
+		taken = haShared->switchoverPid == 0 || haShared->switchoverPid == pid ||
+			(haShared->switchoverUntil != 0 &&
+			 GetCurrentTimestamp() >= haShared->switchoverUntil);
+		if (taken)
+			haShared->switchoverPid = pid;
+	}
+	if (taken)
+		haShared->switchoverUntil = 0;
 	LWLockRelease(haShared->lock);
 	return taken;
 }

@@ -146,7 +146,8 @@ extern void haSharedGetSettings(HaSettings *settings, bool *running);
 
 /*
  * Hold the writes of client sessions (pid: the backend running the
- * switchover; 0 lets them go).  False when another backend holds them.
+ * switchover): false when another backend holds them.  0 lets them go
+ * when this backend holds them.
  */
 extern bool haSwitchoverHold(int pid);
 /* The hold ends by itself at until (the server should have stopped). */
