@@ -704,12 +704,38 @@ COMMENT ON FUNCTION dr_failover(text, boolean) IS
 
 CREATE VIEW dr_failover_history AS
 	SELECT e.at AS promoted_at, e.node AS new_primary, e.term,
-		   e.duration_ms, e.reason
+		   e.duration_ms, e.reason,
+		   CASE WHEN e.action OPERATOR(pg_catalog.=) 'switchover' THEN 'switchover'
+				ELSE 'failover' END AS kind
 	  FROM pgdr.ha_events e
-	 WHERE e.action OPERATOR(pg_catalog.=) 'promote'
+	 WHERE e.action OPERATOR(pg_catalog.=) ANY (ARRAY['promote', 'switchover'])
 	 ORDER BY e.at;
 COMMENT ON VIEW dr_failover_history IS
-	'automatic failovers: when, which node, its term, and the time from the last contact with the old primary to the end of the promotion';
+	'failovers (automatic or dr_failover: the time from the last contact with the old primary to the end of the promotion) and switchovers (dr_switchover: the time from the call to the end of the promotion): when, which node, its term';
+
+-- A planned switchover (src/ha/ha_switchover.c, docs/ha.md): run on the
+-- primary; the pgdr.ha_switchover_* functions are what it and the
+-- pg_dr switchover process it starts call on the other nodes.
+CREATE FUNCTION dr_switchover(target text, timeout interval DEFAULT '30 s')
+RETURNS text
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'dr_switchover';
+COMMENT ON FUNCTION dr_switchover(text, interval) IS
+	'planned switchover to the standby target, no data lost: holds client writes, waits (at most timeout) until target replayed them, hands off to pg_dr switchover, which stops this server, promotes target and starts this server as its standby';
+CREATE FUNCTION pgdr.ha_switchover_grant(term bigint, candidate text, from_primary text,
+										 OUT granted boolean, OUT reason text)
+RETURNS record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'pg_dr_ha_switchover_grant';
+CREATE FUNCTION pgdr.ha_switchover_promote(old_primary text, term bigint, stop_lsn pg_lsn)
+RETURNS text
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'pg_dr_ha_switchover_promote';
+CREATE FUNCTION pgdr.ha_switchover_record(old_primary text, term bigint,
+										  duration_ms bigint, detail text)
+RETURNS void
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'dr_switchover_record';
 
 CREATE FUNCTION dr_node_register(name text, conninfo text,
 								 priority integer DEFAULT 100, location text DEFAULT NULL,
@@ -961,6 +987,16 @@ REVOKE ALL ON dr_failover_history FROM PUBLIC;
 GRANT SELECT ON dr_failover_history TO dr_monitor;
 REVOKE ALL ON FUNCTION dr_rejoin(), dr_rejoin_record(text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_rejoin(), dr_rejoin_record(text, text, text) TO dr_admin;
+REVOKE ALL ON FUNCTION dr_switchover(text, interval),
+	pgdr.ha_switchover_grant(bigint, text, text),
+	pgdr.ha_switchover_promote(text, bigint, pg_lsn),
+	pgdr.ha_switchover_record(text, bigint, bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_switchover(text, interval) TO dr_admin;
+-- what the switching primary and pg_dr switchover call on the other nodes
+-- (through their registered conninfo): peers' business, as ha_vote
+GRANT EXECUTE ON FUNCTION pgdr.ha_switchover_grant(bigint, text, text),
+	pgdr.ha_switchover_promote(text, bigint, pg_lsn),
+	pgdr.ha_switchover_record(text, bigint, bigint, text) TO dr_ha_peer;
 
 -- pg_dump keeps the audit trail and edited objectives with the database.
 SELECT pg_catalog.pg_extension_config_dump('pgdr.audit_log', '');

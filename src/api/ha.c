@@ -4,7 +4,8 @@
  *	  dr_node_unregister(name): the registry of the cluster's nodes
  *	  (ha/ha_nodes.h), dr_admin only, audited.  The audit record shows the
  *	  conninfo with its passwords hidden (ha/ha_conninfo.h).  dr_rejoin()
- *	  and dr_rejoin_record(), the SQL side of rejoin (below).
+ *	  and dr_rejoin_record(), the SQL side of rejoin; dr_switchover() and
+ *	  the record of its outcome (below).
  *
  * A node registered with verify => true (the default) must answer at its
  * conninfo as peers will reach it: the call connects (5 s at most), runs
@@ -21,12 +22,14 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/timestamp.h"
 
 #include "api/api.h"
 #include "ha/ha_conninfo.h"
 #include "ha/ha_nodes.h"
 #include "ha/ha_peer.h"
 #include "ha/ha_state.h"
+#include "ha/ha_switchover.h"
 #include "ops/audit.h"
 #include "pg_dr.h"
 
@@ -304,6 +307,104 @@ dr_rejoin_record(PG_FUNCTION_ARGS)
 	API_CALL_BEGIN(call);
 	{
 		/* the record is the operation */
+	}
+	API_CALL_END(call);
+	apiCallOk(call);
+	PG_RETURN_VOID();
+}
+
+/*
+ * dr_switchover(target, timeout => '30 s'): a planned switchover from
+ * this primary to the standby target, no data lost (ha/ha_switchover.h
+ * says what is refused and with which SQLSTATE).  dr_admin, audited.  It
+ * returns once the switchover is handed off to `pg_dr switchover`, which
+ * stops this server when the call commits; the outcome is in
+ * dr_failover_history on the target and in the audit trail there
+ * (operation "pg_dr switchover").
+ */
+PG_FUNCTION_INFO_V1(dr_switchover);
+PG_FUNCTION_INFO_V1(dr_switchover_record);
+
+Datum
+dr_switchover(PG_FUNCTION_ARGS)
+{
+	ApiCall    *call = apiCallNew("dr_switchover");
+	char	   *target;
+	int64		timeoutMs = 30000;
+	char	   *volatile result = NULL;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("dr_switchover() needs a target node")));
+	target = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	apiNodeNameCheck("dr_switchover", target);
+	if (!PG_ARGISNULL(1))
+	{
+		Interval   *iv = PG_GETARG_INTERVAL_P(1);
+		int64		us = iv->time + (int64) iv->day * USECS_PER_DAY +
+			(int64) iv->month * DAYS_PER_MONTH * USECS_PER_DAY;
+
+		if (us < 1000 || us > (int64) 3600 * USECS_PER_SEC)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("argument \"timeout\" of dr_switchover() must be 1 ms to 1 hour"),
+					 errhint("It bounds the wait for the target to replay this primary's WAL.")));
+		timeoutMs = us / 1000;
+	}
+	apiArgText(call, "target", target);
+	apiArgInt64(call, "timeout_ms", timeoutMs);
+	API_CALL_BEGIN(call);
+	{
+		ApiOwnerContext owner;
+
+		apiAsOwnerBegin(&owner);
+		result = haSwitchoverRun(target, timeoutMs);
+		apiAsOwnerEnd(&owner);
+	}
+	API_CALL_END(call);
+	apiArgText(call, "result", result);
+	apiCallOk(call);
+	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
+
+/*
+ * pgdr.ha_switchover_record(old_primary, term, duration_ms, detail): `pg_dr
+ * switchover` records the switchover on the new primary, once promoted:
+ * a row of dr_failover_history (kind "switchover") and the audit record
+ * "pg_dr switchover", made by the role it connected as (dr_admin).
+ */
+Datum
+dr_switchover_record(PG_FUNCTION_ARGS)
+{
+	ApiCall    *call = apiCallNew("pg_dr switchover");
+	char	   *old;
+	int64		term;
+	int64		durationMs;
+	char	   *detail;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("pgdr.ha_switchover_record() needs the old primary, the term and a detail")));
+	old = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	term = PG_GETARG_INT64(1);
+	durationMs = PG_ARGISNULL(2) ? -1 : PG_GETARG_INT64(2);
+	detail = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	apiNodeNameCheck("pgdr.ha_switchover_record", old);
+	apiTextArgCheck("pgdr.ha_switchover_record", "detail", detail, 1, 2048);
+	apiArgText(call, "old_primary", old);
+	apiArgInt64(call, "term", term);
+	apiArgInt64(call, "duration_ms", durationMs);
+	apiArgText(call, "detail", detail);
+	API_CALL_BEGIN(call);
+	{
+		ApiOwnerContext owner;
+
+		apiAsOwnerBegin(&owner);
+		haSwitchoverRecord((uint64) term, durationMs,
+						   psprintf("switchover from \"%s\": %s", old, detail));
+		apiAsOwnerEnd(&owner);
 	}
 	API_CALL_END(call);
 	apiCallOk(call);

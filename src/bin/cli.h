@@ -53,6 +53,8 @@ extern int	cliRepoKeyRotateMain(int argc, char **argv);
 extern void cliRepoKeyRotateHelp(void);
 extern int	cliRestoreMain(int argc, char **argv);
 extern void cliRestoreHelp(void);
+extern int	cliSwitchoverMain(int argc, char **argv);
+extern void cliSwitchoverHelp(void);
 extern int	cliVerifyMain(int argc, char **argv);
 extern void cliVerifyHelp(void);
 extern int	cliWalGetMain(int argc, char **argv);

@@ -43,6 +43,8 @@ static const CliCommandEntry cliCommands[] = {
 	cliRepoKeyRotateMain, cliRepoKeyRotateHelp},
 	{"restore", "restore a backup into a data directory",
 	cliRestoreMain, cliRestoreHelp},
+	{"switchover", "finish a dr_switchover() (started by the server, not by hand)",
+	cliSwitchoverMain, cliSwitchoverHelp},
 	{"verify", "read and check every object of backups",
 	cliVerifyMain, cliVerifyHelp},
 	{"wal-get", "fetch a WAL file from the archive (for restore_command)",

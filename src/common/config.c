@@ -83,6 +83,7 @@ typedef enum ConfigKey
 	CONFIG_KEY_HA_SYNCHRONOUS,
 	CONFIG_KEY_HA_WITNESS,
 	CONFIG_KEY_HA_REGISTRY_CONNINFO,
+	CONFIG_KEY_HA_START_COMMAND,
 	CONFIG_KEY_ALERT_WEBHOOK_URL,
 	CONFIG_KEY_ALERT_WEBHOOK_URL_WARNING,
 	CONFIG_KEY_ALERT_WEBHOOK_URL_CRITICAL,
@@ -92,7 +93,7 @@ typedef enum ConfigKey
 } ConfigKey;
 
 #define CONFIG_KEY_HA_FIRST		CONFIG_KEY_HA_CLUSTER_NAME
-#define CONFIG_KEY_HA_LAST		CONFIG_KEY_HA_REGISTRY_CONNINFO
+#define CONFIG_KEY_HA_LAST		CONFIG_KEY_HA_START_COMMAND
 
 static const char *const configCompressTypes[] = {"zstd", "none", NULL};
 static const char *const configCipherTypes[] = {"aes-256-gcm", "none", NULL};
@@ -152,6 +153,9 @@ static const ConfigKeyDef configKeys[CONFIG_KEY_COUNT] = {
 	/* a libpq conninfo, which may hold a password: hidden when shown */
 	[CONFIG_KEY_HA_REGISTRY_CONNINFO] = {.name = "ha_registry_conninfo",
 	.kind = CONFIG_KIND_STRING, .secret = true},
+	/* a shell command; %D: the data directory (dr_switchover, docs/ha.md) */
+	[CONFIG_KEY_HA_START_COMMAND] = {.name = "ha_start_command",
+	.kind = CONFIG_KIND_STRING},
 	/* a webhook URL may carry a token: hidden in dr_config and pg_dr info */
 	[CONFIG_KEY_ALERT_WEBHOOK_URL] = {.name = "alert_webhook_url",
 	.kind = CONFIG_KIND_URL, .secret = true},
@@ -874,6 +878,8 @@ configHaFree(DrHaConfig *ha)
 		pfree(ha->etcdEndpoints);
 	if (ha->registryConninfo)
 		pfree(ha->registryConninfo);
+	if (ha->startCommand)
+		pfree(ha->startCommand);
 	memset(ha, 0, sizeof(*ha));
 }
 
@@ -975,6 +981,8 @@ configHaBuild(ConfigParser *parser, DrHaConfig *ha)
 	}
 	if (v[CONFIG_KEY_HA_REGISTRY_CONNINFO].value != NULL)
 		ha->registryConninfo = pstrdup(v[CONFIG_KEY_HA_REGISTRY_CONNINFO].value);
+	if (v[CONFIG_KEY_HA_START_COMMAND].value != NULL)
+		ha->startCommand = pstrdup(v[CONFIG_KEY_HA_START_COMMAND].value);
 
 	if ((int64) ha->checkIntervalMs + 2 * (int64) ha->retryTimeoutMs > ha->leaseTtlMs)
 	{

@@ -227,6 +227,9 @@ typedef struct DrHaConfig
 	bool		witness;		/* ha_witness: this node only votes */
 	char	   *registryConninfo;	/* ha_registry_conninfo: where pg_dr rejoin
 									 * reads the registry; NULL when unset */
+	char	   *startCommand;	/* ha_start_command: how pg_dr switchover
+								 * starts the old primary as a standby
+								 * (%D: the data directory); NULL: pg_ctl */
 } DrHaConfig;
 
 typedef struct DrConfig

@@ -81,6 +81,16 @@ typedef struct HaShared
 	uint64		manualDoneSeq;	/* the request the result is of */
 	bool		manualOk;
 	char		manualMsg[HA_REASON_SIZE];
+	/* dr_switchover() (ha_switchover.c) */
+	int			switchoverPid;	/* its backend while the old primary's
+								 * client writes are held; 0: none */
+	TimestampTz switchoverUntil;	/* ... until then (0: no limit yet) */
+	bool		switchoverPromoting;	/* the target promotes itself: it
+										 * votes for nobody */
+	uint64		switchoverGranted;	/* the term a primary gave this node
+									 * for a switchover (0: none); a vote
+									 * of its own in an election it ran
+									 * is no licence to promote */
 } HaShared;
 
 static HaShared *haShared = NULL;
@@ -473,6 +483,12 @@ haStateVote(uint64 term, const char *candidate, XLogRecPtr candidateLsn,
 		snprintf(reason, reasonSize, "this node is a primary: it votes for no other");
 		return false;
 	}
+	if (haShared->switchoverPromoting)
+	{
+		LWLockRelease(haShared->lock);
+		snprintf(reason, reasonSize, "this node is being promoted by a switchover: it votes for no other");
+		return false;
+	}
 
 	/*
 	 * A witness has no WAL of the cluster's; a fenced old primary votes as
@@ -599,6 +615,7 @@ haGuardCheck(const char *what)
 {
 	bool		guard;
 	bool		fenced;
+	int			switchoverPid;
 	TimestampTz until;
 	TimestampTz now;
 
@@ -608,7 +625,23 @@ haGuardCheck(const char *what)
 	guard = haShared->guard;
 	fenced = haShared->persist.fenced;
 	until = haShared->licensedUntil;
+	switchoverPid = haShared->switchoverPid;
+	if (haShared->switchoverUntil != 0 && GetCurrentTimestamp() >= haShared->switchoverUntil)
+		switchoverPid = 0;
 	LWLockRelease(haShared->lock);
+
+	/*
+	 * A switchover holds the writes of client sessions (background
+	 * workers' own records go on: whatever they write before the shutdown
+	 * is in the shutdown checkpoint's WAL, which the target must have
+	 * before it is promoted).
+	 */
+	if (switchoverPid != 0 && MyBackendType == B_BACKEND)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("a switchover is under way: the transaction is not committed"),
+				 errdetail("dr_switchover() holds the writes of this primary while its target catches up."),
+				 errhint("Retry on the new primary once the switchover is done (SELECT name, role FROM dr_nodes), or here if it is abandoned.")));
 	if (!guard && !fenced)
 		return;
 	now = haClockNow();
@@ -992,4 +1025,129 @@ haFailoverManual(const char *target, bool force)
 					 errmsg("failover to \"%s\" not done: %s", target, msg)));
 		return msg;
 	}
+}
+
+/* ------------------------------------------------------------ switchover */
+
+void
+haSharedGetSettings(HaSettings *settings, bool *running)
+{
+	LWLockAcquire(haShared->lock, LW_SHARED);
+	*settings = haShared->settings;
+	*running = haShared->workerRunning;
+	LWLockRelease(haShared->lock);
+}
+
+bool
+haSwitchoverHold(int pid)
+{
+	bool		taken;
+
+	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
+	if (pid == 0)
+	{
+		/* let go: only this backend's own hold */
+		taken = haShared->switchoverPid == MyProcPid;
+		if (taken)
+			haShared->switchoverPid = 0;
+	}
+	else
+	{
+		taken = haShared->switchoverPid == 0 || haShared->switchoverPid == pid ||
+			(haShared->switchoverUntil != 0 &&
+			 GetCurrentTimestamp() >= haShared->switchoverUntil);
+		if (taken)
+			haShared->switchoverPid = pid;
+	}
+	if (taken)
+		haShared->switchoverUntil = 0;
+	LWLockRelease(haShared->lock);
+	return taken;
+}
+
+void
+haSwitchoverHoldUntil(TimestampTz until)
+{
+	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
+	if (haShared->switchoverPid != 0)
+		haShared->switchoverUntil = until;
+	LWLockRelease(haShared->lock);
+}
+
+bool
+haSwitchoverGrant(uint64 term, const char *candidate, const char *from,
+				  char *reason, size_t reasonSize)
+{
+	HaPersist	p;
+	bool		granted = false;
+
+	if (!RecoveryInProgress())
+	{
+		snprintf(reason, reasonSize, "this node is not a standby");
+		return false;
+	}
+	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
+	p = haShared->persist;
+	if (!haShared->workerRunning || p.node[0] == '\0')
+		snprintf(reason, reasonSize, "the HA worker of this node does not run");
+	else if (haShared->primary[0] != '\0' && strcmp(haShared->primary, from) != 0)
+		snprintf(reason, reasonSize, "this node follows \"%s\", not \"%s\"",
+				 haShared->primary, from);
+	else if (p.votedTerm == term && strcmp(p.votedFor, candidate) == 0)
+	{
+		snprintf(reason, reasonSize, "term " UINT64_FORMAT " was given to \"%s\" already",
+				 term, candidate);
+		granted = true;
+	}
+	else if (term <= p.votedTerm || term <= p.term)
+		snprintf(reason, reasonSize, "term " UINT64_FORMAT " is not newer than this node's (term " UINT64_FORMAT ", voted in " UINT64_FORMAT ")",
+				 term, p.term, p.votedTerm);
+	else
+	{
+		p.votedTerm = term;
+		strlcpy(p.votedFor, candidate, sizeof(p.votedFor));
+		haPersistCommitLocked(&p);
+		if (strcmp(candidate, p.node) == 0)
+			haShared->switchoverGranted = term;
+		snprintf(reason, reasonSize, "term " UINT64_FORMAT " given to \"%s\" by its primary \"%s\" (switchover)",
+				 term, candidate, from);
+		granted = true;
+	}
+	LWLockRelease(haShared->lock);
+	return granted;
+}
+
+bool
+haSwitchoverPromoteBegin(uint64 term, char *reason, size_t reasonSize)
+{
+	HaPersist	p;
+	bool		ok = false;
+
+	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
+	p = haShared->persist;
+	if (!haShared->workerRunning || p.node[0] == '\0')
+		snprintf(reason, reasonSize, "the HA worker of this node does not run");
+	else if (p.votedTerm != term || strcmp(p.votedFor, p.node) != 0 ||
+			 haShared->switchoverGranted != term)
+		snprintf(reason, reasonSize, "this node holds no licence for term " UINT64_FORMAT " (its last vote: term " UINT64_FORMAT " for \"%s\"%s)",
+				 term, p.votedTerm, p.votedFor,
+				 haShared->switchoverGranted == term ? "" : "; no primary gave it this term for a switchover since it started");
+	else
+	{
+		p.term = term;
+		p.upstream[0] = '\0';
+		haPersistCommitLocked(&p);
+		haShared->switchoverPromoting = true;
+		ok = true;
+	}
+	LWLockRelease(haShared->lock);
+	return ok;
+}
+
+void
+haSwitchoverPromoteEnd(void)
+{
+	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
+	haShared->switchoverPromoting = false;
+	LWLockRelease(haShared->lock);
 }

@@ -170,4 +170,39 @@ extern void haSelfPosition(bool *inRecovery, TimeLineID *timeline,
 						   XLogRecPtr *received, XLogRecPtr *replayed,
 						   XLogRecPtr *flushed);
 
+/*
+ * dr_switchover() (ha_switchover.h).  The settings and whether the
+ * worker runs, as it published them.
+ */
+extern void haSharedGetSettings(HaSettings *settings, bool *running);
+
+/*
+ * Hold the writes of client sessions (pid: the backend running the
+ * switchover): false when another backend holds them.  0 lets them go
+ * when this backend holds them.
+ */
+extern bool haSwitchoverHold(int pid);
+/* The hold ends by itself at until (the server should have stopped). */
+extern void haSwitchoverHoldUntil(TimestampTz until);
+
+/*
+ * On a standby, at its primary's request (from): give term to candidate,
+ * recorded in the state file as a vote.  Granted when the term is newer
+ * than any this node took or gave (or was given to candidate already),
+ * and the node follows from.  *reason says why.
+ */
+extern bool haSwitchoverGrant(uint64 term, const char *candidate,
+							  const char *from, char *reason,
+							  size_t reasonSize);
+
+/*
+ * On the target, before pg_promote: true when its primary gave this node
+ * term for a switchover (haSwitchoverGrant, since the server started)
+ * and its vote in term is still its own; term becomes its term, and from
+ * then until haSwitchoverPromoteEnd it votes for nobody.
+ */
+extern bool haSwitchoverPromoteBegin(uint64 term, char *reason,
+									 size_t reasonSize);
+extern void haSwitchoverPromoteEnd(void);
+
 #endif							/* DR_HA_STATE_H */

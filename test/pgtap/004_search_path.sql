@@ -19,7 +19,7 @@
 -- nextval('...') calls).
 \set QUIET 1
 SET client_min_messages = warning;
-SELECT tap.plan(20);
+SELECT tap.plan(21);
 
 ------------------------------------------------------------------------------
 -- The trap.
@@ -197,7 +197,7 @@ SELECT tap.set_eq(
 		  'dr_wal_verify', 'dr_restore_point', 'dr_declare_primary',
 		  'dr_backup_keep', 'dr_metrics', 'dr_node_register', 'dr_node_unregister',
 		  'dr_alert_ack', 'dr_availability', 'dr_failover', 'dr_schedule_explain', 'dr_schedule_policy_set',
-		  'dr_rejoin', 'dr_rejoin_record'],
+		  'dr_rejoin', 'dr_rejoin_record', 'dr_switchover'],
 	'this test calls every dr_* function of the extension');
 SELECT tap.set_eq(
 	$$SELECT c.relname::text FROM pg_class c
@@ -290,6 +290,7 @@ SELECT trap_log.attempt('SELECT dr_node_unregister(''sp-node'')');
 SELECT trap_log.attempt('SELECT dr_failover(''sp-node'')');
 SELECT trap_log.attempt('SELECT dr_schedule_policy_set(''critical'', ''retry_base'', ''2 minutes'')');
 SELECT trap_log.attempt('SELECT dr_rejoin()');
+SELECT trap_log.attempt('SELECT dr_switchover(''sp-node'')');
 SELECT trap_log.attempt('SELECT dr_rejoin_record(''sp-node'', ''followed'', ''trap'')');
 SELECT trap_log.attempt('SELECT * FROM dr_audit_verify()');
 SELECT trap_log.attempt('SELECT * FROM dr_status');
@@ -326,8 +327,12 @@ SELECT pg_reload_conf();
 SELECT tap.is((SELECT array_agg(call || ': ' || error ORDER BY call) FROM trap_log.calls
 				WHERE error IS NOT NULL
 				  AND call NOT IN ('SELECT dr_repository_create()',
-								   'SELECT dr_failover(''sp-node'')', 'SELECT dr_rejoin()')),
-			  NULL, 'every call but creating the existing repository, failing over without HA and rejoining a running primary succeeded');
+								   'SELECT dr_failover(''sp-node'')', 'SELECT dr_rejoin()',
+								   'SELECT dr_switchover(''sp-node'')')),
+			  NULL, 'every call but creating the existing repository, failing over or switching over without HA and rejoining a running primary succeeded');
+SELECT tap.is((SELECT error FROM trap_log.calls WHERE call = 'SELECT dr_switchover(''sp-node'')'),
+			  'no HA worker runs on this node: high availability is not configured',
+			  'dr_switchover is refused where no HA worker runs, not by a trap');
 SELECT tap.is((SELECT error FROM trap_log.calls WHERE call = 'SELECT dr_failover(''sp-node'')'),
 			  'no HA worker runs on this node',
 			  'dr_failover is refused where no HA worker runs, not by a trap');
