@@ -425,14 +425,17 @@ haBetter(const HaNodeView *a, const HaNodeView *b)
 
 /*
  * Node i may hold commits the primary acknowledged: a member of its
- * synchronous standbys as last reported, or any standby at all -- the
- * report may be older than the set in force (a standby added since could
- * have acknowledged commits alone), so every standby counts as one.
+ * synchronous standbys as last reported, or any node not known to be a
+ * primary or a witness -- the report may be older than the set in force
+ * (a standby added since could have acknowledged commits alone), and a
+ * node this one has not reached since its start (role unknown) or still
+ * sees fenced may be streaming now.
  */
 static bool
 haSyncMember(const HaDecideInput *in, int i)
 {
-	if (in->nodes[i].role == HA_ROLE_STANDBY)
+	/* not known to be a primary or a witness: it may stream and acknowledge */
+	if (in->nodes[i].role != HA_ROLE_PRIMARY && in->nodes[i].role != HA_ROLE_WITNESS)
 		return true;
 	for (int k = 0; k < in->nSyncNames; k++)
 		if (strcmp(in->syncNames[k], "*") == 0 ?
@@ -527,6 +530,21 @@ haDecideStandby(const HaDecideInput *in, HaDecision *out)
 	primary = &in->nodes[p];
 
 	/* a newer primary than the one followed: follow it */
+	/*
+	 * Never back to a primary older than the term this node confirmed to
+	 * a candidate (self->term is max(term, vote) in a standby's view): it
+	 * pledged that primary gone, and streaming from it again could
+	 * acknowledge its commits where the new primary does not have them.
+	 */
+	if (primary->reachable && primary->term < self->term)
+	{
+		haSet(out, HA_ACTION_WAIT, HA_SEVERITY_WARNING,
+			  "\"%s\" reports itself primary in term %llu, but this node confirmed term %llu "
+			  "to a candidate: it follows no primary older than that",
+			  primary->name, (unsigned long long) primary->term,
+			  (unsigned long long) self->term);
+		return;
+	}
 	if (primary->reachable &&
 		(self->upstream == NULL || strcmp(self->upstream, primary->name) != 0))
 	{

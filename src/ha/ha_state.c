@@ -248,6 +248,9 @@ haShmemInit(void)
 			haShared->guard = haShared->persist.guard || haShared->persist.fenced;
 			haShared->licensedUntil = 0;
 		}
+		/* a witness says so from the start, worker running or not */
+		if (config != NULL && config->ha.configured)
+			haShared->witness = config->ha.witness;
 		if (config != NULL)
 			configFree(config);
 	}
@@ -337,8 +340,10 @@ haSharedSetSettings(const HaSettings *settings, bool running, bool witness)
 {
 	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
 	if (settings != NULL)
+	{
 		haShared->settings = *settings;
-	haShared->witness = running && witness;
+		haShared->witness = witness;
+	}
 	haShared->workerRunning = running;
 	LWLockRelease(haShared->lock);
 }
@@ -462,13 +467,25 @@ haStateVote(uint64 term, const char *candidate, XLogRecPtr candidateLsn,
 	/*
 	 * The primary's own checks of this node count as contact too, up to
 	 * this moment (the worker folds them in only once per round): a voter
-	 * the primary still reaches never confirms it gone.
+	 * the primary still reaches never confirms it gone.  So do those of
+	 * any node not known to be a standby or a witness (after a restart
+	 * this node may not know yet which one is the primary).
 	 */
-	if (haShared->primary[0] != '\0')
-		for (int i = 0; i < HA_NODES_MAX; i++)
-			if (strcmp(haShared->incoming[i].name, haShared->primary) == 0 &&
-				haShared->incoming[i].at > lastPrimaryContact)
-				lastPrimaryContact = haShared->incoming[i].at;
+	for (int i = 0; i < HA_NODES_MAX; i++)
+	{
+		const HaIncoming *in = &haShared->incoming[i];
+		bool		other = false;	/* known as a standby or a witness */
+
+		if (in->name[0] == '\0' || in->at <= lastPrimaryContact)
+			continue;
+		for (int k = 0; k < haShared->nObserved; k++)
+			if (strcmp(haShared->observed[k].name, in->name) == 0)
+				other = haShared->observed[k].role == HA_ROLE_STANDBY ||
+					haShared->observed[k].role == HA_ROLE_WITNESS;
+		/* the primary, or a node that may be one (unknown to this node) */
+		if (!other || strcmp(in->name, haShared->primary) == 0)
+			lastPrimaryContact = in->at;
+	}
 	running = haShared->workerRunning;
 	if (!running)
 	{

@@ -242,31 +242,60 @@ haConfigRead(void)
 {
 	DrError		err;
 	DrConfig   *config;
+	EtcdClient *etcd = NULL;
 	static bool complained = false;
 
-	haConfigured = false;
-	if (haEtcd != NULL)
-	{
-		etcdClientFree(haEtcd);
-		haEtcd = NULL;
-	}
 	if (drConfigFile == NULL || drConfigFile[0] == '\0')
+	{
+		/* no configuration file at all: HA is off */
+		if (haEtcd != NULL)
+			etcdClientFree(haEtcd);
+		haEtcd = NULL;
+		haConfigured = false;
 		return;
+	}
 	drErrorClear(&err);
 	config = configLoad(drConfigFile, &err);
 	if (config == NULL)
 	{
+		/*
+		 * A file that cannot be read (a typo, a half-written edit) changes
+		 * nothing: the settings in force stay, and so do the rounds, the
+		 * write guard and the fencing.  Only a file read whole that has no
+		 * ha_* setting takes HA out.
+		 */
 		if (!complained)
 			ereport(WARNING,
 					(errmsg("pg_dr ha: the configuration file cannot be read: %s", err.message),
+					 errdetail("The HA settings in force stay until it can be read."),
 					 errhint("Fix it and reload (SELECT pg_reload_conf()).")));
 		complained = true;
 		return;
 	}
 	complained = false;
+	if (config->ha.configured && config->ha.etcdEndpoints != NULL)
+	{
+		EtcdClientParam param;
+
+		memset(&param, 0, sizeof(param));
+		param.endpoints = config->ha.etcdEndpoints;
+		param.timeoutMs = config->ha.retryTimeoutMs;
+		etcd = etcdClientNew(&param, &err);
+		if (etcd == NULL)
+		{
+			ereport(WARNING,
+					(errmsg("pg_dr ha: %s", err.message),
+					 errdetail("The HA settings in force stay until the etcd endpoints can be used.")));
+			configFree(config);
+			return;
+		}
+	}
+	if (haEtcd != NULL)
+		etcdClientFree(haEtcd);
+	haEtcd = etcd;
+	haConfigured = config->ha.configured;
 	if (config->ha.configured)
 	{
-		haConfigured = true;
 		haSettings.failover = config->ha.failover;
 		haSettings.checkIntervalMs = config->ha.checkIntervalMs;
 		haSettings.retryTimeoutMs = config->ha.retryTimeoutMs;
@@ -277,21 +306,6 @@ haConfigRead(void)
 		strlcpy(haNodeName, config->ha.nodeName, sizeof(haNodeName));
 		snprintf(haLeaderKey, sizeof(haLeaderKey), "/pg_dr/%s/leader", config->ha.clusterName);
 		snprintf(haTermKey, sizeof(haTermKey), "/pg_dr/%s/term", config->ha.clusterName);
-		if (haSettings.etcd)
-		{
-			EtcdClientParam param;
-
-			memset(&param, 0, sizeof(param));
-			param.endpoints = config->ha.etcdEndpoints;
-			param.timeoutMs = config->ha.retryTimeoutMs;
-			haEtcd = etcdClientNew(&param, &err);
-			if (haEtcd == NULL)
-			{
-				ereport(WARNING,
-						(errmsg("pg_dr ha: %s", err.message)));
-				haConfigured = false;
-			}
-		}
 	}
 	configFree(config);
 }
@@ -434,7 +448,7 @@ haEtcdRound(void)
 	 * leader key names this node, its lease is ours to renew (else the key
 	 * would expire under a primary that still runs).  Once per start.
 	 */
-	if (haLeaseId == 0 && !haLeaseAdoptTried)
+	if (haLeaseId == 0 && !haLeaseAdoptTried && !RecoveryInProgress())
 	{
 		drErrorClear(&err);
 		memset(&kv, 0, sizeof(kv));
@@ -1443,6 +1457,9 @@ haRound(void)
 				break;
 			}
 		case HA_ACTION_FENCE:
+			/* replaced: no walsender, every round (one may have started) */
+			if (haReplaced)
+				(void) haTerminateClients(true);
 			/* replaced: said once, when first seen */
 			if (strstr(d.reason, "stays fenced until it is rejoined") != NULL && !haReplaced)
 			{
@@ -1509,8 +1526,13 @@ haRound(void)
 		TimestampTz evidence = 0;
 		int			reachable = 0;
 
+		/*
+		 * As the decision counts (ha_decide.h): a node that confirmed a
+		 * term newer than this node's is not in its majority.
+		 */
 		for (int i = 0; i < haNodeCount; i++)
-			if (haNodes[i].self || haNodes[i].reachable)
+			if (haNodes[i].self ||
+				(haNodes[i].reachable && haNodes[i].votedTerm <= persist.term))
 				reachable++;
 		if (haSettings.etcd)
 		{

@@ -654,6 +654,20 @@ testPledged(void)
 	is_int(d.action, HA_ACTION_FENCE, "fenced old primary seeing only a voter of the new term: "
 		   "stays fenced (%s)", d.reason);
 
+	/*
+	 * A standby that confirmed term 2 (and detached) sees the old primary
+	 * of term 1 again before the new one: it does not follow it back.
+	 */
+	cluster(&c, 3, S1);
+	c.nodes[S1].term = 2;		/* max(term, vote) in a standby's view */
+	c.nodes[S1].upstream = NULL;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_WAIT, "a voter of term 2 does not follow the primary of term 1 "
+		   "back (%s)", d.reason);
+	c.nodes[P].term = 2;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_FOLLOW, "... a primary of term 2 it follows");
+
 	/* with etcd the lease is the licence: votes play no part */
 	cluster(&c, 3, P);
 	c.in.settings.etcd = true;
