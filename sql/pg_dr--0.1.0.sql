@@ -454,12 +454,14 @@ COMMENT ON FUNCTION dr_repository_sync() IS
 	'rebuild the catalog of backups (dr_backups) from the repository; returns how many';
 
 CREATE FUNCTION dr_expire(
-	OUT backups_removed integer, OUT wal_removed integer, OUT bytes_freed bigint)
-RETURNS record
+	OUT backups_removed integer, OUT wal_removed integer, OUT bytes_freed bigint,
+	OUT backups text[], OUT policy_from text, OUT error text,
+	INOUT repo integer DEFAULT NULL)
+RETURNS SETOF record
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'dr_expire';
-COMMENT ON FUNCTION dr_expire() IS
-	'remove the backups beyond the retention policy (repoN_retention_full) and the archived WAL no kept backup needs';
+COMMENT ON FUNCTION dr_expire(integer) IS
+	'in every configured repository (repo => N: in repository N), remove the backups beyond its retention policy (repoN_retention_full, else the tier''s) and the archived WAL no kept backup needs; a row per repository';
 
 CREATE FUNCTION dr_backup_keep(backup_id text, until timestamptz)
 RETURNS timestamptz
@@ -926,8 +928,8 @@ GRANT EXECUTE ON FUNCTION dr_restore(text, text, text, integer) TO dr_admin;
 REVOKE ALL ON FUNCTION dr_wal_verify(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_wal_verify(integer) TO dr_operator;
 -- it destroys backups: administrators only
-REVOKE ALL ON FUNCTION dr_expire() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dr_expire() TO dr_admin;
+REVOKE ALL ON FUNCTION dr_expire(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_expire(integer) TO dr_admin;
 REVOKE ALL ON FUNCTION dr_backup_keep(text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_backup_keep(text, timestamptz) TO dr_admin;
 -- it lets a restored cluster write into its source's repository

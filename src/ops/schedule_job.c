@@ -12,8 +12,9 @@
  *	3. record the result in its row (kind as taken, bytes stored, error),
  *	   raise the "schedule"/"job_failed" alert on a failure, resolve it on
  *	   a success;
- *	4. after a success, expire: SELECT * FROM <schema>.dr_expire(), what it
- *	   removed (or why it failed) noted in the row.
+ *	4. after a success, expire every repository: <schema>.dr_expire(), as
+ *	   a call without arguments does, what it removed in each (or why one
+ *	   or the call failed) noted in the row.
  * The worker says in shared memory that it runs (runningJob, set by the
  * duty that started it) until it exits.
  *-------------------------------------------------------------------------
@@ -421,9 +422,20 @@ pg_dr_schedule_job_main(Datum arg)
 
 	if (job.ok)
 	{
-		sql = psprintf("SELECT pg_catalog.format('%%s backups, %%s WAL files, %%s bytes removed',"
-					   " e.backups_removed, e.wal_removed, e.bytes_freed)"
-					   " FROM %s.dr_expire() e", job.schema);
+		/*
+		 * Every repository, as a call without arguments: a row each,
+		 * "repoN: ..." when there are several (one that failed says so)
+		 */
+		sql = psprintf("SELECT pg_catalog.string_agg("
+					   "CASE WHEN e.repos OPERATOR(pg_catalog.>) 1"
+					   " THEN pg_catalog.format('repo%%s: ', e.repo) ELSE '' END"
+					   " OPERATOR(pg_catalog.||) CASE WHEN e.error IS NOT NULL"
+					   " THEN pg_catalog.format('failed: %%s', e.error)"
+					   " ELSE pg_catalog.format('%%s backups, %%s WAL files, %%s bytes removed',"
+					   " e.backups_removed, e.wal_removed, e.bytes_freed) END,"
+					   " '; ' ORDER BY e.repo)"
+					   " FROM (SELECT x.*, pg_catalog.count(*) OVER () AS repos"
+					   " FROM %s.dr_expire() x) e", job.schema);
 		if (jobSqlRun("pg_dr scheduled expiry", sql, &value, &expireError, &cancelled))
 			job.expired = value ? value : pstrdup("nothing removed");
 		else
