@@ -1253,6 +1253,17 @@ CREATE TABLE pgdr.jobs (
 );
 CREATE INDEX jobs_trigger ON pgdr.jobs (trigger, id);
 
+-- The rows the worker pruned from pgdr.jobs (pg_dr.jobs_retention), counted
+-- by trigger, kind and result: pg_dr_jobs_total adds them, so that the
+-- counter never goes down.
+CREATE TABLE pgdr.jobs_pruned (
+	trigger			text NOT NULL,
+	kind			text NOT NULL,
+	result			text NOT NULL,
+	jobs			bigint NOT NULL,
+	PRIMARY KEY (trigger, kind, result)
+);
+
 CREATE VIEW dr_jobs AS
 	SELECT id, kind, trigger, started_at, finished_at,
 		   finished_at - started_at AS duration, result, backup_id, bytes,
@@ -1291,6 +1302,7 @@ REVOKE ALL ON FUNCTION pgdr._schedule(), dr_schedule_explain(),
 	dr_schedule_policy_set(text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgdr._schedule(), dr_schedule_explain() TO dr_monitor;
 GRANT EXECUTE ON FUNCTION dr_schedule_policy_set(text, text, text) TO dr_admin;
-REVOKE ALL ON pgdr.schedule_policies, pgdr.jobs FROM PUBLIC;
+REVOKE ALL ON pgdr.schedule_policies, pgdr.jobs, pgdr.jobs_pruned FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('pgdr.schedule_policies', '');
 SELECT pg_catalog.pg_extension_config_dump('pgdr.jobs', '');
+SELECT pg_catalog.pg_extension_config_dump('pgdr.jobs_pruned', '');

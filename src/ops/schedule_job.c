@@ -227,6 +227,39 @@ scheduleJobFinish(int64 jobId, bool ok, const char *backupId, const char *error,
 	}
 }
 
+int64
+scheduleJobsPrune(TimestampTz horizon)
+{
+	Oid			argtypes[1] = {TIMESTAMPTZOID};
+	Datum		values[1];
+	bool		isnull;
+	int64		pruned;
+
+	values[0] = TimestampTzGetDatum(horizon);
+	if (SPI_execute_with_args("WITH gone AS ("
+							  " DELETE FROM pgdr.jobs j"
+							  " WHERE j.result OPERATOR(pg_catalog.<>) 'running'"
+							  " AND COALESCE(j.finished_at, j.started_at) OPERATOR(pg_catalog.<) $1"
+							  " AND NOT (j.trigger OPERATOR(pg_catalog.=) 'scheduled'"
+							  "  AND j.id OPERATOR(pg_catalog.>=) COALESCE((SELECT pg_catalog.max(o.id)"
+							  "   FROM pgdr.jobs o WHERE o.trigger OPERATOR(pg_catalog.=) 'scheduled'"
+							  "   AND o.result OPERATOR(pg_catalog.=) 'ok'), 0))"
+							  " RETURNING j.trigger, j.kind, j.result),"
+							  " counted AS ("
+							  " INSERT INTO pgdr.jobs_pruned AS p (trigger, kind, result, jobs)"
+							  " SELECT g.trigger, g.kind, g.result, pg_catalog.count(*) FROM gone g"
+							  " GROUP BY g.trigger, g.kind, g.result"
+							  " ON CONFLICT (trigger, kind, result)"
+							  " DO UPDATE SET jobs = p.jobs OPERATOR(pg_catalog.+) EXCLUDED.jobs)"
+							  " SELECT pg_catalog.count(*) FROM gone",
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not prune pgdr.jobs");
+	pruned = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										 SPI_tuptable->tupdesc, 1, &isnull));
+	return pruned;
+}
+
 /*
  * A scheduled row still "running" whose worker is gone (the general
  * worker restarted, or the job worker died without recording): failed.
