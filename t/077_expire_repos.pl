@@ -204,7 +204,7 @@ command_like([ 'pg_dr', 'expire', '--config', $conf, '--repo', '2', '--dbname', 
 
 # ---- 4. the scheduler's expiry covers every repository ---------------------
 for my $s ([ 'full_at', 'NULL' ], [ 'full_interval', "'1 day'" ],
-	[ 'incremental_min_interval', "'5 seconds'" ], [ 'incremental_interval', "'5 seconds'" ])
+	[ 'incremental_min_interval', "'10 seconds'" ], [ 'incremental_interval', "'10 seconds'" ])
 {
 	$node->safe_psql('postgres',
 		"SELECT dr_schedule_policy_set('critical', '$s->[0]', $s->[1])");

@@ -84,8 +84,9 @@ dr_backup_keep(PG_FUNCTION_ARGS)
 	{
 		DrConfig   *config;
 		Repo	   *repo = apiRepoOpen(&config);
-		const ConfigRepo *first = repoConfig(repo);
 		DrError		err;
+		/* the entry apiRepoOpen opened, in config */
+		const ConfigRepo *first = configRepoFirst(config, &err);
 
 		/* a restored cluster does not write into its source's repositories */
 		for (int n = 1; n <= CONFIG_REPO_MAX; n++)
