@@ -191,10 +191,11 @@ expireNotice(const ExpireRepoOutcome *o)
  * backups leave the catalog.  False with o->err when the repository could
  * not be opened or expired; what went before the failure is in o->removed
  * and o->result (and, for the first repository, out of the catalog).
+ * single: it is the only repository of the call.
  */
 static bool
 expireRepo(const DrConfig *config, const ConfigRepo *entry, bool first,
-		   int tierFull, int tierDays, const DrHost *host,
+		   bool single, int tierFull, int tierDays, const DrHost *host,
 		   ExpireRepoOutcome *o)
 {
 	RetentionPolicy policy;
@@ -248,7 +249,14 @@ expireRepo(const DrConfig *config, const ConfigRepo *entry, bool first,
 	if (first)
 		expireCatalogRemove(o->removed.backups);
 	repoClose(repo);
-	if (!ok && o->removed.backups != NIL)
+	/*
+	 * With one repository the failure is the call's ERROR, which rolls the
+	 * catalog changes back: the next call drops those rows.
+	 */
+	if (!ok && o->removed.backups != NIL && single)
+		drErrorHint(&o->err, "%d backups were removed before it stopped; dr_backups lists them until the next dr_expire() or SELECT dr_repository_sync().",
+					list_length(o->removed.backups));
+	else if (!ok && o->removed.backups != NIL)
 		drErrorHint(&o->err, "%d backups were removed from repo%d before it stopped.",
 					list_length(o->removed.backups), entry->index);
 	return ok;
@@ -346,7 +354,8 @@ dr_expire(PG_FUNCTION_ARGS)
 			ExpireRepoOutcome *o = &outcomes[r];
 			const ConfigRepo *entry = &config->repo[numbers[r]];
 
-			if (expireRepo(config, entry, entry == first, tierFull, tierDays, host, o))
+			if (expireRepo(config, entry, entry == first, count == 1, tierFull,
+						   tierDays, host, o))
 			{
 				if (o->source != RETENTION_POLICY_NONE)
 				{
