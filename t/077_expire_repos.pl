@@ -10,7 +10,8 @@
 #	   held backup).
 #	2. A repository that cannot be opened (mode 000): a WARNING names it, its row
 #	   carries the error, the other is expired and the call succeeds;
-#	   repo => 2 alone fails; repo => 3 is 22023 naming the configured ones.
+#	   repo => 2 alone fails; repo => 3 is 22023 naming the configured ones;
+#	   with neither reachable the call fails naming both.
 #	3. The tier's retention: repo2 without a policy of its own takes the
 #	   tier's (policy_from = tier); pg_dr expire --repo 2 reads it from the
 #	   server (--dbname) and says so, and without a server fails saying
@@ -175,6 +176,12 @@ like($err, qr/ERROR:  [0-9A-Z]{5}: .*\Q$repo2\E/, 'naming the repository');
 ($rc, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT * FROM dr_expire(repo => 3)");
 like($err, qr/ERROR:  22023: repository 3 is not configured: .* configures repositories 1 and 2/,
 	'repo => 3: 22023 naming the configured ones');
+# both: nothing could be expired, the call fails naming each
+chmod(0000, $repo1) or die "chmod: $!";
+($rc, $out, $err) = $node->psql('postgres', 'SELECT * FROM dr_expire()');
+chmod(0700, $repo1) or die "chmod: $!";
+like($err, qr/ERROR:  no repository could be expired: repo1: .*; repo2: /,
+	'no repository reachable: the call fails naming each');
 chmod(0700, $repo2) or die "chmod: $!";
 
 # ---- 3. the tier's retention, in SQL and in the CLI ------------------------

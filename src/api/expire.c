@@ -377,7 +377,7 @@ dr_expire(PG_FUNCTION_ARGS)
 				ereport(WARNING,
 						(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 						 errmsg("repo%d is not expired: %s", o->repo, o->err.message),
-						 errdetail("The other repositories are expired; run dr_expire(repo => %d) once it is reachable again.",
+						 errdetail("dr_expire() goes on with the other repositories; run dr_expire(repo => %d) once this one is reachable again.",
 								   o->repo),
 						 o->err.hint[0] ? errhint("%s", o->err.hint) : 0));
 		}
@@ -392,15 +392,21 @@ dr_expire(PG_FUNCTION_ARGS)
 		{
 			ExpireRepoOutcome *o = &outcomes[lastFailed];
 
+			expireAuditAll(call, outcomes, count, count);
 			if (failed > 1)
 			{
 				StringInfoData msg;
+				const char *sep = "";
 
 				initStringInfo(&msg);
+				appendStringInfoString(&msg, "no repository could be expired: ");
 				for (int r = 0; r < count; r++)
 					if (outcomes[r].failed)
-						appendStringInfo(&msg, "%srepo%d: %s", msg.len ? "; " : "",
+					{
+						appendStringInfo(&msg, "%srepo%d: %s", sep,
 										 outcomes[r].repo, outcomes[r].err.message);
+						sep = "; ";
+					}
 				for (int r = 0; r < count; r++)
 					if (outcomes[r].failed)
 					{
@@ -410,7 +416,6 @@ dr_expire(PG_FUNCTION_ARGS)
 				strlcpy(o->err.message, msg.data, sizeof(o->err.message));
 				pfree(msg.data);
 			}
-			expireAuditAll(call, outcomes, count, count);
 			drEreport(ERROR, &o->err);
 		}
 		configFree(config);
