@@ -455,12 +455,14 @@ COMMENT ON FUNCTION dr_repository_sync() IS
 	'rebuild the catalog of backups (dr_backups) from the repository; returns how many';
 
 CREATE FUNCTION dr_expire(
-	OUT backups_removed integer, OUT wal_removed integer, OUT bytes_freed bigint)
-RETURNS record
+	OUT backups_removed integer, OUT wal_removed integer, OUT bytes_freed bigint,
+	OUT backups text[], OUT policy_from text, OUT error text,
+	INOUT repo integer DEFAULT NULL)
+RETURNS SETOF record
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'dr_expire';
-COMMENT ON FUNCTION dr_expire() IS
-	'remove the backups beyond the retention policy (repoN_retention_full) and the archived WAL no kept backup needs';
+COMMENT ON FUNCTION dr_expire(integer) IS
+	'in every configured repository (repo => N: in repository N), remove the backups beyond its retention policy (repoN_retention_full, else the tier''s) and the archived WAL no kept backup needs; a row per repository';
 
 CREATE FUNCTION dr_backup_keep(backup_id text, until timestamptz)
 RETURNS timestamptz
@@ -958,8 +960,8 @@ GRANT EXECUTE ON FUNCTION dr_restore(text, text, text, integer) TO dr_admin;
 REVOKE ALL ON FUNCTION dr_wal_verify(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_wal_verify(integer) TO dr_operator;
 -- it destroys backups: administrators only
-REVOKE ALL ON FUNCTION dr_expire() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dr_expire() TO dr_admin;
+REVOKE ALL ON FUNCTION dr_expire(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dr_expire(integer) TO dr_admin;
 REVOKE ALL ON FUNCTION dr_backup_keep(text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dr_backup_keep(text, timestamptz) TO dr_admin;
 -- it lets a restored cluster write into its source's repository
@@ -1294,6 +1296,17 @@ CREATE TABLE pgdr.jobs (
 );
 CREATE INDEX jobs_trigger ON pgdr.jobs (trigger, id);
 
+-- The rows the worker pruned from pgdr.jobs (pg_dr.jobs_retention), counted
+-- by trigger, kind and result: pg_dr_jobs_total adds them, so that the
+-- counter never goes down.
+CREATE TABLE pgdr.jobs_pruned (
+	trigger			text NOT NULL,
+	kind			text NOT NULL,
+	result			text NOT NULL,
+	jobs			bigint NOT NULL,
+	PRIMARY KEY (trigger, kind, result)
+);
+
 CREATE VIEW dr_jobs AS
 	SELECT id, kind, trigger, started_at, finished_at,
 		   finished_at - started_at AS duration, result, backup_id, bytes,
@@ -1332,6 +1345,7 @@ REVOKE ALL ON FUNCTION pgdr._schedule(), dr_schedule_explain(),
 	dr_schedule_policy_set(text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgdr._schedule(), dr_schedule_explain() TO dr_monitor;
 GRANT EXECUTE ON FUNCTION dr_schedule_policy_set(text, text, text) TO dr_admin;
-REVOKE ALL ON pgdr.schedule_policies, pgdr.jobs FROM PUBLIC;
+REVOKE ALL ON pgdr.schedule_policies, pgdr.jobs, pgdr.jobs_pruned FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('pgdr.schedule_policies', '');
 SELECT pg_catalog.pg_extension_config_dump('pgdr.jobs', '');
+SELECT pg_catalog.pg_extension_config_dump('pgdr.jobs_pruned', '');

@@ -114,7 +114,7 @@ cmp_ok(scalar(@older), '>', 0, 'WAL older than the start of the second full is a
 # the CLI, dry run: says what would go, removes nothing
 my $nolder = scalar(@older);
 command_like([ 'pg_dr', 'expire', '--config', $env->{conf}, '--dry-run' ],
-	qr/\Awould remove backup $ids[0]\nwould remove backup $ids[1]\nwould remove directory without a manifest 20200101-000000F\nwould remove 2 backups and 1 directories without a manifest, $nolder WAL files, \d+ bytes; 4 backups kept, WAL kept from $start2\n\z/,
+	qr/\Arepo1: policy of the repository \(repo1_retention_full\): keep 2 full backups\nwould remove backup $ids[0]\nwould remove backup $ids[1]\nwould remove directory without a manifest 20200101-000000F\nwould remove 2 backups and 1 directories without a manifest, $nolder WAL files, \d+ bytes; 4 backups kept, WAL kept from $start2\n\z/,
 	'pg_dr expire --dry-run says what would be removed');
 # (the archive may grow meanwhile: the worker switches WAL for the RPO)
 sub still_there
@@ -172,7 +172,7 @@ like($stderr, qr/nothing to expire: 4 backups kept, WAL kept from \Q$start2\E/,
 	'and says what it keeps');
 
 command_like([ 'pg_dr', 'expire', '--config', $env->{conf} ],
-	qr/\Aremoved 0 backups and 0 directories without a manifest, 0 WAL files, 0 bytes; 4 backups kept, WAL kept from $start2\n\z/,
+	qr/\Arepo1: policy of the repository \(repo1_retention_full\): keep 2 full backups\nremoved 0 backups and 0 directories without a manifest, 0 WAL files, 0 bytes; 4 backups kept, WAL kept from $start2\n\z/,
 	'pg_dr expire agrees that nothing is left to remove');
 
 # ---- the oldest kept backup still restores

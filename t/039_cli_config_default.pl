@@ -29,8 +29,9 @@ my $try_hint = qr/^pg_dr: hint: Try "pg_dr [a-z-]+ --help" for more information\
 	command_checks_all([ 'pg_dr', 'info' ],
 		0, [qr/^config: \Q$conf\E$/m, qr/^repository 1$/m], [qr/\A\z/],
 		'info without --config reads the file PG_DR_CONFIG names');
-	command_checks_all([ 'pg_dr', 'expire', '--dry-run' ],
-		0, [qr/^repo1 has no retention policy/m], [qr/\A\z/],
+	# no policy of repo1's own, and no server to read the tier's from
+	command_checks_all([ 'pg_dr', 'expire', '--dry-run', '--dbname', "host=$tmp/nosocket port=1" ],
+		1, [qr/\A\z/], [qr/error: repo1 sets no retention policy \(repo1_retention_full\)/],
 		'expire without --config reads it too');
 	command_checks_all([ 'pg_dr', 'verify' ],
 		0, [qr/^verified 0 backups in repository 1:/m, qr/^no problems found$/m],

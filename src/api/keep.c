@@ -5,6 +5,13 @@
  *	  under a hold in effect, its chain and the WAL it needs, whatever the
  *	  policy (ops/retention.h); `pg_dr expire` honours it too, since the
  *	  hold lives in the repository.
+ *
+ * Every repository expires by itself (dr_expire() applies each one's
+ * policy), so the hold is written into (or lifted from) every configured
+ * repository that holds the backup: the first one (which resolves the id)
+ * or the call fails; another one that cannot be reached or written gets a
+ * WARNING naming it, and the audit record lists where the hold is
+ * (repos).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -42,6 +49,7 @@ dr_backup_keep(PG_FUNCTION_ARGS)
 	RepoHold	previous;
 	ApiCall    *call;
 	char	   *volatile id = NULL;
+	List	   *volatile written = NIL;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -77,9 +85,13 @@ dr_backup_keep(PG_FUNCTION_ARGS)
 		DrConfig   *config;
 		Repo	   *repo = apiRepoOpen(&config);
 		DrError		err;
+		/* the entry apiRepoOpen opened, in config */
+		const ConfigRepo *first = configRepoFirst(config, &err);
 
-		/* a restored cluster does not write into its source's repository */
-		apiOriginGuard(repoConfig(repo), "dr_backup_keep");
+		/* a restored cluster does not write into its source's repositories */
+		for (int n = 1; n <= CONFIG_REPO_MAX; n++)
+			if (config->repo[n].index != 0)
+				apiOriginGuard(&config->repo[n], "dr_backup_keep");
 		id = repoBackupResolve(repo, backupId, &err);
 		if (id == NULL)
 			drEreport(ERROR, &err);
@@ -89,12 +101,52 @@ dr_backup_keep(PG_FUNCTION_ARGS)
 			  repoHoldRemove(repo, id, &err)))
 			drEreport(ERROR, &err);
 		repoClose(repo);
+		written = lappend(written, psprintf("%d", first->index));
+
+		/* the other repositories that hold the backup: the same hold */
+		for (int n = 1; n <= CONFIG_REPO_MAX; n++)
+		{
+			const ConfigRepo *entry = &config->repo[n];
+			char	   *there;
+
+			if (entry->index == 0 || entry == first)
+				continue;
+			drErrorClear(&err);
+			repo = repoOpen(entry, &err);
+			if (repo != NULL)
+			{
+				there = repoBackupResolve(repo, id, &err);
+				if (there == NULL && err.code == DR_ERR_NOT_FOUND)
+				{
+					/* not copied there (yet, or expired): nothing to hold */
+					repoClose(repo);
+					continue;
+				}
+				if (there != NULL &&
+					(hold.present ? repoHoldWrite(repo, id, &hold, &err) :
+					 repoHoldRemove(repo, id, &err)))
+				{
+					repoClose(repo);
+					written = lappend(written, psprintf("%d", n));
+					continue;
+				}
+				repoClose(repo);
+			}
+			ereport(WARNING,
+					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+					 errmsg("the hold of backup %s is not %s in repo%d: %s",
+							id, hold.present ? "set" : "lifted", n, err.message),
+					 errdetail("It is %s in the other repositories that hold the backup.",
+							   hold.present ? "set" : "lifted"),
+					 errhint("Call dr_backup_keep() again once repo%d is reachable.", n)));
+		}
 		configFree(config);
 	}
 	API_CALL_END(call);
 
 	apiArgText(call, "resolved_id", id);
 	apiArgText(call, "previous", apiKeepShow(&previous));
+	apiArgTextList(call, "repos", written);
 	apiCallOk(call);
 	if (!hold.present)
 		PG_RETURN_NULL();

@@ -333,8 +333,9 @@ metricsAlerts(StringInfo out)
 
 /*
  * Backup jobs (dr_jobs: scheduled, and manual calls pg_cron's included):
- * how many finished, by trigger, kind and result (a counter: pgdr.jobs
- * only grows), and how many run now.
+ * how many finished, by trigger, kind and result (a counter: the rows of
+ * pgdr.jobs and those pruned from it, pgdr.jobs_pruned), and how many run
+ * now.
  */
 static void
 metricsJobs(StringInfo out)
@@ -342,9 +343,12 @@ metricsJobs(StringInfo out)
 	bool		isnull;
 	double		running = 0;
 
-	if (SPI_execute("SELECT trigger, kind, result, pg_catalog.count(*)::pg_catalog.float8"
-					" FROM pgdr.jobs GROUP BY trigger, kind, result"
-					" ORDER BY trigger, kind, result", true, 0) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT t.trigger, t.kind, t.result, pg_catalog.sum(t.n)::pg_catalog.float8"
+					" FROM (SELECT j.trigger, j.kind, j.result, pg_catalog.count(*) AS n"
+					" FROM pgdr.jobs j GROUP BY j.trigger, j.kind, j.result"
+					" UNION ALL SELECT p.trigger, p.kind, p.result, p.jobs FROM pgdr.jobs_pruned p) t"
+					" GROUP BY t.trigger, t.kind, t.result"
+					" ORDER BY t.trigger, t.kind, t.result", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pgdr.jobs");
 	metricsFamily(out, "pg_dr_jobs_total", "counter",
 				  "Backup jobs finished (dr_jobs), by trigger (scheduled, manual), kind and result (ok, failed, cancelled).");

@@ -91,6 +91,7 @@
 #include "repo/repo_archive.h"
 #include "repo/repo_backup.h"
 #include "repo/repo_lock.h"
+#include "repo/repo_hold.h"
 #include "repo/repo_origin.h"
 
 #define CATCHUP_POLL_MS				10000
@@ -122,9 +123,15 @@ typedef struct CatchupRepo
 	CatchupList wal;
 	CatchupList summaries;		/* "<segment>.summary" (wal_summary_duty.c) */
 	CatchupList backups;
-	/* its horizon (catchupFloor): its oldest backup and where it starts */
+	/*
+	 * its horizon (catchupFloor): its oldest backup not under a hold and
+	 * where it starts; worked out for the listing whose oldest backup and
+	 * count are floorOldest and floorCount
+	 */
 	char		floorBackup[MANIFEST_ID_MAX + 1];
 	char		walFloor[WAL_NAME_LEN + 1];
+	char		floorOldest[MANIFEST_ID_MAX + 1];
+	int			floorCount;
 } CatchupRepo;
 
 static MemoryContext catchupContext = NULL;
@@ -186,6 +193,7 @@ catchupConfigure(int n, const ConfigRepo *config)
 	r->listed = false;
 	r->failedAt = 0;
 	r->floorBackup[0] = '\0';
+	r->floorOldest[0] = '\0';
 	r->walFloor[0] = '\0';
 	MemoryContextReset(r->listContext);
 	old = MemoryContextSwitchTo(catchupContext);
@@ -391,11 +399,15 @@ fail:
 }
 
 /*
- * The horizon of open repository n: below its oldest backup, and below
- * the WAL segment where that backup starts, nothing is missed
- * (catchupMissing's floor): it is what its own retention removed, or what
- * no restore from it needs.  Worked out again when its oldest backup
- * changes; no backup, or an unreadable manifest, is no horizon.
+ * The horizon of open repository n: below its oldest backup not under a
+ * legal hold, and below the WAL segment where that backup starts, nothing
+ * is missed (catchupMissing's floor): it is what its own retention
+ * removed, or what no restore from it needs.  A held backup stays whatever
+ * the repository's retention removes after it (ops/retention.h), so it is
+ * no horizon: counting it would copy back what retention removed (a hold
+ * that cannot be read counts as held, as retention counts it).  Worked out
+ * again when its oldest backup or its number of backups changes (a
+ * removal, a copy); no backup, or an unreadable manifest, is no horizon.
  */
 static void
 catchupFloor(int n)
@@ -404,20 +416,35 @@ catchupFloor(int n)
 	RepoBackupManifest *manifest;
 	const ManifestHeader *header;
 	const char *oldest;
+	const char *floor;
+	int64		now = (int64) time(NULL);
+	int			i;
 	DrError		err;
 
 	if (r->backups.count == 0)
 	{
 		r->floorBackup[0] = '\0';
 		r->walFloor[0] = '\0';
+		r->floorOldest[0] = '\0';
 		return;
 	}
 	oldest = r->backups.names[0];
-	if (strcmp(r->floorBackup, oldest) == 0)
+	if (strcmp(r->floorOldest, oldest) == 0 && r->floorCount == r->backups.count)
 		return;
 	r->floorBackup[0] = '\0';
 	r->walFloor[0] = '\0';
-	manifest = repoBackupManifestOpen(r->repo, oldest, &err);
+	r->floorOldest[0] = '\0';
+	for (i = 0; i < r->backups.count - 1; i++)
+	{
+		RepoHold	hold;
+
+		drErrorClear(&err);
+		if (repoHoldRead(r->repo, r->backups.names[i], &hold, &err) &&
+			(!hold.present || !repoHoldInEffect(&hold, now)))
+			break;
+	}
+	floor = r->backups.names[i];
+	manifest = repoBackupManifestOpen(r->repo, floor, &err);
 	if (manifest == NULL)
 	{
 		catchupFailed(n, &err, "cannot read the oldest backup of");
@@ -427,7 +454,9 @@ catchupFloor(int n)
 	walSegmentName(r->walFloor, header->timeline,
 				   header->startLsn / wal_segment_size, wal_segment_size);
 	repoBackupManifestClose(manifest);
-	strlcpy(r->floorBackup, oldest, sizeof(r->floorBackup));
+	strlcpy(r->floorBackup, floor, sizeof(r->floorBackup));
+	strlcpy(r->floorOldest, oldest, sizeof(r->floorOldest));
+	r->floorCount = r->backups.count;
 }
 
 /* A CodecSink into an object being written. */

@@ -29,13 +29,19 @@ expireUnreadable(const RetentionPolicy *policy, const char *id)
 
 RetentionPolicySource
 retentionPolicyChoose(int repoFull, int repoDays, int tierFull, int tierDays,
-					  RetentionPolicy *policy)
+					  bool tierKnown, RetentionPolicy *policy)
 {
 	if (repoFull > 0)
 	{
 		policy->fullCount = repoFull;
 		policy->fullDays = Max(repoDays, 0);
 		return RETENTION_POLICY_REPOSITORY;
+	}
+	if (!tierKnown)
+	{
+		policy->fullCount = 0;
+		policy->fullDays = 0;
+		return RETENTION_POLICY_UNKNOWN;
 	}
 	if (tierFull > 0)
 	{

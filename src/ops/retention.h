@@ -84,23 +84,29 @@ typedef struct RetentionPolicy
 } RetentionPolicy;
 
 /*
- * Which policy dr_expire() applies to a repository: its own when its
- * configuration sets repoN_retention_full (with repoN_retention_full_days),
- * otherwise the tier's (dr_objectives.retention_full and
- * retention_full_days) when the tier sets retention_full, otherwise none
- * (fullCount 0: everything kept).  A whole policy is taken from one place,
- * never a count from one and days from the other.  Values <= 0 are unset.
- * Sets fullCount and fullDays; returns where they came from.
+ * Which policy dr_expire() and pg_dr expire apply to a repository: its own
+ * when its configuration sets repoN_retention_full (with
+ * repoN_retention_full_days), otherwise the tier's (dr_objectives.
+ * retention_full and retention_full_days) when the tier sets
+ * retention_full, otherwise none (fullCount 0: everything kept).  A whole
+ * policy is taken from one place, never a count from one and days from the
+ * other.  Values <= 0 are unset.  tierKnown false (pg_dr expire that could
+ * not read the tier from the server): the tier's values are ignored and,
+ * when the repository sets no count, the answer is UNKNOWN (fullCount 0:
+ * everything kept; the caller says why).  Sets fullCount and fullDays;
+ * returns where they came from.
  */
 typedef enum RetentionPolicySource
 {
 	RETENTION_POLICY_NONE,
 	RETENTION_POLICY_REPOSITORY,
-	RETENTION_POLICY_TIER
+	RETENTION_POLICY_TIER,
+	RETENTION_POLICY_UNKNOWN
 } RetentionPolicySource;
 
 extern RetentionPolicySource retentionPolicyChoose(int repoFull, int repoDays,
 												   int tierFull, int tierDays,
+												   bool tierKnown,
 												   RetentionPolicy *policy);
 
 /*

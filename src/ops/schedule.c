@@ -26,6 +26,7 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
 #include <stdlib.h>
 
 #include "access/xact.h"
@@ -59,6 +60,12 @@
 #define SCHEDULE_RATE_SAMPLES		32
 
 bool		drSchedule = false;
+int			drJobsRetention = 90 * 24 * 3600;
+
+/* pgdr.jobs is pruned this often, and when pg_dr.jobs_retention changes */
+#define SCHEDULE_PRUNE_SEC		3600
+static TimestampTz schedulePrunedAt = 0;
+static int	schedulePrunedRetention = -1;
 
 ScheduleShared *scheduleShared = NULL;
 
@@ -89,6 +96,17 @@ scheduleSettingsDefine(void)
 							 PGC_SIGHUP,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_dr.jobs_retention",
+							"How long the rows of finished jobs stay in dr_jobs.",
+							"The worker prunes older rows every hour; never a running job's.",
+							&drJobsRetention,
+							90 * 24 * 3600,
+							60,
+							INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
 }
 
 static Size
@@ -388,6 +406,29 @@ scheduleDrainQueue(void)
 	}
 }
 
+/*
+ * Prune dr_jobs (scheduleJobsPrune) at the first round, every
+ * SCHEDULE_PRUNE_SEC and when pg_dr.jobs_retention changed.  The marks are
+ * set before the round commits: a round that fails prunes again only an
+ * hour later, which a history bound can afford.
+ */
+static void
+scheduleJobsPruneDue(TimestampTz now)
+{
+	int64		pruned;
+
+	if (schedulePrunedAt != 0 && schedulePrunedRetention == drJobsRetention &&
+		now - schedulePrunedAt < SCHEDULE_PRUNE_SEC * USECS_PER_SEC)
+		return;
+	schedulePrunedAt = now;
+	schedulePrunedRetention = drJobsRetention;
+	pruned = scheduleJobsPrune(now - (TimestampTz) drJobsRetention * USECS_PER_SEC);
+	if (pruned > 0)
+		ereport(DEBUG1,
+				(errmsg("pg_dr scheduler: " INT64_FORMAT " rows of dr_jobs older than pg_dr.jobs_retention pruned",
+						pruned)));
+}
+
 static void
 scheduleDuration(StringInfo s, int64 sec)
 {
@@ -531,6 +572,7 @@ scheduleRoundStep(void *arg)
 	runningJob = scheduleShared->runningJob;
 	LWLockRelease(scheduleShared->lock);
 	scheduleFailStale(runningJob);
+	scheduleJobsPruneDue(GetCurrentTimestamp());
 
 	memset(&in, 0, sizeof(in));
 	in.now = GetCurrentTimestamp();

@@ -37,6 +37,8 @@
 
 /* pg_dr.schedule */
 extern bool drSchedule;
+/* pg_dr.jobs_retention: seconds a finished job's row of pgdr.jobs is kept */
+extern int	drJobsRetention;
 extern void scheduleSettingsDefine(void);
 
 extern void scheduleShmemRequest(void);

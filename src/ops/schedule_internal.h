@@ -53,6 +53,17 @@ extern void scheduleJobFinish(int64 jobId, bool ok, const char *backupId,
 							  const char *error, bool cancelled);
 
 /*
+ * Prune pgdr.jobs (SPI connected): the rows of jobs that ended before
+ * horizon go, and their count is added to pgdr.jobs_pruned by trigger,
+ * kind and result (pg_dr_jobs_total counts them, so that the counter never
+ * goes down).  Never a running job's row, nor the rows the scheduler's
+ * decision reads: the newest scheduled job that succeeded and every
+ * scheduled job after it (the failures in a row it backs off on).
+ * Returns how many rows went.
+ */
+extern int64 scheduleJobsPrune(TimestampTz horizon);
+
+/*
  * A scheduled row still "running" but runningJob (SPI connected): its
  * worker ended without recording a result; failed.
  */

@@ -12,8 +12,9 @@
  *	3. record the result in its row (kind as taken, bytes stored, error),
  *	   raise the "schedule"/"job_failed" alert on a failure, resolve it on
  *	   a success;
- *	4. after a success, expire: SELECT * FROM <schema>.dr_expire(), what it
- *	   removed (or why it failed) noted in the row.
+ *	4. after a success, expire every repository: <schema>.dr_expire(), as
+ *	   a call without arguments does, what it removed in each (or why one
+ *	   or the call failed) noted in the row.
  * The worker says in shared memory that it runs (runningJob, set by the
  * duty that started it) until it exits.
  *-------------------------------------------------------------------------
@@ -226,6 +227,39 @@ scheduleJobFinish(int64 jobId, bool ok, const char *backupId, const char *error,
 	}
 }
 
+int64
+scheduleJobsPrune(TimestampTz horizon)
+{
+	Oid			argtypes[1] = {TIMESTAMPTZOID};
+	Datum		values[1];
+	bool		isnull;
+	int64		pruned;
+
+	values[0] = TimestampTzGetDatum(horizon);
+	if (SPI_execute_with_args("WITH gone AS ("
+							  " DELETE FROM pgdr.jobs j"
+							  " WHERE j.result OPERATOR(pg_catalog.<>) 'running'"
+							  " AND COALESCE(j.finished_at, j.started_at) OPERATOR(pg_catalog.<) $1"
+							  " AND NOT (j.trigger OPERATOR(pg_catalog.=) 'scheduled'"
+							  "  AND j.id OPERATOR(pg_catalog.>=) COALESCE((SELECT pg_catalog.max(o.id)"
+							  "   FROM pgdr.jobs o WHERE o.trigger OPERATOR(pg_catalog.=) 'scheduled'"
+							  "   AND o.result OPERATOR(pg_catalog.=) 'ok'), 0))"
+							  " RETURNING j.trigger, j.kind, j.result),"
+							  " counted AS ("
+							  " INSERT INTO pgdr.jobs_pruned AS p (trigger, kind, result, jobs)"
+							  " SELECT g.trigger, g.kind, g.result, pg_catalog.count(*) FROM gone g"
+							  " GROUP BY g.trigger, g.kind, g.result"
+							  " ON CONFLICT (trigger, kind, result)"
+							  " DO UPDATE SET jobs = p.jobs OPERATOR(pg_catalog.+) EXCLUDED.jobs)"
+							  " SELECT pg_catalog.count(*) FROM gone",
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not prune pgdr.jobs");
+	pruned = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										 SPI_tuptable->tupdesc, 1, &isnull));
+	return pruned;
+}
+
 /*
  * A scheduled row still "running" whose worker is gone (the general
  * worker restarted, or the job worker died without recording): failed.
@@ -421,9 +455,20 @@ pg_dr_schedule_job_main(Datum arg)
 
 	if (job.ok)
 	{
-		sql = psprintf("SELECT pg_catalog.format('%%s backups, %%s WAL files, %%s bytes removed',"
-					   " e.backups_removed, e.wal_removed, e.bytes_freed)"
-					   " FROM %s.dr_expire() e", job.schema);
+		/*
+		 * Every repository, as a call without arguments: a row each,
+		 * "repoN: ..." when there are several (one that failed says so)
+		 */
+		sql = psprintf("SELECT pg_catalog.string_agg("
+					   "CASE WHEN e.repos OPERATOR(pg_catalog.>) 1"
+					   " THEN pg_catalog.format('repo%%s: ', e.repo) ELSE '' END"
+					   " OPERATOR(pg_catalog.||) CASE WHEN e.error IS NOT NULL"
+					   " THEN pg_catalog.format('failed: %%s', e.error)"
+					   " ELSE pg_catalog.format('%%s backups, %%s WAL files, %%s bytes removed',"
+					   " e.backups_removed, e.wal_removed, e.bytes_freed) END,"
+					   " '; ' ORDER BY e.repo)"
+					   " FROM (SELECT x.*, pg_catalog.count(*) OVER () AS repos"
+					   " FROM %s.dr_expire() x) e", job.schema);
 		if (jobSqlRun("pg_dr scheduled expiry", sql, &value, &expireError, &cancelled))
 			job.expired = value ? value : pstrdup("nothing removed");
 		else

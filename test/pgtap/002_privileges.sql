@@ -45,7 +45,7 @@ SELECT is((SELECT array_agg(name ORDER BY name) FROM ext_functions
 		  'dr_monitor can execute dr_metrics(), dr_availability() and dr_schedule_explain() and no other dr_* function');
 SELECT is((SELECT array_agg(name ORDER BY name) FROM ext_functions
 			WHERE NOT has_function_privilege('dr_t_operator', oid, 'EXECUTE')),
-		  ARRAY['dr_audit_expire()', 'dr_backup_keep(text,timestamp with time zone)', 'dr_declare_primary()', 'dr_expire()', 'dr_failover(text,boolean)', 'dr_node_register(text,text,integer,text,boolean)', 'dr_node_unregister(text)', 'dr_rejoin()', 'dr_rejoin_record(text,text,text)', 'dr_repository_create()', 'dr_restore(text,text,text,integer)', 'dr_schedule_policy_set(text,text,text)', 'dr_switchover(text,interval)'], 'dr_operator can execute every dr_* function but the admin ones');
+		  ARRAY['dr_audit_expire()', 'dr_backup_keep(text,timestamp with time zone)', 'dr_declare_primary()', 'dr_expire(integer)', 'dr_failover(text,boolean)', 'dr_node_register(text,text,integer,text,boolean)', 'dr_node_unregister(text)', 'dr_rejoin()', 'dr_rejoin_record(text,text,text)', 'dr_repository_create()', 'dr_restore(text,text,text,integer)', 'dr_schedule_policy_set(text,text,text)', 'dr_switchover(text,interval)'], 'dr_operator can execute every dr_* function but the admin ones');
 SELECT is((SELECT array_agg(name ORDER BY name) FROM ext_functions
 			WHERE NOT has_function_privilege('dr_t_admin', oid, 'EXECUTE')),
 		  NULL, 'dr_admin can execute every dr_* function');

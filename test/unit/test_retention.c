@@ -23,7 +23,8 @@
  * ends inclusive); the hold object's text (round trip, forever, every
  * malformed line refused) and repoHoldInEffect.  retentionPolicyChoose
  * (the repository's policy first, the tier's next, none; a whole policy
- * from one place; unset and negative values).
+ * from one place; unset and negative values; a tier that could not be
+ * read: the repository's policy, else unknown).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -431,20 +432,24 @@ typedef struct PolicyCase
 				repoDays,
 				tierFull,
 				tierDays;
+	bool		tierKnown;
 	RetentionPolicySource source;
 	int			full,
 				days;
 } PolicyCase;
 
 static const PolicyCase policyCases[] = {
-	{"nothing set: no policy", 0, 0, 0, 0, RETENTION_POLICY_NONE, 0, 0},
-	{"the repository's count", 3, 0, 0, 0, RETENTION_POLICY_REPOSITORY, 3, 0},
-	{"the repository's count and days", 3, 7, 0, 0, RETENTION_POLICY_REPOSITORY, 3, 7},
-	{"the repository's wins over the tier's", 3, 0, 10, 30, RETENTION_POLICY_REPOSITORY, 3, 0},
-	{"the tier's when the repository sets no count", 0, 0, 10, 30, RETENTION_POLICY_TIER, 10, 30},
-	{"repository days without a count: the tier's whole policy", 0, 7, 10, 30, RETENTION_POLICY_TIER, 10, 30},
-	{"tier days without a count: no policy", 0, 0, 0, 30, RETENTION_POLICY_NONE, 0, 0},
-	{"negative values are unset", -1, -5, 2, -3, RETENTION_POLICY_TIER, 2, 0},
+	{"nothing set: no policy", 0, 0, 0, 0, true, RETENTION_POLICY_NONE, 0, 0},
+	{"the repository's count", 3, 0, 0, 0, true, RETENTION_POLICY_REPOSITORY, 3, 0},
+	{"the repository's count and days", 3, 7, 0, 0, true, RETENTION_POLICY_REPOSITORY, 3, 7},
+	{"the repository's wins over the tier's", 3, 0, 10, 30, true, RETENTION_POLICY_REPOSITORY, 3, 0},
+	{"the tier's when the repository sets no count", 0, 0, 10, 30, true, RETENTION_POLICY_TIER, 10, 30},
+	{"repository days without a count: the tier's whole policy", 0, 7, 10, 30, true, RETENTION_POLICY_TIER, 10, 30},
+	{"tier days without a count: no policy", 0, 0, 0, 30, true, RETENTION_POLICY_NONE, 0, 0},
+	{"negative values are unset", -1, -5, 2, -3, true, RETENTION_POLICY_TIER, 2, 0},
+	{"tier unknown, the repository's count: the repository's", 3, 7, 0, 0, false, RETENTION_POLICY_REPOSITORY, 3, 7},
+	{"tier unknown, no count of the repository: unknown, nothing removed", 0, 7, 0, 0, false, RETENTION_POLICY_UNKNOWN, 0, 0},
+	{"tier unknown: its values (stale, say) are not used", 0, 0, 2, 5, false, RETENTION_POLICY_UNKNOWN, 0, 0},
 };
 
 static void
@@ -457,7 +462,8 @@ testPolicyChoose(void)
 		RetentionPolicySource src;
 
 		memset(&p, 0x7f, sizeof(p));
-		src = retentionPolicyChoose(c->repoFull, c->repoDays, c->tierFull, c->tierDays, &p);
+		src = retentionPolicyChoose(c->repoFull, c->repoDays, c->tierFull, c->tierDays,
+									c->tierKnown, &p);
 		is_int(src, c->source, "%s: source", c->name);
 		is_int(p.fullCount, c->full, "%s: full count", c->name);
 		is_int(p.fullDays, c->days, "%s: full days", c->name);
