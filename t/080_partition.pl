@@ -57,10 +57,7 @@ plan skip_all => "network namespaces are not permitted here ($why): the partitio
 
 my $tmp = PostgreSQL::Test::Utils::tempdir();
 my $net = NetNs->new;
-my @names = qw(n1 n2 n3);
-my %addr = map { $_ => $net->add_node($_) } @names;
-my %node = map { $_ => PostgreSQL::Test::Cluster->new($_) } @names;
-my $c = { tmp => $tmp, nodes => \%node };
+my (%addr, %node);
 my $ttl_ms = $DrHa::TTL_MS;
 
 sub tcp
@@ -71,12 +68,13 @@ sub tcp
 
 sub node_conf
 {
-	my ($name) = @_;
+	my ($name, $etcd) = @_;
 	my $path = "$tmp/$name.conf";
 	open(my $fh, '>', $path) or die "$path: $!";
 	print $fh "ha_cluster_name = 'c1'\nha_node_name = '$name'\nha_failover = on\n",
 	  "ha_check_interval = $DrHa::CHECK_MS\nha_retry_timeout = $DrHa::RETRY_MS\n",
 	  "ha_lease_ttl = $ttl_ms\nha_synchronous = on\n";
+	print $fh "ha_etcd_endpoints = '$etcd'\n" if $etcd;
 	close($fh) or die;
 	return "shared_preload_libraries = 'pg_dr'\npg_dr.config_file = '$path'\n"
 	  . "pg_dr.database = 'postgres'\nmax_worker_processes = 16\nwal_keep_size = '256MB'\n"
@@ -128,28 +126,93 @@ sub role_of
 	return $node{$on}->safe_psql('postgres', "SELECT role FROM dr_nodes WHERE name = '$name'");
 }
 
-# --- three nodes in their namespaces
-my $p = $node{n1};
-$p->init(allows_streaming => 1);
-$p->append_conf('postgresql.conf', node_conf('n1'));
-$p->append_conf('pg_hba.conf',
-	"host all all 198.18.0.0/15 trust\nhost replication all 198.18.0.0/15 trust\n");
-start_in_ns('n1');
-$p->safe_psql('postgres', 'CREATE EXTENSION pg_dr');
-$p->safe_psql('postgres',
-	'CREATE TABLE ledger (id bigserial PRIMARY KEY, node text, at timestamptz DEFAULT clock_timestamp());'
-	  . ' CREATE ROLE app LOGIN; GRANT INSERT, SELECT ON ledger TO app;'
-	  . ' GRANT USAGE ON SEQUENCE ledger_id_seq TO app');
-$p->safe_psql('postgres', join('; ', map { "SELECT dr_node_register('$_', '" . tcp($_) . "')" } @names));
-$p->backup('b');
-for my $name (qw(n2 n3))
+# Three nodes, each in a namespace of its own: the first the primary, the
+# others its streaming standbys; the cluster for DrHa::wait_settled.
+sub build_cluster
 {
-	my $s = $node{$name};
-	$s->init_from_backup($p, 'b', has_streaming => 1);
-	$s->append_conf('postgresql.conf', node_conf($name)
-		  . "primary_conninfo = '" . tcp('n1') . " application_name=$name'\n");
-	start_in_ns($name);
+	my ($names, $etcd) = @_;
+	my ($pn, @sn) = @$names;
+	for my $name (@$names)
+	{
+		$addr{$name} = $net->add_node($name);
+		$node{$name} = PostgreSQL::Test::Cluster->new($name);
+	}
+	my $p = $node{$pn};
+	$p->init(allows_streaming => 1);
+	$p->append_conf('postgresql.conf', node_conf($pn, $etcd));
+	$p->append_conf('pg_hba.conf',
+		"host all all 198.18.0.0/15 trust\nhost replication all 198.18.0.0/15 trust\n");
+	start_in_ns($pn);
+	$p->safe_psql('postgres', 'CREATE EXTENSION pg_dr');
+	$p->safe_psql('postgres',
+		'CREATE TABLE ledger (id bigserial PRIMARY KEY, node text, at timestamptz DEFAULT clock_timestamp());'
+		  . ' CREATE ROLE app LOGIN; GRANT INSERT, SELECT ON ledger TO app;'
+		  . ' GRANT USAGE ON SEQUENCE ledger_id_seq TO app');
+	$p->safe_psql('postgres', join('; ', map { "SELECT dr_node_register('$_', '" . tcp($_) . "')" } @$names));
+	$p->backup('b');
+	for my $name (@sn)
+	{
+		my $s = $node{$name};
+		$s->init_from_backup($p, 'b', has_streaming => 1);
+		$s->append_conf('postgresql.conf', node_conf($name, $etcd)
+			  . "primary_conninfo = '" . tcp($pn) . " application_name=$name'\n");
+		start_in_ns($name);
+	}
+	return { tmp => $tmp, nodes => { map { $_ => $node{$_} } @$names } };
 }
+
+# A client in node $name's namespace writes continuously until $stop
+# exists, one line per write into $log: start, end, tag, ack|fail, error.
+sub start_writer
+{
+	my ($name, $log, $stop) = @_;
+	my $pid = fork() // die "fork: $!";
+	return $pid if $pid;
+	open(my $fh, '>', $log) or POSIX::_exit(1);
+	$fh->autoflush(1);
+	my $k = 0;
+	while (!-e $stop)
+	{
+		$k++;
+		my $ts = time();
+		my ($i, $e) = write_in_ns($name, "w$k", timeout => 10);
+		$e = '' unless defined $e;
+		$e =~ s/\s+/ /g;
+		printf $fh "%.3f %.3f %s %s %s\n", $ts, time(), "w$k", defined $i ? 'ack' : 'fail', $e;
+		sleep 0.05;
+	}
+	close($fh);
+	POSIX::_exit(0);
+}
+
+# The writer's record: the tags acknowledged, the ms from $tcut to the
+# first write refused or ended by the fence (and its error), the tags
+# acknowledged after that.
+sub read_writer
+{
+	my ($log, $tcut) = @_;
+	my (@acks, $fence_ms, $fence_err, @late);
+	for my $line (split /\n/, slurp_file($log))
+	{
+		my ($ts, $te, $tag, $res, $e) = split / /, $line, 5;
+		if ($res eq 'ack')
+		{
+			push @acks, $tag;
+			push @late, $tag if defined $fence_ms;
+		}
+		elsif (!defined $fence_ms && $te > $tcut
+			&& $e =~ /fenced|25006|terminat|licence|refused|server closed the connection/)
+		{
+			$fence_ms = int(($te - $tcut) * 1000);
+			$fence_err = $e;
+		}
+	}
+	return (\@acks, $fence_ms, $fence_err, \@late);
+}
+
+# --- three nodes in their namespaces
+my $c = build_cluster([qw(n1 n2 n3)]);
+my $p = $node{n1};
 DrHa::wait_settled($c);
 pass('the three nodes, each in its own namespace, observe each other over 198.18.0.0/15');
 like($node{n2}->safe_psql('postgres', 'SELECT conninfo FROM pg_stat_wal_receiver'),
@@ -188,25 +251,7 @@ note('phase at ' . sprintf('%.1f', time() - $^T) . ' s');
 my $wlog = "$tmp/writer.log";
 my $wstop = "$tmp/writer.stop";
 my $tcut;
-my $writer = fork() // die "fork: $!";
-if ($writer == 0)
-{
-	open(my $fh, '>', $wlog) or POSIX::_exit(1);
-	$fh->autoflush(1);
-	my $k = 0;
-	while (!-e $wstop)
-	{
-		$k++;
-		my $ts = time();
-		my ($i, $e) = write_in_ns('n1', "w$k", timeout => 10);
-		$e = '' unless defined $e;
-		$e =~ s/\s+/ /g;
-		printf $fh "%.3f %.3f %s %s %s\n", $ts, time(), "w$k", defined $i ? 'ack' : 'fail', $e;
-		sleep 0.05;
-	}
-	close($fh);
-	POSIX::_exit(0);
-}
+my $writer = start_writer('n1', $wlog, $wstop);
 sleep 1;
 my %log_at = map { $_ => -s $node{$_}->logfile } qw(n2 n3);
 $tcut = time();
@@ -254,23 +299,9 @@ ok(defined $new_ms, "$winner became primary and took a write");
 is(DrHa::in_recovery($node{$winner}), 'f', "$winner is the new primary");
 is(DrHa::in_recovery($node{$voter}), 't', "$voter is still a standby (exactly one new primary)");
 
-# the writer's record: what n1 acknowledged and when it stopped
-my (@acks, $fence_ms, $fence_err, @late);
-for my $line (split /\n/, slurp_file($wlog))
-{
-	my ($ts, $te, $tag, $res, $e) = split / /, $line, 5;
-	if ($res eq 'ack')
-	{
-		push @acks, $tag;
-		push @late, $tag if defined $fence_ms;
-	}
-	elsif (!defined $fence_ms && $te > $tcut
-		&& $e =~ /fenced|25006|terminat|licence|refused|server closed the connection/)
-	{
-		$fence_ms = int(($te - $tcut) * 1000);
-		$fence_err = $e;
-	}
-}
+my ($acks, $fence_ms, $fence_err, $late) = read_writer($wlog, $tcut);
+my @acks = @$acks;
+my @late = @$late;
 ok(defined $fence_ms, 'n1 stopped its clients\' writes: ' . ($fence_err // 'never'));
 diag('partition of the primary (no etcd, synchronous): cut to the old primary fenced: '
 	  . ($fence_ms // 'never') . ' ms; cut to the first commit on the new primary: '
@@ -295,18 +326,18 @@ is($node{$winner}->safe_psql('postgres',
 ok(!defined $id && $err =~ /25006/, 'a superuser write on n1 (synchronous_commit = local) fails with 25006')
   or diag($err);
 
-# tries writes on n1 from its namespace for $secs, as app (synchronous)
-# or, with $local, as a superuser with synchronous_commit = local (the
-# write guard alone); (commits, tries, last error)
-sub writes_on_n1
+# tries writes on node $name from its namespace for $secs, as app
+# (synchronous) or, with $local, as a superuser with synchronous_commit =
+# local (the write guard alone); (commits, tries, last error)
+sub writes_on
 {
-	my ($secs, $tag, $local) = @_;
+	my ($name, $secs, $tag, $local) = @_;
 	my ($commits, $tries, $last) = (0, 0, '');
 	my $t = time();
 	while (time() - $t < $secs)
 	{
 		$tries++;
-		my ($i, $e) = write_in_ns('n1', $tag, timeout => 4,
+		my ($i, $e) = write_in_ns($name, $tag, timeout => 4,
 			$local ? (user => 'postgres', pre => 'SET synchronous_commit = local; ') : ());
 		if (defined $i) { $commits++ } else { $last = $e }
 		sleep 0.2;
@@ -330,7 +361,7 @@ $node{$voter}->poll_query_until('postgres',
 	"SELECT health IN ('ok', 'fenced') FROM dr_nodes WHERE name = 'n1'")
   or diag("$voter does not see n1 again: "
 	  . $node{$voter}->safe_psql('postgres', 'SELECT name, role, health, reason FROM dr_nodes'));
-my ($commits, $tries, $last_err) = writes_on_n1(2 * $ttl_ms / 1000, 'partial heal, voted');
+my ($commits, $tries, $last_err) = writes_on('n1', 2 * $ttl_ms / 1000, 'partial heal, voted');
 my $commits_voted = $commits;
 my $role_after = role_of('n1', 'n1');
 note("n1's log during the partial heal:\n" . n1_log_since($n1_log_at));
@@ -368,10 +399,10 @@ my $diverged = $commits_voted > 0
 TODO:
 {
 	local $TODO = $diverged;
-	ok(arrives($voter, $wid // 0, 10), "$voter follows $winner (the write arrived)");
+	ok(arrives($voter, $wid // 0, $diverged ? 5 : 10), "$voter follows $winner (the write arrived)");
 }
 $node{n1}->poll_query_until('postgres', "SELECT role = 'fenced' FROM dr_nodes WHERE name = 'n1'");
-($commits, $tries, $last_err) = writes_on_n1(2 * $ttl_ms / 1000, 'partial heal, following', 1);
+($commits, $tries, $last_err) = writes_on('n1', 2 * $ttl_ms / 1000, 'partial heal, following', 1);
 note("n1's log:\n" . n1_log_since($n1_log_at));
 is($commits, 0, "partial heal (n1 sees $voter, which follows $winner, not $winner) for 2 x the lease:"
 	  . " none of $tries writes commits on n1");
@@ -404,7 +435,85 @@ TODO:
 		$commits_voted, "the $commits_voted writes n1 acknowledged during the partial heal are on $winner");
 }
 
-$_->stop('immediate') for values %node;
+note('phase at ' . sprintf('%.1f', time() - $^T) . ' s');
+# --- 5. the same cut with etcd: a cluster of e1 (primary), e2, e3, and
+# etcd in a namespace of its own; e1 cut off loses etcd and its peers
+$_->stop('immediate') for map { $node{$_} } qw(n1 n2 n3);
+my $etcd_bin = $ENV{ETCD} // (grep { -x } map { "$_/etcd" } split /:/, "$ENV{PATH}:/usr/bin")[0];
+if (!$etcd_bin)
+{
+  SKIP: { skip 'etcd is not installed (etcd-server, scripts/deps.sh): the cut with etcd is not run', 1 }
+}
+else
+{
+	my $eaddr = $net->add_node('etcd');
+	my $ep = "http://$eaddr:2379";
+	$net->spawn('etcd', [ $etcd_bin, '--name', 'e', '--data-dir', "$tmp/etcd",
+		'--listen-client-urls', $ep, '--advertise-client-urls', $ep,
+		'--listen-peer-urls', 'http://127.0.0.1:2380',
+		'--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
+		'--initial-cluster', 'e=http://127.0.0.1:2380' ], log => "$tmp/etcd.log");
+	my $up = 0;
+	for (1 .. 300)
+	{
+		my (undef, $out) = $net->capture('etcd', 'curl', '-s', '-m', '1', "$ep/health");
+		if ($out =~ /"health":\s*"true"/) { $up = 1; last }
+		sleep 0.1;
+	}
+	die 'etcd did not start: ' . slurp_file("$tmp/etcd.log") unless $up;
+	my $c2 = build_cluster([qw(e1 e2 e3)], $ep);
+	DrHa::wait_settled($c2);
+	like(DrHa::log_of($node{e1}), qr/pg_dr ha: took the leader key/,
+		"etcd at $eaddr in its own namespace: e1 holds the leader key");
+
+	my ($elog, $estop) = ("$tmp/writer-e.log", "$tmp/writer-e.stop");
+	my $ew = start_writer('e1', $elog, $estop);
+	sleep 1;
+	my $tc = time();
+	$net->cut('e1');
+	my ($ewin, $ems);
+	while (time() - $tc < 30 && !defined $ewin)
+	{
+		for my $name (qw(e2 e3))
+		{
+			my ($i) = write_in_ns($name, "first on $name", timeout => 3);
+			if (defined $i) { ($ewin, $ems) = ($name, int((time() - $tc) * 1000)); last }
+		}
+		sleep 0.05 unless defined $ewin;
+	}
+	sleep 1.5;
+	open(my $es, '>', $estop) or die;
+	close($es);
+	waitpid($ew, 0);
+	ok(defined $ewin, 'with etcd, e1 cut off: a standby took the leader key, became primary and took a write');
+	$ewin //= 'e2';
+	my $eother = $ewin eq 'e2' ? 'e3' : 'e2';
+	is(DrHa::in_recovery($node{$eother}), 't', "... $eother is still a standby (exactly one new primary)");
+	my ($eacks, $efence, $eerr, $elate) = read_writer($elog, $tc);
+	diag('partition of the primary (etcd, synchronous): cut to the old primary fenced: '
+		  . ($efence // 'never') . ' ms; cut to the first commit on the new primary: ' . ($ems // 'never') . ' ms');
+	ok(defined $efence && defined $ems && $efence < $ems && $efence <= $ttl_ms + $DrHa::CHECK_MS,
+		'... e1 stopped its clients\' writes within the lease time, before the new primary\'s first commit ('
+		  . ($efence // 'never') . ' ms): ' . ($eerr // ''));
+	is(scalar(@$elate), 0, '... and acknowledged nothing after that');
+	my $elist = join(',', map { "'$_'" } @$eacks, 'none');
+	is($node{$ewin}->safe_psql('postgres', "SELECT count(DISTINCT node) FROM ledger WHERE node IN ($elist)"),
+		scalar(@$eacks), 'every one of the ' . scalar(@$eacks) . " writes e1 acknowledged is on $ewin");
+
+	# partial heal: e1 sees etcd and the other standby, not the new primary
+	$net->cut_pair('e1', $ewin);
+	$net->heal('e1');
+	$node{$eother}->poll_query_until('postgres',
+		"SELECT health IN ('ok', 'fenced') FROM dr_nodes WHERE name = 'e1'")
+	  or diag("$eother does not see e1 again");
+	my ($ec, $et, $ee) = writes_on('e1', 2 * $ttl_ms / 1000, 'etcd partial heal', 1);
+	is($ec, 0, "partial heal (e1 sees etcd and $eother, not $ewin) for 2 x the lease: none of $et writes commits on e1")
+	  or diag('e1: ' . $node{e1}->safe_psql('postgres', 'SELECT name, role, health, reason FROM dr_nodes'));
+	is(role_of('e1', 'e1'), 'fenced', '... e1 stays fenced (the leader key is held by another)');
+	is(DrHa::in_recovery($node{$ewin}), 'f', "... $ewin is still the primary");
+}
+
+$_->stop('immediate') for grep { $_->{_pid} } values %node;
 $net->cleanup;
 is_deeply([ NetNs::leftovers() ], [], 'no namespace of the test left');
 done_testing();
