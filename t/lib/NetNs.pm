@@ -104,7 +104,9 @@ sub isolate
 		'--net', '--pid', '--fork', '--mount-proc', '--kill-child');
 	my ($out, $err) = ('', '');
 	my $ran = eval {
-		IPC::Run::run([ @unshare, 'true' ], '<', \undef, '>', \$out, '2>', \$err);
+		# what _init will do: a tmpfs mount and a link set up
+		IPC::Run::run([ @unshare, 'sh', '-c', 'mount -t tmpfs pgdr-netns "$1" && ip link set lo up',
+				'sh', _run_dir() ], '<', \undef, '>', \$out, '2>', \$err);
 		1;
 	};
 	if (!$ran || $? != 0)
@@ -123,9 +125,14 @@ sub isolate
 # postmasters pg_ctl leaves behind: a zombie would still answer kill 0 and
 # keep a restarted server from taking its own pid file) and exits as the
 # test did.
+sub _run_dir
+{
+	return -d '/run/netns' ? '/run/netns' : '/run';
+}
+
 sub _init
 {
-	my $dir = -d '/run/netns' ? '/run/netns' : '/run';
+	my $dir = _run_dir();
 	my ($out, $err) = ('', '');
 	IPC::Run::run([ 'mount', '-t', 'tmpfs', '-o', 'mode=0755', 'pgdr-netns', $dir ],
 		'<', \undef, '>', \$out, '2>', \$err)
