@@ -247,9 +247,9 @@ is(role_of('n1', 'n1'), 'primary', '... and n1 is not fenced');
 $net->heal('n3');
 DrHa::wait_settled($c);
 pass('n3 healed: every node observes every other again');
-$p->poll_query_until('postgres',
-	"SELECT count(*) = 2 FROM pg_stat_replication WHERE state = 'streaming'")
-  or diag('n3 did not stream again');
+ok($p->poll_query_until('postgres',
+			"SELECT count(*) = 2 FROM pg_stat_replication WHERE state = 'streaming'"),
+	'... and streams from n1 again');
 
 note('phase at ' . sprintf('%.1f', time() - $^T) . ' s');
 # --- 2. the primary cut off, a client writing on it all along
