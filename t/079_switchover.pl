@@ -67,7 +67,7 @@ like($err, qr/ERROR:  22023: argument "timeout" of dr_switchover\(\) must be 1 m
 ($rc, $out, $err) = call($n1, "BEGIN; SELECT dr_switchover('n2'); COMMIT");
 like($err, qr/ERROR:  25001: dr_switchover\(\) cannot run inside a transaction block/,
 	'inside a transaction block: 25001');
-$n1->safe_psql('postgres', "SELECT dr_node_register('ghost', 'host=127.0.0.1 port=1 dbname=postgres')");
+$n1->safe_psql('postgres', "SELECT dr_node_register('ghost', 'host=127.0.0.1 port=1 dbname=postgres', verify => false)");
 ($rc, $out, $err) = call($n1, "SELECT dr_switchover('ghost')");
 like($err, qr/ERROR:  08006: the target "ghost" does not answer/, 'a target that does not answer: 08006');
 $n1->safe_psql('postgres', "SELECT dr_node_unregister('ghost')");

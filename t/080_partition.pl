@@ -153,7 +153,9 @@ sub build_cluster
 		'CREATE TABLE ledger (id bigserial PRIMARY KEY, node text, at timestamptz DEFAULT clock_timestamp());'
 		  . ' CREATE ROLE app LOGIN; GRANT INSERT, SELECT ON ledger TO app;'
 		  . ' GRANT USAGE ON SEQUENCE ledger_id_seq TO app');
-	$p->safe_psql('postgres', join('; ', map { "SELECT dr_node_register('$_', '" . tcp($_) . "')" } @$names));
+	# the standbys start from the backup below: registered without the check
+	$p->safe_psql('postgres', join('; ', map { "SELECT dr_node_register('$_', '" . tcp($_) . "', verify => "
+			  . ($_ eq $pn ? 'true' : 'false') . ')' } @$names));
 	$p->backup('b');
 	for my $name (@sn)
 	{
