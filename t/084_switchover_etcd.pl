@@ -4,11 +4,14 @@
 # primary is the leader key: pg_dr switchover records the new term in
 # etcd's term key and hands the key from the old primary to the target
 # before promoting it.  Shows:
+#  0. an abort after n1 stopped (n2 does not replay its shutdown
+#     checkpoint): nothing changed in etcd, n1 started again as the
+#     primary, holding the leader key again;
 #  1. n1 -> n2 while a client writes to n1: every acknowledged row is on
 #     n2, exactly one primary, the leader key names n2 (and stays so past
 #     ha_lease_ttl: n2's worker renews the lease it was handed), etcd's
-#     term key is 1, n1 streams from n2, n3 follows n2;
-#  2. and back, n2 -> n1: no row lost, the key names n1, the term is 2.
+#     term key is 2 (the abort used up term 1), n1 streams from n2, n3 follows n2;
+#  2. and back, n2 -> n1: no row lost, the key names n1, the term is 3.
 use strict;
 use warnings;
 
@@ -78,6 +81,58 @@ sub primaries
 for (1 .. 100) { last if (etcd_value('leader') // '') eq 'n1'; sleep 0.1; }
 is(etcd_value('leader'), 'n1', 'before: the leader key names n1');
 
+# 0. the abort after the stop: n2's replay paused as soon as the call
+#    returns, so it never replays n1's shutdown checkpoint; pg_dr
+#    switchover gives up after 10 s, touches nothing in etcd and starts n1
+#    again as the primary, which takes the leader key again (its lease ran
+#    out meanwhile).  The standbys' automatic failover is off meanwhile:
+#    n1 is away longer than ha_lease_ttl.
+sub set_failover
+{
+	my ($value) = @_;
+	for my $n ($n2, $n3)
+	{
+		my $path = "$tmp/" . $n->name . '.conf';
+		my $text = slurp_file($path);
+		$text =~ s/^ha_failover = \w+$/ha_failover = $value/m;
+		open(my $fh, '>', $path) or die;
+		print $fh $text;
+		close($fh) or die;
+		$n->reload;
+	}
+}
+set_failover('off');
+sleep 1;
+my $pauser = $n2->background_psql('postgres');
+my ($rc, $out, $err) = call($n1, "SELECT dr_switchover('n2', '1 s')");
+$pauser->query_safe('SELECT pg_wal_replay_pause()');
+is($rc, 0, 'an abort after the stop: dr_switchover(\'n2\') returns') or diag($err);
+my $restarted = 0;
+for (1 .. 600)
+{
+	my $log = eval { slurp_file($n1->data_dir . '/pg_dr_switchover.log') } // '';
+	if ($log =~ /the server started as the primary it was/) { $restarted = 1; last; }
+	sleep 0.1;
+}
+ok($restarted, '... pg_dr switchover starts n1 again as the primary it was')
+  or diag(slurp_file($n1->data_dir . '/pg_dr_switchover.log'));
+$n1->_update_pid(1);
+$pauser->query_safe('SELECT pg_wal_replay_resume()');
+$pauser->quit;
+like(slurp_file($n1->data_dir . '/pg_dr_switchover.log'),
+	qr/did not replay past the shutdown checkpoint.*nothing handed over/s,
+	'... because n2 did not replay its shutdown checkpoint');
+unlike(slurp_file($n1->data_dir . '/pg_dr_switchover.log'), qr/etcd:/,
+	'... and nothing was changed in etcd');
+my $wrote;
+for (1 .. 200) { $wrote = eval { DrHa::try_write($n1, 'after the abort', 'app') }; last if defined $wrote; sleep 0.1; }
+ok(defined $wrote, 'n1 takes writes again');
+is(etcd_value('leader'), 'n1', '... and holds the leader key again');
+is(etcd_value('term'), undef, '... etcd records no term');
+is(primaries(), 'n1', 'n1 is the only primary');
+set_failover('on');
+DrHa::wait_settled($c);
+
 # 1. n1 -> n2 while a client writes to n1 and records what was acknowledged
 my $acks = "$tmp/acks";
 my $writer = fork() // die "fork: $!";
@@ -100,10 +155,10 @@ if ($writer == 0)
 }
 sleep 1;
 my $t0 = time();
-my ($rc, $out, $err) = call($n1, "SELECT dr_switchover('n2')");
+($rc, $out, $err) = call($n1, "SELECT dr_switchover('n2')");
 my $returned = time() - $t0;
 is($rc, 0, 'dr_switchover(\'n2\') on n1 returns (with etcd)') or diag($err);
-like($out, qr/^switchover to "n2" in term 1 handed off/, '... in term 1');
+like($out, qr/^switchover to "n2" in term 2 handed off/, '... in term 2 (the abort used up term 1 in the voters)');
 my $first;
 for (1 .. 600)
 {
@@ -130,9 +185,9 @@ is($n2->safe_psql('postgres',
 	scalar(@acked), 'every acknowledged write is on n2');
 
 is(etcd_value('leader'), 'n2', 'etcd: the leader key names n2');
-is(etcd_value('term'), '1', "etcd: the term key is the switchover's term, 1");
+is(etcd_value('term'), '2', "etcd: the term key is the switchover's term, 2");
 like(slurp_file($n1->data_dir . '/pg_dr_switchover.log'),
-	qr/etcd: term 1 recorded .*the old primary's lease \d+ revoked.*the leader key names "n2" under lease \d+/s,
+	qr/etcd: term 2 recorded .*the old primary's lease \d+ revoked.*the leader key names "n2" under lease \d+/s,
 	'pg_dr switchover recorded the term, then handed the key over');
 my $id = DrHa::try_write($n2, 'after the switchover', 'app');
 ok(DrHa::wait_follows($c, 'n1', 'n2', $id), 'n1 receives what n2 writes');
@@ -156,7 +211,7 @@ unlike(DrHa::log_of($n2), qr/pg_dr ha: fence:/, '... n2 never fenced');
 ok(defined DrHa::try_write($n2, 'past the ttl', 'app'), '... and commits');
 my $hist = $n2->safe_psql('postgres',
 	"SELECT new_primary, term, kind, duration_ms FROM dr_failover_history WHERE kind = 'switchover'");
-like($hist, qr/^n2\|1\|switchover\|\d+$/, "dr_failover_history: n2, term 1 ($hist)");
+like($hist, qr/^n2\|2\|switchover\|\d+$/, "dr_failover_history: n2, term 2 ($hist)");
 my ($ms) = $hist =~ /(\d+)$/;
 diag(sprintf('switchover n1 -> n2 with etcd: client writes held for %d ms; the call returned after %.2f s; first write on n2 %.2f s after the call; %d writes acknowledged by n1, none lost',
 		$ms // -1, $returned, $first // -1, scalar(@acked)));
@@ -167,14 +222,14 @@ $n2->safe_psql('postgres', "INSERT INTO ledger (node) SELECT 'before going back'
 my $count = $n2->safe_psql('postgres', 'SELECT count(*) FROM ledger');
 ($rc, $out, $err) = call($n2, "SELECT dr_switchover('n1')");
 is($rc, 0, 'dr_switchover(\'n1\') on n2 returns') or diag($err);
-like($out, qr/^switchover to "n1" in term 2 handed off/, '... in term 2');
+like($out, qr/^switchover to "n1" in term 3 handed off/, '... in term 3');
 ok(back_as_standby($n2), 'n2 is back as a standby')
   or diag(slurp_file($n2->data_dir . '/pg_dr_switchover.log'));
 $n2->_update_pid(1);
 is(primaries(), 'n1', 'n1 is the only primary again');
 is($n1->safe_psql('postgres', 'SELECT count(*) FROM ledger'), $count, 'no row lost going back');
 is(etcd_value('leader'), 'n1', 'etcd: the leader key names n1');
-is(etcd_value('term'), '2', 'etcd: the term key is 2');
+is(etcd_value('term'), '3', 'etcd: the term key is 3');
 $id = DrHa::try_write($n1, 'after going back', 'app');
 ok(DrHa::wait_follows($c, 'n2', 'n1', $id) && DrHa::wait_follows($c, 'n3', 'n1', $id),
 	'n2 and n3 follow n1');
