@@ -23,6 +23,11 @@
  * checkpoint, the last record the old primary wrote.  So the old primary
  * has nothing the target lacks, and it follows the target without
  * pg_rewind.
+ *
+ * With etcd the licence is the leader key: pg_dr switchover records the
+ * term in etcd and hands the key to the target before promoting it
+ * (cmd_switchover.c, swEtcdHandOver); the voters' grant is still asked,
+ * the target's own needed (haSwitchoverPromoteBegin), a majority not.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
