@@ -22,17 +22,7 @@ use Test::More;
 my $tmp = PostgreSQL::Test::Utils::tempdir();
 my $env = DrTest::repo_setup($tmp);
 my $node = DrTest::node_new('sched', $env->{conf});
-$node->command_ok([ 'pgbench', '-i', '-s', '2', '-q', 'postgres' ], 'pgbench -i');
-
-# ---------------------------------------------------------------------------
-# off by default: dr_schedule says so, and nothing is taken
-# ---------------------------------------------------------------------------
-$node->poll_query_until('postgres', "SELECT decided_at IS NOT NULL FROM dr_schedule")
-  or die 'the scheduler duty did not decide';
-is($node->safe_psql('postgres', 'SELECT enabled, next_job, reason FROM dr_schedule'),
-	'f|none|the scheduler is off (pg_dr.schedule = off)', 'off by default: dr_schedule says so');
-like($node->safe_psql('postgres', 'SELECT dr_schedule_explain()'),
-	qr/^Scheduler: off/, 'dr_schedule_explain() says it is off');
+$node->command_ok([ 'pgbench', '-i', '-s', '1', '-q', 'postgres' ], 'pgbench -i');
 
 # ---------------------------------------------------------------------------
 # the policy: bad input refused (22023), the value kept; edits audited
@@ -70,19 +60,20 @@ my ($rc, $out, $err) = $node->psql('postgres',
 	"SET ROLE dr_operator; SELECT dr_schedule_policy_set('critical', 'retry_base', '1 minute')");
 like($err, qr/permission denied/, 'dr_operator may not edit the policy');
 
-# the test's policy: incrementals every 30 s, no chain bound, quick retries
+# the test's policy: incrementals every 10 s (the shortest allowed), no
+# chain bound, quick retries
 my @settings = (
 	[ 'full_at', undef ], [ 'full_interval', '1 day' ],
-	[ 'incremental_min_interval', '10 seconds' ], [ 'incremental_interval', '30 seconds' ],
+	[ 'incremental_min_interval', '10 seconds' ], [ 'incremental_interval', '10 seconds' ],
 	[ 'chain_max_length', '0' ], [ 'changed_fraction_max', '0' ],
-	[ 'retry_base', '10 seconds' ], [ 'retry_max', '20 seconds' ]);
+	[ 'retry_base', '2 seconds' ], [ 'retry_max', '4 seconds' ]);
 for my $s (@settings)
 {
 	my $v = defined $s->[1] ? "'$s->[1]'" : 'NULL';
 	$node->safe_psql('postgres',
 		"SET ROLE dr_admin; SELECT dr_schedule_policy_set('critical', '$s->[0]', $v)");
 }
-is(policy('incremental_interval'), '00:00:30', 'dr_admin set the interval');
+is(policy('incremental_interval'), '00:00:10', 'dr_admin set the interval');
 is(policy('full_at IS NULL'), 't', 'full_at NULL: no time of day');
 $node->poll_query_until('postgres', q{
 	SELECT count(*) = 8 FROM dr_audit WHERE operation = 'dr_schedule_policies'})
@@ -90,12 +81,23 @@ $node->poll_query_until('postgres', q{
 is($node->safe_psql('postgres', q{
 	SELECT arguments->'old'->>'incremental_interval' || ' -> ' || (arguments->'new'->>'incremental_interval')
 	  FROM dr_audit WHERE operation = 'dr_schedule_policies'
-	   AND arguments->'new'->>'incremental_interval' = '00:00:30'
-	   AND arguments->'old'->>'incremental_interval' <> '00:00:30'}),
-	'06:00:00 -> 00:00:30', 'the audit record holds the row before and after');
+	   AND arguments->'new'->>'incremental_interval' = '00:00:10'
+	   AND arguments->'old'->>'incremental_interval' <> '00:00:10'}),
+	'06:00:00 -> 00:00:10', 'the audit record holds the row before and after');
 is($node->safe_psql('postgres', q{
 	SELECT session_user_name FROM dr_audit WHERE operation = 'dr_schedule_policies' LIMIT 1}),
 	$node->safe_psql('postgres', 'SELECT session_user'), '... and who made the change');
+
+# ---------------------------------------------------------------------------
+# off by default: dr_schedule says so, and nothing is taken (the edits
+# above made the duty decide again, now that the extension exists)
+# ---------------------------------------------------------------------------
+$node->poll_query_until('postgres', "SELECT decided_at IS NOT NULL FROM dr_schedule")
+  or die 'the scheduler duty did not decide';
+is($node->safe_psql('postgres', 'SELECT enabled, next_job, reason FROM dr_schedule'),
+	'f|none|the scheduler is off (pg_dr.schedule = off)', 'off by default: dr_schedule says so');
+like($node->safe_psql('postgres', 'SELECT dr_schedule_explain()'),
+	qr/^Scheduler: off/, 'dr_schedule_explain() says it is off');
 
 # ---------------------------------------------------------------------------
 # on: a full first, then incrementals on their own, each recorded
@@ -126,14 +128,14 @@ my $bad = $node->safe_psql('postgres', q{
 is($bad, '0', 'every scheduled job: its backup in dr_backups, bytes, duration, expiry after it');
 
 # the gap: from the end of the newest backup (dr_backups) to the start of
-# the next scheduled job, the policy's 30 s, never less
+# the next scheduled job, the policy's 10 s, never less
 my $gap = $node->safe_psql('postgres', q{
 	SELECT min(extract(epoch FROM b.started_at - k.finished_at))
 	  FROM dr_jobs a JOIN dr_backups k ON k.backup_id = a.backup_id
 	  JOIN dr_jobs b ON b.id = (SELECT min(id) FROM dr_jobs c
 								 WHERE c.id > a.id AND c.trigger = 'scheduled')
 	 WHERE a.trigger = 'scheduled' AND a.result = 'ok' AND b.kind = 'incremental'});
-cmp_ok($gap, '>=', 29.99, "incrementals 30 s after the newest backup, never sooner (min gap $gap s)");
+cmp_ok($gap, '>=', 9.99, "incrementals 10 s after the newest backup, never sooner (min gap $gap s)");
 
 # between jobs (not while one runs): the next one, when and why
 $node->poll_query_until('postgres',
@@ -142,11 +144,23 @@ $node->poll_query_until('postgres',
 my $sched = $node->safe_psql('postgres',
 	q{SELECT enabled, next_job, extract(epoch FROM incremental_interval)::int,
 			 next_at > now(), reason FROM dr_schedule});
-like($sched, qr/^t\|incremental\|30\|t\|an incremental every 30 s after the newest backup$/,
-	'dr_schedule: the next incremental, every 30 s, and why');
+like($sched, qr/^t\|incremental\|10\|t\|an incremental every 10 s after the newest backup$/,
+	'dr_schedule: the next incremental, every 10 s, and why');
 like($node->safe_psql('postgres', 'SELECT dr_schedule_explain()'),
-	qr/Policy: a full backup every 24 h; an incremental every 30 s.*\nNewest backup: \d{8}-\d{6}[FI], ended .*\nWAL: .*\nRTO estimate: .*\nLoad: .*\nLast scheduled job: ok .*\nDecision: \w+/s,
+	qr/Policy: a full backup every 24 h; an incremental every 10 s.*\nNewest backup: \d{8}-\d{6}[FI], ended .*\nWAL: .*\nRTO estimate: .*\nLoad: .*\nLast scheduled job: ok .*\nDecision: \w+/s,
 	'dr_schedule_explain() tells the inputs and the decision in words');
+
+# the policy's interval 10 minutes, a short RTO target: quiet, the
+# interval is the policy's (an edit makes the duty decide again at once);
+# no job runs now, so that the manual backup below runs alone
+$node->safe_psql('postgres', q{
+	SET ROLE dr_admin;
+	SELECT dr_schedule_policy_set('critical', 'incremental_interval', '10 minutes');
+	UPDATE dr_objectives SET rto = interval '4 seconds' WHERE tier = 'critical'});
+$node->poll_query_until('postgres',
+	"SELECT extract(epoch FROM incremental_interval) = 600 AND running_job IS NULL FROM dr_schedule")
+  or die 'the quiet interval is not the policy\'s 10 minutes';
+pass('quiet: the interval is the policy\'s 10 minutes');
 
 # a manual backup and a manual failure are in dr_jobs too
 my $manual = $node->safe_psql('postgres', "SELECT dr_backup_full('by hand')");
@@ -164,16 +178,9 @@ pass('a failed manual job: in dr_jobs (queued by its backend, written by the wor
 # ---------------------------------------------------------------------------
 # pgbench raises the WAL rate: with a short RTO target the interval shrinks
 # ---------------------------------------------------------------------------
-$node->safe_psql('postgres', q{
-	SET ROLE dr_admin;
-	SELECT dr_schedule_policy_set('critical', 'incremental_interval', '10 minutes');
-	UPDATE dr_objectives SET rto = interval '4 seconds' WHERE tier = 'critical'});
-$node->poll_query_until('postgres',
-	"SELECT extract(epoch FROM incremental_interval) = 600 FROM dr_schedule")
-  or die 'the quiet interval is not the policy\'s 10 minutes';
-pass('quiet: the interval is the policy\'s 10 minutes');
+# pgbench runs until the incremental for the RTO is seen (-T bounds it)
 my $pgbench = IPC::Run::start(
-	[ 'pgbench', '-n', '-T', '45', '-c', '2', $node->connstr('postgres') ],
+	[ 'pgbench', '-n', '-T', '90', '-c', '2', $node->connstr('postgres') ],
 	'>', \my $pgb_out, '2>', \my $pgb_err);
 my $shrunk = $node->poll_query_until('postgres', q{
 	SELECT incremental_interval < interval '10 minutes' AND reason LIKE '%shortened from the policy''s 10 min%'
@@ -188,10 +195,10 @@ $node->poll_query_until('postgres', q{
 	   AND (reason LIKE '%shortened%' OR reason LIKE '%RTO target%')}, 't')
   or die 'no incremental taken for the RTO';
 pass('an incremental taken sooner than the policy\'s interval, for the RTO');
-$pgbench->finish;
+$pgbench->kill_kill;
 $node->safe_psql('postgres', q{
 	UPDATE dr_objectives SET rto = interval '2 hours' WHERE tier = 'critical';
-	SELECT dr_schedule_policy_set('critical', 'incremental_interval', '15 seconds')});
+	SELECT dr_schedule_policy_set('critical', 'incremental_interval', '10 seconds')});
 
 # ---------------------------------------------------------------------------
 # a failure: the repository's backup directory read-only
@@ -207,7 +214,7 @@ my @failed = split /\n/, $node->safe_psql('postgres', qq{
 my @f1 = split /\|/, $failed[0], 4;
 my @f2 = split /\|/, $failed[1], 4;
 is("$f1[0],$f2[0]", '1,2', 'the failed job is retried: attempts 1 and 2');
-cmp_ok($f2[1] - $f1[2], '>=', 9.5, 'the retry waited for the backoff (10 s)');
+cmp_ok($f2[1] - $f1[2], '>=', 1.9, 'the retry waited for the backoff (2 s)');
 like($f1[3], qr/./, "the error is recorded ($f1[3])");
 $node->poll_query_until('postgres', q{
 	SELECT count(*) = 1 FROM dr_alerts WHERE source = 'schedule' AND key = 'job_failed' AND state = 'open'})
@@ -236,7 +243,9 @@ $node->safe_psql('postgres', 'ALTER SYSTEM SET pg_dr.schedule = off; SELECT pg_r
 $node->poll_query_until('postgres', "SELECT NOT enabled AND next_job = 'none' AND running_job IS NULL FROM dr_schedule")
   or die 'the scheduler did not stop';
 my $count = $node->safe_psql('postgres', "SELECT count(*) FROM dr_jobs");
-sleep 20;
+# longer than the policy's 10 s interval plus a round: on, a job would
+# have been due by now
+sleep 12;
 is($node->safe_psql('postgres', "SELECT count(*) FROM dr_jobs"), $count, 'off: no more jobs');
 is($node->safe_psql('postgres', "SELECT count(*) FROM dr_jobs WHERE result = 'running'"), '0',
 	'no job left running');

@@ -7,7 +7,9 @@
  *	  See schedule.h.
  *
  * Inputs, each round (at most every SCHEDULE_POLL_MS, sooner when the
- * next job is due sooner):
+ * next job is due sooner, at once after a reload that changes
+ * pg_dr.schedule, a committed edit of a policy or of the objectives
+ * (ops/audit.h, auditChangesCommitted) or a queued failed manual job):
  *  - the policy of the tier (pgdr.schedule_policies) and its RTO target
  *    (pgdr.objectives);
  *  - the newest backup that is not damaged (pgdr.backups) and its chain,
@@ -46,6 +48,7 @@
 #include "utils/timestamp.h"
 
 #include "backup/backup_progress.h"
+#include "ops/audit.h"
 #include "ops/duty.h"
 #include "ops/objectives.h"
 #include "ops/schedule.h"
@@ -62,9 +65,17 @@ bool		drSchedule = false;
 
 ScheduleShared *scheduleShared = NULL;
 
-/* In the worker: when the last round started, and the rate's samples. */
+/*
+ * In the worker: when the last round started, pg_dr.schedule as it saw
+ * it (a reload that changes it makes the duty due at once), and the
+ * rate's samples.
+ */
 static TimestampTz scheduleLastRound = 0;
 static TimestampTz scheduleNextAt = 0;
+static bool scheduleLastEnabled = false;
+/* auditChangesCommitted() when the last round began: an edit of a policy
+ * or of the objectives since makes the duty due at once */
+static uint64 scheduleLastChanges = 0;
 typedef struct WalSample
 {
 	TimestampTz at;
@@ -371,6 +382,7 @@ scheduleDrainQueue(void)
 			queued[count++] = scheduleShared->queue[i];
 			scheduleShared->queue[i].used = false;
 		}
+	scheduleShared->queued = 0;
 	LWLockRelease(scheduleShared->lock);
 
 	for (int i = 0; i < count; i++)
@@ -535,6 +547,7 @@ scheduleRoundStep(void *arg)
 	memset(&in, 0, sizeof(in));
 	in.now = GetCurrentTimestamp();
 	in.enabled = drSchedule;
+	scheduleLastEnabled = in.enabled;
 	in.tierName = drTierName(drTier);
 	in.pollSec = SCHEDULE_POLL_MS / 1000;
 	in.walRate = scheduleWalRate(in.now);
@@ -635,9 +648,22 @@ scheduleDutyNextDue(TimestampTz now, void *arg)
 {
 	TimestampTz next = scheduleLastRound + SCHEDULE_POLL_MS * INT64CONST(1000);
 	pid_t		pid;
+	int			queued;
 
 	if (scheduleLastRound == 0)
 		return 0;
+	/* a reload turned the scheduler on or off: decide again now */
+	if (drSchedule != scheduleLastEnabled)
+		return now;
+	/* dr_schedule_policy_set or an edit of dr_objectives committed */
+	if (auditChangesCommitted() != scheduleLastChanges)
+		return now;
+	/* a backend queued a failed manual job (and set our latch) */
+	LWLockAcquire(scheduleShared->lock, LW_SHARED);
+	queued = scheduleShared->queued;
+	LWLockRelease(scheduleShared->lock);
+	if (queued > 0)
+		return now;
 	/* the job's worker ended (the postmaster's notice set our latch) */
 	if (scheduleJobHandle != NULL &&
 		GetBackgroundWorkerPid(scheduleJobHandle, &pid) == BGWH_STOPPED)
@@ -656,7 +682,21 @@ scheduleDutyRun(TimestampTz now, void *arg)
 	scheduleLastRound = now;
 	if (RecoveryInProgress())
 		return true;
+	/* where backends wake us (a restarted worker has another latch) */
+	if (scheduleShared->workerLatch != MyLatch)
+	{
+		LWLockAcquire(scheduleShared->lock, LW_EXCLUSIVE);
+		scheduleShared->workerLatch = MyLatch;
+		LWLockRelease(scheduleShared->lock);
+	}
 	scheduleLaunchId = 0;
+
+	/*
+	 * Before the round's snapshot: an edit counted here is visible to the
+	 * round (the count moves after the commit is visible); one committed
+	 * later moves it again and makes the duty due again.
+	 */
+	scheduleLastChanges = auditChangesCommitted();
 	done = dutyXactRun(NULL, scheduleRoundStep, NULL);
 	launch = scheduleLaunchId;
 	scheduleLaunchId = 0;
