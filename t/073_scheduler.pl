@@ -44,6 +44,10 @@ sub set_bad
 }
 is(policy('full_at'), '02:00:00', 'the seed: a full at 02:00');
 is(policy('incremental_interval'), '06:00:00', 'the seed: an incremental every 6 hours');
+is($node->safe_psql('postgres',
+	'SELECT string_agg(tier || \' \' || restore_point_interval, \', \' ORDER BY tier) FROM dr_schedule_policies'),
+	'critical 00:15:00, high 00:30:00, low 06:00:00, medium 01:00:00',
+	'the seed: a restore point every 15 min (critical), 30 min, 1 h, 6 h');
 set_bad("'nosuch', 'retry_base', '1 minute'", 'unknown tier "nosuch"', 'an unknown tier');
 set_bad("'critical', 'nosuch', '1'", 'unknown schedule setting "nosuch"', 'an unknown setting');
 set_bad("'critical', 'incremental_interval', '-5 minutes'",
@@ -55,6 +59,10 @@ set_bad("'critical', 'incremental_interval', 'soon'",
 set_bad("'critical', 'chain_max_length', '-1'", 'chain_max_length = -1 is out of range',
 	'a negative bound');
 set_bad("'critical', 'busy_load', 'NaN'", 'busy_load = NaN is out of range', 'NaN');
+set_bad("'critical', 'restore_point_interval', '5 seconds'",
+	'restore_point_interval = 5 seconds is out of range', 'a restore point interval too short');
+set_bad("'critical', 'restore_point_interval', '8 days'",
+	'restore_point_interval = 8 days is out of range', 'a restore point interval too long');
 is(policy('incremental_interval'), '06:00:00', 'after the refusals: the value kept');
 my ($rc, $out, $err) = $node->psql('postgres',
 	"SET ROLE dr_operator; SELECT dr_schedule_policy_set('critical', 'retry_base', '1 minute')");
@@ -66,7 +74,8 @@ my @settings = (
 	[ 'full_at', undef ], [ 'full_interval', '1 day' ],
 	[ 'incremental_min_interval', '10 seconds' ], [ 'incremental_interval', '10 seconds' ],
 	[ 'chain_max_length', '0' ], [ 'changed_fraction_max', '0' ],
-	[ 'retry_base', '2 seconds' ], [ 'retry_max', '4 seconds' ]);
+	[ 'retry_base', '2 seconds' ], [ 'retry_max', '4 seconds' ],
+	[ 'restore_point_interval', '10 seconds' ]);
 for my $s (@settings)
 {
 	my $v = defined $s->[1] ? "'$s->[1]'" : 'NULL';
@@ -76,7 +85,7 @@ for my $s (@settings)
 is(policy('incremental_interval'), '00:00:10', 'dr_admin set the interval');
 is(policy('full_at IS NULL'), 't', 'full_at NULL: no time of day');
 $node->poll_query_until('postgres', q{
-	SELECT count(*) = 8 FROM dr_audit WHERE operation = 'dr_schedule_policies'})
+	SELECT count(*) = 9 FROM dr_audit WHERE operation = 'dr_schedule_policies'})
   or die 'the policy edits were not audited';
 is($node->safe_psql('postgres', q{
 	SELECT arguments->'old'->>'incremental_interval' || ' -> ' || (arguments->'new'->>'incremental_interval')
@@ -115,6 +124,33 @@ $node->poll_query_until('postgres', q{
 	 WHERE trigger = 'scheduled' AND result = 'ok' AND kind = 'incremental'}, 't')
   or die 'no two scheduled incrementals';
 pass('the worker took incrementals on its own');
+
+# restore points: the policy's 10 s while the scheduler is on, not
+# pg_dr.pitr_interval's 15 min (its default)
+$node->poll_query_until('postgres', q{
+	SELECT count(*) >= 2 FROM dr_restore_points WHERE origin = 'scheduled'
+	   AND created_at > (SELECT min(started_at) FROM dr_jobs)})
+  or die 'no two scheduled restore points since the scheduler is on';
+$node->poll_query_until('postgres', q{
+	SELECT restore_point_source = 'policy' AND next_restore_point > now() - interval '10 seconds'
+	  FROM dr_schedule})
+  or die 'dr_schedule does not show the policy\'s restore points';
+is($node->safe_psql('postgres', q{
+	SELECT restore_point_interval || '|' || restore_point_source || '|'
+		   || (next_restore_point > now() - interval '10 seconds'
+			   AND next_restore_point <= now() + interval '10 seconds')
+	  FROM dr_schedule}),
+	'00:00:10|policy|true', 'dr_schedule: a restore point every 10 s (the policy), the next one within 10 s');
+my $points = $node->safe_psql('postgres', q{
+	SELECT count(*) || '|' || coalesce(min(gap) >= 9.9, false)
+	  FROM (SELECT extract(epoch FROM created_at - lag(created_at) OVER (ORDER BY created_at)) AS gap
+			  FROM dr_restore_points WHERE origin = 'scheduled') g
+	 WHERE gap IS NOT NULL AND gap < 60});
+like($points, qr/^([1-9]|\d\d+)\|true$/,
+	"scheduled restore points every 10 s, never sooner (count|gaps ok: $points)");
+like($node->safe_psql('postgres', 'SELECT dr_schedule_explain()'),
+	qr/\nRestore points: every 10 s \(the policy's restore_point_interval, while the scheduler is on\), the next at /,
+	'dr_schedule_explain() tells the restore points');
 
 my $bad = $node->safe_psql('postgres', q{
 	SELECT count(*) FROM dr_jobs j
@@ -156,7 +192,7 @@ like($node->safe_psql('postgres', 'SELECT dr_schedule_explain()'),
 $node->safe_psql('postgres', q{
 	SET ROLE dr_admin;
 	SELECT dr_schedule_policy_set('critical', 'incremental_interval', '10 minutes');
-	UPDATE dr_objectives SET rto = interval '4 seconds' WHERE tier = 'critical'});
+	UPDATE dr_objectives SET rto = interval '3 seconds' WHERE tier = 'critical'});
 $node->poll_query_until('postgres',
 	"SELECT extract(epoch FROM incremental_interval) = 600 AND running_job IS NULL FROM dr_schedule")
   or die 'the quiet interval is not the policy\'s 10 minutes';
@@ -249,6 +285,12 @@ sleep 12;
 is($node->safe_psql('postgres', "SELECT count(*) FROM dr_jobs"), $count, 'off: no more jobs');
 is($node->safe_psql('postgres', "SELECT count(*) FROM dr_jobs WHERE result = 'running'"), '0',
 	'no job left running');
+# off: pg_dr.pitr_interval governs the restore points again (its 15 min)
+$node->poll_query_until('postgres', q{
+	SELECT restore_point_source = 'pg_dr.pitr_interval'
+	   AND restore_point_interval = interval '15 minutes' FROM dr_schedule})
+  or die 'the restore points did not go back to pg_dr.pitr_interval';
+pass('off: restore points every pg_dr.pitr_interval (15 min) again');
 
 $node->stop;
 done_testing();

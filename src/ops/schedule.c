@@ -411,10 +411,35 @@ scheduleDuration(StringInfo s, int64 sec)
 		appendStringInfo(s, INT64_FORMAT " s", sec);
 }
 
+/* The restore points in words, for dr_schedule_explain(). */
+static void
+scheduleExplainRestorePoints(StringInfo s, const ScheduleSnapshot *snap)
+{
+	if (!snap->restorePointKnown)
+		return;
+	appendStringInfoString(s, "Restore points: ");
+	if (snap->restorePointIntervalSec <= 0)
+		appendStringInfo(s, "none scheduled (%s is 0)",
+						 strcmp(snap->restorePointSource, "policy") == 0 ?
+						 "the policy's restore_point_interval" : "pg_dr.pitr_interval");
+	else
+	{
+		appendStringInfoString(s, "every ");
+		scheduleDuration(s, snap->restorePointIntervalSec);
+		appendStringInfo(s, " (%s), the next at %s",
+						 strcmp(snap->restorePointSource, "policy") == 0 ?
+						 "the policy's restore_point_interval, while the scheduler is on" :
+						 "pg_dr.pitr_interval, while the scheduler is off",
+						 timestamptz_to_str(snap->restorePointNext));
+	}
+	appendStringInfoString(s, ".\n");
+}
+
 /* The reasoning in words, for dr_schedule_explain(). */
 static void
 scheduleExplain(StringInfo s, const ScheduleInput *in, const ScheduleDecision *d,
-				const char *newestId, const RtoModelEstimate *est)
+				const char *newestId, const RtoModelEstimate *est,
+				const ScheduleSnapshot *restorePoints)
 {
 	const SchedulePolicy *p = &in->policy;
 
@@ -480,6 +505,7 @@ scheduleExplain(StringInfo s, const ScheduleInput *in, const ScheduleDecision *d
 		else
 			appendStringInfoString(s, "Last scheduled job: none yet.\n");
 	}
+	scheduleExplainRestorePoints(s, restorePoints);
 	appendStringInfo(s, "Decision: %s", scheduleJobKindName(d->kind));
 	if (d->kind != SCHEDULE_JOB_NONE)
 	{
@@ -512,6 +538,8 @@ scheduleRoundStep(void *arg)
 	int64		runningJob;
 	BackupProgressSnapshot progress;
 	double		load[1];
+	ScheduleSnapshot *rp = palloc0(sizeof(ScheduleSnapshot));
+	PitrIntervalSource rpSource;
 
 	if (!OidIsValid(get_extension_oid("pg_dr", true)))
 		return;
@@ -577,8 +605,15 @@ scheduleRoundStep(void *arg)
 	rtoModelEstimate(&in.rto, &est);
 	scheduleDecide(&in, &d);
 
+	/* the PITR duty's restore points, shown with the backups */
+	rp->restorePointKnown = pitrScheduleGet(&rp->restorePointIntervalSec, &rpSource,
+											&rp->restorePointNext);
+	if (rp->restorePointKnown)
+		strlcpy(rp->restorePointSource, pitrIntervalSourceName(rpSource),
+				sizeof(rp->restorePointSource));
+
 	initStringInfo(&explain);
-	scheduleExplain(&explain, &in, &d, newestId, &est);
+	scheduleExplain(&explain, &in, &d, newestId, &est, rp);
 
 	if (in.enabled && d.dueNow && !in.jobRunning)
 		scheduleLaunchId = scheduleJobCreate(&d, in.failures + 1);
@@ -591,6 +626,11 @@ scheduleRoundStep(void *arg)
 	scheduleShared->snapshot.walRate = in.walRate;
 	scheduleShared->snapshot.rtoEstimateSec = est.possible ? est.totalSec : -1;
 	scheduleShared->snapshot.decidedAt = in.now;
+	scheduleShared->snapshot.restorePointKnown = rp->restorePointKnown;
+	scheduleShared->snapshot.restorePointIntervalSec = rp->restorePointIntervalSec;
+	strlcpy(scheduleShared->snapshot.restorePointSource, rp->restorePointSource,
+			sizeof(scheduleShared->snapshot.restorePointSource));
+	scheduleShared->snapshot.restorePointNext = rp->restorePointNext;
 	strlcpy(scheduleShared->snapshot.explain, explain.data,
 			sizeof(scheduleShared->snapshot.explain));
 	if (scheduleLaunchId != 0)
