@@ -289,7 +289,8 @@ CREATE FUNCTION pgdr._status(
 	OUT newest_backup text, OUT newest_backup_at timestamptz,
 	OUT newest_backup_age interval,
 	OUT archive_health text, OUT archive_pending bigint,
-	OUT open_alerts integer, OUT verdict text, OUT verdict_reason text)
+	OUT open_alerts integer, OUT verdict text, OUT verdict_reason text,
+	OUT rpo_source text, OUT rpo_standby text)
 RETURNS record
 LANGUAGE C STABLE
 AS 'MODULE_PATHNAME', 'pg_dr_status';

@@ -101,6 +101,23 @@ $primary->poll_query_until('postgres',
   or die 'no lag times on the primary';
 pass('lag times shown on the primary');
 
+# --- the RPO actual from the standbys (pg_dr.objectives_rpo_source) ------
+# WAL is not archived by pg_dr here: the archive's RPO actual is unknown.
+# auto (the default) counts only synchronous standbys: none yet.
+is($primary->safe_psql('postgres',
+	'SELECT rpo_source || \'|\' || (rpo_actual IS NULL) || \'|\' || (rpo_standby IS NULL) FROM dr_status'),
+	'archive|true|true', 'auto, asynchronous standbys: the RPO actual is the archive\'s (unknown)');
+$primary->safe_psql('postgres',
+	"ALTER SYSTEM SET pg_dr.objectives_rpo_source = 'standby'; SELECT pg_reload_conf()");
+$primary->poll_query_until('postgres', q{
+	SELECT rpo_source = 'standby' AND rpo_standby IN ('s1', 's2')
+	   AND rpo_actual < interval '10 seconds' FROM dr_status})
+  or die 'standby: the RPO actual is not the best standby\'s lag: '
+  . $primary->safe_psql('postgres', 'SELECT rpo_source, rpo_standby, rpo_actual FROM dr_status');
+pass('standby: the RPO actual is the best standby\'s flush lag, dr_status names it');
+$primary->safe_psql('postgres',
+	'ALTER SYSTEM RESET pg_dr.objectives_rpo_source; SELECT pg_reload_conf()');
+
 # --- replay paused on s1: reported, alert raised, resolved --------------
 $s1->safe_psql('postgres', 'SELECT pg_wal_replay_pause()');
 $s1->poll_query_until('postgres', 'SELECT replay_paused FROM dr_replication')
@@ -173,6 +190,12 @@ $primary->poll_query_until('postgres',
 	"SELECT count(*) = 2 FROM dr_replication WHERE sync_state = 'quorum'")
   or die 'the standbys are not quorum standbys';
 pass('both standbys are quorum standbys');
+$primary->poll_query_until('postgres', q{
+	SELECT rpo_source = 'standby' AND rpo_standby IN ('s1', 's2')
+	   AND rpo_actual < interval '10 seconds' FROM dr_status})
+  or die 'auto, synchronous mode: the RPO actual is not the standby\'s: '
+  . $primary->safe_psql('postgres', 'SELECT rpo_source, rpo_standby, rpo_actual FROM dr_status');
+pass('auto, synchronous mode: the RPO actual is the best synchronous standby\'s lag');
 like($primary->safe_psql('postgres',
 	"SELECT arguments::text FROM dr_audit WHERE operation = 'synchronous_standby_names'
 	  ORDER BY id DESC LIMIT 1"),
@@ -198,6 +221,10 @@ $primary->poll_query_until('postgres',
 	   AND severity = 'critical' AND state = 'open'")
   or die 'no critical alert with no standby';
 pass('both stopped: a critical alert is open');
+$primary->poll_query_until('postgres',
+	"SELECT rpo_source = 'archive' AND rpo_standby IS NULL FROM dr_status")
+  or die 'no standby: the RPO actual is not the archive\'s';
+pass('no healthy standby: the RPO actual is the archive\'s again');
 is(sync_names(), 'ANY 1 ("s2")', 'the last set is kept');
 
 # a commit waits for a standby; PostgreSQL 15 does not apply

@@ -38,7 +38,7 @@
 PG_FUNCTION_INFO_V1(pg_dr_status);
 PG_FUNCTION_INFO_V1(pg_dr_config);
 
-#define STATUS_COLUMNS	33
+#define STATUS_COLUMNS	35
 #define STATUS_MEASURED	14		/* the first of the objectives measured */
 
 /* Objectives of the current tier, read as the extension owner. */
@@ -231,6 +231,10 @@ statusMeasured(Datum *values, bool *nulls)
 	/* verdict, verdict_reason */
 	values[i++] = CStringGetTextDatum(objectivesVerdictName(m.verdict.kind));
 	values[i] = statusText(m.verdict.reason, &nulls[i]);
+	i++;
+	/* rpo_source, rpo_standby */
+	values[i++] = CStringGetTextDatum(m.rpoSource);
+	values[i] = statusText(m.rpoStandby[0] ? m.rpoStandby : NULL, &nulls[i]);
 	i++;
 	Assert(STATUS_MEASURED + i == STATUS_COLUMNS);
 }
