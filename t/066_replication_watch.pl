@@ -23,6 +23,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(sleep time);
+use HTTP::Tiny;
 
 my $tmp = PostgreSQL::Test::Utils::tempdir();
 
@@ -92,6 +93,26 @@ for my $s (@standbys)
 		"standby:$name:not paused:true:true",
 		"standby $name shows its receiver, sender, replay and pause state");
 }
+
+# --- the metrics on a hot standby: dr_metrics() and the endpoint ----------
+my $metrics = $s1->safe_psql('postgres', 'SELECT dr_metrics()');
+like($metrics, qr/^pg_dr_in_recovery 1$/m, 'dr_metrics() on a hot standby: it answers, in recovery');
+unlike($metrics, qr/^pg_dr_rpo_actual_seconds /m, '... with no RPO actual (the primary has it)');
+like($primary->safe_psql('postgres', 'SELECT dr_metrics()'), qr/^pg_dr_in_recovery 0$/m,
+	'the primary says it is not in recovery');
+my $mport = PostgreSQL::Test::Cluster::get_free_port();
+$s1->append_conf('postgresql.conf', "pg_dr.metrics_listen = '127.0.0.1:$mport'\n");
+$s1->reload;
+my $scrape;
+for (1 .. 150)
+{
+	$scrape = HTTP::Tiny->new(timeout => 5)->get("http://127.0.0.1:$mport/metrics");
+	last if $scrape->{status} == 200;
+	sleep(0.2);
+}
+is($scrape->{status}, 200, 'the metrics endpoint serves on a hot standby');
+like($scrape->{content}, qr/^pg_dr_in_recovery 1$/m, '... the standby\'s metrics');
+like($scrape->{content}, qr/^pg_dr_worker_running 1$/m, '... with its pg_dr worker running');
 
 # lag in time on the primary: PostgreSQL's own lag columns fill with writes
 $primary->safe_psql('postgres',
