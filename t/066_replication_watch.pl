@@ -136,6 +136,8 @@ $primary->poll_query_until('postgres', q{
   or die 'standby: the RPO actual is not the best standby\'s lag: '
   . $primary->safe_psql('postgres', 'SELECT rpo_source, rpo_standby, rpo_actual FROM dr_status');
 pass('standby: the RPO actual is the best standby\'s flush lag, dr_status names it');
+like($primary->safe_psql('postgres', 'SELECT dr_metrics()'), qr/^pg_dr_rpo_from_standby 1$/m,
+	'... and dr_metrics() says the RPO actual is a standby\'s');
 $primary->safe_psql('postgres',
 	'ALTER SYSTEM RESET pg_dr.objectives_rpo_source; SELECT pg_reload_conf()');
 

@@ -173,9 +173,13 @@ metricsObjectives(StringInfo out)
 	objectivesMeasure(&m);
 
 	metricsFamily(out, "pg_dr_rpo_actual_seconds", "gauge",
-				  "Age of the oldest WAL not yet in every required repository (0: none waits); absent while it cannot be measured.");
+				  "Age of the oldest WAL not yet in every required repository (0: none waits), or the best healthy standby's flush lag when pg_dr_rpo_from_standby is 1; absent while it cannot be measured.");
 	if (m.input.rpoKnown)
 		metricsSample(out, "pg_dr_rpo_actual_seconds", NULL, NULL, m.input.rpoActualSec);
+	metricsFamily(out, "pg_dr_rpo_from_standby", "gauge",
+				  "1 when the RPO actual is a standby's replication lag (dr_status.rpo_source, pg_dr.objectives_rpo_source), 0 when it is the archive's.");
+	metricsSample(out, "pg_dr_rpo_from_standby", NULL, NULL,
+				  strcmp(m.rpoSource, "standby") == 0 ? 1 : 0);
 	metricsFamily(out, "pg_dr_rto_estimate_seconds", "gauge",
 				  "Estimated time to restore the newest backup chain and replay the WAL since, at the rates measured on this host; absent without a valid backup.");
 	if (m.input.backupExists)

@@ -135,7 +135,8 @@ statusArchiving(DrError *err)
 	return true;
 }
 
-/* Open every configured repository; the first problem found is reported. */
+/* Open every configured repository and check its passphrase; the first
+ * problem found is reported. */
 static bool
 statusRepositories(const DrConfig *config, DrError *err)
 {
@@ -143,17 +144,14 @@ statusRepositories(const DrConfig *config, DrError *err)
 
 	for (n = 1; n <= CONFIG_REPO_MAX; n++)
 	{
-		Repo	   *repo;
-
 		if (config->repo[n].index == 0)
 			continue;
-		repo = repoOpen(&config->repo[n], err);
-		if (repo == NULL)
+		/* a passphrase that matched is not derived again (repo.h) */
+		if (!repoKeyCheck(&config->repo[n], err))
 		{
 			drErrorPrefix(err, "repo%d: ", n);
 			return false;
 		}
-		repoClose(repo);
 	}
 	return true;
 }
