@@ -290,7 +290,8 @@ CREATE FUNCTION pgdr._status(
 	OUT newest_backup text, OUT newest_backup_at timestamptz,
 	OUT newest_backup_age interval,
 	OUT archive_health text, OUT archive_pending bigint,
-	OUT open_alerts integer, OUT verdict text, OUT verdict_reason text)
+	OUT open_alerts integer, OUT verdict text, OUT verdict_reason text,
+	OUT rpo_source text, OUT rpo_standby text)
 RETURNS record
 LANGUAGE C STABLE
 AS 'MODULE_PATHNAME', 'pg_dr_status';
@@ -546,7 +547,7 @@ CREATE VIEW dr_restore_points AS
 	 WHERE kind = 'restore-point'
 	 ORDER BY at;
 COMMENT ON VIEW dr_restore_points IS
-	'named restore points: scheduled (pg_dr.pitr_interval) and manual (dr_restore_point)';
+	'named restore points: scheduled (pg_dr.pitr_interval, or the schedule policy''s restore_point_interval while pg_dr.schedule is on) and manual (dr_restore_point)';
 
 CREATE FUNCTION dr_declare_primary()
 RETURNS boolean
@@ -1103,6 +1104,9 @@ CREATE TABLE pgdr.schedule_policies (
 	defer_max		interval NOT NULL,
 	retry_base		interval NOT NULL,
 	retry_max		interval NOT NULL,
+	-- the PITR duty's scheduled restore points while pg_dr.schedule is on
+	-- (off: pg_dr.pitr_interval); 0: none
+	restore_point_interval interval NOT NULL,
 	-- a backstop: dr_schedule_policy_set() checks the bounds with clear errors
 	CHECK (full_interval >= interval '1 minute' AND incremental_interval >= interval '10 seconds'
 		   AND incremental_min_interval >= interval '10 seconds'
@@ -1110,16 +1114,24 @@ CREATE TABLE pgdr.schedule_policies (
 		   AND chain_max_length >= 0 AND chain_max_bytes >= 0
 		   AND changed_fraction_max >= 0 AND busy_backends >= 0 AND busy_load >= 0
 		   AND defer_max >= interval '0' AND retry_base >= interval '1 second'
-		   AND retry_max >= retry_base)
+		   AND retry_max >= retry_base
+		   AND (restore_point_interval = interval '0'
+				OR restore_point_interval BETWEEN interval '10 seconds' AND interval '7 days'))
 );
 COMMENT ON TABLE pgdr.schedule_policies IS
 	'the scheduler''s policy per tier (edited with dr_schedule_policy_set, audited)';
 
--- the seed's policy: a full daily at 02:00, an incremental every 6 hours
+-- the seed's policy: a full daily at 02:00, an incremental every 6 hours;
+-- a restore point every 15 minutes for critical (the seed's), and for the
+-- others at most half their RPO: high 30 min, medium 1 h, low 6 h
 INSERT INTO pgdr.schedule_policies
 	SELECT tier, time '02:00', interval '1 day', interval '6 hours',
 		   interval '15 minutes', 8, 0, 0.5, 0, 0, interval '2 hours',
-		   interval '1 minute', interval '1 hour'
+		   interval '1 minute', interval '1 hour',
+		   CASE tier WHEN 'critical' THEN interval '15 minutes'
+					 WHEN 'high' THEN interval '30 minutes'
+					 WHEN 'medium' THEN interval '1 hour'
+					 ELSE interval '6 hours' END
 	  FROM pgdr.objectives;
 
 -- audited as the objectives are (the trigger's argument names the view)
@@ -1177,7 +1189,7 @@ BEGIN
 		WHEN 'full_at' THEN
 			p.full_at := value::time;
 		WHEN 'full_interval', 'incremental_interval', 'incremental_min_interval',
-			 'defer_max', 'retry_base', 'retry_max' THEN
+			 'defer_max', 'retry_base', 'retry_max', 'restore_point_interval' THEN
 			iv := value::interval;
 		WHEN 'chain_max_length', 'chain_max_bytes', 'busy_backends' THEN
 			n := value::bigint;
@@ -1230,6 +1242,11 @@ BEGIN
 			bad := 'from retry_base (' || p.retry_base || ') to 7 days';
 		END IF;
 		p.retry_max := iv;
+	WHEN 'restore_point_interval' THEN
+		IF iv <> interval '0' AND (iv < interval '10 seconds' OR iv > interval '7 days') THEN
+			bad := '0 (no scheduled restore points) or from 10 seconds to 7 days';
+		END IF;
+		p.restore_point_interval := iv;
 	WHEN 'chain_max_length' THEN
 		IF n < 0 OR n > 1000 THEN
 			bad := 'from 0 (no bound) to 1000';
@@ -1271,7 +1288,8 @@ BEGIN
 		chain_max_length = p.chain_max_length, chain_max_bytes = p.chain_max_bytes,
 		changed_fraction_max = p.changed_fraction_max,
 		busy_backends = p.busy_backends, busy_load = p.busy_load,
-		defer_max = p.defer_max, retry_base = p.retry_base, retry_max = p.retry_max
+		defer_max = p.defer_max, retry_base = p.retry_base, retry_max = p.retry_max,
+		restore_point_interval = p.restore_point_interval
 	 WHERE s.tier OPERATOR(pg_catalog.=) p.tier;
 END
 $$;
@@ -1322,7 +1340,8 @@ CREATE FUNCTION pgdr._schedule(
 	OUT retry boolean, OUT required boolean,
 	OUT incremental_interval interval, OUT wal_rate float8,
 	OUT rto_estimate float8, OUT running_job bigint, OUT reason text,
-	OUT decided_at timestamptz)
+	OUT decided_at timestamptz, OUT restore_point_interval interval,
+	OUT restore_point_source text, OUT next_restore_point timestamptz)
 RETURNS record
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'pg_dr_schedule';

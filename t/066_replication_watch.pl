@@ -23,6 +23,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(sleep time);
+use HTTP::Tiny;
 
 my $tmp = PostgreSQL::Test::Utils::tempdir();
 
@@ -93,6 +94,26 @@ for my $s (@standbys)
 		"standby $name shows its receiver, sender, replay and pause state");
 }
 
+# --- the metrics on a hot standby: dr_metrics() and the endpoint ----------
+my $metrics = $s1->safe_psql('postgres', 'SELECT dr_metrics()');
+like($metrics, qr/^pg_dr_in_recovery 1$/m, 'dr_metrics() on a hot standby: it answers, in recovery');
+unlike($metrics, qr/^pg_dr_rpo_actual_seconds /m, '... with no RPO actual (the primary has it)');
+like($primary->safe_psql('postgres', 'SELECT dr_metrics()'), qr/^pg_dr_in_recovery 0$/m,
+	'the primary says it is not in recovery');
+my $mport = PostgreSQL::Test::Cluster::get_free_port();
+$s1->append_conf('postgresql.conf', "pg_dr.metrics_listen = '127.0.0.1:$mport'\n");
+$s1->reload;
+my $scrape;
+for (1 .. 150)
+{
+	$scrape = HTTP::Tiny->new(timeout => 5)->get("http://127.0.0.1:$mport/metrics");
+	last if $scrape->{status} == 200;
+	sleep(0.2);
+}
+is($scrape->{status}, 200, 'the metrics endpoint serves on a hot standby');
+like($scrape->{content}, qr/^pg_dr_in_recovery 1$/m, '... the standby\'s metrics');
+like($scrape->{content}, qr/^pg_dr_worker_running 1$/m, '... with its pg_dr worker running');
+
 # lag in time on the primary: PostgreSQL's own lag columns fill with writes
 $primary->safe_psql('postgres',
 	'INSERT INTO ledger (id) SELECT g FROM generate_series(2, 1000) g');
@@ -100,6 +121,25 @@ $primary->poll_query_until('postgres',
 	"SELECT count(*) = 2 FROM dr_replication WHERE replay_lag IS NOT NULL AND flush_lag IS NOT NULL")
   or die 'no lag times on the primary';
 pass('lag times shown on the primary');
+
+# --- the RPO actual from the standbys (pg_dr.objectives_rpo_source) ------
+# WAL is not archived by pg_dr here: the archive's RPO actual is unknown.
+# auto (the default) counts only synchronous standbys: none yet.
+is($primary->safe_psql('postgres',
+	'SELECT rpo_source || \'|\' || (rpo_actual IS NULL) || \'|\' || (rpo_standby IS NULL) FROM dr_status'),
+	'archive|true|true', 'auto, asynchronous standbys: the RPO actual is the archive\'s (unknown)');
+$primary->safe_psql('postgres',
+	"ALTER SYSTEM SET pg_dr.objectives_rpo_source = 'standby'; SELECT pg_reload_conf()");
+$primary->poll_query_until('postgres', q{
+	SELECT rpo_source = 'standby' AND rpo_standby IN ('s1', 's2')
+	   AND rpo_actual < interval '10 seconds' FROM dr_status})
+  or die 'standby: the RPO actual is not the best standby\'s lag: '
+  . $primary->safe_psql('postgres', 'SELECT rpo_source, rpo_standby, rpo_actual FROM dr_status');
+pass('standby: the RPO actual is the best standby\'s flush lag, dr_status names it');
+like($primary->safe_psql('postgres', 'SELECT dr_metrics()'), qr/^pg_dr_rpo_from_standby 1$/m,
+	'... and dr_metrics() says the RPO actual is a standby\'s');
+$primary->safe_psql('postgres',
+	'ALTER SYSTEM RESET pg_dr.objectives_rpo_source; SELECT pg_reload_conf()');
 
 # --- replay paused on s1: reported, alert raised, resolved --------------
 $s1->safe_psql('postgres', 'SELECT pg_wal_replay_pause()');
@@ -173,6 +213,12 @@ $primary->poll_query_until('postgres',
 	"SELECT count(*) = 2 FROM dr_replication WHERE sync_state = 'quorum'")
   or die 'the standbys are not quorum standbys';
 pass('both standbys are quorum standbys');
+$primary->poll_query_until('postgres', q{
+	SELECT rpo_source = 'standby' AND rpo_standby IN ('s1', 's2')
+	   AND rpo_actual < interval '10 seconds' FROM dr_status})
+  or die 'auto, synchronous mode: the RPO actual is not the standby\'s: '
+  . $primary->safe_psql('postgres', 'SELECT rpo_source, rpo_standby, rpo_actual FROM dr_status');
+pass('auto, synchronous mode: the RPO actual is the best synchronous standby\'s lag');
 like($primary->safe_psql('postgres',
 	"SELECT arguments::text FROM dr_audit WHERE operation = 'synchronous_standby_names'
 	  ORDER BY id DESC LIMIT 1"),
@@ -198,6 +244,10 @@ $primary->poll_query_until('postgres',
 	   AND severity = 'critical' AND state = 'open'")
   or die 'no critical alert with no standby';
 pass('both stopped: a critical alert is open');
+$primary->poll_query_until('postgres',
+	"SELECT rpo_source = 'archive' AND rpo_standby IS NULL FROM dr_status")
+  or die 'no standby: the RPO actual is not the archive\'s';
+pass('no healthy standby: the RPO actual is the archive\'s again');
 is(sync_names(), 'ANY 1 ("s2")', 'the last set is kept');
 
 # a commit waits for a standby; PostgreSQL 15 does not apply

@@ -22,17 +22,7 @@ use Test::More;
 my $tmp = PostgreSQL::Test::Utils::tempdir();
 my $env = DrTest::repo_setup($tmp);
 my $node = DrTest::node_new('sched', $env->{conf});
-$node->command_ok([ 'pgbench', '-i', '-s', '2', '-q', 'postgres' ], 'pgbench -i');
-
-# ---------------------------------------------------------------------------
-# off by default: dr_schedule says so, and nothing is taken
-# ---------------------------------------------------------------------------
-$node->poll_query_until('postgres', "SELECT decided_at IS NOT NULL FROM dr_schedule")
-  or die 'the scheduler duty did not decide';
-is($node->safe_psql('postgres', 'SELECT enabled, next_job, reason FROM dr_schedule'),
-	'f|none|the scheduler is off (pg_dr.schedule = off)', 'off by default: dr_schedule says so');
-like($node->safe_psql('postgres', 'SELECT dr_schedule_explain()'),
-	qr/^Scheduler: off/, 'dr_schedule_explain() says it is off');
+$node->command_ok([ 'pgbench', '-i', '-s', '1', '-q', 'postgres' ], 'pgbench -i');
 
 # ---------------------------------------------------------------------------
 # the policy: bad input refused (22023), the value kept; edits audited
@@ -54,6 +44,10 @@ sub set_bad
 }
 is(policy('full_at'), '02:00:00', 'the seed: a full at 02:00');
 is(policy('incremental_interval'), '06:00:00', 'the seed: an incremental every 6 hours');
+is($node->safe_psql('postgres',
+	'SELECT string_agg(tier || \' \' || restore_point_interval, \', \' ORDER BY tier) FROM dr_schedule_policies'),
+	'critical 00:15:00, high 00:30:00, low 06:00:00, medium 01:00:00',
+	'the seed: a restore point every 15 min (critical), 30 min, 1 h, 6 h');
 set_bad("'nosuch', 'retry_base', '1 minute'", 'unknown tier "nosuch"', 'an unknown tier');
 set_bad("'critical', 'nosuch', '1'", 'unknown schedule setting "nosuch"', 'an unknown setting');
 set_bad("'critical', 'incremental_interval', '-5 minutes'",
@@ -65,37 +59,54 @@ set_bad("'critical', 'incremental_interval', 'soon'",
 set_bad("'critical', 'chain_max_length', '-1'", 'chain_max_length = -1 is out of range',
 	'a negative bound');
 set_bad("'critical', 'busy_load', 'NaN'", 'busy_load = NaN is out of range', 'NaN');
+set_bad("'critical', 'restore_point_interval', '5 seconds'",
+	'restore_point_interval = 5 seconds is out of range', 'a restore point interval too short');
+set_bad("'critical', 'restore_point_interval', '8 days'",
+	'restore_point_interval = 8 days is out of range', 'a restore point interval too long');
 is(policy('incremental_interval'), '06:00:00', 'after the refusals: the value kept');
 my ($rc, $out, $err) = $node->psql('postgres',
 	"SET ROLE dr_operator; SELECT dr_schedule_policy_set('critical', 'retry_base', '1 minute')");
 like($err, qr/permission denied/, 'dr_operator may not edit the policy');
 
-# the test's policy: incrementals every 30 s, no chain bound, quick retries
+# the test's policy: incrementals every 10 s (the shortest allowed), no
+# chain bound, quick retries
 my @settings = (
 	[ 'full_at', undef ], [ 'full_interval', '1 day' ],
-	[ 'incremental_min_interval', '10 seconds' ], [ 'incremental_interval', '30 seconds' ],
+	[ 'incremental_min_interval', '10 seconds' ], [ 'incremental_interval', '10 seconds' ],
 	[ 'chain_max_length', '0' ], [ 'changed_fraction_max', '0' ],
-	[ 'retry_base', '10 seconds' ], [ 'retry_max', '20 seconds' ]);
+	[ 'retry_base', '2 seconds' ], [ 'retry_max', '4 seconds' ],
+	[ 'restore_point_interval', '10 seconds' ]);
 for my $s (@settings)
 {
 	my $v = defined $s->[1] ? "'$s->[1]'" : 'NULL';
 	$node->safe_psql('postgres',
 		"SET ROLE dr_admin; SELECT dr_schedule_policy_set('critical', '$s->[0]', $v)");
 }
-is(policy('incremental_interval'), '00:00:30', 'dr_admin set the interval');
+is(policy('incremental_interval'), '00:00:10', 'dr_admin set the interval');
 is(policy('full_at IS NULL'), 't', 'full_at NULL: no time of day');
 $node->poll_query_until('postgres', q{
-	SELECT count(*) = 8 FROM dr_audit WHERE operation = 'dr_schedule_policies'})
+	SELECT count(*) = 9 FROM dr_audit WHERE operation = 'dr_schedule_policies'})
   or die 'the policy edits were not audited';
 is($node->safe_psql('postgres', q{
 	SELECT arguments->'old'->>'incremental_interval' || ' -> ' || (arguments->'new'->>'incremental_interval')
 	  FROM dr_audit WHERE operation = 'dr_schedule_policies'
-	   AND arguments->'new'->>'incremental_interval' = '00:00:30'
-	   AND arguments->'old'->>'incremental_interval' <> '00:00:30'}),
-	'06:00:00 -> 00:00:30', 'the audit record holds the row before and after');
+	   AND arguments->'new'->>'incremental_interval' = '00:00:10'
+	   AND arguments->'old'->>'incremental_interval' <> '00:00:10'}),
+	'06:00:00 -> 00:00:10', 'the audit record holds the row before and after');
 is($node->safe_psql('postgres', q{
 	SELECT session_user_name FROM dr_audit WHERE operation = 'dr_schedule_policies' LIMIT 1}),
 	$node->safe_psql('postgres', 'SELECT session_user'), '... and who made the change');
+
+# ---------------------------------------------------------------------------
+# off by default: dr_schedule says so, and nothing is taken (the edits
+# above made the duty decide again, now that the extension exists)
+# ---------------------------------------------------------------------------
+$node->poll_query_until('postgres', "SELECT decided_at IS NOT NULL FROM dr_schedule")
+  or die 'the scheduler duty did not decide';
+is($node->safe_psql('postgres', 'SELECT enabled, next_job, reason FROM dr_schedule'),
+	'f|none|the scheduler is off (pg_dr.schedule = off)', 'off by default: dr_schedule says so');
+like($node->safe_psql('postgres', 'SELECT dr_schedule_explain()'),
+	qr/^Scheduler: off/, 'dr_schedule_explain() says it is off');
 
 # ---------------------------------------------------------------------------
 # on: a full first, then incrementals on their own, each recorded
@@ -114,6 +125,33 @@ $node->poll_query_until('postgres', q{
   or die 'no two scheduled incrementals';
 pass('the worker took incrementals on its own');
 
+# restore points: the policy's 10 s while the scheduler is on, not
+# pg_dr.pitr_interval's 15 min (its default)
+$node->poll_query_until('postgres', q{
+	SELECT count(*) >= 2 FROM dr_restore_points WHERE origin = 'scheduled'
+	   AND created_at > (SELECT min(started_at) FROM dr_jobs)})
+  or die 'no two scheduled restore points since the scheduler is on';
+$node->poll_query_until('postgres', q{
+	SELECT restore_point_source = 'policy' AND next_restore_point > now() - interval '10 seconds'
+	  FROM dr_schedule})
+  or die 'dr_schedule does not show the policy\'s restore points';
+is($node->safe_psql('postgres', q{
+	SELECT restore_point_interval || '|' || restore_point_source || '|'
+		   || (next_restore_point > now() - interval '10 seconds'
+			   AND next_restore_point <= now() + interval '10 seconds')
+	  FROM dr_schedule}),
+	'00:00:10|policy|true', 'dr_schedule: a restore point every 10 s (the policy), the next one within 10 s');
+my $points = $node->safe_psql('postgres', q{
+	SELECT count(*) || '|' || coalesce(min(gap) >= 9.9, false)
+	  FROM (SELECT extract(epoch FROM created_at - lag(created_at) OVER (ORDER BY created_at)) AS gap
+			  FROM dr_restore_points WHERE origin = 'scheduled') g
+	 WHERE gap IS NOT NULL AND gap < 60});
+like($points, qr/^([1-9]|\d\d+)\|true$/,
+	"scheduled restore points every 10 s, never sooner (count|gaps ok: $points)");
+like($node->safe_psql('postgres', 'SELECT dr_schedule_explain()'),
+	qr/\nRestore points: every 10 s \(the policy's restore_point_interval, while the scheduler is on\), the next at /,
+	'dr_schedule_explain() tells the restore points');
+
 my $bad = $node->safe_psql('postgres', q{
 	SELECT count(*) FROM dr_jobs j
 	 WHERE j.trigger = 'scheduled' AND j.result = 'ok'
@@ -126,14 +164,14 @@ my $bad = $node->safe_psql('postgres', q{
 is($bad, '0', 'every scheduled job: its backup in dr_backups, bytes, duration, expiry after it');
 
 # the gap: from the end of the newest backup (dr_backups) to the start of
-# the next scheduled job, the policy's 30 s, never less
+# the next scheduled job, the policy's 10 s, never less
 my $gap = $node->safe_psql('postgres', q{
 	SELECT min(extract(epoch FROM b.started_at - k.finished_at))
 	  FROM dr_jobs a JOIN dr_backups k ON k.backup_id = a.backup_id
 	  JOIN dr_jobs b ON b.id = (SELECT min(id) FROM dr_jobs c
 								 WHERE c.id > a.id AND c.trigger = 'scheduled')
 	 WHERE a.trigger = 'scheduled' AND a.result = 'ok' AND b.kind = 'incremental'});
-cmp_ok($gap, '>=', 29.99, "incrementals 30 s after the newest backup, never sooner (min gap $gap s)");
+cmp_ok($gap, '>=', 9.99, "incrementals 10 s after the newest backup, never sooner (min gap $gap s)");
 
 # between jobs (not while one runs): the next one, when and why
 $node->poll_query_until('postgres',
@@ -142,11 +180,23 @@ $node->poll_query_until('postgres',
 my $sched = $node->safe_psql('postgres',
 	q{SELECT enabled, next_job, extract(epoch FROM incremental_interval)::int,
 			 next_at > now(), reason FROM dr_schedule});
-like($sched, qr/^t\|incremental\|30\|t\|an incremental every 30 s after the newest backup$/,
-	'dr_schedule: the next incremental, every 30 s, and why');
+like($sched, qr/^t\|incremental\|10\|t\|an incremental every 10 s after the newest backup$/,
+	'dr_schedule: the next incremental, every 10 s, and why');
 like($node->safe_psql('postgres', 'SELECT dr_schedule_explain()'),
-	qr/Policy: a full backup every 24 h; an incremental every 30 s.*\nNewest backup: \d{8}-\d{6}[FI], ended .*\nWAL: .*\nRTO estimate: .*\nLoad: .*\nLast scheduled job: ok .*\nDecision: \w+/s,
+	qr/Policy: a full backup every 24 h; an incremental every 10 s.*\nNewest backup: \d{8}-\d{6}[FI], ended .*\nWAL: .*\nRTO estimate: .*\nLoad: .*\nLast scheduled job: ok .*\nDecision: \w+/s,
 	'dr_schedule_explain() tells the inputs and the decision in words');
+
+# the policy's interval 10 minutes, a short RTO target: quiet, the
+# interval is the policy's (an edit makes the duty decide again at once);
+# no job runs now, so that the manual backup below runs alone
+$node->safe_psql('postgres', q{
+	SET ROLE dr_admin;
+	SELECT dr_schedule_policy_set('critical', 'incremental_interval', '10 minutes');
+	UPDATE dr_objectives SET rto = interval '3 seconds' WHERE tier = 'critical'});
+$node->poll_query_until('postgres',
+	"SELECT extract(epoch FROM incremental_interval) = 600 AND running_job IS NULL FROM dr_schedule")
+  or die 'the quiet interval is not the policy\'s 10 minutes';
+pass('quiet: the interval is the policy\'s 10 minutes');
 
 # a manual backup and a manual failure are in dr_jobs too
 my $manual = $node->safe_psql('postgres', "SELECT dr_backup_full('by hand')");
@@ -164,16 +214,9 @@ pass('a failed manual job: in dr_jobs (queued by its backend, written by the wor
 # ---------------------------------------------------------------------------
 # pgbench raises the WAL rate: with a short RTO target the interval shrinks
 # ---------------------------------------------------------------------------
-$node->safe_psql('postgres', q{
-	SET ROLE dr_admin;
-	SELECT dr_schedule_policy_set('critical', 'incremental_interval', '10 minutes');
-	UPDATE dr_objectives SET rto = interval '4 seconds' WHERE tier = 'critical'});
-$node->poll_query_until('postgres',
-	"SELECT extract(epoch FROM incremental_interval) = 600 FROM dr_schedule")
-  or die 'the quiet interval is not the policy\'s 10 minutes';
-pass('quiet: the interval is the policy\'s 10 minutes');
+# pgbench runs until the incremental for the RTO is seen (-T bounds it)
 my $pgbench = IPC::Run::start(
-	[ 'pgbench', '-n', '-T', '45', '-c', '2', $node->connstr('postgres') ],
+	[ 'pgbench', '-n', '-T', '90', '-c', '2', $node->connstr('postgres') ],
 	'>', \my $pgb_out, '2>', \my $pgb_err);
 my $shrunk = $node->poll_query_until('postgres', q{
 	SELECT incremental_interval < interval '10 minutes' AND reason LIKE '%shortened from the policy''s 10 min%'
@@ -188,10 +231,10 @@ $node->poll_query_until('postgres', q{
 	   AND (reason LIKE '%shortened%' OR reason LIKE '%RTO target%')}, 't')
   or die 'no incremental taken for the RTO';
 pass('an incremental taken sooner than the policy\'s interval, for the RTO');
-$pgbench->finish;
+$pgbench->kill_kill;
 $node->safe_psql('postgres', q{
 	UPDATE dr_objectives SET rto = interval '2 hours' WHERE tier = 'critical';
-	SELECT dr_schedule_policy_set('critical', 'incremental_interval', '15 seconds')});
+	SELECT dr_schedule_policy_set('critical', 'incremental_interval', '10 seconds')});
 
 # ---------------------------------------------------------------------------
 # a failure: the repository's backup directory read-only
@@ -207,7 +250,7 @@ my @failed = split /\n/, $node->safe_psql('postgres', qq{
 my @f1 = split /\|/, $failed[0], 4;
 my @f2 = split /\|/, $failed[1], 4;
 is("$f1[0],$f2[0]", '1,2', 'the failed job is retried: attempts 1 and 2');
-cmp_ok($f2[1] - $f1[2], '>=', 9.5, 'the retry waited for the backoff (10 s)');
+cmp_ok($f2[1] - $f1[2], '>=', 1.9, 'the retry waited for the backoff (2 s)');
 like($f1[3], qr/./, "the error is recorded ($f1[3])");
 $node->poll_query_until('postgres', q{
 	SELECT count(*) = 1 FROM dr_alerts WHERE source = 'schedule' AND key = 'job_failed' AND state = 'open'})
@@ -236,10 +279,18 @@ $node->safe_psql('postgres', 'ALTER SYSTEM SET pg_dr.schedule = off; SELECT pg_r
 $node->poll_query_until('postgres', "SELECT NOT enabled AND next_job = 'none' AND running_job IS NULL FROM dr_schedule")
   or die 'the scheduler did not stop';
 my $count = $node->safe_psql('postgres', "SELECT count(*) FROM dr_jobs");
-sleep 20;
+# longer than the policy's 10 s interval plus a round: on, a job would
+# have been due by now
+sleep 12;
 is($node->safe_psql('postgres', "SELECT count(*) FROM dr_jobs"), $count, 'off: no more jobs');
 is($node->safe_psql('postgres', "SELECT count(*) FROM dr_jobs WHERE result = 'running'"), '0',
 	'no job left running');
+# off: pg_dr.pitr_interval governs the restore points again (its 15 min)
+$node->poll_query_until('postgres', q{
+	SELECT restore_point_source = 'pg_dr.pitr_interval'
+	   AND restore_point_interval = interval '15 minutes' FROM dr_schedule})
+  or die 'the restore points did not go back to pg_dr.pitr_interval';
+pass('off: restore points every pg_dr.pitr_interval (15 min) again');
 
 $node->stop;
 done_testing();

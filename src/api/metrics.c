@@ -9,13 +9,18 @@
  * whether the configuration and the repositories are sound.  What it reads
  * (the status, the catalog of backups) is read as the extension owner with
  * the pinned search_path (api/as_owner.c); archiving comes from shared
- * memory.  Times are Unix seconds, sizes bytes, durations seconds.  The
+ * memory.  It only reads, so it answers on a hot standby too (the
+ * endpoint serves there): pg_dr_in_recovery says so, the RPO actual is
+ * absent (a standby writes no WAL of its own), and the catalog figures
+ * are the primary's as replicated.  Times are Unix seconds, sizes bytes,
+ * durations seconds.  The
  * text is built by metricsExpositionBuild(), which the SQL function and
  * the HTTP endpoint (metrics_http.c) both call.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -145,6 +150,9 @@ metricsStatus(StringInfo out)
 				  "1 when this is a restored cluster not yet declared primary of its repository.");
 	metricsSample(out, "pg_dr_restored_not_primary", NULL, NULL,
 				  metricsDouble(0, 9, &isnull));
+	metricsFamily(out, "pg_dr_in_recovery", "gauge",
+				  "1 on a hot standby: no RPO actual here (scrape the primary for it); the catalog figures are the primary's as replicated.");
+	metricsSample(out, "pg_dr_in_recovery", NULL, NULL, RecoveryInProgress() ? 1 : 0);
 }
 
 /*
@@ -165,9 +173,13 @@ metricsObjectives(StringInfo out)
 	objectivesMeasure(&m);
 
 	metricsFamily(out, "pg_dr_rpo_actual_seconds", "gauge",
-				  "Age of the oldest WAL not yet in every required repository (0: none waits); absent while it cannot be measured.");
+				  "Age of the oldest WAL not yet in every required repository (0: none waits), or the best healthy standby's flush lag when pg_dr_rpo_from_standby is 1; absent while it cannot be measured.");
 	if (m.input.rpoKnown)
 		metricsSample(out, "pg_dr_rpo_actual_seconds", NULL, NULL, m.input.rpoActualSec);
+	metricsFamily(out, "pg_dr_rpo_from_standby", "gauge",
+				  "1 when the RPO actual is a standby's replication lag (dr_status.rpo_source, pg_dr.objectives_rpo_source), 0 when it is the archive's.");
+	metricsSample(out, "pg_dr_rpo_from_standby", NULL, NULL,
+				  strcmp(m.rpoSource, "standby") == 0 ? 1 : 0);
 	metricsFamily(out, "pg_dr_rto_estimate_seconds", "gauge",
 				  "Estimated time to restore the newest backup chain and replay the WAL since, at the rates measured on this host; absent without a valid backup.");
 	if (m.input.backupExists)

@@ -230,7 +230,8 @@ metricsDutyRun(TimestampTz now, void *arg)
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
 		BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	/* on a hot standby too: a scrape only reads (dr_metrics) */
+	worker.bgw_start_time = BgWorkerStart_ConsistentState;
 	/* restarted after a failure; status 0 (setting emptied) unregisters it */
 	worker.bgw_restart_time = 10;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_dr");
@@ -257,8 +258,9 @@ metricsDutyRun(TimestampTz now, void *arg)
 void
 metricsHttpDutiesRegister(void)
 {
-	dutyRegister("metrics endpoint", metricsDutyNextDue, metricsDutyRun, NULL,
-				 METRICS_DUTY_RETRY_MS);
+	/* it starts a worker and writes nothing: on a hot standby too */
+	dutyRegisterInRecovery("metrics endpoint", metricsDutyNextDue, metricsDutyRun,
+						   NULL, METRICS_DUTY_RETRY_MS);
 }
 
 /* --- the HTTP server (runs in the endpoint's worker) ------------------- */

@@ -18,7 +18,7 @@
 PG_FUNCTION_INFO_V1(pg_dr_schedule);
 PG_FUNCTION_INFO_V1(dr_schedule_explain);
 
-#define SCHEDULE_COLUMNS	14
+#define SCHEDULE_COLUMNS	17
 
 Datum
 pg_dr_schedule(PG_FUNCTION_ARGS)
@@ -79,6 +79,20 @@ pg_dr_schedule(PG_FUNCTION_ARGS)
 		values[12] = CStringGetTextDatum(d->reason);
 		values[13] = TimestampTzGetDatum(snap->decidedAt);
 		nulls[13] = false;
+	}
+	if (snap->decided && snap->restorePointKnown)
+	{
+		Interval   *iv = palloc0(sizeof(Interval));
+
+		iv->time = (int64) snap->restorePointIntervalSec * USECS_PER_SEC;
+		values[14] = IntervalPGetDatum(iv);
+		values[15] = CStringGetTextDatum(snap->restorePointSource);
+		nulls[14] = nulls[15] = false;
+		if (snap->restorePointNext != 0)
+		{
+			values[16] = TimestampTzGetDatum(snap->restorePointNext);
+			nulls[16] = false;
+		}
 	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

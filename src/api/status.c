@@ -38,7 +38,7 @@
 PG_FUNCTION_INFO_V1(pg_dr_status);
 PG_FUNCTION_INFO_V1(pg_dr_config);
 
-#define STATUS_COLUMNS	33
+#define STATUS_COLUMNS	35
 #define STATUS_MEASURED	14		/* the first of the objectives measured */
 
 /* Objectives of the current tier, read as the extension owner. */
@@ -135,7 +135,8 @@ statusArchiving(DrError *err)
 	return true;
 }
 
-/* Open every configured repository; the first problem found is reported. */
+/* Open every configured repository and check its passphrase; the first
+ * problem found is reported. */
 static bool
 statusRepositories(const DrConfig *config, DrError *err)
 {
@@ -143,17 +144,14 @@ statusRepositories(const DrConfig *config, DrError *err)
 
 	for (n = 1; n <= CONFIG_REPO_MAX; n++)
 	{
-		Repo	   *repo;
-
 		if (config->repo[n].index == 0)
 			continue;
-		repo = repoOpen(&config->repo[n], err);
-		if (repo == NULL)
+		/* a passphrase that matched is not derived again (repo.h) */
+		if (!repoKeyCheck(&config->repo[n], err))
 		{
 			drErrorPrefix(err, "repo%d: ", n);
 			return false;
 		}
-		repoClose(repo);
 	}
 	return true;
 }
@@ -231,6 +229,10 @@ statusMeasured(Datum *values, bool *nulls)
 	/* verdict, verdict_reason */
 	values[i++] = CStringGetTextDatum(objectivesVerdictName(m.verdict.kind));
 	values[i] = statusText(m.verdict.reason, &nulls[i]);
+	i++;
+	/* rpo_source, rpo_standby */
+	values[i++] = CStringGetTextDatum(m.rpoSource);
+	values[i] = statusText(m.rpoStandby[0] ? m.rpoStandby : NULL, &nulls[i]);
 	i++;
 	Assert(STATUS_MEASURED + i == STATUS_COLUMNS);
 }

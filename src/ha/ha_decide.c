@@ -426,16 +426,20 @@ haBetter(const HaNodeView *a, const HaNodeView *b)
 /*
  * Node i may hold commits the primary acknowledged: a member of its
  * synchronous standbys as last reported, or any node not known to be a
- * primary or a witness -- the report may be older than the set in force
- * (a standby added since could have acknowledged commits alone), and a
- * node this one has not reached since its start (role unknown) or still
- * sees fenced may be streaming now.
+ * primary, a fenced old primary or a witness -- the report may be older
+ * than the set in force (a standby added since could have acknowledged
+ * commits alone), and a node this one has not reached since its start
+ * (role unknown) may be streaming now.
  */
 static bool
 haSyncMember(const HaDecideInput *in, int i)
 {
-	/* not known to be a primary or a witness: it may stream and acknowledge */
-	if (in->nodes[i].role != HA_ROLE_PRIMARY && in->nodes[i].role != HA_ROLE_WITNESS)
+	/*
+	 * A standby, or a node not reached since this one started (role
+	 * unknown): it may stream and acknowledge.  Not a primary, a fenced
+	 * old primary (its LSNs are on a timeline that lost) or a witness.
+	 */
+	if (in->nodes[i].role == HA_ROLE_STANDBY || in->nodes[i].role == HA_ROLE_UNKNOWN)
 		return true;
 	for (int k = 0; k < in->nSyncNames; k++)
 		if (strcmp(in->syncNames[k], "*") == 0 ?

@@ -468,20 +468,23 @@ haStateVote(uint64 term, const char *candidate, XLogRecPtr candidateLsn,
 	 * The primary's own checks of this node count as contact too, up to
 	 * this moment (the worker folds them in only once per round): a voter
 	 * the primary still reaches never confirms it gone.  So do those of
-	 * any node not known to be a standby or a witness (after a restart
-	 * this node may not know yet which one is the primary).
+	 * any node not known to be a standby, a witness or a fenced old
+	 * primary (after a restart this node may not know yet which one is
+	 * the primary).
 	 */
 	for (int i = 0; i < HA_NODES_MAX; i++)
 	{
 		const HaIncoming *in = &haShared->incoming[i];
-		bool		other = false;	/* known as a standby or a witness */
+		bool		other = false;	/* known as a standby, a witness or a
+									 * fenced old primary */
 
 		if (in->name[0] == '\0' || in->at <= lastPrimaryContact)
 			continue;
 		for (int k = 0; k < haShared->nObserved; k++)
 			if (strcmp(haShared->observed[k].name, in->name) == 0)
 				other = haShared->observed[k].role == HA_ROLE_STANDBY ||
-					haShared->observed[k].role == HA_ROLE_WITNESS;
+					haShared->observed[k].role == HA_ROLE_WITNESS ||
+					haShared->observed[k].role == HA_ROLE_FENCED;
 		/* the primary, or a node that may be one (unknown to this node) */
 		if (!other || strcmp(in->name, haShared->primary) == 0)
 			lastPrimaryContact = in->at;

@@ -119,6 +119,13 @@ extern void auditChangeNote(const char *table, const char *action,
 							const char *sessionUser, const char *currentUser);
 
 /*
+ * How many transactions that changed a watched table (the objectives, the
+ * schedule policies) committed since the server started: a reader that
+ * caches those tables reads them again when this moves.
+ */
+extern uint64 auditChangesCommitted(void);
+
+/*
  * Register the audit trail's worker duties (from _PG_init): the drain
  * above, then the head publication below.
  */

@@ -56,6 +56,7 @@ auditChangeXactCallback(XactEvent event, void *arg)
 				return;
 			LWLockAcquire(auditShared->lock, LW_EXCLUSIVE);
 			auditShared->changesNoted = true;
+			auditShared->changesCommitted++;
 			writerLatch = auditShared->writerLatch;
 			LWLockRelease(auditShared->lock);
 			if (writerLatch)
@@ -68,6 +69,19 @@ auditChangeXactCallback(XactEvent event, void *arg)
 		default:
 			break;
 	}
+}
+
+uint64
+auditChangesCommitted(void)
+{
+	uint64		count;
+
+	if (auditShared == NULL)
+		return 0;
+	LWLockAcquire(auditShared->lock, LW_SHARED);
+	count = auditShared->changesCommitted;
+	LWLockRelease(auditShared->lock);
+	return count;
 }
 
 void

@@ -66,6 +66,8 @@ typedef struct AuditShared
 	bool		changesNoted;	/* a transaction that noted a change of a
 								 * watched table (pgdr.audit_pending)
 								 * committed since the writer last looked */
+	uint64		changesCommitted;	/* such transactions committed since the
+									 * server started (auditChangesCommitted) */
 	pid_t		writerPid;		/* the worker, 0 when it is not running */
 	Latch	   *writerLatch;	/* set it after queuing a record */
 	AuditEntry	ring[AUDIT_QUEUE_SIZE]; /* record n is ring[n % SIZE] */

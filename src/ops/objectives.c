@@ -27,6 +27,7 @@
 
 #include "archive/archive.h"
 #include "common/config.h"
+#include "ha/ha_watch.h"
 #include "ops/objectives.h"
 #include "pitr/pitr.h"
 
@@ -154,6 +155,75 @@ measureArchive(ObjectivesMeasure *m)
 		m->archiveHealth = OBJ_ARCHIVE_OK;
 }
 
+/*
+ * The RPO actual from the standbys (objectives_verdict.h): on a primary,
+ * the lag watcher's newest round (its samples of pg_stat_replication),
+ * the best healthy standby's flush lag, chosen over the archive's figure
+ * by pg_dr.objectives_rpo_source.  Nothing on a standby or without
+ * samples (no HA configured: the watcher does not run).
+ */
+static void
+measureStandbys(ObjectivesMeasure *m)
+{
+	HaWatchSample *samples = NULL;
+	ObjectivesStandby standbys[HA_WATCH_STANDBY_MAX];
+	int			count;
+	int			n = 0;
+	int			best;
+	int			bestSync;
+	double		lag = 0;
+	double		syncLag = 0;
+	bool		known;
+	double		seconds;
+
+	m->rpoSource = "archive";
+	if (drObjectivesRpoSource == OBJ_RPO_MODE_ARCHIVE || RecoveryInProgress())
+		return;
+	count = haWatchNow(&samples);
+	for (int i = 0; i < count && n < HA_WATCH_STANDBY_MAX; i++)
+	{
+		const HaWatchSample *s = &samples[i];
+
+		if (!s->primary || s->name[0] == '\0')
+			continue;
+		standbys[n].streaming = strcmp(s->state, "streaming") == 0;
+		standbys[n].synchronous = strcmp(s->syncState, "sync") == 0 ||
+			strcmp(s->syncState, "quorum") == 0;
+		standbys[n].flushLagMs = s->flushLagMs;
+		standbys[n].flushLagBytes = s->flushLagBytes;
+		standbys[n].sampleAgeSec = (double) (m->now - s->sampledAt) / 1000000.0;
+		n++;
+	}
+	best = objectivesStandbyBest(standbys, n, false, &lag);
+	bestSync = objectivesStandbyBest(standbys, n, true, &syncLag);
+	if (objectivesRpoChoose((ObjectivesRpoMode) drObjectivesRpoSource,
+							m->input.rpoKnown, m->input.rpoActualSec,
+							best >= 0, lag, bestSync >= 0, syncLag,
+							&known, &seconds))
+	{
+		int			used = drObjectivesRpoSource == OBJ_RPO_MODE_AUTO ? bestSync : best;
+		int			k = 0;
+
+		/* the name of the used one: the used-th standby kept above */
+		for (int i = 0; i < count; i++)
+		{
+			if (!samples[i].primary || samples[i].name[0] == '\0')
+				continue;
+			if (k++ == used)
+			{
+				strlcpy(m->rpoStandby, samples[i].name, sizeof(m->rpoStandby));
+				break;
+			}
+		}
+		m->rpoSource = "standby";
+		m->input.rpoKnown = known;
+		m->input.rpoActualSec = seconds;
+		m->rpoReason[0] = '\0';
+	}
+	if (samples != NULL)
+		pfree(samples);
+}
+
 /* The newest valid backup and the RTO estimate for it. */
 static void
 measureBackup(ObjectivesMeasure *m)
@@ -262,6 +332,7 @@ objectivesMeasure(ObjectivesMeasure *m)
 	measureAlerts(m);
 	SPI_finish();
 	measureArchive(m);
+	measureStandbys(m);
 
 	if (!m->input.backupExists)
 	{

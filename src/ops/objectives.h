@@ -19,7 +19,10 @@
  *	   archiver's statistics (pg_stat_archiver: the archive module returns
  *	   success only once a WAL file is in every required repository), the
  *	   .ready files in pg_wal/archive_status and the current segment; the
- *	   last moment nothing waited is kept in shared memory.
+ *	   last moment nothing waited is kept in shared memory.  On a primary
+ *	   with standbys, by pg_dr.objectives_rpo_source, the best healthy
+ *	   standby's flush lag instead (objectivesRpoChoose), from the lag
+ *	   watcher's newest round (ha/ha_watch.h, haWatchNow).
  *	 - RTO estimate: rto_model.h on the newest valid backup of pgdr.backups
  *	   (its data_bytes, what a restore writes) and the WAL from its start
  *	   LSN to the current insert LSN, at the rates below.
@@ -44,7 +47,10 @@
 #include "ops/rto_model.h"
 
 /* pg_dr.backup_overdue_after, pg_dr.objectives_sample_interval,
- * pg_dr.objectives_history_retention, pg_dr.objectives_history_max */
+ * pg_dr.objectives_history_retention, pg_dr.objectives_history_max,
+ * pg_dr.objectives_rpo_source (an ObjectivesRpoMode) */
+extern int	drObjectivesRpoSource;
+extern const char *objectivesRpoModeName(int mode);
 extern int	drBackupOverdueAfter;
 extern int	drObjectivesSampleInterval;
 extern int	drObjectivesHistoryRetention;
@@ -70,6 +76,9 @@ typedef struct ObjectivesMeasure
 	ObjectivesVerdict verdict;
 
 	char		rpoReason[256]; /* why the RPO actual is unknown; "" */
+	const char *rpoSource;		/* "archive" or "standby": whose figure the
+								 * RPO actual is (pg_dr.objectives_rpo_source) */
+	char		rpoStandby[64]; /* "standby": its application_name */
 
 	/* the newest valid backup (input.backupExists) */
 	char		backupId[64];

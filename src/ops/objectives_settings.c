@@ -16,6 +16,24 @@ int			drBackupOverdueAfter = 25 * 3600;
 int			drObjectivesSampleInterval = 60;
 int			drObjectivesHistoryRetention = 90 * 24 * 3600;
 int			drObjectivesHistoryMax = 200000;
+int			drObjectivesRpoSource = OBJ_RPO_MODE_AUTO;
+
+static const struct config_enum_entry rpoSourceOptions[] = {
+	{"auto", OBJ_RPO_MODE_AUTO, false},
+	{"archive", OBJ_RPO_MODE_ARCHIVE, false},
+	{"standby", OBJ_RPO_MODE_STANDBY, false},
+	{"best", OBJ_RPO_MODE_BEST, false},
+	{NULL, 0, false}
+};
+
+const char *
+objectivesRpoModeName(int mode)
+{
+	for (const struct config_enum_entry *e = rpoSourceOptions; e->name != NULL; e++)
+		if (e->val == mode)
+			return e->name;
+	return "unknown";
+}
 
 void
 objectivesSettingsDefine(void)
@@ -63,4 +81,14 @@ objectivesSettingsDefine(void)
 							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("pg_dr.objectives_rpo_source",
+							 "Where the RPO actual comes from: the archive, the best healthy standby, or the better of both.",
+							 "auto: the best synchronous standby's lag while one is healthy, else the archive's.",
+							 &drObjectivesRpoSource,
+							 OBJ_RPO_MODE_AUTO,
+							 rpoSourceOptions,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
 }

@@ -127,3 +127,71 @@ objectivesRpoActual(TimestampTz now, bool walWaiting, TimestampTz lastArchived,
 	*seconds = since >= now ? 0 : (double) (now - since) / 1000000.0;
 	return true;
 }
+
+int
+objectivesStandbyBest(const ObjectivesStandby *standbys, int count,
+					  bool syncOnly, double *lagSec)
+{
+	int			best = -1;
+
+	*lagSec = 0;
+	for (int i = 0; i < count; i++)
+	{
+		const ObjectivesStandby *s = &standbys[i];
+		double		lag;
+
+		if (!s->streaming || (syncOnly && !s->synchronous) ||
+			s->sampleAgeSec < 0 || s->sampleAgeSec > OBJ_STANDBY_SAMPLE_MAX_AGE_SEC)
+			continue;
+		if (s->flushLagMs >= 0)
+			lag = (double) s->flushLagMs / 1000.0;
+		else if (s->flushLagBytes == 0)
+			lag = 0;			/* caught up: the lag times were cleared */
+		else
+			continue;			/* behind by an unknown time */
+		if (best < 0 || lag < *lagSec)
+		{
+			best = i;
+			*lagSec = lag;
+		}
+	}
+	return best;
+}
+
+bool
+objectivesRpoChoose(ObjectivesRpoMode mode, bool archiveKnown, double archiveSec,
+					bool standbyKnown, double standbySec,
+					bool syncKnown, double syncSec,
+					bool *known, double *seconds)
+{
+	bool		useStandby = false;
+	double		standby = standbySec;
+
+	switch (mode)
+	{
+		case OBJ_RPO_MODE_AUTO:
+			useStandby = syncKnown;
+			standby = syncSec;
+			break;
+		case OBJ_RPO_MODE_ARCHIVE:
+			useStandby = false;
+			break;
+		case OBJ_RPO_MODE_STANDBY:
+			useStandby = standbyKnown;
+			break;
+		case OBJ_RPO_MODE_BEST:
+			useStandby = standbyKnown && (!archiveKnown || standbySec < archiveSec);
+			break;
+	}
+	if (useStandby)
+	{
+		*known = true;
+		*seconds = standby;
+	}
+	else
+	{
+		*known = archiveKnown;
+		*seconds = archiveKnown ? archiveSec : 0;
+	}
+	return useStandby;
+}

@@ -101,4 +101,64 @@ extern bool objectivesRpoActual(TimestampTz now, bool walWaiting,
 								TimestampTz lastArchived,
 								TimestampTz lastIdleSeen, double *seconds);
 
+/*
+ * Where the RPO actual comes from (pg_dr.objectives_rpo_source; docs/sql.md,
+ * "The objectives measured").  The archive's is objectivesRpoActual's; a
+ * standby's is the replication lag of the best healthy standby of this
+ * primary (the lag watcher's newest samples, ha/ha_watch.h).
+ *
+ *	 auto		the standby's when the best healthy synchronous standby
+ *				(sync_state sync or quorum: commits wait for it) is known,
+ *				else the archive's: a tier in synchronous mode is
+ *				standby-protected (ha_synchronous, on by default for
+ *				critical);
+ *	 archive	the archive's, always;
+ *	 standby	the best healthy standby's (synchronous or not), else the
+ *				archive's;
+ *	 best		the smaller of the two known ones: the newest copy of the
+ *				WAL outside this node.
+ */
+typedef enum ObjectivesRpoMode
+{
+	OBJ_RPO_MODE_AUTO,
+	OBJ_RPO_MODE_ARCHIVE,
+	OBJ_RPO_MODE_STANDBY,
+	OBJ_RPO_MODE_BEST
+} ObjectivesRpoMode;
+
+/* a standby sample older than this is not counted (the watcher stopped) */
+#define OBJ_STANDBY_SAMPLE_MAX_AGE_SEC	30.0
+
+/* One standby of this primary, as the lag watcher last sampled it. */
+typedef struct ObjectivesStandby
+{
+	bool		streaming;		/* walsender state 'streaming' */
+	bool		synchronous;	/* sync_state 'sync' or 'quorum' */
+	int64		flushLagMs;		/* pg_stat_replication.flush_lag; -1 NULL */
+	int64		flushLagBytes;	/* behind the primary's WAL; -1 unknown */
+	double		sampleAgeSec;	/* how old the sample is */
+} ObjectivesStandby;
+
+/*
+ * The best healthy standby's lag in seconds: healthy is streaming, sampled
+ * within OBJ_STANDBY_SAMPLE_MAX_AGE_SEC, its flush lag in time known (or
+ * NULL with nothing to flush: PostgreSQL clears the lag times of a standby
+ * that caught up, which is no lag); only synchronous ones when syncOnly.
+ * Returns the index of the best in standbys, or -1 when none is healthy.
+ */
+extern int	objectivesStandbyBest(const ObjectivesStandby *standbys, int count,
+								  bool syncOnly, double *lagSec);
+
+/*
+ * The RPO actual by mode (above) from the archive's figure and the best
+ * healthy standby's (synchronous: the best synchronous one's, for auto).
+ * Returns true when the standby's figure was used; *known and *seconds
+ * receive the RPO actual.
+ */
+extern bool objectivesRpoChoose(ObjectivesRpoMode mode,
+								bool archiveKnown, double archiveSec,
+								bool standbyKnown, double standbySec,
+								bool syncKnown, double syncSec,
+								bool *known, double *seconds);
+
 #endif							/* DR_OBJECTIVES_VERDICT_H */

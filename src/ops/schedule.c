@@ -7,7 +7,9 @@
  *	  See schedule.h.
  *
  * Inputs, each round (at most every SCHEDULE_POLL_MS, sooner when the
- * next job is due sooner):
+ * next job is due sooner, at once after a reload that changes
+ * pg_dr.schedule, a committed edit of a policy or of the objectives
+ * (ops/audit.h, auditChangesCommitted) or a queued failed manual job):
  *  - the policy of the tier (pgdr.schedule_policies) and its RTO target
  *    (pgdr.objectives);
  *  - the newest backup that is not damaged (pgdr.backups) and its chain,
@@ -47,6 +49,7 @@
 #include "utils/timestamp.h"
 
 #include "backup/backup_progress.h"
+#include "ops/audit.h"
 #include "ops/duty.h"
 #include "ops/objectives.h"
 #include "ops/schedule.h"
@@ -69,9 +72,17 @@ static int	schedulePrunedRetention = -1;
 
 ScheduleShared *scheduleShared = NULL;
 
-/* In the worker: when the last round started, and the rate's samples. */
+/*
+ * In the worker: when the last round started, pg_dr.schedule as it saw
+ * it (a reload that changes it makes the duty due at once), and the
+ * rate's samples.
+ */
 static TimestampTz scheduleLastRound = 0;
 static TimestampTz scheduleNextAt = 0;
+static bool scheduleLastEnabled = false;
+/* auditChangesCommitted() when the last round began: an edit of a policy
+ * or of the objectives since makes the duty due at once */
+static uint64 scheduleLastChanges = 0;
 typedef struct WalSample
 {
 	TimestampTz at;
@@ -389,6 +400,7 @@ scheduleDrainQueue(void)
 			queued[count++] = scheduleShared->queue[i];
 			scheduleShared->queue[i].used = false;
 		}
+	scheduleShared->queued = 0;
 	LWLockRelease(scheduleShared->lock);
 
 	for (int i = 0; i < count; i++)
@@ -440,10 +452,35 @@ scheduleDuration(StringInfo s, int64 sec)
 		appendStringInfo(s, INT64_FORMAT " s", sec);
 }
 
+/* The restore points in words, for dr_schedule_explain(). */
+static void
+scheduleExplainRestorePoints(StringInfo s, const ScheduleSnapshot *snap)
+{
+	if (!snap->restorePointKnown)
+		return;
+	appendStringInfoString(s, "Restore points: ");
+	if (snap->restorePointIntervalSec <= 0)
+		appendStringInfo(s, "none scheduled (%s is 0)",
+						 strcmp(snap->restorePointSource, "policy") == 0 ?
+						 "the policy's restore_point_interval" : "pg_dr.pitr_interval");
+	else
+	{
+		appendStringInfoString(s, "every ");
+		scheduleDuration(s, snap->restorePointIntervalSec);
+		appendStringInfo(s, " (%s), the next at %s",
+						 strcmp(snap->restorePointSource, "policy") == 0 ?
+						 "the policy's restore_point_interval, while the scheduler is on" :
+						 "pg_dr.pitr_interval, while the scheduler is off",
+						 timestamptz_to_str(snap->restorePointNext));
+	}
+	appendStringInfoString(s, ".\n");
+}
+
 /* The reasoning in words, for dr_schedule_explain(). */
 static void
 scheduleExplain(StringInfo s, const ScheduleInput *in, const ScheduleDecision *d,
-				const char *newestId, const RtoModelEstimate *est)
+				const char *newestId, const RtoModelEstimate *est,
+				const ScheduleSnapshot *restorePoints)
 {
 	const SchedulePolicy *p = &in->policy;
 
@@ -509,6 +546,7 @@ scheduleExplain(StringInfo s, const ScheduleInput *in, const ScheduleDecision *d
 		else
 			appendStringInfoString(s, "Last scheduled job: none yet.\n");
 	}
+	scheduleExplainRestorePoints(s, restorePoints);
 	appendStringInfo(s, "Decision: %s", scheduleJobKindName(d->kind));
 	if (d->kind != SCHEDULE_JOB_NONE)
 	{
@@ -541,6 +579,8 @@ scheduleRoundStep(void *arg)
 	int64		runningJob;
 	BackupProgressSnapshot progress;
 	double		load[1];
+	ScheduleSnapshot *rp = palloc0(sizeof(ScheduleSnapshot));
+	PitrIntervalSource rpSource;
 
 	if (!OidIsValid(get_extension_oid("pg_dr", true)))
 		return;
@@ -577,6 +617,7 @@ scheduleRoundStep(void *arg)
 	memset(&in, 0, sizeof(in));
 	in.now = GetCurrentTimestamp();
 	in.enabled = drSchedule;
+	scheduleLastEnabled = in.enabled;
 	in.tierName = drTierName(drTier);
 	in.pollSec = SCHEDULE_POLL_MS / 1000;
 	in.walRate = scheduleWalRate(in.now);
@@ -606,8 +647,15 @@ scheduleRoundStep(void *arg)
 	rtoModelEstimate(&in.rto, &est);
 	scheduleDecide(&in, &d);
 
+	/* the PITR duty's restore points, shown with the backups */
+	rp->restorePointKnown = pitrScheduleGet(&rp->restorePointIntervalSec, &rpSource,
+											&rp->restorePointNext);
+	if (rp->restorePointKnown)
+		strlcpy(rp->restorePointSource, pitrIntervalSourceName(rpSource),
+				sizeof(rp->restorePointSource));
+
 	initStringInfo(&explain);
-	scheduleExplain(&explain, &in, &d, newestId, &est);
+	scheduleExplain(&explain, &in, &d, newestId, &est, rp);
 
 	if (in.enabled && d.dueNow && !in.jobRunning)
 		scheduleLaunchId = scheduleJobCreate(&d, in.failures + 1);
@@ -620,6 +668,11 @@ scheduleRoundStep(void *arg)
 	scheduleShared->snapshot.walRate = in.walRate;
 	scheduleShared->snapshot.rtoEstimateSec = est.possible ? est.totalSec : -1;
 	scheduleShared->snapshot.decidedAt = in.now;
+	scheduleShared->snapshot.restorePointKnown = rp->restorePointKnown;
+	scheduleShared->snapshot.restorePointIntervalSec = rp->restorePointIntervalSec;
+	strlcpy(scheduleShared->snapshot.restorePointSource, rp->restorePointSource,
+			sizeof(scheduleShared->snapshot.restorePointSource));
+	scheduleShared->snapshot.restorePointNext = rp->restorePointNext;
 	strlcpy(scheduleShared->snapshot.explain, explain.data,
 			sizeof(scheduleShared->snapshot.explain));
 	if (scheduleLaunchId != 0)
@@ -677,9 +730,22 @@ scheduleDutyNextDue(TimestampTz now, void *arg)
 {
 	TimestampTz next = scheduleLastRound + SCHEDULE_POLL_MS * INT64CONST(1000);
 	pid_t		pid;
+	int			queued;
 
 	if (scheduleLastRound == 0)
 		return 0;
+	/* a reload turned the scheduler on or off: decide again now */
+	if (drSchedule != scheduleLastEnabled)
+		return now;
+	/* dr_schedule_policy_set or an edit of dr_objectives committed */
+	if (auditChangesCommitted() != scheduleLastChanges)
+		return now;
+	/* a backend queued a failed manual job (and set our latch) */
+	LWLockAcquire(scheduleShared->lock, LW_SHARED);
+	queued = scheduleShared->queued;
+	LWLockRelease(scheduleShared->lock);
+	if (queued > 0)
+		return now;
 	/* the job's worker ended (the postmaster's notice set our latch) */
 	if (scheduleJobHandle != NULL &&
 		GetBackgroundWorkerPid(scheduleJobHandle, &pid) == BGWH_STOPPED)
@@ -698,7 +764,21 @@ scheduleDutyRun(TimestampTz now, void *arg)
 	scheduleLastRound = now;
 	if (RecoveryInProgress())
 		return true;
+	/* where backends wake us (a restarted worker has another latch) */
+	if (scheduleShared->workerLatch != MyLatch)
+	{
+		LWLockAcquire(scheduleShared->lock, LW_EXCLUSIVE);
+		scheduleShared->workerLatch = MyLatch;
+		LWLockRelease(scheduleShared->lock);
+	}
 	scheduleLaunchId = 0;
+
+	/*
+	 * Before the round's snapshot: an edit counted here is visible to the
+	 * round (the count moves after the commit is visible); one committed
+	 * later moves it again and makes the duty due again.
+	 */
+	scheduleLastChanges = auditChangesCommitted();
 	done = dutyXactRun(NULL, scheduleRoundStep, NULL);
 	launch = scheduleLaunchId;
 	scheduleLaunchId = 0;

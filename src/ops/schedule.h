@@ -59,6 +59,11 @@ typedef struct ScheduleSnapshot
 	double		rtoEstimateSec; /* < 0 = no backup */
 	int64		runningJob;		/* pgdr.jobs id; 0 = none */
 	TimestampTz decidedAt;
+	/* the PITR duty's scheduled restore points (pitr.h, pitrScheduleGet) */
+	bool		restorePointKnown;	/* false before the PITR duty's round */
+	int			restorePointIntervalSec;	/* 0: none */
+	char		restorePointSource[32]; /* "policy", "pg_dr.pitr_interval" */
+	TimestampTz restorePointNext;	/* 0: none */
 	char		explain[SCHEDULE_EXPLAIN_SIZE];
 } ScheduleSnapshot;
 

@@ -32,6 +32,9 @@ typedef struct ScheduleShared
 								 * none */
 	ScheduleSnapshot snapshot;
 	ScheduleQueued queue[SCHEDULE_QUEUE_SIZE];
+	int			queued;			/* used slots of queue */
+	struct Latch *workerLatch;	/* the pg_dr worker's: set it after queuing;
+								 * NULL before the duty's first round */
 } ScheduleShared;
 
 extern ScheduleShared *scheduleShared;

@@ -30,6 +30,7 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -114,6 +115,7 @@ void
 scheduleJobQueueManual(const ScheduleJobRecord *job)
 {
 	bool		queued = false;
+	Latch	   *latch;
 
 	if (scheduleJobWorker || scheduleShared == NULL)
 		return;
@@ -133,10 +135,15 @@ scheduleJobQueueManual(const ScheduleJobRecord *job)
 		strlcpy(q->error, job->error ? job->error : "", sizeof(q->error));
 		strlcpy(q->applicationName, application_name ? application_name : "",
 				sizeof(q->applicationName));
+		scheduleShared->queued++;
 		queued = true;
 		break;
 	}
+	latch = scheduleShared->workerLatch;
 	LWLockRelease(scheduleShared->lock);
+	/* the duty is due at once while something is queued (schedule.c) */
+	if (queued && latch != NULL)
+		SetLatch(latch);
 	if (!queued)
 		ereport(LOG,
 				(errmsg("pg_dr: the failed %s backup is not recorded in dr_jobs: %d failed jobs wait for the worker already",

@@ -32,6 +32,7 @@
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/pg_lsn.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -59,6 +60,10 @@ static TimestampTz pitrLastSwitch = 0;
 static bool pitrOriginRefused = false;
 /* ... and when the last round started (0: none yet) */
 static TimestampTz pitrLastRound = 0;
+/* ... and the restore-point interval it used (pitrIntervalPick) */
+static bool pitrIntervalKnown = false;
+static int	pitrIntervalSec = 0;
+static PitrIntervalSource pitrIntervalFrom = PITR_INTERVAL_SETTING;
 
 static void
 pitrEventInsert(const char *kind, const char *name, XLogRecPtr lsn,
@@ -193,6 +198,64 @@ pitrRpoMs(void)
 }
 
 /*
+ * The restore-point interval in effect (pitr_decide.h, pitrIntervalPick):
+ * while pg_dr.schedule is on, the tier's schedule policy's
+ * restore_point_interval, read from pgdr.schedule_policies as the
+ * scheduler reads it (the table is ops/'s; read by its name, as the RPO
+ * above is read from pgdr.objectives); else pg_dr.pitr_interval.  SPI
+ * connected.
+ */
+static void
+pitrIntervalRead(void)
+{
+	const char *scheduleValue = GetConfigOption("pg_dr.schedule", true, false);
+	bool		scheduleOn = false;
+	bool		policyFound = false;
+	int			policySec = 0;
+
+	if (scheduleValue != NULL && !parse_bool(scheduleValue, &scheduleOn))
+		scheduleOn = false;
+	if (scheduleOn)
+	{
+		Oid			argtypes[1] = {TEXTOID};
+		Datum		values[1];
+		bool		isnull;
+
+		values[0] = CStringGetTextDatum(drTierName(drTier));
+		if (SPI_execute_with_args("SELECT pg_catalog.date_part('epoch', restore_point_interval)::pg_catalog.int8"
+								  " FROM pgdr.schedule_policies WHERE tier OPERATOR(pg_catalog.=) $1",
+								  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read pgdr.schedule_policies");
+		if (SPI_processed == 1)
+		{
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			policyFound = !isnull;
+			policySec = isnull ? 0 : (int) Min(DatumGetInt64(d), (int64) PG_INT32_MAX);
+		}
+	}
+	pitrIntervalFrom = pitrIntervalPick(scheduleOn, policyFound, policySec,
+										drPitrInterval, &pitrIntervalSec);
+	pitrIntervalKnown = true;
+}
+
+bool
+pitrScheduleGet(int *intervalSec, PitrIntervalSource *source, TimestampTz *next)
+{
+	if (!pitrIntervalKnown)
+		return false;
+	*intervalSec = pitrIntervalSec;
+	*source = pitrIntervalFrom;
+	if (pitrIntervalSec <= 0)
+		*next = 0;
+	else if (pitrLastPointKnown && pitrLastPoint != 0)
+		*next = pitrLastPoint + (int64) pitrIntervalSec * USECS_PER_SEC;
+	else
+		*next = pitrLastRound + PITR_POLL_MS * INT64CONST(1000);	/* the first */
+	return true;
+}
+
+/*
  * May the worker make restore points and switches (see the header
  * comment)?  Refusals are logged when they start and when they end.
  */
@@ -292,7 +355,6 @@ pitrRoundWork(void)
 
 	memset(&in, 0, sizeof(in));
 	in.now = GetCurrentTimestamp();
-	in.intervalSec = drPitrInterval;
 	in.tierName = drTierName(drTier);
 	in.lastSwitch = pitrLastSwitch;
 	in.originRefused = !pitrOriginAllows();
@@ -320,6 +382,9 @@ pitrRoundWork(void)
 		pitrLastPointKnown = true;
 	}
 	in.lastPoint = pitrLastPoint;
+	pitrIntervalRead();
+	in.intervalSec = pitrIntervalSec;
+	in.intervalSource = pitrIntervalFrom;
 
 	in.archiving = XLogArchivingActive();
 	if (in.archiving)
@@ -358,13 +423,16 @@ pitrRoundStep(void *arg)
 
 /*
  * The PITR duty: due at the next scheduled restore point, and at least
- * every PITR_POLL_MS to watch the archive's age against the RPO.
+ * every PITR_POLL_MS to watch the archive's age against the RPO.  The
+ * interval is the one the last round read (a policy edit or a reload
+ * counts from the next round, within PITR_POLL_MS).
  */
 static TimestampTz
 pitrDutyNextDue(TimestampTz now, void *arg)
 {
 	return pitrNextDue(pitrLastRound, pitrLastPoint, pitrLastPointKnown,
-					   drPitrInterval, PITR_POLL_MS);
+					   pitrIntervalKnown ? pitrIntervalSec : drPitrInterval,
+					   PITR_POLL_MS);
 }
 
 static bool

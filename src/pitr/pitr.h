@@ -4,7 +4,8 @@
  *	  WAL switches that keep the archive within the tier's RPO.
  *
  * The PITR duty of the pg_dr worker (ops/duty.h) creates a named restore
- * point every pg_dr.pitr_interval, and, when archiving is on and the
+ * point every restore-point interval (the tier's schedule policy's while
+ * pg_dr.schedule is on, else pg_dr.pitr_interval), and, when archiving is on and the
  * newest archived WAL is older than half the tier's RPO while WAL was
  * written since, forces a WAL switch so that the archiver gets a segment.
  * Both are recorded in pgdr.pitr_events (dr_restore_points shows the
@@ -17,6 +18,8 @@
 
 #include "access/xlogdefs.h"
 #include "datatype/timestamp.h"
+
+#include "pitr/pitr_decide.h"
 
 /* Settings (pitr_settings.c), defined by pitrSettingsDefine(). */
 extern void pitrSettingsDefine(void);
@@ -37,6 +40,16 @@ extern int	drPitrInterval;
 
 /* Register the PITR duty with the worker (from _PG_init). */
 extern void pitrDutiesRegister(void);
+
+/*
+ * The scheduled restore points as the PITR duty's last round saw them:
+ * the interval in effect (0: none) and where it came from
+ * (pitrIntervalPick), and when the next one is due (0: none).  In the
+ * pg_dr worker only (the duty's state is its own); false before the
+ * duty's first round there.
+ */
+extern bool pitrScheduleGet(int *intervalSec, PitrIntervalSource *source,
+							TimestampTz *next);
 
 /*
  * Create a restore point and record it (kind "manual" or "scheduled").

@@ -54,8 +54,10 @@ pitrDecide(const PitrDecideInput *in, PitrDecision *out)
 	{
 		out->action = PITR_ACTION_RESTORE_POINT;
 		pitrPointName(in->now, out->name, sizeof(out->name));
-		strlcpy(out->reason, "pg_dr.pitr_interval passed since the last scheduled restore point",
-				sizeof(out->reason));
+		snprintf(out->reason, sizeof(out->reason),
+				 "%s passed since the last scheduled restore point",
+				 in->intervalSource == PITR_INTERVAL_POLICY ?
+				 "the schedule policy's restore_point_interval" : "pg_dr.pitr_interval");
 		return;
 	}
 
@@ -81,6 +83,25 @@ pitrDecide(const PitrDecideInput *in, PitrDecision *out)
 				 "newest archived WAL older than half the %s tier's RPO",
 				 in->tierName ? in->tierName : "unknown");
 	}
+}
+
+PitrIntervalSource
+pitrIntervalPick(bool scheduleOn, bool policyFound, int policySec,
+				 int settingSec, int *intervalSec)
+{
+	if (scheduleOn && policyFound)
+	{
+		*intervalSec = Max(policySec, 0);
+		return PITR_INTERVAL_POLICY;
+	}
+	*intervalSec = Max(settingSec, 0);
+	return PITR_INTERVAL_SETTING;
+}
+
+const char *
+pitrIntervalSourceName(PitrIntervalSource source)
+{
+	return source == PITR_INTERVAL_POLICY ? "policy" : "pg_dr.pitr_interval";
 }
 
 TimestampTz

@@ -9,8 +9,11 @@
  * The rules (see pitr.c for why):
  * - nothing while the cluster is a restored one its origin marker refuses
  *   (repo/repo_origin.h);
- * - a restore point when pg_dr.pitr_interval is on and at least that long
- *   has passed since the last scheduled one;
+ * - a restore point when the restore-point interval is on and at least
+ *   that long has passed since the last scheduled one; the interval is
+ *   the tier's schedule policy's (restore_point_interval) while the
+ *   scheduler is on (pg_dr.schedule) and the tier has a policy, else
+ *   pg_dr.pitr_interval (pitrIntervalPick);
  * - otherwise, a WAL switch when archiving is on, the tier's RPO is known,
  *   the newest archived WAL is at least half the RPO old, the last switch
  *   this worker requested is at least half the RPO old too, and WAL was
@@ -28,11 +31,19 @@
 #define PITR_POINT_NAME_SIZE	64
 #define PITR_REASON_SIZE		160
 
+/* Where the restore-point interval comes from. */
+typedef enum PitrIntervalSource
+{
+	PITR_INTERVAL_SETTING,		/* pg_dr.pitr_interval */
+	PITR_INTERVAL_POLICY		/* the schedule policy's restore_point_interval */
+} PitrIntervalSource;
+
 typedef struct PitrDecideInput
 {
 	TimestampTz now;
 	TimestampTz lastPoint;		/* last scheduled restore point; 0 = none */
-	int			intervalSec;	/* pg_dr.pitr_interval; 0 = off */
+	int			intervalSec;	/* pitrIntervalPick's; 0 = off */
+	PitrIntervalSource intervalSource;	/* for the reason */
 	bool		archiving;		/* archive_mode on */
 	int64		rpoMs;			/* the tier's RPO; 0 = unknown */
 	const char *tierName;		/* pg_dr.tier, for the reason */
@@ -57,6 +68,19 @@ typedef struct PitrDecision
 } PitrDecision;
 
 extern void pitrDecide(const PitrDecideInput *in, PitrDecision *out);
+
+/*
+ * The restore-point interval in effect: the tier's policy's
+ * (policySec; 0 = none) while the scheduler is on and the tier has a
+ * policy (policyFound), else pg_dr.pitr_interval (settingSec; 0 =
+ * none).  Returns where it came from; *intervalSec receives it.
+ */
+extern PitrIntervalSource pitrIntervalPick(bool scheduleOn, bool policyFound,
+										   int policySec, int settingSec,
+										   int *intervalSec);
+
+/* "policy" or "pg_dr.pitr_interval", as dr_schedule and the reason say. */
+extern const char *pitrIntervalSourceName(PitrIntervalSource source);
 
 /*
  * The name of a scheduled restore point made at t: pg_dr_YYYYMMDD_HHMMSS,

@@ -10,6 +10,8 @@
  */
 #include "common/dr_c.h"
 
+#include <sys/stat.h>
+
 #include "repo/repo_internal.h"
 
 /* The passphrase never outlives this function. */
@@ -276,6 +278,117 @@ Repo *
 repoOpenLayout(const ConfigRepo *config, DrError *err)
 {
 	return repoOpenInternal(config, true, err);
+}
+
+/*
+ * The passphrase checks that matched (repoKeyCheck), a few, the oldest
+ * replaced first.  What identifies a check: the key file's path and
+ * identity, and the repository's KDF parameters and KEK id; a rotation
+ * changes the KEK id, a new passphrase file changes its times.
+ */
+#define REPO_KEY_CHECKS		8
+
+typedef struct RepoKeyCheckEntry
+{
+	bool		used;
+	char		path[1024];
+	dev_t		dev;
+	ino_t		ino;
+	off_t		size;
+	struct timespec mtime;
+	struct timespec ctime;
+	uint8		salt[KEY_SALT_SIZE];
+	uint32		iterations;
+	uint8		kekId[KEY_KEK_ID_SIZE];
+} RepoKeyCheckEntry;
+
+static RepoKeyCheckEntry repoKeyChecks[REPO_KEY_CHECKS];
+static int	repoKeyCheckNext = 0;
+static uint64 repoKeyCheckDerivedCount = 0;
+
+uint64
+repoKeyCheckDerived(void)
+{
+	return repoKeyCheckDerivedCount;
+}
+
+/* The entry a check of keyFile (stat st) against info would be. */
+static void
+repoKeyCheckEntryMake(RepoKeyCheckEntry *e, const char *keyFile,
+					  const struct stat *st, const RepoInfo *info)
+{
+	memset(e, 0, sizeof(*e));
+	e->used = true;
+	strlcpy(e->path, keyFile, sizeof(e->path));
+	e->dev = st->st_dev;
+	e->ino = st->st_ino;
+	e->size = st->st_size;
+	e->mtime = st->st_mtim;
+	e->ctime = st->st_ctim;
+	memcpy(e->salt, info->kdfSalt, KEY_SALT_SIZE);
+	e->iterations = info->kdfIterations;
+	memcpy(e->kekId, info->kekId, KEY_KEK_ID_SIZE);
+}
+
+bool
+repoKeyCheck(const ConfigRepo *config, DrError *err)
+{
+	Repo	   *repo;
+	Repo	   *full;
+	RepoKeyCheckEntry want;
+	struct stat st;
+	bool		statOk;
+
+	repo = repoOpenLayout(config, err);
+	if (repo == NULL)
+		return false;
+	if (repo->info.cipher != CONFIG_CIPHER_AES256GCM)
+	{
+		repoClose(repo);
+		return true;			/* no key to check */
+	}
+	statOk = config->cipherKeyFile != NULL &&
+		strlen(config->cipherKeyFile) < sizeof(want.path) &&
+		stat(config->cipherKeyFile, &st) == 0;
+	if (statOk)
+	{
+		repoKeyCheckEntryMake(&want, config->cipherKeyFile, &st, &repo->info);
+		for (int i = 0; i < REPO_KEY_CHECKS; i++)
+			if (repoKeyChecks[i].used &&
+				memcmp(&repoKeyChecks[i], &want, sizeof(want)) == 0)
+			{
+				repoClose(repo);
+				return true;
+			}
+	}
+	repoClose(repo);
+
+	/* not remembered: the whole check, as repoOpen makes it */
+	repoKeyCheckDerivedCount++;
+	full = repoOpen(config, err);
+	if (full == NULL)
+		return false;
+	if (statOk && memcmp(full->info.kekId, want.kekId, KEY_KEK_ID_SIZE) == 0 &&
+		full->info.kdfIterations == want.iterations &&
+		memcmp(full->info.kdfSalt, want.salt, KEY_SALT_SIZE) == 0)
+	{
+		struct stat after;
+
+		/* remembered only if the key file did not change meanwhile */
+		if (stat(config->cipherKeyFile, &after) == 0)
+		{
+			RepoKeyCheckEntry now;
+
+			repoKeyCheckEntryMake(&now, config->cipherKeyFile, &after, &full->info);
+			if (memcmp(&now, &want, sizeof(now)) == 0)
+			{
+				memcpy(&repoKeyChecks[repoKeyCheckNext], &want, sizeof(want));
+				repoKeyCheckNext = (repoKeyCheckNext + 1) % REPO_KEY_CHECKS;
+			}
+		}
+	}
+	repoClose(full);
+	return true;
 }
 
 Storage *

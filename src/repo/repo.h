@@ -84,6 +84,23 @@ extern Repo *repoOpen(const ConfigRepo *config, DrError *err);
 extern Repo *repoOpenLayout(const ConfigRepo *config, DrError *err);
 
 /*
+ * Whether the repository opens and its configured passphrase matches it,
+ * as repoOpen checks (the same errors), for status views read often
+ * (dr_status, dr_metrics()).  A match is remembered in this process by
+ * the key file's identity (device, inode, size, modification and change
+ * times) and the repository's KDF salt, iterations and KEK id, never by
+ * the key: while none of them changed, the next check reads the info
+ * file and stats the key file, and derives no KEK (a PBKDF2 round of
+ * kdf_iterations, ~30 ms at the default 100,000).  A mismatch or an
+ * error is not remembered.
+ */
+extern bool repoKeyCheck(const ConfigRepo *config, DrError *err);
+
+/* How many of this process's repoKeyChecks derived a KEK (for tests). */
+extern uint64 repoKeyCheckDerived(void);
+
+
+/*
  * Read only the info file of the configured repository (no passphrase,
  * no key derivation): enough to know which repository it is.  The errors
  * of repoOpen's first step; info->created is palloc'd.

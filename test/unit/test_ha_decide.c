@@ -789,6 +789,31 @@ testSynchronous(void)
 	c.in.syncNum = 0;
 	d = decide(&c);
 	is_int(d.action, HA_ACTION_WAIT, "no synchronous standby: the usual rules (asks votes)");
+
+	/*
+	 * A fenced old primary (its WAL on a timeline that lost, its LSN
+	 * anything) is no member; a node never reached (role unknown) is.
+	 */
+	cluster(&c, 4, S2);
+	primaryLost(&c, 60000);
+	c.nodes[W].role = HA_ROLE_FENCED;
+	c.nodes[W].receivedLsn = 0x9000000;
+	c.nodes[S1].confirmedTerm = 2;
+	c.nodes[W].confirmedTerm = 2;
+	c.nodes[S2].receivedLsn = 0x2000100;
+	c.in.syncNum = 1;
+	c.in.syncNames = both;
+	c.in.nSyncNames = 2;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_PROMOTE, "a fenced old primary ahead in LSN is no synchronous "
+		   "member (%s)", d.reason);
+	c.nodes[W].role = HA_ROLE_UNKNOWN;
+	c.nodes[W].reachable = false;
+	c.nodes[W].lastContact = 0;
+	c.nodes[W].receivedLsn = 0;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_ALERT, "a registered node never reached may be one: no "
+		   "promotion without it (%s)", d.reason);
 }
 
 /* A standby on an older timeline than the primary's never qualifies. */

@@ -14,7 +14,13 @@
  * last idle moment, unknown, clock behind); availability: samples
  * standing until the next one, capped at two intervals, clipped to the
  * period, a sample before the period, gaps counted unknown, RPO/RTO
- * compliance with unknown figures left out, an empty period, percents.
+ * compliance with unknown figures left out, an empty period, percents;
+ * the standbys' RPO (objectivesStandbyBest: the least flush lag of the
+ * healthy ones, not streaming / stale / unknown lag left out, a cleared
+ * lag with nothing to flush as 0, synchronous ones only, none) and the
+ * choice by pg_dr.objectives_rpo_source (auto with and without a
+ * synchronous standby, archive, standby with and without one, best
+ * either way, an unknown archive figure).
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -250,10 +256,81 @@ testAvailability(void)
 	ok(r.knownSec == 0, "a sample without an interval stands for nothing");
 }
 
+static ObjectivesStandby
+standby(bool sync, int64 lagMs, int64 lagBytes)
+{
+	ObjectivesStandby s;
+
+	s.streaming = true;
+	s.synchronous = sync;
+	s.flushLagMs = lagMs;
+	s.flushLagBytes = lagBytes;
+	s.sampleAgeSec = 1;
+	return s;
+}
+
+static void
+testStandbyRpo(void)
+{
+	ObjectivesStandby s[5];
+	double		lag = -1;
+	bool		known;
+	double		sec;
+
+	s[0] = standby(false, 4000, 1000);
+	s[1] = standby(true, 2500, 500);
+	s[2] = standby(false, 1500, 100);
+	is_int(objectivesStandbyBest(s, 3, false, &lag), 2, "the least flush lag wins");
+	ok(fabs(lag - 1.5) < 1e-9, "... 1.5 s (%g)", lag);
+	is_int(objectivesStandbyBest(s, 3, true, &lag), 1, "synchronous only: the synchronous one");
+	ok(fabs(lag - 2.5) < 1e-9, "... 2.5 s");
+
+	s[2].streaming = false;
+	is_int(objectivesStandbyBest(s, 3, false, &lag), 1, "not streaming: left out");
+	s[2].streaming = true;
+	s[2].sampleAgeSec = OBJ_STANDBY_SAMPLE_MAX_AGE_SEC + 0.1;
+	is_int(objectivesStandbyBest(s, 3, false, &lag), 1, "a stale sample: left out");
+	s[2].sampleAgeSec = OBJ_STANDBY_SAMPLE_MAX_AGE_SEC;
+	is_int(objectivesStandbyBest(s, 3, false, &lag), 2, "a sample exactly at the bound counts");
+
+	s[3] = standby(false, -1, 0);
+	is_int(objectivesStandbyBest(s, 4, false, &lag), 3,
+		   "lag time NULL with nothing to flush: caught up, 0");
+	ok(lag == 0, "... 0 s");
+	s[3].flushLagBytes = 8192;
+	is_int(objectivesStandbyBest(s, 4, false, &lag), 2,
+		   "lag time NULL with WAL to flush: unknown, left out");
+	s[3].flushLagBytes = -1;
+	is_int(objectivesStandbyBest(s, 4, false, &lag), 2, "nothing known: left out");
+	is_int(objectivesStandbyBest(s, 0, false, &lag), -1, "no standby: none");
+	is_int(objectivesStandbyBest(s, 1, true, &lag), -1, "no synchronous one: none");
+
+	/* archive 60 s; any standby 2 s; synchronous 5 s */
+	ok(objectivesRpoChoose(OBJ_RPO_MODE_AUTO, true, 60, true, 2, true, 5, &known, &sec) &&
+	   known && sec == 5, "auto with a synchronous standby: its lag (5 s)");
+	ok(!objectivesRpoChoose(OBJ_RPO_MODE_AUTO, true, 60, true, 2, false, 0, &known, &sec) &&
+	   known && sec == 60, "auto, only asynchronous standbys: the archive's");
+	ok(!objectivesRpoChoose(OBJ_RPO_MODE_ARCHIVE, true, 60, true, 2, true, 5, &known, &sec) &&
+	   sec == 60, "archive: the archive's, whatever the standbys");
+	ok(objectivesRpoChoose(OBJ_RPO_MODE_STANDBY, true, 1, true, 2, true, 5, &known, &sec) &&
+	   sec == 2, "standby: the best standby's, even above the archive's");
+	ok(!objectivesRpoChoose(OBJ_RPO_MODE_STANDBY, true, 60, false, 0, false, 0, &known, &sec) &&
+	   known && sec == 60, "standby, none healthy: the archive's");
+	ok(objectivesRpoChoose(OBJ_RPO_MODE_BEST, true, 60, true, 2, false, 0, &known, &sec) &&
+	   sec == 2, "best: the standby's when smaller");
+	ok(!objectivesRpoChoose(OBJ_RPO_MODE_BEST, true, 1, true, 2, false, 0, &known, &sec) &&
+	   sec == 1, "best: the archive's when smaller");
+	ok(objectivesRpoChoose(OBJ_RPO_MODE_BEST, false, 0, true, 2, false, 0, &known, &sec) &&
+	   known && sec == 2, "best, the archive's unknown: the standby's");
+	ok(!objectivesRpoChoose(OBJ_RPO_MODE_STANDBY, false, 0, false, 0, false, 0, &known, &sec) &&
+	   !known, "nothing known: unknown");
+}
+
 int
 main(void)
 {
 	testVerdict();
+	testStandbyRpo();
 	testReason();
 	testRpoActual();
 	testAvailability();

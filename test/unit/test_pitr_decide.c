@@ -13,7 +13,11 @@
  * restored cluster refused by its origin marker: nothing, whatever is
  * due); pitrPointName (UTC, zero padded, before 2000 with a fraction);
  * pitrNextDue (first round at once, the poll, the next restore point
- * when earlier, interval off, last point not yet known, overdue).
+ * when earlier, interval off, last point not yet known, overdue);
+ * pitrIntervalPick (scheduler on with a policy: the policy's, its 0 off
+ * whatever pg_dr.pitr_interval says; scheduler on without a policy, or
+ * off: pg_dr.pitr_interval, its 0 off; negatives as 0) and the restore
+ * point's reason naming where the interval came from.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -177,10 +181,54 @@ testNextDue(void)
 		   "last point not known yet: the poll");
 }
 
+static void
+testIntervalPick(void)
+{
+	PitrDecideInput in = quiet();
+	PitrDecision d;
+	int			sec = -1;
+
+	is_int(pitrIntervalPick(true, true, 600, 900, &sec), PITR_INTERVAL_POLICY,
+		   "scheduler on, a policy: the policy's interval");
+	is_int(sec, 600, "... its value");
+	is_int(pitrIntervalPick(true, true, 0, 900, &sec), PITR_INTERVAL_POLICY,
+		   "policy 0: still the policy's");
+	is_int(sec, 0, "... no restore points, whatever pg_dr.pitr_interval says");
+	is_int(pitrIntervalPick(true, false, 600, 900, &sec), PITR_INTERVAL_SETTING,
+		   "scheduler on, no policy for the tier: pg_dr.pitr_interval");
+	is_int(sec, 900, "... its value");
+	is_int(pitrIntervalPick(false, true, 600, 900, &sec), PITR_INTERVAL_SETTING,
+		   "scheduler off: pg_dr.pitr_interval, the policy ignored");
+	is_int(sec, 900, "... its value");
+	is_int(pitrIntervalPick(false, true, 600, 0, &sec), PITR_INTERVAL_SETTING,
+		   "scheduler off, pg_dr.pitr_interval 0");
+	is_int(sec, 0, "... no restore points");
+	(void) pitrIntervalPick(true, true, -5, 900, &sec);
+	is_int(sec, 0, "a negative interval counts as 0");
+	is_str(pitrIntervalSourceName(PITR_INTERVAL_POLICY), "policy", "source name: policy");
+	is_str(pitrIntervalSourceName(PITR_INTERVAL_SETTING), "pg_dr.pitr_interval",
+		   "source name: the setting");
+
+	in.lastPoint = NOW - 601 * SEC;
+	in.intervalSource = pitrIntervalPick(true, true, 600, 900, &in.intervalSec);
+	pitrDecide(&in, &d);
+	is_int(d.action, PITR_ACTION_RESTORE_POINT, "the policy's 600 s passed: a restore point");
+	is_str(d.reason, "the schedule policy's restore_point_interval passed since the last scheduled restore point",
+		   "... the reason names the policy");
+	in.intervalSource = pitrIntervalPick(false, true, 600, 900, &in.intervalSec);
+	pitrDecide(&in, &d);
+	is_int(d.action, PITR_ACTION_NONE, "scheduler off: pg_dr.pitr_interval's 900 s not passed");
+	in.lastPoint = NOW - 900 * SEC;
+	pitrDecide(&in, &d);
+	is_str(d.reason, "pg_dr.pitr_interval passed since the last scheduled restore point",
+		   "... once it passed, the reason names the setting");
+}
+
 int
 main(void)
 {
 	testRestorePoint();
+	testIntervalPick();
 	testSwitch();
 	testOrigin();
 	testNames();

@@ -7,6 +7,8 @@
  * unchanged, non-empty directory refused, key file of mode 0644 ->
  * PERMISSION, short passphrase -> KEY, missing key file); repoOpen
  * (fields read back, wrong passphrase -> KEY naming the repository,
+ * repoKeyCheck: a match remembered and not derived again, a mismatch
+ * never remembered, a rewritten key file checked again and refused,
  * uninitialized -> NOT_FOUND with a repo-create hint, corrupt or
  * unknown-format info files -> CORRUPT, cipher in the configuration not
  * matching the repository -> CONFIG); data keys (new -> stored wrapped,
@@ -1275,6 +1277,48 @@ testRotationWriters(const char *key1, const char *key2)
 	repoClose(rotator);
 }
 
+static void
+testKeyCheck(const char *key1, const char *key2)
+{
+	DrError		err;
+	ConfigRepo	config = configMake("repo", key1);
+	ConfigRepo	wrong = configMake("repo", key2);
+	char	   *copy = tmpPath("key-check");
+	ConfigRepo	copied = configMake("repo", copy);
+	uint64		before = repoKeyCheckDerived();
+	char	   *text;
+	size_t		len;
+	FILE	   *f;
+
+	ok(repoKeyCheck(&config, &err), "key check: the right passphrase");
+	is_int(repoKeyCheckDerived() - before, 1, "... derived once");
+	ok(repoKeyCheck(&config, &err), "key check again");
+	is_int(repoKeyCheckDerived() - before, 1, "... remembered: not derived again");
+
+	ok(!repoKeyCheck(&wrong, &err) && err.code == DR_ERR_KEY,
+	   "key check, wrong passphrase: KEY");
+	ok(!repoKeyCheck(&wrong, &err) && err.code == DR_ERR_KEY,
+	   "... again: KEY");
+	is_int(repoKeyCheckDerived() - before, 3, "... a mismatch is never remembered");
+
+	/* a key file that matched, then rewritten with another passphrase */
+	text = fileRead(key1, &len);
+	f = fopen(copy, "w");
+	fwrite(text, 1, len, f);
+	fclose(f);
+	chmod(copy, 0600);
+	ok(repoKeyCheck(&copied, &err), "a copy of the passphrase file matches");
+	ok(repoKeyCheck(&copied, &err), "... remembered");
+	is_int(repoKeyCheckDerived() - before, 4, "... derived once");
+	text = fileRead(key2, &len);
+	f = fopen(copy, "w");
+	fwrite(text, 1, len, f);
+	fclose(f);
+	ok(!repoKeyCheck(&copied, &err) && err.code == DR_ERR_KEY,
+	   "the same file rewritten with another passphrase: checked again, KEY");
+	is_int(repoKeyCheckDerived() - before, 5, "... derived again");
+}
+
 int
 main(void)
 {
@@ -1292,6 +1336,7 @@ main(void)
 	keyOpen = keyFileWrite("key-open", 48, 5, 0644);
 
 	testCreateOpen(key1, key2, keyShort, keyOpen);
+	testKeyCheck(key1, key2);
 	testInfoErrors(key1);
 	testKeysObjects(key1);
 	testLayoutOpen(key1, key2);
