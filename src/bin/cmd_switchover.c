@@ -88,9 +88,11 @@ cliSwitchoverHelp(void)
 {
 	printf("%s switchover finishes a planned switchover that dr_switchover() began\n"
 		   "on the primary: it stops that server, promotes the target once it has\n"
-		   "replayed the shutdown checkpoint, and starts the old primary as the\n"
-		   "target's standby.  The server starts it, detached, with its output in\n"
-		   "$PGDATA/pg_dr_switchover.log; it is not meant to be run by hand.\n\n",
+		   "replayed the shutdown checkpoint (with etcd, after recording the term\n"
+		   "there and handing the leader key to the target), and starts the old\n"
+		   "primary as the target's standby.  The server starts it, detached, with\n"
+		   "its output in $PGDATA/pg_dr_switchover.log; it is not meant to be run\n"
+		   "by hand.\n\n",
 		   CLI_PROGNAME);
 	printf("Usage:\n");
 	printf("  %s switchover [--config FILE] --pgdata DIR --target NAME --term N\n"
