@@ -16,7 +16,10 @@
  *	 3. it reads pg_control: a clean shutdown, and its checkpoint's LSN;
  *	 4. it waits until the target (its conninfo in the environment, not on
  *		this command line) has replayed past that checkpoint;
- *	 5. it promotes the target (pgdr.ha_switchover_promote, which checks
+ *	 5. with etcd (ha_etcd_endpoints), it records the term in etcd and
+ *		hands the leader key from the old primary to the target
+ *		(swEtcdHandOver); then it promotes the target
+ *		(pgdr.ha_switchover_promote, which checks
  *		again) and records the switchover there with its duration
  *		(pgdr.ha_switchover_record: dr_failover_history and the audit
  *		trail);
@@ -26,7 +29,8 @@
  *	 7. it starts the server (ha_start_command, %D the data directory;
  *		default pg_ctl start of its bindir).
  * When 3 or 4 fails, or 5 fails with the target still a standby, nothing
- * was handed over: the server is started again as the primary it was.
+ * was handed over: what 5 changed in etcd is put back (swEtcdUndo) and
+ * the server is started again as the primary it was.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -45,6 +49,7 @@
 #include "bin/cli.h"
 #include "bin/rejoin.h"
 #include "common/logging.h"
+#include "ha/etcd.h"
 #include "ha/ha_conninfo.h"
 
 #define SW_OPT_TARGET		901
@@ -83,9 +88,11 @@ cliSwitchoverHelp(void)
 {
 	printf("%s switchover finishes a planned switchover that dr_switchover() began\n"
 		   "on the primary: it stops that server, promotes the target once it has\n"
-		   "replayed the shutdown checkpoint, and starts the old primary as the\n"
-		   "target's standby.  The server starts it, detached, with its output in\n"
-		   "$PGDATA/pg_dr_switchover.log; it is not meant to be run by hand.\n\n",
+		   "replayed the shutdown checkpoint (with etcd, after recording the term\n"
+		   "there and handing the leader key to the target), and starts the old\n"
+		   "primary as the target's standby.  The server starts it, detached, with\n"
+		   "its output in $PGDATA/pg_dr_switchover.log; it is not meant to be run\n"
+		   "by hand.\n\n",
 		   CLI_PROGNAME);
 	printf("Usage:\n");
 	printf("  %s switchover [--config FILE] --pgdata DIR --target NAME --term N\n"
@@ -469,6 +476,245 @@ swRejoin(const char *self, const char *config, const char *pgdata, const char *c
 	return true;
 }
 
+
+/* ------------------------------------------------------------ etcd */
+
+/*
+ * With etcd (ha_etcd_endpoints) the licence to be primary is the leader
+ * key, so the key goes from the old primary to the target before the
+ * target promotes: the target holds it from the moment it is primary,
+ * and no other standby can take it meanwhile.
+ */
+typedef struct SwEtcd
+{
+	EtcdClient *client;
+	char		leaderKey[256];
+	char		termKey[256];
+	bool		termRecorded;	/* this process wrote the term key */
+	bool		termWasThere;	/* ... over a value (else it was absent) */
+	char		termBefore[32]; /* that value */
+	int64		lease;			/* the lease the target's key is under (0:
+								 * none) */
+} SwEtcd;
+
+/*
+ * Hand the licence over, in this order: (1) the term key gets term, with
+ * a compare on the revision read (as the HA worker records a failover's
+ * term, so no two nodes promote in one term), after checking it is newer
+ * than what etcd records; (2) the old primary's lease is revoked (its key
+ * goes with it; the key must name the old primary or be absent); (3) the
+ * key is created, naming the target, under a new lease of ha_lease_ttl,
+ * which the target's HA worker adopts once it is primary (as after a
+ * worker restart, ha_worker.c).  False (logged) when any step fails:
+ * swEtcdUndo then puts back what this process changed.
+ */
+static bool
+swEtcdHandOver(SwEtcd *e, const DrConfig *config, const char *target, uint64 term)
+{
+	EtcdClientParam param;
+	DrError		err;
+	EtcdKv		kv;
+	bool		found = false;
+	bool		done = false;
+	char		termText[32];
+	int64		oldLease = 0;
+	int64		granted;
+	EtcdKv		holder;
+	bool		holderFound = false;
+
+	memset(&param, 0, sizeof(param));
+	param.endpoints = config->ha.etcdEndpoints;
+	param.timeoutMs = config->ha.retryTimeoutMs;
+	drErrorClear(&err);
+	e->client = etcdClientNew(&param, &err);
+	if (e->client == NULL)
+	{
+		swLog("etcd: %s", err.message);
+		return false;
+	}
+	snprintf(e->leaderKey, sizeof(e->leaderKey), "/pg_dr/%s/leader", config->ha.clusterName);
+	snprintf(e->termKey, sizeof(e->termKey), "/pg_dr/%s/term", config->ha.clusterName);
+	snprintf(termText, sizeof(termText), UINT64_FORMAT, term);
+
+	/* the leader key: the old primary's, or free */
+	memset(&kv, 0, sizeof(kv));
+	if (!etcdGet(e->client, e->leaderKey, &kv, &found, &err))
+	{
+		swLog("etcd: could not read %s: %s", e->leaderKey, err.message);
+		return false;
+	}
+	if (found)
+	{
+		bool		ours = strcmp(kv.value, config->ha.nodeName) == 0;
+
+		if (!ours)
+			swLog("etcd: the leader key names \"%s\", not this node \"%s\"", kv.value,
+				  config->ha.nodeName);
+		oldLease = kv.lease;
+		etcdKvFree(&kv);
+		if (!ours)
+			return false;
+	}
+
+	/* 1. the term */
+	memset(&kv, 0, sizeof(kv));
+	if (!etcdGet(e->client, e->termKey, &kv, &found, &err))
+	{
+		swLog("etcd: could not read %s: %s", e->termKey, err.message);
+		return false;
+	}
+	e->termWasThere = found;
+	if (found)
+	{
+		uint64		t = strtou64(kv.value, NULL, 10);
+		int64		rev = kv.modRevision;
+
+		strlcpy(e->termBefore, kv.value, sizeof(e->termBefore));
+		etcdKvFree(&kv);
+		if (t >= term)
+		{
+			swLog("etcd records term " UINT64_FORMAT ", not older than term " UINT64_FORMAT
+				  ": another node was promoted meanwhile", t, term);
+			return false;
+		}
+		if (!etcdPutIfRevision(e->client, e->termKey, termText, rev, &done, &kv, &found, &err))
+		{
+			swLog("etcd: term %s not recorded: %s", termText, err.message);
+			return false;
+		}
+	}
+	else if (!etcdPutIfRevision(e->client, e->termKey, termText, 0, &done, &kv, &found, &err))
+	{
+		swLog("etcd: term %s not recorded: %s", termText, err.message);
+		return false;
+	}
+	if (!done)
+	{
+		swLog("etcd: term %s not recorded: the term key changed meanwhile (it records %s)",
+			  termText, found ? kv.value : "nothing");
+		if (found)
+			etcdKvFree(&kv);
+		return false;
+	}
+	e->termRecorded = true;
+	swLog("etcd: term %s recorded in %s", termText, e->termKey);
+
+	/* 2. the old primary's lease, and with it its key */
+	if (oldLease != 0)
+	{
+		if (!etcdLeaseRevoke(e->client, oldLease, &err) && err.code != DR_ERR_NOT_FOUND)
+		{
+			swLog("etcd: could not revoke the old primary's lease %lld: %s",
+				  (long long) oldLease, err.message);
+			return false;
+		}
+		drErrorClear(&err);
+		swLog("etcd: the old primary's lease %lld revoked", (long long) oldLease);
+	}
+	if (!etcdDeleteIfValue(e->client, e->leaderKey, config->ha.nodeName, &done, &err))
+	{
+		swLog("etcd: could not release the leader key: %s", err.message);
+		return false;
+	}
+
+	/* 3. the key, for the target */
+	if (!etcdLeaseGrant(e->client, (config->ha.leaseTtlMs + 999) / 1000, &e->lease,
+						&granted, &err))
+	{
+		swLog("etcd: no lease granted: %s", err.message);
+		e->lease = 0;
+		return false;
+	}
+	memset(&holder, 0, sizeof(holder));
+	if (!etcdCreate(e->client, e->leaderKey, target, e->lease, &done, &holder,
+					&holderFound, &err))
+	{
+		swLog("etcd: the leader key not taken for \"%s\": %s", target, err.message);
+		return false;
+	}
+	if (!done)
+	{
+		swLog("etcd: the leader key was taken meanwhile by \"%s\"",
+			  holderFound ? holder.value : "?");
+		if (holderFound)
+			etcdKvFree(&holder);
+		return false;
+	}
+	swLog("etcd: the leader key names \"%s\" under lease %lld (its HA worker renews it once it is primary)",
+		  target, (long long) e->lease);
+	return true;
+}
+
+static void
+swEtcdEnd(SwEtcd *e)
+{
+	if (e->client != NULL)
+		etcdClientFree(e->client);
+	e->client = NULL;
+}
+
+/*
+ * The target was not promoted: revoke the target's lease (its key goes),
+ * and put the term key back as it was if it still holds our term, so the
+ * old primary, started again, is not fenced as replaced and takes the
+ * free key (or adopts its lease, when nothing was revoked).
+ */
+static void
+swEtcdUndo(SwEtcd *e, uint64 term)
+{
+	DrError		err;
+	EtcdKv		kv;
+	bool		found = false;
+	bool		done = false;
+
+	if (e->client == NULL)
+		return;
+	drErrorClear(&err);
+	if (e->lease != 0)
+	{
+		if (etcdLeaseRevoke(e->client, e->lease, &err) || err.code == DR_ERR_NOT_FOUND)
+			swLog("etcd: the target's lease %lld revoked: the leader key is free", (long long) e->lease);
+		else
+			swLog("etcd: could not revoke the target's lease %lld: %s (it runs out within ha_lease_ttl)",
+				  (long long) e->lease, err.message);
+		e->lease = 0;
+	}
+	if (!e->termRecorded)
+		return;
+	drErrorClear(&err);
+	memset(&kv, 0, sizeof(kv));
+	if (!etcdGet(e->client, e->termKey, &kv, &found, &err))
+	{
+		swLog("etcd: could not read %s to put it back: %s", e->termKey, err.message);
+		return;
+	}
+	if (!found || strtou64(kv.value, NULL, 10) != term)
+	{
+		if (found)
+			etcdKvFree(&kv);
+		swLog("etcd: the term key no longer holds term " UINT64_FORMAT ": left as it is", term);
+		return;
+	}
+	if (e->termWasThere)
+	{
+		EtcdKv		cur;
+		bool		curFound = false;
+
+		memset(&cur, 0, sizeof(cur));
+		if (etcdPutIfRevision(e->client, e->termKey, e->termBefore, kv.modRevision, &done,
+							  &cur, &curFound, &err) && curFound)
+			etcdKvFree(&cur);
+	}
+	else
+		(void) etcdDeleteIfValue(e->client, e->termKey, kv.value, &done, &err);
+	etcdKvFree(&kv);
+	if (done)
+		swLog("etcd: the term key put back as it was (%s)", e->termWasThere ? e->termBefore : "absent");
+	else
+		swLog("etcd: the term key could not be put back%s%s: the old primary will fence itself as replaced",
+			  err.message[0] ? ": " : "", err.message);
+}
+
 int
 cliSwitchoverMain(int argc, char **argv)
 {
@@ -490,8 +736,11 @@ cliSwitchoverMain(int argc, char **argv)
 	char	   *promoted;
 	int64		durationMs;
 	int			status;
+	SwEtcd		etcd;
+	uint64		term;
 
 	INSTR_TIME_SET_CURRENT(start);
+	memset(&etcd, 0, sizeof(etcd));
 	memset(&opts, 0, sizeof(opts));
 	opts.signalFd = -1;
 	status = cliCommandBegin(&cmd, &cliSwitchoverSpec, &opts, argc, argv);
@@ -503,6 +752,7 @@ cliSwitchoverMain(int argc, char **argv)
 	env = getenv(SW_CONNINFO_ENV);
 	if (env == NULL || env[0] == '\0')
 		return cliUsageError("switchover", "%s is not set (dr_switchover() sets it)", SW_CONNINFO_ENV);
+	term = strtou64(opts.term, NULL, 10);
 	conninfo = pstrdup(env);
 	unsetenv(SW_CONNINFO_ENV);
 	if (!cliCommandConfigLoad(&cmd))
@@ -553,9 +803,22 @@ cliSwitchoverMain(int argc, char **argv)
 		return cliCommandEnd(&cmd, CLI_EXIT_FAILURE);
 	}
 
-	/* 5. promote, record */
+	/* 5. with etcd, the licence: the term, then the leader key */
+	if (cmd.config->ha.etcdEndpoints != NULL &&
+		!swEtcdHandOver(&etcd, cmd.config, opts.target, term))
+	{
+		swEtcdUndo(&etcd, term);
+		swEtcdEnd(&etcd);
+		swLog("nothing handed over: \"%s\" is not promoted", opts.target);
+		swStart(startCommand, "the primary it was");
+		return cliCommandEnd(&cmd, CLI_EXIT_FAILURE);
+	}
+
+	/* promote, record */
 	if ((conn = swConnect(conninfo)) == NULL)
 	{
+		swEtcdUndo(&etcd, term);
+		swEtcdEnd(&etcd);
 		swLog("nothing handed over: \"%s\" is not promoted", opts.target);
 		swStart(startCommand, "the primary it was");
 		return cliCommandEnd(&cmd, CLI_EXIT_FAILURE);
@@ -572,6 +835,8 @@ cliSwitchoverMain(int argc, char **argv)
 		PQfinish(conn);
 		if (standby != NULL && strcmp(standby, "t") == 0)
 		{
+			swEtcdUndo(&etcd, term);
+			swEtcdEnd(&etcd);
 			swLog("nothing handed over: \"%s\" is still a standby", opts.target);
 			swStart(startCommand, "the primary it was");
 		}
@@ -580,6 +845,18 @@ cliSwitchoverMain(int argc, char **argv)
 				  opts.target, opts.target);
 		return cliCommandEnd(&cmd, CLI_EXIT_FAILURE);
 	}
+	if (etcd.lease != 0)
+	{
+		DrError		err;
+		int64		ttl;
+
+		/* the target's worker renews it from its next round; meanwhile */
+		drErrorClear(&err);
+		if (!etcdLeaseKeepAlive(etcd.client, etcd.lease, &ttl, &err))
+			swLog("etcd: the target's lease %lld not renewed: %s", (long long) etcd.lease,
+				  err.message);
+	}
+	swEtcdEnd(&etcd);
 	durationMs = opts.elapsedMs + swMsSince(start);
 	swLog("\"%s\" %s; writes were held for %lld ms until then", opts.target, promoted,
 		  (long long) durationMs);

@@ -23,6 +23,11 @@
  * checkpoint, the last record the old primary wrote.  So the old primary
  * has nothing the target lacks, and it follows the target without
  * pg_rewind.
+ *
+ * With etcd the licence is the leader key: pg_dr switchover records the
+ * term in etcd and hands the key to the target before promoting it
+ * (cmd_switchover.c, swEtcdHandOver); the voters' grant is still asked,
+ * the target's own needed (haSwitchoverPromoteBegin), a majority not.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -460,7 +465,14 @@ haSwitchoverRunChecked(HaSwNodes *nodes, const HaPersist *self,
 							target, term, refusals.data)));
 	}
 	haPeersClear(nodes->peers, nodes->n);
-	if (granted * 2 <= nodes->n)
+
+	/*
+	 * With etcd the licence is the leader key, not the voters: pg_dr
+	 * switchover hands the key to the target (and records the term in
+	 * etcd) once this server has stopped.  The target's own grant is
+	 * still needed (haSwitchoverPromoteBegin checks it), a majority not.
+	 */
+	if (!settings->etcd && granted * 2 <= nodes->n)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("only %d of %d registered nodes give term " UINT64_FORMAT " to \"%s\" (more than half needed): the switchover is abandoned, this node stays the primary",
@@ -543,11 +555,6 @@ haSwitchoverRun(const char *target, int64 timeoutMs)
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("dr_switchover() cannot run inside a transaction block"),
 				 errhint("The server stops once the call commits: run it alone.")));
-	if (settings.etcd)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("dr_switchover() with etcd (ha_etcd_endpoints) is not built yet"),
-				 errhint("Stop this server and use dr_failover() on the target, then pg_dr rejoin here (docs/ha.md).")));
 	if (strcmp(target, self.node) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
