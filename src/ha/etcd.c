@@ -250,43 +250,15 @@ etcdGet(EtcdClient *client, const char *key, EtcdKv *kv, bool *found,
 	return ok;
 }
 
-bool
-etcdCreate(EtcdClient *client, const char *key, const char *value,
-		   int64 leaseId, bool *created, EtcdKv *holder, bool *holderFound,
-		   DrError *err)
+/*
+ * POST a txn whose success branch puts and whose failure branch reads the
+ * key: *put says which ran; when it did not, *current is the key as it is
+ * (*currentFound; current may be NULL: not wanted).  Consumes body.
+ */
+static bool
+etcdTxnPut(EtcdClient *client, char *body, bool *put, EtcdKv *current,
+		   bool *currentFound, DrError *err)
 {
-	char	   *body = etcdJsonCreateBody(key, value, leaseId);
-	HttpResponse resp;
-	EtcdKv		kv;
-	bool		found;
-	bool		ok;
-
-	*created = false;
-	if (holderFound)
-		*holderFound = false;
-	ok = etcdPost(client, "/v3/kv/txn", body, &resp, err);
-	pfree(body);
-	if (!ok)
-		return false;
-	ok = etcdJsonTxn(resp.body, resp.bodyLen, created, &kv, &found, err);
-	httpResponseFree(&resp);
-	if (!ok)
-		return false;
-	if (found && holder != NULL && !*created)
-		*holder = kv;
-	else if (found)
-		etcdKvFree(&kv);
-	if (holderFound)
-		*holderFound = found && !*created;
-	return true;
-}
-
-bool
-etcdPutIfRevision(EtcdClient *client, const char *key, const char *value,
-				  int64 modRevision, bool *put, EtcdKv *current, bool *currentFound,
-				  DrError *err)
-{
-	char	   *body = etcdJsonPutIfRevisionBody(key, value, modRevision);
 	HttpResponse resp;
 	EtcdKv		kv;
 	bool		found;
@@ -302,7 +274,7 @@ etcdPutIfRevision(EtcdClient *client, const char *key, const char *value,
 	httpResponseFree(&resp);
 	if (!ok)
 		return false;
-	if (found && !*put)
+	if (found && current != NULL && !*put)
 	{
 		*current = kv;
 		*currentFound = true;
@@ -310,6 +282,30 @@ etcdPutIfRevision(EtcdClient *client, const char *key, const char *value,
 	else if (found)
 		etcdKvFree(&kv);
 	return true;
+}
+
+bool
+etcdCreate(EtcdClient *client, const char *key, const char *value,
+		   int64 leaseId, bool *created, EtcdKv *holder, bool *holderFound,
+		   DrError *err)
+{
+	bool		found;
+
+	if (!etcdTxnPut(client, etcdJsonCreateBody(key, value, leaseId), created, holder,
+					&found, err))
+		return false;
+	if (holderFound)
+		*holderFound = found;
+	return true;
+}
+
+bool
+etcdPutIfRevision(EtcdClient *client, const char *key, const char *value,
+				  int64 modRevision, bool *put, EtcdKv *current, bool *currentFound,
+				  DrError *err)
+{
+	return etcdTxnPut(client, etcdJsonPutIfRevisionBody(key, value, modRevision), put,
+					  current, currentFound, err);
 }
 
 bool

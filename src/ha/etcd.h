@@ -13,6 +13,8 @@
  *	 etcdCreate          POST /v3/kv/txn            create-if-absent: compare
  *	                     create_revision = 0, put under a lease; else read
  *	                     the holder
+ *	 etcdPutIfRevision   POST /v3/kv/txn            compare mod_revision (0:
+ *	                     absent), put without a lease; else read it
  *	 etcdDeleteIfValue   POST /v3/kv/txn            compare value = ours,
  *	                     delete (release only what we hold)
  *
