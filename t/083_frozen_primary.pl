@@ -166,11 +166,17 @@ for my $name (@names)
 	rename("$tmp/$name.conf.new", "$tmp/$name.conf") or die;
 	$n{$name}->reload;
 }
-$n{$primary}->safe_psql('postgres',
-	'ALTER SYSTEM RESET synchronous_standby_names; SELECT pg_reload_conf()');
-$n{$primary}->poll_query_until('postgres',
-	"SELECT current_setting('synchronous_standby_names') = ''")
-  or die 'synchronous_standby_names stays set';
+# pg_dr leaves what it wrote while synchronous mode was on; each node has
+# its own postgresql.auto.conf (a standby's may name a node long gone, from
+# when it was primary): reset on every node, as an administrator would
+for my $name (@names)
+{
+	$n{$name}->safe_psql('postgres',
+		'ALTER SYSTEM RESET synchronous_standby_names; SELECT pg_reload_conf()');
+	$n{$name}->poll_query_until('postgres',
+		"SELECT current_setting('synchronous_standby_names') = ''")
+	  or die "synchronous_standby_names stays set on $name";
+}
 my ($new, $late, $window) = freeze_round('asynchronous', $primary, 0);
 diag("frozen primary, asynchronous mode: the old primary acknowledged $late writes after the "
 	  . "new one's first (window $window ms)");
@@ -179,7 +185,12 @@ $primary = $new // $primary;
 
 open(my $stop, '>', "$tmp/stop") or die;
 close($stop);
+# a writer whose last commit waits (for a standby, on a fenced node) is not
+# waited for
+sleep 1;
+kill 'KILL', @writers;
 waitpid($_, 0) for @writers;
+@writers = ();
 
 $n{$_}->stop('immediate') for @names;
 done_testing();
