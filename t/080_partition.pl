@@ -29,8 +29,8 @@
 #     14 to 21, in every run);
 #  3b. the voter sees the new primary again (the old one still cut from
 #     it): the old primary sees the voter's newer term and fences, writes
-#     fail with 25006; the voter follows the new primary (TODO when it
-#     diverged in 3: it then needs pg_rewind);
+#     fail with 25006; the voter follows the new primary (it did not
+#     stream from the old one in 3, so it has not diverged);
 #  4. full heal: the old primary sees the newer term and stays fenced.
 #  5. with etcd (in a namespace of its own), a second cluster e1, e2, e3:
 #     e1 cut off: exactly one new primary; e1 stops its clients' writes
@@ -392,18 +392,7 @@ while (time() - $t1 < 20 && !defined $wid)
 	sleep 0.1 unless defined $wid;
 }
 ok(defined $wid, "$voter and $winner see each other again: $winner takes writes");
-# when n1 resumed above, the voter streamed n1's writes on timeline 1 past
-# the point where $winner's timeline left it: it can follow $winner only
-# after a pg_rewind
-my $diverged = $commits_voted > 0
-  ? "consequence of docs/ha.md known gap 1: $voter streamed the writes n1 took during the partial heal,"
-  . " past the fork of ${winner}'s timeline, and cannot follow $winner without pg_rewind"
-  : undef;
-TODO:
-{
-	local $TODO = $diverged;
-	ok(arrives($voter, $wid // 0, $diverged ? 5 : 10), "$voter follows $winner (the write arrived)");
-}
+ok(arrives($voter, $wid // 0, 10), "$voter follows $winner (the write arrived)");
 $node{n1}->poll_query_until('postgres', "SELECT role = 'fenced' FROM dr_nodes WHERE name = 'n1'");
 ($commits, $tries, $last_err) = writes_on('n1', 2 * $ttl_ms / 1000, 'partial heal, following', 1);
 note("n1's log:\n" . n1_log_since($n1_log_at));
@@ -422,12 +411,7 @@ sleep($DrHa::CHECK_MS * 3 / 1000);
 is(role_of('n1', 'n1'), 'fenced', 'healed: n1 sees the newer term and stays fenced until rejoined');
 ($id, $err) = write_in_ns('n1', 'after heal');
 ok(!defined $id && $err =~ /fenced/, '... refuses its clients') or diag($err);
-TODO:
-{
-	local $TODO = $diverged
-	  && "$diverged; ${winner}'s synchronous set names $voter, so its commits wait";
-	ok(defined((write_in_ns($winner, 'after heal'))[0]), "... while $winner takes writes");
-}
+ok(defined((write_in_ns($winner, 'after heal'))[0]), "... while $winner takes writes");
 like(DrHa::log_of($node{n1}), qr/pg_dr ha: fence: /, 'n1\'s log says why it fenced');
 is($node{$winner}->safe_psql('postgres', "SELECT count(*) FROM ledger WHERE node = 'first on $winner'"),
 	'1', "the first write $winner acknowledged is still there");
