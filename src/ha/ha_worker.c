@@ -148,6 +148,7 @@ static bool haGuardPersisted = false;
 static TimestampTz haWorkerStartedAt = 0;
 static bool haReplacedLogged = false;
 static bool haReplaced = false;	/* fenced and replaced (haSharedSetReplaced) */
+static TimestampTz haWakeAt = 0;	/* the next round sooner (haWakeSet); 0: none */
 
 void
 haWorkerRegister(void)
@@ -857,6 +858,39 @@ haAskVotes(uint64 term)
 	(void) haVoteRound(term, false);
 }
 
+/*
+ * When the next round is due sooner than ha_check_interval: a standby
+ * that lost the primary (p, without etcd) decides again the moment
+ * ha_lease_ttl has passed since its last contact, not up to a check
+ * interval later.  Past that moment the voters' own last contacts may
+ * still be a little younger than the TTL (each saw the primary in its own
+ * round, up to ha_check_interval later, or was checked by it), so a
+ * refused pre-vote is asked again every HA_WAKE_RETRY_MS until they too
+ * have gone a whole TTL without the primary: at most ha_check_interval +
+ * ha_retry_timeout later.  After that a refusal is for a reason that
+ * waiting a few ms does not change (the voters still see the primary), and
+ * the rounds keep their interval.
+ */
+#define HA_WAKE_RETRY_MS 10
+
+static void
+haWakeSet(int p)
+{
+	TimestampTz now = haClockNow();
+	TimestampTz deadline;
+
+	haWakeAt = 0;
+	if (haSettings.etcd || !haSettings.failover || haWitness || p < 0 || p == haSelf ||
+		!RecoveryInProgress() || haNodes[p].reachable || !haNodes[p].everSeen ||
+		haNodes[p].lastContact == 0)
+		return;
+	deadline = haNodes[p].lastContact + haSettings.leaseTtlMs * MS;
+	if (now < deadline)
+		haWakeAt = deadline + MS;
+	else if (now < deadline + (haSettings.checkIntervalMs + haSettings.retryTimeoutMs) * MS)
+		haWakeAt = now + HA_WAKE_RETRY_MS * MS;
+}
+
 /* ---------------------------------------------------------------- actions */
 
 typedef struct HaFollowArg
@@ -934,17 +968,21 @@ haDetach(void)
 			"node until it follows the next primary");
 }
 
-/* pg_promote(wait => true, wait_seconds => 60): true once promoted. */
+/*
+ * pg_promote(wait => false), then wait up to 60 s for recovery to end,
+ * looking every 5 ms: pg_promote's own wait looks every 100 ms, a tenth
+ * of a second added to every failover.  True once promoted.
+ */
 static bool
 haPromote(void)
 {
-	volatile bool promoted = false;
+	volatile bool signalled = false;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	PG_TRY();
 	{
-		promoted = DatumGetBool(DirectFunctionCall2(pg_promote, BoolGetDatum(true),
-													Int32GetDatum(60)));
+		signalled = DatumGetBool(DirectFunctionCall2(pg_promote, BoolGetDatum(false),
+													 Int32GetDatum(60)));
 	}
 	PG_CATCH();
 	{
@@ -953,7 +991,18 @@ haPromote(void)
 		FlushErrorState();
 	}
 	PG_END_TRY();
-	return promoted && !RecoveryInProgress();
+	if (!signalled)
+		return false;
+	for (int i = 0; i < 60 * 200 && RecoveryInProgress(); i++)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+	if (RecoveryInProgress())
+		ereport(WARNING,
+				(errmsg("pg_dr ha: this node was asked to promote, but it is still in recovery after 60 s")));
+	return !RecoveryInProgress();
 }
 
 /* An alert of source "ha", written by the pg_dr worker (queued). */
@@ -1259,6 +1308,7 @@ haRound(void)
 	int64		boundMs = haSettings.leaseTtlMs - haSettings.retryTimeoutMs;
 	bool		manualForce = false;
 
+	haWakeAt = 0;				/* set again by the decision below, if it asks */
 	if (!haRegistryRefresh())
 		return;
 	if (haSelf < 0)
@@ -1516,6 +1566,7 @@ haRound(void)
 	}
 	haLastAction = d.action;
 	haLastTarget = d.target;
+	haWakeSet(p);
 
 	/* the licence the write guard checks (a primary that is not fenced) */
 	haSharedGetPersist(&persist);
@@ -1655,6 +1706,8 @@ pg_dr_ha_worker_main(Datum arg)
 			MemoryContextSwitchTo(old);
 			MemoryContextDelete(cxt);
 			sleepMs = haSettings.checkIntervalMs - (haClockNow() - start) / MS;
+			if (haWakeAt != 0 && (haWakeAt - haClockNow()) / MS < sleepMs)
+				sleepMs = (haWakeAt - haClockNow()) / MS;
 			if (sleepMs < 0)
 				sleepMs = 0;
 		}
