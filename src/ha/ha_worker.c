@@ -149,6 +149,7 @@ static TimestampTz haWorkerStartedAt = 0;
 static bool haReplacedLogged = false;
 static bool haReplaced = false;	/* fenced and replaced (haSharedSetReplaced) */
 static TimestampTz haWakeAt = 0;	/* the next round sooner (haWakeSet); 0: none */
+static TimestampTz haRegistryReadAt = 0;	/* haRegistryDue; 0: read next round */
 
 void
 haWorkerRegister(void)
@@ -430,6 +431,26 @@ haRegistryRefresh(void)
 		}
 	haNodeCount = r.n;
 	return true;
+}
+
+/*
+ * Whether this round reads the registry: every round while a node is not
+ * reachable (a failover may be near, and the majority counts the nodes
+ * registered now) or this node is not in it, else once a second.  At rest
+ * with a short ha_check_interval, a transaction per round on a table that
+ * seldom changes was most of the worker's time; a node registered or
+ * unregistered is seen within a second.
+ */
+static bool
+haRegistryDue(TimestampTz now)
+{
+	if (haRegistryReadAt == 0 || haSelf < 0 || haNodeCount == 0 ||
+		now - haRegistryReadAt >= 1000 * MS)
+		return true;
+	for (int i = 0; i < haNodeCount; i++)
+		if (!haNodes[i].self && !haNodes[i].reachable)
+			return true;
+	return false;
 }
 
 /* ---------------------------------------------------------------- etcd */
@@ -1309,8 +1330,12 @@ haRound(void)
 	bool		manualForce = false;
 
 	haWakeAt = 0;				/* set again by the decision below, if it asks */
-	if (!haRegistryRefresh())
-		return;
+	if (haRegistryDue(roundStart))
+	{
+		if (!haRegistryRefresh())
+			return;
+		haRegistryReadAt = roundStart;
+	}
 	if (haSelf < 0)
 	{
 		haSharedSetObserved(NULL, 0);
@@ -1676,6 +1701,7 @@ pg_dr_ha_worker_main(Datum arg)
 			strlcpy(before, haNodeName, sizeof(before));
 			ProcessConfigFile(PGC_SIGHUP);
 			haConfigRead();
+			haRegistryReadAt = 0;
 			/* the state file is this node's: read again only for another */
 			if (haConfigured && strcmp(before, haNodeName) != 0)
 				haStateLoad(haNodeName);
