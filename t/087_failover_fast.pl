@@ -48,6 +48,7 @@ for (1 .. 100)
 	sleep 0.1;
 }
 ok(defined $before, 'the primary takes writes');
+my $pm1 = $n1->{_pid};
 my ($ms, $winner, $id) = DrHa::kill_and_failover($c, 'n1', 'n2', 'n3');
 ok(defined $ms, 'a write commits on a standby after the primary was killed');
 diag("failover at 100/100/300 ms: kill -9 of the primary to the first committed write on the new primary: "
@@ -69,7 +70,13 @@ ok(defined $unseen && $unseen >= $DrHa::TTL_MS,
 ok(defined $before && $new->safe_psql('postgres', "SELECT count(*) FROM ledger WHERE id = $before") eq '1',
 	'the write acknowledged before the kill is on the new primary');
 
-# 2. the old primary comes back: a newer term exists
+# 2. the old primary comes back: a newer term exists (once its killed
+# postmaster is gone: the failover can be over before)
+for (1 .. 200)
+{
+	last unless kill(0, $pm1);
+	sleep 0.05;
+}
 $n1->start;
 $n1->poll_query_until('postgres', "SELECT role = 'fenced' FROM dr_nodes WHERE name = 'n1'")
   or diag($n1->safe_psql('postgres', 'SELECT name, role, reason FROM dr_nodes'));

@@ -18,6 +18,7 @@
 #include <poll.h>
 
 #include "miscadmin.h"
+#include "storage/pmsignal.h"
 #include "portability/instr_time.h"
 
 #include "ha/ha_decide.h"
@@ -304,6 +305,16 @@ haPeersRun(HaPeer *peers, int n, const bool *want, const char *sql,
 		}
 		rc = poll(fds, nfds, (int) (timeoutMs - elapsed));
 		CHECK_FOR_INTERRUPTS();
+
+		/*
+		 * A node whose postmaster died checks nobody any more: its checks
+		 * would count as contact with it on the peers, and delay their
+		 * failover by the rest of this round.
+		 */
+		if (!PostmasterIsAlive())
+			ereport(FATAL,
+					(errcode(ERRCODE_ADMIN_SHUTDOWN),
+					 errmsg("terminating: the postmaster died")));
 		if (rc < 0)
 		{
 			if (errno == EINTR)

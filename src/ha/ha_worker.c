@@ -49,6 +49,7 @@
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
+#include "storage/pmsignal.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
@@ -1330,6 +1331,9 @@ haRound(void)
 	bool		manualForce = false;
 
 	haWakeAt = 0;				/* set again by the decision below, if it asks */
+	/* a dead postmaster's node checks nobody (see haPeersRun) */
+	if (!PostmasterIsAlive())
+		proc_exit(1);
 	if (haRegistryDue(roundStart))
 	{
 		if (!haRegistryRefresh())
