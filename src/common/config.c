@@ -126,7 +126,7 @@ static const ConfigKeyDef configKeys[CONFIG_KEY_COUNT] = {
 	[CONFIG_KEY_HA_RETRY_TIMEOUT] = {.name = "ha_retry_timeout", .kind = CONFIG_KIND_INT,
 	.defaultValue = "2000", .min = 10, .max = 600000},
 	[CONFIG_KEY_HA_LEASE_TTL] = {.name = "ha_lease_ttl", .kind = CONFIG_KIND_INT,
-	.defaultValue = "5000", .min = 1000, .max = 3600000},
+	.defaultValue = "5000", .min = 100, .max = 3600000},
 	[CONFIG_KEY_HA_MAX_FAILOVER_LAG] = {.name = "ha_max_failover_lag",
 	.kind = CONFIG_KIND_SIZE, .defaultValue = "16777216", .min = 0,
 	.max = INT64CONST(1) << 40},
@@ -999,6 +999,23 @@ configHaBuild(ConfigParser *parser, DrHaConfig *ha)
 		drErrorHint(parser->err, "raise ha_lease_ttl to at least %lld ms, or lower "
 					"ha_check_interval or ha_retry_timeout",
 					(long long) ha->checkIntervalMs + 2 * (long long) ha->retryTimeoutMs);
+		configHaFree(ha);
+		return false;
+	}
+	/*
+	 * etcd grants a lease in whole seconds (the HA worker rounds up): below a
+	 * second the TTL asked for is not the one the key lives by.
+	 */
+	if (ha->etcdEndpoints != NULL && ha->leaseTtlMs < 1000)
+	{
+		ttlLine = v[CONFIG_KEY_HA_LEASE_TTL].line;
+		if (ttlLine == 0)
+			ttlLine = lastLine;
+		configLineError(parser, ttlLine,
+						"ha_lease_ttl (%d ms) is below a second, and etcd grants leases "
+						"in whole seconds", ha->leaseTtlMs);
+		drErrorHint(parser->err, "with ha_etcd_endpoints, set ha_lease_ttl to 1000 ms or "
+					"more; below a second works only with the quorum of nodes (no etcd)");
 		configHaFree(ha);
 		return false;
 	}

@@ -18,6 +18,7 @@
 #include <poll.h>
 
 #include "miscadmin.h"
+#include "storage/pmsignal.h"
 #include "portability/instr_time.h"
 
 #include "ha/ha_decide.h"
@@ -38,6 +39,9 @@ haPeerClose(HaPeer *peer)
 	if (peer->conn != NULL)
 		PQfinish(peer->conn);
 	peer->conn = NULL;
+	for (int i = 0; i < peer->nPrepared; i++)
+		free(peer->prepared[i]);
+	peer->nPrepared = 0;
 }
 
 void
@@ -65,13 +69,51 @@ hpFail(HaPeer *peer, HpState *state, const char *what)
 	*state = HP_DONE;
 }
 
-/* Send the query (the connection is ready). */
-static void
-hpSend(HaPeer *peer, HpState *state, const char *sql, int nParams,
-	   const char *const *params)
+/* The query one round runs on every peer. */
+typedef struct HpQuery
 {
-	if (PQsetnonblocking(peer->conn, 1) != 0 ||
-		!PQsendQueryParams(peer->conn, sql, nParams, NULL, params, NULL, NULL, 0))
+	const char *sql;
+	int			nParams;
+	const char *const *params;
+} HpQuery;
+
+/*
+ * Send the query (the connection is ready): as the statement prepared on
+ * this connection, or, the first time, its Parse first (*preparing: the
+ * Execute follows once the Parse is answered, hpReceive); with every slot
+ * taken, unprepared.
+ */
+static void
+hpSend(HaPeer *peer, HpState *state, const HpQuery *q, bool *preparing)
+{
+	int			slot = -1;
+	char		name[32];
+	int			sent;
+
+	for (int i = 0; i < peer->nPrepared; i++)
+		if (strcmp(peer->prepared[i], q->sql) == 0)
+			slot = i;
+	*preparing = false;
+	if (PQsetnonblocking(peer->conn, 1) != 0)
+	{
+		hpFail(peer, state, PQerrorMessage(peer->conn));
+		return;
+	}
+	if (slot >= 0)
+	{
+		snprintf(name, sizeof(name), "pg_dr_ha_%d", slot);
+		sent = PQsendQueryPrepared(peer->conn, name, q->nParams, q->params, NULL, NULL, 0);
+	}
+	else if (peer->nPrepared < HA_PEER_PREPARED)
+	{
+		snprintf(name, sizeof(name), "pg_dr_ha_%d", peer->nPrepared);
+		sent = PQsendPrepare(peer->conn, name, q->sql, q->nParams, NULL);
+		*preparing = true;
+	}
+	else
+		sent = PQsendQueryParams(peer->conn, q->sql, q->nParams, NULL, q->params,
+								 NULL, NULL, 0);
+	if (!sent)
 	{
 		hpFail(peer, state, PQerrorMessage(peer->conn));
 		return;
@@ -93,7 +135,7 @@ hpFlush(HaPeer *peer, HpState *state)
 
 /* Read what arrived; collect the result when complete. */
 static void
-hpReceive(HaPeer *peer, HpState *state)
+hpReceive(HaPeer *peer, HpState *state, const HpQuery *q, bool *preparing)
 {
 	if (!PQconsumeInput(peer->conn))
 	{
@@ -104,6 +146,36 @@ hpReceive(HaPeer *peer, HpState *state)
 	{
 		PGresult   *res = PQgetResult(peer->conn);
 
+		if (*preparing)
+		{
+			/* the Parse: its one result, then the end of it */
+			if (res == NULL)
+			{
+				char	   *copy = strdup(q->sql);
+
+				if (copy == NULL)
+				{
+					hpFail(peer, state, "out of memory");
+					return;
+				}
+				peer->prepared[peer->nPrepared++] = copy;
+				hpSend(peer, state, q, preparing);
+				if (*state == HP_SENDING)
+					hpFlush(peer, state);
+				return;
+			}
+			if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			{
+				char		msg[256];
+
+				strlcpy(msg, PQresultErrorMessage(res), sizeof(msg));
+				PQclear(res);
+				hpFail(peer, state, msg);
+				return;
+			}
+			PQclear(res);
+			continue;
+		}
 		if (res == NULL)
 		{
 			*state = HP_DONE;
@@ -138,6 +210,8 @@ haPeersRun(HaPeer *peers, int n, const bool *want, const char *sql,
 		   const char *appName)
 {
 	HpState		state[HA_NODES_MAX];
+	bool		preparing[HA_NODES_MAX] = {0};
+	HpQuery		q = {sql, nParams, params};
 	PostgresPollingStatusType connPoll[HA_NODES_MAX];
 	instr_time	start;
 	char		options[128];
@@ -183,7 +257,7 @@ haPeersRun(HaPeer *peers, int n, const bool *want, const char *sql,
 			connPoll[i] = PGRES_POLLING_WRITING;
 		}
 		else
-			hpSend(p, &state[i], sql, nParams, params);
+			hpSend(p, &state[i], &q, &preparing[i]);
 	}
 
 	for (;;)
@@ -231,6 +305,16 @@ haPeersRun(HaPeer *peers, int n, const bool *want, const char *sql,
 		}
 		rc = poll(fds, nfds, (int) (timeoutMs - elapsed));
 		CHECK_FOR_INTERRUPTS();
+
+		/*
+		 * A node whose postmaster died checks nobody any more: its checks
+		 * would count as contact with it on the peers, and delay their
+		 * failover by the rest of this round.
+		 */
+		if (!PostmasterIsAlive())
+			ereport(FATAL,
+					(errcode(ERRCODE_ADMIN_SHUTDOWN),
+					 errmsg("terminating: the postmaster died")));
 		if (rc < 0)
 		{
 			if (errno == EINTR)
@@ -251,15 +335,15 @@ haPeersRun(HaPeer *peers, int n, const bool *want, const char *sql,
 					if (connPoll[i] == PGRES_POLLING_FAILED)
 						hpFail(p, &state[i], PQerrorMessage(p->conn));
 					else if (connPoll[i] == PGRES_POLLING_OK)
-						hpSend(p, &state[i], sql, nParams, params);
+						hpSend(p, &state[i], &q, &preparing[i]);
 					break;
 				case HP_SENDING:
 					hpFlush(p, &state[i]);
 					if (state[i] == HP_RECEIVING && (fds[k].revents & POLLIN))
-						hpReceive(p, &state[i]);
+						hpReceive(p, &state[i], &q, &preparing[i]);
 					break;
 				case HP_RECEIVING:
-					hpReceive(p, &state[i]);
+					hpReceive(p, &state[i], &q, &preparing[i]);
 					break;
 				default:
 					break;

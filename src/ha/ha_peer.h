@@ -19,6 +19,8 @@
 
 #include "libpq-fe.h"
 
+#define HA_PEER_PREPARED 8
+
 typedef struct HaPeer
 {
 	char		name[64];
@@ -29,6 +31,14 @@ typedef struct HaPeer
 	PGresult   *result;			/* when ok: the tuples (the caller clears
 								 * it with haPeersClear) */
 	char		error[256];
+	/*
+	 * The statements prepared on this connection (malloc'd copies of their
+	 * SQL; statement i is named "pg_dr_ha_<i>"): a check every round is
+	 * then a Bind and an Execute, not a parse and a plan.  Gone with the
+	 * connection.
+	 */
+	char	   *prepared[HA_PEER_PREPARED];
+	int			nPrepared;
 } HaPeer;
 
 /*

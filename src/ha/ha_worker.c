@@ -49,6 +49,7 @@
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
+#include "storage/pmsignal.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
@@ -148,6 +149,8 @@ static bool haGuardPersisted = false;
 static TimestampTz haWorkerStartedAt = 0;
 static bool haReplacedLogged = false;
 static bool haReplaced = false;	/* fenced and replaced (haSharedSetReplaced) */
+static TimestampTz haWakeAt = 0;	/* the next round sooner (haWakeSet); 0: none */
+static TimestampTz haRegistryReadAt = 0;	/* haRegistryDue; 0: read next round */
 
 void
 haWorkerRegister(void)
@@ -429,6 +432,26 @@ haRegistryRefresh(void)
 		}
 	haNodeCount = r.n;
 	return true;
+}
+
+/*
+ * Whether this round reads the registry: every round while a node is not
+ * reachable (a failover may be near, and the majority counts the nodes
+ * registered now) or this node is not in it, else once a second.  At rest
+ * with a short ha_check_interval, a transaction per round on a table that
+ * seldom changes was most of the worker's time; a node registered or
+ * unregistered is seen within a second.
+ */
+static bool
+haRegistryDue(TimestampTz now)
+{
+	if (haRegistryReadAt == 0 || haSelf < 0 || haNodeCount == 0 ||
+		now - haRegistryReadAt >= 1000 * MS)
+		return true;
+	for (int i = 0; i < haNodeCount; i++)
+		if (!haNodes[i].self && !haNodes[i].reachable)
+			return true;
+	return false;
 }
 
 /* ---------------------------------------------------------------- etcd */
@@ -857,6 +880,39 @@ haAskVotes(uint64 term)
 	(void) haVoteRound(term, false);
 }
 
+/*
+ * When the next round is due sooner than ha_check_interval: a standby
+ * that lost the primary (p, without etcd) decides again the moment
+ * ha_lease_ttl has passed since its last contact, not up to a check
+ * interval later.  Past that moment the voters' own last contacts may
+ * still be a little younger than the TTL (each saw the primary in its own
+ * round, up to ha_check_interval later, or was checked by it), so a
+ * refused pre-vote is asked again every HA_WAKE_RETRY_MS until they too
+ * have gone a whole TTL without the primary: at most ha_check_interval +
+ * ha_retry_timeout later.  After that a refusal is for a reason that
+ * waiting a few ms does not change (the voters still see the primary), and
+ * the rounds keep their interval.
+ */
+#define HA_WAKE_RETRY_MS 10
+
+static void
+haWakeSet(int p)
+{
+	TimestampTz now = haClockNow();
+	TimestampTz deadline;
+
+	haWakeAt = 0;
+	if (haSettings.etcd || !haSettings.failover || haWitness || p < 0 || p == haSelf ||
+		!RecoveryInProgress() || haNodes[p].reachable || !haNodes[p].everSeen ||
+		haNodes[p].lastContact == 0)
+		return;
+	deadline = haNodes[p].lastContact + haSettings.leaseTtlMs * MS;
+	if (now < deadline)
+		haWakeAt = deadline + MS;
+	else if (now < deadline + (haSettings.checkIntervalMs + haSettings.retryTimeoutMs) * MS)
+		haWakeAt = now + HA_WAKE_RETRY_MS * MS;
+}
+
 /* ---------------------------------------------------------------- actions */
 
 typedef struct HaFollowArg
@@ -934,17 +990,21 @@ haDetach(void)
 			"node until it follows the next primary");
 }
 
-/* pg_promote(wait => true, wait_seconds => 60): true once promoted. */
+/*
+ * pg_promote(wait => false), then wait up to 60 s for recovery to end,
+ * looking every 5 ms: pg_promote's own wait looks every 100 ms, a tenth
+ * of a second added to every failover.  True once promoted.
+ */
 static bool
 haPromote(void)
 {
-	volatile bool promoted = false;
+	volatile bool signalled = false;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	PG_TRY();
 	{
-		promoted = DatumGetBool(DirectFunctionCall2(pg_promote, BoolGetDatum(true),
-													Int32GetDatum(60)));
+		signalled = DatumGetBool(DirectFunctionCall2(pg_promote, BoolGetDatum(false),
+													 Int32GetDatum(60)));
 	}
 	PG_CATCH();
 	{
@@ -953,7 +1013,18 @@ haPromote(void)
 		FlushErrorState();
 	}
 	PG_END_TRY();
-	return promoted && !RecoveryInProgress();
+	if (!signalled)
+		return false;
+	for (int i = 0; i < 60 * 200 && RecoveryInProgress(); i++)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+	if (RecoveryInProgress())
+		ereport(WARNING,
+				(errmsg("pg_dr ha: this node was asked to promote, but it is still in recovery after 60 s")));
+	return !RecoveryInProgress();
 }
 
 /* An alert of source "ha", written by the pg_dr worker (queued). */
@@ -1259,8 +1330,16 @@ haRound(void)
 	int64		boundMs = haSettings.leaseTtlMs - haSettings.retryTimeoutMs;
 	bool		manualForce = false;
 
-	if (!haRegistryRefresh())
-		return;
+	haWakeAt = 0;				/* set again by the decision below, if it asks */
+	/* a dead postmaster's node checks nobody (see haPeersRun) */
+	if (!PostmasterIsAlive())
+		proc_exit(1);
+	if (haRegistryDue(roundStart))
+	{
+		if (!haRegistryRefresh())
+			return;
+		haRegistryReadAt = roundStart;
+	}
 	if (haSelf < 0)
 	{
 		haSharedSetObserved(NULL, 0);
@@ -1516,6 +1595,7 @@ haRound(void)
 	}
 	haLastAction = d.action;
 	haLastTarget = d.target;
+	haWakeSet(p);
 
 	/* the licence the write guard checks (a primary that is not fenced) */
 	haSharedGetPersist(&persist);
@@ -1625,6 +1705,7 @@ pg_dr_ha_worker_main(Datum arg)
 			strlcpy(before, haNodeName, sizeof(before));
 			ProcessConfigFile(PGC_SIGHUP);
 			haConfigRead();
+			haRegistryReadAt = 0;
 			/* the state file is this node's: read again only for another */
 			if (haConfigured && strcmp(before, haNodeName) != 0)
 				haStateLoad(haNodeName);
@@ -1655,6 +1736,8 @@ pg_dr_ha_worker_main(Datum arg)
 			MemoryContextSwitchTo(old);
 			MemoryContextDelete(cxt);
 			sleepMs = haSettings.checkIntervalMs - (haClockNow() - start) / MS;
+			if (haWakeAt != 0 && (haWakeAt - haClockNow()) / MS < sleepMs)
+				sleepMs = (haWakeAt - haClockNow()) / MS;
 			if (sleepMs < 0)
 				sleepMs = 0;
 		}

@@ -574,8 +574,19 @@ testHa(void)
 	configFree(config);
 	expectError("ha_cluster_name = c1\nha_node_name = n1\nha_check_interval = 1s\n",
 				"line 3", "a check interval with a unit (milliseconds only)");
-	expectError("ha_cluster_name = c1\nha_node_name = n1\nha_lease_ttl = 999\n",
-				"line 3", "a lease TTL below 1000 ms");
+	expectError("ha_cluster_name = c1\nha_node_name = n1\nha_lease_ttl = 99\n",
+				"line 3", "a lease TTL below 100 ms");
+	config = parse("ha_cluster_name = c1\nha_node_name = n1\nha_check_interval = 100\n"
+				   "ha_retry_timeout = 75\nha_lease_ttl = 250\n", &err);
+	ok(config != NULL && config->ha.leaseTtlMs == 250 && config->ha.retryTimeoutMs == 75 &&
+	   config->ha.checkIntervalMs == 100,
+	   "a lease below a second without etcd (100 + 2 x 75 <= 250)");
+	configFree(config);
+	expectError("ha_cluster_name = c1\nha_node_name = n1\nha_check_interval = 100\n"
+				"ha_retry_timeout = 75\nha_lease_ttl = 250\n"
+				"ha_etcd_endpoints = http://127.0.0.1:2379\n",
+				SRC "\" line 5: ha_lease_ttl (250 ms) is below a second, and etcd grants leases "
+				"in whole seconds", "a lease below a second with etcd");
 	expectError("ha_cluster_name = c1\nha_node_name = n1\n"
 				"ha_etcd_endpoints = http://a:2379, 10.0.0.2:2379\n",
 				"line 3: ha_etcd_endpoints: \"10.0.0.2:2379\" is not an http:// or https:// URL",
