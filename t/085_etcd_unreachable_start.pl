@@ -129,13 +129,16 @@ my $terms0 = terms();
 is($terms0, 'n1 term 0 voted 0, n2 term 0 voted 0, n3 term 0 voted 0', "the nodes' terms ($terms0)");
 
 # 2. a standby stopped: n1 no longer sees every node and fences itself
+# (n1 may have fenced itself at the start too, before n2 and n3 ran: its
+# log is read from here on)
+my $from = length(DrHa::log_of($n1));
 $n3->stop('fast');
 ok($n1->poll_query_until('postgres', "SELECT role = 'fenced' FROM dr_nodes WHERE name = 'n1'"),
 	'n3 stopped: n1 fences itself (it no longer sees every node)');
 my ($rc, $out, $err) = call($n1, "INSERT INTO ledger (node) VALUES ('fenced')");
 like($err, qr/ERROR:  25006: this node is fenced: the transaction is not committed/,
 	'... a write on n1 is refused (25006), even for a superuser');
-like(DrHa::log_of($n1),
+like(substr(DrHa::log_of($n1), $from),
 	qr/pg_dr ha: fence: no lease held \(etcd unreachable\) and not every other node was seen within ha_lease_ttl - ha_retry_timeout = 2000 ms/,
 	"... its log says why");
 is(DrHa::in_recovery($n2), 't', '... n2 stays a standby');
@@ -145,6 +148,9 @@ ok($n1->poll_query_until('postgres', "SELECT role = 'primary' FROM dr_nodes WHER
 my $wrote;
 for (1 .. 100) { $wrote = DrHa::try_write($n1, 'resumed', 'app'); last if defined $wrote; sleep 0.1; }
 ok(defined $wrote, '... and takes writes again');
+like(substr(DrHa::log_of($n1), $from),
+	qr/pg_dr ha: resume: licence to be primary regained \(no lease held \(etcd unreachable\), but contact with all 2 other nodes within \d+ ms \(failsafe\)\)/,
+	'... its log says why');
 DrHa::wait_settled($c);
 
 # 3. dr_switchover with etcd unreachable: refused before anything changes
