@@ -306,25 +306,33 @@ haDecidePrimary(const HaDecideInput *in, HaDecision *out)
 			licensed = true;
 			snprintf(why, sizeof(why), "lease renewed %lld ms ago", (long long) sinceRenewal);
 		}
-		else if (others > 0 && sinceAll < boundMs)
-		{
-			/* Patroni's failsafe: no standby contends while it sees us */
-			licensed = true;
-			snprintf(why, sizeof(why),
-					 "lease not renewed for %lld ms (etcd %s), but contact with all %d other "
-					 "nodes within %lld ms (failsafe)",
-					 (long long) Min(sinceRenewal, PG_INT32_MAX),
-					 in->etcdReachable ? "answers" : "unreachable", others,
-					 (long long) sinceAll);
-		}
 		else
 		{
-			licensed = false;
-			snprintf(why, sizeof(why),
-					 "the lease was not renewed for %lld ms (etcd %s) and not every other node "
-					 "was seen within ha_lease_ttl - ha_retry_timeout = %lld ms",
-					 (long long) Min(sinceRenewal, PG_INT32_MAX),
-					 in->etcdReachable ? "answers" : "unreachable", (long long) boundMs);
+			char		lease[64];
+
+			/* a primary started while etcd does not answer never had one */
+			if (in->lastRenewal == 0)
+				snprintf(lease, sizeof(lease), "no lease held");
+			else
+				snprintf(lease, sizeof(lease), "lease not renewed for %lld ms",
+						 (long long) Min(sinceRenewal, PG_INT32_MAX));
+			if (others > 0 && sinceAll < boundMs)
+			{
+				/* Patroni's failsafe: no standby contends while it sees us */
+				licensed = true;
+				snprintf(why, sizeof(why),
+						 "%s (etcd %s), but contact with all %d other nodes within %lld ms "
+						 "(failsafe)", lease, in->etcdReachable ? "answers" : "unreachable",
+						 others, (long long) sinceAll);
+			}
+			else
+			{
+				licensed = false;
+				snprintf(why, sizeof(why),
+						 "%s (etcd %s) and not every other node was seen within "
+						 "ha_lease_ttl - ha_retry_timeout = %lld ms", lease,
+						 in->etcdReachable ? "answers" : "unreachable", (long long) boundMs);
+			}
 		}
 		/* renewing needs the key: take it when it is free */
 		out->takeLeaderKey = in->leaderKeyHolder == NULL && in->etcdReachable;

@@ -24,7 +24,9 @@
  *    and a standby can take the key.  Exception, Patroni's failsafe: a
  *    primary that cannot renew but has contact with every other
  *    registered node within the same bound keeps going (no standby
- *    contends for the key while it has contact with the primary, below).
+ *    contends for the key while it has contact with the primary, below),
+ *    also one that never held a lease (started while etcd did not
+ *    answer): the standbys' rule does not depend on it.
  *    A leader key held by another node fences the primary at once.
  *  - without etcd: a strict majority of the registered voting nodes (a
  *    witness votes; a registered primary is counted in the total) have

@@ -54,6 +54,8 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "common/config.h"
+#include "ha/etcd.h"
 #include "ha/ha_peer.h"
 #include "ha/ha_state.h"
 #include "ha/ha_switchover.h"
@@ -325,6 +327,73 @@ haSwTargetQuery(HaSwNodes *nodes, const char *sql, int nParams,
 	return t->result;
 }
 
+/*
+ * With etcd, pg_dr switchover hands the leader key to the target once
+ * this server has stopped.  So etcd must answer now and its leader key
+ * must not name another node: else the call would stop this server and
+ * give the voters a term for a switchover that cannot finish.  Checked
+ * before anything changes; ERROR 08001 when etcd does not answer, 55000
+ * when another node holds the key.
+ */
+static void
+haSwEtcdCheck(const HaPersist *self)
+{
+	DrError		err;
+	DrConfig   *config;
+	EtcdClientParam param;
+	EtcdClient *client;
+	EtcdKv		kv;
+	bool		found = false;
+	bool		ok;
+	char		key[256];
+	char	   *endpoints;
+
+	drErrorClear(&err);
+	config = configLoad(drConfigFile, &err);
+	if (config == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("the pg_dr configuration file cannot be read: %s", err.message)));
+	if (!config->ha.configured || config->ha.etcdEndpoints == NULL)
+	{
+		configFree(config);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the HA worker uses etcd but the pg_dr configuration file names no etcd endpoint now"),
+				 errhint("Reload the configuration (SELECT pg_reload_conf()) on every node, then call dr_switchover again.")));
+	}
+	endpoints = pstrdup(config->ha.etcdEndpoints);
+	snprintf(key, sizeof(key), "/pg_dr/%s/leader", config->ha.clusterName);
+	memset(&param, 0, sizeof(param));
+	param.endpoints = config->ha.etcdEndpoints;
+	param.timeoutMs = (int) config->ha.retryTimeoutMs;
+	client = etcdClientNew(&param, &err);
+	configFree(config);
+	if (client == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("ha_etcd_endpoints: %s", err.message)));
+	memset(&kv, 0, sizeof(kv));
+	ok = etcdGet(client, key, &kv, &found, &err);
+	etcdClientFree(client);
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+				 errmsg("etcd does not answer at '%s' (ha_etcd_endpoints): %s", endpoints,
+						err.message),
+				 errdetail("With etcd the switchover hands the leader key to the target; nothing was changed, this node stays the primary."),
+				 errhint("Start etcd or make it reachable from this node, then call dr_switchover again.")));
+	if (found && strcmp(kv.value, self->node) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("etcd's leader key %s names \"%s\", not this node \"%s\": nothing was changed",
+						key, kv.value, self->node),
+				 errhint("SELECT name, role FROM dr_nodes shows which node is the primary.")));
+	if (found)
+		etcdKvFree(&kv);
+	pfree(endpoints);
+}
+
 static char *
 haSwitchoverRunChecked(HaSwNodes *nodes, const HaPersist *self,
 					   const HaSettings *settings, const char *target,
@@ -389,6 +458,8 @@ haSwitchoverRunChecked(HaSwNodes *nodes, const HaPersist *self,
 	}
 	term++;
 	haPeersClear(nodes->peers, nodes->n);
+	if (settings->etcd)
+		haSwEtcdCheck(self);
 
 	/*
 	 * A checkpoint first, while writes go on: the shutdown checkpoint then

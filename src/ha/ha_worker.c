@@ -132,6 +132,8 @@ static EtcdClient *haEtcd = NULL;
 static int64 haLeaseId = 0;
 static TimestampTz haLastRenewal = 0;
 static bool haEtcdReachable = false;
+static bool haEtcdAsked = false;	/* etcd was asked once since the start */
+static char haEtcdEndpoints[256];	/* ha_etcd_endpoints, for messages */
 static char haHolder[HA_NAME_SIZE];
 static bool haHolderKnown = false;
 static char haTermKey[256];
@@ -309,6 +311,8 @@ haConfigRead(void)
 		strlcpy(haNodeName, config->ha.nodeName, sizeof(haNodeName));
 		snprintf(haLeaderKey, sizeof(haLeaderKey), "/pg_dr/%s/leader", config->ha.clusterName);
 		snprintf(haTermKey, sizeof(haTermKey), "/pg_dr/%s/term", config->ha.clusterName);
+		strlcpy(haEtcdEndpoints, config->ha.etcdEndpoints ? config->ha.etcdEndpoints : "",
+				sizeof(haEtcdEndpoints));
 	}
 	configFree(config);
 }
@@ -456,6 +460,48 @@ haRegistryDue(TimestampTz now)
 
 /* ---------------------------------------------------------------- etcd */
 
+static void haAlert(const char *key, AlertSeverity severity, const char *message);
+
+/*
+ * etcd did not answer (err): said in the server log and by a critical
+ * alert when it answered before or was never asked since the start (a
+ * node started while etcd is down says so at once).
+ */
+static void
+haEtcdUnreachable(const DrError *err)
+{
+	if (haEtcdReachable || !haEtcdAsked)
+	{
+		char		msg[ALERT_MESSAGE_MAX];
+
+		ereport(WARNING,
+				(errmsg("pg_dr ha: etcd unreachable: %s", err->message),
+				 errdetail("ha_etcd_endpoints is '%s'. Without etcd no standby can be promoted, and a primary keeps its licence only while it sees every registered node (failsafe).",
+						   haEtcdEndpoints)));
+		snprintf(msg, sizeof(msg), "etcd does not answer at '%s' (ha_etcd_endpoints): %s; "
+				 "no standby can be promoted until it answers, and the primary keeps "
+				 "accepting writes only while it sees every registered node",
+				 haEtcdEndpoints, err->message);
+		haAlert("etcd_unreachable", ALERT_CRITICAL, msg);
+	}
+	haEtcdAsked = true;
+	haEtcdReachable = false;
+}
+
+/* etcd answered: said when it did not before. */
+static void
+haEtcdAnswered(void)
+{
+	if (!haEtcdReachable)
+	{
+		ereport(LOG, (errmsg("pg_dr ha: etcd answers at '%s'", haEtcdEndpoints)));
+		if (haEtcdAsked)
+			alertResolveQueued("ha", "etcd_unreachable");
+	}
+	haEtcdAsked = true;
+	haEtcdReachable = true;
+}
+
 static void
 haEtcdRound(void)
 {
@@ -487,6 +533,16 @@ haEtcdRound(void)
 			if (found)
 				etcdKvFree(&kv);
 		}
+		else
+		{
+			/*
+			 * The leader key is not read again in this round: a second
+			 * wait of a retry timeout would outlast the failsafe licence
+			 * (below, the write guard).
+			 */
+			haEtcdUnreachable(&err);
+			return;
+		}
 	}
 	if (haLeaseId != 0)
 	{
@@ -497,20 +553,18 @@ haEtcdRound(void)
 		if (etcdLeaseKeepAlive(haEtcd, haLeaseId, &ttl, &err))
 		{
 			haLastRenewal = sent;
-			haEtcdReachable = true;
+			haEtcdAnswered();
 		}
 		else if (err.code == DR_ERR_NOT_FOUND)
 		{
 			ereport(LOG, (errmsg("pg_dr ha: etcd lease %lld lost: %s",
 								 (long long) haLeaseId, err.message)));
 			haLeaseId = 0;
-			haEtcdReachable = true;
+			haEtcdAnswered();
 		}
 		else
 		{
-			if (haEtcdReachable)
-				ereport(LOG, (errmsg("pg_dr ha: etcd unreachable: %s", err.message)));
-			haEtcdReachable = false;
+			haEtcdUnreachable(&err);
 
 			/*
 			 * No second wait of a retry timeout for the leader key in the
@@ -525,9 +579,7 @@ haEtcdRound(void)
 	memset(&kv, 0, sizeof(kv));
 	if (etcdGet(haEtcd, haLeaderKey, &kv, &found, &err))
 	{
-		if (!haEtcdReachable && haLeaseId == 0)
-			ereport(LOG, (errmsg("pg_dr ha: etcd answers")));
-		haEtcdReachable = true;
+		haEtcdAnswered();
 		haHolderKnown = found;
 		if (found)
 		{
@@ -537,9 +589,7 @@ haEtcdRound(void)
 	}
 	else
 	{
-		if (haEtcdReachable)
-			ereport(LOG, (errmsg("pg_dr ha: etcd unreachable: %s", err.message)));
-		haEtcdReachable = false;
+		haEtcdUnreachable(&err);
 		/* the holder as last read stays */
 		return;
 	}
@@ -561,7 +611,7 @@ haEtcdRound(void)
 			haEtcdTermRev = 0;
 	}
 	else
-		haEtcdReachable = false;
+		haEtcdUnreachable(&err);
 }
 
 /*
@@ -1074,7 +1124,11 @@ haObservedPublish(const HaDecision *d)
 			strlcpy(o->health, "lag unknown", sizeof(o->health));
 		else
 			strlcpy(o->health, "ok", sizeof(o->health));
-		if (n->self)
+		if (n->self && haSettings.etcd && !haEtcdReachable)
+			snprintf(o->reason, sizeof(o->reason), "this node: etcd does not answer at '%s'; %s%s%s",
+					 haEtcdEndpoints, d ? haActionName(d->action) : "observing",
+					 d ? ": " : "", d ? d->reason : " (ha_failover is off)");
+		else if (n->self)
 			snprintf(o->reason, sizeof(o->reason), "this node: %s%s%s",
 					 d ? haActionName(d->action) : "observing",
 					 d ? ": " : "", d ? d->reason : " (ha_failover is off)");
@@ -1274,7 +1328,10 @@ haManualFailover(bool inRecovery, int p, TimestampTz roundStart, bool force)
 	{
 		if (!haEtcdReachable)
 		{
-			haManualDone(false, "etcd is unreachable: no licence to be primary");
+			snprintf(msg, sizeof(msg), "etcd does not answer at '%s' (ha_etcd_endpoints; the "
+					 "server log says why): no licence to be primary, nothing was changed; "
+					 "start etcd, then try again", haEtcdEndpoints);
+			haManualDone(false, msg);
 			return;
 		}
 		if (!haEtcdTakeKey())
@@ -1618,9 +1675,24 @@ haRound(void)
 		{
 			if (haHolderKnown && strcmp(haHolder, haNodeName) == 0 && haLeaseId != 0)
 				evidence = haLastRenewal;
-			/* the failsafe: every node in contact */
+
+			/*
+			 * The failsafe: every node in contact, since the earliest of
+			 * those contacts (each made after etcd answered or timed out
+			 * in this round, so a round that waited for an etcd that does
+			 * not answer still leaves a licence that outlasts the next
+			 * round).  No standby contends before ha_lease_ttl after its
+			 * own contact with this node, which is not earlier.
+			 */
 			if (reachable == haNodeCount && haNodeCount > 1)
-				evidence = Max(evidence, roundStart);
+			{
+				TimestampTz all = 0;
+
+				for (int i = 0; i < haNodeCount; i++)
+					if (!haNodes[i].self && (all == 0 || haNodes[i].lastContact < all))
+						all = haNodes[i].lastContact;
+				evidence = Max(evidence, Max(all, roundStart));
+			}
 		}
 		else if (reachable * 2 > haNodeCount)
 			evidence = roundStart;

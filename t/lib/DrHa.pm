@@ -27,18 +27,30 @@ our $CHECK_MS = 500;
 our $RETRY_MS = 1000;
 our $TTL_MS = 3000;
 
-# Debian's etcd on free loopback ports, in a process group of its own.
-sub etcd_start
+# Where etcd will run (free loopback ports, its data directory), not
+# started: {bin, cport, pport, dir, ep}; undef when it is not installed.
+sub etcd_plan
 {
-	my ($tmp, $old) = @_;
+	my ($tmp) = @_;
 	my $etcd = $ENV{ETCD} // (grep { -x } map { "$_/etcd" } split /:/, "$ENV{PATH}:/usr/bin")[0];
 	return undef unless defined $etcd && -x $etcd;
-	my $e = $old // {
+	my $e = {
 		bin => $etcd,
 		cport => PostgreSQL::Test::Cluster::get_free_port(),
 		pport => PostgreSQL::Test::Cluster::get_free_port(),
 		dir => "$tmp/etcd" };
 	$e->{ep} = "http://127.0.0.1:$e->{cport}";
+	return $e;
+}
+
+# Debian's etcd on free loopback ports, in a process group of its own.
+# $old (from etcd_plan or an earlier start): the same ports and data
+# directory (a new member while that directory does not exist yet).
+sub etcd_start
+{
+	my ($tmp, $old) = @_;
+	my $e = $old // etcd_plan($tmp);
+	return undef unless $e;
 	my $pid = fork() // die "fork: $!";
 	if ($pid == 0)
 	{
@@ -50,7 +62,7 @@ sub etcd_start
 			'--listen-peer-urls', "http://127.0.0.1:$e->{pport}",
 			'--initial-advertise-peer-urls', "http://127.0.0.1:$e->{pport}",
 			'--initial-cluster', "e1=http://127.0.0.1:$e->{pport}",
-			'--initial-cluster-state', $old ? 'existing' : 'new')
+			'--initial-cluster-state', -d $e->{dir} ? 'existing' : 'new')
 		  or die "exec: $!";
 	}
 	$e->{pid} = $pid;

@@ -19,7 +19,9 @@
  * the key held by self (promote), by another, etcd unreachable; a primary
  * with etcd: lease renewed, renewal overdue (the ttl - retry bound and its
  * edge), key held by another, the failsafe (every other node in contact)
- * and its loss; a primary without etcd: a majority in contact, lost for
+ * and its loss, a primary started while etcd does not answer (no lease
+ * ever: failsafe, fence while a node is missing, the key taken once etcd
+ * answers); a primary without etcd: a majority in contact, lost for
  * less than the bound, past it, an even count; an old primary seeing a
  * newer term or timeline stays fenced; a fenced primary with its licence
  * again resumes; a node pledged to a newer term does not count in the
@@ -523,6 +525,28 @@ testPrimary(void)
 	c.nodes[S2].lastContact = NOW - 8000 * MS;
 	d = decide(&c);
 	is_int(d.action, HA_ACTION_FENCE, "one node not seen for ttl - retry: fence");
+	/* started while etcd does not answer: no lease ever, no key known */
+	cluster(&c, 3, P);
+	c.in.settings.etcd = true;
+	c.in.etcdReachable = false;
+	c.in.leaderKeyHolder = NULL;
+	c.in.lastRenewal = 0;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_NONE, "etcd unreachable since the start, every node in contact: "
+		   "failsafe (%s)", d.reason);
+	ok(strstr(d.reason, "no lease held (etcd unreachable)") != NULL, "... says no lease is held");
+	ok(!d.takeLeaderKey, "... and takes no key while etcd does not answer");
+	c.nodes[S2].reachable = false;
+	c.nodes[S2].lastContact = 0;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_FENCE, "... a standby never seen (not started yet): fence (%s)",
+		   d.reason);
+	c.nodes[S2].reachable = true;
+	c.nodes[S2].lastContact = NOW;
+	c.in.etcdReachable = true;
+	d = decide(&c);
+	is_int(d.action, HA_ACTION_NONE, "etcd answers, the key free: still failsafe ...");
+	ok(d.takeLeaderKey, "... and take the key");
 	/* key held by another */
 	cluster(&c, 3, P);
 	c.in.settings.etcd = true;
