@@ -155,7 +155,9 @@ extern void haSharedSetReplaced(bool replaced);
  * promote, or found (force false) that promoting this node could lose
  * commits the primary acknowledged in synchronous mode
  * (haDecideSyncSafe) -- then carried out by the worker; returns what it
- * did.
+ * did.  One call at a time on a node: 55006 while another backend's call
+ * runs (each call's force is its own).  A call that ends before the
+ * worker took its request (cancelled) withdraws it.
  */
 extern char *haFailoverManual(const char *target, bool force);
 
