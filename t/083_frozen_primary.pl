@@ -98,6 +98,7 @@ sub freeze_round
 	ok(wait_synchronous($primary, @standbys), "$label: $primary has @standbys synchronous")
 	  if $sync;
 	my @pids = pids_of($n{$primary});
+	my $log_from = -s $n{$primary}->logfile;
 	my $frozen_at = time();
 	kill 'STOP', @pids;
 
@@ -121,6 +122,10 @@ sub freeze_round
 		"SELECT role = 'fenced' FROM dr_nodes WHERE name = '$primary'")
 	  or diag("$label: $primary did not fence itself");
 	sleep 1;
+	# fenced, its lag watcher leaves synchronous_standby_names alone
+	like(substr(DrHa::log_of($n{$primary}), $log_from),
+		qr/pg_dr lag watcher: this node is fenced: synchronous_standby_names stays '[^']*' until it is not/,
+		"$label: the fenced $primary's lag watcher does not write synchronous_standby_names");
 	my ($late, undef) = acks_after($primary, $first);
 	my @late = grep { $_ > $first } map { (split / /)[0] } split /\n/,
 	  (-e "$tmp/acks.$primary" ? slurp_file("$tmp/acks.$primary") : '');
