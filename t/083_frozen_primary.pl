@@ -99,6 +99,7 @@ sub freeze_round
 	  if $sync;
 	my @pids = pids_of($n{$primary});
 	my $log_from = -s $n{$primary}->logfile;
+	my $names_before = $n{$primary}->safe_psql('postgres', 'SHOW synchronous_standby_names');
 	my $frozen_at = time();
 	kill 'STOP', @pids;
 
@@ -122,10 +123,14 @@ sub freeze_round
 		"SELECT role = 'fenced' FROM dr_nodes WHERE name = '$primary'")
 	  or diag("$label: $primary did not fence itself");
 	sleep 1;
-	# fenced, its lag watcher leaves synchronous_standby_names alone
-	like(substr(DrHa::log_of($n{$primary}), $log_from),
-		qr/pg_dr lag watcher: this node is fenced: synchronous_standby_names stays '[^']*' until it is not/,
-		"$label: the fenced $primary's lag watcher does not write synchronous_standby_names");
+	# resumed without its licence, then fenced: its lag watcher writes no
+	# synchronous_standby_names (it did, into postgresql.auto.conf, before
+	# the commit the write guard then refused)
+	is($n{$primary}->safe_psql('postgres', 'SHOW synchronous_standby_names'), $names_before,
+		"$label: the old primary ${primary}'s synchronous_standby_names is as before the freeze");
+	unlike(substr(DrHa::log_of($n{$primary}), $log_from),
+		qr/lag watcher: synchronous_standby_names (set to|reset)/,
+		"$label: ... its lag watcher wrote none since");
 	my ($late, undef) = acks_after($primary, $first);
 	my @late = grep { $_ > $first } map { (split / /)[0] } split /\n/,
 	  (-e "$tmp/acks.$primary" ? slurp_file("$tmp/acks.$primary") : '');

@@ -631,12 +631,31 @@ haClientAuthentication(Port *port, int status)
 	}
 }
 
+bool
+haGuardHolds(void)
+{
+	bool		guard;
+	bool		fenced;
+	TimestampTz until;
+
+	if (haShared == NULL)
+		return true;
+	LWLockAcquire(haShared->lock, LW_SHARED);
+	guard = haShared->guard;
+	fenced = haShared->persist.fenced;
+	until = haShared->licensedUntil;
+	LWLockRelease(haShared->lock);
+	if (fenced)
+		return false;
+	return !guard || haClockNow() < until;
+}
+
 /*
- * The write guard's check: ERROR (nothing committed) unless this node
- * holds its licence now.  what: the statement ("the transaction", "COMMIT
- * PREPARED").
+ * The write guard's check (ha_state.h): ERROR (nothing committed) unless
+ * this node holds its licence now.  what: the statement ("the
+ * transaction", "COMMIT PREPARED").
  */
-static void
+void
 haGuardCheck(const char *what)
 {
 	bool		guard;

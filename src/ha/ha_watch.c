@@ -11,7 +11,8 @@
  *		  changes (so a lasting problem is one raise, not one per sample),
  *		  synchronous_standby_names written only when the set of healthy
  *		  standbys changes (synchronous mode off: the value pg_dr wrote
- *		  reset, an administrator's left alone; never on a fenced node),
+ *		  reset, an administrator's left alone; never on a node that is
+ *		  fenced or lacks its licence),
  *		  one transaction each and only when there is something to write;
  *	   4. on a primary, every ha_watch_history_interval, the history rows
  *		  and the pruning, in one transaction.
@@ -689,7 +690,6 @@ haWatchSyncDecideRound(HaWatchRound *round, HaWatchSyncResult *result,
 	bool		on = haWatchSyncOn();
 	HaWatchAct	act;
 	bool		forget;
-	HaPersist	self;
 
 	for (int i = 0; i < round->count; i++)
 	{
@@ -712,18 +712,19 @@ haWatchSyncDecideRound(HaWatchRound *round, HaWatchSyncResult *result,
 		syncResetPending = false;
 
 	/*
-	 * A fenced node writes no synchronous_standby_names: it is no primary
-	 * of the cluster's, and a value written now would stay in its
-	 * postgresql.auto.conf into its next life as a standby.
+	 * A node that is fenced, or does not hold its licence to be primary
+	 * now, writes no synchronous_standby_names: it may be no primary of
+	 * the cluster's, the write guard would refuse the audit record, and
+	 * the file, which is not transactional, would keep the value into the
+	 * node's next life as a standby.
 	 */
-	haSharedGetPersist(&self);
-	in.fenced = self.fenced;
-	if (self.fenced != syncFencedSaid)
+	in.fenced = !haGuardHolds();
+	if (in.fenced != syncFencedSaid)
 	{
-		syncFencedSaid = self.fenced;
-		if (self.fenced)
+		syncFencedSaid = in.fenced;
+		if (in.fenced)
 			ereport(LOG,
-					(errmsg("pg_dr lag watcher: this node is fenced: synchronous_standby_names stays '%s' until it is not",
+					(errmsg("pg_dr lag watcher: this node is fenced or does not hold its licence to be primary now: synchronous_standby_names stays '%s' until it does",
 							in.current)));
 	}
 	haWatchSyncDecide(&in, result);

@@ -98,7 +98,9 @@ typedef struct HaWatchStandby
 typedef struct HaWatchSyncInput
 {
 	bool		on;				/* ha_synchronous in effect */
-	bool		fenced;			/* this node is fenced: it writes nothing */
+	bool		fenced;			/* this node is fenced, or does not hold its
+								 * licence to be primary now: it writes
+								 * nothing */
 	const HaWatchStandby *standbys;
 	int			count;
 	int64		maxLagBytes;	/* healthy: flush lag at most this; 0: any */
@@ -142,9 +144,10 @@ typedef struct HaWatchSyncResult
  * whose postgresql.auto.conf it inherited; any other non-empty value is
  * the administrator's: kept, and foreign says so.
  *
- * Fenced: the action is always KEEP (a fenced node is no primary of the
- * cluster's; what it would write would be carried into its next life as
- * a standby); value, healthy and noneHealthy are what they would be.
+ * Fenced (or without its licence): the action is always KEEP (such a
+ * node may be no primary of the cluster's; what it would write would be
+ * carried into its next life as a standby); value, healthy and
+ * noneHealthy are what they would be.
  */
 extern void haWatchSyncDecide(const HaWatchSyncInput *in,
 							  HaWatchSyncResult *out);

@@ -39,6 +39,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
+#include "ha/ha_state.h"
 #include "ha/ha_watch_internal.h"
 #include "ops/audit.h"
 
@@ -93,6 +94,13 @@ haWatchSyncWrite(const char *value, const char *previous, const char *reason)
 					haWatchSyncJsonb(value ? value : "", reason),
 					user ? user : "?", user ? user : "?");
 
+	/*
+	 * postgresql.auto.conf is not transactional: a change made while the
+	 * node lacks its licence would stay although the write guard then
+	 * refuses the commit (an old primary resumed after a freeze, before its
+	 * HA worker fenced it, did exactly that).  So the guard is asked first.
+	 */
+	haGuardCheck("the change of synchronous_standby_names");
 	AlterSystemSetConfigFile(stmt);
 	if (kill(PostmasterPid, SIGHUP) != 0)
 		ereport(WARNING,
