@@ -7,6 +7,10 @@
 #  2. the primary killed: no automatic promotion (ha_failover = off);
 #  3. a stale standby (its WAL receiver stopped while the primary wrote
 #     more than ha_max_failover_lag) refused (55000);
+#  3b. two dr_failover() calls at once on one node: the second is refused
+#     (55006) while the first runs, so one call's force never carries the
+#     other past its checks; the first fails on its own terms (n3 frozen:
+#     no majority);
 #  4. the other standby promoted by dr_failover with a majority's
 #     confirmation; the stale one follows it and catches up; the call is
 #     in the audit trail and in dr_failover_history.
@@ -18,6 +22,7 @@ use lib "$FindBin::Bin/lib";
 use DrHa;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use IPC::Run;
 use Test::More;
 use Time::HiRes qw(time sleep);
 
@@ -76,6 +81,34 @@ like(DrHa::log_of($n2), qr/pg_dr ha: .*ha_failover is off: fail over by hand \(d
 like($err, qr/ERROR:  55000: node "n3" is stale \(lagging\)/, 'a stale target: 55000');
 like($err, qr/force => true/, '... the hint names force');
 is(DrHa::in_recovery($n3), 't', '... n3 is still a standby');
+
+# 3b. two calls at once.  n3 frozen whole (SIGSTOP) keeps the first one
+# running: n2's worker waits ha_retry_timeout for n3's vote, and without
+# n1 and n3 there is no majority.
+my ($pm) = split /\n/, slurp_file($n3->data_dir . '/postmaster.pid');
+my @frozen = ($pm, grep { /^\d+$/ } split /\s+/, `pgrep -P $pm`);
+kill 'STOP', @frozen;
+my ($first_out, $first_err) = ('', '');
+my $first = IPC::Run::start(
+	[ 'psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1', '-v', 'VERBOSITY=verbose',
+		'-d', $n2->connstr('postgres'), '-c', "SELECT dr_failover('n2', force => true)" ],
+	'>', \$first_out, '2>', \$first_err);
+$n2->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE 'SELECT dr_failover(''n2'', force%' "
+	  . "AND wait_event_type = 'Extension'")
+  or diag('the first dr_failover() call is not waiting: ' . $first_err);
+($rc, $out, $err) = call($n2, "SELECT dr_failover('n2')");
+like($err, qr/ERROR:  55006: another dr_failover\(\) is running on this node/,
+	'a second dr_failover() while one runs (with force): 55006');
+like($err, qr/HINT:  Wait for it to end/, '... saying what to do');
+$first->finish;
+like($first_err, qr/ERROR:  55000: failover to "n2" not done/,
+	'the first call fails on its own terms (no majority with n3 frozen)')
+  or diag("out: $first_out err: $first_err");
+kill 'CONT', @frozen;
+is(DrHa::in_recovery($n2), 't', '... n2 is still a standby');
+$n2->poll_query_until('postgres', "SELECT health <> 'unreachable' FROM dr_nodes WHERE name = 'n3'")
+  or diag($n2->safe_psql('postgres', 'SELECT name, health, reason FROM dr_nodes'));
 
 # 4. n2 promoted
 ($rc, $out, $err) = call($n2, "SELECT dr_failover('n2')");

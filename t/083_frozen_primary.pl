@@ -10,7 +10,12 @@
 #	20: PG_DR_FREEZE_ROUNDS=20, about 3 minutes); every write acknowledged
 #	in them is on the last primary.  Then one round in asynchronous mode,
 #	whose window (writes the old primary acknowledged after the new one's
-#	first) is measured and printed.  Three nodes, no etcd.
+#	first) is measured and printed: with ha_synchronous turned off, the
+#	primary resets the synchronous_standby_names pg_dr wrote, and so does
+#	the node promoted in that round (its postgresql.auto.conf names the
+#	standbys of when it was primary before, or of the primary it was
+#	copied from); nobody resets it by hand.  At the end an
+#	administrator's value is left alone.  Three nodes, no etcd.
 use strict;
 use warnings;
 
@@ -93,6 +98,8 @@ sub freeze_round
 	ok(wait_synchronous($primary, @standbys), "$label: $primary has @standbys synchronous")
 	  if $sync;
 	my @pids = pids_of($n{$primary});
+	my $log_from = -s $n{$primary}->logfile;
+	my $names_before = $n{$primary}->safe_psql('postgres', 'SHOW synchronous_standby_names');
 	my $frozen_at = time();
 	kill 'STOP', @pids;
 
@@ -116,6 +123,14 @@ sub freeze_round
 		"SELECT role = 'fenced' FROM dr_nodes WHERE name = '$primary'")
 	  or diag("$label: $primary did not fence itself");
 	sleep 1;
+	# resumed without its licence, then fenced: its lag watcher writes no
+	# synchronous_standby_names (it did, into postgresql.auto.conf, before
+	# the commit the write guard then refused)
+	is($n{$primary}->safe_psql('postgres', 'SHOW synchronous_standby_names'), $names_before,
+		"$label: the old primary ${primary}'s synchronous_standby_names is as before the freeze");
+	unlike(substr(DrHa::log_of($n{$primary}), $log_from),
+		qr/lag watcher: synchronous_standby_names (set to|reset)/,
+		"$label: ... its lag watcher wrote none since");
 	my ($late, undef) = acks_after($primary, $first);
 	my @late = grep { $_ > $first } map { (split / /)[0] } split /\n/,
 	  (-e "$tmp/acks.$primary" ? slurp_file("$tmp/acks.$primary") : '');
@@ -155,7 +170,19 @@ is($n{$primary}->safe_psql('postgres',
 		"SELECT count(*) FROM ledger WHERE id = ANY ('{" . join(',', @ids) . "}'::bigint[])"),
 	scalar(@ids), "every one of the " . scalar(@ids) . " writes acknowledged in synchronous mode is on the primary");
 
-# asynchronous mode: one round, the window measured and printed
+# asynchronous mode: one round, the window measured and printed.  A
+# standby that was never primary has no synchronous_standby_names of its
+# own yet; give it the primary's, as a base backup of the primary taken
+# now would copy it, so that whichever standby is promoted starts with
+# pg_dr's set of this cluster in its postgresql.auto.conf
+my $sync_value = $n{$primary}->safe_psql('postgres', 'SHOW synchronous_standby_names');
+for my $name (grep { $_ ne $primary } @names)
+{
+	next if $n{$name}->safe_psql('postgres', 'SHOW synchronous_standby_names') ne '';
+	$n{$name}->safe_psql('postgres',
+		"ALTER SYSTEM SET synchronous_standby_names = '" . ($sync_value =~ s/'/''/gr)
+		  . "'; SELECT pg_reload_conf()");
+}
 for my $name (@names)
 {
 	my $conf = slurp_file("$tmp/$name.conf");
@@ -166,22 +193,31 @@ for my $name (@names)
 	rename("$tmp/$name.conf.new", "$tmp/$name.conf") or die;
 	$n{$name}->reload;
 }
-# pg_dr leaves what it wrote while synchronous mode was on; each node has
-# its own postgresql.auto.conf (a standby's may name a node long gone, from
-# when it was primary): reset on every node, as an administrator would
-for my $name (@names)
-{
-	$n{$name}->safe_psql('postgres',
-		'ALTER SYSTEM RESET synchronous_standby_names; SELECT pg_reload_conf()');
-	$n{$name}->poll_query_until('postgres',
-		"SELECT current_setting('synchronous_standby_names') = ''")
-	  or die "synchronous_standby_names stays set on $name";
-}
+# the primary's lag watcher resets what pg_dr wrote while synchronous
+# mode was on; the standbys keep theirs (nothing resets a standby's
+# postgresql.auto.conf) until one of them is promoted
+ok($n{$primary}->poll_query_until('postgres',
+		"SELECT current_setting('synchronous_standby_names') = ''"),
+	"synchronous mode off: the primary $primary resets synchronous_standby_names")
+  or diag($n{$primary}->safe_psql('postgres', 'SHOW synchronous_standby_names'));
+like(DrHa::log_of($n{$primary}),
+	qr/synchronous_standby_names reset \(was 'ANY 1 \("[^']*"\)'\): synchronous mode is off/,
+	'... saying so in the log');
+my %stale = map { $_ => $n{$_}->safe_psql('postgres', 'SHOW synchronous_standby_names') }
+  grep { $_ ne $primary } @names;
+diag("the standbys' synchronous_standby_names before the asynchronous round: "
+	  . join(', ', map { "$_ '$stale{$_}'" } sort keys %stale));
 my ($new, $late, $window) = freeze_round('asynchronous', $primary, 0);
 diag("frozen primary, asynchronous mode: the old primary acknowledged $late writes after the "
 	  . "new one's first (window $window ms)");
 ok(defined $new, 'asynchronous mode: the window is measured');
 $primary = $new // $primary;
+ok($n{$primary}->poll_query_until('postgres',
+		"SELECT current_setting('synchronous_standby_names') = ''"),
+	"the new primary $primary had '$stale{$primary}': its lag watcher resets it");
+like(DrHa::log_of($n{$primary}),
+	qr/synchronous_standby_names reset \(was 'ANY 1 \([^']*\)'\)/,
+	"... saying so in $primary\'s log");
 
 open(my $stop, '>', "$tmp/stop") or die;
 close($stop);
@@ -191,6 +227,23 @@ sleep 1;
 kill 'KILL', @writers;
 waitpid($_, 0) for @writers;
 @writers = ();
+
+# an administrator's value, synchronous mode off: left alone, said once
+$n{$primary}->safe_psql('postgres',
+	"ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 (n9)'; SELECT pg_reload_conf()");
+my $said = 0;
+for (1 .. 50)
+{
+	$said = 1, last if DrHa::log_of($n{$primary})
+	  =~ /synchronous_standby_names = 'FIRST 1 \(n9\)' was not written by pg_dr .*: left alone/;
+	sleep 0.1;
+}
+ok($said, "an administrator's synchronous_standby_names on $primary: the log says it is left alone");
+sleep 1;
+is($n{$primary}->safe_psql('postgres', 'SHOW synchronous_standby_names'), 'FIRST 1 (n9)',
+	'... and it is still in effect');
+$n{$primary}->safe_psql('postgres',
+	'ALTER SYSTEM RESET synchronous_standby_names; SELECT pg_reload_conf()');
 
 $n{$_}->stop('immediate') for @names;
 done_testing();

@@ -31,6 +31,7 @@
 #include "replication/walreceiver.h"
 #include "storage/condition_variable.h"
 #include "storage/fd.h"
+#include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/latch.h"
 #include "storage/shmem.h"
@@ -81,6 +82,11 @@ typedef struct HaShared
 	uint64		manualDoneSeq;	/* the request the result is of */
 	bool		manualOk;
 	char		manualMsg[HA_REASON_SIZE];
+	int			manualPid;		/* the backend whose dr_failover() call
+								 * holds the request slot; 0: none.  One
+								 * call at a time, so that the force the
+								 * worker takes is that call's own */
+	uint64		manualTakenSeq; /* the request the worker took last */
 	/* dr_switchover() (ha_switchover.c) */
 	int			switchoverPid;	/* its backend while the old primary's
 								 * client writes are held; 0: none */
@@ -625,12 +631,31 @@ haClientAuthentication(Port *port, int status)
 	}
 }
 
+bool
+haGuardHolds(void)
+{
+	bool		guard;
+	bool		fenced;
+	TimestampTz until;
+
+	if (haShared == NULL)
+		return true;
+	LWLockAcquire(haShared->lock, LW_SHARED);
+	guard = haShared->guard;
+	fenced = haShared->persist.fenced;
+	until = haShared->licensedUntil;
+	LWLockRelease(haShared->lock);
+	if (fenced)
+		return false;
+	return !guard || haClockNow() < until;
+}
+
 /*
- * The write guard's check: ERROR (nothing committed) unless this node
- * holds its licence now.  what: the statement ("the transaction", "COMMIT
- * PREPARED").
+ * The write guard's check (ha_state.h): ERROR (nothing committed) unless
+ * this node holds its licence now.  what: the statement ("the
+ * transaction", "COMMIT PREPARED").
  */
-static void
+void
 haGuardCheck(const char *what)
 {
 	bool		guard;
@@ -923,6 +948,8 @@ haManualTake(bool *force)
 	pending = haShared->manualPending;
 	*force = haShared->manualForce;
 	haShared->manualPending = false;
+	if (pending)
+		haShared->manualTakenSeq = haShared->manualSeq;
 	LWLockRelease(haShared->lock);
 	return pending;
 }
@@ -931,20 +958,80 @@ void
 haManualDone(bool ok, const char *msg)
 {
 	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
-	haShared->manualDoneSeq = haShared->manualSeq;
+	haShared->manualDoneSeq = haShared->manualTakenSeq;
 	haShared->manualOk = ok;
 	strlcpy(haShared->manualMsg, msg, sizeof(haShared->manualMsg));
 	LWLockRelease(haShared->lock);
 	ConditionVariableBroadcast(&haShared->manualCv);
 }
 
+/* the request of this backend's dr_failover() call (0: none queued) */
+static uint64 haManualMySeq = 0;
+
 /*
- * dr_failover(target, force) on this node (see ha_state.h).  The checks
- * read what this node's HA worker last observed; the promotion itself is
- * the worker's, under the same licence as an automatic one.
+ * The end of this backend's dr_failover() call, however it ends (an
+ * error, a cancel, a terminate): the slot is free again, and a request
+ * the worker has not taken yet is withdrawn, so a call given up on
+ * promotes nothing later.  A request already taken is carried out.
+ */
+static void
+haManualRelease(int code, Datum arg)
+{
+	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
+	if (haShared->manualPid == MyProcPid)
+	{
+		haShared->manualPid = 0;
+		if (haManualMySeq != 0 && haShared->manualPending &&
+			haShared->manualSeq == haManualMySeq)
+			haShared->manualPending = false;
+	}
+	LWLockRelease(haShared->lock);
+	haManualMySeq = 0;
+}
+
+static char *haFailoverManualHeld(const char *target, bool force);
+
+/*
+ * dr_failover(target, force) on this node (see ha_state.h).  One call at
+ * a time: the request the worker takes carries one force flag, so a
+ * second call while one runs is refused (55006) rather than have the
+ * worker carry out the two with the force of either.
  */
 char *
 haFailoverManual(const char *target, bool force)
+{
+	int			holder;
+	char	   *result;
+
+	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
+	holder = haShared->manualPid;
+	if (holder == 0)
+		haShared->manualPid = MyProcPid;
+	LWLockRelease(haShared->lock);
+	if (holder != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("another dr_failover() is running on this node"),
+				 errdetail("The backend with PID %d called it and waits for its outcome.", holder),
+				 errhint("Wait for it to end (its outcome is in dr_nodes and dr_failover_history), or cancel it with pg_cancel_backend(%d).",
+						 holder)));
+
+	PG_ENSURE_ERROR_CLEANUP(haManualRelease, (Datum) 0);
+	{
+		result = haFailoverManualHeld(target, force);
+	}
+	PG_END_ENSURE_ERROR_CLEANUP(haManualRelease, (Datum) 0);
+	haManualRelease(0, (Datum) 0);
+	return result;
+}
+
+/*
+ * dr_failover's work, the slot held.  The checks read what this node's HA
+ * worker last observed; the promotion itself is the worker's, under the
+ * same licence as an automatic one.
+ */
+static char *
+haFailoverManualHeld(const char *target, bool force)
 {
 	HaShared	snap;
 	int			self = -1;
@@ -1009,6 +1096,7 @@ haFailoverManual(const char *target, bool force)
 	/* the request; the worker carries it out in its next round */
 	LWLockAcquire(haShared->lock, LW_EXCLUSIVE);
 	seq = ++haShared->manualSeq;
+	haManualMySeq = seq;
 	haShared->manualPending = true;
 	haShared->manualForce = force;
 	if (haShared->workerLatch)

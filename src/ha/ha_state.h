@@ -92,6 +92,17 @@ extern void haShmemInit(void);
 extern void haHooksInstall(void);
 
 /*
+ * The write guard's check, for a change that is not transactional (a
+ * file written before the commit): ERROR, as at the commit, unless this
+ * node holds its licence now (not fenced; the guard off, or its licence
+ * not run out).  what names the change in the message.  haGuardHolds:
+ * the same question, answered without an error.  Neither looks at a
+ * switchover's hold of client writes.
+ */
+extern void haGuardCheck(const char *what);
+extern bool haGuardHolds(void);
+
+/*
  * The state file: read it (false when absent, unreadable or of another
  * node: *state zeroed with node set).
  */
@@ -155,7 +166,9 @@ extern void haSharedSetReplaced(bool replaced);
  * promote, or found (force false) that promoting this node could lose
  * commits the primary acknowledged in synchronous mode
  * (haDecideSyncSafe) -- then carried out by the worker; returns what it
- * did.
+ * did.  One call at a time on a node: 55006 while another backend's call
+ * runs (each call's force is its own).  A call that ends before the
+ * worker took its request (cancelled) withdraws it.
  */
 extern char *haFailoverManual(const char *target, bool force);
 

@@ -10,8 +10,10 @@
  *		  ha_watch_decide.h: alerts raised or resolved only when a level
  *		  changes (so a lasting problem is one raise, not one per sample),
  *		  synchronous_standby_names written only when the set of healthy
- *		  standbys changes, one transaction each and only when there is
- *		  something to write;
+ *		  standbys changes (synchronous mode off: the value pg_dr wrote
+ *		  reset, an administrator's left alone; never on a node that is
+ *		  fenced or lacks its licence),
+ *		  one transaction each and only when there is something to write;
  *	   4. on a primary, every ha_watch_history_interval, the history rows
  *		  and the pruning, in one transaction.
  *	  On a standby only 1 and 2 (it cannot write), and a LOG line when its
@@ -39,6 +41,7 @@
 #include "utils/timestamp.h"
 
 #include "common/config.h"
+#include "ha/ha_state.h"
 #include "ha/ha_watch_internal.h"
 #include "ops/alert.h"
 #include "ops/duty.h"
@@ -106,6 +109,7 @@ typedef struct HaWatchRound
 	HaWatchSample rows[HA_WATCH_STANDBY_MAX];
 	int64		rpoMs;			/* the tier's RPO; 0 unknown */
 	char		syncCurrent[HA_WATCH_SYNC_VALUE_MAX];
+	bool		syncInAutoConf; /* syncCurrent is from postgresql.auto.conf */
 } HaWatchRound;
 
 static HaWatchSettings watch;
@@ -125,6 +129,12 @@ static HaWatchLevel syncLevel = HA_WATCH_UNKNOWN;
 static TimestampTz syncLastHealthy = 0; /* 0: not yet looked */
 static char syncWritten[HA_WATCH_SYNC_VALUE_MAX];
 static bool syncWrittenKnown = false;
+/* reset from this value, until the reload shows it to this process too */
+static char syncResetFrom[HA_WATCH_SYNC_VALUE_MAX];
+static bool syncResetPending = false;
+/* the administrator's value last said to be left alone ("": none) */
+static char syncForeignSaid[HA_WATCH_SYNC_VALUE_MAX];
+static bool syncFencedSaid = false;
 
 /* standby side */
 static HaWatchReplayTrack ownTrack;
@@ -457,6 +467,33 @@ haWatchSeed(TimestampTz now)
 	peersSeeded = true;
 }
 
+/*
+ * Whether synchronous_standby_names is set in postgresql.auto.conf, where
+ * pg_dr writes it (pg_settings.sourcefile, which the bootstrap superuser
+ * the worker runs as may read).  A value from postgresql.conf is the
+ * administrator's whatever its form.
+ */
+static void
+haWatchSyncSource(HaWatchRound *round)
+{
+	char	   *file;
+	const char *base;
+
+	if (SPI_execute("SELECT s.sourcefile FROM pg_catalog.pg_settings s "
+					"WHERE s.name OPERATOR(pg_catalog.=) 'synchronous_standby_names'",
+					true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_settings");
+	round->syncInAutoConf = false;
+	if (SPI_processed != 1)
+		return;
+	file = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (file == NULL)
+		return;
+	base = strrchr(file, '/');
+	base = base ? base + 1 : file;
+	round->syncInAutoConf = strcmp(base, PG_AUTOCONF_FILENAME) == 0;
+}
+
 /* The sampling step: one read-only transaction. */
 static void
 haWatchSampleStep(void *arg)
@@ -471,6 +508,7 @@ haWatchSampleStep(void *arg)
 	if (round->primary)
 	{
 		haWatchSamplePrimary(round, now);
+		haWatchSyncSource(round);
 		if (round->installed)
 		{
 			round->rpoMs = haWatchRpoMs();
@@ -666,7 +704,45 @@ haWatchSyncDecideRound(HaWatchRound *round, HaWatchSyncResult *result,
 	in.maxLagBytes = watch.lagBytes;
 	/* what we wrote, until the reload shows it to this process too */
 	in.current = syncWrittenKnown ? syncWritten : round->syncCurrent;
+	in.currentInAutoConf = syncWrittenKnown || round->syncInAutoConf;
+	if (syncResetPending && !syncWrittenKnown &&
+		strcmp(round->syncCurrent, syncResetFrom) == 0 && round->syncInAutoConf)
+		in.current = "";		/* reset, the reload not seen yet */
+	else
+		syncResetPending = false;
+
+	/*
+	 * A node that is fenced, or does not hold its licence to be primary
+	 * now, writes no synchronous_standby_names: it may be no primary of
+	 * the cluster's, the write guard would refuse the audit record, and
+	 * the file, which is not transactional, would keep the value into the
+	 * node's next life as a standby.
+	 */
+	in.fenced = !haGuardHolds();
+	if (in.fenced != syncFencedSaid)
+	{
+		syncFencedSaid = in.fenced;
+		if (in.fenced)
+			ereport(LOG,
+					(errmsg("pg_dr lag watcher: this node is fenced or does not hold its licence to be primary now: synchronous_standby_names stays '%s' until it does",
+							in.current)));
+	}
 	haWatchSyncDecide(&in, result);
+	if (result->foreign)
+	{
+		if (strcmp(syncForeignSaid, in.current) != 0)
+		{
+			strlcpy(syncForeignSaid, in.current, sizeof(syncForeignSaid));
+			ereport(LOG,
+					(errmsg("pg_dr lag watcher: synchronous mode is off; synchronous_standby_names = '%s' was not written by pg_dr (%s): left alone",
+							in.current,
+							in.currentInAutoConf ? "not of the form ANY 1 (\"name\", ...) it writes" :
+							"it is not set in postgresql.auto.conf"),
+					 errhint("Commits wait for the standbys it names; to stop that, ALTER SYSTEM RESET synchronous_standby_names (or remove it from postgresql.conf) and SELECT pg_reload_conf().")));
+		}
+	}
+	else
+		syncForeignSaid[0] = '\0';
 	if (result->left > 0 && result->action == HA_WATCH_SYNC_SET)
 		ereport(WARNING,
 				(errmsg("pg_dr lag watcher: %d healthy standbys do not fit in synchronous_standby_names",
@@ -834,7 +910,25 @@ haWatchPrimaryRound(HaWatchRound *round, TimestampTz now)
 			ok = false;
 	}
 
-	if (sync.action == HA_WATCH_SYNC_SET)
+	if (sync.action == HA_WATCH_SYNC_RESET)
+	{
+		HaWatchSyncArgs args;
+		const char *previous = syncWrittenKnown ? syncWritten : round->syncCurrent;
+
+		args.value = NULL;
+		args.previous = previous;
+		args.reason = "synchronous mode is off, and the value is the set pg_dr wrote while it was on "
+			"(here, or on the primary this node's postgresql.auto.conf came from)";
+		if (dutyXactRun("pg_dr: resetting synchronous_standby_names", haWatchSyncStep, &args))
+		{
+			strlcpy(syncResetFrom, previous, sizeof(syncResetFrom));
+			syncResetPending = true;
+			syncWrittenKnown = false;
+		}
+		else
+			ok = false;
+	}
+	else if (sync.action == HA_WATCH_SYNC_SET)
 	{
 		HaWatchSyncArgs args;
 		char		reason[256];
@@ -849,6 +943,7 @@ haWatchPrimaryRound(HaWatchRound *round, TimestampTz now)
 		{
 			strlcpy(syncWritten, sync.value, sizeof(syncWritten));
 			syncWrittenKnown = true;
+			syncResetPending = false;
 		}
 		else
 			ok = false;

@@ -117,7 +117,18 @@ haWatchSyncDecide(const HaWatchSyncInput *in, HaWatchSyncResult *out)
 	memset(out, 0, sizeof(*out));
 	out->action = HA_WATCH_SYNC_KEEP;
 	if (!in->on)
+	{
+		if (in->current == NULL || in->current[0] == '\0')
+			return;
+		if (in->currentInAutoConf && haWatchSyncIsOwn(in->current))
+		{
+			if (!in->fenced)
+				out->action = HA_WATCH_SYNC_RESET;
+		}
+		else
+			out->foreign = true;
 		return;
+	}
 
 	names = palloc(sizeof(char *) * Max(in->count, 1));
 	for (int i = 0; i < in->count; i++)
@@ -160,8 +171,60 @@ haWatchSyncDecide(const HaWatchSyncInput *in, HaWatchSyncResult *out)
 	/* room for ")" was kept by haWatchQuoteAppend */
 	out->value[len++] = ')';
 	out->value[len] = '\0';
-	if (in->current == NULL || strcmp(in->current, out->value) != 0)
+	if (!in->fenced &&
+		(in->current == NULL || strcmp(in->current, out->value) != 0))
 		out->action = HA_WATCH_SYNC_SET;
+}
+
+bool
+haWatchSyncIsOwn(const char *value)
+{
+	const char *prefix = "ANY 1 (";
+	const char *p;
+	char		prev[HA_WATCH_SYNC_VALUE_MAX];
+	char		name[HA_WATCH_SYNC_VALUE_MAX];
+	bool		first = true;
+
+	if (value == NULL || strncmp(value, prefix, strlen(prefix)) != 0)
+		return false;
+	p = value + strlen(prefix);
+	prev[0] = '\0';
+	for (;;)
+	{
+		size_t		len = 0;
+
+		if (!first)
+		{
+			if (p[0] != ',' || p[1] != ' ')
+				return false;
+			p += 2;
+		}
+		if (*p++ != '"')
+			return false;
+		for (;;)
+		{
+			if (*p == '\0')
+				return false;	/* unterminated */
+			if (*p == '"')
+			{
+				if (p[1] != '"')
+					break;
+				p++;			/* "" is one " */
+			}
+			if (len + 1 >= sizeof(name))
+				return false;
+			name[len++] = *p++;
+		}
+		p++;					/* the closing " */
+		name[len] = '\0';
+		/* non-empty, and after the one before it: sorted, each once */
+		if (len == 0 || (!first && strcmp(prev, name) >= 0))
+			return false;
+		strlcpy(prev, name, sizeof(prev));
+		first = false;
+		if (*p == ')')
+			return p[1] == '\0';
+	}
 }
 
 bool

@@ -98,16 +98,23 @@ typedef struct HaWatchStandby
 typedef struct HaWatchSyncInput
 {
 	bool		on;				/* ha_synchronous in effect */
+	bool		fenced;			/* this node is fenced, or does not hold its
+								 * licence to be primary now: it writes
+								 * nothing */
 	const HaWatchStandby *standbys;
 	int			count;
 	int64		maxLagBytes;	/* healthy: flush lag at most this; 0: any */
 	const char *current;		/* synchronous_standby_names in effect */
+	bool		currentInAutoConf;	/* ... set in postgresql.auto.conf
+									 * (where pg_dr writes it) */
 } HaWatchSyncInput;
 
 typedef enum HaWatchSyncAction
 {
 	HA_WATCH_SYNC_KEEP,			/* leave synchronous_standby_names alone */
-	HA_WATCH_SYNC_SET			/* write value */
+	HA_WATCH_SYNC_SET,			/* write value */
+	HA_WATCH_SYNC_RESET			/* reset it (ALTER SYSTEM RESET): off, and
+								 * the value in effect is pg_dr's own */
 } HaWatchSyncAction;
 
 typedef struct HaWatchSyncResult
@@ -119,18 +126,39 @@ typedef struct HaWatchSyncResult
 	bool		noneHealthy;	/* on, and no standby is healthy: the set
 								 * in effect is kept, commits wait */
 	int			left;			/* healthy ones that did not fit in value */
+	bool		foreign;		/* off, and a value pg_dr did not write is
+								 * in effect: left alone */
 } HaWatchSyncResult;
 
 /*
- * Synchronous mode: off, nothing is touched.  On: the healthy standbys
- * (streaming, a name, flush lag known and at most maxLagBytes unless that
- * is 0), sorted by name, each once, as ANY 1 ("a", "b") with names quoted
- * as identifiers; written only when it differs from current.  With none
- * healthy the setting in effect is kept (commits keep waiting for the
- * last set: none acknowledged is lost) and noneHealthy says so.
+ * Synchronous mode on: the healthy standbys (streaming, a name, flush lag
+ * known and at most maxLagBytes unless that is 0), sorted by name, each
+ * once, as ANY 1 ("a", "b") with names quoted as identifiers; written
+ * only when it differs from current.  With none healthy the setting in
+ * effect is kept (commits keep waiting for the last set: none
+ * acknowledged is lost) and noneHealthy says so.
+ *
+ * Off: a current value that pg_dr wrote (haWatchSyncIsOwn, and set in
+ * postgresql.auto.conf) is reset, so that a primary does not wait for
+ * standbys named while synchronous mode was on, by it or by the primary
+ * whose postgresql.auto.conf it inherited; any other non-empty value is
+ * the administrator's: kept, and foreign says so.
+ *
+ * Fenced (or without its licence): the action is always KEEP (such a
+ * node may be no primary of the cluster's; what it would write would be
+ * carried into its next life as a standby); value, healthy and
+ * noneHealthy are what they would be.
  */
 extern void haWatchSyncDecide(const HaWatchSyncInput *in,
 							  HaWatchSyncResult *out);
+
+/*
+ * Whether value is of exactly the form haWatchSyncDecide writes: "ANY 1 ("
+ * then one or more non-empty names, each in double quotes (a '"' inside
+ * doubled), strictly ascending (strcmp of the names unquoted), separated
+ * by ", ", then ")" and nothing else.
+ */
+extern bool haWatchSyncIsOwn(const char *value);
 
 /* The default of ha_synchronous for a tier: on for critical, else off. */
 extern bool haWatchSyncDefault(const char *tierName);

@@ -19,8 +19,9 @@
 extern void haWatchPublish(const HaWatchSample *rows, int count);
 
 /*
- * Write synchronous_standby_names = value as ALTER SYSTEM does and signal
- * the postmaster to reload; audited and logged with why (reason).  Runs
+ * Write synchronous_standby_names = value as ALTER SYSTEM does (value
+ * NULL: ALTER SYSTEM RESET, the line goes from postgresql.auto.conf) and
+ * signal the postmaster to reload; audited and logged with why (reason).  Runs
  * in the worker, in a transaction (dutyXactRun), as the bootstrap
  * superuser.  ERROR when the file cannot be written.
  */

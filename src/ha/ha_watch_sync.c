@@ -6,7 +6,7 @@
  * How a background worker changes a server setting safely in PostgreSQL
  * 15: exactly as ALTER SYSTEM does, by calling AlterSystemSetConfigFile()
  * with the statement ALTER SYSTEM SET synchronous_standby_names = '...'
- * would parse to.  It checks the value with the setting's own check hook
+ * (or ALTER SYSTEM RESET synchronous_standby_names) would parse to.  It checks the value with the setting's own check hook
  * (the syncrep grammar), takes AutoFileLock against a concurrent ALTER
  * SYSTEM, and replaces postgresql.auto.conf by writing a temporary file,
  * fsyncing it and renaming it durably, so a crash leaves the old file or
@@ -39,6 +39,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
+#include "ha/ha_state.h"
 #include "ha/ha_watch_internal.h"
 #include "ops/audit.h"
 
@@ -68,29 +69,50 @@ haWatchSyncWrite(const char *value, const char *previous, const char *reason)
 	A_Const    *arg = makeNode(A_Const);
 	char	   *user;
 
-	arg->val.sval.type = T_String;
-	arg->val.sval.sval = pstrdup(value);
-	arg->location = -1;
-	set->kind = VAR_SET_VALUE;
 	set->name = "synchronous_standby_names";
-	set->args = list_make1(arg);
 	set->is_local = false;
+	if (value != NULL)
+	{
+		arg->val.sval.type = T_String;
+		arg->val.sval.sval = pstrdup(value);
+		arg->location = -1;
+		set->kind = VAR_SET_VALUE;
+		set->args = list_make1(arg);
+	}
+	else
+	{
+		/* ALTER SYSTEM RESET: the line goes from postgresql.auto.conf */
+		set->kind = VAR_RESET;
+		set->args = NIL;
+	}
 	stmt->setstmt = set;
 
 	/* the record first: an error below rolls it back with the transaction */
 	user = GetUserNameFromId(GetSessionUserId(), true);
 	auditChangeNote("synchronous_standby_names", "UPDATE", JSONBOID,
 					haWatchSyncJsonb(previous ? previous : "", NULL),
-					haWatchSyncJsonb(value, reason),
+					haWatchSyncJsonb(value ? value : "", reason),
 					user ? user : "?", user ? user : "?");
 
+	/*
+	 * postgresql.auto.conf is not transactional: a change made while the
+	 * node lacks its licence would stay although the write guard then
+	 * refuses the commit (an old primary resumed after a freeze, before its
+	 * HA worker fenced it, did exactly that).  So the guard is asked first.
+	 */
+	haGuardCheck("the change of synchronous_standby_names");
 	AlterSystemSetConfigFile(stmt);
 	if (kill(PostmasterPid, SIGHUP) != 0)
 		ereport(WARNING,
 				(errmsg("pg_dr lag watcher: could not signal the postmaster to reload: %m"),
 				 errhint("Run SELECT pg_reload_conf() for synchronous_standby_names = '%s' to take effect.",
-						 value)));
-	ereport(LOG,
-			(errmsg("pg_dr lag watcher: synchronous_standby_names set to '%s' (was '%s'): %s",
-					value, previous ? previous : "", reason)));
+						 value ? value : "")));
+	if (value != NULL)
+		ereport(LOG,
+				(errmsg("pg_dr lag watcher: synchronous_standby_names set to '%s' (was '%s'): %s",
+						value, previous ? previous : "", reason)));
+	else
+		ereport(LOG,
+				(errmsg("pg_dr lag watcher: synchronous_standby_names reset (was '%s'): %s",
+						previous ? previous : "", reason)));
 }

@@ -10,7 +10,11 @@
  * grace, at it, after it, forgotten, from every level); the synchronous
  * set (off, none, one, two sorted, duplicates, not streaming, lagging,
  * unknown lag, no bound, empty name, unchanged, quoting, too many names
- * to fit, none healthy keeps the setting); the tier's default.
+ * to fit, none healthy keeps the setting); synchronous mode off (pg_dr's
+ * own value in postgresql.auto.conf reset, an administrator's value or one
+ * from postgresql.conf left alone, nothing when empty); a fenced node
+ * writes nothing, on or off; which values are pg_dr's own form; the
+ * tier's default.
  *-------------------------------------------------------------------------
  */
 #include "common/dr_c.h"
@@ -243,9 +247,97 @@ testSync(void)
 		   r.value[strlen(r.value) - 1] == ')', "... and the value is whole");
 	}
 
+	/* fenced: the set it would write is worked out, never written */
+	{
+		HaWatchStandby two[2] = {{"s2", true, 0}, {"s1", true, 0}};
+
+		in.standbys = two;
+		in.count = 2;
+		in.current = "ANY 1 (\"s1\")";
+		in.fenced = true;
+		haWatchSyncDecide(&in, &r);
+		ok(r.action == HA_WATCH_SYNC_KEEP, "fenced, the healthy set changed: nothing written");
+		is_str(r.value, "ANY 1 (\"s1\", \"s2\")", "... the set is still worked out");
+		in.fenced = false;
+		haWatchSyncDecide(&in, &r);
+		ok(r.action == HA_WATCH_SYNC_SET, "not fenced: the same round writes it");
+	}
+
 	ok(haWatchSyncDefault("critical"), "critical: synchronous by default");
 	ok(!haWatchSyncDefault("high") && !haWatchSyncDefault("low") &&
 	   !haWatchSyncDefault(NULL), "other tiers: asynchronous");
+}
+
+/* Synchronous mode off: pg_dr's own value is reset, no other. */
+static void
+testSyncOff(void)
+{
+	HaWatchStandby s[1] = {{"s1", true, 0}};
+	HaWatchSyncInput in = {.on = false, .standbys = s, .count = 1,
+	.currentInAutoConf = true};
+	HaWatchSyncResult r;
+	static const struct
+	{
+		const char *value;
+		bool		own;
+	}			forms[] = {
+		{"ANY 1 (\"s1\")", true},
+		{"ANY 1 (\"n2\", \"n3\")", true},
+		{"ANY 1 (\"a\", \"b\", \"we\"\"ird\")", true},
+		{"ANY 1 (\"n3\", \"n2\")", false},	/* not sorted */
+		{"ANY 1 (\"n2\", \"n2\")", false},	/* twice */
+		{"ANY 1 (n2, n3)", false},			/* unquoted */
+		{"ANY 1 (\"n2\",\"n3\")", false},	/* no space */
+		{"ANY 2 (\"n2\", \"n3\")", false},
+		{"FIRST 1 (\"n2\", \"n3\")", false},
+		{"any 1 (\"n2\")", false},
+		{"ANY 1 (\"n2\") ", false},			/* trailing */
+		{"ANY 1 (\"n2\"", false},
+		{"ANY 1 (\"n2)", false},
+		{"ANY 1 (\"\")", false},				/* empty name */
+		{"ANY 1 ()", false},
+		{"\"n2\"", false},
+		{"n2", false},
+		{"*", false},
+		{"", false},
+	};
+
+	for (size_t i = 0; i < lengthof(forms); i++)
+		ok(haWatchSyncIsOwn(forms[i].value) == forms[i].own, "'%s': %s", forms[i].value,
+		   forms[i].own ? "pg_dr's form" : "not pg_dr's");
+	ok(!haWatchSyncIsOwn(NULL), "NULL: not pg_dr's");
+
+	in.current = "ANY 1 (\"n2\", \"n3\")";
+	haWatchSyncDecide(&in, &r);
+	ok(r.action == HA_WATCH_SYNC_RESET && !r.foreign,
+	   "off, pg_dr's set (naming nodes that may be gone): reset");
+	in.fenced = true;
+	haWatchSyncDecide(&in, &r);
+	ok(r.action == HA_WATCH_SYNC_KEEP && !r.foreign, "... not on a fenced node");
+	in.fenced = false;
+	in.currentInAutoConf = false;
+	haWatchSyncDecide(&in, &r);
+	ok(r.action == HA_WATCH_SYNC_KEEP && r.foreign,
+	   "off, pg_dr's form but from postgresql.conf: left alone, said");
+	in.currentInAutoConf = true;
+	in.current = "FIRST 1 (n2, n3)";
+	haWatchSyncDecide(&in, &r);
+	ok(r.action == HA_WATCH_SYNC_KEEP && r.foreign,
+	   "off, an administrator's value: left alone, said");
+	in.current = "";
+	haWatchSyncDecide(&in, &r);
+	ok(r.action == HA_WATCH_SYNC_KEEP && !r.foreign, "off, empty: nothing to do");
+	in.current = NULL;
+	haWatchSyncDecide(&in, &r);
+	ok(r.action == HA_WATCH_SYNC_KEEP && !r.foreign && !r.noneHealthy,
+	   "off, unknown: nothing to do");
+
+	/* on again: pg_dr's value replaces whatever is there */
+	in.on = true;
+	in.current = "FIRST 1 (n2, n3)";
+	haWatchSyncDecide(&in, &r);
+	ok(r.action == HA_WATCH_SYNC_SET && !r.foreign, "on: an administrator's value is replaced");
+	ok(haWatchSyncIsOwn(r.value), "what pg_dr writes is of its own form");
 }
 
 int
@@ -255,5 +347,6 @@ main(void)
 	testReplayDelay();
 	testMissing();
 	testSync();
+	testSyncOff();
 	return tapDone();
 }
