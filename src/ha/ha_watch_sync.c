@@ -6,9 +6,10 @@
  * How a background worker changes a server setting safely in PostgreSQL
  * 15: exactly as ALTER SYSTEM does, by calling AlterSystemSetConfigFile()
  * with the statement ALTER SYSTEM SET synchronous_standby_names = '...'
- * (or ALTER SYSTEM RESET synchronous_standby_names) would parse to.  It checks the value with the setting's own check hook
- * (the syncrep grammar), takes AutoFileLock against a concurrent ALTER
- * SYSTEM, and replaces postgresql.auto.conf by writing a temporary file,
+ * (or ALTER SYSTEM RESET synchronous_standby_names) would parse to.  It
+ * checks the value with the setting's own check hook (the syncrep
+ * grammar), takes AutoFileLock against a concurrent ALTER SYSTEM, and
+ * replaces postgresql.auto.conf by writing a temporary file,
  * fsyncing it and renaming it durably, so a crash leaves the old file or
  * the new one.  Then SIGHUP to the postmaster, as pg_reload_conf() sends:
  * the postmaster re-reads the files and signals every child; the
