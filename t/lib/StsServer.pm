@@ -41,6 +41,8 @@ use JSON::PP;
 use PostgreSQL::Test::Utils;
 use Time::HiRes qw(usleep);
 
+my @started;    # every server started, for the END block
+
 my $JS = <<'EOF';
 'use strict';
 const https = require('https');
@@ -151,6 +153,8 @@ sub start
 	$self->{handle} = IPC::Run::start(
 		[ 'node', '-e', $JS, $self->{dir}, "$opts{tlsdir}/srv.key", "$opts{tlsdir}/srv.pem" ],
 		'>', $self->{log}, '2>&1');
+	$self->{pid} = $self->{handle}{KIDS}[0]{PID};
+	push @started, $self;
 	for (1 .. 300)
 	{
 		my $log = -f $self->{log} ? slurp_file($self->{log}) : '';
@@ -204,11 +208,22 @@ sub stop
 {
 	my ($self) = @_;
 	return unless $self->{handle};
-	$self->{handle}->kill_kill;
-	$self->{handle}->finish;
+	my $pid = $self->{pid};
+	eval { $self->{handle}->kill_kill; $self->{handle}->finish; };
 	delete $self->{handle};
+	# whatever IPC::Run managed, the server process goes
+	kill('KILL', $pid) if $pid && $pid > 1 && kill(0, $pid);
+	return;
 }
 
 sub DESTROY { $_[0]->stop; }
+
+# Stopped before global destruction, where IPC::Run's own state may be
+# gone already (a run once left its STS server behind after the suite).
+END
+{
+	local $?;
+	$_->stop for grep { defined } @started;
+}
 
 1;
