@@ -209,6 +209,19 @@ haPeersRun(HaPeer *peers, int n, const bool *want, const char *sql,
 		   int nParams, const char *const *params, int timeoutMs,
 		   const char *appName)
 {
+	int			timeouts[HA_NODES_MAX];
+
+	Assert(n <= HA_NODES_MAX);
+	for (int i = 0; i < n; i++)
+		timeouts[i] = timeoutMs;
+	haPeersRunEach(peers, n, want, timeouts, sql, nParams, params, appName);
+}
+
+void
+haPeersRunEach(HaPeer *peers, int n, const bool *want, const int *timeoutsMs,
+			   const char *sql, int nParams, const char *const *params,
+			   const char *appName)
+{
 	HpState		state[HA_NODES_MAX];
 	bool		preparing[HA_NODES_MAX] = {0};
 	HpQuery		q = {sql, nParams, params};
@@ -218,9 +231,6 @@ haPeersRun(HaPeer *peers, int n, const bool *want, const char *sql,
 
 	Assert(n <= HA_NODES_MAX);
 	INSTR_TIME_SET_CURRENT(start);
-	snprintf(options, sizeof(options),
-			 "-c statement_timeout=%d -c search_path=pg_catalog,pg_temp",
-			 Max(timeoutMs, 1));
 
 	for (int i = 0; i < n; i++)
 	{
@@ -242,6 +252,9 @@ haPeersRun(HaPeer *peers, int n, const bool *want, const char *sql,
 			"connect_timeout", NULL};
 			const char *vals[] = {p->conninfo, options, appName, "10", NULL};
 
+			snprintf(options, sizeof(options),
+					 "-c statement_timeout=%d -c search_path=pg_catalog,pg_temp",
+					 Max(timeoutsMs[i], 1));
 			p->conn = PQconnectStartParams(keys, vals, 1);
 			if (p->conn == NULL)
 			{
@@ -267,12 +280,28 @@ haPeersRun(HaPeer *peers, int n, const bool *want, const char *sql,
 		int			nfds = 0;
 		instr_time	now;
 		long		elapsed;
+		long		wait;
 		int			rc;
 
+		INSTR_TIME_SET_CURRENT(now);
+		INSTR_TIME_SUBTRACT(now, start);
+		elapsed = (long) INSTR_TIME_GET_MILLISEC(now);
+		wait = -1;
 		for (int i = 0; i < n; i++)
 		{
 			short		events = 0;
 
+			/* a peer past its own deadline is given up */
+			if ((state[i] == HP_CONNECTING || state[i] == HP_SENDING ||
+				 state[i] == HP_RECEIVING) && elapsed >= timeoutsMs[i])
+			{
+				char		msg[128];
+
+				snprintf(msg, sizeof(msg), "no answer within %d ms (%s)", timeoutsMs[i],
+						 state[i] == HP_CONNECTING ? "connecting" : "waiting for the result");
+				hpFail(&peers[i], &state[i], msg);
+				continue;
+			}
 			if (state[i] == HP_CONNECTING)
 				events = connPoll[i] == PGRES_POLLING_READING ? POLLIN : POLLOUT;
 			else if (state[i] == HP_SENDING)
@@ -285,25 +314,12 @@ haPeersRun(HaPeer *peers, int n, const bool *want, const char *sql,
 			fds[nfds].events = events;
 			fds[nfds].revents = 0;
 			idx[nfds++] = i;
+			if (wait < 0 || timeoutsMs[i] - elapsed < wait)
+				wait = timeoutsMs[i] - elapsed;
 		}
 		if (nfds == 0)
 			break;
-		INSTR_TIME_SET_CURRENT(now);
-		INSTR_TIME_SUBTRACT(now, start);
-		elapsed = (long) INSTR_TIME_GET_MILLISEC(now);
-		if (elapsed >= timeoutMs)
-		{
-			for (int k = 0; k < nfds; k++)
-			{
-				char		msg[128];
-
-				snprintf(msg, sizeof(msg), "no answer within %d ms (%s)", timeoutMs,
-						 state[idx[k]] == HP_CONNECTING ? "connecting" : "waiting for the result");
-				hpFail(&peers[idx[k]], &state[idx[k]], msg);
-			}
-			break;
-		}
-		rc = poll(fds, nfds, (int) (timeoutMs - elapsed));
+		rc = poll(fds, nfds, (int) wait);
 		CHECK_FOR_INTERRUPTS();
 
 		/*

@@ -52,6 +52,11 @@ extern void haPeersRun(HaPeer *peers, int n, const bool *want,
 					   const char *sql, int nParams, const char *const *params,
 					   int timeoutMs, const char *appName);
 
+/* The same with a deadline of its own for each peer (timeoutsMs[i]). */
+extern void haPeersRunEach(HaPeer *peers, int n, const bool *want,
+						   const int *timeoutsMs, const char *sql, int nParams,
+						   const char *const *params, const char *appName);
+
 /* PQclear every result kept. */
 extern void haPeersClear(HaPeer *peers, int n);
 

@@ -746,6 +746,7 @@ haPeersCheck(bool selfPrimary)
 {
 	HaPeer		peers[HA_NODES_MAX];
 	bool		want[HA_NODES_MAX];
+	int			timeouts[HA_NODES_MAX];
 	const char *params[1] = {haNodeName};
 	char		app[NAMEDATALEN];
 	TimestampTz sent = haClockNow();
@@ -756,12 +757,23 @@ haPeersCheck(bool selfPrimary)
 	{
 		peers[i] = haNodes[i].peer;
 		want[i] = !haNodes[i].self;
+
+		/*
+		 * A peer that did not answer last round is waited for at most
+		 * ha_check_interval, when that is shorter than ha_retry_timeout:
+		 * waiting a whole retry timeout for a node that is gone every
+		 * round made a round last that long, and a primary's licence
+		 * (ha_lease_ttl - ha_retry_timeout from a round's start) could run
+		 * out before the next round renewed it, with a majority in sight.
+		 */
+		timeouts[i] = (int) (haNodes[i].reachable ? haSettings.retryTimeoutMs :
+							 Min(haSettings.retryTimeoutMs, haSettings.checkIntervalMs));
 	}
-	haPeersRun(peers, haNodeCount, want,
-			   "SELECT node, role, timeline, received_lsn, replayed_lsn, flushed_lsn,"
-			   " term, voted_term, upstream, sync_num, sync_names"
-			   " FROM pgdr.ha_peer_status($1)",
-			   1, params, (int) haSettings.retryTimeoutMs, app);
+	haPeersRunEach(peers, haNodeCount, want, timeouts,
+				   "SELECT node, role, timeline, received_lsn, replayed_lsn, flushed_lsn,"
+				   " term, voted_term, upstream, sync_num, sync_names"
+				   " FROM pgdr.ha_peer_status($1)",
+				   1, params, app);
 	received = haClockNow();
 
 	for (int i = 0; i < haNodeCount; i++)
