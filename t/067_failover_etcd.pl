@@ -110,11 +110,13 @@ ok(defined $ms2, "$follower took over from the frozen $winner ($ms2 ms after the
 kill('CONT', @pids);
 my ($res, $ret) = eval { $app->query('COMMIT') };
 note('COMMIT after SIGCONT: ' . ($@ || "ret $ret"));
+# the fence terminates every client session, so a session of the test's
+# own is opened once it is in place (one opened before could be cut)
+$new->poll_query_until('postgres', "SELECT role = 'fenced' FROM dr_nodes WHERE name = '$winner'")
+  or diag($new->safe_psql('postgres', 'SELECT name, role, reason FROM dr_nodes'));
 my $committed = $new->safe_psql('postgres',
 	"SELECT count(*) FROM ledger WHERE node = 'open before the freeze'");
 is($committed, '0', 'the transaction open on the frozen primary did not commit after SIGCONT');
-$new->poll_query_until('postgres', "SELECT role = 'fenced' FROM dr_nodes WHERE name = '$winner'")
-  or diag($new->safe_psql('postgres', 'SELECT name, role, reason FROM dr_nodes'));
 is($new->safe_psql('postgres', "SELECT role FROM dr_nodes WHERE name = '$winner'"),
 	'fenced', "the old primary $winner fenced itself");
 my ($rc, $out, $err) = $new->psql('postgres', 'SELECT 1', extra_params => [ '-U', 'app' ]);
