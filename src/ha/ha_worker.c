@@ -1062,6 +1062,7 @@ haPromote(void)
 {
 	volatile bool signalled = false;
 	MemoryContext cxt = CurrentMemoryContext;
+	TimestampTz deadline;
 
 	PG_TRY();
 	{
@@ -1077,7 +1078,8 @@ haPromote(void)
 	PG_END_TRY();
 	if (!signalled)
 		return false;
-	for (int i = 0; i < 60 * 200 && RecoveryInProgress(); i++)
+	deadline = haClockNow() + 60 * 1000 * MS;
+	while (RecoveryInProgress() && haClockNow() < deadline)
 	{
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5,
 						 PG_WAIT_EXTENSION);
